@@ -1,0 +1,138 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CS_DEFAULT_STACK (256u * 1024u)
+#define CS_MIN_STACK (16u * 1024u)
+#define CS_MAX_STACK (1024u * 1024u * 1024u)
+#define CS_MAX_WORKERS 256
+
+cs_config cs_cfg = {
+    .workers = 0,
+    .stack_size = CS_DEFAULT_STACK,
+    .time_slice_ns = 10 * 1000 * 1000,
+    .hooks = 1,
+    .preempt = 1,
+    .migrate = 0,
+    .inherit = 1,
+};
+
+int cs_parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return EINVAL;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024ull, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024ull * 1024ull, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024ull * 1024ull * 1024ull, end++;
+    if (*end == 'i' || *end == 'I')
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end != '\0' || v > (1ull << 40) / mul)
+        return EINVAL;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+int cs_parse_duration(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return EINVAL;
+    unsigned long long mul;
+    if (strcmp(end, "ns") == 0)
+        mul = 1;
+    else if (strcmp(end, "us") == 0)
+        mul = 1000;
+    else if (strcmp(end, "ms") == 0 || *end == '\0')
+        mul = 1000000;
+    else if (strcmp(end, "s") == 0)
+        mul = 1000000000;
+    else
+        return EINVAL;
+    if (v > UINT64_MAX / mul)
+        return EINVAL;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcmp(s, "1") || !strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true"))
+        return *out = 1, 0;
+    if (!strcmp(s, "0") || !strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "false"))
+        return *out = 0, 0;
+    return EINVAL;
+}
+
+static void load_bool(const char *name, int *dst)
+{
+    const char *s = getenv(name);
+    int v;
+    if (!s || !*s)
+        return;
+    if (parse_bool(s, &v))
+        cs_log("%s=%s is not a boolean (use 1/0, on/off); using the default %d", name, s, *dst);
+    else
+        *dst = v;
+}
+
+void cs_config_load(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cs_cfg.workers = ncpu > 0 ? (int)(ncpu > CS_MAX_WORKERS ? CS_MAX_WORKERS : ncpu) : 1;
+
+    const char *s = getenv("COROSCOPE_WORKERS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < 1 || v > CS_MAX_WORKERS)
+            cs_log("COROSCOPE_WORKERS=%s is not a number of workers (1..%d); using %d", s,
+                   CS_MAX_WORKERS, cs_cfg.workers);
+        else
+            cs_cfg.workers = (int)v;
+    }
+
+    s = getenv("COROSCOPE_STACK_SIZE");
+    if (s && *s) {
+        size_t v;
+        long page = sysconf(_SC_PAGESIZE);
+        if (cs_parse_size(s, &v) || v < CS_MIN_STACK || v > CS_MAX_STACK)
+            cs_log("COROSCOPE_STACK_SIZE=%s is not a stack size (16K..1G, e.g. 256K); using %zu", s,
+                   cs_cfg.stack_size);
+        else
+            cs_cfg.stack_size = (v + (size_t)page - 1) & ~((size_t)page - 1);
+    }
+
+    s = getenv("COROSCOPE_TIME_SLICE");
+    if (s && *s) {
+        uint64_t v;
+        if (cs_parse_duration(s, &v) || v < 100000 || v > 60000000000ull)
+            cs_log("COROSCOPE_TIME_SLICE=%s is not a time slice (100us..60s, e.g. 10ms); using 10ms", s);
+        else
+            atomic_store(&cs_cfg.time_slice_ns, v);
+    }
+
+    int b = atomic_load(&cs_cfg.hooks);
+    load_bool("COROSCOPE_HOOK", &b);
+    atomic_store(&cs_cfg.hooks, b);
+    b = atomic_load(&cs_cfg.preempt);
+    load_bool("COROSCOPE_PREEMPT", &b);
+    atomic_store(&cs_cfg.preempt, b);
+    load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
+    load_bool("COROSCOPE_INHERIT", &cs_cfg.inherit);
+}

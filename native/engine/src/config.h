@@ -1,0 +1,38 @@
+/*
+ * config.h — the engine configuration and its sources.
+ *
+ * The configuration is read from the environment once, in the library
+ * constructor (cs_config_load), and may be changed through the C API.
+ * Fields that shape the runtime (workers, stack size, migrate) are frozen
+ * when the runtime starts; the others are read with relaxed atomics by
+ * whoever needs them.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cs_config {
+    int workers;
+    size_t stack_size;
+    _Atomic uint64_t time_slice_ns;
+    _Atomic int hooks;
+    _Atomic int preempt;
+    int migrate;
+    int inherit;          /* 1: exec'd children keep LD_PRELOAD */
+} cs_config;
+
+extern cs_config cs_cfg;
+
+/* Parse COROSCOPE_* variables into cs_cfg. Bad values are reported on
+ * stderr and replaced by the default. */
+void cs_config_load(void);
+
+/* Parse "256K", "1M", "65536" into bytes; "10ms", "500us", "2s", "100000ns"
+ * into nanoseconds. Return 0 or EINVAL. Exposed for tests. */
+int cs_parse_size(const char *s, size_t *out);
+int cs_parse_duration(const char *s, uint64_t *out);
+
+#endif

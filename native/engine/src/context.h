@@ -1,0 +1,65 @@
+/*
+ * context.h — the machine context of a coroutine and the switch between two.
+ *
+ * Design
+ *   A context is the callee-saved state of the System V ABI plus the stack
+ *   pointer and the address to resume at. Everything caller-saved is, by the
+ *   ABI, already dead (or spilled by the compiler) at the call to
+ *   cs_ctx_switch, so the switch saves nothing else.
+ *
+ *   FP control state (MXCSR and the x87 control word) is per thread in the
+ *   hardware. The switch stores both for the outgoing side (two cheap stores)
+ *   and reloads the incoming side's values only when they differ, so a
+ *   coroutine that changed its rounding mode keeps it, and the common case
+ *   never pays for ldmxcsr/fldcw.
+ *
+ *   The switch ends in an indirect jmp to the saved resume address, never a
+ *   ret: a ret to a different stack mispredicts on every switch because the
+ *   return stack buffer holds the caller of the *outgoing* side.
+ *
+ * Invariants
+ *   - Only the thread that owns `from` calls cs_ctx_switch(from, to), and `to`
+ *     is not running on any thread.
+ *   - The signal mask is never read or written here.
+ *   - Field offsets are used by the assembly: change them together.
+ *
+ * Porting: aarch64 needs the same struct with x19-x29, lr, sp, d8-d15 and
+ * FPCR, and a context_aarch64.S with the same two entry points.
+ */
+#ifndef CS_CONTEXT_H
+#define CS_CONTEXT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#if defined(__x86_64__)
+typedef struct cs_ctx {
+    void *rsp;        /* 0  */
+    void *rip;        /* 8  resume address: jumped to, not returned to */
+    uint64_t rbx;     /* 16 */
+    uint64_t rbp;     /* 24 */
+    uint64_t r12;     /* 32 for a new context: the argument of the entry */
+    uint64_t r13;     /* 40 for a new context: the entry function */
+    uint64_t r14;     /* 48 */
+    uint64_t r15;     /* 56 */
+    uint32_t mxcsr;   /* 64 */
+    uint16_t fpucw;   /* 68 */
+    uint16_t pad;
+} cs_ctx;
+#else
+#error "coroscope: only x86-64 has a context switch yet (see the porting note in context.h)"
+#endif
+
+/* Save the current context into *from and resume *to. Returns when some
+ * thread switches back to *from. */
+void cs_ctx_switch(cs_ctx *from, const cs_ctx *to);
+
+/* First code run by a new context: calls entry(arg) (r13(r12)); entry must
+ * never return. */
+void cs_ctx_start(void);
+
+/* Prepare *ctx to run entry(arg) on the stack whose highest address is top.
+ * The FP control state is inherited from the calling thread. */
+void cs_ctx_make(cs_ctx *ctx, void *top, void (*entry)(void *), void *arg);
+
+#endif

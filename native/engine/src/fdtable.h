@@ -1,0 +1,96 @@
+/*
+ * fdtable.h — what the engine knows about each file descriptor.
+ *
+ * One cs_fd per fd number, in a two-level table (chunks of 1024 entries
+ * allocated on first use, never freed, so a pointer to an entry stays valid
+ * for the life of the process). Fds above CS_FD_MAX have no entry: calls on
+ * them pass straight through.
+ *
+ * Fields and who writes them
+ *   kind/user_nb/engine_nb/timeouts: probed once per fd lifetime (first use
+ *     inside a coroutine) or set by the bookkeeping hooks that create fds and
+ *     change flags (socket, pipe, fcntl, ioctl FIONBIO, setsockopt...). Read
+ *     without the lock on the hot path (relaxed atomics: a stale value is
+ *     safe, see hook_io.c).
+ *   registered/gen/waiters/rseq/wseq: under `lock`. `gen` counts fd lifetimes
+ *     and travels in epoll's data, so events from a closed fd's registration
+ *     are ignored.
+ *
+ * Engine fds (epoll, eventfds) are "hidden": moved to high numbers and
+ * protected from the program's close/close_range/dup2, which see EBADF/EBUSY.
+ */
+#ifndef CS_FDTABLE_H
+#define CS_FDTABLE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "coroutine.h"
+#include "spin.h"
+
+#define CS_FD_MAX (1 << 20)
+
+enum cs_fd_kind {
+    CS_FD_UNKNOWN = 0,   /* not probed in this lifetime */
+    CS_FD_SOCKET,        /* MSG_DONTWAIT works */
+    CS_FD_POLLABLE,      /* pipe, fifo, tty, eventfd, other char dev: poll, then call */
+    CS_FD_FILE,          /* regular file, directory, block device: cannot park */
+};
+
+enum cs_dir { CS_DIR_READ = 0, CS_DIR_WRITE = 1 };
+
+typedef struct cs_waiter {
+    struct cs_waiter *prev, *next;
+    cs_co *co;
+    uint64_t token;
+    int fd;
+    int dir;
+    int linked;
+} cs_waiter;
+
+typedef struct cs_fd {
+    cs_spin lock;
+    _Atomic uint8_t kind;        /* enum cs_fd_kind */
+    _Atomic uint8_t user_nb;     /* O_NONBLOCK as the program believes it is */
+    _Atomic uint8_t engine_nb;   /* the engine set O_NONBLOCK on the description itself */
+    _Atomic uint8_t stream;      /* SOCK_STREAM: blocking sends write everything */
+    uint8_t registered;          /* in the netpoller for this lifetime */
+    uint8_t unpollable;          /* epoll refused it (EPERM) */
+    uint32_t gen;
+    _Atomic uint32_t seq[2];     /* readiness edges seen, per direction (written under lock) */
+    _Atomic int64_t timeo_ns[2]; /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
+    cs_waiter *waiters[2];
+} cs_fd;
+
+/* Entry for fd (allocating its chunk), or NULL if fd < 0 or >= CS_FD_MAX. */
+cs_fd *cs_fd_get(int fd);
+
+/* Entry for fd only if its chunk exists already (no allocation). */
+cs_fd *cs_fd_peek(int fd);
+
+/* Probe kind/flags/timeouts of fd if not known in this lifetime. */
+void cs_fd_probe(int fd, cs_fd *e);
+
+/* A new fd was created by a hook: record what it is. */
+void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream);
+
+/* fd is being closed (or replaced by dup2): drop its registration, wake its
+ * waiters with CS_WAKE_CLOSED, forget what was known. Call before the real
+ * close while fd is still valid. */
+void cs_fd_closing(int fd);
+
+/* newfd now refers to oldfd's description (dup family): copy what is known. */
+void cs_fd_duplicated(int oldfd, int newfd);
+
+/* Move an engine fd to a high number, mark it hidden; returns the new fd. */
+int cs_fd_hide(int fd);
+void cs_fd_unhide(int fd);
+int cs_fd_is_hidden(int fd);
+
+/* Lowest hidden fd in [lo, hi], or -1. */
+int cs_fd_next_hidden(int lo, unsigned hi);
+
+/* Forget all registrations (forked child: the netpoller is new). */
+void cs_fd_atfork_child(void);
+
+#endif

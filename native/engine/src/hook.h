@@ -1,0 +1,105 @@
+/*
+ * hook.h — what every hook shares: the in-coroutine test, the observation
+ * point, and time helpers.
+ *
+ * A hook is the exported libc name (read, sleep, ...). Its first line decides:
+ *     cs_co *co = cs_hook_co();
+ *     if (!co) -> pass through: cs_real.x(...), observed, nothing else
+ * cs_hook_co() is one initial-exec TLS load plus a relaxed global load (the
+ * run-time hooks switch), so the pass-through costs a few nanoseconds.
+ *
+ * Inside a coroutine the hook must give the same result and errno as the
+ * real call would have given on a thread: partial transfers, EOF, EAGAIN on
+ * fds the program made non-blocking, timeouts (SO_RCVTIMEO/SO_SNDTIMEO),
+ * and EINTR from the program's own signal handlers (hook_signal.c).
+ *
+ * Observation: every hooked call, in or out of coroutines, reports to the
+ * observer installed with coroscope__set_call_observer (the telemetry layer;
+ * NULL by default, then the cost is one load and a predicted branch).
+ */
+#ifndef CS_HOOK_H
+#define CS_HOOK_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "coroutine.h"
+#include "real.h"
+
+#define CS_EXPORT __attribute__((visibility("default")))
+
+enum cs_hook_id {
+#define CS_HOOK_ID(ret, name, params) CS_HOOK_##name,
+    CS_REAL_FUNCS(CS_HOOK_ID)
+#undef CS_HOOK_ID
+    CS_HOOK_signal,
+    CS_HOOK_COUNT
+};
+
+/* One observed call. `parked` tells whether the coroutine was suspended. */
+typedef struct cs_call {
+    int hook;        /* enum cs_hook_id */
+    int fd;          /* -1 when the call has no fd */
+    int in_co;       /* ran inside a coroutine with hooks on */
+    int parked;
+    long ret;
+    int err;         /* errno when ret < 0 (or the returned error for clock_nanosleep) */
+} cs_call;
+
+typedef void (*cs_observer_fn)(const cs_call *call);
+extern _Atomic(cs_observer_fn) cs_observer;
+
+static inline cs_co *cs_hook_co(void)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed))
+        return co;
+    return NULL;
+}
+
+static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret, int err)
+{
+    cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
+    if (__builtin_expect(f != NULL, 0)) {
+        cs_call c = {hook, fd, in_co, parked, ret, err};
+        f(&c);
+    }
+}
+
+/* Observe a call that returns -1/errno style and pass its result on. The
+ * caller keeps errno intact for the program. */
+#define CS_PASS(hook, fd, expr)                                                                      \
+    ({                                                                                               \
+        __typeof__(expr) r_ = (expr);                                                                \
+        if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0)) { \
+            int e_ = errno;                                                                          \
+            cs_observe(hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0);                                   \
+            errno = e_;                                                                              \
+        }                                                                                            \
+        r_;                                                                                          \
+    })
+
+uint64_t cs_now_ns(void);
+
+static inline uint64_t cs_ts_ns(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+static inline struct timespec cs_ns_ts(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    return ts;
+}
+
+/* Deadline on CLOCK_MONOTONIC for a relative timeout in ns (saturating). */
+static inline uint64_t cs_deadline_after(uint64_t ns)
+{
+    uint64_t now = cs_now_ns();
+    return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * real.h — the libc functions behind the hooks.
+ *
+ * Resolved once, in the library constructor, with dlsym(RTLD_NEXT) — never
+ * from inside a hook. Libraries initialised before ours (the dynamic linker
+ * runs a preloaded library's constructor after those of libraries that do not
+ * depend on it) may call a hook before that: until resolution every entry
+ * points to a fallback that makes the raw system call, so those early calls
+ * are still correct.
+ *
+ * Engine code never calls a hooked name directly (that would re-enter the
+ * hook): it calls cs_real.x or makes the system call itself.
+ */
+#ifndef CS_REAL_H
+#define CS_REAL_H
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+/* X(return type, name, parameter list) */
+#define CS_REAL_FUNCS(X)                                                                             \
+    X(unsigned int, sleep, (unsigned int))                                                           \
+    X(int, usleep, (useconds_t))                                                                     \
+    X(int, nanosleep, (const struct timespec *, struct timespec *))                                  \
+    X(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *))            \
+    X(int, poll, (struct pollfd *, nfds_t, int))                                                     \
+    X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *))              \
+    X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))                            \
+    X(int, pselect, (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *)) \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int))                                        \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *))                     \
+    X(int, accept, (int, struct sockaddr *, socklen_t *))                                            \
+    X(int, accept4, (int, struct sockaddr *, socklen_t *, int))                                      \
+    X(int, connect, (int, const struct sockaddr *, socklen_t))                                       \
+    X(ssize_t, read, (int, void *, size_t))                                                          \
+    X(ssize_t, write, (int, const void *, size_t))                                                   \
+    X(ssize_t, readv, (int, const struct iovec *, int))                                              \
+    X(ssize_t, writev, (int, const struct iovec *, int))                                             \
+    X(ssize_t, recv, (int, void *, size_t, int))                                                     \
+    X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *))                 \
+    X(ssize_t, recvmsg, (int, struct msghdr *, int))                                                 \
+    X(ssize_t, send, (int, const void *, size_t, int))                                               \
+    X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t))         \
+    X(ssize_t, sendmsg, (int, const struct msghdr *, int))                                           \
+    X(ssize_t, __read_chk, (int, void *, size_t, size_t))                                            \
+    X(ssize_t, __recv_chk, (int, void *, size_t, size_t, int))                                       \
+    X(ssize_t, __recvfrom_chk, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *))   \
+    X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t))                                       \
+    X(int, __ppoll_chk, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t)) \
+    X(int, socket, (int, int, int))                                                                  \
+    X(int, socketpair, (int, int, int, int *))                                                       \
+    X(int, pipe, (int *))                                                                            \
+    X(int, pipe2, (int *, int))                                                                      \
+    X(int, eventfd, (unsigned int, int))                                                             \
+    X(int, close, (int))                                                                             \
+    X(int, close_range, (unsigned int, unsigned int, int))                                           \
+    X(int, dup, (int))                                                                               \
+    X(int, dup2, (int, int))                                                                         \
+    X(int, dup3, (int, int, int))                                                                    \
+    X(int, fcntl, (int, int, ...))                                                                   \
+    X(int, fcntl64, (int, int, ...))                                                                 \
+    X(int, ioctl, (int, unsigned long, ...))                                                         \
+    X(int, setsockopt, (int, int, int, const void *, socklen_t))                                     \
+    X(int, getsockopt, (int, int, int, void *, socklen_t *))                                         \
+    X(int, sigaction, (int, const struct sigaction *, struct sigaction *))
+
+#define CS_REAL_FIELD(ret, name, params) ret(*name) params;
+typedef struct cs_real_fns {
+    CS_REAL_FUNCS(CS_REAL_FIELD)
+} cs_real_fns;
+#undef CS_REAL_FIELD
+
+extern cs_real_fns cs_real;
+
+/* Resolve every entry with dlsym(RTLD_NEXT); called once from the constructor. */
+void cs_real_resolve(void);
+
+#endif

@@ -1,0 +1,528 @@
+#include "sched.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fdtable.h"
+#include "log.h"
+#include "netpoll.h"
+#include "overflow.h"
+#include "stack.h"
+#include "timer.h"
+#include "wait.h"
+
+cs_runtime cs_rt = {
+    .netpoll_owner = -1,
+    .next_id = 1,
+};
+
+/* How often a busy worker polls the netpoller without blocking. */
+#define BUSY_POLL_NS 1000000ull
+
+uint64_t cs_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+static inline void q_push(cs_queue *q, cs_co *co)
+{
+    co->next = NULL;
+    if (q->tail)
+        q->tail->next = co;
+    else
+        q->head = co;
+    q->tail = co;
+    q->n++;
+}
+
+static inline cs_co *q_pop(cs_queue *q)
+{
+    cs_co *co = q->head;
+    if (co) {
+        q->head = co->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->n--;
+        co->next = NULL;
+    }
+    return co;
+}
+
+static void spawnq_push(cs_worker *w, cs_co *co)
+{
+    cs_spin_lock(&w->spawn_lock);
+    q_push(&w->spawnq, co);
+    atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
+    cs_spin_unlock(&w->spawn_lock);
+}
+
+static cs_co *spawnq_pop(cs_worker *w)
+{
+    cs_spin_lock(&w->spawn_lock);
+    cs_co *co = q_pop(&w->spawnq);
+    atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
+    cs_spin_unlock(&w->spawn_lock);
+    return co;
+}
+
+/* ---- waking workers ------------------------------------------------------ */
+
+static void efd_signal(int efd)
+{
+    uint64_t one = 1;
+    syscall(SYS_write, efd, &one, sizeof one);
+}
+
+static void efd_drain(int efd)
+{
+    uint64_t v;
+    syscall(SYS_read, efd, &v, sizeof v);
+}
+
+void cs_sched_kick(cs_worker *w)
+{
+    if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst))
+        efd_signal(w->efd);
+}
+
+/* Wake one sleeping worker (other than self) so it can take stealable work. */
+static void kick_one_sleeper(cs_worker *self)
+{
+    if (atomic_load_explicit(&cs_rt.nsleeping, memory_order_seq_cst) == 0)
+        return;
+    int n = cs_rt.nworkers;
+    int start = self ? self->idx + 1 : 0;
+    for (int i = 0; i < n; i++) {
+        cs_worker *v = &cs_rt.workers[(start + i) % n];
+        if (v != self && atomic_load_explicit(&v->sleeping, memory_order_seq_cst)) {
+            efd_signal(v->efd);
+            return;
+        }
+    }
+}
+
+/* ---- making coroutines runnable ----------------------------------------- */
+
+void cs_sched_spawn(cs_co *co)
+{
+    cs_worker *w = cs_tls.w;
+    co->state = CS_CO_NEW;
+    if (w) {
+        /* From a coroutine (or scheduler) on worker w: w's stealable queue. */
+        spawnq_push(w, co);
+        kick_one_sleeper(w);
+        return;
+    }
+    cs_spin_lock(&cs_rt.inject_lock);
+    q_push(&cs_rt.injectq, co);
+    atomic_store_explicit(&cs_rt.inject_n, cs_rt.injectq.n, memory_order_seq_cst);
+    cs_spin_unlock(&cs_rt.inject_lock);
+    kick_one_sleeper(NULL);
+}
+
+void cs_sched_ready(cs_co *co)
+{
+    cs_worker *w = co->owner;
+    co->state = CS_CO_READY;
+    if (cs_tls.w == w) {
+        q_push(&w->runq, co);
+        return;
+    }
+    cs_co *h = atomic_load_explicit(&w->inbox, memory_order_relaxed);
+    do {
+        co->next = h;
+    } while (!atomic_compare_exchange_weak_explicit(&w->inbox, &h, co, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    cs_sched_kick(w);
+}
+
+void cs_sched_yield(cs_co *co)
+{
+    co->yielding = 1;
+    co->state = CS_CO_READY;
+    cs_co_switch_out(co);
+}
+
+static void drain_inbox(cs_worker *w)
+{
+    cs_co *l = atomic_exchange_explicit(&w->inbox, NULL, memory_order_acquire);
+    cs_co *rev = NULL;
+    while (l) {
+        cs_co *n = l->next;
+        l->next = rev;
+        rev = l;
+        l = n;
+    }
+    while (rev) {
+        cs_co *n = rev->next;
+        q_push(&w->runq, rev);
+        rev = n;
+    }
+}
+
+/* Take a batch from the injection queue: one to run, the rest to our
+ * stealable spawn queue. */
+static cs_co *take_injected(cs_worker *w)
+{
+    if (!atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed))
+        return NULL;
+    cs_spin_lock(&cs_rt.inject_lock);
+    size_t n = cs_rt.injectq.n;
+    size_t batch = n / (size_t)cs_rt.nworkers + 1;
+    if (batch > 128)
+        batch = 128;
+    cs_co *first = q_pop(&cs_rt.injectq);
+    cs_queue rest = {0};
+    for (size_t i = 1; i < batch && cs_rt.injectq.n; i++)
+        q_push(&rest, q_pop(&cs_rt.injectq));
+    atomic_store_explicit(&cs_rt.inject_n, cs_rt.injectq.n, memory_order_relaxed);
+    size_t left = cs_rt.injectq.n;
+    cs_spin_unlock(&cs_rt.inject_lock);
+    if (rest.n) {
+        cs_spin_lock(&w->spawn_lock);
+        for (cs_co *c; (c = q_pop(&rest));)
+            q_push(&w->spawnq, c);
+        atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
+        cs_spin_unlock(&w->spawn_lock);
+    }
+    if (left || rest.n > 1)
+        kick_one_sleeper(w);
+    return first;
+}
+
+/* Steal half of another worker's unstarted coroutines. */
+static cs_co *steal(cs_worker *w)
+{
+    int n = cs_rt.nworkers;
+    for (int i = 1; i < n; i++) {
+        cs_worker *v = &cs_rt.workers[(w->idx + i) % n];
+        if (!atomic_load_explicit(&v->spawnq_n, memory_order_relaxed))
+            continue;
+        cs_queue got = {0};
+        cs_spin_lock(&v->spawn_lock);
+        size_t take = (v->spawnq.n + 1) / 2;
+        for (size_t k = 0; k < take; k++)
+            q_push(&got, q_pop(&v->spawnq));
+        atomic_store_explicit(&v->spawnq_n, v->spawnq.n, memory_order_relaxed);
+        cs_spin_unlock(&v->spawn_lock);
+        cs_co *first = q_pop(&got);
+        if (!first)
+            continue;
+        if (got.n) {
+            cs_spin_lock(&w->spawn_lock);
+            for (cs_co *c; (c = q_pop(&got));)
+                q_push(&w->spawnq, c);
+            atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
+            cs_spin_unlock(&w->spawn_lock);
+        }
+        return first;
+    }
+    return NULL;
+}
+
+/* With migration on, offer surplus ready coroutines to idle workers by moving
+ * them to the stealable queue. Their timer and park-list entries belong to
+ * this worker, so they are removed here, on the owner thread. */
+static void offer_surplus(cs_worker *w)
+{
+    if (!cs_cfg.migrate || w->runq.n < 2 || !atomic_load_explicit(&cs_rt.nsleeping, memory_order_relaxed))
+        return;
+    size_t give = w->runq.n / 2;
+    cs_spin_lock(&w->spawn_lock);
+    for (size_t i = 0; i < give; i++) {
+        cs_co *co = q_pop(&w->runq);
+        cs_timer_del(w, co);
+        q_push(&w->spawnq, co);
+    }
+    atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
+    cs_spin_unlock(&w->spawn_lock);
+    kick_one_sleeper(w);
+}
+
+static int has_work(cs_worker *w, uint64_t now)
+{
+    if (atomic_load_explicit(&w->inbox, memory_order_seq_cst) || w->runq.n ||
+        atomic_load_explicit(&w->spawnq_n, memory_order_seq_cst) ||
+        atomic_load_explicit(&cs_rt.inject_n, memory_order_seq_cst))
+        return 1;
+    if (cs_timer_next(w) <= now)
+        return 1;
+    if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen)
+        return 1;
+    for (int i = 0; i < cs_rt.nworkers; i++)
+        if (atomic_load_explicit(&cs_rt.workers[i].spawnq_n, memory_order_relaxed))
+            return 1;
+    return 0;
+}
+
+/* Sleep until work arrives or the next timer of w is due. */
+static void worker_sleep(cs_worker *w)
+{
+    atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
+    uint64_t now = cs_now_ns();
+    if (!has_work(w, now)) {
+        cs_stack_trim();
+        uint64_t next = cs_timer_next(w);
+        int64_t timeout = next == UINT64_MAX ? -1 : (int64_t)(next > now ? next - now : 0);
+        int none = -1;
+        if (atomic_compare_exchange_strong(&cs_rt.netpoll_owner, &none, w->idx)) {
+            int own = 0;
+            cs_netpoll_wait(timeout, w, &own);
+            atomic_store(&cs_rt.netpoll_owner, -1);
+            if (own)
+                efd_drain(w->efd);
+        } else {
+            struct pollfd p = {.fd = w->efd, .events = POLLIN};
+            struct timespec ts, *tsp = NULL;
+            if (timeout >= 0) {
+                ts.tv_sec = timeout / 1000000000;
+                ts.tv_nsec = timeout % 1000000000;
+                tsp = &ts;
+            }
+            long r = syscall(SYS_ppoll, &p, 1, tsp, NULL, (size_t)8);
+            if (r > 0)
+                efd_drain(w->efd);
+        }
+    }
+    atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
+    atomic_fetch_sub_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
+}
+
+static cs_co *next_co(cs_worker *w)
+{
+    for (;;) {
+        cs_co *co;
+        w->tick++;
+        if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
+            drain_inbox(w);
+        if (w->tick % 61 == 0 && (co = take_injected(w)))
+            return co;
+        if (w->heap_n || (w->tick & 63) == 0) {
+            if (!w->runq.n || (w->tick & 15) == 0) {
+                uint64_t now = cs_now_ns();
+                cs_timer_run(w, now);
+                if (now - w->last_poll_ns > BUSY_POLL_NS) {
+                    w->last_poll_ns = now;
+                    int own = 0;
+                    cs_netpoll_wait(0, w, &own);
+                    if (own)
+                        efd_drain(w->efd);
+                    if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
+                        drain_inbox(w);
+                }
+            }
+        }
+        if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen)
+            cs_wait_interrupt_parked();
+        offer_surplus(w);
+        if (atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) && ((w->tick & 1) || !w->runq.n) &&
+            (co = spawnq_pop(w)))
+            return co;
+        if ((co = q_pop(&w->runq)))
+            return co;
+        if ((co = take_injected(w)) || (co = steal(w)))
+            return co;
+        w->last_poll_ns = cs_now_ns();
+        int own = 0;
+        int woke = cs_netpoll_wait(0, w, &own);
+        if (own)
+            efd_drain(w->efd);
+        if (woke > 0)
+            continue;
+        worker_sleep(w);
+    }
+}
+
+static void finish(cs_worker *w, cs_co *co)
+{
+    (void)w;
+    cs_stack_free(&co->stack);
+    co->stack.base = NULL;
+    cs_spin_lock(&co->join_lock);
+    cs_co *j = co->joiner;
+    uint64_t t = co->joiner_token;
+    co->joiner = NULL;
+    int old = atomic_exchange_explicit(&co->done, 1, memory_order_acq_rel);
+    cs_spin_unlock(&co->join_lock);
+    if (j)
+        cs_wake(j, t, CS_WAKE_JOIN);
+    if (old == 2)
+        syscall(SYS_futex, &co->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    cs_co_unref(co);
+}
+
+static void run(cs_worker *w, cs_co *co)
+{
+    if (co->state == CS_CO_NEW || co->owner != w)
+        co->owner = w;
+    co->state = CS_CO_RUNNING;
+    w->cur = co;
+    cs_tls.co = co;
+    cs_ctx_switch(&w->sched_ctx, &co->ctx);
+    cs_tls.co = NULL;
+    w->cur = NULL;
+    if (co->state == CS_CO_DONE) {
+        finish(w, co);
+    } else if (co->yielding) {
+        co->yielding = 0;
+        co->state = CS_CO_READY;
+        q_push(&w->runq, co);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    cs_worker *w = arg;
+    cs_tls.w = w;
+    cs_tls.co = NULL;
+    w->tid = (pid_t)syscall(SYS_gettid);
+    char name[16];
+    snprintf(name, sizeof name, "cs-worker-%d", w->idx);
+    pthread_setname_np(pthread_self(), name);
+    cs_overflow_thread_init(w);
+    for (;;) {
+        cs_co *co = next_co(w);
+        run(w, co);
+    }
+    return NULL;
+}
+
+static int worker_init(cs_worker *w, int idx)
+{
+    memset(w, 0, sizeof *w);
+    w->idx = idx;
+    cs_spin_init(&w->spawn_lock);
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0)
+        return errno;
+    w->efd = cs_fd_hide(efd);
+    return cs_netpoll_add_worker(w);
+}
+
+static int start_threads(int from)
+{
+    for (int i = from; i < cs_rt.nworkers; i++) {
+        cs_worker *w = &cs_rt.workers[i];
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        /* Workers run the scheduler loop and hooks' slow paths only: coroutine
+         * code runs on coroutine stacks. */
+        pthread_attr_setstacksize(&a, 256 * 1024);
+        int err = pthread_create(&w->thread, &a, worker_main, w);
+        pthread_attr_destroy(&a);
+        if (err)
+            return err;
+        w->thread_started = 1;
+    }
+    return 0;
+}
+
+int cs_sched_start(void)
+{
+    int st = atomic_load_explicit(&cs_rt.started, memory_order_acquire);
+    if (st == 2)
+        return 0;
+    int zero = 0;
+    if (!atomic_compare_exchange_strong(&cs_rt.started, &zero, 1)) {
+        while (atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 1)
+            sched_yield();
+        return atomic_load(&cs_rt.started) == 2 ? 0 : EAGAIN;
+    }
+    int err = cs_netpoll_init();
+    if (!err)
+        err = cs_overflow_install();
+    if (!err) {
+        cs_rt.nworkers = cs_cfg.workers;
+        cs_rt.workers = calloc((size_t)cs_rt.nworkers, sizeof(cs_worker));
+        if (!cs_rt.workers)
+            err = ENOMEM;
+    }
+    for (int i = 0; !err && i < cs_rt.nworkers; i++)
+        err = worker_init(&cs_rt.workers[i], i);
+    if (!err)
+        err = start_threads(0);
+    if (err) {
+        cs_log("cannot start the runtime: %s", strerror(err));
+        atomic_store(&cs_rt.started, 0);
+        return err;
+    }
+    atomic_store_explicit(&cs_rt.started, 2, memory_order_release);
+    return 0;
+}
+
+void cs_sched_atfork_child(void)
+{
+    cs_spin_init(&cs_rt.inject_lock);
+    if (atomic_load(&cs_rt.started) != 2)
+        return;
+    /* Only the forking thread survives. The parent's coroutines other than
+     * the current one stay behind (like the parent's other threads). The
+     * epoll instance and eventfds are shared with the parent: replace them. */
+    cs_worker *self = cs_tls.w;
+    cs_rt.injectq = (cs_queue){0};
+    atomic_store(&cs_rt.inject_n, 0);
+    atomic_store(&cs_rt.nsleeping, 0);
+    atomic_store(&cs_rt.netpoll_owner, -1);
+    cs_netpoll_atfork_child();
+    for (int i = 0; i < cs_rt.nworkers; i++) {
+        cs_worker *w = &cs_rt.workers[i];
+        syscall(SYS_close, w->efd);
+        cs_fd_unhide(w->efd);
+        cs_co *keep = (w == self) ? w->cur : NULL;
+        free(w->heap);
+        void *alt = w->altstack, *ex = w->exit_stack;
+        size_t alts = w->altstack_size, exs = w->exit_stack_size;
+        cs_ctx sched = w->sched_ctx;
+        if (worker_init(w, i))
+            cs_fatal("cannot rebuild worker %d in the forked child", i);
+        if (w == self) {
+            w->sched_ctx = sched;
+            w->cur = keep;
+            w->altstack = alt, w->altstack_size = alts;
+            w->exit_stack = ex, w->exit_stack_size = exs;
+            w->thread = pthread_self();
+            w->thread_started = 1;
+            w->tid = (pid_t)syscall(SYS_gettid);
+            if (keep) {
+                keep->heap_idx = -1;
+                keep->parked_linked = 0;
+            }
+        } else if (alt) {
+            munmap(alt, alts);
+            munmap(ex, exs);
+        }
+    }
+    for (int i = 0; i < cs_rt.nworkers; i++) {
+        cs_worker *w = &cs_rt.workers[i];
+        if (w == self)
+            continue;
+        w->thread_started = 0;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&a, 256 * 1024);
+        if (pthread_create(&w->thread, &a, worker_main, w) == 0)
+            w->thread_started = 1;
+        else
+            cs_log("forked child: cannot restart worker %d", i);
+        pthread_attr_destroy(&a);
+    }
+}

@@ -1,0 +1,102 @@
+#include "wait.h"
+
+#include "log.h"
+#include "sched.h"
+#include "timer.h"
+
+uint64_t cs_wait_begin(cs_co *co, int interruptible)
+{
+    uint64_t t = atomic_load_explicit(&co->wait_seq, memory_order_relaxed) + 1;
+    co->interruptible = interruptible;
+    co->intr_epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
+    atomic_store_explicit(&co->wake_cause, CS_WAKE_NONE, memory_order_relaxed);
+    co->state = CS_CO_SUSPENDED;
+    atomic_store_explicit(&co->wait_seq, t, memory_order_seq_cst);
+    return t;
+}
+
+static void park_link(cs_worker *w, cs_co *co)
+{
+    co->park_prev = NULL;
+    co->park_next = w->parked;
+    if (w->parked)
+        w->parked->park_prev = co;
+    w->parked = co;
+    co->parked_linked = 1;
+}
+
+static void park_unlink(cs_worker *w, cs_co *co)
+{
+    if (!co->parked_linked)
+        return;
+    if (co->park_prev)
+        co->park_prev->park_next = co->park_next;
+    else
+        w->parked = co->park_next;
+    if (co->park_next)
+        co->park_next->park_prev = co->park_prev;
+    co->parked_linked = 0;
+}
+
+int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
+{
+    cs_worker *w = co->owner;
+    if (deadline) {
+        co->deadline = deadline;
+        co->timer_token = token;
+        if (cs_timer_add(w, co))
+            cs_fatal("out of memory growing the timer heap");
+    }
+    if (co->interruptible) {
+        park_link(w, co);
+        /* A signal that arrived between begin and here ends the wait now. */
+        if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) != co->intr_epoch)
+            cs_wake(co, token, CS_WAKE_SIGNAL);
+    }
+    cs_co_switch_out(co);
+    /* Resumed on the owner thread (w may differ only with migration, where
+     * the timer and park list moved with us: both were emptied on claim). */
+    w = co->owner;
+    if (co->heap_idx >= 0)
+        cs_timer_del(w, co);
+    park_unlink(w, co);
+    return atomic_load_explicit(&co->wake_cause, memory_order_acquire);
+}
+
+int cs_wake(cs_co *co, uint64_t token, int cause)
+{
+    uint64_t expect = token;
+    if (!(token & 1))
+        return 0;
+    if (!atomic_compare_exchange_strong_explicit(&co->wait_seq, &expect, token + 1,
+                                                 memory_order_acq_rel, memory_order_relaxed))
+        return 0;
+    atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
+    cs_sched_ready(co);
+    return 1;
+}
+
+void cs_wait_interrupt_parked(void)
+{
+    cs_worker *w = cs_tls.w;
+    uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
+    if (w->intr_epoch_seen == epoch)
+        return;
+    w->intr_epoch_seen = epoch;
+    for (cs_co *co = w->parked; co; co = co->park_next) {
+        if (co->interruptible && co->intr_epoch != epoch) {
+            uint64_t t = atomic_load_explicit(&co->wait_seq, memory_order_acquire);
+            cs_wake(co, t, CS_WAKE_SIGNAL);
+        }
+    }
+}
+
+int cs_wake_cancel(cs_co *co, uint64_t token)
+{
+    uint64_t expect = token;
+    if (!atomic_compare_exchange_strong_explicit(&co->wait_seq, &expect, token + 1, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return 0;
+    co->state = CS_CO_RUNNING;
+    return 1;
+}
