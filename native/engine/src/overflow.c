@@ -11,12 +11,14 @@
 
 #include "coroutine.h"
 #include "log.h"
+#include "real.h"
 #include "sched.h"
 
 #define ALTSTACK_SIZE (64 * 1024)
 #define EXIT_STACK_SIZE (64 * 1024)
 
 static struct sigaction prev_segv;
+static int installed;
 
 static _Noreturn void cs_overflow_exit(cs_co *co, void *fault)
 {
@@ -48,7 +50,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    sigaction(SIGSEGV, &dfl, NULL);
+    cs_real.sigaction(SIGSEGV, &dfl, NULL);
 }
 
 static void on_segv(int sig, siginfo_t *si, void *ucv)
@@ -76,7 +78,21 @@ int cs_overflow_install(void)
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    return sigaction(SIGSEGV, &sa, &prev_segv) ? errno : 0;
+    if (cs_real.sigaction(SIGSEGV, &sa, &prev_segv))
+        return errno;
+    installed = 1;
+    return 0;
+}
+
+int cs_overflow_user_action(const struct sigaction *act, struct sigaction *old)
+{
+    if (!installed)
+        return 0;
+    if (old)
+        *old = prev_segv;
+    if (act)
+        prev_segv = *act;
+    return 1;
 }
 
 void cs_overflow_thread_init(cs_worker *w)

@@ -24,4 +24,10 @@ struct cs_worker;
 int cs_overflow_install(void);
 void cs_overflow_thread_init(struct cs_worker *w);
 
+/* The program installs or queries a SIGSEGV action while the overflow handler
+ * is in place: keep ours in the kernel and make theirs the one chained to.
+ * Returns 1 if handled here (overflow handler installed), 0 otherwise. */
+#include <signal.h>
+int cs_overflow_user_action(const struct sigaction *act, struct sigaction *old);
+
 #endif

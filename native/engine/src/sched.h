@@ -81,7 +81,8 @@ typedef struct cs_runtime {
     _Atomic int nsleeping;
     _Atomic uint64_t next_id;
     _Atomic int netpoll_owner;         /* worker idx blocked in the netpoller, -1 none */
-    _Atomic uint32_t intr_epoch;       /* bumped by user signal handlers */
+    _Atomic uint32_t intr_epoch;       /* bumped after every user signal handler */
+    _Atomic uint32_t intr_norestart;   /* bumped after user handlers without SA_RESTART */
 } cs_runtime;
 
 extern cs_runtime cs_rt;

@@ -1,0 +1,139 @@
+/*
+ * hook_io.c — read, write, readv, writev, recv, recvfrom, recvmsg, send,
+ * sendto, sendmsg and the FORTIFY twins __read_chk, __recv_chk,
+ * __recvfrom_chk. Outside a coroutine: the real call, observed. Inside: the
+ * transfer loop of io.c.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hook.h"
+#include "io.h"
+
+CS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_read, fd, cs_real.read(fd, buf, n));
+    cs_io io = {.hook = CS_HOOK_read, .how = CS_IO_READ, .fd = fd, .buf = buf, .len = n};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_write, fd, cs_real.write(fd, buf, n));
+    cs_io io = {.hook = CS_HOOK_write, .how = CS_IO_WRITE, .fd = fd, .buf = (void *)buf, .len = n};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_readv, fd, cs_real.readv(fd, iov, cnt));
+    cs_io io = {.hook = CS_HOOK_readv, .how = CS_IO_READV, .fd = fd, .iov = iov, .iovcnt = cnt};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_writev, fd, cs_real.writev(fd, iov, cnt));
+    cs_io io = {.hook = CS_HOOK_writev, .how = CS_IO_WRITEV, .fd = fd, .iov = iov, .iovcnt = cnt};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_recv, fd, cs_real.recv(fd, buf, n, flags));
+    cs_io io = {.hook = CS_HOOK_recv, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n, .flags = flags};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_recvfrom, fd, cs_real.recvfrom(fd, buf, n, flags, from, fromlen));
+    cs_io io = {.hook = CS_HOOK_recvfrom, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n,
+                .flags = flags, .from = from, .fromlen = fromlen};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_recvmsg, fd, cs_real.recvmsg(fd, msg, flags));
+    cs_io io = {.hook = CS_HOOK_recvmsg, .how = CS_IO_RECVMSG, .fd = fd, .msg = msg, .flags = flags};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_send, fd, cs_real.send(fd, buf, n, flags));
+    cs_io io = {.hook = CS_HOOK_send, .how = CS_IO_SEND, .fd = fd, .buf = (void *)buf, .len = n, .flags = flags};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                         socklen_t tolen)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_sendto, fd, cs_real.sendto(fd, buf, n, flags, to, tolen));
+    cs_io io = {.hook = CS_HOOK_sendto, .how = CS_IO_SEND, .fd = fd, .buf = (void *)buf, .len = n,
+                .flags = flags, .to = to, .tolen = tolen};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    cs_co *co = cs_hook_co();
+    if (!co)
+        return CS_PASS(CS_HOOK_sendmsg, fd, cs_real.sendmsg(fd, msg, flags));
+    cs_io io = {.hook = CS_HOOK_sendmsg, .how = CS_IO_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg,
+                .flags = flags};
+    return cs_io_run(co, &io);
+}
+
+/* FORTIFY twins: the size check is glibc's (its abort message included). */
+
+CS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    cs_co *co = cs_hook_co();
+    if (!co || n > buflen)
+        return CS_PASS(CS_HOOK___read_chk, fd, cs_real.__read_chk(fd, buf, n, buflen));
+    cs_io io = {.hook = CS_HOOK___read_chk, .how = CS_IO_READ, .fd = fd, .buf = buf, .len = n};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    cs_co *co = cs_hook_co();
+    if (!co || n > buflen)
+        return CS_PASS(CS_HOOK___recv_chk, fd, cs_real.__recv_chk(fd, buf, n, buflen, flags));
+    cs_io io = {.hook = CS_HOOK___recv_chk, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n, .flags = flags};
+    return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
+                                 socklen_t *fromlen)
+{
+    cs_co *co = cs_hook_co();
+    if (!co || n > buflen)
+        return CS_PASS(CS_HOOK___recvfrom_chk, fd,
+                       cs_real.__recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen));
+    cs_io io = {.hook = CS_HOOK___recvfrom_chk, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n,
+                .flags = flags, .from = from, .fromlen = fromlen};
+    return cs_io_run(co, &io);
+}
