@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@ cs_config cs_cfg = {
     .preempt = 1,
     .migrate = 0,
     .inherit = 1,
+    .preempt_signal = SIGURG,
 };
 
 int cs_parse_size(const char *s, size_t *out)
@@ -70,6 +73,31 @@ int cs_parse_duration(const char *s, uint64_t *out)
     return 0;
 }
 
+int cs_parse_signal(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"URG", SIGURG}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"PROF", SIGPROF}, {"VTALRM", SIGVTALRM}};
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i].name))
+            return names[i].sig;
+    char *end;
+    if (!strncmp(s, "RTMIN+", 6)) {
+        long k = strtol(s + 6, &end, 10);
+        if (*end || k < 0 || SIGRTMIN + k > SIGRTMAX)
+            return -1;
+        return SIGRTMIN + (int)k;
+    }
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v <= 0 || v > SIGRTMAX || v == SIGKILL || v == SIGSTOP || v == SIGSEGV ||
+        v == SIGBUS || v == SIGFPE || v == SIGILL || v == SIGABRT)
+        return -1;
+    return (int)v;
+}
+
 static int parse_bool(const char *s, int *out)
 {
     if (!strcmp(s, "1") || !strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true"))
@@ -79,9 +107,22 @@ static int parse_bool(const char *s, int *out)
     return EINVAL;
 }
 
+/* The constructor runs before libc's own initialisation (-z initfirst), when
+ * environ may not be set yet: read the environment the loader passed. */
+static char **cfg_env;
+
+static const char *env(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = cfg_env; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
 static void load_bool(const char *name, int *dst)
 {
-    const char *s = getenv(name);
+    const char *s = env(name);
     int v;
     if (!s || !*s)
         return;
@@ -91,12 +132,13 @@ static void load_bool(const char *name, int *dst)
         *dst = v;
 }
 
-void cs_config_load(void)
+void cs_config_load(char **envp)
 {
+    cfg_env = envp;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cs_cfg.workers = ncpu > 0 ? (int)(ncpu > CS_MAX_WORKERS ? CS_MAX_WORKERS : ncpu) : 1;
 
-    const char *s = getenv("COROSCOPE_WORKERS");
+    const char *s = env("COROSCOPE_WORKERS");
     if (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
@@ -107,7 +149,7 @@ void cs_config_load(void)
             cs_cfg.workers = (int)v;
     }
 
-    s = getenv("COROSCOPE_STACK_SIZE");
+    s = env("COROSCOPE_STACK_SIZE");
     if (s && *s) {
         size_t v;
         long page = sysconf(_SC_PAGESIZE);
@@ -118,7 +160,7 @@ void cs_config_load(void)
             cs_cfg.stack_size = (v + (size_t)page - 1) & ~((size_t)page - 1);
     }
 
-    s = getenv("COROSCOPE_TIME_SLICE");
+    s = env("COROSCOPE_TIME_SLICE");
     if (s && *s) {
         uint64_t v;
         if (cs_parse_duration(s, &v) || v < 100000 || v > 60000000000ull)
@@ -134,5 +176,15 @@ void cs_config_load(void)
     load_bool("COROSCOPE_PREEMPT", &b);
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
+
+    s = env("COROSCOPE_PREEMPT_SIGNAL");
+    if (s && *s) {
+        int sig = cs_parse_signal(s);
+        if (sig <= 0)
+            cs_log("COROSCOPE_PREEMPT_SIGNAL=%s is not a usable signal (SIGURG, SIGUSR1, SIGUSR2, SIGRTMIN+N "
+                   "or a number); using SIGURG", s);
+        else
+            cs_cfg.preempt_signal = sig;
+    }
     load_bool("COROSCOPE_INHERIT", &cs_cfg.inherit);
 }

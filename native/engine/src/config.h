@@ -22,17 +22,20 @@ typedef struct cs_config {
     _Atomic int preempt;
     int migrate;
     int inherit;          /* 1: exec'd children keep LD_PRELOAD */
+    int preempt_signal;   /* signal number used for preemption */
 } cs_config;
 
 extern cs_config cs_cfg;
 
-/* Parse COROSCOPE_* variables into cs_cfg. Bad values are reported on
- * stderr and replaced by the default. */
-void cs_config_load(void);
+/* Parse COROSCOPE_* variables of envp into cs_cfg. Bad values are reported
+ * on stderr and replaced by the default. */
+void cs_config_load(char **envp);
 
 /* Parse "256K", "1M", "65536" into bytes; "10ms", "500us", "2s", "100000ns"
  * into nanoseconds. Return 0 or EINVAL. Exposed for tests. */
 int cs_parse_size(const char *s, size_t *out);
 int cs_parse_duration(const char *s, uint64_t *out);
+/* "SIGURG", "USR1", "SIGRTMIN+3", "23" -> signal number, or -1. */
+int cs_parse_signal(const char *s);
 
 #endif

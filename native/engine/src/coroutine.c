@@ -62,6 +62,11 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     atomic_store(&co->done, 0);
     atomic_store(&co->refs, 2);
     atomic_store(&co->handle_used, 0);
+    co->locks = 0;
+    co->preempt_pending = 0;
+    co->defer_reason = 0;
+    co->preempt_pc = 0;
+    co->preempts = 0;
     co->name[0] = '\0';
     if (name) {
         strncpy(co->name, name, CS_CO_NAME_MAX - 1);

@@ -90,6 +90,12 @@ typedef struct cs_co {
     _Atomic int done;               /* futex word for plain-thread joins */
     _Atomic int refs;               /* 2 at spawn: the running body and the handle */
     _Atomic int handle_used;        /* the handle was joined or detached */
+    /* preemption: owner thread only (signal handler included) */
+    int locks;                      /* counted locks held (hook_lock.c) */
+    volatile int preempt_pending;   /* preempt at the next hook entry / last unlock */
+    int defer_reason;
+    uintptr_t preempt_pc;
+    uint64_t preempts;
     char name[CS_CO_NAME_MAX];
 } cs_co;
 

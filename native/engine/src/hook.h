@@ -52,11 +52,18 @@ typedef struct cs_call {
 typedef void (*cs_observer_fn)(const cs_call *call);
 extern _Atomic(cs_observer_fn) cs_observer;
 
+void cs_preempt_deferred_yield(cs_co *co);
+
+/* Inside a coroutine with hooks on: the coroutine, after taking a preemption
+ * the signal handler had to defer (hook entry is a safe point). */
 static inline cs_co *cs_hook_co(void)
 {
     cs_co *co = cs_tls.co;
-    if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed))
+    if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed)) {
+        if (__builtin_expect(co->preempt_pending && co->locks == 0, 0))
+            cs_preempt_deferred_yield(co);
         return co;
+    }
     return NULL;
 }
 

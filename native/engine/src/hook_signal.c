@@ -26,8 +26,10 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "log.h"
 #include "io.h"
 #include "overflow.h"
+#include "preempt.h"
 #include "sched.h"
 
 #define NSIGS 65
@@ -38,6 +40,13 @@ static _Atomic int wrapped[NSIGS];
 uint32_t cs_signal_norestart_epoch(void)
 {
     return atomic_load_explicit(&cs_rt.intr_norestart, memory_order_acquire);
+}
+
+static int is_handler(const struct sigaction *a)
+{
+    if (a->sa_flags & SA_SIGINFO)
+        return a->sa_sigaction != NULL;
+    return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
 }
 
 static void wrapper(int sig, siginfo_t *si, void *uc)
@@ -71,11 +80,50 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-static int is_handler(const struct sigaction *a)
+
+void cs_signal_deliver_user(int sig, siginfo_t *si, void *uc)
 {
-    if (a->sa_flags & SA_SIGINFO)
-        return a->sa_sigaction != NULL;
-    return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
+    if (sig > 0 && sig < NSIGS && atomic_load(&wrapped[sig]))
+        wrapper(sig, si, uc);
+}
+
+int cs_signal_adopt(int sig, const struct sigaction *kernel_old)
+{
+    if (sig <= 0 || sig >= NSIGS)
+        return 0;
+    if (atomic_load(&wrapped[sig]))
+        return 1;
+    if (kernel_old && is_handler(kernel_old) && kernel_old->sa_sigaction != wrapper) {
+        user_act[sig] = *kernel_old;
+        atomic_store(&wrapped[sig], 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* The engine owns the kernel action of its preemption signal: keep the
+ * program's action aside and chain to it. */
+static int owned_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    struct sigaction prev;
+    if (atomic_load(&wrapped[sig])) {
+        prev = user_act[sig];
+    } else {
+        memset(&prev, 0, sizeof prev);
+        prev.sa_handler = SIG_DFL;
+    }
+    if (act) {
+        static _Atomic int told;
+        if (is_handler(act) && !atomic_exchange(&told, 1))
+            cs_log("the program installed its own %s handler: Coroscope keeps it, preemption signals are "
+                   "told apart and chained (set COROSCOPE_PREEMPT_SIGNAL to use another signal)",
+                   strsignal(sig));
+        user_act[sig] = *act;
+        atomic_store(&wrapped[sig], is_handler(act));
+    }
+    if (old)
+        *old = prev;
+    return 0;
 }
 
 static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -84,6 +132,8 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
         return cs_real.sigaction(sig, act, old);
     if (sig == SIGSEGV && cs_overflow_user_action(act, old))
         return 0;
+    if (cs_preempt_owns(sig))
+        return owned_sigaction(sig, act, old);
     struct sigaction prev_user;
     int was_wrapped = atomic_load(&wrapped[sig]);
     if (was_wrapped)

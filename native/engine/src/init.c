@@ -16,6 +16,7 @@
 #include "log.h"
 #include "real.h"
 #include "sched.h"
+#include "preempt.h"
 #include "stack.h"
 
 _Atomic(cs_observer_fn) cs_observer;
@@ -29,43 +30,56 @@ static void atfork_child(void)
 {
     cs_stack_atfork_child();
     cs_sched_atfork_child();
+    cs_preempt_atfork_child();
 }
 
 /* COROSCOPE_INHERIT=0: remove this library from LD_PRELOAD so programs
- * exec'd by the target run without it. */
-static void drop_preload(void)
+ * exec'd by the target run without it. Edited in place in the environment
+ * the loader passed (libc's environ is not set up yet, see config.c); the
+ * value only gets shorter. */
+static void drop_preload(char **envp)
 {
-    const char *pre = getenv("LD_PRELOAD");
-    if (!pre)
-        return;
-    char *copy = strdup(pre), *out = calloc(1, strlen(pre) + 1);
-    if (!copy || !out) {
-        free(copy);
-        free(out);
-        return;
-    }
-    for (char *save, *tok = strtok_r(copy, " :", &save); tok; tok = strtok_r(NULL, " :", &save)) {
-        const char *base = strrchr(tok, '/');
-        base = base ? base + 1 : tok;
-        if (!strcmp(base, "libcoroscope.so"))
+    static const char key[] = "LD_PRELOAD=";
+    for (char **e = envp; e && *e; e++) {
+        if (strncmp(*e, key, sizeof key - 1))
             continue;
-        if (*out)
-            strcat(out, ":");
-        strcat(out, tok);
+        char *val = *e + sizeof key - 1, *out = val;
+        const char *p = val;
+        while (*p) {
+            while (*p == ' ' || *p == ':')
+                p++;
+            const char *tok = p;
+            while (*p && *p != ' ' && *p != ':')
+                p++;
+            size_t len = (size_t)(p - tok);
+            if (!len)
+                continue;
+            const char *base = tok;
+            for (const char *q = tok; q < p; q++)
+                if (*q == '/')
+                    base = q + 1;
+            if ((size_t)(p - base) == strlen("libcoroscope.so") && !strncmp(base, "libcoroscope.so", (size_t)(p - base)))
+                continue;
+            if (out != val)
+                *out++ = ':';
+            memmove(out, tok, len);
+            out += len;
+        }
+        *out = '\0';
     }
-    if (*out)
-        setenv("LD_PRELOAD", out, 1);
-    else
-        unsetenv("LD_PRELOAD");
-    free(copy);
-    free(out);
 }
 
-__attribute__((constructor(101))) static void cs_init(void)
+void cs_lock_hooks_resolve(void);
+
+/* glibc passes (argc, argv, envp) to ELF constructors. */
+__attribute__((constructor(101))) static void cs_init(int argc, char **argv, char **envp)
 {
+    (void)argc;
+    (void)argv;
     cs_real_resolve();
-    cs_config_load();
+    cs_lock_hooks_resolve();
+    cs_config_load(envp);
     if (!cs_cfg.inherit)
-        drop_preload();
+        drop_preload(envp);
     pthread_atfork(NULL, NULL, atfork_child);
 }

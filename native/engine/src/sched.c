@@ -19,6 +19,7 @@
 #include "log.h"
 #include "netpoll.h"
 #include "overflow.h"
+#include "preempt.h"
 #include "stack.h"
 #include "timer.h"
 #include "wait.h"
@@ -314,23 +315,30 @@ static cs_co *next_co(cs_worker *w)
             drain_inbox(w);
         if (w->tick % 61 == 0 && (co = take_injected(w)))
             return co;
+        /* The clock is read only when a timer is pending, or every 64th
+         * decision so a busy worker still polls fds about once per ms. */
         if (w->heap_n || (w->tick & 63) == 0) {
-            if (!w->runq.n || (w->tick & 15) == 0) {
-                uint64_t now = cs_now_ns();
+            uint64_t now = cs_now_ns();
+            if (w->heap_n)
                 cs_timer_run(w, now);
-                if (now - w->last_poll_ns > BUSY_POLL_NS) {
-                    w->last_poll_ns = now;
-                    int own = 0;
-                    cs_netpoll_wait(0, w, &own);
-                    if (own)
-                        efd_drain(w->efd);
-                    if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
-                        drain_inbox(w);
-                }
+            if (now - w->last_poll_ns > BUSY_POLL_NS) {
+                w->last_poll_ns = now;
+                int own = 0;
+                cs_netpoll_wait(0, w, &own);
+                if (own)
+                    efd_drain(w->efd);
+                if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
+                    drain_inbox(w);
             }
         }
         if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen)
             cs_wait_interrupt_parked();
+        if (w->yielded) {
+            /* Behind everything that became ready meanwhile (timers, fds,
+             * wakes from other workers): a preempted hog goes to the back. */
+            q_push(&w->runq, w->yielded);
+            w->yielded = NULL;
+        }
         offer_surplus(w);
         if (atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) && ((w->tick & 1) || !w->runq.n) &&
             (co = spawnq_pop(w)))
@@ -373,17 +381,20 @@ static void run(cs_worker *w, cs_co *co)
     if (co->state == CS_CO_NEW || co->owner != w)
         co->owner = w;
     co->state = CS_CO_RUNNING;
-    w->cur = co;
+    __atomic_store_n(&w->cur, co, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->nswitch, w->nswitch + 1, __ATOMIC_RELAXED);
+    if (__builtin_expect(atomic_load_explicit(&cs_monitor_idle, memory_order_relaxed), 0))
+        cs_preempt_note_busy();
     cs_tls.co = co;
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
     cs_tls.co = NULL;
-    w->cur = NULL;
+    __atomic_store_n(&w->cur, NULL, __ATOMIC_RELAXED);
     if (co->state == CS_CO_DONE) {
         finish(w, co);
     } else if (co->yielding) {
         co->yielding = 0;
         co->state = CS_CO_READY;
-        q_push(&w->runq, co);
+        w->yielded = co;
     }
 }
 
@@ -397,6 +408,7 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "cs-worker-%d", w->idx);
     pthread_setname_np(pthread_self(), name);
     cs_overflow_thread_init(w);
+    cs_preempt_thread_init();
     for (;;) {
         cs_co *co = next_co(w);
         run(w, co);
@@ -409,7 +421,8 @@ static int worker_init(cs_worker *w, int idx)
     memset(w, 0, sizeof *w);
     w->idx = idx;
     cs_spin_init(&w->spawn_lock);
-    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    /* raw system call: eventfd is a hook (hook_fd.c) */
+    int efd = (int)syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd < 0)
         return errno;
     w->efd = cs_fd_hide(efd);
@@ -459,6 +472,8 @@ int cs_sched_start(void)
         err = worker_init(&cs_rt.workers[i], i);
     if (!err)
         err = start_threads(0);
+    if (!err)
+        err = cs_preempt_start();
     if (err) {
         cs_log("cannot start the runtime: %s", strerror(err));
         atomic_store(&cs_rt.started, 0);

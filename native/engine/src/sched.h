@@ -49,10 +49,14 @@ typedef struct cs_worker {
     int thread_started;
     pid_t tid;
     cs_ctx sched_ctx;                  /* the scheduler loop, on the thread's own stack */
-    cs_co *cur;                        /* running coroutine or NULL */
+    cs_co *cur;                        /* running coroutine or NULL (monitor reads it relaxed) */
+    uint64_t nswitch;                  /* coroutines switched in; owner writes, monitor reads */
+    _Atomic int preempt_sent;          /* monitor sent the signal, handler not run yet */
+    uint64_t preempt_sent_ns;
     uint64_t tick;                     /* scheduling decisions made */
     uint64_t last_poll_ns;             /* last non-blocking netpoll */
     cs_queue runq;                     /* owner only */
+    cs_co *yielded;                    /* just yielded; queued after this round's wakes */
     _Atomic(cs_co *) inbox;            /* MPSC LIFO */
     cs_spin spawn_lock;
     cs_queue spawnq;

@@ -1,0 +1,137 @@
+/*
+ * hook_lock.c — counting the locks a coroutine holds, so preemption never
+ * switches away from a coroutine inside a critical section.
+ *
+ * pthread mutexes, rwlocks and spin locks belong to the OS thread: if a
+ * coroutine were switched out while holding one, the next coroutine on the
+ * same worker would run "inside" it, and stdio FILE locks (flockfile) would
+ * let two coroutines interleave on one FILE. Each hook calls the real
+ * function and, inside a coroutine, counts successful acquisitions in
+ * co->locks. The signal handler defers preemption while co->locks > 0; the
+ * release that brings the count back to zero performs the deferred yield.
+ *
+ * These hooks never park: a coroutine blocking on a lock blocks its worker,
+ * as on a thread. Resolution happens in the constructor, which runs before
+ * every other library's (the library is linked with -z initfirst), so the
+ * pointers are always set when a hook runs.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "hook.h"
+#include "log.h"
+#include "preempt.h"
+
+#define CS_LOCK_FUNCS(X)                                                                  \
+    X(int, pthread_mutex_lock, (pthread_mutex_t *), (m), 1)                              \
+    X(int, pthread_mutex_trylock, (pthread_mutex_t *), (m), 1)                           \
+    X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *), (m, t), 1) \
+    X(int, pthread_mutex_unlock, (pthread_mutex_t *), (m), -1)                           \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), (m), 1)                          \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), (m), 1)                          \
+    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), (m), 1)                       \
+    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), (m), 1)                       \
+    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
+    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), (m), -1)                         \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *), (m), 1)                            \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1)                         \
+    X(int, pthread_spin_unlock, (pthread_spinlock_t *), (m), -1)
+
+static struct {
+#define FIELD(ret, name, params, args, delta) ret(*name) params;
+    CS_LOCK_FUNCS(FIELD)
+#undef FIELD
+    void (*flockfile)(FILE *);
+    int (*ftrylockfile)(FILE *);
+    void (*funlockfile)(FILE *);
+} real_lock;
+
+void cs_lock_hooks_resolve(void)
+{
+#define RESOLVE(ret, name, params, args, delta) real_lock.name = (ret(*) params)dlsym(RTLD_NEXT, #name);
+    CS_LOCK_FUNCS(RESOLVE)
+#undef RESOLVE
+    real_lock.flockfile = (void (*)(FILE *))dlsym(RTLD_NEXT, "flockfile");
+    real_lock.ftrylockfile = (int (*)(FILE *))dlsym(RTLD_NEXT, "ftrylockfile");
+    real_lock.funlockfile = (void (*)(FILE *))dlsym(RTLD_NEXT, "funlockfile");
+}
+
+static inline void acquired(void)
+{
+    cs_co *co = cs_tls.co;
+    if (co)
+        co->locks++;
+}
+
+static inline void released(void)
+{
+    cs_co *co = cs_tls.co;
+    if (co && co->locks > 0 && --co->locks == 0 && co->preempt_pending)
+        cs_preempt_deferred_yield(co);
+}
+
+static _Noreturn void unresolved(const char *name)
+{
+    cs_fatal("%s called before the engine's constructor ran (another library was initialised first?)", name);
+}
+
+#define HOOK(ret, name, params, args, delta)                                                     \
+    CS_EXPORT ret name params_named_##name                                                       \
+    {                                                                                            \
+        if (__builtin_expect(!real_lock.name, 0))                                                \
+            unresolved(#name);                                                                   \
+        ret r = real_lock.name args;                                                             \
+        if (r == 0) {                                                                            \
+            if ((delta) > 0)                                                                     \
+                acquired();                                                                      \
+            else                                                                                 \
+                released();                                                                      \
+        }                                                                                        \
+        return r;                                                                                \
+    }
+
+#define params_named_pthread_mutex_lock (pthread_mutex_t * m)
+#define params_named_pthread_mutex_trylock (pthread_mutex_t * m)
+#define params_named_pthread_mutex_timedlock (pthread_mutex_t * m, const struct timespec *t)
+#define params_named_pthread_mutex_unlock (pthread_mutex_t * m)
+#define params_named_pthread_rwlock_rdlock (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_wrlock (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_tryrdlock (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_trywrlock (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_timedrdlock (pthread_rwlock_t * m, const struct timespec *t)
+#define params_named_pthread_rwlock_timedwrlock (pthread_rwlock_t * m, const struct timespec *t)
+#define params_named_pthread_rwlock_unlock (pthread_rwlock_t * m)
+#define params_named_pthread_spin_lock (pthread_spinlock_t * m)
+#define params_named_pthread_spin_trylock (pthread_spinlock_t * m)
+#define params_named_pthread_spin_unlock (pthread_spinlock_t * m)
+
+CS_LOCK_FUNCS(HOOK)
+
+CS_EXPORT void flockfile(FILE *f)
+{
+    if (__builtin_expect(!real_lock.flockfile, 0))
+        unresolved("flockfile");
+    real_lock.flockfile(f);
+    acquired();
+}
+
+CS_EXPORT int ftrylockfile(FILE *f)
+{
+    if (__builtin_expect(!real_lock.ftrylockfile, 0))
+        unresolved("ftrylockfile");
+    int r = real_lock.ftrylockfile(f);
+    if (r == 0)
+        acquired();
+    return r;
+}
+
+CS_EXPORT void funlockfile(FILE *f)
+{
+    if (__builtin_expect(!real_lock.funlockfile, 0))
+        unresolved("funlockfile");
+    real_lock.funlockfile(f);
+    released();
+}

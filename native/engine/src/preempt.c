@@ -1,0 +1,384 @@
+#include "preempt.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hook.h"
+#include "log.h"
+#include "real.h"
+#include "sched.h"
+
+int cs_preempt_signo = SIGURG;
+_Atomic int cs_monitor_idle;
+
+/* FP/SIMD save area used by the trampoline (read by preempt_x86_64.S). */
+__attribute__((visibility("hidden"))) unsigned int cs_fpstate_size = 512;
+__attribute__((visibility("hidden"))) unsigned int cs_fpstate_xsave = 0;
+
+extern void cs_preempt_trampoline(void);
+void cs_preempt_yield(void);
+
+static _Atomic(cs_preempt_observer_fn) preempt_observer;
+static int installed;
+static pid_t self_pid;
+static pthread_t monitor_thread;
+
+CS_EXPORT void coroscope__set_preempt_observer(cs_preempt_observer_fn fn) { atomic_store(&preempt_observer, fn); }
+
+static void emit(const cs_preempt_event *ev)
+{
+    cs_preempt_observer_fn f = atomic_load_explicit(&preempt_observer, memory_order_acquire);
+    if (f)
+        f(ev);
+}
+
+/* ---- code that must never be interrupted by a switch ----------------------- */
+
+#define MAX_RANGES 64
+typedef struct code_ranges {
+    int n;
+    struct {
+        uintptr_t lo, hi;
+    } r[MAX_RANGES];
+} code_ranges;
+
+static _Atomic(code_ranges *) ranges;
+static unsigned long long ranges_adds = (unsigned long long)-1;
+
+static int runtime_object(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libstdc++", "libgcc_s", "libcoroscope",
+                                        "linux-vdso", "linux-gate", "libpthread", "libdl.so", "librt.so"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strncmp(base, names[i], strlen(names[i])))
+            return 1;
+    return 0;
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    code_ranges *cr = arg;
+    if (!info->dlpi_name || !runtime_object(info->dlpi_name))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && cr->n < MAX_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        cr->r[cr->n].lo = info->dlpi_addr + ph->p_vaddr;
+        cr->r[cr->n].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        cr->n++;
+    }
+    return 0;
+}
+
+static int count_adds(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(unsigned long long *)arg = info->dlpi_adds;
+    return 1;
+}
+
+/* Monitor thread (and start): rebuild the table when objects were loaded.
+ * Old tables are never freed: the handler may be reading one. */
+static void refresh_ranges(void)
+{
+    unsigned long long adds = 0;
+    dl_iterate_phdr(count_adds, &adds);
+    if (adds == ranges_adds)
+        return;
+    code_ranges *cr = calloc(1, sizeof *cr);
+    if (!cr)
+        return;
+    dl_iterate_phdr(collect, cr);
+    atomic_store_explicit(&ranges, cr, memory_order_release);
+    ranges_adds = adds;
+}
+
+static int pc_in_runtime(uintptr_t pc)
+{
+    code_ranges *cr = atomic_load_explicit(&ranges, memory_order_acquire);
+    if (!cr)
+        return 1;
+    for (int i = 0; i < cr->n; i++)
+        if (pc >= cr->r[i].lo && pc < cr->r[i].hi)
+            return 1;
+    return 0;
+}
+
+/* ---- the signal handler ---------------------------------------------------- */
+
+/* Room the trampoline needs below the interrupted rsp: red zone, rip slot,
+ * 16 registers, alignment, the xsave area and cs_preempt_yield's frames. */
+#define TRAMPOLINE_ROOM (136 + 16 * 8 + 64 + 4096 + 2048)
+
+static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    cs_worker *w = cs_tls.w;
+    if (!w || !atomic_exchange_explicit(&w->preempt_sent, 0, memory_order_acq_rel)) {
+        cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
+        errno = saved_errno;
+        return;
+    }
+    cs_co *co = cs_tls.co;
+    if (!co || !atomic_load_explicit(&cs_cfg.preempt, memory_order_relaxed)) {
+        errno = saved_errno;
+        return;
+    }
+    ucontext_t *uc = ucv;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    int why = CS_DEFER_NONE;
+    if (co->locks > 0)
+        why = CS_DEFER_LOCK;
+    else if (pc_in_runtime(pc))
+        why = CS_DEFER_RUNTIME_CODE;
+    else if (sp > (uintptr_t)co->stack.hi || sp < (uintptr_t)co->stack.lo + TRAMPOLINE_ROOM)
+        why = CS_DEFER_STACK;
+    if (why != CS_DEFER_NONE) {
+        co->preempt_pending = 1;
+        co->defer_reason = why;
+        co->preempt_pc = pc;
+        errno = saved_errno;
+        return;
+    }
+    co->preempt_pc = pc;
+    *(uintptr_t *)(sp - 136) = pc;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(sp - 136);
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)cs_preempt_trampoline;
+    errno = saved_errno;
+}
+
+/* Runs on the coroutine's stack, in normal (not signal) context. */
+void cs_preempt_yield(void)
+{
+    cs_co *co = cs_tls.co;
+    cs_worker *w = co->owner;
+    co->preempts++;
+    if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
+                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
+                               .at_safe_point = 1};
+        emit(&ev);
+    }
+    cs_sched_yield(co);
+}
+
+void cs_preempt_deferred_yield(cs_co *co)
+{
+    co->preempt_pending = 0;
+    cs_worker *w = co->owner;
+    co->preempts++;
+    if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+        cs_preempt_event d = {.kind = CS_PREEMPT_DEFERRED, .worker = w->idx, .co_id = co->id,
+                              .reason = co->defer_reason, .pc = co->preempt_pc};
+        emit(&d);
+        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
+                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
+                               .at_safe_point = 0};
+        emit(&ev);
+    }
+    cs_sched_yield(co);
+}
+
+/* ---- the monitor ------------------------------------------------------------ */
+
+typedef struct sample {
+    uint64_t last_n;      /* worker's switch counter at the last change */
+    uint64_t since;       /* when we saw it change (monotonic ns) */
+    int blocked;          /* the worker thread blocks the signal */
+    uint64_t checked_blocked;
+} sample;
+
+static int thread_blocks_signal(pid_t tid, int sig)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strstr(buf, "SigBlk:");
+    if (!p)
+        return 0;
+    unsigned long long mask = strtoull(p + 7, NULL, 16);
+    return (mask >> (sig - 1)) & 1;
+}
+
+static void sleep_until(uint64_t deadline)
+{
+    struct timespec ts = cs_ns_ts(deadline);
+    syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static void *monitor_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* the monitor's own mask: it runs no coroutine */
+    pthread_setname_np(pthread_self(), "cs-monitor");
+    int n = cs_rt.nworkers;
+    sample *st = calloc((size_t)n, sizeof *st);
+    if (!st) {
+        cs_log("no memory for the preemption monitor; preemption is off");
+        return NULL;
+    }
+    int idle_rounds = 0;
+    uint64_t last_refresh = 0;
+    for (;;) {
+        uint64_t now = cs_now_ns();
+        uint64_t slice = atomic_load_explicit(&cs_cfg.time_slice_ns, memory_order_relaxed);
+        int on = atomic_load_explicit(&cs_cfg.preempt, memory_order_relaxed);
+        uint64_t period = slice / 8;
+        if (period < 250000)
+            period = 250000;
+        if (period > 1000000)
+            period = 1000000;
+        if (now - last_refresh > 100000000ull) {
+            refresh_ranges();
+            last_refresh = now;
+        }
+        int busy = 0;
+        for (int i = 0; i < n; i++) {
+            cs_worker *w = &cs_rt.workers[i];
+            cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+            uint64_t sw = __atomic_load_n(&w->nswitch, __ATOMIC_RELAXED);
+            if (sw != st[i].last_n) {
+                st[i].last_n = sw;
+                st[i].since = now;
+                busy = 1;
+            }
+            if (!cur)
+                continue;
+            busy = 1;
+            uint64_t ran = now - st[i].since;
+            if (!on || ran < slice || !w->tid)
+                continue;
+            if (atomic_load_explicit(&w->preempt_sent, memory_order_acquire)) {
+                /* Unanswered for long: is the signal blocked on that thread? */
+                if (now - w->preempt_sent_ns > 50000000ull && now - st[i].checked_blocked > 1000000000ull) {
+                    st[i].checked_blocked = now;
+                    int b = thread_blocks_signal(w->tid, cs_preempt_signo);
+                    if (b && !st[i].blocked)
+                        cs_log("worker %d blocks %s (the program masked it on that thread): its coroutines "
+                               "cannot be preempted while it does",
+                               i, strsignal(cs_preempt_signo));
+                    st[i].blocked = b;
+                    if (!b) /* lost or merged: allow a new one */
+                        atomic_store(&w->preempt_sent, 0);
+                }
+                continue;
+            }
+            if (st[i].blocked && now - st[i].checked_blocked < 1000000000ull)
+                continue;
+            w->preempt_sent_ns = now;
+            atomic_store_explicit(&w->preempt_sent, 1, memory_order_release);
+            syscall(SYS_tgkill, self_pid, w->tid, cs_preempt_signo);
+            if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+                cs_preempt_event ev = {.kind = CS_PREEMPT_SENT, .worker = i, .co_id = cur->id, .ran_ns = ran};
+                emit(&ev);
+            }
+        }
+        if (busy) {
+            idle_rounds = 0;
+            sleep_until(now + period);
+            continue;
+        }
+        if (++idle_rounds < 4) {
+            sleep_until(now + period * 4);
+            continue;
+        }
+        /* Nothing runs: sleep until a worker switches a coroutine in. */
+        atomic_store(&cs_monitor_idle, 1);
+        struct timespec ts = {1, 0};
+        syscall(SYS_futex, &cs_monitor_idle, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+        atomic_store(&cs_monitor_idle, 0);
+        idle_rounds = 0;
+    }
+    return NULL;
+}
+
+void cs_preempt_note_busy(void)
+{
+    if (atomic_exchange(&cs_monitor_idle, 0))
+        syscall(SYS_futex, &cs_monitor_idle, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void cs_preempt_thread_init(void)
+{
+    /* Touch every TLS word the handler reads, before any signal can come. */
+    __atomic_store_n(&cs_tls.co, cs_tls.co, __ATOMIC_RELAXED);
+}
+
+static void detect_fpstate(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) /* OSXSAVE */
+        return;
+    if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 576)
+        return;
+    cs_fpstate_size = (b + 63) & ~63u;
+    cs_fpstate_xsave = 1;
+}
+
+static int start_monitor(void)
+{
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 128 * 1024);
+    int err = pthread_create(&monitor_thread, &a, monitor_main, NULL);
+    pthread_attr_destroy(&a);
+    return err;
+}
+
+int cs_preempt_start(void)
+{
+    cs_preempt_signo = cs_cfg.preempt_signal;
+    self_pid = getpid();
+    detect_fpstate();
+    refresh_ranges();
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_preempt_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (cs_real.sigaction(cs_preempt_signo, &sa, &old))
+        return errno;
+    installed = 1;
+    if (cs_signal_adopt(cs_preempt_signo, &old))
+        cs_log("the program has its own %s handler: Coroscope keeps it, preemption signals are told apart and "
+               "chained (set COROSCOPE_PREEMPT_SIGNAL to use another signal)",
+               strsignal(cs_preempt_signo));
+    return start_monitor();
+}
+
+int cs_preempt_owns(int sig) { return installed && sig == cs_preempt_signo; }
+
+void cs_preempt_atfork_child(void)
+{
+    self_pid = getpid();
+    atomic_store(&cs_monitor_idle, 0);
+    if (installed && start_monitor())
+        cs_log("forked child: cannot restart the preemption monitor");
+}
