@@ -51,17 +51,18 @@
  * 1024): close_range skips a missing chunk this many fds at a time. */
 #define PEEK_STRIDE 64
 
-static inline int in_co(void)
-{
-    return cs_hook_co() != NULL;
-}
-
 /* Observe a bookkeeping call and leave errno as the program must see it:
- * the call's error, or what it was before the call on success. */
+ * the call's error, or what it was before the call on success. "In a
+ * coroutine" is read without cs_hook_co(): these hooks never park, so they
+ * are not preemption safe points (close and fcntl are common in signal
+ * handlers, where yielding would be wrong). */
 static inline long done(int hook, int fd, long r, int err, int saved)
 {
     int e = r < 0 ? err : saved;
-    cs_observe(hook, fd, in_co(), 0, r, r < 0 ? e : 0);
+    if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0)) {
+        int in_co = cs_tls.co != NULL && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed);
+        cs_observe(hook, fd, in_co, 0, r, r < 0 ? e : 0);
+    }
     errno = e;
     return r;
 }

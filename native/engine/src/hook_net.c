@@ -85,9 +85,7 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
         if (engine_nb) {
             r = cs_real.accept4(fd, addr, len, flags | SOCK_NONBLOCK);
         } else {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            struct timespec zero = {0, 0};
-            if (syscall(SYS_ppoll, &p, 1, &zero, NULL, (size_t)8) != 0)
+            if (cs_poll_now(fd, POLLIN))
                 r = cs_real.accept4(fd, addr, len, flags | SOCK_NONBLOCK);
             else
                 r = -1, errno = EAGAIN;
@@ -159,9 +157,7 @@ CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     for (;;) {
         int cause = cs_fd_wait(fd, e, CS_DIR_WRITE, seq0, deadline, 1);
         seq0 = cs_fd_seq(e, CS_DIR_WRITE);
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        struct timespec zero = {0, 0};
-        if (cause == -EPERM || syscall(SYS_ppoll, &p, 1, &zero, NULL, (size_t)8) != 0) {
+        if (cause == -EPERM || cs_poll_now(fd, POLLOUT)) {
             int err = 0;
             socklen_t el = sizeof err;
             if (cs_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)

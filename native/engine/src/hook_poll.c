@@ -39,6 +39,10 @@
  * by the zero-timeout attempts (a signal it unblocks that is already pending
  * is delivered there, giving EINTR as the real call would).
  *
+ * The engine's preemption signal can land during one of the real calls,
+ * which the kernel then ends with EINTR (these calls never restart): such an
+ * EINTR is not passed on, the call is made again (mux_attempt, mux_block).
+ *
  * Fallbacks to the real blocking call with the remaining timeout (the worker
  * stalls, as any other unparkable call): an fd >= CS_FD_MAX, an fd epoll
  * refuses (regular files: always ready for poll, so this is rare), an
@@ -63,6 +67,7 @@
 #include "hook.h"
 #include "log.h"
 #include "netpoll.h"
+#include "sched.h"
 
 #define STACK_ITEMS 16
 #define LONG_BITS ((int)(sizeof(unsigned long) * CHAR_BIT))
@@ -89,8 +94,8 @@ typedef struct mux {
 
 /* ---- the three operations of the loop --------------------------------- */
 
-/* The real call with a zero timeout. */
-static int mux_attempt(mux *m)
+/* The real call with a zero timeout, once. */
+static int attempt_once(mux *m)
 {
     switch (m->kind) {
     case MX_POLL:
@@ -123,8 +128,8 @@ static int mux_attempt(mux *m)
     return -1;
 }
 
-/* The real blocking call until the deadline (0: none). Stalls the worker. */
-static int mux_block(mux *m, uint64_t deadline)
+/* The real blocking call until the deadline (0: none), once. */
+static int block_once(mux *m, uint64_t deadline)
 {
     uint64_t left = UINT64_MAX;
     if (deadline) {
@@ -160,6 +165,33 @@ static int mux_block(mux *m, uint64_t deadline)
     }
     errno = EINVAL;
     return -1;
+}
+
+/* These calls end with EINTR whenever a handler runs, SA_RESTART or not. A
+ * handler of the program bumps cs_rt.intr_epoch (hook_signal.c); the
+ * engine's preemption signal does not, and must never reach the program as
+ * EINTR (preempt.h): then the call is made again. */
+static int mux_attempt(mux *m)
+{
+    for (;;) {
+        uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
+        int r = attempt_once(m);
+        if (r < 0 && errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch)
+            continue;
+        return r;
+    }
+}
+
+/* The real blocking call until the deadline (0: none). Stalls the worker. */
+static int mux_block(mux *m, uint64_t deadline)
+{
+    for (;;) {
+        uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
+        int r = block_once(m, deadline);
+        if (r < 0 && errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch)
+            continue; /* the remaining time is recomputed from the deadline */
+        return r;
+    }
 }
 
 /* Directions a pollfd waits for. */

@@ -11,6 +11,7 @@
 #include "fdtable.h"
 #include "hook.h"
 #include "netpoll.h"
+#include "sched.h"
 #include "wait.h"
 
 #define LOCAL_IOV 8
@@ -106,13 +107,27 @@ static size_t iov_total(const struct iovec *v, int n)
     return t;
 }
 
+int cs_poll_now(int fd, short events)
+{
+    for (;;) {
+        uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
+        struct pollfd p = {.fd = fd, .events = events};
+        struct timespec zero = {0, 0};
+        long r = syscall(SYS_ppoll, &p, 1, &zero, NULL, (size_t)8);
+        if (r >= 0)
+            return r ? p.revents : 0;
+        /* ppoll ends with EINTR whenever a handler runs, even with a zero
+         * timeout: the engine's preemption signal must not count. */
+        if (errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch)
+            continue;
+        return POLLERR; /* let the real call report the error */
+    }
+}
+
 /* Would a plain call on a pollable fd go ahead without blocking? */
 static int pollable_ready(int fd, int dir)
 {
-    struct pollfd p = {.fd = fd, .events = dir == CS_DIR_READ ? POLLIN : POLLOUT};
-    struct timespec zero = {0, 0};
-    long r = syscall(SYS_ppoll, &p, 1, &zero, NULL, (size_t)8);
-    return r != 0; /* ready, or an error the real call will report */
+    return cs_poll_now(fd, dir == CS_DIR_READ ? POLLIN : POLLOUT) != 0;
 }
 
 /* One non-blocking attempt at the rest of the transfer (`done` bytes are

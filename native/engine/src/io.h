@@ -66,6 +66,10 @@ typedef struct cs_io {
 /* Run the transfer inside coroutine co; returns like the libc call, errno set. */
 ssize_t cs_io_run(cs_co *co, cs_io *io);
 
+/* revents of fd for `events` right now (zero-timeout ppoll; an EINTR caused
+ * by the engine's own preemption signal is retried). POLLERR on failure. */
+int cs_poll_now(int fd, short events);
+
 /* User-signal bookkeeping for restart decisions (hook_signal.c). */
 uint32_t cs_signal_norestart_epoch(void);
 

@@ -118,8 +118,18 @@ int cs_netpoll_wait(int64_t timeout_ns, cs_worker *self, int *own_efd)
     for (long i = 0; i < r; i++) {
         uint64_t d = evs[i].data.u64;
         if (d & TAG_WORKER) {
-            if (self && (int)(d & 0xffff) == self->idx)
+            int idx = (int)(d & 0xffff);
+            if (self && idx == self->idx) {
                 *own_efd = 1;
+            } else if (idx < cs_rt.nworkers &&
+                       atomic_load_explicit(&cs_rt.netpoll_owner, memory_order_seq_cst) == idx) {
+                /* We took the edge that was to wake the worker blocked in this
+                 * epoll (edge-triggered: it gets no other). Pass it on. Owners
+                 * that had not blocked yet check their counter (worker_sleep);
+                 * non-owners sleep in a level-triggered ppoll on it. */
+                uint64_t one = 1;
+                syscall(SYS_write, cs_rt.workers[idx].efd, &one, sizeof one);
+            }
             continue;
         }
         int fd = (int)(uint32_t)d;

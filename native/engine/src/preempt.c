@@ -201,6 +201,8 @@ void cs_preempt_deferred_yield(cs_co *co)
 typedef struct sample {
     uint64_t last_n;      /* worker's switch counter at the last change */
     uint64_t since;       /* when we saw it change (monotonic ns) */
+    uint64_t cpu_since;   /* the worker thread's CPU time then */
+    clockid_t cpu_clock;
     int blocked;          /* the worker thread blocks the signal */
     uint64_t checked_blocked;
 } sample;
@@ -222,6 +224,16 @@ static int thread_blocks_signal(pid_t tid, int sig)
         return 0;
     unsigned long long mask = strtoull(p + 7, NULL, 16);
     return (mask >> (sig - 1)) & 1;
+}
+
+static uint64_t thread_cpu_ns(sample *st, cs_worker *w)
+{
+    if (!st->cpu_clock && pthread_getcpuclockid(w->thread, &st->cpu_clock))
+        return UINT64_MAX;
+    struct timespec ts;
+    if (clock_gettime(st->cpu_clock, &ts))
+        return UINT64_MAX;
+    return cs_ts_ns(&ts);
 }
 
 static void sleep_until(uint64_t deadline)
@@ -250,8 +262,8 @@ static void *monitor_main(void *arg)
         uint64_t slice = atomic_load_explicit(&cs_cfg.time_slice_ns, memory_order_relaxed);
         int on = atomic_load_explicit(&cs_cfg.preempt, memory_order_relaxed);
         uint64_t period = slice / 8;
-        if (period < 250000)
-            period = 250000;
+        if (period < 50000)
+            period = 50000;
         if (period > 1000000)
             period = 1000000;
         if (now - last_refresh > 100000000ull) {
@@ -266,6 +278,7 @@ static void *monitor_main(void *arg)
             if (sw != st[i].last_n) {
                 st[i].last_n = sw;
                 st[i].since = now;
+                st[i].cpu_since = thread_cpu_ns(&st[i], w);
                 busy = 1;
             }
             if (!cur)
@@ -274,6 +287,16 @@ static void *monitor_main(void *arg)
             uint64_t ran = now - st[i].since;
             if (!on || ran < slice || !w->tid)
                 continue;
+            /* A worker that spent most of the slice blocked in the kernel (a
+             * call the engine cannot park) is not computing: a signal would
+             * only risk an EINTR in a call that does not restart (sem_wait,
+             * raw syscalls). Look again one slice later. */
+            uint64_t cpu = thread_cpu_ns(&st[i], w);
+            if (cpu != UINT64_MAX && st[i].cpu_since != UINT64_MAX && cpu - st[i].cpu_since < ran / 2) {
+                st[i].since = now;
+                st[i].cpu_since = cpu;
+                continue;
+            }
             if (atomic_load_explicit(&w->preempt_sent, memory_order_acquire)) {
                 /* Unanswered for long: is the signal blocked on that thread? */
                 if (now - w->preempt_sent_ns > 50000000ull && now - st[i].checked_blocked > 1000000000ull) {

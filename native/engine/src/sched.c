@@ -285,7 +285,11 @@ static void worker_sleep(cs_worker *w)
         int none = -1;
         if (atomic_compare_exchange_strong(&cs_rt.netpoll_owner, &none, w->idx)) {
             int own = 0;
-            cs_netpoll_wait(timeout, w, &own);
+            uint64_t v;
+            /* A kick whose epoll edge another worker's poll consumed before we
+             * became the owner left only the counter (see cs_netpoll_wait). */
+            if (syscall(SYS_read, w->efd, &v, sizeof v) != (long)sizeof v)
+                cs_netpoll_wait(timeout, w, &own);
             atomic_store(&cs_rt.netpoll_owner, -1);
             if (own)
                 efd_drain(w->efd);
