@@ -91,6 +91,11 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     return co;
 }
 
+void cs_co_atfork_child(void)
+{
+    cs_spin_init(&free_lock);
+}
+
 void cs_co_unref(cs_co *co)
 {
     if (atomic_fetch_sub_explicit(&co->refs, 1, memory_order_acq_rel) != 1)

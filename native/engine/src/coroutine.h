@@ -112,6 +112,9 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err);
 /* Drop one reference (body or handle); the last one recycles the object. */
 void cs_co_unref(cs_co *co);
 
+/* Forked child: reset the free-list lock (a parent thread may have held it). */
+void cs_co_atfork_child(void);
+
 /* Entry of every coroutine (runs on its stack). */
 void cs_co_main(void *co);
 

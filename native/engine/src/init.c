@@ -29,6 +29,7 @@ CS_EXPORT void coroscope__set_call_observer(cs_observer_fn fn)
 static void atfork_child(void)
 {
     cs_stack_atfork_child();
+    cs_co_atfork_child();
     cs_sched_atfork_child();
     cs_preempt_atfork_child();
 }

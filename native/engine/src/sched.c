@@ -248,7 +248,7 @@ static void offer_surplus(cs_worker *w)
     cs_spin_lock(&w->spawn_lock);
     for (size_t i = 0; i < give; i++) {
         cs_co *co = q_pop(&w->runq);
-        cs_timer_del(w, co);
+        cs_wait_detach(w, co);
         q_push(&w->spawnq, co);
     }
     atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);

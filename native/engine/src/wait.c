@@ -38,6 +38,13 @@ static void park_unlink(cs_worker *w, cs_co *co)
     co->parked_linked = 0;
 }
 
+void cs_wait_detach(cs_worker *w, cs_co *co)
+{
+    if (co->heap_idx >= 0)
+        cs_timer_del(w, co);
+    park_unlink(w, co);
+}
+
 int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
 {
     cs_worker *w = co->owner;
@@ -54,12 +61,10 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
             cs_wake(co, token, CS_WAKE_SIGNAL);
     }
     cs_co_switch_out(co);
-    /* Resumed on the owner thread (w may differ only with migration, where
-     * the timer and park list moved with us: both were emptied on claim). */
-    w = co->owner;
-    if (co->heap_idx >= 0)
-        cs_timer_del(w, co);
-    park_unlink(w, co);
+    /* Resumed on the owner thread. With migration the owner may have
+     * changed, but the old owner detached us (timer, park list) before
+     * offering us for stealing (sched.c offer_surplus). */
+    cs_wait_detach(co->owner, co);
     return atomic_load_explicit(&co->wake_cause, memory_order_acquire);
 }
 

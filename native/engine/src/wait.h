@@ -33,6 +33,10 @@ int cs_wake(cs_co *co, uint64_t token, int cause);
  * coroutine is already queued and must still call cs_wait_park once. */
 int cs_wake_cancel(cs_co *co, uint64_t token);
 
+struct cs_worker;
+/* Owner worker: drop co's timer and park-list entry (resume, migration). */
+void cs_wait_detach(struct cs_worker *w, cs_co *co);
+
 /* Owner worker: end interruptible waits begun before the current user-signal
  * epoch. */
 void cs_wait_interrupt_parked(void);
