@@ -5,7 +5,7 @@
  *   rdi = from, rsi = to. Layout: see context.h (offsets below).
  *   Saves rsp/rip/rbx/rbp/r12-r15 and the FP control words of the caller,
  *   loads those of `to`, and jumps (indirect jmp, never ret) to to->rip.
- *   Clobbers only caller-saved registers (rax, rcx, rdx), as a call may.
+ *   Clobbers only caller-saved registers (rax, rcx), as a call may.
  */
     .text
 
@@ -27,25 +27,16 @@ cs_ctx_switch:
     movq    %r15,  56(%rdi)
     stmxcsr 64(%rdi)              /* from->mxcsr: SSE rounding/exception control */
     fnstcw  68(%rdi)              /* from->fpucw: x87 control word */
-    movl    64(%rdi), %eax        /* eax = outgoing mxcsr */
-    movzwl  68(%rdi), %edx        /* edx = outgoing x87 control word */
-    cmpl    64(%rsi), %eax        /* incoming mxcsr differs? */
-    jne     2f
-    cmpw    68(%rsi), %dx         /* incoming x87 control word differs? */
-    jne     2f
-1:
     movq    16(%rsi), %rbx        /* callee-saved registers of `to` */
     movq    24(%rsi), %rbp
     movq    32(%rsi), %r12
     movq    40(%rsi), %r13
     movq    48(%rsi), %r14
     movq    56(%rsi), %r15
+    ldmxcsr 64(%rsi)              /* to's FP control, unconditionally: cheaper than */
+    fldcw   68(%rsi)              /* reading back what we just stored to compare it */
     movq     0(%rsi), %rsp        /* switch stacks */
     jmpq    *8(%rsi)              /* resume `to`: indirect jump, no ret */
-2:
-    ldmxcsr 64(%rsi)              /* rare path: the incoming side changed its FP control */
-    fldcw   68(%rsi)
-    jmp     1b
     .cfi_endproc
     .size   cs_ctx_switch, .-cs_ctx_switch
 

@@ -12,7 +12,7 @@
 #include "hook.h"
 #include "io.h"
 
-CS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+static CS_SLOW ssize_t read_hooked(int fd, void *buf, size_t n)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -21,7 +21,13 @@ CS_EXPORT ssize_t read(int fd, void *buf, size_t n)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+CS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    CS_FAST_PASS(read, (fd, buf, n));
+    return read_hooked(fd, buf, n);
+}
+
+static CS_SLOW ssize_t write_hooked(int fd, const void *buf, size_t n)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -30,7 +36,13 @@ CS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+CS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    CS_FAST_PASS(write, (fd, buf, n));
+    return write_hooked(fd, buf, n);
+}
+
+static CS_SLOW ssize_t readv_hooked(int fd, const struct iovec *iov, int cnt)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -39,7 +51,13 @@ CS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+CS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+    CS_FAST_PASS(readv, (fd, iov, cnt));
+    return readv_hooked(fd, iov, cnt);
+}
+
+static CS_SLOW ssize_t writev_hooked(int fd, const struct iovec *iov, int cnt)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -48,7 +66,13 @@ CS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+CS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    CS_FAST_PASS(writev, (fd, iov, cnt));
+    return writev_hooked(fd, iov, cnt);
+}
+
+static CS_SLOW ssize_t recv_hooked(int fd, void *buf, size_t n, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -57,7 +81,13 @@ CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    CS_FAST_PASS(recv, (fd, buf, n, flags));
+    return recv_hooked(fd, buf, n, flags);
+}
+
+static CS_SLOW ssize_t recvfrom_hooked(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -67,7 +97,13 @@ CS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+CS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+    CS_FAST_PASS(recvfrom, (fd, buf, n, flags, from, fromlen));
+    return recvfrom_hooked(fd, buf, n, flags, from, fromlen);
+}
+
+static CS_SLOW ssize_t recvmsg_hooked(int fd, struct msghdr *msg, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -76,7 +112,13 @@ CS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+CS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    CS_FAST_PASS(recvmsg, (fd, msg, flags));
+    return recvmsg_hooked(fd, msg, flags);
+}
+
+static CS_SLOW ssize_t send_hooked(int fd, const void *buf, size_t n, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -85,7 +127,13 @@ CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    CS_FAST_PASS(send, (fd, buf, n, flags));
+    return send_hooked(fd, buf, n, flags);
+}
+
+static CS_SLOW ssize_t sendto_hooked(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
                          socklen_t tolen)
 {
     cs_co *co = cs_hook_co();
@@ -96,7 +144,14 @@ CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                         socklen_t tolen)
+{
+    CS_FAST_PASS(sendto, (fd, buf, n, flags, to, tolen));
+    return sendto_hooked(fd, buf, n, flags, to, tolen);
+}
+
+static CS_SLOW ssize_t sendmsg_hooked(int fd, const struct msghdr *msg, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -106,9 +161,15 @@ CS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     return cs_io_run(co, &io);
 }
 
+CS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    CS_FAST_PASS(sendmsg, (fd, msg, flags));
+    return sendmsg_hooked(fd, msg, flags);
+}
+
 /* FORTIFY twins: the size check is glibc's (its abort message included). */
 
-CS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+static CS_SLOW ssize_t __read_chk_hooked(int fd, void *buf, size_t n, size_t buflen)
 {
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
@@ -117,7 +178,13 @@ CS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+CS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    CS_FAST_PASS(__read_chk, (fd, buf, n, buflen));
+    return __read_chk_hooked(fd, buf, n, buflen);
+}
+
+static CS_SLOW ssize_t __recv_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
@@ -126,7 +193,13 @@ CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
+CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    CS_FAST_PASS(__recv_chk, (fd, buf, n, buflen, flags));
+    return __recv_chk_hooked(fd, buf, n, buflen, flags);
+}
+
+static CS_SLOW ssize_t __recvfrom_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
                                  socklen_t *fromlen)
 {
     cs_co *co = cs_hook_co();
@@ -136,4 +209,11 @@ CS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
     cs_io io = {.hook = CS_HOOK___recvfrom_chk, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n,
                 .flags = flags, .from = from, .fromlen = fromlen};
     return cs_io_run(co, &io);
+}
+
+CS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
+                                 socklen_t *fromlen)
+{
+    CS_FAST_PASS(__recvfrom_chk, (fd, buf, n, buflen, flags, from, fromlen));
+    return __recvfrom_chk_hooked(fd, buf, n, buflen, flags, from, fromlen);
 }

@@ -111,7 +111,7 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
     }
 }
 
-CS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+static CS_SLOW int accept_hooked(int fd, struct sockaddr *addr, socklen_t *len)
 {
     cs_co *co = cs_hook_co();
     if (!co) {
@@ -123,7 +123,13 @@ CS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
     return co_accept(co, CS_HOOK_accept, fd, addr, len, 0);
 }
 
-CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+CS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    CS_FAST_PASS(accept, (fd, addr, len));
+    return accept_hooked(fd, addr, len);
+}
+
+static CS_SLOW int accept4_hooked(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     cs_co *co = cs_hook_co();
     if (!co) {
@@ -135,7 +141,13 @@ CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     return co_accept(co, CS_HOOK_accept4, fd, addr, len, flags);
 }
 
-CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    CS_FAST_PASS(accept4, (fd, addr, len, flags));
+    return accept4_hooked(fd, addr, len, flags);
+}
+
+static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t len)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -179,6 +191,12 @@ CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     }
 }
 
+CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    CS_FAST_PASS(connect, (fd, addr, len));
+    return connect_hooked(fd, addr, len);
+}
+
 static int64_t tv_ns(const void *v, socklen_t len)
 {
     if (len < (socklen_t)sizeof(struct timeval))
@@ -203,7 +221,13 @@ CS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
     return r;
 }
 
-CS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+static CS_SLOW int getsockopt_hooked(int fd, int level, int name, void *val, socklen_t *len)
 {
     return CS_PASS(CS_HOOK_getsockopt, fd, cs_real.getsockopt(fd, level, name, val, len));
+}
+
+CS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    CS_FAST_PASS(getsockopt, (fd, level, name, val, len));
+    return getsockopt_hooked(fd, level, name, val, len);
 }

@@ -410,7 +410,7 @@ static int co_ppoll(int hook, struct pollfd *fds, nfds_t nfds, const struct time
     return mux_hook(hook, obs, &m, zero, deadline);
 }
 
-CS_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+static CS_SLOW int poll_hooked(struct pollfd *fds, nfds_t nfds, int timeout)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -418,7 +418,13 @@ CS_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
     return co_poll(CS_HOOK_poll, fds, nfds, timeout);
 }
 
-CS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+CS_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    CS_FAST_PASS(poll, (fds, nfds, timeout));
+    return poll_hooked(fds, nfds, timeout);
+}
+
+static CS_SLOW int __poll_chk_hooked(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -429,7 +435,13 @@ CS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fd
     return co_poll(CS_HOOK___poll_chk, fds, nfds, timeout);
 }
 
-CS_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
+CS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+{
+    CS_FAST_PASS(__poll_chk, (fds, nfds, timeout, fdslen));
+    return __poll_chk_hooked(fds, nfds, timeout, fdslen);
+}
+
+static CS_SLOW int ppoll_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -437,7 +449,13 @@ CS_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
     return co_ppoll(CS_HOOK_ppoll, fds, nfds, tmo, mask);
 }
 
-CS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
+CS_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
+{
+    CS_FAST_PASS(ppoll, (fds, nfds, tmo, mask));
+    return ppoll_hooked(fds, nfds, tmo, mask);
+}
+
+static CS_SLOW int __ppoll_chk_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
                           size_t fdslen)
 {
     cs_co *co = cs_hook_co();
@@ -447,6 +465,13 @@ CS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec
         cs_fatal("*** buffer overflow detected ***: ppoll: %lu pollfds in a buffer of %zu bytes",
                  (unsigned long)nfds, fdslen);
     return co_ppoll(CS_HOOK___ppoll_chk, fds, nfds, tmo, mask);
+}
+
+CS_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
+                          size_t fdslen)
+{
+    CS_FAST_PASS(__ppoll_chk, (fds, nfds, tmo, mask, fdslen));
+    return __ppoll_chk_hooked(fds, nfds, tmo, mask, fdslen);
 }
 
 /* ---- select, pselect ------------------------------------------------------- */
@@ -572,7 +597,7 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
     return r;
 }
 
-CS_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+static CS_SLOW int select_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -580,12 +605,24 @@ CS_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeva
     return co_select(CS_HOOK_select, nfds, rd, wr, ex, tv, NULL, NULL, 0);
 }
 
-CS_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
+CS_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+    CS_FAST_PASS(select, (nfds, rd, wr, ex, tv));
+    return select_hooked(nfds, rd, wr, ex, tv);
+}
+
+static CS_SLOW int pselect_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
 {
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_pselect, -1, cs_real.pselect(nfds, rd, wr, ex, ts, mask));
     return co_select(CS_HOOK_pselect, nfds, rd, wr, ex, NULL, ts, mask, 1);
+}
+
+CS_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
+{
+    CS_FAST_PASS(pselect, (nfds, rd, wr, ex, ts, mask));
+    return pselect_hooked(nfds, rd, wr, ex, ts, mask);
 }
 
 /* ---- epoll_wait, epoll_pwait ------------------------------------------------ */
@@ -598,7 +635,7 @@ static int co_epoll(int hook, int epfd, struct epoll_event *evs, int maxev, int 
     return mux_hook(hook, epfd, &m, timeout == 0, deadline);
 }
 
-CS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeout)
+static CS_SLOW int epoll_wait_hooked(int epfd, struct epoll_event *evs, int maxev, int timeout)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -606,10 +643,22 @@ CS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeo
     return co_epoll(CS_HOOK_epoll_wait, epfd, evs, maxev, timeout, NULL, 0);
 }
 
-CS_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxev, int timeout, const sigset_t *mask)
+CS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeout)
+{
+    CS_FAST_PASS(epoll_wait, (epfd, evs, maxev, timeout));
+    return epoll_wait_hooked(epfd, evs, maxev, timeout);
+}
+
+static CS_SLOW int epoll_pwait_hooked(int epfd, struct epoll_event *evs, int maxev, int timeout, const sigset_t *mask)
 {
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_epoll_pwait, epfd, cs_real.epoll_pwait(epfd, evs, maxev, timeout, mask));
     return co_epoll(CS_HOOK_epoll_pwait, epfd, evs, maxev, timeout, mask, 1);
+}
+
+CS_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxev, int timeout, const sigset_t *mask)
+{
+    CS_FAST_PASS(epoll_pwait, (epfd, evs, maxev, timeout, mask));
+    return epoll_pwait_hooked(epfd, evs, maxev, timeout, mask);
 }

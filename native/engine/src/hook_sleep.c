@@ -77,7 +77,7 @@ static int co_nanosleep(cs_co *co, const struct timespec *req, struct timespec *
     return 0;
 }
 
-CS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+static CS_SLOW int nanosleep_hooked(const struct timespec *req, struct timespec *rem)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -89,7 +89,13 @@ CS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     return r;
 }
 
-CS_EXPORT int usleep(useconds_t us)
+CS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    CS_FAST_PASS(nanosleep, (req, rem));
+    return nanosleep_hooked(req, rem);
+}
+
+static CS_SLOW int usleep_hooked(useconds_t us)
 {
     cs_co *co = cs_hook_co();
     if (!co)
@@ -102,7 +108,13 @@ CS_EXPORT int usleep(useconds_t us)
     return r;
 }
 
-CS_EXPORT unsigned int sleep(unsigned int seconds)
+CS_EXPORT int usleep(useconds_t us)
+{
+    CS_FAST_PASS(usleep, (us));
+    return usleep_hooked(us);
+}
+
+static CS_SLOW unsigned int sleep_hooked(unsigned int seconds)
 {
     cs_co *co = cs_hook_co();
     if (!co) {
@@ -121,7 +133,13 @@ CS_EXPORT unsigned int sleep(unsigned int seconds)
     return r;
 }
 
-CS_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
+CS_EXPORT unsigned int sleep(unsigned int seconds)
+{
+    CS_FAST_PASS(sleep, (seconds));
+    return sleep_hooked(seconds);
+}
+
+static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
 {
     cs_co *co = cs_hook_co();
     if (!co || !(clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME || clk == CLOCK_BOOTTIME ||
@@ -153,4 +171,10 @@ CS_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
         fill_rem(rem, left);
     cs_observe(CS_HOOK_clock_nanosleep, -1, 1, 1, r ? -1 : 0, r);
     return r;
+}
+
+CS_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
+{
+    CS_FAST_PASS(clock_nanosleep, (clk, flags, req, rem));
+    return clock_nanosleep_hooked(clk, flags, req, rem);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdtable.h"
 #include "hook.h"
 #include "log.h"
 #include "real.h"
@@ -170,6 +171,7 @@ void cs_preempt_yield(void)
     cs_co *co = cs_tls.co;
     cs_worker *w = co->owner;
     co->preempts++;
+    co->preempt_pending = 0; /* an earlier deferred mark is served by this switch too */
     if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
         cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
                                .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
@@ -201,8 +203,7 @@ void cs_preempt_deferred_yield(cs_co *co)
 typedef struct sample {
     uint64_t last_n;      /* worker's switch counter at the last change */
     uint64_t since;       /* when we saw it change (monotonic ns) */
-    uint64_t cpu_since;   /* the worker thread's CPU time then */
-    clockid_t cpu_clock;
+    int stat_fd;          /* /proc/self/task/<tid>/stat of the worker, kept open */
     int blocked;          /* the worker thread blocks the signal */
     uint64_t checked_blocked;
 } sample;
@@ -226,14 +227,29 @@ static int thread_blocks_signal(pid_t tid, int sig)
     return (mask >> (sig - 1)) & 1;
 }
 
-static uint64_t thread_cpu_ns(sample *st, cs_worker *w)
+/* Is the worker thread blocked in a system call right now (state S or D in
+ * /proc/self/task/<tid>/stat)? Read only when a slice has expired. */
+static int thread_sleeps_in_kernel(sample *st, cs_worker *w)
 {
-    if (!st->cpu_clock && pthread_getcpuclockid(w->thread, &st->cpu_clock))
-        return UINT64_MAX;
-    struct timespec ts;
-    if (clock_gettime(st->cpu_clock, &ts))
-        return UINT64_MAX;
-    return cs_ts_ns(&ts);
+    char buf[256];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (st->stat_fd <= 0) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)w->tid);
+            int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                return 0;
+            st->stat_fd = cs_fd_hide(fd);
+        }
+        long n = syscall(SYS_pread64, st->stat_fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            const char *p = strrchr(buf, ')'); /* the name may contain spaces */
+            return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+        }
+        st->stat_fd = 0; /* closed under us (close_range by the program?): reopen */
+    }
+    return 0;
 }
 
 static void sleep_until(uint64_t deadline)
@@ -278,7 +294,6 @@ static void *monitor_main(void *arg)
             if (sw != st[i].last_n) {
                 st[i].last_n = sw;
                 st[i].since = now;
-                st[i].cpu_since = thread_cpu_ns(&st[i], w);
                 busy = 1;
             }
             if (!cur)
@@ -287,14 +302,13 @@ static void *monitor_main(void *arg)
             uint64_t ran = now - st[i].since;
             if (!on || ran < slice || !w->tid)
                 continue;
-            /* A worker that spent most of the slice blocked in the kernel (a
-             * call the engine cannot park) is not computing: a signal would
-             * only risk an EINTR in a call that does not restart (sem_wait,
-             * raw syscalls). Look again one slice later. */
-            uint64_t cpu = thread_cpu_ns(&st[i], w);
-            if (cpu != UINT64_MAX && st[i].cpu_since != UINT64_MAX && cpu - st[i].cpu_since < ran / 2) {
+            /* A worker asleep in the kernel (a call the engine cannot park)
+             * is not computing: a signal would only risk an EINTR in a call
+             * that does not restart (sem_wait, raw syscalls). Look again one
+             * slice later. A worker that is runnable but waits for a CPU
+             * is computing, and is preempted. */
+            if (thread_sleeps_in_kernel(&st[i], w)) {
                 st[i].since = now;
-                st[i].cpu_since = cpu;
                 continue;
             }
             if (atomic_load_explicit(&w->preempt_sent, memory_order_acquire)) {

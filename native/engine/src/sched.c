@@ -317,8 +317,6 @@ static cs_co *next_co(cs_worker *w)
         w->tick++;
         if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
             drain_inbox(w);
-        if (w->tick % 61 == 0 && (co = take_injected(w)))
-            return co;
         /* The clock is read only when a timer is pending, or every 64th
          * decision so a busy worker still polls fds about once per ms. */
         if (w->heap_n || (w->tick & 63) == 0) {
@@ -343,6 +341,11 @@ static cs_co *next_co(cs_worker *w)
             q_push(&w->runq, w->yielded);
             w->yielded = NULL;
         }
+        /* Coroutines spawned by plain threads get every other decision when
+         * there are any, so a hog being preempted cannot starve them. */
+        if (atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) && (w->tick & 1) &&
+            (co = take_injected(w)))
+            return co;
         offer_surplus(w);
         if (atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) && ((w->tick & 1) || !w->runq.n) &&
             (co = spawnq_pop(w)))
@@ -413,6 +416,7 @@ static void *worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     cs_overflow_thread_init(w);
     cs_preempt_thread_init();
+
     for (;;) {
         cs_co *co = next_co(w);
         run(w, co);
