@@ -102,10 +102,15 @@ void cs_sched_kick(cs_worker *w)
         efd_signal(w->efd);
 }
 
-/* Wake one sleeping worker (other than self) so it can take stealable work. */
+/* Wake one sleeping worker (other than self) so it can take stealable work.
+ * At most one such wake is in flight (cs_rt.kicking, cleared by the worker
+ * when it leaves its sleep): a burst of spawns costs one eventfd write, and
+ * the woken worker wakes the next if work is left (take_injected). */
 static void kick_one_sleeper(cs_worker *self)
 {
-    if (atomic_load_explicit(&cs_rt.nsleeping, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&cs_rt.nsleeping, memory_order_seq_cst) == 0 ||
+        atomic_load_explicit(&cs_rt.kicking, memory_order_relaxed) ||
+        atomic_exchange_explicit(&cs_rt.kicking, 1, memory_order_acq_rel))
         return;
     int n = cs_rt.nworkers;
     int start = self ? self->idx + 1 : 0;
@@ -116,6 +121,7 @@ static void kick_one_sleeper(cs_worker *self)
             return;
         }
     }
+    atomic_store_explicit(&cs_rt.kicking, 0, memory_order_release);
 }
 
 /* ---- making coroutines runnable ----------------------------------------- */
@@ -279,8 +285,15 @@ static void worker_sleep(cs_worker *w)
     atomic_fetch_add_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     uint64_t now = cs_now_ns();
     if (!has_work(w, now)) {
-        cs_stack_trim();
         uint64_t next = cs_timer_next(w);
+        if (next == UINT64_MAX || next - now > 1000000) {
+            /* Idle for a while: return some cached stack pages, then look
+             * again before sleeping (work may have come meanwhile). */
+            cs_stack_trim();
+            now = cs_now_ns();
+            if (has_work(w, now))
+                goto awake;
+        }
         int64_t timeout = next == UINT64_MAX ? -1 : (int64_t)(next > now ? next - now : 0);
         int none = -1;
         if (atomic_compare_exchange_strong(&cs_rt.netpoll_owner, &none, w->idx)) {
@@ -306,8 +319,10 @@ static void worker_sleep(cs_worker *w)
                 efd_drain(w->efd);
         }
     }
+awake:
     atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
+    atomic_store_explicit(&cs_rt.kicking, 0, memory_order_release);
 }
 
 static cs_co *next_co(cs_worker *w)

@@ -83,6 +83,7 @@ typedef struct cs_runtime {
     cs_queue injectq;
     _Atomic size_t inject_n;
     _Atomic int nsleeping;
+    _Atomic int kicking;               /* a wake of a sleeping worker is in flight */
     _Atomic uint64_t next_id;
     _Atomic int netpoll_owner;         /* worker idx blocked in the netpoller, -1 none */
     _Atomic uint32_t intr_epoch;       /* bumped after every user signal handler */

@@ -7,13 +7,19 @@
  * The guard page faults on any access, so an overflow is a SIGSEGV whose
  * address falls in [base, lo), never silent corruption of a neighbour.
  *
- * Stacks are carved from slabs (one mmap for many stacks). On kernels with
+ * Stacks are carved from slabs (one mmap for 256 stacks). On kernels with
  * MADV_GUARD_INSTALL (6.13+) the guard pages do not split the mapping, so a
- * hundred thousand stacks cost a handful of VMAs; elsewhere each guard is an
- * mprotect'ed page. Pages are committed by the kernel on first touch only.
+ * hundred thousand stacks cost a few hundred VMAs, and a slab's guards are
+ * installed with one process_madvise call; elsewhere each guard is an
+ * mprotect'ed page (two VMAs per stack: vm.max_map_count, 65530 by default,
+ * then bounds the number of live coroutines near 32,000). Pages are
+ * committed by the kernel on first touch only, and the pool never writes
+ * into a free stack.
  *
- * Threads: cs_stack_alloc/cs_stack_free may be called from any thread; the
- * pool is guarded by a spin lock held for a few list operations.
+ * Threads: any thread may allocate and free. Workers keep a private cache
+ * of freed stacks (no lock); the shared pool is guarded by a spin lock held
+ * for a few array operations, never across a system call except when the
+ * trim gives pages back.
  */
 #ifndef CS_STACK_H
 #define CS_STACK_H
