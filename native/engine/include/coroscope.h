@@ -6,6 +6,8 @@
  * coroutine instead of blocking the thread, so the other coroutines run.
  *
  *   #include <coroscope.h>
+ *   #include <stdio.h>
+ *   #include <unistd.h>
  *
  *   static void *hello(void *arg) { sleep(1); puts(arg); return NULL; }
  *
@@ -15,7 +17,7 @@
  *       return coroscope_join(co, NULL);             // blocks this thread
  *   }
  *
- *   cc hello.c -I native/engine/include -L native/build -lcoroscope
+ *   cc hello.c -I native/engine/include -L native/build -lcoroscope -Wl,-rpath,native/build
  *
  * Every function returns 0 or a positive errno value; none of them sets
  * errno. A program that does not use this API can still be run with the

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "coroutine.h"
 #include "hook.h"
+#include "preempt.h"
 #include "sched.h"
 #include "wait.h"
 
@@ -53,6 +54,8 @@ CS_EXPORT int coroscope_configure(const coroscope_config *c)
     atomic_store(&cs_cfg.time_slice_ns, c->time_slice_ns);
     atomic_store(&cs_cfg.hooks, c->hooks);
     atomic_store(&cs_cfg.preempt, c->preempt);
+    if (c->preempt)
+        cs_preempt_note_busy(); /* a monitor asleep while preemption was off looks again */
     return 0;
 }
 

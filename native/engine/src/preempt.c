@@ -131,7 +131,10 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved_errno = errno;
     cs_worker *w = cs_tls.w;
-    if (!w || !atomic_exchange_explicit(&w->preempt_sent, 0, memory_order_acq_rel)) {
+    /* Ours: sent by tgkill from this process while the monitor had one in
+     * flight. A kill() by the program (SI_USER) or the kernel is theirs. */
+    if (!w || si->si_code != SI_TKILL || si->si_pid != self_pid ||
+        !atomic_exchange_explicit(&w->preempt_sent, 0, memory_order_acq_rel)) {
         cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
         errno = saved_errno;
         return;
@@ -155,6 +158,7 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
         co->preempt_pending = 1;
         co->defer_reason = why;
         co->preempt_pc = pc;
+        w->deferred_reason = why; /* the monitor does not resend while a lock is held */
         errno = saved_errno;
         return;
     }
@@ -294,6 +298,7 @@ static void *monitor_main(void *arg)
             if (sw != st[i].last_n) {
                 st[i].last_n = sw;
                 st[i].since = now;
+                w->deferred_reason = CS_DEFER_NONE;
                 busy = 1;
             }
             if (!cur)
@@ -328,6 +333,16 @@ static void *monitor_main(void *arg)
             }
             if (st[i].blocked && now - st[i].checked_blocked < 1000000000ull)
                 continue;
+            /* Deferred: a held lock yields at its release, no need to ask
+             * again; elsewhere (libc, stack) ask again one slice later. */
+            int deferred = w->deferred_reason;
+            if (deferred == CS_DEFER_LOCK)
+                continue;
+            if (deferred != CS_DEFER_NONE) {
+                w->deferred_reason = CS_DEFER_NONE;
+                st[i].since = now;
+                continue;
+            }
             w->preempt_sent_ns = now;
             atomic_store_explicit(&w->preempt_sent, 1, memory_order_release);
             syscall(SYS_tgkill, self_pid, w->tid, cs_preempt_signo);
@@ -336,16 +351,17 @@ static void *monitor_main(void *arg)
                 emit(&ev);
             }
         }
-        if (busy) {
+        if (busy && on) {
             idle_rounds = 0;
             sleep_until(now + period);
             continue;
         }
-        if (++idle_rounds < 4) {
+        if (on && ++idle_rounds < 4) {
             sleep_until(now + period * 4);
             continue;
         }
-        /* Nothing runs: sleep until a worker switches a coroutine in. */
+        /* Nothing runs, or preemption is off: sleep until a worker switches a
+         * coroutine in or preemption is turned on (cs_preempt_note_busy). */
         atomic_store(&cs_monitor_idle, 1);
         struct timespec ts = {1, 0};
         syscall(SYS_futex, &cs_monitor_idle, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);

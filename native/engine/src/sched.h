@@ -53,6 +53,7 @@ typedef struct cs_worker {
     uint64_t nswitch;                  /* coroutines switched in; owner writes, monitor reads */
     _Atomic int preempt_sent;          /* monitor sent the signal, handler not run yet */
     uint64_t preempt_sent_ns;
+    volatile int deferred_reason;      /* handler: why the last signal could not preempt */
     uint64_t tick;                     /* scheduling decisions made */
     uint64_t last_poll_ns;             /* last non-blocking netpoll */
     cs_queue runq;                     /* owner only */
