@@ -106,6 +106,7 @@ CS_EXPORT int coroscope_join(coroscope_co *h, void **result)
             cs_wait_park(self, t, 0);
         }
     } else {
+        int saved = errno; /* the futex wait must not leak EINTR/EAGAIN */
         for (;;) {
             int v = atomic_load(&co->done);
             if (v == 1)
@@ -114,6 +115,7 @@ CS_EXPORT int coroscope_join(coroscope_co *h, void **result)
                 continue;
             syscall(SYS_futex, &co->done, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
         }
+        errno = saved;
     }
     int rc = co->exit == CS_EXIT_OVERFLOW ? COROSCOPE_ESTACKOVERFLOW : 0;
     if (result)

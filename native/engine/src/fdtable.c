@@ -17,6 +17,26 @@
 #define NCHUNKS (CS_FD_MAX / CHUNK)
 
 static _Atomic(cs_fd *) chunks[NCHUNKS];
+static _Atomic uint32_t next_desc = 1;
+
+static uint32_t new_desc(void) { return atomic_fetch_add_explicit(&next_desc, 1, memory_order_relaxed); }
+
+void cs_fd_set_user_nb(cs_fd *e, int nb)
+{
+    atomic_store_explicit(&e->user_nb, (uint8_t)nb, memory_order_relaxed);
+    uint32_t d = atomic_load_explicit(&e->desc, memory_order_relaxed);
+    if (!d)
+        return;
+    for (int c = 0; c < NCHUNKS; c++) {
+        cs_fd *ch = atomic_load_explicit(&chunks[c], memory_order_acquire);
+        if (!ch)
+            continue;
+        for (int i = 0; i < CHUNK; i++)
+            if (&ch[i] != e && atomic_load_explicit(&ch[i].desc, memory_order_relaxed) == d &&
+                atomic_load_explicit(&ch[i].kind, memory_order_relaxed) != CS_FD_UNKNOWN)
+                atomic_store_explicit(&ch[i].user_nb, (uint8_t)nb, memory_order_relaxed);
+    }
+}
 
 /* hidden (engine) fds */
 #define MAX_HIDDEN 256
@@ -88,6 +108,7 @@ void cs_fd_probe(int fd, cs_fd *e)
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
     atomic_store_explicit(&e->user_nb, fl >= 0 && (fl & O_NONBLOCK), memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->desc, new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
 }
@@ -107,6 +128,7 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
     atomic_store_explicit(&e->user_nb, (uint8_t)user_nb, memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, (uint8_t)engine_nb, memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
+    atomic_store_explicit(&e->desc, kind == CS_FD_UNKNOWN ? 0 : new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
     cs_spin_unlock(&e->lock);
 }
@@ -139,6 +161,7 @@ void cs_fd_duplicated(int oldfd, int newfd)
                   atomic_load(&o->stream));
     cs_fd *n = cs_fd_peek(newfd);
     if (n) {
+        atomic_store(&n->desc, atomic_load(&o->desc));
         atomic_store(&n->timeo_ns[0], atomic_load(&o->timeo_ns[0]));
         atomic_store(&n->timeo_ns[1], atomic_load(&o->timeo_ns[1]));
     }

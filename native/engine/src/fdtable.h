@@ -57,6 +57,7 @@ typedef struct cs_fd {
     uint8_t registered;          /* in the netpoller for this lifetime */
     uint8_t unpollable;          /* epoll refused it (EPERM) */
     uint32_t gen;
+    _Atomic uint32_t desc;       /* open file description id: dups share it (0 unknown) */
     _Atomic uint32_t seq[2];     /* readiness edges seen, per direction (written under lock) */
     _Atomic int64_t timeo_ns[2]; /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
     cs_waiter *waiters[2];
@@ -78,6 +79,11 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream);
  * waiters with CS_WAKE_CLOSED, forget what was known. Call before the real
  * close while fd is still valid. */
 void cs_fd_closing(int fd);
+
+/* The program changed O_NONBLOCK through fd (F_SETFL, FIONBIO): the flag
+ * lives on the open file description, so every fd known to share it (dups)
+ * sees the change. */
+void cs_fd_set_user_nb(cs_fd *e, int nb);
 
 /* newfd now refers to oldfd's description (dup family): copy what is known. */
 void cs_fd_duplicated(int oldfd, int newfd);

@@ -22,7 +22,10 @@
  * Bookkeeping uses raw system calls or cs_real only: never a hooked name.
  */
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -46,6 +49,7 @@
 
 #include "fdtable.h"
 #include "hook.h"
+#include "log.h"
 
 /* fd-table chunks are at least this many entries, aligned (fdtable.c uses
  * 1024): close_range skips a missing chunk this many fds at a time. */
@@ -277,7 +281,7 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
         r = real(fd, cmd, (long)fl);
         err = errno;
         if (r >= 0 && (e || (e = cs_fd_peek(fd))))
-            atomic_store_explicit(&e->user_nb, (uint8_t)user_nb, memory_order_relaxed);
+            cs_fd_set_user_nb(e, user_nb);
         return (int)done(hook, fd, r, err, saved);
     }
     case F_GETFL:
@@ -339,12 +343,50 @@ CS_EXPORT int ioctl(int fd, unsigned long req, ...)
          * view changes. Still EBADF for an fd that is not open. */
         if (!fd_valid(fd))
             return (int)done(CS_HOOK_ioctl, fd, -1, EBADF, saved);
-        atomic_store_explicit(&e->user_nb, 0, memory_order_relaxed);
+        cs_fd_set_user_nb(e, 0);
         return (int)done(CS_HOOK_ioctl, fd, 0, 0, saved);
     }
     r = cs_real.ioctl(fd, req, arg);
     int err = errno;
     if (r >= 0 && (e || (e = cs_fd_peek(fd))))
-        atomic_store_explicit(&e->user_nb, (uint8_t)on, memory_order_relaxed);
+        cs_fd_set_user_nb(e, on);
     return (int)done(CS_HOOK_ioctl, fd, r, err, saved);
+}
+
+/* ---- fclose, closedir ------------------------------------------------------- */
+
+/* glibc closes the fd of a FILE or DIR internally, without the close hook:
+ * forget what the engine knew about it first, so a later fd reusing the
+ * number (even one made by a call the engine does not hook, like open) is
+ * learnt afresh instead of inheriting a stale registration or flag. */
+
+static struct {
+    int (*fclose)(FILE *);
+    int (*closedir)(DIR *);
+} real_close;
+
+void cs_fd_hooks_resolve(void)
+{
+    real_close.fclose = (int (*)(FILE *))dlsym(RTLD_NEXT, "fclose");
+    real_close.closedir = (int (*)(DIR *))dlsym(RTLD_NEXT, "closedir");
+}
+
+CS_EXPORT int fclose(FILE *f)
+{
+    if (__builtin_expect(!real_close.fclose, 0))
+        cs_fatal("fclose called before the engine's constructor ran");
+    int fd = f ? fileno(f) : -1;
+    if (fd >= 0)
+        cs_fd_closing(fd);
+    return real_close.fclose(f);
+}
+
+CS_EXPORT int closedir(DIR *d)
+{
+    if (__builtin_expect(!real_close.closedir, 0))
+        cs_fatal("closedir called before the engine's constructor ran");
+    int fd = dirfd(d);
+    if (fd >= 0)
+        cs_fd_closing(fd);
+    return real_close.closedir(d);
 }

@@ -54,17 +54,24 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
     int saved = errno;
     struct sigaction a = user_act[sig];
     if (a.sa_flags & SA_RESETHAND) {
-        /* The kernel already reset the action; the program must see it too. */
-        memset(&user_act[sig], 0, sizeof user_act[sig]);
-        user_act[sig].sa_handler = SIG_DFL;
-        atomic_store(&wrapped[sig], 0);
+        /* The kernel already reset the action to SIG_DFL, keeping mask and
+         * flags; the program must see the same. */
+        user_act[sig].sa_handler = SIG_DFL; /* still "wrapped": queries see the program's flags */
     }
     errno = saved;
-    if (a.sa_flags & SA_SIGINFO)
-        a.sa_sigaction(sig, si, uc);
-    else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
-        a.sa_handler(sig);
+    if (is_handler(&a)) {
+        if (a.sa_flags & SA_SIGINFO)
+            a.sa_sigaction(sig, si, uc);
+        else
+            a.sa_handler(sig);
+    }
     saved = errno;
+    if (!cs_tls.w && si && si->si_code == SI_TKILL) {
+        /* Aimed at one plain thread (pthread_kill): only that thread's call
+         * is interrupted, as without the engine. */
+        errno = saved;
+        return;
+    }
     atomic_fetch_add_explicit(&cs_rt.intr_epoch, 1, memory_order_release);
     if (!(a.sa_flags & SA_RESTART))
         atomic_fetch_add_explicit(&cs_rt.intr_norestart, 1, memory_order_release);

@@ -64,6 +64,10 @@ static void fill_rem(struct timespec *rem, uint64_t left)
 
 static int co_nanosleep(cs_co *co, const struct timespec *req, struct timespec *rem)
 {
+    if (!req) {
+        errno = EFAULT; /* what the kernel says for an unreadable request */
+        return -1;
+    }
     if (!valid_ts(req)) {
         errno = EINVAL;
         return -1;
@@ -149,9 +153,10 @@ static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct
         cs_observe(CS_HOOK_clock_nanosleep, -1, co != NULL, 0, r ? -1 : 0, r);
         return r;
     }
-    if (!valid_ts(req)) {
-        cs_observe(CS_HOOK_clock_nanosleep, -1, 1, 0, -1, EINVAL);
-        return EINVAL;
+    if (!req || !valid_ts(req)) {
+        int err = req ? EINVAL : EFAULT;
+        cs_observe(CS_HOOK_clock_nanosleep, -1, 1, 0, -1, err);
+        return err;
     }
     uint64_t deadline;
     if (flags & TIMER_ABSTIME) {

@@ -71,6 +71,7 @@ static void drop_preload(char **envp)
 }
 
 void cs_lock_hooks_resolve(void);
+void cs_fd_hooks_resolve(void);
 
 /* glibc passes (argc, argv, envp) to ELF constructors. */
 __attribute__((constructor(101))) static void cs_init(int argc, char **argv, char **envp)
@@ -79,6 +80,7 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
     (void)argv;
     cs_real_resolve();
     cs_lock_hooks_resolve();
+    cs_fd_hooks_resolve();
     cs_config_load(envp);
     if (!cs_cfg.inherit)
         drop_preload(envp);

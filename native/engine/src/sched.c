@@ -518,6 +518,7 @@ void cs_sched_atfork_child(void)
     cs_rt.injectq = (cs_queue){0};
     atomic_store(&cs_rt.inject_n, 0);
     atomic_store(&cs_rt.nsleeping, 0);
+    atomic_store(&cs_rt.kicking, 0);
     atomic_store(&cs_rt.netpoll_owner, -1);
     cs_netpoll_atfork_child();
     for (int i = 0; i < cs_rt.nworkers; i++) {
