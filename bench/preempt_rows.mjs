@@ -129,7 +129,7 @@ export function preemptBenchmarks(h) {
         `overhead ${((ratio - 1) * 100).toFixed(2)} % (median of pairwise ratios ${((pairwise - 1) * 100).toFixed(2)} %); ` +
           `${on[0].workers} workers, ${on[0].coroutines} coroutines x ${on[0].rounds} rounds of ${on[0].burst}-step bursts + yield`,
         `the monitor thread ran ${(monOn * 1e3).toFixed(1)} ms per run with preemption on (${((monOn / cpuOn) * 100).toFixed(2)} % of the process's CPU time) ` +
-          `and ${(monOff * 1e3).toFixed(1)} ms with it off: it samples the workers in both modes, so on/off compares the sending, not the sampling`,
+          `and ${(monOff * 1e3).toFixed(1)} ms with it off (it sleeps while preemption is off): on/off is the monitor's whole cost`,
       ];
       if (sent) notes.push(`the monitor sent ${sent} preemption signals over the runs with preemption on: a worker thread held one coroutine for a whole slice (its CPU taken away by the machine?)`);
       const r = row({

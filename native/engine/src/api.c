@@ -55,7 +55,7 @@ CS_EXPORT int coroscope_configure(const coroscope_config *c)
     atomic_store(&cs_cfg.hooks, c->hooks);
     atomic_store(&cs_cfg.preempt, c->preempt);
     if (c->preempt)
-        cs_preempt_note_busy(); /* a monitor asleep while preemption was off looks again */
+        cs_preempt_switched_on(); /* a monitor asleep while preemption was off looks again */
     return 0;
 }
 

@@ -356,12 +356,21 @@ static void *monitor_main(void *arg)
             sleep_until(now + period);
             continue;
         }
-        if (on && ++idle_rounds < 4) {
+        if (!on) {
+            /* Preemption off: nothing to watch. Sleep on the switch itself
+             * (coroscope_configure wakes us when it is turned on); the 1 s
+             * bound also catches a change made without the API. */
+            struct timespec ts = {1, 0};
+            syscall(SYS_futex, &cs_cfg.preempt, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+            idle_rounds = 0;
+            continue;
+        }
+        if (++idle_rounds < 4) {
             sleep_until(now + period * 4);
             continue;
         }
-        /* Nothing runs, or preemption is off: sleep until a worker switches a
-         * coroutine in or preemption is turned on (cs_preempt_note_busy). */
+        /* Nothing runs: sleep until a worker switches a coroutine in
+         * (cs_preempt_note_busy). */
         atomic_store(&cs_monitor_idle, 1);
         struct timespec ts = {1, 0};
         syscall(SYS_futex, &cs_monitor_idle, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
@@ -369,6 +378,11 @@ static void *monitor_main(void *arg)
         idle_rounds = 0;
     }
     return NULL;
+}
+
+void cs_preempt_switched_on(void)
+{
+    syscall(SYS_futex, &cs_cfg.preempt, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 void cs_preempt_note_busy(void)

@@ -78,6 +78,9 @@ int cs_preempt_start(void);
  * needed, but engine TLS must be touched before the signal can arrive. */
 void cs_preempt_thread_init(void);
 
+/* Preemption was turned on at run time: wake a monitor sleeping while off. */
+void cs_preempt_switched_on(void);
+
 /* A worker switched in a coroutine while the monitor sleeps deeply. */
 void cs_preempt_note_busy(void);
 
