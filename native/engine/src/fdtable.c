@@ -108,6 +108,7 @@ void cs_fd_probe(int fd, cs_fd *e)
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
     atomic_store_explicit(&e->user_nb, fl >= 0 && (fl & O_NONBLOCK), memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->nowait, 0, memory_order_relaxed);
     atomic_store_explicit(&e->desc, new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
@@ -128,6 +129,7 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
     atomic_store_explicit(&e->user_nb, (uint8_t)user_nb, memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, (uint8_t)engine_nb, memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
+    atomic_store_explicit(&e->nowait, 0, memory_order_relaxed);
     atomic_store_explicit(&e->desc, kind == CS_FD_UNKNOWN ? 0 : new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
     cs_spin_unlock(&e->lock);

@@ -130,9 +130,47 @@ static int pollable_ready(int fd, int dir)
     return cs_poll_now(fd, dir == CS_DIR_READ ? POLLIN : POLLOUT) != 0;
 }
 
+/* Pollable fds: one attempt with RWF_NOWAIT, which gives a pipe, fifo or
+ * eventfd exactly the semantics of a non-blocking call (EAGAIN, partial
+ * writes, PIPE_BUF atomicity) without touching the shared O_NONBLOCK flag.
+ * Returns -2 when the fd does not support it (EOPNOTSUPP: ttys, most
+ * character devices, older kernels); the caller then polls. */
+static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
+{
+    if (atomic_load_explicit(&e->nowait, memory_order_relaxed) == 2)
+        return -2;
+    struct iovec one;
+    ssize_t r;
+    switch (io->how) {
+    case CS_IO_READ:
+        one = (struct iovec){io->buf, io->len};
+        r = preadv2(io->fd, &one, 1, -1, RWF_NOWAIT);
+        break;
+    case CS_IO_WRITE:
+        one = (struct iovec){(char *)io->buf + done, io->len - done};
+        r = pwritev2(io->fd, &one, 1, -1, RWF_NOWAIT);
+        break;
+    case CS_IO_READV:
+        r = preadv2(io->fd, io->iov, io->iovcnt, -1, RWF_NOWAIT);
+        break;
+    case CS_IO_WRITEV:
+        r = pwritev2(io->fd, cur->v, cur->n, -1, RWF_NOWAIT);
+        break;
+    default:
+        return -2;
+    }
+    if (r < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ESPIPE)) {
+        atomic_store_explicit(&e->nowait, 2, memory_order_relaxed);
+        return -2;
+    }
+    if (r >= 0)
+        atomic_store_explicit(&e->nowait, 1, memory_order_relaxed);
+    return r;
+}
+
 /* One non-blocking attempt at the rest of the transfer (`done` bytes are
  * already through; cur is the iovec cursor for vector forms). */
-static ssize_t attempt(cs_io *io, int kind, size_t done, iovcur *cur, int first)
+static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, int first)
 {
     const int dw = MSG_DONTWAIT;
     if (kind == CS_FD_SOCKET) {
@@ -171,7 +209,13 @@ static ssize_t attempt(cs_io *io, int kind, size_t done, iovcur *cur, int first)
             return cs_real.sendmsg(io->fd, &m, io->flags | dw);
         }
     }
-    /* pollable: only when it will not block; writes in PIPE_BUF chunks */
+    if (!is_socket_call(io->how)) {
+        ssize_t r = attempt_nowait(io, e, done, cur);
+        if (r != -2)
+            return r;
+    }
+    /* no RWF_NOWAIT: the plain call only when it will not block; writes in
+     * PIPE_BUF chunks, which a writable pipe always takes whole */
     if (!pollable_ready(io->fd, is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ)) {
         errno = EAGAIN;
         return -1;
@@ -245,7 +289,7 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
 
     for (;;) {
         uint32_t seq0 = cs_fd_seq(e, dir);
-        ssize_t r = attempt(io, kind, done, &cur, first);
+        ssize_t r = attempt(io, e, kind, done, &cur, first);
         if (r >= 0) {
             first = 0;
             if (!accumulate || r == 0) {

@@ -6,10 +6,13 @@
  *   - sockets: the attempt adds MSG_DONTWAIT (read → recv, readv → recvmsg,
  *     write → send, writev → sendmsg have the same semantics on sockets),
  *     so O_NONBLOCK is never needed;
- *   - pipes, fifos, ttys, eventfds and other pollable fds: ppoll with a zero
- *     timeout, then the plain call only when it will not block (writes go in
- *     chunks of at most PIPE_BUF, which a writable pipe always accepts
- *     whole, so writes up to PIPE_BUF stay atomic);
+ *   - pipes, fifos and eventfds: preadv2/pwritev2 with RWF_NOWAIT, the
+ *     per-call equivalent of O_NONBLOCK (EAGAIN, partial writes, PIPE_BUF
+ *     atomicity, EBADF on the wrong end), so several coroutines sharing a
+ *     pipe never block a worker;
+ *   - ttys and other pollable fds without RWF_NOWAIT support: ppoll with a
+ *     zero timeout, then the plain call only when it will not block (writes
+ *     go in chunks of at most PIPE_BUF);
  *   - regular files and fds epoll refuses: the plain call (the worker stalls;
  *     the observer is told the call could not park).
  * Before the attempt the hook reads the fd's readiness sequence; if the
