@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -108,7 +110,17 @@ void cs_fd_probe(int fd, cs_fd *e)
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
     atomic_store_explicit(&e->user_nb, fl >= 0 && (fl & O_NONBLOCK), memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, 0, memory_order_relaxed);
-    atomic_store_explicit(&e->nowait, 0, memory_order_relaxed);
+    /* RWF_NOWAIT is trusted on pipes and fifos only: some files accept the
+     * flag and still block (eventfd writes). */
+    atomic_store_explicit(&e->nowait, S_ISFIFO(st.st_mode) ? 0 : 2, memory_order_relaxed);
+    int efd = 0;
+    if ((st.st_mode & S_IFMT) == 0) { /* an anonymous inode: which one? */
+        char path[64], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        long n = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof link - 1);
+        efd = n > 0 && (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]") == 0);
+    }
+    atomic_store_explicit(&e->eventfd, (uint8_t)efd, memory_order_relaxed);
     atomic_store_explicit(&e->desc, new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
@@ -130,6 +142,7 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
     atomic_store_explicit(&e->engine_nb, (uint8_t)engine_nb, memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
     atomic_store_explicit(&e->nowait, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->eventfd, 0, memory_order_relaxed);
     atomic_store_explicit(&e->desc, kind == CS_FD_UNKNOWN ? 0 : new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
     cs_spin_unlock(&e->lock);

@@ -55,6 +55,7 @@ typedef struct cs_fd {
     _Atomic uint8_t engine_nb;   /* the engine set O_NONBLOCK on the description itself */
     _Atomic uint8_t stream;      /* SOCK_STREAM: blocking sends write everything */
     _Atomic uint8_t nowait;      /* pollable fds: RWF_NOWAIT works (0 unknown, 1 yes, 2 no) */
+    _Atomic uint8_t eventfd;     /* an eventfd: writes of more than 1 may wait for room */
     uint8_t registered;          /* in the netpoller for this lifetime */
     uint8_t unpollable;          /* epoll refused it (EPERM) */
     uint32_t gen;

@@ -118,7 +118,14 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
     int r = cs_real.eventfd(initval, flags);
     int err = errno;
     if (r >= 0)
+    {
         cs_fd_created(r, CS_FD_POLLABLE, (flags & EFD_NONBLOCK) != 0, 0, 0);
+        cs_fd *e = cs_fd_peek(r);
+        if (e) { /* eventfd takes RWF_NOWAIT but its writes still block: poll, then call */
+            atomic_store_explicit(&e->nowait, 2, memory_order_relaxed);
+            atomic_store_explicit(&e->eventfd, 1, memory_order_relaxed);
+        }
+    }
     return (int)done(CS_HOOK_eventfd, r, r, err, saved);
 }
 

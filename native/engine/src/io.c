@@ -1,6 +1,8 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -130,6 +132,27 @@ static int pollable_ready(int fd, int dir)
     return cs_poll_now(fd, dir == CS_DIR_READ ? POLLIN : POLLOUT) != 0;
 }
 
+/* Would adding `add` to the eventfd's counter exceed its maximum (and so
+ * block)? The counter is read from /proc/self/fdinfo without consuming it. */
+static int eventfd_write_would_block(int fd, uint64_t add)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int f = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return 0;
+    long n = syscall(SYS_read, f, buf, sizeof buf - 1);
+    syscall(SYS_close, f);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strstr(buf, "eventfd-count:");
+    if (!p)
+        return 0;
+    uint64_t count = strtoull(p + 14, NULL, 16);
+    return add == UINT64_MAX || count > 0xfffffffffffffffeull - add;
+}
+
 /* Pollable fds: one attempt with RWF_NOWAIT, which gives a pipe, fifo or
  * eventfd exactly the semantics of a non-blocking call (EAGAIN, partial
  * writes, PIPE_BUF atomicity) without touching the shared O_NONBLOCK flag.
@@ -219,6 +242,15 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
     if (!pollable_ready(io->fd, is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ)) {
         errno = EAGAIN;
         return -1;
+    }
+    if (io->how == CS_IO_WRITE && io->len == 8 && atomic_load_explicit(&e->eventfd, memory_order_relaxed)) {
+        /* Writable means room for 1; a larger add may still have to wait. */
+        uint64_t add;
+        memcpy(&add, io->buf, sizeof add);
+        if (add > 1 && eventfd_write_would_block(io->fd, add)) {
+            errno = EAGAIN;
+            return -1;
+        }
     }
     switch (io->how) {
     case CS_IO_READ:
