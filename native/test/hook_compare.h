@@ -143,4 +143,35 @@ static CS_TEST_UNUSED unsigned char pat(size_t i)
 /* File status flags as the kernel has them (bypasses the fcntl hook). */
 static CS_TEST_UNUSED long kernel_fl(int fd) { return syscall(SYS_fcntl, fd, F_GETFL); }
 
+/* Plain threads that compute while a test runs (spinners_start/stop), so the
+ * kernel preempts the workers at arbitrary points, as on a loaded machine:
+ * that is what opens the windows between one worker's readiness check and
+ * its call in the races between coroutines of different workers. */
+#define HC_SPINNERS 3
+static _Atomic int hc_spin_stop;
+static pthread_t hc_spinners[HC_SPINNERS];
+
+static void *hc_spin_main(void *arg)
+{
+    (void)arg;
+    volatile unsigned long x = 0;
+    while (!atomic_load_explicit(&hc_spin_stop, memory_order_relaxed))
+        x++;
+    return NULL;
+}
+
+static CS_TEST_UNUSED void spinners_start(void)
+{
+    atomic_store(&hc_spin_stop, 0);
+    for (int i = 0; i < HC_SPINNERS; i++)
+        REQUIRE(pthread_create(&hc_spinners[i], NULL, hc_spin_main, NULL) == 0);
+}
+
+static CS_TEST_UNUSED void spinners_stop(void)
+{
+    atomic_store(&hc_spin_stop, 1);
+    for (int i = 0; i < HC_SPINNERS; i++)
+        pthread_join(hc_spinners[i], NULL);
+}
+
 #endif

@@ -1,12 +1,14 @@
 /*
  * test_io_pipe — read, write, readv, writev on pipes inside coroutines.
  *
- * The engine never sets O_NONBLOCK on a pipe: inside a coroutine the hook
- * waits for readiness on the netpoller and then makes the plain call, so the
- * results must be those of the real blocking call on a plain thread —
+ * The engine never sets O_NONBLOCK on a pipe (the flag is shared with every
+ * other holder of the description): inside a coroutine the hook makes
+ * non-blocking attempts without it and parks on the netpoller in between, so
+ * the results must be those of the real blocking call on a plain thread —
  * partial reads, EOF, EAGAIN on pipes the program made non-blocking, full
- * blocking writes, PIPE_BUF atomicity — and F_GETFL must show the program's
- * flags only.
+ * blocking writes, PIPE_BUF atomicity, EBADF on the wrong end, 0 for 0 bytes —
+ * and F_GETFL must show the program's flags only. No attempt may block a
+ * worker, not even when coroutines of several workers share the pipe.
  *
  * Every scenario is written once and run twice: on a plain thread (the hooks
  * pass through: the real call) and inside a coroutine (hooked); the peer that
@@ -23,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "hook_compare.h"
@@ -371,6 +374,62 @@ TEST(writev_of_1_mib_in_uneven_pieces_into_a_pipe_read_by_a_coroutine_completes_
     big_write(1);
 }
 
+/* The reader goes away in the middle of a blocking write: the write returns
+ * the bytes it got through (the kernel's partial count), the next one EPIPE. */
+typedef struct gone_ctx {
+    int fds[2];
+    outcome wr, next;
+} gone_ctx;
+
+static void *peer_reads_100000_then_closes(void *arg)
+{
+    gone_ctx *c = arg;
+    static char sink[4096];
+    long got = 0;
+    while (got < 100000) {
+        ssize_t r = read(c->fds[0], sink, sizeof sink < (size_t)(100000 - got) ? sizeof sink : (size_t)(100000 - got));
+        if (r <= 0)
+            break;
+        got += r;
+    }
+    CHECK_EQ_LONG(got, 100000);
+    pause_ms(20);
+    close(c->fds[0]);
+    return NULL;
+}
+
+static void *reader_gone_scenario(void *arg)
+{
+    gone_ctx *c = arg;
+    static char src[BIG];
+    REQUIRE(pipe(c->fds) == 0);
+    peer p;
+    peer_start(&p, peer_reads_100000_then_closes, c);
+    c->wr = OUTCOME(write(c->fds[1], src, BIG));
+    c->next = OUTCOME(write(c->fds[1], src, 10));
+    peer_join(&p);
+    close(c->fds[1]);
+    return NULL;
+}
+
+TEST(a_blocking_write_whose_reader_coroutine_closes_midway_returns_the_partial_count_then_epipe)
+{
+    configure_workers(1);
+    watchdog(10);
+    signal(SIGPIPE, SIG_IGN);
+    gone_ctx t = {0}, c = {0};
+    run_on_thread(reader_gone_scenario, &t);
+    run_in_coroutine(reader_gone_scenario, &c);
+    /* the exact count depends on how full the pipe was at the close */
+    CHECK_GE_LONG(t.wr.ret, 100000);
+    CHECK_LE_LONG(t.wr.ret, 100000 + 65536);
+    CHECK_GE_LONG(c.wr.ret, 100000);
+    CHECK_LE_LONG(c.wr.ret, 100000 + 65536);
+    CHECK_EQ_LONG(c.wr.err, 0);
+    CHECK_OUTCOME(c.next, -1, EPIPE);
+    CHECK_SAME_OUTCOME(t.next, c.next);
+}
+
 /* ---- PIPE_BUF atomicity with several writers --------------------------------------- */
 
 #define WRITERS 4
@@ -454,30 +513,52 @@ static void *atomic_reader(void *arg)
     return NULL;
 }
 
-static void atomic_writes(int workers, size_t msg_len)
+/* Rounds per test: the races between coroutines of different workers are
+ * rare per round; each round takes a few milliseconds. */
+#define ROUNDS 20
+
+static void open_fifo(int fds[2]);
+
+static void atomic_writes(int workers, size_t msg_len, int fifo)
 {
     configure_workers(workers);
     watchdog(15);
-    atomic_ctx c = {.msg_len = msg_len};
-    REQUIRE(pipe(c.fds) == 0);
-    run_in_coroutine(atomic_reader, &c);
-    for (int i = 0; i < WRITERS; i++)
-        CHECK_EQ_LONG(c.wrote[i], (long)(MSGS * msg_len));
+    if (workers > 1)
+        spinners_start();
+    for (int round = 0; round < ROUNDS && !test_failed(); round++) {
+        atomic_ctx c = {.msg_len = msg_len};
+        if (fifo)
+            open_fifo(c.fds);
+        else
+            REQUIRE(pipe(c.fds) == 0);
+        run_in_coroutine(atomic_reader, &c);
+        for (int i = 0; i < WRITERS; i++)
+            CHECK_EQ_LONG(c.wrote[i], (long)(MSGS * msg_len));
+        close(c.fds[0]);
+        close(c.fds[1]);
+    }
+    if (workers > 1)
+        spinners_stop();
 }
 
 TEST(writes_of_pipe_buf_bytes_from_several_writer_coroutines_arrive_whole_on_one_worker)
 {
-    atomic_writes(1, PIPE_BUF);
+    atomic_writes(1, PIPE_BUF, 0);
 }
 
 TEST(writes_of_pipe_buf_bytes_from_several_writer_coroutines_arrive_whole_on_several_workers)
 {
-    atomic_writes(4, PIPE_BUF);
+    atomic_writes(4, PIPE_BUF, 0);
+}
+
+TEST(writes_of_pipe_buf_bytes_from_writer_coroutines_on_several_workers_into_a_fifo_arrive_whole)
+{
+    atomic_writes(4, PIPE_BUF, 1);
 }
 
 TEST(writes_of_100_bytes_from_several_writer_coroutines_arrive_whole)
 {
-    atomic_writes(1, 100);
+    atomic_writes(1, 100, 0);
 }
 
 /* Several readers on several workers: a reader that sees POLLIN may lose the
@@ -529,15 +610,50 @@ static void *readers_scenario(void *arg)
     return NULL;
 }
 
-TEST(reader_coroutines_on_several_workers_sharing_a_pipe_never_block_a_worker_in_read)
+/* A fifo's two ends, opened without blocking; the read end is then made
+ * blocking again (the program's view: a plain blocking fifo). */
+static void open_fifo(int fds[2])
+{
+    char dir[] = "/tmp/cs_fifo_XXXXXX", path[64];
+    REQUIRE(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    REQUIRE(mkfifo(path, 0600) == 0);
+    fds[0] = open(path, O_RDONLY | O_NONBLOCK);
+    REQUIRE(fds[0] >= 0);
+    fds[1] = open(path, O_WRONLY);
+    REQUIRE(fds[1] >= 0);
+    REQUIRE(fcntl(fds[0], F_SETFL, O_RDONLY) == 0);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void shared_readers(int fifo)
 {
     configure_workers(4);
     watchdog(15);
-    readers_ctx c = {0};
-    REQUIRE(pipe(c.fds) == 0);
-    run_in_coroutine(readers_scenario, &c);
-    CHECK_EQ_LONG(atomic_load(&c.got_bytes), RMSGS * 8);
-    CHECK_EQ_LONG(atomic_load(&c.eofs), READERS);
+    spinners_start();
+    for (int round = 0; round < ROUNDS && !test_failed(); round++) {
+        readers_ctx c = {0};
+        if (fifo)
+            open_fifo(c.fds);
+        else
+            REQUIRE(pipe(c.fds) == 0);
+        run_in_coroutine(readers_scenario, &c);
+        CHECK_EQ_LONG(atomic_load(&c.got_bytes), RMSGS * 8);
+        CHECK_EQ_LONG(atomic_load(&c.eofs), READERS);
+        close(c.fds[0]);
+    }
+    spinners_stop();
+}
+
+TEST(reader_coroutines_on_several_workers_sharing_a_pipe_never_block_a_worker_in_read)
+{
+    shared_readers(0);
+}
+
+TEST(reader_coroutines_on_several_workers_sharing_a_fifo_never_block_a_worker_in_read)
+{
+    shared_readers(1);
 }
 
 /* ---- readv / writev ---------------------------------------------------------------- */
@@ -696,6 +812,87 @@ TEST(read_on_the_write_end_and_write_on_the_read_end_of_a_pipe_fail_with_ebadf_a
     CHECK_SAME_OUTCOME(t.wr, c.wr);
     CHECK_LT_LONG(c.rd_ns, 100 * MS); /* not woken by the close 300 ms later */
     CHECK_LT_LONG(c.wr_ns, 100 * MS);
+}
+
+/* Transfers of 0 bytes return 0 at once on a pipe (the kernel checks the
+ * length first), whether or not it is readable or writable. */
+typedef struct zero_len_ctx {
+    int fds[2];
+    outcome rd, wr, rv;
+    long rd_ns, wr_ns, rv_ns;
+} zero_len_ctx;
+
+/* These end a wrong park after 300 ms instead of letting the test hang. */
+static void *peer_drains_late(void *arg)
+{
+    zero_len_ctx *c = arg;
+    pause_ms(300);
+    static char sink[1 << 16];
+    CHECK_GT_LONG(read(c->fds[0], sink, sizeof sink), 0);
+    return NULL;
+}
+
+static void *peer_writes_late(void *arg)
+{
+    zero_len_ctx *c = arg;
+    pause_ms(300);
+    CHECK_EQ_LONG(write(c->fds[1], "x", 1), 1);
+    return NULL;
+}
+
+static void *zero_length_scenario(void *arg)
+{
+    zero_len_ctx *c = arg;
+    char buf[8];
+    static char junk[4096];
+    peer p;
+
+    /* a full pipe: write of 0 bytes */
+    REQUIRE(pipe2(c->fds, O_NONBLOCK) == 0);
+    while (write(c->fds[1], junk, sizeof junk) > 0)
+        ;
+    REQUIRE(fcntl(c->fds[1], F_SETFL, 0) == 0);
+    REQUIRE(fcntl(c->fds[0], F_SETFL, 0) == 0);
+    peer_start(&p, peer_drains_late, c);
+    uint64_t t0 = now_ns();
+    c->wr = OUTCOME(write(c->fds[1], junk, 0));
+    c->wr_ns = (long)(now_ns() - t0);
+    peer_join(&p);
+    close(c->fds[0]);
+    close(c->fds[1]);
+
+    /* an empty pipe: read and readv of 0 bytes */
+    REQUIRE(pipe(c->fds) == 0);
+    peer_start(&p, peer_writes_late, c);
+    t0 = now_ns();
+    c->rd = OUTCOME(read(c->fds[0], buf, 0));
+    c->rd_ns = (long)(now_ns() - t0);
+    struct iovec iov = {buf, 0};
+    t0 = now_ns();
+    c->rv = OUTCOME(readv(c->fds[0], &iov, 1));
+    c->rv_ns = (long)(now_ns() - t0);
+    peer_join(&p);
+    close(c->fds[0]);
+    close(c->fds[1]);
+    return NULL;
+}
+
+TEST(reads_and_writes_of_0_bytes_on_a_pipe_return_0_at_once_like_on_a_plain_thread)
+{
+    configure_workers(1);
+    watchdog(10);
+    zero_len_ctx t = {0}, c = {0};
+    run_on_thread(zero_length_scenario, &t);
+    run_in_coroutine(zero_length_scenario, &c);
+    CHECK_OUTCOME(t.wr, 0, 0);
+    CHECK_OUTCOME(t.rd, 0, 0);
+    CHECK_OUTCOME(t.rv, 0, 0);
+    CHECK_SAME_OUTCOME(t.wr, c.wr);
+    CHECK_SAME_OUTCOME(t.rd, c.rd);
+    CHECK_SAME_OUTCOME(t.rv, c.rv);
+    CHECK_LT_LONG(c.wr_ns, 100 * MS);
+    CHECK_LT_LONG(c.rd_ns, 100 * MS);
+    CHECK_LT_LONG(c.rv_ns, 100 * MS);
 }
 
 /* ---- F_GETFL -------------------------------------------------------------------- */

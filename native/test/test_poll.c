@@ -135,7 +135,6 @@ static void parks_until_ready(int api, int use_socket)
     ready_ctx t = {.api = api, .use_socket = use_socket}, c = {.api = api, .use_socket = use_socket};
     run_on_thread(ready_scenario, &t);
     run_in_coroutine(ready_scenario, &c);
-    fprintf(stderr, "(%s)\n", api_name[api]);
     CHECK_OUTCOME(c.o, 1, 0);
     CHECK_SAME_OUTCOME(t.o, c.o);
     CHECK(c.ready);
@@ -267,13 +266,15 @@ TEST(a_zero_timeout_never_parks_and_returns_what_a_plain_thread_gets)
     run_in_coroutine(zero_scenario, &c);
     coroscope__set_call_observer(NULL);
     for (int api = 0; api < 6; api++) {
-        fprintf(stderr, "(%s)\n", api_name[api]);
+        int failures_before = atomic_load(&cs_test_failures);
         CHECK_OUTCOME(c.empty[api], 0, 0);
         CHECK_OUTCOME(c.full[api], 1, 0);
         CHECK_SAME_OUTCOME(t.empty[api], c.empty[api]);
         CHECK_SAME_OUTCOME(t.full[api], c.full[api]);
         CHECK(!c.ready_empty[api]);
         CHECK(c.ready_full[api]);
+        if (atomic_load(&cs_test_failures) != failures_before)
+            fprintf(stderr, "(the failures above are %s's)\n", api_name[api]);
     }
     CHECK(!c.witness_ran_during); /* nothing else ran on the worker: no park, no yield */
     CHECK_GT_LONG(atomic_load(&observed_calls), 0);

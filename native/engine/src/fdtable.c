@@ -41,11 +41,41 @@ void cs_fd_set_user_nb(cs_fd *e, int nb)
 }
 
 /* hidden (engine) fds */
-#define MAX_HIDDEN 256
 static cs_spin hidden_lock;
-static int hidden[MAX_HIDDEN];
-static int nhidden;
+static int *hidden;
+static int nhidden, cap_hidden;
 static _Atomic uint64_t hidden_bits[CS_FD_MAX / 64];
+
+/* Close the fifo shadow of e, if any (lock of e held or entry private). */
+static void drop_shadow(cs_fd *e)
+{
+    int sh = atomic_exchange_explicit(&e->shadow, 0, memory_order_acq_rel);
+    if (sh > 0) {
+        syscall(SYS_close, sh);
+        cs_fd_unhide(sh);
+    }
+}
+
+int cs_fd_fifo_shadow(int fd, cs_fd *e)
+{
+    int sh = atomic_load_explicit(&e->shadow, memory_order_acquire);
+    if (sh)
+        return sh;
+    cs_spin_lock(&e->lock);
+    sh = atomic_load_explicit(&e->shadow, memory_order_relaxed);
+    if (!sh) {
+        long fl = syscall(SYS_fcntl, fd, F_GETFL);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        long nfd = fl < 0 ? -1
+                          : syscall(SYS_openat, AT_FDCWD, path,
+                                    (int)(fl & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        sh = nfd < 0 ? -1 : cs_fd_hide((int)nfd);
+        atomic_store_explicit(&e->shadow, sh, memory_order_release);
+    }
+    cs_spin_unlock(&e->lock);
+    return sh;
+}
 
 cs_fd *cs_fd_peek(int fd)
 {
@@ -110,9 +140,10 @@ void cs_fd_probe(int fd, cs_fd *e)
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
     atomic_store_explicit(&e->user_nb, fl >= 0 && (fl & O_NONBLOCK), memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, 0, memory_order_relaxed);
-    /* RWF_NOWAIT is trusted on pipes and fifos only: some files accept the
-     * flag and still block (eventfd writes). */
-    atomic_store_explicit(&e->nowait, S_ISFIFO(st.st_mode) ? 0 : 2, memory_order_relaxed);
+    /* RWF_NOWAIT is tried on pipes, fifos and eventfd reads only: some
+     * files accept the flag and still block (eventfd writes). */
+    drop_shadow(e);
+    atomic_store_explicit(&e->fifo, S_ISFIFO(st.st_mode), memory_order_relaxed);
     int efd = 0;
     if ((st.st_mode & S_IFMT) == 0) { /* an anonymous inode: which one? */
         char path[64], link[64];
@@ -121,6 +152,8 @@ void cs_fd_probe(int fd, cs_fd *e)
         efd = n > 0 && (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]") == 0);
     }
     atomic_store_explicit(&e->eventfd, (uint8_t)efd, memory_order_relaxed);
+    atomic_store_explicit(&e->nowait[CS_DIR_READ], S_ISFIFO(st.st_mode) || efd ? 0 : 2, memory_order_relaxed);
+    atomic_store_explicit(&e->nowait[CS_DIR_WRITE], S_ISFIFO(st.st_mode) ? 0 : 2, memory_order_relaxed);
     atomic_store_explicit(&e->desc, new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
@@ -141,8 +174,11 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
     atomic_store_explicit(&e->user_nb, (uint8_t)user_nb, memory_order_relaxed);
     atomic_store_explicit(&e->engine_nb, (uint8_t)engine_nb, memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);
-    atomic_store_explicit(&e->nowait, 0, memory_order_relaxed);
+    drop_shadow(e);
+    atomic_store_explicit(&e->nowait[0], 0, memory_order_relaxed);
+    atomic_store_explicit(&e->nowait[1], 0, memory_order_relaxed);
     atomic_store_explicit(&e->eventfd, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->fifo, kind == CS_FD_POLLABLE, memory_order_relaxed);
     atomic_store_explicit(&e->desc, kind == CS_FD_UNKNOWN ? 0 : new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
     cs_spin_unlock(&e->lock);
@@ -158,6 +194,7 @@ void cs_fd_closing(int fd)
         cs_netpoll_unregister(fd, e);
     e->unpollable = 0;
     e->gen++;
+    drop_shadow(e);
     atomic_store_explicit(&e->kind, CS_FD_UNKNOWN, memory_order_release);
     cs_netpoll_wake_closed(e);
     cs_spin_unlock(&e->lock);
@@ -219,7 +256,13 @@ int cs_fd_hide(int fd)
         fd = (int)nfd;
     }
     cs_spin_lock(&hidden_lock);
-    if (nhidden < MAX_HIDDEN)
+    if (nhidden == cap_hidden) {
+        int cap = cap_hidden ? cap_hidden * 2 : 64;
+        int *h = realloc(hidden, sizeof(int) * (size_t)cap);
+        if (h)
+            hidden = h, cap_hidden = cap;
+    }
+    if (nhidden < cap_hidden)
         hidden[nhidden++] = fd;
     cs_spin_unlock(&hidden_lock);
     if ((unsigned)fd < CS_FD_MAX)

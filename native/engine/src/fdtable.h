@@ -54,8 +54,11 @@ typedef struct cs_fd {
     _Atomic uint8_t user_nb;     /* O_NONBLOCK as the program believes it is */
     _Atomic uint8_t engine_nb;   /* the engine set O_NONBLOCK on the description itself */
     _Atomic uint8_t stream;      /* SOCK_STREAM: blocking sends write everything */
-    _Atomic uint8_t nowait;      /* pollable fds: RWF_NOWAIT works (0 unknown, 1 yes, 2 no) */
+    _Atomic uint8_t nowait[2];   /* pollable fds, per direction: RWF_NOWAIT works (0 unknown, 1 yes, 2 no) */
     _Atomic uint8_t eventfd;     /* an eventfd: writes of more than 1 may wait for room */
+    _Atomic uint8_t fifo;        /* a pipe or a named fifo */
+    _Atomic int shadow;          /* named fifo: engine's own O_NONBLOCK description of it
+                                    (0 none yet, -1 impossible), hidden, closed with fd */
     uint8_t registered;          /* in the netpoller for this lifetime */
     uint8_t unpollable;          /* epoll refused it (EPERM) */
     uint32_t gen;
@@ -97,6 +100,11 @@ int cs_fd_is_hidden(int fd);
 
 /* Lowest hidden fd in [lo, hi], or -1. */
 int cs_fd_next_hidden(int lo, unsigned hi);
+
+/* A named fifo without RWF_NOWAIT: a second, non-blocking open file
+ * description of the same fifo (opened through /proc/self/fd), so attempts
+ * never block and the program's description keeps its flags. -1 if none. */
+int cs_fd_fifo_shadow(int fd, cs_fd *e);
 
 /* Forget all registrations (forked child: the netpoller is new). */
 void cs_fd_atfork_child(void);

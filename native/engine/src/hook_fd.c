@@ -121,9 +121,10 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
     {
         cs_fd_created(r, CS_FD_POLLABLE, (flags & EFD_NONBLOCK) != 0, 0, 0);
         cs_fd *e = cs_fd_peek(r);
-        if (e) { /* eventfd takes RWF_NOWAIT but its writes still block: poll, then call */
-            atomic_store_explicit(&e->nowait, 2, memory_order_relaxed);
+        if (e) { /* eventfd writes accept RWF_NOWAIT but still block: poll, then call */
+            atomic_store_explicit(&e->nowait[CS_DIR_WRITE], 2, memory_order_relaxed);
             atomic_store_explicit(&e->eventfd, 1, memory_order_relaxed);
+            atomic_store_explicit(&e->fifo, 0, memory_order_relaxed);
         }
     }
     return (int)done(CS_HOOK_eventfd, r, r, err, saved);

@@ -160,7 +160,8 @@ static int eventfd_write_would_block(int fd, uint64_t add)
  * character devices, older kernels); the caller then polls. */
 static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
 {
-    if (atomic_load_explicit(&e->nowait, memory_order_relaxed) == 2)
+    int dir = is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ;
+    if (atomic_load_explicit(&e->nowait[dir], memory_order_relaxed) == 2)
         return -2;
     struct iovec one;
     ssize_t r;
@@ -183,12 +184,34 @@ static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
         return -2;
     }
     if (r < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ESPIPE)) {
-        atomic_store_explicit(&e->nowait, 2, memory_order_relaxed);
+        atomic_store_explicit(&e->nowait[dir], 2, memory_order_relaxed);
         return -2;
     }
     if (r >= 0)
-        atomic_store_explicit(&e->nowait, 1, memory_order_relaxed);
+        atomic_store_explicit(&e->nowait[dir], 1, memory_order_relaxed);
     return r;
+}
+
+/* A named fifo without RWF_NOWAIT: the same transfer through the engine's
+ * own non-blocking description of the fifo. -2 if there is none. */
+static ssize_t attempt_shadow(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
+{
+    if (!atomic_load_explicit(&e->fifo, memory_order_relaxed))
+        return -2;
+    int sh = cs_fd_fifo_shadow(io->fd, e);
+    if (sh < 0)
+        return -2;
+    switch (io->how) {
+    case CS_IO_READ:
+        return cs_real.read(sh, io->buf, io->len);
+    case CS_IO_WRITE:
+        return cs_real.write(sh, (char *)io->buf + done, io->len - done);
+    case CS_IO_READV:
+        return cs_real.readv(sh, io->iov, io->iovcnt);
+    case CS_IO_WRITEV:
+        return cs_real.writev(sh, cur->v, cur->n);
+    }
+    return -2;
 }
 
 /* One non-blocking attempt at the rest of the transfer (`done` bytes are
@@ -234,6 +257,8 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
     }
     if (!is_socket_call(io->how)) {
         ssize_t r = attempt_nowait(io, e, done, cur);
+        if (r == -2)
+            r = attempt_shadow(io, e, done, cur);
         if (r != -2)
             return r;
     }
