@@ -13,6 +13,7 @@
 #include "fdtable.h"
 #include "hook.h"
 #include "netpoll.h"
+#include "procfs.h"
 #include "sched.h"
 #include "wait.h"
 
@@ -136,20 +137,11 @@ static int pollable_ready(int fd, int dir)
  * block)? The counter is read from /proc/self/fdinfo without consuming it. */
 static int eventfd_write_would_block(int fd, uint64_t add)
 {
-    char path[64], buf[512];
+    char path[64];
+    unsigned long long count;
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-    int f = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (f < 0)
+    if (cs_proc_hex_field(path, "eventfd-count:", &count))
         return 0;
-    long n = syscall(SYS_read, f, buf, sizeof buf - 1);
-    syscall(SYS_close, f);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strstr(buf, "eventfd-count:");
-    if (!p)
-        return 0;
-    uint64_t count = strtoull(p + 14, NULL, 16);
     return add == UINT64_MAX || count > 0xfffffffffffffffeull - add;
 }
 

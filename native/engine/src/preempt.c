@@ -18,6 +18,7 @@
 #include "fdtable.h"
 #include "hook.h"
 #include "log.h"
+#include "procfs.h"
 #include "real.h"
 #include "sched.h"
 
@@ -214,20 +215,11 @@ typedef struct sample {
 
 static int thread_blocks_signal(pid_t tid, int sig)
 {
-    char path[64], buf[2048];
+    char path[64];
+    unsigned long long mask;
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cs_proc_hex_field(path, "SigBlk:", &mask))
         return 0;
-    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-    syscall(SYS_close, fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *p = strstr(buf, "SigBlk:");
-    if (!p)
-        return 0;
-    unsigned long long mask = strtoull(p + 7, NULL, 16);
     return (mask >> (sig - 1)) & 1;
 }
 
