@@ -1421,3 +1421,69 @@ TEST(a_preemption_taken_at_a_safe_point_leaves_no_deferred_preemption_behind_for
     CHECK_GE_LONG(res.probes, 10);
     CHECK_EQ_LONG(res.stale, 0);
 }
+
+/* ---- a worker thread that blocks the preemption signal ------------------------------------- */
+
+static _Atomic int blocker_stop;
+
+static void *signal_blocking_hog(void *arg)
+{
+    (void)arg;
+    sigset_t urg;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    pthread_sigmask(SIG_BLOCK, &urg, NULL); /* the program masks it on this worker thread */
+    volatile uint64_t x = 1;
+    uint64_t end = now_ns() + 400 * MS;
+    while (!atomic_load(&blocker_stop) && now_ns() < end)
+        x = x * 6364136223846793005ull + 1;
+    pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
+    return NULL;
+}
+
+static void *count_steps(void *arg)
+{
+    atomic_fetch_add((_Atomic long *)arg, 1);
+    return NULL;
+}
+
+TEST(a_worker_that_blocks_the_preemption_signal_is_not_preempted_and_the_engine_says_so_once)
+{
+    configure_workers(1);
+    coroscope__set_preempt_observer(observer);
+    configure_preempt(1, 10 * MS);
+    /* Capture stderr: the engine reports the blocked signal there. */
+    char path[] = "/tmp/cs-test-stderr-XXXXXX";
+    int tmp = mkstemp(path);
+    REQUIRE(tmp >= 0);
+    unlink(path);
+    int saved_stderr = dup(2);
+    dup2(tmp, 2);
+
+    coroscope_co *hog, *other;
+    _Atomic long steps = 0;
+    REQUIRE(coroscope_spawn(&hog, "masking-hog", signal_blocking_hog, NULL) == 0);
+    usleep(20000);
+    REQUIRE(coroscope_spawn(&other, "other", count_steps, (void *)&steps) == 0);
+    long during = -1;
+    usleep(300000);
+    during = atomic_load(&steps); /* the hog still holds the only worker, signal masked */
+    coroscope_join(hog, NULL);
+    coroscope_join(other, NULL);
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    char buf[8192] = {0};
+    CHECK(pread(tmp, buf, sizeof buf - 1, 0) > 0);
+    close(tmp);
+
+    CHECK_EQ_LONG(during, 0);                 /* not preempted while the signal was blocked */
+    CHECK_EQ_LONG(atomic_load(&steps), 1);    /* and everything ran once it was unblocked */
+    const char *msg = "blocks Urgent I/O condition";
+    const char *first = strstr(buf, msg);
+    if (!first)
+        cs_test_fail(__FILE__, __LINE__, "no report on stderr; stderr was: %s", buf);
+    else
+        CHECK(strstr(first + 1, msg) == NULL); /* reported once */
+}
