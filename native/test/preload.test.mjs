@@ -165,3 +165,17 @@ for (const [name, value] of [
     assert.equal(rest.join('\n'), plain.stderr, 'apart from that line, stderr is unchanged');
   });
 }
+
+test('programs exec\'d by a preloaded target keep the library unless COROSCOPE_INHERIT=0', () => {
+  const script = 'printf "%s" "$LD_PRELOAD"';
+  const kept = run(['sh', '-c', script], { preload: true });
+  assert.equal(kept.status, 0);
+  assert.equal(kept.stdout, lib);
+  const dropped = run(['sh', '-c', script], { preload: true, env: { COROSCOPE_INHERIT: '0' } });
+  assert.equal(dropped.status, 0);
+  assert.equal(dropped.stdout, '', 'with COROSCOPE_INHERIT=0 the child sees no LD_PRELOAD entry for the library');
+  const others = run(['sh', '-c', script], {
+    env: { COROSCOPE_INHERIT: '0', LD_PRELOAD: `/lib/x86_64-linux-gnu/libm.so.6:${lib}` },
+  });
+  assert.equal(others.stdout, '/lib/x86_64-linux-gnu/libm.so.6', 'other preloaded libraries stay');
+});
