@@ -282,12 +282,12 @@ async function benchCtxSwitch() {
         value: round4(value),
         peer_value: round4(peer_value),
         meets_target: value <= 10 && value / peer_value <= 1.0,
-        notes: [`ours with different MXCSR/x87 control on the two sides (the slower reload path): ${median(slow).toFixed(2)} ns/switch`],
+        notes: [`ours with different MXCSR/x87 control on the two sides (the switch never touches it; the scheduler saves it only for coroutines that changed it): ${median(slow).toFixed(2)} ns/switch`],
         detail: {
           reps_ours_ns: ours.map(round4),
           reps_ours_fp_differs_ns: slow.map(round4),
           reps_peer_ns: boost.map(round4),
-          method: 'ping-pong, 10M switches per round, median of 5 rounds per process, ours and Boost alternating in the same process; value = ours with equal FP control state on both sides (its fast path)',
+          method: 'ping-pong, 10M switches per round, median of 5 rounds per process, ours and Boost alternating in the same process; value = ours with equal FP control state on both sides',
         },
       }),
     ];

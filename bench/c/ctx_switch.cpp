@@ -8,11 +8,10 @@
  * Boost's is jump_fcontext from libboost_context. Both run in the same
  * process, alternating rounds, so they see the same machine state.
  *
- * cs_ctx_switch has a fast path when both sides have the same FP control
- * state (MXCSR incl. its sticky exception flags, x87 control word) and a
- * slower one when they differ; ours_ns is the fast path, ours_fp_differs_ns
- * the slow one (the coroutine's MXCSR has "inexact" clear, main's set).
- * Boost always reloads both words.
+ * cs_ctx_switch never touches FP control (the engine's scheduler saves it
+ * only for coroutines that changed it, see context.h); ours_fp_differs_ns
+ * runs the same switch with different FP state on the two sides, as a check
+ * that it costs the same. Boost always saves and reloads both words.
  *
  * Output (stdout, one line of JSON):
  *   {"switches_per_round":N,"ours_ns":[...per round...],"ours_fp_differs_ns":[...],"boost_ns":[...]}
@@ -79,10 +78,8 @@ static void ours_entry(void *)
 
 /* MXCSR's low 6 bits are sticky exception flags: the division that turns
  * each round's time into ns/switch sets "inexact" in this thread's MXCSR.
- * cs_ctx_switch compares the whole MXCSR of both sides and takes its slower
- * path (ldmxcsr + fldcw) when they differ, so each round first puts this
- * thread's flags where the benchmark wants them: equal to the coroutine's
- * (clear; it never does floating point), or deliberately different. */
+ * Each round first puts this thread's flags where the benchmark wants them:
+ * equal to the coroutine's (clear), or deliberately different. */
 static void set_fp_flags(bool inexact)
 {
     uint32_t m;

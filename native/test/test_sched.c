@@ -632,3 +632,77 @@ TEST(join_on_a_plain_thread_interrupted_by_a_signal_handler_keeps_waiting_and_le
     CHECK_EQ_LONG(atomic_load(&usr1_count), 3);
     CHECK_EQ_LONG(e, 4321);
 }
+
+/* ---- FP control belongs to each coroutine ----------------------------------------------- */
+
+static unsigned read_mxcsr(void)
+{
+    unsigned mx;
+    __asm__ volatile("stmxcsr %0" : "=m"(mx));
+    return mx;
+}
+
+static void write_mxcsr(unsigned mx) { __asm__ volatile("ldmxcsr %0" : : "m"(mx)); }
+
+static unsigned short read_fpucw(void)
+{
+    unsigned short cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    return cw;
+}
+
+static void write_fpucw(unsigned short cw) { __asm__ volatile("fldcw %0" : : "m"(cw)); }
+
+typedef struct fp_mode_job {
+    unsigned rounding;   /* 0..3, applied to SSE and x87 */
+    int raise_inexact;   /* do an inexact operation after setting the mode */
+    _Atomic int *bad;
+} fp_mode_job;
+
+static void *fp_mode_body(void *arg)
+{
+    fp_mode_job *j = arg;
+    unsigned mx = (read_mxcsr() & ~0x603fu) | (j->rounding << 13); /* clear flags, set RC */
+    write_mxcsr(mx);
+    write_fpucw((unsigned short)((read_fpucw() & ~0xc00u) | (j->rounding << 10)));
+    if (j->raise_inexact) {
+        volatile double one = 1.0, three = 3.0;
+        volatile double q = one / three; /* sets the precision (inexact) flag */
+        (void)q;
+    }
+    unsigned want_mx = read_mxcsr();
+    unsigned short want_cw = read_fpucw();
+    for (int i = 0; i < 2000; i++) {
+        coroscope_yield();
+        if (read_mxcsr() != want_mx || read_fpucw() != want_cw)
+            atomic_fetch_add(j->bad, 1);
+    }
+    return NULL;
+}
+
+static void *fp_report_defaults(void *arg)
+{
+    unsigned *out = arg;
+    out[0] = read_mxcsr();
+    out[1] = read_fpucw();
+    return NULL;
+}
+
+TEST(each_coroutine_keeps_its_own_rounding_mode_and_exception_flags_across_cooperative_switches)
+{
+    configure_workers(1);
+    _Atomic int bad = 0;
+    fp_mode_job jobs[4] = {{0, 0, &bad}, {1, 1, &bad}, {2, 0, &bad}, {3, 1, &bad}};
+    coroscope_co *co[4];
+    for (int i = 0; i < 4; i++)
+        REQUIRE(coroscope_spawn(&co[i], "fp-mode", fp_mode_body, &jobs[i]) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_LONG(coroscope_join(co[i], NULL), 0);
+    CHECK_EQ_LONG(atomic_load(&bad), 0);
+    /* A coroutine started afterwards on the same worker sees the defaults:
+     * nothing leaked into the worker. */
+    unsigned seen[2];
+    run_in_coroutine(fp_report_defaults, seen);
+    CHECK_EQ_LONG(seen[0] & 0xffc0u, 0x1f80u); /* masks and rounding: the default */
+    CHECK_EQ_LONG(seen[1], 0x037f);
+}

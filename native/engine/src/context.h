@@ -7,15 +7,16 @@
  *   ABI, already dead (or spilled by the compiler) at the call to
  *   cs_ctx_switch, so the switch saves nothing else.
  *
- *   FP control state (MXCSR and the x87 control word) belongs to each
- *   coroutine, as it would to a thread: a coroutine that sets its own
- *   rounding mode (fesetround, _mm_setcsr, inline ldmxcsr) keeps it and does
- *   not leak it to the others. The switch stores the outgoing side's control
- *   words and loads the incoming side's every time. Storing and comparing to
- *   skip the loads when nothing changed was measured slower (6.0 ns against
- *   4.2 ns per switch here: stmxcsr's result must come back through memory
- *   before the branch resolves), and no cheaper way exists to notice a change
- *   made by inline assembly.
+ *   FP control state (MXCSR and the x87 control word) is kept per thread:
+ *   the switch never touches it. Every switch of a coroutine goes through
+ *   its worker's scheduler, which compares the thread's FP control with the
+ *   worker's own when the coroutine switches out; only a coroutine that
+ *   changed it (fesetround, _mm_setcsr, inline ldmxcsr, or just raised an
+ *   exception flag) gets it saved in mxcsr/fpucw and marked fp_saved, the
+ *   worker's state is put back, and the saved state is loaded again right
+ *   before the coroutine next switches in (sched.c run()). So rounding
+ *   modes, exception masks and flags stay per coroutine, as per thread, and
+ *   coroutines that never change them pay nothing in the switch.
  *
  *   The switch ends in an indirect jmp to the saved resume address, never a
  *   ret: a ret to a different stack mispredicts on every switch because the
@@ -46,13 +47,29 @@ typedef struct cs_ctx {
     uint64_t r13;     /* 40 for a new context: the entry function */
     uint64_t r14;     /* 48 */
     uint64_t r15;     /* 56 */
-    uint32_t mxcsr;   /* 64 */
+    uint32_t mxcsr;   /* 64 saved FP control, valid when fp_saved */
     uint16_t fpucw;   /* 68 */
-    uint16_t pad;
+    uint16_t fp_saved; /* 70 */
 } cs_ctx;
 #else
 #error "coroscope: only x86-64 has a context switch yet (see the porting note in context.h)"
 #endif
+
+/* ABI defaults of the FP control registers. */
+#define CS_MXCSR_DEFAULT 0x1f80u
+#define CS_FPUCW_DEFAULT 0x037fu
+
+static inline void cs_fp_read(uint32_t *mxcsr, uint16_t *fpucw)
+{
+    __asm__ volatile("stmxcsr %0" : "=m"(*mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(*fpucw));
+}
+
+static inline void cs_fp_write(const uint32_t *mxcsr, const uint16_t *fpucw)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m"(*mxcsr));
+    __asm__ volatile("fldcw %0" : : "m"(*fpucw));
+}
 
 /* Save the current context into *from and resume *to. Returns when some
  * thread switches back to *from. */
@@ -63,7 +80,8 @@ void cs_ctx_switch(cs_ctx *from, const cs_ctx *to);
 void cs_ctx_start(void);
 
 /* Prepare *ctx to run entry(arg) on the stack whose highest address is top.
- * The FP control state is inherited from the calling thread. */
+ * The FP control state is inherited from the calling thread (saved in ctx
+ * when it differs from the ABI default). */
 void cs_ctx_make(cs_ctx *ctx, void *top, void (*entry)(void *), void *arg);
 
 #endif

@@ -3,8 +3,10 @@
  *
  * void cs_ctx_switch(cs_ctx *from, const cs_ctx *to)
  *   rdi = from, rsi = to. Layout: see context.h (offsets below).
- *   Saves rsp/rip/rbx/rbp/r12-r15 and the FP control words of the caller,
- *   loads those of `to`, and jumps (indirect jmp, never ret) to to->rip.
+ *   Saves rsp/rip/rbx/rbp/r12-r15 of the caller, loads those of `to`, and
+ *   jumps (indirect jmp, never ret) to to->rip. FP control is not touched
+ *   here: it stays per thread, and the scheduler saves it for a coroutine
+ *   only when that coroutine changed it (sched.c run()).
  *   Clobbers only caller-saved registers (rax, rcx), as a call may.
  */
     .text
@@ -25,16 +27,12 @@ cs_ctx_switch:
     movq    %r13,  40(%rdi)
     movq    %r14,  48(%rdi)
     movq    %r15,  56(%rdi)
-    stmxcsr 64(%rdi)              /* from->mxcsr: SSE rounding/exception control */
-    fnstcw  68(%rdi)              /* from->fpucw: x87 control word */
     movq    16(%rsi), %rbx        /* callee-saved registers of `to` */
     movq    24(%rsi), %rbp
     movq    32(%rsi), %r12
     movq    40(%rsi), %r13
     movq    48(%rsi), %r14
     movq    56(%rsi), %r15
-    ldmxcsr 64(%rsi)              /* to's FP control, unconditionally: cheaper than */
-    fldcw   68(%rsi)              /* reading back what we just stored to compare it */
     movq     0(%rsi), %rsp        /* switch stacks */
     jmpq    *8(%rsi)              /* resume `to`: indirect jump, no ret */
     .cfi_endproc

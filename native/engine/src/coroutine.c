@@ -131,6 +131,6 @@ void cs_ctx_make(cs_ctx *ctx, void *top, void (*entry)(void *), void *arg)
     ctx->r12 = (uint64_t)(uintptr_t)arg;
     ctx->r13 = (uint64_t)(uintptr_t)entry;
     /* Inherit the creating thread's FP control, as a new thread would. */
-    __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
-    __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
+    cs_fp_read(&ctx->mxcsr, &ctx->fpucw);
+    ctx->fp_saved = ctx->mxcsr != CS_MXCSR_DEFAULT || ctx->fpucw != CS_FPUCW_DEFAULT;
 }

@@ -408,7 +408,22 @@ static void run(cs_worker *w, cs_co *co)
     if (__builtin_expect(atomic_load_explicit(&cs_monitor_idle, memory_order_relaxed), 0))
         cs_preempt_note_busy();
     cs_tls.co = co;
+    if (__builtin_expect(co->ctx.fp_saved, 0))
+        cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
+    /* Did the coroutine change the thread's FP control? Then it is its own:
+     * keep it with the coroutine and give the worker its own back. */
+    uint32_t mx;
+    uint16_t cw;
+    cs_fp_read(&mx, &cw);
+    if (__builtin_expect(mx != w->sched_ctx.mxcsr || cw != w->sched_ctx.fpucw, 0)) {
+        co->ctx.mxcsr = mx;
+        co->ctx.fpucw = cw;
+        co->ctx.fp_saved = 1;
+        cs_fp_write(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw);
+    } else {
+        co->ctx.fp_saved = 0;
+    }
     cs_tls.co = NULL;
     __atomic_store_n(&w->cur, NULL, __ATOMIC_RELAXED);
     if (co->state == CS_CO_DONE) {
@@ -431,6 +446,7 @@ static void *worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     cs_overflow_thread_init(w);
     cs_preempt_thread_init();
+    cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
 
     for (;;) {
         cs_co *co = next_co(w);
