@@ -273,11 +273,20 @@ static void *monitor_main(void *arg)
         uint64_t now = cs_now_ns();
         uint64_t slice = atomic_load_explicit(&cs_cfg.time_slice_ns, memory_order_relaxed);
         int on = atomic_load_explicit(&cs_cfg.preempt, memory_order_relaxed);
-        uint64_t period = slice / 8;
-        if (period < 50000)
-            period = 50000;
-        if (period > 1000000)
-            period = 1000000;
+        /* Sampling period: fine (slice/8, at most 1 ms) while some coroutine
+         * has run a quarter of a slice, so a hog is caught within ~1 ms of
+         * its slice; coarse (slice/4) while every worker keeps switching, so
+         * a busy but well-behaved process pays a few hundred wakeups/s. */
+        uint64_t fine = slice / 8, coarse = slice / 4;
+        if (fine < 50000)
+            fine = 50000;
+        if (fine > 1000000)
+            fine = 1000000;
+        if (coarse < fine)
+            coarse = fine;
+        if (coarse > 5000000)
+            coarse = 5000000;
+        int long_run = 0;
         if (now - last_refresh > 100000000ull) {
             refresh_ranges();
             last_refresh = now;
@@ -297,6 +306,8 @@ static void *monitor_main(void *arg)
                 continue;
             busy = 1;
             uint64_t ran = now - st[i].since;
+            if (ran >= slice / 4)
+                long_run = 1;
             if (!on || ran < slice || !w->tid)
                 continue;
             /* A worker asleep in the kernel (a call the engine cannot park)
@@ -345,7 +356,7 @@ static void *monitor_main(void *arg)
         }
         if (busy && on) {
             idle_rounds = 0;
-            sleep_until(now + period);
+            sleep_until(now + (long_run ? fine : coarse));
             continue;
         }
         if (!on) {
@@ -358,7 +369,7 @@ static void *monitor_main(void *arg)
             continue;
         }
         if (++idle_rounds < 4) {
-            sleep_until(now + period * 4);
+            sleep_until(now + coarse * 2);
             continue;
         }
         /* Nothing runs: sleep until a worker switches a coroutine in

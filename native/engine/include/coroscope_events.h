@@ -1,0 +1,163 @@
+/*
+ * coroscope_events.h — the event schema shared by the engine (producer), the
+ * trace files and every reader (docs/events.md is the prose version).
+ *
+ * Status: the schema and the record layout are fixed here; the transport
+ * (native/engine/src/ring.h) and the trace-file reader (native/reader/) are
+ * built on them. The engine does not emit these events yet.
+ *
+ * Every event is one 64-byte record (one cache line): a common header and
+ * five 64-bit arguments whose meaning depends on the kind. Timestamps are
+ * CLOCK_MONOTONIC nanoseconds. Strings (names, paths, addresses, symbols) are
+ * interned: a COROSCOPE_EV_STRING record (followed by as many
+ * COROSCOPE_EV_STRING_MORE records as the text needs) defines string id N,
+ * and other records refer to N. String id 0 is "no string".
+ *
+ * Compatibility: readers skip kinds they do not know (the record size is
+ * fixed, so skipping is always possible); new kinds get new numbers; the
+ * meaning of an existing field never changes. COROSCOPE_EVENTS_VERSION is
+ * bumped when kinds are added.
+ */
+#ifndef COROSCOPE_EVENTS_H
+#define COROSCOPE_EVENTS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COROSCOPE_EVENTS_VERSION 1
+#define COROSCOPE_EVENT_SIZE 64
+#define COROSCOPE_NO_WORKER 0xffffu
+
+typedef struct coroscope_event {
+    uint64_t ts;        /* CLOCK_MONOTONIC ns */
+    uint16_t kind;      /* enum coroscope_event_kind */
+    uint16_t worker;    /* worker index, COROSCOPE_NO_WORKER on other threads */
+    uint32_t tid;       /* OS thread id of the producer */
+    uint64_t co;        /* coroutine id the event is about (0: none) */
+    uint64_t a[5];      /* kind-specific arguments, see each kind */
+} coroscope_event;
+
+_Static_assert(sizeof(coroscope_event) == COROSCOPE_EVENT_SIZE, "one event is one cache line");
+
+enum coroscope_event_kind {
+    COROSCOPE_EV_NONE = 0,          /* never produced; a zero record is padding */
+
+    /* ---- metadata ---- */
+    COROSCOPE_EV_PROCESS = 1,       /* a0 pid, a1 exe (string), a2 cmdline (string, NULs as spaces),
+                                       a3 engine version (major<<32 | minor<<16 | patch),
+                                       a4 process start (CLOCK_REALTIME ns, for wall-clock display) */
+    COROSCOPE_EV_CONFIG = 2,        /* a0 workers, a1 stack size (bytes), a2 time slice (ns),
+                                       a3 flags (bit 0 hooks, bit 1 preempt, bit 2 migrate),
+                                       a4 preemption signal number */
+    COROSCOPE_EV_THREAD = 3,        /* a thread produced events: a0 tid, a1 name (string),
+                                       a2 worker index or COROSCOPE_NO_WORKER */
+    COROSCOPE_EV_STRING = 4,        /* a0 string id, a1 total length in bytes, a2..a4 the first 24 bytes */
+    COROSCOPE_EV_STRING_MORE = 5,   /* a0 string id, a1 offset of this piece, a2..a4 next 24 bytes */
+    COROSCOPE_EV_CLOCK = 6,         /* a0 CLOCK_MONOTONIC ns, a1 CLOCK_REALTIME ns read together */
+
+    /* ---- coroutine lifecycle ---- */
+    COROSCOPE_EV_CO_CREATE = 16,    /* co created: a0 parent co (0: a plain thread), a1 name (string),
+                                       a2 entry symbol (string, 0 if unknown), a3 stack size */
+    COROSCOPE_EV_CO_READY = 17,     /* co entered a run queue: a0 enum coroscope_ready_why,
+                                       a1 cause detail (see coroscope_ready_why), a2 queue
+                                       (0 local, 1 spawn/steal queue, 2 injection), a3 depth after */
+    COROSCOPE_EV_CO_RUN = 18,       /* co switched in on `worker`: a0 switches of this co so far */
+    COROSCOPE_EV_CO_SUSPEND = 19,   /* co parked: a0 enum coroscope_suspend_why, a1 hook id
+                                       (enum coroscope_hook) when parked in a call, a2 fd (-1: none),
+                                       a3 events (1 read, 2 write, bitwise), a4 deadline (ns, 0: none) */
+    COROSCOPE_EV_CO_YIELD = 20,     /* co switched out but stays ready: a0 1 if preempted */
+    COROSCOPE_EV_CO_FINISH = 21,    /* co ended: a0 enum coroscope_exit, a1 stack bytes used (0: unknown) */
+    COROSCOPE_EV_CO_MIGRATE = 22,   /* co moved: a0 from worker, a1 to worker */
+
+    /* ---- wake causes (drawn as arrows to the matching CO_RUN) ---- */
+    COROSCOPE_EV_WAKE = 32,         /* co woken: a0 enum coroscope_ready_why, a1 detail: timer
+                                       deadline / fd / joined co / waker co, a2 events seen (fd
+                                       wakes), a3 waker co (0: the scheduler or the netpoller),
+                                       a4 waker worker */
+
+    /* ---- hooked calls, inside or outside coroutines ---- */
+    COROSCOPE_EV_CALL = 48,         /* one completed call: a0 hook id | flags<<16 (bit 16 in a
+                                       coroutine, bit 17 parked, bit 18 could not park: the worker
+                                       blocked), a1 fd (-1: none), a2 result, a3 errno (0: success)
+                                       | argument summary<<32 (size, flags or timeout ms, per
+                                       hook: docs/events.md), a4 duration (ns) */
+    COROSCOPE_EV_CALL_ENTER = 49,   /* a call that parks: same a0/a1 as CALL, a2 size or flags,
+                                       a3 timeout ns (0: none); the matching CALL closes it */
+    COROSCOPE_EV_CALL_ADDR = 50,    /* address or path of the preceding CALL/CALL_ENTER of this
+                                       thread: a0 string id (e.g. "127.0.0.1:8080", "/tmp/x") */
+
+    /* ---- preemption ---- */
+    COROSCOPE_EV_PREEMPT_SENT = 64, /* the monitor signalled `worker`: a0 how long co had run (ns) */
+    COROSCOPE_EV_PREEMPTED = 65,    /* co switched out by preemption: a0 interrupted pc, a1 latency
+                                       from signal to switch (ns), a2 1 at a safe point, 0 deferred */
+    COROSCOPE_EV_PREEMPT_DEFERRED = 66, /* not a safe point: a0 enum coroscope_defer_why, a1 pc */
+
+    /* ---- workers and queues ---- */
+    COROSCOPE_EV_WORKER_IDLE = 80,  /* worker goes to sleep: a0 until (ns, 0: no timer),
+                                       a1 1 if it blocks in the netpoller */
+    COROSCOPE_EV_WORKER_BUSY = 81,  /* worker woke: a0 why (0 timer, 1 fd, 2 kicked) */
+    COROSCOPE_EV_QUEUES = 82,       /* sample: a0 run queue, a1 spawn queue, a2 injection queue,
+                                       a3 timers, a4 parked coroutines (of `worker`) */
+
+    /* ---- loss ---- */
+    COROSCOPE_EV_DROP = 96,         /* the ring of thread `tid` was full: a0 events lost,
+                                       a1 first lost ts, a2 last lost ts */
+};
+
+/* Why a coroutine became ready (CO_READY a0, WAKE a0). */
+enum coroscope_ready_why {
+    COROSCOPE_READY_SPAWNED = 1,    /* detail: parent co */
+    COROSCOPE_READY_TIMER = 2,      /* detail: deadline ns */
+    COROSCOPE_READY_FD = 3,         /* detail: fd */
+    COROSCOPE_READY_JOINED = 4,     /* detail: the co that finished */
+    COROSCOPE_READY_YIELDED = 5,
+    COROSCOPE_READY_PREEMPTED = 6,
+    COROSCOPE_READY_SIGNAL = 7,     /* a user signal handler ended the wait: detail signal number */
+    COROSCOPE_READY_CLOSED = 8,     /* the fd waited on was closed: detail fd */
+    COROSCOPE_READY_STOLEN = 9,     /* taken by another worker: detail victim worker */
+};
+
+/* Why a coroutine parked (CO_SUSPEND a0). */
+enum coroscope_suspend_why {
+    COROSCOPE_SUSPEND_CALL = 1,     /* in a hooked call: a1 hook, a2 fd, a3 events, a4 deadline */
+    COROSCOPE_SUSPEND_JOIN = 2,     /* a2 = the co joined */
+    COROSCOPE_SUSPEND_SLEEP = 3,    /* a1 hook (sleep family), a4 deadline */
+};
+
+enum coroscope_exit {
+    COROSCOPE_EXIT_RETURN = 0,
+    COROSCOPE_EXIT_STACK_OVERFLOW = 1,
+};
+
+enum coroscope_defer_why {
+    COROSCOPE_DEFER_RUNTIME_CODE = 1, /* pc in libc, ld.so, libstdc++/libgcc, vDSO or the engine */
+    COROSCOPE_DEFER_LOCK = 2,         /* a counted lock is held */
+    COROSCOPE_DEFER_STACK = 3,        /* no room below the red zone */
+};
+
+/* Hook ids (CALL a0 low 16 bits). Stable numbers: append only. */
+enum coroscope_hook {
+    COROSCOPE_HOOK_sleep = 1, COROSCOPE_HOOK_usleep, COROSCOPE_HOOK_nanosleep, COROSCOPE_HOOK_clock_nanosleep,
+    COROSCOPE_HOOK_poll, COROSCOPE_HOOK_ppoll, COROSCOPE_HOOK_select, COROSCOPE_HOOK_pselect,
+    COROSCOPE_HOOK_epoll_wait, COROSCOPE_HOOK_epoll_pwait,
+    COROSCOPE_HOOK_accept, COROSCOPE_HOOK_accept4, COROSCOPE_HOOK_connect,
+    COROSCOPE_HOOK_read, COROSCOPE_HOOK_write, COROSCOPE_HOOK_readv, COROSCOPE_HOOK_writev,
+    COROSCOPE_HOOK_recv, COROSCOPE_HOOK_recvfrom, COROSCOPE_HOOK_recvmsg,
+    COROSCOPE_HOOK_send, COROSCOPE_HOOK_sendto, COROSCOPE_HOOK_sendmsg,
+    COROSCOPE_HOOK___read_chk, COROSCOPE_HOOK___recv_chk, COROSCOPE_HOOK___recvfrom_chk,
+    COROSCOPE_HOOK___poll_chk, COROSCOPE_HOOK___ppoll_chk,
+    COROSCOPE_HOOK_socket, COROSCOPE_HOOK_socketpair, COROSCOPE_HOOK_pipe, COROSCOPE_HOOK_pipe2,
+    COROSCOPE_HOOK_eventfd, COROSCOPE_HOOK_close, COROSCOPE_HOOK_close_range,
+    COROSCOPE_HOOK_dup, COROSCOPE_HOOK_dup2, COROSCOPE_HOOK_dup3,
+    COROSCOPE_HOOK_fcntl, COROSCOPE_HOOK_fcntl64, COROSCOPE_HOOK_ioctl,
+    COROSCOPE_HOOK_setsockopt, COROSCOPE_HOOK_getsockopt, COROSCOPE_HOOK_sigaction, COROSCOPE_HOOK_signal,
+    COROSCOPE_HOOK_COUNT
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

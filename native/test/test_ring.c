@@ -1,0 +1,410 @@
+/*
+ * test_ring.c — the event ring (native/engine/src/ring.h): order and bytes,
+ * loss accounting with DROP records, a slow consumer on another thread,
+ * attaching corrupt or foreign files, and the memfd's permissions.
+ *
+ * ring.c depends on libc and coroscope_events.h only and its symbols are
+ * hidden in libcoroscope.so, so it is compiled into this program as is.
+ */
+#define CS_TEST_MAIN
+#include "cs_test.h"
+
+#include "../engine/src/ring.c"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+/* A record whose every byte depends on seq (ts = 1000 + seq). */
+static coroscope_event ev_of(uint64_t seq)
+{
+    coroscope_event e;
+    e.ts = 1000 + seq;
+    e.kind = COROSCOPE_EV_CALL;
+    e.worker = (uint16_t)(seq * 7);
+    e.tid = (uint32_t)(seq * 2654435761u);
+    e.co = seq * 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 5; i++)
+        e.a[i] = seq ^ ((uint64_t)i << 56) ^ (seq << 20);
+    e.a[0] = seq;
+    return e;
+}
+
+static int same_bytes(const coroscope_event *a, const coroscope_event *b) { return memcmp(a, b, sizeof *a) == 0; }
+
+TEST(records_written_are_read_back_in_order_with_identical_bytes)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 64, 1234, 3) == 0);
+    coroscope_event out[50];
+    uint64_t next_w = 0, next_r = 0;
+    /* 40 rounds of 37 writes wrap the 64-slot ring many times; reads of
+     * varying size cross the wrap point. */
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 37; i++) {
+            coroscope_event e = ev_of(next_w++);
+            CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+        }
+        CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+        for (;;) {
+            ssize_t n = cs_ring_read(&r, out, (size_t)(round % 13) + 1);
+            REQUIRE(n >= 0);
+            if (n == 0)
+                break;
+            for (ssize_t k = 0; k < n; k++) {
+                coroscope_event want = ev_of(next_r++);
+                if (!same_bytes(&out[k], &want)) {
+                    cs_test_fail(__FILE__, __LINE__, "record %lu differs (got a0=%lu)", (unsigned long)(next_r - 1),
+                                 (unsigned long)out[k].a[0]);
+                    cs_test_abort();
+                }
+            }
+        }
+    }
+    CHECK_EQ_LONG(next_r, next_w);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 0);
+    CHECK_EQ_LONG(r.hdr->producer_tid, 1234);
+    CHECK_EQ_LONG(r.hdr->worker, 3);
+    cs_ring_destroy(&r);
+}
+
+TEST(records_become_visible_only_when_a_batch_fills_or_the_producer_flushes)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 1024, 0, COROSCOPE_NO_WORKER) == 0);
+    REQUIRE(r.batch == CS_RING_BATCH);
+    coroscope_event out[64];
+    for (uint64_t i = 0; i < CS_RING_BATCH - 1; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    CHECK_EQ_LONG(cs_ring_read(&r, out, 64), 0);
+    coroscope_event e = ev_of(CS_RING_BATCH - 1);
+    CHECK_EQ_ERR(cs_ring_write(&r, &e), 0); /* the batch is full: published */
+    CHECK_EQ_LONG(cs_ring_read(&r, out, 64), CS_RING_BATCH);
+    e = ev_of(CS_RING_BATCH);
+    CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    CHECK_EQ_LONG(cs_ring_read(&r, out, 64), 0);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    CHECK_EQ_LONG(cs_ring_read(&r, out, 64), 1);
+    CHECK(same_bytes(&out[0], &e));
+    cs_ring_destroy(&r);
+}
+
+TEST(a_full_ring_drops_then_emits_exactly_one_drop_record_with_the_exact_count_and_first_and_last_timestamps)
+{
+    enum { CAP = 16 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 77, 2) == 0);
+    coroscope_event out[64];
+    for (uint64_t i = 0; i < CAP; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    /* Full: 5 records are lost (ts 1000+100 .. 1000+104). */
+    for (uint64_t i = 100; i < 105; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), ENOBUFS);
+    }
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 5);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->drop_pending), 5);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->drop_first_ts), 1100);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->drop_last_ts), 1104);
+    /* No room, so flush cannot report the loss yet. */
+    CHECK_EQ_ERR(cs_ring_flush(&r), ENOBUFS);
+
+    /* Nothing unread was overwritten: the 16 originals, intact. Read 4. */
+    REQUIRE(cs_ring_read(&r, out, 4) == 4);
+    for (uint64_t i = 0; i < 4; i++) {
+        coroscope_event want = ev_of(i);
+        CHECK(same_bytes(&out[i], &want));
+    }
+    /* Room again: the next write first reports the loss, then goes on. */
+    coroscope_event x = ev_of(200);
+    CHECK_EQ_ERR(cs_ring_write(&r, &x), 0);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->drop_pending), 0);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    ssize_t n = cs_ring_read(&r, out, 64);
+    REQUIRE(n == CAP - 4 + 2);
+    for (uint64_t i = 4; i < CAP; i++) {
+        coroscope_event want = ev_of(i);
+        CHECK(same_bytes(&out[i - 4], &want));
+    }
+    const coroscope_event *d = &out[CAP - 4];
+    CHECK_EQ_LONG(d->kind, COROSCOPE_EV_DROP);
+    CHECK_EQ_LONG(d->a[0], 5);
+    CHECK_EQ_LONG(d->a[1], 1100);
+    CHECK_EQ_LONG(d->a[2], 1104);
+    CHECK_EQ_LONG(d->a[3], 0);
+    CHECK_EQ_LONG(d->ts, 1104);
+    CHECK_EQ_LONG(d->tid, 77);
+    CHECK_EQ_LONG(d->worker, 2);
+    CHECK_EQ_LONG(d->co, 0);
+    CHECK(same_bytes(&out[CAP - 3], &x));
+    CHECK_EQ_LONG(cs_ring_read(&r, out, 64), 0);
+    cs_ring_destroy(&r);
+}
+
+TEST(a_loss_reported_into_the_last_free_slot_counts_the_record_that_did_not_fit_in_the_next_drop)
+{
+    enum { CAP = 8 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 0, 0) == 0);
+    coroscope_event out[16];
+    for (uint64_t i = 0; i < CAP; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    for (uint64_t i = 10; i < 13; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), ENOBUFS);
+    }
+    REQUIRE(cs_ring_read(&r, out, 1) == 1); /* one slot: the DROP takes it */
+    coroscope_event y = ev_of(20);
+    CHECK_EQ_ERR(cs_ring_write(&r, &y), ENOBUFS);
+    REQUIRE(cs_ring_read(&r, out, 16) == CAP);
+    CHECK_EQ_LONG(out[CAP - 1].kind, COROSCOPE_EV_DROP);
+    CHECK_EQ_LONG(out[CAP - 1].a[0], 3);
+    CHECK_EQ_LONG(out[CAP - 1].a[1], 1010);
+    CHECK_EQ_LONG(out[CAP - 1].a[2], 1012);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0); /* reports y's loss */
+    REQUIRE(cs_ring_read(&r, out, 16) == 1);
+    CHECK_EQ_LONG(out[0].kind, COROSCOPE_EV_DROP);
+    CHECK_EQ_LONG(out[0].a[0], 1);
+    CHECK_EQ_LONG(out[0].a[1], 1020);
+    CHECK_EQ_LONG(out[0].a[2], 1020);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 4);
+    cs_ring_destroy(&r);
+}
+
+/* ---- two threads, slow consumer ------------------------------------------------- */
+
+#define STRESS_N 10000000ull
+
+typedef struct {
+    cs_ring *r;
+    atomic_int done;
+    uint64_t produced, refused;
+} stress;
+
+static void *producer(void *arg)
+{
+    stress *s = arg;
+    for (uint64_t i = 0; i < STRESS_N; i++) {
+        coroscope_event e = ev_of(i);
+        if (cs_ring_write(s->r, &e))
+            s->refused++;
+        s->produced++;
+    }
+    while (cs_ring_flush(s->r) != 0) /* the last loss needs a free slot */
+        usleep(100);
+    atomic_store(&s->done, 1);
+    return NULL;
+}
+
+TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_that_accounts_for_it_exactly)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 4096, 0, 0) == 0);
+    stress s = {.r = &r};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, producer, &s) == 0);
+    static coroscope_event out[256];
+    uint64_t next = 0, records = 0, drops = 0, lost = 0, reads = 0;
+    for (;;) {
+        int was_done = atomic_load(&s.done);
+        ssize_t n = cs_ring_read(&r, out, 1 + (reads % 256));
+        REQUIRE(n >= 0);
+        if (n == 0) {
+            if (was_done)
+                break;
+            continue;
+        }
+        if (++reads % 512 == 0)
+            usleep(200); /* slow consumer: the producer overruns it */
+        for (ssize_t k = 0; k < n; k++) {
+            const coroscope_event *e = &out[k];
+            if (e->kind == COROSCOPE_EV_DROP) {
+                /* the loss is exactly records next .. next+a0-1 */
+                if (e->a[0] == 0 || e->a[1] != 1000 + next || e->a[2] != 1000 + next + e->a[0] - 1) {
+                    cs_test_fail(__FILE__, __LINE__, "DROP at %lu: count %lu first %lu last %lu", (unsigned long)next,
+                                 (unsigned long)e->a[0], (unsigned long)e->a[1], (unsigned long)e->a[2]);
+                    cs_test_abort();
+                }
+                next += e->a[0];
+                lost += e->a[0];
+                drops++;
+                continue;
+            }
+            coroscope_event want = ev_of(next);
+            if (!same_bytes(e, &want)) {
+                cs_test_fail(__FILE__, __LINE__, "expected record %lu, got kind %d a0 %lu", (unsigned long)next, e->kind,
+                             (unsigned long)e->a[0]);
+                cs_test_abort();
+            }
+            next++;
+            records++;
+        }
+    }
+    pthread_join(t, NULL);
+    printf("records %lu, lost %lu in %lu DROP records\n", (unsigned long)records, (unsigned long)lost,
+           (unsigned long)drops);
+    CHECK_EQ_LONG(next, STRESS_N);
+    CHECK_EQ_LONG(records + lost, STRESS_N);
+    CHECK_EQ_LONG(lost, s.refused);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), s.refused);
+    CHECK_GT_LONG(drops, 0); /* the consumer really was overrun... */
+    CHECK_GT_LONG(records, 4096); /* ...and really read */
+    cs_ring_destroy(&r);
+}
+
+/* ---- attaching -------------------------------------------------------------------- */
+
+TEST(a_consumer_in_another_process_attached_to_the_fd_reads_what_the_producer_wrote)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 256, 42, 1) == 0);
+    for (uint64_t i = 0; i < 100; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        cs_ring c;
+        if (cs_ring_attach(&c, r.fd) != 0)
+            _exit(10);
+        if (c.hdr->producer_tid != 42 || c.hdr->worker != 1)
+            _exit(11);
+        coroscope_event out[128];
+        if (cs_ring_read(&c, out, 128) != 100)
+            _exit(12);
+        for (uint64_t i = 0; i < 100; i++) {
+            coroscope_event want = ev_of(i);
+            if (!same_bytes(&out[i], &want))
+                _exit(13);
+        }
+        cs_ring_detach(&c);
+        _exit(0);
+    }
+    int st;
+    REQUIRE(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ_LONG(WEXITSTATUS(st), 0);
+    /* The child's reads gave the slots back through the shared tail. */
+    CHECK_EQ_LONG(atomic_load(&r.hdr->tail), 100);
+    cs_ring_destroy(&r);
+}
+
+/* An unsealed memfd of `size` bytes starting with header h. */
+static int fake_ring(const cs_ring_header *h, size_t size)
+{
+    int fd = memfd_create("fake-ring", MFD_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, (off_t)size) == 0);
+    size_t n = size < sizeof *h ? size : sizeof *h;
+    REQUIRE(pwrite(fd, h, n, 0) == (ssize_t)n);
+    return fd;
+}
+
+TEST(attaching_a_corrupt_or_foreign_file_returns_a_clear_error_and_never_crashes)
+{
+    cs_ring r, c;
+    REQUIRE(cs_ring_create(&r, 1024, 0, 0) == 0);
+    cs_ring_header *h = r.hdr;
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), 0);
+    cs_ring_detach(&c);
+
+    /* Corrupt the real (sealed) ring's header one field at a time. */
+    h->magic ^= 1;
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), CS_RING_EMAGIC);
+    h->magic ^= 1;
+    h->version = 99;
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), CS_RING_EVERSION);
+    h->version = CS_RING_VERSION;
+    h->record_size = 32;
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), CS_RING_ERECSIZE);
+    h->record_size = COROSCOPE_EVENT_SIZE;
+    uint32_t bad_caps[] = {0, 1, 3, 1000, 1025, 0x80000000u, 0xffffffffu};
+    for (size_t i = 0; i < sizeof bad_caps / sizeof bad_caps[0]; i++) {
+        h->capacity = bad_caps[i];
+        CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), CS_RING_ECAPACITY);
+    }
+    h->capacity = 2048; /* valid, but the file holds only 1024 slots */
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), CS_RING_ETRUNCATED);
+    h->capacity = 1024;
+    CHECK_EQ_ERR(cs_ring_attach(&c, r.fd), 0);
+
+    /* A corrupt head seen at read time. */
+    atomic_store(&h->head, 1024 + 1);
+    CHECK_EQ_LONG(cs_ring_read(&c, (coroscope_event[1]){0}, 1), -CS_RING_ECORRUPT);
+    atomic_store(&h->head, (uint64_t)-1); /* "behind" the tail */
+    CHECK_EQ_LONG(cs_ring_read(&c, (coroscope_event[1]){0}, 1), -CS_RING_ECORRUPT);
+    atomic_store(&h->head, 0);
+    CHECK_EQ_LONG(cs_ring_read(&c, (coroscope_event[1]){0}, 1), 0);
+    cs_ring_detach(&c);
+
+    /* Truncated memfds: shorter than the header page, shorter than the slots. */
+    cs_ring_header good;
+    memcpy(&good, h, sizeof good);
+    int fd = fake_ring(&good, 100);
+    CHECK_EQ_ERR(cs_ring_attach(&c, fd), CS_RING_ETRUNCATED);
+    close(fd);
+    fd = fake_ring(&good, 0);
+    CHECK_EQ_ERR(cs_ring_attach(&c, fd), CS_RING_ETRUNCATED);
+    close(fd);
+    fd = fake_ring(&good, CS_RING_HEADER_SIZE + 1023 * 64);
+    CHECK_EQ_ERR(cs_ring_attach(&c, fd), CS_RING_ETRUNCATED);
+    close(fd);
+    /* Right size, but it could be shrunk under the mapping. */
+    fd = fake_ring(&good, CS_RING_HEADER_SIZE + 1024 * 64);
+    CHECK_EQ_ERR(cs_ring_attach(&c, fd), CS_RING_EUNSEALED);
+    close(fd);
+
+    /* Not a ring at all. */
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    CHECK_EQ_ERR(cs_ring_attach(&c, p[0]), CS_RING_EMAGIC);
+    close(p[0]);
+    close(p[1]);
+    CHECK_EQ_ERR(cs_ring_attach(&c, p[0]), EBADF);
+    fd = fake_ring(&(cs_ring_header){0}, CS_RING_HEADER_SIZE + 1024 * 64);
+    CHECK_EQ_ERR(cs_ring_attach(&c, fd), CS_RING_EMAGIC);
+    close(fd);
+
+    /* Every code has a message naming the problem. */
+    CHECK_STR_CONTAINS(cs_ring_strerror(CS_RING_EMAGIC), "magic");
+    CHECK_STR_CONTAINS(cs_ring_strerror(CS_RING_ECAPACITY), "power of two");
+    CHECK_STR_CONTAINS(cs_ring_strerror(CS_RING_ETRUNCATED), "smaller");
+    cs_ring_destroy(&r);
+}
+
+TEST(creating_a_ring_with_a_capacity_that_is_not_a_power_of_two_in_range_fails_with_einval)
+{
+    cs_ring r;
+    CHECK_EQ_ERR(cs_ring_create(&r, 0, 0, 0), EINVAL);
+    CHECK_EQ_ERR(cs_ring_create(&r, 1, 0, 0), EINVAL);
+    CHECK_EQ_ERR(cs_ring_create(&r, 1000, 0, 0), EINVAL);
+    CHECK_EQ_ERR(cs_ring_create(&r, CS_RING_MAX_CAPACITY * 2, 0, 0), EINVAL);
+    CHECK_EQ_ERR(cs_ring_create(&r, 2, 0, 0), 0);
+    cs_ring_destroy(&r);
+}
+
+TEST(the_ring_memfd_is_mode_0600_owned_by_us_close_on_exec_and_sealed_against_resizing)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 1024, 0, 0) == 0);
+    struct stat st;
+    REQUIRE(fstat(r.fd, &st) == 0);
+    CHECK_EQ_LONG(st.st_mode & 07777, 0600);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK_EQ_LONG(st.st_uid, geteuid());
+    CHECK_EQ_LONG(st.st_size, CS_RING_HEADER_SIZE + 1024 * 64);
+    CHECK(fcntl(r.fd, F_GETFD) & FD_CLOEXEC);
+    int seals = fcntl(r.fd, F_GET_SEALS);
+    CHECK(seals & F_SEAL_SHRINK);
+    CHECK(seals & F_SEAL_GROW);
+    CHECK(seals & F_SEAL_SEAL);
+    CHECK_ERRNO(ftruncate(r.fd, 4096), EPERM);
+    cs_ring_destroy(&r);
+}
