@@ -39,6 +39,12 @@ enum cs_hook_id {
     CS_HOOK_COUNT
 };
 
+#include "../include/coroscope_events.h"
+/* The schema numbers hooks from 1 in the same order (coroscope_events.h). */
+_Static_assert(CS_HOOK_read + 1 == COROSCOPE_HOOK_read && CS_HOOK_signal + 1 == COROSCOPE_HOOK_signal &&
+                   CS_HOOK_COUNT + 1 == COROSCOPE_HOOK_COUNT,
+               "engine hook ids must match the event schema");
+
 /* One observed call. `parked` tells whether the coroutine was suspended. */
 typedef struct cs_call {
     int hook;        /* enum cs_hook_id */
