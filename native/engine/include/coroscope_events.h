@@ -15,6 +15,12 @@
  * COROSCOPE_EV_STRING_MORE records as the text needs) defines string id N,
  * and other records refer to N. String id 0 is "no string".
  *
+ * Byte order: little-endian (the only supported target is x86-64). Values
+ * that do not fit a 32-bit half-field saturate at 0xffffffff; a timeout of
+ * "none" is 0xffffffff in a 32-bit summary and 0 in a 64-bit deadline.
+ * STRING_MORE pieces follow their STRING in order, in the same thread's
+ * stream.
+ *
  * Compatibility: readers skip kinds they do not know (the record size is
  * fixed, so skipping is always possible); new kinds get new numbers; the
  * meaning of an existing field never changes. COROSCOPE_EVENTS_VERSION is
@@ -105,8 +111,8 @@ enum coroscope_event_kind {
                                        a3 timers, a4 parked coroutines (of `worker`) */
 
     /* ---- loss ---- */
-    COROSCOPE_EV_DROP = 96,         /* the ring of thread `tid` was full: a0 events lost,
-                                       a1 first lost ts, a2 last lost ts */
+    COROSCOPE_EV_DROP = 96,         /* the ring of thread `tid` (worker: its worker) was full:
+                                       co 0, a0 events lost, a1 first lost ts, a2 last lost ts */
 };
 
 /* Why a coroutine became ready (CO_READY a0, WAKE a0). */
@@ -125,7 +131,7 @@ enum coroscope_ready_why {
 /* Why a coroutine parked (CO_SUSPEND a0). */
 enum coroscope_suspend_why {
     COROSCOPE_SUSPEND_CALL = 1,     /* in a hooked call: a1 hook, a2 fd, a3 events, a4 deadline */
-    COROSCOPE_SUSPEND_JOIN = 2,     /* a2 = the co joined */
+    COROSCOPE_SUSPEND_JOIN = 2,     /* a2 = the co joined (not an fd for this why) */
     COROSCOPE_SUSPEND_SLEEP = 3,    /* a1 hook (sleep family), a4 deadline */
 };
 

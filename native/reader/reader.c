@@ -1,0 +1,603 @@
+/*
+ * reader.c — trace file reader (reader.h), CRC-32 and the name tables.
+ *
+ * The chunk area is [data_start, data_end): data_end is the index offset when
+ * the footer and the index check out, the file size otherwise. Chunks are
+ * read whole (pread of header, then payload) into one buffer and verified
+ * before any record of them is handed out. Reading stops for good (until a
+ * seek) at the first chunk that fails; the status describes it.
+ */
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- CRC-32 (reflected 0xEDB88320, half-byte table) ---------------------------- */
+
+static const uint32_t crc_nibble[16] = {
+    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
+    0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C, 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
+};
+
+uint32_t cs_crc32(uint32_t crc, const void *p, uint64_t n)
+{
+    const unsigned char *b = p;
+    crc = ~crc;
+    while (n--) {
+        crc ^= *b++;
+        crc = (crc >> 4) ^ crc_nibble[crc & 15];
+        crc = (crc >> 4) ^ crc_nibble[crc & 15];
+    }
+    return ~crc;
+}
+
+/* ---- names ----------------------------------------------------------------------- */
+
+static const char *const code_names[CS_TRACE_CODE_COUNT] = {
+    "CS_TRACE_OK", "CS_TRACE_EIO", "CS_TRACE_ENOMEM", "CS_TRACE_EINVAL", "CS_TRACE_EBADMAGIC",
+    "CS_TRACE_EVERSION", "CS_TRACE_ETRUNCHEADER", "CS_TRACE_EBADHEADER", "CS_TRACE_ECHUNKCRC",
+    "CS_TRACE_EBADCHUNK", "CS_TRACE_ETRUNCCHUNK",
+};
+
+const char *cs_trace_code_name(int code)
+{
+    return code >= 0 && code < CS_TRACE_CODE_COUNT ? code_names[code] : "CS_TRACE_?";
+}
+
+const char *cs_event_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case COROSCOPE_EV_PROCESS: return "PROCESS";
+    case COROSCOPE_EV_CONFIG: return "CONFIG";
+    case COROSCOPE_EV_THREAD: return "THREAD";
+    case COROSCOPE_EV_STRING: return "STRING";
+    case COROSCOPE_EV_STRING_MORE: return "STRING_MORE";
+    case COROSCOPE_EV_CLOCK: return "CLOCK";
+    case COROSCOPE_EV_CO_CREATE: return "CO_CREATE";
+    case COROSCOPE_EV_CO_READY: return "CO_READY";
+    case COROSCOPE_EV_CO_RUN: return "CO_RUN";
+    case COROSCOPE_EV_CO_SUSPEND: return "CO_SUSPEND";
+    case COROSCOPE_EV_CO_YIELD: return "CO_YIELD";
+    case COROSCOPE_EV_CO_FINISH: return "CO_FINISH";
+    case COROSCOPE_EV_CO_MIGRATE: return "CO_MIGRATE";
+    case COROSCOPE_EV_WAKE: return "WAKE";
+    case COROSCOPE_EV_CALL: return "CALL";
+    case COROSCOPE_EV_CALL_ENTER: return "CALL_ENTER";
+    case COROSCOPE_EV_CALL_ADDR: return "CALL_ADDR";
+    case COROSCOPE_EV_PREEMPT_SENT: return "PREEMPT_SENT";
+    case COROSCOPE_EV_PREEMPTED: return "PREEMPTED";
+    case COROSCOPE_EV_PREEMPT_DEFERRED: return "PREEMPT_DEFERRED";
+    case COROSCOPE_EV_WORKER_IDLE: return "WORKER_IDLE";
+    case COROSCOPE_EV_WORKER_BUSY: return "WORKER_BUSY";
+    case COROSCOPE_EV_QUEUES: return "QUEUES";
+    case COROSCOPE_EV_DROP: return "DROP";
+    default: return NULL;
+    }
+}
+
+int cs_event_kind_known(unsigned kind) { return cs_event_kind_name(kind) != NULL; }
+
+static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
+    [COROSCOPE_HOOK_sleep] = "sleep", [COROSCOPE_HOOK_usleep] = "usleep",
+    [COROSCOPE_HOOK_nanosleep] = "nanosleep", [COROSCOPE_HOOK_clock_nanosleep] = "clock_nanosleep",
+    [COROSCOPE_HOOK_poll] = "poll", [COROSCOPE_HOOK_ppoll] = "ppoll", [COROSCOPE_HOOK_select] = "select",
+    [COROSCOPE_HOOK_pselect] = "pselect", [COROSCOPE_HOOK_epoll_wait] = "epoll_wait",
+    [COROSCOPE_HOOK_epoll_pwait] = "epoll_pwait", [COROSCOPE_HOOK_accept] = "accept",
+    [COROSCOPE_HOOK_accept4] = "accept4", [COROSCOPE_HOOK_connect] = "connect",
+    [COROSCOPE_HOOK_read] = "read", [COROSCOPE_HOOK_write] = "write", [COROSCOPE_HOOK_readv] = "readv",
+    [COROSCOPE_HOOK_writev] = "writev", [COROSCOPE_HOOK_recv] = "recv", [COROSCOPE_HOOK_recvfrom] = "recvfrom",
+    [COROSCOPE_HOOK_recvmsg] = "recvmsg", [COROSCOPE_HOOK_send] = "send", [COROSCOPE_HOOK_sendto] = "sendto",
+    [COROSCOPE_HOOK_sendmsg] = "sendmsg", [COROSCOPE_HOOK___read_chk] = "__read_chk",
+    [COROSCOPE_HOOK___recv_chk] = "__recv_chk", [COROSCOPE_HOOK___recvfrom_chk] = "__recvfrom_chk",
+    [COROSCOPE_HOOK___poll_chk] = "__poll_chk", [COROSCOPE_HOOK___ppoll_chk] = "__ppoll_chk",
+    [COROSCOPE_HOOK_socket] = "socket", [COROSCOPE_HOOK_socketpair] = "socketpair",
+    [COROSCOPE_HOOK_pipe] = "pipe", [COROSCOPE_HOOK_pipe2] = "pipe2", [COROSCOPE_HOOK_eventfd] = "eventfd",
+    [COROSCOPE_HOOK_close] = "close", [COROSCOPE_HOOK_close_range] = "close_range",
+    [COROSCOPE_HOOK_dup] = "dup", [COROSCOPE_HOOK_dup2] = "dup2", [COROSCOPE_HOOK_dup3] = "dup3",
+    [COROSCOPE_HOOK_fcntl] = "fcntl", [COROSCOPE_HOOK_fcntl64] = "fcntl64", [COROSCOPE_HOOK_ioctl] = "ioctl",
+    [COROSCOPE_HOOK_setsockopt] = "setsockopt", [COROSCOPE_HOOK_getsockopt] = "getsockopt",
+    [COROSCOPE_HOOK_sigaction] = "sigaction", [COROSCOPE_HOOK_signal] = "signal",
+};
+
+const char *cs_hook_name(unsigned hook) { return hook < COROSCOPE_HOOK_COUNT ? hook_names[hook] : NULL; }
+
+/* ---- reader state ---------------------------------------------------------------- */
+
+typedef struct cs_str {
+    uint64_t id;             /* 0: empty slot */
+    uint64_t len;            /* declared total length */
+    uint64_t filled;         /* bytes received, in order */
+    uint64_t cap;
+    char *text;              /* cap bytes, NUL at filled */
+} cs_str;
+
+struct cs_reader {
+    int fd, own_fd;
+    unsigned flags;
+    cs_trace_info info;
+    uint64_t data_start, data_end;    /* the chunk area */
+    cs_index_entry *index;            /* info.chunk_count entries when info.has_index */
+
+    coroscope_event *buf;             /* the current chunk's records */
+    uint32_t buf_cap, nrec, pos;
+    uint64_t chunk_off;               /* offset of the current chunk */
+    uint64_t next_off;                /* offset of the next chunk to load */
+    uint64_t chunks_ok, records_ok;   /* verified so far (for messages) */
+    int at_end;
+    cs_trace_err status;
+
+    cs_str *strs;                     /* open addressing, strcap a power of 2 */
+    size_t nstr, strcap;
+    uint64_t strings_through;         /* strings of every chunk below this offset are in */
+};
+
+static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    memset(e, 0, sizeof *e);
+    e->code = code;
+    e->sys_errno = sys;
+    e->offset = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Read exactly n bytes at off; 0, or -1 (EOF: errno 0) */
+static int read_at(int fd, void *p, size_t n, uint64_t off)
+{
+    char *b = p;
+    while (n) {
+        ssize_t k = pread(fd, b, n, (off_t)off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (k == 0) {
+            errno = 0;
+            return -1;
+        }
+        b += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* ---- strings ----------------------------------------------------------------------- */
+
+static cs_str *str_slot(const cs_reader *r, uint64_t id)
+{
+    if (!r->strcap)
+        return NULL;
+    size_t mask = r->strcap - 1;
+    for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull >> 17) & mask;; i = (i + 1) & mask)
+        if (r->strs[i].id == id || r->strs[i].id == 0)
+            return &r->strs[i];
+}
+
+static cs_str *str_get(cs_reader *r, uint64_t id, int create)
+{
+    cs_str *s = str_slot(r, id);
+    if (s && s->id == id)
+        return s;
+    if (!create)
+        return NULL;
+    if ((r->nstr + 1) * 2 > r->strcap) {
+        size_t ncap = r->strcap ? r->strcap * 2 : 64;
+        cs_str *n = calloc(ncap, sizeof *n), *old = r->strs;
+        if (!n)
+            return NULL;
+        size_t ocap = r->strcap;
+        r->strs = n;
+        r->strcap = ncap;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].id)
+                *str_slot(r, old[i].id) = old[i];
+        free(old);
+        s = str_slot(r, id);
+    }
+    s->id = id;
+    r->nstr++;
+    return s;
+}
+
+static int str_put(cs_str *s, const void *piece, uint64_t n)
+{
+    if (s->filled + n + 1 > s->cap) {
+        uint64_t ncap = s->cap ? s->cap : 32;
+        while (ncap < s->filled + n + 1)
+            ncap *= 2;
+        char *t = realloc(s->text, (size_t)ncap);
+        if (!t)
+            return -1;
+        s->text = t;
+        s->cap = ncap;
+    }
+    memcpy(s->text + s->filled, piece, (size_t)n);
+    s->filled += n;
+    s->text[s->filled] = 0;
+    return 0;
+}
+
+/* Take the string records of one chunk. Out-of-order pieces are ignored (the
+ * string then stays incomplete); allocation failures lose the string only. */
+static void ingest_strings(cs_reader *r, const coroscope_event *ev, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const coroscope_event *e = &ev[i];
+        if ((e->kind != COROSCOPE_EV_STRING && e->kind != COROSCOPE_EV_STRING_MORE) || e->a[0] == 0)
+            continue;
+        if (e->kind == COROSCOPE_EV_STRING) {
+            cs_str *s = str_get(r, e->a[0], 1);
+            if (!s)
+                continue;
+            s->len = e->a[1];
+            s->filled = 0;
+            if (s->text)
+                s->text[0] = 0;
+            str_put(s, &e->a[2], s->len < 24 ? s->len : 24);
+        } else {
+            cs_str *s = str_get(r, e->a[0], 0);
+            if (!s || e->a[1] != s->filled || s->filled >= s->len)
+                continue;
+            uint64_t left = s->len - s->filled;
+            str_put(s, &e->a[2], left < 24 ? left : 24);
+        }
+    }
+}
+
+const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *complete)
+{
+    cs_str *s = (r && id) ? str_slot(r, id) : NULL;
+    if (!s || s->id != id)
+        return NULL;
+    if (len)
+        *len = (size_t)s->filled;
+    if (complete)
+        *complete = s->filled == s->len;
+    return s->text ? s->text : "";
+}
+
+/* ---- chunks ------------------------------------------------------------------------ */
+
+enum { LOAD_OK = 0, LOAD_END = -1 };
+
+/* Records lost from the chunk at off on: n (the chunk's own count if known)
+ * plus every later chunk the index knows of. */
+static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
+{
+    e->bytes_lost = r->data_end > off ? r->data_end - off : 0;
+    e->records_lost = n;
+    if (r->info.has_index)
+        for (uint32_t i = 0; i < r->info.chunk_count; i++)
+            if (r->index[i].offset > off)
+                e->records_lost += r->index[i].nrecords;
+}
+
+/* Load and verify the chunk at off into r->buf. LOAD_OK (hdr filled),
+ * LOAD_END at the end of the chunk area, or a code with e filled. */
+static int load_chunk(cs_reader *r, uint64_t off, cs_chunk_header *hdr, cs_trace_err *e)
+{
+    if (off >= r->data_end)
+        return LOAD_END;
+    uint64_t avail = r->data_end - off;
+    uint32_t magic = 0;
+    if (avail >= 4) {
+        if (read_at(r->fd, &magic, 4, off))
+            return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
+                           errno ? strerror(errno) : "file shrank");
+        if (magic == CS_INDEX_MAGIC)
+            return LOAD_END;  /* the index of a file whose footer is missing or bad */
+    } else if (avail == 3) {  /* "CSI": a cut index; 1 or 2 bytes ("C", "CS") could be either */
+        if (read_at(r->fd, &magic, 3, off))
+            return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
+                           errno ? strerror(errno) : "file shrank");
+        if (magic == (CS_INDEX_MAGIC & 0xffffffu))
+            return LOAD_END;
+    }
+    if (avail < sizeof *hdr) {
+        set_err(e, CS_TRACE_ETRUNCCHUNK, 0, off,
+                "truncated chunk at offset %llu: the file ends %llu bytes into its header", (unsigned long long)off,
+                (unsigned long long)avail);
+        fill_loss(r, e, off, 0);
+        return e->code;
+    }
+    if (read_at(r->fd, hdr, sizeof *hdr, off))
+        return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
+                       errno ? strerror(errno) : "file shrank");
+    uint32_t hcrc = cs_crc32(0, hdr, 28);
+    if (hdr->magic != CS_CHUNK_MAGIC || hcrc != hdr->header_crc || hdr->nrecords == 0 ||
+        hdr->nrecords > CS_CHUNK_MAX_RECORDS) {
+        set_err(e, CS_TRACE_EBADCHUNK, 0, off, "corrupt chunk header at offset %llu (%s)", (unsigned long long)off,
+                hdr->magic != CS_CHUNK_MAGIC ? "bad magic"
+                : hcrc != hdr->header_crc    ? "header CRC mismatch"
+                                             : "impossible record count");
+        fill_loss(r, e, off, 0);
+        return e->code;
+    }
+    uint64_t payload = (uint64_t)hdr->nrecords * COROSCOPE_EVENT_SIZE;
+    if (sizeof *hdr + payload > avail) {
+        set_err(e, CS_TRACE_ETRUNCCHUNK, 0, off,
+                "truncated chunk at offset %llu: %u records (%llu bytes) announced, %llu bytes present",
+                (unsigned long long)off, hdr->nrecords, (unsigned long long)payload,
+                (unsigned long long)(avail - sizeof *hdr));
+        fill_loss(r, e, off, hdr->nrecords);
+        return e->code;
+    }
+    if (hdr->nrecords > r->buf_cap) {
+        uint32_t ncap = r->buf_cap ? r->buf_cap : 1024;
+        while (ncap < hdr->nrecords)
+            ncap *= 2;
+        coroscope_event *b = realloc(r->buf, (size_t)ncap * sizeof *b);
+        if (!b)
+            return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records",
+                           hdr->nrecords);
+        r->buf = b;
+        r->buf_cap = ncap;
+    }
+    if (read_at(r->fd, r->buf, (size_t)payload, off + sizeof *hdr))
+        return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
+                       errno ? strerror(errno) : "file shrank");
+    uint32_t pcrc = cs_crc32(0, r->buf, payload);
+    if (pcrc != hdr->payload_crc) {
+        set_err(e, CS_TRACE_ECHUNKCRC, 0, off,
+                "corrupt chunk at offset %llu: payload CRC 0x%08x, header says 0x%08x", (unsigned long long)off,
+                pcrc, hdr->payload_crc);
+        fill_loss(r, e, off, hdr->nrecords);
+        return e->code;
+    }
+    if (off >= r->strings_through) {
+        ingest_strings(r, r->buf, hdr->nrecords);
+        r->strings_through = off + sizeof *hdr + payload;
+    }
+    return LOAD_OK;
+}
+
+/* Make the loaded chunk at off current. */
+static void use_chunk(cs_reader *r, uint64_t off, const cs_chunk_header *h)
+{
+    r->chunk_off = off;
+    r->nrec = h->nrecords;
+    r->pos = 0;
+    r->next_off = off + sizeof *h + (uint64_t)h->nrecords * COROSCOPE_EVENT_SIZE;
+}
+
+/* Stop reading with e (or cleanly when e is NULL); appends what was read. */
+static void stop(cs_reader *r, const cs_trace_err *e)
+{
+    r->at_end = 1;
+    r->nrec = r->pos = 0;
+    if (!e || e->code == CS_TRACE_OK)
+        return;
+    r->status = *e;
+    size_t l = strlen(r->status.msg);
+    snprintf(r->status.msg + l, sizeof r->status.msg - l, "; %s%llu records (%llu bytes) lost, %llu read before",
+             r->info.has_index ? "" : "at least ", (unsigned long long)e->records_lost,
+             (unsigned long long)e->bytes_lost, (unsigned long long)r->records_ok);
+}
+
+int cs_reader_next(cs_reader *r, coroscope_event *ev)
+{
+    if (!r || !ev)
+        return 0;
+    for (;;) {
+        while (r->pos < r->nrec) {
+            const coroscope_event *e = &r->buf[r->pos++];
+            r->records_ok++;
+            if ((r->flags & CS_READ_SKIP_UNKNOWN) && !cs_event_kind_known(e->kind))
+                continue;
+            if ((r->flags & CS_READ_SKIP_STRINGS) &&
+                (e->kind == COROSCOPE_EV_STRING || e->kind == COROSCOPE_EV_STRING_MORE))
+                continue;
+            *ev = *e;
+            return 1;
+        }
+        if (r->at_end)
+            return 0;
+        cs_chunk_header h;
+        cs_trace_err e;
+        int rc = load_chunk(r, r->next_off, &h, &e);
+        if (rc != LOAD_OK) {
+            stop(r, rc == LOAD_END ? NULL : &e);
+            return 0;
+        }
+        r->chunks_ok++;
+        use_chunk(r, r->next_off, &h);
+    }
+}
+
+const cs_trace_err *cs_reader_status(const cs_reader *r) { return &r->status; }
+const cs_trace_info *cs_reader_info(const cs_reader *r) { return &r->info; }
+uint64_t cs_reader_chunk_offset(const cs_reader *r) { return r->pos < r->nrec ? r->chunk_off : r->next_off; }
+
+int cs_reader_seek_time(cs_reader *r, uint64_t t)
+{
+    if (!r)
+        return CS_TRACE_EINVAL;
+    memset(&r->status, 0, sizeof r->status);
+    r->at_end = 0;
+    r->nrec = r->pos = 0;
+    cs_chunk_header h;
+    cs_trace_err e;
+    if (r->info.has_index) {
+        uint32_t i = 0;
+        while (i < r->info.chunk_count && r->index[i].last_ts < t)
+            i++;
+        uint64_t target = i < r->info.chunk_count ? r->index[i].offset : r->data_end;
+        for (uint32_t j = 0; j < i; j++)  /* strings defined before the target */
+            if ((r->index[j].flags & CS_CHUNK_HAS_STRINGS) && r->index[j].offset >= r->strings_through)
+                (void)load_chunk(r, r->index[j].offset, &h, &e);  /* a bad one loses its strings only */
+        if (r->strings_through < target)
+            r->strings_through = target;
+        r->next_off = target;
+        return 0;
+    }
+    for (uint64_t off = r->data_start;;) {
+        int rc = load_chunk(r, off, &h, &e);
+        if (rc == LOAD_END) {
+            r->next_off = off;
+            return 0;
+        }
+        if (rc != LOAD_OK) {
+            stop(r, &e);
+            return rc;
+        }
+        use_chunk(r, off, &h);
+        if (h.last_ts >= t)
+            return 0;
+        r->nrec = 0;
+        off = r->next_off;
+    }
+}
+
+/* ---- open / close ------------------------------------------------------------------ */
+
+/* Validate the footer and the index; on success set has_index and data_end. */
+static void load_index(cs_reader *r)
+{
+    uint64_t size = r->info.file_size;
+    cs_trace_footer f;
+    if (size < r->data_start + sizeof(cs_index_header) + sizeof f ||
+        read_at(r->fd, &f, sizeof f, size - sizeof f) || memcmp(f.magic, CS_FOOTER_MAGIC, 8))
+        return;
+    uint64_t isize = sizeof(cs_index_header) + (uint64_t)f.index_count * sizeof(cs_index_entry);
+    if (f.index_offset < r->data_start || f.index_offset > size || isize + sizeof f != size - f.index_offset)
+        return;
+    char *ibuf = malloc((size_t)isize);
+    if (!ibuf)
+        return;
+    cs_index_header ih;
+    cs_index_entry *ent = (cs_index_entry *)(ibuf + sizeof ih);
+    if (read_at(r->fd, ibuf, (size_t)isize, f.index_offset))
+        goto bad;
+    memcpy(&ih, ibuf, sizeof ih);
+    if (ih.magic != CS_INDEX_MAGIC || ih.count != f.index_count ||
+        cs_crc32(cs_crc32(0, ibuf, isize), &f, 28) != f.crc)
+        goto bad;
+    uint64_t expect = r->data_start, total = 0;
+    for (uint32_t i = 0; i < ih.count; i++) {  /* chunks tile the area exactly */
+        if (ent[i].offset != expect || ent[i].nrecords == 0 || ent[i].nrecords > CS_CHUNK_MAX_RECORDS)
+            goto bad;
+        expect += sizeof(cs_chunk_header) + (uint64_t)ent[i].nrecords * COROSCOPE_EVENT_SIZE;
+        total += ent[i].nrecords;
+    }
+    if (expect != f.index_offset || total != f.total_records)
+        goto bad;
+    r->index = malloc(ih.count ? ih.count * sizeof *ent : 1);
+    if (!r->index)
+        goto bad;
+    memcpy(r->index, ent, ih.count * sizeof *ent);
+    r->info.has_index = 1;
+    r->info.chunk_count = ih.count;
+    r->info.total_records = f.total_records;
+    r->data_end = f.index_offset;
+bad:
+    free(ibuf);
+}
+
+int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err)
+{
+    cs_trace_err dummy;
+    if (!err)
+        err = &dummy;
+    memset(err, 0, sizeof *err);
+    if (!out)
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open: no result pointer");
+    *out = NULL;
+    if (flags & ~(CS_READ_SKIP_UNKNOWN | CS_READ_SKIP_STRINGS))
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open: unknown flags 0x%x", flags);
+    struct stat st;
+    if (fstat(fd, &st))
+        return set_err(err, CS_TRACE_EIO, errno, 0, "fstat: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "not a regular file");
+    uint64_t size = (uint64_t)st.st_size;
+    cs_trace_header h;
+    memset(&h, 0, sizeof h);
+    size_t got = size < sizeof h ? (size_t)size : sizeof h;
+    if (read_at(fd, &h, got, 0))
+        return set_err(err, CS_TRACE_EIO, errno, 0, "read of the header: %s", errno ? strerror(errno) : "file shrank");
+    size_t mlen = got < 8 ? got : 8;
+    if (memcmp(h.magic, CS_TRACE_MAGIC, mlen))
+        return set_err(err, CS_TRACE_EBADMAGIC, 0, 0, "not a Coroscope trace (bad magic)");
+    if (got < 12 && size < 12)  /* the version is at 8..11 */
+        return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
+                       (unsigned long long)size);
+    if (h.version_major != CS_TRACE_VERSION_MAJOR)
+        return set_err(err, CS_TRACE_EVERSION, 0, 8, "unsupported trace format version %u.%u (this reader reads %u.x)",
+                       h.version_major, h.version_minor, CS_TRACE_VERSION_MAJOR);
+    if (size < sizeof h)
+        return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
+                       (unsigned long long)size);
+    if (cs_crc32(0, &h, 60) != h.crc)
+        return set_err(err, CS_TRACE_EBADHEADER, 0, 0, "corrupt header (CRC mismatch)");
+    if (h.record_size != COROSCOPE_EVENT_SIZE)
+        return set_err(err, CS_TRACE_EVERSION, 0, 14, "unsupported record size %u (this reader reads %u)",
+                       h.record_size, COROSCOPE_EVENT_SIZE);
+    if (h.header_size < CS_TRACE_HEADER_SIZE)
+        return set_err(err, CS_TRACE_EBADHEADER, 0, 12, "corrupt header (header size %u < 64)", h.header_size);
+    if (h.header_size > size)
+        return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header %u",
+                       (unsigned long long)size, h.header_size);
+    cs_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return set_err(err, CS_TRACE_ENOMEM, ENOMEM, 0, "out of memory");
+    r->fd = fd;
+    r->flags = flags;
+    r->info = (cs_trace_info){.version_major = h.version_major, .version_minor = h.version_minor,
+                              .events_version = h.events_version, .pid = h.pid, .mono_ns = h.mono_ns,
+                              .real_ns = h.real_ns, .flags = h.flags, .file_size = size};
+    r->data_start = r->next_off = r->strings_through = h.header_size;
+    r->data_end = size;
+    load_index(r);
+    *out = r;
+    return 0;
+}
+
+int cs_reader_open_path(cs_reader **out, const char *path, unsigned flags, cs_trace_err *err)
+{
+    cs_trace_err dummy;
+    if (!err)
+        err = &dummy;
+    if (!out || !path)
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open_path: NULL argument");
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return set_err(err, CS_TRACE_EIO, errno, 0, "%s: %s", path, strerror(errno));
+    int rc = cs_reader_open_fd(out, fd, flags, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    (*out)->own_fd = 1;
+    return 0;
+}
+
+void cs_reader_close(cs_reader *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->strcap; i++)
+        free(r->strs[i].text);
+    free(r->strs);
+    free(r->buf);
+    free(r->index);
+    if (r->own_fd)
+        close(r->fd);
+    free(r);
+}

@@ -1,0 +1,161 @@
+/*
+ * reader.h — read and write Coroscope trace files (trace_format.h,
+ * docs/trace-format.md). C11, no dependencies beyond libc; shared by every
+ * consumer (coroscope-dump, the Node core, the app) and by the engine's
+ * recorder thread (the writer half).
+ *
+ * Reader:
+ *     cs_reader *r; cs_trace_err err;
+ *     if (cs_reader_open_path(&r, path, CS_READ_SKIP_UNKNOWN, &err)) { puts(err.msg); ... }
+ *     coroscope_event ev;
+ *     while (cs_reader_next(r, &ev) == 1) ... cs_reader_string(r, ev.a[1], NULL, NULL) ...
+ *     const cs_trace_err *end = cs_reader_status(r);   // code 0: clean end
+ *     cs_reader_close(r);
+ *
+ * Invariants:
+ *   - no function crashes or aborts on any input: every problem is a code
+ *     (enum cs_trace_code) plus a one-line message in cs_trace_err;
+ *   - cs_reader_next returns only records of chunks whose CRCs matched, in
+ *     file order; at a corrupt or truncated chunk it returns 0 and the status
+ *     says where and what was lost (everything before is intact);
+ *   - memory is bounded by the file size (strings grow as pieces arrive);
+ *   - strings are resolved from every chunk read so far (and, after a seek,
+ *     from every string-bearing chunk before the seek target);
+ *   - a cs_reader / cs_trace_writer is used by one thread at a time.
+ */
+#ifndef CS_READER_H
+#define CS_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coroscope_events.h"
+#include "trace_format.h"
+
+enum cs_trace_code {
+    CS_TRACE_OK = 0,
+    CS_TRACE_EIO,            /* a system call failed: sys_errno */
+    CS_TRACE_ENOMEM,
+    CS_TRACE_EINVAL,         /* bad argument (NULL, bad option) */
+    CS_TRACE_EBADMAGIC,      /* not a Coroscope trace file */
+    CS_TRACE_EVERSION,       /* another major version, or another record size */
+    CS_TRACE_ETRUNCHEADER,   /* the file is shorter than its header */
+    CS_TRACE_EBADHEADER,     /* header CRC mismatch or impossible field */
+    CS_TRACE_ECHUNKCRC,      /* a chunk's payload CRC does not match */
+    CS_TRACE_EBADCHUNK,      /* a chunk header is corrupt (magic, CRC, count) */
+    CS_TRACE_ETRUNCCHUNK,    /* the file ends inside a chunk */
+    CS_TRACE_CODE_COUNT
+};
+
+typedef struct cs_trace_err {
+    int code;                /* enum cs_trace_code */
+    int sys_errno;           /* for CS_TRACE_EIO */
+    uint64_t offset;         /* file offset of the problem (chunk start) */
+    uint64_t records_lost;   /* records known to be lost (0 if unknown) */
+    uint64_t bytes_lost;     /* bytes from offset to the end of the chunk area */
+    char msg[256];           /* one line, no trailing newline */
+} cs_trace_err;
+
+/* Symbolic name of a code: "CS_TRACE_ECHUNKCRC". */
+const char *cs_trace_code_name(int code);
+
+/* ---- reader ------------------------------------------------------------------ */
+
+typedef struct cs_reader cs_reader;
+
+/* cs_reader_open flags */
+#define CS_READ_SKIP_UNKNOWN 1u  /* do not return kinds this reader does not know, nor NONE padding */
+#define CS_READ_SKIP_STRINGS 2u  /* do not return STRING/STRING_MORE (they are still resolved) */
+
+typedef struct cs_trace_info {
+    uint16_t version_major, version_minor;
+    uint32_t events_version;
+    uint32_t pid;
+    uint64_t mono_ns, real_ns;    /* calibration pair */
+    uint64_t flags;               /* CS_TRACE_FLAG_* */
+    uint64_t file_size;
+    int has_index;                /* 1: closed cleanly, the index is valid */
+    uint32_t chunk_count;         /* from the index (0 without) */
+    uint64_t total_records;       /* from the footer (0 without) */
+} cs_trace_info;
+
+/* Open a trace. The fd version does not take ownership of fd (it is not
+ * closed by cs_reader_close) and reads with pread (a regular file).
+ * Returns 0, or a code with err filled; *r is NULL on error. */
+int cs_reader_open_path(cs_reader **r, const char *path, unsigned flags, cs_trace_err *err);
+int cs_reader_open_fd(cs_reader **r, int fd, unsigned flags, cs_trace_err *err);
+void cs_reader_close(cs_reader *r);
+
+const cs_trace_info *cs_reader_info(const cs_reader *r);
+
+/* Next record: 1 (ev filled), or 0 at the end of the data — clean or after a
+ * problem; cs_reader_status tells which. */
+int cs_reader_next(cs_reader *r, coroscope_event *ev);
+
+/* Code 0 until a problem stopped reading. */
+const cs_trace_err *cs_reader_status(const cs_reader *r);
+
+/* Text of string id (NUL-terminated; may hold NULs within *len), or NULL if
+ * id is 0 or was never defined. *complete (optional) is 0 when some
+ * STRING_MORE pieces are missing: the text is then the prefix received. */
+const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *complete);
+
+/* Position reading at the first chunk that may hold records with ts >= t:
+ * every record of earlier chunks has ts < t (records of that chunk may be
+ * earlier than t; chunks are ordered by file position, not necessarily by
+ * time, unless CS_TRACE_FLAG_SORTED). Uses the index when present, else scans
+ * chunk by chunk from the start. Resets the status (reading meets a bad chunk
+ * again if it gets there); a bad chunk met by the scan ends reading there and
+ * is returned (status set). */
+int cs_reader_seek_time(cs_reader *r, uint64_t t);
+
+/* Offset of the chunk the next record comes from (for tests and tools). */
+uint64_t cs_reader_chunk_offset(const cs_reader *r);
+
+/* Name of a kind ("CO_RUN"), of a hook ("read"), or NULL if unknown. */
+const char *cs_event_kind_name(unsigned kind);
+const char *cs_hook_name(unsigned hook);
+int cs_event_kind_known(unsigned kind);
+
+/* ---- writer ------------------------------------------------------------------ */
+
+typedef struct cs_trace_writer cs_trace_writer;
+
+typedef struct cs_trace_writer_opts {
+    uint32_t pid;             /* 0: getpid() */
+    uint64_t mono_ns;         /* calibration pair; both 0: read the clocks now */
+    uint64_t real_ns;
+    uint64_t flags;           /* CS_TRACE_FLAG_* */
+    uint32_t chunk_records;   /* records per chunk, 1..CS_CHUNK_MAX_RECORDS (0: 1024) */
+} cs_trace_writer_opts;
+
+/* Create (truncate) path, or write from the current offset of fd (which must
+ * be at offset 0 of an empty file; not closed by close). opts may be NULL.
+ * The header is written at once. */
+int cs_trace_writer_create(cs_trace_writer **w, const char *path, const cs_trace_writer_opts *opts,
+                           cs_trace_err *err);
+int cs_trace_writer_open_fd(cs_trace_writer **w, int fd, const cs_trace_writer_opts *opts,
+                            cs_trace_err *err);
+
+/* Append n records; a full chunk is written (one write(2)) as it fills. */
+int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t n);
+
+/* Append the STRING (+ STRING_MORE) records that define string id (id != 0)
+ * as text[0..len), with header fields ts/worker/tid. */
+int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, size_t len, uint64_t ts,
+                           uint16_t worker, uint32_t tid);
+
+/* Write the partial chunk now (no-op when empty). */
+int cs_trace_writer_flush(cs_trace_writer *w);
+
+/* Flush, write the index and the footer, close (path version) and free. The
+ * writer is freed even on error; err (optional) gets the status. */
+int cs_trace_writer_close(cs_trace_writer *w, cs_trace_err *err);
+
+/* Free without flushing or writing the index (as if the process died). */
+void cs_trace_writer_abandon(cs_trace_writer *w);
+
+/* The last error of the writer (code 0 if none). */
+const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w);
+
+#endif
