@@ -100,6 +100,8 @@ CS_EXPORT int coroscope_join(coroscope_co *h, void **result)
                 break;
             }
             uint64_t t = cs_wait_begin(self, 0);
+            self->wait_why = COROSCOPE_SUSPEND_JOIN;
+            self->wait_detail = co->id;
             co->joiner = self;
             co->joiner_token = t;
             cs_spin_unlock(&co->join_lock);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "telemetry.h"
 
 #define CS_DEFAULT_STACK (256u * 1024u)
 #define CS_MIN_STACK (16u * 1024u)
@@ -176,6 +177,7 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_PREEMPT", &b);
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
+    cs_tel_configure(env("COROSCOPE_TRACE"));
 
     s = env("COROSCOPE_PREEMPT_SIGNAL");
     if (s && *s) {

@@ -62,6 +62,12 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     atomic_store(&co->done, 0);
     atomic_store(&co->refs, 2);
     atomic_store(&co->handle_used, 0);
+    co->cur_hook = -1;
+    co->wait_why = 0;
+    co->wait_fd = -1;
+    co->wait_events = 0;
+    co->wait_detail = 0;
+    co->yield_preempted = 0;
     co->locks = 0;
     co->preempt_pending = 0;
     co->defer_reason = 0;

@@ -90,6 +90,13 @@ typedef struct cs_co {
     _Atomic int done;               /* futex word for plain-thread joins */
     _Atomic int refs;               /* 2 at spawn: the running body and the handle */
     _Atomic int handle_used;        /* the handle was joined or detached */
+    /* what the current wait is about (telemetry CO_SUSPEND); owner only */
+    int cur_hook;                   /* engine hook id of the call in progress, -1 none */
+    int wait_why;                   /* enum coroscope_suspend_why */
+    int wait_fd;
+    int wait_events;                /* 1 read, 2 write */
+    uint64_t wait_detail;           /* JOIN: the coroutine joined */
+    int yield_preempted;            /* the pending yield is a preemption */
     /* preemption: owner thread only (signal handler included) */
     int locks;                      /* counted locks held (hook_lock.c) */
     volatile int preempt_pending;   /* preempt at the next hook entry / last unlock */

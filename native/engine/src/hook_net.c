@@ -67,7 +67,7 @@ static int finish(int hook, int fd, int parked, int r)
 
 static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    (void)co;
+    co->cur_hook = hook;
     cs_fd *e = cs_fd_get(fd);
     if (e)
         cs_fd_probe(fd, e);
@@ -159,6 +159,7 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
         e->unpollable)
         return finish(CS_HOOK_connect, fd, 0, cs_real.connect(fd, addr, len));
     uint32_t seq0 = cs_fd_seq(e, CS_DIR_WRITE);
+    co->cur_hook = CS_HOOK_connect;
     int r = cs_real.connect(fd, addr, len);
     if (r == 0 || errno != EINPROGRESS)
         return finish(CS_HOOK_connect, fd, 0, r);

@@ -27,6 +27,7 @@ static int sleep_until(cs_co *co, uint64_t deadline, uint64_t *left)
             return 0;
         }
         uint64_t t = cs_wait_begin(co, 1);
+        co->wait_why = COROSCOPE_SUSPEND_SLEEP;
         int cause = cs_wait_park(co, t, deadline == UINT64_MAX ? 0 : deadline);
         if (cause == CS_WAKE_SIGNAL) {
             now = cs_now_ns();
@@ -86,6 +87,7 @@ static CS_SLOW int nanosleep_hooked(const struct timespec *req, struct timespec 
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_nanosleep, -1, cs_real.nanosleep(req, rem));
+    co->cur_hook = CS_HOOK_nanosleep;
     int r = co_nanosleep(co, req, rem);
     int e = errno;
     cs_observe(CS_HOOK_nanosleep, -1, 1, 1, r, r < 0 ? e : 0);
@@ -105,6 +107,7 @@ static CS_SLOW int usleep_hooked(useconds_t us)
     if (!co)
         return CS_PASS(CS_HOOK_usleep, -1, cs_real.usleep(us));
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    co->cur_hook = CS_HOOK_usleep;
     int r = co_nanosleep(co, &ts, NULL);
     int e = errno;
     cs_observe(CS_HOOK_usleep, -1, 1, 1, r, r < 0 ? e : 0);
@@ -129,6 +132,7 @@ static CS_SLOW unsigned int sleep_hooked(unsigned int seconds)
     int saved = errno;
     struct timespec ts = {(time_t)seconds, 0}, rem = {0, 0};
     unsigned int r = 0;
+    co->cur_hook = CS_HOOK_sleep;
     if (co_nanosleep(co, &ts, &rem) < 0)
         r = (unsigned int)rem.tv_sec; /* whole seconds not slept, as glibc */
     else
@@ -171,6 +175,7 @@ static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct
         deadline = rel_deadline(req);
     }
     uint64_t left;
+    co->cur_hook = CS_HOOK_clock_nanosleep;
     int r = sleep_until(co, deadline, &left);
     if (r == EINTR && !(flags & TIMER_ABSTIME))
         fill_rem(rem, left);

@@ -299,9 +299,9 @@ static ssize_t finish(cs_io *io, ssize_t r, int parked)
 
 ssize_t cs_io_run(cs_co *co, cs_io *io)
 {
-    (void)co;
     int fd = io->fd;
     int dir = is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ;
+    co->cur_hook = io->hook;
     cs_fd *e = cs_fd_get(fd);
     if (!e)
         return finish(io, plain(io), 0);

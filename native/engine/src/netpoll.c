@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "telemetry.h"
 #include "wait.h"
 
 #define TAG_WORKER (1ull << 63)
@@ -180,6 +181,11 @@ int cs_fd_wait_many(cs_wait_item *items, int n, uint64_t deadline, int interrupt
 {
     cs_co *co = cs_tls.co;
     uint64_t t = cs_wait_begin(co, interruptible);
+    co->wait_why = COROSCOPE_SUSPEND_CALL;
+    co->wait_fd = n ? items[0].fd : -1;
+    co->wait_events = 0;
+    for (int i = 0; i < n; i++)
+        co->wait_events |= items[i].dir == CS_DIR_READ ? 1 : 2;
     int linked = 0, early = 0, err = 0;
     for (int i = 0; i < n; i++) {
         cs_wait_item *it = &items[i];

@@ -21,6 +21,7 @@
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
+#include "telemetry.h"
 
 int cs_preempt_signo = SIGURG;
 _Atomic int cs_monitor_idle;
@@ -44,6 +45,24 @@ static void emit(const cs_preempt_event *ev)
     cs_preempt_observer_fn f = atomic_load_explicit(&preempt_observer, memory_order_acquire);
     if (f)
         f(ev);
+    if (cs_tel()) {
+        switch (ev->kind) {
+        case CS_PREEMPT_SENT:
+            cs_tel_emit(COROSCOPE_EV_PREEMPT_SENT, ev->co_id, ev->ran_ns, (uint64_t)ev->worker, 0, 0, 0);
+            break;
+        case CS_PREEMPT_DONE:
+            cs_tel_emit(COROSCOPE_EV_PREEMPTED, ev->co_id, ev->pc, ev->latency_ns, (uint64_t)ev->at_safe_point, 0, 0);
+            break;
+        case CS_PREEMPT_DEFERRED:
+            cs_tel_emit(COROSCOPE_EV_PREEMPT_DEFERRED, ev->co_id, (uint64_t)ev->reason, ev->pc, 0, 0, 0);
+            break;
+        }
+    }
+}
+
+static int observed(void)
+{
+    return atomic_load_explicit(&preempt_observer, memory_order_relaxed) || cs_tel();
 }
 
 /* ---- code that must never be interrupted by a switch ----------------------- */
@@ -177,7 +196,8 @@ void cs_preempt_yield(void)
     cs_worker *w = co->owner;
     co->preempts++;
     co->preempt_pending = 0; /* an earlier deferred mark is served by this switch too */
-    if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+    co->yield_preempted = 1;
+    if (observed()) {
         cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
                                .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
                                .at_safe_point = 1};
@@ -189,9 +209,10 @@ void cs_preempt_yield(void)
 void cs_preempt_deferred_yield(cs_co *co)
 {
     co->preempt_pending = 0;
+    co->yield_preempted = 1;
     cs_worker *w = co->owner;
     co->preempts++;
-    if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+    if (observed()) {
         cs_preempt_event d = {.kind = CS_PREEMPT_DEFERRED, .worker = w->idx, .co_id = co->id,
                               .reason = co->defer_reason, .pc = co->preempt_pc};
         emit(&d);
@@ -349,7 +370,7 @@ static void *monitor_main(void *arg)
             w->preempt_sent_ns = now;
             atomic_store_explicit(&w->preempt_sent, 1, memory_order_release);
             syscall(SYS_tgkill, self_pid, w->tid, cs_preempt_signo);
-            if (atomic_load_explicit(&preempt_observer, memory_order_relaxed)) {
+            if (observed()) {
                 cs_preempt_event ev = {.kind = CS_PREEMPT_SENT, .worker = i, .co_id = cur->id, .ran_ns = ran};
                 emit(&ev);
             }

@@ -21,6 +21,7 @@
 #include "overflow.h"
 #include "preempt.h"
 #include "stack.h"
+#include "telemetry.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -130,6 +131,13 @@ void cs_sched_spawn(cs_co *co)
 {
     cs_worker *w = cs_tls.w;
     co->state = CS_CO_NEW;
+    if (cs_tel()) {
+        cs_co *parent = cs_tls.co;
+        cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, cs_tel_string(co->name), 0,
+                    co->stack.size, 0);
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2, 0,
+                    0);
+    }
     if (w) {
         /* From a coroutine (or scheduler) on worker w: w's stealable queue. */
         spawnq_push(w, co);
@@ -147,6 +155,15 @@ void cs_sched_ready(cs_co *co)
 {
     cs_worker *w = co->owner;
     co->state = CS_CO_READY;
+    if (cs_tel()) {
+        static const uint8_t why[] = {
+            [CS_WAKE_TIMER] = COROSCOPE_READY_TIMER,   [CS_WAKE_FD] = COROSCOPE_READY_FD,
+            [CS_WAKE_JOIN] = COROSCOPE_READY_JOINED,   [CS_WAKE_CLOSED] = COROSCOPE_READY_CLOSED,
+            [CS_WAKE_SIGNAL] = COROSCOPE_READY_SIGNAL, [CS_WAKE_SPAWN] = COROSCOPE_READY_SPAWNED,
+        };
+        int cause = atomic_load_explicit(&co->wake_cause, memory_order_relaxed);
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, why[cause], 0, 0, 0, 0);
+    }
     if (cs_tls.w == w) {
         q_push(&w->runq, co);
         return;
@@ -281,6 +298,11 @@ static int has_work(cs_worker *w, uint64_t now)
 /* Sleep until work arrives or the next timer of w is due. */
 static void worker_sleep(cs_worker *w)
 {
+    if (cs_tel()) {
+        cs_tel_emit(COROSCOPE_EV_WORKER_IDLE, 0, cs_timer_next(w) == UINT64_MAX ? 0 : cs_timer_next(w), 0, 0, 0,
+                    0);
+        cs_tel_flush(); /* an idle worker publishes what it has */
+    }
     atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     uint64_t now = cs_now_ns();
@@ -320,6 +342,8 @@ static void worker_sleep(cs_worker *w)
         }
     }
 awake:
+    if (cs_tel())
+        cs_tel_emit(COROSCOPE_EV_WORKER_BUSY, 0, 0, 0, 0, 0, 0);
     atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     atomic_store_explicit(&cs_rt.kicking, 0, memory_order_release);
@@ -410,6 +434,8 @@ static void run(cs_worker *w, cs_co *co)
     cs_tls.co = co;
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
+    if (cs_tel())
+        cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, 0, 0, 0, 0, 0);
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
     /* Did the coroutine change the thread's FP control? Then it is its own:
      * keep it with the coroutine and give the worker its own back. */
@@ -427,10 +453,17 @@ static void run(cs_worker *w, cs_co *co)
     cs_tls.co = NULL;
     __atomic_store_n(&w->cur, NULL, __ATOMIC_RELAXED);
     if (co->state == CS_CO_DONE) {
+        if (cs_tel())
+            cs_tel_emit(COROSCOPE_EV_CO_FINISH, co->id,
+                        co->exit == CS_EXIT_OVERFLOW ? COROSCOPE_EXIT_STACK_OVERFLOW : COROSCOPE_EXIT_RETURN, 0, 0,
+                        0, 0);
         finish(w, co);
     } else if (co->yielding) {
         co->yielding = 0;
         co->state = CS_CO_READY;
+        if (cs_tel())
+            cs_tel_emit(COROSCOPE_EV_CO_YIELD, co->id, (uint64_t)co->yield_preempted, 0, 0, 0, 0);
+        co->yield_preempted = 0;
         w->yielded = co;
     }
 }
@@ -513,6 +546,8 @@ int cs_sched_start(void)
         err = start_threads(0);
     if (!err)
         err = cs_preempt_start();
+    if (!err && cs_tel())
+        cs_tel_start();
     if (err) {
         cs_log("cannot start the runtime: %s", strerror(err));
         atomic_store(&cs_rt.started, 0);

@@ -1,6 +1,7 @@
 #include "wait.h"
 
 #include "log.h"
+#include "telemetry.h"
 #include "sched.h"
 #include "timer.h"
 
@@ -60,6 +61,15 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
         if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) != co->intr_epoch)
             cs_wake(co, token, CS_WAKE_SIGNAL);
     }
+    if (cs_tel()) {
+        int why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
+        cs_tel_emit(COROSCOPE_EV_CO_SUSPEND, co->id, (uint64_t)why, (uint64_t)(co->cur_hook + 1),
+                    why == COROSCOPE_SUSPEND_JOIN ? co->wait_detail : (uint64_t)(int64_t)co->wait_fd,
+                    (uint64_t)co->wait_events, deadline);
+    }
+    co->wait_why = 0;
+    co->wait_fd = -1;
+    co->wait_events = 0;
     cs_co_switch_out(co);
     /* Resumed on the owner thread. With migration the owner may have
      * changed, but the old owner detached us (timer, park list) before
@@ -77,6 +87,16 @@ int cs_wake(cs_co *co, uint64_t token, int cause)
                                                  memory_order_acq_rel, memory_order_relaxed))
         return 0;
     atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
+    if (cs_tel()) {
+        static const uint8_t why[] = {
+            [CS_WAKE_TIMER] = COROSCOPE_READY_TIMER,   [CS_WAKE_FD] = COROSCOPE_READY_FD,
+            [CS_WAKE_JOIN] = COROSCOPE_READY_JOINED,   [CS_WAKE_CLOSED] = COROSCOPE_READY_CLOSED,
+            [CS_WAKE_SIGNAL] = COROSCOPE_READY_SIGNAL, [CS_WAKE_SPAWN] = COROSCOPE_READY_SPAWNED,
+        };
+        cs_co *waker = cs_tls.co;
+        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, why[cause], cause == CS_WAKE_TIMER ? co->deadline : 0, 0,
+                    waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
+    }
     cs_sched_ready(co);
     return 1;
 }

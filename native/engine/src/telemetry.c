@@ -1,0 +1,278 @@
+#include "telemetry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../reader/reader.h"
+#include "config.h"
+#include "hook.h"
+#include "log.h"
+#include "ring.h"
+#include "sched.h"
+
+#define RING_CAPACITY 16384      /* records per thread: 1 MiB */
+#define DRAIN_BATCH 65536
+#define DRAIN_PERIOD_NS 10000000 /* 10 ms */
+#define CACHE_SLOTS 256
+
+_Atomic int cs_tel_on;
+
+typedef struct tel_thread {
+    cs_ring ring;
+    uint32_t tid;
+    uint16_t worker;
+    struct tel_thread *next;
+    struct {
+        uint64_t hash, id;
+        char text[32];
+    } cache[CACHE_SLOTS];
+} tel_thread;
+
+static char trace_path[4096];
+static _Atomic(tel_thread *) threads;
+static _Atomic uint64_t next_string_id = 1;
+static _Atomic int started;
+static _Atomic int stopping;
+static pthread_t recorder;
+static cs_trace_writer *writer;
+static __thread tel_thread *tl __attribute__((tls_model("initial-exec")));
+static __thread int tl_mute __attribute__((tls_model("initial-exec")));
+
+static void call_observer(const cs_call *c);
+
+void cs_tel_configure(const char *path)
+{
+    if (!path || !*path)
+        return;
+    size_t n = strlen(path);
+    if (n >= sizeof trace_path) {
+        cs_log("COROSCOPE_TRACE is longer than %zu bytes; not recording", sizeof trace_path - 1);
+        return;
+    }
+    memcpy(trace_path, path, n + 1);
+    atomic_store(&cs_observer, call_observer);
+    atomic_store(&cs_tel_on, 1);
+}
+
+static tel_thread *thread_new(void)
+{
+    tel_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->tid = (uint32_t)syscall(SYS_gettid);
+    t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
+    if (cs_ring_create(&t->ring, RING_CAPACITY, t->tid, t->worker)) {
+        free(t);
+        return NULL;
+    }
+    tel_thread *h = atomic_load(&threads);
+    do
+        t->next = h;
+    while (!atomic_compare_exchange_weak(&threads, &h, t));
+    tl = t;
+    char name[17] = {0};
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, 0, 0);
+    return t;
+}
+
+static void put(tel_thread *t, const coroscope_event *ev)
+{
+    cs_ring_write(&t->ring, ev);
+    if (t->worker == COROSCOPE_NO_WORKER)
+        cs_ring_flush(&t->ring); /* plain threads emit rarely: publish at once */
+}
+
+void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    if (tl_mute)
+        return;
+    tel_thread *t = tl;
+    if (!t && !(t = thread_new()))
+        return;
+    coroscope_event ev = {.ts = cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
+                          .a = {a0, a1, a2, a3, a4}};
+    put(t, &ev);
+}
+
+uint64_t cs_tel_string(const char *s)
+{
+    if (!s || !*s || tl_mute)
+        return 0;
+    tel_thread *t = tl;
+    if (!t && !(t = thread_new()))
+        return 0;
+    size_t len = strlen(s);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    int slot = (int)(h % CACHE_SLOTS);
+    if (len < sizeof t->cache[0].text && t->cache[slot].hash == h && !strcmp(t->cache[slot].text, s))
+        return t->cache[slot].id;
+    uint64_t id = atomic_fetch_add(&next_string_id, 1);
+    coroscope_event ev = {.ts = cs_now_ns(), .kind = COROSCOPE_EV_STRING, .worker = t->worker, .tid = t->tid};
+    for (size_t off = 0; off == 0 || off < len; off += 24) {
+        ev.kind = off == 0 ? COROSCOPE_EV_STRING : COROSCOPE_EV_STRING_MORE;
+        ev.a[0] = id;
+        ev.a[1] = off == 0 ? len : off;
+        memset(&ev.a[2], 0, 24);
+        memcpy(&ev.a[2], s + off, len - off < 24 ? len - off : 24);
+        put(t, &ev);
+    }
+    if (len < sizeof t->cache[0].text) {
+        t->cache[slot].hash = h;
+        t->cache[slot].id = id;
+        memcpy(t->cache[slot].text, s, len + 1);
+    }
+    return id;
+}
+
+void cs_tel_flush(void)
+{
+    if (tl)
+        cs_ring_flush(&tl->ring);
+}
+
+/* ---- hooked calls ------------------------------------------------------------------------------- */
+
+static void call_observer(const cs_call *c)
+{
+    if (tl_mute || !cs_tel())
+        return;
+    if (!atomic_load_explicit(&started, memory_order_relaxed))
+        cs_tel_start();
+    cs_co *co = cs_tls.co;
+    uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0);
+    cs_tel_emit(COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
+                (uint64_t)c->ret, (uint64_t)(uint32_t)c->err, 0);
+}
+
+/* ---- the recorder -------------------------------------------------------------------------------- */
+
+static int by_time(const void *a, const void *b)
+{
+    const coroscope_event *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Drain every ring into buf and append it to the file, sorted by time (a
+ * thread's STRING records keep their place before their first use: equal
+ * timestamps keep ring order only within a thread, so strings carry the
+ * timestamp of the record that needs them or earlier). */
+static void drain(coroscope_event *buf)
+{
+    size_t n = 0;
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) {
+        for (;;) {
+            ssize_t k = cs_ring_read(&t->ring, buf + n, DRAIN_BATCH - n);
+            if (k <= 0)
+                break;
+            n += (size_t)k;
+            if (n == DRAIN_BATCH) {
+                qsort(buf, n, sizeof *buf, by_time);
+                cs_trace_writer_append(writer, buf, n);
+                n = 0;
+            }
+        }
+    }
+    if (n) {
+        qsort(buf, n, sizeof *buf, by_time);
+        cs_trace_writer_append(writer, buf, n);
+    }
+    cs_trace_writer_flush(writer);
+}
+
+static void *recorder_main(void *arg)
+{
+    coroscope_event *buf = arg;
+    tl_mute = 1;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    pthread_setname_np(pthread_self(), "cs-recorder");
+    while (!atomic_load(&stopping)) {
+        drain(buf);
+        struct timespec ts = {0, DRAIN_PERIOD_NS};
+        syscall(SYS_nanosleep, &ts, NULL);
+    }
+    return NULL;
+}
+
+static coroscope_event *drain_buf;
+
+static void at_exit(void)
+{
+    if (!atomic_load(&started) || atomic_exchange(&stopping, 1))
+        return;
+    cs_tel_flush();
+    pthread_join(recorder, NULL);
+    tl_mute = 1;
+    drain(drain_buf);
+    cs_trace_err err;
+    if (cs_trace_writer_close(writer, &err))
+        cs_log("trace %s: %s", trace_path, err.msg);
+}
+
+void cs_tel_start(void)
+{
+    int zero = 0;
+    if (!trace_path[0] || !atomic_compare_exchange_strong(&started, &zero, 1))
+        return;
+    int saved = errno;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    cs_trace_err err;
+    drain_buf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
+    int mute = tl_mute;
+    tl_mute = 1; /* the writer's own write(2) of the header is not the program's */
+    int werr = fd < 0 || !drain_buf || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
+    tl_mute = mute;
+    if (werr) {
+        cs_log("cannot record to COROSCOPE_TRACE=%s: %s", trace_path,
+               fd < 0 ? strerror(errno) : !drain_buf ? "out of memory" : err.msg);
+        atomic_store(&cs_tel_on, 0);
+        errno = saved;
+        return;
+    }
+    /* Process metadata first. */
+    char exe[1024] = {0}, cmd[1024] = {0};
+    long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        exe[0] = '\0';
+    int cfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (cfd >= 0) {
+        long k = syscall(SYS_read, cfd, cmd, sizeof cmd - 1);
+        syscall(SYS_close, cfd);
+        for (long i = 0; i < k - 1; i++)
+            if (!cmd[i])
+                cmd[i] = ' ';
+    }
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint64_t version = ((uint64_t)0 << 32) | (1u << 16);
+    cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
+    cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
+                cs_ts_ns(&rt));
+    cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
+                atomic_load(&cs_cfg.time_slice_ns),
+                (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2),
+                (uint64_t)cs_cfg.preempt_signal);
+    coroscope_event *rbuf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
+    if (!rbuf || pthread_create(&recorder, NULL, recorder_main, rbuf)) {
+        cs_log("cannot start the recorder thread; not recording");
+        atomic_store(&cs_tel_on, 0);
+        errno = saved;
+        return;
+    }
+    atexit(at_exit);
+    errno = saved;
+}

@@ -1,0 +1,54 @@
+/*
+ * telemetry.h — producing events (coroscope_events.h) and recording them.
+ *
+ * Producer side
+ *   Each thread that emits gets its own ring (ring.h) on its first event,
+ *   registered in a lock-free list. cs_tel_emit fills one record and writes
+ *   it to the calling thread's ring: no lock, no allocation, no system call
+ *   after the ring exists. Workers publish in batches and flush when they go
+ *   idle; other threads flush every record (they emit rarely).
+ *   Strings are interned per thread: a name is defined (STRING records) in
+ *   the thread's own stream before the first record that refers to it.
+ *
+ * Recording (COROSCOPE_TRACE=path)
+ *   A recorder thread ("cs-recorder") drains every ring every few ms, sorts
+ *   each batch by time and appends it to the trace file (docs/trace-format.md)
+ *   one chunk per write(2), so a crash of the target loses at most what was
+ *   not drained yet. At exit it drains once more and writes the index.
+ *   Nothing is emitted while recording is off: every emission point tests
+ *   cs_tel_on (one relaxed load) first.
+ *
+ * Threads: cs_tel_emit from any thread except inside signal handlers (the
+ * preemption handler emits nothing; its events come from the trampoline).
+ * The recorder thread never emits (its own writes are not observed).
+ */
+#ifndef CS_TELEMETRY_H
+#define CS_TELEMETRY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/coroscope_events.h"
+
+extern _Atomic int cs_tel_on;
+
+static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_order_relaxed); }
+
+/* Constructor: remember COROSCOPE_TRACE (read from envp). */
+void cs_tel_configure(const char *trace_path);
+
+/* First safe moment after load (first spawn, or first observed call on a
+ * plain thread): open the trace file and start the recorder. */
+void cs_tel_start(void);
+
+void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+
+/* Id of text in this thread's stream, defining it first if needed (0 for
+ * NULL or empty). */
+uint64_t cs_tel_string(const char *text);
+
+/* Publish what this thread has written (workers going idle). */
+void cs_tel_flush(void);
+
+#endif

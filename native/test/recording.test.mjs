@@ -1,0 +1,109 @@
+// COROSCOPE_TRACE=path makes the engine record its own events (a recorder
+// thread writes them to a trace file as it goes); coroscope-dump reads them.
+// These tests run real example programs and read back what they recorded.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
+const examples = join(build, 'examples');
+const dump = join(build, 'coroscope-dump');
+let tmp;
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'coroscope-recording-'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cleanEnv(extra) {
+  const e = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
+  return { ...e, ...extra };
+}
+
+function dumpLines(file) {
+  const r = spawnSync(dump, [file], { encoding: 'utf8', timeout: 20000, maxBuffer: 256 * 1024 * 1024 });
+  return { status: r.status, stderr: r.stderr, lines: r.stdout.split('\n').filter(Boolean) };
+}
+
+// Index of the first line matching re at or after `from`, or -1.
+function find(lines, re, from = 0) {
+  for (let i = from; i < lines.length; i++) if (re.test(lines[i])) return i;
+  return -1;
+}
+
+test('sleep_forever records the sleeper parking in nanosleep while the printer runs and finishes', () => {
+  const file = join(tmp, 'sleep_forever.cstrace');
+  const r = spawnSync(join(examples, 'sleep_forever'), [], {
+    env: cleanEnv({ COROSCOPE_TRACE: file, COROSCOPE_WORKERS: '1' }),
+    encoding: 'utf8',
+    timeout: 10000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the trace is readable by its owner only');
+  const { status, lines, stderr } = dumpLines(file);
+  assert.equal(status, 0, stderr);
+  assert.match(lines[0], /closed cleanly/);
+  assert.ok(find(lines, /process pid=\d+ exe=".*sleep_forever"/) >= 0, 'process metadata');
+  const created = find(lines, /co#1 "sleeper" created/);
+  const run = find(lines, /co#1 "sleeper" run/, created);
+  const parked = find(lines, /co#1 "sleeper" parked sleeping in nanosleep/, run);
+  const printer = find(lines, /co#2 "printer" run/, parked);
+  const finished = find(lines, /co#2 "printer" finished \(returned\)/, printer);
+  assert.ok(created >= 0 && run > created && parked > run && printer > parked && finished > printer,
+    `expected sleeper created → run → parked in nanosleep → printer runs → finishes, got:\n${lines.join('\n')}`);
+  assert.equal(find(lines, /co#1 "sleeper" (finished|run)/, parked), -1, 'the sleeper never runs again');
+});
+
+test('cpu_hog with one worker records preemption signals and preemptions at safe points', () => {
+  const file = join(tmp, 'cpu_hog.cstrace');
+  const r = spawnSync(join(examples, 'cpu_hog'), ['0.2', '--quiet'], {
+    env: cleanEnv({ COROSCOPE_TRACE: file, COROSCOPE_WORKERS: '1' }),
+    encoding: 'utf8',
+    timeout: 10000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const { status, lines } = dumpLines(file);
+  assert.equal(status, 0);
+  const sent = lines.filter((l) => /"hog" preempt signal sent/.test(l)).length;
+  const preempted = lines.filter((l) => /"hog" preempted at pc .* safe point/.test(l)).length;
+  assert.ok(sent >= 5 && preempted >= 5, `signals sent ${sent}, preemptions ${preempted}`);
+  assert.ok(find(lines, /"ticker" parked sleeping in usleep/) >= 0, 'the ticker parks in usleep');
+});
+
+test('a target killed with SIGKILL while recording leaves a trace readable up to its last flushed chunk', async () => {
+  const file = join(tmp, 'killed.cstrace');
+  const server = spawn(join(examples, 'echo_server'), ['--port', '0'], {
+    env: cleanEnv({ COROSCOPE_TRACE: file }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise((res, rej) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) res(m[1]);
+    });
+    server.on('exit', () => rej(new Error('echo_server exited early')));
+  });
+  const client = spawnSync(join(examples, 'echo_client'), ['--port', port, '--conns', '20', '--duration', '1', '--warmup', '0'], {
+    env: cleanEnv({}),
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  assert.match(client.stdout, /requests_per_sec=/);
+  await new Promise((res) => setTimeout(res, 100)); // one drain period
+  const exited = new Promise((res) => server.on('exit', (code, sig) => res(sig)));
+  server.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+  const { status, lines, stderr } = dumpLines(file);
+  assert.equal(status, 0, `a file without index still reads to its last complete chunk: ${stderr}`);
+  assert.match(lines[0], /no index/);
+  assert.ok(find(lines, /"conn-\d+" created/) >= 0, 'connection coroutines were recorded');
+  assert.ok(lines.filter((l) => /recv|read/.test(l)).length > 100, 'many reads were recorded');
+});
