@@ -2,11 +2,9 @@
  * coroscope_events.h — the event schema shared by the engine (producer), the
  * trace files and every reader (docs/events.md is the prose version).
  *
- * Status: the schema and the record layout are fixed here, and the event
- * ring (native/engine/src/ring.h) and the trace-file reader and writer
- * (native/reader/) carry them. The engine does not emit them yet: wiring the
- * producer into the scheduler and the hooks is the next step. Engine hook
- * ids (hook.h, enum cs_hook_id) are these ids minus one.
+ * Status: the engine emits most kinds when recording (COROSCOPE_TRACE);
+ * docs/events.md lists what is emitted today and which fields are still 0.
+ * Engine hook ids (hook.h, enum cs_hook_id) are these ids minus one.
  *
  * Every event is one 64-byte record (one cache line): a common header and
  * five 64-bit arguments whose meaning depends on the kind. Timestamps are
