@@ -156,13 +156,8 @@ void cs_sched_ready(cs_co *co)
     cs_worker *w = co->owner;
     co->state = CS_CO_READY;
     if (cs_tel()) {
-        static const uint8_t why[] = {
-            [CS_WAKE_TIMER] = COROSCOPE_READY_TIMER,   [CS_WAKE_FD] = COROSCOPE_READY_FD,
-            [CS_WAKE_JOIN] = COROSCOPE_READY_JOINED,   [CS_WAKE_CLOSED] = COROSCOPE_READY_CLOSED,
-            [CS_WAKE_SIGNAL] = COROSCOPE_READY_SIGNAL, [CS_WAKE_SPAWN] = COROSCOPE_READY_SPAWNED,
-        };
         int cause = atomic_load_explicit(&co->wake_cause, memory_order_relaxed);
-        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, why[cause], 0, 0, 0, 0);
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, cs_tel_ready_why(cause), 0, 0, 0, 0);
     }
     if (cs_tls.w == w) {
         q_push(&w->runq, co);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "../include/coroscope_events.h"
+#include "coroutine.h"
 
 extern _Atomic int cs_tel_on;
 
@@ -47,6 +48,20 @@ void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t 
 /* Id of text in this thread's stream, defining it first if needed (0 for
  * NULL or empty). */
 uint64_t cs_tel_string(const char *text);
+
+/* The schema's ready reason for an engine wake cause. */
+static inline uint64_t cs_tel_ready_why(int cause)
+{
+    switch (cause) {
+    case CS_WAKE_TIMER: return COROSCOPE_READY_TIMER;
+    case CS_WAKE_FD: return COROSCOPE_READY_FD;
+    case CS_WAKE_JOIN: return COROSCOPE_READY_JOINED;
+    case CS_WAKE_CLOSED: return COROSCOPE_READY_CLOSED;
+    case CS_WAKE_SIGNAL: return COROSCOPE_READY_SIGNAL;
+    case CS_WAKE_SPAWN: return COROSCOPE_READY_SPAWNED;
+    }
+    return 0;
+}
 
 /* Publish what this thread has written (workers going idle). */
 void cs_tel_flush(void);

@@ -88,13 +88,8 @@ int cs_wake(cs_co *co, uint64_t token, int cause)
         return 0;
     atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
     if (cs_tel()) {
-        static const uint8_t why[] = {
-            [CS_WAKE_TIMER] = COROSCOPE_READY_TIMER,   [CS_WAKE_FD] = COROSCOPE_READY_FD,
-            [CS_WAKE_JOIN] = COROSCOPE_READY_JOINED,   [CS_WAKE_CLOSED] = COROSCOPE_READY_CLOSED,
-            [CS_WAKE_SIGNAL] = COROSCOPE_READY_SIGNAL, [CS_WAKE_SPAWN] = COROSCOPE_READY_SPAWNED,
-        };
         cs_co *waker = cs_tls.co;
-        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, why[cause], cause == CS_WAKE_TIMER ? co->deadline : 0, 0,
+        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : 0, 0,
                     waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
     }
     cs_sched_ready(co);
