@@ -107,3 +107,21 @@ test('a target killed with SIGKILL while recording leaves a trace readable up to
   assert.ok(find(lines, /"conn-\d+" created/) >= 0, 'connection coroutines were recorded');
   assert.ok(lines.filter((l) => /recv|read/.test(l)).length > 100, 'many reads were recorded');
 });
+
+test('a target that dies of SIGSEGV while recording leaves a trace readable up to its last flushed chunk', () => {
+  const src = join(here, 'progs', 'crash_while_recording.c');
+  const exe = join(tmp, 'crash_while_recording');
+  const include = join(here, '..', 'engine', 'include');
+  const cc = spawnSync('cc', ['-O1', '-I', include, src, '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], {
+    encoding: 'utf8',
+  });
+  assert.equal(cc.status, 0, cc.stderr);
+  const file = join(tmp, 'crashed.cstrace');
+  const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
+  assert.equal(r.signal, 'SIGSEGV', `the program was meant to crash: ${r.status} ${r.stderr}`);
+  const { status, lines, stderr } = dumpLines(file);
+  assert.equal(status, 0, stderr);
+  assert.match(lines[0], /no index/);
+  assert.ok(find(lines, /"crasher" parked sleeping in usleep/) >= 0, 'events before the crash are there');
+  assert.ok(lines.filter((l) => /"busy" woke \(timer\)/.test(l)).length >= 20, 'the busy coroutine\'s wakes were recorded');
+});

@@ -68,6 +68,8 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     co->wait_events = 0;
     co->wait_detail = 0;
     co->yield_preempted = 0;
+    co->call_t0 = 0;
+    co->switches = 0;
     co->locks = 0;
     co->preempt_pending = 0;
     co->defer_reason = 0;

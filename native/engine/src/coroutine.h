@@ -97,6 +97,8 @@ typedef struct cs_co {
     int wait_events;                /* 1 read, 2 write */
     uint64_t wait_detail;           /* JOIN: the coroutine joined */
     int yield_preempted;            /* the pending yield is a preemption */
+    uint64_t call_t0;               /* entry time of the hooked call in progress (observer on) */
+    uint64_t switches;              /* times switched in */
     /* preemption: owner thread only (signal handler included) */
     int locks;                      /* counted locks held (hook_lock.c) */
     volatile int preempt_pending;   /* preempt at the next hook entry / last unlock */

@@ -53,6 +53,7 @@ typedef struct cs_call {
     int parked;
     long ret;
     int err;         /* errno when ret < 0 (or the returned error for clock_nanosleep) */
+    uint64_t dur_ns; /* how long the call took */
 } cs_call;
 
 typedef void (*cs_observer_fn)(const cs_call *call);
@@ -62,22 +63,30 @@ void cs_preempt_deferred_yield(cs_co *co);
 
 /* Inside a coroutine with hooks on: the coroutine, after taking a preemption
  * the signal handler had to defer (hook entry is a safe point). */
+uint64_t cs_now_ns(void);
+
 static inline cs_co *cs_hook_co(void)
 {
     cs_co *co = cs_tls.co;
     if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed)) {
         if (__builtin_expect(co->preempt_pending && co->locks == 0, 0))
             cs_preempt_deferred_yield(co);
+        if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0))
+            co->call_t0 = cs_now_ns(); /* the call's duration, for the observer */
         return co;
     }
     return NULL;
 }
 
+/* Report a call that ran inside a coroutine (or a bookkeeping call): its
+ * duration runs from the hook's entry (cs_hook_co) when there is one. */
 static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret, int err)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
     if (__builtin_expect(f != NULL, 0)) {
-        cs_call c = {hook, fd, in_co, parked, ret, err};
+        cs_co *co = cs_tls.co;
+        uint64_t t0 = in_co && co ? co->call_t0 : 0;
+        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0};
         f(&c);
     }
 }
@@ -98,16 +107,20 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
  * caller keeps errno intact for the program. */
 #define CS_PASS(hook, fd, expr)                                                                      \
     ({                                                                                               \
-        __typeof__(expr) r_ = (expr);                                                                \
-        if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0)) { \
+        __typeof__(expr) r_;                                                                         \
+        cs_observer_fn f_ = atomic_load_explicit(&cs_observer, memory_order_relaxed);                \
+        if (__builtin_expect(f_ != NULL, 0)) {                                                       \
+            uint64_t t0_ = cs_now_ns();                                                              \
+            r_ = (expr);                                                                             \
             int e_ = errno;                                                                          \
-            cs_observe(hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0);                                   \
+            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, cs_now_ns() - t0_};             \
+            f_(&c_);                                                                                 \
             errno = e_;                                                                              \
+        } else {                                                                                     \
+            r_ = (expr);                                                                             \
         }                                                                                            \
         r_;                                                                                          \
     })
-
-uint64_t cs_now_ns(void);
 
 static inline uint64_t cs_ts_ns(const struct timespec *ts)
 {

@@ -93,7 +93,7 @@ static int wake_dir(cs_fd *e, int dir, int cause)
     while (w) {
         cs_waiter *next = w->next;
         w->linked = 0;
-        n += cs_wake(w->co, w->token, cause);
+        n += cs_wake_detail(w->co, w->token, cause, (uint64_t)(int64_t)w->fd);
         w = next;
     }
     return n;

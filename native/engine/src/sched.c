@@ -411,7 +411,7 @@ static void finish(cs_worker *w, cs_co *co)
     int old = atomic_exchange_explicit(&co->done, 1, memory_order_acq_rel);
     cs_spin_unlock(&co->join_lock);
     if (j)
-        cs_wake(j, t, CS_WAKE_JOIN);
+        cs_wake_detail(j, t, CS_WAKE_JOIN, co->id);
     if (old == 2)
         syscall(SYS_futex, &co->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     cs_co_unref(co);
@@ -429,8 +429,9 @@ static void run(cs_worker *w, cs_co *co)
     cs_tls.co = co;
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
+    co->switches++;
     if (cs_tel())
-        cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, 0, 0, 0, 0, 0);
+        cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
     /* Did the coroutine change the thread's FP control? Then it is its own:
      * keep it with the coroutine and give the worker its own back. */

@@ -78,7 +78,9 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
     return atomic_load_explicit(&co->wake_cause, memory_order_acquire);
 }
 
-int cs_wake(cs_co *co, uint64_t token, int cause)
+int cs_wake(cs_co *co, uint64_t token, int cause) { return cs_wake_detail(co, token, cause, 0); }
+
+int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail)
 {
     uint64_t expect = token;
     if (!(token & 1))
@@ -89,7 +91,7 @@ int cs_wake(cs_co *co, uint64_t token, int cause)
     atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
     if (cs_tel()) {
         cs_co *waker = cs_tls.co;
-        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : 0, 0,
+        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : detail, 0,
                     waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
     }
     cs_sched_ready(co);

@@ -28,6 +28,10 @@ uint64_t cs_wait_begin(cs_co *co, int interruptible);
 int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline);
 int cs_wake(cs_co *co, uint64_t token, int cause);
 
+/* The same, with what caused it for the event stream: the fd, or the
+ * coroutine that finished (join). */
+int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail);
+
 /* The waiting coroutine itself abandons the wait it began (before parking).
  * Returns 1 if it did; 0 if a waker claimed it first, in which case the
  * coroutine is already queued and must still call cs_wait_park once. */
