@@ -18,7 +18,8 @@
 #include "ring.h"
 #include "sched.h"
 
-#define RING_CAPACITY 16384      /* records per thread: 1 MiB */
+#define RING_WORKER 16384        /* records per worker ring: 1 MiB */
+#define RING_THREAD 4096         /* records per other thread: 256 KiB (they publish every record) */
 #define DRAIN_BATCH 65536
 #define DRAIN_PERIOD_NS 10000000 /* 10 ms */
 #define CACHE_SLOTS 256
@@ -69,7 +70,7 @@ static tel_thread *thread_new(void)
         return NULL;
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
-    if (cs_ring_create(&t->ring, RING_CAPACITY, t->tid, t->worker)) {
+    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER ? RING_THREAD : RING_WORKER, t->tid, t->worker)) {
         free(t);
         return NULL;
     }

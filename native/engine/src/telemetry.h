@@ -21,6 +21,9 @@
  * Threads: cs_tel_emit from any thread except inside signal handlers (the
  * preemption handler emits nothing; its events come from the trampoline).
  * The recorder thread never emits (its own writes are not observed).
+ * A thread's ring lives as long as the process (rings of threads that
+ * exited are drained and kept: a known cost for programs that start very
+ * many short threads while recording).
  */
 #ifndef CS_TELEMETRY_H
 #define CS_TELEMETRY_H
