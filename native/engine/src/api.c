@@ -63,15 +63,15 @@ CS_EXPORT int coroscope_spawn(coroscope_co **out, const char *name, coroscope_fn
 {
     if (!out || !fn)
         return EINVAL;
+    int saved = errno; /* starting the runtime makes system calls: errno is the caller's */
     int err = cs_sched_start();
-    if (err)
-        return err;
-    cs_co *co = cs_co_new(name, fn, arg, &err);
-    if (!co)
-        return err;
-    *out = (coroscope_co *)co;
-    cs_sched_spawn(co);
-    return 0;
+    cs_co *co = err ? NULL : cs_co_new(name, fn, arg, &err);
+    if (co) {
+        *out = (coroscope_co *)co;
+        cs_sched_spawn(co);
+    }
+    errno = saved;
+    return co ? 0 : err;
 }
 
 static int consume_handle(cs_co *co)

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "real.h"
 #include "sched.h"
+#include "control.h"
 #include "preempt.h"
 #include "stack.h"
 
@@ -32,6 +33,7 @@ static void atfork_child(void)
     cs_co_atfork_child();
     cs_sched_atfork_child();
     cs_preempt_atfork_child();
+    cs_control_atfork_child();
 }
 
 /* COROSCOPE_INHERIT=0: remove this library from LD_PRELOAD so programs

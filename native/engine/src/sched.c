@@ -22,6 +22,7 @@
 #include "preempt.h"
 #include "stack.h"
 #include "telemetry.h"
+#include "control.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -478,6 +479,7 @@ static void *worker_main(void *arg)
     cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
 
     for (;;) {
+        cs_control_gate(w); /* an inspector may hold the scheduler here: before it picks */
         cs_co *co = next_co(w);
         run(w, co);
     }
@@ -544,6 +546,11 @@ int cs_sched_start(void)
         err = cs_preempt_start();
     if (!err && cs_tel())
         cs_tel_start();
+    if (!err) {
+        int cerr = cs_control_start();
+        if (cerr)
+            cs_log("no control socket (%s): this process cannot be attached to", strerror(cerr));
+    }
     if (err) {
         cs_log("cannot start the runtime: %s", strerror(err));
         atomic_store(&cs_rt.started, 0);

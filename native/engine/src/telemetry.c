@@ -136,6 +136,8 @@ uint64_t cs_tel_string(const char *s)
     return id;
 }
 
+void cs_tel_mute_thread(void) { tl_mute = 1; }
+
 void cs_tel_flush(void)
 {
     if (tl)

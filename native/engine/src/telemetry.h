@@ -66,6 +66,10 @@ static inline uint64_t cs_tel_ready_why(int cause)
     return 0;
 }
 
+/* The calling engine thread never emits (its system calls are the
+ * engine's, not the program's). */
+void cs_tel_mute_thread(void);
+
 /* Publish what this thread has written (workers going idle). */
 void cs_tel_flush(void);
 

@@ -1,0 +1,420 @@
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../include/coroscope.h"
+#include "config.h"
+#include "fdtable.h"
+#include "log.h"
+#include "preempt.h"
+#include "real.h"
+#include "sched.h"
+#include "telemetry.h"
+
+#define PROTOCOL_VERSION 1
+
+_Atomic int cs_control_paused;
+static _Atomic int64_t steps;        /* decisions allowed while paused */
+static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int listen_fd = -1;
+
+const char *cs_control_path(void) { return sock_path; }
+
+/* ---- the gate ------------------------------------------------------------------------------ */
+
+static void gate_changed(void)
+{
+    atomic_fetch_add(&gate_seq, 1);
+    syscall(SYS_futex, &gate_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+void cs_control_wait(struct cs_worker *w)
+{
+    (void)w;
+    for (;;) {
+        uint32_t seq = atomic_load(&gate_seq);
+        if (!atomic_load(&cs_control_paused))
+            return;
+        int64_t s = atomic_load(&steps);
+        while (s > 0)
+            if (atomic_compare_exchange_weak(&steps, &s, s - 1))
+                return;
+        if (cs_tel())
+            cs_tel_flush(); /* what happened before the pause is visible while paused */
+        syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
+    }
+}
+
+static void set_paused(int on)
+{
+    if (!on)
+        atomic_store(&steps, 0);
+    atomic_store(&cs_control_paused, on);
+    gate_changed();
+}
+
+/* ---- replies ---------------------------------------------------------------------------------- */
+
+typedef struct out {
+    char buf[8192];
+    size_t n;
+} out;
+
+static void put(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        o->n = o->n + (size_t)k < sizeof o->buf ? o->n + (size_t)k : sizeof o->buf - 1;
+}
+
+static void put_json_string(out *o, const char *s)
+{
+    put(o, "\"");
+    for (; *s && o->n < sizeof o->buf - 8; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+static void send_all(int fd, const char *b, size_t n)
+{
+    while (n) {
+        ssize_t k = cs_real.send(fd, b, n, MSG_NOSIGNAL);
+        if (k <= 0) {
+            if (k < 0 && errno == EINTR)
+                continue;
+            return;
+        }
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+static void reply(int fd, out *o)
+{
+    put(o, "\n");
+    send_all(fd, o->buf, o->n);
+}
+
+static void reply_error(int fd, const char *msg)
+{
+    out o = {.n = 0};
+    put(&o, "{\"ok\":false,\"error\":");
+    put_json_string(&o, msg);
+    put(&o, "}");
+    reply(fd, &o);
+}
+
+static void read_proc(const char *path, char *buf, size_t n, int nul_to_space)
+{
+    buf[0] = '\0';
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    long k = syscall(SYS_read, fd, buf, n - 1);
+    syscall(SYS_close, fd);
+    if (k < 0)
+        k = 0;
+    buf[k] = '\0';
+    if (nul_to_space) {
+        for (long i = 0; i < k - 1; i++)
+            if (!buf[i])
+                buf[i] = ' ';
+    }
+}
+
+static void config_json(out *o)
+{
+    put(o,
+        "{\"workers\":%d,\"stack_size\":%zu,\"time_slice_ns\":%llu,\"hooks\":%d,\"preempt\":%d,\"migrate\":%d,"
+        "\"preempt_signal\":%d}",
+        cs_cfg.workers, cs_cfg.stack_size, (unsigned long long)atomic_load(&cs_cfg.time_slice_ns),
+        atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal);
+}
+
+/* ---- commands --------------------------------------------------------------------------------- */
+
+static void cmd_hello(int fd)
+{
+    char exe[1024], cmd[2048];
+    long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    read_proc("/proc/self/cmdline", cmd, sizeof cmd, 1);
+    out o = {.n = 0};
+    put(&o, "{\"ok\":true,\"protocol\":%d,\"pid\":%d,\"exe\":", PROTOCOL_VERSION, (int)getpid());
+    put_json_string(&o, exe);
+    put(&o, ",\"cmdline\":");
+    put_json_string(&o, cmd);
+    put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR,
+        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, atomic_load(&cs_control_paused) ? "true" : "false");
+    config_json(&o);
+    put(&o, "}");
+    reply(fd, &o);
+}
+
+static void cmd_set(int fd, const char *arg)
+{
+    coroscope_config c;
+    coroscope_config_get(&c);
+    char key[32], val[64];
+    if (sscanf(arg, "%31[^=]=%63s", key, val) != 2) {
+        reply_error(fd, "usage: set slice=10ms | set preempt=0|1 | set hooks=0|1");
+        return;
+    }
+    if (!strcmp(key, "slice")) {
+        uint64_t ns;
+        if (cs_parse_duration(val, &ns)) {
+            reply_error(fd, "slice: not a duration (e.g. 10ms, 500us)");
+            return;
+        }
+        c.time_slice_ns = ns;
+    } else if (!strcmp(key, "preempt") || !strcmp(key, "hooks")) {
+        if (strcmp(val, "0") && strcmp(val, "1")) {
+            reply_error(fd, "expected 0 or 1");
+            return;
+        }
+        *(!strcmp(key, "preempt") ? &c.preempt : &c.hooks) = val[0] - '0';
+    } else {
+        reply_error(fd, "unknown setting (slice, preempt, hooks)");
+        return;
+    }
+    int err = coroscope_configure(&c);
+    if (err) {
+        reply_error(fd, strerror(err));
+        return;
+    }
+    out o = {.n = 0};
+    put(&o, "{\"ok\":true,\"config\":");
+    config_json(&o);
+    put(&o, "}");
+    reply(fd, &o);
+}
+
+/* One command line; returns 0 to keep the client, -1 to close it. */
+static int command(int fd, char *line)
+{
+    char *arg = strchr(line, ' ');
+    if (arg)
+        *arg++ = '\0';
+    else
+        arg = line + strlen(line);
+    out o = {.n = 0};
+    if (!strcmp(line, "hello")) {
+        cmd_hello(fd);
+    } else if (!strcmp(line, "pause")) {
+        set_paused(1);
+        put(&o, "{\"ok\":true,\"paused\":true}");
+        reply(fd, &o);
+    } else if (!strcmp(line, "resume")) {
+        set_paused(0);
+        put(&o, "{\"ok\":true,\"paused\":false}");
+        reply(fd, &o);
+    } else if (!strcmp(line, "step")) {
+        char *end;
+        long n = *arg ? strtol(arg, &end, 10) : 1;
+        if (*arg && (*end || n < 1 || n > 1000000)) {
+            reply_error(fd, "usage: step [N], 1 <= N <= 1000000");
+            return 0;
+        }
+        if (!atomic_load(&cs_control_paused)) {
+            reply_error(fd, "not paused: pause first");
+            return 0;
+        }
+        atomic_fetch_add(&steps, n);
+        gate_changed();
+        put(&o, "{\"ok\":true,\"steps\":%ld}", n);
+        reply(fd, &o);
+    } else if (!strcmp(line, "set")) {
+        cmd_set(fd, arg);
+    } else if (!strcmp(line, "detach")) {
+        set_paused(0);
+        put(&o, "{\"ok\":true}");
+        reply(fd, &o);
+        return -1;
+    } else {
+        reply_error(fd, "unknown command (hello, pause, step, resume, set, detach)");
+    }
+    return 0;
+}
+
+/* ---- the control thread ----------------------------------------------------------------------- */
+
+static int peer_is_us(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    return cs_real.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == getuid();
+}
+
+static void serve(int c)
+{
+    char buf[4096];
+    size_t n = 0;
+    struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = listen_fd, .events = POLLIN}};
+    for (;;) {
+        if (syscall(SYS_ppoll, p, 2, NULL, NULL, (size_t)8) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN) { /* one client at a time */
+            int other = cs_real.accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (other >= 0) {
+                if (peer_is_us(other))
+                    reply_error(other, "busy: another inspector is attached");
+                syscall(SYS_close, other);
+            }
+        }
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t k = cs_real.recv(c, buf + n, sizeof buf - 1 - n, 0);
+        if (k <= 0)
+            break; /* the inspector went away */
+        n += (size_t)k;
+        buf[n] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            if (nl > line && nl[-1] == '\r')
+                nl[-1] = '\0';
+            if (*line && command(c, line) < 0)
+                return;
+            line = nl + 1;
+        }
+        n = strlen(line);
+        memmove(buf, line, n + 1);
+        if (n == sizeof buf - 1) {
+            reply_error(c, "command line too long");
+            break;
+        }
+    }
+}
+
+static void *control_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    pthread_setname_np(pthread_self(), "cs-control");
+    cs_tel_mute_thread();
+    for (;;) {
+        int c = cs_real.accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break;
+        }
+        if (peer_is_us(c))
+            serve(c);
+        syscall(SYS_close, c);
+        /* Whatever happened to the inspector, the target runs on. */
+        if (atomic_load(&cs_control_paused))
+            set_paused(0);
+    }
+    return NULL;
+}
+
+static void remove_socket(void)
+{
+    if (sock_path[0])
+        unlink(sock_path);
+}
+
+/* The per-user directory: created 0700, refused unless ours and closed. */
+static int runtime_dir(char *dir, size_t n)
+{
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    int w = -1;
+    if (x && x[0] == '/') {
+        w = snprintf(dir, n, "%s/coroscope", x);
+        if (w > 0 && (size_t)w < n && mkdir(dir, 0700) && errno != EEXIST)
+            w = -1; /* XDG_RUNTIME_DIR unusable (missing?): the fallback below */
+    }
+    if (w < 0) {
+        w = snprintf(dir, n, "/tmp/coroscope-%u", (unsigned)getuid());
+        if (w > 0 && (size_t)w < n && mkdir(dir, 0700) && errno != EEXIST)
+            return errno;
+    }
+    if (w < 0 || (size_t)w >= n)
+        return ENAMETOOLONG;
+    struct stat st;
+    if (lstat(dir, &st))
+        return errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+        cs_log("%s is not a private directory of this user (mode %o, uid %u): no control socket", dir,
+               (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+        return EPERM;
+    }
+    return 0;
+}
+
+int cs_control_start(void)
+{
+    char dir[sizeof sock_path - 16];
+    int err = runtime_dir(dir, sizeof dir);
+    if (err)
+        return err;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int w = snprintf(a.sun_path, sizeof a.sun_path, "%s/%d.sock", dir, (int)getpid());
+    if (w < 0 || (size_t)w >= sizeof a.sun_path)
+        return ENAMETOOLONG;
+    int fd = cs_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    unlink(a.sun_path); /* a stale socket of a dead process with our pid */
+    mode_t old = umask(077);
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (r || chmod(a.sun_path, 0600) || listen(fd, 8)) {
+        err = errno;
+        syscall(SYS_close, fd);
+        return err;
+    }
+    listen_fd = cs_fd_hide(fd);
+    memcpy(sock_path, a.sun_path, sizeof sock_path);
+    atexit(remove_socket);
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(&t, &at, control_main, NULL);
+    pthread_attr_destroy(&at);
+    return err;
+}
+
+void cs_control_atfork_child(void)
+{
+    /* The parent's socket is the parent's: a forked child has no control
+     * channel of its own yet. */
+    if (listen_fd >= 0) {
+        syscall(SYS_close, listen_fd);
+        cs_fd_unhide(listen_fd);
+        listen_fd = -1;
+    }
+    sock_path[0] = '\0';
+    atomic_store(&cs_control_paused, 0);
+    atomic_store(&steps, 0);
+}

@@ -1,0 +1,56 @@
+/*
+ * control.h — the control channel: one Unix socket per engine process.
+ *
+ * Where: $XDG_RUNTIME_DIR/coroscope/ when that is set and usable, else
+ * /tmp/coroscope-<uid>/; the directory is created mode 0700 and refused if
+ * it belongs to someone else or is open to others. The socket is
+ * <dir>/<pid>.sock, mode 0600, removed at exit. A peer whose uid
+ * (SO_PEERCRED) is not ours is closed without a word.
+ *
+ * Protocol (version 1): the client writes one command per line; the engine
+ * answers each with one line of JSON, {"ok":true,...} or
+ * {"ok":false,"error":"..."}.
+ *   hello                   pid, exe, cmdline, engine and protocol version, config
+ *   pause                   the scheduler stops before it picks its next
+ *                           coroutine (running coroutines finish their turn)
+ *   step N                  let N more scheduling decisions happen, then stop
+ *   resume                  run freely again
+ *   set slice=10ms|preempt=0|1|hooks=0|1
+ *   detach                  resume and close
+ * One client at a time (a second one is told "busy" and closed). A client
+ * that vanishes (closed, killed) leaves the target resumed.
+ *
+ * Threads: a control thread ("cs-control") serves the socket; the scheduler
+ * reads the gate (cs_control_gate) at the top of every decision.
+ */
+#ifndef CS_CONTROL_H
+#define CS_CONTROL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct cs_worker;
+
+/* Nonzero while a client holds the scheduler paused (or stepping). */
+extern _Atomic int cs_control_paused;
+
+/* Start the control thread (runtime start). 0 or an errno value. */
+int cs_control_start(void);
+
+/* Worker, before picking the next coroutine: wait while paused, unless a
+ * step is available (taken here). */
+void cs_control_wait(struct cs_worker *w);
+
+static inline void cs_control_gate(struct cs_worker *w)
+{
+    if (__builtin_expect(atomic_load_explicit(&cs_control_paused, memory_order_relaxed), 0))
+        cs_control_wait(w);
+}
+
+/* Forked child: drop the parent's socket. */
+void cs_control_atfork_child(void);
+
+/* The socket path of this process (empty before start). */
+const char *cs_control_path(void);
+
+#endif

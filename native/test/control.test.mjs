@@ -1,0 +1,183 @@
+// The control channel: a Unix socket per engine process in a private
+// per-user directory, speaking one command per line and answering JSON.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
+let tmp, counterExe;
+
+function cleanEnv(extra = {}) {
+  const e = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
+  return { ...e, XDG_RUNTIME_DIR: join(tmp, 'run'), ...extra };
+}
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'coroscope-control-'));
+  mkdirSync(join(tmp, 'run'), { mode: 0o700 });
+  counterExe = join(tmp, 'counter');
+  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'counter.c'),
+    '-o', counterExe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Start the counter program; track the last number it printed.
+async function startCounter() {
+  const child = spawn(counterExe, [], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { child, last: -1, lines: 0 };
+  let partial = '';
+  child.stdout.on('data', (d) => {
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop();
+    for (const p of parts) {
+      state.last = Number(p);
+      state.lines++;
+    }
+  });
+  const sock = join(tmp, 'run', 'coroscope', `${child.pid}.sock`);
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(20);
+  if (!existsSync(sock)) {
+    child.kill('SIGKILL');
+    assert.fail(`no control socket at ${sock}`);
+  }
+  return { ...state, sock, state };
+}
+
+// A client: send(line) resolves with the parsed JSON reply.
+function client(sock) {
+  const s = connect(sock);
+  let buf = '';
+  const waiting = [];
+  s.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      waiting.shift()?.(JSON.parse(line));
+    }
+  });
+  return {
+    socket: s,
+    send: (cmd) => new Promise((res) => { waiting.push(res); s.write(cmd + '\n'); }),
+    ready: new Promise((res, rej) => { s.on('connect', res); s.on('error', rej); }),
+  };
+}
+
+test('hello describes the process, from a socket only its user can reach', async () => {
+  const c0 = await startCounter();
+  try {
+    assert.equal(statSync(c0.sock).mode & 0o777, 0o600);
+    assert.equal(statSync(dirname(c0.sock)).mode & 0o777, 0o700);
+    const c = client(c0.sock);
+    await c.ready;
+    const hello = await c.send('hello');
+    assert.equal(hello.ok, true);
+    assert.equal(hello.protocol, 1);
+    assert.equal(hello.pid, c0.child.pid);
+    assert.match(hello.exe, /counter$/);
+    assert.equal(hello.config.workers, 1);
+    const bad = await c.send('frobnicate');
+    assert.equal(bad.ok, false);
+    assert.match(bad.error, /unknown command/);
+    c.socket.destroy();
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
+
+test('pause stops the scheduler, step N runs exactly N more decisions, resume runs freely', async () => {
+  const c0 = await startCounter();
+  try {
+    const c = client(c0.sock);
+    await c.ready;
+    await sleep(100);
+    assert.ok(c0.state.lines > 10, 'the counter runs');
+    assert.deepEqual(await c.send('pause'), { ok: true, paused: true });
+    await sleep(150);
+    const frozen = c0.state.last;
+    await sleep(300);
+    assert.equal(c0.state.last, frozen, 'no progress while paused');
+    assert.equal((await c.send('step 5')).ok, true);
+    await sleep(300);
+    assert.equal(c0.state.last, frozen + 5, 'exactly five more turns');
+    assert.equal((await c.send('step')).ok, true);
+    await sleep(200);
+    assert.equal(c0.state.last, frozen + 6, 'one more');
+    assert.equal((await c.send('resume')).paused, false);
+    await sleep(200);
+    assert.ok(c0.state.last > frozen + 100, 'running again');
+    c.socket.destroy();
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
+
+test('an inspector that vanishes while the scheduler is paused leaves the target running', async () => {
+  const c0 = await startCounter();
+  try {
+    const c = client(c0.sock);
+    await c.ready;
+    await c.send('pause');
+    await sleep(150);
+    const frozen = c0.state.last;
+    c.socket.destroy(); // as if the inspector was killed
+    await sleep(300);
+    assert.ok(c0.state.last > frozen + 10, 'resumed after the inspector went away');
+    const again = client(c0.sock); // and it can be attached again
+    await again.ready;
+    assert.equal((await again.send('hello')).ok, true);
+    again.socket.destroy();
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
+
+test('a second inspector is told the process is busy; set changes the time slice at run time', async () => {
+  const c0 = await startCounter();
+  try {
+    const a = client(c0.sock);
+    await a.ready;
+    await a.send('hello');
+    const b = client(c0.sock);
+    await b.ready;
+    const busy = await new Promise((res) => b.socket.once('data', (d) => res(JSON.parse(String(d)))));
+    assert.equal(busy.ok, false);
+    assert.match(busy.error, /busy/);
+    const set = await a.send('set slice=5ms');
+    assert.equal(set.config.time_slice_ns, 5000000);
+    assert.equal((await a.send('set slice=soon')).ok, false);
+    assert.deepEqual(await a.send('detach'), { ok: true });
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
+
+test('another user cannot reach the control socket', { skip: process.getuid() !== 0 && 'needs root to run a client as another uid' }, async () => {
+  const c0 = await startCounter();
+  try {
+    const probe = spawnSync('python3', ['-c', `
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1]); s.sendall(b"hello\\n"); s.settimeout(2)
+    print("reply:", s.recv(100))
+except Exception as e:
+    print("refused:", type(e).__name__)
+`, c0.sock], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10000 });
+    assert.match(probe.stdout, /^refused: PermissionError|^reply: b''/m, probe.stdout + probe.stderr);
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
