@@ -21,6 +21,7 @@
 #include "fdtable.h"
 #include "log.h"
 #include "preempt.h"
+#include "procfs.h"
 #include "real.h"
 #include "sched.h"
 #include "telemetry.h"
@@ -130,24 +131,6 @@ static void reply_error(int fd, const char *msg)
     reply(fd, &o);
 }
 
-static void read_proc(const char *path, char *buf, size_t n, int nul_to_space)
-{
-    buf[0] = '\0';
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    long k = syscall(SYS_read, fd, buf, n - 1);
-    syscall(SYS_close, fd);
-    if (k < 0)
-        k = 0;
-    buf[k] = '\0';
-    if (nul_to_space) {
-        for (long i = 0; i < k - 1; i++)
-            if (!buf[i])
-                buf[i] = ' ';
-    }
-}
-
 static void config_json(out *o)
 {
     put(o,
@@ -164,7 +147,7 @@ static void cmd_hello(int fd)
     char exe[1024], cmd[2048];
     long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
-    read_proc("/proc/self/cmdline", cmd, sizeof cmd, 1);
+    cs_proc_read("/proc/self/cmdline", cmd, sizeof cmd, 1);
     out o = {.n = 0};
     put(&o, "{\"ok\":true,\"protocol\":%d,\"pid\":%d,\"exe\":", PROTOCOL_VERSION, (int)getpid());
     put_json_string(&o, exe);

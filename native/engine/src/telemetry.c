@@ -15,6 +15,7 @@
 #include "config.h"
 #include "hook.h"
 #include "log.h"
+#include "procfs.h"
 #include "ring.h"
 #include "sched.h"
 
@@ -251,14 +252,7 @@ void cs_tel_start(void)
     long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
     if (n < 0)
         exe[0] = '\0';
-    int cfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (cfd >= 0) {
-        long k = syscall(SYS_read, cfd, cmd, sizeof cmd - 1);
-        syscall(SYS_close, cfd);
-        for (long i = 0; i < k - 1; i++)
-            if (!cmd[i])
-                cmd[i] = ' ';
-    }
+    cs_proc_read("/proc/self/cmdline", cmd, sizeof cmd, 1);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     uint64_t version = ((uint64_t)0 << 32) | (1u << 16);
