@@ -344,10 +344,54 @@ static void render(const coroscope_event *e, char *out, size_t cap)
     }
 }
 
+/* One event as a line: relative time, thread/worker, coroutine, what. */
+static void print_event(const coroscope_event *ev, uint64_t *base, int *have_base)
+{
+    coroscope_event e = *ev;
+    char line[1024];
+    if (!*have_base && e.ts) {
+        *base = e.ts;
+        *have_base = 1;
+    }
+    if (e.kind == COROSCOPE_EV_CO_CREATE)
+        name_set(e.co, e.a[1]);
+    uint64_t mag = e.ts >= *base ? e.ts - *base : *base - e.ts;
+    char thr[32], co[300], nm[256];
+    if (e.worker == COROSCOPE_NO_WORKER)
+        snprintf(thr, sizeof thr, "t%" PRIu32, e.tid);
+    else
+        snprintf(thr, sizeof thr, "w%u", e.worker);
+    uint64_t name = name_get(e.co);
+    if (!e.co)
+        snprintf(co, sizeof co, "-");
+    else if (name)
+        snprintf(co, sizeof co, "co#%" PRIu64 " %s", e.co, quoted(name, nm, sizeof nm));
+    else
+        snprintf(co, sizeof co, "co#%" PRIu64, e.co);
+    render(&e, line, sizeof line);
+    printf("%s%" PRIu64 ".%06" PRIu64 " %s %s %s\n", e.ts < *base ? "-" : "", mag / 1000000000,
+           mag % 1000000000 / 1000, thr, co, line);
+}
+
+int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *),
+              cs_reader *strings);
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "--pid")) {
+        double secs = argc >= 5 && !strcmp(argv[3], "--seconds") ? atof(argv[4]) : 0;
+        cs_reader *live = cs_reader_new_live();
+        if (!live)
+            return 1;
+        rd = live;
+        int rc = live_main(atoi(argv[2]), secs, print_event, live);
+        cs_reader_close(live);
+        free(names);
+        return rc;
+    }
     if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fprintf(stderr, "usage: coroscope-dump FILE\n");
+        fprintf(stderr, "usage: coroscope-dump FILE\n"
+                        "       coroscope-dump --pid PID [--seconds S]   (a live engine process)\n");
         return 2;
     }
     const char *path = argv[1];
@@ -368,31 +412,8 @@ int main(int argc, char **argv)
     coroscope_event e;
     uint64_t base = 0;
     int have_base = 0;
-    char line[1024];
-    while (cs_reader_next(r, &e) == 1) {
-        if (!have_base && e.ts) {
-            base = e.ts;
-            have_base = 1;
-        }
-        if (e.kind == COROSCOPE_EV_CO_CREATE)
-            name_set(e.co, e.a[1]);
-        uint64_t mag = e.ts >= base ? e.ts - base : base - e.ts;
-        char thr[32], co[300], nm[256];
-        if (e.worker == COROSCOPE_NO_WORKER)
-            snprintf(thr, sizeof thr, "t%" PRIu32, e.tid);
-        else
-            snprintf(thr, sizeof thr, "w%u", e.worker);
-        uint64_t name = name_get(e.co);
-        if (!e.co)
-            snprintf(co, sizeof co, "-");
-        else if (name)
-            snprintf(co, sizeof co, "co#%" PRIu64 " %s", e.co, quoted(name, nm, sizeof nm));
-        else
-            snprintf(co, sizeof co, "co#%" PRIu64, e.co);
-        render(&e, line, sizeof line);
-        printf("%s%" PRIu64 ".%06" PRIu64 " %s %s %s\n", e.ts < base ? "-" : "", mag / 1000000000,
-               mag % 1000000000 / 1000, thr, co, line);
-    }
+    while (cs_reader_next(r, &e) == 1)
+        print_event(&e, &base, &have_base);
     fflush(stdout);
     const cs_trace_err *st = cs_reader_status(r);
     int rc = 0;

@@ -601,3 +601,23 @@ void cs_reader_close(cs_reader *r)
         close(r->fd);
     free(r);
 }
+
+/* ---- live streams ------------------------------------------------------------------ */
+
+cs_reader *cs_reader_new_live(void)
+{
+    cs_reader *r = calloc(1, sizeof *r);
+    if (r)
+        r->fd = -1;
+    return r;
+}
+
+void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n)
+{
+    while (n) {
+        uint32_t k = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+        ingest_strings(r, ev, k);
+        ev += k;
+        n -= k;
+    }
+}

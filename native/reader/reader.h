@@ -117,6 +117,12 @@ const char *cs_event_kind_name(unsigned kind);
 const char *cs_hook_name(unsigned hook);
 int cs_event_kind_known(unsigned kind);
 
+/* A reader with no file, for events that arrive live (from the engine's
+ * rings): feed it records with cs_reader_ingest and resolve their strings
+ * with cs_reader_string; free it with cs_reader_close. */
+cs_reader *cs_reader_new_live(void);
+void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n);
+
 /* ---- writer ------------------------------------------------------------------ */
 
 typedef struct cs_trace_writer cs_trace_writer;

@@ -198,6 +198,45 @@ static void cmd_set(int fd, const char *arg)
     reply(fd, &o);
 }
 
+/* ---- event rings for a subscribed inspector -------------------------------------------------- */
+
+static int subscribed;   /* control thread only */
+static int rings_sent;
+
+/* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS). */
+static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
+{
+    int fd = *(int *)ctx;
+    char line[128];
+    int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
+                     worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
+    struct iovec iov = {line, (size_t)n};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &ring_fd, sizeof(int));
+    cs_real.sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+static void send_new_rings(int fd)
+{
+    if (subscribed)
+        rings_sent = cs_tel_rings(rings_sent, send_ring, &fd);
+}
+
+static void unsubscribe(void)
+{
+    if (subscribed)
+        cs_tel_subscribe(0);
+    subscribed = 0;
+}
+
 /* One command line; returns 0 to keep the client, -1 to close it. */
 static int command(int fd, char *line)
 {
@@ -234,13 +273,29 @@ static int command(int fd, char *line)
         reply(fd, &o);
     } else if (!strcmp(line, "set")) {
         cmd_set(fd, arg);
+    } else if (!strcmp(line, "subscribe")) {
+        int err = subscribed ? 0 : cs_tel_subscribe(1);
+        if (err) {
+            reply_error(fd, "the event rings are being recorded to the COROSCOPE_TRACE file");
+            return 0;
+        }
+        subscribed = 1;
+        rings_sent = 0;
+        put(&o, "{\"ok\":true,\"subscribed\":true}");
+        reply(fd, &o);
+        send_new_rings(fd); /* then one {"event":"ring"} line with its fd per ring, now and later */
+    } else if (!strcmp(line, "unsubscribe")) {
+        unsubscribe();
+        put(&o, "{\"ok\":true,\"subscribed\":false}");
+        reply(fd, &o);
     } else if (!strcmp(line, "detach")) {
+        unsubscribe();
         set_paused(0);
         put(&o, "{\"ok\":true}");
         reply(fd, &o);
         return -1;
     } else {
-        reply_error(fd, "unknown command (hello, pause, step, resume, set, detach)");
+        reply_error(fd, "unknown command (hello, pause, step, resume, set, subscribe, unsubscribe, detach)");
     }
     return 0;
 }
@@ -260,8 +315,13 @@ static void serve(int c)
     size_t n = 0;
     struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = listen_fd, .events = POLLIN}};
     for (;;) {
-        if (syscall(SYS_ppoll, p, 2, NULL, NULL, (size_t)8) < 0 && errno != EINTR)
+        struct timespec tick = {0, 20000000}; /* subscribed: look for new rings every 20 ms */
+        long pr = syscall(SYS_ppoll, p, 2, subscribed ? &tick : NULL, NULL, (size_t)8);
+        if (pr < 0 && errno != EINTR)
             break;
+        send_new_rings(c);
+        if (pr <= 0)
+            continue;
         if (p[1].revents & POLLIN) { /* one client at a time */
             int other = cs_real.accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
             if (other >= 0) {
@@ -312,6 +372,7 @@ static void *control_main(void *arg)
         }
         if (peer_is_us(c))
             serve(c);
+        unsubscribe();
         syscall(SYS_close, c);
         /* Whatever happened to the inspector, the target runs on. */
         if (atomic_load(&cs_control_paused))

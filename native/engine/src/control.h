@@ -16,6 +16,12 @@
  *   step N                  let N more scheduling decisions happen, then stop
  *   resume                  run freely again
  *   set slice=10ms|preempt=0|1|hooks=0|1
+ *   subscribe               the engine starts emitting events; then, for every
+ *                           thread's event ring (ring.h), now and as threads
+ *                           appear, one line {"event":"ring","tid":T,"worker":W}
+ *                           carrying the ring's memfd (SCM_RIGHTS). Refused
+ *                           while COROSCOPE_TRACE records (one consumer per ring)
+ *   unsubscribe             stop emitting
  *   detach                  resume and close
  * One client at a time (a second one is told "busy" and closed). A client
  * that vanishes (closed, killed) leaves the target resumed.

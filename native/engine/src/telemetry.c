@@ -139,6 +139,33 @@ uint64_t cs_tel_string(const char *s)
 
 void cs_tel_mute_thread(void) { tl_mute = 1; }
 
+int cs_tel_subscribe(int on)
+{
+    if (trace_path[0])
+        return EBUSY;
+    if (on)
+        atomic_store(&cs_observer, call_observer);
+    else if (atomic_load(&cs_observer) == call_observer)
+        atomic_store(&cs_observer, NULL);
+    atomic_store(&cs_tel_on, on);
+    return 0;
+}
+
+int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx)
+{
+    /* The list is pushed at its head: count, then visit oldest first. */
+    int n = 0;
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
+        n++;
+    for (int i = skip; i < n; i++) {
+        tel_thread *t = atomic_load(&threads);
+        for (int k = n - 1; k > i; k--)
+            t = t->next;
+        visit(ctx, t->ring.fd, t->tid, t->worker);
+    }
+    return n;
+}
+
 void cs_tel_flush(void)
 {
     if (tl)
@@ -151,7 +178,7 @@ static void call_observer(const cs_call *c)
 {
     if (tl_mute || !cs_tel())
         return;
-    if (!atomic_load_explicit(&started, memory_order_relaxed))
+    if (trace_path[0] && !atomic_load_explicit(&started, memory_order_relaxed))
         cs_tel_start();
     cs_co *co = cs_tls.co;
     uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0);

@@ -66,6 +66,15 @@ static inline uint64_t cs_tel_ready_why(int cause)
     return 0;
 }
 
+/* An inspector subscribed through the control channel: emit (without a
+ * trace file) or stop. Refused (EBUSY) while COROSCOPE_TRACE records,
+ * because the recorder is then the rings' one consumer. */
+int cs_tel_subscribe(int on);
+
+/* Rings that exist: visit each with its memfd, tid and worker, skipping the
+ * first `skip` (creation order). Returns how many exist. */
+int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx);
+
 /* The calling engine thread never emits (its system calls are the
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);

@@ -1,0 +1,144 @@
+/*
+ * live.c — coroscope-dump --pid: attach to a running engine process through
+ * its control socket (control.h), subscribe, receive every thread's event
+ * ring (SCM_RIGHTS), and print the events as they come, sorted by time in
+ * batches of 50 ms. Detaches on exit; the target goes on unaffected.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reader.h"
+#include "ring.h"
+
+#define MAX_RINGS 1024
+#define BATCH 65536
+
+static cs_ring rings[MAX_RINGS];
+static int nrings;
+
+static int socket_path(int pid, char *out, size_t n)
+{
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    if (x && x[0] == '/') {
+        snprintf(out, n, "%s/coroscope/%d.sock", x, pid);
+        if (access(out, F_OK) == 0)
+            return 0;
+    }
+    snprintf(out, n, "/tmp/coroscope-%u/%d.sock", (unsigned)getuid(), pid);
+    return access(out, F_OK);
+}
+
+/* Read what the socket has: JSON lines, some carrying a ring fd. */
+static int pump(int s, char *acc, size_t *accn, size_t cap)
+{
+    char buf[4096];
+    union {
+        char c[CMSG_SPACE(sizeof(int) * 16)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c, .msg_controllen = sizeof u.c};
+    ssize_t k = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+    if (k <= 0)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < nfd; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0)
+                nrings++;
+            else
+                close(fd);
+        }
+    }
+    size_t take = (size_t)k < cap - *accn - 1 ? (size_t)k : cap - *accn - 1;
+    memcpy(acc + *accn, buf, take);
+    *accn += take;
+    acc[*accn] = '\0';
+    char *nl;
+    while ((nl = strchr(acc, '\n'))) { /* errors from the engine go to stderr */
+        *nl = '\0';
+        if (strstr(acc, "\"ok\":false"))
+            fprintf(stderr, "coroscope-dump: the target says: %s\n", acc);
+        memmove(acc, nl + 1, strlen(nl + 1) + 1);
+        *accn = strlen(acc);
+    }
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const coroscope_event *x = a, *y = b;
+    return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *), cs_reader *strings)
+{
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    if (pid <= 0 || socket_path(pid, path, sizeof path)) {
+        fprintf(stderr, "coroscope-dump: process %d runs no Coroscope engine (no control socket)\n", pid);
+        return 1;
+    }
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, path, sizeof a.sun_path);
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a)) {
+        fprintf(stderr, "coroscope-dump: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    const char *hello = "hello\nsubscribe\n";
+    if (write(s, hello, strlen(hello)) < 0)
+        return 1;
+    coroscope_event *buf = malloc(sizeof *buf * BATCH);
+    char acc[16384];
+    size_t accn = 0;
+    acc[0] = '\0';
+    uint64_t base = 0;
+    int have_base = 0, rc = 0;
+    double end = seconds > 0 ? now_s() + seconds : 0;
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+    while (buf && (!end || now_s() < end)) {
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0 && pump(s, acc, &accn, sizeof acc) < 0) {
+            fprintf(stderr, "coroscope-dump: the target closed the control channel (exited?)\n");
+            break;
+        }
+        size_t n = 0;
+        for (int i = 0; i < nrings; i++) {
+            ssize_t k;
+            while (n < BATCH && (k = cs_ring_read(&rings[i], buf + n, BATCH - n)) > 0)
+                n += (size_t)k;
+        }
+        cs_reader_ingest(strings, buf, n);
+        qsort(buf, n, sizeof *buf, by_time);
+        for (size_t i = 0; i < n; i++)
+            if (buf[i].kind != COROSCOPE_EV_STRING && buf[i].kind != COROSCOPE_EV_STRING_MORE)
+                print(&buf[i], &base, &have_base);
+        fflush(stdout);
+    }
+    const char *bye = "detach\n";
+    if (write(s, bye, strlen(bye)) < 0)
+        rc = 0;
+    close(s);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,127 @@
+// Attaching to a running engine process: coroscope-dump --pid subscribes
+// through the control socket, receives every thread's event ring and prints
+// the events live; detaching (or dying) leaves the target running.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
+const dump = join(build, 'coroscope-dump');
+let tmp;
+
+function cleanEnv(extra = {}) {
+  const e = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
+  return { ...e, XDG_RUNTIME_DIR: join(tmp, 'run'), ...extra };
+}
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'coroscope-attach-'));
+  mkdirSync(join(tmp, 'run'), { mode: 0o700 });
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function startServer(env = {}) {
+  const server = spawn(join(build, 'examples', 'echo_server'), ['--port', '0'], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise((res, rej) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) res(m[1]);
+    });
+    server.on('exit', () => rej(new Error('echo_server exited early')));
+  });
+  return { server, port };
+}
+
+function load(port, conns = 10, seconds = 0.5) {
+  const r = spawnSync(join(build, 'examples', 'echo_client'),
+    ['--port', port, '--conns', String(conns), '--duration', String(seconds), '--warmup', '0'],
+    { env: cleanEnv(), encoding: 'utf8', timeout: 20000 });
+  const m = r.stdout.match(/requests_per_sec=([\d.]+)/);
+  return m ? Number(m[1]) : 0;
+}
+
+function attach(pid, seconds) {
+  const child = spawn(dump, ['--pid', String(pid), '--seconds', String(seconds)], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '', err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const done = new Promise((res) => child.on('exit', (code, sig) => res({ code, sig, out, err })));
+  return { child, done };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('coroscope-dump --pid shows a running echo server\'s coroutines and calls live, detaches, and can attach again', async () => {
+  const { server, port } = await startServer();
+  try {
+    const a = attach(server.pid, 1.5);
+    await sleep(300);
+    assert.ok(load(port) > 100, 'the server serves while attached');
+    const r = await a.done;
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    assert.ok(lines.some((l) => /"conn-\d+" created/.test(l)), 'connection coroutines appear');
+    assert.ok(lines.filter((l) => /\bread\(fd=\d+/.test(l)).length > 50, 'their reads appear');
+    assert.ok(lines.some((l) => /parked/.test(l)), 'parked calls appear');
+    assert.ok(load(port) > 100, 'the server serves after the detach');
+    const again = attach(server.pid, 1);
+    await sleep(200);
+    load(port, 5, 0.3);
+    const r2 = await again.done;
+    assert.equal(r2.code, 0, r2.err);
+    assert.ok(r2.out.split('\n').filter((l) => /\bread\(fd=/.test(l)).length > 10, 're-attached and saw reads');
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
+
+test('an inspector killed mid-stream leaves the target serving, and the next one attaches', async () => {
+  const { server, port } = await startServer();
+  try {
+    const a = attach(server.pid, 10);
+    await sleep(300);
+    load(port, 5, 0.3);
+    a.child.kill('SIGKILL');
+    await a.done;
+    assert.ok(load(port) > 100, 'still serving after the inspector died');
+    const b = attach(server.pid, 0.8);
+    await sleep(200);
+    load(port, 5, 0.3);
+    const r = await b.done;
+    assert.equal(r.code, 0, r.err);
+    assert.ok(r.out.length > 0);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
+
+test('attaching to a pid that runs no engine says so', () => {
+  const r = spawnSync(dump, ['--pid', String(process.pid)], { env: cleanEnv(), encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /runs no Coroscope engine/);
+});
+
+test('subscribing is refused while the process records to COROSCOPE_TRACE (one consumer per ring)', async () => {
+  const { server } = await startServer({ COROSCOPE_TRACE: join(tmp, 'srv.cstrace') });
+  try {
+    const a = attach(server.pid, 0.5);
+    const r = await a.done;
+    assert.match(r.err, /recorded to the COROSCOPE_TRACE file/);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
