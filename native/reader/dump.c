@@ -376,8 +376,12 @@ static void print_event(const coroscope_event *ev, uint64_t *base, int *have_bas
 int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *),
               cs_reader *strings);
 
+int list_main(void);
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--list"))
+        return list_main();
     if (argc >= 3 && !strcmp(argv[1], "--pid")) {
         double secs = argc >= 5 && !strcmp(argv[3], "--seconds") ? atof(argv[4]) : 0;
         cs_reader *live = cs_reader_new_live();
@@ -391,7 +395,8 @@ int main(int argc, char **argv)
     }
     if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fprintf(stderr, "usage: coroscope-dump FILE\n"
-                        "       coroscope-dump --pid PID [--seconds S]   (a live engine process)\n");
+                        "       coroscope-dump --pid PID [--seconds S]   (a live engine process)\n"
+                        "       coroscope-dump --list                    (engine processes of this user)\n");
         return 2;
     }
     const char *path = argv[1];

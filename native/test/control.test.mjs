@@ -181,3 +181,56 @@ except Exception as e:
     c0.child.kill('SIGKILL');
   }
 });
+
+test('a snapshot of the paused scheduler shows every coroutine with what it waits for', async () => {
+  const exe = join(tmp, 'snapshot_target');
+  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'snapshot_target.c'),
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const child = spawn(exe, [], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const fd = await new Promise((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/READY fd=(\d+)/);
+        if (m) res(Number(m[1]));
+      });
+      child.on('exit', () => rej(new Error('snapshot_target exited')));
+    });
+    const c = client(join(tmp, 'run', 'coroscope', `${child.pid}.sock`));
+    await c.ready;
+    await c.send('pause');
+    await sleep(50);
+    const snap = await c.send('snapshot');
+    assert.equal(snap.ok, true);
+    assert.equal(snap.paused, true);
+    assert.equal(snap.workers.length, 1);
+    const by = Object.fromEntries(snap.coroutines.map((x) => [x.name, x]));
+    assert.equal(by.sleeper.state, 'suspended');
+    assert.equal(by.sleeper.wait.why, 'sleep');
+    assert.equal(by.sleeper.wait.call, 'nanosleep');
+    assert.ok(by.sleeper.wait.deadline_ns > snap.time_ns + 3000e9, 'an hour away');
+    assert.deepEqual(by.reader.wait, { why: 'call', call: 'read', fd, events: 'r' });
+    assert.deepEqual(by.joiner.wait, { why: 'join', joining: by.sleeper.id });
+    assert.equal(by.spinner.state, 'ready', 'paused before its next turn');
+    const again = await c.send('snapshot');
+    assert.equal(again.coroutines.find((x) => x.name === 'spinner').switches, by.spinner.switches, 'nothing ran while paused');
+    await c.send('detach');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('coroscope-dump --list shows the engine processes of this user', async () => {
+  const c0 = await startCounter();
+  try {
+    const r = spawnSync(join(build, 'coroscope-dump'), ['--list'], { env: cleanEnv(), encoding: 'utf8', timeout: 5000 });
+    assert.equal(r.status, 0, r.stderr);
+    const row = r.stdout.split('\n').find((l) => l.startsWith(`${c0.child.pid}\t`));
+    assert.ok(row, r.stdout);
+    assert.match(row, /\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\t.*counter$/);
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});

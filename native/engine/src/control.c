@@ -198,6 +198,84 @@ static void cmd_set(int fd, const char *arg)
     reply(fd, &o);
 }
 
+/* ---- snapshot --------------------------------------------------------------------------------- */
+
+static const char *const hook_names[] = {
+#define HOOK_NAME(ret, name, params) #name,
+    CS_REAL_FUNCS(HOOK_NAME)
+#undef HOOK_NAME
+    "signal",
+};
+
+typedef struct snap {
+    int fd;
+    int first;
+    out o;
+} snap;
+
+static void snap_flush(snap *s)
+{
+    send_all(s->fd, s->o.buf, s->o.n);
+    s->o.n = 0;
+}
+
+static void snap_co(void *ctx, const cs_co *co)
+{
+    snap *s = ctx;
+    static const char *const states[] = {"new", "ready", "running", "suspended", "done"};
+    static const char *const whys[] = {"", "call", "join", "sleep"};
+    int state = co->state >= 0 && co->state <= CS_CO_DONE ? co->state : 0;
+    out *o = &s->o;
+    put(o, "%s{\"id\":%llu,\"name\":", s->first ? "" : ",", (unsigned long long)co->id);
+    put_json_string(o, co->name);
+    put(o, ",\"state\":\"%s\",\"worker\":%d", states[state],
+        co->owner && state != CS_CO_NEW ? co->owner->idx : -1);
+    if (state == CS_CO_SUSPENDED) {
+        int why = co->wait_why >= 1 && co->wait_why <= 3 ? co->wait_why : 1;
+        put(o, ",\"wait\":{\"why\":\"%s\"", whys[why]);
+        if (co->cur_hook >= 0 && co->cur_hook < (int)(sizeof hook_names / sizeof hook_names[0]))
+            put(o, ",\"call\":\"%s\"", hook_names[co->cur_hook]);
+        if (why == COROSCOPE_SUSPEND_JOIN)
+            put(o, ",\"joining\":%llu", (unsigned long long)co->wait_detail);
+        else if (co->wait_fd >= 0)
+            put(o, ",\"fd\":%d,\"events\":\"%s\"", co->wait_fd,
+                co->wait_events == 3 ? "rw" : co->wait_events == 2 ? "w" : "r");
+        if (co->heap_idx >= 0)
+            put(o, ",\"deadline_ns\":%llu", (unsigned long long)co->deadline);
+        put(o, "}");
+    }
+    put(o, ",\"switches\":%llu,\"preemptions\":%llu}", (unsigned long long)co->switches,
+        (unsigned long long)co->preempts);
+    s->first = 0;
+    if (o->n > sizeof o->buf - 1024)
+        snap_flush(s);
+}
+
+/* Every live coroutine with its state and what it waits for, and each
+ * worker's running coroutine. Run queues, timers and fd waiters follow from
+ * the coroutines (ready with a worker, a deadline, an fd). Exact while
+ * paused; otherwise a moment's picture. */
+static void cmd_snapshot(int fd)
+{
+    snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
+    put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
+        atomic_load(&cs_control_paused) ? "true" : "false", (unsigned long long)cs_now_ns());
+    for (int i = 0; i < cs_rt.nworkers; i++) {
+        cs_worker *w = &cs_rt.workers[i];
+        cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+        put(&s.o, "%s{\"idx\":%d,\"tid\":%d,\"running\":", i ? "," : "", i, (int)w->tid);
+        if (cur)
+            put(&s.o, "%llu", (unsigned long long)cur->id);
+        else
+            put(&s.o, "null");
+        put(&s.o, ",\"sleeping\":%s}", atomic_load(&w->sleeping) ? "true" : "false");
+    }
+    put(&s.o, "],\"coroutines\":[");
+    cs_co_visit(snap_co, &s);
+    put(&s.o, "]}\n");
+    snap_flush(&s);
+}
+
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
 
 static int subscribed;   /* control thread only */
@@ -273,6 +351,8 @@ static int command(int fd, char *line)
         reply(fd, &o);
     } else if (!strcmp(line, "set")) {
         cmd_set(fd, arg);
+    } else if (!strcmp(line, "snapshot")) {
+        cmd_snapshot(fd);
     } else if (!strcmp(line, "subscribe")) {
         int err = subscribed ? 0 : cs_tel_subscribe(1);
         if (err) {
@@ -295,7 +375,8 @@ static int command(int fd, char *line)
         reply(fd, &o);
         return -1;
     } else {
-        reply_error(fd, "unknown command (hello, pause, step, resume, set, subscribe, unsubscribe, detach)");
+        reply_error(fd, "unknown command (hello, pause, step, resume, set, snapshot, subscribe, unsubscribe, "
+                        "detach)");
     }
     return 0;
 }

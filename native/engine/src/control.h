@@ -22,6 +22,10 @@
  *                           carrying the ring's memfd (SCM_RIGHTS). Refused
  *                           while COROSCOPE_TRACE records (one consumer per ring)
  *   unsubscribe             stop emitting
+ *   snapshot                every live coroutine (id, name, state, worker, what
+ *                           it waits for: call, fd and direction, deadline,
+ *                           joined coroutine), each worker's running one; exact
+ *                           while paused
  *   detach                  resume and close
  * One client at a time (a second one is told "busy" and closed). A client
  * that vanishes (closed, killed) leaves the target resumed.

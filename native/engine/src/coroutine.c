@@ -8,11 +8,18 @@
 #include "sched.h"
 #include "spin.h"
 
+#define CO_BATCH 64        /* coroutine objects per allocation */
+
 __thread cs_tls_t cs_tls __attribute__((tls_model("initial-exec")));
 
 /* Type-stable free list of coroutine objects (never freed, see coroutine.h). */
 static cs_spin free_lock;
 static cs_co *free_cos;
+/* Every batch ever allocated, so the control channel can walk all coroutine
+ * objects without a registry on the spawn/finish paths. Append-only. */
+#define MAX_CO_BATCHES 65536 /* 4 M coroutine objects */
+static cs_co *batches[MAX_CO_BATCHES];
+static _Atomic int nbatches;
 
 static cs_co *co_alloc(void)
 {
@@ -24,13 +31,17 @@ static cs_co *co_alloc(void)
     if (co)
         return co;
     /* Allocate a batch so 100k spawns do not make 100k malloc calls. */
-    enum { BATCH = 64 };
-    cs_co *b = aligned_alloc(64, sizeof(cs_co) * BATCH);
+    cs_co *b = aligned_alloc(64, sizeof(cs_co) * CO_BATCH);
     if (!b)
         return NULL;
-    memset(b, 0, sizeof(cs_co) * BATCH);
+    memset(b, 0, sizeof(cs_co) * CO_BATCH);
     cs_spin_lock(&free_lock);
-    for (int i = 1; i < BATCH; i++) {
+    int k = atomic_load(&nbatches);
+    if (k < MAX_CO_BATCHES) {
+        batches[k] = b;
+        atomic_store(&nbatches, k + 1);
+    }
+    for (int i = 1; i < CO_BATCH; i++) {
         b[i].next = free_cos;
         free_cos = &b[i];
     }
@@ -97,6 +108,17 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     char *top = (char *)(((uintptr_t)co->stack.hi - 64) & ~(uintptr_t)15);
     cs_ctx_make(&co->ctx, top, cs_co_main, co);
     return co;
+}
+
+void cs_co_visit(void (*visit)(void *ctx, const cs_co *co), void *ctx)
+{
+    int n = atomic_load(&nbatches);
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < CO_BATCH; i++) {
+            const cs_co *co = &batches[b][i];
+            if (co->id && co->state != CS_CO_DONE)
+                visit(ctx, co);
+        }
 }
 
 void cs_co_atfork_child(void)

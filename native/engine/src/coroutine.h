@@ -121,6 +121,11 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err);
 /* Drop one reference (body or handle); the last one recycles the object. */
 void cs_co_unref(cs_co *co);
 
+/* Visit every live coroutine (not finished). Fields are read without
+ * synchronisation: exact while the scheduler is paused, a moment's picture
+ * otherwise. Objects are type-stable, so this never touches freed memory. */
+void cs_co_visit(void (*visit)(void *ctx, const cs_co *co), void *ctx);
+
 /* Forked child: reset the free-list lock (a parent thread may have held it). */
 void cs_co_atfork_child(void);
 

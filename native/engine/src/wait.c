@@ -67,10 +67,10 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
                     why == COROSCOPE_SUSPEND_JOIN ? co->wait_detail : (uint64_t)(int64_t)co->wait_fd,
                     (uint64_t)co->wait_events, deadline);
     }
-    co->wait_why = 0;
+    cs_co_switch_out(co);
+    co->wait_why = 0; /* kept while parked: snapshots read them */
     co->wait_fd = -1;
     co->wait_events = 0;
-    cs_co_switch_out(co);
     /* Resumed on the owner thread. With migration the owner may have
      * changed, but the old owner detached us (timer, park list) before
      * offering us for stealing (sched.c offer_surplus). */
