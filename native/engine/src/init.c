@@ -17,6 +17,7 @@
 #include "real.h"
 #include "sched.h"
 #include "control.h"
+#include "telemetry.h"
 #include "preempt.h"
 #include "stack.h"
 
@@ -34,6 +35,7 @@ static void atfork_child(void)
     cs_sched_atfork_child();
     cs_preempt_atfork_child();
     cs_control_atfork_child();
+    cs_tel_atfork_child();
 }
 
 /* COROSCOPE_INHERIT=0: remove this library from LD_PRELOAD so programs

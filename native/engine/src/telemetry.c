@@ -139,6 +139,20 @@ uint64_t cs_tel_string(const char *s)
 
 void cs_tel_mute_thread(void) { tl_mute = 1; }
 
+void cs_tel_atfork_child(void)
+{
+    /* The rings are shared memory with the parent, whose threads still
+     * produce into them, and the trace file is the parent's: the child
+     * starts with neither and does not record. */
+    tl = NULL;
+    atomic_store(&threads, NULL);
+    trace_path[0] = '\0';
+    atomic_store(&started, 0);
+    atomic_store(&cs_tel_on, 0);
+    if (atomic_load(&cs_observer) == call_observer)
+        atomic_store(&cs_observer, NULL);
+}
+
 int cs_tel_subscribe(int on)
 {
     if (trace_path[0])

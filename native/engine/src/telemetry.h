@@ -75,6 +75,9 @@ int cs_tel_subscribe(int on);
  * first `skip` (creation order). Returns how many exist. */
 int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx);
 
+/* Forked child: forget the parent's rings and trace file; no recording. */
+void cs_tel_atfork_child(void);
+
 /* The calling engine thread never emits (its system calls are the
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);
