@@ -125,3 +125,20 @@ test('a target that dies of SIGSEGV while recording leaves a trace readable up t
   assert.ok(find(lines, /"crasher" parked sleeping in usleep/) >= 0, 'events before the crash are there');
   assert.ok(lines.filter((l) => /"busy" woke \(timer\)/.test(l)).length >= 20, 'the busy coroutine\'s wakes were recorded');
 });
+
+test('a coroutine that forks while recording leaves the parent\'s trace whole, and the child does not write into it', () => {
+  const exe = join(tmp, 'fork_while_recording');
+  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'fork_while_recording.c'),
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const file = join(tmp, 'fork.cstrace');
+  const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /child exit 7/);
+  const { status, lines, stderr } = dumpLines(file);
+  assert.equal(status, 0, stderr);
+  assert.match(lines[0], /closed cleanly/);
+  assert.equal(lines.filter((l) => /process pid=/.test(l)).length, 1, 'one process wrote this trace');
+  assert.equal(find(lines, /"in-child"/), -1, 'nothing from the child');
+  assert.ok(find(lines, /"forker" finished/) >= 0, 'the parent recorded to the end');
+});
