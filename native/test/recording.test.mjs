@@ -74,6 +74,7 @@ test('cpu_hog with one worker records preemption signals and preemptions at safe
   const preempted = lines.filter((l) => /"hog" preempted at pc .* safe point/.test(l)).length;
   assert.ok(sent >= 5 && preempted >= 5, `signals sent ${sent}, preemptions ${preempted}`);
   assert.ok(find(lines, /"ticker" parked sleeping in usleep/) >= 0, 'the ticker parks in usleep');
+  assert.ok(find(lines, /"ticker" usleep\((9|10)ms\) = 0 <[\d.]+ms> parked/) >= 0, 'its calls carry the timeout and the time they took');
 });
 
 test('a target killed with SIGKILL while recording leaves a trace readable up to its last flushed chunk', async () => {
@@ -106,6 +107,7 @@ test('a target killed with SIGKILL while recording leaves a trace readable up to
   assert.match(lines[0], /no index/);
   assert.ok(find(lines, /"conn-\d+" created/) >= 0, 'connection coroutines were recorded');
   assert.ok(lines.filter((l) => /recv|read/.test(l)).length > 100, 'many reads were recorded');
+  assert.ok(find(lines, /read\(fd=\d+, \d+\) = 64 </) >= 0, 'reads carry the size asked for and the bytes returned');
 });
 
 test('a target that dies of SIGSEGV while recording leaves a trace readable up to its last flushed chunk', () => {

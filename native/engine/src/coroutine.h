@@ -111,6 +111,8 @@ typedef struct cs_co {
 typedef struct cs_tls {
     cs_co *co;                      /* current coroutine, NULL on plain threads and in the scheduler */
     struct cs_worker *w;            /* worker this thread is, NULL on plain threads */
+    uint64_t call_arg;              /* argument summary of the observed call in progress (size,
+                                       timeout ms): set by hooks' slow paths, read by cs_observe */
 } cs_tls_t;
 
 extern __thread cs_tls_t cs_tls __attribute__((tls_model("initial-exec")));

@@ -54,6 +54,7 @@ typedef struct cs_call {
     long ret;
     int err;         /* errno when ret < 0 (or the returned error for clock_nanosleep) */
     uint64_t dur_ns; /* how long the call took */
+    uint64_t arg;    /* summary of the arguments: bytes asked for, or timeout in ms (UINT64_MAX: none) */
 } cs_call;
 
 typedef void (*cs_observer_fn)(const cs_call *call);
@@ -86,7 +87,8 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
     if (__builtin_expect(f != NULL, 0)) {
         cs_co *co = cs_tls.co;
         uint64_t t0 = in_co && co ? co->call_t0 : 0;
-        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0};
+        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0, cs_tls.call_arg};
+        cs_tls.call_arg = 0;
         f(&c);
     }
 }
@@ -113,7 +115,8 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
             uint64_t t0_ = cs_now_ns();                                                              \
             r_ = (expr);                                                                             \
             int e_ = errno;                                                                          \
-            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, cs_now_ns() - t0_};             \
+            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, cs_now_ns() - t0_, cs_tls.call_arg}; \
+            cs_tls.call_arg = 0;                                                                     \
             f_(&c_);                                                                                 \
             errno = e_;                                                                              \
         } else {                                                                                     \

@@ -12,8 +12,18 @@
 #include "hook.h"
 #include "io.h"
 
+/* Bytes an iovec array asks for (the observer's argument summary). */
+static uint64_t iov_bytes(const struct iovec *iov, int n)
+{
+    uint64_t t = 0;
+    for (int i = 0; iov && i < n && i < 1024; i++)
+        t += iov[i].iov_len;
+    return t;
+}
+
 static CS_SLOW ssize_t read_hooked(int fd, void *buf, size_t n)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_read, fd, cs_real.read(fd, buf, n));
@@ -29,6 +39,7 @@ CS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 
 static CS_SLOW ssize_t write_hooked(int fd, const void *buf, size_t n)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_write, fd, cs_real.write(fd, buf, n));
@@ -44,6 +55,7 @@ CS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 static CS_SLOW ssize_t readv_hooked(int fd, const struct iovec *iov, int cnt)
 {
+    cs_tls.call_arg = iov_bytes(iov, cnt);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_readv, fd, cs_real.readv(fd, iov, cnt));
@@ -59,6 +71,7 @@ CS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 static CS_SLOW ssize_t writev_hooked(int fd, const struct iovec *iov, int cnt)
 {
+    cs_tls.call_arg = iov_bytes(iov, cnt);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_writev, fd, cs_real.writev(fd, iov, cnt));
@@ -74,6 +87,7 @@ CS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 static CS_SLOW ssize_t recv_hooked(int fd, void *buf, size_t n, int flags)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_recv, fd, cs_real.recv(fd, buf, n, flags));
@@ -89,6 +103,7 @@ CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 
 static CS_SLOW ssize_t recvfrom_hooked(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_recvfrom, fd, cs_real.recvfrom(fd, buf, n, flags, from, fromlen));
@@ -105,6 +120,7 @@ CS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 
 static CS_SLOW ssize_t recvmsg_hooked(int fd, struct msghdr *msg, int flags)
 {
+    cs_tls.call_arg = msg ? iov_bytes(msg->msg_iov, (int)msg->msg_iovlen) : 0;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_recvmsg, fd, cs_real.recvmsg(fd, msg, flags));
@@ -120,6 +136,7 @@ CS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 static CS_SLOW ssize_t send_hooked(int fd, const void *buf, size_t n, int flags)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_send, fd, cs_real.send(fd, buf, n, flags));
@@ -136,6 +153,7 @@ CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 static CS_SLOW ssize_t sendto_hooked(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
                          socklen_t tolen)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_sendto, fd, cs_real.sendto(fd, buf, n, flags, to, tolen));
@@ -153,6 +171,7 @@ CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 
 static CS_SLOW ssize_t sendmsg_hooked(int fd, const struct msghdr *msg, int flags)
 {
+    cs_tls.call_arg = msg ? iov_bytes(msg->msg_iov, (int)msg->msg_iovlen) : 0;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_sendmsg, fd, cs_real.sendmsg(fd, msg, flags));
@@ -171,6 +190,7 @@ CS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 static CS_SLOW ssize_t __read_chk_hooked(int fd, void *buf, size_t n, size_t buflen)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
         return CS_PASS(CS_HOOK___read_chk, fd, cs_real.__read_chk(fd, buf, n, buflen));
@@ -186,6 +206,7 @@ CS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 static CS_SLOW ssize_t __recv_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
         return CS_PASS(CS_HOOK___recv_chk, fd, cs_real.__recv_chk(fd, buf, n, buflen, flags));
@@ -202,6 +223,7 @@ CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
 static CS_SLOW ssize_t __recvfrom_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
                                  socklen_t *fromlen)
 {
+    cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
         return CS_PASS(CS_HOOK___recvfrom_chk, fd,

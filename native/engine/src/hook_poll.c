@@ -414,6 +414,7 @@ static int co_ppoll(int hook, struct pollfd *fds, nfds_t nfds, const struct time
 
 static CS_SLOW int poll_hooked(struct pollfd *fds, nfds_t nfds, int timeout)
 {
+    cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_poll, -1, cs_real.poll(fds, nfds, timeout));
@@ -428,6 +429,7 @@ CS_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 
 static CS_SLOW int __poll_chk_hooked(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
 {
+    cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK___poll_chk, -1, cs_real.__poll_chk(fds, nfds, timeout, fdslen));
@@ -445,6 +447,7 @@ CS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fd
 
 static CS_SLOW int ppoll_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
 {
+    cs_tls.call_arg = (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_ppoll, -1, cs_real.ppoll(fds, nfds, tmo, mask));
@@ -460,6 +463,7 @@ CS_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 static CS_SLOW int __ppoll_chk_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
                           size_t fdslen)
 {
+    cs_tls.call_arg = (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK___ppoll_chk, -1, cs_real.__ppoll_chk(fds, nfds, tmo, mask, fdslen));
@@ -601,6 +605,7 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
 
 static CS_SLOW int select_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
+    cs_tls.call_arg = (tv ? ((uint64_t)tv->tv_sec * 1000u + (uint64_t)(tv->tv_usec + 999) / 1000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_select, -1, cs_real.select(nfds, rd, wr, ex, tv));
@@ -615,6 +620,7 @@ CS_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeva
 
 static CS_SLOW int pselect_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
 {
+    cs_tls.call_arg = (ts ? ((uint64_t)ts->tv_sec * 1000u + (uint64_t)(ts->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_pselect, -1, cs_real.pselect(nfds, rd, wr, ex, ts, mask));
@@ -639,6 +645,7 @@ static int co_epoll(int hook, int epfd, struct epoll_event *evs, int maxev, int 
 
 static CS_SLOW int epoll_wait_hooked(int epfd, struct epoll_event *evs, int maxev, int timeout)
 {
+    cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_epoll_wait, epfd, cs_real.epoll_wait(epfd, evs, maxev, timeout));
@@ -653,6 +660,7 @@ CS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeo
 
 static CS_SLOW int epoll_pwait_hooked(int epfd, struct epoll_event *evs, int maxev, int timeout, const sigset_t *mask)
 {
+    cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_epoll_pwait, epfd, cs_real.epoll_pwait(epfd, evs, maxev, timeout, mask));

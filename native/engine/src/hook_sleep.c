@@ -84,6 +84,7 @@ static int co_nanosleep(cs_co *co, const struct timespec *req, struct timespec *
 
 static CS_SLOW int nanosleep_hooked(const struct timespec *req, struct timespec *rem)
 {
+    cs_tls.call_arg = (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_nanosleep, -1, cs_real.nanosleep(req, rem));
@@ -103,6 +104,7 @@ CS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 
 static CS_SLOW int usleep_hooked(useconds_t us)
 {
+    cs_tls.call_arg = ((uint64_t)us + 999) / 1000;
     cs_co *co = cs_hook_co();
     if (!co)
         return CS_PASS(CS_HOOK_usleep, -1, cs_real.usleep(us));
@@ -123,6 +125,7 @@ CS_EXPORT int usleep(useconds_t us)
 
 static CS_SLOW unsigned int sleep_hooked(unsigned int seconds)
 {
+    cs_tls.call_arg = (uint64_t)seconds * 1000u;
     cs_co *co = cs_hook_co();
     if (!co) {
         unsigned int r = cs_real.sleep(seconds);
@@ -149,6 +152,7 @@ CS_EXPORT unsigned int sleep(unsigned int seconds)
 
 static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
 {
+    cs_tls.call_arg = (flags & TIMER_ABSTIME) ? 0 : (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
     if (!co || !(clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME || clk == CLOCK_BOOTTIME ||
                  clk == CLOCK_TAI)) {
