@@ -34,7 +34,6 @@ static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listen_fd = -1;
 
-const char *cs_control_path(void) { return sock_path; }
 
 /* ---- the gate ------------------------------------------------------------------------------ */
 
@@ -44,9 +43,8 @@ static void gate_changed(void)
     syscall(SYS_futex, &gate_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
-void cs_control_wait(struct cs_worker *w)
+void cs_control_wait(void)
 {
-    (void)w;
     for (;;) {
         uint32_t seq = atomic_load(&gate_seq);
         if (!atomic_load(&cs_control_paused))

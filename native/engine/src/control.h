@@ -39,8 +39,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-struct cs_worker;
-
 /* Nonzero while a client holds the scheduler paused (or stepping). */
 extern _Atomic int cs_control_paused;
 
@@ -49,18 +47,16 @@ int cs_control_start(void);
 
 /* Worker, before picking the next coroutine: wait while paused, unless a
  * step is available (taken here). */
-void cs_control_wait(struct cs_worker *w);
+void cs_control_wait(void);
 
-static inline void cs_control_gate(struct cs_worker *w)
+static inline void cs_control_gate(void)
 {
     if (__builtin_expect(atomic_load_explicit(&cs_control_paused, memory_order_relaxed), 0))
-        cs_control_wait(w);
+        cs_control_wait();
 }
 
 /* Forked child: drop the parent's socket. */
 void cs_control_atfork_child(void);
 
-/* The socket path of this process (empty before start). */
-const char *cs_control_path(void);
 
 #endif

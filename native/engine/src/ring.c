@@ -84,12 +84,6 @@ void cs_ring_destroy(cs_ring *r)
     r->fd = -1;
 }
 
-void cs_ring_set_producer(cs_ring *r, uint32_t tid, uint32_t worker)
-{
-    r->hdr->producer_tid = tid;
-    r->hdr->worker = worker;
-}
-
 int cs_ring_attach(cs_ring *r, int fd)
 {
     struct stat st;

@@ -68,7 +68,7 @@
  *   the records written.
  *
  * Threads and ownership
- *   - cs_ring_write, cs_ring_flush, cs_ring_set_producer: the producer
+ *   - cs_ring_write, cs_ring_flush: the producer
  *     thread only (one producer per ring, ever at a time).
  *   - cs_ring_read: the consumer only (one consumer per ring at a time; a
  *     consumer that attaches later continues from the shared tail).
@@ -182,10 +182,6 @@ int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
 
 /* Unmap and close the memfd. Consumers elsewhere keep their mapping. */
 void cs_ring_destroy(cs_ring *r);
-
-/* Record the producer thread (when the ring is created before it runs).
- * Producer thread or before the fd is handed out. */
-void cs_ring_set_producer(cs_ring *r, uint32_t tid, uint32_t worker);
 
 /* Map the ring in fd and validate it. fd stays the caller's (not closed,
  * not dup'ed; it may be closed after attach). 0, CS_RING_EMAGIC,

@@ -479,7 +479,7 @@ static void *worker_main(void *arg)
     cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
 
     for (;;) {
-        cs_control_gate(w); /* an inspector may hold the scheduler here: before it picks */
+        cs_control_gate(); /* an inspector may hold the scheduler here: before it picks */
         cs_co *co = next_co(w);
         run(w, co);
     }
@@ -499,23 +499,17 @@ static int worker_init(cs_worker *w, int idx)
     return cs_netpoll_add_worker(w);
 }
 
-static int start_threads(int from)
+static int start_worker(cs_worker *w)
 {
-    for (int i = from; i < cs_rt.nworkers; i++) {
-        cs_worker *w = &cs_rt.workers[i];
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        /* Workers run the scheduler loop and hooks' slow paths only: coroutine
-         * code runs on coroutine stacks. */
-        pthread_attr_setstacksize(&a, 256 * 1024);
-        int err = pthread_create(&w->thread, &a, worker_main, w);
-        pthread_attr_destroy(&a);
-        if (err)
-            return err;
-        w->thread_started = 1;
-    }
-    return 0;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* Workers run the scheduler loop and hooks' slow paths only: coroutine
+     * code runs on coroutine stacks. */
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    int err = pthread_create(&w->thread, &a, worker_main, w);
+    pthread_attr_destroy(&a);
+    return err;
 }
 
 int cs_sched_start(void)
@@ -540,8 +534,8 @@ int cs_sched_start(void)
     }
     for (int i = 0; !err && i < cs_rt.nworkers; i++)
         err = worker_init(&cs_rt.workers[i], i);
-    if (!err)
-        err = start_threads(0);
+    for (int i = 0; !err && i < cs_rt.nworkers; i++)
+        err = start_worker(&cs_rt.workers[i]);
     if (!err)
         err = cs_preempt_start();
     if (!err && cs_tel())
@@ -592,7 +586,6 @@ void cs_sched_atfork_child(void)
             w->altstack = alt, w->altstack_size = alts;
             w->exit_stack = ex, w->exit_stack_size = exs;
             w->thread = pthread_self();
-            w->thread_started = 1;
             w->tid = (pid_t)syscall(SYS_gettid);
             if (keep) {
                 keep->heap_idx = -1;
@@ -605,17 +598,7 @@ void cs_sched_atfork_child(void)
     }
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
-        if (w == self)
-            continue;
-        w->thread_started = 0;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&a, 256 * 1024);
-        if (pthread_create(&w->thread, &a, worker_main, w) == 0)
-            w->thread_started = 1;
-        else
+        if (w != self && start_worker(w))
             cs_log("forked child: cannot restart worker %d", i);
-        pthread_attr_destroy(&a);
     }
 }

@@ -46,7 +46,6 @@ typedef struct cs_queue {
 typedef struct cs_worker {
     int idx;
     pthread_t thread;
-    int thread_started;
     pid_t tid;
     cs_ctx sched_ctx;                  /* the scheduler loop, on the thread's own stack */
     cs_co *cur;                        /* running coroutine or NULL (monitor reads it relaxed) */

@@ -211,10 +211,10 @@ static int by_time(const void *a, const void *b)
     return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/* Drain every ring into buf and append it to the file, sorted by time (a
- * thread's STRING records keep their place before their first use: equal
- * timestamps keep ring order only within a thread, so strings carry the
- * timestamp of the record that needs them or earlier). */
+/* Drain every ring into buf and append it to the file, sorted by time. A
+ * STRING record is stamped before the record that uses it and drained in
+ * the same batch or an earlier one; readers take a chunk's strings before
+ * its records, so the order inside a batch does not matter for them. */
 static void drain(coroscope_event *buf)
 {
     size_t n = 0;
