@@ -621,3 +621,47 @@ void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n)
         n -= k;
     }
 }
+
+/* ---- stable sort by time ---------------------------------------------------------- */
+
+static void merge(const coroscope_event *a, size_t na, const coroscope_event *b, size_t nb, coroscope_event *out)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb)
+        out[k++] = b[j].ts < a[i].ts ? b[j++] : a[i++];
+    memcpy(out + k, a + i, (na - i) * sizeof *a);
+    k += na - i;
+    memcpy(out + k, b + j, (nb - j) * sizeof *b);
+}
+
+void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
+{
+    /* Natural merge sort: the input is a few ascending runs (one per
+     * thread's ring), so it takes log2(runs) passes. Pass: merge runs
+     * pairwise from src into dst; a leftover run is copied. */
+    coroscope_event *src = ev, *dst = tmp;
+    for (;;) {
+        size_t runs = 0, lo = 0;
+        while (lo < n) {
+            size_t mid = lo + 1;
+            while (mid < n && src[mid - 1].ts <= src[mid].ts)
+                mid++;
+            size_t hi = mid;
+            if (hi < n) {
+                hi++;
+                while (hi < n && src[hi - 1].ts <= src[hi].ts)
+                    hi++;
+            }
+            merge(src + lo, mid - lo, src + mid, hi - mid, dst + lo);
+            runs++;
+            lo = hi;
+        }
+        coroscope_event *t = src;
+        src = dst;
+        dst = t;
+        if (runs <= 1)
+            break;
+    }
+    if (src != ev)
+        memcpy(ev, src, n * sizeof *ev);
+}

@@ -123,6 +123,11 @@ int cs_event_kind_known(unsigned kind);
 cs_reader *cs_reader_new_live(void);
 void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n);
 
+/* Sort n records by ts, stably (records with equal ts keep their order:
+ * a STRING and its STRING_MORE pieces, a thread's records stamped the same
+ * nanosecond). tmp must hold n records. Merge sort: O(n log n). */
+void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp);
+
 /* ---- writer ------------------------------------------------------------------ */
 
 typedef struct cs_trace_writer cs_trace_writer;

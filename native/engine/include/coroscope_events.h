@@ -30,6 +30,9 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
+#ifndef _Static_assert
+#define _Static_assert static_assert /* C11's spelling, for the checks below and trace_format.h */
+#endif
 extern "C" {
 #endif
 

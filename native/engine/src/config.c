@@ -24,6 +24,7 @@ cs_config cs_cfg = {
     .migrate = 0,
     .inherit = 1,
     .preempt_signal = SIGURG,
+    .control_fd = -1,
 };
 
 int cs_parse_size(const char *s, size_t *out)
@@ -189,4 +190,14 @@ void cs_config_load(char **envp)
             cs_cfg.preempt_signal = sig;
     }
     load_bool("COROSCOPE_INHERIT", &cs_cfg.inherit);
+
+    s = env("COROSCOPE_CONTROL_FD");
+    if (s && *s) {
+        char *end;
+        long fd = strtol(s, &end, 10);
+        if (*end || fd < 0 || fd > 1 << 20)
+            cs_log("COROSCOPE_CONTROL_FD=%s is not a file descriptor; no inspector", s);
+        else
+            cs_cfg.control_fd = (int)fd;
+    }
 }

@@ -23,6 +23,7 @@ typedef struct cs_config {
     int migrate;
     int inherit;          /* 1: exec'd children keep LD_PRELOAD */
     int preempt_signal;   /* signal number used for preemption */
+    int control_fd;       /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
 } cs_config;
 
 extern cs_config cs_cfg;

@@ -32,7 +32,14 @@ _Atomic int cs_control_paused;
 static _Atomic int64_t steps;        /* decisions allowed while paused */
 static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static int listen_fd = -1;
+static _Atomic int listen_fd = -1;
+static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
+static _Atomic int thread_started;
+/* Whole lines to the client: replies (control thread) and ring announcements
+ * (any thread creating its ring) must not interleave on one socket. */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int start_thread(void);
 
 
 /* ---- the gate ------------------------------------------------------------------------------ */
@@ -117,7 +124,9 @@ static void send_all(int fd, const char *b, size_t n)
 static void reply(int fd, out *o)
 {
     put(o, "\n");
+    pthread_mutex_lock(&out_lock);
     send_all(fd, o->buf, o->n);
+    pthread_mutex_unlock(&out_lock);
 }
 
 static void reply_error(int fd, const char *msg)
@@ -255,6 +264,7 @@ static void snap_co(void *ctx, const cs_co *co)
  * paused; otherwise a moment's picture. */
 static void cmd_snapshot(int fd)
 {
+    pthread_mutex_lock(&out_lock);
     snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
         atomic_load(&cs_control_paused) ? "true" : "false", (unsigned long long)cs_now_ns());
@@ -272,6 +282,7 @@ static void cmd_snapshot(int fd)
     cs_co_visit(snap_co, &s);
     put(&s.o, "]}\n");
     snap_flush(&s);
+    pthread_mutex_unlock(&out_lock);
 }
 
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
@@ -280,9 +291,8 @@ static int subscribed;   /* control thread only */
 static int rings_sent;
 
 /* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS). */
-static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
+static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
 {
-    int fd = *(int *)ctx;
     char line[128];
     int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
                      worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
@@ -297,17 +307,37 @@ static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &ring_fd, sizeof(int));
-    cs_real.sendmsg(fd, &m, MSG_NOSIGNAL);
+    pthread_mutex_lock(&out_lock);
+    while (cs_real.sendmsg(fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_unlock(&out_lock);
+}
+
+static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
+{
+    send_ring_to(*(int *)ctx, ring_fd, tid, worker);
+}
+
+/* Ring announcer of the inherited inspector: runs on the thread that just
+ * created its ring, before that thread's first record. */
+static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
+{
+    int fd = atomic_load(&inherited_fd);
+    if (fd >= 0)
+        send_ring_to(fd, ring_fd, tid, worker);
+    if (!atomic_load_explicit(&thread_started, memory_order_relaxed))
+        start_thread();
 }
 
 static void send_new_rings(int fd)
 {
-    if (subscribed)
+    if (subscribed && fd != atomic_load(&inherited_fd)) /* the inherited one hears from each thread */
         rings_sent = cs_tel_rings(rings_sent, send_ring, &fd);
 }
 
 static void unsubscribe(void)
 {
+    cs_tel_set_ring_announcer(NULL);
     if (subscribed)
         cs_tel_subscribe(0);
     subscribed = 0;
@@ -392,8 +422,9 @@ static void serve(int c)
 {
     char buf[4096];
     size_t n = 0;
-    struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = listen_fd, .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
     for (;;) {
+        p[1].fd = atomic_load(&listen_fd); /* may appear later (inherited client first) */
         struct timespec tick = {0, 20000000}; /* subscribed: look for new rings every 20 ms */
         long pr = syscall(SYS_ppoll, p, 2, subscribed ? &tick : NULL, NULL, (size_t)8);
         if (pr < 0 && errno != EINTR)
@@ -401,8 +432,8 @@ static void serve(int c)
         send_new_rings(c);
         if (pr <= 0)
             continue;
-        if (p[1].revents & POLLIN) { /* one client at a time */
-            int other = cs_real.accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (p[1].fd >= 0 && (p[1].revents & POLLIN)) { /* one client at a time */
+            int other = cs_real.accept4(p[1].fd, NULL, NULL, SOCK_CLOEXEC);
             if (other >= 0) {
                 if (peer_is_us(other))
                     reply_error(other, "busy: another inspector is attached");
@@ -434,6 +465,16 @@ static void serve(int c)
     }
 }
 
+/* The client left: whatever happened to it, the target runs on. */
+static void client_gone(int c)
+{
+    unsubscribe();
+    syscall(SYS_close, c);
+    cs_fd_unhide(c);
+    if (atomic_load(&cs_control_paused))
+        set_paused(0);
+}
+
 static void *control_main(void *arg)
 {
     (void)arg;
@@ -442,8 +483,23 @@ static void *control_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_setname_np(pthread_self(), "cs-control");
     cs_tel_mute_thread();
+    int inh = atomic_load(&inherited_fd);
+    if (inh >= 0) {
+        subscribed = 1;
+        serve(inh);
+        pthread_mutex_lock(&out_lock); /* no announcement in flight on a closing fd */
+        atomic_store(&inherited_fd, -1);
+        pthread_mutex_unlock(&out_lock);
+        client_gone(inh);
+    }
     for (;;) {
-        int c = cs_real.accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int lfd = atomic_load(&listen_fd);
+        if (lfd < 0) { /* the runtime has not started the socket yet */
+            struct timespec ts = {0, 50000000};
+            syscall(SYS_nanosleep, &ts, NULL);
+            continue;
+        }
+        int c = cs_real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -451,13 +507,25 @@ static void *control_main(void *arg)
         }
         if (peer_is_us(c))
             serve(c);
-        unsubscribe();
-        syscall(SYS_close, c);
-        /* Whatever happened to the inspector, the target runs on. */
-        if (atomic_load(&cs_control_paused))
-            set_paused(0);
+        client_gone(c);
     }
     return NULL;
+}
+
+static int start_thread(void)
+{
+    int zero = 0;
+    if (!atomic_compare_exchange_strong(&thread_started, &zero, 1))
+        return 0;
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&t, &at, control_main, NULL);
+    pthread_attr_destroy(&at);
+    if (err)
+        atomic_store(&thread_started, 0);
+    return err;
 }
 
 static void remove_socket(void)
@@ -516,27 +584,60 @@ int cs_control_start(void)
         syscall(SYS_close, fd);
         return err;
     }
-    listen_fd = cs_fd_hide(fd);
     memcpy(sock_path, a.sun_path, sizeof sock_path);
+    atomic_store(&listen_fd, cs_fd_hide(fd));
     atexit(remove_socket);
-    pthread_t t;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    err = pthread_create(&t, &at, control_main, NULL);
-    pthread_attr_destroy(&at);
-    return err;
+    return start_thread();
+}
+
+void cs_control_inherit(int fd, char **envp)
+{
+    /* Out of the environment first: whatever happens, children must not
+     * take an unrelated fd of theirs for an inspector. */
+    static const char key[] = "COROSCOPE_CONTROL_FD=";
+    for (char **e = envp; e && *e; e++) {
+        if (strncmp(*e, key, sizeof key - 1))
+            continue;
+        char **d = e;
+        do
+            d[0] = d[1];
+        while (*d++);
+        e--;
+    }
+    struct stat st;
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (fstat(fd, &st) || !S_ISSOCK(st.st_mode) ||
+        syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid()) {
+        cs_log("COROSCOPE_CONTROL_FD=%d is not an inspector socket of this user; no inspector", fd);
+        return;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (cs_tel_subscribe(1)) {
+        cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
+        return;
+    }
+    atomic_store(&inherited_fd, cs_fd_hide(fd));
+    cs_tel_set_ring_announcer(announce_ring);
 }
 
 void cs_control_atfork_child(void)
 {
     /* The parent's socket is the parent's: a forked child has no control
      * channel of its own yet. */
-    if (listen_fd >= 0) {
-        syscall(SYS_close, listen_fd);
-        cs_fd_unhide(listen_fd);
-        listen_fd = -1;
+    int lfd = atomic_exchange(&listen_fd, -1);
+    if (lfd >= 0) {
+        syscall(SYS_close, lfd);
+        cs_fd_unhide(lfd);
     }
+    int ifd = atomic_exchange(&inherited_fd, -1);
+    if (ifd >= 0) { /* the inspector is the parent's */
+        syscall(SYS_close, ifd);
+        cs_fd_unhide(ifd);
+    }
+    atomic_store(&thread_started, 0);
+    cs_tel_set_ring_announcer(NULL);
+    pthread_mutex_init(&out_lock, NULL);
     sock_path[0] = '\0';
     atomic_store(&cs_control_paused, 0);
     atomic_store(&steps, 0);

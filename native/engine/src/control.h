@@ -30,6 +30,16 @@
  * One client at a time (a second one is told "busy" and closed). A client
  * that vanishes (closed, killed) leaves the target resumed.
  *
+ * Inherited inspector (COROSCOPE_CONTROL_FD=N, set by an inspector that
+ * launches the target with one end of a socketpair as fd N): the constructor
+ * takes fd N as the first client, already subscribed, before main runs — so
+ * no event of the program is missed. Each thread's ring is announced on that
+ * socket by the thread that creates it, at creation, before its first event:
+ * the inspector holds every ring fd even if the program exits at once. The
+ * variable is removed from the environment (programs the target starts do
+ * not inherit the inspector). The control thread starts with the first
+ * event. When that client goes away, the socket above serves as usual.
+ *
  * Threads: a control thread ("cs-control") serves the socket; the scheduler
  * reads the gate (cs_control_gate) at the top of every decision.
  */
@@ -54,6 +64,10 @@ static inline void cs_control_gate(void)
     if (__builtin_expect(atomic_load_explicit(&cs_control_paused, memory_order_relaxed), 0))
         cs_control_wait();
 }
+
+/* Constructor: take the inherited inspector socket fd and remove
+ * COROSCOPE_CONTROL_FD from envp. */
+void cs_control_inherit(int fd, char **envp);
 
 /* Forked child: drop the parent's socket. */
 void cs_control_atfork_child(void);

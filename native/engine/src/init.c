@@ -88,5 +88,7 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
     cs_config_load(envp);
     if (!cs_cfg.inherit)
         drop_preload(envp);
+    if (cs_cfg.control_fd >= 0)
+        cs_control_inherit(cs_cfg.control_fd, envp);
     pthread_atfork(NULL, NULL, atfork_child);
 }

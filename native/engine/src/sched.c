@@ -431,8 +431,10 @@ static void run(cs_worker *w, cs_co *co)
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
-    if (cs_tel())
+    if (cs_tel()) {
         cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
+        cs_tel_flush(); /* a coroutine may now run a whole slice: what led here is visible meanwhile */
+    }
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
     /* Did the coroutine change the thread's FP control? Then it is its own:
      * keep it with the coroutine and give the worker its own back. */

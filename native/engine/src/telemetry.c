@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../reader/reader.h"
+#include "../include/coroscope.h"
 #include "config.h"
 #include "hook.h"
 #include "log.h"
@@ -31,6 +32,7 @@ typedef struct tel_thread {
     cs_ring ring;
     uint32_t tid;
     uint16_t worker;
+    uint32_t epoch;           /* subscription this thread last announced itself to */
     struct tel_thread *next;
     struct {
         uint64_t hash, id;
@@ -47,6 +49,9 @@ static pthread_t recorder;
 static cs_trace_writer *writer;
 static __thread tel_thread *tl __attribute__((tls_model("initial-exec")));
 static __thread int tl_mute __attribute__((tls_model("initial-exec")));
+static _Atomic uint32_t epoch = 1;      /* bumped by each subscription */
+static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS/CONFIG first */
+static _Atomic(cs_tel_ring_fn) ring_announcer;
 
 static void call_observer(const cs_call *c);
 
@@ -75,14 +80,45 @@ static tel_thread *thread_new(void)
         free(t);
         return NULL;
     }
+    cs_tel_ring_fn announce = atomic_load(&ring_announcer);
+    if (announce)
+        announce(t->ring.fd, t->tid, t->worker);
+    t->epoch = 0; /* announces itself (THREAD) with its first record */
     tel_thread *h = atomic_load(&threads);
     do
         t->next = h;
     while (!atomic_compare_exchange_weak(&threads, &h, t));
     tl = t;
+    return t;
+}
+
+static void emit_metadata(void);
+
+/* First record of this thread in the current subscription: forget the
+ * strings defined for an earlier one, say who we are, and (first thread
+ * only) what process this is. */
+static void new_epoch(tel_thread *t, uint32_t e)
+{
+    t->epoch = e;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
+    int one = 1;
+    if (atomic_load_explicit(&need_metadata, memory_order_relaxed) &&
+        atomic_compare_exchange_strong(&need_metadata, &one, 0))
+        emit_metadata();
     char name[17] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
     cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, 0, 0);
+}
+
+static inline tel_thread *self(void)
+{
+    tel_thread *t = tl;
+    if (!t && !(t = thread_new()))
+        return NULL;
+    uint32_t e = atomic_load_explicit(&epoch, memory_order_relaxed);
+    if (__builtin_expect(t->epoch != e, 0))
+        new_epoch(t, e);
     return t;
 }
 
@@ -97,8 +133,8 @@ void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t 
 {
     if (tl_mute)
         return;
-    tel_thread *t = tl;
-    if (!t && !(t = thread_new()))
+    tel_thread *t = self();
+    if (!t)
         return;
     coroscope_event ev = {.ts = cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
                           .a = {a0, a1, a2, a3, a4}};
@@ -109,8 +145,8 @@ uint64_t cs_tel_string(const char *s)
 {
     if (!s || !*s || tl_mute)
         return 0;
-    tel_thread *t = tl;
-    if (!t && !(t = thread_new()))
+    tel_thread *t = self();
+    if (!t)
         return 0;
     size_t len = strlen(s);
     uint64_t h = 1469598103934665603ull;
@@ -153,10 +189,16 @@ void cs_tel_atfork_child(void)
         atomic_store(&cs_observer, NULL);
 }
 
+void cs_tel_set_ring_announcer(cs_tel_ring_fn fn) { atomic_store(&ring_announcer, fn); }
+
 int cs_tel_subscribe(int on)
 {
     if (trace_path[0])
         return EBUSY;
+    if (on) {
+        atomic_store(&need_metadata, 1);
+        atomic_fetch_add(&epoch, 1);
+    }
     if (on)
         atomic_store(&cs_observer, call_observer);
     else if (atomic_load(&cs_observer) == call_observer)
@@ -203,18 +245,12 @@ static void call_observer(const cs_call *c)
 
 /* ---- the recorder -------------------------------------------------------------------------------- */
 
-static int by_time(const void *a, const void *b)
-{
-    const coroscope_event *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
 /* Drain every ring into buf and append it to the file, sorted by time. A
  * STRING record is stamped before the record that uses it and drained in
  * the same batch or an earlier one; readers take a chunk's strings before
  * its records, so the order inside a batch does not matter for them. */
+static coroscope_event *sort_tmp; /* DRAIN_BATCH records, for the sort */
+
 static void drain(coroscope_event *buf)
 {
     size_t n = 0;
@@ -225,14 +261,14 @@ static void drain(coroscope_event *buf)
                 break;
             n += (size_t)k;
             if (n == DRAIN_BATCH) {
-                qsort(buf, n, sizeof *buf, by_time);
+                cs_events_sort(buf, n, sort_tmp);
                 cs_trace_writer_append(writer, buf, n);
                 n = 0;
             }
         }
     }
     if (n) {
-        qsort(buf, n, sizeof *buf, by_time);
+        cs_events_sort(buf, n, sort_tmp);
         cs_trace_writer_append(writer, buf, n);
     }
     cs_trace_writer_flush(writer);
@@ -269,6 +305,27 @@ static void at_exit(void)
         cs_log("trace %s: %s", trace_path, err.msg);
 }
 
+/* CLOCK, PROCESS and CONFIG: what a reader needs before anything else. */
+static void emit_metadata(void)
+{
+    char exe[1024] = {0}, cmd[1024] = {0};
+    long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        exe[0] = '\0';
+    cs_proc_read("/proc/self/cmdline", cmd, sizeof cmd, 1);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint64_t version = ((uint64_t)COROSCOPE_VERSION_MAJOR << 32) | (COROSCOPE_VERSION_MINOR << 16) |
+                       COROSCOPE_VERSION_PATCH;
+    cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
+    cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
+                cs_ts_ns(&rt));
+    cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
+                atomic_load(&cs_cfg.time_slice_ns),
+                (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2),
+                (uint64_t)cs_cfg.preempt_signal);
+}
+
 void cs_tel_start(void)
 {
     int zero = 0;
@@ -278,33 +335,19 @@ void cs_tel_start(void)
     int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     cs_trace_err err;
     drain_buf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
+    sort_tmp = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
     int mute = tl_mute;
     tl_mute = 1; /* the writer's own write(2) of the header is not the program's */
-    int werr = fd < 0 || !drain_buf || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
+    int werr = fd < 0 || !drain_buf || !sort_tmp || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
     tl_mute = mute;
     if (werr) {
         cs_log("cannot record to COROSCOPE_TRACE=%s: %s", trace_path,
-               fd < 0 ? strerror(errno) : !drain_buf ? "out of memory" : err.msg);
+               fd < 0 ? strerror(errno) : !drain_buf || !sort_tmp ? "out of memory" : err.msg);
         atomic_store(&cs_tel_on, 0);
         errno = saved;
         return;
     }
-    /* Process metadata first. */
-    char exe[1024] = {0}, cmd[1024] = {0};
-    long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        exe[0] = '\0';
-    cs_proc_read("/proc/self/cmdline", cmd, sizeof cmd, 1);
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    uint64_t version = ((uint64_t)0 << 32) | (1u << 16);
-    cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
-    cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
-                cs_ts_ns(&rt));
-    cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
-                atomic_load(&cs_cfg.time_slice_ns),
-                (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2),
-                (uint64_t)cs_cfg.preempt_signal);
+    emit_metadata(); /* process metadata first */
     coroscope_event *rbuf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
     if (!rbuf || pthread_create(&recorder, NULL, recorder_main, rbuf)) {
         cs_log("cannot start the recorder thread; not recording");

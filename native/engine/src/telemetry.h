@@ -68,8 +68,17 @@ static inline uint64_t cs_tel_ready_why(int cause)
 
 /* An inspector subscribed through the control channel: emit (without a
  * trace file) or stop. Refused (EBUSY) while COROSCOPE_TRACE records,
- * because the recorder is then the rings' one consumer. */
+ * because the recorder is then the rings' one consumer. Each subscription
+ * starts a new epoch: the first event after it is preceded by CLOCK,
+ * PROCESS and CONFIG records, each thread re-announces itself (THREAD) and
+ * re-defines the strings it uses, so a second inspector after a first one
+ * detached still sees whole metadata. */
 int cs_tel_subscribe(int on);
+
+/* Called by each thread right after it created its ring, before its first
+ * record (NULL: nobody to tell; the control thread then polls cs_tel_rings). */
+typedef void (*cs_tel_ring_fn)(int fd, uint32_t tid, uint16_t worker);
+void cs_tel_set_ring_announcer(cs_tel_ring_fn fn);
 
 /* Rings that exist: visit each with its memfd, tid and worker, skipping the
  * first `skip` (creation order). Returns how many exist. */

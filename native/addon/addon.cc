@@ -1,0 +1,463 @@
+// addon.cc — the Node-API glue of the Coroscope addon (node-addon-api,
+// Node-API 8). The work is in C (link.c: launching, attaching, draining the
+// engine's rings, recording; reader.c: trace files); this file only turns
+// it into JS objects.
+//
+// Exports:
+//   launch(opts, onMessage) -> Target    opts: { file, argv, env, cwd?, preload,
+//                                           stdinNull?, record?, batchEvents?, periodMs? }
+//   attach(opts, onMessage) -> Target    opts: { pid, record?, batchEvents?, periodMs? }
+//   socketPath(pid) -> string
+//   TraceFile(path)                      a trace file opened for reading
+// Target: pid, send(line), kill(signal), stop(), stats()
+// onMessage(msg) is called on the JS thread with, in order of happening:
+//   { type: 'events', events: Buffer (64-byte records), strings: [id, text][] }
+//   { type: 'output', stream: 1|2, data: Buffer }
+//   { type: 'line', line }               a control reply (JSON text)
+//   { type: 'error', message }           a problem that did not stop the link
+//   { type: 'exit', code, signal }       code/signal null when unknown (attached)
+//   { type: 'end' }                      the link is over; nothing follows
+//
+// Threads: each Target has one thread running cs_link_run; it reaches JS
+// only through a thread-safe function with an unbounded queue (never
+// blocks). Event batches in that queue are counted: above kMaxInFlight the
+// link stops draining (sink.busy) and the engine drops, and says so, rather
+// than the target waiting or our memory growing. No external buffers: every
+// Buffer is a copy owned by JS (Electron forbids external buffers).
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+extern "C" {
+#include "link.h"
+#include "reader.h"
+}
+
+namespace {
+
+constexpr int kMaxInFlight = 16;
+
+struct Msg {
+  enum Kind { Events, Output, Line, Error, Exit, End } kind;
+  std::vector<uint8_t> bytes;  // events or output
+  std::vector<std::pair<double, std::string>> strings;
+  std::string text;
+  int stream = 0, code = -1, sig = -1;
+};
+
+struct Shared {
+  Napi::ThreadSafeFunction tsfn;
+  std::atomic<int> inflight{0};
+};
+
+Napi::Value ToJs(Napi::Env env, const Msg& m) {
+  Napi::Object o = Napi::Object::New(env);
+  switch (m.kind) {
+    case Msg::Events: {
+      o.Set("type", "events");
+      o.Set("events", Napi::Buffer<uint8_t>::Copy(env, m.bytes.data(), m.bytes.size()));
+      Napi::Array s = Napi::Array::New(env, m.strings.size());
+      for (size_t i = 0; i < m.strings.size(); i++) {
+        Napi::Array pair = Napi::Array::New(env, 2);
+        pair.Set(0u, Napi::Number::New(env, m.strings[i].first));
+        pair.Set(1u, Napi::String::New(env, m.strings[i].second));
+        s.Set(i, pair);
+      }
+      o.Set("strings", s);
+      break;
+    }
+    case Msg::Output:
+      o.Set("type", "output");
+      o.Set("stream", m.stream);
+      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, m.bytes.data(), m.bytes.size()));
+      break;
+    case Msg::Line:
+      o.Set("type", "line");
+      o.Set("line", m.text);
+      break;
+    case Msg::Error:
+      o.Set("type", "error");
+      o.Set("message", m.text);
+      break;
+    case Msg::Exit:
+      o.Set("type", "exit");
+      o.Set("code", m.code >= 0 ? Napi::Value(Napi::Number::New(env, m.code)) : env.Null());
+      o.Set("signal", m.sig > 0 ? Napi::Value(Napi::Number::New(env, m.sig)) : env.Null());
+      break;
+    case Msg::End:
+      o.Set("type", "end");
+      break;
+  }
+  return o;
+}
+
+// ---- the sink: runs on the link thread -----------------------------------------------------
+
+void Post(Shared* sh, Msg* m) {
+  if (m->kind == Msg::Events) sh->inflight++;
+  napi_status st = sh->tsfn.NonBlockingCall(m, [sh](Napi::Env env, Napi::Function fn, Msg* msg) {
+    if (msg->kind == Msg::Events) sh->inflight--;
+    if (env != nullptr && fn != nullptr) fn.Call({ToJs(env, *msg)});
+    delete msg;
+  });
+  if (st != napi_ok) {  // the JS side is gone (closing): nothing to tell
+    if (m->kind == Msg::Events) sh->inflight--;
+    delete m;
+  }
+}
+
+extern "C" void SinkEvents(void* ctx, const coroscope_event* ev, size_t n, const cs_link_string* s, size_t ns) {
+  auto* m = new Msg{Msg::Events};
+  m->bytes.assign(reinterpret_cast<const uint8_t*>(ev), reinterpret_cast<const uint8_t*>(ev + n));
+  m->strings.reserve(ns);
+  for (size_t i = 0; i < ns; i++) m->strings.emplace_back(static_cast<double>(s[i].id), std::string(s[i].text, s[i].len));
+  Post(static_cast<Shared*>(ctx), m);
+}
+extern "C" void SinkOutput(void* ctx, int stream, const char* data, size_t n) {
+  auto* m = new Msg{Msg::Output};
+  m->stream = stream;
+  m->bytes.assign(data, data + n);
+  Post(static_cast<Shared*>(ctx), m);
+}
+extern "C" void SinkLine(void* ctx, const char* line) {
+  auto* m = new Msg{Msg::Line};
+  m->text = line;
+  Post(static_cast<Shared*>(ctx), m);
+}
+extern "C" void SinkError(void* ctx, const char* msg) {
+  auto* m = new Msg{Msg::Error};
+  m->text = msg;
+  Post(static_cast<Shared*>(ctx), m);
+}
+extern "C" void SinkExit(void* ctx, int code, int sig) {
+  auto* m = new Msg{Msg::Exit};
+  m->code = code;
+  m->sig = sig;
+  Post(static_cast<Shared*>(ctx), m);
+}
+extern "C" int SinkBusy(void* ctx) { return static_cast<Shared*>(ctx)->inflight.load() >= kMaxInFlight; }
+
+// ---- Target ------------------------------------------------------------------------------------
+
+std::string GetString(const Napi::Object& o, const char* key, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (required || !(v.IsUndefined() || v.IsNull()))
+    throw Napi::TypeError::New(o.Env(), std::string("option '") + key + "' must be a string");
+  return "";
+}
+
+uint32_t GetU32(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return 0;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("option '") + key + "' must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d < 0 || d > 4294967295.0) throw Napi::RangeError::New(o.Env(), std::string("option '") + key + "' is out of range");
+  return static_cast<uint32_t>(d);
+}
+
+std::vector<std::string> GetStrings(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("option '") + key + "' must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsString()) throw Napi::TypeError::New(o.Env(), std::string("option '") + key + "' must be an array of strings");
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> p;
+  for (auto& s : v) p.push_back(s.data());
+  p.push_back(nullptr);
+  return p;
+}
+
+class Target : public Napi::ObjectWrap<Target> {
+ public:
+  static Napi::FunctionReference* ctor;
+
+  static Napi::Function Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "Target",
+                                   {InstanceAccessor<&Target::Pid>("pid"), InstanceMethod<&Target::Send>("send"),
+                                    InstanceMethod<&Target::Kill>("kill"), InstanceMethod<&Target::Stop>("stop"),
+                                    InstanceMethod<&Target::Stats>("stats")});
+    ctor = new Napi::FunctionReference(Napi::Persistent(f));
+    return f;
+  }
+
+  explicit Target(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Target>(info) {}
+  ~Target() override { Shutdown(); }
+
+  // Takes ownership of link; starts the reader thread.
+  void Start(Napi::Env env, cs_link* link, Napi::Function onMessage) {
+    link_ = link;
+    shared_ = std::make_unique<Shared>();
+    shared_->tsfn = Napi::ThreadSafeFunction::New(env, onMessage, "coroscope-link", 0, 1);
+    Shared* sh = shared_.get();
+    thread_ = std::thread([link, sh] {
+      cs_link_sink sink = {sh, SinkEvents, SinkOutput, SinkLine, SinkExit, SinkError, SinkBusy};
+      cs_link_run(link, &sink);
+      Post(sh, new Msg{Msg::End});
+      sh->tsfn.Release();
+    });
+  }
+
+ private:
+  cs_link* link_ = nullptr;
+  std::unique_ptr<Shared> shared_;
+  std::thread thread_;
+
+  void Shutdown() {
+    if (!link_) return;
+    cs_link_stop(link_);
+    if (thread_.joinable()) thread_.join();
+    cs_link_free(link_);
+    link_ = nullptr;
+  }
+
+  Napi::Value Pid(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), link_ ? cs_link_pid(link_) : -1);
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "send(line): line must be a string");
+    if (!link_) throw Napi::Error::New(info.Env(), "the link is stopped");
+    int e = cs_link_send(link_, info[0].As<Napi::String>().Utf8Value().c_str());
+    if (e) throw Napi::Error::New(info.Env(), std::string("cannot send to the engine: ") + strerror(e));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Kill(const Napi::CallbackInfo& info) {
+    int sig = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 15;
+    if (!link_) throw Napi::Error::New(info.Env(), "the link is stopped");
+    int e = cs_link_kill(link_, sig);
+    if (e == EPERM) throw Napi::Error::New(info.Env(), "only a launched target can be killed from here");
+    if (e && e != ESRCH) throw Napi::Error::New(info.Env(), std::string("kill: ") + strerror(e));
+    return Napi::Boolean::New(info.Env(), e == 0);
+  }
+
+  // Stop reading (after a final drain); the recording is closed. Idempotent.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    cs_link_stats s{};
+    if (link_) cs_link_stats_get(link_, &s);
+    o.Set("events", static_cast<double>(s.events));
+    o.Set("dropped", static_cast<double>(s.dropped));
+    o.Set("bytesRecorded", static_cast<double>(s.bytes_recorded));
+    o.Set("batches", static_cast<double>(s.batches));
+    o.Set("rings", s.rings);
+    o.Set("recordingError", s.recording_error ? Napi::Value(Napi::String::New(env, strerror(s.recording_error))) : env.Null());
+    return o;
+  }
+};
+Napi::FunctionReference* Target::ctor = nullptr;
+
+Napi::Value NewTarget(Napi::Env env, cs_link* link, Napi::Function onMessage) {
+  Napi::Object obj = Target::ctor->New({});
+  Target::Unwrap(obj)->Start(env, link, onMessage);
+  return obj;
+}
+
+Napi::Value Launch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "launch(opts, onMessage)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::string file = GetString(o, "file", true), cwd = GetString(o, "cwd", false),
+              preload = GetString(o, "preload", true), rec = GetString(o, "record", false);
+  std::vector<std::string> argv = GetStrings(o, "argv"), envs = GetStrings(o, "env");
+  std::vector<char*> argvp = CStrings(argv), envp = CStrings(envs);
+  cs_link_spawn_opts so{};
+  so.file = file.c_str();
+  so.argv = argvp.data();
+  so.envp = envp.data();
+  so.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  so.preload = preload.c_str();
+  so.stdin_null = o.Get("stdinNull").ToBoolean().Value() ? 1 : 0;
+  so.record_path = rec.empty() ? nullptr : rec.c_str();
+  so.batch_events = GetU32(o, "batchEvents");
+  so.period_ms = GetU32(o, "periodMs");
+  char err[512] = "";
+  cs_link* link = nullptr;
+  int code = cs_link_spawn(&link, &so, err, sizeof err);
+  if (code) {
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("errno", Napi::Number::New(env, code));
+    throw e;
+  }
+  return NewTarget(env, link, info[1].As<Napi::Function>());
+}
+
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "attach(opts, onMessage)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  uint32_t pid = GetU32(o, "pid");
+  std::string rec = GetString(o, "record", false);
+  char err[512] = "";
+  cs_link* link = nullptr;
+  int code = cs_link_attach(&link, static_cast<pid_t>(pid), rec.empty() ? nullptr : rec.c_str(),
+                            GetU32(o, "batchEvents"), GetU32(o, "periodMs"), err, sizeof err);
+  if (code) {
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("errno", Napi::Number::New(env, code));
+    throw e;
+  }
+  return NewTarget(env, link, info[1].As<Napi::Function>());
+}
+
+Napi::Value SocketPath(const Napi::CallbackInfo& info) {
+  char p[108];
+  cs_link_socket_path(info[0].As<Napi::Number>().Int32Value(), p, sizeof p);
+  return Napi::String::New(info.Env(), p);
+}
+
+// ---- TraceFile -----------------------------------------------------------------------------------
+
+class TraceFile : public Napi::ObjectWrap<TraceFile> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "TraceFile",
+                       {InstanceMethod<&TraceFile::Info>("info"), InstanceMethod<&TraceFile::Read>("read"),
+                        InstanceMethod<&TraceFile::Status>("status"), InstanceMethod<&TraceFile::Seek>("seekTime"),
+                        InstanceMethod<&TraceFile::Close>("close")});
+  }
+
+  explicit TraceFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TraceFile>(info) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "new TraceFile(path)");
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    cs_trace_err err;
+    if (cs_reader_open_path(&r_, path.c_str(), CS_READ_SKIP_UNKNOWN, &err)) {
+      Napi::Error e = Napi::Error::New(info.Env(), path + ": " + err.msg);
+      e.Set("code", Napi::String::New(info.Env(), cs_trace_code_name(err.code)));
+      throw e;
+    }
+  }
+  ~TraceFile() override {
+    if (r_) cs_reader_close(r_);
+  }
+
+ private:
+  cs_reader* r_ = nullptr;
+  std::vector<coroscope_event> buf_;
+
+  cs_reader* R(const Napi::CallbackInfo& info) {
+    if (!r_) throw Napi::Error::New(info.Env(), "the trace file is closed");
+    return r_;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    const cs_trace_info* i = cs_reader_info(R(info));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("version", std::to_string(i->version_major) + "." + std::to_string(i->version_minor));
+    o.Set("eventsVersion", i->events_version);
+    o.Set("pid", i->pid);
+    o.Set("monoNs", static_cast<double>(i->mono_ns));
+    o.Set("realNs", static_cast<double>(i->real_ns));
+    o.Set("fileSize", static_cast<double>(i->file_size));
+    o.Set("complete", Napi::Boolean::New(info.Env(), i->has_index));
+    o.Set("chunks", i->chunk_count);
+    o.Set("records", static_cast<double>(i->total_records));
+    return o;
+  }
+
+  // read(max) -> { events, strings, done }: up to max records (no STRING
+  // records: their text is in strings); done when the data ended (clean or
+  // not: see status()).
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    cs_reader* r = R(info);
+    uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 65536;
+    if (max == 0) max = 1;
+    buf_.resize(max);
+    std::vector<uint64_t> ids;
+    size_t n = 0;
+    bool done = false;
+    coroscope_event ev;
+    while (n < max) {
+      if (cs_reader_next(r, &ev) != 1) {
+        done = true;
+        break;
+      }
+      if (ev.kind == COROSCOPE_EV_STRING || ev.kind == COROSCOPE_EV_STRING_MORE) {
+        if (ids.empty() || ids.back() != ev.a[0]) ids.push_back(ev.a[0]);
+        continue;
+      }
+      buf_[n++] = ev;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(buf_.data()), n * sizeof ev));
+    Napi::Array s = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (uint64_t id : ids) {
+      size_t len;
+      const char* t = cs_reader_string(r, id, &len, nullptr);
+      if (!t) continue;
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, Napi::Number::New(env, static_cast<double>(id)));
+      pair.Set(1u, Napi::String::New(env, t, len));
+      s.Set(k++, pair);
+    }
+    o.Set("strings", s);
+    o.Set("done", Napi::Boolean::New(env, done));
+    return o;
+  }
+
+  Napi::Value Status(const Napi::CallbackInfo& info) {
+    const cs_trace_err* e = cs_reader_status(R(info));
+    Napi::Env env = info.Env();
+    if (e->code == 0) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("code", cs_trace_code_name(e->code));
+    o.Set("message", e->msg);
+    o.Set("offset", static_cast<double>(e->offset));
+    o.Set("recordsLost", static_cast<double>(e->records_lost));
+    o.Set("bytesLost", static_cast<double>(e->bytes_lost));
+    return o;
+  }
+
+  Napi::Value Seek(const Napi::CallbackInfo& info) {
+    double t = info[0].As<Napi::Number>().DoubleValue();
+    int rc = cs_reader_seek_time(R(info), t < 0 ? 0 : static_cast<uint64_t>(t));
+    return Napi::Boolean::New(info.Env(), rc == 0);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (r_) cs_reader_close(r_);
+    r_ = nullptr;
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Target", Target::Init(env));
+  exports.Set("TraceFile", TraceFile::Init(env));
+  exports.Set("launch", Napi::Function::New(env, Launch));
+  exports.Set("attach", Napi::Function::New(env, Attach));
+  exports.Set("socketPath", Napi::Function::New(env, SocketPath));
+  exports.Set("eventSize", COROSCOPE_EVENT_SIZE);
+  exports.Set("eventsVersion", COROSCOPE_EVENTS_VERSION);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(coroscope, Init)

@@ -1,0 +1,621 @@
+/*
+ * link.c — see link.h. Everything here runs on the link's own thread
+ * (cs_link_run), except the few functions link.h names as thread-safe, which
+ * touch only the socket under send_lock, the wake eventfd, the pid and atomics.
+ */
+#include "link.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reader.h"
+#include "../engine/src/ring.h"
+
+#define MAX_RINGS 4096
+#define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
+#define CHILD_CONTROL_FD 3
+#define PIPE_GRACE_NS 2000000000ull /* after exit, how long to wait for pipes held by grandchildren */
+
+struct cs_link {
+    pid_t pid;
+    int pidfd;
+    int is_child;
+    int sock;
+    int out_fd, err_fd;
+    int wake_fd;
+    pthread_mutex_t send_lock;
+    _Atomic int stopping;
+
+    cs_ring *rings;
+    uint32_t nrings;
+
+    cs_trace_writer *writer;
+    char *record_path;
+    cs_reader *strings;
+
+    coroscope_event *buf, *tmp;
+    size_t n, cap;
+    uint32_t period_ms;
+    uint64_t last_post_ns;
+
+    char *line;
+    size_t line_n, line_cap;
+
+    _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches;
+    _Atomic int st_rec_err;
+    _Atomic uint32_t st_rings;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(char *err, size_t n, int code, const char *fmt, const char *arg)
+{
+    if (err && n) {
+        snprintf(err, n, fmt, arg, strerror(code));
+    }
+    return code;
+}
+
+int cs_link_socket_path(pid_t pid, char *out, size_t n)
+{
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    if (x && x[0] == '/') {
+        snprintf(out, n, "%s/coroscope/%d.sock", x, (int)pid);
+        if (access(out, F_OK) == 0)
+            return 0;
+    }
+    snprintf(out, n, "/tmp/coroscope-%u/%d.sock", (unsigned)getuid(), (int)pid);
+    return access(out, F_OK) ? errno : 0;
+}
+
+static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *record_path, char *err, size_t errn,
+                         int *code)
+{
+    cs_link *l = calloc(1, sizeof *l);
+    if (!l) {
+        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        return NULL;
+    }
+    l->pid = -1;
+    l->pidfd = l->sock = l->out_fd = l->err_fd = -1;
+    pthread_mutex_init(&l->send_lock, NULL);
+    l->cap = batch_events ? batch_events : 65536;
+    l->period_ms = period_ms ? period_ms : 5;
+    l->buf = malloc(l->cap * sizeof *l->buf);
+    l->tmp = malloc(l->cap * sizeof *l->tmp);
+    l->rings = calloc(MAX_RINGS, sizeof *l->rings);
+    l->strings = cs_reader_new_live();
+    l->line_cap = 65536;
+    l->line = malloc(l->line_cap);
+    l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!l->buf || !l->tmp || !l->rings || !l->strings || !l->line || l->wake_fd < 0) {
+        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        cs_link_free(l);
+        return NULL;
+    }
+    if (record_path && *record_path && !(l->record_path = strdup(record_path))) {
+        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        cs_link_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* The trace file, once the pid is known (it goes in the header). */
+static int open_record(cs_link *l, char *err, size_t errn)
+{
+    if (!l->record_path)
+        return 0;
+    cs_trace_err te;
+    cs_trace_writer_opts wo = {.pid = (uint32_t)l->pid};
+    if (cs_trace_writer_create(&l->writer, l->record_path, &wo, &te)) {
+        snprintf(err, errn, "cannot record to %s: %s", l->record_path, te.msg);
+        return te.sys_errno ? te.sys_errno : EIO;
+    }
+    return 0;
+}
+
+/* ---- launching ------------------------------------------------------------------------------ */
+
+static char **child_env(char *const *envp, const char *preload)
+{
+    size_t n = 0;
+    const char *old_preload = NULL;
+    for (; envp && envp[n]; n++)
+        if (!strncmp(envp[n], "LD_PRELOAD=", 11))
+            old_preload = envp[n] + 11;
+    char **env = calloc(n + 3, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "COROSCOPE_CONTROL_FD=", 21))
+            env[k++] = envp[i];
+    size_t len = strlen(preload) + (old_preload ? strlen(old_preload) + 1 : 0) + 12;
+    char *p = malloc(len);
+    char *c = malloc(32);
+    if (!p || !c) {
+        free(p), free(c), free(env);
+        return NULL;
+    }
+    snprintf(p, len, "LD_PRELOAD=%s%s%s", preload, old_preload && *old_preload ? ":" : "",
+             old_preload ? old_preload : "");
+    snprintf(c, 32, "COROSCOPE_CONTROL_FD=%d", CHILD_CONTROL_FD);
+    env[k++] = p;
+    env[k++] = c;
+    env[k] = NULL;
+    return env;
+}
+
+int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t errn)
+{
+    *out = NULL;
+    int code = 0;
+    cs_link *l = link_new(o->batch_events, o->period_ms, o->record_path, err, errn, &code);
+    if (!l)
+        return code;
+    int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, child_sock = -1;
+    char **env = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC)) {
+        code = fail(err, errn, errno, "cannot create the target's pipes%s: %s", "");
+        goto out;
+    }
+    /* Above the fds the child gets (0..3), so dup2 never meets itself. */
+    child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    if (child_sock < 0 || !(env = child_env(o->envp, o->preload))) {
+        code = fail(err, errn, child_sock < 0 ? errno : ENOMEM, "cannot prepare the launch%s: %s", "");
+        goto out;
+    }
+    if (o->stdin_null)
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, child_sock, CHILD_CONTROL_FD);
+    posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_CONTROL_FD + 1);
+    if (o->cwd && *o->cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    /* The inspector (Node) ignores SIGPIPE and may block signals: the target
+     * starts with every signal at its default and none blocked. */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int e = posix_spawn(&pid, o->file, &fa, &at, o->argv, env);
+    if (e) {
+        code = fail(err, errn, e, "cannot start %s: %s", o->file);
+        goto out;
+    }
+    l->pid = pid;
+    l->is_child = 1;
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    l->sock = sv[0], sv[0] = -1;
+    l->out_fd = po[0], po[0] = -1;
+    l->err_fd = pe[0], pe[0] = -1;
+    if (l->pidfd < 0)
+        code = fail(err, errn, errno, "pidfd_open%s: %s (Linux 5.3 or newer is needed)", "");
+    else
+        code = open_record(l, err, errn);
+    if (code) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        l->is_child = 0;
+    }
+out:
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (env) {
+        for (char **p = env; *p; p++)
+            if (!strncmp(*p, "LD_PRELOAD=", 11) || !strncmp(*p, "COROSCOPE_CONTROL_FD=", 21))
+                free(*p);
+        free(env);
+    }
+    int fds[] = {sv[0], sv[1], po[0], po[1], pe[0], pe[1], child_sock};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (code) {
+        cs_link_free(l);
+        return code;
+    }
+    *out = l;
+    return 0;
+}
+
+/* ---- attaching ------------------------------------------------------------------------------ */
+
+int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
+                   char *err, size_t errn)
+{
+    *out = NULL;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (pid <= 0 || (kill(pid, 0) && errno == ESRCH)) {
+        snprintf(err, errn, "no process %d", (int)pid);
+        return ESRCH;
+    }
+    if (cs_link_socket_path(pid, a.sun_path, sizeof a.sun_path)) {
+        snprintf(err, errn, "process %d runs no Coroscope engine (no control socket %s)", (int)pid, a.sun_path);
+        return ENOENT;
+    }
+    int code = 0;
+    cs_link *l = link_new(batch_events, period_ms, record_path, err, errn, &code);
+    if (!l)
+        return code;
+    l->pid = pid;
+    l->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l->sock < 0 || connect(l->sock, (struct sockaddr *)&a, sizeof a)) {
+        code = errno;
+        snprintf(err, errn, "cannot connect to %s: %s", a.sun_path, strerror(code));
+        cs_link_free(l);
+        return code;
+    }
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (l->pidfd < 0) {
+        code = errno;
+        snprintf(err, errn, "process %d: %s", (int)pid, strerror(code));
+    } else {
+        code = open_record(l, err, errn);
+    }
+    if (code || (code = cs_link_send(l, "hello")) || (code = cs_link_send(l, "subscribe"))) {
+        if (!err[0])
+            snprintf(err, errn, "process %d: %s", (int)pid, strerror(code));
+        cs_link_free(l);
+        return code;
+    }
+    *out = l;
+    return 0;
+}
+
+pid_t cs_link_pid(const cs_link *l) { return l->pid; }
+
+/* ---- commands (any thread) ----------------------------------------------------------------- */
+
+int cs_link_send(cs_link *l, const char *cmd)
+{
+    if (strchr(cmd, '\n'))
+        return EINVAL;
+    size_t n = strlen(cmd);
+    char *b = malloc(n + 1);
+    if (!b)
+        return ENOMEM;
+    memcpy(b, cmd, n);
+    b[n] = '\n';
+    int rc = 0;
+    pthread_mutex_lock(&l->send_lock);
+    for (size_t off = 0; off < n + 1;) {
+        ssize_t k = l->sock >= 0 ? send(l->sock, b + off, n + 1 - off, MSG_NOSIGNAL) : -1;
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = l->sock >= 0 ? errno : ENOTCONN;
+            break;
+        }
+        off += (size_t)k;
+    }
+    pthread_mutex_unlock(&l->send_lock);
+    free(b);
+    return rc;
+}
+
+void cs_link_stop(cs_link *l)
+{
+    atomic_store(&l->stopping, 1);
+    uint64_t one = 1;
+    if (write(l->wake_fd, &one, sizeof one) < 0) {
+        /* the counter is already nonzero: the loop wakes anyway */
+    }
+}
+
+int cs_link_kill(cs_link *l, int sig)
+{
+    if (!l->is_child || l->pidfd < 0)
+        return EPERM;
+    return syscall(SYS_pidfd_send_signal, l->pidfd, sig, NULL, 0) ? errno : 0;
+}
+
+void cs_link_stats_get(cs_link *l, cs_link_stats *o)
+{
+    o->events = atomic_load(&l->st_events);
+    o->dropped = atomic_load(&l->st_dropped);
+    o->bytes_recorded = atomic_load(&l->st_bytes);
+    o->batches = atomic_load(&l->st_batches);
+    o->rings = atomic_load(&l->st_rings);
+    o->recording_error = atomic_load(&l->st_rec_err);
+}
+
+/* ---- the reader loop -------------------------------------------------------------------------- */
+
+static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev, size_t n)
+{
+    if (!l->writer || atomic_load(&l->st_rec_err))
+        return;
+    if (!cs_trace_writer_append(l->writer, ev, n) && !cs_trace_writer_flush(l->writer)) {
+        atomic_fetch_add(&l->st_bytes, n * sizeof *ev);
+        return;
+    }
+    const cs_trace_err *te = cs_trace_writer_status(l->writer);
+    atomic_store(&l->st_rec_err, te->sys_errno ? te->sys_errno : EIO);
+    char msg[512];
+    snprintf(msg, sizeof msg, "recording to %s stopped: %s (what was recorded before is kept)", l->record_path,
+             te->msg);
+    s->error(s->ctx, msg);
+}
+
+/* Sort, record, resolve strings, hand over. */
+static void post(cs_link *l, const cs_link_sink *s)
+{
+    size_t n = l->n;
+    l->last_post_ns = now_ns();
+    if (!n)
+        return;
+    cs_events_sort(l->buf, n, l->tmp);
+    record(l, s, l->buf, n);
+    cs_reader_ingest(l->strings, l->buf, n);
+    /* Strings defined or completed in this batch (ids are few; dedupe by a
+     * short scan of what is already listed). */
+    cs_link_string *strs = (cs_link_string *)l->tmp; /* tmp is free again after the sort */
+    size_t ns = 0, maxs = n * sizeof *l->tmp / sizeof *strs;
+    size_t k = 0;
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        const coroscope_event *e = &l->buf[i];
+        if (e->kind == COROSCOPE_EV_STRING || e->kind == COROSCOPE_EV_STRING_MORE) {
+            int seen = 0;
+            for (size_t j = ns; j-- > 0 && j + 64 > ns;)
+                if (strs[j].id == e->a[0]) {
+                    seen = 1;
+                    break;
+                }
+            size_t len;
+            const char *text = seen ? NULL : cs_reader_string(l->strings, e->a[0], &len, NULL);
+            if (text && ns < maxs)
+                strs[ns++] = (cs_link_string){e->a[0], text, len};
+            continue;
+        }
+        if (e->kind == COROSCOPE_EV_DROP)
+            dropped += e->a[0];
+        if (k != i)
+            l->buf[k] = *e;
+        k++;
+    }
+    atomic_fetch_add(&l->st_dropped, dropped);
+    atomic_fetch_add(&l->st_batches, 1);
+    s->events(s->ctx, l->buf, k, strs, ns);
+    l->n = 0;
+}
+
+/* Read every ring until empty or the batch is full (then hand it over). */
+static void drain(cs_link *l, const cs_link_sink *s)
+{
+    for (uint32_t r = 0; r < l->nrings; r++) {
+        for (;;) {
+            if (l->n == l->cap)
+                post(l, s);
+            ssize_t k = cs_ring_read(&l->rings[r], l->buf + l->n, l->cap - l->n);
+            if (k <= 0) {
+                if (k < 0) {
+                    char msg[160];
+                    snprintf(msg, sizeof msg, "event ring %u is corrupt (%s): no longer read", r,
+                             cs_ring_strerror((int)-k));
+                    s->error(s->ctx, msg);
+                    cs_ring_detach(&l->rings[r]);
+                    l->rings[r] = l->rings[--l->nrings];
+                    atomic_store(&l->st_rings, l->nrings);
+                }
+                break;
+            }
+            l->n += (size_t)k;
+            atomic_fetch_add(&l->st_events, (uint64_t)k);
+        }
+    }
+}
+
+static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
+{
+    if (l->nrings == MAX_RINGS) {
+        close(fd);
+        s->error(s->ctx, "too many event rings: a thread's events are not read");
+        return;
+    }
+    int e = cs_ring_attach(&l->rings[l->nrings], fd);
+    close(fd); /* the mapping stays */
+    if (e) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "an event ring could not be read: %s", cs_ring_strerror(e));
+        s->error(s->ctx, msg);
+        return;
+    }
+    l->rings[l->nrings].fd = -1;
+    atomic_store(&l->st_rings, ++l->nrings);
+}
+
+static void on_line(const cs_link_sink *s, const char *line)
+{
+    if (!strncmp(line, "{\"event\":\"ring\"", 15))
+        return; /* its fd came with it and is attached */
+    s->line(s->ctx, line);
+}
+
+/* Socket readable: lines and ring fds. Returns 0 at the end (peer closed). */
+static int read_socket(cs_link *l, const cs_link_sink *s)
+{
+    char buf[65536];
+    union {
+        char c[CMSG_SPACE(sizeof(int) * 64)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c, .msg_controllen = sizeof u.c};
+    ssize_t k = recvmsg(l->sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (k < 0)
+        return errno == EAGAIN || errno == EINTR ? 1 : 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < nfd; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof fd);
+            add_ring(l, s, fd);
+        }
+    }
+    if (k == 0)
+        return 0;
+    for (ssize_t i = 0; i < k; i++) {
+        if (buf[i] == '\n') {
+            l->line[l->line_n] = '\0';
+            if (l->line_n)
+                on_line(s, l->line);
+            l->line_n = 0;
+            continue;
+        }
+        if (l->line_n + 1 >= l->line_cap) {
+            char *g = l->line_cap < LINE_MAX_BYTES ? realloc(l->line, l->line_cap * 2) : NULL;
+            if (!g) {
+                s->error(s->ctx, "a control reply is too long; dropped");
+                l->line_n = 0;
+                continue;
+            }
+            l->line = g;
+            l->line_cap *= 2;
+        }
+        l->line[l->line_n++] = buf[i];
+    }
+    return 1;
+}
+
+static int read_pipe(int fd, int stream, const cs_link_sink *s)
+{
+    char buf[65536];
+    ssize_t k = read(fd, buf, sizeof buf);
+    if (k < 0)
+        return errno == EAGAIN || errno == EINTR ? 1 : 0;
+    if (k == 0)
+        return 0;
+    s->output(s->ctx, stream, buf, (size_t)k);
+    return 1;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+void cs_link_run(cs_link *l, const cs_link_sink *s)
+{
+    int exited = 0, code = -1, sig = -1;
+    uint64_t exit_at = 0;
+    l->last_post_ns = now_ns();
+    while (!atomic_load(&l->stopping)) {
+        struct pollfd p[5] = {
+            {.fd = l->sock, .events = POLLIN},  {.fd = l->out_fd, .events = POLLIN},
+            {.fd = l->err_fd, .events = POLLIN}, {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
+            {.fd = l->wake_fd, .events = POLLIN},
+        };
+        int r = poll(p, 5, (int)l->period_ms);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (p[0].revents && !read_socket(l, s))
+            close_fd(&l->sock);
+        if (p[1].revents && !read_pipe(l->out_fd, 1, s))
+            close_fd(&l->out_fd);
+        if (p[2].revents && !read_pipe(l->err_fd, 2, s))
+            close_fd(&l->err_fd);
+        if (p[3].revents) {
+            exited = 1;
+            exit_at = now_ns();
+            if (l->is_child) {
+                siginfo_t si = {0};
+                if (waitid(P_PID, (id_t)l->pid, &si, WEXITED) == 0) {
+                    if (si.si_code == CLD_EXITED)
+                        code = si.si_status;
+                    else
+                        sig = si.si_status;
+                }
+            }
+        }
+        if (!s->busy(s->ctx))
+            drain(l, s);
+        if (l->n && (l->n >= l->cap || now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull))
+            post(l, s);
+        /* Done when the target is gone and its socket (which brings the last
+         * ring fds) is closed and its pipes drained (or held too long by
+         * processes it left behind). */
+        if (exited && l->sock < 0 &&
+            ((l->out_fd < 0 && l->err_fd < 0) || now_ns() - exit_at > PIPE_GRACE_NS))
+            break;
+        if (exited && now_ns() - exit_at > PIPE_GRACE_NS && l->sock >= 0) /* someone else holds it */
+            close_fd(&l->sock);
+    }
+    drain(l, s);
+    post(l, s);
+    if (l->writer) {
+        cs_trace_err te;
+        if (cs_trace_writer_close(l->writer, &te) && !atomic_load(&l->st_rec_err)) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "closing the recording %s: %s", l->record_path, te.msg);
+            s->error(s->ctx, msg);
+        }
+        l->writer = NULL;
+    }
+    if (exited)
+        s->exit(s->ctx, code, sig);
+}
+
+void cs_link_free(cs_link *l)
+{
+    if (!l)
+        return;
+    if (l->writer)
+        cs_trace_writer_abandon(l->writer);
+    for (uint32_t i = 0; i < l->nrings; i++)
+        cs_ring_detach(&l->rings[i]);
+    if (l->is_child && l->pidfd >= 0) {
+        /* Not reaped by the loop (stopped early): reap when it ends, without
+         * blocking here: the child keeps running, detached from us. */
+        siginfo_t si;
+        waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOHANG);
+    }
+    close_fd(&l->pidfd);
+    close_fd(&l->sock);
+    close_fd(&l->out_fd);
+    close_fd(&l->err_fd);
+    close_fd(&l->wake_fd);
+    if (l->strings)
+        cs_reader_close(l->strings);
+    free(l->rings);
+    free(l->buf);
+    free(l->tmp);
+    free(l->line);
+    free(l->record_path);
+    pthread_mutex_destroy(&l->send_lock);
+    free(l);
+}
