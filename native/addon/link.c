@@ -55,6 +55,7 @@ struct cs_link {
 
     char *line;
     size_t line_n, line_cap;
+    char *hello;               /* attach: the hello reply, read before the loop; delivered first */
 
     _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches;
     _Atomic int st_rec_err;
@@ -250,6 +251,39 @@ out:
 
 /* ---- attaching ------------------------------------------------------------------------------ */
 
+/* The first reply, synchronously: an engine that already has an inspector
+ * answers "busy" and closes, which deserves its own words. */
+static int read_hello(cs_link *l, char *err, size_t errn)
+{
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p = {.fd = l->sock, .events = POLLIN};
+        if (poll(&p, 1, 3000) <= 0) {
+            snprintf(err, errn, "process %d: the engine did not answer", (int)l->pid);
+            return ETIMEDOUT;
+        }
+        char c;
+        ssize_t k = recv(l->sock, &c, 1, 0);
+        if (k <= 0) {
+            snprintf(err, errn, "process %d: the engine closed the connection", (int)l->pid);
+            return ECONNRESET;
+        }
+        if (c == '\n')
+            break;
+        if (n + 1 < l->line_cap)
+            l->line[n++] = c;
+    }
+    l->line[n] = '\0';
+    if (strstr(l->line, "\"ok\":false")) {
+        const char *m = strstr(l->line, "\"error\":\"");
+        snprintf(err, errn, "process %d: %.*s", (int)l->pid, m ? (int)strcspn(m + 9, "\"") : 40,
+                 m ? m + 9 : l->line);
+        return EBUSY;
+    }
+    l->hello = strdup(l->line);
+    return l->hello ? 0 : ENOMEM;
+}
+
 int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
                    char *err, size_t errn)
 {
@@ -282,7 +316,15 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
     } else {
         code = open_record(l, err, errn);
     }
-    if (code || (code = cs_link_send(l, "hello")) || (code = cs_link_send(l, "subscribe"))) {
+    if (!code) {
+        /* An engine that already has an inspector says so and closes, maybe
+         * before our hello arrives (EPIPE): its reply is still to be read. */
+        cs_link_send(l, "hello");
+        code = read_hello(l, err, errn);
+        if (!code)
+            code = cs_link_send(l, "subscribe");
+    }
+    if (code) {
         if (!err[0])
             snprintf(err, errn, "process %d: %s", (int)pid, strerror(code));
         cs_link_free(l);
@@ -534,6 +576,11 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
     int exited = 0, code = -1, sig = -1;
     uint64_t exit_at = 0;
     l->last_post_ns = now_ns();
+    if (l->hello) {
+        s->line(s->ctx, l->hello);
+        free(l->hello);
+        l->hello = NULL;
+    }
     while (!atomic_load(&l->stopping)) {
         struct pollfd p[5] = {
             {.fd = l->sock, .events = POLLIN},  {.fd = l->out_fd, .events = POLLIN},
@@ -615,6 +662,7 @@ void cs_link_free(cs_link *l)
     free(l->buf);
     free(l->tmp);
     free(l->line);
+    free(l->hello);
     free(l->record_path);
     pthread_mutex_destroy(&l->send_lock);
     free(l);

@@ -50,26 +50,34 @@ static void gate_changed(void)
     syscall(SYS_futex, &gate_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
-void cs_control_wait(void)
+int cs_control_wait(void)
 {
     for (;;) {
         uint32_t seq = atomic_load(&gate_seq);
         if (!atomic_load(&cs_control_paused))
-            return;
+            return 0;
         int64_t s = atomic_load(&steps);
         while (s > 0)
             if (atomic_compare_exchange_weak(&steps, &s, s - 1))
-                return;
+                return 1;
         if (cs_tel())
             cs_tel_flush(); /* what happened before the pause is visible while paused */
         syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
     }
 }
 
+void cs_control_refund(void)
+{
+    /* A resume in between leaves a stray step; the next pause clears it. */
+    if (atomic_load(&cs_control_paused)) {
+        atomic_fetch_add(&steps, 1);
+        gate_changed();
+    }
+}
+
 static void set_paused(int on)
 {
-    if (!on)
-        atomic_store(&steps, 0);
+    atomic_store(&steps, 0);
     atomic_store(&cs_control_paused, on);
     gate_changed();
 }

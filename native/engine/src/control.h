@@ -56,13 +56,17 @@ extern _Atomic int cs_control_paused;
 int cs_control_start(void);
 
 /* Worker, before picking the next coroutine: wait while paused, unless a
- * step is available (taken here). */
-void cs_control_wait(void);
+ * step is available (taken here: returns 1). A worker that took a step and
+ * then found nothing to run gives it back (cs_control_refund) before it
+ * sleeps, so a step is one coroutine switched in. */
+int cs_control_wait(void);
+void cs_control_refund(void);
 
-static inline void cs_control_gate(void)
+static inline int cs_control_gate(void)
 {
     if (__builtin_expect(atomic_load_explicit(&cs_control_paused, memory_order_relaxed), 0))
-        cs_control_wait();
+        return cs_control_wait();
+    return 0;
 }
 
 /* Constructor: take the inherited inspector socket fd and remove

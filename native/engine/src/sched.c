@@ -348,6 +348,9 @@ awake:
 static cs_co *next_co(cs_worker *w)
 {
     for (;;) {
+        /* An inspector may hold the scheduler here, before it picks; also
+         * after every sleep, so a pause meets workers that were idle. */
+        int stepped = cs_control_gate();
         cs_co *co;
         w->tick++;
         if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
@@ -389,6 +392,8 @@ static cs_co *next_co(cs_worker *w)
             return co;
         if ((co = take_injected(w)) || (co = steal(w)))
             return co;
+        if (stepped)
+            cs_control_refund(); /* nothing to run: the step is not used */
         w->last_poll_ns = cs_now_ns();
         int own = 0;
         int woke = cs_netpoll_wait(0, w, &own);
@@ -456,6 +461,8 @@ static void run(cs_worker *w, cs_co *co)
             cs_tel_emit(COROSCOPE_EV_CO_FINISH, co->id,
                         co->exit == CS_EXIT_OVERFLOW ? COROSCOPE_EXIT_STACK_OVERFLOW : COROSCOPE_EXIT_RETURN, 0, 0,
                         0, 0);
+        if (cs_tel())
+            cs_tel_flush(); /* before finish() wakes a joiner that may exit the process at once */
         finish(w, co);
     } else if (co->yielding) {
         co->yielding = 0;
@@ -465,6 +472,8 @@ static void run(cs_worker *w, cs_co *co)
         co->yield_preempted = 0;
         w->yielded = co;
     }
+    if (cs_tel())
+        cs_tel_flush(); /* every switch is visible to a live inspector within its drain period */
 }
 
 static void *worker_main(void *arg)
@@ -481,7 +490,6 @@ static void *worker_main(void *arg)
     cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
 
     for (;;) {
-        cs_control_gate(); /* an inspector may hold the scheduler here: before it picks */
         cs_co *co = next_co(w);
         run(w, co);
     }

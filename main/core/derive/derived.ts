@@ -1,0 +1,276 @@
+/**
+ * Derived: the tables kept up to date from the event stream — coroutines
+ * (coroutines.ts, with their live state in coState.ts), per-hook call
+ * statistics (calls.ts), preemption (preemption.ts), worker utilisation
+ * (workers.ts), drops (drops.ts) and process metadata (process.ts) — plus
+ * rewinding to any instant (rewind.ts).
+ *
+ * Feed it the same RawEvents batches, in the same order, as the EventStore
+ * it was given (before or after the store, as you like): its event numbering
+ * must be the store's, since checkpoints point into the store. STRING /
+ * STRING_MORE / NONE records are skipped as the store skips them.
+ *
+ * WAKE, CO_MIGRATE, CALL_ENTER and CALL_ADDR are kept by the store; nothing
+ * is derived from them yet.
+ *
+ * Hot path: a few comparisons and one switch on the kind per event, typed
+ * arrays indexed by the CoIds slot shared with the store, no allocation per
+ * event.
+ */
+import { CallFlag, exitName, Kind } from '../events/schema.js';
+import type { RawEvents } from '../events/rawEvents.js';
+import type { StringTable } from '../events/strings.js';
+import { type EventStore, isStored, type StoredEvent } from '../store/eventStore.js';
+import { CallStats } from './calls.js';
+import { CoState, coStateAfter, StateColumns } from './coState.js';
+import { CoroutineTable } from './coroutines.js';
+import { DropStats } from './drops.js';
+import { PreemptStats } from './preemption.js';
+import { ProcessMeta } from './process.js';
+import { Rewind } from './rewind.js';
+import { type CoroutineState, Snapshot } from './snapshot.js';
+import { WorkerStats, type WorkerSummary } from './workers.js';
+
+export interface CoroutineInfo extends CoroutineState {
+  name: string;
+  /** Id of the coroutine that created it (0: a plain thread, or unknown). */
+  parent: number;
+  /** ts of CO_CREATE / CO_FINISH (NaN: not seen). */
+  created: number;
+  finished: number;
+  /** Exit code and its name once finished. */
+  exit?: { code: number; name: string; stackUsed: number };
+  stackSize: number;
+  /** Time per state (ns), including the current state up to the newest event. */
+  runTime: number;
+  readyTime: number;
+  suspendedTime: number;
+  switches: number;
+  preemptions: number;
+  /** Hooked calls made in the coroutine. */
+  calls: number;
+}
+
+export class Derived {
+  readonly table = new CoroutineTable();
+  readonly calls = new CallStats();
+  readonly preemption = new PreemptStats();
+  readonly drops = new DropStats();
+  readonly process = new ProcessMeta();
+  private readonly workerStats = new WorkerStats();
+  private readonly cols = new StateColumns();
+  private readonly rewind: Rewind;
+  private slots = 0;
+  private n = 0;
+  private maxTs = -Infinity;
+
+  /**
+   * store: the EventStore fed the same batches; strings: the session's
+   * string table; checkpointInterval: the least number of events between
+   * rewind checkpoints (rewind.ts; lower: faster stateAt, more memory).
+   */
+  constructor(
+    readonly store: EventStore,
+    readonly strings: StringTable,
+    options: { checkpointInterval?: number } = {},
+  ) {
+    this.rewind = new Rewind(store, this.table, options.checkpointInterval);
+  }
+
+  /** Rewind checkpoints taken so far. */
+  get checkpoints(): number {
+    return this.rewind.count;
+  }
+
+  /** Events seen (the store's count once it has the same batches). */
+  get count(): number {
+    return this.n;
+  }
+
+  /** ts of the newest event seen (-Infinity before any). */
+  get newest(): number {
+    return this.maxTs;
+  }
+
+  /** Derives from a batch (the same as the store's, in the same order). */
+  append(raw: RawEvents): void {
+    for (let i = 0; i < raw.length; i++) {
+      const kind = raw.kind(i);
+      if (!isStored(kind)) continue;
+      if (this.n === this.rewind.nextAt) this.rewind.take(this.n, this.maxTs, this.cols);
+      const index = this.n++;
+      const ts = raw.ts(i);
+      if (ts > this.maxTs) this.maxTs = ts;
+      if (kind === Kind.CALL) this.call(raw, i);
+      else if (kind >= Kind.CO_CREATE && kind <= Kind.CO_FINISH) this.transition(raw, i, kind, ts, index);
+      else if (kind === Kind.WORKER_IDLE || kind === Kind.WORKER_BUSY) this.workerTransition(raw, i, kind);
+      else if (kind !== Kind.WAKE) this.other(raw, i, kind);
+    }
+  }
+
+  /** The kinds that are neither transitions nor calls (WAKE excepted). */
+  private other(raw: RawEvents, i: number, kind: number): void {
+    switch (kind) {
+      case Kind.PREEMPT_SENT:
+        return this.preemption.onSent(raw.a(i, 1));
+      case Kind.PREEMPTED:
+        this.table.preemptions[this.slot(raw.co(i))]++;
+        return this.preemption.onPreempted(raw.a(i, 1), raw.a(i, 2) === 1);
+      case Kind.PREEMPT_DEFERRED:
+        return this.preemption.onDeferred(raw.a(i, 0));
+      case Kind.QUEUES:
+        return this.workerStats.queueDepth(raw.worker(i), raw.a(i, 0), raw.ts(i));
+      case Kind.DROP:
+        return this.drops.add(raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2));
+      case Kind.PROCESS:
+        return this.process.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+      case Kind.CONFIG:
+        return this.process.onConfig(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+      case Kind.THREAD:
+        return this.process.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2));
+      case Kind.CLOCK:
+        return this.process.onClock(raw.a(i, 0), raw.a(i, 1));
+    }
+  }
+
+  /** The slot of co, with every slot-indexed column grown to hold it. */
+  private slot(co: number): number {
+    const slot = this.store.coIds.slot(co);
+    if (slot >= this.slots) {
+      this.slots = this.store.coIds.count;
+      this.table.ensure(this.slots);
+      this.cols.ensureSlots(this.slots);
+    }
+    return slot;
+  }
+
+  /** A coroutine transition: time accounting and counters, then the state change. */
+  private transition(raw: RawEvents, i: number, kind: number, ts: number, index: number): void {
+    const slot = this.slot(raw.co(i));
+    const worker = raw.worker(i);
+    const t = this.table;
+    const cols = this.cols;
+    t.account(slot, coStateAfter(kind), ts);
+    switch (kind) {
+      case Kind.CO_CREATE:
+        t.create(slot, ts, raw.a(i, 0), raw.a(i, 1), raw.a(i, 3));
+        return cols.created(slot, ts, worker);
+      case Kind.CO_READY:
+        if (raw.a(i, 2) === 0 && raw.a(i, 3) > 0) this.workerStats.queueDepth(worker, raw.a(i, 3), ts);
+        return cols.readied(slot, ts, worker, raw.a(i, 0));
+      case Kind.CO_RUN:
+        t.switches[slot]++;
+        this.workerStats.account(cols, worker, ts, true);
+        return cols.ran(slot, ts, worker);
+      case Kind.CO_SUSPEND:
+        this.workerStats.account(cols, worker, ts, false);
+        return cols.suspended(slot, ts, worker, raw.a(i, 0), raw.a(i, 1), raw.signed(i, 2), raw.a(i, 3), raw.a(i, 4));
+      case Kind.CO_YIELD:
+        this.workerStats.account(cols, worker, ts, false);
+        return cols.yielded(slot, ts, worker, raw.a(i, 0));
+      case Kind.CO_FINISH:
+        t.finish(slot, ts, raw.a(i, 0), raw.a(i, 1), worker, index);
+        this.workerStats.account(cols, worker, ts, false);
+        return cols.finished(slot, ts, worker);
+    }
+  }
+
+  private workerTransition(raw: RawEvents, i: number, kind: number): void {
+    const worker = raw.worker(i);
+    const ts = raw.ts(i);
+    this.workerStats.account(this.cols, worker, ts, false);
+    this.cols.workerIdle(ts, worker, kind === Kind.WORKER_IDLE);
+  }
+
+  private call(raw: RawEvents, i: number): void {
+    const a0 = raw.lo(i, 0);
+    if (a0 & CallFlag.IN_CO) this.table.calls[this.slot(raw.co(i))]++;
+    this.calls.add(a0, raw.signed(i, 2), raw.lo(i, 3), raw.a(i, 4));
+  }
+
+  // ---- queries -----------------------------------------------------------------
+
+  /**
+   * Recounts the time totals of stale coroutines from all their transitions
+   * in the store: one coroutine through its own blocks, several in one pass.
+   */
+  private recount(slots: number[]): void {
+    this.requireStore();
+    const coIds = this.store.coIds;
+    const lists = new Map<number, { ts: number; state: number; index: number }[]>(slots.map((s) => [s, []]));
+    const collect = (ev: StoredEvent) => {
+      const state = coStateAfter(ev.kind);
+      if (state !== CoState.NONE) lists.get(coIds.find(ev.co))?.push({ ts: ev.ts, state, index: ev.index });
+    };
+    if (slots.length === 1) this.store.scanCo(coIds.id(slots[0]), -Infinity, Infinity, collect);
+    else this.store.scan(-Infinity, Infinity, collect);
+    for (const [slot, transitions] of lists) {
+      transitions.sort((a, b) => a.ts - b.ts || a.index - b.index);
+      this.table.recount(slot, transitions);
+    }
+  }
+
+  private requireStore(): void {
+    if (this.store.count !== this.n) {
+      throw new Error(`the store has ${this.store.count} events, Derived saw ${this.n}: feed both the same batches`);
+    }
+  }
+
+  /** The live state (as of the newest event). */
+  current(): Snapshot {
+    return new Snapshot(this.maxTs, this.cols, this.store.coIds);
+  }
+
+  /** The state after every event with ts <= t (see rewind.ts). */
+  stateAt(t: number): Snapshot {
+    this.requireStore();
+    return new Snapshot(t, this.rewind.stateAt(t), this.store.coIds);
+  }
+
+  /** Everything known about coroutine co, undefined if it never had a transition. */
+  coroutine(co: number): CoroutineInfo | undefined {
+    const state = this.current().coroutine(co);
+    return state && this.info(this.store.coIds.find(co), state);
+  }
+
+  /** Every coroutine with a transition so far; finished ones only if asked. */
+  coroutines(includeDone = false): CoroutineInfo[] {
+    const stale = this.table.staleSlots();
+    if (stale.length) this.recount(stale);
+    const coIds = this.store.coIds;
+    return this.current().coroutines(includeDone).map((s) => this.info(coIds.find(s.co), s));
+  }
+
+  workers(): WorkerSummary[] {
+    const coIds = this.store.coIds;
+    return this.workerStats.summary(this.cols, (slot) => coIds.id(slot), this.maxTs);
+  }
+
+  /** Bytes held by the derived tables and checkpoints (the store's are in store.bytesUsed()). */
+  bytesUsed(): number {
+    return this.table.bytesUsed() + this.cols.bytesUsed() + this.calls.bytesUsed() + this.preemption.bytesUsed() +
+      this.workerStats.bytesUsed() + this.rewind.bytesUsed();
+  }
+
+  private info(slot: number, state: CoroutineState): CoroutineInfo {
+    const t = this.table;
+    if (t.isStale(slot)) this.recount([slot]);
+    const open = Math.max(0, this.maxTs - state.since);
+    const finished = t.finished[slot];
+    return {
+      ...state,
+      name: this.strings.get(t.name[slot]),
+      parent: t.parent[slot],
+      created: t.created[slot],
+      finished,
+      exit: Number.isNaN(finished) ? undefined : { code: t.exit[slot], name: exitName(t.exit[slot]), stackUsed: t.stackUsed[slot] },
+      stackSize: t.stackSize[slot],
+      runTime: t.runTime[slot] + (state.state === 'running' ? open : 0),
+      readyTime: t.readyTime[slot] + (state.state === 'ready' ? open : 0),
+      suspendedTime: t.suspendedTime[slot] + (state.state === 'suspended' ? open : 0),
+      switches: t.switches[slot],
+      preemptions: t.preemptions[slot],
+      calls: t.calls[slot],
+    };
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The native addon (native/addon, built to native/build/coroscope.node),
+ * typed. Loaded once, lazily, with a clear error when it was not built.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { addonPath } from './paths.js';
+
+export type LinkMessage =
+  | { type: 'events'; events: Uint8Array; strings: [number, string][] }
+  | { type: 'output'; stream: 1 | 2; data: Uint8Array }
+  | { type: 'line'; line: string }
+  | { type: 'error'; message: string }
+  | { type: 'exit'; code: number | null; signal: number | null }
+  | { type: 'end' };
+
+export interface LinkStats {
+  events: number;
+  dropped: number;
+  bytesRecorded: number;
+  batches: number;
+  rings: number;
+  recordingError: string | null;
+}
+
+export interface NativeTarget {
+  readonly pid: number;
+  send(line: string): void;
+  kill(signal?: number): boolean;
+  stop(): void;
+  stats(): LinkStats;
+}
+
+export interface NativeLaunchOptions {
+  file: string;
+  argv: string[];
+  env: string[];
+  cwd?: string;
+  preload: string;
+  stdinNull?: boolean;
+  record?: string;
+  batchEvents?: number;
+  periodMs?: number;
+}
+
+export interface TraceFileInfo {
+  version: string;
+  eventsVersion: number;
+  pid: number;
+  monoNs: number;
+  realNs: number;
+  fileSize: number;
+  complete: boolean;
+  chunks: number;
+  records: number;
+}
+
+export interface TraceFileStatus {
+  code: string;
+  message: string;
+  offset: number;
+  recordsLost: number;
+  bytesLost: number;
+}
+
+export interface NativeTraceFile {
+  info(): TraceFileInfo;
+  read(max?: number): { events: Uint8Array; strings: [number, string][]; done: boolean };
+  status(): TraceFileStatus | null;
+  seekTime(t: number): boolean;
+  close(): void;
+}
+
+export interface Addon {
+  launch(opts: NativeLaunchOptions, onMessage: (m: LinkMessage) => void): NativeTarget;
+  attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number },
+    onMessage: (m: LinkMessage) => void): NativeTarget;
+  socketPath(pid: number): string;
+  TraceFile: new (path: string) => NativeTraceFile;
+  eventSize: number;
+  eventsVersion: number;
+}
+
+let loaded: Addon | undefined;
+
+export function addon(): Addon {
+  if (loaded) return loaded;
+  const path = addonPath();
+  if (!existsSync(path)) throw new Error(`the native addon is not built (${path} is missing): run npm run build`);
+  loaded = createRequire(import.meta.url)(path) as Addon;
+  return loaded;
+}

@@ -1,0 +1,39 @@
+/**
+ * Exporting straight to a file: opens it, runs one exporter, closes it, and
+ * removes the partial file if the export fails (no half-written trace is
+ * left behind looking valid).
+ */
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { exportCallStatsCsv, type CallStatsSummary } from './callStats.js';
+import { exportChromeJson, type ChromeSummary } from './chromeJson.js';
+import { exportPerfetto, type PerfettoSummary } from './perfetto.js';
+import type { Batches, ExportOptions } from './output.js';
+
+export type ExportFormat = 'perfetto' | 'chrome-json' | 'calls-csv';
+
+export interface ExportSummaries {
+  'perfetto': PerfettoSummary;
+  'chrome-json': ChromeSummary;
+  'calls-csv': CallStatsSummary;
+}
+
+const exporters = { 'perfetto': exportPerfetto, 'chrome-json': exportChromeJson, 'calls-csv': exportCallStatsCsv };
+
+export async function exportToFile<F extends ExportFormat>(format: F, batches: Batches, path: string,
+  opts: ExportOptions = {}): Promise<ExportSummaries[F]> {
+  const out = createWriteStream(path);
+  out.on('error', () => {}); // reported by the exporter's next write or drain, or by finished()
+  try {
+    const summary = await exporters[format](batches, out, opts);
+    out.end();
+    await finished(out);
+    return summary as ExportSummaries[F];
+  } catch (err) {
+    out.destroy();
+    await finished(out).catch(() => {}); // closed (and opened, if the open was still pending) before removing
+    await rm(path, { force: true });
+    throw err;
+  }
+}

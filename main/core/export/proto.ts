@@ -1,0 +1,165 @@
+/**
+ * ProtoWriter: a minimal protocol-buffers wire-format encoder (varints,
+ * 64-bit fixed, length-delimited strings and sub-messages) writing into one
+ * growable buffer that the caller drains with `take()`.
+ *
+ * Wire format as in https://protobuf.dev/programming-guides/encoding/ :
+ * a tag is varint(field << 3 | wire type); wire type 0 varint, 1 fixed
+ * 64-bit little-endian, 2 length-delimited (varint length, then bytes).
+ *
+ * Invariants: numbers are JS numbers, exact below 2^53 (timestamps in ns,
+ * ids, sizes); a negative value given to `int` is written as the 10-byte
+ * two's complement varint of int64. Sub-messages nest: `end(mark)` closes
+ * the most recent `begin` not yet closed (the length is patched in place,
+ * moving the body when the length needs more than the one byte reserved).
+ */
+export const Wire = { VARINT: 0, I64: 1, LEN: 2 } as const;
+
+const TWO32 = 4294967296;
+const encoder = new TextEncoder();
+
+export class ProtoWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(private readonly initial = 1 << 16) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written so far; the writer starts over with a fresh buffer. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = new Uint8Array(Math.max(this.initial, this.pos));
+    this.pos = 0;
+    return out;
+  }
+
+  /** A varint field (uint32/uint64/enum/bool, or int32/int64 holding a value ≥ 0). */
+  uint(field: number, v: number): void {
+    this.key(field, Wire.VARINT);
+    this.varint(v);
+  }
+
+  /** An int64/int32 field: negative values as two's complement. */
+  int(field: number, v: number): void {
+    this.key(field, Wire.VARINT);
+    if (v >= 0) this.varint(v);
+    else this.varint64(v >>> 0, Math.floor(v / TWO32) >>> 0);
+  }
+
+  /** A double field (fixed 64-bit IEEE 754). */
+  double(field: number, v: number): void {
+    this.key(field, Wire.I64);
+    this.ensure(8);
+    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** A fixed64 field. */
+  fixed64(field: number, v: number): void {
+    this.key(field, Wire.I64);
+    this.ensure(8);
+    this.u32(v >>> 0);
+    this.u32(Math.floor(v / TWO32) >>> 0);
+  }
+
+  string(field: number, s: string): void {
+    this.key(field, Wire.LEN);
+    if (isAscii(s)) {
+      this.varint(s.length);
+      this.ensure(s.length);
+      for (let k = 0; k < s.length; k++) this.buf[this.pos++] = s.charCodeAt(k);
+      return;
+    }
+    const bytes = encoder.encode(s);
+    this.varint(bytes.length);
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Starts a length-delimited sub-message; returns the mark to give to `end`. */
+  begin(field: number): number {
+    this.key(field, Wire.LEN);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  end(mark: number): void {
+    const len = this.pos - mark - 1;
+    if (len < 0x80) {
+      this.buf[mark] = len;
+      return;
+    }
+    const extra = varintSize(len) - 1;
+    this.ensure(extra);
+    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
+    this.pos += extra;
+    const end = this.pos;
+    this.pos = mark;
+    this.varint(len);
+    this.pos = end;
+  }
+
+  private key(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  private varint(v: number): void {
+    this.ensure(10);
+    const b = this.buf;
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        b[this.pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      b[this.pos++] = v;
+      return;
+    }
+    this.varint64(v >>> 0, Math.floor(v / TWO32) >>> 0);
+  }
+
+  private varint64(lo: number, hi: number): void {
+    this.ensure(10);
+    const b = this.buf;
+    while (hi > 0 || lo >= 0x80) {
+      b[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    b[this.pos++] = lo;
+  }
+
+  private u32(v: number): void {
+    const b = this.buf;
+    b[this.pos++] = v & 0xff;
+    b[this.pos++] = (v >>> 8) & 0xff;
+    b[this.pos++] = (v >>> 16) & 0xff;
+    b[this.pos++] = v >>> 24;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    grown.set(this.buf.subarray(0, this.pos));
+    this.buf = grown;
+  }
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function isAscii(s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) > 0x7f) return false;
+  return true;
+}

@@ -1,0 +1,84 @@
+// Sessions: a launched program streams into the store and the derived
+// tables as it runs and is recorded as it streams; replaying the recording
+// rebuilds the same tables; a damaged recording keeps what came before.
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from './session.js';
+import { hookId } from '../events/schema.js';
+import { example, scratch } from '../testing/helpers.js';
+
+let tmp: ReturnType<typeof scratch>;
+before(() => (tmp = scratch('session')));
+after(() => tmp.cleanup());
+
+test('a launched sleep_forever session: the sleeper is suspended in nanosleep, the printer finished, the program exited 0', async () => {
+  const rec = join(tmp.dir, 'sf.cstrace');
+  const s = Session.launch({ cmd: example('sleep_forever'), record: rec });
+  await s.whenEnded();
+  const st = s.status();
+  assert.equal(st.state, 'exited');
+  assert.deepEqual(st.exit, { code: 0, signal: null });
+  assert.equal(st.drops, 0);
+  assert.match(s.output.text(1), /printer: hello/);
+  const cos = s.derived.coroutines(true);
+  const sleeper = cos.find((c) => c.name === 'sleeper')!;
+  const printer = cos.find((c) => c.name === 'printer')!;
+  assert.equal(sleeper.state, 'suspended');
+  assert.equal(sleeper.wait?.hookName, 'nanosleep');
+  assert.equal(sleeper.wait?.hook, hookId('nanosleep'));
+  assert.equal(printer.state, 'done');
+  assert.ok(printer.switches >= 1);
+  assert.equal(s.derived.process.summary(s.strings).exe, example('sleep_forever'));
+  assert.equal(statSync(rec).size > 0, true);
+});
+
+test('a recording replays into the same tables; a truncated copy keeps everything before the damage and says so', async () => {
+  const rec = join(tmp.dir, 'steal.cstrace');
+  const live = Session.launch({ cmd: example('steal_imbalance'), record: rec, engine: { workers: 2 } });
+  await live.whenEnded();
+  assert.equal(live.status().exit?.code, 0);
+  const replay = Session.open(rec);
+  assert.equal(replay.status().state, 'loaded');
+  assert.equal(replay.store.count, live.store.count);
+  assert.deepEqual(replay.problems, []);
+  const summary = (s: Session) => s.derived.coroutines(true).map((c) => [c.co, c.name, c.state, c.switches, c.calls]);
+  assert.deepEqual(summary(replay), summary(live));
+  assert.deepEqual(replay.derived.calls.rows().map((r) => [r.name, r.count, r.errors]),
+    live.derived.calls.rows().map((r) => [r.name, r.count, r.errors]));
+
+  const cut = join(tmp.dir, 'cut.cstrace');
+  copyFileSync(rec, cut);
+  truncateSync(cut, Math.floor(statSync(rec).size * 0.6));
+  const partial = Session.open(cut);
+  assert.ok(partial.store.count > 0 && partial.store.count < live.store.count);
+  assert.equal(partial.problems.length, 1);
+  assert.match(partial.problems[0], /cut\.cstrace/);
+
+  const junk = join(tmp.dir, 'junk.cstrace');
+  writeFileSync(junk, readFileSync(rec).subarray(0, 10));
+  assert.throws(() => Session.open(junk), /junk\.cstrace/);
+});
+
+test('the echo demo with many connections fills the coroutine table and the per-call statistics', async () => {
+  const server = Session.launch({ cmd: example('echo_server'), args: ['--port', '0'], record: false });
+  const port = await new Promise<string>((res) => {
+    server.on('output', () => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(server.output.text(1));
+      if (m) res(m[1]);
+    });
+  });
+  const client = Session.launch({ cmd: example('echo_client'), args: ['--port', port, '--conns', '50', '--duration', '0.5', '--warmup', '0'], record: false });
+  await client.whenEnded();
+  assert.equal(client.status().exit?.code, 0);
+  await new Promise((r) => setTimeout(r, 100));
+  server.kill('SIGTERM');
+  await server.whenEnded();
+  const cos = server.derived.coroutines(true);
+  assert.ok(cos.length >= 50, `${cos.length} coroutines`);
+  const rows = server.derived.calls.rows();
+  const reads = rows.filter((r) => /^(read|recv|recvfrom)$/.test(r.name)).reduce((a, r) => a + r.count, 0);
+  const writes = rows.filter((r) => /^(write|send|sendto)$/.test(r.name)).reduce((a, r) => a + r.count, 0);
+  assert.ok(reads > 100 && writes > 100, `reads ${reads} writes ${writes}`);
+});

@@ -1,0 +1,179 @@
+/**
+ * Session: one thing being inspected — a program launched under the engine,
+ * a process attached to, or a recorded trace replayed — with everything the
+ * views need: the event store, the derived tables, the strings, the
+ * program's output and its status. Plain Node (the CLI, the serve mode and
+ * the desktop app's main process all use it).
+ *
+ * Invariants:
+ *  - every batch goes to the store, then to the derived tables, then to
+ *    'batch' listeners, in arrival order (the addon sorts each batch);
+ *  - a live session is recorded by the addon as it streams (the file holds
+ *    every event, string definitions included; a crash of the inspector
+ *    loses at most the batch in flight), unless `record: false`;
+ *  - a replay of a damaged file keeps everything before the damage and
+ *    reports the loss as a problem; it never throws after opening.
+ */
+import { EventEmitter } from 'node:events';
+import { RawEvents } from '../events/rawEvents.js';
+import { StringTable } from '../events/strings.js';
+import { EventStore } from '../store/eventStore.js';
+import { Derived } from '../derive/derived.js';
+import { attach, launch, type LaunchOptions } from '../engine/launch.js';
+import type { EngineTarget, ExitInfo } from '../engine/target.js';
+import { OutputLog } from './outputLog.js';
+import { defaultRecordingPath } from './recordings.js';
+import { TraceReader } from './traceReader.js';
+
+export type SessionKind = 'launched' | 'attached' | 'replay';
+export type SessionState = 'running' | 'exited' | 'detached' | 'loaded';
+
+export interface SessionStatus {
+  kind: SessionKind;
+  pid: number;
+  name: string;
+  state: SessionState;
+  exit?: ExitInfo;
+  events: number;
+  drops: number;
+  /** events per second over the last second (live), 0 for a replay */
+  rate: number;
+  recordPath?: string;
+  recordingError?: string;
+  problems: string[];
+  startedAt: number;
+}
+
+export interface SessionEvents {
+  batch: [raw: RawEvents];
+  output: [stream: 1 | 2, text: string];
+  exit: [info: ExitInfo];
+  problem: [message: string];
+  end: [];
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  readonly strings = new StringTable();
+  readonly store = new EventStore();
+  readonly derived = new Derived(this.store, this.strings);
+  readonly output = new OutputLog();
+  readonly problems: string[] = [];
+  readonly startedAt = Date.now();
+  state: SessionState;
+  exit?: ExitInfo;
+  ended = false;
+  private rateWindow: { t: number; n: number }[] = [];
+
+  private constructor(
+    readonly kind: SessionKind,
+    readonly name: string,
+    readonly pid: number,
+    readonly target?: EngineTarget,
+    readonly recordPath?: string,
+  ) {
+    super();
+    this.state = kind === 'replay' ? 'loaded' : 'running';
+    if (target) this.wire(target);
+  }
+
+  /** Launch cmd under the engine. Throws ExecError for a program the engine cannot observe. */
+  static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false }): Session {
+    const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(o.cmd));
+    const t = launch({ ...o, record });
+    return new Session('launched', o.cmd, t.pid, t, record);
+  }
+
+  /** Attach to a running engine process. Throws AttachError. */
+  static attach(pid: number, o: { record?: string | false } = {}): Session {
+    const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(`pid${pid}`));
+    const t = attach(pid, { record });
+    return new Session('attached', `pid ${pid}`, pid, t, record);
+  }
+
+  /** Replay a trace file: loads it whole (onProgress per batch). Throws only if it cannot be opened at all. */
+  static open(path: string, o: { onProgress?(events: number, bytesTotal: number): void } = {}): Session {
+    const r = new TraceReader(path);
+    const s = new Session('replay', path, r.info.pid, undefined, path);
+    try {
+      for (const b of r.batches()) {
+        s.ingest(b.raw, []);
+        o.onProgress?.(s.store.count, r.info.fileSize);
+      }
+      for (const [id, text] of r.strings.entries()) s.strings.set(id, text);
+      const p = r.problem();
+      if (p) s.problem(`${path}: ${p.message} (everything before offset ${p.offset} was read)`);
+      if (!r.info.complete && !p) s.problem(`${path} was not closed cleanly (the recorder stopped early); all its complete chunks were read`);
+    } finally {
+      r.close();
+    }
+    s.ended = true;
+    return s;
+  }
+
+  private wire(t: EngineTarget): void {
+    t.on('events', (raw, strings) => this.ingest(raw, strings));
+    t.on('output', (stream, data) => this.emit('output', stream, this.output.push(stream, data).text));
+    t.on('exit', (e) => {
+      this.exit = e;
+      this.state = 'exited';
+      this.emit('exit', e);
+    });
+    t.on('problem', (m) => this.problem(m));
+    t.on('end', () => {
+      this.ended = true;
+      if (this.state === 'running') this.state = 'detached';
+      t.stop();
+      this.emit('end');
+    });
+  }
+
+  private problem(m: string): void {
+    this.problems.push(m);
+    this.emit('problem', m);
+  }
+
+  /** One batch: strings first (events refer to them), then store, derived, listeners. */
+  ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
+    for (const [id, text] of strings) this.strings.set(id, text);
+    this.store.append(raw);
+    this.derived.append(raw);
+    if (this.kind !== 'replay') {
+      const now = Date.now();
+      this.rateWindow.push({ t: now, n: raw.length });
+      while (this.rateWindow.length && now - this.rateWindow[0].t > 1000) this.rateWindow.shift();
+    }
+    this.emit('batch', raw);
+  }
+
+  status(): SessionStatus {
+    const stats = this.target?.stats();
+    return {
+      kind: this.kind,
+      pid: this.pid,
+      name: this.name,
+      state: this.state,
+      exit: this.exit,
+      events: this.store.count,
+      drops: this.derived.drops.summary().lost,
+      rate: this.rateWindow.reduce((a, w) => a + w.n, 0),
+      recordPath: this.recordPath,
+      recordingError: stats?.recordingError ?? undefined,
+      problems: this.problems,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** Resolves when nothing more will arrive (the target ended, or we detached/stopped). */
+  whenEnded(): Promise<void> {
+    return this.ended ? Promise.resolve() : new Promise((r) => this.once('end', () => r()));
+  }
+
+  /** Leave the target running unpaused; stop reading (the recording is closed). */
+  async detach(): Promise<void> {
+    if (this.target && !this.ended) await this.target.detach();
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    return this.target ? this.target.kill(signal) : false;
+  }
+}

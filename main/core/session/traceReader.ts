@@ -1,0 +1,48 @@
+/**
+ * Reading a Coroscope trace file as batches of raw events (the exporters'
+ * and the replay's input), through the addon's C reader. Streaming: one
+ * batch in memory at a time. A corrupt or truncated file yields everything
+ * before the damage, then `problem()` says what was lost and where.
+ */
+import { addon, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
+import { RawEvents } from '../events/rawEvents.js';
+import { StringTable } from '../events/strings.js';
+import type { EventBatch } from '../model/timeline.js';
+
+export class TraceReader {
+  readonly strings = new StringTable();
+  readonly info: TraceFileInfo;
+  private readonly file;
+  private status: TraceFileStatus | null = null;
+  eventsRead = 0;
+
+  /** Throws (message names the file and the reason) when the file is not a readable trace. */
+  constructor(readonly path: string) {
+    this.file = new (addon().TraceFile)(path);
+    this.info = this.file.info();
+  }
+
+  /** Batches until the end; the same StringTable object grows as they come. */
+  *batches(size = 65536): Generator<EventBatch> {
+    for (;;) {
+      const r = this.file.read(size);
+      this.strings.add(r.strings);
+      if (r.events.length) {
+        const raw = new RawEvents(r.events);
+        this.eventsRead += raw.length;
+        yield { raw, strings: this.strings };
+      }
+      if (r.done) break;
+    }
+    this.status = this.file.status();
+  }
+
+  /** After the batches ran out: null for a clean end, else what stopped reading. */
+  problem(): TraceFileStatus | null {
+    return this.status;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
