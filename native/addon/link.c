@@ -305,7 +305,11 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
     l->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->sock < 0 || connect(l->sock, (struct sockaddr *)&a, sizeof a)) {
         code = errno;
-        snprintf(err, errn, "cannot connect to %s: %s", a.sun_path, strerror(code));
+        if (code == ECONNREFUSED) /* left by an earlier process that had this pid */
+            snprintf(err, errn, "process %d runs no Coroscope engine (its control socket %s is stale)", (int)pid,
+                     a.sun_path);
+        else
+            snprintf(err, errn, "cannot connect to %s: %s", a.sun_path, strerror(code));
         cs_link_free(l);
         return code;
     }

@@ -14,13 +14,16 @@ const WORDS = EVENT_SIZE / 4;
 
 export class RawEvents {
   readonly length: number;
+  /** The records (a 4-byte-aligned copy when the input was not aligned). */
+  readonly bytes: Uint8Array;
   private readonly u: Uint32Array;
   private readonly s: Int32Array;
   private readonly h: Uint16Array;
 
   /** bytes: whole records; a trailing partial record is ignored. */
-  constructor(readonly bytes: Uint8Array) {
+  constructor(bytes: Uint8Array) {
     if (bytes.byteOffset % 4) bytes = bytes.slice();
+    this.bytes = bytes;
     this.length = Math.floor(bytes.byteLength / EVENT_SIZE);
     this.u = new Uint32Array(bytes.buffer, bytes.byteOffset, this.length * WORDS);
     this.s = new Int32Array(bytes.buffer, bytes.byteOffset, this.length * WORDS);

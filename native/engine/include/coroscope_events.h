@@ -99,7 +99,9 @@ enum coroscope_event_kind {
                                        thread: a0 string id (e.g. "127.0.0.1:8080", "/tmp/x") */
 
     /* ---- preemption ---- */
-    COROSCOPE_EV_PREEMPT_SENT = 64, /* the monitor signalled `worker`: a0 how long co had run (ns) */
+    COROSCOPE_EV_PREEMPT_SENT = 64, /* the monitor signalled a worker: a0 how long co had run (ns),
+                                       a1 the worker signalled (the record comes from the monitor
+                                       thread: its own `worker` is COROSCOPE_NO_WORKER) */
     COROSCOPE_EV_PREEMPTED = 65,    /* co switched out by preemption: a0 interrupted pc, a1 latency
                                        from signal to switch (ns), a2 1 at a safe point, 0 deferred */
     COROSCOPE_EV_PREEMPT_DEFERRED = 66, /* not a safe point: a0 enum coroscope_defer_why, a1 pc */

@@ -132,12 +132,17 @@ void cs_sched_spawn(cs_co *co)
 {
     cs_worker *w = cs_tls.w;
     co->state = CS_CO_NEW;
+    cs_co *parent = cs_tls.co;
     if (cs_tel()) {
-        cs_co *parent = cs_tls.co;
+        /* Before the push: once queued, another worker may run it at once,
+         * and its CO_RUN must not precede this CO_READY. The depth is the
+         * queue's length plus this one, read just before. */
         cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, cs_tel_string(co->name), 0,
                     co->stack.size, 0);
-        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2, 0,
-                    0);
+        uint64_t depth = w ? atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) + 1
+                           : (uint64_t)atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) + 1;
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2,
+                    depth, 0);
     }
     if (w) {
         /* From a coroutine (or scheduler) on worker w: w's stealable queue. */
@@ -156,14 +161,17 @@ void cs_sched_ready(cs_co *co)
 {
     cs_worker *w = co->owner;
     co->state = CS_CO_READY;
-    if (cs_tel()) {
-        int cause = atomic_load_explicit(&co->wake_cause, memory_order_relaxed);
-        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, cs_tel_ready_why(cause), 0, 0, 0, 0);
-    }
     if (cs_tls.w == w) {
         q_push(&w->runq, co);
+        if (cs_tel()) /* depth of the owner's run queue after the push */
+            cs_tel_emit(COROSCOPE_EV_CO_READY, co->id,
+                        cs_tel_ready_why(atomic_load_explicit(&co->wake_cause, memory_order_relaxed)), 0, 0,
+                        (uint64_t)w->runq.n, 0);
         return;
     }
+    if (cs_tel()) /* another thread's wake: through the owner's inbox; its depth is the owner's to know */
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id,
+                    cs_tel_ready_why(atomic_load_explicit(&co->wake_cause, memory_order_relaxed)), 0, 0, 0, 0);
     cs_co *h = atomic_load_explicit(&w->inbox, memory_order_relaxed);
     do {
         co->next = h;
