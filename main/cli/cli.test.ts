@@ -1,0 +1,212 @@
+/**
+ * The coroscope CLI end to end: spawns the built bundle (out/cli/coroscope.mjs,
+ * made by npm run build) and checks exit codes and output. Private
+ * XDG_RUNTIME_DIR and COROSCOPE_RECORDINGS (scratch dir), so nothing leaks.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, example, scratch, sleep } from '../core/testing/helpers.js';
+import { packageRoot } from '../core/engine/paths.js';
+import { readPerfetto } from '../core/export/protoDecode.js';
+
+const root = packageRoot();
+const cli = join(root, 'out', 'cli', 'coroscope.mjs');
+const shim = join(root, 'main', 'cli', 'coroscope.mjs');
+let sc: ReturnType<typeof scratch>;
+let env: NodeJS.ProcessEnv;
+let recordings: string;
+
+before(() => {
+  if (!existsSync(cli)) spawnSync('npm', ['run', 'build:cli', '--silent'], { cwd: root, stdio: 'inherit' });
+  sc = scratch('cli');
+  recordings = join(sc.dir, 'recordings');
+  mkdirSync(recordings);
+  env = { ...process.env, XDG_RUNTIME_DIR: join(sc.dir, 'run'), COROSCOPE_RECORDINGS: recordings };
+});
+after(() => sc.cleanup());
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function coroscope(args: string[], o: { timeout?: number; bin?: string } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [o.bin ?? cli, ...args], { env, cwd: sc.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`coroscope ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, o.timeout ?? 30000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let recording = '';
+
+test('run hello: output visible, exit 0, recording written', async () => {
+  const r = await coroscope(['run', '--', example('hello'), ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^hi$/m);
+  assert.match(r.stderr, /recorded \d+ events to /);
+  const files = readdirSync(recordings).filter((n) => n.endsWith('.cstrace'));
+  assert.equal(files.length, 1);
+  recording = join(recordings, files[0]);
+  assert.match(r.stderr, /sleep/); // final summary: busiest calls
+});
+
+test('run: engine options, -o, exit code of the program', async () => {
+  const out = join(sc.dir, 'opts.cstrace');
+  const r = await coroscope(['run', '--workers', '1', '--slice', '5ms', '--no-preempt', '--stack', '128K', '-o', out, '--', example('hello'), 'x']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = await coroscope(['stats', out]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /Config[\s\S]*\n\s*1\s+128\.0 KiB\s+5\.000ms\s+on\s+off/);
+  const f = await coroscope(['run', '--no-record', '--', 'sh', '-c', 'exit 7']);
+  assert.equal(f.code, 7);
+  const k = await coroscope(['run', '--no-record', '--', 'sh', '-c', 'kill -TERM $$']);
+  assert.equal(k.code, 128 + 15);
+});
+
+test('run: program not found, not executable, static binary -> 3', async () => {
+  const a = await coroscope(['run', '--no-record', '--', 'no-such-program-xyz']);
+  assert.equal(a.code, 3);
+  assert.match(a.stderr, /no-such-program-xyz.*not found/);
+  const f = join(sc.dir, 'plain.txt');
+  writeFileSync(f, 'hello');
+  const b = await coroscope(['run', '--no-record', '--', f]);
+  assert.equal(b.code, 3);
+  assert.match(b.stderr, /plain\.txt/);
+  const src = join(sc.dir, 'st.c');
+  const bin = join(sc.dir, 'st');
+  writeFileSync(src, 'int main(void) { return 0; }\n');
+  const cc = spawnSync('cc', ['-static', '-o', bin, src]);
+  if (cc.status !== 0) return; // no static libc here
+  const c = await coroscope(['run', '--no-record', '--', bin]);
+  assert.equal(c.code, 3);
+  assert.match(c.stderr, /statically linked/);
+  assert.equal(c.stderr.trim().split('\n').length, 1);
+});
+
+test('run / record: usage errors -> 2', async () => {
+  assert.equal((await coroscope(['run'])).code, 2);
+  assert.equal((await coroscope(['run', '--workers', 'x', '--', 'true'])).code, 2);
+  assert.equal((await coroscope(['run', '--bogus', '--', 'true'])).code, 2);
+  const r = await coroscope(['record', '--', 'true']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /-o FILE is required/);
+});
+
+test('record: progress line, file readable', async () => {
+  const out = join(sc.dir, 'rec.cstrace');
+  const r = await coroscope(['record', '-o', out, '--', example('hello')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^hi$/m);
+  assert.match(r.stderr, /events \d+\s+drops 0\s+[\d.]+ (B|KiB|MiB)\s+[\d.k]+ ev\/s/);
+  assert.ok(existsSync(out));
+  const d = await coroscope(['dump', out]);
+  assert.equal(d.code, 0);
+  assert.match(d.stdout, /finished \(returned\)/);
+});
+
+test('stats, dump, export of a recording', async () => {
+  const s = await coroscope(['stats', recording]);
+  assert.equal(s.code, 0, s.stderr);
+  for (const h of ['Process', 'Config', 'Coroutines', 'Hooked calls', 'Preemption', 'Drops']) assert.match(s.stdout, new RegExp(h));
+  assert.match(s.stdout, /hello\s+done/);
+  assert.match(s.stdout, /\bsleep\n?/);
+  const d = await coroscope(['dump', recording]);
+  assert.equal(d.code, 0);
+  assert.match(d.stdout, /process pid=\d+/);
+  assert.match(d.stdout, /sleep\(1000ms\) = 0/);
+  const pf = join(sc.dir, 'x.pftrace');
+  const e = await coroscope(['export', recording, '--format', 'perfetto', '-o', pf]);
+  assert.equal(e.code, 0, e.stderr);
+  const trace = readPerfetto(readFileSync(pf));
+  assert.ok(trace.tracks.size > 0 || trace.events.length > 0);
+  const js = join(sc.dir, 'x.json');
+  assert.equal((await coroscope(['export', recording, '--format', 'chrome', '-o', js])).code, 0);
+  JSON.parse(readFileSync(js, 'utf8'));
+  const csv = join(sc.dir, 'x.csv');
+  assert.equal((await coroscope(['export', recording, '--format', 'csv', '-o', csv])).code, 0);
+  assert.match(readFileSync(csv, 'utf8'), /^hook,count/);
+  assert.equal((await coroscope(['export', recording, '--format', 'svg', '-o', csv])).code, 2);
+});
+
+test('corrupt and missing files -> 4 with a one-line message', async () => {
+  const bad = join(sc.dir, 'bad.cstrace');
+  writeFileSync(bad, 'this is not a trace at all\n');
+  for (const cmd of [['stats', bad], ['dump', bad], ['export', bad, '--format', 'csv', '-o', join(sc.dir, 'o.csv')]]) {
+    const r = await coroscope(cmd);
+    assert.equal(r.code, 4, `${cmd[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /bad\.cstrace/);
+  }
+  const cut = join(sc.dir, 'cut.cstrace');
+  writeFileSync(cut, readFileSync(recording).subarray(0, 1000));
+  const r = await coroscope(['stats', cut]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /cut\.cstrace/);
+  assert.equal((await coroscope(['stats', join(sc.dir, 'none.cstrace')])).code, 4);
+});
+
+test('ps lists an engine process; attach for a moment leaves it running', async () => {
+  const server: ChildProcess = spawn(example('echo_server'), ['--port', '0'], {
+    env: { ...env, LD_PRELOAD: join(build, 'libcoroscope.so') }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const sock = join(env.XDG_RUNTIME_DIR!, 'coroscope', `${server.pid}.sock`);
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(50);
+    const ps = await coroscope(['ps']);
+    assert.equal(ps.code, 0);
+    assert.match(ps.stdout, new RegExp(`^\\s*${server.pid}\\s.*echo_server`, 'm'));
+    const a = await coroscope(['attach', String(server.pid), '--seconds', '1', '--no-record']);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stderr, /detached/);
+    assert.equal(server.exitCode, null);
+    process.kill(server.pid!, 0); // still there
+    const none = await coroscope(['attach', String(process.pid)]);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /does not run the Coroscope engine/);
+    assert.equal((await coroscope(['attach', 'abc'])).code, 2);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+  }
+});
+
+test('demo lists the examples', async () => {
+  const r = await coroscope(['demo']);
+  assert.equal(r.code, 0);
+  for (const n of ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello']) assert.match(r.stdout, new RegExp(`^${n}\\s+\\S`, 'm'));
+  const h = await coroscope(['demo', 'hello', '--no-record']);
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /hi/);
+  assert.equal((await coroscope(['demo', 'nope'])).code, 3);
+});
+
+test('help for every command, unknown command -> 2, the bin shim works', async () => {
+  const top = await coroscope(['--help']);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /Exit codes/);
+  for (const c of ['run', 'record', 'ps', 'attach', 'export', 'stats', 'dump', 'demo']) {
+    const a = await coroscope([c, '--help']);
+    assert.equal(a.code, 0, c);
+    assert.match(a.stdout, new RegExp(`Usage: coroscope ${c}`));
+    assert.match(a.stdout, /Exit codes/);
+    const b = await coroscope(['help', c]);
+    assert.equal(b.code, 0);
+    assert.equal(b.stdout, a.stdout);
+  }
+  const u = await coroscope(['frobnicate']);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /unknown command frobnicate/);
+  const s = await coroscope(['--help'], { bin: shim });
+  assert.equal(s.code, 0);
+  assert.match(s.stdout, /Usage: coroscope/);
+});

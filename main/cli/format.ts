@@ -1,0 +1,223 @@
+/**
+ * Text formatting for the CLI: durations, sizes, tables, the one-line-per-
+ * event rendering of `coroscope dump` (wording after native/reader/dump.c),
+ * the summary tables of `stats`, and the live view of `run` / `attach`.
+ */
+import type { RawEvents } from '../core/events/rawEvents.js';
+import type { StringTable } from '../core/events/strings.js';
+import {
+  CallFlag, ENGINE_VERSION, Kind, NO_WORKER, exitName, hookName, kindName, readyWhyName, summaryKind, hookHasFd,
+  deferWhyName,
+} from '../core/events/schema.js';
+import type { Session } from '../core/session/session.js';
+
+export function dur(ns: number): string {
+  if (!Number.isFinite(ns)) return '-';
+  if (ns < 1000) return `${Math.round(ns)}ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)}us`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(3)}ms`;
+  return `${(ns / 1e9).toFixed(3)}s`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function count(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+/** Columns padded to the widest cell; numbers (and cells starting with a digit) right-aligned. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  const right = head.map((_, c) => rows.length > 0 && rows.every((r) => /^[-+\d.]/.test(String(r[c] ?? '')) || r[c] === '-'));
+  return cells
+    .map((r) => r.map((s, c) => (right[c] ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+const worker = (w: number): string => (w === NO_WORKER || w === 0xffffffff || w >= 0xffff ? 'thread' : `w${w}`);
+const quoted = (strings: StringTable, id: number): string => (id ? JSON.stringify(strings.get(id) || `str#${id}`) : '""');
+const evs = (e: number): string => (e === 1 ? 'r' : e === 2 ? 'w' : e === 3 ? 'rw' : `events=${e}`);
+
+function readyWhy(why: number, detail: number, ev: number): string {
+  switch (why) {
+    case 1: return detail ? `spawned by co#${detail}` : 'spawned by a thread';
+    case 3: return `fd ${detail} ${evs(ev)}`;
+    case 4: return `co#${detail} finished`;
+    case 7: return `signal ${detail}`;
+    case 8: return `fd ${detail} closed`;
+    case 9: return `stolen from ${worker(detail)}`;
+    default: return readyWhyName(why);
+  }
+}
+
+/** One event as readable text (without the ts / thread prefix). */
+export function describeEvent(raw: RawEvents, i: number, strings: StringTable): string {
+  const a = (k: number) => raw.a(i, k);
+  const kind = raw.kind(i);
+  switch (kind) {
+    case Kind.PROCESS:
+      return `process pid=${a(0)} exe=${quoted(strings, a(1))} cmdline=${quoted(strings, a(2))} engine=${ENGINE_VERSION(a(3))}`;
+    case Kind.CONFIG: {
+      const f = a(3);
+      return `config workers=${a(0)} stack=${a(1)} slice=${dur(a(2))} hooks=${f & 1 ? 'on' : 'off'} preempt=${f & 2 ? 'on' : 'off'} migrate=${f & 4 ? 'on' : 'off'} signal=${a(4)}`;
+    }
+    case Kind.THREAD:
+      return `thread tid=${a(0)} ${quoted(strings, a(1))} ${worker(a(2))}`;
+    case Kind.CLOCK:
+      return `clock monotonic=${a(0)} realtime=${a(1)}`;
+    case Kind.CO_CREATE:
+      return `created by ${a(0) ? `co#${a(0)}` : 'a thread'} entry=${a(2) ? quoted(strings, a(2)) : '?'} stack=${a(3)}${a(1) ? ` name=${quoted(strings, a(1))}` : ''}`;
+    case Kind.CO_READY:
+      return `ready (${readyWhy(a(0), a(1), 0)}) depth=${a(3)}`;
+    case Kind.CO_RUN:
+      return `run (switch #${a(0)})`;
+    case Kind.CO_SUSPEND: {
+      const why = a(0);
+      const dl = a(4) ? `, deadline +${dur(Math.max(0, a(4) - raw.ts(i)))}` : '';
+      if (why === 2) return `parked joining co#${a(2)}`;
+      if (why === 3) return `parked sleeping in ${hookName(a(1))}${dl}`;
+      const fd = raw.signed(i, 2);
+      return fd >= 0 ? `parked in ${hookName(a(1))} (fd ${fd} ${evs(a(3))}${dl})` : `parked in ${hookName(a(1))}${dl}`;
+    }
+    case Kind.CO_YIELD:
+      return a(0) ? 'yield (preempted)' : 'yield';
+    case Kind.CO_FINISH:
+      return `finished (${exitName(a(0))}${a(1) ? `, stack used ${a(1)} bytes` : ''})`;
+    case Kind.CO_MIGRATE:
+      return `migrated ${worker(a(0))} -> ${worker(a(1))}`;
+    case Kind.WAKE:
+      return `woke (${readyWhy(a(0), a(1), a(2))})${a(3) ? ` by co#${a(3)} on ${worker(a(4))}` : ''}`;
+    case Kind.CALL: {
+      const a0 = raw.lo(i, 0);
+      const h = a0 & 0xffff;
+      const parts: string[] = [];
+      if (hookHasFd(h)) parts.push(`fd=${raw.signed(i, 1)}`);
+      const summary = raw.hi(i, 3);
+      switch (summaryKind(h)) {
+        case 'bytes': parts.push(String(summary)); break;
+        case 'timeout_ms': parts.push(summary === 0xffffffff ? 'timeout=none' : `timeout=${summary}ms`); break;
+        case 'sleep_ms': parts.push(`${summary}ms`); break;
+        case 'flags': parts.push(`flags=0x${summary.toString(16)}`); break;
+        case 'cmd': parts.push(`cmd=0x${summary.toString(16)}`); break;
+      }
+      const errno = raw.lo(i, 3);
+      const res = errno ? `-1 errno ${errno}` : String(raw.signed(i, 2));
+      const flags = [a0 & CallFlag.IN_CO ? '' : ' (thread)', a0 & CallFlag.PARKED ? ' parked' : '', a0 & CallFlag.BLOCKED ? ' blocked' : ''].join('');
+      return `${hookName(h)}(${parts.join(', ')}) = ${res} <${dur(a(4))}>${flags}`;
+    }
+    case Kind.CALL_ENTER:
+      return `enter ${hookName(raw.lo(i, 0) & 0xffff)}`;
+    case Kind.CALL_ADDR:
+      return `call site ${quoted(strings, a(1))}`;
+    case Kind.PREEMPT_SENT:
+      return `preempt signal sent to ${worker(a(1))} (co#${a(0)})`;
+    case Kind.PREEMPTED:
+      return `preempted after ${dur(a(1))}${a(2) === 1 ? ' at a safe point' : ''}`;
+    case Kind.PREEMPT_DEFERRED:
+      return `preemption deferred: ${deferWhyName(a(0))}`;
+    case Kind.WORKER_IDLE:
+      return 'worker idle';
+    case Kind.WORKER_BUSY:
+      return 'worker busy';
+    case Kind.QUEUES:
+      return `queues local=${a(0)} global=${a(1)}`;
+    case Kind.DROP:
+      return `DROPPED ${a(0)} events (${dur(Math.max(0, a(2) - a(1)))})`;
+    default:
+      return `${kindName(kind) ?? `kind ${kind}`} ${[0, 1, 2, 3, 4].map(a).join(' ')}`;
+  }
+}
+
+/** A whole dump line: time since the first event, thread, worker, coroutine, text. */
+export function dumpLine(raw: RawEvents, i: number, strings: StringTable, t0: number): string {
+  const t = ((raw.ts(i) - t0) / 1e9).toFixed(6).padStart(12);
+  const co = raw.co(i) ? `co#${raw.co(i)}` : '-';
+  return `${t} tid=${raw.tid(i)} ${worker(raw.worker(i)).padEnd(6)} ${co.padEnd(7)} ${describeEvent(raw, i, strings)}`;
+}
+
+// ---- summaries -------------------------------------------------------------------
+
+/** The `stats` report of a session (replayed or live). */
+export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: number } = {}): string {
+  const d = s.derived;
+  const out: string[] = [];
+  const p = d.process.summary(s.strings);
+  out.push('Process');
+  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', s.store.count]]));
+  if (p.config) {
+    const c = p.config;
+    out.push('', 'Config');
+    out.push(table(['workers', 'stack', 'slice', 'hooks', 'preempt', 'migrate', 'signal'],
+      [[c.workers, bytes(c.stackSize), dur(c.timeSlice), c.hooks ? 'on' : 'off', c.preempt ? 'on' : 'off', c.migrate ? 'on' : 'off', c.signal]]));
+  }
+  const cos = d.coroutines(true);
+  const limit = o.limit ?? 30;
+  out.push('', `Coroutines (${cos.length}${cos.length > limit ? `, showing ${limit} by run time` : ''})`);
+  const shown = cos.length > limit ? [...cos].sort((a, b) => b.runTime - a.runTime).slice(0, limit) : cos;
+  out.push(table(['co', 'name', 'state', 'run', 'ready', 'suspended', 'switches', 'preempt', 'calls', 'exit'],
+    shown.map((c) => [c.co, c.name || '-', c.state, dur(c.runTime), dur(c.readyTime), dur(c.suspendedTime), c.switches, c.preemptions, c.calls, c.exit?.name ?? '-'])));
+  out.push('', callsTable(s));
+  const pr = d.preemption.summary();
+  out.push('', 'Preemption');
+  out.push(table(['sent', 'preempted', 'at safe point', 'after deferral', 'latency p50', 'p99', 'max'],
+    [[pr.sent, pr.preempted, pr.atSafePoint, pr.afterDeferral, dur(pr.latency.p50), dur(pr.latency.p99), dur(pr.latency.max)]]));
+  if (pr.deferred.some((x) => x.count)) {
+    out.push(table(['deferred because', 'count'], pr.deferred.filter((x) => x.count).map((x) => [x.name, x.count])));
+  }
+  const dr = d.drops.summary();
+  out.push('', 'Drops');
+  if (!dr.lost) out.push('no events lost');
+  else out.push(table(['tid', 'lost', 'span'], dr.perThread.map((t) => [t.tid, t.lost, dur(t.last - t.first)])), `total lost: ${dr.lost} in ${dr.records} records`);
+  return out.join('\n');
+}
+
+/** Per-call statistics, like strace -c. */
+export function callsTable(s: Session, top?: number): string {
+  const rows = s.derived.calls.rows();
+  const byHook = new Map<number, { name: string; count: number; errors: number; parked: number; blocked: number; total: number; p50: number; p99: number; max: number; inCo: number }>();
+  for (const r of rows) {
+    const all = s.derived.calls.summary(r.hook, 'all');
+    const e = byHook.get(r.hook) ?? { name: r.name, count: all.count, errors: all.errors, parked: all.parked, blocked: all.blocked, total: all.mean * all.count, p50: all.p50, p99: all.p99, max: all.max, inCo: 0 };
+    if (r.inCo === true) e.inCo = r.count;
+    byHook.set(r.hook, e);
+  }
+  let list = [...byHook.values()].sort((a, b) => b.total - a.total || b.count - a.count);
+  const sum = list.reduce((n, r) => n + r.total, 0) || 1;
+  if (top) list = list.slice(0, top);
+  const title = top ? 'Busiest hooked calls' : 'Hooked calls';
+  if (!list.length) return `${title}\nno hooked calls`;
+  return `${title}\n` + table(['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'in co', 'parked', 'blocked', 'p50', 'p99', 'max', 'call'],
+    list.map((r) => [((100 * r.total) / sum).toFixed(2), (r.total / 1e9).toFixed(6), Math.round(r.total / r.count / 1000), r.count, r.errors, r.inCo, r.parked, r.blocked, dur(r.p50), dur(r.p99), dur(r.max), r.name]));
+}
+
+/** The live view (run / attach): a screenful describing the session now. */
+export function liveView(s: Session, columns = 100, rows = 30, final = false): string {
+  const st = s.status();
+  const d = s.derived;
+  const pr = d.preemption.summary();
+  const lines: string[] = [];
+  const elapsed = ((Date.now() - st.startedAt) / 1000).toFixed(1);
+  lines.push(`coroscope  ${st.name} (pid ${st.pid})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
+  const ws = d.workers();
+  if (ws.length) lines.push('workers  ' + ws.map((w) => `w${w.worker}:${w.state}${w.co ? `(co#${w.co})` : ''}`).join(' '));
+  const cos = d.coroutines(final);
+  const byState = new Map<string, number>();
+  for (const c of cos) byState.set(c.state, (byState.get(c.state) ?? 0) + 1);
+  lines.push(`coroutines ${cos.length}${final ? '' : ' live'}: ` + [...byState].map(([k, v]) => `${v} ${k}`).join(', '));
+  const room = Math.max(3, Math.floor((rows - 12) / 2));
+  const top = [...cos].sort((a, b) => b.runTime - a.runTime).slice(0, room);
+  if (top.length) {
+    lines.push(table(['co', 'name', 'state', 'worker', 'waiting in', 'run', 'switches', 'preempt'], top.map((c) => [
+      c.co, (c.name || '-').slice(0, 24), c.state, c.worker ?? '-', c.wait ? `${c.wait.hookName || c.wait.whyName}${c.wait.fd >= 0 && c.wait.why === 1 ? ` fd ${c.wait.fd}` : ''}` : '-',
+      dur(c.runTime), c.switches, c.preemptions,
+    ])));
+  }
+  lines.push(callsTable(s, Math.min(room, 8)));
+  return lines.map((l) => l.split('\n').map((x) => x.slice(0, columns)).join('\n')).join('\n');
+}

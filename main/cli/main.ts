@@ -1,0 +1,642 @@
+/**
+ * The `coroscope` command line: run / record / ps / attach / export / stats /
+ * dump / demo / help. Everything is done by main/core; this file parses the
+ * arguments, maps failures to exit codes and prints.
+ *
+ * Exit codes: 0 ok; 1 the program failed (run/record: the target's own code,
+ * 128+signal when killed); 2 usage error; 3 cannot run or attach; 4 bad or
+ * corrupt file.
+ */
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Session } from '../core/session/session.js';
+import { TraceReader } from '../core/session/traceReader.js';
+import { ExecError } from '../core/engine/executable.js';
+import { AttachError } from '../core/engine/launch.js';
+import { listEngineProcesses } from '../core/engine/discover.js';
+import { examplesDir } from '../core/engine/paths.js';
+import { exportToFile, type ExportFormat } from '../core/export/file.js';
+import type { EngineOptions } from '../core/engine/launch.js';
+import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
+
+class CliError extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+const usage = (m: string) => new CliError(`${m} (see coroscope help)`, EXIT.USAGE);
+
+const EXIT_HELP = `Exit codes:
+  0  ok
+  1  the program failed / the check found problems (run, record: the program's own exit code; 128+N when killed by signal N)
+  2  usage error
+  3  cannot run or attach (program not found, not executable, statically linked, no engine at pid)
+  4  bad or corrupt trace file`;
+
+const ENGINE_HELP = `Engine options:
+  --workers N       worker threads (default: one per CPU)
+  --slice 10ms      preemption time slice (ns, us, ms, s)
+  --no-preempt      never preempt long-running coroutines
+  --no-hooks        do not hook blocking libc calls
+  --stack 256K      coroutine stack size`;
+
+interface Command {
+  summary: string;
+  help: string;
+  /** Option name -> takes a value. */
+  options: Record<string, boolean>;
+  run(o: Parsed): Promise<number>;
+}
+
+interface Parsed {
+  opts: Map<string, string | true>;
+  positional: string[];
+  /** After `--`. */
+  rest: string[] | undefined;
+}
+
+const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true };
+
+function parse(argv: string[], spec: Record<string, boolean>): Parsed {
+  const opts = new Map<string, string | true>();
+  const positional: string[] = [];
+  let rest: string[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest = argv.slice(i + 1);
+      break;
+    }
+    if (a.startsWith('-') && a !== '-') {
+      let name = a.replace(/^--?/, '');
+      let value: string | undefined;
+      const eq = name.indexOf('=');
+      if (eq >= 0) {
+        value = name.slice(eq + 1);
+        name = name.slice(0, eq);
+      }
+      if (name === 'h') name = 'help';
+      if (name === 'help') {
+        opts.set('help', true);
+        continue;
+      }
+      if (!(name in spec)) throw usage(`unknown option ${a}`);
+      if (spec[name]) {
+        if (value === undefined) {
+          if (i + 1 >= argv.length) throw usage(`option --${name} needs a value`);
+          value = argv[++i];
+        }
+        opts.set(name, value);
+      } else {
+        if (value !== undefined) throw usage(`option --${name} takes no value`);
+        opts.set(name, true);
+      }
+      continue;
+    }
+    positional.push(a);
+  }
+  return { opts, positional, rest };
+}
+
+function engineOptions(p: Parsed): EngineOptions {
+  const e: EngineOptions = {};
+  const w = p.opts.get('workers');
+  if (typeof w === 'string') {
+    if (!/^\d+$/.test(w) || +w < 1 || +w > 1024) throw usage(`--workers ${w}: expected a number 1..1024`);
+    e.workers = +w;
+  }
+  const s = p.opts.get('slice');
+  if (typeof s === 'string') {
+    if (!/^\d+(\.\d+)?(ns|us|ms|s)$/.test(s)) throw usage(`--slice ${s}: expected a duration like 10ms or 500us`);
+    e.timeSlice = s;
+  }
+  if (p.opts.has('no-preempt')) e.preempt = false;
+  if (p.opts.has('no-hooks')) e.hooks = false;
+  const st = p.opts.get('stack');
+  if (typeof st === 'string') {
+    if (!/^\d+[KkMm]?$/.test(st)) throw usage(`--stack ${st}: expected a size like 256K or 1M`);
+    e.stackSize = st;
+  }
+  return e;
+}
+
+function exitCodeOf(s: Session): number {
+  const e = s.exit;
+  if (!e) return EXIT.OK;
+  if (e.signal) return 128 + e.signal;
+  return e.code ?? EXIT.FAILED;
+}
+
+function launchError(err: unknown, cmd: string): never {
+  if (err instanceof ExecError) {
+    const msg = err.problem === 'static'
+      ? `${err.path} is statically linked: the Coroscope engine cannot be preloaded into it (LD_PRELOAD needs a dynamically linked program)`
+      : err.message;
+    throw new CliError(msg, EXIT.CANNOT_RUN);
+  }
+  if (err instanceof RangeError) throw usage(err.message);
+  throw new CliError(`cannot run ${cmd}: ${(err as Error).message}`, EXIT.CANNOT_RUN);
+}
+
+// ---- live view ---------------------------------------------------------------------
+
+/** Draws the view below the program's output on a TTY stderr, at most 4 times a second. */
+class LiveScreen {
+  private lines = 0;
+  private timer?: NodeJS.Timeout;
+  private dirty = true;
+  readonly tty = !!process.stderr.isTTY;
+
+  constructor(private readonly s: Session) {}
+
+  start(): void {
+    if (!this.tty) return;
+    this.timer = setInterval(() => this.draw(), 250);
+    this.s.on('batch', () => (this.dirty = true));
+  }
+
+  /** Program output goes above the view: erase the view, write, redraw later. */
+  output(stream: 1 | 2, text: string): void {
+    this.erase();
+    (stream === 1 ? process.stdout : process.stderr).write(text);
+    this.dirty = true;
+  }
+
+  private erase(): void {
+    if (this.lines > 0) process.stderr.write(`\r\x1b[${this.lines}A\x1b[J`);
+    this.lines = 0;
+  }
+
+  draw(force = false): void {
+    if (!this.tty || (!this.dirty && !force && this.lines)) return;
+    const text = liveView(this.s, process.stderr.columns || 100, process.stderr.rows || 30);
+    this.erase();
+    process.stderr.write(`\x1b[2m${'─'.repeat(Math.min(60, process.stderr.columns || 60))}\x1b[0m\n${text}\n`);
+    this.lines = text.split('\n').length + 1;
+    this.dirty = false;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.erase();
+  }
+}
+
+async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?: boolean }): Promise<void> {
+  const screen = new LiveScreen(s);
+  s.on('output', (stream, text) => screen.output(stream, text));
+  s.on('problem', (m) => screen.output(2, `coroscope: ${m}\n`));
+  screen.start();
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (o.attach) void s.detach();
+    else if (interrupted > 1) s.kill('SIGKILL');
+    else s.kill('SIGINT');
+  };
+  process.on('SIGINT', onSigint);
+  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : s.kill('SIGTERM')), o.seconds * 1000) : undefined;
+  await s.whenEnded();
+  if (timer) clearTimeout(timer);
+  process.off('SIGINT', onSigint);
+  screen.stop();
+  if (!o.quiet) process.stderr.write(`${liveView(s, 1000, 60, true)}\n`);
+}
+
+function seconds(p: Parsed): number | undefined {
+  const v = p.opts.get('seconds');
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^\d+(\.\d+)?$/.test(v)) throw usage(`--seconds ${v}: expected a number`);
+  return +v;
+}
+
+function recordOption(p: Parsed): string | false | undefined {
+  if (p.opts.has('no-record')) return false;
+  const o = p.opts.get('o') ?? p.opts.get('output');
+  return typeof o === 'string' ? o : undefined;
+}
+
+async function runCommand(p: Parsed, cmdline: string[] | undefined): Promise<number> {
+  if (!cmdline?.length) throw usage('run: no program given (coroscope run [options] -- program args...)');
+  if (p.positional.length) throw usage(`run: unexpected ${p.positional[0]} (put the program after --)`);
+  const engine = engineOptions(p);
+  let s: Session;
+  try {
+    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit' });
+  } catch (e) {
+    launchError(e, cmdline[0]);
+  }
+  await live(s, { seconds: seconds(p) });
+  reportRecording(s);
+  return exitCodeOf(s);
+}
+
+function reportRecording(s: Session): void {
+  const st = s.status();
+  if (st.recordingError) process.stderr.write(`coroscope: recording failed: ${st.recordingError}\n`);
+  else if (st.recordPath) process.stderr.write(`coroscope: recorded ${st.events} events to ${st.recordPath}\n`);
+}
+
+// ---- commands ------------------------------------------------------------------------
+
+const commands: Record<string, Command> = {
+  run: {
+    summary: 'run a program under the engine with a live view',
+    help: `Usage: coroscope run [engine options] [--no-record | -o FILE] [--seconds N] -- PROGRAM [ARGS...]
+
+Runs PROGRAM under the Coroscope engine. Its output stays visible; when stderr
+is a terminal a live view (coroutines and threads, busiest hooked calls,
+preemptions, drops) is redrawn below it, otherwise a summary is printed at the
+end. The session is recorded to the recordings directory
+($COROSCOPE_RECORDINGS, default ~/.local/share/coroscope/recordings).
+
+Options:
+  -o, --output FILE  record to FILE
+  --no-record        do not record
+  --seconds N        stop the program (SIGTERM) after N seconds
+${ENGINE_HELP}
+
+Ctrl-C is passed on to the program (twice: it is killed).
+The exit code is the program's (128+N when killed by signal N); 2 for a usage
+error, 3 when the program cannot be run under the engine.`,
+    options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true },
+    run: (p) => runCommand(p, p.rest),
+  },
+
+  record: {
+    summary: 'record a program to a trace file, with a progress line',
+    help: `Usage: coroscope record -o FILE [engine options] -- PROGRAM [ARGS...]
+
+Runs PROGRAM under the engine and records every event to FILE, printing a
+progress line (events, drops, bytes, rate) on stderr. The program's output is
+passed through.
+
+Options:
+  -o, --output FILE  the trace file (required)
+  --seconds N        stop the program (SIGTERM) after N seconds
+${ENGINE_HELP}
+
+The exit code is the program's (128+N when killed by signal N); 2 for a usage
+error, 3 when the program cannot be run under the engine.`,
+    options: { ...ENGINE_OPTS, o: true, output: true, seconds: true },
+    async run(p) {
+      const out = p.opts.get('o') ?? p.opts.get('output');
+      if (typeof out !== 'string') throw usage('record: -o FILE is required');
+      if (!p.rest?.length) throw usage('record: no program given (coroscope record -o FILE -- program args...)');
+      if (p.positional.length) throw usage(`record: unexpected ${p.positional[0]} (put the program after --)`);
+      const engine = engineOptions(p);
+      let s: Session;
+      try {
+        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit' });
+      } catch (e) {
+        launchError(e, p.rest[0]);
+      }
+      const tty = !!process.stderr.isTTY;
+      const line = () => {
+        const st = s.status();
+        const b = s.target?.stats().bytesRecorded ?? 0;
+        return `events ${count(st.events)}  drops ${st.drops}  ${bytes(b)}  ${count(st.rate)} ev/s`;
+      };
+      let shown = false;
+      s.on('output', (stream, text) => {
+        if (shown) process.stderr.write('\r\x1b[K');
+        shown = false;
+        (stream === 1 ? process.stdout : process.stderr).write(text);
+      });
+      s.on('problem', (m) => process.stderr.write(`coroscope: ${m}\n`));
+      const timer = setInterval(() => {
+        if (tty) {
+          process.stderr.write(`\r\x1b[K${line()}`);
+          shown = true;
+        } else process.stderr.write(`${line()}\n`);
+      }, tty ? 250 : 1000);
+      const onSigint = () => s.kill('SIGINT');
+      process.on('SIGINT', onSigint);
+      const secs = seconds(p);
+      const stop = secs !== undefined ? setTimeout(() => s.kill('SIGTERM'), secs * 1000) : undefined;
+      await s.whenEnded();
+      clearInterval(timer);
+      if (stop) clearTimeout(stop);
+      process.off('SIGINT', onSigint);
+      if (shown) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`${line()}\n`);
+      reportRecording(s);
+      return exitCodeOf(s);
+    },
+  },
+
+  ps: {
+    summary: 'list the processes running the engine',
+    help: `Usage: coroscope ps [--json]
+
+Lists this user's processes that run the Coroscope engine (they have a control
+socket): pid, start time, executable, command line.`,
+    options: { json: false },
+    async run(p) {
+      const list = listEngineProcesses();
+      if (p.opts.has('json')) {
+        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        return EXIT.OK;
+      }
+      if (!list.length) {
+        process.stdout.write('no engine processes\n');
+        return EXIT.OK;
+      }
+      process.stdout.write(table(['pid', 'started', 'exe', 'cmdline'], list.map((e) => [
+        e.pid, new Date(e.startedAt).toLocaleString(), e.exe, e.cmdline.join(' '),
+      ])) + '\n');
+      return EXIT.OK;
+    },
+  },
+
+  attach: {
+    summary: 'attach to a running engine process with the live view',
+    help: `Usage: coroscope attach PID [--no-record | -o FILE] [--seconds N]
+
+Attaches to process PID (see coroscope ps) and shows the live view. Ctrl-C
+detaches and leaves the process running, unpaused.
+
+Options:
+  -o, --output FILE  record to FILE (default: the recordings directory)
+  --no-record        do not record
+  --seconds N        detach after N seconds
+
+Exit: 0 after detaching, 3 when there is no engine at PID.`,
+    options: { o: true, output: true, 'no-record': false, seconds: true },
+    async run(p) {
+      if (p.positional.length !== 1) throw usage('attach: give one pid');
+      const pid = Number(p.positional[0]);
+      if (!/^\d+$/.test(p.positional[0]) || pid <= 0) throw usage(`attach: ${p.positional[0]} is not a pid`);
+      const secs = seconds(p);
+      if (!listEngineProcesses().some((e) => e.pid === pid)) {
+        throw new CliError(`process ${pid} does not run the Coroscope engine (no control socket; see coroscope ps)`, EXIT.CANNOT_RUN);
+      }
+      let s: Session;
+      try {
+        s = Session.attach(pid, { record: recordOption(p) });
+      } catch (e) {
+        if (e instanceof AttachError) throw new CliError(`cannot attach to ${pid}: ${e.message}`, EXIT.CANNOT_RUN);
+        throw e;
+      }
+      await live(s, { seconds: secs, attach: true });
+      reportRecording(s);
+      if (s.state === 'exited') process.stderr.write(`coroscope: process ${pid} exited\n`);
+      else process.stderr.write(`coroscope: detached from ${pid} (still running)\n`);
+      return EXIT.OK;
+    },
+  },
+
+  export: {
+    summary: 'convert a trace file to Perfetto, Chrome JSON or CSV',
+    help: `Usage: coroscope export FILE --format perfetto|chrome|csv -o OUT
+
+  perfetto  Perfetto protobuf trace (open in ui.perfetto.dev)
+  chrome    Chrome trace-event JSON (chrome://tracing, Perfetto)
+  csv       per-call statistics as CSV
+
+A progress bar is shown on stderr for large files when it is a terminal.
+Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
+    options: { format: true, f: true, o: true, output: true },
+    async run(p) {
+      if (p.positional.length !== 1) throw usage('export: give one trace file');
+      const fmt = p.opts.get('format') ?? p.opts.get('f');
+      const formats: Record<string, ExportFormat> = { perfetto: 'perfetto', chrome: 'chrome-json', 'chrome-json': 'chrome-json', csv: 'calls-csv', 'calls-csv': 'calls-csv' };
+      if (typeof fmt !== 'string' || !formats[fmt]) throw usage('export: --format perfetto|chrome|csv is required');
+      const out = p.opts.get('o') ?? p.opts.get('output');
+      if (typeof out !== 'string') throw usage('export: -o OUT is required');
+      const r = openTrace(p.positional[0]);
+      const total = Math.max(1, r.info.records || r.info.fileSize / 64);
+      const bar = process.stderr.isTTY && r.info.fileSize > 8 << 20;
+      let problem: string | undefined;
+      try {
+        const batches = (function* () {
+          yield* r.batches();
+          const pr = r.problem();
+          if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
+        })();
+        await exportToFile(formats[fmt], batches, out, {
+          pid: r.info.pid,
+          onProgress: bar ? (n) => {
+            const f = Math.min(1, n / total);
+            process.stderr.write(`\r[${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0)}%  ${count(n)} events`);
+          } : undefined,
+        });
+      } catch (e) {
+        throw new CliError(`export failed: ${(e as Error).message}`, EXIT.BAD_FILE);
+      } finally {
+        if (bar) process.stderr.write('\r\x1b[K');
+        r.close();
+      }
+      process.stderr.write(`exported ${count(r.eventsRead)} events to ${out}\n`);
+      if (problem) throw new CliError(problem, EXIT.BAD_FILE);
+      return EXIT.OK;
+    },
+  },
+
+  stats: {
+    summary: 'summary tables of a trace file',
+    help: `Usage: coroscope stats FILE [--all]
+
+Prints the process, the engine configuration, the coroutines (the 30 that ran
+longest unless --all), per-call statistics like strace -c, preemption and drops.
+Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
+    options: { all: false },
+    async run(p) {
+      if (p.positional.length !== 1) throw usage('stats: give one trace file');
+      const s = openSession(p.positional[0]);
+      process.stdout.write(statsReport(s, { limit: p.opts.has('all') ? Infinity : 30 }) + '\n');
+      return reportProblems(s);
+    },
+  },
+
+  dump: {
+    summary: 'print a trace file, one line per event',
+    help: `Usage: coroscope dump FILE
+
+One line per event: seconds since the first event, thread id, worker,
+coroutine, and what happened.
+Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
+    options: {},
+    async run(p) {
+      if (p.positional.length !== 1) throw usage('dump: give one trace file');
+      const r = openTrace(p.positional[0]);
+      let t0 = NaN;
+      try {
+        for (const b of r.batches()) {
+          const lines: string[] = [];
+          for (let i = 0; i < b.raw.length; i++) {
+            if (Number.isNaN(t0) && b.raw.ts(i) > 0) t0 = b.raw.ts(i);
+            lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0));
+          }
+          if (!process.stdout.write(lines.join('\n') + '\n')) await new Promise((res) => process.stdout.once('drain', res));
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') return EXIT.OK;
+        throw e;
+      }
+      const pr = r.problem();
+      r.close();
+      if (pr) {
+        process.stderr.write(`coroscope: ${r.path}: ${pr.message} (everything before offset ${pr.offset} was printed)\n`);
+        return EXIT.BAD_FILE;
+      }
+      return EXIT.OK;
+    },
+  },
+
+  demo: {
+    summary: 'list or run the built-in examples',
+    help: `Usage: coroscope demo [NAME] [engine options] [-- ARGS...]
+
+Without NAME, lists the examples (native/build/examples) and what each shows.
+With NAME, runs it like coroscope run (echo_server also starts echo_client
+against it, then stops the server).`,
+    options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true },
+    async run(p) {
+      const dir = examplesDir();
+      const names = existsSync(dir) ? readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile()).sort() : [];
+      if (!p.positional.length) {
+        if (!names.length) throw new CliError(`no examples in ${dir}: run npm run build`, EXIT.CANNOT_RUN);
+        process.stdout.write(table(['example', 'what it shows'], names.map((n) => [n, DEMOS[n] ?? '']) ) + '\n');
+        process.stdout.write('\nRun one: coroscope demo NAME\n');
+        return EXIT.OK;
+      }
+      const name = p.positional[0] === 'echo_client' ? 'echo_server' : p.positional[0];
+      if (p.positional.length > 1) throw usage(`demo: unexpected ${p.positional[1]}`);
+      if (!names.includes(name)) throw new CliError(`no example named ${name} (coroscope demo lists them)`, EXIT.CANNOT_RUN);
+      if (name === 'echo_server') return echoDemo(p, dir);
+      const args = p.rest ?? (name === 'hello' ? ['hi'] : []);
+      if (name === 'cpu_hog' && !p.opts.has('workers')) p.opts.set('workers', '1');
+      return runCommand({ ...p, positional: [] }, [join(dir, name), ...args]);
+    },
+  },
+};
+
+const DEMOS: Record<string, string> = {
+  sleep_forever: 'one coroutine sleeps forever while another prints: the hooked sleep parks instead of blocking (try --no-hooks --workers 1: it hangs).',
+  echo_server: 'a TCP echo server in plain blocking code, one coroutine per connection, driven by echo_client.',
+  echo_client: 'the load generator for echo_server: one coroutine per connection (coroscope demo echo_server runs both).',
+  blocking_file: 'a coroutine stuck in a raw syscall and a regular-file read stalls its whole worker: calls the engine cannot park.',
+  steal_imbalance: 'coroutines all spawned on one worker get spread over the others by work stealing.',
+  cpu_hog: 'a coroutine spinning in pure computation next to a ticker, on one worker: preemption keeps the ticker on time (try --no-preempt).',
+  hello: 'the smallest program using the Coroscope API: one coroutine sleeps a second and prints.',
+};
+
+async function echoDemo(p: Parsed, dir: string): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const engine = engineOptions(p);
+  let s: Session;
+  try {
+    s = Session.launch({ cmd: join(dir, 'echo_server'), args: ['--port', '0'], engine, record: recordOption(p) });
+  } catch (e) {
+    launchError(e, 'echo_server');
+  }
+  let started = false;
+  s.on('output', (_stream, text) => {
+    const m = /listening on ([^:\s]+):(\d+)/.exec(text);
+    if (!m || started) return;
+    started = true;
+    const client = spawn(join(dir, 'echo_client'), ['--port', m[2], '--duration', '2'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    client.on('error', () => s.kill('SIGTERM'));
+    client.on('exit', () => s.kill('SIGTERM'));
+  });
+  await live(s, { seconds: seconds(p) ?? 30 });
+  reportRecording(s);
+  return exitCodeOf(s);
+}
+
+function openTrace(path: string): TraceReader {
+  try {
+    return new TraceReader(path);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.BAD_FILE);
+  }
+}
+
+function openSession(path: string): Session {
+  try {
+    return Session.open(path);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.BAD_FILE);
+  }
+}
+
+function reportProblems(s: Session): number {
+  let bad = false;
+  for (const m of s.problems) {
+    process.stderr.write(`coroscope: ${m}\n`);
+    if (!/not closed cleanly/.test(m)) bad = true;
+  }
+  return bad ? EXIT.BAD_FILE : EXIT.OK;
+}
+
+function mainHelp(): string {
+  const w = Math.max(...Object.keys(commands).map((c) => c.length));
+  return `Usage: coroscope COMMAND [options]
+
+Coroscope: an inspector for programs running the Coroscope coroutine engine.
+
+Commands:
+${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`).join('\n')}
+  ${'help'.padEnd(w)}  coroscope help COMMAND: the options of a command
+
+${EXIT_HELP}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [name, ...args] = argv;
+    if (!name || name === '--help' || name === '-h') {
+      process.stdout.write(mainHelp() + '\n');
+      return name ? EXIT.OK : EXIT.USAGE;
+    }
+    if (name === '--version' || name === '-V') {
+      process.stdout.write('coroscope 0.1.0\n');
+      return EXIT.OK;
+    }
+    if (name === 'help') {
+      if (!args.length) {
+        process.stdout.write(mainHelp() + '\n');
+        return EXIT.OK;
+      }
+      const c = commands[args[0]];
+      if (!c) throw usage(`unknown command ${args[0]}`);
+      process.stdout.write(`${c.help}\n\n${EXIT_HELP}\n`);
+      return EXIT.OK;
+    }
+    const c = commands[name];
+    if (!c) throw usage(`unknown command ${name}`);
+    const p = parse(args, c.options);
+    if (p.opts.has('help')) {
+      process.stdout.write(`${c.help}\n\n${EXIT_HELP}\n`);
+      return EXIT.OK;
+    }
+    return await c.run(p);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`coroscope: ${e.message}\n`);
+      return e.code;
+    }
+    process.stderr.write(`coroscope: ${(e as Error)?.stack ?? e}\n`);
+    return EXIT.FAILED;
+  }
+}
+
+// Run when this file is the entry (node out/cli/coroscope.mjs, or tsx main/cli/main.ts); the shim calls main().
+function isEntry(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (isEntry()) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    // Let stdout flush, then leave even if a handle (addon) lingers.
+    setTimeout(() => process.exit(code), 50).unref();
+  });
+}
