@@ -7,6 +7,7 @@
 //   node bench/run.mjs --list            the benchmark names
 //   options: --reps N (default 5, at least 5 for quotable numbers)
 //            --echo-duration S (default 5)  --no-native-build  --no-callgrind
+//            --core-export-events N (default 2000000: the synthetic trace of core_export)
 //            --strict (exit 2 when a row misses its target)
 //            --native-dir DIR (use an engine built elsewhere: DIR/libcoroscope.so and
 //            DIR/examples/echo_{server,client}; no make)
@@ -28,6 +29,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preemptBenchmarks } from './preempt_rows.mjs'; // rows 6-7: preemption
+import { coreBenchmarks } from './core_rows.mjs'; // rows 9-11: the Node core
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -41,12 +43,12 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
   console.error(
-    'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S]\n' +
+    'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S] [--core-export-events N]\n' +
       '                         [--no-native-build] [--native-dir DIR] [--no-callgrind] [--strict] [--list]\n' +
       `benchmarks: ${BENCHMARKS.join(', ')}`,
   );
@@ -54,7 +56,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { only: [], reps: 5, echoDuration: 5, nativeBuild: true, callgrind: true, strict: false };
+  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, nativeBuild: true, callgrind: true, strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -62,6 +64,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--only=')) o.only.push(...a.slice(7).split(',').filter(Boolean));
     else if (a === '--reps') o.reps = Number(val());
     else if (a === '--echo-duration') o.echoDuration = Number(val());
+    else if (a === '--core-export-events') o.coreExportEvents = Number(val());
     else if (a === '--no-native-build') o.nativeBuild = false;
     else if (a === '--no-callgrind') o.callgrind = false;
     else if (a === '--strict') o.strict = true;
@@ -74,8 +77,16 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(o.reps) || o.reps < 1) usage('--reps must be a positive integer');
   if (!(o.echoDuration > 0)) usage('--echo-duration must be a positive number of seconds');
+  if (!Number.isInteger(o.coreExportEvents) || o.coreExportEvents < 1000) usage('--core-export-events must be an integer >= 1000');
   // Row names are accepted too (sleep100k_wall -> sleep100k).
-  o.only = o.only.map((n) => (n.startsWith('sleep100k') ? 'sleep100k' : n.startsWith('ring_') ? 'ring' : n));
+  const rowToBenchmark = (n) =>
+    n.startsWith('sleep100k') ? 'sleep100k'
+    : n.startsWith('ring_') ? 'ring'
+    : n === 'core_ingest_record' || n === 'core_bytes_real' ? 'core_ingest'
+    : n.startsWith('core_store') ? 'core_store'
+    : n.startsWith('core_export') ? 'core_export'
+    : n;
+  o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
   return o;
 }
@@ -673,9 +684,20 @@ async function benchRing() {
   }
 }
 
+// ---- 9-11. the Node core: ingest into the Session store, bytes/event, export
+// (bench/core_rows.mjs, bench/core_ingest.ts, c/event_producer.c)
+
+const CORE_RUNNERS = coreBenchmarks({
+  opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine,
+  bench: BENCH,
+  root: ROOT,
+  nativeBuild: () => NATIVE_BUILD,
+  lib: () => LIB,
+});
+
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing };
+const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS };
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;

@@ -19,6 +19,7 @@ import { examplesDir } from '../core/engine/paths.js';
 import { exportToFile, type ExportFormat } from '../core/export/file.js';
 import type { EngineOptions } from '../core/engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+import { InsightFinder } from '../core/insights/insights.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 
@@ -449,6 +450,56 @@ Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
       const s = openSession(p.positional[0]);
       process.stdout.write(statsReport(s, { limit: p.opts.has('all') ? Infinity : 30 }) + '\n');
       return reportProblems(s);
+    },
+  },
+
+  check: {
+    summary: 'find problems in a trace file (long runs, blocked workers, deadlocks, EINTR, drops…)',
+    help: `Usage: coroscope check FILE [--long-run MS] [--json]
+
+Looks for the problems coroutine runtimes have, and says what to change:
+  long-run        a coroutine ran longer than MS (default: twice the time
+                  slice, at least 20 ms) without switching out
+  blocked-worker  a worker thread blocked in a call the engine cannot park
+  join-cycle      coroutines joining each other in a cycle (deadlock)
+  lost-wakeup     a join still waiting although its target finished
+  eintr           EINTR reached code in a coroutine
+  short-write     a write in a coroutine returned fewer bytes than asked
+  drops           events lost while recording
+  idle-imbalance  a worker idle while another had a long run queue
+Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
+    options: { 'long-run': true, json: false },
+    async run(p) {
+      if (p.positional.length !== 1) throw usage('check: give one trace file');
+      const lr = p.opts.get('long-run');
+      if (lr !== undefined && (typeof lr !== 'string' || !/^\d+(\.\d+)?$/.test(lr))) throw usage(`--long-run ${lr}: expected milliseconds`);
+      const r = openTrace(p.positional[0]);
+      const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
+      try {
+        for (const b of r.batches()) f.push(b.raw, b.strings);
+      } finally {
+        r.close();
+      }
+      const found = f.finish();
+      const problem = r.problem();
+      let t0 = Infinity;
+      for (const i of found) t0 = Math.min(t0, i.ts);
+      if (p.opts.has('json')) {
+        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed) }, null, 2) + '\n');
+      } else if (!found.length) {
+        process.stdout.write('no problems found\n');
+      } else {
+        for (const i of found) {
+          const who = [i.coName, i.worker !== undefined ? `worker ${i.worker}` : ''].filter(Boolean).join(', ');
+          process.stdout.write(`${i.kind}  ${who ? who + ': ' : ''}${i.title}\n    -> ${i.advice}\n`);
+        }
+        for (const [k, n] of f.suppressed) process.stdout.write(`(${n} more ${k} not shown)\n`);
+      }
+      if (problem) {
+        process.stderr.write(`coroscope: ${p.positional[0]}: ${problem.message} (checked what came before)\n`);
+        return EXIT.BAD_FILE;
+      }
+      return found.length ? EXIT.FAILED : EXIT.OK;
     },
   },
 

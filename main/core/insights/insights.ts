@@ -1,0 +1,260 @@
+/**
+ * Insights: the problems this project is about, found in an event stream.
+ * Each names the coroutine and worker, points at the moment (ts) and says
+ * what to change. Streaming: feed batches in order (push), then finish(); state is
+ * per live coroutine / worker only.
+ *
+ * Rules (thresholds in InsightOptions):
+ *  - long-run: a coroutine ran longer than `longRunNs` (default: twice the
+ *    time slice, at least 20 ms) without switching out. With preemption off
+ *    it kept its worker from everything else; with preemption on and
+ *    deferrals during the run, preemption was held off (reason given).
+ *  - blocked-worker: with preemption on, a run that long which preemption
+ *    did not end means the worker thread itself was blocked in the kernel
+ *    (a raw system call, regular-file I/O: calls the engine cannot park) —
+ *    the counterpart of Java's pinned virtual threads; also any hooked call
+ *    flagged "could not park" (CALL bit 18) that took longer than
+ *    `blockedCallNs`.
+ *  - join-cycle / lost-wakeup: coroutines joining each other in a cycle, or
+ *    a coroutine still suspended joining one that finished more than
+ *    `lostWakeNs` earlier.
+ *  - eintr: EINTR returned to code running in a coroutine; short-write: a
+ *    write-family call in a coroutine that returned fewer bytes than asked.
+ *  - drops: events lost (the inspector fell behind).
+ *  - idle-imbalance: a coroutine waited at least `imbalanceWaitNs` in a run
+ *    queue while another worker was idle for that whole wait.
+ */
+import { CallFlag, DeferWhy, Kind, SuspendWhy, deferWhyName, hookName, summaryKind } from '../events/schema.js';
+import type { RawEvents } from '../events/rawEvents.js';
+import type { StringTable } from '../events/strings.js';
+
+export type InsightKind = 'long-run' | 'blocked-worker' | 'join-cycle' | 'lost-wakeup' | 'eintr' | 'short-write' |
+  'drops' | 'idle-imbalance';
+
+export interface Insight {
+  kind: InsightKind;
+  ts: number;
+  durationNs?: number;
+  co?: number;
+  coName?: string;
+  worker?: number;
+  title: string;
+  advice: string;
+}
+
+export interface InsightOptions {
+  longRunNs?: number;
+  blockedCallNs?: number;
+  lostWakeNs?: number;
+  imbalanceWaitNs?: number;
+  /** At most this many insights of one kind are kept (the rest are counted). */
+  perKind?: number;
+}
+
+const WRITES = new Set(['write', 'writev', 'send', 'sendto', 'sendmsg']);
+const ms = (ns: number): string => (ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`);
+
+interface Run {
+  start: number;
+  worker: number;
+  deferred: Map<number, number>;
+  sent: number;
+}
+
+export class InsightFinder {
+  readonly insights: Insight[] = [];
+  readonly suppressed = new Map<InsightKind, number>();
+  private readonly names = new Map<number, number>(); // co -> name string id
+  private readonly running = new Map<number, Run>(); // co -> current run
+  private readonly onWorker = new Map<number, number>(); // worker -> co running
+  private readonly joining = new Map<number, { target: number; since: number }>();
+  private readonly finished = new Map<number, number>(); // co -> finish ts (only those joined)
+  private readonly idleSince = new Map<number, number>(); // worker -> ts it went idle
+  private readonly readySince = new Map<number, number>(); // co -> ts it became ready
+  private slice = 10e6;
+  private preempt = true;
+  private strings: StringTable | undefined;
+  private last = 0;
+  private readonly o: Required<InsightOptions>;
+
+  constructor(opts: InsightOptions = {}) {
+    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, perKind: 20, ...opts };
+  }
+
+  private longRun(): number {
+    return this.o.longRunNs || Math.max(2 * this.slice, 20e6);
+  }
+
+  private name(co: number): string {
+    const s = this.strings?.get(this.names.get(co) ?? 0);
+    return s ? `${s} (co#${co})` : `co#${co}`;
+  }
+
+  private add(i: Insight): void {
+    const n = this.insights.filter((x) => x.kind === i.kind).length;
+    if (n >= this.o.perKind) {
+      this.suppressed.set(i.kind, (this.suppressed.get(i.kind) ?? 0) + 1);
+      return;
+    }
+    if (i.co) i.coName = this.name(i.co);
+    this.insights.push(i);
+  }
+
+  push(raw: RawEvents, strings: StringTable): void {
+    this.strings = strings;
+    for (let i = 0; i < raw.length; i++) this.one(raw, i);
+  }
+
+  private one(raw: RawEvents, i: number): void {
+    const ts = raw.ts(i), co = raw.co(i), w = raw.worker(i);
+    if (ts > this.last) this.last = ts;
+    switch (raw.kind(i)) {
+      case Kind.CONFIG:
+        this.slice = raw.a(i, 2) || this.slice;
+        this.preempt = (raw.lo(i, 3) & 2) !== 0;
+        break;
+      case Kind.CO_CREATE:
+        this.names.set(co, raw.a(i, 1));
+        break;
+      case Kind.CO_RUN:
+        this.waited(co, w, ts);
+        this.running.set(co, { start: ts, worker: w, deferred: new Map(), sent: 0 });
+        this.onWorker.set(w, co);
+        this.joining.delete(co);
+        break;
+      case Kind.PREEMPT_SENT: {
+        const target = this.onWorker.get(raw.a(i, 1));
+        const r = target !== undefined ? this.running.get(target) : undefined;
+        if (r) r.sent++;
+        break;
+      }
+      case Kind.PREEMPT_DEFERRED: {
+        const r = this.running.get(co);
+        if (r) r.deferred.set(raw.a(i, 0), (r.deferred.get(raw.a(i, 0)) ?? 0) + 1);
+        break;
+      }
+      case Kind.CO_YIELD:
+        this.readySince.set(co, ts);
+        this.endRun(raw, i, co, ts);
+        break;
+      case Kind.CO_SUSPEND:
+      case Kind.CO_FINISH:
+        this.endRun(raw, i, co, ts);
+        break;
+      case Kind.CALL:
+        this.call(raw, i, co, ts, w);
+        break;
+      case Kind.CO_READY:
+        if (!this.readySince.has(co)) this.readySince.set(co, ts);
+        break;
+      case Kind.WORKER_IDLE:
+        this.idleSince.set(w, ts);
+        break;
+      case Kind.WORKER_BUSY:
+        this.idleSince.delete(w);
+        break;
+      case Kind.DROP:
+        this.add({ kind: 'drops', ts, worker: w === 0xffff ? undefined : w,
+          title: `${raw.a(i, 0)} events of thread ${raw.tid(i)} were lost (the inspector fell behind)`,
+          advice: 'What happened then is missing from this recording. Record with fewer inspectors running, or on a less loaded machine.' });
+        break;
+    }
+  }
+
+  private endRun(raw: RawEvents, i: number, co: number, ts: number): void {
+    const kind = raw.kind(i);
+    const r = this.running.get(co);
+    this.running.delete(co);
+    if (r && this.onWorker.get(r.worker) === co) this.onWorker.delete(r.worker);
+    if (kind === Kind.CO_SUSPEND && raw.a(i, 0) === SuspendWhy.JOIN) this.join(co, raw.a(i, 2), ts);
+    if (kind === Kind.CO_FINISH) this.finished.set(co, ts);
+    if (!r) return;
+    const len = ts - r.start;
+    if (len <= this.longRun()) return;
+    const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
+    const base = { ts: r.start, durationNs: len, co, worker: r.worker };
+    if (!this.preempt) {
+      this.add({ ...base, kind: 'long-run',
+        title: `ran ${ms(len)} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
+        advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.` });
+    } else if (r.deferred.size) {
+      const why = [...r.deferred].map(([k, n]) => `${deferWhyName(k)} ×${n}`).join(', ');
+      this.add({ ...base, kind: 'long-run',
+        title: `ran ${ms(len)} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
+        advice: r.deferred.has(DeferWhy.LOCK)
+          ? 'Hold locks for less time inside the loop: a coroutine is never preempted while it holds one.'
+          : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.' });
+    } else if (!preempted) {
+      this.add({ ...base, kind: 'blocked-worker',
+        title: `ran ${ms(len)} on worker ${r.worker} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,
+        advice: 'Raw system calls (syscall(2)) and regular-file I/O block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move file I/O to a plain thread, or add workers.' });
+    }
+  }
+
+  private call(raw: RawEvents, i: number, co: number, ts: number, w: number): void {
+    const a0 = raw.lo(i, 0);
+    const hook = a0 & 0xffff;
+    const dur = raw.a(i, 4);
+    const errno = raw.lo(i, 3);
+    const name = hookName(hook);
+    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs) {
+      this.add({ kind: 'blocked-worker', ts: ts - dur, durationNs: dur, co: co || undefined, worker: w,
+        title: `${name}(fd ${raw.signed(i, 1)}) blocked worker ${w} for ${ms(dur)}: the engine could not park it`,
+        advice: 'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.' });
+    }
+    if (!(a0 & CallFlag.IN_CO)) return;
+    if (errno === 4) {
+      this.add({ kind: 'eintr', ts, co, worker: w,
+        title: `${name} returned EINTR to the coroutine`,
+        advice: 'A signal interrupted the call and the program saw it: retry on EINTR, or install the handler with SA_RESTART.' });
+    }
+    const asked = raw.hi(i, 3);
+    const got = raw.signed(i, 2);
+    if (WRITES.has(name) && summaryKind(hook) === 'bytes' && got >= 0 && got < asked && asked !== 0xffffffff) {
+      this.add({ kind: 'short-write', ts, co, worker: w,
+        title: `${name} wrote ${got} of ${asked} bytes`,
+        advice: 'A short write reached the program: loop until everything is written.' });
+    }
+  }
+
+  private join(co: number, target: number, ts: number): void {
+    this.joining.set(co, { target, since: ts });
+    // A cycle: follow the join chain back to co.
+    const seen = new Set([co]);
+    for (let t = target; this.joining.has(t); t = this.joining.get(t)!.target) {
+      if (seen.has(t)) break;
+      seen.add(t);
+      if (this.joining.get(t)!.target === co) {
+        this.add({ kind: 'join-cycle', ts, co,
+          title: `joins ${this.name(target)}, which (through ${seen.size - 1} join${seen.size > 2 ? 's' : ''}) joins it back: none of them can ever finish`,
+          advice: 'A deadlock: break the cycle (one of them must not wait for the other).' });
+        break;
+      }
+    }
+  }
+
+  private waited(co: number, w: number, ts: number): void {
+    const since = this.readySince.get(co);
+    this.readySince.delete(co);
+    if (since === undefined || ts - since < this.o.imbalanceWaitNs) return;
+    for (const [idle, from] of this.idleSince) {
+      if (idle === w || from > since) continue;
+      this.add({ kind: 'idle-imbalance', ts: since, durationNs: ts - since, co, worker: idle,
+        title: `waited ${ms(ts - since)} in worker ${w}'s run queue while worker ${idle} was idle the whole time`,
+        advice: 'Coroutines that already ran stay on their worker: spawn work from where it can be stolen, or allow migration (COROSCOPE_MIGRATE=1).' });
+      return;
+    }
+  }
+
+  /** End of the stream: waits that can no longer end. */
+  finish(): Insight[] {
+    for (const [co, j] of this.joining) {
+      const done = this.finished.get(j.target);
+      if (done !== undefined && this.last - Math.max(done, j.since) > this.o.lostWakeNs)
+        this.add({ kind: 'lost-wakeup', ts: j.since, co,
+          title: `still waits to join ${this.name(j.target)}, which finished ${ms(this.last - done)} before the end`,
+          advice: 'A lost wakeup: the join was not woken when its target finished. Report it with this recording.' });
+    }
+    return this.insights;
+  }
+}
