@@ -52,6 +52,7 @@ struct cs_link {
     size_t n, cap;
     uint32_t period_ms;
     uint64_t last_post_ns;
+    int busy_drain;            /* the last drain read many records */
 
     char *line;
     size_t line_n, line_cap;
@@ -591,7 +592,9 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             {.fd = l->err_fd, .events = POLLIN}, {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
             {.fd = l->wake_fd, .events = POLLIN},
         };
-        int r = poll(p, 5, (int)l->period_ms);
+        /* Busy target (the last drain filled a good part of a batch): look
+         * again at once, the rings fill in a few ms; else wait a period. */
+        int r = poll(p, 5, l->busy_drain ? 0 : (int)l->period_ms);
         if (r < 0 && errno != EINTR)
             break;
         if (p[0].revents && !read_socket(l, s))
@@ -613,8 +616,11 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
                 }
             }
         }
+        size_t before = l->n;
+        uint64_t batches = atomic_load(&l->st_batches);
         if (!s->busy(s->ctx))
             drain(l, s);
+        l->busy_drain = atomic_load(&l->st_batches) != batches || l->n - before >= l->cap / 8;
         if (l->n && (l->n >= l->cap || now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull))
             post(l, s);
         /* Done when the target is gone and its socket (which brings the last
