@@ -1,0 +1,154 @@
+// AppHost: the requests of preload/api.ts over the core — demos that push
+// batches and end, the plain error codes (missing program, static binary,
+// corrupt trace, bad arguments), control of a live target, exports.
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ApiPush, SessionStatus } from '../../preload/api.js';
+import { scratch } from '../core/testing/helpers.js';
+import { AppHost } from './host.js';
+
+let tmp: ReturnType<typeof scratch>;
+let host: AppHost;
+const pushes: ApiPush[] = [];
+before(() => {
+  tmp = scratch('host');
+  process.env.COROSCOPE_RECORDINGS = join(tmp.dir, 'rec');
+  host = new AppHost();
+  host.onPush((p) => pushes.push(p));
+});
+after(async () => {
+  await host.close();
+  delete process.env.COROSCOPE_RECORDINGS;
+  tmp.cleanup();
+});
+
+const ask = async (name: string, ...args: unknown[]) => {
+  const r = await host.handle({ id: 1, name, args });
+  if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
+  return r.result;
+};
+const rejects = async (code: string, name: string, ...args: unknown[]) => {
+  const r = await host.handle({ id: 7, name, args });
+  assert.equal(r.ok, false, `${name} ${JSON.stringify(args)} should fail`);
+  if (!r.ok) assert.equal(r.error.code, code, r.error.message);
+  assert.equal(r.id, 7);
+};
+const ended = (id: string, ms = 20000) => new Promise<void>((res, rej) => {
+  const t = setTimeout(() => rej(new Error(`${id} did not end`)), ms);
+  const check = () => pushes.some((p) => p.type === 'end' && p.session === id);
+  if (check()) { clearTimeout(t); return res(); }
+  const off = host.onPush((p) => {
+    if (p.type === 'end' && p.session === id) { clearTimeout(t); off(); res(); }
+  });
+});
+
+test('runDemo sleep_forever pushes batches with their strings, output, status, and ends with exit 0', async () => {
+  const st = (await ask('runDemo', 'sleep_forever')) as SessionStatus;
+  assert.match(st.id, /^s\d+$/);
+  assert.equal(st.kind, 'launched');
+  await ended(st.id);
+  const mine = pushes.filter((p) => 'session' in p ? p.session === st.id : p.status.id === st.id);
+  const batches = mine.filter((p) => p.type === 'batch');
+  assert.ok(batches.length > 0);
+  for (const b of batches) assert.equal(b.events.byteLength % 64, 0);
+  const strings = batches.flatMap((b) => b.strings).map(([, t]) => t);
+  assert.ok(strings.includes('sleeper') && strings.includes('printer'), strings.join(','));
+  assert.ok(mine.some((p) => p.type === 'output' && /printer: hello/.test(p.text)));
+  const last = mine.filter((p) => p.type === 'status').at(-1)!;
+  assert.equal(last.type === 'status' && last.status.state, 'exited');
+  assert.deepEqual(last.type === 'status' && last.status.exit, { code: 0, signal: null });
+  assert.equal(mine.at(-1)!.type, 'end');
+  // replay re-sends every batch, to the requester alone
+  const again: ApiPush[] = [];
+  await host.handle({ id: 2, name: 'replay', args: [st.id] }, { push: (p) => again.push(p) });
+  assert.equal(again.filter((p) => p.type === 'batch').length, batches.length);
+  assert.equal(again.at(-1)!.type, 'end');
+  // sessions() lists it; exports: perfetto from the recording, native copy
+  assert.ok(((await ask('sessions')) as SessionStatus[]).some((s) => s.id === st.id));
+  const ex = (await ask('exportSession', st.id, 'perfetto')) as { path: string; bytes: number };
+  assert.ok(ex.bytes > 0 && statSync(ex.path).size === ex.bytes);
+  const nat = (await ask('exportSession', st.id, 'native')) as { path: string; bytes: number };
+  assert.match(nat.path, /\.cstrace$/);
+  // openTrace of the recording replays it and ends
+  const rec = (await ask('openTrace', st.recordPath)) as SessionStatus;
+  assert.equal(rec.state, 'loaded');
+  await ended(rec.id);
+  assert.ok(pushes.some((p) => p.type === 'batch' && p.session === rec.id));
+  await ask('closeSession', rec.id);
+  await rejects('no-session', 'replay', rec.id);
+});
+
+test('launch of a missing program: not-found; a static binary: static', async () => {
+  await rejects('not-found', 'launch', { cmd: join(tmp.dir, 'nope'), args: [] });
+  await rejects('not-found', 'launch', { cmd: 'no-such-command-coroscope', args: [] });
+  const src = join(tmp.dir, 'st.c');
+  writeFileSync(src, 'int main(void){return 0;}\n');
+  const bin = join(tmp.dir, 'st');
+  try {
+    execFileSync('cc', ['-static', '-o', bin, src], { stdio: 'ignore' });
+  } catch {
+    return; // no static libc here: nothing to test
+  }
+  await rejects('static', 'launch', { cmd: bin, args: [] });
+});
+
+test('openTrace of a corrupt file: bad-trace; of a missing one: not-found', async () => {
+  const junk = join(tmp.dir, 'junk.cstrace');
+  writeFileSync(junk, 'this is not a trace');
+  await rejects('bad-trace', 'openTrace', junk);
+  await rejects('not-found', 'openTrace', join(tmp.dir, 'missing.cstrace'));
+});
+
+test('control pause, snapshot, step and resume on steal_imbalance', async () => {
+  const st = (await ask('runDemo', 'steal_imbalance', { workers: 2 })) as SessionStatus;
+  // Wait until the runtime has started (the first batch) before pausing.
+  for (let i = 0; i < 200 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
+  const p = (await ask('control', st.id, { op: 'pause' })) as { ok: boolean };
+  assert.equal(p.ok, true);
+  const snap = (await ask('control', st.id, { op: 'snapshot' })) as { paused: boolean; coroutines: unknown[] };
+  assert.equal(snap.paused, true);
+  assert.equal(((await ask('control', st.id, { op: 'step', n: 3 })) as { ok: boolean }).ok, true);
+  assert.equal(((await ask('control', st.id, { op: 'resume' })) as { ok: boolean }).ok, true);
+  await ended(st.id, 30000);
+  const last = pushes.filter((x) => x.type === 'status' && x.status.id === st.id).at(-1);
+  assert.equal(last?.type === 'status' && last.status.exit?.code, 0);
+  await rejects('control', 'control', st.id, { op: 'pause' });
+});
+
+test('bad arguments are refused with bad-request; unknown sessions with no-session', async () => {
+  await rejects('bad-request', 'nosuch');
+  await rejects('bad-request', 'listDemos', 1);
+  await rejects('bad-request', 'launch', { cmd: 42, args: [] });
+  await rejects('bad-request', 'launch', { cmd: 'true', args: 'x' });
+  await rejects('bad-request', 'launch', { cmd: 'true', args: [], env: { LD_PRELOAD: '/x.so' } });
+  await rejects('bad-request', 'launch', { cmd: 'true', args: [], engine: { workers: 0 } });
+  await rejects('bad-request', 'launch', { cmd: 'true', args: [], engine: { timeSlice: '10 parsecs' } });
+  await rejects('bad-request', 'runDemo', 'rm');
+  await rejects('bad-request', 'attach', -1);
+  await rejects('bad-request', 'attach', '123');
+  await rejects('bad-request', 'openTrace', 'relative.cstrace');
+  await rejects('bad-request', 'control', 's1', { op: 'step', n: 0 });
+  await rejects('bad-request', 'control', 's1', { op: 'set', key: 'workers', value: 3 });
+  await rejects('bad-request', 'exportSession', 's1', 'pdf');
+  await rejects('bad-request', 'kill', 's1', 'SIGSEGV');
+  await rejects('no-session', 'closeSession', 's9999');
+  const r = await host.handle(null);
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.error.code, 'bad-request');
+});
+
+test('attach to a pid that runs no engine: no-engine', async () => {
+  await rejects('no-engine', 'attach', process.pid);
+});
+
+test('listDemos: every demo program exists; listRecordings sees the recordings', async () => {
+  const demos = (await ask('listDemos')) as { name: string; cmd: string }[];
+  assert.deepEqual(demos.map((d) => d.name), ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello']);
+  for (const d of demos) assert.ok(existsSync(d.cmd), d.cmd);
+  mkdirSync(process.env.COROSCOPE_RECORDINGS!, { recursive: true });
+  assert.ok(((await ask('listRecordings')) as unknown[]).length >= 1);
+  assert.ok(Array.isArray(await ask('listProcesses')));
+});

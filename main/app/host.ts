@@ -1,0 +1,265 @@
+/**
+ * AppHost: everything the UI can ask for (ApiRequests in preload/api.ts),
+ * over the Node core, with no Electron in sight — the Electron main process
+ * and the serve mode are two thin transports around one AppHost.
+ *
+ * Invariants:
+ *  - every request's arguments are checked (validate.ts) before anything
+ *    runs: requests are untrusted;
+ *  - every failure leaves as an ApiError {code, message} (errors.ts);
+ *  - sessions are known by an id of the form "s<n>", never reused;
+ *  - pushes go to every listener (onPush) except replay(), which re-sends
+ *    to the requester alone when the transport says who that is;
+ *  - close() ends every session: launched programs still running are
+ *    killed (SIGTERM), attached ones are detached and keep running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  REQUEST_NAMES, type ApiPush, type ExportResult, type LaunchRequest, type ReplyEnvelope, type RequestName,
+} from '../../preload/api.js';
+import { listEngineProcesses } from '../core/engine/discover.js';
+import { listRecordings, recordingsDir } from '../core/session/recordings.js';
+import { Session } from '../core/session/session.js';
+import { TraceReader } from '../core/session/traceReader.js';
+import { findDemo, listDemos, LISTENING, PORT_PLACEHOLDER } from './demos.js';
+import { SessionEntry, type HistoryBatch, type Push } from './entry.js';
+import { HostError, toApiError } from './errors.js';
+import { exportEntry } from './exports.js';
+import * as v from './validate.js';
+
+export interface HostOptions {
+  /** Where exports are written (default: <recordings>/exports). */
+  exportDir?: string;
+  /** Serve mode: turn a written export into what the UI gets (a download URL). */
+  deliverExport?: (path: string, bytes: number) => ExportResult;
+}
+
+/** Who asked: replay() answers to this listener alone when given. */
+export interface RequestContext {
+  push?: Push;
+}
+
+export class AppHost {
+  private readonly entries = new Map<string, SessionEntry>();
+  private readonly listeners = new Set<Push>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly opts: HostOptions = {}) {}
+
+  onPush(listener: Push): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly broadcast = (p: ApiPush): void => {
+    for (const l of this.listeners) {
+      try {
+        l(p);
+      } catch {
+        /* a listener's failure is its transport's business */
+      }
+    }
+  };
+
+  /** One request envelope (untrusted) -> its reply; never throws. */
+  async handle(envelope: unknown, ctx: RequestContext = {}): Promise<ReplyEnvelope> {
+    const e = envelope as { id?: unknown; name?: unknown; args?: unknown } | null;
+    const id = e && typeof e.id === 'number' && Number.isSafeInteger(e.id) ? e.id : -1;
+    try {
+      if (!e || typeof e !== 'object' || id < 0) throw new HostError('bad-request', 'expected {id, name, args}');
+      return { id, ok: true, result: await this.request(e.name, e.args ?? [], ctx) };
+    } catch (err) {
+      return { id, ok: false, error: toApiError(err) };
+    }
+  }
+
+  /** One request by name; throws HostError (or a core error toApiError maps). */
+  async request(name: unknown, args: unknown, ctx: RequestContext = {}): Promise<unknown> {
+    if (this.closed) throw new HostError('internal', 'the host is shutting down');
+    if (typeof name !== 'string' || !(REQUEST_NAMES as readonly string[]).includes(name))
+      throw new HostError('bad-request', `unknown request ${JSON.stringify(String(name).slice(0, 64))}`);
+    const n = name as RequestName;
+    const a = (min: number, max: number) => v.argList(args, min, max);
+    switch (n) {
+      case 'listDemos': a(0, 0); return listDemos();
+      case 'listProcesses':
+        a(0, 0);
+        return listEngineProcesses().map(({ pid, exe, cmdline, startedAt }) => ({ pid, exe, cmdline, startedAt }));
+      case 'listRecordings':
+        a(0, 0);
+        return listRecordings().map(({ path, name: nm, bytes, modified }) => ({ path, name: nm, bytes, modified }));
+      case 'launch': return this.launch(v.launchRequest(a(1, 1)[0]));
+      case 'runDemo': { const [d, eng] = a(1, 2); return this.runDemo(v.str(d, 'demo', 64), v.engineOptions(eng)); }
+      case 'attach': return this.attach(v.int(a(1, 1)[0], 'pid', 1, 0x3fffffff));
+      case 'openTrace': return this.openTrace(v.str(a(1, 1)[0], 'path'));
+      case 'sessions': a(0, 0); return [...this.entries.values()].map((e) => e.status());
+      case 'closeSession': return this.closeSession(v.sessionId(a(1, 1)[0]));
+      case 'kill': {
+        const [id, sig] = a(1, 2);
+        const e = this.entry(v.sessionId(id));
+        const s = v.signal(sig);
+        if (!e.session.target) throw new HostError('bad-request', 'a loaded trace has no program to signal');
+        e.session.kill(s);
+        return undefined;
+      }
+      case 'control': {
+        const [id, c] = a(2, 2);
+        const e = this.entry(v.sessionId(id));
+        const cmd = v.controlCommand(c);
+        const t = e.session.target;
+        if (!t) throw new HostError('bad-request', 'a loaded trace has no program to control');
+        switch (cmd.op) {
+          case 'pause': return t.pause();
+          case 'resume': return t.resume();
+          case 'step': return t.step(cmd.n);
+          case 'set': return t.set(cmd.key, cmd.value);
+          case 'snapshot': return t.snapshot();
+          case 'hello': return t.hello();
+        }
+        throw new HostError('bad-request', 'unknown control command');
+      }
+      case 'exportSession': {
+        const [id, f] = a(2, 2);
+        const e = this.entry(v.sessionId(id));
+        const { path, bytes } = await exportEntry(e, v.exportFormat(f), this.opts.exportDir ?? join(recordingsDir(), 'exports'));
+        return this.opts.deliverExport ? this.opts.deliverExport(path, bytes) : { path, bytes };
+      }
+      case 'replay': this.entry(v.sessionId(a(1, 1)[0])).replay(ctx.push ?? this.broadcast); return undefined;
+    }
+    throw new HostError('bad-request', `unknown request ${n}`);
+  }
+
+  private entry(id: string): SessionEntry {
+    const e = this.entries.get(id);
+    if (!e) throw new HostError('no-session', `no session ${id}`);
+    return e;
+  }
+
+  private register(session: Session, name: string): SessionEntry {
+    const e = new SessionEntry(`s${this.nextId++}`, session, name, this.broadcast);
+    this.entries.set(e.id, e);
+    return e;
+  }
+
+  private launch(req: LaunchRequest, name = req.cmd): SessionEntry {
+    const s = Session.launch({ cmd: req.cmd, args: req.args, cwd: req.cwd, env: req.env, engine: req.engine,
+      record: req.record === false ? false : undefined });
+    const e = this.register(s, name);
+    e.wireLive();
+    return e;
+  }
+
+  private async runDemo(name: string, engine: LaunchRequest['engine']): Promise<unknown> {
+    const d = findDemo(name);
+    if (!d) throw new HostError('bad-request', `no demo ${name} (the demos: ${listDemos().map((x) => x.name).join(', ')})`);
+    const e = this.launch({ cmd: d.cmd, args: d.args, engine: { ...d.engine, ...engine } }, d.name);
+    if (d.companion) this.startCompanion(e, d.companion);
+    return e.status();
+  }
+
+  /** The echo demo: once the server listens, run the clients; when they are done, stop the server. */
+  private startCompanion(e: SessionEntry, c: { cmd: string; args: string[]; delayMs: number }): void {
+    let child: ChildProcess | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onOutput = () => {
+      const m = LISTENING.exec(e.session.output.text(1));
+      if (!m || child || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (e.ended) return;
+        child = spawn(c.cmd, c.args.map((x) => (x === PORT_PLACEHOLDER ? m[1] : x)), { stdio: 'ignore' });
+        child.on('error', (err) => e.session.emit('problem', `companion ${c.cmd}: ${err.message}`));
+        child.on('exit', () => setTimeout(() => e.session.kill('SIGTERM'), 300).unref());
+      }, c.delayMs);
+    };
+    e.session.on('output', onOutput);
+    e.onClose.push(() => {
+      if (timer) clearTimeout(timer);
+      if (child && child.exitCode === null) child.kill('SIGTERM');
+    });
+  }
+
+  private async attach(pid: number): Promise<unknown> {
+    const e = this.register(Session.attach(pid), `pid ${pid}`);
+    e.wireLive();
+    return e.status();
+  }
+
+  private openTrace(path: string): unknown {
+    if (!path.startsWith('/')) throw new HostError('bad-request', 'path: expected an absolute path');
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      throw new HostError('not-found', `${path}: no such file`);
+    }
+    if (st.isDirectory()) throw new HostError('is-directory', `${path} is a directory, not a trace file`);
+    let s: Session;
+    const r = readHistory(path);
+    try {
+      s = Session.open(path);
+    } catch (err) {
+      throw new HostError('bad-trace', (err as Error).message);
+    }
+    const e = this.register(s, path);
+    for (const b of r) e.history.push(b);
+    // After the reply: the UI learns the id first, then receives the batches.
+    setImmediate(() => {
+      if (this.entries.get(e.id) !== e) return;
+      e.replay(this.broadcast);
+      e.finish();
+    });
+    return e.status();
+  }
+
+  private async closeSession(id: string): Promise<void> {
+    const e = this.entry(id);
+    this.entries.delete(id);
+    e.dispose();
+    await e.session.detach();
+    e.finish();
+  }
+
+  /** End every session (see the invariants); the host answers nothing afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map(async (e) => {
+      e.dispose();
+      if (e.session.kind === 'launched' && !e.session.ended) {
+        e.session.kill('SIGTERM');
+        await Promise.race([e.session.whenEnded(), new Promise((r) => setTimeout(r, 2000))]);
+      }
+      await e.session.detach();
+      e.finish();
+    }));
+    this.listeners.clear();
+  }
+}
+
+/** Reads a trace's batches into memory, each with the strings first seen in it; throws HostError('bad-trace'). */
+function readHistory(path: string): HistoryBatch[] {
+  let r: TraceReader;
+  try {
+    r = new TraceReader(path);
+  } catch (err) {
+    throw new HostError('bad-trace', (err as Error).message);
+  }
+  const out: HistoryBatch[] = [];
+  const seen = new Map<number, string>();
+  try {
+    for (const b of r.batches()) {
+      const fresh: [number, string][] = [];
+      for (const [id, t] of b.strings.entries()) if (seen.get(id) !== t) fresh.push([id, t]);
+      for (const [id, t] of fresh) seen.set(id, t);
+      out.push({ events: b.raw.bytes, strings: fresh });
+    }
+  } finally {
+    r.close();
+  }
+  return out;
+}

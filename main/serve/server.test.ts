@@ -1,0 +1,138 @@
+// Serve mode: the token guards the page and the WebSocket; with it, a
+// client runs a demo and receives its batches and its end; loopback only.
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import type { ApiPush, ReplyEnvelope, SessionStatus } from '../../preload/api.js';
+import { scratch } from '../core/testing/helpers.js';
+import { startServe, type Served } from './server.js';
+
+let tmp: ReturnType<typeof scratch>;
+let srv: Served;
+before(async () => {
+  tmp = scratch('serve');
+  process.env.COROSCOPE_RECORDINGS = join(tmp.dir, 'rec');
+  const dir = join(tmp.dir, 'renderer');
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Coroscope</title><script type="module" src="/assets/app.js"></script>');
+  writeFileSync(join(dir, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(join(tmp.dir, 'secret.txt'), 'secret');
+  srv = await startServe({ rendererDir: dir });
+});
+after(async () => {
+  await srv.close();
+  delete process.env.COROSCOPE_RECORDINGS;
+  tmp.cleanup();
+});
+
+function get(path: string, headers: Record<string, string> = {}, hostAddr = '127.0.0.1')
+  : Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostAddr, port: srv.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const wsRefused = (url: string, headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
+  const ws = new WebSocket(url, { headers });
+  ws.on('open', () => reject(new Error('opened')));
+  ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+  ws.on('error', () => resolve(0));
+});
+
+test('the url is on 127.0.0.1 with a 64-hex-digit token', () => {
+  assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/);
+});
+
+test('without the right token: HTTP 403 and the WebSocket refused', async () => {
+  assert.equal((await get('/')).status, 403);
+  assert.equal((await get('/?token=' + '0'.repeat(64))).status, 403);
+  assert.equal((await get('/assets/app.js')).status, 403);
+  assert.equal((await get('/', { cookie: 'coroscope_token=nope' })).status, 403);
+  const wsUrl = `ws://127.0.0.1:${srv.port}/api`;
+  assert.equal(await wsRefused(wsUrl, { origin: srv.origin }), 403);
+  assert.equal(await wsRefused(`${wsUrl}?token=bad`, { origin: srv.origin }), 403);
+  // the right token from another origin, or under another Host (DNS rebinding): refused too
+  assert.equal(await wsRefused(`${wsUrl}?token=${srv.token}`, { origin: 'http://evil.example' }), 403);
+  assert.equal((await get(`/?token=${srv.token}`, { host: `evil.example:${srv.port}` })).status, 403);
+});
+
+test('with the token: the page, a cookie for the assets, a strict CSP; no way out of the renderer folder', async () => {
+  const page = await get(`/?token=${srv.token}`);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /Coroscope/);
+  assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+  assert.doesNotMatch(String(page.headers['content-security-policy']), /unsafe/);
+  const cookie = String(page.headers['set-cookie']);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  const asset = await get('/assets/app.js', { cookie: cookie.split(';')[0] });
+  assert.equal(asset.status, 200);
+  assert.match(String(asset.headers['content-type']), /javascript/);
+  assert.equal((await get(`/../secret.txt?token=${srv.token}`)).status, 404);
+  assert.equal((await get(`/%2e%2e/secret.txt?token=${srv.token}`)).status, 404);
+});
+
+test('a WebSocket client with the token lists the demos, runs hello, receives its batches and its end', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/api?token=${srv.token}`, { origin: srv.origin });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  const replies = new Map<number, (r: ReplyEnvelope) => void>();
+  const pushes: ApiPush[] = [];
+  let onPush = () => {};
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.push) {
+      pushes.push(m.push);
+      onPush();
+    } else replies.get(m.id)?.(m);
+  });
+  let next = 1;
+  const call = (name: string, ...args: unknown[]) => new Promise<ReplyEnvelope>((r) => {
+    const id = next++;
+    replies.set(id, r);
+    ws.send(JSON.stringify({ id, name, args }));
+  });
+  const demos = await call('listDemos');
+  assert.ok(demos.ok && (demos.result as { name: string }[]).some((d) => d.name === 'hello'));
+  const bad = await call('runDemo', 42);
+  assert.equal(!bad.ok && bad.error.code, 'bad-request');
+  const run = await call('runDemo', 'hello');
+  assert.ok(run.ok);
+  const id = (run.result as SessionStatus).id;
+  await new Promise<void>((r) => {
+    onPush = () => pushes.some((p) => p.type === 'end' && p.session === id) && r();
+    onPush();
+  });
+  const batches = pushes.filter((p) => p.type === 'batch' && p.session === id);
+  assert.ok(batches.length > 0);
+  for (const b of batches) {
+    const bytes = Buffer.from((b as unknown as { events: string }).events, 'base64');
+    assert.ok(bytes.length > 0 && bytes.length % 64 === 0);
+  }
+  assert.ok(pushes.some((p) => p.type === 'output' && p.text.includes('hi')));
+  // an export comes back as a token-protected download URL
+  const ex = await call('exportSession', id, 'chrome-json');
+  assert.ok(ex.ok, JSON.stringify(ex));
+  const url = new URL((ex.result as { url: string }).url);
+  assert.equal(url.origin, srv.origin);
+  const dl = await get(url.pathname + url.search);
+  assert.equal(dl.status, 200);
+  assert.ok(JSON.parse(dl.body));
+  assert.equal((await get(url.pathname)).status, 403);
+  ws.close();
+});
+
+test('it does not listen on other addresses', async () => {
+  const others = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal);
+  for (const a of others) await assert.rejects(get(`/?token=${srv.token}`, {}, a!.address));
+  await assert.rejects(startServe({ rendererDir: tmp.dir, host: '0.0.0.0' as '127.0.0.1' }), /127\.0\.0\.1 only/);
+});

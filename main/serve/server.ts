@@ -1,0 +1,113 @@
+/**
+ * Serve mode: the Coroscope UI in a browser, from a local HTTP server.
+ * Serves the built renderer (out/renderer) and the API over a WebSocket
+ * (/api, see wsApi.ts), both behind a random token; one AppHost for the
+ * whole server. Exports are downloaded from /download/<id>/<file>.
+ *
+ * Invariants:
+ *  - it listens on 127.0.0.1 only;
+ *  - nothing is served, and no WebSocket accepted, without the token (URL
+ *    ?token= or the HttpOnly SameSite=Strict cookie set when the page is
+ *    first loaded with it), a Host naming the server, and (WebSocket) the
+ *    server's own Origin; refusals are 403;
+ *  - every response carries a strict CSP (static.ts);
+ *  - close() ends the host's sessions (see AppHost.close) and the server.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { basename, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { ExportResult } from '../../preload/api.js';
+import { AppHost } from '../app/host.js';
+import { authorized, hostOk, newToken, originOk, setCookie } from './auth.js';
+import { resolveUnder, securityHeaders, sendFile, sendText } from './static.js';
+import { serveApi } from './wsApi.js';
+
+export interface ServeOptions {
+  /** 0 (the default): any free port. */
+  port?: number;
+  /** Only '127.0.0.1' is accepted. */
+  host?: '127.0.0.1';
+  /** The built renderer: a folder with index.html. */
+  rendererDir: string;
+  /** Where exports are written (default: the host's). */
+  exportDir?: string;
+}
+
+export interface Served {
+  /** http://127.0.0.1:PORT/?token=T — what to open (print it). */
+  url: string;
+  origin: string;
+  token: string;
+  port: number;
+  host: AppHost;
+  close(): Promise<void>;
+}
+
+export async function startServe(o: ServeOptions): Promise<Served> {
+  if (o.host !== undefined && o.host !== '127.0.0.1') throw new Error('serve mode listens on 127.0.0.1 only');
+  const port = o.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port ${port}: expected 0..65535`);
+  const token = newToken();
+  const downloads = new Map<string, string>();
+  let origin = '';
+  const host = new AppHost({
+    exportDir: o.exportDir,
+    deliverExport: (path, bytes): ExportResult => {
+      const id = randomBytes(16).toString('hex');
+      downloads.set(id, path);
+      return { url: `${origin}/download/${id}/${encodeURIComponent(basename(path))}?token=${token}`, bytes };
+    },
+  });
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    securityHeaders(res, origin);
+    const url = new URL(req.url ?? '/', origin);
+    const auth = authorized(req, url, token);
+    if (!hostOk(req, origin) || !auth) return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed');
+    if (auth === 'query') res.setHeader('Set-Cookie', setCookie(token));
+    const dl = /^\/download\/([0-9a-f]{32})\/[^/]*$/.exec(url.pathname);
+    if (dl) {
+      const file = downloads.get(dl[1]);
+      return file ? sendFile(res, file, true) : sendText(res, 404, 'No such export');
+    }
+    const file = resolveUnder(o.rendererDir, url.pathname);
+    if (!file) return sendText(res, 404, url.pathname === '/' ? `The renderer is not built (no index.html in ${o.rendererDir}).` : 'Not found');
+    sendFile(res, file);
+  };
+
+  const server = createServer(onRequest);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname !== '/api' || !hostOk(req, origin) || !originOk(req, origin) || !authorized(req, url, token)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws, host));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as { port: number }).port;
+  origin = `http://127.0.0.1:${bound}`;
+
+  return {
+    url: `${origin}/?token=${token}`, origin, token, port: bound, host,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await host.close();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** The default renderer folder: out/renderer of the package. */
+export const defaultRendererDir = (packageRoot: string): string => join(packageRoot, 'out', 'renderer');

@@ -1,0 +1,52 @@
+/**
+ * The API over one WebSocket (path /api), the serve mode's counterpart of
+ * Electron IPC. Protocol — text frames, JSON:
+ *   client -> server: RequestEnvelope {id, name, args}
+ *   server -> client: ReplyEnvelope {id, ok, result | error}
+ *                     {push: ApiPush}, where a 'batch' push carries
+ *                     `events` as a base64 string of the raw 64-byte records
+ *                     (the client decodes it back to a Uint8Array).
+ *
+ * Invariants: a frame that is not valid JSON, or too large (maxPayload),
+ * gets a bad-request reply (id -1) or closes the socket, never reaches the
+ * host unchecked; a client's replay() goes to that client only; a client
+ * that stops reading while pushes pile up (more than MAX_BUFFERED bytes
+ * queued) is disconnected rather than letting the server's memory grow.
+ */
+import type { WebSocket } from 'ws';
+import type { ApiPush } from '../../preload/api.js';
+import type { AppHost } from '../app/host.js';
+
+const MAX_BUFFERED = 256 * 1024 * 1024;
+
+export function encodePush(p: ApiPush): string {
+  if (p.type !== 'batch') return JSON.stringify({ push: p });
+  const b = Buffer.from(p.events.buffer, p.events.byteOffset, p.events.byteLength);
+  return JSON.stringify({ push: { ...p, events: b.toString('base64') } });
+}
+
+export function serveApi(ws: WebSocket, host: AppHost): void {
+  const push = (p: ApiPush) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED) {
+      ws.close(1008, 'too slow: pushes piled up');
+      return;
+    }
+    ws.send(encodePush(p));
+  };
+  const off = host.onPush(push);
+  ws.on('close', off);
+  ws.on('error', off);
+  ws.on('message', async (data, isBinary) => {
+    let env: unknown;
+    try {
+      if (isBinary) throw new Error('binary');
+      env = JSON.parse(data.toString());
+    } catch {
+      ws.send(JSON.stringify({ id: -1, ok: false, error: { code: 'bad-request', message: 'expected a JSON request envelope' } }));
+      return;
+    }
+    const reply = await host.handle(env, { push });
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+  });
+}
