@@ -1,0 +1,47 @@
+/**
+ * The serve-mode wire format (WebSocket `/api?token=…`, JSON text frames), shared by the client here
+ * and any host that wants to check against it:
+ *  - client -> server: a RequestEnvelope `{id, name, args}`;
+ *  - server -> client: a ReplyEnvelope `{id, ok: true, result}` / `{id, ok: false, error: {code, message}}`,
+ *    or a push `{push: ApiPush}` where a batch's `events` is a base64 string of the raw 64-byte records.
+ */
+import type { ApiError, ApiPush, ReplyEnvelope } from '../../../preload/api.js';
+import { base64ToBytes } from './base64.js';
+
+export type WirePush =
+  | (Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> & { events: string | Uint8Array })
+  | Exclude<ApiPush, { type: 'batch' }>;
+
+export type ServerFrame = ReplyEnvelope | { push: WirePush };
+
+/** A push as the UI sees it: batch events as bytes. */
+export function decodePush(p: WirePush): ApiPush {
+  if (p.type === 'batch' && typeof p.events === 'string') return { ...p, events: base64ToBytes(p.events) };
+  return p as ApiPush;
+}
+
+/** Parses one server frame; throws on something that is neither a reply nor a push. */
+export function parseFrame(text: string): { reply: ReplyEnvelope } | { push: ApiPush } {
+  const msg = JSON.parse(text) as ServerFrame;
+  if (msg && typeof msg === 'object' && 'push' in msg && msg.push) return { push: decodePush(msg.push) };
+  if (msg && typeof msg === 'object' && typeof (msg as ReplyEnvelope).id === 'number') return { reply: msg as ReplyEnvelope };
+  throw new Error('unexpected frame');
+}
+
+/** An ApiError as a thrown Error (message for people, code for programs). */
+export class ApiCallError extends Error implements ApiError {
+  constructor(readonly code: ApiError['code'], message: string) {
+    super(message);
+    this.name = 'ApiCallError';
+  }
+}
+
+/** What to show for a failed call: the ApiError message, else the error's message. */
+export function errorText(e: unknown): string {
+  if (e && typeof e === 'object' && 'message' in e && typeof (e as { message: unknown }).message === 'string') {
+    const m = (e as { message: string }).message;
+    // Electron wraps errors thrown across IPC: "Error invoking remote method 'x': Error: msg".
+    return m.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, '');
+  }
+  return String(e);
+}

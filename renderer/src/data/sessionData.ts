@@ -1,0 +1,102 @@
+/**
+ * SessionData: everything the UI knows about one session's event stream, kept outside React
+ * state as mutable objects: the string table, the EventStore and Derived tables of main/core
+ * fed the same batches, the timeline model built incrementally by TimelineBuilder, and the
+ * target's output. Views read it when the session's version (stores/data.ts) changes.
+ */
+import type { ApiPush } from '../../../preload/api.js';
+import { RawEvents } from '../../../main/core/events/rawEvents.js';
+import { StringTable } from '../../../main/core/events/strings.js';
+import { EventStore } from '../../../main/core/store/eventStore.js';
+import { Derived } from '../../../main/core/derive/derived.js';
+import { TimelineBuilder } from '../../../main/core/model/timeline.js';
+import { base64ToBytes } from '../api/base64.js';
+import { TimelineModel } from './timelineModel.js';
+
+export interface OutputChunk {
+  stream: 1 | 2;
+  text: string;
+}
+
+/** Keeps at most this many characters of output. */
+const MAX_OUTPUT = 1 << 20;
+
+export class SessionData {
+  readonly strings = new StringTable();
+  readonly store = new EventStore();
+  readonly derived = new Derived(this.store, this.strings);
+  readonly timeline = new TimelineModel();
+  readonly builder = new TimelineBuilder(this.timeline);
+  output: OutputChunk[] = [];
+  private outputChars = 0;
+  problems: string[] = [];
+  ended = false;
+  batches = 0;
+  /** Newest event timestamp seen (ns), 0 before any. */
+  newest = 0;
+  oldest = Infinity;
+
+  constructor(readonly id: string) {}
+
+  /** A batch push: strings first (records refer to them), then store, derived tables and timeline. */
+  addBatch(events: Uint8Array | ArrayBuffer | string | ArrayLike<number>, strings: readonly [number, string][] = []): number {
+    const bytes = toBytes(events);
+    this.strings.add(strings);
+    const raw = new RawEvents(bytes);
+    if (raw.length === 0) return 0;
+    this.store.append(raw);
+    this.derived.append(raw);
+    this.builder.push(raw, this.strings);
+    for (let i = 0; i < raw.length; i++) {
+      const ts = raw.ts(i);
+      if (ts === 0) continue;
+      if (ts > this.newest) this.newest = ts;
+      if (ts < this.oldest) this.oldest = ts;
+    }
+    this.batches++;
+    return raw.length;
+  }
+
+  addOutput(stream: 1 | 2, text: string): void {
+    const last = this.output[this.output.length - 1];
+    if (last && last.stream === stream && last.text.length < 4096) last.text += text;
+    else this.output.push({ stream, text });
+    this.outputChars += text.length;
+    while (this.outputChars > MAX_OUTPUT && this.output.length > 1) this.outputChars -= this.output.shift()!.text.length;
+  }
+
+  /** Applies a push about this session; returns whether anything changed. */
+  apply(p: ApiPush): boolean {
+    switch (p.type) {
+      case 'batch':
+        return this.addBatch(p.events as Uint8Array | string, p.strings) > 0 || p.strings.length > 0;
+      case 'output':
+        this.addOutput(p.stream, p.text);
+        return true;
+      case 'problem':
+        this.problems.push(p.message);
+        return true;
+      case 'end':
+        this.ended = true;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** [oldest, newest] timestamp, or null when empty. */
+  range(): { min: number; max: number } | null {
+    return this.newest > 0 ? { min: this.oldest, max: this.newest } : null;
+  }
+}
+
+/** Batch events as bytes whatever the transport made of them (Uint8Array, ArrayBuffer, base64, Buffer JSON). */
+export function toBytes(e: unknown): Uint8Array {
+  if (e instanceof Uint8Array) return e;
+  if (e instanceof ArrayBuffer) return new Uint8Array(e);
+  if (ArrayBuffer.isView(e)) return new Uint8Array(e.buffer, e.byteOffset, e.byteLength);
+  if (typeof e === 'string') return base64ToBytes(e);
+  if (e && typeof e === 'object' && Array.isArray((e as { data?: unknown }).data)) return Uint8Array.from((e as { data: number[] }).data);
+  if (Array.isArray(e)) return Uint8Array.from(e);
+  return new Uint8Array(0);
+}

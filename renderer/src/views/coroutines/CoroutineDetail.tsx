@@ -1,0 +1,75 @@
+import { useMemo } from 'react';
+import { Kind } from '../../../../main/core/events/schema.js';
+import { callRow, type CallRow } from '../../data/calls.js';
+import { peekSessionData } from '../../stores/data.js';
+import { useUi } from '../../stores/ui.js';
+import { fmtDur } from '../../format.js';
+
+const LAST_CALLS = 20;
+
+/** State, wait reason and last hooked calls of one coroutine. */
+export function CoroutineDetail({ sessionId, co, version }: { sessionId: string; co: number; version: number }) {
+  const { info, calls } = useMemo(() => {
+    const data = peekSessionData(sessionId);
+    if (!data) return { info: undefined, calls: [] as CallRow[] };
+    const info = data.derived.coroutine(co);
+    const calls: CallRow[] = [];
+    data.store.scanCo(co, -Infinity, Infinity, (ev) => {
+      if (ev.kind !== Kind.CALL) return;
+      calls.push(callRow(ev));
+      if (calls.length > LAST_CALLS * 4) calls.splice(0, calls.length - LAST_CALLS);
+    });
+    return { info, calls: calls.slice(-LAST_CALLS).reverse() };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, co, version]);
+  const base = peekSessionData(sessionId)?.oldest ?? 0;
+  return (
+    <aside className="card detail" data-testid="coroutine-detail" data-co={co}>
+      <h2>{info ? `${info.name || 'co'} #${co}` : `#${co}`}</h2>
+      {!info && <p className="dim">No transitions seen for this coroutine.</p>}
+      {info && (
+        <div className="kv">
+          <span className="dim">state</span><span data-testid="coroutine-detail-state">{info.state}</span>
+          <span className="dim">worker</span><span>{info.worker ?? '—'}</span>
+          {info.wait && (
+            <>
+              <span className="dim">waits in</span>
+              <span data-testid="coroutine-detail-wait">
+                {info.wait.hookName || info.wait.whyName}
+                {info.wait.why === 2 ? ` (joins #${info.wait.fd})` : info.wait.fd >= 0 ? ` fd ${info.wait.fd}` : ''}
+                {info.wait.events ? ` ${info.wait.events === 1 ? 'read' : info.wait.events === 2 ? 'write' : 'read|write'}` : ''}
+                {info.wait.deadline ? ` until +${fmtDur(info.wait.deadline - info.since)}` : ''}
+              </span>
+            </>
+          )}
+          <span className="dim">parent</span><span>{info.parent ? `#${info.parent}` : '—'}</span>
+          <span className="dim">run</span><span>{fmtDur(info.runTime)}</span>
+          <span className="dim">ready wait</span><span>{fmtDur(info.readyTime)}</span>
+          <span className="dim">suspended</span><span>{fmtDur(info.suspendedTime)}</span>
+          <span className="dim">switches</span><span>{info.switches}</span>
+          <span className="dim">preemptions</span><span>{info.preemptions}</span>
+          {info.exit && (<><span className="dim">exit</span><span>{info.exit.name}{info.exit.stackUsed ? `, ${info.exit.stackUsed} B stack` : ''}</span></>)}
+        </div>
+      )}
+      <p>
+        <button data-testid="coroutine-show-timeline" onClick={() => { useUi.getState().toggleExpanded(co); useUi.getState().setView('timeline'); }}>
+          Show in timeline
+        </button>
+      </p>
+      <h2>Last hooked calls</h2>
+      {calls.length === 0 && <p className="dim">none</p>}
+      <table data-testid="coroutine-detail-calls">
+        <tbody>
+          {calls.map((c) => (
+            <tr key={c.index}>
+              <td className="dim">{fmtDur(c.ts - base)}</td>
+              <td>{c.call}{c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}</td>
+              <td className={c.errno ? 'error' : ''}>{c.errno ? `errno ${c.errno}` : c.result}</td>
+              <td className="num">{fmtDur(c.duration)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </aside>
+  );
+}

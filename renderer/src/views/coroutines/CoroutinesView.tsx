@@ -1,0 +1,95 @@
+import { useMemo } from 'react';
+import type { CoroutineInfo } from '../../../../main/core/derive/derived.js';
+import { peekSessionData } from '../../stores/data.js';
+import { useUi } from '../../stores/ui.js';
+import { coColour, fmtCount, fmtDur } from '../../format.js';
+import { useThrottledVersion } from '../useThrottled.js';
+import { CoroutineDetail } from './CoroutineDetail.js';
+
+const MAX_ROWS = 500;
+
+const COLUMNS: { key: string; title: string; num?: boolean; value: (c: CoroutineInfo) => number | string }[] = [
+  { key: 'co', title: 'id', num: true, value: (c) => c.co },
+  { key: 'name', title: 'name', value: (c) => c.name },
+  { key: 'state', title: 'state', value: (c) => c.state },
+  { key: 'worker', title: 'worker', num: true, value: (c) => c.worker ?? -1 },
+  { key: 'runTime', title: 'run', num: true, value: (c) => c.runTime },
+  { key: 'readyTime', title: 'ready wait', num: true, value: (c) => c.readyTime },
+  { key: 'suspendedTime', title: 'suspended', num: true, value: (c) => c.suspendedTime },
+  { key: 'switches', title: 'switches', num: true, value: (c) => c.switches },
+  { key: 'preemptions', title: 'preemptions', num: true, value: (c) => c.preemptions },
+  { key: 'calls', title: 'hooked calls', num: true, value: (c) => c.calls },
+];
+
+/** The live coroutine table (sortable, filterable) and the selected coroutine's detail. */
+export function CoroutinesView({ sessionId }: { sessionId: string }) {
+  const version = useThrottledVersion(sessionId, 200);
+  const filter = useUi((s) => s.coFilter);
+  const showDone = useUi((s) => s.coShowDone);
+  const sort = useUi((s) => s.coSort);
+  const selected = useUi((s) => s.selectedCo);
+  const { setCoFilter, setCoShowDone, setCoSort, select } = useUi.getState();
+
+  const { rows, total } = useMemo(() => {
+    const data = peekSessionData(sessionId);
+    if (!data) return { rows: [], total: 0 };
+    let all = data.derived.coroutines(true);
+    const total = all.length;
+    if (!showDone) all = all.filter((c) => c.state !== 'done');
+    const f = filter.trim().toLowerCase();
+    if (f) all = all.filter((c) => String(c.co) === f || c.name.toLowerCase().includes(f) || c.state === f);
+    const col = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0];
+    const dir = sort.desc ? -1 : 1;
+    all.sort((a, b) => {
+      const x = col.value(a);
+      const y = col.value(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * dir || a.co - b.co;
+    });
+    return { rows: all, total };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, version, filter, showDone, sort]);
+
+  const fmt = (c: CoroutineInfo, key: string, v: number | string) => {
+    if (key === 'runTime' || key === 'readyTime' || key === 'suspendedTime') return fmtDur(v as number);
+    if (key === 'worker') return c.worker ?? '—';
+    if (typeof v === 'number') return fmtCount(v);
+    return v;
+  };
+
+  return (
+    <div className="split">
+      <div>
+        <div className="filters">
+          <input data-testid="coroutine-filter" placeholder="filter: id, name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
+          <label><input type="checkbox" data-testid="coroutine-show-done" checked={showDone} onChange={(e) => setCoShowDone(e.target.checked)} /> finished too</label>
+          <span className="dim" data-testid="coroutine-count">{rows.length} of {total}{rows.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>
+        </div>
+        <table data-testid="coroutine-table">
+          <thead>
+            <tr>
+              {COLUMNS.map((c) => (
+                <th key={c.key} className={`sortable${c.num ? ' num' : ''}`} data-testid={`coroutine-sort-${c.key}`} onClick={() => setCoSort(c.key)}>
+                  {c.title}{sort.key === c.key ? (sort.desc ? ' ▾' : ' ▴') : ''}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.slice(0, MAX_ROWS).map((c) => (
+              <tr key={c.co} data-testid={`coroutine-row-${c.co}`} data-state={c.state} className={c.co === selected ? 'selected' : ''}
+                onClick={() => select(c.co === selected ? null : c.co)}>
+                {COLUMNS.map((col) => (
+                  <td key={col.key} className={col.num ? 'num' : ''}>
+                    {col.key === 'co' && <span style={{ display: 'inline-block', width: 8, height: 8, marginRight: 4, background: coColour(c.co) }} />}
+                    {fmt(c, col.key, col.value(c))}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {selected !== null && <CoroutineDetail sessionId={sessionId} co={selected} version={version} />}
+    </div>
+  );
+}

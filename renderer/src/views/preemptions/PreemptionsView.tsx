@@ -1,0 +1,66 @@
+import { useMemo } from 'react';
+import { peekSessionData } from '../../stores/data.js';
+import { useUi } from '../../stores/ui.js';
+import { fmtCount, fmtDur } from '../../format.js';
+import { useThrottledVersion } from '../useThrottled.js';
+
+/** Preemption: signals and their latency, deferrals with reasons, per-coroutine counts. */
+export function PreemptionsView({ sessionId }: { sessionId: string }) {
+  const version = useThrottledVersion(sessionId, 250);
+  const { summary, perCo } = useMemo(() => {
+    const d = peekSessionData(sessionId);
+    if (!d) return { summary: null, perCo: [] };
+    const perCo = d.derived.coroutines(true).filter((c) => c.preemptions > 0).sort((a, b) => b.preemptions - a.preemptions).slice(0, 200);
+    return { summary: d.derived.preemption.summary(), perCo };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, version]);
+  if (!summary) return null;
+  return (
+    <div data-testid="preemptions-view">
+      <div className="grid2">
+        <section className="card">
+          <h2>Signals</h2>
+          <div className="kv" data-testid="preempt-summary">
+            <span className="dim">sent</span><span data-testid="preempt-sent">{fmtCount(summary.sent)}</span>
+            <span className="dim">preempted</span><span data-testid="preempt-count">{fmtCount(summary.preempted)}</span>
+            <span className="dim">at a safe point</span><span>{fmtCount(summary.atSafePoint)}</span>
+            <span className="dim">after a deferral</span><span>{fmtCount(summary.afterDeferral)}</span>
+            <span className="dim">per worker</span><span>{summary.sentPerWorker.map((n, w) => `w${w}: ${n}`).join(', ') || '—'}</span>
+          </div>
+          <h2>Signal-to-switch latency</h2>
+          <div className="kv" data-testid="preempt-latency">
+            <span className="dim">p50</span><span>{fmtDur(summary.latency.p50)}</span>
+            <span className="dim">p99</span><span>{fmtDur(summary.latency.p99)}</span>
+            <span className="dim">max</span><span>{fmtDur(summary.latency.max)}</span>
+            <span className="dim">mean</span><span>{fmtDur(summary.latency.mean)}</span>
+          </div>
+        </section>
+        <section className="card">
+          <h2>Deferred preemptions</h2>
+          {summary.deferred.length === 0 && <p className="dim">none</p>}
+          <table data-testid="preempt-deferred">
+            <tbody>
+              {summary.deferred.map((d) => (
+                <tr key={d.why}><td>{d.name}</td><td className="num">{fmtCount(d.count)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      </div>
+      <section className="card">
+        <h2>Per coroutine</h2>
+        {perCo.length === 0 && <p className="dim">No coroutine was preempted.</p>}
+        <table data-testid="preempt-per-co">
+          <thead><tr><th>coroutine</th><th className="num">preemptions</th><th className="num">run</th><th className="num">switches</th></tr></thead>
+          <tbody>
+            {perCo.map((c) => (
+              <tr key={c.co} data-testid={`preempt-co-${c.co}`} onClick={() => useUi.getState().select(c.co)}>
+                <td>{c.name || 'co'} #{c.co}</td><td className="num">{c.preemptions}</td><td className="num">{fmtDur(c.runTime)}</td><td className="num">{c.switches}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}

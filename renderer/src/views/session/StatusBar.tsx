@@ -1,0 +1,36 @@
+import type { SessionStatus } from '../../../../preload/api.js';
+import { fmtCount } from '../../format.js';
+import { useDataVersion, peekSessionData } from '../../stores/data.js';
+
+function stateText(s: SessionStatus): string {
+  if (s.state === 'exited' && s.exit) {
+    if (s.exit.signal !== null && s.exit.signal !== undefined) return `exited on signal ${s.exit.signal}`;
+    return `exited with code ${s.exit.code}`;
+  }
+  return s.state;
+}
+
+/** pid, running / exited, events, drops, rate; problems below. */
+export function StatusBar({ session }: { session: SessionStatus | null }) {
+  useDataVersion(session?.id ?? null);
+  if (!session) return <div className="statusbar" data-testid="status-bar"><span className="dim">no session</span></div>;
+  const data = peekSessionData(session.id);
+  const problems = [...session.problems, ...(data?.problems ?? [])];
+  return (
+    <>
+      {problems.length > 0 && (
+        <div className="problems" data-testid="problems">{problems.slice(-3).map((p, i) => <div key={i}>{p}</div>)}</div>
+      )}
+      <div className="statusbar" data-testid="status-bar">
+        <span>{session.name}</span>
+        <span>pid <b data-testid="status-pid">{session.pid || '—'}</b></span>
+        <span className={`state-${session.state}`} data-testid="status-state" data-state={session.state}>{stateText(session)}</span>
+        <span>events <b data-testid="status-events">{fmtCount(Math.max(session.events, data?.store.count ?? 0))}</b></span>
+        <span>drops <b data-testid="status-drops" className={session.drops ? 'error' : ''}>{fmtCount(session.drops)}</b></span>
+        <span>rate <b data-testid="status-rate">{fmtCount(session.rate)}/s</b></span>
+        {session.recordPath && <span className="dim" title={session.recordPath}>recording to {session.recordPath}</span>}
+        {session.recordingError && <span className="error">recording: {session.recordingError}</span>}
+      </div>
+    </>
+  );
+}

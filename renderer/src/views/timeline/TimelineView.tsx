@@ -1,0 +1,253 @@
+import { useEffect, useRef } from 'react';
+import { peekSessionData, useDataStore } from '../../stores/data.js';
+import { useUi } from '../../stores/ui.js';
+import { fmtDur } from '../../format.js';
+import { AXIS_H, draw, LABEL_W, layout, spanAt, type Layout } from './draw.js';
+
+const MIN_SPAN = 200; // ns
+const MAX_SPAN = 3600e9;
+
+/**
+ * The timeline canvas: redrawn at most once per animation frame, when data, viewport, selection
+ * or size changed. Wheel zooms around the cursor (shift+wheel scrolls the lanes), drag pans,
+ * arrow keys pan / scroll, +/- zoom, F toggles follow-live; click selects a coroutine, a click on
+ * a coroutine's label expands it.
+ */
+export function TimelineView({ sessionId }: { sessionId: string }) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const hoverRef = useRef<HTMLSpanElement>(null);
+  const followLive = useUi((s) => s.followLive);
+  const viewport = useUi((s) => s.viewport);
+  const selectedCo = useUi((s) => s.selectedCo);
+
+  useEffect(() => {
+    const canvas = canvasRef.current!;
+    const ctx = canvas.getContext('2d')!;
+    let dirty = true;
+    let raf = 0;
+    let scrollY = 0;
+    let lay: Layout | null = null;
+    let layKey = '';
+    let fitted = false;
+    const markDirty = () => {
+      dirty = true;
+    };
+    const ui = () => useUi.getState();
+    const data = () => peekSessionData(sessionId);
+
+    const size = () => {
+      const dpr = window.devicePixelRatio || 1;
+      const r = canvas.getBoundingClientRect();
+      return { w: r.width, h: r.height, dpr };
+    };
+
+    const frame = () => {
+      raf = requestAnimationFrame(frame);
+      if (!dirty) return;
+      dirty = false;
+      const d = data();
+      const { w, h, dpr } = size();
+      if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+        canvas.width = Math.round(w * dpr);
+        canvas.height = Math.round(h * dpr);
+      }
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      const st = ui();
+      let { t0, span } = st.viewport;
+      const range = d?.range();
+      if (d && range) {
+        const full = Math.max(range.max - range.min, 1e6);
+        if (!fitted || (st.followLive && st.autoSpan)) {
+          // A new session, or following a young one: show all of it (the last 10 s of an older one).
+          fitted = true;
+          span = Math.min(full * 1.05, 10e9);
+          t0 = range.max - span * 0.98;
+          if (t0 !== st.viewport.t0 || span !== st.viewport.span) st.setViewport({ t0, span });
+        } else if (st.followLive) {
+          const want = range.max - span * 0.95;
+          if (want !== t0) {
+            t0 = want;
+            st.setViewport({ t0, span });
+          }
+        }
+        const key = `${d.timeline.tracks.size}:${JSON.stringify(st.expanded)}`;
+        if (!lay || key !== layKey) {
+          lay = layout(d, st.expanded);
+          layKey = key;
+        }
+        scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
+      }
+      draw(ctx, w, h, d, { t0, span, scrollY, selectedCo: st.selectedCo, expanded: st.expanded }, d && range ? lay : null);
+    };
+    raf = requestAnimationFrame(frame);
+
+    const unsubData = useDataStore.subscribe((s, prev) => {
+      if (s.versions[sessionId] !== prev.versions[sessionId]) {
+        if ((s.versions[sessionId] ?? 0) === 1 || !peekSessionData(sessionId)?.range()) fitted = false;
+        lay = null;
+        markDirty();
+      }
+    });
+    const unsubUi = useUi.subscribe(markDirty);
+    const ro = new ResizeObserver(markDirty);
+    ro.observe(canvas);
+
+    const zoom = (factor: number, atX: number) => {
+      const { w } = size();
+      const { t0, span } = ui().viewport;
+      const plotW = Math.max(1, w - LABEL_W);
+      const frac = Math.min(1, Math.max(0, (atX - LABEL_W) / plotW));
+      const t = t0 + frac * span;
+      const ns = Math.min(MAX_SPAN, Math.max(MIN_SPAN, span * factor));
+      ui().zoomTo({ t0: t - frac * ns, span: ns });
+    };
+    const pan = (dxPx: number) => {
+      const { w } = size();
+      const { t0, span } = ui().viewport;
+      ui().setViewport({ t0: t0 - (dxPx / Math.max(1, w - LABEL_W)) * span, span }, false);
+    };
+
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      if (e.shiftKey) {
+        scrollY = Math.max(0, scrollY + e.deltaY);
+        markDirty();
+      } else if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        pan(-e.deltaX);
+      } else {
+        zoom(Math.exp(e.deltaY * 0.002), e.offsetX);
+      }
+    };
+    let drag: { x: number; y: number; moved: boolean } | null = null;
+    const onDown = (e: MouseEvent) => {
+      drag = { x: e.clientX, y: e.clientY, moved: false };
+      canvas.focus();
+    };
+    const onMove = (e: MouseEvent) => {
+      if (drag) {
+        const dx = e.clientX - drag.x;
+        const dy = e.clientY - drag.y;
+        if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+        if (drag.moved) {
+          if (dx) pan(dx);
+          if (dy) {
+            scrollY = Math.max(0, scrollY - dy);
+            markDirty();
+          }
+          drag.x = e.clientX;
+          drag.y = e.clientY;
+        }
+      }
+      hover(e);
+    };
+    const rowAt = (offsetY: number) => {
+      if (!lay || offsetY < AXIS_H) return null;
+      const y = offsetY - AXIS_H + scrollY;
+      return lay.rows.find((r) => y >= r.y && y < r.y + r.h) ?? null;
+    };
+    const timeAt = (offsetX: number) => {
+      const { w } = size();
+      const { t0, span } = ui().viewport;
+      return t0 + ((offsetX - LABEL_W) / Math.max(1, w - LABEL_W)) * span;
+    };
+    const hover = (e: MouseEvent) => {
+      const el = hoverRef.current;
+      const d = data();
+      if (!el || !d) return;
+      const r = rowAt(e.offsetY);
+      if (!r || e.offsetX < LABEL_W) {
+        el.textContent = r ? r.track.info.name : '';
+        return;
+      }
+      const t = timeAt(e.offsetX);
+      const tol = (ui().viewport.span / Math.max(1, size().w - LABEL_W)) * 2;
+      const expandedCall = r.kind === 'co' && ui().expanded[r.co ?? 0] && e.offsetY - AXIS_H + scrollY - r.y >= 18;
+      const sp = spanAt(r, t, tol, d.newest, expandedCall ? 1 : 0);
+      el.textContent = sp
+        ? `${r.track.info.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - d.oldest)}${sp.args ? ' ' + Object.entries(sp.args).map(([k, v]) => `${k}=${v}`).join(' ') : ''}`
+        : `${r.track.info.name} at +${fmtDur(t - d.oldest)}`;
+    };
+    const onUp = (e: MouseEvent) => {
+      const wasDrag = drag?.moved;
+      drag = null;
+      if (wasDrag || e.target !== canvas) return;
+      const d = data();
+      const r = rowAt(e.offsetY);
+      if (!d || !r) return;
+      if (r.kind === 'co') {
+        if (e.offsetX < LABEL_W) ui().toggleExpanded(r.co!);
+        else ui().select(r.co!);
+        return;
+      }
+      if (e.offsetX < LABEL_W) return;
+      const tol = (ui().viewport.span / Math.max(1, size().w - LABEL_W)) * 2;
+      const sp = spanAt(r, timeAt(e.offsetX), tol, d.newest);
+      const co = sp && typeof sp.args?.co === 'number' ? sp.args.co : null;
+      ui().select(co);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      const { w } = size();
+      const step = (w - LABEL_W) / 4;
+      if (e.key === 'ArrowLeft') pan(step);
+      else if (e.key === 'ArrowRight') pan(-step);
+      else if (e.key === 'ArrowUp') { scrollY = Math.max(0, scrollY - 60); markDirty(); }
+      else if (e.key === 'ArrowDown') { scrollY += 60; markDirty(); }
+      else if (e.key === '+' || e.key === '=') zoom(0.5, LABEL_W + (w - LABEL_W) / 2);
+      else if (e.key === '-') zoom(2, LABEL_W + (w - LABEL_W) / 2);
+      else if (e.key === 'f' || e.key === 'F') ui().setFollowLive(!ui().followLive);
+      else return;
+      e.preventDefault();
+    };
+    canvas.addEventListener('wheel', onWheel, { passive: false });
+    canvas.addEventListener('mousedown', onDown);
+    window.addEventListener('mousemove', onMove);
+    window.addEventListener('mouseup', onUp);
+    canvas.addEventListener('keydown', onKey);
+    return () => {
+      cancelAnimationFrame(raf);
+      unsubData();
+      unsubUi();
+      ro.disconnect();
+      canvas.removeEventListener('wheel', onWheel);
+      canvas.removeEventListener('mousedown', onDown);
+      window.removeEventListener('mousemove', onMove);
+      window.removeEventListener('mouseup', onUp);
+      canvas.removeEventListener('keydown', onKey);
+    };
+  }, [sessionId]);
+
+  const zoomBy = (f: number) => {
+    const { t0, span } = useUi.getState().viewport;
+    const ns = Math.min(MAX_SPAN, Math.max(MIN_SPAN, span * f));
+    useUi.getState().zoomTo({ t0: t0 + (span - ns) / 2, span: ns });
+  };
+  const fit = () => {
+    const r = peekSessionData(sessionId)?.range();
+    if (r) useUi.getState().zoomTo({ t0: r.min, span: Math.max(r.max - r.min, MIN_SPAN) * 1.02 }, false);
+  };
+
+  return (
+    <>
+      <div className="timeline-bar">
+        <label>
+          <input type="checkbox" data-testid="timeline-follow" checked={followLive} onChange={(e) => useUi.getState().setFollowLive(e.target.checked)} /> follow live
+        </label>
+        <button data-testid="timeline-zoom-in" onClick={() => zoomBy(0.5)}>+</button>
+        <button data-testid="timeline-zoom-out" onClick={() => zoomBy(2)}>−</button>
+        <button data-testid="timeline-fit" onClick={fit}>Fit</button>
+        <span className="dim" data-testid="timeline-span">{fmtDur(viewport.span)} shown</span>
+        {selectedCo !== null && (
+          <span>
+            selected #{selectedCo}{' '}
+            <button data-testid="timeline-clear-selection" onClick={() => useUi.getState().select(null)}>clear</button>
+          </span>
+        )}
+        <span className="dim">wheel: zoom · shift+wheel: scroll · drag: pan · ←→ ↑↓ + − F</span>
+        <span ref={hoverRef} data-testid="timeline-hover" style={{ marginLeft: 'auto', maxWidth: '50%', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} />
+      </div>
+      <div className="timeline-wrap">
+        <canvas ref={canvasRef} data-testid="timeline-canvas" tabIndex={0} />
+      </div>
+    </>
+  );
+}
