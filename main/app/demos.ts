@@ -28,7 +28,7 @@ export function listDemos(): Demo[] {
       name: 'echo_server', title: 'Echo server under load',
       description: 'A TCP echo server written as plain blocking code, one coroutine per connection, serving 200 client coroutines for 3 seconds on a few workers.',
       cmd: ex('echo_server'), args: ['--port', '0'],
-      companion: { cmd: ex('echo_client'), args: ['--port', PORT_PLACEHOLDER, '--conns', '200', '--duration', '3', '--warmup', '0'], delayMs: 200 },
+      companion: { cmd: ex('echo_client'), args: ['--port', PORT_PLACEHOLDER, '--conns', '100', '--duration', '1', '--warmup', '0'], delayMs: 200 },
     },
     {
       name: 'blocking_file', title: 'Blocking file I/O',

@@ -20,6 +20,8 @@ import { exportToFile, type ExportFormat } from '../core/export/file.js';
 import type { EngineOptions } from '../core/engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
 import { InsightFinder } from '../core/insights/insights.js';
+import { startServe } from '../serve/server.js';
+import { packageRoot } from '../core/engine/paths.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 
@@ -450,6 +452,40 @@ Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
       const s = openSession(p.positional[0]);
       process.stdout.write(statsReport(s, { limit: p.opts.has('all') ? Infinity : 30 }) + '\n');
       return reportProblems(s);
+    },
+  },
+
+  serve: {
+    summary: 'serve the inspector UI in a browser on 127.0.0.1 (token-protected)',
+    help: `Usage: coroscope serve [--port N]
+
+Hosts the same core and the same UI as the desktop app on http://127.0.0.1:PORT
+(any free port unless --port), over HTTP and a WebSocket. The URL it prints
+carries a random token; without it every request is refused. Ctrl-C stops it
+(programs it launched are sent SIGTERM).
+Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
+    options: { port: true },
+    async run(p) {
+      if (p.positional.length) throw usage(`serve: unexpected ${p.positional[0]}`);
+      const pv = p.opts.get('port');
+      if (pv !== undefined && (typeof pv !== 'string' || !/^\d+$/.test(pv) || +pv > 65535)) throw usage(`--port ${pv}: expected 0..65535`);
+      const rendererDir = join(packageRoot(), 'out', 'renderer');
+      if (!existsSync(join(rendererDir, 'index.html')))
+        throw new CliError(`the UI is not built (${rendererDir}/index.html is missing): run npm run build`, EXIT.CANNOT_RUN);
+      let served;
+      try {
+        served = await startServe({ port: pv ? +pv : 0, rendererDir });
+      } catch (e) {
+        throw new CliError(`serve: ${(e as Error).message}`, EXIT.CANNOT_RUN);
+      }
+      process.stdout.write(`Coroscope is served at ${served.url}\n(only this machine can reach it; the token in the URL is required)\n`);
+      await new Promise<void>((res) => {
+        const stop = () => res();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await served.close();
+      return EXIT.OK;
     },
   },
 
