@@ -78,7 +78,7 @@ export function CallsView({ sessionId }: { sessionId: string }) {
                 <td className="num">{fmtDur(c.ts - base)}</td>
                 <td>{c.tid}{c.worker !== 0xffff ? ` (w${c.worker})` : ''}</td>
                 <td>{c.co ? `#${c.co}` : '—'}</td>
-                <td>{c.call}{c.parked ? ' ⏸' : ''}{c.blocked ? ' ⛔' : ''}</td>
+                <td>{c.call}{c.parked ? <span className="tag"> parked</span> : null}{c.blocked ? <span className="tag bad"> blocked</span> : null}</td>
                 <td>{argsText(c)}</td>
                 <td className={c.errno ? 'error' : ''}>{c.errno ? `${c.result} (errno ${c.errno})` : c.result}</td>
                 <td className="num">{fmtDur(c.duration)}</td>
