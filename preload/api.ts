@@ -13,15 +13,12 @@
  */
 
 // ---- shared shapes ------------------------------------------------------------------------------
+// Types the core already defines are taken from it (type-only imports: no
+// runtime dependency for any side).
 
-export interface EngineOptions {
-  workers?: number;
-  /** e.g. "10ms" */
-  timeSlice?: string;
-  preempt?: boolean;
-  hooks?: boolean;
-  stackSize?: string;
-}
+import type { EngineOptions } from '../main/core/engine/options.js';
+import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../main/core/session/status.js';
+export type { EngineOptions, SessionKind, SessionState };
 
 export interface LaunchRequest {
   cmd: string;
@@ -59,23 +56,9 @@ export interface RecordingInfo {
   modified: number;
 }
 
-export type SessionKind = 'launched' | 'attached' | 'replay';
-export type SessionState = 'running' | 'exited' | 'detached' | 'loaded';
-
-export interface SessionStatus {
+/** A session's status as the UI sees it: the core's, with the host's session id. */
+export interface SessionStatus extends CoreSessionStatus {
   id: string;
-  kind: SessionKind;
-  name: string;
-  pid: number;
-  state: SessionState;
-  exit?: { code: number | null; signal: number | null };
-  events: number;
-  drops: number;
-  rate: number;
-  recordPath?: string;
-  recordingError?: string;
-  problems: string[];
-  startedAt: number;
 }
 
 export type ControlCommand =

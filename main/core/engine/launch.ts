@@ -9,16 +9,9 @@ import { enginePath } from './paths.js';
 import { checkExecutable, resolveCommand } from './executable.js';
 import { EngineTarget } from './target.js';
 import { describeProcess } from './discover.js';
+import type { EngineOptions } from './options.js';
 
-export interface EngineOptions {
-  workers?: number;
-  /** e.g. "10ms", "500us" */
-  timeSlice?: string;
-  preempt?: boolean;
-  hooks?: boolean;
-  stackSize?: string;
-  migrate?: boolean;
-}
+export type { EngineOptions };
 
 export interface LaunchOptions {
   cmd: string;

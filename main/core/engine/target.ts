@@ -55,7 +55,8 @@ export interface SnapshotReply {
   coroutines: SnapshotCoroutine[];
 }
 
-export type ExitInfo = { code: number | null; signal: number | null };
+import type { ExitInfo } from '../session/status.js';
+export type { ExitInfo };
 
 export class ControlError extends Error {
   constructor(readonly command: string, message: string) {

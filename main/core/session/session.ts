@@ -21,28 +21,13 @@ import { EventStore } from '../store/eventStore.js';
 import { Derived } from '../derive/derived.js';
 import { attach, launch, type LaunchOptions } from '../engine/launch.js';
 import type { EngineTarget, ExitInfo } from '../engine/target.js';
+import type { SessionKind, SessionState, SessionStatus } from './status.js';
+export type { SessionKind, SessionState, SessionStatus };
 import { OutputLog } from './outputLog.js';
 import { defaultRecordingPath } from './recordings.js';
 import { TraceReader } from './traceReader.js';
 
-export type SessionKind = 'launched' | 'attached' | 'replay';
-export type SessionState = 'running' | 'exited' | 'detached' | 'loaded';
 
-export interface SessionStatus {
-  kind: SessionKind;
-  pid: number;
-  name: string;
-  state: SessionState;
-  exit?: ExitInfo;
-  events: number;
-  drops: number;
-  /** events per second over the last second (live), 0 for a replay */
-  rate: number;
-  recordPath?: string;
-  recordingError?: string;
-  problems: string[];
-  startedAt: number;
-}
 
 export interface SessionEvents {
   batch: [raw: RawEvents];
