@@ -24,6 +24,7 @@
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
+#include "spin.h"
 #include "telemetry.h"
 
 #define PROTOCOL_VERSION 1
@@ -36,8 +37,11 @@ static _Atomic int listen_fd = -1;
 static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
 static _Atomic int thread_started;
 /* Whole lines to the client: replies (control thread) and ring announcements
- * (any thread creating its ring) must not interleave on one socket. */
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+ * (any thread creating its ring) must not interleave on one socket. An
+ * engine spinlock, not a pthread mutex: announcements happen inside the
+ * scheduler and inside coroutines, where a hooked pthread_mutex_unlock
+ * counts as the coroutine's lock and may run a deferred preemption. */
+static cs_spin out_lock;
 
 static int start_thread(void);
 
@@ -132,9 +136,9 @@ static void send_all(int fd, const char *b, size_t n)
 static void reply(int fd, out *o)
 {
     put(o, "\n");
-    pthread_mutex_lock(&out_lock);
+    cs_spin_lock(&out_lock);
     send_all(fd, o->buf, o->n);
-    pthread_mutex_unlock(&out_lock);
+    cs_spin_unlock(&out_lock);
 }
 
 static void reply_error(int fd, const char *msg)
@@ -272,7 +276,7 @@ static void snap_co(void *ctx, const cs_co *co)
  * paused; otherwise a moment's picture. */
 static void cmd_snapshot(int fd)
 {
-    pthread_mutex_lock(&out_lock);
+    cs_spin_lock(&out_lock);
     snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
         atomic_load(&cs_control_paused) ? "true" : "false", (unsigned long long)cs_now_ns());
@@ -290,7 +294,7 @@ static void cmd_snapshot(int fd)
     cs_co_visit(snap_co, &s);
     put(&s.o, "]}\n");
     snap_flush(&s);
-    pthread_mutex_unlock(&out_lock);
+    cs_spin_unlock(&out_lock);
 }
 
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
@@ -315,10 +319,10 @@ static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &ring_fd, sizeof(int));
-    pthread_mutex_lock(&out_lock);
+    cs_spin_lock(&out_lock);
     while (cs_real.sendmsg(fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
-    pthread_mutex_unlock(&out_lock);
+    cs_spin_unlock(&out_lock);
 }
 
 static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
@@ -333,7 +337,14 @@ static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
     int fd = atomic_load(&inherited_fd);
     if (fd >= 0)
         send_ring_to(fd, ring_fd, tid, worker);
-    if (!atomic_load_explicit(&thread_started, memory_order_relaxed))
+}
+
+void cs_control_plain_thread(void)
+{
+    /* The inherited inspector's control thread starts from a plain thread's
+     * hooked call (libc is up; not inside the scheduler or a coroutine) or
+     * with the runtime (cs_control_start). */
+    if (atomic_load(&inherited_fd) >= 0 && !atomic_load_explicit(&thread_started, memory_order_relaxed))
         start_thread();
 }
 
@@ -495,9 +506,9 @@ static void *control_main(void *arg)
     if (inh >= 0) {
         subscribed = 1;
         serve(inh);
-        pthread_mutex_lock(&out_lock); /* no announcement in flight on a closing fd */
+        cs_spin_lock(&out_lock); /* no announcement in flight on a closing fd */
         atomic_store(&inherited_fd, -1);
-        pthread_mutex_unlock(&out_lock);
+        cs_spin_unlock(&out_lock);
         client_gone(inh);
     }
     for (;;) {
@@ -645,7 +656,7 @@ void cs_control_atfork_child(void)
     }
     atomic_store(&thread_started, 0);
     cs_tel_set_ring_announcer(NULL);
-    pthread_mutex_init(&out_lock, NULL);
+    cs_spin_init(&out_lock);
     sock_path[0] = '\0';
     atomic_store(&cs_control_paused, 0);
     atomic_store(&steps, 0);

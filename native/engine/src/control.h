@@ -37,8 +37,8 @@
  * socket by the thread that creates it, at creation, before its first event:
  * the inspector holds every ring fd even if the program exits at once. The
  * variable is removed from the environment (programs the target starts do
- * not inherit the inspector). The control thread starts with the first
- * event. When that client goes away, the socket above serves as usual.
+ * not inherit the inspector). The control thread starts at the first hooked
+ * call of a plain thread, or with the runtime. When that client goes away, the socket above serves as usual.
  *
  * Threads: a control thread ("cs-control") serves the socket; the scheduler
  * reads the gate (cs_control_gate) at the top of every decision.
@@ -72,6 +72,10 @@ static inline int cs_control_gate(void)
 /* Constructor: take the inherited inspector socket fd and remove
  * COROSCOPE_CONTROL_FD from envp. */
 void cs_control_inherit(int fd, char **envp);
+
+/* A plain thread (no worker, no coroutine) made a hooked call: start the
+ * inherited inspector's control thread if it is not running yet. */
+void cs_control_plain_thread(void);
 
 /* Forked child: drop the parent's socket. */
 void cs_control_atfork_child(void);

@@ -14,6 +14,7 @@
 #include "../../reader/reader.h"
 #include "../include/coroscope.h"
 #include "config.h"
+#include "control.h"
 #include "hook.h"
 #include "log.h"
 #include "procfs.h"
@@ -237,6 +238,8 @@ static void call_observer(const cs_call *c)
     if (trace_path[0] && !atomic_load_explicit(&started, memory_order_relaxed))
         cs_tel_start();
     cs_co *co = cs_tls.co;
+    if (!co && !cs_tls.w)
+        cs_control_plain_thread();
     uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0);
     cs_tel_emit(COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
                 (uint64_t)c->ret,
