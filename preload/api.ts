@@ -121,7 +121,9 @@ export const REQUEST_NAMES: readonly RequestName[] = [
 // ---- pushes -----------------------------------------------------------------------------------------
 
 export type ApiPush =
-  | { type: 'batch'; session: string; events: Uint8Array; strings: [number, string][] }
+  /** replay: re-sent on request (replay()); a UI replaying a session drops unmarked batches
+   *  of it until the replay() reply, since the replay already holds them. */
+  | { type: 'batch'; session: string; events: Uint8Array; strings: [number, string][]; replay?: boolean }
   | { type: 'output'; session: string; stream: 1 | 2; text: string }
   | { type: 'status'; status: SessionStatus }
   | { type: 'problem'; session: string; message: string }

@@ -61,9 +61,10 @@ export class SessionEntry {
     this.push({ type: 'batch', session: this.id, events, strings });
   }
 
-  /** Everything again, from the start, to one listener (or all). */
-  replay(to: Push = this.push): void {
-    for (const b of this.history) to({ type: 'batch', session: this.id, events: b.events, strings: b.strings });
+  /** Everything again, from the start, to one listener (or all); `marked`: flag the batches as a replay. */
+  replay(to: Push = this.push, marked = false): void {
+    for (const b of this.history)
+      to({ type: 'batch', session: this.id, events: b.events, strings: b.strings, ...(marked ? { replay: true } : {}) });
     to({ type: 'status', status: this.status() });
     if (this.ended) to({ type: 'end', session: this.id });
   }

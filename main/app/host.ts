@@ -127,7 +127,7 @@ export class AppHost {
         const { path, bytes } = await exportEntry(e, v.exportFormat(f), this.opts.exportDir ?? join(recordingsDir(), 'exports'));
         return this.opts.deliverExport ? this.opts.deliverExport(path, bytes) : { path, bytes };
       }
-      case 'replay': this.entry(v.sessionId(a(1, 1)[0])).replay(ctx.push ?? this.broadcast); return undefined;
+      case 'replay': this.entry(v.sessionId(a(1, 1)[0])).replay(ctx.push ?? this.broadcast, true); return undefined;
     }
     throw new HostError('bad-request', `unknown request ${n}`);
   }

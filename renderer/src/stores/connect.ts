@@ -9,7 +9,11 @@ export function startConnection(): void {
   if (started) return;
   started = true;
   const api = getApi();
+  // Sessions being replayed: their live batches are dropped until the replay
+  // reply (the replay, sent in order before that reply, already holds them).
+  const replaying = new Set<string>();
   api.onPush((p) => {
+    if (p.type === 'batch' && !p.replay && replaying.has(p.session)) return;
     if (p.type === 'status') {
       const st = useSessions.getState();
       st.upsert(p.status);
@@ -23,7 +27,10 @@ export function startConnection(): void {
       // The host sends every batch again from the start: forget what we had first.
       for (const s of list) {
         resetSessionData(s.id);
-        api.replay(s.id).catch((e) => console.warn('coroscope: replay failed', e));
+        replaying.add(s.id);
+        api.replay(s.id)
+          .catch((e) => console.warn('coroscope: replay failed', e))
+          .finally(() => replaying.delete(s.id));
       }
     } catch (e) {
       console.warn('coroscope: sessions() failed', e);
