@@ -65,7 +65,8 @@ export type ControlCommand =
   | { op: 'pause' }
   | { op: 'resume' }
   | { op: 'step'; n: number }
-  | { op: 'set'; key: 'slice' | 'preempt' | 'hooks'; value: string | number | boolean }
+  /** delay: slow motion, the scheduler waits that long before each decision (e.g. '250ms'; '0ms' off) */
+  | { op: 'set'; key: 'slice' | 'preempt' | 'hooks' | 'delay'; value: string | number | boolean }
   | { op: 'snapshot' }
   | { op: 'hello' };
 

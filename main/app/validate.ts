@@ -121,11 +121,16 @@ export function controlCommand(v: unknown): ControlCommand {
         if (!DURATION.test(value)) throw badRequest('value: expected a time slice like 10ms');
         return { op: 'set', key: 'slice', value };
       }
+      if (o.key === 'delay') {
+        const value = o.value === 0 ? '0ms' : str(o.value, 'value', 32);
+        if (!DURATION.test(value)) throw badRequest('value: expected a slow-motion delay like 250ms (0ms: off)');
+        return { op: 'set', key: 'delay', value };
+      }
       if (o.key === 'preempt' || o.key === 'hooks') {
         const value = o.value === 0 || o.value === 1 ? o.value === 1 : bool(o.value, 'value');
         return { op: 'set', key: o.key, value };
       }
-      throw badRequest('key: expected slice, preempt or hooks');
+      throw badRequest('key: expected slice, preempt, hooks or delay');
     }
     default:
       throw badRequest('op: expected pause, resume, step, set, snapshot or hello');

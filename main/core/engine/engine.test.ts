@@ -139,10 +139,26 @@ test('control: hello, snapshot while paused, step, set and resume on a live targ
   await assert.rejects(t.control('step 0'), /usage/);
   await assert.rejects(t.control('frobnicate'), /unknown command/);
   const set = await t.set('slice', '5ms');
-  assert.equal(set.config.time_slice_ns, 5e6);
+  assert.equal(set.config?.time_slice_ns, 5e6);
   await t.resume();
   const c = await done;
   assert.equal(c.exit?.code, 0);
+});
+
+test('slow motion: with a delay set, each scheduling decision waits that long; 0 turns it off', async () => {
+  const t = launch({ cmd: example('steal_imbalance'), engine: { workers: 1 } });
+  const c = collect(t, 30000);
+  await t.hello();
+  await t.set('delay', '50ms');
+  const before = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
+  await sleep(500);
+  const after = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
+  // One worker, 50 ms per decision: about 10 decisions in 500 ms, never hundreds.
+  assert.ok(after - before <= 14, `${after - before} decisions in 500 ms at 50 ms each`);
+  await assert.rejects(t.set('delay', '3s'), /0 to 2s/);
+  await t.set('delay', '0ms');
+  const r = await c;
+  assert.equal(r.exit?.code, 0);
 });
 
 test('attach: an echo server started by hand with the library preloaded streams its events, snapshots, and keeps running after detach', async () => {

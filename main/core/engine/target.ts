@@ -166,8 +166,8 @@ export class EngineTarget extends EventEmitter<EngineTargetEvents> {
   step(n = 1): Promise<unknown> {
     return this.control(`step ${Math.max(1, Math.floor(n))}`);
   }
-  /** slice like "10ms"; preempt/hooks 0 or 1. */
-  set(key: 'slice' | 'preempt' | 'hooks', value: string | number | boolean): Promise<{ config: EngineConfig }> {
+  /** slice like "10ms"; preempt/hooks 0 or 1; delay (slow motion) like "250ms", "0ms" off. */
+  set(key: 'slice' | 'preempt' | 'hooks' | 'delay', value: string | number | boolean): Promise<{ config?: EngineConfig; delay_ns?: number }> {
     const v = typeof value === 'boolean' ? (value ? 1 : 0) : value;
     return this.control(`set ${key}=${v}`);
   }

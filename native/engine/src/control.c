@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../include/coroscope.h"
@@ -29,7 +30,9 @@
 
 #define PROTOCOL_VERSION 1
 
-_Atomic int cs_control_paused;
+_Atomic int cs_control_gated;       /* paused, or a slow-motion delay is set: workers call cs_control_wait */
+static _Atomic int paused;
+static _Atomic uint64_t delay_ns;   /* slow motion: wait this long before each decision (0: none) */
 static _Atomic int64_t steps;        /* decisions allowed while paused */
 static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -58,8 +61,21 @@ int cs_control_wait(void)
 {
     for (;;) {
         uint32_t seq = atomic_load(&gate_seq);
-        if (!atomic_load(&cs_control_paused))
-            return 0;
+        if (!atomic_load(&paused)) {
+            uint64_t d = atomic_load(&delay_ns);
+            if (!d)
+                return 0;
+            /* Slow motion: one decision per delay. A change of the gate
+             * (pause, resume, a new delay) ends the wait early and is
+             * looked at again. */
+            if (cs_tel())
+                cs_tel_flush();
+            struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
+            long r = syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+            if (r && errno == ETIMEDOUT)
+                return 0;
+            continue;
+        }
         int64_t s = atomic_load(&steps);
         while (s > 0)
             if (atomic_compare_exchange_weak(&steps, &s, s - 1))
@@ -73,17 +89,29 @@ int cs_control_wait(void)
 void cs_control_refund(void)
 {
     /* A resume in between leaves a stray step; the next pause clears it. */
-    if (atomic_load(&cs_control_paused)) {
+    if (atomic_load(&paused)) {
         atomic_fetch_add(&steps, 1);
         gate_changed();
     }
 }
 
+static void update_gate(void)
+{
+    atomic_store(&cs_control_gated, atomic_load(&paused) || atomic_load(&delay_ns) != 0);
+    gate_changed();
+}
+
 static void set_paused(int on)
 {
     atomic_store(&steps, 0);
-    atomic_store(&cs_control_paused, on);
-    gate_changed();
+    atomic_store(&paused, on);
+    update_gate();
+}
+
+static void set_delay(uint64_t ns)
+{
+    atomic_store(&delay_ns, ns);
+    update_gate();
 }
 
 /* ---- replies ---------------------------------------------------------------------------------- */
@@ -173,7 +201,7 @@ static void cmd_hello(int fd)
     put(&o, ",\"cmdline\":");
     put_json_string(&o, cmd);
     put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR,
-        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, atomic_load(&cs_control_paused) ? "true" : "false");
+        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, atomic_load(&paused) ? "true" : "false");
     config_json(&o);
     put(&o, "}");
     reply(fd, &o);
@@ -185,7 +213,19 @@ static void cmd_set(int fd, const char *arg)
     coroscope_config_get(&c);
     char key[32], val[64];
     if (sscanf(arg, "%31[^=]=%63s", key, val) != 2) {
-        reply_error(fd, "usage: set slice=10ms | set preempt=0|1 | set hooks=0|1");
+        reply_error(fd, "usage: set slice=10ms | set preempt=0|1 | set hooks=0|1 | set delay=250ms");
+        return;
+    }
+    if (!strcmp(key, "delay")) {
+        uint64_t ns;
+        if (cs_parse_duration(val, &ns) || ns > 2000000000ull) {
+            reply_error(fd, "delay: a duration from 0 to 2s (e.g. 250ms; 0 turns slow motion off)");
+            return;
+        }
+        set_delay(ns);
+        out o = {.n = 0};
+        put(&o, "{\"ok\":true,\"delay_ns\":%llu}", (unsigned long long)ns);
+        reply(fd, &o);
         return;
     }
     if (!strcmp(key, "slice")) {
@@ -202,7 +242,7 @@ static void cmd_set(int fd, const char *arg)
         }
         *(!strcmp(key, "preempt") ? &c.preempt : &c.hooks) = val[0] - '0';
     } else {
-        reply_error(fd, "unknown setting (slice, preempt, hooks)");
+        reply_error(fd, "unknown setting (slice, preempt, hooks, delay)");
         return;
     }
     int err = coroscope_configure(&c);
@@ -279,7 +319,7 @@ static void cmd_snapshot(int fd)
     cs_spin_lock(&out_lock);
     snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
-        atomic_load(&cs_control_paused) ? "true" : "false", (unsigned long long)cs_now_ns());
+        atomic_load(&paused) ? "true" : "false", (unsigned long long)cs_now_ns());
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
         cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
@@ -388,7 +428,7 @@ static int command(int fd, char *line)
             reply_error(fd, "usage: step [N], 1 <= N <= 1000000");
             return 0;
         }
-        if (!atomic_load(&cs_control_paused)) {
+        if (!atomic_load(&paused)) {
             reply_error(fd, "not paused: pause first");
             return 0;
         }
@@ -490,7 +530,7 @@ static void client_gone(int c)
     unsubscribe();
     syscall(SYS_close, c);
     cs_fd_unhide(c);
-    if (atomic_load(&cs_control_paused))
+    if (atomic_load(&paused))
         set_paused(0);
 }
 
@@ -658,6 +698,8 @@ void cs_control_atfork_child(void)
     cs_tel_set_ring_announcer(NULL);
     cs_spin_init(&out_lock);
     sock_path[0] = '\0';
-    atomic_store(&cs_control_paused, 0);
+    atomic_store(&paused, 0);
+    atomic_store(&delay_ns, 0);
+    atomic_store(&cs_control_gated, 0);
     atomic_store(&steps, 0);
 }

@@ -15,7 +15,9 @@
  *                           coroutine (running coroutines finish their turn)
  *   step N                  let N more scheduling decisions happen, then stop
  *   resume                  run freely again
- *   set slice=10ms|preempt=0|1|hooks=0|1
+ *   set slice=10ms|preempt=0|1|hooks=0|1|delay=250ms
+ *                           delay: slow motion, the scheduler waits that long
+ *                           before each decision (0..2s; 0: off)
  *   subscribe               the engine starts emitting events; then, for every
  *                           thread's event ring (ring.h), now and as threads
  *                           appear, one line {"event":"ring","tid":T,"worker":W}
@@ -49,8 +51,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Nonzero while a client holds the scheduler paused (or stepping). */
-extern _Atomic int cs_control_paused;
+/* Nonzero while a client holds the scheduler paused (or stepping) or has
+ * set a slow-motion delay: workers then call cs_control_wait. */
+extern _Atomic int cs_control_gated;
 
 /* Start the control thread (runtime start). 0 or an errno value. */
 int cs_control_start(void);
@@ -64,7 +67,7 @@ void cs_control_refund(void);
 
 static inline int cs_control_gate(void)
 {
-    if (__builtin_expect(atomic_load_explicit(&cs_control_paused, memory_order_relaxed), 0))
+    if (__builtin_expect(atomic_load_explicit(&cs_control_gated, memory_order_relaxed), 0))
         return cs_control_wait();
     return 0;
 }

@@ -243,3 +243,12 @@ const char *cs_ring_strerror(int err)
     default: return strerror(err);
     }
 }
+
+void cs_ring_publish_foreign(cs_ring *r)
+{
+    uint64_t n = __atomic_load_n(&r->p_head, __ATOMIC_RELAXED);
+    uint64_t h = atomic_load_explicit(&r->hdr->head, memory_order_relaxed);
+    while (h < n && !atomic_compare_exchange_weak_explicit(&r->hdr->head, &h, n, memory_order_release,
+                                                           memory_order_relaxed))
+        ;
+}

@@ -209,6 +209,13 @@ int cs_ring_write_slow(cs_ring *r, const coroscope_event *ev);
  * when a loss is still waiting for a free slot to be reported. */
 int cs_ring_flush(cs_ring *r);
 
+/* From another thread of the producer's process, when the producer may be
+ * stuck forever (the process is exiting): publish the records it wrote
+ * completely but has not published yet. head only ever grows (a CAS, and
+ * the producer's own later store is at least as large); a record being
+ * written at this moment is not counted yet (p_head moves after it). */
+void cs_ring_publish_foreign(cs_ring *r);
+
 static inline void cs_ring_publish(cs_ring *r)
 {
     r->p_published = r->p_head;
@@ -225,6 +232,7 @@ static inline int cs_ring_write(cs_ring *r, const coroscope_event *ev)
     if (__builtin_expect(h - r->p_tail >= r->capacity || r->p_drop_count != 0, 0))
         return cs_ring_write_slow(r, ev);
     memcpy(&r->slots[h & r->mask], ev, sizeof *ev);
+    atomic_signal_fence(memory_order_release); /* the record before p_head counts it (cs_ring_publish_foreign) */
     r->p_head = h + 1;
     if (h + 1 - r->p_published >= r->batch)
         cs_ring_publish(r);

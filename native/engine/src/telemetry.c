@@ -94,6 +94,7 @@ static tel_thread *thread_new(void)
 }
 
 static void emit_metadata(void);
+static void publish_all_at_exit(void);
 
 /* First record of this thread in the current subscription: forget the
  * strings defined for an earlier one, say who we are, and (first thread
@@ -105,8 +106,12 @@ static void new_epoch(tel_thread *t, uint32_t e)
         t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;
     if (atomic_load_explicit(&need_metadata, memory_order_relaxed) &&
-        atomic_compare_exchange_strong(&need_metadata, &one, 0))
+        atomic_compare_exchange_strong(&need_metadata, &one, 0)) {
+        static _Atomic int registered; /* here, not at subscribe: that may be the constructor, before libc's init */
+        if (!atomic_exchange(&registered, 1))
+            atexit(publish_all_at_exit);
         emit_metadata();
+    }
     char name[17] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
     cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, 0, 0);
@@ -191,6 +196,16 @@ void cs_tel_atfork_child(void)
 }
 
 void cs_tel_set_ring_announcer(cs_tel_ring_fn fn) { atomic_store(&ring_announcer, fn); }
+
+/* At exit, for a subscribed inspector: workers that were switched away from
+ * mid-batch never publish again; publish what they completed. */
+static void publish_all_at_exit(void)
+{
+    if (!cs_tel() || trace_path[0])
+        return;
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
+        cs_ring_publish_foreign(&t->ring);
+}
 
 int cs_tel_subscribe(int on)
 {
