@@ -576,6 +576,31 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* The target is gone: losses its threads had not reported yet (a producer
+ * writes its DROP record only when it next finds room) are in each ring's
+ * header; account for them with a DROP record of our own, so the stream's
+ * events plus its drops are exactly what was produced. */
+static void report_pending_drops(cs_link *l)
+{
+    for (uint32_t r = 0; r < l->nrings; r++) {
+        cs_ring_header *h = l->rings[r].hdr;
+        uint64_t lost = atomic_load_explicit(&h->drop_pending, memory_order_acquire);
+        if (!lost)
+            continue;
+        if (l->n == l->cap)
+            return; /* cannot happen after a final drain into an emptied batch; never overflow */
+        coroscope_event *e = &l->buf[l->n++];
+        memset(e, 0, sizeof *e);
+        e->kind = COROSCOPE_EV_DROP;
+        e->ts = atomic_load_explicit(&h->drop_last_ts, memory_order_relaxed);
+        e->worker = (uint16_t)h->worker;
+        e->tid = h->producer_tid;
+        e->a[0] = lost;
+        e->a[1] = atomic_load_explicit(&h->drop_first_ts, memory_order_relaxed);
+        e->a[2] = e->ts;
+    }
+}
+
 void cs_link_run(cs_link *l, const cs_link_sink *s)
 {
     int exited = 0, code = -1, sig = -1;
@@ -633,6 +658,8 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             close_fd(&l->sock);
     }
     drain(l, s);
+    if (exited)
+        report_pending_drops(l);
     post(l, s);
     if (l->writer) {
         cs_trace_err te;

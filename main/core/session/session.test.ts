@@ -82,3 +82,25 @@ test('the echo demo with many connections fills the coroutine table and the per-
   const writes = rows.filter((r) => /^(write|send|sendto)$/.test(r.name)).reduce((a, r) => a + r.count, 0);
   assert.ok(reads > 100 && writes > 100, `reads ${reads} writes ${writes}`);
 });
+
+test('a slow inspector never slows the target: the engine drops, says how much, and the program runs to its end', async () => {
+  // A producer of ~10+ M events/s (bench/c/event_producer.c: coroutines yielding in a loop).
+  const { spawnSync } = await import('node:child_process');
+  const { build } = await import('../testing/helpers.js');
+  const exe = join(tmp.dir, 'event_producer');
+  const cc = spawnSync('cc', ['-O2', '-I', join(build, '..', 'engine', 'include'), join(build, '..', '..', 'bench', 'c', 'event_producer.c'),
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`]);
+  assert.equal(cc.status, 0, String(cc.stderr));
+  const s = Session.launch({ cmd: exe, args: ['4', '400'], record: false });
+  // Block the JS thread for most of the run: nothing is read into JS meanwhile.
+  const until = Date.now() + 300;
+  while (Date.now() < until) { /* the inspector is busy */ }
+  await s.whenEnded();
+  const st = s.status();
+  assert.equal(st.exit?.code, 0);
+  const out = JSON.parse(s.output.text(1));
+  assert.ok(out.elapsed_ns < 2e9, `the producer ran ${out.elapsed_ns / 1e6} ms for its 400 ms`);
+  assert.ok(st.drops > 0, 'the engine reported what it dropped');
+  // Exact accounting: stored events plus the drops the engine reported are what it produced (about 2 per yield).
+  assert.ok(st.events + st.drops >= out.yields * 2 * 0.95, `${st.events} stored + ${st.drops} dropped vs ${out.yields} yields`);
+});
