@@ -201,6 +201,43 @@ test('attach: an echo server started by hand with the library preloaded streams 
   }
 });
 
+test('the control socket answers only its own user: a peer of another uid is closed without a word (SO_PEERCRED)', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to connect as another user');
+  const server = spawn(example('echo_server'), ['--port', '0'], {
+    env: { ...process.env, LD_PRELOAD: enginePath() }, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    await new Promise<void>((res, rej) => {
+      server.stdout!.on('data', (d) => /listening on/.test(String(d)) && res());
+      server.on('exit', () => rej(new Error('echo_server exited early')));
+    });
+    const sock = addon().socketPath(server.pid!);
+    // The directory (0700) already keeps other users out; open it and the
+    // socket up so that only the engine's own check stands in the way.
+    for (const d of [join(sock, '..'), join(sock, '..', '..'), join(sock, '..', '..', '..')]) chmodSync(d, 0o711);
+    chmodSync(sock, 0o666);
+    const probe = (uid: number) => spawnSync('python3', ['-c', `
+import os, socket, sys
+os.setgid(${uid}); os.setuid(${uid})
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(3)
+try:
+    s.sendall(b"hello" + bytes([10]))
+    print(repr(s.recv(4096)))
+except socket.timeout:
+    print("timeout")
+except (BrokenPipeError, ConnectionResetError):
+    print("b''")
+`, sock], { encoding: 'utf8' });
+    const stranger = probe(65534);
+    assert.equal(stranger.status, 0, stranger.stderr);
+    assert.equal(stranger.stdout.trim(), "b''", 'closed without an answer');
+    const owner = probe(0);
+    assert.match(owner.stdout, /"ok":true/, 'the owner is answered');
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
+
 test('attach refuses a pid that runs no engine, and a dead one', () => {
   assert.throws(() => attach(process.pid), (e: unknown) => e instanceof AttachError && /runs no Coroscope engine/.test(e.message));
   assert.throws(() => attach(2 ** 22 + 12345), (e: unknown) => e instanceof AttachError && /no process/.test(e.message));
