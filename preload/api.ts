@@ -40,6 +40,14 @@ export interface Demo {
   engine?: EngineOptions;
   /** A program to run beside it (the echo demo's clients), if any. */
   companion?: { cmd: string; args: string[]; delayMs: number };
+  /** A short lesson (main/app/lessons.ts): what to look at, the question it answers, what to try. */
+  lesson?: DemoLesson;
+}
+
+export interface DemoLesson {
+  look: string;
+  question: string;
+  tryThis: string[];
 }
 
 export interface EngineProcessInfo {

@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import type { Demo } from '../../preload/api.js';
 import { examplesDir } from '../core/engine/paths.js';
+import { lessonFor } from './lessons.js';
 
 export const PORT_PLACEHOLDER = '{port}';
 /** What the echo server prints once it listens (the companion waits for it). */
@@ -18,7 +19,7 @@ export const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
 
 export function listDemos(): Demo[] {
   const ex = (name: string) => join(examplesDir(), name);
-  return [
+  const demos: Demo[] = [
     {
       name: 'sleep_forever', title: 'Sleep forever',
       description: 'One coroutine sleeps forever while another prints a line: the hooked nanosleep parks the sleeper, so the program still ends at once.',
@@ -51,6 +52,7 @@ export function listDemos(): Demo[] {
       cmd: ex('hello'), args: [],
     },
   ];
+  return demos.map((d) => ({ ...d, lesson: lessonFor(d.name) }));
 }
 
 export function findDemo(name: string): Demo | undefined {

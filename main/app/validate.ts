@@ -52,7 +52,7 @@ const SIZE = /^\d{1,12}[kKmMgG]?$/;
 export function engineOptions(v: unknown): EngineOptions | undefined {
   if (v === undefined || v === null) return undefined;
   const o = obj(v, 'engine');
-  onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize'], 'engine');
+  onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize', 'startPaused'], 'engine');
   const r: EngineOptions = {};
   if (o.workers !== undefined) r.workers = int(o.workers, 'engine.workers', 1, 1024);
   if (o.timeSlice !== undefined) {
@@ -61,6 +61,7 @@ export function engineOptions(v: unknown): EngineOptions | undefined {
   }
   if (o.preempt !== undefined) r.preempt = bool(o.preempt, 'engine.preempt');
   if (o.hooks !== undefined) r.hooks = bool(o.hooks, 'engine.hooks');
+  if (o.startPaused !== undefined) r.startPaused = bool(o.startPaused, 'engine.startPaused');
   if (o.stackSize !== undefined) {
     r.stackSize = str(o.stackSize, 'engine.stackSize', 32);
     if (!SIZE.test(r.stackSize)) throw badRequest('engine.stackSize: expected e.g. 256k, 1M');

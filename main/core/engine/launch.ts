@@ -42,6 +42,7 @@ export function engineEnv(o: EngineOptions = {}): Record<string, string> {
   if (o.hooks !== undefined) e.COROSCOPE_HOOK = o.hooks ? '1' : '0';
   if (o.stackSize !== undefined) e.COROSCOPE_STACK_SIZE = o.stackSize;
   if (o.migrate !== undefined) e.COROSCOPE_MIGRATE = o.migrate ? '1' : '0';
+  if (o.startPaused !== undefined) e.COROSCOPE_START_PAUSED = o.startPaused ? '1' : '0';
   return e;
 }
 

@@ -7,4 +7,6 @@ export interface EngineOptions {
   hooks?: boolean;
   stackSize?: string;
   migrate?: boolean;
+  /** The scheduler starts paused, before its first decision (step or resume it from the inspector). */
+  startPaused?: boolean;
 }

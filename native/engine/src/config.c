@@ -190,6 +190,7 @@ void cs_config_load(char **envp)
             cs_cfg.preempt_signal = sig;
     }
     load_bool("COROSCOPE_INHERIT", &cs_cfg.inherit);
+    load_bool("COROSCOPE_START_PAUSED", &cs_cfg.start_paused);
 
     s = env("COROSCOPE_CONTROL_FD");
     if (s && *s) {

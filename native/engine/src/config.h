@@ -24,6 +24,7 @@ typedef struct cs_config {
     int inherit;          /* 1: exec'd children keep LD_PRELOAD */
     int preempt_signal;   /* signal number used for preemption */
     int control_fd;       /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
+    int start_paused;     /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
 } cs_config;
 
 extern cs_config cs_cfg;

@@ -678,6 +678,12 @@ void cs_control_inherit(int fd, char **envp)
     }
     atomic_store(&inherited_fd, cs_fd_hide(fd));
     cs_tel_set_ring_announcer(announce_ring);
+    /* Only with an inspector that launched us (it can step and resume, and
+     * its going away resumes): a program started by hand never waits. */
+    if (cs_cfg.start_paused) {
+        atomic_store(&paused, 1);
+        atomic_store(&cs_control_gated, 1);
+    }
 }
 
 void cs_control_atfork_child(void)

@@ -39,7 +39,9 @@
  * socket by the thread that creates it, at creation, before its first event:
  * the inspector holds every ring fd even if the program exits at once. The
  * variable is removed from the environment (programs the target starts do
- * not inherit the inspector). The control thread starts at the first hooked
+ * not inherit the inspector). With COROSCOPE_START_PAUSED=1 the scheduler
+ * starts paused (before its first decision), for stepping from the start;
+ * ignored without an inherited inspector. The control thread starts at the first hooked
  * call of a plain thread, or with the runtime. When that client goes away, the socket above serves as usual.
  *
  * Threads: a control thread ("cs-control") serves the socket; the scheduler

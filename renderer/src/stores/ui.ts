@@ -1,10 +1,11 @@
 /** UI state: current view, timeline viewport, selection, filters. */
 import { create } from 'zustand';
 
-export type ViewName = 'start' | 'timeline' | 'coroutines' | 'calls' | 'preemptions' | 'output';
+export type ViewName = 'start' | 'timeline' | 'scheduler' | 'coroutines' | 'calls' | 'preemptions' | 'output';
 export const VIEWS: { name: ViewName; title: string }[] = [
   { name: 'start', title: 'Start' },
   { name: 'timeline', title: 'Timeline' },
+  { name: 'scheduler', title: 'Scheduler' },
   { name: 'coroutines', title: 'Coroutines' },
   { name: 'calls', title: 'Hooked calls' },
   { name: 'preemptions', title: 'Preemptions' },

@@ -2,6 +2,7 @@ import { useSessions, selectActive } from '../stores/sessions.js';
 import { useUi, VIEWS } from '../stores/ui.js';
 import { StartView } from './start/StartView.js';
 import { TimelineView } from './timeline/TimelineView.js';
+import { SchedulerView } from './scheduler/SchedulerView.js';
 import { CoroutinesView } from './coroutines/CoroutinesView.js';
 import { CallsView } from './calls/CallsView.js';
 import { PreemptionsView } from './preemptions/PreemptionsView.js';
@@ -36,6 +37,7 @@ export function App() {
         {view === 'start' && <StartView />}
         {view !== 'start' && !active && <p className="dim" data-testid="no-session">No session yet: start one from the Start tab.</p>}
         {view === 'timeline' && active && <TimelineView sessionId={active.id} />}
+        {view === 'scheduler' && active && <SchedulerView sessionId={active.id} />}
         {view === 'coroutines' && active && <CoroutinesView sessionId={active.id} />}
         {view === 'calls' && active && <CallsView sessionId={active.id} />}
         {view === 'preemptions' && active && <PreemptionsView sessionId={active.id} />}

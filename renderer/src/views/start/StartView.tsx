@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Demo, EngineOptions, EngineProcessInfo, RecordingInfo, SessionStatus } from '../../../../preload/api.js';
+import type { Demo, DemoLesson, EngineOptions, EngineProcessInfo, RecordingInfo, SessionStatus } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import { useSessions } from '../../stores/sessions.js';
 import { useUi } from '../../stores/ui.js';
@@ -52,14 +52,32 @@ function Demos() {
       {!demos && !error && <p className="dim">loading…</p>}
       <div className="demos">
         {demos?.map((d) => (
-          <button key={d.name} className="demo" data-testid={`demo-${d.name}`} disabled={!!busy} onClick={() => run(d.name)}>
-            <b>{d.title || d.name}</b>
-            <span className="dim">{d.description}</span>
-          </button>
+          <div key={d.name} className="demo-cell" style={{ display: 'flex', flexDirection: 'column', gap: 4 }}>
+            <button className="demo" data-testid={`demo-${d.name}`} disabled={!!busy} onClick={() => run(d.name)}>
+              <b>{d.title || d.name}</b>
+              <span className="dim">{d.description}</span>
+            </button>
+            {d.lesson && <Lesson name={d.name} lesson={d.lesson} />}
+          </div>
         ))}
       </div>
       {error && <p className="error" data-testid="demo-error">{error}</p>}
     </section>
+  );
+}
+
+/** A demo's lesson: what to look at, the question it answers, what to try (folded by default). */
+function Lesson({ name, lesson }: { name: string; lesson: DemoLesson }) {
+  return (
+    <details data-testid={`lesson-${name}`} style={{ fontSize: 12, padding: '0 4px' }}>
+      <summary className="dim" style={{ cursor: 'pointer' }}>Lesson</summary>
+      <p style={{ margin: '4px 0' }}><b>Look at: </b>{lesson.look}</p>
+      <p style={{ margin: '4px 0' }}><b>Question: </b>{lesson.question}</p>
+      <b>Try:</b>
+      <ul style={{ margin: '2px 0', paddingLeft: 18 }}>
+        {lesson.tryThis.map((t) => <li key={t}>{t}</li>)}
+      </ul>
+    </details>
   );
 }
 
@@ -94,6 +112,7 @@ function LaunchForm() {
   const [slice, setSlice] = useState('');
   const [preempt, setPreempt] = useState(true);
   const [hooks, setHooks] = useState(true);
+  const [startPaused, setStartPaused] = useState(false);
   const [record, setRecord] = useState(true);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -103,7 +122,7 @@ function LaunchForm() {
     if (!cmd.trim()) return setError('Enter the program to run.');
     const parsed = parseEnv(env);
     if (parsed.error) return setError(parsed.error);
-    const engine: EngineOptions = { preempt, hooks };
+    const engine: EngineOptions = { preempt, hooks, ...(startPaused ? { startPaused } : {}) };
     if (workers.trim()) {
       const n = Number(workers);
       if (!Number.isInteger(n) || n < 1) return setError('Workers must be a whole number ≥ 1.');
@@ -143,6 +162,7 @@ function LaunchForm() {
           <label><input type="checkbox" data-testid="launch-preempt" checked={preempt} onChange={(e) => setPreempt(e.target.checked)} /> preemption</label>
           <label><input type="checkbox" data-testid="launch-hooks" checked={hooks} onChange={(e) => setHooks(e.target.checked)} /> hooks</label>
           <label><input type="checkbox" data-testid="launch-record" checked={record} onChange={(e) => setRecord(e.target.checked)} /> record</label>
+          <label title="the scheduler waits before its first decision: step it from the Scheduler view"><input type="checkbox" data-testid="launch-start-paused" checked={startPaused} onChange={(e) => setStartPaused(e.target.checked)} /> start paused</label>
         </span>
         <span />
         <span><button className="primary" type="submit" data-testid="launch-submit" disabled={busy}>{busy ? 'Launching…' : 'Launch'}</button></span>
