@@ -8,6 +8,8 @@
 //   options: --reps N (default 5, at least 5 for quotable numbers)
 //            --echo-duration S (default 5)  --no-native-build  --no-callgrind
 //            --core-export-events N (default 2000000: the synthetic trace of core_export)
+//            --ui-stream-seconds S (default 20; 60 for the full measurement)  --ui-reps N (default 1)
+//            --ui-stream-rate EVENTS_PER_S (default 200000)
 //            --strict (exit 2 when a row misses its target)
 //            --native-dir DIR (use an engine built elsewhere: DIR/libcoroscope.so and
 //            DIR/examples/echo_{server,client}; no make)
@@ -30,6 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preemptBenchmarks } from './preempt_rows.mjs'; // rows 6-7: preemption
 import { coreBenchmarks } from './core_rows.mjs'; // rows 9-11: the Node core
+import { uiBenchmarks } from './ui_rows.mjs'; // row 12: the UI in Chromium
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -43,12 +46,13 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
   console.error(
     'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S] [--core-export-events N]\n' +
+      '                         [--ui-stream-seconds S] [--ui-reps N] [--ui-stream-rate EVENTS_PER_S]\n' +
       '                         [--no-native-build] [--native-dir DIR] [--no-callgrind] [--strict] [--list]\n' +
       `benchmarks: ${BENCHMARKS.join(', ')}`,
   );
@@ -56,7 +60,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, nativeBuild: true, callgrind: true, strict: false };
+  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -65,6 +69,9 @@ function parseArgs(argv) {
     else if (a === '--reps') o.reps = Number(val());
     else if (a === '--echo-duration') o.echoDuration = Number(val());
     else if (a === '--core-export-events') o.coreExportEvents = Number(val());
+    else if (a === '--ui-stream-seconds') o.uiStreamSeconds = Number(val());
+    else if (a === '--ui-reps') o.uiReps = Number(val());
+    else if (a === '--ui-stream-rate') o.uiStreamRate = Number(val());
     else if (a === '--no-native-build') o.nativeBuild = false;
     else if (a === '--no-callgrind') o.callgrind = false;
     else if (a === '--strict') o.strict = true;
@@ -77,6 +84,9 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(o.reps) || o.reps < 1) usage('--reps must be a positive integer');
   if (!(o.echoDuration > 0)) usage('--echo-duration must be a positive number of seconds');
+  if (!(o.uiStreamSeconds >= 5)) usage('--ui-stream-seconds must be a number of seconds >= 5');
+  if (!Number.isInteger(o.uiReps) || o.uiReps < 1) usage('--ui-reps must be a positive integer');
+  if (!(o.uiStreamRate >= 1000)) usage('--ui-stream-rate must be >= 1000 events/s');
   if (!Number.isInteger(o.coreExportEvents) || o.coreExportEvents < 1000) usage('--core-export-events must be an integer >= 1000');
   // Row names are accepted too (sleep100k_wall -> sleep100k).
   const rowToBenchmark = (n) =>
@@ -85,6 +95,7 @@ function parseArgs(argv) {
     : n === 'core_ingest_record' || n === 'core_bytes_real' ? 'core_ingest'
     : n.startsWith('core_store') ? 'core_store'
     : n.startsWith('core_export') ? 'core_export'
+    : n.startsWith('ui_') ? 'ui'
     : n;
   o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
@@ -695,9 +706,20 @@ const CORE_RUNNERS = coreBenchmarks({
   lib: () => LIB,
 });
 
+// ---- 12. the UI: first paint of a 1 M-event trace, frame times, heap while streaming
+// (bench/ui_rows.mjs, bench/ui_measure.mjs, c/paced_producer.c; Playwright + /usr/bin/chromium)
+
+const UI_RUNNERS = uiBenchmarks({
+  opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine,
+  bench: BENCH,
+  root: ROOT,
+  nativeBuild: () => NATIVE_BUILD,
+  lib: () => LIB,
+});
+
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS };
+const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS };
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;

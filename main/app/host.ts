@@ -91,7 +91,7 @@ export class AppHost {
       case 'listRecordings':
         a(0, 0);
         return listRecordings().map(({ path, name: nm, bytes, modified }) => ({ path, name: nm, bytes, modified }));
-      case 'launch': return this.launch(v.launchRequest(a(1, 1)[0]));
+      case 'launch': return this.launch(v.launchRequest(a(1, 1)[0])).status();
       case 'runDemo': { const [d, eng] = a(1, 2); return this.runDemo(v.str(d, 'demo', 64), v.engineOptions(eng)); }
       case 'attach': return this.attach(v.int(a(1, 1)[0], 'pid', 1, 0x3fffffff));
       case 'openTrace': return this.openTrace(v.str(a(1, 1)[0], 'path'));

@@ -1,0 +1,494 @@
+#!/usr/bin/env node
+// bench/ui_measure.mjs — one measurement of the `ui` benchmark (bench/ui_rows.mjs,
+// bench/README.md row 12): the inspector UI in Debian's Chromium, driven by
+// Playwright against `coroscope serve`. One process per measurement, one JSON
+// line on stdout at the end (progress on stderr).
+//
+//   node bench/ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S]
+//       open FILE through the Start view's "Open a trace" form; time to the first
+//       frame with spans on the timeline canvas and to the fully loaded timeline;
+//       then frame times while dragging (pan) and wheeling (zoom) over the canvas.
+//   node bench/ui_measure.mjs stream PRODUCER --coroutines N --yields-per-s R --seconds S
+//       launch PRODUCER (bench/c/paced_producer.c) through the launch form and keep
+//       the timeline following live for S seconds: frame times, then the renderer's
+//       JS heap (performance.memory, and after a forced GC) and the renderer's RSS.
+//
+// Frame time, as measured here: for every animation frame, from the frame's start
+// (the requestAnimationFrame timestamp, shared by every rAF callback of the frame)
+// to the moment the main thread is free again after that frame (a MessageChannel
+// message posted from a rAF callback runs after the frame's rAF callbacks, style,
+// layout and paint). That is the main-thread cost of a frame including any task
+// that delayed its start; ≤ 16 ms means the frame fits a 60 Hz refresh. The
+// intervals between frames (quantised to the display's ~16.7 ms) are reported too.
+//
+// Environment: COROSCOPE_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'out', 'cli', 'coroscope.mjs');
+const CHROMIUM = process.env.COROSCOPE_CHROMIUM || '/usr/bin/chromium';
+const log = (...a) => console.error(...a);
+
+// ---- command line ---------------------------------------------------------
+
+function parse(argv) {
+  const o = { mode: argv[0], target: argv[1], panSeconds: 3, zoomSeconds: 3, coroutines: 16, yieldsPerS: 92_500, seconds: 20 };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => Number(argv[++i]);
+    if (a === '--pan-seconds') o.panSeconds = v();
+    else if (a === '--zoom-seconds') o.zoomSeconds = v();
+    else if (a === '--coroutines') o.coroutines = v();
+    else if (a === '--yields-per-s') o.yieldsPerS = v();
+    else if (a === '--seconds') o.seconds = v();
+    else throw new Error(`ui_measure: unknown argument ${a}`);
+  }
+  if (!['trace', 'stream'].includes(o.mode) || !o.target) {
+    throw new Error('usage: ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S] | stream PRODUCER [--coroutines N] [--yields-per-s R] [--seconds S]');
+  }
+  return o;
+}
+
+// ---- serve ------------------------------------------------------------------
+
+// `coroscope serve` with private runtime and recordings folders (as e2e/serveHarness.ts).
+async function serve() {
+  const dir = mkdtempSync(join(tmpdir(), 'coroscope-bench-ui-'));
+  mkdirSync(join(dir, 'run'), { mode: 0o700 });
+  const env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), COROSCOPE_RECORDINGS: join(dir, 'recordings') };
+  for (const k of Object.keys(env)) if ((k.startsWith('COROSCOPE_') && k !== 'COROSCOPE_RECORDINGS' && k !== 'COROSCOPE_NATIVE_DIR') || k === 'LD_PRELOAD') delete env[k];
+  const child = spawn(process.execPath, [CLI, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const url = await new Promise((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`coroscope serve printed no URL within 20 s: ${err.trim().slice(-400)}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`coroscope serve exited (${code}): ${err.trim().slice(-400)}`));
+    });
+  });
+  return {
+    url,
+    dir,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await done;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- the page's instrumentation (runs before the app's scripts) --------------
+
+function instrument() {
+  const b = (window.__bench = {
+    recording: false,
+    work: [], // per frame: frame start -> main thread free after the frame (ms)
+    intervals: [], // between consecutive frame starts (ms)
+    submitAt: null, // performance.now() of the open-trace form's submit
+    firstSpansAt: null, // end of the first frame after submit whose canvas shows spans
+    loadedAt: null, // status-state became "loaded"
+    msgs: 0, // WebSocket messages handled by the app (pushes and replies)
+    msgChars: 0,
+    msgBusyMs: 0, // time spent in the app's onmessage handler
+    lastMsgEnd: null,
+    eventsIn: 0, // events in the batch pushes handled so far
+    loadedEvents: null, // the event count of the "loaded" status push
+    allInAt: null, // when eventsIn reached it
+    msgLog: [], // [start, handler ms, chars, head] of each message
+    frameEnds: [], // after submit: [frame start, main thread free after it]
+  });
+  // Count the app's WebSocket messages and the time its handler takes (wsClient.ts sets onmessage).
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    set onmessage(fn) {
+      super.onmessage = fn && ((ev) => {
+        const s = performance.now();
+        try {
+          return fn.call(this, ev);
+        } finally {
+          const e = performance.now();
+          b.msgs++;
+          b.msgChars += typeof ev.data === 'string' ? ev.data.length : 0;
+          b.msgBusyMs += e - s;
+          b.lastMsgEnd = e;
+          if (typeof ev.data === 'string') {
+            const head = ev.data.slice(0, 200);
+            if (head.includes('"type":"batch"')) {
+              // base64 of fixed-size records (EVENT_SIZE = 64 bytes, main/core/events/schema.ts)
+              const i = ev.data.indexOf('"events":"');
+              const j = i < 0 ? -1 : ev.data.indexOf('"', i + 10);
+              if (j > 0) {
+                let n = j - (i + 10);
+                const pad = ev.data[j - 1] === '=' ? (ev.data[j - 2] === '=' ? 2 : 1) : 0;
+                b.eventsIn += Math.floor(((n / 4) * 3 - pad) / 64);
+              }
+            } else if (head.includes('"type":"status"')) {
+              try {
+                const st = JSON.parse(ev.data).push.status;
+                if (st.state === 'loaded') b.loadedEvents = st.events;
+              } catch {
+                /* not ours */
+              }
+            }
+            if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
+          }
+          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), typeof ev.data === 'string' ? ev.data.length : 0, typeof ev.data === 'string' ? ev.data.slice(0, 60) : '']);
+        }
+      });
+    }
+    get onmessage() {
+      return super.onmessage;
+    }
+  };
+  const ch = new MessageChannel();
+  let pending = [];
+  let lastTs = null;
+  // Spans on the canvas: in the first worker lane's middle rows (draw.ts: AXIS_H 24,
+  // lanes of 24 px, LABEL_W 150), count pixels clearly different from the
+  // background (#15171c); grid and "now" lines are 1 px wide, spans are not.
+  const hasSpans = () => {
+    const c = document.querySelector('[data-testid="timeline-canvas"]');
+    if (!c || !c.width || !c.height) return false;
+    const dpr = window.devicePixelRatio || 1;
+    const x0 = Math.round(150 * dpr);
+    const w = c.width - x0;
+    if (w < 50) return false;
+    const y = Math.round((24 + 12) * dpr);
+    const px = c.getContext('2d').getImageData(x0, y, w, 1).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i] - 0x15) + Math.abs(px[i + 1] - 0x17) + Math.abs(px[i + 2] - 0x1c) > 40) n++;
+    return n >= 20;
+  };
+  ch.port1.onmessage = () => {
+    const now = performance.now();
+    const ts = pending.shift();
+    if (ts === undefined) return;
+    if (b.recording) b.work.push(now - ts);
+    if (b.submitAt !== null && b.frameEnds.length < 100000) b.frameEnds.push([ts, now]);
+    if (b.submitAt !== null && b.firstSpansAt === null && hasSpans()) b.firstSpansAt = now;
+  };
+  const loop = (ts) => {
+    requestAnimationFrame(loop);
+    if (b.recording && lastTs !== null) b.intervals.push(ts - lastTs);
+    lastTs = ts;
+    pending.push(ts);
+    ch.port2.postMessage(0);
+  };
+  requestAnimationFrame(loop);
+  document.addEventListener(
+    'submit',
+    (e) => {
+      if (e.target && e.target.getAttribute && e.target.getAttribute('data-testid') === 'open-trace') b.submitAt = performance.now();
+    },
+    true,
+  );
+  const watch = () => {
+    const el = document.querySelector('[data-testid="status-state"]');
+    if (b.submitAt !== null && b.loadedAt === null && el && el.getAttribute('data-state') === 'loaded') {
+      b.loadedAt = performance.now();
+    }
+  };
+  new MutationObserver(watch).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+const pct = (xs, p) => {
+  const v = [...xs].sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
+};
+const r2 = (x) => (x === null || x === undefined ? x : Math.round(x * 100) / 100);
+function summary(work, intervals) {
+  const vsync = pct(intervals, 50) || 16.7;
+  return {
+    frames: work.length,
+    work_p50_ms: r2(pct(work, 50)),
+    work_p95_ms: r2(pct(work, 95)),
+    work_max_ms: r2(work.length ? Math.max(...work) : null),
+    interval_p50_ms: r2(pct(intervals, 50)),
+    interval_p95_ms: r2(pct(intervals, 95)),
+    interval_max_ms: r2(intervals.length ? Math.max(...intervals) : null),
+    late_frames_pct: r2(intervals.length ? (100 * intervals.filter((x) => x > vsync * 1.5).length) / intervals.length : null),
+  };
+}
+
+async function startRecording(page) {
+  await page.evaluate(() => {
+    window.__bench.work = [];
+    window.__bench.intervals = [];
+    window.__bench.recording = true;
+  });
+}
+async function stopRecording(page) {
+  return page.evaluate(() => {
+    window.__bench.recording = false;
+    return { work: window.__bench.work, intervals: window.__bench.intervals };
+  });
+}
+
+// Children (recursively) of a pid, from /proc: the browser's renderer processes.
+function descendants(pid) {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const k of kids.get(p) || []) {
+      out.push(k);
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out;
+}
+// Our own descendants only: the browser we launched and its processes.
+function rendererRssMb(ancestor) {
+  let best = 0;
+  for (const p of descendants(ancestor)) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (!cmd.includes('--type=renderer')) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) best = Math.max(best, Number(m[1]) / 1024);
+    } catch {
+      /* gone */
+    }
+  }
+  return best || null;
+}
+
+const parseCount = (s) => {
+  const m = /([\d.]+)\s*([kM]?)/.exec(s || '');
+  if (!m) return null;
+  return Number(m[1]) * (m[2] === 'M' ? 1e6 : m[2] === 'k' ? 1e3 : 1);
+};
+
+// ---- scenarios --------------------------------------------------------------
+
+async function traceScenario(page, o) {
+  const canvasBox = async () => page.getByTestId('timeline-canvas').boundingBox();
+  await page.getByTestId('open-trace-path').fill(resolve(o.target));
+  const t0 = Date.now();
+  await page.getByTestId('open-trace-submit').click();
+  await page.getByTestId('status-state').and(page.locator('[data-state="loaded"]')).waitFor({ timeout: 120_000 });
+  // Fully loaded: the batch pushes handled hold as many events as the host's "loaded"
+  // status says the trace has. Painted: the end of the second frame that starts after the
+  // last of them was handled (the data version is bumped in a frame callback, and the
+  // timeline redraws in the same or the next frame).
+  await page.waitForFunction(() => {
+    const b = window.__bench;
+    return b.firstSpansAt !== null && b.allInAt !== null && b.frameEnds.filter(([ts]) => ts >= b.allInAt).length >= 2;
+  }, null, { timeout: 120_000, polling: 100 });
+  const t = await page.evaluate(() => ({ ...window.__bench, work: undefined, intervals: undefined }));
+  t.lastMsgEnd = t.allInAt;
+  const after = t.frameEnds.filter(([ts]) => ts >= t.lastMsgEnd);
+  if (after.length < 2) throw new Error('no frames after the last message');
+  const paintedAt = after[1][1];
+  const loadFrames = t.frameEnds.filter(([ts]) => ts <= t.lastMsgEnd).map(([ts, end]) => end - ts);
+  const events = parseCount(await page.getByTestId('status-events').innerText());
+  log(`  opened ${events} events: first spans ${(t.firstSpansAt - t.submitAt).toFixed(0)} ms, status loaded ${(t.loadedAt - t.submitAt).toFixed(0)} ms, last batch ${(t.lastMsgEnd - t.submitAt).toFixed(0)} ms, painted ${(paintedAt - t.submitAt).toFixed(0)} ms (wall ${Date.now() - t0} ms); ${t.msgs} messages, ${(t.msgChars / 2 ** 20).toFixed(1)} MiB, handler ${t.msgBusyMs.toFixed(0)} ms`);
+  const msgs0 = t.msgs;
+  if (process.env.UI_BENCH_DEBUG) log(JSON.stringify({ submit: t.submitAt, msgs: t.msgLog, frames: t.frameEnds.filter(([a, b]) => b - a > 30).map(([a, b]) => [Math.round(a), Math.round(b - a)]) }));
+
+  // Idle frames of the loaded, fitted timeline (nothing changes: the app does not redraw).
+  await page.waitForTimeout(300);
+  const box = await canvasBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + Math.min(box.height / 2, 60);
+
+  // Pan: drag back and forth over the whole fitted trace.
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (prof) {
+    await prof.send('Profiler.enable');
+    await prof.send('Profiler.start');
+  }
+  await startRecording(page);
+  let dir = 1;
+  let steps = 0;
+  const tPan = Date.now();
+  while (Date.now() - tPan < o.panSeconds * 1000) {
+    await page.mouse.move(cx + dir * 8 * (steps % 40), cy);
+    if (++steps % 40 === 0) dir = -dir;
+  }
+  const pan = await stopRecording(page);
+  if (prof) {
+    // UI_BENCH_PROFILE=1: the renderer's functions by self time during the pan (stderr).
+    const { profile } = await prof.send('Profiler.stop');
+    const self = new Map();
+    const dt = profile.timeDeltas;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    profile.samples.forEach((id, i) => {
+      const n = byId.get(id);
+      const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber + 1}`;
+      self.set(k, (self.get(k) || 0) + (dt[i] || 0) / 1000);
+    });
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`    ${v.toFixed(0).padStart(6)} ms  ${k}`);
+  }
+  await page.mouse.up();
+  log(`  pan: ${steps} mouse moves`);
+
+  // Zoom: wheel in 12 notches (about 11x), then out again, around the cursor, from the fitted view.
+  await page.getByTestId('timeline-fit').click();
+  await page.mouse.move(cx, cy);
+  await page.waitForTimeout(100);
+  await startRecording(page);
+  let wheels = 0;
+  const tZoom = Date.now();
+  while (Date.now() - tZoom < o.zoomSeconds * 1000) {
+    await page.mouse.wheel(0, Math.floor(wheels / 12) % 2 === 0 ? -120 : 120);
+    wheels++;
+    await page.waitForTimeout(8);
+  }
+  const zoom = await stopRecording(page);
+  log(`  zoom: ${wheels} wheel events`);
+  const both = { work: [...pan.work, ...zoom.work], intervals: [...pan.intervals, ...zoom.intervals] };
+  return {
+    mode: 'trace',
+    events,
+    first_spans_ms: r2(t.firstSpansAt - t.submitAt),
+    status_loaded_ms: r2(t.loadedAt - t.submitAt),
+    last_batch_ms: r2(t.lastMsgEnd - t.submitAt),
+    loaded_painted_ms: r2(paintedAt - t.submitAt),
+    load_messages: msgs0,
+    load_message_mib: r2(t.msgChars / 2 ** 20),
+    load_handler_ms: r2(t.msgBusyMs),
+    load_frames: summary(loadFrames, []),
+    events_in_batches: t.eventsIn,
+    messages_during_pan_zoom: (await page.evaluate(() => window.__bench.msgs)) - msgs0,
+    pan: summary(pan.work, pan.intervals),
+    zoom: summary(zoom.work, zoom.intervals),
+    pan_zoom: summary(both.work, both.intervals),
+    mouse_moves: steps,
+    wheel_events: wheels,
+  };
+}
+
+async function streamScenario(page, o, ancestor) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap0 = await page.evaluate(() => performance.memory.usedJSHeapSize);
+  // The producer runs a few seconds longer than the measurement, so the heap is read mid-stream.
+  const runFor = o.seconds + 5;
+  await page.getByTestId('launch-cmd').fill(resolve(o.target));
+  await page.getByTestId('launch-args').fill(`${o.coroutines} ${o.yieldsPerS} ${runFor}`);
+  await page.getByTestId('launch-submit').click();
+  try {
+    await page.getByTestId('status-state').and(page.locator('[data-state="running"]')).waitFor({ timeout: 30_000 });
+  } catch (e) {
+    if (process.env.UI_BENCH_DEBUG) await page.screenshot({ path: "/tmp/uitest/fail.png" });
+    const bar = await page.getByTestId('status-bar').innerText().catch(() => '?');
+    const err = await page.getByTestId('launch-error').innerText({ timeout: 500 }).catch(() => '');
+    throw new Error(`the launched producer is not running: status bar "${bar}"${err ? `, launch error "${err}"` : ''}`);
+  }
+  await page.getByTestId('timeline-canvas').waitFor({ timeout: 10_000 });
+  const follow = page.getByTestId('timeline-follow');
+  if (!(await follow.isChecked())) await follow.check();
+  await startRecording(page);
+  const t0 = Date.now();
+  const ev0 = parseCount(await page.getByTestId('status-events').innerText());
+  const samples = [];
+  while (Date.now() - t0 < o.seconds * 1000) {
+    await page.waitForTimeout(Math.min(5000, o.seconds * 1000 - (Date.now() - t0)));
+    const heap = await page.evaluate(() => performance.memory.usedJSHeapSize);
+    const ev = parseCount(await page.getByTestId('status-events').innerText());
+    samples.push({ s: r2((Date.now() - t0) / 1000), heap_mb: r2(heap / 2 ** 20), events: ev });
+    log(`  stream ${samples.at(-1).s} s: ${ev} events, JS heap ${samples.at(-1).heap_mb} MB`);
+  }
+  const frames = await stopRecording(page);
+  const elapsed = (Date.now() - t0) / 1000;
+  const ev1 = parseCount(await page.getByTestId('status-events').innerText());
+  const drops = parseCount(await page.getByTestId('status-drops').innerText());
+  const state = await page.getByTestId('status-state').getAttribute('data-state');
+  const heap = await page.evaluate(() => ({ used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize }));
+  const rss = rendererRssMb(ancestor);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heapGc = await page.evaluate(() => performance.memory.usedJSHeapSize);
+  return {
+    mode: 'stream',
+    seconds: r2(elapsed),
+    still_running: state === 'running',
+    events: ev1,
+    events_per_s: Math.round((ev1 - ev0) / elapsed),
+    drops,
+    heap_start_mb: r2(heap0 / 2 ** 20),
+    heap_used_mb: r2(heap.used / 2 ** 20),
+    heap_total_mb: r2(heap.total / 2 ** 20),
+    heap_after_gc_mb: r2(heapGc / 2 ** 20),
+    renderer_rss_mb: r2(rss),
+    samples,
+    frames: summary(frames.work, frames.intervals),
+  };
+}
+
+// ---- main ---------------------------------------------------------------------
+
+async function main() {
+  const o = parse(process.argv.slice(2));
+  const { chromium } = await import('@playwright/test');
+  const srv = await serve();
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--enable-precise-memory-info'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e && e.stack ? e.stack : e).slice(0, 600)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text().slice(0, 600));
+    });
+    process.on('exit', () => {
+      if (pageErrors.length) log(`page errors:\n  ${pageErrors.slice(0, 5).join('\n  ')}`);
+    });
+    await page.addInitScript(instrument);
+    await page.goto(srv.url);
+    await page.getByTestId('start-view').waitFor({ timeout: 20_000 });
+    const res = o.mode === 'trace' ? await traceScenario(page, o) : await streamScenario(page, o, process.pid);
+    res.chromium = browser.version();
+    res.dpr = await page.evaluate(() => window.devicePixelRatio);
+    console.log(JSON.stringify(res));
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await srv.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e && e.stack ? e.stack : e);
+  process.exit(1);
+});

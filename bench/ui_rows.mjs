@@ -1,0 +1,179 @@
+// bench/ui_rows.mjs — the UI's rows of bench/run.mjs (see bench/README.md, row 12).
+// run.mjs owns the command line, building and the table; it hands its helpers in
+// and gets the `ui` runner back. The measurements are bench/ui_measure.mjs (Playwright
+// driving Debian's Chromium against `coroscope serve`, one process per measurement,
+// JSON on stdout):
+//
+//   ui_first_paint    a recording of >= 1 M events (c/paced_producer.c recorded with
+//                     `coroscope record`), opened through the Start view: submit ->
+//                     first frame whose timeline canvas shows spans (ms); the time
+//                     until every event is in and painted is in the notes. No target.
+//   ui_pan_zoom_p95   then, the whole trace fitted: p95 frame time while dragging
+//                     (pan) and wheeling (zoom) over the canvas. Target <= 16 ms.
+//   ui_stream_p95     c/paced_producer.c launched through the launch form at about
+//                     200 k events/s, the timeline following live: p95 frame time over
+//                     --ui-stream-seconds (default 20; 60 for the full measurement).
+//                     Target <= 16 ms.
+//   ui_stream_heap    the renderer's JS heap (performance.memory.usedJSHeapSize) at
+//                     the end of that; after a forced GC and the renderer's RSS in the
+//                     notes. No target.
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+
+const TARGET_FRAME_MS = 16;
+const TRACE_EVENTS = 1_000_000; // at least
+const TRACE_COROUTINES = 16;
+const TRACE_YIELDS_PER_S = 200_000; // recorded for 2.5 s: about 1.08 M events, no drops
+const TRACE_SECONDS = 2.5;
+const STREAM_COROUTINES = 16;
+const EVENTS_PER_YIELD = 2.16; // paced_producer under an inspector: CO_YIELD + CO_RUN, plus the sleeps' events
+
+// h: { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv,
+//      needNative, cc, linkEngine, bench: dir, root: dir, nativeBuild: () => dir, lib: () => path }
+export function uiBenchmarks(h) {
+  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine } = h;
+  const script = join(h.bench, 'ui_measure.mjs');
+  const cli = join(h.root, 'out', 'cli', 'coroscope.mjs');
+  const env = (extra = {}) => cleanEnv({ ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}), ...extra });
+  const measure = async (what, args, timeout) => lastJson(what, (await mustRun(what, process.execPath, [script, ...args], { env: env(), cwd: h.root, timeout })).stdout);
+  const streamSeconds = opts.uiStreamSeconds ?? 20;
+  const streamRate = opts.uiStreamRate ?? 200_000;
+  const reps = opts.uiReps ?? 1;
+
+  // The CLI bundle and the renderer: built when missing (npm run build builds both).
+  async function needUi() {
+    await needNative(h.lib(), join(h.nativeBuild(), 'coroscope.node'));
+    if (!existsSync(cli)) {
+      log('build: npm run build:cli');
+      await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], { env: process.env, cwd: h.root, timeout: 300_000 });
+    }
+    if (!existsSync(join(h.root, 'out', 'renderer', 'index.html'))) {
+      log('build: npm run build:app');
+      await mustRun('npm run build:app', 'npm', ['run', 'build:app'], { env: process.env, cwd: h.root, timeout: 600_000 });
+    }
+    const chromium = process.env.COROSCOPE_CHROMIUM || '/usr/bin/chromium';
+    if (!existsSync(chromium)) throw new Error(`${chromium} does not exist (apt-get install chromium, or set COROSCOPE_CHROMIUM)`);
+  }
+
+  async function recordTrace(exe, dir) {
+    const path = join(dir, 'ui_1m.cstrace');
+    const rec = await mustRun(
+      'coroscope record (paced_producer)',
+      process.execPath,
+      [cli, 'record', '-o', path, '--', exe, String(TRACE_COROUTINES), String(TRACE_YIELDS_PER_S), String(TRACE_SECONDS)],
+      { env: env({ XDG_RUNTIME_DIR: dir }), cwd: h.root, timeout: 120_000 },
+    );
+    const m = /recorded (\d+) events/.exec(rec.stderr);
+    const events = m ? Number(m[1]) : NaN;
+    if (!(events >= TRACE_EVENTS)) throw new Error(`the recording has ${events} events, fewer than ${TRACE_EVENTS}:\n${rec.stderr.trim().slice(-400)}`);
+    const d = /drops (\d+)/.exec(rec.stderr);
+    return { path, events, drops: d ? Number(d[1]) : null };
+  }
+
+  async function benchUi() {
+    const fpMeta = { name: 'ui_first_paint', title: 'UI: open a 1 M-event trace -> first timeline paint', unit: 'ms', better: 'lower', target: '— (reported)', peer: '—' };
+    const pzMeta = { name: 'ui_pan_zoom_p95', title: 'UI: frame time p95, pan+zoom, 1 M-event trace', unit: 'ms', better: 'lower', target: `<= ${TARGET_FRAME_MS} ms`, peer: `target ${TARGET_FRAME_MS} ms` };
+    const stMeta = { name: 'ui_stream_p95', title: `UI: frame time p95, streaming ~${Math.round(streamRate / 1000)} k ev/s, ${streamSeconds} s`, unit: 'ms', better: 'lower', target: `<= ${TARGET_FRAME_MS} ms`, peer: `target ${TARGET_FRAME_MS} ms` };
+    const hpMeta = { name: 'ui_stream_heap', title: `UI: renderer JS heap after ${streamSeconds} s streaming`, unit: 'MB', better: 'lower', target: '— (reported)', peer: '—' };
+    const metas = [fpMeta, pzMeta, stMeta, hpMeta];
+    const dir = mkdtempSync(join(os.tmpdir(), 'coroscope-bench-ui-'));
+    try {
+      await needUi();
+      const exe = await cc('paced_producer', 'c/paced_producer.c', linkEngine());
+      const trace = await recordTrace(exe, dir);
+      log(`  recorded ${trace.events} events (${trace.drops ?? '?'} dropped) to ${trace.path}`);
+      const tr = [];
+      const st = [];
+      for (let i = 0; i < reps; i++) {
+        tr.push(await measure('ui_measure trace', ['trace', trace.path], 300_000));
+        const a = tr.at(-1);
+        log(
+          `  ui trace rep ${i + 1}: first spans ${a.first_spans_ms} ms, all ${a.events_in_batches} events in + painted ${a.loaded_painted_ms} ms; ` +
+            `pan+zoom frame p50 ${a.pan_zoom.work_p50_ms} / p95 ${a.pan_zoom.work_p95_ms} / max ${a.pan_zoom.work_max_ms} ms (${a.pan_zoom.frames} frames)`,
+        );
+        st.push(
+          await measure(
+            'ui_measure stream',
+            ['stream', exe, '--coroutines', String(STREAM_COROUTINES), '--yields-per-s', String(Math.round(streamRate / EVENTS_PER_YIELD)), '--seconds', String(streamSeconds)],
+            (streamSeconds + 180) * 1000,
+          ),
+        );
+        const b = st.at(-1);
+        log(
+          `  ui stream rep ${i + 1}: ${b.events_per_s} events/s for ${b.seconds} s; frame p50 ${b.frames.work_p50_ms} / p95 ${b.frames.work_p95_ms} / max ${b.frames.work_max_ms} ms (${b.frames.frames} frames); ` +
+            `JS heap ${b.heap_used_mb} MB (${b.heap_after_gc_mb} MB after GC), renderer RSS ${b.renderer_rss_mb} MB`,
+        );
+      }
+      const med = (xs, f) => median(xs.map(f));
+      const fp = med(tr, (r) => r.first_spans_ms);
+      const pz = med(tr, (r) => r.pan_zoom.work_p95_ms);
+      const sp = med(st, (r) => r.frames.work_p95_ms);
+      const hp = med(st, (r) => r.heap_used_mb);
+      const repsNote = reps > 1 ? `medians of ${reps} runs` : '1 run (--ui-reps N for medians)';
+      const frameDef =
+        'frame time = rAF timestamp of the frame -> main thread free after it (a MessageChannel message posted from a rAF callback), so it includes input handling, the timeline draw, style/layout/paint and any task that delayed the frame; Chromium ' +
+        `${tr[0].chromium}, --disable-gpu, 1400x900, dpr ${tr[0].dpr}`;
+      const f = (s) => `p50 ${s.work_p50_ms} / p95 ${s.work_p95_ms} / max ${s.work_max_ms} ms over ${s.frames} frames (intervals p50 ${s.interval_p50_ms} / p95 ${s.interval_p95_ms} / max ${s.interval_max_ms} ms)`;
+      const t0 = tr[0];
+      const s0 = st[0];
+      return [
+        row({
+          ...fpMeta,
+          value: round4(fp),
+          peer_value: null,
+          meets_target: true,
+          notes: [
+            `${trace.events.toLocaleString('en-US')}-event recording (paced_producer ${TRACE_COROUTINES} coroutines, ${TRACE_SECONDS} s, ${trace.drops ?? '?'} drops); ${repsNote}`,
+            `first paint = submit of the open-trace form -> end of the first frame whose canvas shows spans in the first worker lane (pixels sampled after each frame)`,
+            `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the status says "loaded" after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms, the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, is handled at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all; frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
+          ],
+          detail: { reps: tr },
+        }),
+        row({
+          ...pzMeta,
+          value: round4(pz),
+          peer_value: TARGET_FRAME_MS,
+          meets_target: pz <= TARGET_FRAME_MS,
+          notes: [
+            `pan (mouse drag, ${t0.mouse_moves} moves in 3 s): ${f(t0.pan)}`,
+            `zoom (wheel around the cursor, 12 notches in then out, ${t0.wheel_events} events in 3 s, from the fitted view): ${f(t0.zoom)}`,
+            frameDef,
+          ],
+          detail: { reps_p95_ms: tr.map((r) => r.pan_zoom.work_p95_ms) },
+        }),
+        row({
+          ...stMeta,
+          value: round4(sp),
+          peer_value: TARGET_FRAME_MS,
+          meets_target: sp <= TARGET_FRAME_MS,
+          notes: [
+            `measured over ${streamSeconds} s (--ui-stream-seconds ${streamSeconds}; the full measurement is 60); ${repsNote}`,
+            `paced_producer ${STREAM_COROUTINES} coroutines launched through the launch form (record on, as by default): ${s0.events_per_s.toLocaleString('en-US')} events/s reached the UI (${s0.events} in all, ${s0.drops} dropped), timeline following live`,
+            `frames: ${f(s0.frames)}`,
+            frameDef,
+          ],
+          detail: { reps: st.map((r) => ({ ...r, samples: undefined })) },
+        }),
+        row({
+          ...hpMeta,
+          value: round4(hp),
+          peer_value: null,
+          meets_target: true,
+          notes: [
+            `after ${s0.seconds} s of ${s0.events_per_s.toLocaleString('en-US')} events/s: performance.memory.usedJSHeapSize ${s0.heap_used_mb} MB (total ${s0.heap_total_mb} MB; ${s0.heap_start_mb} MB before the launch), ${s0.heap_after_gc_mb} MB after a forced GC; renderer process RSS ${s0.renderer_rss_mb} MB (typed-array stores count there, not in the JS heap)`,
+            `heap over time: ${s0.samples.map((x) => `${x.s} s ${x.heap_mb} MB`).join(', ')}`,
+          ],
+          detail: { reps_mb: st.map((r) => r.heap_used_mb), samples: s0.samples },
+        }),
+      ];
+    } catch (e) {
+      return metas.map((m) => errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  return { ui: benchUi };
+}
