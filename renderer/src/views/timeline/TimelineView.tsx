@@ -78,6 +78,9 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
       }
       draw(ctx, w, h, d, { t0, span, scrollY, selectedCo: st.selectedCo, expanded: st.expanded }, d && range ? lay : null);
+      // The viewport updates above notified the store, which marked us dirty
+      // again: that frame is drawn already.
+      dirty = false;
     };
     raf = requestAnimationFrame(frame);
 

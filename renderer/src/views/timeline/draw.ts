@@ -87,6 +87,7 @@ export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, data: 
   const scale = plotW / s.span;
   const t1 = s.t0 + s.span;
   const x = (t: number) => LABEL_W + (t - s.t0) * scale;
+  pxToT = (px: number) => s.t0 + (px - LABEL_W) / scale;
   const now = data.newest;
   const base = data.oldest;
   ctx.font = '11px system-ui, sans-serif';
@@ -202,10 +203,22 @@ export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, data: 
 
 type X = (t: number) => number;
 
-/** Visits the spans of `a` that intersect [t0, t1], merging those narrower than a pixel. */
-function eachVisible(a: readonly Span[] | undefined, t0: number, t1: number, fn: (s: Span) => void): void {
+/** The time at a pixel column of the current frame (set by the draw; linear in px). */
+let pxToT: (px: number) => number = (px) => px;
+
+/** Visits the spans of `a` that intersect [t0, t1]. When fn paints up to pixel x1 (its return
+ *  value), every span ending inside that pixel is skipped with one binary search: the work per
+ *  track is bounded by the plot's width, not by the number of spans in view. */
+function eachVisible(a: readonly Span[] | undefined, t0: number, t1: number, fn: (s: Span) => number | void): void {
   if (!a) return;
-  for (let i = firstEndingAfter(a, t0); i < a.length && a[i].t0 <= t1; i++) fn(a[i]);
+  let i = firstEndingAfter(a, t0);
+  while (i < a.length && a[i].t0 <= t1) {
+    const painted = fn(a[i]);
+    if (typeof painted === 'number') {
+      const j = firstEndingAfter(a, pxToT(Math.floor(painted) + 1));
+      i = j > i ? j : i + 1;
+    } else i++;
+  }
 }
 
 function drawThread(ctx: CanvasRenderingContext2D, r: Row, ry: number, data: SessionData, s: DrawState, x: X, t1: number,
@@ -230,6 +243,7 @@ function drawThread(ctx: CanvasRenderingContext2D, r: Row, ry: number, data: Ses
       ctx.fillText(clip(sp.name, x1 - x0 - 6), Math.max(x0, LABEL_W) + 3, y + hh / 2);
     }
     if (co && x1 - x0 > 3) preemptMarks(ctx, data, co, sp.t0, sp.t1, x, y);
+    return x1;
   };
   eachVisible(r.track.depths[0], s.t0, t1, one);
   for (const o of r.track.open.slice(0, 1)) if (o.t0 <= t1) one({ t0: o.t0, t1: now, name: o.name, args: o.args });
@@ -242,6 +256,7 @@ function drawThread(ctx: CanvasRenderingContext2D, r: Row, ry: number, data: Ses
     if (x1 <= lastPx) return;
     lastPx = Math.floor(x1);
     ctx.fillRect(x0, ry + r.h - 4, x1 - x0, 2);
+    return x1;
   });
   // Instants on the thread (drops, preemption outside a coroutine)
   marks(ctx, r.track, s.t0, t1, x, y);
@@ -297,6 +312,7 @@ function drawCo(ctx: CanvasRenderingContext2D, r: Row, ry: number, s: DrawState,
       ctx.fillStyle = sp.name === 'running' ? '#111' : '#d8dbe2';
       ctx.fillText(clip(sp.name, x1 - x0 - 6), Math.max(x0, LABEL_W) + 3, y + hh / 2);
     }
+    return x1;
   };
   eachVisible(r.track.depths[0], s.t0, t1, one);
   if (!r.track.closed) for (const o of r.track.open.slice(0, 1)) if (o.t0 <= t1) one({ t0: o.t0, t1: now, name: o.name });
@@ -315,6 +331,7 @@ function drawCo(ctx: CanvasRenderingContext2D, r: Row, ry: number, s: DrawState,
         ctx.fillStyle = '#111';
         ctx.fillText(clip(sp.name, x1 - x0 - 4), Math.max(x0, LABEL_W) + 2, cy + 6);
       }
+      return x1;
     });
   }
   marks(ctx, r.track, s.t0, t1, x, y);
