@@ -96,3 +96,25 @@ test('output is kept in chunks per stream; toBytes accepts what transports produ
   assert.deepEqual(toBytes(Uint8Array.of(1, 2).buffer), Uint8Array.of(1, 2));
   assert.deepEqual(toBytes('AQI='), Uint8Array.of(1, 2));
 });
+
+test('insights: a long run with preemption off is found while streaming, named, and the list is final after end', () => {
+  const w = new RawEventWriter();
+  w.push({ ts: 1000, kind: Kind.CONFIG, worker: 0, tid: 11, a: [1, 0, 10e6, 0] }); // preemption off (bit 1 of a3 clear)
+  w.push({ ts: 1000, kind: Kind.THREAD, worker: 0, tid: 11, a: [11, 1, 0] });
+  w.push({ ts: 1000, kind: Kind.CO_CREATE, worker: 0, tid: 11, co: 7, a: [0, 2, 0, 65536] });
+  w.push({ ts: 1200, kind: Kind.CO_RUN, worker: 0, tid: 11, co: 7, a: [1] });
+  w.push({ ts: 1200 + 500e6, kind: Kind.CO_FINISH, worker: 0, tid: 11, co: 7, a: [0, 1024] });
+  const d = new SessionData('s1');
+  d.apply({ type: 'batch', session: 's1', events: w.bytes(), strings: [[1, 'worker-0'], [2, 'hog']] });
+  assert.equal(d.insights.length, 1);
+  const i = d.insights[0];
+  assert.equal(i.kind, 'long-run');
+  assert.equal(i.co, 7);
+  assert.equal(i.coName, 'hog (co#7)');
+  assert.equal(i.ts, 1200);
+  assert.equal(i.durationNs, 500e6);
+  d.apply({ type: 'end', session: 's1' });
+  d.apply({ type: 'end', session: 's1' });
+  assert.ok(d.ended);
+  assert.equal(d.insights.length, 1);
+});

@@ -1,8 +1,9 @@
 /**
  * SessionData: everything the UI knows about one session's event stream, kept outside React
  * state as mutable objects: the string table, the EventStore and Derived tables of main/core
- * fed the same batches, the timeline model built incrementally by TimelineBuilder, and the
- * target's output. Views read it when the session's version (stores/data.ts) changes.
+ * fed the same batches, the timeline model built incrementally by TimelineBuilder, the
+ * insights found so far (InsightFinder, finished when the session ends), and the target's output.
+ * Views read it when the session's version (stores/data.ts) changes.
  */
 import type { ApiPush } from '../../../preload/api.js';
 import { RawEvents } from '../../../main/core/events/rawEvents.js';
@@ -10,6 +11,7 @@ import { StringTable } from '../../../main/core/events/strings.js';
 import { EventStore } from '../../../main/core/store/eventStore.js';
 import { Derived } from '../../../main/core/derive/derived.js';
 import { TimelineBuilder } from '../../../main/core/model/timeline.js';
+import { InsightFinder, type Insight } from '../../../main/core/insights/insights.js';
 import { base64ToBytes } from '../api/base64.js';
 import { TimelineModel } from './timelineModel.js';
 
@@ -27,6 +29,7 @@ export class SessionData {
   readonly derived = new Derived(this.store, this.strings);
   readonly timeline = new TimelineModel();
   readonly builder = new TimelineBuilder(this.timeline);
+  readonly finder = new InsightFinder();
   output: OutputChunk[] = [];
   private outputChars = 0;
   problems: string[] = [];
@@ -47,6 +50,7 @@ export class SessionData {
     this.store.append(raw);
     this.derived.append(raw);
     this.builder.push(raw, this.strings);
+    this.finder.push(raw, this.strings);
     for (let i = 0; i < raw.length; i++) {
       const ts = raw.ts(i);
       if (ts === 0) continue;
@@ -77,11 +81,17 @@ export class SessionData {
         this.problems.push(p.message);
         return true;
       case 'end':
+        if (!this.ended) this.finder.finish();
         this.ended = true;
         return true;
       default:
         return false;
     }
+  }
+
+  /** Problems found so far (the live list; complete once ended). */
+  get insights(): readonly Insight[] {
+    return this.finder.insights;
   }
 
   /** [oldest, newest] timestamp, or null when empty. */

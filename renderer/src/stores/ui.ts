@@ -1,7 +1,8 @@
 /** UI state: current view, timeline viewport, selection, filters. */
 import { create } from 'zustand';
 
-export type ViewName = 'start' | 'timeline' | 'scheduler' | 'coroutines' | 'calls' | 'preemptions' | 'output';
+export type ViewName = 'start' | 'timeline' | 'scheduler' | 'coroutines' | 'calls' | 'preemptions' | 'output' | 'insights' |
+  'compare';
 export const VIEWS: { name: ViewName; title: string }[] = [
   { name: 'start', title: 'Start' },
   { name: 'timeline', title: 'Timeline' },
@@ -10,6 +11,8 @@ export const VIEWS: { name: ViewName; title: string }[] = [
   { name: 'calls', title: 'Hooked calls' },
   { name: 'preemptions', title: 'Preemptions' },
   { name: 'output', title: 'Output' },
+  { name: 'insights', title: 'Insights' },
+  { name: 'compare', title: 'Compare' },
 ];
 
 export interface CallFilter {
@@ -33,6 +36,8 @@ interface UiState {
   /** While following live and the user has not zoomed: the view grows to show the whole (young) session. */
   autoSpan: boolean;
   selectedCo: number | null;
+  /** Set by jumpTo: the timeline keeps this viewport instead of fitting the session when it opens. */
+  viewportPinned: boolean;
   expanded: Record<number, true>;
   coFilter: string;
   coShowDone: boolean;
@@ -44,6 +49,9 @@ interface UiState {
   zoomTo(v: Viewport, follow?: boolean): void;
   setFollowLive(f: boolean): void;
   select(co: number | null): void;
+  /** Opens the timeline on a moment: the viewport, the coroutine selected, follow-live off. */
+  jumpTo(v: Viewport, co: number | null): void;
+  unpinViewport(): void;
   toggleExpanded(co: number): void;
   setCoFilter(f: string): void;
   setCoShowDone(b: boolean): void;
@@ -57,6 +65,7 @@ export const useUi = create<UiState>((set) => ({
   followLive: true,
   autoSpan: true,
   selectedCo: null,
+  viewportPinned: false,
   expanded: {},
   coFilter: '',
   coShowDone: true,
@@ -67,6 +76,9 @@ export const useUi = create<UiState>((set) => ({
   zoomTo: (viewport, follow) => set(follow === undefined ? { viewport, autoSpan: false } : { viewport, autoSpan: false, followLive: follow }),
   setFollowLive: (followLive) => set({ followLive }),
   select: (selectedCo) => set({ selectedCo }),
+  jumpTo: (viewport, selectedCo) =>
+    set({ viewport, selectedCo, followLive: false, autoSpan: false, viewportPinned: true, view: 'timeline' }),
+  unpinViewport: () => set({ viewportPinned: false }),
   toggleExpanded: (co) =>
     set((s) => {
       const expanded = { ...s.expanded };

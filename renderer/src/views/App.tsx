@@ -7,6 +7,8 @@ import { CoroutinesView } from './coroutines/CoroutinesView.js';
 import { CallsView } from './calls/CallsView.js';
 import { PreemptionsView } from './preemptions/PreemptionsView.js';
 import { OutputView } from './output/OutputView.js';
+import { InsightsView } from './insights/InsightsView.js';
+import { CompareView } from './compare/CompareView.js';
 import { StatusBar } from './session/StatusBar.js';
 import { SessionPicker } from './session/SessionPicker.js';
 import { Controls } from './session/Controls.js';
@@ -35,13 +37,15 @@ export function App() {
       </div>
       <div className={view === 'timeline' ? 'main fill' : 'main'}>
         {view === 'start' && <StartView />}
-        {view !== 'start' && !active && <p className="dim" data-testid="no-session">No session yet: start one from the Start tab.</p>}
+        {view !== 'start' && view !== 'compare' && !active && <p className="dim" data-testid="no-session">No session yet: start one from the Start tab.</p>}
         {view === 'timeline' && active && <TimelineView sessionId={active.id} />}
         {view === 'scheduler' && active && <SchedulerView sessionId={active.id} />}
         {view === 'coroutines' && active && <CoroutinesView sessionId={active.id} />}
         {view === 'calls' && active && <CallsView sessionId={active.id} />}
         {view === 'preemptions' && active && <PreemptionsView sessionId={active.id} />}
         {view === 'output' && active && <OutputView sessionId={active.id} />}
+        {view === 'insights' && active && <InsightsView sessionId={active.id} />}
+        {view === 'compare' && <CompareView />}
       </div>
       <StatusBar session={active} />
     </div>

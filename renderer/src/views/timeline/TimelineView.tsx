@@ -55,6 +55,11 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const st = ui();
       let { t0, span } = st.viewport;
       const range = d?.range();
+      if (st.viewportPinned && range) {
+        // Opened on a moment (jumpTo): keep that viewport.
+        fitted = true;
+        st.unpinViewport();
+      }
       if (d && range) {
         const full = Math.max(range.max - range.min, 1e6);
         if (!fitted || (st.followLive && st.autoSpan)) {
