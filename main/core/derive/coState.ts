@@ -123,6 +123,31 @@ export class StateColumns {
     this.setWorker(worker, WorkerState.SCHEDULING, ts, 0);
   }
 
+  /**
+   * ran() (run) or yielded() (!run, preempted: CO_YIELD a0) in one body:
+   * the hot path of a busy stream. Same rules as setCo and setWorker.
+   */
+  ranOrYielded(slot: number, ts: number, worker: number, run: boolean, preempted: number): void {
+    const state = this.state;
+    if (slot !== 0 && (state[slot] === CoState.NONE || !(ts < this.since[slot]))) {
+      state[slot] = run ? CoState.RUNNING : CoState.READY;
+      this.since[slot] = ts;
+      this.worker[slot] = worker;
+      this.why[slot] = run ? 0 : preempted ? ReadyWhy.PREEMPTED : ReadyWhy.YIELDED;
+      this.hook[slot] = 0;
+      this.fd[slot] = 0;
+      this.events[slot] = 0;
+      this.deadline[slot] = 0;
+    }
+    if (worker === NO_WORKER) return;
+    if (worker >= this.workers) this.ensureWorkers(worker + 1);
+    const wState = this.wState;
+    if (wState[worker] !== WorkerState.UNKNOWN && ts < this.wSince[worker]) return;
+    wState[worker] = run ? WorkerState.RUNNING : WorkerState.SCHEDULING;
+    this.wSince[worker] = ts;
+    this.wCo[worker] = run ? slot : 0;
+  }
+
   /** WORKER_IDLE (idle) / WORKER_BUSY (not idle). */
   workerIdle(ts: number, worker: number, idle: boolean): void {
     this.setWorker(worker, idle ? WorkerState.IDLE : WorkerState.SCHEDULING, ts, 0);

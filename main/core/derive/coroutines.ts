@@ -97,6 +97,28 @@ export class CoroutineTable {
   /** Time accounting of a transition of slot to state at ts (slot 0: no coroutine, ignored). */
   account(slot: number, state: number, ts: number): void {
     if (slot === 0) return;
+    const n = this.histLen[slot];
+    if (n === HISTORY) {
+      // Full ring (the usual case): the newest entry is the one before head, which the new one replaces.
+      const head = this.histHead[slot];
+      const newest = slot * HISTORY + ((head + HISTORY - 1) & (HISTORY - 1));
+      const dt = ts - this.histTs[newest];
+      if (dt >= 0) {
+        const s = this.histState[newest];
+        if (s === CoState.RUNNING) this.runTime[slot] += dt;
+        else if (s === CoState.READY) this.readyTime[slot] += dt;
+        else if (s === CoState.SUSPENDED) this.suspendedTime[slot] += dt;
+        const p = slot * HISTORY + head;
+        this.histTs[p] = ts;
+        this.histState[p] = state;
+        this.histHead[slot] = (head + 1) & (HISTORY - 1);
+        return;
+      }
+    }
+    this.accountSlow(slot, state, ts);
+  }
+
+  private accountSlow(slot: number, state: number, ts: number): void {
     const base = slot * HISTORY;
     const n = this.histLen[slot];
     const head = this.histHead[slot];

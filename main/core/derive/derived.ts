@@ -20,7 +20,7 @@
 import { CallFlag, exitName, Kind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
-import { type EventStore, isStored, type StoredEvent } from '../store/eventStore.js';
+import { type EventStore, type StoredEvent } from '../store/eventStore.js';
 import { CallStats } from './calls.js';
 import { CoState, coStateAfter, StateColumns } from './coState.js';
 import { CoroutineTable } from './coroutines.js';
@@ -30,6 +30,28 @@ import { ProcessMeta } from './process.js';
 import { Rewind } from './rewind.js';
 import { type CoroutineState, Snapshot } from './snapshot.js';
 import { WorkerStats, type WorkerSummary } from './workers.js';
+
+/** Words (uint32) per raw 64-byte record. */
+const WORDS = 16;
+
+/** coStateAfter by kind (0..65535 would be wasteful: transitions are below 256). */
+const STATE_AFTER = new Uint8Array(256);
+for (let k = 0; k < 256; k++) STATE_AFTER[k] = coStateAfter(k);
+
+/** The co of the record at word o, as RawEvents.co gives it. */
+function coOf(u: Uint32Array, o: number): number {
+  const hi = u[o + 5];
+  return hi === 0 ? u[o + 4] : hi * 4294967296 + u[o + 4];
+}
+/** Argument k of the record at word o, unsigned (RawEvents.a). */
+function argU(u: Uint32Array, o: number, k: number): number {
+  const hi = u[o + 7 + 2 * k];
+  return hi === 0 ? u[o + 6 + 2 * k] : hi * 4294967296 + u[o + 6 + 2 * k];
+}
+/** Argument k of the record at word o, signed (RawEvents.signed). */
+function argS(u: Uint32Array, o: number, k: number): number {
+  return (u[o + 7 + 2 * k] | 0) * 4294967296 + u[o + 6 + 2 * k];
+}
 
 export interface CoroutineInfo extends CoroutineState {
   name: string;
@@ -92,44 +114,63 @@ export class Derived {
     return this.maxTs;
   }
 
-  /** Derives from a batch (the same as the store's, in the same order). */
+  /**
+   * Derives from a batch (the same as the store's, in the same order). Hot
+   * path: the record words are read straight from the batch (RawEvents
+   * layout: ts lo / hi, kind | worker << 16, tid, co lo / hi, then a0..a4 as
+   * lo / hi pairs), the event count, newest ts and next checkpoint are kept
+   * in locals.
+   */
   append(raw: RawEvents): void {
-    for (let i = 0; i < raw.length; i++) {
-      const kind = raw.kind(i);
-      if (!isStored(kind)) continue;
-      if (this.n === this.rewind.nextAt) this.rewind.take(this.n, this.maxTs, this.cols);
-      const index = this.n++;
-      const ts = raw.ts(i);
-      if (ts > this.maxTs) this.maxTs = ts;
-      if (kind === Kind.CALL) this.call(raw, i);
-      else if (kind >= Kind.CO_CREATE && kind <= Kind.CO_FINISH) this.transition(raw, i, kind, ts, index);
-      else if (kind === Kind.WORKER_IDLE || kind === Kind.WORKER_BUSY) this.workerTransition(raw, i, kind);
-      else if (kind !== Kind.WAKE) this.other(raw, i, kind);
+    const n = raw.length;
+    if (n === 0) return;
+    const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * WORDS);
+    let count = this.n;
+    let maxTs = this.maxTs;
+    let nextAt = this.rewind.nextAt;
+    for (let o = 0, end = n * WORDS; o < end; o += WORDS) {
+      const kind = u[o + 2] & 0xffff;
+      if (kind === Kind.NONE || kind === Kind.STRING || kind === Kind.STRING_MORE) continue;
+      if (count === nextAt) {
+        this.rewind.take(count, maxTs, this.cols);
+        nextAt = this.rewind.nextAt;
+      }
+      const index = count++;
+      const tsHi = u[o + 1];
+      const ts = tsHi === 0 ? u[o] : tsHi * 4294967296 + u[o];
+      if (ts > maxTs) maxTs = ts;
+      if (kind === Kind.CO_RUN || kind === Kind.CO_YIELD) this.runOrYield(u, o, kind === Kind.CO_RUN, ts);
+      else if (kind === Kind.CALL) this.call(u, o);
+      else if (kind >= Kind.CO_CREATE && kind <= Kind.CO_FINISH) this.transition(u, o, kind, ts, index);
+      else if (kind === Kind.WORKER_IDLE || kind === Kind.WORKER_BUSY) this.workerTransition(u[o + 2] >>> 16, kind, ts);
+      else if (kind !== Kind.WAKE) this.other(u, o, kind, ts);
     }
+    this.n = count;
+    this.maxTs = maxTs;
   }
 
   /** The kinds that are neither transitions nor calls (WAKE excepted). */
-  private other(raw: RawEvents, i: number, kind: number): void {
+  private other(u: Uint32Array, o: number, kind: number, ts: number): void {
     switch (kind) {
       case Kind.PREEMPT_SENT:
-        return this.preemption.onSent(raw.a(i, 1));
+        return this.preemption.onSent(argU(u, o, 1));
       case Kind.PREEMPTED:
-        this.table.preemptions[this.slot(raw.co(i))]++;
-        return this.preemption.onPreempted(raw.a(i, 1), raw.a(i, 2) === 1);
+        this.table.preemptions[this.slot(coOf(u, o))]++;
+        return this.preemption.onPreempted(argU(u, o, 1), argU(u, o, 2) === 1);
       case Kind.PREEMPT_DEFERRED:
-        return this.preemption.onDeferred(raw.a(i, 0));
+        return this.preemption.onDeferred(argU(u, o, 0));
       case Kind.QUEUES:
-        return this.workerStats.queueDepth(raw.worker(i), raw.a(i, 0), raw.ts(i));
+        return this.workerStats.queueDepth(u[o + 2] >>> 16, argU(u, o, 0), ts);
       case Kind.DROP:
-        return this.drops.add(raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2));
+        return this.drops.add(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
       case Kind.PROCESS:
-        return this.process.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+        return this.process.onProcess(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.CONFIG:
-        return this.process.onConfig(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+        return this.process.onConfig(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.THREAD:
-        return this.process.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2));
+        return this.process.onThread(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
       case Kind.CLOCK:
-        return this.process.onClock(raw.a(i, 0), raw.a(i, 1));
+        return this.process.onClock(argU(u, o, 0), argU(u, o, 1));
     }
   }
 
@@ -144,48 +185,64 @@ export class Derived {
     return slot;
   }
 
-  /** A coroutine transition: time accounting and counters, then the state change. */
-  private transition(raw: RawEvents, i: number, kind: number, ts: number, index: number): void {
-    const slot = this.slot(raw.co(i));
-    const worker = raw.worker(i);
+  /** CO_RUN / CO_YIELD, the bulk of a busy stream: what transition() does for them. */
+  private runOrYield(u: Uint32Array, o: number, run: boolean, ts: number): void {
+    const hi = u[o + 5];
+    const co = hi === 0 ? u[o + 4] : hi * 4294967296 + u[o + 4];
+    const slot = this.slot(co);
+    const worker = u[o + 2] >>> 16;
     const t = this.table;
     const cols = this.cols;
-    t.account(slot, coStateAfter(kind), ts);
+    if (run) {
+      t.account(slot, CoState.RUNNING, ts);
+      t.switches[slot]++;
+    } else {
+      t.account(slot, CoState.READY, ts);
+    }
+    this.workerStats.account(cols, worker, ts, run);
+    cols.ranOrYielded(slot, ts, worker, run, u[o + 6] | u[o + 7]);
+  }
+
+  /** A coroutine transition: time accounting and counters, then the state change. */
+  private transition(u: Uint32Array, o: number, kind: number, ts: number, index: number): void {
+    const slot = this.slot(coOf(u, o));
+    const worker = u[o + 2] >>> 16;
+    const t = this.table;
+    const cols = this.cols;
+    t.account(slot, STATE_AFTER[kind], ts);
     switch (kind) {
-      case Kind.CO_CREATE:
-        t.create(slot, ts, raw.a(i, 0), raw.a(i, 1), raw.a(i, 3));
-        return cols.created(slot, ts, worker);
-      case Kind.CO_READY:
-        if (raw.a(i, 2) === 0 && raw.a(i, 3) > 0) this.workerStats.queueDepth(worker, raw.a(i, 3), ts);
-        return cols.readied(slot, ts, worker, raw.a(i, 0));
       case Kind.CO_RUN:
         t.switches[slot]++;
         this.workerStats.account(cols, worker, ts, true);
         return cols.ran(slot, ts, worker);
-      case Kind.CO_SUSPEND:
-        this.workerStats.account(cols, worker, ts, false);
-        return cols.suspended(slot, ts, worker, raw.a(i, 0), raw.a(i, 1), raw.signed(i, 2), raw.a(i, 3), raw.a(i, 4));
       case Kind.CO_YIELD:
         this.workerStats.account(cols, worker, ts, false);
-        return cols.yielded(slot, ts, worker, raw.a(i, 0));
+        return cols.yielded(slot, ts, worker, argU(u, o, 0));
+      case Kind.CO_CREATE:
+        t.create(slot, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 3));
+        return cols.created(slot, ts, worker);
+      case Kind.CO_READY:
+        if (argU(u, o, 2) === 0 && argU(u, o, 3) > 0) this.workerStats.queueDepth(worker, argU(u, o, 3), ts);
+        return cols.readied(slot, ts, worker, argU(u, o, 0));
+      case Kind.CO_SUSPEND:
+        this.workerStats.account(cols, worker, ts, false);
+        return cols.suspended(slot, ts, worker, argU(u, o, 0), argU(u, o, 1), argS(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.CO_FINISH:
-        t.finish(slot, ts, raw.a(i, 0), raw.a(i, 1), worker, index);
+        t.finish(slot, ts, argU(u, o, 0), argU(u, o, 1), worker, index);
         this.workerStats.account(cols, worker, ts, false);
         return cols.finished(slot, ts, worker);
     }
   }
 
-  private workerTransition(raw: RawEvents, i: number, kind: number): void {
-    const worker = raw.worker(i);
-    const ts = raw.ts(i);
+  private workerTransition(worker: number, kind: number, ts: number): void {
     this.workerStats.account(this.cols, worker, ts, false);
     this.cols.workerIdle(ts, worker, kind === Kind.WORKER_IDLE);
   }
 
-  private call(raw: RawEvents, i: number): void {
-    const a0 = raw.lo(i, 0);
-    if (a0 & CallFlag.IN_CO) this.table.calls[this.slot(raw.co(i))]++;
-    this.calls.add(a0, raw.signed(i, 2), raw.lo(i, 3), raw.a(i, 4));
+  private call(u: Uint32Array, o: number): void {
+    const a0 = u[o + 6];
+    if (a0 & CallFlag.IN_CO) this.table.calls[this.slot(coOf(u, o))]++;
+    this.calls.add(a0, argS(u, o, 2), u[o + 12], argU(u, o, 4));
   }
 
   // ---- queries -----------------------------------------------------------------

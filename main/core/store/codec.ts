@@ -88,18 +88,31 @@ for (const [kind, fields] of Object.entries(FIELDS)) {
   fields.forEach((f, k) => (codecs[kb * 5 + k] = f));
   varints[kb] = fields.filter((f) => f !== F.ZERO).length;
 }
+/**
+ * oneU[kind] = 1 for the kinds whose arguments are [U, ZERO, ZERO, ZERO, ZERO]
+ * (CO_RUN, CO_YIELD, CALL_ADDR, WORKER_BUSY): the store writes those inline.
+ */
+export const oneU = new Uint8Array(256);
+for (let kb = 0; kb < ESCAPE; kb++) {
+  let ok = codecs[kb * 5] === F.U;
+  for (let k = 1; k < 5; k++) if (codecs[kb * 5 + k] !== F.ZERO) ok = false;
+  oneU[kb] = ok ? 1 : 0;
+}
+/** lastField[kind]: one past the last field that is not ZERO (the rest are checked to be 0 in one loop). */
+const lastField = new Uint8Array(256).fill(5);
+for (let kb = 0; kb < 256; kb++) {
+  let n = 5;
+  while (n > 0 && codecs[kb * 5 + n - 1] === F.ZERO) n--;
+  lastField[kb] = n;
+}
 
 /** Varints taken by the arguments of an event with this kind byte (ESCAPE included: kind + 5). */
 export function argVarints(kindByte: number): number {
   return kindByte === ESCAPE ? 6 : varints[kindByte];
 }
 
-/** The source of one event: its ts and the exact u64 halves of its arguments. */
-export interface ArgSource {
-  ts(i: number): number;
-  lo(i: number, k: number): number;
-  hi(i: number, k: number): number;
-}
+/** Words (uint32) per raw 64-byte record; argument k of the record at word o is at o + 6 + 2k (lo), o + 7 + 2k (hi). */
+export const RECORD_WORDS = 16;
 
 /** The codec of a DETAIL field given the event's why (a0). */
 function detailCodec(why: number): F {
@@ -109,34 +122,36 @@ function detailCodec(why: number): F {
 }
 
 /**
- * Writes the arguments of event i of src in the compact form of `kind`
- * (< ESCAPE) at buf[pos..]. Returns the new position, or -1 when a ZERO
- * field is not 0 (then use encodeEscaped). Each field is first turned into
- * the (lo, hi) its codec writes, so that there is one putVarint call site to
- * inline.
+ * Writes the arguments of the raw record at word o of u (RawEvents layout)
+ * in the compact form of `kind` (< ESCAPE) at buf[pos..]; ts is the
+ * record's ts. Returns the new position, or -1 when a ZERO field is not 0
+ * (then use encodeEscaped). Each field is first turned into the (lo, hi)
+ * its codec writes, so that there is one putVarint call site to inline.
  */
-export function encodeArgs(buf: Uint8Array, pos: number, kind: number, src: ArgSource, i: number): number {
+export function encodeArgs(buf: Uint8Array, pos: number, kind: number, u: Uint32Array, o: number, ts: number): number {
   const base = kind * 5;
-  for (let k = 0; k < 5; k++) {
+  const last = lastField[kind];
+  for (let k = 0; k < last; k++) {
     let f = codecs[base + k];
-    let lo = src.lo(i, k);
-    let hi = src.hi(i, k);
+    let lo = u[o + 6 + 2 * k];
+    let hi = u[o + 7 + 2 * k];
     if (f === F.U) {
-      pos = putVarint(buf, pos, lo, hi);
+      if (hi === 0 && lo < 0x80) buf[pos++] = lo;
+      else pos = putVarint(buf, pos, lo, hi);
       continue;
     }
     if (f === F.ZERO) {
       if ((lo | hi) !== 0) return -1;
       continue;
     }
-    if (f === F.DETAIL) f = detailCodec(src.hi(i, 0) === 0 ? src.lo(i, 0) : 0);
+    if (f === F.DETAIL) f = detailCodec(u[o + 7] === 0 ? u[o + 6] : 0);
     if (f === F.S) {
       const z = zigzagLo(lo, hi);
       hi = zigzagHi(lo, hi);
       lo = z;
     } else if (f === F.T) {
       if ((lo | hi) !== 0) {
-        timeDelta(lo, hi, src.ts(i));
+        timeDelta(lo, hi, ts);
         lo = deltaLo;
         hi = deltaHi;
       }
@@ -151,13 +166,15 @@ export function encodeArgs(buf: Uint8Array, pos: number, kind: number, src: ArgS
     }
     pos = putVarint(buf, pos, lo, hi);
   }
+  // The trailing ZERO fields: all of them must be 0.
+  for (let w = o + 6 + 2 * last, end = o + RECORD_WORDS; w < end; w++) if (u[w] !== 0) return -1;
   return pos;
 }
 
 /** Writes the escaped form: the kind, then the five arguments as U. Returns the new position. */
-export function encodeEscaped(buf: Uint8Array, pos: number, kind: number, src: ArgSource, i: number): number {
+export function encodeEscaped(buf: Uint8Array, pos: number, kind: number, u: Uint32Array, o: number): number {
   pos = putVarint(buf, pos, kind, 0);
-  for (let k = 0; k < 5; k++) pos = putVarint(buf, pos, src.lo(i, k), src.hi(i, k));
+  for (let k = 0; k < 5; k++) pos = putVarint(buf, pos, u[o + 6 + 2 * k], u[o + 7 + 2 * k]);
   return pos;
 }
 

@@ -32,7 +32,7 @@
  */
 import { Kind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
-import { ArgDecoder, argVarints, encodeArgs, encodeEscaped, ESCAPE, MAX_EVENT_BYTES } from './codec.js';
+import { ArgDecoder, argVarints, encodeArgs, encodeEscaped, ESCAPE, MAX_EVENT_BYTES, oneU, RECORD_WORDS } from './codec.js';
 import { CoIds } from './coIds.js';
 import { Lanes, OVERFLOW_LANE, type ThreadLane } from './lanes.js';
 import { grown } from './typed.js';
@@ -189,49 +189,121 @@ export class EventStore {
     return this.n === 0 ? { min: 0, max: 0 } : { min: this.minTs, max: this.maxTs };
   }
 
-  /** Appends a batch (its events in their order). */
+  /**
+   * Appends a batch (its events in their order). Hot path: the record words
+   * are read straight from the batch, and the open block's cursors (column
+   * offset, stream position, last ts, min / max ts, room) live in locals,
+   * written back to the fields only when a block is opened and at the end.
+   */
   append(raw: RawEvents): void {
     const n = raw.length;
-    for (let i = 0; i < n; i++) {
-      const kind = raw.kind(i);
-      if (isStored(kind)) this.push(raw, i, kind);
-    }
-  }
-
-  private push(raw: RawEvents, i: number, kind: number): void {
-    const ts = raw.ts(i);
+    if (n === 0) return;
+    const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * RECORD_WORDS);
+    const lanes = this.lanes;
+    const coIds = this.coIds;
+    const laneLastBlock = this.laneLastBlock;
     let b = this.nBlocks - 1;
-    if (this.room === 0 || this.argPos > ARG_LIMIT || this.dictPos === DICT_PAGE) b = this.openBlock(ts);
-    this.room--;
-    const off = this.colOff++;
+    let room = this.room;
+    let off = this.colOff;
+    let pos = this.argPos;
+    let lastTs = this.lastTs;
+    let min = this.openMin;
+    let max = this.openMax;
+    let count = this.n;
+    let kindPage = this.kindPage;
+    let lanePage = this.lanePage;
+    let coPage = this.coPage;
+    let stream = this.stream;
+    let slotLast = this.slotLast;
+    let slotLocal = this.slotLocal;
+    // The lane of the previous event's thread (most events come from a few threads).
+    let prevTid = -1;
+    let prevWorker = -1;
+    let prevLane = 0;
+    for (let o = 0, end = n * RECORD_WORDS; o < end; o += RECORD_WORDS) {
+      const w2 = u[o + 2];
+      const kind = w2 & 0xffff;
+      if (kind === Kind.NONE || kind === Kind.STRING || kind === Kind.STRING_MORE) continue;
+      const tsHi = u[o + 1];
+      const ts = tsHi === 0 ? u[o] : tsHi * 4294967296 + u[o];
+      if (room === 0 || pos > ARG_LIMIT || this.dictPos === DICT_PAGE) {
+        this.colOff = off;
+        this.argPos = pos;
+        this.openMin = min;
+        this.openMax = max;
+        this.n = count;
+        b = this.openBlock(ts);
+        room = this.room;
+        off = this.colOff;
+        pos = this.argPos;
+        lastTs = ts;
+        min = ts;
+        max = ts;
+        kindPage = this.kindPage;
+        lanePage = this.lanePage;
+        coPage = this.coPage;
+        stream = this.stream;
+      }
+      room--;
 
-    const worker = raw.worker(i);
-    const tid = raw.tid(i);
-    const lane = this.lanes.lane(tid, worker);
-    if (this.laneLastBlock[lane] !== b) this.addLaneBlock(lane, b);
-    const slot = this.coIds.slot(raw.co(i));
-    const local = this.slotLast[slot] === b ? this.slotLocal[slot] : this.addToDict(b, slot);
-    this.lanePage[off] = lane;
-    this.coPage[off] = local;
+      const worker = w2 >>> 16;
+      const tid = u[o + 3];
+      let lane = prevLane;
+      if (tid !== prevTid || worker !== prevWorker) {
+        lane = lanes.lane(tid, worker);
+        prevTid = tid;
+        prevWorker = worker;
+        prevLane = lane;
+      }
+      if (laneLastBlock[lane] !== b) this.addLaneBlock(lane, b);
+      const coHi = u[o + 5];
+      const slot = coIds.slot(coHi === 0 ? u[o + 4] : coHi * 4294967296 + u[o + 4]);
+      let local: number;
+      if (slot < slotLast.length && slotLast[slot] === b) local = slotLocal[slot];
+      else {
+        local = this.addToDict(b, slot);
+        slotLast = this.slotLast;
+        slotLocal = this.slotLocal;
+      }
+      lanePage[off] = lane;
+      coPage[off] = local;
 
-    const stream = this.stream;
-    let pos = putTsDelta(stream, this.argPos, ts, this.lastTs);
-    this.lastTs = ts;
-    if (lane === OVERFLOW_LANE) {
-      pos = putVarint(stream, pos, tid, 0);
-      pos = putVarint(stream, pos, worker, 0);
+      // ts as the zigzag delta from the previous event of the block (putTsDelta's fast path inlined).
+      const d = ts - lastTs;
+      if (d >= 0 && d < 64) stream[pos++] = d * 2;
+      else pos = putTsDelta(stream, pos, ts, lastTs);
+      lastTs = ts;
+      if (lane === OVERFLOW_LANE) {
+        pos = putVarint(stream, pos, tid, 0);
+        pos = putVarint(stream, pos, worker, 0);
+      }
+      let kindByte = kind;
+      if (kind < ESCAPE && oneU[kind] === 1 && (u[o + 8] | u[o + 9] | u[o + 10] | u[o + 11] | u[o + 12] | u[o + 13] | u[o + 14] | u[o + 15]) === 0) {
+        // [U, ZERO, ZERO, ZERO, ZERO] (CO_RUN, CO_YIELD, …): a0 only.
+        const lo = u[o + 6];
+        const hi = u[o + 7];
+        if (hi === 0 && lo < 0x80) stream[pos++] = lo;
+        else pos = putVarint(stream, pos, lo, hi);
+      } else {
+        let e = kind < ESCAPE ? encodeArgs(stream, pos, kind, u, o, ts) : -1;
+        if (e < 0) {
+          kindByte = ESCAPE;
+          e = encodeEscaped(stream, pos, kind, u, o);
+        }
+        pos = e;
+      }
+      kindPage[off++] = kindByte;
+      if (ts < min) min = ts;
+      if (ts > max) max = ts;
+      count++;
     }
-    let kindByte = kind;
-    let end = kind < ESCAPE ? encodeArgs(stream, pos, kind, raw, i) : -1;
-    if (end < 0) {
-      kindByte = ESCAPE;
-      end = encodeEscaped(stream, pos, kind, raw, i);
-    }
-    this.kindPage[off] = kindByte;
-    this.argPos = end;
-    if (ts < this.openMin) this.openMin = ts;
-    if (ts > this.openMax) this.openMax = ts;
-    this.n++;
+    this.room = room;
+    this.colOff = off;
+    this.argPos = pos;
+    this.lastTs = lastTs;
+    this.openMin = min;
+    this.openMax = max;
+    this.n = count;
   }
 
   /**
