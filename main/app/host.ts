@@ -13,6 +13,7 @@
  *  - close() ends every session: launched programs still running are
  *    killed (SIGTERM), attached ones are detached and keep running.
  */
+import { withSourceLines } from '../core/engine/symbols.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -116,7 +117,7 @@ export class AppHost {
           case 'resume': return t.resume();
           case 'step': return t.step(cmd.n);
           case 'set': return t.set(cmd.key, cmd.value);
-          case 'snapshot': return t.snapshot();
+          case 'snapshot': return withSourceLines(await t.snapshot(), t.pid);
           case 'hello': return t.hello();
         }
         throw new HostError('bad-request', 'unknown control command');

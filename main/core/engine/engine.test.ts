@@ -270,3 +270,19 @@ test('a corrupt trace file is refused with the reason', () => {
   assert.throws(() => new (addon().TraceFile)(bad), (e: any) => /CS_TRACE_E/.test(e.code) && /bad\.cstrace/.test(e.message));
   assert.ok(existsSync(build));
 });
+
+test('a snapshot names the source line of each parked call where symbols allow it', async () => {
+  const { withSourceLines } = await import('./symbols.js');
+  const t = launch({ cmd: example('echo_server'), args: ['--port', '0'] });
+  const c = collect(t);
+  await new Promise<void>((res) => t.on('output', (_s, d) => /listening on/.test(Buffer.from(d).toString()) && res()));
+  await sleep(100);
+  const acceptor = withSourceLines(await t.snapshot(), t.pid).coroutines.find((x) => x.name === 'acceptor');
+  t.kill('SIGKILL');
+  await c;
+  assert.equal(acceptor?.wait?.call, 'accept4');
+  assert.ok(acceptor?.wait?.pc, 'the call site is in the snapshot');
+  // native/examples/echo_server.c parks its acceptor in accept4 (the examples are built with -g).
+  assert.match(acceptor?.wait?.source ?? '', /^echo_server\.c:\d+$/);
+  assert.ok(acceptor?.wait?.function, 'and names the function');
+});

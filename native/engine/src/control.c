@@ -292,8 +292,11 @@ static void snap_co(void *ctx, const cs_co *co)
     if (state == CS_CO_SUSPENDED) {
         int why = co->wait_why >= 1 && co->wait_why <= 3 ? co->wait_why : 1;
         put(o, ",\"wait\":{\"why\":\"%s\"", whys[why]);
-        if (co->cur_hook >= 0 && co->cur_hook < (int)(sizeof hook_names / sizeof hook_names[0]))
+        if (co->cur_hook >= 0 && co->cur_hook < (int)(sizeof hook_names / sizeof hook_names[0])) {
             put(o, ",\"call\":\"%s\"", hook_names[co->cur_hook]);
+            if (co->call_pc) /* the program's call site: an inspector turns it into a source line */
+                put(o, ",\"pc\":%llu", (unsigned long long)co->call_pc);
+        }
         if (why == COROSCOPE_SUSPEND_JOIN)
             put(o, ",\"joining\":%llu", (unsigned long long)co->wait_detail);
         else if (co->wait_fd >= 0)

@@ -92,6 +92,7 @@ typedef struct cs_co {
     _Atomic int handle_used;        /* the handle was joined or detached */
     /* what the current wait is about (telemetry CO_SUSPEND); owner only */
     int cur_hook;                   /* engine hook id of the call in progress, -1 none */
+    uintptr_t call_pc;              /* the program's call site of that call (snapshot: source line) */
     int wait_why;                   /* enum coroscope_suspend_why */
     int wait_fd;
     int wait_events;                /* 1 read, 2 write */
@@ -113,6 +114,8 @@ typedef struct cs_tls {
     struct cs_worker *w;            /* worker this thread is, NULL on plain threads */
     uint64_t call_arg;              /* argument summary of the observed call in progress (size,
                                        timeout ms): set by hooks' slow paths, read by cs_observe */
+    void *call_pc;                  /* where the program called the hook in progress (its return
+                                       address): set by CS_FAST_PASS's slow side */
 } cs_tls_t;
 
 extern __thread cs_tls_t cs_tls __attribute__((tls_model("initial-exec")));

@@ -103,6 +103,7 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
         if (__builtin_expect(cs_tls.co == NULL, 1) &&                                                \
             __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) == NULL, 1))   \
             return cs_real.name args;                                                                \
+        cs_tls.call_pc = __builtin_return_address(0); /* the program's call site, for snapshots */    \
     } while (0)
 
 /* Observe a call that returns -1/errno style and pass its result on. The

@@ -68,6 +68,7 @@ static int finish(int hook, int fd, int parked, int r)
 static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     co->cur_hook = hook;
+    co->call_pc = (uintptr_t)cs_tls.call_pc;
     cs_fd *e = cs_fd_get(fd);
     if (e)
         cs_fd_probe(fd, e);
@@ -160,6 +161,7 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
         return finish(CS_HOOK_connect, fd, 0, cs_real.connect(fd, addr, len));
     uint32_t seq0 = cs_fd_seq(e, CS_DIR_WRITE);
     co->cur_hook = CS_HOOK_connect;
+    co->call_pc = (uintptr_t)cs_tls.call_pc;
     int r = cs_real.connect(fd, addr, len);
     if (r == 0 || errno != EINPROGRESS)
         return finish(CS_HOOK_connect, fd, 0, r);

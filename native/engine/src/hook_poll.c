@@ -351,8 +351,10 @@ out:
  * observe it. errno is the caller's on success. */
 static int mux_hook(int hook, int obs_fd, mux *m, int zero, uint64_t deadline)
 {
-    if (cs_tls.co)
+    if (cs_tls.co) {
         cs_tls.co->cur_hook = hook;
+        cs_tls.co->call_pc = (uintptr_t)cs_tls.call_pc;
+    }
     int saved = errno, parked = 0;
     int r = zero ? mux_attempt(m) : mux_run(m, deadline, &parked);
     int e = r < 0 ? errno : saved;

@@ -302,6 +302,7 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
     int fd = io->fd;
     int dir = is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ;
     co->cur_hook = io->hook;
+    co->call_pc = (uintptr_t)cs_tls.call_pc;
     cs_fd *e = cs_fd_get(fd);
     if (!e)
         return finish(io, plain(io), 0);

@@ -527,7 +527,7 @@ export interface EngineSnapshot {
   paused?: boolean;
   time_ns?: number;
   workers: { idx: number; running: number | null; sleeping?: boolean }[];
-  coroutines: { id: number; name: string; state: string; worker: number; wait?: { why: string; call?: string; fd?: number; events?: string; joining?: number; deadline_ns?: number } }[];
+  coroutines: { id: number; name: string; state: string; worker: number; wait?: { why: string; call?: string; fd?: number; events?: string; joining?: number; deadline_ns?: number; source?: string; function?: string } }[];
 }
 
 /**

@@ -326,10 +326,10 @@ function EnginePanel({ engine, check, onRefresh }: { engine: EngineSnapshot | nu
       )}
       {engine && (
         <table>
-          <thead><tr><th>co</th><th>name</th><th>state</th><th>worker</th><th>wait</th></tr></thead>
+          <thead><tr><th>co</th><th>name</th><th>state</th><th>worker</th><th>wait</th><th>called at</th></tr></thead>
           <tbody>
             {engine.workers.map((w) => (
-              <tr key={`w${w.idx}`}><td colSpan={5} className="dim">worker {w.idx}: {w.running ? `runs co#${w.running}` : w.sleeping ? 'asleep' : 'nothing running'}</td></tr>
+              <tr key={`w${w.idx}`}><td colSpan={6} className="dim">worker {w.idx}: {w.running ? `runs co#${w.running}` : w.sleeping ? 'asleep' : 'nothing running'}</td></tr>
             ))}
             {engine.coroutines.slice(0, 200).map((c) => (
               <tr key={c.id} data-testid={`sched-engine-co-${c.id}`}>
@@ -339,6 +339,7 @@ function EnginePanel({ engine, check, onRefresh }: { engine: EngineSnapshot | nu
                 <td>{c.worker >= 0 ? c.worker : '—'}</td>
                 <td>{c.wait ? [c.wait.why, c.wait.call, c.wait.fd !== undefined ? `fd ${c.wait.fd} ${c.wait.events ?? ''}` : '',
                   c.wait.joining ? `joins co#${c.wait.joining}` : '', c.wait.deadline_ns ? 'timer' : ''].filter(Boolean).join(' ') : ''}</td>
+                <td data-testid={`sched-source-${c.id}`} title={c.wait?.function}>{c.wait?.source ?? ''}</td>
               </tr>
             ))}
           </tbody>
