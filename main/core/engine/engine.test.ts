@@ -181,6 +181,22 @@ test('slow motion: with a delay set, each scheduling decision waits that long; 0
   assert.equal(r.exit?.code, 0);
 });
 
+test('an inspector that leaves turns slow motion off: the target runs on at full speed', async () => {
+  const server = spawn(example('steal_imbalance'), [], {
+    env: { ...process.env, LD_PRELOAD: enginePath(), COROSCOPE_WORKERS: '1', COROSCOPE_START_PAUSED: '1' }, stdio: 'ignore',
+  });
+  // Started by hand: COROSCOPE_START_PAUSED is ignored without an inspector that launched it.
+  const exited = new Promise<number | null>((res) => server.on('exit', (code) => res(code)));
+  for (let i = 0; i < 50 && !existsSync(addon().socketPath(server.pid!)); i++) await sleep(20);
+  const t = attach(server.pid!);
+  await t.set('delay', '200ms'); // ~1000 decisions: minutes at this pace
+  await sleep(300);
+  await t.detach();
+  const started = Date.now();
+  assert.equal(await exited, 0);
+  assert.ok(Date.now() - started < 10_000, 'finished at full speed once the inspector left');
+});
+
 test('attach: an echo server started by hand with the library preloaded streams its events, snapshots, and keeps running after detach', async () => {
   const server = spawn(example('echo_server'), ['--port', '0'], {
     env: { ...process.env, LD_PRELOAD: enginePath() }, stdio: ['ignore', 'pipe', 'pipe'],

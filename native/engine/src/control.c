@@ -460,6 +460,7 @@ static int command(int fd, char *line)
         reply(fd, &o);
     } else if (!strcmp(line, "detach")) {
         unsubscribe();
+        set_delay(0);
         set_paused(0);
         put(&o, "{\"ok\":true}");
         reply(fd, &o);
@@ -533,6 +534,8 @@ static void client_gone(int c)
     unsubscribe();
     syscall(SYS_close, c);
     cs_fd_unhide(c);
+    if (atomic_load(&delay_ns)) /* no slow motion without anyone watching */
+        set_delay(0);
     if (atomic_load(&paused))
         set_paused(0);
 }
