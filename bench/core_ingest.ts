@@ -18,7 +18,7 @@
  *       ROUNDS rounds, output under a temporary directory, removed at the
  *       end): events/s per format and round. A trace is read through
  *       TraceReader inside the timing (what exporting a recording costs); the
- *       synthetic batches (main/core/model/fixtures.ts syntheticBatches) are
+ *       synthetic batches (main/core/testing/fixtures.ts syntheticBatches) are
  *       generated into memory first, outside the timing.
  *
  * Everything runs with a private XDG_RUNTIME_DIR under a temporary directory.
@@ -30,7 +30,7 @@ import { Session } from '../main/core/session/session.js';
 import { TraceReader } from '../main/core/session/traceReader.js';
 import { benchStoreIngest } from '../main/core/store/bench.js';
 import { exportToFile, type ExportFormat } from '../main/core/export/file.js';
-import { syntheticBatches } from '../main/core/model/fixtures.js';
+import { syntheticBatches } from '../main/core/testing/fixtures.js';
 import type { EventBatch } from '../main/core/model/timeline.js';
 import type { LinkStats } from '../main/core/engine/addon.js';
 

@@ -14,7 +14,7 @@
 //                the notes). Same targets.
 //   core_export  exportToFile to perfetto, chrome-json, calls-csv of a real
 //                recording (event_producer recorded through Session.launch)
-//                and of syntheticBatches(2 M) (main/core/model/fixtures.ts):
+//                and of syntheticBatches(2 M) (main/core/testing/fixtures.ts):
 //                events/s per format, median of 3 rounds. No target.
 
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -70,11 +70,11 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int fail(char *err, size_t n, int code, const char *fmt, const char *arg)
+/* "what[ subject]: <strerror(code)>" into err; returns code. */
+static int fail(char *err, size_t n, int code, const char *what, const char *subject)
 {
-    if (err && n) {
-        snprintf(err, n, fmt, arg, strerror(code));
-    }
+    if (err && n)
+        snprintf(err, n, "%s%s%s: %s", what, subject ? " " : "", subject ? subject : "", strerror(code));
     return code;
 }
 
@@ -95,7 +95,7 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
 {
     cs_link *l = calloc(1, sizeof *l);
     if (!l) {
-        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         return NULL;
     }
     l->pid = -1;
@@ -111,12 +111,12 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     l->line = malloc(l->line_cap);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!l->buf || !l->tmp || !l->rings || !l->strings || !l->line || l->wake_fd < 0) {
-        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
     }
     if (record_path && *record_path && !(l->record_path = strdup(record_path))) {
-        *code = fail(err, errn, ENOMEM, "%s%s", "");
+        *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
     }
@@ -183,13 +183,13 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC)) {
-        code = fail(err, errn, errno, "cannot create the target's pipes%s: %s", "");
+        code = fail(err, errn, errno, "cannot create the target's pipes", NULL);
         goto out;
     }
     /* Above the fds the child gets (0..3), so dup2 never meets itself. */
     child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
     if (child_sock < 0 || !(env = child_env(o->envp, o->preload))) {
-        code = fail(err, errn, child_sock < 0 ? errno : ENOMEM, "cannot prepare the launch%s: %s", "");
+        code = fail(err, errn, child_sock < 0 ? errno : ENOMEM, "cannot prepare the launch", NULL);
         goto out;
     }
     if (o->stdin_null)
@@ -211,7 +211,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     pid_t pid;
     int e = posix_spawn(&pid, o->file, &fa, &at, o->argv, env);
     if (e) {
-        code = fail(err, errn, e, "cannot start %s: %s", o->file);
+        code = fail(err, errn, e, "cannot start", o->file);
         goto out;
     }
     l->pid = pid;
@@ -221,7 +221,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     l->out_fd = po[0], po[0] = -1;
     l->err_fd = pe[0], pe[0] = -1;
     if (l->pidfd < 0)
-        code = fail(err, errn, errno, "pidfd_open%s: %s (Linux 5.3 or newer is needed)", "");
+        code = fail(err, errn, errno, "pidfd_open (Linux 5.3 or newer is needed)", NULL);
     else
         code = open_record(l, err, errn);
     if (code) {
@@ -580,7 +580,7 @@ static void close_fd(int *fd)
  * writes its DROP record only when it next finds room) are in each ring's
  * header; account for them with a DROP record of our own, so the stream's
  * events plus its drops are exactly what was produced. */
-static void report_pending_drops(cs_link *l)
+static void report_pending_drops(cs_link *l, const cs_link_sink *s)
 {
     for (uint32_t r = 0; r < l->nrings; r++) {
         cs_ring_header *h = l->rings[r].hdr;
@@ -588,7 +588,7 @@ static void report_pending_drops(cs_link *l)
         if (!lost)
             continue;
         if (l->n == l->cap)
-            return; /* cannot happen after a final drain into an emptied batch; never overflow */
+            post(l, s);
         coroscope_event *e = &l->buf[l->n++];
         memset(e, 0, sizeof *e);
         e->kind = COROSCOPE_EV_DROP;
@@ -659,7 +659,7 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
     }
     drain(l, s);
     if (exited)
-        report_pending_drops(l);
+        report_pending_drops(l, s);
     post(l, s);
     if (l->writer) {
         cs_trace_err te;

@@ -29,6 +29,8 @@ export interface CallSummary {
   p99: number;
   max: number;
   mean: number;
+  /** Sum of the durations (ns), exact. */
+  total: number;
 }
 
 export class CallStats {
@@ -96,6 +98,7 @@ export class CallStats {
       p99: h.quantile(0.99),
       max: h.count ? h.max : NaN,
       mean: h.mean(),
+      total: h.sum,
     };
   }
 

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { CSV_COLUMNS, CallStats, LogLinearHistogram, exportCallStatsCsv } from './callStats.js';
+import { CSV_COLUMNS, addCalls, callRows, exportCallStatsCsv } from './callStats.js';
+import { CallStats } from '../derive/calls.js';
 import { CallFlag, Kind } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
-import { asAsync, callA0, callA3, demoHistory, rawOf, type Ev } from '../model/fixtures.js';
+import { asAsync, callA0, callA3, demoHistory, rawOf, type Ev } from '../testing/fixtures.js';
 import type { EventBatch } from '../model/timeline.js';
 
 /** A deterministic pseudo-random generator (tests must not flake). */
@@ -25,30 +26,6 @@ function assertClose(got: number, exact: number, what: string): void {
   const err = Math.abs(got - exact) / Math.max(1, exact);
   assert.ok(err <= 0.01, `${what}: ${got} vs exact ${exact} (${(err * 100).toFixed(2)} %)`);
 }
-
-test('histogram quantiles are within 1 % of the exact ones, from 0 ns to hours', () => {
-  const rand = rng(7);
-  const dists: Array<[string, () => number]> = [
-    ['small exact', () => Math.floor(rand() * 300)],
-    ['log-uniform 1 ns .. 1 h', () => Math.floor(Math.exp(rand() * Math.log(3.6e12)))],
-    ['bimodal', () => (rand() < 0.9 ? 40_000 + Math.floor(rand() * 1_000) : 5e9 + Math.floor(rand() * 1e9))],
-    ['powers of two', () => 2 ** Math.floor(rand() * 50)],
-  ];
-  for (const [name, gen] of dists) {
-    const h = new LogLinearHistogram();
-    const values: number[] = [];
-    for (let k = 0; k < 20_000; k++) {
-      const v = gen();
-      values.push(v);
-      h.record(v);
-    }
-    values.sort((a, b) => a - b);
-    for (const q of [0, 0.01, 0.5, 0.9, 0.99, 0.999, 1]) assertClose(h.quantile(q), nearestRank(values, q), `${name} q${q}`);
-    assert.equal(h.max, values[values.length - 1]);
-    assert.equal(h.count, values.length);
-  }
-  assert.equal(new LogLinearHistogram().quantile(0.5), 0);
-});
 
 test('per-hook counts, errors, parked, blocked, bytes are exact; percentiles within 1 %', () => {
   const rand = rng(42);
@@ -74,9 +51,9 @@ test('per-hook counts, errors, parked, blocked, bytes are exact; percentiles wit
     if (k % 97 === 0) events.push({ ts: 1e9 + k, kind: Kind.CO_RUN, tid: 7, co: 1 }); // not a call: ignored
   }
   const stats = new CallStats();
-  stats.add(rawOf(events.slice(0, 10_000)));
-  stats.add(rawOf(events.slice(10_000)));
-  const rows = stats.rows();
+  addCalls(stats, rawOf(events.slice(0, 10_000)));
+  addCalls(stats, rawOf(events.slice(10_000)));
+  const rows = callRows(stats);
   assert.deepEqual(rows.map((r) => r.hook), ['nanosleep', 'poll', 'connect', 'read', 'write']);
   for (const row of rows) {
     const e = exact.get(row.hook)!;

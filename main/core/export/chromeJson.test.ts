@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { COROUTINES_PID_BASE, exportChromeJson, micros } from './chromeJson.js';
-import { MAIN_TID, MS, PID, T0, W0_TID, W1_TID, asAsync, demoHistory, syntheticBatches } from '../model/fixtures.js';
+import { MAIN_TID, MS, PID, T0, W0_TID, W1_TID, asAsync, demoHistory, syntheticBatches } from '../testing/fixtures.js';
 import type { EventBatch } from '../model/timeline.js';
 import type { Batches } from './output.js';
 

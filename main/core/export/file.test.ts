@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportToFile } from './file.js';
 import { readPerfetto } from './protoDecode.js';
-import { asAsync, demoHistory } from '../model/fixtures.js';
+import { asAsync, demoHistory } from '../testing/fixtures.js';
 import type { EventBatch } from '../model/timeline.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coroscope-export-'));

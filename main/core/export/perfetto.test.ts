@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { exportPerfetto, MAX_INTERNED } from './perfetto.js';
 import { ProtoWriter } from './proto.js';
 import { PfType, fields, int64, readPerfetto, text, uint, type PfTrace } from './protoDecode.js';
-import { MS, PID, T0, W0_TID, W1_TID, MAIN_TID, asAsync, demoHistory, syntheticBatches } from '../model/fixtures.js';
+import { MS, PID, T0, W0_TID, W1_TID, MAIN_TID, asAsync, demoHistory, syntheticBatches } from '../testing/fixtures.js';
 
 /** A Writable keeping everything (small traces). */
 class Collect extends Writable {

@@ -4,7 +4,7 @@ import { TimelineBuilder, type EventBatch, type TimelineSink, type Track } from 
 import { TimelineCollector, type Slice } from './collect.js';
 import { Kind } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
-import { MAIN_TID, MS, PID, T0, W1_TID, demoEvents, demoHistory, rawOf, syntheticBatches } from './fixtures.js';
+import { MAIN_TID, MS, PID, T0, W1_TID, demoEvents, demoHistory, rawOf, syntheticBatches } from '../testing/fixtures.js';
 
 const t = (ms: number) => T0 + ms * MS;
 const deadline = t(12);

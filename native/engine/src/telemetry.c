@@ -214,10 +214,8 @@ int cs_tel_subscribe(int on)
     if (on) {
         atomic_store(&need_metadata, 1);
         atomic_fetch_add(&epoch, 1);
-    }
-    if (on)
         atomic_store(&cs_observer, call_observer);
-    else if (atomic_load(&cs_observer) == call_observer)
+    } else if (atomic_load(&cs_observer) == call_observer)
         atomic_store(&cs_observer, NULL);
     atomic_store(&cs_tel_on, on);
     return 0;

@@ -15,7 +15,7 @@
  */
 import { RawEventWriter, RawEvents } from '../events/rawEvents.js';
 import { StringTable } from '../events/strings.js';
-import type { EventBatch } from './timeline.js';
+import type { EventBatch } from '../model/timeline.js';
 import { CallFlag, EVENT_SIZE, Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '../events/schema.js';
 
 
