@@ -1,8 +1,8 @@
 /**
  * Finding the processes that run the engine: each one has a control socket
  * <runtime dir>/<pid>.sock (native/engine/src/control.h). A socket whose pid
- * is dead is stale (the process was killed before it could remove it) and is
- * not listed. Readable by the same user only, like the sockets themselves.
+ * is dead, or now belongs to a process without the engine, is stale (the
+ * process was killed before it could remove it) and is not listed. Readable by the same user only, like the sockets themselves.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +53,16 @@ export function describeProcess(pid: number, socket = ''): EngineProcess | undef
   }
 }
 
-/** Every live process with an engine control socket, by pid. */
+/** The engine library is mapped in pid (a socket of a dead process whose pid was reused is not enough). */
+function runsEngine(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('/libcoroscope.so');
+  } catch {
+    return false;
+  }
+}
+
+/** Every live process with an engine control socket and the engine loaded, by pid. */
 export function listEngineProcesses(): EngineProcess[] {
   const seen = new Map<number, EngineProcess>();
   for (const dir of runtimeDirs()) {
@@ -68,7 +77,7 @@ export function listEngineProcesses(): EngineProcess[] {
       if (!m) continue;
       const pid = Number(m[1]);
       if (seen.has(pid) || pid === process.pid) continue;
-      const p = describeProcess(pid, join(dir, name));
+      const p = runsEngine(pid) ? describeProcess(pid, join(dir, name)) : undefined;
       if (p) seen.set(pid, p);
     }
   }

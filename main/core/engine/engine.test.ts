@@ -185,7 +185,9 @@ test('an inspector that leaves turns slow motion off: the target runs on at full
   });
   // Started by hand: COROSCOPE_START_PAUSED is ignored without an inspector that launched it.
   const exited = new Promise<number | null>((res) => server.on('exit', (code) => res(code)));
-  for (let i = 0; i < 50 && !existsSync(addon().socketPath(server.pid!)); i++) await sleep(20);
+  // Its own socket (an older, stale one with a reused pid may sit in the fallback directory).
+  const own = join(process.env.XDG_RUNTIME_DIR!, 'coroscope', `${server.pid}.sock`);
+  for (let i = 0; i < 100 && !existsSync(own); i++) await sleep(20);
   const t = attach(server.pid!);
   await t.set('delay', '200ms'); // ~1000 decisions: minutes at this pace
   await sleep(300);
