@@ -227,7 +227,7 @@ test('explained: main spawns a sleeper that worker 1 takes from the injection qu
 test('explained: preemption at the end of the slice, and nothing else to run', () => {
   const { explain } = setup();
   const e = explain(5);
-  assert.equal(e.text, 'The 10 ms slice of co#2 (reader) ran out, so the monitor sent SIGURG and co#2 went to the back of the queue; nothing else was ready, so co#2 runs again');
+  assert.equal(e.text, 'The 10 ms slice of co#2 (reader) ran out, so the monitor sent SIGURG and co#2 went to the back of the queue; worker 0 had nothing else ready, so co#2 runs again');
   assert.deepEqual(e.rules, ['preempted', 'again']);
 });
 

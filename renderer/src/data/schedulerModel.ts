@@ -438,7 +438,7 @@ export function explainStep(derived: Derived, s: Step): Explanation {
   const yielded = hist.find((e) => e.kind === Kind.CO_YIELD);
   const who = label(C);
   if (C === prev && yielded) {
-    parts.push(`nothing else was ready, so ${who} runs again`);
+    parts.push(`worker ${W} had nothing else ready, so ${who} runs again`);
     rules.push('again');
   } else if (wake) {
     const d = wake.a[1];
