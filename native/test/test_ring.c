@@ -1,7 +1,8 @@
 /*
  * test_ring.c — the event ring (native/engine/src/ring.h): order and bytes,
  * loss accounting with DROP records, a slow consumer on another thread,
- * attaching corrupt or foreign files, and the memfd's permissions.
+ * attaching corrupt or foreign files, the memfd's permissions, and overwrite
+ * mode (the flight recorder) with its hand-over to a consumer.
  *
  * ring.c depends on libc and coroscope_events.h only and its symbols are
  * hidden in libcoroscope.so, so it is compiled into this program as is.
@@ -255,6 +256,197 @@ TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_tha
     CHECK_GT_LONG(drops, 0); /* the consumer really was overrun... */
     CHECK_GT_LONG(records, 4096); /* ...and really read */
     cs_ring_destroy(&r);
+}
+
+/* ---- overwrite mode (the flight recorder) ------------------------------------------- */
+
+/* Like ev_of, but every `every` records one is a THREAD record (the point
+ * where a consumer may resynchronise after a gap). */
+static coroscope_event flight_ev(uint64_t seq, uint64_t every)
+{
+    coroscope_event e = ev_of(seq);
+    if (seq % every == 0)
+        e.kind = COROSCOPE_EV_THREAD;
+    return e;
+}
+
+TEST(an_overwriting_ring_keeps_the_most_recent_records_and_a_consumer_starts_at_a_thread_record)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 256, 0, 0) == 0);
+    cs_ring_set_overwrite(&r, 1);
+    const uint64_t total = 256 * 10 + 17;
+    for (uint64_t i = 0; i < total; i++) {
+        coroscope_event e = flight_ev(i, 32);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0); /* never refused: the oldest chunk is given up */
+    }
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 0);
+    uint64_t given = atomic_load(&r.hdr->overwritten);
+    CHECK_EQ_LONG(given % 32, 0); /* whole chunks of capacity / 8 */
+    CHECK_EQ_LONG(total - given, atomic_load(&r.hdr->head) - atomic_load(&r.hdr->tail));
+    CHECK_GE_LONG(total - given, 256 - 32); /* at least 7/8 of the ring is kept */
+
+    /* An inspector arrives (another handle on the same memfd), turns
+     * overwrite mode off, and reads: the records from the first THREAD
+     * record after the kept window's start, in order, up to the last one. */
+    cs_ring c;
+    REQUIRE(cs_ring_attach(&c, r.fd) == 0);
+    cs_ring_set_overwrite(&c, 0);
+    coroscope_event out[512];
+    ssize_t n = cs_ring_read(&c, out, 512);
+    REQUIRE(n > 0);
+    uint64_t first = given % 32 == 0 ? given : given + (32 - given % 32); /* the first THREAD in the window */
+    CHECK_EQ_LONG(out[0].kind, COROSCOPE_EV_THREAD);
+    CHECK_EQ_LONG(out[0].a[0], first);
+    CHECK_EQ_LONG((uint64_t)n, total - first);
+    for (ssize_t k = 0; k < n; k++) {
+        coroscope_event want = flight_ev(first + (uint64_t)k, 32);
+        if (!same_bytes(&out[k], &want)) {
+            cs_test_fail(__FILE__, __LINE__, "record %ld differs", (long)k);
+            break;
+        }
+    }
+    /* Overwrite mode is off now: a full ring drops again (and says so). */
+    for (uint64_t i = 0; i < 300; i++) {
+        coroscope_event e = flight_ev(total + i, 32);
+        cs_ring_write(&r, &e);
+    }
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 300 - 256);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->overwritten), given);
+    cs_ring_detach(&c);
+    cs_ring_destroy(&r);
+}
+
+TEST(a_gap_drops_records_up_to_the_next_thread_record_but_keeps_string_definitions)
+{
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, 64, 0, 0) == 0);
+    cs_ring c;
+    REQUIRE(cs_ring_attach(&c, r.fd) == 0);
+    cs_ring_set_overwrite(&r, 1);
+    /* 64 + 8 records: the producer gives up records 0..7; record 9 is a
+     * STRING, 12 a THREAD. */
+    for (uint64_t i = 0; i < 72; i++) {
+        coroscope_event e = ev_of(i);
+        if (i == 9)
+            e.kind = COROSCOPE_EV_STRING;
+        if (i == 12)
+            e.kind = COROSCOPE_EV_THREAD;
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    coroscope_event out[128];
+    ssize_t n = cs_ring_read(&c, out, 128);
+    CHECK_EQ_LONG(c.c_given_up, 8);
+    CHECK_EQ_LONG(c.c_skipped, 3); /* 8, 10, 11 */
+    REQUIRE(n == 72 - 8 - 3);
+    CHECK_EQ_LONG(out[0].a[0], 9);
+    CHECK_EQ_LONG(out[0].kind, COROSCOPE_EV_STRING);
+    CHECK_EQ_LONG(out[1].a[0], 12);
+    CHECK_EQ_LONG(out[n - 1].a[0], 71);
+    cs_ring_detach(&c);
+    cs_ring_destroy(&r);
+}
+
+typedef struct flight {
+    cs_ring *r;
+    _Atomic int stop;
+    uint64_t written;
+} flight;
+
+static void *flight_producer(void *arg)
+{
+    flight *f = arg;
+    while (!atomic_load(&f->stop)) {
+        coroscope_event e = flight_ev(f->written, 64);
+        if (cs_ring_write(&f->r[0], &e) == 0)
+            f->written++;
+        else
+            usleep(50); /* overwrite mode is off and the ring is full: let the consumer catch up */
+    }
+    cs_ring_flush(f->r);
+    return NULL;
+}
+
+/* Check one record read from a flight ring: intact bytes, after `*next`
+ * (a jump only to a THREAD record: resynchronised after a gap). */
+static int flight_check(const coroscope_event *e, uint64_t *next, uint64_t *gaps, int round)
+{
+    if (e->kind == COROSCOPE_EV_DROP)
+        return 0; /* overwrite mode off, ring full: the producer retries the refused record */
+    uint64_t seq = e->a[0];
+    coroscope_event want = flight_ev(seq, 64);
+    if (!same_bytes(e, &want)) {
+        cs_test_fail(__FILE__, __LINE__, "round %d: record a0=%lu is torn (overwritten while read)", round,
+                     (unsigned long)seq);
+        return -1;
+    }
+    if (*next != UINT64_MAX && seq != *next) {
+        if (seq < *next || e->kind != COROSCOPE_EV_THREAD) {
+            cs_test_fail(__FILE__, __LINE__, "round %d: expected record %lu, got %lu (kind %d)", round,
+                         (unsigned long)*next, (unsigned long)seq, e->kind);
+            return -1;
+        }
+        (*gaps)++;
+    }
+    if (*next == UINT64_MAX && e->kind != COROSCOPE_EV_THREAD) {
+        cs_test_fail(__FILE__, __LINE__, "round %d: the first record is not a THREAD record", round);
+        return -1;
+    }
+    *next = seq + 1;
+    return 0;
+}
+
+TEST(reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing_it_over_never_yields_a_torn_or_reordered_record)
+{
+    uint64_t gaps = 0;
+    for (int round = 0; round < 10; round++) {
+        cs_ring r;
+        REQUIRE(cs_ring_create(&r, 1024, 0, 0) == 0);
+        cs_ring_set_overwrite(&r, 1);
+        flight f = {.r = &r};
+        pthread_t t;
+        REQUIRE(pthread_create(&t, NULL, flight_producer, &f) == 0);
+        usleep(1000);
+        cs_ring c;
+        REQUIRE(cs_ring_attach(&c, r.fd) == 0);
+        static coroscope_event out[300];
+        uint64_t next = UINT64_MAX;
+        /* Overwrite mode still on: the producer laps this slow reader. */
+        for (int reads = 0; reads < 3000; reads++) {
+            ssize_t n = cs_ring_read(&c, out, 1 + (size_t)(reads % 300));
+            REQUIRE(n >= 0);
+            for (ssize_t k = 0; k < n; k++)
+                if (flight_check(&out[k], &next, &gaps, round))
+                    cs_test_abort();
+            if (reads % 64 == 0)
+                usleep(100);
+        }
+        /* The hand-over, while the producer writes: from here nothing is lost. */
+        cs_ring_set_overwrite(&c, 0);
+        uint64_t handed = atomic_load(&r.hdr->overwritten);
+        for (int reads = 0; reads < 2000; reads++) {
+            ssize_t n = cs_ring_read(&c, out, 300);
+            REQUIRE(n >= 0);
+            for (ssize_t k = 0; k < n; k++)
+                if (flight_check(&out[k], &next, &gaps, round))
+                    cs_test_abort();
+        }
+        atomic_store(&f.stop, 1);
+        pthread_join(t, NULL);
+        for (ssize_t n; (n = cs_ring_read(&c, out, 300)) > 0;)
+            for (ssize_t k = 0; k < n; k++)
+                if (flight_check(&out[k], &next, &gaps, round))
+                    cs_test_abort();
+        CHECK_EQ_LONG(next, f.written); /* read up to the last record written */
+        /* At most the one chunk step the producer had decided on before it saw the flag. */
+        CHECK_LE_LONG(atomic_load(&r.hdr->overwritten), handed + 1024 / 8);
+        cs_ring_detach(&c);
+        cs_ring_destroy(&r);
+    }
+    printf("gaps while lapped: %lu\n", (unsigned long)gaps);
+    CHECK_GT_LONG(gaps, 0); /* the producer really lapped the reader */
 }
 
 /* ---- attaching -------------------------------------------------------------------- */

@@ -179,6 +179,15 @@ void cs_config_load(char **envp)
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
     cs_tel_configure(env("COROSCOPE_TRACE"));
+    s = env("COROSCOPE_FLIGHT");
+    if (s && *s) {
+        size_t v;
+        if (cs_parse_size(s, &v) || (v != 0 && (v < ((size_t)1 << 20) || v > ((size_t)16 << 30))))
+            cs_log("COROSCOPE_FLIGHT=%s is not a flight recorder size (0, or 1M..16G, e.g. 64M); no flight recorder",
+                   s);
+        else
+            cs_tel_configure_flight(v);
+    }
 
     s = env("COROSCOPE_PREEMPT_SIGNAL");
     if (s && *s) {

@@ -182,9 +182,10 @@ static void config_json(out *o)
 {
     put(o,
         "{\"workers\":%d,\"stack_size\":%zu,\"time_slice_ns\":%llu,\"hooks\":%d,\"preempt\":%d,\"migrate\":%d,"
-        "\"preempt_signal\":%d}",
+        "\"preempt_signal\":%d,\"flight_bytes\":%zu}",
         cs_cfg.workers, cs_cfg.stack_size, (unsigned long long)atomic_load(&cs_cfg.time_slice_ns),
-        atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal);
+        atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal,
+        cs_tel_flight_bytes());
 }
 
 /* ---- commands --------------------------------------------------------------------------------- */

@@ -132,28 +132,69 @@ void cs_ring_detach(cs_ring *r)
     r->fd = -1;
 }
 
-ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
+/* Copy records [t, t + n) out of the slots (they may wrap). */
+static void copy_out(const cs_ring *r, coroscope_event *out, uint64_t t, size_t n)
 {
-    uint64_t t = r->c_tail;
-    uint64_t h = r->c_head;
-    if (h - t < max) { /* the last view of head cannot fill `out`: look again */
-        h = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
-        if (h - t > r->capacity) /* also catches head < tail */
-            return -CS_RING_ECORRUPT;
-        r->c_head = h;
-    }
-    uint64_t avail = h - t;
-    size_t n = avail < max ? (size_t)avail : max;
-    if (n == 0)
-        return 0;
     size_t i = (size_t)(t & r->mask);
     size_t first = r->capacity - i < n ? r->capacity - i : n;
     memcpy(out, &r->slots[i], first * sizeof *out);
     if (n > first)
         memcpy(out + first, &r->slots[0], (n - first) * sizeof *out);
-    r->c_tail = t + n;
-    atomic_store_explicit(&r->hdr->tail, t + n, memory_order_release);
-    return (ssize_t)n;
+}
+
+/* After a gap: drop records up to the producer's next THREAD record, keeping
+ * string definitions (ring.h, "Overwrite mode"). Returns how many remain. */
+static size_t resync(cs_ring *r, coroscope_event *out, size_t n)
+{
+    size_t k = 0, i = 0;
+    for (; i < n && r->c_resync; i++) {
+        uint16_t kind = out[i].kind;
+        if (kind == COROSCOPE_EV_THREAD)
+            r->c_resync = 0;
+        if (kind == COROSCOPE_EV_THREAD || kind == COROSCOPE_EV_STRING || kind == COROSCOPE_EV_STRING_MORE)
+            out[k++] = out[i];
+        else
+            r->c_skipped++;
+    }
+    if (k == i)
+        return n;
+    memmove(out + k, out + i, (n - i) * sizeof *out);
+    return k + (n - i);
+}
+
+ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
+{
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+        if (t != r->c_tail) { /* an overwriting producer gave records up */
+            if (t - r->c_tail <= ((uint64_t)1 << 62))
+                r->c_given_up += t - r->c_tail;
+            r->c_tail = t;
+            r->c_resync = 1;
+        }
+        uint64_t h = r->c_head;
+        if (h - t < max || h - t > r->capacity) { /* the last view of head cannot fill `out`: look again */
+            h = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
+            if (h - t > r->capacity) /* also catches head < tail */
+                return -CS_RING_ECORRUPT;
+            r->c_head = h;
+        }
+        uint64_t avail = h - t;
+        size_t n = avail < max ? (size_t)avail : max;
+        if (n == 0)
+            return 0;
+        copy_out(r, out, t, n);
+        /* Valid only if the producer did not move tail meanwhile (it moves
+         * tail past a record before it reuses the record's slot). */
+        if (!atomic_compare_exchange_strong_explicit(&r->hdr->tail, &t, t + n, memory_order_acq_rel,
+                                                     memory_order_acquire))
+            continue;
+        r->c_tail = t + n;
+        if (r->c_resync)
+            n = resync(r, out, n);
+        if (n)
+            return (ssize_t)n;
+    }
 }
 
 /* ---- producer slow paths ------------------------------------------------------ */
@@ -168,7 +209,22 @@ static uint64_t room(cs_ring *r)
     if (r->p_published != r->p_head)
         cs_ring_publish(r);
     r->p_tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
-    return r->capacity - (r->p_head - r->p_tail);
+    free_ = r->capacity - (r->p_head - r->p_tail);
+    if (free_ == 0 && atomic_load_explicit(&r->hdr->overwrite, memory_order_relaxed)) {
+        /* Flight recorder: give the oldest chunk up. acq_rel: the slots are
+         * reused only after tail moved past them (ring.h). */
+        uint64_t t = r->p_tail, chunk = r->capacity >= 8 ? r->capacity / 8 : 1;
+        if (atomic_compare_exchange_strong_explicit(&r->hdr->tail, &t, t + chunk, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            t += chunk;
+            atomic_store_explicit(&r->hdr->overwritten,
+                                  atomic_load_explicit(&r->hdr->overwritten, memory_order_relaxed) + chunk,
+                                  memory_order_relaxed);
+        }
+        r->p_tail = t; /* on failure: the consumer's newer tail */
+        free_ = r->capacity - (r->p_head - r->p_tail);
+    }
+    return free_;
 }
 
 static void put(cs_ring *r, const coroscope_event *ev)

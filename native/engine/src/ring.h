@@ -11,7 +11,8 @@
  *   maps the same file with cs_ring_attach and reads with cs_ring_read. The
  *   producer never blocks, never allocates and makes no system call after
  *   cs_ring_create: a full ring drops the new record and counts it; unread
- *   records are never overwritten.
+ *   records are never overwritten — except in overwrite mode (the flight
+ *   recorder, below), where the producer itself gives the oldest records up.
  *
  * Shared layout (all integers little-endian, as on the only supported
  * target, x86-64; `head`, `tail` and the drop fields are 64-bit words
@@ -34,9 +35,14 @@
  *                                records published since creation; records
  *                                [tail, head) are readable, record n lives in
  *                                slot n & (capacity - 1).
- *   cache line 2 (offset 128): tail, u64 — consumer; release store. Number of
- *                                records consumed since creation. The slots of
- *                                records below tail may be reused.
+ *   cache line 2 (offset 128): tail, u64 — consumer, and the producer in
+ *                                overwrite mode; compare-and-swap. Number of
+ *                                records consumed (or given up) since creation.
+ *                                The slots of records below tail may be reused.
+ *      136     4  overwrite      1: overwrite mode (flight recorder); any
+ *                                process may flip it (relaxed); the producer
+ *                                reads it only when the ring is full
+ *      144     8  overwritten    records given up in overwrite mode (producer)
  *   cache line 3 (offset 192): drop statistics — producer, relaxed stores;
  *                                informative only (the exact account of every
  *                                loss is the DROP records in the stream):
@@ -55,9 +61,28 @@
  *   batched: head is stored at most every `batch` records (CS_RING_BATCH by
  *   default), when the ring is found full, and on cs_ring_flush — a producer
  *   that goes idle must flush, or its last records stay invisible.
- *   Consumer: loads head (acquire), copies records [tail, head) out, then
- *   stores tail (release), giving the slots back. 0 <= head - tail <=
- *   capacity always; a consumer that sees otherwise reports CS_RING_ECORRUPT.
+ *   Consumer: loads tail and head (acquire), copies records [tail, head)
+ *   out, then moves tail on with a compare-and-swap (acq_rel), giving the
+ *   slots back. 0 <= head - tail <= capacity always; a consumer that sees
+ *   otherwise reports CS_RING_ECORRUPT.
+ *
+ *   Overwrite mode (the flight recorder: no consumer yet, keep the most
+ *   recent records). A producer that finds the ring full and `overwrite` set
+ *   moves tail on by one chunk (capacity / 8 records) with a compare-and-
+ *   swap and then reuses those slots, so the ring always holds the last
+ *   7/8..8/8 of its capacity. Handing over to a consumer: someone clears
+ *   `overwrite` (the engine does it when an inspector subscribes); the
+ *   producer may still complete one chunk step it had decided on. A
+ *   consumer's copy is therefore valid only if its compare-and-swap of tail
+ *   succeeds: the producer must move tail past a record before it reuses
+ *   that record's slot. On failure the consumer drops the copy and reads
+ *   again from the new tail. Records given up this way leave a gap: the
+ *   consumer then "resynchronises": it keeps STRING and STRING_MORE records
+ *   but drops every other record until the producer's next THREAD record.
+ *   The telemetry layer makes that point safe: in overwrite mode each
+ *   thread starts a new string epoch (forgets what it defined, announces
+ *   itself with THREAD) after every chunk it writes, so no record after a
+ *   THREAD refers to a string defined before it.
  *
  *   Loss: a record that finds no free slot is dropped and counted (with the
  *   ts of the first and the last one lost). The next time the producer
@@ -104,7 +129,7 @@
 #include "../include/coroscope_events.h"
 
 #define CS_RING_MAGIC 0x0100474e49525343ull /* "CSRING\0\1" read as a little-endian u64 */
-#define CS_RING_VERSION 1u
+#define CS_RING_VERSION 2u               /* 2: overwrite mode, tail by CAS */
 #define CS_RING_HEADER_SIZE 4096u
 #define CS_RING_MIN_CAPACITY 2u
 #define CS_RING_MAX_CAPACITY (1u << 24) /* 16 Mi records = 1 GiB of slots */
@@ -136,6 +161,9 @@ typedef struct cs_ring_header {
     _Alignas(64) _Atomic uint64_t head;
     /* cache line 2 */
     _Alignas(64) _Atomic uint64_t tail;
+    _Atomic uint32_t overwrite;
+    uint32_t zero2;
+    _Atomic uint64_t overwritten;
     /* cache line 3 */
     _Alignas(64) _Atomic uint64_t dropped;
     _Atomic uint64_t drop_pending;
@@ -147,6 +175,8 @@ _Static_assert(offsetof(cs_ring_header, capacity) == 16, "ring layout");
 _Static_assert(offsetof(cs_ring_header, events_version) == 32, "ring layout");
 _Static_assert(offsetof(cs_ring_header, head) == 64, "ring layout");
 _Static_assert(offsetof(cs_ring_header, tail) == 128, "ring layout");
+_Static_assert(offsetof(cs_ring_header, overwrite) == 136, "ring layout");
+_Static_assert(offsetof(cs_ring_header, overwritten) == 144, "ring layout");
 _Static_assert(offsetof(cs_ring_header, dropped) == 192, "ring layout");
 _Static_assert(offsetof(cs_ring_header, drop_last_ts) == 216, "ring layout");
 _Static_assert(sizeof(cs_ring_header) <= CS_RING_HEADER_SIZE, "ring layout");
@@ -170,6 +200,9 @@ typedef struct cs_ring {
     /* consumer only */
     _Alignas(64) uint64_t c_tail;       /* next record to read */
     uint64_t c_head;                    /* head as last loaded */
+    uint64_t c_given_up;                /* records the producer gave up before we read them */
+    uint64_t c_skipped;                 /* records dropped while resynchronising */
+    int c_resync;                       /* after a gap: drop records up to the next THREAD */
 } cs_ring;
 
 /* Create a ring of `capacity` records (a power of two in [CS_RING_MIN_CAPACITY,
@@ -193,8 +226,17 @@ int cs_ring_attach(cs_ring *r, int fd);
 void cs_ring_detach(cs_ring *r);
 
 /* Copy up to max records out, oldest first, and give their slots back.
- * Returns the number copied (0: nothing published), or -CS_RING_ECORRUPT. */
+ * Returns the number copied (0: nothing published), or -CS_RING_ECORRUPT.
+ * After records were given up by an overwriting producer, the records up to
+ * its next THREAD record are not returned (STRING/STRING_MORE are): see
+ * "Overwrite mode" above; r->c_given_up and r->c_skipped count them. */
 ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max);
+
+/* Overwrite mode on or off (any thread, any process mapping the ring). */
+static inline void cs_ring_set_overwrite(cs_ring *r, int on)
+{
+    atomic_store_explicit(&r->hdr->overwrite, on ? 1u : 0u, memory_order_seq_cst);
+}
 
 /* Message for a code returned by these functions (errno values included). */
 const char *cs_ring_strerror(int err);

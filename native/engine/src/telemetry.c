@@ -34,6 +34,7 @@ typedef struct tel_thread {
     uint32_t tid;
     uint16_t worker;
     uint32_t epoch;           /* subscription this thread last announced itself to */
+    uint64_t epoch_end;       /* flight recorder: start a new string epoch once the ring's head reaches this */
     struct tel_thread *next;
     struct {
         uint64_t hash, id;
@@ -53,6 +54,8 @@ static __thread int tl_mute __attribute__((tls_model("initial-exec")));
 static _Atomic uint32_t epoch = 1;      /* bumped by each subscription */
 static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
+static size_t flight_bytes;             /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
+static _Atomic int flight_armed;        /* rings overwrite (nobody subscribed) */
 
 static void call_observer(const cs_call *c);
 
@@ -70,6 +73,36 @@ void cs_tel_configure(const char *path)
     atomic_store(&cs_tel_on, 1);
 }
 
+void cs_tel_configure_flight(size_t bytes)
+{
+    if (!bytes || trace_path[0]) /* COROSCOPE_TRACE records everything already */
+        return;
+    flight_bytes = bytes;
+    atomic_store(&flight_armed, 1);
+    atomic_store(&need_metadata, 1);
+    atomic_store(&cs_observer, call_observer);
+    atomic_store(&cs_tel_on, 1);
+}
+
+/* Records per worker ring: 8 MiB, or the worker's share of the flight
+ * recorder's size (a power of two, at most CS_RING_MAX_CAPACITY). */
+static uint32_t worker_capacity(void)
+{
+    if (!flight_bytes)
+        return RING_WORKER;
+    uint64_t want = flight_bytes / COROSCOPE_EVENT_SIZE / (uint64_t)(cs_cfg.workers > 0 ? cs_cfg.workers : 1);
+    uint32_t c = RING_THREAD;
+    while (c < CS_RING_MAX_CAPACITY && (uint64_t)c * 2 <= want)
+        c *= 2;
+    return c;
+}
+
+static void flight_epoch_mark(tel_thread *t)
+{
+    uint64_t chunk = t->ring.capacity / 8;
+    t->epoch_end = atomic_load_explicit(&flight_armed, memory_order_relaxed) ? t->ring.p_head + chunk : UINT64_MAX;
+}
+
 static tel_thread *thread_new(void)
 {
     tel_thread *t = calloc(1, sizeof *t);
@@ -77,10 +110,14 @@ static tel_thread *thread_new(void)
         return NULL;
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
-    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER ? RING_THREAD : RING_WORKER, t->tid, t->worker)) {
+    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER ? RING_THREAD : worker_capacity(), t->tid,
+                       t->worker)) {
         free(t);
         return NULL;
     }
+    if (atomic_load(&flight_armed))
+        cs_ring_set_overwrite(&t->ring, 1);
+    t->epoch_end = UINT64_MAX;
     cs_tel_ring_fn announce = atomic_load(&ring_announcer);
     if (announce)
         announce(t->ring.fd, t->tid, t->worker);
@@ -102,6 +139,7 @@ static void publish_all_at_exit(void);
 static void new_epoch(tel_thread *t, uint32_t e)
 {
     t->epoch = e;
+    flight_epoch_mark(t);
     for (int i = 0; i < CACHE_SLOTS; i++)
         t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;
@@ -145,6 +183,12 @@ void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t 
     coroscope_event ev = {.ts = cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
                           .a = {a0, a1, a2, a3, a4}};
     put(t, &ev);
+    /* Flight recorder: after each chunk, the next record (and the strings it
+     * uses) starts a new epoch, so a consumer can resynchronise at its THREAD
+     * record after the ring overwrote older ones (ring.h). Here, between two
+     * whole records, never between a string and the record using it. */
+    if (__builtin_expect(t->ring.p_head >= t->epoch_end, 0))
+        t->epoch = 0;
 }
 
 uint64_t cs_tel_string(const char *s)
@@ -207,19 +251,35 @@ static void publish_all_at_exit(void)
         cs_ring_publish_foreign(&t->ring);
 }
 
+/* Overwrite mode of every ring (the flight recorder armed or handed over). */
+static void set_overwrite(int on)
+{
+    atomic_store(&flight_armed, on);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
+        cs_ring_set_overwrite(&t->ring, on);
+}
+
 int cs_tel_subscribe(int on)
 {
     if (trace_path[0])
         return EBUSY;
     if (on) {
+        if (flight_bytes)
+            set_overwrite(0); /* hand the rings, with what they kept, to the inspector */
         atomic_store(&need_metadata, 1);
         atomic_fetch_add(&epoch, 1);
         atomic_store(&cs_observer, call_observer);
+    } else if (flight_bytes) {
+        set_overwrite(1); /* keep recording the recent past for the next inspector */
+        atomic_fetch_add(&epoch, 1);
+        return 0;
     } else if (atomic_load(&cs_observer) == call_observer)
         atomic_store(&cs_observer, NULL);
     atomic_store(&cs_tel_on, on);
     return 0;
 }
+
+size_t cs_tel_flight_bytes(void) { return flight_bytes; }
 
 int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx)
 {

@@ -18,6 +18,13 @@
  *   Nothing is emitted while recording is off: every emission point tests
  *   cs_tel_on (one relaxed load) first.
  *
+ * Flight recorder (COROSCOPE_FLIGHT=size)
+ *   Telemetry is on from the start with nobody reading: the rings are in
+ *   overwrite mode (ring.h) and keep the most recent events. A subscribing
+ *   inspector clears overwrite mode and reads what they hold first. While
+ *   armed, each thread starts a new string epoch after every ring chunk it
+ *   writes (cs_tel_emit), so a reader can resynchronise after the gap.
+ *
  * Threads: cs_tel_emit from any thread except inside signal handlers (the
  * preemption handler emits nothing; its events come from the trampoline).
  * The recorder thread never emits (its own writes are not observed).
@@ -41,6 +48,15 @@ static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_
 
 /* Constructor: remember COROSCOPE_TRACE (read from envp). */
 void cs_tel_configure(const char *trace_path);
+
+/* Constructor: COROSCOPE_FLIGHT (bytes, 0: off). Turns telemetry on with
+ * nobody reading: every ring overwrites its oldest records (ring.h), so the
+ * rings hold the recent past — about `bytes` in all, split over the workers
+ * (each worker ring a power of two of 64-byte records, at least 4096) — until
+ * an inspector subscribes and takes them over. Unsubscribing re-arms it.
+ * Ignored while COROSCOPE_TRACE records. */
+void cs_tel_configure_flight(size_t bytes);
+size_t cs_tel_flight_bytes(void);
 
 /* First safe moment after load (first spawn, or first observed call on a
  * plain thread): open the trace file and start the recorder. */
@@ -67,7 +83,7 @@ static inline uint64_t cs_tel_ready_why(int cause)
 }
 
 /* An inspector subscribed through the control channel: emit (without a
- * trace file) or stop. Refused (EBUSY) while COROSCOPE_TRACE records,
+ * trace file) or stop (with the flight recorder: go back to overwriting). Refused (EBUSY) while COROSCOPE_TRACE records,
  * because the recorder is then the rings' one consumer. Each subscription
  * starts a new epoch: the first event after it is preceded by CLOCK,
  * PROCESS and CONFIG records, each thread re-announces itself (THREAD) and
