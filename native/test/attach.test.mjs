@@ -125,3 +125,50 @@ test('subscribing is refused while the process records to COROSCOPE_TRACE (one c
     server.kill('SIGKILL');
   }
 });
+
+test('with COROSCOPE_FLIGHT, an inspector that attaches after the fact sees what just happened; without it, nothing', async () => {
+  for (const flight of ['4M', null]) {
+    const { server, port } = await startServer(flight ? { COROSCOPE_FLIGHT: flight } : {});
+    try {
+      assert.ok(load(port, 5, 0.3) > 100);
+      await sleep(100);
+      // Nothing happens in the server while the inspector is attached.
+      const r = await attach(server.pid, 0.5).done;
+      assert.equal(r.code, 0, r.err);
+      const lines = r.out.split('\n');
+      const reads = lines.filter((l) => /\bread\(fd=\d+/.test(l)).length;
+      if (!flight) {
+        assert.equal(reads, 0, 'without the flight recorder the past is gone');
+        continue;
+      }
+      assert.ok(reads > 1000, `the load's reads are there (${reads})`);
+      assert.ok(lines.some((l) => / parked in read \(fd \d+ readable\)/.test(l)), 'parked reads too');
+      // Every string a kept record refers to is defined in what was delivered
+      // (the reader resynchronised at a THREAD record after the overwritten part).
+      const unresolved = lines.filter((l) => /str#\d+/.test(l));
+      assert.deepEqual(unresolved.slice(0, 3), [], 'no record refers to a string that was overwritten');
+      assert.ok(lines.some((l) => /thread tid=\d+ "cs-worker-0" w0/.test(l)));
+      // Detached: the recorder is armed again, and the next inspector sees the next burst.
+      assert.ok(load(port, 5, 0.2) > 100, 'the server serves after the detach');
+      await sleep(100);
+      const r2 = await attach(server.pid, 0.3).done;
+      assert.equal(r2.code, 0, r2.err);
+      assert.ok(r2.out.split('\n').filter((l) => /\bread\(fd=\d+/.test(l)).length > 1000, 'the second burst is there');
+    } finally {
+      server.kill('SIGKILL');
+    }
+  }
+});
+
+test('a bad COROSCOPE_FLIGHT value is named and the program runs without a flight recorder', async () => {
+  const { server, port } = await startServer({ COROSCOPE_FLIGHT: 'lots' });
+  let err = '';
+  server.stderr.on('data', (d) => (err += d));
+  try {
+    assert.ok(load(port, 2, 0.2) > 100);
+    await sleep(50);
+    assert.match(err, /COROSCOPE_FLIGHT=lots is not a flight recorder size/);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
