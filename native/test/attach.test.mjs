@@ -143,6 +143,7 @@ test('with COROSCOPE_FLIGHT, an inspector that attaches after the fact sees what
       }
       assert.ok(reads > 1000, `the load's reads are there (${reads})`);
       assert.ok(lines.some((l) => / parked in read \(fd \d+ readable\)/.test(l)), 'parked reads too');
+      assert.ok(lines.some((l) => / woke \(fd \d+ readable\)/.test(l)), 'and their wakes, with the readiness seen');
       // Every string a kept record refers to is defined in what was delivered
       // (the reader resynchronised at a THREAD record after the overwritten part).
       const unresolved = lines.filter((l) => /str#\d+/.test(l));

@@ -93,7 +93,7 @@ static int wake_dir(cs_fd *e, int dir, int cause)
     while (w) {
         cs_waiter *next = w->next;
         w->linked = 0;
-        n += cs_wake_detail(w->co, w->token, cause, (uint64_t)(int64_t)w->fd);
+        n += cs_wake_seen(w->co, w->token, cause, (uint64_t)(int64_t)w->fd, cause == CS_WAKE_FD ? 1 << dir : 0);
         w = next;
     }
     return n;

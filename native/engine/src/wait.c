@@ -82,6 +82,11 @@ int cs_wake(cs_co *co, uint64_t token, int cause) { return cs_wake_detail(co, to
 
 int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail)
 {
+    return cs_wake_seen(co, token, cause, detail, 0);
+}
+
+int cs_wake_seen(cs_co *co, uint64_t token, int cause, uint64_t detail, int seen)
+{
     uint64_t expect = token;
     if (!(token & 1))
         return 0;
@@ -91,7 +96,7 @@ int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail)
     atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
     if (cs_tel()) {
         cs_co *waker = cs_tls.co;
-        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : detail, 0,
+        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : detail, (uint64_t)seen,
                     waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
     }
     cs_sched_ready(co);

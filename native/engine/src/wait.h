@@ -31,6 +31,9 @@ int cs_wake(cs_co *co, uint64_t token, int cause);
 /* The same, with what caused it for the event stream: the fd, or the
  * coroutine that finished (join). */
 int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail);
+/* The same, for an fd wake: `seen` is the readiness that woke it (1 read,
+ * 2 write), carried by the WAKE event (a2). */
+int cs_wake_seen(cs_co *co, uint64_t token, int cause, uint64_t detail, int seen);
 
 /* The waiting coroutine itself abandons the wait it began (before parking).
  * Returns 1 if it did; 0 if a waker claimed it first, in which case the
