@@ -173,3 +173,37 @@ test('a bad COROSCOPE_FLIGHT value is named and the program runs without a fligh
     server.kill('SIGKILL');
   }
 });
+
+test('a forked child that runs coroutines has its own control socket: listed, attachable, with its own flight recorder', async () => {
+  const exe = join(tmp, 'fork_then_sleep');
+  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'fork_then_sleep.c'),
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const parent = spawn(exe, [], { env: cleanEnv({ COROSCOPE_FLIGHT: '2M' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let childPid = 0;
+  try {
+    childPid = await new Promise((res, rej) => {
+      let out = '';
+      parent.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/child (\d+)/);
+        if (m) res(Number(m[1]));
+      });
+      parent.on('exit', () => rej(new Error('the parent exited early')));
+    });
+    await sleep(200); // the child naps: its flight recorder fills
+    const list = spawnSync(dump, ['--list'], { env: cleanEnv(), encoding: 'utf8', timeout: 5000 });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`^\\s*${parent.pid}\\b`, 'm'), 'the parent is listed');
+    assert.match(list.stdout, new RegExp(`^\\s*${childPid}\\b`, 'm'), 'the child is listed');
+    const r = await attach(childPid, 0.3).done;
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    assert.ok(lines.some((l) => new RegExp(`process pid=${childPid}\\b`).test(l)), 'the child describes itself');
+    assert.ok(lines.filter((l) => /usleep\(/.test(l)).length > 50, 'the child\'s naps, from before the attach and live');
+    assert.equal(lines.filter((l) => new RegExp(`process pid=${parent.pid}\\b`).test(l)).length, 0, 'nothing of the parent');
+  } finally {
+    if (childPid) try { process.kill(childPid, 'SIGKILL'); } catch {}
+    parent.kill('SIGKILL');
+  }
+});

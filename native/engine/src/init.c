@@ -36,6 +36,13 @@ static void atfork_child(void)
     cs_preempt_atfork_child();
     cs_control_atfork_child();
     cs_tel_atfork_child();
+    /* A child whose runtime runs (rebuilt above) is an engine process of its
+     * own: it gets its own control socket, so it can be listed and attached. */
+    if (atomic_load(&cs_rt.started) == 2) {
+        int err = cs_control_start();
+        if (err)
+            cs_log("forked child: no control socket (%s): it cannot be attached to", strerror(err));
+    }
 }
 
 /* COROSCOPE_INHERIT=0: remove this library from LD_PRELOAD so programs

@@ -229,7 +229,7 @@ void cs_tel_atfork_child(void)
 {
     /* The rings are shared memory with the parent, whose threads still
      * produce into them, and the trace file is the parent's: the child
-     * starts with neither and does not record. */
+     * starts with neither and does not record to a file. */
     tl = NULL;
     atomic_store(&threads, NULL);
     trace_path[0] = '\0';
@@ -237,6 +237,15 @@ void cs_tel_atfork_child(void)
     atomic_store(&cs_tel_on, 0);
     if (atomic_load(&cs_observer) == call_observer)
         atomic_store(&cs_observer, NULL);
+    /* Nobody is subscribed to the child: its flight recorder (if configured)
+     * records its own recent past, in rings of its own. */
+    if (flight_bytes) {
+        atomic_store(&flight_armed, 1);
+        atomic_store(&need_metadata, 1);
+        atomic_fetch_add(&epoch, 1);
+        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_tel_on, 1);
+    }
 }
 
 void cs_tel_set_ring_announcer(cs_tel_ring_fn fn) { atomic_store(&ring_announcer, fn); }
