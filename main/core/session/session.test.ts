@@ -104,3 +104,23 @@ test('a slow inspector never slows the target: the engine drops, says how much, 
   // Exact accounting: stored events plus the drops the engine reported are what it produced (about 2 per yield).
   assert.ok(st.events + st.drops >= out.yields * 2 * 0.95, `${st.events} stored + ${st.drops} dropped vs ${out.yields} yields`);
 });
+
+test('a setting changed at run time reaches the stream: a new CONFIG with the new values follows the engine\'s reply', async () => {
+  const s = Session.launch({ cmd: example('cpu_hog'), args: ['3'], engine: { workers: 1 }, record: false });
+  try {
+    const config = () => s.derived.process.summary(s.strings).config;
+    for (let i = 0; i < 300 && !config(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(config()?.timeSlice, 10_000_000);
+    assert.equal(config()?.preempt, true);
+    const reply = await s.target!.control<{ ok: boolean; config: { time_slice_ns: number; preempt: number } }>('set slice=2.5ms');
+    assert.equal(reply.config.time_slice_ns, 2_500_000, 'the engine takes a fraction');
+    await s.target!.control('set preempt=0');
+    for (let i = 0; i < 300 && config()?.preempt !== false; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(config()?.timeSlice, 2_500_000);
+    assert.equal(config()?.preempt, false);
+    await assert.rejects(s.target!.control('set slice=1.0000000001ms'), /slice: not a duration/, 'finer than a nanosecond is refused');
+  } finally {
+    if (s.status().state === 'running') s.target?.kill('SIGKILL');
+    await s.whenEnded();
+  }
+});

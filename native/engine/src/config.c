@@ -53,25 +53,44 @@ int cs_parse_size(const char *s, size_t *out)
 
 int cs_parse_duration(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
+    /* Digits, an optional fraction (at most 9 digits: ns resolution), a unit. */
+    const char *p = s;
+    unsigned long long whole = 0, frac = 0, frac_div = 1;
+    if (*p < '0' || *p > '9')
         return EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (whole > (UINT64_MAX - 9) / 10)
+            return EINVAL;
+        whole = whole * 10 + (unsigned long long)(*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (frac_div == 1000000000ull)
+                return EINVAL;
+            frac = frac * 10 + (unsigned long long)(*p - '0');
+            frac_div *= 10;
+        }
+    }
     unsigned long long mul;
-    if (strcmp(end, "ns") == 0)
+    if (strcmp(p, "ns") == 0)
         mul = 1;
-    else if (strcmp(end, "us") == 0)
+    else if (strcmp(p, "us") == 0)
         mul = 1000;
-    else if (strcmp(end, "ms") == 0 || *end == '\0')
+    else if (strcmp(p, "ms") == 0 || *p == '\0')
         mul = 1000000;
-    else if (strcmp(end, "s") == 0)
+    else if (strcmp(p, "s") == 0)
         mul = 1000000000;
     else
         return EINVAL;
-    if (v > UINT64_MAX / mul)
+    if (whole > UINT64_MAX / mul)
         return EINVAL;
-    *out = v * mul;
+    uint64_t v = whole * mul, f = frac * mul / frac_div; /* frac < frac_div <= 1e9, mul <= 1e9: no overflow */
+    if (v > UINT64_MAX - f)
+        return EINVAL;
+    *out = v + f;
     return 0;
 }
 

@@ -251,6 +251,7 @@ static void cmd_set(int fd, const char *arg)
         reply_error(fd, strerror(err));
         return;
     }
+    cs_tel_config_changed();
     out o = {.n = 0};
     put(&o, "{\"ok\":true,\"config\":");
     config_json(&o);

@@ -290,6 +290,20 @@ int cs_tel_subscribe(int on)
 
 size_t cs_tel_flight_bytes(void) { return flight_bytes; }
 
+static void emit_config(void);
+
+void cs_tel_config_changed(void)
+{
+    /* From the (muted) control thread: this one record is the program's
+     * business, so it is emitted now, whether or not a worker is busy. */
+    if (!cs_tel())
+        return;
+    int mute = tl_mute;
+    tl_mute = 0;
+    emit_config();
+    tl_mute = mute;
+}
+
 int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx)
 {
     /* The list is pushed at its head: count, then visit oldest first. */
@@ -405,6 +419,11 @@ static void emit_metadata(void)
     cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
     cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
                 cs_ts_ns(&rt));
+    emit_config();
+}
+
+static void emit_config(void)
+{
     cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
                 atomic_load(&cs_cfg.time_slice_ns),
                 (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2),

@@ -58,6 +58,10 @@ void cs_tel_configure(const char *trace_path);
 void cs_tel_configure_flight(size_t bytes);
 size_t cs_tel_flight_bytes(void);
 
+/* The configuration changed at run time (control `set`, on the control
+ * thread): emit a CONFIG record with the new values now, from this thread. */
+void cs_tel_config_changed(void);
+
 /* First safe moment after load (first spawn, or first observed call on a
  * plain thread): open the trace file and start the recorder. */
 void cs_tel_start(void);
