@@ -78,6 +78,28 @@ export type ControlCommand =
   | { op: 'snapshot' }
   | { op: 'hello' };
 
+/** The engine's run-time configuration as its control channel reports it (`hello`'s config, `set`'s reply). */
+export interface EngineRuntimeConfig {
+  workers: number;
+  stack_size: number;
+  time_slice_ns: number;
+  hooks: 0 | 1;
+  preempt: 0 | 1;
+  migrate: 0 | 1;
+  preempt_signal: number;
+}
+
+/**
+ * What control(id, {op: 'set'}) resolves with: the engine's whole configuration after the change
+ * (slice, preempt, hooks), or the slow-motion delay now in force (delay). The engine emits no new
+ * CONFIG event for a change: this reply (or a later `hello`) is where it shows.
+ */
+export interface SetReply {
+  ok: true;
+  config?: EngineRuntimeConfig;
+  delay_ns?: number;
+}
+
 export type ExportFormat = 'perfetto' | 'chrome-json' | 'calls-csv' | 'native';
 
 export interface ExportResult {

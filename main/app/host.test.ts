@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiPush, SessionStatus } from '../../preload/api.js';
+import { examplesDir } from '../core/engine/paths.js';
 import { scratch } from '../core/testing/helpers.js';
 import { AppHost } from './host.js';
 
@@ -116,6 +117,35 @@ test('control pause, snapshot, step and resume on steal_imbalance', async () => 
   const last = pushes.filter((x) => x.type === 'status' && x.status.id === st.id).at(-1);
   assert.equal(last?.type === 'status' && last.status.exit?.code, 0);
   await rejects('control', 'control', st.id, { op: 'pause' });
+});
+
+test('control set: time slice, preemption and hooks change at run time, the reply shows them, a gone target says so', async () => {
+  const st = (await ask('launch', { cmd: join(examplesDir(), 'cpu_hog'), args: ['5'], engine: { workers: 1 }, record: false })) as SessionStatus;
+  for (let i = 0; i < 300 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
+  type Reply = { ok: boolean; config: { time_slice_ns: number; preempt: number; hooks: number } };
+  const hello = (await ask('control', st.id, { op: 'hello' })) as Reply;
+  assert.deepEqual([hello.config.preempt, hello.config.hooks, hello.config.time_slice_ns], [1, 1, 10_000_000]);
+  const off = (await ask('control', st.id, { op: 'set', key: 'preempt', value: false })) as Reply;
+  assert.equal(off.ok, true);
+  assert.equal(off.config.preempt, 0);
+  // A fraction is sent as whole nanoseconds: the engine's parser takes no "2.5ms".
+  const slice = (await ask('control', st.id, { op: 'set', key: 'slice', value: '2.5ms' })) as Reply;
+  assert.equal(slice.config.time_slice_ns, 2_500_000);
+  assert.equal(slice.config.preempt, 0);
+  const hooks = (await ask('control', st.id, { op: 'set', key: 'hooks', value: 0 })) as Reply;
+  assert.equal(hooks.config.hooks, 0);
+  const again = (await ask('control', st.id, { op: 'hello' })) as Reply;
+  assert.deepEqual([again.config.preempt, again.config.hooks, again.config.time_slice_ns], [0, 0, 2_500_000]);
+  assert.equal(((await ask('control', st.id, { op: 'set', key: 'hooks', value: true })) as Reply).config.hooks, 1);
+  await rejects('bad-request', 'control', st.id, { op: 'set', key: 'slice', value: '50us' });
+  await ask('kill', st.id, 'SIGKILL');
+  await ended(st.id);
+  const r = await host.handle({ id: 3, name: 'control', args: [st.id, { op: 'set', key: 'preempt', value: true }] });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.error.code, 'control');
+    assert.match(r.error.message, /set preempt=1: the target is gone/);
+  }
 });
 
 test('bad arguments are refused with bad-request; unknown sessions with no-session', async () => {

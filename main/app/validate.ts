@@ -46,8 +46,45 @@ export function argList(v: unknown, min: number, max: number): unknown[] {
   return v;
 }
 
-const DURATION = /^\d{1,9}(\.\d{1,6})?(ns|us|ms|s)$/;
+const DURATION = /^(\d{1,9})(?:\.(\d{1,6}))?(ns|us|ms|s)$/;
 const SIZE = /^\d{1,12}[kKmMgG]?$/;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
+
+/** The engine's time-slice range (README "Configuration": 100us..60s; the engine refuses less). */
+export const SLICE_MIN_NS = 100_000;
+export const SLICE_MAX_NS = 60_000_000_000;
+/** Slow motion: the engine takes 0 (off) to 2 s. */
+export const DELAY_MAX_NS = 2_000_000_000;
+
+/**
+ * A duration like "10ms", "1.5ms", "500us" -> whole nanoseconds (rounded), or
+ * undefined when it is not one. The engine's own parser takes integers only,
+ * so what is sent on is `${ns}ns` (see normalDuration).
+ */
+export function durationNs(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m) return undefined;
+  const unit = UNIT_NS[m[3]];
+  const frac = m[2] ? Number(`0.${m[2]}`) : 0;
+  return Math.round(Number(m[1]) * unit + frac * unit);
+}
+
+/** A duration checked against [minNs, maxNs], as the integer form the engine parses ("1500000ns"). */
+function normalDuration(v: unknown, what: string, minNs: number, maxNs: number, example: string): string {
+  const text = str(v, what, 32);
+  const ns = durationNs(text);
+  if (ns === undefined) throw badRequest(`${what}: expected a duration like ${example}`);
+  if (ns < minNs || ns > maxNs) throw badRequest(`${what}: ${text} is outside ${fmtNs(minNs)}..${fmtNs(maxNs)}`);
+  return `${ns}ns`;
+}
+
+function fmtNs(ns: number): string {
+  if (ns === 0) return '0';
+  if (ns % 1e9 === 0) return `${ns / 1e9}s`;
+  if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
+  if (ns % 1e3 === 0) return `${ns / 1e3}us`;
+  return `${ns}ns`;
+}
 
 export function engineOptions(v: unknown): EngineOptions | undefined {
   if (v === undefined || v === null) return undefined;
@@ -55,10 +92,7 @@ export function engineOptions(v: unknown): EngineOptions | undefined {
   onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize', 'startPaused'], 'engine');
   const r: EngineOptions = {};
   if (o.workers !== undefined) r.workers = int(o.workers, 'engine.workers', 1, 1024);
-  if (o.timeSlice !== undefined) {
-    r.timeSlice = str(o.timeSlice, 'engine.timeSlice', 32);
-    if (!DURATION.test(r.timeSlice)) throw badRequest('engine.timeSlice: expected e.g. 10ms, 500us');
-  }
+  if (o.timeSlice !== undefined) r.timeSlice = normalDuration(o.timeSlice, 'engine.timeSlice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms or 500us');
   if (o.preempt !== undefined) r.preempt = bool(o.preempt, 'engine.preempt');
   if (o.hooks !== undefined) r.hooks = bool(o.hooks, 'engine.hooks');
   if (o.startPaused !== undefined) r.startPaused = bool(o.startPaused, 'engine.startPaused');
@@ -117,14 +151,11 @@ export function controlCommand(v: unknown): ControlCommand {
       return { op: 'step', n: int(o.n, 'n', 1, 1_000_000) };
     case 'set': {
       onlyKeys(o, ['op', 'key', 'value'], 'command');
-      if (o.key === 'slice') {
-        const value = str(o.value, 'value', 32);
-        if (!DURATION.test(value)) throw badRequest('value: expected a time slice like 10ms');
-        return { op: 'set', key: 'slice', value };
-      }
+      // Durations go to the engine as whole nanoseconds (its parser takes no fractions).
+      if (o.key === 'slice')
+        return { op: 'set', key: 'slice', value: normalDuration(o.value, 'time slice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms') };
       if (o.key === 'delay') {
-        const value = o.value === 0 ? '0ms' : str(o.value, 'value', 32);
-        if (!DURATION.test(value)) throw badRequest('value: expected a slow-motion delay like 250ms (0ms: off)');
+        const value = o.value === 0 ? '0ns' : normalDuration(o.value, 'slow-motion delay', 0, DELAY_MAX_NS, '250ms (0ms: off)');
         return { op: 'set', key: 'delay', value };
       }
       if (o.key === 'preempt' || o.key === 'hooks') {

@@ -82,3 +82,29 @@ describe('LogLinearHistogram', () => {
     assert.ok(h.quantile(1) > 1.8e19);
   });
 });
+
+describe('LogLinearHistogram.log2Bins', () => {
+  it('counts each value in its power-of-two range, trimmed to the non-empty span, gaps kept', () => {
+    const h = new LogLinearHistogram();
+    assert.deepEqual(h.log2Bins(), []);
+    for (const v of [100, 127, 128, 255, 1000, 1023]) h.add(v);
+    assert.deepEqual(h.log2Bins(), [
+      { lo: 64, hi: 128, count: 2 },
+      { lo: 128, hi: 256, count: 2 },
+      { lo: 256, hi: 512, count: 0 },
+      { lo: 512, hi: 1024, count: 2 },
+    ]);
+  });
+  it('small values land in [0, 64); large ones (above 2^32) in their range; the counts add up', () => {
+    const h = new LogLinearHistogram();
+    const values = [0, 5, 63, 64, 2 ** 33 + 7, 2 ** 40];
+    for (const v of values) h.add(v);
+    const bins = h.log2Bins();
+    assert.deepEqual(bins[0], { lo: 0, hi: 64, count: 3 });
+    assert.deepEqual(bins[1], { lo: 64, hi: 128, count: 1 });
+    assert.deepEqual(bins.at(-1), { lo: 2 ** 40, hi: 2 ** 41, count: 1 });
+    assert.equal(bins.find((b) => b.lo === 2 ** 33)?.count, 1);
+    assert.equal(bins.reduce((a, b) => a + b.count, 0), values.length);
+    for (const v of values) assert.ok(bins.some((b) => b.count > 0 && v >= b.lo && v < b.hi), String(v));
+  });
+});

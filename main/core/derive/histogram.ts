@@ -60,6 +60,27 @@ export class LogLinearHistogram {
     return this.count ? this.sum / this.count : NaN;
   }
 
+  /**
+   * Counts per power-of-two range, for drawing: [lo, hi) in ns with how many values fell in it —
+   * [0, 64) first, then [64, 128), [128, 256), … From the first non-empty range to the last
+   * (empty ranges between them included); [] when empty.
+   */
+  log2Bins(): { lo: number; hi: number; count: number }[] {
+    const rows: number[] = [];
+    for (let r = 0; r < ROWS; r++) {
+      let n = 0;
+      for (let k = r * SUB; k < (r + 1) * SUB; k++) n += this.counts[k];
+      rows.push(n);
+    }
+    const first = rows.findIndex((n) => n > 0);
+    if (first < 0) return [];
+    let last = rows.length - 1;
+    while (rows[last] === 0) last--;
+    const out = [];
+    for (let r = first; r <= last; r++) out.push({ lo: r === 0 ? 0 : 2 ** (r + SUB_BITS - 1), hi: 2 ** (r + SUB_BITS), count: rows[r] });
+    return out;
+  }
+
   bytesUsed(): number {
     return this.counts.byteLength;
   }

@@ -13,12 +13,15 @@ import { StatusBar } from './session/StatusBar.js';
 import { SessionPicker } from './session/SessionPicker.js';
 import { Controls } from './session/Controls.js';
 import { ExportButtons } from './session/ExportButtons.js';
+import { EnginePanel } from './session/EnginePanel.js';
+import { useEngineSettings } from '../stores/engineSettings.js';
 
 export function App() {
   const view = useUi((s) => s.view);
   const setView = useUi((s) => s.setView);
   const active = useSessions(selectActive);
   const connection = useSessions((s) => s.connection);
+  const engineOpen = useEngineSettings((s) => s.open);
   return (
     <div className="app">
       <div className="topbar">
@@ -35,6 +38,7 @@ export function App() {
         {active && <ExportButtons session={active} />}
         {connection !== 'open' && <span className="error" data-testid="connection">{connection === 'closed' ? 'disconnected — retrying…' : 'connecting…'}</span>}
       </div>
+      {engineOpen && active && <EnginePanel session={active} />}
       <div className={view === 'timeline' ? 'main fill' : 'main'}>
         {view === 'start' && <StartView />}
         {view !== 'start' && view !== 'compare' && !active && <p className="dim" data-testid="no-session">No session yet: start one from the Start tab.</p>}

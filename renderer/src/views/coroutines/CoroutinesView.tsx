@@ -5,6 +5,7 @@ import { useUi } from '../../stores/ui.js';
 import { coColour, fmtCount, fmtDur } from '../../format.js';
 import { useThrottledVersion } from '../useThrottled.js';
 import { CoroutineDetail } from './CoroutineDetail.js';
+import { coroutineMatcher } from '../../data/coroutineFilter.js';
 
 const MAX_ROWS = 500;
 
@@ -36,8 +37,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
     let all = data.derived.coroutines(true);
     const total = all.length;
     if (!showDone) all = all.filter((c) => c.state !== 'done');
-    const f = filter.trim().toLowerCase();
-    if (f) all = all.filter((c) => String(c.co) === f || c.name.toLowerCase().includes(f) || c.state === f);
+    if (filter.trim()) all = all.filter(coroutineMatcher(filter));
     const col = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0];
     const dir = sort.desc ? -1 : 1;
     all.sort((a, b) => {
@@ -60,7 +60,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
     <div className="split">
       <div>
         <div className="filters">
-          <input data-testid="coroutine-filter" placeholder="filter: id, name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
+          <input data-testid="coroutine-filter" placeholder="filter: id (#12), name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
           <label><input type="checkbox" data-testid="coroutine-show-done" checked={showDone} onChange={(e) => setCoShowDone(e.target.checked)} /> finished too</label>
           <span className="dim" data-testid="coroutine-count">{rows.length} of {total}{rows.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>
         </div>

@@ -7,11 +7,11 @@ import { useThrottledVersion } from '../useThrottled.js';
 /** Preemption: signals and their latency, deferrals with reasons, per-coroutine counts. */
 export function PreemptionsView({ sessionId }: { sessionId: string }) {
   const version = useThrottledVersion(sessionId, 250);
-  const { summary, perCo } = useMemo(() => {
+  const { summary, perCo, bins } = useMemo(() => {
     const d = peekSessionData(sessionId);
-    if (!d) return { summary: null, perCo: [] };
+    if (!d) return { summary: null, perCo: [], bins: [] };
     const perCo = d.derived.coroutines(true).filter((c) => c.preemptions > 0).sort((a, b) => b.preemptions - a.preemptions).slice(0, 200);
-    return { summary: d.derived.preemption.summary(), perCo };
+    return { summary: d.derived.preemption.summary(), perCo, bins: d.derived.preemption.latency.log2Bins() };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, version]);
   if (!summary) return null;
@@ -34,6 +34,7 @@ export function PreemptionsView({ sessionId }: { sessionId: string }) {
             <span className="dim">max</span><span>{fmtDur(summary.latency.max)}</span>
             <span className="dim">mean</span><span>{fmtDur(summary.latency.mean)}</span>
           </div>
+          <LatencyHistogram bins={bins} />
         </section>
         <section className="card">
           <h2>Deferred preemptions</h2>
@@ -62,5 +63,26 @@ export function PreemptionsView({ sessionId }: { sessionId: string }) {
         </table>
       </section>
     </div>
+  );
+}
+
+/** The signal-to-switch latencies per power-of-two range, as horizontal bars. */
+function LatencyHistogram({ bins }: { bins: { lo: number; hi: number; count: number }[] }) {
+  if (bins.length === 0) return <p className="dim" data-testid="preempt-latency-histogram">No preemption yet: no latencies.</p>;
+  const max = Math.max(...bins.map((b) => b.count));
+  return (
+    <table data-testid="preempt-latency-histogram" style={{ marginTop: 6 }}>
+      <tbody>
+        {bins.map((b) => (
+          <tr key={b.lo} data-testid="preempt-latency-bin" data-count={b.count}>
+            <td className="dim num">{fmtDur(b.lo)} – {fmtDur(b.hi)}</td>
+            <td style={{ width: '60%' }}>
+              <div style={{ height: 10, background: 'var(--accent)', width: `${(100 * b.count) / max}%`, minWidth: b.count ? 1 : 0 }} />
+            </td>
+            <td className="num">{fmtCount(b.count)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -170,9 +170,7 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
     setDelay(ms);
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(async () => {
-      // 'delay' joins the set keys with the engine's slow motion; until then the host says no.
-      const cmd = { op: 'set', key: 'delay', value: `${ms}ms` } as unknown as ControlCommand;
-      await send(cmd);
+      await send({ op: 'set', key: 'delay', value: `${ms}ms` });
     }, 200);
   };
   const nValue = Number(n);

@@ -1,14 +1,7 @@
 import type { SessionStatus } from '../../../../preload/api.js';
 import { fmtCount } from '../../format.js';
 import { useDataVersion, peekSessionData } from '../../stores/data.js';
-
-function stateText(s: SessionStatus): string {
-  if (s.state === 'exited' && s.exit) {
-    if (s.exit.signal !== null && s.exit.signal !== undefined) return `exited on signal ${s.exit.signal}`;
-    return `exited with code ${s.exit.code}`;
-  }
-  return s.state;
-}
+import { stateText } from '../../data/exitText.js';
 
 /** pid, running / exited, events, drops, rate; problems below. */
 export function StatusBar({ session }: { session: SessionStatus | null }) {
@@ -28,7 +21,11 @@ export function StatusBar({ session }: { session: SessionStatus | null }) {
         <span>events <b data-testid="status-events">{fmtCount(Math.max(session.events, data?.store.count ?? 0))}</b></span>
         <span>drops <b data-testid="status-drops" className={session.drops ? 'error' : ''}>{fmtCount(session.drops)}</b></span>
         <span>rate <b data-testid="status-rate">{fmtCount(session.rate)}/s</b></span>
-        {session.recordPath && <span className="dim" title={session.recordPath}>recording to {session.recordPath}</span>}
+        {session.recordPath && session.kind !== 'replay' && (
+          <span className="dim" title={session.recordPath} data-testid="status-recording">
+            {session.state === 'running' ? 'recording to' : 'recorded to'} {session.recordPath}
+          </span>
+        )}
         {session.recordingError && <span className="error">recording: {session.recordingError}</span>}
       </div>
     </>

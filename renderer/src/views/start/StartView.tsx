@@ -239,12 +239,18 @@ function OpenTrace() {
   );
 }
 
+/** Recent sessions: the recordings made (newest first), each reopened with one click. */
 function Recordings() {
   const [recs, setRecs] = useState<RecordingInfo[]>([]);
   const [error, setError] = useState('');
-  useEffect(() => {
-    getApi().listRecordings().then(setRecs, (e) => setError(errorText(e)));
+  const sessions = useSessions((s) => s.list);
+  // Refetched whenever a session starts or ends: its recording appears, then is complete.
+  const sessionsKey = sessions.map((x) => `${x.id}:${x.state}`).join(',');
+  const refresh = useCallback(() => {
+    getApi().listRecordings().then((r) => { setRecs(r); setError(''); }, (e) => setError(errorText(e)));
   }, []);
+  useEffect(refresh, [refresh, sessionsKey]);
+  const writing = new Set(sessions.filter((x) => x.state === 'running' && x.recordPath).map((x) => x.recordPath));
   const open = async (path: string) => {
     setError('');
     try {
@@ -255,15 +261,19 @@ function Recordings() {
   };
   return (
     <section className="card" data-testid="recordings">
-      <h2>Recent recordings</h2>
+      <h2 style={{ display: 'flex', gap: 8, alignItems: 'baseline' }}>
+        Recent recordings <span className="dim" style={{ fontWeight: 'normal' }}>every live session is recorded</span>
+        <span style={{ flex: 1 }} />
+        <button data-testid="recordings-refresh" onClick={refresh} style={{ fontWeight: 'normal' }}>Refresh</button>
+      </h2>
       {recs.length === 0 && <p className="dim">No recordings yet.</p>}
       {recs.length > 0 && (
         <table>
           <tbody>
             {[...recs].sort((a, b) => b.modified - a.modified).slice(0, 20).map((r) => (
-              <tr key={r.path}>
+              <tr key={r.path} data-testid="recording-row" data-path={r.path}>
                 <td title={r.path}>{r.name}</td>
-                <td className="dim">{new Date(r.modified).toLocaleString()}</td>
+                <td className="dim">{writing.has(r.path) ? <span data-testid="recording-live">recording…</span> : new Date(r.modified).toLocaleString()}</td>
                 <td className="num">{fmtBytes(r.bytes)}</td>
                 <td><button data-testid={`recording-open-${r.name}`} onClick={() => open(r.path)}>Open</button></td>
               </tr>
@@ -271,7 +281,7 @@ function Recordings() {
           </tbody>
         </table>
       )}
-      {error && <p className="error">{error}</p>}
+      {error && <p className="error" data-testid="recordings-error">{error}</p>}
     </section>
   );
 }
