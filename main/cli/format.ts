@@ -111,10 +111,20 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       const flags = [a0 & CallFlag.IN_CO ? '' : ' (thread)', a0 & CallFlag.PARKED ? ' parked' : '', a0 & CallFlag.BLOCKED ? ' blocked' : ''].join('');
       return `${hookName(h)}(${parts.join(', ')}) = ${res} <${dur(a(4))}>${flags}`;
     }
-    case Kind.CALL_ENTER:
-      return `enter ${hookName(raw.lo(i, 0) & 0xffff)}`;
+    case Kind.CALL_ENTER: {
+      // "read(fd=9, 4096, timeout=none) ..." when the call parks; its CALL closes it.
+      const h = raw.lo(i, 0) & 0xffff;
+      const parts: string[] = [];
+      if (raw.signed(i, 1) >= 0) parts.push(`fd=${raw.signed(i, 1)}`);
+      const k = summaryKind(h);
+      if (k === 'bytes') parts.push(String(a(2)));
+      else if (k === 'flags') parts.push(`flags=0x${a(2).toString(16)}`);
+      else if (a(2)) parts.push(`arg=${a(2)}`);
+      parts.push(`timeout=${a(3) ? dur(a(3)) : 'none'}`);
+      return `${hookName(h)}(${parts.join(', ')}) ...`;
+    }
     case Kind.CALL_ADDR:
-      return `call site ${quoted(strings, a(1))}`;
+      return `  address ${quoted(strings, a(0))}`;
     case Kind.PREEMPT_SENT:
       return `preempt signal sent to ${worker(a(1))} (co#${a(0)})`;
     case Kind.PREEMPTED:
@@ -126,7 +136,7 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
     case Kind.WORKER_BUSY:
       return 'worker busy';
     case Kind.QUEUES:
-      return `queues local=${a(0)} global=${a(1)}`;
+      return `queues run=${a(0)} spawn=${a(1)} injection=${a(2)} timers=${a(3)} parked=${a(4)}`;
     case Kind.DROP:
       return `DROPPED ${a(0)} events (${dur(Math.max(0, a(2) - a(1)))})`;
     default:

@@ -11,7 +11,10 @@
  * SECONDS is relative to the first event with a timestamp, THREAD is the
  * worker ("w1") or, off the workers, the thread id ("t4242"), CO the
  * coroutine id and its name from CO_CREATE ("-" when none). A first line
- * "# ..." describes the file.
+ * "# ..." describes the file. A parked call shows twice: "read(fd=9, 4096,
+ * timeout=none) ..." when it parks (CALL_ENTER), the usual line when it
+ * returns; the peer of connect/accept follows its call on a line of its own,
+ * "  address \"127.0.0.1:8080\"" (CALL_ADDR).
  *
  * Exit status: 0 the whole file was read; 1 it could not be opened or read
  * to its end (the message is on stderr, every record before the problem was
@@ -298,17 +301,24 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         break;
     }
     case COROSCOPE_EV_CALL_ENTER: {
+        /* "read(fd=9, 4096, timeout=none) ..." / "accept4(fd=3, flags=0x80000, timeout=none) ..." */
         unsigned h = (unsigned)(a[0] & 0xffff);
         size_t o = 0;
         b1[0] = 0;
         if ((int64_t)a[1] >= 0)
             o = (size_t)snprintf(b1, sizeof b1, "fd=%" PRId64 ", ", (int64_t)a[1]);
-        snprintf(b1 + o, sizeof b1 - o, "%s%" PRIu64 ", timeout=%s", family(h) == F_TRANSFER ? "" : "arg=", a[2],
-                 a[3] ? dur(a[3], b3, sizeof b3) : "none");
+        enum family f = family(h);
+        if (f == F_TRANSFER)
+            o += (size_t)snprintf(b1 + o, sizeof b1 - o, "%" PRIu64 ", ", a[2]);
+        else if (f == F_FLAGS)
+            o += (size_t)snprintf(b1 + o, sizeof b1 - o, "flags=0x%" PRIx64 ", ", a[2]);
+        else if (a[2])
+            o += (size_t)snprintf(b1 + o, sizeof b1 - o, "arg=%" PRIu64 ", ", a[2]);
+        snprintf(b1 + o, sizeof b1 - o, "timeout=%s", a[3] ? dur(a[3], b3, sizeof b3) : "none");
         snprintf(out, cap, "%s(%s) ...", hook(h, b4, sizeof b4), b1);
         break;
     }
-    case COROSCOPE_EV_CALL_ADDR: snprintf(out, cap, "  address %s", quoted(a[0], b1, sizeof b1)); break;
+    case COROSCOPE_EV_CALL_ADDR: snprintf(out, cap, "  address %s", quoted(a[0], b1, sizeof b1)); break; /* of the line before */
     case COROSCOPE_EV_PREEMPT_SENT: snprintf(out, cap, "preempt signal sent (ran %s)", dur(a[0], b3, sizeof b3)); break;
     case COROSCOPE_EV_PREEMPTED:
         snprintf(out, cap, "preempted at pc 0x%" PRIx64 " (latency %s, %s)", a[0], dur(a[1], b3, sizeof b3),

@@ -104,7 +104,13 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, path, sizeof a.sun_path);
     if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a)) {
-        fprintf(stderr, "coroscope-dump: %s: %s\n", path, strerror(errno));
+        if (s >= 0 && (errno == ECONNREFUSED || errno == ENOENT))
+            /* Nobody listens: the socket of a process that died (killed before
+             * its exit handler removed it), its pid since reused or free. */
+            fprintf(stderr, "coroscope-dump: process %d runs no Coroscope engine (%s is a stale control socket)\n",
+                    pid, path);
+        else
+            fprintf(stderr, "coroscope-dump: %s: %s\n", path, strerror(errno));
         return 1;
     }
     const char *hello = "hello\nsubscribe\n";

@@ -113,6 +113,13 @@ test('attaching to a pid that runs no engine says so', () => {
   const r = spawnSync(dump, ['--pid', String(process.pid)], { env: cleanEnv(), encoding: 'utf8', timeout: 5000 });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /runs no Coroscope engine/);
+  // A socket nobody listens on (its process was killed before it could remove it).
+  mkdirSync(join(tmp, 'run', 'coroscope'), { recursive: true, mode: 0o700 });
+  const stale = spawnSync('python3', ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(join(tmp, 'run', 'coroscope', '999999.sock'))})`], { encoding: 'utf8' });
+  assert.equal(stale.status, 0, stale.stderr);
+  const r2 = spawnSync(dump, ['--pid', '999999'], { env: cleanEnv(), encoding: 'utf8', timeout: 5000 });
+  assert.equal(r2.status, 1);
+  assert.match(r2.stderr, /process 999999 runs no Coroscope engine \(.*999999\.sock is a stale control socket\)/);
 });
 
 test('subscribing is refused while the process records to COROSCOPE_TRACE (one consumer per ring)', async () => {

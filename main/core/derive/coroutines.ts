@@ -1,7 +1,8 @@
 /**
  * CoroutineTable: what is known about each coroutine (by CoIds slot) beyond
- * its current state (coState.ts): name, parent, creation and exit, counters
- * (switches, preemptions, hooked calls) and time totals per state.
+ * its current state (coState.ts): name, entry symbol, parent, creation and
+ * exit, counters (switches, preemptions, hooked calls, migrations) and time
+ * totals per state.
  *
  * Time accounting. Each slot keeps its last HISTORY transitions (ts, state).
  * A transition at or after the newest one closes the newest interval: its
@@ -26,6 +27,8 @@ const NO_EXIT = 255;
 export class CoroutineTable {
   /** Name string id (CO_CREATE a1). */
   name = new Uint32Array(64);
+  /** Entry symbol string id (CO_CREATE a2, 0: unknown). */
+  entry = new Uint32Array(64);
   parent = new Float64Array(64);
   created = new Float64Array(64).fill(NaN);
   stackSize = new Uint32Array(64);
@@ -40,6 +43,8 @@ export class CoroutineTable {
   switches = new Uint32Array(64);
   preemptions = new Uint32Array(64);
   calls = new Uint32Array(64);
+  /** CO_MIGRATE events: moves to another worker (stolen before the first run, or migrated). */
+  migrations = new Uint32Array(64);
   runTime = new Float64Array(64);
   readyTime = new Float64Array(64);
   suspendedTime = new Float64Array(64);
@@ -56,6 +61,7 @@ export class CoroutineTable {
   ensure(n: number): void {
     if (n <= this.name.length) return;
     this.name = grown(this.name, n);
+    this.entry = grown(this.entry, n);
     this.parent = grown(this.parent, n);
     this.created = grown(this.created, n, NaN);
     this.stackSize = grown(this.stackSize, n);
@@ -67,6 +73,7 @@ export class CoroutineTable {
     this.switches = grown(this.switches, n);
     this.preemptions = grown(this.preemptions, n);
     this.calls = grown(this.calls, n);
+    this.migrations = grown(this.migrations, n);
     this.runTime = grown(this.runTime, n);
     this.readyTime = grown(this.readyTime, n);
     this.suspendedTime = grown(this.suspendedTime, n);
@@ -76,11 +83,12 @@ export class CoroutineTable {
     this.histLen = grown(this.histLen, n);
   }
 
-  create(slot: number, ts: number, parent: number, name: number, stackSize: number): void {
+  create(slot: number, ts: number, parent: number, name: number, stackSize: number, entry = 0): void {
     if (slot === 0) return;
     this.created[slot] = ts;
     this.parent[slot] = parent;
     this.name[slot] = name;
+    this.entry[slot] = entry;
     this.stackSize[slot] = stackSize;
   }
 
@@ -204,7 +212,7 @@ export class CoroutineTable {
   }
 
   bytesUsed(): number {
-    return [this.name, this.parent, this.created, this.stackSize, this.finished, this.exit, this.stackUsed,
+    return [this.name, this.entry, this.migrations, this.parent, this.created, this.stackSize, this.finished, this.exit, this.stackUsed,
       this.finishWorker, this.finishIndex, this.switches, this.preemptions, this.calls, this.runTime, this.readyTime,
       this.suspendedTime, this.histTs, this.histState, this.histHead, this.histLen].reduce((b, a) => b + a.byteLength, 0);
   }

@@ -147,6 +147,28 @@ describe('Derived: coroutines', () => {
     assert.equal(child.why, ReadyWhy.SPAWNED);
     assert.equal(s.derived.coroutines().length, 2);
   });
+
+  it('names the entry function from CO_CREATE a2 and counts moves between workers (CO_MIGRATE)', () => {
+    const s = new Session();
+    s.strings.add([[3, 'conn-1'], [4, 'conn_main']]);
+    s.ev(T, Kind.CO_CREATE, W0, 5, [0, 3, 4, 65536])
+      .ev(T, Kind.CO_CREATE, W0, 6, [0, 3, 0, 65536])
+      .ev(T + 1, Kind.CO_READY, W0, 5, [ReadyWhy.SPAWNED, 0, 1, 1])
+      .ev(T + 5, Kind.CO_MIGRATE, W1, 5, [0, 1])
+      .ev(T + 5, Kind.CO_RUN, W1, 5, [1])
+      .ev(T + 9, Kind.CO_YIELD, W1, 5, [0])
+      .ev(T + 12, Kind.CO_MIGRATE, W0, 5, [1, 0])
+      .ev(T + 12, Kind.CO_RUN, W0, 5, [2])
+      .flush();
+    const c = s.derived.coroutine(5)!;
+    assert.equal(c.name, 'conn-1');
+    assert.equal(c.entry, 'conn_main');
+    assert.equal(c.migrations, 2);
+    assert.equal(c.worker, 0);
+    const unknown = s.derived.coroutines().find((x) => x.co === 6)!;
+    assert.equal(unknown.entry, '', 'a2 = 0: the engine could not name it');
+    assert.equal(unknown.migrations, 0);
+  });
 });
 
 describe('Derived: calls', () => {
@@ -260,6 +282,25 @@ describe('Derived: preemption, workers, drops, process', () => {
     const w1 = s.derived.workers()[1];
     assert.equal(w1.runQueue, 3);
     assert.equal(w1.runQueueMax, 7);
+  });
+
+  it('keeps the rest of the last QUEUES sample per worker: spawn queue, timers, parked; the injection queue is global', () => {
+    const s = new Session();
+    s.ev(T, Kind.CO_RUN, W0, 1, [1]).ev(T, Kind.CO_RUN, W1, 2, [1])
+      .ev(T + 10, Kind.QUEUES, W0, 0, [2, 5, 1, 3, 40])
+      .ev(T + 20, Kind.QUEUES, W0, 0, [1, 4, 0, 2, 41])
+      .ev(T + 15, Kind.QUEUES, W1, 0, [0, 0, 0, 0, 1])
+      .flush();
+    const [w0, w1] = s.derived.workers();
+    assert.deepEqual([w0.runQueue, w0.runQueueMax, w0.spawnQueue, w0.timers, w0.parked, w0.queueSamples], [1, 2, 4, 2, 41, 2]);
+    assert.deepEqual([w1.runQueue, w1.spawnQueue, w1.timers, w1.parked, w1.queueSamples], [0, 0, 0, 1, 1]);
+    // An older sample (another batch arriving late) does not replace a newer one, but counts.
+    s.ev(T + 12, Kind.QUEUES, W0, 0, [9, 9, 9, 9, 9]).flush();
+    const again = s.derived.workers()[0];
+    assert.deepEqual([again.runQueue, again.spawnQueue, again.parked, again.queueSamples], [1, 4, 41, 3]);
+    // A QUEUES record from a thread that is not a worker is ignored.
+    s.ev(T + 30, Kind.QUEUES, MAIN, 0, [7, 7, 7, 7, 7]).flush();
+    assert.equal(s.derived.workers().length, 2);
   });
 
   it('adds up lost events, in total and per thread', () => {

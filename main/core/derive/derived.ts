@@ -10,8 +10,10 @@
  * must be the store's, since checkpoints point into the store. STRING /
  * STRING_MORE / NONE records are skipped as the store skips them.
  *
- * WAKE, CO_MIGRATE, CALL_ENTER and CALL_ADDR are kept by the store; nothing
- * is derived from them yet.
+ * WAKE, CALL_ENTER and CALL_ADDR are kept by the store; nothing is derived
+ * from them here (the calls log pairs CALL_ADDR with its CALL: renderer
+ * data/calls.ts). CO_MIGRATE counts per coroutine; QUEUES gives the workers'
+ * queue depths (workers.ts).
  *
  * Hot path: a few comparisons and one switch on the kind per event, typed
  * arrays indexed by the CoIds slot shared with the store, no allocation per
@@ -55,6 +57,10 @@ function argS(u: Uint32Array, o: number, k: number): number {
 
 export interface CoroutineInfo extends CoroutineState {
   name: string;
+  /** Symbol of its entry function (CO_CREATE a2), '' when the engine could not name it. */
+  entry: string;
+  /** Times it moved to another worker (CO_MIGRATE). */
+  migrations: number;
   /** Id of the coroutine that created it (0: a plain thread, or unknown). */
   parent: number;
   /** ts of CO_CREATE / CO_FINISH (NaN: not seen). */
@@ -160,7 +166,10 @@ export class Derived {
       case Kind.PREEMPT_DEFERRED:
         return this.preemption.onDeferred(argU(u, o, 0));
       case Kind.QUEUES:
-        return this.workerStats.queueDepth(u[o + 2] >>> 16, argU(u, o, 0), ts);
+        return this.workerStats.queues(u[o + 2] >>> 16, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
+      case Kind.CO_MIGRATE:
+        this.table.migrations[this.slot(coOf(u, o))]++;
+        return;
       case Kind.DROP:
         return this.drops.add(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
       case Kind.PROCESS:
@@ -219,7 +228,7 @@ export class Derived {
         this.workerStats.account(cols, worker, ts, false);
         return cols.yielded(slot, ts, worker, argU(u, o, 0));
       case Kind.CO_CREATE:
-        t.create(slot, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 3));
+        t.create(slot, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 3), argU(u, o, 2));
         return cols.created(slot, ts, worker);
       case Kind.CO_READY:
         if (argU(u, o, 2) === 0 && argU(u, o, 3) > 0) this.workerStats.queueDepth(worker, argU(u, o, 3), ts);
@@ -317,6 +326,8 @@ export class Derived {
     return {
       ...state,
       name: this.strings.get(t.name[slot]),
+      entry: this.strings.get(t.entry[slot]),
+      migrations: t.migrations[slot],
       parent: t.parent[slot],
       created: t.created[slot],
       finished,

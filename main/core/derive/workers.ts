@@ -3,7 +3,8 @@
  * next transition), scheduling (awake without a coroutine) and running
  * coroutines, switches (CO_RUN), and the last known run-queue depth (QUEUES
  * a0, or CO_READY a3 for a push on the local queue; 0 there means "not
- * given").
+ * given"), plus the rest of the last QUEUES sample: spawn queue, timers and
+ * parked coroutines.
  *
  * Time accounting uses the worker's current state and its start in the live
  * StateColumns, before the transition is applied: the interval up to the
@@ -31,6 +32,12 @@ export interface WorkerSummary {
   runQueue: number;
   runQueueAt: number;
   runQueueMax: number;
+  /** From the last QUEUES sample (NaN: none yet): its spawn queue, pending timers, coroutines in a wait. */
+  spawnQueue: number;
+  timers: number;
+  parked: number;
+  /** Samples seen (QUEUES). */
+  queueSamples: number;
 }
 
 export class WorkerStats {
@@ -41,6 +48,11 @@ export class WorkerStats {
   private runQueue = new Float64Array(16).fill(NaN);
   private runQueueAt = new Float64Array(16).fill(NaN);
   private runQueueMax = new Float64Array(16);
+  private spawnQueue = new Float64Array(16).fill(NaN);
+  private timers = new Float64Array(16).fill(NaN);
+  private parked = new Float64Array(16).fill(NaN);
+  private queuesAt = new Float64Array(16).fill(NaN);
+  private samples = new Float64Array(16);
 
   /** Accounts the time of worker w up to a transition at ts (call before applying it; NO_WORKER: ignored). */
   account(cols: StateColumns, w: number, ts: number, running: boolean): void {
@@ -63,6 +75,19 @@ export class WorkerStats {
     this.runQueue[w] = depth;
     this.runQueueAt[w] = ts;
     if (depth > this.runQueueMax[w]) this.runQueueMax[w] = depth;
+  }
+
+  /** A QUEUES sample of worker w: run queue, spawn queue, injection queue (global: not kept here), timers, parked. */
+  queues(w: number, ts: number, run: number, spawn: number, _inject: number, timers: number, parked: number): void {
+    if (w === NO_WORKER) return;
+    if (w >= this.idle.length) this.grow(w + 1);
+    this.queueDepth(w, run, ts);
+    this.samples[w]++;
+    if (ts < this.queuesAt[w]) return;
+    this.queuesAt[w] = ts;
+    this.spawnQueue[w] = spawn;
+    this.timers[w] = timers;
+    this.parked[w] = parked;
   }
 
   /** Every worker seen; times include the current state up to `now`. */
@@ -88,6 +113,10 @@ export class WorkerStats {
         runQueue: this.runQueue[w],
         runQueueAt: this.runQueueAt[w],
         runQueueMax: this.runQueueMax[w],
+        spawnQueue: this.spawnQueue[w],
+        timers: this.timers[w],
+        parked: this.parked[w],
+        queueSamples: this.samples[w],
       });
     }
     return out;
@@ -101,9 +130,14 @@ export class WorkerStats {
     this.runQueue = grown(this.runQueue, n, NaN);
     this.runQueueAt = grown(this.runQueueAt, n, NaN);
     this.runQueueMax = grown(this.runQueueMax, n);
+    this.spawnQueue = grown(this.spawnQueue, n, NaN);
+    this.timers = grown(this.timers, n, NaN);
+    this.parked = grown(this.parked, n, NaN);
+    this.queuesAt = grown(this.queuesAt, n, NaN);
+    this.samples = grown(this.samples, n);
   }
 
   bytesUsed(): number {
-    return this.idle.byteLength * 7;
+    return this.idle.byteLength * 12;
   }
 }

@@ -265,3 +265,24 @@ test('late metadata renames tracks; the pid stays the one first used; strings an
   assert.deepEqual(c.slices.map((s) => [s.name, s.t0, s.t1]), [['co #9', 12, 16], ['running', 12, 16]]);
   assert.equal(b.getStats().events, 7);
 });
+
+test('CO_MIGRATE is an instant on the coroutine\'s track, with the two workers', () => {
+  const strings = new StringTable();
+  strings.add([[2, 'work-1']]);
+  const c = new TimelineCollector();
+  const b = new TimelineBuilder(c, { pid: 77 });
+  b.push(rawOf([
+    { ts: 10, kind: Kind.CO_CREATE, worker: 0, tid: 5, co: 9, a: [0, 2, 0, 65536] },
+    { ts: 11, kind: Kind.CO_READY, worker: 0, tid: 5, co: 9, a: [1, 0, 1, 1] },
+    { ts: 20, kind: Kind.CO_MIGRATE, worker: 1, tid: 6, co: 9, a: [0, 1] },
+    { ts: 20, kind: Kind.CO_RUN, worker: 1, tid: 6, co: 9, a: [1] },
+    { ts: 30, kind: Kind.CO_FINISH, worker: 1, tid: 6, co: 9 },
+  ]), strings);
+  b.finish();
+  const tr = [...c.tracks.values()].find((x) => x.kind === 'coroutine')!;
+  assert.equal(tr.name, 'work-1 #9');
+  const m = c.instants.filter((i) => i.name === 'migrated');
+  assert.equal(m.length, 1);
+  assert.equal(m[0].track, tr.id);
+  assert.deepEqual(m[0].args, { from_worker: 0, to_worker: 1 });
+});

@@ -228,6 +228,8 @@ export class TimelineBuilder {
       case Kind.WORKER_IDLE: return this.onIdle(r, i, ts);
       case Kind.WORKER_BUSY: return this.onBusy(r, i, ts);
       case Kind.QUEUES: return this.onQueues(r, i, ts);
+      case Kind.CO_MIGRATE:
+        return this.instant(this.coOrThread(r, i), ts, 'migrated', { from_worker: r.a(i, 0), to_worker: r.a(i, 1) }, 0, null);
       case Kind.DROP:
         return this.instant(this.threadTrack(this.thread(r.tid(i))), ts, 'drop',
           { lost: r.a(i, 0), first_ts: r.a(i, 1), last_ts: r.a(i, 2) }, 0, null);

@@ -2,8 +2,8 @@
  * coroscope_events.h — the event schema shared by the engine (producer), the
  * trace files and every reader (docs/events.md is the prose version).
  *
- * Status: the engine emits most kinds when recording (COROSCOPE_TRACE);
- * docs/events.md lists what is emitted today and which fields are still 0.
+ * Status: the engine emits every kind when recording (COROSCOPE_TRACE) or
+ * subscribed; docs/events.md lists the fields that are still 0.
  * Engine hook ids (hook.h, enum cs_hook_id) are these ids minus one.
  *
  * Every event is one 64-byte record (one cache line): a common header and
@@ -93,10 +93,13 @@ enum coroscope_event_kind {
                                        blocked), a1 fd (-1: none), a2 result, a3 errno (0: success)
                                        | argument summary<<32 (size, flags or timeout ms, per
                                        hook: docs/events.md), a4 duration (ns) */
-    COROSCOPE_EV_CALL_ENTER = 49,   /* a call that parks: same a0/a1 as CALL, a2 size or flags,
-                                       a3 timeout ns (0: none); the matching CALL closes it */
+    COROSCOPE_EV_CALL_ENTER = 49,   /* a call that parks, when it first parks (before its
+                                       CO_SUSPEND): same a0/a1 as CALL, a2 size or flags, a3
+                                       timeout ns from the call's entry (0: none); the next CALL
+                                       of the same co closes it */
     COROSCOPE_EV_CALL_ADDR = 50,    /* address or path of the preceding CALL/CALL_ENTER of this
-                                       thread: a0 string id (e.g. "127.0.0.1:8080", "/tmp/x") */
+                                       thread (connect, accept): a0 string id (e.g.
+                                       "127.0.0.1:8080", "[::1]:80", "/tmp/x", "@abstract") */
 
     /* ---- preemption ---- */
     COROSCOPE_EV_PREEMPT_SENT = 64, /* the monitor signalled a worker: a0 how long co had run (ns),

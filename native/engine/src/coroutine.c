@@ -80,6 +80,11 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     co->wait_detail = 0;
     co->yield_preempted = 0;
     co->call_t0 = 0;
+    co->call_fd = -1;
+    co->call_entered = 0;
+    co->call_addr = NULL;
+    co->call_addrlen = 0;
+    co->spawn_worker = -1;
     co->switches = 0;
     co->locks = 0;
     co->preempt_pending = 0;

@@ -107,6 +107,15 @@ typedef struct cs_co {
     uintptr_t preempt_pc;
     uint64_t preempts;
     char name[CS_CO_NAME_MAX];
+    /* telemetry of the call in progress (emit_call.h) and of moves; owner only. Last, so the
+     * fields the switch path touches keep their cache lines. */
+    int call_fd;                    /* fd of that call as its CALL record gives it (-1: none);
+                                       set by the hooks that can park */
+    int call_entered;               /* its CALL_ENTER was emitted (reset at hook entry, observer on) */
+    const void *call_addr;          /* connect: the address asked for while it is in progress */
+    unsigned call_addrlen;
+    int spawn_worker;               /* worker whose spawn queue it was pushed to, -1: the injection
+                                       queue (CO_MIGRATE of a coroutine stolen before it ran) */
 } cs_co;
 
 typedef struct cs_tls {
@@ -116,6 +125,9 @@ typedef struct cs_tls {
                                        timeout ms): set by hooks' slow paths, read by cs_observe */
     void *call_pc;                  /* where the program called the hook in progress (its return
                                        address): set by CS_FAST_PASS's slow side */
+    int call_blocked;               /* the call in progress could not park: it runs as the plain
+                                       call and the worker may block in it (io.c); read and cleared
+                                       by cs_observe */
 } cs_tls_t;
 
 extern __thread cs_tls_t cs_tls __attribute__((tls_model("initial-exec")));

@@ -16,6 +16,11 @@
  * Observation: every hooked call, in or out of coroutines, reports to the
  * observer installed with coroscope__set_call_observer (the telemetry layer;
  * NULL by default, then the cost is one load and a predicted branch).
+ * Around it, with telemetry on, emit_call.h adds CALL_ENTER when a call first
+ * parks (wait.c) and CALL_ADDR after connect/accept. A hook that can park sets
+ * co->cur_hook and co->call_fd before its first wait; cs_tls.call_arg (the
+ * argument summary) survives the coroutine's switches away (wait.c, and the
+ * deferred preemption below).
  */
 #ifndef CS_HOOK_H
 #define CS_HOOK_H
@@ -55,6 +60,7 @@ typedef struct cs_call {
     int err;         /* errno when ret < 0 (or the returned error for clock_nanosleep) */
     uint64_t dur_ns; /* how long the call took */
     uint64_t arg;    /* summary of the arguments: bytes asked for, or timeout in ms (UINT64_MAX: none) */
+    int blocked;     /* in a coroutine, it could not park: the worker ran the plain call */
 } cs_call;
 
 typedef void (*cs_observer_fn)(const cs_call *call);
@@ -70,10 +76,16 @@ static inline cs_co *cs_hook_co(void)
 {
     cs_co *co = cs_tls.co;
     if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed)) {
-        if (__builtin_expect(co->preempt_pending && co->locks == 0, 0))
+        if (__builtin_expect(co->preempt_pending && co->locks == 0, 0)) {
+            uint64_t arg = cs_tls.call_arg; /* the hook set it; other coroutines run meanwhile */
             cs_preempt_deferred_yield(co);
-        if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0))
+            cs_tls.call_arg = arg;
+        }
+        if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0)) {
             co->call_t0 = cs_now_ns(); /* the call's duration, for the observer */
+            co->call_entered = 0;      /* no CALL_ENTER yet for this call (emit_call.h) */
+            cs_tls.call_blocked = 0;   /* left from a call made while nobody observed */
+        }
         return co;
     }
     return NULL;
@@ -87,10 +99,24 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
     if (__builtin_expect(f != NULL, 0)) {
         cs_co *co = cs_tls.co;
         uint64_t t0 = in_co && co ? co->call_t0 : 0;
-        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0, cs_tls.call_arg};
+        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0, cs_tls.call_arg,
+                     in_co && cs_tls.call_blocked};
         cs_tls.call_arg = 0;
+        cs_tls.call_blocked = 0;
+        if (co)
+            co->call_t0 = 0; /* consumed: a later call without an entry time reports 0, not this one's */
         f(&c);
     }
+}
+
+/* Entry time of a call observed without cs_hook_co (the bookkeeping hooks:
+ * close, fcntl, setsockopt...; not safe points), for its CALL duration. */
+static inline void cs_observe_start(void)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co != NULL, 0) &&
+        __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0))
+        co->call_t0 = cs_now_ns();
 }
 
 /* The pass-through fast path at the top of a hot hook: outside coroutines

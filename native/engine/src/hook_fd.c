@@ -89,6 +89,7 @@ static int fd_valid(int fd)
 
 CS_EXPORT int pipe(int fds[2])
 {
+    cs_observe_start();
     int saved = errno;
     int r = cs_real.pipe(fds);
     int err = errno;
@@ -101,7 +102,9 @@ CS_EXPORT int pipe(int fds[2])
 
 CS_EXPORT int pipe2(int fds[2], int flags)
 {
+    cs_observe_start();
     int saved = errno;
+    cs_tls.call_arg = (uint32_t)flags; /* the CALL's argument summary */
     int r = cs_real.pipe2(fds, flags);
     int err = errno;
     if (r == 0) {
@@ -114,7 +117,9 @@ CS_EXPORT int pipe2(int fds[2], int flags)
 
 CS_EXPORT int eventfd(unsigned int initval, int flags)
 {
+    cs_observe_start();
     int saved = errno;
+    cs_tls.call_arg = (uint32_t)flags;
     int r = cs_real.eventfd(initval, flags);
     int err = errno;
     if (r >= 0)
@@ -134,6 +139,7 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
 
 CS_EXPORT int close(int fd)
 {
+    cs_observe_start();
     int saved = errno;
     if (cs_fd_is_hidden(fd))
         return (int)done(CS_HOOK_close, fd, -1, EBADF, saved);
@@ -162,6 +168,7 @@ static void closing_range(unsigned first, unsigned last)
 
 CS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+    cs_observe_start();
     int saved = errno;
     if (first > last || ((unsigned)flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))) {
         /* EINVAL from the kernel before it touches anything (or flags newer
@@ -194,6 +201,7 @@ CS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 CS_EXPORT int dup(int oldfd)
 {
+    cs_observe_start();
     int saved = errno;
     int r = cs_real.dup(oldfd);
     int err = errno;
@@ -205,6 +213,7 @@ CS_EXPORT int dup(int oldfd)
 /* dup2 (is3 0) and dup3 (is3 1). */
 static int dup_to(int hook, int oldfd, int newfd, int flags, int is3)
 {
+    cs_observe_start();
     int saved = errno;
     if (oldfd == newfd) {
         /* dup2: a validity check; dup3: EINVAL. Nothing changes. */
@@ -266,8 +275,10 @@ static int fcntl_ptr_arg(int cmd)
 
 static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long iarg, void *parg, int isptr)
 {
+    cs_observe_start();
     int saved = errno, r, err;
     cs_fd *e;
+    cs_tls.call_arg = (uint32_t)cmd;
     if (isptr) {
         r = real(fd, cmd, parg);
         return (int)done(hook, fd, r, errno, saved);
@@ -335,11 +346,13 @@ CS_EXPORT int fcntl64(int fd, int cmd, ...)
 
 CS_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
+    cs_observe_start();
     va_list ap;
     va_start(ap, req);
     void *arg = va_arg(ap, void *);
     va_end(ap);
     int saved = errno, r;
+    cs_tls.call_arg = (uint32_t)req;
     if (req != FIONBIO || !arg) {
         r = cs_real.ioctl(fd, req, arg);
         return (int)done(CS_HOOK_ioctl, fd, r, errno, saved);

@@ -13,6 +13,11 @@
  *
  * SO_RCVTIMEO/SO_SNDTIMEO set through setsockopt become the timeouts of the
  * parked calls (EAGAIN, or EINPROGRESS for connect, when they expire).
+ *
+ * Telemetry (emit_call.h): the CALL of connect, accept and accept4 is
+ * followed by a CALL_ADDR with the peer; a connect that parks also puts one
+ * after its CALL_ENTER (co->call_addr while it waits). Argument summaries:
+ * the type for socket/socketpair, the flags for accept4.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +27,18 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "emit_call.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "io.h"
 #include "netpoll.h"
+#include "telemetry.h"
 
 static int sock_stream(int type) { return (type & 0xf) == SOCK_STREAM; }
 
 CS_EXPORT int socket(int domain, int type, int proto)
 {
+    cs_tls.call_arg = (uint32_t)type;
     cs_co *co = cs_hook_co();
     int user_nb = (type & SOCK_NONBLOCK) != 0;
     int fd = cs_real.socket(domain, co ? (type | SOCK_NONBLOCK) : type, proto);
@@ -44,6 +52,7 @@ CS_EXPORT int socket(int domain, int type, int proto)
 
 CS_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 {
+    cs_tls.call_arg = (uint32_t)type;
     cs_co *co = cs_hook_co();
     int user_nb = (type & SOCK_NONBLOCK) != 0;
     int r = cs_real.socketpair(domain, co ? (type | SOCK_NONBLOCK) : type, proto, sv);
@@ -69,6 +78,7 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
 {
     co->cur_hook = hook;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = fd;
     cs_fd *e = cs_fd_get(fd);
     if (e)
         cs_fd_probe(fd, e);
@@ -114,14 +124,19 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
 
 static CS_SLOW int accept_hooked(int fd, struct sockaddr *addr, socklen_t *len)
 {
+    cs_tls.call_arg = 0;
     cs_co *co = cs_hook_co();
+    int r;
     if (!co) {
-        int r = CS_PASS(CS_HOOK_accept, fd, cs_real.accept(fd, addr, len));
+        r = CS_PASS(CS_HOOK_accept, fd, cs_real.accept(fd, addr, len));
         if (r >= 0)
             cs_fd_created(r, CS_FD_SOCKET, 0, 0, 1);
-        return r;
+    } else {
+        r = co_accept(co, CS_HOOK_accept, fd, addr, len, 0);
     }
-    return co_accept(co, CS_HOOK_accept, fd, addr, len, 0);
+    if (r >= 0 && cs_tel())
+        cs_emit_accepted(r);
+    return r;
 }
 
 CS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -132,14 +147,19 @@ CS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 static CS_SLOW int accept4_hooked(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+    cs_tls.call_arg = (uint32_t)flags;
     cs_co *co = cs_hook_co();
+    int r;
     if (!co) {
-        int r = CS_PASS(CS_HOOK_accept4, fd, cs_real.accept4(fd, addr, len, flags));
+        r = CS_PASS(CS_HOOK_accept4, fd, cs_real.accept4(fd, addr, len, flags));
         if (r >= 0)
             cs_fd_created(r, CS_FD_SOCKET, (flags & SOCK_NONBLOCK) != 0, 0, 1);
-        return r;
+    } else {
+        r = co_accept(co, CS_HOOK_accept4, fd, addr, len, flags);
     }
-    return co_accept(co, CS_HOOK_accept4, fd, addr, len, flags);
+    if (r >= 0 && cs_tel())
+        cs_emit_accepted(r);
+    return r;
 }
 
 CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -148,11 +168,8 @@ CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     return accept4_hooked(fd, addr, len, flags);
 }
 
-static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t len)
+static int co_connect(cs_co *co, int fd, const struct sockaddr *addr, socklen_t len)
 {
-    cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_connect, fd, cs_real.connect(fd, addr, len));
     cs_fd *e = cs_fd_get(fd);
     if (e)
         cs_fd_probe(fd, e);
@@ -162,13 +179,17 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
     uint32_t seq0 = cs_fd_seq(e, CS_DIR_WRITE);
     co->cur_hook = CS_HOOK_connect;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = fd;
+    /* Linux bounds a blocking connect by SO_SNDTIMEO (counted from the call)
+     * and then says EINPROGRESS. */
+    int64_t timeo = atomic_load(&e->timeo_ns[CS_DIR_WRITE]);
+    uint64_t deadline = timeo > 0 ? cs_deadline_after((uint64_t)timeo) : 0;
     int r = cs_real.connect(fd, addr, len);
     if (r == 0 || errno != EINPROGRESS)
         return finish(CS_HOOK_connect, fd, 0, r);
-    /* Linux bounds a blocking connect by SO_SNDTIMEO and then says EINPROGRESS. */
-    int64_t timeo = atomic_load(&e->timeo_ns[CS_DIR_WRITE]);
-    uint64_t deadline = timeo > 0 ? cs_deadline_after((uint64_t)timeo) : 0;
     uint32_t nr0 = cs_signal_norestart_epoch();
+    co->call_addr = addr; /* the kernel read it: safe to format after CALL_ENTER (connect_hooked clears it) */
+    co->call_addrlen = len;
     for (;;) {
         int cause = cs_fd_wait(fd, e, CS_DIR_WRITE, seq0, deadline, 1);
         seq0 = cs_fd_seq(e, CS_DIR_WRITE);
@@ -194,6 +215,23 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
     }
 }
 
+static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    cs_tls.call_arg = 0;
+    cs_co *co = cs_hook_co();
+    int r;
+    if (!co) {
+        r = CS_PASS(CS_HOOK_connect, fd, cs_real.connect(fd, addr, len));
+    } else {
+        r = co_connect(co, fd, addr, len);
+        co->call_addr = NULL;
+    }
+    /* The address, unless the kernel never read it (then it may be bad). */
+    if (cs_tel() && (r == 0 || (errno != EBADF && errno != EFAULT && errno != EINVAL)))
+        cs_emit_sockaddr(addr, len);
+    return r;
+}
+
 CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     CS_FAST_PASS(connect, (fd, addr, len));
@@ -210,6 +248,7 @@ static int64_t tv_ns(const void *v, socklen_t len)
 
 CS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+    cs_observe_start();
     int r = cs_real.setsockopt(fd, level, name, val, len);
     int e = errno;
     if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {

@@ -354,6 +354,7 @@ static int mux_hook(int hook, int obs_fd, mux *m, int zero, uint64_t deadline)
     if (cs_tls.co) {
         cs_tls.co->cur_hook = hook;
         cs_tls.co->call_pc = (uintptr_t)cs_tls.call_pc;
+        cs_tls.co->call_fd = obs_fd;
     }
     int saved = errno, parked = 0;
     int r = zero ? mux_attempt(m) : mux_run(m, deadline, &parked);

@@ -172,6 +172,7 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 
 CS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+    cs_observe_start();
     int r = do_sigaction(sig, act, old);
     int e = errno;
     cs_observe(CS_HOOK_sigaction, -1, cs_tls.co != NULL, 0, r, r < 0 ? e : 0);
@@ -181,6 +182,7 @@ CS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 
 static sighandler_t set_handler(int sig, sighandler_t h, int flags)
 {
+    cs_observe_start();
     struct sigaction act, old;
     memset(&act, 0, sizeof act);
     act.sa_handler = h;

@@ -90,6 +90,7 @@ static CS_SLOW int nanosleep_hooked(const struct timespec *req, struct timespec 
         return CS_PASS(CS_HOOK_nanosleep, -1, cs_real.nanosleep(req, rem));
     co->cur_hook = CS_HOOK_nanosleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = -1;
     int r = co_nanosleep(co, req, rem);
     int e = errno;
     cs_observe(CS_HOOK_nanosleep, -1, 1, 1, r, r < 0 ? e : 0);
@@ -112,6 +113,7 @@ static CS_SLOW int usleep_hooked(useconds_t us)
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
     co->cur_hook = CS_HOOK_usleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = -1;
     int r = co_nanosleep(co, &ts, NULL);
     int e = errno;
     cs_observe(CS_HOOK_usleep, -1, 1, 1, r, r < 0 ? e : 0);
@@ -139,6 +141,7 @@ static CS_SLOW unsigned int sleep_hooked(unsigned int seconds)
     unsigned int r = 0;
     co->cur_hook = CS_HOOK_sleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = -1;
     if (co_nanosleep(co, &ts, &rem) < 0)
         r = (unsigned int)rem.tv_sec; /* whole seconds not slept, as glibc */
     else
@@ -184,6 +187,7 @@ static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct
     uint64_t left;
     co->cur_hook = CS_HOOK_clock_nanosleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = -1;
     int r = sleep_until(co, deadline, &left);
     if (r == EINTR && !(flags & TIMER_ABSTIME))
         fill_rem(rem, left);

@@ -303,14 +303,20 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
     int dir = is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ;
     co->cur_hook = io->hook;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = fd;
     cs_fd *e = cs_fd_get(fd);
     if (!e)
         return finish(io, plain(io), 0);
     cs_fd_probe(fd, e);
     int kind = atomic_load_explicit(&e->kind, memory_order_acquire);
-    if (kind == CS_FD_UNKNOWN || kind == CS_FD_FILE || e->unpollable ||
-        atomic_load_explicit(&e->user_nb, memory_order_relaxed) ||
-        (is_socket_call(io->how) && ((io->flags & MSG_DONTWAIT) || kind != CS_FD_SOCKET)))
+    int user_nb = atomic_load_explicit(&e->user_nb, memory_order_relaxed);
+    if (kind == CS_FD_UNKNOWN || kind == CS_FD_FILE || e->unpollable) {
+        /* Nothing to wait on in the netpoller: the worker runs the plain call
+         * (a regular file, a device, an fd epoll refused) and may block in it. */
+        cs_tls.call_blocked = !user_nb;
+        return finish(io, plain(io), 0);
+    }
+    if (user_nb || (is_socket_call(io->how) && ((io->flags & MSG_DONTWAIT) || kind != CS_FD_SOCKET)))
         return finish(io, plain(io), 0);
     if ((io->how == CS_IO_READV || io->how == CS_IO_WRITEV) && (io->iovcnt < 0 || io->iovcnt > IOV_MAX))
         return finish(io, plain(io), 0);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "emit_symbol.h"
 #include "fdtable.h"
 #include "log.h"
 #include "netpoll.h"
@@ -132,13 +133,15 @@ void cs_sched_spawn(cs_co *co)
 {
     cs_worker *w = cs_tls.w;
     co->state = CS_CO_NEW;
+    co->spawn_worker = w ? w->idx : -1;
     cs_co *parent = cs_tls.co;
     if (cs_tel()) {
         /* Before the push: once queued, another worker may run it at once,
          * and its CO_RUN must not precede this CO_READY. The depth is the
          * queue's length plus this one, read just before. */
-        cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, cs_tel_string(co->name), 0,
-                    co->stack.size, 0);
+        uint64_t name = cs_tel_string(co->name);
+        cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, name,
+                    cs_emit_entry_symbol((void *)co->fn), co->stack.size, 0);
         uint64_t depth = w ? atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) + 1
                            : (uint64_t)atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) + 1;
         cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2,
@@ -163,6 +166,7 @@ void cs_sched_ready(cs_co *co)
     co->state = CS_CO_READY;
     if (cs_tls.w == w) {
         q_push(&w->runq, co);
+        w->nparked--; /* its wait ended (wait.c) */
         if (cs_tel()) /* depth of the owner's run queue after the push */
             cs_tel_emit(COROSCOPE_EV_CO_READY, co->id,
                         cs_tel_ready_why(atomic_load_explicit(&co->wake_cause, memory_order_relaxed)), 0, 0,
@@ -200,6 +204,7 @@ static void drain_inbox(cs_worker *w)
     while (rev) {
         cs_co *n = rev->next;
         q_push(&w->runq, rev);
+        w->nparked--; /* woken by another thread: its wait ended (wait.c) */
         rev = n;
     }
 }
@@ -299,17 +304,44 @@ static int has_work(cs_worker *w, uint64_t now)
     return 0;
 }
 
+/* A QUEUES sample of w (telemetry on), unless it would repeat the worker's
+ * last one within 100 ms. */
+#define QUEUES_REPEAT_NS 100000000ull
+
+static void sample_queues(cs_worker *w)
+{
+    w->queues_due = 0;
+    uint64_t q[5] = {w->runq.n, atomic_load_explicit(&w->spawnq_n, memory_order_relaxed),
+                     atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed), (uint64_t)w->heap_n,
+                     w->nparked > 0 ? (uint64_t)w->nparked : 0};
+    uint64_t now = cs_now_ns();
+    if (!memcmp(q, w->queues_last, sizeof q) && now - w->queues_last_ns < QUEUES_REPEAT_NS)
+        return;
+    memcpy(w->queues_last, q, sizeof q);
+    w->queues_last_ns = now;
+    cs_tel_emit(COROSCOPE_EV_QUEUES, 0, q[0], q[1], q[2], q[3], q[4]);
+}
+
 /* Sleep until work arrives or the next timer of w is due. */
+/* WORKER_IDLE just before the worker blocks: until when, and whether it
+ * blocks in the netpoller (1) or on its own eventfd (0). */
+static void emit_idle(cs_worker *w, uint64_t next, int netpoller)
+{
+    if (!cs_tel())
+        return;
+    cs_tel_emit(COROSCOPE_EV_WORKER_IDLE, 0, next == UINT64_MAX ? 0 : next, (uint64_t)netpoller, 0, 0, 0);
+    sample_queues(w);
+    cs_tel_flush(); /* an idle worker publishes what it has */
+}
+
 static void worker_sleep(cs_worker *w)
 {
-    if (cs_tel()) {
-        cs_tel_emit(COROSCOPE_EV_WORKER_IDLE, 0, cs_timer_next(w) == UINT64_MAX ? 0 : cs_timer_next(w), 0, 0, 0,
-                    0);
-        cs_tel_flush(); /* an idle worker publishes what it has */
-    }
+    if (cs_tel())
+        cs_tel_flush(); /* what it did so far is visible while it looks for work */
     atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     uint64_t now = cs_now_ns();
+    int slept = 0, why = 2; /* WORKER_BUSY a0: 0 timer, 1 fd, 2 kicked (new work) */
     if (!has_work(w, now)) {
         uint64_t next = cs_timer_next(w);
         if (next == UINT64_MAX || next - now > 1000000) {
@@ -322,16 +354,21 @@ static void worker_sleep(cs_worker *w)
         }
         int64_t timeout = next == UINT64_MAX ? -1 : (int64_t)(next > now ? next - now : 0);
         int none = -1;
+        slept = 1;
         if (atomic_compare_exchange_strong(&cs_rt.netpoll_owner, &none, w->idx)) {
-            int own = 0;
+            int own = 0, woke = 0;
             uint64_t v;
+            emit_idle(w, next, 1);
             /* A kick whose epoll edge another worker's poll consumed before we
              * became the owner left only the counter (see cs_netpoll_wait). */
             if (syscall(SYS_read, w->efd, &v, sizeof v) != (long)sizeof v)
-                cs_netpoll_wait(timeout, w, &own);
+                woke = cs_netpoll_wait(timeout, w, &own);
+            else
+                own = 1;
             atomic_store(&cs_rt.netpoll_owner, -1);
             if (own)
                 efd_drain(w->efd);
+            why = own ? 2 : woke > 0 ? 1 : cs_now_ns() >= next ? 0 : 2; /* nothing woken early: a kick */
         } else {
             struct pollfd p = {.fd = w->efd, .events = POLLIN};
             struct timespec ts, *tsp = NULL;
@@ -340,14 +377,17 @@ static void worker_sleep(cs_worker *w)
                 ts.tv_nsec = timeout % 1000000000;
                 tsp = &ts;
             }
+            emit_idle(w, next, 0);
             long r = syscall(SYS_ppoll, &p, 1, tsp, NULL, (size_t)8);
             if (r > 0)
                 efd_drain(w->efd);
+            why = r > 0 ? 2 : 0;
         }
     }
 awake:
-    if (cs_tel())
-        cs_tel_emit(COROSCOPE_EV_WORKER_BUSY, 0, 0, 0, 0, 0, 0);
+    if (slept && cs_tel())
+        cs_tel_emit(COROSCOPE_EV_WORKER_BUSY, 0, (uint64_t)why, 0, 0, 0, 0);
+    w->queues_due = 1; /* what it woke up to, once it picked (run) */
     atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     atomic_store_explicit(&cs_rt.kicking, 0, memory_order_release);
@@ -371,6 +411,7 @@ static cs_co *next_co(cs_worker *w)
                 cs_timer_run(w, now);
             if (now - w->last_poll_ns > BUSY_POLL_NS) {
                 w->last_poll_ns = now;
+                w->queues_due = 1; /* a QUEUES sample at the next switch-in: at most one per ms */
                 int own = 0;
                 cs_netpoll_wait(0, w, &own);
                 if (own)
@@ -433,8 +474,13 @@ static void finish(cs_worker *w, cs_co *co)
 
 static void run(cs_worker *w, cs_co *co)
 {
-    if (co->state == CS_CO_NEW || co->owner != w)
+    if (co->state == CS_CO_NEW || co->owner != w) {
+        /* Moved: migrated since it last ran, or stolen before its first run. */
+        int from = co->state == CS_CO_NEW ? co->spawn_worker : co->owner ? co->owner->idx : -1;
+        if (from >= 0 && from != w->idx && cs_tel())
+            cs_tel_emit(COROSCOPE_EV_CO_MIGRATE, co->id, (uint64_t)from, (uint64_t)w->idx, 0, 0, 0);
         co->owner = w;
+    }
     co->state = CS_CO_RUNNING;
     __atomic_store_n(&w->cur, co, __ATOMIC_RELAXED);
     __atomic_store_n(&w->nswitch, w->nswitch + 1, __ATOMIC_RELAXED);
@@ -445,6 +491,8 @@ static void run(cs_worker *w, cs_co *co)
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
     if (cs_tel()) {
+        if (w->queues_due)
+            sample_queues(w);
         cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
         cs_tel_flush(); /* a coroutine may now run a whole slice: what led here is visible meanwhile */
     }

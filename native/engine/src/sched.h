@@ -26,6 +26,17 @@
  * pushes first, then reads w->sleeping and writes its eventfd (Dekker).
  *
  * Timers live in a per-worker min-heap (timer.c); only the owner touches it.
+ *
+ * Telemetry from the scheduler (all from the worker's own thread, signals
+ * unblocked, inside `if (cs_tel())` so the cost with it off is that branch):
+ *   CO_CREATE/CO_READY at spawn (before the push; CO_CREATE a2 is the entry
+ *   function's symbol, emit_symbol.h); CO_MIGRATE before the CO_RUN of a
+ *   coroutine that runs on another worker than last time (migration), or whose
+ *   first run is not on the worker it was spawned onto (stolen); WORKER_IDLE /
+ *   WORKER_BUSY; QUEUES samples: when the worker goes idle, and at the first
+ *   switch-in after it wakes or after each busy netpoll (at most one per ms
+ *   while busy), skipped when nothing changed since the worker's last sample
+ *   unless that is 100 ms old.
  */
 #ifndef CS_SCHED_H
 #define CS_SCHED_H
@@ -69,6 +80,11 @@ typedef struct cs_worker {
     /* parked coroutines (for user-signal interruption): owner only */
     cs_co *parked;
     uint32_t intr_epoch_seen;
+    int64_t nparked;                   /* its coroutines in a wait (wait.c); owner only */
+    /* QUEUES samples (telemetry): owner only */
+    int queues_due;                    /* take one at the next switch-in */
+    uint64_t queues_last[5];           /* the last sample emitted */
+    uint64_t queues_last_ns;
     /* stack-overflow recovery */
     void *altstack;
     void *exit_stack;

@@ -336,7 +336,7 @@ static void call_observer(const cs_call *c)
     cs_co *co = cs_tls.co;
     if (!co && !cs_tls.w)
         cs_control_plain_thread();
-    uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0);
+    uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0) | (c->blocked ? 1u << 18 : 0);
     cs_tel_emit(COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
                 (uint64_t)c->ret,
                 (uint64_t)(uint32_t)c->err | (c->arg > 0xffffffffu ? 0xffffffffull : c->arg) << 32, c->dur_ns);

@@ -1,5 +1,21 @@
+/*
+ * wait.c — parking and waking (the protocol is in wait.h).
+ *
+ * Threads: cs_wait_begin, cs_wait_park and cs_wake_cancel run on the owner
+ * worker, in the coroutine that waits (never in a signal handler); cs_wake
+ * from any thread, including the netpoller and timers of other workers.
+ * Counting: w->nparked (owner only) counts the owner's coroutines between
+ * cs_wait_begin and the end of that wait: cs_wake_cancel, or the woken
+ * coroutine entering the owner's run queue (sched.c: cs_sched_ready on the
+ * owner, drain_inbox). Each begun wait ends in exactly one of those.
+ * Telemetry: CALL_ENTER (first park of a hooked call, emit_call.h) and
+ * CO_SUSPEND from cs_wait_park, before the switch; WAKE from the waker.
+ * cs_tls.call_arg (the call's argument summary, for its CALL) is kept across
+ * the switch: other coroutines' calls overwrite it meanwhile.
+ */
 #include "wait.h"
 
+#include "emit_call.h"
 #include "log.h"
 #include "telemetry.h"
 #include "sched.h"
@@ -12,6 +28,7 @@ uint64_t cs_wait_begin(cs_co *co, int interruptible)
     co->intr_epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
     atomic_store_explicit(&co->wake_cause, CS_WAKE_NONE, memory_order_relaxed);
     co->state = CS_CO_SUSPENDED;
+    co->owner->nparked++;
     atomic_store_explicit(&co->wait_seq, t, memory_order_seq_cst);
     return t;
 }
@@ -49,6 +66,9 @@ void cs_wait_detach(cs_worker *w, cs_co *co)
 int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
 {
     cs_worker *w = co->owner;
+    int why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
+    if (cs_tel() && why != COROSCOPE_SUSPEND_JOIN)
+        cs_emit_call_enter(co, deadline); /* first: before any WAKE the checks below may cause */
     if (deadline) {
         co->deadline = deadline;
         co->timer_token = token;
@@ -62,12 +82,13 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
             cs_wake(co, token, CS_WAKE_SIGNAL);
     }
     if (cs_tel()) {
-        int why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
         cs_tel_emit(COROSCOPE_EV_CO_SUSPEND, co->id, (uint64_t)why, (uint64_t)(co->cur_hook + 1),
                     why == COROSCOPE_SUSPEND_JOIN ? co->wait_detail : (uint64_t)(int64_t)co->wait_fd,
                     (uint64_t)co->wait_events, deadline);
     }
+    uint64_t call_arg = cs_tls.call_arg;
     cs_co_switch_out(co);
+    cs_tls.call_arg = call_arg;
     co->wait_why = 0; /* kept while parked: snapshots read them */
     co->wait_fd = -1;
     co->wait_events = 0;
@@ -125,5 +146,6 @@ int cs_wake_cancel(cs_co *co, uint64_t token)
                                                  memory_order_relaxed))
         return 0;
     co->state = CS_CO_RUNNING;
+    co->owner->nparked--;
     return 1;
 }

@@ -1,5 +1,11 @@
-/** Hooked-call rows decoded from the EventStore: the newest N that match a filter (pure, testable). */
+/**
+ * Hooked-call rows decoded from the EventStore: the newest N that match a filter (pure, testable).
+ *
+ * A CALL_ADDR record (the peer of connect/accept, or a path) completes the CALL just before it from
+ * the same thread (docs/events.md): scans pair them (AddressPairer), so a row carries its address.
+ */
 import { CallFlag, hookName, Kind, summaryKind } from '../../../main/core/events/schema.js';
+import type { StringTable } from '../../../main/core/events/strings.js';
 import type { EventStore, StoredEvent } from '../../../main/core/store/eventStore.js';
 
 export interface CallRow {
@@ -18,6 +24,8 @@ export interface CallRow {
   duration: number;
   parked: boolean;
   blocked: boolean;
+  /** Peer address or path (CALL_ADDR after the CALL): "127.0.0.1:8080", "[::1]:80", "/tmp/s", "@name"; '' if none. */
+  address: string;
 }
 
 export interface CallQuery {
@@ -29,14 +37,45 @@ export interface CallQuery {
   slowerThan?: number;
 }
 
-export function callRow(ev: StoredEvent): CallRow {
+export function callRow(ev: StoredEvent, address = ''): CallRow {
   const a0 = ev.lo[0];
   const hook = a0 & 0xffff;
   return {
     index: ev.index, ts: ev.ts, tid: ev.tid, worker: ev.worker, co: a0 & CallFlag.IN_CO ? ev.co : 0,
     call: hookName(hook), fd: ev.a[1], result: ev.a[2], errno: ev.lo[3], summary: ev.hi[3], summaryKind: summaryKind(hook),
-    duration: ev.a[4], parked: (a0 & CallFlag.PARKED) !== 0, blocked: (a0 & CallFlag.BLOCKED) !== 0,
+    duration: ev.a[4], parked: (a0 & CallFlag.PARKED) !== 0, blocked: (a0 & CallFlag.BLOCKED) !== 0, address,
   };
+}
+
+/**
+ * Pairs CALL_ADDR records with the CALL they complete while a scan goes through the store in order:
+ * feed every event to `see`; a CALL is remembered per thread with the key its caller chose, and a
+ * CALL_ADDR that comes next on that thread is recorded for that key. Any other record of the thread
+ * in between ends the pairing (CALL_ENTER too: its address belongs to the in-flight call, not to a
+ * completed CALL).
+ */
+export class AddressPairer<K> {
+  private readonly last = new Map<number, K>();
+  readonly addresses = new Map<K, number>();
+
+  /** key: what identifies this event's row if it is a CALL (undefined: the caller does not keep it). */
+  see(ev: StoredEvent, key?: K): void {
+    if (ev.kind === Kind.CALL_ADDR) {
+      const k = this.last.get(ev.tid);
+      if (k !== undefined) this.addresses.set(k, ev.a[0]);
+      this.last.delete(ev.tid);
+    } else if (ev.kind === Kind.CALL && key !== undefined) {
+      this.last.set(ev.tid, key);
+    } else if (this.last.size) {
+      this.last.delete(ev.tid);
+    }
+  }
+
+  /** The address text of key's CALL, '' if it has none. */
+  text(key: K, strings: StringTable | undefined): string {
+    const id = this.addresses.get(key);
+    return id && strings ? strings.get(id) : '';
+  }
 }
 
 function matches(ev: StoredEvent, q: CallQuery): boolean {
@@ -52,15 +91,18 @@ function matches(ev: StoredEvent, q: CallQuery): boolean {
 /**
  * The newest `limit` CALL events matching q, newest first: scans the last K events of the store
  * (K doubling from 16k) until enough matched or the whole store was read; a coroutine filter
- * scans that coroutine's blocks only.
+ * scans that coroutine's blocks only. With `strings`, rows carry their CALL_ADDR text.
  */
-export function newestCalls(store: EventStore, q: CallQuery, limit: number): CallRow[] {
+export function newestCalls(store: EventStore, q: CallQuery, limit: number, strings?: StringTable): CallRow[] {
   const n = store.count;
   // A ring of the newest matching events (decoded only at the end: most matches get overwritten).
   const ring: StoredEvent[] = [];
   let head = 0;
+  let pairs = new AddressPairer<number>();
   const collect = (ev: StoredEvent) => {
-    if (!matches(ev, q)) return;
+    const hit = matches(ev, q);
+    pairs.see(ev, hit ? ev.index : undefined);
+    if (!hit) return;
     if (ring.length < limit) ring.push(copy(ev));
     else {
       ring[head] = copy(ev);
@@ -69,7 +111,10 @@ export function newestCalls(store: EventStore, q: CallQuery, limit: number): Cal
   };
   const newestFirst = () => {
     const out: CallRow[] = [];
-    for (let k = ring.length - 1; k >= 0; k--) out.push(callRow(ring[(head + k) % ring.length]));
+    for (let k = ring.length - 1; k >= 0; k--) {
+      const ev = ring[(head + k) % ring.length];
+      out.push(callRow(ev, pairs.text(ev.index, strings)));
+    }
     return out;
   };
   if (q.co !== undefined) {
@@ -80,6 +125,7 @@ export function newestCalls(store: EventStore, q: CallQuery, limit: number): Cal
   for (;;) {
     ring.length = 0;
     head = 0;
+    pairs = new AddressPairer<number>();
     const from = Math.max(0, n - k);
     store.scan(-Infinity, Infinity, collect, from);
     if (ring.length >= limit || from === 0) break;

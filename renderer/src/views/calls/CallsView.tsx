@@ -36,7 +36,7 @@ export function CallsView({ sessionId }: { sessionId: string }) {
   }, [f]);
   const rows: CallRow[] = useMemo(() => {
     const data = peekSessionData(sessionId);
-    return data && typeof query !== 'string' ? newestCalls(data.store, query, LOG_ROWS) : [];
+    return data && typeof query !== 'string' ? newestCalls(data.store, query, LOG_ROWS, data.strings) : [];
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, version, query]);
   const base = peekSessionData(sessionId)?.oldest ?? 0;
@@ -79,7 +79,7 @@ export function CallsView({ sessionId }: { sessionId: string }) {
                 <td>{c.tid}{c.worker !== 0xffff ? ` (w${c.worker})` : ''}</td>
                 <td>{c.co ? `#${c.co}` : '—'}</td>
                 <td>{c.call}{c.parked ? <span className="tag"> parked</span> : null}{c.blocked ? <span className="tag bad"> blocked</span> : null}</td>
-                <td>{argsText(c)}</td>
+                <td data-testid="calls-log-args">{argsText(c)}</td>
                 <td className={c.errno ? 'error' : ''}>{c.errno ? `${c.result} (errno ${c.errno})` : c.result}</td>
                 <td className="num">{fmtDur(c.duration)}</td>
               </tr>
@@ -91,7 +91,7 @@ export function CallsView({ sessionId }: { sessionId: string }) {
   );
 }
 
-function argsText(c: CallRow): string {
+export function argsText(c: CallRow): string {
   const parts: string[] = [];
   const hasFd = c.summaryKind === 'bytes' || c.summaryKind === 'cmd' || c.summaryKind === 'none' || c.call.startsWith('accept') || c.call.startsWith('epoll');
   if (hasFd) parts.push(`fd ${c.fd}`);
@@ -100,5 +100,6 @@ function argsText(c: CallRow): string {
   else if (c.summaryKind === 'sleep_ms') parts.push(`${c.summary} ms`);
   else if (c.summaryKind === 'flags') parts.push(`flags 0x${c.summary.toString(16)}`);
   else if (c.summaryKind === 'cmd' && c.summary) parts.push(`cmd 0x${c.summary.toString(16)}`);
+  if (c.address) parts.push(c.call === 'connect' ? `to ${c.address}` : c.call.startsWith('accept') ? `from ${c.address}` : c.address);
   return parts.join(', ');
 }

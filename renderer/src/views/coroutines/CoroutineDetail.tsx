@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { Kind } from '../../../../main/core/events/schema.js';
-import { callRow, type CallRow } from '../../data/calls.js';
+import { AddressPairer, callRow, type CallRow } from '../../data/calls.js';
 import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
@@ -14,11 +14,15 @@ export function CoroutineDetail({ sessionId, co, version }: { sessionId: string;
     if (!data) return { info: undefined, calls: [] as CallRow[] };
     const info = data.derived.coroutine(co);
     const calls: CallRow[] = [];
+    const pairs = new AddressPairer<CallRow>();
     data.store.scanCo(co, -Infinity, Infinity, (ev) => {
-      if (ev.kind !== Kind.CALL) return;
-      calls.push(callRow(ev));
+      if (ev.kind !== Kind.CALL) return pairs.see(ev);
+      const row = callRow(ev);
+      pairs.see(ev, row);
+      calls.push(row);
       if (calls.length > LAST_CALLS * 4) calls.splice(0, calls.length - LAST_CALLS);
     });
+    for (const [row] of pairs.addresses) row.address = pairs.text(row, data.strings);
     return { info, calls: calls.slice(-LAST_CALLS).reverse() };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, co, version]);
@@ -42,12 +46,14 @@ export function CoroutineDetail({ sessionId, co, version }: { sessionId: string;
               </span>
             </>
           )}
+          <span className="dim">entry</span><span data-testid="coroutine-detail-entry">{info.entry || '—'}</span>
           <span className="dim">parent</span><span>{info.parent ? `#${info.parent}` : '—'}</span>
           <span className="dim">run</span><span>{fmtDur(info.runTime)}</span>
           <span className="dim">ready wait</span><span>{fmtDur(info.readyTime)}</span>
           <span className="dim">suspended</span><span>{fmtDur(info.suspendedTime)}</span>
           <span className="dim">switches</span><span>{info.switches}</span>
           <span className="dim">preemptions</span><span>{info.preemptions}</span>
+          {info.migrations > 0 && (<><span className="dim">moved between workers</span><span>{info.migrations}×</span></>)}
           {info.exit && (<><span className="dim">exit</span><span>{info.exit.name}{info.exit.stackUsed ? `, ${info.exit.stackUsed} B stack` : ''}</span></>)}
         </div>
       )}
@@ -63,7 +69,7 @@ export function CoroutineDetail({ sessionId, co, version }: { sessionId: string;
           {calls.map((c) => (
             <tr key={c.index}>
               <td className="dim">{fmtDur(c.ts - base)}</td>
-              <td>{c.call}{c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}</td>
+              <td>{c.call}{c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}{c.address ? <span className="dim"> {c.address}</span> : null}</td>
               <td className={c.errno ? 'error' : ''}>{c.errno ? `errno ${c.errno}` : c.result}</td>
               <td className="num">{fmtDur(c.duration)}</td>
             </tr>
