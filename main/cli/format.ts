@@ -91,6 +91,14 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       return `finished (${exitName(a(0))}${a(1) ? `, stack used ${a(1)} bytes` : ''})`;
     case Kind.CO_MIGRATE:
       return `migrated ${worker(a(0))} -> ${worker(a(1))}`;
+    case Kind.CO_INFO: {
+      const lo = raw.lo(i, 3);
+      const st = ['not started', 'ready', 'running', 'suspended'][lo & 0xff] ?? '?';
+      const w = raw.hi(i, 3) & 0xffff;
+      const fd = raw.signed(i, 4);
+      const wait = (lo & 0xff) === 3 ? ` (in ${hookName(lo >>> 16) || 'a wait'}${fd >= 0 ? `, fd ${fd}` : ''})` : '';
+      return `exists: ${st}${wait}${w !== 0xffff ? ` on ${worker(w)}` : ''}`;
+    }
     case Kind.WAKE:
       return `woke (${readyWhy(a(0), a(1), a(2))})${a(3) ? ` by co#${a(3)} on ${worker(a(4))}` : ''}`;
     case Kind.CALL: {

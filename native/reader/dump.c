@@ -282,6 +282,21 @@ static void render(const coroscope_event *e, char *out, size_t cap)
     case COROSCOPE_EV_CO_MIGRATE:
         snprintf(out, cap, "migrated %s -> %s", worker(a[0], b3, sizeof b3), worker(a[1], b4, sizeof b4));
         break;
+    case COROSCOPE_EV_CO_INFO: {
+        static const char *const states[] = {"not started", "ready", "running", "suspended"};
+        unsigned st = (unsigned)(a[3] & 0xff), why = (unsigned)(a[3] >> 8 & 0xff), h = (unsigned)(a[3] >> 16 & 0xffff);
+        size_t o = (size_t)snprintf(out, cap, "exists: %s", st < 4 ? states[st] : "?");
+        if (st == 3 && o < cap)
+            o += (size_t)snprintf(out + o, cap - o, " (%s%s%s)",
+                                  why == COROSCOPE_SUSPEND_JOIN ? "joining" : why == COROSCOPE_SUSPEND_SLEEP ? "sleeping" : "in ",
+                                  why == COROSCOPE_SUSPEND_JOIN || why == COROSCOPE_SUSPEND_SLEEP ? "" : h ? hook(h, b4, sizeof b4) : "a call",
+                                  (int64_t)a[4] >= 0 ? (snprintf(b1, sizeof b1, ", fd %" PRId64, (int64_t)a[4]), b1) : "");
+        if ((a[3] >> 32 & 0xffff) != COROSCOPE_NO_WORKER && o < cap)
+            o += (size_t)snprintf(out + o, cap - o, " on %s", worker(a[3] >> 32 & 0xffff, b3, sizeof b3));
+        if (o < cap)
+            snprintf(out + o, cap - o, " entry=%s", a[2] ? quoted(a[2], b2, sizeof b2) : "?");
+        break;
+    }
     case COROSCOPE_EV_WAKE: {
         size_t o = (size_t)snprintf(out, cap, "woke (%s)", ready_why(a[0], a[1], a[2], b1, sizeof b1));
         if (a[3] && o < cap)
@@ -363,7 +378,7 @@ static void print_event(const coroscope_event *ev, uint64_t *base, int *have_bas
         *base = e.ts;
         *have_base = 1;
     }
-    if (e.kind == COROSCOPE_EV_CO_CREATE)
+    if (e.kind == COROSCOPE_EV_CO_CREATE || (e.kind == COROSCOPE_EV_CO_INFO && !name_get(e.co)))
         name_set(e.co, e.a[1]);
     uint64_t mag = e.ts >= *base ? e.ts - *base : *base - e.ts;
     char thr[32], co[300], nm[256];

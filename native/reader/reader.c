@@ -66,6 +66,7 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_CO_YIELD: return "CO_YIELD";
     case COROSCOPE_EV_CO_FINISH: return "CO_FINISH";
     case COROSCOPE_EV_CO_MIGRATE: return "CO_MIGRATE";
+    case COROSCOPE_EV_CO_INFO: return "CO_INFO";
     case COROSCOPE_EV_WAKE: return "WAKE";
     case COROSCOPE_EV_CALL: return "CALL";
     case COROSCOPE_EV_CALL_ENTER: return "CALL_ENTER";

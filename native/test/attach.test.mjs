@@ -214,3 +214,16 @@ test('a forked child that runs coroutines has its own control socket: listed, at
     parent.kill('SIGKILL');
   }
 });
+
+test('an inspector that attaches is told about the coroutines that already exist: name, entry and what they wait for', async () => {
+  const { server, port } = await startServer();
+  try {
+    assert.ok(load(port, 3, 0.2) > 100);
+    const r = await attach(server.pid, 0.3).done;
+    assert.equal(r.code, 0, r.err);
+    // Nothing ran while attached: the acceptor is known only from CO_INFO.
+    assert.match(r.out, /co#1 "acceptor" exists: suspended \(in accept4, fd \d+\) on w\d entry="acceptor_main"/);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

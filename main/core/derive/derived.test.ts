@@ -171,6 +171,38 @@ describe('Derived: coroutines', () => {
   });
 });
 
+describe('Derived: coroutines older than the stream (CO_INFO)', () => {
+  it('a coroutine seen only through CO_INFO is listed with its name, entry and wait; one with events keeps what they say', () => {
+    const s = new Session();
+    s.strings.add([[3, 'acceptor'], [4, 'acceptor_main'], [5, 'conn-1'], [6, 'renamed']]);
+    const W = (w: number) => w * 4294967296;
+    // co 1: parked in accept4 on fd 5 since before the attach; no event of its own follows.
+    const accept = hookId('accept4');
+    s.ev(T, Kind.CO_INFO, W0, 1, [0, 3, 4, 3 | (SuspendWhy.CALL << 8) | (accept << 16) + W(0), 5])
+      // co 2: an older event (ready) is superseded by CO_INFO (running on w1), a later one (suspended) is not.
+      .ev(T - 10, Kind.CO_READY, W1, 2, [ReadyWhy.YIELDED, 0, 0, 1])
+      .ev(T, Kind.CO_INFO, W0, 2, [0, 5, 0, 2 + W(1), -1])
+      .ev(T + 10, Kind.CO_SUSPEND, W1, 7, [SuspendWhy.SLEEP, hookId('usleep'), -1, 0, 0])
+      .ev(T, Kind.CO_INFO, W0, 7, [0, 5, 0, 2 + W(1), -1])
+      // co 3: created in the stream with a name; CO_INFO's name does not replace it.
+      .ev(T - 5, Kind.CO_CREATE, W0, 3, [0, 5, 0, 65536])
+      .ev(T, Kind.CO_INFO, W0, 3, [0, 6, 0, 0 + W(0xffff), -1])
+      .flush();
+    const a = s.derived.coroutine(1)!;
+    assert.equal(a.name, 'acceptor');
+    assert.equal(a.entry, 'acceptor_main');
+    assert.equal(a.state, 'suspended');
+    assert.equal(a.wait?.hookName, 'accept4');
+    assert.equal(a.wait?.fd, 5);
+    const b = s.derived.coroutine(2)!;
+    assert.equal(b.name, 'conn-1');
+    assert.equal(b.state, 'running');
+    assert.equal(b.worker, 1);
+    assert.equal(s.derived.coroutine(7)!.state, 'suspended');
+    assert.equal(s.derived.coroutine(3)!.name, 'conn-1');
+  });
+});
+
 describe('Derived: calls', () => {
   it('an error call counts as an error and its latency enters the histogram', () => {
     const s = new Session();

@@ -24,6 +24,7 @@ export const Kind = {
   CO_YIELD: 20,
   CO_FINISH: 21,
   CO_MIGRATE: 22,
+  CO_INFO: 23,
   WAKE: 32,
   CALL: 48,
   CALL_ENTER: 49,

@@ -210,6 +210,7 @@ export class TimelineBuilder {
       case Kind.PROCESS: return this.onProcess(r, i);
       case Kind.THREAD: return this.onThread(r, i);
       case Kind.CO_CREATE: return this.onCreate(r, i);
+      case Kind.CO_INFO: return this.onInfo(r, i);
       case Kind.CO_READY: return this.onReady(r, i, ts);
       case Kind.CO_RUN: return this.onRun(r, i, ts);
       case Kind.CO_YIELD: return this.onYield(r, i, ts);
@@ -259,6 +260,14 @@ export class TimelineBuilder {
     co.label = coroutineLabel(co.id, this.str(r.a(i, 1)));
     if (co.track) this.redeclare(co.track, this.coInfo(co, co.track.info.id));
     else this.coTrack(co);
+  }
+
+  /** A coroutine older than the stream (attached): its name, unless its CO_CREATE gave one. */
+  private onInfo(r: RawEvents, i: number): void {
+    const co = this.co(r.co(i));
+    if (!co || co.label !== coroutineLabel(co.id, '')) return;
+    co.label = coroutineLabel(co.id, this.str(r.a(i, 1)));
+    if (co.track) this.redeclare(co.track, this.coInfo(co, co.track.info.id));
   }
 
   // ---- coroutine states ----------------------------------------------------------------------------

@@ -124,3 +124,44 @@ test('a setting changed at run time reaches the stream: a new CONFIG with the ne
     await s.whenEnded();
   }
 });
+
+test('attached late to a server started by hand with the flight recorder: its recent past, and its older coroutines by name and state', async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { enginePath } = await import('../engine/paths.js');
+  const server = spawn(example('echo_server'), ['--port', '0'], {
+    env: { ...process.env, LD_PRELOAD: enginePath(), COROSCOPE_FLIGHT: '4M', COROSCOPE_WORKERS: '2' }, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const port = await new Promise<string>((res, rej) => {
+      let out = '';
+      server.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) res(m[1]);
+      });
+      server.on('exit', () => rej(new Error('echo_server exited early')));
+    });
+    const own = join(process.env.XDG_RUNTIME_DIR ?? '/nonexistent', 'coroscope', `${server.pid}.sock`);
+    for (let i = 0; i < 100 && process.env.XDG_RUNTIME_DIR && !existsSync(own); i++) await new Promise((r) => setTimeout(r, 20));
+    const load = spawnSync(example('echo_client'), ['--port', port, '--conns', '4', '--duration', '0.3', '--warmup', '0'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(load.status, 0, load.stderr);
+    const attachedAt = Date.now();
+    const s = Session.attach(server.pid!, { record: false });
+    await new Promise((r) => setTimeout(r, 500));
+    await s.detach();
+    await s.whenEnded();
+    // The load happened before the attach: only the flight recorder can have its reads.
+    const reads = s.derived.calls.rows().filter((r) => r.name === 'read').reduce((a, r) => a + r.count, 0);
+    assert.ok(reads > 1000, `reads from before the attach: ${reads}`);
+    assert.ok(Date.now() - attachedAt < 5000);
+    // The acceptor was created long before the window and has parked since the last connection.
+    const acceptor = s.derived.coroutines(true).find((c) => c.name === 'acceptor');
+    assert.ok(acceptor, 'the acceptor is listed by name');
+    assert.equal(acceptor!.state, 'suspended');
+    assert.equal(acceptor!.wait?.hookName, 'accept4');
+    assert.equal(acceptor!.entry, 'acceptor_main');
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

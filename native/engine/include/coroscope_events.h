@@ -80,6 +80,12 @@ enum coroscope_event_kind {
     COROSCOPE_EV_CO_YIELD = 20,     /* co switched out but stays ready: a0 1 if preempted */
     COROSCOPE_EV_CO_FINISH = 21,    /* co ended: a0 enum coroscope_exit, a1 stack bytes used (0: unknown) */
     COROSCOPE_EV_CO_MIGRATE = 22,   /* co moved: a0 from worker, a1 to worker */
+    COROSCOPE_EV_CO_INFO = 23,      /* co existed when an inspector subscribed (emitted then, by the
+                                       control thread): a0 parent (0: not known), a1 name (string),
+                                       a2 entry symbol (string, 0 if unknown), a3 state (0 not
+                                       started, 1 ready, 2 running, 3 suspended) | suspend why << 8 |
+                                       hook id << 16 | worker << 32 (0xffff: none), a4 fd waited on
+                                       (-1: none) */
 
     /* ---- wake causes (drawn as arrows to the matching CO_RUN) ---- */
     COROSCOPE_EV_WAKE = 32,         /* co woken: a0 enum coroscope_ready_why, a1 detail: timer

@@ -455,6 +455,7 @@ static int command(int fd, char *line)
         rings_sent = 0;
         put(&o, "{\"ok\":true,\"subscribed\":true}");
         reply(fd, &o);
+        cs_tel_existing_coroutines(); /* first, so this thread's ring is among those sent now */
         send_new_rings(fd); /* then one {"event":"ring"} line with its fd per ring, now and later */
     } else if (!strcmp(line, "unsubscribe")) {
         unsubscribe();

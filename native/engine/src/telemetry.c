@@ -15,6 +15,7 @@
 #include "../include/coroscope.h"
 #include "config.h"
 #include "control.h"
+#include "emit_symbol.h"
 #include "hook.h"
 #include "log.h"
 #include "procfs.h"
@@ -51,6 +52,7 @@ static pthread_t recorder;
 static cs_trace_writer *writer;
 static __thread tel_thread *tl __attribute__((tls_model("initial-exec")));
 static __thread int tl_mute __attribute__((tls_model("initial-exec")));
+static __thread int tl_engine __attribute__((tls_model("initial-exec"))); /* an engine thread (control) */
 static _Atomic uint32_t epoch = 1;      /* bumped by each subscription */
 static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
@@ -110,7 +112,9 @@ static tel_thread *thread_new(void)
         return NULL;
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
-    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER ? RING_THREAD : worker_capacity(), t->tid,
+    /* Engine threads that emit (the control thread: CONFIG, CO_INFO for
+     * every coroutine at once) get a worker-sized ring. */
+    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER && !tl_engine ? RING_THREAD : worker_capacity(), t->tid,
                        t->worker)) {
         free(t);
         return NULL;
@@ -223,7 +227,7 @@ uint64_t cs_tel_string(const char *s)
     return id;
 }
 
-void cs_tel_mute_thread(void) { tl_mute = 1; }
+void cs_tel_mute_thread(void) { tl_mute = tl_engine = 1; }
 
 void cs_tel_atfork_child(void)
 {
@@ -291,6 +295,35 @@ int cs_tel_subscribe(int on)
 size_t cs_tel_flight_bytes(void) { return flight_bytes; }
 
 static void emit_config(void);
+
+static void co_info(void *ctx, const cs_co *co)
+{
+    (void)ctx;
+    int state = co->state, why = 0, hook = 0;
+    int64_t fd = -1;
+    uint64_t worker = co->owner && state != CS_CO_NEW ? (uint64_t)co->owner->idx : COROSCOPE_NO_WORKER;
+    uint64_t s = state == CS_CO_NEW ? 0 : state == CS_CO_READY ? 1 : state == CS_CO_RUNNING ? 2 : 3;
+    if (state == CS_CO_SUSPENDED) {
+        why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
+        hook = co->cur_hook >= 0 ? co->cur_hook + 1 : 0;
+        fd = co->wait_fd;
+    }
+    char name[CS_CO_NAME_MAX + 1];
+    memcpy(name, co->name, CS_CO_NAME_MAX); /* another thread may rename or recycle it meanwhile */
+    name[CS_CO_NAME_MAX] = '\0';
+    cs_tel_emit(COROSCOPE_EV_CO_INFO, co->id, 0, cs_tel_string(name), co->fn ? cs_emit_entry_symbol((const void *)co->fn) : 0,
+                s | (uint64_t)why << 8 | (uint64_t)(hook & 0xffff) << 16 | worker << 32, (uint64_t)fd);
+}
+
+void cs_tel_existing_coroutines(void)
+{
+    if (!cs_tel())
+        return;
+    int mute = tl_mute;
+    tl_mute = 0;
+    cs_co_visit(co_info, NULL);
+    tl_mute = mute;
+}
 
 void cs_tel_config_changed(void)
 {

@@ -62,6 +62,11 @@ size_t cs_tel_flight_bytes(void);
  * thread): emit a CONFIG record with the new values now, from this thread. */
 void cs_tel_config_changed(void);
 
+/* An inspector just subscribed (control thread): one CO_INFO per live
+ * coroutine, so those created before the stream began have a name and a
+ * state. A moment's picture: coroutines run meanwhile. */
+void cs_tel_existing_coroutines(void);
+
 /* First safe moment after load (first spawn, or first observed call on a
  * plain thread): open the trace file and start the recorder. */
 void cs_tel_start(void);
