@@ -17,6 +17,7 @@
 // runtime dependency for any side).
 
 import type { EngineOptions } from '../main/core/engine/options.js';
+import type { EngineConfig } from '../main/core/engine/engineConfig.js';
 import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../main/core/session/status.js';
 export type { EngineOptions, SessionKind, SessionState };
 
@@ -79,15 +80,7 @@ export type ControlCommand =
   | { op: 'hello' };
 
 /** The engine's run-time configuration as its control channel reports it (`hello`'s config, `set`'s reply). */
-export interface EngineRuntimeConfig {
-  workers: number;
-  stack_size: number;
-  time_slice_ns: number;
-  hooks: 0 | 1;
-  preempt: 0 | 1;
-  migrate: 0 | 1;
-  preempt_signal: number;
-}
+export type EngineRuntimeConfig = EngineConfig;
 
 /**
  * What control(id, {op: 'set'}) resolves with: the engine's whole configuration after the change

@@ -12,7 +12,7 @@ import { listEngineProcesses } from './discover.js';
 import { addon } from './addon.js';
 import { Kind } from '../events/schema.js';
 import { enginePath } from './paths.js';
-import { build, collect, example, scratch, sleep } from '../testing/helpers.js';
+import { build, collect, echoServerByHand, example, scratch, sleep } from '../testing/helpers.js';
 
 let tmp: ReturnType<typeof scratch>;
 before(() => (tmp = scratch('engine')));
@@ -198,19 +198,8 @@ test('an inspector that leaves turns slow motion off: the target runs on at full
 });
 
 test('attach: an echo server started by hand with the library preloaded streams its events, snapshots, and keeps running after detach', async () => {
-  const server = spawn(example('echo_server'), ['--port', '0'], {
-    env: { ...process.env, LD_PRELOAD: enginePath() }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { server, port } = await echoServerByHand();
   try {
-    const port = await new Promise<string>((res, rej) => {
-      let out = '';
-      server.stdout!.on('data', (d) => {
-        out += d;
-        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) res(m[1]);
-      });
-      server.on('exit', () => rej(new Error('echo_server exited early')));
-    });
     await sleep(100);
     const listed = listEngineProcesses();
     assert.ok(listed.some((p) => p.pid === server.pid && p.exe === example('echo_server')), 'the server is listed');
@@ -239,14 +228,8 @@ test('attach: an echo server started by hand with the library preloaded streams 
 
 test('the control socket answers only its own user: a peer of another uid is closed without a word (SO_PEERCRED)', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root to connect as another user');
-  const server = spawn(example('echo_server'), ['--port', '0'], {
-    env: { ...process.env, LD_PRELOAD: enginePath() }, stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const { server } = await echoServerByHand();
   try {
-    await new Promise<void>((res, rej) => {
-      server.stdout!.on('data', (d) => /listening on/.test(String(d)) && res());
-      server.on('exit', () => rej(new Error('echo_server exited early')));
-    });
     const sock = addon().socketPath(server.pid!);
     // The directory (0700) already keeps other users out; open it and the
     // socket up so that only the engine's own check stands in the way.

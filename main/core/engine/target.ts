@@ -15,16 +15,9 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { RawEvents } from '../events/rawEvents.js';
 import type { LinkMessage, LinkStats, NativeTarget } from './addon.js';
+import type { EngineConfig } from './engineConfig.js';
 
-export interface EngineConfig {
-  workers: number;
-  stack_size: number;
-  time_slice_ns: number;
-  hooks: 0 | 1;
-  preempt: 0 | 1;
-  migrate: 0 | 1;
-  preempt_signal: number;
-}
+export type { EngineConfig } from './engineConfig.js';
 
 export interface HelloReply {
   ok: true;

@@ -7,7 +7,7 @@ import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } fro
 import { join } from 'node:path';
 import { Session } from './session.js';
 import { hookId } from '../events/schema.js';
-import { example, scratch } from '../testing/helpers.js';
+import { echoServerByHand, example, scratch } from '../testing/helpers.js';
 
 let tmp: ReturnType<typeof scratch>;
 before(() => (tmp = scratch('session')));
@@ -126,24 +126,9 @@ test('a setting changed at run time reaches the stream: a new CONFIG with the ne
 });
 
 test('attached late to a server started by hand with the flight recorder: its recent past, and its older coroutines by name and state', async () => {
-  const { spawn, spawnSync } = await import('node:child_process');
-  const { existsSync } = await import('node:fs');
-  const { enginePath } = await import('../engine/paths.js');
-  const server = spawn(example('echo_server'), ['--port', '0'], {
-    env: { ...process.env, LD_PRELOAD: enginePath(), COROSCOPE_FLIGHT: '4M', COROSCOPE_WORKERS: '2' }, stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const { spawnSync } = await import('node:child_process');
+  const { server, port } = await echoServerByHand({ COROSCOPE_FLIGHT: '4M', COROSCOPE_WORKERS: '2' });
   try {
-    const port = await new Promise<string>((res, rej) => {
-      let out = '';
-      server.stdout!.on('data', (d) => {
-        out += d;
-        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) res(m[1]);
-      });
-      server.on('exit', () => rej(new Error('echo_server exited early')));
-    });
-    const own = join(process.env.XDG_RUNTIME_DIR ?? '/nonexistent', 'coroscope', `${server.pid}.sock`);
-    for (let i = 0; i < 100 && process.env.XDG_RUNTIME_DIR && !existsSync(own); i++) await new Promise((r) => setTimeout(r, 20));
     const load = spawnSync(example('echo_client'), ['--port', port, '--conns', '4', '--duration', '0.3', '--warmup', '0'], { encoding: 'utf8', timeout: 20000 });
     assert.equal(load.status, 0, load.stderr);
     const attachedAt = Date.now();

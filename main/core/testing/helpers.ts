@@ -1,15 +1,16 @@
 /**
  * Shared by the core's tests: the native build, a private runtime directory
  * (control sockets of the engines the tests start), collecting a target's
- * events and output until it ends.
+ * events and output until it ends, an echo server started by hand.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kindName } from '../events/schema.js';
 import { RawEvents } from '../events/rawEvents.js';
 import type { EngineTarget, ExitInfo } from '../engine/target.js';
-import { nativeDir } from '../engine/paths.js';
+import { enginePath, nativeDir } from '../engine/paths.js';
 
 export const build = nativeDir();
 export const example = (name: string): string => join(build, 'examples', name);
@@ -64,3 +65,24 @@ export function collect(t: EngineTarget, timeoutMs = 15000): Promise<Collected> 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * echo_server started by hand (not launched by an inspector) with the engine preloaded and
+ * `env` added, listening on a free port: the process, and its port once it says so.
+ */
+export async function echoServerByHand(env: Record<string, string> = {}): Promise<{ server: ChildProcess; port: string }> {
+  const server = spawn(example('echo_server'), ['--port', '0'], {
+    env: { ...process.env, LD_PRELOAD: enginePath(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stderr!.resume();
+  const port = await new Promise<string>((res, rej) => {
+    let out = '';
+    server.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) res(m[1]);
+    });
+    server.on('exit', () => rej(new Error('echo_server exited early')));
+  });
+  return { server, port };
+}

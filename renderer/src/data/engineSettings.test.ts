@@ -9,7 +9,7 @@ import {
 } from './engineSettings.js';
 
 const cfg = (o: Partial<EngineRuntimeConfig> = {}): EngineRuntimeConfig => ({
-  workers: 1, stack_size: 262144, time_slice_ns: 10_000_000, hooks: 1, preempt: 1, migrate: 0, preempt_signal: 23, ...o,
+  workers: 1, stack_size: 262144, time_slice_ns: 10_000_000, hooks: 1, preempt: 1, migrate: 0, preempt_signal: 23, flight_bytes: 0, ...o,
 });
 
 test('settings from the engine reply and from the CONFIG event', () => {
