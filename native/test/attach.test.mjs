@@ -4,21 +4,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { cleanEnv as engineFree, compileProg, dump, examples, startEchoServer } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
-const dump = join(build, 'coroscope-dump');
 let tmp;
 
-function cleanEnv(extra = {}) {
-  const e = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
-  return { ...e, XDG_RUNTIME_DIR: join(tmp, 'run'), ...extra };
-}
+/** Programs started here keep their control sockets in this test's own runtime directory. */
+const cleanEnv = (extra = {}) => engineFree({ XDG_RUNTIME_DIR: join(tmp, 'run'), ...extra });
 
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'coroscope-attach-'));
@@ -26,25 +20,10 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function startServer(env = {}) {
-  const server = spawn(join(build, 'examples', 'echo_server'), ['--port', '0'], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise((res, rej) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
-      if (m) res(m[1]);
-    });
-    server.on('exit', () => rej(new Error('echo_server exited early')));
-  });
-  return { server, port };
-}
+const startServer = (env = {}) => startEchoServer(cleanEnv(env));
 
 function load(port, conns = 10, seconds = 0.5) {
-  const r = spawnSync(join(build, 'examples', 'echo_client'),
+  const r = spawnSync(join(examples, 'echo_client'),
     ['--port', port, '--conns', String(conns), '--duration', String(seconds), '--warmup', '0'],
     { env: cleanEnv(), encoding: 'utf8', timeout: 20000 });
   const m = r.stdout.match(/requests_per_sec=([\d.]+)/);
@@ -182,10 +161,7 @@ test('a bad COROSCOPE_FLIGHT value is named and the program runs without a fligh
 });
 
 test('a forked child that runs coroutines has its own control socket: listed, attachable, with its own flight recorder', async () => {
-  const exe = join(tmp, 'fork_then_sleep');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'fork_then_sleep.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('fork_then_sleep', tmp);
   const parent = spawn(exe, [], { env: cleanEnv({ COROSCOPE_FLIGHT: '2M' }), stdio: ['ignore', 'pipe', 'pipe'] });
   let childPid = 0;
   try {

@@ -3,30 +3,20 @@
 // (the peer of connect/accept), CO_CREATE's entry symbol, QUEUES samples and
 // CO_MIGRATE. Real programs record with COROSCOPE_TRACE; coroscope-dump
 // prints the trace, one event per line, and the checks read those lines.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { cleanEnv, compileProg, dump, examples, here, startEchoServer as startServer } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
-const examples = join(build, 'examples');
-const dump = join(build, 'coroscope-dump');
 let tmp;
 
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'coroscope-call-events-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function cleanEnv(extra) {
-  const e = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
-  return { ...e, ...extra };
-}
 
 /**
  * The dump of a trace as events: { i, ts, thr, co, name, text } where thr is
@@ -87,20 +77,8 @@ function checkEnterPairs(evs) {
 }
 
 async function startEchoServer(trace) {
-  const server = spawn(join(examples, 'echo_server'), ['--port', '0'], {
-    env: cleanEnv({ COROSCOPE_TRACE: trace, COROSCOPE_WORKERS: '2' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise((res, rej) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
-      if (m) res(Number(m[1]));
-    });
-    server.on('exit', () => rej(new Error('echo_server exited early')));
-  });
-  return { server, port };
+  const { server, port } = await startServer(cleanEnv({ COROSCOPE_TRACE: trace, COROSCOPE_WORKERS: '2' }));
+  return { server, port: Number(port) };
 }
 
 test('echo server and client: parked accept/read/connect are announced by CALL_ENTER, peers come as CALL_ADDR, entries by name, queue samples', async () => {
@@ -189,10 +167,7 @@ test('echo server and client: parked accept/read/connect are announced by CALL_E
 });
 
 test('call_addr: IPv4, IPv6, AF_UNIX paths and abstract names, a connect that parks until its timeout, and a plain thread\'s connect', () => {
-  const exe = join(tmp, 'call_addr');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'call_addr.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('call_addr', tmp);
   const trace = join(tmp, 'call_addr.cstrace');
   const path = join(tmp, 'srv.sock');
   const r = spawnSync(exe, [path], { env: cleanEnv({ COROSCOPE_TRACE: trace, COROSCOPE_WORKERS: '2' }), encoding: 'utf8', timeout: 20000 });
@@ -290,10 +265,7 @@ test('sleep_forever: a worker sleeping until a timer says so, and wakes because 
 });
 
 test('a read the engine cannot park (a regular file) is flagged as blocking its worker; a parked pipe read is not', () => {
-  const exe = join(tmp, 'file_read');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'file_read.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('file_read', tmp);
   const file = join(tmp, 'file_read.cstrace');
   const r = spawnSync(exe, [join(here, 'progs', 'file_read.c')], { env: cleanEnv({ COROSCOPE_TRACE: file, COROSCOPE_WORKERS: '1' }), encoding: 'utf8', timeout: 10000 });
   assert.equal(r.status, 0, r.stderr);

@@ -4,27 +4,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { cleanEnv, compileProg, dump, examples } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
-const examples = join(build, 'examples');
-const dump = join(build, 'coroscope-dump');
 let tmp;
 
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'coroscope-recording-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function cleanEnv(extra) {
-  const e = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
-  return { ...e, ...extra };
-}
 
 function dumpLines(file) {
   const r = spawnSync(dump, [file], { encoding: 'utf8', timeout: 20000, maxBuffer: 256 * 1024 * 1024 });
@@ -111,13 +101,7 @@ test('a target killed with SIGKILL while recording leaves a trace readable up to
 });
 
 test('a target that dies of SIGSEGV while recording leaves a trace readable up to its last flushed chunk', () => {
-  const src = join(here, 'progs', 'crash_while_recording.c');
-  const exe = join(tmp, 'crash_while_recording');
-  const include = join(here, '..', 'engine', 'include');
-  const cc = spawnSync('cc', ['-O1', '-I', include, src, '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], {
-    encoding: 'utf8',
-  });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('crash_while_recording', tmp);
   const file = join(tmp, 'crashed.cstrace');
   const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
   assert.equal(r.signal, 'SIGSEGV', `the program was meant to crash: ${r.status} ${r.stderr}`);
@@ -129,10 +113,7 @@ test('a target that dies of SIGSEGV while recording leaves a trace readable up t
 });
 
 test('a coroutine that forks while recording leaves the parent\'s trace whole, and the child does not write into it', () => {
-  const exe = join(tmp, 'fork_while_recording');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'fork_while_recording.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('fork_while_recording', tmp);
   const file = join(tmp, 'fork.cstrace');
   const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
   assert.equal(r.status, 0, r.stderr);

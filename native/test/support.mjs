@@ -1,0 +1,43 @@
+// What the engine's Node-run tests share: where the build is, a clean
+// environment for the programs they start, compiling a test program against
+// the engine, and an echo server that says its port. No tests here.
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
+export const examples = join(build, 'examples');
+export const dump = join(build, 'coroscope-dump');
+
+/** This process's environment without any engine setting, plus `extra`. */
+export function cleanEnv(extra = {}) {
+  const e = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COROSCOPE_') && k !== 'LD_PRELOAD') e[k] = v;
+  return { ...e, ...extra };
+}
+
+/** Compile native/test/progs/NAME.c against libcoroscope into dir; its path. */
+export function compileProg(name, dir) {
+  const exe = join(dir, name);
+  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', `${name}.c`),
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  return exe;
+}
+
+/** examples/echo_server on a free port with env (see cleanEnv): the process and its port. */
+export async function startEchoServer(env) {
+  const server = spawn(join(examples, 'echo_server'), ['--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise((res, rej) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) res(m[1]);
+    });
+    server.on('exit', () => rej(new Error('echo_server exited early')));
+  });
+  return { server, port };
+}
