@@ -22,6 +22,9 @@
 // intervals between frames (quantised to the display's ~16.7 ms) are reported too.
 //
 // Environment: COROSCOPE_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
+// Debugging: UI_BENCH_DEBUG=1 (message/frame log), UI_BENCH_PROFILE=1 (the renderer's functions
+// by self time), UI_BENCH_TRACE=1 (stream: the main thread's long tasks from a Chrome trace),
+// UI_BENCH_HEAP=1 (stream: live heap by allocation site), UI_BENCH_SHOTS=DIR (screenshots).
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -109,13 +112,14 @@ function instrument() {
     firstSpansAt: null, // end of the first frame after submit whose canvas shows spans
     loadedAt: null, // status-state became "loaded"
     msgs: 0, // WebSocket messages handled by the app (pushes and replies)
-    msgChars: 0,
+    msgBytes: 0, // their size (characters of text frames, bytes of binary ones)
     msgBusyMs: 0, // time spent in the app's onmessage handler
     lastMsgEnd: null,
-    eventsIn: 0, // events in the batch pushes handled so far
+    eventsIn: 0, // records in the batch pushes received so far
     loadedEvents: null, // the event count of the "loaded" status push
-    allInAt: null, // when eventsIn reached it
-    msgLog: [], // [start, handler ms, chars, head] of each message
+    allInAt: null, // when eventsIn reached it (every batch received)
+    allPaintedAt: null, // end of the first frame whose timeline drew all of them (canvas data-events)
+    msgLog: [], // [start, handler ms, size, head] of each message
     frameEnds: [], // after submit: [frame start, main thread free after it]
   });
   // Count the app's WebSocket messages and the time its handler takes (wsClient.ts sets onmessage).
@@ -129,7 +133,7 @@ function instrument() {
         } finally {
           const e = performance.now();
           b.msgs++;
-          b.msgChars += typeof ev.data === 'string' ? ev.data.length : 0;
+          b.msgBytes += typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength;
           b.msgBusyMs += e - s;
           b.lastMsgEnd = e;
           if (typeof ev.data === 'string') {
@@ -151,9 +155,15 @@ function instrument() {
                 /* not ours */
               }
             }
-            if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
+          } else if (ev.data instanceof ArrayBuffer && ev.data.byteLength >= 4) {
+            // A binary batch frame (main/serve/wsApi.ts encodeBinaryPush): u32 n, n bytes of JSON, records.
+            const n = new DataView(ev.data).getUint32(0, true);
+            const head = new TextDecoder().decode(new Uint8Array(ev.data, 4, Math.min(n, 200)));
+            if (head.includes('"type":"batch"')) b.eventsIn += Math.floor((ev.data.byteLength - 4 - n) / 64);
           }
-          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), typeof ev.data === 'string' ? ev.data.length : 0, typeof ev.data === 'string' ? ev.data.slice(0, 60) : '']);
+          if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
+          // The head is copied: a slice of a string would keep the whole message alive (V8 sliced strings).
+          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength, typeof ev.data === 'string' ? [...ev.data.slice(0, 60)].join('') : '(binary)']);
         }
       });
     }
@@ -187,6 +197,12 @@ function instrument() {
     if (b.recording) b.work.push(now - ts);
     if (b.submitAt !== null && b.frameEnds.length < 100000) b.frameEnds.push([ts, now]);
     if (b.submitAt !== null && b.firstSpansAt === null && hasSpans()) b.firstSpansAt = now;
+    // Everything drawn: the timeline canvas says how many events its data holds (data-events, set
+    // when it draws), and that is the count of the host's "loaded" status.
+    if (b.submitAt !== null && b.loadedEvents !== null && b.allPaintedAt === null) {
+      const c = document.querySelector('[data-testid="timeline-canvas"]');
+      if (c && Number(c.getAttribute('data-events')) >= b.loadedEvents) b.allPaintedAt = now;
+    }
   };
   const loop = (ts) => {
     requestAnimationFrame(loop);
@@ -294,6 +310,66 @@ const parseCount = (s) => {
   return Number(m[1]) * (m[2] === 'M' ? 1e6 : m[2] === 'k' ? 1e3 : 1);
 };
 
+// UI_BENCH_PROFILE=1: the renderer's functions by self time while the profiler ran (stderr).
+async function logProfile(prof, what) {
+  const { profile } = await prof.send('Profiler.stop');
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber + 1}`;
+    self.set(k, (self.get(k) || 0) + (dt[i] || 0) / 1000);
+    total += (dt[i] || 0) / 1000;
+  });
+  log(`  profile of ${what}: ${total.toFixed(0)} ms sampled; top functions by self time:`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) log(`    ${v.toFixed(0).padStart(6)} ms  ${k}`);
+}
+
+async function traceLongTasks(page, after, ms) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await page.waitForTimeout(after || 3000);
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,v8,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  await page.waitForTimeout(ms);
+  await cdp.send('Tracing.end');
+  await done;
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const tid = main?.tid;
+  const pid = main?.pid;
+  const mine = events.filter((e) => e.tid === tid && e.pid === pid && e.ph === 'X' && e.dur);
+  const tasks = mine.filter((e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask');
+  const durs = tasks.map((t) => t.dur / 1000).sort((a, b) => a - b);
+  log(`  trace: ${tasks.length} main-thread tasks in ${ms} ms, busy ${durs.reduce((a, b) => a + b, 0).toFixed(0)} ms; p50 ${durs[Math.floor(durs.length / 2)]?.toFixed(2)} p95 ${durs[Math.floor(durs.length * 0.95)]?.toFixed(2)} max ${durs.at(-1)?.toFixed(2)} ms`);
+  // Where the main thread's time went: the tasks' top-level children by name (with the JS function for calls).
+  const byName = new Map();
+  for (const t of tasks) {
+    const kids = mine.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.name !== 'RunTask');
+    const top = kids.filter((k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur));
+    let covered = 0;
+    for (const k of top) {
+      const key = `${k.name}${k.args?.data?.functionName ? `(${k.args.data.functionName})` : ''}`;
+      byName.set(key, (byName.get(key) || 0) + k.dur / 1000);
+      covered += k.dur / 1000;
+    }
+    byName.set('(task, other)', (byName.get('(task, other)') || 0) + Math.max(0, t.dur / 1000 - covered));
+  }
+  log(`  main thread by activity: ${[...byName].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
+  // What the tasks over 8 ms contain (their direct children, by name, with durations).
+  const names = new Map();
+  for (const t of tasks.filter((x) => x.dur > 8000)) {
+    const kids = mine.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.name !== 'RunTask');
+    const top = kids.filter((k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur));
+    const key = top.map((k) => `${k.name}${k.args?.data?.functionName ? `(${k.args.data.functionName})` : ''} ${(k.dur / 1000).toFixed(1)}`).join(', ');
+    log(`    task ${(t.dur / 1000).toFixed(1)} ms: ${key.slice(0, 400)}`);
+    names.set(key, 1);
+  }
+  await cdp.detach();
+}
+
 // ---- scenarios --------------------------------------------------------------
 
 async function traceScenario(page, o) {
@@ -302,27 +378,24 @@ async function traceScenario(page, o) {
   const t0 = Date.now();
   await page.getByTestId('open-trace-submit').click();
   await page.getByTestId('status-state').and(page.locator('[data-state="loaded"]')).waitFor({ timeout: 120_000 });
-  // Fully loaded: the batch pushes handled hold as many events as the host's "loaded"
-  // status says the trace has. Painted: the end of the second frame that starts after the
-  // last of them was handled (the data version is bumped in a frame callback, and the
-  // timeline redraws in the same or the next frame).
+  // Fully loaded: the batch pushes received hold as many events as the host's "loaded" status
+  // says the trace has (allInAt). Painted: the end of the first frame whose timeline drew them
+  // all (the canvas's data-events attribute, set by the draw, reached that count).
   await page.waitForFunction(() => {
     const b = window.__bench;
-    return b.firstSpansAt !== null && b.allInAt !== null && b.frameEnds.filter(([ts]) => ts >= b.allInAt).length >= 2;
+    return b.firstSpansAt !== null && b.allPaintedAt !== null;
   }, null, { timeout: 120_000, polling: 100 });
   const t = await page.evaluate(() => ({ ...window.__bench, work: undefined, intervals: undefined }));
-  t.lastMsgEnd = t.allInAt;
-  const after = t.frameEnds.filter(([ts]) => ts >= t.lastMsgEnd);
-  if (after.length < 2) throw new Error('no frames after the last message');
-  const paintedAt = after[1][1];
-  const loadFrames = t.frameEnds.filter(([ts]) => ts <= t.lastMsgEnd).map(([ts, end]) => end - ts);
+  const paintedAt = t.allPaintedAt;
+  const loadFrames = t.frameEnds.filter(([ts]) => ts <= paintedAt).map(([ts, end]) => end - ts);
   const events = parseCount(await page.getByTestId('status-events').innerText());
-  log(`  opened ${events} events: first spans ${(t.firstSpansAt - t.submitAt).toFixed(0)} ms, status loaded ${(t.loadedAt - t.submitAt).toFixed(0)} ms, last batch ${(t.lastMsgEnd - t.submitAt).toFixed(0)} ms, painted ${(paintedAt - t.submitAt).toFixed(0)} ms (wall ${Date.now() - t0} ms); ${t.msgs} messages, ${(t.msgChars / 2 ** 20).toFixed(1)} MiB, handler ${t.msgBusyMs.toFixed(0)} ms`);
+  log(`  opened ${events} events: first spans ${(t.firstSpansAt - t.submitAt).toFixed(0)} ms, status loaded ${(t.loadedAt - t.submitAt).toFixed(0)} ms, last batch received ${(t.allInAt - t.submitAt).toFixed(0)} ms, all painted ${(paintedAt - t.submitAt).toFixed(0)} ms (wall ${Date.now() - t0} ms); ${t.msgs} messages, ${(t.msgBytes / 2 ** 20).toFixed(1)} MiB, handler ${t.msgBusyMs.toFixed(0)} ms`);
   const msgs0 = t.msgs;
   if (process.env.UI_BENCH_DEBUG) log(JSON.stringify({ submit: t.submitAt, msgs: t.msgLog, frames: t.frameEnds.filter(([a, b]) => b - a > 30).map(([a, b]) => [Math.round(a), Math.round(b - a)]) }));
 
   // Idle frames of the loaded, fitted timeline (nothing changes: the app does not redraw).
   await page.waitForTimeout(300);
+  if (process.env.UI_BENCH_SHOTS) await page.screenshot({ path: join(process.env.UI_BENCH_SHOTS, 'ui-trace.png') });
   const box = await canvasBox();
   const cx = box.x + box.width / 2;
   const cy = box.y + Math.min(box.height / 2, 60);
@@ -344,21 +417,9 @@ async function traceScenario(page, o) {
     if (++steps % 40 === 0) dir = -dir;
   }
   const pan = await stopRecording(page);
-  if (prof) {
-    // UI_BENCH_PROFILE=1: the renderer's functions by self time during the pan (stderr).
-    const { profile } = await prof.send('Profiler.stop');
-    const self = new Map();
-    const dt = profile.timeDeltas;
-    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-    profile.samples.forEach((id, i) => {
-      const n = byId.get(id);
-      const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber + 1}`;
-      self.set(k, (self.get(k) || 0) + (dt[i] || 0) / 1000);
-    });
-    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`    ${v.toFixed(0).padStart(6)} ms  ${k}`);
-  }
+  if (prof) await logProfile(prof, 'the pan');
   await page.mouse.up();
-  log(`  pan: ${steps} mouse moves`);
+  log(`  pan: ${steps} mouse moves; the last frame filled ${await page.getByTestId('timeline-canvas').getAttribute('data-rects')} rectangles`);
 
   // Zoom: wheel in 12 notches (about 11x), then out again, around the cursor, from the fitted view.
   await page.getByTestId('timeline-fit').click();
@@ -380,10 +441,10 @@ async function traceScenario(page, o) {
     events,
     first_spans_ms: r2(t.firstSpansAt - t.submitAt),
     status_loaded_ms: r2(t.loadedAt - t.submitAt),
-    last_batch_ms: r2(t.lastMsgEnd - t.submitAt),
+    last_batch_ms: r2(t.allInAt - t.submitAt),
     loaded_painted_ms: r2(paintedAt - t.submitAt),
     load_messages: msgs0,
-    load_message_mib: r2(t.msgChars / 2 ** 20),
+    load_message_mib: r2(t.msgBytes / 2 ** 20),
     load_handler_ms: r2(t.msgBusyMs),
     load_frames: summary(loadFrames, []),
     events_in_batches: t.eventsIn,
@@ -417,10 +478,23 @@ async function streamScenario(page, o, ancestor) {
   await page.getByTestId('timeline-canvas').waitFor({ timeout: 10_000 });
   const follow = page.getByTestId('timeline-follow');
   if (!(await follow.isChecked())) await follow.check();
+  const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (prof) {
+    await prof.send('Profiler.enable');
+    await prof.send('Profiler.setSamplingInterval', { interval: 500 });
+    await prof.send('Profiler.start');
+  }
+  // UI_BENCH_HEAP=1: where the live JS heap at the end was allocated (sampling heap profiler, stderr).
+  if (process.env.UI_BENCH_HEAP) await cdp.send('HeapProfiler.startSampling', { samplingInterval: 64 * 1024 });
   await startRecording(page);
+  const msgs0 = await page.evaluate(() => window.__bench.msgs);
+  const drawn = async () => Number(await page.getByTestId('timeline-canvas').getAttribute('data-events'));
   const t0 = Date.now();
   const ev0 = parseCount(await page.getByTestId('status-events').innerText());
+  const dr0 = await drawn();
   const samples = [];
+  // UI_BENCH_TRACE=S: a Chrome trace of 4 s from S s into the stream; the renderer main thread's long tasks and what they were (stderr).
+  if (process.env.UI_BENCH_TRACE) await traceLongTasks(page, Number(process.env.UI_BENCH_TRACE) * 1000, 4000);
   while (Date.now() - t0 < o.seconds * 1000) {
     await page.waitForTimeout(Math.min(5000, o.seconds * 1000 - (Date.now() - t0)));
     const heap = await page.evaluate(() => performance.memory.usedJSHeapSize);
@@ -430,7 +504,26 @@ async function streamScenario(page, o, ancestor) {
   }
   const frames = await stopRecording(page);
   const elapsed = (Date.now() - t0) / 1000;
+  if (process.env.UI_BENCH_SHOTS) await page.screenshot({ path: join(process.env.UI_BENCH_SHOTS, 'ui-stream.png') });
+  if (prof) await logProfile(prof, 'the stream');
+  const msgs = (await page.evaluate(() => window.__bench.msgs)) - msgs0;
+  if (process.env.UI_BENCH_HEAP) {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { profile } = await cdp.send('HeapProfiler.getSamplingProfile');
+    const bySite = new Map();
+    const walk = (n, stack) => {
+      const f = n.callFrame;
+      const here = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+      const st = [...stack, here].slice(-3);
+      if (n.selfSize) bySite.set(st.join(' < '), (bySite.get(st.join(' < ')) || 0) + n.selfSize);
+      for (const c of n.children) walk(c, st);
+    };
+    walk(profile.head, []);
+    log('  live JS heap by allocation site (sampled):');
+    for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20)) log(`    ${(v / 2 ** 20).toFixed(1).padStart(7)} MB  ${k}`);
+  }
   const ev1 = parseCount(await page.getByTestId('status-events').innerText());
+  const dr1 = await drawn();
   const drops = parseCount(await page.getByTestId('status-drops').innerText());
   const state = await page.getByTestId('status-state').getAttribute('data-state');
   const heap = await page.evaluate(() => ({ used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize }));
@@ -443,6 +536,10 @@ async function streamScenario(page, o, ancestor) {
     still_running: state === 'running',
     events: ev1,
     events_per_s: Math.round((ev1 - ev0) / elapsed),
+    // what the timeline drew (the renderer's own count, data-events), and how far it lagged at the end
+    drawn_events_per_s: Math.round((dr1 - dr0) / elapsed),
+    drawn_lag_events: Math.max(0, Math.round(ev1 - dr1)),
+    messages_per_s: Math.round(msgs / elapsed),
     drops,
     heap_start_mb: r2(heap0 / 2 ** 20),
     heap_used_mb: r2(heap.used / 2 ** 20),

@@ -14,8 +14,9 @@
 //                     200 k events/s, the timeline following live: p95 frame time over
 //                     --ui-stream-seconds (default 20; 60 for the full measurement).
 //                     Target <= 16 ms.
-//   ui_stream_heap    the renderer's JS heap (performance.memory.usedJSHeapSize) at
-//                     the end of that; after a forced GC and the renderer's RSS in the
+//   ui_stream_heap    the renderer's JS heap (performance.memory.usedJSHeapSize, which
+//                     in Chromium counts ArrayBuffer contents too: the typed-array stores)
+//                     at the end of that; after a forced GC and the renderer's RSS in the
 //                     notes. No target.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -90,7 +91,7 @@ export function uiBenchmarks(h) {
         tr.push(await measure('ui_measure trace', ['trace', trace.path], 300_000));
         const a = tr.at(-1);
         log(
-          `  ui trace rep ${i + 1}: first spans ${a.first_spans_ms} ms, all ${a.events_in_batches} events in + painted ${a.loaded_painted_ms} ms; ` +
+          `  ui trace rep ${i + 1}: first spans ${a.first_spans_ms} ms (status "loaded" ${a.status_loaded_ms} ms), all ${a.events_in_batches} events in + painted ${a.loaded_painted_ms} ms; ` +
             `pan+zoom frame p50 ${a.pan_zoom.work_p50_ms} / p95 ${a.pan_zoom.work_p95_ms} / max ${a.pan_zoom.work_max_ms} ms (${a.pan_zoom.frames} frames)`,
         );
         st.push(
@@ -127,7 +128,8 @@ export function uiBenchmarks(h) {
           notes: [
             `${trace.events.toLocaleString('en-US')}-event recording (paced_producer ${TRACE_COROUTINES} coroutines, ${TRACE_SECONDS} s, ${trace.drops ?? '?'} drops); ${repsNote}`,
             `first paint = submit of the open-trace form -> end of the first frame whose canvas shows spans in the first worker lane (pixels sampled after each frame)`,
-            `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the status says "loaded" after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms, the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, is handled at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all; frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
+            `the host answers (status "loaded") after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms: it reads the whole file before replying (main/app/host.ts openTrace), so the first paint cannot come sooner`,
+            `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, binary frames, arrives at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all (they only queue: the data is applied in slices after frames, stores/data.ts); painted = the end of the first frame whose timeline drew every event (the canvas's data-events); frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
           ],
           detail: { reps: tr },
         }),
@@ -150,7 +152,7 @@ export function uiBenchmarks(h) {
           meets_target: sp <= TARGET_FRAME_MS,
           notes: [
             `measured over ${streamSeconds} s (--ui-stream-seconds ${streamSeconds}; the full measurement is 60); ${repsNote}`,
-            `paced_producer ${STREAM_COROUTINES} coroutines launched through the launch form (record on, as by default): ${s0.events_per_s.toLocaleString('en-US')} events/s reached the UI (${s0.events} in all, ${s0.drops} dropped), timeline following live`,
+            `paced_producer ${STREAM_COROUTINES} coroutines launched through the launch form (record on, as by default): ${s0.events_per_s.toLocaleString('en-US')} events/s reached the host (${s0.events} in all, ${s0.drops} dropped) and ${s0.drawn_events_per_s.toLocaleString('en-US')} events/s were drawn by the timeline (the renderer's own count; ${s0.drawn_lag_events} behind at the end, about one status interval), ${s0.messages_per_s} binary batch messages/s, timeline following live`,
             `frames: ${f(s0.frames)}`,
             frameDef,
           ],
@@ -162,7 +164,7 @@ export function uiBenchmarks(h) {
           peer_value: null,
           meets_target: true,
           notes: [
-            `after ${s0.seconds} s of ${s0.events_per_s.toLocaleString('en-US')} events/s: performance.memory.usedJSHeapSize ${s0.heap_used_mb} MB (total ${s0.heap_total_mb} MB; ${s0.heap_start_mb} MB before the launch), ${s0.heap_after_gc_mb} MB after a forced GC; renderer process RSS ${s0.renderer_rss_mb} MB (typed-array stores count there, not in the JS heap)`,
+            `after ${s0.seconds} s of ${s0.events_per_s.toLocaleString('en-US')} events/s: performance.memory.usedJSHeapSize ${s0.heap_used_mb} MB (total ${s0.heap_total_mb} MB; ${s0.heap_start_mb} MB before the launch), ${s0.heap_after_gc_mb} MB after a forced GC; renderer process RSS ${s0.renderer_rss_mb} MB. Chromium's usedJSHeapSize includes ArrayBuffer contents: the timeline's spans (bounded: TimelineModel MAX_ITEMS, 2.5 M slices/instants/flows, about 115 MB at most, the oldest dropped by time) and the session's EventStore (main/core, every event, about 8 bytes each: not bounded)`,
             `heap over time: ${s0.samples.map((x) => `${x.s} s ${x.heap_mb} MB`).join(', ')}`,
           ],
           detail: { reps_mb: st.map((r) => r.heap_used_mb), samples: s0.samples },

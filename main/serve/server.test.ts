@@ -131,6 +131,45 @@ test('a WebSocket client with the token lists the demos, runs hello, receives it
   ws.close();
 });
 
+test('a client that asks for binary=1 gets each batch as one binary frame: JSON header, then the aligned raw records', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/api?binary=1&token=${srv.token}`, { origin: srv.origin });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  const text: { id?: number; push?: ApiPush }[] = [];
+  const binary: { head: { push: Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> }; offset: number; records: Buffer }[] = [];
+  let onMsg = () => {};
+  ws.on('message', (d: Buffer, isBinary: boolean) => {
+    if (isBinary) {
+      const n = d.readUInt32LE(0);
+      binary.push({ head: JSON.parse(d.subarray(4, 4 + n).toString()), offset: 4 + n, records: d.subarray(4 + n) });
+    } else text.push(JSON.parse(d.toString()));
+    onMsg();
+  });
+  ws.send(JSON.stringify({ id: 1, name: 'runDemo', args: ['hello'] }));
+  const id = await new Promise<string>((r) => {
+    onMsg = () => {
+      const rep = text.find((m) => m.id === 1) as ReplyEnvelope | undefined;
+      if (rep) r((rep as { result: SessionStatus }).result.id);
+    };
+  });
+  await new Promise<void>((r) => {
+    onMsg = () => text.some((m) => m.push?.type === 'end' && m.push.session === id) && r();
+    onMsg();
+  });
+  const mine = binary.filter((b) => b.head.push.session === id);
+  assert.ok(mine.length > 0);
+  for (const b of mine) {
+    assert.equal(b.head.push.type, 'batch');
+    assert.ok(Array.isArray(b.head.push.strings));
+    assert.equal('events' in b.head.push, false);
+    assert.equal(b.offset % 8, 0);
+    assert.ok(b.records.length > 0 && b.records.length % 64 === 0);
+  }
+  // every other push is still a JSON text frame, and no batch comes as text
+  assert.ok(text.some((m) => m.push?.type === 'output' && m.push.text.includes('hi')));
+  assert.ok(!text.some((m) => m.push?.type === 'batch'));
+  ws.close();
+});
+
 test('it does not listen on other addresses', async () => {
   const others = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal);
   for (const a of others) await assert.rejects(get(`/?token=${srv.token}`, {}, a!.address));

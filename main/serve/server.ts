@@ -86,7 +86,8 @@ export async function startServe(o: ServeOptions): Promise<Served> {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws, host));
+    const binary = url.searchParams.get('binary') === '1';
+    wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws, host, { binary }));
   });
 
   await new Promise<void>((resolve, reject) => {

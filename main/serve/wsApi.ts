@@ -5,7 +5,11 @@
  *   server -> client: ReplyEnvelope {id, ok, result | error}
  *                     {push: ApiPush}, where a 'batch' push carries
  *                     `events` as a base64 string of the raw 64-byte records
- *                     (the client decodes it back to a Uint8Array).
+ *                     (the client decodes it back to a Uint8Array);
+ *   binary batches:   a client that connected with `binary=1` in the URL gets
+ *                     every 'batch' push as a binary frame instead (no base64,
+ *                     no JSON of the records; see encodeBinaryPush). Its other
+ *                     frames are unchanged.
  *
  * Invariants: a frame that is not valid JSON, or too large (maxPayload),
  * gets a bad-request reply (id -1) or closes the socket, never reaches the
@@ -25,14 +29,37 @@ export function encodePush(p: ApiPush): string {
   return JSON.stringify({ push: { ...p, events: b.toString('base64') } });
 }
 
-export function serveApi(ws: WebSocket, host: AppHost): void {
+/**
+ * A 'batch' push as one binary frame: u32 LE n, then n bytes of UTF-8 JSON `{push: <the push
+ * without events>}` padded with spaces so that 4 + n is a multiple of 8, then the raw 64-byte
+ * records (8-byte aligned in the frame, so the client views them without a copy).
+ */
+export function encodeBinaryPush(p: Extract<ApiPush, { type: 'batch' }>): Buffer {
+  const { events, ...rest } = p;
+  const json = Buffer.from(JSON.stringify({ push: rest }));
+  const n = json.length + ((8 - ((4 + json.length) % 8)) % 8);
+  const out = Buffer.allocUnsafe(4 + n + events.byteLength);
+  out.writeUInt32LE(n, 0);
+  json.copy(out, 4);
+  out.fill(0x20, 4 + json.length, 4 + n);
+  out.set(events, 4 + n);
+  return out;
+}
+
+export interface ServeApiOptions {
+  /** The client asked for binary batch frames (`binary=1`). */
+  binary?: boolean;
+}
+
+export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}): void {
   const push = (p: ApiPush) => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) {
       ws.close(1008, 'too slow: pushes piled up');
       return;
     }
-    ws.send(encodePush(p));
+    if (o.binary && p.type === 'batch') ws.send(encodeBinaryPush(p), { binary: true });
+    else ws.send(encodePush(p));
   };
   const off = host.onPush(push);
   ws.on('close', off);

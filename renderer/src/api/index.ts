@@ -16,7 +16,8 @@ export function getApi(): CoroscopeApi {
   // Without ?token in the page URL the server's cookie (set when the page was first opened with it) authorizes.
   const token = new URLSearchParams(location.search).get('token');
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  return (api = createWsApi(`${proto}://${location.host}/api${token ? `?token=${encodeURIComponent(token)}` : ''}`));
+  // binary=1: batch pushes as binary frames (raw records, no base64; see wire.ts).
+  return (api = createWsApi(`${proto}://${location.host}/api?binary=1${token ? `&token=${encodeURIComponent(token)}` : ''}`));
 }
 
 export function isWsApi(a: CoroscopeApi): a is WsApi {

@@ -3,7 +3,10 @@
  * and any host that wants to check against it:
  *  - client -> server: a RequestEnvelope `{id, name, args}`;
  *  - server -> client: a ReplyEnvelope `{id, ok: true, result}` / `{id, ok: false, error: {code, message}}`,
- *    or a push `{push: ApiPush}` where a batch's `events` is a base64 string of the raw 64-byte records.
+ *    or a push `{push: ApiPush}` where a batch's `events` is a base64 string of the raw 64-byte records;
+ *  - with `binary=1` in the URL, batch pushes come as binary frames instead: u32 LE n, n bytes of
+ *    JSON `{push}` (the batch without `events`, space-padded so 4 + n is a multiple of 8), then the
+ *    raw records (main/serve/wsApi.ts encodeBinaryPush).
  */
 import type { ApiError, ApiPush, ReplyEnvelope } from '../../../preload/api.js';
 import { base64ToBytes } from './base64.js';
@@ -26,6 +29,20 @@ export function parseFrame(text: string): { reply: ReplyEnvelope } | { push: Api
   if (msg && typeof msg === 'object' && 'push' in msg && msg.push) return { push: decodePush(msg.push) };
   if (msg && typeof msg === 'object' && typeof (msg as ReplyEnvelope).id === 'number') return { reply: msg as ReplyEnvelope };
   throw new Error('unexpected frame');
+}
+
+const utf8 = new TextDecoder();
+
+/** Parses one binary server frame (a batch push); throws on anything else. */
+export function parseBinaryFrame(buf: ArrayBuffer): { push: ApiPush } {
+  if (buf.byteLength < 4) throw new Error('short binary frame');
+  const n = new DataView(buf).getUint32(0, true);
+  if (4 + n > buf.byteLength) throw new Error('bad binary frame header');
+  const msg = JSON.parse(utf8.decode(new Uint8Array(buf, 4, n))) as { push?: Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> };
+  const p = msg && msg.push;
+  if (!p || p.type !== 'batch') throw new Error('unexpected binary frame');
+  // 4 + n is a multiple of 8: the records are aligned for RawEvents' typed views.
+  return { push: { ...p, events: new Uint8Array(buf, 4 + n) } };
 }
 
 /** An ApiError as a thrown Error (message for people, code for programs). */

@@ -6,7 +6,7 @@
 import {
   type ApiPush, type CoroscopeApi, REQUEST_NAMES, type ReplyEnvelope, type RequestEnvelope, type RequestName,
 } from '../../../preload/api.js';
-import { ApiCallError, parseFrame } from './wire.js';
+import { ApiCallError, parseBinaryFrame, parseFrame } from './wire.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -29,6 +29,7 @@ export function createWsApi(url: string): WsApi {
   function connect(): void {
     emitConn('connecting', false);
     const sock = new WebSocket(url);
+    sock.binaryType = 'arraybuffer';
     ws = sock;
     sock.onopen = () => {
       backoff = 250;
@@ -38,10 +39,10 @@ export function createWsApi(url: string): WsApi {
       emitConn('open', re);
     };
     sock.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return;
       let frame;
       try {
-        frame = parseFrame(ev.data);
+        // Binary frames: batch pushes (the URL asked for them with binary=1).
+        frame = typeof ev.data === 'string' ? parseFrame(ev.data) : parseBinaryFrame(ev.data as ArrayBuffer);
       } catch (e) {
         console.warn('coroscope: bad frame', e);
         return;

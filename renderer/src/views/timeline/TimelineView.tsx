@@ -2,47 +2,64 @@ import { useEffect, useRef } from 'react';
 import { peekSessionData, useDataStore } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
-import { AXIS_H, draw, LABEL_W, layout, spanAt, type Layout } from './draw.js';
+import { AXIS_H, draw, droppedNote, LABEL_W, lastFrame, layout, spanAt, type Layout } from './draw.js';
+import type { SessionData } from '../../data/sessionData.js';
 
 const MIN_SPAN = 200; // ns
 const MAX_SPAN = 3600e9;
 
 /**
- * The timeline canvas: redrawn at most once per animation frame, when data, viewport, selection
- * or size changed. Wheel zooms around the cursor (shift+wheel scrolls the lanes), drag pans,
- * arrow keys pan / scroll, +/- zoom, F toggles follow-live; click selects a coroutine, a click on
- * a coroutine's label expands it.
+ * The timeline canvas: redrawn at most once per animation frame, and only when data, viewport,
+ * selection or size changed (the layout of rows only when tracks or expansions changed). Wheel
+ * zooms around the cursor (shift+wheel scrolls the lanes), drag pans, arrow keys pan / scroll,
+ * +/- zoom, F toggles follow-live; click selects a coroutine, a click on a coroutine's label
+ * expands it. The canvas carries data-events (events in the data it drew) and data-rects
+ * (rectangles the last frame filled) for tests and benchmarks; the bar says when older spans
+ * were dropped (data-testid timeline-dropped).
  */
 export function TimelineView({ sessionId }: { sessionId: string }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLSpanElement>(null);
+  const droppedRef = useRef<HTMLSpanElement>(null);
   const followLive = useUi((s) => s.followLive);
-  const viewport = useUi((s) => s.viewport);
+  const viewSpan = useUi((s) => s.viewport.span);
   const selectedCo = useUi((s) => s.selectedCo);
 
   useEffect(() => {
     const canvas = canvasRef.current!;
-    const ctx = canvas.getContext('2d')!;
+    // Opaque: the draw fills every pixel, and the compositor need not blend the canvas.
+    const ctx = canvas.getContext('2d', { alpha: false })!;
     let dirty = true;
     let raf = 0;
     let scrollY = 0;
     let lay: Layout | null = null;
-    let layKey = '';
+    let layData: SessionData | undefined;
+    let layTracks = -1;
+    let layExpanded: Record<number, true> | null = null;
     let fitted = false;
+    let dropped = '';
+    // A frame is requested only when something changed (nothing runs per frame while idle).
     const markDirty = () => {
       dirty = true;
+      if (!raf) raf = requestAnimationFrame(frame);
     };
     const ui = () => useUi.getState();
     const data = () => peekSessionData(sessionId);
 
+    // The canvas's CSS size, kept by the ResizeObserver (no layout read per frame or event).
+    let cssW = 0;
+    let cssH = 0;
     const size = () => {
-      const dpr = window.devicePixelRatio || 1;
-      const r = canvas.getBoundingClientRect();
-      return { w: r.width, h: r.height, dpr };
+      if (!cssW || !cssH) {
+        const r = canvas.getBoundingClientRect();
+        cssW = r.width;
+        cssH = r.height;
+      }
+      return { w: cssW, h: cssH, dpr: window.devicePixelRatio || 1 };
     };
 
-    const frame = () => {
-      raf = requestAnimationFrame(frame);
+    function frame() {
+      raf = 0;
       if (!dirty) return;
       dirty = false;
       const d = data();
@@ -75,29 +92,44 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
             st.setViewport({ t0, span });
           }
         }
-        const key = `${d.timeline.tracks.size}:${JSON.stringify(st.expanded)}`;
-        if (!lay || key !== layKey) {
+        if (!lay || layData !== d || layTracks !== d.timeline.tracksVersion || layExpanded !== st.expanded) {
           lay = layout(d, st.expanded);
-          layKey = key;
+          layData = d;
+          layTracks = d.timeline.tracksVersion;
+          layExpanded = st.expanded;
         }
         scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
       }
       draw(ctx, w, h, d, { t0, span, scrollY, selectedCo: st.selectedCo, expanded: st.expanded }, d && range ? lay : null);
+      // How many events the drawn data holds (for tests and benchmarks: "everything is drawn").
+      const events = String(d?.store.count ?? 0);
+      if (canvas.dataset.events !== events) canvas.dataset.events = events;
+      canvas.dataset.rects = String(lastFrame.rects);
+      const note = droppedNote(d);
+      if (note !== dropped && droppedRef.current) {
+        dropped = note;
+        droppedRef.current.textContent = note;
+      }
       // The viewport updates above notified the store, which marked us dirty
       // again: that frame is drawn already.
       dirty = false;
-    };
+    }
     raf = requestAnimationFrame(frame);
 
     const unsubData = useDataStore.subscribe((s, prev) => {
       if (s.versions[sessionId] !== prev.versions[sessionId]) {
         if ((s.versions[sessionId] ?? 0) === 1 || !peekSessionData(sessionId)?.range()) fitted = false;
-        lay = null;
         markDirty();
       }
     });
     const unsubUi = useUi.subscribe(markDirty);
-    const ro = new ResizeObserver(markDirty);
+    const ro = new ResizeObserver(() => {
+      // Read here, after layout, as the draw did before: the border box.
+      const r = canvas.getBoundingClientRect();
+      cssW = r.width;
+      cssH = r.height;
+      markDirty();
+    });
     ro.observe(canvas);
 
     const zoom = (factor: number, atX: number) => {
@@ -151,7 +183,16 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     const rowAt = (offsetY: number) => {
       if (!lay || offsetY < AXIS_H) return null;
       const y = offsetY - AXIS_H + scrollY;
-      return lay.rows.find((r) => y >= r.y && y < r.y + r.h) ?? null;
+      // Rows are sorted by y: binary search.
+      const rows = lay.rows;
+      let lo = 0;
+      let hi = rows.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (rows[mid].y + rows[mid].h <= y) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < rows.length && y >= rows[lo].y ? rows[lo] : null;
     };
     const timeAt = (offsetX: number) => {
       const { w } = size();
@@ -243,7 +284,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         <button data-testid="timeline-zoom-in" onClick={() => zoomBy(0.5)}>+</button>
         <button data-testid="timeline-zoom-out" onClick={() => zoomBy(2)}>−</button>
         <button data-testid="timeline-fit" onClick={fit}>Fit</button>
-        <span className="dim" data-testid="timeline-span">{fmtDur(viewport.span)} shown</span>
+        <span className="dim" data-testid="timeline-span">{fmtDur(viewSpan)} shown</span>
+        <span className="dim" data-testid="timeline-dropped" ref={droppedRef} />
         {selectedCo !== null && (
           <span>
             selected #{selectedCo}{' '}
