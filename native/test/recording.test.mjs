@@ -1,13 +1,13 @@
 // COROSCOPE_TRACE=path makes the engine record its own events (a recorder
 // thread writes them to a trace file as it goes); coroscope-dump reads them.
 // These tests run real example programs and read back what they recorded.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanEnv, compileProg, dump, examples } from './support.mjs';
+import { cleanEnv, compileProg, dump, examples, startEchoServer } from './support.mjs';
 
 let tmp;
 
@@ -69,19 +69,7 @@ test('cpu_hog with one worker records preemption signals and preemptions at safe
 
 test('a target killed with SIGKILL while recording leaves a trace readable up to its last flushed chunk', async () => {
   const file = join(tmp, 'killed.cstrace');
-  const server = spawn(join(examples, 'echo_server'), ['--port', '0'], {
-    env: cleanEnv({ COROSCOPE_TRACE: file }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise((res, rej) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
-      if (m) res(m[1]);
-    });
-    server.on('exit', () => rej(new Error('echo_server exited early')));
-  });
+  const { server, port } = await startEchoServer(cleanEnv({ COROSCOPE_TRACE: file }));
   const client = spawnSync(join(examples, 'echo_client'), ['--port', port, '--conns', '20', '--duration', '1', '--warmup', '0'], {
     env: cleanEnv({}),
     encoding: 'utf8',

@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import { peekSessionData, useDataStore } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
-import { AXIS_H, draw, droppedNote, LABEL_W, lastFrame, layout, spanAt, type Layout } from './draw.js';
+import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, spanAt, type Layout } from './draw.js';
 import type { SessionData } from '../../data/sessionData.js';
 
 const MIN_SPAN = 200; // ns
@@ -183,15 +183,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     const rowAt = (offsetY: number) => {
       if (!lay || offsetY < AXIS_H) return null;
       const y = offsetY - AXIS_H + scrollY;
-      // Rows are sorted by y: binary search.
       const rows = lay.rows;
-      let lo = 0;
-      let hi = rows.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (rows[mid].y + rows[mid].h <= y) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = firstRowBelow(rows, y);
       return lo < rows.length && y >= rows[lo].y ? rows[lo] : null;
     };
     const timeAt = (offsetX: number) => {

@@ -86,7 +86,7 @@ export function layout(data: SessionData, expanded: Record<number, true>): Layou
 }
 
 /** Index of the first row whose bottom is below y (rows are sorted by y). */
-function firstRowBelow(rows: readonly Row[], y: number): number {
+export function firstRowBelow(rows: readonly Row[], y: number): number {
   let lo = 0;
   let hi = rows.length;
   while (lo < hi) {
