@@ -25,6 +25,7 @@
 
 #include "reader.h"
 #include "../engine/src/ring.h"
+#include "recv_fds.h"
 
 #define MAX_RINGS 4096
 #define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
@@ -513,25 +514,12 @@ static void on_line(const cs_link_sink *s, const char *line)
 static int read_socket(cs_link *l, const cs_link_sink *s)
 {
     char buf[65536];
-    union {
-        char c[CMSG_SPACE(sizeof(int) * 64)];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c, .msg_controllen = sizeof u.c};
-    ssize_t k = recvmsg(l->sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    int fds[CS_RECV_FDS_MAX], nfds;
+    ssize_t k = cs_recv_fds(l->sock, buf, sizeof buf, MSG_DONTWAIT, fds, CS_RECV_FDS_MAX, &nfds);
     if (k < 0)
         return errno == EAGAIN || errno == EINTR ? 1 : 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < nfd; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof fd);
-            add_ring(l, s, fd);
-        }
-    }
+    for (int i = 0; i < nfds; i++)
+        add_ring(l, s, fds[i]);
     if (k == 0)
         return 0;
     for (ssize_t i = 0; i < k; i++) {

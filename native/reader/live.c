@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "reader.h"
+#include "recv_fds.h"
 #include "ring.h"
 
 #define MAX_RINGS 1024
@@ -43,28 +44,16 @@ static int socket_path(int pid, char *out, size_t n)
 static int pump(int s, char *acc, size_t *accn, size_t cap)
 {
     char buf[4096];
-    union {
-        char c[CMSG_SPACE(sizeof(int) * 16)];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c, .msg_controllen = sizeof u.c};
-    ssize_t k = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+    int fds[CS_RECV_FDS_MAX], nfds;
+    ssize_t k = cs_recv_fds(s, buf, sizeof buf, 0, fds, CS_RECV_FDS_MAX, &nfds);
+    for (int i = 0; i < nfds; i++) {
+        if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fds[i]) == 0)
+            nrings++;
+        else
+            close(fds[i]);
+    }
     if (k <= 0)
         return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < nfd; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0)
-                nrings++;
-            else
-                close(fd);
-        }
-    }
     size_t take = (size_t)k < cap - *accn - 1 ? (size_t)k : cap - *accn - 1;
     memcpy(acc + *accn, buf, take);
     *accn += take;
