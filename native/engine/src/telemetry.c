@@ -113,9 +113,9 @@ static tel_thread *thread_new(void)
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
     /* Engine threads that emit (the control thread: CONFIG, CO_INFO for
-     * every coroutine at once) get a worker-sized ring. */
-    if (cs_ring_create(&t->ring, t->worker == COROSCOPE_NO_WORKER && !tl_engine ? RING_THREAD : worker_capacity(), t->tid,
-                       t->worker)) {
+     * every coroutine at once) get an 8 MiB ring, like a worker's. */
+    uint32_t capacity = t->worker != COROSCOPE_NO_WORKER ? worker_capacity() : tl_engine ? RING_WORKER : RING_THREAD;
+    if (cs_ring_create(&t->ring, capacity, t->tid, t->worker)) {
         free(t);
         return NULL;
     }
