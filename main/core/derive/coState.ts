@@ -168,15 +168,46 @@ export class StateColumns {
         return this.suspended(slot, ts, worker, a[0], a[1], a[2], a[3], a[4]);
       case Kind.CO_FINISH:
         return this.finished(slot, ts, worker);
+      case Kind.CO_INFO:
+        return this.existed(slot, ts, a[3], a[4]);
       case Kind.WORKER_IDLE:
       case Kind.WORKER_BUSY:
         return this.workerIdle(ts, worker, kind === Kind.WORKER_IDLE);
     }
   }
 
+  /**
+   * CO_INFO (a coroutine older than the stream, described when it began): a3 = state (0 not
+   * started, 1 ready, 2 running, 3 suspended) | why << 8 | hook << 16 | worker << 32, a4 = fd.
+   * Like any transition it holds only until a later one.
+   */
+  existed(slot: number, ts: number, a3: number, fd: number): void {
+    const lo = a3 % 4294967296;
+    const w = Math.floor(a3 / 4294967296) & 0xffff;
+    switch (lo & 0xff) {
+      case 0: return this.setCo(slot, CoState.READY, ts, w, ReadyWhy.SPAWNED, 0, 0, 0, 0);
+      case 1: return this.setCo(slot, CoState.READY, ts, w, 0, 0, 0, 0, 0);
+      case 2:
+        if (!this.newer(slot, ts)) return;
+        return this.ran(slot, ts, w);
+      case 3: return this.setCo(slot, CoState.SUSPENDED, ts, w, (lo >>> 8) & 0xff, lo >>> 16, fd, 0, 0);
+    }
+  }
+
+  /** Whether a transition of slot at ts is at least as new as its current one. */
+  newer(slot: number, ts: number): boolean {
+    return this.state[slot] === CoState.NONE || !(ts < this.since[slot]);
+  }
+
+  /** The state CO_INFO's a3 describes. */
+  static existedState(a3: number): number {
+    const st = a3 % 256;
+    return st === 2 ? CoState.RUNNING : st === 3 ? CoState.SUSPENDED : CoState.READY;
+  }
+
   /** Sets a coroutine's columns unless its current transition is newer (slot 0: no coroutine, ignored). */
   setCo(slot: number, state: number, ts: number, worker: number, why: number, hook: number, fd: number, events: number, deadline: number): void {
-    if (slot === 0 || (this.state[slot] !== CoState.NONE && ts < this.since[slot])) return;
+    if (slot === 0 || !this.newer(slot, ts)) return;
     this.state[slot] = state;
     this.since[slot] = ts;
     this.worker[slot] = worker;

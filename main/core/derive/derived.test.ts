@@ -199,6 +199,11 @@ describe('Derived: coroutines older than the stream (CO_INFO)', () => {
     assert.equal(b.state, 'running');
     assert.equal(b.worker, 1);
     assert.equal(s.derived.coroutine(7)!.state, 'suspended');
+    // Rewinding replays CO_INFO like the live tables do.
+    assert.equal(s.derived.stateAt(T).coroutine(1)?.state, 'suspended');
+    assert.equal(s.derived.stateAt(T).coroutine(1)?.wait?.fd, 5);
+    assert.equal(s.derived.stateAt(T).coroutine(2)?.state, 'running');
+    assert.equal(s.derived.stateAt(T - 5).coroutine(2)?.state, 'ready', 'before CO_INFO: the older event');
     assert.equal(s.derived.coroutine(3)!.name, 'conn-1');
   });
 });

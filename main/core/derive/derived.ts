@@ -19,7 +19,7 @@
  * arrays indexed by the CoIds slot shared with the store, no allocation per
  * event.
  */
-import { CallFlag, exitName, Kind, ReadyWhy } from '../events/schema.js';
+import { CallFlag, exitName, Kind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
 import { type EventStore, type StoredEvent } from '../store/eventStore.js';
@@ -188,7 +188,8 @@ export class Derived {
   /**
    * CO_INFO: a coroutine that existed when the stream began (attached, or the flight recorder's
    * window). Its identity where no CO_CREATE gave one; its state at that moment unless a later
-   * event says otherwise, so a coroutine parked since before the attach is listed with its wait.
+   * event says otherwise (StateColumns.existed, also replayed by rewind), so a coroutine parked
+   * since before the attach is listed with its wait.
    */
   private existing(u: Uint32Array, o: number, ts: number): void {
     const slot = this.slot(coOf(u, o));
@@ -199,18 +200,10 @@ export class Derived {
       t.name[slot] = argU(u, o, 1);
       t.entry[slot] = argU(u, o, 2);
     }
-    const cols = this.cols;
-    if (cols.state[slot] !== CoState.NONE && cols.since[slot] > ts) return; // an event after it knows better
-    const lo = u[o + 12]; // a3: state | why << 8 | hook << 16 | worker << 32
-    const w = u[o + 13] & 0xffff;
-    switch (lo & 0xff) {
-      case 0: t.account(slot, CoState.READY, ts); return cols.readied(slot, ts, w, ReadyWhy.SPAWNED);
-      case 1: t.account(slot, CoState.READY, ts); return cols.readied(slot, ts, w, 0);
-      case 2: t.account(slot, CoState.RUNNING, ts); return cols.ran(slot, ts, w);
-      case 3:
-        t.account(slot, CoState.SUSPENDED, ts);
-        return cols.suspended(slot, ts, w, (lo >>> 8) & 0xff, lo >>> 16, argS(u, o, 4), 0, 0);
-    }
+    const a3 = argU(u, o, 3);
+    if (!this.cols.newer(slot, ts)) return; // an event after it knows better
+    t.account(slot, StateColumns.existedState(a3), ts);
+    this.cols.existed(slot, ts, a3, argS(u, o, 4));
   }
 
   /** The slot of co, with every slot-indexed column grown to hold it. */
