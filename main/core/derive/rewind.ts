@@ -28,18 +28,15 @@ import type { CoroutineTable } from './coroutines.js';
 const MIN_INTERVAL = 1 << 20;
 const PER_LIVE = 64;
 
-interface Checkpoint {
+/** The per-coroutine columns of StateColumns; a checkpoint keeps them for its live slots. */
+const CO_COLUMNS = ['state', 'worker', 'since', 'why', 'hook', 'fd', 'events', 'deadline'] as const;
+type CoColumns = Pick<StateColumns, (typeof CO_COLUMNS)[number]>;
+type Column = CoColumns[keyof CoColumns];
+
+interface Checkpoint extends CoColumns {
   index: number;
   maxTs: number;
   slots: Int32Array;
-  state: Uint8Array;
-  worker: Uint16Array;
-  since: Float64Array;
-  why: Uint16Array;
-  hook: Uint16Array;
-  fd: Float64Array;
-  events: Uint8Array;
-  deadline: Float64Array;
   workers: number;
   wState: Uint8Array;
   wCo: Int32Array;
@@ -62,33 +59,21 @@ export class Rewind {
   /** Takes a checkpoint of cols, the state after events [0, index) whose greatest ts is maxTs. */
   take(index: number, maxTs: number, cols: StateColumns): void {
     const live = this.liveSlots(cols);
-    const cp: Checkpoint = {
+    const cp = {
       index,
       maxTs,
       slots: live,
-      state: new Uint8Array(live.length),
-      worker: new Uint16Array(live.length),
-      since: new Float64Array(live.length),
-      why: new Uint16Array(live.length),
-      hook: new Uint16Array(live.length),
-      fd: new Float64Array(live.length),
-      events: new Uint8Array(live.length),
-      deadline: new Float64Array(live.length),
       workers: cols.workers,
       wState: cols.wState.slice(0, cols.workers),
       wCo: cols.wCo.slice(0, cols.workers),
       wSince: cols.wSince.slice(0, cols.workers),
-    };
-    live.forEach((slot, k) => {
-      cp.state[k] = cols.state[slot];
-      cp.worker[k] = cols.worker[slot];
-      cp.since[k] = cols.since[slot];
-      cp.why[k] = cols.why[slot];
-      cp.hook[k] = cols.hook[slot];
-      cp.fd[k] = cols.fd[slot];
-      cp.events[k] = cols.events[slot];
-      cp.deadline[k] = cols.deadline[slot];
-    });
+    } as Checkpoint;
+    for (const name of CO_COLUMNS) {
+      const from: Column = cols[name];
+      const to = new (from.constructor as new (n: number) => Column)(live.length);
+      live.forEach((slot, k) => (to[k] = from[slot]));
+      (cp as Record<(typeof CO_COLUMNS)[number], Column>)[name] = to;
+    }
     this.checkpoints.push(cp);
     this.nextAt = index + Math.max(this.minInterval, PER_LIVE * live.length);
   }
@@ -113,8 +98,7 @@ export class Rewind {
   bytesUsed(): number {
     let b = 0;
     for (const cp of this.checkpoints) {
-      for (const a of [cp.slots, cp.state, cp.worker, cp.since, cp.why, cp.hook, cp.fd, cp.events, cp.deadline, cp.wState,
-        cp.wCo, cp.wSince]) b += a.byteLength;
+      for (const a of [cp.slots, ...CO_COLUMNS.map((name) => cp[name]), cp.wState, cp.wCo, cp.wSince]) b += a.byteLength;
     }
     return b;
   }
@@ -157,16 +141,11 @@ export class Rewind {
       const fi = t.finishIndex[slot];
       if (fi >= 0 && fi < cp.index) cols.setCo(slot, CoState.DONE, t.finished[slot], t.finishWorker[slot], 0, 0, 0, 0, 0);
     }
-    cp.slots.forEach((slot, k) => {
-      cols.state[slot] = cp.state[k];
-      cols.worker[slot] = cp.worker[k];
-      cols.since[slot] = cp.since[k];
-      cols.why[slot] = cp.why[k];
-      cols.hook[slot] = cp.hook[k];
-      cols.fd[slot] = cp.fd[k];
-      cols.events[slot] = cp.events[k];
-      cols.deadline[slot] = cp.deadline[k];
-    });
+    for (const name of CO_COLUMNS) {
+      const from: Column = cp[name];
+      const to: Column = cols[name];
+      cp.slots.forEach((slot, k) => (to[slot] = from[k]));
+    }
     cols.ensureWorkers(cp.workers);
     cols.wState.set(cp.wState);
     cols.wCo.set(cp.wCo);
