@@ -275,6 +275,13 @@ Napi::Value NewTarget(Napi::Env env, cs_link* link, Napi::Function onMessage) {
   return obj;
 }
 
+// A failed launch or attach: the link's message, with its errno code for the JS side.
+[[noreturn]] void ThrowLinkError(Napi::Env env, const char* msg, int code) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("errno", Napi::Number::New(env, code));
+  throw e;
+}
+
 Napi::Value Launch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsFunction())
@@ -297,11 +304,8 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   char err[512] = "";
   cs_link* link = nullptr;
   int code = cs_link_spawn(&link, &so, err, sizeof err);
-  if (code) {
-    Napi::Error e = Napi::Error::New(env, err);
-    e.Set("errno", Napi::Number::New(env, code));
-    throw e;
-  }
+  if (code)
+    ThrowLinkError(env, err, code);
   return NewTarget(env, link, info[1].As<Napi::Function>());
 }
 
@@ -316,11 +320,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   cs_link* link = nullptr;
   int code = cs_link_attach(&link, static_cast<pid_t>(pid), rec.empty() ? nullptr : rec.c_str(),
                             GetU32(o, "batchEvents"), GetU32(o, "periodMs"), err, sizeof err);
-  if (code) {
-    Napi::Error e = Napi::Error::New(env, err);
-    e.Set("errno", Napi::Number::New(env, code));
-    throw e;
-  }
+  if (code)
+    ThrowLinkError(env, err, code);
   return NewTarget(env, link, info[1].As<Napi::Function>());
 }
 
