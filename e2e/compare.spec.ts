@@ -3,18 +3,12 @@
 // axis, with the summary numbers side by side.
 import { test, expect } from '@playwright/test';
 import { join } from 'node:path';
-import { artifacts, serve, type Served } from './serveHarness.js';
+import { artifacts, servedForFile } from './serveHarness.js';
 
-let served: Served;
-test.beforeAll(async () => {
-  served = await serve();
-});
-test.afterAll(async () => {
-  await served?.stop();
-});
+const served = servedForFile();
 
 test('cpu_hog with preemption on and off: aligned timelines, preemptions only in the first, a long run only in the second', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await expect(page.getByTestId('start-view')).toBeVisible();
   await page.getByTestId('view-tab-compare').click();
   const view = page.getByTestId('compare-view');

@@ -3,18 +3,12 @@
 // on the moment with the coroutine selected. A clean program says so.
 import { test, expect } from '@playwright/test';
 import { join } from 'node:path';
-import { artifacts, example, serve, type Served } from './serveHarness.js';
+import { artifacts, example, servedForFile } from './serveHarness.js';
 
-let served: Served;
-test.beforeAll(async () => {
-  served = await serve();
-});
-test.afterAll(async () => {
-  await served?.stop();
-});
+const served = servedForFile();
 
 test('blocking_file on one worker: a blocked-worker insight names the reader, and a click shows that moment in the Timeline', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await page.getByTestId('launch-cmd').fill(example('blocking_file'));
   await page.getByTestId('launch-workers').fill('1');
   await page.getByTestId('launch-submit').click();
@@ -49,7 +43,7 @@ test('blocking_file on one worker: a blocked-worker insight names the reader, an
 });
 
 test('sleep_forever: no problems found once the session ended', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await page.getByTestId('demo-sleep_forever').click();
   await expect(page.getByTestId('status-bar')).toContainText('sleep_forever', { timeout: 15_000 });
   await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'exited', { timeout: 15_000 });

@@ -4,24 +4,18 @@
 // was recorded. Each demo carries its lesson.
 import { test, expect } from '@playwright/test';
 import { join } from 'node:path';
-import { artifacts, example, serve, type Served } from './serveHarness.js';
+import { artifacts, example, servedForFile } from './serveHarness.js';
 
-let served: Served;
-test.beforeAll(async () => {
-  served = await serve();
-});
-test.afterAll(async () => {
-  await served?.stop();
-});
+const served = servedForFile();
 
 test('every demo shows its lesson beside it', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   for (const name of ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog'])
     await expect(page.getByTestId(`lesson-${name}`)).toBeAttached();
 });
 
 test('stepping steal_imbalance from a paused start: explanations and boxes follow the engine, and history can be walked', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await page.getByTestId('launch-cmd').fill(example('steal_imbalance'));
   await page.getByTestId('launch-workers').fill('2');
   await page.getByTestId('launch-start-paused').check();

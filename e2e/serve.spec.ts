@@ -5,19 +5,13 @@ import { test, expect, type Page } from '@playwright/test';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { artifacts, serve, type Served } from './serveHarness.js';
+import { artifacts, servedForFile } from './serveHarness.js';
 import { readPerfetto } from '../main/core/export/protoDecode.js';
 
-let served: Served;
-test.beforeAll(async () => {
-  served = await serve();
-});
-test.afterAll(async () => {
-  await served?.stop();
-});
+const served = servedForFile();
 
 async function open(page: Page): Promise<void> {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await expect(page.getByTestId('start-view')).toBeVisible();
 }
 
@@ -67,9 +61,9 @@ test('the echo demo with many connections fills the coroutine table and the call
 
 test('a recorded trace opens with its timeline and tables, and exports a Perfetto file that decodes', async ({ page }) => {
   // Record with the CLI, then open the file in the UI.
-  const rec = join(served.dir, 'steal.cstrace');
-  const r = spawnSync(process.execPath, [join(served.env.PWD ?? process.cwd(), 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--workers', '2', '--', join('native', 'build', 'examples', 'steal_imbalance')],
-    { env: served.env, encoding: 'utf8', cwd: join(served.env.PWD ?? process.cwd()) });
+  const rec = join(served().dir, 'steal.cstrace');
+  const r = spawnSync(process.execPath, [join(served().env.PWD ?? process.cwd(), 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--workers', '2', '--', join('native', 'build', 'examples', 'steal_imbalance')],
+    { env: served().env, encoding: 'utf8', cwd: join(served().env.PWD ?? process.cwd()) });
   expect(r.status, r.stderr).toBe(0);
   await open(page);
   await page.getByTestId('open-trace-path').fill(rec);
@@ -85,7 +79,7 @@ test('a recorded trace opens with its timeline and tables, and exports a Perfett
   const link = page.getByTestId('export-result').locator('a');
   await expect(link).toBeVisible({ timeout: 15_000 });
   const href = await link.getAttribute('href');
-  const res = await page.request.get(new URL(href!, served.url).toString());
+  const res = await page.request.get(new URL(href!, served().url).toString());
   expect(res.status()).toBe(200);
   const trace = readPerfetto(await res.body());
   const names = [...trace.tracks.values()].map((t) => t.name);
@@ -98,15 +92,15 @@ test('bad input gets a clear message: a missing program, a static binary, a corr
   await page.getByTestId('launch-cmd').fill('/nonexistent/program');
   await page.getByTestId('launch-submit').click();
   await expect(page.getByTestId('launch-error')).toContainText('no such file');
-  const src = join(served.dir, 's.c');
+  const src = join(served().dir, 's.c');
   writeFileSync(src, 'int main(void){return 0;}\n');
-  const bin = join(served.dir, 'static-prog');
+  const bin = join(served().dir, 'static-prog');
   expect(spawnSync('cc', ['-static', src, '-o', bin]).status).toBe(0);
   chmodSync(bin, 0o755);
   await page.getByTestId('launch-cmd').fill(bin);
   await page.getByTestId('launch-submit').click();
   await expect(page.getByTestId('launch-error')).toContainText('statically linked');
-  const bad = join(served.dir, 'bad.cstrace');
+  const bad = join(served().dir, 'bad.cstrace');
   writeFileSync(bad, 'not a trace at all');
   await page.getByTestId('open-trace-path').fill(bad);
   await page.getByTestId('open-trace-submit').click();
@@ -116,7 +110,7 @@ test('bad input gets a clear message: a missing program, a static binary, a corr
 });
 
 test('without the token nothing is served', async ({ request }) => {
-  const u = new URL(served.url);
+  const u = new URL(served().url);
   const res = await request.get(`${u.origin}/`);
   expect(res.status()).toBe(403);
 });

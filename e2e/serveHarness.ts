@@ -1,5 +1,6 @@
 // Starts `coroscope serve` (the built CLI) with private runtime and
 // recordings folders, and gives its token URL; stops it afterwards.
+import { test } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,5 +42,20 @@ export async function serve(): Promise<Served> {
       await new Promise((r) => child.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** One `coroscope serve` for a spec file: started before its first test, stopped after its last. */
+export function servedForFile(): () => Served {
+  let served: Served | undefined;
+  test.beforeAll(async () => {
+    served = await serve();
+  });
+  test.afterAll(async () => {
+    await served?.stop();
+  });
+  return () => {
+    if (!served) throw new Error('coroscope serve is not running (used outside a test?)');
+    return served;
   };
 }

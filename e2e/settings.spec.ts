@@ -5,22 +5,16 @@
 // the Start view's recent recordings with one click. Screenshots go to test-results/screenshots.
 import { test, expect, type Page } from '@playwright/test';
 import { join } from 'node:path';
-import { artifacts, example, serve, type Served } from './serveHarness.js';
+import { artifacts, example, servedForFile } from './serveHarness.js';
 
-let served: Served;
-test.beforeAll(async () => {
-  served = await serve();
-});
-test.afterAll(async () => {
-  await served?.stop();
-});
+const served = servedForFile();
 
 async function preemptions(page: Page): Promise<number> {
   return Number(await page.getByTestId('preempt-count').innerText());
 }
 
 test('the Engine panel turns preemption off on a live cpu_hog, the engine acknowledges it and the preemptions stop', async ({ page }) => {
-  await page.goto(served.url);
+  await page.goto(served().url);
   await expect(page.getByTestId('start-view')).toBeVisible();
   // The cpu_hog demo's program, run for 8 s instead of 1 (time to change settings while it runs).
   await page.getByTestId('launch-cmd').fill(example('cpu_hog'));
