@@ -698,24 +698,21 @@ async function benchRing() {
 // ---- 9-11. the Node core: ingest into the Session store, bytes/event, export
 // (bench/core_rows.mjs, bench/core_ingest.ts, c/event_producer.c)
 
-const CORE_RUNNERS = coreBenchmarks({
+// What run.mjs hands to the row modules (bench/core_rows.mjs, bench/ui_rows.mjs).
+const ROW_HELPERS = {
   opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine,
   bench: BENCH,
   root: ROOT,
   nativeBuild: () => NATIVE_BUILD,
   lib: () => LIB,
-});
+};
+
+const CORE_RUNNERS = coreBenchmarks(ROW_HELPERS);
 
 // ---- 12. the UI: first paint of a 1 M-event trace, frame times, heap while streaming
 // (bench/ui_rows.mjs, bench/ui_measure.mjs, c/paced_producer.c; Playwright + /usr/bin/chromium)
 
-const UI_RUNNERS = uiBenchmarks({
-  opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine,
-  bench: BENCH,
-  root: ROOT,
-  nativeBuild: () => NATIVE_BUILD,
-  lib: () => LIB,
-});
+const UI_RUNNERS = uiBenchmarks(ROW_HELPERS);
 
 // ---- main ----------------------------------------------------------------
 
