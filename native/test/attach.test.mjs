@@ -203,3 +203,22 @@ test('an inspector that attaches is told about the coroutines that already exist
     server.kill('SIGKILL');
   }
 });
+
+test('attaching to a process with more coroutines than a ring has records still describes every one of them', async () => {
+  const n = 150000; // an 8 MiB ring holds 131072 records
+  const exe = compileProg('many_sleepers', tmp);
+  const target = spawn(exe, [String(n), '20'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise((res, rej) => {
+      target.stdout.on('data', (d) => /spawned/.test(String(d)) && res());
+      target.on('exit', () => rej(new Error('many_sleepers exited early')));
+    });
+    const r = await attach(target.pid, 3).done;
+    assert.equal(r.code, 0, r.err);
+    const described = r.out.split('\n').filter((l) => /"napper" exists: suspended \(sleeping\)/.test(l)).length;
+    assert.equal(described, n);
+    assert.doesNotMatch(r.out, /DROPPED/);
+  } finally {
+    target.kill('SIGKILL');
+  }
+});

@@ -455,8 +455,12 @@ static int command(int fd, char *line)
         rings_sent = 0;
         put(&o, "{\"ok\":true,\"subscribed\":true}");
         reply(fd, &o);
-        cs_tel_existing_coroutines(); /* first, so this thread's ring is among those sent now */
-        send_new_rings(fd); /* then one {"event":"ring"} line with its fd per ring, now and later */
+        /* One {"event":"ring"} line with its fd per ring, now and later; this
+         * thread's own ring among them before it describes every coroutine
+         * (CO_INFO), so the inspector drains it meanwhile. */
+        cs_tel_prepare_thread();
+        send_new_rings(fd);
+        cs_tel_existing_coroutines();
     } else if (!strcmp(line, "unsubscribe")) {
         unsubscribe();
         put(&o, "{\"ok\":true,\"subscribed\":false}");

@@ -264,6 +264,14 @@ static inline void cs_ring_publish(cs_ring *r)
     atomic_store_explicit(&r->hdr->head, r->p_head, memory_order_release);
 }
 
+/* Free slots as the consumer last left them (loads its tail: not for the
+ * fast path). The producer only. */
+static inline uint64_t cs_ring_room(cs_ring *r)
+{
+    r->p_tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+    return r->capacity - (r->p_head - r->p_tail);
+}
+
 /* Append one record. 0, or ENOBUFS: the ring is full and the record was
  * counted as lost (it will be reported by a DROP record). No system call,
  * no allocation, no lock; the consumer's cache line is read only when the

@@ -170,8 +170,17 @@ static inline tel_thread *self(void)
     return t;
 }
 
+static __thread uint64_t tl_wait_budget_ns; /* engine thread: how long put may still wait for room */
+
 static void put(tel_thread *t, const coroscope_event *ev)
 {
+    /* An engine thread emitting a burst (CO_INFO for every coroutine) may wait
+     * for the inspector to drain, within its budget; program threads never wait. */
+    while (tl_wait_budget_ns && cs_ring_room(&t->ring) == 0) {
+        struct timespec ms = {0, 1000000};
+        syscall(SYS_nanosleep, &ms, NULL); /* raw: not an observed call */
+        tl_wait_budget_ns = tl_wait_budget_ns > 1000000 ? tl_wait_budget_ns - 1000000 : 0;
+    }
     cs_ring_write(&t->ring, ev);
     if (t->worker == COROSCOPE_NO_WORKER)
         cs_ring_flush(&t->ring); /* plain threads emit rarely: publish at once */
@@ -315,13 +324,26 @@ static void co_info(void *ctx, const cs_co *co)
                 s | (uint64_t)why << 8 | (uint64_t)(hook & 0xffff) << 16 | worker << 32, (uint64_t)fd);
 }
 
+void cs_tel_prepare_thread(void)
+{
+    if (!cs_tel())
+        return;
+    int mute = tl_mute;
+    tl_mute = 0;
+    self();
+    tl_mute = mute;
+}
+
 void cs_tel_existing_coroutines(void)
 {
     if (!cs_tel())
         return;
     int mute = tl_mute;
     tl_mute = 0;
+    tl_wait_budget_ns = 2000000000ull; /* then drop (counted, reported) rather than stall the control channel */
     cs_co_visit(co_info, NULL);
+    tl_wait_budget_ns = 0;
+    cs_tel_flush(); /* a loss, if any, reported now */
     tl_mute = mute;
 }
 

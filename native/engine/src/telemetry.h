@@ -67,6 +67,10 @@ void cs_tel_config_changed(void);
  * state. A moment's picture: coroutines run meanwhile. */
 void cs_tel_existing_coroutines(void);
 
+/* The calling (engine) thread's ring exists after this, so it can be handed
+ * to an inspector before the thread emits much into it. */
+void cs_tel_prepare_thread(void);
+
 /* First safe moment after load (first spawn, or first observed call on a
  * plain thread): open the trace file and start the recorder. */
 void cs_tel_start(void);
