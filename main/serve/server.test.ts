@@ -4,6 +4,7 @@ import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -174,4 +175,29 @@ test('it does not listen on other addresses', async () => {
   const others = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal);
   for (const a of others) await assert.rejects(get(`/?token=${srv.token}`, {}, a!.address));
   await assert.rejects(startServe({ rendererDir: tmp.dir, host: '0.0.0.0' as '127.0.0.1' }), /127\.0\.0\.1 only/);
+});
+
+/** Send raw bytes as one HTTP request on a fresh connection; the status line's code (0 if none came back). */
+function rawRequest(text: string): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port: srv.port }, () => s.end(text));
+    let got = '';
+    s.on('data', (d) => (got += d));
+    s.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)));
+    s.on('error', () => resolve(0));
+  });
+}
+
+test('request targets that do not parse as URLs are a 400, with or without the token, and serve goes on', async () => {
+  const targets = ['//[', '//[::1', '/%', '//a:b@[/', '//:99999/', 'http://[/', '*'];
+  for (const t of targets) {
+    for (const q of ['', `?token=${srv.token}`]) {
+      const code = await rawRequest(`GET ${t}${q} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\n\r\n`);
+      assert.ok(code === 400 || code === 403 || code === 404, `${t}${q}: status ${code}`);
+    }
+    const ws = await rawRequest(`GET ${t} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    assert.ok(ws === 400 || ws === 403 || ws === 0, `upgrade ${t}: status ${ws}`);
+  }
+  assert.equal((await get('/?token=' + srv.token)).status, 200, 'serve still answers');
 });

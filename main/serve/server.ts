@@ -11,6 +11,9 @@
  *    first loaded with it), a Host naming the server, and (WebSocket) the
  *    server's own Origin; refusals are 403;
  *  - every response carries a strict CSP (static.ts);
+ *  - no request can throw past its handler: a target that does not parse is
+ *    a 400, anything unexpected a 500 (the server and the programs it
+ *    launched go on);
  *  - close() ends the host's sessions (see AppHost.close) and the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -62,8 +65,18 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      handleRequest(req, res);
+    } catch (e) {
+      if (!res.headersSent) sendText(res, 500, 'Internal error');
+      else res.destroy();
+      console.error(`coroscope serve: ${req.method} request failed: ${(e as Error).message}`);
+    }
+  };
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
     securityHeaders(res, origin);
-    const url = new URL(req.url ?? '/', origin);
+    const url = requestUrl(req, origin);
+    if (!url) return sendText(res, 400, 'Bad request target');
     const auth = authorized(req, url, token);
     if (!hostOk(req, origin) || !auth) return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed');
@@ -81,13 +94,18 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   const server = createServer(onRequest);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', origin);
-    if (url.pathname !== '/api' || !hostOk(req, origin) || !originOk(req, origin) || !authorized(req, url, token)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
+    try {
+      const url = requestUrl(req, origin);
+      if (!url || url.pathname !== '/api' || !hostOk(req, origin) || !originOk(req, origin) || !authorized(req, url, token)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const binary = url.searchParams.get('binary') === '1';
+      wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws, host, { binary }));
+    } catch (e) {
+      socket.destroy();
+      console.error(`coroscope serve: WebSocket upgrade failed: ${(e as Error).message}`);
     }
-    const binary = url.searchParams.get('binary') === '1';
-    wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws, host, { binary }));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -108,6 +126,18 @@ export async function startServe(o: ServeOptions): Promise<Served> {
       await closed;
     },
   };
+}
+
+/** The request target resolved against the server's origin, or null when it
+ * does not parse (`//[`, bad escapes): the caller answers 400. */
+export function requestUrl(req: IncomingMessage, origin: string): URL | null {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/')) return null; // absolute-form and '*' targets are not ours
+  try {
+    return new URL(target, origin);
+  } catch {
+    return null;
+  }
 }
 
 /** The default renderer folder: out/renderer of the package. */
