@@ -18,11 +18,11 @@ export function cleanEnv(extra = {}) {
   return { ...e, ...extra };
 }
 
-/** Compile native/test/progs/NAME.c against libcoroscope into dir; its path. */
-export function compileProg(name, dir) {
+/** Compile native/test/progs/NAME.c against libcoroscope (and `libs`, e.g. ['-lcrypto']) into dir; its path. */
+export function compileProg(name, dir, libs = []) {
   const exe = join(dir, name);
   const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', `${name}.c`),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`, ...libs], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
   return exe;
 }

@@ -76,8 +76,8 @@ export function exitName(code: number): string {
   return code === 0 ? 'returned' : code === 1 ? 'stack overflow' : `exit ${code}`;
 }
 
-export const DeferWhy = { RUNTIME_CODE: 1, LOCK: 2, STACK: 3 } as const;
-const deferNames = ['', 'runtime code (libc, loader, engine)', 'a lock is held', 'no stack room'];
+export const DeferWhy = { RUNTIME_CODE: 1, LOCK: 2, STACK: 3, LIBRARY_CODE: 4 } as const;
+const deferNames = ['', 'runtime code (libc, loader, engine)', 'a lock is held', 'no stack room', 'library code (not preemptible)'];
 export function deferWhyName(why: number): string {
   return deferNames[why] || `why ${why}`;
 }

@@ -183,7 +183,9 @@ export class InsightFinder {
         title: `ran ${ms(len)} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
         advice: r.deferred.has(DeferWhy.LOCK)
           ? 'Hold locks for less time inside the loop: a coroutine is never preempted while it holds one.'
-          : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.' });
+          : r.deferred.has(DeferWhy.LIBRARY_CODE)
+            ? 'The coroutine spent its slice inside a library, where a switch could corrupt the library\'s per-thread state; split the work into smaller calls, or, if that library keeps no per-thread state, name it in COROSCOPE_PREEMPT_MODULES.'
+            : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.' });
     } else if (!preempted) {
       this.add({ ...base, kind: 'blocked-worker',
         title: `ran ${ms(len)} on worker ${r.worker} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,

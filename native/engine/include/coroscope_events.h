@@ -156,6 +156,8 @@ enum coroscope_defer_why {
     COROSCOPE_DEFER_RUNTIME_CODE = 1, /* pc in libc, ld.so, libstdc++/libgcc, vDSO or the engine */
     COROSCOPE_DEFER_LOCK = 2,         /* a counted lock is held */
     COROSCOPE_DEFER_STACK = 3,        /* no room below the red zone */
+    COROSCOPE_DEFER_LIBRARY_CODE = 4, /* pc in code not declared preemptible: another shared library
+                                         (COROSCOPE_PREEMPT_MODULES), JIT or unknown code */
 };
 
 /* Hook ids (CALL a0 low 16 bits). Stable numbers: append only. */

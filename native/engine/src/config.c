@@ -208,6 +208,10 @@ void cs_config_load(char **envp)
             cs_tel_configure_flight(v);
     }
 
+    s = env("COROSCOPE_PREEMPT_MODULES");
+    if (s && *s)
+        cs_cfg.preempt_modules = strdup(s); /* the program may change its environment later */
+
     s = env("COROSCOPE_PREEMPT_SIGNAL");
     if (s && *s) {
         int sig = cs_parse_signal(s);

@@ -25,6 +25,8 @@ typedef struct cs_config {
     int preempt_signal;   /* signal number used for preemption */
     int control_fd;       /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
     int start_paused;     /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
+    const char *preempt_modules; /* COROSCOPE_PREEMPT_MODULES: shared objects whose code may be preempted
+                                    (comma list of file name prefixes, "*": all but the runtime); NULL: none */
 } cs_config;
 
 extern cs_config cs_cfg;

@@ -104,7 +104,8 @@ typedef struct cs_co {
     int locks;                      /* counted locks held (hook_lock.c) */
     volatile int preempt_pending;   /* preempt at the next hook entry / last unlock */
     int defer_reason;
-    uintptr_t preempt_pc;
+    uintptr_t preempt_pc;           /* handler: pc of the preemption the trampoline serves */
+    uintptr_t defer_pc;             /* handler: pc of the last deferral (served by a deferred yield) */
     uint64_t preempts;
     char name[CS_CO_NAME_MAX];
     /* telemetry of the call in progress (emit_call.h) and of moves; owner only. Last, so the

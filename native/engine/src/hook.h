@@ -69,14 +69,21 @@ extern _Atomic(cs_observer_fn) cs_observer;
 void cs_preempt_deferred_yield(cs_co *co);
 
 /* Inside a coroutine with hooks on: the coroutine, after taking a preemption
- * the signal handler had to defer (hook entry is a safe point). */
+ * the signal handler had to defer (hook entry is a safe point when the
+ * program's own code made the call; a library's call is not: preempt.h). */
 uint64_t cs_now_ns(void);
 
-static inline cs_co *cs_hook_co(void)
+int cs_preempt_site_ok(const void *ret_addr, const void *call_pc);
+
+/* Always inlined: __builtin_return_address(0) is then the return address of
+ * the hook that calls it — the program's call site, or (in a CS_SLOW path)
+ * the hook's own text, and then cs_tls.call_pc is the call site. */
+static inline __attribute__((always_inline)) cs_co *cs_hook_co(void)
 {
     cs_co *co = cs_tls.co;
     if (__builtin_expect(co != NULL, 0) && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed)) {
-        if (__builtin_expect(co->preempt_pending && co->locks == 0, 0)) {
+        if (__builtin_expect(co->preempt_pending && co->locks == 0, 0) &&
+            cs_preempt_site_ok(__builtin_return_address(0), cs_tls.call_pc)) {
             uint64_t arg = cs_tls.call_arg; /* the hook set it; other coroutines run meanwhile */
             cs_preempt_deferred_yield(co);
             cs_tls.call_arg = arg;

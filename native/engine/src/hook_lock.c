@@ -23,6 +23,7 @@
 #include "hook.h"
 #include "log.h"
 #include "preempt.h"
+#include "sched.h"
 
 #define CS_LOCK_FUNCS(X)                                                                  \
     X(int, pthread_mutex_lock, (pthread_mutex_t *), (m), 1)                              \
@@ -66,11 +67,17 @@ static inline void acquired(void)
         co->locks++;
 }
 
-static inline void released(void)
+/* site: the unlock's return address; the deferred preemption is served here
+ * only if the program's own code released the lock (preempt.h). */
+static inline void released(const void *site)
 {
     cs_co *co = cs_tls.co;
-    if (co && co->locks > 0 && --co->locks == 0 && co->preempt_pending)
-        cs_preempt_deferred_yield(co);
+    if (co && co->locks > 0 && --co->locks == 0 && co->preempt_pending) {
+        if (cs_preempt_site_ok(site, NULL))
+            cs_preempt_deferred_yield(co);
+        else /* a library released it: no longer waiting for a lock, the monitor signals again */
+            co->owner->deferred_reason = CS_DEFER_LIBRARY_CODE;
+    }
 }
 
 static _Noreturn void unresolved(const char *name)
@@ -88,7 +95,7 @@ static _Noreturn void unresolved(const char *name)
             if ((delta) > 0)                                                                     \
                 acquired();                                                                      \
             else                                                                                 \
-                released();                                                                      \
+                released(__builtin_return_address(0));                                           \
         }                                                                                        \
         return r;                                                                                \
     }
@@ -133,5 +140,5 @@ CS_EXPORT void funlockfile(FILE *f)
     if (__builtin_expect(!real_lock.funlockfile, 0))
         unresolved("funlockfile");
     real_lock.funlockfile(f);
-    released();
+    released(__builtin_return_address(0));
 }

@@ -65,43 +65,102 @@ static int observed(void)
     return atomic_load_explicit(&preempt_observer, memory_order_relaxed) || cs_tel();
 }
 
-/* ---- code that must never be interrupted by a switch ----------------------- */
+/* ---- where a switch may happen ------------------------------------------- *
+ *
+ * A preempting switch runs another coroutine on the same OS thread. Code that
+ * keeps per-thread state across instructions (OpenSSL's error queue, errno
+ * saved in a local, a library's TLS caches) would see that state changed by
+ * the other coroutine. So the handler switches only where the interrupted pc
+ * is in code declared preemptible: the program's own executable, plus the
+ * shared objects COROSCOPE_PREEMPT_MODULES names ("*": every object except
+ * the runtime's). Anywhere else — libc, ld.so, the engine, any other library
+ * — it defers; a deferred preemption is served at the next hook entry or last
+ * lock release whose call site is itself preemptible (cs_preempt_site_ok),
+ * or by the monitor's next signal. Go does the same: it never preempts C.
+ *
+ * The table is rebuilt by the monitor when objects are loaded (dlpi_adds);
+ * old tables are never freed: a handler may be reading one. */
 
-#define MAX_RANGES 64
+#define MAX_RANGES 128
 typedef struct code_ranges {
     int n;
     struct {
         uintptr_t lo, hi;
+        int runtime; /* 1: libc/ld.so/engine... (defer), 0: preemptible code */
     } r[MAX_RANGES];
+    uintptr_t self_lo, self_hi; /* this library's text: a hook's return address inside it is not a call site */
 } code_ranges;
 
 static _Atomic(code_ranges *) ranges;
 static unsigned long long ranges_adds = (unsigned long long)-1;
 
-static int runtime_object(const char *path)
+static const char *base_name(const char *path)
 {
     const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
+    return base ? base + 1 : path;
+}
+
+static int runtime_object(const char *path)
+{
+    const char *base = base_name(path);
     static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libstdc++", "libgcc_s", "libcoroscope",
-                                        "linux-vdso", "linux-gate", "libpthread", "libdl.so", "librt.so"};
+                                        "linux-vdso", "linux-gate", "libpthread", "libdl.so", "librt.so", "libm.so"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strncmp(base, names[i], strlen(names[i])))
             return 1;
     return 0;
 }
 
+/* Is the shared object at path named by COROSCOPE_PREEMPT_MODULES (a comma
+ * list of file name prefixes, or "*")? */
+static int declared_preemptible(const char *path)
+{
+    const char *list = cs_cfg.preempt_modules;
+    if (!list || !*list)
+        return 0;
+    if (!strcmp(list, "*"))
+        return !runtime_object(path);
+    const char *base = base_name(path);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0 && !strncmp(base, p, n))
+            return 1;
+        p += n + (comma != NULL);
+    }
+    return 0;
+}
+
+typedef struct collect_ctx {
+    code_ranges *cr;
+    int first;
+} collect_ctx;
+
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    code_ranges *cr = arg;
-    if (!info->dlpi_name || !runtime_object(info->dlpi_name))
-        return 0;
-    for (int i = 0; i < info->dlpi_phnum && cr->n < MAX_RANGES; i++) {
+    collect_ctx *cx = arg;
+    code_ranges *cr = cx->cr;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    int is_exe = cx->first && !*name; /* the first object, nameless: the program */
+    cx->first = 0;
+    int runtime = runtime_object(name);
+    int self = !strncmp(base_name(name), "libcoroscope", 12);
+    int preemptible = is_exe || (*name && declared_preemptible(name));
+    for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
-        cr->r[cr->n].lo = info->dlpi_addr + ph->p_vaddr;
-        cr->r[cr->n].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (self) {
+            cr->self_lo = lo;
+            cr->self_hi = hi;
+        }
+        if ((!preemptible && !runtime) || cr->n >= MAX_RANGES)
+            continue;
+        cr->r[cr->n].lo = lo;
+        cr->r[cr->n].hi = hi;
+        cr->r[cr->n].runtime = !preemptible;
         cr->n++;
     }
     return 0;
@@ -114,8 +173,7 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
-/* Monitor thread (and start): rebuild the table when objects were loaded.
- * Old tables are never freed: the handler may be reading one. */
+/* Monitor thread (and start): rebuild the table when objects were loaded. */
 static void refresh_ranges(void)
 {
     unsigned long long adds = 0;
@@ -125,20 +183,33 @@ static void refresh_ranges(void)
     code_ranges *cr = calloc(1, sizeof *cr);
     if (!cr)
         return;
-    dl_iterate_phdr(collect, cr);
+    collect_ctx cx = {cr, 1};
+    dl_iterate_phdr(collect, &cx);
     atomic_store_explicit(&ranges, cr, memory_order_release);
     ranges_adds = adds;
 }
 
-static int pc_in_runtime(uintptr_t pc)
+/* CS_DEFER_NONE if pc is preemptible code, else why not: the runtime
+ * (libc, loader, engine) or any other code (libraries, JIT, unknown). */
+static int code_at(const code_ranges *cr, uintptr_t pc)
+{
+    if (!cr)
+        return CS_DEFER_RUNTIME_CODE;
+    for (int i = 0; i < cr->n; i++)
+        if (pc >= cr->r[i].lo && pc < cr->r[i].hi)
+            return cr->r[i].runtime ? CS_DEFER_RUNTIME_CODE : CS_DEFER_NONE;
+    return CS_DEFER_LIBRARY_CODE;
+}
+
+int cs_preempt_site_ok(const void *ret_addr, const void *call_pc)
 {
     code_ranges *cr = atomic_load_explicit(&ranges, memory_order_acquire);
     if (!cr)
-        return 1;
-    for (int i = 0; i < cr->n; i++)
-        if (pc >= cr->r[i].lo && pc < cr->r[i].hi)
-            return 1;
-    return 0;
+        return 0;
+    uintptr_t site = (uintptr_t)ret_addr;
+    if (site >= cr->self_lo && site < cr->self_hi) /* a hook's slow path: its program call site */
+        site = (uintptr_t)call_pc;
+    return code_at(cr, site) == CS_DEFER_NONE;
 }
 
 /* ---- the signal handler ---------------------------------------------------- */
@@ -170,14 +241,13 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
     int why = CS_DEFER_NONE;
     if (co->locks > 0)
         why = CS_DEFER_LOCK;
-    else if (pc_in_runtime(pc))
-        why = CS_DEFER_RUNTIME_CODE;
-    else if (sp > (uintptr_t)co->stack.hi || sp < (uintptr_t)co->stack.lo + TRAMPOLINE_ROOM)
+    else if ((why = code_at(atomic_load_explicit(&ranges, memory_order_acquire), pc)) == CS_DEFER_NONE &&
+             (sp > (uintptr_t)co->stack.hi || sp < (uintptr_t)co->stack.lo + TRAMPOLINE_ROOM))
         why = CS_DEFER_STACK;
     if (why != CS_DEFER_NONE) {
         co->preempt_pending = 1;
         co->defer_reason = why;
-        co->preempt_pc = pc;
+        co->defer_pc = pc;
         w->deferred_reason = why; /* the monitor does not resend while a lock is held */
         errno = saved_errno;
         return;
@@ -214,10 +284,10 @@ void cs_preempt_deferred_yield(cs_co *co)
     co->preempts++;
     if (observed()) {
         cs_preempt_event d = {.kind = CS_PREEMPT_DEFERRED, .worker = w->idx, .co_id = co->id,
-                              .reason = co->defer_reason, .pc = co->preempt_pc};
+                              .reason = co->defer_reason, .pc = co->defer_pc};
         emit(&d);
         cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
-                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
+                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->defer_pc,
                                .at_safe_point = 0};
         emit(&ev);
     }
@@ -232,6 +302,8 @@ typedef struct sample {
     int stat_fd;          /* /proc/self/task/<tid>/stat of the worker, kept open */
     int blocked;          /* the worker thread blocks the signal */
     uint64_t checked_blocked;
+    uint64_t retry_at;    /* after a deferral: no new signal before this */
+    int reported_blocked; /* the 'blocks the signal' message was logged */
 } sample;
 
 static int thread_blocks_signal(pid_t tid, int sig)
@@ -345,10 +417,17 @@ static void *monitor_main(void *arg)
                 if (now - w->preempt_sent_ns > 50000000ull && now - st[i].checked_blocked > 1000000000ull) {
                     st[i].checked_blocked = now;
                     int b = thread_blocks_signal(w->tid, cs_preempt_signo);
-                    if (b && !st[i].blocked)
+                    /* Said once, and only when two checks 100 ms apart
+                     * agree: a worker caught inside our own handler (the
+                     * signal is blocked there) on a starved CPU is not it. */
+                    if (b && st[i].blocked && !st[i].reported_blocked) {
+                        st[i].reported_blocked = 1;
                         cs_log("worker %d blocks %s (the program masked it on that thread): its coroutines "
                                "cannot be preempted while it does",
                                i, strsignal(cs_preempt_signo));
+                    }
+                    if (b && !st[i].blocked) /* confirm 100 ms later, not a second later */
+                        st[i].checked_blocked = now - 900000000ull;
                     st[i].blocked = b;
                     if (!b) /* lost or merged: allow a new one */
                         atomic_store(&w->preempt_sent, 0);
@@ -363,10 +442,14 @@ static void *monitor_main(void *arg)
             if (deferred == CS_DEFER_LOCK)
                 continue;
             if (deferred != CS_DEFER_NONE) {
+                /* Not preemptible where it was: try again 1/8 slice later
+                 * (a coroutine mostly in libraries is caught in its own code). */
                 w->deferred_reason = CS_DEFER_NONE;
-                st[i].since = now;
+                st[i].retry_at = now + fine;
                 continue;
             }
+            if (now < st[i].retry_at)
+                continue;
             w->preempt_sent_ns = now;
             atomic_store_explicit(&w->preempt_sent, 1, memory_order_release);
             syscall(SYS_tgkill, self_pid, w->tid, cs_preempt_signo);

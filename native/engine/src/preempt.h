@@ -15,15 +15,22 @@
  *   Allocates nothing, never runs the scheduler. A signal that the monitor
  *   did not send goes to the program's own handler (chained). Ours preempts
  *   only at a safe point:
- *     - the interrupted pc is in user code, not in libc, ld.so,
- *       libstdc++/libgcc, the vDSO or this library (the engine's own code is
- *       its critical section);
+ *     - the interrupted pc is in preemptible code: the program's own
+ *       executable, or a shared object named by COROSCOPE_PREEMPT_MODULES —
+ *       never libc, ld.so, libstdc++/libgcc, the vDSO, this library (its own
+ *       critical section), nor any other library, whose thread-local state
+ *       (OpenSSL's error queue...) another coroutine on the same thread
+ *       would otherwise see half-updated;
  *     - the coroutine holds no lock counted by hook_lock.c (pthread mutex,
  *       rwlock, spin lock, stdio FILE locks, which belong to the OS thread);
  *     - there is room on the coroutine stack below the red zone.
  *   At a safe point it redirects the context to cs_preempt_trampoline, which
  *   saves everything and yields (preempt_x86_64.S). Otherwise it marks the
- *   coroutine: the next hook entry, or the release of the last lock, yields.
+ *   coroutine: the next hook entry, or the release of the last lock, yields
+ *   — only if that call was made from preemptible code (cs_preempt_site_ok);
+ *   a library calling a hook keeps its thread. Outside locks the monitor
+ *   also signals again after 1/8 slice, so a coroutine that spends most of
+ *   its time in libraries is preempted when a signal lands in its own code.
  *
  * Syscalls stay whole: the handler has SA_RESTART, a hook that is inside a
  * real call is never preempted (libc pc), and the monitor's signals never
@@ -53,7 +60,14 @@ enum cs_defer_reason {
     CS_DEFER_RUNTIME_CODE,    /* pc in libc/ld.so/libstdc++/libgcc/vDSO/engine */
     CS_DEFER_LOCK,            /* a counted lock is held */
     CS_DEFER_STACK,           /* no room on the coroutine stack */
+    CS_DEFER_LIBRARY_CODE,    /* pc in code not declared preemptible (another library, JIT) */
 };
+
+/* May a deferred preemption be served at this call into the engine? ret_addr
+ * is the hook's return address; when it lies in the engine itself (a hook's
+ * slow path), call_pc (cs_tls.call_pc, set by CS_FAST_PASS) is the program's
+ * call site instead. True only for preemptible code (see preempt.c). */
+int cs_preempt_site_ok(const void *ret_addr, const void *call_pc);
 
 typedef struct cs_preempt_event {
     int kind;
