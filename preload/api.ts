@@ -16,7 +16,7 @@
  *    records.
  *
  * Adding a request is one line in REQUESTS (its name, argument tuple,
- * result type and the check of its arguments); the compiler then asks for
+ * result type and a check per argument); the compiler then asks for
  * its handler in AppHost, and every transport and client carries it
  * without a change.
  *
@@ -31,7 +31,7 @@
 // runtime dependency for any side).
 
 import {
-  absolutePath, args, engineOptions, engineSetting, exportFormat, int, launchRequest, none, sessionId, signal, stepCount, str,
+  args, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, signal, stepCount, tracePath,
   type AllowedSignal, type EXPORT_FORMATS,
 } from './check.js';
 
@@ -130,60 +130,58 @@ export interface ApiError {
 
 /** One request: the check of its (untrusted) arguments and, as a type only, its result. */
 export interface Request<A extends unknown[], R> {
-  /** The arguments as they arrived -> typed and normalised; throws BadRequest (check.ts). */
+  /** The argument list as it arrived -> typed and normalised; throws BadRequest (check.ts). */
   readonly check: (raw: unknown) => A;
   /** Never set: carries the result's type. */
   readonly result?: R;
 }
 
-/** request<[arguments], result>(check): one entry of REQUESTS. */
-const request = <A extends unknown[], R>(check: (raw: unknown) => A): Request<A, R> => ({ check });
-
-const onlyId = (a: unknown): [id: string] => [sessionId(args(a, 1)[0])];
+/** One check per argument of A, optional ones included (a check sees undefined for a missing argument). */
+type ArgChecks<A extends unknown[]> = { [I in keyof A]-?: (v: unknown) => A[I] };
 
 /**
- * Every request: name -> request<[its arguments], its result>(the check of its arguments).
+ * request<[arguments], result>(a check per argument): one entry of REQUESTS. The list may be
+ * shorter than the checks (trailing arguments missing: their checks see undefined and refuse
+ * it unless the argument is optional), never longer.
+ */
+function request<A extends unknown[], R>(...checks: ArgChecks<A>): Request<A, R> {
+  const each = checks as readonly ((v: unknown) => unknown)[];
+  return {
+    check(raw) {
+      const list = args(raw, each.length);
+      return each.map((c, i) => c(list[i])) as A;
+    },
+  };
+}
+
+/**
+ * Every request: name -> request<[its arguments], its result>(the check of each argument).
  * pause, resume, step, setEngine, snapshot and hello are the engine's control channel (README);
  * their results are the engine's replies.
  */
 export const REQUESTS = {
-  listDemos: request<[], Demo[]>(none),
-  listProcesses: request<[], EngineProcessInfo[]>(none),
-  listRecordings: request<[], RecordingInfo[]>(none),
-  launch: request<[req: LaunchRequest], SessionStatus>((a) => [launchRequest(args(a, 1)[0])]),
-  runDemo: request<[name: string, engine?: EngineOptions], SessionStatus>((a) => {
-    const [name, engine] = args(a, 1, 1);
-    return [str(name, 'demo', 64), engineOptions(engine)];
-  }),
-  attach: request<[pid: number], SessionStatus>((a) => [int(args(a, 1)[0], 'pid', 1, 0x3fffffff)]),
-  openTrace: request<[path: string], SessionStatus>((a) => [absolutePath(args(a, 1)[0], 'path')]),
-  sessions: request<[], SessionStatus[]>(none),
+  listDemos: request<[], Demo[]>(),
+  listProcesses: request<[], EngineProcessInfo[]>(),
+  listRecordings: request<[], RecordingInfo[]>(),
+  launch: request<[req: LaunchRequest], SessionStatus>(launchRequest),
+  runDemo: request<[name: string, engine?: EngineOptions], SessionStatus>(demoName, engineOptions),
+  attach: request<[pid: number], SessionStatus>(pid),
+  openTrace: request<[path: string], SessionStatus>(tracePath),
+  sessions: request<[], SessionStatus[]>(),
   /** Detach from / stop reading a session; a launched target keeps running unless killed. */
-  closeSession: request<[id: string], void>(onlyId),
+  closeSession: request<[id: string], void>(sessionId),
   /** Signal a launched target (default SIGTERM). */
-  kill: request<[id: string, signal?: AllowedSignal], void>((a) => {
-    const [id, sig] = args(a, 1, 1);
-    return [sessionId(id), signal(sig)];
-  }),
-  pause: request<[id: string], PauseReply>(onlyId),
-  resume: request<[id: string], PauseReply>(onlyId),
+  kill: request<[id: string, signal?: AllowedSignal], void>(sessionId, signal),
+  pause: request<[id: string], PauseReply>(sessionId),
+  resume: request<[id: string], PauseReply>(sessionId),
   /** Let n scheduling decisions through (paused targets only). */
-  step: request<[id: string, n: number], StepReply>((a) => {
-    const [id, n] = args(a, 2);
-    return [sessionId(id), stepCount(n)];
-  }),
-  setEngine: request<[id: string, setting: EngineSetting], SetReply>((a) => {
-    const [id, s] = args(a, 2);
-    return [sessionId(id), engineSetting(s)];
-  }),
-  snapshot: request<[id: string], EngineSnapshot>(onlyId),
-  hello: request<[id: string], HelloReply>(onlyId),
-  exportSession: request<[id: string, format: ExportFormat], ExportResult>((a) => {
-    const [id, f] = args(a, 2);
-    return [sessionId(id), exportFormat(f)];
-  }),
+  step: request<[id: string, n: number], StepReply>(sessionId, stepCount),
+  setEngine: request<[id: string, setting: EngineSetting], SetReply>(sessionId, engineSetting),
+  snapshot: request<[id: string], EngineSnapshot>(sessionId),
+  hello: request<[id: string], HelloReply>(sessionId),
+  exportSession: request<[id: string, format: ExportFormat], ExportResult>(sessionId, exportFormat),
   /** Ask the host to send every batch of a session again from the start (a UI that (re)connects). */
-  replay: request<[id: string], void>(onlyId),
+  replay: request<[id: string], void>(sessionId),
 };
 
 type Requests = typeof REQUESTS;

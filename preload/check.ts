@@ -59,26 +59,11 @@ function oneOf<T extends string>(v: unknown, what: string, values: readonly T[])
   return v as T;
 }
 
-/**
- * The argument list itself: an array of `required` entries followed by up to `optional` more
- * (missing ones are undefined, so a request's check can destructure it).
- */
-export function args(v: unknown, required: number, optional = 0): unknown[] {
+/** The argument list itself: an array of at most `max` entries. */
+export function args(v: unknown, max: number): unknown[] {
   if (!Array.isArray(v)) throw new BadRequest('arguments: expected an array');
-  const max = required + optional;
-  if (v.length < required || v.length > max)
-    throw new BadRequest(`arguments: expected ${required === max ? max : `${required}..${max}`}, got ${v.length}`);
+  if (v.length > max) throw new BadRequest(`arguments: expected at most ${max}, got ${v.length}`);
   return v;
-}
-
-/** A request without arguments. */
-export function none(v: unknown): [] {
-  args(v, 0);
-  return [];
-}
-
-export function sessionId(v: unknown): string {
-  return str(v, 'session id', 64);
 }
 
 export function absolutePath(v: unknown, what: string): string {
@@ -129,7 +114,23 @@ function fmtNs(ns: number): string {
   return `${ns}ns`;
 }
 
-// ---- the contract's shapes ----------------------------------------------------------------------------
+// ---- arguments: one check each, as REQUESTS lists them ----------------------------------------------
+
+export function sessionId(v: unknown): string {
+  return str(v, 'session id', 64);
+}
+
+export function demoName(v: unknown): string {
+  return str(v, 'demo', 64);
+}
+
+export function pid(v: unknown): number {
+  return int(v, 'pid', 1, 0x3fffffff);
+}
+
+export function tracePath(v: unknown): string {
+  return absolutePath(v, 'path');
+}
 
 export function engineOptions(v: unknown): EngineOptions | undefined {
   if (v === undefined || v === null) return undefined;
