@@ -1,25 +1,47 @@
 /**
- * The one API contract between the Coroscope UI and its host: the Electron
- * main process (through the preload, `window.coroscope`) or the serve mode
- * (through a WebSocket). main/, preload/ and renderer/ all import this file;
- * it has no runtime dependencies so every side can.
+ * The one contract between the Coroscope UI and its host: the Electron main
+ * process (through the preload, `window.coroscope`) or the serve mode
+ * (through a WebSocket). Every end derives its side from this file: the
+ * preload bridge and the page's WebSocket client (apiCalls), the host's
+ * handlers (RequestHandlers, AppHost), the host's argument checks
+ * (checkArgs), the transports' envelopes (RequestEnvelope, ReplyEnvelope)
+ * and the pushes (ApiPush).
  *
  * Two kinds of traffic:
- *  - requests (`ApiRequests`): name -> (args) => result; one reply each,
- *    errors as ApiError (a code a program can test, a message a person can
- *    read);
- *  - pushes (`ApiPushes`): session data flowing to the UI on their own
- *    channel ("coroscope:push"), event batches as raw 64-byte records.
+ *  - requests (REQUESTS): name -> checked arguments -> result; one reply
+ *    each, errors as ApiError (a code a program can test, a message a
+ *    person can read);
+ *  - pushes (ApiPushes): name -> payload, session data flowing to the UI
+ *    on their own channel ("coroscope:push"), event batches as raw 64-byte
+ *    records.
+ *
+ * Adding a request is one line in REQUESTS (its name, argument tuple,
+ * result type and a check per argument); the compiler then asks for
+ * its handler in AppHost, and every transport and client carries it
+ * without a change.
+ *
+ * Invariants: no Node, no DOM, no Electron (main/, preload/ and renderer/
+ * all compile and bundle this file; its only runtime import is check.ts);
+ * a handler never runs on arguments its request's check did not return;
+ * results are typed here and nowhere else (no `unknown` crosses).
  */
 
 // ---- shared shapes ------------------------------------------------------------------------------
 // Types the core already defines are taken from it (type-only imports: no
 // runtime dependency for any side).
 
+import {
+  args, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, signal, stepCount, tracePath,
+  type AllowedSignal, type EXPORT_FORMATS,
+} from './check.js';
+
 import type { EngineOptions } from '../main/core/engine/options.js';
 import type { EngineConfig } from '../main/core/engine/engineConfig.js';
 import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../main/core/session/status.js';
-export type { EngineOptions, SessionKind, SessionState };
+import type {
+  HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply,
+} from '../main/core/engine/controlReplies.js';
+export type { EngineOptions, SessionKind, SessionState, HelloReply, PauseReply, SetReply, SnapshotCoroutine, StepReply };
 
 export interface LaunchRequest {
   cmd: string;
@@ -70,30 +92,21 @@ export interface SessionStatus extends CoreSessionStatus {
   id: string;
 }
 
-export type ControlCommand =
-  | { op: 'pause' }
-  | { op: 'resume' }
-  | { op: 'step'; n: number }
-  /** delay: slow motion, the scheduler waits that long before each decision (e.g. '250ms'; '0ms' off) */
-  | { op: 'set'; key: 'slice' | 'preempt' | 'hooks' | 'delay'; value: string | number | boolean }
-  | { op: 'snapshot' }
-  | { op: 'hello' };
+/** What a live target can be changed at run time (control `set`); durations like '10ms', '250ms' ('0ms': slow motion off). */
+export type EngineSetting =
+  | { key: 'slice'; value: string }
+  /** slow motion: the scheduler waits that long before each decision */
+  | { key: 'delay'; value: string }
+  | { key: 'preempt' | 'hooks'; value: boolean };
 
 /** The engine's run-time configuration as its control channel reports it (`hello`'s config, `set`'s reply). */
 export type EngineRuntimeConfig = EngineConfig;
 
-/**
- * What control(id, {op: 'set'}) resolves with: the engine's whole configuration after the change
- * (slice, preempt, hooks), or the slow-motion delay now in force (delay). The engine emits no new
- * CONFIG event for a change: this reply (or a later `hello`) is where it shows.
- */
-export interface SetReply {
-  ok: true;
-  config?: EngineRuntimeConfig;
-  delay_ns?: number;
-}
+/** The engine's own picture of its coroutines and workers (`snapshot`), with source lines where symbols allow. */
+export type EngineSnapshot = SnapshotReply;
 
-export type ExportFormat = 'perfetto' | 'chrome-json' | 'calls-csv' | 'native';
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type { AllowedSignal };
 
 export interface ExportResult {
   /** Electron: the file written; serve mode: a URL (with the token) to download it. */
@@ -112,68 +125,145 @@ export interface ApiError {
   message: string;
 }
 
+
 // ---- requests ---------------------------------------------------------------------------------------
 
-export interface ApiRequests {
-  listDemos(): Demo[];
-  listProcesses(): EngineProcessInfo[];
-  listRecordings(): RecordingInfo[];
-  launch(req: LaunchRequest): SessionStatus;
-  runDemo(name: string, engine?: EngineOptions): SessionStatus;
-  attach(pid: number): SessionStatus;
-  openTrace(path: string): SessionStatus;
-  sessions(): SessionStatus[];
-  /** Detach from / stop reading a session; a launched target keeps running unless killed. */
-  closeSession(id: string): void;
-  kill(id: string, signal?: string): void;
-  control(id: string, cmd: ControlCommand): unknown;
-  exportSession(id: string, format: ExportFormat): ExportResult;
-  /** Ask the host to send every batch of a session again from the start (a UI that (re)connects). */
-  replay(id: string): void;
+/** One request: the check of its (untrusted) arguments and, as a type only, its result. */
+export interface Request<A extends unknown[], R> {
+  /** The argument list as it arrived -> typed and normalised; throws BadRequest (check.ts). */
+  readonly check: (raw: unknown) => A;
+  /** Never set: carries the result's type. */
+  readonly result?: R;
 }
 
-export type RequestName = keyof ApiRequests;
-export type RequestArgs<K extends RequestName> = Parameters<ApiRequests[K]>;
-export type RequestResult<K extends RequestName> = ReturnType<ApiRequests[K]>;
+/** One check per argument of A, optional ones included (a check sees undefined for a missing argument). */
+type ArgChecks<A extends unknown[]> = { [I in keyof A]-?: (v: unknown) => A[I] };
 
-/** Every request name, for hosts that validate what arrives. */
-export const REQUEST_NAMES: readonly RequestName[] = [
-  'listDemos', 'listProcesses', 'listRecordings', 'launch', 'runDemo', 'attach', 'openTrace', 'sessions',
-  'closeSession', 'kill', 'control', 'exportSession', 'replay',
-];
+/**
+ * request<[arguments], result>(a check per argument): one entry of REQUESTS. The list may be
+ * shorter than the checks (trailing arguments missing: their checks see undefined and refuse
+ * it unless the argument is optional), never longer.
+ */
+function request<A extends unknown[], R>(...checks: ArgChecks<A>): Request<A, R> {
+  const each = checks as readonly ((v: unknown) => unknown)[];
+  return {
+    check(raw) {
+      const list = args(raw, each.length);
+      return each.map((c, i) => c(list[i])) as A;
+    },
+  };
+}
+
+/**
+ * Every request: name -> request<[its arguments], its result>(the check of each argument).
+ * pause, resume, step, setEngine, snapshot and hello are the engine's control channel (README);
+ * their results are the engine's replies.
+ */
+export const REQUESTS = {
+  listDemos: request<[], Demo[]>(),
+  listProcesses: request<[], EngineProcessInfo[]>(),
+  listRecordings: request<[], RecordingInfo[]>(),
+  launch: request<[req: LaunchRequest], SessionStatus>(launchRequest),
+  runDemo: request<[name: string, engine?: EngineOptions], SessionStatus>(demoName, engineOptions),
+  attach: request<[pid: number], SessionStatus>(pid),
+  openTrace: request<[path: string], SessionStatus>(tracePath),
+  sessions: request<[], SessionStatus[]>(),
+  /** Detach from / stop reading a session; a launched target keeps running unless killed. */
+  closeSession: request<[id: string], void>(sessionId),
+  /** Signal a launched target (default SIGTERM). */
+  kill: request<[id: string, signal?: AllowedSignal], void>(sessionId, signal),
+  pause: request<[id: string], PauseReply>(sessionId),
+  resume: request<[id: string], PauseReply>(sessionId),
+  /** Let n scheduling decisions through (paused targets only). */
+  step: request<[id: string, n: number], StepReply>(sessionId, stepCount),
+  setEngine: request<[id: string, setting: EngineSetting], SetReply>(sessionId, engineSetting),
+  snapshot: request<[id: string], EngineSnapshot>(sessionId),
+  hello: request<[id: string], HelloReply>(sessionId),
+  exportSession: request<[id: string, format: ExportFormat], ExportResult>(sessionId, exportFormat),
+  /** Ask the host to send every batch of a session again from the start (a UI that (re)connects). */
+  replay: request<[id: string], void>(sessionId),
+};
+
+type Requests = typeof REQUESTS;
+export type RequestName = keyof Requests;
+export type RequestArgs<K extends RequestName> = Requests[K] extends Request<infer A, unknown> ? A : never;
+export type RequestResult<K extends RequestName> = Requests[K] extends Request<unknown[], infer R> ? R : never;
+
+/** Every request name, in the map's order. */
+export const REQUEST_NAMES = Object.keys(REQUESTS) as readonly RequestName[];
+
+/** Is v the name of a request (an own key of REQUESTS: never "toString" or "__proto__")? */
+export function isRequestName(v: unknown): v is RequestName {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(REQUESTS, v);
+}
+
+/** The map as one type per name, so that indexing it with a name K keeps K's types. */
+const byName: { readonly [K in RequestName]: Request<RequestArgs<K>, RequestResult<K>> } = REQUESTS;
+
+/** A request's arguments as they arrived -> typed and normalised, or throws BadRequest. */
+export function checkArgs<K extends RequestName>(name: K, raw: unknown): RequestArgs<K> {
+  return byName[name].check(raw);
+}
 
 // ---- pushes -----------------------------------------------------------------------------------------
 
-export type ApiPush =
+/** Every push: name (its `type`) -> payload. */
+export interface ApiPushes {
   /** replay: re-sent on request (replay()); a UI replaying a session drops unmarked batches
    *  of it until the replay() reply, since the replay already holds them. */
-  | { type: 'batch'; session: string; events: Uint8Array; strings: [number, string][]; replay?: boolean }
-  | { type: 'output'; session: string; stream: 1 | 2; text: string }
-  | { type: 'status'; status: SessionStatus }
-  | { type: 'problem'; session: string; message: string }
-  | { type: 'end'; session: string };
+  batch: { session: string; events: Uint8Array; strings: [number, string][]; replay?: boolean };
+  output: { session: string; stream: 1 | 2; text: string };
+  status: { status: SessionStatus };
+  problem: { session: string; message: string };
+  end: { session: string };
+}
 
-// ---- what the UI calls ------------------------------------------------------------------------------
+export type PushName = keyof ApiPushes;
+/** A push as it travels: `{type: name, ...payload}`. */
+export type ApiPush<T extends PushName = PushName> = { [K in T]: { type: K } & ApiPushes[K] }[T];
 
-type Promised<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
+// ---- the two ends -----------------------------------------------------------------------------------
+
+/** What the page calls: every request as a function of its arguments to a promise of its result. */
+export type ApiCalls = { readonly [K in RequestName]: (...args: RequestArgs<K>) => Promise<RequestResult<K>> };
+
+/** One request sent by a transport; it resolves with the reply's result (or rejects with its ApiError). */
+export type SendRequest = <K extends RequestName>(name: K, args: RequestArgs<K>) => Promise<RequestResult<K>>;
+
+/** Every request as a method, over one transport's send (the preload's and the WebSocket client's). */
+export function apiCalls(send: SendRequest): ApiCalls {
+  const call = <K extends RequestName>(name: K) => (...args: RequestArgs<K>) => send(name, args);
+  const calls: Partial<Record<RequestName, unknown>> = {};
+  for (const name of REQUEST_NAMES) calls[name] = call(name);
+  return calls as ApiCalls;
+}
 
 /** window.coroscope in Electron; the WebSocket client in serve mode. */
-export interface CoroscopeApi extends Promised<ApiRequests> {
+export interface CoroscopeApi extends ApiCalls {
   /** Pushes; returns the unsubscribe function. */
   onPush(listener: (p: ApiPush) => void): () => void;
   /** 'electron' or 'serve': what the UI runs in (e.g. how exports are delivered). */
   readonly transport: 'electron' | 'serve';
 }
 
-// ---- channel names (Electron IPC) -------------------------------------------------------------------
+/**
+ * What the host implements: every request's handler, given its checked arguments and the
+ * transport's context (Ctx), returning its result. A missing, misnamed or mistyped handler is
+ * a compile error where the host declares them.
+ */
+export type RequestHandlers<Ctx> = {
+  readonly [K in RequestName]: (args: RequestArgs<K>, ctx: Ctx) => RequestResult<K> | Promise<RequestResult<K>>;
+};
+
+// ---- envelopes and channels -------------------------------------------------------------------------
 
 export const IPC_REQUEST = 'coroscope:request';
 export const IPC_PUSH = 'coroscope:push';
 
-/** The envelope of one request on either transport. */
-export interface RequestEnvelope<K extends RequestName = RequestName> {
-  id: number;
-  name: K;
-  args: RequestArgs<K>;
-}
-export type ReplyEnvelope = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ApiError };
+/** The envelope of one request K on either transport (by default: of any request). */
+export type RequestEnvelope<K extends RequestName = RequestName> = { [P in K]: { id: number; name: P; args: RequestArgs<P> } }[K];
+
+/** The reply to a request K (by default: to any request). */
+export type ReplyEnvelope<K extends RequestName = RequestName> =
+  | { id: number; ok: true; result: RequestResult<K> }
+  | { id: number; ok: false; error: ApiError };

@@ -2,12 +2,14 @@
  * Errors crossing the API: every failure a request can have becomes an
  * ApiError (preload/api.ts) — a code the UI can act on and a sentence a
  * person can read. HostError carries a code from where it is thrown;
- * toApiError maps what the core throws.
+ * BadRequest is what the contract's argument checks throw
+ * (preload/check.ts); toApiError maps what the core throws.
  *
  * Invariant: nothing but {code, message} leaves the host (no stacks, no
  * paths beyond what the message already says).
  */
 import type { ApiError, ApiErrorCode } from '../../preload/api.js';
+import { BadRequest } from '../../preload/check.js';
 import { ExecError } from '../core/engine/executable.js';
 import { AttachError } from '../core/engine/launch.js';
 import { ControlError } from '../core/engine/target.js';
@@ -19,10 +21,10 @@ export class HostError extends Error {
   }
 }
 
-export const badRequest = (message: string): HostError => new HostError('bad-request', message);
 
 export function toApiError(e: unknown): ApiError {
   if (e instanceof HostError) return { code: e.code, message: e.message };
+  if (e instanceof BadRequest) return { code: 'bad-request', message: e.message };
   if (e instanceof ExecError) return { code: e.problem, message: e.message };
   if (e instanceof AttachError) return { code: /busy/i.test(e.message) ? 'busy' : 'no-engine', message: e.message };
   if (e instanceof ControlError) return { code: 'control', message: e.message };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiPush, SessionStatus } from '../../preload/api.js';
+import type { ApiPush, RequestArgs, RequestName, RequestResult } from '../../preload/api.js';
 import { examplesDir } from '../core/engine/paths.js';
 import { scratch } from '../core/testing/helpers.js';
 import { AppHost } from './host.js';
@@ -26,10 +26,11 @@ after(async () => {
   tmp.cleanup();
 });
 
-const ask = async (name: string, ...args: unknown[]) => {
+/** A well-formed request through the host's envelope entry point; its result as the contract types it. */
+const ask = async <K extends RequestName>(name: K, ...args: RequestArgs<K>): Promise<RequestResult<K>> => {
   const r = await host.handle({ id: 1, name, args });
   if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
-  return r.result;
+  return r.result as RequestResult<K>;
 };
 const rejects = async (code: string, name: string, ...args: unknown[]) => {
   const r = await host.handle({ id: 7, name, args });
@@ -47,7 +48,7 @@ const ended = (id: string, ms = 20000) => new Promise<void>((res, rej) => {
 });
 
 test('runDemo sleep_forever pushes batches with their strings, output, status, and ends with exit 0', async () => {
-  const st = (await ask('runDemo', 'sleep_forever')) as SessionStatus;
+  const st = await ask('runDemo', 'sleep_forever');
   assert.match(st.id, /^s\d+$/);
   assert.equal(st.kind, 'launched');
   await ended(st.id);
@@ -68,13 +69,13 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   assert.equal(again.filter((p) => p.type === 'batch').length, batches.length);
   assert.equal(again.at(-1)!.type, 'end');
   // sessions() lists it; exports: perfetto from the recording, native copy
-  assert.ok(((await ask('sessions')) as SessionStatus[]).some((s) => s.id === st.id));
-  const ex = (await ask('exportSession', st.id, 'perfetto')) as { path: string; bytes: number };
-  assert.ok(ex.bytes > 0 && statSync(ex.path).size === ex.bytes);
-  const nat = (await ask('exportSession', st.id, 'native')) as { path: string; bytes: number };
-  assert.match(nat.path, /\.cstrace$/);
+  assert.ok((await ask('sessions')).some((s) => s.id === st.id));
+  const ex = await ask('exportSession', st.id, 'perfetto');
+  assert.ok(ex.bytes > 0 && statSync(ex.path!).size === ex.bytes);
+  const nat = await ask('exportSession', st.id, 'native');
+  assert.match(nat.path!, /\.cstrace$/);
   // openTrace of the recording replays it and ends
-  const rec = (await ask('openTrace', st.recordPath)) as SessionStatus;
+  const rec = await ask('openTrace', st.recordPath!);
   assert.equal(rec.state, 'loaded');
   await ended(rec.id);
   assert.ok(pushes.some((p) => p.type === 'batch' && p.session === rec.id));
@@ -103,44 +104,45 @@ test('openTrace of a corrupt file: bad-trace; of a missing one: not-found', asyn
   await rejects('not-found', 'openTrace', join(tmp.dir, 'missing.cstrace'));
 });
 
-test('control pause, snapshot, step and resume on steal_imbalance', async () => {
-  const st = (await ask('runDemo', 'steal_imbalance', { workers: 2 })) as SessionStatus;
+test('pause, snapshot, step and resume on steal_imbalance', async () => {
+  const st = await ask('runDemo', 'steal_imbalance', { workers: 2 });
   // Wait until the runtime has started (the first batch) before pausing.
   for (let i = 0; i < 200 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
-  const p = (await ask('control', st.id, { op: 'pause' })) as { ok: boolean };
-  assert.equal(p.ok, true);
-  const snap = (await ask('control', st.id, { op: 'snapshot' })) as { paused: boolean; coroutines: unknown[] };
+  const p = await ask('pause', st.id);
+  assert.deepEqual(p, { ok: true, paused: true });
+  const snap = await ask('snapshot', st.id);
   assert.equal(snap.paused, true);
-  assert.equal(((await ask('control', st.id, { op: 'step', n: 3 })) as { ok: boolean }).ok, true);
-  assert.equal(((await ask('control', st.id, { op: 'resume' })) as { ok: boolean }).ok, true);
+  assert.ok(snap.coroutines.length > 0 && snap.workers.length === 2);
+  assert.deepEqual(await ask('step', st.id, 3), { ok: true, steps: 3 });
+  assert.deepEqual(await ask('resume', st.id), { ok: true, paused: false });
   await ended(st.id, 30000);
   const last = pushes.filter((x) => x.type === 'status' && x.status.id === st.id).at(-1);
   assert.equal(last?.type === 'status' && last.status.exit?.code, 0);
-  await rejects('control', 'control', st.id, { op: 'pause' });
+  await rejects('control', 'pause', st.id);
 });
 
-test('control set: time slice, preemption and hooks change at run time, the reply shows them, a gone target says so', async () => {
-  const st = (await ask('launch', { cmd: join(examplesDir(), 'cpu_hog'), args: ['5'], engine: { workers: 1 }, record: false })) as SessionStatus;
+test('setEngine: time slice, preemption and hooks change at run time, the reply shows them, a gone target says so', async () => {
+  const st = await ask('launch', { cmd: join(examplesDir(), 'cpu_hog'), args: ['5'], engine: { workers: 1 }, record: false });
   for (let i = 0; i < 300 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
-  type Reply = { ok: boolean; config: { time_slice_ns: number; preempt: number; hooks: number } };
-  const hello = (await ask('control', st.id, { op: 'hello' })) as Reply;
+  const hello = await ask('hello', st.id);
   assert.deepEqual([hello.config.preempt, hello.config.hooks, hello.config.time_slice_ns], [1, 1, 10_000_000]);
-  const off = (await ask('control', st.id, { op: 'set', key: 'preempt', value: false })) as Reply;
+  const off = await ask('setEngine', st.id, { key: 'preempt', value: false });
   assert.equal(off.ok, true);
-  assert.equal(off.config.preempt, 0);
+  assert.equal(off.config?.preempt, 0);
   // A fraction is sent as whole nanoseconds: the engine's parser takes no "2.5ms".
-  const slice = (await ask('control', st.id, { op: 'set', key: 'slice', value: '2.5ms' })) as Reply;
-  assert.equal(slice.config.time_slice_ns, 2_500_000);
-  assert.equal(slice.config.preempt, 0);
-  const hooks = (await ask('control', st.id, { op: 'set', key: 'hooks', value: 0 })) as Reply;
-  assert.equal(hooks.config.hooks, 0);
-  const again = (await ask('control', st.id, { op: 'hello' })) as Reply;
+  const slice = await ask('setEngine', st.id, { key: 'slice', value: '2.5ms' });
+  assert.equal(slice.config?.time_slice_ns, 2_500_000);
+  assert.equal(slice.config?.preempt, 0);
+  // 0 / 1 are taken for off / on too (the contract types booleans; the check is lenient).
+  const hooks = (await host.handle({ id: 2, name: 'setEngine', args: [st.id, { key: 'hooks', value: 0 }] }));
+  assert.equal(hooks.ok && (hooks.result as RequestResult<'setEngine'>).config?.hooks, 0);
+  const again = await ask('hello', st.id);
   assert.deepEqual([again.config.preempt, again.config.hooks, again.config.time_slice_ns], [0, 0, 2_500_000]);
-  assert.equal(((await ask('control', st.id, { op: 'set', key: 'hooks', value: true })) as Reply).config.hooks, 1);
-  await rejects('bad-request', 'control', st.id, { op: 'set', key: 'slice', value: '50us' });
+  assert.equal((await ask('setEngine', st.id, { key: 'hooks', value: true })).config?.hooks, 1);
+  await rejects('bad-request', 'setEngine', st.id, { key: 'slice', value: '50us' });
   await ask('kill', st.id, 'SIGKILL');
   await ended(st.id);
-  const r = await host.handle({ id: 3, name: 'control', args: [st.id, { op: 'set', key: 'preempt', value: true }] });
+  const r = await host.handle({ id: 3, name: 'setEngine', args: [st.id, { key: 'preempt', value: true }] });
   assert.equal(r.ok, false);
   if (!r.ok) {
     assert.equal(r.error.code, 'control');
@@ -160,8 +162,8 @@ test('bad arguments are refused with bad-request; unknown sessions with no-sessi
   await rejects('bad-request', 'attach', -1);
   await rejects('bad-request', 'attach', '123');
   await rejects('bad-request', 'openTrace', 'relative.cstrace');
-  await rejects('bad-request', 'control', 's1', { op: 'step', n: 0 });
-  await rejects('bad-request', 'control', 's1', { op: 'set', key: 'workers', value: 3 });
+  await rejects('bad-request', 'step', 's1', 0);
+  await rejects('bad-request', 'setEngine', 's1', { key: 'workers', value: 3 });
   await rejects('bad-request', 'exportSession', 's1', 'pdf');
   await rejects('bad-request', 'kill', 's1', 'SIGSEGV');
   await rejects('no-session', 'closeSession', 's9999');
@@ -175,10 +177,10 @@ test('attach to a pid that runs no engine: no-engine', async () => {
 });
 
 test('listDemos: every demo program exists; listRecordings sees the recordings', async () => {
-  const demos = (await ask('listDemos')) as { name: string; cmd: string }[];
+  const demos = await ask('listDemos');
   assert.deepEqual(demos.map((d) => d.name), ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello']);
   for (const d of demos) assert.ok(existsSync(d.cmd), d.cmd);
   mkdirSync(process.env.COROSCOPE_RECORDINGS!, { recursive: true });
-  assert.ok(((await ask('listRecordings')) as unknown[]).length >= 1);
+  assert.ok((await ask('listRecordings')).length >= 1);
   assert.ok(Array.isArray(await ask('listProcesses')));
 });

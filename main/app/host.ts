@@ -1,11 +1,12 @@
 /**
- * AppHost: everything the UI can ask for (ApiRequests in preload/api.ts),
+ * AppHost: everything the UI can ask for (REQUESTS in preload/api.ts),
  * over the Node core, with no Electron in sight — the Electron main process
  * and the serve mode are two thin transports around one AppHost.
  *
  * Invariants:
- *  - every request's arguments are checked (validate.ts) before anything
- *    runs: requests are untrusted;
+ *  - every request's arguments are checked by its entry in the contract
+ *    (preload/api.ts REQUESTS, checkArgs) before its handler runs: requests
+ *    are untrusted; one handler per request (handlers);
  *  - every failure leaves as an ApiError {code, message} (errors.ts);
  *  - sessions are known by an id of the form "s<n>", never reused;
  *  - pushes go to every listener (onPush) except replay(), which re-sends
@@ -18,8 +19,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REQUEST_NAMES, type ApiPush, type ExportResult, type LaunchRequest, type ReplyEnvelope, type RequestName,
+  checkArgs, isRequestName, type ApiPush, type EngineOptions, type ExportResult, type LaunchRequest, type ReplyEnvelope,
+  type RequestHandlers, type RequestName, type RequestResult, type SessionStatus,
 } from '../../preload/api.js';
+import type { EngineTarget } from '../core/engine/target.js';
 import { listEngineProcesses } from '../core/engine/discover.js';
 import { listRecordings, recordingsDir } from '../core/session/recordings.js';
 import { Session } from '../core/session/session.js';
@@ -28,7 +31,6 @@ import { findDemo, listDemos, LISTENING, PORT_PLACEHOLDER } from './demos.js';
 import { SessionEntry, type HistoryBatch, type Push } from './entry.js';
 import { HostError, toApiError } from './errors.js';
 import { exportEntry } from './exports.js';
-import * as v from './validate.js';
 
 export interface HostOptions {
   /** Where exports are written (default: <recordings>/exports). */
@@ -77,60 +79,62 @@ export class AppHost {
     }
   }
 
-  /** One request by name; throws HostError (or a core error toApiError maps). */
-  async request(name: unknown, args: unknown, ctx: RequestContext = {}): Promise<unknown> {
+  /** One request by name (untrusted name and arguments); throws HostError, BadRequest or a core error toApiError maps. */
+  async request(name: unknown, args: unknown, ctx: RequestContext = {}): Promise<RequestResult<RequestName>> {
     if (this.closed) throw new HostError('internal', 'the host is shutting down');
-    if (typeof name !== 'string' || !(REQUEST_NAMES as readonly string[]).includes(name))
+    if (!isRequestName(name))
       throw new HostError('bad-request', `unknown request ${JSON.stringify(String(name).slice(0, 64))}`);
-    const n = name as RequestName;
-    const a = (min: number, max: number) => v.argList(args, min, max);
-    switch (n) {
-      case 'listDemos': a(0, 0); return listDemos();
-      case 'listProcesses':
-        a(0, 0);
-        return listEngineProcesses().map(({ pid, exe, cmdline, startedAt }) => ({ pid, exe, cmdline, startedAt }));
-      case 'listRecordings':
-        a(0, 0);
-        return listRecordings().map(({ path, name: nm, bytes, modified }) => ({ path, name: nm, bytes, modified }));
-      case 'launch': return this.launch(v.launchRequest(a(1, 1)[0])).status();
-      case 'runDemo': { const [d, eng] = a(1, 2); return this.runDemo(v.str(d, 'demo', 64), v.engineOptions(eng)); }
-      case 'attach': return this.attach(v.int(a(1, 1)[0], 'pid', 1, 0x3fffffff));
-      case 'openTrace': return this.openTrace(v.str(a(1, 1)[0], 'path'));
-      case 'sessions': a(0, 0); return [...this.entries.values()].map((e) => e.status());
-      case 'closeSession': return this.closeSession(v.sessionId(a(1, 1)[0]));
-      case 'kill': {
-        const [id, sig] = a(1, 2);
-        const e = this.entry(v.sessionId(id));
-        const s = v.signal(sig);
-        if (!e.session.target) throw new HostError('bad-request', 'a loaded trace has no program to signal');
-        e.session.kill(s);
-        return undefined;
-      }
-      case 'control': {
-        const [id, c] = a(2, 2);
-        const e = this.entry(v.sessionId(id));
-        const cmd = v.controlCommand(c);
-        const t = e.session.target;
-        if (!t) throw new HostError('bad-request', 'a loaded trace has no program to control');
-        switch (cmd.op) {
-          case 'pause': return t.pause();
-          case 'resume': return t.resume();
-          case 'step': return t.step(cmd.n);
-          case 'set': return t.set(cmd.key, cmd.value);
-          case 'snapshot': return withSourceLines(await t.snapshot(), t.pid);
-          case 'hello': return t.hello();
-        }
-        throw new HostError('bad-request', 'unknown control command');
-      }
-      case 'exportSession': {
-        const [id, f] = a(2, 2);
-        const e = this.entry(v.sessionId(id));
-        const { path, bytes } = await exportEntry(e, v.exportFormat(f), this.opts.exportDir ?? join(recordingsDir(), 'exports'));
-        return this.opts.deliverExport ? this.opts.deliverExport(path, bytes) : { path, bytes };
-      }
-      case 'replay': this.entry(v.sessionId(a(1, 1)[0])).replay(ctx.push ?? this.broadcast, true); return undefined;
-    }
-    throw new HostError('bad-request', `unknown request ${n}`);
+    return this.dispatch(name, args, ctx);
+  }
+
+  /** The request's arguments checked by its entry in the contract, then its handler. */
+  private async dispatch<K extends RequestName>(name: K, args: unknown, ctx: RequestContext): Promise<RequestResult<K>> {
+    return this.handlers[name](checkArgs(name, args), ctx);
+  }
+
+  /**
+   * Every request of the contract (preload/api.ts REQUESTS), given its checked arguments. The
+   * compiler holds this map to the contract: a request without a handler, a handler for no
+   * request, or one taking other arguments or returning another result does not build.
+   */
+  readonly handlers: RequestHandlers<RequestContext> = {
+    listDemos: () => listDemos(),
+    listProcesses: () =>
+      listEngineProcesses().map(({ pid, exe, cmdline, startedAt }) => ({ pid, exe, cmdline, startedAt })),
+    listRecordings: () => listRecordings().map(({ path, name, bytes, modified }) => ({ path, name, bytes, modified })),
+    launch: ([req]) => this.launch(req).status(),
+    runDemo: ([name, engine]) => this.runDemo(name, engine),
+    attach: ([pid]) => this.attach(pid),
+    openTrace: ([path]) => this.openTrace(path),
+    sessions: () => [...this.entries.values()].map((e) => e.status()),
+    closeSession: ([id]) => this.closeSession(id),
+    kill: ([id, signal]) => {
+      const e = this.entry(id);
+      if (!e.session.target) throw new HostError('bad-request', 'a loaded trace has no program to signal');
+      e.session.kill(signal);
+    },
+    pause: ([id]) => this.target(id).pause(),
+    resume: ([id]) => this.target(id).resume(),
+    step: ([id, n]) => this.target(id).step(n),
+    setEngine: ([id, { key, value }]) => this.target(id).set(key, value),
+    snapshot: async ([id]) => {
+      const t = this.target(id);
+      return withSourceLines(await t.snapshot(), t.pid);
+    },
+    hello: ([id]) => this.target(id).hello(),
+    exportSession: async ([id, format]) => {
+      const e = this.entry(id);
+      const { path, bytes } = await exportEntry(e, format, this.opts.exportDir ?? join(recordingsDir(), 'exports'));
+      return this.opts.deliverExport ? this.opts.deliverExport(path, bytes) : { path, bytes };
+    },
+    replay: ([id], ctx) => this.entry(id).replay(ctx.push ?? this.broadcast, true),
+  };
+
+  /** A live session's engine (its control channel); a loaded trace has none. */
+  private target(id: string): EngineTarget {
+    const t = this.entry(id).session.target;
+    if (!t) throw new HostError('bad-request', 'a loaded trace has no program to control');
+    return t;
   }
 
   private entry(id: string): SessionEntry {
@@ -153,7 +157,7 @@ export class AppHost {
     return e;
   }
 
-  private async runDemo(name: string, engine: LaunchRequest['engine']): Promise<unknown> {
+  private runDemo(name: string, engine: EngineOptions | undefined): SessionStatus {
     const d = findDemo(name);
     if (!d) throw new HostError('bad-request', `no demo ${name} (the demos: ${listDemos().map((x) => x.name).join(', ')})`);
     const e = this.launch({ cmd: d.cmd, args: d.args, engine: { ...d.engine, ...engine } }, d.name);
@@ -183,14 +187,13 @@ export class AppHost {
     });
   }
 
-  private async attach(pid: number): Promise<unknown> {
+  private attach(pid: number): SessionStatus {
     const e = this.register(Session.attach(pid), `pid ${pid}`);
     e.wireLive();
     return e.status();
   }
 
-  private openTrace(path: string): unknown {
-    if (!path.startsWith('/')) throw new HostError('bad-request', 'path: expected an absolute path');
+  private openTrace(path: string): SessionStatus {
     let st;
     try {
       st = statSync(path);

@@ -6,29 +6,30 @@
  *  - a request is served only when it comes from our window's main frame
  *    and that frame shows our renderer (allowedUrl); anything else is
  *    answered with a bad-request error and never reaches the host;
- *  - the name is checked against REQUEST_NAMES, the arguments by AppHost;
+ *  - the name is checked against the contract (isRequestName), the
+ *    arguments by AppHost (each request's check in preload/api.ts);
  *  - the reply is always a ReplyEnvelope (ipcRenderer.invoke never rejects
  *    with a main-process stack).
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { IPC_PUSH, IPC_REQUEST, REQUEST_NAMES, type ReplyEnvelope } from '../../preload/api.js';
+import { IPC_PUSH, IPC_REQUEST, isRequestName, type ApiPush, type ReplyEnvelope } from '../../preload/api.js';
 import type { AppHost } from '../app/host.js';
 
 export function bridge(host: AppHost, win: BrowserWindow, allowedUrl: (url: string) => boolean): () => void {
   const trusted = (ev: IpcMainInvokeEvent): boolean => {
     const frame = ev.senderFrame;
-        if (!frame || win.isDestroyed() || ev.sender.id !== win.webContents.id) return false;
+    if (!frame || win.isDestroyed() || ev.sender.id !== win.webContents.id) return false;
     const main = win.webContents.mainFrame;
     return frame.processId === main.processId && frame.routingId === main.routingId && allowedUrl(frame.url);
   };
-  const push = (p: Parameters<Parameters<AppHost['onPush']>[0]>[0]) => {
+  const push = (p: ApiPush) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_PUSH, p);
   };
   ipcMain.handle(IPC_REQUEST, async (ev, envelope: unknown): Promise<ReplyEnvelope> => {
     const id = typeof (envelope as { id?: unknown })?.id === 'number' ? (envelope as { id: number }).id : -1;
     if (!trusted(ev)) return { id, ok: false, error: { code: 'bad-request', message: 'request from an untrusted frame' } };
     const name = (envelope as { name?: unknown })?.name;
-    if (typeof name !== 'string' || !(REQUEST_NAMES as readonly string[]).includes(name))
+    if (!isRequestName(name))
       return { id, ok: false, error: { code: 'bad-request', message: 'unknown request' } };
     return host.handle(envelope, { push });
   });

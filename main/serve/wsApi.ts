@@ -1,7 +1,9 @@
 /**
  * The API over one WebSocket (path /api), the serve mode's counterpart of
  * Electron IPC. Protocol — text frames, JSON:
- *   client -> server: RequestEnvelope {id, name, args}
+ *   client -> server: RequestEnvelope {id, name, args} (preload/api.ts: any
+ *                     request of the contract; the host checks its name
+ *                     and arguments)
  *   server -> client: ReplyEnvelope {id, ok, result | error}
  *                     {push: ApiPush}, where a 'batch' push carries
  *                     `events` as a base64 string of the raw 64-byte records
@@ -18,7 +20,7 @@
  * queued) is disconnected rather than letting the server's memory grow.
  */
 import type { WebSocket } from 'ws';
-import type { ApiPush } from '../../preload/api.js';
+import type { ApiPush, ReplyEnvelope } from '../../preload/api.js';
 import type { AppHost } from '../app/host.js';
 
 const MAX_BUFFERED = 256 * 1024 * 1024;
@@ -34,7 +36,7 @@ export function encodePush(p: ApiPush): string {
  * without events>}` padded with spaces so that 4 + n is a multiple of 8, then the raw 64-byte
  * records (8-byte aligned in the frame, so the client views them without a copy).
  */
-export function encodeBinaryPush(p: Extract<ApiPush, { type: 'batch' }>): Buffer {
+export function encodeBinaryPush(p: ApiPush<'batch'>): Buffer {
   const { events, ...rest } = p;
   const json = Buffer.from(JSON.stringify({ push: rest }));
   const n = json.length + ((8 - ((4 + json.length) % 8)) % 8);
@@ -70,7 +72,8 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
       if (isBinary) throw new Error('binary');
       env = JSON.parse(data.toString());
     } catch {
-      ws.send(JSON.stringify({ id: -1, ok: false, error: { code: 'bad-request', message: 'expected a JSON request envelope' } }));
+      const refused: ReplyEnvelope = { id: -1, ok: false, error: { code: 'bad-request', message: 'expected a JSON request envelope' } };
+      ws.send(JSON.stringify(refused));
       return;
     }
     const reply = await host.handle(env, { push });

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { SnapshotReply } from './target.js';
+import type { SnapshotReply } from './controlReplies.js';
 
 interface Mapping {
   start: number;

@@ -15,44 +15,11 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { RawEvents } from '../events/rawEvents.js';
 import type { LinkMessage, LinkStats, NativeTarget } from './addon.js';
-import type { EngineConfig } from './engineConfig.js';
+import type { HelloReply, PauseReply, SetReply, SnapshotReply, StepReply } from './controlReplies.js';
+import type { ExitInfo } from '../session/status.js';
 
 export type { EngineConfig } from './engineConfig.js';
-
-export interface HelloReply {
-  ok: true;
-  protocol: number;
-  pid: number;
-  exe: string;
-  cmdline: string;
-  version: string;
-  paused: boolean;
-  config: EngineConfig;
-}
-
-export interface SnapshotCoroutine {
-  id: number;
-  name: string;
-  state: 'new' | 'ready' | 'running' | 'suspended' | 'done';
-  worker: number;
-  wait?: {
-    why: 'call' | 'join' | 'sleep'; call?: string; fd?: number; events?: 'r' | 'w' | 'rw'; joining?: number; deadline_ns?: number;
-    /** the program's call site of the hooked call; source: "file.c:29" where symbols allow it (withSourceLines) */
-    pc?: number; source?: string; function?: string;
-  };
-  switches: number;
-  preemptions: number;
-}
-
-export interface SnapshotReply {
-  ok: true;
-  paused: boolean;
-  time_ns: number;
-  workers: { idx: number; tid: number; running: number | null; sleeping: boolean }[];
-  coroutines: SnapshotCoroutine[];
-}
-
-import type { ExitInfo } from '../session/status.js';
+export type { HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply } from './controlReplies.js';
 export type { ExitInfo };
 
 export class ControlError extends Error {
@@ -154,19 +121,19 @@ export class EngineTarget extends EventEmitter<EngineTargetEvents> {
   snapshot(): Promise<SnapshotReply> {
     return this.control<SnapshotReply>('snapshot');
   }
-  pause(): Promise<unknown> {
-    return this.control('pause');
+  pause(): Promise<PauseReply> {
+    return this.control<PauseReply>('pause');
   }
-  resume(): Promise<unknown> {
-    return this.control('resume');
+  resume(): Promise<PauseReply> {
+    return this.control<PauseReply>('resume');
   }
-  step(n = 1): Promise<unknown> {
-    return this.control(`step ${Math.max(1, Math.floor(n))}`);
+  step(n = 1): Promise<StepReply> {
+    return this.control<StepReply>(`step ${Math.max(1, Math.floor(n))}`);
   }
   /** slice like "10ms"; preempt/hooks 0 or 1; delay (slow motion) like "250ms", "0ms" off. */
-  set(key: 'slice' | 'preempt' | 'hooks' | 'delay', value: string | number | boolean): Promise<{ config?: EngineConfig; delay_ns?: number }> {
+  set(key: 'slice' | 'preempt' | 'hooks' | 'delay', value: string | number | boolean): Promise<SetReply> {
     const v = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    return this.control(`set ${key}=${v}`);
+    return this.control<SetReply>(`set ${key}=${v}`);
   }
 
   /** Leave the target running unpaused and stop reading. */

@@ -2,24 +2,41 @@
  * CoroscopeApi over a WebSocket (serve mode): `ws://<page host>/api?token=<page ?token>`.
  * Requests wait for the socket; on a drop it reconnects with backoff, fails the pending calls
  * and tells listeners ('reconnected') so the UI can ask for a replay.
+ *
+ * Every request of the contract (preload/api.ts) is a method here through apiCalls; a reply is
+ * matched to its request by id, and resolves that request's call with the result the contract
+ * types for it.
  */
 import {
-  type ApiPush, type CoroscopeApi, REQUEST_NAMES, type ReplyEnvelope, type RequestEnvelope, type RequestName,
+  apiCalls, type ApiPush, type CoroscopeApi, type ReplyEnvelope, type RequestEnvelope, type RequestName,
+  type RequestResult, type SendRequest,
 } from '../../../preload/api.js';
 import { ApiCallError, parseBinaryFrame, parseFrame } from './wire.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
-export interface WsApi extends CoroscopeApi {
-  onConnection(listener: (s: ConnectionState, reconnected: boolean) => void): () => void;
+/** A request waiting for its reply. */
+interface Pending {
+  resolve: (result: RequestResult<RequestName>) => void;
+  reject: (e: unknown) => void;
 }
 
-export function createWsApi(url: string): WsApi {
+export interface WsApi extends CoroscopeApi {
+  onConnection(listener: (s: ConnectionState, reconnected: boolean) => void): () => void;
+  /** Close the socket for good (no reconnect); pending calls fail. */
+  close(): void;
+}
+
+/** The browser's WebSocket, or one with its interface (tests in Node). */
+export type WebSocketClass = new (url: string) => WebSocket;
+
+export function createWsApi(url: string, WebSocketImpl: WebSocketClass = WebSocket): WsApi {
   let ws: WebSocket | null = null;
   let nextId = 1;
   let opened = false;
   let backoff = 250;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let closed = false;
+  const pending = new Map<number, Pending>();
   const queue: string[] = [];
   const pushListeners = new Set<(p: ApiPush) => void>();
   const connListeners = new Set<(s: ConnectionState, reconnected: boolean) => void>();
@@ -28,7 +45,7 @@ export function createWsApi(url: string): WsApi {
 
   function connect(): void {
     emitConn('connecting', false);
-    const sock = new WebSocket(url);
+    const sock = new WebSocketImpl(url);
     sock.binaryType = 'arraybuffer';
     ws = sock;
     sock.onopen = () => {
@@ -63,23 +80,26 @@ export function createWsApi(url: string): WsApi {
       for (const p of pending.values()) p.reject(new ApiCallError('internal', 'connection to the Coroscope server lost'));
       pending.clear();
       emitConn('closed', false);
+      if (closed) return;
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 5000);
     };
   }
 
-  function call(name: RequestName, args: unknown[]): Promise<unknown> {
+  const call: SendRequest = (name, args) => {
     const id = nextId++;
-    const env: RequestEnvelope = { id, name, args: args as RequestEnvelope['args'] };
+    const env: RequestEnvelope<typeof name> = { id, name, args };
     const text = JSON.stringify(env);
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      if (ws && ws.readyState === WebSocket.OPEN) ws.send(text);
+      // The reply with this id is the reply to this request: its result is this request's.
+      pending.set(id, { resolve: resolve as Pending['resolve'], reject });
+      if (ws && ws.readyState === ws.OPEN) ws.send(text);
       else queue.push(text);
     });
-  }
+  };
 
-  const api: Record<string, unknown> = {
+  const api: WsApi = {
+    ...apiCalls(call),
     transport: 'serve',
     onPush(listener: (p: ApiPush) => void) {
       pushListeners.add(listener);
@@ -89,8 +109,12 @@ export function createWsApi(url: string): WsApi {
       connListeners.add(listener);
       return () => connListeners.delete(listener);
     },
+    close() {
+      closed = true;
+      queue.length = 0;
+      ws?.close();
+    },
   };
-  for (const name of REQUEST_NAMES) api[name] = (...args: unknown[]) => call(name, args);
   connect();
-  return api as unknown as WsApi;
+  return api;
 }

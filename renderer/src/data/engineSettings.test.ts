@@ -57,7 +57,7 @@ test('acknowledged: the reply must show the change', () => {
   assert.match((acknowledged({ key: 'hooks', on: false }, { ok: true, config: cfg() }, 1) as { error: string }).error, /kept its hooks on/);
   assert.match((acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg() }, 1) as { error: string }).error, /kept a time slice of 10000000 ns/);
   assert.ok('settings' in acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg({ time_slice_ns: 5e6 }) }, 1));
-  for (const r of [undefined, null, { ok: true }, { ok: true, delay_ns: 0 }, { ok: true, config: {} }])
+  for (const r of [{ ok: true as const }, { ok: true as const, delay_ns: 0 }, { ok: true as const, config: {} as EngineRuntimeConfig }])
     assert.match((acknowledged({ key: 'hooks', on: true }, r, 1) as { error: string }).error, /without its configuration/);
 });
 

@@ -72,8 +72,8 @@ export type SettingChange =
  * The engine's reply to a change as settings, or an error sentence when the reply does not show
  * the change (a reply without a configuration, or one that kept another value).
  */
-export function acknowledged(change: SettingChange, reply: unknown, now: number): { settings: KnownSettings } | { error: string } {
-  const cfg = (reply as SetReply | null)?.config;
+export function acknowledged(change: SettingChange, reply: SetReply, now: number): { settings: KnownSettings } | { error: string } {
+  const cfg = reply.config;
   if (!cfg || typeof cfg.time_slice_ns !== 'number') return { error: 'The engine answered without its configuration: the change is not confirmed.' };
   const s = fromRuntimeConfig(cfg);
   const settings: KnownSettings = { ...s, source: 'acknowledged', at: now };

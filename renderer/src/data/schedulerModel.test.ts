@@ -245,27 +245,29 @@ test('explained: a timer expires', () => {
   assert.deepEqual(e.rules, ['sleep', 'idle', 'timer', 'runq']);
 });
 
+/** The engine's snapshot reply (the contract's type): what each worker runs, the coroutines it lists. */
+function engineSnapshot(running: (number | null)[], coroutines: Omit<EngineSnapshot['coroutines'][number], 'switches' | 'preemptions'>[]): EngineSnapshot {
+  return {
+    ok: true, paused: true, time_ns: 0,
+    workers: running.map((r, idx) => ({ idx, tid: 1000 + idx, running: r, sleeping: false })),
+    coroutines: coroutines.map((c) => ({ ...c, switches: 0, preemptions: 0 })),
+  };
+}
+
 test('the engine\'s snapshot agrees with the events; differences are named', () => {
   const { d } = setup();
   const s = d.derived.stateAt(t(6.2));
-  const engine: EngineSnapshot = {
-    paused: true,
-    workers: [{ idx: 0, running: null }, { idx: 1, running: WRITER }],
-    coroutines: [
-      { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
-      { id: READER, name: 'reader', state: 'suspended', worker: 0, wait: { why: 'call', call: 'read', fd: 7, events: 'r' } },
-      { id: WRITER, name: 'writer', state: 'running', worker: 1 },
-    ],
-  };
+  const engine = engineSnapshot([null, WRITER], [
+    { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
+    { id: READER, name: 'reader', state: 'suspended', worker: 0, wait: { why: 'call', call: 'read', fd: 7, events: 'r' } },
+    { id: WRITER, name: 'writer', state: 'running', worker: 1 },
+  ]);
   assert.deepEqual(compareWithEngine(s, engine), []);
-  const other: EngineSnapshot = {
-    workers: [{ idx: 0, running: READER }, { idx: 1, running: WRITER }],
-    coroutines: [
-      { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
-      { id: READER, name: 'reader', state: 'running', worker: 0 },
-      { id: 9, name: 'x', state: 'new', worker: -1 },
-    ],
-  };
+  const other = engineSnapshot([READER, WRITER], [
+    { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
+    { id: READER, name: 'reader', state: 'running', worker: 0 },
+    { id: 9, name: 'x', state: 'new', worker: -1 },
+  ]);
   assert.deepEqual(compareWithEngine(s, other), [
     'co#2: the engine says running, the events say suspended',
     'co#9: the engine says new, no events about it yet',
@@ -277,14 +279,11 @@ test('the engine\'s snapshot agrees with the events; differences are named', () 
 test('an unstarted coroutine is "new" for the engine and ready for the events: the same', () => {
   const { d } = setup();
   const s = d.derived.stateAt(t(3.5));
-  const engine: EngineSnapshot = {
-    workers: [{ idx: 0, running: SPAWNER }, { idx: 1, running: null }],
-    coroutines: [
-      { id: SPAWNER, name: 'spawner', state: 'running', worker: 0 },
-      { id: READER, name: 'reader', state: 'new', worker: -1 },
-      { id: WRITER, name: 'writer', state: 'new', worker: -1 },
-    ],
-  };
+  const engine = engineSnapshot([SPAWNER, null], [
+    { id: SPAWNER, name: 'spawner', state: 'running', worker: 0 },
+    { id: READER, name: 'reader', state: 'new', worker: -1 },
+    { id: WRITER, name: 'writer', state: 'new', worker: -1 },
+  ]);
   assert.deepEqual(compareWithEngine(s, engine), []);
 });
 

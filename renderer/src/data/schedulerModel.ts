@@ -26,6 +26,9 @@ import { Kind, ReadyWhy, SuspendWhy, hookName } from '../../../main/core/events/
 import type { EventStore, StoredEvent } from '../../../main/core/store/eventStore.js';
 import type { Derived } from '../../../main/core/derive/derived.js';
 import type { Snapshot, CoroutineState } from '../../../main/core/derive/snapshot.js';
+import type { EngineSnapshot } from '../../../preload/api.js';
+
+export type { EngineSnapshot };
 
 // ---- boxes -----------------------------------------------------------------------------------------
 
@@ -522,13 +525,6 @@ export class ExplanationCache {
 }
 
 // ---- the engine's own snapshot ---------------------------------------------------------------------
-
-export interface EngineSnapshot {
-  paused?: boolean;
-  time_ns?: number;
-  workers: { idx: number; running: number | null; sleeping?: boolean }[];
-  coroutines: { id: number; name: string; state: string; worker: number; wait?: { why: string; call?: string; fd?: number; events?: string; joining?: number; deadline_ns?: number; source?: string; function?: string } }[];
-}
 
 /**
  * Where the engine's snapshot and the derived state disagree (empty: they agree). The engine

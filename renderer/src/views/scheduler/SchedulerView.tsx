@@ -7,7 +7,7 @@
  * engine's own snapshot is fetched and checked against the boxes.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import type { ControlCommand } from '../../../../preload/api.js';
+import type { CoroscopeApi } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import { sessionData } from '../../stores/data.js';
 import { useSessions } from '../../stores/sessions.js';
@@ -63,7 +63,7 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
 
   const fetchSnapshot = async () => {
     try {
-      setEngine((await getApi().control(sessionId, { op: 'snapshot' })) as EngineSnapshot);
+      setEngine(await getApi().snapshot(sessionId));
     } catch (e) {
       setError(errorText(e));
     }
@@ -79,10 +79,11 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
     if (!live) setEngine(null);
   }, [live]);
 
-  const send = async (cmd: ControlCommand): Promise<boolean> => {
+  /** One control request to the target; false (and the error shown) when it failed. */
+  const send = async (request: (api: CoroscopeApi, id: string) => Promise<unknown>): Promise<boolean> => {
     setError('');
     try {
-      await getApi().control(sessionId, cmd);
+      await request(getApi(), sessionId);
       return true;
     } catch (e) {
       setError(errorText(e));
@@ -90,20 +91,20 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
     }
   };
   const pause = async () => {
-    if (await send({ op: 'pause' })) {
+    if (await send((api, id) => api.pause(id))) {
       setPaused(true);
       refreshSnapshot();
     }
   };
   const step = async (n: number) => {
-    if (await send({ op: 'step', n })) {
+    if (await send((api, id) => api.step(id, n))) {
       setPaused(true);
       setPosition(null);
       refreshSnapshot();
     }
   };
   const run = async () => {
-    if (await send({ op: 'resume' })) {
+    if (await send((api, id) => api.resume(id))) {
       setPaused(false);
       setEngine(null);
     }
@@ -160,7 +161,7 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
   onPause: () => void;
   onStep: (n: number) => void;
   onRun: () => void;
-  send: (cmd: ControlCommand) => Promise<boolean>;
+  send: (request: (api: CoroscopeApi, id: string) => Promise<unknown>) => Promise<boolean>;
 }) {
   const [n, setN] = useState('10');
   const [delay, setDelay] = useState(0);
@@ -170,7 +171,7 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
     setDelay(ms);
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(async () => {
-      await send({ op: 'set', key: 'delay', value: `${ms}ms` });
+      await send((api, id) => api.setEngine(id, { key: 'delay', value: `${ms}ms` }));
     }, 200);
   };
   const nValue = Number(n);

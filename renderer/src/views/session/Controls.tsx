@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ControlCommand, SessionStatus } from '../../../../preload/api.js';
+import type { SessionStatus } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import { useEngineSettings } from '../../stores/engineSettings.js';
 
@@ -10,12 +10,12 @@ export function Controls({ session }: { session: SessionStatus }) {
   const engineOpen = useEngineSettings((s) => s.open);
   const live = session.state === 'running' && session.kind !== 'replay';
   if (!live) return null;
-  const send = async (cmd: ControlCommand) => {
+  /** One control request; once the engine has answered, the target is paused or not. */
+  const send = async (request: () => Promise<unknown>, pausedAfter: boolean) => {
     setError('');
     try {
-      await getApi().control(session.id, cmd);
-      if (cmd.op === 'pause' || cmd.op === 'step') setPaused(true);
-      if (cmd.op === 'resume') setPaused(false);
+      await request();
+      setPaused(pausedAfter);
     } catch (e) {
       setError(errorText(e));
     }
@@ -30,9 +30,9 @@ export function Controls({ session }: { session: SessionStatus }) {
   };
   return (
     <span style={{ display: 'flex', gap: 4, alignItems: 'center' }} data-testid="controls">
-      <button data-testid="control-pause" disabled={paused} onClick={() => send({ op: 'pause' })}>Pause</button>
-      <button data-testid="control-step" onClick={() => send({ op: 'step', n: 1 })}>Step</button>
-      <button data-testid="control-resume" disabled={!paused} onClick={() => send({ op: 'resume' })}>Resume</button>
+      <button data-testid="control-pause" disabled={paused} onClick={() => send(() => getApi().pause(session.id), true)}>Pause</button>
+      <button data-testid="control-step" onClick={() => send(() => getApi().step(session.id, 1), true)}>Step</button>
+      <button data-testid="control-resume" disabled={!paused} onClick={() => send(() => getApi().resume(session.id), false)}>Resume</button>
       {session.kind === 'launched' && <button data-testid="control-kill" onClick={kill}>Kill</button>}
       <button data-testid="control-engine" aria-pressed={engineOpen} title="time slice, preemption and hooks, changed while it runs"
         onClick={() => useEngineSettings.getState().setOpen(!engineOpen)}>Engine…</button>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { ControlCommand, EngineRuntimeConfig, SessionStatus } from '../../../../preload/api.js';
+import type { EngineSetting, SessionStatus } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import {
   acknowledged, changeText, currentSettings, fromEventConfig, fromRuntimeConfig, parseSliceInput, sourceText,
@@ -25,7 +25,7 @@ function whyNotLive(s: SessionStatus): string {
 /**
  * The engine's run-time settings for the active session: time slice, preemption, hooks. Shows
  * the current values (the CONFIG event, then the engine's hello and set replies; the engine also
- * emits a new CONFIG after each change), sends each change through control({op: 'set'}), and says plainly
+ * emits a new CONFIG after each change), sends each change through setEngine, and says plainly
  * whether the engine acknowledged it.
  */
 export function EnginePanel({ session }: { session: SessionStatus }) {
@@ -46,10 +46,9 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
   useEffect(() => {
     if (!live) return;
     let gone = false;
-    getApi().control(session.id, { op: 'hello' }).then(
+    getApi().hello(session.id).then(
       (r) => {
-        const c = (r as { config?: EngineRuntimeConfig } | null)?.config;
-        if (!gone && c) learn(session.id, { ...fromRuntimeConfig(c), source: 'hello', at: Date.now() });
+        if (!gone) learn(session.id, { ...fromRuntimeConfig(r.config), source: 'hello', at: Date.now() });
       },
       (e) => { if (!gone) setError(`Could not read the engine's settings: ${errorText(e)}`); },
     );
@@ -57,12 +56,12 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session.id, live]);
 
-  const change = async (c: SettingChange, cmd: ControlCommand) => {
+  const change = async (c: SettingChange, setting: EngineSetting) => {
     setError('');
     setAck('');
     setPending(c);
     try {
-      const r = acknowledged(c, await getApi().control(session.id, cmd), Date.now());
+      const r = acknowledged(c, await getApi().setEngine(session.id, setting), Date.now());
       if ('error' in r) setError(r.error);
       else {
         learn(session.id, r.settings);
@@ -82,7 +81,7 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
       setAck('');
       return setError(p.error);
     }
-    void change({ key: 'slice', ns: p.ns }, { op: 'set', key: 'slice', value: p.value });
+    void change({ key: 'slice', ns: p.ns }, { key: 'slice', value: p.value });
   };
 
   const disabled = !live || !!busy;
@@ -120,12 +119,12 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
         </form>
         <label>
           <input type="checkbox" data-testid="engine-preempt" disabled={disabled || !current} checked={pending?.key === 'preempt' ? pending.on : (current?.preempt ?? false)}
-            onChange={(e) => change({ key: 'preempt', on: e.target.checked }, { op: 'set', key: 'preempt', value: e.target.checked })} />
+            onChange={(e) => change({ key: 'preempt', on: e.target.checked }, { key: 'preempt', value: e.target.checked })} />
           {' '}preemption
         </label>
         <label>
           <input type="checkbox" data-testid="engine-hooks" disabled={disabled || !current} checked={pending?.key === 'hooks' ? pending.on : (current?.hooks ?? false)}
-            onChange={(e) => change({ key: 'hooks', on: e.target.checked }, { op: 'set', key: 'hooks', value: e.target.checked })} />
+            onChange={(e) => change({ key: 'hooks', on: e.target.checked }, { key: 'hooks', value: e.target.checked })} />
           {' '}hooks
         </label>
         {busy && <span className="dim" data-testid="engine-busy">sending…</span>}
