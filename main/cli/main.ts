@@ -39,6 +39,10 @@ const EXIT_HELP = `Exit codes:
   3  cannot run or attach (program not found, not executable, statically linked, no engine at pid)
   4  bad or corrupt trace file`;
 
+const UNCLOSED_HELP = `A trace its writer never closed (the program or the recorder was killed) is
+read up to its last complete chunk, and a warning says so and how many events
+were kept.`;
+
 const ENGINE_HELP = `Engine options:
   --workers N       worker threads (default: one per CPU)
   --slice 10ms      preemption time slice (ns, us, ms, s)
@@ -401,6 +405,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
   csv       per-call statistics as CSV
 
 A progress bar is shown on stderr for large files when it is a terminal.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
     options: { format: true, f: true, o: true, output: true },
     async run(p) {
@@ -414,11 +419,13 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       const total = Math.max(1, r.info.records || r.info.fileSize / 64);
       const bar = process.stderr.isTTY && r.info.fileSize > 8 << 20;
       let problem: string | undefined;
+      let unclosed: string | null = null;
       try {
         const batches = (function* () {
           yield* r.batches();
           const pr = r.problem();
           if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
+          else unclosed = r.notClosedCleanly();
         })();
         await exportToFile(formats[fmt], batches, out, {
           pid: r.info.pid,
@@ -435,6 +442,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       }
       process.stderr.write(`exported ${count(r.eventsRead)} events to ${out}\n`);
       if (problem) throw new CliError(problem, EXIT.BAD_FILE);
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return EXIT.OK;
     },
   },
@@ -445,6 +453,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
 
 Prints the process, the engine configuration, the coroutines (the 30 that ran
 longest unless --all), per-call statistics like strace -c, preemption and drops.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
     options: { all: false },
     async run(p) {
@@ -503,6 +512,7 @@ Looks for the problems coroutine runtimes have, and says what to change:
   short-write     a write in a coroutine returned fewer bytes than asked
   drops           events lost while recording
   idle-imbalance  a worker idle while another had a long run queue
+\${UNCLOSED_HELP}
 Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
     options: { 'long-run': true, json: false },
     async run(p) {
@@ -535,6 +545,8 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
         process.stderr.write(`coroscope: ${p.positional[0]}: ${problem.message} (checked what came before)\n`);
         return EXIT.BAD_FILE;
       }
+      const unclosed = r.notClosedCleanly();
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return found.length ? EXIT.FAILED : EXIT.OK;
     },
   },
@@ -545,6 +557,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
 
 One line per event: seconds since the first event, thread id, worker,
 coroutine, and what happened.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     options: {},
     async run(p) {
@@ -570,6 +583,8 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
         process.stderr.write(`coroscope: ${r.path}: ${pr.message} (everything before offset ${pr.offset} was printed)\n`);
         return EXIT.BAD_FILE;
       }
+      const unclosed = r.notClosedCleanly();
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return EXIT.OK;
     },
   },
