@@ -263,6 +263,12 @@ test('help for every command, unknown command -> 2, the bin shim works', async (
     assert.equal(b.code, 0);
     assert.equal(b.stdout, a.stdout);
   }
+  // serve says what its token grants, where it is kept and how to revoke it
+  const sv = await coroscope(['serve', '--help']);
+  assert.equal(sv.code, 0);
+  assert.match(sv.stdout, /token lets its holder run any command as you/);
+  assert.match(sv.stdout, /session cookie coroscope-127-0-0-1-PORT/);
+  assert.match(sv.stdout, /To revoke both, stop serve/);
   const u = await coroscope(['frobnicate']);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /unknown command frobnicate/);

@@ -470,8 +470,17 @@ Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
 
 Hosts the same core and the same UI as the desktop app on http://127.0.0.1:PORT
 (any free port unless --port), over HTTP and a WebSocket. The URL it prints
-carries a random token; without it every request is refused. Ctrl-C stops it
-(programs it launched are sent SIGTERM).
+carries a random token; without it, or the session cookie it sets, every
+request is refused. Ctrl-C stops it (programs it launched are sent SIGTERM).
+
+The token lets its holder run any command as you: the UI launches programs
+(any command line, environment and folder), attaches to and signals your
+engine processes, and opens any file you can read. Share the URL with no one.
+It is kept in the printed URL (your terminal, the browser's address bar and
+history) and, once opened, in a session cookie coroscope-127-0-0-1-PORT that
+holds a random session id, not the token (HttpOnly, SameSite=Strict, gone when
+the browser closes). To revoke both, stop serve: the next one has a new token
+and a new session id.
 Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
     options: { port: true },
     async run(p) {
@@ -487,7 +496,9 @@ Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
       } catch (e) {
         throw new CliError(`serve: ${(e as Error).message}`, EXIT.CANNOT_RUN);
       }
-      process.stdout.write(`Coroscope is served at ${served.url}\n(only this machine can reach it; the token in the URL is required)\n`);
+      process.stdout.write(`Coroscope is served at ${served.url}\n` +
+        '(only this machine can reach it; the token in the URL is required, and lets whoever holds it run any command\n' +
+        ' as you: do not share it; stopping serve revokes it)\n');
       await new Promise<void>((res) => {
         const stop = () => res();
         process.once('SIGINT', stop);

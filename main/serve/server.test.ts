@@ -120,20 +120,22 @@ test('a WebSocket client with the token lists the demos, runs hello, receives it
     assert.ok(bytes.length > 0 && bytes.length % 64 === 0);
   }
   assert.ok(pushes.some((p) => p.type === 'output' && p.text.includes('hi')));
-  // an export comes back as a token-protected download URL
+  // an export comes back as a download URL that the session cookie opens
   const ex = await call('exportSession', id, 'chrome-json');
   assert.ok(ex.ok, JSON.stringify(ex));
   const url = new URL((ex.result as { url: string }).url);
   assert.equal(url.origin, srv.origin);
-  const dl = await get(url.pathname + url.search);
+  assert.equal(url.search, '', 'the token is not in the link');
+  assert.equal((await get(url.pathname)).status, 403, 'the link alone opens nothing');
+  const cookie = String((await get(`/?token=${srv.token}`)).headers['set-cookie']).split(';')[0];
+  const dl = await get(url.pathname, { cookie });
   assert.equal(dl.status, 200);
   assert.ok(JSON.parse(dl.body));
-  assert.equal((await get(url.pathname)).status, 403);
   // the export file removed behind serve's back: 410 Gone, and serve goes on
   const file = join(tmp.dir, 'rec', 'exports', decodeURIComponent(url.pathname.split('/').pop()!));
   assert.ok(existsSync(file), file);
   unlinkSync(file);
-  const gone = await get(url.pathname + url.search);
+  const gone = await get(url.pathname, { cookie });
   assert.equal(gone.status, 410);
   assert.match(gone.body, /removed/);
   assert.equal((await get(`/?token=${srv.token}`)).status, 200, 'serve still answers');

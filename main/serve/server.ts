@@ -64,7 +64,8 @@ export async function startServe(o: ServeOptions): Promise<Served> {
     deliverExport: (path, bytes): ExportResult => {
       const id = randomBytes(16).toString('hex');
       downloads.set(id, path);
-      return { url: `${origin}/download/${id}/${encodeURIComponent(basename(path))}?token=${token}`, bytes };
+      // No token in the link: the page's session cookie authorises the download (a copied link gives nothing away).
+      return { url: `${origin}/download/${id}/${encodeURIComponent(basename(path))}`, bytes };
     },
   });
 
