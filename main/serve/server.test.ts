@@ -215,6 +215,9 @@ test('the token sets a session cookie scoped to this server: named after the por
   }
   // a wrong value first and the right one after it (an older server on this port left one): still ours
   assert.equal((await get('/', { cookie: `${name}=stale; ${cookie}` })).status, 200);
+  // among the many cookies other local servers left for 127.0.0.1 (10 KiB of them): still found
+  const others = Array.from({ length: 100 }, (_, i) => `other-app-${i}=${'v'.repeat(90)}`).join('; ');
+  assert.equal((await get('/', { cookie: `${others}; ${cookie}` })).status, 200);
 });
 
 test('two servers: each has its own cookie name and session, and one\'s cookie does not open the other', async () => {
