@@ -5,10 +5,13 @@
  * out/preload/index.cjs, CommonJS as sandboxed preloads require, bundled
  * whole), renderer (renderer/index.html -> out/renderer, React).
  * Aliases: @core -> main/core, @api -> preload/api.ts.
+ * The renderer's CSP meta tag forbids inline styles; only the dev server's
+ * copy of index.html allows them (Vite's dev client injects <style> tags).
  */
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
+import { devIndexHtml } from './main/electron/security.ts';
 
 const root = import.meta.dirname;
 const alias = { '@core': resolve(root, 'main/core'), '@api': resolve(root, 'preload/api.ts') };
@@ -40,7 +43,7 @@ export default defineConfig({
   renderer: {
     root: resolve(root, 'renderer'),
     resolve: { alias },
-    plugins: [react()],
+    plugins: [react(), { name: 'coroscope-dev-csp', apply: 'serve', transformIndexHtml: devIndexHtml }],
     build: {
       outDir: resolve(root, 'out/renderer'),
       emptyOutDir: true,

@@ -114,3 +114,29 @@ test('without the token nothing is served', async ({ request }) => {
   const res = await request.get(`${u.origin}/`);
   expect(res.status()).toBe(403);
 });
+
+test('the page signs in once with the token, then works from its session cookie under a CSP without inline styles', async ({ page, context }) => {
+  const violations: string[] = [];
+  await page.exposeFunction('cspViolation', (v: string) => violations.push(v));
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => (window as unknown as { cspViolation(v: string): void }).cspViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`)));
+  await open(page);
+  const u = new URL(served().url);
+  const cookies = await context.cookies(u.origin);
+  expect(cookies.map((c) => c.name)).toEqual([`coroscope-127-0-0-1-${u.port}`]);
+  expect(cookies[0].value).not.toContain(u.searchParams.get('token')!);
+  expect(cookies[0].httpOnly).toBe(true);
+  expect(cookies[0].sameSite).toBe('Strict');
+  expect(await page.evaluate(() => document.cookie)).toBe(''); // no script reads it
+  // without the token in the URL: the cookie opens the page and the API (the demos are listed)
+  await page.goto(`${u.origin}/`);
+  await expect(page.getByTestId('start-view')).toBeVisible();
+  await page.getByTestId('demo-sleep_forever').click();
+  await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'exited', { timeout: 15_000 });
+  for (const v of ['coroutines', 'timeline', 'scheduler', 'output']) {
+    const tab = page.getByTestId(`view-tab-${v}`);
+    if (await tab.count()) await tab.click();
+  }
+  expect(await page.evaluate(() => document.querySelectorAll('[style]').length)).toBeGreaterThan(0); // React style props, set through the CSSOM
+  expect(violations).toEqual([]);
+});

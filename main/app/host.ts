@@ -73,7 +73,7 @@ export class AppHost {
     const id = e && typeof e.id === 'number' && Number.isSafeInteger(e.id) ? e.id : -1;
     try {
       if (!e || typeof e !== 'object' || id < 0) throw new HostError('bad-request', 'expected {id, name, args}');
-      return { id, ok: true, result: await this.request(e.name, e.args ?? [], ctx) };
+      return { id, ok: true, result: await this.request(e.name, e.args === undefined ? [] : e.args, ctx) }; // null is not a list
     } catch (err) {
       return { id, ok: false, error: toApiError(err) };
     }

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, example, scratch, sleep } from '../core/testing/helpers.js';
 import { packageRoot } from '../core/engine/paths.js';
@@ -155,6 +155,66 @@ test('corrupt and missing files -> 4 with a one-line message', async () => {
   assert.equal((await coroscope(['stats', join(sc.dir, 'none.cstrace')])).code, 4);
 });
 
+/** echo_server recording itself (COROSCOPE_TRACE), killed with SIGKILL once it listens: a trace never closed. */
+async function unclosedTrace(file: string): Promise<void> {
+  const server = spawn(example('echo_server'), ['--port', '0'], { env: { ...env, COROSCOPE_TRACE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    server.stdout!.on('data', (d) => {
+      out += d;
+      if (/listening on /.test(out)) res();
+    });
+    server.on('exit', () => rej(new Error('echo_server exited early')));
+  });
+  const gone = new Promise((r) => server.once('exit', r));
+  server.kill('SIGKILL');
+  await gone;
+}
+
+test('a trace that was not closed cleanly: stats, dump, export and check each say so in the same words, with what was kept', async () => {
+  const file = join(sc.dir, 'unclosed.cstrace');
+  await unclosedTrace(file);
+  const said: string[] = [];
+  for (const cmd of [['stats', file], ['dump', file], ['export', file, '--format', 'chrome', '-o', join(sc.dir, 'unclosed.json')], ['check', file]]) {
+    const r = await coroscope(cmd);
+    assert.ok(cmd[0] === 'check' ? r.code === 0 || r.code === 1 : r.code === 0, `${cmd[0]}: exit ${r.code}: ${r.stderr}`);
+    const line = r.stderr.split('\n').find((l) => /not closed cleanly/.test(l));
+    assert.ok(line, `${cmd[0]} says nothing about it: ${JSON.stringify(r.stderr)}`);
+    assert.match(line!, /^coroscope: .*unclosed\.cstrace was not closed cleanly \(the recorder stopped early\): the [1-9]\d* events of its complete chunks were kept/);
+    said.push(line!);
+  }
+  assert.equal(new Set(said).size, 1, `one sentence for all: ${said.join('\n')}`);
+  // a file that was closed cleanly gets no such warning
+  for (const cmd of [['stats', recording], ['dump', recording], ['check', recording]])
+    assert.doesNotMatch((await coroscope(cmd)).stderr, /not closed cleanly/, cmd[0]);
+});
+
+test('record -o, run -o and export -o write files only their user can read (0600), also over an existing file', async () => {
+  const old = process.umask(0o022); // what most users have: 0644 unless the writer asks for less
+  try {
+    const fresh = join(sc.dir, 'private-run.cstrace');
+    const over = join(sc.dir, 'private-record.cstrace');
+    writeFileSync(over, 'old contents', { mode: 0o644 });
+    const a = await coroscope(['run', '-o', fresh, '--', example('hello')]);
+    assert.equal(a.code, 0, a.stderr);
+    const b = await coroscope(['record', '-o', over, '--', example('hello')]);
+    assert.equal(b.code, 0, b.stderr);
+    const csv = join(sc.dir, 'private.csv');
+    writeFileSync(csv, 'old', { mode: 0o644 });
+    assert.equal((await coroscope(['export', over, '--format', 'csv', '-o', csv])).code, 0);
+    const pf = join(sc.dir, 'private.pftrace');
+    assert.equal((await coroscope(['export', over, '--format', 'perfetto', '-o', pf])).code, 0);
+    for (const f of [fresh, over, csv, pf]) assert.equal((statSync(f).mode & 0o777).toString(8), '600', f);
+    // ...and so does the engine's own recorder (COROSCOPE_TRACE), over an existing file too
+    const own = join(sc.dir, 'private-engine.cstrace');
+    writeFileSync(own, 'old', { mode: 0o644 });
+    await unclosedTrace(own);
+    assert.equal((statSync(own).mode & 0o777).toString(8), '600', own);
+  } finally {
+    process.umask(old);
+  }
+});
+
 test('ps lists an engine process; attach for a moment leaves it running', async () => {
   const server: ChildProcess = spawn(example('echo_server'), ['--port', '0'], {
     env: { ...env, LD_PRELOAD: join(build, 'libcoroscope.so') }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -203,6 +263,12 @@ test('help for every command, unknown command -> 2, the bin shim works', async (
     assert.equal(b.code, 0);
     assert.equal(b.stdout, a.stdout);
   }
+  // serve says what its token grants, where it is kept and how to revoke it
+  const sv = await coroscope(['serve', '--help']);
+  assert.equal(sv.code, 0);
+  assert.match(sv.stdout, /token lets its holder run any command as you/);
+  assert.match(sv.stdout, /session cookie coroscope-127-0-0-1-PORT/);
+  assert.match(sv.stdout, /To revoke both, stop serve/);
   const u = await coroscope(['frobnicate']);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /unknown command frobnicate/);

@@ -39,6 +39,10 @@ const EXIT_HELP = `Exit codes:
   3  cannot run or attach (program not found, not executable, statically linked, no engine at pid)
   4  bad or corrupt trace file`;
 
+const UNCLOSED_HELP = `A trace its writer never closed (the program or the recorder was killed) is
+read up to its last complete chunk, and a warning says so and how many events
+were kept.`;
+
 const ENGINE_HELP = `Engine options:
   --workers N       worker threads (default: one per CPU)
   --slice 10ms      preemption time slice (ns, us, ms, s)
@@ -401,6 +405,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
   csv       per-call statistics as CSV
 
 A progress bar is shown on stderr for large files when it is a terminal.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
     options: { format: true, f: true, o: true, output: true },
     async run(p) {
@@ -414,11 +419,13 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       const total = Math.max(1, r.info.records || r.info.fileSize / 64);
       const bar = process.stderr.isTTY && r.info.fileSize > 8 << 20;
       let problem: string | undefined;
+      let unclosed: string | null = null;
       try {
         const batches = (function* () {
           yield* r.batches();
           const pr = r.problem();
           if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
+          else unclosed = r.notClosedCleanly();
         })();
         await exportToFile(formats[fmt], batches, out, {
           pid: r.info.pid,
@@ -435,6 +442,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       }
       process.stderr.write(`exported ${count(r.eventsRead)} events to ${out}\n`);
       if (problem) throw new CliError(problem, EXIT.BAD_FILE);
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return EXIT.OK;
     },
   },
@@ -445,6 +453,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
 
 Prints the process, the engine configuration, the coroutines (the 30 that ran
 longest unless --all), per-call statistics like strace -c, preemption and drops.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
     options: { all: false },
     async run(p) {
@@ -461,8 +470,17 @@ Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
 
 Hosts the same core and the same UI as the desktop app on http://127.0.0.1:PORT
 (any free port unless --port), over HTTP and a WebSocket. The URL it prints
-carries a random token; without it every request is refused. Ctrl-C stops it
-(programs it launched are sent SIGTERM).
+carries a random token; without it, or the session cookie it sets, every
+request is refused. Ctrl-C stops it (programs it launched are sent SIGTERM).
+
+The token lets its holder run any command as you: the UI launches programs
+(any command line, environment and folder), attaches to and signals your
+engine processes, and opens any file you can read. Share the URL with no one.
+It is kept in the printed URL (your terminal, the browser's address bar and
+history) and, once opened, in a session cookie coroscope-127-0-0-1-PORT that
+holds a random session id, not the token (HttpOnly, SameSite=Strict, gone when
+the browser closes). To revoke both, stop serve: the next one has a new token
+and a new session id.
 Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
     options: { port: true },
     async run(p) {
@@ -478,7 +496,9 @@ Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
       } catch (e) {
         throw new CliError(`serve: ${(e as Error).message}`, EXIT.CANNOT_RUN);
       }
-      process.stdout.write(`Coroscope is served at ${served.url}\n(only this machine can reach it; the token in the URL is required)\n`);
+      process.stdout.write(`Coroscope is served at ${served.url}\n` +
+        '(only this machine can reach it; the token in the URL is required, and lets whoever holds it run any command\n' +
+        ' as you: do not share it; stopping serve revokes it)\n');
       await new Promise<void>((res) => {
         const stop = () => res();
         process.once('SIGINT', stop);
@@ -503,6 +523,7 @@ Looks for the problems coroutine runtimes have, and says what to change:
   short-write     a write in a coroutine returned fewer bytes than asked
   drops           events lost while recording
   idle-imbalance  a worker idle while another had a long run queue
+\${UNCLOSED_HELP}
 Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
     options: { 'long-run': true, json: false },
     async run(p) {
@@ -535,6 +556,8 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
         process.stderr.write(`coroscope: ${p.positional[0]}: ${problem.message} (checked what came before)\n`);
         return EXIT.BAD_FILE;
       }
+      const unclosed = r.notClosedCleanly();
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return found.length ? EXIT.FAILED : EXIT.OK;
     },
   },
@@ -545,6 +568,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
 
 One line per event: seconds since the first event, thread id, worker,
 coroutine, and what happened.
+\${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     options: {},
     async run(p) {
@@ -570,6 +594,8 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
         process.stderr.write(`coroscope: ${r.path}: ${pr.message} (everything before offset ${pr.offset} was printed)\n`);
         return EXIT.BAD_FILE;
       }
+      const unclosed = r.notClosedCleanly();
+      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
       return EXIT.OK;
     },
   },

@@ -2,7 +2,7 @@
 // client runs a demo and receives its batches and its end; loopback only.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -120,15 +120,26 @@ test('a WebSocket client with the token lists the demos, runs hello, receives it
     assert.ok(bytes.length > 0 && bytes.length % 64 === 0);
   }
   assert.ok(pushes.some((p) => p.type === 'output' && p.text.includes('hi')));
-  // an export comes back as a token-protected download URL
+  // an export comes back as a download URL that the session cookie opens
   const ex = await call('exportSession', id, 'chrome-json');
   assert.ok(ex.ok, JSON.stringify(ex));
   const url = new URL((ex.result as { url: string }).url);
   assert.equal(url.origin, srv.origin);
-  const dl = await get(url.pathname + url.search);
+  assert.equal(url.search, '', 'the token is not in the link');
+  assert.equal((await get(url.pathname)).status, 403, 'the link alone opens nothing');
+  const cookie = String((await get(`/?token=${srv.token}`)).headers['set-cookie']).split(';')[0];
+  const dl = await get(url.pathname, { cookie });
   assert.equal(dl.status, 200);
   assert.ok(JSON.parse(dl.body));
-  assert.equal((await get(url.pathname)).status, 403);
+  // the export file removed behind serve's back: 410 Gone, and serve goes on
+  const file = join(tmp.dir, 'rec', 'exports', decodeURIComponent(url.pathname.split('/').pop()!));
+  assert.ok(existsSync(file), file);
+  unlinkSync(file);
+  const gone = await get(url.pathname, { cookie });
+  assert.equal(gone.status, 410);
+  assert.match(gone.body, /removed/);
+  assert.equal((await get(`/?token=${srv.token}`)).status, 200, 'serve still answers');
+  assert.equal((await call('sessions')).ok, true, 'and its API too');
   ws.close();
 });
 
@@ -169,6 +180,64 @@ test('a client that asks for binary=1 gets each batch as one binary frame: JSON 
   assert.ok(text.some((m) => m.push?.type === 'output' && m.push.text.includes('hi')));
   assert.ok(!text.some((m) => m.push?.type === 'batch'));
   ws.close();
+});
+
+/** The Set-Cookie header of a response, as one string. */
+const setCookieOf = (r: { headers: Record<string, string | string[] | undefined> }): string => [r.headers['set-cookie'] ?? []].flat().join('\n');
+
+test('the token sets a session cookie scoped to this server: named after the port, a random id that is not the token', async () => {
+  const page = await get(`/?token=${srv.token}`);
+  assert.equal(page.status, 200);
+  const set = setCookieOf(page);
+  const m = /^([^=;\s]+)=([^;\s]*)/.exec(set);
+  assert.ok(m, set);
+  const [, name, value] = m;
+  assert.equal(name, `coroscope-127-0-0-1-${srv.port}`);
+  assert.equal(srv.cookieName, name);
+  assert.ok(value.length >= 32, 'a long random value');
+  assert.ok(!set.includes(srv.token), 'the token is nowhere in the cookie');
+  for (const attr of ['HttpOnly', 'SameSite=Strict', 'Path=/']) assert.ok(set.split(/;\s*/).includes(attr), `${attr} in ${set}`);
+  assert.doesNotMatch(set, /Expires|Max-Age|Domain/i, 'a session cookie of this host only');
+  // the session cookie alone opens the page, the assets and the WebSocket
+  const cookie = `${name}=${value}`;
+  assert.equal((await get('/', { cookie })).status, 200);
+  assert.equal((await get('/assets/app.js', { cookie: `other=1; ${cookie}; x=y` })).status, 200);
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/api`, { origin: srv.origin, headers: { cookie } });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  ws.close();
+  // the same token again: the same session (a second tab does not log the first out)
+  assert.equal(/^[^=]+=([^;]*)/.exec(setCookieOf(await get(`/?token=${srv.token}`)))![1], value);
+  // a cookie that holds the token, under any name, opens nothing; nor does the id under another port's name
+  for (const bad of [`${name}=${srv.token}`, `coroscope_token=${srv.token}`, `coroscope-127-0-0-1-${srv.port + 1}=${value}`,
+    `${name}=${value.slice(0, -1)}`, `${name}=`, `${name}`]) {
+    assert.equal((await get('/', { cookie: bad })).status, 403, bad);
+    assert.equal(await wsRefused(`ws://127.0.0.1:${srv.port}/api`, { origin: srv.origin, cookie: bad }), 403, bad);
+  }
+  // a wrong value first and the right one after it (an older server on this port left one): still ours
+  assert.equal((await get('/', { cookie: `${name}=stale; ${cookie}` })).status, 200);
+  // among the many cookies other local servers left for 127.0.0.1 (10 KiB of them): still found
+  const others = Array.from({ length: 100 }, (_, i) => `other-app-${i}=${'v'.repeat(90)}`).join('; ');
+  assert.equal((await get('/', { cookie: `${others}; ${cookie}` })).status, 200);
+});
+
+test('two servers: each has its own cookie name and session, and one\'s cookie does not open the other', async () => {
+  const other = await startServe({ rendererDir: join(tmp.dir, 'renderer') });
+  try {
+    assert.notEqual(other.token, srv.token);
+    assert.notEqual(other.cookieName, srv.cookieName);
+    const mine = /^[^;]+/.exec(setCookieOf(await get(`/?token=${srv.token}`)))![0];
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: other.port, path: '/', headers: { cookie: mine } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r, 403);
+  } finally {
+    await other.close();
+  }
 });
 
 test('it does not listen on other addresses', async () => {

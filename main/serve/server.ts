@@ -7,13 +7,14 @@
  * Invariants:
  *  - it listens on 127.0.0.1 only;
  *  - nothing is served, and no WebSocket accepted, without the token (URL
- *    ?token= or the HttpOnly SameSite=Strict cookie set when the page is
- *    first loaded with it), a Host naming the server, and (WebSocket) the
- *    server's own Origin; refusals are 403;
+ *    ?token=) or the session cookie it sets (auth.ts: named after the port,
+ *    a random session id, never the token), a Host naming the server, and
+ *    (WebSocket) the server's own Origin; refusals are 403;
  *  - every response carries a strict CSP (static.ts);
  *  - no request can throw past its handler: a target that does not parse is
- *    a 400, anything unexpected a 500 (the server and the programs it
- *    launched go on);
+ *    a 400, a file that vanished a 404 (an export: 410), anything unexpected
+ *    a 500 (the server and the programs it launched go on); files are opened
+ *    and read asynchronously (static.ts), never with a sync call that throws;
  *  - close() ends the host's sessions (see AppHost.close) and the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -23,7 +24,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ExportResult } from '../../preload/api.js';
 import { AppHost } from '../app/host.js';
-import { authorized, hostOk, newToken, originOk, setCookie } from './auth.js';
+import { hostOk, newToken, originOk, serveAuth, type ServeAuth } from './auth.js';
 import { resolveUnder, securityHeaders, sendFile, sendText } from './static.js';
 import { serveApi } from './wsApi.js';
 
@@ -43,6 +44,8 @@ export interface Served {
   url: string;
   origin: string;
   token: string;
+  /** The session cookie's name (coroscope-127-0-0-1-PORT). */
+  cookieName: string;
   port: number;
   host: AppHost;
   close(): Promise<void>;
@@ -55,12 +58,14 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   const token = newToken();
   const downloads = new Map<string, string>();
   let origin = '';
+  let auth: ServeAuth | undefined; // set once the port is known (the cookie is named after it)
   const host = new AppHost({
     exportDir: o.exportDir,
     deliverExport: (path, bytes): ExportResult => {
       const id = randomBytes(16).toString('hex');
       downloads.set(id, path);
-      return { url: `${origin}/download/${id}/${encodeURIComponent(basename(path))}?token=${token}`, bytes };
+      // No token in the link: the page's session cookie authorises the download (a copied link gives nothing away).
+      return { url: `${origin}/download/${id}/${encodeURIComponent(basename(path))}`, bytes };
     },
   });
 
@@ -77,14 +82,15 @@ export async function startServe(o: ServeOptions): Promise<Served> {
     securityHeaders(res, origin);
     const url = requestUrl(req, origin);
     if (!url) return sendText(res, 400, 'Bad request target');
-    const auth = authorized(req, url, token);
-    if (!hostOk(req, origin) || !auth) return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
+    const how = auth?.check(req, url) ?? null;
+    if (!hostOk(req, origin) || !how) return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed');
-    if (auth === 'query') res.setHeader('Set-Cookie', setCookie(token));
+    if (how === 'query') res.setHeader('Set-Cookie', auth!.setCookie());
     const dl = /^\/download\/([0-9a-f]{32})\/[^/]*$/.exec(url.pathname);
     if (dl) {
       const file = downloads.get(dl[1]);
-      return file ? sendFile(res, file, true) : sendText(res, 404, 'No such export');
+      if (!file) return sendText(res, 404, 'No such export');
+      return sendFile(res, file, { download: true, gone: 'The export file was removed: export again.' });
     }
     const file = resolveUnder(o.rendererDir, url.pathname);
     if (!file) return sendText(res, 404, url.pathname === '/' ? `The renderer is not built (no index.html in ${o.rendererDir}).` : 'Not found');
@@ -96,7 +102,7 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       const url = requestUrl(req, origin);
-      if (!url || url.pathname !== '/api' || !hostOk(req, origin) || !originOk(req, origin) || !authorized(req, url, token)) {
+      if (!url || url.pathname !== '/api' || !hostOk(req, origin) || !originOk(req, origin) || !auth?.check(req, url)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
@@ -114,9 +120,10 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   });
   const bound = (server.address() as { port: number }).port;
   origin = `http://127.0.0.1:${bound}`;
+  auth = serveAuth(bound, token);
 
   return {
-    url: `${origin}/?token=${token}`, origin, token, port: bound, host,
+    url: `${origin}/?token=${token}`, origin, token, cookieName: auth.cookieName, port: bound, host,
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,13 +141,17 @@ int cs_trace_writer_create(cs_trace_writer **out, const char *path, const cs_tra
         return err->code;
     }
     *out = NULL;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A trace holds the program's command line, its strings and what it did:
+     * private to its user (0600), like the engine's COROSCOPE_TRACE file; an
+     * existing file being overwritten is made private too. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         err->code = CS_TRACE_EIO;
         err->sys_errno = errno;
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(errno));
         return err->code;
     }
+    (void)fchmod(fd, 0600); /* not ours to chmod (a shared file we may write): left as it is */
     int rc = cs_trace_writer_open_fd(out, fd, opts, err);
     if (rc) {
         close(fd);

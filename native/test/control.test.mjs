@@ -164,6 +164,46 @@ test('a second inspector is told the process is busy; set changes the time slice
   }
 });
 
+test('a line containing a NUL byte is refused with an error and the commands after it are answered in order', { timeout: 20000 }, async () => {
+  const c0 = await startCounter();
+  try {
+    const c = client(c0.sock);
+    await c.ready;
+    // Each write is one reply: the NUL lines are refused, the lines around them answered.
+    const replies = [];
+    for (const line of ['hel\0lo', 'hello', '\0', 'pause\0', 'resume', 'step\0 3', 'hello']) replies.push(await c.send(line));
+    assert.deepEqual(replies.map((r) => r.ok), [false, true, false, false, true, false, true]);
+    for (const i of [0, 2, 3, 5]) assert.match(replies[i].error, /NUL/);
+    assert.equal(replies[1].pid, c0.child.pid);
+    assert.equal(replies[4].paused, false);
+    assert.equal(replies[6].pid, c0.child.pid);
+    // several lines in one write, a NUL among them: still one reply per line, in order
+    const got = [];
+    const done = new Promise((res) => {
+      let buf = '';
+      c.socket.on('data', function onData(d) {
+        buf += d;
+        const lines = buf.split('\n');
+        buf = lines.pop();
+        got.push(...lines.map((l) => JSON.parse(l)));
+        if (got.length >= 3) {
+          c.socket.off('data', onData);
+          res();
+        }
+      });
+    });
+    c.socket.write('hello\nx\0y\nresume\n');
+    await done;
+    assert.deepEqual(got.map((r) => r.ok), [true, false, true]);
+    assert.equal(got[0].pid, c0.child.pid);
+    assert.match(got[1].error, /NUL/);
+    assert.equal(got[2].paused, false);
+    c.socket.destroy();
+  } finally {
+    c0.child.kill('SIGKILL');
+  }
+});
+
 test('another user cannot reach the control socket', { skip: process.getuid() !== 0 && 'needs root to run a client as another uid' }, async () => {
   const c0 = await startCounter();
   try {

@@ -7,6 +7,11 @@
  * stderr, and the process (and every other coroutine) goes on. Faults that
  * are not stack overflows keep their usual meaning.
  *
+ * A SIGSEGV sent by a process (kill, tgkill, raise, sigqueue) is no fault:
+ * nothing faults again after the handler returns, so the engine delivers it
+ * again under the default action and the process dies by SIGSEGV, as it
+ * would without the engine (or ignores it, when the program ignores it).
+ *
  * stderr is captured in-process: fd 2 is pointed at a memfd around the
  * overflow (the engine writes its report with write(2) on fd 2).
  */
@@ -327,6 +332,92 @@ TEST(a_program_segv_handler_installed_before_the_runtime_started_still_gets_othe
     CHECK(WIFEXITED(status));
     if (WIFEXITED(status))
         CHECK_EQ_LONG(WEXITSTATUS(status), 42);
+    else
+        fprintf(stderr, "child killed by signal %d\n", WTERMSIG(status));
+}
+
+/* ---- SIGSEGV sent by a process, not by a fault --------------------------------- */
+
+static void *sleep_long(void *arg)
+{
+    (void)arg;
+    sleep(30);
+    return NULL;
+}
+
+static void *raise_segv(void *arg)
+{
+    (void)arg;
+    raise(SIGSEGV); /* tgkill to this worker thread, inside a coroutine: si_code SI_TKILL */
+    sleep(2);
+    return NULL;
+}
+
+/* Coroutines running (the handler is installed), then kill(getpid(), SIGSEGV):
+ * without the engine the process dies at once. Exits 0 if it survived. */
+static void kill_self_with_segv(void)
+{
+    coroscope_co *co;
+    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL))
+        _exit(97);
+    coroscope_detach(co);
+    usleep(50 * 1000);
+    kill(getpid(), SIGSEGV);
+    for (int i = 0; i < 20; i++)
+        usleep(100 * 1000); /* a signal handled on another thread takes a moment */
+    _exit(0);
+}
+
+static void raise_segv_in_a_coroutine(void)
+{
+    run_in_coroutine(raise_segv, NULL);
+    _exit(0);
+}
+
+static void ignore_segv_then_kill_self(void)
+{
+    configure_stack_size(64 * 1024);
+    coroscope_co *co;
+    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL))
+        _exit(97);
+    coroscope_detach(co);
+    if (signal(SIGSEGV, SIG_IGN) == SIG_ERR) /* after the runtime started: the engine keeps it */
+        _exit(98);
+    kill(getpid(), SIGSEGV);
+    usleep(300 * 1000);
+    /* ...and the engine still ends an overflowing coroutine cleanly afterwards */
+    dive d = {0};
+    coroscope_co *deep;
+    if (coroscope_spawn(&deep, "deep_recursion", dive_in, &d))
+        _exit(96);
+    _exit(coroscope_join(deep, NULL) == COROSCOPE_ESTACKOVERFLOW ? 0 : 95);
+}
+
+static void check_killed_by_segv(int status)
+{
+    CHECK(WIFSIGNALED(status));
+    if (WIFSIGNALED(status))
+        CHECK_EQ_LONG(WTERMSIG(status), SIGSEGV);
+    else
+        fprintf(stderr, "child exited with %d instead of dying by SIGSEGV\n", WEXITSTATUS(status));
+}
+
+TEST(a_sigsegv_sent_with_kill_ends_the_process_by_sigsegv_as_without_the_engine)
+{
+    check_killed_by_segv(in_child(kill_self_with_segv));
+}
+
+TEST(a_sigsegv_raised_inside_a_coroutine_ends_the_process_by_sigsegv)
+{
+    check_killed_by_segv(in_child(raise_segv_in_a_coroutine));
+}
+
+TEST(a_sigsegv_sent_with_kill_is_ignored_when_the_program_ignores_sigsegv)
+{
+    int status = in_child(ignore_segv_then_kill_self);
+    CHECK(WIFEXITED(status));
+    if (WIFEXITED(status))
+        CHECK_EQ_LONG(WEXITSTATUS(status), 0);
     else
         fprintf(stderr, "child killed by signal %d\n", WTERMSIG(status));
 }

@@ -1,10 +1,10 @@
 /**
- * Exporting straight to a file: opens it, runs one exporter, closes it, and
- * removes the partial file if the export fails (no half-written trace is
- * left behind looking valid).
+ * Exporting straight to a file: opens it (mode 0600: an export holds what the
+ * trace held), runs one exporter, closes it, and removes the partial file if
+ * the export fails (no half-written trace is left behind looking valid).
  */
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { exportCallStatsCsv, type CallStatsSummary } from './callStats.js';
 import { exportChromeJson, type ChromeSummary } from './chromeJson.js';
@@ -23,7 +23,14 @@ const exporters = { 'perfetto': exportPerfetto, 'chrome-json': exportChromeJson,
 
 export async function exportToFile<F extends ExportFormat>(format: F, batches: Batches, path: string,
   opts: ExportOptions = {}): Promise<ExportSummaries[F]> {
-  const out = createWriteStream(path);
+  // Private to the user (0600), like the traces it comes from; an existing file is made private too.
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.chmod(0o600);
+  } catch {
+    // not ours to chmod (a shared file we may write): left as it is
+  }
+  const out = createWriteStream('', { fd: fh });
   out.on('error', () => {}); // reported by the exporter's next write or drain, or by finished()
   try {
     const summary = await exporters[format](batches, out, opts);

@@ -87,7 +87,8 @@ export class Session extends EventEmitter<SessionEvents> {
       for (const [id, text] of r.strings.entries()) s.strings.set(id, text);
       const p = r.problem();
       if (p) s.problem(`${path}: ${p.message} (everything before offset ${p.offset} was read)`);
-      if (!r.info.complete && !p) s.problem(`${path} was not closed cleanly (the recorder stopped early); all its complete chunks were read`);
+      const unclosed = r.notClosedCleanly();
+      if (unclosed) s.problem(unclosed);
     } finally {
       r.close();
     }

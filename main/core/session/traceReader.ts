@@ -2,7 +2,9 @@
  * Reading a Coroscope trace file as batches of raw events (the exporters'
  * and the replay's input), through the addon's C reader. Streaming: one
  * batch in memory at a time. A corrupt or truncated file yields everything
- * before the damage, then `problem()` says what was lost and where.
+ * before the damage, then `problem()` says what was lost and where; a file
+ * its writer never closed yields its complete chunks, then
+ * `notClosedCleanly()` says so.
  */
 import { addon, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
 import { RawEvents } from '../events/rawEvents.js';
@@ -40,6 +42,17 @@ export class TraceReader {
   /** After the batches ran out: null for a clean end, else what stopped reading. */
   problem(): TraceFileStatus | null {
     return this.status;
+  }
+
+  /**
+   * After the batches ran out: when the file has no index (its writer never
+   * closed it: killed, crashed, still recording) but nothing was damaged, the
+   * one sentence every reader of it gives, saying what was kept; else null.
+   */
+  notClosedCleanly(): string | null {
+    if (this.info.complete || this.status) return null;
+    return `${this.path} was not closed cleanly (the recorder stopped early): the ${this.eventsRead} events of its ` +
+      'complete chunks were kept; whatever came after its last flushed chunk is lost';
   }
 
   close(): void {

@@ -516,18 +516,23 @@ static void serve(int c)
         if (k <= 0)
             break; /* the inspector went away */
         n += (size_t)k;
-        buf[n] = '\0';
+        /* Lines are found by length, not as C strings: a NUL byte inside a
+         * line must not hide the newline after it (the stream would lose
+         * its framing). Such a line is refused as a whole. */
         char *line = buf, *nl;
-        while ((nl = strchr(line, '\n'))) {
+        while ((nl = memchr(line, '\n', n - (size_t)(line - buf)))) {
+            size_t len = (size_t)(nl - line);
             *nl = '\0';
-            if (nl > line && nl[-1] == '\r')
-                nl[-1] = '\0';
-            if (*line && command(c, line) < 0)
+            if (len && line[len - 1] == '\r')
+                line[--len] = '\0';
+            if (memchr(line, '\0', len))
+                reply_error(c, "a NUL byte in the command line: line ignored");
+            else if (len && command(c, line) < 0)
                 return;
             line = nl + 1;
         }
-        n = strlen(line);
-        memmove(buf, line, n + 1);
+        n -= (size_t)(line - buf);
+        memmove(buf, line, n);
         if (n == sizeof buf - 1) {
             reply_error(c, "command line too long");
             break;

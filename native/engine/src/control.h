@@ -29,6 +29,11 @@
  *                           joined coroutine), each worker's running one; exact
  *                           while paused
  *   detach                  resume and close
+ * Framing: a line ends at '\n' (a '\r' before it is dropped) and is at most
+ * 4094 bytes (longer: an error reply, then the client is closed). Lines are
+ * split by length, so a NUL byte cannot hide a newline: a line containing
+ * one gets {"ok":false,"error":"a NUL byte ..."} and the next line is read
+ * as usual. Every non-empty line gets exactly one reply, in order.
  * One client at a time (a second one is told "busy" and closed). A client
  * that vanishes (closed, killed) leaves the target resumed.
  *

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -35,6 +36,14 @@ static _Noreturn void cs_overflow_exit(cs_co *co, void *fault)
     __builtin_unreachable();
 }
 
+/* A SIGSEGV that a process sent (kill, tgkill, raise, sigqueue: si_code
+ * SI_USER, SI_TKILL, SI_QUEUE… all <= 0) is not a fault: returning from the
+ * handler does not make it happen again. */
+static int sent_by_a_process(const siginfo_t *si)
+{
+    return si->si_code <= 0;
+}
+
 static void chain(int sig, siginfo_t *si, void *uc)
 {
     if (prev_segv.sa_flags & SA_SIGINFO) {
@@ -46,18 +55,32 @@ static void chain(int sig, siginfo_t *si, void *uc)
         prev_segv.sa_handler(sig);
         return;
     }
-    /* Default action: restore it and let the faulting instruction fault again. */
+    int sent = sent_by_a_process(si);
+    if (sent && prev_segv.sa_handler == SIG_IGN)
+        return; /* ignored, as the program asked; our handler stays for overflows */
+    /* The default action (a core dump): restore it. A fault happens again
+     * when the faulting instruction reruns; a sent signal does not, so it is
+     * sent again to this thread. SIGSEGV is blocked while this handler runs
+     * (no SA_NODEFER), so it stays pending until the handler returns and the
+     * kernel restores the mask, then kills the process by SIGSEGV as it
+     * would have without the engine. (A real fault with SIGSEGV ignored is
+     * fatal too: the kernel forces the default action on faults.) */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     cs_real.sigaction(SIGSEGV, &dfl, NULL);
+    if (sent)
+        syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)syscall(SYS_gettid), SIGSEGV);
 }
 
 static void on_segv(int sig, siginfo_t *si, void *ucv)
 {
     cs_co *co = cs_tls.co;
     cs_worker *w = cs_tls.w;
-    if (co && w && co->stack.base && cs_stack_in_guard(&co->stack, si->si_addr) && w->exit_stack) {
+    /* Only a fault can be an overflow: for a sent signal si_addr is not an
+     * address (it overlaps si_pid and si_uid). */
+    if (!sent_by_a_process(si) && co && w && co->stack.base && cs_stack_in_guard(&co->stack, si->si_addr) &&
+        w->exit_stack) {
         ucontext_t *uc = ucv;
         uintptr_t sp = ((uintptr_t)w->exit_stack + w->exit_stack_size) & ~(uintptr_t)15;
         /* Enter cs_overflow_exit(co, fault) as if called: rsp = 8 mod 16. */

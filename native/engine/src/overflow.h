@@ -11,7 +11,12 @@
  * it as finished with CS_EXIT_OVERFLOW; the process goes on.
  *
  * Any other SIGSEGV goes to the handler that was installed before ours, or to
- * the default action (a core dump), exactly as without the engine.
+ * the default action (a core dump), exactly as without the engine. A SIGSEGV
+ * sent by a process (kill, tgkill, sigqueue: si_code <= 0) is never taken for
+ * an overflow; under the default action it is sent again to the thread once
+ * the default is restored (a fault would recur by itself, a sent signal does
+ * not), so `kill -SEGV` kills the process by SIGSEGV; when the program
+ * ignores SIGSEGV it is ignored and our handler stays.
  *
  * Threads: cs_overflow_install once (runtime start); cs_overflow_thread_init
  * on each worker thread before it runs coroutines.

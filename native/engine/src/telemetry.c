@@ -492,6 +492,8 @@ void cs_tel_start(void)
         return;
     int saved = errno;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) /* private even when it overwrites an existing file (trace_writer.c does the same) */
+        syscall(SYS_fchmod, fd, 0600);
     cs_trace_err err;
     drain_buf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
     sort_tmp = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
