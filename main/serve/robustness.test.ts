@@ -446,8 +446,8 @@ test('every API request name with arguments of the wrong types gets a bad-reques
     const sid = target.id;
     for (const s of HOSTILE_STRINGS.filter((x) => x !== sid)) {
       for (const [name, args] of [['runDemo', [s]], ['openTrace', [s]], ['closeSession', [s]], ['kill', [s]], ['replay', [s]],
-        ['exportSession', [s, 'chrome-json']], ['control', [s, { op: 'hello' }]], ['kill', [sid, s || 'x']], ['exportSession', [sid, s]],
-        ['control', [sid, { op: s }]], ['control', [sid, { op: 'set', key: s, value: s }]], ['control', [sid, { op: 'step', n: s }]],
+        ['exportSession', [s, 'chrome-json']], ['hello', [s]], ['kill', [sid, s || 'x']], ['exportSession', [sid, s]],
+        ['setEngine', [sid, { key: s, value: s }]], ['step', [sid, s]], ['pause', [s]], ['snapshot', [s]],
         ['runDemo', ['hello', { workers: s }]], ['launch', [{ cmd: 'true', engine: { timeSlice: s } }]]] as [string, unknown[]][]) {
         const r = await c.call(name, args, id++);
         const what = `${name}(${JSON.stringify(args).slice(0, 200)})`;
@@ -462,7 +462,7 @@ test('every API request name with arguments of the wrong types gets a bad-reques
 
 test('after the barrage the launched program is still running and attached', async () => {
   const id = target.id;
-  const hello = await api.call('control', [id, { op: 'hello' }]);
+  const hello = await api.call('hello', [id]);
   assert.ok(hello.ok, JSON.stringify(hello));
   assert.equal(hello.ok && (hello.result as { pid: number }).pid, target.pid, 'its engine answers through the attached control channel');
   process.kill(target.pid, 0); // throws if it is gone
