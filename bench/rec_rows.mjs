@@ -159,7 +159,7 @@ export function recordingBenchmarks(h) {
       metas.push({
         name: `recording_co_${size.key}_${m.key}_lost`,
         title: `recording, coroutine workload ${size.label} events, ${m.title}: events lost`,
-        unit: '% of made',
+        unit: '% lost',
         better: 'lower',
         target: lostTarget(m),
         peer: 'Go runtime/trace, same work',
@@ -345,7 +345,7 @@ export function recordingBenchmarks(h) {
         target: timeTarget(m),
         peer: m.how === 'trace' ? 'same program, engine preloaded, not recording (process wall)' : 'same program, engine preloaded, not recording (its own run time)',
       });
-      metas.push({ name: `recording_write1m_${m.key}_lost`, title: `recording, 1 M write(2), ${m.title}: events lost`, unit: '% of made', better: 'lower', target: lostTarget(m), peer: '—' });
+      metas.push({ name: `recording_write1m_${m.key}_lost`, title: `recording, 1 M write(2), ${m.title}: events lost`, unit: '% lost', better: 'lower', target: lostTarget(m), peer: '—' });
     }
     metas.push({ name: 'recording_write1m_bytes', title: 'recording, 1 M write(2): bytes per event on disk', unit: 'B/event', better: 'lower', target: `<= ${TARGET_BYTES} B`, peer: '—' });
     metas.push({ name: 'recording_write1m_strace', title: 'strace -f -o /dev/null, 1 M write(2): run time', unit: 's', better: 'lower', target: '— (reference)', peer: 'same program, no engine, untraced' });
