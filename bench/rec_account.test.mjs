@@ -90,11 +90,17 @@ test('write1m: made = writes + metadata; lost = made - kept; what DROP did not c
   assert.equal(silent.uncounted_min, 50);
 });
 
-test('write1m: records the program cannot have made break the rule instead of hiding a loss', () => {
+test('write1m: calls the program cannot have made break the rule instead of hiding a loss', () => {
   const a = accountWrites({ writes: 10 }, { events: 16, kinds: kinds({ CALL: 12 }), calls: { write: 11, close: 1 }, drop_lost: 0 });
   assert.equal(a.rule_broken.length, 2);
   assert.match(a.rule_broken.join('; '), /CALL write: the file kept 11, the program made 10/);
   assert.match(a.rule_broken.join('; '), /close 1/);
+});
+
+test('write1m: records other than CALL and DROP count as metadata, made and kept alike', () => {
+  const a = accountWrites({ writes: 10 }, { events: 17, kinds: kinds({ CALL: 10, 'kind 7': 2, DROP: 1 }), calls: { write: 10 }, drop_lost: 0 });
+  assert.equal(a.metadata, 6);
+  assert.deepEqual([a.made_known, a.kept, a.lost_known, a.rule_broken], [16, 16, 0, []]);
 });
 
 test('coroutine workload: exact loss on the known kinds, a lower bound on what went uncounted', () => {

@@ -57,6 +57,12 @@ export function recordingBenchmarks(h) {
   const pct = (x) => `${x.toFixed(x && Math.abs(x) < 0.1 ? 3 : 1)} %`;
   const med = (xs, f) => median(xs.map(f));
 
+  // The environment of every process started here: nothing inherited from
+  // the engine's settings, a private XDG_RUNTIME_DIR, and with --native-dir
+  // the CLI and the reader take the addon and library from there too.
+  const baseEnv = (dir, extra = {}) =>
+    cleanEnv({ ...(dir ? { XDG_RUNTIME_DIR: join(dir, 'run') } : {}), ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}), ...extra });
+
   let cliBuilt;
   function buildCli() {
     cliBuilt ??= (async () => {
@@ -112,7 +118,7 @@ export function recordingBenchmarks(h) {
   }
 
   async function countFile(file, timeout) {
-    const env = cleanEnv(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {});
+    const env = baseEnv(null);
     const c = lastJson('rec_count', (await mustRun('rec_count', process.execPath, ['--import', 'tsx', countScript, file], { env, cwd: h.root, timeout })).stdout);
     if (c.problem) throw new Error(`${file}: ${c.problem}`);
     return c;
@@ -213,7 +219,7 @@ export function recordingBenchmarks(h) {
     const [exe, goExe] = await Promise.all([cc('rec_workload', 'c/rec_workload.c', linkEngine()), goBuild('rec_workload_go', 'go/rec_workload.go')]);
     const args = [String(size.coroutines), String(ROUNDS), String(BATCH_PAIRS)];
     const timeout = Math.max(180_000, size.coroutines * 10);
-    const env = cleanEnv({ XDG_RUNTIME_DIR: join(dir, 'run') });
+    const env = baseEnv(dir);
     const goEnv = cleanEnv();
     const variants = ['base', ...modes.map((m) => m.key), 'go', 'go_trace'];
     log(
@@ -398,7 +404,7 @@ export function recordingBenchmarks(h) {
     const strace = (await h.run('sh', ['-c', 'command -v strace'], {})).stdout.trim();
     const args = [String(WRITES)];
     const timeout = 600_000;
-    const env = cleanEnv({ XDG_RUNTIME_DIR: join(dir, 'run') });
+    const env = baseEnv(dir);
     const pre = { ...env, LD_PRELOAD: h.lib() };
     const variants = ['plain', 'preload', ...modes.map((m) => m.key), 'strace'];
     log(`  compared: ${exe} ${WRITES} as is | LD_PRELOAD=${h.lib()} (not recording) | ${modes.map((m) => m.title).join(' | ')} | ${strace || 'strace'} -f -o /dev/null ${exe} ${WRITES}`);
@@ -524,7 +530,7 @@ export function recordingBenchmarks(h) {
       try {
         await needNative(h.lib(), join(h.nativeBuild(), 'coroscope.node'));
         await buildCli();
-        support = await policySupport(cleanEnv(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}));
+        support = await policySupport(baseEnv(dir));
         modes = recordModes(support);
       } catch (e) {
         for (const s of sizes) for (const m of coMetas(s, modes)) rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
