@@ -10,6 +10,7 @@
 //            --core-export-events N (default 2000000: the synthetic trace of core_export)
 //            --ui-stream-seconds S (default 20; 60 for the full measurement)  --ui-reps N (default 1)
 //            --ui-stream-rate EVENTS_PER_S (default 200000)
+//            --recording-big (the recording rows also at ~100 M events: long)
 //            --strict (exit 2 when a row misses its target)
 //            --native-dir DIR (use an engine built elsewhere: DIR/libcoroscope.so and
 //            DIR/examples/echo_{server,client}; no make)
@@ -33,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { preemptBenchmarks } from './preempt_rows.mjs'; // rows 6-7: preemption
 import { coreBenchmarks } from './core_rows.mjs'; // rows 9-11: the Node core
 import { uiBenchmarks } from './ui_rows.mjs'; // row 12: the UI in Chromium
+import { recordingBenchmarks } from './rec_rows.mjs'; // row 13: recording, next to Go's tracer and strace
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -46,13 +48,13 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'recording'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
   console.error(
     'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S] [--core-export-events N]\n' +
-      '                         [--ui-stream-seconds S] [--ui-reps N] [--ui-stream-rate EVENTS_PER_S]\n' +
+      '                         [--ui-stream-seconds S] [--ui-reps N] [--ui-stream-rate EVENTS_PER_S] [--recording-big]\n' +
       '                         [--no-native-build] [--native-dir DIR] [--no-callgrind] [--strict] [--list]\n' +
       `benchmarks: ${BENCHMARKS.join(', ')}`,
   );
@@ -60,7 +62,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false };
+  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false, recordingBig: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -74,6 +76,7 @@ function parseArgs(argv) {
     else if (a === '--ui-stream-rate') o.uiStreamRate = Number(val());
     else if (a === '--no-native-build') o.nativeBuild = false;
     else if (a === '--no-callgrind') o.callgrind = false;
+    else if (a === '--recording-big') o.recordingBig = true;
     else if (a === '--strict') o.strict = true;
     else if (a === '--native-dir') o.nativeDir = resolve(val());
     else if (a === '--list') {
@@ -96,6 +99,7 @@ function parseArgs(argv) {
     : n.startsWith('core_store') ? 'core_store'
     : n.startsWith('core_export') ? 'core_export'
     : n.startsWith('ui_') ? 'ui'
+    : n.startsWith('recording_') ? 'recording'
     : n;
   o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
@@ -700,7 +704,7 @@ async function benchRing() {
 
 // What run.mjs hands to the row modules (bench/core_rows.mjs, bench/ui_rows.mjs).
 const ROW_HELPERS = {
-  opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine,
+  opts, log, run, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, goBuild,
   bench: BENCH,
   root: ROOT,
   nativeBuild: () => NATIVE_BUILD,
@@ -714,9 +718,14 @@ const CORE_RUNNERS = coreBenchmarks(ROW_HELPERS);
 
 const UI_RUNNERS = uiBenchmarks(ROW_HELPERS);
 
+// ---- 13. recording: overhead, events lost, bytes per event, next to Go's runtime/trace and strace
+// (bench/rec_rows.mjs, rec_count.ts, rec_account.mjs, go_trace.mjs, c/rec_workload.c, c/write1m.c, go/rec_workload.go)
+
+const RECORDING_RUNNERS = recordingBenchmarks(ROW_HELPERS);
+
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS };
+const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS };
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;
