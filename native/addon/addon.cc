@@ -37,7 +37,7 @@
 
 extern "C" {
 #include "link.h"
-#include "reader.h"
+#include "wire/reader.h"
 }
 
 namespace {

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reader.h"
-#include "../engine/src/ring.h"
-#include "recv_fds.h"
+#include "wire/reader.h"
+#include "wire/ring.h"
+#include "wire/recv_fds.h"
 
 #define MAX_RINGS 4096
 #define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */

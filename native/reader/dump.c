@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reader.h"
+#include "wire/reader.h"
 
 /* ---- co id -> name string id ------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * test_trace.c — the trace file format: writer/reader round trip, crashed
  * writers (truncation at every byte), corruption, seeking, unknown kinds,
  * header errors, a reproducible fuzz of the reader, and coroscope-dump's
- * output (native/reader/, docs/trace-format.md).
+ * output (native/wire/, docs/trace-format.md).
  */
 #define CS_TEST_MAIN
 #include "cs_test.h"
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "reader.h"
+#include "wire/reader.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
