@@ -152,6 +152,9 @@ typedef struct cs_v2_encoder cs_v2_encoder;
 
 /* level: the zstd level (0: CS_V2_DEFAULT_LEVEL). */
 #define CS_V2_DEFAULT_LEVEL 1
+/* Records per chunk when the writer is not told: big enough for zstd to find
+ * the repeats, small enough that a crash loses little (see the docs). */
+#define CS_V2_DEFAULT_CHUNK_RECORDS 16384
 int cs_v2_encoder_new(cs_v2_encoder **e, int level);
 void cs_v2_encoder_free(cs_v2_encoder *e);
 
