@@ -323,16 +323,19 @@ enum { LOAD_OK = 0, LOAD_END = -1 };
     set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)(off),                    \
             errno ? strerror(errno) : "file shrank")
 
-/* Records lost from the chunk at off on: n (the chunk's own count if known)
- * plus every later chunk the index knows of. */
+/* Records lost from the chunk at off on: with an index, those of every chunk
+ * it lists from off on; without, n (the chunk's own count if its header is
+ * readable, a lower bound). */
 static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
 {
     e->bytes_lost = r->data_end > off ? r->data_end - off : 0;
     e->records_lost = n;
-    if (r->info.has_index)
+    if (r->info.has_index) {
+        e->records_lost = 0;
         for (uint32_t i = 0; i < r->info.chunk_count; i++)
-            if (r->index[i].offset > off)
+            if (r->index[i].offset >= off)
                 e->records_lost += r->index[i].nrecords;
+    }
 }
 
 static int chunk_fail(cs_reader *r, cs_trace_err *e, int code, uint64_t off, uint64_t lost, const char *fmt, ...)
@@ -390,7 +393,9 @@ static int chunk_start(cs_reader *r, uint64_t off, size_t hsize, cs_trace_err *e
     uint64_t avail = r->data_end - off;
     uint32_t magic = 0;
     uint32_t imagic = r->v2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC;
-    if (avail >= 4) {
+    if (r->info.has_index) {
+        /* the index says where the chunks end: nothing to guess */
+    } else if (avail >= 4) {
         if (read_at(r->fd, &magic, 4, off))
             return IO_ERR(e, off);
         if (magic == imagic)

@@ -41,7 +41,7 @@
 #define CS_TRACE_V2_MAJOR 2
 #define CS_TRACE_V2_MINOR 0
 
-#define CS_V2_CHUNK_MAGIC 0x324b5343u   /* "CSK2" */
+#define CS_V2_CHUNK_MAGIC 0x4b325343u   /* "CS2K": two bytes away from the index magic */
 #define CS_V2_INDEX_MAGIC 0x32495343u   /* "CSI2" */
 
 /* Upper bound of a chunk's decompressed body: 80 bytes per record (the
