@@ -543,13 +543,16 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
     summary: 'print a trace file, one line per event',
     help: `Usage: coroscope dump FILE
 
-One line per event: seconds since the first event, thread id, worker,
-coroutine, and what happened.
+A first line "# coroscope trace: format X.Y, ..." describes the file (format
+1 or 2, whether it was closed cleanly), then one line per event: seconds
+since the first event, thread id, worker, coroutine, and what happened.
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     options: {},
     async run(p) {
       if (p.positional.length !== 1) throw usage('dump: give one trace file');
       const r = openTrace(p.positional[0]);
+      const inf = r.info;
+      process.stdout.write(`# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`);
       let t0 = NaN;
       try {
         for (const b of r.batches()) {

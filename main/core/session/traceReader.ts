@@ -4,7 +4,7 @@
  * batch in memory at a time. A corrupt or truncated file yields everything
  * before the damage, then `problem()` says what was lost and where.
  */
-import { addon, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
+import { addon, type TraceChunkSummary, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
 import { RawEvents } from '../events/rawEvents.js';
 import { StringTable } from '../events/strings.js';
 import type { EventBatch } from '../model/timeline.js';
@@ -40,6 +40,15 @@ export class TraceReader {
   /** After the batches ran out: null for a clean end, else what stopped reading. */
   problem(): TraceFileStatus | null {
     return this.status;
+  }
+
+  /**
+   * The chunks' summaries (per lane: counts per kind, busy time, the coroutine
+   * running at each chunk's start and end), for an overview of a long trace
+   * without reading its events; problem says where a bad chunk ended the walk.
+   */
+  summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null } {
+    return this.file.summaries();
   }
 
   close(): void {
