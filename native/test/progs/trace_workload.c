@@ -1,8 +1,9 @@
 /* The recording workload of issue 12: N coroutines (argv[1], even), each
  * 30 times { yield; every 4th time usleep(50 us); a one-byte ping-pong with
  * its partner over a socketpair }. Coroutines 2k and 2k+1 are partners:
- * the first sends and waits for the echo, the second echoes. Prints
- * "done N" when every coroutine finished. */
+ * the first sends and waits for the echo, the second echoes. The whole run
+ * is repeated R times (argv[2], default 1: more events than one process may
+ * have sockets for). Prints "done N x R" when every coroutine finished. */
 #include <coroscope.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,24 @@ static void *work(void *arg)
     return NULL;
 }
 
+static int run(int n);
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1000;
+    int reps = argc > 2 ? atoi(argv[2]) : 1;
     if (n < 2)
         n = 2;
     n &= ~1;
+    int bad = 0;
+    for (int r = 0; r < reps; r++)
+        bad |= run(n);
+    printf("done %d x %d\n", n, reps);
+    return bad;
+}
+
+static int run(int n)
+{
     pair *pairs = calloc((size_t)n / 2, sizeof *pairs);
     role *roles = calloc((size_t)n, sizeof *roles);
     coroscope_co **co = calloc((size_t)n, sizeof *co);
@@ -67,6 +80,12 @@ int main(int argc, char **argv)
         coroscope_join(co[i], &res);
         bad |= res != NULL;
     }
-    printf("done %d\n", n);
+    for (int i = 0; i < n / 2; i++) {
+        close(pairs[i].fd[0]);
+        close(pairs[i].fd[1]);
+    }
+    free(pairs);
+    free(roles);
+    free(co);
     return bad;
 }
