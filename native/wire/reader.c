@@ -833,7 +833,7 @@ int cs_reader_open_path(cs_reader **out, const char *path, unsigned flags, cs_tr
     struct stat st;
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
         close(fd);
-        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "%s: not a regular file (%s)", path,
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "not a regular file (%s)",
                        S_ISDIR(st.st_mode)    ? "a directory"
                        : S_ISFIFO(st.st_mode) ? "a FIFO"
                        : S_ISSOCK(st.st_mode) ? "a socket"
