@@ -195,4 +195,8 @@ void cs_trace_writer_abandon(cs_trace_writer *w);
 /* The last error of the writer (code 0 if none). */
 const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w);
 
+/* Bytes written to the file so far (header and whole chunks; the open chunk
+ * is not counted until it is flushed). */
+uint64_t cs_trace_writer_bytes(const cs_trace_writer *w);
+
 #endif

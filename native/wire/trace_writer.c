@@ -329,3 +329,4 @@ void cs_trace_writer_abandon(cs_trace_writer *w)
 }
 
 const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w) { return &w->status; }
+uint64_t cs_trace_writer_bytes(const cs_trace_writer *w) { return w ? w->offset : 0; }
