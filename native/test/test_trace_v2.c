@@ -640,6 +640,10 @@ TEST(seek_by_time_in_format_2_lands_on_the_chunk_holding_that_time_and_resolves_
     ev[3].a[0] = 42;
     ev[3].a[1] = 3;
     memcpy(&ev[3].a[2], "abc", 3);
+    ev[1203].kind = COROSCOPE_EV_STRING; /* string 43 = "defg", in chunk 2 */
+    ev[1203].a[0] = 43;
+    ev[1203].a[1] = 4;
+    memcpy(&ev[1203].a[2], "defg", 4);
     for (int closed = 0; closed < 2; closed++) {
         int fd = write_v2(ev, N, PER, closed);
         cs_reader *r;
@@ -652,6 +656,7 @@ TEST(seek_by_time_in_format_2_lands_on_the_chunk_holding_that_time_and_resolves_
         CHECK_EQ_LONG(e.ts, 1000 + 3000 * 10); /* the first record of chunk 6 */
         CHECK(same_events(&e, &ev[3000], 1));
         CHECK_STR_CONTAINS(cs_reader_string(r, 42, NULL, NULL), "abc");
+        CHECK_STR_CONTAINS(cs_reader_string(r, 43, NULL, NULL), "defg");
         REQUIRE(cs_reader_seek_time(r, 0) == 0);
         REQUIRE(cs_reader_next(r, &e) == 1);
         CHECK(same_events(&e, &ev[0], 1));

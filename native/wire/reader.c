@@ -153,6 +153,7 @@ typedef struct chunk_loc {
     uint64_t size;                    /* bytes in the file */
     uint64_t first_ts, last_ts;
     uint32_t nrecords;
+    uint32_t flags;                   /* format 2: CS_CHUNK_HAS_STRINGS (format 1: unknown, 1) */
 } chunk_loc;
 
 /* Where a chunk is loaded: its records, and for format 2 its stored bytes. */
@@ -468,7 +469,7 @@ static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
                           "corrupt chunk at offset %llu: payload CRC 0x%08x, header says 0x%08x",
                           (unsigned long long)off, pcrc, hdr.payload_crc);
     *loc = (chunk_loc){.size = sizeof hdr + payload, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts,
-                       .nrecords = hdr.nrecords};
+                       .nrecords = hdr.nrecords, .flags = CS_CHUNK_HAS_STRINGS};
     return LOAD_OK;
 }
 
@@ -526,7 +527,8 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
             return chunk_fail(r, e, CS_TRACE_EBADDATA, off, hdr.nrecords, "bad chunk at offset %llu: %s",
                               (unsigned long long)off, why);
     }
-    *loc = (chunk_loc){.size = size, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts, .nrecords = hdr.nrecords};
+    *loc = (chunk_loc){.size = size, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts, .nrecords = hdr.nrecords,
+                       .flags = hdr.flags};
     return LOAD_OK;
 }
 
@@ -627,7 +629,23 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
         return 0;
     }
     for (uint64_t off = r->data_start;;) {
-        int rc = load_chunk(r, off, &h, &e);
+        int rc;
+        if (r->v2) {
+            /* format 2: the header and summary say the times and whether the
+             * chunk defines strings; only those chunks and the target are decoded */
+            uint32_t nl;
+            rc = load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, &e);
+            if (rc == LOAD_OK && h.last_ts < t && !((h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)) {
+                if (off + h.size > r->strings_through)
+                    r->strings_through = off + h.size;
+                off += h.size;
+                continue;
+            }
+            if (rc == LOAD_OK)
+                rc = load_chunk(r, off, &h, &e);
+        } else {
+            rc = load_chunk(r, off, &h, &e);
+        }
         if (rc == LOAD_END) {
             r->next_off = off;
             return 0;
