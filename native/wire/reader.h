@@ -1,8 +1,10 @@
 /*
- * reader.h — read and write Coroscope trace files (trace_format.h,
- * docs/trace-format.md). C11, no dependencies beyond libc; shared by every
- * consumer (coroscope-dump, the Node core, the app) and by the engine's
- * recorder thread (the writer half).
+ * reader.h — read and write Coroscope trace files of formats 1 and 2
+ * (trace_format.h, trace_v2.h, docs/trace-format.md). C11, libc and libzstd
+ * (format 2 compresses its chunks); shared by every consumer (coroscope-dump,
+ * the Node core, the app) and by the engine's recorder thread (the writer
+ * half). The writer writes format 2 unless told 1; the reader hands out the
+ * same records for both.
  *
  * Reader:
  *     cs_reader *r; cs_trace_err err;
