@@ -647,7 +647,7 @@ const PREEMPT_RUNNERS = preemptBenchmarks({
 });
 
 // ---- 8. event ring: producer ns/event, consumer throughput ---------------
-// (c/ring_bench.c compiles native/engine/src/ring.c in; no engine library)
+// (c/ring_bench.c compiles native/wire/ring.c in; no engine library)
 
 async function benchRing() {
   const prodMeta = { name: 'ring_producer', title: 'event ring: producer (consumer draining)', unit: 'ns/event', better: 'lower', target: '<= 25 ns', peer: '—' };

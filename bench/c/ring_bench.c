@@ -1,6 +1,6 @@
 /*
  * ring_bench.c — rows ring_producer and ring_consumer: the event ring
- * (native/engine/src/ring.c, compiled in as is).
+ * (native/wire/ring.c, compiled in as is).
  *
  * producer: one thread writes `n` events with cs_ring_write (then one
  *   cs_ring_flush) into a ring of 1 Mi records while a consumer thread
@@ -19,7 +19,7 @@
  *
  * usage: ring_bench [events_per_round] [rounds]
  */
-#include "../../native/engine/src/ring.c"
+#include "../../native/wire/ring.c"
 
 #include <pthread.h>
 #include <stdatomic.h>

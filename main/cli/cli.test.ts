@@ -139,6 +139,28 @@ test('stats, dump, export of a recording', async () => {
   assert.equal((await coroscope(['export', recording, '--format', 'svg', '-o', csv])).code, 2);
 });
 
+test('format 1 and format 2 traces open in stats, check, export and dump', async () => {
+  const v1 = join(root, 'native', 'test', 'fixtures', 'hello-format1.cstrace');
+  for (const [file, version] of [[v1, '1.0'], [recording, '2.0']] as const) {
+    const d = await coroscope(['dump', file]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, new RegExp(`^# coroscope trace: format ${version.replace('.', '\\.')}, pid \\d+, closed cleanly$`, 'm'));
+    assert.match(d.stdout, /sleep\(1000ms\) = 0/);
+    assert.match(d.stdout, /finished \(returned\)/);
+    const s = await coroscope(['stats', file]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /hello\s+done/);
+    const c = await coroscope(['check', file]);
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    for (const format of ['perfetto', 'chrome', 'csv']) {
+      const out = join(sc.dir, `v${version}.${format}`);
+      const e = await coroscope(['export', file, '--format', format, '-o', out]);
+      assert.equal(e.code, 0, `${format}: ${e.stderr}`);
+      assert.ok(readFileSync(out).length > 0);
+    }
+  }
+});
+
 test('corrupt and missing files -> 4 with a one-line message', async () => {
   const bad = join(sc.dir, 'bad.cstrace');
   writeFileSync(bad, 'this is not a trace at all\n');

@@ -405,7 +405,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
   csv       per-call statistics as CSV
 
 A progress bar is shown on stderr for large files when it is a terminal.
-\${UNCLOSED_HELP}
+${UNCLOSED_HELP}
 Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
     options: { format: true, f: true, o: true, output: true },
     async run(p) {
@@ -453,7 +453,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
 
 Prints the process, the engine configuration, the coroutines (the 30 that ran
 longest unless --all), per-call statistics like strace -c, preemption and drops.
-\${UNCLOSED_HELP}
+${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
     options: { all: false },
     async run(p) {
@@ -523,7 +523,7 @@ Looks for the problems coroutine runtimes have, and says what to change:
   short-write     a write in a coroutine returned fewer bytes than asked
   drops           events lost while recording
   idle-imbalance  a worker idle while another had a long run queue
-\${UNCLOSED_HELP}
+${UNCLOSED_HELP}
 Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
     options: { 'long-run': true, json: false },
     async run(p) {
@@ -566,14 +566,17 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
     summary: 'print a trace file, one line per event',
     help: `Usage: coroscope dump FILE
 
-One line per event: seconds since the first event, thread id, worker,
-coroutine, and what happened.
-\${UNCLOSED_HELP}
+A first line "# coroscope trace: format X.Y, ..." describes the file (format
+1 or 2, whether it was closed cleanly), then one line per event: seconds
+since the first event, thread id, worker, coroutine, and what happened.
+${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     options: {},
     async run(p) {
       if (p.positional.length !== 1) throw usage('dump: give one trace file');
       const r = openTrace(p.positional[0]);
+      const inf = r.info;
+      process.stdout.write(`# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`);
       let t0 = NaN;
       try {
         for (const b of r.batches()) {

@@ -37,7 +37,7 @@
 
 extern "C" {
 #include "link.h"
-#include "reader.h"
+#include "wire/reader.h"
 }
 
 namespace {
@@ -339,6 +339,7 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     return DefineClass(env, "TraceFile",
                        {InstanceMethod<&TraceFile::Info>("info"), InstanceMethod<&TraceFile::Read>("read"),
                         InstanceMethod<&TraceFile::Status>("status"), InstanceMethod<&TraceFile::Seek>("seekTime"),
+                        InstanceMethod<&TraceFile::Summaries>("summaries"),
                         InstanceMethod<&TraceFile::Close>("close")});
   }
 
@@ -439,6 +440,64 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     double t = info[0].As<Napi::Number>().DoubleValue();
     int rc = cs_reader_seek_time(R(info), t < 0 ? 0 : static_cast<uint64_t>(t));
     return Napi::Boolean::New(info.Env(), rc == 0);
+  }
+
+  // summaries() -> { chunks: [...], problem }: every chunk's summary (trace_v2.h,
+  // cs_chunk_summary) without decoding records in format 2; problem is null or
+  // the status of a bad chunk that ended the walk. Independent of read().
+  Napi::Value Summaries(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    cs_reader* r = R(info);
+    Napi::Array chunks = Napi::Array::New(env);
+    uint64_t cursor = 0;
+    cs_chunk_summary s;
+    cs_trace_err err;
+    uint32_t k = 0;
+    while (cs_reader_summary_next(r, &cursor, &s, &err) == 1) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("offset", static_cast<double>(s.offset));
+      c.Set("size", static_cast<double>(s.size));
+      c.Set("firstTs", static_cast<double>(s.first_ts));
+      c.Set("lastTs", static_cast<double>(s.last_ts));
+      c.Set("records", s.nrecords);
+      Napi::Array lanes = Napi::Array::New(env, s.nlanes);
+      for (uint32_t i = 0; i < s.nlanes; i++) {
+        const cs_lane_summary_disk& d = s.lanes[i].d;
+        Napi::Object l = Napi::Object::New(env);
+        l.Set("tid", d.tid);
+        l.Set("worker", d.worker);
+        l.Set("records", d.nrecords);
+        l.Set("firstTs", static_cast<double>(d.first_ts));
+        l.Set("lastTs", static_cast<double>(d.last_ts));
+        l.Set("busyNs", static_cast<double>(d.busy_ns));
+        l.Set("coStart", static_cast<double>(d.co_start));
+        l.Set("coEnd", static_cast<double>(d.co_end));
+        l.Set("idleAtStart", Napi::Boolean::New(env, d.state & CS_LANE_IDLE_AT_START));
+        l.Set("idleAtEnd", Napi::Boolean::New(env, d.state & CS_LANE_IDLE_AT_END));
+        Napi::Object kinds = Napi::Object::New(env);
+        for (uint32_t j = 0; j < d.nkinds; j++) {
+          cs_kind_count kc;
+          memcpy(&kc, &s.lanes[i].kinds[j], sizeof kc);
+          kinds.Set(std::to_string(kc.kind), kc.count);
+        }
+        l.Set("kinds", kinds);
+        lanes.Set(i, l);
+      }
+      c.Set("lanes", lanes);
+      chunks.Set(k++, c);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("chunks", chunks);
+    if (err.code == 0) {
+      o.Set("problem", env.Null());
+    } else {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("code", cs_trace_code_name(err.code));
+      p.Set("message", err.msg);
+      p.Set("offset", static_cast<double>(err.offset));
+      o.Set("problem", p);
+    }
+    return o;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reader.h"
-#include "../engine/src/ring.h"
-#include "recv_fds.h"
+#include "wire/reader.h"
+#include "wire/ring.h"
+#include "wire/recv_fds.h"
 
 #define MAX_RINGS 4096
 #define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
@@ -404,7 +404,7 @@ static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev,
     if (!l->writer || atomic_load(&l->st_rec_err))
         return;
     if (!cs_trace_writer_append(l->writer, ev, n) && !cs_trace_writer_flush(l->writer)) {
-        atomic_fetch_add(&l->st_bytes, n * sizeof *ev);
+        atomic_store(&l->st_bytes, cs_trace_writer_bytes(l->writer)); /* what the file holds (compressed) */
         return;
     }
     const cs_trace_err *te = cs_trace_writer_status(l->writer);

@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reader.h"
+#include "wire/khash.h"
+#include "wire/reader.h"
 
 /* ---- co id -> name string id ------------------------------------------------------- */
 
@@ -33,10 +34,12 @@ typedef struct { uint64_t co, name; } co_name;
 static co_name *names;
 static size_t names_cap, names_n;
 
+/* Keyed hash (wire/khash.h): coroutine ids come from the file, which must
+ * not be able to pile them into one probe run. */
 static co_name *name_slot(uint64_t co)
 {
     size_t mask = names_cap - 1;
-    for (size_t i = (size_t)(co * 0x9E3779B97F4A7C15ull >> 20) & mask;; i = (i + 1) & mask)
+    for (size_t i = (size_t)cs_khash64(co) & mask;; i = (i + 1) & mask)
         if (names[i].co == co || names[i].co == 0)
             return &names[i];
 }

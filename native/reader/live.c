@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reader.h"
-#include "recv_fds.h"
-#include "ring.h"
+#include "wire/reader.h"
+#include "wire/recv_fds.h"
+#include "wire/ring.h"
 
 #define MAX_RINGS 1024
 #define BATCH 65536

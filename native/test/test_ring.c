@@ -1,5 +1,5 @@
 /*
- * test_ring.c — the event ring (native/engine/src/ring.h): order and bytes,
+ * test_ring.c — the event ring (native/wire/ring.h): order and bytes,
  * loss accounting with DROP records, a slow consumer on another thread,
  * attaching corrupt or foreign files, the memfd's permissions, and overwrite
  * mode (the flight recorder) with its hand-over to a consumer.
@@ -10,7 +10,7 @@
 #define CS_TEST_MAIN
 #include "cs_test.h"
 
-#include "../engine/src/ring.c"
+#include "../wire/ring.c"
 
 #include <pthread.h>
 #include <sys/wait.h>

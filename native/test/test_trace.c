@@ -2,7 +2,8 @@
  * test_trace.c — the trace file format: writer/reader round trip, crashed
  * writers (truncation at every byte), corruption, seeking, unknown kinds,
  * header errors, a reproducible fuzz of the reader, and coroscope-dump's
- * output (native/reader/, docs/trace-format.md).
+ * output, for format 1 (native/wire/, docs/trace-format.md; format 2 is in
+ * test_trace_v2.c).
  */
 #define CS_TEST_MAIN
 #include "cs_test.h"
@@ -13,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "reader.h"
+#include "wire/reader.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -104,7 +105,7 @@ static int write_trace(const coroscope_event *ev, size_t n, uint32_t chunk_recor
     int fd = memfile(NULL, 0);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
+    cs_trace_writer_opts o = {.format = 1, .pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     REQUIRE(cs_trace_writer_append(w, ev, n) == 0);
     if (close_it) {
@@ -150,7 +151,7 @@ TEST(records_and_long_strings_read_back_identical)
     int fd = memfile(NULL, 0);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.pid = 4242, .mono_ns = 5, .real_ns = 7, .flags = CS_TRACE_FLAG_SORTED,
+    cs_trace_writer_opts o = {.format = 1, .pid = 4242, .mono_ns = 5, .real_ns = 7, .flags = CS_TRACE_FLAG_SORTED,
                               .chunk_records = 100};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     size_t written = 0;
@@ -352,10 +353,10 @@ TEST(header_problems_have_their_own_codes)
     rb = read_all_bytes("hello world, not a trace at all, but long enough to hold a header", 64, 0);
     CHECK_EQ_LONG(rb.open_rc, CS_TRACE_EBADMAGIC);
     memcpy(bad, file, size);
-    bad[8] = 2;  /* major 2 */
+    bad[8] = 3;  /* major 3 */
     rb = read_all_bytes(bad, size, 0);
     CHECK_EQ_LONG(rb.open_rc, CS_TRACE_EVERSION);
-    CHECK_STR_CONTAINS(rb.status.msg, "unsupported trace format version 2.0");
+    CHECK_STR_CONTAINS(rb.status.msg, "unsupported trace format version 3.0");
     memcpy(bad, file, size);
     bad[40] ^= 1;  /* flags, under the header CRC */
     rb = read_all_bytes(bad, size, 0);
@@ -429,7 +430,7 @@ TEST(seek_by_time_lands_on_the_chunk_holding_that_time_with_or_without_the_index
     coroscope_event *ev = make_events(N);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.chunk_records = 100};
+    cs_trace_writer_opts o = {.format = 1, .chunk_records = 100};
     char *file;
     uint64_t offs[16];
     /* the string in a chunk of its own, then chunk k+1 holds events 100k.. */
@@ -481,7 +482,7 @@ TEST(random_and_mutated_files_give_records_or_a_clear_error_never_a_crash)
     int fd = memfile(NULL, 0);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.chunk_records = 40};
+    cs_trace_writer_opts o = {.format = 1, .chunk_records = 40};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     REQUIRE(cs_trace_writer_string(w, 3, "a name that needs several pieces to be written", 46, 1, 0, 1) == 0);
     REQUIRE(cs_trace_writer_append(w, ev, N) == 0);
@@ -598,7 +599,7 @@ static void write_sample(const char *path, int close_it)
 {
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.pid = 4242, .chunk_records = 4};
+    cs_trace_writer_opts o = {.format = 1, .pid = 4242, .chunk_records = 4};
     REQUIRE(cs_trace_writer_create(&w, path, &o, &err) == 0);
     uint64_t t0 = 12 * S;
     REQUIRE(cs_trace_writer_string(w, 1, "conn-12", 7, t0, 1, 501) == 0);

@@ -68,7 +68,37 @@ export interface NativeTraceFile {
   read(max?: number): { events: Uint8Array; strings: [number, string][]; done: boolean };
   status(): TraceFileStatus | null;
   seekTime(t: number): boolean;
+  /** Every chunk's summary (format 2 stores them; format 1's are computed from the records). */
+  summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null };
   close(): void;
+}
+
+/** One lane (thread) of a chunk: what a timeline's overview needs without the records. */
+export interface TraceLaneSummary {
+  tid: number;
+  /** Worker index, 0xffff off the workers. */
+  worker: number;
+  records: number;
+  firstTs: number;
+  lastTs: number;
+  /** Time a coroutine ran on the lane (since the lane's previous record, which may be in an earlier chunk). */
+  busyNs: number;
+  /** Coroutine running before the lane's first record of the chunk / after its last (0: none). */
+  coStart: number;
+  coEnd: number;
+  idleAtStart: boolean;
+  idleAtEnd: boolean;
+  /** Record count per event kind (kind number as the key). */
+  kinds: Record<string, number>;
+}
+
+export interface TraceChunkSummary {
+  offset: number;
+  size: number;
+  firstTs: number;
+  lastTs: number;
+  records: number;
+  lanes: TraceLaneSummary[];
 }
 
 export interface Addon {

@@ -6,7 +6,7 @@
  * its writer never closed yields its complete chunks, then
  * `notClosedCleanly()` says so.
  */
-import { addon, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
+import { addon, type TraceChunkSummary, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
 import { RawEvents } from '../events/rawEvents.js';
 import { StringTable } from '../events/strings.js';
 import type { EventBatch } from '../model/timeline.js';
@@ -53,6 +53,15 @@ export class TraceReader {
     if (this.info.complete || this.status) return null;
     return `${this.path} was not closed cleanly (the recorder stopped early): the ${this.eventsRead} events of its ` +
       'complete chunks were kept; whatever came after its last flushed chunk is lost';
+  }
+
+  /**
+   * The chunks' summaries (per lane: counts per kind, busy time, the coroutine
+   * running at each chunk's start and end), for an overview of a long trace
+   * without reading its events; problem says where a bad chunk ended the walk.
+   */
+  summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null } {
+    return this.file.summaries();
   }
 
   close(): void {

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../reader/reader.h"
+#include "wire/reader.h"
 #include "../include/coroscope.h"
 #include "config.h"
 #include "control.h"
@@ -19,7 +19,7 @@
 #include "hook.h"
 #include "log.h"
 #include "procfs.h"
-#include "ring.h"
+#include "wire/ring.h"
 #include "sched.h"
 
 #define RING_WORKER 131072       /* records per worker ring: 8 MiB (a worker emits up to ~40 M/s: 3 ms) */

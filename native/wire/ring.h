@@ -126,7 +126,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "../include/coroscope_events.h"
+#include "../engine/include/coroscope_events.h"
 
 #define CS_RING_MAGIC 0x0100474e49525343ull /* "CSRING\0\1" read as a little-endian u64 */
 #define CS_RING_VERSION 2u               /* 2: overwrite mode, tail by CAS */

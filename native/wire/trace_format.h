@@ -1,6 +1,8 @@
 /*
- * trace_format.h — the on-disk layout of a Coroscope trace file (.cstrace);
- * docs/trace-format.md is the prose version.
+ * trace_format.h — the on-disk layout of a Coroscope trace file (.cstrace),
+ * format 1, and the framing format 2 shares with it (header, footer, CRC);
+ * format 2's chunks and index are in trace_v2.h. docs/trace-format.md is the
+ * prose version.
  *
  *   file   = header, chunk*, [index, footer]
  *   header = 64 bytes (cs_trace_header), CRC-protected

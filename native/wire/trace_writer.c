@@ -1,14 +1,18 @@
 /*
- * trace_writer.c — trace file writer (reader.h).
+ * trace_writer.c — trace file writer (reader.h), format 2 by default, format
+ * 1 on request (cs_trace_writer_opts.format).
  *
- * Records collect in a buffer that starts with room for the chunk header;
- * a full (or flushed) chunk gets its header and CRCs and goes out with one
+ * Records collect in a buffer that starts with room for a v1 chunk header;
+ * a full (or flushed) chunk is encoded (v2: trace_v2.c, columns + zstd; v1:
+ * the records as they are, with their header and CRCs) and goes out with one
  * write(2) (looping only on short writes), so a crash leaves at most one
  * partial chunk at the end. No fsync: durability is the kernel's. The index
  * grows in memory (one entry per chunk) and is written, followed by the
- * footer, on close.
+ * footer, on close. One thread at a time (the recorder's, or the addon's
+ * reader thread).
  */
 #include "reader.h"
+#include "trace_v2.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,8 @@
 
 struct cs_trace_writer {
     int fd, own_fd;
+    int format;                   /* 1 or 2 */
+    cs_v2_encoder *enc;           /* format 2 */
     uint32_t chunk_records;
     char *chunk;                  /* cs_chunk_header + chunk_records records */
     uint32_t n;                   /* records in the open chunk */
@@ -28,7 +34,7 @@ struct cs_trace_writer {
     uint64_t first_ts, last_ts;
     uint64_t offset;              /* file offset of the next chunk */
     uint64_t total;
-    cs_index_entry *index;
+    cs_v2_index_entry *index;     /* both formats; v1 writes its 32-byte form */
     uint32_t nindex, index_cap;
     cs_trace_err status;
 };
@@ -77,31 +83,39 @@ int cs_trace_writer_open_fd(cs_trace_writer **out, int fd, const cs_trace_writer
     cs_trace_writer_opts o = {0};
     if (opts)
         o = *opts;
-    if (!out || o.chunk_records > CS_CHUNK_MAX_RECORDS) {
+    int format = o.format ? (int)o.format : CS_TRACE_DEFAULT_FORMAT;
+    if (!out || o.chunk_records > CS_CHUNK_MAX_RECORDS || (format != 1 && format != 2) || o.zstd_level < 0 ||
+        o.zstd_level > 22) {
         err->code = CS_TRACE_EINVAL;
         snprintf(err->msg, sizeof err->msg, "cs_trace_writer: %s",
-                 out ? "chunk_records above CS_CHUNK_MAX_RECORDS" : "no result pointer");
+                 !out                                      ? "no result pointer"
+                 : o.chunk_records > CS_CHUNK_MAX_RECORDS ? "chunk_records above CS_CHUNK_MAX_RECORDS"
+                 : format != 1 && format != 2             ? "format is 1 or 2"
+                                                          : "zstd_level is 0..22");
         return err->code;
     }
     *out = NULL;
     cs_trace_writer *w = calloc(1, sizeof *w);
-    uint32_t cr = o.chunk_records ? o.chunk_records : 1024;
+    uint32_t cr = o.chunk_records ? o.chunk_records : format == 2 ? CS_V2_DEFAULT_CHUNK_RECORDS : 1024;
     char *chunk = malloc(sizeof(cs_chunk_header) + (size_t)cr * COROSCOPE_EVENT_SIZE);
-    if (!w || !chunk) {
+    if (!w || !chunk || (format == 2 && cs_v2_encoder_new(&w->enc, o.zstd_level))) {
+        if (w)
+            cs_v2_encoder_free(w->enc);
         free(w);
         free(chunk);
         err->code = CS_TRACE_ENOMEM;
         snprintf(err->msg, sizeof err->msg, "cs_trace_writer: out of memory");
         return err->code;
     }
+    w->format = format;
     w->fd = fd;
     w->chunk_records = cr;
     w->chunk = chunk;
     cs_trace_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, CS_TRACE_MAGIC, 8);
-    h.version_major = CS_TRACE_VERSION_MAJOR;
-    h.version_minor = CS_TRACE_VERSION_MINOR;
+    h.version_major = (uint16_t)format;
+    h.version_minor = format == 2 ? CS_TRACE_V2_MINOR : CS_TRACE_VERSION_MINOR;
     h.header_size = CS_TRACE_HEADER_SIZE;
     h.record_size = COROSCOPE_EVENT_SIZE;
     h.events_version = COROSCOPE_EVENTS_VERSION;
@@ -119,6 +133,7 @@ int cs_trace_writer_open_fd(cs_trace_writer **out, int fd, const cs_trace_writer
     if (e) {
         *err = (cs_trace_err){.code = CS_TRACE_EIO, .sys_errno = e};
         snprintf(err->msg, sizeof err->msg, "writing the trace header: %s", strerror(e));
+        cs_v2_encoder_free(w->enc);
         free(chunk);
         free(w);
         return CS_TRACE_EIO;
@@ -171,23 +186,40 @@ int cs_trace_writer_flush(cs_trace_writer *w)
         return 0;
     if (w->nindex == w->index_cap) {
         uint32_t ncap = w->index_cap ? w->index_cap * 2 : 64;
-        cs_index_entry *ni = realloc(w->index, ncap * sizeof *ni);
+        cs_v2_index_entry *ni = realloc(w->index, ncap * sizeof *ni);
         if (!ni)
             return werr(w, CS_TRACE_ENOMEM, ENOMEM, "growing the index");
         w->index = ni;
         w->index_cap = ncap;
     }
-    uint64_t payload = (uint64_t)w->n * COROSCOPE_EVENT_SIZE;
-    cs_chunk_header h = {.magic = CS_CHUNK_MAGIC, .nrecords = w->n, .first_ts = w->first_ts, .last_ts = w->last_ts};
-    h.payload_crc = cs_crc32(0, w->chunk + sizeof h, payload);
-    h.header_crc = cs_crc32(0, &h, 28);
-    memcpy(w->chunk, &h, sizeof h);
-    int e = write_all(w->fd, w->chunk, sizeof h + payload);
+    const void *bytes;
+    size_t size;
+    if (w->format == 2) {
+        char why[200];
+        int rc = cs_v2_encode_chunk(w->enc, (const coroscope_event *)(w->chunk + sizeof(cs_chunk_header)), w->n,
+                                    &bytes, &size, why, sizeof why);
+        if (rc) {
+            werr(w, rc == ENOMEM ? CS_TRACE_ENOMEM : CS_TRACE_EIO, rc, "encoding a chunk");
+            snprintf(w->status.msg, sizeof w->status.msg, "encoding a chunk at offset %llu: %s",
+                     (unsigned long long)w->offset, why);
+            return w->status.code;
+        }
+    } else {
+        uint64_t payload = (uint64_t)w->n * COROSCOPE_EVENT_SIZE;
+        cs_chunk_header h = {.magic = CS_CHUNK_MAGIC, .nrecords = w->n, .first_ts = w->first_ts,
+                             .last_ts = w->last_ts};
+        h.payload_crc = cs_crc32(0, w->chunk + sizeof h, payload);
+        h.header_crc = cs_crc32(0, &h, 28);
+        memcpy(w->chunk, &h, sizeof h);
+        bytes = w->chunk;
+        size = sizeof h + payload;
+    }
+    int e = write_all(w->fd, bytes, size);
     if (e)
         return werr(w, CS_TRACE_EIO, e, "writing a chunk");
-    w->index[w->nindex++] = (cs_index_entry){.offset = w->offset, .first_ts = w->first_ts, .last_ts = w->last_ts,
-                                             .nrecords = w->n, .flags = w->has_strings};
-    w->offset += sizeof h + payload;
+    w->index[w->nindex++] = (cs_v2_index_entry){.offset = w->offset, .size = size, .first_ts = w->first_ts,
+                                                .last_ts = w->last_ts, .nrecords = w->n, .flags = w->has_strings};
+    w->offset += size;
     w->total += w->n;
     w->n = 0;
     w->has_strings = 0;
@@ -246,6 +278,7 @@ static void writer_free(cs_trace_writer *w)
 {
     if (w->own_fd)
         close(w->fd);
+    cs_v2_encoder_free(w->enc);
     free(w->chunk);
     free(w->index);
     free(w);
@@ -257,15 +290,24 @@ int cs_trace_writer_close(cs_trace_writer *w, cs_trace_err *err)
         return CS_TRACE_EINVAL;
     int rc = cs_trace_writer_flush(w);
     if (!rc) {
-        size_t isize = sizeof(cs_index_header) + (size_t)w->nindex * sizeof(cs_index_entry);
+        size_t esize = w->format == 2 ? sizeof(cs_v2_index_entry) : sizeof(cs_index_entry);
+        size_t isize = sizeof(cs_index_header) + (size_t)w->nindex * esize;
         char *buf = malloc(isize + sizeof(cs_trace_footer));
         if (!buf) {
             rc = werr(w, CS_TRACE_ENOMEM, ENOMEM, "writing the index");
         } else {
-            cs_index_header ih = {.magic = CS_INDEX_MAGIC, .count = w->nindex};
+            cs_index_header ih = {.magic = w->format == 2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC, .count = w->nindex};
             memcpy(buf, &ih, sizeof ih);
-            if (w->nindex)
-                memcpy(buf + sizeof ih, w->index, (size_t)w->nindex * sizeof(cs_index_entry));
+            for (uint32_t i = 0; i < w->nindex; i++) {
+                const cs_v2_index_entry *x = &w->index[i];
+                if (w->format == 2) {
+                    memcpy(buf + sizeof ih + i * esize, x, esize);
+                } else {
+                    cs_index_entry v1 = {.offset = x->offset, .first_ts = x->first_ts, .last_ts = x->last_ts,
+                                         .nrecords = x->nrecords, .flags = x->flags};
+                    memcpy(buf + sizeof ih + i * esize, &v1, esize);
+                }
+            }
             cs_trace_footer f = {.index_offset = w->offset, .total_records = w->total, .index_count = w->nindex};
             memcpy(f.magic, CS_FOOTER_MAGIC, 8);
             f.crc = cs_crc32(cs_crc32(0, buf, isize), &f, 28);
@@ -292,3 +334,4 @@ void cs_trace_writer_abandon(cs_trace_writer *w)
 }
 
 const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w) { return &w->status; }
+uint64_t cs_trace_writer_bytes(const cs_trace_writer *w) { return w ? w->offset : 0; }

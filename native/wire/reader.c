@@ -1,13 +1,21 @@
 /*
- * reader.c — trace file reader (reader.h), CRC-32 and the name tables.
+ * reader.c — trace file reader (reader.h) of formats 1 and 2, CRC-32 and the
+ * name tables.
  *
  * The chunk area is [data_start, data_end): data_end is the index offset when
  * the footer and the index check out, the file size otherwise. Chunks are
- * read whole (pread of header, then payload) into one buffer and verified
- * before any record of them is handed out. Reading stops for good (until a
- * seek) at the first chunk that fails; the status describes it.
+ * read whole (pread of header, then payload) and verified — CRCs, and for
+ * format 2 every size before it is allocated and every column while it is
+ * decoded (trace_v2.c) — before any record of them is handed out. Reading
+ * stops for good (until a seek) at the first chunk that fails; the status
+ * describes it. Both formats come out as the same 64-byte records.
+ *
+ * The string table is keyed by ids the file chooses, so it is hashed with a
+ * per-process random key (khash.h): no file can make its probes long.
  */
 #include "reader.h"
+#include "khash.h"
+#include "trace_v2.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,22 +26,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- CRC-32 (reflected 0xEDB88320, half-byte table) ---------------------------- */
+/* ---- CRC-32 (reflected 0xEDB88320, slicing by 8) ------------------------------ */
 
-static const uint32_t crc_nibble[16] = {
-    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
-    0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C, 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
-};
+/* crc_tab[0] is the classic byte table; crc_tab[k][i] is the CRC of byte i
+ * followed by k zero bytes, so eight bytes are folded with eight lookups
+ * (~8x the byte-at-a-time speed: a trace's chunks are CRC'd on every write
+ * and every read). Built before main (and again, identically, by a first
+ * caller that ran earlier: the values do not depend on who builds them). */
+static uint32_t crc_tab[8][256];
+
+__attribute__((constructor)) static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int k = 1; k < 8; k++)
+            crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
+}
 
 uint32_t cs_crc32(uint32_t crc, const void *p, uint64_t n)
 {
+    if (__builtin_expect(crc_tab[0][1] == 0, 0))
+        crc_init();
     const unsigned char *b = p;
     crc = ~crc;
-    while (n--) {
-        crc ^= *b++;
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, b, 8); /* little-endian: the first byte is the low one */
+        v ^= crc;
+        crc = crc_tab[7][v & 0xff] ^ crc_tab[6][(v >> 8) & 0xff] ^ crc_tab[5][(v >> 16) & 0xff] ^
+              crc_tab[4][(v >> 24) & 0xff] ^ crc_tab[3][(v >> 32) & 0xff] ^ crc_tab[2][(v >> 40) & 0xff] ^
+              crc_tab[1][(v >> 48) & 0xff] ^ crc_tab[0][v >> 56];
     }
+    while (n--)
+        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *b++) & 0xff];
     return ~crc;
 }
 
@@ -42,7 +72,7 @@ uint32_t cs_crc32(uint32_t crc, const void *p, uint64_t n)
 static const char *const code_names[CS_TRACE_CODE_COUNT] = {
     "CS_TRACE_OK", "CS_TRACE_EIO", "CS_TRACE_ENOMEM", "CS_TRACE_EINVAL", "CS_TRACE_EBADMAGIC",
     "CS_TRACE_EVERSION", "CS_TRACE_ETRUNCHEADER", "CS_TRACE_EBADHEADER", "CS_TRACE_ECHUNKCRC",
-    "CS_TRACE_EBADCHUNK", "CS_TRACE_ETRUNCCHUNK",
+    "CS_TRACE_EBADCHUNK", "CS_TRACE_ETRUNCCHUNK", "CS_TRACE_EBADDATA",
 };
 
 const char *cs_trace_code_name(int code)
@@ -118,24 +148,54 @@ typedef struct cs_str {
     char *text;              /* cap bytes, NUL at filled */
 } cs_str;
 
+/* A chunk as located by its header (either format). */
+typedef struct chunk_loc {
+    uint64_t size;                    /* bytes in the file */
+    uint64_t first_ts, last_ts;
+    uint32_t nrecords;
+    uint32_t flags;                   /* format 2: CS_CHUNK_HAS_STRINGS (format 1: unknown, 1) */
+} chunk_loc;
+
+/* Where a chunk is loaded: its records, and for format 2 its stored bytes. */
+typedef struct chunk_buf {
+    coroscope_event *rec;
+    uint32_t cap;
+    uint8_t *bytes;
+    size_t bytes_cap;
+} chunk_buf;
+
 struct cs_reader {
     int fd, own_fd;
     unsigned flags;
     cs_trace_info info;
+    int v2;                           /* format 2 */
     uint64_t data_start, data_end;    /* the chunk area */
-    cs_index_entry *index;            /* info.chunk_count entries when info.has_index */
+    cs_v2_index_entry *index;         /* info.chunk_count entries when info.has_index (v1 entries converted) */
 
-    coroscope_event *buf;             /* the current chunk's records */
-    uint32_t buf_cap, nrec, pos;
+    chunk_buf cb;                     /* the current chunk */
+    coroscope_event *buf;             /* = cb.rec */
+    uint32_t nrec, pos;
     uint64_t chunk_off;               /* offset of the current chunk */
     uint64_t next_off;                /* offset of the next chunk to load */
     uint64_t chunks_ok, records_ok;   /* verified so far (for messages) */
     int at_end;
     cs_trace_err status;
 
-    cs_str *strs;                     /* open addressing, strcap a power of 2 */
+    cs_str *strs;                     /* open addressing, keyed hash, strcap a power of 2 */
     size_t nstr, strcap;
+    uint64_t probes;                  /* slots visited by string lookups (cs_reader_string_probes) */
     uint64_t strings_through;         /* strings of every chunk below this offset are in */
+
+    cs_v2_decoder *dec;               /* format 2 */
+    cs_lane_summary *lanes;           /* the current chunk's parsed summary (decoding) */
+    uint32_t lanes_cap;
+
+    /* cs_reader_summary_next */
+    chunk_buf scb;
+    cs_lane_summary *slanes;
+    uint32_t slanes_cap;
+    cs_lane_tracker *stracker;        /* format 1: summaries computed from the records */
+    uint64_t snext;                   /* where the tracker's state is valid */
 };
 
 static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char *fmt, ...)
@@ -185,10 +245,15 @@ static cs_str *str_slot(const cs_reader *r, uint64_t id)
     if (!r->strcap)
         return NULL;
     size_t mask = r->strcap - 1;
-    for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull >> 17) & mask;; i = (i + 1) & mask)
+    uint64_t *probes = &((cs_reader *)r)->probes; /* a statistic, not state */
+    for (size_t i = (size_t)cs_khash64(id) & mask;; i = (i + 1) & mask) {
+        ++*probes;
         if (r->strs[i].id == id || r->strs[i].id == 0)
             return &r->strs[i];
+    }
 }
+
+uint64_t cs_reader_string_probes(const cs_reader *r) { return r ? r->probes : 0; }
 
 static cs_str *str_get(cs_reader *r, uint64_t id, int create)
 {
@@ -277,104 +342,220 @@ const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *
 
 enum { LOAD_OK = 0, LOAD_END = -1 };
 
-/* Records lost from the chunk at off on: n (the chunk's own count if known)
- * plus every later chunk the index knows of. */
+#define IO_ERR(e, off)                                                                                             \
+    set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)(off),                    \
+            errno ? strerror(errno) : "file shrank")
+
+/* Records lost from the chunk at off on: with an index, those of every chunk
+ * it lists from off on; without, n (the chunk's own count if its header is
+ * readable, a lower bound). */
 static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
 {
     e->bytes_lost = r->data_end > off ? r->data_end - off : 0;
     e->records_lost = n;
-    if (r->info.has_index)
+    if (r->info.has_index) {
+        e->records_lost = 0;
         for (uint32_t i = 0; i < r->info.chunk_count; i++)
-            if (r->index[i].offset > off)
+            if (r->index[i].offset >= off)
                 e->records_lost += r->index[i].nrecords;
+    }
 }
 
-/* Load and verify the chunk at off into r->buf. LOAD_OK (hdr filled),
- * LOAD_END at the end of the chunk area, or a code with e filled. */
-static int load_chunk(cs_reader *r, uint64_t off, cs_chunk_header *hdr, cs_trace_err *e)
+static int chunk_fail(cs_reader *r, cs_trace_err *e, int code, uint64_t off, uint64_t lost, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static int chunk_fail(cs_reader *r, cs_trace_err *e, int code, uint64_t off, uint64_t lost, const char *fmt, ...)
+{
+    memset(e, 0, sizeof *e);
+    e->code = code;
+    e->offset = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    fill_loss(r, e, off, lost);
+    return code;
+}
+
+static int ensure_records(chunk_buf *cb, uint32_t n)
+{
+    if (n <= cb->cap)
+        return 0;
+    uint32_t ncap = cb->cap ? cb->cap : 1024;
+    while (ncap < n)
+        ncap *= 2;
+    coroscope_event *b = realloc(cb->rec, (size_t)ncap * sizeof *b);
+    if (!b)
+        return -1;
+    cb->rec = b;
+    cb->cap = ncap;
+    return 0;
+}
+
+static int ensure_bytes(chunk_buf *cb, size_t n)
+{
+    if (n <= cb->bytes_cap)
+        return 0;
+    size_t ncap = cb->bytes_cap ? cb->bytes_cap : 65536;
+    while (ncap < n)
+        ncap *= 2;
+    uint8_t *b = realloc(cb->bytes, ncap);
+    if (!b)
+        return -1;
+    cb->bytes = b;
+    cb->bytes_cap = ncap;
+    return 0;
+}
+
+/* The part common to both formats: is there a chunk at off at all? LOAD_OK
+ * (at least a chunk header's worth of bytes), LOAD_END, or a code. */
+static int chunk_start(cs_reader *r, uint64_t off, size_t hsize, cs_trace_err *e)
 {
     if (off >= r->data_end)
         return LOAD_END;
     uint64_t avail = r->data_end - off;
     uint32_t magic = 0;
-    if (avail >= 4) {
+    uint32_t imagic = r->v2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC;
+    if (r->info.has_index) {
+        /* the index says where the chunks end: nothing to guess */
+    } else if (avail >= 4) {
         if (read_at(r->fd, &magic, 4, off))
-            return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
-                           errno ? strerror(errno) : "file shrank");
-        if (magic == CS_INDEX_MAGIC)
+            return IO_ERR(e, off);
+        if (magic == imagic)
             return LOAD_END;  /* the index of a file whose footer is missing or bad */
     } else if (avail == 3) {  /* "CSI": a cut index; 1 or 2 bytes ("C", "CS") could be either */
         if (read_at(r->fd, &magic, 3, off))
-            return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
-                           errno ? strerror(errno) : "file shrank");
-        if (magic == (CS_INDEX_MAGIC & 0xffffffu))
+            return IO_ERR(e, off);
+        if (magic == (imagic & 0xffffffu))
             return LOAD_END;
     }
-    if (avail < sizeof *hdr) {
-        set_err(e, CS_TRACE_ETRUNCCHUNK, 0, off,
-                "truncated chunk at offset %llu: the file ends %llu bytes into its header", (unsigned long long)off,
-                (unsigned long long)avail);
-        fill_loss(r, e, off, 0);
-        return e->code;
-    }
-    if (read_at(r->fd, hdr, sizeof *hdr, off))
-        return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
-                       errno ? strerror(errno) : "file shrank");
-    uint32_t hcrc = cs_crc32(0, hdr, 28);
-    if (hdr->magic != CS_CHUNK_MAGIC || hcrc != hdr->header_crc || hdr->nrecords == 0 ||
-        hdr->nrecords > CS_CHUNK_MAX_RECORDS) {
-        set_err(e, CS_TRACE_EBADCHUNK, 0, off, "corrupt chunk header at offset %llu (%s)", (unsigned long long)off,
-                hdr->magic != CS_CHUNK_MAGIC ? "bad magic"
-                : hcrc != hdr->header_crc    ? "header CRC mismatch"
-                                             : "impossible record count");
-        fill_loss(r, e, off, 0);
-        return e->code;
-    }
-    uint64_t payload = (uint64_t)hdr->nrecords * COROSCOPE_EVENT_SIZE;
-    if (sizeof *hdr + payload > avail) {
-        set_err(e, CS_TRACE_ETRUNCCHUNK, 0, off,
-                "truncated chunk at offset %llu: %u records (%llu bytes) announced, %llu bytes present",
-                (unsigned long long)off, hdr->nrecords, (unsigned long long)payload,
-                (unsigned long long)(avail - sizeof *hdr));
-        fill_loss(r, e, off, hdr->nrecords);
-        return e->code;
-    }
-    if (hdr->nrecords > r->buf_cap) {
-        uint32_t ncap = r->buf_cap ? r->buf_cap : 1024;
-        while (ncap < hdr->nrecords)
-            ncap *= 2;
-        coroscope_event *b = realloc(r->buf, (size_t)ncap * sizeof *b);
-        if (!b)
+    if (avail < hsize)
+        return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, 0,
+                          "truncated chunk at offset %llu: the file ends %llu bytes into its header",
+                          (unsigned long long)off, (unsigned long long)avail);
+    return LOAD_OK;
+}
+
+static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs_trace_err *e)
+{
+    cs_chunk_header hdr;
+    int rc = chunk_start(r, off, sizeof hdr, e);
+    if (rc != LOAD_OK)
+        return rc;
+    uint64_t avail = r->data_end - off;
+    if (read_at(r->fd, &hdr, sizeof hdr, off))
+        return IO_ERR(e, off);
+    uint32_t hcrc = cs_crc32(0, &hdr, 28);
+    if (hdr.magic != CS_CHUNK_MAGIC || hcrc != hdr.header_crc || hdr.nrecords == 0 ||
+        hdr.nrecords > CS_CHUNK_MAX_RECORDS)
+        return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
+                          (unsigned long long)off,
+                          hdr.magic != CS_CHUNK_MAGIC ? "bad magic"
+                          : hcrc != hdr.header_crc    ? "header CRC mismatch"
+                                                      : "impossible record count");
+    uint64_t payload = (uint64_t)hdr.nrecords * COROSCOPE_EVENT_SIZE;
+    if (sizeof hdr + payload > avail)
+        return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,
+                          "truncated chunk at offset %llu: %u records (%llu bytes) announced, %llu bytes present",
+                          (unsigned long long)off, hdr.nrecords, (unsigned long long)payload,
+                          (unsigned long long)(avail - sizeof hdr));
+    if (ensure_records(cb, hdr.nrecords))
+        return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records", hdr.nrecords);
+    if (read_at(r->fd, cb->rec, (size_t)payload, off + sizeof hdr))
+        return IO_ERR(e, off);
+    uint32_t pcrc = cs_crc32(0, cb->rec, payload);
+    if (pcrc != hdr.payload_crc)
+        return chunk_fail(r, e, CS_TRACE_ECHUNKCRC, off, hdr.nrecords,
+                          "corrupt chunk at offset %llu: payload CRC 0x%08x, header says 0x%08x",
+                          (unsigned long long)off, pcrc, hdr.payload_crc);
+    *loc = (chunk_loc){.size = sizeof hdr + payload, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts,
+                       .nrecords = hdr.nrecords, .flags = CS_CHUNK_HAS_STRINGS};
+    return LOAD_OK;
+}
+
+/* Format 2: header, then summary (+ body when records is set) read and
+ * verified; the summary parsed into *lanes; the body decoded into cb->rec. */
+static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs_lane_summary **lanes,
+                   uint32_t *lanes_cap, uint32_t *nlanes, int records, cs_trace_err *e)
+{
+    cs_v2_chunk_header hdr;
+    int rc = chunk_start(r, off, sizeof hdr, e);
+    if (rc != LOAD_OK)
+        return rc;
+    uint64_t avail = r->data_end - off;
+    if (read_at(r->fd, &hdr, sizeof hdr, off))
+        return IO_ERR(e, off);
+    char why[160];
+    if (cs_v2_check_header(&hdr, why, sizeof why))
+        return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
+                          (unsigned long long)off, why);
+    uint64_t size = sizeof hdr + (uint64_t)hdr.summary_size + hdr.body_size;
+    if (size > avail)
+        return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,
+                          "truncated chunk at offset %llu: %llu bytes announced (%u records), %llu present",
+                          (unsigned long long)off, (unsigned long long)size, hdr.nrecords,
+                          (unsigned long long)avail);
+    size_t want = hdr.summary_size + (records ? (size_t)hdr.body_size : 0);
+    if (ensure_bytes(cb, want ? want : 1))
+        return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %llu bytes",
+                       (unsigned long long)size);
+    if (read_at(r->fd, cb->bytes, want, off + sizeof hdr))
+        return IO_ERR(e, off);
+    uint32_t scrc = cs_crc32(0, cb->bytes, hdr.summary_size);
+    if (scrc != hdr.summary_crc)
+        return chunk_fail(r, e, CS_TRACE_ECHUNKCRC, off, hdr.nrecords,
+                          "corrupt chunk at offset %llu: summary CRC 0x%08x, header says 0x%08x",
+                          (unsigned long long)off, scrc, hdr.summary_crc);
+    if (cs_v2_summary_parse(cb->bytes, hdr.summary_size, hdr.nrecords, lanes, lanes_cap, nlanes, why, sizeof why))
+        return chunk_fail(r, e, CS_TRACE_EBADDATA, off, hdr.nrecords, "bad chunk at offset %llu: %s",
+                          (unsigned long long)off, why);
+    if (records) {
+        uint32_t bcrc = cs_crc32(0, cb->bytes + hdr.summary_size, hdr.body_size);
+        if (bcrc != hdr.body_crc)
+            return chunk_fail(r, e, CS_TRACE_ECHUNKCRC, off, hdr.nrecords,
+                              "corrupt chunk at offset %llu: body CRC 0x%08x, header says 0x%08x",
+                              (unsigned long long)off, bcrc, hdr.body_crc);
+        if (ensure_records(cb, hdr.nrecords) || (!r->dec && cs_v2_decoder_new(&r->dec)))
             return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records",
-                           hdr->nrecords);
-        r->buf = b;
-        r->buf_cap = ncap;
+                           hdr.nrecords);
+        int d = cs_v2_decode_body(r->dec, &hdr, *lanes, *nlanes, cb->bytes + hdr.summary_size, cb->rec, why,
+                                  sizeof why);
+        if (d == ENOMEM)
+            return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory decoding a chunk of %u records",
+                           hdr.nrecords);
+        if (d)
+            return chunk_fail(r, e, CS_TRACE_EBADDATA, off, hdr.nrecords, "bad chunk at offset %llu: %s",
+                              (unsigned long long)off, why);
     }
-    if (read_at(r->fd, r->buf, (size_t)payload, off + sizeof *hdr))
-        return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
-                       errno ? strerror(errno) : "file shrank");
-    uint32_t pcrc = cs_crc32(0, r->buf, payload);
-    if (pcrc != hdr->payload_crc) {
-        set_err(e, CS_TRACE_ECHUNKCRC, 0, off,
-                "corrupt chunk at offset %llu: payload CRC 0x%08x, header says 0x%08x", (unsigned long long)off,
-                pcrc, hdr->payload_crc);
-        fill_loss(r, e, off, hdr->nrecords);
-        return e->code;
-    }
+    *loc = (chunk_loc){.size = size, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts, .nrecords = hdr.nrecords,
+                       .flags = hdr.flags};
+    return LOAD_OK;
+}
+
+/* Load and verify the chunk at off into r->cb (its records). LOAD_OK (loc
+ * filled), LOAD_END at the end of the chunk area, or a code with e filled. */
+static int load_chunk(cs_reader *r, uint64_t off, chunk_loc *loc, cs_trace_err *e)
+{
+    uint32_t nl;
+    int rc = r->v2 ? load_v2(r, off, loc, &r->cb, &r->lanes, &r->lanes_cap, &nl, 1, e)
+                   : load_v1(r, off, loc, &r->cb, e);
+    r->buf = r->cb.rec;
+    if (rc != LOAD_OK)
+        return rc;
     if (off >= r->strings_through) {
-        ingest_strings(r, r->buf, hdr->nrecords);
-        r->strings_through = off + sizeof *hdr + payload;
+        ingest_strings(r, r->cb.rec, loc->nrecords);
+        r->strings_through = off + loc->size;
     }
     return LOAD_OK;
 }
 
 /* Make the loaded chunk at off current. */
-static void use_chunk(cs_reader *r, uint64_t off, const cs_chunk_header *h)
+static void use_chunk(cs_reader *r, uint64_t off, const chunk_loc *h)
 {
     r->chunk_off = off;
     r->nrec = h->nrecords;
     r->pos = 0;
-    r->next_off = off + sizeof *h + (uint64_t)h->nrecords * COROSCOPE_EVENT_SIZE;
+    r->next_off = off + h->size;
 }
 
 /* Stop reading with e (or cleanly when e is NULL); appends what was read. */
@@ -409,7 +590,7 @@ int cs_reader_next(cs_reader *r, coroscope_event *ev)
         }
         if (r->at_end)
             return 0;
-        cs_chunk_header h;
+        chunk_loc h;
         cs_trace_err e;
         int rc = load_chunk(r, r->next_off, &h, &e);
         if (rc != LOAD_OK) {
@@ -432,7 +613,7 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
     memset(&r->status, 0, sizeof r->status);
     r->at_end = 0;
     r->nrec = r->pos = 0;
-    cs_chunk_header h;
+    chunk_loc h;
     cs_trace_err e;
     if (r->info.has_index) {
         uint32_t i = 0;
@@ -448,7 +629,23 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
         return 0;
     }
     for (uint64_t off = r->data_start;;) {
-        int rc = load_chunk(r, off, &h, &e);
+        int rc;
+        if (r->v2) {
+            /* format 2: the header and summary say the times and whether the
+             * chunk defines strings; only those chunks and the target are decoded */
+            uint32_t nl;
+            rc = load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, &e);
+            if (rc == LOAD_OK && h.last_ts < t && !((h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)) {
+                if (off + h.size > r->strings_through)
+                    r->strings_through = off + h.size;
+                off += h.size;
+                continue;
+            }
+            if (rc == LOAD_OK)
+                rc = load_chunk(r, off, &h, &e);
+        } else {
+            rc = load_chunk(r, off, &h, &e);
+        }
         if (rc == LOAD_END) {
             r->next_off = off;
             return 0;
@@ -465,6 +662,61 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
     }
 }
 
+/* ---- summaries --------------------------------------------------------------------- */
+
+int cs_reader_summary_next(cs_reader *r, uint64_t *cursor, cs_chunk_summary *out, cs_trace_err *err)
+{
+    cs_trace_err dummy;
+    if (!err)
+        err = &dummy;
+    memset(err, 0, sizeof *err);
+    if (!r || !cursor || !out || r->fd < 0) {
+        set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_summary_next: bad argument");
+        return 0;
+    }
+    uint64_t off = *cursor ? *cursor : r->data_start;
+    if (off < r->data_start) {
+        set_err(err, CS_TRACE_EINVAL, EINVAL, off, "cs_reader_summary_next: cursor %llu before the chunks",
+                (unsigned long long)off);
+        return 0;
+    }
+    chunk_loc loc;
+    uint32_t nl = 0;
+    int rc;
+    if (r->v2) {
+        rc = load_v2(r, off, &loc, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, err);
+    } else {
+        rc = load_v1(r, off, &loc, &r->scb, err);
+        if (rc == LOAD_OK) {
+            if (!r->stracker || off != r->snext) { /* not the next one: start states from scratch */
+                cs_lane_tracker_free(r->stracker);
+                r->stracker = cs_lane_tracker_new();
+            }
+            const void *sum;
+            size_t len;
+            char why[160];
+            if (!r->stracker || cs_lane_tracker_summarize(r->stracker, r->scb.rec, loc.nrecords, NULL, &sum, &len)) {
+                set_err(err, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory summarising a chunk");
+                return 0;
+            }
+            if (cs_v2_summary_parse(sum, len, loc.nrecords, &r->slanes, &r->slanes_cap, &nl, why, sizeof why)) {
+                set_err(err, CS_TRACE_ENOMEM, ENOMEM, off, "summarising a chunk: %s", why);
+                return 0;
+            }
+            r->snext = off + loc.size;
+        }
+    }
+    if (rc != LOAD_OK) {
+        if (rc == LOAD_END)
+            memset(err, 0, sizeof *err);
+        return 0;
+    }
+    *out = (cs_chunk_summary){.offset = off, .size = loc.size, .first_ts = loc.first_ts, .last_ts = loc.last_ts,
+                              .nrecords = loc.nrecords, .nlanes = nl, .lanes = r->slanes};
+    *cursor = off + loc.size;
+    return 1;
+}
+
 /* ---- open / close ------------------------------------------------------------------ */
 
 /* Validate the footer and the index; on success set has_index and data_end. */
@@ -475,38 +727,49 @@ static void load_index(cs_reader *r)
     if (size < r->data_start + sizeof(cs_index_header) + sizeof f ||
         read_at(r->fd, &f, sizeof f, size - sizeof f) || memcmp(f.magic, CS_FOOTER_MAGIC, 8))
         return;
-    uint64_t isize = sizeof(cs_index_header) + (uint64_t)f.index_count * sizeof(cs_index_entry);
+    uint64_t esize = r->v2 ? sizeof(cs_v2_index_entry) : sizeof(cs_index_entry);
+    uint64_t isize = sizeof(cs_index_header) + (uint64_t)f.index_count * esize;
     if (f.index_offset < r->data_start || f.index_offset > size || isize + sizeof f != size - f.index_offset)
         return;
     char *ibuf = malloc((size_t)isize);
-    if (!ibuf)
-        return;
+    cs_v2_index_entry *ent = malloc(f.index_count ? f.index_count * sizeof *ent : 1);
+    if (!ibuf || !ent)
+        goto bad;
     cs_index_header ih;
-    cs_index_entry *ent = (cs_index_entry *)(ibuf + sizeof ih);
     if (read_at(r->fd, ibuf, (size_t)isize, f.index_offset))
         goto bad;
     memcpy(&ih, ibuf, sizeof ih);
-    if (ih.magic != CS_INDEX_MAGIC || ih.count != f.index_count ||
+    if (ih.magic != (r->v2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC) || ih.count != f.index_count ||
         cs_crc32(cs_crc32(0, ibuf, isize), &f, 28) != f.crc)
         goto bad;
     uint64_t expect = r->data_start, total = 0;
     for (uint32_t i = 0; i < ih.count; i++) {  /* chunks tile the area exactly */
-        if (ent[i].offset != expect || ent[i].nrecords == 0 || ent[i].nrecords > CS_CHUNK_MAX_RECORDS)
+        const char *p = ibuf + sizeof ih + i * esize;
+        if (r->v2) {
+            memcpy(&ent[i], p, sizeof ent[i]);
+        } else {
+            cs_index_entry v1;
+            memcpy(&v1, p, sizeof v1);
+            ent[i] = (cs_v2_index_entry){.offset = v1.offset, .first_ts = v1.first_ts, .last_ts = v1.last_ts,
+                                         .nrecords = v1.nrecords, .flags = v1.flags,
+                                         .size = sizeof(cs_chunk_header) + (uint64_t)v1.nrecords * 64};
+        }
+        if (ent[i].offset != expect || ent[i].nrecords == 0 || ent[i].nrecords > CS_CHUNK_MAX_RECORDS ||
+            ent[i].size < sizeof(cs_chunk_header) || ent[i].size > f.index_offset - expect)
             goto bad;
-        expect += sizeof(cs_chunk_header) + (uint64_t)ent[i].nrecords * COROSCOPE_EVENT_SIZE;
+        expect += ent[i].size;
         total += ent[i].nrecords;
     }
     if (expect != f.index_offset || total != f.total_records)
         goto bad;
-    r->index = malloc(ih.count ? ih.count * sizeof *ent : 1);
-    if (!r->index)
-        goto bad;
-    memcpy(r->index, ent, ih.count * sizeof *ent);
+    r->index = ent;
+    ent = NULL;
     r->info.has_index = 1;
     r->info.chunk_count = ih.count;
     r->info.total_records = f.total_records;
     r->data_end = f.index_offset;
 bad:
+    free(ent);
     free(ibuf);
 }
 
@@ -538,9 +801,10 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
     if (got < 12 && size < 12)  /* the version is at 8..11 */
         return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
                        (unsigned long long)size);
-    if (h.version_major != CS_TRACE_VERSION_MAJOR)
-        return set_err(err, CS_TRACE_EVERSION, 0, 8, "unsupported trace format version %u.%u (this reader reads %u.x)",
-                       h.version_major, h.version_minor, CS_TRACE_VERSION_MAJOR);
+    if (h.version_major != CS_TRACE_VERSION_MAJOR && h.version_major != CS_TRACE_V2_MAJOR)
+        return set_err(err, CS_TRACE_EVERSION, 0, 8,
+                       "unsupported trace format version %u.%u (this reader reads 1.x and 2.x)", h.version_major,
+                       h.version_minor);
     if (size < sizeof h)
         return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
                        (unsigned long long)size);
@@ -559,6 +823,7 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
         return set_err(err, CS_TRACE_ENOMEM, ENOMEM, 0, "out of memory");
     r->fd = fd;
     r->flags = flags;
+    r->v2 = h.version_major == CS_TRACE_V2_MAJOR;
     r->info = (cs_trace_info){.version_major = h.version_major, .version_minor = h.version_minor,
                               .events_version = h.events_version, .pid = h.pid, .mono_ns = h.mono_ns,
                               .real_ns = h.real_ns, .flags = h.flags, .file_size = size};
@@ -577,9 +842,23 @@ int cs_reader_open_path(cs_reader **out, const char *path, unsigned flags, cs_tr
     if (!out || !path)
         return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open_path: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (the check that
+     * it is a regular file comes after the open, on the fd itself). For a
+     * regular file the flag changes nothing. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return set_err(err, CS_TRACE_EIO, errno, 0, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "not a regular file (%s)",
+                       S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                                              : "not a file");
+    }
     int rc = cs_reader_open_fd(out, fd, flags, err);
     if (rc) {
         close(fd);
@@ -596,7 +875,14 @@ void cs_reader_close(cs_reader *r)
     for (size_t i = 0; i < r->strcap; i++)
         free(r->strs[i].text);
     free(r->strs);
-    free(r->buf);
+    free(r->cb.rec);
+    free(r->cb.bytes);
+    free(r->scb.rec);
+    free(r->scb.bytes);
+    free(r->lanes);
+    free(r->slanes);
+    cs_v2_decoder_free(r->dec);
+    cs_lane_tracker_free(r->stracker);
     free(r->index);
     if (r->own_fd)
         close(r->fd);

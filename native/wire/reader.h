@@ -1,8 +1,10 @@
 /*
- * reader.h — read and write Coroscope trace files (trace_format.h,
- * docs/trace-format.md). C11, no dependencies beyond libc; shared by every
- * consumer (coroscope-dump, the Node core, the app) and by the engine's
- * recorder thread (the writer half).
+ * reader.h — read and write Coroscope trace files of formats 1 and 2
+ * (trace_format.h, trace_v2.h, docs/trace-format.md). C11, libc and libzstd
+ * (format 2 compresses its chunks); shared by every consumer (coroscope-dump,
+ * the Node core, the app) and by the engine's recorder thread (the writer
+ * half). The writer writes format 2 unless told 1; the reader hands out the
+ * same records for both.
  *
  * Reader:
  *     cs_reader *r; cs_trace_err err;
@@ -31,6 +33,7 @@
 
 #include "coroscope_events.h"
 #include "trace_format.h"
+#include "trace_v2.h"
 
 enum cs_trace_code {
     CS_TRACE_OK = 0,
@@ -44,6 +47,7 @@ enum cs_trace_code {
     CS_TRACE_ECHUNKCRC,      /* a chunk's payload CRC does not match */
     CS_TRACE_EBADCHUNK,      /* a chunk header is corrupt (magic, CRC, count) */
     CS_TRACE_ETRUNCCHUNK,    /* the file ends inside a chunk */
+    CS_TRACE_EBADDATA,       /* a chunk's CRCs match but its content does not decode (format 2) */
     CS_TRACE_CODE_COUNT
 };
 
@@ -79,8 +83,10 @@ typedef struct cs_trace_info {
     uint64_t total_records;       /* from the footer (0 without) */
 } cs_trace_info;
 
-/* Open a trace. The fd version does not take ownership of fd (it is not
- * closed by cs_reader_close) and reads with pread (a regular file).
+/* Open a trace (format 1 or 2). The fd version does not take ownership of
+ * fd (it is not closed by cs_reader_close) and reads with pread (a regular
+ * file). The path version refuses anything but a regular file without
+ * blocking (it opens with O_NONBLOCK: a FIFO does not wait for a writer).
  * Returns 0, or a code with err filled; *r is NULL on error. */
 int cs_reader_open_path(cs_reader **r, const char *path, unsigned flags, cs_trace_err *err);
 int cs_reader_open_fd(cs_reader **r, int fd, unsigned flags, cs_trace_err *err);
@@ -112,6 +118,23 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t);
 /* Offset of the chunk the next record comes from (for tests and tools). */
 uint64_t cs_reader_chunk_offset(const cs_reader *r);
 
+/* Chunk summaries, for a viewer's overview (level of detail) without the
+ * records: per lane (thread), its record count per kind, first/last ts, the
+ * time a coroutine ran on it, and the coroutine running at the chunk's start
+ * and end (trace_v2.h, cs_chunk_summary). Start with *cursor = 0; each call
+ * fills *out with the chunk at *cursor and moves *cursor to the next one.
+ * Returns 1 (filled), or 0 at the end: err->code 0 at the clean end, else the
+ * problem (the chunk is bad or cut; everything before it was summarised).
+ * Format 2 reads only each chunk's header and summary; format 1 reads the
+ * records and computes the same summary (start states are exact when the
+ * walk starts at the first chunk). out->lanes is valid until the next call.
+ * Independent of cs_reader_next's position and status. */
+int cs_reader_summary_next(cs_reader *r, uint64_t *cursor, cs_chunk_summary *out, cs_trace_err *err);
+
+/* Slots visited by string-table lookups so far (a statistic, for tests: it
+ * stays linear in the lookups whatever ids a file holds). */
+uint64_t cs_reader_string_probes(const cs_reader *r);
+
 /* Name of a kind ("CO_RUN"), of a hook ("read"), or NULL if unknown. */
 const char *cs_event_kind_name(unsigned kind);
 const char *cs_hook_name(unsigned hook);
@@ -137,8 +160,13 @@ typedef struct cs_trace_writer_opts {
     uint64_t mono_ns;         /* calibration pair; both 0: read the clocks now */
     uint64_t real_ns;
     uint64_t flags;           /* CS_TRACE_FLAG_* */
-    uint32_t chunk_records;   /* records per chunk, 1..CS_CHUNK_MAX_RECORDS (0: 1024) */
+    uint32_t chunk_records;   /* records per chunk, 1..CS_CHUNK_MAX_RECORDS (0: 1024 for format 1,
+                                 CS_V2_DEFAULT_CHUNK_RECORDS for format 2) */
+    uint32_t format;          /* 1 or 2 (0: CS_TRACE_DEFAULT_FORMAT) */
+    int zstd_level;           /* format 2: zstd level 1..22 (0: CS_V2_DEFAULT_LEVEL) */
 } cs_trace_writer_opts;
+
+#define CS_TRACE_DEFAULT_FORMAT 2
 
 /* Create (truncate) path, or write from the current offset of fd (which must
  * be at offset 0 of an empty file; not closed by close). opts may be NULL.
@@ -168,5 +196,9 @@ void cs_trace_writer_abandon(cs_trace_writer *w);
 
 /* The last error of the writer (code 0 if none). */
 const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w);
+
+/* Bytes written to the file so far (header and whole chunks; the open chunk
+ * is not counted until it is flushed). */
+uint64_t cs_trace_writer_bytes(const cs_trace_writer *w);
 
 #endif
