@@ -38,15 +38,52 @@ function events(file, torn = false) {
   return out;
 }
 
-/** The next event after ev from the same thread (the dump keeps each thread's order). */
-function nextOfThread(evs, ev) {
-  for (let k = ev.i + 1; k < evs.length; k++) if (evs[k].thr === ev.thr) return evs[k];
-  return undefined;
+/**
+ * Per-trace lookups, built once (the traces hold 10^5..10^6 events: a scan per
+ * question would make these checks quadratic): for each event the index of the
+ * next one of its thread, and for each coroutine the indices of its events.
+ */
+const lookups = new WeakMap();
+function lookup(evs) {
+  let l = lookups.get(evs);
+  if (l) return l;
+  const nextThr = new Int32Array(evs.length).fill(-1);
+  const lastOfThr = new Map();
+  const ofCo = new Map();
+  for (const e of evs) {
+    const prev = lastOfThr.get(e.thr);
+    if (prev !== undefined) nextThr[prev] = e.i;
+    lastOfThr.set(e.thr, e.i);
+    let list = ofCo.get(e.co);
+    if (!list) ofCo.set(e.co, (list = []));
+    list.push(e.i);
+  }
+  lookups.set(evs, (l = { nextThr, ofCo }));
+  return l;
 }
 
-/** Events of coroutine co after ev, in order. */
-function laterOfCo(evs, ev) {
-  return evs.slice(ev.i + 1).filter((e) => e.co === ev.co);
+/** The next event after ev from the same thread (the dump keeps each thread's order). */
+function nextOfThread(evs, ev) {
+  const k = lookup(evs).nextThr[ev.i];
+  return k < 0 ? undefined : evs[k];
+}
+
+/** Events of coroutine co after ev, in order, lazily (callers stop at the first they want). */
+function* laterOfCo(evs, ev) {
+  const list = lookup(evs).ofCo.get(ev.co) ?? [];
+  let lo = 0, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] <= ev.i) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo; k < list.length; k++) yield evs[list[k]];
+}
+
+/** The first event of it (an iterable) that matches pred. */
+function first(it, pred) {
+  for (const e of it) if (pred(e)) return e;
+  return undefined;
 }
 
 const show = (evs, from, n = 12) => evs.slice(Math.max(0, from - 2), from + n).map((e) => e.line).join('\n');
@@ -67,8 +104,8 @@ function checkEnterPairs(evs) {
     assert.match(park?.text ?? '', new RegExp(`^parked (in|sleeping in) ${hook}\\b`),
       `CALL_ENTER is followed by its coroutine parking in ${hook}:\n${show(evs, en.i)}`);
     assert.equal(park.co, en.co);
-    const later = laterOfCo(evs, en).filter((e) => !/^ +address /.test(e.text));
-    const close = later.find((e) => / \.\.\.$/.test(e.text) || new RegExp(`^${hook}\\(.*\\) = .* parked`).test(e.text));
+    const closing = new RegExp(`^${hook}\\(.*\\) = .* parked`);
+    const close = first(laterOfCo(evs, en), (e) => !/^ +address /.test(e.text) && (/ \.\.\.$/.test(e.text) || closing.test(e.text)));
     if (close) {
       assert.doesNotMatch(close.text, / \.\.\.$/, `a second CALL_ENTER before the CALL that closes the first:\n${show(evs, en.i)}`);
     }
@@ -103,7 +140,7 @@ test('echo server and client: parked accept/read/connect are announced by CALL_E
   assert.match(nextOfThread(evs, enter).text, /^parked in accept4 \(fd \d+ readable\)/);
   // Its CALL, marked parked, then the peer (a client's port, not the server's) on the next line of the same thread.
   const fd = /fd=(\d+)/.exec(enter.text)[1];
-  const call = laterOfCo(evs, enter).find((e) => new RegExp(`^accept4\\(fd=${fd}, flags=0x[0-9a-f]+\\) = \\d+ <.*> parked$`).test(e.text));
+  const call = first(laterOfCo(evs, enter), (e) => new RegExp(`^accept4\\(fd=${fd}, flags=0x[0-9a-f]+\\) = \\d+ <.*> parked$`).test(e.text));
   assert.ok(call, `the parked accept4's CALL:\n${show(evs, enter.i, 30)}`);
   const addr = nextOfThread(evs, call);
   const m = /^ +address "127\.0\.0\.1:(\d+)"$/.exec(addr.text);
@@ -120,7 +157,7 @@ test('echo server and client: parked accept/read/connect are announced by CALL_E
   assert.ok(readEnter, 'a CALL_ENTER for a parked read');
   const [, rfd, size] = /^read\(fd=(\d+), (\d+),/.exec(readEnter.text);
   assert.match(nextOfThread(evs, readEnter).text, new RegExp(`^parked in read \\(fd ${rfd} readable\\)`));
-  assert.ok(laterOfCo(evs, readEnter).some((e) => new RegExp(`^read\\(fd=${rfd}, ${size}\\) = \\d+ <.*> parked$`).test(e.text)),
+  assert.ok(first(laterOfCo(evs, readEnter), (e) => new RegExp(`^read\\(fd=${rfd}, ${size}\\) = \\d+ <.*> parked$`).test(e.text)),
     `the parked read's CALL carries the same fd and size:\n${show(evs, readEnter.i, 20)}`);
   assert.ok(checkEnterPairs(evs) >= conns, 'every connection parked at least once');
   // Parked CALLs keep their own argument summary (other coroutines ran meanwhile): no parked read of size 0.
@@ -151,9 +188,14 @@ test('echo server and client: parked accept/read/connect are announced by CALL_E
   assert.ok(evs.some((e) => /^idle \(no timer, in the netpoller\)$/.test(e.text)), 'a worker sleeps in the netpoller');
   assert.ok(evs.some((e) => /^busy \(fd\)$/.test(e.text)), 'a worker wakes for fd readiness');
   assert.ok(evs.some((e) => /^busy \(kicked\)$/.test(e.text)), 'a worker is kicked for new work');
-  for (const b of evs.filter((e) => /^busy /.test(e.text))) {
-    const prev = evs.slice(0, b.i).reverse().find((e) => e.thr === b.thr && /^(idle|busy) /.test(e.text));
-    assert.ok(prev && /^idle /.test(prev.text), `every busy follows an idle of its worker:\n${show(evs, b.i)}`);
+  const lastIdleOrBusy = new Map(); // thread -> its latest idle/busy event so far
+  for (const e of evs) {
+    if (!/^(idle|busy) /.test(e.text)) continue;
+    if (/^busy /.test(e.text)) {
+      const prev = lastIdleOrBusy.get(e.thr);
+      assert.ok(prev && /^idle /.test(prev.text), `every busy follows an idle of its worker:\n${show(evs, e.i)}`);
+    }
+    lastIdleOrBusy.set(e.thr, e);
   }
 
   // The client: every connection's connect is followed by the server's address.
@@ -203,7 +245,7 @@ test('call_addr: IPv4, IPv6, AF_UNIX paths and abstract names, a connect that pa
   const a1 = nextOfThread(evs, enter);
   assert.equal(a1.text.trim(), `address "127.0.0.1:${full}"`);
   assert.match(nextOfThread(evs, a1).text, /^parked in connect \(fd \d+ writable, deadline/);
-  const done = laterOfCo(evs, enter).find((e) => /^connect\(fd=\d+\) = -1 EINPROGRESS <.*> parked$/.test(e.text));
+  const done = first(laterOfCo(evs, enter), (e) => /^connect\(fd=\d+\) = -1 EINPROGRESS <.*> parked$/.test(e.text));
   assert.ok(done, show(evs, enter.i, 20));
   assert.equal(nextOfThread(evs, done).text.trim(), `address "127.0.0.1:${full}"`);
 
@@ -241,7 +283,7 @@ test('steal_imbalance with 2 workers: coroutines stolen before their first run r
     assert.equal(from, home, 'stolen from the spawner\'s worker');
     assert.notEqual(to, from);
     assert.equal(mg.thr, to, 'emitted by the thief');
-    const next = laterOfCo(evs, mg)[0];
+    const next = first(laterOfCo(evs, mg), () => true);
     assert.equal(next.text, 'run (switch #1)', 'followed by its first run');
     assert.equal(next.thr, to);
   }
