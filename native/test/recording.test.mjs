@@ -52,7 +52,7 @@ test('sleep_forever records the sleeper parking in nanosleep while the printer r
 
 test('cpu_hog with one worker records preemption signals and preemptions at safe points', () => {
   const file = join(tmp, 'cpu_hog.cstrace');
-  const r = spawnSync(join(examples, 'cpu_hog'), ['0.2', '--quiet'], {
+  const r = spawnSync(join(examples, 'cpu_hog'), ['0.6', '--quiet'], {
     env: cleanEnv({ COROSCOPE_TRACE: file, COROSCOPE_WORKERS: '1' }),
     encoding: 'utf8',
     timeout: 10000,
