@@ -30,6 +30,7 @@ static _Noreturn void cs_overflow_exit(cs_co *co, void *fault)
     co->exit = CS_EXIT_OVERFLOW;
     co->result = NULL;
     co->state = CS_CO_DONE;
+    cs_san_leave(&co->san, &w->san, 1);
     cs_ctx dead = {0};
     cs_ctx_switch(&dead, &w->sched_ctx);
     __builtin_unreachable();
