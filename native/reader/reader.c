@@ -277,15 +277,15 @@ const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *
 
 enum { LOAD_OK = 0, LOAD_END = -1 };
 
-/* Records lost from the chunk at off on: n (the chunk's own count if known)
- * plus every later chunk the index knows of. */
+/* Records lost from the chunk at off on: n (the chunk's own count if its
+ * header told it, else the index's) plus every later chunk the index knows of. */
 static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
 {
     e->bytes_lost = r->data_end > off ? r->data_end - off : 0;
     e->records_lost = n;
     if (r->info.has_index)
         for (uint32_t i = 0; i < r->info.chunk_count; i++)
-            if (r->index[i].offset > off)
+            if (r->index[i].offset > off || (r->index[i].offset == off && !n))
                 e->records_lost += r->index[i].nrecords;
 }
 
@@ -297,7 +297,9 @@ static int load_chunk(cs_reader *r, uint64_t off, cs_chunk_header *hdr, cs_trace
         return LOAD_END;
     uint64_t avail = r->data_end - off;
     uint32_t magic = 0;
-    if (avail >= 4) {
+    if (r->info.has_index) {
+        /* the index says where the chunks end: an index magic before that is a corrupt chunk */
+    } else if (avail >= 4) {
         if (read_at(r->fd, &magic, 4, off))
             return set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)off,
                            errno ? strerror(errno) : "file shrank");
