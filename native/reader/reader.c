@@ -5,7 +5,10 @@
  * the footer and the index check out, the file size otherwise. Chunks are
  * read whole (pread of header, then payload) into one buffer and verified
  * before any record of them is handed out. Reading stops for good (until a
- * seek) at the first chunk that fails; the status describes it.
+ * seek) at the first chunk that fails; the status describes it. With a
+ * valid index, each chunk must also be the index's entry at its offset
+ * (same record count): reading and the index never disagree on what the
+ * file holds, and the index alone says where the chunks end.
  */
 #include "reader.h"
 
@@ -289,6 +292,20 @@ static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
                 e->records_lost += r->index[i].nrecords;
 }
 
+/* The index entry of the chunk at off, or NULL (entries are sorted by offset). */
+static const cs_index_entry *index_entry_at(const cs_reader *r, uint64_t off)
+{
+    uint32_t lo = 0, hi = r->info.chunk_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->index[mid].offset < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->info.chunk_count && r->index[lo].offset == off ? &r->index[lo] : NULL;
+}
+
 /* Load and verify the chunk at off into r->buf. LOAD_OK (hdr filled),
  * LOAD_END at the end of the chunk area, or a code with e filled. */
 static int load_chunk(cs_reader *r, uint64_t off, cs_chunk_header *hdr, cs_trace_err *e)
@@ -331,6 +348,15 @@ static int load_chunk(cs_reader *r, uint64_t off, cs_chunk_header *hdr, cs_trace
                                              : "impossible record count");
         fill_loss(r, e, off, 0);
         return e->code;
+    }
+    if (r->info.has_index) { /* the index tiles the chunk area: each chunk is one of its entries */
+        const cs_index_entry *ie = index_entry_at(r, off);
+        if (!ie || ie->nrecords != hdr->nrecords) {
+            set_err(e, CS_TRACE_EBADCHUNK, 0, off, "corrupt chunk header at offset %llu (%s)",
+                    (unsigned long long)off, ie ? "record count differs from the index" : "not a chunk of the index");
+            fill_loss(r, e, off, 0);
+            return e->code;
+        }
     }
     uint64_t payload = (uint64_t)hdr->nrecords * COROSCOPE_EVENT_SIZE;
     if (sizeof *hdr + payload > avail) {

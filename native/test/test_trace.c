@@ -353,6 +353,39 @@ TEST(in_a_file_with_an_index_a_chunk_that_starts_like_the_index_is_a_corrupt_chu
     free(ev);
 }
 
+/* Found by fuzz_trace: a chunk whose header (CRCs recomputed) claimed the
+ * records of the next eleven chunks was read as such, the index ignored. */
+TEST(in_a_file_with_an_index_a_valid_chunk_whose_record_count_differs_from_the_index_is_corrupt)
+{
+    enum { N = 40, K = 7 };
+    coroscope_event *ev = make_events(N);
+    int fd = write_trace(ev, N, 1, 1); /* one record per chunk: 96 bytes each */
+    char *file;
+    size_t size = slurp(fd, &file);
+    close(fd);
+    uint64_t offs[64];
+    REQUIRE(chunk_offsets(file, size, offs, 63) == N);
+    /* Chunk K claims 16 records: its payload then spans the next 11 chunks
+     * exactly (32 + 16 * 64 = 11 * 96), and both its CRCs are made right. */
+    cs_chunk_header h;
+    memcpy(&h, file + offs[K], sizeof h);
+    h.nrecords = 16;
+    h.payload_crc = cs_crc32(0, file + offs[K] + sizeof h, 16 * 64);
+    h.header_crc = cs_crc32(0, &h, 28);
+    memcpy(file + offs[K], &h, sizeof h);
+    readback rb = read_all_bytes(file, size, 0);
+    CHECK(rb.info.has_index);
+    CHECK_EQ_LONG(rb.n, K);
+    CHECK(same_events(rb.ev, ev, rb.n));
+    CHECK_EQ_LONG(rb.status.code, CS_TRACE_EBADCHUNK);
+    CHECK_EQ_LONG(rb.status.offset, offs[K]);
+    CHECK_EQ_LONG(rb.status.records_lost, N - K);
+    CHECK_STR_CONTAINS(rb.status.msg, "index");
+    free(rb.ev);
+    free(file);
+    free(ev);
+}
+
 TEST(header_problems_have_their_own_codes)
 {
     int fd = write_trace(make_events(10), 10, 0, 1);
