@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { compileProg } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const build = resolve(process.env.COROSCOPE_TEST_BUILD_DIR || join(here, '..', 'build'));
@@ -22,10 +23,7 @@ function cleanEnv(extra = {}) {
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'coroscope-control-'));
   mkdirSync(join(tmp, 'run'), { mode: 0o700 });
-  counterExe = join(tmp, 'counter');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'counter.c'),
-    '-o', counterExe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  counterExe = compileProg('counter', tmp);
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -223,10 +221,7 @@ except Exception as e:
 });
 
 test('a snapshot of the paused scheduler shows every coroutine with what it waits for', async () => {
-  const exe = join(tmp, 'snapshot_target');
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', 'snapshot_target.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const exe = compileProg('snapshot_target', tmp);
   const child = spawn(exe, [], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const fd = await new Promise((res, rej) => {

@@ -18,13 +18,25 @@ export function cleanEnv(extra = {}) {
   return { ...e, ...extra };
 }
 
+/** The C compiler for test programs and its flags: COROSCOPE_TEST_CC (e.g. "clang -fsanitize=thread",
+ *  to match a sanitizer build in COROSCOPE_TEST_BUILD_DIR), default "cc". */
+export function testCompiler() {
+  const words = (process.env.COROSCOPE_TEST_CC || 'cc').split(/\s+/).filter(Boolean);
+  return { cc: words[0], flags: words.slice(1) };
+}
+
+/** Compile the C file `src` against libcoroscope (and `libs`, e.g. ['-lcrypto']) into exe; exe. */
+export function compileAgainstEngine(src, exe, libs = []) {
+  const { cc, flags } = testCompiler();
+  const r = spawnSync(cc, [...flags, '-O1', '-I', join(here, '..', 'engine', 'include'), src,
+    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`, ...libs], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return exe;
+}
+
 /** Compile native/test/progs/NAME.c against libcoroscope (and `libs`, e.g. ['-lcrypto']) into dir; its path. */
 export function compileProg(name, dir, libs = []) {
-  const exe = join(dir, name);
-  const cc = spawnSync('cc', ['-O1', '-I', join(here, '..', 'engine', 'include'), join(here, 'progs', `${name}.c`),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`, ...libs], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
-  return exe;
+  return compileAgainstEngine(join(here, 'progs', `${name}.c`), join(dir, name), libs);
 }
 
 /** examples/echo_server on a free port with env (see cleanEnv): the process and its port. */

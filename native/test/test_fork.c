@@ -93,7 +93,7 @@ static void *add_after_sleep(void *arg)
 {
     struct timespec ts = {0, 20 * MS};
     CHECK_EQ_LONG(nanosleep(&ts, NULL), 0);
-    return (char *)arg + 1;
+    return (void *)((uintptr_t)arg + 1);
 }
 
 /* Many short sleepers across all workers. */
@@ -285,7 +285,7 @@ static void *churn(void *arg)
     return NULL;
 }
 
-static void *spawn_in_child(void *arg) { return (char *)arg + 1; }
+static void *spawn_in_child(void *arg) { return (void *)((uintptr_t)arg + 1); }
 
 TEST(fork_while_other_workers_spawn_and_join_gives_children_that_can_always_spawn)
 {

@@ -353,6 +353,7 @@ typedef struct flight {
     cs_ring *r;
     _Atomic int stop;
     uint64_t written;
+    _Atomic uint64_t progress;  /* written, for the reader to wait on */
 } flight;
 
 static void *flight_producer(void *arg)
@@ -361,7 +362,7 @@ static void *flight_producer(void *arg)
     while (!atomic_load(&f->stop)) {
         coroscope_event e = flight_ev(f->written, 64);
         if (cs_ring_write(&f->r[0], &e) == 0)
-            f->written++;
+            atomic_store_explicit(&f->progress, ++f->written, memory_order_relaxed);
         else
             usleep(50); /* overwrite mode is off and the ring is full: let the consumer catch up */
     }
@@ -408,13 +409,16 @@ TEST(reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing
         flight f = {.r = &r};
         pthread_t t;
         REQUIRE(pthread_create(&t, NULL, flight_producer, &f) == 0);
-        usleep(1000);
+        /* Not a sleep: on a loaded machine the producer may not have run yet. */
+        while (atomic_load_explicit(&f.progress, memory_order_relaxed) < 2 * 1024)
+            sched_yield(); /* it lapped the ring at least once */
         cs_ring c;
         REQUIRE(cs_ring_attach(&c, r.fd) == 0);
         static coroscope_event out[300];
-        uint64_t next = UINT64_MAX;
-        /* Overwrite mode still on: the producer laps this slow reader. */
-        for (int reads = 0; reads < 3000; reads++) {
+        uint64_t next = UINT64_MAX, gaps_before = gaps;
+        /* Overwrite mode still on: the producer laps this slow reader, at
+         * least once in this round, however the threads are scheduled. */
+        for (int reads = 0; reads < 3000 || gaps == gaps_before; reads++) {
             ssize_t n = cs_ring_read(&c, out, 1 + (size_t)(reads % 300));
             REQUIRE(n >= 0);
             for (ssize_t k = 0; k < n; k++)

@@ -5,11 +5,12 @@
 #include "cs_test.h"
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 
 /* ---- join ------------------------------------------------------------------ */
 
-static void *return_arg_plus_one(void *arg) { return (char *)arg + 1; }
+static void *return_arg_plus_one(void *arg) { return (void *)((uintptr_t)arg + 1); }
 
 TEST(join_returns_the_coroutine_result)
 {
@@ -423,6 +424,58 @@ TEST(the_default_configuration_is_the_documented_one)
     CHECK_EQ_LONG(c.hooks, 1);
     CHECK_EQ_LONG(c.preempt, 1);
     CHECK_EQ_LONG(c.migrate, 0);
+}
+
+/* ---- stack frames across switches ------------------------------------------- */
+
+#define FRAME_COS 64
+#define FRAME_DEPTH 12
+static _Atomic int frames_damaged;
+
+/* Each level keeps an address-taken array (a frame ASan may place on its
+ * fake stack) and checks it after the coroutine was switched out below it.
+ * With a jmp_buf, the deepest level leaves all of them with longjmp (a
+ * noreturn call: ASan then drops the fake frames below the jump target). */
+__attribute__((noinline)) static int nested_frames(int depth, int seed, jmp_buf *out)
+{
+    volatile int mine[24];
+    for (int i = 0; i < 24; i++)
+        mine[i] = seed * 131 + depth * 24 + i;
+    int r = depth ? nested_frames(depth - 1, seed, out) : 0;
+    if (depth % 4 == 0)
+        coroscope_yield();
+    if (!depth && out)
+        longjmp(*out, 1);
+    for (int i = 0; i < 24; i++)
+        if (mine[i] != seed * 131 + depth * 24 + i)
+            atomic_store(&frames_damaged, 1);
+    return r + mine[depth % 24];
+}
+
+static void *dive_and_yield(void *arg)
+{
+    int seed = (int)(intptr_t)arg;
+    for (int k = 0; k < 300; k++) {
+        jmp_buf jb;
+        if (seed % 4 == 0 && setjmp(jb))
+            continue; /* back from the deepest level */
+        nested_frames(FRAME_DEPTH, seed * 1000 + k, seed % 4 == 0 ? &jb : NULL);
+    }
+    return NULL;
+}
+
+/* Under ASan (make asan) this also checks that ASan follows the switches
+ * (san.h): without that, a longjmp in one coroutine frees the fake frames of
+ * coroutines switched out on other stacks, a false use-after-return. */
+TEST(coroutines_switched_out_deep_in_calls_find_every_frame_intact_when_they_resume)
+{
+    configure_workers(2);
+    coroscope_co *cos[FRAME_COS];
+    for (int i = 0; i < FRAME_COS; i++)
+        REQUIRE(coroscope_spawn(&cos[i], "frames", dive_and_yield, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < FRAME_COS; i++)
+        CHECK_EQ_ERR(coroscope_join(cos[i], NULL), 0);
+    CHECK(!atomic_load(&frames_damaged));
 }
 
 /* ---- errno ---------------------------------------------------------------- */

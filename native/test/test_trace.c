@@ -328,6 +328,65 @@ TEST(a_corrupt_byte_in_a_chunk_is_a_crc_error_at_that_chunk_with_earlier_records
     free(file);
 }
 
+/* Found by fuzz_trace: the index magic at a chunk's place used to end reading
+ * there, cleanly, even when a valid index listed more chunks after it. */
+TEST(in_a_file_with_an_index_a_chunk_that_starts_like_the_index_is_a_corrupt_chunk_not_the_end)
+{
+    enum { N = 500, CR = 100 };
+    coroscope_event *ev = make_events(N);
+    int fd = write_trace(ev, N, CR, 1);
+    char *file;
+    size_t size = slurp(fd, &file);
+    close(fd);
+    uint64_t offs[16];
+    REQUIRE(chunk_offsets(file, size, offs, 15) == 5);
+    uint32_t imagic = CS_INDEX_MAGIC;
+    memcpy(file + offs[2], &imagic, 4);
+    readback rb = read_all_bytes(file, size, 0);
+    CHECK(rb.info.has_index);
+    CHECK_EQ_LONG(rb.n, 2 * CR);
+    CHECK(same_events(rb.ev, ev, rb.n));
+    CHECK_EQ_LONG(rb.status.code, CS_TRACE_EBADCHUNK);
+    CHECK_EQ_LONG(rb.status.offset, offs[2]);
+    CHECK_EQ_LONG(rb.status.records_lost, N - 2 * CR);
+    free(rb.ev);
+    free(file);
+    free(ev);
+}
+
+/* Found by fuzz_trace: a chunk whose header (CRCs recomputed) claimed the
+ * records of the next eleven chunks was read as such, the index ignored. */
+TEST(in_a_file_with_an_index_a_valid_chunk_whose_record_count_differs_from_the_index_is_corrupt)
+{
+    enum { N = 40, K = 7 };
+    coroscope_event *ev = make_events(N);
+    int fd = write_trace(ev, N, 1, 1); /* one record per chunk: 96 bytes each */
+    char *file;
+    size_t size = slurp(fd, &file);
+    close(fd);
+    uint64_t offs[64];
+    REQUIRE(chunk_offsets(file, size, offs, 63) == N);
+    /* Chunk K claims 16 records: its payload then spans the next 11 chunks
+     * exactly (32 + 16 * 64 = 11 * 96), and both its CRCs are made right. */
+    cs_chunk_header h;
+    memcpy(&h, file + offs[K], sizeof h);
+    h.nrecords = 16;
+    h.payload_crc = cs_crc32(0, file + offs[K] + sizeof h, 16 * 64);
+    h.header_crc = cs_crc32(0, &h, 28);
+    memcpy(file + offs[K], &h, sizeof h);
+    readback rb = read_all_bytes(file, size, 0);
+    CHECK(rb.info.has_index);
+    CHECK_EQ_LONG(rb.n, K);
+    CHECK(same_events(rb.ev, ev, rb.n));
+    CHECK_EQ_LONG(rb.status.code, CS_TRACE_EBADCHUNK);
+    CHECK_EQ_LONG(rb.status.offset, offs[K]);
+    CHECK_EQ_LONG(rb.status.records_lost, N - K);
+    CHECK_STR_CONTAINS(rb.status.msg, "index");
+    free(rb.ev);
+    free(file);
+    free(ev);
+}
+
 TEST(header_problems_have_their_own_codes)
 {
     int fd = write_trace(make_events(10), 10, 0, 1);

@@ -8,7 +8,9 @@
  * format 2 every size before it is allocated and every column while it is
  * decoded (trace_v2.c) — before any record of them is handed out. Reading
  * stops for good (until a seek) at the first chunk that fails; the status
- * describes it. Both formats come out as the same 64-byte records.
+ * describes it. Both formats come out as the same 64-byte records. With a
+ * valid index, each chunk must also be the index's entry at its offset (same
+ * record count): reading and the index never disagree on what the file holds.
  *
  * The string table is keyed by ids the file chooses, so it is hashed with a
  * per-process random key (khash.h): no file can make its probes long.
@@ -436,6 +438,29 @@ static int chunk_start(cs_reader *r, uint64_t off, size_t hsize, cs_trace_err *e
     return LOAD_OK;
 }
 
+/* With an index, the chunk at off must be the index's entry there, with the
+ * same record count (the index tiles the chunk area): 0 when it is, or when
+ * there is no index; else an EBADCHUNK code with e filled. Reading and the
+ * index then never disagree on what the file holds. */
+static int index_disagrees(cs_reader *r, uint64_t off, uint32_t nrecords, cs_trace_err *e)
+{
+    if (!r->info.has_index)
+        return 0;
+    uint32_t lo = 0, hi = r->info.chunk_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->index[mid].offset < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const cs_v2_index_entry *ie = lo < r->info.chunk_count && r->index[lo].offset == off ? &r->index[lo] : NULL;
+    if (ie && ie->nrecords == nrecords)
+        return 0;
+    return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
+                      (unsigned long long)off, ie ? "record count differs from the index" : "not a chunk of the index");
+}
+
 static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs_trace_err *e)
 {
     cs_chunk_header hdr;
@@ -453,6 +478,8 @@ static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
                           hdr.magic != CS_CHUNK_MAGIC ? "bad magic"
                           : hcrc != hdr.header_crc    ? "header CRC mismatch"
                                                       : "impossible record count");
+    if ((rc = index_disagrees(r, off, hdr.nrecords, e)))
+        return rc;
     uint64_t payload = (uint64_t)hdr.nrecords * COROSCOPE_EVENT_SIZE;
     if (sizeof hdr + payload > avail)
         return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,
@@ -489,6 +516,8 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
     if (cs_v2_check_header(&hdr, why, sizeof why))
         return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
                           (unsigned long long)off, why);
+    if ((rc = index_disagrees(r, off, hdr.nrecords, e)))
+        return rc;
     uint64_t size = sizeof hdr + (uint64_t)hdr.summary_size + hdr.body_size;
     if (size > avail)
         return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,

@@ -48,9 +48,11 @@ CS_EXPORT int coroscope_configure(const coroscope_config *c)
     if (started && (c->workers != cs_cfg.workers || c->stack_size != cs_cfg.stack_size ||
                     c->migrate != cs_cfg.migrate))
         return EBUSY;
-    cs_cfg.workers = c->workers;
-    cs_cfg.stack_size = c->stack_size;
-    cs_cfg.migrate = c->migrate;
+    if (!started) { /* once started they are read by every thread: never written again (they equal c's) */
+        cs_cfg.workers = c->workers;
+        cs_cfg.stack_size = c->stack_size;
+        cs_cfg.migrate = c->migrate;
+    }
     atomic_store(&cs_cfg.time_slice_ns, c->time_slice_ns);
     atomic_store(&cs_cfg.hooks, c->hooks);
     atomic_store(&cs_cfg.preempt, c->preempt);

@@ -35,11 +35,7 @@ extern cs_config cs_cfg;
  * on stderr and replaced by the default. */
 void cs_config_load(char **envp);
 
-/* Parse "256K", "1M", "65536" into bytes; "10ms", "500us", "2s", "100000ns"
- * into nanoseconds. Return 0 or EINVAL. Exposed for tests. */
-int cs_parse_size(const char *s, size_t *out);
-int cs_parse_duration(const char *s, uint64_t *out);
-/* "SIGURG", "USR1", "SIGRTMIN+3", "23" -> signal number, or -1. */
-int cs_parse_signal(const char *s);
+/* cs_parse_size, cs_parse_duration, cs_parse_signal */
+#include "parse.h"
 
 #endif

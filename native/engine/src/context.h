@@ -26,6 +26,9 @@
  *   - Only the thread that owns `from` calls cs_ctx_switch(from, to), and `to`
  *     is not running on any thread.
  *   - The signal mask is never read or written here.
+ *   - Every call of cs_ctx_switch is bracketed by the sanitizer calls of
+ *     san.h (nothing in a normal build), so ASan and TSan know which stack
+ *     runs: sched.c run(), coroutine.c, overflow.c.
  *   - Field offsets are used by the assembly: change them together.
  *
  * Porting: aarch64 needs the same struct with x19-x29, lr, sp, d8-d15 and

@@ -19,6 +19,7 @@
 
 #include "../include/coroscope.h"
 #include "config.h"
+#include "control_cmd.h"
 #include "fdtable.h"
 #include "log.h"
 #include "preempt.h"
@@ -208,44 +209,21 @@ static void cmd_hello(int fd)
     reply(fd, &o);
 }
 
-static void cmd_set(int fd, const char *arg)
+static void cmd_set(int fd, const cs_control_cmd *cmd)
 {
-    coroscope_config c;
-    coroscope_config_get(&c);
-    char key[32], val[64];
-    if (sscanf(arg, "%31[^=]=%63s", key, val) != 2) {
-        reply_error(fd, "usage: set slice=10ms | set preempt=0|1 | set hooks=0|1 | set delay=250ms");
-        return;
-    }
-    if (!strcmp(key, "delay")) {
-        uint64_t ns;
-        if (cs_parse_duration(val, &ns) || ns > 2000000000ull) {
-            reply_error(fd, "delay: a duration from 0 to 2s (e.g. 250ms; 0 turns slow motion off)");
-            return;
-        }
-        set_delay(ns);
+    if (cmd->setting == CS_SET_DELAY) {
+        set_delay(cmd->value);
         out o = {.n = 0};
-        put(&o, "{\"ok\":true,\"delay_ns\":%llu}", (unsigned long long)ns);
+        put(&o, "{\"ok\":true,\"delay_ns\":%llu}", (unsigned long long)cmd->value);
         reply(fd, &o);
         return;
     }
-    if (!strcmp(key, "slice")) {
-        uint64_t ns;
-        if (cs_parse_duration(val, &ns)) {
-            reply_error(fd, "slice: not a duration (e.g. 10ms, 500us)");
-            return;
-        }
-        c.time_slice_ns = ns;
-    } else if (!strcmp(key, "preempt") || !strcmp(key, "hooks")) {
-        if (strcmp(val, "0") && strcmp(val, "1")) {
-            reply_error(fd, "expected 0 or 1");
-            return;
-        }
-        *(!strcmp(key, "preempt") ? &c.preempt : &c.hooks) = val[0] - '0';
-    } else {
-        reply_error(fd, "unknown setting (slice, preempt, hooks, delay)");
-        return;
-    }
+    coroscope_config c;
+    coroscope_config_get(&c);
+    if (cmd->setting == CS_SET_SLICE)
+        c.time_slice_ns = cmd->value;
+    else
+        *(cmd->setting == CS_SET_PREEMPT ? &c.preempt : &c.hooks) = (int)cmd->value;
     int err = coroscope_configure(&c);
     if (err) {
         reply_error(fd, strerror(err));
@@ -407,45 +385,47 @@ static void unsubscribe(void)
     subscribed = 0;
 }
 
-/* One command line; returns 0 to keep the client, -1 to close it. */
+/* One command line (parsed by control_cmd.c); returns 0 to keep the
+ * client, -1 to close it. */
 static int command(int fd, char *line)
 {
-    char *arg = strchr(line, ' ');
-    if (arg)
-        *arg++ = '\0';
-    else
-        arg = line + strlen(line);
+    cs_control_cmd cmd;
+    if (cs_control_parse(line, strlen(line), &cmd)) {
+        reply_error(fd, cmd.error);
+        return 0;
+    }
     out o = {.n = 0};
-    if (!strcmp(line, "hello")) {
+    switch (cmd.verb) {
+    case CS_CMD_HELLO:
         cmd_hello(fd);
-    } else if (!strcmp(line, "pause")) {
+        break;
+    case CS_CMD_PAUSE:
         set_paused(1);
         put(&o, "{\"ok\":true,\"paused\":true}");
         reply(fd, &o);
-    } else if (!strcmp(line, "resume")) {
+        break;
+    case CS_CMD_RESUME:
         set_paused(0);
         put(&o, "{\"ok\":true,\"paused\":false}");
         reply(fd, &o);
-    } else if (!strcmp(line, "step")) {
-        char *end;
-        long n = *arg ? strtol(arg, &end, 10) : 1;
-        if (*arg && (*end || n < 1 || n > 1000000)) {
-            reply_error(fd, "usage: step [N], 1 <= N <= 1000000");
-            return 0;
-        }
+        break;
+    case CS_CMD_STEP:
         if (!atomic_load(&paused)) {
             reply_error(fd, "not paused: pause first");
             return 0;
         }
-        atomic_fetch_add(&steps, n);
+        atomic_fetch_add(&steps, cmd.steps);
         gate_changed();
-        put(&o, "{\"ok\":true,\"steps\":%ld}", n);
+        put(&o, "{\"ok\":true,\"steps\":%ld}", cmd.steps);
         reply(fd, &o);
-    } else if (!strcmp(line, "set")) {
-        cmd_set(fd, arg);
-    } else if (!strcmp(line, "snapshot")) {
+        break;
+    case CS_CMD_SET:
+        cmd_set(fd, &cmd);
+        break;
+    case CS_CMD_SNAPSHOT:
         cmd_snapshot(fd);
-    } else if (!strcmp(line, "subscribe")) {
+        break;
+    case CS_CMD_SUBSCRIBE: {
         int err = subscribed ? 0 : cs_tel_subscribe(1);
         if (err) {
             reply_error(fd, "the event rings are being recorded to the COROSCOPE_TRACE file");
@@ -461,20 +441,20 @@ static int command(int fd, char *line)
         cs_tel_prepare_thread();
         send_new_rings(fd);
         cs_tel_existing_coroutines();
-    } else if (!strcmp(line, "unsubscribe")) {
+        break;
+    }
+    case CS_CMD_UNSUBSCRIBE:
         unsubscribe();
         put(&o, "{\"ok\":true,\"subscribed\":false}");
         reply(fd, &o);
-    } else if (!strcmp(line, "detach")) {
+        break;
+    case CS_CMD_DETACH:
         unsubscribe();
         set_delay(0);
         set_paused(0);
         put(&o, "{\"ok\":true}");
         reply(fd, &o);
         return -1;
-    } else {
-        reply_error(fd, "unknown command (hello, pause, step, resume, set, snapshot, subscribe, unsubscribe, "
-                        "detach)");
     }
     return 0;
 }

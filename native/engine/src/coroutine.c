@@ -112,6 +112,7 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
      * initial frame starts below it, 16-byte aligned. */
     char *top = (char *)(((uintptr_t)co->stack.hi - 64) & ~(uintptr_t)15);
     cs_ctx_make(&co->ctx, top, cs_co_main, co);
+    cs_san_co_init(&co->san, co->stack.lo, co->stack.size);
     return co;
 }
 
@@ -144,16 +145,20 @@ void cs_co_unref(cs_co *co)
 void cs_co_switch_out(cs_co *co)
 {
     int e = errno;
+    cs_san_leave(&co->san, &co->owner->san, 0);
     cs_ctx_switch(&co->ctx, &co->owner->sched_ctx);
+    cs_san_entered(&co->san, &co->owner->san); /* owner: the worker that switched it back in */
     errno = e;
 }
 
 void cs_co_main(void *arg)
 {
     cs_co *co = arg;
+    cs_san_entered(&co->san, &co->owner->san);
     co->result = co->fn(co->arg);
     co->exit = CS_EXIT_RETURN;
     co->state = CS_CO_DONE;
+    cs_san_leave(&co->san, &co->owner->san, 1);
     cs_ctx_switch(&co->ctx, &co->owner->sched_ctx);
     __builtin_unreachable();
 }

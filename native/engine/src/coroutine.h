@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "context.h"
+#include "san.h"
 #include "spin.h"
 #include "stack.h"
 
@@ -117,6 +118,9 @@ typedef struct cs_co {
     unsigned call_addrlen;
     int spawn_worker;               /* worker whose spawn queue it was pushed to, -1: the injection
                                        queue (CO_MIGRATE of a coroutine stolen before it ran) */
+#ifdef CS_SAN_FIBERS
+    cs_san_fiber san;               /* sanitizer builds only (san.h) */
+#endif
 } cs_co;
 
 typedef struct cs_tls {

@@ -31,8 +31,11 @@ static _Noreturn void cs_overflow_exit(cs_co *co, void *fault)
     co->exit = CS_EXIT_OVERFLOW;
     co->result = NULL;
     co->state = CS_CO_DONE;
-    cs_ctx dead = {0};
-    cs_ctx_switch(&dead, &w->sched_ctx);
+    /* From here no local variable: a dying fiber's ASan fake stack (where
+     * its locals may live) is gone after cs_san_leave. The switch saves
+     * into the dead coroutine's own context, never resumed. */
+    cs_san_leave(&co->san, &w->san, 1);
+    cs_ctx_switch(&co->ctx, &w->sched_ctx);
     __builtin_unreachable();
 }
 

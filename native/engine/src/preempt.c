@@ -103,8 +103,12 @@ static const char *base_name(const char *path)
 static int runtime_object(const char *path)
 {
     const char *base = base_name(path);
-    static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libstdc++", "libgcc_s", "libcoroscope",
-                                        "linux-vdso", "linux-gate", "libpthread", "libdl.so", "librt.so", "libm.so"};
+    /* Sanitizer runtimes too: their allocators and interceptors keep
+     * per-thread state (caches, the interceptor in progress) like libc. */
+    static const char *const names[] = {"libc.so",    "ld-linux",   "ld64.so",    "libstdc++",  "libgcc_s",
+                                        "libcoroscope", "linux-vdso", "linux-gate", "libpthread", "libdl.so",
+                                        "librt.so",   "libm.so",    "libclang_rt.", "libasan.",  "libtsan.",
+                                        "libubsan.",  "liblsan."};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strncmp(base, names[i], strlen(names[i])))
             return 1;

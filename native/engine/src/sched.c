@@ -457,6 +457,8 @@ static cs_co *next_co(cs_worker *w)
 static void finish(cs_worker *w, cs_co *co)
 {
     (void)w;
+    cs_san_co_fini(&co->san);
+    cs_san_stack_reuse(co->stack.lo, co->stack.size);
     cs_stack_free(&co->stack);
     co->stack.base = NULL;
     cs_spin_lock(&co->join_lock);
@@ -496,7 +498,9 @@ static void run(cs_worker *w, cs_co *co)
         cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
         cs_tel_flush(); /* a coroutine may now run a whole slice: what led here is visible meanwhile */
     }
+    cs_san_enter(&w->san, &co->san);
     cs_ctx_switch(&w->sched_ctx, &co->ctx);
+    cs_san_back(&w->san);
     /* Did the coroutine change the thread's FP control? Then it is its own:
      * keep it with the coroutine and give the worker its own back. */
     uint32_t mx;
@@ -544,6 +548,7 @@ static void *worker_main(void *arg)
     cs_overflow_thread_init(w);
     cs_preempt_thread_init();
     cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
+    cs_san_sched_init(&w->san);
 
     for (;;) {
         cs_co *co = next_co(w);
@@ -644,10 +649,16 @@ void cs_sched_atfork_child(void)
         void *alt = w->altstack, *ex = w->exit_stack;
         size_t alts = w->altstack_size, exs = w->exit_stack_size;
         cs_ctx sched = w->sched_ctx;
+#ifdef CS_SAN_FIBERS
+        cs_san_fiber san = w->san; /* the forking thread's scheduler fiber lives on */
+#endif
         if (worker_init(w, i))
             cs_fatal("cannot rebuild worker %d in the forked child", i);
         if (w == self) {
             w->sched_ctx = sched;
+#ifdef CS_SAN_FIBERS
+            w->san = san;
+#endif
             w->cur = keep;
             w->altstack = alt, w->altstack_size = alts;
             w->exit_stack = ex, w->exit_stack_size = exs;

@@ -89,6 +89,9 @@ typedef struct cs_worker {
     void *altstack;
     void *exit_stack;
     size_t altstack_size, exit_stack_size;
+#ifdef CS_SAN_FIBERS
+    cs_san_fiber san;                  /* the scheduler's fiber; sanitizer builds only (san.h) */
+#endif
 } cs_worker;
 
 typedef struct cs_runtime {
