@@ -74,7 +74,7 @@ export function onApplied(listener: ((session: string, seq: number) => void) | u
 
 /** Routes a data push (batch, output, problem, end) to its session: queued, applied after the next frame. */
 export function ingest(p: ApiPush): void {
-  if (p.type === 'status') return;
+  if (p.type === 'status' || p.type === 'closing') return;
   if (p.type === 'batch' && p.events instanceof Uint8Array && p.events.byteLength > SLICE_EVENTS * RECORD_BYTES) {
     const e = p.events;
     for (let o = 0; o < e.byteLength; o += SLICE_EVENTS * RECORD_BYTES) {
