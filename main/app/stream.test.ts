@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ApiPush, RequestArgs, RequestName, RequestResult } from '../../preload/api.js';
 import { packageRoot } from '../core/engine/paths.js';
 import { TraceReader } from '../core/session/traceReader.js';
@@ -53,7 +55,7 @@ class Listener {
   readonly push = (p: ApiPush): void => {
     if (p.type === 'batch' && p.session === this.id) {
       assert.equal(p.seq, this.seq, 'each batch starts where the last one ended: no gap, no repeat');
-      this.parts.push(Buffer.from(p.events));
+      if (this.keep) this.parts.push(Buffer.from(p.events));
       this.seq += p.events.byteLength / 64;
       this.maxUnacked = Math.max(this.maxUnacked, this.seq - this.acked);
       if (!this.paused) this.ack();
@@ -61,7 +63,7 @@ class Listener {
     if (p.type === 'end' && p.session === this.id) this.ended = true;
     if (p.type === 'problem' && p.session === this.id) this.problems.push(p.message);
   };
-  constructor(readonly id: string, from = 0) {
+  constructor(readonly id: string, from = 0, private readonly keep = true) {
     this.seq = this.acked = from;
   }
   ack(): void {
@@ -184,4 +186,36 @@ test('record: false records to a private temporary file (0600 in a 0700 director
   assert.equal(statSync(dirname(mine[0])).mode & 0o777, 0o700);
   await ask('closeSession', [st.id]);
   assert.equal(existsSync(dirname(mine[0])), false, 'removed at close');
+});
+
+test('a long live session does not grow the host: its heap stays flat per event (no history, no store)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const used = async () => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      const m = process.memoryUsage();
+      best = Math.min(best, m.heapUsed + m.external + m.arrayBuffers);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return best;
+  };
+  const st = await ask('launch', [{ cmd: writer, args: ['4000000000'] }]);
+  const l = new Listener(st.id, 0, false); // keeps nothing: only the host is measured
+  const off = host.onPush(l.push);
+  await l.subscribe();
+  const events = async () => (await ask('sessions', [])).find((s) => s.id === st.id)!.events;
+  for (let i = 0; i < 100 && (await events()) < 300_000; i++) await new Promise((r) => setTimeout(r, 50));
+  const before = await used();
+  const e0 = l.seq;
+  for (let i = 0; i < 300 && (await events()) < e0 + 3_000_000; i++) await new Promise((r) => setTimeout(r, 50));
+  await ask('kill', [st.id, 'SIGKILL']);
+  await l.whenEnded();
+  off();
+  const grown = (await used()) - before;
+  const n = l.seq - e0;
+  assert.ok(n > 1_000_000, `enough events to see a per-event cost (${n})`);
+  assert.ok(grown / n < 2, `the host grew ${grown} bytes over ${n} events (${(grown / n).toFixed(2)} B/event)`);
+  await ask('closeSession', [st.id]);
 });
