@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ApiPush, RequestArgs, RequestName, RequestResult } from '../../preload/api.js';
+import { addon } from '../core/engine/addon.js';
 import { packageRoot } from '../core/engine/paths.js';
 import { TraceReader } from '../core/session/traceReader.js';
 import { scratch } from '../core/testing/helpers.js';
@@ -101,7 +102,7 @@ function fileEvents(path: string): Buffer {
 let recorded = '';
 
 test('a live subscriber that stops acking falls behind, catches up from the file, and gets every event once', async () => {
-  const st = await ask('launch', [{ cmd: writer, args: ['1500000'] }]);
+  const st = await ask('launch', [{ cmd: writer, args: ['3000000'] }]);
   const fast = new Listener(st.id);
   const slow = new Listener(st.id);
   const offs = [host.onPush(fast.push), host.onPush(slow.push)];
@@ -129,7 +130,23 @@ test('subscribing from 0 and from the middle of an opened multi-chunk trace give
   assert.ok(recorded, 'needs the recording of the test before');
   const all = fileEvents(recorded);
   const n = all.length / 64;
-  const st = await ask('openTrace', [recorded]);
+  // openTrace answers from the header and the chunk headers: no record is read before a page subscribes
+  const a = addon();
+  const Original = a.TraceFile;
+  let reads = 0;
+  a.TraceFile = class extends Original {
+    override read(max?: number) {
+      reads++;
+      return super.read(max);
+    }
+  };
+  let st;
+  try {
+    st = await ask('openTrace', [recorded]);
+  } finally {
+    a.TraceFile = Original;
+  }
+  assert.equal(reads, 0, 'no events read to answer openTrace');
   assert.equal(st.events, n, 'openTrace counts the events from the chunk headers');
   const r = new TraceReader(recorded);
   assert.ok(r.summaries().chunks.length > 4, 'several chunks');
