@@ -66,6 +66,11 @@ export class AppHost {
     };
   }
 
+  /** A listener's page went away but the listener stays (an Electron window reloading): end its streams. */
+  dropSubscriptions(listener: Push): void {
+    for (const e of this.entries.values()) e.unsubscribe(listener);
+  }
+
   private readonly broadcast = (p: ApiPush): void => {
     for (const l of this.listeners) {
       try {
