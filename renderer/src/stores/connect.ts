@@ -54,7 +54,9 @@ export function startConnection(): void {
       },
       (e: { message?: string }) => {
         subscribed.delete(id);
-        say(`session ${id}: cannot stream its events: ${e?.message ?? e}`);
+        // A call cut by a dropped connection is not a failure to report: the reconnect subscribes again.
+        const dropped = useSessions.getState().connection !== 'open' || /connection .*lost/.test(e?.message ?? '');
+        if (!dropped) say(`session ${id}: cannot stream its events: ${e?.message ?? e}`);
       },
     );
   };
