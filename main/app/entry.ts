@@ -240,7 +240,8 @@ class Subscription {
 
   private fallBehind(): void {
     this.mode = 'file';
-    // Fed from the file on the next ack (nothing to do until then: the window is full).
+    // Fed from the file: at once if the window has room, else when the page acks.
+    this.pump();
   }
 
   /** Feeds from the file, a batch per turn, while the window allows; switches to live when caught up. */
