@@ -15,6 +15,14 @@
  *    on their own channel ("coroscope:push"), event batches as raw 64-byte
  *    records.
  *
+ * Event batches flow only to a page that subscribed to the session
+ * (subscribe(id, fromSeq)), from that position, with flow control: every
+ * batch carries `seq` (the number of the session's events before its
+ * first), the page acks what it has applied (ack(id, seq)), and the host
+ * sends at most a window of unacked events; a page that falls behind is fed
+ * from the session's trace file as it acks (never disconnected for being
+ * slow), and a page that reconnects subscribes from the seq it has.
+ *
  * Adding a request is one line in REQUESTS (its name, argument tuple,
  * result type and a check per argument); the compiler then asks for
  * its handler in AppHost, and every transport and client carries it
@@ -31,7 +39,7 @@
 // runtime dependency for any side).
 
 import {
-  args, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, signal, stepCount, tracePath,
+  args, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, seq as seqCheck, signal, stepCount, tracePath,
   type AllowedSignal, type EXPORT_FORMATS,
 } from './check.js';
 
@@ -180,8 +188,15 @@ export const REQUESTS = {
   snapshot: request<[id: string], EngineSnapshot>(sessionId),
   hello: request<[id: string], HelloReply>(sessionId),
   exportSession: request<[id: string, format: ExportFormat], ExportResult>(sessionId, exportFormat),
-  /** Ask the host to send every batch of a session again from the start (a UI that (re)connects). */
-  replay: request<[id: string], void>(sessionId),
+  /**
+   * Stream the session's batches to this page from event fromSeq (0: the start; a reconnecting
+   * page: the seq it has): from the trace file while behind, then live. Replaces this page's
+   * earlier subscription to it. `from`: where the stream starts (fromSeq, or the session's event
+   * count if that is smaller); `events`: events the session has now.
+   */
+  subscribe: request<[id: string, fromSeq: number], { from: number; events: number }>(sessionId, seqCheck),
+  /** This page has applied every event of the session before seq (flow control: it opens the window). */
+  ack: request<[id: string, seq: number], void>(sessionId, seqCheck),
 };
 
 type Requests = typeof REQUESTS;
@@ -209,13 +224,16 @@ export function checkArgs<K extends RequestName>(name: K, raw: unknown): Request
 
 /** Every push: name (its `type`) -> payload. */
 export interface ApiPushes {
-  /** replay: re-sent on request (replay()); a UI replaying a session drops unmarked batches
-   *  of it until the replay() reply, since the replay already holds them. */
-  batch: { session: string; events: Uint8Array; strings: [number, string][]; replay?: boolean };
+  /** Events seq .. seq+n-1 of a subscribed session (n = events.byteLength / 64), in order, each
+   *  once; strings defined by them (after a subscribe from the middle: every string before). */
+  batch: { session: string; seq: number; events: Uint8Array; strings: [number, string][] };
   output: { session: string; stream: 1 | 2; text: string };
   status: { status: SessionStatus };
   problem: { session: string; message: string };
+  /** The session ended and this page has every event of it (per subscription). */
   end: { session: string };
+  /** The transport is about to close this connection, and why (a client that never read its pushes). */
+  closing: { reason: string };
 }
 
 export type PushName = keyof ApiPushes;

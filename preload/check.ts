@@ -182,6 +182,11 @@ export function signal(v: unknown): AllowedSignal {
   return v === undefined ? 'SIGTERM' : oneOf(v, 'signal', SIGNALS);
 }
 
+/** A position in a session's event stream (events before it): 0 .. 2^53-1. */
+export function seq(v: unknown): number {
+  return int(v, 'seq', 0, Number.MAX_SAFE_INTEGER);
+}
+
 export function stepCount(v: unknown): number {
   return int(v, 'n', 1, 1_000_000);
 }

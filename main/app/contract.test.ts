@@ -46,7 +46,8 @@ const BAD: Record<RequestName, unknown[][]> = {
   snapshot: [[], [3]],
   hello: [[], [['s1']]],
   exportSession: [['s1'], ['s1', 'pdf'], [null, 'perfetto']],
-  replay: [[], [false]],
+  subscribe: [['s1'], ['s1', -1], ['s1', 1.5], ['s1', '0'], [null, 0]],
+  ack: [['s1'], ['s1', -2], ['s1', NaN]],
 };
 
 /** One good call per request: what arrives, and the checked (normalised) arguments its handler gets. */
@@ -71,7 +72,8 @@ const GOOD: Record<RequestName, { args: unknown[]; checked: unknown[] }> = {
   snapshot: { args: ['s1'], checked: ['s1'] },
   hello: { args: ['s1'], checked: ['s1'] },
   exportSession: { args: ['s1', 'perfetto'], checked: ['s1', 'perfetto'] },
-  replay: { args: ['s1'], checked: ['s1'] },
+  subscribe: { args: ['s1', 0], checked: ['s1', 0] },
+  ack: { args: ['s1', 12], checked: ['s1', 12] },
 };
 
 test('every request in the map has an argument check and a handler; no handler is for anything else', async () => {

@@ -16,8 +16,8 @@ export const wrongName: Partial<Handlers> = {
 
 /** A request without its handler. */
 export function missingHandler(all: Handlers): Handlers {
-  const { replay: _replay, ...rest } = all;
-  // @ts-expect-error every request needs its handler: replay is missing
+  const { ack: _ack, ...rest } = all;
+  // @ts-expect-error every request needs its handler: ack is missing
   return rest;
 }
 

@@ -1,48 +1,86 @@
 /**
- * One session as the host holds it: the core Session, its id, every raw
- * batch it produced in order (with the strings first defined in it), and
- * the pushes it makes — batches, output, problems, status, end.
+ * One session as the host holds it: the core Session (kept with no event
+ * store: counters only), its id, its trace file, and its subscribers — the
+ * listeners (a page through a transport) it streams batches to, each from
+ * its own position, with flow control (Subscription below).
+ *
+ * The host keeps no event history: every session is backed by its trace
+ * file (live sessions record as they stream, to a private temporary file
+ * when the user asked not to keep one; an opened trace is its file), and
+ * whatever a subscriber has not received yet is read back from that file.
  *
  * Invariants:
- *  - history[i] is the i-th batch pushed; a batch's strings are exactly the
- *    pairs no earlier batch of this session carried, so replaying history
- *    in order gives a listener every string before the events using it;
+ *  - seq counts a session's events (TraceFile.read's events: no STRING
+ *    records); `seq` here is how many have been forwarded (live) or the
+ *    file holds (opened); every batch push carries the seq of its first
+ *    event, and a subscriber receives each event once, in order, without
+ *    gaps — except when the recording failed, where the gap is told as a
+ *    problem and the seq jumps;
+ *  - the recorder writes (and flushes) a batch to the file before the batch
+ *    reaches JS (native/addon/link.c post()), so every event counted in
+ *    `seq` is readable from the file: a subscriber fed from the file and one
+ *    fed live switch at exactly `seq`;
+ *  - a subscriber has at most WINDOW_EVENTS events pushed and not acked
+ *    (except a single batch bigger than the window); a subscriber that is
+ *    behind gets no live pushes and is fed from the file as it acks;
  *  - status pushes are at most 4 per second per session while events flow,
  *    plus one at once on every state change (exit, problem, end);
- *  - after 'end' is pushed nothing more is pushed for this session except
- *    what replay() re-sends.
+ *  - 'end' goes to a subscriber once the session ended and it has every
+ *    event; nothing follows it for that subscription.
  */
 import type { ApiPush, SessionStatus } from '../../preload/api.js';
 import type { Session } from '../core/session/session.js';
 import type { RawEvents } from '../core/events/rawEvents.js';
+import { addon, type NativeTraceFile } from '../core/engine/addon.js';
 
 export type Push = (p: ApiPush) => void;
 
-export interface HistoryBatch {
-  events: Uint8Array;
-  strings: [number, string][];
-}
-
 const STATUS_INTERVAL_MS = 250;
+const RECORD_BYTES = 64;
+
+/** Events a subscriber may have unacked: 8 MiB of 64-byte records (see the README's measurements). */
+export const WINDOW_EVENTS = 131072;
+/** Events per batch read from the file for a subscriber that is behind. */
+const FILE_BATCH_EVENTS = 32768;
 
 export class SessionEntry {
-  readonly history: HistoryBatch[] = [];
-  /** Set by the host while the entry is registered: what it pushes to. */
+  /** Events forwarded so far (live), or held by the file (an opened trace). */
+  seq = 0;
+  ended = false;
+  private finished = false;
   private lastStatus = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly sent = new Map<number, string>();
-  ended = false;
-  /** Extra cleanup (a demo's companion). */
+  private readonly subs = new Map<Push, Subscription>();
+  /** Extra cleanup (a demo's companion, a private recording). */
   onClose: (() => void)[] = [];
 
-  constructor(readonly id: string, readonly session: Session, readonly name: string, private readonly push: Push) {}
+  constructor(
+    readonly id: string,
+    readonly session: Session,
+    readonly name: string,
+    private readonly push: Push,
+    /** The recording is a private temporary file (record: false): not shown, removed at close. */
+    readonly privateFile = false,
+  ) {
+    if (session.kind === 'replay') {
+      this.seq = session.status().events;
+      this.ended = true;
+    }
+  }
 
-  /** Live sessions: wire the target's stream to pushes. */
+  /** The trace file backing the session (undefined: a live session whose recording could not start). */
+  get file(): string | undefined {
+    return this.session.recordPath;
+  }
+
+  /** Live sessions: the target's stream to the subscribers, output, problems and status to everyone. */
   wireLive(): void {
     const s = this.session;
     s.target!.on('events', (raw: RawEvents, strings: [number, string][]) => {
-      // The Session ingested this batch already (its listener was added first).
-      this.addBatch(raw.bytes, strings.filter(([id, t]) => this.sent.get(id) !== t));
+      // The Session counted this batch already (its listener was added first).
+      const at = this.seq;
+      this.seq += raw.length;
+      for (const sub of this.subs.values()) sub.live(raw.bytes, strings, at);
       this.statusSoon();
     });
     s.on('output', (stream, text) => this.push({ type: 'output', session: this.id, stream, text }));
@@ -54,27 +92,38 @@ export class SessionEntry {
     s.on('end', () => this.finish());
   }
 
-  private addBatch(events: Uint8Array, strings: [number, string][]): void {
-    for (const [id, t] of strings) this.sent.set(id, t);
-    const b = { events, strings };
-    this.history.push(b);
-    this.push({ type: 'batch', session: this.id, events, strings });
+  /** Streams the session to `to` from event fromSeq (clamped to what exists); replaces its earlier subscription. */
+  subscribe(to: Push, fromSeq: number): { from: number; events: number } {
+    this.subs.get(to)?.close();
+    const from = Math.min(fromSeq, this.seq);
+    const sub = new Subscription(this, to, from);
+    this.subs.set(to, sub);
+    sub.start();
+    return { from, events: this.seq };
   }
 
-  /** Everything again, from the start, to one listener (or all); `marked`: flag the batches as a replay. */
-  replay(to: Push = this.push, marked = false): void {
-    for (const b of this.history)
-      to({ type: 'batch', session: this.id, events: b.events, strings: b.strings, ...(marked ? { replay: true } : {}) });
-    to({ type: 'status', status: this.status() });
-    if (this.ended) to({ type: 'end', session: this.id });
+  /** `to` has applied every event before seq. */
+  ack(to: Push, seq: number): void {
+    this.subs.get(to)?.ack(seq);
   }
 
-  /** The end of the stream (or of a loaded file). */
+  unsubscribe(to: Push): void {
+    this.subs.get(to)?.close();
+    this.subs.delete(to);
+  }
+
+  /** Subscribers (tests, status). */
+  subscribers(): number {
+    return this.subs.size;
+  }
+
+  /** The end of the stream (or of a loaded file): status to everyone, 'end' to each subscriber once it has it all. */
   finish(): void {
-    if (this.ended) return;
+    if (this.finished) return;
+    this.finished = true;
     this.ended = true;
     this.statusNow();
-    this.push({ type: 'end', session: this.id });
+    for (const sub of this.subs.values()) sub.sessionEnded();
   }
 
   status(): SessionStatus {
@@ -83,7 +132,7 @@ export class SessionEntry {
       id: this.id, kind: st.kind, name: this.name, pid: st.pid, state: st.state,
       ...(st.exit ? { exit: { code: st.exit.code, signal: st.exit.signal } } : {}),
       events: st.events, drops: st.drops, rate: st.rate,
-      ...(st.recordPath ? { recordPath: st.recordPath } : {}),
+      ...(st.recordPath && !this.privateFile ? { recordPath: st.recordPath } : {}),
       ...(st.recordingError ? { recordingError: st.recordingError } : {}),
       problems: [...st.problems], startedAt: st.startedAt,
     };
@@ -102,9 +151,171 @@ export class SessionEntry {
     this.push({ type: 'status', status: this.status() });
   }
 
+  /** Stops every subscription and timer, runs the cleanups (before the session is detached). */
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const sub of this.subs.values()) sub.close();
+    this.subs.clear();
+  }
+
+  /** After the session is detached: what must outlive the stream (a private file) goes last. */
+  cleanup(): void {
     for (const f of this.onClose.splice(0)) f();
+  }
+}
+
+/**
+ * One listener's stream of one session. Mode 'live': it is up to date and
+ * gets live batches as they come (while its window allows); mode 'file': it
+ * is behind and is fed from the trace file, one batch per turn of the event
+ * loop while its window allows, until it reaches the live position again.
+ */
+class Subscription {
+  private sent: number;
+  private acked: number;
+  private mode: 'live' | 'file' = 'file';
+  private reader: NativeTraceFile | undefined;
+  private pumping = false;
+  private closed = false;
+  private endSent = false;
+
+  constructor(private readonly entry: SessionEntry, private readonly to: Push, from: number) {
+    this.sent = this.acked = from;
+  }
+
+  start(): void {
+    this.pump();
+  }
+
+  private unacked(): number {
+    return this.sent - this.acked;
+  }
+
+  /** A live batch whose first event is `at`. */
+  live(events: Uint8Array, strings: [number, string][], at: number): void {
+    if (this.closed || this.mode !== 'live') return;
+    const n = events.byteLength / RECORD_BYTES;
+    if (this.sent !== at) {
+      this.fallBehind();
+      return;
+    }
+    if (this.unacked() > 0 && this.unacked() + n > WINDOW_EVENTS) {
+      this.fallBehind();
+      return;
+    }
+    this.send(events, strings);
+  }
+
+  ack(seq: number): void {
+    if (this.closed) return;
+    if (seq > this.acked) this.acked = Math.min(seq, this.sent);
+    if (this.mode === 'file') this.pump();
+  }
+
+  sessionEnded(): void {
+    if (this.mode === 'live' && this.sent >= this.entry.seq) this.sendEnd();
+    else this.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reader?.close();
+    this.reader = undefined;
+  }
+
+  private send(events: Uint8Array, strings: [number, string][]): void {
+    const seq = this.sent;
+    this.sent += events.byteLength / RECORD_BYTES;
+    this.to({ type: 'batch', session: this.entry.id, seq, events, strings });
+  }
+
+  private sendEnd(): void {
+    if (this.endSent) return;
+    this.endSent = true;
+    this.reader?.close();
+    this.reader = undefined;
+    this.to({ type: 'end', session: this.entry.id });
+  }
+
+  private fallBehind(): void {
+    this.mode = 'file';
+    // Fed from the file: at once if the window has room, else when the page acks.
+    this.pump();
+  }
+
+  /** Feeds from the file, a batch per turn, while the window allows; switches to live when caught up. */
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    setImmediate(() => {
+      this.pumping = false;
+      if (this.closed || this.mode === 'live') return;
+      try {
+        this.step();
+      } catch (err) {
+        this.fail(`reading ${this.entry.file ?? 'the recording'}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  private step(): void {
+    const e = this.entry;
+    if (this.sent >= e.seq) {
+      this.reader?.close();
+      this.reader = undefined;
+      if (e.ended) this.sendEnd();
+      else this.mode = 'live';
+      return;
+    }
+    const room = WINDOW_EVENTS - this.unacked();
+    if (room <= 0) return; // wait for an ack
+    if (!e.file || e.session.status().recordingError) {
+      // Nothing to read the missed events from: say so, and go on from the live position.
+      const missed = e.seq - this.sent;
+      this.to({
+        type: 'problem', session: e.id,
+        message: `${missed} events were not sent to this page (it fell behind and the session has no readable recording` +
+          `${e.session.status().recordingError ? `: ${e.session.status().recordingError}` : ''}); it goes on from the live position`,
+      });
+      this.sent = this.acked = e.seq;
+      this.pump();
+      return;
+    }
+    if (!this.reader) {
+      this.reader = new (addon().TraceFile)(e.file);
+      const at = this.reader.seekEvent(this.sent);
+      if (at !== this.sent) return this.shortFile(at);
+    }
+    const r = this.reader.read(Math.min(room, FILE_BATCH_EVENTS, e.seq - this.sent));
+    if (r.events.byteLength) this.send(r.events, r.strings);
+    if (r.done && this.sent < e.seq) {
+      // The file grew since this reader opened it (a live session): reopen and go on.
+      const status = this.reader.status();
+      this.reader.close();
+      this.reader = undefined;
+      if (!r.events.byteLength) return this.shortFile(this.sent, status?.message);
+    }
+    this.pump();
+  }
+
+  /** The file holds fewer events than the session counted. */
+  private shortFile(at: number, why?: string): void {
+    this.reader?.close();
+    this.reader = undefined;
+    const e = this.entry;
+    if (!e.ended) {
+      // A live file not yet flushed this far (it is written before the batch reaches us; a recorder
+      // that stopped is handled above): try again shortly.
+      setTimeout(() => this.pump(), 20);
+      return;
+    }
+    this.fail(`${e.file}: only ${at} of ${e.seq} events could be read${why ? ` (${why})` : ''}`);
+  }
+
+  private fail(message: string): void {
+    this.to({ type: 'problem', session: this.entry.id, message });
+    this.sendEnd();
+    this.close();
   }
 }

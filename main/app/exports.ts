@@ -1,7 +1,9 @@
 /**
- * Exporting a session to a file in the host's export folder: from the
- * session's recording when it is complete (the session ended), otherwise
- * from the batches the host holds in memory; 'native' copies the .cstrace.
+ * Exporting a session to a file in the host's export folder, always from
+ * the session's trace file (the host holds no events), streaming one batch
+ * at a time: a live session's export holds what the file holds so far;
+ * 'native' copies the .cstrace (once the session ended and the file is
+ * closed).
  *
  * Invariants: the output path is chosen here (never by the caller) inside
  * the export folder; a failed export leaves no file (exportToFile removes
@@ -10,9 +12,7 @@
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ExportFormat } from '../../preload/api.js';
-import { RawEvents } from '../core/events/rawEvents.js';
 import { exportToFile } from '../core/export/file.js';
-import type { EventBatch } from '../core/model/timeline.js';
 import { TraceReader } from '../core/session/traceReader.js';
 import { HostError } from './errors.js';
 import type { SessionEntry } from './entry.js';
@@ -28,7 +28,7 @@ export async function exportEntry(e: SessionEntry, format: ExportFormat, dir: st
   const base = basename(s.recordPath ?? e.name).replace(/\.cstrace$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'session';
   const out = join(dir, `${base}-${e.id}${EXT[format]}`);
   if (format === 'native') {
-    if (!s.recordPath) throw new HostError('bad-request', 'this session was not recorded: there is no trace file to save');
+    if (!s.recordPath || e.privateFile) throw new HostError('bad-request', 'this session was not recorded: there is no trace file to save');
     if (!e.ended) throw new HostError('busy', 'the recording is still being written; export it once the session has ended');
     try {
       await copyFile(s.recordPath, out);
@@ -36,21 +36,19 @@ export async function exportEntry(e: SessionEntry, format: ExportFormat, dir: st
       await rm(out, { force: true });
       throw new HostError('internal', `cannot copy ${s.recordPath}: ${(err as Error).message}`);
     }
-  } else if (e.ended && s.recordPath) {
+  } else {
+    if (!e.file) throw new HostError('bad-request', 'this session has no trace file to export from (its recording could not start)');
     let r: TraceReader;
     try {
-      r = new TraceReader(s.recordPath);
+      r = new TraceReader(e.file);
     } catch (err) {
       throw new HostError('bad-trace', (err as Error).message);
     }
     try {
-      await exportToFile(format, r.batches(), out, { pid: r.info.pid || undefined });
+      await exportToFile(format, r.batches(), out, { pid: r.info.pid || s.pid || undefined });
     } finally {
       r.close();
     }
-  } else {
-    const batches: EventBatch[] = e.history.map((b) => ({ raw: new RawEvents(b.events), strings: s.strings }));
-    await exportToFile(format, batches, out, { pid: s.pid || undefined });
   }
   return { path: out, bytes: (await stat(out)).size };
 }

@@ -1,6 +1,8 @@
-// AppHost: the requests of preload/api.ts over the core — demos that push
-// batches and end, the plain error codes (missing program, static binary,
-// corrupt trace, bad arguments), control of a live target, exports.
+// AppHost: the requests of preload/api.ts over the core — demos that stream
+// batches to a subscribed page and end, the plain error codes (missing
+// program, static binary, corrupt trace, bad arguments), control of a live
+// target, exports. The main listener here behaves like the page: it
+// subscribes to every session it hears of and acks every batch.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,11 +16,22 @@ import { AppHost } from './host.js';
 let tmp: ReturnType<typeof scratch>;
 let host: AppHost;
 const pushes: ApiPush[] = [];
+const subscribedTo = new Set<string>();
+/** A page: subscribes from 0 to every session it hears of, acks every batch. */
+const page = (p: ApiPush): void => {
+  if (process.env.DBG) console.log(p.type, JSON.stringify(p).slice(0, 150));
+  pushes.push(p);
+  if (p.type === 'status' && !subscribedTo.has(p.status.id)) {
+    subscribedTo.add(p.status.id);
+    void host.handle({ id: 0, name: 'subscribe', args: [p.status.id, 0] }, { push: page });
+  }
+  if (p.type === 'batch') void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: page });
+};
 before(() => {
   tmp = scratch('host');
   process.env.COROSCOPE_RECORDINGS = join(tmp.dir, 'rec');
   host = new AppHost();
-  host.onPush((p) => pushes.push(p));
+  host.onPush(page);
 });
 after(async () => {
   await host.close();
@@ -38,21 +51,20 @@ const rejects = async (code: string, name: string, ...args: unknown[]) => {
   if (!r.ok) assert.equal(r.error.code, code, r.error.message);
   assert.equal(r.id, 7);
 };
-const ended = (id: string, ms = 20000) => new Promise<void>((res, rej) => {
-  const t = setTimeout(() => rej(new Error(`${id} did not end`)), ms);
-  const check = () => pushes.some((p) => p.type === 'end' && p.session === id);
-  if (check()) { clearTimeout(t); return res(); }
-  const off = host.onPush((p) => {
-    if (p.type === 'end' && p.session === id) { clearTimeout(t); off(); res(); }
-  });
-});
+/** Resolves once the page (the subscribed listener) got the session's 'end'. */
+const ended = async (id: string, ms = 20000): Promise<void> => {
+  for (const t0 = Date.now(); !pushes.some((p) => p.type === 'end' && p.session === id);) {
+    if (Date.now() - t0 > ms) throw new Error(`${id} did not end`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
 
 test('runDemo sleep_forever pushes batches with their strings, output, status, and ends with exit 0', async () => {
   const st = await ask('runDemo', 'sleep_forever');
   assert.match(st.id, /^s\d+$/);
   assert.equal(st.kind, 'launched');
   await ended(st.id);
-  const mine = pushes.filter((p) => 'session' in p ? p.session === st.id : p.status.id === st.id);
+  const mine = pushes.filter((p) => 'session' in p ? p.session === st.id : p.type === 'status' && p.status.id === st.id);
   const batches = mine.filter((p) => p.type === 'batch');
   assert.ok(batches.length > 0);
   for (const b of batches) assert.equal(b.events.byteLength % 64, 0);
@@ -63,11 +75,16 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   assert.equal(last.type === 'status' && last.status.state, 'exited');
   assert.deepEqual(last.type === 'status' && last.status.exit, { code: 0, signal: null });
   assert.equal(mine.at(-1)!.type, 'end');
-  // replay re-sends every batch, to the requester alone
+  // a second page subscribing from 0 after the end gets the same events, from the file, then 'end'
   const again: ApiPush[] = [];
-  await host.handle({ id: 2, name: 'replay', args: [st.id] }, { push: (p) => again.push(p) });
-  assert.equal(again.filter((p) => p.type === 'batch').length, batches.length);
-  assert.equal(again.at(-1)!.type, 'end');
+  const other = (p: ApiPush) => again.push(p);
+  const off = host.onPush(other);
+  await host.handle({ id: 2, name: 'subscribe', args: [st.id, 0] }, { push: other });
+  for (let i = 0; i < 500 && !again.some((p) => p.type === 'end'); i++) await new Promise((r) => setTimeout(r, 10));
+  off();
+  const bytes = (l: ApiPush[]) => Buffer.concat(l.flatMap((p) => (p.type === 'batch' ? [p.events] : [])));
+  assert.ok(bytes(again.filter((p) => 'session' in p && p.session === st.id)).equals(bytes(batches)), 'the same events, in the same order');
+  assert.equal(again.filter((p) => p.type === 'end').length, 1);
   // sessions() lists it; exports: perfetto from the recording, native copy
   assert.ok((await ask('sessions')).some((s) => s.id === st.id));
   const ex = await ask('exportSession', st.id, 'perfetto');
@@ -79,8 +96,10 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   assert.equal(rec.state, 'loaded');
   await ended(rec.id);
   assert.ok(pushes.some((p) => p.type === 'batch' && p.session === rec.id));
+  const fromFile = pushes.filter((p) => p.type === 'batch' && p.session === rec.id);
+  assert.ok(bytes(fromFile).equals(bytes(batches)), 'the opened recording streams the same events');
   await ask('closeSession', rec.id);
-  await rejects('no-session', 'replay', rec.id);
+  await rejects('no-session', 'subscribe', rec.id, 0);
 });
 
 test('launch of a missing program: not-found; a static binary: static', async () => {

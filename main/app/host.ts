@@ -9,14 +9,21 @@
  *    are untrusted; one handler per request (handlers);
  *  - every failure leaves as an ApiError {code, message} (errors.ts);
  *  - sessions are known by an id of the form "s<n>", never reused;
- *  - pushes go to every listener (onPush) except replay(), which re-sends
- *    to the requester alone when the transport says who that is;
+ *  - the host keeps no event history nor store: every session is backed by
+ *    its trace file (a private temporary one, 0600 in a 0700 directory,
+ *    removed at close, for a launch with record: false; an opened trace is
+ *    its file, answered after its header and chunk headers are checked);
+ *  - event batches go only to the listener that subscribed (subscribe(),
+ *    with flow control: entry.ts); status, output and problems go to every
+ *    listener (onPush); a listener that goes away (its onPush off) loses
+ *    its subscriptions;
  *  - close() ends every session: launched programs still running are
  *    killed (SIGTERM), attached ones are detached and keep running.
  */
 import { withSourceLines } from '../core/engine/symbols.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   checkArgs, isRequestName, type ApiPush, type EngineOptions, type ExportResult, type LaunchRequest, type ReplyEnvelope,
@@ -26,9 +33,8 @@ import type { EngineTarget } from '../core/engine/target.js';
 import { listEngineProcesses } from '../core/engine/discover.js';
 import { listRecordings, recordingsDir } from '../core/session/recordings.js';
 import { Session } from '../core/session/session.js';
-import { TraceReader } from '../core/session/traceReader.js';
 import { findDemo, listDemos, LISTENING, PORT_PLACEHOLDER } from './demos.js';
-import { SessionEntry, type HistoryBatch, type Push } from './entry.js';
+import { SessionEntry, type Push } from './entry.js';
 import { HostError, toApiError } from './errors.js';
 import { exportEntry } from './exports.js';
 
@@ -39,7 +45,7 @@ export interface HostOptions {
   deliverExport?: (path: string, bytes: number) => ExportResult;
 }
 
-/** Who asked: replay() answers to this listener alone when given. */
+/** Who asked: subscribe() and ack() act for this listener (the transport's push function). */
 export interface RequestContext {
   push?: Push;
 }
@@ -54,7 +60,15 @@ export class AppHost {
 
   onPush(listener: Push): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return () => {
+      this.listeners.delete(listener);
+      for (const e of this.entries.values()) e.unsubscribe(listener);
+    };
+  }
+
+  /** A listener's page went away but the listener stays (an Electron window reloading): end its streams. */
+  dropSubscriptions(listener: Push): void {
+    for (const e of this.entries.values()) e.unsubscribe(listener);
   }
 
   private readonly broadcast = (p: ApiPush): void => {
@@ -127,7 +141,14 @@ export class AppHost {
       const { path, bytes } = await exportEntry(e, format, this.opts.exportDir ?? join(recordingsDir(), 'exports'));
       return this.opts.deliverExport ? this.opts.deliverExport(path, bytes) : { path, bytes };
     },
-    replay: ([id], ctx) => this.entry(id).replay(ctx.push ?? this.broadcast, true),
+    subscribe: ([id, fromSeq], ctx) => {
+      const e = this.entry(id);
+      if (!ctx.push) throw new HostError('bad-request', 'subscribe needs a transport that can push to its caller');
+      return e.subscribe(ctx.push, fromSeq);
+    },
+    ack: ([id, seq], ctx) => {
+      if (ctx.push) this.entry(id).ack(ctx.push, seq);
+    },
   };
 
   /** A live session's engine (its control channel); a loaded trace has none. */
@@ -143,16 +164,31 @@ export class AppHost {
     return e;
   }
 
-  private register(session: Session, name: string): SessionEntry {
-    const e = new SessionEntry(`s${this.nextId++}`, session, name, this.broadcast);
+  private register(session: Session, name: string, privateDir?: string): SessionEntry {
+    const e = new SessionEntry(`s${this.nextId++}`, session, name, this.broadcast, !!privateDir);
+    if (privateDir) e.onClose.push(() => rmSync(privateDir, { recursive: true, force: true }));
     this.entries.set(e.id, e);
+    e.statusNow();
     return e;
   }
 
   private launch(req: LaunchRequest, name = req.cmd): SessionEntry {
-    const s = Session.launch({ cmd: req.cmd, args: req.args, cwd: req.cwd, env: req.env, engine: req.engine,
-      record: req.record === false ? false : undefined });
-    const e = this.register(s, name);
+    // record: false still records, to a private file removed at close: late joins, reconnects and
+    // pages that fall behind read it (the host keeps no events in memory).
+    const dir = req.record === false ? mkdtempSync(join(tmpdir(), 'coroscope-session-')) : undefined;
+    let record: string | undefined;
+    if (dir) {
+      record = join(dir, 'session.cstrace');
+      closeSync(openSync(record, 'wx', 0o600));
+    }
+    let s: Session;
+    try {
+      s = Session.launch({ cmd: req.cmd, args: req.args, cwd: req.cwd, env: req.env, engine: req.engine, record, store: false });
+    } catch (err) {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const e = this.register(s, name, dir);
     e.wireLive();
     return e;
   }
@@ -188,7 +224,7 @@ export class AppHost {
   }
 
   private attach(pid: number): SessionStatus {
-    const e = this.register(Session.attach(pid), `pid ${pid}`);
+    const e = this.register(Session.attach(pid, { store: false }), `pid ${pid}`);
     e.wireLive();
     return e.status();
   }
@@ -202,21 +238,12 @@ export class AppHost {
     }
     if (st.isDirectory()) throw new HostError('is-directory', `${path} is a directory, not a trace file`);
     let s: Session;
-    const r = readHistory(path);
     try {
-      s = Session.open(path);
+      s = Session.file(path); // header, index and chunk headers: not the events
     } catch (err) {
       throw new HostError('bad-trace', (err as Error).message);
     }
-    const e = this.register(s, path);
-    for (const b of r) e.history.push(b);
-    // After the reply: the UI learns the id first, then receives the batches.
-    setImmediate(() => {
-      if (this.entries.get(e.id) !== e) return;
-      e.replay(this.broadcast);
-      e.finish();
-    });
-    return e.status();
+    return this.register(s, path).status();
   }
 
   private async closeSession(id: string): Promise<void> {
@@ -225,6 +252,7 @@ export class AppHost {
     e.dispose();
     await e.session.detach();
     e.finish();
+    e.cleanup();
   }
 
   /** End every session (see the invariants); the host answers nothing afterwards. */
@@ -240,30 +268,8 @@ export class AppHost {
       }
       await e.session.detach();
       e.finish();
+      e.cleanup();
     }));
     this.listeners.clear();
   }
-}
-
-/** Reads a trace's batches into memory, each with the strings first seen in it; throws HostError('bad-trace'). */
-function readHistory(path: string): HistoryBatch[] {
-  let r: TraceReader;
-  try {
-    r = new TraceReader(path);
-  } catch (err) {
-    throw new HostError('bad-trace', (err as Error).message);
-  }
-  const out: HistoryBatch[] = [];
-  const seen = new Map<number, string>();
-  try {
-    for (const b of r.batches()) {
-      const fresh: [number, string][] = [];
-      for (const [id, t] of b.strings.entries()) if (seen.get(id) !== t) fresh.push([id, t]);
-      for (const [id, t] of fresh) seen.set(id, t);
-      out.push({ events: b.raw.bytes, strings: fresh });
-    }
-  } finally {
-    r.close();
-  }
-  return out;
 }

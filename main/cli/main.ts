@@ -297,7 +297,7 @@ error, 3 when the program cannot be run under the engine.`,
       const engine = engineOptions(p);
       let s: Session;
       try {
-        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit' });
+        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false });
       } catch (e) {
         launchError(e, p.rest[0]);
       }

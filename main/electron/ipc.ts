@@ -9,7 +9,11 @@
  *  - the name is checked against the contract (isRequestName), the
  *    arguments by AppHost (each request's check in preload/api.ts);
  *  - the reply is always a ReplyEnvelope (ipcRenderer.invoke never rejects
- *    with a main-process stack).
+ *    with a main-process stack);
+ *  - the window's push function is its identity for the host: its
+ *    subscriptions and acks (subscribe/ack, flow control as over the
+ *    WebSocket: at most a window of unacked events, the rest read from the
+ *    trace file as the page acks) are this window's, and end with it.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { IPC_PUSH, IPC_REQUEST, isRequestName, type ApiPush, type ReplyEnvelope } from '../../preload/api.js';
@@ -34,6 +38,10 @@ export function bridge(host: AppHost, win: BrowserWindow, allowedUrl: (url: stri
     return host.handle(envelope, { push });
   });
   const off = host.onPush(push);
+  win.webContents.on('did-start-navigation', (_e, _url, inPlace, isMainFrame) => {
+    // a reload is a new page: it subscribes again from its own seq (0); the old stream stops
+    if (isMainFrame && !inPlace) host.dropSubscriptions(push);
+  });
   return () => {
     off();
     ipcMain.removeHandler(IPC_REQUEST);

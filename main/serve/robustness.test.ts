@@ -445,7 +445,7 @@ test('every API request name with arguments of the wrong types gets a bad-reques
     // right types, hostile values: refused too (no such demo, session or file), never a crash
     const sid = target.id;
     for (const s of HOSTILE_STRINGS.filter((x) => x !== sid)) {
-      for (const [name, args] of [['runDemo', [s]], ['openTrace', [s]], ['closeSession', [s]], ['kill', [s]], ['replay', [s]],
+      for (const [name, args] of [['runDemo', [s]], ['openTrace', [s]], ['closeSession', [s]], ['kill', [s]], ['subscribe', [s, 0]], ['ack', [s, 0]],
         ['exportSession', [s, 'chrome-json']], ['hello', [s]], ['kill', [sid, s || 'x']], ['exportSession', [sid, s]],
         ['setEngine', [sid, { key: s, value: s }]], ['step', [sid, s]], ['pause', [s]], ['snapshot', [s]],
         ['runDemo', ['hello', { workers: s }]], ['launch', [{ cmd: 'true', engine: { timeSlice: s } }]]] as [string, unknown[]][]) {

@@ -109,6 +109,7 @@ test('a WebSocket client with the token lists the demos, runs hello, receives it
   const run = await call('runDemo', 'hello');
   assert.ok(run.ok);
   const id = (run.result as SessionStatus).id;
+  assert.ok((await call('subscribe', id, 0)).ok);
   await new Promise<void>((r) => {
     onPush = () => pushes.some((p) => p.type === 'end' && p.session === id) && r();
     onPush();
@@ -163,6 +164,7 @@ test('a client that asks for binary=1 gets each batch as one binary frame: JSON 
       if (rep) r((rep as { result: SessionStatus }).result.id);
     };
   });
+  ws.send(JSON.stringify({ id: 2, name: 'subscribe', args: [id, 0] }));
   await new Promise<void>((r) => {
     onMsg = () => text.some((m) => m.push?.type === 'end' && m.push.session === id) && r();
     onMsg();

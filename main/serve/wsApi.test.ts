@@ -47,14 +47,16 @@ test('a request round-trips: the page client calls by name, the result comes bac
   assert.deepEqual(await api.sessions(), []);
 });
 
-test('a session round-trips: its status, then its batches (binary frames), output and end as pushes', async () => {
+test('a session round-trips: its status, then, once subscribed, its batches (binary frames), output and end as pushes', async () => {
   const pushes: ApiPush[] = [];
   let seen = () => {};
   const off = api.onPush((p) => {
     pushes.push(p);
+    if (p.type === 'batch') void api.ack(p.session, p.seq + p.events.byteLength / 64);
     seen();
   });
   const st = await api.runDemo('hello');
+  assert.equal((await api.subscribe(st.id, 0)).from, 0);
   assert.match(st.id, /^s\d+$/);
   assert.equal(st.kind, 'launched');
   assert.equal(st.name, 'hello');

@@ -15,9 +15,12 @@
  *
  * Invariants: a frame that is not valid JSON, or too large (maxPayload),
  * gets a bad-request reply (id -1) or closes the socket, never reaches the
- * host unchecked; a client's replay() goes to that client only; a client
- * that stops reading while pushes pile up (more than MAX_BUFFERED bytes
- * queued) is disconnected rather than letting the server's memory grow.
+ * host unchecked; a client's subscribe() and ack() are that client's (the
+ * host streams batches to it alone, with flow control: a slow client slows
+ * its own stream and is never closed for it). Only a client that does not
+ * read its socket at all while pushes pile up (more than MAX_BUFFERED bytes
+ * queued: flow control bounds batches, so only status/output pushes or many
+ * sessions get there) is closed, after a 'closing' push saying why.
  */
 import type { WebSocket } from 'ws';
 import type { ApiPush, ReplyEnvelope } from '../../preload/api.js';
@@ -57,7 +60,9 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
   const push = (p: ApiPush) => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) {
-      ws.close(1008, 'too slow: pushes piled up');
+      const reason = `this page did not read ${Math.round(ws.bufferedAmount / 2 ** 20)} MB of pushes: the connection is closed (reload to resume)`;
+      ws.send(encodePush({ type: 'closing', reason }));
+      ws.close(1008, 'pushes piled up unread');
       return;
     }
     if (o.binary && p.type === 'batch') ws.send(encodeBinaryPush(p), { binary: true });

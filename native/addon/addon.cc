@@ -8,7 +8,8 @@
 //                                           stdinNull?, record?, batchEvents?, periodMs? }
 //   attach(opts, onMessage) -> Target    opts: { pid, record?, batchEvents?, periodMs? }
 //   socketPath(pid) -> string
-//   TraceFile(path)                      a trace file opened for reading
+//   TraceFile(path)                      a trace file opened for reading: info, read, status,
+//                                        seekTime, seekEvent, summaries, close
 // Target: pid, send(line), kill(signal), stop(), stats()
 // onMessage(msg) is called on the JS thread with, in order of happening:
 //   { type: 'events', events: Buffer (64-byte records), strings: [id, text][] }
@@ -340,6 +341,7 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
                        {InstanceMethod<&TraceFile::Info>("info"), InstanceMethod<&TraceFile::Read>("read"),
                         InstanceMethod<&TraceFile::Status>("status"), InstanceMethod<&TraceFile::Seek>("seekTime"),
                         InstanceMethod<&TraceFile::Summaries>("summaries"),
+                        InstanceMethod<&TraceFile::SeekEvent>("seekEvent"),
                         InstanceMethod<&TraceFile::Close>("close")});
   }
 
@@ -360,6 +362,7 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
  private:
   cs_reader* r_ = nullptr;
   std::vector<coroscope_event> buf_;
+  bool allStrings_ = false;  // after seekEvent: the next read() lists every string known so far
 
   cs_reader* R(const Napi::CallbackInfo& info) {
     if (!r_) throw Napi::Error::New(info.Env(), "the trace file is closed");
@@ -409,6 +412,15 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(buf_.data()), n * sizeof ev));
     Napi::Array s = Napi::Array::New(env);
     uint32_t k = 0;
+    if (allStrings_) {  // after a seek: every string defined before (and in) what this read covered
+      allStrings_ = false;
+      ids.clear();
+      size_t cur = 0;
+      uint64_t id;
+      const char* t;
+      size_t len;
+      while (cs_reader_strings_next(r, &cur, &id, &t, &len)) ids.push_back(id);
+    }
     for (uint64_t id : ids) {
       size_t len;
       const char* t = cs_reader_string(r, id, &len, nullptr);
@@ -440,6 +452,61 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     double t = info[0].As<Napi::Number>().DoubleValue();
     int rc = cs_reader_seek_time(R(info), t < 0 ? 0 : static_cast<uint64_t>(t));
     return Napi::Boolean::New(info.Env(), rc == 0);
+  }
+
+  // seekEvent(n) -> number: position read() at event n (events as read()
+  // returns them: no STRING records, no unknown kinds; 0 = the first), using
+  // the chunks' summaries (format 2: headers only) to find the chunk holding it,
+  // then skipping within that chunk. Returns the event reached: n, or fewer
+  // when the readable data holds fewer events (then read() is at its end, or
+  // at the bad chunk that stopped the walk: see status()). The next read()
+  // lists every string defined before that point.
+  Napi::Value SeekEvent(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    cs_reader* r = R(info);
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "seekEvent(n): n must be a number");
+    double want = info[0].As<Napi::Number>().DoubleValue();
+    uint64_t n = want > 0 ? static_cast<uint64_t>(want) : 0;
+    uint64_t cursor = 0, before = 0, target = 0;
+    cs_chunk_summary cs;
+    cs_trace_err err;
+    bool found = false;
+    while (cs_reader_summary_next(r, &cursor, &cs, &err) == 1) {
+      uint64_t k = 0;
+      for (uint32_t i = 0; i < cs.nlanes; i++) {
+        const cs_lane_summary& l = cs.lanes[i];
+        for (uint32_t j = 0; j < l.d.nkinds; j++) {
+          cs_kind_count kc;
+          memcpy(&kc, &l.kinds[j], sizeof kc);
+          if (kc.kind != COROSCOPE_EV_STRING && kc.kind != COROSCOPE_EV_STRING_MORE && cs_event_kind_known(kc.kind))
+            k += kc.count;
+        }
+      }
+      if (before + k > n) {
+        target = cs.offset;
+        found = true;
+        break;
+      }
+      before += k;
+      target = cursor;
+    }
+    // target 0: no chunk at all (seek_time(0) goes to the start of the chunk area)
+    int rc = target ? cs_reader_seek_chunk(r, target) : cs_reader_seek_time(r, 0);
+    allStrings_ = true;
+    if (rc) return Napi::Number::New(env, static_cast<double>(before));
+    if (!found) {  // past the readable data: read() ends (cleanly or at the bad chunk the walk met)
+      if (err.code == 0) return Napi::Number::New(env, static_cast<double>(before));
+      coroscope_event ev;
+      while (cs_reader_next(r, &ev) == 1) {}  // meets the same bad chunk: status set
+      return Napi::Number::New(env, static_cast<double>(before));
+    }
+    coroscope_event ev;
+    while (before < n) {  // skip within the chunk (its strings are resolved as it loads)
+      if (cs_reader_next(r, &ev) != 1) break;
+      if (ev.kind == COROSCOPE_EV_STRING || ev.kind == COROSCOPE_EV_STRING_MORE) continue;
+      before++;
+    }
+    return Napi::Number::New(env, static_cast<double>(before));
   }
 
   // summaries() -> { chunks: [...], problem }: every chunk's summary (trace_v2.h,

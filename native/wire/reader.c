@@ -691,6 +691,65 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
     }
 }
 
+int cs_reader_seek_chunk(cs_reader *r, uint64_t target)
+{
+    if (!r || r->fd < 0 || target < r->data_start)
+        return CS_TRACE_EINVAL;
+    memset(&r->status, 0, sizeof r->status);
+    r->at_end = 0;
+    r->nrec = r->pos = 0;
+    chunk_loc h;
+    cs_trace_err e;
+    if (r->info.has_index) {
+        uint32_t j = 0;
+        for (; j < r->info.chunk_count && r->index[j].offset < target; j++)
+            if ((r->index[j].flags & CS_CHUNK_HAS_STRINGS) && r->index[j].offset >= r->strings_through)
+                (void)load_chunk(r, r->index[j].offset, &h, &e);  /* a bad one loses its strings only */
+        if (target != (j < r->info.chunk_count ? r->index[j].offset : r->data_end) && target != r->data_end)
+            return CS_TRACE_EINVAL;
+    } else {
+        uint64_t off = r->data_start;
+        while (off < target) {
+            uint32_t nl;
+            int rc = r->v2 ? load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, &e)
+                           : load_chunk(r, off, &h, &e);
+            if (rc == LOAD_OK && r->v2 && (h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)
+                rc = load_chunk(r, off, &h, &e);
+            if (rc == LOAD_END)
+                break;
+            if (rc != LOAD_OK) {
+                stop(r, &e);
+                return rc;
+            }
+            if (off + h.size > r->strings_through)
+                r->strings_through = off + h.size;
+            off += h.size;
+        }
+        if (off != target)
+            return CS_TRACE_EINVAL;
+    }
+    if (r->strings_through < target)
+        r->strings_through = target;
+    r->next_off = target;
+    return 0;
+}
+
+int cs_reader_strings_next(const cs_reader *r, size_t *cursor, uint64_t *id, const char **text, size_t *len)
+{
+    if (!r || !cursor)
+        return 0;
+    while (*cursor < r->strcap) {
+        const cs_str *s = &r->strs[(*cursor)++];
+        if (!s->id)
+            continue;
+        *id = s->id;
+        *text = s->text ? s->text : "";
+        *len = s->text ? (size_t)s->filled : 0;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- summaries --------------------------------------------------------------------- */
 
 int cs_reader_summary_next(cs_reader *r, uint64_t *cursor, cs_chunk_summary *out, cs_trace_err *err)

@@ -115,6 +115,20 @@ const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *
  * is returned (status set). */
 int cs_reader_seek_time(cs_reader *r, uint64_t t);
 
+/* Position reading at the chunk that starts at offset off (an offset
+ * cs_reader_summary_next gave, or the end of the chunk area): the next record
+ * is that chunk's first. Strings of every chunk before it are resolved (only
+ * string-bearing chunks are decoded; format 2 reads the others' headers).
+ * Resets the status like cs_reader_seek_time. Returns 0, CS_TRACE_EINVAL when
+ * off is not a chunk start, or the code of a bad chunk met on the way (status
+ * set, reading ends there). */
+int cs_reader_seek_chunk(cs_reader *r, uint64_t off);
+
+/* Every string resolved so far, in no particular order: start with
+ * *cursor = 0; 1 (id, text, len filled: the text received so far), 0 at the
+ * end. Valid until the reader reads or seeks again. */
+int cs_reader_strings_next(const cs_reader *r, size_t *cursor, uint64_t *id, const char **text, size_t *len);
+
 /* Offset of the chunk the next record comes from (for tests and tools). */
 uint64_t cs_reader_chunk_offset(const cs_reader *r);
 

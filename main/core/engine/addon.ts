@@ -68,6 +68,13 @@ export interface NativeTraceFile {
   read(max?: number): { events: Uint8Array; strings: [number, string][]; done: boolean };
   status(): TraceFileStatus | null;
   seekTime(t: number): boolean;
+  /**
+   * Position read() at event n (events as read() gives them; 0: the first) through the chunks'
+   * summaries (format 2: headers only), then skipping within the chunk; returns the event
+   * reached (fewer than n when the readable data holds fewer). The next read() lists every
+   * string defined up to there.
+   */
+  seekEvent(n: number): number;
   /** Every chunk's summary (format 2 stores them; format 1's are computed from the records). */
   summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null };
   close(): void;

@@ -12,10 +12,14 @@
  *    every event, string definitions included; a crash of the inspector
  *    loses at most the batch in flight), unless `record: false`;
  *  - a replay of a damaged file keeps everything before the damage and
- *    reports the loss as a problem; it never throws after opening.
+ *    reports the loss as a problem; it never throws after opening;
+ *  - with `store: false` (the app's host) there is no store and no derived
+ *    table: the session only counts (events, drops, rate) as batches pass,
+ *    and whoever wants the events reads the recording (store/derived throw).
  */
 import { EventEmitter } from 'node:events';
 import { RawEvents } from '../events/rawEvents.js';
+import { Kind } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
 import { EventStore } from '../store/eventStore.js';
 import { Derived } from '../derive/derived.js';
@@ -37,10 +41,21 @@ export interface SessionEvents {
   end: [];
 }
 
+/** The kinds a trace reader hands out as events (known kinds, no STRING records): what seq counts. */
+const EVENT_KINDS = new Set<number>(Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE));
+
+/** What Session.launch / attach take besides the engine's options. */
+export interface KeepOptions {
+  /** false: keep no event store nor derived tables, only counters (default true). */
+  store?: boolean;
+}
+
 export class Session extends EventEmitter<SessionEvents> {
   readonly strings = new StringTable();
-  readonly store = new EventStore();
-  readonly derived = new Derived(this.store, this.strings);
+  private readonly kept?: { store: EventStore; derived: Derived };
+  /** Events and events lost (DROP a0) seen so far, store or not. */
+  private events = 0;
+  private lost = 0;
   readonly output = new OutputLog();
   readonly problems: string[] = [];
   readonly startedAt = Date.now();
@@ -55,24 +70,66 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly pid: number,
     readonly target?: EngineTarget,
     readonly recordPath?: string,
+    keep = true,
   ) {
     super();
+    if (keep) {
+      const store = new EventStore();
+      this.kept = { store, derived: new Derived(store, this.strings) };
+    }
     this.state = kind === 'replay' ? 'loaded' : 'running';
     if (target) this.wire(target);
   }
 
+  /** The event store (throws for a session made with `store: false`). */
+  get store(): EventStore {
+    if (!this.kept) throw new Error('this session keeps no event store (store: false): read its recording');
+    return this.kept.store;
+  }
+
+  /** The derived tables (throws for a session made with `store: false`). */
+  get derived(): Derived {
+    if (!this.kept) throw new Error('this session keeps no derived tables (store: false): read its recording');
+    return this.kept.derived;
+  }
+
   /** Launch cmd under the engine. Throws ExecError for a program the engine cannot observe. */
-  static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false }): Session {
+  static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false } & KeepOptions): Session {
+    const { store, ...rest } = o;
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(o.cmd));
-    const t = launch({ ...o, record });
-    return new Session('launched', o.cmd, t.pid, t, record);
+    const t = launch({ ...rest, record });
+    return new Session('launched', o.cmd, t.pid, t, record, store !== false);
   }
 
   /** Attach to a running engine process. Throws AttachError. */
-  static attach(pid: number, o: { record?: string | false } = {}): Session {
+  static attach(pid: number, o: { record?: string | false } & KeepOptions = {}): Session {
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(`pid${pid}`));
     const t = attach(pid, { record });
-    return new Session('attached', `pid ${pid}`, pid, t, record);
+    return new Session('attached', `pid ${pid}`, pid, t, record, o.store !== false);
+  }
+
+  /**
+   * A trace file as a session without reading its events (the app's host: the page reads the
+   * file by range): the header and index are checked, the event count comes from the chunks'
+   * summaries. Throws when the file is not a readable trace; damage found in the summaries
+   * walk is a problem.
+   */
+  static file(path: string): Session {
+    const r = new TraceReader(path);
+    try {
+      const s = new Session('replay', path, r.info.pid, undefined, path, false);
+      const { chunks, problem } = r.summaries();
+      for (const c of chunks)
+        for (const l of c.lanes)
+          for (const [k, n] of Object.entries(l.kinds)) if (EVENT_KINDS.has(+k)) s.events += n;
+      if (problem) s.problem(`${path}: ${problem.message} (everything before offset ${problem.offset} is readable)`);
+      else if (!r.info.complete)
+        s.problem(`${path} was not closed cleanly (the recorder stopped early): the events of its complete chunks are kept`);
+      s.ended = true;
+      return s;
+    } finally {
+      r.close();
+    }
   }
 
   /** Replay a trace file: loads it whole (onProgress per batch). Throws only if it cannot be opened at all. */
@@ -121,8 +178,12 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One batch: strings first (events refer to them), then store, derived, listeners. */
   ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
     for (const [id, text] of strings) this.strings.set(id, text);
-    this.store.append(raw);
-    this.derived.append(raw);
+    if (this.kept) {
+      this.kept.store.append(raw);
+      this.kept.derived.append(raw);
+    }
+    this.events += raw.length;
+    for (let i = 0; i < raw.length; i++) if (raw.kind(i) === Kind.DROP) this.lost += raw.a(i, 0);
     if (this.kind !== 'replay') {
       const now = Date.now();
       this.rateWindow.push({ t: now, n: raw.length });
@@ -139,8 +200,8 @@ export class Session extends EventEmitter<SessionEvents> {
       name: this.name,
       state: this.state,
       exit: this.exit,
-      events: this.store.count,
-      drops: this.derived.drops.summary().lost,
+      events: this.events,
+      drops: this.lost,
       rate: this.rateWindow.reduce((a, w) => a + w.n, 0),
       recordPath: this.recordPath,
       recordingError: stats?.recordingError ?? undefined,

@@ -38,7 +38,7 @@ test('base64 round trip, any length, with and without padding', () => {
 
 test('a serve-mode batch frame decodes to the same bytes; replies pass through', () => {
   const bytes = trace().bytes();
-  const f = parseFrame(JSON.stringify({ push: { type: 'batch', session: 's1', events: bytesToBase64(bytes), strings: [[1, 'worker-0']] } }));
+  const f = parseFrame(JSON.stringify({ push: { type: 'batch', session: 's1', seq: 0, events: bytesToBase64(bytes), strings: [[1, 'worker-0']] } }));
   assert.ok('push' in f && f.push.type === 'batch');
   if ('push' in f && f.push.type === 'batch') assert.deepEqual(f.push.events, bytes);
   const r = parseFrame(JSON.stringify({ id: 3, ok: false, error: { code: 'static', message: 'statically linked' } }));
@@ -50,8 +50,8 @@ test('batches feed store, derived tables and timeline, split anywhere', () => {
   const bytes = trace().bytes();
   const d = new SessionData('s1');
   // Two batches, the second base64 (as from the WebSocket), strings with the first.
-  d.apply({ type: 'batch', session: 's1', events: bytes.subarray(0, 64 * 4), strings: [[1, 'worker-0'], [2, 'reader']] });
-  d.apply({ type: 'batch', session: 's1', events: bytesToBase64(bytes.subarray(64 * 4)) as unknown as Uint8Array, strings: [] });
+  d.apply({ type: 'batch', session: 's1', seq: 0, events: bytes.subarray(0, 64 * 4), strings: [[1, 'worker-0'], [2, 'reader']] });
+  d.apply({ type: 'batch', session: 's1', seq: 4, events: bytesToBase64(bytes.subarray(64 * 4)) as unknown as Uint8Array, strings: [] });
   assert.equal(d.store.count, 11);
   assert.equal(d.derived.count, 11);
   assert.equal(d.batches, 2);
@@ -105,7 +105,7 @@ test('insights: a long run with preemption off is found while streaming, named, 
   w.push({ ts: 1200, kind: Kind.CO_RUN, worker: 0, tid: 11, co: 7, a: [1] });
   w.push({ ts: 1200 + 500e6, kind: Kind.CO_FINISH, worker: 0, tid: 11, co: 7, a: [0, 1024] });
   const d = new SessionData('s1');
-  d.apply({ type: 'batch', session: 's1', events: w.bytes(), strings: [[1, 'worker-0'], [2, 'hog']] });
+  d.apply({ type: 'batch', session: 's1', seq: 0, events: w.bytes(), strings: [[1, 'worker-0'], [2, 'hog']] });
   assert.equal(d.insights.length, 1);
   const i = d.insights[0];
   assert.equal(i.kind, 'long-run');

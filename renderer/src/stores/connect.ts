@@ -1,7 +1,38 @@
-/** Wires the transport to the stores: pushes in, the initial session list, replays on (re)connect. */
+/**
+ * Wires the transport to the stores: pushes in, the session list, one subscription per session
+ * (preload/api.ts subscribe/ack), and what the page tells the user about its streams.
+ *
+ * Invariants:
+ *  - `received` is, per session, the seq after the last event queued for the data store: a batch
+ *    is taken only from there on (what the page already has is cut off, a gap is shown as a
+ *    message), so every event is applied once, in order;
+ *  - acks follow what data.ts has applied (onApplied), at most one per session per task;
+ *  - a (re)connect subscribes every session from its `received` (0 for a session never seen):
+ *    a reconnect resumes, it never starts over;
+ *  - every failure (subscribe refused, stream ended with an error, connection closed by the
+ *    server) is a message in the page (useStream.messages), not only in the console.
+ */
+import { create } from 'zustand';
+import type { ApiPush } from '../../../preload/api.js';
 import { getApi, isWsApi } from '../api/index.js';
-import { ingest, resetSessionData } from './data.js';
+import { ingest, onApplied } from './data.js';
 import { useSessions } from './sessions.js';
+
+const RECORD_BYTES = 64;
+
+interface StreamState {
+  /** Per session: events applied by the page (its seq). */
+  applied: Record<string, number>;
+  /** Messages about the streams (failures), newest last. */
+  messages: string[];
+}
+
+export const useStream = create<StreamState>(() => ({ applied: {}, messages: [] }));
+
+function say(message: string): void {
+  console.warn(`coroscope: ${message}`);
+  useStream.setState((s) => ({ messages: [...s.messages.slice(-4), message] }));
+}
 
 let started = false;
 
@@ -9,36 +40,87 @@ export function startConnection(): void {
   if (started) return;
   started = true;
   const api = getApi();
-  // Sessions being replayed: their live batches are dropped until the replay
-  // reply (the replay, sent in order before that reply, already holds them).
-  const replaying = new Set<string>();
+  const received = new Map<string, number>();
+  const subscribed = new Set<string>();
+  const pendingAcks = new Map<string, number>();
+  let ackScheduled = false;
+
+  const subscribe = (id: string) => {
+    subscribed.add(id);
+    const from = received.get(id) ?? 0;
+    api.subscribe(id, from).then(
+      (r) => {
+        if (r.from < from) say(`session ${id}: the host has only ${r.from} events, this page had ${from}`);
+      },
+      (e: { message?: string }) => {
+        subscribed.delete(id);
+        // A call cut by a dropped connection is not a failure to report: the reconnect subscribes again.
+        const dropped = useSessions.getState().connection !== 'open' || /connection .*lost/.test(e?.message ?? '');
+        if (!dropped) say(`session ${id}: cannot stream its events: ${e?.message ?? e}`);
+      },
+    );
+  };
+
+  onApplied((session, seq) => {
+    pendingAcks.set(session, seq);
+    if (ackScheduled) return;
+    ackScheduled = true;
+    setTimeout(() => {
+      ackScheduled = false;
+      const applied = { ...useStream.getState().applied };
+      for (const [id, s] of pendingAcks) {
+        applied[id] = s;
+        api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
+      }
+      pendingAcks.clear();
+      useStream.setState({ applied });
+    }, 0);
+  });
+
+  const onBatch = (p: Extract<ApiPush, { type: 'batch' }>) => {
+    const have = received.get(p.session) ?? 0;
+    const n = p.events.byteLength / RECORD_BYTES;
+    if (p.seq + n <= have) return; // already here (a batch in flight across a resubscribe)
+    let events = p.events;
+    if (p.seq < have) events = events.subarray((have - p.seq) * RECORD_BYTES);
+    else if (p.seq > have) say(`session ${p.session}: events ${have}..${p.seq - 1} were not received`);
+    received.set(p.session, p.seq + n);
+    ingest({ ...p, seq: Math.max(p.seq, have), events });
+  };
+
   api.onPush((p) => {
-    if (p.type === 'batch' && !p.replay && replaying.has(p.session)) return;
-    if (p.type === 'status') {
-      const st = useSessions.getState();
-      st.upsert(p.status);
-      if (!st.activeId) st.setActive(p.status.id);
-    } else ingest(p);
+    switch (p.type) {
+      case 'status': {
+        const st = useSessions.getState();
+        st.upsert(p.status);
+        if (!st.activeId) st.setActive(p.status.id);
+        if (!subscribed.has(p.status.id)) subscribe(p.status.id);
+        break;
+      }
+      case 'batch':
+        onBatch(p);
+        break;
+      case 'closing':
+        say(`the server closed this page's connection: ${p.reason}`);
+        break;
+      default:
+        ingest(p);
+    }
   });
   const load = async () => {
     try {
       const list = await api.sessions();
       useSessions.getState().setAll(list);
-      // The host sends every batch again from the start: forget what we had first.
-      for (const s of list) {
-        resetSessionData(s.id);
-        replaying.add(s.id);
-        api.replay(s.id)
-          .catch((e) => console.warn('coroscope: replay failed', e))
-          .finally(() => replaying.delete(s.id));
-      }
+      subscribed.clear();
+      for (const s of list) subscribe(s.id);
     } catch (e) {
-      console.warn('coroscope: sessions() failed', e);
+      say(`cannot list the sessions: ${(e as Error)?.message ?? e}`);
     }
   };
   if (isWsApi(api)) {
     api.onConnection((c, reconnected) => {
       useSessions.getState().setConnection(c);
+      if (c === 'closed') subscribed.clear();
       if (c === 'open' && reconnected) void load();
     });
   }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawEventWriter } from '../../../main/core/events/rawEvents.js';
 import { Kind } from '../../../main/core/events/schema.js';
-import { drainNow, ingest, peekSessionData, queuedPushes, resetSessionData } from './data.js';
+import { drainNow, ingest, onApplied, peekSessionData, queuedPushes, resetSessionData } from './data.js';
 
 /** n CO_YIELD events of one coroutine on worker 0, 1 us apart from `from`. */
 function batch(n: number, from: number): Uint8Array {
@@ -20,9 +20,11 @@ const settle = () => new Promise((r) => setTimeout(r, 60));
 
 test('data: pushes are applied later, in order; a big batch in slices; the end after the batches before it', async () => {
   const id = 'q1';
-  ingest({ type: 'batch', session: id, events: batch(10_000, 1e9), strings: [] });
+  const applied: number[] = [];
+  onApplied((s, seq) => s === id && applied.push(seq));
+  ingest({ type: 'batch', session: id, seq: 0, events: batch(10_000, 1e9), strings: [] });
   ingest({ type: 'output', session: id, stream: 1, text: 'hello' });
-  ingest({ type: 'batch', session: id, events: batch(5, 2e9), strings: [] });
+  ingest({ type: 'batch', session: id, seq: 10_000, events: batch(5, 2e9), strings: [] });
   ingest({ type: 'end', session: id });
   // Not applied in the handler: queued (the 10,000-event batch as three slices).
   assert.equal(peekSessionData(id)?.store.count ?? 0, 0);
@@ -35,11 +37,14 @@ test('data: pushes are applied later, in order; a big batch in slices; the end a
   assert.equal(d.newest, 2e9 + 4000);
   assert.equal(d.output[0].text, 'hello');
   assert.equal(d.ended, true);
+  // The applied listener (the page's acks) hears the seq after every slice, in order.
+  assert.deepEqual(applied, [4096, 8192, 10_000, 10_005]);
+  onApplied(undefined);
 });
 
 test('data: a reset forgets what was queued for that session only', async () => {
-  ingest({ type: 'batch', session: 'q2', events: batch(100, 1e9), strings: [] });
-  ingest({ type: 'batch', session: 'q3', events: batch(7, 1e9), strings: [] });
+  ingest({ type: 'batch', session: 'q2', seq: 0, events: batch(100, 1e9), strings: [] });
+  ingest({ type: 'batch', session: 'q3', seq: 0, events: batch(7, 1e9), strings: [] });
   resetSessionData('q2');
   drainNow();
   assert.equal(peekSessionData('q2')!.store.count, 0);

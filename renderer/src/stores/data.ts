@@ -8,6 +8,9 @@
  * the next frame, at most BUDGET_MS at a time (a backlog goes on in further tasks, so frames
  * get their turn in between). So a burst of data never sits between the display's vsync and
  * the frame it should start, and a huge trace shows its first spans after its first slice.
+ * Once a batch slice is applied, the applied listener (onApplied: connect.ts, which acks to the
+ * host) learns the session's seq after it: the host's flow control follows what is applied,
+ * not what arrived.
  */
 import { create } from 'zustand';
 import type { ApiPush } from '../../../preload/api.js';
@@ -49,7 +52,7 @@ export function dropSessionData(id: string): void {
   markDirty(id);
 }
 
-type DataPush = Exclude<ApiPush, { type: 'status' }>;
+type DataPush = Exclude<ApiPush, { type: 'status' | 'closing' }>;
 
 /** Batches are applied in slices of at most this many events. */
 const SLICE_EVENTS = 4096;
@@ -62,14 +65,21 @@ let queue: (DataPush | undefined)[] = [];
 let head = 0;
 let drainScheduled = false;
 
+let appliedListener: ((session: string, seq: number) => void) | undefined;
+
+/** Called after each batch slice is applied with the seq after its last event (one listener: the connection). */
+export function onApplied(listener: ((session: string, seq: number) => void) | undefined): void {
+  appliedListener = listener;
+}
+
 /** Routes a data push (batch, output, problem, end) to its session: queued, applied after the next frame. */
 export function ingest(p: ApiPush): void {
-  if (p.type === 'status') return;
+  if (p.type === 'status' || p.type === 'closing') return;
   if (p.type === 'batch' && p.events instanceof Uint8Array && p.events.byteLength > SLICE_EVENTS * RECORD_BYTES) {
     const e = p.events;
     for (let o = 0; o < e.byteLength; o += SLICE_EVENTS * RECORD_BYTES) {
       const end = Math.min(e.byteLength, o + SLICE_EVENTS * RECORD_BYTES);
-      queue.push({ ...p, events: e.subarray(o, end), strings: o === 0 ? p.strings : [] });
+      queue.push({ ...p, seq: p.seq + o / RECORD_BYTES, events: e.subarray(o, end), strings: o === 0 ? p.strings : [] });
     }
   } else queue.push(p);
   scheduleDrain(false);
@@ -91,6 +101,7 @@ function applyNext(): void {
   const p = queue[head]!;
   queue[head++] = undefined;
   if (sessionData(p.session).apply(p)) markDirty(p.session);
+  if (p.type === 'batch' && typeof p.seq === 'number') appliedListener?.(p.session, p.seq + p.events.byteLength / RECORD_BYTES);
 }
 
 function forgetQueued(id: string): void {
