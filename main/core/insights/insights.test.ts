@@ -18,17 +18,22 @@ let tmp: ReturnType<typeof scratch>;
 before(() => (tmp = scratch('insights')));
 after(() => tmp.cleanup());
 
-async function check(name: string, args: string[], engine: EngineOptions): Promise<Insight[]> {
+async function check(name: string, args: string[], engine: EngineOptions, finder = new InsightFinder()): Promise<Insight[]> {
   const rec = join(tmp.dir, `${name}-${Object.values(engine).join('-')}.cstrace`);
   const s = Session.launch({ cmd: example(name), args, engine, record: rec });
   await s.whenEnded();
   assert.equal(s.status().exit?.code, 0);
   const r = new TraceReader(rec);
-  const f = new InsightFinder();
-  for (const b of r.batches()) f.push(b.raw, b.strings);
+  for (const b of r.batches()) finder.push(b.raw, b.strings);
   r.close();
-  return f.finish();
+  return finder.finish();
 }
+
+/* Healthy programs on a loaded machine: the OS may deschedule a worker for
+ * tens of ms in the middle of a run or a wait, which is not the program's
+ * doing. These thresholds still catch what the checks are about (a hog that
+ * is never preempted runs its whole 300 ms; a lost wakeup waits forever). */
+const loadTolerant = () => new InsightFinder({ longRunNs: 200e6, imbalanceWaitNs: 200e6 });
 
 test('blocking_file: the reader blocks its worker in the kernel for ~500 ms, and the insight names it', async () => {
   const found = await check('blocking_file', [], { workers: 1 });
@@ -49,8 +54,8 @@ test('cpu_hog with preemption off: the hog ran its whole time without yielding',
 });
 
 test('silent on healthy programs: cpu_hog with preemption on, sleep_forever, the echo demo', async () => {
-  assert.deepEqual(await check('cpu_hog', ['0.3'], { workers: 1 }), []);
-  assert.deepEqual(await check('sleep_forever', [], {}), []);
+  assert.deepEqual(await check('cpu_hog', ['0.3'], { workers: 1 }, loadTolerant()), []);
+  assert.deepEqual(await check('sleep_forever', [], {}, loadTolerant()), []);
   const rec = join(tmp.dir, 'echo.cstrace');
   const server = Session.launch({ cmd: example('echo_server'), args: ['--port', '0'], record: rec });
   const port = await new Promise<string>((res) => server.on('output', () => {
@@ -62,7 +67,7 @@ test('silent on healthy programs: cpu_hog with preemption on, sleep_forever, the
   server.kill('SIGTERM');
   await server.whenEnded();
   const r = new TraceReader(rec);
-  const f = new InsightFinder();
+  const f = loadTolerant();
   for (const b of r.batches()) f.push(b.raw, b.strings);
   r.close();
   assert.deepEqual(f.finish(), []);
