@@ -25,6 +25,7 @@ cs_config cs_cfg = {
     .inherit = 1,
     .preempt_signal = SIGURG,
     .control_fd = -1,
+    .trace_policy = CS_TRACE_LOSSLESS,
 };
 
 int cs_parse_size(const char *s, size_t *out)
@@ -197,6 +198,15 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_PREEMPT", &b);
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
+    s = env("COROSCOPE_TRACE_POLICY");
+    if (s && *s) {
+        if (!strcmp(s, "lossless"))
+            cs_cfg.trace_policy = CS_TRACE_LOSSLESS;
+        else if (!strcmp(s, "drop"))
+            cs_cfg.trace_policy = CS_TRACE_DROP;
+        else
+            cs_log("COROSCOPE_TRACE_POLICY=%s is not a recording policy (lossless or drop); using lossless", s);
+    }
     cs_tel_configure(env("COROSCOPE_TRACE"));
     s = env("COROSCOPE_FLIGHT");
     if (s && *s) {

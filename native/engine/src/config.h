@@ -25,7 +25,12 @@ typedef struct cs_config {
     int preempt_signal;   /* signal number used for preemption */
     int control_fd;       /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
     int start_paused;     /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
+    int trace_policy;     /* COROSCOPE_TRACE_POLICY: CS_TRACE_LOSSLESS (default) or CS_TRACE_DROP; for
+                             COROSCOPE_TRACE and an inherited inspector */
 } cs_config;
+
+/* Recording policies (telemetry.h): what a thread whose event ring is full does. */
+enum { CS_TRACE_DROP = 0, CS_TRACE_LOSSLESS = 1 };
 
 extern cs_config cs_cfg;
 

@@ -182,10 +182,10 @@ static void config_json(out *o)
 {
     put(o,
         "{\"workers\":%d,\"stack_size\":%zu,\"time_slice_ns\":%llu,\"hooks\":%d,\"preempt\":%d,\"migrate\":%d,"
-        "\"preempt_signal\":%d,\"flight_bytes\":%zu}",
+        "\"preempt_signal\":%d,\"flight_bytes\":%zu,\"trace_policy\":\"%s\"}",
         cs_cfg.workers, cs_cfg.stack_size, (unsigned long long)atomic_load(&cs_cfg.time_slice_ns),
         atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal,
-        cs_tel_flight_bytes());
+        cs_tel_flight_bytes(), cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? "lossless" : "drop");
 }
 
 /* ---- commands --------------------------------------------------------------------------------- */
@@ -346,14 +346,13 @@ static void cmd_snapshot(int fd)
 
 static int subscribed;   /* control thread only */
 static int rings_sent;
+static int bell_sent;                  /* the doorbell went to the control thread's client */
+static int inherited_bell_sent;        /* ... to the inherited inspector (under out_lock) */
 
-/* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS). */
-static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
+/* One line carrying one fd (SCM_RIGHTS), under out_lock. */
+static void send_fd_line_locked(int fd, const char *line, size_t n, int pass)
 {
-    char line[128];
-    int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
-                     worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
-    struct iovec iov = {line, (size_t)n};
+    struct iovec iov = {(void *)line, n};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -363,16 +362,40 @@ static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &ring_fd, sizeof(int));
-    cs_spin_lock(&out_lock);
+    memcpy(CMSG_DATA(c), &pass, sizeof(int));
     while (cs_real.sendmsg(fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
+}
+
+/* {"event":"doorbell"} carrying the eventfd the rings' producers ring when
+ * they pass their watermark (wire/consumer.h): the inspector sleeps on it.
+ * Sent once per client, before its first ring. */
+static void send_bell_locked(int fd, int *sent)
+{
+    int bell = cs_tel_doorbell();
+    if (*sent || bell < 0)
+        return;
+    static const char line[] = "{\"event\":\"doorbell\"}\n";
+    send_fd_line_locked(fd, line, sizeof line - 1, bell);
+    *sent = 1;
+}
+
+/* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS),
+ * after the doorbell if the client has not had it yet. */
+static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker, int *bell)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
+                     worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
+    cs_spin_lock(&out_lock);
+    send_bell_locked(fd, bell);
+    send_fd_line_locked(fd, line, (size_t)n, ring_fd);
     cs_spin_unlock(&out_lock);
 }
 
 static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
 {
-    send_ring_to(*(int *)ctx, ring_fd, tid, worker);
+    send_ring_to(*(int *)ctx, ring_fd, tid, worker, &bell_sent);
 }
 
 /* Ring announcer of the inherited inspector: runs on the thread that just
@@ -381,7 +404,7 @@ static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
 {
     int fd = atomic_load(&inherited_fd);
     if (fd >= 0)
-        send_ring_to(fd, ring_fd, tid, worker);
+        send_ring_to(fd, ring_fd, tid, worker, &inherited_bell_sent);
 }
 
 void cs_control_plain_thread(void)
@@ -403,7 +426,7 @@ static void unsubscribe(void)
 {
     cs_tel_set_ring_announcer(NULL);
     if (subscribed)
-        cs_tel_subscribe(0);
+        cs_tel_subscribe(0, 0);
     subscribed = 0;
 }
 
@@ -446,14 +469,24 @@ static int command(int fd, char *line)
     } else if (!strcmp(line, "snapshot")) {
         cmd_snapshot(fd);
     } else if (!strcmp(line, "subscribe")) {
-        int err = subscribed ? 0 : cs_tel_subscribe(1);
+        int lossless = 0;
+        if (!strcmp(arg, "policy=lossless"))
+            lossless = 1;
+        else if (*arg && strcmp(arg, "policy=drop")) {
+            reply_error(fd, "usage: subscribe [policy=drop|policy=lossless]");
+            return 0;
+        }
+        int err = subscribed ? (*arg ? cs_tel_set_lossless(lossless) : 0) : cs_tel_subscribe(1, lossless);
         if (err) {
             reply_error(fd, "the event rings are being recorded to the COROSCOPE_TRACE file");
             return 0;
         }
+        if (!subscribed) {
+            rings_sent = 0;
+            bell_sent = 0;
+        }
         subscribed = 1;
-        rings_sent = 0;
-        put(&o, "{\"ok\":true,\"subscribed\":true}");
+        put(&o, "{\"ok\":true,\"subscribed\":true,\"policy\":\"%s\"}", cs_tel_lossless() ? "lossless" : "drop");
         reply(fd, &o);
         /* One {"event":"ring"} line with its fd per ring, now and later; this
          * thread's own ring among them before it describes every coroutine
@@ -685,7 +718,7 @@ void cs_control_inherit(int fd, char **envp)
         return;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (cs_tel_subscribe(1)) {
+    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS)) {
         cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
         return;
     }

@@ -18,12 +18,21 @@
  *   set slice=10ms|preempt=0|1|hooks=0|1|delay=250ms
  *                           delay: slow motion, the scheduler waits that long
  *                           before each decision (0..2s; 0: off)
- *   subscribe               the engine starts emitting events; then, for every
- *                           thread's event ring (ring.h), now and as threads
- *                           appear, one line {"event":"ring","tid":T,"worker":W}
- *                           carrying the ring's memfd (SCM_RIGHTS). Refused
+ *   subscribe [policy=drop|policy=lossless]
+ *                           the engine starts emitting events; first one line
+ *                           {"event":"doorbell"} carrying the eventfd the
+ *                           producers ring when a ring passes its watermark
+ *                           (wire/consumer.h), then, for every thread's event
+ *                           ring (ring.h), now and as threads appear, one line
+ *                           {"event":"ring","tid":T,"worker":W} carrying the
+ *                           ring's memfd (SCM_RIGHTS). Each such line comes
+ *                           with exactly one fd, in order. policy: what a
+ *                           thread whose ring is full does (ring.h "Policy"):
+ *                           drop (the default: never wait) or lossless (wait
+ *                           for the inspector to drain, at most 1 s). Again
+ *                           while subscribed: changes the policy. Refused
  *                           while COROSCOPE_TRACE records (one consumer per ring)
- *   unsubscribe             stop emitting
+ *   unsubscribe             stop emitting (and waiting: drop mode)
  *   snapshot                every live coroutine (id, name, state, worker, what
  *                           it waits for: call, fd and direction, deadline,
  *                           joined coroutine), each worker's running one; exact
@@ -37,7 +46,9 @@
  * takes fd N as the first client, already subscribed, before main runs — so
  * no event of the program is missed. Each thread's ring is announced on that
  * socket by the thread that creates it, at creation, before its first event:
- * the inspector holds every ring fd even if the program exits at once. The
+ * the inspector holds every ring fd even if the program exits at once (the
+ * doorbell comes before the first ring). Its policy is COROSCOPE_TRACE_POLICY
+ * (the launching inspector sets it). The
  * variable is removed from the environment (programs the target starts do
  * not inherit the inspector). With COROSCOPE_START_PAUSED=1 the scheduler
  * starts paused (before its first decision), for stepping from the start;
