@@ -25,7 +25,7 @@
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
-#include "spin.h"
+#include "mutex.h"
 #include "telemetry.h"
 
 #define PROTOCOL_VERSION 1
@@ -40,11 +40,14 @@ static _Atomic int listen_fd = -1;
 static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
 static _Atomic int thread_started;
 /* Whole lines to the client: replies (control thread) and ring announcements
- * (any thread creating its ring) must not interleave on one socket. An
- * engine spinlock, not a pthread mutex: announcements happen inside the
- * scheduler and inside coroutines, where a hooked pthread_mutex_unlock
- * counts as the coroutine's lock and may run a deferred preemption. */
-static cs_spin out_lock;
+ * (any thread creating its ring) must not interleave on one socket. Held
+ * across the send(2) of one whole line, and only there (a reply is built
+ * before): a sleeping lock (mutex.h), since a send to an inspector that
+ * reads slowly blocks; the engine's own, not a pthread mutex, because
+ * announcements happen inside the scheduler and inside coroutines, where a
+ * hooked pthread_mutex_unlock counts as the coroutine's lock and may run a
+ * deferred preemption. */
+static cs_mutex out_lock;
 
 static int start_thread(void);
 
@@ -164,9 +167,9 @@ static void send_all(int fd, const char *b, size_t n)
 static void reply(int fd, out *o)
 {
     put(o, "\n");
-    cs_spin_lock(&out_lock);
+    cs_mutex_lock(&out_lock);
     send_all(fd, o->buf, o->n);
-    cs_spin_unlock(&out_lock);
+    cs_mutex_unlock(&out_lock);
 }
 
 static void reply_error(int fd, const char *msg)
@@ -269,14 +272,30 @@ static const char *const hook_names[] = {
 };
 
 typedef struct snap {
-    int fd;
     int first;
+    int nomem;
     out o;
+    char *all;       /* the whole reply, built before it is sent */
+    size_t n, cap;
 } snap;
 
 static void snap_flush(snap *s)
 {
-    send_all(s->fd, s->o.buf, s->o.n);
+    if (s->n + s->o.n > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 65536;
+        while (cap < s->n + s->o.n)
+            cap *= 2;
+        char *g = realloc(s->all, cap);
+        if (!g) {
+            s->nomem = 1;
+            s->o.n = 0;
+            return;
+        }
+        s->all = g;
+        s->cap = cap;
+    }
+    memcpy(s->all + s->n, s->o.buf, s->o.n);
+    s->n += s->o.n;
     s->o.n = 0;
 }
 
@@ -321,8 +340,7 @@ static void snap_co(void *ctx, const cs_co *co)
  * paused; otherwise a moment's picture. */
 static void cmd_snapshot(int fd)
 {
-    cs_spin_lock(&out_lock);
-    snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
+    snap s = {.first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
         atomic_load(&paused) ? "true" : "false", (unsigned long long)cs_now_ns());
     for (int i = 0; i < cs_rt.nworkers; i++) {
@@ -339,7 +357,15 @@ static void cmd_snapshot(int fd)
     cs_co_visit(snap_co, &s);
     put(&s.o, "]}\n");
     snap_flush(&s);
-    cs_spin_unlock(&out_lock);
+    if (s.nomem) {
+        free(s.all);
+        reply_error(fd, "snapshot: out of memory");
+        return;
+    }
+    cs_mutex_lock(&out_lock);
+    send_all(fd, s.all, s.n);
+    cs_mutex_unlock(&out_lock);
+    free(s.all);
 }
 
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
@@ -381,30 +407,32 @@ static void send_bell_locked(int fd, int *sent)
 }
 
 /* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS),
- * after the doorbell if the client has not had it yet. */
-static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker, int *bell)
+ * after the doorbell if the client has not had it yet. Under out_lock. */
+static void send_ring_locked(int fd, int ring_fd, uint32_t tid, uint16_t worker, int *bell)
 {
     char line[128];
     int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
                      worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
-    cs_spin_lock(&out_lock);
     send_bell_locked(fd, bell);
     send_fd_line_locked(fd, line, (size_t)n, ring_fd);
-    cs_spin_unlock(&out_lock);
 }
 
 static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
 {
-    send_ring_to(*(int *)ctx, ring_fd, tid, worker, &bell_sent);
+    cs_mutex_lock(&out_lock);
+    send_ring_locked(*(int *)ctx, ring_fd, tid, worker, &bell_sent);
+    cs_mutex_unlock(&out_lock);
 }
 
 /* Ring announcer of the inherited inspector: runs on the thread that just
  * created its ring, before that thread's first record. */
 static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
 {
+    cs_mutex_lock(&out_lock); /* the fd is looked at under the lock: the control thread closes it after taking it */
     int fd = atomic_load(&inherited_fd);
     if (fd >= 0)
-        send_ring_to(fd, ring_fd, tid, worker, &inherited_bell_sent);
+        send_ring_locked(fd, ring_fd, tid, worker, &inherited_bell_sent);
+    cs_mutex_unlock(&out_lock);
 }
 
 void cs_control_plain_thread(void)
@@ -592,9 +620,9 @@ static void *control_main(void *arg)
     if (inh >= 0) {
         subscribed = 1;
         serve(inh);
-        cs_spin_lock(&out_lock); /* no announcement in flight on a closing fd */
+        cs_mutex_lock(&out_lock); /* no announcement in flight on a closing fd */
         atomic_store(&inherited_fd, -1);
-        cs_spin_unlock(&out_lock);
+        cs_mutex_unlock(&out_lock);
         client_gone(inh);
     }
     for (;;) {
@@ -748,7 +776,7 @@ void cs_control_atfork_child(void)
     }
     atomic_store(&thread_started, 0);
     cs_tel_set_ring_announcer(NULL);
-    cs_spin_init(&out_lock);
+    cs_mutex_init(&out_lock);
     sock_path[0] = '\0';
     atomic_store(&paused, 0);
     atomic_store(&delay_ns, 0);
