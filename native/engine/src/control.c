@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "../include/coroscope.h"
 #include "config.h"
 #include "fdtable.h"
+#include "gate.h"
 #include "log.h"
 #include "preempt.h"
 #include "procfs.h"
@@ -30,11 +30,6 @@
 
 #define PROTOCOL_VERSION 1
 
-_Atomic int cs_control_gated;       /* paused, or a slow-motion delay is set: workers call cs_control_wait */
-static _Atomic int paused;
-static _Atomic uint64_t delay_ns;   /* slow motion: wait this long before each decision (0: none) */
-static _Atomic int64_t steps;        /* decisions allowed while paused */
-static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static _Atomic int listen_fd = -1;
 static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
@@ -51,71 +46,6 @@ static cs_mutex out_lock;
 
 static int start_thread(void);
 
-
-/* ---- the gate ------------------------------------------------------------------------------ */
-
-static void gate_changed(void)
-{
-    atomic_fetch_add(&gate_seq, 1);
-    syscall(SYS_futex, &gate_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
-}
-
-int cs_control_wait(void)
-{
-    for (;;) {
-        uint32_t seq = atomic_load(&gate_seq);
-        if (!atomic_load(&paused)) {
-            uint64_t d = atomic_load(&delay_ns);
-            if (!d)
-                return 0;
-            /* Slow motion: one decision per delay. A change of the gate
-             * (pause, resume, a new delay) ends the wait early and is
-             * looked at again. */
-            if (cs_tel())
-                cs_tel_flush();
-            struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
-            long r = syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
-            if (r && errno == ETIMEDOUT)
-                return 0;
-            continue;
-        }
-        int64_t s = atomic_load(&steps);
-        while (s > 0)
-            if (atomic_compare_exchange_weak(&steps, &s, s - 1))
-                return 1;
-        if (cs_tel())
-            cs_tel_flush(); /* what happened before the pause is visible while paused */
-        syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
-    }
-}
-
-void cs_control_refund(void)
-{
-    /* A resume in between leaves a stray step; the next pause clears it. */
-    if (atomic_load(&paused)) {
-        atomic_fetch_add(&steps, 1);
-        gate_changed();
-    }
-}
-
-static void update_gate(void)
-{
-    atomic_store(&cs_control_gated, atomic_load(&paused) || atomic_load(&delay_ns) != 0);
-    gate_changed();
-}
-
-static void set_paused(int on)
-{
-    atomic_store(&steps, 0);
-    atomic_store(&paused, on);
-    update_gate();
-}
-
-static void set_delay(uint64_t ns)
-{
-    atomic_store(&delay_ns, ns);
-    update_gate();
-}
 
 /* ---- replies ---------------------------------------------------------------------------------- */
 
@@ -205,7 +135,7 @@ static void cmd_hello(int fd)
     put(&o, ",\"cmdline\":");
     put_json_string(&o, cmd);
     put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR,
-        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, atomic_load(&paused) ? "true" : "false");
+        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, cs_gate_paused() ? "true" : "false");
     config_json(&o);
     put(&o, "}");
     reply(fd, &o);
@@ -226,7 +156,7 @@ static void cmd_set(int fd, const char *arg)
             reply_error(fd, "delay: a duration from 0 to 2s (e.g. 250ms; 0 turns slow motion off)");
             return;
         }
-        set_delay(ns);
+        cs_gate_set_delay(ns);
         out o = {.n = 0};
         put(&o, "{\"ok\":true,\"delay_ns\":%llu}", (unsigned long long)ns);
         reply(fd, &o);
@@ -342,7 +272,7 @@ static void cmd_snapshot(int fd)
 {
     snap s = {.first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
-        atomic_load(&paused) ? "true" : "false", (unsigned long long)cs_now_ns());
+        cs_gate_paused() ? "true" : "false", (unsigned long long)cs_now_ns());
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
         cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
@@ -470,11 +400,11 @@ static int command(int fd, char *line)
     if (!strcmp(line, "hello")) {
         cmd_hello(fd);
     } else if (!strcmp(line, "pause")) {
-        set_paused(1);
+        cs_gate_pause(1);
         put(&o, "{\"ok\":true,\"paused\":true}");
         reply(fd, &o);
     } else if (!strcmp(line, "resume")) {
-        set_paused(0);
+        cs_gate_pause(0);
         put(&o, "{\"ok\":true,\"paused\":false}");
         reply(fd, &o);
     } else if (!strcmp(line, "step")) {
@@ -484,12 +414,10 @@ static int command(int fd, char *line)
             reply_error(fd, "usage: step [N], 1 <= N <= 1000000");
             return 0;
         }
-        if (!atomic_load(&paused)) {
+        if (cs_gate_step(n)) {
             reply_error(fd, "not paused: pause first");
             return 0;
         }
-        atomic_fetch_add(&steps, n);
-        gate_changed();
         put(&o, "{\"ok\":true,\"steps\":%ld}", n);
         reply(fd, &o);
     } else if (!strcmp(line, "set")) {
@@ -528,8 +456,8 @@ static int command(int fd, char *line)
         reply(fd, &o);
     } else if (!strcmp(line, "detach")) {
         unsubscribe();
-        set_delay(0);
-        set_paused(0);
+        cs_gate_set_delay(0);
+        cs_gate_pause(0);
         put(&o, "{\"ok\":true}");
         reply(fd, &o);
         return -1;
@@ -602,10 +530,10 @@ static void client_gone(int c)
     unsubscribe();
     syscall(SYS_close, c);
     cs_fd_unhide(c);
-    if (atomic_load(&delay_ns)) /* no slow motion without anyone watching */
-        set_delay(0);
-    if (atomic_load(&paused))
-        set_paused(0);
+    if (cs_gate_delay()) /* no slow motion without anyone watching */
+        cs_gate_set_delay(0);
+    if (cs_gate_paused())
+        cs_gate_pause(0);
 }
 
 static void *control_main(void *arg)
@@ -755,8 +683,7 @@ void cs_control_inherit(int fd, char **envp)
     /* Only with an inspector that launched us (it can step and resume, and
      * its going away resumes): a program started by hand never waits. */
     if (cs_cfg.start_paused) {
-        atomic_store(&paused, 1);
-        atomic_store(&cs_control_gated, 1);
+        cs_gate_start_paused();
     }
 }
 
@@ -778,8 +705,5 @@ void cs_control_atfork_child(void)
     cs_tel_set_ring_announcer(NULL);
     cs_mutex_init(&out_lock);
     sock_path[0] = '\0';
-    atomic_store(&paused, 0);
-    atomic_store(&delay_ns, 0);
-    atomic_store(&cs_control_gated, 0);
-    atomic_store(&steps, 0);
+    cs_gate_atfork_child();
 }

@@ -55,8 +55,9 @@
  * ignored without an inherited inspector. The control thread starts at the first hooked
  * call of a plain thread, or with the runtime. When that client goes away, the socket above serves as usual.
  *
- * Threads: a control thread ("cs-control") serves the socket; the scheduler
- * reads the gate (cs_control_gate) at the top of every decision.
+ * Threads: a control thread ("cs-control") serves the socket. pause, step,
+ * resume and delay act on the scheduler's gate (gate.h), which the workers
+ * pass at the top of every decision.
  */
 #ifndef CS_CONTROL_H
 #define CS_CONTROL_H
@@ -64,26 +65,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Nonzero while a client holds the scheduler paused (or stepping) or has
- * set a slow-motion delay: workers then call cs_control_wait. */
-extern _Atomic int cs_control_gated;
-
 /* Start the control thread (runtime start). 0 or an errno value. */
 int cs_control_start(void);
-
-/* Worker, before picking the next coroutine: wait while paused, unless a
- * step is available (taken here: returns 1). A worker that took a step and
- * then found nothing to run gives it back (cs_control_refund) before it
- * sleeps, so a step is one coroutine switched in. */
-int cs_control_wait(void);
-void cs_control_refund(void);
-
-static inline int cs_control_gate(void)
-{
-    if (__builtin_expect(atomic_load_explicit(&cs_control_gated, memory_order_relaxed), 0))
-        return cs_control_wait();
-    return 0;
-}
 
 /* Constructor: take the inherited inspector socket fd and remove
  * COROSCOPE_CONTROL_FD from envp. */
