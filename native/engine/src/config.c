@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "telemetry.h"
 
 #define CS_DEFAULT_STACK (256u * 1024u)
 #define CS_MIN_STACK (16u * 1024u)
@@ -207,7 +206,13 @@ void cs_config_load(char **envp)
         else
             cs_log("COROSCOPE_TRACE_POLICY=%s is not a recording policy (lossless or drop); using lossless", s);
     }
-    cs_tel_configure(env("COROSCOPE_TRACE"));
+    s = env("COROSCOPE_TRACE");
+    if (s && *s) {
+        if (strlen(s) >= sizeof cs_cfg.trace_path)
+            cs_log("COROSCOPE_TRACE is longer than %zu bytes; not recording", sizeof cs_cfg.trace_path - 1);
+        else
+            strcpy(cs_cfg.trace_path, s);
+    }
     s = env("COROSCOPE_FLIGHT");
     if (s && *s) {
         size_t v;
@@ -215,7 +220,7 @@ void cs_config_load(char **envp)
             cs_log("COROSCOPE_FLIGHT=%s is not a flight recorder size (0, or 1M..16G, e.g. 64M); no flight recorder",
                    s);
         else
-            cs_tel_configure_flight(v);
+            cs_cfg.flight_bytes = v;
     }
 
     s = env("COROSCOPE_PREEMPT_SIGNAL");
@@ -239,4 +244,15 @@ void cs_config_load(char **envp)
         else
             cs_cfg.control_fd = (int)fd;
     }
+}
+
+static _Atomic(cs_config_listener) listener;
+
+void cs_config_listen(cs_config_listener fn) { atomic_store(&listener, fn); }
+
+void cs_config_changed(void)
+{
+    cs_config_listener fn = atomic_load(&listener);
+    if (fn)
+        fn();
 }

@@ -118,7 +118,7 @@ static void config_json(out *o)
         "\"preempt_signal\":%d,\"flight_bytes\":%zu,\"trace_policy\":\"%s\"}",
         cs_cfg.workers, cs_cfg.stack_size, (unsigned long long)atomic_load(&cs_cfg.time_slice_ns),
         atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal,
-        cs_tel_flight_bytes(), cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? "lossless" : "drop");
+        cs_cfg.flight_bytes, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? "lossless" : "drop");
 }
 
 /* ---- commands --------------------------------------------------------------------------------- */
@@ -184,7 +184,6 @@ static void cmd_set(int fd, const char *arg)
         reply_error(fd, strerror(err));
         return;
     }
-    cs_tel_config_changed();
     out o = {.n = 0};
     put(&o, "{\"ok\":true,\"config\":");
     config_json(&o);
@@ -365,11 +364,11 @@ static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
     cs_mutex_unlock(&out_lock);
 }
 
-void cs_control_plain_thread(void)
+void cs_control_program_started(void)
 {
-    /* The inherited inspector's control thread starts from a plain thread's
-     * hooked call (libc is up; not inside the scheduler or a coroutine) or
-     * with the runtime (cs_control_start). */
+    /* The inherited inspector's control thread starts just before main
+     * (libc is up, no call of the program in progress) or with the runtime
+     * (cs_control_start). */
     if (atomic_load(&inherited_fd) >= 0 && !atomic_load_explicit(&thread_started, memory_order_relaxed))
         start_thread();
 }

@@ -52,8 +52,9 @@
  * variable is removed from the environment (programs the target starts do
  * not inherit the inspector). With COROSCOPE_START_PAUSED=1 the scheduler
  * starts paused (before its first decision), for stepping from the start;
- * ignored without an inherited inspector. The control thread starts at the first hooked
- * call of a plain thread, or with the runtime. When that client goes away, the socket above serves as usual.
+ * ignored without an inherited inspector. The control thread starts just
+ * before main (init.c), or with the runtime if that comes first — never from
+ * inside a hooked call. When that client goes away, the socket above serves as usual.
  *
  * Threads: a control thread ("cs-control") serves the socket. pause, step,
  * resume and delay act on the scheduler's gate (gate.h), which the workers
@@ -72,9 +73,10 @@ int cs_control_start(void);
  * COROSCOPE_CONTROL_FD from envp. */
 void cs_control_inherit(int fd, char **envp);
 
-/* A plain thread (no worker, no coroutine) made a hooked call: start the
- * inherited inspector's control thread if it is not running yet. */
-void cs_control_plain_thread(void);
+/* First safe moment after load (just before main, init.c): start the
+ * inherited inspector's control thread if there is one and it is not
+ * running yet (the runtime's start starts it too). */
+void cs_control_program_started(void);
 
 /* Forked child: drop the parent's socket. */
 void cs_control_atfork_child(void);

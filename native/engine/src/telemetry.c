@@ -17,7 +17,6 @@
 #include "wire/ring.h"
 #include "../include/coroscope.h"
 #include "config.h"
-#include "control.h"
 #include "emit_symbol.h"
 #include "fdtable.h"
 #include "hook.h"
@@ -79,19 +78,26 @@ static _Atomic int doorbell = -1;       /* eventfd the producers ring to wake th
 
 static void call_observer(const cs_call *c);
 
-void cs_tel_configure(const char *path)
+static void config_changed(void);
+
+void cs_tel_init(void)
 {
-    if (!path || !*path)
-        return;
-    size_t n = strlen(path);
-    if (n >= sizeof trace_path) {
-        cs_log("COROSCOPE_TRACE is longer than %zu bytes; not recording", sizeof trace_path - 1);
-        return;
+    cs_config_listen(config_changed);
+    if (cs_cfg.trace_path[0]) {
+        memcpy(trace_path, cs_cfg.trace_path, sizeof trace_path);
+        atomic_store(&policy, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? CS_RING_BLOCK : CS_RING_DROP);
+        atomic_store(&need_metadata, 1); /* the first record of the process comes after CLOCK/PROCESS/CONFIG */
+        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_tel_on, 1);
+        return; /* COROSCOPE_TRACE records everything: no flight recorder */
     }
-    memcpy(trace_path, path, n + 1);
-    atomic_store(&policy, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? CS_RING_BLOCK : CS_RING_DROP);
-    atomic_store(&cs_observer, call_observer);
-    atomic_store(&cs_tel_on, 1);
+    if (cs_cfg.flight_bytes) {
+        flight_bytes = cs_cfg.flight_bytes;
+        atomic_store(&flight_armed, 1);
+        atomic_store(&need_metadata, 1);
+        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_tel_on, 1);
+    }
 }
 
 /* The doorbell (consumer.h), made with the first ring. */
@@ -114,17 +120,6 @@ static int tel_doorbell(void)
 }
 
 int cs_tel_doorbell(void) { return atomic_load(&doorbell); }
-
-void cs_tel_configure_flight(size_t bytes)
-{
-    if (!bytes || trace_path[0]) /* COROSCOPE_TRACE records everything already */
-        return;
-    flight_bytes = bytes;
-    atomic_store(&flight_armed, 1);
-    atomic_store(&need_metadata, 1);
-    atomic_store(&cs_observer, call_observer);
-    atomic_store(&cs_tel_on, 1);
-}
 
 /* Records per worker ring: 8 MiB, or the worker's share of the flight
  * recorder's size (a power of two, at most CS_RING_MAX_CAPACITY). */
@@ -386,7 +381,6 @@ int cs_tel_set_lossless(int lossless)
     return 0;
 }
 
-size_t cs_tel_flight_bytes(void) { return flight_bytes; }
 
 static void emit_config(void);
 
@@ -432,7 +426,10 @@ void cs_tel_existing_coroutines(void)
     tl_mute = mute;
 }
 
-void cs_tel_config_changed(void)
+/* The run-time configuration changed (config.h listener; coroscope_configure,
+ * also for the control channel's `set`): a CONFIG record with the new values,
+ * now, from the changing thread — muted or not (the control thread is). */
+static void config_changed(void)
 {
     /* From the (muted) control thread: this one record is the program's
      * business, so it is emitted now, whether or not a worker is busy. */
@@ -471,16 +468,9 @@ static void call_observer(const cs_call *c)
 {
     if (tl_mute || !cs_tel())
         return;
-    uint64_t ts = c->end_ns; /* the call's end, read by the hook: one clock read less per call */
-    if (trace_path[0] && !atomic_load_explicit(&started, memory_order_relaxed)) {
-        cs_tel_start();
-        ts = 0; /* that took a while and emitted metadata: stamp the call after it */
-    }
     cs_co *co = cs_tls.co;
-    if (!co && !cs_tls.w)
-        cs_control_plain_thread();
     uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0) | (c->blocked ? 1u << 18 : 0);
-    cs_tel_emit_at(ts, COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
+    cs_tel_emit_at(c->end_ns, COROSCOPE_EV_CALL, /* the call's end, read by the hook: one clock read less */ co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
                 (uint64_t)c->ret,
                 (uint64_t)(uint32_t)c->err | (c->arg > 0xffffffffu ? 0xffffffffull : c->arg) << 32, c->dur_ns);
 }
@@ -619,7 +609,6 @@ void cs_tel_start(void)
         errno = saved;
         return;
     }
-    emit_metadata(); /* process metadata first */
     if (pthread_create(&recorder, NULL, recorder_main, NULL)) {
         cs_log("cannot start the recorder thread; not recording");
         atomic_store(&cs_tel_on, 0);

@@ -58,21 +58,17 @@ extern _Atomic int cs_tel_on;
 
 static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_order_relaxed); }
 
-/* Constructor: remember COROSCOPE_TRACE (read from envp). */
-void cs_tel_configure(const char *trace_path);
-
-/* Constructor: COROSCOPE_FLIGHT (bytes, 0: off). Turns telemetry on with
- * nobody reading: every ring overwrites its oldest records (ring.h), so the
- * rings hold the recent past — about `bytes` in all, split over the workers
- * (each worker ring a power of two of 64-byte records, at least 4096) — until
- * an inspector subscribes and takes them over. Unsubscribing re-arms it.
+/* Constructor, after cs_config_load: take what cs_cfg says about recording
+ * (COROSCOPE_TRACE, COROSCOPE_TRACE_POLICY, COROSCOPE_FLIGHT) and listen to
+ * run-time configuration changes (config.h: a CONFIG record for each).
+ *
+ * COROSCOPE_FLIGHT (bytes, 0: off) turns telemetry on with nobody reading:
+ * every ring overwrites its oldest records (ring.h), so the rings hold the
+ * recent past — about `bytes` in all, split over the workers (each worker
+ * ring a power of two of 64-byte records, at least 4096) — until an
+ * inspector subscribes and takes them over. Unsubscribing re-arms it.
  * Ignored while COROSCOPE_TRACE records. */
-void cs_tel_configure_flight(size_t bytes);
-size_t cs_tel_flight_bytes(void);
-
-/* The configuration changed at run time (control `set`, on the control
- * thread): emit a CONFIG record with the new values now, from this thread. */
-void cs_tel_config_changed(void);
+void cs_tel_init(void);
 
 /* An inspector just subscribed (control thread): one CO_INFO per live
  * coroutine, so those created before the stream began have a name and a
@@ -83,8 +79,10 @@ void cs_tel_existing_coroutines(void);
  * to an inspector before the thread emits much into it. */
 void cs_tel_prepare_thread(void);
 
-/* First safe moment after load (first spawn, or first observed call on a
- * plain thread): open the trace file and start the recorder. */
+/* First safe moment after load — just before main (init.c), or the
+ * runtime's start if that comes first; never from inside a hooked call: open
+ * the trace file and start the recorder. Records emitted before wait in the
+ * rings. Idempotent; nothing without COROSCOPE_TRACE. */
 void cs_tel_start(void);
 
 void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
