@@ -65,7 +65,7 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       return `process pid=${a(0)} exe=${quoted(strings, a(1))} cmdline=${quoted(strings, a(2))} engine=${ENGINE_VERSION(a(3))}`;
     case Kind.CONFIG: {
       const f = a(3);
-      return `config workers=${a(0)} stack=${a(1)} slice=${dur(a(2))} hooks=${f & 1 ? 'on' : 'off'} preempt=${f & 2 ? 'on' : 'off'} migrate=${f & 4 ? 'on' : 'off'} signal=${a(4)}`;
+      return `config workers=${a(0)} stack=${a(1)} slice=${dur(a(2))} hooks=${f & 1 ? 'on' : 'off'} preempt=${f & 2 ? 'on' : 'off'} migrate=${f & 4 ? 'on' : 'off'} signal=${a(4)}${f & 8 ? ' lossless' : ''}`;
     }
     case Kind.THREAD:
       return `thread tid=${a(0)} ${quoted(strings, a(1))} ${worker(a(2))}`;

@@ -17,7 +17,7 @@ import { AttachError } from '../core/engine/launch.js';
 import { listEngineProcesses } from '../core/engine/discover.js';
 import { examplesDir } from '../core/engine/paths.js';
 import { exportToFile, type ExportFormat } from '../core/export/file.js';
-import type { EngineOptions } from '../core/engine/launch.js';
+import type { EngineOptions, RecordingPolicy } from '../core/engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
 import { InsightFinder } from '../core/insights/insights.js';
 import { startServe } from '../serve/server.js';
@@ -220,6 +220,18 @@ function seconds(p: Parsed): number | undefined {
   return +v;
 }
 
+const POLICY_HELP = `  --policy P         when the program's event rings fill up faster than they are
+                     read: lossless (its threads wait for the recorder, at most 1 s
+                     each time; nothing is lost unless the recorder stalls) or drop
+                     (they never wait; every lost event is counted in DROP events)`;
+
+function policyOption(p: Parsed, dflt: RecordingPolicy): RecordingPolicy {
+  const v = p.opts.get('policy');
+  if (v === undefined) return dflt;
+  if (v !== 'lossless' && v !== 'drop') throw usage(`--policy ${v}: expected lossless or drop`);
+  return v;
+}
+
 function recordOption(p: Parsed): string | false | undefined {
   if (p.opts.has('no-record')) return false;
   const o = p.opts.get('o') ?? p.opts.get('output');
@@ -232,7 +244,7 @@ async function runCommand(p: Parsed, cmdline: string[] | undefined): Promise<num
   const engine = engineOptions(p);
   let s: Session;
   try {
-    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit' });
+    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit', policy: policyOption(p, 'drop') });
   } catch (e) {
     launchError(e, cmdline[0]);
   }
@@ -264,12 +276,13 @@ Options:
   -o, --output FILE  record to FILE
   --no-record        do not record
   --seconds N        stop the program (SIGTERM) after N seconds
+${POLICY_HELP} (default: drop)
 ${ENGINE_HELP}
 
 Ctrl-C is passed on to the program (twice: it is killed).
 The exit code is the program's (128+N when killed by signal N); 2 for a usage
 error, 3 when the program cannot be run under the engine.`,
-    options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true },
+    options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true, policy: true },
     run: (p) => runCommand(p, p.rest),
   },
 
@@ -284,11 +297,12 @@ passed through.
 Options:
   -o, --output FILE  the trace file (required)
   --seconds N        stop the program (SIGTERM) after N seconds
+${POLICY_HELP} (default: lossless)
 ${ENGINE_HELP}
 
 The exit code is the program's (128+N when killed by signal N); 2 for a usage
 error, 3 when the program cannot be run under the engine.`,
-    options: { ...ENGINE_OPTS, o: true, output: true, seconds: true },
+    options: { ...ENGINE_OPTS, o: true, output: true, seconds: true, policy: true },
     async run(p) {
       const out = p.opts.get('o') ?? p.opts.get('output');
       if (typeof out !== 'string') throw usage('record: -o FILE is required');
@@ -297,7 +311,7 @@ error, 3 when the program cannot be run under the engine.`,
       const engine = engineOptions(p);
       let s: Session;
       try {
-        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false });
+        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false, policy: policyOption(p, 'lossless') });
       } catch (e) {
         launchError(e, p.rest[0]);
       }
@@ -361,7 +375,7 @@ socket): pid, start time, executable, command line.`,
 
   attach: {
     summary: 'attach to a running engine process with the live view',
-    help: `Usage: coroscope attach PID [--no-record | -o FILE] [--seconds N]
+    help: `Usage: coroscope attach PID [--no-record | -o FILE] [--seconds N] [--policy P]
 
 Attaches to process PID (see coroscope ps) and shows the live view. Ctrl-C
 detaches and leaves the process running, unpaused.
@@ -370,20 +384,22 @@ Options:
   -o, --output FILE  record to FILE (default: the recordings directory)
   --no-record        do not record
   --seconds N        detach after N seconds
+${POLICY_HELP} (default: drop)
 
 Exit: 0 after detaching, 3 when there is no engine at PID.`,
-    options: { o: true, output: true, 'no-record': false, seconds: true },
+    options: { o: true, output: true, 'no-record': false, seconds: true, policy: true },
     async run(p) {
       if (p.positional.length !== 1) throw usage('attach: give one pid');
       const pid = Number(p.positional[0]);
       if (!/^\d+$/.test(p.positional[0]) || pid <= 0) throw usage(`attach: ${p.positional[0]} is not a pid`);
       const secs = seconds(p);
+      const policy = policyOption(p, 'drop');
       if (!listEngineProcesses().some((e) => e.pid === pid)) {
         throw new CliError(`process ${pid} does not run the Coroscope engine (no control socket; see coroscope ps)`, EXIT.CANNOT_RUN);
       }
       let s: Session;
       try {
-        s = Session.attach(pid, { record: recordOption(p) });
+        s = Session.attach(pid, { record: recordOption(p), policy });
       } catch (e) {
         if (e instanceof AttachError) throw new CliError(`cannot attach to ${pid}: ${e.message}`, EXIT.CANNOT_RUN);
         throw e;

@@ -5,8 +5,10 @@
 //
 // Exports:
 //   launch(opts, onMessage) -> Target    opts: { file, argv, env, cwd?, preload,
-//                                           stdinNull?, record?, batchEvents?, periodMs? }
-//   attach(opts, onMessage) -> Target    opts: { pid, record?, batchEvents?, periodMs? }
+//                                           stdinNull?, record?, batchEvents?, periodMs?, policy? }
+//   attach(opts, onMessage) -> Target    opts: { pid, record?, batchEvents?, periodMs?, policy? }
+//   policy: 'drop' (default: the target never waits) or 'lossless' (its threads
+//   wait for the link to drain, at most 1 s each time; link.h)
 //   socketPath(pid) -> string
 //   TraceFile(path)                      a trace file opened for reading: info, read, status,
 //                                        seekTime, seekEvent, summaries, close
@@ -22,8 +24,8 @@
 // Threads: each Target has one thread running cs_link_run; it reaches JS
 // only through a thread-safe function with an unbounded queue (never
 // blocks). Event batches in that queue are counted: above kMaxInFlight the
-// link stops draining (sink.busy) and the engine drops, and says so, rather
-// than the target waiting or our memory growing. No external buffers: every
+// link stops draining (sink.busy) rather than our memory growing: the engine
+// then drops, and says so (policy drop), or its threads wait (lossless). No external buffers: every
 // Buffer is a copy owned by JS (Electron forbids external buffers).
 
 #include <napi.h>
@@ -302,6 +304,8 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   so.record_path = rec.empty() ? nullptr : rec.c_str();
   so.batch_events = GetU32(o, "batchEvents");
   so.period_ms = GetU32(o, "periodMs");
+  std::string policy = GetString(o, "policy", false);
+  so.policy = policy.empty() ? nullptr : policy.c_str();
   char err[512] = "";
   cs_link* link = nullptr;
   int code = cs_link_spawn(&link, &so, err, sizeof err);
@@ -316,11 +320,12 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "attach(opts, onMessage)");
   Napi::Object o = info[0].As<Napi::Object>();
   uint32_t pid = GetU32(o, "pid");
-  std::string rec = GetString(o, "record", false);
+  std::string rec = GetString(o, "record", false), policy = GetString(o, "policy", false);
   char err[512] = "";
   cs_link* link = nullptr;
   int code = cs_link_attach(&link, static_cast<pid_t>(pid), rec.empty() ? nullptr : rec.c_str(),
-                            GetU32(o, "batchEvents"), GetU32(o, "periodMs"), err, sizeof err);
+                            GetU32(o, "batchEvents"), GetU32(o, "periodMs"), policy.empty() ? nullptr : policy.c_str(),
+                            err, sizeof err);
   if (code)
     ThrowLinkError(env, err, code);
   return NewTarget(env, link, info[1].As<Napi::Function>());

@@ -23,11 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/consumer.h"
 #include "wire/reader.h"
-#include "wire/ring.h"
 #include "wire/recv_fds.h"
+#include "wire/ring.h"
 
 #define MAX_RINGS 4096
+#define MAX_PENDING_FDS 64
 #define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
 #define CHILD_CONTROL_FD 3
 #define PIPE_GRACE_NS 2000000000ull /* after exit, how long to wait for pipes held by grandchildren */
@@ -42,18 +44,21 @@ struct cs_link {
     pthread_mutex_t send_lock;
     _Atomic int stopping;
 
-    cs_ring *rings;
+    cs_ring **rings;           /* attached rings (each malloc'd: the consumer holds pointers to them) */
     uint32_t nrings;
+    cs_consumer cons;          /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
+    int fds[MAX_PENDING_FDS];  /* fds received, waiting for the announcement line they came with */
+    int nfds;
 
     cs_trace_writer *writer;
     char *record_path;
     cs_reader *strings;
+    const char *policy;        /* "lossless" or "drop" (static strings) */
 
-    coroscope_event *buf, *tmp;
-    size_t n, cap;
+    cs_link_string *strs;      /* strings of the batch being handed over */
+    size_t strs_cap;
     uint32_t period_ms;
     uint64_t last_post_ns;
-    int busy_drain;            /* the last drain read many records */
 
     char *line;
     size_t line_n, line_cap;
@@ -91,8 +96,8 @@ int cs_link_socket_path(pid_t pid, char *out, size_t n)
     return access(out, F_OK) ? errno : 0;
 }
 
-static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *record_path, char *err, size_t errn,
-                         int *code)
+static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *record_path, const char *policy,
+                         char *err, size_t errn, int *code)
 {
     cs_link *l = calloc(1, sizeof *l);
     if (!l) {
@@ -101,17 +106,25 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     }
     l->pid = -1;
     l->pidfd = l->sock = l->out_fd = l->err_fd = -1;
+    l->cons.doorbell = -1;
     pthread_mutex_init(&l->send_lock, NULL);
-    l->cap = batch_events ? batch_events : 65536;
+    if (policy && strcmp(policy, "lossless") && strcmp(policy, "drop")) {
+        *code = EINVAL;
+        snprintf(err, errn, "policy %s: expected lossless or drop", policy);
+        cs_link_free(l);
+        return NULL;
+    }
+    l->policy = policy && !strcmp(policy, "lossless") ? "lossless" : "drop";
     l->period_ms = period_ms ? period_ms : 5;
-    l->buf = malloc(l->cap * sizeof *l->buf);
-    l->tmp = malloc(l->cap * sizeof *l->tmp);
+    int nomem = cs_consumer_init(&l->cons, batch_events ? batch_events : 65536);
+    l->strs_cap = 4096;
+    l->strs = malloc(l->strs_cap * sizeof *l->strs);
     l->rings = calloc(MAX_RINGS, sizeof *l->rings);
     l->strings = cs_reader_new_live();
     l->line_cap = 65536;
     l->line = malloc(l->line_cap);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!l->buf || !l->tmp || !l->rings || !l->strings || !l->line || l->wake_fd < 0) {
+    if (nomem || !l->strs || !l->rings || !l->strings || !l->line || l->wake_fd < 0) {
         *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
@@ -140,20 +153,25 @@ static int open_record(cs_link *l, char *err, size_t errn)
 
 /* ---- launching ------------------------------------------------------------------------------ */
 
-static char **child_env(char *const *envp, const char *preload)
+/* The inherited inspector's policy (control.h): the engine reads it at load. */
+static const char *const POLICY_ENV[] = {"COROSCOPE_TRACE_POLICY=drop", "COROSCOPE_TRACE_POLICY=lossless"};
+
+static char **child_env(char *const *envp, const char *preload, const char *policy)
 {
     size_t n = 0;
     const char *old_preload = NULL;
     for (; envp && envp[n]; n++)
         if (!strncmp(envp[n], "LD_PRELOAD=", 11))
             old_preload = envp[n] + 11;
-    char **env = calloc(n + 3, sizeof *env);
+    char **env = calloc(n + 4, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "COROSCOPE_CONTROL_FD=", 21))
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "COROSCOPE_CONTROL_FD=", 21) &&
+            strncmp(envp[i], "COROSCOPE_TRACE_POLICY=", 23))
             env[k++] = envp[i];
+    env[k++] = (char *)POLICY_ENV[!strcmp(policy, "lossless")];
     size_t len = strlen(preload) + (old_preload ? strlen(old_preload) + 1 : 0) + 12;
     char *p = malloc(len);
     char *c = malloc(32);
@@ -174,7 +192,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
 {
     *out = NULL;
     int code = 0;
-    cs_link *l = link_new(o->batch_events, o->period_ms, o->record_path, err, errn, &code);
+    cs_link *l = link_new(o->batch_events, o->period_ms, o->record_path, o->policy, err, errn, &code);
     if (!l)
         return code;
     int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, child_sock = -1;
@@ -189,7 +207,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     }
     /* Above the fds the child gets (0..3), so dup2 never meets itself. */
     child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    if (child_sock < 0 || !(env = child_env(o->envp, o->preload))) {
+    if (child_sock < 0 || !(env = child_env(o->envp, o->preload, l->policy))) {
         code = fail(err, errn, child_sock < 0 ? errno : ENOMEM, "cannot prepare the launch", NULL);
         goto out;
     }
@@ -287,7 +305,7 @@ static int read_hello(cs_link *l, char *err, size_t errn)
 }
 
 int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
-                   char *err, size_t errn)
+                   const char *policy, char *err, size_t errn)
 {
     *out = NULL;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -300,7 +318,7 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
         return ENOENT;
     }
     int code = 0;
-    cs_link *l = link_new(batch_events, period_ms, record_path, err, errn, &code);
+    cs_link *l = link_new(batch_events, period_ms, record_path, policy, err, errn, &code);
     if (!l)
         return code;
     l->pid = pid;
@@ -327,8 +345,11 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
          * before our hello arrives (EPIPE): its reply is still to be read. */
         cs_link_send(l, "hello");
         code = read_hello(l, err, errn);
-        if (!code)
-            code = cs_link_send(l, "subscribe");
+        if (!code) {
+            char sub[64];
+            snprintf(sub, sizeof sub, "subscribe policy=%s", l->policy);
+            code = cs_link_send(l, sub);
+        }
     }
     if (code) {
         if (!err[0])
@@ -415,102 +436,152 @@ static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev,
     s->error(s->ctx, msg);
 }
 
-/* Sort, record, resolve strings, hand over. */
-static void post(cs_link *l, const cs_link_sink *s)
+typedef struct batch_ctx {
+    cs_link *l;
+    const cs_link_sink *s;
+} batch_ctx;
+
+/* A batch from the consumer (sorted): record it whole, resolve strings,
+ * hand the events without the STRING records over. */
+static void on_batch(void *ctx, coroscope_event *ev, size_t n)
 {
-    size_t n = l->n;
+    cs_link *l = ((batch_ctx *)ctx)->l;
+    const cs_link_sink *s = ((batch_ctx *)ctx)->s;
     l->last_post_ns = now_ns();
-    if (!n)
-        return;
-    cs_events_sort(l->buf, n, l->tmp);
-    record(l, s, l->buf, n);
-    cs_reader_ingest(l->strings, l->buf, n);
+    record(l, s, ev, n);
+    cs_reader_ingest(l->strings, ev, n);
     /* Strings defined or completed in this batch (ids are few; dedupe by a
      * short scan of what is already listed). */
-    cs_link_string *strs = (cs_link_string *)l->tmp; /* tmp is free again after the sort */
-    size_t ns = 0, maxs = n * sizeof *l->tmp / sizeof *strs;
-    size_t k = 0;
+    size_t ns = 0, k = 0;
     uint64_t dropped = 0;
     for (size_t i = 0; i < n; i++) {
-        const coroscope_event *e = &l->buf[i];
+        const coroscope_event *e = &ev[i];
         if (e->kind == COROSCOPE_EV_STRING || e->kind == COROSCOPE_EV_STRING_MORE) {
             int seen = 0;
             for (size_t j = ns; j-- > 0 && j + 64 > ns;)
-                if (strs[j].id == e->a[0]) {
+                if (l->strs[j].id == e->a[0]) {
                     seen = 1;
                     break;
                 }
             size_t len;
             const char *text = seen ? NULL : cs_reader_string(l->strings, e->a[0], &len, NULL);
-            if (text && ns < maxs)
-                strs[ns++] = (cs_link_string){e->a[0], text, len};
+            if (text && ns == l->strs_cap) {
+                cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
+                if (g)
+                    l->strs = g, l->strs_cap *= 2;
+            }
+            if (text && ns < l->strs_cap)
+                l->strs[ns++] = (cs_link_string){e->a[0], text, len};
             continue;
         }
         if (e->kind == COROSCOPE_EV_DROP)
             dropped += e->a[0];
         if (k != i)
-            l->buf[k] = *e;
+            ev[k] = *e;
         k++;
     }
     atomic_fetch_add(&l->st_dropped, dropped);
     atomic_fetch_add(&l->st_batches, 1);
-    s->events(s->ctx, l->buf, k, strs, ns);
-    l->n = 0;
+    s->events(s->ctx, ev, k, l->strs, ns);
 }
 
-/* Read every ring until empty or the batch is full (then hand it over). */
+static void on_corrupt(void *ctx, cs_ring *r, int code)
+{
+    cs_link *l = ((batch_ctx *)ctx)->l;
+    const cs_link_sink *s = ((batch_ctx *)ctx)->s;
+    char msg[160];
+    snprintf(msg, sizeof msg, "an event ring (tid %u) is corrupt (%s): no longer read", r->hdr->producer_tid,
+             cs_ring_strerror(code));
+    s->error(s->ctx, msg);
+    for (uint32_t i = 0; i < l->nrings; i++)
+        if (l->rings[i] == r) {
+            l->rings[i] = l->rings[--l->nrings];
+            break;
+        }
+    cs_ring_detach(r);
+    free(r);
+    atomic_store(&l->st_rings, l->nrings);
+}
+
+/* Read every ring (one pass, wire/consumer.h); full batches are handed over. */
 static void drain(cs_link *l, const cs_link_sink *s)
 {
-    for (uint32_t r = 0; r < l->nrings; r++) {
-        for (;;) {
-            if (l->n == l->cap)
-                post(l, s);
-            ssize_t k = cs_ring_read(&l->rings[r], l->buf + l->n, l->cap - l->n);
-            if (k <= 0) {
-                if (k < 0) {
-                    char msg[160];
-                    snprintf(msg, sizeof msg, "event ring %u is corrupt (%s): no longer read", r,
-                             cs_ring_strerror((int)-k));
-                    s->error(s->ctx, msg);
-                    cs_ring_detach(&l->rings[r]);
-                    l->rings[r] = l->rings[--l->nrings];
-                    atomic_store(&l->st_rings, l->nrings);
-                }
-                break;
-            }
-            l->n += (size_t)k;
-            atomic_fetch_add(&l->st_events, (uint64_t)k);
-        }
-    }
+    batch_ctx bc = {l, s};
+    cs_consumer_sink cs = {.ctx = &bc, .batch = on_batch, .corrupt = on_corrupt};
+    cs_consumer_drain(&l->cons, &cs);
+    atomic_store(&l->st_events, l->cons.records);
+}
+
+/* Hand over the partial batch (by time). */
+static void post(cs_link *l, const cs_link_sink *s)
+{
+    batch_ctx bc = {l, s};
+    cs_consumer_sink cs = {.ctx = &bc, .batch = on_batch, .corrupt = on_corrupt};
+    l->last_post_ns = now_ns();
+    cs_consumer_flush(&l->cons, &cs);
 }
 
 static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
 {
-    if (l->nrings == MAX_RINGS) {
+    cs_ring *r = l->nrings < MAX_RINGS ? calloc(1, sizeof *r) : NULL;
+    if (!r) {
         close(fd);
         s->error(s->ctx, "too many event rings: a thread's events are not read");
         return;
     }
-    int e = cs_ring_attach(&l->rings[l->nrings], fd);
+    int e = cs_ring_attach(r, fd);
     close(fd); /* the mapping stays */
+    if (!e && cs_consumer_add(&l->cons, r))
+        e = ENOMEM;
     if (e) {
+        if (r->hdr)
+            cs_ring_detach(r);
+        free(r);
         char msg[160];
         snprintf(msg, sizeof msg, "an event ring could not be read: %s", cs_ring_strerror(e));
         s->error(s->ctx, msg);
         return;
     }
-    l->rings[l->nrings].fd = -1;
+    r->fd = -1;
+    l->rings[l->nrings] = r;
     atomic_store(&l->st_rings, ++l->nrings);
 }
 
-static void on_line(const cs_link_sink *s, const char *line)
+/* The next fd received (each announcement line comes with exactly one, in
+ * order; the fd arrives no later than its line ends), or -1. */
+static int take_fd(cs_link *l)
 {
-    if (!strncmp(line, "{\"event\":\"ring\"", 15))
-        return; /* its fd came with it and is attached */
+    if (!l->nfds)
+        return -1;
+    int fd = l->fds[0];
+    memmove(l->fds, l->fds + 1, (size_t)--l->nfds * sizeof *l->fds);
+    return fd;
+}
+
+static void on_line(cs_link *l, const cs_link_sink *s, const char *line)
+{
+    if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
+        int fd = take_fd(l);
+        if (fd >= 0)
+            add_ring(l, s, fd);
+        return;
+    }
+    if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
+        int fd = take_fd(l);
+        if (fd >= 0) {
+            if (l->cons.doorbell >= 0)
+                close(l->cons.doorbell);
+            l->cons.doorbell = fd;
+        }
+        return;
+    }
+    if (!strncmp(line, "{\"event\":", 9))
+        return; /* an announcement this link does not know: not a reply */
     s->line(s->ctx, line);
 }
 
-/* Socket readable: lines and ring fds. Returns 0 at the end (peer closed). */
+/* Socket readable: lines and the fds that come with them. Returns 0 at the
+ * end (peer closed). */
 static int read_socket(cs_link *l, const cs_link_sink *s)
 {
     char buf[65536];
@@ -518,15 +589,19 @@ static int read_socket(cs_link *l, const cs_link_sink *s)
     ssize_t k = cs_recv_fds(l->sock, buf, sizeof buf, MSG_DONTWAIT, fds, CS_RECV_FDS_MAX, &nfds);
     if (k < 0)
         return errno == EAGAIN || errno == EINTR ? 1 : 0;
-    for (int i = 0; i < nfds; i++)
-        add_ring(l, s, fds[i]);
+    for (int i = 0; i < nfds; i++) {
+        if (l->nfds < MAX_PENDING_FDS)
+            l->fds[l->nfds++] = fds[i];
+        else
+            close(fds[i]); /* lines are late beyond reason: the engine is broken */
+    }
     if (k == 0)
         return 0;
     for (ssize_t i = 0; i < k; i++) {
         if (buf[i] == '\n') {
             l->line[l->line_n] = '\0';
             if (l->line_n)
-                on_line(s, l->line);
+                on_line(l, s, l->line);
             l->line_n = 0;
             continue;
         }
@@ -566,27 +641,13 @@ static void close_fd(int *fd)
 
 /* The target is gone: losses its threads had not reported yet (a producer
  * writes its DROP record only when it next finds room) are in each ring's
- * header; account for them with a DROP record of our own, so the stream's
- * events plus its drops are exactly what was produced. */
+ * header; account for them with DROP records of our own (consumer.h), so
+ * the stream's events plus its drops are exactly what was produced. */
 static void report_pending_drops(cs_link *l, const cs_link_sink *s)
 {
-    for (uint32_t r = 0; r < l->nrings; r++) {
-        cs_ring_header *h = l->rings[r].hdr;
-        uint64_t lost = atomic_load_explicit(&h->drop_pending, memory_order_acquire);
-        if (!lost)
-            continue;
-        if (l->n == l->cap)
-            post(l, s);
-        coroscope_event *e = &l->buf[l->n++];
-        memset(e, 0, sizeof *e);
-        e->kind = COROSCOPE_EV_DROP;
-        e->ts = atomic_load_explicit(&h->drop_last_ts, memory_order_relaxed);
-        e->worker = (uint16_t)h->worker;
-        e->tid = h->producer_tid;
-        e->a[0] = lost;
-        e->a[1] = atomic_load_explicit(&h->drop_first_ts, memory_order_relaxed);
-        e->a[2] = e->ts;
-    }
+    batch_ctx bc = {l, s};
+    cs_consumer_sink cs = {.ctx = &bc, .batch = on_batch, .corrupt = on_corrupt};
+    cs_consumer_end_losses(&l->cons, &cs);
 }
 
 void cs_link_run(cs_link *l, const cs_link_sink *s)
@@ -599,15 +660,23 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         free(l->hello);
         l->hello = NULL;
     }
+    int busy = 0;
     while (!atomic_load(&l->stopping)) {
-        struct pollfd p[5] = {
+        /* Sleep until something happens — the socket, the pipes, the
+         * target's end, a stop, a ring past its watermark (the engine's
+         * doorbell) — or a period passed (the longest batch delay). Not at
+         * all while a ring is at its watermark or a producer waits for room
+         * (cs_consumer_arm says so); not on the doorbell while the sink is
+         * busy (nothing would be drained). */
+        int armed = !busy && cs_consumer_arm(&l->cons);
+        struct pollfd p[6] = {
             {.fd = l->sock, .events = POLLIN},  {.fd = l->out_fd, .events = POLLIN},
             {.fd = l->err_fd, .events = POLLIN}, {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
-            {.fd = l->wake_fd, .events = POLLIN},
+            {.fd = l->wake_fd, .events = POLLIN}, {.fd = armed ? l->cons.doorbell : -1, .events = POLLIN},
         };
-        /* Busy target (the last drain filled a good part of a batch): look
-         * again at once, the rings fill in a few ms; else wait a period. */
-        int r = poll(p, 5, l->busy_drain ? 0 : (int)l->period_ms);
+        int r = poll(p, 6, busy || armed ? (int)l->period_ms : 0);
+        if (armed)
+            cs_consumer_disarm(&l->cons);
         if (r < 0 && errno != EINTR)
             break;
         if (p[0].revents && !read_socket(l, s))
@@ -629,12 +698,10 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
                 }
             }
         }
-        size_t before = l->n;
-        uint64_t batches = atomic_load(&l->st_batches);
-        if (!s->busy(s->ctx))
+        busy = s->busy(s->ctx) != 0;
+        if (!busy)
             drain(l, s);
-        l->busy_drain = atomic_load(&l->st_batches) != batches || l->n - before >= l->cap / 8;
-        if (l->n && (l->n >= l->cap || now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull))
+        if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull)
             post(l, s);
         /* Done when the target is gone and its socket (which brings the last
          * ring fds) is closed and its pipes drained (or held too long by
@@ -645,9 +712,18 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         if (exited && now_ns() - exit_at > PIPE_GRACE_NS && l->sock >= 0) /* someone else holds it */
             close_fd(&l->sock);
     }
-    drain(l, s);
-    if (exited)
+    /* The last records: a target that exited writes no more, so read until
+     * its rings are empty; a live one (stopped link) gets one more pass. */
+    if (exited) {
+        size_t before;
+        do {
+            before = l->cons.records;
+            drain(l, s);
+        } while (l->cons.records != before);
         report_pending_drops(l, s);
+    } else {
+        drain(l, s);
+    }
     post(l, s);
     if (l->writer) {
         cs_trace_err te;
@@ -668,8 +744,15 @@ void cs_link_free(cs_link *l)
         return;
     if (l->writer)
         cs_trace_writer_abandon(l->writer);
-    for (uint32_t i = 0; i < l->nrings; i++)
-        cs_ring_detach(&l->rings[i]);
+    for (uint32_t i = 0; l->rings && i < l->nrings; i++) {
+        cs_ring_detach(l->rings[i]);
+        free(l->rings[i]);
+    }
+    if (l->cons.doorbell >= 0)
+        close(l->cons.doorbell);
+    cs_consumer_free(&l->cons);
+    for (int i = 0; i < l->nfds; i++)
+        close(l->fds[i]);
     if (l->is_child && l->pidfd >= 0) {
         /* Not reaped by the loop (stopped early): reap when it ends, without
          * blocking here: the child keeps running, detached from us. */
@@ -684,8 +767,7 @@ void cs_link_free(cs_link *l)
     if (l->strings)
         cs_reader_close(l->strings);
     free(l->rings);
-    free(l->buf);
-    free(l->tmp);
+    free(l->strs);
     free(l->line);
     free(l->hello);
     free(l->record_path);

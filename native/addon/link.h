@@ -11,15 +11,21 @@
  * pipes reached their end, or cs_link_stop was called). It:
  *   - receives control lines; ring fds (SCM_RIGHTS) are attached here and
  *     never reach the sink; other lines go to sink->line;
- *   - drains every event ring every period_ms, sorts the batch by time,
- *     appends it whole (STRING records included) to the trace file when
- *     recording, resolves strings, and hands the events without the STRING
- *     records to sink->events in batches (by size or by time);
+ *   - is the rings' consumer (wire/consumer.h): drains every event ring,
+ *     waking when a ring passes its watermark (the engine's doorbell
+ *     eventfd, announced before the rings) or every period_ms, sorts each
+ *     batch by time, appends it whole (STRING records included) to the
+ *     trace file when recording, resolves strings, and hands the events
+ *     without the STRING records to sink->events in batches (by size or by
+ *     time); when the target is gone, the losses its threads had not
+ *     reported yet get DROP records, so events + drops = what was made;
  *   - forwards the target's stdout/stderr (launched targets) and reports its
  *     end (exit code or signal for a child; "gone" for an attached process).
  * Back-pressure: while the sink says it is busy (sink->busy returns nonzero:
- * the JS side has too many batches in hand), rings are not drained; the
- * engine then drops and says so in DROP records. The target never waits.
+ * the JS side has too many batches in hand), rings are not drained. With
+ * the policy "drop" the engine then drops and says so in DROP records, and
+ * the target never waits; with "lossless" the target's threads wait for
+ * room (at most 1 s each time; ring.h "Policy").
  *
  * Threads: cs_link_run on its own thread; cs_link_send, cs_link_stop,
  * cs_link_kill and cs_link_stats from any thread; cs_link_free after
@@ -69,7 +75,9 @@ typedef struct cs_link_spawn_opts {
     int stdin_null;            /* 1: stdin is /dev/null; 0: the inspector's stdin */
     const char *record_path;   /* trace file to write as events stream (NULL: none) */
     uint32_t batch_events;     /* hand a batch over when it has this many events (0: 65536) */
-    uint32_t period_ms;        /* drain period and longest batch delay (0: 5) */
+    uint32_t period_ms;        /* longest batch delay, and longest sleep (0: 5) */
+    const char *policy;        /* what the target's threads do when their ring is full: "drop" (NULL: never
+                                  wait) or "lossless" (wait for us to drain, at most 1 s; ring.h "Policy") */
 } cs_link_spawn_opts;
 
 typedef struct cs_link_stats {
@@ -84,7 +92,7 @@ typedef struct cs_link_stats {
 /* 0, or an errno value with a one-line message in err. */
 int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t errn);
 int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
-                   char *err, size_t errn);
+                   const char *policy, char *err, size_t errn);
 
 pid_t cs_link_pid(const cs_link *l);
 /* The engine's control socket path of pid (whether or not it exists). */

@@ -240,9 +240,9 @@ static void render(const coroscope_event *e, char *out, size_t cap)
                  (unsigned)(a[3] >> 16 & 0xffff), (unsigned)(a[3] & 0xffff));
         break;
     case COROSCOPE_EV_CONFIG:
-        snprintf(out, cap, "config workers=%" PRIu64 " stack=%" PRIu64 " slice=%s hooks=%s preempt=%s migrate=%s signal=%" PRIu64,
+        snprintf(out, cap, "config workers=%" PRIu64 " stack=%" PRIu64 " slice=%s hooks=%s preempt=%s migrate=%s signal=%" PRIu64 "%s",
                  a[0], a[1], dur(a[2], b3, sizeof b3), a[3] & 1 ? "on" : "off", a[3] & 2 ? "on" : "off",
-                 a[3] & 4 ? "on" : "off", a[4]);
+                 a[3] & 4 ? "on" : "off", a[4], a[3] & 8 ? " lossless" : "");
         break;
     case COROSCOPE_EV_THREAD:
         snprintf(out, cap, "thread tid=%" PRIu64 " %s %s", a[0], quoted(a[1], b1, sizeof b1), worker(a[2], b3, sizeof b3));

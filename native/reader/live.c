@@ -1,8 +1,11 @@
 /*
  * live.c — coroscope-dump --pid: attach to a running engine process through
- * its control socket (control.h), subscribe, receive every thread's event
- * ring (SCM_RIGHTS), and print the events as they come, sorted by time in
- * batches of 50 ms. Detaches on exit; the target goes on unaffected.
+ * its control socket (control.h), subscribe (policy drop: the target never
+ * waits for us), receive its doorbell and every thread's event ring
+ * (SCM_RIGHTS, one fd per announcement line), and print the events as they
+ * come: the rings' consumer (wire/consumer.h) wakes when a ring passes its
+ * watermark or every 50 ms and hands over batches sorted by time. Detaches
+ * on exit; the target goes on unaffected.
  */
 
 #include <dirent.h>
@@ -18,15 +21,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/consumer.h"
 #include "wire/reader.h"
 #include "wire/recv_fds.h"
 #include "wire/ring.h"
 
 #define MAX_RINGS 1024
+#define MAX_PENDING_FDS 64
 #define BATCH 65536
+#define PERIOD_MS 50
 
 static cs_ring rings[MAX_RINGS];
 static int nrings;
+static cs_consumer cons;
+static int pending_fds[MAX_PENDING_FDS], npending;
 
 static int socket_path(int pid, char *out, size_t n)
 {
@@ -40,39 +48,62 @@ static int socket_path(int pid, char *out, size_t n)
     return access(out, F_OK);
 }
 
-/* Read what the socket has: JSON lines, some carrying a ring fd. */
+/* The fd that came with the announcement line just read (each comes with
+ * exactly one, in order, no later than its line ends), or -1. */
+static int take_fd(void)
+{
+    if (!npending)
+        return -1;
+    int fd = pending_fds[0];
+    memmove(pending_fds, pending_fds + 1, (size_t)--npending * sizeof *pending_fds);
+    return fd;
+}
+
+static void on_line(const char *line)
+{
+    if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
+        int fd = take_fd();
+        if (fd < 0)
+            return;
+        if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0 && cs_consumer_add(&cons, &rings[nrings]) == 0)
+            nrings++;
+        close(fd); /* the mapping stays */
+    } else if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
+        int fd = take_fd();
+        if (fd >= 0) {
+            if (cons.doorbell >= 0)
+                close(cons.doorbell);
+            cons.doorbell = fd;
+        }
+    } else if (strstr(line, "\"ok\":false")) { /* errors from the engine go to stderr */
+        fprintf(stderr, "coroscope-dump: the target says: %s\n", line);
+    }
+}
+
+/* Read what the socket has: JSON lines, and the fds that come with some. */
 static int pump(int s, char *acc, size_t *accn, size_t cap)
 {
     char buf[4096];
     int fds[CS_RECV_FDS_MAX], nfds;
     ssize_t k = cs_recv_fds(s, buf, sizeof buf, 0, fds, CS_RECV_FDS_MAX, &nfds);
     for (int i = 0; i < nfds; i++) {
-        if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fds[i]) == 0)
-            nrings++;
+        if (npending < MAX_PENDING_FDS)
+            pending_fds[npending++] = fds[i];
         else
             close(fds[i]);
     }
     if (k <= 0)
         return -1;
-    size_t take = (size_t)k < cap - *accn - 1 ? (size_t)k : cap - *accn - 1;
-    memcpy(acc + *accn, buf, take);
-    *accn += take;
-    acc[*accn] = '\0';
-    char *nl;
-    while ((nl = strchr(acc, '\n'))) { /* errors from the engine go to stderr */
-        *nl = '\0';
-        if (strstr(acc, "\"ok\":false"))
-            fprintf(stderr, "coroscope-dump: the target says: %s\n", acc);
-        memmove(acc, nl + 1, strlen(nl + 1) + 1);
-        *accn = strlen(acc);
+    for (ssize_t i = 0; i < k; i++) {
+        if (buf[i] == '\n') {
+            acc[*accn] = '\0';
+            on_line(acc);
+            *accn = 0;
+        } else if (*accn + 1 < cap) {
+            acc[(*accn)++] = buf[i];
+        }
     }
     return 0;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    const coroscope_event *x = a, *y = b;
-    return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
 static double now_s(void)
@@ -80,6 +111,23 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct printer {
+    void (*print)(const coroscope_event *, uint64_t *, int *);
+    cs_reader *strings;
+    uint64_t base;
+    int have_base;
+} printer;
+
+static void print_batch(void *ctx, coroscope_event *ev, size_t n)
+{
+    printer *p = ctx;
+    cs_reader_ingest(p->strings, ev, n);
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].kind != COROSCOPE_EV_STRING && ev[i].kind != COROSCOPE_EV_STRING_MORE)
+            p->print(&ev[i], &p->base, &p->have_base);
+    fflush(stdout);
 }
 
 int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *), cs_reader *strings)
@@ -103,41 +151,43 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         return 1;
     }
     const char *hello = "hello\nsubscribe\n";
-    if (write(s, hello, strlen(hello)) < 0)
+    if (write(s, hello, strlen(hello)) < 0 || cs_consumer_init(&cons, BATCH))
         return 1;
-    coroscope_event *buf = malloc(sizeof *buf * BATCH);
+    printer pr = {.print = print, .strings = strings};
+    cs_consumer_sink sink = {.ctx = &pr, .batch = print_batch};
     char acc[16384];
     size_t accn = 0;
-    acc[0] = '\0';
-    uint64_t base = 0;
-    int have_base = 0, rc = 0;
-    double end = seconds > 0 ? now_s() + seconds : 0;
+    double end = seconds > 0 ? now_s() + seconds : 0, flushed = now_s();
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-    while (buf && (!end || now_s() < end)) {
-        struct pollfd p = {.fd = s, .events = POLLIN};
-        if (poll(&p, 1, 50) > 0 && pump(s, acc, &accn, sizeof acc) < 0) {
+    while (!end || now_s() < end) {
+        int armed = cs_consumer_arm(&cons);
+        struct pollfd p[2] = {{.fd = s, .events = POLLIN}, {.fd = armed ? cons.doorbell : -1, .events = POLLIN}};
+        int r = poll(p, 2, armed ? PERIOD_MS : 0);
+        if (armed)
+            cs_consumer_disarm(&cons);
+        if (r > 0 && p[0].revents && pump(s, acc, &accn, sizeof acc) < 0) {
             fprintf(stderr, "coroscope-dump: the target closed the control channel (exited?)\n");
             break;
         }
-        size_t n = 0;
-        for (int i = 0; i < nrings; i++) {
-            ssize_t k;
-            while (n < BATCH && (k = cs_ring_read(&rings[i], buf + n, BATCH - n)) > 0)
-                n += (size_t)k;
+        cs_consumer_drain(&cons, &sink);
+        if (now_s() - flushed >= PERIOD_MS / 1000.0) {
+            cs_consumer_flush(&cons, &sink);
+            flushed = now_s();
         }
-        cs_reader_ingest(strings, buf, n);
-        qsort(buf, n, sizeof *buf, by_time);
-        for (size_t i = 0; i < n; i++)
-            if (buf[i].kind != COROSCOPE_EV_STRING && buf[i].kind != COROSCOPE_EV_STRING_MORE)
-                print(&buf[i], &base, &have_base);
-        fflush(stdout);
     }
+    cs_consumer_drain(&cons, &sink);
+    cs_consumer_flush(&cons, &sink);
     const char *bye = "detach\n";
-    if (write(s, bye, strlen(bye)) < 0)
-        rc = 0;
+    if (write(s, bye, strlen(bye)) < 0) {
+        /* gone already */
+    }
     close(s);
-    free(buf);
-    return rc;
+    for (int i = 0; i < nrings; i++)
+        cs_ring_detach(&rings[i]);
+    if (cons.doorbell >= 0)
+        close(cons.doorbell);
+    cs_consumer_free(&cons);
+    return 0;
 }
 
 /* ---- coroscope-dump --list: the engine processes of this user ------------------------- */

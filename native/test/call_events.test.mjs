@@ -93,14 +93,16 @@ const show = (evs, from, n = 12) => evs.slice(Math.max(0, from - 2), from + n).m
  * CO_SUSPEND of the same hook (after any CALL_ADDR; a waker on another thread
  * may come in between in the merged dump), and among its coroutine's later
  * events by its closing CALL (same hook, marked "parked") before the next
- * CALL_ENTER.
+ * CALL_ENTER. In a torn trace (the program left with _exit), a CALL_ENTER
+ * that is its thread's last record may have lost what followed it.
  */
-function checkEnterPairs(evs) {
+function checkEnterPairs(evs, torn = false) {
   const enters = evs.filter((e) => / \.\.\.$/.test(e.text));
   for (const en of enters) {
     const hook = /^(\w+)\(/.exec(en.text)[1];
     let park = nextOfThread(evs, en);
     while (park && /^ +address /.test(park.text)) park = nextOfThread(evs, park);
+    if (!park && torn) continue;
     assert.match(park?.text ?? '', new RegExp(`^parked (in|sleeping in) ${hook}\\b`),
       `CALL_ENTER is followed by its coroutine parking in ${hook}:\n${show(evs, en.i)}`);
     assert.equal(park.co, en.co);
@@ -205,7 +207,7 @@ test('echo server and client: parked accept/read/connect are announced by CALL_E
   for (const c of connects) {
     assert.equal(nextOfThread(cevs, c).text.trim(), `address "127.0.0.1:${port}"`, show(cevs, c.i));
   }
-  checkEnterPairs(cevs);
+  checkEnterPairs(cevs, true);
 });
 
 test('call_addr: IPv4, IPv6, AF_UNIX paths and abstract names, a connect that parks until its timeout, and a plain thread\'s connect', () => {

@@ -113,3 +113,27 @@ test('a coroutine that forks while recording leaves the parent\'s trace whole, a
   assert.equal(find(lines, /"in-child"/), -1, 'nothing from the child');
   assert.ok(find(lines, /"forker" finished/) >= 0, 'the parent recorded to the end');
 });
+
+test('with COROSCOPE_TRACE the recorder runs before main\'s first line, not from inside the program\'s first hooked call; without it there is no extra thread', () => {
+  const exe = compileProg('first_moment', tmp);
+  const file = join(tmp, 'first_moment.cstrace');
+  const rec = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stdout, /^threads 2\n/, 'main and the recorder, before any hooked call');
+  const plain = spawnSync(exe, [], { env: cleanEnv(), encoding: 'utf8', timeout: 10000 });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stdout, /^threads 1\n/);
+});
+
+test('a time slice changed through the C API is recorded as a new CONFIG record after the old one', () => {
+  const exe = compileProg('first_moment', tmp);
+  const file = join(tmp, 'first_moment_config.cstrace');
+  const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
+  assert.equal(r.status, 0, r.stderr);
+  const { lines } = dumpLines(file);
+  const configs = lines.filter((l) => / config workers=/.test(l));
+  assert.equal(configs.length, 2, configs.join('\n'));
+  assert.match(configs[0], /slice=10\.000ms/);
+  assert.match(configs[1], /slice=5\.000ms/);
+  assert.ok(find(lines, /write\(fd=1, 7\)/) < lines.indexOf(configs[1]), 'the change comes after the first write');
+});

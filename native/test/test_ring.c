@@ -1,8 +1,10 @@
 /*
  * test_ring.c — the event ring (native/wire/ring.h): order and bytes,
  * loss accounting with DROP records, a slow consumer on another thread,
- * attaching corrupt or foreign files, the memfd's permissions, and overwrite
- * mode (the flight recorder) with its hand-over to a consumer.
+ * attaching corrupt or foreign files, the memfd's permissions, overwrite
+ * mode (the flight recorder) with its hand-over to a consumer, the lossless
+ * policy (a producer waits for room, bounded), the consumer's doorbell, and
+ * a final consumer's account of losses nobody reported.
  *
  * ring.c depends on libc and coroscope_events.h only and its symbols are
  * hidden in libcoroscope.so, so it is compiled into this program as is.
@@ -12,7 +14,9 @@
 
 #include "../wire/ring.c"
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 
 /* A record whose every byte depends on seq (ts = 1000 + seq). */
@@ -602,5 +606,224 @@ TEST(the_ring_memfd_is_mode_0600_owned_by_us_close_on_exec_and_sealed_against_re
     CHECK(seals & F_SEAL_GROW);
     CHECK(seals & F_SEAL_SEAL);
     CHECK_ERRNO(ftruncate(r.fd, 4096), EPERM);
+    cs_ring_destroy(&r);
+}
+
+/* ---- policy, doorbell, final account -------------------------------------------------- */
+
+typedef struct slow_reader {
+    cs_ring *r;
+    int delay_ms;        /* sleep this long before reading */
+    _Atomic int done;
+    uint64_t read;
+} slow_reader;
+
+static void *read_after_delay(void *arg)
+{
+    slow_reader *sr = arg;
+    usleep((useconds_t)sr->delay_ms * 1000);
+    coroscope_event out[64];
+    while (!atomic_load(&sr->done)) {
+        ssize_t n = cs_ring_read(sr->r, out, 64);
+        if (n > 0)
+            sr->read += (uint64_t)n;
+        else
+            usleep(100);
+    }
+    for (ssize_t n; (n = cs_ring_read(sr->r, out, 64)) > 0;)
+        sr->read += (uint64_t)n;
+    return NULL;
+}
+
+TEST(a_lossless_producer_finding_its_ring_full_waits_until_the_consumer_makes_room_and_loses_nothing)
+{
+    enum { CAP = 64, N = 5000 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 1, 0) == 0);
+    cs_ring_set_policy(&r, CS_RING_BLOCK, 0);
+    slow_reader sr = {.r = &r, .delay_ms = 50};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, read_after_delay, &sr) == 0);
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < N; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    uint64_t took = now_ns() - t0;
+    atomic_store(&sr.done, 1);
+    pthread_join(t, NULL);
+    CHECK_EQ_LONG(sr.read, N);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 0);
+    CHECK_GE_LONG(atomic_load(&r.hdr->waits), 1);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->stalls), 0);
+    /* It did wait for the late consumer (it could not have written 5000
+     * records into 64 slots otherwise). */
+    CHECK_GE_LONG((long)took, 40 * 1000000L);
+    cs_ring_destroy(&r);
+}
+
+TEST(a_lossless_producer_gives_up_after_its_bound_counts_the_loss_and_does_not_wait_again_until_the_consumer_moves)
+{
+    enum { CAP = 16 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 1, 0) == 0);
+    cs_ring_set_policy(&r, CS_RING_BLOCK, 100 * 1000000ull); /* 100 ms */
+    for (uint64_t i = 0; i < CAP; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    /* Nobody reads: the first record that does not fit waits the bound... */
+    uint64_t t0 = now_ns();
+    coroscope_event e = ev_of(100);
+    CHECK_EQ_ERR(cs_ring_write(&r, &e), ENOBUFS);
+    uint64_t first = now_ns() - t0;
+    CHECK_GE_LONG((long)first, 90 * 1000000L);
+    /* ...and the next thousand do not wait at all: they are dropped. */
+    for (uint64_t i = 101; i < 1101; i++) {
+        coroscope_event x = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &x), ENOBUFS);
+    }
+    CHECK_EQ_LONG(atomic_load(&r.hdr->waits), 1);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->stalls), 1);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->drop_pending), 1001);
+    /* The consumer comes back: the loss is reported, and the producer waits
+     * for room again rather than dropping. */
+    coroscope_event out[CAP + 4];
+    REQUIRE(cs_ring_read(&r, out, CAP) == CAP);
+    coroscope_event y = ev_of(2000);
+    CHECK_EQ_ERR(cs_ring_write(&r, &y), 0);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    REQUIRE(cs_ring_read(&r, out, CAP) == 2);
+    CHECK_EQ_LONG(out[0].kind, COROSCOPE_EV_DROP);
+    CHECK_EQ_LONG(out[0].a[0], 1001);
+    CHECK(same_bytes(&out[1], &y));
+    slow_reader sr = {.r = &r, .delay_ms = 30};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, read_after_delay, &sr) == 0);
+    for (uint64_t i = 3000; i < 3000 + 4 * CAP; i++) {
+        coroscope_event x = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &x), 0);
+    }
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    atomic_store(&sr.done, 1);
+    pthread_join(t, NULL);
+    CHECK_EQ_LONG(sr.read, 4 * CAP);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->stalls), 1);
+    cs_ring_destroy(&r);
+}
+
+typedef struct blocked_writer {
+    cs_ring *r;
+    int err;
+    uint64_t took;
+} blocked_writer;
+
+static void *write_one_more(void *arg)
+{
+    blocked_writer *b = arg;
+    coroscope_event e = ev_of(999);
+    uint64_t t0 = now_ns();
+    b->err = cs_ring_write(b->r, &e);
+    b->took = now_ns() - t0;
+    return NULL;
+}
+
+TEST(switching_a_waiting_producers_ring_to_drop_releases_it_at_once)
+{
+    enum { CAP = 16 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 1, 0) == 0);
+    cs_ring_set_policy(&r, CS_RING_BLOCK, 30 * 1000000000ull); /* 30 s: far longer than this test */
+    for (uint64_t i = 0; i < CAP; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    }
+    blocked_writer b = {.r = &r};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, write_one_more, &b) == 0);
+    while (!atomic_load(&r.hdr->waiting))
+        usleep(1000);
+    cs_ring_set_policy(&r, CS_RING_DROP, 0); /* the inspector went away */
+    pthread_join(t, NULL);
+    CHECK_EQ_ERR(b.err, ENOBUFS);
+    CHECK_LT_LONG((long)b.took, 10 * 1000000000L);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), 1);
+    cs_ring_destroy(&r);
+}
+
+TEST(a_sleeping_consumer_is_woken_through_its_doorbell_once_a_quarter_of_the_ring_is_unread_and_not_before)
+{
+    enum { CAP = 256 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 1, 0) == 0);
+    int bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    REQUIRE(bell >= 0);
+    cs_ring_set_doorbell(&r, bell);
+    CHECK_EQ_LONG(r.hdr->watermark, CAP / 4);
+    CHECK_EQ_LONG(cs_ring_arm(&r), 1);
+    struct pollfd p = {.fd = bell, .events = POLLIN};
+    uint64_t i = 0;
+    for (; i < CAP / 4 - 1; i++) {
+        coroscope_event e = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+        CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    }
+    CHECK_EQ_LONG(poll(&p, 1, 0), 0); /* below the watermark: nobody rang */
+    coroscope_event e = ev_of(i++);
+    CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    CHECK_EQ_LONG(poll(&p, 1, 0), 1); /* at the watermark: rung, once */
+    uint64_t v = 0;
+    CHECK_EQ_LONG(read(bell, &v, sizeof v), (long)sizeof v);
+    CHECK_EQ_LONG(v, 1);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->sleeping), 0);
+    for (int k = 0; k < 10; k++, i++) {
+        coroscope_event x = ev_of(i);
+        CHECK_EQ_ERR(cs_ring_write(&r, &x), 0);
+        CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    }
+    CHECK_EQ_LONG(poll(&p, 1, 0), 0); /* the consumer is awake now: no more rings */
+    /* A consumer must not sleep on a ring already at its watermark. */
+    CHECK_EQ_LONG(cs_ring_arm(&r), 0);
+    CHECK_EQ_LONG(atomic_load(&r.hdr->sleeping), 0);
+    close(bell);
+    cs_ring_destroy(&r);
+}
+
+TEST(a_loss_pending_at_the_end_is_taken_exactly_once_by_either_the_consumer_or_the_producer)
+{
+    enum { CAP = 8 };
+    cs_ring r;
+    REQUIRE(cs_ring_create(&r, CAP, 5, 1) == 0);
+    for (uint64_t i = 0; i < CAP + 3; i++) {
+        coroscope_event e = ev_of(i);
+        cs_ring_write(&r, &e);
+    }
+    coroscope_event out[CAP + 2], d;
+    REQUIRE(cs_ring_read(&r, out, CAP + 2) == CAP);
+    /* The consumer ends the stream: it takes the 3 lost records... */
+    CHECK_EQ_LONG(cs_ring_take_pending(&r, &d), 3);
+    CHECK_EQ_LONG(d.kind, COROSCOPE_EV_DROP);
+    CHECK_EQ_LONG(d.a[0], 3);
+    CHECK_EQ_LONG(d.a[1], 1000 + CAP);
+    CHECK_EQ_LONG(d.a[2], 1000 + CAP + 2);
+    CHECK_EQ_LONG(d.tid, 5);
+    CHECK_EQ_LONG(d.worker, 1);
+    CHECK_EQ_LONG(cs_ring_take_pending(&r, &d), 0);
+    /* ...so the producer, finding room later, reports nothing twice. */
+    coroscope_event x = ev_of(50);
+    CHECK_EQ_ERR(cs_ring_write(&r, &x), 0);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0);
+    REQUIRE(cs_ring_read(&r, out, CAP) == 1);
+    CHECK(same_bytes(&out[0], &x));
+    /* And a loss the producer reported itself is not taken again. */
+    for (uint64_t i = 0; i < CAP + 2; i++) {
+        coroscope_event e = ev_of(100 + i);
+        cs_ring_write(&r, &e);
+    }
+    REQUIRE(cs_ring_read(&r, out, 1) == 1);
+    CHECK_EQ_ERR(cs_ring_flush(&r), 0); /* the DROP for 2 goes into the freed slot */
+    CHECK_EQ_LONG(cs_ring_take_pending(&r, &d), 0);
     cs_ring_destroy(&r);
 }

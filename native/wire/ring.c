@@ -6,10 +6,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Pages committed at creation: the header and the first slots, so a thread
+ * that emits a little never faults; the rest is committed by the producer's
+ * first lap (a memfd page costs nothing until it is touched). */
+#define POPULATE_BYTES (256u * 1024u)
 
 static int valid_capacity(uint64_t c)
 {
@@ -27,6 +39,16 @@ static void init_handle(cs_ring *r, void *map, size_t size, uint32_t capacity, i
     r->map_size = size;
     r->fd = fd;
     r->owner = owner;
+    r->doorbell = -1;
+}
+
+/* The futex a waiting producer sleeps on: the low half of tail
+ * (little-endian), shared between processes (no FUTEX_PRIVATE_FLAG). */
+static uint32_t *tail_futex(cs_ring *r) { return (uint32_t *)(void *)&r->hdr->tail; }
+
+static void wake_producer(cs_ring *r)
+{
+    syscall(SYS_futex, tail_futex(r), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
@@ -44,11 +66,13 @@ int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
         err = errno;
         goto fail;
     }
-    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         err = errno;
         goto fail;
     }
+    /* Best effort (Linux 5.14+); without it the producer faults these in. */
+    madvise(map, size < POPULATE_BYTES ? size : POPULATE_BYTES, MADV_POPULATE_WRITE);
     /* Consumers require the shrink seal: the file can never be cut under a
      * mapping (a SIGBUS in the reader). */
     if (syscall(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
@@ -63,6 +87,8 @@ int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
     h->producer_tid = tid;
     h->worker = worker;
     h->events_version = COROSCOPE_EVENTS_VERSION;
+    h->watermark = capacity / 4 ? capacity / 4 : 1;
+    atomic_store_explicit(&h->block_ns, CS_RING_BLOCK_NS, memory_order_relaxed);
     /* magic last, released: a reader that sees it sees the rest. */
     __atomic_store_n(&h->magic, CS_RING_MAGIC, __ATOMIC_RELEASE);
     init_handle(r, map, size, capacity, fd, 1);
@@ -190,6 +216,11 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
                                                      memory_order_acquire))
             continue;
         r->c_tail = t + n;
+        /* A producer waiting for room (CS_RING_BLOCK) sleeps on tail. The
+         * CAS above is a full barrier: it pairs with the producer's store
+         * of `waiting` before its load of tail (ring_wait). */
+        if (__builtin_expect(atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst) != 0, 0))
+            wake_producer(r);
         if (r->c_resync)
             n = resync(r, out, n);
         if (n)
@@ -235,43 +266,125 @@ static void put(cs_ring *r, const coroscope_event *ev)
         cs_ring_publish(r);
 }
 
-/* Write the DROP record for the pending loss if a slot is free. */
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Take the consumer's `sleeping` flag and ring its doorbell: when `force`
+ * (about to wait for room), or when the watermark is passed. */
+static void ring_doorbell(cs_ring *r, int force)
+{
+    if (!atomic_load_explicit(&r->hdr->sleeping, memory_order_relaxed))
+        return;
+    if (!force) {
+        uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
+        if (r->p_head - t < r->hdr->watermark)
+            return;
+    }
+    uint32_t one = 1;
+    if (!atomic_compare_exchange_strong_explicit(&r->hdr->sleeping, &one, 0, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return; /* another ring's producer woke it, or it woke by itself */
+    if (r->doorbell >= 0) {
+        uint64_t v = 1;
+        syscall(SYS_write, r->doorbell, &v, sizeof v); /* raw: not an observed call; EAGAIN: rung already */
+    }
+}
+
+void cs_ring_wake_slow(cs_ring *r) { ring_doorbell(r, 0); }
+
+/* CS_RING_BLOCK, the ring full: wait until the consumer makes room, at most
+ * block_ns (ring.h "Policy"). Returns the free slots (0: gave up, or the
+ * policy is not CS_RING_BLOCK). */
+static uint64_t ring_wait(cs_ring *r)
+{
+    cs_ring_header *h = r->hdr;
+    if (atomic_load_explicit(&h->policy, memory_order_relaxed) != CS_RING_BLOCK ||
+        atomic_load_explicit(&h->overwrite, memory_order_relaxed))
+        return 0;
+    uint64_t t = atomic_load_explicit(&h->tail, memory_order_acquire);
+    if (r->p_stalled) {
+        if (t == r->p_stall_tail)
+            return 0; /* the consumer has not moved since we gave up: drop */
+        r->p_stalled = 0;
+    }
+    uint64_t start = mono_ns(), now = start, bound = atomic_load_explicit(&h->block_ns, memory_order_relaxed);
+    uint64_t free_ = 0;
+    atomic_store_explicit(&h->waits, atomic_load_explicit(&h->waits, memory_order_relaxed) + 1, memory_order_relaxed);
+    for (;;) {
+        atomic_store_explicit(&h->waiting, 1, memory_order_seq_cst);
+        t = atomic_load_explicit(&h->tail, memory_order_seq_cst);
+        free_ = r->capacity - (r->p_head - t);
+        if (free_ || atomic_load_explicit(&h->policy, memory_order_relaxed) != CS_RING_BLOCK ||
+            atomic_load_explicit(&h->overwrite, memory_order_relaxed))
+            break;
+        ring_doorbell(r, 1);
+        if (now - start >= bound) {
+            r->p_stalled = 1;
+            r->p_stall_tail = t;
+            atomic_store_explicit(&h->stalls, atomic_load_explicit(&h->stalls, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            break;
+        }
+        /* Sleep until the consumer moves tail (it wakes us), in slices of
+         * at most 10 ms (a consumer that does not know about `waiting`). */
+        uint64_t left = bound - (now - start), slice = left < 10000000ull ? left : 10000000ull;
+        struct timespec ts = {(time_t)(slice / 1000000000ull), (long)(slice % 1000000000ull)};
+        syscall(SYS_futex, tail_futex(r), FUTEX_WAIT, (uint32_t)t, &ts, NULL, 0);
+        now = mono_ns();
+    }
+    atomic_store_explicit(&h->waiting, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->waited_ns, atomic_load_explicit(&h->waited_ns, memory_order_relaxed) + (mono_ns() - start),
+                          memory_order_relaxed);
+    r->p_tail = t;
+    return free_;
+}
+
+/* Write the DROP record for the pending loss if a slot is free. The count
+ * is taken with an exchange: a consumer that ended the stream may have
+ * taken (and reported) it already. */
 static int report_drop(cs_ring *r)
 {
-    if (room(r) == 0)
+    if (room(r) == 0 && ring_wait(r) == 0)
         return ENOBUFS;
+    r->p_drop_count = 0;
+    uint64_t n = atomic_exchange_explicit(&r->hdr->drop_pending, 0, memory_order_acq_rel);
+    if (n == 0)
+        return 0;
+    uint64_t last = atomic_load_explicit(&r->hdr->drop_last_ts, memory_order_relaxed);
     coroscope_event d = {
-        .ts = r->p_drop_last,
+        .ts = last,
         .kind = COROSCOPE_EV_DROP,
         .worker = (uint16_t)r->hdr->worker,
         .tid = r->hdr->producer_tid,
-        .a = {r->p_drop_count, r->p_drop_first, r->p_drop_last},
+        .a = {n, atomic_load_explicit(&r->hdr->drop_first_ts, memory_order_relaxed), last},
     };
     put(r, &d);
-    r->p_drop_count = 0;
-    atomic_store_explicit(&r->hdr->drop_pending, 0, memory_order_relaxed);
-    atomic_store_explicit(&r->hdr->drop_first_ts, 0, memory_order_relaxed);
-    atomic_store_explicit(&r->hdr->drop_last_ts, 0, memory_order_relaxed);
     return 0;
+}
+
+static void count_loss(cs_ring *r, uint64_t ts)
+{
+    r->p_drop_count++;
+    if (atomic_fetch_add_explicit(&r->hdr->drop_pending, 1, memory_order_acq_rel) == 0)
+        atomic_store_explicit(&r->hdr->drop_first_ts, ts, memory_order_relaxed);
+    atomic_store_explicit(&r->hdr->drop_last_ts, ts, memory_order_relaxed);
+    atomic_store_explicit(&r->hdr->dropped, atomic_load_explicit(&r->hdr->dropped, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
 int cs_ring_write_slow(cs_ring *r, const coroscope_event *ev)
 {
     if (r->p_drop_count == 0 || report_drop(r) == 0) {
-        if (room(r) != 0) {
+        if (room(r) != 0 || ring_wait(r) != 0) {
             put(r, ev);
             return 0;
         }
     }
-    if (r->p_drop_count++ == 0) {
-        r->p_drop_first = ev->ts;
-        atomic_store_explicit(&r->hdr->drop_first_ts, ev->ts, memory_order_relaxed);
-    }
-    r->p_drop_last = ev->ts;
-    atomic_store_explicit(&r->hdr->drop_last_ts, ev->ts, memory_order_relaxed);
-    atomic_store_explicit(&r->hdr->drop_pending, r->p_drop_count, memory_order_relaxed);
-    atomic_store_explicit(&r->hdr->dropped, atomic_load_explicit(&r->hdr->dropped, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    count_loss(r, ev->ts);
     return ENOBUFS;
 }
 
@@ -283,6 +396,43 @@ int cs_ring_flush(cs_ring *r)
     if (r->p_published != r->p_head)
         cs_ring_publish(r);
     return err;
+}
+
+void cs_ring_set_policy(cs_ring *r, int policy, uint64_t block_ns)
+{
+    atomic_store_explicit(&r->hdr->block_ns, block_ns ? block_ns : CS_RING_BLOCK_NS, memory_order_relaxed);
+    atomic_store_explicit(&r->hdr->policy, policy == CS_RING_BLOCK ? CS_RING_BLOCK : CS_RING_DROP,
+                          memory_order_seq_cst);
+    if (atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst))
+        wake_producer(r);
+}
+
+int cs_ring_arm(cs_ring *r)
+{
+    atomic_store_explicit(&r->hdr->sleeping, 1, memory_order_seq_cst);
+    uint64_t h = atomic_load_explicit(&r->hdr->head, memory_order_seq_cst);
+    uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
+    if (h - t < r->hdr->watermark && !atomic_load_explicit(&r->hdr->waiting, memory_order_relaxed))
+        return 1;
+    atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
+    return 0;
+}
+
+uint64_t cs_ring_take_pending(cs_ring *r, coroscope_event *d)
+{
+    uint64_t n = atomic_exchange_explicit(&r->hdr->drop_pending, 0, memory_order_acq_rel);
+    if (n == 0)
+        return 0;
+    uint64_t last = atomic_load_explicit(&r->hdr->drop_last_ts, memory_order_relaxed);
+    memset(d, 0, sizeof *d);
+    d->ts = last;
+    d->kind = COROSCOPE_EV_DROP;
+    d->worker = (uint16_t)r->hdr->worker;
+    d->tid = r->hdr->producer_tid;
+    d->a[0] = n;
+    d->a[1] = atomic_load_explicit(&r->hdr->drop_first_ts, memory_order_relaxed);
+    d->a[2] = last;
+    return n;
 }
 
 const char *cs_ring_strerror(int err)

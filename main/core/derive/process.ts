@@ -24,6 +24,8 @@ export interface ProcessSummary {
     hooks: boolean;
     preempt: boolean;
     migrate: boolean;
+    /** The stream was recorded lossless: threads waited for the consumer rather than drop (ring.h "Policy"). */
+    lossless?: boolean;
     signal: number;
   };
   threads: { tid: number; name: string; worker: number | null }[];
@@ -47,6 +49,7 @@ export class ProcessMeta {
       hooks: (flags & 1) !== 0,
       preempt: (flags & 2) !== 0,
       migrate: (flags & 4) !== 0,
+      lossless: (flags & 8) !== 0,
     };
   }
 

@@ -41,7 +41,15 @@ export interface NativeLaunchOptions {
   record?: string;
   batchEvents?: number;
   periodMs?: number;
+  policy?: RecordingPolicy;
 }
+
+/**
+ * What the target's threads do when their event ring is full (native/wire/ring.h "Policy"):
+ * 'drop' — never wait, count every loss (DROP events); 'lossless' — wait for the inspector to
+ * drain, at most 1 s each time (then drop and count, as in drop mode).
+ */
+export type RecordingPolicy = 'lossless' | 'drop';
 
 export interface TraceFileInfo {
   version: string;
@@ -110,7 +118,7 @@ export interface TraceChunkSummary {
 
 export interface Addon {
   launch(opts: NativeLaunchOptions, onMessage: (m: LinkMessage) => void): NativeTarget;
-  attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number },
+  attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy },
     onMessage: (m: LinkMessage) => void): NativeTarget;
   socketPath(pid: number): string;
   TraceFile: new (path: string) => NativeTraceFile;

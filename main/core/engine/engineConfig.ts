@@ -13,4 +13,6 @@ export interface EngineConfig {
   preempt_signal: number;
   /** COROSCOPE_FLIGHT: bytes the flight recorder keeps (0: none). */
   flight_bytes: number;
+  /** COROSCOPE_TRACE_POLICY: the policy of COROSCOPE_TRACE and of a launching inspector (absent: older engine). */
+  trace_policy?: 'lossless' | 'drop';
 }

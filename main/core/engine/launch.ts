@@ -10,8 +10,9 @@ import { checkExecutable, resolveCommand } from './executable.js';
 import { EngineTarget } from './target.js';
 import { describeProcess } from './discover.js';
 import type { EngineOptions } from './options.js';
+import type { RecordingPolicy } from './addon.js';
 
-export type { EngineOptions };
+export type { EngineOptions, RecordingPolicy };
 
 export interface LaunchOptions {
   cmd: string;
@@ -26,6 +27,8 @@ export interface LaunchOptions {
   stdin?: 'inherit' | 'null';
   batchEvents?: number;
   periodMs?: number;
+  /** What the target's threads do when their event ring is full (default 'drop': they never wait). */
+  policy?: RecordingPolicy;
 }
 
 export function engineEnv(o: EngineOptions = {}): Record<string, string> {
@@ -58,7 +61,7 @@ export function launch(o: LaunchOptions): EngineTarget {
   const native = addon().launch(
     {
       file, argv: [o.cmd, ...(o.args ?? [])], env, cwd, preload: enginePath(), stdinNull: o.stdin !== 'inherit',
-      record: o.record, batchEvents: o.batchEvents, periodMs: o.periodMs,
+      record: o.record, batchEvents: o.batchEvents, periodMs: o.periodMs, policy: o.policy,
     },
     (m) => (target ? target.handle(m) : queue.push(m)),
   );
@@ -75,7 +78,7 @@ export class AttachError extends Error {
   }
 }
 
-export function attach(pid: number, opts: { record?: string; batchEvents?: number; periodMs?: number } = {}): EngineTarget {
+export function attach(pid: number, opts: { record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy } = {}): EngineTarget {
   if (!Number.isInteger(pid) || pid <= 0) throw new AttachError(`${pid} is not a process id`, pid);
   if (!describeProcess(pid)) throw new AttachError(`no process ${pid}`, pid);
   let target: EngineTarget | undefined;

@@ -23,7 +23,7 @@ import { Kind } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
 import { EventStore } from '../store/eventStore.js';
 import { Derived } from '../derive/derived.js';
-import { attach, launch, type LaunchOptions } from '../engine/launch.js';
+import { attach, launch, type LaunchOptions, type RecordingPolicy } from '../engine/launch.js';
 import type { EngineTarget, ExitInfo } from '../engine/target.js';
 import type { SessionKind, SessionState, SessionStatus } from './status.js';
 export type { SessionKind, SessionState, SessionStatus };
@@ -102,9 +102,9 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Attach to a running engine process. Throws AttachError. */
-  static attach(pid: number, o: { record?: string | false } & KeepOptions = {}): Session {
+  static attach(pid: number, o: { record?: string | false; policy?: RecordingPolicy } & KeepOptions = {}): Session {
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(`pid${pid}`));
-    const t = attach(pid, { record });
+    const t = attach(pid, { record, policy: o.policy });
     return new Session('attached', `pid ${pid}`, pid, t, record, o.store !== false);
   }
 

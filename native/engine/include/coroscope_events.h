@@ -59,7 +59,8 @@ enum coroscope_event_kind {
                                        a3 engine version (major<<32 | minor<<16 | patch),
                                        a4 process start (CLOCK_REALTIME ns, for wall-clock display) */
     COROSCOPE_EV_CONFIG = 2,        /* a0 workers, a1 stack size (bytes), a2 time slice (ns),
-                                       a3 flags (bit 0 hooks, bit 1 preempt, bit 2 migrate),
+                                       a3 flags (bit 0 hooks, bit 1 preempt, bit 2 migrate, bit 3 the
+                                       stream is lossless: threads wait for the consumer, ring.h "Policy"),
                                        a4 preemption signal number */
     COROSCOPE_EV_THREAD = 3,        /* a thread produced events: a0 tid, a1 name (string),
                                        a2 worker index or COROSCOPE_NO_WORKER */

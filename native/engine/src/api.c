@@ -58,6 +58,7 @@ CS_EXPORT int coroscope_configure(const coroscope_config *c)
     atomic_store(&cs_cfg.preempt, c->preempt);
     if (c->preempt)
         cs_preempt_switched_on(); /* a monitor asleep while preemption was off looks again */
+    cs_config_changed();
     return 0;
 }
 

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "telemetry.h"
 
 #define CS_DEFAULT_STACK (256u * 1024u)
 #define CS_MIN_STACK (16u * 1024u)
@@ -25,6 +24,7 @@ cs_config cs_cfg = {
     .inherit = 1,
     .preempt_signal = SIGURG,
     .control_fd = -1,
+    .trace_policy = CS_TRACE_LOSSLESS,
 };
 
 static int parse_bool(const char *s, int *out)
@@ -105,7 +105,22 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_PREEMPT", &b);
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
-    cs_tel_configure(env("COROSCOPE_TRACE"));
+    s = env("COROSCOPE_TRACE_POLICY");
+    if (s && *s) {
+        if (!strcmp(s, "lossless"))
+            cs_cfg.trace_policy = CS_TRACE_LOSSLESS;
+        else if (!strcmp(s, "drop"))
+            cs_cfg.trace_policy = CS_TRACE_DROP;
+        else
+            cs_log("COROSCOPE_TRACE_POLICY=%s is not a recording policy (lossless or drop); using lossless", s);
+    }
+    s = env("COROSCOPE_TRACE");
+    if (s && *s) {
+        if (strlen(s) >= sizeof cs_cfg.trace_path)
+            cs_log("COROSCOPE_TRACE is longer than %zu bytes; not recording", sizeof cs_cfg.trace_path - 1);
+        else
+            strcpy(cs_cfg.trace_path, s);
+    }
     s = env("COROSCOPE_FLIGHT");
     if (s && *s) {
         size_t v;
@@ -113,7 +128,7 @@ void cs_config_load(char **envp)
             cs_log("COROSCOPE_FLIGHT=%s is not a flight recorder size (0, or 1M..16G, e.g. 64M); no flight recorder",
                    s);
         else
-            cs_tel_configure_flight(v);
+            cs_cfg.flight_bytes = v;
     }
 
     s = env("COROSCOPE_PREEMPT_MODULES");
@@ -141,4 +156,15 @@ void cs_config_load(char **envp)
         else
             cs_cfg.control_fd = (int)fd;
     }
+}
+
+static _Atomic(cs_config_listener) listener;
+
+void cs_config_listen(cs_config_listener fn) { atomic_store(&listener, fn); }
+
+void cs_config_changed(void)
+{
+    cs_config_listener fn = atomic_load(&listener);
+    if (fn)
+        fn();
 }

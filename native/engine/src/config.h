@@ -5,7 +5,10 @@
  * constructor (cs_config_load), and may be changed through the C API.
  * Fields that shape the runtime (workers, stack size, migrate) are frozen
  * when the runtime starts; the others are read with relaxed atomics by
- * whoever needs them.
+ * whoever needs them. The layers above read cs_cfg; config calls none of
+ * them. The one that must hear of a run-time change (telemetry: a CONFIG
+ * record) listens (cs_config_listen); coroscope_configure — the C API and
+ * the control channel's `set` alike — tells it (cs_config_changed).
  */
 #ifndef CS_CONFIG_H
 #define CS_CONFIG_H
@@ -27,13 +30,26 @@ typedef struct cs_config {
     int start_paused;     /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
     const char *preempt_modules; /* COROSCOPE_PREEMPT_MODULES: shared objects whose code may be preempted
                                     (comma list of file name prefixes, "*": all but the runtime); NULL: none */
+    int trace_policy;     /* COROSCOPE_TRACE_POLICY: CS_TRACE_LOSSLESS (default) or CS_TRACE_DROP; for
+                             COROSCOPE_TRACE and an inherited inspector */
+    char trace_path[4096]; /* COROSCOPE_TRACE ("": not recording) */
+    size_t flight_bytes;  /* COROSCOPE_FLIGHT (0: no flight recorder) */
 } cs_config;
+
+/* Recording policies (telemetry.h): what a thread whose event ring is full does. */
+enum { CS_TRACE_DROP = 0, CS_TRACE_LOSSLESS = 1 };
 
 extern cs_config cs_cfg;
 
 /* Parse COROSCOPE_* variables of envp into cs_cfg. Bad values are reported
  * on stderr and replaced by the default. */
 void cs_config_load(char **envp);
+
+/* The one listener of run-time changes (NULL: none), and the call that
+ * tells it, made on the changing thread once cs_cfg holds the new values. */
+typedef void (*cs_config_listener)(void);
+void cs_config_listen(cs_config_listener fn);
+void cs_config_changed(void);
 
 /* cs_parse_size, cs_parse_duration, cs_parse_signal */
 #include "parse.h"

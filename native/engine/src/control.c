@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,99 +20,33 @@
 #include "config.h"
 #include "control_cmd.h"
 #include "fdtable.h"
+#include "gate.h"
 #include "log.h"
 #include "preempt.h"
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
-#include "spin.h"
+#include "mutex.h"
 #include "telemetry.h"
 
 #define PROTOCOL_VERSION 1
 
-_Atomic int cs_control_gated;       /* paused, or a slow-motion delay is set: workers call cs_control_wait */
-static _Atomic int paused;
-static _Atomic uint64_t delay_ns;   /* slow motion: wait this long before each decision (0: none) */
-static _Atomic int64_t steps;        /* decisions allowed while paused */
-static _Atomic uint32_t gate_seq;    /* futex word: bumped on resume/step */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static _Atomic int listen_fd = -1;
 static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
 static _Atomic int thread_started;
 /* Whole lines to the client: replies (control thread) and ring announcements
- * (any thread creating its ring) must not interleave on one socket. An
- * engine spinlock, not a pthread mutex: announcements happen inside the
- * scheduler and inside coroutines, where a hooked pthread_mutex_unlock
- * counts as the coroutine's lock and may run a deferred preemption. */
-static cs_spin out_lock;
+ * (any thread creating its ring) must not interleave on one socket. Held
+ * across the send(2) of one whole line, and only there (a reply is built
+ * before): a sleeping lock (mutex.h), since a send to an inspector that
+ * reads slowly blocks; the engine's own, not a pthread mutex, because
+ * announcements happen inside the scheduler and inside coroutines, where a
+ * hooked pthread_mutex_unlock counts as the coroutine's lock and may run a
+ * deferred preemption. */
+static cs_mutex out_lock;
 
 static int start_thread(void);
 
-
-/* ---- the gate ------------------------------------------------------------------------------ */
-
-static void gate_changed(void)
-{
-    atomic_fetch_add(&gate_seq, 1);
-    syscall(SYS_futex, &gate_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
-}
-
-int cs_control_wait(void)
-{
-    for (;;) {
-        uint32_t seq = atomic_load(&gate_seq);
-        if (!atomic_load(&paused)) {
-            uint64_t d = atomic_load(&delay_ns);
-            if (!d)
-                return 0;
-            /* Slow motion: one decision per delay. A change of the gate
-             * (pause, resume, a new delay) ends the wait early and is
-             * looked at again. */
-            if (cs_tel())
-                cs_tel_flush();
-            struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
-            long r = syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
-            if (r && errno == ETIMEDOUT)
-                return 0;
-            continue;
-        }
-        int64_t s = atomic_load(&steps);
-        while (s > 0)
-            if (atomic_compare_exchange_weak(&steps, &s, s - 1))
-                return 1;
-        if (cs_tel())
-            cs_tel_flush(); /* what happened before the pause is visible while paused */
-        syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
-    }
-}
-
-void cs_control_refund(void)
-{
-    /* A resume in between leaves a stray step; the next pause clears it. */
-    if (atomic_load(&paused)) {
-        atomic_fetch_add(&steps, 1);
-        gate_changed();
-    }
-}
-
-static void update_gate(void)
-{
-    atomic_store(&cs_control_gated, atomic_load(&paused) || atomic_load(&delay_ns) != 0);
-    gate_changed();
-}
-
-static void set_paused(int on)
-{
-    atomic_store(&steps, 0);
-    atomic_store(&paused, on);
-    update_gate();
-}
-
-static void set_delay(uint64_t ns)
-{
-    atomic_store(&delay_ns, ns);
-    update_gate();
-}
 
 /* ---- replies ---------------------------------------------------------------------------------- */
 
@@ -165,9 +98,9 @@ static void send_all(int fd, const char *b, size_t n)
 static void reply(int fd, out *o)
 {
     put(o, "\n");
-    cs_spin_lock(&out_lock);
+    cs_mutex_lock(&out_lock);
     send_all(fd, o->buf, o->n);
-    cs_spin_unlock(&out_lock);
+    cs_mutex_unlock(&out_lock);
 }
 
 static void reply_error(int fd, const char *msg)
@@ -183,10 +116,10 @@ static void config_json(out *o)
 {
     put(o,
         "{\"workers\":%d,\"stack_size\":%zu,\"time_slice_ns\":%llu,\"hooks\":%d,\"preempt\":%d,\"migrate\":%d,"
-        "\"preempt_signal\":%d,\"flight_bytes\":%zu}",
+        "\"preempt_signal\":%d,\"flight_bytes\":%zu,\"trace_policy\":\"%s\"}",
         cs_cfg.workers, cs_cfg.stack_size, (unsigned long long)atomic_load(&cs_cfg.time_slice_ns),
         atomic_load(&cs_cfg.hooks), atomic_load(&cs_cfg.preempt), cs_cfg.migrate, cs_cfg.preempt_signal,
-        cs_tel_flight_bytes());
+        cs_cfg.flight_bytes, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? "lossless" : "drop");
 }
 
 /* ---- commands --------------------------------------------------------------------------------- */
@@ -203,7 +136,7 @@ static void cmd_hello(int fd)
     put(&o, ",\"cmdline\":");
     put_json_string(&o, cmd);
     put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR,
-        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, atomic_load(&paused) ? "true" : "false");
+        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, cs_gate_paused() ? "true" : "false");
     config_json(&o);
     put(&o, "}");
     reply(fd, &o);
@@ -212,7 +145,7 @@ static void cmd_hello(int fd)
 static void cmd_set(int fd, const cs_control_cmd *cmd)
 {
     if (cmd->setting == CS_SET_DELAY) {
-        set_delay(cmd->value);
+        cs_gate_set_delay(cmd->value);
         out o = {.n = 0};
         put(&o, "{\"ok\":true,\"delay_ns\":%llu}", (unsigned long long)cmd->value);
         reply(fd, &o);
@@ -229,7 +162,6 @@ static void cmd_set(int fd, const cs_control_cmd *cmd)
         reply_error(fd, strerror(err));
         return;
     }
-    cs_tel_config_changed();
     out o = {.n = 0};
     put(&o, "{\"ok\":true,\"config\":");
     config_json(&o);
@@ -247,14 +179,30 @@ static const char *const hook_names[] = {
 };
 
 typedef struct snap {
-    int fd;
     int first;
+    int nomem;
     out o;
+    char *all;       /* the whole reply, built before it is sent */
+    size_t n, cap;
 } snap;
 
 static void snap_flush(snap *s)
 {
-    send_all(s->fd, s->o.buf, s->o.n);
+    if (s->n + s->o.n > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 65536;
+        while (cap < s->n + s->o.n)
+            cap *= 2;
+        char *g = realloc(s->all, cap);
+        if (!g) {
+            s->nomem = 1;
+            s->o.n = 0;
+            return;
+        }
+        s->all = g;
+        s->cap = cap;
+    }
+    memcpy(s->all + s->n, s->o.buf, s->o.n);
+    s->n += s->o.n;
     s->o.n = 0;
 }
 
@@ -299,10 +247,9 @@ static void snap_co(void *ctx, const cs_co *co)
  * paused; otherwise a moment's picture. */
 static void cmd_snapshot(int fd)
 {
-    cs_spin_lock(&out_lock);
-    snap s = {.fd = fd, .first = 1, .o = {.n = 0}};
+    snap s = {.first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
-        atomic_load(&paused) ? "true" : "false", (unsigned long long)cs_now_ns());
+        cs_gate_paused() ? "true" : "false", (unsigned long long)cs_now_ns());
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
         cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
@@ -317,21 +264,28 @@ static void cmd_snapshot(int fd)
     cs_co_visit(snap_co, &s);
     put(&s.o, "]}\n");
     snap_flush(&s);
-    cs_spin_unlock(&out_lock);
+    if (s.nomem) {
+        free(s.all);
+        reply_error(fd, "snapshot: out of memory");
+        return;
+    }
+    cs_mutex_lock(&out_lock);
+    send_all(fd, s.all, s.n);
+    cs_mutex_unlock(&out_lock);
+    free(s.all);
 }
 
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
 
 static int subscribed;   /* control thread only */
 static int rings_sent;
+static int bell_sent;                  /* the doorbell went to the control thread's client */
+static int inherited_bell_sent;        /* ... to the inherited inspector (under out_lock) */
 
-/* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS). */
-static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
+/* One line carrying one fd (SCM_RIGHTS), under out_lock. */
+static void send_fd_line_locked(int fd, const char *line, size_t n, int pass)
 {
-    char line[128];
-    int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
-                     worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
-    struct iovec iov = {line, (size_t)n};
+    struct iovec iov = {(void *)line, n};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -341,32 +295,58 @@ static void send_ring_to(int fd, int ring_fd, uint32_t tid, uint16_t worker)
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &ring_fd, sizeof(int));
-    cs_spin_lock(&out_lock);
+    memcpy(CMSG_DATA(c), &pass, sizeof(int));
     while (cs_real.sendmsg(fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
-    cs_spin_unlock(&out_lock);
+}
+
+/* {"event":"doorbell"} carrying the eventfd the rings' producers ring when
+ * they pass their watermark (wire/consumer.h): the inspector sleeps on it.
+ * Sent once per client, before its first ring. */
+static void send_bell_locked(int fd, int *sent)
+{
+    int bell = cs_tel_doorbell();
+    if (*sent || bell < 0)
+        return;
+    static const char line[] = "{\"event\":\"doorbell\"}\n";
+    send_fd_line_locked(fd, line, sizeof line - 1, bell);
+    *sent = 1;
+}
+
+/* One line {"event":"ring",...} carrying the ring's memfd (SCM_RIGHTS),
+ * after the doorbell if the client has not had it yet. Under out_lock. */
+static void send_ring_locked(int fd, int ring_fd, uint32_t tid, uint16_t worker, int *bell)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%u,\"worker\":%d}\n", tid,
+                     worker == COROSCOPE_NO_WORKER ? -1 : (int)worker);
+    send_bell_locked(fd, bell);
+    send_fd_line_locked(fd, line, (size_t)n, ring_fd);
 }
 
 static void send_ring(void *ctx, int ring_fd, uint32_t tid, uint16_t worker)
 {
-    send_ring_to(*(int *)ctx, ring_fd, tid, worker);
+    cs_mutex_lock(&out_lock);
+    send_ring_locked(*(int *)ctx, ring_fd, tid, worker, &bell_sent);
+    cs_mutex_unlock(&out_lock);
 }
 
 /* Ring announcer of the inherited inspector: runs on the thread that just
  * created its ring, before that thread's first record. */
 static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
 {
+    cs_mutex_lock(&out_lock); /* the fd is looked at under the lock: the control thread closes it after taking it */
     int fd = atomic_load(&inherited_fd);
     if (fd >= 0)
-        send_ring_to(fd, ring_fd, tid, worker);
+        send_ring_locked(fd, ring_fd, tid, worker, &inherited_bell_sent);
+    cs_mutex_unlock(&out_lock);
 }
 
-void cs_control_plain_thread(void)
+void cs_control_program_started(void)
 {
-    /* The inherited inspector's control thread starts from a plain thread's
-     * hooked call (libc is up; not inside the scheduler or a coroutine) or
-     * with the runtime (cs_control_start). */
+    /* The inherited inspector's control thread starts just before main
+     * (libc is up, no call of the program in progress) or with the runtime
+     * (cs_control_start). */
     if (atomic_load(&inherited_fd) >= 0 && !atomic_load_explicit(&thread_started, memory_order_relaxed))
         start_thread();
 }
@@ -381,7 +361,7 @@ static void unsubscribe(void)
 {
     cs_tel_set_ring_announcer(NULL);
     if (subscribed)
-        cs_tel_subscribe(0);
+        cs_tel_subscribe(0, 0);
     subscribed = 0;
 }
 
@@ -400,22 +380,20 @@ static int command(int fd, char *line)
         cmd_hello(fd);
         break;
     case CS_CMD_PAUSE:
-        set_paused(1);
+        cs_gate_pause(1);
         put(&o, "{\"ok\":true,\"paused\":true}");
         reply(fd, &o);
         break;
     case CS_CMD_RESUME:
-        set_paused(0);
+        cs_gate_pause(0);
         put(&o, "{\"ok\":true,\"paused\":false}");
         reply(fd, &o);
         break;
     case CS_CMD_STEP:
-        if (!atomic_load(&paused)) {
+        if (cs_gate_step(cmd.steps)) {
             reply_error(fd, "not paused: pause first");
             return 0;
         }
-        atomic_fetch_add(&steps, cmd.steps);
-        gate_changed();
         put(&o, "{\"ok\":true,\"steps\":%ld}", cmd.steps);
         reply(fd, &o);
         break;
@@ -426,14 +404,18 @@ static int command(int fd, char *line)
         cmd_snapshot(fd);
         break;
     case CS_CMD_SUBSCRIBE: {
-        int err = subscribed ? 0 : cs_tel_subscribe(1);
+        int lossless = cmd.policy == 1;
+        int err = subscribed ? (cmd.policy >= 0 ? cs_tel_set_lossless(lossless) : 0) : cs_tel_subscribe(1, lossless);
         if (err) {
             reply_error(fd, "the event rings are being recorded to the COROSCOPE_TRACE file");
             return 0;
         }
+        if (!subscribed) {
+            rings_sent = 0;
+            bell_sent = 0;
+        }
         subscribed = 1;
-        rings_sent = 0;
-        put(&o, "{\"ok\":true,\"subscribed\":true}");
+        put(&o, "{\"ok\":true,\"subscribed\":true,\"policy\":\"%s\"}", cs_tel_lossless() ? "lossless" : "drop");
         reply(fd, &o);
         /* One {"event":"ring"} line with its fd per ring, now and later; this
          * thread's own ring among them before it describes every coroutine
@@ -450,8 +432,8 @@ static int command(int fd, char *line)
         break;
     case CS_CMD_DETACH:
         unsubscribe();
-        set_delay(0);
-        set_paused(0);
+        cs_gate_set_delay(0);
+        cs_gate_pause(0);
         put(&o, "{\"ok\":true}");
         reply(fd, &o);
         return -1;
@@ -526,10 +508,10 @@ static void client_gone(int c)
     unsubscribe();
     syscall(SYS_close, c);
     cs_fd_unhide(c);
-    if (atomic_load(&delay_ns)) /* no slow motion without anyone watching */
-        set_delay(0);
-    if (atomic_load(&paused))
-        set_paused(0);
+    if (cs_gate_delay()) /* no slow motion without anyone watching */
+        cs_gate_set_delay(0);
+    if (cs_gate_paused())
+        cs_gate_pause(0);
 }
 
 static void *control_main(void *arg)
@@ -544,9 +526,9 @@ static void *control_main(void *arg)
     if (inh >= 0) {
         subscribed = 1;
         serve(inh);
-        cs_spin_lock(&out_lock); /* no announcement in flight on a closing fd */
+        cs_mutex_lock(&out_lock); /* no announcement in flight on a closing fd */
         atomic_store(&inherited_fd, -1);
-        cs_spin_unlock(&out_lock);
+        cs_mutex_unlock(&out_lock);
         client_gone(inh);
     }
     for (;;) {
@@ -670,7 +652,7 @@ void cs_control_inherit(int fd, char **envp)
         return;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (cs_tel_subscribe(1)) {
+    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS)) {
         cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
         return;
     }
@@ -679,8 +661,7 @@ void cs_control_inherit(int fd, char **envp)
     /* Only with an inspector that launched us (it can step and resume, and
      * its going away resumes): a program started by hand never waits. */
     if (cs_cfg.start_paused) {
-        atomic_store(&paused, 1);
-        atomic_store(&cs_control_gated, 1);
+        cs_gate_start_paused();
     }
 }
 
@@ -700,10 +681,7 @@ void cs_control_atfork_child(void)
     }
     atomic_store(&thread_started, 0);
     cs_tel_set_ring_announcer(NULL);
-    cs_spin_init(&out_lock);
+    cs_mutex_init(&out_lock);
     sock_path[0] = '\0';
-    atomic_store(&paused, 0);
-    atomic_store(&delay_ns, 0);
-    atomic_store(&cs_control_gated, 0);
-    atomic_store(&steps, 0);
+    cs_gate_atfork_child();
 }

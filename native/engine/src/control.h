@@ -18,12 +18,21 @@
  *   set slice=10ms|preempt=0|1|hooks=0|1|delay=250ms
  *                           delay: slow motion, the scheduler waits that long
  *                           before each decision (0..2s; 0: off)
- *   subscribe               the engine starts emitting events; then, for every
- *                           thread's event ring (ring.h), now and as threads
- *                           appear, one line {"event":"ring","tid":T,"worker":W}
- *                           carrying the ring's memfd (SCM_RIGHTS). Refused
+ *   subscribe [policy=drop|policy=lossless]
+ *                           the engine starts emitting events; first one line
+ *                           {"event":"doorbell"} carrying the eventfd the
+ *                           producers ring when a ring passes its watermark
+ *                           (wire/consumer.h), then, for every thread's event
+ *                           ring (ring.h), now and as threads appear, one line
+ *                           {"event":"ring","tid":T,"worker":W} carrying the
+ *                           ring's memfd (SCM_RIGHTS). Each such line comes
+ *                           with exactly one fd, in order. policy: what a
+ *                           thread whose ring is full does (ring.h "Policy"):
+ *                           drop (the default: never wait) or lossless (wait
+ *                           for the inspector to drain, at most 1 s). Again
+ *                           while subscribed: changes the policy. Refused
  *                           while COROSCOPE_TRACE records (one consumer per ring)
- *   unsubscribe             stop emitting
+ *   unsubscribe             stop emitting (and waiting: drop mode)
  *   snapshot                every live coroutine (id, name, state, worker, what
  *                           it waits for: call, fd and direction, deadline,
  *                           joined coroutine), each worker's running one; exact
@@ -42,15 +51,19 @@
  * takes fd N as the first client, already subscribed, before main runs — so
  * no event of the program is missed. Each thread's ring is announced on that
  * socket by the thread that creates it, at creation, before its first event:
- * the inspector holds every ring fd even if the program exits at once. The
+ * the inspector holds every ring fd even if the program exits at once (the
+ * doorbell comes before the first ring). Its policy is COROSCOPE_TRACE_POLICY
+ * (the launching inspector sets it). The
  * variable is removed from the environment (programs the target starts do
  * not inherit the inspector). With COROSCOPE_START_PAUSED=1 the scheduler
  * starts paused (before its first decision), for stepping from the start;
- * ignored without an inherited inspector. The control thread starts at the first hooked
- * call of a plain thread, or with the runtime. When that client goes away, the socket above serves as usual.
+ * ignored without an inherited inspector. The control thread starts just
+ * before main (init.c), or with the runtime if that comes first — never from
+ * inside a hooked call. When that client goes away, the socket above serves as usual.
  *
- * Threads: a control thread ("cs-control") serves the socket; the scheduler
- * reads the gate (cs_control_gate) at the top of every decision.
+ * Threads: a control thread ("cs-control") serves the socket. pause, step,
+ * resume and delay act on the scheduler's gate (gate.h), which the workers
+ * pass at the top of every decision.
  */
 #ifndef CS_CONTROL_H
 #define CS_CONTROL_H
@@ -58,34 +71,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Nonzero while a client holds the scheduler paused (or stepping) or has
- * set a slow-motion delay: workers then call cs_control_wait. */
-extern _Atomic int cs_control_gated;
-
 /* Start the control thread (runtime start). 0 or an errno value. */
 int cs_control_start(void);
-
-/* Worker, before picking the next coroutine: wait while paused, unless a
- * step is available (taken here: returns 1). A worker that took a step and
- * then found nothing to run gives it back (cs_control_refund) before it
- * sleeps, so a step is one coroutine switched in. */
-int cs_control_wait(void);
-void cs_control_refund(void);
-
-static inline int cs_control_gate(void)
-{
-    if (__builtin_expect(atomic_load_explicit(&cs_control_gated, memory_order_relaxed), 0))
-        return cs_control_wait();
-    return 0;
-}
 
 /* Constructor: take the inherited inspector socket fd and remove
  * COROSCOPE_CONTROL_FD from envp. */
 void cs_control_inherit(int fd, char **envp);
 
-/* A plain thread (no worker, no coroutine) made a hooked call: start the
- * inherited inspector's control thread if it is not running yet. */
-void cs_control_plain_thread(void);
+/* First safe moment after load (just before main, init.c): start the
+ * inherited inspector's control thread if there is one and it is not
+ * running yet (the runtime's start starts it too). */
+void cs_control_program_started(void);
 
 /* Forked child: drop the parent's socket. */
 void cs_control_atfork_child(void);

@@ -93,6 +93,17 @@ int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
     }
     case CS_CMD_SET:
         return parse_set(arg, cmd);
+    case CS_CMD_SUBSCRIBE:
+        cmd->policy = -1;
+        if (!*arg)
+            return 0;
+        if (!strcmp(arg, "policy=lossless"))
+            cmd->policy = 1;
+        else if (!strcmp(arg, "policy=drop"))
+            cmd->policy = 0;
+        else
+            return refuse(cmd, "usage: subscribe [policy=drop|policy=lossless]");
+        return 0;
     default:
         return 0;
     }

@@ -43,6 +43,7 @@ typedef struct cs_control_cmd {
     long steps;         /* STEP: 1..1000000 (1 without an argument) */
     int setting;        /* SET: cs_control_setting */
     uint64_t value;     /* SET: see cs_control_setting */
+    int policy;         /* SUBSCRIBE: -1 none given, 0 policy=drop, 1 policy=lossless */
     const char *error;  /* parse failed: the message for the client (static text) */
 } cs_control_cmd;
 

@@ -61,6 +61,7 @@ typedef struct cs_call {
     uint64_t dur_ns; /* how long the call took */
     uint64_t arg;    /* summary of the arguments: bytes asked for, or timeout in ms (UINT64_MAX: none) */
     int blocked;     /* in a coroutine, it could not park: the worker ran the plain call */
+    uint64_t end_ns; /* when it returned (cs_now_ns), if the hook read the clock then; 0: not read */
 } cs_call;
 
 typedef void (*cs_observer_fn)(const cs_call *call);
@@ -105,9 +106,9 @@ static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret,
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
     if (__builtin_expect(f != NULL, 0)) {
         cs_co *co = cs_tls.co;
-        uint64_t t0 = in_co && co ? co->call_t0 : 0;
-        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? cs_now_ns() - t0 : 0, cs_tls.call_arg,
-                     in_co && cs_tls.call_blocked};
+        uint64_t t0 = in_co && co ? co->call_t0 : 0, t1 = t0 ? cs_now_ns() : 0;
+        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? t1 - t0 : 0, cs_tls.call_arg,
+                     in_co && cs_tls.call_blocked, t1};
         cs_tls.call_arg = 0;
         cs_tls.call_blocked = 0;
         if (co)
@@ -149,7 +150,8 @@ static inline void cs_observe_start(void)
             uint64_t t0_ = cs_now_ns();                                                              \
             r_ = (expr);                                                                             \
             int e_ = errno;                                                                          \
-            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, cs_now_ns() - t0_, cs_tls.call_arg}; \
+            uint64_t t1_ = cs_now_ns();                                                              \
+            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, t1_ - t0_, cs_tls.call_arg, 0, t1_}; \
             cs_tls.call_arg = 0;                                                                     \
             f_(&c_);                                                                                 \
             errno = e_;                                                                              \

@@ -1,12 +1,26 @@
 /*
- * init.c — library constructor, fork support, observer registration.
+ * init.c — library constructor, the first safe moment, fork support,
+ * observer registration.
  *
  * The constructor resolves the real libc functions, reads the configuration
- * and registers fork handlers. It starts no thread: the workers start with
- * the first spawn, so a preloaded program that never spawns runs with no
- * extra threads at all.
+ * and hands it to telemetry, and registers fork handlers. It starts no
+ * thread: the workers start with the first spawn, so a preloaded program
+ * that never spawns and is not recorded or inspected runs with no extra
+ * threads at all.
+ *
+ * The first safe moment is just before main: this library defines
+ * __libc_start_main (it comes before libc in the lookup order, preloaded or
+ * linked), replaces main by main_entry and calls libc's. There every
+ * constructor has run, libc is whole, and no call of the program is in
+ * progress — unlike inside a hooked call, which may run in a signal handler,
+ * a vfork child or with libc's own locks held. The threads recording needs
+ * without a runtime (COROSCOPE_TRACE's recorder, an inherited inspector's
+ * control thread) start there, or with the runtime if a constructor spawns
+ * first. A program whose entry is not __libc_start_main (none that glibc
+ * builds) starts them with the runtime only.
  */
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +107,33 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
     cs_lock_hooks_resolve();
     cs_fd_hooks_resolve();
     cs_config_load(envp);
+    cs_tel_init();
     if (!cs_cfg.inherit)
         drop_preload(envp);
     if (cs_cfg.control_fd >= 0)
         cs_control_inherit(cs_cfg.control_fd, envp);
     pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* ---- the first safe moment: just before main --------------------------------------------------- */
+
+typedef int (*cs_main_fn)(int, char **, char **);
+static cs_main_fn program_main;
+
+static int main_entry(int argc, char **argv, char **envp)
+{
+    cs_tel_start();
+    cs_control_program_started();
+    return program_main(argc, argv, envp);
+}
+
+CS_EXPORT int __libc_start_main(cs_main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                                void (*rtld_fini)(void), void *stack_end)
+{
+    typedef int (*start_fn)(cs_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *);
+    start_fn next = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+    if (!next) /* cannot happen with glibc; without it there is no way to run main */
+        abort();
+    program_main = main;
+    return next(main_entry, argc, argv, init, fini, rtld_fini, stack_end);
 }

@@ -24,6 +24,7 @@
 #include "stack.h"
 #include "telemetry.h"
 #include "control.h"
+#include "gate.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -398,7 +399,7 @@ static cs_co *next_co(cs_worker *w)
     for (;;) {
         /* An inspector may hold the scheduler here, before it picks; also
          * after every sleep, so a pause meets workers that were idle. */
-        int stepped = cs_control_gate();
+        int stepped = cs_gate();
         cs_co *co;
         w->tick++;
         if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
@@ -442,7 +443,7 @@ static cs_co *next_co(cs_worker *w)
         if ((co = take_injected(w)) || (co = steal(w)))
             return co;
         if (stepped)
-            cs_control_refund(); /* nothing to run: the step is not used */
+            cs_gate_refund(); /* nothing to run: the step is not used */
         w->last_poll_ns = cs_now_ns();
         int own = 0;
         int woke = cs_netpoll_wait(0, w, &own);

@@ -6,26 +6,41 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/consumer.h"
 #include "wire/reader.h"
+#include "wire/ring.h"
 #include "../include/coroscope.h"
 #include "config.h"
-#include "control.h"
 #include "emit_symbol.h"
+#include "fdtable.h"
 #include "hook.h"
 #include "log.h"
 #include "procfs.h"
-#include "wire/ring.h"
 #include "sched.h"
 
-#define RING_WORKER 131072       /* records per worker ring: 8 MiB (a worker emits up to ~40 M/s: 3 ms) */
-#define RING_THREAD 4096         /* records per other thread: 256 KiB (they publish every record) */
+/* Ring sizes. A ring only has to hold what its thread emits while the
+ * consumer is not reading: the consumer wakes when a ring is a quarter full
+ * (the watermark), so the other three quarters absorb its wake-up and drain
+ * latency — a few ms on a busy machine, more when the consumer shares a core
+ * with the program. A memfd page is committed only when the producer first
+ * touches it (ring.c populates the first 64 KiB), so a large ring costs a
+ * thread that emits little nothing but address space.
+ *   workers: 8 MiB, 131072 records: a worker emits up to ~40 M events/s
+ *     (a yield loop), so 3/4 of it is ~2.5 ms at that rate, ~25 ms at 4 M/s;
+ *   other threads: 4 MiB, 65536 records: a plain thread making system calls
+ *     emits at most a few M/s (one CALL per call, ~100 ns each plus the call
+ *     itself), so 3/4 of it is ~10 ms or more. The control thread (a burst
+ *     of CO_INFO for every coroutine) gets a worker's size. */
+#define RING_WORKER 131072
+#define RING_THREAD 65536
 #define DRAIN_BATCH 65536
-#define DRAIN_PERIOD_NS 10000000 /* 10 ms */
+#define RECORDER_IDLE_NS 10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
 #define CACHE_SLOTS 256
 
 _Atomic int cs_tel_on;
@@ -58,33 +73,53 @@ static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS
 static _Atomic(cs_tel_ring_fn) ring_announcer;
 static size_t flight_bytes;             /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
 static _Atomic int flight_armed;        /* rings overwrite (nobody subscribed) */
+static _Atomic int policy;              /* CS_RING_DROP or CS_RING_BLOCK: every ring's policy (ring.h) */
+static _Atomic int doorbell = -1;       /* eventfd the producers ring to wake the consumer (hidden fd) */
 
 static void call_observer(const cs_call *c);
 
-void cs_tel_configure(const char *path)
+static void config_changed(void);
+
+void cs_tel_init(void)
 {
-    if (!path || !*path)
-        return;
-    size_t n = strlen(path);
-    if (n >= sizeof trace_path) {
-        cs_log("COROSCOPE_TRACE is longer than %zu bytes; not recording", sizeof trace_path - 1);
-        return;
+    cs_config_listen(config_changed);
+    if (cs_cfg.trace_path[0]) {
+        memcpy(trace_path, cs_cfg.trace_path, sizeof trace_path);
+        atomic_store(&policy, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? CS_RING_BLOCK : CS_RING_DROP);
+        atomic_store(&need_metadata, 1); /* the first record of the process comes after CLOCK/PROCESS/CONFIG */
+        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_tel_on, 1);
+        return; /* COROSCOPE_TRACE records everything: no flight recorder */
     }
-    memcpy(trace_path, path, n + 1);
-    atomic_store(&cs_observer, call_observer);
-    atomic_store(&cs_tel_on, 1);
+    if (cs_cfg.flight_bytes) {
+        flight_bytes = cs_cfg.flight_bytes;
+        atomic_store(&flight_armed, 1);
+        atomic_store(&need_metadata, 1);
+        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_tel_on, 1);
+    }
 }
 
-void cs_tel_configure_flight(size_t bytes)
+/* The doorbell (consumer.h), made with the first ring. */
+static int tel_doorbell(void)
 {
-    if (!bytes || trace_path[0]) /* COROSCOPE_TRACE records everything already */
-        return;
-    flight_bytes = bytes;
-    atomic_store(&flight_armed, 1);
-    atomic_store(&need_metadata, 1);
-    atomic_store(&cs_observer, call_observer);
-    atomic_store(&cs_tel_on, 1);
+    int fd = atomic_load(&doorbell);
+    if (fd >= 0)
+        return fd;
+    int nfd = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (nfd < 0)
+        return -1;
+    nfd = cs_fd_hide(nfd);
+    int none = -1;
+    if (!atomic_compare_exchange_strong(&doorbell, &none, nfd)) { /* another thread made one first */
+        cs_fd_unhide(nfd);
+        syscall(SYS_close, nfd);
+        return none;
+    }
+    return nfd;
 }
+
+int cs_tel_doorbell(void) { return atomic_load(&doorbell); }
 
 /* Records per worker ring: 8 MiB, or the worker's share of the flight
  * recorder's size (a power of two, at most CS_RING_MAX_CAPACITY). */
@@ -121,6 +156,9 @@ static tel_thread *thread_new(void)
     }
     if (atomic_load(&flight_armed))
         cs_ring_set_overwrite(&t->ring, 1);
+    int p = atomic_load(&policy);
+    cs_ring_set_policy(&t->ring, p, 0);
+    cs_ring_set_doorbell(&t->ring, tel_doorbell());
     t->epoch_end = UINT64_MAX;
     cs_tel_ring_fn announce = atomic_load(&ring_announcer);
     if (announce)
@@ -130,6 +168,8 @@ static tel_thread *thread_new(void)
     do
         t->next = h;
     while (!atomic_compare_exchange_weak(&threads, &h, t));
+    if (atomic_load(&policy) != p) /* changed while we were not in the list yet */
+        cs_ring_set_policy(&t->ring, atomic_load(&policy), 0);
     tl = t;
     return t;
 }
@@ -188,12 +228,23 @@ static void put(tel_thread *t, const coroscope_event *ev)
 
 void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
+    cs_tel_emit_at(0, kind, co, a0, a1, a2, a3, a4);
+}
+
+void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                    uint64_t a4)
+{
     if (tl_mute)
         return;
-    tel_thread *t = self();
-    if (!t)
+    /* A given ts (taken before this call) is used unless this record opens a
+     * new epoch: its THREAD/STRING records are stamped now, and a record
+     * must not sort before them. */
+    tel_thread *t = tl;
+    if (ts && (!t || t->epoch != atomic_load_explicit(&epoch, memory_order_relaxed)))
+        ts = 0;
+    if (!(t = self()))
         return;
-    coroscope_event ev = {.ts = cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
+    coroscope_event ev = {.ts = ts ? ts : cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
                           .a = {a0, a1, a2, a3, a4}};
     put(t, &ev);
     /* Flight recorder: after each chunk, the next record (and the strings it
@@ -247,6 +298,12 @@ void cs_tel_atfork_child(void)
     atomic_store(&threads, NULL);
     trace_path[0] = '\0';
     atomic_store(&started, 0);
+    atomic_store(&policy, CS_RING_DROP);
+    int bell = atomic_exchange(&doorbell, -1); /* the parent's consumer listens to it */
+    if (bell >= 0) {
+        syscall(SYS_close, bell);
+        cs_fd_unhide(bell);
+    }
     atomic_store(&cs_tel_on, 0);
     if (atomic_load(&cs_observer) == call_observer)
         atomic_store(&cs_observer, NULL);
@@ -281,27 +338,49 @@ static void set_overwrite(int on)
         cs_ring_set_overwrite(&t->ring, on);
 }
 
-int cs_tel_subscribe(int on)
+/* The policy of every ring (a producer waiting for room looks again). */
+static void set_policy(int p)
+{
+    atomic_store(&policy, p);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
+        cs_ring_set_policy(&t->ring, p, 0);
+}
+
+int cs_tel_subscribe(int on, int lossless)
 {
     if (trace_path[0])
         return EBUSY;
     if (on) {
+        set_policy(lossless ? CS_RING_BLOCK : CS_RING_DROP);
         if (flight_bytes)
             set_overwrite(0); /* hand the rings, with what they kept, to the inspector */
         atomic_store(&need_metadata, 1);
         atomic_fetch_add(&epoch, 1);
         atomic_store(&cs_observer, call_observer);
-    } else if (flight_bytes) {
-        set_overwrite(1); /* keep recording the recent past for the next inspector */
-        atomic_fetch_add(&epoch, 1);
-        return 0;
-    } else if (atomic_load(&cs_observer) == call_observer)
-        atomic_store(&cs_observer, NULL);
+    } else {
+        set_policy(CS_RING_DROP); /* nobody reads any more: never wait for a consumer */
+        if (flight_bytes) {
+            set_overwrite(1); /* keep recording the recent past for the next inspector */
+            atomic_fetch_add(&epoch, 1);
+            return 0;
+        }
+        if (atomic_load(&cs_observer) == call_observer)
+            atomic_store(&cs_observer, NULL);
+    }
     atomic_store(&cs_tel_on, on);
     return 0;
 }
 
-size_t cs_tel_flight_bytes(void) { return flight_bytes; }
+int cs_tel_lossless(void) { return atomic_load(&policy) == CS_RING_BLOCK; }
+
+int cs_tel_set_lossless(int lossless)
+{
+    if (trace_path[0])
+        return EBUSY;
+    set_policy(lossless ? CS_RING_BLOCK : CS_RING_DROP);
+    return 0;
+}
+
 
 static void emit_config(void);
 
@@ -347,7 +426,10 @@ void cs_tel_existing_coroutines(void)
     tl_mute = mute;
 }
 
-void cs_tel_config_changed(void)
+/* The run-time configuration changed (config.h listener; coroscope_configure,
+ * also for the control channel's `set`): a CONFIG record with the new values,
+ * now, from the changing thread — muted or not (the control thread is). */
+static void config_changed(void)
 {
     /* From the (muted) control thread: this one record is the program's
      * business, so it is emitted now, whether or not a worker is busy. */
@@ -386,74 +468,94 @@ static void call_observer(const cs_call *c)
 {
     if (tl_mute || !cs_tel())
         return;
-    if (trace_path[0] && !atomic_load_explicit(&started, memory_order_relaxed))
-        cs_tel_start();
     cs_co *co = cs_tls.co;
-    if (!co && !cs_tls.w)
-        cs_control_plain_thread();
     uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0) | (c->blocked ? 1u << 18 : 0);
-    cs_tel_emit(COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
+    cs_tel_emit_at(c->end_ns, COROSCOPE_EV_CALL, /* the call's end, read by the hook: one clock read less */ co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
                 (uint64_t)c->ret,
                 (uint64_t)(uint32_t)c->err | (c->arg > 0xffffffffu ? 0xffffffffull : c->arg) << 32, c->dur_ns);
 }
 
 /* ---- the recorder -------------------------------------------------------------------------------- */
 
-/* Drain every ring into buf and append it to the file, sorted by time. A
- * STRING record is stamped before the record that uses it and drained in
- * the same batch or an earlier one; readers take a chunk's strings before
- * its records, so the order inside a batch does not matter for them. */
-static coroscope_event *sort_tmp; /* DRAIN_BATCH records, for the sort */
+/* One consumer (wire/consumer.h) over every thread's ring: the recorder
+ * thread uses it while it runs, then at_exit (after joining it) for the last
+ * drain. Rings join it as their threads appear (the list is pushed at its
+ * head: the new ones are those before the head it saw last). */
+static cs_consumer rec;
+static tel_thread *rec_seen;
 
-static void drain(coroscope_event *buf)
+static void rec_batch(void *ctx, coroscope_event *ev, size_t n)
 {
-    size_t n = 0;
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next) {
-        for (;;) {
-            ssize_t k = cs_ring_read(&t->ring, buf + n, DRAIN_BATCH - n);
-            if (k <= 0)
-                break;
-            n += (size_t)k;
-            if (n == DRAIN_BATCH) {
-                cs_events_sort(buf, n, sort_tmp);
-                cs_trace_writer_append(writer, buf, n);
-                n = 0;
-            }
-        }
-    }
-    if (n) {
-        cs_events_sort(buf, n, sort_tmp);
-        cs_trace_writer_append(writer, buf, n);
-    }
+    (void)ctx;
+    cs_trace_writer_append(writer, ev, n);
+}
+
+static const cs_consumer_sink rec_sink = {.batch = rec_batch};
+
+static void rec_add_new_rings(void)
+{
+    tel_thread *head = atomic_load(&threads);
+    for (tel_thread *t = head; t && t != rec_seen; t = t->next)
+        cs_consumer_add(&rec, &t->ring); /* ENOMEM: that ring is not recorded, and its thread waits at most block_ns */
+    rec_seen = head;
+}
+
+/* One pass over every ring; what was read goes to the file, sorted by time
+ * in batches. A STRING record is stamped before the record that uses it and
+ * drained in the same batch or an earlier one; readers take a chunk's
+ * strings before its records, so the order inside a batch does not matter
+ * for them. The partial chunk is written each time: a crash of the target
+ * loses at most what was not drained yet. */
+static size_t rec_pass(void)
+{
+    rec_add_new_rings();
+    size_t n = cs_consumer_drain(&rec, &rec_sink);
+    cs_consumer_flush(&rec, &rec_sink);
     cs_trace_writer_flush(writer);
+    return n;
 }
 
 static void *recorder_main(void *arg)
 {
-    coroscope_event *buf = arg;
+    (void)arg;
     tl_mute = 1;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_setname_np(pthread_self(), "cs-recorder");
+    /* Drain, then sleep until a ring passes its watermark (a producer rings
+     * the doorbell) or RECORDER_IDLE_NS passed; never while a ring is at
+     * its watermark or a producer waits for room (cs_consumer_arm). */
     while (!atomic_load(&stopping)) {
-        drain(buf);
-        struct timespec ts = {0, DRAIN_PERIOD_NS};
-        syscall(SYS_nanosleep, &ts, NULL);
+        rec_pass();
+        cs_consumer_wait(&rec, RECORDER_IDLE_NS);
     }
     return NULL;
 }
 
-static coroscope_event *drain_buf;
-
+/* The recording ends (exit): nothing more is emitted; every thread's ring is
+ * published (a worker switched away mid-batch never publishes again) and
+ * drained; each loss a thread counted but could not report yet gets its DROP
+ * record; then the index. So the file's records plus its DROP counts are
+ * every event the program made while recording. */
 static void at_exit(void)
 {
     if (!atomic_load(&started) || atomic_exchange(&stopping, 1))
         return;
-    cs_tel_flush();
+    atomic_store(&cs_tel_on, 0);
+    int bell = atomic_load(&doorbell);
+    if (bell >= 0) {
+        uint64_t one = 1;
+        syscall(SYS_write, bell, &one, sizeof one); /* wake the recorder now, not at its timeout */
+    }
     pthread_join(recorder, NULL);
     tl_mute = 1;
-    drain(drain_buf);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
+        cs_ring_publish_foreign(&t->ring);
+    while (rec_pass())
+        ;
+    cs_consumer_end_losses(&rec, &rec_sink);
+    cs_consumer_flush(&rec, &rec_sink);
     cs_trace_err err;
     if (cs_trace_writer_close(writer, &err))
         cs_log("trace %s: %s", trace_path, err.msg);
@@ -481,7 +583,8 @@ static void emit_config(void)
 {
     cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
                 atomic_load(&cs_cfg.time_slice_ns),
-                (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2),
+                (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2 |
+                           cs_tel_lossless() << 3),
                 (uint64_t)cs_cfg.preempt_signal);
 }
 
@@ -495,22 +598,20 @@ void cs_tel_start(void)
     if (fd >= 0) /* private even when it overwrites an existing file (trace_writer.c does the same) */
         syscall(SYS_fchmod, fd, 0600);
     cs_trace_err err;
-    drain_buf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
-    sort_tmp = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
+    int nomem = cs_consumer_init(&rec, DRAIN_BATCH);
+    rec.doorbell = tel_doorbell();
     int mute = tl_mute;
     tl_mute = 1; /* the writer's own write(2) of the header is not the program's */
-    int werr = fd < 0 || !drain_buf || !sort_tmp || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
+    int werr = fd < 0 || nomem || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
     tl_mute = mute;
     if (werr) {
         cs_log("cannot record to COROSCOPE_TRACE=%s: %s", trace_path,
-               fd < 0 ? strerror(errno) : !drain_buf || !sort_tmp ? "out of memory" : err.msg);
+               fd < 0 ? strerror(errno) : nomem ? "out of memory" : err.msg);
         atomic_store(&cs_tel_on, 0);
         errno = saved;
         return;
     }
-    emit_metadata(); /* process metadata first */
-    coroscope_event *rbuf = malloc(sizeof(coroscope_event) * DRAIN_BATCH);
-    if (!rbuf || pthread_create(&recorder, NULL, recorder_main, rbuf)) {
+    if (pthread_create(&recorder, NULL, recorder_main, NULL)) {
         cs_log("cannot start the recorder thread; not recording");
         atomic_store(&cs_tel_on, 0);
         errno = saved;

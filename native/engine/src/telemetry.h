@@ -11,12 +11,24 @@
  *   the thread's own stream before the first record that refers to it.
  *
  * Recording (COROSCOPE_TRACE=path)
- *   A recorder thread ("cs-recorder") drains every ring every few ms, sorts
- *   each batch by time and appends it to the trace file (docs/trace-format.md)
- *   one chunk per write(2), so a crash of the target loses at most what was
- *   not drained yet. At exit it drains once more and writes the index.
+ *   A recorder thread ("cs-recorder") is the rings' consumer
+ *   (wire/consumer.h): it drains every ring, sorts each batch by time and
+ *   appends it to the trace file (docs/trace-format.md), writing the partial
+ *   chunk after each pass, so a crash of the target loses at most what was
+ *   not drained yet. Between passes it sleeps until a ring passes its
+ *   watermark (the producer rings the doorbell eventfd) or 10 ms passed.
+ *   At exit, emission stops, every ring is published and drained, the
+ *   losses nobody reported yet get DROP records, and the index is written.
  *   Nothing is emitted while recording is off: every emission point tests
  *   cs_tel_on (one relaxed load) first.
+ *
+ * Policies (ring.h "Policy"): lossless (CS_RING_BLOCK: a thread whose ring
+ *   is full waits for the consumer, at most CS_RING_BLOCK_NS, then drops and
+ *   counts) or drop (never waits; every loss counted in DROP records).
+ *   COROSCOPE_TRACE records with COROSCOPE_TRACE_POLICY (default lossless);
+ *   an inspector chooses when it subscribes; without a consumer (flight
+ *   recorder, unsubscribed) rings drop. The policy is set on every ring and
+ *   given to each new one.
  *
  * Flight recorder (COROSCOPE_FLIGHT=size)
  *   Telemetry is on from the start with nobody reading: the rings are in
@@ -46,21 +58,17 @@ extern _Atomic int cs_tel_on;
 
 static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_order_relaxed); }
 
-/* Constructor: remember COROSCOPE_TRACE (read from envp). */
-void cs_tel_configure(const char *trace_path);
-
-/* Constructor: COROSCOPE_FLIGHT (bytes, 0: off). Turns telemetry on with
- * nobody reading: every ring overwrites its oldest records (ring.h), so the
- * rings hold the recent past — about `bytes` in all, split over the workers
- * (each worker ring a power of two of 64-byte records, at least 4096) — until
- * an inspector subscribes and takes them over. Unsubscribing re-arms it.
+/* Constructor, after cs_config_load: take what cs_cfg says about recording
+ * (COROSCOPE_TRACE, COROSCOPE_TRACE_POLICY, COROSCOPE_FLIGHT) and listen to
+ * run-time configuration changes (config.h: a CONFIG record for each).
+ *
+ * COROSCOPE_FLIGHT (bytes, 0: off) turns telemetry on with nobody reading:
+ * every ring overwrites its oldest records (ring.h), so the rings hold the
+ * recent past — about `bytes` in all, split over the workers (each worker
+ * ring a power of two of 64-byte records, at least 4096) — until an
+ * inspector subscribes and takes them over. Unsubscribing re-arms it.
  * Ignored while COROSCOPE_TRACE records. */
-void cs_tel_configure_flight(size_t bytes);
-size_t cs_tel_flight_bytes(void);
-
-/* The configuration changed at run time (control `set`, on the control
- * thread): emit a CONFIG record with the new values now, from this thread. */
-void cs_tel_config_changed(void);
+void cs_tel_init(void);
 
 /* An inspector just subscribed (control thread): one CO_INFO per live
  * coroutine, so those created before the stream began have a name and a
@@ -71,11 +79,16 @@ void cs_tel_existing_coroutines(void);
  * to an inspector before the thread emits much into it. */
 void cs_tel_prepare_thread(void);
 
-/* First safe moment after load (first spawn, or first observed call on a
- * plain thread): open the trace file and start the recorder. */
+/* First safe moment after load — just before main (init.c), or the
+ * runtime's start if that comes first; never from inside a hooked call: open
+ * the trace file and start the recorder. Records emitted before wait in the
+ * rings. Idempotent; nothing without COROSCOPE_TRACE. */
 void cs_tel_start(void);
 
 void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+/* The same, stamped ts (cs_now_ns read by the caller just before; 0: now). */
+void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                    uint64_t a4);
 
 /* Id of text in this thread's stream, defining it first if needed (0 for
  * NULL or empty). */
@@ -96,13 +109,23 @@ static inline uint64_t cs_tel_ready_why(int cause)
 }
 
 /* An inspector subscribed through the control channel: emit (without a
- * trace file) or stop (with the flight recorder: go back to overwriting). Refused (EBUSY) while COROSCOPE_TRACE records,
+ * trace file) with the policy it chose, or stop (drop mode again; with the
+ * flight recorder: go back to overwriting). Refused (EBUSY) while COROSCOPE_TRACE records,
  * because the recorder is then the rings' one consumer. Each subscription
  * starts a new epoch: the first event after it is preceded by CLOCK,
  * PROCESS and CONFIG records, each thread re-announces itself (THREAD) and
  * re-defines the strings it uses, so a second inspector after a first one
  * detached still sees whole metadata. */
-int cs_tel_subscribe(int on);
+int cs_tel_subscribe(int on, int lossless);
+
+/* 1 while the rings' policy is lossless (CS_RING_BLOCK). */
+int cs_tel_lossless(void);
+/* A subscribed inspector changes its policy. EBUSY while COROSCOPE_TRACE records. */
+int cs_tel_set_lossless(int lossless);
+
+/* The eventfd producers ring to wake their consumer (consumer.h), made with
+ * the first ring; -1 before. An inspector gets it with the rings. */
+int cs_tel_doorbell(void);
 
 /* Called by each thread right after it created its ring, before its first
  * record (NULL: nobody to tell; the control thread then polls cs_tel_rings). */

@@ -1,0 +1,198 @@
+/*
+ * consumer.c — see consumer.h. System calls are made raw (syscall(2)): in
+ * the engine's recorder thread they are the engine's, not the program's.
+ */
+#include "consumer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reader.h" /* cs_events_sort */
+
+int cs_consumer_init(cs_consumer *c, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->doorbell = -1;
+    c->cap = cap ? cap : 65536;
+    c->buf = malloc(c->cap * sizeof *c->buf);
+    c->tmp = malloc(c->cap * sizeof *c->tmp);
+    if (!c->buf || !c->tmp) {
+        cs_consumer_free(c);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+void cs_consumer_free(cs_consumer *c)
+{
+    free(c->rings);
+    free(c->taken);
+    free(c->buf);
+    free(c->tmp);
+    memset(c, 0, sizeof *c);
+    c->doorbell = -1;
+}
+
+int cs_consumer_add(cs_consumer *c, cs_ring *r)
+{
+    if (c->nrings == c->cap_rings) {
+        uint32_t cap = c->cap_rings ? c->cap_rings * 2 : 16;
+        cs_ring **g = realloc(c->rings, cap * sizeof *g);
+        if (!g)
+            return ENOMEM;
+        c->rings = g;
+        size_t *t = realloc(c->taken, cap * sizeof *t);
+        if (!t)
+            return ENOMEM;
+        c->taken = t;
+        c->cap_rings = cap;
+    }
+    c->rings[c->nrings++] = r;
+    return 0;
+}
+
+void cs_consumer_remove(cs_consumer *c, cs_ring *r)
+{
+    for (uint32_t i = 0; i < c->nrings; i++)
+        if (c->rings[i] == r) {
+            memmove(&c->rings[i], &c->rings[i + 1], (c->nrings - i - 1) * sizeof *c->rings);
+            memmove(&c->taken[i], &c->taken[i + 1], (c->nrings - i - 1) * sizeof *c->taken);
+            c->nrings--;
+            return;
+        }
+}
+
+static void hand_over(cs_consumer *c, const cs_consumer_sink *s)
+{
+    if (!c->n)
+        return;
+    cs_events_sort(c->buf, c->n, c->tmp);
+    size_t n = c->n;
+    c->n = 0;
+    s->batch(s->ctx, c->buf, n);
+}
+
+void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s) { hand_over(c, s); }
+
+/* Read up to `want` records of ring r into the batch. Returns the count,
+ * or -1 if the ring is corrupt (cs_ring_read: -CS_RING_ECORRUPT). */
+static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, cs_ring *r, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
+        if (c->n == c->cap)
+            hand_over(c, s);
+        size_t room = c->cap - c->n < want - got ? c->cap - c->n : want - got;
+        ssize_t k = cs_ring_read(r, c->buf + c->n, room);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        for (ssize_t j = 0; j < k; j++)
+            if (c->buf[c->n + (size_t)j].kind == COROSCOPE_EV_DROP)
+                c->lost += c->buf[c->n + (size_t)j].a[0];
+        c->n += (size_t)k;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+#define CORRUPT SIZE_MAX
+
+size_t cs_consumer_drain(cs_consumer *c, const cs_consumer_sink *s)
+{
+    /* Rounds: each ring gives at most a fair share of a batch per round,
+     * so a batch holds the oldest records of every ring (a thread that
+     * created a coroutine is not a batch behind the worker that runs it),
+     * and at most its capacity per call. */
+    size_t total = 0, share = c->cap / (c->nrings ? c->nrings : 1);
+    if (share < 256)
+        share = 256;
+    int corrupt = 0;
+    for (uint32_t i = 0; i < c->nrings; i++)
+        c->taken[i] = 0;
+    for (;;) {
+        size_t round = 0;
+        for (uint32_t i = 0; i < c->nrings; i++) {
+            if (c->taken[i] == CORRUPT || c->taken[i] >= c->rings[i]->capacity)
+                continue;
+            size_t left = c->rings[i]->capacity - c->taken[i];
+            ssize_t got = take(c, s, c->rings[i], left < share ? left : share);
+            if (got < 0) {
+                c->taken[i] = CORRUPT; /* it leaves below, not while we iterate */
+                corrupt = 1;
+                continue;
+            }
+            c->taken[i] += (size_t)got;
+            round += (size_t)got;
+        }
+        total += round;
+        if (round == 0)
+            break;
+    }
+    for (uint32_t i = 0; corrupt && i < c->nrings; i++)
+        if (c->taken[i] == CORRUPT) {
+            cs_ring *r = c->rings[i];
+            cs_consumer_remove(c, r);
+            i--;
+            if (s->corrupt)
+                s->corrupt(s->ctx, r, CS_RING_ECORRUPT);
+        }
+    c->records += total;
+    return total;
+}
+
+int cs_consumer_arm(cs_consumer *c)
+{
+    for (uint32_t i = 0; i < c->nrings; i++)
+        if (!cs_ring_arm(c->rings[i])) {
+            for (uint32_t j = 0; j < i; j++)
+                cs_ring_disarm(c->rings[j]);
+            return 0;
+        }
+    return 1;
+}
+
+void cs_consumer_disarm(cs_consumer *c)
+{
+    for (uint32_t i = 0; i < c->nrings; i++)
+        cs_ring_disarm(c->rings[i]);
+    if (c->doorbell >= 0) {
+        uint64_t v;
+        while (syscall(SYS_read, c->doorbell, &v, sizeof v) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+int cs_consumer_wait(cs_consumer *c, uint64_t timeout_ns)
+{
+    if (!cs_consumer_arm(c))
+        return 0;
+    struct pollfd p = {.fd = c->doorbell, .events = POLLIN};
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    long r = syscall(SYS_ppoll, &p, c->doorbell >= 0 ? 1 : 0, &ts, NULL, (size_t)8);
+    cs_consumer_disarm(c);
+    return r > 0;
+}
+
+uint64_t cs_consumer_end_losses(cs_consumer *c, const cs_consumer_sink *s)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < c->nrings; i++) {
+        coroscope_event d;
+        uint64_t n = cs_ring_take_pending(c->rings[i], &d);
+        if (!n)
+            continue;
+        if (c->n == c->cap)
+            hand_over(c, s);
+        c->buf[c->n++] = d;
+        c->lost += n;
+        total += n;
+    }
+    return total;
+}
