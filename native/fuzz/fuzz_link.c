@@ -157,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(recfd >= 0);
         snprintf(path, sizeof path, "/proc/self/fd/%d", recfd);
     }
-    cs_link *l = link_new(8u << ((opts >> 4) & 7), 1, recording ? path : NULL, err, sizeof err, &code);
+    cs_link *l = link_new(8u << ((opts >> 4) & 7), 1, recording ? path : NULL, "drop", err, sizeof err, &code);
     FUZZ_CHECK(l != NULL);
     l->pid = getpid();
     FUZZ_CHECK(open_record(l, err, sizeof err) == 0);
@@ -179,7 +179,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char line[128];
             int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%d,\"worker\":%d}\n", 1000 + nprod,
                              nprod);
+            uint32_t before = l->cons.nrings;
             send_and_read(l, &sink, sv[1], line, (size_t)n, prod[nprod].fd);
+            if (l->cons.nrings == before) { /* refused (the line arrived after earlier junk): not a stream to account for */
+                cs_ring_destroy(&prod[nprod]);
+                break;
+            }
             nprod++;
             break;
         }
@@ -232,12 +237,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
-    /* The end: everything read, each loss reported by its DROP record. */
+    /* The end: everything read, each loss reported by a DROP record — the
+     * producer's own, or the consumer's for a loss still pending when the
+     * stream ends (cs_consumer_end_losses, as cs_link_run does at exit). */
     for (int round = 0; round < 3; round++)
         flush_and_drain(l, &sink, prod, nprod);
+    report_pending_drops(l, &sink);
     for (int i = 0; i < nprod; i++)
         FUZZ_CHECK(atomic_load(&prod[i].hdr->drop_pending) == 0);
-    report_pending_drops(l, &sink); /* none left: adds nothing */
     post(l, &sink);
     uint64_t read = atomic_load(&l->st_events);
     FUZZ_CHECK(made == read - st.drop_records + st.dropped);
