@@ -312,18 +312,27 @@ static void *stale_scenario(void *arg)
 {
     stale_ctx *c = arg;
     int fds[2];
-    if (c->use_socket)
-        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    else
-        REQUIRE(pipe(fds) == 0);
-    int num = fds[0];
-    FILE *f = fdopen(fds[0], "r");
-    REQUIRE(f);
-    fclose(f);
-    /* a non-blocking timerfd (created without a hook) takes the lowest free number */
-    c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-    REQUIRE(c->tfd >= 0);
-    c->reused = c->tfd == num;
+    /* A non-blocking timerfd (created without a hook) takes the lowest free
+     * number: the one fclose freed, unless another thread of the process (a
+     * recorder, a sanitizer's runtime) took it in between; then again. */
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (c->use_socket)
+            REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+        else
+            REQUIRE(pipe(fds) == 0);
+        int num = fds[0];
+        FILE *f = fdopen(fds[0], "r");
+        REQUIRE(f);
+        fclose(f);
+        c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+        REQUIRE(c->tfd >= 0);
+        c->reused = c->tfd == num;
+        if (c->reused)
+            break;
+        close(c->tfd);
+        close(fds[1]);
+    }
+    REQUIRE(c->reused);
     c->fl = fcntl(c->tfd, F_GETFL);
     peer p;
     peer_start(&p, peer_arms_timer_late, c);
