@@ -366,7 +366,7 @@ describe('Derived: preemption, workers, drops, process', () => {
     assert.equal(p.exe, '/usr/bin/server');
     assert.equal(p.cmdline, 'server --port 8080');
     assert.equal(p.engineVersion, '1.3.1');
-    assert.deepEqual(p.config, { workers: 4, stackSize: 262144, timeSlice: 10 * MS, flags: 5, signal: 23, hooks: true, preempt: false, migrate: true });
+    assert.deepEqual(p.config, { workers: 4, stackSize: 262144, timeSlice: 10 * MS, flags: 5, signal: 23, hooks: true, preempt: false, migrate: true, lossless: false });
     assert.deepEqual(p.threads, [{ tid: 200, name: 'worker-0', worker: 0 }]);
     assert.deepEqual(p.clock, { monotonic: T, realtime: 1.7e18 + 5 });
   });

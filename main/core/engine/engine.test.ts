@@ -114,34 +114,42 @@ test('programs the engine cannot observe are refused with a plain reason', () =>
 test('control: hello, snapshot while paused, step, set and resume on a live target', async () => {
   const t = launch({ cmd: example('steal_imbalance'), engine: { workers: 2 } });
   const done = collect(t, 30000);
-  const hello = await t.hello();
-  assert.equal(hello.pid, t.pid);
-  assert.equal(hello.config.workers, 2);
-  await t.pause();
-  const s1 = await t.snapshot();
-  assert.equal(s1.paused, true);
-  assert.equal(s1.workers.length, 2);
-  await sleep(50);
-  const s2 = await t.snapshot();
-  // Paused: no coroutine is scheduled between two snapshots (the program's
-  // own threads may still spawn new ones: spawning is not a decision).
-  // own threads may still spawn new ones, and a coroutine that was running
-  // finishes its turn).
-  const before = new Map(s1.coroutines.map((c) => [c.id, c]));
-  for (const c of s2.coroutines) {
-    const b = before.get(c.id);
-    if (!b || b.state === 'running') continue;
-    assert.equal(c.switches, b.switches, `co ${c.id} was scheduled while paused`);
-    assert.notEqual(c.state, 'running', `co ${c.id} started running while paused`);
+  try {
+    const hello = await t.hello();
+    assert.equal(hello.pid, t.pid);
+    assert.equal(hello.config.workers, 2);
+    // The control thread of a launching inspector answers from before main: the runtime (its
+    // workers) starts at the program's first spawn. Wait for it, then pause.
+    for (let i = 0; i < 500 && (await t.snapshot()).workers.length === 0; i++) await sleep(10);
+    await t.pause();
+    const s1 = await t.snapshot();
+    assert.equal(s1.paused, true);
+    assert.equal(s1.workers.length, 2);
+    await sleep(50);
+    const s2 = await t.snapshot();
+    // Paused: no coroutine is scheduled between two snapshots (the program's
+    // own threads may still spawn new ones: spawning is not a decision).
+    // own threads may still spawn new ones, and a coroutine that was running
+    // finishes its turn).
+    const before = new Map(s1.coroutines.map((c) => [c.id, c]));
+    for (const c of s2.coroutines) {
+      const b = before.get(c.id);
+      if (!b || b.state === 'running') continue;
+      assert.equal(c.switches, b.switches, `co ${c.id} was scheduled while paused`);
+      assert.notEqual(c.state, 'running', `co ${c.id} started running while paused`);
+    }
+    await t.step(3);
+    await assert.rejects(t.control('step 0'), /usage/);
+    await assert.rejects(t.control('frobnicate'), /unknown command/);
+    const set = await t.set('slice', '5ms');
+    assert.equal(set.config?.time_slice_ns, 5e6);
+    await t.resume();
+    const c = await done;
+    assert.equal(c.exit?.code, 0);
+  } catch (e) {
+    t.kill('SIGKILL'); // a paused target would outlive a failed test and hang the file
+    throw e;
   }
-  await t.step(3);
-  await assert.rejects(t.control('step 0'), /usage/);
-  await assert.rejects(t.control('frobnicate'), /unknown command/);
-  const set = await t.set('slice', '5ms');
-  assert.equal(set.config?.time_slice_ns, 5e6);
-  await t.resume();
-  const c = await done;
-  assert.equal(c.exit?.code, 0);
 });
 
 test('start paused: nothing is scheduled until the inspector steps; a step is exactly one coroutine switched in', async () => {
