@@ -191,6 +191,9 @@ async function unclosedTrace(file: string): Promise<void> {
     });
     server.on('exit', () => rej(new Error('echo_server exited early')));
   });
+  // The recorder writes a chunk at its first drain (a ring at its watermark, or 10 ms): wait
+  // until one is on disk, so the kill leaves complete chunks behind.
+  for (let i = 0; i < 500 && (!existsSync(file) || statSync(file).size <= 64); i++) await new Promise((r) => setTimeout(r, 10));
   const gone = new Promise((r) => server.once('exit', r));
   server.kill('SIGKILL');
   await gone;
