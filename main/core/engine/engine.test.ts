@@ -117,6 +117,8 @@ test('control: hello, snapshot while paused, step, set and resume on a live targ
   const hello = await t.hello();
   assert.equal(hello.pid, t.pid);
   assert.equal(hello.config.workers, 2);
+  // The control channel answers from main's first line; the workers exist once the program spawned.
+  while ((await t.snapshot()).workers.length === 0) await sleep(5);
   await t.pause();
   const s1 = await t.snapshot();
   assert.equal(s1.paused, true);
