@@ -209,3 +209,35 @@ function writeHook() {
   tf.close();
   return writeHookId;
 }
+
+test('an attach in drop mode whose reader falls behind, to a target that then exits, counts every loss: kept + DROP counts = made', async () => {
+  const file = join(tmp, 'attach-drop.cstrace');
+  const child = spawn(burst, ['2', '20000', '300000', 'wait'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await until(() => out.includes('ready\n'), 'the target to start its runtime');
+  const addon = createRequire(import.meta.url)(join(build, 'coroscope.node'));
+  const msgs = [];
+  let stalled = false, resolveEnd;
+  const ended = new Promise((r) => (resolveEnd = r));
+  const t = addon.attach({ pid: child.pid, record: file, policy: 'drop', batchEvents: 1024 }, (m) => {
+    msgs.push(m);
+    if (m.type === 'line' && /"subscribed":true/.test(m.line)) child.stdin.write('go\n');
+    if (m.type === 'events' && !stalled && out.includes('ready')) {
+      stalled = true;
+      const until = Date.now() + 1500;
+      while (Date.now() < until); // the JS side falls behind: the link stops draining
+    }
+    if (m.type === 'end') resolveEnd();
+  });
+  await until(() => out.includes('"writes"'), 'the burst to finish');
+  await ended;
+  const result = JSON.parse(out.trim().split('\n').at(-1));
+  const c = countTrace(file);
+  const kept = c.writesBy.get(result.writer_tid) ?? 0;
+  const lost = c.droppedBy.get(result.writer_tid) ?? 0;
+  assert.ok(lost > 0, 'the writer lost events');
+  assert.equal(kept + lost, result.writes, `kept ${kept} + counted lost ${lost} = ${result.writes} made`);
+  assert.equal(t.stats().dropped, c.dropped);
+  assert.ok(msgs.some((m) => m.type === 'line' && /"policy":"drop"/.test(m.line)), 'the engine confirms the policy');
+});

@@ -250,7 +250,9 @@ static void cmd_snapshot(int fd)
     snap s = {.first = 1, .o = {.n = 0}};
     put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
         cs_gate_paused() ? "true" : "false", (unsigned long long)cs_now_ns());
-    for (int i = 0; i < cs_rt.nworkers; i++) {
+    /* Workers exist once the runtime has started (before: none to list). */
+    int nworkers = atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 2 ? cs_rt.nworkers : 0;
+    for (int i = 0; i < nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
         cs_co *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
         put(&s.o, "%s{\"idx\":%d,\"tid\":%d,\"running\":", i ? "," : "", i, (int)w->tid);

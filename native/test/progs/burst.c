@@ -2,8 +2,11 @@
  * burst — a known number of events, for the recording tests and the
  * recording measurements (issue 12).
  *
- *     burst COROUTINES YIELDS WRITES
+ *     burst COROUTINES YIELDS WRITES [wait]
  *
+ * With "wait", it first starts the runtime (one coroutine that returns at
+ * once: the control socket exists from then on), prints "ready" and
+ * reads a line from stdin before it begins (an inspector attaches then).
  * COROUTINES coroutines each call coroscope_yield() YIELDS times (each
  * yield is one CO_YIELD record), while one plain thread (no coroutine)
  * makes WRITES write(2) calls of one byte to /dev/null (each one CALL
@@ -19,6 +22,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +36,8 @@ static unsigned long long now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
+
+static void *nothing(void *arg) { return arg; }
 
 static void *yielder(void *arg)
 {
@@ -61,9 +67,19 @@ static void *writer(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: burst COROUTINES YIELDS WRITES\n");
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "wait"))) {
+        fprintf(stderr, "usage: burst COROUTINES YIELDS WRITES [wait]\n");
         return 2;
+    }
+    if (argc == 5) {
+        coroscope_co *c;
+        char line[64];
+        if (coroscope_spawn(&c, "nothing", nothing, NULL) || coroscope_join(c, NULL))
+            return 1;
+        printf("ready\n");
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin))
+            return 1;
     }
     int ncos = atoi(argv[1]);
     yields_each = atol(argv[2]);
