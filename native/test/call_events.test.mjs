@@ -278,10 +278,14 @@ test('steal_imbalance with 2 workers: coroutines stolen before their first run r
   assert.ok(spawnerRun);
   const home = spawnerRun.thr;
   const migrations = evs.filter((e) => /^migrated /.test(e.text));
+  // Names by coroutine over the whole trace: chunks are sorted inside, not across each other, so a
+  // thief's CO_MIGRATE can be written before the spawner's late-published CO_CREATE that names it.
+  const names = new Map();
+  for (const e of evs) if (e.name && !names.has(e.co)) names.set(e.co, e.name);
   assert.ok(migrations.length >= 1, `no CO_MIGRATE; workers used: ${/workers_used=(\d+)/.exec(r.stdout)?.[1]}`);
   for (const mg of migrations) {
     const [, from, to] = /^migrated (w\d+) -> (w\d+)$/.exec(mg.text);
-    assert.match(mg.name, /^work-\d+$/);
+    assert.match(names.get(mg.co) ?? '', /^work-\d+$/);
     assert.equal(from, home, 'stolen from the spawner\'s worker');
     assert.notEqual(to, from);
     assert.equal(mg.thr, to, 'emitted by the thief');
@@ -291,7 +295,7 @@ test('steal_imbalance with 2 workers: coroutines stolen before their first run r
   }
   // Every coroutine that ran first on the other worker reported its move.
   const firstRuns = new Map();
-  for (const e of evs) if (/^work-\d+$/.test(e.name) && e.text === 'run (switch #1)') firstRuns.set(e.co, e.thr);
+  for (const e of evs) if (/^work-\d+$/.test(names.get(e.co) ?? '') && e.text === 'run (switch #1)') firstRuns.set(e.co, e.thr);
   const away = [...firstRuns.values()].filter((t) => t !== home).length;
   assert.equal(migrations.length, away, 'one CO_MIGRATE per coroutine run away from home');
 
