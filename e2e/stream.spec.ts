@@ -86,6 +86,7 @@ test('a page that stops reading for 10 s during a live session catches up, conne
 test('a page whose connection drops resumes from its seq', async ({ page }) => {
   test.setTimeout(120_000);
   const subscribes: { id: string; from: number }[] = [];
+  const acks: { id: string; seq: number }[] = [];
   let sockets = 0;
   let drop: (() => void) | undefined;
   await page.routeWebSocket(/\/api/, (ws) => {
@@ -94,6 +95,7 @@ test('a page whose connection drops resumes from its seq', async ({ page }) => {
     ws.onMessage((m) => {
       const msg = JSON.parse(String(m)) as { name?: string; args?: unknown[] };
       if (msg.name === 'subscribe') subscribes.push({ id: String(msg.args![0]), from: Number(msg.args![1]) });
+      if (msg.name === 'ack') acks.push({ id: String(msg.args![0]), seq: Number(msg.args![1]) });
       server.send(m);
     });
     server.onMessage((m) => ws.send(m));
@@ -105,7 +107,9 @@ test('a page whose connection drops resumes from its seq', async ({ page }) => {
   await page.getByTestId('launch-args').fill('2 20000 8');
   await page.getByTestId('launch-submit').click();
   await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'running', { timeout: 15_000 });
-  await page.waitForTimeout(2000);
+  // Drop the connection once the page has applied (and acked) some of the launched session's events.
+  const launched = subscribes[subscribes.length - 1].id;
+  await expect.poll(() => acks.some((a) => a.id === launched && a.seq > 0), { timeout: 30_000 }).toBe(true);
   const before = subscribes.length;
   expect(before).toBeGreaterThan(0);
   drop!();
