@@ -39,24 +39,7 @@ static coroscope_event *make_events(size_t n)
 /* A closed trace in a memfd: n events, chunk_records per chunk. */
 static int write_trace(const coroscope_event *ev, size_t n, uint32_t chunk_records, int close_it)
 {
-    int fd = memfile(NULL, 0);
-    cs_trace_writer *w;
-    cs_trace_err err;
-    cs_trace_writer_opts o = {.format = 1, .pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
-    REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
-    REQUIRE(cs_trace_writer_append(w, ev, n) == 0);
-    if (close_it) {
-        REQUIRE(cs_trace_writer_close(w, &err) == 0);
-    } else {
-        REQUIRE(cs_trace_writer_flush(w) == 0);
-        cs_trace_writer_abandon(w);
-    }
-    return fd;
-}
-
-static int same_events(const coroscope_event *a, const coroscope_event *b, size_t n)
-{
-    return n == 0 || memcmp(a, b, n * sizeof *a) == 0;
+    return write_format(1, ev, n, chunk_records, close_it);
 }
 
 /* Offsets of the chunks of a clean file, from its index. */

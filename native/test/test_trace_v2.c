@@ -79,24 +79,7 @@ static coroscope_event *random_events(size_t n)
 /* A closed (or abandoned) format-2 trace in a memfd. */
 static int write_v2(const coroscope_event *ev, size_t n, uint32_t chunk_records, int close_it)
 {
-    int fd = memfile(NULL, 0);
-    cs_trace_writer *w;
-    cs_trace_err err;
-    cs_trace_writer_opts o = {.pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
-    REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
-    REQUIRE(cs_trace_writer_append(w, ev, n) == 0);
-    if (close_it) {
-        REQUIRE(cs_trace_writer_close(w, &err) == 0);
-    } else {
-        REQUIRE(cs_trace_writer_flush(w) == 0);
-        cs_trace_writer_abandon(w);
-    }
-    return fd;
-}
-
-static int same_events(const coroscope_event *a, const coroscope_event *b, size_t n)
-{
-    return n == 0 || memcmp(a, b, n * sizeof *a) == 0;
+    return write_format(2, ev, n, chunk_records, close_it);
 }
 
 /* Chunk offsets of a format-2 file (walking the chunk headers); offs[k] is

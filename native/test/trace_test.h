@@ -78,4 +78,29 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
+/* ev[0..n) written to a new in-memory trace of the given format (1 or 2),
+ * chunk_records per chunk; closed cleanly, or flushed and abandoned (as a
+ * killed writer leaves it). The fd, at any position. */
+static int write_format(int format, const coroscope_event *ev, size_t n, uint32_t chunk_records, int close_it)
+{
+    int fd = memfile(NULL, 0);
+    cs_trace_writer *w;
+    cs_trace_err err;
+    cs_trace_writer_opts o = {.format = format, .pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
+    REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
+    REQUIRE(cs_trace_writer_append(w, ev, n) == 0);
+    if (close_it) {
+        REQUIRE(cs_trace_writer_close(w, &err) == 0);
+    } else {
+        REQUIRE(cs_trace_writer_flush(w) == 0);
+        cs_trace_writer_abandon(w);
+    }
+    return fd;
+}
+
+static int same_events(const coroscope_event *a, const coroscope_event *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n * sizeof *a) == 0;
+}
+
 #endif
