@@ -4,7 +4,7 @@
  * the core finds native/build at run time), preload (preload/index.ts ->
  * out/preload/index.cjs, CommonJS as sandboxed preloads require, bundled
  * whole), renderer (renderer/index.html -> out/renderer, React).
- * Aliases: @core -> main/core, @api -> preload/api.ts.
+ * Aliases: @core -> core (the shared Node-free core), @api -> preload/api.ts.
  * The renderer's CSP meta tag forbids inline styles; only the dev server's
  * copy of index.html allows them (Vite's dev client injects <style> tags).
  */
@@ -14,7 +14,7 @@ import react from '@vitejs/plugin-react';
 import { devIndexHtml } from './main/electron/security.ts';
 
 const root = import.meta.dirname;
-const alias = { '@core': resolve(root, 'main/core'), '@api': resolve(root, 'preload/api.ts') };
+const alias = { '@core': resolve(root, 'core'), '@api': resolve(root, 'preload/api.ts') };
 
 export default defineConfig({
   main: {

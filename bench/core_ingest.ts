@@ -10,7 +10,7 @@
  *       end, and first to last batch), drops (status().drops and the link's
  *       own count), bytes per stored event.
  *   store N
- *       benchStoreIngest(N) (main/core/store/bench.ts): the synthetic mix.
+ *       benchStoreIngest(N) (core/store/bench.ts): the synthetic mix.
  *   record EXE PATH [ARGS...]
  *       Session.launch(EXE ARGS) recording to PATH (for the export rows).
  *   export ROUNDS (trace PATH | synthetic N)
@@ -18,7 +18,7 @@
  *       ROUNDS rounds, output under a temporary directory, removed at the
  *       end): events/s per format and round. A trace is read through
  *       TraceReader inside the timing (what exporting a recording costs); the
- *       synthetic batches (main/core/testing/fixtures.ts syntheticBatches) are
+ *       synthetic batches (core/testing/fixtures.ts syntheticBatches) are
  *       generated into memory first, outside the timing.
  *
  * Everything runs with a private XDG_RUNTIME_DIR under a temporary directory.
@@ -26,13 +26,13 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session } from '../main/core/session/session.js';
-import { TraceReader } from '../main/core/session/traceReader.js';
-import { benchStoreIngest } from '../main/core/store/bench.js';
-import { exportToFile, type ExportFormat } from '../main/core/export/file.js';
-import { syntheticBatches } from '../main/core/testing/fixtures.js';
-import type { EventBatch } from '../main/core/model/timeline.js';
-import type { LinkStats } from '../main/core/engine/addon.js';
+import { Session } from '../main/session/session.js';
+import { TraceReader } from '../main/session/traceReader.js';
+import { benchStoreIngest } from '../core/store/bench.js';
+import { exportToFile, type ExportFormat } from '../main/export/file.js';
+import { syntheticBatches } from '../core/testing/fixtures.js';
+import type { EventBatch } from '../core/model/timeline.js';
+import type { LinkStats } from '../main/engine/addon.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'coroscope-bench-core-'));
 mkdirSync(join(tmp, 'run'), { mode: 0o700 });

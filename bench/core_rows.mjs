@@ -9,12 +9,12 @@
 //                to a temporary file: events that reached session.store per
 //                wall second, drops, bytes per stored event. Targets:
 //                >= 10 M events/s, <= 16 B/event.
-//   core_store   benchStoreIngest (main/core/store/bench.ts) on the synthetic
+//   core_store   benchStoreIngest (core/store/bench.ts) on the synthetic
 //                mix: store+derived events/s and bytes/event (store only in
 //                the notes). Same targets.
 //   core_export  exportToFile to perfetto, chrome-json, calls-csv of a real
 //                recording (event_producer recorded through Session.launch)
-//                and of syntheticBatches(2 M) (main/core/testing/fixtures.ts):
+//                and of syntheticBatches(2 M) (core/testing/fixtures.ts):
 //                events/s per format, median of 3 rounds. No target.
 
 import { mkdtempSync, rmSync } from 'node:fs';

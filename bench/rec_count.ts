@@ -22,8 +22,8 @@
  *                 reader's message (what came before it is still counted)
  */
 import { statSync } from 'node:fs';
-import { TraceReader } from '../main/core/session/traceReader.js';
-import { Kind, hookName, kindName } from '../main/core/events/schema.js';
+import { TraceReader } from '../main/session/traceReader.js';
+import { Kind, hookName, kindName } from '../core/events/schema.js';
 
 const path = process.argv[2];
 if (!path) {

@@ -6,7 +6,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { artifacts, servedForFile } from './serveHarness.js';
-import { readPerfetto } from '../main/core/export/protoDecode.js';
+import { readPerfetto } from '../core/export/protoDecode.js';
 
 const served = servedForFile();
 

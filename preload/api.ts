@@ -43,12 +43,12 @@ import {
   type AllowedSignal, type EXPORT_FORMATS,
 } from './check.js';
 
-import type { EngineOptions } from '../main/core/engine/options.js';
-import type { EngineConfig } from '../main/core/engine/engineConfig.js';
-import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../main/core/session/status.js';
+import type { EngineOptions } from '../core/engine/options.js';
+import type { EngineConfig } from '../core/engine/engineConfig.js';
+import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../core/session/status.js';
 import type {
   HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply,
-} from '../main/core/engine/controlReplies.js';
+} from '../core/engine/controlReplies.js';
 export type { EngineOptions, SessionKind, SessionState, HelloReply, PauseReply, SetReply, SnapshotCoroutine, StepReply };
 
 export interface LaunchRequest {

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import type { Demo } from '../../preload/api.js';
-import { examplesDir } from '../core/engine/paths.js';
+import { examplesDir } from '../engine/paths.js';
 import { lessonFor } from './lessons.js';
 
 export const PORT_PLACEHOLDER = '{port}';

@@ -29,9 +29,9 @@
  *    event; nothing follows it for that subscription.
  */
 import type { ApiPush, SessionStatus } from '../../preload/api.js';
-import type { Session } from '../core/session/session.js';
-import type { RawEvents } from '../core/events/rawEvents.js';
-import { addon, type NativeTraceFile } from '../core/engine/addon.js';
+import type { Session } from '../session/session.js';
+import type { RawEvents } from '../../core/events/rawEvents.js';
+import { addon, type NativeTraceFile } from '../engine/addon.js';
 
 export type Push = (p: ApiPush) => void;
 

@@ -10,9 +10,9 @@
  */
 import type { ApiError, ApiErrorCode } from '../../preload/api.js';
 import { BadRequest } from '../../preload/check.js';
-import { ExecError } from '../core/engine/executable.js';
-import { AttachError } from '../core/engine/launch.js';
-import { ControlError } from '../core/engine/target.js';
+import { ExecError } from '../engine/executable.js';
+import { AttachError } from '../engine/launch.js';
+import { ControlError } from '../engine/target.js';
 
 export class HostError extends Error {
   constructor(readonly code: ApiErrorCode, message: string) {

@@ -12,8 +12,8 @@
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ExportFormat } from '../../preload/api.js';
-import { exportToFile } from '../core/export/file.js';
-import { TraceReader } from '../core/session/traceReader.js';
+import { exportToFile } from '../export/file.js';
+import { TraceReader } from '../session/traceReader.js';
 import { HostError } from './errors.js';
 import type { SessionEntry } from './entry.js';
 

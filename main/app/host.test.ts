@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiPush, RequestArgs, RequestName, RequestResult } from '../../preload/api.js';
-import { examplesDir } from '../core/engine/paths.js';
-import { scratch } from '../core/testing/helpers.js';
+import { examplesDir } from '../engine/paths.js';
+import { scratch } from '../testing/helpers.js';
 import { AppHost } from './host.js';
 
 let tmp: ReturnType<typeof scratch>;

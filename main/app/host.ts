@@ -20,7 +20,7 @@
  *  - close() ends every session: launched programs still running are
  *    killed (SIGTERM), attached ones are detached and keep running.
  */
-import { withSourceLines } from '../core/engine/symbols.js';
+import { withSourceLines } from '../engine/symbols.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,10 +29,10 @@ import {
   checkArgs, isRequestName, type ApiPush, type EngineOptions, type ExportResult, type LaunchRequest, type ReplyEnvelope,
   type RequestHandlers, type RequestName, type RequestResult, type SessionStatus,
 } from '../../preload/api.js';
-import type { EngineTarget } from '../core/engine/target.js';
-import { listEngineProcesses } from '../core/engine/discover.js';
-import { listRecordings, recordingsDir } from '../core/session/recordings.js';
-import { Session } from '../core/session/session.js';
+import type { EngineTarget } from '../engine/target.js';
+import { listEngineProcesses } from '../engine/discover.js';
+import { listRecordings, recordingsDir } from '../session/recordings.js';
+import { Session } from '../session/session.js';
 import { findDemo, listDemos, LISTENING, PORT_PLACEHOLDER } from './demos.js';
 import { SessionEntry, type Push } from './entry.js';
 import { HostError, toApiError } from './errors.js';

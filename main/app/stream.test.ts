@@ -13,10 +13,10 @@ import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ApiPush, RequestArgs, RequestName, RequestResult } from '../../preload/api.js';
-import { addon } from '../core/engine/addon.js';
-import { packageRoot } from '../core/engine/paths.js';
-import { TraceReader } from '../core/session/traceReader.js';
-import { scratch } from '../core/testing/helpers.js';
+import { addon } from '../engine/addon.js';
+import { packageRoot } from '../engine/paths.js';
+import { TraceReader } from '../session/traceReader.js';
+import { scratch } from '../testing/helpers.js';
 import { WINDOW_EVENTS } from './entry.js';
 import { AppHost } from './host.js';
 

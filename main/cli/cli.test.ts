@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, example, scratch, sleep } from '../core/testing/helpers.js';
-import { packageRoot } from '../core/engine/paths.js';
-import { readPerfetto } from '../core/export/protoDecode.js';
+import { build, example, scratch, sleep } from '../testing/helpers.js';
+import { packageRoot } from '../engine/paths.js';
+import { readPerfetto } from '../../core/export/protoDecode.js';
 
 const root = packageRoot();
 const cli = join(root, 'out', 'cli', 'coroscope.mjs');

@@ -1,9 +1,9 @@
 /** describeEvent (the CLI's dump lines) decodes the kinds that complete a call and the scheduler samples. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawEvents, RawEventWriter } from '../core/events/rawEvents.js';
-import { CallFlag, hookId, Kind } from '../core/events/schema.js';
-import { StringTable } from '../core/events/strings.js';
+import { RawEvents, RawEventWriter } from '../../core/events/rawEvents.js';
+import { CallFlag, hookId, Kind } from '../../core/events/schema.js';
+import { StringTable } from '../../core/events/strings.js';
 import { describeEvent } from './format.js';
 
 test('CALL_ENTER, CALL_ADDR, QUEUES, CO_MIGRATE and CO_CREATE\'s entry read as the C dump prints them', () => {

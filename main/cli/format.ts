@@ -3,13 +3,13 @@
  * event rendering of `coroscope dump` (wording after native/reader/dump.c),
  * the summary tables of `stats`, and the live view of `run` / `attach`.
  */
-import type { RawEvents } from '../core/events/rawEvents.js';
-import type { StringTable } from '../core/events/strings.js';
+import type { RawEvents } from '../../core/events/rawEvents.js';
+import type { StringTable } from '../../core/events/strings.js';
 import {
   CallFlag, ENGINE_VERSION, Kind, NO_WORKER, exitName, hookName, kindName, readyWhyName, summaryKind, hookHasFd,
   deferWhyName,
-} from '../core/events/schema.js';
-import type { Session } from '../core/session/session.js';
+} from '../../core/events/schema.js';
+import type { Session } from '../session/session.js';
 
 export function dur(ns: number): string {
   if (!Number.isFinite(ns)) return '-';

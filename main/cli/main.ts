@@ -1,6 +1,6 @@
 /**
  * The `coroscope` command line: run / record / ps / attach / export / stats /
- * dump / demo / help. Everything is done by main/core; this file parses the
+ * dump / demo / help. Everything is done by core/ and main/ (engine, session, export); this file parses the
  * arguments, maps failures to exit codes and prints.
  *
  * Exit codes: 0 ok; 1 the program failed (run/record: the target's own code,
@@ -10,18 +10,18 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Session } from '../core/session/session.js';
-import { TraceReader } from '../core/session/traceReader.js';
-import { ExecError } from '../core/engine/executable.js';
-import { AttachError } from '../core/engine/launch.js';
-import { listEngineProcesses } from '../core/engine/discover.js';
-import { examplesDir } from '../core/engine/paths.js';
-import { exportToFile, type ExportFormat } from '../core/export/file.js';
-import type { EngineOptions, RecordingPolicy } from '../core/engine/launch.js';
+import { Session } from '../session/session.js';
+import { TraceReader } from '../session/traceReader.js';
+import { ExecError } from '../engine/executable.js';
+import { AttachError } from '../engine/launch.js';
+import { listEngineProcesses } from '../engine/discover.js';
+import { examplesDir } from '../engine/paths.js';
+import { exportToFile, type ExportFormat } from '../export/file.js';
+import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
-import { InsightFinder } from '../core/insights/insights.js';
+import { InsightFinder } from '../../core/insights/insights.js';
 import { startServe } from '../serve/server.js';
-import { packageRoot } from '../core/engine/paths.js';
+import { packageRoot } from '../engine/paths.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 

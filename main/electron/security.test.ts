@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { scratch } from '../core/testing/helpers.js';
+import { scratch } from '../testing/helpers.js';
 import {
   APP_INDEX, APP_SCHEME_PRIVILEGES, appResponse, devIndexHtml, devicePermission, isAppIndex, navigationAllowed, permissionCheck,
   permissionRequest, RENDERER_CSP,

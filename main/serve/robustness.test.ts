@@ -16,7 +16,7 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { REQUEST_NAMES, type ReplyEnvelope, type SessionStatus } from '../../preload/api.js';
-import { example, scratch } from '../core/testing/helpers.js';
+import { example, scratch } from '../testing/helpers.js';
 import { startServe, type Served } from './server.js';
 
 const SEED = Number(process.env.COROSCOPE_ROBUSTNESS_SEED ?? 0x5eed15);

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { ApiPush, ReplyEnvelope, SessionStatus } from '../../preload/api.js';
-import { scratch } from '../core/testing/helpers.js';
+import { scratch } from '../testing/helpers.js';
 import { startServe, type Served } from './server.js';
 
 let tmp: ReturnType<typeof scratch>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { ApiPush, RequestName } from '../../preload/api.js';
 import { createWsApi, type WebSocketClass, type WsApi } from '../../renderer/src/api/wsClient.js';
-import { scratch } from '../core/testing/helpers.js';
+import { scratch } from '../testing/helpers.js';
 import { startServe, type Served } from './server.js';
 
 let tmp: ReturnType<typeof scratch>;

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawEvents, RawEventWriter } from '../../../main/core/events/rawEvents.js';
-import { CallFlag, hookId, Kind } from '../../../main/core/events/schema.js';
-import { StringTable } from '../../../main/core/events/strings.js';
-import { EventStore } from '../../../main/core/store/eventStore.js';
+import { RawEvents, RawEventWriter } from '@core/events/rawEvents.js';
+import { CallFlag, hookId, Kind } from '@core/events/schema.js';
+import { StringTable } from '@core/events/strings.js';
+import { EventStore } from '@core/store/eventStore.js';
 import { AddressPairer, newestCalls } from './calls.js';
 
 const connect = hookId('connect');

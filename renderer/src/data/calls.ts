@@ -4,9 +4,9 @@
  * A CALL_ADDR record (the peer of connect/accept, or a path) completes the CALL just before it from
  * the same thread (docs/events.md): scans pair them (AddressPairer), so a row carries its address.
  */
-import { CallFlag, hookName, Kind, summaryKind } from '../../../main/core/events/schema.js';
-import type { StringTable } from '../../../main/core/events/strings.js';
-import type { EventStore, StoredEvent } from '../../../main/core/store/eventStore.js';
+import { CallFlag, hookName, Kind, summaryKind } from '@core/events/schema.js';
+import type { StringTable } from '@core/events/strings.js';
+import type { EventStore, StoredEvent } from '@core/store/eventStore.js';
 
 export interface CallRow {
   index: number;

@@ -1,5 +1,5 @@
 /** The Coroutines table's filter (pure): an id ("12", "#12", "co#12"), a state, or part of a name. */
-import type { CoroutineInfo } from '../../../main/core/derive/derived.js';
+import type { CoroutineInfo } from '@core/derive/derived.js';
 
 const STATES = ['new', 'ready', 'running', 'suspended', 'done'];
 

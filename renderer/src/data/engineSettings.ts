@@ -9,7 +9,7 @@
  * the engine's answer to this panel, and the CONFIG event of a change arrives just after it.
  */
 import type { EngineRuntimeConfig, SetReply } from '../../../preload/api.js';
-import type { ProcessSummary } from '../../../main/core/derive/process.js';
+import type { ProcessSummary } from '@core/derive/process.js';
 
 export interface EngineSettings {
   timeSliceNs: number;

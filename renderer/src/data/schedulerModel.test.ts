@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawEventWriter, RawEvents } from '../../../main/core/events/rawEvents.js';
-import { Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '../../../main/core/events/schema.js';
+import { RawEventWriter, RawEvents } from '@core/events/rawEvents.js';
+import { Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '@core/events/schema.js';
 import { SessionData } from './sessionData.js';
 import { boxesOf, coNames, compareWithEngine, explainStep, SchedulerSteps, type Boxes, type EngineSnapshot } from './schedulerModel.js';
 

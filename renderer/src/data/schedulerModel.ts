@@ -22,10 +22,10 @@
  *
  * compareWithEngine: the engine's own snapshot (control 'snapshot') against the derived state.
  */
-import { Kind, ReadyWhy, SuspendWhy, hookName } from '../../../main/core/events/schema.js';
-import type { EventStore, StoredEvent } from '../../../main/core/store/eventStore.js';
-import type { Derived } from '../../../main/core/derive/derived.js';
-import type { Snapshot, CoroutineState } from '../../../main/core/derive/snapshot.js';
+import { Kind, ReadyWhy, SuspendWhy, hookName } from '@core/events/schema.js';
+import type { EventStore, StoredEvent } from '@core/store/eventStore.js';
+import type { Derived } from '@core/derive/derived.js';
+import type { Snapshot, CoroutineState } from '@core/derive/snapshot.js';
 import type { EngineSnapshot } from '../../../preload/api.js';
 
 export type { EngineSnapshot };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawEventWriter } from '../../../main/core/events/rawEvents.js';
-import { Kind, CallFlag, hookId } from '../../../main/core/events/schema.js';
+import { RawEventWriter } from '@core/events/rawEvents.js';
+import { Kind, CallFlag, hookId } from '@core/events/schema.js';
 import { base64ToBytes, bytesToBase64 } from '../api/base64.js';
 import { parseFrame } from '../api/wire.js';
 import { SessionData, toBytes } from './sessionData.js';

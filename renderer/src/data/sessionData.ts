@@ -6,12 +6,12 @@
  * Views read it when the session's version (stores/data.ts) changes.
  */
 import type { ApiPush } from '../../../preload/api.js';
-import { RawEvents } from '../../../main/core/events/rawEvents.js';
-import { StringTable } from '../../../main/core/events/strings.js';
-import { EventStore } from '../../../main/core/store/eventStore.js';
-import { Derived } from '../../../main/core/derive/derived.js';
-import { TimelineBuilder } from '../../../main/core/model/timeline.js';
-import { InsightFinder, type Insight } from '../../../main/core/insights/insights.js';
+import { RawEvents } from '@core/events/rawEvents.js';
+import { StringTable } from '@core/events/strings.js';
+import { EventStore } from '@core/store/eventStore.js';
+import { Derived } from '@core/derive/derived.js';
+import { TimelineBuilder } from '@core/model/timeline.js';
+import { InsightFinder, type Insight } from '@core/insights/insights.js';
 import { base64ToBytes } from '../api/base64.js';
 import { TimelineModel } from './timelineModel.js';
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, AggregateCache, ArgShapes, CHUNK, SpanList, StringPool, type Emit, type Span } from './spans.js';
 import { TimelineModel } from './timelineModel.js';
-import type { Track } from '../../../main/core/model/timeline.js';
+import type { Track } from '@core/model/timeline.js';
 
 const ctx = () => ({ pool: new StringPool(), shapes: new ArgShapes() });
 

@@ -20,7 +20,7 @@
  * track, and a slice at depth d ends before the next one at depth d begins); the pool and shape
  * ids stored are valid in the model's pool / shapes.
  */
-import type { ArgValue, Args } from '../../../main/core/model/timeline.js';
+import type { ArgValue, Args } from '@core/model/timeline.js';
 
 export const CHUNK_BITS = 12;
 export const CHUNK = 1 << CHUNK_BITS;

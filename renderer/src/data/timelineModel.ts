@@ -1,5 +1,5 @@
 /**
- * TimelineModel: a TimelineSink (main/core/model/timeline.ts) that keeps what the canvas draws,
+ * TimelineModel: a TimelineSink (core/model/timeline.ts) that keeps what the canvas draws,
  * per track and nesting depth in SpanLists (spans.ts: typed-array columns, no object per span),
  * sorted by start (the builder guarantees monotonic timestamps per track and non-overlapping
  * slices per depth), so a view range is found by binary search. Open slices are kept apart
@@ -15,7 +15,7 @@
  * At 34 bytes per span plus 8 per argument value (about 46 on average, chunk slack included),
  * MAX_ITEMS is about 115 MB of typed arrays at most.
  */
-import type { Args, TimelineSink, Track } from '../../../main/core/model/timeline.js';
+import type { Args, TimelineSink, Track } from '@core/model/timeline.js';
 import { ArgShapes, SpanList, StringPool, type SpanContext } from './spans.js';
 
 export { SpanList, type Span } from './spans.js';

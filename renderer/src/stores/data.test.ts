@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawEventWriter } from '../../../main/core/events/rawEvents.js';
-import { Kind } from '../../../main/core/events/schema.js';
+import { RawEventWriter } from '@core/events/rawEvents.js';
+import { Kind } from '@core/events/schema.js';
 import { drainNow, ingest, onApplied, peekSessionData, queuedPushes, resetSessionData } from './data.js';
 
 /** n CO_YIELD events of one coroutine on worker 0, 1 us apart from `from`. */

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import type { Demo, EngineOptions, SessionStatus } from '../../../../preload/api.js';
-import { hookName } from '../../../../main/core/events/schema.js';
+import { hookName } from '@core/events/schema.js';
 import { errorText, getApi } from '../../api/index.js';
 import { peekSessionData, useDataStore } from '../../stores/data.js';
 import { useSessions } from '../../stores/sessions.js';

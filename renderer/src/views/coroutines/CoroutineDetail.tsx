@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { Kind } from '../../../../main/core/events/schema.js';
+import { Kind } from '@core/events/schema.js';
 import { AddressPairer, callRow, type CallRow } from '../../data/calls.js';
 import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';

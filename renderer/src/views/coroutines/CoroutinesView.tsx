@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { CoroutineInfo } from '../../../../main/core/derive/derived.js';
+import type { CoroutineInfo } from '@core/derive/derived.js';
 import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { coColour, fmtCount, fmtDur } from '../../format.js';

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { Insight } from '../../../../main/core/insights/insights.js';
+import type { Insight } from '@core/insights/insights.js';
 import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
@@ -17,7 +17,7 @@ export function jumpToInsight(i: Insight): void {
 }
 
 /**
- * Insights: the problems InsightFinder (main/core/insights) found in the active session's
+ * Insights: the problems InsightFinder (core/insights) found in the active session's
  * events, live while it runs; a click opens the Timeline on the moment with the coroutine selected.
  */
 export function InsightsView({ sessionId }: { sessionId: string }) {

@@ -18,7 +18,7 @@
  * arrays reused from frame to frame, colours are cached per coroutine and per name id.
  */
 import type { SessionData } from '../../data/sessionData.js';
-import type { Args } from '../../../../main/core/model/timeline.js';
+import type { Args } from '@core/model/timeline.js';
 import type { SpanList, TrackData } from '../../data/timelineModel.js';
 import { AggregateCache, type Emit } from '../../data/spans.js';
 import { coColour, fmtDur, fmtTick, niceStep } from '../../format.js';

@@ -1,0 +1,648 @@
+/**
+ * TimelineBuilder: the streaming span builder. Raw events go in, in batches
+ * (`push`), then `finish`; tracks, slices, instants, flows and counters come
+ * out through a TimelineSink as soon as they are known. The exporters
+ * (core/export/) and the app's timeline consume the same sink calls.
+ *
+ * Tracks: one process track; one per thread that shows anything (workers:
+ * which coroutine runs when, idle periods, calls outside coroutines; plain
+ * threads: their pass-through calls); a "Coroutines" group with one child per
+ * coroutine (consecutive `ready` / `running` / `suspended: <call>` spans, the
+ * hooked calls of its running spans nested inside, instants); counter tracks
+ * for queue depths. A CALL arrives when the call returns (its ts is the end,
+ * a4 the duration); a call that parked began before its coroutine's last
+ * resumption, so its slice starts there and its arguments keep the whole
+ * duration, while the `suspended: <hook>` span before shows the wait itself.
+ *
+ * Invariants every sink may rely on:
+ *  - `track(t)` comes before the first event on `t.id`; it is called again,
+ *    same id, when the track's name changes (a late THREAD, CO_CREATE or
+ *    PROCESS). The pid is fixed when the first track is declared
+ *    (TimelineOptions.pid, or a PROCESS seen before that).
+ *  - On one track timestamps never decrease. An event older than what its
+ *    track already showed (batches of different rings overlap a little) is
+ *    clamped to the track's last timestamp: no negative lengths, no overlaps.
+ *  - At most one slice is open per track (a state, a coroutine on a worker,
+ *    an idle period). A call slice is a `begin` immediately followed by its
+ *    `end`, nested in the open slice if there is one. So begin/end always nest
+ *    and `end` never ends a slice that was not begun.
+ *  - Every flow id appears exactly once as a source (`instant` flowOut, at the
+ *    WAKE on the waker's track) and exactly once as a destination (`flowsIn`
+ *    of the woken coroutine's next `running` begin, or, if it never ran
+ *    again, of the instant that marks its finish or the end of the trace).
+ *  - `close(track)` follows the last event of a finished coroutine's track;
+ *    nothing is open on it then. `finish` ends every open slice.
+ *
+ * Memory: state per live coroutine, per thread and per counter, plus a
+ * bounded ring of recently finished coroutine ids (so late events of a
+ * finished coroutine do not resurrect it). Never the history.
+ */
+import type { RawEvents } from '../events/rawEvents.js';
+import type { StringTable } from '../events/strings.js';
+import {
+  CallFlag, Kind, NO_WORKER, ReadyWhy, SuspendWhy, deferWhyName, exitName, hookHasFd, hookName, readyWhyName,
+  summaryKind, suspendWhyName,
+} from '../events/schema.js';
+
+/** One batch of raw events and the string table they refer to (the table grows as batches arrive). */
+export interface EventBatch {
+  raw: RawEvents;
+  strings: StringTable;
+}
+
+export type TrackKind = 'process' | 'thread' | 'coroutines' | 'coroutine' | 'counter';
+
+export interface Track {
+  /** Unique (> 0) and stable for the whole trace. */
+  readonly id: number;
+  readonly kind: TrackKind;
+  readonly name: string;
+  /** Parent track id; 0 for the process track. */
+  readonly parent: number;
+  /** The traced process (0 while unknown). */
+  readonly pid: number;
+  /** thread tracks: the OS thread id. */
+  readonly tid?: number;
+  /** thread tracks of worker threads: the worker index. */
+  readonly worker?: number;
+  /** coroutine tracks: the coroutine id. */
+  readonly co?: number;
+}
+
+export type ArgValue = number | string;
+export type Args = Readonly<Record<string, ArgValue>>;
+
+export interface TimelineSink {
+  track(t: Track): void;
+  /** flowsIn: flow ids that terminate at this slice's start. */
+  begin(track: number, ts: number, name: string, args: Args | null, flowsIn: readonly number[] | null): void;
+  /** Ends the open slice of `track`. */
+  end(track: number, ts: number): void;
+  /** flowOut: a flow starting here (0: none); flowsIn: flows ending here. */
+  instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
+    flowsIn: readonly number[] | null): void;
+  counter(track: number, ts: number, value: number): void;
+  /** A completed flow, after its destination event (for viewers that draw arrows from both ends at once). */
+  flow?(id: number, fromTrack: number, fromTs: number, toTrack: number, toTs: number): void;
+  /** No more events on this track (a finished coroutine): the sink may drop what it keeps for it. */
+  close(track: number): void;
+}
+
+export interface TimelineStats {
+  events: number;
+  /** Events whose timestamp was raised to keep their track monotonic. */
+  clamped: number;
+  liveCoroutines: number;
+  maxLiveCoroutines: number;
+  openSlices: number;
+  maxOpenSlices: number;
+  pendingFlows: number;
+  maxPendingFlows: number;
+  flows: number;
+  /** WAKEs beyond MAX_PENDING_FLOWS of one coroutine, drawn without an arrow. */
+  flowsDropped: number;
+  tracks: number;
+}
+
+export interface TimelineOptions {
+  /** pid of the traced process when known before its PROCESS event (trace file header). */
+  pid?: number;
+}
+
+const MAX_PENDING_FLOWS = 8;
+const FINISHED_MEMORY = 4096;
+
+const enum Phase { NONE, READY, RUNNING, SUSPENDED }
+
+/** CO_READY a2: which queue a coroutine was pushed to. */
+const Queue = { RUN: 0, SPAWN: 1, INJECTION: 2 } as const;
+const queueNames = ['run queue', 'spawn queue', 'injection queue'];
+
+interface TrackState {
+  info: Track;
+  last: number;
+  open: boolean;
+}
+
+interface PendingFlow {
+  id: number;
+  track: number;
+  ts: number;
+}
+
+interface CoState {
+  id: number;
+  /** coroutineLabel(): "<name> #<id>". */
+  label: string;
+  track: TrackState | null;
+  phase: Phase;
+  /** Thread whose track shows this coroutine running. */
+  on: ThreadState | null;
+  pending: PendingFlow[];
+}
+
+interface ThreadState {
+  tid: number;
+  name: string;
+  worker: number;
+  track: TrackState | null;
+  /** The coroutine slice open on this thread's track. */
+  running: CoState | null;
+  idle: boolean;
+}
+
+export class TimelineBuilder {
+  private readonly stats: TimelineStats = {
+    events: 0, clamped: 0, liveCoroutines: 0, maxLiveCoroutines: 0, openSlices: 0, maxOpenSlices: 0,
+    pendingFlows: 0, maxPendingFlows: 0, flows: 0, flowsDropped: 0, tracks: 0,
+  };
+  private nextTrack = 1;
+  private nextFlow = 1;
+  private lastTs = 0;
+  private pid: number;
+  private processName = '';
+  private process: TrackState | null = null;
+  private group: TrackState | null = null;
+  private readonly threads = new Map<number, ThreadState>();
+  private readonly cos = new Map<number, CoState>();
+  /** Counter tracks by queue * 65536 + worker. */
+  private readonly counters = new Map<number, TrackState>();
+  private readonly finished = new Set<number>();
+  /** Ring of the last FINISHED_MEMORY finished ids, oldest at finishedNext. */
+  private readonly finishedRing: number[] = [];
+  private finishedNext = 0;
+  private strings: StringTable | null = null;
+
+  constructor(private readonly sink: TimelineSink, opts: TimelineOptions = {}) {
+    this.pid = opts.pid ?? 0;
+  }
+
+  /** Events of one batch, in order. STRING/STRING_MORE and unknown kinds are skipped. */
+  push(raw: RawEvents, strings: StringTable): void {
+    this.strings = strings;
+    for (let i = 0; i < raw.length; i++) this.event(raw, i);
+    this.stats.events += raw.length;
+  }
+
+  /** Ends every open slice at endTs (default: the newest timestamp seen) and terminates pending flows. */
+  finish(endTs = this.lastTs): void {
+    for (const co of this.cos.values()) {
+      const tr = co.track;
+      if (!tr) continue;
+      this.endSlice(tr, endTs);
+      this.endWorkerSlice(co, endTs);
+      const flows = this.takeFlows(co);
+      if (flows) this.instant(tr, endTs, 'trace ended', null, 0, flows);
+    }
+    for (const th of this.threads.values()) if (th.track) this.endSlice(th.track, endTs);
+  }
+
+  getStats(): Readonly<TimelineStats> {
+    return this.stats;
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------------
+
+  private event(r: RawEvents, i: number): void {
+    const ts = r.ts(i);
+    if (ts > this.lastTs) this.lastTs = ts;
+    switch (r.kind(i)) {
+      case Kind.PROCESS: return this.onProcess(r, i);
+      case Kind.THREAD: return this.onThread(r, i);
+      case Kind.CO_CREATE: return this.onCreate(r, i);
+      case Kind.CO_INFO: return this.onInfo(r, i);
+      case Kind.CO_READY: return this.onReady(r, i, ts);
+      case Kind.CO_RUN: return this.onRun(r, i, ts);
+      case Kind.CO_YIELD: return this.onYield(r, i, ts);
+      case Kind.CO_SUSPEND: return this.onSuspend(r, i, ts);
+      case Kind.CO_FINISH: return this.onFinish(r, i, ts);
+      case Kind.WAKE: return this.onWake(r, i, ts);
+      case Kind.CALL: return this.onCall(r, i, ts);
+      case Kind.PREEMPT_SENT:
+        return this.instant(this.coOrThread(r, i), ts, 'preempt sent', { ran_ns: r.a(i, 0) }, 0, null);
+      case Kind.PREEMPTED:
+        return this.instant(this.coOrThread(r, i), ts, 'preempted',
+          { latency_ns: r.a(i, 1), pc: hex(r.a(i, 0)), safe_point: r.a(i, 2) }, 0, null);
+      case Kind.PREEMPT_DEFERRED:
+        return this.instant(this.coOrThread(r, i), ts, 'preempt deferred',
+          { reason: deferWhyName(r.a(i, 0)), pc: hex(r.a(i, 1)) }, 0, null);
+      case Kind.WORKER_IDLE: return this.onIdle(r, i, ts);
+      case Kind.WORKER_BUSY: return this.onBusy(r, i, ts);
+      case Kind.QUEUES: return this.onQueues(r, i, ts);
+      case Kind.CO_MIGRATE:
+        return this.instant(this.coOrThread(r, i), ts, 'migrated', { from_worker: r.a(i, 0), to_worker: r.a(i, 1) }, 0, null);
+      case Kind.DROP:
+        return this.instant(this.threadTrack(this.thread(r.tid(i))), ts, 'drop',
+          { lost: r.a(i, 0), first_ts: r.a(i, 1), last_ts: r.a(i, 2) }, 0, null);
+    }
+  }
+
+  // ---- metadata ----------------------------------------------------------------------------------
+
+  /** The pid is fixed once the first track is declared (a late PROCESS only names the process). */
+  private onProcess(r: RawEvents, i: number): void {
+    const exe = this.str(r.a(i, 1));
+    this.processName = exe.slice(exe.lastIndexOf('/') + 1);
+    if (this.process) this.redeclare(this.process, this.processInfo(this.process.info.id));
+    else this.pid = r.a(i, 0);
+  }
+
+  private onThread(r: RawEvents, i: number): void {
+    const th = this.thread(r.a(i, 0));
+    th.name = this.str(r.a(i, 1));
+    th.worker = r.a(i, 2);
+    if (th.track) this.redeclare(th.track, this.threadInfo(th));
+  }
+
+  private onCreate(r: RawEvents, i: number): void {
+    const co = this.co(r.co(i));
+    if (!co) return;
+    co.label = coroutineLabel(co.id, this.str(r.a(i, 1)));
+    if (co.track) this.redeclare(co.track, this.coInfo(co, co.track.info.id));
+    else this.coTrack(co);
+  }
+
+  /** A coroutine older than the stream (attached): its name, unless its CO_CREATE gave one. */
+  private onInfo(r: RawEvents, i: number): void {
+    const co = this.co(r.co(i));
+    if (!co || co.label !== coroutineLabel(co.id, '')) return;
+    co.label = coroutineLabel(co.id, this.str(r.a(i, 1)));
+    if (co.track) this.redeclare(co.track, this.coInfo(co, co.track.info.id));
+  }
+
+  // ---- coroutine states ----------------------------------------------------------------------------
+
+  private onReady(r: RawEvents, i: number, ts: number): void {
+    this.queueDepth(r, i, ts);
+    const co = this.co(r.co(i));
+    if (!co || co.phase === Phase.READY || co.phase === Phase.RUNNING) return;
+    this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(r, i), null);
+  }
+
+  private onRun(r: RawEvents, i: number, ts: number): void {
+    const co = this.co(r.co(i));
+    if (!co) return;
+    const th = this.thread(r.tid(i));
+    if (r.worker(i) !== NO_WORKER && th.worker !== r.worker(i)) this.learnWorker(th, r.worker(i));
+    this.endWorkerSlice(co, ts);
+    const tt = this.threadTrack(th);
+    if (th.running) this.endWorkerSlice(th.running, ts);
+    if (th.idle) this.stopIdle(th, ts);
+    const flows = this.takeFlows(co);
+    this.setPhase(co, Phase.RUNNING, ts, 'running', { switches: r.a(i, 0), worker: r.worker(i) }, flows);
+    this.beginSlice(tt, ts, co.label, { co: co.id }, null);
+    th.running = co;
+    co.on = th;
+  }
+
+  private onYield(r: RawEvents, i: number, ts: number): void {
+    const co = this.co(r.co(i));
+    if (!co || co.phase !== Phase.RUNNING) return;
+    this.endWorkerSlice(co, ts);
+    const why = r.a(i, 0) ? ReadyWhy.PREEMPTED : ReadyWhy.YIELDED;
+    this.setPhase(co, Phase.READY, ts, 'ready', { why: readyWhyName(why) }, null);
+  }
+
+  private onSuspend(r: RawEvents, i: number, ts: number): void {
+    const co = this.co(r.co(i));
+    if (!co) return;
+    this.endWorkerSlice(co, ts);
+    const [label, args] = suspendLabel(r, i, ts);
+    this.setPhase(co, Phase.SUSPENDED, ts, `suspended: ${label}`, args, null);
+  }
+
+  private onWake(r: RawEvents, i: number, ts: number): void {
+    const co = this.co(r.co(i));
+    if (!co) return;
+    const waker = this.co(r.a(i, 3));
+    const from = waker ? this.coTrack(waker) : this.threadTrack(this.thread(r.tid(i)));
+    const args: Record<string, ArgValue> = { co: co.id, name: co.label, ...readyArgs(r, i) };
+    if (r.a(i, 2)) args.events = eventsName(r.a(i, 2));
+    if (r.a(i, 4) !== NO_WORKER) args.waker_worker = r.a(i, 4);
+    const flow = co.phase === Phase.RUNNING ? 0 : this.startFlow(co, from, ts);
+    this.instant(from, ts, 'wake', args, flow, null);
+    if (co.phase === Phase.SUSPENDED || co.phase === Phase.NONE) {
+      this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(r, i), null);
+    }
+  }
+
+  private onFinish(r: RawEvents, i: number, ts: number): void {
+    const co = this.co(r.co(i));
+    if (!co) return;
+    const tr = this.coTrack(co);
+    this.endWorkerSlice(co, ts);
+    this.endSlice(tr, ts);
+    const args: Record<string, ArgValue> = { exit: exitName(r.a(i, 0)) };
+    if (r.a(i, 1)) args.stack_used = r.a(i, 1);
+    this.instant(tr, ts, 'finished', args, 0, this.takeFlows(co));
+    this.sink.close(tr.info.id);
+    this.cos.delete(co.id);
+    this.stats.liveCoroutines--;
+    this.rememberFinished(co.id);
+  }
+
+  /** Ends the coroutine's open state slice and begins the next one. */
+  private setPhase(co: CoState, phase: Phase, ts: number, name: string, args: Args, flows: PendingFlow[] | null): void {
+    const tr = this.coTrack(co);
+    this.endSlice(tr, ts);
+    this.beginSlice(tr, ts, name, args, flows);
+    co.phase = phase;
+  }
+
+  // ---- calls, workers, queues -------------------------------------------------------------------
+
+  private onCall(r: RawEvents, i: number, ts: number): void {
+    const a0 = r.a(i, 0);
+    const hook = a0 & 0xffff;
+    const co = a0 & CallFlag.IN_CO ? this.co(r.co(i)) : null;
+    const tr = co ? this.coTrack(co) : this.threadTrack(this.thread(r.tid(i)));
+    const dur = r.a(i, 4);
+    // A parked call began before its coroutine last resumed: shown from there (its args keep the whole duration).
+    const t0 = Math.max(ts - dur, tr.last);
+    this.innerSlice(tr, t0, ts, hookName(hook), callArgs(r, i, hook, a0, dur));
+  }
+
+  private onIdle(r: RawEvents, i: number, ts: number): void {
+    const th = this.thread(r.tid(i));
+    const tr = this.threadTrack(th);
+    if (th.running) this.endWorkerSlice(th.running, ts);
+    if (th.idle) return;
+    const args: Record<string, ArgValue> = { netpoller: r.a(i, 1) };
+    if (r.a(i, 0)) args.until = r.a(i, 0);
+    this.beginSlice(tr, ts, 'idle', args, null);
+    th.idle = true;
+  }
+
+  private onBusy(r: RawEvents, i: number, ts: number): void {
+    const th = this.thread(r.tid(i));
+    if (th.idle) this.stopIdle(th, ts);
+  }
+
+  private stopIdle(th: ThreadState, ts: number): void {
+    this.endSlice(this.threadTrack(th), ts);
+    th.idle = false;
+  }
+
+  private endWorkerSlice(co: CoState, ts: number): void {
+    const th = co.on;
+    if (!th) return;
+    if (th.track) this.endSlice(th.track, ts);
+    th.running = null;
+    co.on = null;
+  }
+
+  /** CO_READY a3 (depth after the push, 0: not recorded) of queue a2. */
+  private queueDepth(r: RawEvents, i: number, ts: number): void {
+    const depth = r.a(i, 3);
+    if (!depth) return;
+    const queue = r.a(i, 2);
+    const w = r.worker(i);
+    if (queue === Queue.INJECTION) this.count(Queue.INJECTION, NO_WORKER, ts, depth);
+    else if (w !== NO_WORKER) this.count(queue, w, ts, depth);
+  }
+
+  private onQueues(r: RawEvents, i: number, ts: number): void {
+    const w = r.worker(i);
+    if (w !== NO_WORKER) {
+      this.count(Queue.RUN, w, ts, r.a(i, 0));
+      this.count(Queue.SPAWN, w, ts, r.a(i, 1));
+    }
+    this.count(Queue.INJECTION, NO_WORKER, ts, r.a(i, 2));
+  }
+
+  /** A depth sample of queue (CO_READY a2 numbering) of worker (NO_WORKER: the global injection queue). */
+  private count(queue: number, worker: number, ts: number, value: number): void {
+    const key = queue * 65536 + worker;
+    let tr = this.counters.get(key);
+    if (!tr) {
+      const what = queueNames[queue] ?? `queue ${queue}`;
+      const name = worker === NO_WORKER ? what : `${what} (worker ${worker})`;
+      tr = this.declare({ id: this.nextTrack++, kind: 'counter', name, parent: this.processTrack().info.id, pid: this.pid });
+      this.counters.set(key, tr);
+    }
+    this.sink.counter(tr.info.id, this.clamp(tr, ts), value);
+  }
+
+  // ---- flows ---------------------------------------------------------------------------------------
+
+  private startFlow(co: CoState, from: TrackState, ts: number): number {
+    if (co.pending.length >= MAX_PENDING_FLOWS) {
+      this.stats.flowsDropped++;
+      return 0;
+    }
+    const id = this.nextFlow++;
+    co.pending.push({ id, track: from.info.id, ts: Math.max(ts, from.last) });
+    const s = this.stats;
+    if (++s.pendingFlows > s.maxPendingFlows) s.maxPendingFlows = s.pendingFlows;
+    return id;
+  }
+
+  /** The pending flows of co (null: none), to end at its next event; it has none pending after. */
+  private takeFlows(co: CoState): PendingFlow[] | null {
+    const flows = co.pending;
+    if (!flows.length) return null;
+    co.pending = [];
+    this.stats.pendingFlows -= flows.length;
+    this.stats.flows += flows.length;
+    return flows;
+  }
+
+  /** Reports flows to sink.flow once their destination event was emitted on `to` (at to.last). */
+  private landed(flows: PendingFlow[] | null, to: TrackState): void {
+    if (flows && this.sink.flow) for (const f of flows) this.sink.flow(f.id, f.track, f.ts, to.info.id, to.last);
+  }
+
+  // ---- emission (the only place that calls the sink for events) ----------------------------------
+
+  private clamp(tr: TrackState, ts: number): number {
+    if (ts < tr.last) {
+      this.stats.clamped++;
+      return tr.last;
+    }
+    tr.last = ts;
+    return ts;
+  }
+
+  /** Begins the one open slice of tr (the caller ended the previous one). */
+  private beginSlice(tr: TrackState, ts: number, name: string, args: Args | null, flows: PendingFlow[] | null): void {
+    this.sink.begin(tr.info.id, this.clamp(tr, ts), name, args, flows && flows.map((f) => f.id));
+    this.landed(flows, tr);
+    tr.open = true;
+    const s = this.stats;
+    if (++s.openSlices > s.maxOpenSlices) s.maxOpenSlices = s.openSlices;
+  }
+
+  /** Ends the open slice of tr; nothing when none is open. */
+  private endSlice(tr: TrackState, ts: number): void {
+    if (!tr.open) return;
+    this.sink.end(tr.info.id, this.clamp(tr, ts));
+    tr.open = false;
+    this.stats.openSlices--;
+  }
+
+  /** A complete slice [t0, t1] nested in tr's open slice (if any): begun and ended at once. */
+  private innerSlice(tr: TrackState, t0: number, t1: number, name: string, args: Args): void {
+    this.sink.begin(tr.info.id, this.clamp(tr, t0), name, args, null);
+    this.sink.end(tr.info.id, this.clamp(tr, t1));
+  }
+
+  private instant(tr: TrackState, ts: number, name: string, args: Args | null, flowOut: number,
+    flowsIn: PendingFlow[] | null): void {
+    this.sink.instant(tr.info.id, this.clamp(tr, ts), name, args, flowOut, flowsIn && flowsIn.map((f) => f.id));
+    this.landed(flowsIn, tr);
+  }
+
+  // ---- tracks and state lookup ------------------------------------------------------------------
+
+  private declare(info: Track): TrackState {
+    this.sink.track(info);
+    this.stats.tracks++;
+    return { info, last: 0, open: false };
+  }
+
+  private redeclare(tr: TrackState, info: Track): void {
+    tr.info = info;
+    this.sink.track(info);
+  }
+
+  private processInfo(id: number): Track {
+    return { id, kind: 'process', name: this.processName || `process ${this.pid}`, parent: 0, pid: this.pid };
+  }
+
+  private processTrack(): TrackState {
+    return this.process ??= this.declare(this.processInfo(this.nextTrack++));
+  }
+
+  private threadInfo(th: ThreadState, id = th.track!.info.id): Track {
+    const t: Track = { id, kind: 'thread', name: th.name || `thread ${th.tid}`, parent: this.processTrack().info.id,
+      pid: this.pid, tid: th.tid };
+    return th.worker === NO_WORKER ? t : { ...t, worker: th.worker };
+  }
+
+  private threadTrack(th: ThreadState): TrackState {
+    if (!th.track) th.track = this.declare(this.threadInfo(th, this.nextTrack++));
+    return th.track;
+  }
+
+  private thread(tid: number): ThreadState {
+    let th = this.threads.get(tid);
+    if (!th) {
+      th = { tid, name: '', worker: NO_WORKER, track: null, running: null, idle: false };
+      this.threads.set(tid, th);
+    }
+    return th;
+  }
+
+  private learnWorker(th: ThreadState, worker: number): void {
+    th.worker = worker;
+    if (th.track) this.redeclare(th.track, this.threadInfo(th));
+  }
+
+  private coInfo(co: CoState, id: number): Track {
+    const parent = (this.group ??= this.declare({
+      id: this.nextTrack++, kind: 'coroutines', name: 'Coroutines', parent: this.processTrack().info.id, pid: this.pid,
+    })).info.id;
+    return { id, kind: 'coroutine', name: co.label, parent, pid: this.pid, co: co.id };
+  }
+
+  private coTrack(co: CoState): TrackState {
+    if (!co.track) co.track = this.declare(this.coInfo(co, this.nextTrack++));
+    return co.track;
+  }
+
+  /** The coroutine's state, created on first sight; null for a coroutine that finished. */
+  private co(id: number): CoState | null {
+    if (!id) return null;
+    let co = this.cos.get(id);
+    if (co || this.finished.has(id)) return co ?? null;
+    co = { id, label: coroutineLabel(id, ''), track: null, phase: Phase.NONE, on: null, pending: [] };
+    this.cos.set(id, co);
+    const s = this.stats;
+    if (++s.liveCoroutines > s.maxLiveCoroutines) s.maxLiveCoroutines = s.liveCoroutines;
+    return co;
+  }
+
+  /** The track of the event's coroutine if it is live, else of its thread. */
+  private coOrThread(r: RawEvents, i: number): TrackState {
+    const co = r.co(i) ? this.co(r.co(i)) : null;
+    return co ? this.coTrack(co) : this.threadTrack(this.thread(r.tid(i)));
+  }
+
+  private rememberFinished(id: number): void {
+    if (this.finishedRing.length === FINISHED_MEMORY) this.finished.delete(this.finishedRing[this.finishedNext]);
+    this.finishedRing[this.finishedNext] = id;
+    this.finishedNext = (this.finishedNext + 1) % FINISHED_MEMORY;
+    this.finished.add(id);
+  }
+
+  private str(id: number): string {
+    return this.strings?.get(id) ?? '';
+  }
+}
+
+// ---- labels and arguments (pure) ------------------------------------------------------------------
+
+/** How a coroutine is named on tracks: "<name> #<id>" (ids keep equal names apart). */
+export function coroutineLabel(id: number, name: string): string {
+  return `${name || 'co'} #${id}`;
+}
+
+function hex(v: number): string {
+  return `0x${v.toString(16)}`;
+}
+
+function eventsName(ev: number): string {
+  return ev === 3 ? 'read|write' : ev === 1 ? 'read' : ev === 2 ? 'write' : `events ${ev}`;
+}
+
+/** why and detail of a CO_READY or WAKE (both in a0, a1). */
+function readyArgs(r: RawEvents, i: number): Record<string, ArgValue> {
+  const why = r.a(i, 0);
+  const detail = r.a(i, 1);
+  const args: Record<string, ArgValue> = { why: readyWhyName(why) };
+  switch (why) {
+    case ReadyWhy.SPAWNED: if (detail) args.parent = detail; break;
+    case ReadyWhy.TIMER: args.deadline = detail; break;
+    case ReadyWhy.FD: case ReadyWhy.CLOSED: args.fd = r.signed(i, 1); break;
+    case ReadyWhy.JOINED: args.joined = detail; break;
+    case ReadyWhy.SIGNAL: args.signal = detail; break;
+    case ReadyWhy.STOLEN: args.victim_worker = detail; break;
+  }
+  return args;
+}
+
+/** Name and arguments of a CO_SUSPEND: the call (hook, fd, events, deadline), the join target or the sleep. */
+function suspendLabel(r: RawEvents, i: number, ts: number): [string, Args] {
+  const why = r.a(i, 0);
+  if (why === SuspendWhy.JOIN) return ['join', { why: 'join', joins: r.a(i, 2) }];
+  const hook = r.a(i, 1);
+  const args: Record<string, ArgValue> = { why: suspendWhyName(why) };
+  if (hook) args.hook = hookName(hook);
+  const fd = r.signed(i, 2);
+  if (why === SuspendWhy.CALL && fd >= 0) args.fd = fd;
+  if (r.a(i, 3)) args.events = eventsName(r.a(i, 3));
+  const deadline = r.a(i, 4);
+  if (deadline) {
+    args.deadline = deadline;
+    args.timeout_ns = Math.max(0, deadline - ts);
+  }
+  return [hook ? hookName(hook) : suspendWhyName(why), args];
+}
+
+const summaryKeys = { bytes: 'requested_bytes', timeout_ms: 'timeout_ms', sleep_ms: 'sleep_ms', flags: 'flags',
+  cmd: 'cmd', none: '' } as const;
+
+/** A CALL's arguments: fd, result, errno, the argument summary, duration, parked / blocked. */
+function callArgs(r: RawEvents, i: number, hook: number, a0: number, dur: number): Args {
+  const args: Record<string, ArgValue> = {};
+  if (hookHasFd(hook)) args.fd = r.signed(i, 1);
+  args.result = r.signed(i, 2);
+  args.errno = r.lo(i, 3);
+  const kind = summaryKind(hook);
+  const summary = r.hi(i, 3);
+  if (kind !== 'none') args[summaryKeys[kind]] = kind === 'timeout_ms' && summary === 0xffffffff ? -1 : summary;
+  args.duration_ns = dur;
+  if (a0 & CallFlag.PARKED) args.parked = 1;
+  if (a0 & CallFlag.BLOCKED) args.blocked = 1;
+  return args;
+}

@@ -1,0 +1,70 @@
+/**
+ * Reading a Coroscope trace file as batches of raw events (the exporters'
+ * and the replay's input), through the addon's C reader. Streaming: one
+ * batch in memory at a time. A corrupt or truncated file yields everything
+ * before the damage, then `problem()` says what was lost and where; a file
+ * its writer never closed yields its complete chunks, then
+ * `notClosedCleanly()` says so.
+ */
+import { addon, type TraceChunkSummary, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
+import { RawEvents } from '../../core/events/rawEvents.js';
+import { StringTable } from '../../core/events/strings.js';
+import type { EventBatch } from '../../core/model/timeline.js';
+
+export class TraceReader {
+  readonly strings = new StringTable();
+  readonly info: TraceFileInfo;
+  private readonly file;
+  private status: TraceFileStatus | null = null;
+  eventsRead = 0;
+
+  /** Throws (message names the file and the reason) when the file is not a readable trace. */
+  constructor(readonly path: string) {
+    this.file = new (addon().TraceFile)(path);
+    this.info = this.file.info();
+  }
+
+  /** Batches until the end; the same StringTable object grows as they come. */
+  *batches(size = 65536): Generator<EventBatch> {
+    for (;;) {
+      const r = this.file.read(size);
+      this.strings.add(r.strings);
+      if (r.events.length) {
+        const raw = new RawEvents(r.events);
+        this.eventsRead += raw.length;
+        yield { raw, strings: this.strings };
+      }
+      if (r.done) break;
+    }
+    this.status = this.file.status();
+  }
+
+  /** After the batches ran out: null for a clean end, else what stopped reading. */
+  problem(): TraceFileStatus | null {
+    return this.status;
+  }
+
+  /**
+   * After the batches ran out: when the file has no index (its writer never
+   * closed it: killed, crashed, still recording) but nothing was damaged, the
+   * one sentence every reader of it gives, saying what was kept; else null.
+   */
+  notClosedCleanly(): string | null {
+    if (this.info.complete || this.status) return null;
+    return `${this.path} was not closed cleanly (the recorder stopped early): the ${this.eventsRead} events of its ` +
+      'complete chunks were kept; whatever came after its last flushed chunk is lost';
+  }
+
+  /**
+   * The chunks' summaries (per lane: counts per kind, busy time, the coroutine
+   * running at each chunk's start and end), for an overview of a long trace
+   * without reading its events; problem says where a bad chunk ended the walk.
+   */
+  summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null } {
+    return this.file.summaries();
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
