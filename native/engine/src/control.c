@@ -176,6 +176,9 @@ static const char *const hook_names[] = {
     CS_REAL_FUNCS(HOOK_NAME)
 #undef HOOK_NAME
     "signal",
+#define HOOK_NAME(ret, name, params) #name,
+    CS_REAL_FUNCS_EXT(HOOK_NAME)
+#undef HOOK_NAME
 };
 
 typedef struct snap {
