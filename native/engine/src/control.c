@@ -651,7 +651,7 @@ void cs_control_inherit(int fd, char **envp)
     struct stat st;
     struct ucred cr;
     socklen_t len = sizeof cr;
-    if (fstat(fd, &st) || !S_ISSOCK(st.st_mode) ||
+    if (cs_real.fstat(fd, &st) || !S_ISSOCK(st.st_mode) ||
         syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid()) {
         cs_log("COROSCOPE_CONTROL_FD=%d is not an inspector socket of this user; no inspector", fd);
         return;
