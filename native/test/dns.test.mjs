@@ -23,6 +23,7 @@ D=$1; DELAY=$2; shift 2
 ip link set lo up || exit 90
 mount --bind "$D/resolv.conf" /etc/resolv.conf || exit 91
 mount --bind "$D/hosts" /etc/hosts || exit 92
+rm -f "$D/dns.log" # a previous run's "ready" must not count
 python3 "$D/slow_dns.py" 127.0.0.1 53 "$DELAY" > "$D/dns.log" 2>&1 &
 srv=$!
 i=0; until grep -q ready "$D/dns.log"; do i=$((i+1)); [ $i -gt 400 ] && exit 93; sleep 0.05; done

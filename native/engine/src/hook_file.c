@@ -321,7 +321,7 @@ static void emit_path(const char *path)
         r_;                                                                                          \
     })
 
-static int needs_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
+static int needs_mode(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
 
 static CS_SLOW int open_hooked(int hook, int dirfd, const char *path, int flags, mode_t mode)
 {
