@@ -55,9 +55,10 @@ function run(args, delay, env = {}) {
 
 function concurrent(out) {
   const m = /lookups (\d+) elapsed_ms ([\d.]+) worst_late_ms ([\d.]+)/.exec(out);
-  assert.ok(m, out);
+  const p = /offload_threads (\d+) blocked (\d+)/.exec(out);
+  assert.ok(m && p, out);
   const answers = out.split('\n').filter((l) => l.startsWith('answer ')).map((l) => l.slice(7));
-  return { elapsed: Number(m[2]), late: Number(m[3]), answers };
+  return { elapsed: Number(m[2]), late: Number(m[3]), answers, threads: Number(p[1]), blocked: Number(p[2]) };
 }
 
 test('10 lookups from 10 coroutines on 1 worker against a 1 s DNS server overlap, and the worker keeps running', () => {
@@ -70,6 +71,7 @@ test('10 lookups from 10 coroutines on 1 worker against a 1 s DNS server overlap
   assert.ok(c.elapsed < 5000, `10 lookups took ${c.elapsed} ms`);
   // A ticker sleeping 5 ms at a time is never held up for anything like a lookup.
   assert.ok(c.late < 500, `the ticker was ${c.late} ms late: the worker stalled`);
+  assert.ok(c.threads >= 1 && c.threads <= 10 && c.blocked === c.threads, `pool threads ${c.threads}, blocking every signal ${c.blocked}`);
 });
 
 test('with the default pool (4 threads) the 10 lookups still complete, in a few rounds, without stalling the worker', () => {
@@ -78,6 +80,17 @@ test('with the default pool (4 threads) the 10 lookups still complete, in a few 
   const c = concurrent(r.stdout);
   assert.equal(c.answers.filter((a) => / 10\.53\./.test(a)).length, 10);
   assert.ok(c.late < 250, `the ticker was ${c.late} ms late`);
+});
+
+test('the pool never has more threads than COROSCOPE_OFFLOAD_THREADS, each blocks every signal, and the lookups beyond it wait their turn', () => {
+  const r = run(['concurrent', '10'], 0.2, { COROSCOPE_OFFLOAD_THREADS: '2' });
+  assert.equal(r.status, 0, r.stderr);
+  const c = concurrent(r.stdout);
+  assert.equal(c.threads, 2, 'two pool threads');
+  assert.equal(c.blocked, 2, 'both block every signal a thread can block');
+  assert.equal(c.answers.filter((a) => / 10\.53\./.test(a)).length, 10, 'every lookup got its answer');
+  // 10 lookups, 2 at a time, 0.2 s each: at least 5 rounds.
+  assert.ok(c.elapsed >= 900, `10 lookups on 2 threads took only ${c.elapsed} ms`);
 });
 
 test('every answer is the one glibc gives on a plain thread: hosts file, numeric hosts, flags, search domains, errors', () => {
