@@ -58,8 +58,10 @@ export const ReadyWhy = {
   SIGNAL: 7,
   CLOSED: 8,
   STOLEN: 9,
+  OFFLOAD: 10,
 } as const;
-const readyNames = ['', 'spawned', 'timer', 'fd', 'joined', 'yielded', 'preempted', 'signal', 'closed', 'stolen'];
+const readyNames = ['', 'spawned', 'timer', 'fd', 'joined', 'yielded', 'preempted', 'signal', 'closed', 'stolen',
+  'offloaded call finished'];
 export function readyWhyName(why: number): string {
   return readyNames[why] || `why ${why}`;
 }
@@ -101,6 +103,12 @@ export const HOOKS = [
   'dup', 'dup2', 'dup3',
   'fcntl', 'fcntl64', 'ioctl',
   'setsockopt', 'getsockopt', 'sigaction', 'signal',
+  'getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r', 'gethostbyname2_r',
+  'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
+  'open', 'open64', 'openat', 'openat64', 'pread', 'pread64', 'preadv', 'preadv64',
+  'pwrite', 'pwrite64', 'pwritev', 'pwritev64', 'fsync', 'fdatasync',
+  'stat', 'stat64', 'lstat', 'lstat64', 'fstat', 'fstat64', 'fstatat', 'fstatat64',
+  'fread', 'fwrite', 'fgets', 'getline', 'getdelim', 'fflush', 'fgetc', 'getc', '__fread_chk', '__fgets_chk',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -116,10 +124,15 @@ export function hookId(name: string): number {
 /** What the argument summary (CALL a3 >> 32) of a hook means. */
 export type SummaryKind = 'bytes' | 'timeout_ms' | 'sleep_ms' | 'flags' | 'cmd' | 'none';
 const transfers = new Set(['read', 'write', 'readv', 'writev', 'recv', 'recvfrom', 'recvmsg', 'send', 'sendto',
-  'sendmsg', '__read_chk', '__recv_chk', '__recvfrom_chk']);
+  'sendmsg', '__read_chk', '__recv_chk', '__recvfrom_chk', 'pread', 'pread64', 'preadv', 'preadv64', 'pwrite',
+  'pwrite64', 'pwritev', 'pwritev64', 'fread', 'fwrite', 'fgets', '__fread_chk', '__fgets_chk']);
 const waits = new Set(['poll', 'ppoll', '__poll_chk', '__ppoll_chk', 'select', 'pselect', 'epoll_wait', 'epoll_pwait']);
 const sleeps = new Set(['sleep', 'usleep', 'nanosleep', 'clock_nanosleep']);
-const flagged = new Set(['socket', 'socketpair', 'pipe2', 'eventfd', 'accept4']);
+const flagged = new Set(['socket', 'socketpair', 'pipe2', 'eventfd', 'accept4', 'open', 'open64', 'openat', 'openat64']);
+/** Hooks whose CALL carries no fd (a1 = -1): name lookups and calls on paths. */
+const noFd = new Set(['getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r',
+  'gethostbyname2_r', 'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
+  'stat', 'stat64', 'lstat', 'lstat64']);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);
   if (transfers.has(n)) return 'bytes';
@@ -134,7 +147,7 @@ export function hookHasFd(hook: number): boolean {
   const n = hookName(hook);
   return !(sleeps.has(n) || n === 'socket' || n === 'socketpair' || n === 'pipe' || n === 'pipe2' ||
     n === 'eventfd' || n === 'sigaction' || n === 'signal' || n === 'poll' || n === 'ppoll' ||
-    n === '__poll_chk' || n === '__ppoll_chk' || n === 'select' || n === 'pselect');
+    n === '__poll_chk' || n === '__ppoll_chk' || n === 'select' || n === 'pselect' || noFd.has(n));
 }
 
 export const ENGINE_VERSION = (v: number): string =>

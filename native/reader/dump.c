@@ -118,11 +118,27 @@ static const char *dur(uint64_t ns, char *buf, size_t cap)
     return buf;
 }
 
+/* The hooks after `signal` (DNS, regular files, stdio), for a wire layer
+ * that does not name them yet (wire/reader.c cs_hook_name). */
+static const char *const later_hooks[] = {
+    "getaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
+    "gethostbyaddr", "gethostbyaddr_r", "res_query", "res_search", "__res_query", "__res_search",
+    "open", "open64", "openat", "openat64", "pread", "pread64", "preadv", "preadv64",
+    "pwrite", "pwrite64", "pwritev", "pwritev64", "fsync", "fdatasync",
+    "stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "fstatat", "fstatat64",
+    "fread", "fwrite", "fgets", "getline", "getdelim", "fflush", "fgetc", "getc", "__fread_chk", "__fgets_chk",
+};
+_Static_assert(sizeof later_hooks / sizeof later_hooks[0] == COROSCOPE_HOOK_COUNT - COROSCOPE_HOOK_getaddrinfo,
+               "one name per hook after signal");
+
 static const char *hook(uint64_t h, char *buf, size_t cap)
 {
-    const char *n = cs_hook_name((unsigned)(h & 0xffff));
+    unsigned id = (unsigned)(h & 0xffff);
+    const char *n = cs_hook_name(id);
     if (n)
         return n;
+    if (id >= COROSCOPE_HOOK_getaddrinfo && id < COROSCOPE_HOOK_COUNT)
+        return later_hooks[id - COROSCOPE_HOOK_getaddrinfo];
     snprintf(buf, cap, "hook#%u", (unsigned)(h & 0xffff));
     return buf;
 }
@@ -163,6 +179,10 @@ static enum family family(unsigned h)
     case COROSCOPE_HOOK_recv: case COROSCOPE_HOOK_recvfrom: case COROSCOPE_HOOK_recvmsg:
     case COROSCOPE_HOOK_send: case COROSCOPE_HOOK_sendto: case COROSCOPE_HOOK_sendmsg:
     case COROSCOPE_HOOK___read_chk: case COROSCOPE_HOOK___recv_chk: case COROSCOPE_HOOK___recvfrom_chk:
+    case COROSCOPE_HOOK_pread: case COROSCOPE_HOOK_pread64: case COROSCOPE_HOOK_preadv: case COROSCOPE_HOOK_preadv64:
+    case COROSCOPE_HOOK_pwrite: case COROSCOPE_HOOK_pwrite64: case COROSCOPE_HOOK_pwritev:
+    case COROSCOPE_HOOK_pwritev64: case COROSCOPE_HOOK_fread: case COROSCOPE_HOOK_fwrite: case COROSCOPE_HOOK_fgets:
+    case COROSCOPE_HOOK___fread_chk: case COROSCOPE_HOOK___fgets_chk:
         return F_TRANSFER;
     case COROSCOPE_HOOK_poll: case COROSCOPE_HOOK_ppoll: case COROSCOPE_HOOK_select: case COROSCOPE_HOOK_pselect:
     case COROSCOPE_HOOK_epoll_wait: case COROSCOPE_HOOK_epoll_pwait: case COROSCOPE_HOOK___poll_chk:
@@ -173,6 +193,7 @@ static enum family family(unsigned h)
         return F_SLEEP;
     case COROSCOPE_HOOK_socket: case COROSCOPE_HOOK_socketpair: case COROSCOPE_HOOK_pipe: case COROSCOPE_HOOK_pipe2:
     case COROSCOPE_HOOK_eventfd: case COROSCOPE_HOOK_accept: case COROSCOPE_HOOK_accept4:
+    case COROSCOPE_HOOK_open: case COROSCOPE_HOOK_open64: case COROSCOPE_HOOK_openat: case COROSCOPE_HOOK_openat64:
         return F_FLAGS;
     case COROSCOPE_HOOK_fcntl: case COROSCOPE_HOOK_fcntl64: case COROSCOPE_HOOK_ioctl:
         return F_CMD;
@@ -222,6 +243,7 @@ static const char *ready_why(uint64_t why, uint64_t detail, uint64_t evs, char *
     case COROSCOPE_READY_SIGNAL: snprintf(buf, cap, "signal %" PRIu64, detail); break;
     case COROSCOPE_READY_CLOSED: snprintf(buf, cap, "fd %" PRId64 " closed", (int64_t)detail); break;
     case COROSCOPE_READY_STOLEN: snprintf(buf, cap, "stolen from %s", worker(detail, t, sizeof t)); break;
+    case COROSCOPE_READY_OFFLOAD: snprintf(buf, cap, "offloaded call finished"); break;
     default: snprintf(buf, cap, "reason %" PRIu64, why); break;
     }
     return buf;

@@ -139,6 +139,7 @@ enum coroscope_ready_why {
     COROSCOPE_READY_SIGNAL = 7,     /* a user signal handler ended the wait: detail signal number */
     COROSCOPE_READY_CLOSED = 8,     /* the fd waited on was closed: detail fd */
     COROSCOPE_READY_STOLEN = 9,     /* taken by another worker: detail victim worker */
+    COROSCOPE_READY_OFFLOAD = 10,   /* its blocking call finished on the offload pool: detail hook id */
 };
 
 /* Why a coroutine parked (CO_SUSPEND a0). */
@@ -177,6 +178,23 @@ enum coroscope_hook {
     COROSCOPE_HOOK_dup, COROSCOPE_HOOK_dup2, COROSCOPE_HOOK_dup3,
     COROSCOPE_HOOK_fcntl, COROSCOPE_HOOK_fcntl64, COROSCOPE_HOOK_ioctl,
     COROSCOPE_HOOK_setsockopt, COROSCOPE_HOOK_getsockopt, COROSCOPE_HOOK_sigaction, COROSCOPE_HOOK_signal,
+    /* DNS: CALL a2 the result (getaddrinfo/getnameinfo: the EAI code; gethostby*: 0 found, else
+       h_errno; res_*: the answer length or -1), the name looked up in a CALL_ADDR */
+    COROSCOPE_HOOK_getaddrinfo, COROSCOPE_HOOK_getnameinfo, COROSCOPE_HOOK_gethostbyname,
+    COROSCOPE_HOOK_gethostbyname2, COROSCOPE_HOOK_gethostbyname_r, COROSCOPE_HOOK_gethostbyname2_r,
+    COROSCOPE_HOOK_gethostbyaddr, COROSCOPE_HOOK_gethostbyaddr_r, COROSCOPE_HOOK_res_query,
+    COROSCOPE_HOOK_res_search, COROSCOPE_HOOK___res_query, COROSCOPE_HOOK___res_search,
+    /* regular files */
+    COROSCOPE_HOOK_open, COROSCOPE_HOOK_open64, COROSCOPE_HOOK_openat, COROSCOPE_HOOK_openat64,
+    COROSCOPE_HOOK_pread, COROSCOPE_HOOK_pread64, COROSCOPE_HOOK_preadv, COROSCOPE_HOOK_preadv64,
+    COROSCOPE_HOOK_pwrite, COROSCOPE_HOOK_pwrite64, COROSCOPE_HOOK_pwritev, COROSCOPE_HOOK_pwritev64,
+    COROSCOPE_HOOK_fsync, COROSCOPE_HOOK_fdatasync,
+    COROSCOPE_HOOK_stat, COROSCOPE_HOOK_stat64, COROSCOPE_HOOK_lstat, COROSCOPE_HOOK_lstat64,
+    COROSCOPE_HOOK_fstat, COROSCOPE_HOOK_fstat64, COROSCOPE_HOOK_fstatat, COROSCOPE_HOOK_fstatat64,
+    /* stdio */
+    COROSCOPE_HOOK_fread, COROSCOPE_HOOK_fwrite, COROSCOPE_HOOK_fgets, COROSCOPE_HOOK_getline,
+    COROSCOPE_HOOK_getdelim, COROSCOPE_HOOK_fflush, COROSCOPE_HOOK_fgetc, COROSCOPE_HOOK_getc,
+    COROSCOPE_HOOK___fread_chk, COROSCOPE_HOOK___fgets_chk,
     COROSCOPE_HOOK_COUNT
 };
 

@@ -78,6 +78,17 @@ void cs_config_load(char **envp)
             cs_cfg.workers = (int)v;
     }
 
+    cs_cfg.offload_threads = 4;
+    s = env("COROSCOPE_OFFLOAD_THREADS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < 1 || v > 64)
+            cs_log("COROSCOPE_OFFLOAD_THREADS=%s is not a number of threads (1..64); using 4", s);
+        else
+            cs_cfg.offload_threads = (int)v;
+    }
+
     s = env("COROSCOPE_STACK_SIZE");
     if (s && *s) {
         size_t v;

@@ -176,6 +176,9 @@ static const char *const hook_names[] = {
     CS_REAL_FUNCS(HOOK_NAME)
 #undef HOOK_NAME
     "signal",
+#define HOOK_NAME(ret, name, params) #name,
+    CS_REAL_FUNCS_EXT(HOOK_NAME)
+#undef HOOK_NAME
 };
 
 typedef struct snap {
@@ -648,7 +651,7 @@ void cs_control_inherit(int fd, char **envp)
     struct stat st;
     struct ucred cr;
     socklen_t len = sizeof cr;
-    if (fstat(fd, &st) || !S_ISSOCK(st.st_mode) ||
+    if (cs_real.fstat(fd, &st) || !S_ISSOCK(st.st_mode) ||
         syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid()) {
         cs_log("COROSCOPE_CONTROL_FD=%d is not an inspector socket of this user; no inspector", fd);
         return;

@@ -56,6 +56,7 @@ typedef enum cs_wake_cause {
     CS_WAKE_CLOSED,    /* the fd waited on was closed */
     CS_WAKE_SIGNAL,    /* a user signal handler ran (EINTR semantics) */
     CS_WAKE_SPAWN,     /* first run */
+    CS_WAKE_OFFLOAD,   /* its blocking call finished on the offload pool (offload.h) */
 } cs_wake_cause;
 
 #define CS_CO_NAME_MAX 32
@@ -116,6 +117,8 @@ typedef struct cs_co {
     int call_entered;               /* its CALL_ENTER was emitted (reset at hook entry, observer on) */
     const void *call_addr;          /* connect: the address asked for while it is in progress */
     unsigned call_addrlen;
+    void *dns_static;               /* hook_dns.c: this object's storage for gethostbyname & co
+                                       (their static result), kept with the type-stable object */
     int spawn_worker;               /* worker whose spawn queue it was pushed to, -1: the injection
                                        queue (CO_MIGRATE of a coroutine stolen before it ran) */
 #ifdef CS_SAN_FIBERS

@@ -152,7 +152,9 @@ void cs_fd_probe(int fd, cs_fd *e)
         efd = n > 0 && (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]") == 0);
     }
     atomic_store_explicit(&e->eventfd, (uint8_t)efd, memory_order_relaxed);
-    atomic_store_explicit(&e->nowait[CS_DIR_READ], S_ISFIFO(st.st_mode) || efd ? 0 : 2, memory_order_relaxed);
+    /* Regular files: reads from the page cache (hook_file.c). */
+    atomic_store_explicit(&e->nowait[CS_DIR_READ], S_ISFIFO(st.st_mode) || efd || S_ISREG(st.st_mode) ? 0 : 2,
+                          memory_order_relaxed);
     atomic_store_explicit(&e->nowait[CS_DIR_WRITE], S_ISFIFO(st.st_mode) ? 0 : 2, memory_order_relaxed);
     atomic_store_explicit(&e->desc, new_desc(), memory_order_relaxed);
     atomic_store_explicit(&e->stream, (uint8_t)stream, memory_order_relaxed);

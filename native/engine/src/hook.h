@@ -39,14 +39,17 @@
 enum cs_hook_id {
 #define CS_HOOK_ID(ret, name, params) CS_HOOK_##name,
     CS_REAL_FUNCS(CS_HOOK_ID)
-#undef CS_HOOK_ID
     CS_HOOK_signal,
+    CS_REAL_FUNCS_EXT(CS_HOOK_ID) /* after signal: ids are append-only */
+#undef CS_HOOK_ID
     CS_HOOK_COUNT
 };
 
 #include "../include/coroscope_events.h"
 /* The schema numbers hooks from 1 in the same order (coroscope_events.h). */
 _Static_assert(CS_HOOK_read + 1 == COROSCOPE_HOOK_read && CS_HOOK_signal + 1 == COROSCOPE_HOOK_signal &&
+                   CS_HOOK_getaddrinfo + 1 == COROSCOPE_HOOK_getaddrinfo && CS_HOOK_open + 1 == COROSCOPE_HOOK_open &&
+                   CS_HOOK_fread + 1 == COROSCOPE_HOOK_fread &&
                    CS_HOOK_COUNT + 1 == COROSCOPE_HOOK_COUNT,
                "engine hook ids must match the event schema");
 

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "hook.h"
 #include "log.h"
+#include "offload.h"
 #include "real.h"
 #include "sched.h"
 #include "control.h"
@@ -50,6 +51,7 @@ static void atfork_child(void)
     cs_preempt_atfork_child();
     cs_control_atfork_child();
     cs_tel_atfork_child();
+    cs_offload_atfork_child();
     /* A child whose runtime runs (rebuilt above) is an engine process of its
      * own: it gets its own control socket, so it can be listed and attached. */
     if (atomic_load(&cs_rt.started) == 2) {

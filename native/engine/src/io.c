@@ -310,6 +310,11 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
     cs_fd_probe(fd, e);
     int kind = atomic_load_explicit(&e->kind, memory_order_acquire);
     int user_nb = atomic_load_explicit(&e->user_nb, memory_order_relaxed);
+    if (kind == CS_FD_FILE) { /* regular files, directories, block devices: hook_file.c */
+        int parked;
+        ssize_t r = cs_file_io(co, io, &parked);
+        return finish(io, r, parked);
+    }
     if (kind == CS_FD_UNKNOWN || kind == CS_FD_FILE || e->unpollable) {
         /* Nothing to wait on in the netpoller: the worker runs the plain call
          * (a regular file, a device, an fd epoll refused) and may block in it. */

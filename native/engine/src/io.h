@@ -13,8 +13,11 @@
  *   - ttys and other pollable fds without RWF_NOWAIT support: ppoll with a
  *     zero timeout, then the plain call only when it will not block (writes
  *     go in chunks of at most PIPE_BUF);
- *   - regular files and fds epoll refuses: the plain call (the worker stalls;
- *     the observer is told the call could not park).
+ *   - regular files, directories, block devices: read from the page cache
+ *     with RWF_NOWAIT, else (and writes always) on the offload pool while
+ *     the coroutine parks (hook_file.c);
+ *   - other fds epoll refuses: the plain call (the worker stalls; the
+ *     observer is told the call could not park).
  * Before the attempt the hook reads the fd's readiness sequence; if the
  * attempt would block it parks on the netpoller with that snapshot, so an
  * edge in between is never lost (netpoll.h).
@@ -68,6 +71,11 @@ typedef struct cs_io {
 
 /* Run the transfer inside coroutine co; returns like the libc call, errno set. */
 ssize_t cs_io_run(cs_co *co, cs_io *io);
+
+/* The same transfer on a regular file (hook_file.c): a read from the page
+ * cache without blocking, else on the offload pool while co parks (1 in
+ * *parked). Not observed: the caller reports it. */
+ssize_t cs_file_io(cs_co *co, cs_io *io, int *parked);
 
 /* revents of fd for `events` right now (zero-timeout ppoll; an EINTR caused
  * by the engine's own preemption signal is retried). POLLERR on failure. */

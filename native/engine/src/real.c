@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -157,8 +158,106 @@ static int fb_getsockopt(int fd, int l, int o, void *v, socklen_t *n)
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 static int fb_sigaction(int s, const struct sigaction *a, struct sigaction *o) { return __sigaction(s, a, o); }
 
+/* ---- fallbacks of the hooks after `signal` (real.h CS_REAL_FUNCS_EXT) ---- */
+
+static int fb_openv(int dirfd, const char *p, int f, va_list ap)
+{
+    mode_t m = (f & O_CREAT) || (f & __O_TMPFILE) == __O_TMPFILE ? va_arg(ap, mode_t) : 0;
+    return (int)syscall(SYS_openat, dirfd, p, f, m);
+}
+static int fb_open(const char *p, int f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int r = fb_openv(AT_FDCWD, p, f, ap);
+    va_end(ap);
+    return r;
+}
+static int fb_openat(int d, const char *p, int f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int r = fb_openv(d, p, f, ap);
+    va_end(ap);
+    return r;
+}
+#define fb_open64 fb_open
+#define fb_openat64 fb_openat
+static ssize_t fb_pread(int fd, void *b, size_t n, off_t o) { return syscall(SYS_pread64, fd, b, n, o); }
+static ssize_t fb_pread64(int fd, void *b, size_t n, off64_t o) { return syscall(SYS_pread64, fd, b, n, o); }
+static ssize_t fb_preadv(int fd, const struct iovec *v, int n, off_t o) { return syscall(SYS_preadv, fd, v, n, o, 0); }
+static ssize_t fb_preadv64(int fd, const struct iovec *v, int n, off64_t o) { return syscall(SYS_preadv, fd, v, n, o, 0); }
+static ssize_t fb_pwrite(int fd, const void *b, size_t n, off_t o) { return syscall(SYS_pwrite64, fd, b, n, o); }
+static ssize_t fb_pwrite64(int fd, const void *b, size_t n, off64_t o) { return syscall(SYS_pwrite64, fd, b, n, o); }
+static ssize_t fb_pwritev(int fd, const struct iovec *v, int n, off_t o) { return syscall(SYS_pwritev, fd, v, n, o, 0); }
+static ssize_t fb_pwritev64(int fd, const struct iovec *v, int n, off64_t o) { return syscall(SYS_pwritev, fd, v, n, o, 0); }
+static int fb_fsync(int fd) { return (int)syscall(SYS_fsync, fd); }
+static int fb_fdatasync(int fd) { return (int)syscall(SYS_fdatasync, fd); }
+static int fb_stat(const char *p, struct stat *st) { return (int)syscall(SYS_newfstatat, AT_FDCWD, p, st, 0); }
+static int fb_stat64(const char *p, struct stat64 *st) { return (int)syscall(SYS_newfstatat, AT_FDCWD, p, st, 0); }
+static int fb_lstat(const char *p, struct stat *st)
+{
+    return (int)syscall(SYS_newfstatat, AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW);
+}
+static int fb_lstat64(const char *p, struct stat64 *st)
+{
+    return (int)syscall(SYS_newfstatat, AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW);
+}
+static int fb_fstat(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd, st); }
+static int fb_fstat64(int fd, struct stat64 *st) { return (int)syscall(SYS_fstat, fd, st); }
+static int fb_fstatat(int d, const char *p, struct stat *st, int f) { return (int)syscall(SYS_newfstatat, d, p, st, f); }
+static int fb_fstatat64(int d, const char *p, struct stat64 *st, int f)
+{
+    return (int)syscall(SYS_newfstatat, d, p, st, f);
+}
+
+/* No system call behind these: resolve the next definition on first use. */
+static void *lazy(const char *name)
+{
+    void *p = dlsym(RTLD_NEXT, name);
+    if (!p)
+        cs_fatal("%s: no definition after libcoroscope", name);
+    return p;
+}
+#define FB_LAZY(ret, name, params, args)                                                             \
+    static ret fb_##name params                                                                      \
+    {                                                                                                \
+        ret(*real_) params = (ret(*) params)lazy(#name);                                              \
+        cs_real.name = real_;                                                                        \
+        return real_ args;                                                                           \
+    }
+FB_LAZY(int, getaddrinfo, (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r), (n, s, h, r))
+FB_LAZY(int, getnameinfo, (const struct sockaddr *a, socklen_t l, char *h, socklen_t hl, char *s, socklen_t sl, int f),
+        (a, l, h, hl, s, sl, f))
+FB_LAZY(struct hostent *, gethostbyname, (const char *n), (n))
+FB_LAZY(struct hostent *, gethostbyname2, (const char *n, int af), (n, af))
+FB_LAZY(int, gethostbyname_r, (const char *n, struct hostent *he, char *b, size_t bl, struct hostent **r, int *e),
+        (n, he, b, bl, r, e))
+FB_LAZY(int, gethostbyname2_r,
+        (const char *n, int af, struct hostent *he, char *b, size_t bl, struct hostent **r, int *e),
+        (n, af, he, b, bl, r, e))
+FB_LAZY(struct hostent *, gethostbyaddr, (const void *a, socklen_t l, int t), (a, l, t))
+FB_LAZY(int, gethostbyaddr_r,
+        (const void *a, socklen_t l, int t, struct hostent *he, char *b, size_t bl, struct hostent **r, int *e),
+        (a, l, t, he, b, bl, r, e))
+FB_LAZY(int, res_query, (const char *d, int c, int t, unsigned char *a, int l), (d, c, t, a, l))
+FB_LAZY(int, res_search, (const char *d, int c, int t, unsigned char *a, int l), (d, c, t, a, l))
+FB_LAZY(int, __res_query, (const char *d, int c, int t, unsigned char *a, int l), (d, c, t, a, l))
+FB_LAZY(int, __res_search, (const char *d, int c, int t, unsigned char *a, int l), (d, c, t, a, l))
+FB_LAZY(size_t, fread, (void *b, size_t s, size_t n, FILE *f), (b, s, n, f))
+FB_LAZY(size_t, fwrite, (const void *b, size_t s, size_t n, FILE *f), (b, s, n, f))
+FB_LAZY(char *, fgets, (char *b, int n, FILE *f), (b, n, f))
+FB_LAZY(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))
+FB_LAZY(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))
+FB_LAZY(int, fflush, (FILE *f), (f))
+FB_LAZY(int, fgetc, (FILE *f), (f))
+FB_LAZY(int, getc, (FILE *f), (f))
+FB_LAZY(size_t, __fread_chk, (void *b, size_t bl, size_t s, size_t n, FILE *f), (b, bl, s, n, f))
+FB_LAZY(char *, __fgets_chk, (char *b, size_t bl, int n, FILE *f), (b, bl, n, f))
+#undef FB_LAZY
+
 #define CS_REAL_INIT(ret, name, params) .name = fb_##name,
-cs_real_fns cs_real = {CS_REAL_FUNCS(CS_REAL_INIT)};
+cs_real_fns cs_real = {CS_REAL_FUNCS(CS_REAL_INIT) CS_REAL_FUNCS_EXT(CS_REAL_INIT)};
 #undef CS_REAL_INIT
 
 void cs_real_resolve(void)
@@ -170,5 +269,6 @@ void cs_real_resolve(void)
             cs_real.name = (ret(*) params)p;                                                         \
     } while (0);
     CS_REAL_FUNCS(CS_REAL_RESOLVE)
+    CS_REAL_FUNCS_EXT(CS_REAL_RESOLVE)
 #undef CS_REAL_RESOLVE
 }

@@ -14,11 +14,14 @@
 #ifndef CS_REAL_H
 #define CS_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -70,9 +73,62 @@
     X(int, getsockopt, (int, int, int, void *, socklen_t *))                                         \
     X(int, sigaction, (int, const struct sigaction *, struct sigaction *))
 
+/* Hooks added after `signal` (their ids follow it: coroscope_events.h is
+ * append-only): DNS (hook_dns.c), regular files (hook_file.c), stdio
+ * (hook_stdio.c). Before resolution, the file calls fall back to raw system
+ * calls; the DNS and stdio ones, which have none, resolve themselves on
+ * first use (dlsym), which is only reached if a library initialised before
+ * ours calls them from its constructor. */
+#define CS_REAL_FUNCS_EXT(X)                                                                         \
+    X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, struct addrinfo **))   \
+    X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int)) \
+    X(struct hostent *, gethostbyname, (const char *))                                               \
+    X(struct hostent *, gethostbyname2, (const char *, int))                                         \
+    X(int, gethostbyname_r, (const char *, struct hostent *, char *, size_t, struct hostent **, int *)) \
+    X(int, gethostbyname2_r, (const char *, int, struct hostent *, char *, size_t, struct hostent **, int *)) \
+    X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int))                               \
+    X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *)) \
+    X(int, res_query, (const char *, int, int, unsigned char *, int))                                \
+    X(int, res_search, (const char *, int, int, unsigned char *, int))                               \
+    X(int, __res_query, (const char *, int, int, unsigned char *, int))                              \
+    X(int, __res_search, (const char *, int, int, unsigned char *, int))                             \
+    X(int, open, (const char *, int, ...))                                                           \
+    X(int, open64, (const char *, int, ...))                                                         \
+    X(int, openat, (int, const char *, int, ...))                                                    \
+    X(int, openat64, (int, const char *, int, ...))                                                  \
+    X(ssize_t, pread, (int, void *, size_t, off_t))                                                  \
+    X(ssize_t, pread64, (int, void *, size_t, off64_t))                                                \
+    X(ssize_t, preadv, (int, const struct iovec *, int, off_t))                                      \
+    X(ssize_t, preadv64, (int, const struct iovec *, int, off64_t))                                    \
+    X(ssize_t, pwrite, (int, const void *, size_t, off_t))                                           \
+    X(ssize_t, pwrite64, (int, const void *, size_t, off64_t))                                         \
+    X(ssize_t, pwritev, (int, const struct iovec *, int, off_t))                                     \
+    X(ssize_t, pwritev64, (int, const struct iovec *, int, off64_t))                                   \
+    X(int, fsync, (int))                                                                             \
+    X(int, fdatasync, (int))                                                                         \
+    X(int, stat, (const char *, struct stat *))                                                      \
+    X(int, stat64, (const char *, struct stat64 *))                                                    \
+    X(int, lstat, (const char *, struct stat *))                                                     \
+    X(int, lstat64, (const char *, struct stat64 *))                                                   \
+    X(int, fstat, (int, struct stat *))                                                              \
+    X(int, fstat64, (int, struct stat64 *))                                                            \
+    X(int, fstatat, (int, const char *, struct stat *, int))                                         \
+    X(int, fstatat64, (int, const char *, struct stat64 *, int))                                       \
+    X(size_t, fread, (void *, size_t, size_t, FILE *))                                               \
+    X(size_t, fwrite, (const void *, size_t, size_t, FILE *))                                        \
+    X(char *, fgets, (char *, int, FILE *))                                                          \
+    X(ssize_t, getline, (char **, size_t *, FILE *))                                                 \
+    X(ssize_t, getdelim, (char **, size_t *, int, FILE *))                                           \
+    X(int, fflush, (FILE *))                                                                         \
+    X(int, fgetc, (FILE *))                                                                          \
+    X(int, getc, (FILE *))                                                                           \
+    X(size_t, __fread_chk, (void *, size_t, size_t, size_t, FILE *))                                 \
+    X(char *, __fgets_chk, (char *, size_t, int, FILE *))
+
 #define CS_REAL_FIELD(ret, name, params) ret(*name) params;
 typedef struct cs_real_fns {
     CS_REAL_FUNCS(CS_REAL_FIELD)
+    CS_REAL_FUNCS_EXT(CS_REAL_FIELD)
 } cs_real_fns;
 #undef CS_REAL_FIELD
 

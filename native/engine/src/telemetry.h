@@ -104,6 +104,7 @@ static inline uint64_t cs_tel_ready_why(int cause)
     case CS_WAKE_CLOSED: return COROSCOPE_READY_CLOSED;
     case CS_WAKE_SIGNAL: return COROSCOPE_READY_SIGNAL;
     case CS_WAKE_SPAWN: return COROSCOPE_READY_SPAWNED;
+    case CS_WAKE_OFFLOAD: return COROSCOPE_READY_OFFLOAD;
     }
     return 0;
 }
