@@ -33,7 +33,7 @@ export function listDemos(): Demo[] {
     },
     {
       name: 'blocking_file', title: 'Blocking file I/O',
-      description: 'A coroutine stuck in calls the engine cannot park (a raw nanosleep syscall, a large file read) stalls its whole worker, so the ticker beside it misses its beats.',
+      description: 'A coroutine stuck in a call the engine cannot park (a raw nanosleep syscall) stalls its whole worker, so the ticker beside it misses its beats; a large file read copied from the page cache holds the worker too.',
       cmd: ex('blocking_file'), args: [], engine: { workers: 1 },
     },
     {

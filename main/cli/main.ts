@@ -651,7 +651,7 @@ const DEMOS: Record<string, string> = {
   sleep_forever: 'one coroutine sleeps forever while another prints: the hooked sleep parks instead of blocking (try --no-hooks --workers 1: it hangs).',
   echo_server: 'a TCP echo server in plain blocking code, one coroutine per connection, driven by echo_client.',
   echo_client: 'the load generator for echo_server: one coroutine per connection (coroscope demo echo_server runs both).',
-  blocking_file: 'a coroutine stuck in a raw syscall and a regular-file read stalls its whole worker: calls the engine cannot park.',
+  blocking_file: 'a coroutine stuck in a raw syscall stalls its whole worker (the engine cannot park it); a large file read from the page cache holds it too.',
   steal_imbalance: 'coroutines all spawned on one worker get spread over the others by work stealing.',
   cpu_hog: 'a coroutine spinning in pure computation next to a ticker, on one worker: preemption keeps the ticker on time (try --no-preempt).',
   hello: 'the smallest program using the Coroscope API: one coroutine sleeps a second and prints.',
