@@ -640,6 +640,8 @@ TEST(under_a_preemption_signal_storm_transfers_and_sleeps_give_exactly_the_resul
 /* ---- locks ------------------------------------------------------------------------ */
 
 #define WITNESS_MAX 100000
+/* How long the locker waits at most for what it needs to see (a bound, not a timing). */
+#define LOCK_SCENE_LIMIT (10000 * MS)
 
 typedef struct lock_scene {
     pthread_mutex_t m;
@@ -654,11 +656,22 @@ typedef struct lock_scene {
 static void *locker(void *arg)
 {
     lock_scene *s = arg;
-    spin_ns(20 * MS); /* preempted as usual */
+    /* Preempted as usual: spin until the witness has run three times (on a
+     * loaded machine the monitor may take longer than a few slices to get
+     * the CPU, so the spin is bounded by a generous limit, not by time). */
+    uint64_t t = now_ns();
+    while ((s->nstamps < 3 || now_ns() - t < 20 * MS) && now_ns() - t < LOCK_SCENE_LIMIT)
+        spin_ns(1 * MS);
     pthread_mutex_lock(&s->m);
     s->t_locked = now_ns();
     atomic_store(&s->in_lock, 1);
-    spin_ns(30 * MS); /* three slices' worth: each signal is deferred */
+    /* Three slices' worth at least, and until a preemption has actually been
+     * deferred because of the lock (each signal is). */
+    long deferred0 = atomic_load(&n_deferred_why[WHY_LOCK]);
+    t = now_ns();
+    while ((atomic_load(&n_deferred_why[WHY_LOCK]) == deferred0 || now_ns() - t < 30 * MS) &&
+           now_ns() - t < LOCK_SCENE_LIMIT)
+        spin_ns(1 * MS);
     atomic_store(&s->in_lock, 0);
     s->t_unlocking = now_ns();
     pthread_mutex_unlock(&s->m); /* the deferred preemption happens in here */
