@@ -167,7 +167,7 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   const out: string[] = [];
   const p = d.process.summary(s.strings);
   out.push('Process');
-  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', s.store.count]]));
+  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', d.count]]));
   if (p.config) {
     const c = p.config;
     out.push('', 'Config');
