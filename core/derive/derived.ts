@@ -334,10 +334,19 @@ export class Derived {
    */
   private recount(slots: number[]): boolean {
     const coIds = this.coIds;
-    const lists = new Map<number, { ts: number; state: number; index: number }[]>(slots.map((s) => [s, []]));
+    // Per slot, its transitions as three parallel number arrays (no object per event: a
+    // recount from a long file can visit millions).
+    const lists = new Map<number, { ts: number[]; state: number[]; index: number[] }>(
+      slots.map((s) => [s, { ts: [], state: [], index: [] }]),
+    );
     const add = (co: number, ts: number, kind: number, index: number) => {
-      const state = coStateAfter(kind);
-      if (state !== CoState.NONE) lists.get(coIds.find(co))?.push({ ts, state, index });
+      const state = STATE_AFTER[kind & 0xff];
+      if (kind > 0xff || state === CoState.NONE) return;
+      const l = lists.get(coIds.find(co));
+      if (!l) return;
+      l.ts.push(ts);
+      l.state.push(state);
+      l.index.push(index);
     };
     if (this.kept) {
       this.requireStore();
@@ -349,9 +358,10 @@ export class Derived {
     } else {
       return false;
     }
-    for (const [slot, transitions] of lists) {
-      transitions.sort((a, b) => a.ts - b.ts || a.index - b.index);
-      this.table.recount(slot, transitions);
+    for (const [slot, l] of lists) {
+      const order = l.ts.map((_, k) => k).sort((a, b) => l.ts[a] - l.ts[b] || l.index[a] - l.index[b]);
+      this.table.recount(slot, order.map((k) => ({ ts: l.ts[k], state: l.state[k] })));
+      lists.delete(slot);
     }
     return true;
   }
@@ -406,8 +416,13 @@ export class Derived {
     const approximate = t.isStale(slot) && !this.recount([slot]);
     const open = Math.max(0, this.maxTs - state.since);
     const finished = t.finished[slot];
-    return {
-      ...state,
+    // Built field by field (a spread of state makes a slow dictionary object per coroutine).
+    const out: CoroutineInfo = {
+      co: state.co,
+      state: state.state,
+      worker: state.worker,
+      since: state.since,
+      why: state.why,
       name: this.strings.get(t.name[slot]),
       entry: this.strings.get(t.entry[slot]),
       migrations: t.migrations[slot],
@@ -422,9 +437,12 @@ export class Derived {
       switches: t.switches[slot],
       preemptions: t.preemptions[slot],
       calls: t.calls[slot],
-      ...(approximate ? { timesApproximate: true as const } : {}),
     };
+    if (state.wait) out.wait = state.wait;
+    if (approximate) out.timesApproximate = true;
+    return out;
   }
+
 }
 
 /**

@@ -441,7 +441,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       let unclosed: string | null = null;
       try {
         const batches = (function* () {
-          yield* r.batches();
+          yield* r.batches(65536, { reuse: true }); // the exporters keep nothing of a batch
           const pr = r.problem();
           if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
           else unclosed = r.notClosedCleanly();
@@ -552,7 +552,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       const r = openTrace(p.positional[0]);
       const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
       try {
-        for (const b of r.batches()) f.push(b.raw, b.strings);
+        for (const b of r.batches(65536, { reuse: true })) f.push(b.raw, b.strings);
       } finally {
         r.close();
       }

@@ -18,7 +18,7 @@ export function fileHistory(path: string, count: () => number): TransitionHistor
     const r = new TraceReader(path);
     try {
       let left = count();
-      for (const b of r.batches()) {
+      for (const b of r.batches(65536, { reuse: true })) {
         if (left <= 0) return;
         // A batch holds only events (no STRING records): cut the one that crosses the limit.
         if (b.raw.length > left) {

@@ -166,7 +166,8 @@ export class Session extends EventEmitter<SessionEvents> {
     const history = keep === 'derived' ? fileHistory(path, () => s?.events ?? 0) : undefined;
     s = new Session('replay', path, r.info.pid, undefined, path, keep, history);
     try {
-      for (const b of r.batches()) {
+      // Without a store nothing keeps a batch (no listener can be added before open returns): one buffer.
+      for (const b of r.batches(65536, { reuse: keep !== 'all' })) {
         s.ingest(b.raw, []);
         o.onProgress?.(s.events, r.info.fileSize);
       }
