@@ -8,6 +8,8 @@ import { Derived, rereadHistory } from './derived.js';
 import { syntheticMix } from '../store/syntheticMix.js';
 
 const MS = 1_000_000;
+/** Run/yield pairs of another coroutine that push a coroutine's transitions out of the shared log (coroutines.ts). */
+const LOG_OVERRUN = 4096;
 const US = 1_000;
 const T = 1_000_000 * MS;
 const W0 = { worker: 0, tid: 200 };
@@ -161,15 +163,32 @@ describe('Derived: coroutines', () => {
     assert.equal(co.readyTime, 100 + 100, 'spawned until first run, woken until run (the yield is the open interval: 0)');
   });
 
-  it('a transition later than every kept one is recounted from the store', () => {
+  it('a late transition is placed exactly, however many transitions of its coroutine came before it', () => {
+    const s = new Session();
+    s.spawn(T, 4);
+    for (let k = 0; k < 200; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.flush();
+    s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    s.ev(T + 125, Kind.CO_SUSPEND, NETPOLL, 4, [SuspendWhy.CALL, read, 4, 1, 0]).flush();
+    const co = s.derived.coroutine(4)!;
+    assert.equal(s.derived.table.isStale(s.derived.coIds.find(4)), false, 'no recount needed');
+    assert.equal(co.runTime, 200 * 50 - 25);
+    assert.equal(co.suspendedTime, 25);
+    assert.equal(co.readyTime, 100 + 199 * 50);
+  });
+
+  it('a transition later than everything the log holds is recounted from the store', () => {
     const s = new Session();
     s.spawn(T, 4);
     for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    assert.equal(s.derived.table.isStale(s.derived.coIds.find(4)), true, 'older than the log');
     const co = s.derived.coroutine(4)!;
     assert.equal(co.runTime, 6 * 50);
-    assert.equal(co.readyTime, 100 + 5 * 50);
+    assert.equal(co.readyTime, 100 + 5 * 50 + (s.derived.newest - (T + 650)), 'and ready since its last yield');
     assert.equal(co.state, 'ready');
   });
 
@@ -459,23 +478,27 @@ describe('Derived without a store', () => {
     assert.deepEqual(tables(without), tables(withStore));
   });
 
-  it('recounts a transition later than every kept one from its history', () => {
+  it('recounts a transition later than everything the log holds from its history', () => {
     const s = new Session();
     s.spawn(T, 4);
     for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     const co = s.twin.coroutine(4)!;
     assert.equal(co.runTime, 6 * 50);
-    assert.equal(co.readyTime, 100 + 5 * 50);
+    assert.equal(co.readyTime, 100 + 5 * 50 + (s.twin.newest - (T + 650)));
     assert.equal(co.timesApproximate, undefined);
   });
 
   it('without a history, says which coroutine totals it could not place and keeps every other table', () => {
     const s = new Session();
     const alone = new Derived(null, s.strings);
-    s.spawn(T, 4).spawn(T, 5).ev(T + 10, Kind.CO_RUN, W1, 5, [1]);
+    s.spawn(T, 4).spawn(T, 5).ev(T + 10, Kind.CO_RUN, W1, 5, [1]).ev(T + 20, Kind.CO_YIELD, W1, 5, [0]);
     for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     for (const raw of s.sent) alone.append(raw);

@@ -33,7 +33,8 @@ export function count(n: number): string {
 /** Columns padded to the widest cell; numbers (and cells starting with a digit) right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  // A loop, not Math.max(...cells): stats --all of a long trace has 10^5+ rows (too many arguments).
+  const w = head.map((_, c) => cells.reduce((m, r) => Math.max(m, (r[c] ?? '').length), 0));
   const right = head.map((_, c) => rows.length > 0 && rows.every((r) => /^[-+\d.]/.test(String(r[c] ?? '')) || r[c] === '-'));
   return cells
     .map((r) => r.map((s, c) => (right[c] ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ').trimEnd())
