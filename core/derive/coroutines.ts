@@ -28,9 +28,9 @@ import { grown } from '../store/typed.js';
 import { CoState } from './coState.js';
 
 const NO_EXIT = 255;
-/** Log capacity: initial and most (a power of two each; 2^20 entries: 17 MiB). */
-const LOG_MIN = 1 << 12;
-const LOG_MAX = 1 << 20;
+/** Log capacity: initial and most (powers of two; 2^18 entries: 4.25 MiB, 2^21: 34 MiB). */
+const LOG_MIN = 1 << 18;
+const LOG_MAX = 1 << 21;
 /** A chain's end: no transition before this one (the chain is complete). */
 const NONE_BEFORE = -1;
 /** A chain's end: earlier transitions exist, but not in the log (after a recount). */

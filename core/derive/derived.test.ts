@@ -9,7 +9,7 @@ import { syntheticMix } from '../store/syntheticMix.js';
 
 const MS = 1_000_000;
 /** Run/yield pairs of another coroutine that push a coroutine's transitions out of the shared log (coroutines.ts). */
-const LOG_OVERRUN = 4096;
+const LOG_OVERRUN = 1 << 18;
 const US = 1_000;
 const T = 1_000_000 * MS;
 const W0 = { worker: 0, tid: 200 };

@@ -211,7 +211,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.keptStore?.append(raw);
     this.keptDerived?.append(raw);
     this.events += raw.length;
-    this.lost += dropped(raw);
+    if (!this.keptDerived) this.lost += dropped(raw); // else the derived drop table has it
     if (this.kind !== 'replay') {
       const now = Date.now();
       this.rateWindow.push({ t: now, n: raw.length });
@@ -229,7 +229,7 @@ export class Session extends EventEmitter<SessionEvents> {
       state: this.state,
       exit: this.exit,
       events: this.events,
-      drops: this.lost,
+      drops: this.keptDerived ? this.keptDerived.drops.lost : this.lost,
       rate: this.rateWindow.reduce((a, w) => a + w.n, 0),
       recordPath: this.recordPath,
       recordingError: stats?.recordingError ?? undefined,
