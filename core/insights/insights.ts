@@ -62,6 +62,43 @@ interface Run {
   sent: number;
 }
 
+/**
+ * co id -> number, the Map calls the rules use, in a Float64Array while the ids stay dense
+ * (the engine counts them up; NaN: absent), a Map for the others: no entry object per
+ * coroutine and no hashing on the hot path.
+ */
+class CoNumbers {
+  private dense = new Float64Array(1024).fill(NaN);
+  private readonly sparse = new Map<number, number>();
+
+  get(co: number): number | undefined {
+    if (co < this.dense.length) {
+      const v = this.dense[co];
+      return v === v ? v : undefined;
+    }
+    return this.sparse.get(co);
+  }
+  has(co: number): boolean {
+    return this.get(co) !== undefined;
+  }
+  set(co: number, v: number): void {
+    if (co >= this.dense.length && Number.isInteger(co) && co < DENSE_MAX) {
+      let n = this.dense.length;
+      while (n <= co) n *= 2;
+      const d = new Float64Array(n).fill(NaN);
+      d.set(this.dense);
+      this.dense = d;
+    }
+    if (co < this.dense.length) this.dense[co] = v;
+    else this.sparse.set(co, v);
+  }
+  delete(co: number): void {
+    if (co < this.dense.length) this.dense[co] = NaN;
+    else this.sparse.delete(co);
+  }
+}
+const DENSE_MAX = 1 << 24;
+
 /** The kinds a rule looks at (push skips the others after reading their ts). */
 const WATCHED = new Uint8Array(65536);
 for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Kind.PREEMPT_DEFERRED, Kind.CO_YIELD, Kind.CO_SUSPEND,
@@ -70,13 +107,14 @@ for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Ki
 export class InsightFinder {
   readonly insights: Insight[] = [];
   readonly suppressed = new Map<InsightKind, number>();
-  private readonly names = new Map<number, number>(); // co -> name string id
+  private readonly names = new CoNumbers(); // co -> name string id
   private readonly running = new Map<number, Run>(); // co -> current run
+  private readonly spare: Run[] = []; // ended runs, reused by the next ones
   private readonly onWorker = new Map<number, number>(); // worker -> co running
   private readonly joining = new Map<number, { target: number; since: number }>();
-  private readonly finished = new Map<number, number>(); // co -> finish ts (only those joined)
+  private readonly finished = new CoNumbers(); // co -> finish ts
   private readonly idleSince = new Map<number, number>(); // worker -> ts it went idle
-  private readonly readySince = new Map<number, number>(); // co -> ts it became ready
+  private readonly readySince = new CoNumbers(); // co -> ts it became ready
   private slice = 10e6;
   private preempt = true;
   private strings: StringTable | undefined;
@@ -140,7 +178,16 @@ export class InsightFinder {
         break;
       case Kind.CO_RUN:
         this.waited(co, w, ts);
-        this.running.set(co, { start: ts, worker: w, deferred: null, sent: 0 });
+        {
+          const r = this.spare.pop() ?? { start: 0, worker: 0, deferred: null, sent: 0 };
+          r.start = ts;
+          r.worker = w;
+          r.deferred = null;
+          r.sent = 0;
+          const before = this.running.get(co);
+          if (before) this.spare.push(before);
+          this.running.set(co, r);
+        }
         this.onWorker.set(w, co);
         this.joining.delete(co);
         break;
@@ -194,6 +241,7 @@ export class InsightFinder {
     if (kind === Kind.CO_SUSPEND && raw.a(i, 0) === SuspendWhy.JOIN) this.join(co, raw.a(i, 2), ts);
     if (kind === Kind.CO_FINISH) this.finished.set(co, ts);
     if (!r) return;
+    this.spare.push(r); // nothing below keeps r
     const len = ts - r.start;
     if (len <= this.longRun()) return;
     const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
