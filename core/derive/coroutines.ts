@@ -75,7 +75,7 @@ export class CoroutineTable {
   private seq = 0;
   /** Transitions that arrived older than the newest one of their coroutine. */
   lateTransitions = 0;
-  /** Slots whose totals need a recount (a transition came later than HISTORY - 1 newer ones). */
+  /** Slots whose totals need a recount (a transition came later than the log holds). */
   private readonly stale = new Set<number>();
 
   ensure(n: number): void {
