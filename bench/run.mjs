@@ -11,6 +11,7 @@
 //            --ui-stream-seconds S (default 20; 60 for the full measurement)  --ui-reps N (default 1)
 //            --ui-stream-rate EVENTS_PER_S (default 200000)
 //            --recording-big (the recording rows also at ~100 M events: long)
+//            --bigtrace-coroutines N (default 320000: ~100 M events)  --bigtrace-run-seconds S (default 120)
 //            --strict (exit 2 when a row misses its target)
 //            --native-dir DIR (use an engine built elsewhere: DIR/libcoroscope.so and
 //            DIR/examples/echo_{server,client}; no make)
@@ -35,6 +36,7 @@ import { preemptBenchmarks } from './preempt_rows.mjs'; // rows 6-7: preemption
 import { coreBenchmarks } from './core_rows.mjs'; // rows 9-11: the Node core
 import { uiBenchmarks } from './ui_rows.mjs'; // row 12: the UI in Chromium
 import { recordingBenchmarks } from './rec_rows.mjs'; // row 13: recording, next to Go's tracer and strace
+import { bigtraceBenchmarks } from './bigtrace_rows.mjs'; // row 14: the CLI on 100 M events, run's memory over time
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -48,13 +50,14 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'recording'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'recording', 'bigtrace'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
   console.error(
     'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S] [--core-export-events N]\n' +
       '                         [--ui-stream-seconds S] [--ui-reps N] [--ui-stream-rate EVENTS_PER_S] [--recording-big]\n' +
+      '                         [--bigtrace-coroutines N] [--bigtrace-run-seconds S]\n' +
       '                         [--no-native-build] [--native-dir DIR] [--no-callgrind] [--strict] [--list]\n' +
       `benchmarks: ${BENCHMARKS.join(', ')}`,
   );
@@ -62,7 +65,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false, recordingBig: false };
+  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false, recordingBig: false, bigtraceCoroutines: 320_000, bigtraceRunSeconds: 120 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -77,6 +80,8 @@ function parseArgs(argv) {
     else if (a === '--no-native-build') o.nativeBuild = false;
     else if (a === '--no-callgrind') o.callgrind = false;
     else if (a === '--recording-big') o.recordingBig = true;
+    else if (a === '--bigtrace-coroutines') o.bigtraceCoroutines = Number(val());
+    else if (a === '--bigtrace-run-seconds') o.bigtraceRunSeconds = Number(val());
     else if (a === '--strict') o.strict = true;
     else if (a === '--native-dir') o.nativeDir = resolve(val());
     else if (a === '--list') {
@@ -91,6 +96,8 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.uiReps) || o.uiReps < 1) usage('--ui-reps must be a positive integer');
   if (!(o.uiStreamRate >= 1000)) usage('--ui-stream-rate must be >= 1000 events/s');
   if (!Number.isInteger(o.coreExportEvents) || o.coreExportEvents < 1000) usage('--core-export-events must be an integer >= 1000');
+  if (!Number.isInteger(o.bigtraceCoroutines) || o.bigtraceCoroutines < 2 || o.bigtraceCoroutines % 2) usage('--bigtrace-coroutines must be an even integer >= 2');
+  if (!(o.bigtraceRunSeconds >= 20)) usage('--bigtrace-run-seconds must be >= 20');
   // Row names are accepted too (sleep100k_wall -> sleep100k).
   const rowToBenchmark = (n) =>
     n.startsWith('sleep100k') ? 'sleep100k'
@@ -100,6 +107,7 @@ function parseArgs(argv) {
     : n.startsWith('core_export') ? 'core_export'
     : n.startsWith('ui_') ? 'ui'
     : n.startsWith('recording_') ? 'recording'
+    : n.startsWith('bigtrace_') ? 'bigtrace'
     : n;
   o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
@@ -723,9 +731,14 @@ const UI_RUNNERS = uiBenchmarks(ROW_HELPERS);
 
 const RECORDING_RUNNERS = recordingBenchmarks(ROW_HELPERS);
 
+// ---- 14. the CLI on a ~100 M-event recording; coroscope run's memory over minutes (issue 13)
+// (bench/bigtrace_rows.mjs, c/rec_workload.c, c/paced_producer.c)
+
+const BIGTRACE_RUNNERS = bigtraceBenchmarks(ROW_HELPERS);
+
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS };
+const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS, ...BIGTRACE_RUNNERS };
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;

@@ -4,25 +4,39 @@
  * exit, counters (switches, preemptions, hooked calls, migrations) and time
  * totals per state.
  *
- * Time accounting. Each slot keeps its last HISTORY transitions (ts, state).
- * A transition at or after the newest one closes the newest interval: its
- * length goes to the newest state's total. A late transition (older than
- * the newest: it came from another thread's ring after newer ones) is
- * inserted where it belongs: the interval it falls in is split, and the part
- * after it moves from the old state's total to the new state's. So the
- * totals are the same whatever order the events arrived in, as long as a
- * late event is no more than HISTORY - 1 transitions late. One older than
- * the whole history marks the slot stale: its totals are then recounted
- * from all its transitions (recount(), which Derived calls with the store's
- * events before answering about the coroutine). Totals cover closed
- * intervals: the current state's time since `since` is not in them.
+ * Time accounting. Each slot keeps its newest transition (lastTs,
+ * lastState); a transition at or after it closes that interval, whose
+ * length goes to the newest state's total. Every transition is also written
+ * to a log shared by all coroutines (a ring of the most recent transitions,
+ * each pointing to the previous one of its coroutine), so a late transition
+ * (older than its coroutine's newest: it came from another thread's ring,
+ * drained later) is placed exactly by walking its coroutine's chain back to
+ * where it belongs: the interval it falls in is split, and the part after it
+ * moves from the old state's total to the new state's. So the totals are the
+ * same whatever order the events arrived in, as long as a late transition is
+ * younger than the log's oldest entry (the log grows, up to LOG_MAX entries,
+ * when one is not). One older than that marks the slot stale: its totals
+ * are then recounted from all its transitions (recount(), which Derived
+ * calls with the store's events, or the history it was given, before
+ * answering about the coroutine). Memory: the log (17 bytes per entry, at
+ * most LOG_MAX) and 17 bytes per slot, whatever the number of events.
+ * Totals cover closed intervals: the current state's time since `since` is
+ * not in them.
  * Counters count events whatever their order.
  */
 import { grown } from '../store/typed.js';
 import { CoState } from './coState.js';
 
-const HISTORY = 4;
 const NO_EXIT = 255;
+/** Log capacity: initial and most (powers of two; 2^18 entries: 4.25 MiB, 2^21: 34 MiB). */
+const LOG_MIN = 1 << 18;
+const LOG_MAX = 1 << 21;
+/** A chain's end: no transition before this one (the chain is complete). */
+const NONE_BEFORE = -1;
+/** A chain's end: earlier transitions exist, but not in the log (after a recount). */
+const TRUNCATED = -2;
+/** Transitions a recount writes back to the log for its slot. */
+const RECOUNT_KEEP = 4;
 
 export class CoroutineTable {
   /** Name string id (CO_CREATE a1). */
@@ -49,13 +63,19 @@ export class CoroutineTable {
   readyTime = new Float64Array(64);
   suspendedTime = new Float64Array(64);
 
-  private histTs = new Float64Array(64 * HISTORY);
-  private histState = new Uint8Array(64 * HISTORY);
-  private histHead = new Uint8Array(64);
-  private histLen = new Uint8Array(64);
+  /** Per slot: the newest transition (ts, state) and its log seq (NONE_BEFORE: none yet). */
+  private lastTs = new Float64Array(64);
+  private lastState = new Uint8Array(64);
+  private head = new Float64Array(64).fill(NONE_BEFORE);
+  /** The shared log: entry seq s is at s % logCap and alive while s >= seq - logCap. */
+  private logCap = LOG_MIN;
+  private logTs = new Float64Array(LOG_MIN);
+  private logState = new Uint8Array(LOG_MIN);
+  private logPrev = new Float64Array(LOG_MIN);
+  private seq = 0;
   /** Transitions that arrived older than the newest one of their coroutine. */
   lateTransitions = 0;
-  /** Slots whose totals need a recount (a transition came later than HISTORY - 1 newer ones). */
+  /** Slots whose totals need a recount (a transition came later than the log holds). */
   private readonly stale = new Set<number>();
 
   ensure(n: number): void {
@@ -77,10 +97,9 @@ export class CoroutineTable {
     this.runTime = grown(this.runTime, n);
     this.readyTime = grown(this.readyTime, n);
     this.suspendedTime = grown(this.suspendedTime, n);
-    this.histTs = grown(this.histTs, this.name.length * HISTORY);
-    this.histState = grown(this.histState, this.name.length * HISTORY);
-    this.histHead = grown(this.histHead, n);
-    this.histLen = grown(this.histLen, n);
+    this.lastTs = grown(this.lastTs, n);
+    this.lastState = grown(this.lastState, n);
+    this.head = grown(this.head, n, NONE_BEFORE);
   }
 
   create(slot: number, ts: number, parent: number, name: number, stackSize: number, entry = 0): void {
@@ -105,76 +124,79 @@ export class CoroutineTable {
   /** Time accounting of a transition of slot to state at ts (slot 0: no coroutine, ignored). */
   account(slot: number, state: number, ts: number): void {
     if (slot === 0) return;
-    const n = this.histLen[slot];
-    if (n === HISTORY) {
-      // Full ring (the usual case): the newest entry is the one before head, which the new one replaces.
-      const head = this.histHead[slot];
-      const newest = slot * HISTORY + ((head + HISTORY - 1) & (HISTORY - 1));
-      const dt = ts - this.histTs[newest];
-      if (dt >= 0) {
-        const s = this.histState[newest];
-        if (s === CoState.RUNNING) this.runTime[slot] += dt;
-        else if (s === CoState.READY) this.readyTime[slot] += dt;
-        else if (s === CoState.SUSPENDED) this.suspendedTime[slot] += dt;
-        const p = slot * HISTORY + head;
-        this.histTs[p] = ts;
-        this.histState[p] = state;
-        this.histHead[slot] = (head + 1) & (HISTORY - 1);
-        return;
-      }
+    const h = this.head[slot];
+    if (h !== NONE_BEFORE) {
+      const dt = ts - this.lastTs[slot];
+      if (dt < 0) return this.insertLate(slot, state, ts);
+      const s = this.lastState[slot];
+      if (s === CoState.RUNNING) this.runTime[slot] += dt;
+      else if (s === CoState.READY) this.readyTime[slot] += dt;
+      else if (s === CoState.SUSPENDED) this.suspendedTime[slot] += dt;
     }
-    this.accountSlow(slot, state, ts);
+    this.lastTs[slot] = ts;
+    this.lastState[slot] = state;
+    this.head[slot] = this.append(ts, state, h);
   }
 
-  private accountSlow(slot: number, state: number, ts: number): void {
-    const base = slot * HISTORY;
-    const n = this.histLen[slot];
-    const head = this.histHead[slot];
-    if (n > 0) {
-      const newest = base + ((head + n - 1) & (HISTORY - 1));
-      const dt = ts - this.histTs[newest];
-      if (dt < 0) return this.insertLate(slot, state, ts);
-      this.addTime(slot, this.histState[newest], dt);
+  /** Writes a log entry; returns its seq. */
+  private append(ts: number, state: number, prev: number): number {
+    const s = this.seq++;
+    const p = s % this.logCap;
+    this.logTs[p] = ts;
+    this.logState[p] = state;
+    this.logPrev[p] = prev;
+    return s;
+  }
+
+  private alive(seq: number): boolean {
+    return seq >= 0 && seq >= this.seq - this.logCap;
+  }
+
+  /** Doubles the log (up to LOG_MAX), keeping every entry alive at its new place. */
+  private growLog(): void {
+    if (this.logCap >= LOG_MAX) return;
+    const cap = this.logCap * 2;
+    const ts = new Float64Array(cap);
+    const st = new Uint8Array(cap);
+    const prev = new Float64Array(cap);
+    for (let s = Math.max(0, this.seq - this.logCap); s < this.seq; s++) {
+      const from = s % this.logCap;
+      const to = s % cap;
+      ts[to] = this.logTs[from];
+      st[to] = this.logState[from];
+      prev[to] = this.logPrev[from];
     }
-    const p = base + ((head + n) & (HISTORY - 1));
-    this.histTs[p] = ts;
-    this.histState[p] = state;
-    if (n < HISTORY) this.histLen[slot] = n + 1;
-    else this.histHead[slot] = (head + 1) & (HISTORY - 1);
+    this.logCap = cap;
+    this.logTs = ts;
+    this.logState = st;
+    this.logPrev = prev;
   }
 
   private insertLate(slot: number, state: number, ts: number): void {
     this.lateTransitions++;
-    const base = slot * HISTORY;
-    const n = this.histLen[slot];
-    const head = this.histHead[slot];
-    const times: number[] = [];
-    const states: number[] = [];
-    for (let k = 0; k < n; k++) {
-      times.push(this.histTs[base + ((head + k) & (HISTORY - 1))]);
-      states.push(this.histState[base + ((head + k) & (HISTORY - 1))]);
+    // Walk back from the newest transition to the first at or before ts.
+    let succ = this.head[slot];
+    if (!this.alive(succ)) return this.lost(slot);
+    let cur = this.logPrev[succ % this.logCap];
+    while (cur >= 0) {
+      if (!this.alive(cur)) return this.lost(slot);
+      if (this.logTs[cur % this.logCap] <= ts) break;
+      succ = cur;
+      cur = this.logPrev[cur % this.logCap];
     }
-    let k = n - 1;
-    while (k >= 0 && times[k] > ts) k--;
-    if (k < 0) {
-      this.stale.add(slot);
-      return;
-    }
-    const moved = times[k + 1] - ts;
-    this.addTime(slot, states[k], -moved);
+    if (cur === TRUNCATED) return this.lost(slot);
+    // The new entry must not overwrite the two it is linked with.
+    if (succ <= this.seq - this.logCap || (cur >= 0 && cur <= this.seq - this.logCap)) return this.lost(slot);
+    const moved = this.logTs[succ % this.logCap] - ts;
+    if (cur >= 0) this.addTime(slot, this.logState[cur % this.logCap], -moved);
     this.addTime(slot, state, moved);
-    times.splice(k + 1, 0, ts);
-    states.splice(k + 1, 0, state);
-    if (times.length > HISTORY) {
-      times.shift();
-      states.shift();
-    }
-    this.histHead[slot] = 0;
-    this.histLen[slot] = times.length;
-    times.forEach((t, j) => {
-      this.histTs[base + j] = t;
-      this.histState[base + j] = states[j];
-    });
+    this.logPrev[succ % this.logCap] = this.append(ts, state, cur);
+  }
+
+  /** A late transition older than what the log holds: recount the slot; a larger log for the next ones. */
+  private lost(slot: number): void {
+    this.stale.add(slot);
+    this.growLog();
   }
 
   isStale(slot: number): boolean {
@@ -186,7 +208,7 @@ export class CoroutineTable {
     return [...this.stale];
   }
 
-  /** Recomputes the totals and history of slot from all its transitions, sorted by ts (ties: store order). */
+  /** Recomputes the totals and newest transitions of slot from all its transitions, sorted by ts (ties: store order). */
   recount(slot: number, transitions: readonly { ts: number; state: number }[]): void {
     this.runTime[slot] = 0;
     this.readyTime[slot] = 0;
@@ -194,14 +216,15 @@ export class CoroutineTable {
     for (let k = 1; k < transitions.length; k++) {
       this.addTime(slot, transitions[k - 1].state, transitions[k].ts - transitions[k - 1].ts);
     }
-    const kept = transitions.slice(-HISTORY);
-    const base = slot * HISTORY;
-    this.histHead[slot] = 0;
-    this.histLen[slot] = kept.length;
-    kept.forEach((t, j) => {
-      this.histTs[base + j] = t.ts;
-      this.histState[base + j] = t.state;
-    });
+    const first = Math.max(0, transitions.length - RECOUNT_KEEP);
+    let prev = first > 0 ? TRUNCATED : NONE_BEFORE;
+    for (let k = first; k < transitions.length; k++) prev = this.append(transitions[k].ts, transitions[k].state, prev);
+    this.head[slot] = prev;
+    const last = transitions[transitions.length - 1];
+    if (last) {
+      this.lastTs[slot] = last.ts;
+      this.lastState[slot] = last.state;
+    }
     this.stale.delete(slot);
   }
 
@@ -214,6 +237,6 @@ export class CoroutineTable {
   bytesUsed(): number {
     return [this.name, this.entry, this.migrations, this.parent, this.created, this.stackSize, this.finished, this.exit, this.stackUsed,
       this.finishWorker, this.finishIndex, this.switches, this.preemptions, this.calls, this.runTime, this.readyTime,
-      this.suspendedTime, this.histTs, this.histState, this.histHead, this.histLen].reduce((b, a) => b + a.byteLength, 0);
+      this.suspendedTime, this.lastTs, this.lastState, this.head, this.logTs, this.logState, this.logPrev].reduce((b, a) => b + a.byteLength, 0);
   }
 }

@@ -1,12 +1,15 @@
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallFlag, DeferWhy, hookId, Kind, NO_WORKER, ReadyWhy, SuspendWhy } from '../events/schema.js';
 import { RawEvents, RawEventWriter } from '../events/rawEvents.js';
 import { StringTable } from '../events/strings.js';
 import { EventStore } from '../store/eventStore.js';
-import { Derived } from './derived.js';
+import { Derived, rereadHistory } from './derived.js';
+import { syntheticMix } from '../store/syntheticMix.js';
 
 const MS = 1_000_000;
+/** Run/yield pairs of another coroutine that push a coroutine's transitions out of the shared log (coroutines.ts). */
+const LOG_OVERRUN = 1 << 18;
 const US = 1_000;
 const T = 1_000_000 * MS;
 const W0 = { worker: 0, tid: 200 };
@@ -20,12 +23,27 @@ const connect = hookId('connect');
 
 type Thread = { worker: number; tid: number };
 
-/** Builds batches of events and feeds them to a store and its Derived. */
+/** Sessions made by the running test: afterEach checks that each one's store-less twin agrees. */
+let made: Session[] = [];
+
+/**
+ * Builds batches of events and feeds them to a store and its Derived, and to
+ * a twin Derived without a store that recounts from the batches sent so far
+ * (as the CLI recounts from the trace file).
+ */
 class Session {
   readonly strings = new StringTable();
   readonly store = new EventStore();
   readonly derived = new Derived(this.store, this.strings);
+  readonly sent: RawEvents[] = [];
+  readonly twin = new Derived(null, this.strings, { history: rereadHistory(() => this.sent) });
+  /** false: the test feeds derived alone on purpose (the twin is not compared). */
+  compare = true;
   private w = new RawEventWriter();
+
+  constructor() {
+    made.push(this);
+  }
 
   ev(ts: number, kind: number, on: Thread, co: number, a: number[] = []): this {
     this.w.push({ ts, kind, worker: on.worker, tid: on.tid, co, a });
@@ -37,6 +55,8 @@ class Session {
     const raw = new RawEvents(this.w.bytes().slice());
     this.store.append(raw);
     this.derived.append(raw);
+    this.twin.append(raw);
+    this.sent.push(raw);
     this.w = new RawEventWriter();
     return this;
   }
@@ -50,6 +70,28 @@ class Session {
     return this.ev(ts, Kind.CALL, on, co, [hook | flags, fd, result, errno + summary * 2 ** 32, dur]);
   }
 }
+
+/** Every table a Derived gives, as plain data. */
+function tables(d: Derived) {
+  return {
+    count: d.count,
+    newest: d.newest,
+    coroutines: d.coroutines(true),
+    live: d.coroutines(false),
+    calls: d.calls.rows(),
+    callTotal: d.calls.total(),
+    preemption: d.preemption.summary(),
+    drops: d.drops.summary(),
+    workers: d.workers(),
+    process: d.process.summary(d.strings),
+  };
+}
+
+afterEach(() => {
+  const sessions = made;
+  made = [];
+  for (const s of sessions) if (s.compare) assert.deepEqual(tables(s.twin), tables(s.derived), 'Derived without a store gives the same tables');
+});
 
 describe('Derived: coroutines', () => {
   it('a coroutine that sleeps 10 ms is suspended in nanosleep for 10 ms and counted once', () => {
@@ -121,15 +163,32 @@ describe('Derived: coroutines', () => {
     assert.equal(co.readyTime, 100 + 100, 'spawned until first run, woken until run (the yield is the open interval: 0)');
   });
 
-  it('a transition later than every kept one is recounted from the store', () => {
+  it('a late transition is placed exactly, however many transitions of its coroutine came before it', () => {
+    const s = new Session();
+    s.spawn(T, 4);
+    for (let k = 0; k < 200; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.flush();
+    s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    s.ev(T + 125, Kind.CO_SUSPEND, NETPOLL, 4, [SuspendWhy.CALL, read, 4, 1, 0]).flush();
+    const co = s.derived.coroutine(4)!;
+    assert.equal(s.derived.table.isStale(s.derived.coIds.find(4)), false, 'no recount needed');
+    assert.equal(co.runTime, 200 * 50 - 25);
+    assert.equal(co.suspendedTime, 25);
+    assert.equal(co.readyTime, 100 + 199 * 50);
+  });
+
+  it('a transition later than everything the log holds is recounted from the store', () => {
     const s = new Session();
     s.spawn(T, 4);
     for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    assert.equal(s.derived.table.isStale(s.derived.coIds.find(4)), true, 'older than the log');
     const co = s.derived.coroutine(4)!;
     assert.equal(co.runTime, 6 * 50);
-    assert.equal(co.readyTime, 100 + 5 * 50);
+    assert.equal(co.readyTime, 100 + 5 * 50 + (s.derived.newest - (T + 650)), 'and ready since its last yield');
     assert.equal(co.state, 'ready');
   });
 
@@ -395,8 +454,69 @@ describe('Derived: rewind', () => {
 
   it('refuses to rewind when the store was not fed the same batches', () => {
     const s = new Session();
+    s.compare = false;
     s.spawn(T, 1).flush();
     s.derived.append(new RawEvents(new RawEventWriter().push({ ts: T + 1, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes()));
     assert.throws(() => s.derived.stateAt(T), /feed both the same batches/);
+  });
+});
+
+describe('Derived without a store', () => {
+  it('gives the same tables as with one on a long mixed stream with late batches, and keeps no checkpoints', () => {
+    const mix = syntheticMix({ events: 300_000, late: true, seed: 7 });
+    const store = new EventStore();
+    const withStore = new Derived(store, mix.strings, { checkpointInterval: 10_000 });
+    const without = new Derived(null, mix.strings, { history: rereadHistory(() => mix.batches) });
+    for (const raw of mix.batches) {
+      store.append(raw);
+      withStore.append(raw);
+      without.append(raw);
+    }
+    assert.ok(withStore.checkpoints > 0);
+    assert.equal(without.checkpoints, 0);
+    assert.ok(without.bytesUsed() < withStore.bytesUsed(), 'no checkpoints, no store');
+    assert.deepEqual(tables(without), tables(withStore));
+  });
+
+  it('recounts a transition later than everything the log holds from its history', () => {
+    const s = new Session();
+    s.spawn(T, 4);
+    for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
+    s.flush();
+    s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    const co = s.twin.coroutine(4)!;
+    assert.equal(co.runTime, 6 * 50);
+    assert.equal(co.readyTime, 100 + 5 * 50 + (s.twin.newest - (T + 650)));
+    assert.equal(co.timesApproximate, undefined);
+  });
+
+  it('without a history, says which coroutine totals it could not place and keeps every other table', () => {
+    const s = new Session();
+    const alone = new Derived(null, s.strings);
+    s.spawn(T, 4).spawn(T, 5).ev(T + 10, Kind.CO_RUN, W1, 5, [1]).ev(T + 20, Kind.CO_YIELD, W1, 5, [0]);
+    for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T + 700, 9);
+    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
+    s.flush();
+    s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
+    for (const raw of s.sent) alone.append(raw);
+    const late = alone.coroutine(4)!;
+    assert.equal(late.timesApproximate, true);
+    assert.equal(late.switches, 6);
+    assert.equal(alone.coroutine(5)!.timesApproximate, undefined);
+    assert.deepEqual(alone.coroutine(5), s.derived.coroutine(5));
+    assert.deepEqual(alone.calls.rows(), s.derived.calls.rows());
+    assert.deepEqual(alone.workers(), s.derived.workers());
+  });
+
+  it('refuses to rewind or to hand out a store, and says why', () => {
+    const d = new Derived(null, new StringTable());
+    d.append(new RawEvents(new RawEventWriter().push({ ts: T, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes()));
+    assert.equal(d.hasStore, false);
+    assert.equal(d.current().coroutine(1)!.state, 'running');
+    assert.throws(() => d.stateAt(T), /keeps no event store, so it cannot rewind/);
+    assert.throws(() => d.store, /keeps no event store/);
   });
 });

@@ -10,6 +10,16 @@
  * must be the store's, since checkpoints point into the store. STRING /
  * STRING_MORE / NONE records are skipped as the store skips them.
  *
+ * Without a store (`new Derived(null, strings)`: the CLI's stats of a long
+ * trace, a live `run`), every table is the same — they are bounded by the
+ * number of coroutines, hooks, workers and threads, never by events — and
+ * memory stays flat. What needs per-event history then says so or asks for
+ * it: stateAt(t) throws (no checkpoints are taken); a coroutine whose
+ * transition arrived too late for its short history (coroutines.ts, stale)
+ * is recounted from `history` when one was given (e.g. a second pass over
+ * the trace file: main/session/fileHistory.ts), otherwise its time totals
+ * are kept as they are and its CoroutineInfo says `timesApproximate`.
+ *
  * WAKE, CALL_ENTER and CALL_ADDR are kept by the store; nothing is derived
  * from them here (the calls log pairs CALL_ADDR with its CALL: renderer
  * data/calls.ts). CO_MIGRATE counts per coroutine; QUEUES gives the workers'
@@ -22,6 +32,7 @@
 import { CallFlag, exitName, Kind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
+import { CoIds } from '../store/coIds.js';
 import { type EventStore, type StoredEvent } from '../store/eventStore.js';
 import { CallStats } from './calls.js';
 import { CoState, coStateAfter, StateColumns } from './coState.js';
@@ -77,6 +88,21 @@ export interface CoroutineInfo extends CoroutineState {
   preemptions: number;
   /** Hooked calls made in the coroutine. */
   calls: number;
+  /**
+   * True when a transition came too late to place and there was no history to recount from
+   * (Derived without a store or `history`): runTime / readyTime / suspendedTime may be off by
+   * the misplaced interval. Absent otherwise.
+   */
+  timesApproximate?: true;
+}
+
+/**
+ * The events of some coroutines again, for recounting (Derived without a store): calls visit for
+ * every event of a coroutine in `cos` (ids), with its event number as Derived counted it (STRING,
+ * STRING_MORE and NONE records not counted), in any order.
+ */
+export interface TransitionHistory {
+  scan(cos: ReadonlySet<number>, visit: (co: number, ts: number, kind: number, index: number) => void): void;
 }
 
 export class Derived {
@@ -87,27 +113,47 @@ export class Derived {
   readonly process = new ProcessMeta();
   private readonly workerStats = new WorkerStats();
   private readonly cols = new StateColumns();
-  private readonly rewind: Rewind;
+  private readonly rewind: Rewind | null;
+  private readonly kept: EventStore | null;
+  private readonly history: TransitionHistory | null;
+  /** Coroutine id -> slot: the store's when there is one (its blocks hold slots), else Derived's own. */
+  readonly coIds: CoIds;
   private slots = 0;
   private n = 0;
   private maxTs = -Infinity;
 
   /**
-   * store: the EventStore fed the same batches; strings: the session's
-   * string table; checkpointInterval: the least number of events between
-   * rewind checkpoints (rewind.ts; lower: faster stateAt, more memory).
+   * store: the EventStore fed the same batches, or null to keep none;
+   * strings: the session's string table; checkpointInterval: the least
+   * number of events between rewind checkpoints (rewind.ts; lower: faster
+   * stateAt, more memory); history: where stale coroutines are recounted
+   * from when there is no store.
    */
   constructor(
-    readonly store: EventStore,
+    store: EventStore | null,
     readonly strings: StringTable,
-    options: { checkpointInterval?: number } = {},
+    options: { checkpointInterval?: number; history?: TransitionHistory } = {},
   ) {
-    this.rewind = new Rewind(store, this.table, options.checkpointInterval);
+    this.kept = store;
+    this.coIds = store ? store.coIds : new CoIds();
+    this.rewind = store ? new Rewind(store, this.table, options.checkpointInterval) : null;
+    this.history = store ? null : (options.history ?? null);
   }
 
-  /** Rewind checkpoints taken so far. */
+  /** The EventStore fed the same batches (throws for a Derived made without one). */
+  get store(): EventStore {
+    if (!this.kept) throw new Error('this Derived keeps no event store: per-event history is in the recording');
+    return this.kept;
+  }
+
+  /** Whether an EventStore is kept (stateAt and exact recounts work from it). */
+  get hasStore(): boolean {
+    return this.kept !== null;
+  }
+
+  /** Rewind checkpoints taken so far (0 without a store). */
   get checkpoints(): number {
-    return this.rewind.count;
+    return this.rewind?.count ?? 0;
   }
 
   /** Events seen (the store's count once it has the same batches). */
@@ -133,13 +179,14 @@ export class Derived {
     const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * WORDS);
     let count = this.n;
     let maxTs = this.maxTs;
-    let nextAt = this.rewind.nextAt;
+    const rewind = this.rewind;
+    let nextAt = rewind ? rewind.nextAt : Infinity;
     for (let o = 0, end = n * WORDS; o < end; o += WORDS) {
       const kind = u[o + 2] & 0xffff;
       if (kind === Kind.NONE || kind === Kind.STRING || kind === Kind.STRING_MORE) continue;
       if (count === nextAt) {
-        this.rewind.take(count, maxTs, this.cols);
-        nextAt = this.rewind.nextAt;
+        rewind!.take(count, maxTs, this.cols);
+        nextAt = rewind!.nextAt;
       }
       const index = count++;
       const tsHi = u[o + 1];
@@ -208,9 +255,9 @@ export class Derived {
 
   /** The slot of co, with every slot-indexed column grown to hold it. */
   private slot(co: number): number {
-    const slot = this.store.coIds.slot(co);
+    const slot = this.coIds.slot(co);
     if (slot >= this.slots) {
-      this.slots = this.store.coIds.count;
+      this.slots = this.coIds.count;
       this.table.ensure(this.slots);
       this.cols.ensureSlots(this.slots);
     }
@@ -280,23 +327,43 @@ export class Derived {
   // ---- queries -----------------------------------------------------------------
 
   /**
-   * Recounts the time totals of stale coroutines from all their transitions
-   * in the store: one coroutine through its own blocks, several in one pass.
+   * Recounts the time totals of stale coroutines from all their transitions:
+   * in the store (one coroutine through its own blocks, several in one
+   * pass), else from the history given, else not at all (their totals stay
+   * approximate: CoroutineInfo.timesApproximate). Returns whether it could.
    */
-  private recount(slots: number[]): void {
-    this.requireStore();
-    const coIds = this.store.coIds;
-    const lists = new Map<number, { ts: number; state: number; index: number }[]>(slots.map((s) => [s, []]));
-    const collect = (ev: StoredEvent) => {
-      const state = coStateAfter(ev.kind);
-      if (state !== CoState.NONE) lists.get(coIds.find(ev.co))?.push({ ts: ev.ts, state, index: ev.index });
+  private recount(slots: number[]): boolean {
+    const coIds = this.coIds;
+    // Per slot, its transitions as three parallel number arrays (no object per event: a
+    // recount from a long file can visit millions).
+    const lists = new Map<number, { ts: number[]; state: number[]; index: number[] }>(
+      slots.map((s) => [s, { ts: [], state: [], index: [] }]),
+    );
+    const add = (co: number, ts: number, kind: number, index: number) => {
+      const state = STATE_AFTER[kind & 0xff];
+      if (kind > 0xff || state === CoState.NONE) return;
+      const l = lists.get(coIds.find(co));
+      if (!l) return;
+      l.ts.push(ts);
+      l.state.push(state);
+      l.index.push(index);
     };
-    if (slots.length === 1) this.store.scanCo(coIds.id(slots[0]), -Infinity, Infinity, collect);
-    else this.store.scan(-Infinity, Infinity, collect);
-    for (const [slot, transitions] of lists) {
-      transitions.sort((a, b) => a.ts - b.ts || a.index - b.index);
-      this.table.recount(slot, transitions);
+    if (this.kept) {
+      this.requireStore();
+      const collect = (ev: StoredEvent) => add(ev.co, ev.ts, ev.kind, ev.index);
+      if (slots.length === 1) this.kept.scanCo(coIds.id(slots[0]), -Infinity, Infinity, collect);
+      else this.kept.scan(-Infinity, Infinity, collect);
+    } else if (this.history) {
+      this.history.scan(new Set(slots.map((s) => coIds.id(s))), add);
+    } else {
+      return false;
     }
+    for (const [slot, l] of lists) {
+      const order = l.ts.map((_, k) => k).sort((a, b) => l.ts[a] - l.ts[b] || l.index[a] - l.index[b]);
+      this.table.recount(slot, order.map((k) => ({ ts: l.ts[k], state: l.state[k] })));
+      lists.delete(slot);
+    }
+    return true;
   }
 
   private requireStore(): void {
@@ -307,47 +374,55 @@ export class Derived {
 
   /** The live state (as of the newest event). */
   current(): Snapshot {
-    return new Snapshot(this.maxTs, this.cols, this.store.coIds);
+    return new Snapshot(this.maxTs, this.cols, this.coIds);
   }
 
-  /** The state after every event with ts <= t (see rewind.ts). */
+  /** The state after every event with ts <= t (see rewind.ts). Throws without a store. */
   stateAt(t: number): Snapshot {
+    if (!this.rewind) {
+      throw new Error('this Derived keeps no event store, so it cannot rewind: read the recording up to t instead');
+    }
     this.requireStore();
-    return new Snapshot(t, this.rewind.stateAt(t), this.store.coIds);
+    return new Snapshot(t, this.rewind.stateAt(t), this.coIds);
   }
 
   /** Everything known about coroutine co, undefined if it never had a transition. */
   coroutine(co: number): CoroutineInfo | undefined {
     const state = this.current().coroutine(co);
-    return state && this.info(this.store.coIds.find(co), state);
+    return state && this.info(this.coIds.find(co), state);
   }
 
   /** Every coroutine with a transition so far; finished ones only if asked. */
   coroutines(includeDone = false): CoroutineInfo[] {
     const stale = this.table.staleSlots();
     if (stale.length) this.recount(stale);
-    const coIds = this.store.coIds;
+    const coIds = this.coIds;
     return this.current().coroutines(includeDone).map((s) => this.info(coIds.find(s.co), s));
   }
 
   workers(): WorkerSummary[] {
-    const coIds = this.store.coIds;
+    const coIds = this.coIds;
     return this.workerStats.summary(this.cols, (slot) => coIds.id(slot), this.maxTs);
   }
 
   /** Bytes held by the derived tables and checkpoints (the store's are in store.bytesUsed()). */
   bytesUsed(): number {
     return this.table.bytesUsed() + this.cols.bytesUsed() + this.calls.bytesUsed() + this.preemption.bytesUsed() +
-      this.workerStats.bytesUsed() + this.rewind.bytesUsed();
+      this.workerStats.bytesUsed() + (this.rewind?.bytesUsed() ?? 0) + (this.kept ? 0 : this.coIds.bytesUsed());
   }
 
   private info(slot: number, state: CoroutineState): CoroutineInfo {
     const t = this.table;
-    if (t.isStale(slot)) this.recount([slot]);
+    const approximate = t.isStale(slot) && !this.recount([slot]);
     const open = Math.max(0, this.maxTs - state.since);
     const finished = t.finished[slot];
-    return {
-      ...state,
+    // Built field by field (a spread of state makes a slow dictionary object per coroutine).
+    const out: CoroutineInfo = {
+      co: state.co,
+      state: state.state,
+      worker: state.worker,
+      since: state.since,
+      why: state.why,
       name: this.strings.get(t.name[slot]),
       entry: this.strings.get(t.entry[slot]),
       migrations: t.migrations[slot],
@@ -363,5 +438,34 @@ export class Derived {
       preemptions: t.preemptions[slot],
       calls: t.calls[slot],
     };
+    if (state.wait) out.wait = state.wait;
+    if (approximate) out.timesApproximate = true;
+    return out;
   }
+
+}
+
+/**
+ * A TransitionHistory that reads the whole stream again from its start each time it is asked
+ * (a trace file re-opened: main/session/fileHistory.ts): `batches` must give the same batches,
+ * in the same order, as the Derived saw. Memory: one batch; time: one pass per recount (a
+ * Derived asks once for all its stale coroutines in coroutines()).
+ */
+export function rereadHistory(batches: () => Iterable<RawEvents>): TransitionHistory {
+  return {
+    scan(cos, visit) {
+      let index = 0;
+      for (const raw of batches()) {
+        const n = raw.length;
+        const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * WORDS);
+        for (let o = 0, end = n * WORDS; o < end; o += WORDS) {
+          const kind = u[o + 2] & 0xffff;
+          if (kind === Kind.NONE || kind === Kind.STRING || kind === Kind.STRING_MORE) continue;
+          const i = index++;
+          const co = coOf(u, o);
+          if (cos.has(co)) visit(co, u[o + 1] * 4294967296 + u[o], kind, i);
+        }
+      }
+    },
+  };
 }

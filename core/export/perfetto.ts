@@ -105,13 +105,13 @@ export async function exportPerfetto(batches: Batches, out: ByteSink, opts: Expo
 
 class Interner {
   private readonly ids = new Map<string, number>();
-  /** iid of s, and whether it is new (to be defined in this packet); 0 when the table is full. */
-  get(s: string): [number, boolean] {
+  /** iid of s: > 0 already defined, < 0 new (define -iid in this packet), 0 when the table is full. */
+  get(s: string): number {
     const id = this.ids.get(s);
-    if (id !== undefined) return [id, false];
-    if (this.ids.size >= MAX_INTERNED) return [0, false];
+    if (id !== undefined) return id;
+    if (this.ids.size >= MAX_INTERNED) return 0;
     this.ids.set(s, this.ids.size + 1);
-    return [this.ids.size, true];
+    return -this.ids.size;
   }
   get size(): number {
     return this.ids.size;
@@ -126,6 +126,8 @@ class PerfettoSink implements TimelineSink {
   private readonly annNames = new Interner();
   private newName: [number, string] | null = null;
   private newAnnNames: Array<[number, string]> = [];
+  /** The annotation name iids of the event being written (reused: no array per event). */
+  private readonly annIids: number[] = [];
 
   constructor(private readonly out: StreamWriter) {}
 
@@ -207,7 +209,7 @@ class PerfettoSink implements TimelineSink {
     flowsIn: readonly number[] | null): void {
     const w = this.w;
     const nameIid = name === null ? 0 : this.internName(name);
-    const annIids = args ? this.internAnnotations(args) : null;
+    if (args) this.internAnnotations(args);
     const p = this.packetStart(ts);
     this.writeInterned();
     const e = w.begin(11);
@@ -215,7 +217,7 @@ class PerfettoSink implements TimelineSink {
     w.uint(11, track);
     if (nameIid) w.uint(10, nameIid);
     else if (name !== null) w.string(23, name);
-    if (args) this.writeAnnotations(args, annIids!);
+    if (args) this.writeAnnotations(args, this.annIids);
     if (flowOut) w.fixed64(47, flowOut);
     if (flowsIn) for (const id of flowsIn) w.fixed64(48, id);
     w.end(e);
@@ -223,19 +225,23 @@ class PerfettoSink implements TimelineSink {
   }
 
   private internName(name: string): number {
-    const [iid, fresh] = this.names.get(name);
-    if (fresh) this.newName = [iid, name];
-    return iid;
+    const iid = this.names.get(name);
+    if (iid >= 0) return iid;
+    this.newName = [-iid, name];
+    return -iid;
   }
 
-  private internAnnotations(args: Args): number[] {
-    const iids: number[] = [];
+  private internAnnotations(args: Args): void {
+    const iids = this.annIids;
+    iids.length = 0;
     for (const key in args) {
-      const [iid, fresh] = this.annNames.get(key);
-      if (fresh) this.newAnnNames.push([iid, key]);
+      let iid = this.annNames.get(key);
+      if (iid < 0) {
+        iid = -iid;
+        this.newAnnNames.push([iid, key]);
+      }
       iids.push(iid);
     }
-    return iids;
   }
 
   private writeAnnotations(args: Args, iids: readonly number[]): void {
@@ -259,7 +265,7 @@ class PerfettoSink implements TimelineSink {
     if (!this.newName && !this.newAnnNames.length) return;
     const w = this.w;
     const m = w.begin(12);
-    if (this.newName) entry(w, 2, ...this.newName);
+    if (this.newName) entry(w, 2, this.newName[0], this.newName[1]);
     for (const [iid, name] of this.newAnnNames) entry(w, 3, iid, name);
     w.end(m);
     this.newName = null;

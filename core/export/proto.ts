@@ -40,6 +40,13 @@ export class ProtoWriter {
 
   /** A varint field (uint32/uint64/enum/bool, or int32/int64 holding a value ≥ 0). */
   uint(field: number, v: number): void {
+    // Fast path: a one-byte key and a one-byte value (types, track ids, small counts).
+    if (field < 16 && v >= 0 && v < 0x80) {
+      this.ensure(2);
+      this.buf[this.pos++] = field * 8;
+      this.buf[this.pos++] = v;
+      return;
+    }
     this.key(field, Wire.VARINT);
     this.varint(v);
   }
@@ -106,7 +113,13 @@ export class ProtoWriter {
   }
 
   private key(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
+    const k = field * 8 + wire;
+    if (k < 0x80) {
+      this.ensure(1);
+      this.buf[this.pos++] = k;
+      return;
+    }
+    this.varint(k);
   }
 
   private varint(v: number): void {

@@ -57,20 +57,64 @@ const ms = (ns: number): string => (ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `
 interface Run {
   start: number;
   worker: number;
-  deferred: Map<number, number>;
+  /** Deferrals during the run by DeferWhy (null: none). */
+  deferred: Map<number, number> | null;
   sent: number;
 }
+
+/**
+ * co id -> number, the Map calls the rules use, in a Float64Array while the ids stay dense
+ * (the engine counts them up; NaN: absent), a Map for the others: no entry object per
+ * coroutine and no hashing on the hot path.
+ */
+class CoNumbers {
+  private dense = new Float64Array(1024).fill(NaN);
+  private readonly sparse = new Map<number, number>();
+
+  get(co: number): number | undefined {
+    if (co < this.dense.length) {
+      const v = this.dense[co];
+      return v === v ? v : undefined;
+    }
+    return this.sparse.get(co);
+  }
+  has(co: number): boolean {
+    return this.get(co) !== undefined;
+  }
+  set(co: number, v: number): void {
+    if (co >= this.dense.length && Number.isInteger(co) && co < DENSE_MAX) {
+      let n = this.dense.length;
+      while (n <= co) n *= 2;
+      const d = new Float64Array(n).fill(NaN);
+      d.set(this.dense);
+      this.dense = d;
+    }
+    if (co < this.dense.length) this.dense[co] = v;
+    else this.sparse.set(co, v);
+  }
+  delete(co: number): void {
+    if (co < this.dense.length) this.dense[co] = NaN;
+    else this.sparse.delete(co);
+  }
+}
+const DENSE_MAX = 1 << 24;
+
+/** The kinds a rule looks at (push skips the others after reading their ts). */
+const WATCHED = new Uint8Array(65536);
+for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Kind.PREEMPT_DEFERRED, Kind.CO_YIELD, Kind.CO_SUSPEND,
+  Kind.CO_FINISH, Kind.CALL, Kind.CO_READY, Kind.WORKER_IDLE, Kind.WORKER_BUSY, Kind.DROP]) WATCHED[k] = 1;
 
 export class InsightFinder {
   readonly insights: Insight[] = [];
   readonly suppressed = new Map<InsightKind, number>();
-  private readonly names = new Map<number, number>(); // co -> name string id
+  private readonly names = new CoNumbers(); // co -> name string id
   private readonly running = new Map<number, Run>(); // co -> current run
+  private readonly spare: Run[] = []; // ended runs, reused by the next ones
   private readonly onWorker = new Map<number, number>(); // worker -> co running
   private readonly joining = new Map<number, { target: number; since: number }>();
-  private readonly finished = new Map<number, number>(); // co -> finish ts (only those joined)
+  private readonly finished = new CoNumbers(); // co -> finish ts
   private readonly idleSince = new Map<number, number>(); // worker -> ts it went idle
-  private readonly readySince = new Map<number, number>(); // co -> ts it became ready
+  private readonly readySince = new CoNumbers(); // co -> ts it became ready
   private slice = 10e6;
   private preempt = true;
   private strings: StringTable | undefined;
@@ -100,14 +144,30 @@ export class InsightFinder {
     this.insights.push(i);
   }
 
+  /**
+   * Hot path: the kind and ts are read straight from the record words
+   * (RawEvents layout: ts lo / hi, kind | worker << 16, tid, co lo / hi, …);
+   * kinds no rule looks at cost a comparison; a run allocates one small
+   * object and its deferral map only when a deferral happens.
+   */
   push(raw: RawEvents, strings: StringTable): void {
     this.strings = strings;
-    for (let i = 0; i < raw.length; i++) this.one(raw, i);
+    const n = raw.length;
+    const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * 16);
+    let last = this.last;
+    for (let i = 0, o = 0; i < n; i++, o += 16) {
+      const hi = u[o + 1];
+      const ts = hi === 0 ? u[o] : hi * 4294967296 + u[o];
+      if (ts > last) last = ts;
+      if (!WATCHED[u[o + 2] & 0xffff]) continue;
+      this.last = last;
+      this.one(raw, i, ts);
+    }
+    this.last = last;
   }
 
-  private one(raw: RawEvents, i: number): void {
-    const ts = raw.ts(i), co = raw.co(i), w = raw.worker(i);
-    if (ts > this.last) this.last = ts;
+  private one(raw: RawEvents, i: number, ts: number): void {
+    const co = raw.co(i), w = raw.worker(i);
     switch (raw.kind(i)) {
       case Kind.CONFIG:
         this.slice = raw.a(i, 2) || this.slice;
@@ -118,7 +178,16 @@ export class InsightFinder {
         break;
       case Kind.CO_RUN:
         this.waited(co, w, ts);
-        this.running.set(co, { start: ts, worker: w, deferred: new Map(), sent: 0 });
+        {
+          const r = this.spare.pop() ?? { start: 0, worker: 0, deferred: null, sent: 0 };
+          r.start = ts;
+          r.worker = w;
+          r.deferred = null;
+          r.sent = 0;
+          const before = this.running.get(co);
+          if (before) this.spare.push(before);
+          this.running.set(co, r);
+        }
         this.onWorker.set(w, co);
         this.joining.delete(co);
         break;
@@ -130,7 +199,10 @@ export class InsightFinder {
       }
       case Kind.PREEMPT_DEFERRED: {
         const r = this.running.get(co);
-        if (r) r.deferred.set(raw.a(i, 0), (r.deferred.get(raw.a(i, 0)) ?? 0) + 1);
+        if (r) {
+          r.deferred ??= new Map();
+          r.deferred.set(raw.a(i, 0), (r.deferred.get(raw.a(i, 0)) ?? 0) + 1);
+        }
         break;
       }
       case Kind.CO_YIELD:
@@ -169,6 +241,7 @@ export class InsightFinder {
     if (kind === Kind.CO_SUSPEND && raw.a(i, 0) === SuspendWhy.JOIN) this.join(co, raw.a(i, 2), ts);
     if (kind === Kind.CO_FINISH) this.finished.set(co, ts);
     if (!r) return;
+    this.spare.push(r); // nothing below keeps r
     const len = ts - r.start;
     if (len <= this.longRun()) return;
     const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
@@ -177,7 +250,7 @@ export class InsightFinder {
       this.add({ ...base, kind: 'long-run',
         title: `ran ${ms(len)} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
         advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.` });
-    } else if (r.deferred.size) {
+    } else if (r.deferred?.size) {
       const why = [...r.deferred].map(([k, n]) => `${deferWhyName(k)} ×${n}`).join(', ');
       this.add({ ...base, kind: 'long-run',
         title: `ran ${ms(len)} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
@@ -198,6 +271,7 @@ export class InsightFinder {
     const hook = a0 & 0xffff;
     const dur = raw.a(i, 4);
     const errno = raw.lo(i, 3);
+    if (!(a0 & CallFlag.BLOCKED) && !(a0 & CallFlag.IN_CO)) return;
     const name = hookName(hook);
     if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs) {
       this.add({ kind: 'blocked-worker', ts: ts - dur, durationNs: dur, co: co || undefined, worker: w,
@@ -212,7 +286,7 @@ export class InsightFinder {
     }
     const asked = raw.hi(i, 3);
     const got = raw.signed(i, 2);
-    if (WRITES.has(name) && summaryKind(hook) === 'bytes' && got >= 0 && got < asked && asked !== 0xffffffff) {
+    if (got >= 0 && got < asked && asked !== 0xffffffff && WRITES.has(name) && summaryKind(hook) === 'bytes') {
       this.add({ kind: 'short-write', ts, co, worker: w,
         title: `${name} wrote ${got} of ${asked} bytes`,
         advice: 'A short write reached the program: loop until everything is written.' });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { RawEvents, RawEventWriter } from '../../core/events/rawEvents.js';
 import { CallFlag, hookId, Kind } from '../../core/events/schema.js';
 import { StringTable } from '../../core/events/strings.js';
-import { describeEvent } from './format.js';
+import { describeEvent, table } from './format.js';
 
 test('CALL_ENTER, CALL_ADDR, QUEUES, CO_MIGRATE and CO_CREATE\'s entry read as the C dump prints them', () => {
   const strings = new StringTable();
@@ -28,4 +28,12 @@ test('CALL_ENTER, CALL_ADDR, QUEUES, CO_MIGRATE and CO_CREATE\'s entry read as t
     'migrated w0 -> w1',
     'created by co#1 entry="conn_main" stack=65536 name="conn-1"',
   ]);
+});
+
+test('a table of 300,000 rows (stats --all of a long trace) pads every column to its widest cell', () => {
+  const rows = Array.from({ length: 300_000 }, (_, i) => [i, `co-${i}`]);
+  const lines = table(['co', 'name'], rows).split('\n');
+  assert.equal(lines.length, 300_001);
+  assert.equal(lines[1], '     0  co-0');
+  assert.equal(lines[300_000], '299999  co-299999');
 });

@@ -32,12 +32,21 @@ export function count(n: number): string {
 
 /** Columns padded to the widest cell; numbers (and cells starting with a digit) right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  const right = head.map((_, c) => rows.length > 0 && rows.every((r) => /^[-+\d.]/.test(String(r[c] ?? '')) || r[c] === '-'));
-  return cells
-    .map((r) => r.map((s, c) => (right[c] ? s.padStart(w[c]) : s.padEnd(w[c]))).join('  ').trimEnd())
-    .join('\n');
+  // Widths and alignment in one pass over the rows (a loop: stats --all of a long trace has 10^5+
+  // rows, too many for Math.max(...)); cells become strings again as the lines are built, so no
+  // second copy of every cell is held.
+  const w = head.map((h) => h.length);
+  const right = head.map(() => rows.length > 0);
+  for (const r of rows) {
+    for (let c = 0; c < head.length; c++) {
+      const s = r[c] === undefined ? '' : String(r[c]);
+      if (s.length > w[c]) w[c] = s.length;
+      if (right[c] && !/^[-+\d.]/.test(s) && r[c] !== '-') right[c] = false;
+    }
+  }
+  const line = (r: readonly (string | number)[]) =>
+    r.map((v, c) => (right[c] ? String(v).padStart(w[c]) : String(v).padEnd(w[c]))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
 }
 
 const worker = (w: number): string => (w === NO_WORKER || w === 0xffffffff || w >= 0xffff ? 'thread' : `w${w}`);
@@ -167,7 +176,7 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   const out: string[] = [];
   const p = d.process.summary(s.strings);
   out.push('Process');
-  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', s.store.count]]));
+  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', d.count]]));
   if (p.config) {
     const c = p.config;
     out.push('', 'Config');

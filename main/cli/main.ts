@@ -148,6 +148,9 @@ function launchError(err: unknown, cmd: string): never {
   throw new CliError(`cannot run ${cmd}: ${(err as Error).message}`, EXIT.CANNOT_RUN);
 }
 
+/** run / attach / demo: the live view needs the derived tables, never the events (memory stays flat). */
+const LIVE_KEEP = { store: false, derived: true } as const;
+
 // ---- live view ---------------------------------------------------------------------
 
 /** Draws the view below the program's output on a TTY stderr, at most 4 times a second. */
@@ -244,7 +247,7 @@ async function runCommand(p: Parsed, cmdline: string[] | undefined): Promise<num
   const engine = engineOptions(p);
   let s: Session;
   try {
-    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit', policy: policyOption(p, 'drop') });
+    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit', policy: policyOption(p, 'drop'), ...LIVE_KEEP });
   } catch (e) {
     launchError(e, cmdline[0]);
   }
@@ -399,7 +402,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
       }
       let s: Session;
       try {
-        s = Session.attach(pid, { record: recordOption(p), policy });
+        s = Session.attach(pid, { record: recordOption(p), policy, ...LIVE_KEEP });
       } catch (e) {
         if (e instanceof AttachError) throw new CliError(`cannot attach to ${pid}: ${e.message}`, EXIT.CANNOT_RUN);
         throw e;
@@ -438,7 +441,7 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       let unclosed: string | null = null;
       try {
         const batches = (function* () {
-          yield* r.batches();
+          yield* r.batches(65536, { reuse: true }); // the exporters keep nothing of a batch
           const pr = r.problem();
           if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
           else unclosed = r.notClosedCleanly();
@@ -549,7 +552,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       const r = openTrace(p.positional[0]);
       const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
       try {
-        for (const b of r.batches()) f.push(b.raw, b.strings);
+        for (const b of r.batches(65536, { reuse: true })) f.push(b.raw, b.strings);
       } finally {
         r.close();
       }
@@ -662,7 +665,7 @@ async function echoDemo(p: Parsed, dir: string): Promise<number> {
   const engine = engineOptions(p);
   let s: Session;
   try {
-    s = Session.launch({ cmd: join(dir, 'echo_server'), args: ['--port', '0'], engine, record: recordOption(p) });
+    s = Session.launch({ cmd: join(dir, 'echo_server'), args: ['--port', '0'], engine, record: recordOption(p), ...LIVE_KEEP });
   } catch (e) {
     launchError(e, 'echo_server');
   }
@@ -690,7 +693,8 @@ function openTrace(path: string): TraceReader {
 
 function openSession(path: string): Session {
   try {
-    return Session.open(path);
+    // Streamed into derived tables without a store: memory bounded by coroutines and hooks.
+    return Session.open(path, { store: false });
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.BAD_FILE);
   }

@@ -73,7 +73,8 @@ export interface TraceFileStatus {
 
 export interface NativeTraceFile {
   info(): TraceFileInfo;
-  read(max?: number): { events: Uint8Array; strings: [number, string][]; done: boolean };
+  /** With into: records decoded into it (at most what fits), events a view of its start. */
+  read(max?: number, into?: Uint8Array): { events: Uint8Array; strings: [number, string][]; done: boolean };
   status(): TraceFileStatus | null;
   seekTime(t: number): boolean;
   /**

@@ -150,3 +150,28 @@ test('attached late to a server started by hand with the flight recorder: its re
     server.kill('SIGKILL');
   }
 });
+
+test('a session kept without a store (run, attach, stats) has the same derived tables and no event store', async () => {
+  const rec = join(tmp.dir, 'nostore.cstrace');
+  const live = Session.launch({ cmd: example('steal_imbalance'), record: rec, engine: { workers: 2 }, store: false, derived: true });
+  await live.whenEnded();
+  assert.equal(live.status().exit?.code, 0);
+  assert.throws(() => live.store, /keeps no event store/);
+  assert.throws(() => live.derived.stateAt(0), /cannot rewind/);
+  const withStore = Session.open(rec);
+  const streamed = Session.open(rec, { store: false });
+  assert.throws(() => streamed.store, /keeps no event store/);
+  assert.equal(streamed.derived.count, withStore.store.count);
+  assert.equal(live.derived.count, withStore.store.count);
+  const tables = (s: Session) => ({
+    coroutines: s.derived.coroutines(true),
+    calls: s.derived.calls.rows(),
+    workers: s.derived.workers(),
+    preemption: s.derived.preemption.summary(),
+    process: s.derived.process.summary(s.strings),
+  });
+  assert.deepEqual(tables(streamed), tables(withStore));
+  assert.deepEqual(tables(live).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]),
+    tables(withStore).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]));
+  assert.ok(streamed.derived.bytesUsed() < withStore.derived.bytesUsed() + withStore.store.bytesUsed());
+});

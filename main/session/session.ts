@@ -13,9 +13,13 @@
  *    loses at most the batch in flight), unless `record: false`;
  *  - a replay of a damaged file keeps everything before the damage and
  *    reports the loss as a problem; it never throws after opening;
- *  - with `store: false` (the app's host) there is no store and no derived
- *    table: the session only counts (events, drops, rate) as batches pass,
- *    and whoever wants the events reads the recording (store/derived throw).
+ *  - with `store: false` there is no event store, so memory does not grow
+ *    with the events: with `derived: true` (the CLI's run, attach and stats)
+ *    the derived tables are kept without one (core/derive/derived.ts: no
+ *    rewind; a replay recounts late coroutines from the file); with
+ *    `derived: false` (the default then; the app's host, record) the session
+ *    only counts (events, drops, rate) as batches pass, and whoever wants
+ *    the events reads the recording (store/derived throw).
  */
 import { EventEmitter } from 'node:events';
 import { RawEvents } from '../../core/events/rawEvents.js';
@@ -30,6 +34,17 @@ export type { SessionKind, SessionState, SessionStatus };
 import { OutputLog } from '../../core/session/outputLog.js';
 import { defaultRecordingPath } from './recordings.js';
 import { TraceReader } from './traceReader.js';
+import { fileHistory } from './fileHistory.js';
+import type { TransitionHistory } from '../../core/derive/derived.js';
+
+/** Events lost in a batch: the sum of its DROP records' a0 (read from the words, no call per event). */
+function dropped(raw: RawEvents): number {
+  const n = raw.length;
+  const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * 16);
+  let lost = 0;
+  for (let o = 2, end = n * 16; o < end; o += 16) if ((u[o] & 0xffff) === Kind.DROP) lost += u[o + 5] * 4294967296 + u[o + 4];
+  return lost;
+}
 
 
 
@@ -44,15 +59,22 @@ export interface SessionEvents {
 /** The kinds a trace reader hands out as events (known kinds, no STRING records): what seq counts. */
 const EVENT_KINDS = new Set<number>(Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE));
 
-/** What Session.launch / attach take besides the engine's options. */
+/** What Session.launch / attach / open take besides the engine's options. */
 export interface KeepOptions {
-  /** false: keep no event store nor derived tables, only counters (default true). */
+  /** false: keep no event store (default true). */
   store?: boolean;
+  /** Keep the derived tables (default: as store); with store: false they are kept without a store. */
+  derived?: boolean;
 }
+
+/** What to keep: a store and its derived tables, derived tables alone, or neither. */
+type Keep = 'all' | 'derived' | 'none';
+const keepOf = (o: KeepOptions): Keep => (o.store !== false ? 'all' : o.derived ? 'derived' : 'none');
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly strings = new StringTable();
-  private readonly kept?: { store: EventStore; derived: Derived };
+  private readonly keptStore?: EventStore;
+  private readonly keptDerived?: Derived;
   /** Events and events lost (DROP a0) seen so far, store or not. */
   private events = 0;
   private lost = 0;
@@ -70,42 +92,41 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly pid: number,
     readonly target?: EngineTarget,
     readonly recordPath?: string,
-    keep = true,
+    keep: Keep = 'all',
+    history?: TransitionHistory,
   ) {
     super();
-    if (keep) {
-      const store = new EventStore();
-      this.kept = { store, derived: new Derived(store, this.strings) };
-    }
+    if (keep === 'all') this.keptStore = new EventStore();
+    if (keep !== 'none') this.keptDerived = new Derived(this.keptStore ?? null, this.strings, { history });
     this.state = kind === 'replay' ? 'loaded' : 'running';
     if (target) this.wire(target);
   }
 
   /** The event store (throws for a session made with `store: false`). */
   get store(): EventStore {
-    if (!this.kept) throw new Error('this session keeps no event store (store: false): read its recording');
-    return this.kept.store;
+    if (!this.keptStore) throw new Error('this session keeps no event store (store: false): read its recording');
+    return this.keptStore;
   }
 
-  /** The derived tables (throws for a session made with `store: false`). */
+  /** The derived tables (throws for a session made with `store: false` and no `derived: true`). */
   get derived(): Derived {
-    if (!this.kept) throw new Error('this session keeps no derived tables (store: false): read its recording');
-    return this.kept.derived;
+    if (!this.keptDerived) throw new Error('this session keeps no derived tables (store: false): read its recording');
+    return this.keptDerived;
   }
 
   /** Launch cmd under the engine. Throws ExecError for a program the engine cannot observe. */
   static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false } & KeepOptions): Session {
-    const { store, ...rest } = o;
+    const { store, derived, ...rest } = o;
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(o.cmd));
     const t = launch({ ...rest, record });
-    return new Session('launched', o.cmd, t.pid, t, record, store !== false);
+    return new Session('launched', o.cmd, t.pid, t, record, keepOf({ store, derived }));
   }
 
   /** Attach to a running engine process. Throws AttachError. */
   static attach(pid: number, o: { record?: string | false; policy?: RecordingPolicy } & KeepOptions = {}): Session {
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(`pid${pid}`));
     const t = attach(pid, { record, policy: o.policy });
-    return new Session('attached', `pid ${pid}`, pid, t, record, o.store !== false);
+    return new Session('attached', `pid ${pid}`, pid, t, record, keepOf(o));
   }
 
   /**
@@ -117,7 +138,7 @@ export class Session extends EventEmitter<SessionEvents> {
   static file(path: string): Session {
     const r = new TraceReader(path);
     try {
-      const s = new Session('replay', path, r.info.pid, undefined, path, false);
+      const s = new Session('replay', path, r.info.pid, undefined, path, 'none');
       const { chunks, problem } = r.summaries();
       for (const c of chunks)
         for (const l of c.lanes)
@@ -132,14 +153,23 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  /** Replay a trace file: loads it whole (onProgress per batch). Throws only if it cannot be opened at all. */
-  static open(path: string, o: { onProgress?(events: number, bytesTotal: number): void } = {}): Session {
+  /**
+   * Replay a trace file, one batch at a time (onProgress per batch): into a store and derived
+   * tables (the default: memory grows with the events), or with `store: false` into derived
+   * tables alone (memory bounded by coroutines and hooks; coroutines with late transitions are
+   * recounted by reading the file again). Throws only if it cannot be opened at all.
+   */
+  static open(path: string, o: { onProgress?(events: number, bytesTotal: number): void } & KeepOptions = {}): Session {
     const r = new TraceReader(path);
-    const s = new Session('replay', path, r.info.pid, undefined, path);
+    const keep = keepOf({ store: o.store, derived: o.derived ?? true });
+    let s: Session | undefined;
+    const history = keep === 'derived' ? fileHistory(path, () => s?.events ?? 0) : undefined;
+    s = new Session('replay', path, r.info.pid, undefined, path, keep, history);
     try {
-      for (const b of r.batches()) {
+      // Without a store nothing keeps a batch (no listener can be added before open returns): one buffer.
+      for (const b of r.batches(65536, { reuse: keep !== 'all' })) {
         s.ingest(b.raw, []);
-        o.onProgress?.(s.store.count, r.info.fileSize);
+        o.onProgress?.(s.events, r.info.fileSize);
       }
       for (const [id, text] of r.strings.entries()) s.strings.set(id, text);
       const p = r.problem();
@@ -178,12 +208,10 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One batch: strings first (events refer to them), then store, derived, listeners. */
   ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
     for (const [id, text] of strings) this.strings.set(id, text);
-    if (this.kept) {
-      this.kept.store.append(raw);
-      this.kept.derived.append(raw);
-    }
+    this.keptStore?.append(raw);
+    this.keptDerived?.append(raw);
     this.events += raw.length;
-    for (let i = 0; i < raw.length; i++) if (raw.kind(i) === Kind.DROP) this.lost += raw.a(i, 0);
+    if (!this.keptDerived) this.lost += dropped(raw); // else the derived drop table has it
     if (this.kind !== 'replay') {
       const now = Date.now();
       this.rateWindow.push({ t: now, n: raw.length });
@@ -201,7 +229,7 @@ export class Session extends EventEmitter<SessionEvents> {
       state: this.state,
       exit: this.exit,
       events: this.events,
-      drops: this.lost,
+      drops: this.keptDerived ? this.keptDerived.drops.lost : this.lost,
       rate: this.rateWindow.reduce((a, w) => a + w.n, 0),
       recordPath: this.recordPath,
       recordingError: stats?.recordingError ?? undefined,

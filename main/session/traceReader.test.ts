@@ -60,3 +60,25 @@ test('chunk summaries are the same in both formats and count every event per lan
   const runs = [...t1.m.entries()].filter(([k]) => k.endsWith(`/${Kind.CO_RUN}`)).reduce((a, [, n]) => a + n, 0);
   assert.ok(runs >= 2, 'it ran at least twice (before and after its sleep)');
 });
+
+test('batches decoded into one reused buffer are the same events, each valid until the next batch', () => {
+  for (const name of ['hello-format1.cstrace', 'hello-format2.cstrace']) {
+    const fresh = readAll(fixture(name));
+    const r = new TraceReader(fixture(name));
+    const chunks: Buffer[] = [];
+    let buffer: ArrayBufferLike | undefined;
+    let batches = 0;
+    for (const b of r.batches(7, { reuse: true })) {
+      buffer ??= b.raw.bytes.buffer;
+      assert.equal(b.raw.bytes.buffer, buffer, 'every batch is a view of the same buffer');
+      assert.ok(b.raw.length <= 7);
+      chunks.push(Buffer.from(b.raw.bytes));
+      batches++;
+    }
+    assert.ok(batches > 3);
+    assert.ok(Buffer.concat(chunks).equals(fresh.events), `${name}: same records as fresh batches`);
+    for (let id = 1; id < 64; id++) assert.equal(r.strings.get(id), fresh.strings.get(id));
+    assert.equal(r.problem(), null);
+    r.close();
+  }
+});

@@ -8,6 +8,7 @@
  */
 import { addon, type TraceChunkSummary, type TraceFileInfo, type TraceFileStatus } from '../engine/addon.js';
 import { RawEvents } from '../../core/events/rawEvents.js';
+import { EVENT_SIZE } from '../../core/events/schema.js';
 import { StringTable } from '../../core/events/strings.js';
 import type { EventBatch } from '../../core/model/timeline.js';
 
@@ -24,10 +25,16 @@ export class TraceReader {
     this.info = this.file.info();
   }
 
-  /** Batches until the end; the same StringTable object grows as they come. */
-  *batches(size = 65536): Generator<EventBatch> {
+  /**
+   * Batches until the end; the same StringTable object grows as they come.
+   * reuse: every batch is decoded into the same buffer, so each one is valid
+   * only until the next is asked for (for consumers that keep nothing of a
+   * batch: stats, check, export; no allocation per batch).
+   */
+  *batches(size = 65536, o: { reuse?: boolean } = {}): Generator<EventBatch> {
+    const into = o.reuse ? new Uint8Array(size * EVENT_SIZE) : undefined;
     for (;;) {
-      const r = this.file.read(size);
+      const r = this.file.read(size, into);
       this.strings.add(r.strings);
       if (r.events.length) {
         const raw = new RawEvents(r.events);

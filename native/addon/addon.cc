@@ -389,32 +389,52 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     return o;
   }
 
-  // read(max) -> { events, strings, done }: up to max records (no STRING
-  // records: their text is in strings); done when the data ended (clean or
-  // not: see status()).
+  // read(max[, into]) -> { events, strings, done }: up to max records (no
+  // STRING records: their text is in strings); done when the data ended
+  // (clean or not: see status()). With into (a Uint8Array, 8-byte aligned),
+  // the records are decoded straight into it (max: at most what fits) and
+  // events is a view of its start: no allocation per read, for a caller
+  // that is done with one batch before asking for the next.
   Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     cs_reader* r = R(info);
     uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 65536;
     if (max == 0) max = 1;
-    buf_.resize(max);
+    coroscope_event* out;
+    Napi::Uint8Array into;
+    if (info.Length() > 1 && info[1].IsTypedArray() &&
+        info[1].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      into = info[1].As<Napi::Uint8Array>();
+      if (into.ByteOffset() % alignof(coroscope_event))
+        throw Napi::TypeError::New(env, "read(max, into): into must be 8-byte aligned");
+      size_t fits = into.ByteLength() / sizeof(coroscope_event);
+      if (fits == 0) throw Napi::RangeError::New(env, "read(max, into): into holds no whole record");
+      if (max > fits) max = static_cast<uint32_t>(fits);
+      out = reinterpret_cast<coroscope_event*>(into.Data());
+    } else {
+      buf_.resize(max);
+      out = buf_.data();
+    }
     std::vector<uint64_t> ids;
     size_t n = 0;
     bool done = false;
-    coroscope_event ev;
     while (n < max) {
-      if (cs_reader_next(r, &ev) != 1) {
+      coroscope_event* ev = &out[n];
+      if (cs_reader_next(r, ev) != 1) {
         done = true;
         break;
       }
-      if (ev.kind == COROSCOPE_EV_STRING || ev.kind == COROSCOPE_EV_STRING_MORE) {
-        if (ids.empty() || ids.back() != ev.a[0]) ids.push_back(ev.a[0]);
+      if (ev->kind == COROSCOPE_EV_STRING || ev->kind == COROSCOPE_EV_STRING_MORE) {
+        if (ids.empty() || ids.back() != ev->a[0]) ids.push_back(ev->a[0]);
         continue;
       }
-      buf_[n++] = ev;
+      n++;
     }
     Napi::Object o = Napi::Object::New(env);
-    o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(buf_.data()), n * sizeof ev));
+    if (!into.IsEmpty())
+      o.Set("events", Napi::Uint8Array::New(env, n * sizeof(coroscope_event), into.ArrayBuffer(), into.ByteOffset()));
+    else
+      o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(out), n * sizeof(coroscope_event)));
     Napi::Array s = Napi::Array::New(env);
     uint32_t k = 0;
     if (allStrings_) {  // after a seek: every string defined before (and in) what this read covered
