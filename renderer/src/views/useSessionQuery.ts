@@ -12,11 +12,20 @@ import { useThrottledVersion } from './useThrottled.js';
 
 export function useSessionQuery<N extends QueryName>(session: string | null | undefined, name: N, args: QueryArgs<N>,
   opts: { throttleMs?: number; skip?: boolean } = {}): QueryResult<N> | undefined {
+  return useSessionAnswer(session, name, args, opts).value;
+}
+
+/**
+ * useSessionQuery's answer with whether it answers the arguments given now (`fresh`), or is the
+ * last one kept while the question with the new arguments is on its way.
+ */
+export function useSessionAnswer<N extends QueryName>(session: string | null | undefined, name: N, args: QueryArgs<N>,
+  opts: { throttleMs?: number; skip?: boolean } = {}): { value: QueryResult<N> | undefined; fresh: boolean } {
   const version = useThrottledVersion(session ?? null, opts.throttleMs ?? 0);
   const key = JSON.stringify(args);
-  const [answer, setAnswer] = useState<{ session: string; value: QueryResult<N> } | null>(null);
-  const latest = useRef({ session, name, args });
-  latest.current = { session, name, args };
+  const [answer, setAnswer] = useState<{ session: string; key: string; value: QueryResult<N> } | null>(null);
+  const latest = useRef({ session, name, args, key });
+  latest.current = { session, name, args, key };
   const inflight = useRef(false);
   const again = useRef(false);
   const alive = useRef(true);
@@ -31,12 +40,12 @@ export function useSessionQuery<N extends QueryName>(session: string | null | un
         again.current = true;
         return;
       }
-      const { session: s, name: n, args: a } = latest.current;
+      const { session: s, name: n, args: a, key: k } = latest.current;
       if (!s) return;
       inflight.current = true;
       query(s, n, a).then(
         (value) => {
-          if (alive.current && latest.current.session === s) setAnswer({ session: s, value });
+          if (alive.current && latest.current.session === s) setAnswer({ session: s, key: k, value });
         },
         (e: Error) => console.warn(`coroscope: query ${n} failed: ${e.message}`),
       ).finally(() => {
@@ -50,5 +59,6 @@ export function useSessionQuery<N extends QueryName>(session: string | null | un
     run();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session, name, key, version, opts.skip]);
-  return answer && answer.session === session ? answer.value : undefined;
+  const mine = answer && answer.session === session ? answer : null;
+  return { value: mine?.value, fresh: !!mine && mine.key === key };
 }

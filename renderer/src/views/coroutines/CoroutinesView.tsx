@@ -1,7 +1,7 @@
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import { useUi } from '../../stores/ui.js';
 import { coColour, fmtCount, fmtDur } from '../../format.js';
-import { useSessionQuery } from '../useSessionQuery.js';
+import { useSessionAnswer } from '../useSessionQuery.js';
 import { CoroutineDetail } from './CoroutineDetail.js';
 
 const MAX_ROWS = 500;
@@ -28,7 +28,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
   const { setCoFilter, setCoShowDone, setCoSort, select } = useUi.getState();
 
   // Filtered, sorted and cut in the data worker: only the rows shown cross to the page.
-  const answer = useSessionQuery(sessionId, 'coroutineRows', { filter, showDone, sort: { key: sort.key, desc: sort.desc }, limit: MAX_ROWS },
+  const { value: answer, fresh } = useSessionAnswer(sessionId, 'coroutineRows', { filter, showDone, sort: { key: sort.key, desc: sort.desc }, limit: MAX_ROWS },
     { throttleMs: 200 });
   const rows = answer?.rows ?? [];
   const matched = answer?.matched ?? 0;
@@ -47,7 +47,8 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
         <div className="filters">
           <input data-testid="coroutine-filter" placeholder="filter: id (#12), name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
           <label><input type="checkbox" data-testid="coroutine-show-done" checked={showDone} onChange={(e) => setCoShowDone(e.target.checked)} /> finished too</label>
-          <span className="dim" data-testid="coroutine-count">{matched} of {total}{matched > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>
+          {/* The count of the filter shown, once its rows are in (the rows of the last one stay meanwhile). */}
+          {fresh && <span className="dim" data-testid="coroutine-count">{matched} of {total}{matched > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>}
         </div>
         <table data-testid="coroutine-table">
           <thead>
