@@ -10,6 +10,7 @@
  */
 import { create } from 'zustand';
 import type { ApiPush } from '../../../preload/api.js';
+import type { SessionFacts } from '../worker/protocol.js';
 import { onApplied as onWorkerApplied, onVersions, sendDrop, sendPush, sendReset } from '../worker/client.js';
 
 interface DataState {
@@ -18,7 +19,17 @@ interface DataState {
 
 export const useDataStore = create<DataState>(() => ({ versions: {} }));
 
-onVersions((changed) => useDataStore.setState((s) => ({ versions: { ...s.versions, ...changed } })));
+/** The newest facts (range, events, track list version) of each session, as of its version. */
+const facts = new Map<string, SessionFacts>();
+
+export function sessionFacts(id: string): SessionFacts | undefined {
+  return facts.get(id);
+}
+
+onVersions((changed, newFacts) => {
+  for (const [id, f] of Object.entries(newFacts)) facts.set(id, f);
+  useDataStore.setState((s) => ({ versions: { ...s.versions, ...changed } }));
+});
 
 /** Called after each batch slice the worker applied, with the seq after its last event (one listener: the connection). */
 export function onApplied(listener: ((session: string, seq: number) => void) | undefined): void {
@@ -33,10 +44,12 @@ export function ingest(p: ApiPush): void {
 
 /** Forgets what was received for a session (before asking the host to replay it). */
 export function resetSessionData(id: string): void {
+  facts.delete(id);
   sendReset(id);
 }
 
 export function dropSessionData(id: string): void {
+  facts.delete(id);
   sendDrop(id);
 }
 

@@ -10,7 +10,7 @@
  * buffer (another batch's, or a frame's) is copied first, so nothing else the page holds is
  * detached.
  */
-import type { DataPush, FromWorker, QueryArgs, QueryName, QueryResult, ToWorker } from './protocol.js';
+import type { DataPush, FromWorker, QueryArgs, QueryName, QueryResult, SessionFacts, ToWorker } from './protocol.js';
 
 export interface Transport {
   send(msg: ToWorker, transfer?: Transferable[]): void;
@@ -22,7 +22,7 @@ let transport: Transport | null = null;
 let nextId = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 let appliedListener: ((session: string, seq: number) => void) | undefined;
-let versionsListener: ((versions: Record<string, number>) => void) | undefined;
+let versionsListener: ((versions: Record<string, number>, facts: Record<string, SessionFacts>) => void) | undefined;
 
 function receive(m: FromWorker): void {
   switch (m.type) {
@@ -30,7 +30,7 @@ function receive(m: FromWorker): void {
       appliedListener?.(m.session, m.seq);
       break;
     case 'versions':
-      versionsListener?.(m.versions);
+      versionsListener?.(m.versions, m.facts);
       break;
     case 'result': {
       const p = pending.get(m.id);
@@ -60,6 +60,11 @@ function workerTransport(): Transport {
   };
 }
 
+/** Starts the worker now (it loads while the page connects), unless a transport is set already. */
+export function startDataWorker(): void {
+  channel();
+}
+
 function channel(): Transport {
   if (!transport) connectTransport(workerTransport());
   return transport!;
@@ -71,7 +76,7 @@ export function onApplied(listener: ((session: string, seq: number) => void) | u
 }
 
 /** Called at most once per frame with the sessions whose data changed and their new versions. */
-export function onVersions(listener: ((versions: Record<string, number>) => void) | undefined): void {
+export function onVersions(listener: ((versions: Record<string, number>, facts: Record<string, SessionFacts>) => void) | undefined): void {
   versionsListener = listener;
 }
 

@@ -14,7 +14,7 @@ import { Kind } from '@core/events/schema.js';
 import { connectTransport, query } from './client.js';
 import { DataHandler, type Scheduler } from './handler.js';
 import type { FromWorker, ToWorker } from './protocol.js';
-import { ingest, onApplied, resetSessionData, useDataStore } from '../stores/data.js';
+import { ingest, onApplied, resetSessionData, sessionFacts, useDataStore } from '../stores/data.js';
 
 /** Ticks run when the test says (`tick()`), so "at most once per tick" can be counted. */
 const frames: (() => void)[] = [];
@@ -93,7 +93,7 @@ test('a batch that is a view into a bigger buffer is copied, so the rest of that
   assert.equal((await query('h2', 'info', {})).events, 10);
 });
 
-test('versions: one notice per tick for every session that changed, and the page store follows it', async () => {
+test('versions: one notice per tick for every session that changed, with its facts, and the page store follows it', async () => {
   tick();
   posted.length = 0;
   ingest({ type: 'batch', session: 'h3', seq: 0, events: yields(3, 1e9), strings: [] });
@@ -105,9 +105,13 @@ test('versions: one notice per tick for every session that changed, and the page
   tick();
   const notices = posted.filter((m) => m.type === 'versions');
   assert.equal(notices.length, 1);
-  assert.deepEqual(notices[0], { type: 'versions', versions: { h3: 1, h4: 1 } });
+  const n = notices[0] as Extract<typeof notices[0], { type: 'versions' }>;
+  assert.deepEqual(n.versions, { h3: 1, h4: 1 });
+  // With each version, the facts the timeline fits and follows by: events and range.
+  assert.deepEqual({ ...n.facts.h3, tracksVersion: 0 }, { events: 6, oldest: 1e9, newest: 2e9 + 2000, tracksVersion: 0 });
   await settle();
   assert.equal(useDataStore.getState().versions.h3, 1);
+  assert.equal(sessionFacts('h4')?.events, 3);
 });
 
 test('a reset forgets what was queued for that session only', async () => {

@@ -15,7 +15,7 @@
  *  - queries run on the data as applied so far and answer with plain data; a throwing query
  *    answers with its error message (the page's promise rejects), it never stops the worker.
  */
-import type { DataPush, FromWorker, QueryName, ToWorker } from './protocol.js';
+import type { DataPush, FromWorker, QueryName, SessionFacts, ToWorker } from './protocol.js';
 import { RECORD_BYTES } from './protocol.js';
 import { SessionData } from './sessionData.js';
 import { QUERIES, frameTransfer } from './queries.js';
@@ -167,12 +167,15 @@ export class DataHandler {
     this.notifyScheduled = false;
     if (!this.dirty.size) return;
     const versions: Record<string, number> = {};
+    const facts: Record<string, SessionFacts> = {};
     for (const id of this.dirty) {
       const v = (this.versions.get(id) ?? 0) + 1;
       this.versions.set(id, v);
       versions[id] = v;
+      const d = this.sessions.get(id);
+      if (d) facts[id] = { events: d.store.count, oldest: d.oldest, newest: d.newest, tracksVersion: d.timeline.tracksVersion };
     }
     this.dirty.clear();
-    this.post({ type: 'versions', versions });
+    this.post({ type: 'versions', versions, facts });
   }
 }

@@ -31,6 +31,18 @@ export interface OutputChunk {
   text: string;
 }
 
+/**
+ * What a version notice says about each session that changed, so the timeline can fit, follow
+ * live and know whether its track list is stale without a round trip.
+ */
+export interface SessionFacts {
+  events: number;
+  /** [oldest, newest] event timestamp (ns); newest 0 before any event. */
+  oldest: number;
+  newest: number;
+  tracksVersion: number;
+}
+
 /** What the status bar and the views' headers need: counts and the time range. */
 export interface SessionInfo {
   /** Events applied. */
@@ -198,7 +210,7 @@ export type ToWorker =
 /** Worker -> page. */
 export type FromWorker =
   | { type: 'applied'; session: string; seq: number }
-  | { type: 'versions'; versions: Record<string, number> }
+  | { type: 'versions'; versions: Record<string, number>; facts: Record<string, SessionFacts> }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: string };
 

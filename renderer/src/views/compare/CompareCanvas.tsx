@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import { useDataStore } from '../../stores/data.js';
+import { sessionFacts, useDataStore } from '../../stores/data.js';
 import { AXIS_H, draw, LABEL_W, layout, type Layout } from '../timeline/draw.js';
 import { FrameSource } from '../timeline/frameSource.js';
 import { frameRequest } from '../timeline/TimelineView.js';
@@ -35,7 +35,7 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
     const vp = () => useCompare.getState().viewport ?? fitRef.current;
     const width = () => canvas.getBoundingClientRect().width;
     const base = () => {
-      const f = src.frame;
+      const f = sessionFacts(sessionId) ?? src.frame;
       return f && Number.isFinite(f.oldest) ? f.oldest : 0;
     };
     const mark = () => {
@@ -54,7 +54,7 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
       raf = requestAnimationFrame(frame);
       if (!dirty) return;
       dirty = false;
-      src.needTracks();
+      src.needTracks(sessionFacts(sessionId)?.tracksVersion);
       if (src.tracks && layTracks !== src.tracks) {
         lay = layout(src.tracks, {}, true);
         layTracks = src.tracks;
@@ -71,7 +71,7 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       const v = vp();
       const t0 = base() + v.r0;
-      if (needFrame) {
+      if (needFrame && lay) {
         needFrame = false;
         usedBase = base();
         src.request(frameRequest(lay, r.width, r.height, t0, v.span, 0, null));

@@ -1,10 +1,11 @@
 import { useEffect, useRef } from 'react';
-import { useDataStore } from '../../stores/data.js';
+import { sessionFacts, useDataStore } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
 import { query } from '../../worker/client.js';
 import type { FrameRequest } from '../../worker/protocol.js';
-import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, visibleRows, type Layout } from './draw.js';
+import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, type Layout } from './draw.js';
+import { rowsIn } from './geometry.js';
 import { FrameSource } from './frameSource.js';
 
 const MIN_SPAN = 200; // ns
@@ -57,8 +58,10 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     };
     const src = new FrameSource(sessionId, markDirty, markStale);
     const ui = () => useUi.getState();
+    // The range from the session's newest version notice (or frame): fitting and following
+    // live need no round trip.
     const range = () => {
-      const f = src.frame;
+      const f = sessionFacts(sessionId) ?? src.frame;
       return f && f.newest > 0 ? { min: f.oldest, max: f.newest } : null;
     };
 
@@ -109,7 +112,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
           }
         }
       }
-      src.needTracks();
+      src.needTracks(sessionFacts(sessionId)?.tracksVersion);
       if (src.tracks && (!lay || layTracks !== src.tracks || layExpanded !== st.expanded)) {
         lay = layout(src.tracks, st.expanded);
         layTracks = src.tracks;
@@ -117,7 +120,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         needFrame = true;
       }
       if (lay) scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
-      if (needFrame) {
+      // Nothing to ask before the track list is known (the first one is on its way).
+      if (needFrame && lay) {
         needFrame = false;
         src.request(frameRequest(lay, w, h, t0, span, scrollY, st.selectedCo));
       }
@@ -323,12 +327,16 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   );
 }
 
-/** The frame query for the rows in view of a layout (none before the track list is known). */
+/**
+ * The frame query for the rows in view of a layout (none before the track list is known), and
+ * half a view more above and below, so a scroll shows rows at once while its own frame is made.
+ */
 export function frameRequest(lay: Layout | null, w: number, h: number, t0: number, span: number, scrollY: number,
   selectedCo: number | null): FrameRequest {
   const rows: FrameRequest['rows'] = [];
   if (lay) {
-    const [first, last] = visibleRows(lay, h, scrollY);
+    const more = Math.max(0, (h - AXIS_H) / 2);
+    const [first, last] = rowsIn(lay.rows, Math.max(0, scrollY - more), scrollY + h - AXIS_H + more);
     for (let k = first; k < last; k++) {
       const r = lay.rows[k];
       rows.push({ track: r.track.id, kind: r.kind, co: r.co ?? 0, y: r.y, h: r.h, expanded: !!r.expanded });

@@ -26,9 +26,13 @@ export class FrameSource {
     this.pump();
   }
 
-  /** Asks for the track list unless it is current (the newest frame's tracksVersion) or on its way. */
-  needTracks(): void {
-    if (this.tracksInflight || (this.tracks && this.frame && this.tracks.version === this.frame.tracksVersion)) return;
+  /**
+   * Asks for the track list unless it is on its way or current: of `version` (the session's
+   * newest, from its version notice) or else of the newest frame.
+   */
+  needTracks(version?: number): void {
+    const want = version ?? this.frame?.tracksVersion;
+    if (this.tracksInflight || (this.tracks && (want === undefined || this.tracks.version === want))) return;
     this.tracksInflight = true;
     query(this.session, 'tracks', {}).then(
       (t) => {
