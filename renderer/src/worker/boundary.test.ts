@@ -1,7 +1,7 @@
 /**
  * The UI thread does no data work: following every value import (type-only imports are erased)
  * from the page's entry (renderer/src/main.tsx), no module reached is the event store, the
- * derivations, the timeline builder, the insight finder, or the worker's own side (SessionData,
+ * derivations, the timeline builder and model, the insight finder, or the worker's own side (SessionData,
  * the handler and its queries). The worker is reached only through `new Worker(new URL(...))`,
  * which is not an import.
  */
@@ -19,6 +19,8 @@ const WORKER_ONLY = [
   'core/derive/',
   'core/model/timeline',
   'core/insights/insights',
+  'renderer/src/data/timelineModel',
+  'renderer/src/data/spans',
   'renderer/src/worker/sessionData',
   'renderer/src/worker/handler',
   'renderer/src/worker/queries',

@@ -1,8 +1,8 @@
 /**
  * The data worker's entry (bundled by Vite from `new Worker(new URL('./dataWorker.ts',
  * import.meta.url), { type: 'module' })` in worker/client.ts): wires a DataHandler to the
- * worker's messages. Version notices go out on the worker's animation frames where it has them
- * (Chromium's dedicated workers do), else every 16 ms.
+ * worker's messages. Version notices go out at most every 16 ms (about once per display frame),
+ * the first after a quiet spell at once.
  */
 import { DataHandler, type Scheduler } from './handler.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -10,11 +10,11 @@ import type { FromWorker, ToWorker } from './protocol.js';
 const scope = self as unknown as {
   postMessage(msg: FromWorker, transfer: Transferable[]): void;
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-  requestAnimationFrame?: (cb: () => void) => number;
 };
 
 const tick = new MessageChannel();
 const soonQueue: (() => void)[] = [];
+let lastFrame = -Infinity;
 tick.port1.onmessage = () => soonQueue.shift()?.();
 
 const scheduler: Scheduler = {
@@ -23,17 +23,13 @@ const scheduler: Scheduler = {
     tick.port2.postMessage(0);
   },
   frame: (fn) => {
-    // Whichever comes first: the worker's next animation frame, or a timer (no frames in a hidden tab).
-    let done = false;
-    const once = () => {
-      if (done) return;
-      done = true;
+    // At most one notice per ~frame (16 ms), and the first after a quiet spell at once: no
+    // dependence on the worker having animation frames of its own.
+    const wait = Math.max(0, lastFrame + 16 - performance.now());
+    setTimeout(() => {
+      lastFrame = performance.now();
       fn();
-    };
-    if (typeof scope.requestAnimationFrame === 'function') {
-      scope.requestAnimationFrame(once);
-      setTimeout(once, 100);
-    } else setTimeout(once, 16);
+    }, wait);
   },
 };
 

@@ -15,7 +15,7 @@ function behindText(session: SessionStatus, applied: number | undefined): string
 
 /** pid, running / exited, events, drops, rate, how far behind the page is; problems and stream messages below. */
 export function StatusBar({ session }: { session: SessionStatus | null }) {
-  const data = useSessionQuery(session?.id, 'info', {});
+  const data = useSessionQuery(session?.id, 'info', {}, { throttleMs: 100 });
   const applied = useStream((s) => (session ? s.applied[session.id] : undefined));
   const messages = useStream((s) => s.messages);
   if (!session) return <div className="statusbar" data-testid="status-bar"><span className="dim">no session</span></div>;
