@@ -6,9 +6,10 @@
  * The transport is a real Worker (worker/dataWorker.ts) by default; tests connect the client to
  * a DataHandler in the same thread (connectTransport) to run the page's code in Node.
  *
- * A batch's bytes are transferred when they are the whole of their buffer; a view into a bigger
- * buffer (another batch's, or a frame's) is copied first, so nothing else the page holds is
- * detached.
+ * A batch's bytes are transferred with their buffer, the view kept (a binary WebSocket frame is
+ * one batch: its buffer holds only the frame's small header besides the events, wire.ts). A view
+ * that is less than half of its buffer (a slice of a pool or of something else the page holds)
+ * is copied first, so nothing else is detached.
  */
 import type { DataPush, FromWorker, QueryArgs, QueryName, QueryResult, SessionFacts, ToWorker } from './protocol.js';
 
@@ -84,7 +85,7 @@ export function onVersions(listener: ((versions: Record<string, number>, facts: 
 export function sendPush(p: DataPush): void {
   if (p.type === 'batch' && p.events instanceof Uint8Array) {
     let e = p.events;
-    if (e.byteOffset !== 0 || e.byteLength !== e.buffer.byteLength || !(e.buffer instanceof ArrayBuffer)) e = e.slice();
+    if (!(e.buffer instanceof ArrayBuffer) || e.byteLength * 2 < e.buffer.byteLength) e = e.slice();
     channel().send({ type: 'push', push: { ...p, events: e } }, [e.buffer as ArrayBuffer]);
     return;
   }

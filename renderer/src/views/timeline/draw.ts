@@ -46,6 +46,10 @@ export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, f: Tim
   }
   const plotW = Math.max(1, w - LABEL_W);
   const scale = plotW / s.span;
+  // The view starts on a whole pixel of the grid the worker snaps its answers to, so an answer
+  // for a panned viewport lands on whole pixels (no antialiased edges to fill).
+  const nsPerPx = s.span / plotW;
+  s = { ...s, t0: Math.round(s.t0 / nsPerPx) * nsPerPx, scrollY: Math.round(s.scrollY) };
   const t1 = s.t0 + s.span;
   const x = (t: number) => LABEL_W + (t - s.t0) * scale;
   const now = f.newest;
@@ -87,28 +91,27 @@ export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, f: Tim
   ctx.clip();
   const fScale = Math.max(1, f.width - f.left) / f.span;
   const stretch = scale / fScale;
-  ctx.translate(LABEL_W + (f.t0 - s.t0) * scale, top);
-  ctx.scale(stretch, 1);
-  ctx.translate(-f.left, 0);
+  // x in the answer -> x now: moved by a pan, stretched by a zoom; rectangles snapped to pixels.
+  const shift = LABEL_W + (f.t0 - s.t0) * scale - f.left * stretch;
+  const fx = (xf: number) => shift + xf * stretch;
   let colour = -1;
   const r = f.rects;
   for (let k = 0, o = 0; o < r.length; k++, o += 4) {
     if (f.rectColour[k] !== colour) ctx.fillStyle = f.colours[(colour = f.rectColour[k])];
-    ctx.fillRect(r[o], r[o + 1], r[o + 2], r[o + 3]);
+    const x0 = Math.round(shift + r[o] * stretch);
+    const x1 = Math.round(shift + (r[o] + r[o + 2]) * stretch);
+    ctx.fillRect(x0, top + r[o + 1], Math.max(1, x1 - x0), r[o + 3]);
   }
   if (f.outlines.length) {
     ctx.strokeStyle = '#fff';
-    ctx.lineWidth = 1 / stretch;
     ctx.beginPath();
     const a = f.outlines;
-    for (let o = 0; o < a.length; o += 4) ctx.rect(a[o], a[o + 1], a[o + 2], a[o + 3]);
+    for (let o = 0; o < a.length; o += 4) ctx.rect(fx(a[o]), top + a[o + 1], a[o + 2] * stretch, a[o + 3]);
     ctx.stroke();
-    ctx.lineWidth = 1;
   }
   ctx.restore();
 
   // Markers and labels keep their size: placed by the same mapping, drawn unstretched.
-  const fx = (xf: number) => LABEL_W + (f.t0 - s.t0) * scale + (xf - f.left) * stretch;
   ctx.save();
   ctx.beginPath();
   ctx.rect(LABEL_W, AXIS_H, plotW, h - AXIS_H);
