@@ -47,14 +47,34 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     let layExpanded: Record<number, true> | null = null;
     let fitted = false;
     let dropped = '';
-    // A frame is requested only when something changed (nothing runs per frame while idle).
-    const markDirty = () => {
-      dirty = true;
+    // An animation frame is requested only when something changed (nothing runs while idle).
+    const schedule = () => {
       if (!raf) raf = requestAnimationFrame(frame);
     };
+    /** Paint (an answer arrived). */
+    const markDirty = () => {
+      dirty = true;
+      schedule();
+    };
+    /** Input (viewport, selection, size, scroll): paint the last answer moved at once, and ask anew. */
     const markStale = () => {
       needFrame = true;
       markDirty();
+    };
+    /** New data: ask anew, and paint when the answer comes (one paint per answer while streaming). */
+    const markData = () => {
+      needFrame = true;
+      schedule();
+    };
+    /** Set while the frame itself moves the viewport (fit, follow live): not an input. */
+    let selfUpdate = false;
+    const setViewport = (v: { t0: number; span: number }) => {
+      selfUpdate = true;
+      try {
+        ui().setViewport(v);
+      } finally {
+        selfUpdate = false;
+      }
     };
     const src = new FrameSource(sessionId, markDirty, markStale);
     const ui = () => useUi.getState();
@@ -79,14 +99,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
 
     function frame() {
       raf = 0;
-      if (!dirty) return;
-      dirty = false;
+      if (!dirty && !needFrame) return;
       const { w, h, dpr } = size();
-      if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-        canvas.width = Math.round(w * dpr);
-        canvas.height = Math.round(h * dpr);
-      }
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       const st = ui();
       let { t0, span } = st.viewport;
       const r = range();
@@ -103,12 +117,12 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
           fitted = true;
           span = Math.min(full * 1.05, 10e9);
           t0 = r.max - span * 0.98;
-          if (t0 !== st.viewport.t0 || span !== st.viewport.span) st.setViewport({ t0, span });
+          if (t0 !== st.viewport.t0 || span !== st.viewport.span) setViewport({ t0, span });
         } else if (st.followLive) {
           const want = r.max - span * 0.95;
           if (want !== t0) {
             t0 = want;
-            st.setViewport({ t0, span });
+            setViewport({ t0, span });
           }
         }
       }
@@ -125,6 +139,13 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         needFrame = false;
         src.request(frameRequest(lay, w, h, t0, span, scrollY, st.selectedCo));
       }
+      if (!dirty) return;
+      dirty = false;
+      if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+        canvas.width = Math.round(w * dpr);
+        canvas.height = Math.round(h * dpr);
+      }
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       draw(ctx, w, h, src.frame, { t0, span, scrollY, selectedCo: st.selectedCo }, lay);
       // How many events the drawn data holds (for tests and benchmarks: "everything is drawn").
       const events = String(src.frame?.events ?? 0);
@@ -135,19 +156,19 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         dropped = note;
         droppedRef.current.textContent = note;
       }
-      // The viewport updates above notified the store, which marked us dirty
-      // again: that frame is drawn already (and its request made).
-      dirty = false;
     }
     raf = requestAnimationFrame(frame);
 
     const unsubData = useDataStore.subscribe((s, prev) => {
       if (s.versions[sessionId] !== prev.versions[sessionId]) {
         if ((s.versions[sessionId] ?? 0) === 1 || !range()) fitted = false;
-        markStale();
+        markData();
       }
     });
-    const unsubUi = useUi.subscribe(markStale);
+    const unsubUi = useUi.subscribe(() => {
+      if (selfUpdate) needFrame = true;
+      else markStale();
+    });
     const ro = new ResizeObserver(() => {
       // Read here, after layout, as the draw did before: the border box.
       const r = canvas.getBoundingClientRect();
