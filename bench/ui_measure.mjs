@@ -127,13 +127,22 @@ function instrument() {
   window.WebSocket = class extends NativeWS {
     set onmessage(fn) {
       super.onmessage = fn && ((ev) => {
+        // Read before the page's handler: it hands a binary frame's buffer to the data worker
+        // (transferred, so detached here afterwards).
+        const bytes = typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength;
+        const frameHead = ev.data instanceof ArrayBuffer && ev.data.byteLength >= 4
+          ? (() => {
+            const n = new DataView(ev.data).getUint32(0, true);
+            return { n, head: new TextDecoder().decode(new Uint8Array(ev.data, 4, Math.min(n, 200))) };
+          })()
+          : null;
         const s = performance.now();
         try {
           return fn.call(this, ev);
         } finally {
           const e = performance.now();
           b.msgs++;
-          b.msgBytes += typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength;
+          b.msgBytes += bytes;
           b.msgBusyMs += e - s;
           b.lastMsgEnd = e;
           if (typeof ev.data === 'string') {
@@ -155,15 +164,13 @@ function instrument() {
                 /* not ours */
               }
             }
-          } else if (ev.data instanceof ArrayBuffer && ev.data.byteLength >= 4) {
+          } else if (frameHead) {
             // A binary batch frame (main/serve/wsApi.ts encodeBinaryPush): u32 n, n bytes of JSON, records.
-            const n = new DataView(ev.data).getUint32(0, true);
-            const head = new TextDecoder().decode(new Uint8Array(ev.data, 4, Math.min(n, 200)));
-            if (head.includes('"type":"batch"')) b.eventsIn += Math.floor((ev.data.byteLength - 4 - n) / 64);
+            if (frameHead.head.includes('"type":"batch"')) b.eventsIn += Math.floor((bytes - 4 - frameHead.n) / 64);
           }
           if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
           // The head is copied: a slice of a string would keep the whole message alive (V8 sliced strings).
-          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength, typeof ev.data === 'string' ? [...ev.data.slice(0, 60)].join('') : '(binary)']);
+          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), bytes, typeof ev.data === 'string' ? [...ev.data.slice(0, 60)].join('') : '(binary)']);
         }
       });
     }

@@ -14,8 +14,9 @@
 //                     200 k events/s, the timeline following live: p95 frame time over
 //                     --ui-stream-seconds (default 20; 60 for the full measurement).
 //                     Target <= 16 ms.
-//   ui_stream_heap    the renderer's JS heap (performance.memory.usedJSHeapSize, which
-//                     in Chromium counts ArrayBuffer contents too: the typed-array stores)
+//   ui_stream_heap    the page's main-thread JS heap (performance.memory.usedJSHeapSize, which
+//                     in Chromium counts ArrayBuffer contents; the session data is in the
+//                     data worker, not counted: its RSS is in the notes)
 //                     at the end of that; after a forced GC and the renderer's RSS in the
 //                     notes. No target.
 
@@ -129,7 +130,7 @@ export function uiBenchmarks(h) {
             `${trace.events.toLocaleString('en-US')}-event recording (paced_producer ${TRACE_COROUTINES} coroutines, ${TRACE_SECONDS} s, ${trace.drops ?? '?'} drops); ${repsNote}`,
             `first paint = submit of the open-trace form -> end of the first frame whose canvas shows spans in the first worker lane (pixels sampled after each frame)`,
             `the host answers (status "loaded") after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms: it reads the whole file before replying (main/app/host.ts openTrace), so the first paint cannot come sooner`,
-            `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, binary frames, arrives at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all (they only queue: the data is applied in slices after frames, stores/data.ts); painted = the end of the first frame whose timeline drew every event (the canvas's data-events); frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
+            `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, binary frames, arrives at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all (they only hand the bytes to the data worker, which applies them in slices: renderer/src/worker/handler.ts); painted = the end of the first frame whose timeline drew every event (the canvas's data-events); frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
           ],
           detail: { reps: tr },
         }),
@@ -164,7 +165,7 @@ export function uiBenchmarks(h) {
           peer_value: null,
           meets_target: true,
           notes: [
-            `after ${s0.seconds} s of ${s0.events_per_s.toLocaleString('en-US')} events/s: performance.memory.usedJSHeapSize ${s0.heap_used_mb} MB (total ${s0.heap_total_mb} MB; ${s0.heap_start_mb} MB before the launch), ${s0.heap_after_gc_mb} MB after a forced GC; renderer process RSS ${s0.renderer_rss_mb} MB. Chromium's usedJSHeapSize includes ArrayBuffer contents: the timeline's spans (bounded: TimelineModel MAX_ITEMS, 2.5 M slices/instants/flows, about 115 MB at most, the oldest dropped by time) and the session's EventStore (main/core, every event, about 8 bytes each: not bounded)`,
+            `after ${s0.seconds} s of ${s0.events_per_s.toLocaleString('en-US')} events/s: performance.memory.usedJSHeapSize ${s0.heap_used_mb} MB (total ${s0.heap_total_mb} MB; ${s0.heap_start_mb} MB before the launch), ${s0.heap_after_gc_mb} MB after a forced GC; renderer process RSS ${s0.renderer_rss_mb} MB. usedJSHeapSize is the page's main thread only: the session data (the timeline's spans, bounded by TimelineModel MAX_ITEMS, 2.5 M slices/instants/flows, about 115 MB at most, and the session's EventStore, about 8 bytes per event, not bounded) is in the data worker's heap, counted in the renderer's RSS, not here`,
             `heap over time: ${s0.samples.map((x) => `${x.s} s ${x.heap_mb} MB`).join(', ')}`,
           ],
           detail: { reps_mb: st.map((r) => r.heap_used_mb), samples: s0.samples },

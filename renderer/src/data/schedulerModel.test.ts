@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawEventWriter, RawEvents } from '@core/events/rawEvents.js';
 import { Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '@core/events/schema.js';
-import { SessionData } from './sessionData.js';
+import { SessionData } from '../worker/sessionData.js';
 import { boxesOf, coNames, compareWithEngine, explainStep, SchedulerSteps, type Boxes, type EngineSnapshot } from './schedulerModel.js';
 
 const MS = 1_000_000;

@@ -6,7 +6,8 @@
  *  - `received` is, per session, the seq after the last event queued for the data store: a batch
  *    is taken only from there on (what the page already has is cut off, a gap is shown as a
  *    message), so every event is applied once, in order;
- *  - acks follow what data.ts has applied (onApplied), at most one per session per task;
+ *  - acks follow what the data worker has applied (onApplied, via stores/data.ts and
+ *    worker/client.ts), at most one per session per task;
  *  - a (re)connect subscribes every session from its `received` (0 for a session never seen):
  *    a reconnect resumes, it never starts over;
  *  - every failure (subscribe refused, stream ended with an error, connection closed by the

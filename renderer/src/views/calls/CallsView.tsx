@@ -1,20 +1,16 @@
 import { useMemo } from 'react';
-import { newestCalls, type CallQuery, type CallRow } from '../../data/calls.js';
-import { peekSessionData } from '../../stores/data.js';
+import type { CallQuery, CallRow } from '../../data/calls.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtCount, fmtDur } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 
 const LOG_ROWS = 500;
 
 /** Hooked calls: statistics per call, and a live log of the newest matching calls. */
 export function CallsView({ sessionId }: { sessionId: string }) {
-  const version = useThrottledVersion(sessionId, 250);
   const f = useUi((s) => s.callFilter);
   const setF = useUi.getState().setCallFilter;
-  const stats = useMemo(() => peekSessionData(sessionId)?.derived.calls.rows() ?? [],
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [sessionId, version]);
+  const stats = useSessionQuery(sessionId, 'callStats', {}, { throttleMs: 250 }) ?? [];
   const query: CallQuery | string = useMemo(() => {
     const q: CallQuery = { call: f.call.trim() || undefined, errorsOnly: f.errorsOnly };
     if (f.fd.trim()) {
@@ -34,12 +30,11 @@ export function CallsView({ sessionId }: { sessionId: string }) {
     }
     return q;
   }, [f]);
-  const rows: CallRow[] = useMemo(() => {
-    const data = peekSessionData(sessionId);
-    return data && typeof query !== 'string' ? newestCalls(data.store, query, LOG_ROWS, data.strings) : [];
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, version, query]);
-  const base = peekSessionData(sessionId)?.oldest ?? 0;
+  const bad = typeof query === 'string';
+  const log = useSessionQuery(sessionId, 'callLog', { query: bad ? {} : query, limit: LOG_ROWS }, { throttleMs: 250, skip: bad });
+  const rows: CallRow[] = bad ? [] : (log ?? []);
+  const info = useSessionQuery(sessionId, 'info', {}, { throttleMs: 250 });
+  const base = info?.oldest ?? 0;
   return (
     <div>
       <h2>Statistics</h2>

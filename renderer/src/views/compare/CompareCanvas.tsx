@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'react';
-import { peekSessionData, useDataStore } from '../../stores/data.js';
+import { sessionFacts, useDataStore } from '../../stores/data.js';
 import { AXIS_H, draw, LABEL_W, layout, type Layout } from '../timeline/draw.js';
+import { FrameSource } from '../timeline/frameSource.js';
+import { frameRequest } from '../timeline/TimelineView.js';
 import { useCompare, type RelViewport } from './compareStore.js';
 
 const LANE_H = 24;
@@ -24,23 +26,39 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
     const canvas = canvasRef.current!;
     const ctx = canvas.getContext('2d')!;
     let dirty = true;
+    let needFrame = true;
     let raf = 0;
     let lay: Layout | null = null;
-    let lanes = -1;
+    let layTracks: unknown = null;
+    /** The first event's time the last request was made with. */
+    let usedBase = NaN;
     const vp = () => useCompare.getState().viewport ?? fitRef.current;
     const width = () => canvas.getBoundingClientRect().width;
+    const base = () => {
+      const f = sessionFacts(sessionId) ?? src.frame;
+      return f && Number.isFinite(f.oldest) ? f.oldest : 0;
+    };
+    const mark = () => {
+      dirty = true;
+    };
+    const stale = () => {
+      needFrame = true;
+      dirty = true;
+    };
+    const src = new FrameSource(sessionId, () => {
+      if (base() !== usedBase) needFrame = true;
+      mark();
+    }, stale);
 
     const frame = () => {
       raf = requestAnimationFrame(frame);
       if (!dirty) return;
       dirty = false;
-      const d = peekSessionData(sessionId);
-      if (d && (!lay || d.timeline.tracks.size !== lanes)) {
-        const full = layout(d, {});
-        const rows = full.rows.filter((r) => r.kind === 'thread');
-        const h = rows.reduce((m, r) => Math.max(m, r.y + r.h), 0);
-        lay = { rows, byTrack: new Map(rows.map((r) => [r.track.info.id, r])), height: h };
-        lanes = d.timeline.tracks.size;
+      src.needTracks(sessionFacts(sessionId)?.tracksVersion);
+      if (src.tracks && layTracks !== src.tracks) {
+        lay = layout(src.tracks, {}, true);
+        layTracks = src.tracks;
+        needFrame = true;
         const want = `${AXIS_H + Math.max(lay.height, LANE_H) + 4}px`;
         if (wrapRef.current && wrapRef.current.style.height !== want) wrapRef.current.style.height = want;
       }
@@ -52,22 +70,21 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
       }
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       const v = vp();
-      const base = d && Number.isFinite(d.oldest) ? d.oldest : 0;
-      draw(ctx, r.width, r.height, d, { t0: base + v.r0, span: v.span, scrollY: 0, selectedCo: null, expanded: {} }, d?.range() ? lay : null);
+      const t0 = base() + v.r0;
+      if (needFrame && lay) {
+        needFrame = false;
+        usedBase = base();
+        src.request(frameRequest(lay, r.width, r.height, t0, v.span, 0, null));
+      }
+      draw(ctx, r.width, r.height, src.frame, { t0, span: v.span, scrollY: 0, selectedCo: null }, lay);
     };
     raf = requestAnimationFrame(frame);
-    const mark = () => {
-      dirty = true;
-    };
-    markRef.current = mark;
+    markRef.current = stale;
     const unsubData = useDataStore.subscribe((s, prev) => {
-      if (s.versions[sessionId] !== prev.versions[sessionId]) {
-        lay = null;
-        mark();
-      }
+      if (s.versions[sessionId] !== prev.versions[sessionId]) stale();
     });
-    const unsubCmp = useCompare.subscribe(mark);
-    const ro = new ResizeObserver(mark);
+    const unsubCmp = useCompare.subscribe(stale);
+    const ro = new ResizeObserver(stale);
     ro.observe(canvas);
 
     const zoom = (factor: number, atX: number) => {
@@ -105,6 +122,7 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
     window.addEventListener('mousemove', onMove);
     window.addEventListener('mouseup', onUp);
     return () => {
+      src.close();
       cancelAnimationFrame(raf);
       unsubData();
       unsubCmp();

@@ -2,13 +2,14 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import type { Demo, EngineOptions, SessionStatus } from '../../../../preload/api.js';
 import { hookName } from '@core/events/schema.js';
 import { errorText, getApi } from '../../api/index.js';
-import { peekSessionData, useDataStore } from '../../stores/data.js';
+import { useDataStore } from '../../stores/data.js';
+import { query } from '../../worker/client.js';
 import { useSessions } from '../../stores/sessions.js';
 import { fmtCount, fmtDur } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 import { CompareCanvas } from './CompareCanvas.js';
 import { useCompare } from './compareStore.js';
-import { difference, mostFrequentHook, summarize, type RunSummary } from './summary.js';
+import { difference, mostFrequentHook, type RunSummary } from './summary.js';
 
 /**
  * Compare: two sessions side by side — their worker lanes on one time axis (each relative to its
@@ -21,10 +22,8 @@ export function CompareView() {
   const sorted = useMemo(() => [...list].sort((x, y) => x.startedAt - y.startedAt), [list]);
   const a = sorted.find((s) => s.id === pickA) ?? sorted[sorted.length - 2] ?? null;
   const b = sorted.find((s) => s.id === pickB) ?? sorted[sorted.length - 1] ?? null;
-  const va = useThrottledVersion(a?.id ?? null, 250);
-  const vb = useThrottledVersion(b?.id ?? null, 250);
-  const sa = useMemo(() => summaryOf(a?.id), [a?.id, va]);
-  const sb = useMemo(() => summaryOf(b?.id), [b?.id, vb]);
+  const sa = useSessionQuery(a?.id, 'compareSummary', {}, { throttleMs: 250 }) ?? null;
+  const sb = useSessionQuery(b?.id, 'compareSummary', {}, { throttleMs: 250 }) ?? null;
   const fit = { r0: 0, span: Math.max(sa?.wallNs ?? 0, sb?.wallNs ?? 0, 1e6) * 1.02 };
   const label = (s: SessionStatus) => `${s.name}${labels[s.id] ? ` [${labels[s.id]}]` : ''} (${s.pid || s.kind}) — ${s.state}`;
   const picker = (side: 'a' | 'b', cur: SessionStatus | null) => (
@@ -55,11 +54,6 @@ export function CompareView() {
   );
 }
 
-function summaryOf(id: string | undefined): RunSummary | null {
-  const d = id ? peekSessionData(id) : undefined;
-  return d ? summarize(d) : null;
-}
-
 interface RowDef {
   key: string;
   title: string;
@@ -69,9 +63,8 @@ interface RowDef {
 
 function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary | null; aId: string; bId: string }) {
   const hook = mostFrequentHook(a, b);
-  const p99 = (id: string) => (hook === null ? NaN : peekSessionData(id)?.derived.calls.summary(hook).p99 ?? NaN);
-  const p99a = p99(aId);
-  const p99b = p99(bId);
+  const p99a = useSessionQuery(aId, 'callP99', { hook: hook ?? 0 }, { throttleMs: 250, skip: hook === null }) ?? NaN;
+  const p99b = useSessionQuery(bId, 'callP99', { hook: hook ?? 0 }, { throttleMs: 250, skip: hook === null }) ?? NaN;
   const rows: RowDef[] = [
     { key: 'wall', title: 'wall time', value: (s) => s.wallNs, fmt: fmtDur },
     { key: 'events', title: 'events', value: (s) => s.events, fmt: fmtCount },
@@ -83,9 +76,11 @@ function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary 
     { key: 'drops', title: 'events dropped', value: (s) => s.drops, fmt: fmtCount },
     { key: 'insights', title: 'insights found', value: (s) => s.insights, fmt: fmtCount },
   ];
-  const kinds = (id: string) => [...new Set(peekSessionData(id)?.insights.map((i) => i.kind) ?? [])].join(', ') || '—';
-  const ka = kinds(aId);
-  const kb = kinds(bId);
+  const ia = useSessionQuery(aId, 'insights', {}, { throttleMs: 250 });
+  const ib = useSessionQuery(bId, 'insights', {}, { throttleMs: 250 });
+  const kinds = (l: { kind: string }[] | undefined) => [...new Set(l?.map((i) => i.kind) ?? [])].join(', ') || '—';
+  const ka = kinds(ia?.list);
+  const kb = kinds(ib?.list);
   return (
     <section className="card">
       <h2>Summary</h2>
@@ -130,19 +125,22 @@ const VARY: Record<Vary, { title: string; a: (n: number) => EngineOptions; b: (n
 /** Resolves once the session has ended (its data saw 'end', or its status left 'running'). */
 function whenEnded(id: string): Promise<void> {
   return new Promise((resolve) => {
-    const done = () => {
-      const st = useSessions.getState().list.find((s) => s.id === id);
-      return !!peekSessionData(id)?.ended || (st !== undefined && st.state !== 'running');
-    };
-    if (done()) return resolve();
-    const check = () => {
-      if (!done()) return;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
       unsubA();
       unsubB();
       resolve();
     };
+    const check = () => {
+      const st = useSessions.getState().list.find((s) => s.id === id);
+      if (st !== undefined && st.state !== 'running') return finish();
+      query(id, 'info', {}).then((i) => { if (i.ended) finish(); }, () => { /* asked again on the next change */ });
+    };
     const unsubA = useSessions.subscribe(check);
     const unsubB = useDataStore.subscribe(check);
+    check();
   });
 }
 

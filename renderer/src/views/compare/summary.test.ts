@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { difference, mostFrequentHook, type RunSummary } from './summary.js';
 
 const run = (calls: [number, number][]): RunSummary => ({
-  wallNs: 0, events: 0, coroutines: 0, switches: 0, preemptions: 0, calls: 0, drops: 0, insights: 0, callsByHook: new Map(calls),
+  wallNs: 0, events: 0, coroutines: 0, switches: 0, preemptions: 0, calls: 0, drops: 0, insights: 0, callsByHook: calls,
 });
 
 test('difference: equal, within 10 %, different, very different (2x or one zero)', () => {

@@ -1,38 +1,7 @@
-/** The numbers Compare puts side by side, taken from a session's SessionData (Derived tables, insights). */
-import type { SessionData } from '../../data/sessionData.js';
+/** What Compare does with the numbers it puts side by side (the data worker's compareSummary answers, worker/queries.ts). */
+import type { RunSummary } from '../../worker/protocol.js';
 
-export interface RunSummary {
-  wallNs: number;
-  events: number;
-  coroutines: number;
-  switches: number;
-  preemptions: number;
-  calls: number;
-  drops: number;
-  insights: number;
-  /** Calls per hook id (in and outside coroutines). */
-  callsByHook: Map<number, number>;
-}
-
-export function summarize(d: SessionData): RunSummary {
-  const cos = d.derived.coroutines(true);
-  let switches = 0;
-  for (const c of cos) switches += c.switches;
-  const callsByHook = new Map<number, number>();
-  for (const r of d.derived.calls.rows()) callsByHook.set(r.hook, (callsByHook.get(r.hook) ?? 0) + r.count);
-  const range = d.range();
-  return {
-    wallNs: range ? range.max - range.min : 0,
-    events: d.derived.count,
-    coroutines: cos.length,
-    switches,
-    preemptions: d.derived.preemption.summary().preempted,
-    calls: d.derived.calls.total().count,
-    drops: d.derived.drops.lost,
-    insights: d.insights.length,
-    callsByHook,
-  };
-}
+export type { RunSummary };
 
 /** The hook called most often in both runs together (null: no calls). */
 export function mostFrequentHook(...runs: (RunSummary | null)[]): number | null {

@@ -1,32 +1,15 @@
-import { useMemo } from 'react';
-import { Kind } from '@core/events/schema.js';
-import { AddressPairer, callRow, type CallRow } from '../../data/calls.js';
-import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 
 const LAST_CALLS = 20;
 
 /** State, wait reason and last hooked calls of one coroutine. */
-export function CoroutineDetail({ sessionId, co, version }: { sessionId: string; co: number; version: number }) {
-  const { info, calls } = useMemo(() => {
-    const data = peekSessionData(sessionId);
-    if (!data) return { info: undefined, calls: [] as CallRow[] };
-    const info = data.derived.coroutine(co);
-    const calls: CallRow[] = [];
-    const pairs = new AddressPairer<CallRow>();
-    data.store.scanCo(co, -Infinity, Infinity, (ev) => {
-      if (ev.kind !== Kind.CALL) return pairs.see(ev);
-      const row = callRow(ev);
-      pairs.see(ev, row);
-      calls.push(row);
-      if (calls.length > LAST_CALLS * 4) calls.splice(0, calls.length - LAST_CALLS);
-    });
-    for (const [row] of pairs.addresses) row.address = pairs.text(row, data.strings);
-    return { info, calls: calls.slice(-LAST_CALLS).reverse() };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, co, version]);
-  const base = peekSessionData(sessionId)?.oldest ?? 0;
+export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: number }) {
+  const answer = useSessionQuery(sessionId, 'coroutineDetail', { co, lastCalls: LAST_CALLS }, { throttleMs: 200 });
+  const info = answer?.info;
+  const calls = answer?.calls ?? [];
+  const base = useSessionQuery(sessionId, 'info', {}, { throttleMs: 200 })?.oldest ?? 0;
   return (
     <aside className="card detail" data-testid="coroutine-detail" data-co={co}>
       <h2>{info ? `${info.name || 'co'} #${co}` : `#${co}`}</h2>

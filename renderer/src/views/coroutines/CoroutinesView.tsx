@@ -1,11 +1,8 @@
-import { useMemo } from 'react';
 import type { CoroutineInfo } from '@core/derive/derived.js';
-import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { coColour, fmtCount, fmtDur } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionAnswer } from '../useSessionQuery.js';
 import { CoroutineDetail } from './CoroutineDetail.js';
-import { coroutineMatcher } from '../../data/coroutineFilter.js';
 
 const MAX_ROWS = 500;
 
@@ -24,30 +21,18 @@ const COLUMNS: { key: string; title: string; num?: boolean; value: (c: Coroutine
 
 /** The live coroutine table (sortable, filterable) and the selected coroutine's detail. */
 export function CoroutinesView({ sessionId }: { sessionId: string }) {
-  const version = useThrottledVersion(sessionId, 200);
   const filter = useUi((s) => s.coFilter);
   const showDone = useUi((s) => s.coShowDone);
   const sort = useUi((s) => s.coSort);
   const selected = useUi((s) => s.selectedCo);
   const { setCoFilter, setCoShowDone, setCoSort, select } = useUi.getState();
 
-  const { rows, total } = useMemo(() => {
-    const data = peekSessionData(sessionId);
-    if (!data) return { rows: [], total: 0 };
-    let all = data.derived.coroutines(true);
-    const total = all.length;
-    if (!showDone) all = all.filter((c) => c.state !== 'done');
-    if (filter.trim()) all = all.filter(coroutineMatcher(filter));
-    const col = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0];
-    const dir = sort.desc ? -1 : 1;
-    all.sort((a, b) => {
-      const x = col.value(a);
-      const y = col.value(b);
-      return (x < y ? -1 : x > y ? 1 : 0) * dir || a.co - b.co;
-    });
-    return { rows: all, total };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, version, filter, showDone, sort]);
+  // Filtered, sorted and cut in the data worker: only the rows shown cross to the page.
+  const { value: answer, fresh } = useSessionAnswer(sessionId, 'coroutineRows', { filter, showDone, sort: { key: sort.key, desc: sort.desc }, limit: MAX_ROWS },
+    { throttleMs: 200 });
+  const rows = answer?.rows ?? [];
+  const matched = answer?.matched ?? 0;
+  const total = answer?.total ?? 0;
 
   const fmt = (c: CoroutineInfo, key: string, v: number | string) => {
     if (key === 'runTime' || key === 'readyTime' || key === 'suspendedTime') return fmtDur(v as number);
@@ -62,7 +47,8 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
         <div className="filters">
           <input data-testid="coroutine-filter" placeholder="filter: id (#12), name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
           <label><input type="checkbox" data-testid="coroutine-show-done" checked={showDone} onChange={(e) => setCoShowDone(e.target.checked)} /> finished too</label>
-          <span className="dim" data-testid="coroutine-count">{rows.length} of {total}{rows.length > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>
+          {/* The count of the filter shown, once its rows are in (the rows of the last one stay meanwhile). */}
+          {fresh && <span className="dim" data-testid="coroutine-count">{matched} of {total}{matched > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>}
         </div>
         <table data-testid="coroutine-table">
           <thead>
@@ -75,7 +61,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
             </tr>
           </thead>
           <tbody>
-            {rows.slice(0, MAX_ROWS).map((c) => (
+            {rows.map((c) => (
               <tr key={c.co} data-testid={`coroutine-row-${c.co}`} data-state={c.state} className={c.co === selected ? 'selected' : ''}
                 onClick={() => select(c.co === selected ? null : c.co)}>
                 {COLUMNS.map((col) => (
@@ -89,7 +75,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
           </tbody>
         </table>
       </div>
-      {selected !== null && <CoroutineDetail sessionId={sessionId} co={selected} version={version} />}
+      {selected !== null && <CoroutineDetail sessionId={sessionId} co={selected} />}
     </div>
   );
 }

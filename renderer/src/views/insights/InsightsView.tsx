@@ -1,9 +1,7 @@
-import { useMemo } from 'react';
 import type { Insight } from '@core/insights/insights.js';
-import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 
 /** The timeline viewport showing an insight's moment: its span centred with room on both sides. */
 export function insightViewport(i: Insight): { t0: number; span: number } {
@@ -21,17 +19,12 @@ export function jumpToInsight(i: Insight): void {
  * events, live while it runs; a click opens the Timeline on the moment with the coroutine selected.
  */
 export function InsightsView({ sessionId }: { sessionId: string }) {
-  const version = useThrottledVersion(sessionId, 250);
-  const { list, suppressed, ended, base } = useMemo(() => {
-    const d = peekSessionData(sessionId);
-    return {
-      list: d ? [...d.insights] : [],
-      suppressed: d ? [...d.finder.suppressed] : [],
-      ended: d?.ended ?? false,
-      base: d && Number.isFinite(d.oldest) ? d.oldest : 0,
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, version]);
+  const answer = useSessionQuery(sessionId, 'insights', {}, { throttleMs: 250 });
+  const info = useSessionQuery(sessionId, 'info', {}, { throttleMs: 250 });
+  const list = answer?.list ?? [];
+  const suppressed = answer?.suppressed ?? [];
+  const ended = answer?.ended ?? false;
+  const base = info && Number.isFinite(info.oldest) ? info.oldest : 0;
   return (
     <div data-testid="insights-view">
       <section className="card">

@@ -1,13 +1,11 @@
 import { useEffect, useRef } from 'react';
-import { peekSessionData } from '../../stores/data.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 
 /** The target's stdout (plain) and stderr (orange), following the end while scrolled to it. */
 export function OutputView({ sessionId }: { sessionId: string }) {
-  useThrottledVersion(sessionId, 100);
   const ref = useRef<HTMLPreElement>(null);
   const atEnd = useRef(true);
-  const chunks = peekSessionData(sessionId)?.output ?? [];
+  const chunks = useSessionQuery(sessionId, 'output', {}, { throttleMs: 100 }) ?? [];
   useEffect(() => {
     const el = ref.current?.parentElement;
     if (el && atEnd.current) el.scrollTop = el.scrollHeight;

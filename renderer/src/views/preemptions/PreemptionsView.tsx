@@ -1,20 +1,12 @@
-import { useMemo } from 'react';
-import { peekSessionData } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtCount, fmtDur } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 
 /** Preemption: signals and their latency, deferrals with reasons, per-coroutine counts. */
 export function PreemptionsView({ sessionId }: { sessionId: string }) {
-  const version = useThrottledVersion(sessionId, 250);
-  const { summary, perCo, bins } = useMemo(() => {
-    const d = peekSessionData(sessionId);
-    if (!d) return { summary: null, perCo: [], bins: [] };
-    const perCo = d.derived.coroutines(true).filter((c) => c.preemptions > 0).sort((a, b) => b.preemptions - a.preemptions).slice(0, 200);
-    return { summary: d.derived.preemption.summary(), perCo, bins: d.derived.preemption.latency.log2Bins() };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, version]);
-  if (!summary) return null;
+  const answer = useSessionQuery(sessionId, 'preemptions', { perCoLimit: 200 }, { throttleMs: 250 });
+  if (!answer) return null;
+  const { summary, perCo, bins } = answer;
   return (
     <div data-testid="preemptions-view">
       <div className="grid2">

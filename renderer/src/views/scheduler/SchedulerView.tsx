@@ -6,28 +6,16 @@
  * and forth through the recorded decisions (Derived.stateAt at each step). While paused, the
  * engine's own snapshot is fetched and checked against the boxes.
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { CoroscopeApi } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
-import { sessionData } from '../../stores/data.js';
 import { useSessions } from '../../stores/sessions.js';
-import type { SessionData } from '../../data/sessionData.js';
-import {
-  boxesOf, coNames, compareWithEngine, ExplanationCache, fmtDur, SchedulerSteps,
-  type Boxes, type Chip, type EngineSnapshot, type Step,
-} from '../../data/schedulerModel.js';
+import { fmtDur, type Boxes, type Chip, type EngineSnapshot } from '../../data/schedulerModel.js';
 import { coColour } from '../../format.js';
-import { useThrottledVersion } from '../useThrottled.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 import './scheduler.css';
 
-/** Steps and explanations per session's data (a SessionData is replaced when its session is replayed). */
-const models = new WeakMap<SessionData, { steps: SchedulerSteps; explained: ExplanationCache }>();
-function modelOf(d: SessionData) {
-  let m = models.get(d);
-  if (!m) models.set(d, (m = { steps: new SchedulerSteps(), explained: new ExplanationCache() }));
-  m.steps.update(d.store);
-  return m;
-}
+const EMPTY_BOXES: Boxes = { at: NaN, workers: [], inject: [], timers: [], fdWaits: [], joins: [], parked: [], done: [] };
 
 /** Chips drawn per box at most (the rest are counted). */
 const MAX_CHIPS = 200;
@@ -35,31 +23,17 @@ const EXPLAINED = 10;
 
 export function SchedulerView({ sessionId }: { sessionId: string }) {
   const session = useSessions((s) => s.list.find((x) => x.id === sessionId) ?? null);
-  const version = useThrottledVersion(sessionId, 100);
   const live = !!session && session.state === 'running' && session.kind !== 'replay';
   const [position, setPosition] = useState<number | null>(null);
   const [paused, setPaused] = useState(false);
   const [engine, setEngine] = useState<EngineSnapshot | null>(null);
   const [error, setError] = useState('');
 
-  const d = sessionData(sessionId);
-  const view = useMemo(() => {
-    const { steps, explained } = modelOf(d);
-    const n = steps.length;
-    const pos = position === null ? null : Math.min(Math.max(0, position), n - 1);
-    const step = pos === null ? undefined : steps.get(pos);
-    const snap = step ? d.derived.stateAt(step.ts) : d.derived.current();
-    const workers = d.derived.process.summary(d.strings).config?.workers ?? 0;
-    const boxes = boxesOf(snap, coNames(d.derived), workers, steps.ownerAt);
-    const shown: Step[] = step ? steps.upTo(step.n, EXPLAINED) : steps.newest(EXPLAINED);
-    const lines = shown.map((s) => ({ s, e: explained.get(d.derived, s) }));
-    return { n, pos, step, boxes, lines };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [d, version, position]);
-
-  const check = useMemo(() => (engine ? compareWithEngine(d.derived.current(), engine) : null),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [d, version, engine]);
+  // The boxes at the position (Derived.stateAt in the data worker) or live.
+  const view = useSessionQuery(sessionId, 'scheduler', { position, explained: EXPLAINED }, { throttleMs: 100 })
+    ?? { n: 0, pos: null, step: undefined, boxes: EMPTY_BOXES, lines: [], origin: NaN };
+  const checked = useSessionQuery(sessionId, 'schedulerCheck', { engine: engine! }, { throttleMs: 100, skip: !engine });
+  const check = engine ? (checked ?? null) : null;
 
   const fetchSnapshot = async () => {
     try {
@@ -147,7 +121,7 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
         ))}
       </div>
       <div className="sched-main">
-        <BoxesView boxes={view.boxes} origin={d.oldest} />
+        <BoxesView boxes={view.boxes} origin={view.origin} />
         {live && paused && (
           <EnginePanel engine={engine} check={check} onRefresh={fetchSnapshot} />
         )}

@@ -7,7 +7,7 @@ import {
 } from '../../data/engineSettings.js';
 import { stateText } from '../../data/exitText.js';
 import { fmtDur } from '../../format.js';
-import { peekSessionData, useDataVersion } from '../../stores/data.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 import { useEngineSettings } from '../../stores/engineSettings.js';
 
 const clock = (ms: number) => new Date(ms).toLocaleTimeString();
@@ -29,12 +29,11 @@ function whyNotLive(s: SessionStatus): string {
  * whether the engine acknowledged it.
  */
 export function EnginePanel({ session }: { session: SessionStatus }) {
-  useDataVersion(session.id);
   const replied = useEngineSettings((s) => s.replied[session.id]);
   const { setOpen, learn } = useEngineSettings.getState();
   const live = session.state === 'running' && session.kind !== 'replay';
-  const data = peekSessionData(session.id);
-  const current = currentSettings(fromEventConfig(data?.derived.process.summary(data.strings).config), replied);
+  const config = useSessionQuery(session.id, 'config', {});
+  const current = currentSettings(fromEventConfig(config), replied);
   const [slice, setSlice] = useState('');
   /** The change on its way: its checkbox shows the value asked for until the engine answers. */
   const [pending, setPending] = useState<SettingChange | null>(null);

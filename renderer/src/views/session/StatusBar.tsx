@@ -1,6 +1,6 @@
 import type { SessionStatus } from '../../../../preload/api.js';
 import { fmtCount } from '../../format.js';
-import { useDataVersion, peekSessionData } from '../../stores/data.js';
+import { useSessionQuery } from '../useSessionQuery.js';
 import { stateText } from '../../data/exitText.js';
 import { useStream } from '../../stores/connect.js';
 
@@ -15,11 +15,10 @@ function behindText(session: SessionStatus, applied: number | undefined): string
 
 /** pid, running / exited, events, drops, rate, how far behind the page is; problems and stream messages below. */
 export function StatusBar({ session }: { session: SessionStatus | null }) {
-  useDataVersion(session?.id ?? null);
+  const data = useSessionQuery(session?.id, 'info', {}, { throttleMs: 100 });
   const applied = useStream((s) => (session ? s.applied[session.id] : undefined));
   const messages = useStream((s) => s.messages);
   if (!session) return <div className="statusbar" data-testid="status-bar"><span className="dim">no session</span></div>;
-  const data = peekSessionData(session.id);
   const problems = [...session.problems, ...(data?.problems ?? []), ...messages];
   const behind = behindText(session, applied);
   return (
@@ -31,7 +30,7 @@ export function StatusBar({ session }: { session: SessionStatus | null }) {
         <span>{session.name}</span>
         <span>pid <b data-testid="status-pid">{session.pid || '—'}</b></span>
         <span className={`state-${session.state}`} data-testid="status-state" data-state={session.state}>{stateText(session)}</span>
-        <span>events <b data-testid="status-events">{fmtCount(Math.max(session.events, data?.store.count ?? 0))}</b></span>
+        <span>events <b data-testid="status-events">{fmtCount(Math.max(session.events, data?.events ?? 0))}</b></span>
         <span>drops <b data-testid="status-drops" className={session.drops ? 'error' : ''}>{fmtCount(session.drops)}</b></span>
         <span>rate <b data-testid="status-rate">{fmtCount(session.rate)}/s</b></span>
         {behind && <span className="warn" data-testid="status-behind" title="events the host has sent or will send that this page has not applied yet">{behind}</span>}

@@ -1,21 +1,29 @@
 import { useEffect, useRef } from 'react';
-import { peekSessionData, useDataStore } from '../../stores/data.js';
+import { sessionFacts, useDataStore } from '../../stores/data.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
-import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, spanAt, type Layout } from './draw.js';
-import type { SessionData } from '../../data/sessionData.js';
+import { query } from '../../worker/client.js';
+import type { FrameRequest } from '../../worker/protocol.js';
+import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, type Layout } from './draw.js';
+import { rowsIn } from './geometry.js';
+import { FrameSource } from './frameSource.js';
 
 const MIN_SPAN = 200; // ns
 const MAX_SPAN = 3600e9;
 
+/** Newest range of each session's data the timeline saw (for Fit). */
+const ranges = new Map<string, { min: number; max: number }>();
+
 /**
- * The timeline canvas: redrawn at most once per animation frame, and only when data, viewport,
- * selection or size changed (the layout of rows only when tracks or expansions changed). Wheel
- * zooms around the cursor (shift+wheel scrolls the lanes), drag pans, arrow keys pan / scroll,
- * +/- zoom, F toggles follow-live; click selects a coroutine, a click on a coroutine's label
- * expands it. The canvas carries data-events (events in the data it drew) and data-rects
- * (rectangles the last frame filled) for tests and benchmarks; the bar says when older spans
- * were dropped (data-testid timeline-dropped).
+ * The timeline canvas: painted at most once per animation frame, and only when an answer,
+ * the viewport, selection or size changed. What it paints is the data worker's answer to the
+ * frame query for the rows in view (FrameSource: one request in flight, the newest answer
+ * painted moved onto the current viewport meanwhile), so pan and zoom follow the input at once.
+ * Wheel zooms around the cursor (shift+wheel scrolls the lanes), drag pans, arrow keys pan /
+ * scroll, +/- zoom, F toggles follow-live; click selects a coroutine, a click on a coroutine's
+ * label expands it. The canvas carries data-events (events in the data its frame was made from)
+ * and data-rects (rectangles the last frame filled) for tests and benchmarks; the bar says when
+ * older spans were dropped (data-testid timeline-dropped).
  */
 export function TimelineView({ sessionId }: { sessionId: string }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -30,21 +38,52 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     // Opaque: the draw fills every pixel, and the compositor need not blend the canvas.
     const ctx = canvas.getContext('2d', { alpha: false })!;
     let dirty = true;
+    /** Something the frame depends on changed: ask the worker for a new one. */
+    let needFrame = true;
     let raf = 0;
     let scrollY = 0;
     let lay: Layout | null = null;
-    let layData: SessionData | undefined;
-    let layTracks = -1;
+    let layTracks: unknown = null;
     let layExpanded: Record<number, true> | null = null;
     let fitted = false;
     let dropped = '';
-    // A frame is requested only when something changed (nothing runs per frame while idle).
-    const markDirty = () => {
-      dirty = true;
+    // An animation frame is requested only when something changed (nothing runs while idle).
+    const schedule = () => {
       if (!raf) raf = requestAnimationFrame(frame);
     };
+    /** Paint (an answer arrived). */
+    const markDirty = () => {
+      dirty = true;
+      schedule();
+    };
+    /** Input (viewport, selection, size, scroll): paint the last answer moved at once, and ask anew. */
+    const markStale = () => {
+      needFrame = true;
+      markDirty();
+    };
+    /** New data: ask anew, and paint when the answer comes (one paint per answer while streaming). */
+    const markData = () => {
+      needFrame = true;
+      schedule();
+    };
+    /** Set while the frame itself moves the viewport (fit, follow live): not an input. */
+    let selfUpdate = false;
+    const setViewport = (v: { t0: number; span: number }) => {
+      selfUpdate = true;
+      try {
+        ui().setViewport(v);
+      } finally {
+        selfUpdate = false;
+      }
+    };
+    const src = new FrameSource(sessionId, markDirty, markStale);
     const ui = () => useUi.getState();
-    const data = () => peekSessionData(sessionId);
+    // The range from the session's newest version notice (or frame): fitting and following
+    // live need no round trip.
+    const range = () => {
+      const f = sessionFacts(sessionId) ?? src.frame;
+      return f && f.newest > 0 ? { min: f.oldest, max: f.newest } : null;
+    };
 
     // The canvas's CSS size, kept by the ResizeObserver (no layout read per frame or event).
     let cssW = 0;
@@ -60,75 +99,82 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
 
     function frame() {
       raf = 0;
+      if (!dirty && !needFrame) return;
+      const { w, h, dpr } = size();
+      const st = ui();
+      let { t0, span } = st.viewport;
+      const r = range();
+      if (r) ranges.set(sessionId, r);
+      if (st.viewportPinned && r) {
+        // Opened on a moment (jumpTo): keep that viewport.
+        fitted = true;
+        st.unpinViewport();
+      }
+      if (r) {
+        const full = Math.max(r.max - r.min, 1e6);
+        if (!fitted || (st.followLive && st.autoSpan)) {
+          // A new session, or following a young one: show all of it (the last 10 s of an older one).
+          fitted = true;
+          span = Math.min(full * 1.05, 10e9);
+          t0 = r.max - span * 0.98;
+          if (t0 !== st.viewport.t0 || span !== st.viewport.span) setViewport({ t0, span });
+        } else if (st.followLive) {
+          const want = r.max - span * 0.95;
+          if (want !== t0) {
+            t0 = want;
+            setViewport({ t0, span });
+          }
+        }
+      }
+      src.needTracks(sessionFacts(sessionId)?.tracksVersion);
+      if (src.tracks && (!lay || layTracks !== src.tracks || layExpanded !== st.expanded)) {
+        lay = layout(src.tracks, st.expanded);
+        layTracks = src.tracks;
+        layExpanded = st.expanded;
+        needFrame = true;
+      }
+      if (lay) scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
+      // Nothing to ask before the track list is known (the first one is on its way).
+      if (needFrame && lay) {
+        needFrame = false;
+        src.request(frameRequest(lay, w, h, t0, span, scrollY, st.selectedCo));
+      }
       if (!dirty) return;
       dirty = false;
-      const d = data();
-      const { w, h, dpr } = size();
       if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
         canvas.width = Math.round(w * dpr);
         canvas.height = Math.round(h * dpr);
       }
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      const st = ui();
-      let { t0, span } = st.viewport;
-      const range = d?.range();
-      if (st.viewportPinned && range) {
-        // Opened on a moment (jumpTo): keep that viewport.
-        fitted = true;
-        st.unpinViewport();
-      }
-      if (d && range) {
-        const full = Math.max(range.max - range.min, 1e6);
-        if (!fitted || (st.followLive && st.autoSpan)) {
-          // A new session, or following a young one: show all of it (the last 10 s of an older one).
-          fitted = true;
-          span = Math.min(full * 1.05, 10e9);
-          t0 = range.max - span * 0.98;
-          if (t0 !== st.viewport.t0 || span !== st.viewport.span) st.setViewport({ t0, span });
-        } else if (st.followLive) {
-          const want = range.max - span * 0.95;
-          if (want !== t0) {
-            t0 = want;
-            st.setViewport({ t0, span });
-          }
-        }
-        if (!lay || layData !== d || layTracks !== d.timeline.tracksVersion || layExpanded !== st.expanded) {
-          lay = layout(d, st.expanded);
-          layData = d;
-          layTracks = d.timeline.tracksVersion;
-          layExpanded = st.expanded;
-        }
-        scrollY = Math.max(0, Math.min(scrollY, lay.height - (h - AXIS_H) + 20));
-      }
-      draw(ctx, w, h, d, { t0, span, scrollY, selectedCo: st.selectedCo, expanded: st.expanded }, d && range ? lay : null);
+      draw(ctx, w, h, src.frame, { t0, span, scrollY, selectedCo: st.selectedCo }, lay);
       // How many events the drawn data holds (for tests and benchmarks: "everything is drawn").
-      const events = String(d?.store.count ?? 0);
+      const events = String(src.frame?.events ?? 0);
       if (canvas.dataset.events !== events) canvas.dataset.events = events;
       canvas.dataset.rects = String(lastFrame.rects);
-      const note = droppedNote(d);
+      const note = droppedNote(src.frame);
       if (note !== dropped && droppedRef.current) {
         dropped = note;
         droppedRef.current.textContent = note;
       }
-      // The viewport updates above notified the store, which marked us dirty
-      // again: that frame is drawn already.
-      dirty = false;
     }
     raf = requestAnimationFrame(frame);
 
     const unsubData = useDataStore.subscribe((s, prev) => {
       if (s.versions[sessionId] !== prev.versions[sessionId]) {
-        if ((s.versions[sessionId] ?? 0) === 1 || !peekSessionData(sessionId)?.range()) fitted = false;
-        markDirty();
+        if ((s.versions[sessionId] ?? 0) === 1 || !range()) fitted = false;
+        markData();
       }
     });
-    const unsubUi = useUi.subscribe(markDirty);
+    const unsubUi = useUi.subscribe(() => {
+      if (selfUpdate) needFrame = true;
+      else markStale();
+    });
     const ro = new ResizeObserver(() => {
       // Read here, after layout, as the draw did before: the border box.
       const r = canvas.getBoundingClientRect();
       cssW = r.width;
       cssH = r.height;
-      markDirty();
+      markStale();
     });
     ro.observe(canvas);
 
@@ -151,7 +197,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       e.preventDefault();
       if (e.shiftKey) {
         scrollY = Math.max(0, scrollY + e.deltaY);
-        markDirty();
+        markStale();
       } else if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
         pan(-e.deltaX);
       } else {
@@ -172,7 +218,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
           if (dx) pan(dx);
           if (dy) {
             scrollY = Math.max(0, scrollY - dy);
-            markDirty();
+            markStale();
           }
           drag.x = e.clientX;
           drag.y = e.clientY;
@@ -192,48 +238,54 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const { t0, span } = ui().viewport;
       return t0 + ((offsetX - LABEL_W) / Math.max(1, w - LABEL_W)) * span;
     };
+    /** The span under a point, asked of the worker (null: none). */
+    const spanUnder = (r: NonNullable<ReturnType<typeof rowAt>>, t: number, depth: number) => {
+      const tol = (ui().viewport.span / Math.max(1, size().w - LABEL_W)) * 2;
+      return query(sessionId, 'spanAt', { track: r.track.id, t, tol, depth });
+    };
+    let hoverSeq = 0;
     const hover = (e: MouseEvent) => {
       const el = hoverRef.current;
-      const d = data();
-      if (!el || !d) return;
+      if (!el || !src.frame) return;
+      const seq = ++hoverSeq;
       const r = rowAt(e.offsetY);
       if (!r || e.offsetX < LABEL_W) {
-        el.textContent = r ? r.track.info.name : '';
+        el.textContent = r ? r.track.name : '';
         return;
       }
       const t = timeAt(e.offsetX);
-      const tol = (ui().viewport.span / Math.max(1, size().w - LABEL_W)) * 2;
+      const base = src.frame.oldest;
       const expandedCall = r.kind === 'co' && ui().expanded[r.co ?? 0] && e.offsetY - AXIS_H + scrollY - r.y >= 18;
-      const sp = spanAt(r, t, tol, d.newest, expandedCall ? 1 : 0);
-      el.textContent = sp
-        ? `${r.track.info.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - d.oldest)}${sp.args ? ' ' + Object.entries(sp.args).map(([k, v]) => `${k}=${v}`).join(' ') : ''}`
-        : `${r.track.info.name} at +${fmtDur(t - d.oldest)}`;
+      spanUnder(r, t, expandedCall ? 1 : 0).then((sp) => {
+        if (seq !== hoverSeq) return; // a newer hover is on its way
+        el.textContent = sp
+          ? `${r.track.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - base)}${sp.args ? ' ' + Object.entries(sp.args).map(([k, v]) => `${k}=${v}`).join(' ') : ''}`
+          : `${r.track.name} at +${fmtDur(t - base)}`;
+      }, () => { /* the session is gone */ });
     };
     const onUp = (e: MouseEvent) => {
       const wasDrag = drag?.moved;
       drag = null;
       if (wasDrag || e.target !== canvas) return;
-      const d = data();
       const r = rowAt(e.offsetY);
-      if (!d || !r) return;
+      if (!src.frame || !r) return;
       if (r.kind === 'co') {
         if (e.offsetX < LABEL_W) ui().toggleExpanded(r.co!);
         else ui().select(r.co!);
         return;
       }
       if (e.offsetX < LABEL_W) return;
-      const tol = (ui().viewport.span / Math.max(1, size().w - LABEL_W)) * 2;
-      const sp = spanAt(r, timeAt(e.offsetX), tol, d.newest);
-      const co = sp && typeof sp.args?.co === 'number' ? sp.args.co : null;
-      ui().select(co);
+      spanUnder(r, timeAt(e.offsetX), 0).then((sp) => {
+        ui().select(sp && typeof sp.args?.co === 'number' ? sp.args.co : null);
+      }, () => { /* the session is gone */ });
     };
     const onKey = (e: KeyboardEvent) => {
       const { w } = size();
       const step = (w - LABEL_W) / 4;
       if (e.key === 'ArrowLeft') pan(step);
       else if (e.key === 'ArrowRight') pan(-step);
-      else if (e.key === 'ArrowUp') { scrollY = Math.max(0, scrollY - 60); markDirty(); }
-      else if (e.key === 'ArrowDown') { scrollY += 60; markDirty(); }
+      else if (e.key === 'ArrowUp') { scrollY = Math.max(0, scrollY - 60); markStale(); }
+      else if (e.key === 'ArrowDown') { scrollY += 60; markStale(); }
       else if (e.key === '+' || e.key === '=') zoom(0.5, LABEL_W + (w - LABEL_W) / 2);
       else if (e.key === '-') zoom(2, LABEL_W + (w - LABEL_W) / 2);
       else if (e.key === 'f' || e.key === 'F') ui().setFollowLive(!ui().followLive);
@@ -246,6 +298,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     window.addEventListener('mouseup', onUp);
     canvas.addEventListener('keydown', onKey);
     return () => {
+      src.close();
       cancelAnimationFrame(raf);
       unsubData();
       unsubUi();
@@ -264,7 +317,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     useUi.getState().zoomTo({ t0: t0 + (span - ns) / 2, span: ns });
   };
   const fit = () => {
-    const r = peekSessionData(sessionId)?.range();
+    const r = ranges.get(sessionId);
     if (r) useUi.getState().zoomTo({ t0: r.min, span: Math.max(r.max - r.min, MIN_SPAN) * 1.02 }, false);
   };
 
@@ -293,4 +346,22 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       </div>
     </>
   );
+}
+
+/**
+ * The frame query for the rows in view of a layout (none before the track list is known), and
+ * half a view more above and below, so a scroll shows rows at once while its own frame is made.
+ */
+export function frameRequest(lay: Layout | null, w: number, h: number, t0: number, span: number, scrollY: number,
+  selectedCo: number | null): FrameRequest {
+  const rows: FrameRequest['rows'] = [];
+  if (lay) {
+    const more = Math.max(0, (h - AXIS_H) / 2);
+    const [first, last] = rowsIn(lay.rows, Math.max(0, scrollY - more), scrollY + h - AXIS_H + more);
+    for (let k = first; k < last; k++) {
+      const r = lay.rows[k];
+      rows.push({ track: r.track.id, kind: r.kind, co: r.co ?? 0, y: r.y, h: r.h, expanded: !!r.expanded });
+    }
+  }
+  return { t0, span, left: LABEL_W, width: w, rows, selectedCo };
 }

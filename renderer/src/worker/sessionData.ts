@@ -3,7 +3,8 @@
  * state as mutable objects: the string table, the EventStore and Derived tables of main/core
  * fed the same batches, the timeline model built incrementally by TimelineBuilder, the
  * insights found so far (InsightFinder, finished when the session ends), and the target's output.
- * Views read it when the session's version (stores/data.ts) changes.
+ * It lives in the data worker (worker/handler.ts owns one per session); views ask it questions
+ * through the query contract (worker/protocol.ts), never read it directly.
  */
 import type { ApiPush } from '../../../preload/api.js';
 import { RawEvents } from '@core/events/rawEvents.js';
@@ -13,12 +14,11 @@ import { Derived } from '@core/derive/derived.js';
 import { TimelineBuilder } from '@core/model/timeline.js';
 import { InsightFinder, type Insight } from '@core/insights/insights.js';
 import { base64ToBytes } from '../api/base64.js';
-import { TimelineModel } from './timelineModel.js';
+import { TimelineModel } from '../data/timelineModel.js';
 
-export interface OutputChunk {
-  stream: 1 | 2;
-  text: string;
-}
+import type { OutputChunk } from './protocol.js';
+
+export type { OutputChunk };
 
 /** Keeps at most this many characters of output. */
 const MAX_OUTPUT = 1 << 20;

@@ -5,7 +5,7 @@ import { Kind, CallFlag, hookId } from '@core/events/schema.js';
 import { base64ToBytes, bytesToBase64 } from '../api/base64.js';
 import { parseFrame } from '../api/wire.js';
 import { SessionData, toBytes } from './sessionData.js';
-import { newestCalls } from './calls.js';
+import { newestCalls } from '../data/calls.js';
 
 function trace(): RawEventWriter {
   const w = new RawEventWriter();

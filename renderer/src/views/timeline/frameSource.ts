@@ -1,0 +1,68 @@
+/**
+ * FrameSource: one canvas's link to the data worker's timeline (worker/protocol.ts `tracks` and
+ * `frame` queries). At most one frame request is in flight per canvas: a request made meanwhile
+ * replaces the one waiting, so the canvas always gets the newest viewport next and never a queue
+ * of stale ones; the newest answer is kept for painting (draw.ts paints it moved onto the current
+ * viewport until the next one arrives). The track list is asked again only when a frame says the
+ * tracks changed (its tracksVersion).
+ */
+import type { FrameRequest, TimelineFrame, TracksAnswer } from '../../worker/protocol.js';
+import { query } from '../../worker/client.js';
+
+export class FrameSource {
+  frame: TimelineFrame | null = null;
+  tracks: TracksAnswer | null = null;
+  private inflight = false;
+  private waiting: FrameRequest | null = null;
+  private tracksInflight = false;
+  private closed = false;
+
+  /** onFrame: a new frame answer arrived; onTracks: a new track list arrived. */
+  constructor(private readonly session: string, private readonly onFrame: () => void, private readonly onTracks: () => void) {}
+
+  /** Asks for a frame (replacing the request waiting, if any). */
+  request(req: FrameRequest): void {
+    this.waiting = req;
+    this.pump();
+  }
+
+  /**
+   * Asks for the track list unless it is on its way or current: of `version` (the session's
+   * newest, from its version notice) or else of the newest frame.
+   */
+  needTracks(version?: number): void {
+    const want = version ?? this.frame?.tracksVersion;
+    if (this.tracksInflight || (this.tracks && (want === undefined || this.tracks.version === want))) return;
+    this.tracksInflight = true;
+    query(this.session, 'tracks', {}).then(
+      (t) => {
+        if (this.closed) return;
+        this.tracks = t;
+        this.onTracks();
+      },
+      (e: Error) => console.warn(`coroscope: tracks: ${e.message}`),
+    ).finally(() => { this.tracksInflight = false; });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private pump(): void {
+    if (this.inflight || !this.waiting || this.closed) return;
+    const req = this.waiting;
+    this.waiting = null;
+    this.inflight = true;
+    query(this.session, 'frame', req).then(
+      (f) => {
+        if (this.closed) return;
+        this.frame = f;
+        this.onFrame();
+      },
+      (e: Error) => console.warn(`coroscope: frame: ${e.message}`),
+    ).finally(() => {
+      this.inflight = false;
+      this.pump();
+    });
+  }
+}

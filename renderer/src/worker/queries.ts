@@ -1,0 +1,170 @@
+/**
+ * The data worker's answers: one function per query of protocol.ts's Queries, from a session's
+ * SessionData to plain data. Runs in the worker only (worker/handler.ts calls them); each does
+ * the sorting, filtering and cutting a view used to do on the UI thread, so what crosses to the
+ * page is what it shows. Per-session caches (scheduler steps, explanations) live in WeakMaps
+ * keyed by the SessionData, so a reset session starts afresh.
+ */
+import { Kind } from '@core/events/schema.js';
+import type { CoroutineInfo } from '@core/derive/derived.js';
+import { AddressPairer, callRow, newestCalls, type CallRow } from '../data/calls.js';
+import { coroutineMatcher } from '../data/coroutineFilter.js';
+import { boxesOf, coNames, compareWithEngine, ExplanationCache, SchedulerSteps, type Step } from '../data/schedulerModel.js';
+import type { Queries, QueryName, TimelineFrame, TrackRow } from './protocol.js';
+import type { SessionData } from './sessionData.js';
+import { timelineFrame } from './timelineFrame.js';
+
+type Handlers = { [N in QueryName]: (d: SessionData, args: Queries[N][0]) => Queries[N][1] };
+
+/** Column values of the coroutine table, by sort key. */
+const SORT_VALUE: Record<string, (c: CoroutineInfo) => number | string> = {
+  co: (c) => c.co,
+  name: (c) => c.name,
+  state: (c) => c.state,
+  worker: (c) => c.worker ?? -1,
+  runTime: (c) => c.runTime,
+  readyTime: (c) => c.readyTime,
+  suspendedTime: (c) => c.suspendedTime,
+  switches: (c) => c.switches,
+  preemptions: (c) => c.preemptions,
+  calls: (c) => c.calls,
+};
+
+const models = new WeakMap<SessionData, { steps: SchedulerSteps; explained: ExplanationCache }>();
+function schedulerModel(d: SessionData) {
+  let m = models.get(d);
+  if (!m) models.set(d, (m = { steps: new SchedulerSteps(), explained: new ExplanationCache() }));
+  m.steps.update(d.store);
+  return m;
+}
+
+function trackRow(info: { id: number; kind: string; name: string; co?: number; worker?: number }): TrackRow {
+  const r: TrackRow = { id: info.id, kind: info.kind === 'coroutine' ? 'coroutine' : 'thread', name: info.name };
+  if (info.co !== undefined) r.co = info.co;
+  if (info.worker !== undefined) r.worker = info.worker;
+  return r;
+}
+
+export const QUERIES: Handlers = {
+  info: (d) => ({
+    events: d.store.count, batches: d.batches, problems: [...d.problems], ended: d.ended, oldest: d.oldest, newest: d.newest,
+  }),
+
+  output: (d) => d.output.map((c) => ({ ...c })),
+
+  callStats: (d) => d.derived.calls.rows(),
+
+  callLog: (d, { query, limit }) => newestCalls(d.store, query, limit, d.strings),
+
+  callP99: (d, { hook }) => d.derived.calls.summary(hook).p99,
+
+  preemptions: (d, { perCoLimit }) => ({
+    summary: d.derived.preemption.summary(),
+    perCo: d.derived.coroutines(true).filter((c) => c.preemptions > 0).sort((a, b) => b.preemptions - a.preemptions).slice(0, perCoLimit),
+    bins: d.derived.preemption.latency.log2Bins(),
+  }),
+
+  insights: (d) => ({ list: [...d.insights], suppressed: [...d.finder.suppressed], ended: d.ended }),
+
+  coroutineRows: (d, { filter, showDone, sort, limit }) => {
+    let all = d.derived.coroutines(true);
+    const total = all.length;
+    if (!showDone) all = all.filter((c) => c.state !== 'done');
+    if (filter.trim()) all = all.filter(coroutineMatcher(filter));
+    const value = SORT_VALUE[sort.key] ?? SORT_VALUE.co;
+    const dir = sort.desc ? -1 : 1;
+    all.sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * dir || a.co - b.co;
+    });
+    return { rows: all.slice(0, limit), matched: all.length, total };
+  },
+
+  coroutineDetail: (d, { co, lastCalls }) => {
+    const info = d.derived.coroutine(co);
+    const calls: CallRow[] = [];
+    const pairs = new AddressPairer<CallRow>();
+    d.store.scanCo(co, -Infinity, Infinity, (ev) => {
+      if (ev.kind !== Kind.CALL) return pairs.see(ev);
+      const row = callRow(ev);
+      pairs.see(ev, row);
+      calls.push(row);
+      if (calls.length > lastCalls * 4) calls.splice(0, calls.length - lastCalls);
+    });
+    for (const [row] of pairs.addresses) row.address = pairs.text(row, d.strings);
+    return { info, calls: calls.slice(-lastCalls).reverse() };
+  },
+
+  config: (d) => d.derived.process.summary(d.strings).config,
+
+  scheduler: (d, { position, explained }) => {
+    const { steps, explained: cache } = schedulerModel(d);
+    const n = steps.length;
+    const pos = position === null ? null : Math.min(Math.max(0, position), n - 1);
+    const step = pos === null ? undefined : steps.get(pos);
+    const snap = step ? d.derived.stateAt(step.ts) : d.derived.current();
+    const workers = d.derived.process.summary(d.strings).config?.workers ?? 0;
+    const boxes = boxesOf(snap, coNames(d.derived), workers, steps.ownerAt);
+    const shown: Step[] = step ? steps.upTo(step.n, explained) : steps.newest(explained);
+    const lines = shown.map((s) => ({ s, e: cache.get(d.derived, s) }));
+    return { n, pos, step, boxes, lines, origin: d.oldest };
+  },
+
+  stateAt: (d, { t }) => d.derived.stateAt(t),
+
+  schedulerCheck: (d, { engine }) => compareWithEngine(d.derived.current(), engine),
+
+  compareSummary: (d) => {
+    const cos = d.derived.coroutines(true);
+    let switches = 0;
+    for (const c of cos) switches += c.switches;
+    const byHook = new Map<number, number>();
+    for (const r of d.derived.calls.rows()) byHook.set(r.hook, (byHook.get(r.hook) ?? 0) + r.count);
+    const range = d.range();
+    return {
+      wallNs: range ? range.max - range.min : 0,
+      events: d.derived.count,
+      coroutines: cos.length,
+      switches,
+      preemptions: d.derived.preemption.summary().preempted,
+      calls: d.derived.calls.total().count,
+      drops: d.derived.drops.lost,
+      insights: d.insights.length,
+      callsByHook: [...byHook],
+    };
+  },
+
+  tracks: (d) => {
+    const tl = d.timeline;
+    const threads = tl.threadTracks().map((t) => trackRow(t.info));
+    const coroutines: TrackRow[] = [];
+    for (const t of tl.tracks.values()) if (t.info.kind === 'coroutine') coroutines.push(trackRow(t.info));
+    coroutines.sort((a, b) => (a.co ?? 0) - (b.co ?? 0));
+    return { version: tl.tracksVersion, threads, coroutines };
+  },
+
+  frame: (d, req) => timelineFrame(d, req),
+
+  spanAt: (d, { track, t, tol, depth }) => {
+    const tr = d.timeline.tracks.get(track);
+    if (!tr) return null;
+    const a = tr.depths[depth];
+    if (a && a.length) {
+      const i = a.firstEndingAfter(t - tol);
+      if (i < a.length && a.t0(i) <= t + tol) {
+        const s = a.get(i);
+        return { name: s.name, t0: s.t0, t1: s.t1, args: s.args ? { ...s.args } : null };
+      }
+    }
+    const o = depth < tr.open.length ? tr.open[depth] : undefined;
+    if (o && o.t0 <= t && !tr.closed) return { name: o.name, t0: o.t0, t1: d.newest, args: o.args ? { ...o.args } : null };
+    return null;
+  },
+};
+
+/** The buffers of a frame answer, transferred to the page rather than copied. */
+export function frameTransfer(value: unknown): Transferable[] {
+  const f = value as TimelineFrame;
+  return [f.rects.buffer, f.rectColour.buffer, f.outlines.buffer, f.markers.buffer, f.markerColour.buffer, f.labelXY.buffer, f.flows.buffer];
+}
