@@ -121,6 +121,15 @@ static void emit_text(const char *text)
         cs_tel_emit(COROSCOPE_EV_CALL_ADDR, co ? co->id : 0, id, 0, 0, 0, 0);
 }
 
+void cs_emit_call_text(const char *text)
+{
+    if (!text || !cs_tel())
+        return;
+    int saved = errno;
+    emit_text(text);
+    errno = saved;
+}
+
 void cs_emit_sockaddr(const struct sockaddr *sa, socklen_t len)
 {
     char text[sizeof(struct sockaddr_un) + 8];

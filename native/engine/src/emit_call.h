@@ -40,6 +40,10 @@ void cs_emit_call_enter(cs_co *co, uint64_t deadline);
  * or unnamed address. */
 void cs_emit_sockaddr(const struct sockaddr *sa, socklen_t len);
 
+/* CALL_ADDR with a text that names what the call just recorded was about (a
+ * path, a host name). Nothing for NULL or while telemetry is off. */
+void cs_emit_call_text(const char *text);
+
 /* CALL_ADDR of an accepted connection fd, read with getpeername (never from
  * the program's buffer, whose capacity the hook cannot know without reading
  * *len before the call, which must stay the kernel's to fault on). */

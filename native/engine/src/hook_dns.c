@@ -43,19 +43,6 @@
 #undef res_query
 #undef res_search
 
-/* CALL_ADDR with the name of the call just recorded (CALL or CALL_ENTER). */
-static void emit_name(const char *name)
-{
-    if (!name || !cs_tel())
-        return;
-    int saved = errno;
-    cs_co *co = cs_tls.co;
-    uint64_t id = cs_tel_string(name);
-    if (id)
-        cs_tel_emit(COROSCOPE_EV_CALL_ADDR, co ? co->id : 0, id, 0, 0, 0, 0);
-    errno = saved;
-}
-
 /* A lookup in progress: what the observer needs around it. */
 typedef struct dns_call {
     cs_co *co;
@@ -76,7 +63,7 @@ static void dns_begin(dns_call *d, cs_co *co, int hook, const char *name)
         co->call_fd = -1;
         if (cs_tel()) {
             cs_emit_call_enter(co, 0);
-            emit_name(name);
+            cs_emit_call_text(name);
         }
     } else if (atomic_load_explicit(&cs_observer, memory_order_relaxed)) {
         d->t0 = cs_now_ns();
@@ -98,7 +85,7 @@ static void dns_end(dns_call *d, int parked, long ret, int err)
             f(&c);
         }
     }
-    emit_name(d->name);
+    cs_emit_call_text(d->name);
     errno = saved;
 }
 

@@ -42,6 +42,7 @@
 #include "fdtable.h"
 #include "hook.h"
 #include "io.h"
+#include "emit_call.h"
 #include "offload.h"
 #include "telemetry.h"
 
@@ -290,19 +291,6 @@ SYNC_HOOK(fdatasync, OP_FDATASYNC)
 
 /* ---- observed only: open and stat families ---------------------------------------------------- */
 
-/* CALL_ADDR with the path of the call just recorded. */
-static void emit_path(const char *path)
-{
-    if (!path || !cs_tel())
-        return;
-    int saved = errno;
-    cs_co *co = cs_tls.co;
-    uint64_t id = cs_tel_string(path);
-    if (id)
-        cs_tel_emit(COROSCOPE_EV_CALL_ADDR, co ? co->id : 0, id, 0, 0, 0, 0);
-    errno = saved;
-}
-
 /* Observe a call made on a path (fd: the directory fd, or -1), its path after it. */
 #define PATH_CALL(hook, fd, path, expr)                                                              \
     ({                                                                                               \
@@ -317,11 +305,22 @@ static void emit_path(const char *path)
             errno = e_;                                                                              \
         }                                                                                            \
         if (atomic_load_explicit(&cs_observer, memory_order_relaxed))                                \
-            emit_path(path);                                                                         \
+            cs_emit_call_text(path);                                                                         \
         r_;                                                                                          \
     })
 
 static int needs_mode(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
+
+/* Declares `mode`: the variadic mode argument of an open call, read only
+ * when the flags say the caller passed one (0 otherwise). */
+#define OPEN_MODE(flags, mode)                                                                       \
+    mode_t mode = 0;                                                                                 \
+    if (needs_mode(flags)) {                                                                         \
+        va_list ap;                                                                                  \
+        va_start(ap, flags);                                                                         \
+        mode = va_arg(ap, mode_t);                                                                   \
+        va_end(ap);                                                                                  \
+    }
 
 static CS_SLOW int open_hooked(int hook, int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -348,52 +347,28 @@ static CS_SLOW int open_hooked(int hook, int dirfd, const char *path, int flags,
 
 CS_EXPORT int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     OPEN_FAST(open, (path, flags, mode));
     return open_hooked(CS_HOOK_open, AT_FDCWD, path, flags, mode);
 }
 
 CS_EXPORT int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     OPEN_FAST(open64, (path, flags, mode));
     return open_hooked(CS_HOOK_open64, AT_FDCWD, path, flags, mode);
 }
 
 CS_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     OPEN_FAST(openat, (dirfd, path, flags, mode));
     return open_hooked(CS_HOOK_openat, dirfd, path, flags, mode);
 }
 
 CS_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     OPEN_FAST(openat64, (dirfd, path, flags, mode));
     return open_hooked(CS_HOOK_openat64, dirfd, path, flags, mode);
 }
