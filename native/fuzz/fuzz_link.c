@@ -233,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             flush_and_drain(l, &sink, prod, nprod);
             break;
         case 5:
-            post(l, &sink);
+            post(l, &sink, 0);
             break;
         }
     }
@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     report_pending_drops(l, &sink);
     for (int i = 0; i < nprod; i++)
         FUZZ_CHECK(atomic_load(&prod[i].hdr->drop_pending) == 0);
-    post(l, &sink);
+    post(l, &sink, 1);
     uint64_t read = atomic_load(&l->st_events);
     FUZZ_CHECK(made == read - st.drop_records + st.dropped);
     FUZZ_CHECK(atomic_load(&l->st_dropped) == st.dropped);
