@@ -142,117 +142,115 @@ static void a_publishes(cs_ring *r)
     CHECK_EQ_ERR(cs_ring_flush(r), 0);
 }
 
+/* Two rings — a plain thread's (a) and a worker's (b) — read by one
+ * consumer whose hand-overs are collected in `out`. */
+typedef struct two_rings {
+    cs_ring a, b;
+    cs_consumer c;
+    cs_consumer_sink sink;
+    collected out;
+} two_rings;
+
+static two_rings *two_rings_new(uint32_t b_capacity, size_t buffer, uint64_t hold_ns)
+{
+    two_rings *t = calloc(1, sizeof *t);
+    REQUIRE(t != NULL);
+    REQUIRE(cs_ring_create(&t->a, 1024, 0, COROSCOPE_NO_WORKER) == 0);
+    REQUIRE(cs_ring_create(&t->b, b_capacity, 0, 0) == 0);
+    REQUIRE(cs_consumer_init(&t->c, buffer) == 0);
+    t->c.hold_ns = hold_ns;
+    REQUIRE(cs_consumer_add(&t->c, &t->a) == 0);
+    REQUIRE(cs_consumer_add(&t->c, &t->b) == 0);
+    t->sink = (cs_consumer_sink){.ctx = &t->out, .batch = collect};
+    return t;
+}
+
+static void two_rings_free(two_rings *t)
+{
+    cs_consumer_free(&t->c);
+    cs_ring_destroy(&t->a);
+    cs_ring_destroy(&t->b);
+    free(t);
+}
+
+#define LONG_HOLD (600ull * 1000 * MS) /* a silent ring holds the others back as long as a test needs */
+
 TEST(a_coroutines_create_is_handed_over_before_its_migrate_even_when_the_creating_thread_publishes_late)
 {
-    cs_ring ra, rb;
-    REQUIRE(cs_ring_create(&ra, 1024, 0, COROSCOPE_NO_WORKER) == 0);
-    REQUIRE(cs_ring_create(&rb, 1024, 0, 0) == 0);
-    cs_consumer c;
-    REQUIRE(cs_consumer_init(&c, 1024) == 0);
-    c.hold_ns = 600ull * 1000 * MS; /* a silent ring holds the others back as long as the test needs */
-    REQUIRE(cs_consumer_add(&c, &ra) == 0);
-    REQUIRE(cs_consumer_add(&c, &rb) == 0);
-    static collected out;
-    memset(&out, 0, sizeof out);
-    cs_consumer_sink sink = {.ctx = &out, .batch = collect};
+    two_rings *t = two_rings_new(1024, 1024, LONG_HOLD);
     stepper a, b;
-    stepper_start(&a, &ra);
-    stepper_start(&b, &rb);
+    stepper_start(&a, &t->a);
+    stepper_start(&b, &t->b);
 
     run_step(&a, a_creates);
     run_step(&b, b_runs_and_migrates);
-    CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), 2); /* B's two records; A's create is not published yet */
-    cs_consumer_flush(&c, &sink);
+    CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 2); /* B's two records; A's create is not published yet */
+    cs_consumer_flush(&t->c, &t->sink);
     run_step(&a, a_publishes);
-    CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), 2);
-    cs_consumer_flush(&c, &sink);
-    cs_consumer_finish(&c, &sink);
+    CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 2);
+    cs_consumer_flush(&t->c, &t->sink);
+    cs_consumer_finish(&t->c, &t->sink);
 
     stepper_stop(&a);
     stepper_stop(&b);
-    CHECK_EQ_LONG(out.n, 4);
-    long create = find(&out, COROSCOPE_EV_CO_CREATE, 7), run = find(&out, COROSCOPE_EV_CO_RUN, 7),
-         migrate = find(&out, COROSCOPE_EV_CO_MIGRATE, 7);
+    const collected *out = &t->out;
+    CHECK_EQ_LONG(out->n, 4);
+    long create = find(out, COROSCOPE_EV_CO_CREATE, 7), run = find(out, COROSCOPE_EV_CO_RUN, 7),
+         migrate = find(out, COROSCOPE_EV_CO_MIGRATE, 7);
     CHECK(create >= 0 && run >= 0 && migrate >= 0);
     CHECK_LT_LONG(create, run);
     CHECK_LT_LONG(run, migrate);
-    CHECK(sorted_by_ts(&out)); /* across the batches, not only inside each */
-    CHECK_EQ_LONG(c.late, 0);
-    cs_consumer_free(&c);
-    cs_ring_destroy(&ra);
-    cs_ring_destroy(&rb);
+    CHECK(sorted_by_ts(out)); /* across the batches, not only inside each */
+    CHECK_EQ_LONG(t->c.late, 0);
+    two_rings_free(t);
 }
 
 TEST(a_ring_that_stays_silent_holds_the_others_back_no_longer_than_the_consumers_hold_time)
 {
-    cs_ring silent, busy;
-    REQUIRE(cs_ring_create(&silent, 1024, 0, COROSCOPE_NO_WORKER) == 0);
-    REQUIRE(cs_ring_create(&busy, 1024, 0, 0) == 0);
-    cs_consumer c;
-    REQUIRE(cs_consumer_init(&c, 1024) == 0);
-    c.hold_ns = 20 * MS;
-    REQUIRE(cs_consumer_add(&c, &silent) == 0);
-    REQUIRE(cs_consumer_add(&c, &busy) == 0);
-    static collected out;
-    memset(&out, 0, sizeof out);
-    cs_consumer_sink sink = {.ctx = &out, .batch = collect};
+    two_rings *t = two_rings_new(1024, 1024, 20 * MS); /* a stays silent */
     for (uint64_t i = 0; i < 10; i++) {
         coroscope_event e = rec(COROSCOPE_EV_CO_YIELD, 1, i);
-        CHECK_EQ_ERR(cs_ring_write(&busy, &e), 0);
+        CHECK_EQ_ERR(cs_ring_write(&t->b, &e), 0);
     }
-    CHECK_EQ_ERR(cs_ring_flush(&busy), 0);
-    CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), 10);
+    CHECK_EQ_ERR(cs_ring_flush(&t->b), 0);
+    CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 10);
     /* Without finish: flushes alone let them go once hold_ns passed (the
      * deadline only ends a broken run; it asserts no speed). */
     uint64_t deadline = now_ns() + 30000 * MS;
-    while (out.n < 10 && now_ns() < deadline) {
+    while (t->out.n < 10 && now_ns() < deadline) {
         usleep(5000);
-        cs_consumer_flush(&c, &sink);
+        cs_consumer_flush(&t->c, &t->sink);
     }
-    CHECK_EQ_LONG(out.n, 10);
-    CHECK(sorted_by_ts(&out));
-    CHECK_EQ_LONG(c.n, 0);
-    cs_consumer_free(&c);
-    cs_ring_destroy(&silent);
-    cs_ring_destroy(&busy);
+    CHECK_EQ_LONG(t->out.n, 10);
+    CHECK(sorted_by_ts(&t->out));
+    CHECK_EQ_LONG(t->c.n, 0);
+    two_rings_free(t);
 }
 
 TEST(a_full_buffer_hands_its_older_half_over_and_a_record_that_arrives_older_than_what_went_out_is_counted_late)
 {
-    cs_ring lagging, busy;
-    REQUIRE(cs_ring_create(&lagging, 1024, 0, COROSCOPE_NO_WORKER) == 0);
-    REQUIRE(cs_ring_create(&busy, 2048, 0, 0) == 0);
-    cs_consumer c;
-    REQUIRE(cs_consumer_init(&c, 256) == 0);
-    c.hold_ns = 600ull * 1000 * MS;
-    REQUIRE(cs_consumer_add(&c, &lagging) == 0);
-    REQUIRE(cs_consumer_add(&c, &busy) == 0);
-    static collected out;
-    memset(&out, 0, sizeof out);
-    cs_consumer_sink sink = {.ctx = &out, .batch = collect};
+    two_rings *t = two_rings_new(2048, 256, LONG_HOLD); /* a lags */
     coroscope_event old = rec(COROSCOPE_EV_CO_CREATE, 99, 0);
-    CHECK_EQ_ERR(cs_ring_write(&lagging, &old), 0); /* not published */
+    CHECK_EQ_ERR(cs_ring_write(&t->a, &old), 0); /* not published */
     for (uint64_t i = 0; i < 1000; i++) {
         coroscope_event e = rec(COROSCOPE_EV_CO_YIELD, 1, i);
         e.ts = old.ts + 1 + i;
-        CHECK_EQ_ERR(cs_ring_write(&busy, &e), 0);
+        CHECK_EQ_ERR(cs_ring_write(&t->b, &e), 0);
     }
-    CHECK_EQ_ERR(cs_ring_flush(&busy), 0);
-    CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), 1000);
-    CHECK_LE_LONG(c.n, 256);               /* memory: never more than the buffer */
-    CHECK_GE_LONG(out.n, 1000 - 256);      /* the rest went out, in order */
-    CHECK(sorted_by_ts(&out));
-    CHECK_EQ_LONG(c.late, 0);
-    CHECK_EQ_ERR(cs_ring_flush(&lagging), 0);
-    CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), 1);
-    cs_consumer_flush(&c, &sink);
-    cs_consumer_finish(&c, &sink);
-    CHECK_EQ_LONG(out.n, 1001);
-    CHECK_EQ_LONG(c.late, 1);
-    CHECK(find(&out, COROSCOPE_EV_CO_CREATE, 99) > 0);
-    cs_consumer_free(&c);
-    cs_ring_destroy(&lagging);
-    cs_ring_destroy(&busy);
+    CHECK_EQ_ERR(cs_ring_flush(&t->b), 0);
+    CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 1000);
+    CHECK_LE_LONG(t->c.n, 256);               /* memory: never more than the buffer */
+    CHECK_GE_LONG(t->out.n, 1000 - 256);      /* the rest went out, in order */
+    CHECK(sorted_by_ts(&t->out));
+    CHECK_EQ_LONG(t->c.late, 0);
+    CHECK_EQ_ERR(cs_ring_flush(&t->a), 0);
+    CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 1);
+    cs_consumer_flush(&t->c, &t->sink);
+    cs_consumer_finish(&t->c, &t->sink);
+    CHECK_EQ_LONG(t->out.n, 1001);
+    CHECK_EQ_LONG(t->c.late, 1);
+    CHECK(find(&t->out, COROSCOPE_EV_CO_CREATE, 99) > 0);
+    two_rings_free(t);
 }
 
 /* ---- lines and their fds -------------------------------------------------------------------- */
@@ -286,22 +284,7 @@ static ino_t ino_of(int fd)
 
 static void send_line(int sock, const char *text, int fd)
 {
-    struct iovec iov = {(void *)text, strlen(text)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        m.msg_control = u.buf;
-        m.msg_controllen = sizeof u.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    REQUIRE(sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)iov.iov_len);
+    REQUIRE(cs_send_fd(sock, text, strlen(text), fd) == (ssize_t)strlen(text));
 }
 
 TEST(after_junk_without_a_newline_each_later_announcement_line_still_gets_its_own_fd_and_the_junk_lines_fd_is_closed)

@@ -37,6 +37,26 @@ ssize_t cs_recv_fds(int sock, void *buf, size_t cap, int flags, int *fds, int ma
     return k;
 }
 
+ssize_t cs_send_fd(int sock, const void *buf, size_t n, int fd)
+{
+    struct iovec iov = {(void *)buf, n};
+    union {
+        char c[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        m.msg_control = u.c;
+        m.msg_controllen = sizeof u.c;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &m, MSG_NOSIGNAL);
+}
+
 int cs_fd_lines_init(cs_fd_lines *b, size_t max)
 {
     memset(b, 0, sizeof *b);

@@ -37,6 +37,12 @@
  * the byte count (0: the peer closed), or -1 with errno (EAGAIN, EINTR...). */
 ssize_t cs_recv_fds(int sock, void *buf, size_t cap, int flags, int *fds, int max, int *nfds);
 
+/* The sending side: one sendmsg(sock, MSG_NOSIGNAL) of buf with fd attached
+ * (SCM_RIGHTS; fd < 0: none), as the engine sends an announcement line
+ * (engine/src/control.c, which makes the call through its own libc table).
+ * Returns what sendmsg returns. */
+ssize_t cs_send_fd(int sock, const void *buf, size_t n, int fd);
+
 /* A line as it arrives: `line` is NUL-terminated, without its newline; NULL
  * when the line was longer than the splitter's limit (it was dropped). `fd`
  * is the fd that came with the line (-1: none). Return 1 to keep fd (the
