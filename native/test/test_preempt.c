@@ -1427,8 +1427,10 @@ TEST(a_preemption_taken_at_a_safe_point_leaves_no_deferred_preemption_behind_for
 
 /* ---- a worker thread that blocks the preemption signal ------------------------------------- */
 
-static _Atomic int blocker_stop;
+static _Atomic int blocker_stop, blocker_running;
 
+/* Spins with SIGURG blocked until the test says stop (10 s at most), so the
+ * test looks while it surely still holds its worker, however late it ran. */
 static void *signal_blocking_hog(void *arg)
 {
     (void)arg;
@@ -1436,8 +1438,9 @@ static void *signal_blocking_hog(void *arg)
     sigemptyset(&urg);
     sigaddset(&urg, SIGURG);
     pthread_sigmask(SIG_BLOCK, &urg, NULL); /* the program masks it on this worker thread */
+    atomic_store(&blocker_running, 1);
     volatile uint64_t x = 1;
-    uint64_t end = now_ns() + 400 * MS;
+    uint64_t end = now_ns() + 10000 * MS;
     while (!atomic_load(&blocker_stop) && now_ns() < end)
         x = x * 6364136223846793005ull + 1;
     pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
@@ -1466,11 +1469,13 @@ TEST(a_worker_that_blocks_the_preemption_signal_is_not_preempted_and_the_engine_
     coroscope_co *hog, *other;
     _Atomic long steps = 0;
     REQUIRE(coroscope_spawn(&hog, "masking-hog", signal_blocking_hog, NULL) == 0);
-    usleep(20000);
+    while (!atomic_load(&blocker_running))
+        usleep(1000);
     REQUIRE(coroscope_spawn(&other, "other", count_steps, (void *)&steps) == 0);
     long during = -1;
-    usleep(300000);
+    usleep(300000); /* 30 time slices: a worker that took the signal would have switched */
     during = atomic_load(&steps); /* the hog still holds the only worker, signal masked */
+    atomic_store(&blocker_stop, 1);
     coroscope_join(hog, NULL);
     coroscope_join(other, NULL);
 
