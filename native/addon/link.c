@@ -269,25 +269,32 @@ out:
 
 /* The first reply, synchronously: an engine that already has an inspector
  * answers "busy" and closes, which deserves its own words. */
+#define HELLO_MAX 65536
+
 static int read_hello(cs_link *l, char *err, size_t errn)
 {
-    char line[4096];
+    char *line = malloc(HELLO_MAX);
+    if (!line)
+        return ENOMEM;
+    int rc = 0;
     size_t n = 0;
     for (;;) {
         struct pollfd p = {.fd = l->sock, .events = POLLIN};
         if (poll(&p, 1, 3000) <= 0) {
             snprintf(err, errn, "process %d: the engine did not answer", (int)l->pid);
-            return ETIMEDOUT;
+            rc = ETIMEDOUT;
+            goto out;
         }
         char c;
         ssize_t k = recv(l->sock, &c, 1, 0);
         if (k <= 0) {
             snprintf(err, errn, "process %d: the engine closed the connection", (int)l->pid);
-            return ECONNRESET;
+            rc = ECONNRESET;
+            goto out;
         }
         if (c == '\n')
             break;
-        if (n + 1 < sizeof line)
+        if (n + 1 < HELLO_MAX)
             line[n++] = c;
     }
     line[n] = '\0';
@@ -295,10 +302,14 @@ static int read_hello(cs_link *l, char *err, size_t errn)
         const char *m = strstr(line, "\"error\":\"");
         snprintf(err, errn, "process %d: %.*s", (int)l->pid, m ? (int)strcspn(m + 9, "\"") : 40,
                  m ? m + 9 : line);
-        return EBUSY;
+        rc = EBUSY;
+        goto out;
     }
     l->hello = strdup(line);
-    return l->hello ? 0 : ENOMEM;
+    rc = l->hello ? 0 : ENOMEM;
+out:
+    free(line);
+    return rc;
 }
 
 int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
