@@ -1140,7 +1140,8 @@ static void check_sigurg_handler_is_reported(void)
 }
 
 /* A hog keeps the monitor sending; the main thread sends SIGURG to the
- * process 5 times, 20 ms apart. */
+ * process 5 times, 20 ms apart, then waits until the hogs were preempted
+ * again and 20 times in all. */
 static void sigurg_scene(int install_before_start)
 {
     configure_workers(1);
@@ -1164,7 +1165,13 @@ static void sigurg_scene(int install_before_start)
         t += 20 * MS;
         sleep_until_ns(t);
     }
-    sleep_ms_plain(50);
+    /* Preemption goes on after the program's signals: wait for it rather
+     * than for a time (a loaded machine gives the worker few slices; the
+     * deadline only ends a broken run). */
+    uint64_t deadline = now_ns() + 10000 * MS;
+    do
+        sleep_ms_plain(50);
+    while ((atomic_load(&n_done) - done_before <= 0 || atomic_load(&n_done) < 20) && now_ns() < deadline);
     long done_during = atomic_load(&n_done) - done_before;
     atomic_store(&hog_stop, 1);
     join_ok(h);
