@@ -108,6 +108,16 @@ static void hand_over_first(cs_consumer *c, const cs_consumer_sink *s, size_t k)
     s->batch(s->ctx, c->buf, k);
     memmove(c->buf, c->buf + k, (c->n - k) * sizeof *c->buf);
     c->n -= k;
+    c->sorted = c->n;
+}
+
+/* Put what is held in time order (what was read since the last hand-over
+ * follows what that one left, already in order). */
+static void sort_held(cs_consumer *c)
+{
+    if (c->sorted != c->n)
+        cs_events_sort(c->buf, c->n, c->tmp);
+    c->sorted = c->n;
 }
 
 /* Hand over the records at or below the watermark; `full`: the buffer must
@@ -116,7 +126,7 @@ static void release(cs_consumer *c, const cs_consumer_sink *s, int full)
 {
     if (!c->n)
         return;
-    cs_events_sort(c->buf, c->n, c->tmp);
+    sort_held(c);
     uint64_t w = watermark(c);
     size_t lo = 0, hi = c->n; /* the first record above w: binary search */
     while (lo < hi) {
@@ -138,7 +148,7 @@ void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s)
 {
     if (!c->n)
         return;
-    cs_events_sort(c->buf, c->n, c->tmp);
+    sort_held(c);
     hand_over_first(c, s, c->n);
 }
 

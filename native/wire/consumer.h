@@ -96,6 +96,7 @@ typedef struct cs_consumer {
     uint32_t nrings, cap_rings;
     coroscope_event *buf, *tmp;   /* the records held (read, not handed over) and the sort's scratch, cap each */
     size_t n, cap;
+    size_t sorted;                /* buf[0 .. sorted) is in time order (what a hand-over left) */
     uint64_t hold_ns;             /* longest a silent ring holds the others back (init: CS_CONSUMER_HOLD_NS) */
     uint64_t out_ts;              /* the largest ts handed over so far */
     uint64_t late;                /* records handed over older than an earlier hand-over's (see Design) */
