@@ -29,7 +29,6 @@
 #include "wire/ring.h"
 
 #define MAX_RINGS 4096
-#define MAX_PENDING_FDS 64
 #define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
 #define CHILD_CONTROL_FD 3
 #define PIPE_GRACE_NS 2000000000ull /* after exit, how long to wait for pipes held by grandchildren */
@@ -47,8 +46,7 @@ struct cs_link {
     cs_ring **rings;           /* attached rings (each malloc'd: the consumer holds pointers to them) */
     uint32_t nrings;
     cs_consumer cons;          /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
-    int fds[MAX_PENDING_FDS];  /* fds received, waiting for the announcement line they came with */
-    int nfds;
+    cs_fd_lines lines;         /* the socket's lines, each with the fd that came with it (wire/recv_fds.h) */
 
     cs_trace_writer *writer;
     char *record_path;
@@ -60,8 +58,6 @@ struct cs_link {
     uint32_t period_ms;
     uint64_t last_post_ns;
 
-    char *line;
-    size_t line_n, line_cap;
     char *hello;               /* attach: the hello reply, read before the loop; delivered first */
 
     _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches;
@@ -121,10 +117,10 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     l->strs = malloc(l->strs_cap * sizeof *l->strs);
     l->rings = calloc(MAX_RINGS, sizeof *l->rings);
     l->strings = cs_reader_new_live();
-    l->line_cap = 65536;
-    l->line = malloc(l->line_cap);
+    if (!nomem)
+        nomem = cs_fd_lines_init(&l->lines, LINE_MAX_BYTES);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (nomem || !l->strs || !l->rings || !l->strings || !l->line || l->wake_fd < 0) {
+    if (nomem || !l->strs || !l->rings || !l->strings || l->wake_fd < 0) {
         *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
@@ -273,35 +269,47 @@ out:
 
 /* The first reply, synchronously: an engine that already has an inspector
  * answers "busy" and closes, which deserves its own words. */
+#define HELLO_MAX 65536
+
 static int read_hello(cs_link *l, char *err, size_t errn)
 {
+    char *line = malloc(HELLO_MAX);
+    if (!line)
+        return ENOMEM;
+    int rc = 0;
     size_t n = 0;
     for (;;) {
         struct pollfd p = {.fd = l->sock, .events = POLLIN};
         if (poll(&p, 1, 3000) <= 0) {
             snprintf(err, errn, "process %d: the engine did not answer", (int)l->pid);
-            return ETIMEDOUT;
+            rc = ETIMEDOUT;
+            goto out;
         }
         char c;
         ssize_t k = recv(l->sock, &c, 1, 0);
         if (k <= 0) {
             snprintf(err, errn, "process %d: the engine closed the connection", (int)l->pid);
-            return ECONNRESET;
+            rc = ECONNRESET;
+            goto out;
         }
         if (c == '\n')
             break;
-        if (n + 1 < l->line_cap)
-            l->line[n++] = c;
+        if (n + 1 < HELLO_MAX)
+            line[n++] = c;
     }
-    l->line[n] = '\0';
-    if (strstr(l->line, "\"ok\":false")) {
-        const char *m = strstr(l->line, "\"error\":\"");
+    line[n] = '\0';
+    if (strstr(line, "\"ok\":false")) {
+        const char *m = strstr(line, "\"error\":\"");
         snprintf(err, errn, "process %d: %.*s", (int)l->pid, m ? (int)strcspn(m + 9, "\"") : 40,
-                 m ? m + 9 : l->line);
-        return EBUSY;
+                 m ? m + 9 : line);
+        rc = EBUSY;
+        goto out;
     }
-    l->hello = strdup(l->line);
-    return l->hello ? 0 : ENOMEM;
+    l->hello = strdup(line);
+    rc = l->hello ? 0 : ENOMEM;
+out:
+    free(line);
+    return rc;
 }
 
 int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t batch_events, uint32_t period_ms,
@@ -512,25 +520,28 @@ static void drain(cs_link *l, const cs_link_sink *s)
     atomic_store(&l->st_events, l->cons.records);
 }
 
-/* Hand over the partial batch (by time). */
-static void post(cs_link *l, const cs_link_sink *s)
+/* Hand over what the consumer holds: the records its low watermark lets go
+ * (in time order across rings), or, `all`, everything (the end). */
+static void post(cs_link *l, const cs_link_sink *s, int all)
 {
     batch_ctx bc = {l, s};
     cs_consumer_sink cs = {.ctx = &bc, .batch = on_batch, .corrupt = on_corrupt};
     l->last_post_ns = now_ns();
-    cs_consumer_flush(&l->cons, &cs);
+    if (all)
+        cs_consumer_finish(&l->cons, &cs);
+    else
+        cs_consumer_flush(&l->cons, &cs);
 }
 
+/* Attach the ring in fd (the link keeps the mapping, not fd). */
 static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
 {
     cs_ring *r = l->nrings < MAX_RINGS ? calloc(1, sizeof *r) : NULL;
     if (!r) {
-        close(fd);
         s->error(s->ctx, "too many event rings: a thread's events are not read");
         return;
     }
     int e = cs_ring_attach(r, fd);
-    close(fd); /* the mapping stays */
     if (!e && cs_consumer_add(&l->cons, r))
         e = ENOMEM;
     if (e) {
@@ -547,77 +558,45 @@ static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
     atomic_store(&l->st_rings, ++l->nrings);
 }
 
-/* The next fd received (each announcement line comes with exactly one, in
- * order; the fd arrives no later than its line ends), or -1. */
-static int take_fd(cs_link *l)
+/* A line from the engine with the fd that came with it (-1: none; see
+ * wire/recv_fds.h for which line an fd belongs to). Returns 1 if fd is
+ * kept (the doorbell); a ring's fd is closed once mapped. */
+static int on_line(void *ctx, const char *line, int fd)
 {
-    if (!l->nfds)
-        return -1;
-    int fd = l->fds[0];
-    memmove(l->fds, l->fds + 1, (size_t)--l->nfds * sizeof *l->fds);
-    return fd;
-}
-
-static void on_line(cs_link *l, const cs_link_sink *s, const char *line)
-{
+    cs_link *l = ((batch_ctx *)ctx)->l;
+    const cs_link_sink *s = ((batch_ctx *)ctx)->s;
+    if (!line) {
+        s->error(s->ctx, "a control reply is too long; dropped");
+        return 0;
+    }
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
-        int fd = take_fd(l);
         if (fd >= 0)
             add_ring(l, s, fd);
-        return;
+        return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
-        int fd = take_fd(l);
-        if (fd >= 0) {
-            if (l->cons.doorbell >= 0)
-                close(l->cons.doorbell);
-            l->cons.doorbell = fd;
-        }
-        return;
+        if (fd < 0)
+            return 0;
+        if (l->cons.doorbell >= 0)
+            close(l->cons.doorbell);
+        l->cons.doorbell = fd;
+        return 1;
     }
-    if (!strncmp(line, "{\"event\":", 9))
-        return; /* an announcement this link does not know: not a reply */
+    if (!line[0] || !strncmp(line, "{\"event\":", 9))
+        return 0; /* an announcement this link does not know: not a reply */
     s->line(s->ctx, line);
+    return 0;
 }
 
 /* Socket readable: lines and the fds that come with them. Returns 0 at the
  * end (peer closed). */
 static int read_socket(cs_link *l, const cs_link_sink *s)
 {
-    char buf[65536];
-    int fds[CS_RECV_FDS_MAX], nfds;
-    ssize_t k = cs_recv_fds(l->sock, buf, sizeof buf, MSG_DONTWAIT, fds, CS_RECV_FDS_MAX, &nfds);
+    batch_ctx bc = {l, s};
+    ssize_t k = cs_fd_lines_read(&l->lines, l->sock, MSG_DONTWAIT, on_line, &bc);
     if (k < 0)
         return errno == EAGAIN || errno == EINTR ? 1 : 0;
-    for (int i = 0; i < nfds; i++) {
-        if (l->nfds < MAX_PENDING_FDS)
-            l->fds[l->nfds++] = fds[i];
-        else
-            close(fds[i]); /* lines are late beyond reason: the engine is broken */
-    }
-    if (k == 0)
-        return 0;
-    for (ssize_t i = 0; i < k; i++) {
-        if (buf[i] == '\n') {
-            l->line[l->line_n] = '\0';
-            if (l->line_n)
-                on_line(l, s, l->line);
-            l->line_n = 0;
-            continue;
-        }
-        if (l->line_n + 1 >= l->line_cap) {
-            char *g = l->line_cap < LINE_MAX_BYTES ? realloc(l->line, l->line_cap * 2) : NULL;
-            if (!g) {
-                s->error(s->ctx, "a control reply is too long; dropped");
-                l->line_n = 0;
-                continue;
-            }
-            l->line = g;
-            l->line_cap *= 2;
-        }
-        l->line[l->line_n++] = buf[i];
-    }
-    return 1;
+    return k != 0;
 }
 
 static int read_pipe(int fd, int stream, const cs_link_sink *s)
@@ -702,7 +681,7 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         if (!busy)
             drain(l, s);
         if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull)
-            post(l, s);
+            post(l, s, 0);
         /* Done when the target is gone and its socket (which brings the last
          * ring fds) is closed and its pipes drained (or held too long by
          * processes it left behind). */
@@ -724,7 +703,7 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
     } else {
         drain(l, s);
     }
-    post(l, s);
+    post(l, s, 1);
     if (l->writer) {
         cs_trace_err te;
         if (cs_trace_writer_close(l->writer, &te) && !atomic_load(&l->st_rec_err)) {
@@ -751,8 +730,8 @@ void cs_link_free(cs_link *l)
     if (l->cons.doorbell >= 0)
         close(l->cons.doorbell);
     cs_consumer_free(&l->cons);
-    for (int i = 0; i < l->nfds; i++)
-        close(l->fds[i]);
+    if (l->lines.line)
+        cs_fd_lines_free(&l->lines);
     if (l->is_child && l->pidfd >= 0) {
         /* Not reaped by the loop (stopped early): reap when it ends, without
          * blocking here: the child keeps running, detached from us. */
@@ -768,7 +747,6 @@ void cs_link_free(cs_link *l)
         cs_reader_close(l->strings);
     free(l->rings);
     free(l->strs);
-    free(l->line);
     free(l->hello);
     free(l->record_path);
     pthread_mutex_destroy(&l->send_lock);

@@ -27,6 +27,8 @@
  *
  * Checked beyond "no crash, no leak, no undefined behaviour":
  *   - every batch handed over is sorted by time and holds no STRING record;
+ *     across batches, a record older than one handed over before is one
+ *     the consumer counted as late (wire/consumer.h "Order");
  *     each string given with it is the reader's text for that id, with a
  *     NUL at its length; control lines hold no newline and ring lines never
  *     reach the sink;
@@ -49,12 +51,18 @@ typedef struct state {
     cs_link *l;
     uint64_t handed;          /* events handed over */
     uint64_t drop_records, dropped;
+    uint64_t out_ts;          /* the largest ts handed over in earlier batches */
+    uint64_t late;            /* records older than that */
 } state;
 
 static void sink_events(void *ctx, const coroscope_event *ev, size_t n, const cs_link_string *s, size_t ns)
 {
     state *st = ctx;
+    uint64_t out_ts = st->out_ts;
     for (size_t i = 0; i < n; i++) {
+        st->late += ev[i].ts < st->out_ts;
+        if (ev[i].ts > out_ts)
+            out_ts = ev[i].ts;
         FUZZ_CHECK(ev[i].kind != COROSCOPE_EV_STRING && ev[i].kind != COROSCOPE_EV_STRING_MORE);
         if (i)
             FUZZ_CHECK(ev[i - 1].ts <= ev[i].ts);
@@ -72,6 +80,7 @@ static void sink_events(void *ctx, const coroscope_event *ev, size_t n, const cs
         FUZZ_CHECK(s[i].text[s[i].len] == '\0');
         fuzz_touch(s[i].text, s[i].len); /* SinkEvents: std::string(text, len) */
     }
+    st->out_ts = out_ts;
     st->handed += n;
 }
 
@@ -99,24 +108,9 @@ static int sink_busy(void *ctx) { return 0; }
 /* Send bytes (and an fd) as the engine does, then let the link read them. */
 static void send_and_read(cs_link *l, const cs_link_sink *s, int peer, const void *b, size_t n, int fd)
 {
-    struct iovec iov = {(void *)b, n};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        m.msg_control = u.buf;
-        m.msg_controllen = sizeof u.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
     if (n == 0 && fd < 0)
         return;
-    FUZZ_CHECK(sendmsg(peer, &m, MSG_NOSIGNAL) == (ssize_t)n);
+    FUZZ_CHECK(cs_send_fd(peer, b, n, fd) == (ssize_t)n);
     int pending;
     do
         FUZZ_CHECK(read_socket(l, s) == 1);
@@ -233,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             flush_and_drain(l, &sink, prod, nprod);
             break;
         case 5:
-            post(l, &sink);
+            post(l, &sink, 0);
             break;
         }
     }
@@ -245,10 +239,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     report_pending_drops(l, &sink);
     for (int i = 0; i < nprod; i++)
         FUZZ_CHECK(atomic_load(&prod[i].hdr->drop_pending) == 0);
-    post(l, &sink);
+    post(l, &sink, 1);
     uint64_t read = atomic_load(&l->st_events);
     FUZZ_CHECK(made == read - st.drop_records + st.dropped);
     FUZZ_CHECK(atomic_load(&l->st_dropped) == st.dropped);
+    FUZZ_CHECK(st.late <= l->cons.late);
     if (recording) {
         cs_trace_err te;
         FUZZ_CHECK(atomic_load(&l->st_rec_err) == 0);

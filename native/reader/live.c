@@ -27,14 +27,13 @@
 #include "wire/ring.h"
 
 #define MAX_RINGS 1024
-#define MAX_PENDING_FDS 64
 #define BATCH 65536
 #define PERIOD_MS 50
 
 static cs_ring rings[MAX_RINGS];
 static int nrings;
 static cs_consumer cons;
-static int pending_fds[MAX_PENDING_FDS], npending;
+static cs_fd_lines lines;
 
 static int socket_path(int pid, char *out, size_t n)
 {
@@ -48,61 +47,29 @@ static int socket_path(int pid, char *out, size_t n)
     return access(out, F_OK);
 }
 
-/* The fd that came with the announcement line just read (each comes with
- * exactly one, in order, no later than its line ends), or -1. */
-static int take_fd(void)
+/* A line from the engine with the fd that came with it (-1: none; see
+ * wire/recv_fds.h). Returns 1 if fd is kept (the doorbell). */
+static int on_line(void *ctx, const char *line, int fd)
 {
-    if (!npending)
-        return -1;
-    int fd = pending_fds[0];
-    memmove(pending_fds, pending_fds + 1, (size_t)--npending * sizeof *pending_fds);
-    return fd;
-}
-
-static void on_line(const char *line)
-{
+    (void)ctx;
+    if (!line)
+        return 0; /* longer than we keep: not an announcement */
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
-        int fd = take_fd();
-        if (fd < 0)
-            return;
-        if (nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0 && cs_consumer_add(&cons, &rings[nrings]) == 0)
+        if (fd >= 0 && nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0 &&
+            cs_consumer_add(&cons, &rings[nrings]) == 0)
             nrings++;
-        close(fd); /* the mapping stays */
-    } else if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
-        int fd = take_fd();
-        if (fd >= 0) {
-            if (cons.doorbell >= 0)
-                close(cons.doorbell);
-            cons.doorbell = fd;
-        }
-    } else if (strstr(line, "\"ok\":false")) { /* errors from the engine go to stderr */
+        return 0; /* the mapping stays */
+    }
+    if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
+        if (fd < 0)
+            return 0;
+        if (cons.doorbell >= 0)
+            close(cons.doorbell);
+        cons.doorbell = fd;
+        return 1;
+    }
+    if (strstr(line, "\"ok\":false")) /* errors from the engine go to stderr */
         fprintf(stderr, "coroscope-dump: the target says: %s\n", line);
-    }
-}
-
-/* Read what the socket has: JSON lines, and the fds that come with some. */
-static int pump(int s, char *acc, size_t *accn, size_t cap)
-{
-    char buf[4096];
-    int fds[CS_RECV_FDS_MAX], nfds;
-    ssize_t k = cs_recv_fds(s, buf, sizeof buf, 0, fds, CS_RECV_FDS_MAX, &nfds);
-    for (int i = 0; i < nfds; i++) {
-        if (npending < MAX_PENDING_FDS)
-            pending_fds[npending++] = fds[i];
-        else
-            close(fds[i]);
-    }
-    if (k <= 0)
-        return -1;
-    for (ssize_t i = 0; i < k; i++) {
-        if (buf[i] == '\n') {
-            acc[*accn] = '\0';
-            on_line(acc);
-            *accn = 0;
-        } else if (*accn + 1 < cap) {
-            acc[(*accn)++] = buf[i];
-        }
-    }
     return 0;
 }
 
@@ -151,12 +118,10 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         return 1;
     }
     const char *hello = "hello\nsubscribe\n";
-    if (write(s, hello, strlen(hello)) < 0 || cs_consumer_init(&cons, BATCH))
+    if (write(s, hello, strlen(hello)) < 0 || cs_consumer_init(&cons, BATCH) || cs_fd_lines_init(&lines, 16384))
         return 1;
     printer pr = {.print = print, .strings = strings};
     cs_consumer_sink sink = {.ctx = &pr, .batch = print_batch};
-    char acc[16384];
-    size_t accn = 0;
     double end = seconds > 0 ? now_s() + seconds : 0, flushed = now_s();
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     while (!end || now_s() < end) {
@@ -165,7 +130,7 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         int r = poll(p, 2, armed ? PERIOD_MS : 0);
         if (armed)
             cs_consumer_disarm(&cons);
-        if (r > 0 && p[0].revents && pump(s, acc, &accn, sizeof acc) < 0) {
+        if (r > 0 && p[0].revents && cs_fd_lines_read(&lines, s, 0, on_line, NULL) <= 0) {
             fprintf(stderr, "coroscope-dump: the target closed the control channel (exited?)\n");
             break;
         }
@@ -176,7 +141,7 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         }
     }
     cs_consumer_drain(&cons, &sink);
-    cs_consumer_flush(&cons, &sink);
+    cs_consumer_finish(&cons, &sink);
     const char *bye = "detach\n";
     if (write(s, bye, strlen(bye)) < 0) {
         /* gone already */
@@ -187,6 +152,7 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
     if (cons.doorbell >= 0)
         close(cons.doorbell);
     cs_consumer_free(&cons);
+    cs_fd_lines_free(&lines);
     return 0;
 }
 

@@ -28,6 +28,10 @@ before(() => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Wait until pred() holds (polling), at most ms: the bound only ends a broken run. */
+async function waitFor(pred, ms = 10000) {
+  for (const end = Date.now() + ms; !pred() && Date.now() < end;) await sleep(10);
+}
 
 // Start the counter program; track the last number it printed.
 async function startCounter() {
@@ -107,14 +111,18 @@ test('pause stops the scheduler, step N runs exactly N more decisions, resume ru
     const frozen = c0.state.last;
     await sleep(300);
     assert.equal(c0.state.last, frozen, 'no progress while paused');
+    // Each step's turns print a line that may reach us late on a loaded
+    // machine: wait for them, then a while more to see that no other comes.
     assert.equal((await c.send('step 5')).ok, true);
+    await waitFor(() => c0.state.last >= frozen + 5);
     await sleep(300);
     assert.equal(c0.state.last, frozen + 5, 'exactly five more turns');
     assert.equal((await c.send('step')).ok, true);
+    await waitFor(() => c0.state.last >= frozen + 6);
     await sleep(200);
     assert.equal(c0.state.last, frozen + 6, 'one more');
     assert.equal((await c.send('resume')).paused, false);
-    await sleep(200);
+    await waitFor(() => c0.state.last > frozen + 100);
     assert.ok(c0.state.last > frozen + 100, 'running again');
     c.socket.destroy();
   } finally {

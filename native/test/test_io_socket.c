@@ -82,12 +82,25 @@ static void set_timeo(int fd, int opt, long ms)
 
 /* ---- recv parks ------------------------------------------------------------------- */
 
+/* A peer that sends message i only once the reader's call i - 1 returned
+ * (it waits, parked in a coroutine), then 15 ms more so that call i is
+ * likely parked by then. Without that wait a reader slowed down (a loaded
+ * machine, ASan) could find two messages in one read, and its last call
+ * would then wait for a message that never comes. */
+static void wait_for_calls(_Atomic int *calls, int n)
+{
+    while (atomic_load(calls) < n)
+        pause_ms(1);
+    pause_ms(15);
+}
+
 typedef struct park_ctx {
     int kind;
     int sv[2];
     outcome recv_, read_, readv_, recvmsg_;
     _Atomic int waiting;
     _Atomic int peer_saw_waiting;
+    _Atomic int calls; /* the reader's calls that returned */
 } park_ctx;
 
 static void *peer_sends_four_times(void *arg)
@@ -95,7 +108,7 @@ static void *peer_sends_four_times(void *arg)
     park_ctx *c = arg;
     const char *msgs[4] = {"ping", "hello", "abc", "xy"};
     for (int i = 0; i < 4; i++) {
-        pause_ms(15);
+        wait_for_calls(&c->calls, i);
         if (atomic_load(&c->waiting))
             atomic_fetch_add(&c->peer_saw_waiting, 1);
         CHECK_EQ_LONG(send(c->sv[1], msgs[i], strlen(msgs[i]), 0), (long)strlen(msgs[i]));
@@ -112,11 +125,14 @@ static void *recv_parks_scenario(void *arg)
     peer_start(&p, peer_sends_four_times, c);
     atomic_store(&c->waiting, 1);
     c->recv_ = OUTCOME(recv(c->sv[0], buf, sizeof buf, 0));
+    atomic_fetch_add(&c->calls, 1);
     CHECK(!memcmp(buf, "ping", 4));
     c->read_ = OUTCOME(read(c->sv[0], buf, sizeof buf));
+    atomic_fetch_add(&c->calls, 1);
     CHECK(!memcmp(buf, "hello", 5));
     struct iovec iov[2] = {{buf, 2}, {buf + 2, 10}};
     c->readv_ = OUTCOME(readv(c->sv[0], iov, 2));
+    atomic_fetch_add(&c->calls, 1);
     CHECK(!memcmp(buf, "abc", 3));
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
     c->recvmsg_ = OUTCOME(recvmsg(c->sv[0], &m, 0));
@@ -154,8 +170,11 @@ static void *recv_on_main_thread_pair(void *arg)
     peer_start(&p, peer_sends_four_times, c);
     atomic_store(&c->waiting, 1);
     c->recv_ = OUTCOME(recv(c->sv[0], buf, sizeof buf, 0));
+    atomic_fetch_add(&c->calls, 1);
     c->read_ = OUTCOME(read(c->sv[0], buf, sizeof buf));
+    atomic_fetch_add(&c->calls, 1);
     c->readv_ = OUTCOME(recv(c->sv[0], buf, sizeof buf, 0));
+    atomic_fetch_add(&c->calls, 1);
     c->recvmsg_ = OUTCOME(recv(c->sv[0], buf, sizeof buf, 0));
     atomic_store(&c->waiting, 0);
     peer_join(&p);
@@ -756,13 +775,14 @@ typedef struct chk_ctx {
     int sv[2];
     outcome read_chk, recv_chk, recvfrom_chk, recv_chk_dw;
     char buf[32];
+    _Atomic int calls; /* the reader's blocking calls that returned */
 } chk_ctx;
 
 static void *peer_sends_abc_three_times(void *arg)
 {
     chk_ctx *c = arg;
     for (int i = 0; i < 3; i++) {
-        pause_ms(15);
+        wait_for_calls(&c->calls, i);
         CHECK_EQ_LONG(send(c->sv[1], "abc", 3, 0), 3);
     }
     return NULL;
@@ -776,7 +796,9 @@ static void *chk_scenario(void *arg)
     peer p;
     peer_start(&p, peer_sends_abc_three_times, c);
     c->read_chk = OUTCOME(__read_chk(c->sv[0], c->buf, 10, sizeof c->buf));
+    atomic_fetch_add(&c->calls, 1);
     c->recv_chk = OUTCOME(__recv_chk(c->sv[0], c->buf, 10, sizeof c->buf, 0));
+    atomic_fetch_add(&c->calls, 1);
     struct sockaddr_un from;
     socklen_t fl = sizeof from;
     c->recvfrom_chk = OUTCOME(__recvfrom_chk(c->sv[0], c->buf, 10, sizeof c->buf, 0, (struct sockaddr *)&from, &fl));

@@ -1153,7 +1153,8 @@ static void check_sigurg_handler_is_reported(void)
 }
 
 /* A hog keeps the monitor sending; the main thread sends SIGURG to the
- * process 5 times, 20 ms apart. */
+ * process 5 times, 20 ms apart, then waits until the hogs were preempted
+ * again and 20 times in all. */
 static void sigurg_scene(int install_before_start)
 {
     configure_workers(1);
@@ -1177,7 +1178,13 @@ static void sigurg_scene(int install_before_start)
         t += 20 * MS;
         sleep_until_ns(t);
     }
-    sleep_ms_plain(50);
+    /* Preemption goes on after the program's signals: wait for it rather
+     * than for a time (a loaded machine gives the worker few slices; the
+     * deadline only ends a broken run). */
+    uint64_t deadline = now_ns() + 10000 * MS;
+    do
+        sleep_ms_plain(50);
+    while ((atomic_load(&n_done) - done_before <= 0 || atomic_load(&n_done) < 20) && now_ns() < deadline);
     long done_during = atomic_load(&n_done) - done_before;
     atomic_store(&hog_stop, 1);
     join_ok(h);
@@ -1380,9 +1387,11 @@ static void *libc_and_user_hog(void *arg)
     int fd = open("/dev/null", O_RDONLY);
     REQUIRE(fd >= 0);
     long seen = atomic_load(&witness_runs);
-    uint64_t end = now_ns() + 400 * MS;
+    /* 400 ms, and on until 10 probes (a loaded machine gives this worker
+     * few slices; the 10 s bound only ends a broken run) */
+    uint64_t start = now_ns(), end = start + 400 * MS, deadline = start + 10000 * MS;
     volatile uint64_t x = 7;
-    while (now_ns() < end) {
+    while ((now_ns() < end || res->probes < 10) && now_ns() < deadline) {
         memcpy(dst, src, sizeof dst); /* libc: signals landing here are deferred */
         __asm__ volatile("" : : "r"(dst), "r"(src) : "memory"); /* keep the copy */
         for (int i = 0; i < 20000; i++) /* user code: signals landing here preempt */
@@ -1440,8 +1449,10 @@ TEST(a_preemption_taken_at_a_safe_point_leaves_no_deferred_preemption_behind_for
 
 /* ---- a worker thread that blocks the preemption signal ------------------------------------- */
 
-static _Atomic int blocker_stop;
+static _Atomic int blocker_stop, blocker_running;
 
+/* Spins with SIGURG blocked until the test says stop (10 s at most), so the
+ * test looks while it surely still holds its worker, however late it ran. */
 static void *signal_blocking_hog(void *arg)
 {
     (void)arg;
@@ -1449,8 +1460,9 @@ static void *signal_blocking_hog(void *arg)
     sigemptyset(&urg);
     sigaddset(&urg, SIGURG);
     pthread_sigmask(SIG_BLOCK, &urg, NULL); /* the program masks it on this worker thread */
+    atomic_store(&blocker_running, 1);
     volatile uint64_t x = 1;
-    uint64_t end = now_ns() + 400 * MS;
+    uint64_t end = now_ns() + 10000 * MS;
     while (!atomic_load(&blocker_stop) && now_ns() < end)
         x = x * 6364136223846793005ull + 1;
     pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
@@ -1479,11 +1491,13 @@ TEST(a_worker_that_blocks_the_preemption_signal_is_not_preempted_and_the_engine_
     coroscope_co *hog, *other;
     _Atomic long steps = 0;
     REQUIRE(coroscope_spawn(&hog, "masking-hog", signal_blocking_hog, NULL) == 0);
-    usleep(20000);
+    while (!atomic_load(&blocker_running))
+        usleep(1000);
     REQUIRE(coroscope_spawn(&other, "other", count_steps, (void *)&steps) == 0);
     long during = -1;
-    usleep(300000);
+    usleep(300000); /* 30 time slices: a worker that took the signal would have switched */
     during = atomic_load(&steps); /* the hog still holds the only worker, signal masked */
+    atomic_store(&blocker_stop, 1);
     coroscope_join(hog, NULL);
     coroscope_join(other, NULL);
 

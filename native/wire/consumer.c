@@ -18,6 +18,7 @@ int cs_consumer_init(cs_consumer *c, size_t cap)
 {
     memset(c, 0, sizeof *c);
     c->doorbell = -1;
+    c->hold_ns = CS_CONSUMER_HOLD_NS;
     c->cap = cap ? cap : 65536;
     c->buf = malloc(c->cap * sizeof *c->buf);
     c->tmp = malloc(c->cap * sizeof *c->tmp);
@@ -32,6 +33,7 @@ void cs_consumer_free(cs_consumer *c)
 {
     free(c->rings);
     free(c->taken);
+    free(c->front);
     free(c->buf);
     free(c->tmp);
     memset(c, 0, sizeof *c);
@@ -50,8 +52,13 @@ int cs_consumer_add(cs_consumer *c, cs_ring *r)
         if (!t)
             return ENOMEM;
         c->taken = t;
+        uint64_t *f = realloc(c->front, cap * sizeof *f);
+        if (!f)
+            return ENOMEM;
+        c->front = f;
         c->cap_rings = cap;
     }
+    c->front[c->nrings] = 0;
     c->rings[c->nrings++] = r;
     return 0;
 }
@@ -62,40 +69,111 @@ void cs_consumer_remove(cs_consumer *c, cs_ring *r)
         if (c->rings[i] == r) {
             memmove(&c->rings[i], &c->rings[i + 1], (c->nrings - i - 1) * sizeof *c->rings);
             memmove(&c->taken[i], &c->taken[i + 1], (c->nrings - i - 1) * sizeof *c->taken);
+            memmove(&c->front[i], &c->front[i + 1], (c->nrings - i - 1) * sizeof *c->front);
             c->nrings--;
             return;
         }
 }
 
-static void hand_over(cs_consumer *c, const cs_consumer_sink *s)
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The low watermark (consumer.h "Order"): no ring will give a record older
+ * than this, unless it is late. */
+static uint64_t watermark(const cs_consumer *c)
+{
+    if (c->nrings == 0)
+        return UINT64_MAX; /* what is held came from rings gone since */
+    uint64_t now = mono_ns(), floor = now > c->hold_ns ? now - c->hold_ns : 0, w = UINT64_MAX;
+    for (uint32_t i = 0; i < c->nrings; i++) {
+        uint64_t f = c->front[i] > floor ? c->front[i] : floor;
+        if (f < w)
+            w = f;
+    }
+    return w;
+}
+
+/* Sort what is held and hand over its first k records (0 < k <= n); the
+ * rest stays, in order, at the front of the buffer. */
+static void hand_over_first(cs_consumer *c, const cs_consumer_sink *s, size_t k)
+{
+    for (size_t i = 0; i < k && c->buf[i].ts < c->out_ts; i++)
+        c->late++; /* sorted: only a prefix can be older than what went out */
+    if (c->buf[k - 1].ts > c->out_ts)
+        c->out_ts = c->buf[k - 1].ts;
+    s->batch(s->ctx, c->buf, k);
+    memmove(c->buf, c->buf + k, (c->n - k) * sizeof *c->buf);
+    c->n -= k;
+    c->sorted = c->n;
+}
+
+/* Put what is held in time order (what was read since the last hand-over
+ * follows what that one left, already in order). */
+static void sort_held(cs_consumer *c)
+{
+    if (c->sorted != c->n)
+        cs_events_sort(c->buf, c->n, c->tmp);
+    c->sorted = c->n;
+}
+
+/* Hand over the records at or below the watermark; `full`: the buffer must
+ * make room, so at least its older half goes. */
+static void release(cs_consumer *c, const cs_consumer_sink *s, int full)
 {
     if (!c->n)
         return;
-    cs_events_sort(c->buf, c->n, c->tmp);
-    size_t n = c->n;
-    c->n = 0;
-    s->batch(s->ctx, c->buf, n);
+    sort_held(c);
+    uint64_t w = watermark(c);
+    size_t lo = 0, hi = c->n; /* the first record above w: binary search */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->buf[mid].ts <= w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (full && lo < c->n / 2 + 1)
+        lo = c->n / 2 + 1 < c->n ? c->n / 2 + 1 : c->n;
+    if (lo)
+        hand_over_first(c, s, lo);
 }
 
-void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s) { hand_over(c, s); }
+void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s) { release(c, s, 0); }
+
+void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s)
+{
+    if (!c->n)
+        return;
+    sort_held(c);
+    hand_over_first(c, s, c->n);
+}
 
 /* Read up to `want` records of ring r into the batch. Returns the count,
  * or -1 if the ring is corrupt (cs_ring_read: -CS_RING_ECORRUPT). */
-static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, cs_ring *r, size_t want)
+static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, uint32_t ri, size_t want)
 {
+    cs_ring *r = c->rings[ri];
     size_t got = 0;
     while (got < want) {
         if (c->n == c->cap)
-            hand_over(c, s);
+            release(c, s, 1);
         size_t room = c->cap - c->n < want - got ? c->cap - c->n : want - got;
         ssize_t k = cs_ring_read(r, c->buf + c->n, room);
         if (k < 0)
             return -1;
         if (k == 0)
             break;
-        for (ssize_t j = 0; j < k; j++)
-            if (c->buf[c->n + (size_t)j].kind == COROSCOPE_EV_DROP)
-                c->lost += c->buf[c->n + (size_t)j].a[0];
+        for (ssize_t j = 0; j < k; j++) {
+            const coroscope_event *e = &c->buf[c->n + (size_t)j];
+            if (e->kind == COROSCOPE_EV_DROP)
+                c->lost += e->a[0];
+            if (e->ts > c->front[ri])
+                c->front[ri] = e->ts;
+        }
         c->n += (size_t)k;
         got += (size_t)k;
     }
@@ -122,7 +200,7 @@ size_t cs_consumer_drain(cs_consumer *c, const cs_consumer_sink *s)
             if (c->taken[i] == CORRUPT || c->taken[i] >= c->rings[i]->capacity)
                 continue;
             size_t left = c->rings[i]->capacity - c->taken[i];
-            ssize_t got = take(c, s, c->rings[i], left < share ? left : share);
+            ssize_t got = take(c, s, i, left < share ? left : share);
             if (got < 0) {
                 c->taken[i] = CORRUPT; /* it leaves below, not while we iterate */
                 corrupt = 1;
@@ -189,7 +267,7 @@ uint64_t cs_consumer_end_losses(cs_consumer *c, const cs_consumer_sink *s)
         if (!n)
             continue;
         if (c->n == c->cap)
-            hand_over(c, s);
+            release(c, s, 1);
         c->buf[c->n++] = d;
         c->lost += n;
         total += n;

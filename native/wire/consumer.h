@@ -1,7 +1,8 @@
 /*
  * consumer.h — the one consumer of event rings (ring.h): drain every ring,
- * order each batch by time, hand it over; sleep until a ring passes its
- * watermark; account for losses nobody reported when the stream ends.
+ * hand the records over in time order across rings (a low watermark); sleep
+ * until a ring passes its watermark; account for losses nobody reported when
+ * the stream ends.
  *
  * Used by the engine's recorder (telemetry.c: batches go to the trace
  * writer), by the Node addon (link.c: to the trace file and to JS) and by
@@ -12,16 +13,34 @@
  *   A consumer holds pointers to rings it does not own (the engine's own
  *   handles, or handles the caller attached), a batch buffer of `cap`
  *   records and a scratch buffer for the sort. cs_consumer_drain reads the
- *   rings in rounds, each ring giving at most a fair share of a batch per
- *   round (cap / rings), so a batch holds the oldest records of every ring
- *   rather than a backlog of one; and at most one ring's capacity per ring
- *   per call (a producer faster than us cannot keep the caller from its
- *   other work). Each time the batch is full it is sorted by time (stable
- *   natural merge: a few ascending runs) and handed to sink->batch. Batches
- *   are ordered inside, not with each other (a record published late can
- *   be older than the previous batch's last). Records stay in a ring's own
- *   order; STRING records come before the records that use them in every
- *   batch or an earlier one.
+ *   rings in rounds, each ring giving at most a fair share of the buffer
+ *   per round (cap / rings), so the buffer holds the oldest records of every
+ *   ring rather than a backlog of one; and at most one ring's capacity per
+ *   ring per call (a producer faster than us cannot keep the caller from its
+ *   other work).
+ *
+ *   Order across rings and batches (the low watermark, as perf's ordered
+ *   events and LTTng's live reader do it). Each ring's records come in time
+ *   order (one producer, one clock), but the rings are read one after the
+ *   other, and a producer publishes in batches: a worker's CO_MIGRATE can be
+ *   read before the CO_CREATE that another thread wrote earlier and has not
+ *   published yet. So what is read is held in the buffer and sorted by time
+ *   (stable natural merge: a few ascending runs); only the records at or
+ *   below the low watermark W are handed over, in time order:
+ *       W = min over rings of max(front(ring), now - hold_ns)
+ *   where front(ring) is the largest ts read from that ring so far (its
+ *   later records are not older). A ring that says nothing holds the others
+ *   back at most hold_ns (latency bound; CS_CONSUMER_HOLD_NS by default):
+ *   its producer may be idle, or gone. With one ring, or when every ring
+ *   moved on, nothing waits. Memory is bounded by the buffer: when it is
+ *   full of records above W, the older half is handed over anyway.
+ *   Consequence: the records handed over are in time order across batches,
+ *   except records that arrive older than what was already handed over (a
+ *   producer that published more than hold_ns late, a forced release, a
+ *   ring whose clock went back, a loss reported at the end); those are
+ *   handed over at the next hand-over, counted in `late`. Records of one
+ *   ring with equal ts stay in ring order; STRING records come before the
+ *   records that use them in every batch or an earlier one.
  *
  *   Sleeping (the doorbell): cs_consumer_arm sets each ring's `sleeping`
  *   flag and says whether sleeping is right (no ring at its watermark, no
@@ -30,13 +49,17 @@
  *   cs_consumer_disarm when it wakes. cs_consumer_wait does the three for a
  *   caller with nothing else to wait for. The producers ring the eventfd
  *   (ring.h "Waking the consumer"); the timeout bounds how long records
- *   below the watermark wait.
+ *   below a ring's watermark wait. A caller that sleeps while records are
+ *   held calls cs_consumer_flush when it wakes, so they go out once the low
+ *   watermark passes them (after hold_ns at the latest): its timeout should
+ *   not be much longer than hold_ns.
  *
  *   The end of the stream: cs_consumer_end_losses appends, for every ring,
  *   a DROP record for the loss its producer counted but could not report
  *   (ring.h "Loss"), so that the records handed over plus the DROP counts
  *   are exactly what the producers made. Call it after the last drain, when
- *   the producers are gone or their later records no longer matter.
+ *   the producers are gone or their later records no longer matter; then
+ *   cs_consumer_finish hands over everything still held.
  *
  * Threads: a consumer is used by one thread at a time (its rings' one
  * consumer, ring.h). Counters are plain fields of that thread.
@@ -64,12 +87,19 @@ typedef struct cs_consumer_sink {
     void (*corrupt)(void *ctx, cs_ring *r, int code);
 } cs_consumer_sink;
 
+#define CS_CONSUMER_HOLD_NS 50000000ull /* default hold_ns: 50 ms */
+
 typedef struct cs_consumer {
     cs_ring **rings;
     size_t *taken;                /* per ring, during a drain: records taken so far */
+    uint64_t *front;              /* per ring: the largest ts read from it (0: none yet) */
     uint32_t nrings, cap_rings;
-    coroscope_event *buf, *tmp;   /* the batch and the sort's scratch, cap records each */
+    coroscope_event *buf, *tmp;   /* the records held (read, not handed over) and the sort's scratch, cap each */
     size_t n, cap;
+    size_t sorted;                /* buf[0 .. sorted) is in time order (what a hand-over left) */
+    uint64_t hold_ns;             /* longest a silent ring holds the others back (init: CS_CONSUMER_HOLD_NS) */
+    uint64_t out_ts;              /* the largest ts handed over so far */
+    uint64_t late;                /* records handed over older than an earlier hand-over's (see Design) */
     int doorbell;                 /* eventfd the producers ring (-1: none; waits are timeouts) */
     uint64_t records;             /* records read */
     uint64_t lost;                /* DROP counts seen or added (a0 sum) */
@@ -87,14 +117,18 @@ int cs_consumer_add(cs_consumer *c, cs_ring *r);
 void cs_consumer_remove(cs_consumer *c, cs_ring *r);
 
 /* Read the rings (in rounds of fair shares) until each is empty or gave one
- * capacity, handing over each full batch. Returns the records read (0:
- * every ring was empty).
- * What is left in the batch waits for the next full batch or
- * cs_consumer_flush. */
+ * capacity; each time the buffer is full, hand over what the watermark
+ * allows (the older half at least). Returns the records read (0: every ring
+ * was empty). What is held waits for cs_consumer_flush or _finish. */
 size_t cs_consumer_drain(cs_consumer *c, const cs_consumer_sink *s);
 
-/* Hand over what the batch holds now (sorted), if anything. */
+/* Hand over the records held at or below the low watermark (in time order),
+ * if any. Call it after each drain and after each sleep. */
 void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s);
+
+/* The stream ends (or the caller stops reading): hand over everything held,
+ * in time order. */
+void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s);
 
 /* About to sleep: 1 if right (every ring armed), 0 if a ring has work
  * (nothing is armed then). */
@@ -106,7 +140,8 @@ void cs_consumer_disarm(cs_consumer *c);
 int cs_consumer_wait(cs_consumer *c, uint64_t timeout_ns);
 
 /* The stream ends: a DROP record for each ring's unreported loss, added to
- * the batch (flush afterwards). Returns the records so accounted for. */
+ * what is held (cs_consumer_finish afterwards). Returns the records so
+ * accounted for. */
 uint64_t cs_consumer_end_losses(cs_consumer *c, const cs_consumer_sink *s);
 
 #endif

@@ -635,101 +635,101 @@ const cs_trace_err *cs_reader_status(const cs_reader *r) { return &r->status; }
 const cs_trace_info *cs_reader_info(const cs_reader *r) { return &r->info; }
 uint64_t cs_reader_chunk_offset(const cs_reader *r) { return r->pos < r->nrec ? r->chunk_off : r->next_off; }
 
+/* Pass the chunks before a point — the first chunk whose last_ts >= t
+ * (by_time), or the offset `target` — taking on the way the strings of each
+ * chunk that defines some (records after the point may use them). With the
+ * index its entries say where the chunks are, and a bad chunk loses its
+ * strings only; without, each chunk's header (format 2: only the string
+ * chunks are decoded) or whole chunk (format 1) is read, and a bad one
+ * stops the walk. Sets *at to the point (data_end: past the last chunk).
+ * LOAD_OK, or a code with e filled (the chunk at *at is bad). */
+static int pass_chunks(cs_reader *r, int by_time, uint64_t t, uint64_t target, uint64_t *at, cs_trace_err *e)
+{
+    chunk_loc h;
+    int rc = LOAD_OK;
+    if (r->info.has_index) {
+        uint32_t i = 0;
+        for (; i < r->info.chunk_count; i++) {
+            const cs_v2_index_entry *ie = &r->index[i];
+            if (by_time ? ie->last_ts >= t : ie->offset >= target)
+                break;
+            if ((ie->flags & CS_CHUNK_HAS_STRINGS) && ie->offset >= r->strings_through)
+                (void)load_chunk(r, ie->offset, &h, e);
+        }
+        *at = i < r->info.chunk_count ? r->index[i].offset : r->data_end;
+    } else {
+        uint64_t off = r->data_start;
+        while (by_time || off < target) {
+            uint32_t nl;
+            rc = r->v2 ? load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, e)
+                       : load_chunk(r, off, &h, e);
+            if (rc == LOAD_OK && by_time && h.last_ts >= t)
+                break;
+            if (rc == LOAD_OK && r->v2 && (h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)
+                rc = load_chunk(r, off, &h, e);
+            if (rc != LOAD_OK)
+                break;
+            off += h.size;
+            if (off > r->strings_through)
+                r->strings_through = off;
+        }
+        *at = off;
+        if (rc == LOAD_END)
+            rc = LOAD_OK;
+    }
+    if (rc == LOAD_OK && r->strings_through < *at)
+        r->strings_through = *at;
+    return rc;
+}
+
+/* Seeking starts reading afresh: no status, no current chunk. */
+static void seek_reset(cs_reader *r)
+{
+    memset(&r->status, 0, sizeof r->status);
+    r->at_end = 0;
+    r->nrec = r->pos = 0;
+}
+
 int cs_reader_seek_time(cs_reader *r, uint64_t t)
 {
     if (!r)
         return CS_TRACE_EINVAL;
-    memset(&r->status, 0, sizeof r->status);
-    r->at_end = 0;
-    r->nrec = r->pos = 0;
+    seek_reset(r);
     chunk_loc h;
     cs_trace_err e;
-    if (r->info.has_index) {
-        uint32_t i = 0;
-        while (i < r->info.chunk_count && r->index[i].last_ts < t)
-            i++;
-        uint64_t target = i < r->info.chunk_count ? r->index[i].offset : r->data_end;
-        for (uint32_t j = 0; j < i; j++)  /* strings defined before the target */
-            if ((r->index[j].flags & CS_CHUNK_HAS_STRINGS) && r->index[j].offset >= r->strings_through)
-                (void)load_chunk(r, r->index[j].offset, &h, &e);  /* a bad one loses its strings only */
-        if (r->strings_through < target)
-            r->strings_through = target;
-        r->next_off = target;
-        return 0;
+    uint64_t at;
+    int rc = pass_chunks(r, 1, t, 0, &at, &e);
+    /* Without an index the chunk found is checked now (it is the one read next). */
+    if (rc == LOAD_OK && !r->info.has_index && at < r->data_end) {
+        rc = load_chunk(r, at, &h, &e);
+        if (rc == LOAD_OK)
+            use_chunk(r, at, &h);
+        else if (rc == LOAD_END)
+            rc = LOAD_OK;
     }
-    for (uint64_t off = r->data_start;;) {
-        int rc;
-        if (r->v2) {
-            /* format 2: the header and summary say the times and whether the
-             * chunk defines strings; only those chunks and the target are decoded */
-            uint32_t nl;
-            rc = load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, &e);
-            if (rc == LOAD_OK && h.last_ts < t && !((h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)) {
-                if (off + h.size > r->strings_through)
-                    r->strings_through = off + h.size;
-                off += h.size;
-                continue;
-            }
-            if (rc == LOAD_OK)
-                rc = load_chunk(r, off, &h, &e);
-        } else {
-            rc = load_chunk(r, off, &h, &e);
-        }
-        if (rc == LOAD_END) {
-            r->next_off = off;
-            return 0;
-        }
-        if (rc != LOAD_OK) {
-            stop(r, &e);
-            return rc;
-        }
-        use_chunk(r, off, &h);
-        if (h.last_ts >= t)
-            return 0;
-        r->nrec = 0;
-        off = r->next_off;
+    if (rc != LOAD_OK) {
+        stop(r, &e);
+        return rc;
     }
+    if (!r->nrec)
+        r->next_off = at;
+    return 0;
 }
 
 int cs_reader_seek_chunk(cs_reader *r, uint64_t target)
 {
     if (!r || r->fd < 0 || target < r->data_start)
         return CS_TRACE_EINVAL;
-    memset(&r->status, 0, sizeof r->status);
-    r->at_end = 0;
-    r->nrec = r->pos = 0;
-    chunk_loc h;
+    seek_reset(r);
     cs_trace_err e;
-    if (r->info.has_index) {
-        uint32_t j = 0;
-        for (; j < r->info.chunk_count && r->index[j].offset < target; j++)
-            if ((r->index[j].flags & CS_CHUNK_HAS_STRINGS) && r->index[j].offset >= r->strings_through)
-                (void)load_chunk(r, r->index[j].offset, &h, &e);  /* a bad one loses its strings only */
-        if (target != (j < r->info.chunk_count ? r->index[j].offset : r->data_end) && target != r->data_end)
-            return CS_TRACE_EINVAL;
-    } else {
-        uint64_t off = r->data_start;
-        while (off < target) {
-            uint32_t nl;
-            int rc = r->v2 ? load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, &e)
-                           : load_chunk(r, off, &h, &e);
-            if (rc == LOAD_OK && r->v2 && (h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)
-                rc = load_chunk(r, off, &h, &e);
-            if (rc == LOAD_END)
-                break;
-            if (rc != LOAD_OK) {
-                stop(r, &e);
-                return rc;
-            }
-            if (off + h.size > r->strings_through)
-                r->strings_through = off + h.size;
-            off += h.size;
-        }
-        if (off != target)
-            return CS_TRACE_EINVAL;
+    uint64_t at;
+    int rc = pass_chunks(r, 0, 0, target, &at, &e);
+    if (rc != LOAD_OK) {
+        stop(r, &e);
+        return rc;
     }
-    if (r->strings_through < target)
-        r->strings_through = target;
+    if (at != target) /* not a chunk's offset */
+        return CS_TRACE_EINVAL;
     r->next_off = target;
     return 0;
 }

@@ -201,8 +201,18 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
         uint64_t h = r->c_head;
         if (h - t < max || h - t > r->capacity) { /* the last view of head cannot fill `out`: look again */
             h = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
-            if (h - t > r->capacity) /* also catches head < tail */
+            if (h - t > r->capacity) { /* also catches head < tail */
+                /* In overwrite mode the producer moves tail too: between
+                 * our load of tail and this load of head it may have
+                 * given a chunk up and published into it, so head is more
+                 * than a capacity past the tail we hold. The head it
+                 * published comes after its move of tail (acquire), so
+                 * tail is seen moved now; only a tail that stood still
+                 * makes the gap the producer side's corruption. */
+                if (atomic_load_explicit(&r->hdr->tail, memory_order_acquire) != t)
+                    continue;
                 return -CS_RING_ECORRUPT;
+            }
             r->c_head = h;
         }
         uint64_t avail = h - t;

@@ -86,7 +86,11 @@
  *   Consumer: loads tail and head (acquire), copies records [tail, head)
  *   out, then moves tail on with a compare-and-swap (acq_rel), giving the
  *   slots back. 0 <= head - tail <= capacity always; a consumer that sees
- *   otherwise reports CS_RING_ECORRUPT.
+ *   otherwise reports CS_RING_ECORRUPT — once it has checked that tail did
+ *   not move meanwhile: in overwrite mode the producer may give a chunk up
+ *   and publish into it between the consumer's load of tail and its load of
+ *   head (head then looks more than a capacity ahead); the consumer then
+ *   reads again from the new tail.
  *
  *   Overwrite mode (the flight recorder: no consumer yet, keep the most
  *   recent records). A producer that finds the ring full and `overwrite` set

@@ -500,8 +500,9 @@ static void rec_add_new_rings(void)
     rec_seen = head;
 }
 
-/* One pass over every ring; what was read goes to the file, sorted by time
- * in batches. A STRING record is stamped before the record that uses it and
+/* One pass over every ring; what was read goes to the file in time order
+ * (what is above the consumer's low watermark waits for a later pass, at
+ * most its hold_ns, or for at_exit). A STRING record is stamped before the record that uses it and
  * drained in the same batch or an earlier one; readers take a chunk's
  * strings before its records, so the order inside a batch does not matter
  * for them. The partial chunk is written each time: a crash of the target
@@ -555,7 +556,7 @@ static void at_exit(void)
     while (rec_pass())
         ;
     cs_consumer_end_losses(&rec, &rec_sink);
-    cs_consumer_flush(&rec, &rec_sink);
+    cs_consumer_finish(&rec, &rec_sink);
     cs_trace_err err;
     if (cs_trace_writer_close(writer, &err))
         cs_log("trace %s: %s", trace_path, err.msg);
