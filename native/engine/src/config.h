@@ -34,6 +34,7 @@ typedef struct cs_config {
                              COROSCOPE_TRACE and an inherited inspector */
     char trace_path[4096]; /* COROSCOPE_TRACE ("": not recording) */
     size_t flight_bytes;  /* COROSCOPE_FLIGHT (0: no flight recorder) */
+    int tsc;              /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
 } cs_config;
 
 /* Recording policies (telemetry.h): what a thread whose event ring is full does. */
