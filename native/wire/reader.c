@@ -1014,6 +1014,11 @@ void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
     /* Natural merge sort: the input is a few ascending runs (one per
      * thread's ring), so it takes log2(runs) passes. Pass: merge runs
      * pairwise from src into dst; a leftover run is copied. */
+    size_t k = 1;
+    while (k < n && ev[k - 1].ts <= ev[k].ts)
+        k++;
+    if (k >= n)
+        return; /* one run (a single ring's batch): nothing to move */
     coroscope_event *src = ev, *dst = tmp;
     for (;;) {
         size_t runs = 0, lo = 0;

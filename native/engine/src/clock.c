@@ -1,12 +1,12 @@
 /*
  * clock.c — calibration and re-anchoring of the counter clock (clock.h).
  *
- * Invariants: the parameters in cs_clk change only under its sequence lock,
- * taken with a compare-and-swap by whichever thread's read found the
- * counter past next_tsc (never waited for: a thread that loses the race
- * reads CLOCK_MONOTONIC once). `first` is written once, by the constructor,
- * before any other thread exists. System calls: clock_gettime only (vDSO),
- * and at init a raw read of one sysfs file.
+ * Invariants: a line changes only while it is not the one readers use
+ * (line[seq & 1]), by the one thread holding cs_clk.lock (a try-lock, never
+ * waited for: a reader that loses it goes on with the current line, or
+ * reads CLOCK_MONOTONIC before the first calibration). `first` is written
+ * once, by the constructor, before any other thread exists. System calls:
+ * clock_gettime only (vDSO), and at init a raw read of one sysfs file.
  */
 #include "clock.h"
 
@@ -63,7 +63,7 @@ static uint64_t pair(uint64_t *ns)
 
 void cs_clock_init(int use_tsc)
 {
-    atomic_store(&cs_clk.next_tsc, 0);
+    memset(&cs_clk, 0, sizeof cs_clk); /* next_tsc 0: not calibrated */
     usable = use_tsc && kernel_uses_tsc();
     if (usable)
         first_tsc = pair(&first_ns);
@@ -75,50 +75,68 @@ static uint64_t ticks_for(uint64_t ns, uint64_t mult)
     return t > UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)t;
 }
 
+/* The current line's time at t; CLOCK_MONOTONIC before the first calibration. */
+static uint64_t current(uint64_t t)
+{
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&cs_clk.seq, memory_order_acquire);
+        cs_clock_line *l = &cs_clk.line[s & 1];
+        uint64_t bt = atomic_load_explicit(&l->base_tsc, memory_order_relaxed);
+        uint64_t bn = atomic_load_explicit(&l->base_ns, memory_order_relaxed);
+        uint64_t m = atomic_load_explicit(&l->mult, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&cs_clk.seq, memory_order_relaxed) != s)
+            continue;
+        return m ? cs_clock_at(t, bt, bn, m) : cs_clock_mono();
+    }
+}
+
 uint64_t cs_clock_slow(uint64_t t)
 {
-    (void)t;
     if (!usable)
         return cs_clock_mono();
+    uint32_t unlocked = 0;
+    if (atomic_load_explicit(&cs_clk.lock, memory_order_relaxed) ||
+        !atomic_compare_exchange_strong_explicit(&cs_clk.lock, &unlocked, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return current(t); /* another thread re-anchors right now */
     uint32_t s = atomic_load_explicit(&cs_clk.seq, memory_order_relaxed);
-    if ((s & 1) || !atomic_compare_exchange_strong_explicit(&cs_clk.seq, &s, s + 1, memory_order_acquire,
-                                                            memory_order_relaxed))
-        return cs_clock_mono(); /* another thread re-anchors right now */
-    atomic_thread_fence(memory_order_release); /* the odd seq is visible before the new parameters */
-    uint64_t mono, tsc = pair(&mono), now = mono;
-    uint64_t next = atomic_load_explicit(&cs_clk.next_tsc, memory_order_relaxed);
+    cs_clock_line *cur = &cs_clk.line[s & 1], *nl = &cs_clk.line[(s + 1) & 1];
+    uint64_t mono = 0, tsc = pair(&mono), now = mono;
     uint64_t elapsed = mono - first_ns;
-    if (tsc > first_tsc && elapsed >= CALIBRATE_NS) {
-        /* The rate over the whole run so far: the longer the baseline, the
-         * smaller its error. */
-        uint64_t rate = (uint64_t)(((unsigned __int128)elapsed << 32) / (tsc - first_tsc));
-        uint64_t period_ns = elapsed / 4 < STEP_NS ? STEP_NS : elapsed / 4;
-        if (period_ns > CS_CLOCK_PERIOD_NS)
-            period_ns = CS_CLOCK_PERIOD_NS;
-        uint64_t mult = rate;
-        if (next && rate) {
-            /* Where the current line is now; slew from there to meet
-             * CLOCK_MONOTONIC one period later, never stepping back. */
-            uint64_t bt = atomic_load_explicit(&cs_clk.base_tsc, memory_order_relaxed);
-            uint64_t d = (int64_t)(tsc - bt) > 0 ? tsc - bt : 0;
-            uint64_t old = atomic_load_explicit(&cs_clk.base_ns, memory_order_relaxed) +
-                           (uint64_t)(((unsigned __int128)d * atomic_load_explicit(&cs_clk.mult, memory_order_relaxed)) >> 32);
-            uint64_t target = mono + period_ns;
-            if (old <= mono + period_ns / 2 && old + period_ns >= mono) {
-                now = old;
-                mult = (uint64_t)((((unsigned __int128)(target - old)) << 32) / ticks_for(period_ns, rate));
-            } else if (old > mono) {
-                now = old; /* far ahead (cannot go back): half speed until CLOCK_MONOTONIC catches up */
-                mult = rate / 2;
-            } /* far behind (a stopped counter, a suspended VM): step forward to CLOCK_MONOTONIC */
-        }
-        if (rate) {
-            atomic_store_explicit(&cs_clk.base_tsc, tsc, memory_order_relaxed);
-            atomic_store_explicit(&cs_clk.base_ns, now, memory_order_relaxed);
-            atomic_store_explicit(&cs_clk.mult, mult, memory_order_relaxed);
-            atomic_store_explicit(&cs_clk.next_tsc, tsc + ticks_for(period_ns, rate), memory_order_relaxed);
-        }
+    if (tsc <= first_tsc || elapsed < CALIBRATE_NS) {
+        atomic_store_explicit(&cs_clk.lock, 0, memory_order_release);
+        return mono; /* not calibrated yet: CLOCK_MONOTONIC */
     }
-    atomic_store_explicit(&cs_clk.seq, s + 2, memory_order_release);
-    return now;
+    /* The rate over the whole run so far: the longer the baseline, the
+     * smaller its error. */
+    uint64_t rate = (uint64_t)(((unsigned __int128)elapsed << 32) / (tsc - first_tsc));
+    if (!rate) {
+        atomic_store_explicit(&cs_clk.lock, 0, memory_order_release);
+        return mono;
+    }
+    uint64_t period_ns = elapsed / 4 < STEP_NS ? STEP_NS : elapsed / 4;
+    if (period_ns > CS_CLOCK_PERIOD_NS)
+        period_ns = CS_CLOCK_PERIOD_NS;
+    uint64_t mult = rate, m_old = atomic_load_explicit(&cur->mult, memory_order_relaxed);
+    if (m_old) {
+        /* Where the current line is now; slew from there to meet
+         * CLOCK_MONOTONIC one period later, never stepping back. */
+        uint64_t old = cs_clock_at(tsc, atomic_load_explicit(&cur->base_tsc, memory_order_relaxed),
+                                   atomic_load_explicit(&cur->base_ns, memory_order_relaxed), m_old);
+        if (old <= mono + period_ns / 2 && old + period_ns >= mono) {
+            now = old;
+            mult = (uint64_t)((((unsigned __int128)(mono + period_ns - old)) << 32) / ticks_for(period_ns, rate));
+        } else if (old > mono) {
+            now = old; /* far ahead (it cannot go back): half speed until CLOCK_MONOTONIC catches up */
+            mult = rate / 2;
+        } /* far behind (a stopped counter, a suspended VM): step forward to CLOCK_MONOTONIC */
+    }
+    atomic_store_explicit(&nl->base_tsc, tsc, memory_order_relaxed);
+    atomic_store_explicit(&nl->base_ns, now, memory_order_relaxed);
+    atomic_store_explicit(&nl->mult, mult, memory_order_relaxed);
+    atomic_store_explicit(&nl->next_tsc, tsc + ticks_for(period_ns, rate), memory_order_relaxed);
+    atomic_store_explicit(&cs_clk.seq, s + 1, memory_order_release); /* readers take the new line */
+    atomic_store_explicit(&cs_clk.lock, 0, memory_order_release);
+    return cs_clock_at(t > tsc ? t : tsc, tsc, now, mult);
 }

@@ -458,7 +458,7 @@ int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16
     return n;
 }
 
-void cs_tel_flush(void)
+void cs_tel_flush_slow(void)
 {
     if (tl)
         cs_ring_flush(&tl->ring);

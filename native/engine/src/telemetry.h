@@ -232,7 +232,19 @@ void cs_tel_atfork_child(void);
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);
 
-/* Publish what this thread has written (workers going idle). */
-void cs_tel_flush(void);
+/* Publish what this thread has written (workers going idle, switches).
+ * Inline while nothing but the head store is due; a pending loss report
+ * (or a thread without the fast path) goes through cs_tel_flush_slow. */
+void cs_tel_flush_slow(void);
+static inline __attribute__((always_inline)) void cs_tel_flush(void)
+{
+    cs_tel_thread *t = cs_tel_fast;
+    if (__builtin_expect(t != NULL && t->ring.p_drop_count == 0, 1)) {
+        if (t->ring.p_published != t->ring.p_head)
+            cs_ring_publish(&t->ring);
+        return;
+    }
+    cs_tel_flush_slow();
+}
 
 #endif
