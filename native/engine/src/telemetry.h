@@ -3,10 +3,16 @@
  *
  * Producer side
  *   Each thread that emits gets its own ring (ring.h) on its first event,
- *   registered in a lock-free list. cs_tel_emit fills one record and writes
- *   it to the calling thread's ring: no lock, no allocation, no system call
- *   after the ring exists. Workers publish in batches and flush when they go
- *   idle; other threads flush every record (they emit rarely).
+ *   registered in a lock-free list. cs_tel_emit (inline at every emission
+ *   point) stores the record straight into the calling thread's next ring
+ *   slot and publishes it: no lock, no allocation, no call, no system call
+ *   after the ring exists. Workers publish in batches and flush at every
+ *   switch and when they go idle; other threads publish every record (they
+ *   emit rarely, and an inspector must see a quiet thread's last call).
+ *   Whatever the fast path does not handle (a first record, a new epoch, a
+ *   full ring, a loss to report, muted and engine threads) goes through
+ *   cs_tel_emit_slow. Timestamps and call durations come from cs_now_ns
+ *   (clock.h: the CPU's counter as CLOCK_MONOTONIC ns).
  *   Strings are interned per thread: a name is defined (STRING records) in
  *   the thread's own stream before the first record that refers to it.
  *
