@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reader.h" /* cs_events_sort */
+#include "reader.h" /* cs_events_sorted */
 
 int cs_consumer_init(cs_consumer *c, size_t cap)
 {
@@ -71,10 +71,10 @@ static void hand_over(cs_consumer *c, const cs_consumer_sink *s)
 {
     if (!c->n)
         return;
-    cs_events_sort(c->buf, c->n, c->tmp);
+    coroscope_event *sorted = cs_events_sorted(c->buf, c->n, c->tmp);
     size_t n = c->n;
     c->n = 0;
-    s->batch(s->ctx, c->buf, n);
+    s->batch(s->ctx, sorted, n);
 }
 
 void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s) { hand_over(c, s); }
