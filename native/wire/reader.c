@@ -1009,28 +1009,33 @@ static void merge(const coroscope_event *a, size_t na, const coroscope_event *b,
     memcpy(out + k, b + j, (nb - j) * sizeof *b);
 }
 
-#define KWAY 16
+#define KWAY 4 /* a linear choice among more runs costs more than another pass */
 
 /* One pass for a few runs: merge runs [start[r], start[r + 1]) of src into
  * out, taking the smallest ts each time (the earliest run on ties). */
 static void merge_k(const coroscope_event *src, const size_t *start, size_t runs, coroscope_event *out)
 {
     size_t pos[KWAY], end[KWAY], live = 0, k = 0;
+    uint64_t head[KWAY]; /* ts of each run's next record */
     for (size_t r = 0; r < runs; r++) {
         pos[live] = start[r];
         end[live] = start[r + 1];
+        head[live] = src[start[r]].ts;
         live++;
     }
     while (live > 1) {
         size_t best = 0;
         for (size_t r = 1; r < live; r++)
-            if (src[pos[r]].ts < src[pos[best]].ts)
+            if (head[r] < head[best])
                 best = r;
         out[k++] = src[pos[best]++];
-        if (pos[best] == end[best]) { /* run done: the others keep their order */
+        if (pos[best] < end[best]) {
+            head[best] = src[pos[best]].ts;
+        } else { /* run done: the others keep their order */
             for (size_t r = best; r + 1 < live; r++) {
                 pos[r] = pos[r + 1];
                 end[r] = end[r + 1];
+                head[r] = head[r + 1];
             }
             live--;
         }
