@@ -664,3 +664,55 @@ TEST(coroscope_dump_renders_a_small_trace_as_readable_lines)
     CHECK_STR_CONTAINS(err, "not a Coroscope trace");
     unlink(path);
 }
+
+/* ---- ordering a consumer's batch --------------------------------------------------- */
+
+/* `runs` ascending runs of `per` records each, as a drain of several rings
+ * gives them; ts drawn from a small range so that many are equal; a0 is
+ * the record's position in the batch (to check stability). */
+static coroscope_event *make_runs(size_t runs, size_t per)
+{
+    coroscope_event *ev = calloc(runs * per, sizeof *ev);
+    for (size_t r = 0; r < runs; r++) {
+        uint64_t ts = 1000 + rnd() % 50;
+        for (size_t i = 0; i < per; i++) {
+            ts += rnd() % 3; /* steps of 0, 1 or 2 ns: equal ts within and across runs */
+            coroscope_event *e = &ev[r * per + i];
+            e->ts = ts;
+            e->kind = COROSCOPE_EV_CALL;
+            e->a[0] = r * per + i;
+        }
+    }
+    return ev;
+}
+
+static void check_sorted_stably(const coroscope_event *ev, size_t n)
+{
+    long bad = 0;
+    for (size_t i = 1; i < n; i++)
+        if (ev[i - 1].ts > ev[i].ts || (ev[i - 1].ts == ev[i].ts && ev[i - 1].a[0] > ev[i].a[0]))
+            bad++;
+    CHECK_EQ_LONG(bad, 0);
+}
+
+TEST(a_batch_of_one_to_many_ascending_runs_comes_out_in_time_order_with_equal_times_in_batch_order)
+{
+    static const size_t cases[][2] = {{1, 500}, {2, 300}, {3, 300}, {16, 50}, {17, 50}, {40, 20}, {1000, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t runs = cases[c][0], per = cases[c][1], n = runs * per;
+        coroscope_event *ev = make_runs(runs, per), *copy = malloc(n * sizeof *ev), *tmp = malloc(n * sizeof *ev);
+        memcpy(copy, ev, n * sizeof *ev);
+        /* in place */
+        cs_events_sort(copy, n, tmp);
+        check_sorted_stably(copy, n);
+        /* without the last copy: the same order, wherever it ends up */
+        coroscope_event *sorted = cs_events_sorted(ev, n, tmp);
+        CHECK(sorted == ev || sorted == tmp);
+        CHECK(memcmp(sorted, copy, n * sizeof *ev) == 0);
+        if (runs == 1)
+            CHECK(sorted == ev); /* already in order: left where it is */
+        free(ev);
+        free(copy);
+        free(tmp);
+    }
+}

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reader.h" /* cs_events_sort */
+#include "reader.h" /* cs_events_sorted */
 
 int cs_consumer_init(cs_consumer *c, size_t cap)
 {

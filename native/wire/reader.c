@@ -1009,14 +1009,64 @@ static void merge(const coroscope_event *a, size_t na, const coroscope_event *b,
     memcpy(out + k, b + j, (nb - j) * sizeof *b);
 }
 
-void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
+#define KWAY 4 /* a linear choice among more runs costs more than another pass */
+
+/* One pass for a few runs: merge runs [start[r], start[r + 1]) of src into
+ * out, taking the smallest ts each time (the earliest run on ties). */
+static void merge_k(const coroscope_event *src, const size_t *start, size_t runs, coroscope_event *out)
 {
-    /* Natural merge sort: the input is a few ascending runs (one per
-     * thread's ring), so it takes log2(runs) passes. Pass: merge runs
+    size_t pos[KWAY], end[KWAY], live = 0, k = 0;
+    uint64_t head[KWAY]; /* ts of each run's next record */
+    for (size_t r = 0; r < runs; r++) {
+        pos[live] = start[r];
+        end[live] = start[r + 1];
+        head[live] = src[start[r]].ts;
+        live++;
+    }
+    while (live > 1) {
+        size_t best = 0;
+        for (size_t r = 1; r < live; r++)
+            if (head[r] < head[best])
+                best = r;
+        out[k++] = src[pos[best]++];
+        if (pos[best] < end[best]) {
+            head[best] = src[pos[best]].ts;
+        } else { /* run done: the others keep their order */
+            for (size_t r = best; r + 1 < live; r++) {
+                pos[r] = pos[r + 1];
+                end[r] = end[r + 1];
+                head[r] = head[r + 1];
+            }
+            live--;
+        }
+    }
+    if (live)
+        memcpy(out + k, src + pos[0], (end[0] - pos[0]) * sizeof *src);
+}
+
+coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event *tmp)
+{
+    /* The input is a few ascending runs (one per ring and drain round). */
+    size_t start[KWAY + 1], runs = 0, lo = 0;
+    while (lo < n && runs <= KWAY) {
+        start[runs++] = lo;
+        lo++;
+        while (lo < n && ev[lo - 1].ts <= ev[lo].ts)
+            lo++;
+    }
+    if (runs <= 1)
+        return ev; /* one run (a single ring's batch): nothing to move */
+    if (lo >= n && runs <= KWAY) {
+        start[runs] = n;
+        merge_k(ev, start, runs, tmp);
+        return tmp;
+    }
+    /* Many runs: natural merge sort, log2(runs) passes. Pass: merge runs
      * pairwise from src into dst; a leftover run is copied. */
     coroscope_event *src = ev, *dst = tmp;
     for (;;) {
-        size_t runs = 0, lo = 0;
+        size_t npass = 0;
+        lo = 0;
         while (lo < n) {
             size_t mid = lo + 1;
             while (mid < n && src[mid - 1].ts <= src[mid].ts)
@@ -1028,15 +1078,20 @@ void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
                     hi++;
             }
             merge(src + lo, mid - lo, src + mid, hi - mid, dst + lo);
-            runs++;
+            npass++;
             lo = hi;
         }
         coroscope_event *t = src;
         src = dst;
         dst = t;
-        if (runs <= 1)
-            break;
+        if (npass <= 1)
+            return src;
     }
-    if (src != ev)
-        memcpy(ev, src, n * sizeof *ev);
+}
+
+void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
+{
+    coroscope_event *sorted = cs_events_sorted(ev, n, tmp);
+    if (sorted != ev)
+        memcpy(ev, sorted, n * sizeof *ev);
 }

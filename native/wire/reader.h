@@ -164,6 +164,10 @@ void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n);
  * a STRING and its STRING_MORE pieces, a thread's records stamped the same
  * nanosecond). tmp must hold n records. Merge sort: O(n log n). */
 void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp);
+/* The same without the last copy: returns where the sorted records are (ev
+ * or tmp; the other one is left as scratch). A batch that is already in
+ * order costs one scan; up to 4 ascending runs, one merging pass. */
+coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event *tmp);
 
 /* ---- writer ------------------------------------------------------------------ */
 

@@ -109,6 +109,11 @@ static const uint8_t pred[NCLASS][5] = {
     [25] = {P_ZERO, P_TS, P_TS, P_ZERO, P_ZERO},                     /* DROP */
 };
 
+/* Classes whose five columns are all P_ZERO (the encoder's fast path). */
+static const uint8_t all_zero[NCLASS] = {
+    [0] = 1, [2] = 1, [11] = 1, [12] = 1, [13] = 1, [16] = 1, [17] = 1, [19] = 1, [23] = 1, [24] = 1,
+};
+
 enum { S_KIND, S_KINDX, S_LANE, S_TS, S_CO, S_STR, S_ARG0, NSTREAMS = S_ARG0 + NCLASS * 5 };
 #define S_ARG(c, i) (S_ARG0 + (c) * 5 + (i))
 
@@ -537,6 +542,13 @@ int cs_v2_encoder_new(cs_v2_encoder **out, int level)
     cs_v2_encoder *e = calloc(1, sizeof *e);
     if (!e)
         return ENOMEM;
+    for (unsigned c = 0; c < NCLASS; c++) { /* all_zero must say what pred says */
+        unsigned z = 1;
+        for (unsigned i = 0; i < 5; i++)
+            z &= pred[c][i] == P_ZERO;
+        if (z != all_zero[c])
+            abort();
+    }
     e->level = level ? level : CS_V2_DEFAULT_LEVEL;
     e->zc = ZSTD_createCCtx();
     e->lanes = cs_lane_tracker_new();
@@ -650,8 +662,23 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
         prev_ts = x->ts;
         w[S_CO] = put_varint(w[S_CO], zz(x->co - e->lane_co[li]));
         e->lane_co[li] = x->co;
+        uint8_t **wa = &w[S_ARG(c, 0)];
+        if (__builtin_expect(all_zero[c], 1)) {
+            /* every column predicted 0 (CALL, CALL_ENTER, CO_YIELD...): the
+             * same codes as below, without the per-column dispatch */
+            wa[0] = put_varint(wa[0], zz(x->a[0]));
+            wa[1] = put_varint(wa[1], zz(x->a[1]));
+            wa[2] = put_varint(wa[2], zz(x->a[2]));
+            wa[3] = put_varint(wa[3], zz(x->a[3]));
+            wa[4] = put_varint(wa[4], zz(x->a[4]));
+            continue;
+        }
         for (unsigned i = 0; i < 5; i++) {
             unsigned p = pred[c][i];
+            if (p == P_ZERO) {
+                wa[i] = put_varint(wa[i], zz(x->a[i]));
+                continue;
+            }
             if (p == P_BYTES) {
                 memcpy(w[S_STR], &x->a[2], 24);
                 w[S_STR] += 24;
@@ -659,7 +686,7 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
             }
             int swap;
             uint64_t P = predict(ps, p, c, i, x, &swap);
-            w[S_ARG(c, i)] = put_varint(w[S_ARG(c, i)], encode_value(x->a[i], P, swap));
+            wa[i] = put_varint(wa[i], encode_value(x->a[i], P, swap));
             learn(ps, p, c, i, x, x->a[i]);
         }
     }

@@ -176,14 +176,12 @@ int cs_trace_writer_create(cs_trace_writer **out, const char *path, const cs_tra
     return 0;
 }
 
-int cs_trace_writer_flush(cs_trace_writer *w)
+/* Encode records [ev, ev + n) as one chunk and write it. ev is the open
+ * chunk's buffer (flush), or the caller's records (a whole chunk appended
+ * to an empty one: no copy); first/last/has_strings describe them. */
+static int put_chunk(cs_trace_writer *w, const coroscope_event *ev, uint32_t n, uint64_t first_ts, uint64_t last_ts,
+                     uint32_t has_strings)
 {
-    if (!w)
-        return CS_TRACE_EINVAL;
-    if (w->status.code)
-        return w->status.code;
-    if (w->n == 0)
-        return 0;
     if (w->nindex == w->index_cap) {
         uint32_t ncap = w->index_cap ? w->index_cap * 2 : 64;
         cs_v2_index_entry *ni = realloc(w->index, ncap * sizeof *ni);
@@ -196,8 +194,7 @@ int cs_trace_writer_flush(cs_trace_writer *w)
     size_t size;
     if (w->format == 2) {
         char why[200];
-        int rc = cs_v2_encode_chunk(w->enc, (const coroscope_event *)(w->chunk + sizeof(cs_chunk_header)), w->n,
-                                    &bytes, &size, why, sizeof why);
+        int rc = cs_v2_encode_chunk(w->enc, ev, n, &bytes, &size, why, sizeof why);
         if (rc) {
             werr(w, rc == ENOMEM ? CS_TRACE_ENOMEM : CS_TRACE_EIO, rc, "encoding a chunk");
             snprintf(w->status.msg, sizeof w->status.msg, "encoding a chunk at offset %llu: %s",
@@ -205,10 +202,10 @@ int cs_trace_writer_flush(cs_trace_writer *w)
             return w->status.code;
         }
     } else {
-        uint64_t payload = (uint64_t)w->n * COROSCOPE_EVENT_SIZE;
-        cs_chunk_header h = {.magic = CS_CHUNK_MAGIC, .nrecords = w->n, .first_ts = w->first_ts,
-                             .last_ts = w->last_ts};
-        h.payload_crc = cs_crc32(0, w->chunk + sizeof h, payload);
+        /* v1: the header right before the records, one write (ev is the chunk buffer's) */
+        uint64_t payload = (uint64_t)n * COROSCOPE_EVENT_SIZE;
+        cs_chunk_header h = {.magic = CS_CHUNK_MAGIC, .nrecords = n, .first_ts = first_ts, .last_ts = last_ts};
+        h.payload_crc = cs_crc32(0, ev, payload);
         h.header_crc = cs_crc32(0, &h, 28);
         memcpy(w->chunk, &h, sizeof h);
         bytes = w->chunk;
@@ -217,10 +214,25 @@ int cs_trace_writer_flush(cs_trace_writer *w)
     int e = write_all(w->fd, bytes, size);
     if (e)
         return werr(w, CS_TRACE_EIO, e, "writing a chunk");
-    w->index[w->nindex++] = (cs_v2_index_entry){.offset = w->offset, .size = size, .first_ts = w->first_ts,
-                                                .last_ts = w->last_ts, .nrecords = w->n, .flags = w->has_strings};
+    w->index[w->nindex++] = (cs_v2_index_entry){.offset = w->offset, .size = size, .first_ts = first_ts,
+                                                .last_ts = last_ts, .nrecords = n, .flags = has_strings};
     w->offset += size;
-    w->total += w->n;
+    w->total += n;
+    return 0;
+}
+
+int cs_trace_writer_flush(cs_trace_writer *w)
+{
+    if (!w)
+        return CS_TRACE_EINVAL;
+    if (w->status.code)
+        return w->status.code;
+    if (w->n == 0)
+        return 0;
+    int rc = put_chunk(w, (const coroscope_event *)(w->chunk + sizeof(cs_chunk_header)), w->n, w->first_ts,
+                       w->last_ts, w->has_strings);
+    if (rc)
+        return rc;
     w->n = 0;
     w->has_strings = 0;
     return 0;
@@ -232,7 +244,27 @@ int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t
         return CS_TRACE_EINVAL;
     if (w->status.code)
         return w->status.code;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
+        if (w->n == 0 && w->format == 2 && n - i >= w->chunk_records) {
+            /* A whole chunk with nothing open: encoded from the caller's records. */
+            const coroscope_event *c = ev + i;
+            uint64_t first = c[0].ts, last = c[0].ts;
+            uint32_t strings = 0;
+            for (uint32_t k = 0; k < w->chunk_records; k++) {
+                if (c[k].ts < first)
+                    first = c[k].ts;
+                if (c[k].ts > last)
+                    last = c[k].ts;
+                if (c[k].kind == COROSCOPE_EV_STRING || c[k].kind == COROSCOPE_EV_STRING_MORE)
+                    strings = CS_CHUNK_HAS_STRINGS;
+            }
+            int rc = put_chunk(w, c, w->chunk_records, first, last, strings);
+            if (rc)
+                return rc;
+            i += w->chunk_records;
+            continue;
+        }
         if (w->n == 0)
             w->first_ts = w->last_ts = ev[i].ts;
         if (ev[i].ts < w->first_ts)
@@ -248,6 +280,7 @@ int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t
             if (rc)
                 return rc;
         }
+        i++;
     }
     return 0;
 }

@@ -25,6 +25,7 @@ cs_config cs_cfg = {
     .preempt_signal = SIGURG,
     .control_fd = -1,
     .trace_policy = CS_TRACE_LOSSLESS,
+    .tsc = 1,
 };
 
 static int parse_bool(const char *s, int *out)
@@ -116,6 +117,7 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_PREEMPT", &b);
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
+    load_bool("COROSCOPE_TSC", &cs_cfg.tsc);
     s = env("COROSCOPE_TRACE_POLICY");
     if (s && *s) {
         if (!strcmp(s, "lossless"))

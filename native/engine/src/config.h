@@ -35,6 +35,7 @@ typedef struct cs_config {
     char trace_path[4096]; /* COROSCOPE_TRACE ("": not recording) */
     size_t flight_bytes;  /* COROSCOPE_FLIGHT (0: no flight recorder) */
     int offload_threads;  /* COROSCOPE_OFFLOAD_THREADS: most threads of the offload pool (offload.h) */
+    int tsc;              /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
 } cs_config;
 
 /* Recording policies (telemetry.h): what a thread whose event ring is full does. */

@@ -30,9 +30,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "coroutine.h"
 #include "real.h"
+#include "telemetry.h"
 
 #define CS_EXPORT __attribute__((visibility("default")))
 
@@ -70,16 +72,19 @@ typedef struct cs_call {
 typedef void (*cs_observer_fn)(const cs_call *call);
 extern _Atomic(cs_observer_fn) cs_observer;
 
-void cs_preempt_deferred_yield(cs_co *co);
+/* Telemetry's observer. A hook that finds it installed does not call it:
+ * it emits the CALL record inline (telemetry.h cs_tel_call), errno
+ * untouched; any other observer (tests) is called with a cs_call. */
+void cs_tel_call_observer(const cs_call *call);
 
-/* Inside a coroutine with hooks on: the coroutine, after taking a preemption
- * the signal handler had to defer (hook entry is a safe point when the
- * program's own code made the call; a library's call is not: preempt.h). */
-uint64_t cs_now_ns(void);
+void cs_preempt_deferred_yield(cs_co *co);
 
 int cs_preempt_site_ok(const void *ret_addr, const void *call_pc);
 
-/* Always inlined: __builtin_return_address(0) is then the return address of
+/* Inside a coroutine with hooks on: the coroutine, after taking a preemption
+ * the signal handler had to defer (hook entry is a safe point when the
+ * program's own code made the call; a library's call is not: preempt.h).
+ * Always inlined: __builtin_return_address(0) is then the return address of
  * the hook that calls it — the program's call site, or (in a CS_SLOW path)
  * the hook's own text, and then cs_tls.call_pc is the call site. */
 static inline __attribute__((always_inline)) cs_co *cs_hook_co(void)
@@ -103,20 +108,30 @@ static inline __attribute__((always_inline)) cs_co *cs_hook_co(void)
 }
 
 /* Report a call that ran inside a coroutine (or a bookkeeping call): its
- * duration runs from the hook's entry (cs_hook_co) when there is one. */
-static inline void cs_observe(int hook, int fd, int in_co, int parked, long ret, int err)
+ * duration runs from the hook's entry (cs_hook_co) when there is one.
+ * errno is left as it is (a foreign observer's changes are undone). */
+static inline __attribute__((always_inline)) void cs_observe(int hook, int fd, int in_co, int parked, long ret,
+                                                             int err)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
     if (__builtin_expect(f != NULL, 0)) {
         cs_co *co = cs_tls.co;
         uint64_t t0 = in_co && co ? co->call_t0 : 0, t1 = t0 ? cs_now_ns() : 0;
-        cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? t1 - t0 : 0, cs_tls.call_arg,
-                     in_co && cs_tls.call_blocked, t1};
+        uint64_t arg = cs_tls.call_arg;
+        int blocked = in_co && cs_tls.call_blocked;
         cs_tls.call_arg = 0;
         cs_tls.call_blocked = 0;
         if (co)
             co->call_t0 = 0; /* consumed: a later call without an entry time reports 0, not this one's */
-        f(&c);
+        if (__builtin_expect(f == cs_tel_call_observer, 1)) {
+            if (cs_tel())
+                cs_tel_call(t1, hook, fd, in_co, parked, blocked, ret, err, arg, t0 ? t1 - t0 : 0);
+        } else {
+            int e = errno;
+            cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? t1 - t0 : 0, arg, blocked, t1};
+            f(&c);
+            errno = e;
+        }
     }
 }
 
@@ -143,8 +158,10 @@ static inline void cs_observe_start(void)
         cs_tls.call_pc = __builtin_return_address(0); /* the program's call site, for snapshots */    \
     } while (0)
 
-/* Observe a call that returns -1/errno style and pass its result on. The
- * caller keeps errno intact for the program. */
+/* Observe a call that returns -1/errno style and pass its result on, errno
+ * intact. With telemetry's observer: two clock reads around the call and
+ * the CALL record stored inline (errno read only when the call failed). */
+void cs_observe_foreign(cs_observer_fn f, int hook, int fd, long ret, int err, uint64_t t0, uint64_t t1);
 #define CS_PASS(hook, fd, expr)                                                                      \
     ({                                                                                               \
         __typeof__(expr) r_;                                                                         \
@@ -152,12 +169,15 @@ static inline void cs_observe_start(void)
         if (__builtin_expect(f_ != NULL, 0)) {                                                       \
             uint64_t t0_ = cs_now_ns();                                                              \
             r_ = (expr);                                                                             \
-            int e_ = errno;                                                                          \
             uint64_t t1_ = cs_now_ns();                                                              \
-            cs_call c_ = {hook, fd, 0, 0, (long)r_, r_ < 0 ? e_ : 0, t1_ - t0_, cs_tls.call_arg, 0, t1_}; \
-            cs_tls.call_arg = 0;                                                                     \
-            f_(&c_);                                                                                 \
-            errno = e_;                                                                              \
+            int e_ = r_ < 0 ? errno : 0;                                                             \
+            if (__builtin_expect(f_ == cs_tel_call_observer, 1)) {                                   \
+                if (cs_tel())                                                                        \
+                    cs_tel_call(t1_, hook, fd, 0, 0, 0, (long)r_, e_, cs_tls.call_arg, t1_ - t0_);   \
+                cs_tls.call_arg = 0;                                                                 \
+            } else {                                                                                 \
+                cs_observe_foreign(f_, hook, fd, (long)r_, e_, t0_, t1_);                            \
+            }                                                                                        \
         } else {                                                                                     \
             r_ = (expr);                                                                             \
         }                                                                                            \

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "hook.h"
 #include "log.h"
@@ -41,6 +42,16 @@ _Atomic(cs_observer_fn) cs_observer;
 CS_EXPORT void coroscope__set_call_observer(cs_observer_fn fn)
 {
     atomic_store(&cs_observer, fn);
+}
+
+/* CS_PASS with an observer other than telemetry's (hook.h). */
+void cs_observe_foreign(cs_observer_fn f, int hook, int fd, long ret, int err, uint64_t t0, uint64_t t1)
+{
+    int e = ret < 0 ? err : errno; /* what the program must see after the call */
+    cs_call c = {hook, fd, 0, 0, ret, err, t1 - t0, cs_tls.call_arg, 0, t1};
+    cs_tls.call_arg = 0;
+    f(&c);
+    errno = e;
 }
 
 static void atfork_child(void)
@@ -109,6 +120,7 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
     cs_lock_hooks_resolve();
     cs_fd_hooks_resolve();
     cs_config_load(envp);
+    cs_clock_init(cs_cfg.tsc);
     cs_tel_init();
     if (!cs_cfg.inherit)
         drop_preload(envp);

@@ -36,13 +36,6 @@ cs_runtime cs_rt = {
 /* How often a busy worker polls the netpoller without blocking. */
 #define BUSY_POLL_NS 1000000ull
 
-uint64_t cs_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- queues ------------------------------------------------------------ */
 
 static inline void q_push(cs_queue *q, cs_co *co)

@@ -45,6 +45,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "context.h"
 #include "coroutine.h"
 #include "spin.h"
@@ -126,8 +127,7 @@ void cs_sched_yield(cs_co *co);
 /* Wake worker w if it sleeps. */
 void cs_sched_kick(cs_worker *w);
 
-/* Monotonic clock in ns. */
-uint64_t cs_now_ns(void);
+/* Monotonic clock in ns: cs_now_ns, clock.h. */
 
 /* In a forked child: rebuild the runtime around the calling thread. */
 void cs_sched_atfork_child(void);

@@ -41,22 +41,11 @@
 #define RING_THREAD 65536
 #define DRAIN_BATCH 65536
 #define RECORDER_IDLE_NS 10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
-#define CACHE_SLOTS 256
+#define CACHE_SLOTS CS_TEL_CACHE_SLOTS
 
 _Atomic int cs_tel_on;
 
-typedef struct tel_thread {
-    cs_ring ring;
-    uint32_t tid;
-    uint16_t worker;
-    uint32_t epoch;           /* subscription this thread last announced itself to */
-    uint64_t epoch_end;       /* flight recorder: start a new string epoch once the ring's head reaches this */
-    struct tel_thread *next;
-    struct {
-        uint64_t hash, id;
-        char text[32];
-    } cache[CACHE_SLOTS];
-} tel_thread;
+typedef cs_tel_thread tel_thread;
 
 static char trace_path[4096];
 static _Atomic(tel_thread *) threads;
@@ -68,7 +57,11 @@ static cs_trace_writer *writer;
 static __thread tel_thread *tl __attribute__((tls_model("initial-exec")));
 static __thread int tl_mute __attribute__((tls_model("initial-exec")));
 static __thread int tl_engine __attribute__((tls_model("initial-exec"))); /* an engine thread (control) */
-static _Atomic uint32_t epoch = 1;      /* bumped by each subscription */
+__thread cs_tel_thread *cs_tel_fast __attribute__((tls_model("initial-exec")));
+
+/* cs_tel_fast follows tl, tl_mute and tl_engine: call after changing any. */
+static void fast_sync(void) { cs_tel_fast = tl_mute || tl_engine ? NULL : tl; }
+_Atomic uint32_t cs_tel_epoch = 1;     /* bumped by each subscription */
 static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
 static size_t flight_bytes;             /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
@@ -76,7 +69,6 @@ static _Atomic int flight_armed;        /* rings overwrite (nobody subscribed) *
 static _Atomic int policy;              /* CS_RING_DROP or CS_RING_BLOCK: every ring's policy (ring.h) */
 static _Atomic int doorbell = -1;       /* eventfd the producers ring to wake the consumer (hidden fd) */
 
-static void call_observer(const cs_call *c);
 
 static void config_changed(void);
 
@@ -87,7 +79,7 @@ void cs_tel_init(void)
         memcpy(trace_path, cs_cfg.trace_path, sizeof trace_path);
         atomic_store(&policy, cs_cfg.trace_policy == CS_TRACE_LOSSLESS ? CS_RING_BLOCK : CS_RING_DROP);
         atomic_store(&need_metadata, 1); /* the first record of the process comes after CLOCK/PROCESS/CONFIG */
-        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_observer, cs_tel_call_observer);
         atomic_store(&cs_tel_on, 1);
         return; /* COROSCOPE_TRACE records everything: no flight recorder */
     }
@@ -95,7 +87,7 @@ void cs_tel_init(void)
         flight_bytes = cs_cfg.flight_bytes;
         atomic_store(&flight_armed, 1);
         atomic_store(&need_metadata, 1);
-        atomic_store(&cs_observer, call_observer);
+        atomic_store(&cs_observer, cs_tel_call_observer);
         atomic_store(&cs_tel_on, 1);
     }
 }
@@ -171,6 +163,7 @@ static tel_thread *thread_new(void)
     if (atomic_load(&policy) != p) /* changed while we were not in the list yet */
         cs_ring_set_policy(&t->ring, atomic_load(&policy), 0);
     tl = t;
+    fast_sync();
     return t;
 }
 
@@ -204,7 +197,7 @@ static inline tel_thread *self(void)
     tel_thread *t = tl;
     if (!t && !(t = thread_new()))
         return NULL;
-    uint32_t e = atomic_load_explicit(&epoch, memory_order_relaxed);
+    uint32_t e = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed);
     if (__builtin_expect(t->epoch != e, 0))
         new_epoch(t, e);
     return t;
@@ -226,33 +219,31 @@ static void put(tel_thread *t, const coroscope_event *ev)
         cs_ring_flush(&t->ring); /* plain threads emit rarely: publish at once */
 }
 
-void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
-{
-    cs_tel_emit_at(0, kind, co, a0, a1, a2, a3, a4);
-}
-
-void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                    uint64_t a4)
+void cs_tel_emit_slow(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                      uint64_t a4)
 {
     if (tl_mute)
         return;
+    int saved = errno; /* a first ring, a doorbell or a wait for room make system calls */
     /* A given ts (taken before this call) is used unless this record opens a
      * new epoch: its THREAD/STRING records are stamped now, and a record
      * must not sort before them. */
     tel_thread *t = tl;
-    if (ts && (!t || t->epoch != atomic_load_explicit(&epoch, memory_order_relaxed)))
+    if (ts && (!t || t->epoch != atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed)))
         ts = 0;
-    if (!(t = self()))
-        return;
-    coroscope_event ev = {.ts = ts ? ts : cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid, .co = co,
-                          .a = {a0, a1, a2, a3, a4}};
-    put(t, &ev);
-    /* Flight recorder: after each chunk, the next record (and the strings it
-     * uses) starts a new epoch, so a consumer can resynchronise at its THREAD
-     * record after the ring overwrote older ones (ring.h). Here, between two
-     * whole records, never between a string and the record using it. */
-    if (__builtin_expect(t->ring.p_head >= t->epoch_end, 0))
-        t->epoch = 0;
+    if ((t = self())) {
+        coroscope_event ev = {.ts = ts ? ts : cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid,
+                              .co = co, .a = {a0, a1, a2, a3, a4}};
+        put(t, &ev);
+        /* Flight recorder: after each chunk, the next record (and the strings
+         * it uses) starts a new epoch, so a consumer can resynchronise at its
+         * THREAD record after the ring overwrote older ones (ring.h). Here,
+         * between two whole records, never between a string and the record
+         * using it. */
+        if (__builtin_expect(t->ring.p_head >= t->epoch_end, 0))
+            t->epoch = 0;
+    }
+    errno = saved;
 }
 
 uint64_t cs_tel_string(const char *s)
@@ -287,7 +278,11 @@ uint64_t cs_tel_string(const char *s)
     return id;
 }
 
-void cs_tel_mute_thread(void) { tl_mute = tl_engine = 1; }
+void cs_tel_mute_thread(void)
+{
+    tl_mute = tl_engine = 1;
+    fast_sync();
+}
 
 void cs_tel_atfork_child(void)
 {
@@ -295,6 +290,7 @@ void cs_tel_atfork_child(void)
      * produce into them, and the trace file is the parent's: the child
      * starts with neither and does not record to a file. */
     tl = NULL;
+    fast_sync();
     atomic_store(&threads, NULL);
     trace_path[0] = '\0';
     atomic_store(&started, 0);
@@ -305,15 +301,15 @@ void cs_tel_atfork_child(void)
         cs_fd_unhide(bell);
     }
     atomic_store(&cs_tel_on, 0);
-    if (atomic_load(&cs_observer) == call_observer)
+    if (atomic_load(&cs_observer) == cs_tel_call_observer)
         atomic_store(&cs_observer, NULL);
     /* Nobody is subscribed to the child: its flight recorder (if configured)
      * records its own recent past, in rings of its own. */
     if (flight_bytes) {
         atomic_store(&flight_armed, 1);
         atomic_store(&need_metadata, 1);
-        atomic_fetch_add(&epoch, 1);
-        atomic_store(&cs_observer, call_observer);
+        atomic_fetch_add(&cs_tel_epoch, 1);
+        atomic_store(&cs_observer, cs_tel_call_observer);
         atomic_store(&cs_tel_on, 1);
     }
 }
@@ -355,16 +351,16 @@ int cs_tel_subscribe(int on, int lossless)
         if (flight_bytes)
             set_overwrite(0); /* hand the rings, with what they kept, to the inspector */
         atomic_store(&need_metadata, 1);
-        atomic_fetch_add(&epoch, 1);
-        atomic_store(&cs_observer, call_observer);
+        atomic_fetch_add(&cs_tel_epoch, 1);
+        atomic_store(&cs_observer, cs_tel_call_observer);
     } else {
         set_policy(CS_RING_DROP); /* nobody reads any more: never wait for a consumer */
         if (flight_bytes) {
             set_overwrite(1); /* keep recording the recent past for the next inspector */
-            atomic_fetch_add(&epoch, 1);
+            atomic_fetch_add(&cs_tel_epoch, 1);
             return 0;
         }
-        if (atomic_load(&cs_observer) == call_observer)
+        if (atomic_load(&cs_observer) == cs_tel_call_observer)
             atomic_store(&cs_observer, NULL);
     }
     atomic_store(&cs_tel_on, on);
@@ -409,8 +405,10 @@ void cs_tel_prepare_thread(void)
         return;
     int mute = tl_mute;
     tl_mute = 0;
+    fast_sync();
     self();
     tl_mute = mute;
+    fast_sync();
 }
 
 void cs_tel_existing_coroutines(void)
@@ -419,11 +417,13 @@ void cs_tel_existing_coroutines(void)
         return;
     int mute = tl_mute;
     tl_mute = 0;
+    fast_sync();
     tl_wait_budget_ns = 2000000000ull; /* then drop (counted, reported) rather than stall the control channel */
     cs_co_visit(co_info, NULL);
     tl_wait_budget_ns = 0;
     cs_tel_flush(); /* a loss, if any, reported now */
     tl_mute = mute;
+    fast_sync();
 }
 
 /* The run-time configuration changed (config.h listener; coroscope_configure,
@@ -437,8 +437,10 @@ static void config_changed(void)
         return;
     int mute = tl_mute;
     tl_mute = 0;
+    fast_sync();
     emit_config();
     tl_mute = mute;
+    fast_sync();
 }
 
 int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx)
@@ -456,7 +458,7 @@ int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16
     return n;
 }
 
-void cs_tel_flush(void)
+void cs_tel_flush_slow(void)
 {
     if (tl)
         cs_ring_flush(&tl->ring);
@@ -464,15 +466,14 @@ void cs_tel_flush(void)
 
 /* ---- hooked calls ------------------------------------------------------------------------------- */
 
-static void call_observer(const cs_call *c)
+/* The observer telemetry installs (hook.h): hooks that see it installed
+ * emit the CALL inline (cs_tel_call) instead of calling it; this is the
+ * same, for a caller that only has a cs_call. */
+void cs_tel_call_observer(const cs_call *c)
 {
-    if (tl_mute || !cs_tel())
+    if (!cs_tel())
         return;
-    cs_co *co = cs_tls.co;
-    uint64_t flags = (c->in_co ? 1u << 16 : 0) | (c->parked ? 1u << 17 : 0) | (c->blocked ? 1u << 18 : 0);
-    cs_tel_emit_at(c->end_ns, COROSCOPE_EV_CALL, /* the call's end, read by the hook: one clock read less */ co ? co->id : 0, (uint64_t)(c->hook + 1) | flags, (uint64_t)(int64_t)c->fd,
-                (uint64_t)c->ret,
-                (uint64_t)(uint32_t)c->err | (c->arg > 0xffffffffu ? 0xffffffffull : c->arg) << 32, c->dur_ns);
+    cs_tel_call(c->end_ns, c->hook, c->fd, c->in_co, c->parked, c->blocked, c->ret, c->err, c->arg, c->dur_ns);
 }
 
 /* ---- the recorder -------------------------------------------------------------------------------- */
@@ -520,6 +521,7 @@ static void *recorder_main(void *arg)
 {
     (void)arg;
     tl_mute = 1;
+    fast_sync();
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -551,6 +553,7 @@ static void at_exit(void)
     }
     pthread_join(recorder, NULL);
     tl_mute = 1;
+    fast_sync();
     for (tel_thread *t = atomic_load(&threads); t; t = t->next)
         cs_ring_publish_foreign(&t->ring);
     while (rec_pass())
@@ -603,8 +606,10 @@ void cs_tel_start(void)
     rec.doorbell = tel_doorbell();
     int mute = tl_mute;
     tl_mute = 1; /* the writer's own write(2) of the header is not the program's */
+    fast_sync();
     int werr = fd < 0 || nomem || cs_trace_writer_open_fd(&writer, fd, NULL, &err);
     tl_mute = mute;
+    fast_sync();
     if (werr) {
         cs_log("cannot record to COROSCOPE_TRACE=%s: %s", trace_path,
                fd < 0 ? strerror(errno) : nomem ? "out of memory" : err.msg);

@@ -3,10 +3,16 @@
  *
  * Producer side
  *   Each thread that emits gets its own ring (ring.h) on its first event,
- *   registered in a lock-free list. cs_tel_emit fills one record and writes
- *   it to the calling thread's ring: no lock, no allocation, no system call
- *   after the ring exists. Workers publish in batches and flush when they go
- *   idle; other threads flush every record (they emit rarely).
+ *   registered in a lock-free list. cs_tel_emit (inline at every emission
+ *   point) stores the record straight into the calling thread's next ring
+ *   slot and publishes it: no lock, no allocation, no call, no system call
+ *   after the ring exists. Workers publish in batches and flush at every
+ *   switch and when they go idle; other threads publish every record (they
+ *   emit rarely, and an inspector must see a quiet thread's last call).
+ *   Whatever the fast path does not handle (a first record, a new epoch, a
+ *   full ring, a loss to report, muted and engine threads) goes through
+ *   cs_tel_emit_slow. Timestamps and call durations come from cs_now_ns
+ *   (clock.h: the CPU's counter as CLOCK_MONOTONIC ns).
  *   Strings are interned per thread: a name is defined (STRING records) in
  *   the thread's own stream before the first record that refers to it.
  *
@@ -52,11 +58,37 @@
 #include <stdint.h>
 
 #include "../include/coroscope_events.h"
+#include "clock.h"
 #include "coroutine.h"
+#include "wire/ring.h"
 
 extern _Atomic int cs_tel_on;
 
 static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_order_relaxed); }
+
+/* A thread that emits: its ring and its identity in the stream. Created by
+ * the thread itself on its first record (telemetry.c), never freed; every
+ * field but the cache is read and written by the owning thread only (the
+ * recorder reads the ring's shared header, and publishes foreign at exit). */
+#define CS_TEL_CACHE_SLOTS 256
+typedef struct cs_tel_thread {
+    cs_ring ring;
+    uint32_t tid;
+    uint16_t worker;
+    uint32_t epoch;           /* subscription this thread last announced itself to */
+    uint64_t epoch_end;       /* flight recorder: start a new string epoch once the ring's head reaches this */
+    struct cs_tel_thread *next;
+    struct {
+        uint64_t hash, id;
+        char text[32];
+    } cache[CS_TEL_CACHE_SLOTS];
+} cs_tel_thread;
+
+/* The emit fast path's view of the calling thread: its cs_tel_thread while
+ * it may emit without the slow path's checks (it has a ring, it is not
+ * muted, it is not an engine thread with a wait budget); NULL otherwise. */
+extern __thread cs_tel_thread *cs_tel_fast __attribute__((tls_model("initial-exec")));
+extern _Atomic uint32_t cs_tel_epoch; /* bumped by each subscription (new metadata, strings again) */
 
 /* Constructor, after cs_config_load: take what cs_cfg says about recording
  * (COROSCOPE_TRACE, COROSCOPE_TRACE_POLICY, COROSCOPE_FLIGHT) and listen to
@@ -85,10 +117,73 @@ void cs_tel_prepare_thread(void);
  * rings. Idempotent; nothing without COROSCOPE_TRACE. */
 void cs_tel_start(void);
 
-void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
-/* The same, stamped ts (cs_now_ns read by the caller just before; 0: now). */
-void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                    uint64_t a4);
+/* Everything the fast path below does not: a thread's first record (its
+ * ring, THREAD, metadata), a new epoch, a full ring or a loss to report,
+ * muted and engine threads. Leaves errno as it found it. */
+void cs_tel_emit_slow(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                      uint64_t a4);
+
+/* One record, stamped ts (cs_now_ns read by the caller just before; 0:
+ * now), into the calling thread's ring. Inlined at every emission point:
+ * while the thread's ring has room and its epoch is current, the record is
+ * stored straight into its slot and published (ring.h protocol: plain
+ * threads at once, workers every ring batch) — no call, no system call, no
+ * errno. The caller has tested cs_tel(). */
+static inline __attribute__((always_inline)) void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co,
+                                                                 uint64_t a0, uint64_t a1, uint64_t a2,
+                                                                 uint64_t a3, uint64_t a4)
+{
+    cs_tel_thread *t = cs_tel_fast;
+    if (__builtin_expect(t != NULL, 1)) {
+        cs_ring *r = &t->ring;
+        uint64_t h = r->p_head;
+        if (__builtin_expect(t->epoch == atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) &&
+                                 h - r->p_tail < r->capacity && r->p_drop_count == 0,
+                             1)) {
+            coroscope_event *e = &r->slots[h & r->mask];
+            e->ts = ts ? ts : cs_now_ns();
+            e->kind = kind;
+            e->worker = t->worker;
+            e->tid = t->tid;
+            e->co = co;
+            e->a[0] = a0;
+            e->a[1] = a1;
+            e->a[2] = a2;
+            e->a[3] = a3;
+            e->a[4] = a4;
+            /* as cs_ring_write: ask for a slot's line a few records ahead */
+            __builtin_prefetch(&r->slots[(h + 8) & r->mask], 1, 3);
+            atomic_signal_fence(memory_order_release);
+            r->p_head = h + 1;
+            if (t->worker == COROSCOPE_NO_WORKER || h + 1 - r->p_published >= r->batch)
+                cs_ring_publish(r); /* plain threads emit rarely: publish at once */
+            if (__builtin_expect(h + 1 >= t->epoch_end, 0))
+                t->epoch = 0; /* flight recorder: a new string epoch after each chunk (cs_tel_emit_slow) */
+            return;
+        }
+    }
+    cs_tel_emit_slow(ts, kind, co, a0, a1, a2, a3, a4);
+}
+
+static inline __attribute__((always_inline)) void cs_tel_emit(uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1,
+                                                              uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    cs_tel_emit_at(0, kind, co, a0, a1, a2, a3, a4);
+}
+
+/* The CALL record of one observed call (hook.h): a0 hook id | flags (bit 16
+ * in a coroutine, 17 parked, 18 blocked), a1 fd, a2 result, a3 errno |
+ * argument summary (saturated at 32 bits) << 32, a4 duration; stamped at
+ * the call's end when the hook read it (end_ns, else now). */
+static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, int hook, int fd, int in_co,
+                                                              int parked, int blocked, long ret, int err,
+                                                              uint64_t arg, uint64_t dur_ns)
+{
+    cs_co *co = cs_tls.co;
+    uint64_t flags = (uint64_t)(in_co ? 1u << 16 : 0) | (parked ? 1u << 17 : 0) | (blocked ? 1u << 18 : 0);
+    cs_tel_emit_at(end_ns, COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(hook + 1) | flags, (uint64_t)(int64_t)fd,
+                   (uint64_t)ret, (uint64_t)(uint32_t)err | (arg > 0xffffffffu ? 0xffffffffull : arg) << 32, dur_ns);
+}
 
 /* Id of text in this thread's stream, defining it first if needed (0 for
  * NULL or empty). */
@@ -144,7 +239,19 @@ void cs_tel_atfork_child(void);
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);
 
-/* Publish what this thread has written (workers going idle). */
-void cs_tel_flush(void);
+/* Publish what this thread has written (workers going idle, switches).
+ * Inline while nothing but the head store is due; a pending loss report
+ * (or a thread without the fast path) goes through cs_tel_flush_slow. */
+void cs_tel_flush_slow(void);
+static inline __attribute__((always_inline)) void cs_tel_flush(void)
+{
+    cs_tel_thread *t = cs_tel_fast;
+    if (__builtin_expect(t != NULL && t->ring.p_drop_count == 0, 1)) {
+        if (t->ring.p_published != t->ring.p_head)
+            cs_ring_publish(&t->ring);
+        return;
+    }
+    cs_tel_flush_slow();
+}
 
 #endif
