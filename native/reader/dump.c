@@ -118,27 +118,12 @@ static const char *dur(uint64_t ns, char *buf, size_t cap)
     return buf;
 }
 
-/* The hooks after `signal` (DNS, regular files, stdio), for a wire layer
- * that does not name them yet (wire/reader.c cs_hook_name). */
-static const char *const later_hooks[] = {
-    "getaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
-    "gethostbyaddr", "gethostbyaddr_r", "res_query", "res_search", "__res_query", "__res_search",
-    "open", "open64", "openat", "openat64", "pread", "pread64", "preadv", "preadv64",
-    "pwrite", "pwrite64", "pwritev", "pwritev64", "fsync", "fdatasync",
-    "stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "fstatat", "fstatat64",
-    "fread", "fwrite", "fgets", "getline", "getdelim", "fflush", "fgetc", "getc", "__fread_chk", "__fgets_chk",
-};
-_Static_assert(sizeof later_hooks / sizeof later_hooks[0] == COROSCOPE_HOOK_COUNT - COROSCOPE_HOOK_getaddrinfo,
-               "one name per hook after signal");
-
 static const char *hook(uint64_t h, char *buf, size_t cap)
 {
     unsigned id = (unsigned)(h & 0xffff);
     const char *n = cs_hook_name(id);
     if (n)
         return n;
-    if (id >= COROSCOPE_HOOK_getaddrinfo && id < COROSCOPE_HOOK_COUNT)
-        return later_hooks[id - COROSCOPE_HOOK_getaddrinfo];
     snprintf(buf, cap, "hook#%u", (unsigned)(h & 0xffff));
     return buf;
 }
