@@ -51,7 +51,7 @@ enum cs_hook_id {
 /* The schema numbers hooks from 1 in the same order (coroscope_events.h). */
 _Static_assert(CS_HOOK_read + 1 == COROSCOPE_HOOK_read && CS_HOOK_signal + 1 == COROSCOPE_HOOK_signal &&
                    CS_HOOK_getaddrinfo + 1 == COROSCOPE_HOOK_getaddrinfo && CS_HOOK_open + 1 == COROSCOPE_HOOK_open &&
-                   CS_HOOK_fread + 1 == COROSCOPE_HOOK_fread &&
+                   CS_HOOK_fread + 1 == COROSCOPE_HOOK_fread && CS_HOOK_waitpid + 1 == COROSCOPE_HOOK_waitpid &&
                    CS_HOOK_COUNT + 1 == COROSCOPE_HOOK_COUNT,
                "engine hook ids must match the event schema");
 
