@@ -133,8 +133,15 @@ static void arm_ms(long ms)
     REQUIRE(setitimer(ITIMER_REAL, &it, NULL) == 0);
 }
 
+static void *post_after_ms(void *arg)
+{
+    pause_ms(250);
+    CHECK_EQ_LONG(sem_post(arg), 0);
+    return NULL;
+}
+
 typedef struct intr_ctx {
-    outcome waitpid_norestart, waitpid_restart, sem_restart, reaped_after;
+    outcome waitpid_norestart, waitpid_restart, sem_norestart, sem_restart, timed_restart, reaped_after;
     int status, sem_value_after;
     long restart_ns;
 } intr_ctx;
@@ -159,21 +166,37 @@ static void *intr_scenario(void *arg)
     c->status = st;
     c->waitpid_restart.ret = c->waitpid_restart.ret == p; /* comparable across runs */
     c->reaped_after.ret = c->reaped_after.ret > 0;
-    /* A semaphore wait is never restarted (signal(7)): EINTR even under SA_RESTART,
-     * and no unit is lost or made by the interrupted wait. */
+    /* Semaphores, as Linux does it: sem_wait (no deadline) ends with EINTR
+     * without SA_RESTART and goes on with it; a wait with a deadline always
+     * ends with EINTR. No unit is lost or made by an interrupted wait. */
     sem_t s;
     REQUIRE(sem_init(&s, 0, 0) == 0);
+    install(0);
     arm_ms(60);
-    c->sem_restart = OUTCOME(sem_wait(&s));
-    pause_ms(150); /* longer than the pool's slice: an abandoned wait has given up */
+    c->sem_norestart = OUTCOME(sem_wait(&s));
+    install(SA_RESTART);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    arm_ms(60);
+    c->timed_restart = OUTCOME(sem_timedwait(&s, &dl));
+    pause_ms(150); /* longer than the pool's slice: the abandoned waits have given up */
     REQUIRE(sem_post(&s) == 0);
     pause_ms(20);
-    REQUIRE(sem_getvalue(&s, &c->sem_value_after) == 0);
+    int v0 = -1;
+    REQUIRE(sem_getvalue(&s, &v0) == 0);
+    REQUIRE(sem_wait(&s) == 0);
+    peer p2;
+    peer_start(&p2, post_after_ms, &s); /* posts at 250 ms, after the signal at 60 ms */
+    arm_ms(60);
+    c->sem_restart = OUTCOME(sem_wait(&s));
+    peer_join(&p2);
+    c->sem_value_after = v0;
     sem_destroy(&s);
     return NULL;
 }
 
-TEST(a_signal_handler_ends_waitpid_with_eintr_without_sa_restart_restarts_it_with_it_and_always_ends_sem_wait)
+TEST(a_signal_handler_ends_waitpid_and_sem_wait_with_eintr_without_sa_restart_they_go_on_with_it_and_timed_waits_always_end)
 {
     intr_ctx t = {0}, c = {0};
     thread_then_coroutine(intr_scenario, &t, &c);
@@ -185,7 +208,11 @@ TEST(a_signal_handler_ends_waitpid_with_eintr_without_sa_restart_restarts_it_wit
     CHECK_SAME_OUTCOME(t.waitpid_restart, c.waitpid_restart);
     CHECK(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 6);
     CHECK(c.restart_ns >= 250 * MS); /* it waited for the child, not just the signal */
-    CHECK_OUTCOME(c.sem_restart, -1, EINTR);
+    CHECK_OUTCOME(c.sem_norestart, -1, EINTR);
+    CHECK_SAME_OUTCOME(t.sem_norestart, c.sem_norestart);
+    CHECK_OUTCOME(c.timed_restart, -1, EINTR);
+    CHECK_SAME_OUTCOME(t.timed_restart, c.timed_restart);
+    CHECK_OUTCOME(c.sem_restart, 0, 0);
     CHECK_SAME_OUTCOME(t.sem_restart, c.sem_restart);
     CHECK_EQ_LONG(c.sem_value_after, 1);
     CHECK_EQ_LONG(t.sem_value_after, 1);

@@ -28,8 +28,11 @@
  *   - semaphores: the pool thread waits in slices of SEM_SLICE_MS on the
  *     caller's clock (CLOCK_REALTIME for sem_timedwait, the given clock for
  *     sem_clockwait, CLOCK_MONOTONIC for sem_wait), up to the caller's
- *     deadline (then ETIMEDOUT). Interruptible: any user signal handler
- *     ends it with EINTR (signal(7): never restarted). The coroutine leaves
+ *     deadline (then ETIMEDOUT). Interruptible as the kernel's futex wait
+ *     is: sem_timedwait and sem_clockwait end with EINTR on any user signal
+ *     handler; sem_wait (no deadline) does without SA_RESTART and goes on
+ *     waiting with it (signal(7) says "never restarted", but Linux
+ *     restarts a futex wait that has no timeout). The coroutine leaves
  *     at once; the pool thread gives up at its next slice, and if it took a
  *     unit meanwhile it posts it back (offload.h req->abandoned), so the
  *     count is what it would have been. The semaphore must stay valid for
@@ -404,13 +407,29 @@ static int sem_hook(int hook, sem_t *sem, clockid_t clk, const struct timespec *
                 j->deadline = *abs;
             j->req.fn = sem_run;
             j->req.abandoned = sem_abandoned;
-            if (cs_offload_wait(co, &j->req, 1, &parked) == CS_WAKE_SIGNAL) {
-                r = -1; /* j is the pool's: signal(7), semaphore waits are never restarted */
-                e = EINTR;
-            } else {
-                r = (int)j->req.ret;
-                e = j->req.err;
-                free(j);
+            uint32_t nr0 = cs_signal_norestart_epoch();
+            for (;;) {
+                int p = 0;
+                int cause = cs_offload_wait(co, &j->req, 1, &p);
+                parked |= p;
+                if (cause != CS_WAKE_SIGNAL) {
+                    r = (int)j->req.ret;
+                    e = j->req.err;
+                    free(j);
+                    break;
+                }
+                /* j is the pool's. As the kernel does: a wait without a
+                 * deadline is restarted when every handler had SA_RESTART,
+                 * one with a deadline never is. */
+                if (j->timed || cs_signal_norestart_epoch() != nr0 || !(j = calloc(1, sizeof *j))) {
+                    r = -1;
+                    e = EINTR;
+                    break;
+                }
+                j->sem = sem;
+                j->clk = CLOCK_MONOTONIC;
+                j->req.fn = sem_run;
+                j->req.abandoned = sem_abandoned;
             }
         }
     }
