@@ -26,7 +26,7 @@ function hookNames() {
   return new Map([...body.matchAll(/COROSCOPE_HOOK_(\w+)/g)].map((m, i) => [i + 1, m[1]]));
 }
 
-/** Every CALL record of a trace file: { hook, fd, co, inCo }. */
+/** Every CALL record of a trace file: { hook, fd, co, inCo, parked, ret, durNs }. */
 function calls(file) {
   const addon = createRequire(import.meta.url)(join(build, 'coroscope.node'));
   const t = new addon.TraceFile(file);
@@ -41,8 +41,11 @@ function calls(file) {
       out.push({
         hook: names.get(Number(a0 & 0xffffn)) ?? `#${a0 & 0xffffn}`,
         fd: Number(BigInt.asIntN(64, b.readBigUInt64LE(o + 32))),
-        co: b.readBigUInt64LE(o + 16),
+        co: Number(b.readBigUInt64LE(o + 16)),
         inCo: ((a0 >> 16n) & 1n) === 1n,
+        parked: ((a0 >> 17n) & 1n) === 1n,
+        ret: Number(BigInt.asIntN(64, b.readBigUInt64LE(o + 40))),
+        durNs: Number(b.readBigUInt64LE(o + 56)),
       });
     }
     if (r.done) break;
@@ -60,7 +63,7 @@ test('every CALL made by a coroutine is marked in co, every CALL of the main thr
   assert.ok(m, r.stdout);
   const [mainFd, threadFd, coFd] = m.slice(1).map(Number);
   const all = calls(trace);
-  const wrong = all.filter((c) => c.inCo !== (c.co !== 0n));
+  const wrong = all.filter((c) => c.inCo !== (c.co !== 0));
   assert.deepEqual(wrong.map((c) => `${c.hook}(fd=${c.fd}) co=${c.co} in_co=${c.inCo}`), []);
   // Each kind of hook was seen from each caller (the check above is not vacuous).
   for (const hook of ['getsockopt', 'setsockopt', 'fcntl', 'close', 'sigaction', 'signal', 'read', 'write']) {
@@ -71,4 +74,23 @@ test('every CALL made by a coroutine is marked in co, every CALL of the main thr
   const gso = all.filter((c) => c.hook === 'getsockopt');
   assert.deepEqual(gso.filter((c) => c.fd === coFd).map((c) => c.inCo), [true]);
   assert.deepEqual(gso.filter((c) => c.fd === mainFd || c.fd === threadFd).map((c) => c.inCo), [false, false]);
+});
+
+test('waitpid, pthread_join and sem_wait in a coroutine are parked CALLs that last as long as the other side took', () => {
+  const prog = compileProg('waits', tmp);
+  const trace = join(tmp, 'waits.cstrace');
+  const r = spawnSync(prog, [], { env: cleanEnv({ COROSCOPE_TRACE: trace, COROSCOPE_WORKERS: '1' }), encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'ok\n');
+  const all = calls(trace);
+  for (const hook of ['waitpid', 'pthread_join', 'sem_wait']) {
+    const of = all.filter((c) => c.hook === hook && c.co !== 0);
+    assert.ok(of.length >= 1, `a ${hook} CALL from the coroutine: ${JSON.stringify(of)}`);
+    const [c] = of; // the first: the wait for the 150 ms side (the program joins the poster later)
+    assert.ok(c.inCo && c.parked, `${hook} parked in the coroutine: ${JSON.stringify(c)}`);
+    assert.equal(c.fd, -1);
+    assert.ok(c.ret >= 0, `${hook} succeeded: ${c.ret}`);
+    // The other side took 150 ms (less whatever had passed before the call).
+    assert.ok(c.durNs >= 50e6, `${hook} lasted ${c.durNs} ns`);
+  }
 });
