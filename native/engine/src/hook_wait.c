@@ -233,6 +233,7 @@ static long child_wait(int hook, child_call *c)
 CS_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     child_call c = {.kind = W_WAITPID, .pid = pid, .status = status, .options = options};
     return (pid_t)child_wait(CS_HOOK_waitpid, &c);
 }
@@ -240,6 +241,7 @@ CS_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 CS_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     child_call c = {.kind = W_WAIT4, .pid = pid, .status = status, .options = options, .ru = ru};
     return (pid_t)child_wait(CS_HOOK_wait4, &c);
 }
@@ -247,6 +249,7 @@ CS_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 CS_EXPORT pid_t wait(int *status)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     child_call c = {.kind = W_WAITPID, .pid = -1, .status = status, .options = 0};
     return (pid_t)child_wait(CS_HOOK_wait, &c);
 }
@@ -254,6 +257,7 @@ CS_EXPORT pid_t wait(int *status)
 CS_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     siginfo_t local;
     child_call c = {.kind = W_WAITID, .idtype = idtype, .id = id, .info = info ? info : &local, .options = options};
     return (int)child_wait(CS_HOOK_waitid, &c);
@@ -277,6 +281,7 @@ static void join_run(cs_offload_req *r)
 CS_EXPORT int pthread_join(pthread_t th, void **result)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     uint64_t t0 = entry_time();
     cs_co *co = cs_hook_co();
     int r;
@@ -441,17 +446,20 @@ static int sem_hook(int hook, sem_t *sem, clockid_t clk, const struct timespec *
 CS_EXPORT int sem_wait(sem_t *sem)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     return sem_hook(CS_HOOK_sem_wait, sem, CLOCK_MONOTONIC, NULL);
 }
 
 CS_EXPORT int sem_timedwait(sem_t *sem, const struct timespec *abs)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     return sem_hook(CS_HOOK_sem_timedwait, sem, CLOCK_REALTIME, abs);
 }
 
 CS_EXPORT int sem_clockwait(sem_t *sem, clockid_t clk, const struct timespec *abs)
 {
     cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     return sem_hook(CS_HOOK_sem_clockwait, sem, clk, abs);
 }
