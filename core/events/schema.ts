@@ -109,6 +109,7 @@ export const HOOKS = [
   'pwrite', 'pwrite64', 'pwritev', 'pwritev64', 'fsync', 'fdatasync',
   'stat', 'stat64', 'lstat', 'lstat64', 'fstat', 'fstat64', 'fstatat', 'fstatat64',
   'fread', 'fwrite', 'fgets', 'getline', 'getdelim', 'fflush', 'fgetc', 'getc', '__fread_chk', '__fgets_chk',
+  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -132,7 +133,8 @@ const flagged = new Set(['socket', 'socketpair', 'pipe2', 'eventfd', 'accept4', 
 /** Hooks whose CALL carries no fd (a1 = -1): name lookups and calls on paths. */
 const noFd = new Set(['getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r',
   'gethostbyname2_r', 'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
-  'stat', 'stat64', 'lstat', 'lstat64']);
+  'stat', 'stat64', 'lstat', 'lstat64',
+  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait']);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);
   if (transfers.has(n)) return 'bytes';

@@ -373,3 +373,34 @@ TEST(with_hooks_switched_off_a_read_in_a_coroutine_passes_straight_through)
     close(c.fds[0]);
     close(c.fds[1]);
 }
+
+/* A pass-through hook (getsockopt: nothing to park on) made by a coroutine is
+ * that coroutine's call: in_co 1; the same call on the main thread: 0. */
+static void *getsockopt_here(void *arg)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    CHECK_EQ_LONG(getsockopt(*(int *)arg, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    CHECK_EQ_LONG(type, SOCK_STREAM);
+    return NULL;
+}
+
+TEST(the_call_observer_sees_a_pass_through_call_made_by_a_coroutine_as_in_co_and_the_same_call_on_a_thread_as_not)
+{
+    configure_workers(1);
+    watchdog(10);
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    observe_fd(sv[0]);
+    getsockopt_here(&sv[0]);
+    REQUIRE(atomic_load(&nobs) == 1);
+    run_in_coroutine(getsockopt_here, &sv[0]);
+    observe_none();
+    REQUIRE(atomic_load(&nobs) == 2);
+    CHECK_EQ_LONG(obs[0].in_co, 0);
+    CHECK_EQ_LONG(obs[1].in_co, 1);
+    CHECK_EQ_LONG(obs[0].hook, obs[1].hook);
+    CHECK_EQ_LONG(obs[1].ret, 0);
+    close(sv[0]);
+    close(sv[1]);
+}

@@ -157,6 +157,10 @@ static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
     [COROSCOPE_HOOK_getline] = "getline", [COROSCOPE_HOOK_getdelim] = "getdelim",
     [COROSCOPE_HOOK_fflush] = "fflush", [COROSCOPE_HOOK_fgetc] = "fgetc", [COROSCOPE_HOOK_getc] = "getc",
     [COROSCOPE_HOOK___fread_chk] = "__fread_chk", [COROSCOPE_HOOK___fgets_chk] = "__fgets_chk",
+    [COROSCOPE_HOOK_waitpid] = "waitpid", [COROSCOPE_HOOK_wait4] = "wait4", [COROSCOPE_HOOK_wait] = "wait",
+    [COROSCOPE_HOOK_waitid] = "waitid", [COROSCOPE_HOOK_pthread_join] = "pthread_join",
+    [COROSCOPE_HOOK_sem_wait] = "sem_wait", [COROSCOPE_HOOK_sem_timedwait] = "sem_timedwait",
+    [COROSCOPE_HOOK_sem_clockwait] = "sem_clockwait",
 };
 
 const char *cs_hook_name(unsigned hook) { return hook < COROSCOPE_HOOK_COUNT ? hook_names[hook] : NULL; }

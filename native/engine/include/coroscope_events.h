@@ -195,6 +195,11 @@ enum coroscope_hook {
     COROSCOPE_HOOK_fread, COROSCOPE_HOOK_fwrite, COROSCOPE_HOOK_fgets, COROSCOPE_HOOK_getline,
     COROSCOPE_HOOK_getdelim, COROSCOPE_HOOK_fflush, COROSCOPE_HOOK_fgetc, COROSCOPE_HOOK_getc,
     COROSCOPE_HOOK___fread_chk, COROSCOPE_HOOK___fgets_chk,
+    /* waits on children, threads, semaphores: CALL a2 the result (pthread_join: 0 or -1 with the
+       error number in a3, like clock_nanosleep) */
+    COROSCOPE_HOOK_waitpid, COROSCOPE_HOOK_wait4, COROSCOPE_HOOK_wait, COROSCOPE_HOOK_waitid,
+    COROSCOPE_HOOK_pthread_join, COROSCOPE_HOOK_sem_wait, COROSCOPE_HOOK_sem_timedwait,
+    COROSCOPE_HOOK_sem_clockwait,
     COROSCOPE_HOOK_COUNT
 };
 

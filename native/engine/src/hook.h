@@ -51,7 +51,7 @@ enum cs_hook_id {
 /* The schema numbers hooks from 1 in the same order (coroscope_events.h). */
 _Static_assert(CS_HOOK_read + 1 == COROSCOPE_HOOK_read && CS_HOOK_signal + 1 == COROSCOPE_HOOK_signal &&
                    CS_HOOK_getaddrinfo + 1 == COROSCOPE_HOOK_getaddrinfo && CS_HOOK_open + 1 == COROSCOPE_HOOK_open &&
-                   CS_HOOK_fread + 1 == COROSCOPE_HOOK_fread &&
+                   CS_HOOK_fread + 1 == COROSCOPE_HOOK_fread && CS_HOOK_waitpid + 1 == COROSCOPE_HOOK_waitpid &&
                    CS_HOOK_COUNT + 1 == COROSCOPE_HOOK_COUNT,
                "engine hook ids must match the event schema");
 
@@ -78,6 +78,15 @@ extern _Atomic(cs_observer_fn) cs_observer;
 void cs_tel_call_observer(const cs_call *call);
 
 void cs_preempt_deferred_yield(cs_co *co);
+
+/* Whether the calling thread runs a coroutine with the hooks on: the in_co
+ * of a call observed without cs_hook_co (pass-through and bookkeeping
+ * hooks; not a safe point, no preemption served). Every observed call is
+ * "in co" exactly when this holds, whatever path its hook took. */
+static inline int cs_in_co(void)
+{
+    return cs_tls.co != NULL && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed);
+}
 
 int cs_preempt_site_ok(const void *ret_addr, const void *call_pc);
 
@@ -159,9 +168,11 @@ static inline void cs_observe_start(void)
     } while (0)
 
 /* Observe a call that returns -1/errno style and pass its result on, errno
- * intact. With telemetry's observer: two clock reads around the call and
- * the CALL record stored inline (errno read only when the call failed). */
-void cs_observe_foreign(cs_observer_fn f, int hook, int fd, long ret, int err, uint64_t t0, uint64_t t1);
+ * intact; in_co is cs_in_co() (a pass-through made by a coroutine, such as
+ * getsockopt, is that coroutine's call). With telemetry's observer: two
+ * clock reads around the call and the CALL record stored inline (errno read
+ * only when the call failed). */
+void cs_observe_foreign(cs_observer_fn f, int hook, int fd, int in_co, long ret, int err, uint64_t t0, uint64_t t1);
 #define CS_PASS(hook, fd, expr)                                                                      \
     ({                                                                                               \
         __typeof__(expr) r_;                                                                         \
@@ -173,10 +184,11 @@ void cs_observe_foreign(cs_observer_fn f, int hook, int fd, long ret, int err, u
             int e_ = r_ < 0 ? errno : 0;                                                             \
             if (__builtin_expect(f_ == cs_tel_call_observer, 1)) {                                   \
                 if (cs_tel())                                                                        \
-                    cs_tel_call(t1_, hook, fd, 0, 0, 0, (long)r_, e_, cs_tls.call_arg, t1_ - t0_);   \
+                    cs_tel_call(t1_, hook, fd, cs_in_co(), 0, 0, (long)r_, e_, cs_tls.call_arg,       \
+                                t1_ - t0_);                                                          \
                 cs_tls.call_arg = 0;                                                                 \
             } else {                                                                                 \
-                cs_observe_foreign(f_, hook, fd, (long)r_, e_, t0_, t1_);                            \
+                cs_observe_foreign(f_, hook, fd, cs_in_co(), (long)r_, e_, t0_, t1_);                \
             }                                                                                        \
         } else {                                                                                     \
             r_ = (expr);                                                                             \

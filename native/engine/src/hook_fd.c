@@ -64,8 +64,7 @@ static inline long done(int hook, int fd, long r, int err, int saved)
 {
     int e = r < 0 ? err : saved;
     if (__builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) != NULL, 0)) {
-        int in_co = cs_tls.co != NULL && atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed);
-        cs_observe(hook, fd, in_co, 0, r, r < 0 ? e : 0);
+        cs_observe(hook, fd, cs_in_co(), 0, r, r < 0 ? e : 0);
     }
     errno = e;
     return r;

@@ -11,7 +11,10 @@
  * release that brings the count back to zero performs the deferred yield.
  *
  * These hooks never park: a coroutine blocking on a lock blocks its worker,
- * as on a thread. Resolution happens in the constructor, which runs before
+ * as on a thread. They cannot go to the offload pool like waitpid or
+ * sem_wait (hook_wait.c): a mutex is owned by the thread that locked it, so
+ * a pool thread's lock would not be the coroutine's to unlock, and
+ * pthread_cond_wait must release and retake the caller's own mutex. Resolution happens in the constructor, which runs before
  * every other library's (the library is linked with -z initfirst), so the
  * pointers are always set when a hook runs.
  */

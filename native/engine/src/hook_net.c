@@ -258,7 +258,7 @@ CS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
             atomic_store(&ent->timeo_ns[name == SO_RCVTIMEO ? CS_DIR_READ : CS_DIR_WRITE], tv_ns(val, len));
         }
     }
-    cs_observe(CS_HOOK_setsockopt, fd, cs_tls.co != NULL, 0, r, r < 0 ? e : 0);
+    cs_observe(CS_HOOK_setsockopt, fd, cs_in_co(), 0, r, r < 0 ? e : 0);
     errno = e;
     return r;
 }

@@ -175,7 +175,7 @@ CS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     cs_observe_start();
     int r = do_sigaction(sig, act, old);
     int e = errno;
-    cs_observe(CS_HOOK_sigaction, -1, cs_tls.co != NULL, 0, r, r < 0 ? e : 0);
+    cs_observe(CS_HOOK_sigaction, -1, cs_in_co(), 0, r, r < 0 ? e : 0);
     errno = e;
     return r;
 }
@@ -194,7 +194,7 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags)
         errno = EINVAL;
         return SIG_ERR;
     }
-    cs_observe(CS_HOOK_signal, -1, cs_tls.co != NULL, 0, 0, 0);
+    cs_observe(CS_HOOK_signal, -1, cs_in_co(), 0, 0, 0);
     return old.sa_flags & SA_SIGINFO ? (sighandler_t)(void *)old.sa_sigaction : old.sa_handler;
 }
 

@@ -45,10 +45,10 @@ CS_EXPORT void coroscope__set_call_observer(cs_observer_fn fn)
 }
 
 /* CS_PASS with an observer other than telemetry's (hook.h). */
-void cs_observe_foreign(cs_observer_fn f, int hook, int fd, long ret, int err, uint64_t t0, uint64_t t1)
+void cs_observe_foreign(cs_observer_fn f, int hook, int fd, int in_co, long ret, int err, uint64_t t0, uint64_t t1)
 {
     int e = ret < 0 ? err : errno; /* what the program must see after the call */
-    cs_call c = {hook, fd, 0, 0, ret, err, t1 - t0, cs_tls.call_arg, 0, t1};
+    cs_call c = {hook, fd, in_co, 0, ret, err, t1 - t0, cs_tls.call_arg, 0, t1};
     cs_tls.call_arg = 0;
     f(&c);
     errno = e;

@@ -30,6 +30,8 @@
 #include "coroutine.h"
 
 #define CS_OFFLOAD_THREADS_MAX 64
+/* Threads of the wait pool at most (below). */
+#define CS_OFFLOAD_WAIT_THREADS_MAX 256
 
 typedef struct cs_offload_req cs_offload_req;
 struct cs_offload_req {
@@ -39,17 +41,43 @@ struct cs_offload_req {
     /* results, written by fn */
     long ret;
     int err;
+    /* set by the caller of cs_offload_wait (0/NULL for cs_offload_run) */
+    void (*abandoned)(cs_offload_req *req); /* pool thread, after fn, if the coroutine left: undo what
+                                               fn took (a semaphore unit); NULL: nothing to undo */
     /* the pool's */
     cs_co *co;
     uint64_t token;
     cs_offload_req *next;
+    int wait_class;      /* queued on the wait pool by cs_offload_wait */
+    _Atomic int state;   /* wait class: CS_OFFLOAD_RUNNING .. RELEASED */
 };
+
+enum { CS_OFFLOAD_RUNNING, CS_OFFLOAD_FINISHED, CS_OFFLOAD_ABANDONED, CS_OFFLOAD_RELEASED };
 
 /* Run req->fn: inside coroutine co on the pool while co parks (its current
  * hook, co->cur_hook, is the call recorded as parked), or inline when co is
  * NULL. Returns req->ret. 1 in *parked when co parked. Never fails: if the
  * pool cannot start a thread at all, fn runs inline on the worker. */
 long cs_offload_run(cs_co *co, cs_offload_req *req, int *parked);
+
+/* An open-ended wait (waitpid, pthread_join, sem_wait: another thread or
+ * process decides when it ends) on the wait pool, a second pool of its own
+ * threads: one per waiting coroutine, reused when idle, up to
+ * CS_OFFLOAD_WAIT_THREADS_MAX. Such waits never take a thread of the call
+ * pool (a coroutine whose file read or lookup would post the semaphore
+ * must not queue behind the waiters).
+ *
+ * req is malloc'd by the caller. interruptible: the wait ends early when a
+ * user signal handler runs (wait.h). Returns the wake cause:
+ *   CS_WAKE_OFFLOAD  fn finished: req->ret/err hold its result and the
+ *                    caller frees req (also when a signal came after fn had
+ *                    finished: the call completed, as it would on a thread)
+ *   CS_WAKE_SIGNAL   the coroutine left first: req now belongs to the pool,
+ *                    which lets fn return (fn should look at req->state and
+ *                    give up when it is CS_OFFLOAD_ABANDONED), calls
+ *                    req->abandoned if fn took something, and frees req.
+ * Outside coroutines (co NULL) fn runs inline; CS_WAKE_OFFLOAD. */
+int cs_offload_wait(cs_co *co, cs_offload_req *req, int interruptible, int *parked);
 
 /* Forked child: the pool's threads did not survive the fork; forget them
  * and any queued request (its coroutine is gone too). */

@@ -254,6 +254,14 @@ FB_LAZY(int, fgetc, (FILE *f), (f))
 FB_LAZY(int, getc, (FILE *f), (f))
 FB_LAZY(size_t, __fread_chk, (void *b, size_t bl, size_t s, size_t n, FILE *f), (b, bl, s, n, f))
 FB_LAZY(char *, __fgets_chk, (char *b, size_t bl, int n, FILE *f), (b, bl, n, f))
+FB_LAZY(pid_t, waitpid, (pid_t p, int *s, int o), (p, s, o))
+FB_LAZY(pid_t, wait4, (pid_t p, int *s, int o, struct rusage *r), (p, s, o, r))
+FB_LAZY(pid_t, wait, (int *s), (s))
+FB_LAZY(int, waitid, (idtype_t t, id_t i, siginfo_t *s, int o), (t, i, s, o))
+FB_LAZY(int, pthread_join, (pthread_t t, void **r), (t, r))
+FB_LAZY(int, sem_wait, (sem_t *s), (s))
+FB_LAZY(int, sem_timedwait, (sem_t *s, const struct timespec *t), (s, t))
+FB_LAZY(int, sem_clockwait, (sem_t *s, clockid_t c, const struct timespec *t), (s, c, t))
 #undef FB_LAZY
 
 #define CS_REAL_INIT(ret, name, params) .name = fb_##name,

@@ -16,6 +16,8 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -24,6 +26,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* X(return type, name, parameter list) */
@@ -75,7 +79,7 @@
 
 /* Hooks added after `signal` (their ids follow it: coroscope_events.h is
  * append-only): DNS (hook_dns.c), regular files (hook_file.c), stdio
- * (hook_stdio.c). Before resolution, the file calls fall back to raw system
+ * (hook_stdio.c), waits on children, threads and semaphores (hook_wait.c). Before resolution, the file calls fall back to raw system
  * calls; the DNS and stdio ones, which have none, resolve themselves on
  * first use (dlsym), which is only reached if a library initialised before
  * ours calls them from its constructor. */
@@ -123,7 +127,15 @@
     X(int, fgetc, (FILE *))                                                                          \
     X(int, getc, (FILE *))                                                                           \
     X(size_t, __fread_chk, (void *, size_t, size_t, size_t, FILE *))                                 \
-    X(char *, __fgets_chk, (char *, size_t, int, FILE *))
+    X(char *, __fgets_chk, (char *, size_t, int, FILE *))                                           \
+    X(pid_t, waitpid, (pid_t, int *, int))                                                           \
+    X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                                            \
+    X(pid_t, wait, (int *))                                                                          \
+    X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                                               \
+    X(int, pthread_join, (pthread_t, void **))                                                       \
+    X(int, sem_wait, (sem_t *))                                                                      \
+    X(int, sem_timedwait, (sem_t *, const struct timespec *))                                        \
+    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))
 
 #define CS_REAL_FIELD(ret, name, params) ret(*name) params;
 typedef struct cs_real_fns {

@@ -551,7 +551,7 @@ static void at_exit(void)
         uint64_t one = 1;
         syscall(SYS_write, bell, &one, sizeof one); /* wake the recorder now, not at its timeout */
     }
-    pthread_join(recorder, NULL);
+    cs_real.pthread_join(recorder, NULL); /* never the hook: exit() may run in a coroutine */
     tl_mute = 1;
     fast_sync();
     for (tel_thread *t = atomic_load(&threads); t; t = t->next)
