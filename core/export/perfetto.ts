@@ -75,6 +75,14 @@ const TYPE_SLICE_END = 2;
 const TYPE_INSTANT = 3;
 const TYPE_COUNTER = 4;
 const UNIT_COUNT = 2;
+/** BUILTIN_CLOCK_BOOTTIME, Perfetto's default trace clock. */
+const CLOCK_BOOTTIME = 6;
+/** A sequence-scoped clock (ids 64..127), incremental, in ns. */
+const CLOCK_INCREMENTAL = 64;
+/** InternedData fields. */
+const IN_EVENT_NAMES = 2;
+const IN_ANNOTATION_NAMES = 3;
+const IN_ANNOTATION_STRINGS = 29;
 
 export interface PerfettoSummary {
   events: number;
@@ -103,15 +111,20 @@ export async function exportPerfetto(batches: Batches, out: ByteSink, opts: Expo
     internedAnnotationNames: sink.internedAnnotationNames(), timeline: { ...timeline.getStats() } };
 }
 
+/** Interned strings of one kind (event names, annotation names, annotation string values). */
 class Interner {
   private readonly ids = new Map<string, number>();
-  /** iid of s: > 0 already defined, < 0 new (define -iid in this packet), 0 when the table is full. */
-  get(s: string): number {
+  /** Entries defined since the last take, to write in the current packet's InternedData. */
+  fresh: string[] = [];
+  constructor(readonly field: number) {}
+  /** iid of s (defining it when new), 0 when the table is full. */
+  iid(s: string): number {
     const id = this.ids.get(s);
     if (id !== undefined) return id;
     if (this.ids.size >= MAX_INTERNED) return 0;
     this.ids.set(s, this.ids.size + 1);
-    return -this.ids.size;
+    this.fresh.push(s);
+    return this.ids.size;
   }
   get size(): number {
     return this.ids.size;
@@ -122,12 +135,12 @@ class Interner {
 class PerfettoSink implements TimelineSink {
   readonly counts = { packets: 0, tracks: 0, slices: 0, instants: 0, counters: 0, flows: 0 };
   private readonly w = new ProtoWriter(1 << 20);
-  private readonly names = new Interner();
-  private readonly annNames = new Interner();
-  private newName: [number, string] | null = null;
-  private newAnnNames: Array<[number, string]> = [];
-  /** The annotation name iids of the event being written (reused: no array per event). */
-  private readonly annIids: number[] = [];
+  private readonly names = new Interner(IN_EVENT_NAMES);
+  private readonly annNames = new Interner(IN_ANNOTATION_NAMES);
+  private readonly annValues = new Interner(IN_ANNOTATION_STRINGS);
+  private fresh = false;
+  /** The incremental clock's value (the last timestamp written on it); -1 before the clock snapshot. */
+  private clock = -1;
 
   constructor(private readonly out: StreamWriter) {}
 
@@ -205,79 +218,91 @@ class PerfettoSink implements TimelineSink {
     return this.annNames.size;
   }
 
+  /**
+   * One pass over the event: names are interned as they are met, and the
+   * InternedData defining the new ones follows the TrackEvent in the same
+   * packet (field order inside a message carries no meaning; readers apply a
+   * packet's interned_data before its payload).
+   */
   private event(type: number, track: number, ts: number, name: string | null, args: Args | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     const w = this.w;
-    const nameIid = name === null ? 0 : this.internName(name);
-    if (args) this.internAnnotations(args);
     const p = this.packetStart(ts);
-    this.writeInterned();
     const e = w.begin(11);
     w.uint(9, type);
     w.uint(11, track);
-    if (nameIid) w.uint(10, nameIid);
-    else if (name !== null) w.string(23, name);
-    if (args) this.writeAnnotations(args, this.annIids);
+    if (name !== null) {
+      const iid = this.intern(this.names, name);
+      if (iid) w.uint(10, iid);
+      else w.string(23, name);
+    }
+    if (args) {
+      for (const key in args) {
+        const v = args[key];
+        const a = w.begin(4);
+        const k = this.intern(this.annNames, key);
+        if (k) w.uint(1, k);
+        else w.string(10, key);
+        if (typeof v === 'string') {
+          const s = this.intern(this.annValues, v);
+          if (s) w.uint(17, s);
+          else w.string(6, v);
+        } else if (Number.isInteger(v)) w.int(4, v);
+        else w.double(5, v);
+        w.end(a);
+      }
+    }
     if (flowOut) w.fixed64(47, flowOut);
-    if (flowsIn) for (const id of flowsIn) w.fixed64(48, id);
+    if (flowsIn) for (let k = 0; k < flowsIn.length; k++) w.fixed64(48, flowsIn[k]);
     w.end(e);
+    if (this.fresh) this.writeInterned();
     this.packetEnd(p);
   }
 
-  private internName(name: string): number {
-    const iid = this.names.get(name);
-    if (iid >= 0) return iid;
-    this.newName = [-iid, name];
-    return -iid;
+  private intern(table: Interner, s: string): number {
+    const n = table.fresh.length;
+    const iid = table.iid(s);
+    if (table.fresh.length !== n) this.fresh = true;
+    return iid;
   }
 
-  private internAnnotations(args: Args): void {
-    const iids = this.annIids;
-    iids.length = 0;
-    for (const key in args) {
-      let iid = this.annNames.get(key);
-      if (iid < 0) {
-        iid = -iid;
-        this.newAnnNames.push([iid, key]);
-      }
-      iids.push(iid);
-    }
-  }
-
-  private writeAnnotations(args: Args, iids: readonly number[]): void {
-    const w = this.w;
-    let k = 0;
-    for (const key in args) {
-      const v = args[key];
-      const a = w.begin(4);
-      if (iids[k]) w.uint(1, iids[k]);
-      else w.string(10, key);
-      k++;
-      if (typeof v === 'string') w.string(6, v);
-      else if (Number.isInteger(v)) w.int(4, v);
-      else w.double(5, v);
-      w.end(a);
-    }
-  }
-
-  /** InternedData for the names first used by this packet. */
+  /** InternedData for the strings first used by this packet (iids are consecutive from size - fresh + 1). */
   private writeInterned(): void {
-    if (!this.newName && !this.newAnnNames.length) return;
     const w = this.w;
     const m = w.begin(12);
-    if (this.newName) entry(w, 2, this.newName[0], this.newName[1]);
-    for (const [iid, name] of this.newAnnNames) entry(w, 3, iid, name);
+    for (const table of [this.names, this.annNames, this.annValues]) {
+      const first = table.size - table.fresh.length + 1;
+      for (let k = 0; k < table.fresh.length; k++) entry(w, table.field, first + k, table.fresh[k]);
+      table.fresh = [];
+    }
     w.end(m);
-    this.newName = null;
-    this.newAnnNames = [];
+    this.fresh = false;
   }
 
+  /**
+   * Starts a packet on the sequence. The first one clears the incremental
+   * state and sets the sequence's default clock to the incremental clock;
+   * the first timestamped one is preceded by the clock snapshot that starts
+   * it. A timestamp before the clock's value (tracks interleave; only each
+   * track is monotonic) is written absolute on the trace clock instead, which
+   * leaves the incremental clock where it was.
+   */
   private packetStart(ts?: number): number {
     const w = this.w;
+    if (!this.counts.packets) this.firstPacket();
+    if (ts !== undefined && this.clock < 0) this.clockSnapshot(ts);
     const p = w.begin(1);
-    if (ts !== undefined) w.uint(8, ts);
+    if (ts !== undefined) {
+      if (ts >= this.clock) {
+        w.uint(8, ts - this.clock);
+        this.clock = ts;
+      } else {
+        w.uint(8, ts);
+        w.uint(58, CLOCK_BOOTTIME);
+      }
+    }
     w.uint(10, SEQUENCE_ID);
-    w.uint(13, this.counts.packets ? SEQ_NEEDS_INCREMENTAL_STATE : SEQ_INCREMENTAL_STATE_CLEARED);
+    w.uint(13, SEQ_NEEDS_INCREMENTAL_STATE);
     return p;
   }
 
@@ -286,9 +311,44 @@ class PerfettoSink implements TimelineSink {
     this.counts.packets++;
     if (this.w.length >= 1 << 20) this.flush();
   }
+
+  /** SEQ_INCREMENTAL_STATE_CLEARED and TracePacketDefaults { timestamp_clock_id: the incremental clock }. */
+  private firstPacket(): void {
+    const w = this.w;
+    const p = w.begin(1);
+    w.uint(10, SEQUENCE_ID);
+    w.uint(13, SEQ_INCREMENTAL_STATE_CLEARED);
+    const d = w.begin(59);
+    w.uint(58, CLOCK_INCREMENTAL);
+    w.end(d);
+    w.end(p);
+    this.counts.packets++;
+  }
+
+  /** ClockSnapshot: the incremental clock (ns) reads ts when the trace clock reads ts. */
+  private clockSnapshot(ts: number): void {
+    const w = this.w;
+    const p = w.begin(1);
+    w.uint(10, SEQUENCE_ID);
+    w.uint(13, SEQ_NEEDS_INCREMENTAL_STATE);
+    const s = w.begin(6);
+    let c = w.begin(1);
+    w.uint(1, CLOCK_BOOTTIME);
+    w.uint(2, ts);
+    w.end(c);
+    c = w.begin(1);
+    w.uint(1, CLOCK_INCREMENTAL);
+    w.uint(2, ts);
+    w.uint(3, 1);
+    w.end(c);
+    w.end(s);
+    w.end(p);
+    this.counts.packets++;
+    this.clock = ts;
+  }
 }
 
-/** An EventName / DebugAnnotationName entry: iid = 1, name = 2. */
+/** An interned entry (EventName, DebugAnnotationName, InternedString): iid = 1, name / str = 2. */
 function entry(w: ProtoWriter, field: number, iid: number, name: string): void {
   const m = w.begin(field);
   w.uint(1, iid);
