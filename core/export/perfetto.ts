@@ -83,6 +83,8 @@ const CLOCK_INCREMENTAL = 64;
 const IN_EVENT_NAMES = 2;
 const IN_ANNOTATION_NAMES = 3;
 const IN_ANNOTATION_STRINGS = 29;
+const MAX_VALUE_MISSES = 64;
+const CACHE_SLOTS = 1024;
 
 export interface PerfettoSummary {
   events: number;
@@ -117,14 +119,27 @@ class Interner {
   /** Entries defined since the last take, to write in the current packet's InternedData. */
   fresh: string[] = [];
   constructor(readonly field: number) {}
+  /** A direct-mapped cache in front of `ids` (slot: a cheap hash of the string), negative answers included. */
+  private readonly recent: string[] = new Array<string>(CACHE_SLOTS).fill('');
+  private readonly recentIids = new Int32Array(CACHE_SLOTS);
+
   /** iid of s (defining it when new), 0 when the table is full. */
   iid(s: string): number {
-    const id = this.ids.get(s);
-    if (id !== undefined) return id;
-    if (this.ids.size >= MAX_INTERNED) return 0;
-    this.ids.set(s, this.ids.size + 1);
-    this.fresh.push(s);
-    return this.ids.size;
+    const n = s.length;
+    const slot = n ? (n * 31 + s.charCodeAt(0) * 7 + s.charCodeAt(n - 1) * 131 + s.charCodeAt(n >> 1)) & (CACHE_SLOTS - 1) : 0;
+    if (this.recent[slot] === s) return this.recentIids[slot];
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      if (this.ids.size >= MAX_INTERNED) id = 0;
+      else {
+        this.ids.set(s, this.ids.size + 1);
+        this.fresh.push(s);
+        id = this.ids.size;
+      }
+    }
+    this.recent[slot] = s;
+    this.recentIids[slot] = id;
+    return id;
   }
   get size(): number {
     return this.ids.size;
@@ -139,6 +154,10 @@ class PerfettoSink implements TimelineSink {
   private readonly annNames = new Interner(IN_ANNOTATION_NAMES);
   private readonly annValues = new Interner(IN_ANNOTATION_STRINGS);
   private fresh = false;
+  private readonly shapes = new Map<string, Shape>();
+  private readonly noName = newShape();
+  private lastName = '';
+  private lastNameIid = 0;
   /** The incremental clock's value (the last timestamp written on it); -1 before the clock snapshot. */
   private clock = -1;
 
@@ -228,35 +247,90 @@ class PerfettoSink implements TimelineSink {
     flowsIn: readonly number[] | null): void {
     const w = this.w;
     const p = this.packetStart(ts);
-    const e = w.begin(11);
-    w.uint(9, type);
-    w.uint(11, track);
+    w.room(40);
+    const e = w.tag1(11);
+    w.key1(9, type);
+    w.key1(11, track);
     if (name !== null) {
-      const iid = this.intern(this.names, name);
-      if (iid) w.uint(10, iid);
+      const iid = this.nameIid(name);
+      if (iid) w.key1(10, iid);
       else w.string(23, name);
     }
-    if (args) {
-      for (const key in args) {
-        const v = args[key];
-        const a = w.begin(4);
-        const k = this.intern(this.annNames, key);
-        if (k) w.uint(1, k);
-        else w.string(10, key);
-        if (typeof v === 'string') {
-          const s = this.intern(this.annValues, v);
-          if (s) w.uint(17, s);
-          else w.string(6, v);
-        } else if (Number.isInteger(v)) w.int(4, v);
-        else w.double(5, v);
-        w.end(a);
-      }
-    }
+    if (args) this.annotations(args, name === null ? this.noName : this.shapeOf(name));
     if (flowOut) w.fixed64(47, flowOut);
     if (flowsIn) for (let k = 0; k < flowsIn.length; k++) w.fixed64(48, flowsIn[k]);
     w.end(e);
     if (this.fresh) this.writeInterned();
     this.packetEnd(p);
+  }
+
+  /**
+   * The annotations of one event. The arguments of events of one name mostly
+   * have the same keys in the same order, and often the same string values:
+   * `shape` remembers the last ones seen at each position with their iids, so
+   * the common case is a string identity test instead of a table lookup.
+   */
+  private annotations(args: Args, shape: Shape): void {
+    const w = this.w;
+    let k = 0;
+    for (const key in args) {
+      const v = args[key];
+      w.room(24);
+      const a = w.tag1(4);
+      let kid: number;
+      if (shape.keys[k] === key) kid = shape.keyIids[k];
+      else {
+        kid = this.intern(this.annNames, key);
+        shape.keys[k] = key;
+        shape.keyIids[k] = kid;
+        shape.values[k] = null;
+        shape.hits[k] = 0;
+        shape.misses[k] = 0;
+      }
+      if (kid) w.key1(1, kid);
+      else w.string(10, key);
+      if (typeof v === 'string') {
+        let vid = 0;
+        if (shape.values[k] === v) vid = shape.valueIids[k];
+        else if (shape.misses[k] < MAX_VALUE_MISSES || shape.misses[k] < shape.hits[k]) {
+          vid = this.intern(this.annValues, v);
+          shape.values[k] = v;
+          shape.valueIids[k] = vid;
+          shape.misses[k]++;
+        }
+        if (vid) {
+          w.uint(17, vid);
+          shape.hits[k]++;
+        } else w.string(6, v);
+      } else if (Number.isInteger(v)) {
+        if (v >= 0) {
+          w.room(11);
+          w.key1(4, v);
+        } else w.int(4, v);
+      }
+      else w.double(5, v);
+      w.end(a);
+      k++;
+    }
+  }
+
+  private nameIid(name: string): number {
+    if (name === this.lastName) return this.lastNameIid;
+    const iid = this.intern(this.names, name);
+    this.lastName = name;
+    this.lastNameIid = iid;
+    return iid;
+  }
+
+  /** The annotation cache of events named `name` (one shared by names past the shapes cap). */
+  private shapeOf(name: string): Shape {
+    let sh = this.shapes.get(name);
+    if (!sh) {
+      if (this.shapes.size >= MAX_INTERNED) return this.noName;
+      sh = newShape();
+      this.shapes.set(name, sh);
+    }
+    return sh;
   }
 
   private intern(table: Interner, s: string): number {
@@ -291,18 +365,19 @@ class PerfettoSink implements TimelineSink {
     const w = this.w;
     if (!this.counts.packets) this.firstPacket();
     if (ts !== undefined && this.clock < 0) this.clockSnapshot(ts);
-    const p = w.begin(1);
+    w.room(32);
+    const p = w.tag1(1);
     if (ts !== undefined) {
       if (ts >= this.clock) {
-        w.uint(8, ts - this.clock);
+        w.key1(8, ts - this.clock);
         this.clock = ts;
       } else {
-        w.uint(8, ts);
+        w.key1(8, ts);
         w.uint(58, CLOCK_BOOTTIME);
       }
     }
-    w.uint(10, SEQUENCE_ID);
-    w.uint(13, SEQ_NEEDS_INCREMENTAL_STATE);
+    w.key1(10, SEQUENCE_ID);
+    w.key1(13, SEQ_NEEDS_INCREMENTAL_STATE);
     return p;
   }
 
@@ -346,6 +421,22 @@ class PerfettoSink implements TimelineSink {
     this.counts.packets++;
     this.clock = ts;
   }
+}
+
+/** Keys and string values last seen at each argument position of events of one name, with their iids. */
+interface Shape {
+  keys: string[];
+  keyIids: number[];
+  values: Array<string | null>;
+  valueIids: number[];
+  /** Values found in / missing from the cache at each position: a position whose values mostly differ (an
+   * address, a coroutine's label) stops being interned after MAX_VALUE_MISSES and is written inline. */
+  hits: number[];
+  misses: number[];
+}
+
+function newShape(): Shape {
+  return { keys: [], keyIids: [], values: [], valueIids: [], hits: [], misses: [] };
 }
 
 /** An interned entry (EventName, DebugAnnotationName, InternedString): iid = 1, name / str = 2. */
