@@ -154,7 +154,8 @@ class PerfettoSink implements TimelineSink {
   private readonly annNames = new Interner(IN_ANNOTATION_NAMES);
   private readonly annValues = new Interner(IN_ANNOTATION_STRINGS);
   private fresh = false;
-  private readonly shapes = new Map<string, Shape>();
+  /** Annotation caches by event name iid (names past MAX_INTERNED share `noName`). */
+  private readonly shapes: Shape[] = [];
   private readonly noName = newShape();
   private lastName = '';
   private lastNameIid = 0;
@@ -251,12 +252,15 @@ class PerfettoSink implements TimelineSink {
     const e = w.tag1(11);
     w.key1(9, type);
     w.key1(11, track);
+    let shape = this.noName;
     if (name !== null) {
       const iid = this.nameIid(name);
-      if (iid) w.key1(10, iid);
-      else w.string(23, name);
+      if (iid) {
+        w.key1(10, iid);
+        shape = this.shapes[iid] ??= newShape();
+      } else w.string(23, name);
     }
-    if (args) this.annotations(args, name === null ? this.noName : this.shapeOf(name));
+    if (args) this.annotations(args, shape);
     if (flowOut) w.fixed64(47, flowOut);
     if (flowsIn) for (let k = 0; k < flowsIn.length; k++) w.fixed64(48, flowsIn[k]);
     w.end(e);
@@ -320,17 +324,6 @@ class PerfettoSink implements TimelineSink {
     this.lastName = name;
     this.lastNameIid = iid;
     return iid;
-  }
-
-  /** The annotation cache of events named `name` (one shared by names past the shapes cap). */
-  private shapeOf(name: string): Shape {
-    let sh = this.shapes.get(name);
-    if (!sh) {
-      if (this.shapes.size >= MAX_INTERNED) return this.noName;
-      sh = newShape();
-      this.shapes.set(name, sh);
-    }
-    return sh;
   }
 
   private intern(table: Interner, s: string): number {
