@@ -85,6 +85,10 @@ const IN_ANNOTATION_NAMES = 3;
 const IN_ANNOTATION_STRINGS = 29;
 const MAX_VALUE_MISSES = 64;
 const CACHE_SLOTS = 1024;
+/** Output is handed on in chunks of about CHUNK bytes; the buffer has room for a packet past that, so it
+ * does not grow (and copy itself) just before each hand-off. */
+const CHUNK = 1 << 20;
+const CHUNK_SLACK = 1 << 16;
 
 export interface PerfettoSummary {
   events: number;
@@ -149,7 +153,7 @@ class Interner {
 /** A TimelineSink writing one TracePacket per call. */
 class PerfettoSink implements TimelineSink {
   readonly counts = { packets: 0, tracks: 0, slices: 0, instants: 0, counters: 0, flows: 0 };
-  private readonly w = new ProtoWriter(1 << 20);
+  private readonly w = new ProtoWriter(CHUNK + CHUNK_SLACK);
   private readonly names = new Interner(IN_EVENT_NAMES);
   private readonly annNames = new Interner(IN_ANNOTATION_NAMES);
   private readonly annValues = new Interner(IN_ANNOTATION_STRINGS);
@@ -377,7 +381,7 @@ class PerfettoSink implements TimelineSink {
   private packetEnd(p: number): void {
     this.w.end(p);
     this.counts.packets++;
-    if (this.w.length >= 1 << 20) this.flush();
+    if (this.w.length >= CHUNK) this.flush();
   }
 
   /** SEQ_INCREMENTAL_STATE_CLEARED and TracePacketDefaults { timestamp_clock_id: the incremental clock }. */
