@@ -10,7 +10,9 @@
  *   Trace                       (trace/trace.proto)
  *     1  packet: TracePacket, repeated
  *   TracePacket                 (trace/trace_packet.proto)
- *     8  timestamp (uint64, ns)
+ *     8  timestamp (uint64), 58 timestamp_clock_id (uint32)
+ *     6  clock_snapshot: ClockSnapshot
+ *     59 trace_packet_defaults: TracePacketDefaults
  *     10 trusted_packet_sequence_id (uint32)
  *     11 track_event: TrackEvent
  *     12 interned_data: InternedData
@@ -32,26 +34,43 @@
  *     30 counter_value (int64)
  *     47 flow_ids (fixed64, repeated), 48 terminating_flow_ids (fixed64, repeated)
  *   DebugAnnotation             (trace/track_event/debug_annotation.proto)
- *     1 name_iid (uint64, interned DebugAnnotationName), 4 int_value (int64),
- *     5 double_value (double), 6 string_value (string)
+ *     1 name_iid (uint64, interned DebugAnnotationName), 10 name (string),
+ *     4 int_value (int64), 5 double_value (double), 6 string_value (string),
+ *     17 string_value_iid (uint64, interned debug_annotation_string_values)
  *   InternedData                (trace/interned_data/interned_data.proto)
- *     2 event_names: EventName, 3 debug_annotation_names: DebugAnnotationName
+ *     2 event_names: EventName, 3 debug_annotation_names: DebugAnnotationName,
+ *     29 debug_annotation_string_values: InternedString
  *   EventName                   (trace/track_event/track_event.proto)
  *   DebugAnnotationName         (trace/track_event/debug_annotation.proto)
- *     1 iid (uint64), 2 name (string)
+ *   InternedString              (trace/profiling/profile_common.proto)
+ *     1 iid (uint64), 2 name / str
+ *   ClockSnapshot               (trace/clock_snapshot.proto)
+ *     1 clocks: Clock { 1 clock_id, 2 timestamp, 3 is_incremental }, repeated
+ *   TracePacketDefaults         (trace/trace_packet_defaults.proto)
+ *     58 timestamp_clock_id
  *
- * Clock: TracePacket.timestamp holds the engine's CLOCK_MONOTONIC ns as they
- * are, with no timestamp_clock_id, i.e. on Perfetto's default trace clock
- * (BUILTIN_CLOCK_BOOTTIME). Every packet uses that one clock, so no clock
- * conversion happens: durations and order are exact, and absolute times read
- * as "since boot" (they differ from true boot time by the time suspended).
+ * Clock: times are the engine's CLOCK_MONOTONIC ns, written on Perfetto's
+ * default trace clock (BUILTIN_CLOCK_BOOTTIME, 6) so that no conversion
+ * happens: durations and order are exact, and absolute times read as "since
+ * boot" (they differ from true boot time by the time suspended). As
+ * Perfetto's own SDK does, packets carry them as deltas on a sequence-scoped
+ * incremental clock (id 64, ns): the first packet sets it as the sequence's
+ * default clock (TracePacketDefaults), a ClockSnapshot before the first
+ * timestamped packet says it reads the first timestamp when BOOTTIME does,
+ * and each packet's timestamp is then the ns since the previous packet's
+ * (2-3 bytes instead of 7). Only each track is in time order, not the
+ * sequence: a packet older than the incremental clock is written with its
+ * absolute time and timestamp_clock_id 6, which leaves the clock unchanged.
  *
- * Layout: one packet sequence (id 1). The first packet (the process track)
- * carries SEQ_INCREMENTAL_STATE_CLEARED, every later one
- * SEQ_NEEDS_INCREMENTAL_STATE. Event names and annotation names are interned
- * in the packet that first uses them, up to MAX_INTERNED each; names past
- * that (e.g. thousands of distinct coroutine names on worker tracks) are
- * written inline, so the tables stay bounded. Track uuids are the timeline's
+ * Layout: one packet sequence (id 1). The first packet carries
+ * SEQ_INCREMENTAL_STATE_CLEARED and the defaults, every later one
+ * SEQ_NEEDS_INCREMENTAL_STATE. Event names, annotation names and string
+ * annotation values are interned in the packet that first uses them (its
+ * InternedData follows its TrackEvent: readers apply a packet's interned
+ * data before its payload), up to MAX_INTERNED each; strings past that (e.g.
+ * thousands of distinct coroutine names on worker tracks) are written
+ * inline, so the tables stay bounded, and so are the values of an argument
+ * that keeps changing (an address). Track uuids are the timeline's
  * track ids. Thread tracks and the "Coroutines" group are children of the
  * process track, coroutine tracks children of the group, counter tracks
  * (UNIT_COUNT) children of the process.
@@ -59,8 +78,8 @@
  * Invariants: packets are written in the order the timeline produces them,
  * so on every track events are in timestamp order and begin/end nest (the
  * timeline's sink contract); each flow id is written once in flow_ids and
- * once in terminating_flow_ids. Memory: the intern tables and one batch of
- * output.
+ * once in terminating_flow_ids. Memory: the intern tables, their caches and
+ * one chunk of output (no per-event allocation in the sink).
  */
 import { TimelineBuilder, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
 import { ProtoWriter } from './proto.js';

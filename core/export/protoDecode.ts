@@ -7,9 +7,12 @@
  *
  * Invariants: `fields` walks one message level and throws on truncated or
  * malformed input (wire types 3/4, groups, are refused); varint and fixed
- * values are exact below 2^53. The trace reader resolves interned names per
- * packet sequence and throws when a packet uses incremental state that its
- * sequence never cleared, or an interning id it never defined.
+ * values are exact below 2^53. The trace reader resolves interned names and
+ * string values per packet sequence, converts timestamps on sequence-scoped
+ * clocks (incremental or not, from the sequence's ClockSnapshot and its
+ * TracePacketDefaults) to the builtin clock of the snapshot, and throws when
+ * a packet uses incremental state that its sequence never cleared, an
+ * interning id it never defined, or a sequence clock before its snapshot.
  */
 
 export interface Field {
