@@ -111,10 +111,28 @@ export class ProtoWriter {
 
   string(field: number, s: string): void {
     this.key(field, Wire.LEN);
-    if (isAscii(s)) {
-      this.varint(s.length);
-      this.ensure(s.length);
-      for (let k = 0; k < s.length; k++) this.buf[this.pos++] = s.charCodeAt(k);
+    const n = s.length;
+    if (n < 0x80) {
+      // One pass: copy as ASCII behind a one-byte length; start over with UTF-8 at the first other char.
+      this.ensure(n + 1);
+      const b = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let k = 0;
+      for (; k < n; k++) {
+        const c = s.charCodeAt(k);
+        if (c > 0x7f) break;
+        b[p++] = c;
+      }
+      if (k === n) {
+        b[start] = n;
+        this.pos = p;
+        return;
+      }
+    } else if (isAscii(s)) {
+      this.varint(n);
+      this.ensure(n);
+      for (let k = 0; k < n; k++) this.buf[this.pos++] = s.charCodeAt(k);
       return;
     }
     const bytes = encoder.encode(s);
