@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportPerfetto, MAX_INTERNED } from './perfetto.js';
+import { TimelineBuilder, type TimelineSink } from '../model/timeline.js';
 import { ProtoWriter } from './proto.js';
-import { PfType, fields, int64, readPerfetto, text, uint, type PfTrace } from './protoDecode.js';
+import { PfType, fields, int64, readPerfetto, text, uint, type Field, type PfTrace } from './protoDecode.js';
 import { MS, PID, T0, W0_TID, W1_TID, MAIN_TID, asAsync, demoHistory, syntheticBatches } from '../testing/fixtures.js';
 import { CollectSink, CountSink } from '../testing/sinks.js';
 
@@ -140,6 +141,33 @@ test('a long synthetic trace with overlapping batches decodes, nests and ends it
   const cos = [...trace.tracks.values()].filter((t) => t.name.startsWith('conn-'));
   assert.ok(cos.length > MAX_INTERNED);
   assert.ok(trace.events.some((e) => e.name === `conn-${cos.length - 1} #${cos.length - 1}`), 'late names resolve');
+});
+
+test('timestamps: deltas on an incremental sequence clock, absolute on the trace clock when older; all decode exactly', async () => {
+  const opts = { live: 16, overlapNs: 10_000 };
+  const want: number[] = [];
+  const rec = (_track: number, ts: number): void => void want.push(ts);
+  const sink: TimelineSink = { track() {}, begin: rec, end: rec, instant: rec, counter: rec, close() {} };
+  const tl = new TimelineBuilder(sink);
+  for await (const b of syntheticBatches(50_000, opts)) tl.push(b.raw, b.strings);
+  tl.finish();
+
+  const out = new CollectSink();
+  await exportPerfetto(syntheticBatches(50_000, opts), out);
+  const bytes = out.bytes();
+  const trace = readPerfetto(bytes);
+  assert.deepEqual(trace.events.map((e) => e.ts), want);
+  assert.ok(trace.events.every((e) => e.clock === 6));
+
+  const packets = [...fields(bytes)].map((f) => [...fields(f.bytes!)]);
+  const clockOf = (p: Field[]): Field | undefined => p.find((f) => f.no === 58);
+  const absolute = packets.filter((p) => clockOf(p) && uint(clockOf(p)!) === 6).length;
+  const timed = packets.filter((p) => p.some((f) => f.no === 8)).length;
+  assert.ok(absolute > 0, 'some events are older than the sequence clock (tracks interleave)');
+  assert.ok(absolute < timed / 10, `${absolute} of ${timed} timestamps absolute`);
+  const first = packets[0];
+  const defaults = [...fields(first.find((f) => f.no === 59)!.bytes!)];
+  assert.equal(uint(defaults.find((f) => f.no === 58)!), 64, 'the sequence defaults to the incremental clock');
 });
 
 test('streaming: 2 M events export with bounded state and backpressure', async () => {

@@ -10,7 +10,9 @@
  *   Trace                       (trace/trace.proto)
  *     1  packet: TracePacket, repeated
  *   TracePacket                 (trace/trace_packet.proto)
- *     8  timestamp (uint64, ns)
+ *     8  timestamp (uint64), 58 timestamp_clock_id (uint32)
+ *     6  clock_snapshot: ClockSnapshot
+ *     59 trace_packet_defaults: TracePacketDefaults
  *     10 trusted_packet_sequence_id (uint32)
  *     11 track_event: TrackEvent
  *     12 interned_data: InternedData
@@ -32,26 +34,43 @@
  *     30 counter_value (int64)
  *     47 flow_ids (fixed64, repeated), 48 terminating_flow_ids (fixed64, repeated)
  *   DebugAnnotation             (trace/track_event/debug_annotation.proto)
- *     1 name_iid (uint64, interned DebugAnnotationName), 4 int_value (int64),
- *     5 double_value (double), 6 string_value (string)
+ *     1 name_iid (uint64, interned DebugAnnotationName), 10 name (string),
+ *     4 int_value (int64), 5 double_value (double), 6 string_value (string),
+ *     17 string_value_iid (uint64, interned debug_annotation_string_values)
  *   InternedData                (trace/interned_data/interned_data.proto)
- *     2 event_names: EventName, 3 debug_annotation_names: DebugAnnotationName
+ *     2 event_names: EventName, 3 debug_annotation_names: DebugAnnotationName,
+ *     29 debug_annotation_string_values: InternedString
  *   EventName                   (trace/track_event/track_event.proto)
  *   DebugAnnotationName         (trace/track_event/debug_annotation.proto)
- *     1 iid (uint64), 2 name (string)
+ *   InternedString              (trace/profiling/profile_common.proto)
+ *     1 iid (uint64), 2 name / str
+ *   ClockSnapshot               (trace/clock_snapshot.proto)
+ *     1 clocks: Clock { 1 clock_id, 2 timestamp, 3 is_incremental }, repeated
+ *   TracePacketDefaults         (trace/trace_packet_defaults.proto)
+ *     58 timestamp_clock_id
  *
- * Clock: TracePacket.timestamp holds the engine's CLOCK_MONOTONIC ns as they
- * are, with no timestamp_clock_id, i.e. on Perfetto's default trace clock
- * (BUILTIN_CLOCK_BOOTTIME). Every packet uses that one clock, so no clock
- * conversion happens: durations and order are exact, and absolute times read
- * as "since boot" (they differ from true boot time by the time suspended).
+ * Clock: times are the engine's CLOCK_MONOTONIC ns, written on Perfetto's
+ * default trace clock (BUILTIN_CLOCK_BOOTTIME, 6) so that no conversion
+ * happens: durations and order are exact, and absolute times read as "since
+ * boot" (they differ from true boot time by the time suspended). As
+ * Perfetto's own SDK does, packets carry them as deltas on a sequence-scoped
+ * incremental clock (id 64, ns): the first packet sets it as the sequence's
+ * default clock (TracePacketDefaults), a ClockSnapshot before the first
+ * timestamped packet says it reads the first timestamp when BOOTTIME does,
+ * and each packet's timestamp is then the ns since the previous packet's
+ * (2-3 bytes instead of 7). Only each track is in time order, not the
+ * sequence: a packet older than the incremental clock is written with its
+ * absolute time and timestamp_clock_id 6, which leaves the clock unchanged.
  *
- * Layout: one packet sequence (id 1). The first packet (the process track)
- * carries SEQ_INCREMENTAL_STATE_CLEARED, every later one
- * SEQ_NEEDS_INCREMENTAL_STATE. Event names and annotation names are interned
- * in the packet that first uses them, up to MAX_INTERNED each; names past
- * that (e.g. thousands of distinct coroutine names on worker tracks) are
- * written inline, so the tables stay bounded. Track uuids are the timeline's
+ * Layout: one packet sequence (id 1). The first packet carries
+ * SEQ_INCREMENTAL_STATE_CLEARED and the defaults, every later one
+ * SEQ_NEEDS_INCREMENTAL_STATE. Event names, annotation names and string
+ * annotation values are interned in the packet that first uses them (its
+ * InternedData follows its TrackEvent: readers apply a packet's interned
+ * data before its payload), up to MAX_INTERNED each; strings past that (e.g.
+ * thousands of distinct coroutine names on worker tracks) are written
+ * inline, so the tables stay bounded, and so are the values of an argument
+ * that keeps changing (an address). Track uuids are the timeline's
  * track ids. Thread tracks and the "Coroutines" group are children of the
  * process track, coroutine tracks children of the group, counter tracks
  * (UNIT_COUNT) children of the process.
@@ -59,8 +78,8 @@
  * Invariants: packets are written in the order the timeline produces them,
  * so on every track events are in timestamp order and begin/end nest (the
  * timeline's sink contract); each flow id is written once in flow_ids and
- * once in terminating_flow_ids. Memory: the intern tables and one batch of
- * output.
+ * once in terminating_flow_ids. Memory: the intern tables, their caches and
+ * one chunk of output (no per-event allocation in the sink).
  */
 import { TimelineBuilder, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
 import { ProtoWriter } from './proto.js';
@@ -75,6 +94,20 @@ const TYPE_SLICE_END = 2;
 const TYPE_INSTANT = 3;
 const TYPE_COUNTER = 4;
 const UNIT_COUNT = 2;
+/** BUILTIN_CLOCK_BOOTTIME, Perfetto's default trace clock. */
+const CLOCK_BOOTTIME = 6;
+/** A sequence-scoped clock (ids 64..127), incremental, in ns. */
+const CLOCK_INCREMENTAL = 64;
+/** InternedData fields. */
+const IN_EVENT_NAMES = 2;
+const IN_ANNOTATION_NAMES = 3;
+const IN_ANNOTATION_STRINGS = 29;
+const MAX_VALUE_MISSES = 64;
+const CACHE_SLOTS = 1024;
+/** Output is handed on in chunks of about CHUNK bytes; the buffer has room for a packet past that, so it
+ * does not grow (and copy itself) just before each hand-off. */
+const CHUNK = 1 << 20;
+const CHUNK_SLACK = 1 << 16;
 
 export interface PerfettoSummary {
   events: number;
@@ -103,15 +136,33 @@ export async function exportPerfetto(batches: Batches, out: ByteSink, opts: Expo
     internedAnnotationNames: sink.internedAnnotationNames(), timeline: { ...timeline.getStats() } };
 }
 
+/** Interned strings of one kind (event names, annotation names, annotation string values). */
 class Interner {
   private readonly ids = new Map<string, number>();
-  /** iid of s: > 0 already defined, < 0 new (define -iid in this packet), 0 when the table is full. */
-  get(s: string): number {
-    const id = this.ids.get(s);
-    if (id !== undefined) return id;
-    if (this.ids.size >= MAX_INTERNED) return 0;
-    this.ids.set(s, this.ids.size + 1);
-    return -this.ids.size;
+  /** Entries defined since the last take, to write in the current packet's InternedData. */
+  fresh: string[] = [];
+  constructor(readonly field: number) {}
+  /** A direct-mapped cache in front of `ids` (slot: a cheap hash of the string), negative answers included. */
+  private readonly recent: string[] = new Array<string>(CACHE_SLOTS).fill('');
+  private readonly recentIids = new Int32Array(CACHE_SLOTS);
+
+  /** iid of s (defining it when new), 0 when the table is full. */
+  iid(s: string): number {
+    const n = s.length;
+    const slot = n ? (n * 31 + s.charCodeAt(0) * 7 + s.charCodeAt(n - 1) * 131 + s.charCodeAt(n >> 1)) & (CACHE_SLOTS - 1) : 0;
+    if (this.recent[slot] === s) return this.recentIids[slot];
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      if (this.ids.size >= MAX_INTERNED) id = 0;
+      else {
+        this.ids.set(s, this.ids.size + 1);
+        this.fresh.push(s);
+        id = this.ids.size;
+      }
+    }
+    this.recent[slot] = s;
+    this.recentIids[slot] = id;
+    return id;
   }
   get size(): number {
     return this.ids.size;
@@ -121,13 +172,18 @@ class Interner {
 /** A TimelineSink writing one TracePacket per call. */
 class PerfettoSink implements TimelineSink {
   readonly counts = { packets: 0, tracks: 0, slices: 0, instants: 0, counters: 0, flows: 0 };
-  private readonly w = new ProtoWriter(1 << 20);
-  private readonly names = new Interner();
-  private readonly annNames = new Interner();
-  private newName: [number, string] | null = null;
-  private newAnnNames: Array<[number, string]> = [];
-  /** The annotation name iids of the event being written (reused: no array per event). */
-  private readonly annIids: number[] = [];
+  private readonly w = new ProtoWriter(CHUNK + CHUNK_SLACK);
+  private readonly names = new Interner(IN_EVENT_NAMES);
+  private readonly annNames = new Interner(IN_ANNOTATION_NAMES);
+  private readonly annValues = new Interner(IN_ANNOTATION_STRINGS);
+  private fresh = false;
+  /** Annotation caches by event name iid (names past MAX_INTERNED share `noName`). */
+  private readonly shapes: Shape[] = [];
+  private readonly noName = newShape();
+  private lastName = '';
+  private lastNameIid = 0;
+  /** The incremental clock's value (the last timestamp written on it); -1 before the clock snapshot. */
+  private clock = -1;
 
   constructor(private readonly out: StreamWriter) {}
 
@@ -166,8 +222,16 @@ class PerfettoSink implements TimelineSink {
     this.counts.slices++;
   }
 
+  /** The most frequent packet (about one per raw event): no name, arguments or flows. */
   end(track: number, ts: number): void {
-    this.event(TYPE_SLICE_END, track, ts, null, null, 0, null);
+    const w = this.w;
+    const p = this.packetStart(ts);
+    w.room(16);
+    const e = w.tag1(11);
+    w.key1(9, TYPE_SLICE_END);
+    w.key1(11, track);
+    w.end(e);
+    this.packetEnd(p);
   }
 
   instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
@@ -205,90 +269,201 @@ class PerfettoSink implements TimelineSink {
     return this.annNames.size;
   }
 
+  /**
+   * One pass over the event: names are interned as they are met, and the
+   * InternedData defining the new ones follows the TrackEvent in the same
+   * packet (field order inside a message carries no meaning; readers apply a
+   * packet's interned_data before its payload).
+   */
   private event(type: number, track: number, ts: number, name: string | null, args: Args | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     const w = this.w;
-    const nameIid = name === null ? 0 : this.internName(name);
-    if (args) this.internAnnotations(args);
     const p = this.packetStart(ts);
-    this.writeInterned();
-    const e = w.begin(11);
-    w.uint(9, type);
-    w.uint(11, track);
-    if (nameIid) w.uint(10, nameIid);
-    else if (name !== null) w.string(23, name);
-    if (args) this.writeAnnotations(args, this.annIids);
+    w.room(40);
+    const e = w.tag1(11);
+    w.key1(9, type);
+    w.key1(11, track);
+    let shape = this.noName;
+    if (name !== null) {
+      const iid = this.nameIid(name);
+      if (iid) {
+        w.key1(10, iid);
+        shape = this.shapes[iid] ??= newShape();
+      } else w.string(23, name);
+    }
+    if (args) this.annotations(args, shape);
     if (flowOut) w.fixed64(47, flowOut);
-    if (flowsIn) for (const id of flowsIn) w.fixed64(48, id);
+    if (flowsIn) for (let k = 0; k < flowsIn.length; k++) w.fixed64(48, flowsIn[k]);
     w.end(e);
+    if (this.fresh) this.writeInterned();
     this.packetEnd(p);
   }
 
-  private internName(name: string): number {
-    const iid = this.names.get(name);
-    if (iid >= 0) return iid;
-    this.newName = [-iid, name];
-    return -iid;
-  }
-
-  private internAnnotations(args: Args): void {
-    const iids = this.annIids;
-    iids.length = 0;
-    for (const key in args) {
-      let iid = this.annNames.get(key);
-      if (iid < 0) {
-        iid = -iid;
-        this.newAnnNames.push([iid, key]);
-      }
-      iids.push(iid);
-    }
-  }
-
-  private writeAnnotations(args: Args, iids: readonly number[]): void {
+  /**
+   * The annotations of one event. The arguments of events of one name mostly
+   * have the same keys in the same order, and often the same string values:
+   * `shape` remembers the last ones seen at each position with their iids, so
+   * the common case is a string identity test instead of a table lookup.
+   */
+  private annotations(args: Args, shape: Shape): void {
     const w = this.w;
     let k = 0;
     for (const key in args) {
       const v = args[key];
-      const a = w.begin(4);
-      if (iids[k]) w.uint(1, iids[k]);
+      w.room(24);
+      const a = w.tag1(4);
+      let kid: number;
+      if (shape.keys[k] === key) kid = shape.keyIids[k];
+      else {
+        kid = this.intern(this.annNames, key);
+        shape.keys[k] = key;
+        shape.keyIids[k] = kid;
+        shape.values[k] = null;
+        shape.hits[k] = 0;
+        shape.misses[k] = 0;
+      }
+      if (kid) w.key1(1, kid);
       else w.string(10, key);
-      k++;
-      if (typeof v === 'string') w.string(6, v);
-      else if (Number.isInteger(v)) w.int(4, v);
+      if (typeof v === 'string') {
+        let vid = 0;
+        if (shape.values[k] === v) vid = shape.valueIids[k];
+        else if (shape.misses[k] < MAX_VALUE_MISSES || shape.misses[k] < shape.hits[k]) {
+          vid = this.intern(this.annValues, v);
+          shape.values[k] = v;
+          shape.valueIids[k] = vid;
+          shape.misses[k]++;
+        }
+        if (vid) {
+          w.uint(17, vid);
+          shape.hits[k]++;
+        } else w.string(6, v);
+      } else if (Number.isInteger(v)) {
+        if (v >= 0) {
+          w.room(11);
+          w.key1(4, v);
+        } else w.int(4, v);
+      }
       else w.double(5, v);
       w.end(a);
+      k++;
     }
   }
 
-  /** InternedData for the names first used by this packet. */
-  private writeInterned(): void {
-    if (!this.newName && !this.newAnnNames.length) return;
-    const w = this.w;
-    const m = w.begin(12);
-    if (this.newName) entry(w, 2, this.newName[0], this.newName[1]);
-    for (const [iid, name] of this.newAnnNames) entry(w, 3, iid, name);
-    w.end(m);
-    this.newName = null;
-    this.newAnnNames = [];
+  private nameIid(name: string): number {
+    if (name === this.lastName) return this.lastNameIid;
+    const iid = this.intern(this.names, name);
+    this.lastName = name;
+    this.lastNameIid = iid;
+    return iid;
   }
 
+  private intern(table: Interner, s: string): number {
+    const n = table.fresh.length;
+    const iid = table.iid(s);
+    if (table.fresh.length !== n) this.fresh = true;
+    return iid;
+  }
+
+  /** InternedData for the strings first used by this packet (iids are consecutive from size - fresh + 1). */
+  private writeInterned(): void {
+    const w = this.w;
+    const m = w.begin(12);
+    for (const table of [this.names, this.annNames, this.annValues]) {
+      const first = table.size - table.fresh.length + 1;
+      for (let k = 0; k < table.fresh.length; k++) entry(w, table.field, first + k, table.fresh[k]);
+      table.fresh = [];
+    }
+    w.end(m);
+    this.fresh = false;
+  }
+
+  /**
+   * Starts a packet on the sequence. The first one clears the incremental
+   * state and sets the sequence's default clock to the incremental clock;
+   * the first timestamped one is preceded by the clock snapshot that starts
+   * it. A timestamp before the clock's value (tracks interleave; only each
+   * track is monotonic) is written absolute on the trace clock instead, which
+   * leaves the incremental clock where it was.
+   */
   private packetStart(ts?: number): number {
     const w = this.w;
-    const p = w.begin(1);
-    if (ts !== undefined) w.uint(8, ts);
-    w.uint(10, SEQUENCE_ID);
-    w.uint(13, this.counts.packets ? SEQ_NEEDS_INCREMENTAL_STATE : SEQ_INCREMENTAL_STATE_CLEARED);
+    if (!this.counts.packets) this.firstPacket();
+    if (ts !== undefined && this.clock < 0) this.clockSnapshot(ts);
+    w.room(32);
+    const p = w.tag1(1);
+    if (ts !== undefined) {
+      if (ts >= this.clock) {
+        w.key1(8, ts - this.clock);
+        this.clock = ts;
+      } else {
+        w.key1(8, ts);
+        w.uint(58, CLOCK_BOOTTIME);
+      }
+    }
+    w.key1(10, SEQUENCE_ID);
+    w.key1(13, SEQ_NEEDS_INCREMENTAL_STATE);
     return p;
   }
 
   private packetEnd(p: number): void {
     this.w.end(p);
     this.counts.packets++;
-    if (this.w.length >= 1 << 20) this.flush();
+    if (this.w.length >= CHUNK) this.flush();
+  }
+
+  /** SEQ_INCREMENTAL_STATE_CLEARED and TracePacketDefaults { timestamp_clock_id: the incremental clock }. */
+  private firstPacket(): void {
+    const w = this.w;
+    const p = w.begin(1);
+    w.uint(10, SEQUENCE_ID);
+    w.uint(13, SEQ_INCREMENTAL_STATE_CLEARED);
+    const d = w.begin(59);
+    w.uint(58, CLOCK_INCREMENTAL);
+    w.end(d);
+    w.end(p);
+    this.counts.packets++;
+  }
+
+  /** ClockSnapshot: the incremental clock (ns) reads ts when the trace clock reads ts. */
+  private clockSnapshot(ts: number): void {
+    const w = this.w;
+    const p = w.begin(1);
+    w.uint(10, SEQUENCE_ID);
+    w.uint(13, SEQ_NEEDS_INCREMENTAL_STATE);
+    const s = w.begin(6);
+    let c = w.begin(1);
+    w.uint(1, CLOCK_BOOTTIME);
+    w.uint(2, ts);
+    w.end(c);
+    c = w.begin(1);
+    w.uint(1, CLOCK_INCREMENTAL);
+    w.uint(2, ts);
+    w.uint(3, 1);
+    w.end(c);
+    w.end(s);
+    w.end(p);
+    this.counts.packets++;
+    this.clock = ts;
   }
 }
 
-/** An EventName / DebugAnnotationName entry: iid = 1, name = 2. */
+/** Keys and string values last seen at each argument position of events of one name, with their iids. */
+interface Shape {
+  keys: string[];
+  keyIids: number[];
+  values: Array<string | null>;
+  valueIids: number[];
+  /** Values found in / missing from the cache at each position: a position whose values mostly differ (an
+   * address, a coroutine's label) stops being interned after MAX_VALUE_MISSES and is written inline. */
+  hits: number[];
+  misses: number[];
+}
+
+function newShape(): Shape {
+  return { keys: [], keyIids: [], values: [], valueIids: [], hits: [], misses: [] };
+}
+
+/** An interned entry (EventName, DebugAnnotationName, InternedString): iid = 1, name / str = 2. */
 function entry(w: ProtoWriter, field: number, iid: number, name: string): void {
   const m = w.begin(field);
   w.uint(1, iid);

@@ -51,6 +51,41 @@ export class ProtoWriter {
     this.varint(v);
   }
 
+  /** Guarantees n free bytes for the unchecked writers below (`key1`, `tag1`). */
+  room(n: number): void {
+    if (this.pos + n > this.buf.length) this.ensure(n);
+  }
+
+  /**
+   * A varint field whose key fits one byte (field < 16) and whose value is ≥ 0, without a bounds check:
+   * the caller reserved 11 bytes with `room`.
+   */
+  key1(field: number, v: number): void {
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = field << 3;
+    if (v < 0x80) b[p++] = v;
+    else if (v < 0x80000000) {
+      while (v >= 0x80) {
+        b[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      b[p++] = v;
+    } else {
+      this.pos = p;
+      this.varint64(v >>> 0, Math.floor(v / TWO32) >>> 0);
+      return;
+    }
+    this.pos = p;
+  }
+
+  /** `begin` for a field < 16 without a bounds check (2 bytes reserved with `room`). */
+  tag1(field: number): number {
+    const b = this.buf;
+    b[this.pos++] = (field << 3) | Wire.LEN;
+    return this.pos++;
+  }
+
   /** An int64/int32 field: negative values as two's complement. */
   int(field: number, v: number): void {
     this.key(field, Wire.VARINT);
@@ -76,10 +111,28 @@ export class ProtoWriter {
 
   string(field: number, s: string): void {
     this.key(field, Wire.LEN);
-    if (isAscii(s)) {
-      this.varint(s.length);
-      this.ensure(s.length);
-      for (let k = 0; k < s.length; k++) this.buf[this.pos++] = s.charCodeAt(k);
+    const n = s.length;
+    if (n < 0x80) {
+      // One pass: copy as ASCII behind a one-byte length; start over with UTF-8 at the first other char.
+      this.ensure(n + 1);
+      const b = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let k = 0;
+      for (; k < n; k++) {
+        const c = s.charCodeAt(k);
+        if (c > 0x7f) break;
+        b[p++] = c;
+      }
+      if (k === n) {
+        b[start] = n;
+        this.pos = p;
+        return;
+      }
+    } else if (isAscii(s)) {
+      this.varint(n);
+      this.ensure(n);
+      for (let k = 0; k < n; k++) this.buf[this.pos++] = s.charCodeAt(k);
       return;
     }
     const bytes = encoder.encode(s);

@@ -7,9 +7,12 @@
  *
  * Invariants: `fields` walks one message level and throws on truncated or
  * malformed input (wire types 3/4, groups, are refused); varint and fixed
- * values are exact below 2^53. The trace reader resolves interned names per
- * packet sequence and throws when a packet uses incremental state that its
- * sequence never cleared, or an interning id it never defined.
+ * values are exact below 2^53. The trace reader resolves interned names and
+ * string values per packet sequence, converts timestamps on sequence-scoped
+ * clocks (incremental or not, from the sequence's ClockSnapshot and its
+ * TracePacketDefaults) to the builtin clock of the snapshot, and throws when
+ * a packet uses incremental state that its sequence never cleared, an
+ * interning id it never defined, or a sequence clock before its snapshot.
  */
 
 export interface Field {
@@ -131,7 +134,24 @@ export const PfType = { SLICE_BEGIN: 1, SLICE_END: 2, INSTANT: 3, COUNTER: 4 } a
 interface Interned {
   names: Map<number, string>;
   annNames: Map<number, string>;
+  annStrings: Map<number, string>;
+  /** TracePacketDefaults.timestamp_clock_id (0: none). */
+  defaultClock: number;
+  /** Sequence-scoped clocks (64..127) from ClockSnapshots: their last value and the builtin clock they map to. */
+  clocks: Map<number, SeqClock>;
 }
+
+interface SeqClock {
+  incremental: boolean;
+  /** Last value of the clock (incremental: the running sum). */
+  value: number;
+  /** The builtin clock of the snapshot and its reading when this clock read `base`. */
+  builtin: number;
+  builtinTs: number;
+  base: number;
+}
+
+const CLOCK_BOOTTIME = 6;
 
 /** Decodes a whole trace (Trace = repeated TracePacket packet = 1). */
 export function readPerfetto(buf: Uint8Array): PfTrace {
@@ -147,15 +167,20 @@ export function readPerfetto(buf: Uint8Array): PfTrace {
 
 function readPacket(buf: Uint8Array, trace: PfTrace, sequences: Map<number, Interned>): void {
   let ts = 0;
-  let clock = 6; // BUILTIN_CLOCK_BOOTTIME, the default
+  let hasTs = false;
+  let clock = 0;
   let seq = 0;
   let flags = 0;
   let interned: Uint8Array | null = null;
   let event: Uint8Array | null = null;
   let descriptor: Uint8Array | null = null;
+  let defaults: Uint8Array | null = null;
+  let snapshot: Uint8Array | null = null;
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 8: ts = uint(f); break;
+      case 8: ts = uint(f); hasTs = true; break;
+      case 59: defaults = sub(f); break;
+      case 6: snapshot = sub(f); break;
       case 58: clock = uint(f); break;
       case 10: seq = uint(f); break;
       case 13: flags = uint(f); break;
@@ -164,13 +189,22 @@ function readPacket(buf: Uint8Array, trace: PfTrace, sequences: Map<number, Inte
       case 60: descriptor = sub(f); break;
     }
   }
-  if (flags & 1) sequences.set(seq, { names: new Map(), annNames: new Map() });
+  if (flags & 1) {
+    sequences.set(seq, { names: new Map(), annNames: new Map(), annStrings: new Map(), defaultClock: 0, clocks: new Map() });
+  }
   const state = sequences.get(seq);
   if (flags & 2 && !state) throw new Error(`sequence ${seq} needs incremental state it never cleared`);
   if (interned) {
     if (!state) throw new Error(`sequence ${seq}: interned data without SEQ_INCREMENTAL_STATE_CLEARED`);
     readInterned(interned, state);
   }
+  if (defaults) {
+    if (!state) throw new Error(`sequence ${seq}: packet defaults without SEQ_INCREMENTAL_STATE_CLEARED`);
+    for (const f of fields(defaults)) if (f.no === 58) state.defaultClock = uint(f);
+  }
+  if (snapshot) readClockSnapshot(snapshot, seq, state);
+  if (!clock) clock = state?.defaultClock || CLOCK_BOOTTIME;
+  if (clock >= 64 && clock < 128 && hasTs) [ts, clock] = seqClockTime(ts, clock, seq, state);
   if (descriptor) {
     const t = readDescriptor(descriptor);
     trace.descriptors.push(t);
@@ -179,13 +213,48 @@ function readPacket(buf: Uint8Array, trace: PfTrace, sequences: Map<number, Inte
   if (event) trace.events.push(readEvent(event, ts, clock, state));
 }
 
+/**
+ * ClockSnapshot (TracePacket 6): clocks = 1 { clock_id = 1, timestamp = 2, is_incremental = 3,
+ * unit_multiplier_ns = 4 }. Sequence-scoped clocks are mapped to the builtin clock read in the same snapshot.
+ */
+function readClockSnapshot(buf: Uint8Array, seq: number, state: Interned | undefined): void {
+  const clocks: Array<{ id: number; ts: number; incremental: boolean; unit: number }> = [];
+  for (const f of fields(buf)) {
+    if (f.no !== 1) continue;
+    const c = { id: 0, ts: 0, incremental: false, unit: 1 };
+    for (const g of fields(sub(f))) {
+      if (g.no === 1) c.id = uint(g);
+      else if (g.no === 2) c.ts = uint(g);
+      else if (g.no === 3) c.incremental = uint(g) !== 0;
+      else if (g.no === 4) c.unit = uint(g);
+    }
+    clocks.push(c);
+  }
+  const builtin = clocks.find((c) => c.id > 0 && c.id < 64);
+  for (const c of clocks) {
+    if (c.id < 64 || c.id >= 128) continue;
+    if (!state) throw new Error(`sequence ${seq}: sequence-scoped clock without SEQ_INCREMENTAL_STATE_CLEARED`);
+    if (!builtin) throw new Error(`sequence ${seq}: clock ${c.id} snapshot without a builtin clock`);
+    if (c.unit !== 1) throw new Error(`clock ${c.id}: unit_multiplier_ns ${c.unit} not supported`);
+    state.clocks.set(c.id, { incremental: c.incremental, value: c.ts, builtin: builtin.id, builtinTs: builtin.ts, base: c.ts });
+  }
+}
+
+/** A packet timestamp on sequence clock `id` as [timestamp, clock] on the builtin clock of its snapshot. */
+function seqClockTime(ts: number, id: number, seq: number, state: Interned | undefined): [number, number] {
+  const c = state?.clocks.get(id);
+  if (!c) throw new Error(`sequence ${seq}: timestamp on clock ${id} before its ClockSnapshot`);
+  c.value = c.incremental ? c.value + ts : ts;
+  return [c.builtinTs + (c.value - c.base), c.builtin];
+}
+
 function readInterned(buf: Uint8Array, state: Interned): void {
   for (const f of fields(buf)) {
-    const into = f.no === 2 ? state.names : f.no === 3 ? state.annNames : null;
+    const into = f.no === 2 ? state.names : f.no === 3 ? state.annNames : f.no === 29 ? state.annStrings : null;
     if (!into) continue;
     let iid = 0;
     let name = '';
-    for (const g of fields(sub(f))) {
+    for (const g of fields(sub(f))) { // EventName / DebugAnnotationName / InternedString: iid 1, name / str 2
       if (g.no === 1) iid = uint(g);
       else if (g.no === 2) name = text(g);
     }
@@ -264,6 +333,7 @@ function readAnnotation(buf: Uint8Array, into: Record<string, PfValue>, state: I
       case 4: value = int64(f); break;
       case 5: value = double(f); break;
       case 6: value = text(f); break;
+      case 17: value = lookup(state?.annStrings, uint(f), 'debug annotation string value'); break;
     }
   }
   into[name] = value;

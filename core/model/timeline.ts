@@ -308,7 +308,7 @@ export class TimelineBuilder {
     if (!co) return;
     this.endWorkerSlice(co, ts);
     const [label, args] = suspendLabel(r, i, ts);
-    this.setPhase(co, Phase.SUSPENDED, ts, `suspended: ${label}`, args, null);
+    this.setPhase(co, Phase.SUSPENDED, ts, suspendedName(label), args, null);
   }
 
   private onWake(r: RawEvents, i: number, ts: number): void {
@@ -585,6 +585,18 @@ export class TimelineBuilder {
 /** How a coroutine is named on tracks: "<name> #<id>" (ids keep equal names apart). */
 export function coroutineLabel(id: number, name: string): string {
   return `${name || 'co'} #${id}`;
+}
+
+const suspendedNames = new Map<string, string>();
+
+/** "suspended: <label>", one string per label (hook and reason names: a small set), not one per event. */
+function suspendedName(label: string): string {
+  let name = suspendedNames.get(label);
+  if (name === undefined) {
+    name = `suspended: ${label}`;
+    suspendedNames.set(label, name);
+  }
+  return name;
 }
 
 function hex(v: number): string {
