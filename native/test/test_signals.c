@@ -15,6 +15,7 @@
  */
 #define CS_TEST_MAIN
 #include "cs_test.h"
+#include "alarm_test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,29 +33,6 @@
 #define SA_RESTORER 0x04000000 /* added by glibc on x86-64; not the program's */
 #endif
 
-static _Atomic int handled;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    atomic_fetch_add(&handled, 1);
-}
-
-static void install(int flags)
-{
-    struct sigaction a;
-    memset(&a, 0, sizeof a);
-    a.sa_handler = on_alarm;
-    a.sa_flags = flags;
-    sigemptyset(&a.sa_mask);
-    REQUIRE(sigaction(SIGALRM, &a, NULL) == 0);
-}
-
-static void arm_ms(long ms)
-{
-    struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
-    REQUIRE(setitimer(ITIMER_REAL, &it, NULL) == 0);
-}
 
 /* A peer thread must not take the SIGALRM meant for the scenario's thread. */
 static void peer_ignores_alarm(void)

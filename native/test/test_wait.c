@@ -12,6 +12,7 @@
  */
 #define CS_TEST_MAIN
 #include "cs_test.h"
+#include "alarm_test.h"
 
 #include <semaphore.h>
 #include <signal.h>
@@ -110,28 +111,6 @@ TEST(waitpid_wait4_wait_and_waitid_reap_a_child_that_exits_later_with_its_status
 
 /* ---- EINTR ------------------------------------------------------------------------------------- */
 
-static _Atomic int handled;
-static void on_alarm(int sig)
-{
-    (void)sig;
-    atomic_fetch_add(&handled, 1);
-}
-
-static void install(int flags)
-{
-    struct sigaction a;
-    memset(&a, 0, sizeof a);
-    a.sa_handler = on_alarm;
-    a.sa_flags = flags;
-    sigemptyset(&a.sa_mask);
-    REQUIRE(sigaction(SIGALRM, &a, NULL) == 0);
-}
-
-static void arm_ms(long ms)
-{
-    struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
-    REQUIRE(setitimer(ITIMER_REAL, &it, NULL) == 0);
-}
 
 static void *post_after_ms(void *arg)
 {
