@@ -495,10 +495,15 @@ TEST(a_reader_lapped_between_its_loads_of_tail_and_head_retries_instead_of_repor
     static coroscope_event out[8];
     uint64_t records = 0, given_before = atomic_load(&r.hdr->overwritten);
     long errors = 0, reads = 0;
-    /* 40 M reads, or fewer once the producer gave 5 M records up (a slow
-     * build: TSan), and at least until it gave 100 k up (a slow producer). */
-    for (uint64_t given = 0; (reads < 40000000 && given < 5000000) || given < 100000; reads++) {
+    /* 40 M reads, or fewer once the producer gave 5 M records up or after
+     * 5 s of effort (a slow build: TSan reads ~1 M/s), and at least until it
+     * gave 100 k up (a slow producer). */
+    uint64_t start = now_ns();
+    int spent = 0;
+    for (uint64_t given = 0; (reads < 40000000 && given < 5000000 && !spent) || given < 100000; reads++) {
         given = atomic_load(&r.hdr->overwritten) - given_before;
+        if ((reads & 0xffff) == 0)
+            spent = now_ns() - start > 5000000000ull;
         ssize_t n = cs_ring_read(&c, out, 1 + (size_t)(reads % 8));
         if (n < 0) {
             errors++;

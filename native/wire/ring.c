@@ -190,7 +190,7 @@ static size_t resync(cs_ring *r, coroscope_event *out, size_t n)
 
 ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
 {
-    for (;;) {
+    for (int tries = 0; tries < CS_RING_READ_TRIES; tries++) {
         uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
         if (t != r->c_tail) { /* an overwriting producer gave records up */
             if (t - r->c_tail <= ((uint64_t)1 << 62))
@@ -236,6 +236,7 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
         if (n)
             return (ssize_t)n;
     }
+    return 0; /* lapped at every try: nothing this time (ring.h) */
 }
 
 /* ---- producer slow paths ------------------------------------------------------ */

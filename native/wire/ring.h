@@ -305,7 +305,12 @@ void cs_ring_detach(cs_ring *r);
  * Returns the number copied (0: nothing published), or -CS_RING_ECORRUPT.
  * After records were given up by an overwriting producer, the records up to
  * its next THREAD record are not returned (STRING/STRING_MORE are): see
- * "Overwrite mode" above; r->c_given_up and r->c_skipped count them. */
+ * "Overwrite mode" above; r->c_given_up and r->c_skipped count them.
+ * Never spins without bound: a reader that loses CS_RING_READ_TRIES races
+ * in a row against an overwriting producer (it lapped the reader during
+ * each copy) returns 0 and is called again later; what the producer gave up
+ * meanwhile is counted in c_given_up as usual. */
+#define CS_RING_READ_TRIES 1024
 ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max);
 
 /* Overwrite mode on or off (any thread, any process mapping the ring). */
