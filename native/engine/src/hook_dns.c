@@ -49,6 +49,7 @@ typedef struct dns_call {
     int hook;
     const char *name;
     uint64_t t0; /* plain threads: entry time (observer on), 0 otherwise */
+    char addr[INET6_ADDRSTRLEN]; /* the address looked up by gethostbyaddr*, as text */
 } dns_call;
 
 static void dns_begin(dns_call *d, cs_co *co, int hook, const char *name)
@@ -235,14 +236,21 @@ static void hostent_run(cs_offload_req *r)
     r->err = e ? e : errno;
 }
 
+/* dns_begin for a gethostby* job: named by its host name, or by its
+ * address as text (kept in d) for the by-address forms. */
+static void hostent_begin(dns_call *d, cs_co *co, int hook, const hostent_job *j)
+{
+    d->addr[0] = '\0';
+    if (j->how == BY_ADDR && j->addr)
+        inet_ntop(j->af, j->addr, d->addr, sizeof d->addr);
+    dns_begin(d, co, hook, j->how == BY_ADDR ? (d->addr[0] ? d->addr : NULL) : j->name);
+}
+
 /* The _r forms: the caller's buffers, inline or on the pool. */
 static int hostent_r(cs_co *co, int hook, hostent_job *j)
 {
     dns_call d;
-    char text[INET6_ADDRSTRLEN] = "";
-    if (j->how == BY_ADDR && j->addr)
-        inet_ntop(j->af, j->addr, text, sizeof text);
-    dns_begin(&d, co, hook, j->how == BY_ADDR ? (text[0] ? text : NULL) : j->name);
+    hostent_begin(&d, co, hook, j);
     j->req.fn = hostent_run;
     int parked;
     int r = (int)cs_offload_run(co, &j->req, &parked);
@@ -272,10 +280,7 @@ static struct hostent *hostent_static_call(cs_co *co, int hook, hostent_job *j)
     j->buf = j->st->buf;
     j->buflen = j->st->cap;
     dns_call d;
-    char text[INET6_ADDRSTRLEN] = "";
-    if (j->how == BY_ADDR && j->addr)
-        inet_ntop(j->af, j->addr, text, sizeof text);
-    dns_begin(&d, co, hook, j->how == BY_ADDR ? (text[0] ? text : NULL) : j->name);
+    hostent_begin(&d, co, hook, j);
     j->req.fn = hostent_run;
     int parked;
     int r = (int)cs_offload_run(co, &j->req, &parked);
@@ -292,10 +297,7 @@ static struct hostent *hostent_static_call(cs_co *co, int hook, hostent_job *j)
 static struct hostent *hostent_plain(int hook, hostent_job *j)
 {
     dns_call d;
-    char text[INET6_ADDRSTRLEN] = "";
-    if (j->how == BY_ADDR && j->addr)
-        inet_ntop(j->af, j->addr, text, sizeof text);
-    dns_begin(&d, NULL, hook, j->how == BY_ADDR ? (text[0] ? text : NULL) : j->name);
+    hostent_begin(&d, NULL, hook, j);
     struct hostent *h = j->how == BY_NAME    ? cs_real.gethostbyname(j->name)
                         : j->how == BY_NAME2 ? cs_real.gethostbyname2(j->name, j->af)
                                              : cs_real.gethostbyaddr(j->addr, j->len, j->af);
