@@ -1,16 +1,21 @@
 /**
- * The built-in demos: the engine's examples (native/build/examples), each
- * with one honest sentence taken from its source's top comment. A companion
+ * The built-in demos, the one catalogue the app (runDemo, the Start view)
+ * and the CLI (`coroscope demo`) share: the engine's examples
+ * (native/build/examples), each with one honest sentence taken from its
+ * source's top comment and the engine options it is meant for. A companion
  * is a program started beside the demo (the echo demo's load generator);
  * the string PORT_PLACEHOLDER in its args is replaced by the port the demo
- * printed ("listening on 127.0.0.1:<port>").
+ * printed ("listening on 127.0.0.1:<port>"), and the demo is stopped when
+ * the companion exits (startCompanion).
  *
  * Invariant: every cmd is an absolute path inside examplesDir(); nothing
  * else can be run through runDemo.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Demo } from '../../preload/api.js';
 import { examplesDir } from '../engine/paths.js';
+import type { Session } from '../session/session.js';
 import { lessonFor } from './lessons.js';
 
 export const PORT_PLACEHOLDER = '{port}';
@@ -27,7 +32,7 @@ export function listDemos(): Demo[] {
     },
     {
       name: 'echo_server', title: 'Echo server under load',
-      description: 'A TCP echo server written as plain blocking code, one coroutine per connection, serving 200 client coroutines for 3 seconds on a few workers.',
+      description: 'A TCP echo server written as plain blocking code, one coroutine per connection, serving 100 client connections (echo_client, started beside it) for a second on a few workers.',
       cmd: ex('echo_server'), args: ['--port', '0'],
       companion: { cmd: ex('echo_client'), args: ['--port', PORT_PLACEHOLDER, '--conns', '100', '--duration', '1', '--warmup', '0'], delayMs: 200 },
     },
@@ -57,4 +62,32 @@ export function listDemos(): Demo[] {
 
 export function findDemo(name: string): Demo | undefined {
   return listDemos().find((d) => d.name === name);
+}
+
+/**
+ * Runs the demo's companion against session `s` once the demo prints that it listens (after
+ * `delayMs`), and stops the demo (SIGTERM, 300 ms after) when the companion exits. A companion
+ * that cannot start is a problem of the session. Returns what stops it all early (the session
+ * closed first): the timer, and the companion if still running.
+ */
+export function startCompanion(s: Session, c: NonNullable<Demo['companion']>, stdio: 'ignore' | 'inherit' = 'ignore'): () => void {
+  let child: ChildProcess | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onOutput = () => {
+    const m = LISTENING.exec(s.output.text(1));
+    if (!m || child || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (s.ended) return;
+      child = spawn(c.cmd, c.args.map((x) => (x === PORT_PLACEHOLDER ? m[1] : x)), { stdio: ['ignore', stdio, stdio] });
+      child.on('error', (err) => s.emit('problem', `companion ${c.cmd}: ${err.message}`));
+      child.on('exit', () => setTimeout(() => s.kill('SIGTERM'), 300).unref());
+    }, c.delayMs);
+  };
+  s.on('output', onOutput);
+  return () => {
+    s.off('output', onOutput);
+    if (timer) clearTimeout(timer);
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+  };
 }

@@ -21,7 +21,6 @@
  *    killed (SIGTERM), attached ones are detached and keep running.
  */
 import { withSourceLines } from '../engine/symbols.js';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +32,7 @@ import type { EngineTarget } from '../engine/target.js';
 import { listEngineProcesses } from '../engine/discover.js';
 import { listRecordings, recordingsDir } from '../session/recordings.js';
 import { Session } from '../session/session.js';
-import { findDemo, listDemos, LISTENING, PORT_PLACEHOLDER } from './demos.js';
+import { findDemo, listDemos, startCompanion } from './demos.js';
 import { SessionEntry, type Push } from './entry.js';
 import { HostError, toApiError } from './errors.js';
 import { exportEntry } from './exports.js';
@@ -197,30 +196,8 @@ export class AppHost {
     const d = findDemo(name);
     if (!d) throw new HostError('bad-request', `no demo ${name} (the demos: ${listDemos().map((x) => x.name).join(', ')})`);
     const e = this.launch({ cmd: d.cmd, args: d.args, engine: { ...d.engine, ...engine } }, d.name);
-    if (d.companion) this.startCompanion(e, d.companion);
+    if (d.companion) e.onClose.push(startCompanion(e.session, d.companion));
     return e.status();
-  }
-
-  /** The echo demo: once the server listens, run the clients; when they are done, stop the server. */
-  private startCompanion(e: SessionEntry, c: { cmd: string; args: string[]; delayMs: number }): void {
-    let child: ChildProcess | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onOutput = () => {
-      const m = LISTENING.exec(e.session.output.text(1));
-      if (!m || child || timer) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (e.ended) return;
-        child = spawn(c.cmd, c.args.map((x) => (x === PORT_PLACEHOLDER ? m[1] : x)), { stdio: 'ignore' });
-        child.on('error', (err) => e.session.emit('problem', `companion ${c.cmd}: ${err.message}`));
-        child.on('exit', () => setTimeout(() => e.session.kill('SIGTERM'), 300).unref());
-      }, c.delayMs);
-    };
-    e.session.on('output', onOutput);
-    e.onClose.push(() => {
-      if (timer) clearTimeout(timer);
-      if (child && child.exitCode === null) child.kill('SIGTERM');
-    });
   }
 
   private attach(pid: number): SessionStatus {

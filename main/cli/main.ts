@@ -7,7 +7,7 @@
  * 128+signal when killed); 2 usage error; 3 cannot run or attach; 4 bad or
  * corrupt file.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Session } from '../session/session.js';
@@ -15,7 +15,8 @@ import { TraceReader } from '../session/traceReader.js';
 import { ExecError } from '../engine/executable.js';
 import { AttachError } from '../engine/launch.js';
 import { listEngineProcesses } from '../engine/discover.js';
-import { examplesDir } from '../engine/paths.js';
+import { findDemo, listDemos, startCompanion } from '../app/demos.js';
+import type { Demo } from '../../preload/api.js';
 import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
@@ -241,17 +242,23 @@ function recordOption(p: Parsed): string | false | undefined {
   return typeof o === 'string' ? o : undefined;
 }
 
-async function runCommand(p: Parsed, cmdline: string[] | undefined): Promise<number> {
+async function runCommand(p: Parsed, cmdline: string[] | undefined, demo?: Demo): Promise<number> {
   if (!cmdline?.length) throw usage('run: no program given (coroscope run [options] -- program args...)');
   if (p.positional.length) throw usage(`run: unexpected ${p.positional[0]} (put the program after --)`);
-  const engine = engineOptions(p);
+  // A demo's own engine options (cpu_hog: one worker) unless the user chose otherwise.
+  const engine = { ...demo?.engine, ...engineOptions(p) };
   let s: Session;
   try {
     s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit', policy: policyOption(p, 'drop'), ...LIVE_KEEP });
   } catch (e) {
     launchError(e, cmdline[0]);
   }
-  await live(s, { seconds: seconds(p) });
+  const stopCompanion = demo?.companion ? startCompanion(s, demo.companion, 'inherit') : undefined;
+  try {
+    await live(s, { seconds: seconds(p) });
+  } finally {
+    stopCompanion?.();
+  }
   reportRecording(s);
   return exitCodeOf(s);
 }
@@ -631,57 +638,22 @@ With NAME, runs it like coroscope run (echo_server also starts echo_client
 against it, then stops the server).`,
     options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true },
     async run(p) {
-      const dir = examplesDir();
-      const names = existsSync(dir) ? readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile()).sort() : [];
+      const demos = listDemos();
       if (!p.positional.length) {
-        if (!names.length) throw new CliError(`no examples in ${dir}: run npm run build`, EXIT.CANNOT_RUN);
-        process.stdout.write(table(['example', 'what it shows'], names.map((n) => [n, DEMOS[n] ?? '']) ) + '\n');
+        process.stdout.write(table(['example', 'what it shows'], demos.map((d) => [d.name, d.description])) + '\n');
         process.stdout.write('\nRun one: coroscope demo NAME\n');
         return EXIT.OK;
       }
+      // echo_client is the echo demo's companion: asking for it runs the pair.
       const name = p.positional[0] === 'echo_client' ? 'echo_server' : p.positional[0];
       if (p.positional.length > 1) throw usage(`demo: unexpected ${p.positional[1]}`);
-      if (!names.includes(name)) throw new CliError(`no example named ${name} (coroscope demo lists them)`, EXIT.CANNOT_RUN);
-      if (name === 'echo_server') return echoDemo(p, dir);
-      const args = p.rest ?? (name === 'hello' ? ['hi'] : []);
-      if (name === 'cpu_hog' && !p.opts.has('workers')) p.opts.set('workers', '1');
-      return runCommand({ ...p, positional: [] }, [join(dir, name), ...args]);
+      const d = findDemo(name);
+      if (!d) throw new CliError(`no example named ${name} (coroscope demo lists them)`, EXIT.CANNOT_RUN);
+      if (!existsSync(d.cmd)) throw new CliError(`${d.cmd} is not built: run npm run build`, EXIT.CANNOT_RUN);
+      return runCommand({ ...p, positional: [] }, [d.cmd, ...(p.rest ?? d.args)], d);
     },
   },
 };
-
-const DEMOS: Record<string, string> = {
-  sleep_forever: 'one coroutine sleeps forever while another prints: the hooked sleep parks instead of blocking (try --no-hooks --workers 1: it hangs).',
-  echo_server: 'a TCP echo server in plain blocking code, one coroutine per connection, driven by echo_client.',
-  echo_client: 'the load generator for echo_server: one coroutine per connection (coroscope demo echo_server runs both).',
-  blocking_file: 'a coroutine stuck in a raw syscall stalls its whole worker (the engine cannot park it); a large file read from the page cache holds it too.',
-  steal_imbalance: 'coroutines all spawned on one worker get spread over the others by work stealing.',
-  cpu_hog: 'a coroutine spinning in pure computation next to a ticker, on one worker: preemption keeps the ticker on time (try --no-preempt).',
-  hello: 'the smallest program using the Coroscope API: one coroutine sleeps a second and prints.',
-};
-
-async function echoDemo(p: Parsed, dir: string): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const engine = engineOptions(p);
-  let s: Session;
-  try {
-    s = Session.launch({ cmd: join(dir, 'echo_server'), args: ['--port', '0'], engine, record: recordOption(p), ...LIVE_KEEP });
-  } catch (e) {
-    launchError(e, 'echo_server');
-  }
-  let started = false;
-  s.on('output', (_stream, text) => {
-    const m = /listening on ([^:\s]+):(\d+)/.exec(text);
-    if (!m || started) return;
-    started = true;
-    const client = spawn(join(dir, 'echo_client'), ['--port', m[2], '--duration', '2'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    client.on('error', () => s.kill('SIGTERM'));
-    client.on('exit', () => s.kill('SIGTERM'));
-  });
-  await live(s, { seconds: seconds(p) ?? 30 });
-  reportRecording(s);
-  return exitCodeOf(s);
-}
 
 function openTrace(path: string): TraceReader {
   try {
