@@ -107,7 +107,7 @@ export function bigtraceBenchmarks(h) {
       await needNative(h.lib(), join(h.nativeBuild(), 'coroscope.node'));
       if (!existsSync('/usr/bin/time')) throw new Error('needs /usr/bin/time (Debian package time) for peak RSS');
       await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], { env: process.env, cwd: h.root });
-      const [workload, producer] = await Promise.all([cc('rec_workload', 'c/rec_workload.c', linkEngine()), cc('paced_producer', 'c/paced_producer.c', linkEngine())]);
+      const workload = await cc('rec_workload', 'c/rec_workload.c', linkEngine());
       const t0 = Date.now();
       const rec = await record(dir, workload);
       log(`  recorded ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB, ${rec.drops} drops) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -41,13 +41,13 @@ const cleanup = () => rmSync(tmp, { recursive: true, force: true });
 
 const log = (...a: unknown[]) => console.error(...a);
 
-async function ingest(exe: string, coroutines: string, ms: string, record?: string) {
+async function ingest(exe: string, coroutines: string, ms: string, recordPath?: string) {
   const t0 = performance.now();
   let first = 0;
   let last = 0;
   let batches = 0;
   let link: LinkStats | undefined; // the link's own counts, sampled at each batch (they are gone after the end)
-  const s = Session.launch({ cmd: exe, args: [coroutines, ms], record: record ?? false });
+  const s = Session.launch({ cmd: exe, args: [coroutines, ms], record: recordPath ?? false });
   s.on('batch', () => {
     last = performance.now();
     if (!batches++) first = last;
@@ -79,7 +79,7 @@ async function ingest(exe: string, coroutines: string, ms: string, record?: stri
     state: st.state,
     problems: st.problems,
     recording_error: st.recordingError ?? null,
-    record_bytes: record ? statSync(record).size : null,
+    record_bytes: recordPath ? statSync(recordPath).size : null,
     producer,
   };
 }

@@ -344,9 +344,9 @@ async function traceLongTasks(page, after, ms) {
   await page.waitForTimeout(ms);
   await cdp.send('Tracing.end');
   await done;
-  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
-  const tid = main?.tid;
-  const pid = main?.pid;
+  const rendererMain = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const tid = rendererMain?.tid;
+  const pid = rendererMain?.pid;
   const mine = events.filter((e) => e.tid === tid && e.pid === pid && e.ph === 'X' && e.dur);
   const tasks = mine.filter((e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask');
   const durs = tasks.map((t) => t.dur / 1000).sort((a, b) => a - b);
@@ -480,7 +480,7 @@ async function streamScenario(page, o, ancestor) {
     if (process.env.UI_BENCH_DEBUG) await page.screenshot({ path: "/tmp/uitest/fail.png" });
     const bar = await page.getByTestId('status-bar').innerText().catch(() => '?');
     const err = await page.getByTestId('launch-error').innerText({ timeout: 500 }).catch(() => '');
-    throw new Error(`the launched producer is not running: status bar "${bar}"${err ? `, launch error "${err}"` : ''}`);
+    throw new Error(`the launched producer is not running: status bar "${bar}"${err ? `, launch error "${err}"` : ''}`, { cause: e });
   }
   await page.getByTestId('timeline-canvas').waitFor({ timeout: 10_000 });
   const follow = page.getByTestId('timeline-follow');

@@ -16,7 +16,7 @@ test('the desktop app starts with the demos, runs sleep_forever and shows the su
   const app = await electron.launch({ executablePath: binary, args: [join(root, 'out', 'main', 'index.js'), '--no-sandbox'], cwd: root });
   const page = await app.firstWindow();
   await expect(page.getByTestId('start-view')).toBeVisible();
-  expect(await page.evaluate(() => typeof (window as any).require)).toBe('undefined'); // no Node in the page
+  expect(await page.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined'); // no Node in the page
   await page.getByTestId('demo-sleep_forever').click();
   await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'exited', { timeout: 15_000 });
   await page.getByTestId('view-tab-coroutines').click();

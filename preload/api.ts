@@ -250,7 +250,7 @@ export type SendRequest = <K extends RequestName>(name: K, args: RequestArgs<K>)
 
 /** Every request as a method, over one transport's send (the preload's and the WebSocket client's). */
 export function apiCalls(send: SendRequest): ApiCalls {
-  const call = <K extends RequestName>(name: K) => (...args: RequestArgs<K>) => send(name, args);
+  const call = <K extends RequestName>(name: K) => (...a: RequestArgs<K>) => send(name, a);
   const calls: Partial<Record<RequestName, unknown>> = {};
   for (const name of REQUEST_NAMES) calls[name] = call(name);
   return calls as ApiCalls;

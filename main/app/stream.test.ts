@@ -224,13 +224,13 @@ test('a long live session does not grow the host: its heap stays flat per event 
   await l.subscribe();
   const events = async () => (await ask('sessions', [])).find((s) => s.id === st.id)!.events;
   for (let i = 0; i < 100 && (await events()) < 300_000; i++) await new Promise((r) => setTimeout(r, 50));
-  const before = await used();
+  const usedBefore = await used();
   const e0 = l.seq;
   for (let i = 0; i < 300 && (await events()) < e0 + 3_000_000; i++) await new Promise((r) => setTimeout(r, 50));
   await ask('kill', [st.id, 'SIGKILL']);
   await l.whenEnded();
   off();
-  const grown = (await used()) - before;
+  const grown = (await used()) - usedBefore;
   const n = l.seq - e0;
   assert.ok(n > 1_000_000, `enough events to see a per-event cost (${n})`);
   assert.ok(grown / n < 2, `the host grew ${grown} bytes over ${n} events (${(grown / n).toFixed(2)} B/event)`);

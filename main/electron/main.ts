@@ -72,6 +72,7 @@ void app.whenReady().then(() => {
     // The strict policy as a header on anything else the window might load too; the dev server's
     // pages rely on the renderer's meta tag (Vite's dev client needs inline styles).
     ses.webRequest.onHeadersReceived((details, done) => {
+      // oxlint-disable-next-line promise/no-callback-in-promise -- Electron's header callback, not a promise's
       done({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
     });
   }

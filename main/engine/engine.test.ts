@@ -131,9 +131,9 @@ test('control: hello, snapshot while paused, step, set and resume on a live targ
     // own threads may still spawn new ones: spawning is not a decision).
     // own threads may still spawn new ones, and a coroutine that was running
     // finishes its turn).
-    const before = new Map(s1.coroutines.map((c) => [c.id, c]));
+    const first = new Map(s1.coroutines.map((c) => [c.id, c]));
     for (const c of s2.coroutines) {
-      const b = before.get(c.id);
+      const b = first.get(c.id);
       if (!b || b.state === 'running') continue;
       assert.equal(c.switches, b.switches, `co ${c.id} was scheduled while paused`);
       assert.notEqual(c.state, 'running', `co ${c.id} started running while paused`);
@@ -176,11 +176,11 @@ test('slow motion: with a delay set, each scheduling decision waits that long; 0
   const c = collect(t, 30000);
   await t.hello();
   await t.set('delay', '50ms');
-  const before = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
+  const switchesBefore = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
   await sleep(500);
-  const after = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
+  const switchesAfter = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
   // One worker, 50 ms per decision: about 10 decisions in 500 ms, never hundreds.
-  assert.ok(after - before <= 14, `${after - before} decisions in 500 ms at 50 ms each`);
+  assert.ok(switchesAfter - switchesBefore <= 14, `${switchesAfter - switchesBefore} decisions in 500 ms at 50 ms each`);
   await assert.rejects(t.set('delay', '3s'), /0 to 2s/);
   await t.set('delay', '0ms');
   const r = await c;
@@ -274,7 +274,7 @@ test('attach refuses a pid that runs no engine, and a dead one', () => {
 test('a corrupt trace file is refused with the reason', () => {
   const bad = join(tmp.dir, 'bad.cstrace');
   writeFileSync(bad, 'this is not a trace');
-  assert.throws(() => new (addon().TraceFile)(bad), (e: any) => /CS_TRACE_E/.test(e.code) && /bad\.cstrace/.test(e.message));
+  assert.throws(() => new (addon().TraceFile)(bad), (e: Error & { code?: string }) => /CS_TRACE_E/.test(e.code ?? '') && /bad\.cstrace/.test(e.message));
   assert.ok(existsSync(build));
 });
 

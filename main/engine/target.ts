@@ -31,7 +31,7 @@ export class ControlError extends Error {
 
 interface Pending {
   command: string;
-  resolve: (v: any) => void;
+  resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
 
@@ -90,7 +90,7 @@ export class EngineTarget extends EventEmitter<EngineTargetEvents> {
 
   private reply(line: string): void {
     const p = this.pending.shift();
-    let v: any;
+    let v: { ok?: unknown; error?: unknown } | null;
     try {
       v = JSON.parse(line);
     } catch {
@@ -108,7 +108,8 @@ export class EngineTarget extends EventEmitter<EngineTargetEvents> {
     return new Promise<T>((resolve, reject) => {
       try {
         this.native.send(command);
-        this.pending.push({ command, resolve, reject });
+        // The reply is the engine's JSON: what T says it holds is the engine's protocol's word.
+        this.pending.push({ command, resolve: (v) => resolve(v as T), reject });
       } catch (e) {
         reject(new ControlError(command, (e as Error).message));
       }

@@ -63,7 +63,7 @@ async function client(): Promise<Client> {
     if (typeof m.id === 'number') waiting.get(m.id)?.(m);
   });
   let next = 1_000_000;
-  const raw = (text: string, id: number) => new Promise<ReplyEnvelope>((resolve, reject) => {
+  const rawText = (text: string, id: number) => new Promise<ReplyEnvelope>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply to ${text.slice(0, 200)} (seed ${SEED})`)), 15000);
     waiting.set(id, (r) => {
       clearTimeout(timer);
@@ -72,7 +72,7 @@ async function client(): Promise<Client> {
     });
     ws.send(text);
   });
-  return { ws, raw, call: (name, args, id = next++) => raw(JSON.stringify({ id, name, args }), id) };
+  return { ws, raw: rawText, call: (name, args, id = next++) => rawText(JSON.stringify({ id, name, args }), id) };
 }
 
 function get(path: string, headers: Record<string, string> = {}): Promise<number> {

@@ -66,7 +66,7 @@ test('the Chrome JSON export of the same recording loads and names every worker 
   await exportToFile('chrome-json', r.batches(), out, { pid: r.info.pid });
   r.close();
   const json = JSON.parse(readFileSync(out, 'utf8'));
-  const threadNames = json.traceEvents.filter((e: any) => e.ph === 'M' && e.name === 'thread_name').map((e: any) => e.args.name);
+  const threadNames = json.traceEvents.filter((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name);
   assert.equal(threadNames.filter((n: string) => /cs-worker-\d/.test(n)).length, 2);
   for (const c of live.derived.coroutines(true))
     assert.ok(threadNames.some((n: string) => n.includes(c.name)), `coroutine ${c.name} has a track`);

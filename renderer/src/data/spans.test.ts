@@ -272,7 +272,7 @@ test('aggregate cache: panning by whole pixels, panning back, and live appends d
   }
   // dropped spans (left of the view and in its left part): their pieces go, the rest is kept and
   // the view draws what a pass from its own start draws, but for the column where the data now begins
-  const view = (t: number) => raster((e) => aggregate(l, t, t + W * nsPerPx, 0, k, e), W);
+  const view = (from: number) => raster((e) => aggregate(l, from, from + W * nsPerPx, 0, k, e), W);
   l.dropBefore(t0 + 50 * nsPerPx);
   const afterDrop = raster((e) => cache.run(l, t0, t0 + W * nsPerPx, 0, k, e), W);
   assert.ok(cache.reused > 20, `after a drop: reused ${cache.reused}`);
