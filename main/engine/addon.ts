@@ -122,6 +122,8 @@ export interface Addon {
   attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy },
     onMessage: (m: LinkMessage) => void): NativeTarget;
   socketPath(pid: number): string;
+  /** The directories engines put their control sockets in, in the engine's order (native/wire/control_path.h). */
+  controlDirs(): string[];
   TraceFile: new (path: string) => NativeTraceFile;
   eventSize: number;
   eventsVersion: number;

@@ -1,11 +1,12 @@
 /**
  * Finding the processes that run the engine: each one has a control socket
- * <runtime dir>/<pid>.sock (native/engine/src/control.h). A socket whose pid
+ * <runtime dir>/<pid>.sock (native/wire/control_path.h). A socket whose pid
  * is dead, or now belongs to a process without the engine, is stale (the
  * process was killed before it could remove it) and is not listed. Readable by the same user only, like the sockets themselves.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { addon } from './addon.js';
 
 export interface EngineProcess {
   pid: number;
@@ -16,12 +17,9 @@ export interface EngineProcess {
   socket: string;
 }
 
+/** Where the engines' control sockets are: the native rule (native/wire/control_path.h), not a copy of it. */
 export function runtimeDirs(): string[] {
-  const dirs: string[] = [];
-  const x = process.env.XDG_RUNTIME_DIR;
-  if (x && x.startsWith('/')) dirs.push(join(x, 'coroscope'));
-  dirs.push(`/tmp/coroscope-${process.getuid?.() ?? 0}`);
-  return dirs;
+  return addon().controlDirs();
 }
 
 function bootTimeMs(): number {

@@ -41,6 +41,7 @@
 extern "C" {
 #include "link.h"
 #include "wire/reader.h"
+#include "wire/control_path.h"
 }
 
 namespace {
@@ -331,10 +332,20 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   return NewTarget(env, link, info[1].As<Napi::Function>());
 }
 
+// The control socket of pid where a reader finds it (the last candidate's path when none exists).
 Napi::Value SocketPath(const Napi::CallbackInfo& info) {
   char p[108];
-  cs_link_socket_path(info[0].As<Napi::Number>().Int32Value(), p, sizeof p);
+  cs_control_socket_find(info[0].As<Napi::Number>().Int32Value(), p, sizeof p);
   return Napi::String::New(info.Env(), p);
+}
+
+// The directories the engines' control sockets may be in, in the engine's order (control_path.h).
+Napi::Value ControlDirs(const Napi::CallbackInfo& info) {
+  Napi::Array dirs = Napi::Array::New(info.Env());
+  char d[4096];
+  for (int i = 0; i < CS_CONTROL_DIRS; i++)
+    if (cs_control_dir(i, d, sizeof d) == 0) dirs.Set(dirs.Length(), Napi::String::New(info.Env(), d));
+  return dirs;
 }
 
 // ---- TraceFile -----------------------------------------------------------------------------------
@@ -605,6 +616,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("launch", Napi::Function::New(env, Launch));
   exports.Set("attach", Napi::Function::New(env, Attach));
   exports.Set("socketPath", Napi::Function::New(env, SocketPath));
+  exports.Set("controlDirs", Napi::Function::New(env, ControlDirs));
   exports.Set("eventSize", COROSCOPE_EVENT_SIZE);
   exports.Set("eventsVersion", COROSCOPE_EVENTS_VERSION);
   return exports;

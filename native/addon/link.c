@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "wire/consumer.h"
+#include "wire/control_path.h"
 #include "wire/reader.h"
 #include "wire/recv_fds.h"
 #include "wire/ring.h"
@@ -80,17 +81,6 @@ static int fail(char *err, size_t n, int code, const char *what, const char *sub
     return code;
 }
 
-int cs_link_socket_path(pid_t pid, char *out, size_t n)
-{
-    const char *x = getenv("XDG_RUNTIME_DIR");
-    if (x && x[0] == '/') {
-        snprintf(out, n, "%s/coroscope/%d.sock", x, (int)pid);
-        if (access(out, F_OK) == 0)
-            return 0;
-    }
-    snprintf(out, n, "/tmp/coroscope-%u/%d.sock", (unsigned)getuid(), (int)pid);
-    return access(out, F_OK) ? errno : 0;
-}
 
 static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *record_path, const char *policy,
                          char *err, size_t errn, int *code)
@@ -321,7 +311,7 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
         snprintf(err, errn, "no process %d", (int)pid);
         return ESRCH;
     }
-    if (cs_link_socket_path(pid, a.sun_path, sizeof a.sun_path)) {
+    if (cs_control_socket_find(pid, a.sun_path, sizeof a.sun_path)) {
         snprintf(err, errn, "process %d runs no Coroscope engine (no control socket %s)", (int)pid, a.sun_path);
         return ENOENT;
     }

@@ -95,8 +95,6 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
                    const char *policy, char *err, size_t errn);
 
 pid_t cs_link_pid(const cs_link *l);
-/* The engine's control socket path of pid (whether or not it exists). */
-int cs_link_socket_path(pid_t pid, char *out, size_t n);
 
 void cs_link_run(cs_link *l, const cs_link_sink *sink);
 int cs_link_send(cs_link *l, const char *line); /* one command, without "\n"; 0 or errno */

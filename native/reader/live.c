@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/control_path.h"
 #include "wire/consumer.h"
 #include "wire/reader.h"
 #include "wire/recv_fds.h"
@@ -35,17 +36,6 @@ static int nrings;
 static cs_consumer cons;
 static cs_fd_lines lines;
 
-static int socket_path(int pid, char *out, size_t n)
-{
-    const char *x = getenv("XDG_RUNTIME_DIR");
-    if (x && x[0] == '/') {
-        snprintf(out, n, "%s/coroscope/%d.sock", x, pid);
-        if (access(out, F_OK) == 0)
-            return 0;
-    }
-    snprintf(out, n, "/tmp/coroscope-%u/%d.sock", (unsigned)getuid(), pid);
-    return access(out, F_OK);
-}
 
 /* A line from the engine with the fd that came with it (-1: none; see
  * wire/recv_fds.h). Returns 1 if fd is kept (the doorbell). */
@@ -100,7 +90,7 @@ static void print_batch(void *ctx, coroscope_event *ev, size_t n)
 int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *), cs_reader *strings)
 {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    if (pid <= 0 || socket_path(pid, path, sizeof path)) {
+    if (pid <= 0 || cs_control_socket_find(pid, path, sizeof path)) {
         fprintf(stderr, "coroscope-dump: process %d runs no Coroscope engine (no control socket)\n", pid);
         return 1;
     }
@@ -218,13 +208,9 @@ int list_main(void)
 {
     int found = 0;
     char dir[4096];
-    const char *x = getenv("XDG_RUNTIME_DIR");
     printf("PID\tSTARTED\tEXE\n");
-    if (x && x[0] == '/') {
-        snprintf(dir, sizeof dir, "%s/coroscope", x);
-        list_dir(dir, &found);
-    }
-    snprintf(dir, sizeof dir, "/tmp/coroscope-%u", (unsigned)getuid());
-    list_dir(dir, &found);
+    for (int i = 0; i < CS_CONTROL_DIRS; i++)
+        if (cs_control_dir(i, dir, sizeof dir) == 0)
+            list_dir(dir, &found);
     return 0;
 }

@@ -3,7 +3,7 @@
  * consumer hands records over in time order across rings and batches (its
  * low watermark, bounded in latency and memory), and the control channel's
  * line splitter gives each line the fd that came with it, whatever junk
- * came before.
+ * came before; and where a reader looks for an engine's control socket.
  *
  * Links libcoroscope-trace.a (the wire layer as the tools and the addon use
  * it); the producers are real event rings on real threads.
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "wire/consumer.h"
+#include "wire/control_path.h"
 #include "wire/recv_fds.h"
 #include "wire/ring.h"
 
@@ -367,4 +368,55 @@ TEST(a_line_longer_than_the_limit_is_reported_once_as_too_long_and_the_next_line
     CHECK_STR_CONTAINS(g.text[1], "short");
     CHECK_EQ_LONG(strlen(g.text[1]), 5);
     cs_fd_lines_free(&b);
+}
+
+/* ---- where the control socket is (control_path.h) ------------------------------------------ */
+
+TEST(the_control_directories_are_xdg_runtime_dir_then_tmp_and_a_relative_xdg_runtime_dir_is_not_one)
+{
+    char d[256], want[256];
+    snprintf(want, sizeof want, "/tmp/coroscope-%u", (unsigned)getuid());
+    REQUIRE(setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1) == 0);
+    CHECK_EQ_LONG(cs_control_dir(0, d, sizeof d), 0);
+    CHECK_STR_CONTAINS(d, "/run/user/4242/coroscope");
+    CHECK_EQ_LONG(cs_control_dir(1, d, sizeof d), 0);
+    CHECK_EQ_LONG(strcmp(d, want), 0);
+    CHECK_EQ_LONG(cs_control_dir(2, d, sizeof d), ENOENT);
+    REQUIRE(setenv("XDG_RUNTIME_DIR", "run/user", 1) == 0);
+    CHECK_EQ_LONG(cs_control_dir(0, d, sizeof d), ENOENT);
+    REQUIRE(unsetenv("XDG_RUNTIME_DIR") == 0);
+    CHECK_EQ_LONG(cs_control_dir(0, d, sizeof d), ENOENT);
+    CHECK_EQ_LONG(cs_control_dir(0, d, 4), ENOENT);
+    CHECK_EQ_LONG(cs_control_dir(1, d, 8), ENAMETOOLONG);
+}
+
+TEST(a_reader_finds_a_socket_in_the_second_directory_when_the_first_has_none)
+{
+    char base[] = "/tmp/cs-ctlpath-XXXXXX";
+    REQUIRE(mkdtemp(base) != NULL);
+    REQUIRE(setenv("XDG_RUNTIME_DIR", base, 1) == 0);
+    char first[256], second[256], path[256], found[256];
+    REQUIRE(cs_control_dir(0, first, sizeof first) == 0);
+    REQUIRE(cs_control_dir(1, second, sizeof second) == 0);
+    REQUIRE(mkdir(first, 0700) == 0);
+    mkdir(second, 0700); /* may exist: other tests, other engines of this user */
+    pid_t pid = 0x7ffffff0; /* no such process: its socket name is free */
+    CHECK_EQ_LONG(cs_control_socket_find(pid, found, sizeof found), ENOENT);
+    REQUIRE(cs_control_socket_in(second, pid, path, sizeof path) == 0);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK_EQ_LONG(cs_control_socket_find(pid, found, sizeof found), 0);
+    CHECK_EQ_LONG(strcmp(found, path), 0);
+    unlink(path);
+    REQUIRE(cs_control_socket_in(first, pid, path, sizeof path) == 0);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK_EQ_LONG(cs_control_socket_find(pid, found, sizeof found), 0);
+    CHECK_EQ_LONG(strcmp(found, path), 0);
+    unlink(path);
+    rmdir(first);
+    rmdir(base);
+    unsetenv("XDG_RUNTIME_DIR");
 }

@@ -28,6 +28,7 @@
 #include "sched.h"
 #include "mutex.h"
 #include "telemetry.h"
+#include "wire/control_path.h"
 
 #define PROTOCOL_VERSION 1
 
@@ -578,23 +579,23 @@ static void remove_socket(void)
         unlink(sock_path);
 }
 
-/* The per-user directory: created 0700, refused unless ours and closed. */
+/* The per-user directory (control_path.h: the first candidate that can be
+ * created), refused unless ours and closed. */
 static int runtime_dir(char *dir, size_t n)
 {
-    const char *x = getenv("XDG_RUNTIME_DIR");
-    int w = -1;
-    if (x && x[0] == '/') {
-        w = snprintf(dir, n, "%s/coroscope", x);
-        if (w > 0 && (size_t)w < n && mkdir(dir, 0700) && errno != EEXIST)
-            w = -1; /* XDG_RUNTIME_DIR unusable (missing?): the fallback below */
+    int err = ENOENT;
+    for (int i = 0; i < CS_CONTROL_DIRS; i++) {
+        err = cs_control_dir(i, dir, n);
+        if (err == ENOENT)
+            continue; /* no such candidate here (XDG_RUNTIME_DIR unset) */
+        if (err)
+            return err;
+        if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+            break;
+        err = errno; /* unusable (XDG_RUNTIME_DIR missing?): the next candidate */
     }
-    if (w < 0) {
-        w = snprintf(dir, n, "/tmp/coroscope-%u", (unsigned)getuid());
-        if (w > 0 && (size_t)w < n && mkdir(dir, 0700) && errno != EEXIST)
-            return errno;
-    }
-    if (w < 0 || (size_t)w >= n)
-        return ENAMETOOLONG;
+    if (err)
+        return err;
     struct stat st;
     if (lstat(dir, &st))
         return errno;
@@ -613,9 +614,9 @@ int cs_control_start(void)
     if (err)
         return err;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    int w = snprintf(a.sun_path, sizeof a.sun_path, "%s/%d.sock", dir, (int)getpid());
-    if (w < 0 || (size_t)w >= sizeof a.sun_path)
-        return ENAMETOOLONG;
+    err = cs_control_socket_in(dir, getpid(), a.sun_path, sizeof a.sun_path);
+    if (err)
+        return err;
     int fd = cs_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;

@@ -4,7 +4,8 @@
  * Where: $XDG_RUNTIME_DIR/coroscope/ when that is set and usable, else
  * /tmp/coroscope-<uid>/; the directory is created mode 0700 and refused if
  * it belongs to someone else or is open to others. The socket is
- * <dir>/<pid>.sock, mode 0600, removed at exit. A peer whose uid
+ * <dir>/<pid>.sock, mode 0600, removed at exit (the rule, shared with every
+ * reader: native/wire/control_path.h). A peer whose uid
  * (SO_PEERCRED) is not ours is closed without a word.
  *
  * Protocol (version 1): the client writes one command per line; the engine
