@@ -91,7 +91,8 @@ test('a target killed with SIGKILL while recording leaves a trace readable up to
 test('a target that dies of SIGSEGV while recording leaves a trace readable up to its last flushed chunk', () => {
   const exe = compileProg('crash_while_recording', tmp);
   const file = join(tmp, 'crashed.cstrace');
-  const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 10000 });
+  // The program crashes once what is checked below is on disk (its own bounded waits, at most ~30 s).
+  const r = spawnSync(exe, [], { env: cleanEnv({ COROSCOPE_TRACE: file }), encoding: 'utf8', timeout: 60000 });
   assert.equal(r.signal, 'SIGSEGV', `the program was meant to crash: ${r.status} ${r.stderr}`);
   const { status, lines, stderr } = dumpLines(file);
   assert.equal(status, 0, stderr);
