@@ -404,33 +404,43 @@ static int chunk_fail(cs_reader *r, cs_trace_err *e, int code, uint64_t off, uin
     return code;
 }
 
-static int ensure_records(chunk_buf *cb, uint32_t n)
+/* Grows *buf (holding *cap elements of `size` bytes) to at least n
+ * elements, doubling from `first`; the contents are kept. 0, or -1 when
+ * out of memory (*buf and *cap unchanged). */
+static int grow(void **buf, size_t *cap, size_t n, size_t size, size_t first)
 {
-    if (n <= cb->cap)
+    if (n <= *cap)
         return 0;
-    uint32_t ncap = cb->cap ? cb->cap : 1024;
+    size_t ncap = *cap ? *cap : first;
     while (ncap < n)
         ncap *= 2;
-    coroscope_event *b = realloc(cb->rec, (size_t)ncap * sizeof *b);
+    if (ncap > SIZE_MAX / size)
+        return -1;
+    void *b = realloc(*buf, ncap * size);
     if (!b)
         return -1;
+    *buf = b;
+    *cap = ncap;
+    return 0;
+}
+
+static int ensure_records(chunk_buf *cb, uint32_t n)
+{
+    size_t cap = cb->cap;
+    void *b = cb->rec;
+    if (grow(&b, &cap, n, sizeof *cb->rec, 1024))
+        return -1;
     cb->rec = b;
-    cb->cap = ncap;
+    cb->cap = (uint32_t)cap;
     return 0;
 }
 
 static int ensure_bytes(chunk_buf *cb, size_t n)
 {
-    if (n <= cb->bytes_cap)
-        return 0;
-    size_t ncap = cb->bytes_cap ? cb->bytes_cap : 65536;
-    while (ncap < n)
-        ncap *= 2;
-    uint8_t *b = realloc(cb->bytes, ncap);
-    if (!b)
+    void *b = cb->bytes;
+    if (grow(&b, &cb->bytes_cap, n, 1, 65536))
         return -1;
     cb->bytes = b;
-    cb->bytes_cap = ncap;
     return 0;
 }
 
