@@ -81,7 +81,7 @@
  * once in terminating_flow_ids. Memory: the intern tables, their caches and
  * one chunk of output (no per-event allocation in the sink).
  */
-import { TimelineBuilder, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
+import { TimelineBuilder, type ArgList, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
 import { ProtoWriter } from './proto.js';
 import { StreamWriter, eachBatch, type Batches, type ExportOptions, type ByteSink } from './output.js';
 
@@ -184,6 +184,7 @@ class PerfettoSink implements TimelineSink {
   private lastNameIid = 0;
   /** The incremental clock's value (the last timestamp written on it); -1 before the clock snapshot. */
   private clock = -1;
+  private readonly spare: ArgList = { n: 0, keys: [], values: [] };
 
   constructor(private readonly out: StreamWriter) {}
 
@@ -218,6 +219,11 @@ class PerfettoSink implements TimelineSink {
   }
 
   begin(track: number, ts: number, name: string, args: Args | null, flowsIn: readonly number[] | null): void {
+    this.beginList(track, ts, name, args && this.listOf(args), flowsIn);
+  }
+
+  /** What the builder calls (no arguments object per event). */
+  beginList(track: number, ts: number, name: string, args: ArgList | null, flowsIn: readonly number[] | null): void {
     this.event(TYPE_SLICE_BEGIN, track, ts, name, args, 0, flowsIn);
     this.counts.slices++;
   }
@@ -235,6 +241,11 @@ class PerfettoSink implements TimelineSink {
   }
 
   instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
+    flowsIn: readonly number[] | null): void {
+    this.instantList(track, ts, name, args && this.listOf(args), flowOut, flowsIn);
+  }
+
+  instantList(track: number, ts: number, name: string, args: ArgList | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     this.event(TYPE_INSTANT, track, ts, name, args, flowOut, flowsIn);
     this.counts.instants++;
@@ -275,7 +286,7 @@ class PerfettoSink implements TimelineSink {
    * packet (field order inside a message carries no meaning; readers apply a
    * packet's interned_data before its payload).
    */
-  private event(type: number, track: number, ts: number, name: string | null, args: Args | null, flowOut: number,
+  private event(type: number, track: number, ts: number, name: string | null, args: ArgList | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     const w = this.w;
     const p = this.packetStart(ts);
@@ -305,11 +316,14 @@ class PerfettoSink implements TimelineSink {
    * `shape` remembers the last ones seen at each position with their iids, so
    * the common case is a string identity test instead of a table lookup.
    */
-  private annotations(args: Args, shape: Shape): void {
+  private annotations(args: ArgList, shape: Shape): void {
     const w = this.w;
-    let k = 0;
-    for (const key in args) {
-      const v = args[key];
+    const n = args.n;
+    const keys = args.keys;
+    const values = args.values;
+    for (let k = 0; k < n; k++) {
+      const key = keys[k];
+      const v = values[k];
       w.room(24);
       const a = w.tag1(4);
       let kid: number;
@@ -345,8 +359,18 @@ class PerfettoSink implements TimelineSink {
       }
       else w.double(5, v);
       w.end(a);
-      k++;
     }
+  }
+
+  /** An Args object as a list (begin / instant called directly, not by the builder). */
+  private listOf(args: Args): ArgList {
+    const l = this.spare;
+    l.n = 0;
+    for (const key in args) {
+      l.keys[l.n] = key;
+      l.values[l.n++] = args[key];
+    }
+    return l;
   }
 
   private nameIid(name: string): number {
