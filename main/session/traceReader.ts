@@ -46,6 +46,36 @@ export class TraceReader {
     this.status = this.file.status();
   }
 
+  /**
+   * Batches until the end, like batches(size, { reuse: true }), with the next batch decoded on a
+   * pool thread while the consumer works on the current one (two buffers, used in turn): each
+   * batch is valid only until the next is asked for. A consumer that stops early waits for the
+   * read in flight when it leaves the loop (the file can be closed then).
+   */
+  async *batchesAhead(size = 65536): AsyncGenerator<EventBatch> {
+    const bufs = [new Uint8Array(size * EVENT_SIZE), new Uint8Array(size * EVENT_SIZE)];
+    let k = 0;
+    let pending: ReturnType<typeof this.file.readAsync> | null = this.file.readAsync(size, bufs[k]);
+    try {
+      for (;;) {
+        const r = await pending!;
+        pending = null;
+        this.strings.add(r.strings);
+        // Into the other buffer: its batch was the one before this and its consumer asked for this one.
+        if (!r.done) pending = this.file.readAsync(size, bufs[(k ^= 1)]);
+        if (r.events.length) {
+          const raw = new RawEvents(r.events);
+          this.eventsRead += raw.length;
+          yield { raw, strings: this.strings };
+        }
+        if (r.done) break;
+      }
+    } finally {
+      if (pending) await pending.catch(() => undefined);
+    }
+    this.status = this.file.status();
+  }
+
   /** After the batches ran out: null for a clean end, else what stopped reading. */
   problem(): TraceFileStatus | null {
     return this.status;
