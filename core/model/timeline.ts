@@ -201,6 +201,10 @@ export class TimelineBuilder {
   private readonly finishedRing: number[] = [];
   private finishedNext = 0;
   private strings: StringTable | null = null;
+  /** The last coroutine co() found live (events of one coroutine come in runs); null after it finished. */
+  private lastCo: CoState | null = null;
+  /** The last thread thread() found. */
+  private lastThread: ThreadState | null = null;
   /** The one argument list, refilled for each event that has arguments (see ArgList). */
   private readonly al: ArgList = { n: 0, keys: [], values: [] };
   /** The sink takes ArgLists (beginList / instantList). */
@@ -412,6 +416,7 @@ export class TimelineBuilder {
     this.instant(tr, ts, 'finished', a, 0, this.takeFlows(co));
     this.sink.close(tr.info.id);
     this.cos.delete(co.id);
+    if (this.lastCo === co) this.lastCo = null;
     this.stats.liveCoroutines--;
     this.rememberFinished(co.id);
   }
@@ -611,11 +616,14 @@ export class TimelineBuilder {
   }
 
   private thread(tid: number): ThreadState {
+    const last = this.lastThread;
+    if (last !== null && last.tid === tid) return last;
     let th = this.threads.get(tid);
     if (!th) {
       th = { tid, name: '', worker: NO_WORKER, track: null, running: null, idle: false };
       this.threads.set(tid, th);
     }
+    this.lastThread = th;
     return th;
   }
 
@@ -639,7 +647,10 @@ export class TimelineBuilder {
   /** The coroutine's state, created on first sight; null for a coroutine that finished. */
   private co(id: number): CoState | null {
     if (!id) return null;
+    const last = this.lastCo;
+    if (last !== null && last.id === id) return last;
     let co = this.cos.get(id);
+    if (co) this.lastCo = co;
     if (co || this.finished.has(id)) return co ?? null;
     co = { id, label: coroutineLabel(id, ''), track: null, phase: Phase.NONE, on: null, pending: [] };
     this.cos.set(id, co);
@@ -743,14 +754,33 @@ function suspendLabel(a: ArgList, r: RawEvents, i: number, ts: number): string {
 const summaryKeys = { bytes: 'requested_bytes', timeout_ms: 'timeout_ms', sleep_ms: 'sleep_ms', flags: 'flags',
   cmd: 'cmd', none: '' } as const;
 
+/** What callArgs needs to know of a hook, by hook id (filled as hooks are met). */
+interface CallShape {
+  hasFd: boolean;
+  /** The argument summary's key; '' for none. */
+  summaryKey: string;
+  timeout: boolean;
+}
+const callShapes: CallShape[] = [];
+
+function callShape(hook: number): CallShape {
+  let c = callShapes[hook];
+  if (c === undefined) {
+    const kind = summaryKind(hook);
+    c = { hasFd: hookHasFd(hook), summaryKey: summaryKeys[kind], timeout: kind === 'timeout_ms' };
+    if (hook >= 0 && hook < 0x10000) callShapes[hook] = c;
+  }
+  return c;
+}
+
 /** Appends a CALL's arguments: fd, result, errno, the argument summary, duration, parked / blocked. */
 function callArgs(a: ArgList, r: RawEvents, i: number, hook: number, a0: number, dur: number): ArgList {
-  if (hookHasFd(hook)) put(a, 'fd', r.signed(i, 1));
+  const c = callShape(hook);
+  if (c.hasFd) put(a, 'fd', r.signed(i, 1));
   put(a, 'result', r.signed(i, 2));
   put(a, 'errno', r.lo(i, 3));
-  const kind = summaryKind(hook);
   const summary = r.hi(i, 3);
-  if (kind !== 'none') put(a, summaryKeys[kind], kind === 'timeout_ms' && summary === 0xffffffff ? -1 : summary);
+  if (c.summaryKey) put(a, c.summaryKey, c.timeout && summary === 0xffffffff ? -1 : summary);
   put(a, 'duration_ns', dur);
   if (a0 & CallFlag.PARKED) put(a, 'parked', 1);
   if (a0 & CallFlag.BLOCKED) put(a, 'blocked', 1);
