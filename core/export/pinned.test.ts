@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { exportPerfetto } from './perfetto.js';
 import { exportChromeJson } from './chromeJson.js';
-import { CollectSink } from '../testing/sinks.js';
+import { CollectSink, ReturningSink } from '../testing/sinks.js';
 import { asAsync, demoHistory, syntheticBatches } from '../testing/fixtures.js';
 import type { Batches, ByteSink, ExportOptions } from './output.js';
 
@@ -39,4 +39,15 @@ test('Chrome JSON output of the demo history is byte-for-byte what it was', asyn
 
 test('Chrome JSON output of a 120 k-event synthetic trace is byte-for-byte what it was', async () => {
   assert.equal(await sha256(exportChromeJson, synthetic()), '2e7888be5fc75e5e374b8822c666e6b0422d06ee36ba6ff5134fd4bab1ba648d');
+});
+
+test('Perfetto output written through a sink that hands its chunks back is the same bytes, in reused memory', async () => {
+  const kept = new CollectSink();
+  await exportPerfetto(syntheticBatches(400_000, { overlapNs: 2_000 }), kept);
+  const returned = new ReturningSink();
+  await exportPerfetto(syntheticBatches(400_000, { overlapNs: 2_000 }), returned);
+  const chunks = Math.ceil(returned.bytes().byteLength / (1 << 20));
+  assert.ok(chunks >= 10, `${chunks} chunks`);
+  assert.ok(returned.buffers < chunks / 2, `${returned.buffers} buffers for ${chunks} chunks`);
+  assert.ok(Buffer.from(returned.bytes()).equals(Buffer.from(kept.bytes())));
 });
