@@ -1,7 +1,8 @@
 /**
  * Reading a Coroscope trace file as batches of raw events (the exporters'
  * and the replay's input), through the addon's C reader. Streaming: one
- * batch in memory at a time. A corrupt or truncated file yields everything
+ * batch in memory at a time (batchesAhead: two, the next one decoded on a
+ * pool thread meanwhile; the file refuses other calls while it is). A corrupt or truncated file yields everything
  * before the damage, then `problem()` says what was lost and where; a file
  * its writer never closed yields its complete chunks, then
  * `notClosedCleanly()` says so.
