@@ -21,8 +21,12 @@ export type Batches = AsyncIterable<EventBatch> | Iterable<EventBatch>;
 
 /** Where an exporter's bytes go. */
 export interface ByteSink {
-  /** Takes a chunk (not reused by the writer afterwards); false when it wants the writer to await `ready()`. */
-  write(chunk: Uint8Array): boolean;
+  /**
+   * Takes a chunk; false when it wants the writer to await `ready()`. Without `written` the writer never
+   * touches the chunk again; with it, the sink calls `written()` once it is done with the chunk (if it
+   * ever is), and from then on the writer may reuse its memory.
+   */
+  write(chunk: Uint8Array, written?: () => void): boolean;
   /** Resolves once the sink can take more; rejects with the sink's error if it failed. */
   ready(): Promise<void>;
   /** The sink's error, if writing failed (checked before each write). */
@@ -39,6 +43,17 @@ export class StreamWriter {
   bytes = 0;
 
   constructor(private readonly out: ByteSink, private readonly chunkSize = 1 << 20) {}
+
+  /**
+   * Hands `chunk` to the sink at once, after what is queued, and calls `release(chunk)` once the sink is
+   * done with it (never, for a sink that does not say): the caller can then reuse its memory.
+   */
+  putOwned(chunk: Uint8Array, release: (chunk: Uint8Array) => void): void {
+    this.flush();
+    if (this.out.error) throw this.out.error;
+    this.bytes += chunk.byteLength;
+    if (!this.out.write(chunk, () => release(chunk))) this.wantsWait = true;
+  }
 
   /** Queues data; hands full chunks to the sink without waiting. */
   put(data: Uint8Array | string): void {

@@ -81,8 +81,8 @@
  * once in terminating_flow_ids. Memory: the intern tables, their caches and
  * one chunk of output (no per-event allocation in the sink).
  */
-import { TimelineBuilder, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
-import { ProtoWriter } from './proto.js';
+import { TimelineBuilder, type ArgList, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
+import { ProtoWriter, putVarint } from './proto.js';
 import { StreamWriter, eachBatch, type Batches, type ExportOptions, type ByteSink } from './output.js';
 
 export const MAX_INTERNED = 4096;
@@ -98,6 +98,19 @@ const UNIT_COUNT = 2;
 const CLOCK_BOOTTIME = 6;
 /** A sequence-scoped clock (ids 64..127), incremental, in ns. */
 const CLOCK_INCREMENTAL = 64;
+/** One-byte keys (field << 3 | wire type) of the hot-path writers. */
+const TAG_PACKET = (1 << 3) | 2;
+const TAG_TIMESTAMP = 8 << 3;
+/** timestamp_clock_id (58, varint): a two-byte key. */
+const TAG_CLOCK_ID_0 = ((58 << 3) & 0x7f) | 0x80;
+const TAG_CLOCK_ID_1 = (58 << 3) >> 7;
+const TAG_SEQUENCE_ID = 10 << 3;
+const TAG_SEQUENCE_FLAGS = 13 << 3;
+const TAG_TRACK_EVENT = (11 << 3) | 2;
+const TAG_TYPE = 9 << 3;
+const TAG_TRACK_UUID = 11 << 3;
+const TAG_ANN_NAME_IID = 1 << 3;
+const TAG_ANN_INT = 4 << 3;
 /** InternedData fields. */
 const IN_EVENT_NAMES = 2;
 const IN_ANNOTATION_NAMES = 3;
@@ -184,6 +197,7 @@ class PerfettoSink implements TimelineSink {
   private lastNameIid = 0;
   /** The incremental clock's value (the last timestamp written on it); -1 before the clock snapshot. */
   private clock = -1;
+  private readonly spare: ArgList = { n: 0, keys: [], values: [] };
 
   constructor(private readonly out: StreamWriter) {}
 
@@ -218,23 +232,76 @@ class PerfettoSink implements TimelineSink {
   }
 
   begin(track: number, ts: number, name: string, args: Args | null, flowsIn: readonly number[] | null): void {
+    this.beginList(track, ts, name, args && this.listOf(args), flowsIn);
+  }
+
+  /** What the builder calls (no arguments object per event). */
+  beginList(track: number, ts: number, name: string, args: ArgList | null, flowsIn: readonly number[] | null): void {
     this.event(TYPE_SLICE_BEGIN, track, ts, name, args, 0, flowsIn);
     this.counts.slices++;
   }
 
-  /** The most frequent packet (about one per raw event): no name, arguments or flows. */
+  /**
+   * The most frequent packet (about one per raw event): no name, arguments or flows. Written byte by
+   * byte (the same bytes packetStart and the writer's methods would give): a packet of at most 42 bytes,
+   * so both lengths take one byte.
+   */
   end(track: number, ts: number): void {
     const w = this.w;
-    const p = this.packetStart(ts);
-    w.room(16);
-    const e = w.tag1(11);
-    w.key1(9, TYPE_SLICE_END);
-    w.key1(11, track);
-    w.end(e);
-    this.packetEnd(p);
+    if (this.clock < 0) {
+      const p = this.packetStart(ts);
+      w.room(16);
+      const e = w.tag1(11);
+      w.key1(9, TYPE_SLICE_END);
+      w.key1(11, track);
+      w.end(e);
+      this.packetEnd(p);
+      return;
+    }
+    w.room(48);
+    const b = w.buf;
+    let p = w.pos;
+    b[p++] = TAG_PACKET;
+    const m = p++;
+    p = this.timestamp(b, p, ts);
+    b[p++] = TAG_SEQUENCE_ID;
+    b[p++] = SEQUENCE_ID;
+    b[p++] = TAG_SEQUENCE_FLAGS;
+    b[p++] = SEQ_NEEDS_INCREMENTAL_STATE;
+    b[p++] = TAG_TRACK_EVENT;
+    const e = p++;
+    b[p++] = TAG_TYPE;
+    b[p++] = TYPE_SLICE_END;
+    b[p++] = TAG_TRACK_UUID;
+    p = putVarint(b, p, track);
+    b[e] = p - e - 1;
+    b[m] = p - m - 1;
+    w.pos = p;
+    this.counts.packets++;
+    if (p >= CHUNK) this.flush();
+  }
+
+  /** A packet's timestamp field(s) at b[p] (up to 14 bytes): see packetStart. */
+  private timestamp(b: Uint8Array, p: number, ts: number): number {
+    b[p++] = TAG_TIMESTAMP;
+    if (ts >= this.clock) {
+      p = putVarint(b, p, ts - this.clock);
+      this.clock = ts;
+      return p;
+    }
+    p = putVarint(b, p, ts);
+    b[p++] = TAG_CLOCK_ID_0;
+    b[p++] = TAG_CLOCK_ID_1;
+    b[p++] = CLOCK_BOOTTIME;
+    return p;
   }
 
   instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
+    flowsIn: readonly number[] | null): void {
+    this.instantList(track, ts, name, args && this.listOf(args), flowOut, flowsIn);
+  }
+
+  instantList(track: number, ts: number, name: string, args: ArgList | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     this.event(TYPE_INSTANT, track, ts, name, args, flowOut, flowsIn);
     this.counts.instants++;
@@ -257,10 +324,14 @@ class PerfettoSink implements TimelineSink {
     // Nothing is kept per track.
   }
 
-  /** Hands what is buffered to the stream writer. */
+  /**
+   * Hands what is buffered to the stream writer; its memory comes back to the ProtoWriter once the sink
+   * wrote it (no fresh megabyte, zeroed by the kernel and collected by V8, per chunk).
+   */
   flush(): void {
-    if (this.w.length) this.out.put(this.w.take());
+    if (this.w.length) this.out.putOwned(this.w.take(), this.release);
   }
+  private readonly release = (chunk: Uint8Array): void => this.w.recycle(chunk);
 
   internedNames(): number {
     return this.names.size;
@@ -275,7 +346,7 @@ class PerfettoSink implements TimelineSink {
    * packet (field order inside a message carries no meaning; readers apply a
    * packet's interned_data before its payload).
    */
-  private event(type: number, track: number, ts: number, name: string | null, args: Args | null, flowOut: number,
+  private event(type: number, track: number, ts: number, name: string | null, args: ArgList | null, flowOut: number,
     flowsIn: readonly number[] | null): void {
     const w = this.w;
     const p = this.packetStart(ts);
@@ -305,14 +376,30 @@ class PerfettoSink implements TimelineSink {
    * `shape` remembers the last ones seen at each position with their iids, so
    * the common case is a string identity test instead of a table lookup.
    */
-  private annotations(args: Args, shape: Shape): void {
+  private annotations(args: ArgList, shape: Shape): void {
     const w = this.w;
-    let k = 0;
-    for (const key in args) {
-      const v = args[key];
+    const n = args.n;
+    const keys = args.keys;
+    const values = args.values;
+    for (let k = 0; k < n; k++) {
+      const key = keys[k];
+      const v = values[k];
       w.room(24);
       const a = w.tag1(4);
       let kid: number;
+      const known = shape.keys[k] === key ? shape.keyIids[k] : 0;
+      if (known > 0 && known < 0x80 && typeof v === 'number' && v >= 0 && Number.isInteger(v)) {
+        // The common case, byte by byte: a known key's iid (one byte) and a non-negative integer.
+        const b = w.buf;
+        let p = w.pos;
+        b[p++] = TAG_ANN_NAME_IID;
+        b[p++] = known;
+        b[p++] = TAG_ANN_INT;
+        p = putVarint(b, p, v);
+        b[a] = p - a - 1;
+        w.pos = p;
+        continue;
+      }
       if (shape.keys[k] === key) kid = shape.keyIids[k];
       else {
         kid = this.intern(this.annNames, key);
@@ -345,8 +432,18 @@ class PerfettoSink implements TimelineSink {
       }
       else w.double(5, v);
       w.end(a);
-      k++;
     }
+  }
+
+  /** An Args object as a list (begin / instant called directly, not by the builder). */
+  private listOf(args: Args): ArgList {
+    const l = this.spare;
+    l.n = 0;
+    for (const key in args) {
+      l.keys[l.n] = key;
+      l.values[l.n++] = args[key];
+    }
+    return l;
   }
 
   private nameIid(name: string): number {
@@ -391,17 +488,14 @@ class PerfettoSink implements TimelineSink {
     if (ts !== undefined && this.clock < 0) this.clockSnapshot(ts);
     w.room(32);
     const p = w.tag1(1);
-    if (ts !== undefined) {
-      if (ts >= this.clock) {
-        w.key1(8, ts - this.clock);
-        this.clock = ts;
-      } else {
-        w.key1(8, ts);
-        w.uint(58, CLOCK_BOOTTIME);
-      }
-    }
-    w.key1(10, SEQUENCE_ID);
-    w.key1(13, SEQ_NEEDS_INCREMENTAL_STATE);
+    const b = w.buf;
+    let q = w.pos;
+    if (ts !== undefined) q = this.timestamp(b, q, ts);
+    b[q++] = TAG_SEQUENCE_ID;
+    b[q++] = SEQUENCE_ID;
+    b[q++] = TAG_SEQUENCE_FLAGS;
+    b[q++] = SEQ_NEEDS_INCREMENTAL_STATE;
+    w.pos = q;
     return p;
   }
 

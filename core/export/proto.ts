@@ -16,11 +16,20 @@
 export const Wire = { VARINT: 0, I64: 1, LEN: 2 } as const;
 
 const TWO32 = 4294967296;
+/** Buffers kept for reuse at most (the rest are left to the garbage collector). */
+const MAX_SPARE = 16;
 const encoder = new TextEncoder();
 
 export class ProtoWriter {
-  private buf: Uint8Array;
-  private pos = 0;
+  /**
+   * The buffer and the write position, open to a hot-path encoder that writes bytes itself: after
+   * `room(n)` it may store up to n bytes from `pos` on and then advance `pos` past them. Any other
+   * method may replace `buf` (growing it), so it is re-read after each call.
+   */
+  buf: Uint8Array;
+  pos = 0;
+  /** Buffers given back (recycle), all of the initial size. */
+  private readonly spare: Uint8Array[] = [];
 
   constructor(private readonly initial = 1 << 16) {
     this.buf = new Uint8Array(initial);
@@ -30,12 +39,21 @@ export class ProtoWriter {
     return this.pos;
   }
 
-  /** The bytes written so far; the writer starts over with a fresh buffer. */
+  /**
+   * The bytes written so far; the writer starts over with a fresh buffer (one given back with `recycle`
+   * if there is one).
+   */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = new Uint8Array(Math.max(this.initial, this.pos));
+    this.buf = this.spare.pop() ?? new Uint8Array(Math.max(this.initial, this.pos));
     this.pos = 0;
     return out;
+  }
+
+  /** Gives back what `take` returned, once its reader is done with it: a later `take` reuses its memory. */
+  recycle(taken: Uint8Array): void {
+    if (taken.buffer.byteLength >= this.initial && this.spare.length < MAX_SPARE)
+      this.spare.push(new Uint8Array(taken.buffer, 0, this.initial));
   }
 
   /** A varint field (uint32/uint64/enum/bool, or int32/int64 holding a value ≥ 0). */
@@ -214,6 +232,34 @@ export class ProtoWriter {
     grown.set(this.buf.subarray(0, this.pos));
     this.buf = grown;
   }
+}
+
+/**
+ * Writes varint(v) (0 <= v < 2^53) at b[p] without a bounds check (up to 10 bytes: reserve them with
+ * `room`); returns the position after it.
+ */
+export function putVarint(b: Uint8Array, p: number, v: number): number {
+  if (v < 0x80) {
+    b[p] = v;
+    return p + 1;
+  }
+  if (v < 0x80000000) {
+    while (v >= 0x80) {
+      b[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[p++] = v;
+    return p;
+  }
+  let lo = v >>> 0;
+  let hi = Math.floor(v / TWO32) >>> 0;
+  while (hi > 0 || lo >= 0x80) {
+    b[p++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  b[p++] = lo;
+  return p;
 }
 
 function varintSize(v: number): number {

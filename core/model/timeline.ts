@@ -72,6 +72,27 @@ export interface Track {
 export type ArgValue = number | string;
 export type Args = Readonly<Record<string, ArgValue>>;
 
+/**
+ * The arguments of one event as parallel lists, in the order an Args object
+ * would enumerate them: keys[0..n), values[0..n). The builder fills one list
+ * and reuses it for every event, so a sink that takes lists (beginList /
+ * instantList) must read it during the call and keep nothing of it; keys are
+ * string literals of this file (the same string object every time a key
+ * recurs), so a sink may compare them by identity.
+ */
+export interface ArgList {
+  n: number;
+  readonly keys: string[];
+  readonly values: ArgValue[];
+}
+
+/** The Args object of a list (a fresh object with the same keys in the same order). */
+export function argsOf(list: ArgList): Args {
+  const o: Record<string, ArgValue> = {};
+  for (let k = 0; k < list.n; k++) o[list.keys[k]] = list.values[k];
+  return o;
+}
+
 export interface TimelineSink {
   track(t: Track): void;
   /** flowsIn: flow ids that terminate at this slice's start. */
@@ -82,6 +103,14 @@ export interface TimelineSink {
   instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
     flowsIn: readonly number[] | null): void;
   counter(track: number, ts: number, value: number): void;
+  /**
+   * Optional, both or neither: begin and instant with the arguments in the builder's reused ArgList instead
+   * of a fresh object per event (what a streaming encoder wants; valid only during the call). A sink that
+   * has them gets no begin / instant calls.
+   */
+  beginList?(track: number, ts: number, name: string, args: ArgList | null, flowsIn: readonly number[] | null): void;
+  instantList?(track: number, ts: number, name: string, args: ArgList | null, flowOut: number,
+    flowsIn: readonly number[] | null): void;
   /** A completed flow, after its destination event (for viewers that draw arrows from both ends at once). */
   flow?(id: number, fromTrack: number, fromTs: number, toTrack: number, toTs: number): void;
   /** No more events on this track (a finished coroutine): the sink may drop what it keeps for it. */
@@ -172,9 +201,24 @@ export class TimelineBuilder {
   private readonly finishedRing: number[] = [];
   private finishedNext = 0;
   private strings: StringTable | null = null;
+  /** The last coroutine co() found live (events of one coroutine come in runs); null after it finished. */
+  private lastCo: CoState | null = null;
+  /** The last thread thread() found. */
+  private lastThread: ThreadState | null = null;
+  /** The one argument list, refilled for each event that has arguments (see ArgList). */
+  private readonly al: ArgList = { n: 0, keys: [], values: [] };
+  /** The sink takes ArgLists (beginList / instantList). */
+  private readonly lists: boolean;
 
   constructor(private readonly sink: TimelineSink, opts: TimelineOptions = {}) {
     this.pid = opts.pid ?? 0;
+    this.lists = !!(sink.beginList && sink.instantList);
+  }
+
+  /** The argument list, emptied, to fill with put() for the next event. */
+  private args(): ArgList {
+    this.al.n = 0;
+    return this.al;
   }
 
   /** Events of one batch, in order. STRING/STRING_MORE and unknown kinds are skipped. */
@@ -218,22 +262,45 @@ export class TimelineBuilder {
       case Kind.CO_FINISH: return this.onFinish(r, i, ts);
       case Kind.WAKE: return this.onWake(r, i, ts);
       case Kind.CALL: return this.onCall(r, i, ts);
-      case Kind.PREEMPT_SENT:
-        return this.instant(this.coOrThread(r, i), ts, 'preempt sent', { ran_ns: r.a(i, 0) }, 0, null);
-      case Kind.PREEMPTED:
-        return this.instant(this.coOrThread(r, i), ts, 'preempted',
-          { latency_ns: r.a(i, 1), pc: hex(r.a(i, 0)), safe_point: r.a(i, 2) }, 0, null);
-      case Kind.PREEMPT_DEFERRED:
-        return this.instant(this.coOrThread(r, i), ts, 'preempt deferred',
-          { reason: deferWhyName(r.a(i, 0)), pc: hex(r.a(i, 1)) }, 0, null);
+      case Kind.PREEMPT_SENT: {
+        const tr = this.coOrThread(r, i);
+        const a = this.args();
+        put(a, 'ran_ns', r.a(i, 0));
+        return this.instant(tr, ts, 'preempt sent', a, 0, null);
+      }
+      case Kind.PREEMPTED: {
+        const tr = this.coOrThread(r, i);
+        const a = this.args();
+        put(a, 'latency_ns', r.a(i, 1));
+        put(a, 'pc', hex(r.a(i, 0)));
+        put(a, 'safe_point', r.a(i, 2));
+        return this.instant(tr, ts, 'preempted', a, 0, null);
+      }
+      case Kind.PREEMPT_DEFERRED: {
+        const tr = this.coOrThread(r, i);
+        const a = this.args();
+        put(a, 'reason', deferWhyName(r.a(i, 0)));
+        put(a, 'pc', hex(r.a(i, 1)));
+        return this.instant(tr, ts, 'preempt deferred', a, 0, null);
+      }
       case Kind.WORKER_IDLE: return this.onIdle(r, i, ts);
       case Kind.WORKER_BUSY: return this.onBusy(r, i, ts);
       case Kind.QUEUES: return this.onQueues(r, i, ts);
-      case Kind.CO_MIGRATE:
-        return this.instant(this.coOrThread(r, i), ts, 'migrated', { from_worker: r.a(i, 0), to_worker: r.a(i, 1) }, 0, null);
-      case Kind.DROP:
-        return this.instant(this.threadTrack(this.thread(r.tid(i))), ts, 'drop',
-          { lost: r.a(i, 0), first_ts: r.a(i, 1), last_ts: r.a(i, 2) }, 0, null);
+      case Kind.CO_MIGRATE: {
+        const tr = this.coOrThread(r, i);
+        const a = this.args();
+        put(a, 'from_worker', r.a(i, 0));
+        put(a, 'to_worker', r.a(i, 1));
+        return this.instant(tr, ts, 'migrated', a, 0, null);
+      }
+      case Kind.DROP: {
+        const tr = this.threadTrack(this.thread(r.tid(i)));
+        const a = this.args();
+        put(a, 'lost', r.a(i, 0));
+        put(a, 'first_ts', r.a(i, 1));
+        put(a, 'last_ts', r.a(i, 2));
+        return this.instant(tr, ts, 'drop', a, 0, null);
+      }
     }
   }
 
@@ -276,7 +343,7 @@ export class TimelineBuilder {
     this.queueDepth(r, i, ts);
     const co = this.co(r.co(i));
     if (!co || co.phase === Phase.READY || co.phase === Phase.RUNNING) return;
-    this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(r, i), null);
+    this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(this.args(), r, i), null);
   }
 
   private onRun(r: RawEvents, i: number, ts: number): void {
@@ -289,8 +356,13 @@ export class TimelineBuilder {
     if (th.running) this.endWorkerSlice(th.running, ts);
     if (th.idle) this.stopIdle(th, ts);
     const flows = this.takeFlows(co);
-    this.setPhase(co, Phase.RUNNING, ts, 'running', { switches: r.a(i, 0), worker: r.worker(i) }, flows);
-    this.beginSlice(tt, ts, co.label, { co: co.id }, null);
+    let a = this.args();
+    put(a, 'switches', r.a(i, 0));
+    put(a, 'worker', r.worker(i));
+    this.setPhase(co, Phase.RUNNING, ts, 'running', a, flows);
+    a = this.args();
+    put(a, 'co', co.id);
+    this.beginSlice(tt, ts, co.label, a, null);
     th.running = co;
     co.on = th;
   }
@@ -300,15 +372,18 @@ export class TimelineBuilder {
     if (!co || co.phase !== Phase.RUNNING) return;
     this.endWorkerSlice(co, ts);
     const why = r.a(i, 0) ? ReadyWhy.PREEMPTED : ReadyWhy.YIELDED;
-    this.setPhase(co, Phase.READY, ts, 'ready', { why: readyWhyName(why) }, null);
+    const a = this.args();
+    put(a, 'why', readyWhyName(why));
+    this.setPhase(co, Phase.READY, ts, 'ready', a, null);
   }
 
   private onSuspend(r: RawEvents, i: number, ts: number): void {
     const co = this.co(r.co(i));
     if (!co) return;
     this.endWorkerSlice(co, ts);
-    const [label, args] = suspendLabel(r, i, ts);
-    this.setPhase(co, Phase.SUSPENDED, ts, suspendedName(label), args, null);
+    const a = this.args();
+    const label = suspendLabel(a, r, i, ts);
+    this.setPhase(co, Phase.SUSPENDED, ts, suspendedName(label), a, null);
   }
 
   private onWake(r: RawEvents, i: number, ts: number): void {
@@ -316,13 +391,16 @@ export class TimelineBuilder {
     if (!co) return;
     const waker = this.co(r.a(i, 3));
     const from = waker ? this.coTrack(waker) : this.threadTrack(this.thread(r.tid(i)));
-    const args: Record<string, ArgValue> = { co: co.id, name: co.label, ...readyArgs(r, i) };
-    if (r.a(i, 2)) args.events = eventsName(r.a(i, 2));
-    if (r.a(i, 4) !== NO_WORKER) args.waker_worker = r.a(i, 4);
     const flow = co.phase === Phase.RUNNING ? 0 : this.startFlow(co, from, ts);
-    this.instant(from, ts, 'wake', args, flow, null);
+    const a = this.args();
+    put(a, 'co', co.id);
+    put(a, 'name', co.label);
+    readyArgs(a, r, i);
+    if (r.a(i, 2)) put(a, 'events', eventsName(r.a(i, 2)));
+    if (r.a(i, 4) !== NO_WORKER) put(a, 'waker_worker', r.a(i, 4));
+    this.instant(from, ts, 'wake', a, flow, null);
     if (co.phase === Phase.SUSPENDED || co.phase === Phase.NONE) {
-      this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(r, i), null);
+      this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(this.args(), r, i), null);
     }
   }
 
@@ -332,17 +410,19 @@ export class TimelineBuilder {
     const tr = this.coTrack(co);
     this.endWorkerSlice(co, ts);
     this.endSlice(tr, ts);
-    const args: Record<string, ArgValue> = { exit: exitName(r.a(i, 0)) };
-    if (r.a(i, 1)) args.stack_used = r.a(i, 1);
-    this.instant(tr, ts, 'finished', args, 0, this.takeFlows(co));
+    const a = this.args();
+    put(a, 'exit', exitName(r.a(i, 0)));
+    if (r.a(i, 1)) put(a, 'stack_used', r.a(i, 1));
+    this.instant(tr, ts, 'finished', a, 0, this.takeFlows(co));
     this.sink.close(tr.info.id);
     this.cos.delete(co.id);
+    if (this.lastCo === co) this.lastCo = null;
     this.stats.liveCoroutines--;
     this.rememberFinished(co.id);
   }
 
   /** Ends the coroutine's open state slice and begins the next one. */
-  private setPhase(co: CoState, phase: Phase, ts: number, name: string, args: Args, flows: PendingFlow[] | null): void {
+  private setPhase(co: CoState, phase: Phase, ts: number, name: string, args: ArgList, flows: PendingFlow[] | null): void {
     const tr = this.coTrack(co);
     this.endSlice(tr, ts);
     this.beginSlice(tr, ts, name, args, flows);
@@ -359,7 +439,7 @@ export class TimelineBuilder {
     const dur = r.a(i, 4);
     // A parked call began before its coroutine last resumed: shown from there (its args keep the whole duration).
     const t0 = Math.max(ts - dur, tr.last);
-    this.innerSlice(tr, t0, ts, hookName(hook), callArgs(r, i, hook, a0, dur));
+    this.innerSlice(tr, t0, ts, hookName(hook), callArgs(this.args(), r, i, hook, a0, dur));
   }
 
   private onIdle(r: RawEvents, i: number, ts: number): void {
@@ -367,9 +447,10 @@ export class TimelineBuilder {
     const tr = this.threadTrack(th);
     if (th.running) this.endWorkerSlice(th.running, ts);
     if (th.idle) return;
-    const args: Record<string, ArgValue> = { netpoller: r.a(i, 1) };
-    if (r.a(i, 0)) args.until = r.a(i, 0);
-    this.beginSlice(tr, ts, 'idle', args, null);
+    const a = this.args();
+    put(a, 'netpoller', r.a(i, 1));
+    if (r.a(i, 0)) put(a, 'until', r.a(i, 0));
+    this.beginSlice(tr, ts, 'idle', a, null);
     th.idle = true;
   }
 
@@ -464,8 +545,8 @@ export class TimelineBuilder {
   }
 
   /** Begins the one open slice of tr (the caller ended the previous one). */
-  private beginSlice(tr: TrackState, ts: number, name: string, args: Args | null, flows: PendingFlow[] | null): void {
-    this.sink.begin(tr.info.id, this.clamp(tr, ts), name, args, flows && flows.map((f) => f.id));
+  private beginSlice(tr: TrackState, ts: number, name: string, args: ArgList | null, flows: PendingFlow[] | null): void {
+    this.emitBegin(tr.info.id, this.clamp(tr, ts), name, args, flows && flows.map((f) => f.id));
     this.landed(flows, tr);
     tr.open = true;
     const s = this.stats;
@@ -481,15 +562,25 @@ export class TimelineBuilder {
   }
 
   /** A complete slice [t0, t1] nested in tr's open slice (if any): begun and ended at once. */
-  private innerSlice(tr: TrackState, t0: number, t1: number, name: string, args: Args): void {
-    this.sink.begin(tr.info.id, this.clamp(tr, t0), name, args, null);
+  private innerSlice(tr: TrackState, t0: number, t1: number, name: string, args: ArgList): void {
+    this.emitBegin(tr.info.id, this.clamp(tr, t0), name, args, null);
     this.sink.end(tr.info.id, this.clamp(tr, t1));
   }
 
-  private instant(tr: TrackState, ts: number, name: string, args: Args | null, flowOut: number,
+  private instant(tr: TrackState, ts: number, name: string, args: ArgList | null, flowOut: number,
     flowsIn: PendingFlow[] | null): void {
-    this.sink.instant(tr.info.id, this.clamp(tr, ts), name, args, flowOut, flowsIn && flowsIn.map((f) => f.id));
+    const id = tr.info.id;
+    const t = this.clamp(tr, ts);
+    const ids = flowsIn && flowsIn.map((f) => f.id);
+    if (this.lists) this.sink.instantList!(id, t, name, args, flowOut, ids);
+    else this.sink.instant(id, t, name, args && argsOf(args), flowOut, ids);
     this.landed(flowsIn, tr);
+  }
+
+  /** sink.beginList, or sink.begin with the list made an object. */
+  private emitBegin(track: number, ts: number, name: string, args: ArgList | null, flowsIn: number[] | null): void {
+    if (this.lists) this.sink.beginList!(track, ts, name, args, flowsIn);
+    else this.sink.begin(track, ts, name, args && argsOf(args), flowsIn);
   }
 
   // ---- tracks and state lookup ------------------------------------------------------------------
@@ -525,11 +616,14 @@ export class TimelineBuilder {
   }
 
   private thread(tid: number): ThreadState {
+    const last = this.lastThread;
+    if (last !== null && last.tid === tid) return last;
     let th = this.threads.get(tid);
     if (!th) {
       th = { tid, name: '', worker: NO_WORKER, track: null, running: null, idle: false };
       this.threads.set(tid, th);
     }
+    this.lastThread = th;
     return th;
   }
 
@@ -553,7 +647,10 @@ export class TimelineBuilder {
   /** The coroutine's state, created on first sight; null for a coroutine that finished. */
   private co(id: number): CoState | null {
     if (!id) return null;
+    const last = this.lastCo;
+    if (last !== null && last.id === id) return last;
     let co = this.cos.get(id);
+    if (co) this.lastCo = co;
     if (co || this.finished.has(id)) return co ?? null;
     co = { id, label: coroutineLabel(id, ''), track: null, phase: Phase.NONE, on: null, pending: [] };
     this.cos.set(id, co);
@@ -607,54 +704,85 @@ function eventsName(ev: number): string {
   return ev === 3 ? 'read|write' : ev === 1 ? 'read' : ev === 2 ? 'write' : `events ${ev}`;
 }
 
-/** why and detail of a CO_READY or WAKE (both in a0, a1). */
-function readyArgs(r: RawEvents, i: number): Record<string, ArgValue> {
-  const why = r.a(i, 0);
-  const detail = r.a(i, 1);
-  const args: Record<string, ArgValue> = { why: readyWhyName(why) };
-  switch (why) {
-    case ReadyWhy.SPAWNED: if (detail) args.parent = detail; break;
-    case ReadyWhy.TIMER: args.deadline = detail; break;
-    case ReadyWhy.FD: case ReadyWhy.CLOSED: args.fd = r.signed(i, 1); break;
-    case ReadyWhy.JOINED: args.joined = detail; break;
-    case ReadyWhy.SIGNAL: args.signal = detail; break;
-    case ReadyWhy.STOLEN: args.victim_worker = detail; break;
-  }
-  return args;
+/** Appends key: v to the list. */
+function put(a: ArgList, key: string, v: ArgValue): void {
+  a.keys[a.n] = key;
+  a.values[a.n++] = v;
 }
 
-/** Name and arguments of a CO_SUSPEND: the call (hook, fd, events, deadline), the join target or the sleep. */
-function suspendLabel(r: RawEvents, i: number, ts: number): [string, Args] {
+/** Appends why and detail of a CO_READY or WAKE (both in a0, a1); returns the list. */
+function readyArgs(a: ArgList, r: RawEvents, i: number): ArgList {
   const why = r.a(i, 0);
-  if (why === SuspendWhy.JOIN) return ['join', { why: 'join', joins: r.a(i, 2) }];
+  const detail = r.a(i, 1);
+  put(a, 'why', readyWhyName(why));
+  switch (why) {
+    case ReadyWhy.SPAWNED: if (detail) put(a, 'parent', detail); break;
+    case ReadyWhy.TIMER: put(a, 'deadline', detail); break;
+    case ReadyWhy.FD: case ReadyWhy.CLOSED: put(a, 'fd', r.signed(i, 1)); break;
+    case ReadyWhy.JOINED: put(a, 'joined', detail); break;
+    case ReadyWhy.SIGNAL: put(a, 'signal', detail); break;
+    case ReadyWhy.STOLEN: put(a, 'victim_worker', detail); break;
+  }
+  return a;
+}
+
+/**
+ * A CO_SUSPEND: appends its arguments (the call: hook, fd, events, deadline; the join target or the sleep)
+ * and returns its label.
+ */
+function suspendLabel(a: ArgList, r: RawEvents, i: number, ts: number): string {
+  const why = r.a(i, 0);
+  if (why === SuspendWhy.JOIN) {
+    put(a, 'why', 'join');
+    put(a, 'joins', r.a(i, 2));
+    return 'join';
+  }
   const hook = r.a(i, 1);
-  const args: Record<string, ArgValue> = { why: suspendWhyName(why) };
-  if (hook) args.hook = hookName(hook);
+  put(a, 'why', suspendWhyName(why));
+  if (hook) put(a, 'hook', hookName(hook));
   const fd = r.signed(i, 2);
-  if (why === SuspendWhy.CALL && fd >= 0) args.fd = fd;
-  if (r.a(i, 3)) args.events = eventsName(r.a(i, 3));
+  if (why === SuspendWhy.CALL && fd >= 0) put(a, 'fd', fd);
+  if (r.a(i, 3)) put(a, 'events', eventsName(r.a(i, 3)));
   const deadline = r.a(i, 4);
   if (deadline) {
-    args.deadline = deadline;
-    args.timeout_ns = Math.max(0, deadline - ts);
+    put(a, 'deadline', deadline);
+    put(a, 'timeout_ns', Math.max(0, deadline - ts));
   }
-  return [hook ? hookName(hook) : suspendWhyName(why), args];
+  return hook ? hookName(hook) : suspendWhyName(why);
 }
 
 const summaryKeys = { bytes: 'requested_bytes', timeout_ms: 'timeout_ms', sleep_ms: 'sleep_ms', flags: 'flags',
   cmd: 'cmd', none: '' } as const;
 
-/** A CALL's arguments: fd, result, errno, the argument summary, duration, parked / blocked. */
-function callArgs(r: RawEvents, i: number, hook: number, a0: number, dur: number): Args {
-  const args: Record<string, ArgValue> = {};
-  if (hookHasFd(hook)) args.fd = r.signed(i, 1);
-  args.result = r.signed(i, 2);
-  args.errno = r.lo(i, 3);
-  const kind = summaryKind(hook);
+/** What callArgs needs to know of a hook, by hook id (filled as hooks are met). */
+interface CallShape {
+  hasFd: boolean;
+  /** The argument summary's key; '' for none. */
+  summaryKey: string;
+  timeout: boolean;
+}
+const callShapes: CallShape[] = [];
+
+function callShape(hook: number): CallShape {
+  let c = callShapes[hook];
+  if (c === undefined) {
+    const kind = summaryKind(hook);
+    c = { hasFd: hookHasFd(hook), summaryKey: summaryKeys[kind], timeout: kind === 'timeout_ms' };
+    if (hook >= 0 && hook < 0x10000) callShapes[hook] = c;
+  }
+  return c;
+}
+
+/** Appends a CALL's arguments: fd, result, errno, the argument summary, duration, parked / blocked. */
+function callArgs(a: ArgList, r: RawEvents, i: number, hook: number, a0: number, dur: number): ArgList {
+  const c = callShape(hook);
+  if (c.hasFd) put(a, 'fd', r.signed(i, 1));
+  put(a, 'result', r.signed(i, 2));
+  put(a, 'errno', r.lo(i, 3));
   const summary = r.hi(i, 3);
-  if (kind !== 'none') args[summaryKeys[kind]] = kind === 'timeout_ms' && summary === 0xffffffff ? -1 : summary;
-  args.duration_ns = dur;
-  if (a0 & CallFlag.PARKED) args.parked = 1;
-  if (a0 & CallFlag.BLOCKED) args.blocked = 1;
-  return args;
+  if (c.summaryKey) put(a, c.summaryKey, c.timeout && summary === 0xffffffff ? -1 : summary);
+  put(a, 'duration_ns', dur);
+  if (a0 & CallFlag.PARKED) put(a, 'parked', 1);
+  if (a0 & CallFlag.BLOCKED) put(a, 'blocked', 1);
+  return a;
 }

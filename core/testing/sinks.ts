@@ -39,3 +39,21 @@ export class CountSink implements ByteSink {
     await new Promise<void>((r) => setTimeout(() => r(), 0));
   }
 }
+
+/**
+ * Keeps a copy of every chunk like CollectSink, and hands each chunk back (`written`) a moment after
+ * taking it, as a file stream does once the bytes are on their way: the writer may then reuse its memory.
+ * `buffers` counts the distinct ArrayBuffers it was given.
+ */
+export class ReturningSink extends CollectSink {
+  private readonly seen = new Set<ArrayBufferLike>();
+  override write(chunk: Uint8Array, written?: () => void): boolean {
+    super.write(chunk);
+    this.seen.add(chunk.buffer);
+    if (written) void Promise.resolve().then(written);
+    return true;
+  }
+  get buffers(): number {
+    return this.seen.size;
+  }
+}

@@ -447,8 +447,8 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
       let problem: string | undefined;
       let unclosed: string | null = null;
       try {
-        const batches = (function* () {
-          yield* r.batches(65536, { reuse: true }); // the exporters keep nothing of a batch
+        const batches = (async function* () {
+          yield* r.batchesAhead(65536); // the exporters keep nothing of a batch: the next is decoded meanwhile
           const pr = r.problem();
           if (pr) problem = `${r.path}: ${pr.message} (everything before offset ${pr.offset} was exported)`;
           else unclosed = r.notClosedCleanly();
@@ -484,7 +484,7 @@ Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
     options: { all: false },
     async run(p) {
       if (p.positional.length !== 1) throw usage('stats: give one trace file');
-      const s = openSession(p.positional[0]);
+      const s = await openSession(p.positional[0]);
       process.stdout.write(statsReport(s, { limit: p.opts.has('all') ? Infinity : 30 }) + '\n');
       return reportProblems(s);
     },
@@ -559,7 +559,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       const r = openTrace(p.positional[0]);
       const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
       try {
-        for (const b of r.batches(65536, { reuse: true })) f.push(b.raw, b.strings);
+        for await (const b of r.batchesAhead(65536)) f.push(b.raw, b.strings);
       } finally {
         r.close();
       }
@@ -663,10 +663,10 @@ function openTrace(path: string): TraceReader {
   }
 }
 
-function openSession(path: string): Session {
+async function openSession(path: string): Promise<Session> {
   try {
     // Streamed into derived tables without a store: memory bounded by coroutines and hooks.
-    return Session.open(path, { store: false });
+    return await Session.read(path, { store: false });
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.BAD_FILE);
   }

@@ -75,6 +75,11 @@ export interface NativeTraceFile {
   info(): TraceFileInfo;
   /** With into: records decoded into it (at most what fits), events a view of its start. */
   read(max?: number, into?: Uint8Array): { events: Uint8Array; strings: [number, string][]; done: boolean };
+  /**
+   * read(max, into) decoded on a thread of libuv's pool while JS runs on; until the promise settles every
+   * other method of this file throws, and into must not be touched.
+   */
+  readAsync(max: number, into: Uint8Array): Promise<{ events: Uint8Array; strings: [number, string][]; done: boolean }>;
   status(): TraceFileStatus | null;
   seekTime(t: number): boolean;
   /**

@@ -20,6 +20,9 @@ export interface ExportSummaries {
   'calls-csv': CallStatsSummary;
 }
 
+/** Bytes the stream may hold before the exporter waits for it. */
+const WRITE_AHEAD = 8 << 20;
+
 const exporters = { 'perfetto': exportPerfetto, 'chrome-json': exportChromeJson, 'calls-csv': exportCallStatsCsv };
 
 export async function exportToFile<F extends ExportFormat>(format: F, batches: Batches, path: string,
@@ -31,7 +34,9 @@ export async function exportToFile<F extends ExportFormat>(format: F, batches: B
   } catch {
     // not ours to chmod (a shared file we may write): left as it is
   }
-  const out = createWriteStream('', { fd: fh });
+  // Room for a few of the exporters' 1 MB chunks: the exporter goes on with the next batch while the
+  // file takes the last ones (at the default 16 KB it waited for every chunk to reach the disk).
+  const out = createWriteStream('', { fd: fh, highWaterMark: WRITE_AHEAD });
   out.on('error', () => {}); // reported by the exporter's next write or drain, or by finished()
   try {
     const summary = await exporters[format](batches, writableSink(out), opts);

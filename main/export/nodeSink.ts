@@ -9,7 +9,8 @@ import type { ByteSink } from '../../core/export/output.js';
 
 export function writableSink(out: Writable): ByteSink {
   return {
-    write: (chunk) => out.write(chunk),
+    // The stream calls back once the chunk was written (or failed: the error is reported by ready()).
+    write: (chunk, written) => (written ? out.write(chunk, () => written()) : out.write(chunk)),
     async ready() {
       if (out.errored) throw out.errored;
       if (out.writableNeedDrain) await once(out, 'drain');

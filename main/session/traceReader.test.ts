@@ -82,3 +82,39 @@ test('batches decoded into one reused buffer are the same events, each valid unt
     r.close();
   }
 });
+
+test('batches decoded ahead on another thread are the same events and strings, from two buffers in turn', async () => {
+  for (const name of ['hello-format1.cstrace', 'hello-format2.cstrace']) {
+    const fresh = readAll(fixture(name));
+    const r = new TraceReader(fixture(name));
+    const chunks: Buffer[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    for await (const b of r.batchesAhead(7)) {
+      assert.ok(b.raw.length <= 7);
+      buffers.push(b.raw.bytes.buffer);
+      chunks.push(Buffer.from(b.raw.bytes));
+    }
+    assert.ok(buffers.length > 3);
+    assert.equal(new Set(buffers).size, 2, 'two buffers');
+    for (let k = 1; k < buffers.length; k++) assert.notEqual(buffers[k], buffers[k - 1], 'used in turn');
+    assert.ok(Buffer.concat(chunks).equals(fresh.events), `${name}: same records as fresh batches`);
+    for (let id = 1; id < 64; id++) assert.equal(r.strings.get(id), fresh.strings.get(id));
+    assert.equal(r.eventsRead * 64, fresh.events.length);
+    assert.equal(r.problem(), null);
+    r.close();
+  }
+});
+
+test('while a batch is decoded on another thread the file refuses every other call; leaving the loop early waits for it', async () => {
+  const r = new TraceReader(fixture('hello-format2.cstrace'));
+  let seen = 0;
+  for await (const b of r.batchesAhead(4)) {
+    seen += b.raw.length;
+    // the next batch is being decoded now
+    assert.throws(() => r.close(), /a read is in progress/);
+    assert.throws(() => r.summaries(), /a read is in progress/);
+    if (seen >= 8) break;
+  }
+  r.close(); // the read in flight settled when the loop was left
+  assert.throws(() => r.summaries(), /closed/);
+});

@@ -1,7 +1,8 @@
 /**
  * Reading a Coroscope trace file as batches of raw events (the exporters'
  * and the replay's input), through the addon's C reader. Streaming: one
- * batch in memory at a time. A corrupt or truncated file yields everything
+ * batch in memory at a time (batchesAhead: two, the next one decoded on a
+ * pool thread meanwhile; the file refuses other calls while it is). A corrupt or truncated file yields everything
  * before the damage, then `problem()` says what was lost and where; a file
  * its writer never closed yields its complete chunks, then
  * `notClosedCleanly()` says so.
@@ -42,6 +43,36 @@ export class TraceReader {
         yield { raw, strings: this.strings };
       }
       if (r.done) break;
+    }
+    this.status = this.file.status();
+  }
+
+  /**
+   * Batches until the end, like batches(size, { reuse: true }), with the next batch decoded on a
+   * pool thread while the consumer works on the current one (two buffers, used in turn): each
+   * batch is valid only until the next is asked for. A consumer that stops early waits for the
+   * read in flight when it leaves the loop (the file can be closed then).
+   */
+  async *batchesAhead(size = 65536): AsyncGenerator<EventBatch> {
+    const bufs = [new Uint8Array(size * EVENT_SIZE), new Uint8Array(size * EVENT_SIZE)];
+    let k = 0;
+    let pending: ReturnType<typeof this.file.readAsync> | null = this.file.readAsync(size, bufs[k]);
+    try {
+      for (;;) {
+        const r = await pending!;
+        pending = null;
+        this.strings.add(r.strings);
+        // Into the other buffer: its batch was the one before this and its consumer asked for this one.
+        if (!r.done) pending = this.file.readAsync(size, bufs[(k ^= 1)]);
+        if (r.events.length) {
+          const raw = new RawEvents(r.events);
+          this.eventsRead += raw.length;
+          yield { raw, strings: this.strings };
+        }
+        if (r.done) break;
+      }
+    } finally {
+      if (pending) await pending.catch(() => undefined);
     }
     this.status = this.file.status();
   }

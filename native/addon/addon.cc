@@ -10,8 +10,8 @@
 //   policy: 'drop' (default: the target never waits) or 'lossless' (its threads
 //   wait for the link to drain, at most 1 s each time; link.h)
 //   socketPath(pid) -> string
-//   TraceFile(path)                      a trace file opened for reading: info, read, status,
-//                                        seekTime, seekEvent, summaries, close
+//   TraceFile(path)                      a trace file opened for reading: info, read, readAsync,
+//                                        status, seekTime, seekEvent, summaries, close
 // Target: pid, send(line), kill(signal), stop(), stats()
 // onMessage(msg) is called on the JS thread with, in order of happening:
 //   { type: 'events', events: Buffer (64-byte records), strings: [id, text][] }
@@ -27,6 +27,13 @@
 // link stops draining (sink.busy) rather than our memory growing: the engine
 // then drops, and says so (policy drop), or its threads wait (lossless). No external buffers: every
 // Buffer is a copy owned by JS (Electron forbids external buffers).
+// A TraceFile's readAsync decodes on a libuv pool thread into the caller's
+// Uint8Array while JS runs on (what lets a reader decode the next batch while
+// the current one is processed): from the call until its promise settles the
+// pool thread alone touches the cs_reader, and every other method of that
+// TraceFile throws ("a read is in progress"); the array and the TraceFile are
+// held by references until then. The strings of the batch are made JS strings
+// back on the JS thread.
 
 #include <napi.h>
 
@@ -355,6 +362,7 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "TraceFile",
                        {InstanceMethod<&TraceFile::Info>("info"), InstanceMethod<&TraceFile::Read>("read"),
+                        InstanceMethod<&TraceFile::ReadAsync>("readAsync"),
                         InstanceMethod<&TraceFile::Status>("status"), InstanceMethod<&TraceFile::Seek>("seekTime"),
                         InstanceMethod<&TraceFile::Summaries>("summaries"),
                         InstanceMethod<&TraceFile::SeekEvent>("seekEvent"),
@@ -376,14 +384,81 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
   }
 
  private:
+  friend class ReadWorker;
   cs_reader* r_ = nullptr;
   std::vector<coroscope_event> buf_;
   bool allStrings_ = false;  // after seekEvent: the next read() lists every string known so far
+  bool busy_ = false;        // a readAsync is in flight: its pool thread owns r_
 
   cs_reader* R(const Napi::CallbackInfo& info) {
+    if (busy_) throw Napi::Error::New(info.Env(), "a read is in progress on this trace file");
     if (!r_) throw Napi::Error::New(info.Env(), "the trace file is closed");
     return r_;
   }
+
+  // Up to max records into out (STRING records skipped; the ids they define
+  // appended to ids); done when the data ended. Touches only r (any thread).
+  static size_t Decode(cs_reader* r, coroscope_event* out, uint32_t max, std::vector<uint64_t>& ids, bool& done) {
+    size_t n = 0;
+    done = false;
+    while (n < max) {
+      coroscope_event* ev = &out[n];
+      if (cs_reader_next(r, ev) != 1) {
+        done = true;
+        break;
+      }
+      if (ev->kind == COROSCOPE_EV_STRING || ev->kind == COROSCOPE_EV_STRING_MORE) {
+        if (ids.empty() || ids.back() != ev->a[0]) ids.push_back(ev->a[0]);
+        continue;
+      }
+      n++;
+    }
+    return n;
+  }
+
+  // The { events, strings, done } of a read (JS thread).
+  Napi::Object Result(Napi::Env env, Napi::Value events, std::vector<uint64_t>& ids, bool done) {
+    cs_reader* r = r_;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("events", events);
+    Napi::Array s = Napi::Array::New(env);
+    uint32_t k = 0;
+    if (allStrings_) {  // after a seek: every string defined before (and in) what this read covered
+      allStrings_ = false;
+      ids.clear();
+      size_t cur = 0;
+      uint64_t id;
+      const char* t;
+      size_t len;
+      while (cs_reader_strings_next(r, &cur, &id, &t, &len)) ids.push_back(id);
+    }
+    for (uint64_t id : ids) {
+      size_t len;
+      const char* t = cs_reader_string(r, id, &len, nullptr);
+      if (!t) continue;
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, Napi::Number::New(env, static_cast<double>(id)));
+      pair.Set(1u, Napi::String::New(env, t, len));
+      s.Set(k++, pair);
+    }
+    o.Set("strings", s);
+    o.Set("done", Napi::Boolean::New(env, done));
+    return o;
+  }
+
+  // The `into` argument of read / readAsync: records decoded into it; max clipped to what fits.
+  static coroscope_event* Into(Napi::Env env, Napi::Uint8Array into, uint32_t& max) {
+    if (into.ByteOffset() % alignof(coroscope_event))
+      throw Napi::TypeError::New(env, "read(max, into): into must be 8-byte aligned");
+    size_t fits = into.ByteLength() / sizeof(coroscope_event);
+    if (fits == 0) throw Napi::RangeError::New(env, "read(max, into): into holds no whole record");
+    if (max > fits) max = static_cast<uint32_t>(fits);
+    return reinterpret_cast<coroscope_event*>(into.Data());
+  }
+
+  // readAsync(max, into) -> Promise<{ events, strings, done }>: read(max, into) decoded on a pool
+  // thread (see the top of this file); events is a view of into's start.
+  Napi::Value ReadAsync(const Napi::CallbackInfo& info);
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
     const cs_trace_info* i = cs_reader_info(R(info));
@@ -416,59 +491,20 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
     if (info.Length() > 1 && info[1].IsTypedArray() &&
         info[1].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
       into = info[1].As<Napi::Uint8Array>();
-      if (into.ByteOffset() % alignof(coroscope_event))
-        throw Napi::TypeError::New(env, "read(max, into): into must be 8-byte aligned");
-      size_t fits = into.ByteLength() / sizeof(coroscope_event);
-      if (fits == 0) throw Napi::RangeError::New(env, "read(max, into): into holds no whole record");
-      if (max > fits) max = static_cast<uint32_t>(fits);
-      out = reinterpret_cast<coroscope_event*>(into.Data());
+      out = Into(env, into, max);
     } else {
       buf_.resize(max);
       out = buf_.data();
     }
     std::vector<uint64_t> ids;
-    size_t n = 0;
-    bool done = false;
-    while (n < max) {
-      coroscope_event* ev = &out[n];
-      if (cs_reader_next(r, ev) != 1) {
-        done = true;
-        break;
-      }
-      if (ev->kind == COROSCOPE_EV_STRING || ev->kind == COROSCOPE_EV_STRING_MORE) {
-        if (ids.empty() || ids.back() != ev->a[0]) ids.push_back(ev->a[0]);
-        continue;
-      }
-      n++;
-    }
-    Napi::Object o = Napi::Object::New(env);
+    bool done;
+    size_t n = Decode(r, out, max, ids, done);
+    Napi::Value events;
     if (!into.IsEmpty())
-      o.Set("events", Napi::Uint8Array::New(env, n * sizeof(coroscope_event), into.ArrayBuffer(), into.ByteOffset()));
+      events = Napi::Uint8Array::New(env, n * sizeof(coroscope_event), into.ArrayBuffer(), into.ByteOffset());
     else
-      o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(out), n * sizeof(coroscope_event)));
-    Napi::Array s = Napi::Array::New(env);
-    uint32_t k = 0;
-    if (allStrings_) {  // after a seek: every string defined before (and in) what this read covered
-      allStrings_ = false;
-      ids.clear();
-      size_t cur = 0;
-      uint64_t id;
-      const char* t;
-      size_t len;
-      while (cs_reader_strings_next(r, &cur, &id, &t, &len)) ids.push_back(id);
-    }
-    for (uint64_t id : ids) {
-      size_t len;
-      const char* t = cs_reader_string(r, id, &len, nullptr);
-      if (!t) continue;
-      Napi::Array pair = Napi::Array::New(env, 2);
-      pair.Set(0u, Napi::Number::New(env, static_cast<double>(id)));
-      pair.Set(1u, Napi::String::New(env, t, len));
-      s.Set(k++, pair);
-    }
-    o.Set("strings", s);
-    o.Set("done", Napi::Boolean::New(env, done));
-    return o;
+      events = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(out), n * sizeof(coroscope_event));
+    return Result(env, events, ids, done);
   }
 
   Napi::Value Status(const Napi::CallbackInfo& info) {
@@ -604,11 +640,72 @@ class TraceFile : public Napi::ObjectWrap<TraceFile> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (busy_) throw Napi::Error::New(info.Env(), "a read is in progress on this trace file");
     if (r_) cs_reader_close(r_);
     r_ = nullptr;
     return info.Env().Undefined();
   }
 };
+
+// One readAsync: Execute decodes on a pool thread (the TraceFile is busy_ meanwhile), OnOK / OnError
+// settle the promise on the JS thread and free the TraceFile.
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, TraceFile* tf, Napi::Object self, Napi::Uint8Array into, coroscope_event* out, uint32_t max)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), tf_(tf), r_(tf->r_), out_(out),
+        max_(max) {
+    self_ = Napi::Persistent(self);
+    into_ = Napi::Persistent(into);
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override { n_ = TraceFile::Decode(r_, out_, max_, ids_, done_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    tf_->busy_ = false;
+    Napi::Uint8Array into = into_.Value();
+    Napi::Value events = Napi::Uint8Array::New(env, n_ * sizeof(coroscope_event), into.ArrayBuffer(), into.ByteOffset());
+    try {
+      deferred_.Resolve(tf_->Result(env, events, ids_, done_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    tf_->busy_ = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference self_;  // keeps the TraceFile alive
+  Napi::Reference<Napi::Uint8Array> into_;  // keeps the records' memory alive
+  TraceFile* tf_;
+  cs_reader* r_;
+  coroscope_event* out_;
+  uint32_t max_;
+  std::vector<uint64_t> ids_;
+  size_t n_ = 0;
+  bool done_ = false;
+};
+
+Napi::Value TraceFile::ReadAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  R(info);
+  uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 65536;
+  if (max == 0) max = 1;
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "readAsync(max, into): into must be a Uint8Array");
+  Napi::Uint8Array into = info[1].As<Napi::Uint8Array>();
+  coroscope_event* out = Into(env, into, max);
+  auto* w = new ReadWorker(env, this, info.This().As<Napi::Object>(), into, out, max);
+  busy_ = true;
+  w->Queue();  // the worker deletes itself after OnOK / OnError
+  return w->Promise();
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Target", Target::Init(env));
