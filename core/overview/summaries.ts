@@ -1,0 +1,94 @@
+/**
+ * Chunk summaries as plain columns: the compact shape in which the host hands a trace's chunk
+ * summaries (TraceFile.summaries(): per chunk and per lane = (tid, worker)) to a viewer, and the
+ * input of the overview (overview.ts). One flat number array per table instead of one object per
+ * lane per chunk: a 100 M-event recording has ~1,600 chunks of a few lanes each, and this shape
+ * crosses JSON or structured clone as a few arrays.
+ *
+ * Invariants: plain data only (JSON-safe numbers, no typed arrays, no classes); `lanes` holds
+ * LANE_FIELDS numbers per (chunk, lane) entry, the entries of chunk `from + i` being the
+ * chunkLanes[i] entries after those of the chunks before it; chunk i's `events` counts what
+ * TraceFile.read() returns of it (every record but STRING/STRING_MORE), so a running sum of them
+ * is the event number (seq) of a chunk's first event.
+ */
+
+/** One (chunk, lane) entry's fields, in order, in `SummaryColumns.lanes`. */
+export const enum LaneField {
+  TID, WORKER, RECORDS, FIRST_TS, LAST_TS, BUSY_NS, CO_START, CO_END,
+  /** Bit 0: idle at the chunk's start; bit 1: idle at its end. */
+  FLAGS,
+  /** Records of the kinds the timeline marks: CALL, PREEMPTED, PREEMPT_DEFERRED, DROP, CO_RUN (switches in). */
+  CALLS, PREEMPTS, DEFERRALS, DROPS, SWITCHES,
+}
+export const LANE_FIELDS = 14;
+
+/** Kind numbers (core/events/schema.ts Kind) counted into the marked fields. */
+export const KIND_CALL = 48;
+export const KIND_PREEMPTED = 65;
+export const KIND_PREEMPT_DEFERRED = 66;
+export const KIND_DROP = 96;
+export const KIND_CO_RUN = 18;
+const KIND_STRING = 4;
+const KIND_STRING_MORE = 5;
+
+/** Worker index of a lane off the workers. */
+export const NO_WORKER = 0xffff;
+
+export interface SummaryColumns {
+  /** Index of this answer's first chunk in the file. */
+  from: number;
+  /** Per chunk: its first and last timestamp (ns), its events (records minus strings), its lane entries. */
+  chunkFirstTs: number[];
+  chunkLastTs: number[];
+  chunkEvents: number[];
+  chunkLanes: number[];
+  /** LANE_FIELDS numbers per (chunk, lane) entry. */
+  lanes: number[];
+  /** What ended the walk early (a damaged chunk), else null. */
+  problem: string | null;
+}
+
+/** One lane of one chunk as the reader gives it (main/engine/addon.ts TraceLaneSummary, structurally). */
+export interface LaneSummaryLike {
+  tid: number;
+  worker: number;
+  records: number;
+  firstTs: number;
+  lastTs: number;
+  busyNs: number;
+  coStart: number;
+  coEnd: number;
+  idleAtStart: boolean;
+  idleAtEnd: boolean;
+  kinds: Record<string, number>;
+}
+
+export interface ChunkSummaryLike {
+  firstTs: number;
+  lastTs: number;
+  records: number;
+  lanes: LaneSummaryLike[];
+}
+
+/** Chunks `from` on of a reader's summaries as columns. */
+export function summaryColumns(chunks: readonly ChunkSummaryLike[], from: number, problem: string | null = null): SummaryColumns {
+  const out: SummaryColumns = { from, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem };
+  for (let c = from; c < chunks.length; c++) {
+    const ch = chunks[c];
+    let strings = 0;
+    for (const l of ch.lanes) {
+      const k = l.kinds;
+      strings += (k[KIND_STRING] ?? 0) + (k[KIND_STRING_MORE] ?? 0);
+      out.lanes.push(
+        l.tid, l.worker, l.records, l.firstTs, l.lastTs, l.busyNs, l.coStart, l.coEnd,
+        (l.idleAtStart ? 1 : 0) | (l.idleAtEnd ? 2 : 0),
+        k[KIND_CALL] ?? 0, k[KIND_PREEMPTED] ?? 0, k[KIND_PREEMPT_DEFERRED] ?? 0, k[KIND_DROP] ?? 0, k[KIND_CO_RUN] ?? 0,
+      );
+    }
+    out.chunkFirstTs.push(ch.firstTs);
+    out.chunkLastTs.push(ch.lastTs);
+    out.chunkEvents.push(ch.records - strings);
+    out.chunkLanes.push(ch.lanes.length);
+  }
+  return out;
+}
