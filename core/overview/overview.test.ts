@@ -13,11 +13,11 @@ function chunks(n: number, busyA: (c: number) => number = () => 500_000): ChunkS
     const t = 1e9 + c * 1e6;
     const lanes = [{
       tid: 10, worker: 0, records: 100, firstTs: t + 1, lastTs: t + 1e6, busyNs: busyA(c), coStart: c, coEnd: c + 1,
-      idleAtStart: false, idleAtEnd: false, kinds: { 48: 7, 65: c % 3 === 0 ? 1 : 0, 18: 2, 4: 1 } as Record<string, number>,
+      idleAtStart: false, idleAtEnd: false, kinds: { 48: 7, 65: c % 3 === 0 ? 1 : 0, 18: 2, 4: 1, 20: 90 - (c % 3 === 0 ? 1 : 0) } as Record<string, number>,
     }];
     if (c % 2 === 0) {
       lanes.push({ tid: 20, worker: NO_WORKER, records: 10, firstTs: t + 10, lastTs: t + 5e5, busyNs: 0, coStart: 0, coEnd: 0,
-        idleAtStart: true, idleAtEnd: true, kinds: { 96: 1 } });
+        idleAtStart: true, idleAtEnd: true, kinds: { 96: 1, 80: 9 } });
     }
     out.push({ firstTs: t + 1, lastTs: t + 1e6, records: lanes.reduce((s, l) => s + l.records, 0), lanes });
   }

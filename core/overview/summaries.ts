@@ -8,9 +8,14 @@
  * Invariants: plain data only (JSON-safe numbers, no typed arrays, no classes); `lanes` holds
  * LANE_FIELDS numbers per (chunk, lane) entry, the entries of chunk `from + i` being the
  * chunkLanes[i] entries after those of the chunks before it; chunk i's `events` counts what
- * TraceFile.read() returns of it (every record but STRING/STRING_MORE), so a running sum of them
+ * TraceFile.read() returns of it (records of every known kind but STRING/STRING_MORE), so a running sum of them
  * is the event number (seq) of a chunk's first event.
  */
+
+import { Kind } from '../events/schema.js';
+
+/** The kinds TraceFile.read() hands out as events (every known kind but NONE and strings): what seq counts. */
+const EVENT_KINDS = Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE).map(String);
 
 /** One (chunk, lane) entry's fields, in order, in `SummaryColumns.lanes`. */
 export const enum LaneField {
@@ -28,8 +33,6 @@ export const KIND_PREEMPTED = 65;
 export const KIND_PREEMPT_DEFERRED = 66;
 export const KIND_DROP = 96;
 export const KIND_CO_RUN = 18;
-const KIND_STRING = 4;
-const KIND_STRING_MORE = 5;
 
 /** Worker index of a lane off the workers. */
 export const NO_WORKER = 0xffff;
@@ -37,7 +40,7 @@ export const NO_WORKER = 0xffff;
 export interface SummaryColumns {
   /** Index of this answer's first chunk in the file. */
   from: number;
-  /** Per chunk: its first and last timestamp (ns), its events (records minus strings), its lane entries. */
+  /** Per chunk: its first and last timestamp (ns), its events (records but strings), its lane entries. */
   chunkFirstTs: number[];
   chunkLastTs: number[];
   chunkEvents: number[];
@@ -75,10 +78,10 @@ export function summaryColumns(chunks: readonly ChunkSummaryLike[], from: number
   const out: SummaryColumns = { from, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem };
   for (let c = from; c < chunks.length; c++) {
     const ch = chunks[c];
-    let strings = 0;
+    let events = 0;
     for (const l of ch.lanes) {
       const k = l.kinds;
-      strings += (k[KIND_STRING] ?? 0) + (k[KIND_STRING_MORE] ?? 0);
+      for (const name of EVENT_KINDS) events += k[name] ?? 0;
       out.lanes.push(
         l.tid, l.worker, l.records, l.firstTs, l.lastTs, l.busyNs, l.coStart, l.coEnd,
         (l.idleAtStart ? 1 : 0) | (l.idleAtEnd ? 2 : 0),
@@ -87,7 +90,7 @@ export function summaryColumns(chunks: readonly ChunkSummaryLike[], from: number
     }
     out.chunkFirstTs.push(ch.firstTs);
     out.chunkLastTs.push(ch.lastTs);
-    out.chunkEvents.push(ch.records - strings);
+    out.chunkEvents.push(events);
     out.chunkLanes.push(ch.lanes.length);
   }
   return out;
