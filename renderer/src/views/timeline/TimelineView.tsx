@@ -29,6 +29,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLSpanElement>(null);
   const droppedRef = useRef<HTMLSpanElement>(null);
+  const lodRef = useRef<HTMLSpanElement>(null);
   const followLive = useUi((s) => s.followLive);
   const viewSpan = useUi((s) => s.viewport.span);
   const selectedCo = useUi((s) => s.selectedCo);
@@ -47,6 +48,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     let layExpanded: Record<number, true> | null = null;
     let fitted = false;
     let dropped = '';
+    let lodHint = '';
     // An animation frame is requested only when something changed (nothing runs while idle).
     const schedule = () => {
       if (!raf) raf = requestAnimationFrame(frame);
@@ -151,6 +153,14 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const events = String(src.frame?.events ?? 0);
       if (canvas.dataset.events !== events) canvas.dataset.events = events;
       canvas.dataset.rects = String(lastFrame.rects);
+      // What answered (a big trace: its overview or the detail of a window), for people and tests.
+      const source = src.frame?.source ?? '';
+      if (canvas.dataset.source !== source) canvas.dataset.source = source;
+      const hint = source === 'overview' ? 'overview — zoom in for detail' : source === 'loading' ? 'loading detail…' : '';
+      if (hint !== lodHint && lodRef.current) {
+        lodHint = hint;
+        lodRef.current.textContent = hint;
+      }
       const note = droppedNote(src.frame);
       if (note !== dropped && droppedRef.current) {
         dropped = note;
@@ -332,6 +342,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         <button data-testid="timeline-fit" onClick={fit}>Fit</button>
         <span className="dim" data-testid="timeline-span">{fmtDur(viewSpan)} shown</span>
         <span className="dim" data-testid="timeline-dropped" ref={droppedRef} />
+        <span className="dim" data-testid="timeline-lod" ref={lodRef} />
         {selectedCo !== null && (
           <span>
             selected #{selectedCo}{' '}

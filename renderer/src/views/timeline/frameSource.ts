@@ -4,10 +4,13 @@
  * replaces the one waiting, so the canvas always gets the newest viewport next and never a queue
  * of stale ones; the newest answer is kept for painting (draw.ts paints it moved onto the current
  * viewport until the next one arrives). The track list is asked again only when a frame says the
- * tracks changed (its tracksVersion).
+ * tracks changed (its tracksVersion). A frame that wants detail (a big trace drawn from its
+ * overview: `want`) makes the host read that window (readWindow, once per tag): its events go to
+ * the data worker as 'window' pushes, and the next frame is drawn from them.
  */
 import type { FrameRequest, TimelineFrame, TracksAnswer } from '../../worker/protocol.js';
 import { query } from '../../worker/client.js';
+import { getApi } from '../../api/index.js';
 
 export class FrameSource {
   frame: TimelineFrame | null = null;
@@ -16,6 +19,7 @@ export class FrameSource {
   private waiting: FrameRequest | null = null;
   private tracksInflight = false;
   private closed = false;
+  private wantedTag = 0;
 
   /** onFrame: a new frame answer arrived; onTracks: a new track list arrived. */
   constructor(private readonly session: string, private readonly onFrame: () => void, private readonly onTracks: () => void) {}
@@ -58,6 +62,10 @@ export class FrameSource {
         if (this.closed) return;
         this.frame = f;
         this.onFrame();
+        if (f.want && f.want.tag !== this.wantedTag) {
+          this.wantedTag = f.want.tag;
+          getApi().readWindow(this.session, f.want).catch((e: Error) => console.warn(`coroscope: detail: ${e.message}`));
+        }
       },
       (e: Error) => console.warn(`coroscope: frame: ${e.message}`),
     ).finally(() => {
