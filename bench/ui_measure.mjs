@@ -194,6 +194,8 @@ function instrument() {
   const hasSpans = () => {
     const c = document.querySelector('[data-testid="timeline-canvas"]');
     if (!c || !c.width || !c.height) return false;
+    // Drawn from data (a frame made from no event draws nothing to count).
+    if (!(Number(c.getAttribute('data-events')) > 0)) return false;
     const dpr = window.devicePixelRatio || 1;
     const x0 = Math.round(150 * dpr);
     const w = c.width - x0;

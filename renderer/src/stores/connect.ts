@@ -14,13 +14,15 @@
  *    server) is a message in the page (useStream.messages), not only in the console;
  *  - an opened trace of more than LOD_THRESHOLD events is drawn with level of detail: its chunk
  *    summaries go to the data worker before its first batch (the subscription waits for them),
- *    so the worker streams it through its derived tables only (worker/sessionData.ts).
+ *    so the worker streams it through its derived tables only (worker/sessionData.ts); that
+ *    stream's acks wait while the user pans or zooms (stores/interaction.ts).
  */
 import { create } from 'zustand';
 import type { ApiPush, SessionStatus } from '../../../preload/api.js';
 import { getApi, isWsApi } from '../api/index.js';
 import { LOD_THRESHOLD } from '../worker/protocol.js';
 import { ingest, ingestOverview, onApplied } from './data.js';
+import { interactionWait } from './interaction.js';
 import { useSessions } from './sessions.js';
 
 const RECORD_BYTES = 64;
@@ -48,9 +50,10 @@ export function startConnection(): void {
   const received = new Map<string, number>();
   const subscribed = new Set<string>();
   const pendingAcks = new Map<string, number>();
+  /** Sessions drawn with level of detail (their chunk summaries were asked for). */
+  const lod = new Set<string>();
   let ackScheduled = false;
 
-  const lod = new Set<string>();
   const subscribe = (id: string, st?: SessionStatus) => {
     subscribed.add(id);
     if (st && st.kind === 'replay' && st.events > LOD_THRESHOLD && !lod.has(id) && !received.has(id)) {
@@ -85,20 +88,27 @@ export function startConnection(): void {
     );
   };
 
+  const flushAcks = () => {
+    // A big trace's analysis yields to the user's input: its acks wait (the host pauses it).
+    const wait = interactionWait();
+    if (wait > 0 && [...pendingAcks.keys()].some((id) => lod.has(id))) {
+      setTimeout(flushAcks, wait);
+      return;
+    }
+    ackScheduled = false;
+    const applied = { ...useStream.getState().applied };
+    for (const [id, s] of pendingAcks) {
+      applied[id] = s;
+      api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
+    }
+    pendingAcks.clear();
+    useStream.setState({ applied });
+  };
   onApplied((session, seq) => {
     pendingAcks.set(session, seq);
     if (ackScheduled) return;
     ackScheduled = true;
-    setTimeout(() => {
-      ackScheduled = false;
-      const applied = { ...useStream.getState().applied };
-      for (const [id, s] of pendingAcks) {
-        applied[id] = s;
-        api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
-      }
-      pendingAcks.clear();
-      useStream.setState({ applied });
-    }, 0);
+    setTimeout(flushAcks, 0);
   });
 
   const onBatch = (p: Extract<ApiPush, { type: 'batch' }>) => {

@@ -7,6 +7,7 @@ import type { FrameRequest } from '../../worker/protocol.js';
 import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, type Layout } from './draw.js';
 import { rowsIn } from './geometry.js';
 import { FrameSource } from './frameSource.js';
+import { noteInteraction } from '../../stores/interaction.js';
 
 const MIN_SPAN = 200; // ns
 const MAX_SPAN = 3600e9;
@@ -205,6 +206,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
 
     const onWheel = (e: WheelEvent) => {
       e.preventDefault();
+      noteInteraction();
       if (e.shiftKey) {
         scrollY = Math.max(0, scrollY + e.deltaY);
         markStale();
@@ -225,6 +227,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         const dy = e.clientY - drag.y;
         if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
         if (drag.moved) {
+          noteInteraction();
           if (dx) pan(dx);
           if (dy) {
             scrollY = Math.max(0, scrollY - dy);
@@ -290,6 +293,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       }, () => { /* the session is gone */ });
     };
     const onKey = (e: KeyboardEvent) => {
+      noteInteraction();
       const { w } = size();
       const step = (w - LABEL_W) / 4;
       if (e.key === 'ArrowLeft') pan(step);
@@ -322,6 +326,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   }, [sessionId]);
 
   const zoomBy = (f: number) => {
+    noteInteraction();
     const { t0, span } = useUi.getState().viewport;
     const ns = Math.min(MAX_SPAN, Math.max(MIN_SPAN, span * f));
     useUi.getState().zoomTo({ t0: t0 + (span - ns) / 2, span: ns });
