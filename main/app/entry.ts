@@ -32,7 +32,9 @@
  *    read), and readWindow() reads one time window's events from the file
  *    for one listener (WindowRead below: at most one per listener and
  *    session, a newer one stops the older), pushed as 'window' parts of at
- *    most WINDOW_PART_EVENTS, one part per turn of the event loop.
+ *    most WINDOW_PART_EVENTS, one part per turn of the event loop, each
+ *    waiting while the listener's transport has more than
+ *    WINDOW_BACKLOG_BYTES queued.
  */
 import type { ApiPush, SessionStatus, SummaryColumns, WindowRequest, WindowResult } from '../../preload/api.js';
 import { LANE_FIELDS, summaryColumns } from '../../core/overview/summaries.js';
@@ -52,6 +54,8 @@ export const WINDOW_EVENTS = 131072;
 const FILE_BATCH_EVENTS = 32768;
 /** Events per 'window' push of a readWindow. */
 export const WINDOW_PART_EVENTS = 32768;
+/** A readWindow waits while more than this many bytes are queued to its listener (its transport's backlog). */
+export const WINDOW_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export class SessionEntry {
   /** Events forwarded so far (live), or held by the file (an opened trace). */
@@ -163,8 +167,11 @@ export class SessionEntry {
     }
   }
 
-  /** Reads [t0, t1] of the file to `to` as 'window' pushes; a newer read for `to` stops this one. */
-  readWindow(to: Push, w: WindowRequest): Promise<WindowResult> {
+  /**
+   * Reads [t0, t1] of the file to `to` as 'window' pushes; a newer read for `to` stops this one.
+   * backlog: bytes queued to `to` (its transport's), the next part waits while above WINDOW_BACKLOG_BYTES.
+   */
+  readWindow(to: Push, w: WindowRequest, backlog?: () => number): Promise<WindowResult> {
     this.windows.get(to)?.stop();
     const all = this.allSummaries();
     // The first chunk that may hold ts >= t0 (chunk last ts made non-decreasing), and its first event's seq.
@@ -175,7 +182,7 @@ export class SessionEntry {
       if (last >= w.t0) break;
       seq += all.chunkEvents[c];
     }
-    const read = new WindowRead(this, to, w, seq);
+    const read = new WindowRead(this, to, w, seq, backlog);
     this.windows.set(to, read);
     return read.run().finally(() => {
       if (this.windows.get(to) === read) this.windows.delete(to);
@@ -246,7 +253,8 @@ class WindowRead {
   private stopped = false;
   private reader: NativeTraceFile | undefined;
 
-  constructor(private readonly entry: SessionEntry, private readonly to: Push, private readonly w: WindowRequest, private seq: number) {}
+  constructor(private readonly entry: SessionEntry, private readonly to: Push, private readonly w: WindowRequest, private seq: number,
+    private readonly backlog?: () => number) {}
 
   stop(): void {
     this.stopped = true;
@@ -263,6 +271,8 @@ class WindowRead {
       const at = this.reader.seekEvent(this.seq);
       this.seq = at;
       for (;;) {
+        // Flow control: a page that does not take its pushes is not sent more (never disconnected for it).
+        while (!this.stopped && this.backlog && this.backlog() > WINDOW_BACKLOG_BYTES) await new Promise((res) => setTimeout(res, 5));
         if (this.stopped) return { tag, events: sent, cut, complete: false };
         const r = this.reader.read(WINDOW_PART_EVENTS);
         pendingStrings = pendingStrings.concat(r.strings);

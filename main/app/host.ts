@@ -49,6 +49,8 @@ export interface HostOptions {
 /** Who asked: subscribe() and ack() act for this listener (the transport's push function). */
 export interface RequestContext {
   push?: Push;
+  /** Bytes queued to this listener and not yet taken by it (serve: the WebSocket's bufferedAmount). */
+  backlog?: () => number;
 }
 
 export class AppHost {
@@ -154,7 +156,7 @@ export class AppHost {
     readWindow: ([id, w], ctx) => {
       const e = this.entry(id);
       if (!ctx.push) throw new HostError('bad-request', 'readWindow needs a transport that can push to its caller');
-      return e.readWindow(ctx.push, w);
+      return e.readWindow(ctx.push, w, ctx.backlog);
     },
   };
 

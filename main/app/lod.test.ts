@@ -152,3 +152,23 @@ test('readWindow needs a transport that can push to its caller', async () => {
   if (!r.ok) assert.equal(r.error.code, 'bad-request');
   await ask('closeSession', [st.id]);
 });
+
+test('readWindow waits while its listener\'s transport has a backlog, and goes on when it drains (never dropped)', async () => {
+  const st = await ask('openTrace', [file]);
+  const all = await ask('chunkSummaries', [st.id, 0]);
+  let backlog = 64 * 1024 * 1024;
+  let parts = 0;
+  const page = (p: ApiPush) => {
+    if (p.type === 'window') parts++;
+  };
+  const t0 = Math.min(...all.chunkFirstTs);
+  const t1 = Math.max(...all.chunkLastTs);
+  const done = host.handle({ id: 9, name: 'readWindow', args: [st.id, { tag: 1, t0, t1, max: 8_000_000 }] }, { push: page, backlog: () => backlog });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(parts, 0, 'nothing pushed while the transport is backed up');
+  backlog = 0;
+  const r = await done;
+  assert.ok(r.ok && r.result.complete && r.result.events === st.events, JSON.stringify(r));
+  assert.ok(parts > 1);
+  await ask('closeSession', [st.id]);
+});

@@ -85,7 +85,7 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
       ws.send(JSON.stringify(refused));
       return;
     }
-    const reply = await host.handle(env, { push });
+    const reply = await host.handle(env, { push, backlog: () => ws.bufferedAmount });
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
   });
 }
