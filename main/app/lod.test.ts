@@ -168,7 +168,8 @@ test('readWindow waits while its listener\'s transport has a backlog, and goes o
   assert.equal(parts, 0, 'nothing pushed while the transport is backed up');
   backlog = 0;
   const r = await done;
-  assert.ok(r.ok && r.result.complete && r.result.events === st.events, JSON.stringify(r));
+  const res = r.ok ? (r.result as RequestResult<'readWindow'>) : null;
+  assert.ok(res && res.complete && res.events === st.events, JSON.stringify(r));
   assert.ok(parts > 1);
   await ask('closeSession', [st.id]);
 });

@@ -8,8 +8,9 @@
  *  - the track list is the overview's lanes (thread tracks, id = lane index + 1), whatever
  *    answers a frame, so rows do not jump when the source changes; its version is the
  *    overview's lanesVersion;
- *  - a frame comes from the detail only when the loaded window covers the whole view, was not
- *    cut, and the view holds at most DETAIL_BUDGET events (estimated from the chunks); else from
+ *  - a frame comes from the detail only when the loaded window covers the whole view (a window
+ *    cut at the budget covers up to its last event), and the view holds at most DETAIL_BUDGET
+ *    events (estimated from the chunks); else from
  *    the overview ('overview' when the view is too big for detail, 'loading' when its detail is
  *    wanted: the frame's `want` names the window to read, with margin, and its tag);
  *  - memory is bounded by the detail budget, not the trace: at most two windows are held (the one
@@ -40,7 +41,12 @@ export class DetailWindow implements FrameData {
   /** Thread track of the detail model per tid (made when complete). */
   private trackOfTid = new Map<number, number>();
 
-  constructor(readonly tag: number, readonly t0: number, readonly t1: number) {}
+  /** The time up to which the window holds every event (its t1, or its last event's time when cut). */
+  coveredTo: number;
+
+  constructor(readonly tag: number, readonly t0: number, readonly t1: number) {
+    this.coveredTo = t1;
+  }
 
   add(events: Uint8Array, strings: readonly [number, string][]): void {
     this.strings.add(strings);
@@ -59,6 +65,9 @@ export class DetailWindow implements FrameData {
   finish(cut: boolean): void {
     this.complete = true;
     this.cut = cut;
+    // Cut at max: every event up to the last one read is here (the file is in time order), the
+    // events at that very time perhaps not all.
+    if (cut) this.coveredTo = Math.min(this.t1, this.newest - 1);
     for (const t of this.timeline.threadTracks()) if (t.info.tid !== undefined) this.trackOfTid.set(t.info.tid, t.info.id);
   }
 
@@ -71,18 +80,28 @@ export class DetailWindow implements FrameData {
   }
 
   covers(t0: number, t1: number): boolean {
-    return this.complete && !this.cut && this.t0 <= t0 && t1 <= this.t1;
+    return this.complete && this.t0 <= t0 && t1 <= this.coveredTo;
   }
 }
 
 export class LodView {
   readonly overview = new Overview();
+
+  /** budget: most events a view is drawn from detail with (a window asks at most that many). */
+  constructor(readonly budget = DETAIL_BUDGET) {}
+
   /** The window drawn from, and the one arriving. */
   detail: DetailWindow | null = null;
   private incoming: DetailWindow | null = null;
   /** The window asked for last (its tag, range): parts of other tags are dropped. */
-  private wanted: { tag: number; t0: number; t1: number } | null = null;
+  private wanted: { tag: number; t0: number; t1: number; tight: boolean } | null = null;
   private nextTag = 1;
+  /**
+   * A view whose own window (no margin) came back cut (more events than the budget where the
+   * chunks' estimate said fewer): views inside it and about as wide are drawn from the overview,
+   * not asked again (the same read would be cut again); a narrower view is asked anew.
+   */
+  private tooDense: { t0: number; t1: number } | null = null;
 
   addSummaries(s: SummaryColumns): void {
     this.overview.add(s);
@@ -96,7 +115,8 @@ export class LodView {
     this.incoming.add(events, strings);
     if (!last) return false;
     // A window holding the whole budget may have been cut short of t1 (readWindow's max).
-    this.incoming.finish(cut || this.incoming.eventCount >= DETAIL_BUDGET);
+    this.incoming.finish(cut || this.incoming.eventCount >= this.budget);
+    if (this.incoming.cut && w.tight) this.tooDense = { t0: w.t0, t1: w.t1 };
     this.detail = this.incoming;
     this.incoming = null;
     this.wanted = null;
@@ -120,7 +140,7 @@ export class LodView {
     const t1 = req.t0 + req.span;
     const facts = { oldest: ov.oldest, newest: ov.newest, events: ov.events, tracksVersion: ov.lanesVersion };
     const inView = ov.eventsIn(t0, t1);
-    if (inView > DETAIL_BUDGET) return overviewFrame(ov, facts, req);
+    if (inView > this.budget) return overviewFrame(ov, facts, req);
     const d = this.detail;
     if (d && d.covers(t0, t1)) {
       const rows: FrameRow[] = [];
@@ -133,19 +153,24 @@ export class LodView {
       return { ...f, oldest: facts.oldest, newest: facts.newest, events: facts.events, tracksVersion: facts.tracksVersion, droppedBefore: 0, source: 'detail' };
     }
     const f = overviewFrame(ov, facts, req);
+    const dense = this.tooDense;
+    if (dense && dense.t0 <= t0 && t1 <= dense.t1 && req.span >= (dense.t1 - dense.t0) * 0.9) return f; // its detail does not fit
     f.source = 'loading';
     const w = this.wanted;
     if (!w || w.t0 > t0 || w.t1 < t1) {
-      // The view and half a view each side, as long as the budget allows.
+      // The view and half a view each side, as long as the budget allows; the view alone when
+      // that does not fit, or when a window around it came back cut.
       let a = t0 - req.span / 2;
       let b = t1 + req.span / 2;
-      if (ov.eventsIn(a, b) > DETAIL_BUDGET) {
+      const tight = ov.eventsIn(a, b) > this.budget || (d !== null && d.cut && d.t0 <= t0 && t0 <= d.t1);
+      if (tight) {
         a = t0;
         b = t1;
       }
-      this.wanted = { tag: this.nextTag++, t0: Math.max(0, Math.floor(a)), t1: Math.ceil(b) };
+      this.wanted = { tag: this.nextTag++, t0: Math.max(0, Math.floor(a)), t1: Math.ceil(b), tight };
     }
-    f.want = { ...this.wanted!, max: DETAIL_BUDGET };
+    const want = this.wanted!;
+    f.want = { tag: want.tag, t0: want.t0, t1: want.t1, max: this.budget };
     return f;
   }
 }
