@@ -12,8 +12,8 @@
 //       a trace too big to hold (level of detail): open FILE, time to the first frame with
 //       spans (drawn from the chunk overview); the serve process's and every Chromium
 //       process's PSS (/proc smaps_rollup) before opening, after the first paint and after --seconds of analysis;
-//       then frame times while panning at three zoom levels (the whole trace, 1/100 and
-//       1/10,000 of it, reached with the zoom buttons), and the time each level's detail took
+//       then frame times while panning at three zoom levels (the whole trace, 1/128 and
+//       1/16,384 of it, reached with the zoom buttons), and the time each level's detail took
 //       to arrive (canvas data-source "detail") where the view is small enough for it.
 //   node bench/ui_measure.mjs stream PRODUCER --coroutines N --yields-per-s R --seconds S
 //       launch PRODUCER (bench/c/paced_producer.c) through the launch form and keep
@@ -610,9 +610,9 @@ async function bigScenario(page, o, srv, browserPid) {
   };
   const sampler = setInterval(sample, 500);
   try {
-    // Zoom levels: the whole trace (Fit), then 1/100 and 1/10,000 of it (the + button halves the span).
+    // Zoom levels: the whole trace (Fit), then 1/128 and 1/16,384 of it (the + button halves the span).
     await page.getByTestId('timeline-fit').click();
-    for (const [name, halvings] of [['whole', 0], ['1/100', 7], ['1/10000', 7]]) {
+    for (const [name, halvings] of [['whole', 0], ['1/128', 7], ['1/16384', 7]]) {
       for (let i = 0; i < halvings; i++) {
         await page.getByTestId('timeline-zoom-in').click();
         await page.waitForTimeout(30);

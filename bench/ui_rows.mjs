@@ -30,7 +30,7 @@
 //                        the highest sample from the first paint to 60 s of analysis later.
 //                        Target <= 1000 MB.
 //   ui_big_pan_p95       the worst of the pan frame p95 at three zoom levels (whole trace,
-//                        1/100, 1/10,000). Target <= 16 ms.
+//                        1/128, 1/16,384). Target <= 16 ms.
 
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
