@@ -1,14 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LaneColumns, Overview } from './overview.js';
-import { summaryColumns, type ChunkSummaryLike, NO_WORKER } from './summaries.js';
+import { summaryColumns, type TraceChunkSummary, NO_WORKER } from './summaries.js';
 
 /**
  * n chunks of 1 ms each from t = 1e9; lane A (tid 10, worker 0) busy `busyA(c)` ns in chunk c,
  * one preemption every 3rd chunk; lane B (tid 20, off the workers) only in even chunks, busy 0.
  */
-function chunks(n: number, busyA: (c: number) => number = () => 500_000): ChunkSummaryLike[] {
-  const out: ChunkSummaryLike[] = [];
+function chunks(n: number, busyA: (c: number) => number = () => 500_000): TraceChunkSummary[] {
+  const out: TraceChunkSummary[] = [];
   for (let c = 0; c < n; c++) {
     const t = 1e9 + c * 1e6;
     const lanes = [{
@@ -19,7 +19,7 @@ function chunks(n: number, busyA: (c: number) => number = () => 500_000): ChunkS
       lanes.push({ tid: 20, worker: NO_WORKER, records: 10, firstTs: t + 10, lastTs: t + 5e5, busyNs: 0, coStart: 0, coEnd: 0,
         idleAtStart: true, idleAtEnd: true, kinds: { 96: 1, 80: 9 } });
     }
-    out.push({ firstTs: t + 1, lastTs: t + 1e6, records: lanes.reduce((s, l) => s + l.records, 0), lanes });
+    out.push({ offset: c * 4096, size: 4096, firstTs: t + 1, lastTs: t + 1e6, records: lanes.reduce((s, l) => s + l.records, 0), lanes });
   }
   return out;
 }

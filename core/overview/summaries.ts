@@ -51,30 +51,40 @@ export interface SummaryColumns {
   problem: string | null;
 }
 
-/** One lane of one chunk as the reader gives it (main/engine/addon.ts TraceLaneSummary, structurally). */
-export interface LaneSummaryLike {
+/**
+ * One lane (thread) of a chunk as the trace reader gives it (TraceFile.summaries(), typed for the
+ * host in main/engine/addon.ts): what a timeline's overview needs without the records.
+ */
+export interface TraceLaneSummary {
   tid: number;
+  /** Worker index, 0xffff off the workers. */
   worker: number;
   records: number;
   firstTs: number;
   lastTs: number;
+  /** Time a coroutine ran on the lane (since the lane's previous record, which may be in an earlier chunk). */
   busyNs: number;
+  /** Coroutine running before the lane's first record of the chunk / after its last (0: none). */
   coStart: number;
   coEnd: number;
   idleAtStart: boolean;
   idleAtEnd: boolean;
+  /** Record count per event kind (kind number as the key). */
   kinds: Record<string, number>;
 }
 
-export interface ChunkSummaryLike {
+/** One chunk's summary (offset and size: where the chunk is in the file). */
+export interface TraceChunkSummary {
+  offset: number;
+  size: number;
   firstTs: number;
   lastTs: number;
   records: number;
-  lanes: LaneSummaryLike[];
+  lanes: TraceLaneSummary[];
 }
 
 /** Chunks `from` on of a reader's summaries as columns. */
-export function summaryColumns(chunks: readonly ChunkSummaryLike[], from: number, problem: string | null = null): SummaryColumns {
+export function summaryColumns(chunks: readonly Omit<TraceChunkSummary, 'offset' | 'size'>[], from: number, problem: string | null = null): SummaryColumns {
   const out: SummaryColumns = { from, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem };
   for (let c = from; c < chunks.length; c++) {
     const ch = chunks[c];
