@@ -231,7 +231,7 @@ export function uiBenchmarks(h) {
       return [
         row({ ...metas[0], value: round4(fp), peer_value: TARGET_BIG_PAINT_MS, meets_target: fp <= TARGET_BIG_PAINT_MS, notes: [what, 'drawn from the chunk overview (core/overview): no event is read before it'], detail: { reps: runs } }),
         row({ ...metas[1], value: round4(mem), peer_value: TARGET_BIG_MB, meets_target: mem <= TARGET_BIG_MB,
-          notes: [what, `before opening ${median(runs.map((r) => r.memory_before_open.total_mb)).toFixed(0)} MB (Chromium's own), at first paint ${median(runs.map((r) => r.memory_first_paint.total_mb)).toFixed(0)} MB, after 60 s ${median(runs.map((r) => r.memory_later.total_mb)).toFixed(0)} MB (${runs[0].progress_later || 'analysis done'})`] }),
+          notes: [what, `before opening ${median(runs.map((r) => r.memory_before_open.total_mb)).toFixed(0)} MB (Chromium's own), at first paint ${median(runs.map((r) => r.memory_first_paint.total_mb)).toFixed(0)} MB, after 60 s ${median(runs.map((r) => r.memory_later.total_mb)).toFixed(0)} MB (status bar: ${runs[0].progress_later || 'no "analysed" note'})`] }),
         row({ ...metas[2], value: round4(pan), peer_value: TARGET_FRAME_MS, meets_target: pan <= TARGET_FRAME_MS,
           notes: [what, ...runs[0].levels.map((l) => `${l.level} (${l.span}, ${l.source}${l.detail_ms !== null ? `, detail in ${l.detail_ms} ms` : ''}): p50 ${l.pan.work_p50_ms} / p95 ${l.pan.work_p95_ms} ms`)] }),
       ];
