@@ -50,7 +50,7 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'recording', 'bigtrace'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'ui_big', 'recording', 'bigtrace'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
@@ -105,6 +105,7 @@ function parseArgs(argv) {
     : n === 'core_ingest_record' || n === 'core_bytes_real' ? 'core_ingest'
     : n.startsWith('core_store') ? 'core_store'
     : n.startsWith('core_export') ? 'core_export'
+    : n.startsWith('ui_big') ? 'ui_big'
     : n.startsWith('ui_') ? 'ui'
     : n.startsWith('recording_') ? 'recording'
     : n.startsWith('bigtrace_') ? 'bigtrace'

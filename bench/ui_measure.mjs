@@ -8,6 +8,13 @@
 //       open FILE through the Start view's "Open a trace" form; time to the first
 //       frame with spans on the timeline canvas and to the fully loaded timeline;
 //       then frame times while dragging (pan) and wheeling (zoom) over the canvas.
+//   node bench/ui_measure.mjs big FILE [--pan-seconds S]
+//       a trace too big to hold (level of detail): open FILE, time to the first frame with
+//       spans (drawn from the chunk overview); the serve process's and every Chromium
+//       process's PSS (/proc smaps_rollup) before opening, after the first paint and after --seconds of analysis;
+//       then frame times while panning at three zoom levels (the whole trace, 1/128 and
+//       1/16,384 of it, reached with the zoom buttons), and the time each level's detail took
+//       to arrive (canvas data-source "detail") where the view is small enough for it.
 //   node bench/ui_measure.mjs stream PRODUCER --coroutines N --yields-per-s R --seconds S
 //       launch PRODUCER (bench/c/paced_producer.c) through the launch form and keep
 //       the timeline following live for S seconds: frame times, then the renderer's
@@ -51,7 +58,7 @@ function parse(argv) {
     else if (a === '--seconds') o.seconds = v();
     else throw new Error(`ui_measure: unknown argument ${a}`);
   }
-  if (!['trace', 'stream'].includes(o.mode) || !o.target) {
+  if (!['trace', 'stream', 'big'].includes(o.mode) || !o.target) {
     throw new Error('usage: ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S] | stream PRODUCER [--coroutines N] [--yields-per-s R] [--seconds S]');
   }
   return o;
@@ -187,6 +194,8 @@ function instrument() {
   const hasSpans = () => {
     const c = document.querySelector('[data-testid="timeline-canvas"]');
     if (!c || !c.width || !c.height) return false;
+    // Drawn from data (a frame made from no event draws nothing to count).
+    if (!(Number(c.getAttribute('data-events')) > 0)) return false;
     const dpr = window.devicePixelRatio || 1;
     const x0 = Math.round(150 * dpr);
     const w = c.width - x0;
@@ -558,6 +567,97 @@ async function streamScenario(page, o, ancestor) {
   };
 }
 
+// Memory (MB) of a process and its descendants, from /proc: [the process, its descendants]. PSS
+// (smaps_rollup: shared pages split between their users), so Chromium's processes, which share
+// most of their code and some memory, are not counted several times over as their RSS would be.
+function treePssMb(pid) {
+  const pss = (p) => {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  return [pss(pid), descendants(pid).reduce((s, p) => s + pss(p), 0)];
+}
+
+async function bigScenario(page, o, srv, browserPid) {
+  const memory = () => {
+    const [host] = treePssMb(srv.pid);
+    const [b, kids] = treePssMb(browserPid);
+    return { host_pss_mb: r2(host), chromium_pss_mb: r2(b + kids), total_mb: r2(host + b + kids) };
+  };
+  const memBefore = memory();
+  log(`  before opening: memory ${JSON.stringify(memBefore)}`);
+  await page.getByTestId('open-trace-path').fill(resolve(o.target));
+  await page.getByTestId('open-trace-submit').click();
+  await page.waitForFunction(() => window.__bench.firstSpansAt !== null, null, { timeout: 120_000, polling: 20 });
+  const t = await page.evaluate(() => ({ submitAt: window.__bench.submitAt, firstSpansAt: window.__bench.firstSpansAt }));
+  const source = await page.getByTestId('timeline-canvas').getAttribute('data-source');
+  const firstPaint = t.firstSpansAt - t.submitAt;
+  const memFirst = memory();
+  log(`  first spans ${firstPaint.toFixed(0)} ms (from ${source}); memory ${JSON.stringify(memFirst)}`);
+  const box = await page.getByTestId('timeline-canvas').boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + Math.min(box.height / 2, 60);
+  const levels = [];
+  let peak = memFirst.total_mb;
+  const sample = () => {
+    const m = memory();
+    peak = Math.max(peak, m.total_mb);
+    return m;
+  };
+  const sampler = setInterval(sample, 500);
+  try {
+    // Zoom levels: the whole trace (Fit), then 1/128 and 1/16,384 of it (the + button halves the span).
+    await page.getByTestId('timeline-fit').click();
+    for (const [name, halvings] of [['whole', 0], ['1/128', 7], ['1/16384', 7]]) {
+      for (let i = 0; i < halvings; i++) {
+        await page.getByTestId('timeline-zoom-in').click();
+        await page.waitForTimeout(30);
+      }
+      const tw = Date.now();
+      let detailMs = null;
+      for (; Date.now() - tw < 30_000;) {
+        const s = await page.getByTestId('timeline-canvas').getAttribute('data-source');
+        if (s === 'detail') {
+          detailMs = Date.now() - tw;
+          break;
+        }
+        if (s === 'overview') break;
+        await page.waitForTimeout(20);
+      }
+      const src = await page.getByTestId('timeline-canvas').getAttribute('data-source');
+      const span = await page.getByTestId('timeline-span').innerText();
+      await page.mouse.move(cx, cy);
+      await page.mouse.down();
+      await startRecording(page);
+      let dir = 1;
+      let steps = 0;
+      const tPan = Date.now();
+      while (Date.now() - tPan < o.panSeconds * 1000) {
+        await page.mouse.move(cx + dir * 4 * (steps % 20), cy);
+        if (++steps % 20 === 0) dir = -dir;
+      }
+      const pan = await stopRecording(page);
+      await page.mouse.up();
+      const s = summary(pan.work, pan.intervals);
+      log(`  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`);
+      levels.push({ level: name, span, source: src, detail_ms: detailMs, pan: s });
+    }
+    // Let the whole-trace analysis run on (the stream through the derived tables), then measure again.
+    const analysed = async () => page.getByTestId('status-behind').innerText({ timeout: 500 }).catch(() => '');
+    await page.waitForTimeout(Math.max(0, o.seconds * 1000));
+    const memLater = sample();
+    const progress = await analysed();
+    log(`  after ${o.seconds} s more: memory ${JSON.stringify(memLater)}, "${progress}"; peak total ${peak.toFixed(0)} MB`);
+    return { mode: 'big', first_paint_ms: r2(firstPaint), first_source: source, memory_before_open: memBefore, memory_first_paint: memFirst, memory_later: memLater, peak_total_mb: r2(peak), progress_later: progress, levels };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 // ---- main ---------------------------------------------------------------------
 
 async function main() {
@@ -582,7 +682,16 @@ async function main() {
     await page.addInitScript(instrument);
     await page.goto(srv.url);
     await page.getByTestId('start-view').waitFor({ timeout: 20_000 });
-    const res = o.mode === 'trace' ? await traceScenario(page, o) : await streamScenario(page, o, process.pid);
+    const browserPid = descendants(process.pid).find((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === CHROMIUM || readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom');
+      } catch {
+        return false;
+      }
+    });
+    const res = o.mode === 'trace' ? await traceScenario(page, o)
+      : o.mode === 'big' ? await bigScenario(page, o, srv, browserPid ?? process.pid)
+      : await streamScenario(page, o, process.pid);
     res.chromium = browser.version();
     res.dpr = await page.evaluate(() => window.devicePixelRatio);
     console.log(JSON.stringify(res));

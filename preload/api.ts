@@ -39,16 +39,18 @@
 // runtime dependency for any side).
 
 import {
-  args, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, seq as seqCheck, signal, stepCount, tracePath,
+  args, chunkIndex, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, seq as seqCheck, signal, stepCount, tracePath, windowRequest,
   type AllowedSignal, type EXPORT_FORMATS,
 } from './check.js';
 
 import type { EngineOptions } from '../core/engine/options.js';
+import type { SummaryColumns } from '../core/overview/summaries.js';
 import type { EngineConfig } from '../core/engine/engineConfig.js';
 import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../core/session/status.js';
 import type {
   HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply,
 } from '../core/engine/controlReplies.js';
+export type { SummaryColumns };
 export type { EngineOptions, SessionKind, SessionState, HelloReply, PauseReply, SetReply, SnapshotCoroutine, StepReply };
 
 export interface LaunchRequest {
@@ -121,6 +123,26 @@ export interface ExportResult {
   path?: string;
   url?: string;
   bytes: number;
+}
+
+/** A time window of a session to read (readWindow): events with ts in [t0, t1], at most max of them. */
+export interface WindowRequest {
+  /** The page's name for this read: its 'window' pushes carry it. */
+  tag: number;
+  t0: number;
+  t1: number;
+  max: number;
+}
+
+/** readWindow's answer, once every 'window' push of it is sent. */
+export interface WindowResult {
+  tag: number;
+  /** Events sent (in 'window' pushes tagged `tag`). */
+  events: number;
+  /** true: the window holds more than max events; those sent are its first max (from t0 on). */
+  cut: boolean;
+  /** false: a newer readWindow of this page for this session replaced it before it was all sent. */
+  complete: boolean;
 }
 
 /** Codes the UI can act on. */
@@ -197,6 +219,19 @@ export const REQUESTS = {
   subscribe: request<[id: string, fromSeq: number], { from: number; events: number }>(sessionId, seqCheck),
   /** This page has applied every event of the session before seq (flow control: it opens the window). */
   ack: request<[id: string, seq: number], void>(sessionId, seqCheck),
+  /**
+   * The session's chunk summaries from chunk fromChunk on, as columns (core/overview/summaries.ts;
+   * read from the file's chunk headers, not its events): a timeline overview at any size. A live
+   * recording grows: ask again from `from + chunkFirstTs.length`.
+   */
+  chunkSummaries: request<[id: string, fromChunk: number], SummaryColumns>(sessionId, chunkIndex),
+  /**
+   * Read the events with ts in [t0, t1] from the session's trace file (the detail of a time window;
+   * at most max, from t0 on): they come to this page as 'window' pushes tagged `tag` (binary frames
+   * on the WebSocket), and this answers once the last is sent. A newer readWindow of this page for
+   * the session stops this one (navigation replaces the window).
+   */
+  readWindow: request<[id: string, window: WindowRequest], WindowResult>(sessionId, windowRequest),
 };
 
 type Requests = typeof REQUESTS;
@@ -230,6 +265,11 @@ export interface ApiPushes {
   output: { session: string; stream: 1 | 2; text: string };
   status: { status: SessionStatus };
   problem: { session: string; message: string };
+  /**
+   * Part of a readWindow's answer: events seq .. seq+n-1 (in order, ts in [t0, t1]), strings defined
+   * up to them (the first part: every string defined before it); `last` on the final part.
+   */
+  window: { session: string; tag: number; seq: number; events: Uint8Array; strings: [number, string][]; last: boolean };
   /** The session ended and this page has every event of it (per subscription). */
   end: { session: string };
   /** The transport is about to close this connection, and why (a client that never read its pushes). */

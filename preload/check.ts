@@ -11,7 +11,7 @@
  * are normalised to what the engine parses (durations as whole
  * nanoseconds: its parser takes no fractions).
  */
-import type { EngineOptions, EngineSetting, ExportFormat, LaunchRequest } from './api.js';
+import type { EngineOptions, EngineSetting, ExportFormat, LaunchRequest, WindowRequest } from './api.js';
 
 /** A request whose arguments do not have the contract's shape (the host answers `bad-request`). */
 export class BadRequest extends Error {
@@ -185,6 +185,28 @@ export function signal(v: unknown): AllowedSignal {
 /** A position in a session's event stream (events before it): 0 .. 2^53-1. */
 export function seq(v: unknown): number {
   return int(v, 'seq', 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** A chunk index of a trace file (chunkSummaries' `from`). */
+export function chunkIndex(v: unknown): number {
+  return int(v, 'fromChunk', 0, 2 ** 32);
+}
+
+/** Most events a readWindow may ask for (8 M: 512 MiB of records at most in flight for one window). */
+export const MAX_WINDOW_EVENTS = 8_388_608;
+
+/** A time window to read (readWindow): a tag the page picks, [t0, t1] in ns (t0 <= t1), at most `max` events. */
+export function windowRequest(v: unknown): WindowRequest {
+  const o = obj(v, 'window');
+  onlyKeys(o, ['tag', 't0', 't1', 'max'], 'window');
+  const time = (x: unknown, what: string) => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) throw new BadRequest(`${what}: expected a time in ns (a number >= 0)`);
+    return Math.floor(x);
+  };
+  const t0 = time(o.t0, 'window.t0');
+  const t1 = time(o.t1, 'window.t1');
+  if (t1 < t0) throw new BadRequest('window: t1 is before t0');
+  return { tag: int(o.tag, 'window.tag', 0, 2 ** 31 - 1), t0, t1, max: int(o.max, 'window.max', 1, MAX_WINDOW_EVENTS) };
 }
 
 export function stepCount(v: unknown): number {

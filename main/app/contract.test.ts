@@ -48,6 +48,11 @@ const BAD: Record<RequestName, unknown[][]> = {
   exportSession: [['s1'], ['s1', 'pdf'], [null, 'perfetto']],
   subscribe: [['s1'], ['s1', -1], ['s1', 1.5], ['s1', '0'], [null, 0]],
   ack: [['s1'], ['s1', -2], ['s1', NaN]],
+  chunkSummaries: [['s1'], ['s1', -1], ['s1', 0.5], ['s1', '3'], [null, 0]],
+  readWindow: [['s1'], ['s1', { tag: 1, t0: 5, t1: 4, max: 10 }], ['s1', { tag: 1, t0: -1, t1: 4, max: 10 }],
+    ['s1', { tag: 1, t0: 0, t1: Infinity, max: 10 }], ['s1', { tag: 1, t0: 0, t1: 4, max: 0 }],
+    ['s1', { tag: 1, t0: 0, t1: 4, max: 2 ** 30 }], ['s1', { tag: -1, t0: 0, t1: 4, max: 10 }],
+    ['s1', { tag: 1, t0: 0, t1: 4, max: 10, extra: 1 }], ['s1', [0, 4]]],
 };
 
 /** One good call per request: what arrives, and the checked (normalised) arguments its handler gets. */
@@ -74,6 +79,8 @@ const GOOD: Record<RequestName, { args: unknown[]; checked: unknown[] }> = {
   exportSession: { args: ['s1', 'perfetto'], checked: ['s1', 'perfetto'] },
   subscribe: { args: ['s1', 0], checked: ['s1', 0] },
   ack: { args: ['s1', 12], checked: ['s1', 12] },
+  chunkSummaries: { args: ['s1', 3], checked: ['s1', 3] },
+  readWindow: { args: ['s1', { tag: 7, t0: 10.7, t1: 20, max: 100 }], checked: ['s1', { tag: 7, t0: 10, t1: 20, max: 100 }] },
 };
 
 test('every request in the map has an argument check and a handler; no handler is for anything else', async () => {

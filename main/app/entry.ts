@@ -26,11 +26,21 @@
  *  - status pushes are at most 4 per second per session while events flow,
  *    plus one at once on every state change (exit, problem, end);
  *  - 'end' goes to a subscriber once the session ended and it has every
- *    event; nothing follows it for that subscription.
+ *    event; nothing follows it for that subscription;
+ *  - level of detail: chunkSummaries() answers from the file's chunk
+ *    summaries (headers, not events; kept once an ended session's are
+ *    read), and readWindow() reads one time window's events from the file
+ *    for one listener (WindowRead below: at most one per listener and
+ *    session, a newer one stops the older), pushed as 'window' parts of at
+ *    most WINDOW_PART_EVENTS, one part per turn of the event loop, each
+ *    waiting while the listener's transport has more than
+ *    WINDOW_BACKLOG_BYTES queued.
  */
-import type { ApiPush, SessionStatus } from '../../preload/api.js';
+import type { ApiPush, SessionStatus, SummaryColumns, WindowRequest, WindowResult } from '../../preload/api.js';
+import { LANE_FIELDS, summaryColumns } from '../../core/overview/summaries.js';
+import { HostError } from './errors.js';
 import type { Session } from '../session/session.js';
-import type { RawEvents } from '../../core/events/rawEvents.js';
+import { RawEvents } from '../../core/events/rawEvents.js';
 import { addon, type NativeTraceFile } from '../engine/addon.js';
 
 export type Push = (p: ApiPush) => void;
@@ -42,6 +52,10 @@ const RECORD_BYTES = 64;
 export const WINDOW_EVENTS = 131072;
 /** Events per batch read from the file for a subscriber that is behind. */
 const FILE_BATCH_EVENTS = 32768;
+/** Events per 'window' push of a readWindow. */
+export const WINDOW_PART_EVENTS = 32768;
+/** A readWindow waits while more than this many bytes are queued to its listener (its transport's backlog). */
+export const WINDOW_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export class SessionEntry {
   /** Events forwarded so far (live), or held by the file (an opened trace). */
@@ -51,6 +65,9 @@ export class SessionEntry {
   private lastStatus = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs = new Map<Push, Subscription>();
+  private readonly windows = new Map<Push, WindowRead>();
+  /** An ended session's chunk summaries, as columns from chunk 0 (read once). */
+  private summaryCache: SummaryColumns | undefined;
   /** Extra cleanup (a demo's companion, a private recording). */
   onClose: (() => void)[] = [];
 
@@ -110,6 +127,66 @@ export class SessionEntry {
   unsubscribe(to: Push): void {
     this.subs.get(to)?.close();
     this.subs.delete(to);
+    this.windows.get(to)?.stop();
+    this.windows.delete(to);
+  }
+
+  /** The file's chunk summaries from chunk `from` on (re-read for a live file, which grows). */
+  chunkSummaries(from: number): SummaryColumns {
+    const all = this.allSummaries();
+    if (from === 0) return all;
+    const n = all.chunkFirstTs.length;
+    const c = Math.min(from, n);
+    let lanesBefore = 0;
+    for (let i = 0; i < c; i++) lanesBefore += all.chunkLanes[i];
+    return {
+      from: c, problem: all.problem,
+      chunkFirstTs: all.chunkFirstTs.slice(c), chunkLastTs: all.chunkLastTs.slice(c),
+      chunkEvents: all.chunkEvents.slice(c), chunkLanes: all.chunkLanes.slice(c),
+      lanes: all.lanes.slice(lanesBefore * LANE_FIELDS),
+    };
+  }
+
+  private allSummaries(): SummaryColumns {
+    if (this.summaryCache) return this.summaryCache;
+    const file = this.file;
+    if (!file) throw new HostError('bad-request', `session ${this.id} has no readable recording`);
+    let r: NativeTraceFile;
+    try {
+      r = new (addon().TraceFile)(file);
+    } catch (err) {
+      throw new HostError('bad-trace', (err as Error).message);
+    }
+    try {
+      const { chunks, problem } = r.summaries();
+      const cols = summaryColumns(chunks, 0, problem ? `${file}: ${problem.message} (at offset ${problem.offset})` : null);
+      if (this.ended) this.summaryCache = cols;
+      return cols;
+    } finally {
+      r.close();
+    }
+  }
+
+  /**
+   * Reads [t0, t1] of the file to `to` as 'window' pushes; a newer read for `to` stops this one.
+   * backlog: bytes queued to `to` (its transport's), the next part waits while above WINDOW_BACKLOG_BYTES.
+   */
+  readWindow(to: Push, w: WindowRequest, backlog?: () => number): Promise<WindowResult> {
+    this.windows.get(to)?.stop();
+    const all = this.allSummaries();
+    // The first chunk that may hold ts >= t0 (chunk last ts made non-decreasing), and its first event's seq.
+    let seq = 0;
+    let last = -Infinity;
+    for (let c = 0; c < all.chunkLastTs.length; c++) {
+      last = Math.max(last, all.chunkLastTs[c]);
+      if (last >= w.t0) break;
+      seq += all.chunkEvents[c];
+    }
+    const read = new WindowRead(this, to, w, seq, backlog);
+    this.windows.set(to, read);
+    return read.run().finally(() => {
+      if (this.windows.get(to) === read) this.windows.delete(to);
+    });
   }
 
   /** Subscribers (tests, status). */
@@ -157,11 +234,74 @@ export class SessionEntry {
     this.timer = undefined;
     for (const sub of this.subs.values()) sub.close();
     this.subs.clear();
+    for (const w of this.windows.values()) w.stop();
+    this.windows.clear();
   }
 
   /** After the session is detached: what must outlive the stream (a private file) goes last. */
   cleanup(): void {
     for (const f of this.onClose.splice(0)) f();
+  }
+}
+
+/**
+ * One readWindow: from the chunk that may hold t0, events with ts < t0 skipped, those up to t1
+ * pushed in parts (one per turn of the event loop, so other requests and streams go on), until
+ * t1 is passed, the file ends or `max` events are sent (then `cut` if more were in the window).
+ */
+class WindowRead {
+  private stopped = false;
+  private reader: NativeTraceFile | undefined;
+
+  constructor(private readonly entry: SessionEntry, private readonly to: Push, private readonly w: WindowRequest, private seq: number,
+    private readonly backlog?: () => number) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async run(): Promise<WindowResult> {
+    const { tag, t0, t1, max } = this.w;
+    const e = this.entry;
+    let sent = 0;
+    let cut = false;
+    let pendingStrings: [number, string][] = [];
+    try {
+      this.reader = new (addon().TraceFile)(e.file!);
+      const at = this.reader.seekEvent(this.seq);
+      this.seq = at;
+      for (;;) {
+        // Flow control: a page that does not take its pushes is not sent more (never disconnected for it).
+        while (!this.stopped && this.backlog && this.backlog() > WINDOW_BACKLOG_BYTES) await new Promise((res) => setTimeout(res, 5));
+        if (this.stopped) return { tag, events: sent, cut, complete: false };
+        const r = this.reader.read(WINDOW_PART_EVENTS);
+        pendingStrings = pendingStrings.concat(r.strings);
+        const raw = new RawEvents(r.events);
+        const n = raw.length;
+        let a = 0;
+        while (a < n && raw.ts(a) < t0) a++;
+        let b = a;
+        while (b < n && raw.ts(b) <= t1) b++;
+        let end = b < n || r.done;
+        if (sent + (b - a) > max) {
+          b = a + (max - sent);
+          cut = true;
+          end = true;
+        }
+        const seq = this.seq + a;
+        this.seq += n;
+        if (b > a || end) {
+          this.to({ type: 'window', session: e.id, tag, seq, events: r.events.subarray(a * RECORD_BYTES, b * RECORD_BYTES), strings: pendingStrings, last: end });
+          pendingStrings = [];
+          sent += b - a;
+        }
+        if (end) return { tag, events: sent, cut, complete: true };
+        await new Promise((res) => setImmediate(res));
+      }
+    } finally {
+      this.reader?.close();
+      this.reader = undefined;
+    }
   }
 }
 

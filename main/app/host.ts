@@ -14,7 +14,8 @@
  *    removed at close, for a launch with record: false; an opened trace is
  *    its file, answered after its header and chunk headers are checked);
  *  - event batches go only to the listener that subscribed (subscribe(),
- *    with flow control: entry.ts); status, output and problems go to every
+ *    with flow control: entry.ts), and a window's events (readWindow) only
+ *    to the listener that asked; status, output and problems go to every
  *    listener (onPush); a listener that goes away (its onPush off) loses
  *    its subscriptions;
  *  - close() ends every session: launched programs still running are
@@ -47,6 +48,8 @@ export interface HostOptions {
 /** Who asked: subscribe() and ack() act for this listener (the transport's push function). */
 export interface RequestContext {
   push?: Push;
+  /** Bytes queued to this listener and not yet taken by it (serve: the WebSocket's bufferedAmount). */
+  backlog?: () => number;
 }
 
 export class AppHost {
@@ -147,6 +150,12 @@ export class AppHost {
     },
     ack: ([id, seq], ctx) => {
       if (ctx.push) this.entry(id).ack(ctx.push, seq);
+    },
+    chunkSummaries: ([id, from]) => this.entry(id).chunkSummaries(from),
+    readWindow: ([id, w], ctx) => {
+      const e = this.entry(id);
+      if (!ctx.push) throw new HostError('bad-request', 'readWindow needs a transport that can push to its caller');
+      return e.readWindow(ctx.push, w, ctx.backlog);
     },
   };
 

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { addonPath } from './paths.js';
+import type { TraceChunkSummary } from '../../core/overview/summaries.js';
 
 export type LinkMessage =
   | { type: 'events'; events: Uint8Array; strings: [number, string][] }
@@ -94,34 +95,8 @@ export interface NativeTraceFile {
   close(): void;
 }
 
-/** One lane (thread) of a chunk: what a timeline's overview needs without the records. */
-export interface TraceLaneSummary {
-  tid: number;
-  /** Worker index, 0xffff off the workers. */
-  worker: number;
-  records: number;
-  firstTs: number;
-  lastTs: number;
-  /** Time a coroutine ran on the lane (since the lane's previous record, which may be in an earlier chunk). */
-  busyNs: number;
-  /** Coroutine running before the lane's first record of the chunk / after its last (0: none). */
-  coStart: number;
-  coEnd: number;
-  idleAtStart: boolean;
-  idleAtEnd: boolean;
-  /** Record count per event kind (kind number as the key). */
-  kinds: Record<string, number>;
-}
-
-export interface TraceChunkSummary {
-  offset: number;
-  size: number;
-  firstTs: number;
-  lastTs: number;
-  records: number;
-  lanes: TraceLaneSummary[];
-}
-
+/** A chunk's summary and its lanes': the shapes are the core's (the overview is built from them). */
+export type { TraceChunkSummary, TraceLaneSummary } from '../../core/overview/summaries.js';
 export interface Addon {
   launch(opts: NativeLaunchOptions, onMessage: (m: LinkMessage) => void): NativeTarget;
   attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy },

@@ -84,3 +84,37 @@ test('a refused call rejects with the host\'s code: bad arguments, an unknown se
   assert.equal(await code(api.pause('s999')), 'no-session');
   assert.equal(await code(api.openTrace(join(tmp.dir, 'missing.cstrace'))), 'not-found');
 });
+
+test('a big trace\'s level of detail over serve: chunk summaries as columns, a window\'s events as binary window pushes', async () => {
+  // The hello demo's recording, opened as a trace.
+  let ended = () => {};
+  const off = api.onPush((p) => {
+    if (p.type === 'batch') void api.ack(p.session, p.seq + p.events.byteLength / 64);
+    if (p.type === 'end') ended();
+  });
+  const live = await api.runDemo('hello');
+  await new Promise<void>((resolve) => {
+    ended = resolve;
+    void api.subscribe(live.id, 0);
+  });
+  off();
+  const file = (await api.sessions()).find((s) => s.id === live.id)!.recordPath!;
+  const st = await api.openTrace(file);
+  const cols = await api.chunkSummaries(st.id, 0);
+  assert.equal(cols.from, 0);
+  assert.equal(cols.chunkEvents.reduce((a, b) => a + b, 0), st.events);
+  assert.equal(cols.lanes.length % 14, 0);
+  const parts: ApiPush<'window'>[] = [];
+  const offW = api.onPush((p) => {
+    if (p.type === 'window') parts.push(p);
+  });
+  const t0 = Math.min(...cols.chunkFirstTs);
+  const t1 = Math.max(...cols.chunkLastTs);
+  const res = await api.readWindow(st.id, { tag: 3, t0, t1, max: 1_000_000 });
+  offW();
+  assert.deepEqual(res, { tag: 3, events: st.events, cut: false, complete: true });
+  assert.ok(parts.length > 0 && parts.every((p) => p.tag === 3 && p.events instanceof Uint8Array));
+  assert.equal(parts.reduce((s, p) => s + p.events.byteLength / 64, 0), st.events);
+  assert.equal(parts.at(-1)!.last, true);
+  assert.ok(parts[0].strings.length > 0, 'the strings the events refer to come with them');
+});

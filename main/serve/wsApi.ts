@@ -8,8 +8,9 @@
  *                     {push: ApiPush}, where a 'batch' push carries
  *                     `events` as a base64 string of the raw 64-byte records
  *                     (the client decodes it back to a Uint8Array);
+ *                     (and a 'window' push likewise);
  *   binary batches:   a client that connected with `binary=1` in the URL gets
- *                     every 'batch' push as a binary frame instead (no base64,
+ *                     every 'batch' and 'window' push as a binary frame instead (no base64,
  *                     no JSON of the records; see encodeBinaryPush). Its other
  *                     frames are unchanged.
  *
@@ -28,18 +29,21 @@ import type { AppHost } from '../app/host.js';
 
 const MAX_BUFFERED = 256 * 1024 * 1024;
 
+/** Pushes that carry raw 64-byte records in `events`. */
+export type EventsPush = ApiPush<'batch' | 'window'>;
+
 export function encodePush(p: ApiPush): string {
-  if (p.type !== 'batch') return JSON.stringify({ push: p });
+  if (p.type !== 'batch' && p.type !== 'window') return JSON.stringify({ push: p });
   const b = Buffer.from(p.events.buffer, p.events.byteOffset, p.events.byteLength);
   return JSON.stringify({ push: { ...p, events: b.toString('base64') } });
 }
 
 /**
- * A 'batch' push as one binary frame: u32 LE n, then n bytes of UTF-8 JSON `{push: <the push
+ * A 'batch' (or 'window') push as one binary frame: u32 LE n, then n bytes of UTF-8 JSON `{push: <the push
  * without events>}` padded with spaces so that 4 + n is a multiple of 8, then the raw 64-byte
  * records (8-byte aligned in the frame, so the client views them without a copy).
  */
-export function encodeBinaryPush(p: ApiPush<'batch'>): Buffer {
+export function encodeBinaryPush(p: EventsPush): Buffer {
   const { events, ...rest } = p;
   const json = Buffer.from(JSON.stringify({ push: rest }));
   const n = json.length + ((8 - ((4 + json.length) % 8)) % 8);
@@ -65,7 +69,7 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
       ws.close(1008, 'pushes piled up unread');
       return;
     }
-    if (o.binary && p.type === 'batch') ws.send(encodeBinaryPush(p), { binary: true });
+    if (o.binary && (p.type === 'batch' || p.type === 'window')) ws.send(encodeBinaryPush(p), { binary: true });
     else ws.send(encodePush(p));
   };
   const off = host.onPush(push);
@@ -81,7 +85,7 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
       ws.send(JSON.stringify(refused));
       return;
     }
-    const reply = await host.handle(env, { push });
+    const reply = await host.handle(env, { push, backlog: () => ws.bufferedAmount });
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
   });
 }

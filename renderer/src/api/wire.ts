@@ -4,22 +4,27 @@
  *  - client -> server: a RequestEnvelope `{id, name, args}`;
  *  - server -> client: a ReplyEnvelope `{id, ok: true, result}` / `{id, ok: false, error: {code, message}}`,
  *    or a push `{push: ApiPush}` where a batch's `events` is a base64 string of the raw 64-byte records;
- *  - with `binary=1` in the URL, batch pushes come as binary frames instead: u32 LE n, n bytes of
+ *    (a window push's likewise);
+ *  - with `binary=1` in the URL, batch and window pushes come as binary frames instead: u32 LE n, n bytes of
  *    JSON `{push}` (the batch without `events`, space-padded so 4 + n is a multiple of 8), then the
  *    raw records (main/serve/wsApi.ts encodeBinaryPush).
  */
 import type { ApiError, ApiPush, ReplyEnvelope } from '../../../preload/api.js';
 import { base64ToBytes } from './base64.js';
 
+/** Pushes carrying raw records (`events`). */
+type EventsPush = Extract<ApiPush, { type: 'batch' | 'window' }>;
+
 export type WirePush =
   | (Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> & { events: string | Uint8Array })
-  | Exclude<ApiPush, { type: 'batch' }>;
+  | (Omit<Extract<ApiPush, { type: 'window' }>, 'events'> & { events: string | Uint8Array })
+  | Exclude<ApiPush, EventsPush>;
 
 export type ServerFrame = ReplyEnvelope | { push: WirePush };
 
 /** A push as the UI sees it: batch events as bytes. */
 export function decodePush(p: WirePush): ApiPush {
-  if (p.type === 'batch' && typeof p.events === 'string') return { ...p, events: base64ToBytes(p.events) };
+  if ((p.type === 'batch' || p.type === 'window') && typeof p.events === 'string') return { ...p, events: base64ToBytes(p.events) } as ApiPush;
   return p as ApiPush;
 }
 
@@ -33,16 +38,16 @@ export function parseFrame(text: string): { reply: ReplyEnvelope } | { push: Api
 
 const utf8 = new TextDecoder();
 
-/** Parses one binary server frame (a batch push); throws on anything else. */
+/** Parses one binary server frame (a batch or window push); throws on anything else. */
 export function parseBinaryFrame(buf: ArrayBuffer): { push: ApiPush } {
   if (buf.byteLength < 4) throw new Error('short binary frame');
   const n = new DataView(buf).getUint32(0, true);
   if (4 + n > buf.byteLength) throw new Error('bad binary frame header');
-  const msg = JSON.parse(utf8.decode(new Uint8Array(buf, 4, n))) as { push?: Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> };
+  const msg = JSON.parse(utf8.decode(new Uint8Array(buf, 4, n))) as { push?: Omit<EventsPush, 'events'> };
   const p = msg && msg.push;
-  if (!p || p.type !== 'batch') throw new Error('unexpected binary frame');
+  if (!p || (p.type !== 'batch' && p.type !== 'window')) throw new Error('unexpected binary frame');
   // 4 + n is a multiple of 8: the records are aligned for RawEvents' typed views.
-  return { push: { ...p, events: new Uint8Array(buf, 4 + n) } };
+  return { push: { ...p, events: new Uint8Array(buf, 4 + n) } as EventsPush };
 }
 
 /** An ApiError as a thrown Error (message for people, code for programs). */

@@ -11,12 +11,18 @@
  *  - a (re)connect subscribes every session from its `received` (0 for a session never seen):
  *    a reconnect resumes, it never starts over;
  *  - every failure (subscribe refused, stream ended with an error, connection closed by the
- *    server) is a message in the page (useStream.messages), not only in the console.
+ *    server) is a message in the page (useStream.messages), not only in the console;
+ *  - an opened trace of more than LOD_THRESHOLD events is drawn with level of detail: its chunk
+ *    summaries go to the data worker before its first batch (the subscription waits for them),
+ *    so the worker streams it through its derived tables only (worker/sessionData.ts); that
+ *    stream's acks wait while the user pans or zooms (stores/interaction.ts).
  */
 import { create } from 'zustand';
-import type { ApiPush } from '../../../preload/api.js';
+import type { ApiPush, SessionStatus } from '../../../preload/api.js';
 import { getApi, isWsApi } from '../api/index.js';
-import { ingest, onApplied } from './data.js';
+import { LOD_THRESHOLD } from '../worker/protocol.js';
+import { ingest, ingestOverview, onApplied } from './data.js';
+import { interactionWait } from './interaction.js';
 import { useSessions } from './sessions.js';
 
 const RECORD_BYTES = 64;
@@ -44,10 +50,30 @@ export function startConnection(): void {
   const received = new Map<string, number>();
   const subscribed = new Set<string>();
   const pendingAcks = new Map<string, number>();
+  /** Sessions drawn with level of detail (their chunk summaries were asked for). */
+  const lod = new Set<string>();
   let ackScheduled = false;
 
-  const subscribe = (id: string) => {
+  const subscribe = (id: string, st?: SessionStatus) => {
     subscribed.add(id);
+    if (st && st.kind === 'replay' && st.events > LOD_THRESHOLD && !lod.has(id) && !received.has(id)) {
+      lod.add(id);
+      api.chunkSummaries(id, 0).then(
+        (cols) => {
+          ingestOverview(id, cols);
+          if (cols.problem) say(`session ${id}: ${cols.problem}`);
+          streamFrom(id);
+        },
+        (e: { message?: string }) => {
+          say(`session ${id}: no overview of its chunks (${e?.message ?? e}); it is loaded whole`);
+          streamFrom(id);
+        },
+      );
+      return;
+    }
+    streamFrom(id);
+  };
+  const streamFrom = (id: string) => {
     const from = received.get(id) ?? 0;
     api.subscribe(id, from).then(
       (r) => {
@@ -62,20 +88,27 @@ export function startConnection(): void {
     );
   };
 
+  const flushAcks = () => {
+    // A big trace's analysis yields to the user's input: its acks wait (the host pauses it).
+    const wait = interactionWait();
+    if (wait > 0 && [...pendingAcks.keys()].some((id) => lod.has(id))) {
+      setTimeout(flushAcks, wait);
+      return;
+    }
+    ackScheduled = false;
+    const applied = { ...useStream.getState().applied };
+    for (const [id, s] of pendingAcks) {
+      applied[id] = s;
+      api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
+    }
+    pendingAcks.clear();
+    useStream.setState({ applied });
+  };
   onApplied((session, seq) => {
     pendingAcks.set(session, seq);
     if (ackScheduled) return;
     ackScheduled = true;
-    setTimeout(() => {
-      ackScheduled = false;
-      const applied = { ...useStream.getState().applied };
-      for (const [id, s] of pendingAcks) {
-        applied[id] = s;
-        api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
-      }
-      pendingAcks.clear();
-      useStream.setState({ applied });
-    }, 0);
+    setTimeout(flushAcks, 0);
   });
 
   const onBatch = (p: Extract<ApiPush, { type: 'batch' }>) => {
@@ -95,7 +128,7 @@ export function startConnection(): void {
         const st = useSessions.getState();
         st.upsert(p.status);
         if (!st.activeId) st.setActive(p.status.id);
-        if (!subscribed.has(p.status.id)) subscribe(p.status.id);
+        if (!subscribed.has(p.status.id)) subscribe(p.status.id, p.status);
         break;
       }
       case 'batch':
@@ -113,7 +146,7 @@ export function startConnection(): void {
       const list = await api.sessions();
       useSessions.getState().setAll(list);
       subscribed.clear();
-      for (const s of list) subscribe(s.id);
+      for (const s of list) subscribe(s.id, s);
     } catch (e) {
       say(`cannot list the sessions: ${(e as Error)?.message ?? e}`);
     }

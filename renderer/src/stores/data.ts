@@ -11,7 +11,8 @@
 import { create } from 'zustand';
 import type { ApiPush } from '../../../preload/api.js';
 import type { SessionFacts } from '../worker/protocol.js';
-import { onApplied as onWorkerApplied, onVersions, sendDrop, sendPush, sendReset } from '../worker/client.js';
+import type { SummaryColumns } from '../../../preload/api.js';
+import { onApplied as onWorkerApplied, onVersions, sendDrop, sendOverview, sendPush, sendReset } from '../worker/client.js';
 
 interface DataState {
   versions: Record<string, number>;
@@ -40,6 +41,11 @@ export function onApplied(listener: ((session: string, seq: number) => void) | u
 export function ingest(p: ApiPush): void {
   if (p.type === 'status' || p.type === 'closing') return;
   sendPush(p);
+}
+
+/** A session's chunk summaries (a big trace): its timeline is drawn with level of detail. */
+export function ingestOverview(id: string, summaries: SummaryColumns): void {
+  sendOverview(id, summaries);
 }
 
 /** Forgets what was received for a session (before asking the host to replay it). */

@@ -11,6 +11,7 @@
  * that is less than half of its buffer (a slice of a pool or of something else the page holds)
  * is copied first, so nothing else is detached.
  */
+import type { SummaryColumns } from '../../../preload/api.js';
 import type { DataPush, FromWorker, QueryArgs, QueryName, QueryResult, SessionFacts, ToWorker } from './protocol.js';
 
 export interface Transport {
@@ -83,13 +84,18 @@ export function onVersions(listener: ((versions: Record<string, number>, facts: 
 
 /** Hands a data push to the worker (batch bytes transferred). */
 export function sendPush(p: DataPush): void {
-  if (p.type === 'batch' && p.events instanceof Uint8Array) {
+  if ((p.type === 'batch' || p.type === 'window') && p.events instanceof Uint8Array) {
     let e = p.events;
     if (!(e.buffer instanceof ArrayBuffer) || e.byteLength * 2 < e.buffer.byteLength) e = e.slice();
     channel().send({ type: 'push', push: { ...p, events: e } }, [e.buffer as ArrayBuffer]);
     return;
   }
   channel().send({ type: 'push', push: p });
+}
+
+/** A session's chunk summaries: the worker draws its timeline with level of detail from now on. */
+export function sendOverview(session: string, summaries: SummaryColumns): void {
+  channel().send({ type: 'overview', session, summaries });
 }
 
 export function sendReset(session: string): void {

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawEventWriter } from '@core/events/rawEvents.js';
 import { Kind } from '@core/events/schema.js';
-import { connectTransport, query } from './client.js';
+import type { SummaryColumns } from '../../../preload/api.js';
+import { connectTransport, query, sendOverview } from './client.js';
 import { DataHandler, type Scheduler } from './handler.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { ingest, onApplied, resetSessionData, sessionFacts, useDataStore } from '../stores/data.js';
@@ -120,7 +121,7 @@ test('versions: one notice per tick for every session that changed, with its fac
   const n = notices[0] as Extract<typeof notices[0], { type: 'versions' }>;
   assert.deepEqual(n.versions, { h3: 1, h4: 1 });
   // With each version, the facts the timeline fits and follows by: events and range.
-  assert.deepEqual({ ...n.facts.h3, tracksVersion: 0 }, { events: 6, oldest: 1e9, newest: 2e9 + 2000, tracksVersion: 0 });
+  assert.deepEqual({ ...n.facts.h3, tracksVersion: 0 }, { events: 6, total: 6, oldest: 1e9, newest: 2e9 + 2000, tracksVersion: 0 });
   await settle();
   assert.equal(useDataStore.getState().versions.h3, 1);
   assert.equal(sessionFacts('h4')?.events, 3);
@@ -189,4 +190,73 @@ test('a timeline frame answers per row with pixel rectangles inside the plot, an
 test('a bad query rejects with its reason and the worker goes on answering', async () => {
   await assert.rejects(query('h8', 'nope' as never, {} as never), /no query named nope/);
   assert.equal((await query('h8', 'info', {})).ended, false);
+});
+
+/**
+ * Chunk summaries as the host gives them (chunkSummaries) of a big trace: `chunks` chunks of 1 ms
+ * from t = 1e6 ns, each of `perChunk` events, all on worker 0's lane (tid 100), busy half the time.
+ */
+function bigSummaries(chunks: number, perChunk: number): SummaryColumns {
+  const s: SummaryColumns = { from: 0, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem: null };
+  for (let c = 0; c < chunks; c++) {
+    const t = 1e6 + c * 1e6;
+    s.chunkFirstTs.push(t);
+    s.chunkLastTs.push(t + 1e6 - 1);
+    s.chunkEvents.push(perChunk);
+    s.chunkLanes.push(1);
+    // tid worker records firstTs lastTs busy coStart coEnd flags calls preempts deferrals drops switches
+    s.lanes.push(100, 0, perChunk, t, t + 1e6 - 1, 5e5, 1, 1, 0, 0, c % 10 === 0 ? 1 : 0, 0, 0, 10);
+  }
+  return s;
+}
+
+test('a big trace: the timeline is drawn from its overview, then from the detail of the window in view', async () => {
+  // 100 chunks of 1 M events: 100 M events, more than the detail budget in the whole view.
+  sendOverview('lod', bigSummaries(100, 1_000_000));
+  ingest({ type: 'batch', session: 'lod', seq: 0, events: schedule(4), strings: [] });
+  await drained();
+  const tracks = await query('lod', 'tracks', {});
+  assert.deepEqual(tracks.threads.map((t) => [t.id, t.worker]), [[1, 0]], 'one lane: worker 0');
+  assert.deepEqual(tracks.coroutines, []);
+  const info = await query('lod', 'info', {});
+  assert.equal(info.lod, true);
+  assert.equal(info.total, 100_000_000, 'the total is the file\'s');
+  assert.equal(info.events, schedule(4).byteLength / 64, 'streamed events go through the derived tables');
+  assert.equal(handler.session('lod').store.count, 0, 'and into no event store');
+  assert.equal((await query('lod', 'coroutineRows', { filter: '', showDone: true, sort: { key: 'co', desc: false }, limit: 10 })).total, 4);
+
+  const rows = [{ track: 1, kind: 'thread' as const, co: 0, y: 0, h: 24, expanded: false }];
+  const whole = await query('lod', 'frame', { t0: 1e6, span: 100e6, left: 150, width: 1150, rows, selectedCo: null });
+  assert.equal(whole.source, 'overview');
+  assert.equal(whole.want, undefined, 'no detail wanted for a view over the budget');
+  assert.equal(whole.events, 100_000_000);
+  assert.ok(whole.rects.length >= 4, 'the lane is painted from the overview');
+  assert.ok(whole.markers.length >= 2 * 5, 'preemption markers from the chunk counts');
+
+  // One chunk in view (1 M events, under the budget): overview while its detail is wanted.
+  const t0 = 1e6 + 3 * 1e6;
+  const near = await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: null });
+  assert.equal(near.source, 'loading');
+  assert.ok(near.want && near.want.t0 <= t0 && near.want.t1 >= t0 + 1e6, 'the wanted window covers the view');
+  assert.ok(near.rects.length >= 4, 'painted from the overview meanwhile');
+  // The host answers with the window's events (here: a schedule moved into the window).
+  const w = new RawEventWriter();
+  w.push({ ts: t0 + 10, kind: Kind.THREAD, worker: 0, tid: 100, a: [100, 1, 0] });
+  w.push({ ts: t0 + 20, kind: Kind.CO_CREATE, worker: 0, tid: 100, co: 9, a: [0, 0, 0, 65536] });
+  w.push({ ts: t0 + 30, kind: Kind.CO_READY, worker: 0, tid: 100, co: 9, a: [1, 0, 0, 1] });
+  w.push({ ts: t0 + 40, kind: Kind.CO_RUN, worker: 0, tid: 100, co: 9, a: [1] });
+  w.push({ ts: t0 + 600_000, kind: Kind.CO_YIELD, worker: 0, tid: 100, co: 9, a: [0] });
+  ingest({ type: 'window', session: 'lod', tag: near.want!.tag, seq: 123, events: w.bytes(), strings: [], last: true });
+  await drained();
+  const detail = await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: 9 });
+  assert.equal(detail.source, 'detail');
+  assert.equal(detail.want, undefined);
+  assert.ok(detail.outlines.length >= 4, 'coroutine 9\'s span on the lane, from the window\'s events');
+  const sp = await query('lod', 'spanAt', { track: 1, t: t0 + 300_000, tol: 0, depth: 0 });
+  assert.equal(sp?.args?.co, 9);
+  // A part of a window no longer wanted is dropped; zooming out goes back to the overview.
+  ingest({ type: 'window', session: 'lod', tag: 999, seq: 0, events: w.bytes(), strings: [], last: true });
+  await drained();
+  assert.equal((await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: null })).source, 'detail');
+  assert.equal((await query('lod', 'frame', { t0: 1e6, span: 100e6, left: 150, width: 1150, rows, selectedCo: null })).source, 'overview');
 });

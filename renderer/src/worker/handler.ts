@@ -82,6 +82,10 @@ export class DataHandler {
       case 'query':
         this.answer(m.id, m.session, m.name, m.args);
         break;
+      case 'overview':
+        this.session(m.session).addSummaries(m.summaries);
+        this.markDirty(m.session);
+        break;
     }
   }
 
@@ -173,7 +177,12 @@ export class DataHandler {
       this.versions.set(id, v);
       versions[id] = v;
       const d = this.sessions.get(id);
-      if (d) facts[id] = { events: d.store.count, oldest: d.oldest, newest: d.newest, tracksVersion: d.timeline.tracksVersion };
+      if (d) {
+        facts[id] = {
+          events: d.eventCount, total: d.totalEvents, oldest: d.oldest, newest: d.newest,
+          tracksVersion: d.lod ? d.lod.overview.lanesVersion : d.timeline.tracksVersion,
+        };
+      }
     }
     this.dirty.clear();
     this.post({ type: 'versions', versions, facts });

@@ -12,7 +12,7 @@
  * This module holds types and constants only: the UI thread imports it without pulling any of
  * the data work (EventStore, Derived, TimelineBuilder, InsightFinder) in.
  */
-import type { ApiPush } from '../../../preload/api.js';
+import type { ApiPush, SummaryColumns } from '../../../preload/api.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import type { CallSummary } from '@core/derive/calls.js';
 import type { PreemptSummary } from '@core/derive/preemption.js';
@@ -36,7 +36,10 @@ export interface OutputChunk {
  * live and know whether its track list is stale without a round trip.
  */
 export interface SessionFacts {
+  /** Events applied (streamed through the derived tables). */
   events: number;
+  /** Events the session has, as far as known (a trace drawn with level of detail: the file's count). */
+  total: number;
   /** [oldest, newest] event timestamp (ns); newest 0 before any event. */
   oldest: number;
   newest: number;
@@ -47,6 +50,10 @@ export interface SessionFacts {
 export interface SessionInfo {
   /** Events applied. */
   events: number;
+  /** Events the session has, as far as known (level of detail: the file's count; else as events). */
+  total: number;
+  /** The timeline is drawn from an overview and windows of detail (a big trace). */
+  lod: boolean;
   batches: number;
   /** Problems the stream reported (problem pushes). */
   problems: string[];
@@ -159,6 +166,14 @@ export interface TimelineFrame {
   droppedBefore: number;
   events: number;
   tracksVersion: number;
+  /**
+   * What answered: 'full' the session's whole model (a small trace); 'detail' the loaded detail
+   * of a window around the view; 'overview' the chunk summaries (the view holds more events than
+   * the detail budget); 'loading' the overview while the view's detail is on its way.
+   */
+  source: 'full' | 'overview' | 'detail' | 'loading';
+  /** The detail the worker wants read (the page asks the host: readWindow with this tag). */
+  want?: { tag: number; t0: number; t1: number; max: number };
 }
 
 export interface SpanAnswer {
@@ -203,6 +218,8 @@ export type QueryResult<N extends QueryName> = Queries[N][1];
 /** Page -> worker. */
 export type ToWorker =
   | { type: 'push'; push: DataPush }
+  /** A session's chunk summaries (from chunkSummaries): it is drawn from an overview and windows of detail. */
+  | { type: 'overview'; session: string; summaries: SummaryColumns }
   | { type: 'reset'; session: string }
   | { type: 'drop'; session: string }
   | { type: 'query'; id: number; session: string; name: QueryName; args: unknown };
@@ -213,6 +230,11 @@ export type FromWorker =
   | { type: 'versions'; versions: Record<string, number>; facts: Record<string, SessionFacts> }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: string };
+
+/** Most events a view is drawn from detail with (worker/lod.ts): a view with more is drawn from the overview. */
+export const DETAIL_BUDGET = 2_000_000;
+/** Opened traces with more events than this are drawn with level of detail (stores/connect.ts). */
+export const LOD_THRESHOLD = DETAIL_BUDGET;
 
 /** Batch events cross as 64-byte records. */
 export const RECORD_BYTES = 64;

@@ -47,7 +47,7 @@ function trackRow(info: { id: number; kind: string; name: string; co?: number; w
 
 export const QUERIES: Handlers = {
   info: (d) => ({
-    events: d.store.count, batches: d.batches, problems: [...d.problems], ended: d.ended, oldest: d.oldest, newest: d.newest,
+    events: d.eventCount, total: d.totalEvents, lod: d.lod !== null, batches: d.batches, problems: [...d.problems], ended: d.ended, oldest: d.oldest, newest: d.newest,
   }),
 
   output: (d) => d.output.map((c) => ({ ...c })),
@@ -136,6 +136,7 @@ export const QUERIES: Handlers = {
   },
 
   tracks: (d) => {
+    if (d.lod) return d.lod.tracks();
     const tl = d.timeline;
     const threads = tl.threadTracks().map((t) => trackRow(t.info));
     const coroutines: TrackRow[] = [];
@@ -144,10 +145,22 @@ export const QUERIES: Handlers = {
     return { version: tl.tracksVersion, threads, coroutines };
   },
 
-  frame: (d, req) => timelineFrame(d, req),
+  frame: (d, req) => (d.lod ? d.lod.frame(req) : timelineFrame(d, req)),
 
   spanAt: (d, { track, t, tol, depth }) => {
-    const tr = d.timeline.tracks.get(track);
+    let tl = d.timeline;
+    let newest = d.newest;
+    if (d.lod) {
+      // From the detail window, if it holds t (its track of the lane's thread).
+      const det = d.lod.detail;
+      const lane = d.lod.overview.lanes[track - 1];
+      const id = det && lane && det.t0 <= t && t <= det.t1 ? det.trackOf(lane.tid) : undefined;
+      if (!det || id === undefined) return null;
+      tl = det.timeline;
+      track = id;
+      newest = det.newest;
+    }
+    const tr = tl.tracks.get(track);
     if (!tr) return null;
     const a = tr.depths[depth];
     if (a && a.length) {
@@ -158,7 +171,7 @@ export const QUERIES: Handlers = {
       }
     }
     const o = depth < tr.open.length ? tr.open[depth] : undefined;
-    if (o && o.t0 <= t && !tr.closed) return { name: o.name, t0: o.t0, t1: d.newest, args: o.args ? { ...o.args } : null };
+    if (o && o.t0 <= t && !tr.closed) return { name: o.name, t0: o.t0, t1: newest, args: o.args ? { ...o.args } : null };
     return null;
   },
 };

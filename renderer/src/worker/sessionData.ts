@@ -15,6 +15,8 @@ import { TimelineBuilder } from '@core/model/timeline.js';
 import { InsightFinder, type Insight } from '@core/insights/insights.js';
 import { base64ToBytes } from '../api/base64.js';
 import { TimelineModel } from '../data/timelineModel.js';
+import type { SummaryColumns } from '@core/overview/summaries.js';
+import { LodView } from './lod.js';
 
 import type { OutputChunk } from './protocol.js';
 
@@ -26,7 +28,17 @@ const MAX_OUTPUT = 1 << 20;
 export class SessionData {
   readonly strings = new StringTable();
   readonly store = new EventStore();
-  readonly derived = new Derived(this.store, this.strings);
+  derived = new Derived(this.store, this.strings);
+  /**
+   * Level of detail (a trace too big to hold: the page sent its chunk summaries): the timeline is
+   * drawn from lod (overview + a window of detail), and the stream goes only through a store-less
+   * Derived and the insights — no EventStore, no whole-trace timeline model. Store-less Derived
+   * has no history to recount from here (the page has no file): a coroutine whose transitions
+   * arrive after its slot went stale keeps the shared log's exact placement while the log
+   * holds them, else its times are marked approximate (core/derive). Views that read the store
+   * (call log, a coroutine's calls, scheduler steps) are empty for such a session.
+   */
+  lod: LodView | null = null;
   readonly timeline = new TimelineModel();
   readonly builder = new TimelineBuilder(this.timeline);
   readonly finder = new InsightFinder();
@@ -41,15 +53,39 @@ export class SessionData {
 
   constructor(readonly id: string) {}
 
+  /** Switches to level of detail with the session's chunk summaries (or adds newer ones). */
+  addSummaries(s: SummaryColumns): void {
+    if (!this.lod) {
+      this.lod = new LodView();
+      if (this.derived.count === 0) this.derived = new Derived(null, this.strings);
+    }
+    this.lod.addSummaries(s);
+    const ov = this.lod.overview;
+    if (ov.oldest < this.oldest) this.oldest = ov.oldest;
+    if (ov.newest > this.newest) this.newest = ov.newest;
+  }
+
+  /** Events applied (streamed through the derived tables). */
+  get eventCount(): number {
+    return this.lod ? this.derived.count : this.store.count;
+  }
+
+  /** Events the session has in all, as far as known (the overview's count; else those applied). */
+  get totalEvents(): number {
+    return this.lod ? Math.max(this.lod.overview.events, this.derived.count) : this.store.count;
+  }
   /** A batch push: strings first (records refer to them), then store, derived tables and timeline. */
   addBatch(events: Uint8Array | ArrayBuffer | string | ArrayLike<number>, strings: readonly [number, string][] = []): number {
     const bytes = toBytes(events);
     this.strings.add(strings);
     const raw = new RawEvents(bytes);
     if (raw.length === 0) return 0;
-    this.store.append(raw);
+    if (this.derived.hasStore) {
+      // The whole path (also a session whose summaries came after its first events).
+      this.store.append(raw);
+      this.builder.push(raw, this.strings);
+    }
     this.derived.append(raw);
-    this.builder.push(raw, this.strings);
     this.finder.push(raw, this.strings);
     for (let i = 0; i < raw.length; i++) {
       const ts = raw.ts(i);
@@ -80,6 +116,8 @@ export class SessionData {
       case 'problem':
         this.problems.push(p.message);
         return true;
+      case 'window':
+        return this.lod ? this.lod.addWindow(p.tag, toBytes(p.events), p.strings, p.last) : false;
       case 'end':
         if (!this.ended) this.finder.finish();
         this.ended = true;

@@ -23,7 +23,8 @@ import type { SpanList, TrackData } from '../data/timelineModel.js';
 import { AggregateCache, type Emit } from '../data/spans.js';
 import { coColour } from '../format.js';
 import type { FrameRequest, FrameRow, TimelineFrame } from './protocol.js';
-import type { SessionData } from './sessionData.js';
+import type { TimelineModel } from '../data/timelineModel.js';
+import { LaneColumns, type Overview } from '@core/overview/overview.js';
 import { clip, LANE_H } from '../views/timeline/geometry.js';
 
 // ---- colours ---------------------------------------------------------------------------------------
@@ -45,7 +46,20 @@ let classes = new Uint8Array(256);
 let classesPool: unknown = null;
 let classesGen = -1;
 
-function nameClass(data: SessionData, id: number): NameClass {
+/**
+ * What a frame is made from: a timeline model and its facts — a session's whole model
+ * (SessionData), or the detail of one window (lod.ts DetailWindow).
+ */
+export interface FrameData {
+  readonly timeline: TimelineModel;
+  readonly newest: number;
+  readonly oldest: number;
+  /** Events the data holds (the frame's `events`). */
+  readonly eventCount: number;
+  range(): { min: number; max: number } | null;
+}
+
+function nameClass(data: FrameData, id: number): NameClass {
   const pool = data.timeline.pool;
   if (classesPool !== pool || classesGen !== pool.generation) {
     classes.fill(0);
@@ -306,7 +320,7 @@ function addOutline(x: number, y: number, w: number, h: number): void {
 // ---- the frame -------------------------------------------------------------------------------------
 
 interface Frame {
-  data: SessionData;
+  data: FrameData;
   t0: number;
   t1: number;
   left: number;
@@ -315,7 +329,7 @@ interface Frame {
   selectedCo: number | null;
 }
 
-export function timelineFrame(data: SessionData, req: FrameRequest): TimelineFrame {
+export function timelineFrame(data: FrameData, req: FrameRequest): TimelineFrame {
   palette = [];
   paletteIndex = new Map();
   const plotW = Math.max(1, req.width - req.left);
@@ -350,8 +364,8 @@ export function timelineFrame(data: SessionData, req: FrameRequest): TimelineFra
     markers: markers.out(), markerColour: Uint16Array.from(markerColours),
     labels: labelText.slice(), labelXY: labelXY.out(), labelColour: Uint16Array.from(labelColours),
     flows: flows.out(),
-    oldest: data.oldest, newest: data.newest, droppedBefore: tl.droppedBefore, events: data.store.count,
-    tracksVersion: tl.tracksVersion,
+    oldest: data.oldest, newest: data.newest, droppedBefore: tl.droppedBefore, events: data.eventCount,
+    tracksVersion: tl.tracksVersion, source: 'full',
   };
   rectsOut.n = outlines.n = markers.n = labelXY.n = flows.n = 0;
   markerColours.length = labelText.length = labelColours.length = 0;
@@ -585,4 +599,82 @@ function alertMarks(t: TrackData, y: number): void {
     lastPx = px;
     addMarker(colour, px, y);
   }
+}
+
+// ---- the overview (level of detail) ------------------------------------------------------------------
+
+const laneCols = new LaneColumns();
+
+/** Facts of an overview frame (the whole trace's, not a window's). */
+export interface OverviewFacts {
+  oldest: number;
+  newest: number;
+  events: number;
+  tracksVersion: number;
+}
+
+/**
+ * The frame from an overview (core/overview): per thread row (track = lane index + 1), each pixel
+ * column the lane's idle colour blended with "busy" by the fraction of the column's time a
+ * coroutine ran, and a preemption / deferral / drop marker per count, placed where the count
+ * spread over its chunk's columns adds up to one half (where in the chunk is not known). Coroutine rows get
+ * nothing (the overview has no per-coroutine time). Cost: O(width + log chunks) per row.
+ */
+export function overviewFrame(ov: Overview, facts: OverviewFacts, req: FrameRequest): TimelineFrame {
+  palette = [];
+  paletteIndex = new Map();
+  const plotW = Math.max(1, req.width - req.left);
+  const nsPerPx = req.span / plotW;
+  const t0 = Math.round(req.t0 / nsPerPx) * nsPerPx;
+  const cols = Math.ceil(plotW);
+  spansLayer.left = callsLayer.left = req.left;
+  spansLayer.right = callsLayer.right = req.width;
+  for (const r of req.rows) {
+    if (r.kind !== 'thread') continue;
+    const lane = r.track - 1;
+    if (lane < 0 || lane >= ov.lanes.length) continue;
+    ov.query(lane, { t0, t1: t0 + cols * nsPerPx, width: cols }, laneCols);
+    const y = r.y + 2;
+    const h = r.h - 5;
+    let lastMark = -10;
+    // Counts spread over a node's columns are summed along the row: a marker where a run of
+    // columns holding a count reaches one half (the middle of a chunk with one preemption).
+    let p = 0;
+    let d = 0;
+    let x0 = 0;
+    for (let c = 0; c < cols; c++) {
+      const cov = laneCols.covered[c];
+      if (!(cov > 0)) continue;
+      const x = req.left + c;
+      spansLayer.add(blend(IDLE, BUSY, Math.min(1, laneCols.busy[c] / cov)), x, x + 1, y, h);
+      p = laneCols.preempts[c] > 0 ? p + laneCols.preempts[c] : 0;
+      d = laneCols.deferrals[c] > 0 ? d + laneCols.deferrals[c] : 0;
+      x0 = laneCols.drops[c] > 0 ? x0 + laneCols.drops[c] : 0;
+      const colour = p >= 0.5 ? PREEMPTED : d >= 0.5 ? DEFERRED : x0 >= 0.5 ? DROP : '';
+      if (!colour) continue;
+      if (colour === PREEMPTED) p -= 1;
+      else if (colour === DEFERRED) d -= 1;
+      else x0 -= 1;
+      if (x - lastMark < 2) continue;
+      addMarker(colour, x, y);
+      lastMark = x;
+    }
+    spansLayer.endRun();
+  }
+  const rectColours: number[] = [];
+  spansLayer.collect(rectsOut, rectColours);
+  const answer: TimelineFrame = {
+    t0, span: req.span, left: req.left, width: req.width,
+    colours: palette,
+    rects: rectsOut.out(), rectColour: Uint16Array.from(rectColours),
+    outlines: new Float32Array(0),
+    markers: markers.out(), markerColour: Uint16Array.from(markerColours),
+    labels: [], labelXY: new Float32Array(0), labelColour: new Uint16Array(0),
+    flows: new Float32Array(0),
+    oldest: facts.oldest, newest: facts.newest, droppedBefore: 0, events: facts.events,
+    tracksVersion: facts.tracksVersion, source: 'overview',
+  };
+  rectsOut.n = markers.n = 0;
+  markerColours.length = 0;
+  return answer;
 }

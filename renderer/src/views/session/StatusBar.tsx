@@ -20,7 +20,10 @@ export function StatusBar({ session }: { session: SessionStatus | null }) {
   const messages = useStream((s) => s.messages);
   if (!session) return <div className="statusbar" data-testid="status-bar"><span className="dim">no session</span></div>;
   const problems = [...session.problems, ...(data?.problems ?? []), ...messages];
-  const behind = behindText(session, applied);
+  // A big trace drawn with level of detail: the whole-trace views fill as it is analysed.
+  const behind = data?.lod && data.events < data.total
+    ? `analysed ${fmtCount(data.events)} of ${fmtCount(data.total)} events`
+    : behindText(session, applied);
   return (
     <>
       {problems.length > 0 && (

@@ -7,6 +7,7 @@ import type { FrameRequest } from '../../worker/protocol.js';
 import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, type Layout } from './draw.js';
 import { rowsIn } from './geometry.js';
 import { FrameSource } from './frameSource.js';
+import { noteInteraction } from '../../stores/interaction.js';
 
 const MIN_SPAN = 200; // ns
 const MAX_SPAN = 3600e9;
@@ -29,6 +30,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLSpanElement>(null);
   const droppedRef = useRef<HTMLSpanElement>(null);
+  const lodRef = useRef<HTMLSpanElement>(null);
   const followLive = useUi((s) => s.followLive);
   const viewSpan = useUi((s) => s.viewport.span);
   const selectedCo = useUi((s) => s.selectedCo);
@@ -47,6 +49,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     let layExpanded: Record<number, true> | null = null;
     let fitted = false;
     let dropped = '';
+    let lodHint = '';
     // An animation frame is requested only when something changed (nothing runs while idle).
     const schedule = () => {
       if (!raf) raf = requestAnimationFrame(frame);
@@ -151,6 +154,14 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const events = String(src.frame?.events ?? 0);
       if (canvas.dataset.events !== events) canvas.dataset.events = events;
       canvas.dataset.rects = String(lastFrame.rects);
+      // What answered (a big trace: its overview or the detail of a window), for people and tests.
+      const source = src.frame?.source ?? '';
+      if (canvas.dataset.source !== source) canvas.dataset.source = source;
+      const hint = source === 'overview' ? 'overview — zoom in for detail' : source === 'loading' ? 'loading detail…' : '';
+      if (hint !== lodHint && lodRef.current) {
+        lodHint = hint;
+        lodRef.current.textContent = hint;
+      }
       const note = droppedNote(src.frame);
       if (note !== dropped && droppedRef.current) {
         dropped = note;
@@ -195,6 +206,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
 
     const onWheel = (e: WheelEvent) => {
       e.preventDefault();
+      noteInteraction();
       if (e.shiftKey) {
         scrollY = Math.max(0, scrollY + e.deltaY);
         markStale();
@@ -215,6 +227,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         const dy = e.clientY - drag.y;
         if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
         if (drag.moved) {
+          noteInteraction();
           if (dx) pan(dx);
           if (dy) {
             scrollY = Math.max(0, scrollY - dy);
@@ -280,6 +293,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       }, () => { /* the session is gone */ });
     };
     const onKey = (e: KeyboardEvent) => {
+      noteInteraction();
       const { w } = size();
       const step = (w - LABEL_W) / 4;
       if (e.key === 'ArrowLeft') pan(step);
@@ -312,6 +326,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   }, [sessionId]);
 
   const zoomBy = (f: number) => {
+    noteInteraction();
     const { t0, span } = useUi.getState().viewport;
     const ns = Math.min(MAX_SPAN, Math.max(MIN_SPAN, span * f));
     useUi.getState().zoomTo({ t0: t0 + (span - ns) / 2, span: ns });
@@ -332,6 +347,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         <button data-testid="timeline-fit" onClick={fit}>Fit</button>
         <span className="dim" data-testid="timeline-span">{fmtDur(viewSpan)} shown</span>
         <span className="dim" data-testid="timeline-dropped" ref={droppedRef} />
+        <span className="dim" data-testid="timeline-lod" ref={lodRef} />
         {selectedCo !== null && (
           <span>
             selected #{selectedCo}{' '}

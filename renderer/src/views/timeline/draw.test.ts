@@ -37,7 +37,7 @@ function frame(t0: number, span: number, rects: number[]): TimelineFrame {
     rects: Float32Array.from(rects), rectColour: new Uint16Array(rects.length / 4),
     outlines: new Float32Array(0), markers: new Float32Array(0), markerColour: new Uint16Array(0),
     labels: [], labelXY: new Float32Array(0), labelColour: new Uint16Array(0), flows: new Float32Array(0),
-    oldest: 0, newest: 10_000, droppedBefore: 0, events: 100, tracksVersion: 1,
+    oldest: 0, newest: 10_000, droppedBefore: 0, events: 100, tracksVersion: 1, source: 'full',
   };
 }
 
