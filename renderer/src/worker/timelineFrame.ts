@@ -29,15 +29,15 @@ import { clip, LANE_H } from '../views/timeline/geometry.js';
 
 // ---- colours ---------------------------------------------------------------------------------------
 
-const IDLE = '#2a2e38';
-const READY = '#c9a227';
-const SUSPENDED = '#34496a';
-const OTHER = '#555';
+const IDLE_COLOUR = '#2a2e38';
+const READY_COLOUR = '#c9a227';
+const SUSPENDED_COLOUR = '#34496a';
+const OTHER_COLOUR = '#555';
 const CALL_THREAD = '#e0e0e0';
 const CALL_CO = '#8fb3e0';
-const PREEMPTED = '#ff5a5a';
-const DEFERRED = '#ffb86b';
-const DROP = '#ff00ff';
+const PREEMPTED_COLOUR = '#ff5a5a';
+const DEFERRED_COLOUR = '#ffb86b';
+const DROP_COLOUR = '#ff00ff';
 
 const enum NameClass { UNKNOWN, RUNNING, SUSPENDED, READY, IDLE, OTHER, PREEMPTED, DEFERRED, DROP }
 
@@ -155,10 +155,10 @@ function blend(base: string, colour: string, active: number): string {
 function stateColour(k: NameClass, co: number): string {
   switch (k) {
     case NameClass.RUNNING: return colourOfCo(co);
-    case NameClass.SUSPENDED: return SUSPENDED;
-    case NameClass.READY: return READY;
-    case NameClass.IDLE: return IDLE;
-    default: return OTHER;
+    case NameClass.SUSPENDED: return SUSPENDED_COLOUR;
+    case NameClass.READY: return READY_COLOUR;
+    case NameClass.IDLE: return IDLE_COLOUR;
+    default: return OTHER_COLOUR;
   }
 }
 
@@ -386,7 +386,7 @@ function emitThreadSpan(i: number, x0: number, x1: number, active: number, last:
   if (active >= 0) {
     // A column of spans narrower than a pixel: idle blended with "busy" by the fraction of the
     // column's time a coroutine ran (one colour for all, so neighbouring columns merge).
-    spansLayer.add(blend(IDLE, BUSY, active), x0, x1, curY, curH);
+    spansLayer.add(blend(IDLE_COLOUR, BUSY, active), x0, x1, curY, curH);
     const sel = cur.selectedCo;
     if (sel !== null && active > 0) {
       const a = activeIn(l, i, last);
@@ -406,7 +406,7 @@ function activeIn(l: SpanList, pick: number, last: number): number {
 }
 
 function paintThreadSpan(k: NameClass, co: number, i: number, x0: number, x1: number, t0: number, t1: number): void {
-  spansLayer.add(k === NameClass.IDLE ? IDLE : colourOfCo(co), x0, x1, curY, curH);
+  spansLayer.add(k === NameClass.IDLE ? IDLE_COLOUR : colourOfCo(co), x0, x1, curY, curH);
   const wpx = x1 - x0;
   if (co && co === cur.selectedCo) addOutline(x0 + 0.5, curY + 0.5, Math.max(0, wpx - 1), curH - 1);
   if (wpx > 30 && k !== NameClass.IDLE) {
@@ -425,7 +425,7 @@ function emitCoState(i: number, x0: number, x1: number, active: number): void {
   if (active >= 0) {
     // A column of short states: suspended blended with the coroutine's colour by the fraction of
     // the column's time it was running or ready.
-    spansLayer.add(blend(SUSPENDED, colourOfCo(curCo), active), x0, x1, curY, curH);
+    spansLayer.add(blend(SUSPENDED_COLOUR, colourOfCo(curCo), active), x0, x1, curY, curH);
     return;
   }
   paintCoState(nameClass(cur.data, l.nameId(i)), i, x0, x1);
@@ -579,7 +579,7 @@ function preemptMarks(co: number, t0: number, t1: number): void {
     const ts = m.t0(i);
     if (ts > t1 + 1) break;
     if (nameClass(cur.data, m.nameId(i)) !== NameClass.PREEMPTED) continue;
-    addMarker(PREEMPTED, xOf(ts), curY);
+    addMarker(PREEMPTED_COLOUR, xOf(ts), curY);
   }
 }
 
@@ -592,7 +592,7 @@ function alertMarks(t: TrackData, y: number): void {
     const ts = m.t0(i);
     if (ts > cur.t1) break;
     const k = nameClass(cur.data, m.nameId(i));
-    const colour = k === NameClass.PREEMPTED ? PREEMPTED : k === NameClass.DEFERRED ? DEFERRED : k === NameClass.DROP ? DROP : '';
+    const colour = k === NameClass.PREEMPTED ? PREEMPTED_COLOUR : k === NameClass.DEFERRED ? DEFERRED_COLOUR : k === NameClass.DROP ? DROP_COLOUR : '';
     if (!colour) continue;
     const px = xOf(ts);
     if (px - lastPx < 2) continue;
@@ -646,14 +646,14 @@ export function overviewFrame(ov: Overview, facts: OverviewFacts, req: FrameRequ
       const cov = laneCols.covered[c];
       if (!(cov > 0)) continue;
       const x = req.left + c;
-      spansLayer.add(blend(IDLE, BUSY, Math.min(1, laneCols.busy[c] / cov)), x, x + 1, y, h);
+      spansLayer.add(blend(IDLE_COLOUR, BUSY, Math.min(1, laneCols.busy[c] / cov)), x, x + 1, y, h);
       p = laneCols.preempts[c] > 0 ? p + laneCols.preempts[c] : 0;
       d = laneCols.deferrals[c] > 0 ? d + laneCols.deferrals[c] : 0;
       x0 = laneCols.drops[c] > 0 ? x0 + laneCols.drops[c] : 0;
-      const colour = p >= 0.5 ? PREEMPTED : d >= 0.5 ? DEFERRED : x0 >= 0.5 ? DROP : '';
+      const colour = p >= 0.5 ? PREEMPTED_COLOUR : d >= 0.5 ? DEFERRED_COLOUR : x0 >= 0.5 ? DROP_COLOUR : '';
       if (!colour) continue;
-      if (colour === PREEMPTED) p -= 1;
-      else if (colour === DEFERRED) d -= 1;
+      if (colour === PREEMPTED_COLOUR) p -= 1;
+      else if (colour === DEFERRED_COLOUR) d -= 1;
       else x0 -= 1;
       if (x - lastMark < 2) continue;
       addMarker(colour, x, y);
