@@ -632,6 +632,11 @@ async function bigScenario(page, o, srv, browserPid) {
       const span = await page.getByTestId('timeline-span').innerText();
       await page.mouse.move(cx, cy);
       await page.mouse.down();
+      const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+      if (prof) {
+        await prof.send('Profiler.enable');
+        await prof.send('Profiler.start');
+      }
       await startRecording(page);
       let dir = 1;
       let steps = 0;
@@ -641,6 +646,7 @@ async function bigScenario(page, o, srv, browserPid) {
         if (++steps % 20 === 0) dir = -dir;
       }
       const pan = await stopRecording(page);
+      if (prof) await logProfile(prof, `the pan at ${name}`);
       await page.mouse.up();
       const s = summary(pan.work, pan.intervals);
       log(`  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`);
