@@ -78,6 +78,13 @@ int cs_control_start(void);
  * COROSCOPE_CONTROL_FD from envp. */
 void cs_control_inherit(int fd, char **envp);
 
+/* Take fd, a connected socket of this user's inspector, as the inherited
+ * inspector (subscribed at once, rings announced on it): the launching
+ * inspector's COROSCOPE_CONTROL_FD, or a followed process's socket
+ * (follow.h). The control thread starts with cs_control_program_started.
+ * 0, or EBUSY while COROSCOPE_TRACE records (fd is then not used). */
+int cs_control_adopt(int fd);
+
 /* First safe moment after load (just before main, init.c): start the
  * inherited inspector's control thread if there is one and it is not
  * running yet (the runtime's start starts it too). */
