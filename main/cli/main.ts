@@ -48,7 +48,10 @@ const ENGINE_HELP = `Engine options:
   --slice 10ms      preemption time slice (ns, us, ms, s)
   --no-preempt      never preempt long-running coroutines
   --no-hooks        do not hook blocking libc calls
-  --stack 256K      coroutine stack size`;
+  --stack 256K      coroutine stack size
+  --no-follow       do not follow forked children and exec'd programs (by default
+                    each one is a process of its own in the same session, like
+                    strace -f; the session lasts while any of them runs)`;
 
 interface Command {
   summary: string;
@@ -65,7 +68,7 @@ interface Parsed {
   rest: string[] | undefined;
 }
 
-const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true };
+const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true, 'no-follow': false };
 
 function parse(argv: string[], spec: Record<string, boolean>): Parsed {
   const opts = new Map<string, string | true>();
@@ -122,6 +125,7 @@ function engineOptions(p: Parsed): EngineOptions {
   }
   if (p.opts.has('no-preempt')) e.preempt = false;
   if (p.opts.has('no-hooks')) e.hooks = false;
+  if (p.opts.has('no-follow')) e.follow = false;
   const st = p.opts.get('stack');
   if (typeof st === 'string') {
     if (!/^\d+[KkMm]?$/.test(st)) throw usage(`--stack ${st}: expected a size like 256K or 1M`);
@@ -560,8 +564,14 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       const problem = r.problem();
       let t0 = Infinity;
       for (const i of found) t0 = Math.min(t0, i.ts);
+      const procs = f.processes.processes(r.strings);
+      if (!p.opts.has('json') && procs.length > 1) {
+        // A followed session: which processes the checks covered, one line each.
+        for (const pr of procs)
+          process.stdout.write(`process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`);
+      }
       if (p.opts.has('json')) {
-        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed) }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed), processes: procs }, null, 2) + '\n');
       } else if (!found.length) {
         process.stdout.write('no problems found\n');
       } else {
