@@ -209,6 +209,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private readonly untracedSeen = new Set<string>();
+  /** The problems that are children the engine does not see (also in `problems`): about the program, not the file. */
+  readonly untracedChildren: string[] = [];
   /** The processes of the stream (several when children are followed), kept with or without derived tables. */
   readonly processes = new ProcessMeta();
 
@@ -243,7 +245,9 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.untracedSeen.has(key)) continue;
       this.untracedSeen.add(key);
       const what = u.cmdline || u.path || `forked from pid ${u.parentPid}`;
-      this.problem(`child pid ${u.pid || '?'} (${what}) is not traced: ${u.reason}`);
+      const m = `child pid ${u.pid || '?'} (${what}) is not traced: ${u.reason}`;
+      this.untracedChildren.push(m);
+      this.problem(m);
     }
   }
 
