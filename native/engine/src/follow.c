@@ -147,6 +147,11 @@ static void save(const char *entry)
         saved[nsaved++] = c;
 }
 
+/* The session ended (its socket is gone or nobody listens): a program
+ * that outlives it runs on untraced without a word, like any program
+ * started after `strace -f` detached. */
+static int inspector_gone(int err) { return err == ENOENT || err == ECONNREFUSED; }
+
 void cs_follow_load(char **envp)
 {
     const char *ins = env_get(envp, "COROSCOPE_INSPECTOR");
@@ -176,7 +181,7 @@ void cs_follow_load(char **envp)
     if (cs_cfg.control_fd >= 0)
         return; /* the launched process: its inspector came with it */
     int err = join(COROSCOPE_SPAWN_EXEC);
-    if (err)
+    if (err && !inspector_gone(err))
         cs_log("process %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(), inspector,
                strerror(err));
 }
@@ -188,8 +193,9 @@ void cs_follow_atfork_child(void)
     serial = 0;
     int err = join(COROSCOPE_SPAWN_FORK);
     if (err) {
-        cs_log("forked child %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(), inspector,
-               strerror(err));
+        if (!inspector_gone(err))
+            cs_log("forked child %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(),
+                   inspector, strerror(err));
         return;
     }
     /* A coroutine that forked goes on in the child, under an id of the
