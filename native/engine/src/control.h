@@ -61,6 +61,12 @@
  * before main (init.c), or with the runtime if that comes first — never from
  * inside a hooked call. When that client goes away, the socket above serves as usual.
  *
+ * Followed processes (follow.h): a forked child or exec'd program of a
+ * followed session connects to the inspector's follow socket itself and
+ * hands the connection to cs_control_adopt; from then on it is served
+ * exactly like an inherited inspector socket (START_PAUSED excepted: only
+ * the launched process honours it).
+ *
  * Threads: a control thread ("cs-control") serves the socket. pause, step,
  * resume and delay act on the scheduler's gate (gate.h), which the workers
  * pass at the top of every decision.

@@ -18,6 +18,11 @@
  * control thread) start there, or with the runtime if a constructor spawns
  * first. A program whose entry is not __libc_start_main (none that glibc
  * builds) starts them with the runtime only.
+ *
+ * Fork: the child handler (atfork_child, on the forking thread, the only
+ * one) rebuilds each part in dependency order; in a followed session the
+ * child then joins the inspector (follow.h) before its control thread
+ * starts. main returning leaves the exit code (PROCESS_EXIT, follow.h).
  */
 
 #include <dlfcn.h>
