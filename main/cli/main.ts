@@ -199,6 +199,15 @@ class LiveScreen {
   }
 }
 
+/**
+ * Signal the launched program; when it has already ended and only followed children keep the
+ * session open (a daemon it started), stop reading and leave them running, as strace -f does on
+ * Ctrl-C.
+ */
+function stopTarget(s: Session, signal: NodeJS.Signals): void {
+  if (!s.kill(signal)) void s.detach();
+}
+
 async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?: boolean }): Promise<void> {
   const screen = new LiveScreen(s);
   s.on('output', (stream, text) => screen.output(stream, text));
@@ -208,11 +217,10 @@ async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?:
   const onSigint = () => {
     interrupted++;
     if (o.attach) void s.detach();
-    else if (interrupted > 1) s.kill('SIGKILL');
-    else s.kill('SIGINT');
+    else stopTarget(s, interrupted > 1 ? 'SIGKILL' : 'SIGINT');
   };
   process.on('SIGINT', onSigint);
-  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : s.kill('SIGTERM')), o.seconds * 1000) : undefined;
+  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : stopTarget(s, 'SIGTERM')), o.seconds * 1000) : undefined;
   await s.whenEnded();
   if (timer) clearTimeout(timer);
   process.off('SIGINT', onSigint);
@@ -341,10 +349,10 @@ error, 3 when the program cannot be run under the engine.`,
           shown = true;
         } else process.stderr.write(`${line()}\n`);
       }, tty ? 250 : 1000);
-      const onSigint = () => s.kill('SIGINT');
+      const onSigint = () => stopTarget(s, 'SIGINT');
       process.on('SIGINT', onSigint);
       const secs = seconds(p);
-      const stop = secs !== undefined ? setTimeout(() => s.kill('SIGTERM'), secs * 1000) : undefined;
+      const stop = secs !== undefined ? setTimeout(() => stopTarget(s, 'SIGTERM'), secs * 1000) : undefined;
       await s.whenEnded();
       clearInterval(timer);
       if (stop) clearTimeout(stop);

@@ -66,6 +66,7 @@ struct cs_link {
      * every forked child and exec'd program below the target connects to it,
      * takes a serial and then speaks like an inherited control socket. */
     int follow_fd;             /* listening socket (-1: not following) */
+    char *follow_warning;      /* why following could not be set up (delivered first as an error), or NULL */
     char follow_path[108];
     struct link_proc *procs;   /* connected (or once connected) followed processes */
     uint32_t nprocs;
@@ -281,15 +282,20 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
         code = fail(err, errn, errno, "cannot prepare the launch", NULL);
         goto out;
     }
-    if (!o->no_follow) {
+    int follow = !o->no_follow;
+    if (follow) {
         int fe = follow_listen(l);
-        if (fe) {
-            code = fail(err, errn, fe, "cannot create the socket children report to", NULL);
-            goto out;
+        if (fe) { /* the program still runs, alone: said as the link's first problem */
+            char m[256];
+            snprintf(m, sizeof m, "children are not followed: cannot create the socket they report to (%s)",
+                     fe == EPERM ? "the runtime directory is not private to this user" : strerror(fe));
+            l->follow_warning = strdup(m);
+            follow = 0;
+        } else {
+            snprintf(inspector_env, sizeof inspector_env, "COROSCOPE_INSPECTOR=%s", l->follow_path);
         }
-        snprintf(inspector_env, sizeof inspector_env, "COROSCOPE_INSPECTOR=%s", l->follow_path);
     }
-    if (!(env = child_env(o->envp, o->preload, l->policy, o->no_follow ? NULL : inspector_env))) {
+    if (!(env = child_env(o->envp, o->preload, l->policy, follow ? inspector_env : NULL))) {
         code = fail(err, errn, ENOMEM, "cannot prepare the launch", NULL);
         goto out;
     }
@@ -814,6 +820,11 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         free(l->hello);
         l->hello = NULL;
     }
+    if (l->follow_warning) {
+        s->error(s->ctx, l->follow_warning);
+        free(l->follow_warning);
+        l->follow_warning = NULL;
+    }
     int busy = 0;
     uint64_t quiet_at = 0;
     struct pollfd *p = calloc(7 + 2 * (size_t)MAX_PROCS, sizeof *p);
@@ -949,6 +960,7 @@ void cs_link_free(cs_link *l)
         cs_fd_lines_free(&l->procs[i].lines);
     }
     free(l->procs);
+    free(l->follow_warning);
     if (l->follow_fd >= 0) {
         close_fd(&l->follow_fd);
         unlink(l->follow_path);

@@ -203,6 +203,16 @@ void cs_follow_atfork_child(void)
     if (cs_tls.co)
         cs_tls.co->id = atomic_fetch_add(&cs_rt.next_id, 1);
     cs_control_program_started(); /* its control thread serves the new socket */
+    cs_tel_prepare_thread();      /* says who it is (PROCESS, LINEAGE) now, not at its first event */
+}
+
+void cs_follow_main(void)
+{
+    /* The first safe moment of a process that joined at load: its
+     * metadata goes out now, so a program that emits nothing for a long
+     * time (or is detached first) is still known to the inspector. */
+    if (following)
+        cs_tel_prepare_thread();
 }
 
 size_t cs_follow_env_extra(void) { return following ? nsaved + 1 : 0; }

@@ -52,6 +52,10 @@ void cs_follow_load(char **envp);
 /* Forked child (after control and telemetry forgot the parent's). */
 void cs_follow_atfork_child(void);
 
+/* First safe moment (just before main, init.c): announce the process now
+ * (its PROCESS and LINEAGE records) if it is one of a followed session. */
+void cs_follow_main(void);
+
 /* 1 while children are followed (an inspector socket, following on). */
 int cs_follow_on(void);
 

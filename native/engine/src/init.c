@@ -150,6 +150,7 @@ static int main_entry(int argc, char **argv, char **envp)
 {
     cs_tel_start();
     cs_control_program_started();
+    cs_follow_main();
     int code = program_main(argc, argv, envp);
     cs_follow_exit(code); /* libc's exit(code) follows, not through the PLT */
     return code;
