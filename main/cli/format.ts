@@ -264,7 +264,8 @@ export function liveView(s: Session, columns = 100, rows = 30, final = false): s
   const pr = d.preemption.summary();
   const lines: string[] = [];
   const elapsed = ((Date.now() - st.startedAt) / 1000).toFixed(1);
-  lines.push(`coroscope  ${st.name} (pid ${st.pid})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
+  const nproc = s.processes.processes(s.strings).length;
+  lines.push(`coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
   const ws = d.workers();
   if (ws.length) lines.push('workers  ' + ws.map((w) => `w${w.worker}:${w.state}${w.co ? `(co#${w.co})` : ''}`).join(' '));
   const cos = d.coroutines(final);

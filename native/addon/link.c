@@ -45,6 +45,7 @@ struct cs_link {
     _Atomic int stopping;
 
     cs_ring **rings;           /* attached rings (each malloc'd: the consumer holds pointers to them) */
+    uint32_t *ring_owner;      /* per ring: 0 the launched (or attached) process, i + 1 followed process i */
     uint32_t nrings;
     cs_consumer cons;          /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
     cs_fd_lines lines;         /* the socket's lines, each with the fd that came with it (wire/recv_fds.h) */
@@ -79,6 +80,7 @@ struct cs_link {
 
 #define MAX_PROCS 1024
 #define FOLLOW_QUIET_NS 300000000ull /* after the last process left: how long a program being exec'd may take to connect */
+#define RETIRE_NS 500000000ull       /* a followed process gone this long: its drained rings are let go */
 
 /* One followed process: its socket (lines with ring fds, like the launched
  * process's) and its doorbell; its rings go to the link's one consumer. */
@@ -87,6 +89,8 @@ typedef struct link_proc {
     int bell;                  /* its engine's doorbell eventfd (-1: none yet) */
     int pid;
     uint32_t serial;           /* 0 until its "follow" line */
+    uint64_t gone_ns;          /* when its socket closed (it exited or exec'd; 0: connected) */
+    int retired;               /* every ring of it drained and let go: the slot is free for another */
     cs_fd_lines lines;
 } link_proc;
 
@@ -143,11 +147,12 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     l->strs_cap = 4096;
     l->strs = malloc(l->strs_cap * sizeof *l->strs);
     l->rings = calloc(MAX_RINGS, sizeof *l->rings);
+    l->ring_owner = calloc(MAX_RINGS, sizeof *l->ring_owner);
     l->strings = cs_reader_new_live();
     if (!nomem)
         nomem = cs_fd_lines_init(&l->lines, LINE_MAX_BYTES);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (nomem || !l->strs || !l->rings || !l->strings || l->wake_fd < 0) {
+    if (nomem || !l->strs || !l->rings || !l->ring_owner || !l->strings || l->wake_fd < 0) {
         *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
@@ -595,6 +600,7 @@ static void on_corrupt(void *ctx, cs_ring *r, int code)
     s->error(s->ctx, msg);
     for (uint32_t i = 0; i < l->nrings; i++)
         if (l->rings[i] == r) {
+            l->ring_owner[i] = l->ring_owner[l->nrings - 1];
             l->rings[i] = l->rings[--l->nrings];
             break;
         }
@@ -626,7 +632,7 @@ static void post(cs_link *l, const cs_link_sink *s, int all)
 }
 
 /* Attach the ring in fd (the link keeps the mapping, not fd). */
-static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
+static void add_ring(cs_link *l, const cs_link_sink *s, int fd, uint32_t owner)
 {
     cs_ring *r = l->nrings < MAX_RINGS ? calloc(1, sizeof *r) : NULL;
     if (!r) {
@@ -646,6 +652,7 @@ static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
         return;
     }
     r->fd = -1;
+    l->ring_owner[l->nrings] = owner;
     l->rings[l->nrings] = r;
     atomic_store(&l->st_rings, ++l->nrings);
 }
@@ -663,7 +670,7 @@ static int on_line(void *ctx, const char *line, int fd)
     }
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
         if (fd >= 0)
-            add_ring(l, s, fd);
+            add_ring(l, s, fd, 0);
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
@@ -713,7 +720,7 @@ static int on_proc_line(void *ctx, const char *line, int fd)
         return 0; /* nothing before it joined */
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
         if (fd >= 0)
-            add_ring(c->l, c->s, fd);
+            add_ring(c->l, c->s, fd, (uint32_t)(p - c->l->procs) + 1);
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19) && fd >= 0) {
@@ -733,21 +740,70 @@ static void accept_procs(cs_link *l, const cs_link_sink *s)
             return;
         struct ucred cr;
         socklen_t len = sizeof cr;
-        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid() || l->nprocs == MAX_PROCS) {
-            if (l->nprocs == MAX_PROCS)
-                s->error(s->ctx, "too many followed processes: a child is not traced");
+        uint32_t slot = 0;
+        while (slot < l->nprocs && !l->procs[slot].retired)
+            slot++; /* a slot let go by a process long gone, else a new one */
+        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid() || slot == MAX_PROCS) {
+            if (slot == MAX_PROCS)
+                s->error(s->ctx, "too many followed processes at once: a child is not traced");
             close(c);
             continue;
         }
-        link_proc *p = &l->procs[l->nprocs];
+        link_proc *p = &l->procs[slot];
         memset(p, 0, sizeof *p);
         p->bell = -1;
         if (cs_fd_lines_init(&p->lines, 1 << 20)) {
+            p->retired = slot < l->nprocs;
             close(c);
             continue;
         }
         p->sock = c;
-        l->nprocs++;
+        if (slot == l->nprocs)
+            l->nprocs++;
+    }
+}
+
+/* Followed processes gone for RETIRE_NS (exited or exec'd: nothing writes
+ * their rings any more) give their rings back once they are drained: a
+ * DROP record for a loss their producer never reported (consumer.h "The
+ * end of the stream"), then the mapping goes. So a session of thousands of
+ * short processes (a build, a shell loop) holds the rings of the live ones
+ * only. The process's slot is then free for another. */
+static void retire_gone(cs_link *l, const cs_link_sink *s)
+{
+    uint64_t now = now_ns();
+    for (uint32_t i = 0; i < l->nprocs; i++) {
+        link_proc *p = &l->procs[i];
+        if (p->retired || p->sock >= 0 || !p->gone_ns || now - p->gone_ns < RETIRE_NS)
+            continue;
+        int left = 0;
+        for (uint32_t k = 0; k < l->nrings;) {
+            cs_ring *r = l->rings[k];
+            if (l->ring_owner[k] != i + 1) {
+                k++;
+                continue;
+            }
+            if (atomic_load_explicit(&r->hdr->head, memory_order_acquire) != r->c_tail) {
+                left = 1; /* not drained yet: the next pass */
+                k++;
+                continue;
+            }
+            coroscope_event d;
+            if (cs_ring_take_pending(r, &d)) {
+                batch_ctx bc = {l, s};
+                on_batch(&bc, &d, 1);
+            }
+            cs_consumer_remove(&l->cons, r);
+            cs_ring_detach(r);
+            free(r);
+            l->ring_owner[k] = l->ring_owner[l->nrings - 1];
+            l->rings[k] = l->rings[--l->nrings];
+        }
+        atomic_store(&l->st_rings, l->nrings);
+        if (!left) {
+            cs_fd_lines_free(&p->lines);
+            p->retired = 1;
+        }
     }
 }
 
@@ -758,6 +814,7 @@ static void read_proc(cs_link *l, const cs_link_sink *s, link_proc *p)
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
         close_fd(&p->sock); /* it exited or exec'd: its rings stay with the consumer until drained */
         close_fd(&p->bell);
+        p->gone_ns = now_ns();
     }
 }
 
@@ -890,8 +947,10 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             }
         }
         busy = s->busy(s->ctx) != 0;
-        if (!busy)
+        if (!busy) {
             drain(l, s);
+            retire_gone(l, s);
+        }
         if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull)
             post(l, s, 0);
         /* Done when the target is gone and its socket (which brings the last
@@ -957,7 +1016,8 @@ void cs_link_free(cs_link *l)
     for (uint32_t i = 0; l->procs && i < l->nprocs; i++) {
         close_fd(&l->procs[i].sock);
         close_fd(&l->procs[i].bell);
-        cs_fd_lines_free(&l->procs[i].lines);
+        if (!l->procs[i].retired)
+            cs_fd_lines_free(&l->procs[i].lines);
     }
     free(l->procs);
     free(l->follow_warning);
@@ -981,6 +1041,7 @@ void cs_link_free(cs_link *l)
     if (l->strings)
         cs_reader_close(l->strings);
     free(l->rings);
+    free(l->ring_owner);
     free(l->strs);
     free(l->hello);
     free(l->record_path);
