@@ -744,8 +744,13 @@ static void accept_procs(cs_link *l, const cs_link_sink *s)
         while (slot < l->nprocs && !l->procs[slot].retired)
             slot++; /* a slot let go by a process long gone, else a new one */
         if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid() || slot == MAX_PROCS) {
-            if (slot == MAX_PROCS)
+            if (slot == MAX_PROCS) {
+                static const char no[] = "{\"ok\":false,\"error\":\"too many followed processes at once\"}\n";
                 s->error(s->ctx, "too many followed processes at once: a child is not traced");
+                if (send(c, no, sizeof no - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                    /* it learns from the closed socket instead */
+                }
+            }
             close(c);
             continue;
         }

@@ -178,3 +178,13 @@ test('a statically linked program cannot be followed and the recording says so, 
   assert.match(s.cmd, /static_prog one two/);
   assert.ok(s.pid > 0);
 });
+
+test('a shell loop starting 1,100 programs is recorded whole: each is a process of the recording (ended ones give their slot and rings back)', async () => {
+  const r = await record('loop', ['/bin/sh', '-c', 'i=0; while [ $i -lt 1100 ]; do /bin/true; i=$((i+1)); done']);
+  assert.equal(r.exit.code, 0, r.out);
+  assert.doesNotMatch(r.out, /\[error:/, 'no followed process refused, no ring left unread');
+  const progs = r.processes.filter((p) => p.exe === '/usr/bin/true' && p.how === 2);
+  assert.equal(progs.length, 1100, 'every program joined');
+  assert.equal(progs.filter((p) => p.exit === 0).length, 1100, 'and each one\'s exit is recorded');
+  assert.equal(new Set(progs.map((p) => p.serial)).size, 1100, 'each under a serial of its own');
+});

@@ -61,7 +61,8 @@ static const char *env_get(char **envp, const char *name)
     return NULL;
 }
 
-/* One line from fd, at most n-1 bytes, within the deadline. 0 or -1. */
+/* One line from fd, at most n-1 bytes, within the deadline. 0, -1 (no
+ * line in time, or an error) or -2 (the peer closed). */
 static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 {
     size_t k = 0;
@@ -76,7 +77,7 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
         if (m < 0 && errno == EINTR)
             continue;
         if (m <= 0)
-            return -1;
+            return m == 0 ? -2 : -1;
         if (buf[k] == '\n') {
             buf[k] = '\0';
             return 0;
@@ -113,8 +114,16 @@ static int join(int how_joined)
         err = errno ? errno : EIO;
         goto fail;
     }
-    if (read_line(fd, line, sizeof line, JOIN_TIMEOUT_MS)) {
-        err = ETIMEDOUT;
+    int rl = read_line(fd, line, sizeof line, JOIN_TIMEOUT_MS);
+    if (rl) {
+        err = rl == -2 ? ECONNRESET : ETIMEDOUT;
+        goto fail;
+    }
+    const char *refused = strstr(line, "\"error\":\"");
+    if (refused) {
+        cs_log("process %d is not traced: the inspector refused it: %.*s", (int)getpid(),
+               (int)strcspn(refused + 9, "\""), refused + 9);
+        err = EAGAIN; /* said */
         goto fail;
     }
     const char *s = strstr(line, "\"serial\":");
@@ -147,10 +156,11 @@ static void save(const char *entry)
         saved[nsaved++] = c;
 }
 
-/* The session ended (its socket is gone or nobody listens): a program
- * that outlives it runs on untraced without a word, like any program
- * started after `strace -f` detached. */
-static int inspector_gone(int err) { return err == ENOENT || err == ECONNREFUSED; }
+/* Failures not worth a line: the session ended (its socket is gone or
+ * nobody listens: a program that outlives it runs on untraced, like any
+ * program started after `strace -f` detached), or the inspector's refusal
+ * was already said by join (EAGAIN). */
+static int quiet_failure(int err) { return err == ENOENT || err == ECONNREFUSED || err == EAGAIN; }
 
 void cs_follow_load(char **envp)
 {
@@ -181,7 +191,7 @@ void cs_follow_load(char **envp)
     if (cs_cfg.control_fd >= 0)
         return; /* the launched process: its inspector came with it */
     int err = join(COROSCOPE_SPAWN_EXEC);
-    if (err && !inspector_gone(err))
+    if (err && !quiet_failure(err))
         cs_log("process %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(), inspector,
                strerror(err));
 }
@@ -193,7 +203,7 @@ void cs_follow_atfork_child(void)
     serial = 0;
     int err = join(COROSCOPE_SPAWN_FORK);
     if (err) {
-        if (!inspector_gone(err))
+        if (!quiet_failure(err))
             cs_log("forked child %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(),
                    inspector, strerror(err));
         return;
