@@ -220,8 +220,10 @@ void cs_follow_main(void)
 {
     /* The first safe moment of a process that joined at load: its
      * metadata goes out now, so a program that emits nothing for a long
-     * time (or is detached first) is still known to the inspector. */
-    if (following)
+     * time (or is detached first) is still known to the inspector. The
+     * launched process (serial 0) is known to it already and keeps its
+     * first records for its first event. */
+    if (following && serial)
         cs_tel_prepare_thread();
 }
 
