@@ -46,11 +46,13 @@ static char inspector[108];     /* COROSCOPE_INSPECTOR ("": none) */
 static int following;           /* an inspector socket and following on */
 static uint32_t serial;
 static int how = COROSCOPE_SPAWN_LAUNCHED;
+static int parent_pid;          /* the parent when the process joined (0: ask getppid) */
 static _Atomic int exited_pid; /* the process that left its PROCESS_EXIT (a vfork child shares this) */
 
 int cs_follow_on(void) { return following; }
 uint32_t cs_follow_serial(void) { return serial; }
 int cs_follow_how(void) { return how; }
+int cs_follow_ppid(void) { return parent_pid ? parent_pid : (int)getppid(); }
 
 static const char *env_get(char **envp, const char *name)
 {
@@ -108,7 +110,8 @@ static int join(int how_joined)
         goto fail;
     }
     char line[160];
-    int n = snprintf(line, sizeof line, "follow pid=%d ppid=%d how=%s\n", (int)getpid(), (int)getppid(),
+    int ppid = (int)getppid();
+    int n = snprintf(line, sizeof line, "follow pid=%d ppid=%d how=%s\n", (int)getpid(), ppid,
                      how_joined == COROSCOPE_SPAWN_FORK ? "fork" : "exec");
     if (cs_real.send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
         err = errno ? errno : EIO;
@@ -134,6 +137,7 @@ static int join(int how_joined)
     }
     serial = (uint32_t)v;
     how = how_joined;
+    parent_pid = ppid;
     uint64_t base = (uint64_t)serial << 32;
     /* Disjoint ids (follow.h): coroutines from here on, strings. */
     atomic_store(&cs_rt.next_id, base + 1);

@@ -62,8 +62,10 @@ int cs_follow_on(void);
 /* This process's serial (0: the launched process or not following). */
 uint32_t cs_follow_serial(void);
 
-/* How this process joined (enum coroscope_spawn_how) and its parent's pid. */
+/* How this process joined (enum coroscope_spawn_how), and its parent's pid
+ * then (a parent that exits later does not change what LINEAGE says). */
 int cs_follow_how(void);
+int cs_follow_ppid(void);
 
 /* The environment a program started by this process gets: envp if it
  * already carries LD_PRELOAD with this library and the inspector's

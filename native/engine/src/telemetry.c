@@ -585,7 +585,7 @@ static void emit_metadata(void)
     cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
                 cs_ts_ns(&rt));
     if (cs_follow_on()) /* one of the processes of a followed session (follow.h) */
-        cs_tel_emit(COROSCOPE_EV_LINEAGE, 0, (uint64_t)getpid(), (uint64_t)getppid(), (uint64_t)cs_follow_how(),
+        cs_tel_emit(COROSCOPE_EV_LINEAGE, 0, (uint64_t)getpid(), (uint64_t)cs_follow_ppid(), (uint64_t)cs_follow_how(),
                     cs_follow_serial(), 0);
     emit_config();
 }
