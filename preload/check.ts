@@ -135,13 +135,14 @@ export function tracePath(v: unknown): string {
 export function engineOptions(v: unknown): EngineOptions | undefined {
   if (v === undefined || v === null) return undefined;
   const o = obj(v, 'engine');
-  onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize', 'startPaused'], 'engine');
+  onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize', 'startPaused', 'follow'], 'engine');
   const r: EngineOptions = {};
   if (o.workers !== undefined) r.workers = int(o.workers, 'engine.workers', 1, 1024);
   if (o.timeSlice !== undefined) r.timeSlice = normalDuration(o.timeSlice, 'engine.timeSlice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms or 500us');
   if (o.preempt !== undefined) r.preempt = bool(o.preempt, 'engine.preempt');
   if (o.hooks !== undefined) r.hooks = bool(o.hooks, 'engine.hooks');
   if (o.startPaused !== undefined) r.startPaused = bool(o.startPaused, 'engine.startPaused');
+  if (o.follow !== undefined) r.follow = bool(o.follow, 'engine.follow');
   if (o.stackSize !== undefined) {
     r.stackSize = str(o.stackSize, 'engine.stackSize', 32);
     if (!SIZE.test(r.stackSize)) throw new BadRequest('engine.stackSize: expected e.g. 256k, 1M');

@@ -39,10 +39,10 @@ const TRUNCATED = -2;
 const RECOUNT_KEEP = 4;
 
 export class CoroutineTable {
-  /** Name string id (CO_CREATE a1). */
-  name = new Uint32Array(64);
+  /** Name string id (CO_CREATE a1); 64-bit ids (a followed child's are serial * 2^32 + k), so not a Uint32Array. */
+  name = new Float64Array(64);
   /** Entry symbol string id (CO_CREATE a2, 0: unknown). */
-  entry = new Uint32Array(64);
+  entry = new Float64Array(64);
   parent = new Float64Array(64);
   created = new Float64Array(64).fill(NaN);
   stackSize = new Uint32Array(64);

@@ -222,11 +222,17 @@ export class Derived {
       case Kind.DROP:
         return this.drops.add(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
       case Kind.PROCESS:
-        return this.process.onProcess(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
+        return this.process.onProcess(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4), u[o + 3]);
+      case Kind.LINEAGE:
+        return this.process.onLineage(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3));
+      case Kind.PROCESS_EXIT:
+        return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts);
+      case Kind.SPAWN:
+        return this.process.onSpawn(ts, u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 4), argU(u, o, 3));
       case Kind.CONFIG:
         return this.process.onConfig(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.THREAD:
-        return this.process.onThread(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
+        return this.process.onThread(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.CLOCK:
         return this.process.onClock(argU(u, o, 0), argU(u, o, 1));
     }

@@ -5,8 +5,46 @@
  * threads), CLOCK (the latest monotonic / realtime pair). String ids are
  * kept and resolved when asked, so a string defined late still shows.
  */
-import { ENGINE_VERSION, NO_WORKER } from '../events/schema.js';
+import { ENGINE_VERSION, NO_WORKER, SpawnHow, Untraced, spawnHowName, untracedName } from '../events/schema.js';
 import type { StringTable } from '../events/strings.js';
+
+/**
+ * One process of the stream. A followed session (README "Children") holds
+ * several: the launched one (serial 0) and every forked child and exec'd
+ * program below it, each with its own serial (LINEAGE), threads (THREAD a3
+ * pid, a4 serial) and exit code (PROCESS_EXIT). A stream of one process
+ * (events version 1, or not following) has just the first, serial 0.
+ */
+export interface ProcessInfo {
+  serial: number;
+  pid: number;
+  /** Parent pid (null: not said, events version 1 or not following). */
+  ppid: number | null;
+  /** 'launched', 'fork' or 'exec'. */
+  how: string;
+  exe: string;
+  cmdline: string;
+  /** Exit code the process reported (exit, _exit, main returning); null: not seen (running, killed by a signal, or its
+   *  end not recorded). For the launched process the session's own exit status is more complete. */
+  exitCode: number | null;
+  /** Its threads' ids. */
+  tids: number[];
+  /** It exec'd another program, which went on as a later process of the same pid (so no exit of its own). */
+  execd: boolean;
+}
+
+/** A program or child a process started that the engine does not follow, with the reason. */
+export interface UntracedChild {
+  pid: number;
+  /** Its parent (the process that started it). */
+  parentPid: number;
+  how: string;
+  path: string;
+  cmdline: string;
+  reason: string;
+  /** false when following was off (an expected absence, not a problem). */
+  problem: boolean;
+}
 
 export interface ProcessSummary {
   pid: number;
@@ -33,14 +71,70 @@ export interface ProcessSummary {
   clock?: { monotonic: number; realtime: number };
 }
 
+interface ProcRec {
+  pid: number; exe: number; cmdline: number; version: number; start: number;
+  serial: number; ppid: number | null; how: number; exitCode: number | null; tids: Set<number>;
+  /** ts of its PROCESS_EXIT (NaN: none seen). */
+  exitTs: number;
+}
+
 export class ProcessMeta {
   private process?: { pid: number; exe: number; cmdline: number; version: number; start: number };
   private config?: ProcessSummary['config'];
   private readonly threads = new Map<number, { name: number; worker: number }>();
   private clock?: { monotonic: number; realtime: number };
+  /** Processes by serial; a PROCESS record waits under its tid for the LINEAGE that gives its serial. */
+  private readonly procs = new Map<number, ProcRec>();
+  private readonly pendingByTid = new Map<number, ProcRec>();
+  private readonly spawns: { ts: number; parentPid: number; parentSerial: number; pid: number; how: number; path: number; cmdline: number; why: number }[] = [];
+  /** tid -> serial of its process (THREAD a4). */
+  private readonly serialOfTid = new Map<number, number>();
+  /** A LINEAGE was seen: PROCESS records wait for theirs. */
+  private followed = false;
 
-  onProcess(pid: number, exe: number, cmdline: number, version: number, start: number): void {
+  onProcess(pid: number, exe: number, cmdline: number, version: number, start: number, tid = 0): void {
+    const rec: ProcRec = { pid, exe, cmdline, version, start, serial: 0, ppid: null, how: 0, exitCode: null, tids: new Set(), exitTs: NaN };
+    this.pendingByTid.set(tid, rec);
+    if (this.followed) return; // its LINEAGE, next, says which process it is
+    // A stream of one process (so far): serial 0, re-said at every epoch.
+    this.keep(0, rec);
     this.process = { pid, exe, cmdline, version, start };
+  }
+
+  /** LINEAGE, from the thread that just emitted the process's PROCESS record. */
+  onLineage(tid: number, pid: number, ppid: number, how: number, serial: number): void {
+    this.followed = true;
+    const pending = this.pendingByTid.get(tid);
+    this.pendingByTid.delete(tid);
+    const rec: ProcRec = pending && pending.pid === pid ? pending
+      : { pid, exe: 0, cmdline: 0, version: 0, start: NaN, serial, ppid, how, exitCode: null, tids: new Set(), exitTs: NaN };
+    rec.ppid = ppid;
+    rec.how = how;
+    if (serial !== 0 && this.procs.get(0) === rec) this.procs.delete(0); // taken for the launched one too early
+    this.keep(serial, rec);
+    if (serial === 0) this.process = { pid, exe: rec.exe, cmdline: rec.cmdline, version: rec.version, start: rec.start };
+  }
+
+  /** rec is the process of this serial now (a later epoch re-says it: keep what the earlier record learned). */
+  private keep(serial: number, rec: ProcRec): void {
+    const old = this.procs.get(serial);
+    rec.serial = serial;
+    if (old && old !== rec) {
+      if (rec.exitCode === null) rec.exitCode = old.exitCode, rec.exitTs = old.exitTs;
+      old.tids.forEach((t) => rec.tids.add(t));
+      if (rec.ppid === null) rec.ppid = old.ppid;
+    }
+    this.procs.set(serial, rec);
+  }
+
+  onExit(pid: number, code: number, serial: number, ts = NaN): void {
+    const p = this.procs.get(serial);
+    if (p && p.pid === pid) p.exitCode = code, p.exitTs = ts;
+  }
+
+  onSpawn(ts: number, tid: number, pid: number, how: number, path: number, cmdline: number, why: number): void {
+    const serial = this.serialOfTid.get(tid) ?? 0;
+    this.spawns.push({ ts, parentPid: this.procs.get(serial)?.pid ?? 0, parentSerial: serial, pid, how, path, cmdline, why });
   }
 
   onConfig(workers: number, stackSize: number, timeSlice: number, flags: number, signal: number): void {
@@ -53,8 +147,52 @@ export class ProcessMeta {
     };
   }
 
-  onThread(tid: number, name: number, worker: number): void {
+  onThread(tid: number, name: number, worker: number, pid = 0, serial = 0): void {
     this.threads.set(tid, { name, worker });
+    if (!pid) return;
+    this.serialOfTid.set(tid, serial);
+    this.procs.get(serial)?.tids.add(tid);
+  }
+
+  /** The serial of the process a thread belongs to (0: the launched one, or unknown). */
+  serialOf(tid: number): number {
+    return this.serialOfTid.get(tid) ?? 0;
+  }
+
+  /** Every process of the stream, in order of serial (the launched one first). */
+  processes(strings: StringTable): ProcessInfo[] {
+    return [...this.procs.values()].sort((a, b) => a.serial - b.serial).map((p) => ({
+      serial: p.serial, pid: p.pid, ppid: p.ppid, how: spawnHowName(p.how),
+      exe: strings.get(p.exe), cmdline: strings.get(p.cmdline), exitCode: p.exitCode, tids: [...p.tids].filter((t) => t),
+      execd: p.exitCode === null && [...this.procs.values()].some((q) => q.pid === p.pid && q.serial > p.serial && q.how === SpawnHow.EXEC),
+    }));
+  }
+
+  /**
+   * Programs and children started in the stream that the engine does not follow: those the
+   * starting process said it could not follow (static, set-user-ID, foreign; or following off,
+   * which is no problem), and, with `final` (the stream ended), those it expected to follow that
+   * never joined: a forked child or a started program with no LINEAGE of its pid (it cleared
+   * its environment by means the engine does not see, or died at once). An exec that failed is
+   * recognised by the process exiting later under its old serial, and not reported.
+   */
+  untraced(strings: StringTable, final = false): UntracedChild[] {
+    const out: UntracedChild[] = [];
+    for (const sp of this.spawns) {
+      const base = { pid: sp.pid, parentPid: sp.parentPid, how: spawnHowName(sp.how), path: strings.get(sp.path), cmdline: strings.get(sp.cmdline) };
+      if (sp.why !== Untraced.NO) {
+        out.push({ ...base, reason: untracedName(sp.why), problem: sp.why !== Untraced.OFF });
+        continue;
+      }
+      if (!final || !sp.pid) continue;
+      const joined = [...this.procs.values()].some((p) => p.pid === sp.pid && p.serial > sp.parentSerial &&
+        (sp.how === SpawnHow.FORK) === (p.how === SpawnHow.FORK));
+      if (joined) continue;
+      const parent = this.procs.get(sp.parentSerial);
+      if (sp.how === SpawnHow.EXEC && parent && parent.exitTs > sp.ts) continue; // the exec failed
+      out.push({ ...base, reason: 'it never reported to the inspector (it lost LD_PRELOAD by means the engine does not see, or ended at once)', problem: true });
+    }
+    return out;
   }
 
   onClock(monotonic: number, realtime: number): void {

@@ -9,4 +9,7 @@ export interface EngineOptions {
   migrate?: boolean;
   /** The scheduler starts paused, before its first decision (step or resume it from the inspector). */
   startPaused?: boolean;
+  /** false: forked children and exec'd programs are not followed into the session (default: followed, like
+   *  strace -f; README "Children"). */
+  follow?: boolean;
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   DeferWhy, EVENT_SIZE, EVENTS_VERSION, Exit, HOOK_COUNT, HOOKS, Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId,
-  hookName, kindName,
+  hookName, kindName, SpawnHow, Untraced,
 } from './schema.js';
 
 const headerPath = fileURLToPath(new URL('../../native/engine/include/coroscope_events.h', import.meta.url));
@@ -71,4 +71,9 @@ test('ready, suspend, exit and defer reasons equal the header enums', () => {
   assert.deepEqual({ ...SuspendWhy }, members('coroscope_suspend_why', 'COROSCOPE_SUSPEND_'));
   assert.deepEqual({ ...Exit }, members('coroscope_exit', 'COROSCOPE_EXIT_'));
   assert.deepEqual({ ...DeferWhy }, members('coroscope_defer_why', 'COROSCOPE_DEFER_'));
+});
+
+test('spawn kinds and untraced reasons have the header numbers (followed children)', () => {
+  assert.deepEqual({ ...SpawnHow }, members('coroscope_spawn_how', 'COROSCOPE_SPAWN_'));
+  assert.deepEqual({ ...Untraced }, members('coroscope_untraced', 'COROSCOPE_UNTRACED_'));
 });

@@ -7,7 +7,7 @@
 
 export const EVENT_SIZE = 64;
 export const NO_WORKER = 0xffff;
-export const EVENTS_VERSION = 1;
+export const EVENTS_VERSION = 2;
 
 export const Kind = {
   NONE: 0,
@@ -17,6 +17,9 @@ export const Kind = {
   STRING: 4,
   STRING_MORE: 5,
   CLOCK: 6,
+  LINEAGE: 7,
+  PROCESS_EXIT: 8,
+  SPAWN: 9,
   CO_CREATE: 16,
   CO_READY: 17,
   CO_RUN: 18,
@@ -45,6 +48,22 @@ for (const [name, id] of Object.entries(Kind)) kindNames[id] = name;
 /** "CO_RUN" for 18; undefined for a kind this reader does not know. */
 export function kindName(kind: number): string | undefined {
   return kindNames[kind];
+}
+
+/** How a process of a followed session began (LINEAGE a2, SPAWN a1). */
+export const SpawnHow = { LAUNCHED: 0, FORK: 1, EXEC: 2, POSIX_SPAWN: 3 } as const;
+const spawnHowNames = ['launched', 'fork', 'exec', 'spawn'];
+export function spawnHowName(how: number): string {
+  return spawnHowNames[how] ?? `how ${how}`;
+}
+
+/** Why a program a process starts is not traced (SPAWN a3). */
+export const Untraced = { NO: 0, STATIC: 1, SETUID: 2, OFF: 3, FOREIGN: 4 } as const;
+const untracedNames = ['', 'it is statically linked (LD_PRELOAD cannot load the engine)',
+  'it is a set-user-ID program (the loader ignores LD_PRELOAD)', 'following is off',
+  'it is not an x86-64 program the engine can load into'];
+export function untracedName(why: number): string {
+  return untracedNames[why] ?? `reason ${why}`;
 }
 
 /** Why a coroutine became ready (CO_READY a0, WAKE a0). */

@@ -23,13 +23,20 @@
  *  - drops: events lost (the inspector fell behind).
  *  - idle-imbalance: a coroutine waited at least `imbalanceWaitNs` in a run
  *    queue while another worker was idle for that whole wait.
+ *  - untraced-child: a forked child or a started program of a followed
+ *    session that the engine does not see (statically linked, set-user-ID,
+ *    foreign, or it never reported: core/derive/process.ts).
+ * Workers are told apart by index only: in a session of several processes,
+ * idle-imbalance may pair a worker of one process with an idle worker of
+ * another (README "Limits").
  */
 import { CallFlag, DeferWhy, Kind, SuspendWhy, deferWhyName, hookName, summaryKind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
+import { ProcessMeta } from '../derive/process.js';
 
 export type InsightKind = 'long-run' | 'blocked-worker' | 'join-cycle' | 'lost-wakeup' | 'eintr' | 'short-write' |
-  'drops' | 'idle-imbalance';
+  'drops' | 'idle-imbalance' | 'untraced-child';
 
 export interface Insight {
   kind: InsightKind;
@@ -102,7 +109,8 @@ const DENSE_MAX = 1 << 24;
 /** The kinds a rule looks at (push skips the others after reading their ts). */
 const WATCHED = new Uint8Array(65536);
 for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Kind.PREEMPT_DEFERRED, Kind.CO_YIELD, Kind.CO_SUSPEND,
-  Kind.CO_FINISH, Kind.CALL, Kind.CO_READY, Kind.WORKER_IDLE, Kind.WORKER_BUSY, Kind.DROP]) WATCHED[k] = 1;
+  Kind.CO_FINISH, Kind.CALL, Kind.CO_READY, Kind.WORKER_IDLE, Kind.WORKER_BUSY, Kind.DROP, Kind.PROCESS, Kind.LINEAGE,
+  Kind.THREAD, Kind.PROCESS_EXIT, Kind.SPAWN]) WATCHED[k] = 1;
 
 export class InsightFinder {
   readonly insights: Insight[] = [];
@@ -120,6 +128,8 @@ export class InsightFinder {
   private strings: StringTable | undefined;
   private last = 0;
   private readonly o: Required<InsightOptions>;
+  /** The processes of the stream (followed children), for untraced-child. */
+  readonly processes = new ProcessMeta();
 
   constructor(opts: InsightOptions = {}) {
     this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, perKind: 20, ...opts };
@@ -169,6 +179,16 @@ export class InsightFinder {
   private one(raw: RawEvents, i: number, ts: number): void {
     const co = raw.co(i), w = raw.worker(i);
     switch (raw.kind(i)) {
+      case Kind.PROCESS:
+        return this.processes.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4), raw.tid(i));
+      case Kind.LINEAGE:
+        return this.processes.onLineage(raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3));
+      case Kind.THREAD:
+        return this.processes.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+      case Kind.PROCESS_EXIT:
+        return this.processes.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), ts);
+      case Kind.SPAWN:
+        return this.processes.onSpawn(ts, raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 4), raw.a(i, 3));
       case Kind.CONFIG:
         this.slice = raw.a(i, 2) || this.slice;
         this.preempt = (raw.lo(i, 3) & 2) !== 0;
@@ -330,6 +350,14 @@ export class InsightFinder {
         this.add({ kind: 'lost-wakeup', ts: j.since, co,
           title: `still waits to join ${this.name(j.target)}, which finished ${ms(this.last - done)} before the end`,
           advice: 'A lost wakeup: the join was not woken when its target finished. Report it with this recording.' });
+    }
+    if (this.strings) {
+      for (const c of this.processes.untraced(this.strings, true)) {
+        if (!c.problem) continue;
+        this.add({ kind: 'untraced-child', ts: this.last,
+          title: `child pid ${c.pid || '?'} (${c.cmdline || c.path || `forked from pid ${c.parentPid}`}) is not traced: ${c.reason}`,
+          advice: 'Its coroutines and calls are not in this recording. Run a dynamically linked build of that program (or one without set-user-ID) to see it.' });
+      }
     }
     return this.insights;
   }

@@ -304,3 +304,36 @@ test('help for every command, unknown command -> 2, the bin shim works', async (
   assert.equal(s.code, 0);
   assert.match(s.stdout, /Usage: coroscope/);
 });
+
+test('record follows a wrapper\'s children: stats has a line per process, check one per process and the untraced static child; --no-follow records the wrapper alone', async () => {
+  const src = join(sc.dir, 'static.c');
+  writeFileSync(src, '#include <stdio.h>\nint main(void) { puts("static here"); return 0; }\n');
+  const stat = join(sc.dir, 'static_prog');
+  const cc = spawnSync('cc', ['-static', '-O1', src, '-o', stat], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, `cc -static (libc6-dev's libc.a): ${cc.stderr}`);
+  const script = `${example('hello')}; ${stat}; exit 0`;
+  const file = join(sc.dir, 'wrapper.cstrace');
+  const r = await coroscope(['record', '-o', file, '--workers', '1', '--', '/bin/sh', '-c', script]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /hi\nstatic here/);
+  assert.match(r.stderr, /child pid \d+ \(.*static_prog\) is not traced: it is statically linked/, 'said while recording');
+  const st = await coroscope(['stats', file]);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, /Processes \(2\)/);
+  const hello = st.stdout.split('\n').find((l) => /\bexec\b.*code 0.*examples\/hello$/.test(l));
+  assert.ok(hello, `a line for the exec'd hello with its exit code and its coroutine:\n${st.stdout}`);
+  assert.match(hello, /code 0\s+1\s/, 'one coroutine in hello');
+  assert.match(st.stdout, /^ *\d+ +hello +done/m, 'hello\'s coroutine, by name');
+  const ck = await coroscope(['check', file]);
+  assert.equal(ck.code, 1, 'the untraced child is a problem');
+  assert.match(ck.stdout, /^process pid \d+ \(\/bin\/sh -c .*\): launched/m);
+  assert.match(ck.stdout, /^process pid \d+ \(.*examples\/hello\): exec from \d+, exit 0$/m);
+  assert.match(ck.stdout, /untraced-child .*static_prog\) is not traced: it is statically linked/);
+  const off = join(sc.dir, 'wrapper-off.cstrace');
+  const o = await coroscope(['record', '-o', off, '--no-follow', '--', '/bin/sh', '-c', script]);
+  assert.equal(o.code, 0, o.stderr);
+  assert.doesNotMatch(o.stderr, /is not traced/, 'following off is no problem');
+  const so = await coroscope(['stats', off]);
+  assert.doesNotMatch(so.stdout, /hello +done/, 'hello is not recorded');
+  assert.match(so.stdout, /not followed: child pid \d+ \(.*examples\/hello\): following is off/);
+});

@@ -177,6 +177,8 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   const p = d.process.summary(s.strings);
   out.push('Process');
   out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', d.count]]));
+  const procs = processLines(s);
+  if (procs) out.push('', procs);
   if (p.config) {
     const c = p.config;
     out.push('', 'Config');
@@ -202,6 +204,38 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   if (!dr.lost) out.push('no events lost');
   else out.push(table(['tid', 'lost', 'span'], dr.perThread.map((t) => [t.tid, t.lost, dur(t.last - t.first)])), `total lost: ${dr.lost} in ${dr.records} records`);
   return out.join('\n');
+}
+
+/**
+ * The processes of a session that followed children (README "Children"): one line each — pid,
+ * parent, how it began, its exit, its coroutines and threads, its command line — and one line
+ * per child that is not traced, with the reason. '' for a stream of one process.
+ */
+export function processLines(s: Session): string {
+  const list = s.processes.processes(s.strings);
+  const untraced = s.processes.untraced(s.strings, s.ended);
+  if (list.length <= 1 && !untraced.length) return '';
+  const cos = new Map<number, number>();
+  try {
+    for (const c of s.derived.coroutines(true)) {
+      const serial = Math.floor(c.co / 4294967296); // a followed process's ids are serial * 2^32 + k
+      cos.set(serial, (cos.get(serial) ?? 0) + 1);
+    }
+  } catch {
+    // no derived tables kept: no coroutine counts
+  }
+  const exitOf = (p: (typeof list)[number]): string => {
+    if (p.exitCode !== null) return `code ${p.exitCode}`;
+    if (p.execd) return "exec'd";
+    // The launched process's status as its inspector saw it (a signal included); a child killed by a signal says nothing.
+    if (p.serial === 0 && s.exit) return s.exit.signal ? `signal ${s.exit.signal}` : `code ${s.exit.code}`;
+    return s.ended ? 'no exit seen (killed by a signal?)' : 'running';
+  };
+  const rows = list.map((p) => [p.pid, p.ppid ?? '-', p.how, exitOf(p), cos.get(p.serial) ?? 0, p.tids.length, p.cmdline || p.exe || '-']);
+  const lines = [`Processes (${list.length})`, table(['pid', 'parent', 'began', 'exit', 'coroutines', 'threads', 'cmdline'], rows)];
+  for (const u of untraced)
+    lines.push(`${u.problem ? 'child' : 'not followed: child'} pid ${u.pid || '?'} (${u.cmdline || u.path || `forked from pid ${u.parentPid}`})${u.problem ? ' is not traced' : ''}: ${u.reason}`);
+  return lines.join('\n');
 }
 
 /** Per-call statistics, like strace -c. */
@@ -230,7 +264,8 @@ export function liveView(s: Session, columns = 100, rows = 30, final = false): s
   const pr = d.preemption.summary();
   const lines: string[] = [];
   const elapsed = ((Date.now() - st.startedAt) / 1000).toFixed(1);
-  lines.push(`coroscope  ${st.name} (pid ${st.pid})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
+  const nproc = s.processes.processes(s.strings).length;
+  lines.push(`coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
   const ws = d.workers();
   if (ws.length) lines.push('workers  ' + ws.map((w) => `w${w.worker}:${w.state}${w.co ? `(co#${w.co})` : ''}`).join(' '));
   const cos = d.coroutines(final);

@@ -49,7 +49,10 @@ const ENGINE_HELP = `Engine options:
   --slice 10ms      preemption time slice (ns, us, ms, s)
   --no-preempt      never preempt long-running coroutines
   --no-hooks        do not hook blocking libc calls
-  --stack 256K      coroutine stack size`;
+  --stack 256K      coroutine stack size
+  --no-follow       do not follow forked children and exec'd programs (by default
+                    each one is a process of its own in the same session, like
+                    strace -f; the session lasts while any of them runs)`;
 
 interface Command {
   summary: string;
@@ -66,7 +69,7 @@ interface Parsed {
   rest: string[] | undefined;
 }
 
-const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true };
+const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true, 'no-follow': false };
 
 function parse(argv: string[], spec: Record<string, boolean>): Parsed {
   const opts = new Map<string, string | true>();
@@ -123,6 +126,7 @@ function engineOptions(p: Parsed): EngineOptions {
   }
   if (p.opts.has('no-preempt')) e.preempt = false;
   if (p.opts.has('no-hooks')) e.hooks = false;
+  if (p.opts.has('no-follow')) e.follow = false;
   const st = p.opts.get('stack');
   if (typeof st === 'string') {
     if (!/^\d+[KkMm]?$/.test(st)) throw usage(`--stack ${st}: expected a size like 256K or 1M`);
@@ -196,6 +200,15 @@ class LiveScreen {
   }
 }
 
+/**
+ * Signal the launched program; when it has already ended and only followed children keep the
+ * session open (a daemon it started), stop reading and leave them running, as strace -f does on
+ * Ctrl-C.
+ */
+function stopTarget(s: Session, signal: NodeJS.Signals): void {
+  if (!s.kill(signal)) void s.detach();
+}
+
 async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?: boolean }): Promise<void> {
   const screen = new LiveScreen(s);
   s.on('output', (stream, text) => screen.output(stream, text));
@@ -205,11 +218,10 @@ async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?:
   const onSigint = () => {
     interrupted++;
     if (o.attach) void s.detach();
-    else if (interrupted > 1) s.kill('SIGKILL');
-    else s.kill('SIGINT');
+    else stopTarget(s, interrupted > 1 ? 'SIGKILL' : 'SIGINT');
   };
   process.on('SIGINT', onSigint);
-  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : s.kill('SIGTERM')), o.seconds * 1000) : undefined;
+  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : stopTarget(s, 'SIGTERM')), o.seconds * 1000) : undefined;
   await s.whenEnded();
   if (timer) clearTimeout(timer);
   process.off('SIGINT', onSigint);
@@ -344,10 +356,10 @@ error, 3 when the program cannot be run under the engine.`,
           shown = true;
         } else process.stderr.write(`${line()}\n`);
       }, tty ? 250 : 1000);
-      const onSigint = () => s.kill('SIGINT');
+      const onSigint = () => stopTarget(s, 'SIGINT');
       process.on('SIGINT', onSigint);
       const secs = seconds(p);
-      const stop = secs !== undefined ? setTimeout(() => s.kill('SIGTERM'), secs * 1000) : undefined;
+      const stop = secs !== undefined ? setTimeout(() => stopTarget(s, 'SIGTERM'), secs * 1000) : undefined;
       await s.whenEnded();
       clearInterval(timer);
       if (stop) clearTimeout(stop);
@@ -567,8 +579,14 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       const problem = r.problem();
       let t0 = Infinity;
       for (const i of found) t0 = Math.min(t0, i.ts);
+      const procs = f.processes.processes(r.strings);
+      if (!p.opts.has('json') && procs.length > 1) {
+        // A followed session: which processes the checks covered, one line each.
+        for (const pr of procs)
+          process.stdout.write(`process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`);
+      }
       if (p.opts.has('json')) {
-        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed) }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed), processes: procs }, null, 2) + '\n');
       } else if (!found.length) {
         process.stdout.write('no problems found\n');
       } else {
@@ -676,7 +694,7 @@ function reportProblems(s: Session): number {
   let bad = false;
   for (const m of s.problems) {
     process.stderr.write(`coroscope: ${m}\n`);
-    if (!/not closed cleanly/.test(m)) bad = true;
+    if (!/not closed cleanly/.test(m) && !s.untracedChildren.includes(m)) bad = true;
   }
   return bad ? EXIT.BAD_FILE : EXIT.OK;
 }

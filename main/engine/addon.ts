@@ -43,6 +43,8 @@ export interface NativeLaunchOptions {
   batchEvents?: number;
   periodMs?: number;
   policy?: RecordingPolicy;
+  /** false: children and exec'd programs are not followed (default true: native/addon/link.h). */
+  follow?: boolean;
 }
 
 /**

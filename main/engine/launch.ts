@@ -62,6 +62,7 @@ export function launch(o: LaunchOptions): EngineTarget {
     {
       file, argv: [o.cmd, ...(o.args ?? [])], env, cwd, preload: enginePath(), stdinNull: o.stdin !== 'inherit',
       record: o.record, batchEvents: o.batchEvents, periodMs: o.periodMs, policy: o.policy,
+      follow: o.engine?.follow !== false,
     },
     (m) => (target ? target.handle(m) : queue.push(m)),
   );

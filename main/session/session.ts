@@ -27,6 +27,7 @@ import { Kind } from '../../core/events/schema.js';
 import { StringTable } from '../../core/events/strings.js';
 import { EventStore } from '../../core/store/eventStore.js';
 import { Derived } from '../../core/derive/derived.js';
+import { ProcessMeta } from '../../core/derive/process.js';
 import { attach, launch, type LaunchOptions, type RecordingPolicy } from '../engine/launch.js';
 import type { EngineTarget, ExitInfo } from '../engine/target.js';
 import type { SessionKind, SessionState, SessionStatus } from '../../core/session/status.js';
@@ -212,6 +213,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (p) this.problem(`${r.path}: ${p.message} (everything before offset ${p.offset} was read)`);
     const unclosed = r.notClosedCleanly();
     if (unclosed) this.problem(unclosed);
+    this.reportUntraced(true);
     this.ended = true;
   }
 
@@ -225,6 +227,7 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     t.on('problem', (m) => this.problem(m));
     t.on('end', () => {
+      this.reportUntraced(true);
       this.ended = true;
       if (this.state === 'running') this.state = 'detached';
       t.stop();
@@ -237,12 +240,57 @@ export class Session extends EventEmitter<SessionEvents> {
     this.emit('problem', m);
   }
 
+  private readonly untracedSeen = new Set<string>();
+  /** The problems that are children the engine does not see (also in `problems`): about the program, not the file. */
+  readonly untracedChildren: string[] = [];
+  /** The processes of the stream (several when children are followed), kept with or without derived tables. */
+  readonly processes = new ProcessMeta();
+
+  /** Feeds the process records of a batch to `processes` (a scan of the kinds; the rest is skipped). */
+  private trackProcesses(raw: RawEvents): boolean {
+    let spawned = false;
+    const p = this.processes;
+    for (let i = 0; i < raw.length; i++) {
+      const k = raw.kind(i);
+      if (k > Kind.SPAWN || k === Kind.CONFIG || k === Kind.STRING || k === Kind.STRING_MORE) continue;
+      if (k === Kind.PROCESS) p.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4), raw.tid(i));
+      else if (k === Kind.LINEAGE) p.onLineage(raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3));
+      else if (k === Kind.THREAD) p.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
+      else if (k === Kind.PROCESS_EXIT) p.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), raw.ts(i));
+      else if (k === Kind.SPAWN) {
+        p.onSpawn(raw.ts(i), raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 4), raw.a(i, 3));
+        spawned = true;
+      }
+    }
+    return spawned;
+  }
+
+  /**
+   * Children and programs of a followed session that are not traced (static, set-user-ID, never
+   * reported: core/derive/process.ts), each once: "child pid N (cmd) is not traced: why". `final`:
+   * the stream ended, so a child that never joined is known not to. Following off is no problem.
+   */
+  private reportUntraced(final: boolean): void {
+    for (const u of this.processes.untraced(this.strings, final)) {
+      if (!u.problem) continue;
+      const key = `${u.pid}:${u.how}:${u.path}`;
+      if (this.untracedSeen.has(key)) continue;
+      this.untracedSeen.add(key);
+      const what = u.cmdline || u.path || `forked from pid ${u.parentPid}`;
+      const m = `child pid ${u.pid || '?'} (${what}) is not traced: ${u.reason}`;
+      this.untracedChildren.push(m);
+      this.problem(m);
+    }
+  }
+
   /** One batch: strings first (events refer to them), then store, derived, listeners. */
   ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
     for (const [id, text] of strings) this.strings.set(id, text);
     this.keptStore?.append(raw);
     this.keptDerived?.append(raw);
     this.events += raw.length;
+    // A program the engine cannot follow is said as soon as it starts (SPAWN with a reason).
+    if (this.trackProcesses(raw) && this.kind !== 'replay') this.reportUntraced(false);
     if (!this.keptDerived) this.lost += dropped(raw); // else the derived drop table has it
     if (this.kind !== 'replay') {
       const now = Date.now();

@@ -5,7 +5,9 @@
 //
 // Exports:
 //   launch(opts, onMessage) -> Target    opts: { file, argv, env, cwd?, preload,
-//                                           stdinNull?, record?, batchEvents?, periodMs?, policy? }
+//                                           stdinNull?, record?, batchEvents?, periodMs?, policy?,
+//                                           follow? (default true: children and exec'd programs are
+//                                           followed into the same stream, link.h) }
 //   attach(opts, onMessage) -> Target    opts: { pid, record?, batchEvents?, periodMs?, policy? }
 //   policy: 'drop' (default: the target never waits) or 'lossless' (its threads
 //   wait for the link to drain, at most 1 s each time; link.h)
@@ -314,6 +316,9 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   so.period_ms = GetU32(o, "periodMs");
   std::string policy = GetString(o, "policy", false);
   so.policy = policy.empty() ? nullptr : policy.c_str();
+  // follow: false -> children and exec'd programs are not followed (default: followed, link.h)
+  Napi::Value follow = o.Get("follow");
+  so.no_follow = follow.IsBoolean() && !follow.As<Napi::Boolean>().Value() ? 1 : 0;
   char err[512] = "";
   cs_link* link = nullptr;
   int code = cs_link_spawn(&link, &so, err, sizeof err);

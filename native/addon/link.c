@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -45,6 +46,7 @@ struct cs_link {
     _Atomic int stopping;
 
     cs_ring **rings;           /* attached rings (each malloc'd: the consumer holds pointers to them) */
+    uint32_t *ring_owner;      /* per ring: 0 the launched (or attached) process, i + 1 followed process i */
     uint32_t nrings;
     cs_consumer cons;          /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
     cs_fd_lines lines;         /* the socket's lines, each with the fd that came with it (wire/recv_fds.h) */
@@ -61,10 +63,37 @@ struct cs_link {
 
     char *hello;               /* attach: the hello reply, read before the loop; delivered first */
 
+    /* Followed processes (README "Children", engine follow.h): a listening
+     * socket whose path the target's environment names (COROSCOPE_INSPECTOR);
+     * every forked child and exec'd program below the target connects to it,
+     * takes a serial and then speaks like an inherited control socket. */
+    int follow_fd;             /* listening socket (-1: not following) */
+    char *follow_warning;      /* why following could not be set up (delivered first as an error), or NULL */
+    char follow_path[108];
+    struct link_proc *procs;   /* connected (or once connected) followed processes */
+    uint32_t nprocs;
+    uint32_t next_serial;
+
     _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches;
     _Atomic int st_rec_err;
     _Atomic uint32_t st_rings;
 };
+
+#define MAX_PROCS 1024
+#define FOLLOW_QUIET_NS 300000000ull /* after the last process left: how long a program being exec'd may take to connect */
+#define RETIRE_NS 500000000ull       /* a followed process gone this long: its drained rings are let go */
+
+/* One followed process: its socket (lines with ring fds, like the launched
+ * process's) and its doorbell; its rings go to the link's one consumer. */
+typedef struct link_proc {
+    int sock;                  /* -1: gone (exited or exec'd) */
+    int bell;                  /* its engine's doorbell eventfd (-1: none yet) */
+    int pid;
+    uint32_t serial;           /* 0 until its "follow" line */
+    uint64_t gone_ns;          /* when its socket closed (it exited or exec'd; 0: connected) */
+    int retired;               /* every ring of it drained and let go: the slot is free for another */
+    cs_fd_lines lines;
+} link_proc;
 
 static uint64_t now_ns(void)
 {
@@ -92,6 +121,8 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     }
     l->pid = -1;
     l->pidfd = l->sock = l->out_fd = l->err_fd = -1;
+    l->follow_fd = -1;
+    l->next_serial = 1;
     l->cons.doorbell = -1;
     pthread_mutex_init(&l->send_lock, NULL);
     if (policy && strcmp(policy, "lossless") && strcmp(policy, "drop")) {
@@ -106,11 +137,12 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     l->strs_cap = 4096;
     l->strs = malloc(l->strs_cap * sizeof *l->strs);
     l->rings = calloc(MAX_RINGS, sizeof *l->rings);
+    l->ring_owner = calloc(MAX_RINGS, sizeof *l->ring_owner);
     l->strings = cs_reader_new_live();
     if (!nomem)
         nomem = cs_fd_lines_init(&l->lines, LINE_MAX_BYTES);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (nomem || !l->strs || !l->rings || !l->strings || l->wake_fd < 0) {
+    if (nomem || !l->strs || !l->rings || !l->ring_owner || !l->strings || l->wake_fd < 0) {
         *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
         cs_link_free(l);
         return NULL;
@@ -142,22 +174,25 @@ static int open_record(cs_link *l, char *err, size_t errn)
 /* The inherited inspector's policy (control.h): the engine reads it at load. */
 static const char *const POLICY_ENV[] = {"COROSCOPE_TRACE_POLICY=drop", "COROSCOPE_TRACE_POLICY=lossless"};
 
-static char **child_env(char *const *envp, const char *preload, const char *policy)
+static char **child_env(char *const *envp, const char *preload, const char *policy, const char *inspector)
 {
     size_t n = 0;
     const char *old_preload = NULL;
     for (; envp && envp[n]; n++)
         if (!strncmp(envp[n], "LD_PRELOAD=", 11))
             old_preload = envp[n] + 11;
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + 6, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "COROSCOPE_CONTROL_FD=", 21) &&
-            strncmp(envp[i], "COROSCOPE_TRACE_POLICY=", 23))
+            strncmp(envp[i], "COROSCOPE_TRACE_POLICY=", 23) && strncmp(envp[i], "COROSCOPE_INSPECTOR=", 20) &&
+            strncmp(envp[i], "COROSCOPE_FOLLOW=", 17))
             env[k++] = envp[i];
     env[k++] = (char *)POLICY_ENV[!strcmp(policy, "lossless")];
+    /* Following (engine follow.h): where children report; or explicitly off. */
+    env[k++] = (char *)(inspector ? inspector : "COROSCOPE_FOLLOW=0");
     size_t len = strlen(preload) + (old_preload ? strlen(old_preload) + 1 : 0) + 12;
     char *p = malloc(len);
     char *c = malloc(32);
@@ -174,6 +209,50 @@ static char **child_env(char *const *envp, const char *preload, const char *poli
     return env;
 }
 
+/* The follow socket: <runtime dir>/follow-<our pid>-<n>.sock, mode 0600 in
+ * a 0700 directory of ours (the engine's control sockets' directory). */
+static int follow_listen(cs_link *l)
+{
+    static _Atomic unsigned counter;
+    char dir[80];
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    int ok = 0;
+    if (x && x[0] == '/' && strlen(x) < 50) {
+        snprintf(dir, sizeof dir, "%s/coroscope", x);
+        ok = !mkdir(dir, 0700) || errno == EEXIST;
+    }
+    if (!ok) {
+        snprintf(dir, sizeof dir, "/tmp/coroscope-%u", (unsigned)getuid());
+        if (mkdir(dir, 0700) && errno != EEXIST)
+            return errno;
+    }
+    struct stat st;
+    if (lstat(dir, &st))
+        return errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
+        return EPERM;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/follow-%d-%u.sock", dir, (int)getpid(),
+             atomic_fetch_add(&counter, 1));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return errno;
+    unlink(a.sun_path);
+    mode_t old = umask(077);
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (r || listen(fd, 64)) {
+        int e = errno;
+        close(fd);
+        unlink(a.sun_path);
+        return e;
+    }
+    l->follow_fd = fd;
+    memcpy(l->follow_path, a.sun_path, sizeof l->follow_path);
+    l->procs = calloc(MAX_PROCS, sizeof *l->procs);
+    return l->procs ? 0 : ENOMEM;
+}
+
 int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t errn)
 {
     *out = NULL;
@@ -183,6 +262,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
         return code;
     int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, child_sock = -1;
     char **env = NULL;
+    char inspector_env[160];
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -193,8 +273,25 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     }
     /* Above the fds the child gets (0..3), so dup2 never meets itself. */
     child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    if (child_sock < 0 || !(env = child_env(o->envp, o->preload, l->policy))) {
-        code = fail(err, errn, child_sock < 0 ? errno : ENOMEM, "cannot prepare the launch", NULL);
+    if (child_sock < 0) {
+        code = fail(err, errn, errno, "cannot prepare the launch", NULL);
+        goto out;
+    }
+    int follow = !o->no_follow;
+    if (follow) {
+        int fe = follow_listen(l);
+        if (fe) { /* the program still runs, alone: said as the link's first problem */
+            char m[256];
+            snprintf(m, sizeof m, "children are not followed: cannot create the socket they report to (%s)",
+                     fe == EPERM ? "the runtime directory is not private to this user" : strerror(fe));
+            l->follow_warning = strdup(m);
+            follow = 0;
+        } else {
+            snprintf(inspector_env, sizeof inspector_env, "COROSCOPE_INSPECTOR=%s", l->follow_path);
+        }
+    }
+    if (!(env = child_env(o->envp, o->preload, l->policy, follow ? inspector_env : NULL))) {
+        code = fail(err, errn, ENOMEM, "cannot prepare the launch", NULL);
         goto out;
     }
     if (o->stdin_null)
@@ -493,6 +590,7 @@ static void on_corrupt(void *ctx, cs_ring *r, int code)
     s->error(s->ctx, msg);
     for (uint32_t i = 0; i < l->nrings; i++)
         if (l->rings[i] == r) {
+            l->ring_owner[i] = l->ring_owner[l->nrings - 1];
             l->rings[i] = l->rings[--l->nrings];
             break;
         }
@@ -524,7 +622,7 @@ static void post(cs_link *l, const cs_link_sink *s, int all)
 }
 
 /* Attach the ring in fd (the link keeps the mapping, not fd). */
-static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
+static void add_ring(cs_link *l, const cs_link_sink *s, int fd, uint32_t owner)
 {
     cs_ring *r = l->nrings < MAX_RINGS ? calloc(1, sizeof *r) : NULL;
     if (!r) {
@@ -544,6 +642,7 @@ static void add_ring(cs_link *l, const cs_link_sink *s, int fd)
         return;
     }
     r->fd = -1;
+    l->ring_owner[l->nrings] = owner;
     l->rings[l->nrings] = r;
     atomic_store(&l->st_rings, ++l->nrings);
 }
@@ -561,7 +660,7 @@ static int on_line(void *ctx, const char *line, int fd)
     }
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
         if (fd >= 0)
-            add_ring(l, s, fd);
+            add_ring(l, s, fd, 0);
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
@@ -576,6 +675,150 @@ static int on_line(void *ctx, const char *line, int fd)
         return 0; /* an announcement this link does not know: not a reply */
     s->line(s->ctx, line);
     return 0;
+}
+
+static void close_fd(int *fd);
+
+/* ---- followed processes ----------------------------------------------------------------------- */
+
+typedef struct proc_ctx {
+    cs_link *l;
+    const cs_link_sink *s;
+    link_proc *p;
+} proc_ctx;
+
+/* A line from a followed process: first its "follow pid=P ppid=Q how=H"
+ * (answered with its serial, engine follow.h), then ring announcements like
+ * the launched process's. It is sent no commands, so nothing else is a reply. */
+static int on_proc_line(void *ctx, const char *line, int fd)
+{
+    proc_ctx *c = ctx;
+    link_proc *p = c->p;
+    if (!line)
+        return 0;
+    if (!strncmp(line, "follow ", 7) && !p->serial) {
+        const char *q = strstr(line, " pid=");
+        p->pid = q ? atoi(q + 5) : 0;
+        p->serial = c->l->next_serial++;
+        char reply[64];
+        int n = snprintf(reply, sizeof reply, "{\"ok\":true,\"serial\":%u}\n", p->serial);
+        if (send(p->sock, reply, (size_t)n, MSG_NOSIGNAL) != n)
+            close_fd(&p->sock);
+        return 0;
+    }
+    if (!p->serial)
+        return 0; /* nothing before it joined */
+    if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
+        if (fd >= 0)
+            add_ring(c->l, c->s, fd, (uint32_t)(p - c->l->procs) + 1);
+        return 0;
+    }
+    if (!strncmp(line, "{\"event\":\"doorbell\"", 19) && fd >= 0) {
+        if (p->bell >= 0)
+            close(p->bell);
+        p->bell = fd;
+        return 1;
+    }
+    return 0;
+}
+
+static void accept_procs(cs_link *l, const cs_link_sink *s)
+{
+    for (;;) {
+        int c = accept4(l->follow_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            return;
+        struct ucred cr;
+        socklen_t len = sizeof cr;
+        uint32_t slot = 0;
+        while (slot < l->nprocs && !l->procs[slot].retired)
+            slot++; /* a slot let go by a process long gone, else a new one */
+        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.uid != getuid() || slot == MAX_PROCS) {
+            if (slot == MAX_PROCS) {
+                static const char no[] = "{\"ok\":false,\"error\":\"too many followed processes at once\"}\n";
+                s->error(s->ctx, "too many followed processes at once: a child is not traced");
+                if (send(c, no, sizeof no - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                    /* it learns from the closed socket instead */
+                }
+            }
+            close(c);
+            continue;
+        }
+        link_proc *p = &l->procs[slot];
+        memset(p, 0, sizeof *p);
+        p->bell = -1;
+        if (cs_fd_lines_init(&p->lines, 1 << 20)) {
+            p->retired = slot < l->nprocs;
+            close(c);
+            continue;
+        }
+        p->sock = c;
+        if (slot == l->nprocs)
+            l->nprocs++;
+    }
+}
+
+/* Followed processes gone for RETIRE_NS (exited or exec'd: nothing writes
+ * their rings any more) give their rings back once they are drained: a
+ * DROP record for a loss their producer never reported (consumer.h "The
+ * end of the stream"), then the mapping goes. So a session of thousands of
+ * short processes (a build, a shell loop) holds the rings of the live ones
+ * only. The process's slot is then free for another. */
+static void retire_gone(cs_link *l, const cs_link_sink *s)
+{
+    uint64_t now = now_ns();
+    for (uint32_t i = 0; i < l->nprocs; i++) {
+        link_proc *p = &l->procs[i];
+        if (p->retired || p->sock >= 0 || !p->gone_ns || now - p->gone_ns < RETIRE_NS)
+            continue;
+        int left = 0;
+        for (uint32_t k = 0; k < l->nrings;) {
+            cs_ring *r = l->rings[k];
+            if (l->ring_owner[k] != i + 1) {
+                k++;
+                continue;
+            }
+            if (atomic_load_explicit(&r->hdr->head, memory_order_acquire) != r->c_tail) {
+                left = 1; /* not drained yet: the next pass */
+                k++;
+                continue;
+            }
+            coroscope_event d;
+            if (cs_ring_take_pending(r, &d)) {
+                batch_ctx bc = {l, s};
+                on_batch(&bc, &d, 1);
+            }
+            cs_consumer_remove(&l->cons, r);
+            cs_ring_detach(r);
+            free(r);
+            l->ring_owner[k] = l->ring_owner[l->nrings - 1];
+            l->rings[k] = l->rings[--l->nrings];
+        }
+        atomic_store(&l->st_rings, l->nrings);
+        if (!left) {
+            cs_fd_lines_free(&p->lines);
+            p->retired = 1;
+        }
+    }
+}
+
+static void read_proc(cs_link *l, const cs_link_sink *s, link_proc *p)
+{
+    proc_ctx c = {l, s, p};
+    ssize_t k = cs_fd_lines_read(&p->lines, p->sock, MSG_DONTWAIT, on_proc_line, &c);
+    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+        close_fd(&p->sock); /* it exited or exec'd: its rings stay with the consumer until drained */
+        close_fd(&p->bell);
+        p->gone_ns = now_ns();
+    }
+}
+
+static uint32_t live_procs(const cs_link *l)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < l->nprocs; i++)
+        n += l->procs[i].sock >= 0;
+    return n;
 }
 
 /* Socket readable: lines and the fds that come with them. Returns 0 at the
@@ -629,7 +872,18 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         free(l->hello);
         l->hello = NULL;
     }
+    if (l->follow_warning) {
+        s->error(s->ctx, l->follow_warning);
+        free(l->follow_warning);
+        l->follow_warning = NULL;
+    }
     int busy = 0;
+    uint64_t quiet_at = 0;
+    struct pollfd *p = calloc(7 + 2 * (size_t)MAX_PROCS, sizeof *p);
+    if (!p) {
+        s->error(s->ctx, "out of memory");
+        return;
+    }
     while (!atomic_load(&l->stopping)) {
         /* Sleep until something happens — the socket, the pipes, the
          * target's end, a stop, a ring past its watermark (the engine's
@@ -638,12 +892,19 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
          * (cs_consumer_arm says so); not on the doorbell while the sink is
          * busy (nothing would be drained). */
         int armed = !busy && cs_consumer_arm(&l->cons);
-        struct pollfd p[6] = {
+        struct pollfd base[7] = {
             {.fd = l->sock, .events = POLLIN},  {.fd = l->out_fd, .events = POLLIN},
             {.fd = l->err_fd, .events = POLLIN}, {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
             {.fd = l->wake_fd, .events = POLLIN}, {.fd = armed ? l->cons.doorbell : -1, .events = POLLIN},
+            {.fd = l->follow_fd, .events = POLLIN},
         };
-        int r = poll(p, 6, busy || armed ? (int)l->period_ms : 0);
+        memcpy(p, base, sizeof base);
+        uint32_t np = l->nprocs;
+        for (uint32_t i = 0; i < np; i++) {
+            p[7 + 2 * i] = (struct pollfd){.fd = l->procs[i].sock, .events = POLLIN};
+            p[8 + 2 * i] = (struct pollfd){.fd = armed ? l->procs[i].bell : -1, .events = POLLIN};
+        }
+        int r = poll(p, 7 + 2 * np, busy || armed ? (int)l->period_ms : 0);
         if (armed)
             cs_consumer_disarm(&l->cons);
         if (r < 0 && errno != EINTR)
@@ -654,6 +915,19 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             close_fd(&l->out_fd);
         if (p[2].revents && !read_pipe(l->err_fd, 2, s))
             close_fd(&l->err_fd);
+        for (uint32_t i = 0; i < np; i++) {
+            link_proc *pr = &l->procs[i];
+            if (p[8 + 2 * i].revents && pr->bell >= 0) {
+                uint64_t v;
+                if (read(pr->bell, &v, sizeof v) < 0) {
+                    /* EAGAIN: another wake took it */
+                }
+            }
+            if (p[7 + 2 * i].revents && pr->sock >= 0)
+                read_proc(l, s, pr);
+        }
+        if (p[6].revents)
+            accept_procs(l, s);
         if (p[3].revents) {
             exited = 1;
             exit_at = now_ns();
@@ -668,19 +942,33 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             }
         }
         busy = s->busy(s->ctx) != 0;
-        if (!busy)
+        if (!busy) {
             drain(l, s);
+            retire_gone(l, s);
+        }
         if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull)
             post(l, s, 0);
         /* Done when the target is gone and its socket (which brings the last
          * ring fds) is closed and its pipes drained (or held too long by
          * processes it left behind). */
         if (exited && l->sock < 0 &&
-            ((l->out_fd < 0 && l->err_fd < 0) || now_ns() - exit_at > PIPE_GRACE_NS))
-            break;
+            ((l->out_fd < 0 && l->err_fd < 0) || now_ns() - exit_at > PIPE_GRACE_NS) && !live_procs(l)) {
+            /* Following: every process is gone; one being exec'd right now
+             * connects within FOLLOW_QUIET_NS (like strace -f, the session
+             * lasts as long as any followed process). */
+            if (l->follow_fd < 0)
+                break;
+            if (!quiet_at)
+                quiet_at = now_ns();
+            else if (now_ns() - quiet_at > FOLLOW_QUIET_NS)
+                break;
+        } else {
+            quiet_at = 0;
+        }
         if (exited && now_ns() - exit_at > PIPE_GRACE_NS && l->sock >= 0) /* someone else holds it */
             close_fd(&l->sock);
     }
+    free(p);
     /* The last records: a target that exited writes no more, so read until
      * its rings are empty; a live one (stopped link) gets one more pass. */
     if (exited) {
@@ -720,6 +1008,18 @@ void cs_link_free(cs_link *l)
     if (l->cons.doorbell >= 0)
         close(l->cons.doorbell);
     cs_consumer_free(&l->cons);
+    for (uint32_t i = 0; l->procs && i < l->nprocs; i++) {
+        close_fd(&l->procs[i].sock);
+        close_fd(&l->procs[i].bell);
+        if (!l->procs[i].retired)
+            cs_fd_lines_free(&l->procs[i].lines);
+    }
+    free(l->procs);
+    free(l->follow_warning);
+    if (l->follow_fd >= 0) {
+        close_fd(&l->follow_fd);
+        unlink(l->follow_path);
+    }
     if (l->lines.line)
         cs_fd_lines_free(&l->lines);
     if (l->is_child && l->pidfd >= 0) {
@@ -736,6 +1036,7 @@ void cs_link_free(cs_link *l)
     if (l->strings)
         cs_reader_close(l->strings);
     free(l->rings);
+    free(l->ring_owner);
     free(l->strs);
     free(l->hello);
     free(l->record_path);

@@ -78,6 +78,7 @@ typedef struct cs_link_spawn_opts {
     uint32_t period_ms;        /* longest batch delay, and longest sleep (0: 5) */
     const char *policy;        /* what the target's threads do when their ring is full: "drop" (NULL: never
                                   wait) or "lossless" (wait for us to drain, at most 1 s; ring.h "Policy") */
+    int no_follow;             /* 1: children and exec'd programs are not followed (COROSCOPE_FOLLOW=0) */
 } cs_link_spawn_opts;
 
 typedef struct cs_link_stats {

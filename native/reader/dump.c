@@ -253,7 +253,24 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         break;
     case COROSCOPE_EV_THREAD:
         snprintf(out, cap, "thread tid=%" PRIu64 " %s %s", a[0], quoted(a[1], b1, sizeof b1), worker(a[2], b3, sizeof b3));
+        if (a[3]) /* events version 2: its process (and serial in a followed session) */
+            snprintf(out + strlen(out), cap - strlen(out), " pid=%" PRIu64 " serial=%" PRIu64, a[3], a[4]);
         break;
+    case COROSCOPE_EV_LINEAGE:
+        snprintf(out, cap, "lineage pid=%" PRIu64 " ppid=%" PRIu64 " how=%s serial=%" PRIu64, a[0], a[1],
+                 a[2] == COROSCOPE_SPAWN_FORK ? "fork" : a[2] == COROSCOPE_SPAWN_EXEC ? "exec" : "launched", a[3]);
+        break;
+    case COROSCOPE_EV_PROCESS_EXIT:
+        snprintf(out, cap, "process exit pid=%" PRIu64 " code=%" PRId64 " serial=%" PRIu64, a[0], (int64_t)a[1], a[2]);
+        break;
+    case COROSCOPE_EV_SPAWN: {
+        static const char *const hows[] = {"launch", "fork", "exec", "spawn"};
+        static const char *const whys[] = {"followed", "not traced: statically linked", "not traced: set-user-ID",
+                                           "not followed: following is off", "not traced: not an x86-64 program"};
+        snprintf(out, cap, "spawn %s pid=%" PRIu64 " path=%s cmd=%s %s", a[1] < 4 ? hows[a[1]] : "?", a[0],
+                 quoted(a[2], b1, sizeof b1), quoted(a[4], b2, sizeof b2), a[3] < 5 ? whys[a[3]] : "?");
+        break;
+    }
     case COROSCOPE_EV_CLOCK:
         snprintf(out, cap, "clock monotonic=%" PRIu64 " realtime=%" PRIu64, a[0], a[1]);
         break;

@@ -91,6 +91,9 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_STRING: return "STRING";
     case COROSCOPE_EV_STRING_MORE: return "STRING_MORE";
     case COROSCOPE_EV_CLOCK: return "CLOCK";
+    case COROSCOPE_EV_LINEAGE: return "LINEAGE";
+    case COROSCOPE_EV_PROCESS_EXIT: return "PROCESS_EXIT";
+    case COROSCOPE_EV_SPAWN: return "SPAWN";
     case COROSCOPE_EV_CO_CREATE: return "CO_CREATE";
     case COROSCOPE_EV_CO_READY: return "CO_READY";
     case COROSCOPE_EV_CO_RUN: return "CO_RUN";

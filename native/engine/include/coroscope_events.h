@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define COROSCOPE_EVENTS_VERSION 1
+#define COROSCOPE_EVENTS_VERSION 2 /* 2: LINEAGE, PROCESS_EXIT, SPAWN; THREAD a3/a4 (followed children) */
 #define COROSCOPE_EVENT_SIZE 64
 #define COROSCOPE_NO_WORKER 0xffffu
 
@@ -63,10 +63,24 @@ enum coroscope_event_kind {
                                        stream is lossless: threads wait for the consumer, ring.h "Policy"),
                                        a4 preemption signal number */
     COROSCOPE_EV_THREAD = 3,        /* a thread produced events: a0 tid, a1 name (string),
-                                       a2 worker index or COROSCOPE_NO_WORKER */
+                                       a2 worker index or COROSCOPE_NO_WORKER, a3 pid of its process
+                                       (0 in files of events version 1: the one process), a4 the
+                                       process's serial in a followed session (0: the launched one) */
     COROSCOPE_EV_STRING = 4,        /* a0 string id, a1 total length in bytes, a2..a4 the first 24 bytes */
     COROSCOPE_EV_STRING_MORE = 5,   /* a0 string id, a1 offset of this piece, a2..a4 next 24 bytes */
     COROSCOPE_EV_CLOCK = 6,         /* a0 CLOCK_MONOTONIC ns, a1 CLOCK_REALTIME ns read together */
+
+    /* ---- processes of a followed session (several processes in one stream, README "Children") ---- */
+    COROSCOPE_EV_LINEAGE = 7,       /* right after PROCESS, in a session that follows children: a0 pid,
+                                       a1 parent pid, a2 how it joined (enum coroscope_spawn_how; 0: the
+                                       launched process), a3 serial (unique in the session; the process's
+                                       coroutine and string ids are serial * 2^32 + k) */
+    COROSCOPE_EV_PROCESS_EXIT = 8,  /* the process ends (exit, _exit, main returned): a0 pid, a1 exit
+                                       code, a2 serial */
+    COROSCOPE_EV_SPAWN = 9,         /* this process started a program or a child: a0 the child's pid (its
+                                       own for exec), a1 enum coroscope_spawn_how, a2 program path (string,
+                                       0 for fork), a3 enum coroscope_untraced (0: it is followed),
+                                       a4 command line (string: argv joined by spaces, 0 for fork) */
 
     /* ---- coroutine lifecycle ---- */
     COROSCOPE_EV_CO_CREATE = 16,    /* co created: a0 parent co (0: a plain thread), a1 name (string),
@@ -126,6 +140,23 @@ enum coroscope_event_kind {
     /* ---- loss ---- */
     COROSCOPE_EV_DROP = 96,         /* the ring of thread `tid` (worker: its worker) was full:
                                        co 0, a0 events lost, a1 first lost ts, a2 last lost ts */
+};
+
+/* How a process of a followed session began (LINEAGE a2, SPAWN a1). */
+enum coroscope_spawn_how {
+    COROSCOPE_SPAWN_LAUNCHED = 0,   /* started by the inspector */
+    COROSCOPE_SPAWN_FORK = 1,       /* fork(): a copy of its parent */
+    COROSCOPE_SPAWN_EXEC = 2,       /* execve() & co.: a new program in the same process */
+    COROSCOPE_SPAWN_POSIX_SPAWN = 3,/* posix_spawn(), system(), popen(): a new process running a program */
+};
+
+/* Why a program a process starts is not traced (SPAWN a3). */
+enum coroscope_untraced {
+    COROSCOPE_UNTRACED_NO = 0,      /* followed */
+    COROSCOPE_UNTRACED_STATIC = 1,  /* statically linked (no ELF interpreter): LD_PRELOAD cannot load the engine */
+    COROSCOPE_UNTRACED_SETUID = 2,  /* set-user/group-ID program: the loader ignores LD_PRELOAD */
+    COROSCOPE_UNTRACED_OFF = 3,     /* following is off (COROSCOPE_FOLLOW=0, COROSCOPE_INHERIT=0) */
+    COROSCOPE_UNTRACED_FOREIGN = 4, /* not an x86-64 ELF program the engine can load into (32-bit, other) */
 };
 
 /* Why a coroutine became ready (CO_READY a0, WAKE a0). */

@@ -657,18 +657,24 @@ void cs_control_inherit(int fd, char **envp)
         cs_log("COROSCOPE_CONTROL_FD=%d is not an inspector socket of this user; no inspector", fd);
         return;
     }
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS)) {
+    int err = cs_control_adopt(fd);
+    if (err == EBUSY)
         cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
-        return;
-    }
+    /* Only with an inspector that launched us (it can step and resume, and
+     * its going away resumes): a program started by hand never waits, nor
+     * does a followed child. */
+    if (!err && cs_cfg.start_paused)
+        cs_gate_start_paused();
+}
+
+int cs_control_adopt(int fd)
+{
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS))
+        return EBUSY;
     atomic_store(&inherited_fd, cs_fd_hide(fd));
     cs_tel_set_ring_announcer(announce_ring);
-    /* Only with an inspector that launched us (it can step and resume, and
-     * its going away resumes): a program started by hand never waits. */
-    if (cs_cfg.start_paused) {
-        cs_gate_start_paused();
-    }
+    return 0;
 }
 
 void cs_control_atfork_child(void)

@@ -62,6 +62,12 @@
  * before main (init.c), or with the runtime if that comes first — never from
  * inside a hooked call. When that client goes away, the socket above serves as usual.
  *
+ * Followed processes (follow.h): a forked child or exec'd program of a
+ * followed session connects to the inspector's follow socket itself and
+ * hands the connection to cs_control_adopt; from then on it is served
+ * exactly like an inherited inspector socket (START_PAUSED excepted: only
+ * the launched process honours it).
+ *
  * Threads: a control thread ("cs-control") serves the socket. pause, step,
  * resume and delay act on the scheduler's gate (gate.h), which the workers
  * pass at the top of every decision.
@@ -78,6 +84,13 @@ int cs_control_start(void);
 /* Constructor: take the inherited inspector socket fd and remove
  * COROSCOPE_CONTROL_FD from envp. */
 void cs_control_inherit(int fd, char **envp);
+
+/* Take fd, a connected socket of this user's inspector, as the inherited
+ * inspector (subscribed at once, rings announced on it): the launching
+ * inspector's COROSCOPE_CONTROL_FD, or a followed process's socket
+ * (follow.h). The control thread starts with cs_control_program_started.
+ * 0, or EBUSY while COROSCOPE_TRACE records (fd is then not used). */
+int cs_control_adopt(int fd);
 
 /* First safe moment after load (just before main, init.c): start the
  * inherited inspector's control thread if there is one and it is not

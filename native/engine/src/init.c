@@ -18,6 +18,11 @@
  * control thread) start there, or with the runtime if a constructor spawns
  * first. A program whose entry is not __libc_start_main (none that glibc
  * builds) starts them with the runtime only.
+ *
+ * Fork: the child handler (atfork_child, on the forking thread, the only
+ * one) rebuilds each part in dependency order; in a followed session the
+ * child then joins the inspector (follow.h) before its control thread
+ * starts. main returning leaves the exit code (PROCESS_EXIT, follow.h).
  */
 
 #include <dlfcn.h>
@@ -27,6 +32,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "follow.h"
 #include "hook.h"
 #include "log.h"
 #include "offload.h"
@@ -63,6 +69,9 @@ static void atfork_child(void)
     cs_control_atfork_child();
     cs_tel_atfork_child();
     cs_offload_atfork_child();
+    /* A followed session: the child joins the inspector as a process of its
+     * own (follow.h), before its control thread starts below. */
+    cs_follow_atfork_child();
     /* A child whose runtime runs (rebuilt above) is an engine process of its
      * own: it gets its own control socket, so it can be listed and attached. */
     if (atomic_load(&cs_rt.started) == 2) {
@@ -109,6 +118,7 @@ static void drop_preload(char **envp)
 }
 
 void cs_lock_hooks_resolve(void);
+void cs_exec_hooks_resolve(void);
 void cs_fd_hooks_resolve(void);
 
 /* glibc passes (argc, argv, envp) to ELF constructors. */
@@ -126,6 +136,8 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
         drop_preload(envp);
     if (cs_cfg.control_fd >= 0)
         cs_control_inherit(cs_cfg.control_fd, envp);
+    cs_follow_load(envp);
+    cs_exec_hooks_resolve();
     pthread_atfork(NULL, NULL, atfork_child);
 }
 
@@ -138,7 +150,10 @@ static int main_entry(int argc, char **argv, char **envp)
 {
     cs_tel_start();
     cs_control_program_started();
-    return program_main(argc, argv, envp);
+    cs_follow_main();
+    int code = program_main(argc, argv, envp);
+    cs_follow_exit(code); /* libc's exit(code) follows, not through the PLT */
+    return code;
 }
 
 CS_EXPORT int __libc_start_main(cs_main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "emit_symbol.h"
 #include "fdtable.h"
+#include "follow.h"
 #include "hook.h"
 #include "log.h"
 #include "procfs.h"
@@ -189,7 +190,8 @@ static void new_epoch(tel_thread *t, uint32_t e)
     }
     char name[17] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
-    cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, 0, 0);
+    cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, (uint64_t)getpid(),
+                cs_follow_serial());
 }
 
 static inline tel_thread *self(void)
@@ -277,6 +279,8 @@ uint64_t cs_tel_string(const char *s)
     }
     return id;
 }
+
+void cs_tel_set_id_base(uint64_t base) { atomic_store(&next_string_id, base + 1); }
 
 void cs_tel_mute_thread(void)
 {
@@ -580,6 +584,9 @@ static void emit_metadata(void)
     cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
     cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
                 cs_ts_ns(&rt));
+    if (cs_follow_on()) /* one of the processes of a followed session (follow.h) */
+        cs_tel_emit(COROSCOPE_EV_LINEAGE, 0, (uint64_t)getpid(), (uint64_t)cs_follow_ppid(), (uint64_t)cs_follow_how(),
+                    cs_follow_serial(), 0);
     emit_config();
 }
 

@@ -232,6 +232,10 @@ void cs_tel_set_ring_announcer(cs_tel_ring_fn fn);
  * first `skip` (creation order). Returns how many exist. */
 int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16_t worker), void *ctx);
 
+/* String ids from here on are base + 1, base + 2, ... (a followed
+ * process's id space, follow.h). Before any other thread emits. */
+void cs_tel_set_id_base(uint64_t base);
+
 /* Forked child: forget the parent's rings and trace file; no recording. */
 void cs_tel_atfork_child(void);
 

@@ -138,7 +138,17 @@ export const QUERIES: Handlers = {
   tracks: (d) => {
     if (d.lod) return d.lod.tracks();
     const tl = d.timeline;
-    const threads = tl.threadTracks().map((t) => trackRow(t.info));
+    // A session that followed children: each thread lane says its process (pid and program).
+    const meta = d.derived.process;
+    const procs = meta.processes(d.strings);
+    const threads = tl.threadTracks().map((t) => {
+      const row = trackRow(t.info);
+      if (procs.length > 1 && t.info.tid !== undefined) {
+        const p = procs.find((x) => x.serial === meta.serialOf(t.info.tid!));
+        if (p) row.name = `${row.name} · pid ${p.pid} ${(p.cmdline || p.exe).split(' ')[0].split('/').pop()}`;
+      }
+      return row;
+    });
     const coroutines: TrackRow[] = [];
     for (const t of tl.tracks.values()) if (t.info.kind === 'coroutine') coroutines.push(trackRow(t.info));
     coroutines.sort((a, b) => (a.co ?? 0) - (b.co ?? 0));

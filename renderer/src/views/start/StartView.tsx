@@ -113,6 +113,7 @@ function LaunchForm() {
   const [preempt, setPreempt] = useState(true);
   const [hooks, setHooks] = useState(true);
   const [startPaused, setStartPaused] = useState(false);
+  const [follow, setFollow] = useState(true);
   const [record, setRecord] = useState(true);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -122,7 +123,7 @@ function LaunchForm() {
     if (!cmd.trim()) return setError('Enter the program to run.');
     const parsed = parseEnv(env);
     if (parsed.error) return setError(parsed.error);
-    const engine: EngineOptions = { preempt, hooks, ...(startPaused ? { startPaused } : {}) };
+    const engine: EngineOptions = { preempt, hooks, ...(startPaused ? { startPaused } : {}), ...(follow ? {} : { follow }) };
     if (workers.trim()) {
       const n = Number(workers);
       if (!Number.isInteger(n) || n < 1) return setError('Workers must be a whole number ≥ 1.');
@@ -163,6 +164,7 @@ function LaunchForm() {
           <label><input type="checkbox" data-testid="launch-hooks" checked={hooks} onChange={(e) => setHooks(e.target.checked)} /> hooks</label>
           <label><input type="checkbox" data-testid="launch-record" checked={record} onChange={(e) => setRecord(e.target.checked)} /> record</label>
           <label title="the scheduler waits before its first decision: step it from the Scheduler view"><input type="checkbox" data-testid="launch-start-paused" checked={startPaused} onChange={(e) => setStartPaused(e.target.checked)} /> start paused</label>
+          <label title="forked children and exec'd programs join the session as processes of their own (like strace -f)"><input type="checkbox" data-testid="launch-follow" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow children</label>
         </span>
         <span />
         <span><button className="primary" type="submit" data-testid="launch-submit" disabled={busy}>{busy ? 'Launching…' : 'Launch'}</button></span>
