@@ -210,27 +210,15 @@ static char **child_env(char *const *envp, const char *preload, const char *poli
 }
 
 /* The follow socket: <runtime dir>/follow-<our pid>-<n>.sock, mode 0600 in
- * a 0700 directory of ours (the engine's control sockets' directory). */
+ * a 0700 directory of ours (the engine's control sockets' directory,
+ * control_path.h). */
 static int follow_listen(cs_link *l)
 {
     static _Atomic unsigned counter;
-    char dir[80];
-    const char *x = getenv("XDG_RUNTIME_DIR");
-    int ok = 0;
-    if (x && x[0] == '/' && strlen(x) < 50) {
-        snprintf(dir, sizeof dir, "%s/coroscope", x);
-        ok = !mkdir(dir, 0700) || errno == EEXIST;
-    }
-    if (!ok) {
-        snprintf(dir, sizeof dir, "/tmp/coroscope-%u", (unsigned)getuid());
-        if (mkdir(dir, 0700) && errno != EEXIST)
-            return errno;
-    }
-    struct stat st;
-    if (lstat(dir, &st))
-        return errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-        return EPERM;
+    char dir[80]; /* room left in sun_path for "/follow-<pid>-<n>.sock" */
+    int err = cs_control_dir_make(dir, sizeof dir);
+    if (err)
+        return err;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s/follow-%d-%u.sock", dir, (int)getpid(),
              atomic_fetch_add(&counter, 1));

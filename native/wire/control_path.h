@@ -27,6 +27,13 @@
  * relative for i = 0); ENAMETOOLONG when it does not fit. */
 int cs_control_dir(int i, char *out, size_t n);
 
+/* The directory an engine or inspector puts its sockets in: the first
+ * candidate that fits in n bytes and can be created (mkdir 0700; an existing
+ * one is fine), into out. Returns 0; EPERM when it is not a private
+ * directory of this user (not a directory, someone else's, or open to
+ * others: nothing may be put there); else the errno of the last candidate. */
+int cs_control_dir_make(char *out, size_t n);
+
 /* dir + "/<pid>.sock" into out. Returns 0 or ENAMETOOLONG. */
 int cs_control_socket_in(const char *dir, pid_t pid, char *out, size_t n);
 

@@ -579,32 +579,17 @@ static void remove_socket(void)
         unlink(sock_path);
 }
 
-/* The per-user directory (control_path.h: the first candidate that can be
- * created), refused unless ours and closed. */
+/* The per-user directory (control_path.h), refused unless ours and closed. */
 static int runtime_dir(char *dir, size_t n)
 {
-    int err = ENOENT;
-    for (int i = 0; i < CS_CONTROL_DIRS; i++) {
-        err = cs_control_dir(i, dir, n);
-        if (err == ENOENT)
-            continue; /* no such candidate here (XDG_RUNTIME_DIR unset) */
-        if (err)
-            return err;
-        if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-            break;
-        err = errno; /* unusable (XDG_RUNTIME_DIR missing?): the next candidate */
-    }
-    if (err)
-        return err;
-    struct stat st;
-    if (lstat(dir, &st))
-        return errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+    int err = cs_control_dir_make(dir, n);
+    if (err == EPERM) {
+        struct stat st = {0};
+        lstat(dir, &st);
         cs_log("%s is not a private directory of this user (mode %o, uid %u): no control socket", dir,
                (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
-        return EPERM;
     }
-    return 0;
+    return err;
 }
 
 int cs_control_start(void)
