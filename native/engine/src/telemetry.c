@@ -146,6 +146,8 @@ static tel_thread *thread_new(void)
         free(t);
         return NULL;
     }
+    if (t->worker == COROSCOPE_NO_WORKER)
+        cs_ring_set_publish_each(&t->ring); /* cs_tel_emit publishes each record of a plain thread at once */
     if (atomic_load(&flight_armed))
         cs_ring_set_overwrite(&t->ring, 1);
     int p = atomic_load(&policy);
