@@ -39,7 +39,10 @@
  *     of CO_INFO for every coroutine) gets a worker's size. */
 #define RING_WORKER 131072
 #define RING_THREAD 65536
-#define DRAIN_BATCH 65536
+/* The recorder's batch: 16384 records (1 MiB, and as much for the sort's
+ * scratch) stay in a core's L2 while they are sorted and encoded; 65536
+ * did not, and cost the recorder ~10 % more per event. */
+#define DRAIN_BATCH 16384
 #define RECORDER_IDLE_NS 10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
 #define CACHE_SLOTS CS_TEL_CACHE_SLOTS
 
