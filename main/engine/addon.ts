@@ -17,6 +17,8 @@ export type LinkMessage =
 export interface LinkStats {
   events: number;
   dropped: number;
+  /** Events handed over (or counted, when the target hands none to JS): STRING records left out. */
+  delivered: number;
   bytesRecorded: number;
   batches: number;
   rings: number;
@@ -42,6 +44,8 @@ export interface NativeLaunchOptions {
   batchEvents?: number;
   periodMs?: number;
   policy?: RecordingPolicy;
+  /** false: no 'events' messages; the link records and counts them (stats().delivered). */
+  events?: boolean;
 }
 
 /**
