@@ -36,6 +36,7 @@ void cs_consumer_free(cs_consumer *c)
     free(c->taken);
     free(c->front);
     free(c->quiet);
+    free(c->waits);
     free(c->run);
     free(c->buf);
     free(c->tmp);
@@ -63,10 +64,15 @@ int cs_consumer_add(cs_consumer *c, cs_ring *r)
         if (!q)
             return ENOMEM;
         c->quiet = q;
+        uint64_t *wt = realloc(c->waits, cap * sizeof *wt);
+        if (!wt)
+            return ENOMEM;
+        c->waits = wt;
         c->cap_rings = cap;
     }
     c->front[c->nrings] = 0;
     c->quiet[c->nrings] = 0;
+    c->waits[c->nrings] = atomic_load_explicit(&r->hdr->waits, memory_order_relaxed);
     c->rings[c->nrings++] = r;
     return 0;
 }
@@ -79,6 +85,7 @@ void cs_consumer_remove(cs_consumer *c, cs_ring *r)
             memmove(&c->taken[i], &c->taken[i + 1], (c->nrings - i - 1) * sizeof *c->taken);
             memmove(&c->front[i], &c->front[i + 1], (c->nrings - i - 1) * sizeof *c->front);
             memmove(&c->quiet[i], &c->quiet[i + 1], (c->nrings - i - 1) * sizeof *c->quiet);
+            memmove(&c->waits[i], &c->waits[i + 1], (c->nrings - i - 1) * sizeof *c->waits);
             c->nrings--;
             return;
         }
@@ -275,7 +282,13 @@ static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, uint32_t ri, size
         ssize_t k = cs_ring_read(r, c->buf + end, room);
         if (k < 0)
             return -1;
-        c->quiet[ri] = k == 0 ? t : 0;
+        if (each) { /* quiet: empty, and no wait for room began since the last read (a record
+                     * stamped before a wait is published after it) */
+            uint64_t w = atomic_load_explicit(&r->hdr->waits, memory_order_relaxed);
+            int calm = w == c->waits[ri] && !atomic_load_explicit(&r->hdr->waiting, memory_order_relaxed);
+            c->waits[ri] = w;
+            c->quiet[ri] = k == 0 && calm ? t : 0;
+        }
         if (k == 0)
             break;
         for (ssize_t j = 0; j < k; j++) {

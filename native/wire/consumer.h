@@ -36,7 +36,9 @@
  *   than workers) and that was found empty at time T holds nothing older
  *   than T - quiet_ns (CS_CONSUMER_QUIET_NS: slack for a producer
  *   interrupted between its stamp and its publication); its front is taken
- *   as at least that. Without it, an idle main thread would hold every
+ *   as at least that — unless its producer waited for room (lossless)
+ *   since the ring's previous read: a record stamped before such a wait is
+ *   published after it. Without it, an idle main thread would hold every
  *   worker's records back hold_ns, and the consumer would sort them again at
  *   every pass. With one ring, or when every ring moved on, nothing waits. Memory is bounded by the buffer: when it is
  *   full of records above W, the older half is handed over anyway.
@@ -101,6 +103,7 @@ typedef struct cs_consumer {
     size_t *taken;                /* per ring, during a drain: records taken so far */
     uint64_t *front;              /* per ring: the largest ts read from it (0: none yet) */
     uint64_t *quiet;              /* per ring: publish_each and empty at this time when last read (0: no) */
+    uint64_t *waits;              /* per ring: its producer's `waits` count when last read */
     uint32_t nrings, cap_rings;
     coroscope_event *buf, *tmp;   /* the records held and the sort's scratch (they swap), cap each */
     size_t off, n, cap;           /* held: buf[off .. off + n) */
