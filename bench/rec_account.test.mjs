@@ -97,6 +97,15 @@ test('write1m: calls the program cannot have made break the rule instead of hidi
   assert.match(a.rule_broken.join('; '), /close 1/);
 });
 
+test('write1m: the open of /dev/null the program reports is one more CALL made, not a broken rule', () => {
+  const p = { writes: 1000, opens: 1 };
+  const a = accountWrites(p, { events: 1005, kinds: kinds({ CALL: 1001 }), calls: { write: 1000, open: 1 }, drop_lost: 0 });
+  assert.deepEqual([a.made_known, a.kept, a.lost_known, a.uncounted_min, a.rule_broken], [1005, 1005, 0, 0, []]);
+  const lostOpen = accountWrites(p, { events: 1004, kinds: kinds({ CALL: 1000 }), calls: { write: 1000 }, drop_lost: 0 });
+  assert.equal(lostOpen.lost_known, 1); // a loss like any other (the rule breaks only on more kept than made)
+  assert.deepEqual(lostOpen.rule_broken, []);
+});
+
 test('write1m: records other than CALL and DROP count as metadata, made and kept alike', () => {
   const a = accountWrites({ writes: 10 }, { events: 17, kinds: kinds({ CALL: 10, 'kind 7': 2, DROP: 1 }), calls: { write: 10 }, drop_lost: 0 });
   assert.equal(a.metadata, 6);

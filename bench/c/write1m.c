@@ -6,15 +6,16 @@
  * and under `strace -f -o /dev/null`.
  *
  * With the engine preloaded, every write is one hooked call on a plain
- * thread: exactly one CALL event (hook `write`) each, and nothing else but
- * the process's and the thread's metadata (CLOCK, PROCESS, CONFIG, THREAD,
- * strings). The open of /dev/null is not a hooked call; the program does not
+ * thread: exactly one CALL event (hook `write`) each, plus one CALL (hook
+ * `open`, with its path) for the open of /dev/null (open is hooked since
+ * the file hooks), and nothing else but the process's and the thread's
+ * metadata (CLOCK, PROCESS, CONFIG, THREAD, strings). The program does not
  * close the fd (close is hooked: it would be one more CALL), and writes its
  * result line with the raw system call (not hooked, not an event).
  *
  * Output (stdout, one line of JSON):
- *   {"writes":N,"failed":F,"elapsed_ns":E}
- *   writes: calls made; failed: calls that did not return 1;
+ *   {"writes":N,"opens":1,"failed":F,"elapsed_ns":E}
+ *   writes: calls made; opens: open calls made; failed: writes that did not return 1;
  *   elapsed_ns: main's entry to the last write returning.
  *
  * usage: write1m [n (1000000)]
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
             failed++;
     uint64_t t1 = now_ns();
     char line[128];
-    int k = snprintf(line, sizeof line, "{\"writes\":%ld,\"failed\":%ld,\"elapsed_ns\":%llu}\n", n, failed,
+    int k = snprintf(line, sizeof line, "{\"writes\":%ld,\"opens\":1,\"failed\":%ld,\"elapsed_ns\":%llu}\n", n, failed,
                      (unsigned long long)(t1 - t0));
     if (syscall(SYS_write, 1, line, (size_t)k) != k)
         return 1;

@@ -333,7 +333,9 @@ error, 3 when the program cannot be run under the engine.`,
       const engine = engineOptions(p);
       let s: Session;
       try {
-        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false, policy: policyOption(p, 'lossless') });
+        // events: false — record only writes the file: no batch is copied into JS; batches of
+        // 16384 records are sorted and encoded within a core's L2 (the engine's recorder's size).
+        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false, events: false, batchEvents: 16384, policy: policyOption(p, 'lossless') });
       } catch (e) {
         launchError(e, p.rest[0]);
       }

@@ -18,6 +18,8 @@ export type LinkMessage =
 export interface LinkStats {
   events: number;
   dropped: number;
+  /** Events handed over (or counted, when the target hands none to JS): STRING records left out. */
+  delivered: number;
   bytesRecorded: number;
   batches: number;
   rings: number;
@@ -45,6 +47,8 @@ export interface NativeLaunchOptions {
   policy?: RecordingPolicy;
   /** false: children and exec'd programs are not followed (default true: native/addon/link.h). */
   follow?: boolean;
+  /** false: no 'events' messages; the link records and counts them (stats().delivered). */
+  events?: boolean;
 }
 
 /**

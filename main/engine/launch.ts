@@ -29,6 +29,12 @@ export interface LaunchOptions {
   periodMs?: number;
   /** What the target's threads do when their event ring is full (default 'drop': they never wait). */
   policy?: RecordingPolicy;
+  /**
+   * false: no event reaches JS (no 'events'): the addon only records them and counts them
+   * (stats().delivered, .dropped). For `coroscope record`, which only writes the file: batches
+   * copied into JS that nobody reads cost the target CPU on a small machine.
+   */
+  events?: boolean;
 }
 
 export function engineEnv(o: EngineOptions = {}): Record<string, string> {
@@ -63,6 +69,7 @@ export function launch(o: LaunchOptions): EngineTarget {
       file, argv: [o.cmd, ...(o.args ?? [])], env, cwd, preload: enginePath(), stdinNull: o.stdin !== 'inherit',
       record: o.record, batchEvents: o.batchEvents, periodMs: o.periodMs, policy: o.policy,
       follow: o.engine?.follow !== false,
+      ...(o.events === false ? { events: false } : {}),
     },
     (m) => (target ? target.handle(m) : queue.push(m)),
   );

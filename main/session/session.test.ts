@@ -175,3 +175,19 @@ test('a session kept without a store (run, attach, stats) has the same derived t
     tables(withStore).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]));
   assert.ok(streamed.derived.bytesUsed() < withStore.derived.bytesUsed() + withStore.store.bytesUsed());
 });
+
+test('a recording session launched with events: false gets no batch in JS and counts every event the file holds', async () => {
+  const rec = join(tmp.dir, 'counted.cstrace');
+  const live = Session.launch({ cmd: example('steal_imbalance'), record: rec, engine: { workers: 2 }, store: false, events: false });
+  let batches = 0;
+  live.on('batch', () => batches++);
+  await live.whenEnded();
+  const st = live.status();
+  assert.equal(st.exit?.code, 0);
+  assert.equal(batches, 0);
+  const file = Session.open(rec);
+  assert.ok(file.store.count > 0);
+  assert.equal(st.events, file.store.count);
+  assert.equal(st.drops, 0);
+  assert.throws(() => Session.launch({ cmd: example('steal_imbalance'), record: false, events: false }), /events: false keeps nothing/);
+});

@@ -19,7 +19,9 @@
  *    rewind; a replay recounts late coroutines from the file); with
  *    `derived: false` (the default then; the app's host, record) the session
  *    only counts (events, drops, rate) as batches pass, and whoever wants
- *    the events reads the recording (store/derived throw).
+ *    the events reads the recording (store/derived throw);
+ *  - a launched session with `events: false` (record) gets no batches at
+ *    all: the addon records and counts, and the counts come from its stats.
  */
 import { EventEmitter } from 'node:events';
 import { RawEvents } from '../../core/events/rawEvents.js';
@@ -89,6 +91,8 @@ export class Session extends EventEmitter<SessionEvents> {
   exit?: ExitInfo;
   ended = false;
   private rateWindow: { t: number; n: number }[] = [];
+  /** The addon counts the events (launched with events: false): no batches come. */
+  private counted = false;
 
   private constructor(
     readonly kind: SessionKind,
@@ -121,9 +125,13 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Launch cmd under the engine. Throws ExecError for a program the engine cannot observe. */
   static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false } & KeepOptions): Session {
     const { store, derived, ...rest } = o;
+    const keep = keepOf({ store, derived });
+    if (o.events === false && keep !== 'none') throw new Error('events: false keeps nothing: it needs store: false and no derived tables');
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(o.cmd));
     const t = launch({ ...rest, record });
-    return new Session('launched', o.cmd, t.pid, t, record, keepOf({ store, derived }));
+    const s = new Session('launched', o.cmd, t.pid, t, record, keep);
+    s.counted = o.events === false;
+    return s;
   }
 
   /** Attach to a running engine process. Throws AttachError. */
@@ -227,6 +235,7 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     t.on('problem', (m) => this.problem(m));
     t.on('end', () => {
+      if (this.counted) this.takeCounts(); // the last counts, before stop() frees the link
       this.reportUntraced(true);
       this.ended = true;
       if (this.state === 'running') this.state = 'detached';
@@ -300,7 +309,19 @@ export class Session extends EventEmitter<SessionEvents> {
     this.emit('batch', raw);
   }
 
+  /** Counts from the addon's stats (a session launched with events: false). */
+  private takeCounts(): void {
+    const st = this.target?.stats();
+    if (!st || this.ended) return;
+    this.events = st.delivered;
+    this.lost = st.dropped;
+    const now = Date.now();
+    this.rateWindow.push({ t: now, n: st.delivered });
+    while (this.rateWindow.length > 1 && now - this.rateWindow[1].t >= 1000) this.rateWindow.shift();
+  }
+
   status(): SessionStatus {
+    if (this.counted) this.takeCounts();
     const stats = this.target?.stats();
     return {
       kind: this.kind,
@@ -310,7 +331,9 @@ export class Session extends EventEmitter<SessionEvents> {
       exit: this.exit,
       events: this.events,
       drops: this.keptDerived ? this.keptDerived.drops.lost : this.lost,
-      rate: this.rateWindow.reduce((a, w) => a + w.n, 0),
+      rate: this.counted
+        ? (this.rateWindow.length ? this.events - this.rateWindow[0].n : 0)
+        : this.rateWindow.reduce((a, w) => a + w.n, 0),
       recordPath: this.recordPath,
       recordingError: stats?.recordingError ?? undefined,
       problems: this.problems,

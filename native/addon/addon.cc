@@ -213,13 +213,14 @@ class Target : public Napi::ObjectWrap<Target> {
   ~Target() override { Shutdown(); }
 
   // Takes ownership of link; starts the reader thread.
-  void Start(Napi::Env env, cs_link* link, Napi::Function onMessage) {
+  // events false: no 'events' messages (the link records and counts them: stats).
+  void Start(Napi::Env env, cs_link* link, Napi::Function onMessage, bool events) {
     link_ = link;
     shared_ = std::make_unique<Shared>();
     shared_->tsfn = Napi::ThreadSafeFunction::New(env, onMessage, "coroscope-link", 0, 1);
     Shared* sh = shared_.get();
-    thread_ = std::thread([link, sh] {
-      cs_link_sink sink = {sh, SinkEvents, SinkOutput, SinkLine, SinkExit, SinkError, SinkBusy};
+    thread_ = std::thread([link, sh, events] {
+      cs_link_sink sink = {sh, events ? SinkEvents : nullptr, SinkOutput, SinkLine, SinkExit, SinkError, SinkBusy};
       cs_link_run(link, &sink);
       Post(sh, new Msg{Msg::End});
       sh->tsfn.Release();
@@ -273,6 +274,7 @@ class Target : public Napi::ObjectWrap<Target> {
     if (link_) cs_link_stats_get(link_, &s);
     o.Set("events", static_cast<double>(s.events));
     o.Set("dropped", static_cast<double>(s.dropped));
+    o.Set("delivered", static_cast<double>(s.delivered));
     o.Set("bytesRecorded", static_cast<double>(s.bytes_recorded));
     o.Set("batches", static_cast<double>(s.batches));
     o.Set("rings", s.rings);
@@ -282,9 +284,9 @@ class Target : public Napi::ObjectWrap<Target> {
 };
 Napi::FunctionReference* Target::ctor = nullptr;
 
-Napi::Value NewTarget(Napi::Env env, cs_link* link, Napi::Function onMessage) {
+Napi::Value NewTarget(Napi::Env env, cs_link* link, Napi::Function onMessage, bool events) {
   Napi::Object obj = Target::ctor->New({});
-  Target::Unwrap(obj)->Start(env, link, onMessage);
+  Target::Unwrap(obj)->Start(env, link, onMessage, events);
   return obj;
 }
 
@@ -324,7 +326,7 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   int code = cs_link_spawn(&link, &so, err, sizeof err);
   if (code)
     ThrowLinkError(env, err, code);
-  return NewTarget(env, link, info[1].As<Napi::Function>());
+  return NewTarget(env, link, info[1].As<Napi::Function>(), !o.Get("events").IsBoolean() || o.Get("events").As<Napi::Boolean>().Value());
 }
 
 Napi::Value Attach(const Napi::CallbackInfo& info) {
@@ -341,7 +343,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
                             err, sizeof err);
   if (code)
     ThrowLinkError(env, err, code);
-  return NewTarget(env, link, info[1].As<Napi::Function>());
+  return NewTarget(env, link, info[1].As<Napi::Function>(), !o.Get("events").IsBoolean() || o.Get("events").As<Napi::Boolean>().Value());
 }
 
 // The control socket of pid where a reader finds it (the last candidate's path when none exists).

@@ -74,7 +74,7 @@ struct cs_link {
     uint32_t nprocs;
     uint32_t next_serial;
 
-    _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches;
+    _Atomic uint64_t st_events, st_dropped, st_bytes, st_batches, st_delivered;
     _Atomic int st_rec_err;
     _Atomic uint32_t st_rings;
 };
@@ -495,6 +495,7 @@ void cs_link_stats_get(cs_link *l, cs_link_stats *o)
 {
     o->events = atomic_load(&l->st_events);
     o->dropped = atomic_load(&l->st_dropped);
+    o->delivered = atomic_load(&l->st_delivered);
     o->bytes_recorded = atomic_load(&l->st_bytes);
     o->batches = atomic_load(&l->st_batches);
     o->rings = atomic_load(&l->st_rings);
@@ -532,6 +533,19 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
     const cs_link_sink *s = ((batch_ctx *)ctx)->s;
     l->last_post_ns = now_ns();
     record(l, s, ev, n);
+    if (!s->events) { /* nobody wants the events: count them, as below */
+        uint64_t dropped = 0, strings = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (ev[i].kind == COROSCOPE_EV_STRING || ev[i].kind == COROSCOPE_EV_STRING_MORE)
+                strings++;
+            else if (ev[i].kind == COROSCOPE_EV_DROP)
+                dropped += ev[i].a[0];
+        }
+        atomic_fetch_add(&l->st_dropped, dropped);
+        atomic_fetch_add(&l->st_delivered, n - strings);
+        atomic_fetch_add(&l->st_batches, 1);
+        return;
+    }
     cs_reader_ingest(l->strings, ev, n);
     /* Strings defined or completed in this batch (ids are few; dedupe by a
      * short scan of what is already listed). */
@@ -564,6 +578,7 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
         k++;
     }
     atomic_fetch_add(&l->st_dropped, dropped);
+    atomic_fetch_add(&l->st_delivered, k);
     atomic_fetch_add(&l->st_batches, 1);
     s->events(s->ctx, ev, k, l->strs, ns);
 }

@@ -55,7 +55,10 @@ typedef struct cs_link_string {
 typedef struct cs_link_sink {
     void *ctx;
     /* A batch of events (sorted by ts, no STRING records) and the strings
-     * defined or completed since the previous batch. */
+     * defined or completed since the previous batch. NULL: nobody wants
+     * the events (`coroscope record`: the file is all): the link records
+     * and counts them (cs_link_stats delivered, dropped), and neither
+     * resolves strings nor copies the batch. */
     void (*events)(void *ctx, const coroscope_event *ev, size_t n, const cs_link_string *s, size_t ns);
     void (*output)(void *ctx, int stream, const char *data, size_t n); /* 1 stdout, 2 stderr */
     void (*line)(void *ctx, const char *line);                          /* a control reply */
@@ -83,6 +86,7 @@ typedef struct cs_link_spawn_opts {
 
 typedef struct cs_link_stats {
     uint64_t events;           /* records read from the rings (STRING records included) */
+    uint64_t delivered;        /* events handed over (or, without sink->events, that would have been): no STRING records */
     uint64_t dropped;          /* events the engine reported lost (DROP a0 sum) */
     uint64_t bytes_recorded;   /* bytes written to the trace file */
     uint64_t batches;          /* batches handed to the sink */

@@ -555,6 +555,54 @@ TEST(a_summary_walk_stops_at_a_cut_chunk_with_every_summary_before_it)
     free(ev);
 }
 
+TEST(format_2_batches_of_more_than_a_quarter_chunk_become_chunks_as_they_come_and_small_ones_collect)
+{
+    /* chunk_records 8: a batch of 5 (more than a quarter chunk) with no
+     * chunk open is a chunk of its own, encoded from the caller's records;
+     * batches of 2 collect into the open chunk until it is full (8) or
+     * the file closes. Every record reads back, in order. */
+    rng_state = 5;
+    coroscope_event *ev = random_events(26);
+    int fd = memfile(NULL, 0);
+    cs_trace_writer *w;
+    cs_trace_err err;
+    cs_trace_writer_opts o = {.format = 2, .chunk_records = 8};
+    REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
+    static const size_t batch[] = {5, 5, 2, 2, 2, 2, 8};
+    size_t at = 0;
+    for (size_t b = 0; b < sizeof batch / sizeof batch[0]; b++) {
+        REQUIRE(cs_trace_writer_append(w, ev + at, batch[b]) == 0);
+        at += batch[b];
+    }
+    REQUIRE(at == 26);
+    REQUIRE(cs_trace_writer_close(w, &err) == 0);
+    cs_reader *r;
+    REQUIRE(cs_reader_open_fd(&r, fd, 0, &err) == 0);
+    uint64_t cur = 0;
+    cs_chunk_summary s;
+    uint32_t sizes[8] = {0};
+    int n = 0;
+    while (n < 8 && cs_reader_summary_next(r, &cur, &s, &err) == 1)
+        sizes[n++] = s.nrecords;
+    CHECK_EQ_LONG(n, 4);
+    CHECK_EQ_LONG(sizes[0], 5);
+    CHECK_EQ_LONG(sizes[1], 5);
+    CHECK_EQ_LONG(sizes[2], 8); /* four batches of 2 */
+    CHECK_EQ_LONG(sizes[3], 8);
+    coroscope_event e;
+    size_t k = 0;
+    int same = 1;
+    while (cs_reader_next(r, &e) == 1) {
+        same &= k < 26 && !memcmp(&e, &ev[k], sizeof e);
+        k++;
+    }
+    CHECK_EQ_LONG(k, 26);
+    CHECK(same);
+    cs_reader_close(r);
+    close(fd);
+    free(ev);
+}
+
 /* ---- seeking ------------------------------------------------------------------------ */
 
 TEST(seek_by_time_in_format_2_lands_on_the_chunk_holding_that_time_and_resolves_earlier_strings)

@@ -19,6 +19,7 @@ int cs_consumer_init(cs_consumer *c, size_t cap)
     memset(c, 0, sizeof *c);
     c->doorbell = -1;
     c->hold_ns = CS_CONSUMER_HOLD_NS;
+    c->quiet_ns = CS_CONSUMER_QUIET_NS;
     c->cap = cap ? cap : 65536;
     c->buf = malloc(c->cap * sizeof *c->buf);
     c->tmp = malloc(c->cap * sizeof *c->tmp);
@@ -34,6 +35,9 @@ void cs_consumer_free(cs_consumer *c)
     free(c->rings);
     free(c->taken);
     free(c->front);
+    free(c->quiet);
+    free(c->waits);
+    free(c->run);
     free(c->buf);
     free(c->tmp);
     memset(c, 0, sizeof *c);
@@ -56,9 +60,19 @@ int cs_consumer_add(cs_consumer *c, cs_ring *r)
         if (!f)
             return ENOMEM;
         c->front = f;
+        uint64_t *q = realloc(c->quiet, cap * sizeof *q);
+        if (!q)
+            return ENOMEM;
+        c->quiet = q;
+        uint64_t *wt = realloc(c->waits, cap * sizeof *wt);
+        if (!wt)
+            return ENOMEM;
+        c->waits = wt;
         c->cap_rings = cap;
     }
     c->front[c->nrings] = 0;
+    c->quiet[c->nrings] = 0;
+    c->waits[c->nrings] = atomic_load_explicit(&r->hdr->waits, memory_order_relaxed);
     c->rings[c->nrings++] = r;
     return 0;
 }
@@ -70,6 +84,8 @@ void cs_consumer_remove(cs_consumer *c, cs_ring *r)
             memmove(&c->rings[i], &c->rings[i + 1], (c->nrings - i - 1) * sizeof *c->rings);
             memmove(&c->taken[i], &c->taken[i + 1], (c->nrings - i - 1) * sizeof *c->taken);
             memmove(&c->front[i], &c->front[i + 1], (c->nrings - i - 1) * sizeof *c->front);
+            memmove(&c->quiet[i], &c->quiet[i + 1], (c->nrings - i - 1) * sizeof *c->quiet);
+            memmove(&c->waits[i], &c->waits[i + 1], (c->nrings - i - 1) * sizeof *c->waits);
             c->nrings--;
             return;
         }
@@ -91,32 +107,119 @@ static uint64_t watermark(const cs_consumer *c)
     uint64_t now = mono_ns(), floor = now > c->hold_ns ? now - c->hold_ns : 0, w = UINT64_MAX;
     for (uint32_t i = 0; i < c->nrings; i++) {
         uint64_t f = c->front[i] > floor ? c->front[i] : floor;
+        if (c->quiet[i] > c->quiet_ns && c->quiet[i] - c->quiet_ns > f)
+            f = c->quiet[i] - c->quiet_ns; /* quiet, and publishes each record at once */
         if (f < w)
             w = f;
     }
     return w;
 }
 
-/* Sort what is held and hand over its first k records (0 < k <= n); the
- * rest stays, in order, at the front of the buffer. */
+/* Hand over the first k held records (0 < k <= n, in time order); the rest
+ * stays held, in order. */
 static void hand_over_first(cs_consumer *c, const cs_consumer_sink *s, size_t k)
 {
-    for (size_t i = 0; i < k && c->buf[i].ts < c->out_ts; i++)
+    coroscope_event *h = c->buf + c->off;
+    for (size_t i = 0; i < k && h[i].ts < c->out_ts; i++)
         c->late++; /* sorted: only a prefix can be older than what went out */
-    if (c->buf[k - 1].ts > c->out_ts)
-        c->out_ts = c->buf[k - 1].ts;
-    s->batch(s->ctx, c->buf, k);
-    memmove(c->buf, c->buf + k, (c->n - k) * sizeof *c->buf);
+    if (h[k - 1].ts > c->out_ts)
+        c->out_ts = h[k - 1].ts;
+    s->batch(s->ctx, h, k);
     c->n -= k;
+    c->off = c->n ? c->off + k : 0;
     c->sorted = c->n;
 }
 
+/* Is heap entry a (a run index) before b: the smaller next ts, the earlier
+ * run on ties (stable). */
+static inline int run_before(const coroscope_event *src, const size_t *pos, size_t a, size_t b)
+{
+    uint64_t x = src[pos[a]].ts, y = src[pos[b]].ts;
+    return x < y || (x == y && a < b);
+}
+
+/* src[0 .. n) in time order: src itself when it is one ascending run, else
+ * dst (the runs merged with a heap: every record is copied once, whatever
+ * the number of runs). Stable. */
+static coroscope_event *order(cs_consumer *c, coroscope_event *src, size_t n, coroscope_event *dst)
+{
+    size_t runs = 0;
+    for (size_t i = 0; i < n;) {
+        if (3 * (runs + 2) > c->run_cap) {
+            size_t cap = c->run_cap ? c->run_cap * 2 : 192;
+            size_t *g = realloc(c->run, cap * sizeof *g);
+            if (!g)
+                return cs_events_sorted(src, n, dst); /* no memory for the heap: the pairwise sort */
+            c->run = g;
+            c->run_cap = cap;
+        }
+        c->run[runs++] = i++;
+        while (i < n && src[i - 1].ts <= src[i].ts)
+            i++;
+    }
+    if (runs <= 1)
+        return src;
+    /* run[0 .. runs]: starts, then n; pos: each run's next record; heap of run indices */
+    size_t *start = c->run, *pos = start + runs + 1, *heap = pos + runs, hs = runs, k = 0;
+    start[runs] = n;
+    for (size_t r = 0; r < runs; r++)
+        pos[r] = start[r];
+    for (size_t r = 0; r < runs; r++)
+        heap[r] = r; /* run starts ascend: already a heap on ties... */
+    for (size_t i = hs / 2; i-- > 0;) { /* ...not on ts: heapify */
+        size_t j = i;
+        for (;;) {
+            size_t l = 2 * j + 1, m = j;
+            if (l < hs && run_before(src, pos, heap[l], heap[m]))
+                m = l;
+            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m]))
+                m = l + 1;
+            if (m == j)
+                break;
+            size_t t = heap[j];
+            heap[j] = heap[m];
+            heap[m] = t;
+            j = m;
+        }
+    }
+    while (hs > 1) {
+        size_t r = heap[0];
+        dst[k++] = src[pos[r]++];
+        if (pos[r] == start[r + 1])
+            heap[0] = heap[--hs];
+        size_t j = 0;
+        for (;;) {
+            size_t l = 2 * j + 1, m = j;
+            if (l < hs && run_before(src, pos, heap[l], heap[m]))
+                m = l;
+            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m]))
+                m = l + 1;
+            if (m == j)
+                break;
+            size_t t = heap[j];
+            heap[j] = heap[m];
+            heap[m] = t;
+            j = m;
+        }
+    }
+    size_t r = heap[0];
+    memcpy(dst + k, src + pos[r], (start[r + 1] - pos[r]) * sizeof *src);
+    return dst;
+}
+
 /* Put what is held in time order (what was read since the last hand-over
- * follows what that one left, already in order). */
+ * follows what that one left, already in order). The merged copy lands in
+ * the scratch buffer, which becomes the buffer: no copy back. */
 static void sort_held(cs_consumer *c)
 {
-    if (c->sorted != c->n)
-        cs_events_sort(c->buf, c->n, c->tmp);
+    if (c->sorted != c->n) {
+        coroscope_event *p = order(c, c->buf + c->off, c->n, c->tmp);
+        if (p != c->buf + c->off) { /* in tmp */
+            c->tmp = c->buf;
+            c->buf = p;
+            c->off = 0;
+        }
+    }
     c->sorted = c->n;
 }
 
@@ -131,7 +234,7 @@ static void release(cs_consumer *c, const cs_consumer_sink *s, int full)
     size_t lo = 0, hi = c->n; /* the first record above w: binary search */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c->buf[mid].ts <= w)
+        if (c->buf[c->off + mid].ts <= w)
             lo = mid + 1;
         else
             hi = mid;
@@ -152,23 +255,44 @@ void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s)
     hand_over_first(c, s, c->n);
 }
 
+/* Room for at least one more record at the end of what is held. */
+static void make_room(cs_consumer *c, const cs_consumer_sink *s)
+{
+    if (c->off + c->n < c->cap)
+        return;
+    if (c->n == c->cap)
+        release(c, s, 1);
+    if (c->off + c->n == c->cap) {
+        memmove(c->buf, c->buf + c->off, c->n * sizeof *c->buf);
+        c->off = 0;
+    }
+}
+
 /* Read up to `want` records of ring r into the batch. Returns the count,
  * or -1 if the ring is corrupt (cs_ring_read: -CS_RING_ECORRUPT). */
 static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, uint32_t ri, size_t want)
 {
     cs_ring *r = c->rings[ri];
+    int each = r->hdr->publish_each == 1;
     size_t got = 0;
     while (got < want) {
-        if (c->n == c->cap)
-            release(c, s, 1);
-        size_t room = c->cap - c->n < want - got ? c->cap - c->n : want - got;
-        ssize_t k = cs_ring_read(r, c->buf + c->n, room);
+        make_room(c, s);
+        size_t end = c->off + c->n, room = c->cap - end < want - got ? c->cap - end : want - got;
+        uint64_t t = each ? mono_ns() : 0; /* before the read: nothing later is stamped much before it */
+        ssize_t k = cs_ring_read(r, c->buf + end, room);
         if (k < 0)
             return -1;
+        if (each) { /* quiet: empty, and no wait for room began since the last read (a record
+                     * stamped before a wait is published after it) */
+            uint64_t w = atomic_load_explicit(&r->hdr->waits, memory_order_relaxed);
+            int calm = w == c->waits[ri] && !atomic_load_explicit(&r->hdr->waiting, memory_order_relaxed);
+            c->waits[ri] = w;
+            c->quiet[ri] = k == 0 && calm ? t : 0;
+        }
         if (k == 0)
             break;
         for (ssize_t j = 0; j < k; j++) {
-            const coroscope_event *e = &c->buf[c->n + (size_t)j];
+            const coroscope_event *e = &c->buf[end + (size_t)j];
             if (e->kind == COROSCOPE_EV_DROP)
                 c->lost += e->a[0];
             if (e->ts > c->front[ri])
@@ -266,9 +390,8 @@ uint64_t cs_consumer_end_losses(cs_consumer *c, const cs_consumer_sink *s)
         uint64_t n = cs_ring_take_pending(c->rings[i], &d);
         if (!n)
             continue;
-        if (c->n == c->cap)
-            release(c, s, 1);
-        c->buf[c->n++] = d;
+        make_room(c, s);
+        c->buf[c->off + c->n++] = d;
         c->lost += n;
         total += n;
     }

@@ -31,8 +31,16 @@
  *   where front(ring) is the largest ts read from that ring so far (its
  *   later records are not older). A ring that says nothing holds the others
  *   back at most hold_ns (latency bound; CS_CONSUMER_HOLD_NS by default):
- *   its producer may be idle, or gone. With one ring, or when every ring
- *   moved on, nothing waits. Memory is bounded by the buffer: when it is
+ *   its producer may be idle, or gone. A ring whose producer publishes each
+ *   record as it stamps it (ring.h publish_each: the engine's threads other
+ *   than workers) and that was found empty at time T holds nothing older
+ *   than T - quiet_ns (CS_CONSUMER_QUIET_NS: slack for a producer
+ *   interrupted between its stamp and its publication); its front is taken
+ *   as at least that — unless its producer waited for room (lossless)
+ *   since the ring's previous read: a record stamped before such a wait is
+ *   published after it. Without it, an idle main thread would hold every
+ *   worker's records back hold_ns, and the consumer would sort them again at
+ *   every pass. With one ring, or when every ring moved on, nothing waits. Memory is bounded by the buffer: when it is
  *   full of records above W, the older half is handed over anyway.
  *   Consequence: the records handed over are in time order across batches,
  *   except records that arrive older than what was already handed over (a
@@ -88,16 +96,21 @@ typedef struct cs_consumer_sink {
 } cs_consumer_sink;
 
 #define CS_CONSUMER_HOLD_NS 50000000ull /* default hold_ns: 50 ms */
+#define CS_CONSUMER_QUIET_NS 2000000ull /* default quiet_ns: 2 ms */
 
 typedef struct cs_consumer {
     cs_ring **rings;
     size_t *taken;                /* per ring, during a drain: records taken so far */
     uint64_t *front;              /* per ring: the largest ts read from it (0: none yet) */
+    uint64_t *quiet;              /* per ring: publish_each and empty at this time when last read (0: no) */
+    uint64_t *waits;              /* per ring: its producer's `waits` count when last read */
     uint32_t nrings, cap_rings;
-    coroscope_event *buf, *tmp;   /* the records held (read, not handed over) and the sort's scratch, cap each */
-    size_t n, cap;
-    size_t sorted;                /* buf[0 .. sorted) is in time order (what a hand-over left) */
+    coroscope_event *buf, *tmp;   /* the records held and the sort's scratch (they swap), cap each */
+    size_t off, n, cap;           /* held: buf[off .. off + n) */
+    size_t sorted;                /* buf[off .. off + sorted) is in time order (what a hand-over left) */
+    size_t *run, run_cap;         /* the sort's scratch: run starts */
     uint64_t hold_ns;             /* longest a silent ring holds the others back (init: CS_CONSUMER_HOLD_NS) */
+    uint64_t quiet_ns;            /* slack for a quiet publish_each ring (init: CS_CONSUMER_QUIET_NS) */
     uint64_t out_ts;              /* the largest ts handed over so far */
     uint64_t late;                /* records handed over older than an earlier hand-over's (see Design) */
     int doorbell;                 /* eventfd the producers ring (-1: none; waits are timeouts) */

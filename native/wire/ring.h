@@ -32,7 +32,11 @@
  *       24     4  producer_tid   OS thread id of the producer (0: not known yet)
  *       28     4  worker         worker index, COROSCOPE_NO_WORKER otherwise
  *       32     4  events_version COROSCOPE_EVENTS_VERSION of the producer
- *       36    28  (zero)
+ *       36     4  publish_each   1: the producer publishes every record right
+ *                                after stamping it (cs_ring_set_publish_each,
+ *                                before the ring is handed out); 0: in batches
+ *                                (or not said: producers older than this field)
+ *       40    24  (zero)
  *   cache line 1 (offset 64): head, u64 — producer; release store. Number of
  *                                records published since creation; records
  *                                [tail, head) are readable, record n lives in
@@ -217,7 +221,8 @@ typedef struct cs_ring_header {
     uint32_t producer_tid;
     uint32_t worker;
     uint32_t events_version;
-    uint8_t zero0[28];
+    uint32_t publish_each;
+    uint8_t zero0[24];
     /* cache line 1 */
     _Alignas(64) _Atomic uint64_t head;
     /* cache line 2 */
@@ -243,6 +248,7 @@ typedef struct cs_ring_header {
 
 _Static_assert(offsetof(cs_ring_header, capacity) == 16, "ring layout");
 _Static_assert(offsetof(cs_ring_header, events_version) == 32, "ring layout");
+_Static_assert(offsetof(cs_ring_header, publish_each) == 36, "ring layout");
 _Static_assert(offsetof(cs_ring_header, head) == 64, "ring layout");
 _Static_assert(offsetof(cs_ring_header, tail) == 128, "ring layout");
 _Static_assert(offsetof(cs_ring_header, overwrite) == 136, "ring layout");
@@ -313,6 +319,18 @@ void cs_ring_detach(cs_ring *r);
 #define CS_RING_READ_TRIES 1024
 ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max);
 
+/* The owner, after create and before the ring is handed to a consumer: say
+ * that the producer publishes every record right after stamping it (sets
+ * publish_each and a batch of 1). A consumer that then finds the ring empty
+ * at time T knows its next record is stamped about T or later, so a quiet
+ * ring of this kind does not hold the other rings' records back (consumer.h,
+ * "Order"). */
+static inline void cs_ring_set_publish_each(cs_ring *r)
+{
+    r->hdr->publish_each = 1;
+    r->batch = 1;
+}
+
 /* Overwrite mode on or off (any thread, any process mapping the ring). */
 static inline void cs_ring_set_overwrite(cs_ring *r, int on)
 {
@@ -368,6 +386,21 @@ int cs_ring_flush(cs_ring *r);
  * written at this moment is not counted yet (p_head moves after it). */
 void cs_ring_publish_foreign(cs_ring *r);
 
+/* Ask for slot n's cache line for writing. The consumer (another core) read
+ * it last: a plain prefetch (prefetcht0, what __builtin_prefetch(p, 1)
+ * becomes without -mprfchw) fetches it shared, and the store then still
+ * waits for the other core to drop its copy; PREFETCHW takes it exclusive.
+ * Every x86-64 CPU since Broadwell and every AMD one has it (CPUID
+ * 3DNowPrefetch); older ones execute the encoding as a NOP. */
+static inline __attribute__((always_inline)) void cs_ring_prefetch_slot(cs_ring *r, uint64_t n)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)&r->slots[n & r->mask]));
+#else
+    __builtin_prefetch(&r->slots[n & r->mask], 1, 3);
+#endif
+}
+
 static inline void cs_ring_publish(cs_ring *r)
 {
     r->p_published = r->p_head;
@@ -397,7 +430,7 @@ static inline int cs_ring_write(cs_ring *r, const coroscope_event *ev)
     memcpy(&r->slots[h & r->mask], ev, sizeof *ev);
     /* The slot a few records on was last touched by the consumer (another
      * core): ask for its line now, so the write there does not wait. */
-    __builtin_prefetch(&r->slots[(h + 8) & r->mask], 1, 3);
+    cs_ring_prefetch_slot(r, h + 8);
     atomic_signal_fence(memory_order_release); /* the record before p_head counts it (cs_ring_publish_foreign) */
     r->p_head = h + 1;
     if (h + 1 - r->p_published >= r->batch)

@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) void cs_tel_emit_at(uint64_t ts, ui
             e->a[3] = a3;
             e->a[4] = a4;
             /* as cs_ring_write: ask for a slot's line a few records ahead */
-            __builtin_prefetch(&r->slots[(h + 8) & r->mask], 1, 3);
+            cs_ring_prefetch_slot(r, h + 8);
             atomic_signal_fence(memory_order_release);
             r->p_head = h + 1;
             if (t->worker == COROSCOPE_NO_WORKER || h + 1 - r->p_published >= r->batch)
