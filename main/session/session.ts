@@ -295,6 +295,11 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One batch: strings first (events refer to them), then store, derived, listeners. */
   ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
     for (const [id, text] of strings) this.strings.set(id, text);
+    if (this.counted) {
+      // Launched with events: false, only the process records come (the counts are the addon's).
+      if (this.trackProcesses(raw)) this.reportUntraced(false);
+      return;
+    }
     this.keptStore?.append(raw);
     this.keptDerived?.append(raw);
     this.events += raw.length;

@@ -220,7 +220,9 @@ class Target : public Napi::ObjectWrap<Target> {
     shared_->tsfn = Napi::ThreadSafeFunction::New(env, onMessage, "coroscope-link", 0, 1);
     Shared* sh = shared_.get();
     thread_ = std::thread([link, sh, events] {
-      cs_link_sink sink = {sh, events ? SinkEvents : nullptr, SinkOutput, SinkLine, SinkExit, SinkError, SinkBusy};
+      // Without events, the process records still come (cs_link_sink process_only): the session
+      // knows its processes and which children were not traced.
+      cs_link_sink sink = {sh, SinkEvents, SinkOutput, SinkLine, SinkExit, SinkError, SinkBusy, events ? 0 : 1};
       cs_link_run(link, &sink);
       Post(sh, new Msg{Msg::End});
       sh->tsfn.Release();

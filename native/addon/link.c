@@ -520,6 +520,51 @@ static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev,
     s->error(s->ctx, msg);
 }
 
+static int is_process_record(unsigned kind)
+{
+    return kind == COROSCOPE_EV_PROCESS || kind == COROSCOPE_EV_THREAD || kind == COROSCOPE_EV_LINEAGE ||
+           kind == COROSCOPE_EV_PROCESS_EXIT || kind == COROSCOPE_EV_SPAWN;
+}
+
+/* cs_link_sink process_only: the process records of a batch (few: one per
+ * process and thread, exit or program started) with the strings they name
+ * (PROCESS a1 a2, THREAD a1, SPAWN a2 a4), resolved from every string seen
+ * so far. The batch is the caller's scratch: the records are moved to its
+ * front. */
+static void deliver_processes(cs_link *l, const cs_link_sink *s, coroscope_event *ev, size_t n)
+{
+    cs_reader_ingest(l->strings, ev, n);
+    size_t k = 0, ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_process_record(ev[i].kind))
+            continue;
+        coroscope_event e = ev[i];
+        ev[k++] = e;
+        uint64_t ids[2] = {0, 0};
+        if (e.kind == COROSCOPE_EV_PROCESS)
+            ids[0] = e.a[1], ids[1] = e.a[2];
+        else if (e.kind == COROSCOPE_EV_THREAD)
+            ids[0] = e.a[1];
+        else if (e.kind == COROSCOPE_EV_SPAWN)
+            ids[0] = e.a[2], ids[1] = e.a[4];
+        for (int j = 0; j < 2; j++) {
+            size_t len;
+            const char *text = ids[j] ? cs_reader_string(l->strings, ids[j], &len, NULL) : NULL;
+            if (!text)
+                continue;
+            if (ns == l->strs_cap) {
+                cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
+                if (!g)
+                    continue;
+                l->strs = g, l->strs_cap *= 2;
+            }
+            l->strs[ns++] = (cs_link_string){ids[j], text, len};
+        }
+    }
+    if (k)
+        s->events(s->ctx, ev, k, l->strs, ns);
+}
+
 typedef struct batch_ctx {
     cs_link *l;
     const cs_link_sink *s;
@@ -533,7 +578,7 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
     const cs_link_sink *s = ((batch_ctx *)ctx)->s;
     l->last_post_ns = now_ns();
     record(l, s, ev, n);
-    if (!s->events) { /* nobody wants the events: count them, as below */
+    if (!s->events || s->process_only) { /* nobody wants (all) the events: count them, as below */
         uint64_t dropped = 0, strings = 0;
         for (size_t i = 0; i < n; i++) {
             if (ev[i].kind == COROSCOPE_EV_STRING || ev[i].kind == COROSCOPE_EV_STRING_MORE)
@@ -544,6 +589,8 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
         atomic_fetch_add(&l->st_dropped, dropped);
         atomic_fetch_add(&l->st_delivered, n - strings);
         atomic_fetch_add(&l->st_batches, 1);
+        if (s->events)
+            deliver_processes(l, s, ev, n);
         return;
     }
     cs_reader_ingest(l->strings, ev, n);

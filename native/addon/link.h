@@ -67,6 +67,12 @@ typedef struct cs_link_sink {
     void (*exit)(void *ctx, int code, int sig);
     void (*error)(void *ctx, const char *msg);                          /* non-fatal problems */
     int (*busy)(void *ctx);
+    /* 1 (with events set): hand over only the records that say which
+     * processes there are (PROCESS, THREAD, LINEAGE, PROCESS_EXIT, SPAWN) and
+     * the strings they name; the rest is recorded and counted as with events
+     * NULL (`coroscope record` following children: the session reports
+     * untraced children and exits without receiving the stream). */
+    int process_only;
 } cs_link_sink;
 
 typedef struct cs_link_spawn_opts {
