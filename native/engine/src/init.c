@@ -36,6 +36,7 @@
 #include "telemetry.h"
 #include "preempt.h"
 #include "stack.h"
+#include "syncq.h"
 
 _Atomic(cs_observer_fn) cs_observer;
 
@@ -63,6 +64,7 @@ static void atfork_child(void)
     cs_control_atfork_child();
     cs_tel_atfork_child();
     cs_offload_atfork_child();
+    cs_syncq_atfork_child();
     /* A child whose runtime runs (rebuilt above) is an engine process of its
      * own: it gets its own control socket, so it can be listed and attached. */
     if (atomic_load(&cs_rt.started) == 2) {
