@@ -299,9 +299,9 @@ static struct timespec abs_after_ms(clockid_t clk, long ms)
 {
     struct timespec ts;
     clock_gettime(clk, &ts);
-    ts.tv_nsec += (ms % 1000) * MS;
-    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (int64_t)ms * MS;
+    ts.tv_sec = (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
     return ts;
 }
 
