@@ -63,6 +63,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "emit_call.h"
 #include "hook.h"
 #include "log.h"
 #include "sched.h"
@@ -204,6 +205,8 @@ static int park_take(cs_co *co, pthread_mutex_t *m, int timed, uint64_t deadline
         uint64_t until = cs_deadline_after(backoff);
         if (timed && deadline < until)
             until = deadline;
+        if (cs_tel())
+            cs_emit_call_enter(co, timed ? deadline : 0); /* the call's own timeout, not the backoff's */
         cs_wait_park(co, t, until);
         *parked = 1;
         cs_syncq_remove(&n);
