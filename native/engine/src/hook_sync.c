@@ -103,6 +103,10 @@ void cs_sync_hooks_resolve(void)
         cs_fatal("pthread mutex/condvar functions not found after libcoroscope");
 }
 
+/* Before the constructor (a library initialised earlier locking a mutex):
+ * resolve on first use. */
+#define REAL(name) (__builtin_expect(real_sync.name != NULL, 1) ? real_sync.name : (cs_sync_hooks_resolve(), real_sync.name))
+
 static int mkind(pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED); }
 static int mowner(pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED); }
 static int checks_owner(int kind)
@@ -156,7 +160,7 @@ static int try_take(cs_co *co, pthread_mutex_t *m)
         if (type != TYPE_RECURSIVE)
             return EBUSY; /* NORMAL/ADAPTIVE: deadlock, as on a thread */
     }
-    int r = real_sync.trylock(m);
+    int r = REAL(trylock)(m);
     if (r == 0 || r == EOWNERDEAD) {
         if (i < 0)
             held_add(co, m);
@@ -246,7 +250,7 @@ static int plain_lock(int hook, pthread_mutex_t *m, clockid_t clk, const struct 
 {
     if (!atomic_load_explicit(&cs_observer, memory_order_relaxed))
         return real_lock(hook, m, clk, abs);
-    int r = real_sync.trylock(m);
+    int r = REAL(trylock)(m);
     if (r != EBUSY)
         return r;
     uint64_t t0 = cs_now_ns();
@@ -322,7 +326,7 @@ CS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     cs_co *co = cs_tls.co;
     if (__builtin_expect(co == NULL, 1))
-        return real_sync.trylock(m);
+        return REAL(trylock)(m);
     return try_take(co, m);
 }
 
@@ -334,7 +338,7 @@ static int co_unlock(cs_co *co, pthread_mutex_t *m, const void *site, int serve)
     int i = held_find(co, m);
     if (sibling_holds(co, m, i) && checks_owner(kind))
         return EPERM; /* another coroutine's: as unlocking another thread's */
-    int r = real_sync.unlock(m);
+    int r = REAL(unlock)(m);
     if (r != 0)
         return r;
     if (KIND_TYPE(kind) != TYPE_RECURSIVE || !co->owner || mowner(m) != co->owner->tid)
@@ -354,7 +358,7 @@ CS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     cs_co *co = cs_tls.co;
     if (__builtin_expect(co != NULL, 0))
         return co_unlock(co, m, __builtin_return_address(0), 1);
-    int r = real_sync.unlock(m);
+    int r = REAL(unlock)(m);
     if (r == 0) {
         atomic_thread_fence(memory_order_seq_cst);
         if (cs_syncq_waiting())
@@ -457,12 +461,12 @@ CS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
     if (cs_syncq_waiting())
         cs_syncq_wake(c, 0);
-    return real_sync.signal(c);
+    return REAL(signal)(c);
 }
 
 CS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
     if (cs_syncq_waiting())
         cs_syncq_wake(c, 1);
-    return real_sync.broadcast(c);
+    return REAL(broadcast)(c);
 }
