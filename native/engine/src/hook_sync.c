@@ -83,6 +83,15 @@ void cs_lock_released(const void *site);
 #define WREFS_PSHARED 1u
 #define WREFS_MONOTONIC 2u
 
+/* Between an unlock and the look at the waiters (syncq.h): a full barrier.
+ * On x86 the real unlock is a locked instruction (xchg, lock dec/cmpxchg),
+ * one already; elsewhere a fence. */
+#if defined(__x86_64__) || defined(__i386__)
+#define UNLOCK_FENCE() atomic_signal_fence(memory_order_seq_cst)
+#else
+#define UNLOCK_FENCE() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
 #define BACKOFF_MIN_NS 250000ull
 #define BACKOFF_MAX_NS 4000000ull
 
@@ -343,7 +352,7 @@ static int co_unlock(cs_co *co, pthread_mutex_t *m, const void *site, int serve)
         return r;
     if (KIND_TYPE(kind) != TYPE_RECURSIVE || !co->owner || mowner(m) != co->owner->tid)
         held_drop(co, i); /* a RECURSIVE one still counted stays held */
-    atomic_thread_fence(memory_order_seq_cst); /* the unlock before the look at the waiters (syncq.h) */
+    UNLOCK_FENCE(); /* the unlock before the look at the waiters (syncq.h) */
     if (cs_syncq_waiting())
         cs_syncq_wake(m, 0);
     if (serve && co->state == CS_CO_RUNNING)
@@ -360,7 +369,7 @@ CS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
         return co_unlock(co, m, __builtin_return_address(0), 1);
     int r = REAL(unlock)(m);
     if (r == 0) {
-        atomic_thread_fence(memory_order_seq_cst);
+        UNLOCK_FENCE();
         if (cs_syncq_waiting())
             cs_syncq_wake(m, 0);
     }
