@@ -129,6 +129,8 @@ export const HOOKS = [
   'stat', 'stat64', 'lstat', 'lstat64', 'fstat', 'fstat64', 'fstatat', 'fstatat64',
   'fread', 'fwrite', 'fgets', 'getline', 'getdelim', 'fflush', 'fgetc', 'getc', '__fread_chk', '__fgets_chk',
   'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait',
+  'pthread_mutex_lock', 'pthread_mutex_timedlock', 'pthread_mutex_clocklock', 'pthread_cond_wait',
+  'pthread_cond_timedwait', 'pthread_cond_clockwait',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -153,7 +155,9 @@ const flagged = new Set(['socket', 'socketpair', 'pipe2', 'eventfd', 'accept4', 
 const noFd = new Set(['getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r',
   'gethostbyname2_r', 'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
   'stat', 'stat64', 'lstat', 'lstat64',
-  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait']);
+  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait',
+  'pthread_mutex_lock', 'pthread_mutex_timedlock', 'pthread_mutex_clocklock', 'pthread_cond_wait',
+  'pthread_cond_timedwait', 'pthread_cond_clockwait']);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);
   if (transfers.has(n)) return 'bytes';

@@ -164,6 +164,12 @@ static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
     [COROSCOPE_HOOK_waitid] = "waitid", [COROSCOPE_HOOK_pthread_join] = "pthread_join",
     [COROSCOPE_HOOK_sem_wait] = "sem_wait", [COROSCOPE_HOOK_sem_timedwait] = "sem_timedwait",
     [COROSCOPE_HOOK_sem_clockwait] = "sem_clockwait",
+    [COROSCOPE_HOOK_pthread_mutex_lock] = "pthread_mutex_lock",
+    [COROSCOPE_HOOK_pthread_mutex_timedlock] = "pthread_mutex_timedlock",
+    [COROSCOPE_HOOK_pthread_mutex_clocklock] = "pthread_mutex_clocklock",
+    [COROSCOPE_HOOK_pthread_cond_wait] = "pthread_cond_wait",
+    [COROSCOPE_HOOK_pthread_cond_timedwait] = "pthread_cond_timedwait",
+    [COROSCOPE_HOOK_pthread_cond_clockwait] = "pthread_cond_clockwait",
 };
 
 const char *cs_hook_name(unsigned hook) { return hook < COROSCOPE_HOOK_COUNT ? hook_names[hook] : NULL; }

@@ -231,6 +231,11 @@ enum coroscope_hook {
     COROSCOPE_HOOK_waitpid, COROSCOPE_HOOK_wait4, COROSCOPE_HOOK_wait, COROSCOPE_HOOK_waitid,
     COROSCOPE_HOOK_pthread_join, COROSCOPE_HOOK_sem_wait, COROSCOPE_HOOK_sem_timedwait,
     COROSCOPE_HOOK_sem_clockwait,
+    /* contended pthread mutexes and condition variable waits (hook_sync.c): CALL a2 0 or -1 with
+       the returned error number in a3 (ETIMEDOUT, EDEADLK, EOWNERDEAD...), like pthread_join */
+    COROSCOPE_HOOK_pthread_mutex_lock, COROSCOPE_HOOK_pthread_mutex_timedlock,
+    COROSCOPE_HOOK_pthread_mutex_clocklock, COROSCOPE_HOOK_pthread_cond_wait,
+    COROSCOPE_HOOK_pthread_cond_timedwait, COROSCOPE_HOOK_pthread_cond_clockwait,
     COROSCOPE_HOOK_COUNT
 };
 

@@ -87,6 +87,7 @@ cs_co *cs_co_new(const char *name, void *(*fn)(void *), void *arg, int *err)
     co->spawn_worker = -1;
     co->switches = 0;
     co->locks = 0;
+    co->held.n = co->held.overflow = 0;
     co->preempt_pending = 0;
     co->defer_reason = 0;
     co->preempt_pc = 0;

@@ -61,6 +61,15 @@ typedef enum cs_wake_cause {
 
 #define CS_CO_NAME_MAX 32
 
+/* The pthread mutexes a coroutine holds (hook_sync.c), so that ownership is
+ * the coroutine's, not its worker thread's. Owner thread only. */
+#define CS_CO_HELD_MAX 16
+typedef struct cs_co_held {
+    int n;                          /* entries in m */
+    int overflow;                   /* held beyond m: for those, ownership is per thread again */
+    void *m[CS_CO_HELD_MAX];
+} cs_co_held;
+
 typedef struct cs_co {
     cs_ctx ctx;                     /* first: saved machine context */
     uint64_t id;
@@ -121,6 +130,7 @@ typedef struct cs_co {
                                        (their static result), kept with the type-stable object */
     int spawn_worker;               /* worker whose spawn queue it was pushed to, -1: the injection
                                        queue (CO_MIGRATE of a coroutine stolen before it ran) */
+    cs_co_held held;                /* hook_sync.c: mutexes it holds; owner thread only */
 #ifdef CS_SAN_FIBERS
     cs_san_fiber san;               /* sanitizer builds only (san.h) */
 #endif

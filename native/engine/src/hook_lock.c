@@ -1,6 +1,8 @@
 /*
  * hook_lock.c — counting the locks a coroutine holds, so preemption never
- * switches away from a coroutine inside a critical section.
+ * switches away from a coroutine inside a critical section (rwlocks, spin
+ * locks, stdio FILE locks here; pthread mutexes in hook_sync.c, which
+ * counts them through cs_lock_acquired/cs_lock_released).
  *
  * pthread mutexes, rwlocks and spin locks belong to the OS thread: if a
  * coroutine were switched out while holding one, the next coroutine on the
@@ -10,13 +12,12 @@
  * co->locks. The signal handler defers preemption while co->locks > 0; the
  * release that brings the count back to zero performs the deferred yield.
  *
- * These hooks never park: a coroutine blocking on a lock blocks its worker,
- * as on a thread. They cannot go to the offload pool like waitpid or
- * sem_wait (hook_wait.c): a mutex is owned by the thread that locked it, so
- * a pool thread's lock would not be the coroutine's to unlock, and
- * pthread_cond_wait must release and retake the caller's own mutex. Resolution happens in the constructor, which runs before
- * every other library's (the library is linked with -z initfirst), so the
- * pointers are always set when a hook runs.
+ * These hooks never park: a coroutine blocking on an rwlock or spin lock
+ * blocks its worker, as on a thread (README limits; pthread mutexes and
+ * condition variables do park: hook_sync.c). Resolution happens in the
+ * constructor, which runs before every other library's (the library is
+ * linked with -z initfirst), so the pointers are always set when a hook
+ * runs.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -29,10 +30,6 @@
 #include "sched.h"
 
 #define CS_LOCK_FUNCS(X)                                                                  \
-    X(int, pthread_mutex_lock, (pthread_mutex_t *), (m), 1)                              \
-    X(int, pthread_mutex_trylock, (pthread_mutex_t *), (m), 1)                           \
-    X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *), (m, t), 1) \
-    X(int, pthread_mutex_unlock, (pthread_mutex_t *), (m), -1)                           \
     X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), (m), 1)                          \
     X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), (m), 1)                          \
     X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), (m), 1)                       \
@@ -53,8 +50,11 @@ static struct {
     void (*funlockfile)(FILE *);
 } real_lock;
 
+void cs_sync_hooks_resolve(void);
+
 void cs_lock_hooks_resolve(void)
 {
+    cs_sync_hooks_resolve();
 #define RESOLVE(ret, name, params, args, delta) real_lock.name = (ret(*) params)dlsym(RTLD_NEXT, #name);
     CS_LOCK_FUNCS(RESOLVE)
 #undef RESOLVE
@@ -62,6 +62,9 @@ void cs_lock_hooks_resolve(void)
     real_lock.ftrylockfile = (int (*)(FILE *))dlsym(RTLD_NEXT, "ftrylockfile");
     real_lock.funlockfile = (void (*)(FILE *))dlsym(RTLD_NEXT, "funlockfile");
 }
+
+void cs_lock_acquired(void);
+void cs_lock_released(const void *site);
 
 static inline void acquired(void)
 {
@@ -83,6 +86,9 @@ static inline void released(const void *site)
     }
 }
 
+void cs_lock_acquired(void) { acquired(); }
+void cs_lock_released(const void *site) { released(site); }
+
 static _Noreturn void unresolved(const char *name)
 {
     cs_fatal("%s called before the engine's constructor ran (another library was initialised first?)", name);
@@ -103,10 +109,6 @@ static _Noreturn void unresolved(const char *name)
         return r;                                                                                \
     }
 
-#define params_named_pthread_mutex_lock (pthread_mutex_t * m)
-#define params_named_pthread_mutex_trylock (pthread_mutex_t * m)
-#define params_named_pthread_mutex_timedlock (pthread_mutex_t * m, const struct timespec *t)
-#define params_named_pthread_mutex_unlock (pthread_mutex_t * m)
 #define params_named_pthread_rwlock_rdlock (pthread_rwlock_t * m)
 #define params_named_pthread_rwlock_wrlock (pthread_rwlock_t * m)
 #define params_named_pthread_rwlock_tryrdlock (pthread_rwlock_t * m)

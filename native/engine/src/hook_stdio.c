@@ -7,9 +7,15 @@
  * never through the PLT, so a program reading a file with fread left no
  * call in the trace at all. These hooks record the stdio call itself (fd:
  * the stream's fileno, -1 for streams without one; argument summary: the
- * bytes asked for). They run the call inline on the calling thread, as
- * before: a stream's lock and buffer belong to the program, and stdio on a
- * regular file is served from its buffer or the page cache nearly always.
+ * bytes asked for). They run the call inline on the calling thread: a
+ * stream's lock and buffer belong to the program (and to the worker
+ * thread, for a coroutine). Inside a coroutine, a read call that finds the
+ * buffer of a regular file's stream empty first asks hook_file.c
+ * (cs_stdio_refill) to bring the range its refill will read into the page
+ * cache on the offload pool if it is not there (the coroutine parks; the
+ * CALL says parked), so the refill that follows does not wait for the
+ * device on the worker. Writes (fwrite, fflush) stay inline: they land in
+ * the page cache.
  * fgetc/getc are recorded only when the stream's read buffer is empty (the
  * calls that go to the kernel); one per character would flood the trace.
  *
@@ -26,8 +32,10 @@
 
 static int stream_fd(FILE *fp) { return fp ? fp->_fileno : -1; }
 
+int cs_stdio_refill(cs_co *co, int hook, FILE *fp, size_t want);
+
 /* Observe a stdio call that has just returned `ret` (after taking t0). */
-static void stdio_observe(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret)
+static void stdio_observe_parked(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret, int parked)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
     if (!f)
@@ -35,7 +43,7 @@ static void stdio_observe(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret)
     int e = errno;
     int err = fp && ferror_unlocked(fp) ? e : 0;
     if (co) {
-        cs_observe(hook, stream_fd(fp), 1, 0, ret, err);
+        cs_observe(hook, stream_fd(fp), 1, parked, ret, err);
     } else {
         uint64_t t1 = cs_now_ns();
         cs_call c = {hook, stream_fd(fp), 0, 0, ret, err, t0 ? t1 - t0 : 0, cs_tls.call_arg, 0, t1};
@@ -43,6 +51,17 @@ static void stdio_observe(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret)
         f(&c);
     }
     errno = e;
+}
+
+static void stdio_observe(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret)
+{
+    stdio_observe_parked(hook, fp, co, t0, ret, 0);
+}
+
+/* Inside a coroutine: fetch a cold refill on the pool first (1: it parked). */
+static int refill(cs_co *co, int hook, FILE *fp, size_t want)
+{
+    return co ? cs_stdio_refill(co, hook, fp, want) : 0;
 }
 
 static uint64_t entry_time(cs_co *co)
@@ -60,8 +79,9 @@ static CS_SLOW size_t fread_hooked(void *buf, size_t size, size_t n, FILE *fp)
     cs_tls.call_arg = mul_sat(size, n);
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK_fread, fp, (size_t)cs_tls.call_arg);
     size_t r = cs_real.fread(buf, size, n, fp);
-    stdio_observe(CS_HOOK_fread, fp, co, t0, (long)r);
+    stdio_observe_parked(CS_HOOK_fread, fp, co, t0, (long)r, parked);
     return r;
 }
 
@@ -76,8 +96,9 @@ static CS_SLOW size_t __fread_chk_hooked(void *buf, size_t buflen, size_t size, 
     cs_tls.call_arg = mul_sat(size, n);
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK___fread_chk, fp, (size_t)cs_tls.call_arg);
     size_t r = cs_real.__fread_chk(buf, buflen, size, n, fp);
-    stdio_observe(CS_HOOK___fread_chk, fp, co, t0, (long)r);
+    stdio_observe_parked(CS_HOOK___fread_chk, fp, co, t0, (long)r, parked);
     return r;
 }
 
@@ -108,8 +129,9 @@ static CS_SLOW char *fgets_hooked(char *s, int n, FILE *fp)
     cs_tls.call_arg = n > 0 ? (uint64_t)n : 0;
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK_fgets, fp, 0);
     char *r = cs_real.fgets(s, n, fp);
-    stdio_observe(CS_HOOK_fgets, fp, co, t0, r ? (long)strlen(r) : -1);
+    stdio_observe_parked(CS_HOOK_fgets, fp, co, t0, r ? (long)strlen(r) : -1, parked);
     return r;
 }
 
@@ -124,8 +146,9 @@ static CS_SLOW char *__fgets_chk_hooked(char *s, size_t size, int n, FILE *fp)
     cs_tls.call_arg = n > 0 ? (uint64_t)n : 0;
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK___fgets_chk, fp, 0);
     char *r = cs_real.__fgets_chk(s, size, n, fp);
-    stdio_observe(CS_HOOK___fgets_chk, fp, co, t0, r ? (long)strlen(r) : -1);
+    stdio_observe_parked(CS_HOOK___fgets_chk, fp, co, t0, r ? (long)strlen(r) : -1, parked);
     return r;
 }
 
@@ -140,8 +163,9 @@ static CS_SLOW ssize_t getline_hooked(char **line, size_t *cap, FILE *fp)
     cs_tls.call_arg = 0;
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK_getline, fp, 0);
     ssize_t r = cs_real.getline(line, cap, fp);
-    stdio_observe(CS_HOOK_getline, fp, co, t0, (long)r);
+    stdio_observe_parked(CS_HOOK_getline, fp, co, t0, (long)r, parked);
     return r;
 }
 
@@ -156,8 +180,9 @@ static CS_SLOW ssize_t getdelim_hooked(char **line, size_t *cap, int delim, FILE
     cs_tls.call_arg = 0;
     cs_co *co = cs_hook_co();
     uint64_t t0 = entry_time(co);
+    int parked = refill(co, CS_HOOK_getdelim, fp, 0);
     ssize_t r = cs_real.getdelim(line, cap, delim, fp);
-    stdio_observe(CS_HOOK_getdelim, fp, co, t0, (long)r);
+    stdio_observe_parked(CS_HOOK_getdelim, fp, co, t0, (long)r, parked);
     return r;
 }
 
@@ -195,8 +220,9 @@ static int buffered(FILE *fp) { return fp && fp->_IO_read_ptr < fp->_IO_read_end
         cs_tls.call_arg = 1;                                                                         \
         cs_co *co = cs_hook_co();                                                                    \
         uint64_t t0 = entry_time(co);                                                                \
+        int parked = refill(co, CS_HOOK_##name, fp, 1);                                              \
         int r = cs_real.name(fp);                                                                    \
-        stdio_observe(CS_HOOK_##name, fp, co, t0, r);                                                \
+        stdio_observe_parked(CS_HOOK_##name, fp, co, t0, r, parked);                                 \
         return r;                                                                                    \
     }                                                                                                \
     CS_EXPORT int name(FILE *fp)                                                                     \

@@ -42,6 +42,7 @@
 #include "telemetry.h"
 #include "preempt.h"
 #include "stack.h"
+#include "syncq.h"
 
 _Atomic(cs_observer_fn) cs_observer;
 
@@ -69,6 +70,7 @@ static void atfork_child(void)
     cs_control_atfork_child();
     cs_tel_atfork_child();
     cs_offload_atfork_child();
+    cs_syncq_atfork_child();
     /* A followed session: the child joins the inspector as a process of its
      * own (follow.h), before its control thread starts below. */
     cs_follow_atfork_child();

@@ -48,6 +48,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "real.h"
 #include "wait.h"
 
 typedef struct pool {
@@ -75,10 +76,10 @@ static void *pool_main(void *arg)
     pool_t *pool = arg;
     pthread_setname_np(pthread_self(), pool->name);
     for (;;) {
-        pthread_mutex_lock(&pool->lock);
+        cs_real.pthread_mutex_lock(&pool->lock); /* cs_real: a pool thread's own waits are not the program's calls */
         while (!pool->head) {
             pool->nidle++;
-            pthread_cond_wait(&pool->cond, &pool->lock);
+            cs_real.pthread_cond_wait(&pool->cond, &pool->lock);
             pool->nidle--;
         }
         cs_offload_req *req = pool->head;

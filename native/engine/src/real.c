@@ -262,6 +262,13 @@ FB_LAZY(int, pthread_join, (pthread_t t, void **r), (t, r))
 FB_LAZY(int, sem_wait, (sem_t *s), (s))
 FB_LAZY(int, sem_timedwait, (sem_t *s, const struct timespec *t), (s, t))
 FB_LAZY(int, sem_clockwait, (sem_t *s, clockid_t c, const struct timespec *t), (s, c, t))
+FB_LAZY(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
+FB_LAZY(int, pthread_mutex_timedlock, (pthread_mutex_t *m, const struct timespec *t), (m, t))
+FB_LAZY(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), (m, c, t))
+FB_LAZY(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
+FB_LAZY(int, pthread_cond_timedwait, (pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t), (c, m, t))
+FB_LAZY(int, pthread_cond_clockwait, (pthread_cond_t *c, pthread_mutex_t *m, clockid_t k, const struct timespec *t),
+        (c, m, k, t))
 #undef FB_LAZY
 
 #define CS_REAL_INIT(ret, name, params) .name = fb_##name,

@@ -79,7 +79,8 @@
 
 /* Hooks added after `signal` (their ids follow it: coroscope_events.h is
  * append-only): DNS (hook_dns.c), regular files (hook_file.c), stdio
- * (hook_stdio.c), waits on children, threads and semaphores (hook_wait.c). Before resolution, the file calls fall back to raw system
+ * (hook_stdio.c), waits on children, threads and semaphores (hook_wait.c), pthread mutexes and condition
+ * variables (hook_sync.c). Before resolution, the file calls fall back to raw system
  * calls; the DNS and stdio ones, which have none, resolve themselves on
  * first use (dlsym), which is only reached if a library initialised before
  * ours calls them from its constructor. */
@@ -135,7 +136,13 @@
     X(int, pthread_join, (pthread_t, void **))                                                       \
     X(int, sem_wait, (sem_t *))                                                                      \
     X(int, sem_timedwait, (sem_t *, const struct timespec *))                                        \
-    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))
+    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))                              \
+    X(int, pthread_mutex_lock, (pthread_mutex_t *))                                                  \
+    X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *))                    \
+    X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *))         \
+    X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                                 \
+    X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))   \
+    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))
 
 #define CS_REAL_FIELD(ret, name, params) ret(*name) params;
 typedef struct cs_real_fns {

@@ -265,18 +265,27 @@ static cs_co *steal(cs_worker *w)
 
 /* With migration on, offer surplus ready coroutines to idle workers by moving
  * them to the stealable queue. Their timer and park-list entries belong to
- * this worker, so they are removed here, on the owner thread. */
+ * this worker, so they are removed here, on the owner thread. A coroutine
+ * holding a counted lock (a pthread mutex: its owner is this thread) stays. */
 static void offer_surplus(cs_worker *w)
 {
     if (!cs_cfg.migrate || w->runq.n < 2 || !atomic_load_explicit(&cs_rt.nsleeping, memory_order_relaxed))
         return;
     size_t give = w->runq.n / 2;
+    cs_queue pinned = {0};
     cs_spin_lock(&w->spawn_lock);
     for (size_t i = 0; i < give; i++) {
         cs_co *co = q_pop(&w->runq);
+        if (co->locks > 0) {
+            q_push(&pinned, co);
+            continue;
+        }
         cs_wait_detach(w, co);
         q_push(&w->spawnq, co);
     }
+    while (w->runq.n) /* the pinned ones keep their place at the front */
+        q_push(&pinned, q_pop(&w->runq));
+    w->runq = pinned;
     atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
     cs_spin_unlock(&w->spawn_lock);
     kick_one_sleeper(w);

@@ -24,7 +24,7 @@ static void *reader(void *arg)
 static void *writer(void *arg)
 {
     (void)arg;
-    usleep(20000);
+    usleep(200000); /* the reader is in its pipe read by then, even if its open or file read parked */
     return write(pfd[1], "x", 1) == 1 ? NULL : (void *)1;
 }
 
