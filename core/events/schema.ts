@@ -7,7 +7,7 @@
 
 export const EVENT_SIZE = 64;
 export const NO_WORKER = 0xffff;
-export const EVENTS_VERSION = 1;
+export const EVENTS_VERSION = 2;
 
 export const Kind = {
   NONE: 0,
@@ -36,6 +36,9 @@ export const Kind = {
   WORKER_BUSY: 81,
   QUEUES: 82,
   DROP: 96,
+  OFFCPU: 112,
+  STALL: 113,
+  STALL_END: 114,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindId = (typeof Kind)[KindName];
