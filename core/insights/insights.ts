@@ -92,6 +92,8 @@ interface Run {
 interface Stall {
   co: number;
   nr: number;
+  /** The fd's file type (st_mode >> 12: FileType), 0 unknown. */
+  type: number;
   fd: number;
   target: string;
   since: number;
@@ -113,14 +115,18 @@ interface DeschedSum {
   longest: number;
 }
 
-const REG_FILE = /^\/(?!dev\/|proc\/)/;
+/** File types of STALL a1 >> 32 (st_mode >> 12). */
+const FileType = { FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, SOCK: 12 } as const;
 
-/** Why the call cannot be parked and what to do, by system call (and fd target). */
-function stallAdvice(call: string, target: string): string {
+/** Why the call cannot be parked and what to do, by system call and file type. */
+function stallAdvice(call: string, type: number): string {
   const tail = 'Every coroutine queued on that worker waits meanwhile.';
-  if (/^(read|pread64|readv|preadv2?)$/.test(call) && REG_FILE.test(target))
+  const reads = /^(read|pread64|readv|preadv2?)$/.test(call);
+  if ((reads || /^(write|writev)$/.test(call)) && (type === FileType.FIFO || type === FileType.SOCK))
+    return `A ${type === FileType.FIFO ? 'pipe or FIFO' : 'socket'} ${reads ? 'read' : 'written'} through a call no hook sees — stdio (fscanf, fread, fgets, fprintf…) uses glibc's internal ${reads ? 'read' : 'write'}, and so do raw syscall(2)s — blocks the worker thread instead of parking the coroutine. ${tail} Use the hooked read/write (or recv/send) on that fd, or do that I/O from a plain thread.`;
+  if (reads && type === FileType.REG)
     return `Regular-file reads cannot be parked (a file is always "ready" for epoll), and stdio (fread, fgets, getline) reads through glibc's internal read, which no hook sees. ${tail} Read the file with the hooked pread/read (served from the page cache, or on the offload pool), or from a plain thread.`;
-  if (/^(write|pwrite64|writev|pwritev2?|fsync|fdatasync)$/.test(call) && REG_FILE.test(target))
+  if (/^(write|pwrite64|writev|pwritev2?|fsync|fdatasync)$/.test(call) && type === FileType.REG)
     return `Regular-file writes cannot be parked, and stdio (fwrite, fflush, fprintf) writes through glibc's internal write, which no hook sees. ${tail} Use the hooked write/pwrite, or write from a plain thread.`;
   if (/nanosleep$/.test(call))
     return `A sleep made as a raw system call (syscall(2)) or by a library's internal call bypasses the hooked libc wrapper, so the worker thread itself sleeps. ${tail} Call nanosleep/usleep/sleep from libc so the coroutine parks.`;
@@ -313,7 +319,7 @@ export class InsightFinder {
       }
       case Kind.STALL: {
         const sw = raw.a(i, 0);
-        this.stalls.set(sw, { co, nr: raw.a(i, 1), fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) });
+        this.stalls.set(sw, { co, nr: raw.lo(i, 1), type: raw.hi(i, 1) & 0xffff, fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) });
         const r = this.running.get(co);
         if (r) r.stalled = true;
         break;
@@ -411,7 +417,7 @@ export class InsightFinder {
     const key = `${w}/${st.co}/${st.nr}/${st.target || st.fd}`;
     let s = this.stallSums.get(key);
     if (!s) {
-      const insight: Insight = { kind: 'blocked-worker', ts: st.since, durationNs: 0, co: st.co || undefined, worker: w, title: '', advice: stallAdvice(call, st.target) };
+      const insight: Insight = { kind: 'blocked-worker', ts: st.since, durationNs: 0, co: st.co || undefined, worker: w, title: '', advice: stallAdvice(call, st.type) };
       if (!this.add(insight)) return;
       s = { insight, n: 0, total: 0, longest: 0 };
       this.stallSums.set(key, s);

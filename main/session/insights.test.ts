@@ -59,6 +59,7 @@ test('stdio_reader: fscanf on a FIFO blocks the worker in a read() no hook sees,
   assert.match(blocked[0].title, new RegExp(`blocked .* in read\\(\\) on ${fifo.replace(/[.]/g, '\\.')}`));
   assert.match(blocked[0].coName ?? '', /reader/);
   assert.ok(blocked[0].durationNs! >= 300e6, `${blocked[0].durationNs}`); // five numbers, 100 ms apart
+  assert.match(blocked[0].advice, /pipe or FIFO/);
 });
 
 test('a worker descheduled on purpose (a busy process pinned to its CPU): descheduled, never long-run', async () => {
@@ -134,7 +135,7 @@ test('from records: CPU time decides long-run; stalls are named, summed per call
   // co 3 on worker 1: two stalls in read() on a file (10 + 30 ms), one in nanosleep (35 ms).
   const run3 = (t0: number, nr: number, fd: number, len: number) => {
     w.push({ ts: t0, kind: Kind.CO_RUN, worker: 1, co: 3 });
-    w.push({ ts: t0 + 20 * ms, kind: Kind.STALL, worker: 0xffff, co: 3, a: [1, nr, fd, fd >= 0 ? 7 : 0, t0] });
+    w.push({ ts: t0 + 20 * ms, kind: Kind.STALL, worker: 0xffff, co: 3, a: [1, nr + (fd >= 0 ? 8 * 2 ** 32 : 0), fd, fd >= 0 ? 7 : 0, t0] });
     w.push({ ts: t0 + len, kind: Kind.STALL_END, worker: 0xffff, co: 3, a: [1, nr, fd, len, t0] });
     w.push({ ts: t0 + len, kind: Kind.CO_SUSPEND, worker: 1, co: 3, a: [SuspendWhy.CALL, 0, -1, 0, 0] });
   };

@@ -135,13 +135,16 @@ enum coroscope_event_kind {
                                        did not park, a page fault). Stamped after the interval, before
                                        the record that ends co's run; intervals < 20 us are not reported */
     COROSCOPE_EV_STALL = 113,       /* the monitor found worker a0 inside co's run for longer than
-                                       COROSCOPE_STALL_MS, its thread in system call a1 (Linux x86-64
-                                       number): a2 the call's first argument when it is an fd (-1:
-                                       none), a3 what that fd is (string, /proc/self/fd readlink; 0:
-                                       unknown), a4 when the run began (ns). From the monitor thread */
+                                       COROSCOPE_STALL_MS, its thread in a system call: a1 its Linux
+                                       x86-64 number | the fd's file type << 32 (st_mode >> 12: 1 FIFO,
+                                       2 char device, 4 directory, 6 block device, 8 regular file, 12
+                                       socket; 0 unknown or no fd), a2 the call's first argument when it
+                                       is an fd (-1: none), a3 what that fd is (string, /proc/self/fd
+                                       readlink; 0: unknown), a4 when the run began (ns, as the monitor
+                                       saw it: within one sampling period). From the monitor thread */
     COROSCOPE_EV_STALL_END = 114,   /* that stall ended (the run switched out, or the thread left that
-                                       call): a0 worker, a1 system call, a2 fd, a3 total ns from the
-                                       run's start, a4 the STALL's a4 */
+                                       call), seen by the monitor: a0 worker, a1 system call (number
+                                       only), a2 fd, a3 total ns from the run's start, a4 the STALL's a4 */
 };
 
 /* Why a coroutine became ready (CO_READY a0, WAKE a0). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,7 +90,11 @@ void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint6
     if (s->open)
         return;
     char target[256] = "";
+    uint64_t type = 0; /* st_mode >> 12 of the fd: what kind of file (0: unknown) */
     if (fd >= 0) {
+        struct stat sb;
+        if (!syscall(SYS_fstat, (int)fd, &sb)) /* the program's fd table is ours */
+            type = (uint64_t)(sb.st_mode & S_IFMT) >> 12;
         char link[64];
         snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
         long n = syscall(SYS_readlinkat, AT_FDCWD, link, target, sizeof target - 1);
@@ -99,6 +104,6 @@ void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint6
     s->nr = nr;
     s->fd = fd;
     s->co = cur->id;
-    cs_tel_emit(COROSCOPE_EV_STALL, s->co, (uint64_t)idx, (uint64_t)nr, (uint64_t)(int64_t)fd, cs_tel_string(target),
-                s->since);
+    cs_tel_emit(COROSCOPE_EV_STALL, s->co, (uint64_t)idx, (uint64_t)nr | type << 32, (uint64_t)(int64_t)fd,
+                cs_tel_string(target), s->since);
 }
