@@ -17,8 +17,9 @@
  *    preemption off it kept its worker from everything else; with preemption
  *    on and deferrals during the run, preemption was held off (reason given).
  *  - descheduled: the OS took a worker's CPU away for at least `deschedNs`
- *    in all during one run (not the coroutine's doing); one insight per
- *    worker, updated with every such run (count, total, longest).
+ *    (default: the long-run threshold) in all during one run — not the
+ *    coroutine's doing; one insight per worker, updated with every such run
+ *    (count, total, longest).
  *  - blocked-worker: the worker thread itself was blocked in the kernel in a
  *    call the engine cannot park (a raw system call, a stdio read of a
  *    regular file, an unhooked wait) — the counterpart of Java's pinned
@@ -66,7 +67,8 @@ export interface InsightOptions {
   blockedCallNs?: number;
   lostWakeNs?: number;
   imbalanceWaitNs?: number;
-  /** A run during which the OS took the worker's CPU for this long in all is reported (descheduled). */
+  /** A run during which the OS took the worker's CPU for this long in all is reported (descheduled);
+   *  0 (default): the long-run threshold, so a run the OS stretched past it is reported as that instead. */
   deschedNs?: number;
   /** At most this many insights of one kind are kept (the rest are counted). */
   perKind?: number;
@@ -201,7 +203,7 @@ export class InsightFinder {
   private readonly o: Required<InsightOptions>;
 
   constructor(opts: InsightOptions = {}) {
-    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, deschedNs: 10e6, perKind: 20, ...opts };
+    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, deschedNs: 0, perKind: 20, ...opts };
   }
 
   private longRun(): number {
@@ -351,7 +353,7 @@ export class InsightFinder {
     const len = ts - r.start;
     const off = r.taken + r.slept;
     const cpu = Math.max(0, len - off);
-    if (r.taken >= this.o.deschedNs) this.descheduled(r, co, len, cpu);
+    if (r.taken >= (this.o.deschedNs || this.longRun())) this.descheduled(r, co, len, cpu);
     if (len <= this.longRun() || r.stalled) return; // a stall's insight names the call itself
     const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
     const base = { ts: r.start, durationNs: len, co, worker: r.worker, ...(this.osTracked ? { cpuNs: cpu, offCpuNs: off } : {}) };
