@@ -439,7 +439,8 @@ export class InsightFinder {
     const errno = raw.lo(i, 3);
     if (!(a0 & CallFlag.BLOCKED) && !(a0 & CallFlag.IN_CO)) return;
     const name = hookName(hook);
-    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs) {
+    // A call the monitor already named (STALL during this run) is reported from that record.
+    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs && !(co && this.running.get(co)?.stalled)) {
       this.add({ kind: 'blocked-worker', ts: ts - dur, durationNs: dur, co: co || undefined, worker: w,
         title: `${name}(fd ${raw.signed(i, 1)}) blocked worker ${w} for ${ms(dur)}: the engine could not park it`,
         advice: 'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.' });
