@@ -140,8 +140,8 @@ enum coroscope_event_kind {
                                        2 char device, 4 directory, 6 block device, 8 regular file, 12
                                        socket; 0 unknown or no fd), a2 the call's first argument when it
                                        is an fd (-1: none), a3 what that fd is (string, /proc/self/fd
-                                       readlink; 0: unknown), a4 when the run began (ns, as the monitor
-                                       saw it: within one sampling period). From the monitor thread */
+                                       readlink; 0: unknown), a4 when the run began (ns: its CO_RUN's
+                                       ts, or when the monitor saw it begin). From the monitor thread */
     COROSCOPE_EV_STALL_END = 114,   /* that stall ended (the run switched out, or the thread left that
                                        call), seen by the monitor: a0 worker, a1 system call (number
                                        only), a2 fd, a3 total ns from the run's start, a4 the STALL's a4 */

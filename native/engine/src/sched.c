@@ -491,7 +491,9 @@ static void run(cs_worker *w, cs_co *co)
     if (cs_tel()) {
         if (w->queues_due)
             sample_queues(w);
-        cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
+        uint64_t t = cs_now_ns();
+        __atomic_store_n(&w->run_ns, t, __ATOMIC_RELAXED);
+        cs_tel_emit_at(t, COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
         cs_tel_flush(); /* a coroutine may now run a whole slice: what led here is visible meanwhile */
     }
     cs_san_enter(&w->san, &co->san);

@@ -20,7 +20,8 @@
 
 typedef struct slot {
     uint64_t n;       /* switch counter of the run being watched */
-    uint64_t since;   /* when the monitor saw that run begin */
+    uint64_t since;   /* when the run began: the worker's CO_RUN stamp, else when the monitor saw it */
+    uint64_t seen;    /* the monitor's last round (the run began after the one before `since`) */
     int open;         /* a STALL was emitted and not ended */
     long nr;          /* its system call */
     long fd;          /* its fd (-1: none) */
@@ -64,8 +65,13 @@ void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint6
     if (sw != s->n) {
         end(s, idx, now);
         s->n = sw;
-        s->since = now;
+        /* The worker stamps run_ns just after bumping nswitch: a stamp between our last
+         * round and now is this run's start; anything else (not written yet, telemetry
+         * off) leaves the moment we saw it, at most one round late. */
+        uint64_t t = __atomic_load_n(&w->run_ns, __ATOMIC_RELAXED);
+        s->since = t > s->seen && t <= now ? t : now;
     }
+    s->seen = now;
     uint64_t limit = atomic_load_explicit(&cs_cfg.stall_ns, memory_order_relaxed);
     if (!cur || !limit || !w->tid) {
         end(s, idx, now);

@@ -10,8 +10,9 @@
  * watches while COROSCOPE_STALL_MS is not 0, with preemption on or off.
  *
  * How: a run is the span between two changes of the worker's switch counter
- * as the monitor sees them (so its start is known within one sampling
- * period, at most 5 ms). Once a run is older than COROSCOPE_STALL_MS
+ * as the monitor sees them; its start is the worker's CO_RUN stamp
+ * (w->run_ns, written after the counter) when that falls between the
+ * monitor's two rounds, else the round that saw the change. Once a run is older than COROSCOPE_STALL_MS
  * (default 20 ms), the monitor reads /proc/self/task/TID/syscall (a few
  * µs; only for runs that long). In a system call: a STALL record names the
  * worker, the coroutine, the call's number, its fd (first argument, for

@@ -68,6 +68,7 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
 {
     cs_worker *w = co->owner;
     int why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
+    cs_ossched_drain(co); /* the run's OFFCPU records precede its CALL_ENTER and CO_SUSPEND (ossched.h) */
     if (cs_tel() && why != COROSCOPE_SUSPEND_JOIN)
         cs_emit_call_enter(co, deadline); /* first: before any WAKE the checks below may cause */
     if (deadline) {
@@ -82,7 +83,6 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
         if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) != co->intr_epoch)
             cs_wake(co, token, CS_WAKE_SIGNAL);
     }
-    cs_ossched_drain(co); /* the run's OFFCPU records precede its CO_SUSPEND (ossched.h) */
     if (cs_tel()) {
         cs_tel_emit(COROSCOPE_EV_CO_SUSPEND, co->id, (uint64_t)why, (uint64_t)(co->cur_hook + 1),
                     why == COROSCOPE_SUSPEND_JOIN ? co->wait_detail : (uint64_t)(int64_t)co->wait_fd,
