@@ -651,6 +651,24 @@ async function benchOssched() {
   } catch (e) {
     rows.push(errorRow(eMeta.name, eMeta.title, eMeta.unit, eMeta.better, eMeta.target, eMeta.peer, e));
   }
+  const kMeta = { name: 'ossched_kswitch', title: 'kernel context switch of a thread recording its switches', unit: 'ns/switch', better: 'lower', target: '—', peer: 'not recording' };
+  try {
+    const exe = await cc('ossched_switch', 'c/ossched_switch.c');
+    const on = [];
+    const off = [];
+    for (let i = 0; i < opts.reps; i++) {
+      const j = lastJson('ossched_switch', (await mustRun('ossched_switch', exe, ['100000', '4'], { timeout: 60_000 })).stdout);
+      on.push(median(j.on_ns) / 2);
+      off.push(median(j.off_ns) / 2);
+      log(`  ossched_kswitch rep ${i + 1}: on ${on.at(-1).toFixed(0)} ns, off ${off.at(-1).toFixed(0)} ns per switch`);
+    }
+    const value = median(on), peer_value = median(off);
+    rows.push(row({ ...kMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: true,
+      notes: [`ossched_kswitch: each switch between two tracked threads writes a SWITCH_OUT and a SWITCH_IN record; +${Math.round(value - peer_value)} ns per switch here (a worker pays it at each kernel context switch: waking from idle, being preempted)`],
+      detail: { reps_ours_ns: on.map(round4), reps_peer_ns: off.map(round4), method: 'two threads pinned to one CPU, pipe ping-pong, 100k round trips per round, 4 rounds on/off alternating per process; ns per switch = round trip / 2' } }));
+  } catch (e) {
+    rows.push(errorRow(kMeta.name, kMeta.title, kMeta.unit, kMeta.better, kMeta.target, kMeta.peer, e));
+  }
   return rows;
 }
 
