@@ -104,9 +104,12 @@ interface Stall {
 /** One blocked-worker insight built from stalls, and what it sums. */
 interface StallSum {
   insight: Insight;
+  /** Stalls ended, their total and the longest. */
   n: number;
   total: number;
   longest: number;
+  /** The one still going: how long so far (0: none). */
+  open: number;
 }
 
 /** One descheduled insight per worker, and what it sums. */
@@ -321,7 +324,9 @@ export class InsightFinder {
       }
       case Kind.STALL: {
         const sw = raw.a(i, 0);
-        this.stalls.set(sw, { co, nr: raw.lo(i, 1), type: raw.hi(i, 1) & 0xffff, fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) });
+        const st: Stall = { co, nr: raw.lo(i, 1), type: raw.hi(i, 1) & 0xffff, fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) };
+        this.stalls.set(sw, st);
+        this.stalled(sw, st, Math.max(0, ts - st.since), false);
         const r = this.running.get(co);
         if (r) r.stalled = true;
         break;
@@ -330,7 +335,7 @@ export class InsightFinder {
         const sw = raw.a(i, 0);
         const st = this.stalls.get(sw);
         this.stalls.delete(sw);
-        if (st) this.stalled(sw, st, raw.a(i, 3));
+        if (st) this.stalled(sw, st, raw.a(i, 3), true);
         break;
       }
       case Kind.DROP:
@@ -413,7 +418,12 @@ export class InsightFinder {
     i.advice = 'Not this coroutine\'s doing: the kernel gave the worker\'s CPU to another thread (CPU contention). Look at what else runs on the machine (other processes, this program\'s own threads), give the program cores of its own (taskset, cpusets), or run no more workers than free cores (COROSCOPE_WORKERS).';
   }
 
-  private stalled(w: number, st: Stall, total: number): void {
+  /**
+   * A stall of worker w: `soFar` while it lasts (STALL: the insight appears at once, a live
+   * alert, and says the worker is still blocked), then its total (STALL_END, or the end of the
+   * stream). One insight per worker × coroutine × call × fd target, summing its stalls.
+   */
+  private stalled(w: number, st: Stall, ns: number, ended: boolean): void {
     const call = syscallName(st.nr);
     const on = st.target ? ` on ${st.target}` : st.fd >= 0 ? ` on fd ${st.fd}` : '';
     const key = `${w}/${st.co}/${st.nr}/${st.target || st.fd}`;
@@ -421,15 +431,19 @@ export class InsightFinder {
     if (!s) {
       const insight: Insight = { kind: 'blocked-worker', ts: st.since, durationNs: 0, co: st.co || undefined, worker: w, title: '', advice: stallAdvice(call, st.type) };
       if (!this.add(insight)) return;
-      s = { insight, n: 0, total: 0, longest: 0 };
+      s = { insight, n: 0, total: 0, longest: 0, open: 0 };
       this.stallSums.set(key, s);
     }
-    s.n++;
-    s.total += total;
-    s.longest = Math.max(s.longest, total);
-    s.insight.durationNs = s.total;
-    s.insight.title = `worker ${w} blocked ${ms(s.total)} in ${call}()${on}` +
-      (s.n > 1 ? ` (${s.n} times, longest ${ms(s.longest)})` : '') + ': a call the engine cannot park';
+    s.open = ended ? 0 : ns;
+    if (ended) {
+      s.n++;
+      s.total += ns;
+      s.longest = Math.max(s.longest, ns);
+    }
+    s.insight.durationNs = s.total + s.open;
+    s.insight.title = `worker ${w} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
+      (s.n + (s.open ? 1 : 0) > 1 ? ` (${s.n + (s.open ? 1 : 0)} times, longest ${ms(Math.max(s.longest, s.open))})` : '') +
+      (s.open ? ', and is still blocked there' : '') + ': a call the engine cannot park';
   }
 
   private call(raw: RawEvents, i: number, co: number, ts: number, w: number): void {
@@ -491,7 +505,7 @@ export class InsightFinder {
 
   /** End of the stream: waits that can no longer end; blocked workers ranked by total time. */
   finish(): Insight[] {
-    for (const [w, st] of this.stalls) this.stalled(w, st, Math.max(0, this.last - st.since));
+    for (const [w, st] of this.stalls) this.stalled(w, st, Math.max(0, this.last - st.since), true);
     this.stalls.clear();
     const blocked = this.insights.filter((i) => i.kind === 'blocked-worker').sort((a, b) => (b.durationNs ?? 0) - (a.durationNs ?? 0));
     let k = 0;

@@ -154,6 +154,27 @@ test('from records: CPU time decides long-run; stalls are named, summed per call
   assert.match(found[3].title, /^worker 1 blocked 35 ms in nanosleep\(\)/);
 });
 
+test('a stall is reported while it lasts (live), then with its total', () => {
+  const strings = new StringTable();
+  strings.set(3, 'pipe:[77]');
+  const f = new InsightFinder();
+  const w = new RawEventWriter();
+  w.push({ ts: 0, kind: Kind.CO_RUN, worker: 0, co: 4 });
+  w.push({ ts: 25e6, kind: Kind.STALL, worker: 0xffff, co: 4, a: [0, 0 + 2 ** 32, 6, 3, 0] });
+  f.push(new RawEvents(w.bytes()), strings);
+  assert.equal(f.insights.length, 1);
+  assert.match(f.insights[0].title, /^worker 0 blocked 25 ms in read\(\) on pipe:\[77\], and is still blocked there/);
+  assert.match(f.insights[0].advice, /pipe or FIFO/);
+  const w2 = new RawEventWriter();
+  w2.push({ ts: 70e6, kind: Kind.STALL_END, worker: 0xffff, co: 4, a: [0, 0, 6, 70e6, 0] });
+  w2.push({ ts: 70e6, kind: Kind.CO_SUSPEND, worker: 0, co: 4, a: [SuspendWhy.CALL, 0, -1, 0, 0] });
+  f.push(new RawEvents(w2.bytes()), strings);
+  const found = f.finish();
+  assert.equal(found.length, 1);
+  assert.equal(found[0].durationNs, 70e6);
+  assert.match(found[0].title, /^worker 0 blocked 70 ms in read\(\) on pipe:\[77\]: a call the engine cannot park$/);
+});
+
 test('a join cycle is a deadlock, named with both coroutines', () => {
   const found = synthetic((w) => {
     w.push({ ts: 1, kind: Kind.CO_RUN, worker: 0, co: 1 });
