@@ -5,12 +5,12 @@
 // contended (pinned to the CPU of a busy process), blocking_file (a raw
 // nanosleep), stdio_reader (fscanf on a FIFO).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanEnv, dump, examples } from './support.mjs';
+import { cleanEnv, dump, examples, startEchoServer } from './support.mjs';
 
 let tmp;
 before(() => (tmp = mkdtempSync(join(tmpdir(), 'coroscope-ossched-'))));
@@ -99,4 +99,17 @@ test('stdio_reader: fscanf blocks the worker in read() on the FIFO, named by pat
 test('COROSCOPE_STALL_MS=0: no STALL records', () => {
   const lines = record('blocking_file', [], { COROSCOPE_STALL_MS: '0' });
   assert.equal(lines.filter((l) => /STALL|stall ended/.test(l)).length, 0);
+});
+
+test('the perf ring is open only while something records: none for a program nobody watches', async () => {
+  const rings = (pid) => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => /perf_event/.test(l)).length;
+  for (const [env, want] of [[{ COROSCOPE_WORKERS: '1' }, 0], [{ COROSCOPE_WORKERS: '1', COROSCOPE_TRACE: join(tmp, 'echo.cstrace') }, 1]]) {
+    const { server } = await startEchoServer(cleanEnv(env));
+    try {
+      await new Promise((res) => setTimeout(res, 300)); // the acceptor coroutine has run on the worker
+      assert.equal(rings(server.pid), want, JSON.stringify(env));
+    } finally {
+      server.kill('SIGKILL');
+    }
+  }
 });

@@ -20,13 +20,19 @@
 #define RING_PAGES 8 /* 32 KiB: ~1300 switches between two drains */
 
 __thread cs_ossched *cs_ossched_self __attribute__((tls_model("initial-exec")));
+__thread int cs_ossched_never __attribute__((tls_model("initial-exec"))) = 1;
 
 static _Atomic int refused_logged;
+static __thread int cs_ossched_worker;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* The child of a fork has one thread and none of the parent's perf events:
  * the mapping it inherited is the parent's ring (MAP_SHARED), not its own. */
-static void forget_in_child(void) { cs_ossched_self = NULL; }
+static void forget_in_child(void)
+{
+    cs_ossched_self = NULL;
+    cs_ossched_never = 1;
+}
 static void register_atfork(void) { pthread_atfork(NULL, NULL, forget_in_child); }
 
 void cs_ossched_thread_init(int worker)
@@ -34,6 +40,13 @@ void cs_ossched_thread_init(int worker)
     if (!cs_cfg.ossched)
         return;
     pthread_once(&atfork_once, register_atfork);
+    cs_ossched_never = 0;
+    cs_ossched_worker = worker;
+}
+
+/* Open the calling worker's ring; on failure never try again on this thread. */
+static void open_ring(void)
+{
     struct perf_event_attr a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
@@ -56,6 +69,7 @@ void cs_ossched_thread_init(int worker)
             cs_log("the kernel refused perf_event_open for a worker (%s): the OS's share (OFFCPU) is not "
                    "tracked; COROSCOPE_OSSCHED=0 silences this",
                    strerror(e));
+        cs_ossched_never = 1;
         return;
     }
     long page = sysconf(_SC_PAGESIZE);
@@ -65,19 +79,23 @@ void cs_ossched_thread_init(int worker)
     if (m == MAP_FAILED) {
         if (!atomic_exchange(&refused_logged, 1))
             cs_log("cannot map a perf ring for a worker: the OS's share (OFFCPU) is not tracked");
+        cs_ossched_never = 1;
         return;
     }
     cs_ossched *o = calloc(1, sizeof *o);
     if (!o) {
         munmap(m, len);
+        cs_ossched_never = 1;
         return;
     }
+    o->map = m;
+    o->map_len = len;
     struct perf_event_mmap_page *pg = m;
     o->head = (const volatile uint64_t *)&pg->data_head;
     o->tail = (volatile uint64_t *)&pg->data_tail;
     o->data = (unsigned char *)m + page;
     o->size = (uint64_t)page * RING_PAGES;
-    o->worker = worker;
+    o->worker = cs_ossched_worker;
     o->read = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
     *o->tail = o->read;
     cs_ossched_self = o;
@@ -137,4 +155,18 @@ void cs_ossched_drain_slow(cs_co *co)
     }
     o->read = pos;
     __atomic_store_n(o->tail, pos, __ATOMIC_RELEASE);
+}
+
+void cs_ossched_toggle(void)
+{
+    cs_ossched *o = cs_ossched_self;
+    if (!o) {
+        open_ring();
+        return;
+    }
+    /* Nobody records: no event would be emitted, and the open perf event costs every context
+     * switch of this thread (and, through the scheduler's perf hooks, a little of everyone's). */
+    cs_ossched_self = NULL;
+    munmap(o->map, o->map_len);
+    free(o);
 }

@@ -17,6 +17,10 @@
  *   No privileges needed at perf_event_paranoid <= 2 (own thread); where
  *   perf_event_open is refused (seccomp, paranoid 3) the worker logs it once
  *   and tracks nothing. COROSCOPE_OSSCHED=0 turns it off (read at start).
+ *   The ring is open only while telemetry is on (cs_ossched_follow at each
+ *   switch-in): an open perf event makes every context switch of the thread
+ *   dearer (~0.7 µs here, bench row ossched_kswitch), disabled or not, and
+ *   with nobody recording its records would be thrown away.
  *
  * Emission: OFFCPU records (coroscope_events.h) — one per interval off the
  *   CPU of at least CS_OSSCHED_MIN_NS: taken intervals always, slept ones
@@ -52,14 +56,30 @@ typedef struct cs_ossched {
     int out_preempt;               /* it was a preemption */
     int worker;
     uint64_t lost;                 /* records the kernel could not write (LOST) */
+    void *map;                     /* the mapping (header page + data), for munmap */
+    size_t map_len;
 } cs_ossched;
 
-/* The calling worker thread's ring (NULL: not tracking). */
+/* The calling worker thread's ring (NULL: not tracking now). */
 extern __thread cs_ossched *cs_ossched_self __attribute__((tls_model("initial-exec")));
+/* 1: this thread never tracks (not a worker, COROSCOPE_OSSCHED=0, or the kernel refused). */
+extern __thread int cs_ossched_never __attribute__((tls_model("initial-exec")));
 
-/* Worker start (worker_main): open the calling thread's ring if
- * COROSCOPE_OSSCHED allows and the kernel does. */
+/* Worker start (worker_main): this thread may track (COROSCOPE_OSSCHED). */
 void cs_ossched_thread_init(int worker);
+
+/* Open the ring (telemetry went on) or close it (telemetry went off). */
+void cs_ossched_toggle(void);
+
+/* At each switch-in, before draining: the ring is open exactly while
+ * telemetry is on (recording, subscribed or flight recorder), since its
+ * records are only ever turned into events then. One compare when nothing
+ * changed. */
+static inline void cs_ossched_follow(int tel)
+{
+    if (__builtin_expect((cs_ossched_self != NULL) != (tel && !cs_ossched_never), 0))
+        cs_ossched_toggle();
+}
 
 /* Read the records the kernel appended; emit OFFCPU for co (NULL: the
  * scheduler is running). */

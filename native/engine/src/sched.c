@@ -487,8 +487,10 @@ static void run(cs_worker *w, cs_co *co)
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
+    int tel = cs_tel();
+    cs_ossched_follow(tel);
     cs_ossched_drain(NULL); /* the OS's share while the scheduler ran (ossched.h) */
-    if (cs_tel()) {
+    if (tel) {
         if (w->queues_due)
             sample_queues(w);
         uint64_t t = cs_now_ns();
