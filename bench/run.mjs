@@ -608,13 +608,16 @@ async function benchEcho() {
 // ---- table ---------------------------------------------------------------
 
 // ---- 5b. the OS's share: tracking descheduling, on vs off ------------------
-// (COROSCOPE_OSSCHED: each worker drains its perf context-switch ring at every
-// coroutine switch, native/engine/src/ossched.h). Two rows, ours = on, peer = off,
-// interleaved: ns per yield (c/yield.c, one worker) and echo req/s (one server worker).
+// (COROSCOPE_OSSCHED: while telemetry is on each worker keeps a perf context-switch
+// ring and drains it at every coroutine switch, native/engine/src/ossched.h). Rows
+// ours = on, peer = off, interleaved, both recording (COROSCOPE_TRACE, the ring is
+// closed otherwise): ns per yield (c/yield.c, one worker) and echo req/s (one server
+// worker); and the kernel's price per context switch (c/ossched_switch.c).
 
 async function benchOssched() {
-  const yMeta = { name: 'ossched_yield', title: "yield with the OS's share tracked (on vs off)", unit: 'ns/yield', better: 'lower', target: '<= 1.05x off', peer: 'COROSCOPE_OSSCHED=0' };
-  const eMeta = { name: 'ossched_echo', title: "echo with the OS's share tracked (on vs off)", unit: 'req/s', better: 'higher', target: '>= 0.95x off', peer: 'COROSCOPE_OSSCHED=0' };
+  const trace = join(OUT, 'ossched.cstrace');
+  const yMeta = { name: 'ossched_yield', title: "yield, recording, with the OS's share tracked (on vs off)", unit: 'ns/yield', better: 'lower', target: '<= 1.05x off', peer: 'COROSCOPE_OSSCHED=0' };
+  const eMeta = { name: 'ossched_echo', title: "echo, recording, with the OS's share tracked (on vs off)", unit: 'req/s', better: 'higher', target: '>= 0.95x off', peer: 'COROSCOPE_OSSCHED=0' };
   const rows = [];
   try {
     await needNative(LIB);
@@ -623,7 +626,7 @@ async function benchOssched() {
     const off = [];
     for (let i = 0; i < opts.reps; i++) {
       for (const v of i & 1 ? ['0', '1'] : ['1', '0']) {
-        const j = lastJson('yield', (await mustRun('yield', exe, ['2000000', '3'], { env: cleanEnv({ COROSCOPE_OSSCHED: v }), timeout: 30_000 })).stdout);
+        const j = lastJson('yield', (await mustRun('yield', exe, ['2000000', '3'], { env: cleanEnv({ COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), timeout: 60_000 })).stdout);
         (v === '1' ? on : off).push(median(j.ns_per_yield));
       }
       log(`  ossched_yield rep ${i + 1}: on ${on.at(-1).toFixed(2)} ns, off ${off.at(-1).toFixed(2)} ns`);
@@ -642,12 +645,12 @@ async function benchOssched() {
     const off = [];
     for (let i = 0; i < opts.reps; i++) {
       for (const v of i & 1 ? ['0', '1'] : ['1', '0'])
-        (v === '1' ? on : off).push(await echoOnce(`echo_server (COROSCOPE_OSSCHED=${v})`, server, ['--port', '0'], cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_OSSCHED: v }), client));
+        (v === '1' ? on : off).push(await echoOnce(`echo_server (COROSCOPE_OSSCHED=${v})`, server, ['--port', '0'], cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), client));
       log(`  ossched_echo rep ${i + 1}: on ${on.at(-1).rps.toFixed(0)} req/s, off ${off.at(-1).rps.toFixed(0)} req/s`);
     }
     const value = median(on.map((x) => x.rps)), peer_value = median(off.map((x) => x.rps));
     rows.push(row({ ...eMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: value / peer_value >= 0.95,
-      detail: { reps_ours: on.map((x) => x.rps), reps_peer: off.map((x) => x.rps), client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, not recording` } }));
+      detail: { reps_ours: on.map((x) => x.rps), reps_peer: off.map((x) => x.rps), client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, recording (COROSCOPE_TRACE)` } }));
   } catch (e) {
     rows.push(errorRow(eMeta.name, eMeta.title, eMeta.unit, eMeta.better, eMeta.target, eMeta.peer, e));
   }
