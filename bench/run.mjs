@@ -50,7 +50,7 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'ui_big', 'recording', 'bigtrace'];
+const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'ossched', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'ui_big', 'recording', 'bigtrace'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
@@ -608,6 +608,74 @@ async function benchEcho() {
 
 // ---- table ---------------------------------------------------------------
 
+// ---- 5b. the OS's share: tracking descheduling, on vs off ------------------
+// (COROSCOPE_OSSCHED: while telemetry is on each worker keeps a perf context-switch
+// ring and drains it at every coroutine switch, native/engine/src/ossched.h). Rows
+// ours = on, peer = off, interleaved, both recording (COROSCOPE_TRACE, the ring is
+// closed otherwise): ns per yield (c/yield.c, one worker) and echo req/s (one server
+// worker); and the kernel's price per context switch (c/ossched_switch.c).
+
+async function benchOssched() {
+  const trace = join(OUT, 'ossched.cstrace');
+  const yMeta = { name: 'ossched_yield', title: "yield, recording, with the OS's share tracked (on vs off)", unit: 'ns/yield', better: 'lower', target: '<= 1.05x off', peer: 'COROSCOPE_OSSCHED=0' };
+  const eMeta = { name: 'ossched_echo', title: "echo, recording, with the OS's share tracked (on vs off)", unit: 'req/s', better: 'higher', target: '>= 0.95x off', peer: 'COROSCOPE_OSSCHED=0' };
+  const rows = [];
+  try {
+    await needNative(LIB);
+    const exe = await cc('yield', 'c/yield.c', linkEngine());
+    const on = [];
+    const off = [];
+    for (let i = 0; i < opts.reps; i++) {
+      for (const v of i & 1 ? ['0', '1'] : ['1', '0']) {
+        const j = lastJson('yield', (await mustRun('yield', exe, ['2000000', '3'], { env: cleanEnv({ COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), timeout: 60_000 })).stdout);
+        (v === '1' ? on : off).push(median(j.ns_per_yield));
+      }
+      log(`  ossched_yield rep ${i + 1}: on ${on.at(-1).toFixed(2)} ns, off ${off.at(-1).toFixed(2)} ns`);
+    }
+    const value = median(on), peer_value = median(off);
+    rows.push(row({ ...yMeta, value: round4(value), peer_value: round4(peer_value), meets_target: value / peer_value <= 1.05,
+      detail: { reps_ours_ns: on.map(round4), reps_peer_ns: off.map(round4), method: '2 coroutines x 2M yields on one worker, on/off interleaved' } }));
+  } catch (e) {
+    rows.push(errorRow(yMeta.name, yMeta.title, yMeta.unit, yMeta.better, yMeta.target, yMeta.peer, e));
+  }
+  try {
+    const server = join(NATIVE_BUILD, 'examples', 'echo_server');
+    const client = join(NATIVE_BUILD, 'examples', 'echo_client');
+    await needNative(LIB, server, client);
+    const on = [];
+    const off = [];
+    for (let i = 0; i < opts.reps; i++) {
+      for (const v of i & 1 ? ['0', '1'] : ['1', '0'])
+        (v === '1' ? on : off).push(await echoOnce(`echo_server (COROSCOPE_OSSCHED=${v})`, server, ['--port', '0'], cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), client));
+      log(`  ossched_echo rep ${i + 1}: on ${on.at(-1).rps.toFixed(0)} req/s, off ${off.at(-1).rps.toFixed(0)} req/s`);
+    }
+    const value = median(on.map((x) => x.rps)), peer_value = median(off.map((x) => x.rps));
+    rows.push(row({ ...eMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: value / peer_value >= 0.95,
+      detail: { reps_ours: on.map((x) => x.rps), reps_peer: off.map((x) => x.rps), client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, recording (COROSCOPE_TRACE)` } }));
+  } catch (e) {
+    rows.push(errorRow(eMeta.name, eMeta.title, eMeta.unit, eMeta.better, eMeta.target, eMeta.peer, e));
+  }
+  const kMeta = { name: 'ossched_kswitch', title: 'kernel context switch of a thread recording its switches', unit: 'ns/switch', better: 'lower', target: '—', peer: 'not recording' };
+  try {
+    const exe = await cc('ossched_switch', 'c/ossched_switch.c');
+    const on = [];
+    const off = [];
+    for (let i = 0; i < opts.reps; i++) {
+      const j = lastJson('ossched_switch', (await mustRun('ossched_switch', exe, ['100000', '4'], { timeout: 60_000 })).stdout);
+      on.push(median(j.on_ns) / 2);
+      off.push(median(j.off_ns) / 2);
+      log(`  ossched_kswitch rep ${i + 1}: on ${on.at(-1).toFixed(0)} ns, off ${off.at(-1).toFixed(0)} ns per switch`);
+    }
+    const value = median(on), peer_value = median(off);
+    rows.push(row({ ...kMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: true,
+      notes: [`ossched_kswitch: each switch between two tracked threads writes a SWITCH_OUT and a SWITCH_IN record; +${Math.round(value - peer_value)} ns per switch here (a worker pays it at each kernel context switch: waking from idle, being preempted)`],
+      detail: { reps_ours_ns: on.map(round4), reps_peer_ns: off.map(round4), method: 'two threads pinned to one CPU, pipe ping-pong, 100k round trips per round, 4 rounds on/off alternating per process; ns per switch = round trip / 2' } }));
+  } catch (e) {
+    rows.push(errorRow(kMeta.name, kMeta.title, kMeta.unit, kMeta.better, kMeta.target, kMeta.peer, e));
+  }
+  return rows;
+}
+
 function fmt(x) {
   if (x === null || x === undefined || !Number.isFinite(x)) return '-';
   const a = Math.abs(x);
@@ -739,7 +807,7 @@ const BIGTRACE_RUNNERS = bigtraceBenchmarks(ROW_HELPERS);
 
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS, ...BIGTRACE_RUNNERS };
+const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ossched: benchOssched, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS, ...BIGTRACE_RUNNERS };
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;

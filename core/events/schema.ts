@@ -39,6 +39,9 @@ export const Kind = {
   WORKER_BUSY: 81,
   QUEUES: 82,
   DROP: 96,
+  OFFCPU: 112,
+  STALL: 113,
+  STALL_END: 114,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindId = (typeof Kind)[KindName];

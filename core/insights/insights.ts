@@ -4,16 +4,31 @@
  * what to change. Streaming: feed batches in order (push), then finish(); state is
  * per live coroutine / worker only.
  *
+ * Wall time and CPU time: OFFCPU records (the engine's perf switch records,
+ * docs/events.md) say when the kernel had a worker's thread off its CPU
+ * during a run — taken (preempted while runnable: CPU contention) or slept
+ * (blocked in the kernel). A run's CPU time is its wall time minus both. A
+ * trace without any OFFCPU (tracking off or refused, an older engine) counts
+ * wall time as CPU time, as before.
+ *
  * Rules (thresholds in InsightOptions):
  *  - long-run: a coroutine ran longer than `longRunNs` (default: twice the
- *    time slice, at least 20 ms) without switching out. With preemption off
- *    it kept its worker from everything else; with preemption on and
- *    deferrals during the run, preemption was held off (reason given).
- *  - blocked-worker: with preemption on, a run that long which preemption
- *    did not end means the worker thread itself was blocked in the kernel
- *    (a raw system call, regular-file I/O: calls the engine cannot park) —
- *    the counterpart of Java's pinned virtual threads; also any hooked call
- *    flagged "could not park" (CALL bit 18) that took longer than
+ *    time slice, at least 20 ms) of CPU time without switching out. With
+ *    preemption off it kept its worker from everything else; with preemption
+ *    on and deferrals during the run, preemption was held off (reason given).
+ *  - descheduled: the OS took a worker's CPU away for at least `deschedNs`
+ *    (default: the long-run threshold) in all during one run — not the
+ *    coroutine's doing; one insight per worker, updated with every such run
+ *    (count, total, longest).
+ *  - blocked-worker: the worker thread itself was blocked in the kernel in a
+ *    call the engine cannot park (a raw system call, a stdio read of a
+ *    regular file, an unhooked wait) — the counterpart of Java's pinned
+ *    virtual threads. Named from the monitor's STALL records (the system
+ *    call and what its fd is), one insight per worker × coroutine × call ×
+ *    fd target, their totals summed and ranked longest first; without a
+ *    STALL, a run longer than `longRunNs` of which most was asleep in the
+ *    kernel (or, without OFFCPU data, that preemption did not end); also any
+ *    hooked call flagged "could not park" (CALL bit 18) that took longer than
  *    `blockedCallNs`.
  *  - join-cycle / lost-wakeup: coroutines joining each other in a cycle, or
  *    a coroutine still suspended joining one that finished more than
@@ -31,17 +46,22 @@
  * another (README "Limits").
  */
 import { CallFlag, DeferWhy, Kind, SuspendWhy, deferWhyName, hookName, summaryKind } from '../events/schema.js';
+import { syscallName } from '../events/syscalls.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
 import { ProcessMeta } from '../derive/process.js';
 
 export type InsightKind = 'long-run' | 'blocked-worker' | 'join-cycle' | 'lost-wakeup' | 'eintr' | 'short-write' |
-  'drops' | 'idle-imbalance' | 'untraced-child';
+  'drops' | 'idle-imbalance' | 'untraced-child' | 'descheduled';
 
 export interface Insight {
   kind: InsightKind;
   ts: number;
   durationNs?: number;
+  /** Of durationNs, the CPU time of the coroutine (runs; when the trace has OFFCPU records). */
+  cpuNs?: number;
+  /** Of durationNs, the time the OS had the worker off its CPU (taken + slept). */
+  offCpuNs?: number;
   co?: number;
   coName?: string;
   worker?: number;
@@ -54,6 +74,9 @@ export interface InsightOptions {
   blockedCallNs?: number;
   lostWakeNs?: number;
   imbalanceWaitNs?: number;
+  /** A run during which the OS took the worker's CPU for this long in all is reported (descheduled);
+   *  0 (default): the long-run threshold, so a run the OS stretched past it is reported as that instead. */
+  deschedNs?: number;
   /** At most this many insights of one kind are kept (the rest are counted). */
   perKind?: number;
 }
@@ -67,6 +90,61 @@ interface Run {
   /** Deferrals during the run by DeferWhy (null: none). */
   deferred: Map<number, number> | null;
   sent: number;
+  /** Time the OS had the worker off its CPU during the run: taken (preempted) and slept. */
+  taken: number;
+  slept: number;
+  /** A STALL named the call the run was blocked in. */
+  stalled: boolean;
+}
+
+/** An open STALL of a worker (monitor record) until its STALL_END. */
+interface Stall {
+  co: number;
+  nr: number;
+  /** The fd's file type (st_mode >> 12: FileType), 0 unknown. */
+  type: number;
+  fd: number;
+  target: string;
+  since: number;
+}
+
+/** One blocked-worker insight built from stalls, and what it sums. */
+interface StallSum {
+  insight: Insight;
+  /** Stalls ended, their total and the longest. */
+  n: number;
+  total: number;
+  longest: number;
+  /** The one still going: how long so far (0: none). */
+  open: number;
+}
+
+/** One descheduled insight per worker, and what it sums. */
+interface DeschedSum {
+  insight: Insight;
+  runs: number;
+  total: number;
+  longest: number;
+}
+
+/** File types of STALL a1 >> 32 (st_mode >> 12). */
+const FileType = { FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, SOCK: 12 } as const;
+
+/** Why the call cannot be parked and what to do, by system call and file type. */
+function stallAdvice(call: string, type: number): string {
+  const tail = 'Every coroutine queued on that worker waits meanwhile.';
+  const reads = /^(read|pread64|readv|preadv2?)$/.test(call);
+  if ((reads || /^(write|writev)$/.test(call)) && (type === FileType.FIFO || type === FileType.SOCK))
+    return `A ${type === FileType.FIFO ? 'pipe or FIFO' : 'socket'} ${reads ? 'read' : 'written'} through a call no hook sees — stdio (fscanf, fread, fgets, fprintf…) uses glibc's internal ${reads ? 'read' : 'write'}, and so do raw syscall(2)s — blocks the worker thread instead of parking the coroutine. ${tail} Use the hooked read/write (or recv/send) on that fd, or do that I/O from a plain thread.`;
+  if (reads && type === FileType.REG)
+    return `Regular-file reads cannot be parked (a file is always "ready" for epoll), and stdio (fread, fgets, getline) reads through glibc's internal read, which no hook sees. ${tail} Read the file with the hooked pread/read (served from the page cache, or on the offload pool), or from a plain thread.`;
+  if (/^(write|pwrite64|writev|pwritev2?|fsync|fdatasync)$/.test(call) && type === FileType.REG)
+    return `Regular-file writes cannot be parked, and stdio (fwrite, fflush, fprintf) writes through glibc's internal write, which no hook sees. ${tail} Use the hooked write/pwrite, or write from a plain thread.`;
+  if (/nanosleep$/.test(call))
+    return `A sleep made as a raw system call (syscall(2)) or by a library's internal call bypasses the hooked libc wrapper, so the worker thread itself sleeps. ${tail} Call nanosleep/usleep/sleep from libc so the coroutine parks.`;
+  if (call === 'futex')
+    return `A futex wait (a semaphore, lock or condition variable the engine does not hook, or a raw futex) blocks the worker thread. ${tail} Use the hooked sem_wait/pthread calls, or wait from a plain thread.`;
+  return `The system call was made without a hooked libc wrapper (syscall(2), a library's internal call), so the worker thread itself blocked. ${tail} Use the hooked libc call, move the call to a plain thread, or add workers.`;
 }
 
 /**
@@ -110,7 +188,7 @@ const DENSE_MAX = 1 << 24;
 const WATCHED = new Uint8Array(65536);
 for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Kind.PREEMPT_DEFERRED, Kind.CO_YIELD, Kind.CO_SUSPEND,
   Kind.CO_FINISH, Kind.CALL, Kind.CO_READY, Kind.WORKER_IDLE, Kind.WORKER_BUSY, Kind.DROP, Kind.PROCESS, Kind.LINEAGE,
-  Kind.THREAD, Kind.PROCESS_EXIT, Kind.SPAWN]) WATCHED[k] = 1;
+  Kind.THREAD, Kind.PROCESS_EXIT, Kind.SPAWN, Kind.OFFCPU, Kind.STALL, Kind.STALL_END]) WATCHED[k] = 1;
 
 export class InsightFinder {
   readonly insights: Insight[] = [];
@@ -123,6 +201,11 @@ export class InsightFinder {
   private readonly finished = new CoNumbers(); // co -> finish ts
   private readonly idleSince = new Map<number, number>(); // worker -> ts it went idle
   private readonly readySince = new CoNumbers(); // co -> ts it became ready
+  private readonly stalls = new Map<number, Stall>(); // worker -> open STALL
+  private readonly stallSums = new Map<string, StallSum>(); // worker/co/call/target -> its insight
+  private readonly desched = new Map<number, DeschedSum>(); // worker -> its insight
+  /** The trace has OFFCPU records: a run's wall time minus its time off the CPU is its CPU time. */
+  private osTracked = false;
   private slice = 10e6;
   private preempt = true;
   private strings: StringTable | undefined;
@@ -132,7 +215,7 @@ export class InsightFinder {
   readonly processes = new ProcessMeta();
 
   constructor(opts: InsightOptions = {}) {
-    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, perKind: 20, ...opts };
+    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, deschedNs: 0, perKind: 20, ...opts };
   }
 
   private longRun(): number {
@@ -144,14 +227,15 @@ export class InsightFinder {
     return s ? `${s} (co#${co})` : `co#${co}`;
   }
 
-  private add(i: Insight): void {
+  private add(i: Insight): boolean {
     const n = this.insights.filter((x) => x.kind === i.kind).length;
     if (n >= this.o.perKind) {
       this.suppressed.set(i.kind, (this.suppressed.get(i.kind) ?? 0) + 1);
-      return;
+      return false;
     }
     if (i.co) i.coName = this.name(i.co);
     this.insights.push(i);
+    return true;
   }
 
   /**
@@ -199,11 +283,14 @@ export class InsightFinder {
       case Kind.CO_RUN:
         this.waited(co, w, ts);
         {
-          const r = this.spare.pop() ?? { start: 0, worker: 0, deferred: null, sent: 0 };
+          const r = this.spare.pop() ?? { start: 0, worker: 0, deferred: null, sent: 0, taken: 0, slept: 0, stalled: false };
           r.start = ts;
           r.worker = w;
           r.deferred = null;
           r.sent = 0;
+          r.taken = 0;
+          r.slept = 0;
+          r.stalled = false;
           const before = this.running.get(co);
           if (before) this.spare.push(before);
           this.running.set(co, r);
@@ -245,6 +332,31 @@ export class InsightFinder {
       case Kind.WORKER_BUSY:
         this.idleSince.delete(w);
         break;
+      case Kind.OFFCPU: {
+        this.osTracked = true;
+        const r = co ? this.running.get(co) : undefined;
+        if (r && r.worker === w) {
+          if (raw.a(i, 2) === 1) r.taken += raw.a(i, 1);
+          else r.slept += raw.a(i, 1);
+        }
+        break;
+      }
+      case Kind.STALL: {
+        const sw = raw.a(i, 0);
+        const st: Stall = { co, nr: raw.lo(i, 1), type: raw.hi(i, 1) & 0xffff, fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) };
+        this.stalls.set(sw, st);
+        this.stalled(sw, st, Math.max(0, ts - st.since), false);
+        const r = this.running.get(co);
+        if (r) r.stalled = true;
+        break;
+      }
+      case Kind.STALL_END: {
+        const sw = raw.a(i, 0);
+        const st = this.stalls.get(sw);
+        this.stalls.delete(sw);
+        if (st) this.stalled(sw, st, raw.a(i, 3), true);
+        break;
+      }
       case Kind.DROP:
         this.add({ kind: 'drops', ts, worker: w === 0xffff ? undefined : w,
           title: `${raw.a(i, 0)} events of thread ${raw.tid(i)} were lost (the inspector fell behind)`,
@@ -263,27 +375,94 @@ export class InsightFinder {
     if (!r) return;
     this.spare.push(r); // nothing below keeps r
     const len = ts - r.start;
-    if (len <= this.longRun()) return;
+    const off = r.taken + r.slept;
+    const cpu = Math.max(0, len - off);
+    if (r.taken >= (this.o.deschedNs || this.longRun())) this.descheduled(r, co, len, cpu);
+    if (len <= this.longRun() || r.stalled) return; // a stall's insight names the call itself
     const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
-    const base = { ts: r.start, durationNs: len, co, worker: r.worker };
+    const base = { ts: r.start, durationNs: len, co, worker: r.worker, ...(this.osTracked ? { cpuNs: cpu, offCpuNs: off } : {}) };
+    const cpuOf = this.osTracked ? ` (${ms(cpu)} of CPU; off its CPU ${ms(off)})` : '';
+    if (cpu <= this.longRun()) {
+      // The wall time was the OS's, not the coroutine's: taken (the descheduled insight says
+      // so when it is large) or asleep in the kernel in a call the engine could not park.
+      if (r.slept >= r.taken && r.slept >= this.longRun() / 2)
+        this.add({ ...base, kind: 'blocked-worker',
+          title: `ran ${ms(len)} on worker ${r.worker}, ${ms(r.slept)} of it asleep in the kernel (${ms(cpu)} of CPU): the worker thread was blocked in a call the engine cannot park`,
+          advice: 'Raw system calls (syscall(2)), stdio on regular files and unhooked waits block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move that I/O to a plain thread, or add workers.' });
+      return;
+    }
     if (!this.preempt) {
       this.add({ ...base, kind: 'long-run',
-        title: `ran ${ms(len)} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
+        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
         advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.` });
     } else if (r.deferred?.size) {
       const why = [...r.deferred].map(([k, n]) => `${deferWhyName(k)} ×${n}`).join(', ');
       this.add({ ...base, kind: 'long-run',
-        title: `ran ${ms(len)} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
+        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
         advice: r.deferred.has(DeferWhy.LOCK)
           ? 'Hold locks for less time inside the loop: a coroutine is never preempted while it holds one.'
           : r.deferred.has(DeferWhy.LIBRARY_CODE)
             ? 'The coroutine spent its slice inside a library, where a switch could corrupt the library\'s per-thread state; split the work into smaller calls, or, if that library keeps no per-thread state, name it in COROSCOPE_PREEMPT_MODULES.'
             : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.' });
+    } else if (!preempted && this.osTracked) {
+      this.add({ ...base, kind: 'long-run',
+        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} and was not preempted although preemption is on`,
+        advice: 'The preemption signal did not reach the coroutine (is it blocked on that worker thread?), or the run ended just as it was sent. Make the loop yield (coroscope_yield) or park in a hooked call.' });
     } else if (!preempted) {
       this.add({ ...base, kind: 'blocked-worker',
         title: `ran ${ms(len)} on worker ${r.worker} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,
         advice: 'Raw system calls (syscall(2)) and regular-file I/O block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move file I/O to a plain thread, or add workers.' });
     }
+  }
+
+  private descheduled(r: Run, co: number, len: number, cpu: number): void {
+    const w = r.worker;
+    let d = this.desched.get(w);
+    const isLongest = !d || r.taken > d.longest;
+    if (!d) {
+      const insight: Insight = { kind: 'descheduled', ts: r.start, durationNs: len, co, worker: w, cpuNs: cpu, offCpuNs: r.taken + r.slept, title: '', advice: '' };
+      if (!this.add(insight)) return;
+      d = { insight, runs: 0, total: 0, longest: 0 };
+      this.desched.set(w, d);
+    }
+    d.runs++;
+    d.total += r.taken;
+    const i = d.insight;
+    if (isLongest) {
+      d.longest = r.taken;
+      Object.assign(i, { ts: r.start, durationNs: len, co, coName: this.name(co), cpuNs: cpu, offCpuNs: r.taken + r.slept });
+    }
+    i.title = `the OS descheduled worker ${w} for ${ms(d.longest)} while ${i.coName} ran (the run took ${ms(i.durationNs!)}, ${ms(i.cpuNs!)} of it CPU)` +
+      (d.runs > 1 ? `; ${d.runs} runs lost ${ms(d.total)} in all this way` : '');
+    i.advice = 'Not this coroutine\'s doing: the kernel gave the worker\'s CPU to another thread (CPU contention). Look at what else runs on the machine (other processes, this program\'s own threads), give the program cores of its own (taskset, cpusets), or run no more workers than free cores (COROSCOPE_WORKERS).';
+  }
+
+  /**
+   * A stall of worker w: `soFar` while it lasts (STALL: the insight appears at once, a live
+   * alert, and says the worker is still blocked), then its total (STALL_END, or the end of the
+   * stream). One insight per worker × coroutine × call × fd target, summing its stalls.
+   */
+  private stalled(w: number, st: Stall, ns: number, ended: boolean): void {
+    const call = syscallName(st.nr);
+    const on = st.target ? ` on ${st.target}` : st.fd >= 0 ? ` on fd ${st.fd}` : '';
+    const key = `${w}/${st.co}/${st.nr}/${st.target || st.fd}`;
+    let s = this.stallSums.get(key);
+    if (!s) {
+      const insight: Insight = { kind: 'blocked-worker', ts: st.since, durationNs: 0, co: st.co || undefined, worker: w, title: '', advice: stallAdvice(call, st.type) };
+      if (!this.add(insight)) return;
+      s = { insight, n: 0, total: 0, longest: 0, open: 0 };
+      this.stallSums.set(key, s);
+    }
+    s.open = ended ? 0 : ns;
+    if (ended) {
+      s.n++;
+      s.total += ns;
+      s.longest = Math.max(s.longest, ns);
+    }
+    s.insight.durationNs = s.total + s.open;
+    s.insight.title = `worker ${w} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
+      (s.n + (s.open ? 1 : 0) > 1 ? ` (${s.n + (s.open ? 1 : 0)} times, longest ${ms(Math.max(s.longest, s.open))})` : '') +
+      (s.open ? ', and is still blocked there' : '') + ': a call the engine cannot park';
   }
 
   private call(raw: RawEvents, i: number, co: number, ts: number, w: number): void {
@@ -293,7 +472,8 @@ export class InsightFinder {
     const errno = raw.lo(i, 3);
     if (!(a0 & CallFlag.BLOCKED) && !(a0 & CallFlag.IN_CO)) return;
     const name = hookName(hook);
-    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs) {
+    // A call the monitor already named (STALL during this run) is reported from that record.
+    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs && !(co && this.running.get(co)?.stalled)) {
       this.add({ kind: 'blocked-worker', ts: ts - dur, durationNs: dur, co: co || undefined, worker: w,
         title: `${name}(fd ${raw.signed(i, 1)}) blocked worker ${w} for ${ms(dur)}: the engine could not park it`,
         advice: 'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.' });
@@ -342,8 +522,13 @@ export class InsightFinder {
     }
   }
 
-  /** End of the stream: waits that can no longer end. */
+  /** End of the stream: waits that can no longer end; blocked workers ranked by total time. */
   finish(): Insight[] {
+    for (const [w, st] of this.stalls) this.stalled(w, st, Math.max(0, this.last - st.since), true);
+    this.stalls.clear();
+    const blocked = this.insights.filter((i) => i.kind === 'blocked-worker').sort((a, b) => (b.durationNs ?? 0) - (a.durationNs ?? 0));
+    let k = 0;
+    for (let j = 0; j < this.insights.length; j++) if (this.insights[j].kind === 'blocked-worker') this.insights[j] = blocked[k++];
     for (const [co, j] of this.joining) {
       const done = this.finished.get(j.target);
       if (done !== undefined && this.last - Math.max(done, j.since) > this.o.lostWakeNs)

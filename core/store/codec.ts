@@ -77,6 +77,9 @@ const FIELDS: Record<number, readonly F[]> = {
   [Kind.WORKER_BUSY]: [F.U, F.ZERO, F.ZERO, F.ZERO, F.ZERO],
   [Kind.QUEUES]: [F.U, F.U, F.U, F.U, F.U],
   [Kind.DROP]: [F.U, F.T, F.T, F.ZERO, F.ZERO],
+  [Kind.OFFCPU]: [F.T, F.U, F.U, F.ZERO, F.ZERO],
+  [Kind.STALL]: [F.U, F.U, F.S, F.U, F.T],
+  [Kind.STALL_END]: [F.U, F.U, F.S, F.U, F.T],
 };
 
 /** codecs[kind * 5 + k]: the field codec of argument k, for kind bytes 0..255. */

@@ -337,3 +337,30 @@ test('record follows a wrapper\'s children: stats has a line per process, check 
   assert.doesNotMatch(so.stdout, /hello +done/, 'hello is not recorded');
   assert.match(so.stdout, /not followed: child pid \d+ \(.*examples\/hello\): following is off/);
 });
+
+test('check: a worker descheduled on purpose is shown as descheduled, not long-run, and does not fail the check', async () => {
+  // Two busy processes pinned to the CPU the program pins itself to: its handler gets about a
+  // third of that CPU, so each run of 30 ms CPU takes ~90 ms wall, ~60 ms of it taken by the OS.
+  const cpu = String(Math.max(0, (await import('node:os')).cpus().length - 1));
+  const hogs = [0, 1].map(() => spawn('taskset', ['-c', cpu, 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  const out = join(sc.dir, 'contended.cstrace');
+  try {
+    const r = await coroscope(['run', '--workers', '1', '--no-preempt', '-o', out, '--', example('contended'), '--cpu', cpu, '4', '30'], { timeout: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    for (const h of hogs) h.kill('SIGKILL');
+  }
+  const c = await coroscope(['check', out, '--long-run', '35']);
+  assert.equal(c.code, 0, c.stdout + c.stderr);
+  assert.match(c.stdout, /^descheduled {2}handler \(co#1\), worker 0: the OS descheduled worker 0 for /m);
+  assert.doesNotMatch(c.stdout, /long-run/);
+});
+
+test('check: a raw nanosleep in a coroutine is a blocked worker named by its system call', async () => {
+  const out = join(sc.dir, 'blocking_file.cstrace');
+  const r = await coroscope(['run', '--workers', '1', '-o', out, '--', example('blocking_file')], { timeout: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const c = await coroscope(['check', out]);
+  assert.equal(c.code, 1, c.stdout + c.stderr);
+  assert.match(c.stdout, /^blocked-worker {2}reader \(co#\d+\), worker 0: worker 0 blocked \d+ ms in nanosleep\(\): a call the engine cannot park/m);
+});

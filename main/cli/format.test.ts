@@ -37,3 +37,20 @@ test('a table of 300,000 rows (stats --all of a long trace) pads every column to
   assert.equal(lines[1], '     0  co-0');
   assert.equal(lines[300_000], '299999  co-299999');
 });
+
+test('OFFCPU and STALL/STALL_END read as dump lines: time off the CPU and why, the stalled system call by name and its fd target', () => {
+  const strings = new StringTable();
+  strings.add([[5, '/var/lib/app.db']]);
+  const w = new RawEventWriter()
+    .push({ ts: 50_000_000, kind: Kind.OFFCPU, worker: 0, tid: 9, co: 4, a: [40_000_000, 2_500_000, 1] })
+    .push({ ts: 50_000_000, kind: Kind.OFFCPU, worker: 0, tid: 9, co: 4, a: [45_000_000, 80_000, 0] })
+    .push({ ts: 60_000_000, kind: Kind.STALL, worker: 0xffff, tid: 11, co: 4, a: [0, 0 + 8 * 2 ** 32, 7, 5, 40_000_000] })
+    .push({ ts: 90_000_000, kind: Kind.STALL_END, worker: 0xffff, tid: 11, co: 4, a: [0, 35, -1, 50_000_000, 40_000_000] });
+  const raw = new RawEvents(w.bytes());
+  assert.deepEqual([0, 1, 2, 3].map((i) => describeEvent(raw, i, strings)), [
+    'off CPU 2.500ms from -10.000 ms (taken by the OS: CPU contention)',
+    'off CPU 80.0us from -5.000 ms (slept in the kernel)',
+    'STALL w0 in read() fd=7 "/var/lib/app.db" (run began -20.000 ms)',
+    'stall ended: w0 nanosleep() after 50.000ms',
+  ]);
+});

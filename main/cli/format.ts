@@ -9,6 +9,7 @@ import {
   CallFlag, ENGINE_VERSION, Kind, NO_WORKER, exitName, hookName, kindName, readyWhyName, summaryKind, hookHasFd,
   deferWhyName,
 } from '../../core/events/schema.js';
+import { syscallName } from '../../core/events/syscalls.js';
 import type { Session } from '../session/session.js';
 
 export function dur(ns: number): string {
@@ -156,6 +157,16 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       return `queues run=${a(0)} spawn=${a(1)} injection=${a(2)} timers=${a(3)} parked=${a(4)}`;
     case Kind.DROP:
       return `DROPPED ${a(0)} events (${dur(Math.max(0, a(2) - a(1)))})`;
+    case Kind.OFFCPU:
+      return `off CPU ${dur(a(1))} from ${((a(0) - raw.ts(i)) / 1e6).toFixed(3)} ms (${a(2) === 1 ? 'taken by the OS: CPU contention' : 'slept in the kernel'})`;
+    case Kind.STALL: {
+      const fd = raw.signed(i, 2);
+      return `STALL w${a(0)} in ${syscallName(raw.lo(i, 1))}()${fd >= 0 ? ` fd=${fd}` : ''}${a(3) ? ` ${quoted(strings, a(3))}` : ''} (run began ${((a(4) - raw.ts(i)) / 1e6).toFixed(3)} ms)`;
+    }
+    case Kind.STALL_END: {
+      const fd = raw.signed(i, 2);
+      return `stall ended: w${a(0)} ${syscallName(raw.lo(i, 1))}()${fd >= 0 ? ` fd=${fd}` : ''} after ${dur(a(3))}`;
+    }
     default:
       return `${kindName(kind) ?? `kind ${kind}`} ${[0, 1, 2, 3, 4].map(a).join(' ')}`;
   }

@@ -392,6 +392,18 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "DROPPED %" PRIu64 " events (ring of tid %" PRIu32 " full) over %s", a[0], e->tid,
                  dur(a[2] > a[1] ? a[2] - a[1] : 0, b3, sizeof b3));
         break;
+    case COROSCOPE_EV_OFFCPU:
+        snprintf(out, cap, "off CPU %s from %+.3f ms (%s)", dur(a[1], b3, sizeof b3),
+                 ((double)a[0] - (double)e->ts) / 1e6, a[2] ? "taken by the OS: CPU contention" : "slept in the kernel");
+        break;
+    case COROSCOPE_EV_STALL:
+        snprintf(out, cap, "STALL worker %" PRIu64 " in syscall %" PRIu64 " fd=%" PRId64 " (type %" PRIu64 ") %s (run began %+.3f ms)", a[0], a[1] & 0xffffffffu,
+                 (int64_t)a[2], a[1] >> 32, quoted(a[3], b1, sizeof b1), ((double)a[4] - (double)e->ts) / 1e6);
+        break;
+    case COROSCOPE_EV_STALL_END:
+        snprintf(out, cap, "stall ended: worker %" PRIu64 " syscall %" PRIu64 " fd=%" PRId64 " after %s", a[0], a[1],
+                 (int64_t)a[2], dur(a[3], b3, sizeof b3));
+        break;
     default: snprintf(out, cap, "kind %u", e->kind); break;
     }
 }

@@ -113,6 +113,9 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_WORKER_BUSY: return "WORKER_BUSY";
     case COROSCOPE_EV_QUEUES: return "QUEUES";
     case COROSCOPE_EV_DROP: return "DROP";
+    case COROSCOPE_EV_OFFCPU: return "OFFCPU";
+    case COROSCOPE_EV_STALL: return "STALL";
+    case COROSCOPE_EV_STALL_END: return "STALL_END";
     default: return NULL;
     }
 }

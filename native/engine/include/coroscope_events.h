@@ -36,7 +36,8 @@
 extern "C" {
 #endif
 
-#define COROSCOPE_EVENTS_VERSION 2 /* 2: LINEAGE, PROCESS_EXIT, SPAWN; THREAD a3/a4 (followed children) */
+#define COROSCOPE_EVENTS_VERSION 2 /* 2: LINEAGE, PROCESS_EXIT, SPAWN; THREAD a3/a4 (followed children); OFFCPU,
+                                      STALL, STALL_END (the OS's share, escaped blocking calls) */
 #define COROSCOPE_EVENT_SIZE 64
 #define COROSCOPE_NO_WORKER 0xffffu
 
@@ -140,6 +141,25 @@ enum coroscope_event_kind {
     /* ---- loss ---- */
     COROSCOPE_EV_DROP = 96,         /* the ring of thread `tid` (worker: its worker) was full:
                                        co 0, a0 events lost, a1 first lost ts, a2 last lost ts */
+
+    /* ---- the OS's share and calls that escaped the engine ---- */
+    COROSCOPE_EV_OFFCPU = 112,      /* the kernel had `worker`'s thread off its CPU while co ran (co 0: in
+                                       the scheduler, preemptions only): a0 when it left the CPU (ns),
+                                       a1 how long it was off (ns), a2 1 taken (preempted while runnable:
+                                       CPU contention), 0 slept in the kernel (a blocking call the engine
+                                       did not park, a page fault). Stamped after the interval, before
+                                       the record that ends co's run; intervals < 20 us are not reported */
+    COROSCOPE_EV_STALL = 113,       /* the monitor found worker a0 inside co's run for longer than
+                                       COROSCOPE_STALL_MS, its thread in a system call: a1 its Linux
+                                       x86-64 number | the fd's file type << 32 (st_mode >> 12: 1 FIFO,
+                                       2 char device, 4 directory, 6 block device, 8 regular file, 12
+                                       socket; 0 unknown or no fd), a2 the call's first argument when it
+                                       is an fd (-1: none), a3 what that fd is (string, /proc/self/fd
+                                       readlink; 0: unknown), a4 when the run began (ns: its CO_RUN's
+                                       ts, or when the monitor saw it begin). From the monitor thread */
+    COROSCOPE_EV_STALL_END = 114,   /* that stall ended (the run switched out, or the thread left that
+                                       call), seen by the monitor: a0 worker, a1 system call (number
+                                       only), a2 fd, a3 total ns from the run's start, a4 the STALL's a4 */
 };
 
 /* How a process of a followed session began (LINEAGE a2, SPAWN a1). */

@@ -26,6 +26,8 @@ cs_config cs_cfg = {
     .control_fd = -1,
     .trace_policy = CS_TRACE_LOSSLESS,
     .tsc = 1,
+    .ossched = 1,
+    .stall_ns = 20 * 1000 * 1000,
 };
 
 static int parse_bool(const char *s, int *out)
@@ -118,6 +120,16 @@ void cs_config_load(char **envp)
     atomic_store(&cs_cfg.preempt, b);
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
     load_bool("COROSCOPE_TSC", &cs_cfg.tsc);
+    load_bool("COROSCOPE_OSSCHED", &cs_cfg.ossched);
+    s = env("COROSCOPE_STALL_MS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < 0 || v > 3600000)
+            cs_log("COROSCOPE_STALL_MS=%s is not a number of milliseconds (0: off, up to 3600000); using 20", s);
+        else
+            atomic_store(&cs_cfg.stall_ns, (uint64_t)v * 1000000ull);
+    }
     s = env("COROSCOPE_TRACE_POLICY");
     if (s && *s) {
         if (!strcmp(s, "lossless"))

@@ -35,6 +35,10 @@ typedef struct cs_config {
     char trace_path[4096]; /* COROSCOPE_TRACE ("": not recording) */
     size_t flight_bytes;  /* COROSCOPE_FLIGHT (0: no flight recorder) */
     int offload_threads;  /* COROSCOPE_OFFLOAD_THREADS: most threads of the offload pool (offload.h) */
+    int ossched;          /* COROSCOPE_OSSCHED: 1 (default) workers track when the OS takes their CPU
+                             (ossched.h); read when each worker starts */
+    _Atomic uint64_t stall_ns; /* COROSCOPE_STALL_MS: the monitor reports a worker stuck in a system call
+                             inside one run for this long (stall.h); 0: off */
     int tsc;              /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
 } cs_config;
 

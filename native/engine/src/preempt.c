@@ -21,6 +21,7 @@
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
+#include "stall.h"
 #include "telemetry.h"
 
 int cs_preempt_signo = SIGURG;
@@ -370,6 +371,7 @@ static void *monitor_main(void *arg)
         uint64_t now = cs_now_ns();
         uint64_t slice = atomic_load_explicit(&cs_cfg.time_slice_ns, memory_order_relaxed);
         int on = atomic_load_explicit(&cs_cfg.preempt, memory_order_relaxed);
+        int stalls = cs_stall_watching(); /* escaped blocking calls (stall.h): watched with preemption off too */
         /* Sampling period: fine (slice/8, at most 1 ms) while some coroutine
          * has run a quarter of a slice, so a hog is caught within ~1 ms of
          * its slice; coarse (slice/4) while every worker keeps switching, so
@@ -399,6 +401,8 @@ static void *monitor_main(void *arg)
                 w->deferred_reason = CS_DEFER_NONE;
                 busy = 1;
             }
+            if (stalls)
+                cs_stall_check(i, w, cur, sw, now);
             if (!cur)
                 continue;
             busy = 1;
@@ -462,12 +466,12 @@ static void *monitor_main(void *arg)
                 emit(&ev);
             }
         }
-        if (busy && on) {
+        if (busy && (on || stalls)) {
             idle_rounds = 0;
             sleep_until(now + (long_run ? fine : coarse));
             continue;
         }
-        if (!on) {
+        if (!on && !stalls) {
             /* Preemption off: nothing to watch. Sleep on the switch itself
              * (coroscope_configure wakes us when it is turned on); the 1 s
              * bound also catches a change made without the API. */

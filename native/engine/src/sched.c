@@ -20,6 +20,7 @@
 #include "log.h"
 #include "netpoll.h"
 #include "overflow.h"
+#include "ossched.h"
 #include "preempt.h"
 #include "stack.h"
 #include "telemetry.h"
@@ -495,10 +496,15 @@ static void run(cs_worker *w, cs_co *co)
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
-    if (cs_tel()) {
+    int tel = cs_tel();
+    cs_ossched_follow(tel);
+    cs_ossched_drain(NULL); /* the OS's share while the scheduler ran (ossched.h) */
+    if (tel) {
         if (w->queues_due)
             sample_queues(w);
-        cs_tel_emit(COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
+        uint64_t t = cs_now_ns();
+        __atomic_store_n(&w->run_ns, t, __ATOMIC_RELAXED);
+        cs_tel_emit_at(t, COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
         cs_tel_flush(); /* a coroutine may now run a whole slice: what led here is visible meanwhile */
     }
     cs_san_enter(&w->san, &co->san);
@@ -519,6 +525,7 @@ static void run(cs_worker *w, cs_co *co)
     }
     cs_tls.co = NULL;
     __atomic_store_n(&w->cur, NULL, __ATOMIC_RELAXED);
+    cs_ossched_drain(co); /* its run's OFFCPU records, before the record that ends the run */
     if (co->state == CS_CO_DONE) {
         if (cs_tel())
             cs_tel_emit(COROSCOPE_EV_CO_FINISH, co->id,
@@ -550,6 +557,7 @@ static void *worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     cs_overflow_thread_init(w);
     cs_preempt_thread_init();
+    cs_ossched_thread_init(w->idx);
     cs_fp_read(&w->sched_ctx.mxcsr, &w->sched_ctx.fpucw); /* the worker's own FP control */
     cs_san_sched_init(&w->san);
 

@@ -62,6 +62,8 @@ typedef struct cs_worker {
     cs_ctx sched_ctx;                  /* the scheduler loop, on the thread's own stack */
     cs_co *cur;                        /* running coroutine or NULL (monitor reads it relaxed) */
     uint64_t nswitch;                  /* coroutines switched in; owner writes, monitor reads */
+    uint64_t run_ns;                   /* CO_RUN stamp of the latest run (telemetry on); owner
+                                          writes after nswitch, monitor reads (stall.c) */
     _Atomic int preempt_sent;          /* monitor sent the signal, handler not run yet */
     uint64_t preempt_sent_ns;
     volatile int deferred_reason;      /* handler: why the last signal could not preempt */

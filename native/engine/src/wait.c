@@ -17,6 +17,7 @@
 
 #include "emit_call.h"
 #include "log.h"
+#include "ossched.h"
 #include "telemetry.h"
 #include "sched.h"
 #include "timer.h"
@@ -67,6 +68,7 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
 {
     cs_worker *w = co->owner;
     int why = co->wait_why ? co->wait_why : COROSCOPE_SUSPEND_CALL;
+    cs_ossched_drain(co); /* the run's OFFCPU records precede its CALL_ENTER and CO_SUSPEND (ossched.h) */
     if (cs_tel() && why != COROSCOPE_SUSPEND_JOIN)
         cs_emit_call_enter(co, deadline); /* first: before any WAKE the checks below may cause */
     if (deadline) {

@@ -29,7 +29,7 @@ export function InsightsView({ sessionId }: { sessionId: string }) {
     <div data-testid="insights-view">
       <section className="card">
         <h2>Insights <span className="dim" data-testid="insights-count">({list.length}{ended ? '' : ' so far'})</span></h2>
-        {list.length === 0 && ended && <p data-testid="insights-none">No problems found: no long runs, blocked workers, deadlocks, lost wakeups, EINTR, short writes, drops or idle imbalance.</p>}
+        {list.length === 0 && ended && <p data-testid="insights-none">No problems found: no long runs, descheduled or blocked workers, deadlocks, lost wakeups, EINTR, short writes, drops or idle imbalance.</p>}
         {list.length === 0 && !ended && <p className="dim" data-testid="insights-pending">Nothing found so far (the session is still running).</p>}
         {list.length > 0 && (
           <table data-testid="insights-table">
@@ -47,6 +47,9 @@ export function InsightsView({ sessionId }: { sessionId: string }) {
                   <td className="num">+{fmtDur(i.ts - base)}{i.durationNs ? ` (${fmtDur(i.durationNs)})` : ''}</td>
                   <td style={{ whiteSpace: 'normal', width: '100%' }}>
                     <div data-testid="insight-title">{i.title}</div>
+                    {i.cpuNs !== undefined && i.offCpuNs !== undefined && (
+                      <div className="dim" data-testid="insight-cpu">CPU {fmtDur(i.cpuNs)} · off its CPU {fmtDur(i.offCpuNs)}</div>
+                    )}
                     <div className="dim" data-testid="insight-advice">→ {i.advice}</div>
                   </td>
                   <td>
