@@ -487,6 +487,13 @@ static void run(cs_worker *w, cs_co *co)
             cs_tel_emit(COROSCOPE_EV_CO_MIGRATE, co->id, (uint64_t)from, (uint64_t)w->idx, 0, 0, 0);
         co->owner = w;
     }
+    int tel = cs_tel();
+    /* Before the coroutine is published as running (w->cur, nswitch): opening or
+     * closing the ring is the engine's work, which the monitor must not take for
+     * the coroutine's (stall.h: perf_event_open took 25 ms under load and was
+     * reported as a blocked worker). */
+    cs_ossched_follow(tel);
+    cs_ossched_drain(NULL); /* the OS's share while the scheduler ran (ossched.h) */
     co->state = CS_CO_RUNNING;
     __atomic_store_n(&w->cur, co, __ATOMIC_RELAXED);
     __atomic_store_n(&w->nswitch, w->nswitch + 1, __ATOMIC_RELAXED);
@@ -496,9 +503,6 @@ static void run(cs_worker *w, cs_co *co)
     if (__builtin_expect(co->ctx.fp_saved, 0))
         cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
-    int tel = cs_tel();
-    cs_ossched_follow(tel);
-    cs_ossched_drain(NULL); /* the OS's share while the scheduler ran (ossched.h) */
     if (tel) {
         if (w->queues_due)
             sample_queues(w);
