@@ -23,6 +23,8 @@ __thread cs_ossched *cs_ossched_self __attribute__((tls_model("initial-exec")));
 __thread int cs_ossched_never __attribute__((tls_model("initial-exec"))) = 1;
 
 static _Atomic int refused_logged;
+_Atomic int cs_ossched_warm;
+static int warm_fd = -1; /* the monitor's warm-up event (monitor thread only) */
 static __thread int cs_ossched_worker;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -32,6 +34,11 @@ static void forget_in_child(void)
 {
     cs_ossched_self = NULL;
     cs_ossched_never = 1;
+    /* The parent's warm-up event was on the parent's monitor; the child's starts afresh. */
+    if (warm_fd >= 0)
+        syscall(SYS_close, warm_fd);
+    warm_fd = -1;
+    atomic_store(&cs_ossched_warm, 0);
 }
 static void register_atfork(void) { pthread_atfork(NULL, NULL, forget_in_child); }
 
@@ -44,24 +51,56 @@ void cs_ossched_thread_init(int worker)
     cs_ossched_worker = worker;
 }
 
+static void switch_attr(struct perf_event_attr *a);
+
+void cs_ossched_monitor_round(void)
+{
+    static int refused;
+    if (!cs_cfg.ossched || refused)
+        return;
+    pthread_once(&atfork_once, register_atfork);
+    int want = cs_tel();
+    if (want && warm_fd < 0) {
+        struct perf_event_attr a;
+        switch_attr(&a);
+        a.watermark = 0; /* never mapped: no ring, the event only holds the kernel's hooks on */
+        warm_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+        if (warm_fd < 0) {
+            refused = 1; /* the workers' own opens will say why, once */
+            atomic_store(&cs_ossched_warm, 1);
+            return;
+        }
+        atomic_store(&cs_ossched_warm, 1);
+    } else if (!want && warm_fd >= 0) {
+        atomic_store(&cs_ossched_warm, 0);
+        syscall(SYS_close, warm_fd);
+        warm_fd = -1;
+    }
+}
+
+static void switch_attr(struct perf_event_attr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    a->type = PERF_TYPE_SOFTWARE;
+    a->config = PERF_COUNT_SW_DUMMY;
+    a->sample_period = 1;
+    a->sample_type = PERF_SAMPLE_TIME;
+    a->sample_id_all = 1;
+    a->context_switch = 1;
+    a->use_clockid = 1;
+    a->clockid = CLOCK_MONOTONIC;
+    a->exclude_kernel = 1; /* the switch records are not samples: paranoid 2 needs this */
+    a->exclude_hv = 1;
+    a->watermark = 1;
+    a->wakeup_watermark = 1u << 30; /* nobody polls: never wake */
+}
+
 /* Open the calling worker's ring; on failure never try again on this thread. */
 static void open_ring(void)
 {
     struct perf_event_attr a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.type = PERF_TYPE_SOFTWARE;
-    a.config = PERF_COUNT_SW_DUMMY;
-    a.sample_period = 1;
-    a.sample_type = PERF_SAMPLE_TIME;
-    a.sample_id_all = 1;
-    a.context_switch = 1;
-    a.use_clockid = 1;
-    a.clockid = CLOCK_MONOTONIC;
-    a.exclude_kernel = 1; /* the switch records are not samples: paranoid 2 needs this */
-    a.exclude_hv = 1;
-    a.watermark = 1;
-    a.wakeup_watermark = 1u << 30; /* nobody polls: never wake */
+    switch_attr(&a);
     int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
     if (fd < 0) {
         int e = errno;

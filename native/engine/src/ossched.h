@@ -31,14 +31,25 @@
  *   CO_YIELD/CO_FINISH) and before each CO_RUN — so a run's OFFCPU records
  *   precede the record that ends it.
  *
+ * Warm-up: the first perf event with context_switch in a while makes the
+ *   kernel enable its scheduler hooks (a static key, switched off again about
+ *   a second after the last such event closes), which took 8-20 ms here — on
+ *   a worker, a stall of every coroutine queued on it. So the monitor thread
+ *   (cs_ossched_monitor_round, each round) opens one such event on itself
+ *   while telemetry is on and holds it; workers open their rings only once it
+ *   is held (cs_ossched_warm), each open then a few µs. Until then, for the
+ *   first round after telemetry goes on, the OS's share is not tracked.
+ *
  * Threads: everything here runs on the worker's own thread (its ring has
- * one reader: the owner), never in a signal handler. The ring outlives the
+ * one reader: the owner), never in a signal handler, but the warm-up event
+ * (the monitor's). The ring outlives the
  * perf fd (closed after mmap, so a program's close_range cannot hit it). A
  * forked child forgets the parent's ring (pthread_atfork).
  */
 #ifndef CS_OSSCHED_H
 #define CS_OSSCHED_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "coroutine.h"
@@ -71,14 +82,25 @@ void cs_ossched_thread_init(int worker);
 /* Open the ring (telemetry went on) or close it (telemetry went off). */
 void cs_ossched_toggle(void);
 
+/* 1 while the monitor holds its warm-up event (worker opens are cheap). */
+extern _Atomic int cs_ossched_warm;
+
+/* The monitor, each round: hold the warm-up event exactly while telemetry is on. */
+void cs_ossched_monitor_round(void);
+
 /* At each switch-in, before draining: the ring is open exactly while
  * telemetry is on (recording, subscribed or flight recorder), since its
  * records are only ever turned into events then. One compare when nothing
  * changed. */
 static inline void cs_ossched_follow(int tel)
 {
-    if (__builtin_expect((cs_ossched_self != NULL) != (tel && !cs_ossched_never), 0))
+    if (__builtin_expect(cs_ossched_self != NULL, 1)) {
+        if (__builtin_expect(!tel, 0))
+            cs_ossched_toggle();
+    } else if (__builtin_expect(tel && !cs_ossched_never, 0) &&
+               atomic_load_explicit(&cs_ossched_warm, memory_order_relaxed)) {
         cs_ossched_toggle();
+    }
 }
 
 /* Read the records the kernel appended; emit OFFCPU for co (NULL: the

@@ -18,6 +18,7 @@
 #include "fdtable.h"
 #include "hook.h"
 #include "log.h"
+#include "ossched.h"
 #include "procfs.h"
 #include "real.h"
 #include "sched.h"
@@ -390,6 +391,7 @@ static void *monitor_main(void *arg)
             refresh_ranges();
             last_refresh = now;
         }
+        cs_ossched_monitor_round(); /* the warm-up event, off the workers (ossched.h) */
         int busy = 0;
         for (int i = 0; i < n; i++) {
             cs_worker *w = &cs_rt.workers[i];
