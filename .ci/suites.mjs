@@ -73,7 +73,8 @@ for (const s of chosen) {
   const r = await run(s.script);
   results.push({ ...s, ...r, ms: Date.now() - t0 });
   if (r.code !== 0 && s.gate) {
-    for (const rest of chosen.slice(chosen.indexOf(s) + 1)) results.push({ ...rest, code: null, ms: 0, why: `not run: ${s.name} failed` });
+    for (const rest of chosen.slice(chosen.indexOf(s) + 1))
+      results.push({ ...rest, code: null, ms: 0, why: `not run: ${s.name} failed` });
     break;
   }
 }
@@ -81,9 +82,14 @@ for (const s of chosen) {
 console.log('\n==== summary ====');
 const width = Math.max(...results.map((r) => r.name.length));
 for (const r of results) {
-  const verdict = r.code === null ? 'skipped' : r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.why ? `, ${r.why}` : ''})`;
+  const verdict =
+    r.code === null ? 'skipped' : r.code === 0 ? 'passed' : `FAILED (exit ${r.code}${r.why ? `, ${r.why}` : ''})`;
   console.log(`${r.name.padEnd(width)}  ${verdict.padEnd(12)}  ${r.code === null ? r.why : seconds(r.ms)}`);
 }
 const failed = results.filter((r) => r.code !== 0);
-console.log(failed.length ? `\n${failed.length} of ${results.length} suites did not pass` : `\nall ${results.length} suites passed`);
+console.log(
+  failed.length
+    ? `\n${failed.length} of ${results.length} suites did not pass`
+    : `\nall ${results.length} suites passed`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -15,7 +15,16 @@ const fail = (code) => `node -e "process.exit(${code})"`;
 function runWith(scripts, args = []) {
   const dir = mkdtempSync(join(tmpdir(), 'coroscope-suites-'));
   try {
-    const all = { build: PASS, typecheck: PASS, 'test:native': PASS, 'test:core': PASS, 'test:bench': PASS, 'test:ci': PASS, 'test:e2e': PASS, ...scripts };
+    const all = {
+      build: PASS,
+      typecheck: PASS,
+      'test:native': PASS,
+      'test:core': PASS,
+      'test:bench': PASS,
+      'test:ci': PASS,
+      'test:e2e': PASS,
+      ...scripts,
+    };
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'suites-fixture', private: true, scripts: all }));
     const r = spawnSync(process.execPath, [RUNNER, ...args], { cwd: dir, encoding: 'utf8' });
     return { status: r.status, out: r.stdout + r.stderr };
@@ -25,7 +34,10 @@ function runWith(scripts, args = []) {
 }
 
 function verdict(out, name) {
-  const line = out.split('\n').reverse().find((l) => l.startsWith(`${name} `));
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(`${name} `));
   assert.ok(line, `a summary line for ${name} in:\n${out}`);
   return line.slice(name.length).trim();
 }

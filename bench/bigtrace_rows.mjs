@@ -36,7 +36,11 @@ const RUN_RATE = 200_000;
 const COMMANDS = [
   { key: 'stats', title: 'coroscope stats', args: (f) => ['stats', f] },
   { key: 'check', title: 'coroscope check', args: (f) => ['check', f] },
-  { key: 'export', title: 'coroscope export --format perfetto', args: (f, dir) => ['export', f, '--format', 'perfetto', '-o', join(dir, 'out.pftrace')] },
+  {
+    key: 'export',
+    title: 'coroscope export --format perfetto',
+    args: (f, dir) => ['export', f, '--format', 'perfetto', '-o', join(dir, 'out.pftrace')],
+  },
 ];
 
 // h: { opts, log, run, mustRun, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, root, nativeBuild, lib }
@@ -47,19 +51,27 @@ export function bigtraceBenchmarks(h) {
 
   // /usr/bin/time -f: wall seconds and max RSS (KB) on its last stderr line.
   async function timed(what, args, timeout) {
-    const r = await run('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], { env: env(), cwd: h.root, timeout });
+    const r = await run('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], {
+      env: env(),
+      cwd: h.root,
+      timeout,
+    });
     const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr);
     if (!m) throw new Error(`${what}: no /usr/bin/time line (exit ${r.code}): ${r.stderr.slice(-400)}`);
     // check exits 1 when it finds problems: only a crash or a bad file (4) counts as failure
-    if (r.code !== 0 && !(args[0] === 'check' && r.code === 1)) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-400)}`);
+    if (r.code !== 0 && !(args[0] === 'check' && r.code === 1))
+      throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-400)}`);
     return { seconds: +m[1], rssMb: +m[2] / 1024, stdout: r.stdout, stderr: r.stderr };
   }
 
   async function record(dir, exe) {
     const file = join(dir, 'big.cstrace');
-    const r = await mustRun('coroscope record (rec_workload)', process.execPath,
+    const r = await mustRun(
+      'coroscope record (rec_workload)',
+      process.execPath,
       [cli, 'record', '-o', file, '--', exe, String(opts.bigtraceCoroutines), String(ROUNDS), String(BATCH_PAIRS)],
-      { env: env(), cwd: h.root, timeout: 1_800_000 });
+      { env: env(), cwd: h.root, timeout: 1_800_000 },
+    );
     const m = /recorded (\d+) events/.exec(r.stderr);
     if (!m) throw new Error(`coroscope record printed no event count: ${r.stderr.slice(-400)}`);
     return { file, events: +m[1], bytes: statSync(file).size, drops: +(/drops (\d+)/.exec(r.stderr)?.[1] ?? NaN) };
@@ -70,8 +82,11 @@ export function bigtraceBenchmarks(h) {
     const seconds = opts.bigtraceRunSeconds;
     const yields = Math.round(RUN_RATE / EVENTS_PER_YIELD);
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, 'run', '-o', join(dir, 'run.cstrace'), '--', producer, '16', String(yields), String(seconds)],
-        { env: env(), cwd: h.root, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [cli, 'run', '-o', join(dir, 'run.cstrace'), '--', producer, '16', String(yields), String(seconds)],
+        { env: env(), cwd: h.root, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
       const t0 = Date.now();
@@ -89,7 +104,12 @@ export function bigtraceBenchmarks(h) {
         clearInterval(timer);
         if (code !== 0) return reject(new Error(`coroscope run exited ${code}: ${stderr.slice(-400)}`));
         const events = +(/recorded (\d+) events/.exec(stderr)?.[1] ?? NaN);
-        resolve({ samples, events, seconds: (Date.now() - t0) / 1000, drops: +(/drops (\d+)/.exec(stderr)?.[1] ?? NaN) });
+        resolve({
+          samples,
+          events,
+          seconds: (Date.now() - t0) / 1000,
+          drops: +(/drops (\d+)/.exec(stderr)?.[1] ?? NaN),
+        });
       });
     });
   }
@@ -97,10 +117,31 @@ export function bigtraceBenchmarks(h) {
   async function benchBigtrace() {
     const metas = [];
     for (const c of COMMANDS) {
-      metas.push({ name: `bigtrace_${c.key}_rate`, title: `${c.title}, ~100 M-event recording: events/s`, unit: 'M events/s', better: 'higher', target: `>= ${TARGET_MEPS} M/s`, peer: `target ${TARGET_MEPS} M/s` });
-      metas.push({ name: `bigtrace_${c.key}_rss`, title: `${c.title}, ~100 M-event recording: peak RSS`, unit: 'MB', better: 'lower', target: `<= ${TARGET_RSS_MB} MB`, peer: `target ${TARGET_RSS_MB} MB` });
+      metas.push({
+        name: `bigtrace_${c.key}_rate`,
+        title: `${c.title}, ~100 M-event recording: events/s`,
+        unit: 'M events/s',
+        better: 'higher',
+        target: `>= ${TARGET_MEPS} M/s`,
+        peer: `target ${TARGET_MEPS} M/s`,
+      });
+      metas.push({
+        name: `bigtrace_${c.key}_rss`,
+        title: `${c.title}, ~100 M-event recording: peak RSS`,
+        unit: 'MB',
+        better: 'lower',
+        target: `<= ${TARGET_RSS_MB} MB`,
+        peer: `target ${TARGET_RSS_MB} MB`,
+      });
     }
-    const slopeMeta = { name: 'bigtrace_run_rss_slope', title: `coroscope run at ~200 k events/s: RSS slope after warm-up`, unit: 'MB/min', better: 'lower', target: `<= ${TARGET_SLOPE_MB_MIN} MB/min`, peer: `target ${TARGET_SLOPE_MB_MIN} MB/min` };
+    const slopeMeta = {
+      name: 'bigtrace_run_rss_slope',
+      title: `coroscope run at ~200 k events/s: RSS slope after warm-up`,
+      unit: 'MB/min',
+      better: 'lower',
+      target: `<= ${TARGET_SLOPE_MB_MIN} MB/min`,
+      peer: `target ${TARGET_SLOPE_MB_MIN} MB/min`,
+    };
     const dir = mkdtempSync(join(os.tmpdir(), 'coroscope-bench-bigtrace-'));
     const rows = [];
     try {
@@ -110,16 +151,25 @@ export function bigtraceBenchmarks(h) {
       const workload = await cc('rec_workload', 'c/rec_workload.c', linkEngine());
       const t0 = Date.now();
       const rec = await record(dir, workload);
-      log(`  recorded ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB, ${rec.drops} drops) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      log(
+        `  recorded ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB, ${rec.drops} drops) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+      );
       const reps = Math.max(3, opts.reps);
       const got = Object.fromEntries(COMMANDS.map((c) => [c.key, []]));
       for (let i = 0; i < reps; i++) {
-        const order = i % 3 === 0 ? COMMANDS : i % 3 === 1 ? [COMMANDS[1], COMMANDS[2], COMMANDS[0]] : [COMMANDS[2], COMMANDS[0], COMMANDS[1]];
+        const order =
+          i % 3 === 0
+            ? COMMANDS
+            : i % 3 === 1
+              ? [COMMANDS[1], COMMANDS[2], COMMANDS[0]]
+              : [COMMANDS[2], COMMANDS[0], COMMANDS[1]];
         for (const c of order) {
           const r = await timed(c.title, c.args(rec.file, dir), 3_600_000);
           if (c.key === 'export') rmSync(join(dir, 'out.pftrace'), { force: true });
           got[c.key].push(r);
-          log(`  ${c.title} rep ${i + 1}: ${r.seconds.toFixed(1)} s (${(rec.events / r.seconds / 1e6).toFixed(2)} M events/s), peak RSS ${r.rssMb.toFixed(0)} MB`);
+          log(
+            `  ${c.title} rep ${i + 1}: ${r.seconds.toFixed(1)} s (${(rec.events / r.seconds / 1e6).toFixed(2)} M events/s), peak RSS ${r.rssMb.toFixed(0)} MB`,
+          );
         }
       }
       for (const c of COMMANDS) {
@@ -127,36 +177,77 @@ export function bigtraceBenchmarks(h) {
         const secs = median(runs.map((r) => r.seconds));
         const rss = median(runs.map((r) => r.rssMb));
         const eps = rec.events / secs / 1e6;
-        const detail = { events: rec.events, file_bytes: rec.bytes, reps_seconds: runs.map((r) => r.seconds), reps_rss_mb: runs.map((r) => round4(r.rssMb)) };
+        const detail = {
+          events: rec.events,
+          file_bytes: rec.bytes,
+          reps_seconds: runs.map((r) => r.seconds),
+          reps_rss_mb: runs.map((r) => round4(r.rssMb)),
+        };
         const what = `${rec.events.toLocaleString('en-US')}-event recording (rec_workload ${opts.bigtraceCoroutines} ${ROUNDS} ${BATCH_PAIRS}, ${(rec.bytes / 1e6).toFixed(0)} MB); node ${process.version}; whole process under /usr/bin/time, start-up included; median of ${reps}`;
-        rows.push(row({ ...metas.find((m) => m.name === `bigtrace_${c.key}_rate`), value: round4(eps), peer_value: TARGET_MEPS, meets_target: eps >= TARGET_MEPS, detail, notes: [`${secs.toFixed(1)} s; ${what}`] }));
-        rows.push(row({ ...metas.find((m) => m.name === `bigtrace_${c.key}_rss`), value: round4(rss), peer_value: TARGET_RSS_MB, meets_target: rss <= TARGET_RSS_MB, detail, notes: [what] }));
+        rows.push(
+          row({
+            ...metas.find((m) => m.name === `bigtrace_${c.key}_rate`),
+            value: round4(eps),
+            peer_value: TARGET_MEPS,
+            meets_target: eps >= TARGET_MEPS,
+            detail,
+            notes: [`${secs.toFixed(1)} s; ${what}`],
+          }),
+        );
+        rows.push(
+          row({
+            ...metas.find((m) => m.name === `bigtrace_${c.key}_rss`),
+            value: round4(rss),
+            peer_value: TARGET_RSS_MB,
+            meets_target: rss <= TARGET_RSS_MB,
+            detail,
+            notes: [what],
+          }),
+        );
       }
       rmSync(rec.file, { force: true });
     } catch (e) {
-      for (const m of metas) if (!rows.some((r) => r.name === m.name)) rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
+      for (const m of metas)
+        if (!rows.some((r) => r.name === m.name))
+          rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
     }
     try {
       const producer = await cc('paced_producer', 'c/paced_producer.c', linkEngine());
       const r = await runSlope(dir, producer);
       const half = r.samples.filter((s) => s.t >= r.seconds / 2);
       if (half.length < 10) throw new Error(`only ${half.length} RSS samples after warm-up`);
-      const slope = lineSlope(half.map((s) => s.t), half.map((s) => s.mb)) * 60; // MB per minute
+      const slope =
+        lineSlope(
+          half.map((s) => s.t),
+          half.map((s) => s.mb),
+        ) * 60; // MB per minute
       const eps = r.events / r.seconds;
-      rows.push(row({
-        ...slopeMeta,
-        value: round4(slope),
-        peer_value: TARGET_SLOPE_MB_MIN,
-        meets_target: slope <= TARGET_SLOPE_MB_MIN,
-        detail: { samples: r.samples.map((s) => [round4(s.t), round4(s.mb)]), events: r.events, drops: r.drops },
-        notes: [
-          `paced_producer 16 coroutines for ${opts.bigtraceRunSeconds} s, recorded (-o): ${Math.round(eps).toLocaleString('en-US')} events/s reached the CLI (${r.events.toLocaleString('en-US')} events, ${r.drops} dropped); ` +
-            `RSS ${r.samples[0]?.mb.toFixed(0)} MB at 1 s, ${half[0].mb.toFixed(0)} MB at ${half[0].t.toFixed(0)} s, ${half.at(-1).mb.toFixed(0)} MB at ${half.at(-1).t.toFixed(0)} s; ` +
-            `least-squares slope over the second half: ${slope.toFixed(2)} MB/min, i.e. ${(slope * 60).toFixed(0)} MB over 60 min (one run)`,
-        ],
-      }));
+      rows.push(
+        row({
+          ...slopeMeta,
+          value: round4(slope),
+          peer_value: TARGET_SLOPE_MB_MIN,
+          meets_target: slope <= TARGET_SLOPE_MB_MIN,
+          detail: { samples: r.samples.map((s) => [round4(s.t), round4(s.mb)]), events: r.events, drops: r.drops },
+          notes: [
+            `paced_producer 16 coroutines for ${opts.bigtraceRunSeconds} s, recorded (-o): ${Math.round(eps).toLocaleString('en-US')} events/s reached the CLI (${r.events.toLocaleString('en-US')} events, ${r.drops} dropped); ` +
+              `RSS ${r.samples[0]?.mb.toFixed(0)} MB at 1 s, ${half[0].mb.toFixed(0)} MB at ${half[0].t.toFixed(0)} s, ${half.at(-1).mb.toFixed(0)} MB at ${half.at(-1).t.toFixed(0)} s; ` +
+              `least-squares slope over the second half: ${slope.toFixed(2)} MB/min, i.e. ${(slope * 60).toFixed(0)} MB over 60 min (one run)`,
+          ],
+        }),
+      );
     } catch (e) {
-      rows.push(errorRow(slopeMeta.name, slopeMeta.title, slopeMeta.unit, slopeMeta.better, slopeMeta.target, slopeMeta.peer, e));
+      rows.push(
+        errorRow(
+          slopeMeta.name,
+          slopeMeta.title,
+          slopeMeta.unit,
+          slopeMeta.better,
+          slopeMeta.target,
+          slopeMeta.peer,
+          e,
+        ),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -88,7 +88,13 @@ async function record(exe: string, path: string, args: string[]) {
   const s = Session.launch({ cmd: exe, args, record: path });
   await s.whenEnded();
   const st = s.status();
-  return { events: s.store.count, drops: st.drops, exit: st.exit ?? null, problems: st.problems, record_bytes: statSync(path).size };
+  return {
+    events: s.store.count,
+    drops: st.drops,
+    exit: st.exit ?? null,
+    problems: st.problems,
+    record_bytes: statSync(path).size,
+  };
 }
 
 const FORMATS: ExportFormat[] = ['perfetto', 'chrome-json', 'calls-csv'];
@@ -122,7 +128,9 @@ async function exportRounds(rounds: number, source: 'trace' | 'synthetic', arg: 
       o.events = events;
       o.bytes = statSync(path).size;
       rmSync(path, { force: true });
-      log(`  export ${source} ${f} round ${round + 1}: ${events} events in ${dt.toFixed(3)} s = ${(events / dt / 1e6).toFixed(2)} M/s`);
+      log(
+        `  export ${source} ${f} round ${round + 1}: ${events} events in ${dt.toFixed(3)} s = ${(events / dt / 1e6).toFixed(2)} M/s`,
+      );
     }
   }
   return { source, formats: out };

@@ -37,16 +37,46 @@ export function coreBenchmarks(h) {
   const script = join(h.bench, 'core_ingest.ts');
   const env = () => cleanEnv(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {});
   const ts = async (what, args, timeout = 120_000) =>
-    lastJson(what, (await mustRun(what, process.execPath, ['--import', 'tsx', script, ...args], { env: env(), cwd: h.root, timeout })).stdout);
+    lastJson(
+      what,
+      (
+        await mustRun(what, process.execPath, ['--import', 'tsx', script, ...args], {
+          env: env(),
+          cwd: h.root,
+          timeout,
+        })
+      ).stdout,
+    );
   const needCore = () => needNative(h.lib(), join(h.nativeBuild(), 'coroscope.node'));
   const producer = () => cc('event_producer', 'c/event_producer.c', linkEngine());
   const M = (x) => x / 1e6;
   const fmtM = (x) => `${M(x).toFixed(2)} M/s`;
 
   async function benchCoreIngest() {
-    const liveMeta = { name: 'core_ingest', title: 'core: target -> Session store (record off)', unit: 'M events/s', better: 'higher', target: `>= ${TARGET_MEPS} M/s`, peer: `target ${TARGET_MEPS} M/s` };
-    const recMeta = { name: 'core_ingest_record', title: 'core: target -> Session store (recording)', unit: 'M events/s', better: 'higher', target: `>= ${TARGET_MEPS} M/s`, peer: `target ${TARGET_MEPS} M/s` };
-    const bytesMeta = { name: 'core_bytes_real', title: 'core: bytes per stored event (real run)', unit: 'B/event', better: 'lower', target: `<= ${TARGET_BYTES} B`, peer: `target ${TARGET_BYTES} B` };
+    const liveMeta = {
+      name: 'core_ingest',
+      title: 'core: target -> Session store (record off)',
+      unit: 'M events/s',
+      better: 'higher',
+      target: `>= ${TARGET_MEPS} M/s`,
+      peer: `target ${TARGET_MEPS} M/s`,
+    };
+    const recMeta = {
+      name: 'core_ingest_record',
+      title: 'core: target -> Session store (recording)',
+      unit: 'M events/s',
+      better: 'higher',
+      target: `>= ${TARGET_MEPS} M/s`,
+      peer: `target ${TARGET_MEPS} M/s`,
+    };
+    const bytesMeta = {
+      name: 'core_bytes_real',
+      title: 'core: bytes per stored event (real run)',
+      unit: 'B/event',
+      better: 'lower',
+      target: `<= ${TARGET_BYTES} B`,
+      peer: `target ${TARGET_BYTES} B`,
+    };
     const metas = [liveMeta, recMeta, bytesMeta];
     const dir = mkdtempSync(join(os.tmpdir(), 'coroscope-bench-rec-'));
     try {
@@ -73,7 +103,8 @@ export function coreBenchmarks(h) {
         );
       }
       for (const r of [...live, ...rec]) {
-        if (!r.exit || r.exit.code !== 0) throw new Error(`event_producer did not exit 0: ${JSON.stringify(r.exit)} ${r.problems.join('; ')}`);
+        if (!r.exit || r.exit.code !== 0)
+          throw new Error(`event_producer did not exit 0: ${JSON.stringify(r.exit)} ${r.problems.join('; ')}`);
       }
       const summary = (runs) => {
         const eps = median(runs.map((r) => r.events_per_s));
@@ -87,7 +118,9 @@ export function coreBenchmarks(h) {
           `${Math.round(s.drops).toLocaleString('en-US')} dropped (status().drops) = ${((100 * s.drops) / (s.drops + s.events)).toFixed(1)} % of what the target emitted; ` +
           `producer ${Math.round(s.yields).toLocaleString('en-US')} yields (~2 events each); ${fmtM(s.batchEps)} first to last batch`,
         ...extra,
-        ...(runs.some((r) => r.problems.length) ? [`problems: ${[...new Set(runs.flatMap((r) => r.problems))].join('; ')}`] : []),
+        ...(runs.some((r) => r.problems.length)
+          ? [`problems: ${[...new Set(runs.flatMap((r) => r.problems))].join('; ')}`]
+          : []),
       ];
       const sl = summary(live);
       const sr = summary(rec);
@@ -95,15 +128,33 @@ export function coreBenchmarks(h) {
       const recErr = rec.map((r) => r.recording_error).filter(Boolean);
       const bytes = median(live.map((r) => r.bytes_per_event));
       const bytesRec = median(rec.map((r) => r.bytes_per_event));
-      const detailOf = (runs) => runs.map((r) => ({ ...r, events_per_s: round4(r.events_per_s), events_per_s_batches: round4(r.events_per_s_batches), bytes_per_event: round4(r.bytes_per_event) }));
+      const detailOf = (runs) =>
+        runs.map((r) => ({
+          ...r,
+          events_per_s: round4(r.events_per_s),
+          events_per_s_batches: round4(r.events_per_s_batches),
+          bytes_per_event: round4(r.bytes_per_event),
+        }));
       return [
-        row({ ...liveMeta, value: round4(M(sl.eps)), peer_value: TARGET_MEPS, meets_target: M(sl.eps) >= TARGET_MEPS, notes: notesFor(sl, live), detail: { runs: detailOf(live), method: 'store.count / (launch to end) wall seconds, bench/core_ingest.ts ingest' } }),
+        row({
+          ...liveMeta,
+          value: round4(M(sl.eps)),
+          peer_value: TARGET_MEPS,
+          meets_target: M(sl.eps) >= TARGET_MEPS,
+          notes: notesFor(sl, live),
+          detail: {
+            runs: detailOf(live),
+            method: 'store.count / (launch to end) wall seconds, bench/core_ingest.ts ingest',
+          },
+        }),
         row({
           ...recMeta,
           value: round4(M(sr.eps)),
           peer_value: TARGET_MEPS,
           meets_target: M(sr.eps) >= TARGET_MEPS,
-          notes: notesFor(sr, rec, [`recording ${recMB.toFixed(1)} MB per run${recErr.length ? `; recording errors: ${[...new Set(recErr)].join('; ')}` : ''}`]),
+          notes: notesFor(sr, rec, [
+            `recording ${recMB.toFixed(1)} MB per run${recErr.length ? `; recording errors: ${[...new Set(recErr)].join('; ')}` : ''}`,
+          ]),
           detail: { runs: detailOf(rec) },
         }),
         row({
@@ -114,7 +165,10 @@ export function coreBenchmarks(h) {
           notes: [
             `store.bytesUsed() / store.count of the record-off runs (yield-only workload: CO_YIELD/CO_RUN); recording runs ${bytesRec.toFixed(2)} B/event; derived tables add ${median(live.map((r) => r.derived_bytes_per_event)).toFixed(3)} B/event`,
           ],
-          detail: { reps: live.map((r) => round4(r.bytes_per_event)), reps_recording: rec.map((r) => round4(r.bytes_per_event)) },
+          detail: {
+            reps: live.map((r) => round4(r.bytes_per_event)),
+            reps_recording: rec.map((r) => round4(r.bytes_per_event)),
+          },
         }),
       ];
     } catch (e) {
@@ -125,8 +179,22 @@ export function coreBenchmarks(h) {
   }
 
   async function benchCoreStore() {
-    const ingMeta = { name: 'core_store_ingest', title: `core: store+derived ingest, synthetic mix (${STORE_EVENTS / 1e6} M)`, unit: 'M events/s', better: 'higher', target: `>= ${TARGET_MEPS} M/s`, peer: `target ${TARGET_MEPS} M/s` };
-    const bytesMeta = { name: 'core_store_bytes', title: 'core: bytes per stored event (synthetic mix)', unit: 'B/event', better: 'lower', target: `<= ${TARGET_BYTES} B`, peer: `target ${TARGET_BYTES} B` };
+    const ingMeta = {
+      name: 'core_store_ingest',
+      title: `core: store+derived ingest, synthetic mix (${STORE_EVENTS / 1e6} M)`,
+      unit: 'M events/s',
+      better: 'higher',
+      target: `>= ${TARGET_MEPS} M/s`,
+      peer: `target ${TARGET_MEPS} M/s`,
+    };
+    const bytesMeta = {
+      name: 'core_store_bytes',
+      title: 'core: bytes per stored event (synthetic mix)',
+      unit: 'B/event',
+      better: 'lower',
+      target: `<= ${TARGET_BYTES} B`,
+      peer: `target ${TARGET_BYTES} B`,
+    };
     try {
       const runs = [];
       for (let i = 0; i < opts.reps; i++) {
@@ -148,10 +216,19 @@ export function coreBenchmarks(h) {
           value: round4(M(pair)),
           peer_value: TARGET_MEPS,
           meets_target: M(pair) >= TARGET_MEPS,
-          notes: [`store alone: ${fmtM(store)}; benchStoreIngest(${STORE_EVENTS}) (median of 5 in-process runs, batches of 4096), median over ${opts.reps} processes`],
+          notes: [
+            `store alone: ${fmtM(store)}; benchStoreIngest(${STORE_EVENTS}) (median of 5 in-process runs, batches of 4096), median over ${opts.reps} processes`,
+          ],
           detail: { reps: runs },
         }),
-        row({ ...bytesMeta, value: round4(bytes), peer_value: TARGET_BYTES, meets_target: bytes <= TARGET_BYTES, notes: [`store + derived tables: ${bytesPair.toFixed(2)} B/event`], detail: { see: 'core_store_ingest' } }),
+        row({
+          ...bytesMeta,
+          value: round4(bytes),
+          peer_value: TARGET_BYTES,
+          meets_target: bytes <= TARGET_BYTES,
+          notes: [`store + derived tables: ${bytesPair.toFixed(2)} B/event`],
+          detail: { see: 'core_store_ingest' },
+        }),
       ];
     } catch (e) {
       return [ingMeta, bytesMeta].map((m) => errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
@@ -178,11 +255,23 @@ export function coreBenchmarks(h) {
       await needCore();
       const exe = await producer();
       const trace = join(dir, 'producer.cstrace');
-      const rec = await ts('core_export (recording)', ['record', exe, trace, String(PRODUCER_COROUTINES), String(RECORD_MS)]);
-      log(`  core_export: recorded ${rec.events} events (${(rec.record_bytes / 1e6).toFixed(1)} MB, ${rec.drops} dropped) from event_producer ${PRODUCER_COROUTINES} ${RECORD_MS}`);
+      const rec = await ts('core_export (recording)', [
+        'record',
+        exe,
+        trace,
+        String(PRODUCER_COROUTINES),
+        String(RECORD_MS),
+      ]);
+      log(
+        `  core_export: recorded ${rec.events} events (${(rec.record_bytes / 1e6).toFixed(1)} MB, ${rec.drops} dropped) from event_producer ${PRODUCER_COROUTINES} ${RECORD_MS}`,
+      );
       const results = {
         trace: await ts('core_export (trace)', ['export', String(EXPORT_ROUNDS), 'trace', trace], 300_000),
-        synthetic: await ts('core_export (synthetic)', ['export', String(EXPORT_ROUNDS), 'synthetic', String(n)], 600_000),
+        synthetic: await ts(
+          'core_export (synthetic)',
+          ['export', String(EXPORT_ROUNDS), 'synthetic', String(n)],
+          600_000,
+        ),
       };
       return metas.map(({ src, f, ...m }) => {
         const r = results[src].formats[f];
@@ -192,8 +281,15 @@ export function coreBenchmarks(h) {
           value: round4(v),
           peer_value: null,
           meets_target: true,
-          notes: [`${r.events.toLocaleString('en-US')} events -> ${r.bytes >= 1e5 ? `${(r.bytes / 1e6).toFixed(1)} MB` : `${r.bytes} B`}; median of ${EXPORT_ROUNDS} rounds (formats interleaved, one process)${src === 'trace' ? '; includes reading the trace file (TraceReader)' : '; batches generated in memory first, not timed'}`],
-          detail: { rounds_meps: r.events_per_s.map((x) => round4(M(x))), events: r.events, bytes: r.bytes, ...(src === 'trace' ? { recording: rec } : {}) },
+          notes: [
+            `${r.events.toLocaleString('en-US')} events -> ${r.bytes >= 1e5 ? `${(r.bytes / 1e6).toFixed(1)} MB` : `${r.bytes} B`}; median of ${EXPORT_ROUNDS} rounds (formats interleaved, one process)${src === 'trace' ? '; includes reading the trace file (TraceReader)' : '; batches generated in memory first, not timed'}`,
+          ],
+          detail: {
+            rounds_meps: r.events_per_s.map((x) => round4(M(x))),
+            events: r.events,
+            bytes: r.bytes,
+            ...(src === 'trace' ? { recording: rec } : {}),
+          },
         });
       });
     } catch (e) {

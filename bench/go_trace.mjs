@@ -62,7 +62,10 @@ export function goTraceVersion(buf) {
  */
 export function countGoTrace(buf) {
   const version = goTraceVersion(buf);
-  if (version < 1007 || version > 1021) throw new Error(`Go trace format ${Math.floor(version / 1000)}.${version % 1000}: only 1.7 to 1.21 are decoded here`);
+  if (version < 1007 || version > 1021)
+    throw new Error(
+      `Go trace format ${Math.floor(version / 1000)}.${version % 1000}: only 1.7 to 1.21 are decoded here`,
+    );
   const n = buf.length;
   let off = 16;
   const varint = () => {
@@ -101,7 +104,8 @@ export function countGoTrace(buf) {
       const len = varint();
       const start = off;
       while (off - start < len) varint();
-      if (off - start !== len) throw new Error(`Go trace: event at offset ${off0} says ${len} bytes of arguments, they take ${off - start}`);
+      if (off - start !== len)
+        throw new Error(`Go trace: event at offset ${off0} says ${len} bytes of arguments, they take ${off - start}`);
     }
     if (typ === GO_EV.UserLog) skip(varint(), 'log value');
   }

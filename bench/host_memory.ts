@@ -41,13 +41,14 @@ const page = (p: ApiPush): void => {
   if (!paused) void host.handle({ id: 0, name: 'ack', args: [id, seq] }, { push: page });
 };
 host.onPush(page);
-const st = await host.request('launch', [{ cmd: writer, args: ['4000000000'] }], { push: page }) as { id: string };
+const st = (await host.request('launch', [{ cmd: writer, args: ['4000000000'] }], { push: page })) as { id: string };
 id = st.id;
 await host.request('subscribe', [id, 0], { push: page });
 
 const samples: { t: number; events: number; rss: number; heap: number }[] = [];
 const t0 = Date.now();
-const sessionEvents = async () => ((await host.request('sessions', [])) as { id: string; events: number }[]).find((s) => s.id === id)!.events;
+const sessionEvents = async () =>
+  ((await host.request('sessions', [])) as { id: string; events: number }[]).find((s) => s.id === id)!.events;
 for (let s = 1; s <= seconds; s++) {
   await new Promise((r) => setTimeout(r, 1000));
   if (slowFor && s === Math.floor(seconds / 2)) paused = true;
@@ -57,7 +58,13 @@ for (let s = 1; s <= seconds; s++) {
   }
   gc();
   const m = process.memoryUsage();
-  const x = { t: (Date.now() - t0) / 1000, events: await sessionEvents(), rss: m.rss, heap: m.heapUsed + m.external + m.arrayBuffers, page: seq };
+  const x = {
+    t: (Date.now() - t0) / 1000,
+    events: await sessionEvents(),
+    rss: m.rss,
+    heap: m.heapUsed + m.external + m.arrayBuffers,
+    page: seq,
+  };
   samples.push(x);
   console.log(JSON.stringify(x));
 }
@@ -66,8 +73,11 @@ for (let i = 0; i < 100 && seq < (await sessionEvents()); i++) await new Promise
 
 /** Least-squares slope of y on x. */
 function slope(xs: number[], ys: number[]): number {
-  const n = xs.length, mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0, den = 0;
+  const n = xs.length,
+    mx = xs.reduce((a, b) => a + b, 0) / n,
+    my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     num += (xs[i] - mx) * (ys[i] - my);
     den += (xs[i] - mx) ** 2;
@@ -75,16 +85,44 @@ function slope(xs: number[], ys: number[]): number {
   return den ? num / den : 0;
 }
 const warm = samples.slice(Math.min(10, Math.floor(samples.length / 3))); // after warm-up
-const ev = warm.map((s) => s.events), t = warm.map((s) => s.t);
+const ev = warm.map((s) => s.events),
+  t = warm.map((s) => s.t);
 const total = await sessionEvents();
-console.log(JSON.stringify({
-  seconds, events: total, eventsPerSecond: Math.round(total / seconds),
-  rssBytesPerEvent: +slope(ev, warm.map((s) => s.rss)).toFixed(3),
-  heapBytesPerEvent: +slope(ev, warm.map((s) => s.heap)).toFixed(3),
-  rssMBPerMin: +(slope(t, warm.map((s) => s.rss)) * 60 / 2 ** 20).toFixed(2),
-  heapMBPerMin: +(slope(t, warm.map((s) => s.heap)) * 60 / 2 ** 20).toFixed(2),
-  rssFirstMB: Math.round(samples[0].rss / 2 ** 20), rssLastMB: Math.round(samples.at(-1)!.rss / 2 ** 20),
-  pageEvents: seq, pageCaughtUp: seq === total, repeats,
-}));
+console.log(
+  JSON.stringify({
+    seconds,
+    events: total,
+    eventsPerSecond: Math.round(total / seconds),
+    rssBytesPerEvent: +slope(
+      ev,
+      warm.map((s) => s.rss),
+    ).toFixed(3),
+    heapBytesPerEvent: +slope(
+      ev,
+      warm.map((s) => s.heap),
+    ).toFixed(3),
+    rssMBPerMin: +(
+      (slope(
+        t,
+        warm.map((s) => s.rss),
+      ) *
+        60) /
+      2 ** 20
+    ).toFixed(2),
+    heapMBPerMin: +(
+      (slope(
+        t,
+        warm.map((s) => s.heap),
+      ) *
+        60) /
+      2 ** 20
+    ).toFixed(2),
+    rssFirstMB: Math.round(samples[0].rss / 2 ** 20),
+    rssLastMB: Math.round(samples.at(-1)!.rss / 2 ** 20),
+    pageEvents: seq,
+    pageCaughtUp: seq === total,
+    repeats,
+  }),
+);
 await host.close();
 rmSync(dir, { recursive: true, force: true });

@@ -25,17 +25,24 @@ for (const file of process.argv.slice(2)) {
   };
   const off = host.onPush(page);
   const t0 = performance.now();
-  const st = await host.request('openTrace', [file]) as { id: string; events: number };
+  const st = (await host.request('openTrace', [file])) as { id: string; events: number };
   const tOpen = performance.now();
   id = st.id;
   await host.request('subscribe', [id, 0], { push: page });
   await ended;
   const tEnd = performance.now();
-  console.log(JSON.stringify({
-    file, events: st.events, openReplyMs: +(tOpen - t0).toFixed(1), firstBatchMs: +(first - t0).toFixed(1),
-    wholeStreamMs: Math.round(tEnd - t0), eventsPerSecond: Math.round(seq / ((tEnd - t0) / 1000)),
-    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20), streamed: seq,
-  }));
+  console.log(
+    JSON.stringify({
+      file,
+      events: st.events,
+      openReplyMs: +(tOpen - t0).toFixed(1),
+      firstBatchMs: +(first - t0).toFixed(1),
+      wholeStreamMs: Math.round(tEnd - t0),
+      eventsPerSecond: Math.round(seq / ((tEnd - t0) / 1000)),
+      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      streamed: seq,
+    }),
+  );
   off();
   await host.request('closeSession', [id]);
 }

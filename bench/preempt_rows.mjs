@@ -18,12 +18,14 @@ const HOG_SECONDS = 3;
 // h: { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv,
 //      needNative, cc, goBuild, linkEngine, nativeBuild: () => dir, lib: () => path }
 export function preemptBenchmarks(h) {
-  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, goBuild, linkEngine } = h;
+  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, goBuild, linkEngine } =
+    h;
 
   // "ticks=253 lateness_p50_ms=5.69 lateness_p99_ms=11.25 lateness_max_ms=11.72"
   function parseLateness(what, stdout) {
     const m = /ticks=(\d+) lateness_p50_ms=([\d.]+) lateness_p99_ms=([\d.]+) lateness_max_ms=([\d.]+)/.exec(stdout);
-    if (!m) throw new Error(`${what}: no "ticks=... lateness_p50_ms=..." line in its output:\n${stdout.trim().slice(-300)}`);
+    if (!m)
+      throw new Error(`${what}: no "ticks=... lateness_p50_ms=..." line in its output:\n${stdout.trim().slice(-300)}`);
     return { ticks: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), max: Number(m[4]) };
   }
 
@@ -47,12 +49,26 @@ export function preemptBenchmarks(h) {
       for (let i = 0; i < opts.reps; i++) {
         const order = i & 1 ? ['go', 'ours'] : ['ours', 'go'];
         for (const which of order) {
-          if (which === 'ours') ours.push(parseLateness('cpu_hog', (await mustRun('cpu_hog', cpuHog, args, { env: cleanEnv({ COROSCOPE_WORKERS: '1' }) })).stdout));
-          else go.push(parseLateness('preempt_hog_go', (await mustRun('preempt_hog_go', goExe, args, { env: cleanEnv({ GOMAXPROCS: '1' }) })).stdout));
+          if (which === 'ours')
+            ours.push(
+              parseLateness(
+                'cpu_hog',
+                (await mustRun('cpu_hog', cpuHog, args, { env: cleanEnv({ COROSCOPE_WORKERS: '1' }) })).stdout,
+              ),
+            );
+          else
+            go.push(
+              parseLateness(
+                'preempt_hog_go',
+                (await mustRun('preempt_hog_go', goExe, args, { env: cleanEnv({ GOMAXPROCS: '1' }) })).stdout,
+              ),
+            );
         }
         const a = ours.at(-1);
         const b = go.at(-1);
-        log(`  preempt_latency rep ${i + 1}: ours p50 ${a.p50} p99 ${a.p99} ms (${a.ticks} ticks), go p50 ${b.p50} p99 ${b.p99} ms (${b.ticks} ticks)`);
+        log(
+          `  preempt_latency rep ${i + 1}: ours p50 ${a.p50} p99 ${a.p99} ms (${a.ticks} ticks), go p50 ${b.p50} p99 ${b.p99} ms (${b.ticks} ticks)`,
+        );
       }
       const med = (xs, k) => median(xs.map((x) => x[k]));
       const p99 = med(ours, 'p99');
@@ -63,7 +79,10 @@ export function preemptBenchmarks(h) {
       ];
       const minTicks = Math.min(...ours.map((x) => x.ticks));
       const expected = (HOG_SECONDS * 1000) / SLICE_MS;
-      if (minTicks < expected / 3) notes.push(`a run of ours had only ${minTicks} ticks in ${HOG_SECONDS} s (a free ticker has ~${expected}): the hog was rarely preempted`);
+      if (minTicks < expected / 3)
+        notes.push(
+          `a run of ours had only ${minTicks} ticks in ${HOG_SECONDS} s (a free ticker has ~${expected}): the hog was rarely preempted`,
+        );
       return [
         row({
           ...meta,
@@ -107,8 +126,12 @@ export function preemptBenchmarks(h) {
       for (let i = 0; i < opts.reps; i++) {
         const order = i & 1 ? [0, 1] : [1, 0];
         for (const p of order) {
-          const j = lastJson('preempt_overhead', (await mustRun('preempt_overhead', exe, args, { env: cleanEnv({ COROSCOPE_PREEMPT: String(p) }) })).stdout);
-          if (j.preempt !== p) throw new Error(`preempt_overhead ran with preempt=${j.preempt}, asked COROSCOPE_PREEMPT=${p}`);
+          const j = lastJson(
+            'preempt_overhead',
+            (await mustRun('preempt_overhead', exe, args, { env: cleanEnv({ COROSCOPE_PREEMPT: String(p) }) })).stdout,
+          );
+          if (j.preempt !== p)
+            throw new Error(`preempt_overhead ran with preempt=${j.preempt}, asked COROSCOPE_PREEMPT=${p}`);
           (p ? on : off).push(j);
         }
         log(
@@ -131,7 +154,10 @@ export function preemptBenchmarks(h) {
         `the monitor thread ran ${(monOn * 1e3).toFixed(1)} ms per run with preemption on (${((monOn / cpuOn) * 100).toFixed(2)} % of the process's CPU time) ` +
           `and ${(monOff * 1e3).toFixed(1)} ms with it off (it sleeps while preemption is off): on/off is the monitor's whole cost`,
       ];
-      if (sent) notes.push(`the monitor sent ${sent} preemption signals over the runs with preemption on: a worker thread held one coroutine for a whole slice (its CPU taken away by the machine?)`);
+      if (sent)
+        notes.push(
+          `the monitor sent ${sent} preemption signals over the runs with preemption on: a worker thread held one coroutine for a whole slice (its CPU taken away by the machine?)`,
+        );
       const r = row({
         ...meta,
         value: round4(wallOn),

@@ -77,7 +77,10 @@ export function accountCoroutines(program, count) {
   };
   const k = perKind(made, kept);
   const otherCalls = Object.keys(calls).filter((h) => !['socketpair', 'write', 'read', 'usleep', 'close'].includes(h));
-  if (otherCalls.length) k.broken.push(`CALL records of hooks the program does not call: ${otherCalls.map((h) => `${h} ${calls[h]}`).join(', ')}`);
+  if (otherCalls.length)
+    k.broken.push(
+      `CALL records of hooks the program does not call: ${otherCalls.map((h) => `${h} ${calls[h]}`).join(', ')}`,
+    );
   const keptAll = keptEvents(count);
   const counted = count.drop_lost;
   const uncountedMin = Math.max(0, k.lost - counted);
@@ -99,12 +102,21 @@ export function accountCoroutines(program, count) {
 /** The write program (c/write1m.c) against its trace file: every event is known. */
 export function accountWrites(program, count) {
   const calls = count.calls ?? {};
-  const metadata = Object.entries(count.kinds).reduce((s, [name, n]) => (name === 'CALL' || name === 'DROP' ? s : s + n), 0);
+  const metadata = Object.entries(count.kinds).reduce(
+    (s, [name, n]) => (name === 'CALL' || name === 'DROP' ? s : s + n),
+    0,
+  );
   // opens: the program's open of /dev/null, a CALL since open is hooked (older write1m: absent)
   const opens = program.opens ?? 0;
-  const k = perKind({ 'CALL write': program.writes, ...(opens ? { 'CALL open': opens } : {}) }, { 'CALL write': calls.write ?? 0, ...(opens ? { 'CALL open': calls.open ?? 0 } : {}) });
+  const k = perKind(
+    { 'CALL write': program.writes, ...(opens ? { 'CALL open': opens } : {}) },
+    { 'CALL write': calls.write ?? 0, ...(opens ? { 'CALL open': calls.open ?? 0 } : {}) },
+  );
   const otherCalls = Object.keys(calls).filter((h) => h !== 'write' && !(opens && h === 'open'));
-  if (otherCalls.length) k.broken.push(`CALL records of hooks the program does not call: ${otherCalls.map((h) => `${h} ${calls[h]}`).join(', ')}`);
+  if (otherCalls.length)
+    k.broken.push(
+      `CALL records of hooks the program does not call: ${otherCalls.map((h) => `${h} ${calls[h]}`).join(', ')}`,
+    );
   const keptAll = keptEvents(count);
   const made = program.writes + opens + metadata;
   const lost = made - keptAll;
@@ -139,7 +151,13 @@ export function accountGo(program, go) {
     madeSum += made[k];
     lost += Math.max(0, made[k] - kept[k]);
   }
-  return { made_known: madeSum, lost_known: lost, lost_known_pct: madeSum ? (100 * lost) / madeSum : 0, kept: go.events, per_kind: rows };
+  return {
+    made_known: madeSum,
+    lost_known: lost,
+    lost_known_pct: madeSum ? (100 * lost) / madeSum : 0,
+    kept: go.events,
+    per_kind: rows,
+  };
 }
 
 /** `coroscope record --help` text -> whether the CLI takes --policy. */

@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { countGoTrace, GO_EV } from './go_trace.mjs';
-import { accountCoroutines, accountGo, accountWrites, cliTakesPolicy, engineTakesPolicy, rotation } from './rec_account.mjs';
+import {
+  accountCoroutines,
+  accountGo,
+  accountWrites,
+  cliTakesPolicy,
+  engineTakesPolicy,
+  rotation,
+} from './rec_account.mjs';
 
 // ---- a Go trace, written by the rules of Go's internal/trace -------------
 
@@ -78,20 +85,36 @@ const kinds = (o) => ({ PROCESS: 1, CONFIG: 1, THREAD: 1, CLOCK: 1, ...o });
 test('write1m: made = writes + metadata; lost = made - kept; what DROP did not count is the rest', () => {
   const p = { writes: 1000 };
   const whole = accountWrites(p, { events: 1004, kinds: kinds({ CALL: 1000 }), calls: { write: 1000 }, drop_lost: 0 });
-  assert.deepEqual([whole.made_known, whole.kept, whole.lost_known, whole.uncounted_min, whole.rule_broken], [1004, 1004, 0, 0, []]);
+  assert.deepEqual(
+    [whole.made_known, whole.kept, whole.lost_known, whole.uncounted_min, whole.rule_broken],
+    [1004, 1004, 0, 0, []],
+  );
 
-  const counted = accountWrites(p, { events: 705, kinds: kinds({ CALL: 700, DROP: 1 }), calls: { write: 700 }, drop_lost: 300 });
+  const counted = accountWrites(p, {
+    events: 705,
+    kinds: kinds({ CALL: 700, DROP: 1 }),
+    calls: { write: 700 },
+    drop_lost: 300,
+  });
   assert.equal(counted.kept, 704); // the DROP record is not an event of the program
   assert.equal(counted.lost_known, 300);
   assert.equal(counted.uncounted_min, 0);
   assert.equal(counted.lost_known_pct, 30000 / 1004);
 
-  const silent = accountWrites(p, { events: 705, kinds: kinds({ CALL: 700, DROP: 1 }), calls: { write: 700 }, drop_lost: 250 });
+  const silent = accountWrites(p, {
+    events: 705,
+    kinds: kinds({ CALL: 700, DROP: 1 }),
+    calls: { write: 700 },
+    drop_lost: 250,
+  });
   assert.equal(silent.uncounted_min, 50);
 });
 
 test('write1m: calls the program cannot have made break the rule instead of hiding a loss', () => {
-  const a = accountWrites({ writes: 10 }, { events: 16, kinds: kinds({ CALL: 12 }), calls: { write: 11, close: 1 }, drop_lost: 0 });
+  const a = accountWrites(
+    { writes: 10 },
+    { events: 16, kinds: kinds({ CALL: 12 }), calls: { write: 11, close: 1 }, drop_lost: 0 },
+  );
   assert.equal(a.rule_broken.length, 2);
   assert.match(a.rule_broken.join('; '), /CALL write: the file kept 11, the program made 10/);
   assert.match(a.rule_broken.join('; '), /close 1/);
@@ -99,15 +122,28 @@ test('write1m: calls the program cannot have made break the rule instead of hidi
 
 test('write1m: the open of /dev/null the program reports is one more CALL made, not a broken rule', () => {
   const p = { writes: 1000, opens: 1 };
-  const a = accountWrites(p, { events: 1005, kinds: kinds({ CALL: 1001 }), calls: { write: 1000, open: 1 }, drop_lost: 0 });
+  const a = accountWrites(p, {
+    events: 1005,
+    kinds: kinds({ CALL: 1001 }),
+    calls: { write: 1000, open: 1 },
+    drop_lost: 0,
+  });
   assert.deepEqual([a.made_known, a.kept, a.lost_known, a.uncounted_min, a.rule_broken], [1005, 1005, 0, 0, []]);
-  const lostOpen = accountWrites(p, { events: 1004, kinds: kinds({ CALL: 1000 }), calls: { write: 1000 }, drop_lost: 0 });
+  const lostOpen = accountWrites(p, {
+    events: 1004,
+    kinds: kinds({ CALL: 1000 }),
+    calls: { write: 1000 },
+    drop_lost: 0,
+  });
   assert.equal(lostOpen.lost_known, 1); // a loss like any other (the rule breaks only on more kept than made)
   assert.deepEqual(lostOpen.rule_broken, []);
 });
 
 test('write1m: records other than CALL and DROP count as metadata, made and kept alike', () => {
-  const a = accountWrites({ writes: 10 }, { events: 17, kinds: kinds({ CALL: 10, 'kind 7': 2, DROP: 1 }), calls: { write: 10 }, drop_lost: 0 });
+  const a = accountWrites(
+    { writes: 10 },
+    { events: 17, kinds: kinds({ CALL: 10, 'kind 7': 2, DROP: 1 }), calls: { write: 10 }, drop_lost: 0 },
+  );
   assert.equal(a.metadata, 6);
   assert.deepEqual([a.made_known, a.kept, a.lost_known, a.rule_broken], [16, 16, 0, []]);
 });
@@ -116,8 +152,17 @@ test('coroutine workload: exact loss on the known kinds, a lower bound on what w
   const p = { coroutines: 4, yields: 120, usleeps: 28, writes: 60, reads: 60, socketpairs: 2, closes: 4 };
   const made = 4 + 4 + 120 + 28 + 60 + 60 + 2 + 4;
   const all = { CO_CREATE: 4, CO_FINISH: 4, CO_YIELD: 120, CO_RUN: 300, CALL: 154 };
-  const kept = accountCoroutines(p, { events: 586, kinds: all, calls: { socketpair: 2, write: 60, read: 60, usleep: 28, close: 4 }, yields: 120, drop_lost: 0 });
-  assert.deepEqual([kept.made_known, kept.kept_known, kept.lost_known, kept.uncounted_min, kept.made_min], [made, made, 0, 0, 586]);
+  const kept = accountCoroutines(p, {
+    events: 586,
+    kinds: all,
+    calls: { socketpair: 2, write: 60, read: 60, usleep: 28, close: 4 },
+    yields: 120,
+    drop_lost: 0,
+  });
+  assert.deepEqual(
+    [kept.made_known, kept.kept_known, kept.lost_known, kept.uncounted_min, kept.made_min],
+    [made, made, 0, 0, 586],
+  );
 
   // 2 finishes and 10 reads gone, 5 events counted by DROP: at least 7 were never counted.
   const lossy = accountCoroutines(p, {
@@ -134,11 +179,17 @@ test('coroutine workload: exact loss on the known kinds, a lower bound on what w
   assert.equal(lossy.made_min, 499 + 5 + 7);
   assert.equal(lossy.per_kind['CALL read'].kept, 50);
 
-  const preemptedAreNotYields = accountCoroutines(p, { events: 586, kinds: all, calls: { socketpair: 2, write: 60, read: 60, usleep: 28, close: 4 }, yields: 118, drop_lost: 0 });
+  const preemptedAreNotYields = accountCoroutines(p, {
+    events: 586,
+    kinds: all,
+    calls: { socketpair: 2, write: 60, read: 60, usleep: 28, close: 4 },
+    yields: 118,
+    drop_lost: 0,
+  });
   assert.equal(preemptedAreNotYields.lost_known, 2);
 });
 
-test("Go: only a shortfall counts (the runtime adds its own GoSched and GoEnd)", () => {
+test('Go: only a shortfall counts (the runtime adds its own GoSched and GoEnd)', () => {
   const p = { goroutines: 4, yields: 120, usleeps: 28 };
   assert.equal(accountGo(p, { events: 999, byType: { 15: 6, 17: 125, 19: 28 } }).lost_known, 0);
   assert.equal(accountGo(p, { events: 999, byType: { 15: 4, 17: 125, 19: 25 } }).lost_known, 3);

@@ -30,7 +30,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import os from 'node:os';
 import { join } from 'node:path';
 import { countGoTrace } from './go_trace.mjs';
-import { accountCoroutines, accountGo, accountWrites, cliTakesPolicy, engineTakesPolicy, rotation } from './rec_account.mjs';
+import {
+  accountCoroutines,
+  accountGo,
+  accountWrites,
+  cliTakesPolicy,
+  engineTakesPolicy,
+  rotation,
+} from './rec_account.mjs';
 
 const ROUNDS = 30;
 const BATCH_PAIRS = 1000; // at most 2000 coroutines (1000 socketpairs) alive at once
@@ -49,7 +56,8 @@ const TARGET_BYTES = 4; // bytes per event on disk
 //      needNative, cc, linkEngine, goBuild, run, bench: dir, root: dir,
 //      nativeBuild: () => dir, lib: () => path }
 export function recordingBenchmarks(h) {
-  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, goBuild } = h;
+  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, goBuild } =
+    h;
   const cli = join(h.root, 'out', 'cli', 'coroscope.mjs');
   const countScript = join(h.bench, 'rec_count.ts');
   const M = (x) => x / 1e6;
@@ -61,14 +69,22 @@ export function recordingBenchmarks(h) {
   // the engine's settings, a private XDG_RUNTIME_DIR, and with --native-dir
   // the CLI and the reader take the addon and library from there too.
   const baseEnv = (dir, extra = {}) =>
-    cleanEnv({ ...(dir ? { XDG_RUNTIME_DIR: join(dir, 'run') } : {}), ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}), ...extra });
+    cleanEnv({
+      ...(dir ? { XDG_RUNTIME_DIR: join(dir, 'run') } : {}),
+      ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}),
+      ...extra,
+    });
 
   let cliBuilt;
   function buildCli() {
     cliBuilt ??= (async () => {
       if (!opts.nativeBuild && existsSync(cli)) return;
       log('build: npm run build:cli');
-      await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], { env: process.env, cwd: h.root, timeout: 300_000 });
+      await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], {
+        env: process.env,
+        cwd: h.root,
+        timeout: 300_000,
+      });
     })();
     return cliBuilt;
   }
@@ -78,7 +94,10 @@ export function recordingBenchmarks(h) {
   async function policySupport(env) {
     const help = await h.run(process.execPath, [cli, 'record', '--help'], { env, cwd: h.root, timeout: 60_000 });
     const text = `${help.stdout}\n${help.stderr}`;
-    if (!/coroscope record/.test(text)) throw new Error(`coroscope record --help did not print its usage (exit ${help.code}):\n${text.trim().slice(-500)}`);
+    if (!/coroscope record/.test(text))
+      throw new Error(
+        `coroscope record --help did not print its usage (exit ${help.code}):\n${text.trim().slice(-500)}`,
+      );
     return {
       cli: cliTakesPolicy(text),
       engine: engineTakesPolicy(readFileSync(h.lib())),
@@ -90,22 +109,38 @@ export function recordingBenchmarks(h) {
   function recordModes(support) {
     const modes = [];
     for (const p of support.engine ? ['lossless', 'drop'] : [null]) {
-      modes.push({ key: p ? `trace_${p}` : 'trace', how: 'trace', policy: p, title: `COROSCOPE_TRACE${p ? ` (COROSCOPE_TRACE_POLICY=${p})` : ''}` });
+      modes.push({
+        key: p ? `trace_${p}` : 'trace',
+        how: 'trace',
+        policy: p,
+        title: `COROSCOPE_TRACE${p ? ` (COROSCOPE_TRACE_POLICY=${p})` : ''}`,
+      });
     }
     for (const p of support.cli ? ['lossless', 'drop'] : [null]) {
-      modes.push({ key: p ? `record_${p}` : 'record', how: 'record', policy: p, title: `coroscope record${p ? ` --policy ${p}` : ''}` });
+      modes.push({
+        key: p ? `record_${p}` : 'record',
+        how: 'record',
+        policy: p,
+        title: `coroscope record${p ? ` --policy ${p}` : ''}`,
+      });
     }
     return modes;
   }
 
   const targetOf = (mode) => (mode.policy === 'drop' ? TARGET_DROP : TARGET_LOSSLESS);
   const timeTarget = (mode) =>
-    mode.policy === 'drop' ? `<= ${TARGET_DROP}x peer (drop)` : `<= ${TARGET_LOSSLESS}x peer (lossless${mode.policy ? '' : ', the default to be'})`;
+    mode.policy === 'drop'
+      ? `<= ${TARGET_DROP}x peer (drop)`
+      : `<= ${TARGET_LOSSLESS}x peer (lossless${mode.policy ? '' : ', the default to be'})`;
   // The coroutine workload's whole count is not known in advance: in drop
   // mode its row can only check that no loss on the known kinds went
   // uncounted (necessary, not sufficient); write1m's row is the exact check.
   const lostTarget = (mode, exact = true) =>
-    mode.policy === 'drop' ? (exact ? 'made = kept + counted lost' : 'no uncounted loss on the known kinds (write1m: exact)') : '0 lost';
+    mode.policy === 'drop'
+      ? exact
+        ? 'made = kept + counted lost'
+        : 'no uncounted loss on the known kinds (write1m: exact)'
+      : '0 lost';
 
   // ---- running one variant ----------------------------------------------
 
@@ -119,7 +154,16 @@ export function recordingBenchmarks(h) {
 
   async function countFile(file, timeout) {
     const env = baseEnv(null);
-    const c = lastJson('rec_count', (await mustRun('rec_count', process.execPath, ['--import', 'tsx', countScript, file], { env, cwd: h.root, timeout })).stdout);
+    const c = lastJson(
+      'rec_count',
+      (
+        await mustRun('rec_count', process.execPath, ['--import', 'tsx', countScript, file], {
+          env,
+          cwd: h.root,
+          timeout,
+        })
+      ).stdout,
+    );
     if (c.problem) throw new Error(`${file}: ${c.problem}`);
     return c;
   }
@@ -129,12 +173,23 @@ export function recordingBenchmarks(h) {
     rmSync(file, { force: true });
     let r;
     if (mode.how === 'trace') {
-      r = await timed(what, exe, args, { env: { ...env, COROSCOPE_TRACE: file, ...(mode.policy ? { COROSCOPE_TRACE_POLICY: mode.policy } : {}) }, timeout });
+      r = await timed(what, exe, args, {
+        env: { ...env, COROSCOPE_TRACE: file, ...(mode.policy ? { COROSCOPE_TRACE_POLICY: mode.policy } : {}) },
+        timeout,
+      });
     } else {
       const pol = mode.policy ? ['--policy', mode.policy] : [];
-      r = await timed(`coroscope record ${what}`, process.execPath, [cli, 'record', '-o', file, ...pol, '--', exe, ...args], { env, timeout });
+      r = await timed(
+        `coroscope record ${what}`,
+        process.execPath,
+        [cli, 'record', '-o', file, ...pol, '--', exe, ...args],
+        { env, timeout },
+      );
     }
-    if (!existsSync(file)) throw new Error(`${mode.title} ${what}: no trace file ${file}${r.stderr.trim() ? `\n${r.stderr.trim().slice(-500)}` : ''}`);
+    if (!existsSync(file))
+      throw new Error(
+        `${mode.title} ${what}: no trace file ${file}${r.stderr.trim() ? `\n${r.stderr.trim().slice(-500)}` : ''}`,
+      );
     const bytes = statSync(file).size;
     const count = await countFile(file, timeout);
     rmSync(file, { force: true });
@@ -148,7 +203,9 @@ export function recordingBenchmarks(h) {
   const slim = (r) => ({
     wall_s: round4(r.wall_s),
     internal_s: round4(r.internal_s),
-    ...(r.bytes !== undefined ? { bytes: r.bytes, bytes_per_event: round4(r.bytes_per_event), events_per_s: Math.round(r.events_per_s) } : {}),
+    ...(r.bytes !== undefined
+      ? { bytes: r.bytes, bytes_per_event: round4(r.bytes_per_event), events_per_s: Math.round(r.events_per_s) }
+      : {}),
     ...(r.account ? { account: { ...r.account, lost_known_pct: round4(r.account.lost_known_pct) } } : {}),
     ...(r.count ? { kinds: r.count.kinds, drop_records: r.count.drop_records, read_s: round4(r.count.read_s) } : {}),
   });
@@ -170,7 +227,9 @@ export function recordingBenchmarks(h) {
         } catch (e) {
           if (essential.includes(v)) throw e;
           failed[v] = e;
-          log(`  ${v}: failed; left out of the remaining repetitions:\n    ${String(e && e.message ? e.message : e).replace(/\n/g, '\n    ')}`);
+          log(
+            `  ${v}: failed; left out of the remaining repetitions:\n    ${String(e && e.message ? e.message : e).replace(/\n/g, '\n    ')}`,
+          );
         }
       }
       logRep(i, (v) => (failed[v] ? undefined : res[v].at(-1)));
@@ -181,12 +240,25 @@ export function recordingBenchmarks(h) {
   // A row, or the error row of its meta when a variant it needs failed.
   const guarded = (meta, failed, needs, build) => {
     const bad = needs.find((v) => failed[v]);
-    if (bad) return errorRow(meta.name, meta.title, meta.unit, meta.better, meta.target, meta.peer, new Error(`${bad}: ${failed[bad].message ?? failed[bad]}`));
+    if (bad)
+      return errorRow(
+        meta.name,
+        meta.title,
+        meta.unit,
+        meta.better,
+        meta.target,
+        meta.peer,
+        new Error(`${bad}: ${failed[bad].message ?? failed[bad]}`),
+      );
     return row({ ...meta, ...build() });
   };
 
   const policyNote = (m) =>
-    m.policy ? [] : [`policy: not supported by this build (${m.how === 'trace' ? 'libcoroscope.so does not read COROSCOPE_TRACE_POLICY' : 'coroscope record --help has no --policy'}): recorded as it records by default`];
+    m.policy
+      ? []
+      : [
+          `policy: not supported by this build (${m.how === 'trace' ? 'libcoroscope.so does not read COROSCOPE_TRACE_POLICY' : 'coroscope record --help has no --policy'}): recorded as it records by default`,
+        ];
 
   // ---- the coroutine workload at one size --------------------------------
 
@@ -199,7 +271,8 @@ export function recordingBenchmarks(h) {
         unit: 's',
         better: 'lower',
         target: timeTarget(m),
-        peer: m.how === 'trace' ? 'same program unrecorded (process wall)' : 'same program unrecorded (its own run time)',
+        peer:
+          m.how === 'trace' ? 'same program unrecorded (process wall)' : 'same program unrecorded (its own run time)',
       });
       metas.push({
         name: `recording_co_${size.key}_${m.key}_lost`,
@@ -210,13 +283,30 @@ export function recordingBenchmarks(h) {
         peer: 'Go runtime/trace, same work',
       });
     }
-    metas.push({ name: `recording_co_${size.key}_bytes`, title: `recording, coroutine workload ${size.label} events: bytes per event on disk`, unit: 'B/event', better: 'lower', target: `<= ${TARGET_BYTES} B`, peer: 'Go runtime/trace, same work' });
-    metas.push({ name: `recording_co_${size.key}_go`, title: `Go runtime/trace, coroutine workload ${size.label} events: run time`, unit: 's', better: 'lower', target: '— (reference)', peer: 'same Go program untraced' });
+    metas.push({
+      name: `recording_co_${size.key}_bytes`,
+      title: `recording, coroutine workload ${size.label} events: bytes per event on disk`,
+      unit: 'B/event',
+      better: 'lower',
+      target: `<= ${TARGET_BYTES} B`,
+      peer: 'Go runtime/trace, same work',
+    });
+    metas.push({
+      name: `recording_co_${size.key}_go`,
+      title: `Go runtime/trace, coroutine workload ${size.label} events: run time`,
+      unit: 's',
+      better: 'lower',
+      target: '— (reference)',
+      peer: 'same Go program untraced',
+    });
     return metas;
   }
 
   async function benchCoroutines(size, modes, dir) {
-    const [exe, goExe] = await Promise.all([cc('rec_workload', 'c/rec_workload.c', linkEngine()), goBuild('rec_workload_go', 'go/rec_workload.go')]);
+    const [exe, goExe] = await Promise.all([
+      cc('rec_workload', 'c/rec_workload.c', linkEngine()),
+      goBuild('rec_workload_go', 'go/rec_workload.go'),
+    ]);
     const args = [String(size.coroutines), String(ROUNDS), String(BATCH_PAIRS)];
     const timeout = Math.max(180_000, size.coroutines * 10);
     const env = baseEnv(dir);
@@ -235,12 +325,26 @@ export function recordingBenchmarks(h) {
         try {
           const r = await timed('rec_workload_go -trace', goExe, ['-trace', file, ...args], { env: goEnv, timeout });
           const g = countGoTrace(readFileSync(file));
-          return { ...r, time_s: r.wall_s, bytes: g.bytes, go: g, account: accountGo(r.program, g), bytes_per_event: g.bytes / g.events, events_per_s: g.events / r.wall_s };
+          return {
+            ...r,
+            time_s: r.wall_s,
+            bytes: g.bytes,
+            go: g,
+            account: accountGo(r.program, g),
+            bytes_per_event: g.bytes / g.events,
+            events_per_s: g.events / r.wall_s,
+          };
         } finally {
           rmSync(file, { force: true });
         }
       }
-      return recorded(modes.find((m) => m.key === v), 'rec_workload', exe, args, { env, timeout, file, account: accountCoroutines });
+      return recorded(
+        modes.find((m) => m.key === v),
+        'rec_workload',
+        exe,
+        args,
+        { env, timeout, file, account: accountCoroutines },
+      );
     };
     const logRep = (i, last) => {
       const parts = [`unrecorded ${last('base').wall_s.toFixed(2)} s`];
@@ -254,7 +358,10 @@ export function recordingBenchmarks(h) {
       }
       if (last('go')) parts.push(`go ${last('go').wall_s.toFixed(2)} s`);
       const g = last('go_trace');
-      if (g) parts.push(`go trace ${g.wall_s.toFixed(2)} s (${n0(g.go.events)} events, ${g.bytes_per_event.toFixed(2)} B/event)`);
+      if (g)
+        parts.push(
+          `go trace ${g.wall_s.toFixed(2)} s (${n0(g.go.events)} events, ${g.bytes_per_event.toFixed(2)} B/event)`,
+        );
       log(`  recording ${size.key} rep ${i + 1}: ${parts.join(' | ')}`);
     };
     const { res, failed } = await runReps(variants, ['base'], runOne, logRep);
@@ -295,7 +402,9 @@ export function recordingBenchmarks(h) {
             notes: [
               `overhead ${ratio.toFixed(2)}x (median of pairwise ratios ${pairwise.toFixed(2)}x); ${n0(kept)} events kept per run, ${M(eps).toFixed(2)} M events/s recorded; ${goNote}`,
               ...(m.how === 'record'
-                ? [`times are the target's own (main to the last join, JSON line); the whole \`coroscope record\` command took ${med(rs, (r) => r.wall_s).toFixed(2)} s (Node start-up, launch, the end of the recording) against ${med(base, (b) => b.wall_s).toFixed(2)} s for the unrecorded process`]
+                ? [
+                    `times are the target's own (main to the last join, JSON line); the whole \`coroscope record\` command took ${med(rs, (r) => r.wall_s).toFixed(2)} s (Node start-up, launch, the end of the recording) against ${med(base, (b) => b.wall_s).toFixed(2)} s for the unrecorded process`,
+                  ]
                 : [`times are process walls (spawn to exit, the engine's exit handlers included)`]),
               ...policyNote(m),
             ],
@@ -327,7 +436,11 @@ export function recordingBenchmarks(h) {
               `medians per run: of the kinds with a known count (create, finish, yield, the hooked calls) ${n0(med(rs, (r) => r.account.made_known))} made, ${n0(med(rs, (r) => r.account.kept_known))} kept; ` +
                 `all kinds: ${n0(kept)} kept, ${n0(med(rs, (r) => r.account.counted_lost))} counted lost (DROP), at least ${n0(med(rs, (r) => r.account.uncounted_min))} lost uncounted ` +
                 `(per run: ${rs.map((r) => r.account.uncounted_min).join(', ')}), so at least ${n0(med(rs, (r) => r.account.made_min))} made`,
-              ...(m.policy === 'drop' ? ['drop mode: the check is that no loss on the known kinds went uncounted (uncounted = 0); the whole count is not known in advance for this workload (write1m checks made = kept + counted exactly)'] : []),
+              ...(m.policy === 'drop'
+                ? [
+                    'drop mode: the check is that no loss on the known kinds went uncounted (uncounted = 0); the whole count is not known in advance for this workload (write1m checks made = kept + counted exactly)',
+                  ]
+                : []),
               ...(broken.length ? [`the events-per-operation rule did not hold: ${broken.join('; ')}`] : []),
               ...policyNote(m),
             ],
@@ -335,7 +448,8 @@ export function recordingBenchmarks(h) {
               policy: m.policy ?? 'none (not supported by this build)',
               reps: rs.map((r) => ({ ...r.account, lost_known_pct: round4(r.account.lost_known_pct) })),
               go_reps: goT.map((r) => r.account),
-              method: 'lost % = (made - kept) / made over the kinds whose count per operation is fixed (bench/rec_account.mjs); counted lost = sum of DROP a0; uncounted >= that loss minus the counted loss',
+              method:
+                'lost % = (made - kept) / made over the kinds whose count per operation is fixed (bench/rec_account.mjs); counted lost = sum of DROP a0; uncounted >= that loss minus the counted loss',
             },
           };
         }),
@@ -352,10 +466,22 @@ export function recordingBenchmarks(h) {
           peer_value: haveGo ? round4(goBpe) : null,
           meets_target: bpe <= TARGET_BYTES,
           notes: [
-            `${bm.title}: file bytes / events kept; ${modes.filter((m) => !failed[m.key]).map((m) => `${m.title} ${med(res[m.key], (r) => r.bytes_per_event).toFixed(2)} B/event, ${(med(res[m.key], (r) => r.bytes) / 1e6).toFixed(1)} MB`).join('; ')}; ` +
-              (haveGo ? `Go: ${goBpe.toFixed(2)} B/event, ${(med(goT, (r) => r.bytes) / 1e6).toFixed(1)} MB for ${n0(goEvents)} events (counted by decoding its trace: bench/go_trace.mjs)` : goNote),
+            `${bm.title}: file bytes / events kept; ${modes
+              .filter((m) => !failed[m.key])
+              .map(
+                (m) =>
+                  `${m.title} ${med(res[m.key], (r) => r.bytes_per_event).toFixed(2)} B/event, ${(med(res[m.key], (r) => r.bytes) / 1e6).toFixed(1)} MB`,
+              )
+              .join('; ')}; ` +
+              (haveGo
+                ? `Go: ${goBpe.toFixed(2)} B/event, ${(med(goT, (r) => r.bytes) / 1e6).toFixed(1)} MB for ${n0(goEvents)} events (counted by decoding its trace: bench/go_trace.mjs)`
+                : goNote),
           ],
-          detail: { from: bm.key, reps: res[bm.key].map((r) => round4(r.bytes_per_event)), go_reps: goT.map((r) => round4(r.bytes_per_event)) },
+          detail: {
+            from: bm.key,
+            reps: res[bm.key].map((r) => round4(r.bytes_per_event)),
+            go_reps: goT.map((r) => round4(r.bytes_per_event)),
+          },
         };
       }),
     );
@@ -370,7 +496,13 @@ export function recordingBenchmarks(h) {
         ],
         detail: {
           go_events: goEvents,
-          reps_traced: goT.map((r) => ({ wall_s: round4(r.wall_s), events: r.go.events, bytes: r.bytes, by_type: r.go.byType, account: r.account })),
+          reps_traced: goT.map((r) => ({
+            wall_s: round4(r.wall_s),
+            events: r.go.events,
+            bytes: r.bytes,
+            by_type: r.go.byType,
+            account: r.account,
+          })),
           reps_untraced: res.go.map(slim),
           method: `go/rec_workload.go ${size.coroutines} ${ROUNDS} ${BATCH_PAIRS} with and without -trace FILE (runtime/trace from main's start to the end of the work), process walls`,
         },
@@ -390,12 +522,36 @@ export function recordingBenchmarks(h) {
         unit: 's',
         better: 'lower',
         target: timeTarget(m),
-        peer: m.how === 'trace' ? 'same program, engine preloaded, not recording (process wall)' : 'same program, engine preloaded, not recording (its own run time)',
+        peer:
+          m.how === 'trace'
+            ? 'same program, engine preloaded, not recording (process wall)'
+            : 'same program, engine preloaded, not recording (its own run time)',
       });
-      metas.push({ name: `recording_write1m_${m.key}_lost`, title: `recording, 1 M write(2), ${m.title}: events lost`, unit: '% lost', better: 'lower', target: lostTarget(m), peer: '—' });
+      metas.push({
+        name: `recording_write1m_${m.key}_lost`,
+        title: `recording, 1 M write(2), ${m.title}: events lost`,
+        unit: '% lost',
+        better: 'lower',
+        target: lostTarget(m),
+        peer: '—',
+      });
     }
-    metas.push({ name: 'recording_write1m_bytes', title: 'recording, 1 M write(2): bytes per event on disk', unit: 'B/event', better: 'lower', target: `<= ${TARGET_BYTES} B`, peer: '—' });
-    metas.push({ name: 'recording_write1m_strace', title: 'strace -f -o /dev/null, 1 M write(2): run time', unit: 's', better: 'lower', target: '— (reference)', peer: 'same program, no engine, untraced' });
+    metas.push({
+      name: 'recording_write1m_bytes',
+      title: 'recording, 1 M write(2): bytes per event on disk',
+      unit: 'B/event',
+      better: 'lower',
+      target: `<= ${TARGET_BYTES} B`,
+      peer: '—',
+    });
+    metas.push({
+      name: 'recording_write1m_strace',
+      title: 'strace -f -o /dev/null, 1 M write(2): run time',
+      unit: 's',
+      better: 'lower',
+      target: '— (reference)',
+      peer: 'same program, no engine, untraced',
+    });
     return metas;
   }
 
@@ -407,23 +563,34 @@ export function recordingBenchmarks(h) {
     const env = baseEnv(dir);
     const pre = { ...env, LD_PRELOAD: h.lib() };
     const variants = ['plain', 'preload', ...modes.map((m) => m.key), 'strace'];
-    log(`  compared: ${exe} ${WRITES} as is | LD_PRELOAD=${h.lib()} (not recording) | ${modes.map((m) => m.title).join(' | ')} | ${strace || 'strace'} -f -o /dev/null ${exe} ${WRITES}`);
+    log(
+      `  compared: ${exe} ${WRITES} as is | LD_PRELOAD=${h.lib()} (not recording) | ${modes.map((m) => m.title).join(' | ')} | ${strace || 'strace'} -f -o /dev/null ${exe} ${WRITES}`,
+    );
     const runOne = async (v, i) => {
       if (v === 'plain') return timed('write1m', exe, args, { env, timeout });
       if (v === 'preload') return timed('write1m (preloaded)', exe, args, { env: pre, timeout });
       if (v === 'strace') {
-        if (!strace) throw new Error("strace is not installed (Debian: apt-get install strace); it is the write program's peer");
+        if (!strace)
+          throw new Error("strace is not installed (Debian: apt-get install strace); it is the write program's peer");
         return timed('strace write1m', strace, ['-f', '-o', '/dev/null', exe, ...args], { env, timeout });
       }
       const mode = modes.find((m) => m.key === v);
       // COROSCOPE_TRACE: the library preloaded; record: the CLI preloads it.
-      return recorded(mode, 'write1m', exe, args, { env: mode.how === 'trace' ? pre : env, timeout, file: join(dir, `write1m-${v}-${i}.trace`), account: accountWrites });
+      return recorded(mode, 'write1m', exe, args, {
+        env: mode.how === 'trace' ? pre : env,
+        timeout,
+        file: join(dir, `write1m-${v}-${i}.trace`),
+        account: accountWrites,
+      });
     };
     const logRep = (i, last) => {
       const parts = [`plain ${last('plain').wall_s.toFixed(3)} s`, `preloaded ${last('preload').wall_s.toFixed(3)} s`];
       for (const m of modes) {
         const r = last(m.key);
-        if (r) parts.push(`${m.key} ${r.time_s.toFixed(3)} s, kept ${n0(r.account.kept)}, lost ${n0(r.account.lost_known)} (counted ${n0(r.account.counted_lost)})`);
+        if (r)
+          parts.push(
+            `${m.key} ${r.time_s.toFixed(3)} s, kept ${n0(r.account.kept)}, lost ${n0(r.account.lost_known)} (counted ${n0(r.account.counted_lost)})`,
+          );
       }
       if (last('strace')) parts.push(`strace ${last('strace').wall_s.toFixed(2)} s`);
       log(`  recording write1m rep ${i + 1}: ${parts.join(' | ')}`);
@@ -454,7 +621,9 @@ export function recordingBenchmarks(h) {
                   ? `strace -f -o /dev/null: ${straceT.toFixed(2)} s (${(straceT / plainT).toFixed(0)}x the program without the engine, ${plainT.toFixed(3)} s), this recording ${(med(rs, (r) => r.wall_s) / straceT).toFixed(3)}x strace's wall`
                   : 'strace: failed (see recording_write1m_strace)'),
               ...(m.how === 'record'
-                ? [`times are the target's own (main to the last write); the whole \`coroscope record\` command took ${med(rs, (r) => r.wall_s).toFixed(2)} s`]
+                ? [
+                    `times are the target's own (main to the last write); the whole \`coroscope record\` command took ${med(rs, (r) => r.wall_s).toFixed(2)} s`,
+                  ]
                 : ['times are process walls (spawn to exit)']),
               ...policyNote(m),
             ],
@@ -487,7 +656,10 @@ export function recordingBenchmarks(h) {
               ...(broken.length ? [`the events-per-operation rule did not hold: ${broken.join('; ')}`] : []),
               ...policyNote(m),
             ],
-            detail: { policy: m.policy ?? 'none (not supported by this build)', reps: rs.map((r) => ({ ...r.account, lost_known_pct: round4(r.account.lost_known_pct) })) },
+            detail: {
+              policy: m.policy ?? 'none (not supported by this build)',
+              reps: rs.map((r) => ({ ...r.account, lost_known_pct: round4(r.account.lost_known_pct) })),
+            },
           };
         }),
       );
@@ -500,7 +672,15 @@ export function recordingBenchmarks(h) {
           value: round4(bpe),
           peer_value: null,
           meets_target: bpe <= TARGET_BYTES,
-          notes: [`${modes.filter((m) => !failed[m.key]).map((m) => `${m.title} ${med(res[m.key], (r) => r.bytes_per_event).toFixed(2)} B/event, ${(med(res[m.key], (r) => r.bytes) / 1e6).toFixed(1)} MB`).join('; ')}`],
+          notes: [
+            `${modes
+              .filter((m) => !failed[m.key])
+              .map(
+                (m) =>
+                  `${m.title} ${med(res[m.key], (r) => r.bytes_per_event).toFixed(2)} B/event, ${(med(res[m.key], (r) => r.bytes) / 1e6).toFixed(1)} MB`,
+              )
+              .join('; ')}`,
+          ],
           detail: { from: bm.key, reps: res[bm.key].map((r) => round4(r.bytes_per_event)) },
         };
       }),
@@ -510,7 +690,9 @@ export function recordingBenchmarks(h) {
         value: round4(straceT),
         peer_value: round4(plainT),
         meets_target: true,
-        notes: [`strace -f -o /dev/null stops the program at each system call: ${(straceT / plainT).toFixed(0)}x; preloaded engine, not recording: ${med(res.preload, (r) => r.wall_s).toFixed(3)} s`],
+        notes: [
+          `strace -f -o /dev/null stops the program at each system call: ${(straceT / plainT).toFixed(0)}x; preloaded engine, not recording: ${med(res.preload, (r) => r.wall_s).toFixed(3)} s`,
+        ],
         detail: { reps: res.strace.map(slim), reps_plain: res.plain.map(slim), reps_preloaded: res.preload.map(slim) },
       })),
     );
@@ -533,19 +715,26 @@ export function recordingBenchmarks(h) {
         support = await policySupport(baseEnv(dir));
         modes = recordModes(support);
       } catch (e) {
-        for (const s of sizes) for (const m of coMetas(s, modes)) rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
+        for (const s of sizes)
+          for (const m of coMetas(s, modes))
+            rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
         for (const m of writeMetas(modes)) rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
         return rows;
       }
-      if (!support.engine) log('  COROSCOPE_TRACE policy: not supported by this build (libcoroscope.so does not read COROSCOPE_TRACE_POLICY)');
+      if (!support.engine)
+        log(
+          '  COROSCOPE_TRACE policy: not supported by this build (libcoroscope.so does not read COROSCOPE_TRACE_POLICY)',
+        );
       else log('  COROSCOPE_TRACE policy: COROSCOPE_TRACE_POLICY=lossless and =drop');
-      if (!support.cli) log('  coroscope record policy: not supported by this build (coroscope record --help has no --policy)');
+      if (!support.cli)
+        log('  coroscope record policy: not supported by this build (coroscope record --help has no --policy)');
       else log('  coroscope record policy: --policy lossless and --policy drop');
       for (const s of sizes) {
         try {
           rows.push(...(await benchCoroutines(s, modes, dir)));
         } catch (e) {
-          for (const m of coMetas(s, modes)) rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
+          for (const m of coMetas(s, modes))
+            rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
         }
       }
       try {
@@ -561,4 +750,3 @@ export function recordingBenchmarks(h) {
 
   return { recording: benchRecording };
 }
-

@@ -50,7 +50,24 @@ const RESULTS = join(BENCH, 'results.json');
 
 // ---- command line --------------------------------------------------------
 
-const BENCHMARKS = ['ctx_switch', 'yield', 'hook', 'sleep100k', 'echo', 'ossched', 'preempt_latency', 'preempt_overhead', 'ring', 'core_ingest', 'core_store', 'core_export', 'ui', 'ui_big', 'recording', 'bigtrace'];
+const BENCHMARKS = [
+  'ctx_switch',
+  'yield',
+  'hook',
+  'sleep100k',
+  'echo',
+  'ossched',
+  'preempt_latency',
+  'preempt_overhead',
+  'ring',
+  'core_ingest',
+  'core_store',
+  'core_export',
+  'ui',
+  'ui_big',
+  'recording',
+  'bigtrace',
+];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
@@ -65,7 +82,21 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { only: [], reps: 5, echoDuration: 5, coreExportEvents: 2_000_000, uiStreamSeconds: 20, uiReps: 1, uiStreamRate: 200_000, nativeBuild: true, callgrind: true, strict: false, recordingBig: false, bigtraceCoroutines: 320_000, bigtraceRunSeconds: 120 };
+  const o = {
+    only: [],
+    reps: 5,
+    echoDuration: 5,
+    coreExportEvents: 2_000_000,
+    uiStreamSeconds: 20,
+    uiReps: 1,
+    uiStreamRate: 200_000,
+    nativeBuild: true,
+    callgrind: true,
+    strict: false,
+    recordingBig: false,
+    bigtraceCoroutines: 320_000,
+    bigtraceRunSeconds: 120,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -95,21 +126,32 @@ function parseArgs(argv) {
   if (!(o.uiStreamSeconds >= 5)) usage('--ui-stream-seconds must be a number of seconds >= 5');
   if (!Number.isInteger(o.uiReps) || o.uiReps < 1) usage('--ui-reps must be a positive integer');
   if (!(o.uiStreamRate >= 1000)) usage('--ui-stream-rate must be >= 1000 events/s');
-  if (!Number.isInteger(o.coreExportEvents) || o.coreExportEvents < 1000) usage('--core-export-events must be an integer >= 1000');
-  if (!Number.isInteger(o.bigtraceCoroutines) || o.bigtraceCoroutines < 2 || o.bigtraceCoroutines % 2) usage('--bigtrace-coroutines must be an even integer >= 2');
+  if (!Number.isInteger(o.coreExportEvents) || o.coreExportEvents < 1000)
+    usage('--core-export-events must be an integer >= 1000');
+  if (!Number.isInteger(o.bigtraceCoroutines) || o.bigtraceCoroutines < 2 || o.bigtraceCoroutines % 2)
+    usage('--bigtrace-coroutines must be an even integer >= 2');
   if (!(o.bigtraceRunSeconds >= 20)) usage('--bigtrace-run-seconds must be >= 20');
   // Row names are accepted too (sleep100k_wall -> sleep100k).
   const rowToBenchmark = (n) =>
-    n.startsWith('sleep100k') ? 'sleep100k'
-    : n.startsWith('ring_') ? 'ring'
-    : n === 'core_ingest_record' || n === 'core_bytes_real' ? 'core_ingest'
-    : n.startsWith('core_store') ? 'core_store'
-    : n.startsWith('core_export') ? 'core_export'
-    : n.startsWith('ui_big') ? 'ui_big'
-    : n.startsWith('ui_') ? 'ui'
-    : n.startsWith('recording_') ? 'recording'
-    : n.startsWith('bigtrace_') ? 'bigtrace'
-    : n;
+    n.startsWith('sleep100k')
+      ? 'sleep100k'
+      : n.startsWith('ring_')
+        ? 'ring'
+        : n === 'core_ingest_record' || n === 'core_bytes_real'
+          ? 'core_ingest'
+          : n.startsWith('core_store')
+            ? 'core_store'
+            : n.startsWith('core_export')
+              ? 'core_export'
+              : n.startsWith('ui_big')
+                ? 'ui_big'
+                : n.startsWith('ui_')
+                  ? 'ui'
+                  : n.startsWith('recording_')
+                    ? 'recording'
+                    : n.startsWith('bigtrace_')
+                      ? 'bigtrace'
+                      : n;
   o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
   return o;
@@ -136,7 +178,8 @@ const median = (xs) => {
 // preloads, so "default workers" means the engine's default.
 function cleanEnv(extra = {}) {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('COROSCOPE_') || k === 'LD_PRELOAD' || k === 'GOMAXPROCS') delete env[k];
+  for (const k of Object.keys(env))
+    if (k.startsWith('COROSCOPE_') || k === 'LD_PRELOAD' || k === 'GOMAXPROCS') delete env[k];
   return { ...env, ...extra };
 }
 
@@ -233,7 +276,8 @@ function nativeBuild() {
 
 async function needNative(...files) {
   await nativeBuild();
-  for (const f of files) if (!existsSync(f)) throw new Error(`${f} does not exist (make -C native failed or does not build it yet)`);
+  for (const f of files)
+    if (!existsSync(f)) throw new Error(`${f} does not exist (make -C native failed or does not build it yet)`);
 }
 
 const CFLAGS = ['-O2', '-g', '-Wall', '-Wextra', '-D_GNU_SOURCE', '-pthread'];
@@ -249,11 +293,23 @@ function cc(out, src, extra = []) {
 
 // Link with libcoroscope even though hook_read.c references none of its
 // symbols (--no-as-needed), and find it at run time without LD_LIBRARY_PATH.
-const linkEngine = () => ['-I', ENGINE_INC, '-L', NATIVE_BUILD, '-Wl,--no-as-needed', '-lcoroscope', '-Wl,--as-needed', `-Wl,-rpath,${NATIVE_BUILD}`];
+const linkEngine = () => [
+  '-I',
+  ENGINE_INC,
+  '-L',
+  NATIVE_BUILD,
+  '-Wl,--no-as-needed',
+  '-lcoroscope',
+  '-Wl,--as-needed',
+  `-Wl,-rpath,${NATIVE_BUILD}`,
+];
 
 function goBuild(out, src) {
   return once(out, async () => {
-    await mustRun(`go build ${src}`, 'go', ['build', '-o', join(OUT, out), join(BENCH, src)], { env: GO_ENV(), timeout: 300_000 });
+    await mustRun(`go build ${src}`, 'go', ['build', '-o', join(OUT, out), join(BENCH, src)], {
+      env: GO_ENV(),
+      timeout: 300_000,
+    });
     return join(OUT, out);
   });
 }
@@ -290,14 +346,39 @@ const round4 = (x) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);
 // ---- 1. context switch ---------------------------------------------------
 
 async function benchCtxSwitch() {
-  const meta = { name: 'ctx_switch', title: 'context switch', unit: 'ns/switch', better: 'lower', target: '<= 10 ns and <= 1.00x peer', peer: 'Boost.Context fcontext' };
+  const meta = {
+    name: 'ctx_switch',
+    title: 'context switch',
+    unit: 'ns/switch',
+    better: 'lower',
+    target: '<= 10 ns and <= 1.00x peer',
+    peer: 'Boost.Context fcontext',
+  };
   try {
     if (process.arch !== 'x64') throw new Error('the engine has an x86-64 context switch only');
     const exe = join(OUT, 'ctx_switch');
     await once(exe, () =>
-      mustRun('c++ ctx_switch.cpp', 'c++', ['-O2', '-g', '-std=c++17', '-Wall', '-Wextra', '-I', ENGINE_SRC, join(BENCH, 'c', 'ctx_switch.cpp'), join(ENGINE_SRC, 'context_x86_64.S'), '-o', exe, '-lboost_context'], {
-        env: process.env,
-      }),
+      mustRun(
+        'c++ ctx_switch.cpp',
+        'c++',
+        [
+          '-O2',
+          '-g',
+          '-std=c++17',
+          '-Wall',
+          '-Wextra',
+          '-I',
+          ENGINE_SRC,
+          join(BENCH, 'c', 'ctx_switch.cpp'),
+          join(ENGINE_SRC, 'context_x86_64.S'),
+          '-o',
+          exe,
+          '-lboost_context',
+        ],
+        {
+          env: process.env,
+        },
+      ),
     );
     const ours = [];
     const slow = [];
@@ -307,7 +388,9 @@ async function benchCtxSwitch() {
       ours.push(median(j.ours_ns));
       slow.push(median(j.ours_fp_differs_ns));
       boost.push(median(j.boost_ns));
-      log(`  ctx_switch rep ${i + 1}: ours ${ours.at(-1).toFixed(2)} ns (FP state differs: ${slow.at(-1).toFixed(2)} ns), boost ${boost.at(-1).toFixed(2)} ns`);
+      log(
+        `  ctx_switch rep ${i + 1}: ours ${ours.at(-1).toFixed(2)} ns (FP state differs: ${slow.at(-1).toFixed(2)} ns), boost ${boost.at(-1).toFixed(2)} ns`,
+      );
     }
     const value = median(ours);
     const peer_value = median(boost);
@@ -317,12 +400,15 @@ async function benchCtxSwitch() {
         value: round4(value),
         peer_value: round4(peer_value),
         meets_target: value <= 10 && value / peer_value <= 1.0,
-        notes: [`ours with different MXCSR/x87 control on the two sides (the switch never touches it; the scheduler saves it only for coroutines that changed it): ${median(slow).toFixed(2)} ns/switch`],
+        notes: [
+          `ours with different MXCSR/x87 control on the two sides (the switch never touches it; the scheduler saves it only for coroutines that changed it): ${median(slow).toFixed(2)} ns/switch`,
+        ],
         detail: {
           reps_ours_ns: ours.map(round4),
           reps_ours_fp_differs_ns: slow.map(round4),
           reps_peer_ns: boost.map(round4),
-          method: 'ping-pong, 10M switches per round, median of 5 rounds per process, ours and Boost alternating in the same process; value = ours with equal FP control state on both sides',
+          method:
+            'ping-pong, 10M switches per round, median of 5 rounds per process, ours and Boost alternating in the same process; value = ours with equal FP control state on both sides',
         },
       }),
     ];
@@ -334,12 +420,22 @@ async function benchCtxSwitch() {
 // ---- 2. yield through the scheduler --------------------------------------
 
 async function benchYield() {
-  const meta = { name: 'yield', title: 'yield via scheduler (1 worker)', unit: 'ns/yield', better: 'lower', target: '<= 30 ns', peer: 'Go runtime.Gosched, GOMAXPROCS=1' };
+  const meta = {
+    name: 'yield',
+    title: 'yield via scheduler (1 worker)',
+    unit: 'ns/yield',
+    better: 'lower',
+    target: '<= 30 ns',
+    peer: 'Go runtime.Gosched, GOMAXPROCS=1',
+  };
   const ours = [];
   const go = [];
   try {
     await needNative(LIB);
-    const [exe, goExe] = await Promise.all([cc('yield', 'c/yield.c', linkEngine()), goBuild('gosched', 'go/gosched.go')]);
+    const [exe, goExe] = await Promise.all([
+      cc('yield', 'c/yield.c', linkEngine()),
+      goBuild('gosched', 'go/gosched.go'),
+    ]);
     for (let i = 0; i < opts.reps; i++) {
       const a = lastJson('yield', (await mustRun('yield', exe, ['2000000', '3'], { timeout: 30_000 })).stdout);
       const b = lastJson('gosched', (await mustRun('gosched', goExe, ['2000000', '3'], { timeout: 30_000 })).stdout);
@@ -354,7 +450,11 @@ async function benchYield() {
         value: round4(value),
         peer_value: round4(median(go)),
         meets_target: value <= 30,
-        detail: { reps_ours_ns: ours.map(round4), reps_peer_ns: go.map(round4), method: '2 coroutines x 2M yields, time measured inside the coroutines, median of 3 rounds per process' },
+        detail: {
+          reps_ours_ns: ours.map(round4),
+          reps_peer_ns: go.map(round4),
+          method: '2 coroutines x 2M yields, time measured inside the coroutines, median of 3 rounds per process',
+        },
       }),
     ];
   } catch (e) {
@@ -376,7 +476,9 @@ async function irPerCall(exe) {
   const n = [100000, 200000];
   for (const k of n) {
     const f = join(OUT, `callgrind.${exe.split('/').at(-1)}.${k}`);
-    await mustRun('valgrind', 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${f}`, exe, String(k), '1'], { timeout: 300_000 });
+    await mustRun('valgrind', 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${f}`, exe, String(k), '1'], {
+      timeout: 300_000,
+    });
     const m = /^summary:\s*(\d+)/m.exec(readFileSync(f, 'utf8'));
     if (!m) throw new Error(`no summary in ${f}`);
     counts.push(Number(m[1]));
@@ -392,10 +494,20 @@ async function haveValgrind() {
 }
 
 async function benchHook() {
-  const meta = { name: 'hook', title: 'hook pass-through (read, plain thread)', unit: 'ns/call', better: 'lower', target: '<= 5 ns overhead', peer: 'glibc read(), no coroscope' };
+  const meta = {
+    name: 'hook',
+    title: 'hook pass-through (read, plain thread)',
+    unit: 'ns/call',
+    better: 'lower',
+    target: '<= 5 ns overhead',
+    peer: 'glibc read(), no coroscope',
+  };
   try {
     await needNative(LIB);
-    const [plain, hooked] = await Promise.all([cc('hook_read_plain', 'c/hook_read.c', ['-ldl']), cc('hook_read_hooked', 'c/hook_read.c', [...linkEngine(), '-ldl'])]);
+    const [plain, hooked] = await Promise.all([
+      cc('hook_read_plain', 'c/hook_read.c', ['-ldl']),
+      cc('hook_read_hooked', 'c/hook_read.c', [...linkEngine(), '-ldl']),
+    ]);
     const p = [];
     const h = [];
     let readFrom = '?';
@@ -411,7 +523,10 @@ async function benchHook() {
       }
       log(`  hook rep ${i + 1}: plain ${p.at(-1).toFixed(2)} ns, hooked ${h.at(-1).toFixed(2)} ns`);
     }
-    if (!readFrom.includes('libcoroscope')) throw new Error(`read() in the linked binary resolves to ${readFrom}, not libcoroscope.so: this build does not hook read()`);
+    if (!readFrom.includes('libcoroscope'))
+      throw new Error(
+        `read() in the linked binary resolves to ${readFrom}, not libcoroscope.so: this build does not hook read()`,
+      );
     const plainNs = median(p);
     const hookedNs = median(h);
     const overhead = hookedNs - plainNs;
@@ -422,7 +537,8 @@ async function benchHook() {
       reps_plain_ns: p.map(round4),
       reps_hooked_ns: h.map(round4),
       median_pairwise_overhead_ns: round4(median(pairDiffs)),
-      method: 'read(fd, buf, 0) on /dev/zero, 1M calls x 5 rounds per process; same source linked with and without -lcoroscope',
+      method:
+        'read(fd, buf, 0) on /dev/zero, 1M calls x 5 rounds per process; same source linked with and without -lcoroscope',
     };
     const notes = [`ratio = hooked/plain ns per call (${hookedNs.toFixed(1)} / ${plainNs.toFixed(1)})`];
     if (opts.callgrind && (await haveValgrind())) {
@@ -430,9 +546,18 @@ async function benchHook() {
       const irHooked = await irPerCall(hooked);
       detail.user_instructions_per_call_plain = round4(irPlain);
       detail.user_instructions_per_call_hooked = round4(irHooked);
-      notes.push(`callgrind: ${irHooked.toFixed(1)} vs ${irPlain.toFixed(1)} user-space instructions per call (+${(irHooked - irPlain).toFixed(1)})`);
+      notes.push(
+        `callgrind: ${irHooked.toFixed(1)} vs ${irPlain.toFixed(1)} user-space instructions per call (+${(irHooked - irPlain).toFixed(1)})`,
+      );
     }
-    const r = row({ ...meta, value: round4(overhead), peer_value: round4(plainNs), meets_target: overhead <= 5, detail, notes });
+    const r = row({
+      ...meta,
+      value: round4(overhead),
+      peer_value: round4(plainNs),
+      meets_target: overhead <= 5,
+      detail,
+      notes,
+    });
     r.ratio = round4(hookedNs / plainNs);
     r.unit = 'ns/call overhead';
     return [r];
@@ -444,11 +569,28 @@ async function benchHook() {
 // ---- 4. 100k sleeping coroutines -----------------------------------------
 
 async function benchSleep100k() {
-  const wallMeta = { name: 'sleep100k_wall', title: '100k coroutines x usleep(100ms): wall', unit: 's', better: 'lower', target: '<= 0.3 s', peer: 'Go: 100k goroutines time.Sleep' };
-  const rssMeta = { name: 'sleep100k_rss', title: '100k coroutines x usleep(100ms): RSS', unit: 'KiB/coroutine', better: 'lower', target: '<= 16 KiB', peer: 'Go: 100k goroutines time.Sleep' };
+  const wallMeta = {
+    name: 'sleep100k_wall',
+    title: '100k coroutines x usleep(100ms): wall',
+    unit: 's',
+    better: 'lower',
+    target: '<= 0.3 s',
+    peer: 'Go: 100k goroutines time.Sleep',
+  };
+  const rssMeta = {
+    name: 'sleep100k_rss',
+    title: '100k coroutines x usleep(100ms): RSS',
+    unit: 'KiB/coroutine',
+    better: 'lower',
+    target: '<= 16 KiB',
+    peer: 'Go: 100k goroutines time.Sleep',
+  };
   try {
     await needNative(LIB);
-    const [exe, goExe] = await Promise.all([cc('sleep100k', 'c/sleep100k.c', linkEngine()), goBuild('sleep100k_go', 'go/sleep100k.go')]);
+    const [exe, goExe] = await Promise.all([
+      cc('sleep100k', 'c/sleep100k.c', linkEngine()),
+      goBuild('sleep100k_go', 'go/sleep100k.go'),
+    ]);
     const ours = [];
     const go = [];
     for (let i = 0; i < opts.reps; i++) {
@@ -492,8 +634,22 @@ async function benchSleep100k() {
       );
     }
     return [
-      row({ ...wallMeta, value: round4(wall), peer_value: round4(med(go, 'wall_s')), meets_target: wall <= 0.3, detail, notes: wallNotes }),
-      row({ ...rssMeta, value: round4(rss), peer_value: round4(med(go, 'rss_per_co_bytes') / 1024), meets_target: rss <= 16, detail: { see: 'sleep100k_wall' }, notes: rssNotes }),
+      row({
+        ...wallMeta,
+        value: round4(wall),
+        peer_value: round4(med(go, 'wall_s')),
+        meets_target: wall <= 0.3,
+        detail,
+        notes: wallNotes,
+      }),
+      row({
+        ...rssMeta,
+        value: round4(rss),
+        peer_value: round4(med(go, 'rss_per_co_bytes') / 1024),
+        meets_target: rss <= 16,
+        detail: { see: 'sleep100k_wall' },
+        notes: rssNotes,
+      }),
     ];
   } catch (e) {
     return [
@@ -552,12 +708,32 @@ function stopServer(srv) {
 async function echoOnce(what, cmd, args, env, client) {
   const srv = await startServer(what, cmd, args, env);
   try {
-    const r = await run(client, ['--host', srv.host, '--port', String(srv.port), '--conns', '1000', '--size', '64', '--duration', String(opts.echoDuration), '--warmup', '1'], {
-      timeout: (opts.echoDuration + 60) * 1000,
-    });
+    const r = await run(
+      client,
+      [
+        '--host',
+        srv.host,
+        '--port',
+        String(srv.port),
+        '--conns',
+        '1000',
+        '--size',
+        '64',
+        '--duration',
+        String(opts.echoDuration),
+        '--warmup',
+        '1',
+      ],
+      {
+        timeout: (opts.echoDuration + 60) * 1000,
+      },
+    );
     const m = /requests_per_sec=([\d.eE+-]+)/.exec(r.stdout);
     const e = /errors=(\d+)/.exec(r.stdout);
-    if (r.code !== 0 || !m) throw new Error(describeFailure(`echo_client against ${what}`, r) + `\nserver stderr: ${srv.stderr().trim().slice(-300)}`);
+    if (r.code !== 0 || !m)
+      throw new Error(
+        describeFailure(`echo_client against ${what}`, r) + `\nserver stderr: ${srv.stderr().trim().slice(-300)}`,
+      );
     return { rps: Number(m[1]), errors: e ? Number(e[1]) : null, line: r.stdout.trim() };
   } finally {
     await stopServer(srv);
@@ -565,7 +741,14 @@ async function echoOnce(what, cmd, args, env, client) {
 }
 
 async function benchEcho() {
-  const meta = { name: 'echo', title: 'echo, 1000 conns x 64 B, 1 server worker', unit: 'req/s', better: 'higher', target: '>= 1.00x peer', peer: 'Go net, goroutine/conn, GOMAXPROCS=1' };
+  const meta = {
+    name: 'echo',
+    title: 'echo, 1000 conns x 64 B, 1 server worker',
+    unit: 'req/s',
+    better: 'higher',
+    target: '>= 1.00x peer',
+    peer: 'Go net, goroutine/conn, GOMAXPROCS=1',
+  };
   try {
     const server = join(NATIVE_BUILD, 'examples', 'echo_server');
     const client = join(NATIVE_BUILD, 'examples', 'echo_client');
@@ -576,7 +759,16 @@ async function benchEcho() {
     for (let i = 0; i < opts.reps; i++) {
       const order = i & 1 ? ['go', 'ours'] : ['ours', 'go'];
       for (const which of order) {
-        if (which === 'ours') ours.push(await echoOnce('echo_server (coroscope)', server, ['--port', '0'], cleanEnv({ COROSCOPE_WORKERS: '1' }), client));
+        if (which === 'ours')
+          ours.push(
+            await echoOnce(
+              'echo_server (coroscope)',
+              server,
+              ['--port', '0'],
+              cleanEnv({ COROSCOPE_WORKERS: '1' }),
+              client,
+            ),
+          );
         else go.push(await echoOnce('echo_server (Go)', goExe, ['--port', '0'], cleanEnv({ GOMAXPROCS: '1' }), client));
       }
       log(`  echo rep ${i + 1}: ours ${ours.at(-1).rps.toFixed(0)} req/s, go ${go.at(-1).rps.toFixed(0)} req/s`);
@@ -585,8 +777,11 @@ async function benchEcho() {
     const peer_value = median(go.map((x) => x.rps));
     const errs = [...ours, ...go].reduce((s, x) => s + (x.errors || 0), 0);
     const notes = errs ? [`echo_client reported ${errs} errors over all runs`] : [];
-    const span = (xs) => `${Math.round(Math.min(...xs)).toLocaleString('en-US')}..${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
-    notes.push(`spread over ${opts.reps} runs: ours ${span(ours.map((x) => x.rps))}, Go ${span(go.map((x) => x.rps))} req/s (client and server share the cores)`);
+    const span = (xs) =>
+      `${Math.round(Math.min(...xs)).toLocaleString('en-US')}..${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
+    notes.push(
+      `spread over ${opts.reps} runs: ours ${span(ours.map((x) => x.rps))}, Go ${span(go.map((x) => x.rps))} req/s (client and server share the cores)`,
+    );
     return [
       row({
         ...meta,
@@ -617,8 +812,22 @@ async function benchEcho() {
 
 async function benchOssched() {
   const trace = join(OUT, 'ossched.cstrace');
-  const yMeta = { name: 'ossched_yield', title: "yield, recording, with the OS's share tracked (on vs off)", unit: 'ns/yield', better: 'lower', target: '<= 1.05x off', peer: 'COROSCOPE_OSSCHED=0' };
-  const eMeta = { name: 'ossched_echo', title: "echo, recording, with the OS's share tracked (on vs off)", unit: 'req/s', better: 'higher', target: '>= 0.95x off', peer: 'COROSCOPE_OSSCHED=0' };
+  const yMeta = {
+    name: 'ossched_yield',
+    title: "yield, recording, with the OS's share tracked (on vs off)",
+    unit: 'ns/yield',
+    better: 'lower',
+    target: '<= 1.05x off',
+    peer: 'COROSCOPE_OSSCHED=0',
+  };
+  const eMeta = {
+    name: 'ossched_echo',
+    title: "echo, recording, with the OS's share tracked (on vs off)",
+    unit: 'req/s',
+    better: 'higher',
+    target: '>= 0.95x off',
+    peer: 'COROSCOPE_OSSCHED=0',
+  };
   const rows = [];
   try {
     await needNative(LIB);
@@ -627,14 +836,34 @@ async function benchOssched() {
     const off = [];
     for (let i = 0; i < opts.reps; i++) {
       for (const v of i & 1 ? ['0', '1'] : ['1', '0']) {
-        const j = lastJson('yield', (await mustRun('yield', exe, ['2000000', '3'], { env: cleanEnv({ COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), timeout: 60_000 })).stdout);
+        const j = lastJson(
+          'yield',
+          (
+            await mustRun('yield', exe, ['2000000', '3'], {
+              env: cleanEnv({ COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }),
+              timeout: 60_000,
+            })
+          ).stdout,
+        );
         (v === '1' ? on : off).push(median(j.ns_per_yield));
       }
       log(`  ossched_yield rep ${i + 1}: on ${on.at(-1).toFixed(2)} ns, off ${off.at(-1).toFixed(2)} ns`);
     }
-    const value = median(on), peer_value = median(off);
-    rows.push(row({ ...yMeta, value: round4(value), peer_value: round4(peer_value), meets_target: value / peer_value <= 1.05,
-      detail: { reps_ours_ns: on.map(round4), reps_peer_ns: off.map(round4), method: '2 coroutines x 2M yields on one worker, on/off interleaved' } }));
+    const value = median(on),
+      peer_value = median(off);
+    rows.push(
+      row({
+        ...yMeta,
+        value: round4(value),
+        peer_value: round4(peer_value),
+        meets_target: value / peer_value <= 1.05,
+        detail: {
+          reps_ours_ns: on.map(round4),
+          reps_peer_ns: off.map(round4),
+          method: '2 coroutines x 2M yields on one worker, on/off interleaved',
+        },
+      }),
+    );
   } catch (e) {
     rows.push(errorRow(yMeta.name, yMeta.title, yMeta.unit, yMeta.better, yMeta.target, yMeta.peer, e));
   }
@@ -646,30 +875,75 @@ async function benchOssched() {
     const off = [];
     for (let i = 0; i < opts.reps; i++) {
       for (const v of i & 1 ? ['0', '1'] : ['1', '0'])
-        (v === '1' ? on : off).push(await echoOnce(`echo_server (COROSCOPE_OSSCHED=${v})`, server, ['--port', '0'], cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }), client));
+        (v === '1' ? on : off).push(
+          await echoOnce(
+            `echo_server (COROSCOPE_OSSCHED=${v})`,
+            server,
+            ['--port', '0'],
+            cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_OSSCHED: v, COROSCOPE_TRACE: trace }),
+            client,
+          ),
+        );
       log(`  ossched_echo rep ${i + 1}: on ${on.at(-1).rps.toFixed(0)} req/s, off ${off.at(-1).rps.toFixed(0)} req/s`);
     }
-    const value = median(on.map((x) => x.rps)), peer_value = median(off.map((x) => x.rps));
-    rows.push(row({ ...eMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: value / peer_value >= 0.95,
-      detail: { reps_ours: on.map((x) => x.rps), reps_peer: off.map((x) => x.rps), client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, recording (COROSCOPE_TRACE)` } }));
+    const value = median(on.map((x) => x.rps)),
+      peer_value = median(off.map((x) => x.rps));
+    rows.push(
+      row({
+        ...eMeta,
+        value: Math.round(value),
+        peer_value: Math.round(peer_value),
+        meets_target: value / peer_value >= 0.95,
+        detail: {
+          reps_ours: on.map((x) => x.rps),
+          reps_peer: off.map((x) => x.rps),
+          client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, recording (COROSCOPE_TRACE)`,
+        },
+      }),
+    );
   } catch (e) {
     rows.push(errorRow(eMeta.name, eMeta.title, eMeta.unit, eMeta.better, eMeta.target, eMeta.peer, e));
   }
-  const kMeta = { name: 'ossched_kswitch', title: 'kernel context switch of a thread recording its switches', unit: 'ns/switch', better: 'lower', target: '—', peer: 'not recording' };
+  const kMeta = {
+    name: 'ossched_kswitch',
+    title: 'kernel context switch of a thread recording its switches',
+    unit: 'ns/switch',
+    better: 'lower',
+    target: '—',
+    peer: 'not recording',
+  };
   try {
     const exe = await cc('ossched_switch', 'c/ossched_switch.c');
     const on = [];
     const off = [];
     for (let i = 0; i < opts.reps; i++) {
-      const j = lastJson('ossched_switch', (await mustRun('ossched_switch', exe, ['100000', '4'], { timeout: 60_000 })).stdout);
+      const j = lastJson(
+        'ossched_switch',
+        (await mustRun('ossched_switch', exe, ['100000', '4'], { timeout: 60_000 })).stdout,
+      );
       on.push(median(j.on_ns) / 2);
       off.push(median(j.off_ns) / 2);
       log(`  ossched_kswitch rep ${i + 1}: on ${on.at(-1).toFixed(0)} ns, off ${off.at(-1).toFixed(0)} ns per switch`);
     }
-    const value = median(on), peer_value = median(off);
-    rows.push(row({ ...kMeta, value: Math.round(value), peer_value: Math.round(peer_value), meets_target: true,
-      notes: [`ossched_kswitch: each switch between two tracked threads writes a SWITCH_OUT and a SWITCH_IN record; +${Math.round(value - peer_value)} ns per switch here (a worker pays it at each kernel context switch: waking from idle, being preempted)`],
-      detail: { reps_ours_ns: on.map(round4), reps_peer_ns: off.map(round4), method: 'two threads pinned to one CPU, pipe ping-pong, 100k round trips per round, 4 rounds on/off alternating per process; ns per switch = round trip / 2' } }));
+    const value = median(on),
+      peer_value = median(off);
+    rows.push(
+      row({
+        ...kMeta,
+        value: Math.round(value),
+        peer_value: Math.round(peer_value),
+        meets_target: true,
+        notes: [
+          `ossched_kswitch: each switch between two tracked threads writes a SWITCH_OUT and a SWITCH_IN record; +${Math.round(value - peer_value)} ns per switch here (a worker pays it at each kernel context switch: waking from idle, being preempted)`,
+        ],
+        detail: {
+          reps_ours_ns: on.map(round4),
+          reps_peer_ns: off.map(round4),
+          method:
+            'two threads pinned to one CPU, pipe ping-pong, 100k round trips per round, 4 rounds on/off alternating per process; ns per switch = round trip / 2',
+        },
+      }),
+    );
   } catch (e) {
     rows.push(errorRow(kMeta.name, kMeta.title, kMeta.unit, kMeta.better, kMeta.target, kMeta.peer, e));
   }
@@ -699,7 +973,8 @@ function printTable(rows) {
     r.error ? 'ERROR' : r.meets_target ? 'pass' : 'FAIL',
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 1 || i === 4 || i === 5 ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ')} |`;
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 1 || i === 4 || i === 5 ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ')} |`;
   console.log(line(head));
   console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
   for (const b of body) console.log(line(b));
@@ -718,7 +993,19 @@ function printTable(rows) {
 // (bench/preempt_rows.mjs, c/preempt_overhead.c, go/preempt_hog.go)
 
 const PREEMPT_RUNNERS = preemptBenchmarks({
-  opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, goBuild, linkEngine,
+  opts,
+  log,
+  mustRun,
+  lastJson,
+  median,
+  row,
+  errorRow,
+  round4,
+  cleanEnv,
+  needNative,
+  cc,
+  goBuild,
+  linkEngine,
   nativeBuild: () => NATIVE_BUILD,
   lib: () => LIB,
 });
@@ -727,22 +1014,48 @@ const PREEMPT_RUNNERS = preemptBenchmarks({
 // (c/ring_bench.c compiles native/wire/ring.c in; no engine library)
 
 async function benchRing() {
-  const prodMeta = { name: 'ring_producer', title: 'event ring: producer (consumer draining)', unit: 'ns/event', better: 'lower', target: '<= 25 ns', peer: '—' };
-  const consMeta = { name: 'ring_consumer', title: 'event ring: consumer read', unit: 'M events/s', better: 'higher', target: '>= 20 M/s', peer: 'memcpy of the same bytes' };
+  const prodMeta = {
+    name: 'ring_producer',
+    title: 'event ring: producer (consumer draining)',
+    unit: 'ns/event',
+    better: 'lower',
+    target: '<= 25 ns',
+    peer: '—',
+  };
+  const consMeta = {
+    name: 'ring_consumer',
+    title: 'event ring: consumer read',
+    unit: 'M events/s',
+    better: 'higher',
+    target: '>= 20 M/s',
+    peer: 'memcpy of the same bytes',
+  };
   try {
     const exe = await cc('ring_bench', 'c/ring_bench.c');
     const reps = [];
     for (let i = 0; i < opts.reps; i++) {
-      const j = lastJson('ring_bench', (await mustRun('ring_bench', exe, ['10000000', '3'], { timeout: 60_000 })).stdout);
-      reps.push({ producer_ns: median(j.producer_ns), consumer_meps: median(j.consumer_meps), memcpy_meps: median(j.memcpy_meps), dropped: j.dropped });
+      const j = lastJson(
+        'ring_bench',
+        (await mustRun('ring_bench', exe, ['10000000', '3'], { timeout: 60_000 })).stdout,
+      );
+      reps.push({
+        producer_ns: median(j.producer_ns),
+        consumer_meps: median(j.consumer_meps),
+        memcpy_meps: median(j.memcpy_meps),
+        dropped: j.dropped,
+      });
       const r = reps.at(-1);
-      log(`  ring rep ${i + 1}: producer ${r.producer_ns.toFixed(2)} ns/event (dropped ${r.dropped}), consumer ${r.consumer_meps.toFixed(0)} M/s, memcpy ${r.memcpy_meps.toFixed(0)} M/s`);
+      log(
+        `  ring rep ${i + 1}: producer ${r.producer_ns.toFixed(2)} ns/event (dropped ${r.dropped}), consumer ${r.consumer_meps.toFixed(0)} M/s, memcpy ${r.memcpy_meps.toFixed(0)} M/s`,
+      );
     }
     const med = (k) => median(reps.map((r) => r[k]));
     const prod = med('producer_ns');
     const cons = med('consumer_meps');
     const dropped = reps.reduce((s, r) => s + r.dropped, 0);
-    const prodNotes = dropped ? [`${dropped} events were dropped over all runs: the consumer did not keep up, the value includes the drop path`] : [];
+    const prodNotes = dropped
+      ? [`${dropped} events were dropped over all runs: the consumer did not keep up, the value includes the drop path`]
+      : [];
     return [
       row({
         ...prodMeta,
@@ -753,7 +1066,8 @@ async function benchRing() {
         detail: {
           reps_ns: reps.map((r) => round4(r.producer_ns)),
           dropped,
-          method: 'cs_ring_write of 10M records built in the loop (no clock read) into a 1 Mi-record ring + one flush, a consumer thread draining in batches of 256; median of 3 rounds per process',
+          method:
+            'cs_ring_write of 10M records built in the loop (no clock read) into a 1 Mi-record ring + one flush, a consumer thread draining in batches of 256; median of 3 rounds per process',
         },
       }),
       row({
@@ -764,7 +1078,8 @@ async function benchRing() {
         detail: {
           reps_meps: reps.map((r) => round4(r.consumer_meps)),
           reps_memcpy_meps: reps.map((r) => round4(r.memcpy_meps)),
-          method: 'one thread: fill a 64 Ki-record ring (4 MiB), drain it with cs_ring_read in batches of 256 into a 16 KiB buffer, 20 fills per round; reference: memcpy of the same slots in the same chunks after the same fill; median of 3 rounds per process',
+          method:
+            'one thread: fill a 64 Ki-record ring (4 MiB), drain it with cs_ring_read in batches of 256 into a 16 KiB buffer, 20 fills per round; reference: memcpy of the same slots in the same chunks after the same fill; median of 3 rounds per process',
         },
       }),
     ];
@@ -781,7 +1096,20 @@ async function benchRing() {
 
 // What run.mjs hands to the row modules (bench/core_rows.mjs, bench/ui_rows.mjs).
 const ROW_HELPERS = {
-  opts, log, run, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, goBuild,
+  opts,
+  log,
+  run,
+  mustRun,
+  lastJson,
+  median,
+  row,
+  errorRow,
+  round4,
+  cleanEnv,
+  needNative,
+  cc,
+  linkEngine,
+  goBuild,
   bench: BENCH,
   root: ROOT,
   nativeBuild: () => NATIVE_BUILD,
@@ -807,7 +1135,20 @@ const BIGTRACE_RUNNERS = bigtraceBenchmarks(ROW_HELPERS);
 
 // ---- main ----------------------------------------------------------------
 
-const RUNNERS = { ctx_switch: benchCtxSwitch, yield: benchYield, hook: benchHook, sleep100k: benchSleep100k, echo: benchEcho, ossched: benchOssched, ...PREEMPT_RUNNERS, ring: benchRing, ...CORE_RUNNERS, ...UI_RUNNERS, ...RECORDING_RUNNERS, ...BIGTRACE_RUNNERS };
+const RUNNERS = {
+  ctx_switch: benchCtxSwitch,
+  yield: benchYield,
+  hook: benchHook,
+  sleep100k: benchSleep100k,
+  echo: benchEcho,
+  ossched: benchOssched,
+  ...PREEMPT_RUNNERS,
+  ring: benchRing,
+  ...CORE_RUNNERS,
+  ...UI_RUNNERS,
+  ...RECORDING_RUNNERS,
+  ...BIGTRACE_RUNNERS,
+};
 
 async function main() {
   const names = opts.only.length ? BENCHMARKS.filter((n) => opts.only.includes(n)) : BENCHMARKS;

@@ -47,7 +47,15 @@ const log = (...a) => console.error(...a);
 // ---- command line ---------------------------------------------------------
 
 function parse(argv) {
-  const o = { mode: argv[0], target: argv[1], panSeconds: 3, zoomSeconds: 3, coroutines: 16, yieldsPerS: 92_500, seconds: 20 };
+  const o = {
+    mode: argv[0],
+    target: argv[1],
+    panSeconds: 3,
+    zoomSeconds: 3,
+    coroutines: 16,
+    yieldsPerS: 92_500,
+    seconds: 20,
+  };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const v = () => Number(argv[++i]);
@@ -59,7 +67,9 @@ function parse(argv) {
     else throw new Error(`ui_measure: unknown argument ${a}`);
   }
   if (!['trace', 'stream', 'big'].includes(o.mode) || !o.target) {
-    throw new Error('usage: ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S] | stream PRODUCER [--coroutines N] [--yields-per-s R] [--seconds S]');
+    throw new Error(
+      'usage: ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S] | stream PRODUCER [--coroutines N] [--yields-per-s R] [--seconds S]',
+    );
   }
   return o;
 }
@@ -71,13 +81,21 @@ async function serve() {
   const dir = mkdtempSync(join(tmpdir(), 'coroscope-bench-ui-'));
   mkdirSync(join(dir, 'run'), { mode: 0o700 });
   const env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), COROSCOPE_RECORDINGS: join(dir, 'recordings') };
-  for (const k of Object.keys(env)) if ((k.startsWith('COROSCOPE_') && k !== 'COROSCOPE_RECORDINGS' && k !== 'COROSCOPE_NATIVE_DIR') || k === 'LD_PRELOAD') delete env[k];
+  for (const k of Object.keys(env))
+    if (
+      (k.startsWith('COROSCOPE_') && k !== 'COROSCOPE_RECORDINGS' && k !== 'COROSCOPE_NATIVE_DIR') ||
+      k === 'LD_PRELOAD'
+    )
+      delete env[k];
   const child = spawn(process.execPath, [CLI, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const url = await new Promise((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`coroscope serve printed no URL within 20 s: ${err.trim().slice(-400)}`)), 20_000);
+    const timer = setTimeout(
+      () => rej(new Error(`coroscope serve printed no URL within 20 s: ${err.trim().slice(-400)}`)),
+      20_000,
+    );
     child.stdout.on('data', (d) => {
       out += d;
       const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
@@ -133,53 +151,62 @@ function instrument() {
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
     set onmessage(fn) {
-      super.onmessage = fn && ((ev) => {
-        // Read before the page's handler: it hands a binary frame's buffer to the data worker
-        // (transferred, so detached here afterwards).
-        const bytes = typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength;
-        const frameHead = ev.data instanceof ArrayBuffer && ev.data.byteLength >= 4
-          ? (() => {
-            const n = new DataView(ev.data).getUint32(0, true);
-            return { n, head: new TextDecoder().decode(new Uint8Array(ev.data, 4, Math.min(n, 200))) };
-          })()
-          : null;
-        const s = performance.now();
-        try {
-          return fn.call(this, ev);
-        } finally {
-          const e = performance.now();
-          b.msgs++;
-          b.msgBytes += bytes;
-          b.msgBusyMs += e - s;
-          b.lastMsgEnd = e;
-          if (typeof ev.data === 'string') {
-            const head = ev.data.slice(0, 200);
-            if (head.includes('"type":"batch"')) {
-              // base64 of fixed-size records (EVENT_SIZE = 64 bytes, main/core/events/schema.ts)
-              const i = ev.data.indexOf('"events":"');
-              const j = i < 0 ? -1 : ev.data.indexOf('"', i + 10);
-              if (j > 0) {
-                let n = j - (i + 10);
-                const pad = ev.data[j - 1] === '=' ? (ev.data[j - 2] === '=' ? 2 : 1) : 0;
-                b.eventsIn += Math.floor(((n / 4) * 3 - pad) / 64);
+      super.onmessage =
+        fn &&
+        ((ev) => {
+          // Read before the page's handler: it hands a binary frame's buffer to the data worker
+          // (transferred, so detached here afterwards).
+          const bytes = typeof ev.data === 'string' ? ev.data.length : ev.data.byteLength;
+          const frameHead =
+            ev.data instanceof ArrayBuffer && ev.data.byteLength >= 4
+              ? (() => {
+                  const n = new DataView(ev.data).getUint32(0, true);
+                  return { n, head: new TextDecoder().decode(new Uint8Array(ev.data, 4, Math.min(n, 200))) };
+                })()
+              : null;
+          const s = performance.now();
+          try {
+            return fn.call(this, ev);
+          } finally {
+            const e = performance.now();
+            b.msgs++;
+            b.msgBytes += bytes;
+            b.msgBusyMs += e - s;
+            b.lastMsgEnd = e;
+            if (typeof ev.data === 'string') {
+              const head = ev.data.slice(0, 200);
+              if (head.includes('"type":"batch"')) {
+                // base64 of fixed-size records (EVENT_SIZE = 64 bytes, main/core/events/schema.ts)
+                const i = ev.data.indexOf('"events":"');
+                const j = i < 0 ? -1 : ev.data.indexOf('"', i + 10);
+                if (j > 0) {
+                  let n = j - (i + 10);
+                  const pad = ev.data[j - 1] === '=' ? (ev.data[j - 2] === '=' ? 2 : 1) : 0;
+                  b.eventsIn += Math.floor(((n / 4) * 3 - pad) / 64);
+                }
+              } else if (head.includes('"type":"status"')) {
+                try {
+                  const st = JSON.parse(ev.data).push.status;
+                  if (st.state === 'loaded') b.loadedEvents = st.events;
+                } catch {
+                  /* not ours */
+                }
               }
-            } else if (head.includes('"type":"status"')) {
-              try {
-                const st = JSON.parse(ev.data).push.status;
-                if (st.state === 'loaded') b.loadedEvents = st.events;
-              } catch {
-                /* not ours */
-              }
+            } else if (frameHead) {
+              // A binary batch frame (main/serve/wsApi.ts encodeBinaryPush): u32 n, n bytes of JSON, records.
+              if (frameHead.head.includes('"type":"batch"')) b.eventsIn += Math.floor((bytes - 4 - frameHead.n) / 64);
             }
-          } else if (frameHead) {
-            // A binary batch frame (main/serve/wsApi.ts encodeBinaryPush): u32 n, n bytes of JSON, records.
-            if (frameHead.head.includes('"type":"batch"')) b.eventsIn += Math.floor((bytes - 4 - frameHead.n) / 64);
+            if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
+            // The head is copied: a slice of a string would keep the whole message alive (V8 sliced strings).
+            if (b.msgLog.length < 2000)
+              b.msgLog.push([
+                Math.round(s),
+                Math.round(e - s),
+                bytes,
+                typeof ev.data === 'string' ? [...ev.data.slice(0, 60)].join('') : '(binary)',
+              ]);
           }
-          if (b.loadedEvents !== null && b.eventsIn >= b.loadedEvents && b.allInAt === null) b.allInAt = e;
-          // The head is copied: a slice of a string would keep the whole message alive (V8 sliced strings).
-          if (b.msgLog.length < 2000) b.msgLog.push([Math.round(s), Math.round(e - s), bytes, typeof ev.data === 'string' ? [...ev.data.slice(0, 60)].join('') : '(binary)']);
-        }
-      });
+        });
     }
     get onmessage() {
       return super.onmessage;
@@ -203,7 +230,8 @@ function instrument() {
     const y = Math.round((24 + 12) * dpr);
     const px = c.getContext('2d').getImageData(x0, y, w, 1).data;
     let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i] - 0x15) + Math.abs(px[i + 1] - 0x17) + Math.abs(px[i + 2] - 0x1c) > 40) n++;
+    for (let i = 0; i < px.length; i += 4)
+      if (Math.abs(px[i] - 0x15) + Math.abs(px[i + 1] - 0x17) + Math.abs(px[i + 2] - 0x1c) > 40) n++;
     return n >= 20;
   };
   ch.port1.onmessage = () => {
@@ -231,7 +259,8 @@ function instrument() {
   document.addEventListener(
     'submit',
     (e) => {
-      if (e.target && e.target.getAttribute && e.target.getAttribute('data-testid') === 'open-trace') b.submitAt = performance.now();
+      if (e.target && e.target.getAttribute && e.target.getAttribute('data-testid') === 'open-trace')
+        b.submitAt = performance.now();
     },
     true,
   );
@@ -241,7 +270,12 @@ function instrument() {
       b.loadedAt = performance.now();
     }
   };
-  new MutationObserver(watch).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+  new MutationObserver(watch).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ['data-state'],
+  });
 }
 
 // ---- helpers ----------------------------------------------------------------
@@ -262,7 +296,9 @@ function summary(work, intervals) {
     interval_p50_ms: r2(pct(intervals, 50)),
     interval_p95_ms: r2(pct(intervals, 95)),
     interval_max_ms: r2(intervals.length ? Math.max(...intervals) : null),
-    late_frames_pct: r2(intervals.length ? (100 * intervals.filter((x) => x > vsync * 1.5).length) / intervals.length : null),
+    late_frames_pct: r2(
+      intervals.length ? (100 * intervals.filter((x) => x > vsync * 1.5).length) / intervals.length : null,
+    ),
   };
 }
 
@@ -340,7 +376,8 @@ async function logProfile(prof, what) {
     total += (dt[i] || 0) / 1000;
   });
   log(`  profile of ${what}: ${total.toFixed(0)} ms sampled; top functions by self time:`);
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) log(`    ${v.toFixed(0).padStart(6)} ms  ${k}`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    log(`    ${v.toFixed(0).padStart(6)} ms  ${k}`);
 }
 
 async function traceLongTasks(page, after, ms) {
@@ -349,7 +386,10 @@ async function traceLongTasks(page, after, ms) {
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
   const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
   await page.waitForTimeout(after || 3000);
-  await cdp.send('Tracing.start', { categories: 'devtools.timeline,v8,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  await cdp.send('Tracing.start', {
+    categories: 'devtools.timeline,v8,disabled-by-default-devtools.timeline',
+    transferMode: 'ReportEvents',
+  });
   await page.waitForTimeout(ms);
   await cdp.send('Tracing.end');
   await done;
@@ -359,12 +399,16 @@ async function traceLongTasks(page, after, ms) {
   const mine = events.filter((e) => e.tid === tid && e.pid === pid && e.ph === 'X' && e.dur);
   const tasks = mine.filter((e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask');
   const durs = tasks.map((t) => t.dur / 1000).sort((a, b) => a - b);
-  log(`  trace: ${tasks.length} main-thread tasks in ${ms} ms, busy ${durs.reduce((a, b) => a + b, 0).toFixed(0)} ms; p50 ${durs[Math.floor(durs.length / 2)]?.toFixed(2)} p95 ${durs[Math.floor(durs.length * 0.95)]?.toFixed(2)} max ${durs.at(-1)?.toFixed(2)} ms`);
+  log(
+    `  trace: ${tasks.length} main-thread tasks in ${ms} ms, busy ${durs.reduce((a, b) => a + b, 0).toFixed(0)} ms; p50 ${durs[Math.floor(durs.length / 2)]?.toFixed(2)} p95 ${durs[Math.floor(durs.length * 0.95)]?.toFixed(2)} max ${durs.at(-1)?.toFixed(2)} ms`,
+  );
   // Where the main thread's time went: the tasks' top-level children by name (with the JS function for calls).
   const byName = new Map();
   for (const t of tasks) {
     const kids = mine.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.name !== 'RunTask');
-    const top = kids.filter((k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur));
+    const top = kids.filter(
+      (k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur),
+    );
     let covered = 0;
     for (const k of top) {
       const key = `${k.name}${k.args?.data?.functionName ? `(${k.args.data.functionName})` : ''}`;
@@ -373,13 +417,26 @@ async function traceLongTasks(page, after, ms) {
     }
     byName.set('(task, other)', (byName.get('(task, other)') || 0) + Math.max(0, t.dur / 1000 - covered));
   }
-  log(`  main thread by activity: ${[...byName].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
+  log(
+    `  main thread by activity: ${[...byName]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 14)
+      .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+      .join(', ')}`,
+  );
   // What the tasks over 8 ms contain (their direct children, by name, with durations).
   const names = new Map();
   for (const t of tasks.filter((x) => x.dur > 8000)) {
     const kids = mine.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.name !== 'RunTask');
-    const top = kids.filter((k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur));
-    const key = top.map((k) => `${k.name}${k.args?.data?.functionName ? `(${k.args.data.functionName})` : ''} ${(k.dur / 1000).toFixed(1)}`).join(', ');
+    const top = kids.filter(
+      (k) => !kids.some((o) => o !== k && o.ts <= k.ts && o.ts + o.dur >= k.ts + k.dur && o.dur > k.dur),
+    );
+    const key = top
+      .map(
+        (k) =>
+          `${k.name}${k.args?.data?.functionName ? `(${k.args.data.functionName})` : ''} ${(k.dur / 1000).toFixed(1)}`,
+      )
+      .join(', ');
     log(`    task ${(t.dur / 1000).toFixed(1)} ms: ${key.slice(0, 400)}`);
     names.set(key, 1);
   }
@@ -397,17 +454,30 @@ async function traceScenario(page, o) {
   // Fully loaded: the batch pushes received hold as many events as the host's "loaded" status
   // says the trace has (allInAt). Painted: the end of the first frame whose timeline drew them
   // all (the canvas's data-events attribute, set by the draw, reached that count).
-  await page.waitForFunction(() => {
-    const b = window.__bench;
-    return b.firstSpansAt !== null && b.allPaintedAt !== null;
-  }, null, { timeout: 120_000, polling: 100 });
+  await page.waitForFunction(
+    () => {
+      const b = window.__bench;
+      return b.firstSpansAt !== null && b.allPaintedAt !== null;
+    },
+    null,
+    { timeout: 120_000, polling: 100 },
+  );
   const t = await page.evaluate(() => ({ ...window.__bench, work: undefined, intervals: undefined }));
   const paintedAt = t.allPaintedAt;
   const loadFrames = t.frameEnds.filter(([ts]) => ts <= paintedAt).map(([ts, end]) => end - ts);
   const events = parseCount(await page.getByTestId('status-events').innerText());
-  log(`  opened ${events} events: first spans ${(t.firstSpansAt - t.submitAt).toFixed(0)} ms, status loaded ${(t.loadedAt - t.submitAt).toFixed(0)} ms, last batch received ${(t.allInAt - t.submitAt).toFixed(0)} ms, all painted ${(paintedAt - t.submitAt).toFixed(0)} ms (wall ${Date.now() - t0} ms); ${t.msgs} messages, ${(t.msgBytes / 2 ** 20).toFixed(1)} MiB, handler ${t.msgBusyMs.toFixed(0)} ms`);
+  log(
+    `  opened ${events} events: first spans ${(t.firstSpansAt - t.submitAt).toFixed(0)} ms, status loaded ${(t.loadedAt - t.submitAt).toFixed(0)} ms, last batch received ${(t.allInAt - t.submitAt).toFixed(0)} ms, all painted ${(paintedAt - t.submitAt).toFixed(0)} ms (wall ${Date.now() - t0} ms); ${t.msgs} messages, ${(t.msgBytes / 2 ** 20).toFixed(1)} MiB, handler ${t.msgBusyMs.toFixed(0)} ms`,
+  );
   const msgs0 = t.msgs;
-  if (process.env.UI_BENCH_DEBUG) log(JSON.stringify({ submit: t.submitAt, msgs: t.msgLog, frames: t.frameEnds.filter(([a, b]) => b - a > 30).map(([a, b]) => [Math.round(a), Math.round(b - a)]) }));
+  if (process.env.UI_BENCH_DEBUG)
+    log(
+      JSON.stringify({
+        submit: t.submitAt,
+        msgs: t.msgLog,
+        frames: t.frameEnds.filter(([a, b]) => b - a > 30).map(([a, b]) => [Math.round(a), Math.round(b - a)]),
+      }),
+    );
 
   // Idle frames of the loaded, fitted timeline (nothing changes: the app does not redraw).
   await page.waitForTimeout(300);
@@ -435,7 +505,9 @@ async function traceScenario(page, o) {
   const pan = await stopRecording(page);
   if (prof) await logProfile(prof, 'the pan');
   await page.mouse.up();
-  log(`  pan: ${steps} mouse moves; the last frame filled ${await page.getByTestId('timeline-canvas').getAttribute('data-rects')} rectangles`);
+  log(
+    `  pan: ${steps} mouse moves; the last frame filled ${await page.getByTestId('timeline-canvas').getAttribute('data-rects')} rectangles`,
+  );
 
   // Zoom: wheel in 12 notches (about 11x), then out again, around the cursor, from the fitted view.
   await page.getByTestId('timeline-fit').click();
@@ -486,10 +558,19 @@ async function streamScenario(page, o, ancestor) {
   try {
     await page.getByTestId('status-state').and(page.locator('[data-state="running"]')).waitFor({ timeout: 30_000 });
   } catch (e) {
-    if (process.env.UI_BENCH_DEBUG) await page.screenshot({ path: "/tmp/uitest/fail.png" });
-    const bar = await page.getByTestId('status-bar').innerText().catch(() => '?');
-    const err = await page.getByTestId('launch-error').innerText({ timeout: 500 }).catch(() => '');
-    throw new Error(`the launched producer is not running: status bar "${bar}"${err ? `, launch error "${err}"` : ''}`, { cause: e });
+    if (process.env.UI_BENCH_DEBUG) await page.screenshot({ path: '/tmp/uitest/fail.png' });
+    const bar = await page
+      .getByTestId('status-bar')
+      .innerText()
+      .catch(() => '?');
+    const err = await page
+      .getByTestId('launch-error')
+      .innerText({ timeout: 500 })
+      .catch(() => '');
+    throw new Error(
+      `the launched producer is not running: status bar "${bar}"${err ? `, launch error "${err}"` : ''}`,
+      { cause: e },
+    );
   }
   await page.getByTestId('timeline-canvas').waitFor({ timeout: 10_000 });
   const follow = page.getByTestId('timeline-follow');
@@ -536,13 +617,17 @@ async function streamScenario(page, o, ancestor) {
     };
     walk(profile.head, []);
     log('  live JS heap by allocation site (sampled):');
-    for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20)) log(`    ${(v / 2 ** 20).toFixed(1).padStart(7)} MB  ${k}`);
+    for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20))
+      log(`    ${(v / 2 ** 20).toFixed(1).padStart(7)} MB  ${k}`);
   }
   const ev1 = parseCount(await page.getByTestId('status-events').innerText());
   const dr1 = await drawn();
   const drops = parseCount(await page.getByTestId('status-drops').innerText());
   const state = await page.getByTestId('status-state').getAttribute('data-state');
-  const heap = await page.evaluate(() => ({ used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize }));
+  const heap = await page.evaluate(() => ({
+    used: performance.memory.usedJSHeapSize,
+    total: performance.memory.totalJSHeapSize,
+  }));
   const rss = rendererRssMb(ancestor);
   await cdp.send('HeapProfiler.collectGarbage');
   const heapGc = await page.evaluate(() => performance.memory.usedJSHeapSize);
@@ -593,7 +678,10 @@ async function bigScenario(page, o, srv, browserPid) {
   await page.getByTestId('open-trace-path').fill(resolve(o.target));
   await page.getByTestId('open-trace-submit').click();
   await page.waitForFunction(() => window.__bench.firstSpansAt !== null, null, { timeout: 120_000, polling: 20 });
-  const t = await page.evaluate(() => ({ submitAt: window.__bench.submitAt, firstSpansAt: window.__bench.firstSpansAt }));
+  const t = await page.evaluate(() => ({
+    submitAt: window.__bench.submitAt,
+    firstSpansAt: window.__bench.firstSpansAt,
+  }));
   const source = await page.getByTestId('timeline-canvas').getAttribute('data-source');
   const firstPaint = t.firstSpansAt - t.submitAt;
   const memFirst = memory();
@@ -612,7 +700,11 @@ async function bigScenario(page, o, srv, browserPid) {
   try {
     // Zoom levels: the whole trace (Fit), then 1/128 and 1/16,384 of it (the + button halves the span).
     await page.getByTestId('timeline-fit').click();
-    for (const [name, halvings] of [['whole', 0], ['1/128', 7], ['1/16384', 7]]) {
+    for (const [name, halvings] of [
+      ['whole', 0],
+      ['1/128', 7],
+      ['1/16384', 7],
+    ]) {
       for (let i = 0; i < halvings; i++) {
         await page.getByTestId('timeline-zoom-in').click();
         await page.waitForTimeout(30);
@@ -649,16 +741,34 @@ async function bigScenario(page, o, srv, browserPid) {
       if (prof) await logProfile(prof, `the pan at ${name}`);
       await page.mouse.up();
       const s = summary(pan.work, pan.intervals);
-      log(`  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`);
+      log(
+        `  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`,
+      );
       levels.push({ level: name, span, source: src, detail_ms: detailMs, pan: s });
     }
     // Let the whole-trace analysis run on (the stream through the derived tables), then measure again.
-    const analysed = async () => page.getByTestId('status-behind').innerText({ timeout: 500 }).catch(() => '');
+    const analysed = async () =>
+      page
+        .getByTestId('status-behind')
+        .innerText({ timeout: 500 })
+        .catch(() => '');
     await page.waitForTimeout(Math.max(0, o.seconds * 1000));
     const memLater = sample();
     const progress = await analysed();
-    log(`  after ${o.seconds} s more: memory ${JSON.stringify(memLater)}, "${progress}"; peak total ${peak.toFixed(0)} MB`);
-    return { mode: 'big', first_paint_ms: r2(firstPaint), first_source: source, memory_before_open: memBefore, memory_first_paint: memFirst, memory_later: memLater, peak_total_mb: r2(peak), progress_later: progress, levels };
+    log(
+      `  after ${o.seconds} s more: memory ${JSON.stringify(memLater)}, "${progress}"; peak total ${peak.toFixed(0)} MB`,
+    );
+    return {
+      mode: 'big',
+      first_paint_ms: r2(firstPaint),
+      first_source: source,
+      memory_before_open: memBefore,
+      memory_first_paint: memFirst,
+      memory_later: memLater,
+      peak_total_mb: r2(peak),
+      progress_later: progress,
+      levels,
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -674,7 +784,15 @@ async function main() {
   try {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--enable-precise-memory-info'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--enable-precise-memory-info',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const pageErrors = [];
@@ -690,14 +808,20 @@ async function main() {
     await page.getByTestId('start-view').waitFor({ timeout: 20_000 });
     const browserPid = descendants(process.pid).find((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === CHROMIUM || readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom');
+        return (
+          readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === CHROMIUM ||
+          readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom')
+        );
       } catch {
         return false;
       }
     });
-    const res = o.mode === 'trace' ? await traceScenario(page, o)
-      : o.mode === 'big' ? await bigScenario(page, o, srv, browserPid ?? process.pid)
-      : await streamScenario(page, o, process.pid);
+    const res =
+      o.mode === 'trace'
+        ? await traceScenario(page, o)
+        : o.mode === 'big'
+          ? await bigScenario(page, o, srv, browserPid ?? process.pid)
+          : await streamScenario(page, o, process.pid);
     res.chromium = browser.version();
     res.dpr = await page.evaluate(() => window.devicePixelRatio);
     console.log(JSON.stringify(res));

@@ -50,8 +50,13 @@ export function uiBenchmarks(h) {
   const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine } = h;
   const script = join(h.bench, 'ui_measure.mjs');
   const cli = join(h.root, 'out', 'cli', 'coroscope.mjs');
-  const env = (extra = {}) => cleanEnv({ ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}), ...extra });
-  const measure = async (what, args, timeout) => lastJson(what, (await mustRun(what, process.execPath, [script, ...args], { env: env(), cwd: h.root, timeout })).stdout);
+  const env = (extra = {}) =>
+    cleanEnv({ ...(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {}), ...extra });
+  const measure = async (what, args, timeout) =>
+    lastJson(
+      what,
+      (await mustRun(what, process.execPath, [script, ...args], { env: env(), cwd: h.root, timeout })).stdout,
+    );
   const streamSeconds = opts.uiStreamSeconds ?? 20;
   const streamRate = opts.uiStreamRate ?? 200_000;
   const reps = opts.uiReps ?? 1;
@@ -61,14 +66,23 @@ export function uiBenchmarks(h) {
     await needNative(h.lib(), join(h.nativeBuild(), 'coroscope.node'));
     if (!existsSync(cli)) {
       log('build: npm run build:cli');
-      await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], { env: process.env, cwd: h.root, timeout: 300_000 });
+      await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], {
+        env: process.env,
+        cwd: h.root,
+        timeout: 300_000,
+      });
     }
     if (!existsSync(join(h.root, 'out', 'renderer', 'index.html'))) {
       log('build: npm run build:app');
-      await mustRun('npm run build:app', 'npm', ['run', 'build:app'], { env: process.env, cwd: h.root, timeout: 600_000 });
+      await mustRun('npm run build:app', 'npm', ['run', 'build:app'], {
+        env: process.env,
+        cwd: h.root,
+        timeout: 600_000,
+      });
     }
     const chromium = process.env.COROSCOPE_CHROMIUM || '/usr/bin/chromium';
-    if (!existsSync(chromium)) throw new Error(`${chromium} does not exist (apt-get install chromium, or set COROSCOPE_CHROMIUM)`);
+    if (!existsSync(chromium))
+      throw new Error(`${chromium} does not exist (apt-get install chromium, or set COROSCOPE_CHROMIUM)`);
   }
 
   async function recordTrace(exe, dir) {
@@ -76,21 +90,62 @@ export function uiBenchmarks(h) {
     const rec = await mustRun(
       'coroscope record (paced_producer)',
       process.execPath,
-      [cli, 'record', '-o', path, '--', exe, String(TRACE_COROUTINES), String(TRACE_YIELDS_PER_S), String(TRACE_SECONDS)],
+      [
+        cli,
+        'record',
+        '-o',
+        path,
+        '--',
+        exe,
+        String(TRACE_COROUTINES),
+        String(TRACE_YIELDS_PER_S),
+        String(TRACE_SECONDS),
+      ],
       { env: env({ XDG_RUNTIME_DIR: dir }), cwd: h.root, timeout: 120_000 },
     );
     const m = /recorded (\d+) events/.exec(rec.stderr);
     const events = m ? Number(m[1]) : NaN;
-    if (!(events >= TRACE_EVENTS)) throw new Error(`the recording has ${events} events, fewer than ${TRACE_EVENTS}:\n${rec.stderr.trim().slice(-400)}`);
+    if (!(events >= TRACE_EVENTS))
+      throw new Error(
+        `the recording has ${events} events, fewer than ${TRACE_EVENTS}:\n${rec.stderr.trim().slice(-400)}`,
+      );
     const d = /drops (\d+)/.exec(rec.stderr);
     return { path, events, drops: d ? Number(d[1]) : null };
   }
 
   async function benchUi() {
-    const fpMeta = { name: 'ui_first_paint', title: 'UI: open a 1 M-event trace -> first timeline paint', unit: 'ms', better: 'lower', target: '— (reported)', peer: '—' };
-    const pzMeta = { name: 'ui_pan_zoom_p95', title: 'UI: frame time p95, pan+zoom, 1 M-event trace', unit: 'ms', better: 'lower', target: `<= ${TARGET_FRAME_MS} ms`, peer: `target ${TARGET_FRAME_MS} ms` };
-    const stMeta = { name: 'ui_stream_p95', title: `UI: frame time p95, streaming ~${Math.round(streamRate / 1000)} k ev/s, ${streamSeconds} s`, unit: 'ms', better: 'lower', target: `<= ${TARGET_FRAME_MS} ms`, peer: `target ${TARGET_FRAME_MS} ms` };
-    const hpMeta = { name: 'ui_stream_heap', title: `UI: renderer JS heap after ${streamSeconds} s streaming`, unit: 'MB', better: 'lower', target: '— (reported)', peer: '—' };
+    const fpMeta = {
+      name: 'ui_first_paint',
+      title: 'UI: open a 1 M-event trace -> first timeline paint',
+      unit: 'ms',
+      better: 'lower',
+      target: '— (reported)',
+      peer: '—',
+    };
+    const pzMeta = {
+      name: 'ui_pan_zoom_p95',
+      title: 'UI: frame time p95, pan+zoom, 1 M-event trace',
+      unit: 'ms',
+      better: 'lower',
+      target: `<= ${TARGET_FRAME_MS} ms`,
+      peer: `target ${TARGET_FRAME_MS} ms`,
+    };
+    const stMeta = {
+      name: 'ui_stream_p95',
+      title: `UI: frame time p95, streaming ~${Math.round(streamRate / 1000)} k ev/s, ${streamSeconds} s`,
+      unit: 'ms',
+      better: 'lower',
+      target: `<= ${TARGET_FRAME_MS} ms`,
+      peer: `target ${TARGET_FRAME_MS} ms`,
+    };
+    const hpMeta = {
+      name: 'ui_stream_heap',
+      title: `UI: renderer JS heap after ${streamSeconds} s streaming`,
+      unit: 'MB',
+      better: 'lower',
+      target: '— (reported)',
+      peer: '—',
+    };
     const metas = [fpMeta, pzMeta, stMeta, hpMeta];
     const dir = mkdtempSync(join(os.tmpdir(), 'coroscope-bench-ui-'));
     try {
@@ -110,7 +165,16 @@ export function uiBenchmarks(h) {
         st.push(
           await measure(
             'ui_measure stream',
-            ['stream', exe, '--coroutines', String(STREAM_COROUTINES), '--yields-per-s', String(Math.round(streamRate / EVENTS_PER_YIELD)), '--seconds', String(streamSeconds)],
+            [
+              'stream',
+              exe,
+              '--coroutines',
+              String(STREAM_COROUTINES),
+              '--yields-per-s',
+              String(Math.round(streamRate / EVENTS_PER_YIELD)),
+              '--seconds',
+              String(streamSeconds),
+            ],
             (streamSeconds + 180) * 1000,
           ),
         );
@@ -129,7 +193,8 @@ export function uiBenchmarks(h) {
       const frameDef =
         'frame time = rAF timestamp of the frame -> main thread free after it (a MessageChannel message posted from a rAF callback), so it includes input handling, the timeline draw, style/layout/paint and any task that delayed the frame; Chromium ' +
         `${tr[0].chromium}, --disable-gpu, 1400x900, dpr ${tr[0].dpr}`;
-      const f = (s) => `p50 ${s.work_p50_ms} / p95 ${s.work_p95_ms} / max ${s.work_max_ms} ms over ${s.frames} frames (intervals p50 ${s.interval_p50_ms} / p95 ${s.interval_p95_ms} / max ${s.interval_max_ms} ms)`;
+      const f = (s) =>
+        `p50 ${s.work_p50_ms} / p95 ${s.work_p95_ms} / max ${s.work_max_ms} ms over ${s.frames} frames (intervals p50 ${s.interval_p50_ms} / p95 ${s.interval_p95_ms} / max ${s.interval_max_ms} ms)`;
       const t0 = tr[0];
       const s0 = st[0];
       return [
@@ -203,17 +268,42 @@ export function uiBenchmarks(h) {
     const exe = await cc('rec_workload', 'c/rec_workload.c', linkEngine());
     log(`  recording ${path} (rec_workload ${BIG_COROUTINES} 30 1000, about a minute)`);
     const tmp = `${path}.part`;
-    await mustRun('coroscope record (rec_workload)', process.execPath, [cli, 'record', '-o', tmp, '--', exe, String(BIG_COROUTINES), '30', '1000'],
-      { env: env(), cwd: h.root, timeout: 1_800_000 });
+    await mustRun(
+      'coroscope record (rec_workload)',
+      process.execPath,
+      [cli, 'record', '-o', tmp, '--', exe, String(BIG_COROUTINES), '30', '1000'],
+      { env: env(), cwd: h.root, timeout: 1_800_000 },
+    );
     renameSync(tmp, path);
     return path;
   }
 
   async function benchUiBig() {
     const metas = [
-      { name: 'ui_big_first_paint', title: 'UI: open a ~100 M-event trace -> first timeline paint', unit: 'ms', better: 'lower', target: `<= ${TARGET_BIG_PAINT_MS} ms`, peer: `target ${TARGET_BIG_PAINT_MS} ms` },
-      { name: 'ui_big_memory', title: 'UI: serve + Chromium memory (PSS), ~100 M-event trace, first 60 s', unit: 'MB', better: 'lower', target: `<= ${TARGET_BIG_MB} MB`, peer: `target ${TARGET_BIG_MB} MB` },
-      { name: 'ui_big_pan_p95', title: 'UI: pan frame p95, ~100 M-event trace, worst of 3 zoom levels', unit: 'ms', better: 'lower', target: `<= ${TARGET_FRAME_MS} ms`, peer: `target ${TARGET_FRAME_MS} ms` },
+      {
+        name: 'ui_big_first_paint',
+        title: 'UI: open a ~100 M-event trace -> first timeline paint',
+        unit: 'ms',
+        better: 'lower',
+        target: `<= ${TARGET_BIG_PAINT_MS} ms`,
+        peer: `target ${TARGET_BIG_PAINT_MS} ms`,
+      },
+      {
+        name: 'ui_big_memory',
+        title: 'UI: serve + Chromium memory (PSS), ~100 M-event trace, first 60 s',
+        unit: 'MB',
+        better: 'lower',
+        target: `<= ${TARGET_BIG_MB} MB`,
+        peer: `target ${TARGET_BIG_MB} MB`,
+      },
+      {
+        name: 'ui_big_pan_p95',
+        title: 'UI: pan frame p95, ~100 M-event trace, worst of 3 zoom levels',
+        unit: 'ms',
+        better: 'lower',
+        target: `<= ${TARGET_FRAME_MS} ms`,
+        peer: `target ${TARGET_FRAME_MS} ms`,
+      },
     ];
     try {
       await needUi();
@@ -222,18 +312,46 @@ export function uiBenchmarks(h) {
       for (let i = 0; i < Math.max(3, reps); i++) {
         runs.push(await measure('ui_measure big', ['big', path, '--pan-seconds', '3', '--seconds', '60'], 600_000));
         const r = runs.at(-1);
-        log(`  ui big rep ${i + 1}: first paint ${r.first_paint_ms} ms (${r.first_source}); peak memory ${r.peak_total_mb} MB; pan p95 ${r.levels.map((l) => `${l.level} ${l.pan.work_p95_ms}`).join(', ')} ms`);
+        log(
+          `  ui big rep ${i + 1}: first paint ${r.first_paint_ms} ms (${r.first_source}); peak memory ${r.peak_total_mb} MB; pan p95 ${r.levels.map((l) => `${l.level} ${l.pan.work_p95_ms}`).join(', ')} ms`,
+        );
       }
       const fp = median(runs.map((r) => r.first_paint_ms));
       const mem = median(runs.map((r) => r.peak_total_mb));
       const pan = median(runs.map((r) => Math.max(...r.levels.map((l) => l.pan.work_p95_ms))));
       const what = `${path} (${(statSync(path).size / 1e6).toFixed(0)} MB); medians of ${runs.length} runs; Chromium ${runs[0].chromium}, --disable-gpu, 1400x900`;
       return [
-        row({ ...metas[0], value: round4(fp), peer_value: TARGET_BIG_PAINT_MS, meets_target: fp <= TARGET_BIG_PAINT_MS, notes: [what, 'drawn from the chunk overview (core/overview): no event is read before it'], detail: { reps: runs } }),
-        row({ ...metas[1], value: round4(mem), peer_value: TARGET_BIG_MB, meets_target: mem <= TARGET_BIG_MB,
-          notes: [what, `before opening ${median(runs.map((r) => r.memory_before_open.total_mb)).toFixed(0)} MB (Chromium's own), at first paint ${median(runs.map((r) => r.memory_first_paint.total_mb)).toFixed(0)} MB, after 60 s ${median(runs.map((r) => r.memory_later.total_mb)).toFixed(0)} MB (status bar: ${runs[0].progress_later || 'no "analysed" note'})`] }),
-        row({ ...metas[2], value: round4(pan), peer_value: TARGET_FRAME_MS, meets_target: pan <= TARGET_FRAME_MS,
-          notes: [what, ...runs[0].levels.map((l) => `${l.level} (${l.span}, ${l.source}${l.detail_ms !== null ? `, detail in ${l.detail_ms} ms` : ''}): p50 ${l.pan.work_p50_ms} / p95 ${l.pan.work_p95_ms} ms`)] }),
+        row({
+          ...metas[0],
+          value: round4(fp),
+          peer_value: TARGET_BIG_PAINT_MS,
+          meets_target: fp <= TARGET_BIG_PAINT_MS,
+          notes: [what, 'drawn from the chunk overview (core/overview): no event is read before it'],
+          detail: { reps: runs },
+        }),
+        row({
+          ...metas[1],
+          value: round4(mem),
+          peer_value: TARGET_BIG_MB,
+          meets_target: mem <= TARGET_BIG_MB,
+          notes: [
+            what,
+            `before opening ${median(runs.map((r) => r.memory_before_open.total_mb)).toFixed(0)} MB (Chromium's own), at first paint ${median(runs.map((r) => r.memory_first_paint.total_mb)).toFixed(0)} MB, after 60 s ${median(runs.map((r) => r.memory_later.total_mb)).toFixed(0)} MB (status bar: ${runs[0].progress_later || 'no "analysed" note'})`,
+          ],
+        }),
+        row({
+          ...metas[2],
+          value: round4(pan),
+          peer_value: TARGET_FRAME_MS,
+          meets_target: pan <= TARGET_FRAME_MS,
+          notes: [
+            what,
+            ...runs[0].levels.map(
+              (l) =>
+                `${l.level} (${l.span}, ${l.source}${l.detail_ms !== null ? `, detail in ${l.detail_ms} ms` : ''}): p50 ${l.pan.work_p50_ms} / p95 ${l.pan.work_p95_ms} ms`,
+            ),
+          ],
+        }),
       ];
     } catch (e) {
       return metas.map((m) => errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));

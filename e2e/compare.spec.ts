@@ -7,7 +7,9 @@ import { artifacts, servedForFile } from './serveHarness.js';
 
 const served = servedForFile();
 
-test('cpu_hog with preemption on and off: aligned timelines, preemptions only in the first, a long run only in the second', async ({ page }) => {
+test('cpu_hog with preemption on and off: aligned timelines, preemptions only in the first, a long run only in the second', async ({
+  page,
+}) => {
   await page.goto(served().url);
   await expect(page.getByTestId('start-view')).toBeVisible();
   await page.getByTestId('view-tab-compare').click();

@@ -7,7 +7,9 @@ import { artifacts, example, servedForFile } from './serveHarness.js';
 
 const served = servedForFile();
 
-test('blocking_file on one worker: a blocked-worker insight names the reader, and a click shows that moment in the Timeline', async ({ page }) => {
+test('blocking_file on one worker: a blocked-worker insight names the reader, and a click shows that moment in the Timeline', async ({
+  page,
+}) => {
   await page.goto(served().url);
   await page.getByTestId('launch-cmd').fill(example('blocking_file'));
   await page.getByTestId('launch-workers').fill('1');
@@ -38,7 +40,8 @@ test('blocking_file on one worker: a blocked-worker insight names the reader, an
   // The viewport is the blocked run with as much room again around it (not the whole session fitted).
   const want = Math.max(2 * dur, 2e6);
   await expect(page.getByTestId('timeline-span')).toHaveText(
-    want >= 1e9 ? `${(want / 1e9).toPrecision(4)} s shown` : `${(want / 1e6).toPrecision(3)} ms shown`);
+    want >= 1e9 ? `${(want / 1e9).toPrecision(4)} s shown` : `${(want / 1e6).toPrecision(3)} ms shown`,
+  );
   await page.screenshot({ path: join(artifacts, 'insights-jump.png') });
 });
 

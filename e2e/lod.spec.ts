@@ -10,17 +10,36 @@ import { root, servedForFile } from './serveHarness.js';
 
 const served = servedForFile();
 
-test('a 10 M-event recording paints from its overview, then from the detail of the window in view, and pans', async ({ page }) => {
+test('a 10 M-event recording paints from its overview, then from the detail of the window in view, and pans', async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   // Setup: bench/c/rec_workload.c (coroutine pairs ping-ponging over socketpairs) recorded by the CLI.
   const dir = served().dir;
   const exe = join(dir, 'rec_workload');
   const nb = join(root, 'native', 'build');
-  execFileSync('cc', ['-O2', '-D_GNU_SOURCE', '-pthread', join(root, 'bench', 'c', 'rec_workload.c'), '-o', exe,
-    '-I', join(root, 'native', 'engine', 'include'), '-L', nb, '-Wl,--no-as-needed', '-lcoroscope', '-Wl,--as-needed', `-Wl,-rpath,${nb}`]);
+  execFileSync('cc', [
+    '-O2',
+    '-D_GNU_SOURCE',
+    '-pthread',
+    join(root, 'bench', 'c', 'rec_workload.c'),
+    '-o',
+    exe,
+    '-I',
+    join(root, 'native', 'engine', 'include'),
+    '-L',
+    nb,
+    '-Wl,--no-as-needed',
+    '-lcoroscope',
+    '-Wl,--as-needed',
+    `-Wl,-rpath,${nb}`,
+  ]);
   const rec = join(dir, 'lod.cstrace');
-  const r = spawnSync(process.execPath, [join(root, 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--', exe, '32000', '30', '1000'],
-    { env: served().env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--', exe, '32000', '30', '1000'],
+    { env: served().env, encoding: 'utf8' },
+  );
   expect(r.status, r.stderr).toBe(0);
   const events = Number(/recorded (\d+) events/.exec(r.stderr)?.[1]);
   expect(events).toBeGreaterThan(8_000_000);

@@ -14,8 +14,14 @@ export default defineConfig({
   use: {
     launchOptions: {
       executablePath: process.env.COROSCOPE_CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     },
     viewport: { width: 1400, height: 900 },
   },

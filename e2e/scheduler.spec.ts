@@ -14,7 +14,9 @@ test('every demo shows its lesson beside it', async ({ page }) => {
     await expect(page.getByTestId(`lesson-${name}`)).toBeAttached();
 });
 
-test('stepping steal_imbalance from a paused start: explanations and boxes follow the engine, and history can be walked', async ({ page }) => {
+test('stepping steal_imbalance from a paused start: explanations and boxes follow the engine, and history can be walked', async ({
+  page,
+}) => {
   await page.goto(served().url);
   await page.getByTestId('launch-cmd').fill(example('steal_imbalance'));
   await page.getByTestId('launch-workers').fill('2');

@@ -15,7 +15,9 @@ async function open(page: Page): Promise<void> {
   await expect(page.getByTestId('start-view')).toBeVisible();
 }
 
-test('sleep_forever: the sleeper stays suspended in nanosleep while the printer runs, and the program ends', async ({ page }) => {
+test('sleep_forever: the sleeper stays suspended in nanosleep while the printer runs, and the program ends', async ({
+  page,
+}) => {
   await open(page);
   await page.screenshot({ path: join(artifacts, 'start.png') });
   await page.getByTestId('demo-sleep_forever').click();
@@ -59,11 +61,25 @@ test('the echo demo with many connections fills the coroutine table and the call
   await page.screenshot({ path: join(artifacts, 'preemptions.png') });
 });
 
-test('a recorded trace opens with its timeline and tables, and exports a Perfetto file that decodes', async ({ page }) => {
+test('a recorded trace opens with its timeline and tables, and exports a Perfetto file that decodes', async ({
+  page,
+}) => {
   // Record with the CLI, then open the file in the UI.
   const rec = join(served().dir, 'steal.cstrace');
-  const r = spawnSync(process.execPath, [join(served().env.PWD ?? process.cwd(), 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--workers', '2', '--', join('native', 'build', 'examples', 'steal_imbalance')],
-    { env: served().env, encoding: 'utf8', cwd: join(served().env.PWD ?? process.cwd()) });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(served().env.PWD ?? process.cwd(), 'out', 'cli', 'coroscope.mjs'),
+      'record',
+      '-o',
+      rec,
+      '--workers',
+      '2',
+      '--',
+      join('native', 'build', 'examples', 'steal_imbalance'),
+    ],
+    { env: served().env, encoding: 'utf8', cwd: join(served().env.PWD ?? process.cwd()) },
+  );
   expect(r.status, r.stderr).toBe(0);
   await open(page);
   await page.getByTestId('open-trace-path').fill(rec);
@@ -115,11 +131,19 @@ test('without the token nothing is served', async ({ request }) => {
   expect(res.status()).toBe(403);
 });
 
-test('the page signs in once with the token, then works from its session cookie under a CSP without inline styles', async ({ page, context }) => {
+test('the page signs in once with the token, then works from its session cookie under a CSP without inline styles', async ({
+  page,
+  context,
+}) => {
   const violations: string[] = [];
   await page.exposeFunction('cspViolation', (v: string) => violations.push(v));
-  await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
-    (e) => (window as unknown as { cspViolation(v: string): void }).cspViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`)));
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      (window as unknown as { cspViolation(v: string): void }).cspViolation(
+        `${e.violatedDirective} ${e.blockedURI} ${e.sample}`,
+      ),
+    ),
+  );
   await open(page);
   const u = new URL(served().url);
   const cookies = await context.cookies(u.origin);

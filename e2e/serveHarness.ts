@@ -23,7 +23,10 @@ export async function serve(): Promise<Served> {
   mkdirSync(join(dir, 'run'), { mode: 0o700 });
   mkdirSync(artifacts, { recursive: true });
   const env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), COROSCOPE_RECORDINGS: join(dir, 'recordings') };
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'out', 'cli', 'coroscope.mjs'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'out', 'cli', 'coroscope.mjs'), 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((res, rej) => {
@@ -36,7 +39,9 @@ export async function serve(): Promise<Served> {
     child.on('exit', (code) => rej(new Error(`coroscope serve exited (${code}): ${err}`)));
   });
   return {
-    url, dir, env,
+    url,
+    dir,
+    env,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -13,7 +13,9 @@ async function preemptions(page: Page): Promise<number> {
   return Number(await page.getByTestId('preempt-count').innerText());
 }
 
-test('the Engine panel turns preemption off on a live cpu_hog, the engine acknowledges it and the preemptions stop', async ({ page }) => {
+test('the Engine panel turns preemption off on a live cpu_hog, the engine acknowledges it and the preemptions stop', async ({
+  page,
+}) => {
   await page.goto(served().url);
   await expect(page.getByTestId('start-view')).toBeVisible();
   // The cpu_hog demo's program, run for 8 s instead of 1 (time to change settings while it runs).
@@ -25,7 +27,13 @@ test('the Engine panel turns preemption off on a live cpu_hog, the engine acknow
   await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'running');
   // Its recording is already among the recent ones, marked as still being written.
   await page.getByTestId('view-tab-start').click();
-  await expect(page.getByTestId('recording-row').filter({ hasText: /^cpu_hog-/ }).first().getByTestId('recording-live')).toHaveText('recording…');
+  await expect(
+    page
+      .getByTestId('recording-row')
+      .filter({ hasText: /^cpu_hog-/ })
+      .first()
+      .getByTestId('recording-live'),
+  ).toHaveText('recording…');
 
   // Preemption is on: the hog is preempted every time slice.
   await page.getByTestId('view-tab-preemptions').click();
@@ -50,7 +58,7 @@ test('the Engine panel turns preemption off on a live cpu_hog, the engine acknow
   await page.waitForTimeout(300); // events of preemptions before the change drain
   const before = await preemptions(page);
   await page.waitForTimeout(1_500);
-  expect(await preemptions(page) - before).toBeLessThanOrEqual(1);
+  expect((await preemptions(page)) - before).toBeLessThanOrEqual(1);
   await page.screenshot({ path: join(artifacts, 'engine-settings.png') });
 
   // A time slice out of the engine's range is refused before it is sent; one inside is acknowledged.
@@ -83,7 +91,10 @@ test('the Engine panel turns preemption off on a live cpu_hog, the engine acknow
 
   // Recent recordings: the session's recording is listed, and one click opens it.
   await page.getByTestId('view-tab-start').click();
-  const row = page.getByTestId('recording-row').filter({ hasText: /^cpu_hog-/ }).first(); // newest first
+  const row = page
+    .getByTestId('recording-row')
+    .filter({ hasText: /^cpu_hog-/ })
+    .first(); // newest first
   await expect(row).toBeVisible();
   await expect(row.getByTestId('recording-live')).toHaveCount(0); // written to the end: no longer "recording…"
   await row.getByRole('button', { name: 'Open' }).click();

@@ -16,8 +16,16 @@ const build = (out: string, src: string, link: string[] = []): string => {
   execFileSync('cc', ['-O2', '-D_GNU_SOURCE', '-pthread', join(root, 'bench', 'c', src), '-o', exe, ...link]);
   return exe;
 };
-const engine = () => ['-I', join(root, 'native', 'engine', 'include'), '-L', join(root, 'native', 'build'),
-  '-Wl,--no-as-needed', '-lcoroscope', '-Wl,--as-needed', `-Wl,-rpath,${join(root, 'native', 'build')}`];
+const engine = () => [
+  '-I',
+  join(root, 'native', 'engine', 'include'),
+  '-L',
+  join(root, 'native', 'build'),
+  '-Wl,--no-as-needed',
+  '-lcoroscope',
+  '-Wl,--as-needed',
+  `-Wl,-rpath,${join(root, 'native', 'build')}`,
+];
 
 async function open(page: Page): Promise<void> {
   await page.goto(served().url);
@@ -35,8 +43,11 @@ test('a recording of about 10 M events opens, loads and pans', async ({ page }) 
   // Setup: write1m (one CALL per write) recorded by the CLI: ~10 M events in about 20 s here.
   const writer = build('write1m', 'write1m.c');
   const rec = join(served().dir, 'big.cstrace');
-  const r = spawnSync(process.execPath, [join(root, 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--', writer, '50000000'],
-    { env: served().env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'out', 'cli', 'coroscope.mjs'), 'record', '-o', rec, '--', writer, '50000000'],
+    { env: served().env, encoding: 'utf8' },
+  );
   expect(r.status, r.stderr).toBe(0);
   const events = Number(/recorded (\d+) events/.exec(r.stderr)?.[1]);
   expect(events).toBeGreaterThan(5_000_000);
@@ -72,7 +83,9 @@ test('a page that stops reading for 10 s during a live session catches up, conne
   // The page's thread is busy for 10 s: it reads nothing, applies nothing, acks nothing.
   await page.evaluate(() => {
     const t = Date.now();
-    while (Date.now() - t < 10_000) { /* stop reading */ }
+    while (Date.now() - t < 10_000) {
+      /* stop reading */
+    }
   });
   // It is behind, then it catches up while the program still runs, and the connection never dropped.
   await expect(page.getByTestId('status-behind')).toHaveCount(0, { timeout: 30_000 });
@@ -116,7 +129,10 @@ test('a page whose connection drops resumes from its seq', async ({ page }) => {
   await expect.poll(() => sockets, { timeout: 20_000 }).toBeGreaterThan(1);
   await expect.poll(() => subscribes.length, { timeout: 20_000 }).toBeGreaterThan(before);
   const again = subscribes.slice(before);
-  expect(again.some((s) => s.from > 0), JSON.stringify(subscribes)).toBe(true);
+  expect(
+    again.some((s) => s.from > 0),
+    JSON.stringify(subscribes),
+  ).toBe(true);
   await caughtUp(page, 'exited', 60_000);
   const problems = page.getByTestId('problems');
   expect(await problems.count(), (await problems.count()) ? await problems.textContent() : '').toBe(0);

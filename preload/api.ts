@@ -39,8 +39,22 @@
 // runtime dependency for any side).
 
 import {
-  args, chunkIndex, demoName, engineOptions, engineSetting, exportFormat, launchRequest, pid, sessionId, seq as seqCheck, signal, stepCount, tracePath, windowRequest,
-  type AllowedSignal, type EXPORT_FORMATS,
+  args,
+  chunkIndex,
+  demoName,
+  engineOptions,
+  engineSetting,
+  exportFormat,
+  launchRequest,
+  pid,
+  sessionId,
+  seq as seqCheck,
+  signal,
+  stepCount,
+  tracePath,
+  windowRequest,
+  type AllowedSignal,
+  type EXPORT_FORMATS,
 } from './check.js';
 
 import type { EngineOptions } from '../core/engine/options.js';
@@ -48,10 +62,24 @@ import type { SummaryColumns } from '../core/overview/summaries.js';
 import type { EngineConfig } from '../core/engine/engineConfig.js';
 import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../core/session/status.js';
 import type {
-  HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply,
+  HelloReply,
+  PauseReply,
+  SetReply,
+  SnapshotCoroutine,
+  SnapshotReply,
+  StepReply,
 } from '../core/engine/controlReplies.js';
 export type { SummaryColumns };
-export type { EngineOptions, SessionKind, SessionState, HelloReply, PauseReply, SetReply, SnapshotCoroutine, StepReply };
+export type {
+  EngineOptions,
+  SessionKind,
+  SessionState,
+  HelloReply,
+  PauseReply,
+  SetReply,
+  SnapshotCoroutine,
+  StepReply,
+};
 
 export interface LaunchRequest {
   cmd: string;
@@ -147,14 +175,24 @@ export interface WindowResult {
 
 /** Codes the UI can act on. */
 export type ApiErrorCode =
-  | 'not-found' | 'not-executable' | 'not-a-program' | 'static' | 'wrong-arch' | 'is-directory'
-  | 'no-engine' | 'busy' | 'bad-trace' | 'no-session' | 'bad-request' | 'control' | 'internal';
+  | 'not-found'
+  | 'not-executable'
+  | 'not-a-program'
+  | 'static'
+  | 'wrong-arch'
+  | 'is-directory'
+  | 'no-engine'
+  | 'busy'
+  | 'bad-trace'
+  | 'no-session'
+  | 'bad-request'
+  | 'control'
+  | 'internal';
 
 export interface ApiError {
   code: ApiErrorCode;
   message: string;
 }
-
 
 // ---- requests ---------------------------------------------------------------------------------------
 
@@ -290,7 +328,10 @@ export type SendRequest = <K extends RequestName>(name: K, args: RequestArgs<K>)
 
 /** Every request as a method, over one transport's send (the preload's and the WebSocket client's). */
 export function apiCalls(send: SendRequest): ApiCalls {
-  const call = <K extends RequestName>(name: K) => (...a: RequestArgs<K>) => send(name, a);
+  const call =
+    <K extends RequestName>(name: K) =>
+    (...a: RequestArgs<K>) =>
+      send(name, a);
   const calls: Partial<Record<RequestName, unknown>> = {};
   for (const name of REQUEST_NAMES) calls[name] = call(name);
   return calls as ApiCalls;
@@ -319,9 +360,10 @@ export const IPC_REQUEST = 'coroscope:request';
 export const IPC_PUSH = 'coroscope:push';
 
 /** The envelope of one request K on either transport (by default: of any request). */
-export type RequestEnvelope<K extends RequestName = RequestName> = { [P in K]: { id: number; name: P; args: RequestArgs<P> } }[K];
+export type RequestEnvelope<K extends RequestName = RequestName> = {
+  [P in K]: { id: number; name: P; args: RequestArgs<P> };
+}[K];
 
 /** The reply to a request K (by default: to any request). */
 export type ReplyEnvelope<K extends RequestName = RequestName> =
-  | { id: number; ok: true; result: RequestResult<K> }
-  | { id: number; ok: false; error: ApiError };
+  { id: number; ok: true; result: RequestResult<K> } | { id: number; ok: false; error: ApiError };

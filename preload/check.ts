@@ -51,11 +51,13 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 }
 
 function onlyKeys(o: Record<string, unknown>, keys: readonly string[], what: string): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new BadRequest(`${what}: unknown field ${JSON.stringify(k)}`);
+  for (const k of Object.keys(o))
+    if (!keys.includes(k)) throw new BadRequest(`${what}: unknown field ${JSON.stringify(k)}`);
 }
 
 function oneOf<T extends string>(v: unknown, what: string, values: readonly T[]): T {
-  if (!(values as readonly unknown[]).includes(v)) throw new BadRequest(`${what}: expected one of ${values.join(', ')}`);
+  if (!(values as readonly unknown[]).includes(v))
+    throw new BadRequest(`${what}: expected one of ${values.join(', ')}`);
   return v as T;
 }
 
@@ -138,7 +140,8 @@ export function engineOptions(v: unknown): EngineOptions | undefined {
   onlyKeys(o, ['workers', 'timeSlice', 'preempt', 'hooks', 'stackSize', 'startPaused', 'follow'], 'engine');
   const r: EngineOptions = {};
   if (o.workers !== undefined) r.workers = int(o.workers, 'engine.workers', 1, 1024);
-  if (o.timeSlice !== undefined) r.timeSlice = normalDuration(o.timeSlice, 'engine.timeSlice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms or 500us');
+  if (o.timeSlice !== undefined)
+    r.timeSlice = normalDuration(o.timeSlice, 'engine.timeSlice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms or 500us');
   if (o.preempt !== undefined) r.preempt = bool(o.preempt, 'engine.preempt');
   if (o.hooks !== undefined) r.hooks = bool(o.hooks, 'engine.hooks');
   if (o.startPaused !== undefined) r.startPaused = bool(o.startPaused, 'engine.startPaused');
@@ -156,7 +159,8 @@ export function launchRequest(v: unknown): LaunchRequest {
   const cmd = str(o.cmd, 'cmd');
   if (!cmd) throw new BadRequest('cmd: empty');
   const list = o.args === undefined ? [] : o.args;
-  if (!Array.isArray(list) || list.length > MAX_ARGS) throw new BadRequest(`args: expected an array of at most ${MAX_ARGS} strings`);
+  if (!Array.isArray(list) || list.length > MAX_ARGS)
+    throw new BadRequest(`args: expected an array of at most ${MAX_ARGS} strings`);
   const r: LaunchRequest = { cmd, args: list.map((a, i) => str(a, `args[${i}]`)) };
   if (o.cwd !== undefined) r.cwd = absolutePath(o.cwd, 'cwd');
   if (o.env !== undefined) {
@@ -165,8 +169,10 @@ export function launchRequest(v: unknown): LaunchRequest {
     if (keys.length > MAX_ARGS) throw new BadRequest('env: too many variables');
     r.env = {};
     for (const k of keys) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k)) throw new BadRequest(`env: ${JSON.stringify(k.slice(0, 64))} is not a variable name`);
-      if (k === 'LD_PRELOAD' || k.startsWith('COROSCOPE_CONTROL')) throw new BadRequest(`env: ${k} is set by Coroscope itself`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(k))
+        throw new BadRequest(`env: ${JSON.stringify(k.slice(0, 64))} is not a variable name`);
+      if (k === 'LD_PRELOAD' || k.startsWith('COROSCOPE_CONTROL'))
+        throw new BadRequest(`env: ${k} is set by Coroscope itself`);
       r.env[k] = str(env[k], `env.${k}`);
     }
   }
@@ -175,7 +181,17 @@ export function launchRequest(v: unknown): LaunchRequest {
   return r;
 }
 
-export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGKILL', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT'] as const;
+export const SIGNALS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGKILL',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGSTOP',
+  'SIGCONT',
+] as const;
 export type AllowedSignal = (typeof SIGNALS)[number];
 
 /** A signal a launched target may be sent; none given: SIGTERM. */
@@ -201,7 +217,8 @@ export function windowRequest(v: unknown): WindowRequest {
   const o = obj(v, 'window');
   onlyKeys(o, ['tag', 't0', 't1', 'max'], 'window');
   const time = (x: unknown, what: string) => {
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) throw new BadRequest(`${what}: expected a time in ns (a number >= 0)`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > Number.MAX_SAFE_INTEGER)
+      throw new BadRequest(`${what}: expected a time in ns (a number >= 0)`);
     return Math.floor(x);
   };
   const t0 = time(o.t0, 'window.t0');
@@ -224,7 +241,8 @@ export function engineSetting(v: unknown): EngineSetting {
   if (o.key === 'slice')
     return { key: 'slice', value: normalDuration(o.value, 'time slice', SLICE_MIN_NS, SLICE_MAX_NS, '10ms') };
   if (o.key === 'delay') {
-    const value = o.value === 0 ? '0ns' : normalDuration(o.value, 'slow-motion delay', 0, DELAY_MAX_NS, '250ms (0ms: off)');
+    const value =
+      o.value === 0 ? '0ns' : normalDuration(o.value, 'slow-motion delay', 0, DELAY_MAX_NS, '250ms (0ms: off)');
     return { key: 'delay', value };
   }
   if (o.key === 'preempt' || o.key === 'hooks') {

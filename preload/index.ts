@@ -10,7 +10,13 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {
-  apiCalls, IPC_PUSH, IPC_REQUEST, type ApiPush, type CoroscopeApi, type ReplyEnvelope, type RequestEnvelope,
+  apiCalls,
+  IPC_PUSH,
+  IPC_REQUEST,
+  type ApiPush,
+  type CoroscopeApi,
+  type ReplyEnvelope,
+  type RequestEnvelope,
   type SendRequest,
 } from './api';
 

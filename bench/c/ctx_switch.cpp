@@ -72,8 +72,7 @@ static cs_ctx main_ctx, co_ctx;
 
 static void ours_entry(void *)
 {
-    for (;;)
-        cs_ctx_switch(&co_ctx, &main_ctx);
+    for (;;) cs_ctx_switch(&co_ctx, &main_ctx);
 }
 
 /* MXCSR's low 6 bits are sticky exception flags: the division that turns
@@ -92,8 +91,7 @@ static double run_ours(long trips, bool fp_differs = false)
 {
     set_fp_flags(fp_differs);
     uint64_t t0 = now_ns();
-    for (long i = 0; i < trips; i++)
-        cs_ctx_switch(&main_ctx, &co_ctx);
+    for (long i = 0; i < trips; i++) cs_ctx_switch(&main_ctx, &co_ctx);
     uint64_t t1 = now_ns();
     return (double)(t1 - t0) / (double)(2 * trips);
 }
@@ -102,8 +100,7 @@ static double run_ours(long trips, bool fp_differs = false)
 
 static void boost_entry(bc::transfer_t t)
 {
-    for (;;)
-        t = bc::jump_fcontext(t.fctx, nullptr);
+    for (;;) t = bc::jump_fcontext(t.fctx, nullptr);
 }
 
 static bc::fcontext_t boost_co;
@@ -111,8 +108,7 @@ static bc::fcontext_t boost_co;
 static double run_boost(long trips)
 {
     uint64_t t0 = now_ns();
-    for (long i = 0; i < trips; i++)
-        boost_co = bc::jump_fcontext(boost_co, nullptr).fctx;
+    for (long i = 0; i < trips; i++) boost_co = bc::jump_fcontext(boost_co, nullptr).fctx;
     uint64_t t1 = now_ns();
     return (double)(t1 - t0) / (double)(2 * trips);
 }
@@ -149,14 +145,11 @@ int main(int argc, char **argv)
         }
     }
     printf("{\"switches_per_round\":%ld,\"ours_ns\":[", 2 * trips);
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.4f", r ? "," : "", ours[r]);
+    for (int r = 0; r < rounds; r++) printf("%s%.4f", r ? "," : "", ours[r]);
     printf("],\"ours_fp_differs_ns\":[");
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.4f", r ? "," : "", slow[r]);
+    for (int r = 0; r < rounds; r++) printf("%s%.4f", r ? "," : "", slow[r]);
     printf("],\"boost_ns\":[");
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.4f", r ? "," : "", boost[r]);
+    for (int r = 0; r < rounds; r++) printf("%s%.4f", r ? "," : "", boost[r]);
     printf("]}\n");
     return 0;
 }

@@ -39,11 +39,9 @@ static void *yielder(void *arg)
     job *j = arg;
     long n = 0;
     for (;;) {
-        for (int i = 0; i < 256; i++)
-            coroscope_yield();
+        for (int i = 0; i < 256; i++) coroscope_yield();
         n += 256;
-        if (now_ns() >= j->deadline)
-            break;
+        if (now_ns() >= j->deadline) break;
     }
     j->yields = n;
     return NULL;

@@ -44,13 +44,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-#define TIMED(body)                                                                                  \
-    ({                                                                                               \
-        uint64_t t0_ = now_ns();                                                                     \
-        for (int i = 0; i < n; i++) {                                                                \
-            body;                                                                                    \
-        }                                                                                            \
-        (double)(now_ns() - t0_) / n;                                                                \
+#define TIMED(body)                   \
+    ({                                \
+        uint64_t t0_ = now_ns();      \
+        for (int i = 0; i < n; i++) { \
+            body;                     \
+        }                             \
+        (double)(now_ns() - t0_) / n; \
     })
 
 static double do_stat(void)
@@ -68,8 +68,8 @@ static double do_probe(void)
 {
     struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_CACHED};
     struct stat st;
-    return TIMED(int f = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how); if (f < 0) exit(4);
-                 fstat(f, &st); close(f));
+    return TIMED(int f = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how); if (f < 0) exit(4); fstat(f, &st);
+                 close(f));
 }
 
 static double do_openat2(void)
@@ -92,8 +92,7 @@ static double do_stat_miss(void)
     uint64_t t0 = now_ns();
     for (int i = 0; i < m; i++) {
         snprintf(p, sizeof p, "%s/missing-%d-%d", dir, (int)getpid(), i);
-        if (stat(p, &st) == 0)
-            exit(3);
+        if (stat(p, &st) == 0) exit(3);
     }
     return (double)(now_ns() - t0) / m;
 }
@@ -111,15 +110,12 @@ static void *in_co(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
-    if (argc > 2)
-        n = atoi(argv[2]);
+    if (argc < 2) return 2;
+    if (argc > 2) n = atoi(argv[2]);
     snprintf(dir, sizeof dir, "%s", argv[1]);
     snprintf(path, sizeof path, "%s/file_meta.dat", dir);
     wfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (wfd < 0)
-        return 2;
+    if (wfd < 0) return 2;
     coroscope_config cfg;
     coroscope_config_get(&cfg);
     cfg.workers = 1;
@@ -129,8 +125,7 @@ int main(int argc, char **argv)
     printf("probe_plain %.0f\n", do_probe());
     printf("openat2_cached %.0f\n", do_openat2());
     coroscope_co *co;
-    if (coroscope_spawn(&co, "bench", in_co, NULL) || coroscope_join(co, NULL))
-        return 2;
+    if (coroscope_spawn(&co, "bench", in_co, NULL) || coroscope_join(co, NULL)) return 2;
     printf("stat_co %.0f\nopen_close_co %.0f\npwrite_offload_co %.0f\nstat_miss_co %.0f\n", co_rows[0], co_rows[1],
            co_rows[2], co_rows[3]);
     close(wfd);

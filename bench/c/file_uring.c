@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #define FILE_PAGES 16384 /* 64 MiB */
-#define PAGE 4096
+#define PAGE       4096
 
 static int fd;
 static int total_ops = 4000;
@@ -73,8 +73,7 @@ typedef struct reader {
 
 static long next_page(reader *r)
 {
-    if (!r->cold)
-        return (long)(rand_r(&r->seed) % 256); /* a hot 1 MiB */
+    if (!r->cold) return (long)(rand_r(&r->seed) % 256); /* a hot 1 MiB */
     return (long)(rand_r(&r->seed) % FILE_PAGES);
 }
 
@@ -82,11 +81,9 @@ static int uring_read(reader *r, void *buf, off_t off)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
     io_uring_prep_read(sqe, fd, buf, PAGE, (uint64_t)off);
-    if (r->uring == 2)
-        sqe->flags |= IOSQE_ASYNC;
+    if (r->uring == 2) sqe->flags |= IOSQE_ASYNC;
     uint64_t t0 = now_ns();
-    if (io_uring_submit(&r->ring) != 1)
-        return -1;
+    if (io_uring_submit(&r->ring) != 1) return -1;
     r->submit_ns += now_ns() - t0;
     struct io_uring_cqe *cqe;
     while (io_uring_peek_cqe(&r->ring, &cqe) != 0) {
@@ -126,16 +123,14 @@ static int cmp_u64(const void *a, const void *b)
 static void drop_cache(void)
 {
     fsync(fd);
-    if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
-        fprintf(stderr, "posix_fadvise failed\n");
+    if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) fprintf(stderr, "posix_fadvise failed\n");
 }
 
 static void warm_cache(void)
 {
     char *buf = malloc(1 << 20);
     for (off_t o = 0; o < (off_t)FILE_PAGES * PAGE; o += 1 << 20)
-        if (pread(fd, buf, 1 << 20, o) != 1 << 20)
-            exit(3);
+        if (pread(fd, buf, 1 << 20, o) != 1 << 20) exit(3);
     free(buf);
 }
 
@@ -149,10 +144,8 @@ static void *scene_main(void *arg)
     scene *s = arg;
     coroscope_co *cos[64];
     for (int i = 0; i < s->nco; i++)
-        if (coroscope_spawn(&cos[i], "reader", reader_main, &s->rs[i]))
-            exit(3);
-    for (int i = 0; i < s->nco; i++)
-        coroscope_join(cos[i], NULL);
+        if (coroscope_spawn(&cos[i], "reader", reader_main, &s->rs[i])) exit(3);
+    for (int i = 0; i < s->nco; i++) coroscope_join(cos[i], NULL);
     return NULL;
 }
 
@@ -175,8 +168,7 @@ static void run_case(int uring, int cold, int nco)
                 exit(4);
             }
             r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            if (r->efd < 0 || io_uring_register_eventfd(&r->ring, r->efd) < 0)
-                exit(4);
+            if (r->efd < 0 || io_uring_register_eventfd(&r->ring, r->efd) < 0) exit(4);
         }
     }
     if (cold)
@@ -185,20 +177,19 @@ static void run_case(int uring, int cold, int nco)
         warm_cache();
     uint64_t c0 = cpu_ns(), t0 = now_ns();
     coroscope_co *co;
-    if (coroscope_spawn(&co, "scene", scene_main, &s) || coroscope_join(co, NULL))
-        exit(3);
+    if (coroscope_spawn(&co, "scene", scene_main, &s) || coroscope_join(co, NULL)) exit(3);
     uint64_t wall = now_ns() - t0, cpu = cpu_ns() - c0;
     int n = (ops / nco) * nco;
     qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
     double sum = 0, submit = 0;
-    for (int i = 0; i < n; i++)
-        sum += (double)lat[i];
-    for (int i = 0; i < nco; i++)
-        submit += (double)s.rs[i].submit_ns;
+    for (int i = 0; i < n; i++) sum += (double)lat[i];
+    for (int i = 0; i < nco; i++) submit += (double)s.rs[i].submit_ns;
     printf("%-11s %-6s co=%d  mean %7.1f  p50 %7.1f  p99 %7.1f us  submit %5.1f us  cpu/read %5.1f us  %7.0f reads/s\n",
-           uring == 2 ? "uring+async" : uring ? "uring" : "pool", cold ? "cold" : "cached", nco, sum / n / 1e3,
-           (double)lat[n / 2] / 1e3, (double)lat[(size_t)n * 99 / 100] / 1e3, submit / n / 1e3, (double)cpu / n / 1e3,
-           n / ((double)wall / 1e9));
+           uring == 2 ? "uring+async"
+           : uring    ? "uring"
+                      : "pool",
+           cold ? "cold" : "cached", nco, sum / n / 1e3, (double)lat[n / 2] / 1e3,
+           (double)lat[(size_t)n * 99 / 100] / 1e3, submit / n / 1e3, (double)cpu / n / 1e3, n / ((double)wall / 1e9));
     fflush(stdout);
     for (int i = 0; i < nco; i++)
         if (uring) {
@@ -215,21 +206,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: file_uring DIR [OPS]\n");
         return 2;
     }
-    if (argc > 2)
-        total_ops = atoi(argv[2]);
+    if (argc > 2) total_ops = atoi(argv[2]);
     char path[4096];
     snprintf(path, sizeof path, "%s/file_uring.dat", argv[1]);
     fd = open(path, O_RDWR | O_CREAT, 0600);
-    if (fd < 0)
-        return 2;
+    if (fd < 0) return 2;
     struct stat st;
     if (fstat(fd, &st) || st.st_size < (off_t)FILE_PAGES * PAGE) {
         char *buf = malloc(1 << 20);
-        for (int i = 0; i < (1 << 20); i++)
-            buf[i] = (char)(i * 7);
+        for (int i = 0; i < (1 << 20); i++) buf[i] = (char)(i * 7);
         for (off_t o = 0; o < (off_t)FILE_PAGES * PAGE; o += 1 << 20)
-            if (pwrite(fd, buf, 1 << 20, o) != 1 << 20)
-                return 2;
+            if (pwrite(fd, buf, 1 << 20, o) != 1 << 20) return 2;
         free(buf);
     }
     coroscope_config cfg;
@@ -239,8 +226,7 @@ int main(int argc, char **argv)
     int ncos[] = {1, 8};
     for (int c = 0; c < 2; c++)
         for (int k = 0; k < 2; k++)
-            for (int u = 0; u < 3; u++)
-                run_case(u, c, ncos[k]);
+            for (int u = 0; u < 3; u++) run_case(u, c, ncos[k]);
     close(fd);
     unlink(path);
     return 0;

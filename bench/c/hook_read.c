@@ -52,8 +52,7 @@ int main(int argc, char **argv)
     const char *from = sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : "?";
 
     for (long i = 0; i < n / 10 + 1; i++) /* warm-up */
-        if (read(fd, buf, 0) != 0)
-            return 1;
+        if (read(fd, buf, 0) != 0) return 1;
     printf("{\"calls_per_round\":%ld,\"read_from\":\"%s\",\"ns_per_call\":[", n, from);
     for (int r = 0; r < rounds; r++) {
         uint64_t t0 = now_ns();

@@ -32,8 +32,7 @@ static double run_pwrite(void)
 {
     uint64_t t0 = now_ns();
     for (int i = 0; i < n; i++)
-        if (pwrite(fd, buf, sizeof buf, 0) != sizeof buf)
-            exit(3);
+        if (pwrite(fd, buf, sizeof buf, 0) != sizeof buf) exit(3);
     return (double)(now_ns() - t0) / n;
 }
 
@@ -41,8 +40,7 @@ static double run_pread(void)
 {
     uint64_t t0 = now_ns();
     for (int i = 0; i < n; i++)
-        if (pread(fd, buf, sizeof buf, 0) != sizeof buf)
-            exit(3);
+        if (pread(fd, buf, sizeof buf, 0) != sizeof buf) exit(3);
     return (double)(now_ns() - t0) / n;
 }
 
@@ -51,8 +49,7 @@ static double run_gai(void)
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
     uint64_t t0 = now_ns();
     for (int i = 0; i < n; i++) {
-        if (getaddrinfo("127.0.0.1", NULL, &hints, &res))
-            exit(3);
+        if (getaddrinfo("127.0.0.1", NULL, &hints, &res)) exit(3);
         freeaddrinfo(res);
     }
     return (double)(now_ns() - t0) / n;
@@ -70,13 +67,10 @@ static void *in_co(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
-    if (argc > 2)
-        n = atoi(argv[2]);
+    if (argc < 2) return 2;
+    if (argc > 2) n = atoi(argv[2]);
     fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || pwrite(fd, buf, sizeof buf, 0) != sizeof buf)
-        return 2;
+    if (fd < 0 || pwrite(fd, buf, sizeof buf, 0) != sizeof buf) return 2;
     coroscope_config cfg;
     coroscope_config_get(&cfg);
     cfg.workers = 1;
@@ -85,8 +79,7 @@ int main(int argc, char **argv)
     printf("pread_inline %.0f\n", run_pread());
     printf("gai_inline %.0f\n", run_gai());
     coroscope_co *co;
-    if (coroscope_spawn(&co, "bench", in_co, NULL) || coroscope_join(co, NULL))
-        return 2;
+    if (coroscope_spawn(&co, "bench", in_co, NULL) || coroscope_join(co, NULL)) return 2;
     printf("pwrite_offload %.0f\npread_nowait %.0f\ngai_offload %.0f\n", results[0], results[1], results[2]);
     return 0;
 }

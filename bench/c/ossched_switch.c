@@ -68,18 +68,14 @@ static void *run(void *arg)
     CPU_ZERO(&set);
     CPU_SET(0, &set);
     sched_setaffinity(0, sizeof set, &set);
-    if (s->on)
-        track();
+    if (s->on) track();
     char c = 0;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < n; i++) {
-        if (s->first && write(s->out, &c, 1) != 1)
-            exit(1);
-        if (read(s->in, &c, 1) != 1)
-            exit(1);
-        if (!s->first && write(s->out, &c, 1) != 1)
-            exit(1);
+        if (s->first && write(s->out, &c, 1) != 1) exit(1);
+        if (read(s->in, &c, 1) != 1) exit(1);
+        if (!s->first && write(s->out, &c, 1) != 1) exit(1);
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
     s->ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n;
@@ -89,8 +85,7 @@ static void *run(void *arg)
 static double round_trip(int on)
 {
     int p1[2], p2[2];
-    if (pipe(p1) || pipe(p2))
-        exit(1);
+    if (pipe(p1) || pipe(p2)) exit(1);
     side a = {on, p2[0], p1[1], 1, 0}, b = {on, p1[0], p2[1], 0, 0};
     pthread_t ta, tb;
     pthread_create(&tb, NULL, run, &b);
@@ -103,12 +98,10 @@ static double round_trip(int on)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        n = atoi(argv[1]);
+    if (argc > 1) n = atoi(argv[1]);
     int rounds = argc > 2 ? atoi(argv[2]) : 6;
     double on[64], off[64];
-    if (rounds > 64)
-        rounds = 64;
+    if (rounds > 64) rounds = 64;
     for (int r = 0; r < rounds; r++) {
         int first = r & 1;
         double x = round_trip(first), y = round_trip(!first);
@@ -116,11 +109,9 @@ int main(int argc, char **argv)
         off[r] = first ? y : x;
     }
     printf("{\"on_ns\": [");
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.1f", r ? ", " : "", on[r]);
+    for (int r = 0; r < rounds; r++) printf("%s%.1f", r ? ", " : "", on[r]);
     printf("], \"off_ns\": [");
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.1f", r ? ", " : "", off[r]);
+    for (int r = 0; r < rounds; r++) printf("%s%.1f", r ? ", " : "", off[r]);
     printf("]}\n");
     return 0;
 }

@@ -48,17 +48,14 @@ static void *pacer(void *arg)
     long n = 0;
     long sleeps = 0;
     for (;;) {
-        for (int i = 0; i < BURST; i++)
-            coroscope_yield();
+        for (int i = 0; i < BURST; i++) coroscope_yield();
         n += BURST;
         uint64_t t = now_ns();
-        if (t >= j->deadline)
-            break;
+        if (t >= j->deadline) break;
         uint64_t due = j->start + (uint64_t)((double)n * j->ns_per_yield);
         if (due > t) {
             uint64_t us = (due - t) / 1000;
-            if (due > j->deadline)
-                us = (j->deadline - t) / 1000;
+            if (due > j->deadline) us = (j->deadline - t) / 1000;
             if (us > 0) {
                 usleep((useconds_t)us);
                 sleeps++;
@@ -109,8 +106,8 @@ int main(int argc, char **argv)
         total += jobs[i].yields;
         sleeps += jobs[i].sleeps;
     }
-    printf("{\"yields\":%ld,\"sleeps\":%ld,\"coroutines\":%d,\"rate\":%.0f,\"seconds\":%g,\"elapsed_ns\":%llu}\n", total, sleeps,
-           ncos, rate, seconds, (unsigned long long)(now_ns() - t0));
+    printf("{\"yields\":%ld,\"sleeps\":%ld,\"coroutines\":%d,\"rate\":%.0f,\"seconds\":%g,\"elapsed_ns\":%llu}\n",
+           total, sleeps, ncos, rate, seconds, (unsigned long long)(now_ns() - t0));
     fflush(stdout);
     free(jobs);
     free(cos);

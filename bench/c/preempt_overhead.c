@@ -83,7 +83,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void *nothing(void *arg) { return arg; }
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 static int ncos = 256, nleaders = 1;
 static coroscope_co **cos;
@@ -101,8 +104,7 @@ static void *leader(void *arg)
     int k = (int)(intptr_t)arg;
     for (int i = k; i < ncos && !atomic_load(&spawn_err); i += nleaders) {
         int err = coroscope_spawn(&cos[i], "burst", worker, (void *)(uintptr_t)i);
-        if (err)
-            atomic_store(&spawn_err, err);
+        if (err) atomic_store(&spawn_err, err);
     }
     return NULL;
 }
@@ -118,8 +120,7 @@ static void *spawner(void *arg)
             n = k;
             break;
         }
-    for (int k = 0; k < n; k++)
-        coroscope_join(l[k], NULL);
+    for (int k = 0; k < n; k++) coroscope_join(l[k], NULL);
     return NULL;
 }
 
@@ -127,29 +128,22 @@ static void *spawner(void *arg)
 static double monitor_cpu_s(void)
 {
     DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
+    if (!d) return -1;
     double r = -1;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         char path[320], comm[32] = "";
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
         FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (!fgets(comm, sizeof comm, f))
-            comm[0] = '\0';
+        if (!f) continue;
+        if (!fgets(comm, sizeof comm, f)) comm[0] = '\0';
         fclose(f);
-        if (strncmp(comm, "cs-monitor", 10))
-            continue;
+        if (strncmp(comm, "cs-monitor", 10)) continue;
         snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
         f = fopen(path, "r");
         unsigned long long ns = 0;
-        if (f && fscanf(f, "%llu", &ns) == 1)
-            r = (double)ns / 1e9;
-        if (f)
-            fclose(f);
+        if (f && fscanf(f, "%llu", &ns) == 1) r = (double)ns / 1e9;
+        if (f) fclose(f);
         break;
     }
     closedir(d);
@@ -158,12 +152,9 @@ static double monitor_cpu_s(void)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        ncos = atoi(argv[1]);
-    if (argc > 2)
-        rounds = atol(argv[2]);
-    if (argc > 3)
-        burst = atol(argv[3]);
+    if (argc > 1) ncos = atoi(argv[1]);
+    if (argc > 2) rounds = atol(argv[2]);
+    if (argc > 3) burst = atol(argv[3]);
     if (ncos < 1 || rounds < 1 || burst < 1) {
         fprintf(stderr, "usage: preempt_overhead [coroutines>0] [rounds>0] [burst>0]\n");
         return 2;
@@ -176,8 +167,7 @@ int main(int argc, char **argv)
     coroscope__set_preempt_observer(observer);
     cos = calloc((size_t)ncos, sizeof *cos);
     ran_on = calloc((size_t)ncos, sizeof *ran_on);
-    if (!cos || !ran_on)
-        return 1;
+    if (!cos || !ran_on) return 1;
     nleaders = cfg.workers;
     atomic_store(&pool, (long)ncos * rounds);
     /* start the runtime (workers and monitor) outside the timed part */
@@ -208,19 +198,17 @@ int main(int argc, char **argv)
     double wall = (double)(now_ns() - t0) / 1e9;
     double mon1 = monitor_cpu_s();
     getrusage(RUSAGE_SELF, &ru1);
-    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    double cpu =
+        (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+        (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
     /* coroutines per worker thread, largest first */
     int split[256] = {0}, nsplit = 0;
     pid_t tids[256];
     for (int i = 0; i < ncos; i++) {
         int k = 0;
-        while (k < nsplit && tids[k] != ran_on[i])
-            k++;
-        if (k == nsplit && nsplit < 256)
-            tids[nsplit++] = ran_on[i];
-        if (k < nsplit)
-            split[k]++;
+        while (k < nsplit && tids[k] != ran_on[i]) k++;
+        if (k == nsplit && nsplit < 256) tids[nsplit++] = ran_on[i];
+        if (k < nsplit) split[k]++;
     }
     for (int a = 0; a < nsplit; a++)
         for (int b = a + 1; b < nsplit; b++)
@@ -233,8 +221,7 @@ int main(int argc, char **argv)
            "\"cpu_s\":%.6f,\"monitor_cpu_s\":%.6f,\"sent\":%ld,\"done\":%ld,\"split\":[",
            cfg.preempt, cfg.workers, ncos, rounds, burst, wall, cpu, mon0 >= 0 && mon1 >= 0 ? mon1 - mon0 : -1.0,
            atomic_load(&n_sent), atomic_load(&n_done));
-    for (int k = 0; k < nsplit; k++)
-        printf("%s%d", k ? "," : "", split[k]);
+    for (int k = 0; k < nsplit; k++) printf("%s%d", k ? "," : "", split[k]);
     printf("]}\n");
     return 0;
 }

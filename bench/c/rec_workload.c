@@ -91,8 +91,7 @@ static void xfer(int fd, int send_first, counts *c)
             r = read(fd, &b, 1);
             c->reads++;
         }
-        if (r != 1)
-            c->failures++;
+        if (r != 1) c->failures++;
     }
 }
 
@@ -133,8 +132,7 @@ static void *leader(void *arg)
         c.failures++;
     } else {
         play(sv[0], 1, &c);
-        if (coroscope_join(f, NULL))
-            c.failures++;
+        if (coroscope_join(f, NULL)) c.failures++;
     }
     close(sv[0]);
     close(sv[1]);
@@ -186,7 +184,6 @@ int main(int argc, char **argv)
                      atomic_load(&n_reads), atomic_load(&n_socketpairs), atomic_load(&n_closes),
                      atomic_load(&n_failures), (unsigned long long)(t1 - t0));
     /* The raw system call: not a hooked write, so not an event. */
-    if (syscall(SYS_write, 1, line, (size_t)n) != n)
-        return 1;
+    if (syscall(SYS_write, 1, line, (size_t)n) != n) return 1;
     return atomic_load(&n_failures) ? 1 : 0;
 }

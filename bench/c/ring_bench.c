@@ -55,11 +55,9 @@ static void *drainer(void *arg)
     for (;;) {
         int stop = atomic_load_explicit(&d->stop, memory_order_acquire);
         ssize_t n = cs_ring_read(d->r, out, 256);
-        if (n < 0)
-            die("cs_ring_read", (int)-n);
+        if (n < 0) die("cs_ring_read", (int)-n);
         d->read += (uint64_t)n;
-        if (n == 0 && stop)
-            return NULL;
+        if (n == 0 && stop) return NULL;
     }
 }
 
@@ -67,12 +65,10 @@ static double producer_round(long n, uint64_t *dropped)
 {
     cs_ring r;
     int err = cs_ring_create(&r, 1u << 20, 1, 0);
-    if (err)
-        die("cs_ring_create", err);
+    if (err) die("cs_ring_create", err);
     drain d = {.r = &r};
     pthread_t t;
-    if ((err = pthread_create(&t, NULL, drainer, &d)))
-        die("pthread_create", err);
+    if ((err = pthread_create(&t, NULL, drainer, &d))) die("pthread_create", err);
     coroscope_event e = {.kind = COROSCOPE_EV_CALL, .worker = 0, .tid = 1};
     uint64_t lost = 0;
     uint64_t t0 = now_ns();
@@ -97,8 +93,7 @@ static void fill(cs_ring *r)
     for (uint32_t i = 0; i < r->capacity; i++) {
         e.ts = i;
         e.a[0] = i;
-        if (cs_ring_write(r, &e))
-            die("fill", ENOBUFS);
+        if (cs_ring_write(r, &e)) die("fill", ENOBUFS);
     }
     cs_ring_flush(r);
 }
@@ -107,8 +102,7 @@ static void consumer_round(int passes, double *ring_meps, double *memcpy_meps)
 {
     cs_ring r;
     int err = cs_ring_create(&r, 1u << 16, 1, 0);
-    if (err)
-        die("cs_ring_create", err);
+    if (err) die("cs_ring_create", err);
     uint64_t ring_ns = 0, copy_ns = 0, sum = 0;
     for (int p = 0; p < passes; p++) {
         fill(&r);
@@ -120,8 +114,7 @@ static void consumer_round(int passes, double *ring_meps, double *memcpy_meps)
             sum += batch_buf[n - 1].a[0];
         }
         ring_ns += now_ns() - t0;
-        if (got != r.capacity)
-            die("drain", CS_RING_ECORRUPT);
+        if (got != r.capacity) die("drain", CS_RING_ECORRUPT);
 
         fill(&r); /* same memory state for the reference */
         const char *src = (const char *)r.slots;
@@ -155,19 +148,14 @@ int main(int argc, char **argv)
     producer_round(n / 10, &dropped); /* warm-up */
     dropped = 0;
     printf("{\"producer_ns\":[");
-    for (int i = 0; i < rounds; i++)
-        printf("%s%.4f", i ? "," : "", producer_round(n, &dropped));
+    for (int i = 0; i < rounds; i++) printf("%s%.4f", i ? "," : "", producer_round(n, &dropped));
     double rm[64], cm[64];
-    if (rounds > 64)
-        rounds = 64;
-    for (int i = 0; i < rounds; i++)
-        consumer_round(20, &rm[i], &cm[i]);
+    if (rounds > 64) rounds = 64;
+    for (int i = 0; i < rounds; i++) consumer_round(20, &rm[i], &cm[i]);
     printf("],\"consumer_meps\":[");
-    for (int i = 0; i < rounds; i++)
-        printf("%s%.2f", i ? "," : "", rm[i]);
+    for (int i = 0; i < rounds; i++) printf("%s%.2f", i ? "," : "", rm[i]);
     printf("],\"memcpy_meps\":[");
-    for (int i = 0; i < rounds; i++)
-        printf("%s%.2f", i ? "," : "", cm[i]);
+    for (int i = 0; i < rounds; i++) printf("%s%.2f", i ? "," : "", cm[i]);
     printf("],\"dropped\":%lu}\n", (unsigned long)dropped);
     return 0;
 }

@@ -42,8 +42,7 @@ static uint64_t now_ns(void)
 static long status_kib(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     char line[256];
     long v = -1;
     size_t len = strlen(field);
@@ -68,21 +67,23 @@ static void *sleeper(void *arg)
     (void)arg;
     long l = atomic_fetch_add_explicit(&live, 1, memory_order_relaxed) + 1;
     long m = atomic_load_explicit(&live_max, memory_order_relaxed);
-    while (l > m && !atomic_compare_exchange_weak_explicit(&live_max, &m, l, memory_order_relaxed,
-                                                           memory_order_relaxed))
+    while (l > m &&
+           !atomic_compare_exchange_weak_explicit(&live_max, &m, l, memory_order_relaxed, memory_order_relaxed))
         ;
     usleep(sleep_us);
     atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
     return NULL;
 }
 
-static void *noop(void *arg) { return arg; }
+static void *noop(void *arg)
+{
+    return arg;
+}
 
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 100000;
-    if (argc > 2)
-        sleep_us = (unsigned)atol(argv[2]);
+    if (argc > 2) sleep_us = (unsigned)atol(argv[2]);
     if (n < 1) {
         fprintf(stderr, "usage: sleep100k [coroutines>0] [sleep_us]\n");
         return 2;
@@ -95,8 +96,7 @@ int main(int argc, char **argv)
     /* Start the runtime (workers, netpoller) outside the measurement. */
     coroscope_co *w;
     int err = coroscope_spawn(&w, "warm-up", noop, NULL);
-    if (!err)
-        err = coroscope_join(w, NULL);
+    if (!err) err = coroscope_join(w, NULL);
     if (err) {
         fprintf(stderr, "sleep100k: warm-up coroutine: %d\n", err);
         return 1;
@@ -121,7 +121,9 @@ int main(int argc, char **argv)
     }
     uint64_t t1 = now_ns();
     long hwm = status_kib("VmHWM");
-    printf("{\"n\":%ld,\"spawn_s\":%.6f,\"wall_s\":%.6f,\"rss_before_kib\":%ld,\"hwm_kib\":%ld,\"rss_per_co_bytes\":%.1f,\"max_live\":%ld}\n", n,
-           (double)(t_spawned - t0) / 1e9, (double)(t1 - t0) / 1e9, rss0, hwm, (double)(hwm - rss0) * 1024.0 / (double)n, atomic_load(&live_max));
+    printf("{\"n\":%ld,\"spawn_s\":%.6f,\"wall_s\":%.6f,\"rss_before_kib\":%ld,\"hwm_kib\":%ld,\"rss_per_co_bytes\":%."
+           "1f,\"max_live\":%ld}\n",
+           n, (double)(t_spawned - t0) / 1e9, (double)(t1 - t0) / 1e9, rss0, hwm,
+           (double)(hwm - rss0) * 1024.0 / (double)n, atomic_load(&live_max));
     return 0;
 }

@@ -54,13 +54,11 @@ int main(int argc, char **argv)
     long failed = 0;
     char b = 'x';
     for (long i = 0; i < n; i++)
-        if (write(fd, &b, 1) != 1)
-            failed++;
+        if (write(fd, &b, 1) != 1) failed++;
     uint64_t t1 = now_ns();
     char line[128];
     int k = snprintf(line, sizeof line, "{\"writes\":%ld,\"opens\":1,\"failed\":%ld,\"elapsed_ns\":%llu}\n", n, failed,
                      (unsigned long long)(t1 - t0));
-    if (syscall(SYS_write, 1, line, (size_t)k) != k)
-        return 1;
+    if (syscall(SYS_write, 1, line, (size_t)k) != k) return 1;
     return failed ? 1 : 0;
 }

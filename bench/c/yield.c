@@ -35,8 +35,7 @@ static void *yielder(void *arg)
 {
     job *j = arg;
     j->start = now_ns();
-    for (long i = 0; i < j->n; i++)
-        coroscope_yield();
+    for (long i = 0; i < j->n; i++) coroscope_yield();
     j->end = now_ns();
     return NULL;
 }
@@ -79,8 +78,7 @@ int main(int argc, char **argv)
     }
     round_once(n / 10 + 1); /* warm-up: starts the worker, maps the stacks */
     printf("{\"yields_per_round\":%ld,\"ns_per_yield\":[", 2 * n);
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.4f", r ? "," : "", round_once(n));
+    for (int r = 0; r < rounds; r++) printf("%s%.4f", r ? "," : "", round_once(n));
     printf("]}\n");
     return 0;
 }

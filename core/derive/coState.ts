@@ -113,7 +113,16 @@ export class StateColumns {
   }
 
   /** CO_SUSPEND with its wait: a0 why, a1 hook, a2 fd (signed; JOIN: the joined co), a3 events, a4 deadline. */
-  suspended(slot: number, ts: number, worker: number, why: number, hook: number, fd: number, events: number, deadline: number): void {
+  suspended(
+    slot: number,
+    ts: number,
+    worker: number,
+    why: number,
+    hook: number,
+    fd: number,
+    events: number,
+    deadline: number,
+  ): void {
     this.setCo(slot, CoState.SUSPENDED, ts, worker, why, hook, fd, events, deadline);
     this.setWorker(worker, WorkerState.SCHEDULING, ts, 0);
   }
@@ -185,12 +194,15 @@ export class StateColumns {
     const lo = a3 % 4294967296;
     const w = Math.floor(a3 / 4294967296) & 0xffff;
     switch (lo & 0xff) {
-      case 0: return this.setCo(slot, CoState.READY, ts, w, ReadyWhy.SPAWNED, 0, 0, 0, 0);
-      case 1: return this.setCo(slot, CoState.READY, ts, w, 0, 0, 0, 0, 0);
+      case 0:
+        return this.setCo(slot, CoState.READY, ts, w, ReadyWhy.SPAWNED, 0, 0, 0, 0);
+      case 1:
+        return this.setCo(slot, CoState.READY, ts, w, 0, 0, 0, 0, 0);
       case 2:
         if (!this.newer(slot, ts)) return;
         return this.ran(slot, ts, w);
-      case 3: return this.setCo(slot, CoState.SUSPENDED, ts, w, (lo >>> 8) & 0xff, lo >>> 16, fd, 0, 0);
+      case 3:
+        return this.setCo(slot, CoState.SUSPENDED, ts, w, (lo >>> 8) & 0xff, lo >>> 16, fd, 0, 0);
     }
   }
 
@@ -206,7 +218,17 @@ export class StateColumns {
   }
 
   /** Sets a coroutine's columns unless its current transition is newer (slot 0: no coroutine, ignored). */
-  setCo(slot: number, state: number, ts: number, worker: number, why: number, hook: number, fd: number, events: number, deadline: number): void {
+  setCo(
+    slot: number,
+    state: number,
+    ts: number,
+    worker: number,
+    why: number,
+    hook: number,
+    fd: number,
+    events: number,
+    deadline: number,
+  ): void {
     if (slot === 0 || !this.newer(slot, ts)) return;
     this.state[slot] = state;
     this.since[slot] = ts;
@@ -229,7 +251,18 @@ export class StateColumns {
   }
 
   bytesUsed(): number {
-    return [this.state, this.worker, this.since, this.why, this.hook, this.fd, this.events, this.deadline, this.wState,
-      this.wCo, this.wSince].reduce((n, a) => n + a.byteLength, 0);
+    return [
+      this.state,
+      this.worker,
+      this.since,
+      this.why,
+      this.hook,
+      this.fd,
+      this.events,
+      this.deadline,
+      this.wState,
+      this.wCo,
+      this.wSince,
+    ].reduce((n, a) => n + a.byteLength, 0);
   }
 }

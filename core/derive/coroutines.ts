@@ -235,8 +235,30 @@ export class CoroutineTable {
   }
 
   bytesUsed(): number {
-    return [this.name, this.entry, this.migrations, this.parent, this.created, this.stackSize, this.finished, this.exit, this.stackUsed,
-      this.finishWorker, this.finishIndex, this.switches, this.preemptions, this.calls, this.runTime, this.readyTime,
-      this.suspendedTime, this.lastTs, this.lastState, this.head, this.logTs, this.logState, this.logPrev].reduce((b, a) => b + a.byteLength, 0);
+    return [
+      this.name,
+      this.entry,
+      this.migrations,
+      this.parent,
+      this.created,
+      this.stackSize,
+      this.finished,
+      this.exit,
+      this.stackUsed,
+      this.finishWorker,
+      this.finishIndex,
+      this.switches,
+      this.preemptions,
+      this.calls,
+      this.runTime,
+      this.readyTime,
+      this.suspendedTime,
+      this.lastTs,
+      this.lastState,
+      this.head,
+      this.logTs,
+      this.logState,
+      this.logPrev,
+    ].reduce((b, a) => b + a.byteLength, 0);
   }
 }

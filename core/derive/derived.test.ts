@@ -63,10 +63,26 @@ class Session {
 
   /** co is created by a plain thread at ts and made ready. */
   spawn(ts: number, co: number, name = 0): this {
-    return this.ev(ts, Kind.CO_CREATE, MAIN, co, [0, name, 0, 65536]).ev(ts, Kind.CO_READY, MAIN, co, [ReadyWhy.SPAWNED, 0, 2, 0]);
+    return this.ev(ts, Kind.CO_CREATE, MAIN, co, [0, name, 0, 65536]).ev(ts, Kind.CO_READY, MAIN, co, [
+      ReadyWhy.SPAWNED,
+      0,
+      2,
+      0,
+    ]);
   }
 
-  call(ts: number, on: Thread, co: number, hook: number, flags: number, fd: number, result: number, errno: number, summary: number, dur: number): this {
+  call(
+    ts: number,
+    on: Thread,
+    co: number,
+    hook: number,
+    flags: number,
+    fd: number,
+    result: number,
+    errno: number,
+    summary: number,
+    dur: number,
+  ): this {
     return this.ev(ts, Kind.CALL, on, co, [hook | flags, fd, result, errno + summary * 2 ** 32, dur]);
   }
 }
@@ -90,7 +106,8 @@ function tables(d: Derived) {
 afterEach(() => {
   const sessions = made;
   made = [];
-  for (const s of sessions) if (s.compare) assert.deepEqual(tables(s.twin), tables(s.derived), 'Derived without a store gives the same tables');
+  for (const s of sessions)
+    if (s.compare) assert.deepEqual(tables(s.twin), tables(s.derived), 'Derived without a store gives the same tables');
 });
 
 describe('Derived: coroutines', () => {
@@ -133,7 +150,15 @@ describe('Derived: coroutines', () => {
     assert.equal(co.state, 'suspended');
     assert.equal(co.since, T + 20);
     assert.equal(co.worker, 1);
-    assert.deepEqual(co.wait, { why: SuspendWhy.CALL, whyName: 'call', hook: read, hookName: 'read', fd: 9, events: 1, deadline: T + 5 * MS });
+    assert.deepEqual(co.wait, {
+      why: SuspendWhy.CALL,
+      whyName: 'call',
+      hook: read,
+      hookName: 'read',
+      fd: 9,
+      events: 1,
+      deadline: T + 5 * MS,
+    });
     const w1 = s.derived.workers().find((w) => w.worker === 1)!;
     assert.equal(w1.state, 'scheduling');
     assert.equal(w1.co, 0);
@@ -141,7 +166,10 @@ describe('Derived: coroutines', () => {
 
   it('a running coroutine shows on its worker, and its time so far counts', () => {
     const s = new Session();
-    s.spawn(T, 3).ev(T + 100, Kind.CO_RUN, W0, 3, [1]).ev(T + 400, Kind.CALL, MAIN, 0, [write, 1, 5, 0, 7]).flush();
+    s.spawn(T, 3)
+      .ev(T + 100, Kind.CO_RUN, W0, 3, [1])
+      .ev(T + 400, Kind.CALL, MAIN, 0, [write, 1, 5, 0, 7])
+      .flush();
     assert.equal(s.derived.coroutine(3)!.state, 'running');
     assert.equal(s.derived.coroutine(3)!.runTime, 300, 'running from T+100 to the newest event');
     assert.equal(s.derived.workers()[0].co, 3);
@@ -150,23 +178,32 @@ describe('Derived: coroutines', () => {
 
   it('late events do not rewind state but their time is placed where it belongs', () => {
     const s = new Session();
-    s.spawn(T, 2).ev(T + 100, Kind.CO_RUN, W0, 2, [1]).ev(T + 200, Kind.CO_SUSPEND, W0, 2, [SuspendWhy.CALL, read, 4, 1, 0]);
+    s.spawn(T, 2)
+      .ev(T + 100, Kind.CO_RUN, W0, 2, [1])
+      .ev(T + 200, Kind.CO_SUSPEND, W0, 2, [SuspendWhy.CALL, read, 4, 1, 0]);
     s.ev(T + 600, Kind.CO_RUN, W0, 2, [2]).flush();
     // The netpoller's ring is drained later: its wake at T + 500 arrives after the run at T + 600.
-    s.ev(T + 500, Kind.WAKE, NETPOLL, 2, [ReadyWhy.FD, 4, 1, 0, NO_WORKER]).ev(T + 500, Kind.CO_READY, NETPOLL, 2, [ReadyWhy.FD]);
+    s.ev(T + 500, Kind.WAKE, NETPOLL, 2, [ReadyWhy.FD, 4, 1, 0, NO_WORKER]).ev(T + 500, Kind.CO_READY, NETPOLL, 2, [
+      ReadyWhy.FD,
+    ]);
     s.ev(T + 700, Kind.CO_YIELD, W0, 2, [0]).flush();
     const co = s.derived.coroutine(2)!;
     assert.equal(co.state, 'ready');
     assert.equal(co.since, T + 700);
     assert.equal(co.suspendedTime, 300);
     assert.equal(co.runTime, 100 + 100);
-    assert.equal(co.readyTime, 100 + 100, 'spawned until first run, woken until run (the yield is the open interval: 0)');
+    assert.equal(
+      co.readyTime,
+      100 + 100,
+      'spawned until first run, woken until run (the yield is the open interval: 0)',
+    );
   });
 
   it('a late transition is placed exactly, however many transitions of its coroutine came before it', () => {
     const s = new Session();
     s.spawn(T, 4);
-    for (let k = 0; k < 200; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    for (let k = 0; k < 200; k++)
+      s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     s.ev(T + 125, Kind.CO_SUSPEND, NETPOLL, 4, [SuspendWhy.CALL, read, 4, 1, 0]).flush();
@@ -180,9 +217,11 @@ describe('Derived: coroutines', () => {
   it('a transition later than everything the log holds is recounted from the store', () => {
     const s = new Session();
     s.spawn(T, 4);
-    for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    for (let k = 0; k < 6; k++)
+      s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
     s.spawn(T + 700, 9);
-    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
+    for (let k = 0; k < LOG_OVERRUN; k++)
+      s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     assert.equal(s.derived.table.isStale(s.derived.coIds.find(4)), true, 'older than the log');
@@ -194,7 +233,8 @@ describe('Derived: coroutines', () => {
 
   it('keeps the parent, the creation and the stack of a spawned coroutine', () => {
     const s = new Session();
-    s.spawn(T, 1).ev(T + 10, Kind.CO_RUN, W0, 1, [1])
+    s.spawn(T, 1)
+      .ev(T + 10, Kind.CO_RUN, W0, 1, [1])
       .ev(T + 20, Kind.CO_CREATE, W0, 2, [1, 0, 0, 131072])
       .ev(T + 20, Kind.CO_READY, W0, 2, [ReadyWhy.SPAWNED, 1, 1, 0])
       .flush();
@@ -209,7 +249,10 @@ describe('Derived: coroutines', () => {
 
   it('names the entry function from CO_CREATE a2 and counts moves between workers (CO_MIGRATE)', () => {
     const s = new Session();
-    s.strings.add([[3, 'conn-1'], [4, 'conn_main']]);
+    s.strings.add([
+      [3, 'conn-1'],
+      [4, 'conn_main'],
+    ]);
     s.ev(T, Kind.CO_CREATE, W0, 5, [0, 3, 4, 65536])
       .ev(T, Kind.CO_CREATE, W0, 6, [0, 3, 0, 65536])
       .ev(T + 1, Kind.CO_READY, W0, 5, [ReadyWhy.SPAWNED, 0, 1, 1])
@@ -233,11 +276,16 @@ describe('Derived: coroutines', () => {
 describe('Derived: coroutines older than the stream (CO_INFO)', () => {
   it('a coroutine seen only through CO_INFO is listed with its name, entry and wait; one with events keeps what they say', () => {
     const s = new Session();
-    s.strings.add([[3, 'acceptor'], [4, 'acceptor_main'], [5, 'conn-1'], [6, 'renamed']]);
+    s.strings.add([
+      [3, 'acceptor'],
+      [4, 'acceptor_main'],
+      [5, 'conn-1'],
+      [6, 'renamed'],
+    ]);
     const W = (w: number) => w * 4294967296;
     // co 1: parked in accept4 on fd 5 since before the attach; no event of its own follows.
     const accept = hookId('accept4');
-    s.ev(T, Kind.CO_INFO, W0, 1, [0, 3, 4, 3 | (SuspendWhy.CALL << 8) | (accept << 16) + W(0), 5])
+    s.ev(T, Kind.CO_INFO, W0, 1, [0, 3, 4, 3 | (SuspendWhy.CALL << 8) | ((accept << 16) + W(0)), 5])
       // co 2: an older event (ready) is superseded by CO_INFO (running on w1), a later one (suspended) is not.
       .ev(T - 10, Kind.CO_READY, W1, 2, [ReadyWhy.YIELDED, 0, 0, 1])
       .ev(T, Kind.CO_INFO, W0, 2, [0, 5, 0, 2 + W(1), -1])
@@ -270,7 +318,9 @@ describe('Derived: coroutines older than the stream (CO_INFO)', () => {
 describe('Derived: calls', () => {
   it('an error call counts as an error and its latency enters the histogram', () => {
     const s = new Session();
-    s.call(T, MAIN, 0, connect, 0, 5, -1, 111, 0, 40 * US).call(T + 1, MAIN, 0, connect, 0, 6, 0, 0, 0, 20 * US).flush();
+    s.call(T, MAIN, 0, connect, 0, 5, -1, 111, 0, 40 * US)
+      .call(T + 1, MAIN, 0, connect, 0, 6, 0, 0, 0, 20 * US)
+      .flush();
     const c = s.derived.calls.summary(connect, false);
     assert.equal(c.count, 2);
     assert.equal(c.errors, 1);
@@ -303,7 +353,13 @@ describe('Derived: calls', () => {
     assert.deepEqual([inCo.count, inCo.parked, inCo.blocked], [2, 1, 1]);
     assert.equal(s.derived.calls.summary(read, false).count, 1);
     assert.equal(s.derived.calls.summary(read).count, 3);
-    assert.deepEqual(s.derived.calls.rows().map((r) => [r.name, r.inCo, r.count]), [['read', false, 1], ['read', true, 2]]);
+    assert.deepEqual(
+      s.derived.calls.rows().map((r) => [r.name, r.inCo, r.count]),
+      [
+        ['read', false, 1],
+        ['read', true, 2],
+      ],
+    );
     assert.equal(s.derived.coroutine(1), undefined, 'calls alone are no transition');
   });
 
@@ -334,7 +390,8 @@ describe('Derived: preemption, workers, drops, process', () => {
   it('counts signals, preemptions per coroutine, their latency and deferrals by reason', () => {
     const s = new Session();
     const MONITOR = { worker: NO_WORKER, tid: 102 };
-    s.spawn(T, 1).ev(T + 10, Kind.CO_RUN, W1, 1, [1])
+    s.spawn(T, 1)
+      .ev(T + 10, Kind.CO_RUN, W1, 1, [1])
       .ev(T + 10 * MS, Kind.PREEMPT_SENT, MONITOR, 1, [10 * MS, 1])
       .ev(T + 10 * MS + 1000, Kind.PREEMPT_DEFERRED, W1, 1, [DeferWhy.LOCK, 0x401000])
       .ev(T + 10 * MS + 5000, Kind.PREEMPTED, W1, 1, [0x401000, 5000, 0])
@@ -351,7 +408,7 @@ describe('Derived: preemption, workers, drops, process', () => {
     assert.equal(s.derived.coroutine(1)!.why, ReadyWhy.PREEMPTED);
   });
 
-  it('splits a worker\'s time between idle, scheduling and running', () => {
+  it("splits a worker's time between idle, scheduling and running", () => {
     const s = new Session();
     s.spawn(T, 1)
       .ev(T, Kind.WORKER_BUSY, W0, 0, [2])
@@ -371,7 +428,9 @@ describe('Derived: preemption, workers, drops, process', () => {
 
   it('keeps the run-queue depth from QUEUES samples and from CO_READY a3', () => {
     const s = new Session();
-    s.ev(T, Kind.QUEUES, W1, 0, [7, 0, 0, 0, 0]).ev(T + 5, Kind.CO_READY, W1, 9, [ReadyWhy.FD, 0, 0, 3]).flush();
+    s.ev(T, Kind.QUEUES, W1, 0, [7, 0, 0, 0, 0])
+      .ev(T + 5, Kind.CO_READY, W1, 9, [ReadyWhy.FD, 0, 0, 3])
+      .flush();
     const w = s.derived.workers().find((x) => x.worker === 1);
     assert.equal(w, undefined, 'a worker without a transition is not listed');
     s.ev(T + 6, Kind.CO_RUN, W1, 9, [1]).flush();
@@ -382,13 +441,17 @@ describe('Derived: preemption, workers, drops, process', () => {
 
   it('keeps the rest of the last QUEUES sample per worker: spawn queue, timers, parked; the injection queue is global', () => {
     const s = new Session();
-    s.ev(T, Kind.CO_RUN, W0, 1, [1]).ev(T, Kind.CO_RUN, W1, 2, [1])
+    s.ev(T, Kind.CO_RUN, W0, 1, [1])
+      .ev(T, Kind.CO_RUN, W1, 2, [1])
       .ev(T + 10, Kind.QUEUES, W0, 0, [2, 5, 1, 3, 40])
       .ev(T + 20, Kind.QUEUES, W0, 0, [1, 4, 0, 2, 41])
       .ev(T + 15, Kind.QUEUES, W1, 0, [0, 0, 0, 0, 1])
       .flush();
     const [w0, w1] = s.derived.workers();
-    assert.deepEqual([w0.runQueue, w0.runQueueMax, w0.spawnQueue, w0.timers, w0.parked, w0.queueSamples], [1, 2, 4, 2, 41, 2]);
+    assert.deepEqual(
+      [w0.runQueue, w0.runQueueMax, w0.spawnQueue, w0.timers, w0.parked, w0.queueSamples],
+      [1, 2, 4, 2, 41, 2],
+    );
     assert.deepEqual([w1.runQueue, w1.spawnQueue, w1.timers, w1.parked, w1.queueSamples], [0, 0, 0, 1, 1]);
     // An older sample (another batch arriving late) does not replace a newer one, but counts.
     s.ev(T + 12, Kind.QUEUES, W0, 0, [9, 9, 9, 9, 9]).flush();
@@ -408,13 +471,20 @@ describe('Derived: preemption, workers, drops, process', () => {
     assert.deepEqual(s.derived.drops.summary(), {
       lost: 52,
       records: 3,
-      perThread: [{ tid: 101, lost: 2, first: T + 150, last: T + 160 }, { tid: 200, lost: 50, first: T, last: T + 280 }],
+      perThread: [
+        { tid: 101, lost: 2, first: T + 150, last: T + 160 },
+        { tid: 200, lost: 50, first: T, last: T + 280 },
+      ],
     });
   });
 
   it('reads the process, its configuration and its thread names', () => {
     const s = new Session();
-    s.strings.add([[1, '/usr/bin/server'], [2, 'server --port 8080'], [3, 'worker-0']]);
+    s.strings.add([
+      [1, '/usr/bin/server'],
+      [2, 'server --port 8080'],
+      [3, 'worker-0'],
+    ]);
     s.ev(T, Kind.PROCESS, MAIN, 0, [4242, 1, 2, 2 ** 32 + 3 * 65536 + 1, 1.7e18])
       .ev(T, Kind.CONFIG, MAIN, 0, [4, 262144, 10 * MS, 0b101, 23])
       .ev(T, Kind.THREAD, W0, 0, [200, 3, 0])
@@ -425,7 +495,17 @@ describe('Derived: preemption, workers, drops, process', () => {
     assert.equal(p.exe, '/usr/bin/server');
     assert.equal(p.cmdline, 'server --port 8080');
     assert.equal(p.engineVersion, '1.3.1');
-    assert.deepEqual(p.config, { workers: 4, stackSize: 262144, timeSlice: 10 * MS, flags: 5, signal: 23, hooks: true, preempt: false, migrate: true, lossless: false });
+    assert.deepEqual(p.config, {
+      workers: 4,
+      stackSize: 262144,
+      timeSlice: 10 * MS,
+      flags: 5,
+      signal: 23,
+      hooks: true,
+      preempt: false,
+      migrate: true,
+      lossless: false,
+    });
     assert.deepEqual(p.threads, [{ tid: 200, name: 'worker-0', worker: 0 }]);
     assert.deepEqual(p.clock, { monotonic: T, realtime: 1.7e18 + 5 });
   });
@@ -442,8 +522,15 @@ describe('Derived: rewind', () => {
       .ev(T + 500, Kind.CO_FINISH, W1, 1, [0, 0])
       .flush();
     const at = (t: number) => s.derived.stateAt(t).coroutine(1)?.state;
-    assert.deepEqual([T - 1, T, T + 150, T + 250, T + 300, T + 450, T + 500].map(at),
-      [undefined, 'ready', 'running', 'suspended', 'ready', 'running', 'done']);
+    assert.deepEqual([T - 1, T, T + 150, T + 250, T + 300, T + 450, T + 500].map(at), [
+      undefined,
+      'ready',
+      'running',
+      'suspended',
+      'ready',
+      'running',
+      'done',
+    ]);
     assert.equal(s.derived.stateAt(T + 250).coroutine(1)!.wait!.fd, 4);
     assert.equal(s.derived.stateAt(T + 150).workers()[0].co, 1);
     assert.equal(s.derived.stateAt(T + 450).workers()[0].state, 'scheduling');
@@ -456,7 +543,11 @@ describe('Derived: rewind', () => {
     const s = new Session();
     s.compare = false;
     s.spawn(T, 1).flush();
-    s.derived.append(new RawEvents(new RawEventWriter().push({ ts: T + 1, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes()));
+    s.derived.append(
+      new RawEvents(
+        new RawEventWriter().push({ ts: T + 1, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes(),
+      ),
+    );
     assert.throws(() => s.derived.stateAt(T), /feed both the same batches/);
   });
 });
@@ -481,9 +572,11 @@ describe('Derived without a store', () => {
   it('recounts a transition later than everything the log holds from its history', () => {
     const s = new Session();
     s.spawn(T, 4);
-    for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    for (let k = 0; k < 6; k++)
+      s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
     s.spawn(T + 700, 9);
-    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
+    for (let k = 0; k < LOG_OVERRUN; k++)
+      s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     const co = s.twin.coroutine(4)!;
@@ -495,10 +588,15 @@ describe('Derived without a store', () => {
   it('without a history, says which coroutine totals it could not place and keeps every other table', () => {
     const s = new Session();
     const alone = new Derived(null, s.strings);
-    s.spawn(T, 4).spawn(T, 5).ev(T + 10, Kind.CO_RUN, W1, 5, [1]).ev(T + 20, Kind.CO_YIELD, W1, 5, [0]);
-    for (let k = 0; k < 6; k++) s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
+    s.spawn(T, 4)
+      .spawn(T, 5)
+      .ev(T + 10, Kind.CO_RUN, W1, 5, [1])
+      .ev(T + 20, Kind.CO_YIELD, W1, 5, [0]);
+    for (let k = 0; k < 6; k++)
+      s.ev(T + 100 + k * 100, Kind.CO_RUN, W0, 4, [k + 1]).ev(T + 150 + k * 100, Kind.CO_YIELD, W0, 4, [0]);
     s.spawn(T + 700, 9);
-    for (let k = 0; k < LOG_OVERRUN; k++) s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
+    for (let k = 0; k < LOG_OVERRUN; k++)
+      s.ev(T + 800 + k * 10, Kind.CO_RUN, W1, 9, [k + 1]).ev(T + 805 + k * 10, Kind.CO_YIELD, W1, 9, [0]);
     s.flush();
     s.ev(T + 50, Kind.CO_READY, NETPOLL, 4, [ReadyWhy.SPAWNED]).flush();
     for (const raw of s.sent) alone.append(raw);
@@ -513,7 +611,11 @@ describe('Derived without a store', () => {
 
   it('refuses to rewind or to hand out a store, and says why', () => {
     const d = new Derived(null, new StringTable());
-    d.append(new RawEvents(new RawEventWriter().push({ ts: T, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes()));
+    d.append(
+      new RawEvents(
+        new RawEventWriter().push({ ts: T, kind: Kind.CO_RUN, worker: 0, tid: 200, co: 1, a: [1] }).bytes(),
+      ),
+    );
     assert.equal(d.hasStore, false);
     assert.equal(d.current().coroutine(1)!.state, 'running');
     assert.throws(() => d.stateAt(T), /keeps no event store, so it cannot rewind/);

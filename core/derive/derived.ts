@@ -213,7 +213,15 @@ export class Derived {
       case Kind.PREEMPT_DEFERRED:
         return this.preemption.onDeferred(argU(u, o, 0));
       case Kind.QUEUES:
-        return this.workerStats.queues(u[o + 2] >>> 16, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
+        return this.workerStats.queues(
+          u[o + 2] >>> 16,
+          ts,
+          argU(u, o, 0),
+          argU(u, o, 1),
+          argU(u, o, 2),
+          argU(u, o, 3),
+          argU(u, o, 4),
+        );
       case Kind.CO_MIGRATE:
         this.table.migrations[this.slot(coOf(u, o))]++;
         return;
@@ -222,13 +230,28 @@ export class Derived {
       case Kind.DROP:
         return this.drops.add(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2));
       case Kind.PROCESS:
-        return this.process.onProcess(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4), u[o + 3]);
+        return this.process.onProcess(
+          argU(u, o, 0),
+          argU(u, o, 1),
+          argU(u, o, 2),
+          argU(u, o, 3),
+          argU(u, o, 4),
+          u[o + 3],
+        );
       case Kind.LINEAGE:
         return this.process.onLineage(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3));
       case Kind.PROCESS_EXIT:
         return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts);
       case Kind.SPAWN:
-        return this.process.onSpawn(ts, u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 4), argU(u, o, 3));
+        return this.process.onSpawn(
+          ts,
+          u[o + 3],
+          argU(u, o, 0),
+          argU(u, o, 1),
+          argU(u, o, 2),
+          argU(u, o, 4),
+          argU(u, o, 3),
+        );
       case Kind.CONFIG:
         return this.process.onConfig(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.THREAD:
@@ -311,7 +334,16 @@ export class Derived {
         return cols.readied(slot, ts, worker, argU(u, o, 0));
       case Kind.CO_SUSPEND:
         this.workerStats.account(cols, worker, ts, false);
-        return cols.suspended(slot, ts, worker, argU(u, o, 0), argU(u, o, 1), argS(u, o, 2), argU(u, o, 3), argU(u, o, 4));
+        return cols.suspended(
+          slot,
+          ts,
+          worker,
+          argU(u, o, 0),
+          argU(u, o, 1),
+          argS(u, o, 2),
+          argU(u, o, 3),
+          argU(u, o, 4),
+        );
       case Kind.CO_FINISH:
         t.finish(slot, ts, argU(u, o, 0), argU(u, o, 1), worker, index);
         this.workerStats.account(cols, worker, ts, false);
@@ -366,7 +398,10 @@ export class Derived {
     }
     for (const [slot, l] of lists) {
       const order = l.ts.map((_, k) => k).sort((a, b) => l.ts[a] - l.ts[b] || l.index[a] - l.index[b]);
-      this.table.recount(slot, order.map((k) => ({ ts: l.ts[k], state: l.state[k] })));
+      this.table.recount(
+        slot,
+        order.map((k) => ({ ts: l.ts[k], state: l.state[k] })),
+      );
       lists.delete(slot);
     }
     return true;
@@ -403,7 +438,9 @@ export class Derived {
     const stale = this.table.staleSlots();
     if (stale.length) this.recount(stale);
     const coIds = this.coIds;
-    return this.current().coroutines(includeDone).map((s) => this.info(coIds.find(s.co), s));
+    return this.current()
+      .coroutines(includeDone)
+      .map((s) => this.info(coIds.find(s.co), s));
   }
 
   workers(): WorkerSummary[] {
@@ -413,8 +450,15 @@ export class Derived {
 
   /** Bytes held by the derived tables and checkpoints (the store's are in store.bytesUsed()). */
   bytesUsed(): number {
-    return this.table.bytesUsed() + this.cols.bytesUsed() + this.calls.bytesUsed() + this.preemption.bytesUsed() +
-      this.workerStats.bytesUsed() + (this.rewind?.bytesUsed() ?? 0) + (this.kept ? 0 : this.coIds.bytesUsed());
+    return (
+      this.table.bytesUsed() +
+      this.cols.bytesUsed() +
+      this.calls.bytesUsed() +
+      this.preemption.bytesUsed() +
+      this.workerStats.bytesUsed() +
+      (this.rewind?.bytesUsed() ?? 0) +
+      (this.kept ? 0 : this.coIds.bytesUsed())
+    );
   }
 
   private info(slot: number, state: CoroutineState): CoroutineInfo {
@@ -435,7 +479,9 @@ export class Derived {
       parent: t.parent[slot],
       created: t.created[slot],
       finished,
-      exit: Number.isNaN(finished) ? undefined : { code: t.exit[slot], name: exitName(t.exit[slot]), stackUsed: t.stackUsed[slot] },
+      exit: Number.isNaN(finished)
+        ? undefined
+        : { code: t.exit[slot], name: exitName(t.exit[slot]), stackUsed: t.stackUsed[slot] },
       stackSize: t.stackSize[slot],
       runTime: t.runTime[slot] + (state.state === 'running' ? open : 0),
       readyTime: t.readyTime[slot] + (state.state === 'ready' ? open : 0),
@@ -448,7 +494,6 @@ export class Derived {
     if (approximate) out.timesApproximate = true;
     return out;
   }
-
 }
 
 /**

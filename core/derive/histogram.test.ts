@@ -104,7 +104,14 @@ describe('LogLinearHistogram.log2Bins', () => {
     assert.deepEqual(bins[1], { lo: 64, hi: 128, count: 1 });
     assert.deepEqual(bins.at(-1), { lo: 2 ** 40, hi: 2 ** 41, count: 1 });
     assert.equal(bins.find((b) => b.lo === 2 ** 33)?.count, 1);
-    assert.equal(bins.reduce((a, b) => a + b.count, 0), values.length);
-    for (const v of values) assert.ok(bins.some((b) => b.count > 0 && v >= b.lo && v < b.hi), String(v));
+    assert.equal(
+      bins.reduce((a, b) => a + b.count, 0),
+      values.length,
+    );
+    for (const v of values)
+      assert.ok(
+        bins.some((b) => b.count > 0 && v >= b.lo && v < b.hi),
+        String(v),
+      );
   });
 });

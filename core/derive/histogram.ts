@@ -77,7 +77,8 @@ export class LogLinearHistogram {
     let last = rows.length - 1;
     while (rows[last] === 0) last--;
     const out = [];
-    for (let r = first; r <= last; r++) out.push({ lo: r === 0 ? 0 : 2 ** (r + SUB_BITS - 1), hi: 2 ** (r + SUB_BITS), count: rows[r] });
+    for (let r = first; r <= last; r++)
+      out.push({ lo: r === 0 ? 0 : 2 ** (r + SUB_BITS - 1), hi: 2 ** (r + SUB_BITS), count: rows[r] });
     return out;
   }
 

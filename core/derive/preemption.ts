@@ -49,7 +49,8 @@ export class PreemptStats {
   summary(): PreemptSummary {
     const deferred = [];
     for (let why = 0; why <= MAX_REASON; why++) {
-      if (this.deferred[why]) deferred.push({ why, name: why ? deferWhyName(why) : 'other', count: this.deferred[why] });
+      if (this.deferred[why])
+        deferred.push({ why, name: why ? deferWhyName(why) : 'other', count: this.deferred[why] });
     }
     const h = this.latency;
     return {

@@ -22,33 +22,51 @@ function derive(build: (w: RawEventWriter) => void, strings: Record<number, stri
   return { d, t };
 }
 
-test('a launched shell, its forked child and the program the child exec\'d are three processes with pid, parent, how and exit', () => {
-  const { d, t } = derive((w) => {
-    w.push({ ts: 1, kind: Kind.PROCESS, tid: 100, a: [100, 1, 2, 0, 0] });
-    w.push({ ts: 1, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
-    w.push({ ts: 2, kind: Kind.THREAD, tid: 100, a: [100, 3, 0xffff, 100, 0] });
-    w.push({ ts: 3, kind: Kind.SPAWN, tid: 100, a: [101, SpawnHow.FORK, 0, Untraced.NO, 0] });
-    w.push({ ts: 4, kind: Kind.PROCESS, tid: 101, a: [101, S + 1, S + 2, 0, 0] });
-    w.push({ ts: 4, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.FORK, 1] });
-    w.push({ ts: 5, kind: Kind.THREAD, tid: 101, a: [101, S + 3, 0xffff, 101, 1] });
-    w.push({ ts: 6, kind: Kind.SPAWN, tid: 101, a: [101, SpawnHow.EXEC, S + 4, Untraced.NO, S + 5] });
-    w.push({ ts: 7, kind: Kind.PROCESS, tid: 101, a: [101, 2 * S + 1, 2 * S + 2, 0, 0] });
-    w.push({ ts: 7, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.EXEC, 2] });
-    w.push({ ts: 7, kind: Kind.THREAD, tid: 101, a: [101, 2 * S + 5, 0xffff, 101, 2] }); // the same thread, now the program's
-    w.push({ ts: 8, kind: Kind.THREAD, tid: 102, a: [102, 2 * S + 3, 0, 101, 2] });
-    w.push({ ts: 9, kind: Kind.CO_CREATE, tid: 101, co: 2 * S + 1, a: [0, 2 * S + 4, 0, 65536] });
-    w.push({ ts: 10, kind: Kind.PROCESS_EXIT, tid: 101, a: [101, 7, 2] });
-    w.push({ ts: 11, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0] });
-  }, { 1: '/bin/sh', 2: 'sh -c prog', 3: 'sh', [S + 1]: '/bin/sh', [S + 2]: 'sh -c prog', [S + 3]: 'sh',
-    [S + 4]: '/usr/bin/prog', [S + 5]: 'prog', [2 * S + 1]: '/usr/bin/prog', [2 * S + 2]: 'prog', [2 * S + 3]: 'cs-worker-0',
-    [2 * S + 4]: 'job', [2 * S + 5]: 'prog' });
+test("a launched shell, its forked child and the program the child exec'd are three processes with pid, parent, how and exit", () => {
+  const { d, t } = derive(
+    (w) => {
+      w.push({ ts: 1, kind: Kind.PROCESS, tid: 100, a: [100, 1, 2, 0, 0] });
+      w.push({ ts: 1, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
+      w.push({ ts: 2, kind: Kind.THREAD, tid: 100, a: [100, 3, 0xffff, 100, 0] });
+      w.push({ ts: 3, kind: Kind.SPAWN, tid: 100, a: [101, SpawnHow.FORK, 0, Untraced.NO, 0] });
+      w.push({ ts: 4, kind: Kind.PROCESS, tid: 101, a: [101, S + 1, S + 2, 0, 0] });
+      w.push({ ts: 4, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.FORK, 1] });
+      w.push({ ts: 5, kind: Kind.THREAD, tid: 101, a: [101, S + 3, 0xffff, 101, 1] });
+      w.push({ ts: 6, kind: Kind.SPAWN, tid: 101, a: [101, SpawnHow.EXEC, S + 4, Untraced.NO, S + 5] });
+      w.push({ ts: 7, kind: Kind.PROCESS, tid: 101, a: [101, 2 * S + 1, 2 * S + 2, 0, 0] });
+      w.push({ ts: 7, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.EXEC, 2] });
+      w.push({ ts: 7, kind: Kind.THREAD, tid: 101, a: [101, 2 * S + 5, 0xffff, 101, 2] }); // the same thread, now the program's
+      w.push({ ts: 8, kind: Kind.THREAD, tid: 102, a: [102, 2 * S + 3, 0, 101, 2] });
+      w.push({ ts: 9, kind: Kind.CO_CREATE, tid: 101, co: 2 * S + 1, a: [0, 2 * S + 4, 0, 65536] });
+      w.push({ ts: 10, kind: Kind.PROCESS_EXIT, tid: 101, a: [101, 7, 2] });
+      w.push({ ts: 11, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0] });
+    },
+    {
+      1: '/bin/sh',
+      2: 'sh -c prog',
+      3: 'sh',
+      [S + 1]: '/bin/sh',
+      [S + 2]: 'sh -c prog',
+      [S + 3]: 'sh',
+      [S + 4]: '/usr/bin/prog',
+      [S + 5]: 'prog',
+      [2 * S + 1]: '/usr/bin/prog',
+      [2 * S + 2]: 'prog',
+      [2 * S + 3]: 'cs-worker-0',
+      [2 * S + 4]: 'job',
+      [2 * S + 5]: 'prog',
+    },
+  );
   const ps = d.process.processes(t);
-  assert.deepEqual(ps.map((p) => [p.serial, p.pid, p.ppid, p.how, p.exe, p.exitCode, p.execd]), [
-    [0, 100, 50, 'launched', '/bin/sh', 0, false],
-    [1, 101, 100, 'fork', '/bin/sh', null, true],
-    [2, 101, 100, 'exec', '/usr/bin/prog', 7, false],
-  ]);
-  assert.deepEqual(ps[2].tids.sort(), [101, 102], 'the exec\'d program\'s threads');
+  assert.deepEqual(
+    ps.map((p) => [p.serial, p.pid, p.ppid, p.how, p.exe, p.exitCode, p.execd]),
+    [
+      [0, 100, 50, 'launched', '/bin/sh', 0, false],
+      [1, 101, 100, 'fork', '/bin/sh', null, true],
+      [2, 101, 100, 'exec', '/usr/bin/prog', 7, false],
+    ],
+  );
+  assert.deepEqual(ps[2].tids.sort(), [101, 102], "the exec'd program's threads");
   assert.equal(d.process.serialOf(102), 2);
   assert.equal(d.process.summary(t).pid, 100, '"the process" stays the launched one');
   assert.equal(d.process.summary(t).exe, '/bin/sh');
@@ -57,34 +75,56 @@ test('a launched shell, its forked child and the program the child exec\'d are t
 });
 
 test('children that are not followed: a static program and following off are said at once; a fork that never joined only once the stream ended', () => {
-  const { d, t } = derive((w) => {
-    w.push({ ts: 1, kind: Kind.PROCESS, tid: 200, a: [200, 1, 0, 0, 0] });
-    w.push({ ts: 1, kind: Kind.LINEAGE, tid: 200, a: [200, 1, SpawnHow.LAUNCHED, 0] });
-    w.push({ ts: 2, kind: Kind.SPAWN, tid: 200, a: [201, SpawnHow.POSIX_SPAWN, 2, Untraced.STATIC, 3] });
-    w.push({ ts: 3, kind: Kind.SPAWN, tid: 200, a: [202, SpawnHow.FORK, 0, Untraced.NO, 0] });
-    w.push({ ts: 4, kind: Kind.SPAWN, tid: 200, a: [203, SpawnHow.FORK, 0, Untraced.OFF, 0] });
-    // an exec that failed: the process exits later under its own serial
-    w.push({ ts: 5, kind: Kind.SPAWN, tid: 200, a: [200, SpawnHow.EXEC, 4, Untraced.NO, 4] });
-    w.push({ ts: 6, kind: Kind.PROCESS_EXIT, tid: 200, a: [200, 1, 0] });
-  }, { 1: '/bin/sh', 2: '/opt/static', 3: 'static --flag', 4: '/nonexistent' });
+  const { d, t } = derive(
+    (w) => {
+      w.push({ ts: 1, kind: Kind.PROCESS, tid: 200, a: [200, 1, 0, 0, 0] });
+      w.push({ ts: 1, kind: Kind.LINEAGE, tid: 200, a: [200, 1, SpawnHow.LAUNCHED, 0] });
+      w.push({ ts: 2, kind: Kind.SPAWN, tid: 200, a: [201, SpawnHow.POSIX_SPAWN, 2, Untraced.STATIC, 3] });
+      w.push({ ts: 3, kind: Kind.SPAWN, tid: 200, a: [202, SpawnHow.FORK, 0, Untraced.NO, 0] });
+      w.push({ ts: 4, kind: Kind.SPAWN, tid: 200, a: [203, SpawnHow.FORK, 0, Untraced.OFF, 0] });
+      // an exec that failed: the process exits later under its own serial
+      w.push({ ts: 5, kind: Kind.SPAWN, tid: 200, a: [200, SpawnHow.EXEC, 4, Untraced.NO, 4] });
+      w.push({ ts: 6, kind: Kind.PROCESS_EXIT, tid: 200, a: [200, 1, 0] });
+    },
+    { 1: '/bin/sh', 2: '/opt/static', 3: 'static --flag', 4: '/nonexistent' },
+  );
   const live = d.process.untraced(t, false);
-  assert.deepEqual(live.map((u) => [u.pid, u.cmdline, u.problem]), [[201, 'static --flag', true], [203, '', false]]);
+  assert.deepEqual(
+    live.map((u) => [u.pid, u.cmdline, u.problem]),
+    [
+      [201, 'static --flag', true],
+      [203, '', false],
+    ],
+  );
   assert.match(live[0].reason, /statically linked/);
   assert.equal(live[0].parentPid, 200);
   const end = d.process.untraced(t, true);
-  assert.deepEqual(end.map((u) => [u.pid, u.how, u.problem]), [[201, 'spawn', true], [202, 'fork', true], [203, 'fork', false]],
-    'the fork that never joined is reported at the end; the failed exec is not');
+  assert.deepEqual(
+    end.map((u) => [u.pid, u.how, u.problem]),
+    [
+      [201, 'spawn', true],
+      [202, 'fork', true],
+      [203, 'fork', false],
+    ],
+    'the fork that never joined is reported at the end; the failed exec is not',
+  );
   assert.match(end[1].reason, /never reported/);
 });
 
 test('a stream of events version 1 (no LINEAGE) is one process, serial 0, re-said at every epoch', () => {
-  const { d, t } = derive((w) => {
-    w.push({ ts: 1, kind: Kind.PROCESS, tid: 300, a: [300, 1, 2, 0, 0] });
-    w.push({ ts: 2, kind: Kind.THREAD, tid: 300, a: [300, 0, 0xffff] });
-    w.push({ ts: 3, kind: Kind.PROCESS, tid: 301, a: [300, 1, 2, 0, 0] });
-  }, { 1: '/usr/bin/app', 2: 'app' });
+  const { d, t } = derive(
+    (w) => {
+      w.push({ ts: 1, kind: Kind.PROCESS, tid: 300, a: [300, 1, 2, 0, 0] });
+      w.push({ ts: 2, kind: Kind.THREAD, tid: 300, a: [300, 0, 0xffff] });
+      w.push({ ts: 3, kind: Kind.PROCESS, tid: 301, a: [300, 1, 2, 0, 0] });
+    },
+    { 1: '/usr/bin/app', 2: 'app' },
+  );
   const ps = d.process.processes(t);
   assert.equal(ps.length, 1);
-  assert.deepEqual([ps[0].serial, ps[0].pid, ps[0].ppid, ps[0].how, ps[0].exe], [0, 300, null, 'launched', '/usr/bin/app']);
+  assert.deepEqual(
+    [ps[0].serial, ps[0].pid, ps[0].ppid, ps[0].how, ps[0].exe],
+    [0, 300, null, 'launched', '/usr/bin/app'],
+  );
   assert.equal(d.process.summary(t).pid, 300);
 });

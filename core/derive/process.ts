@@ -72,8 +72,16 @@ export interface ProcessSummary {
 }
 
 interface ProcRec {
-  pid: number; exe: number; cmdline: number; version: number; start: number;
-  serial: number; ppid: number | null; how: number; exitCode: number | null; tids: Set<number>;
+  pid: number;
+  exe: number;
+  cmdline: number;
+  version: number;
+  start: number;
+  serial: number;
+  ppid: number | null;
+  how: number;
+  exitCode: number | null;
+  tids: Set<number>;
   /** ts of its PROCESS_EXIT (NaN: none seen). */
   exitTs: number;
 }
@@ -86,14 +94,35 @@ export class ProcessMeta {
   /** Processes by serial; a PROCESS record waits under its tid for the LINEAGE that gives its serial. */
   private readonly procs = new Map<number, ProcRec>();
   private readonly pendingByTid = new Map<number, ProcRec>();
-  private readonly spawns: { ts: number; parentPid: number; parentSerial: number; pid: number; how: number; path: number; cmdline: number; why: number }[] = [];
+  private readonly spawns: {
+    ts: number;
+    parentPid: number;
+    parentSerial: number;
+    pid: number;
+    how: number;
+    path: number;
+    cmdline: number;
+    why: number;
+  }[] = [];
   /** tid -> serial of its process (THREAD a4). */
   private readonly serialOfTid = new Map<number, number>();
   /** A LINEAGE was seen: PROCESS records wait for theirs. */
   private followed = false;
 
   onProcess(pid: number, exe: number, cmdline: number, version: number, start: number, tid = 0): void {
-    const rec: ProcRec = { pid, exe, cmdline, version, start, serial: 0, ppid: null, how: 0, exitCode: null, tids: new Set(), exitTs: NaN };
+    const rec: ProcRec = {
+      pid,
+      exe,
+      cmdline,
+      version,
+      start,
+      serial: 0,
+      ppid: null,
+      how: 0,
+      exitCode: null,
+      tids: new Set(),
+      exitTs: NaN,
+    };
     this.pendingByTid.set(tid, rec);
     if (this.followed) return; // its LINEAGE, next, says which process it is
     // A stream of one process (so far): serial 0, re-said at every epoch.
@@ -106,13 +135,28 @@ export class ProcessMeta {
     this.followed = true;
     const pending = this.pendingByTid.get(tid);
     this.pendingByTid.delete(tid);
-    const rec: ProcRec = pending && pending.pid === pid ? pending
-      : { pid, exe: 0, cmdline: 0, version: 0, start: NaN, serial, ppid, how, exitCode: null, tids: new Set(), exitTs: NaN };
+    const rec: ProcRec =
+      pending && pending.pid === pid
+        ? pending
+        : {
+            pid,
+            exe: 0,
+            cmdline: 0,
+            version: 0,
+            start: NaN,
+            serial,
+            ppid,
+            how,
+            exitCode: null,
+            tids: new Set(),
+            exitTs: NaN,
+          };
     rec.ppid = ppid;
     rec.how = how;
     if (serial !== 0 && this.procs.get(0) === rec) this.procs.delete(0); // taken for the launched one too early
     this.keep(serial, rec);
-    if (serial === 0) this.process = { pid, exe: rec.exe, cmdline: rec.cmdline, version: rec.version, start: rec.start };
+    if (serial === 0)
+      this.process = { pid, exe: rec.exe, cmdline: rec.cmdline, version: rec.version, start: rec.start };
   }
 
   /** rec is the process of this serial now (a later epoch re-says it: keep what the earlier record learned). */
@@ -120,7 +164,10 @@ export class ProcessMeta {
     const old = this.procs.get(serial);
     rec.serial = serial;
     if (old && old !== rec) {
-      if (rec.exitCode === null) rec.exitCode = old.exitCode, rec.exitTs = old.exitTs;
+      if (rec.exitCode === null) {
+        rec.exitCode = old.exitCode;
+        rec.exitTs = old.exitTs;
+      }
       old.tids.forEach((t) => rec.tids.add(t));
       if (rec.ppid === null) rec.ppid = old.ppid;
     }
@@ -129,17 +176,33 @@ export class ProcessMeta {
 
   onExit(pid: number, code: number, serial: number, ts = NaN): void {
     const p = this.procs.get(serial);
-    if (p && p.pid === pid) p.exitCode = code, p.exitTs = ts;
+    if (p && p.pid === pid) {
+      p.exitCode = code;
+      p.exitTs = ts;
+    }
   }
 
   onSpawn(ts: number, tid: number, pid: number, how: number, path: number, cmdline: number, why: number): void {
     const serial = this.serialOfTid.get(tid) ?? 0;
-    this.spawns.push({ ts, parentPid: this.procs.get(serial)?.pid ?? 0, parentSerial: serial, pid, how, path, cmdline, why });
+    this.spawns.push({
+      ts,
+      parentPid: this.procs.get(serial)?.pid ?? 0,
+      parentSerial: serial,
+      pid,
+      how,
+      path,
+      cmdline,
+      why,
+    });
   }
 
   onConfig(workers: number, stackSize: number, timeSlice: number, flags: number, signal: number): void {
     this.config = {
-      workers, stackSize, timeSlice, flags, signal,
+      workers,
+      stackSize,
+      timeSlice,
+      flags,
+      signal,
       hooks: (flags & 1) !== 0,
       preempt: (flags & 2) !== 0,
       migrate: (flags & 4) !== 0,
@@ -161,11 +224,21 @@ export class ProcessMeta {
 
   /** Every process of the stream, in order of serial (the launched one first). */
   processes(strings: StringTable): ProcessInfo[] {
-    return [...this.procs.values()].sort((a, b) => a.serial - b.serial).map((p) => ({
-      serial: p.serial, pid: p.pid, ppid: p.ppid, how: spawnHowName(p.how),
-      exe: strings.get(p.exe), cmdline: strings.get(p.cmdline), exitCode: p.exitCode, tids: [...p.tids].filter((t) => t),
-      execd: p.exitCode === null && [...this.procs.values()].some((q) => q.pid === p.pid && q.serial > p.serial && q.how === SpawnHow.EXEC),
-    }));
+    return [...this.procs.values()]
+      .sort((a, b) => a.serial - b.serial)
+      .map((p) => ({
+        serial: p.serial,
+        pid: p.pid,
+        ppid: p.ppid,
+        how: spawnHowName(p.how),
+        exe: strings.get(p.exe),
+        cmdline: strings.get(p.cmdline),
+        exitCode: p.exitCode,
+        tids: [...p.tids].filter((t) => t),
+        execd:
+          p.exitCode === null &&
+          [...this.procs.values()].some((q) => q.pid === p.pid && q.serial > p.serial && q.how === SpawnHow.EXEC),
+      }));
   }
 
   /**
@@ -179,18 +252,31 @@ export class ProcessMeta {
   untraced(strings: StringTable, final = false): UntracedChild[] {
     const out: UntracedChild[] = [];
     for (const sp of this.spawns) {
-      const base = { pid: sp.pid, parentPid: sp.parentPid, how: spawnHowName(sp.how), path: strings.get(sp.path), cmdline: strings.get(sp.cmdline) };
+      const base = {
+        pid: sp.pid,
+        parentPid: sp.parentPid,
+        how: spawnHowName(sp.how),
+        path: strings.get(sp.path),
+        cmdline: strings.get(sp.cmdline),
+      };
       if (sp.why !== Untraced.NO) {
         out.push({ ...base, reason: untracedName(sp.why), problem: sp.why !== Untraced.OFF });
         continue;
       }
       if (!final || !sp.pid) continue;
-      const joined = [...this.procs.values()].some((p) => p.pid === sp.pid && p.serial > sp.parentSerial &&
-        (sp.how === SpawnHow.FORK) === (p.how === SpawnHow.FORK));
+      const joined = [...this.procs.values()].some(
+        (p) =>
+          p.pid === sp.pid && p.serial > sp.parentSerial && (sp.how === SpawnHow.FORK) === (p.how === SpawnHow.FORK),
+      );
       if (joined) continue;
       const parent = this.procs.get(sp.parentSerial);
       if (sp.how === SpawnHow.EXEC && parent && parent.exitTs > sp.ts) continue; // the exec failed
-      out.push({ ...base, reason: 'it never reported to the inspector (it lost LD_PRELOAD by means the engine does not see, or ended at once)', problem: true });
+      out.push({
+        ...base,
+        reason:
+          'it never reported to the inspector (it lost LD_PRELOAD by means the engine does not see, or ended at once)',
+        problem: true,
+      });
     }
     return out;
   }
@@ -209,7 +295,9 @@ export class ProcessMeta {
       startRealtime: p?.start ?? NaN,
       config: this.config && { ...this.config },
       threads: [...this.threads].map(([tid, t]) => ({
-        tid, name: strings.get(t.name), worker: t.worker === NO_WORKER ? null : t.worker,
+        tid,
+        name: strings.get(t.name),
+        worker: t.worker === NO_WORKER ? null : t.worker,
       })),
       clock: this.clock && { ...this.clock },
     };

@@ -61,7 +61,15 @@ function replay(events: Ev[], t: number): { cos: Map<number, CoroutineState>; wo
         break;
       case Kind.CO_SUSPEND:
         co(e, 'suspended', e.a[0]);
-        cos.get(e.co)!.wait = { why: e.a[0], whyName: '', hook: e.a[1], hookName: '', fd: e.a[2], events: e.a[3], deadline: e.a[4] };
+        cos.get(e.co)!.wait = {
+          why: e.a[0],
+          whyName: '',
+          hook: e.a[1],
+          hookName: '',
+          fd: e.a[2],
+          events: e.a[3],
+          deadline: e.a[4],
+        };
         worker(e, 'scheduling');
         break;
       case Kind.CO_FINISH:
@@ -87,7 +95,10 @@ function comparable(snap: Snapshot) {
 
 function expected(events: Ev[], t: number) {
   const { cos, workers } = replay(events, t);
-  return { cos: [...cos.values()].sort((x, y) => x.co - y.co), workers: [...workers.values()].sort((x, y) => x.worker - y.worker) };
+  return {
+    cos: [...cos.values()].sort((x, y) => x.co - y.co),
+    workers: [...workers.values()].sort((x, y) => x.worker - y.worker),
+  };
 }
 
 function ingest(batches: RawEvents[], mix: Mix, checkpointInterval?: number): Derived {
@@ -103,8 +114,12 @@ function ingest(batches: RawEvents[], mix: Mix, checkpointInterval?: number): De
 /** Time per state of each coroutine from its transitions in time order, the last one open until `now`. */
 function totals(events: Ev[], now: number): Map<number, { run: number; ready: number; suspended: number }> {
   const stateOf: Record<number, string> = {
-    [Kind.CO_CREATE]: 'new', [Kind.CO_READY]: 'ready', [Kind.CO_YIELD]: 'ready', [Kind.CO_RUN]: 'run',
-    [Kind.CO_SUSPEND]: 'suspended', [Kind.CO_FINISH]: 'done',
+    [Kind.CO_CREATE]: 'new',
+    [Kind.CO_READY]: 'ready',
+    [Kind.CO_YIELD]: 'ready',
+    [Kind.CO_RUN]: 'run',
+    [Kind.CO_SUSPEND]: 'suspended',
+    [Kind.CO_FINISH]: 'done',
   };
   const perCo = new Map<number, Ev[]>();
   for (const e of events) if (stateOf[e.kind] && e.co) perCo.set(e.co, [...(perCo.get(e.co) ?? []), e]);
@@ -112,7 +127,9 @@ function totals(events: Ev[], now: number): Map<number, { run: number; ready: nu
   for (const [co, list] of perCo) {
     list.sort(byTime);
     const sum: Record<string, number> = { run: 0, ready: 0, suspended: 0, new: 0, done: 0 };
-    list.forEach((e, k) => (sum[stateOf[e.kind]] += (k + 1 < list.length ? list[k + 1].ts : Math.max(now, e.ts)) - e.ts));
+    list.forEach(
+      (e, k) => (sum[stateOf[e.kind]] += (k + 1 < list.length ? list[k + 1].ts : Math.max(now, e.ts)) - e.ts),
+    );
     out.set(co, { run: sum.run, ready: sum.ready, suspended: sum.suspended });
   }
   return out;
@@ -120,7 +137,14 @@ function totals(events: Ev[], now: number): Map<number, { run: number; ready: nu
 
 for (const seed of [21, 22, 23]) {
   describe(`Derived rewind and order independence (random valid scheduling history, seed ${seed})`, () => {
-    const mix = syntheticMix({ events: 40_000, workers: 2 + (seed % 3), coroutines: 50 * (seed - 19), seed, batch: 1000, late: true });
+    const mix = syntheticMix({
+      events: 40_000,
+      workers: 2 + (seed % 3),
+      coroutines: 50 * (seed - 19),
+      seed,
+      batch: 1000,
+      late: true,
+    });
     const events = flatten(mix.batches);
     const derived = ingest(mix.batches, mix, 4000);
     const first = Math.min(...events.map((e) => e.ts));

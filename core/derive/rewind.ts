@@ -98,7 +98,8 @@ export class Rewind {
   bytesUsed(): number {
     let b = 0;
     for (const cp of this.checkpoints) {
-      for (const a of [cp.slots, ...CO_COLUMNS.map((name) => cp[name]), cp.wState, cp.wCo, cp.wSince]) b += a.byteLength;
+      for (const a of [cp.slots, ...CO_COLUMNS.map((name) => cp[name]), cp.wState, cp.wCo, cp.wSince])
+        b += a.byteLength;
     }
     return b;
   }
@@ -110,8 +111,11 @@ export class Rewind {
     for (let slot = 1; slot < cols.state.length; slot++) {
       const st = cols.state[slot];
       if (st === CoState.NONE) continue;
-      const restorable = st === CoState.DONE && cols.since[slot] === t.finished[slot] &&
-        cols.worker[slot] === t.finishWorker[slot] && cols.why[slot] === 0;
+      const restorable =
+        st === CoState.DONE &&
+        cols.since[slot] === t.finished[slot] &&
+        cols.worker[slot] === t.finishWorker[slot] &&
+        cols.why[slot] === 0;
       if (!restorable) out.push(slot);
     }
     return Int32Array.from(out);
@@ -139,7 +143,8 @@ export class Rewind {
     const n = Math.min(cols.state.length, t.finishIndex.length);
     for (let slot = 1; slot < n; slot++) {
       const fi = t.finishIndex[slot];
-      if (fi >= 0 && fi < cp.index) cols.setCo(slot, CoState.DONE, t.finished[slot], t.finishWorker[slot], 0, 0, 0, 0, 0);
+      if (fi >= 0 && fi < cp.index)
+        cols.setCo(slot, CoState.DONE, t.finished[slot], t.finishWorker[slot], 0, 0, 0, 0, 0);
     }
     for (const name of CO_COLUMNS) {
       const from: Column = cp[name];

@@ -6,7 +6,14 @@
  */
 import { hookName, NO_WORKER, suspendWhyName } from '../events/schema.js';
 import type { CoIds } from '../store/coIds.js';
-import { CoState, CO_STATE_NAMES, type CoStateName, type StateColumns, WORKER_STATE_NAMES, type WorkerStateName } from './coState.js';
+import {
+  CoState,
+  CO_STATE_NAMES,
+  type CoStateName,
+  type StateColumns,
+  WORKER_STATE_NAMES,
+  type WorkerStateName,
+} from './coState.js';
 
 export interface WaitReason {
   /** SuspendWhy and its name. */
@@ -73,7 +80,12 @@ export class Snapshot {
     const c = this.cols;
     const out: WorkerAt[] = [];
     for (let w = 0; w < c.workers; w++) {
-      out.push({ worker: w, state: WORKER_STATE_NAMES[c.wState[w]], co: c.wCo[w] ? this.coIds.id(c.wCo[w]) : 0, since: c.wSince[w] });
+      out.push({
+        worker: w,
+        state: WORKER_STATE_NAMES[c.wState[w]],
+        co: c.wCo[w] ? this.coIds.id(c.wCo[w]) : 0,
+        since: c.wSince[w],
+      });
     }
     return out;
   }

@@ -51,9 +51,16 @@ export interface SnapshotCoroutine {
   state: 'new' | 'ready' | 'running' | 'suspended' | 'done';
   worker: number;
   wait?: {
-    why: 'call' | 'join' | 'sleep'; call?: string; fd?: number; events?: 'r' | 'w' | 'rw'; joining?: number; deadline_ns?: number;
+    why: 'call' | 'join' | 'sleep';
+    call?: string;
+    fd?: number;
+    events?: 'r' | 'w' | 'rw';
+    joining?: number;
+    deadline_ns?: number;
     /** the program's call site of the hooked call; source: "file.c:29" where symbols allow it (withSourceLines) */
-    pc?: number; source?: string; function?: string;
+    pc?: number;
+    source?: string;
+    function?: string;
   };
   switches: number;
   preemptions: number;

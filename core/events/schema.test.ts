@@ -8,12 +8,27 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  DeferWhy, EVENT_SIZE, EVENTS_VERSION, Exit, HOOK_COUNT, HOOKS, Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId,
-  hookName, kindName, SpawnHow, Untraced,
+  DeferWhy,
+  EVENT_SIZE,
+  EVENTS_VERSION,
+  Exit,
+  HOOK_COUNT,
+  HOOKS,
+  Kind,
+  NO_WORKER,
+  ReadyWhy,
+  SuspendWhy,
+  hookId,
+  hookName,
+  kindName,
+  SpawnHow,
+  Untraced,
 } from './schema.js';
 
 const headerPath = fileURLToPath(new URL('../../native/engine/include/coroscope_events.h', import.meta.url));
-const header = readFileSync(headerPath, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+const header = readFileSync(headerPath, 'utf8')
+  .replace(/\/\*[\s\S]*?\*\//g, '')
+  .replace(/\/\/.*$/gm, '');
 
 /** The members of `enum name { ... }` in declaration order, with C's implicit numbering. */
 function parseEnum(name: string): Array<[string, number]> {
@@ -21,7 +36,10 @@ function parseEnum(name: string): Array<[string, number]> {
   assert.ok(m, `enum ${name} not found in the header`);
   const out: Array<[string, number]> = [];
   let next = 0;
-  for (const item of m[1].split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [ident, value] = item.split('=').map((s) => s.trim());
     const v = value === undefined ? next : Number(value);
     assert.ok(Number.isInteger(v), `enum ${name}: cannot read the value of ${item}`);
@@ -58,7 +76,10 @@ test('hook ids: same names in the same order, starting at 1, and the count', () 
   const hooks = parseEnum('coroscope_hook');
   const count = hooks.pop();
   assert.deepEqual(count, ['COROSCOPE_HOOK_COUNT', HOOK_COUNT]);
-  assert.deepEqual(hooks.map(([ident]) => ident.slice('COROSCOPE_HOOK_'.length)), [...HOOKS]);
+  assert.deepEqual(
+    hooks.map(([ident]) => ident.slice('COROSCOPE_HOOK_'.length)),
+    [...HOOKS],
+  );
   hooks.forEach(([ident, id], i) => {
     assert.equal(id, i + 1, ident);
     assert.equal(hookName(id), HOOKS[i]);

@@ -62,9 +62,13 @@ export function spawnHowName(how: number): string {
 
 /** Why a program a process starts is not traced (SPAWN a3). */
 export const Untraced = { NO: 0, STATIC: 1, SETUID: 2, OFF: 3, FOREIGN: 4 } as const;
-const untracedNames = ['', 'it is statically linked (LD_PRELOAD cannot load the engine)',
-  'it is a set-user-ID program (the loader ignores LD_PRELOAD)', 'following is off',
-  'it is not an x86-64 program the engine can load into'];
+const untracedNames = [
+  '',
+  'it is statically linked (LD_PRELOAD cannot load the engine)',
+  'it is a set-user-ID program (the loader ignores LD_PRELOAD)',
+  'following is off',
+  'it is not an x86-64 program the engine can load into',
+];
 export function untracedName(why: number): string {
   return untracedNames[why] ?? `reason ${why}`;
 }
@@ -82,8 +86,19 @@ export const ReadyWhy = {
   STOLEN: 9,
   OFFLOAD: 10,
 } as const;
-const readyNames = ['', 'spawned', 'timer', 'fd', 'joined', 'yielded', 'preempted', 'signal', 'closed', 'stolen',
-  'offloaded call finished'];
+const readyNames = [
+  '',
+  'spawned',
+  'timer',
+  'fd',
+  'joined',
+  'yielded',
+  'preempted',
+  'signal',
+  'closed',
+  'stolen',
+  'offloaded call finished',
+];
 export function readyWhyName(why: number): string {
   return readyNames[why] || `why ${why}`;
 }
@@ -101,7 +116,13 @@ export function exitName(code: number): string {
 }
 
 export const DeferWhy = { RUNTIME_CODE: 1, LOCK: 2, STACK: 3, LIBRARY_CODE: 4 } as const;
-const deferNames = ['', 'runtime code (libc, loader, engine)', 'a lock is held', 'no stack room', 'library code (not preemptible)'];
+const deferNames = [
+  '',
+  'runtime code (libc, loader, engine)',
+  'a lock is held',
+  'no stack room',
+  'library code (not preemptible)',
+];
 export function deferWhyName(why: number): string {
   return deferNames[why] || `why ${why}`;
 }
@@ -111,29 +132,109 @@ export const CallFlag = { IN_CO: 1 << 16, PARKED: 1 << 17, BLOCKED: 1 << 18 } as
 
 /** Hook ids, in header order: HOOKS[id - 1] is the name of hook id. */
 export const HOOKS = [
-  'sleep', 'usleep', 'nanosleep', 'clock_nanosleep',
-  'poll', 'ppoll', 'select', 'pselect',
-  'epoll_wait', 'epoll_pwait',
-  'accept', 'accept4', 'connect',
-  'read', 'write', 'readv', 'writev',
-  'recv', 'recvfrom', 'recvmsg',
-  'send', 'sendto', 'sendmsg',
-  '__read_chk', '__recv_chk', '__recvfrom_chk',
-  '__poll_chk', '__ppoll_chk',
-  'socket', 'socketpair', 'pipe', 'pipe2',
-  'eventfd', 'close', 'close_range',
-  'dup', 'dup2', 'dup3',
-  'fcntl', 'fcntl64', 'ioctl',
-  'setsockopt', 'getsockopt', 'sigaction', 'signal',
-  'getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r', 'gethostbyname2_r',
-  'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
-  'open', 'open64', 'openat', 'openat64', 'pread', 'pread64', 'preadv', 'preadv64',
-  'pwrite', 'pwrite64', 'pwritev', 'pwritev64', 'fsync', 'fdatasync',
-  'stat', 'stat64', 'lstat', 'lstat64', 'fstat', 'fstat64', 'fstatat', 'fstatat64',
-  'fread', 'fwrite', 'fgets', 'getline', 'getdelim', 'fflush', 'fgetc', 'getc', '__fread_chk', '__fgets_chk',
-  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait',
-  'pthread_mutex_lock', 'pthread_mutex_timedlock', 'pthread_mutex_clocklock', 'pthread_cond_wait',
-  'pthread_cond_timedwait', 'pthread_cond_clockwait',
+  'sleep',
+  'usleep',
+  'nanosleep',
+  'clock_nanosleep',
+  'poll',
+  'ppoll',
+  'select',
+  'pselect',
+  'epoll_wait',
+  'epoll_pwait',
+  'accept',
+  'accept4',
+  'connect',
+  'read',
+  'write',
+  'readv',
+  'writev',
+  'recv',
+  'recvfrom',
+  'recvmsg',
+  'send',
+  'sendto',
+  'sendmsg',
+  '__read_chk',
+  '__recv_chk',
+  '__recvfrom_chk',
+  '__poll_chk',
+  '__ppoll_chk',
+  'socket',
+  'socketpair',
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'close',
+  'close_range',
+  'dup',
+  'dup2',
+  'dup3',
+  'fcntl',
+  'fcntl64',
+  'ioctl',
+  'setsockopt',
+  'getsockopt',
+  'sigaction',
+  'signal',
+  'getaddrinfo',
+  'getnameinfo',
+  'gethostbyname',
+  'gethostbyname2',
+  'gethostbyname_r',
+  'gethostbyname2_r',
+  'gethostbyaddr',
+  'gethostbyaddr_r',
+  'res_query',
+  'res_search',
+  '__res_query',
+  '__res_search',
+  'open',
+  'open64',
+  'openat',
+  'openat64',
+  'pread',
+  'pread64',
+  'preadv',
+  'preadv64',
+  'pwrite',
+  'pwrite64',
+  'pwritev',
+  'pwritev64',
+  'fsync',
+  'fdatasync',
+  'stat',
+  'stat64',
+  'lstat',
+  'lstat64',
+  'fstat',
+  'fstat64',
+  'fstatat',
+  'fstatat64',
+  'fread',
+  'fwrite',
+  'fgets',
+  'getline',
+  'getdelim',
+  'fflush',
+  'fgetc',
+  'getc',
+  '__fread_chk',
+  '__fgets_chk',
+  'waitpid',
+  'wait4',
+  'wait',
+  'waitid',
+  'pthread_join',
+  'sem_wait',
+  'sem_timedwait',
+  'sem_clockwait',
+  'pthread_mutex_lock',
+  'pthread_mutex_timedlock',
+  'pthread_mutex_clocklock',
+  'pthread_cond_wait',
+  'pthread_cond_timedwait',
+  'pthread_cond_clockwait',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -148,19 +249,80 @@ export function hookId(name: string): number {
 
 /** What the argument summary (CALL a3 >> 32) of a hook means. */
 export type SummaryKind = 'bytes' | 'timeout_ms' | 'sleep_ms' | 'flags' | 'cmd' | 'none';
-const transfers = new Set(['read', 'write', 'readv', 'writev', 'recv', 'recvfrom', 'recvmsg', 'send', 'sendto',
-  'sendmsg', '__read_chk', '__recv_chk', '__recvfrom_chk', 'pread', 'pread64', 'preadv', 'preadv64', 'pwrite',
-  'pwrite64', 'pwritev', 'pwritev64', 'fread', 'fwrite', 'fgets', '__fread_chk', '__fgets_chk']);
+const transfers = new Set([
+  'read',
+  'write',
+  'readv',
+  'writev',
+  'recv',
+  'recvfrom',
+  'recvmsg',
+  'send',
+  'sendto',
+  'sendmsg',
+  '__read_chk',
+  '__recv_chk',
+  '__recvfrom_chk',
+  'pread',
+  'pread64',
+  'preadv',
+  'preadv64',
+  'pwrite',
+  'pwrite64',
+  'pwritev',
+  'pwritev64',
+  'fread',
+  'fwrite',
+  'fgets',
+  '__fread_chk',
+  '__fgets_chk',
+]);
 const waits = new Set(['poll', 'ppoll', '__poll_chk', '__ppoll_chk', 'select', 'pselect', 'epoll_wait', 'epoll_pwait']);
 const sleeps = new Set(['sleep', 'usleep', 'nanosleep', 'clock_nanosleep']);
-const flagged = new Set(['socket', 'socketpair', 'pipe2', 'eventfd', 'accept4', 'open', 'open64', 'openat', 'openat64']);
+const flagged = new Set([
+  'socket',
+  'socketpair',
+  'pipe2',
+  'eventfd',
+  'accept4',
+  'open',
+  'open64',
+  'openat',
+  'openat64',
+]);
 /** Hooks whose CALL carries no fd (a1 = -1): name lookups and calls on paths. */
-const noFd = new Set(['getaddrinfo', 'getnameinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r',
-  'gethostbyname2_r', 'gethostbyaddr', 'gethostbyaddr_r', 'res_query', 'res_search', '__res_query', '__res_search',
-  'stat', 'stat64', 'lstat', 'lstat64',
-  'waitpid', 'wait4', 'wait', 'waitid', 'pthread_join', 'sem_wait', 'sem_timedwait', 'sem_clockwait',
-  'pthread_mutex_lock', 'pthread_mutex_timedlock', 'pthread_mutex_clocklock', 'pthread_cond_wait',
-  'pthread_cond_timedwait', 'pthread_cond_clockwait']);
+const noFd = new Set([
+  'getaddrinfo',
+  'getnameinfo',
+  'gethostbyname',
+  'gethostbyname2',
+  'gethostbyname_r',
+  'gethostbyname2_r',
+  'gethostbyaddr',
+  'gethostbyaddr_r',
+  'res_query',
+  'res_search',
+  '__res_query',
+  '__res_search',
+  'stat',
+  'stat64',
+  'lstat',
+  'lstat64',
+  'waitpid',
+  'wait4',
+  'wait',
+  'waitid',
+  'pthread_join',
+  'sem_wait',
+  'sem_timedwait',
+  'sem_clockwait',
+  'pthread_mutex_lock',
+  'pthread_mutex_timedlock',
+  'pthread_mutex_clocklock',
+  'pthread_cond_wait',
+  'pthread_cond_timedwait',
+  'pthread_cond_clockwait',
+]);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);
   if (transfers.has(n)) return 'bytes';
@@ -173,9 +335,23 @@ export function summaryKind(hook: number): SummaryKind {
 /** Hooks whose a1 is an fd. */
 export function hookHasFd(hook: number): boolean {
   const n = hookName(hook);
-  return !(sleeps.has(n) || n === 'socket' || n === 'socketpair' || n === 'pipe' || n === 'pipe2' ||
-    n === 'eventfd' || n === 'sigaction' || n === 'signal' || n === 'poll' || n === 'ppoll' ||
-    n === '__poll_chk' || n === '__ppoll_chk' || n === 'select' || n === 'pselect' || noFd.has(n));
+  return !(
+    sleeps.has(n) ||
+    n === 'socket' ||
+    n === 'socketpair' ||
+    n === 'pipe' ||
+    n === 'pipe2' ||
+    n === 'eventfd' ||
+    n === 'sigaction' ||
+    n === 'signal' ||
+    n === 'poll' ||
+    n === 'ppoll' ||
+    n === '__poll_chk' ||
+    n === '__ppoll_chk' ||
+    n === 'select' ||
+    n === 'pselect' ||
+    noFd.has(n)
+  );
 }
 
 export const ENGINE_VERSION = (v: number): string =>

@@ -35,11 +35,18 @@ test('per-hook counts, errors, parked, blocked, bytes are exact; percentiles wit
     const hook = hooks[Math.floor(rand() * hooks.length)];
     const dur = Math.floor(Math.exp(rand() * Math.log(1e10)));
     const err = rand() < 0.1 ? 11 : 0;
-    const flags = (rand() < 0.5 ? CallFlag.IN_CO : 0) | (rand() < 0.2 ? CallFlag.PARKED : 0) |
+    const flags =
+      (rand() < 0.5 ? CallFlag.IN_CO : 0) |
+      (rand() < 0.2 ? CallFlag.PARKED : 0) |
       (rand() < 0.05 ? CallFlag.BLOCKED : 0);
     const result = err ? -1 : Math.floor(rand() * 65536);
-    events.push({ ts: 1e9 + k, kind: Kind.CALL, tid: 7, co: flags & CallFlag.IN_CO ? 1 : 0,
-      a: [callA0(hook, flags), 3, result, callA3(err, 4096), dur] });
+    events.push({
+      ts: 1e9 + k,
+      kind: Kind.CALL,
+      tid: 7,
+      co: flags & CallFlag.IN_CO ? 1 : 0,
+      a: [callA0(hook, flags), 3, result, callA3(err, 4096), dur],
+    });
     const e = exact.get(hook) ?? { d: [], errors: 0, parked: 0, blocked: 0, bytes: 0 };
     exact.set(hook, e);
     e.d.push(dur);
@@ -53,7 +60,10 @@ test('per-hook counts, errors, parked, blocked, bytes are exact; percentiles wit
   addCalls(stats, rawOf(events.slice(0, 10_000)));
   addCalls(stats, rawOf(events.slice(10_000)));
   const rows = callRows(stats);
-  assert.deepEqual(rows.map((r) => r.hook), ['nanosleep', 'poll', 'connect', 'read', 'write']);
+  assert.deepEqual(
+    rows.map((r) => r.hook),
+    ['nanosleep', 'poll', 'connect', 'read', 'write'],
+  );
   for (const row of rows) {
     const e = exact.get(row.hook)!;
     const d = [...e.d].sort((a, b) => a - b);
@@ -63,7 +73,10 @@ test('per-hook counts, errors, parked, blocked, bytes are exact; percentiles wit
     assert.equal(row.blocked, e.blocked);
     assert.equal(row.bytes, e.bytes);
     assert.equal(row.max_ns, d[d.length - 1]);
-    assert.equal(row.total_ns, d.reduce((a, b) => a + b, 0));
+    assert.equal(
+      row.total_ns,
+      d.reduce((a, b) => a + b, 0),
+    );
     assertClose(row.p50_ns, nearestRank(d, 0.5), `${row.hook} p50`);
     assertClose(row.p99_ns, nearestRank(d, 0.99), `${row.hook} p99`);
   }
@@ -77,11 +90,22 @@ test('CSV: header and one row per hook of the demo history', async () => {
   assert.equal(lines[0], CSV_COLUMNS.join(','));
   assert.equal(lines[0], 'hook,count,errors,parked,blocked,p50_ns,p99_ns,max_ns,total_ns,bytes');
   const rows = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, k) => [CSV_COLUMNS[k], v])));
-  assert.deepEqual(rows.map((r) => r.hook), ['nanosleep', 'read', 'write', 'socket', 'close']);
+  assert.deepEqual(
+    rows.map((r) => r.hook),
+    ['nanosleep', 'read', 'write', 'socket', 'close'],
+  );
   const read = rows.find((r) => r.hook === 'read')!;
   const { p50_ns, p99_ns, ...exactPart } = read;
-  assert.deepEqual(exactPart, { hook: 'read', count: '2', errors: '1', parked: '1', blocked: '0', max_ns: '1950000',
-    total_ns: '1952000', bytes: '5' });
+  assert.deepEqual(exactPart, {
+    hook: 'read',
+    count: '2',
+    errors: '1',
+    parked: '1',
+    blocked: '0',
+    max_ns: '1950000',
+    total_ns: '1952000',
+    bytes: '5',
+  });
   assertClose(Number(p50_ns), 2_000, 'p50');
   assertClose(Number(p99_ns), 1_950_000, 'p99');
   const write = rows.find((r) => r.hook === 'write')!;

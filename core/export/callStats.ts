@@ -34,14 +34,32 @@ export function callRows(stats: CallStats): CallStatsRow[] {
   return hooks.map((hook) => {
     const s = stats.summary(hook, 'all');
     return {
-      hook: s.name, count: s.count, errors: s.errors, parked: s.parked, blocked: s.blocked,
-      p50_ns: Math.round(s.p50), p99_ns: Math.round(s.p99), max_ns: s.max, total_ns: s.total, bytes: s.bytes,
+      hook: s.name,
+      count: s.count,
+      errors: s.errors,
+      parked: s.parked,
+      blocked: s.blocked,
+      p50_ns: Math.round(s.p50),
+      p99_ns: Math.round(s.p99),
+      max_ns: s.max,
+      total_ns: s.total,
+      bytes: s.bytes,
     };
   });
 }
 
-export const CSV_COLUMNS = ['hook', 'count', 'errors', 'parked', 'blocked', 'p50_ns', 'p99_ns', 'max_ns', 'total_ns',
-  'bytes'] as const;
+export const CSV_COLUMNS = [
+  'hook',
+  'count',
+  'errors',
+  'parked',
+  'blocked',
+  'p50_ns',
+  'p99_ns',
+  'max_ns',
+  'total_ns',
+  'bytes',
+] as const;
 
 export interface CallStatsSummary {
   events: number;
@@ -50,7 +68,11 @@ export interface CallStatsSummary {
 }
 
 /** Writes the per-hook statistics of `batches` as CSV to `out` (not ended: the caller owns the stream). */
-export async function exportCallStatsCsv(batches: Batches, out: ByteSink, opts: ExportOptions = {}): Promise<CallStatsSummary> {
+export async function exportCallStatsCsv(
+  batches: Batches,
+  out: ByteSink,
+  opts: ExportOptions = {},
+): Promise<CallStatsSummary> {
   const writer = new StreamWriter(out);
   const stats = new CallStats();
   const events = await eachBatch(batches, (b) => addCalls(stats, b.raw), writer, opts);

@@ -17,7 +17,9 @@ interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
-async function exportJson(batches: Batches): Promise<{ json: { traceEvents: TraceEvent[]; displayTimeUnit: string }; raw: string }> {
+async function exportJson(
+  batches: Batches,
+): Promise<{ json: { traceEvents: TraceEvent[]; displayTimeUnit: string }; raw: string }> {
   const out = new CollectSink();
   await exportChromeJson(batches, out);
   const raw = out.text();
@@ -44,8 +46,14 @@ function assertBalanced(events: readonly TraceEvent[]): void {
 }
 
 function assertFlows(events: readonly TraceEvent[]): number {
-  const s = events.filter((e) => e.ph === 's').map((e) => e.id).sort();
-  const f = events.filter((e) => e.ph === 'f').map((e) => e.id).sort();
+  const s = events
+    .filter((e) => e.ph === 's')
+    .map((e) => e.id)
+    .sort();
+  const f = events
+    .filter((e) => e.ph === 'f')
+    .map((e) => e.id)
+    .sort();
   assert.deepEqual(f, s);
   return s.length;
 }
@@ -63,7 +71,10 @@ test('metadata: process, threads, the Coroutines pseudo process and one thread p
   assert.equal(json.displayTimeUnit, 'ns');
   const meta = json.traceEvents.filter((e) => e.ph === 'M');
   const procs = meta.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args?.name]);
-  assert.deepEqual(procs, [[PID, 'demo'], [COROUTINES_PID_BASE + PID, 'Coroutines']]);
+  assert.deepEqual(procs, [
+    [PID, 'demo'],
+    [COROUTINES_PID_BASE + PID, 'Coroutines'],
+  ]);
   const threads = meta.filter((e) => e.name === 'thread_name').map((e) => [e.pid, e.tid, e.args?.name]);
   assert.deepEqual(threads, [
     [PID, MAIN_TID, 'demo'],
@@ -92,7 +103,8 @@ test('slices balance per thread, flows pair up, instants and counters are there'
   const f = ev.find((e) => e.ph === 'f' && e.id === wake.id)!;
   assert.deepEqual([f.pid, f.tid, f.bp], [coPid, 2, 'e']);
   const instants = ev.filter((e) => e.ph === 'i').map((e) => e.name);
-  for (const n of ['preempted', 'preempt deferred', 'preempt sent', 'drop', 'finished', 'wake']) assert.ok(instants.includes(n), n);
+  for (const n of ['preempted', 'preempt deferred', 'preempt sent', 'drop', 'finished', 'wake'])
+    assert.ok(instants.includes(n), n);
   const counters = ev.filter((e) => e.ph === 'C' && e.name === 'injection queue').map((e) => e.args?.value);
   assert.deepEqual(counters, [1, 2, 3, 0]);
   const worker0 = ev.filter((e) => e.pid === PID && e.tid === W0_TID && e.ph === 'B').map((e) => e.name);

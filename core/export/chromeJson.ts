@@ -36,7 +36,11 @@ export interface ChromeSummary {
 }
 
 /** Writes the Chrome JSON trace of `batches` to `out` (not ended: the caller owns the stream). */
-export async function exportChromeJson(batches: Batches, out: ByteSink, opts: ExportOptions = {}): Promise<ChromeSummary> {
+export async function exportChromeJson(
+  batches: Batches,
+  out: ByteSink,
+  opts: ExportOptions = {},
+): Promise<ChromeSummary> {
   const writer = new StreamWriter(out);
   writer.put('{"traceEvents":[\n');
   const sink = new ChromeSink(writer);
@@ -89,19 +93,27 @@ class ChromeSink implements TimelineSink {
   begin(track: number, ts: number, name: string, args: Args | null, flowsIn: readonly number[] | null): void {
     const at = this.at(track, ts);
     this.record(`{"ph":"B",${at},"name":${JSON.stringify(name)}${argsJson(args)}}`);
-    if (flowsIn) for (const id of flowsIn) this.record(`{"ph":"f","bp":"e",${at},"name":"wake","cat":"flow","id":${id}}`);
+    if (flowsIn)
+      for (const id of flowsIn) this.record(`{"ph":"f","bp":"e",${at},"name":"wake","cat":"flow","id":${id}}`);
   }
 
   end(track: number, ts: number): void {
     this.record(`{"ph":"E",${this.at(track, ts)}}`);
   }
 
-  instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
-    flowsIn: readonly number[] | null): void {
+  instant(
+    track: number,
+    ts: number,
+    name: string,
+    args: Args | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void {
     const at = this.at(track, ts);
     this.record(`{"ph":"i","s":"t",${at},"name":${JSON.stringify(name)}${argsJson(args)}}`);
     if (flowOut) this.record(`{"ph":"s",${at},"name":"wake","cat":"flow","id":${flowOut}}`);
-    if (flowsIn) for (const id of flowsIn) this.record(`{"ph":"f","bp":"e",${at},"name":"wake","cat":"flow","id":${id}}`);
+    if (flowsIn)
+      for (const id of flowsIn) this.record(`{"ph":"f","bp":"e",${at},"name":"wake","cat":"flow","id":${id}}`);
   }
 
   counter(track: number, ts: number, value: number): void {

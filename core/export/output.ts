@@ -42,7 +42,10 @@ export class StreamWriter {
   private wantsWait = false;
   bytes = 0;
 
-  constructor(private readonly out: ByteSink, private readonly chunkSize = 1 << 20) {}
+  constructor(
+    private readonly out: ByteSink,
+    private readonly chunkSize = 1 << 20,
+  ) {}
 
   /**
    * Hands `chunk` to the sink at once, after what is queued, and calls `release(chunk)` once the sink is
@@ -109,8 +112,12 @@ export class StreamWriter {
 }
 
 /** Feeds every batch to `push`, draining the writer and reporting progress after each; returns the event count. */
-export async function eachBatch(batches: Batches, push: (b: EventBatch) => void, writer: StreamWriter,
-  opts: ExportOptions): Promise<number> {
+export async function eachBatch(
+  batches: Batches,
+  push: (b: EventBatch) => void,
+  writer: StreamWriter,
+  opts: ExportOptions,
+): Promise<number> {
   let events = 0;
   for await (const b of batches) {
     push(b);

@@ -64,19 +64,28 @@ test('track descriptors: process, worker threads, "Coroutines" with one child pe
   assert.equal(proc.length, 1);
   assert.deepEqual(proc[0].process, { pid: PID, name: 'demo' });
   const threads = tracks.filter((t) => t.thread).map((t) => t.thread);
-  assert.deepEqual(threads.sort((a, b) => a!.tid - b!.tid), [
-    { pid: PID, tid: MAIN_TID, name: 'demo' },
-    { pid: PID, tid: W0_TID, name: 'cs-worker-0' },
-    { pid: PID, tid: W1_TID, name: 'cs-worker-1' },
-  ]);
+  assert.deepEqual(
+    threads.sort((a, b) => a!.tid - b!.tid),
+    [
+      { pid: PID, tid: MAIN_TID, name: 'demo' },
+      { pid: PID, tid: W0_TID, name: 'cs-worker-0' },
+      { pid: PID, tid: W1_TID, name: 'cs-worker-1' },
+    ],
+  );
   for (const t of tracks.filter((x) => x.thread)) assert.equal(t.parent, proc[0].uuid);
   const group = tracks.filter((t) => t.name === 'Coroutines');
   assert.equal(group.length, 1);
   assert.equal(group[0].parent, proc[0].uuid);
-  assert.deepEqual(tracks.filter((t) => t.parent === group[0].uuid).map((t) => t.name),
-    ['sleeper #1', 'reader #2', 'writer #3']);
+  assert.deepEqual(
+    tracks.filter((t) => t.parent === group[0].uuid).map((t) => t.name),
+    ['sleeper #1', 'reader #2', 'writer #3'],
+  );
   const counters = tracks.filter((t) => t.counter);
-  assert.deepEqual(counters.map((t) => t.name).sort(), ['injection queue', 'run queue (worker 0)', 'spawn queue (worker 0)']);
+  assert.deepEqual(counters.map((t) => t.name).sort(), [
+    'injection queue',
+    'run queue (worker 0)',
+    'spawn queue (worker 0)',
+  ]);
   for (const t of counters) assert.deepEqual(t.counter, { unit: 2 });
 });
 
@@ -86,12 +95,18 @@ test('track events: interned names, nested slices, flows that end, instants and 
   assert.equal(assertFlowsEnd(trace), 2);
   const byTrack = (name: string) => [...trace.tracks.values()].find((t) => t.name === name)!.uuid;
   const sleeper = trace.events.filter((e) => e.track === byTrack('sleeper #1'));
-  assert.deepEqual(sleeper.filter((e) => e.type === PfType.SLICE_BEGIN).map((e) => e.name),
-    ['ready', 'running', 'write', 'suspended: nanosleep', 'ready', 'running', 'nanosleep']);
+  assert.deepEqual(
+    sleeper.filter((e) => e.type === PfType.SLICE_BEGIN).map((e) => e.name),
+    ['ready', 'running', 'write', 'suspended: nanosleep', 'ready', 'running', 'nanosleep'],
+  );
   const parked = sleeper.find((e) => e.name === 'suspended: nanosleep')!;
   assert.equal(parked.ts, T0 + 2 * MS);
-  assert.deepEqual(parked.annotations,
-    { why: 'sleep', hook: 'nanosleep', deadline: T0 + 12 * MS, timeout_ns: 10 * MS });
+  assert.deepEqual(parked.annotations, {
+    why: 'sleep',
+    hook: 'nanosleep',
+    deadline: T0 + 12 * MS,
+    timeout_ns: 10 * MS,
+  });
   const call = sleeper.find((e) => e.name === 'write')!;
   assert.deepEqual(call.annotations, { fd: 1, result: 6, errno: 0, requested_bytes: 6, duration_ns: 100_000 });
   const failed = trace.events.find((e) => e.name === 'read' && e.annotations.errno === 11)!;
@@ -106,12 +121,16 @@ test('track events: interned names, nested slices, flows that end, instants and 
   assert.equal(resumed.type, PfType.SLICE_BEGIN);
 
   const instants = trace.events.filter((e) => e.type === PfType.INSTANT).map((e) => e.name);
-  for (const n of ['preempted', 'preempt deferred', 'preempt sent', 'drop', 'finished']) assert.ok(instants.includes(n), n);
+  for (const n of ['preempted', 'preempt deferred', 'preempt sent', 'drop', 'finished'])
+    assert.ok(instants.includes(n), n);
   const preempted = trace.events.find((e) => e.name === 'preempted')!;
   assert.equal(preempted.annotations.latency_ns, 50_000);
 
   const inj = trace.events.filter((e) => e.type === PfType.COUNTER && e.track === byTrack('injection queue'));
-  assert.deepEqual(inj.map((e) => e.counter), [1, 2, 3, 0]);
+  assert.deepEqual(
+    inj.map((e) => e.counter),
+    [1, 2, 3, 0],
+  );
   for (const e of trace.events) assert.equal(e.clock, 6, 'default trace clock');
 });
 
@@ -122,8 +141,12 @@ test('first packet clears incremental state; names are interned once and referen
   const flags = packets.map((p) => uint(p.find((f) => f.no === 13)!));
   assert.equal(flags[0], 1);
   assert.ok(flags.slice(1).every((f) => f === 2));
-  assert.ok(packets.every((p) => uint(p.find((f) => f.no === 10)!) === 1), 'one sequence');
-  const runningDefs = packets.flatMap((p) => p.filter((f) => f.no === 12))
+  assert.ok(
+    packets.every((p) => uint(p.find((f) => f.no === 10)!) === 1),
+    'one sequence',
+  );
+  const runningDefs = packets
+    .flatMap((p) => p.filter((f) => f.no === 12))
     .flatMap((f) => [...fields(f.bytes!)].filter((g) => g.no === 2))
     .filter((g) => [...fields(g.bytes!)].some((h) => h.no === 2 && text(h) === 'running'));
   assert.equal(runningDefs.length, 1, '"running" is interned once');
@@ -140,7 +163,10 @@ test('a long synthetic trace with overlapping batches decodes, nests and ends it
   assert.ok(s.flows > 1000);
   const cos = [...trace.tracks.values()].filter((t) => t.name.startsWith('conn-'));
   assert.ok(cos.length > MAX_INTERNED);
-  assert.ok(trace.events.some((e) => e.name === `conn-${cos.length - 1} #${cos.length - 1}`), 'late names resolve');
+  assert.ok(
+    trace.events.some((e) => e.name === `conn-${cos.length - 1} #${cos.length - 1}`),
+    'late names resolve',
+  );
 });
 
 test('timestamps: deltas on an incremental sequence clock, absolute on the trace clock when older; all decode exactly', async () => {
@@ -156,7 +182,10 @@ test('timestamps: deltas on an incremental sequence clock, absolute on the trace
   await exportPerfetto(syntheticBatches(50_000, opts), out);
   const bytes = out.bytes();
   const trace = readPerfetto(bytes);
-  assert.deepEqual(trace.events.map((e) => e.ts), want);
+  assert.deepEqual(
+    trace.events.map((e) => e.ts),
+    want,
+  );
   assert.ok(trace.events.every((e) => e.clock === 6));
 
   const packets = [...fields(bytes)].map((f) => [...fields(f.bytes!)]);
@@ -181,13 +210,15 @@ test('streaming: 2 M events export with bounded state and backpressure', async (
   assert.ok(s.events >= 2_000_000);
   assert.equal(progress, s.events);
   assert.equal(out.n, s.bytes);
-  assert.ok(out.waits > 0, "the writer waited for the sink");
+  assert.ok(out.waits > 0, 'the writer waited for the sink');
   const tl = s.timeline;
   assert.ok(tl.maxLiveCoroutines <= 66, `live coroutines ${tl.maxLiveCoroutines}`);
   assert.ok(tl.maxOpenSlices <= 72, `open slices ${tl.maxOpenSlices}`);
   assert.ok(tl.maxPendingFlows <= 2, `pending flows ${tl.maxPendingFlows}`);
   assert.ok(s.internedNames <= MAX_INTERNED && s.internedAnnotationNames <= MAX_INTERNED);
   assert.equal(tl.liveCoroutines, 0);
-  console.log(`# perfetto: ${s.events} events, ${(s.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s ` +
-    `(${Math.round(s.events / secs)} events/s, generation included)`);
+  console.log(
+    `# perfetto: ${s.events} events, ${(s.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s ` +
+      `(${Math.round(s.events / secs)} events/s, generation included)`,
+  );
 });

@@ -81,7 +81,14 @@
  * once in terminating_flow_ids. Memory: the intern tables, their caches and
  * one chunk of output (no per-event allocation in the sink).
  */
-import { TimelineBuilder, type ArgList, type Args, type TimelineSink, type TimelineStats, type Track } from '../model/timeline.js';
+import {
+  TimelineBuilder,
+  type ArgList,
+  type Args,
+  type TimelineSink,
+  type TimelineStats,
+  type Track,
+} from '../model/timeline.js';
 import { ProtoWriter, putVarint } from './proto.js';
 import { StreamWriter, eachBatch, type Batches, type ExportOptions, type ByteSink } from './output.js';
 
@@ -137,7 +144,11 @@ export interface PerfettoSummary {
 }
 
 /** Writes the Perfetto trace of `batches` to `out` (not ended: the caller owns the stream). */
-export async function exportPerfetto(batches: Batches, out: ByteSink, opts: ExportOptions = {}): Promise<PerfettoSummary> {
+export async function exportPerfetto(
+  batches: Batches,
+  out: ByteSink,
+  opts: ExportOptions = {},
+): Promise<PerfettoSummary> {
   const writer = new StreamWriter(out);
   const sink = new PerfettoSink(writer);
   const timeline = new TimelineBuilder(sink, { pid: opts.pid });
@@ -145,8 +156,14 @@ export async function exportPerfetto(batches: Batches, out: ByteSink, opts: Expo
   timeline.finish();
   sink.flush();
   await writer.drain();
-  return { ...sink.counts, events, bytes: writer.bytes, internedNames: sink.internedNames(),
-    internedAnnotationNames: sink.internedAnnotationNames(), timeline: { ...timeline.getStats() } };
+  return {
+    ...sink.counts,
+    events,
+    bytes: writer.bytes,
+    internedNames: sink.internedNames(),
+    internedAnnotationNames: sink.internedAnnotationNames(),
+    timeline: { ...timeline.getStats() },
+  };
 }
 
 /** Interned strings of one kind (event names, annotation names, annotation string values). */
@@ -162,7 +179,9 @@ class Interner {
   /** iid of s (defining it when new), 0 when the table is full. */
   iid(s: string): number {
     const n = s.length;
-    const slot = n ? (n * 31 + s.charCodeAt(0) * 7 + s.charCodeAt(n - 1) * 131 + s.charCodeAt(n >> 1)) & (CACHE_SLOTS - 1) : 0;
+    const slot = n
+      ? (n * 31 + s.charCodeAt(0) * 7 + s.charCodeAt(n - 1) * 131 + s.charCodeAt(n >> 1)) & (CACHE_SLOTS - 1)
+      : 0;
     if (this.recent[slot] === s) return this.recentIids[slot];
     let id = this.ids.get(s);
     if (id === undefined) {
@@ -296,13 +315,25 @@ class PerfettoSink implements TimelineSink {
     return p;
   }
 
-  instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
-    flowsIn: readonly number[] | null): void {
+  instant(
+    track: number,
+    ts: number,
+    name: string,
+    args: Args | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void {
     this.instantList(track, ts, name, args && this.listOf(args), flowOut, flowsIn);
   }
 
-  instantList(track: number, ts: number, name: string, args: ArgList | null, flowOut: number,
-    flowsIn: readonly number[] | null): void {
+  instantList(
+    track: number,
+    ts: number,
+    name: string,
+    args: ArgList | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void {
     this.event(TYPE_INSTANT, track, ts, name, args, flowOut, flowsIn);
     this.counts.instants++;
     if (flowOut) this.counts.flows++;
@@ -346,8 +377,15 @@ class PerfettoSink implements TimelineSink {
    * packet (field order inside a message carries no meaning; readers apply a
    * packet's interned_data before its payload).
    */
-  private event(type: number, track: number, ts: number, name: string | null, args: ArgList | null, flowOut: number,
-    flowsIn: readonly number[] | null): void {
+  private event(
+    type: number,
+    track: number,
+    ts: number,
+    name: string | null,
+    args: ArgList | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void {
     const w = this.w;
     const p = this.packetStart(ts);
     w.room(40);
@@ -429,8 +467,7 @@ class PerfettoSink implements TimelineSink {
           w.room(11);
           w.key1(4, v);
         } else w.int(4, v);
-      }
-      else w.double(5, v);
+      } else w.double(5, v);
       w.end(a);
     }
   }

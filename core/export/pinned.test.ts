@@ -26,19 +26,31 @@ async function sha256(exporter: Exporter, batches: Batches): Promise<string> {
 const synthetic = (): Batches => syntheticBatches(120_000, { live: 16, overlapNs: 10_000 });
 
 test('Perfetto output of the demo history is byte-for-byte what it was', async () => {
-  assert.equal(await sha256(exportPerfetto, asAsync(demoHistory([7, 20]))), '8b79524a9cdbf4ea6448faeaad1c6ecc58b7ef7cbec689235e2686f23c325a35');
+  assert.equal(
+    await sha256(exportPerfetto, asAsync(demoHistory([7, 20]))),
+    '8b79524a9cdbf4ea6448faeaad1c6ecc58b7ef7cbec689235e2686f23c325a35',
+  );
 });
 
 test('Perfetto output of a 120 k-event synthetic trace is byte-for-byte what it was', async () => {
-  assert.equal(await sha256(exportPerfetto, synthetic()), '82e527c715624ceb100faa58365518fbddd0e2cb405543bb4cf3651a8cc22a8e');
+  assert.equal(
+    await sha256(exportPerfetto, synthetic()),
+    '82e527c715624ceb100faa58365518fbddd0e2cb405543bb4cf3651a8cc22a8e',
+  );
 });
 
 test('Chrome JSON output of the demo history is byte-for-byte what it was', async () => {
-  assert.equal(await sha256(exportChromeJson, asAsync(demoHistory([7, 20]))), 'bb6588cd61e302cf254b38744dec21b4de94192327bb56db8007141e3a21b711');
+  assert.equal(
+    await sha256(exportChromeJson, asAsync(demoHistory([7, 20]))),
+    'bb6588cd61e302cf254b38744dec21b4de94192327bb56db8007141e3a21b711',
+  );
 });
 
 test('Chrome JSON output of a 120 k-event synthetic trace is byte-for-byte what it was', async () => {
-  assert.equal(await sha256(exportChromeJson, synthetic()), '2e7888be5fc75e5e374b8822c666e6b0422d06ee36ba6ff5134fd4bab1ba648d');
+  assert.equal(
+    await sha256(exportChromeJson, synthetic()),
+    '2e7888be5fc75e5e374b8822c666e6b0422d06ee36ba6ff5134fd4bab1ba648d',
+  );
 });
 
 test('Perfetto output written through a sink that hands its chunks back is the same bytes, in reused memory', async () => {

@@ -178,19 +178,44 @@ function readPacket(buf: Uint8Array, trace: PfTrace, sequences: Map<number, Inte
   let snapshot: Uint8Array | null = null;
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 8: ts = uint(f); hasTs = true; break;
-      case 59: defaults = sub(f); break;
-      case 6: snapshot = sub(f); break;
-      case 58: clock = uint(f); break;
-      case 10: seq = uint(f); break;
-      case 13: flags = uint(f); break;
-      case 12: interned = sub(f); break;
-      case 11: event = sub(f); break;
-      case 60: descriptor = sub(f); break;
+      case 8:
+        ts = uint(f);
+        hasTs = true;
+        break;
+      case 59:
+        defaults = sub(f);
+        break;
+      case 6:
+        snapshot = sub(f);
+        break;
+      case 58:
+        clock = uint(f);
+        break;
+      case 10:
+        seq = uint(f);
+        break;
+      case 13:
+        flags = uint(f);
+        break;
+      case 12:
+        interned = sub(f);
+        break;
+      case 11:
+        event = sub(f);
+        break;
+      case 60:
+        descriptor = sub(f);
+        break;
     }
   }
   if (flags & 1) {
-    sequences.set(seq, { names: new Map(), annNames: new Map(), annStrings: new Map(), defaultClock: 0, clocks: new Map() });
+    sequences.set(seq, {
+      names: new Map(),
+      annNames: new Map(),
+      annStrings: new Map(),
+      defaultClock: 0,
+      clocks: new Map(),
+    });
   }
   const state = sequences.get(seq);
   if (flags & 2 && !state) throw new Error(`sequence ${seq} needs incremental state it never cleared`);
@@ -236,7 +261,13 @@ function readClockSnapshot(buf: Uint8Array, seq: number, state: Interned | undef
     if (!state) throw new Error(`sequence ${seq}: sequence-scoped clock without SEQ_INCREMENTAL_STATE_CLEARED`);
     if (!builtin) throw new Error(`sequence ${seq}: clock ${c.id} snapshot without a builtin clock`);
     if (c.unit !== 1) throw new Error(`clock ${c.id}: unit_multiplier_ns ${c.unit} not supported`);
-    state.clocks.set(c.id, { incremental: c.incremental, value: c.ts, builtin: builtin.id, builtinTs: builtin.ts, base: c.ts });
+    state.clocks.set(c.id, {
+      incremental: c.incremental,
+      value: c.ts,
+      builtin: builtin.id,
+      builtinTs: builtin.ts,
+      base: c.ts,
+    });
   }
 }
 
@@ -254,7 +285,8 @@ function readInterned(buf: Uint8Array, state: Interned): void {
     if (!into) continue;
     let iid = 0;
     let name = '';
-    for (const g of fields(sub(f))) { // EventName / DebugAnnotationName / InternedString: iid 1, name / str 2
+    for (const g of fields(sub(f))) {
+      // EventName / DebugAnnotationName / InternedString: iid 1, name / str 2
       if (g.no === 1) iid = uint(g);
       else if (g.no === 2) name = text(g);
     }
@@ -268,12 +300,24 @@ function readDescriptor(buf: Uint8Array): PfTrack {
   const t: PfTrack = { uuid: 0, parent: 0, name: '', process: null, thread: null, counter: null };
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: t.uuid = uint(f); break;
-      case 5: t.parent = uint(f); break;
-      case 2: t.name = text(f); break;
-      case 3: t.process = readProcess(sub(f)); break;
-      case 4: t.thread = readThread(sub(f)); break;
-      case 8: t.counter = readCounter(sub(f)); break;
+      case 1:
+        t.uuid = uint(f);
+        break;
+      case 5:
+        t.parent = uint(f);
+        break;
+      case 2:
+        t.name = text(f);
+        break;
+      case 3:
+        t.process = readProcess(sub(f));
+        break;
+      case 4:
+        t.thread = readThread(sub(f));
+        break;
+      case 8:
+        t.counter = readCounter(sub(f));
+        break;
     }
   }
   return t;
@@ -305,18 +349,43 @@ function readCounter(buf: Uint8Array): { unit: number } {
 }
 
 function readEvent(buf: Uint8Array, ts: number, clock: number, state: Interned | undefined): PfEvent {
-  const e: PfEvent = { ts, clock, type: 0, track: 0, name: '', annotations: {}, flowIds: [], terminatingFlowIds: [],
-    counter: null };
+  const e: PfEvent = {
+    ts,
+    clock,
+    type: 0,
+    track: 0,
+    name: '',
+    annotations: {},
+    flowIds: [],
+    terminatingFlowIds: [],
+    counter: null,
+  };
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 9: e.type = uint(f); break;
-      case 11: e.track = uint(f); break;
-      case 10: e.name = lookup(state?.names, uint(f), 'event name'); break;
-      case 23: e.name = text(f); break;
-      case 4: readAnnotation(sub(f), e.annotations, state); break;
-      case 47: e.flowIds.push(uint(f)); break;
-      case 48: e.terminatingFlowIds.push(uint(f)); break;
-      case 30: e.counter = int64(f); break;
+      case 9:
+        e.type = uint(f);
+        break;
+      case 11:
+        e.track = uint(f);
+        break;
+      case 10:
+        e.name = lookup(state?.names, uint(f), 'event name');
+        break;
+      case 23:
+        e.name = text(f);
+        break;
+      case 4:
+        readAnnotation(sub(f), e.annotations, state);
+        break;
+      case 47:
+        e.flowIds.push(uint(f));
+        break;
+      case 48:
+        e.terminatingFlowIds.push(uint(f));
+        break;
+      case 30:
+        e.counter = int64(f);
+        break;
     }
   }
   return e;
@@ -327,13 +396,27 @@ function readAnnotation(buf: Uint8Array, into: Record<string, PfValue>, state: I
   let value: PfValue = '';
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: name = lookup(state?.annNames, uint(f), 'debug annotation name'); break;
-      case 10: name = text(f); break;
-      case 3: value = uint(f); break;
-      case 4: value = int64(f); break;
-      case 5: value = double(f); break;
-      case 6: value = text(f); break;
-      case 17: value = lookup(state?.annStrings, uint(f), 'debug annotation string value'); break;
+      case 1:
+        name = lookup(state?.annNames, uint(f), 'debug annotation name');
+        break;
+      case 10:
+        name = text(f);
+        break;
+      case 3:
+        value = uint(f);
+        break;
+      case 4:
+        value = int64(f);
+        break;
+      case 5:
+        value = double(f);
+        break;
+      case 6:
+        value = text(f);
+        break;
+      case 17:
+        value = lookup(state?.annStrings, uint(f), 'debug annotation string value');
+        break;
     }
   }
   into[name] = value;

@@ -51,8 +51,17 @@ import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
 import { ProcessMeta } from '../derive/process.js';
 
-export type InsightKind = 'long-run' | 'blocked-worker' | 'join-cycle' | 'lost-wakeup' | 'eintr' | 'short-write' |
-  'drops' | 'idle-imbalance' | 'untraced-child' | 'descheduled';
+export type InsightKind =
+  | 'long-run'
+  | 'blocked-worker'
+  | 'join-cycle'
+  | 'lost-wakeup'
+  | 'eintr'
+  | 'short-write'
+  | 'drops'
+  | 'idle-imbalance'
+  | 'untraced-child'
+  | 'descheduled';
 
 export interface Insight {
   kind: InsightKind;
@@ -82,7 +91,8 @@ export interface InsightOptions {
 }
 
 const WRITES = new Set(['write', 'writev', 'send', 'sendto', 'sendmsg']);
-const ms = (ns: number): string => (ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`);
+const ms = (ns: number): string =>
+  ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`;
 
 interface Run {
   start: number;
@@ -186,9 +196,30 @@ const DENSE_MAX = 1 << 24;
 
 /** The kinds a rule looks at (push skips the others after reading their ts). */
 const WATCHED = new Uint8Array(65536);
-for (const k of [Kind.CONFIG, Kind.CO_CREATE, Kind.CO_RUN, Kind.PREEMPT_SENT, Kind.PREEMPT_DEFERRED, Kind.CO_YIELD, Kind.CO_SUSPEND,
-  Kind.CO_FINISH, Kind.CALL, Kind.CO_READY, Kind.WORKER_IDLE, Kind.WORKER_BUSY, Kind.DROP, Kind.PROCESS, Kind.LINEAGE,
-  Kind.THREAD, Kind.PROCESS_EXIT, Kind.SPAWN, Kind.OFFCPU, Kind.STALL, Kind.STALL_END]) WATCHED[k] = 1;
+for (const k of [
+  Kind.CONFIG,
+  Kind.CO_CREATE,
+  Kind.CO_RUN,
+  Kind.PREEMPT_SENT,
+  Kind.PREEMPT_DEFERRED,
+  Kind.CO_YIELD,
+  Kind.CO_SUSPEND,
+  Kind.CO_FINISH,
+  Kind.CALL,
+  Kind.CO_READY,
+  Kind.WORKER_IDLE,
+  Kind.WORKER_BUSY,
+  Kind.DROP,
+  Kind.PROCESS,
+  Kind.LINEAGE,
+  Kind.THREAD,
+  Kind.PROCESS_EXIT,
+  Kind.SPAWN,
+  Kind.OFFCPU,
+  Kind.STALL,
+  Kind.STALL_END,
+])
+  WATCHED[k] = 1;
 
 export class InsightFinder {
   readonly insights: Insight[] = [];
@@ -215,7 +246,15 @@ export class InsightFinder {
   readonly processes = new ProcessMeta();
 
   constructor(opts: InsightOptions = {}) {
-    this.o = { longRunNs: 0, blockedCallNs: 1e6, lostWakeNs: 100e6, imbalanceWaitNs: 10e6, deschedNs: 0, perKind: 20, ...opts };
+    this.o = {
+      longRunNs: 0,
+      blockedCallNs: 1e6,
+      lostWakeNs: 100e6,
+      imbalanceWaitNs: 10e6,
+      deschedNs: 0,
+      perKind: 20,
+      ...opts,
+    };
   }
 
   private longRun(): number {
@@ -261,7 +300,8 @@ export class InsightFinder {
   }
 
   private one(raw: RawEvents, i: number, ts: number): void {
-    const co = raw.co(i), w = raw.worker(i);
+    const co = raw.co(i),
+      w = raw.worker(i);
     switch (raw.kind(i)) {
       case Kind.PROCESS:
         return this.processes.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4), raw.tid(i));
@@ -283,7 +323,15 @@ export class InsightFinder {
       case Kind.CO_RUN:
         this.waited(co, w, ts);
         {
-          const r = this.spare.pop() ?? { start: 0, worker: 0, deferred: null, sent: 0, taken: 0, slept: 0, stalled: false };
+          const r = this.spare.pop() ?? {
+            start: 0,
+            worker: 0,
+            deferred: null,
+            sent: 0,
+            taken: 0,
+            slept: 0,
+            stalled: false,
+          };
           r.start = ts;
           r.worker = w;
           r.deferred = null;
@@ -343,7 +391,14 @@ export class InsightFinder {
       }
       case Kind.STALL: {
         const sw = raw.a(i, 0);
-        const st: Stall = { co, nr: raw.lo(i, 1), type: raw.hi(i, 1) & 0xffff, fd: raw.signed(i, 2), target: this.strings?.get(raw.a(i, 3)) ?? '', since: raw.a(i, 4) };
+        const st: Stall = {
+          co,
+          nr: raw.lo(i, 1),
+          type: raw.hi(i, 1) & 0xffff,
+          fd: raw.signed(i, 2),
+          target: this.strings?.get(raw.a(i, 3)) ?? '',
+          since: raw.a(i, 4),
+        };
         this.stalls.set(sw, st);
         this.stalled(sw, st, Math.max(0, ts - st.since), false);
         const r = this.running.get(co);
@@ -358,9 +413,14 @@ export class InsightFinder {
         break;
       }
       case Kind.DROP:
-        this.add({ kind: 'drops', ts, worker: w === 0xffff ? undefined : w,
+        this.add({
+          kind: 'drops',
+          ts,
+          worker: w === 0xffff ? undefined : w,
           title: `${raw.a(i, 0)} events of thread ${raw.tid(i)} were lost (the inspector fell behind)`,
-          advice: 'What happened then is missing from this recording. Record with fewer inspectors running, or on a less loaded machine.' });
+          advice:
+            'What happened then is missing from this recording. Record with fewer inspectors running, or on a less loaded machine.',
+        });
         break;
     }
   }
@@ -380,38 +440,62 @@ export class InsightFinder {
     if (r.taken >= (this.o.deschedNs || this.longRun())) this.descheduled(r, co, len, cpu);
     if (len <= this.longRun() || r.stalled) return; // a stall's insight names the call itself
     const preempted = kind === Kind.CO_YIELD && raw.a(i, 0) === 1;
-    const base = { ts: r.start, durationNs: len, co, worker: r.worker, ...(this.osTracked ? { cpuNs: cpu, offCpuNs: off } : {}) };
+    const base = {
+      ts: r.start,
+      durationNs: len,
+      co,
+      worker: r.worker,
+      ...(this.osTracked ? { cpuNs: cpu, offCpuNs: off } : {}),
+    };
     const cpuOf = this.osTracked ? ` (${ms(cpu)} of CPU; off its CPU ${ms(off)})` : '';
     if (cpu <= this.longRun()) {
       // The wall time was the OS's, not the coroutine's: taken (the descheduled insight says
       // so when it is large) or asleep in the kernel in a call the engine could not park.
       if (r.slept >= r.taken && r.slept >= this.longRun() / 2)
-        this.add({ ...base, kind: 'blocked-worker',
+        this.add({
+          ...base,
+          kind: 'blocked-worker',
           title: `ran ${ms(len)} on worker ${r.worker}, ${ms(r.slept)} of it asleep in the kernel (${ms(cpu)} of CPU): the worker thread was blocked in a call the engine cannot park`,
-          advice: 'Raw system calls (syscall(2)), stdio on regular files and unhooked waits block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move that I/O to a plain thread, or add workers.' });
+          advice:
+            'Raw system calls (syscall(2)), stdio on regular files and unhooked waits block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move that I/O to a plain thread, or add workers.',
+        });
       return;
     }
     if (!this.preempt) {
-      this.add({ ...base, kind: 'long-run',
+      this.add({
+        ...base,
+        kind: 'long-run',
         title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
-        advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.` });
+        advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.`,
+      });
     } else if (r.deferred?.size) {
       const why = [...r.deferred].map(([k, n]) => `${deferWhyName(k)} ×${n}`).join(', ');
-      this.add({ ...base, kind: 'long-run',
+      this.add({
+        ...base,
+        kind: 'long-run',
         title: `ran ${ms(len)}${cpuOf} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
         advice: r.deferred.has(DeferWhy.LOCK)
           ? 'Hold locks for less time inside the loop: a coroutine is never preempted while it holds one.'
           : r.deferred.has(DeferWhy.LIBRARY_CODE)
-            ? 'The coroutine spent its slice inside a library, where a switch could corrupt the library\'s per-thread state; split the work into smaller calls, or, if that library keeps no per-thread state, name it in COROSCOPE_PREEMPT_MODULES.'
-            : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.' });
+            ? "The coroutine spent its slice inside a library, where a switch could corrupt the library's per-thread state; split the work into smaller calls, or, if that library keeps no per-thread state, name it in COROSCOPE_PREEMPT_MODULES."
+            : 'The coroutine spent its slice in code that cannot be interrupted safely (libc, the loader, the engine); call into it less often per iteration.',
+      });
     } else if (!preempted && this.osTracked) {
-      this.add({ ...base, kind: 'long-run',
+      this.add({
+        ...base,
+        kind: 'long-run',
         title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} and was not preempted although preemption is on`,
-        advice: 'The preemption signal did not reach the coroutine (is it blocked on that worker thread?), or the run ended just as it was sent. Make the loop yield (coroscope_yield) or park in a hooked call.' });
+        advice:
+          'The preemption signal did not reach the coroutine (is it blocked on that worker thread?), or the run ended just as it was sent. Make the loop yield (coroscope_yield) or park in a hooked call.',
+      });
     } else if (!preempted) {
-      this.add({ ...base, kind: 'blocked-worker',
+      this.add({
+        ...base,
+        kind: 'blocked-worker',
         title: `ran ${ms(len)} on worker ${r.worker} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,
-        advice: 'Raw system calls (syscall(2)) and regular-file I/O block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move file I/O to a plain thread, or add workers.' });
+        advice:
+          'Raw system calls (syscall(2)) and regular-file I/O block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move file I/O to a plain thread, or add workers.',
+      });
     }
   }
 
@@ -420,7 +504,17 @@ export class InsightFinder {
     let d = this.desched.get(w);
     const isLongest = !d || r.taken > d.longest;
     if (!d) {
-      const insight: Insight = { kind: 'descheduled', ts: r.start, durationNs: len, co, worker: w, cpuNs: cpu, offCpuNs: r.taken + r.slept, title: '', advice: '' };
+      const insight: Insight = {
+        kind: 'descheduled',
+        ts: r.start,
+        durationNs: len,
+        co,
+        worker: w,
+        cpuNs: cpu,
+        offCpuNs: r.taken + r.slept,
+        title: '',
+        advice: '',
+      };
       if (!this.add(insight)) return;
       d = { insight, runs: 0, total: 0, longest: 0 };
       this.desched.set(w, d);
@@ -430,11 +524,20 @@ export class InsightFinder {
     const i = d.insight;
     if (isLongest) {
       d.longest = r.taken;
-      Object.assign(i, { ts: r.start, durationNs: len, co, coName: this.name(co), cpuNs: cpu, offCpuNs: r.taken + r.slept });
+      Object.assign(i, {
+        ts: r.start,
+        durationNs: len,
+        co,
+        coName: this.name(co),
+        cpuNs: cpu,
+        offCpuNs: r.taken + r.slept,
+      });
     }
-    i.title = `the OS descheduled worker ${w} for ${ms(d.longest)} while ${i.coName} ran (the run took ${ms(i.durationNs!)}, ${ms(i.cpuNs!)} of it CPU)` +
+    i.title =
+      `the OS descheduled worker ${w} for ${ms(d.longest)} while ${i.coName} ran (the run took ${ms(i.durationNs!)}, ${ms(i.cpuNs!)} of it CPU)` +
       (d.runs > 1 ? `; ${d.runs} runs lost ${ms(d.total)} in all this way` : '');
-    i.advice = 'Not this coroutine\'s doing: the kernel gave the worker\'s CPU to another thread (CPU contention). Look at what else runs on the machine (other processes, this program\'s own threads), give the program cores of its own (taskset, cpusets), or run no more workers than free cores (COROSCOPE_WORKERS).';
+    i.advice =
+      "Not this coroutine's doing: the kernel gave the worker's CPU to another thread (CPU contention). Look at what else runs on the machine (other processes, this program's own threads), give the program cores of its own (taskset, cpusets), or run no more workers than free cores (COROSCOPE_WORKERS).";
   }
 
   /**
@@ -448,7 +551,15 @@ export class InsightFinder {
     const key = `${w}/${st.co}/${st.nr}/${st.target || st.fd}`;
     let s = this.stallSums.get(key);
     if (!s) {
-      const insight: Insight = { kind: 'blocked-worker', ts: st.since, durationNs: 0, co: st.co || undefined, worker: w, title: '', advice: stallAdvice(call, st.type) };
+      const insight: Insight = {
+        kind: 'blocked-worker',
+        ts: st.since,
+        durationNs: 0,
+        co: st.co || undefined,
+        worker: w,
+        title: '',
+        advice: stallAdvice(call, st.type),
+      };
       if (!this.add(insight)) return;
       s = { insight, n: 0, total: 0, longest: 0, open: 0 };
       this.stallSums.set(key, s);
@@ -460,9 +571,13 @@ export class InsightFinder {
       s.longest = Math.max(s.longest, ns);
     }
     s.insight.durationNs = s.total + s.open;
-    s.insight.title = `worker ${w} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
-      (s.n + (s.open ? 1 : 0) > 1 ? ` (${s.n + (s.open ? 1 : 0)} times, longest ${ms(Math.max(s.longest, s.open))})` : '') +
-      (s.open ? ', and is still blocked there' : '') + ': a call the engine cannot park';
+    s.insight.title =
+      `worker ${w} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
+      (s.n + (s.open ? 1 : 0) > 1
+        ? ` (${s.n + (s.open ? 1 : 0)} times, longest ${ms(Math.max(s.longest, s.open))})`
+        : '') +
+      (s.open ? ', and is still blocked there' : '') +
+      ': a call the engine cannot park';
   }
 
   private call(raw: RawEvents, i: number, co: number, ts: number, w: number): void {
@@ -473,23 +588,41 @@ export class InsightFinder {
     if (!(a0 & CallFlag.BLOCKED) && !(a0 & CallFlag.IN_CO)) return;
     const name = hookName(hook);
     // A call the monitor already named (STALL during this run) is reported from that record.
-    if ((a0 & CallFlag.BLOCKED) && dur > this.o.blockedCallNs && !(co && this.running.get(co)?.stalled)) {
-      this.add({ kind: 'blocked-worker', ts: ts - dur, durationNs: dur, co: co || undefined, worker: w,
+    if (a0 & CallFlag.BLOCKED && dur > this.o.blockedCallNs && !(co && this.running.get(co)?.stalled)) {
+      this.add({
+        kind: 'blocked-worker',
+        ts: ts - dur,
+        durationNs: dur,
+        co: co || undefined,
+        worker: w,
         title: `${name}(fd ${raw.signed(i, 1)}) blocked worker ${w} for ${ms(dur)}: the engine could not park it`,
-        advice: 'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.' });
+        advice:
+          'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.',
+      });
     }
     if (!(a0 & CallFlag.IN_CO)) return;
     if (errno === 4) {
-      this.add({ kind: 'eintr', ts, co, worker: w,
+      this.add({
+        kind: 'eintr',
+        ts,
+        co,
+        worker: w,
         title: `${name} returned EINTR to the coroutine`,
-        advice: 'A signal interrupted the call and the program saw it: retry on EINTR, or install the handler with SA_RESTART.' });
+        advice:
+          'A signal interrupted the call and the program saw it: retry on EINTR, or install the handler with SA_RESTART.',
+      });
     }
     const asked = raw.hi(i, 3);
     const got = raw.signed(i, 2);
     if (got >= 0 && got < asked && asked !== 0xffffffff && WRITES.has(name) && summaryKind(hook) === 'bytes') {
-      this.add({ kind: 'short-write', ts, co, worker: w,
+      this.add({
+        kind: 'short-write',
+        ts,
+        co,
+        worker: w,
         title: `${name} wrote ${got} of ${asked} bytes`,
-        advice: 'A short write reached the program: loop until everything is written.' });
+        advice: 'A short write reached the program: loop until everything is written.',
+      });
     }
   }
 
@@ -501,9 +634,13 @@ export class InsightFinder {
       if (seen.has(t)) break;
       seen.add(t);
       if (this.joining.get(t)!.target === co) {
-        this.add({ kind: 'join-cycle', ts, co,
+        this.add({
+          kind: 'join-cycle',
+          ts,
+          co,
           title: `joins ${this.name(target)}, which (through ${seen.size - 1} join${seen.size > 2 ? 's' : ''}) joins it back: none of them can ever finish`,
-          advice: 'A deadlock: break the cycle (one of them must not wait for the other).' });
+          advice: 'A deadlock: break the cycle (one of them must not wait for the other).',
+        });
         break;
       }
     }
@@ -515,9 +652,16 @@ export class InsightFinder {
     if (since === undefined || ts - since < this.o.imbalanceWaitNs) return;
     for (const [idle, from] of this.idleSince) {
       if (idle === w || from > since) continue;
-      this.add({ kind: 'idle-imbalance', ts: since, durationNs: ts - since, co, worker: idle,
+      this.add({
+        kind: 'idle-imbalance',
+        ts: since,
+        durationNs: ts - since,
+        co,
+        worker: idle,
         title: `waited ${ms(ts - since)} in worker ${w}'s run queue while worker ${idle} was idle the whole time`,
-        advice: 'Coroutines that already ran stay on their worker: spawn work from where it can be stolen, or allow migration (COROSCOPE_MIGRATE=1).' });
+        advice:
+          'Coroutines that already ran stay on their worker: spawn work from where it can be stolen, or allow migration (COROSCOPE_MIGRATE=1).',
+      });
       return;
     }
   }
@@ -526,22 +670,33 @@ export class InsightFinder {
   finish(): Insight[] {
     for (const [w, st] of this.stalls) this.stalled(w, st, Math.max(0, this.last - st.since), true);
     this.stalls.clear();
-    const blocked = this.insights.filter((i) => i.kind === 'blocked-worker').sort((a, b) => (b.durationNs ?? 0) - (a.durationNs ?? 0));
+    const blocked = this.insights
+      .filter((i) => i.kind === 'blocked-worker')
+      .sort((a, b) => (b.durationNs ?? 0) - (a.durationNs ?? 0));
     let k = 0;
-    for (let j = 0; j < this.insights.length; j++) if (this.insights[j].kind === 'blocked-worker') this.insights[j] = blocked[k++];
+    for (let j = 0; j < this.insights.length; j++)
+      if (this.insights[j].kind === 'blocked-worker') this.insights[j] = blocked[k++];
     for (const [co, j] of this.joining) {
       const done = this.finished.get(j.target);
       if (done !== undefined && this.last - Math.max(done, j.since) > this.o.lostWakeNs)
-        this.add({ kind: 'lost-wakeup', ts: j.since, co,
+        this.add({
+          kind: 'lost-wakeup',
+          ts: j.since,
+          co,
           title: `still waits to join ${this.name(j.target)}, which finished ${ms(this.last - done)} before the end`,
-          advice: 'A lost wakeup: the join was not woken when its target finished. Report it with this recording.' });
+          advice: 'A lost wakeup: the join was not woken when its target finished. Report it with this recording.',
+        });
     }
     if (this.strings) {
       for (const c of this.processes.untraced(this.strings, true)) {
         if (!c.problem) continue;
-        this.add({ kind: 'untraced-child', ts: this.last,
+        this.add({
+          kind: 'untraced-child',
+          ts: this.last,
           title: `child pid ${c.pid || '?'} (${c.cmdline || c.path || `forked from pid ${c.parentPid}`}) is not traced: ${c.reason}`,
-          advice: 'Its coroutines and calls are not in this recording. Run a dynamically linked build of that program (or one without set-user-ID) to see it.' });
+          advice:
+            'Its coroutines and calls are not in this recording. Run a dynamically linked build of that program (or one without set-user-ID) to see it.',
+        });
       }
     }
     return this.insights;

@@ -81,8 +81,14 @@ export class TimelineCollector implements TimelineSink {
     this.slices.push({ track, name: s.name, t0: s.t0, t1: ts, depth: stack!.length, args: s.args, flowsIn: s.flowsIn });
   }
 
-  instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
-    flowsIn: readonly number[] | null): void {
+  instant(
+    track: number,
+    ts: number,
+    name: string,
+    args: Args | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void {
     this.at(track, ts);
     this.instants.push({ track, ts, name, args, flowOut, flowsIn });
   }

@@ -4,7 +4,17 @@ import { TimelineBuilder, type EventBatch, type TimelineSink, type Track } from 
 import { TimelineCollector, type Slice } from './collect.js';
 import { Kind } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
-import { MAIN_TID, MS, PID, T0, W1_TID, demoEvents, demoHistory, rawOf, syntheticBatches } from '../testing/fixtures.js';
+import {
+  MAIN_TID,
+  MS,
+  PID,
+  T0,
+  W1_TID,
+  demoEvents,
+  demoHistory,
+  rawOf,
+  syntheticBatches,
+} from '../testing/fixtures.js';
 
 const t = (ms: number) => T0 + ms * MS;
 const deadline = t(12);
@@ -31,7 +41,11 @@ function assertWellFormed(c: TimelineCollector): void {
   for (const s of c.slices) assert.ok(s.t1 >= s.t0, `slice ${s.name} has a negative length`);
   const outs = c.instants.filter((i) => i.flowOut).map((i) => i.flowOut);
   const ins = [...c.instants.flatMap((i) => i.flowsIn ?? []), ...c.slices.flatMap((s) => s.flowsIn ?? [])];
-  assert.deepEqual([...ins].sort((a, b) => a - b), [...outs].sort((a, b) => a - b), 'every flow ends exactly once');
+  assert.deepEqual(
+    [...ins].sort((a, b) => a - b),
+    [...outs].sort((a, b) => a - b),
+    'every flow ends exactly once',
+  );
   assert.equal(new Set(outs).size, outs.length, 'flow ids are unique');
   assert.equal(c.flows.length, outs.length);
   for (const f of c.flows) assert.ok(f.toTs >= f.fromTs, `flow ${f.id} goes back in time`);
@@ -49,7 +63,10 @@ test('tracks: process, threads (workers with their index), Coroutines group with
   const group = one(c, 'Coroutines');
   assert.equal(group.parent, proc.id);
   const cos = [...c.tracks.values()].filter((x) => x.kind === 'coroutine');
-  assert.deepEqual(cos.map((x) => x.name), ['sleeper #1', 'reader #2', 'writer #3']);
+  assert.deepEqual(
+    cos.map((x) => x.name),
+    ['sleeper #1', 'reader #2', 'writer #3'],
+  );
   for (const x of cos) assert.equal(x.parent, group.id);
   assert.deepEqual([...c.closed].sort(), cos.map((x) => x.id).sort(), 'finished coroutines are closed');
 });
@@ -72,9 +89,18 @@ test('a sleeper: ready, running with its write, suspended in nanosleep, woken by
   assert.deepEqual(s[2].args, { fd: 1, result: 6, errno: 0, requested_bytes: 6, duration_ns: 100_000 });
   assert.deepEqual(s[3].args, { why: 'sleep', hook: 'nanosleep', deadline, timeout_ns: deadline - t(2) });
   assert.deepEqual(s[4].args, { why: 'timer', deadline });
-  assert.deepEqual(s[6].args, { result: 0, errno: 0, sleep_ms: 10, duration_ns: deadline + 20_000 - t(1.9), parked: 1 });
+  assert.deepEqual(s[6].args, {
+    result: 0,
+    errno: 0,
+    sleep_ms: 10,
+    duration_ns: deadline + 20_000 - t(1.9),
+    parked: 1,
+  });
   const fin = c.instants.filter((i) => i.track === sl.id);
-  assert.deepEqual(fin.map((i) => [i.name, i.ts, i.args]), [['finished', deadline + 30_000, { exit: 'returned', stack_used: 8192 }]]);
+  assert.deepEqual(
+    fin.map((i) => [i.name, i.ts, i.args]),
+    [['finished', deadline + 30_000, { exit: 'returned', stack_used: 8192 }]],
+  );
 });
 
 test('suspended in a call is labelled with the hook, fd and events; the wake is a flow from the waker coroutine', () => {
@@ -93,8 +119,10 @@ test('suspended in a call is labelled with the hook, fd and events; the wake is 
   assert.deepEqual(wake.args, { co: 2, name: 'reader #2', why: 'fd', fd: 5, events: 'read', waker_worker: 0 });
   const run = s.find((x) => x.name === 'running' && x.t0 === t(3.3))!;
   assert.deepEqual(run.flowsIn, [wake.flowOut]);
-  assert.deepEqual(c.flows.find((f) => f.id === wake.flowOut),
-    { id: wake.flowOut, fromTrack: writer.id, fromTs: t(3.1), toTrack: reader.id, toTs: t(3.3) });
+  assert.deepEqual(
+    c.flows.find((f) => f.id === wake.flowOut),
+    { id: wake.flowOut, fromTrack: writer.id, fromTs: t(3.1), toTrack: reader.id, toTs: t(3.3) },
+  );
   const failed = s.find((x) => x.name === 'read' && x.args?.errno === 11)!;
   assert.deepEqual(failed.args, { fd: 5, result: -1, errno: 11, requested_bytes: 4096, duration_ns: 2_000 });
   assertWellFormed(c);
@@ -139,9 +167,18 @@ test('preemption, drop and finish instants; writer: running, ready (preempted), 
     ['preempted', { latency_ns: 50_000, pc: '0x55550000', safe_point: 0 }],
     ['finished', { exit: 'returned' }],
   ]);
-  assert.deepEqual(c.slicesOn(writer.id).filter((s) => s.depth === 0).map((s) => [s.name, s.args?.why ?? '']), [
-    ['ready', 'spawned'], ['running', ''], ['ready', 'preempted'], ['running', ''],
-  ]);
+  assert.deepEqual(
+    c
+      .slicesOn(writer.id)
+      .filter((s) => s.depth === 0)
+      .map((s) => [s.name, s.args?.why ?? '']),
+    [
+      ['ready', 'spawned'],
+      ['running', ''],
+      ['ready', 'preempted'],
+      ['running', ''],
+    ],
+  );
   const drop = c.instants.find((i) => i.name === 'drop')!;
   assert.equal(drop.track, one(c, 'cs-worker-1').id);
   assert.deepEqual(drop.args, { lost: 17, first_ts: t(9.5), last_ts: t(9.9) });
@@ -152,18 +189,31 @@ test('queue depth counters from CO_READY a3 and QUEUES', () => {
   const inj = one(c, 'injection queue');
   const rq = one(c, 'run queue (worker 0)');
   assert.equal(inj.kind, 'counter');
-  assert.deepEqual(c.counters.filter((x) => x.track === inj.id).map((x) => x.value), [1, 2, 3, 0]);
-  assert.deepEqual(c.counters.filter((x) => x.track === rq.id).map((x) => [x.ts, x.value]),
-    [[t(3.1), 1], [t(8.06), 1], [t(9.1), 0], [deadline + 1_000, 1]]);
+  assert.deepEqual(
+    c.counters.filter((x) => x.track === inj.id).map((x) => x.value),
+    [1, 2, 3, 0],
+  );
+  assert.deepEqual(
+    c.counters.filter((x) => x.track === rq.id).map((x) => [x.ts, x.value]),
+    [
+      [t(3.1), 1],
+      [t(8.06), 1],
+      [t(9.1), 0],
+      [deadline + 1_000, 1],
+    ],
+  );
 });
 
 test('calls outside coroutines are slices on their thread track', () => {
   const { c } = build(demoHistory());
   const main = [...c.tracks.values()].find((x) => x.tid === MAIN_TID)!;
-  assert.deepEqual(c.slicesOn(main.id).map((s) => [s.name, s.t0, s.t1, s.args]), [
-    ['socket', t(0) - 5_000, t(0), { result: 3, errno: 0, flags: 1, duration_ns: 5_000 }],
-    ['close', deadline + 37_000, deadline + 40_000, { fd: 3, result: 0, errno: 0, duration_ns: 3_000 }],
-  ]);
+  assert.deepEqual(
+    c.slicesOn(main.id).map((s) => [s.name, s.t0, s.t1, s.args]),
+    [
+      ['socket', t(0) - 5_000, t(0), { result: 3, errno: 0, flags: 1, duration_ns: 5_000 }],
+      ['close', deadline + 37_000, deadline + 40_000, { fd: 3, result: 0, errno: 0, duration_ns: 3_000 }],
+    ],
+  );
 });
 
 test('the same history split into batches gives the same timeline', () => {
@@ -182,7 +232,10 @@ test('late events from another ring in a later batch: never overlapping or negat
   const late = new Set([t(3), t(3.1)]);
   const first = events.slice(0, cut + 1).filter((e) => !late.has(e.ts));
   const second = [...events.slice(0, cut + 1).filter((e) => late.has(e.ts)), ...events.slice(cut + 1)];
-  const { c } = build([{ raw: rawOf(first), strings }, { raw: rawOf(second), strings }]);
+  const { c } = build([
+    { raw: rawOf(first), strings },
+    { raw: rawOf(second), strings },
+  ]);
   assertWellFormed(c);
   const reader = one(c, 'reader #2');
   // the reader already runs when its wake arrives: the wake is shown, without an arrow into the past
@@ -203,7 +256,8 @@ test('a coroutine woken but never run again: its flow ends where the trace ends'
 test('a large synthetic trace with overlapping batches: well formed, state bounded by the live coroutines', async () => {
   const c = new TimelineCollector();
   const b = new TimelineBuilder(c);
-  for await (const x of syntheticBatches(60_000, { live: 32, batch: 4096, overlapNs: 20_000 })) b.push(x.raw, x.strings);
+  for await (const x of syntheticBatches(60_000, { live: 32, batch: 4096, overlapNs: 20_000 }))
+    b.push(x.raw, x.strings);
   b.finish();
   assertWellFormed(c);
   const s = b.getStats();
@@ -244,40 +298,56 @@ test('sink contract: a sink sees only declared tracks and per-track monotonic ti
 
 test('late metadata renames tracks; the pid stays the one first used; strings and unknown kinds are skipped', () => {
   const strings = new StringTable();
-  strings.add([[1, '/bin/late'], [2, 'late'], [3, 'main']]);
+  strings.add([
+    [1, '/bin/late'],
+    [2, 'late'],
+    [3, 'main'],
+  ]);
   const c = new TimelineCollector();
   const b = new TimelineBuilder(c, { pid: 77 });
-  b.push(rawOf([
-    { ts: 10, kind: Kind.STRING, tid: 5, a: [1, 9, 0, 0, 0] },
-    { ts: 11, kind: 200, tid: 5, co: 9 },
-    { ts: 12, kind: Kind.CO_RUN, worker: 0, tid: 5, co: 9, a: [1] },
-    { ts: 13, kind: Kind.PROCESS, tid: 5, a: [78, 1, 0, 0, 0] },
-    { ts: 14, kind: Kind.THREAD, tid: 5, a: [5, 3, 0] },
-    { ts: 15, kind: Kind.CO_CREATE, tid: 5, co: 9, a: [0, 2, 0, 0] },
-    { ts: 16, kind: Kind.CO_FINISH, worker: 0, tid: 5, co: 9 },
-  ]), strings);
+  b.push(
+    rawOf([
+      { ts: 10, kind: Kind.STRING, tid: 5, a: [1, 9, 0, 0, 0] },
+      { ts: 11, kind: 200, tid: 5, co: 9 },
+      { ts: 12, kind: Kind.CO_RUN, worker: 0, tid: 5, co: 9, a: [1] },
+      { ts: 13, kind: Kind.PROCESS, tid: 5, a: [78, 1, 0, 0, 0] },
+      { ts: 14, kind: Kind.THREAD, tid: 5, a: [5, 3, 0] },
+      { ts: 15, kind: Kind.CO_CREATE, tid: 5, co: 9, a: [0, 2, 0, 0] },
+      { ts: 16, kind: Kind.CO_FINISH, worker: 0, tid: 5, co: 9 },
+    ]),
+    strings,
+  );
   b.finish();
   const tracks = [...c.tracks.values()];
   assert.ok(tracks.every((x) => x.pid === 77));
   assert.equal(tracks.find((x) => x.kind === 'process')!.name, 'late');
   assert.equal(tracks.find((x) => x.kind === 'thread')!.name, 'main');
   assert.equal(tracks.find((x) => x.kind === 'coroutine')!.name, 'late #9');
-  assert.deepEqual(c.slices.map((s) => [s.name, s.t0, s.t1]), [['co #9', 12, 16], ['running', 12, 16]]);
+  assert.deepEqual(
+    c.slices.map((s) => [s.name, s.t0, s.t1]),
+    [
+      ['co #9', 12, 16],
+      ['running', 12, 16],
+    ],
+  );
   assert.equal(b.getStats().events, 7);
 });
 
-test('CO_MIGRATE is an instant on the coroutine\'s track, with the two workers', () => {
+test("CO_MIGRATE is an instant on the coroutine's track, with the two workers", () => {
   const strings = new StringTable();
   strings.add([[2, 'work-1']]);
   const c = new TimelineCollector();
   const b = new TimelineBuilder(c, { pid: 77 });
-  b.push(rawOf([
-    { ts: 10, kind: Kind.CO_CREATE, worker: 0, tid: 5, co: 9, a: [0, 2, 0, 65536] },
-    { ts: 11, kind: Kind.CO_READY, worker: 0, tid: 5, co: 9, a: [1, 0, 1, 1] },
-    { ts: 20, kind: Kind.CO_MIGRATE, worker: 1, tid: 6, co: 9, a: [0, 1] },
-    { ts: 20, kind: Kind.CO_RUN, worker: 1, tid: 6, co: 9, a: [1] },
-    { ts: 30, kind: Kind.CO_FINISH, worker: 1, tid: 6, co: 9 },
-  ]), strings);
+  b.push(
+    rawOf([
+      { ts: 10, kind: Kind.CO_CREATE, worker: 0, tid: 5, co: 9, a: [0, 2, 0, 65536] },
+      { ts: 11, kind: Kind.CO_READY, worker: 0, tid: 5, co: 9, a: [1, 0, 1, 1] },
+      { ts: 20, kind: Kind.CO_MIGRATE, worker: 1, tid: 6, co: 9, a: [0, 1] },
+      { ts: 20, kind: Kind.CO_RUN, worker: 1, tid: 6, co: 9, a: [1] },
+      { ts: 30, kind: Kind.CO_FINISH, worker: 1, tid: 6, co: 9 },
+    ]),
+    strings,
+  );
   b.finish();
   const tr = [...c.tracks.values()].find((x) => x.kind === 'coroutine')!;
   assert.equal(tr.name, 'work-1 #9');

@@ -40,8 +40,18 @@
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
 import {
-  CallFlag, Kind, NO_WORKER, ReadyWhy, SuspendWhy, deferWhyName, exitName, hookHasFd, hookName, readyWhyName,
-  summaryKind, suspendWhyName,
+  CallFlag,
+  Kind,
+  NO_WORKER,
+  ReadyWhy,
+  SuspendWhy,
+  deferWhyName,
+  exitName,
+  hookHasFd,
+  hookName,
+  readyWhyName,
+  summaryKind,
+  suspendWhyName,
 } from '../events/schema.js';
 
 /** One batch of raw events and the string table they refer to (the table grows as batches arrive). */
@@ -100,8 +110,14 @@ export interface TimelineSink {
   /** Ends the open slice of `track`. */
   end(track: number, ts: number): void;
   /** flowOut: a flow starting here (0: none); flowsIn: flows ending here. */
-  instant(track: number, ts: number, name: string, args: Args | null, flowOut: number,
-    flowsIn: readonly number[] | null): void;
+  instant(
+    track: number,
+    ts: number,
+    name: string,
+    args: Args | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void;
   counter(track: number, ts: number, value: number): void;
   /**
    * Optional, both or neither: begin and instant with the arguments in the builder's reused ArgList instead
@@ -109,8 +125,14 @@ export interface TimelineSink {
    * has them gets no begin / instant calls.
    */
   beginList?(track: number, ts: number, name: string, args: ArgList | null, flowsIn: readonly number[] | null): void;
-  instantList?(track: number, ts: number, name: string, args: ArgList | null, flowOut: number,
-    flowsIn: readonly number[] | null): void;
+  instantList?(
+    track: number,
+    ts: number,
+    name: string,
+    args: ArgList | null,
+    flowOut: number,
+    flowsIn: readonly number[] | null,
+  ): void;
   /** A completed flow, after its destination event (for viewers that draw arrows from both ends at once). */
   flow?(id: number, fromTrack: number, fromTs: number, toTrack: number, toTs: number): void;
   /** No more events on this track (a finished coroutine): the sink may drop what it keeps for it. */
@@ -141,7 +163,12 @@ export interface TimelineOptions {
 const MAX_PENDING_FLOWS = 8;
 const FINISHED_MEMORY = 4096;
 
-const enum Phase { NONE, READY, RUNNING, SUSPENDED }
+const enum Phase {
+  NONE,
+  READY,
+  RUNNING,
+  SUSPENDED,
+}
 
 /** CO_READY a2: which queue a coroutine was pushed to. */
 const Queue = { RUN: 0, SPAWN: 1, INJECTION: 2 } as const;
@@ -182,8 +209,17 @@ interface ThreadState {
 
 export class TimelineBuilder {
   private readonly stats: TimelineStats = {
-    events: 0, clamped: 0, liveCoroutines: 0, maxLiveCoroutines: 0, openSlices: 0, maxOpenSlices: 0,
-    pendingFlows: 0, maxPendingFlows: 0, flows: 0, flowsDropped: 0, tracks: 0,
+    events: 0,
+    clamped: 0,
+    liveCoroutines: 0,
+    maxLiveCoroutines: 0,
+    openSlices: 0,
+    maxOpenSlices: 0,
+    pendingFlows: 0,
+    maxPendingFlows: 0,
+    flows: 0,
+    flowsDropped: 0,
+    tracks: 0,
   };
   private nextTrack = 1;
   private nextFlow = 1;
@@ -210,7 +246,10 @@ export class TimelineBuilder {
   /** The sink takes ArgLists (beginList / instantList). */
   private readonly lists: boolean;
 
-  constructor(private readonly sink: TimelineSink, opts: TimelineOptions = {}) {
+  constructor(
+    private readonly sink: TimelineSink,
+    opts: TimelineOptions = {},
+  ) {
     this.pid = opts.pid ?? 0;
     this.lists = !!(sink.beginList && sink.instantList);
   }
@@ -251,17 +290,28 @@ export class TimelineBuilder {
     const ts = r.ts(i);
     if (ts > this.lastTs) this.lastTs = ts;
     switch (r.kind(i)) {
-      case Kind.PROCESS: return this.onProcess(r, i);
-      case Kind.THREAD: return this.onThread(r, i);
-      case Kind.CO_CREATE: return this.onCreate(r, i);
-      case Kind.CO_INFO: return this.onInfo(r, i);
-      case Kind.CO_READY: return this.onReady(r, i, ts);
-      case Kind.CO_RUN: return this.onRun(r, i, ts);
-      case Kind.CO_YIELD: return this.onYield(r, i, ts);
-      case Kind.CO_SUSPEND: return this.onSuspend(r, i, ts);
-      case Kind.CO_FINISH: return this.onFinish(r, i, ts);
-      case Kind.WAKE: return this.onWake(r, i, ts);
-      case Kind.CALL: return this.onCall(r, i, ts);
+      case Kind.PROCESS:
+        return this.onProcess(r, i);
+      case Kind.THREAD:
+        return this.onThread(r, i);
+      case Kind.CO_CREATE:
+        return this.onCreate(r, i);
+      case Kind.CO_INFO:
+        return this.onInfo(r, i);
+      case Kind.CO_READY:
+        return this.onReady(r, i, ts);
+      case Kind.CO_RUN:
+        return this.onRun(r, i, ts);
+      case Kind.CO_YIELD:
+        return this.onYield(r, i, ts);
+      case Kind.CO_SUSPEND:
+        return this.onSuspend(r, i, ts);
+      case Kind.CO_FINISH:
+        return this.onFinish(r, i, ts);
+      case Kind.WAKE:
+        return this.onWake(r, i, ts);
+      case Kind.CALL:
+        return this.onCall(r, i, ts);
       case Kind.PREEMPT_SENT: {
         const tr = this.coOrThread(r, i);
         const a = this.args();
@@ -283,9 +333,12 @@ export class TimelineBuilder {
         put(a, 'pc', hex(r.a(i, 1)));
         return this.instant(tr, ts, 'preempt deferred', a, 0, null);
       }
-      case Kind.WORKER_IDLE: return this.onIdle(r, i, ts);
-      case Kind.WORKER_BUSY: return this.onBusy(r, i, ts);
-      case Kind.QUEUES: return this.onQueues(r, i, ts);
+      case Kind.WORKER_IDLE:
+        return this.onIdle(r, i, ts);
+      case Kind.WORKER_BUSY:
+        return this.onBusy(r, i, ts);
+      case Kind.QUEUES:
+        return this.onQueues(r, i, ts);
       case Kind.CO_MIGRATE: {
         const tr = this.coOrThread(r, i);
         const a = this.args();
@@ -422,7 +475,14 @@ export class TimelineBuilder {
   }
 
   /** Ends the coroutine's open state slice and begins the next one. */
-  private setPhase(co: CoState, phase: Phase, ts: number, name: string, args: ArgList, flows: PendingFlow[] | null): void {
+  private setPhase(
+    co: CoState,
+    phase: Phase,
+    ts: number,
+    name: string,
+    args: ArgList,
+    flows: PendingFlow[] | null,
+  ): void {
     const tr = this.coTrack(co);
     this.endSlice(tr, ts);
     this.beginSlice(tr, ts, name, args, flows);
@@ -498,7 +558,13 @@ export class TimelineBuilder {
     if (!tr) {
       const what = queueNames[queue] ?? `queue ${queue}`;
       const name = worker === NO_WORKER ? what : `${what} (worker ${worker})`;
-      tr = this.declare({ id: this.nextTrack++, kind: 'counter', name, parent: this.processTrack().info.id, pid: this.pid });
+      tr = this.declare({
+        id: this.nextTrack++,
+        kind: 'counter',
+        name,
+        parent: this.processTrack().info.id,
+        pid: this.pid,
+      });
       this.counters.set(key, tr);
     }
     this.sink.counter(tr.info.id, this.clamp(tr, ts), value);
@@ -545,7 +611,13 @@ export class TimelineBuilder {
   }
 
   /** Begins the one open slice of tr (the caller ended the previous one). */
-  private beginSlice(tr: TrackState, ts: number, name: string, args: ArgList | null, flows: PendingFlow[] | null): void {
+  private beginSlice(
+    tr: TrackState,
+    ts: number,
+    name: string,
+    args: ArgList | null,
+    flows: PendingFlow[] | null,
+  ): void {
     this.emitBegin(tr.info.id, this.clamp(tr, ts), name, args, flows && flows.map((f) => f.id));
     this.landed(flows, tr);
     tr.open = true;
@@ -567,8 +639,14 @@ export class TimelineBuilder {
     this.sink.end(tr.info.id, this.clamp(tr, t1));
   }
 
-  private instant(tr: TrackState, ts: number, name: string, args: ArgList | null, flowOut: number,
-    flowsIn: PendingFlow[] | null): void {
+  private instant(
+    tr: TrackState,
+    ts: number,
+    name: string,
+    args: ArgList | null,
+    flowOut: number,
+    flowsIn: PendingFlow[] | null,
+  ): void {
     const id = tr.info.id;
     const t = this.clamp(tr, ts);
     const ids = flowsIn && flowsIn.map((f) => f.id);
@@ -601,12 +679,18 @@ export class TimelineBuilder {
   }
 
   private processTrack(): TrackState {
-    return this.process ??= this.declare(this.processInfo(this.nextTrack++));
+    return (this.process ??= this.declare(this.processInfo(this.nextTrack++)));
   }
 
   private threadInfo(th: ThreadState, id = th.track!.info.id): Track {
-    const t: Track = { id, kind: 'thread', name: th.name || `thread ${th.tid}`, parent: this.processTrack().info.id,
-      pid: this.pid, tid: th.tid };
+    const t: Track = {
+      id,
+      kind: 'thread',
+      name: th.name || `thread ${th.tid}`,
+      parent: this.processTrack().info.id,
+      pid: this.pid,
+      tid: th.tid,
+    };
     return th.worker === NO_WORKER ? t : { ...t, worker: th.worker };
   }
 
@@ -634,7 +718,11 @@ export class TimelineBuilder {
 
   private coInfo(co: CoState, id: number): Track {
     const parent = (this.group ??= this.declare({
-      id: this.nextTrack++, kind: 'coroutines', name: 'Coroutines', parent: this.processTrack().info.id, pid: this.pid,
+      id: this.nextTrack++,
+      kind: 'coroutines',
+      name: 'Coroutines',
+      parent: this.processTrack().info.id,
+      pid: this.pid,
     })).info.id;
     return { id, kind: 'coroutine', name: co.label, parent, pid: this.pid, co: co.id };
   }
@@ -716,12 +804,25 @@ function readyArgs(a: ArgList, r: RawEvents, i: number): ArgList {
   const detail = r.a(i, 1);
   put(a, 'why', readyWhyName(why));
   switch (why) {
-    case ReadyWhy.SPAWNED: if (detail) put(a, 'parent', detail); break;
-    case ReadyWhy.TIMER: put(a, 'deadline', detail); break;
-    case ReadyWhy.FD: case ReadyWhy.CLOSED: put(a, 'fd', r.signed(i, 1)); break;
-    case ReadyWhy.JOINED: put(a, 'joined', detail); break;
-    case ReadyWhy.SIGNAL: put(a, 'signal', detail); break;
-    case ReadyWhy.STOLEN: put(a, 'victim_worker', detail); break;
+    case ReadyWhy.SPAWNED:
+      if (detail) put(a, 'parent', detail);
+      break;
+    case ReadyWhy.TIMER:
+      put(a, 'deadline', detail);
+      break;
+    case ReadyWhy.FD:
+    case ReadyWhy.CLOSED:
+      put(a, 'fd', r.signed(i, 1));
+      break;
+    case ReadyWhy.JOINED:
+      put(a, 'joined', detail);
+      break;
+    case ReadyWhy.SIGNAL:
+      put(a, 'signal', detail);
+      break;
+    case ReadyWhy.STOLEN:
+      put(a, 'victim_worker', detail);
+      break;
   }
   return a;
 }
@@ -751,8 +852,14 @@ function suspendLabel(a: ArgList, r: RawEvents, i: number, ts: number): string {
   return hook ? hookName(hook) : suspendWhyName(why);
 }
 
-const summaryKeys = { bytes: 'requested_bytes', timeout_ms: 'timeout_ms', sleep_ms: 'sleep_ms', flags: 'flags',
-  cmd: 'cmd', none: '' } as const;
+const summaryKeys = {
+  bytes: 'requested_bytes',
+  timeout_ms: 'timeout_ms',
+  sleep_ms: 'sleep_ms',
+  flags: 'flags',
+  cmd: 'cmd',
+  none: '',
+} as const;
 
 /** What callArgs needs to know of a hook, by hook id (filled as hooks are met). */
 interface CallShape {

@@ -11,15 +11,47 @@ function chunks(n: number, busyA: (c: number) => number = () => 500_000): TraceC
   const out: TraceChunkSummary[] = [];
   for (let c = 0; c < n; c++) {
     const t = 1e9 + c * 1e6;
-    const lanes = [{
-      tid: 10, worker: 0, records: 100, firstTs: t + 1, lastTs: t + 1e6, busyNs: busyA(c), coStart: c, coEnd: c + 1,
-      idleAtStart: false, idleAtEnd: false, kinds: { 48: 7, 65: c % 3 === 0 ? 1 : 0, 18: 2, 4: 1, 20: 90 - (c % 3 === 0 ? 1 : 0) } as Record<string, number>,
-    }];
+    const lanes = [
+      {
+        tid: 10,
+        worker: 0,
+        records: 100,
+        firstTs: t + 1,
+        lastTs: t + 1e6,
+        busyNs: busyA(c),
+        coStart: c,
+        coEnd: c + 1,
+        idleAtStart: false,
+        idleAtEnd: false,
+        kinds: { 48: 7, 65: c % 3 === 0 ? 1 : 0, 18: 2, 4: 1, 20: 90 - (c % 3 === 0 ? 1 : 0) } as Record<
+          string,
+          number
+        >,
+      },
+    ];
     if (c % 2 === 0) {
-      lanes.push({ tid: 20, worker: NO_WORKER, records: 10, firstTs: t + 10, lastTs: t + 5e5, busyNs: 0, coStart: 0, coEnd: 0,
-        idleAtStart: true, idleAtEnd: true, kinds: { 96: 1, 80: 9 } });
+      lanes.push({
+        tid: 20,
+        worker: NO_WORKER,
+        records: 10,
+        firstTs: t + 10,
+        lastTs: t + 5e5,
+        busyNs: 0,
+        coStart: 0,
+        coEnd: 0,
+        idleAtStart: true,
+        idleAtEnd: true,
+        kinds: { 96: 1, 80: 9 },
+      });
     }
-    out.push({ offset: c * 4096, size: 4096, firstTs: t + 1, lastTs: t + 1e6, records: lanes.reduce((s, l) => s + l.records, 0), lanes });
+    out.push({
+      offset: c * 4096,
+      size: 4096,
+      firstTs: t + 1,
+      lastTs: t + 1e6,
+      records: lanes.reduce((s, l) => s + l.records, 0),
+      lanes,
+    });
   }
   return out;
 }
@@ -34,7 +66,13 @@ describe('Overview (per-lane mipmap from chunk summaries)', () => {
   it('gives one lane per thread, in order of first appearance, with its worker', () => {
     const o = new Overview();
     o.add(summaryColumns(chunks(4), 0));
-    assert.deepEqual(o.lanes.map((l) => [l.tid, l.worker]), [[10, 0], [20, NO_WORKER]]);
+    assert.deepEqual(
+      o.lanes.map((l) => [l.tid, l.worker]),
+      [
+        [10, 0],
+        [20, NO_WORKER],
+      ],
+    );
     assert.equal(o.chunks, 4);
     assert.equal(o.events, 4 * 100 + 2 * 10 - 4, 'events = records minus STRING records');
   });
@@ -42,7 +80,12 @@ describe('Overview (per-lane mipmap from chunk summaries)', () => {
   it('keeps busy time and counts whole at every zoom level (each node spread, not lost or doubled)', () => {
     const n = 1000;
     const o = new Overview();
-    o.add(summaryColumns(chunks(n, (c) => (c * 997) % 1_000_000), 0));
+    o.add(
+      summaryColumns(
+        chunks(n, (c) => (c * 997) % 1_000_000),
+        0,
+      ),
+    );
     let busy = 0;
     for (let c = 0; c < n; c++) busy += (c * 997) % 1_000_000;
     const out = new LaneColumns();
@@ -56,10 +99,15 @@ describe('Overview (per-lane mipmap from chunk summaries)', () => {
     }
   });
 
-  it('puts a node\'s busy time in the columns of its time, as a fraction of the column', () => {
+  it("puts a node's busy time in the columns of its time, as a fraction of the column", () => {
     const o = new Overview();
     // Chunks 0..9 busy 0, 10..19 fully busy.
-    o.add(summaryColumns(chunks(20, (c) => (c >= 10 ? 1e6 : 0)), 0));
+    o.add(
+      summaryColumns(
+        chunks(20, (c) => (c >= 10 ? 1e6 : 0)),
+        0,
+      ),
+    );
     const out = new LaneColumns();
     o.query(0, { t0: 1e9, t1: 1e9 + 20e6, width: 20 }, out);
     for (let col = 1; col < 20; col++) {

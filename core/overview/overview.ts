@@ -25,7 +25,19 @@
 import { LANE_FIELDS, LaneField, NO_WORKER, type SummaryColumns } from './summaries.js';
 
 /** Node fields, NF numbers per node. */
-const enum F { END, BUSY, RECORDS, CALLS, PREEMPTS, DEFERRALS, DROPS, SWITCHES, CO_START, CO_END, FLAGS }
+const enum F {
+  END,
+  BUSY,
+  RECORDS,
+  CALLS,
+  PREEMPTS,
+  DEFERRALS,
+  DROPS,
+  SWITCHES,
+  CO_START,
+  CO_END,
+  FLAGS,
+}
 const NF = 11;
 
 /** A growable array of NF-number nodes. */
@@ -90,7 +102,18 @@ export class LaneColumns {
       Object.assign(this, c);
     }
     this.width = width;
-    for (const a of [this.covered, this.busy, this.records, this.calls, this.preempts, this.deferrals, this.drops, this.switches, this.coEnd]) a.fill(0, 0, width);
+    for (const a of [
+      this.covered,
+      this.busy,
+      this.records,
+      this.calls,
+      this.preempts,
+      this.deferrals,
+      this.drops,
+      this.switches,
+      this.coEnd,
+    ])
+      a.fill(0, 0, width);
   }
 }
 
@@ -307,7 +330,15 @@ export class Overview {
 }
 
 /** Spreads node o of a (covering (start, its end]) over the columns it overlaps. */
-function spread(a: Float64Array, o: number, start: number, t0: number, nsPerCol: number, width: number, out: LaneColumns): void {
+function spread(
+  a: Float64Array,
+  o: number,
+  start: number,
+  t0: number,
+  nsPerCol: number,
+  width: number,
+  out: LaneColumns,
+): void {
   const end = a[o + F.END];
   const dur = end - start;
   const x0 = (start - t0) / nsPerCol;

@@ -15,15 +15,28 @@
 import { Kind } from '../events/schema.js';
 
 /** The kinds TraceFile.read() hands out as events (every known kind but NONE and strings): what seq counts. */
-const EVENT_KINDS = Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE).map(String);
+const EVENT_KINDS = Object.values(Kind)
+  .filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE)
+  .map(String);
 
 /** One (chunk, lane) entry's fields, in order, in `SummaryColumns.lanes`. */
 export const enum LaneField {
-  TID, WORKER, RECORDS, FIRST_TS, LAST_TS, BUSY_NS, CO_START, CO_END,
+  TID,
+  WORKER,
+  RECORDS,
+  FIRST_TS,
+  LAST_TS,
+  BUSY_NS,
+  CO_START,
+  CO_END,
   /** Bit 0: idle at the chunk's start; bit 1: idle at its end. */
   FLAGS,
   /** Records of the kinds the timeline marks: CALL, PREEMPTED, PREEMPT_DEFERRED, DROP, CO_RUN (switches in). */
-  CALLS, PREEMPTS, DEFERRALS, DROPS, SWITCHES,
+  CALLS,
+  PREEMPTS,
+  DEFERRALS,
+  DROPS,
+  SWITCHES,
 }
 export const LANE_FIELDS = 14;
 
@@ -84,8 +97,20 @@ export interface TraceChunkSummary {
 }
 
 /** Chunks `from` on of a reader's summaries as columns. */
-export function summaryColumns(chunks: readonly Omit<TraceChunkSummary, 'offset' | 'size'>[], from: number, problem: string | null = null): SummaryColumns {
-  const out: SummaryColumns = { from, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem };
+export function summaryColumns(
+  chunks: readonly Omit<TraceChunkSummary, 'offset' | 'size'>[],
+  from: number,
+  problem: string | null = null,
+): SummaryColumns {
+  const out: SummaryColumns = {
+    from,
+    chunkFirstTs: [],
+    chunkLastTs: [],
+    chunkEvents: [],
+    chunkLanes: [],
+    lanes: [],
+    problem,
+  };
   for (let c = from; c < chunks.length; c++) {
     const ch = chunks[c];
     let events = 0;
@@ -93,9 +118,20 @@ export function summaryColumns(chunks: readonly Omit<TraceChunkSummary, 'offset'
       const k = l.kinds;
       for (const name of EVENT_KINDS) events += k[name] ?? 0;
       out.lanes.push(
-        l.tid, l.worker, l.records, l.firstTs, l.lastTs, l.busyNs, l.coStart, l.coEnd,
+        l.tid,
+        l.worker,
+        l.records,
+        l.firstTs,
+        l.lastTs,
+        l.busyNs,
+        l.coStart,
+        l.coEnd,
         (l.idleAtStart ? 1 : 0) | (l.idleAtEnd ? 2 : 0),
-        k[KIND_CALL] ?? 0, k[KIND_PREEMPTED] ?? 0, k[KIND_PREEMPT_DEFERRED] ?? 0, k[KIND_DROP] ?? 0, k[KIND_CO_RUN] ?? 0,
+        k[KIND_CALL] ?? 0,
+        k[KIND_PREEMPTED] ?? 0,
+        k[KIND_PREEMPT_DEFERRED] ?? 0,
+        k[KIND_DROP] ?? 0,
+        k[KIND_CO_RUN] ?? 0,
       );
     }
     out.chunkFirstTs.push(ch.firstTs);

@@ -33,6 +33,9 @@ export class OutputLog {
   }
 
   text(stream?: 1 | 2): string {
-    return this.chunks.filter((c) => !stream || c.stream === stream).map((c) => c.text).join('');
+    return this.chunks
+      .filter((c) => !stream || c.stream === stream)
+      .map((c) => c.text)
+      .join('');
   }
 }

@@ -27,16 +27,7 @@
  * decode(encode(x)) = x.
  */
 import { Kind, ReadyWhy } from '../events/schema.js';
-import {
-  putVarint,
-  signedOf,
-  unsignedOf,
-  unzigzagHi,
-  unzigzagLo,
-  VarintReader,
-  zigzagHi,
-  zigzagLo,
-} from './varint.js';
+import { putVarint, signedOf, unsignedOf, unzigzagHi, unzigzagLo, VarintReader, zigzagHi, zigzagLo } from './varint.js';
 
 const enum F {
   ZERO = 0,

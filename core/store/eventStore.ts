@@ -32,7 +32,16 @@
  */
 import { Kind } from '../events/schema.js';
 import type { RawEvents } from '../events/rawEvents.js';
-import { ArgDecoder, argVarints, encodeArgs, encodeEscaped, ESCAPE, MAX_EVENT_BYTES, oneU, RECORD_WORDS } from './codec.js';
+import {
+  ArgDecoder,
+  argVarints,
+  encodeArgs,
+  encodeEscaped,
+  ESCAPE,
+  MAX_EVENT_BYTES,
+  oneU,
+  RECORD_WORDS,
+} from './codec.js';
 import { CoIds } from './coIds.js';
 import { Lanes, OVERFLOW_LANE, type ThreadLane } from './lanes.js';
 import { grown } from './typed.js';
@@ -278,7 +287,11 @@ export class EventStore {
         pos = putVarint(stream, pos, worker, 0);
       }
       let kindByte = kind;
-      if (kind < ESCAPE && oneU[kind] === 1 && (u[o + 8] | u[o + 9] | u[o + 10] | u[o + 11] | u[o + 12] | u[o + 13] | u[o + 14] | u[o + 15]) === 0) {
+      if (
+        kind < ESCAPE &&
+        oneU[kind] === 1 &&
+        (u[o + 8] | u[o + 9] | u[o + 10] | u[o + 11] | u[o + 12] | u[o + 13] | u[o + 14] | u[o + 15]) === 0
+      ) {
         // [U, ZERO, ZERO, ZERO, ZERO] (CO_RUN, CO_YIELD, …): a0 only.
         const lo = u[o + 6];
         const hi = u[o + 7];
@@ -402,9 +415,22 @@ export class EventStore {
     const pages = [this.kindPages, this.lanePages, this.coPages, this.argPages, this.dictPages];
     for (const list of pages) for (const p of list) bytes += p.byteLength;
     const meta = [
-      this.bFirst, this.bCount, this.bBase, this.bMin, this.bMax, this.bArgPage, this.bArgStart, this.bArgEnd,
-      this.bDictPage, this.bDictStart, this.bDictLen, this.slotFirst, this.slotLast, this.slotLocal,
-      this.laneBlockCount, this.laneLastBlock,
+      this.bFirst,
+      this.bCount,
+      this.bBase,
+      this.bMin,
+      this.bMax,
+      this.bArgPage,
+      this.bArgStart,
+      this.bArgEnd,
+      this.bDictPage,
+      this.bDictStart,
+      this.bDictLen,
+      this.slotFirst,
+      this.slotLast,
+      this.slotLocal,
+      this.laneBlockCount,
+      this.laneLastBlock,
     ];
     for (const a of meta) bytes += a.byteLength;
     for (const l of this.laneBlocks) if (l) bytes += l.byteLength;

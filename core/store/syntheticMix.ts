@@ -138,7 +138,11 @@ class Simulation {
   private nameIds: number[] = [];
   private mainClock = T0;
 
-  constructor(private readonly workers: number, coroutines: number, seed: number) {
+  constructor(
+    private readonly workers: number,
+    coroutines: number,
+    seed: number,
+  ) {
     this.rnd = mulberry32(seed);
     this.metadata();
     for (let w = 0; w < workers; w++) {
@@ -156,7 +160,13 @@ class Simulation {
   private metadata(): void {
     const s = this.strings;
     const str = (id: number, text: string) => (s.set(id, text), id);
-    this.emit(T0, Kind.PROCESS, MAIN_TID, NO_WORKER, 0, [MAIN_TID, str(1, '/usr/bin/server'), str(2, 'server --port 8080'), 0x100, 1.7e18]);
+    this.emit(T0, Kind.PROCESS, MAIN_TID, NO_WORKER, 0, [
+      MAIN_TID,
+      str(1, '/usr/bin/server'),
+      str(2, 'server --port 8080'),
+      0x100,
+      1.7e18,
+    ]);
     this.emit(T0, Kind.CONFIG, MAIN_TID, NO_WORKER, 0, [this.workers, 256 * 1024, 10 * MS, 7, 23]);
     this.emit(T0, Kind.THREAD, MAIN_TID, NO_WORKER, 0, [MAIN_TID, str(3, 'main'), NO_WORKER]);
     this.emit(T0, Kind.THREAD, NETPOLL_TID, NO_WORKER, 0, [NETPOLL_TID, str(4, 'netpoll'), NO_WORKER]);
@@ -176,7 +186,12 @@ class Simulation {
     const name = this.nameIds[co.id % this.nameIds.length];
     this.emit(t, Kind.CO_CREATE, tid, worker, co.id, [parent, name, 0, 256 * 1024]);
     const q = this.runq[home];
-    this.emit(t + 100, Kind.CO_READY, tid, worker, co.id, [ReadyWhy.SPAWNED, parent, worker === NO_WORKER ? 2 : 1, q.length + 1]);
+    this.emit(t + 100, Kind.CO_READY, tid, worker, co.id, [
+      ReadyWhy.SPAWNED,
+      parent,
+      worker === NO_WORKER ? 2 : 1,
+      q.length + 1,
+    ]);
     this.enqueue(co, t + 100);
   }
 
@@ -241,8 +256,15 @@ class Simulation {
     t += this.between(0.3 * US, 2 * US);
     if (co.hook) {
       const flags = CallFlag.IN_CO | CallFlag.PARKED;
-      const result = co.hook === HOOK.nanosleep ? 0 : co.hook === HOOK.accept ? 40 + (co.id % 900) : 1 + ((co.id * 37) % 8192);
-      this.emit(t, Kind.CALL, tid, w, co.id, [co.hook | flags, co.fd, result, co.summary * 2 ** 32, Math.round(t - co.start)]);
+      const result =
+        co.hook === HOOK.nanosleep ? 0 : co.hook === HOOK.accept ? 40 + (co.id % 900) : 1 + ((co.id * 37) % 8192);
+      this.emit(t, Kind.CALL, tid, w, co.id, [
+        co.hook | flags,
+        co.fd,
+        result,
+        co.summary * 2 ** 32,
+        Math.round(t - co.start),
+      ]);
       co.hook = 0;
     }
     const quick = Math.floor(this.rnd() * 3);
@@ -270,7 +292,13 @@ class Simulation {
     const size = 512 << Math.floor(this.rnd() * 5);
     const err = this.rnd() < 0.03;
     const result = err ? -1 : size;
-    this.emit(t + dur, Kind.CALL, tid, w, co.id, [HOOK.write | CallFlag.IN_CO, fd, result, (err ? 11 : 0) + size * 2 ** 32, dur]);
+    this.emit(t + dur, Kind.CALL, tid, w, co.id, [
+      HOOK.write | CallFlag.IN_CO,
+      fd,
+      result,
+      (err ? 11 : 0) + size * 2 ** 32,
+      dur,
+    ]);
     return t + dur;
   }
 

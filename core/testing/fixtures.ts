@@ -18,7 +18,6 @@ import { StringTable } from '../events/strings.js';
 import type { EventBatch } from '../model/timeline.js';
 import { CallFlag, EVENT_SIZE, Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '../events/schema.js';
 
-
 export interface Ev {
   ts: number;
   kind: number;
@@ -52,8 +51,17 @@ export function callA3(errno: number, summary: number): number {
 /** The events of demoHistory(), in time order, and its strings. */
 export function demoEvents(): { events: Ev[]; strings: StringTable } {
   const strings = new StringTable();
-  strings.add([[1, '/usr/bin/demo'], [2, 'demo --fast'], [3, 'demo'], [4, 'cs-worker-0'], [5, 'cs-worker-1'],
-    [6, 'sleeper'], [7, 'reader'], [8, 'writer'], [9, 'cs-monitor']]);
+  strings.add([
+    [1, '/usr/bin/demo'],
+    [2, 'demo --fast'],
+    [3, 'demo'],
+    [4, 'cs-worker-0'],
+    [5, 'cs-worker-1'],
+    [6, 'sleeper'],
+    [7, 'reader'],
+    [8, 'writer'],
+    [9, 'cs-monitor'],
+  ]);
   const t = (ms: number) => T0 + ms * MS;
   const deadline = t(12);
   const IN = CallFlag.IN_CO;
@@ -82,7 +90,13 @@ export function demoEvents(): { events: Ev[]; strings: StringTable } {
     { ts: t(3.1), kind: Kind.CO_READY, ...w0, co: 2, a: [ReadyWhy.FD, 5, 0, 1] },
     { ts: t(3.2), kind: Kind.WORKER_BUSY, ...w1, a: [2] },
     { ts: t(3.3), kind: Kind.CO_RUN, ...w1, co: 2, a: [2] },
-    { ts: t(3.5), kind: Kind.CALL, ...w1, co: 2, a: [callA0('read', IN | CallFlag.PARKED), 5, 5, callA3(0, 4096), 1_950_000] },
+    {
+      ts: t(3.5),
+      kind: Kind.CALL,
+      ...w1,
+      co: 2,
+      a: [callA0('read', IN | CallFlag.PARKED), 5, 5, callA3(0, 4096), 1_950_000],
+    },
     { ts: t(3.6), kind: Kind.CALL, ...w1, co: 2, a: [callA0('read', IN), 5, -1, callA3(11, 4096), 2_000] },
     { ts: t(3.7), kind: Kind.CO_FINISH, ...w1, co: 2, a: [0, 4096] },
     { ts: t(3.8), kind: Kind.WORKER_IDLE, ...w1, a: [0, 0] },
@@ -100,8 +114,13 @@ export function demoEvents(): { events: Ev[]; strings: StringTable } {
     { ts: deadline + 1_000, kind: Kind.WAKE, ...w0, co: 1, a: [ReadyWhy.TIMER, deadline, 0, 0, 0] },
     { ts: deadline + 1_000, kind: Kind.CO_READY, ...w0, co: 1, a: [ReadyWhy.TIMER, deadline, 0, 1] },
     { ts: deadline + 5_000, kind: Kind.CO_RUN, ...w0, co: 1, a: [2] },
-    { ts: deadline + 20_000, kind: Kind.CALL, ...w0, co: 1,
-      a: [callA0('nanosleep', IN | CallFlag.PARKED), -1, 0, callA3(0, 10), deadline + 20_000 - t(1.9)] },
+    {
+      ts: deadline + 20_000,
+      kind: Kind.CALL,
+      ...w0,
+      co: 1,
+      a: [callA0('nanosleep', IN | CallFlag.PARKED), -1, 0, callA3(0, 10), deadline + 20_000 - t(1.9)],
+    },
     { ts: deadline + 30_000, kind: Kind.CO_FINISH, ...w0, co: 1, a: [0, 8192] },
     { ts: deadline + 40_000, kind: Kind.CALL, ...main, a: [callA0('close'), 3, 0, 0, 3_000] },
   ];
@@ -138,8 +157,18 @@ class FastWriter {
     this.u = new Uint32Array(capacity * (EVENT_SIZE / 4));
     this.h = new Uint16Array(this.u.buffer);
   }
-  push(ts: number, kind: number, worker: number, tid: number, co: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0,
-    a4 = 0): void {
+  push(
+    ts: number,
+    kind: number,
+    worker: number,
+    tid: number,
+    co: number,
+    a0 = 0,
+    a1 = 0,
+    a2 = 0,
+    a3 = 0,
+    a4 = 0,
+  ): void {
     const o = this.length++ * 16;
     const u = this.u;
     put64(u, o, ts);

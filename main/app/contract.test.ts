@@ -14,10 +14,15 @@ const sorted = (a: readonly string[]) => [...a].sort();
 function recordingHost(result: (name: RequestName) => unknown = () => 'done') {
   const host = new AppHost();
   const calls: { name: RequestName; args: unknown[] }[] = [];
-  const spies = Object.fromEntries(REQUEST_NAMES.map((name) => [name, (args: unknown[]) => {
-    calls.push({ name, args });
-    return result(name);
-  }]));
+  const spies = Object.fromEntries(
+    REQUEST_NAMES.map((name) => [
+      name,
+      (args: unknown[]) => {
+        calls.push({ name, args });
+        return result(name);
+      },
+    ]),
+  );
   Object.defineProperty(host, 'handlers', { value: spies });
   return { host, calls };
 }
@@ -27,10 +32,19 @@ const BAD: Record<RequestName, unknown[][]> = {
   listDemos: [[1], [undefined]],
   listProcesses: [['x']],
   listRecordings: [[null]],
-  launch: [[], [{ cmd: 42, args: [] }], [{ cmd: 'true', args: 'x' }], [{ cmd: '', args: [] }],
-    [{ cmd: 'true', args: [], env: { LD_PRELOAD: '/x.so' } }], [{ cmd: 'true', engine: { workers: 0 } }],
-    [{ cmd: 'true', engine: { timeSlice: '10 parsecs' } }], [{ cmd: 'true', cwd: 'relative' }], [{ cmd: 'true', extra: 1 }],
-    [{ cmd: 'true' }, 2], ['true']],
+  launch: [
+    [],
+    [{ cmd: 42, args: [] }],
+    [{ cmd: 'true', args: 'x' }],
+    [{ cmd: '', args: [] }],
+    [{ cmd: 'true', args: [], env: { LD_PRELOAD: '/x.so' } }],
+    [{ cmd: 'true', engine: { workers: 0 } }],
+    [{ cmd: 'true', engine: { timeSlice: '10 parsecs' } }],
+    [{ cmd: 'true', cwd: 'relative' }],
+    [{ cmd: 'true', extra: 1 }],
+    [{ cmd: 'true' }, 2],
+    ['true'],
+  ],
   runDemo: [[], [42], ['hello', { workers: 'x' }], ['x'.repeat(65)], ['hello', {}, 3]],
   attach: [[], [-1], ['123'], [1.5], [0x40000000]],
   openTrace: [[], ['relative.cstrace'], [7], ['/a\0b']],
@@ -40,19 +54,32 @@ const BAD: Record<RequestName, unknown[][]> = {
   pause: [[], [null], ['s1', 2]],
   resume: [[], [{}]],
   step: [['s1'], ['s1', 0], ['s1', 1.5], ['s1', 1_000_001], ['s1', '3']],
-  setEngine: [['s1'], ['s1', { key: 'workers', value: 3 }], ['s1', { key: 'slice', value: '50us' }],
-    ['s1', { key: 'preempt', value: 2 }], ['s1', { key: 'delay', value: '3s' }], ['s1', 'slice=1ms'],
-    ['s1', { key: 'hooks', value: true, also: 1 }]],
+  setEngine: [
+    ['s1'],
+    ['s1', { key: 'workers', value: 3 }],
+    ['s1', { key: 'slice', value: '50us' }],
+    ['s1', { key: 'preempt', value: 2 }],
+    ['s1', { key: 'delay', value: '3s' }],
+    ['s1', 'slice=1ms'],
+    ['s1', { key: 'hooks', value: true, also: 1 }],
+  ],
   snapshot: [[], [3]],
   hello: [[], [['s1']]],
   exportSession: [['s1'], ['s1', 'pdf'], [null, 'perfetto']],
   subscribe: [['s1'], ['s1', -1], ['s1', 1.5], ['s1', '0'], [null, 0]],
   ack: [['s1'], ['s1', -2], ['s1', NaN]],
   chunkSummaries: [['s1'], ['s1', -1], ['s1', 0.5], ['s1', '3'], [null, 0]],
-  readWindow: [['s1'], ['s1', { tag: 1, t0: 5, t1: 4, max: 10 }], ['s1', { tag: 1, t0: -1, t1: 4, max: 10 }],
-    ['s1', { tag: 1, t0: 0, t1: Infinity, max: 10 }], ['s1', { tag: 1, t0: 0, t1: 4, max: 0 }],
-    ['s1', { tag: 1, t0: 0, t1: 4, max: 2 ** 30 }], ['s1', { tag: -1, t0: 0, t1: 4, max: 10 }],
-    ['s1', { tag: 1, t0: 0, t1: 4, max: 10, extra: 1 }], ['s1', [0, 4]]],
+  readWindow: [
+    ['s1'],
+    ['s1', { tag: 1, t0: 5, t1: 4, max: 10 }],
+    ['s1', { tag: 1, t0: -1, t1: 4, max: 10 }],
+    ['s1', { tag: 1, t0: 0, t1: Infinity, max: 10 }],
+    ['s1', { tag: 1, t0: 0, t1: 4, max: 0 }],
+    ['s1', { tag: 1, t0: 0, t1: 4, max: 2 ** 30 }],
+    ['s1', { tag: -1, t0: 0, t1: 4, max: 10 }],
+    ['s1', { tag: 1, t0: 0, t1: 4, max: 10, extra: 1 }],
+    ['s1', [0, 4]],
+  ],
 };
 
 /** One good call per request: what arrives, and the checked (normalised) arguments its handler gets. */
@@ -80,7 +107,10 @@ const GOOD: Record<RequestName, { args: unknown[]; checked: unknown[] }> = {
   subscribe: { args: ['s1', 0], checked: ['s1', 0] },
   ack: { args: ['s1', 12], checked: ['s1', 12] },
   chunkSummaries: { args: ['s1', 3], checked: ['s1', 3] },
-  readWindow: { args: ['s1', { tag: 7, t0: 10.7, t1: 20, max: 100 }], checked: ['s1', { tag: 7, t0: 10, t1: 20, max: 100 }] },
+  readWindow: {
+    args: ['s1', { tag: 7, t0: 10.7, t1: 20, max: 100 }],
+    checked: ['s1', { tag: 7, t0: 10, t1: 20, max: 100 }],
+  },
 };
 
 test('every request in the map has an argument check and a handler; no handler is for anything else', async () => {
@@ -138,7 +168,14 @@ test('names outside the map, even ones every object has, are unknown requests', 
     const r = await host.handle({ id: 3, name, args: [] });
     assert.equal(!r.ok && r.error.code, 'bad-request', String(name));
   }
-  for (const envelope of [null, 42, 'listDemos', [], { name: 'listDemos', args: [] }, { id: 'x', name: 'listDemos', args: [] }]) {
+  for (const envelope of [
+    null,
+    42,
+    'listDemos',
+    [],
+    { name: 'listDemos', args: [] },
+    { id: 'x', name: 'listDemos', args: [] },
+  ]) {
     const r = await host.handle(envelope);
     assert.equal(!r.ok && r.error.code, 'bad-request', JSON.stringify(envelope));
   }

@@ -26,35 +26,59 @@ export function listDemos(): Demo[] {
   const ex = (name: string) => join(examplesDir(), name);
   const demos: Demo[] = [
     {
-      name: 'sleep_forever', title: 'Sleep forever',
-      description: 'One coroutine sleeps forever while another prints a line: the hooked nanosleep parks the sleeper, so the program still ends at once.',
-      cmd: ex('sleep_forever'), args: [],
+      name: 'sleep_forever',
+      title: 'Sleep forever',
+      description:
+        'One coroutine sleeps forever while another prints a line: the hooked nanosleep parks the sleeper, so the program still ends at once.',
+      cmd: ex('sleep_forever'),
+      args: [],
     },
     {
-      name: 'echo_server', title: 'Echo server under load',
-      description: 'A TCP echo server written as plain blocking code, one coroutine per connection, serving 100 client connections (echo_client, started beside it) for a second on a few workers.',
-      cmd: ex('echo_server'), args: ['--port', '0'],
-      companion: { cmd: ex('echo_client'), args: ['--port', PORT_PLACEHOLDER, '--conns', '100', '--duration', '1', '--warmup', '0'], delayMs: 200 },
+      name: 'echo_server',
+      title: 'Echo server under load',
+      description:
+        'A TCP echo server written as plain blocking code, one coroutine per connection, serving 100 client connections (echo_client, started beside it) for a second on a few workers.',
+      cmd: ex('echo_server'),
+      args: ['--port', '0'],
+      companion: {
+        cmd: ex('echo_client'),
+        args: ['--port', PORT_PLACEHOLDER, '--conns', '100', '--duration', '1', '--warmup', '0'],
+        delayMs: 200,
+      },
     },
     {
-      name: 'blocking_file', title: 'Blocking file I/O',
-      description: 'A coroutine stuck in a call the engine cannot park (a raw nanosleep syscall) stalls its whole worker, so the ticker beside it misses its beats; a large file read copied from the page cache holds the worker too.',
-      cmd: ex('blocking_file'), args: [], engine: { workers: 1 },
+      name: 'blocking_file',
+      title: 'Blocking file I/O',
+      description:
+        'A coroutine stuck in a call the engine cannot park (a raw nanosleep syscall) stalls its whole worker, so the ticker beside it misses its beats; a large file read copied from the page cache holds the worker too.',
+      cmd: ex('blocking_file'),
+      args: [],
+      engine: { workers: 1 },
     },
     {
-      name: 'steal_imbalance', title: 'Work stealing',
-      description: 'A thousand short CPU-bound coroutines all spawned on one worker get spread over the others by work stealing.',
-      cmd: ex('steal_imbalance'), args: [],
+      name: 'steal_imbalance',
+      title: 'Work stealing',
+      description:
+        'A thousand short CPU-bound coroutines all spawned on one worker get spread over the others by work stealing.',
+      cmd: ex('steal_imbalance'),
+      args: [],
     },
     {
-      name: 'cpu_hog', title: 'CPU hog and preemption',
-      description: 'A coroutine spinning in pure computation shares one worker with a ticker; preemption switches it out every time slice so the ticker keeps its 10 ms rhythm.',
-      cmd: ex('cpu_hog'), args: [], engine: { workers: 1 },
+      name: 'cpu_hog',
+      title: 'CPU hog and preemption',
+      description:
+        'A coroutine spinning in pure computation shares one worker with a ticker; preemption switches it out every time slice so the ticker keeps its 10 ms rhythm.',
+      cmd: ex('cpu_hog'),
+      args: [],
+      engine: { workers: 1 },
     },
     {
-      name: 'hello', title: 'Hello',
-      description: 'The smallest program using the Coroscope API: one coroutine sleeps a second (parked, not blocking its worker) and prints "hi".',
-      cmd: ex('hello'), args: [],
+      name: 'hello',
+      title: 'Hello',
+      description:
+        'The smallest program using the Coroscope API: one coroutine sleeps a second (parked, not blocking its worker) and prints "hi".',
+      cmd: ex('hello'),
+      args: [],
     },
   ];
   return demos.map((d) => ({ ...d, lesson: lessonFor(d.name) }));
@@ -70,7 +94,11 @@ export function findDemo(name: string): Demo | undefined {
  * that cannot start is a problem of the session. Returns what stops it all early (the session
  * closed first): the timer, and the companion if still running.
  */
-export function startCompanion(s: Session, c: NonNullable<Demo['companion']>, stdio: 'ignore' | 'inherit' = 'ignore'): () => void {
+export function startCompanion(
+  s: Session,
+  c: NonNullable<Demo['companion']>,
+  stdio: 'ignore' | 'inherit' = 'ignore',
+): () => void {
   let child: ChildProcess | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const onOutput = () => {
@@ -79,7 +107,11 @@ export function startCompanion(s: Session, c: NonNullable<Demo['companion']>, st
     timer = setTimeout(() => {
       timer = undefined;
       if (s.ended) return;
-      child = spawn(c.cmd, c.args.map((x) => (x === PORT_PLACEHOLDER ? m[1] : x)), { stdio: ['ignore', stdio, stdio] });
+      child = spawn(
+        c.cmd,
+        c.args.map((x) => (x === PORT_PLACEHOLDER ? m[1] : x)),
+        { stdio: ['ignore', stdio, stdio] },
+      );
       child.on('error', (err) => s.emit('problem', `companion ${c.cmd}: ${err.message}`));
       child.on('exit', () => setTimeout(() => s.kill('SIGTERM'), 300).unref());
     }, c.delayMs);

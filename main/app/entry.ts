@@ -140,9 +140,12 @@ export class SessionEntry {
     let lanesBefore = 0;
     for (let i = 0; i < c; i++) lanesBefore += all.chunkLanes[i];
     return {
-      from: c, problem: all.problem,
-      chunkFirstTs: all.chunkFirstTs.slice(c), chunkLastTs: all.chunkLastTs.slice(c),
-      chunkEvents: all.chunkEvents.slice(c), chunkLanes: all.chunkLanes.slice(c),
+      from: c,
+      problem: all.problem,
+      chunkFirstTs: all.chunkFirstTs.slice(c),
+      chunkLastTs: all.chunkLastTs.slice(c),
+      chunkEvents: all.chunkEvents.slice(c),
+      chunkLanes: all.chunkLanes.slice(c),
       lanes: all.lanes.slice(lanesBefore * LANE_FIELDS),
     };
   }
@@ -159,7 +162,11 @@ export class SessionEntry {
     }
     try {
       const { chunks, problem } = r.summaries();
-      const cols = summaryColumns(chunks, 0, problem ? `${file}: ${problem.message} (at offset ${problem.offset})` : null);
+      const cols = summaryColumns(
+        chunks,
+        0,
+        problem ? `${file}: ${problem.message} (at offset ${problem.offset})` : null,
+      );
       if (this.ended) this.summaryCache = cols;
       return cols;
     } finally {
@@ -206,12 +213,19 @@ export class SessionEntry {
   status(): SessionStatus {
     const st = this.session.status();
     return {
-      id: this.id, kind: st.kind, name: this.name, pid: st.pid, state: st.state,
+      id: this.id,
+      kind: st.kind,
+      name: this.name,
+      pid: st.pid,
+      state: st.state,
       ...(st.exit ? { exit: { code: st.exit.code, signal: st.exit.signal } } : {}),
-      events: st.events, drops: st.drops, rate: st.rate,
+      events: st.events,
+      drops: st.drops,
+      rate: st.rate,
       ...(st.recordPath && !this.privateFile ? { recordPath: st.recordPath } : {}),
       ...(st.recordingError ? { recordingError: st.recordingError } : {}),
-      problems: [...st.problems], startedAt: st.startedAt,
+      problems: [...st.problems],
+      startedAt: st.startedAt,
     };
   }
 
@@ -253,8 +267,13 @@ class WindowRead {
   private stopped = false;
   private reader: NativeTraceFile | undefined;
 
-  constructor(private readonly entry: SessionEntry, private readonly to: Push, private readonly w: WindowRequest, private seq: number,
-    private readonly backlog?: () => number) {}
+  constructor(
+    private readonly entry: SessionEntry,
+    private readonly to: Push,
+    private readonly w: WindowRequest,
+    private seq: number,
+    private readonly backlog?: () => number,
+  ) {}
 
   stop(): void {
     this.stopped = true;
@@ -272,7 +291,8 @@ class WindowRead {
       this.seq = at;
       for (;;) {
         // Flow control: a page that does not take its pushes is not sent more (never disconnected for it).
-        while (!this.stopped && this.backlog && this.backlog() > WINDOW_BACKLOG_BYTES) await new Promise((res) => setTimeout(res, 5));
+        while (!this.stopped && this.backlog && this.backlog() > WINDOW_BACKLOG_BYTES)
+          await new Promise((res) => setTimeout(res, 5));
         if (this.stopped) return { tag, events: sent, cut, complete: false };
         const r = this.reader.read(WINDOW_PART_EVENTS);
         pendingStrings = pendingStrings.concat(r.strings);
@@ -291,7 +311,15 @@ class WindowRead {
         const seq = this.seq + a;
         this.seq += n;
         if (b > a || end) {
-          this.to({ type: 'window', session: e.id, tag, seq, events: r.events.subarray(a * RECORD_BYTES, b * RECORD_BYTES), strings: pendingStrings, last: end });
+          this.to({
+            type: 'window',
+            session: e.id,
+            tag,
+            seq,
+            events: r.events.subarray(a * RECORD_BYTES, b * RECORD_BYTES),
+            strings: pendingStrings,
+            last: end,
+          });
           pendingStrings = [];
           sent += b - a;
         }
@@ -320,7 +348,11 @@ class Subscription {
   private closed = false;
   private endSent = false;
 
-  constructor(private readonly entry: SessionEntry, private readonly to: Push, from: number) {
+  constructor(
+    private readonly entry: SessionEntry,
+    private readonly to: Push,
+    from: number,
+  ) {
     this.sent = this.acked = from;
   }
 
@@ -414,8 +446,10 @@ class Subscription {
       // Nothing to read the missed events from: say so, and go on from the live position.
       const missed = e.seq - this.sent;
       this.to({
-        type: 'problem', session: e.id,
-        message: `${missed} events were not sent to this page (it fell behind and the session has no readable recording` +
+        type: 'problem',
+        session: e.id,
+        message:
+          `${missed} events were not sent to this page (it fell behind and the session has no readable recording` +
           `${e.session.status().recordingError ? `: ${e.session.status().recordingError}` : ''}); it goes on from the live position`,
       });
       this.sent = this.acked = e.seq;

@@ -15,12 +15,14 @@ import { AttachError } from '../engine/launch.js';
 import { ControlError } from '../engine/target.js';
 
 export class HostError extends Error {
-  constructor(readonly code: ApiErrorCode, message: string) {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'HostError';
   }
 }
-
 
 export function toApiError(e: unknown): ApiError {
   if (e instanceof HostError) return { code: e.code, message: e.message };
@@ -34,5 +36,10 @@ export function toApiError(e: unknown): ApiError {
 
 /** True for a value that is an ApiError (what a transport receives). */
 export function isApiError(v: unknown): v is ApiError {
-  return !!v && typeof v === 'object' && typeof (v as ApiError).code === 'string' && typeof (v as ApiError).message === 'string';
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof (v as ApiError).code === 'string' &&
+    typeof (v as ApiError).message === 'string'
+  );
 }

@@ -18,18 +18,30 @@ import { HostError } from './errors.js';
 import type { SessionEntry } from './entry.js';
 
 const EXT: Record<ExportFormat, string> = {
-  'perfetto': '.perfetto-trace', 'chrome-json': '.json', 'calls-csv': '.calls.csv', 'native': '.cstrace',
+  perfetto: '.perfetto-trace',
+  'chrome-json': '.json',
+  'calls-csv': '.calls.csv',
+  native: '.cstrace',
 };
 
 /** Writes the export; resolves with the file and its size. */
-export async function exportEntry(e: SessionEntry, format: ExportFormat, dir: string): Promise<{ path: string; bytes: number }> {
+export async function exportEntry(
+  e: SessionEntry,
+  format: ExportFormat,
+  dir: string,
+): Promise<{ path: string; bytes: number }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const s = e.session;
-  const base = basename(s.recordPath ?? e.name).replace(/\.cstrace$/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'session';
+  const base =
+    basename(s.recordPath ?? e.name)
+      .replace(/\.cstrace$/, '')
+      .replace(/[^A-Za-z0-9._-]/g, '_') || 'session';
   const out = join(dir, `${base}-${e.id}${EXT[format]}`);
   if (format === 'native') {
-    if (!s.recordPath || e.privateFile) throw new HostError('bad-request', 'this session was not recorded: there is no trace file to save');
-    if (!e.ended) throw new HostError('busy', 'the recording is still being written; export it once the session has ended');
+    if (!s.recordPath || e.privateFile)
+      throw new HostError('bad-request', 'this session was not recorded: there is no trace file to save');
+    if (!e.ended)
+      throw new HostError('busy', 'the recording is still being written; export it once the session has ended');
     try {
       await copyFile(s.recordPath, out);
     } catch (err) {
@@ -37,7 +49,11 @@ export async function exportEntry(e: SessionEntry, format: ExportFormat, dir: st
       throw new HostError('internal', `cannot copy ${s.recordPath}: ${(err as Error).message}`);
     }
   } else {
-    if (!e.file) throw new HostError('bad-request', 'this session has no trace file to export from (its recording could not start)');
+    if (!e.file)
+      throw new HostError(
+        'bad-request',
+        'this session has no trace file to export from (its recording could not start)',
+      );
     let r: TraceReader;
     try {
       r = new TraceReader(e.file);

@@ -25,7 +25,8 @@ const page = (p: ApiPush): void => {
     subscribedTo.add(p.status.id);
     void host.handle({ id: 0, name: 'subscribe', args: [p.status.id, 0] }, { push: page });
   }
-  if (p.type === 'batch') void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: page });
+  if (p.type === 'batch')
+    void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: page });
 };
 before(() => {
   tmp = scratch('host');
@@ -64,7 +65,9 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   assert.match(st.id, /^s\d+$/);
   assert.equal(st.kind, 'launched');
   await ended(st.id);
-  const mine = pushes.filter((p) => 'session' in p ? p.session === st.id : p.type === 'status' && p.status.id === st.id);
+  const mine = pushes.filter((p) =>
+    'session' in p ? p.session === st.id : p.type === 'status' && p.status.id === st.id,
+  );
   const batches = mine.filter((p) => p.type === 'batch');
   assert.ok(batches.length > 0);
   for (const b of batches) assert.equal(b.events.byteLength % 64, 0);
@@ -83,7 +86,10 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   for (let i = 0; i < 500 && !again.some((p) => p.type === 'end'); i++) await new Promise((r) => setTimeout(r, 10));
   off();
   const bytes = (l: ApiPush[]) => Buffer.concat(l.flatMap((p) => (p.type === 'batch' ? [p.events] : [])));
-  assert.ok(bytes(again.filter((p) => 'session' in p && p.session === st.id)).equals(bytes(batches)), 'the same events, in the same order');
+  assert.ok(
+    bytes(again.filter((p) => 'session' in p && p.session === st.id)).equals(bytes(batches)),
+    'the same events, in the same order',
+  );
   assert.equal(again.filter((p) => p.type === 'end').length, 1);
   // sessions() lists it; exports: perfetto from the recording, native copy
   assert.ok((await ask('sessions')).some((s) => s.id === st.id));
@@ -126,7 +132,8 @@ test('openTrace of a corrupt file: bad-trace; of a missing one: not-found', asyn
 test('pause, snapshot, step and resume on steal_imbalance', async () => {
   const st = await ask('runDemo', 'steal_imbalance', { workers: 2 });
   // Wait until the runtime has started (the first batch) before pausing.
-  for (let i = 0; i < 200 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++)
+    await new Promise((r) => setTimeout(r, 10));
   const p = await ask('pause', st.id);
   assert.deepEqual(p, { ok: true, paused: true });
   const snap = await ask('snapshot', st.id);
@@ -141,8 +148,14 @@ test('pause, snapshot, step and resume on steal_imbalance', async () => {
 });
 
 test('setEngine: time slice, preemption and hooks change at run time, the reply shows them, a gone target says so', async () => {
-  const st = await ask('launch', { cmd: join(examplesDir(), 'cpu_hog'), args: ['5'], engine: { workers: 1 }, record: false });
-  for (let i = 0; i < 300 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++) await new Promise((r) => setTimeout(r, 10));
+  const st = await ask('launch', {
+    cmd: join(examplesDir(), 'cpu_hog'),
+    args: ['5'],
+    engine: { workers: 1 },
+    record: false,
+  });
+  for (let i = 0; i < 300 && !pushes.some((p) => p.type === 'batch' && p.session === st.id); i++)
+    await new Promise((r) => setTimeout(r, 10));
   const hello = await ask('hello', st.id);
   assert.deepEqual([hello.config.preempt, hello.config.hooks, hello.config.time_slice_ns], [1, 1, 10_000_000]);
   const off = await ask('setEngine', st.id, { key: 'preempt', value: false });
@@ -153,7 +166,7 @@ test('setEngine: time slice, preemption and hooks change at run time, the reply 
   assert.equal(slice.config?.time_slice_ns, 2_500_000);
   assert.equal(slice.config?.preempt, 0);
   // 0 / 1 are taken for off / on too (the contract types booleans; the check is lenient).
-  const hooks = (await host.handle({ id: 2, name: 'setEngine', args: [st.id, { key: 'hooks', value: 0 }] }));
+  const hooks = await host.handle({ id: 2, name: 'setEngine', args: [st.id, { key: 'hooks', value: 0 }] });
   assert.equal(hooks.ok && (hooks.result as RequestResult<'setEngine'>).config?.hooks, 0);
   const again = await ask('hello', st.id);
   assert.deepEqual([again.config.preempt, again.config.hooks, again.config.time_slice_ns], [0, 0, 2_500_000]);
@@ -197,7 +210,10 @@ test('attach to a pid that runs no engine: no-engine', async () => {
 
 test('listDemos: every demo program exists; listRecordings sees the recordings', async () => {
   const demos = await ask('listDemos');
-  assert.deepEqual(demos.map((d) => d.name), ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello']);
+  assert.deepEqual(
+    demos.map((d) => d.name),
+    ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello'],
+  );
   for (const d of demos) assert.ok(existsSync(d.cmd), d.cmd);
   mkdirSync(process.env.COROSCOPE_RECORDINGS!, { recursive: true });
   assert.ok((await ask('listRecordings')).length >= 1);

@@ -26,8 +26,17 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkArgs, isRequestName, type ApiPush, type EngineOptions, type ExportResult, type LaunchRequest, type ReplyEnvelope,
-  type RequestHandlers, type RequestName, type RequestResult, type SessionStatus,
+  checkArgs,
+  isRequestName,
+  type ApiPush,
+  type EngineOptions,
+  type ExportResult,
+  type LaunchRequest,
+  type ReplyEnvelope,
+  type RequestHandlers,
+  type RequestName,
+  type RequestResult,
+  type SessionStatus,
 } from '../../preload/api.js';
 import type { EngineTarget } from '../engine/target.js';
 import { listEngineProcesses } from '../engine/discover.js';
@@ -104,7 +113,11 @@ export class AppHost {
   }
 
   /** The request's arguments checked by its entry in the contract, then its handler. */
-  private async dispatch<K extends RequestName>(name: K, args: unknown, ctx: RequestContext): Promise<RequestResult<K>> {
+  private async dispatch<K extends RequestName>(
+    name: K,
+    args: unknown,
+    ctx: RequestContext,
+  ): Promise<RequestResult<K>> {
     return this.handlers[name](checkArgs(name, args), ctx);
   }
 
@@ -191,7 +204,15 @@ export class AppHost {
     }
     let s: Session;
     try {
-      s = Session.launch({ cmd: req.cmd, args: req.args, cwd: req.cwd, env: req.env, engine: req.engine, record, store: false });
+      s = Session.launch({
+        cmd: req.cmd,
+        args: req.args,
+        cwd: req.cwd,
+        env: req.env,
+        engine: req.engine,
+        record,
+        store: false,
+      });
     } catch (err) {
       if (dir) rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -203,7 +224,13 @@ export class AppHost {
 
   private runDemo(name: string, engine: EngineOptions | undefined): SessionStatus {
     const d = findDemo(name);
-    if (!d) throw new HostError('bad-request', `no demo ${name} (the demos: ${listDemos().map((x) => x.name).join(', ')})`);
+    if (!d)
+      throw new HostError(
+        'bad-request',
+        `no demo ${name} (the demos: ${listDemos()
+          .map((x) => x.name)
+          .join(', ')})`,
+      );
     const e = this.launch({ cmd: d.cmd, args: d.args, engine: { ...d.engine, ...engine } }, d.name);
     if (d.companion) e.onClose.push(startCompanion(e.session, d.companion));
     return e.status();
@@ -246,16 +273,18 @@ export class AppHost {
     this.closed = true;
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map(async (e) => {
-      e.dispose();
-      if (e.session.kind === 'launched' && !e.session.ended) {
-        e.session.kill('SIGTERM');
-        await Promise.race([e.session.whenEnded(), new Promise((r) => setTimeout(r, 2000))]);
-      }
-      await e.session.detach();
-      e.finish();
-      e.cleanup();
-    }));
+    await Promise.all(
+      all.map(async (e) => {
+        e.dispose();
+        if (e.session.kind === 'launched' && !e.session.ended) {
+          e.session.kill('SIGTERM');
+          await Promise.race([e.session.whenEnded(), new Promise((r) => setTimeout(r, 2000))]);
+        }
+        await e.session.detach();
+        e.finish();
+        e.cleanup();
+      }),
+    );
     this.listeners.clear();
   }
 }

@@ -19,7 +19,11 @@ let tmp: ReturnType<typeof scratch>;
 let host: AppHost;
 let file = '';
 
-const ask = async <K extends RequestName>(name: K, args: RequestArgs<K>, push?: (p: ApiPush) => void): Promise<RequestResult<K>> => {
+const ask = async <K extends RequestName>(
+  name: K,
+  args: RequestArgs<K>,
+  push?: (p: ApiPush) => void,
+): Promise<RequestResult<K>> => {
   const r = await host.handle({ id: 1, name, args }, { push });
   if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
   return r.result as RequestResult<K>;
@@ -44,7 +48,8 @@ before(async () => {
   execFileSync('cc', ['-O2', '-std=gnu11', join(packageRoot(), 'bench', 'c', 'write1m.c'), '-o', writer]);
   const st = await ask('launch', [{ cmd: writer, args: ['400000'] }]);
   const sub = (p: ApiPush) => {
-    if (p.type === 'batch') void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: sub });
+    if (p.type === 'batch')
+      void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: sub });
   };
   const off = host.onPush(sub);
   for (let i = 0; i < 3000; i++) {
@@ -62,7 +67,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-test('chunkSummaries: the file\'s chunks as columns, from any chunk on, adding up to the session\'s events', async () => {
+test("chunkSummaries: the file's chunks as columns, from any chunk on, adding up to the session's events", async () => {
   const st = await ask('openTrace', [file]);
   const r = new TraceReader(file);
   const chunks = r.summaries().chunks;
@@ -71,8 +76,15 @@ test('chunkSummaries: the file\'s chunks as columns, from any chunk on, adding u
   const all = await ask('chunkSummaries', [st.id, 0]);
   assert.equal(all.from, 0);
   assert.equal(all.chunkFirstTs.length, chunks.length);
-  assert.deepEqual(all.chunkLastTs, chunks.map((c) => c.lastTs));
-  assert.equal(all.chunkEvents.reduce((a, b) => a + b, 0), st.events, 'chunk events add up to the events a page streams');
+  assert.deepEqual(
+    all.chunkLastTs,
+    chunks.map((c) => c.lastTs),
+  );
+  assert.equal(
+    all.chunkEvents.reduce((a, b) => a + b, 0),
+    st.events,
+    'chunk events add up to the events a page streams',
+  );
   const tail = await ask('chunkSummaries', [st.id, 3]);
   assert.equal(tail.from, 3);
   assert.deepEqual(tail.chunkLastTs, all.chunkLastTs.slice(3));
@@ -80,7 +92,13 @@ test('chunkSummaries: the file\'s chunks as columns, from any chunk on, adding u
   const a = new Overview();
   a.add(all);
   const b = new Overview();
-  b.add({ ...all, chunkFirstTs: all.chunkFirstTs.slice(0, 3), chunkLastTs: all.chunkLastTs.slice(0, 3), chunkEvents: all.chunkEvents.slice(0, 3), chunkLanes: all.chunkLanes.slice(0, 3) });
+  b.add({
+    ...all,
+    chunkFirstTs: all.chunkFirstTs.slice(0, 3),
+    chunkLastTs: all.chunkLastTs.slice(0, 3),
+    chunkEvents: all.chunkEvents.slice(0, 3),
+    chunkLanes: all.chunkLanes.slice(0, 3),
+  });
   b.add(tail);
   assert.equal(b.events, a.events);
   assert.equal(a.events, st.events);
@@ -89,7 +107,7 @@ test('chunkSummaries: the file\'s chunks as columns, from any chunk on, adding u
   await ask('closeSession', [st.id]);
 });
 
-test('readWindow pushes exactly the file\'s events of [t0, t1], with their seq and strings, to the page that asked', async () => {
+test("readWindow pushes exactly the file's events of [t0, t1], with their seq and strings, to the page that asked", async () => {
   const st = await ask('openTrace', [file]);
   const { bytes, strings } = fileEvents(file);
   const raw = new RawEvents(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -123,8 +141,8 @@ test('readWindow pushes exactly the file\'s events of [t0, t1], with their seq a
   offOther();
   assert.deepEqual(res, { tag: 5, events: count, cut: false, complete: true });
   assert.ok(last, 'the last part says so');
-  assert.equal(seq, first, 'the first part\'s seq is the event number of the window\'s first event');
-  assert.ok(Buffer.concat(got).equals(bytes.subarray(first * 64, (first + count) * 64)), 'exactly the window\'s events');
+  assert.equal(seq, first, "the first part's seq is the event number of the window's first event");
+  assert.ok(Buffer.concat(got).equals(bytes.subarray(first * 64, (first + count) * 64)), "exactly the window's events");
   for (const [id, text] of strings) assert.equal(gotStrings.get(id), text, `string ${id} is given with the window`);
   assert.equal(other.filter((p) => p.type === 'window').length, 0, 'no other listener gets the window');
 
@@ -134,7 +152,10 @@ test('readWindow pushes exactly the file\'s events of [t0, t1], with their seq a
     if (p.type === 'window') cutParts.push(Buffer.from(p.events));
   });
   assert.deepEqual(cut, { tag: 6, events: 1000, cut: true, complete: true });
-  assert.ok(Buffer.concat(cutParts).equals(bytes.subarray(first * 64, (first + 1000) * 64)), 'the first max events from t0');
+  assert.ok(
+    Buffer.concat(cutParts).equals(bytes.subarray(first * 64, (first + 1000) * 64)),
+    'the first max events from t0',
+  );
 
   // a newer window of the same page stops the older one
   const mine = () => {};
@@ -153,7 +174,7 @@ test('readWindow needs a transport that can push to its caller', async () => {
   await ask('closeSession', [st.id]);
 });
 
-test('readWindow waits while its listener\'s transport has a backlog, and goes on when it drains (never dropped)', async () => {
+test("readWindow waits while its listener's transport has a backlog, and goes on when it drains (never dropped)", async () => {
   const st = await ask('openTrace', [file]);
   const all = await ask('chunkSummaries', [st.id, 0]);
   let backlog = 64 * 1024 * 1024;
@@ -163,7 +184,10 @@ test('readWindow waits while its listener\'s transport has a backlog, and goes o
   };
   const t0 = Math.min(...all.chunkFirstTs);
   const t1 = Math.max(...all.chunkLastTs);
-  const done = host.handle({ id: 9, name: 'readWindow', args: [st.id, { tag: 1, t0, t1, max: 8_000_000 }] }, { push: page, backlog: () => backlog });
+  const done = host.handle(
+    { id: 9, name: 'readWindow', args: [st.id, { tag: 1, t0, t1, max: 8_000_000 }] },
+    { push: page, backlog: () => backlog },
+  );
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(parts, 0, 'nothing pushed while the transport is backed up');
   backlog = 0;

@@ -38,7 +38,11 @@ after(async () => {
   tmp.cleanup();
 });
 
-const ask = async <K extends RequestName>(name: K, args: RequestArgs<K>, push?: (p: ApiPush) => void): Promise<RequestResult<K>> => {
+const ask = async <K extends RequestName>(
+  name: K,
+  args: RequestArgs<K>,
+  push?: (p: ApiPush) => void,
+): Promise<RequestResult<K>> => {
   const r = await host.handle({ id: 1, name, args }, { push });
   if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
   return r.result as RequestResult<K>;
@@ -64,7 +68,11 @@ class Listener {
     if (p.type === 'end' && p.session === this.id) this.ended = true;
     if (p.type === 'problem' && p.session === this.id) this.problems.push(p.message);
   };
-  constructor(readonly id: string, from = 0, private readonly keep = true) {
+  constructor(
+    readonly id: string,
+    from = 0,
+    private readonly keep = true,
+  ) {
     this.seq = this.acked = from;
   }
   ack(): void {
@@ -110,7 +118,8 @@ test('a live subscriber that stops acking falls behind, catches up from the file
   await slow.subscribe();
   slow.paused = true;
   // Stop reading for a while (well past one window) while the program runs.
-  for (let i = 0; i < 400 && fast.seq < 3 * WINDOW_EVENTS && !fast.ended; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 400 && fast.seq < 3 * WINDOW_EVENTS && !fast.ended; i++)
+    await new Promise((r) => setTimeout(r, 25));
   assert.ok(slow.seq <= WINDOW_EVENTS + 65536, `a paused page gets about one window (${slow.seq})`);
   slow.resume();
   await fast.whenEnded();
@@ -195,8 +204,14 @@ test('record: false records to a private temporary file (0600 in a 0700 director
   await late.subscribe();
   await late.whenEnded();
   assert.ok(late.bytes().equals(l.bytes()) && l.bytes().length > 0, 'a late page reads the private file');
-  const privateFiles = execFileSync('sh', ['-c', `ls -d ${join(process.env.TMPDIR ?? '/tmp', 'coroscope-session-')}*/session.cstrace 2>/dev/null || true`])
-    .toString().trim().split('\n').filter(Boolean);
+  const privateFiles = execFileSync('sh', [
+    '-c',
+    `ls -d ${join(process.env.TMPDIR ?? '/tmp', 'coroscope-session-')}*/session.cstrace 2>/dev/null || true`,
+  ])
+    .toString()
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   const mine = privateFiles.filter((f) => statSync(f).size > 0 && fileEvents(f).equals(l.bytes()));
   assert.equal(mine.length, 1, privateFiles.join(', '));
   assert.equal(statSync(mine[0]).mode & 0o777, 0o600);

@@ -28,7 +28,11 @@ before(() => {
 });
 after(() => sc.cleanup());
 
-interface Result { code: number | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function coroscope(args: string[], o: { timeout?: number; bin?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
@@ -51,7 +55,7 @@ function coroscope(args: string[], o: { timeout?: number; bin?: string } = {}): 
 let recording = '';
 
 test('run hello: output visible, exit 0, recording written', async () => {
-  const r = await coroscope(['run', '--', example('hello'), ]);
+  const r = await coroscope(['run', '--', example('hello')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^hi$/m);
   assert.match(r.stderr, /recorded \d+ events to /);
@@ -63,7 +67,21 @@ test('run hello: output visible, exit 0, recording written', async () => {
 
 test('run: engine options, -o, exit code of the program', async () => {
   const out = join(sc.dir, 'opts.cstrace');
-  const r = await coroscope(['run', '--workers', '1', '--slice', '5ms', '--no-preempt', '--stack', '128K', '-o', out, '--', example('hello'), 'x']);
+  const r = await coroscope([
+    'run',
+    '--workers',
+    '1',
+    '--slice',
+    '5ms',
+    '--no-preempt',
+    '--stack',
+    '128K',
+    '-o',
+    out,
+    '--',
+    example('hello'),
+    'x',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const s = await coroscope(['stats', out]);
   assert.equal(s.code, 0, s.stderr);
@@ -118,7 +136,8 @@ test('record: progress line, file readable', async () => {
 test('stats, dump, export of a recording', async () => {
   const s = await coroscope(['stats', recording]);
   assert.equal(s.code, 0, s.stderr);
-  for (const h of ['Process', 'Config', 'Coroutines', 'Hooked calls', 'Preemption', 'Drops']) assert.match(s.stdout, new RegExp(h));
+  for (const h of ['Process', 'Config', 'Coroutines', 'Hooked calls', 'Preemption', 'Drops'])
+    assert.match(s.stdout, new RegExp(h));
   assert.match(s.stdout, /hello\s+done/);
   assert.match(s.stdout, /\bsleep\n?/);
   const d = await coroscope(['dump', recording]);
@@ -141,10 +160,16 @@ test('stats, dump, export of a recording', async () => {
 
 test('format 1 and format 2 traces open in stats, check, export and dump', async () => {
   const v1 = join(root, 'native', 'test', 'fixtures', 'hello-format1.cstrace');
-  for (const [file, version] of [[v1, '1.0'], [recording, '2.0']] as const) {
+  for (const [file, version] of [
+    [v1, '1.0'],
+    [recording, '2.0'],
+  ] as const) {
     const d = await coroscope(['dump', file]);
     assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stdout, new RegExp(`^# coroscope trace: format ${version.replace('.', '\\.')}, pid \\d+, closed cleanly$`, 'm'));
+    assert.match(
+      d.stdout,
+      new RegExp(`^# coroscope trace: format ${version.replace('.', '\\.')}, pid \\d+, closed cleanly$`, 'm'),
+    );
     assert.match(d.stdout, /sleep\(1000ms\) = 0/);
     assert.match(d.stdout, /finished \(returned\)/);
     const s = await coroscope(['stats', file]);
@@ -167,7 +192,11 @@ test('format 1 and format 2 traces open in stats, check, export and dump', async
 test('corrupt and missing files -> 4 with a one-line message', async () => {
   const bad = join(sc.dir, 'bad.cstrace');
   writeFileSync(bad, 'this is not a trace at all\n');
-  for (const cmd of [['stats', bad], ['dump', bad], ['export', bad, '--format', 'csv', '-o', join(sc.dir, 'o.csv')]]) {
+  for (const cmd of [
+    ['stats', bad],
+    ['dump', bad],
+    ['export', bad, '--format', 'csv', '-o', join(sc.dir, 'o.csv')],
+  ]) {
     const r = await coroscope(cmd);
     assert.equal(r.code, 4, `${cmd[0]}: ${r.stderr}`);
     assert.match(r.stderr, /bad\.cstrace/);
@@ -182,7 +211,10 @@ test('corrupt and missing files -> 4 with a one-line message', async () => {
 
 /** echo_server recording itself (COROSCOPE_TRACE), killed with SIGKILL once it listens: a trace never closed. */
 async function unclosedTrace(file: string): Promise<void> {
-  const server = spawn(example('echo_server'), ['--port', '0'], { env: { ...env, COROSCOPE_TRACE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(example('echo_server'), ['--port', '0'], {
+    env: { ...env, COROSCOPE_TRACE: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((res, rej) => {
     let out = '';
     server.stdout!.on('data', (d) => {
@@ -193,7 +225,8 @@ async function unclosedTrace(file: string): Promise<void> {
   });
   // The recorder writes a chunk at its first drain (a ring at its watermark, or 10 ms): wait
   // until one is on disk, so the kill leaves complete chunks behind.
-  for (let i = 0; i < 500 && (!existsSync(file) || statSync(file).size <= 64); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && (!existsSync(file) || statSync(file).size <= 64); i++)
+    await new Promise((r) => setTimeout(r, 10));
   const gone = new Promise((r) => server.once('exit', r));
   server.kill('SIGKILL');
   await gone;
@@ -203,17 +236,32 @@ test('a trace that was not closed cleanly: stats, dump, export and check each sa
   const file = join(sc.dir, 'unclosed.cstrace');
   await unclosedTrace(file);
   const said: string[] = [];
-  for (const cmd of [['stats', file], ['dump', file], ['export', file, '--format', 'chrome', '-o', join(sc.dir, 'unclosed.json')], ['check', file]]) {
+  for (const cmd of [
+    ['stats', file],
+    ['dump', file],
+    ['export', file, '--format', 'chrome', '-o', join(sc.dir, 'unclosed.json')],
+    ['check', file],
+  ]) {
     const r = await coroscope(cmd);
-    assert.ok(cmd[0] === 'check' ? r.code === 0 || r.code === 1 : r.code === 0, `${cmd[0]}: exit ${r.code}: ${r.stderr}`);
+    assert.ok(
+      cmd[0] === 'check' ? r.code === 0 || r.code === 1 : r.code === 0,
+      `${cmd[0]}: exit ${r.code}: ${r.stderr}`,
+    );
     const line = r.stderr.split('\n').find((l) => /not closed cleanly/.test(l));
     assert.ok(line, `${cmd[0]} says nothing about it: ${JSON.stringify(r.stderr)}`);
-    assert.match(line!, /^coroscope: .*unclosed\.cstrace was not closed cleanly \(the recorder stopped early\): the [1-9]\d* events of its complete chunks were kept/);
+    assert.match(
+      line!,
+      /^coroscope: .*unclosed\.cstrace was not closed cleanly \(the recorder stopped early\): the [1-9]\d* events of its complete chunks were kept/,
+    );
     said.push(line!);
   }
   assert.equal(new Set(said).size, 1, `one sentence for all: ${said.join('\n')}`);
   // a file that was closed cleanly gets no such warning
-  for (const cmd of [['stats', recording], ['dump', recording], ['check', recording]])
+  for (const cmd of [
+    ['stats', recording],
+    ['dump', recording],
+    ['check', recording],
+  ])
     assert.doesNotMatch((await coroscope(cmd)).stderr, /not closed cleanly/, cmd[0]);
 });
 
@@ -245,7 +293,8 @@ test('record -o, run -o and export -o write files only their user can read (0600
 
 test('ps lists an engine process; attach for a moment leaves it running', async () => {
   const server: ChildProcess = spawn(example('echo_server'), ['--port', '0'], {
-    env: { ...env, LD_PRELOAD: join(build, 'libcoroscope.so') }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, LD_PRELOAD: join(build, 'libcoroscope.so') },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
     const sock = join(env.XDG_RUNTIME_DIR!, 'coroscope', `${server.pid}.sock`);
@@ -271,7 +320,8 @@ test('ps lists an engine process; attach for a moment leaves it running', async 
 test('demo lists the examples', async () => {
   const r = await coroscope(['demo']);
   assert.equal(r.code, 0);
-  for (const n of ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello']) assert.match(r.stdout, new RegExp(`^${n}\\s+\\S`, 'm'));
+  for (const n of ['sleep_forever', 'echo_server', 'blocking_file', 'steal_imbalance', 'cpu_hog', 'hello'])
+    assert.match(r.stdout, new RegExp(`^${n}\\s+\\S`, 'm'));
   const h = await coroscope(['demo', 'hello', '--no-record']);
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /hi/);
@@ -305,7 +355,7 @@ test('help for every command, unknown command -> 2, the bin shim works', async (
   assert.match(s.stdout, /Usage: coroscope/);
 });
 
-test('record follows a wrapper\'s children: stats has a line per process, check one per process and the untraced static child; --no-follow records the wrapper alone', async () => {
+test("record follows a wrapper's children: stats has a line per process, check one per process and the untraced static child; --no-follow records the wrapper alone", async () => {
   const src = join(sc.dir, 'static.c');
   writeFileSync(src, '#include <stdio.h>\nint main(void) { puts("static here"); return 0; }\n');
   const stat = join(sc.dir, 'static_prog');
@@ -316,14 +366,18 @@ test('record follows a wrapper\'s children: stats has a line per process, check 
   const r = await coroscope(['record', '-o', file, '--workers', '1', '--', '/bin/sh', '-c', script]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /hi\nstatic here/);
-  assert.match(r.stderr, /child pid \d+ \(.*static_prog\) is not traced: it is statically linked/, 'said while recording');
+  assert.match(
+    r.stderr,
+    /child pid \d+ \(.*static_prog\) is not traced: it is statically linked/,
+    'said while recording',
+  );
   const st = await coroscope(['stats', file]);
   assert.equal(st.code, 0, st.stderr);
   assert.match(st.stdout, /Processes \(2\)/);
   const hello = st.stdout.split('\n').find((l) => /\bexec\b.*code 0.*examples\/hello$/.test(l));
   assert.ok(hello, `a line for the exec'd hello with its exit code and its coroutine:\n${st.stdout}`);
   assert.match(hello, /code 0\s+1\s/, 'one coroutine in hello');
-  assert.match(st.stdout, /^ *\d+ +hello +done/m, 'hello\'s coroutine, by name');
+  assert.match(st.stdout, /^ *\d+ +hello +done/m, "hello's coroutine, by name");
   const ck = await coroscope(['check', file]);
   assert.equal(ck.code, 1, 'the untraced child is a problem');
   assert.match(ck.stdout, /^process pid \d+ \(\/bin\/sh -c .*\): launched/m);
@@ -345,7 +399,10 @@ test('check: a worker descheduled on purpose is shown as descheduled, not long-r
   const hogs = [0, 1].map(() => spawn('taskset', ['-c', cpu, 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
   const out = join(sc.dir, 'contended.cstrace');
   try {
-    const r = await coroscope(['run', '--workers', '1', '--no-preempt', '-o', out, '--', example('contended'), '--cpu', cpu, '4', '30'], { timeout: 60_000 });
+    const r = await coroscope(
+      ['run', '--workers', '1', '--no-preempt', '-o', out, '--', example('contended'), '--cpu', cpu, '4', '30'],
+      { timeout: 60_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
   } finally {
     for (const h of hogs) h.kill('SIGKILL');
@@ -362,5 +419,8 @@ test('check: a raw nanosleep in a coroutine is a blocked worker named by its sys
   assert.equal(r.code, 0, r.stderr);
   const c = await coroscope(['check', out]);
   assert.equal(c.code, 1, c.stdout + c.stderr);
-  assert.match(c.stdout, /^blocked-worker {2}reader \(co#\d+\), worker 0: worker 0 blocked \d+ ms in nanosleep\(\): a call the engine cannot park/m);
+  assert.match(
+    c.stdout,
+    /^blocked-worker {2}reader \(co#\d+\), worker 0: worker 0 blocked \d+ ms in nanosleep\(\): a call the engine cannot park/m,
+  );
 });

@@ -6,7 +6,16 @@
 import type { RawEvents } from '../../core/events/rawEvents.js';
 import type { StringTable } from '../../core/events/strings.js';
 import {
-  CallFlag, ENGINE_VERSION, Kind, NO_WORKER, exitName, hookName, kindName, readyWhyName, summaryKind, hookHasFd,
+  CallFlag,
+  ENGINE_VERSION,
+  Kind,
+  NO_WORKER,
+  exitName,
+  hookName,
+  kindName,
+  readyWhyName,
+  summaryKind,
+  hookHasFd,
   deferWhyName,
 } from '../../core/events/schema.js';
 import { syscallName } from '../../core/events/syscalls.js';
@@ -46,23 +55,34 @@ export function table(head: string[], rows: (string | number)[][]): string {
     }
   }
   const line = (r: readonly (string | number)[]) =>
-    r.map((v, c) => (right[c] ? String(v).padStart(w[c]) : String(v).padEnd(w[c]))).join('  ').trimEnd();
+    r
+      .map((v, c) => (right[c] ? String(v).padStart(w[c]) : String(v).padEnd(w[c])))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 
 const worker = (w: number): string => (w === NO_WORKER || w === 0xffffffff || w >= 0xffff ? 'thread' : `w${w}`);
-const quoted = (strings: StringTable, id: number): string => (id ? JSON.stringify(strings.get(id) || `str#${id}`) : '""');
+const quoted = (strings: StringTable, id: number): string =>
+  id ? JSON.stringify(strings.get(id) || `str#${id}`) : '""';
 const evs = (e: number): string => (e === 1 ? 'r' : e === 2 ? 'w' : e === 3 ? 'rw' : `events=${e}`);
 
 function readyWhy(why: number, detail: number, ev: number): string {
   switch (why) {
-    case 1: return detail ? `spawned by co#${detail}` : 'spawned by a thread';
-    case 3: return `fd ${detail} ${evs(ev)}`;
-    case 4: return `co#${detail} finished`;
-    case 7: return `signal ${detail}`;
-    case 8: return `fd ${detail} closed`;
-    case 9: return `stolen from ${worker(detail)}`;
-    default: return readyWhyName(why);
+    case 1:
+      return detail ? `spawned by co#${detail}` : 'spawned by a thread';
+    case 3:
+      return `fd ${detail} ${evs(ev)}`;
+    case 4:
+      return `co#${detail} finished`;
+    case 7:
+      return `signal ${detail}`;
+    case 8:
+      return `fd ${detail} closed`;
+    case 9:
+      return `stolen from ${worker(detail)}`;
+    default:
+      return readyWhyName(why);
   }
 }
 
@@ -118,15 +138,29 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       if (hookHasFd(h)) parts.push(`fd=${raw.signed(i, 1)}`);
       const summary = raw.hi(i, 3);
       switch (summaryKind(h)) {
-        case 'bytes': parts.push(String(summary)); break;
-        case 'timeout_ms': parts.push(summary === 0xffffffff ? 'timeout=none' : `timeout=${summary}ms`); break;
-        case 'sleep_ms': parts.push(`${summary}ms`); break;
-        case 'flags': parts.push(`flags=0x${summary.toString(16)}`); break;
-        case 'cmd': parts.push(`cmd=0x${summary.toString(16)}`); break;
+        case 'bytes':
+          parts.push(String(summary));
+          break;
+        case 'timeout_ms':
+          parts.push(summary === 0xffffffff ? 'timeout=none' : `timeout=${summary}ms`);
+          break;
+        case 'sleep_ms':
+          parts.push(`${summary}ms`);
+          break;
+        case 'flags':
+          parts.push(`flags=0x${summary.toString(16)}`);
+          break;
+        case 'cmd':
+          parts.push(`cmd=0x${summary.toString(16)}`);
+          break;
       }
       const errno = raw.lo(i, 3);
       const res = errno ? `-1 errno ${errno}` : String(raw.signed(i, 2));
-      const flags = [a0 & CallFlag.IN_CO ? '' : ' (thread)', a0 & CallFlag.PARKED ? ' parked' : '', a0 & CallFlag.BLOCKED ? ' blocked' : ''].join('');
+      const flags = [
+        a0 & CallFlag.IN_CO ? '' : ' (thread)',
+        a0 & CallFlag.PARKED ? ' parked' : '',
+        a0 & CallFlag.BLOCKED ? ' blocked' : '',
+      ].join('');
       return `${hookName(h)}(${parts.join(', ')}) = ${res} <${dur(a(4))}>${flags}`;
     }
     case Kind.CALL_ENTER: {
@@ -187,33 +221,93 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   const out: string[] = [];
   const p = d.process.summary(s.strings);
   out.push('Process');
-  out.push(table(['pid', 'exe', 'cmdline', 'engine', 'events'], [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', d.count]]));
+  out.push(
+    table(
+      ['pid', 'exe', 'cmdline', 'engine', 'events'],
+      [[p.pid || s.pid, p.exe || '-', p.cmdline || '-', p.engineVersion || '-', d.count]],
+    ),
+  );
   const procs = processLines(s);
   if (procs) out.push('', procs);
   if (p.config) {
     const c = p.config;
     out.push('', 'Config');
-    out.push(table(['workers', 'stack', 'slice', 'hooks', 'preempt', 'migrate', 'signal'],
-      [[c.workers, bytes(c.stackSize), dur(c.timeSlice), c.hooks ? 'on' : 'off', c.preempt ? 'on' : 'off', c.migrate ? 'on' : 'off', c.signal]]));
+    out.push(
+      table(
+        ['workers', 'stack', 'slice', 'hooks', 'preempt', 'migrate', 'signal'],
+        [
+          [
+            c.workers,
+            bytes(c.stackSize),
+            dur(c.timeSlice),
+            c.hooks ? 'on' : 'off',
+            c.preempt ? 'on' : 'off',
+            c.migrate ? 'on' : 'off',
+            c.signal,
+          ],
+        ],
+      ),
+    );
   }
   const cos = d.coroutines(true);
   const limit = o.limit ?? 30;
   out.push('', `Coroutines (${cos.length}${cos.length > limit ? `, showing ${limit} by run time` : ''})`);
   const shown = cos.length > limit ? [...cos].sort((a, b) => b.runTime - a.runTime).slice(0, limit) : cos;
-  out.push(table(['co', 'name', 'state', 'run', 'ready', 'suspended', 'switches', 'preempt', 'calls', 'exit'],
-    shown.map((c) => [c.co, c.name || '-', c.state, dur(c.runTime), dur(c.readyTime), dur(c.suspendedTime), c.switches, c.preemptions, c.calls, c.exit?.name ?? '-'])));
+  out.push(
+    table(
+      ['co', 'name', 'state', 'run', 'ready', 'suspended', 'switches', 'preempt', 'calls', 'exit'],
+      shown.map((c) => [
+        c.co,
+        c.name || '-',
+        c.state,
+        dur(c.runTime),
+        dur(c.readyTime),
+        dur(c.suspendedTime),
+        c.switches,
+        c.preemptions,
+        c.calls,
+        c.exit?.name ?? '-',
+      ]),
+    ),
+  );
   out.push('', callsTable(s));
   const pr = d.preemption.summary();
   out.push('', 'Preemption');
-  out.push(table(['sent', 'preempted', 'at safe point', 'after deferral', 'latency p50', 'p99', 'max'],
-    [[pr.sent, pr.preempted, pr.atSafePoint, pr.afterDeferral, dur(pr.latency.p50), dur(pr.latency.p99), dur(pr.latency.max)]]));
+  out.push(
+    table(
+      ['sent', 'preempted', 'at safe point', 'after deferral', 'latency p50', 'p99', 'max'],
+      [
+        [
+          pr.sent,
+          pr.preempted,
+          pr.atSafePoint,
+          pr.afterDeferral,
+          dur(pr.latency.p50),
+          dur(pr.latency.p99),
+          dur(pr.latency.max),
+        ],
+      ],
+    ),
+  );
   if (pr.deferred.some((x) => x.count)) {
-    out.push(table(['deferred because', 'count'], pr.deferred.filter((x) => x.count).map((x) => [x.name, x.count])));
+    out.push(
+      table(
+        ['deferred because', 'count'],
+        pr.deferred.filter((x) => x.count).map((x) => [x.name, x.count]),
+      ),
+    );
   }
   const dr = d.drops.summary();
   out.push('', 'Drops');
   if (!dr.lost) out.push('no events lost');
-  else out.push(table(['tid', 'lost', 'span'], dr.perThread.map((t) => [t.tid, t.lost, dur(t.last - t.first)])), `total lost: ${dr.lost} in ${dr.records} records`);
+  else
+    out.push(
+      table(
+        ['tid', 'lost', 'span'],
+        dr.perThread.map((t) => [t.tid, t.lost, dur(t.last - t.first)]),
+      ),
+      `total lost: ${dr.lost} in ${dr.records} records`,
+    );
   return out.join('\n');
 }
 
@@ -242,20 +336,58 @@ export function processLines(s: Session): string {
     if (p.serial === 0 && s.exit) return s.exit.signal ? `signal ${s.exit.signal}` : `code ${s.exit.code}`;
     return s.ended ? 'no exit seen (killed by a signal?)' : 'running';
   };
-  const rows = list.map((p) => [p.pid, p.ppid ?? '-', p.how, exitOf(p), cos.get(p.serial) ?? 0, p.tids.length, p.cmdline || p.exe || '-']);
-  const lines = [`Processes (${list.length})`, table(['pid', 'parent', 'began', 'exit', 'coroutines', 'threads', 'cmdline'], rows)];
+  const rows = list.map((p) => [
+    p.pid,
+    p.ppid ?? '-',
+    p.how,
+    exitOf(p),
+    cos.get(p.serial) ?? 0,
+    p.tids.length,
+    p.cmdline || p.exe || '-',
+  ]);
+  const lines = [
+    `Processes (${list.length})`,
+    table(['pid', 'parent', 'began', 'exit', 'coroutines', 'threads', 'cmdline'], rows),
+  ];
   for (const u of untraced)
-    lines.push(`${u.problem ? 'child' : 'not followed: child'} pid ${u.pid || '?'} (${u.cmdline || u.path || `forked from pid ${u.parentPid}`})${u.problem ? ' is not traced' : ''}: ${u.reason}`);
+    lines.push(
+      `${u.problem ? 'child' : 'not followed: child'} pid ${u.pid || '?'} (${u.cmdline || u.path || `forked from pid ${u.parentPid}`})${u.problem ? ' is not traced' : ''}: ${u.reason}`,
+    );
   return lines.join('\n');
 }
 
 /** Per-call statistics, like strace -c. */
 export function callsTable(s: Session, top?: number): string {
   const rows = s.derived.calls.rows();
-  const byHook = new Map<number, { name: string; count: number; errors: number; parked: number; blocked: number; total: number; p50: number; p99: number; max: number; inCo: number }>();
+  const byHook = new Map<
+    number,
+    {
+      name: string;
+      count: number;
+      errors: number;
+      parked: number;
+      blocked: number;
+      total: number;
+      p50: number;
+      p99: number;
+      max: number;
+      inCo: number;
+    }
+  >();
   for (const r of rows) {
     const all = s.derived.calls.summary(r.hook, 'all');
-    const e = byHook.get(r.hook) ?? { name: r.name, count: all.count, errors: all.errors, parked: all.parked, blocked: all.blocked, total: all.mean * all.count, p50: all.p50, p99: all.p99, max: all.max, inCo: 0 };
+    const e = byHook.get(r.hook) ?? {
+      name: r.name,
+      count: all.count,
+      errors: all.errors,
+      parked: all.parked,
+      blocked: all.blocked,
+      total: all.mean * all.count,
+      p50: all.p50,
+      p99: all.p99,
+      max: all.max,
+      inCo: 0,
+    };
     if (r.inCo === true) e.inCo = r.count;
     byHook.set(r.hook, e);
   }
@@ -264,8 +396,26 @@ export function callsTable(s: Session, top?: number): string {
   if (top) list = list.slice(0, top);
   const title = top ? 'Busiest hooked calls' : 'Hooked calls';
   if (!list.length) return `${title}\nno hooked calls`;
-  return `${title}\n` + table(['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'in co', 'parked', 'blocked', 'p50', 'p99', 'max', 'call'],
-    list.map((r) => [((100 * r.total) / sum).toFixed(2), (r.total / 1e9).toFixed(6), Math.round(r.total / r.count / 1000), r.count, r.errors, r.inCo, r.parked, r.blocked, dur(r.p50), dur(r.p99), dur(r.max), r.name]));
+  return (
+    `${title}\n` +
+    table(
+      ['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'in co', 'parked', 'blocked', 'p50', 'p99', 'max', 'call'],
+      list.map((r) => [
+        ((100 * r.total) / sum).toFixed(2),
+        (r.total / 1e9).toFixed(6),
+        Math.round(r.total / r.count / 1000),
+        r.count,
+        r.errors,
+        r.inCo,
+        r.parked,
+        r.blocked,
+        dur(r.p50),
+        dur(r.p99),
+        dur(r.max),
+        r.name,
+      ]),
+    )
+  );
 }
 
 /** The live view (run / attach): a screenful describing the session now. */
@@ -276,21 +426,46 @@ export function liveView(s: Session, columns = 100, rows = 30, final = false): s
   const lines: string[] = [];
   const elapsed = ((Date.now() - st.startedAt) / 1000).toFixed(1);
   const nproc = s.processes.processes(s.strings).length;
-  lines.push(`coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`);
+  lines.push(
+    `coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`,
+  );
   const ws = d.workers();
-  if (ws.length) lines.push('workers  ' + ws.map((w) => `w${w.worker}:${w.state}${w.co ? `(co#${w.co})` : ''}`).join(' '));
+  if (ws.length)
+    lines.push('workers  ' + ws.map((w) => `w${w.worker}:${w.state}${w.co ? `(co#${w.co})` : ''}`).join(' '));
   const cos = d.coroutines(final);
   const byState = new Map<string, number>();
   for (const c of cos) byState.set(c.state, (byState.get(c.state) ?? 0) + 1);
-  lines.push(`coroutines ${cos.length}${final ? '' : ' live'}: ` + [...byState].map(([k, v]) => `${v} ${k}`).join(', '));
+  lines.push(
+    `coroutines ${cos.length}${final ? '' : ' live'}: ` + [...byState].map(([k, v]) => `${v} ${k}`).join(', '),
+  );
   const room = Math.max(3, Math.floor((rows - 12) / 2));
   const top = [...cos].sort((a, b) => b.runTime - a.runTime).slice(0, room);
   if (top.length) {
-    lines.push(table(['co', 'name', 'state', 'worker', 'waiting in', 'run', 'switches', 'preempt'], top.map((c) => [
-      c.co, (c.name || '-').slice(0, 24), c.state, c.worker ?? '-', c.wait ? `${c.wait.hookName || c.wait.whyName}${c.wait.fd >= 0 && c.wait.why === 1 ? ` fd ${c.wait.fd}` : ''}` : '-',
-      dur(c.runTime), c.switches, c.preemptions,
-    ])));
+    lines.push(
+      table(
+        ['co', 'name', 'state', 'worker', 'waiting in', 'run', 'switches', 'preempt'],
+        top.map((c) => [
+          c.co,
+          (c.name || '-').slice(0, 24),
+          c.state,
+          c.worker ?? '-',
+          c.wait
+            ? `${c.wait.hookName || c.wait.whyName}${c.wait.fd >= 0 && c.wait.why === 1 ? ` fd ${c.wait.fd}` : ''}`
+            : '-',
+          dur(c.runTime),
+          c.switches,
+          c.preemptions,
+        ]),
+      ),
+    );
   }
   lines.push(callsTable(s, Math.min(room, 8)));
-  return lines.map((l) => l.split('\n').map((x) => x.slice(0, columns)).join('\n')).join('\n');
+  return lines
+    .map((l) =>
+      l
+        .split('\n')
+        .map((x) => x.slice(0, columns))
+        .join('\n'),
+    )
+    .join('\n');
 }

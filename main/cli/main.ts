@@ -27,7 +27,10 @@ import { packageRoot } from '../engine/paths.js';
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 
 class CliError extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
@@ -69,7 +72,14 @@ interface Parsed {
   rest: string[] | undefined;
 }
 
-const ENGINE_OPTS = { workers: true, slice: true, 'no-preempt': false, 'no-hooks': false, stack: true, 'no-follow': false };
+const ENGINE_OPTS = {
+  workers: true,
+  slice: true,
+  'no-preempt': false,
+  'no-hooks': false,
+  stack: true,
+  'no-follow': false,
+};
 
 function parse(argv: string[], spec: Record<string, boolean>): Parsed {
   const opts = new Map<string, string | true>();
@@ -144,9 +154,10 @@ function exitCodeOf(s: Session): number {
 
 function launchError(err: unknown, cmd: string): never {
   if (err instanceof ExecError) {
-    const msg = err.problem === 'static'
-      ? `${err.path} is statically linked: the Coroscope engine cannot be preloaded into it (LD_PRELOAD needs a dynamically linked program)`
-      : err.message;
+    const msg =
+      err.problem === 'static'
+        ? `${err.path} is statically linked: the Coroscope engine cannot be preloaded into it (LD_PRELOAD needs a dynamically linked program)`
+        : err.message;
     throw new CliError(msg, EXIT.CANNOT_RUN);
   }
   if (err instanceof RangeError) throw usage(err.message);
@@ -221,7 +232,10 @@ async function live(s: Session, o: { seconds?: number; attach?: boolean; quiet?:
     else stopTarget(s, interrupted > 1 ? 'SIGKILL' : 'SIGINT');
   };
   process.on('SIGINT', onSigint);
-  const timer = o.seconds !== undefined ? setTimeout(() => void (o.attach ? s.detach() : stopTarget(s, 'SIGTERM')), o.seconds * 1000) : undefined;
+  const timer =
+    o.seconds !== undefined
+      ? setTimeout(() => void (o.attach ? s.detach() : stopTarget(s, 'SIGTERM')), o.seconds * 1000)
+      : undefined;
   await s.whenEnded();
   if (timer) clearTimeout(timer);
   process.off('SIGINT', onSigint);
@@ -261,7 +275,15 @@ async function runCommand(p: Parsed, cmdline: string[] | undefined, demo?: Demo)
   const engine = { ...demo?.engine, ...engineOptions(p) };
   let s: Session;
   try {
-    s = Session.launch({ cmd: cmdline[0], args: cmdline.slice(1), engine, record: recordOption(p), stdin: 'inherit', policy: policyOption(p, 'drop'), ...LIVE_KEEP });
+    s = Session.launch({
+      cmd: cmdline[0],
+      args: cmdline.slice(1),
+      engine,
+      record: recordOption(p),
+      stdin: 'inherit',
+      policy: policyOption(p, 'drop'),
+      ...LIVE_KEEP,
+    });
   } catch (e) {
     launchError(e, cmdline[0]);
   }
@@ -335,7 +357,17 @@ error, 3 when the program cannot be run under the engine.`,
       try {
         // events: false — record only writes the file: no batch is copied into JS; batches of
         // 16384 records are sorted and encoded within a core's L2 (the engine's recorder's size).
-        s = Session.launch({ cmd: p.rest[0], args: p.rest.slice(1), engine, record: out, stdin: 'inherit', store: false, events: false, batchEvents: 16384, policy: policyOption(p, 'lossless') });
+        s = Session.launch({
+          cmd: p.rest[0],
+          args: p.rest.slice(1),
+          engine,
+          record: out,
+          stdin: 'inherit',
+          store: false,
+          events: false,
+          batchEvents: 16384,
+          policy: policyOption(p, 'lossless'),
+        });
       } catch (e) {
         launchError(e, p.rest[0]);
       }
@@ -352,12 +384,15 @@ error, 3 when the program cannot be run under the engine.`,
         (stream === 1 ? process.stdout : process.stderr).write(text);
       });
       s.on('problem', (m) => process.stderr.write(`coroscope: ${m}\n`));
-      const timer = setInterval(() => {
-        if (tty) {
-          process.stderr.write(`\r\x1b[K${line()}`);
-          shown = true;
-        } else process.stderr.write(`${line()}\n`);
-      }, tty ? 250 : 1000);
+      const timer = setInterval(
+        () => {
+          if (tty) {
+            process.stderr.write(`\r\x1b[K${line()}`);
+            shown = true;
+          } else process.stderr.write(`${line()}\n`);
+        },
+        tty ? 250 : 1000,
+      );
       const onSigint = () => stopTarget(s, 'SIGINT');
       process.on('SIGINT', onSigint);
       const secs = seconds(p);
@@ -390,9 +425,12 @@ socket): pid, start time, executable, command line.`,
         process.stdout.write('no engine processes\n');
         return EXIT.OK;
       }
-      process.stdout.write(table(['pid', 'started', 'exe', 'cmdline'], list.map((e) => [
-        e.pid, new Date(e.startedAt).toLocaleString(), e.exe, e.cmdline.join(' '),
-      ])) + '\n');
+      process.stdout.write(
+        table(
+          ['pid', 'started', 'exe', 'cmdline'],
+          list.map((e) => [e.pid, new Date(e.startedAt).toLocaleString(), e.exe, e.cmdline.join(' ')]),
+        ) + '\n',
+      );
       return EXIT.OK;
     },
   },
@@ -419,7 +457,10 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
       const secs = seconds(p);
       const policy = policyOption(p, 'drop');
       if (!listEngineProcesses().some((e) => e.pid === pid)) {
-        throw new CliError(`process ${pid} does not run the Coroscope engine (no control socket; see coroscope ps)`, EXIT.CANNOT_RUN);
+        throw new CliError(
+          `process ${pid} does not run the Coroscope engine (no control socket; see coroscope ps)`,
+          EXIT.CANNOT_RUN,
+        );
       }
       let s: Session;
       try {
@@ -451,7 +492,13 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
     async run(p) {
       if (p.positional.length !== 1) throw usage('export: give one trace file');
       const fmt = p.opts.get('format') ?? p.opts.get('f');
-      const formats: Record<string, ExportFormat> = { perfetto: 'perfetto', chrome: 'chrome-json', 'chrome-json': 'chrome-json', csv: 'calls-csv', 'calls-csv': 'calls-csv' };
+      const formats: Record<string, ExportFormat> = {
+        perfetto: 'perfetto',
+        chrome: 'chrome-json',
+        'chrome-json': 'chrome-json',
+        csv: 'calls-csv',
+        'calls-csv': 'calls-csv',
+      };
       if (typeof fmt !== 'string' || !formats[fmt]) throw usage('export: --format perfetto|chrome|csv is required');
       const out = p.opts.get('o') ?? p.opts.get('output');
       if (typeof out !== 'string') throw usage('export: -o OUT is required');
@@ -469,10 +516,14 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
         })();
         await exportToFile(formats[fmt], batches, out, {
           pid: r.info.pid,
-          onProgress: bar ? (n) => {
-            const f = Math.min(1, n / total);
-            process.stderr.write(`\r[${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0)}%  ${count(n)} events`);
-          } : undefined,
+          onProgress: bar
+            ? (n) => {
+                const f = Math.min(1, n / total);
+                process.stderr.write(
+                  `\r[${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0)}%  ${count(n)} events`,
+                );
+              }
+            : undefined,
         });
       } catch (e) {
         throw new CliError(`export failed: ${(e as Error).message}`, EXIT.BAD_FILE);
@@ -526,19 +577,25 @@ Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
     async run(p) {
       if (p.positional.length) throw usage(`serve: unexpected ${p.positional[0]}`);
       const pv = p.opts.get('port');
-      if (pv !== undefined && (typeof pv !== 'string' || !/^\d+$/.test(pv) || +pv > 65535)) throw usage(`--port ${pv}: expected 0..65535`);
+      if (pv !== undefined && (typeof pv !== 'string' || !/^\d+$/.test(pv) || +pv > 65535))
+        throw usage(`--port ${pv}: expected 0..65535`);
       const rendererDir = join(packageRoot(), 'out', 'renderer');
       if (!existsSync(join(rendererDir, 'index.html')))
-        throw new CliError(`the UI is not built (${rendererDir}/index.html is missing): run npm run build`, EXIT.CANNOT_RUN);
+        throw new CliError(
+          `the UI is not built (${rendererDir}/index.html is missing): run npm run build`,
+          EXIT.CANNOT_RUN,
+        );
       let served;
       try {
         served = await startServe({ port: pv ? +pv : 0, rendererDir });
       } catch (e) {
         throw new CliError(`serve: ${(e as Error).message}`, EXIT.CANNOT_RUN);
       }
-      process.stdout.write(`Coroscope is served at ${served.url}\n` +
-        '(only this machine can reach it; the token in the URL is required, and lets whoever holds it run any command\n' +
-        ' as you: do not share it; stopping serve revokes it)\n');
+      process.stdout.write(
+        `Coroscope is served at ${served.url}\n` +
+          '(only this machine can reach it; the token in the URL is required, and lets whoever holds it run any command\n' +
+          ' as you: do not share it; stopping serve revokes it)\n',
+      );
       await new Promise<void>((res) => {
         const stop = () => res();
         process.once('SIGINT', stop);
@@ -574,7 +631,8 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
     async run(p) {
       if (p.positional.length !== 1) throw usage('check: give one trace file');
       const lr = p.opts.get('long-run');
-      if (lr !== undefined && (typeof lr !== 'string' || !/^\d+(\.\d+)?$/.test(lr))) throw usage(`--long-run ${lr}: expected milliseconds`);
+      if (lr !== undefined && (typeof lr !== 'string' || !/^\d+(\.\d+)?$/.test(lr)))
+        throw usage(`--long-run ${lr}: expected milliseconds`);
       const r = openTrace(p.positional[0]);
       const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
       try {
@@ -590,10 +648,15 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
       if (!p.opts.has('json') && procs.length > 1) {
         // A followed session: which processes the checks covered, one line each.
         for (const pr of procs)
-          process.stdout.write(`process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`);
+          process.stdout.write(
+            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
+          );
       }
       if (p.opts.has('json')) {
-        process.stdout.write(JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed), processes: procs }, null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed), processes: procs }, null, 2) +
+            '\n',
+        );
       } else if (!found.length) {
         process.stdout.write('no problems found\n');
       } else {
@@ -627,7 +690,9 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
       if (p.positional.length !== 1) throw usage('dump: give one trace file');
       const r = openTrace(p.positional[0]);
       const inf = r.info;
-      process.stdout.write(`# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`);
+      process.stdout.write(
+        `# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`,
+      );
       let t0 = NaN;
       try {
         for (const b of r.batches()) {
@@ -636,7 +701,8 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
             if (Number.isNaN(t0) && b.raw.ts(i) > 0) t0 = b.raw.ts(i);
             lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0));
           }
-          if (!process.stdout.write(lines.join('\n') + '\n')) await new Promise((res) => process.stdout.once('drain', res));
+          if (!process.stdout.write(lines.join('\n') + '\n'))
+            await new Promise((res) => process.stdout.once('drain', res));
         }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EPIPE') return EXIT.OK;
@@ -645,7 +711,9 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
       const pr = r.problem();
       r.close();
       if (pr) {
-        process.stderr.write(`coroscope: ${r.path}: ${pr.message} (everything before offset ${pr.offset} was printed)\n`);
+        process.stderr.write(
+          `coroscope: ${r.path}: ${pr.message} (everything before offset ${pr.offset} was printed)\n`,
+        );
         return EXIT.BAD_FILE;
       }
       const unclosed = r.notClosedCleanly();
@@ -665,7 +733,12 @@ against it, then stops the server).`,
     async run(p) {
       const demos = listDemos();
       if (!p.positional.length) {
-        process.stdout.write(table(['example', 'what it shows'], demos.map((d) => [d.name, d.description])) + '\n');
+        process.stdout.write(
+          table(
+            ['example', 'what it shows'],
+            demos.map((d) => [d.name, d.description]),
+          ) + '\n',
+        );
         process.stdout.write('\nRun one: coroscope demo NAME\n');
         return EXIT.OK;
       }
@@ -713,7 +786,9 @@ function mainHelp(): string {
 Coroscope: an inspector for programs running the Coroscope coroutine engine.
 
 Commands:
-${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`).join('\n')}
+${Object.entries(commands)
+  .map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`)
+  .join('\n')}
   ${'help'.padEnd(w)}  coroscope help COMMAND: the options of a command
 
 ${EXIT_HELP}`;

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function electronBinary() {
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return { why: 'no display (DISPLAY/WAYLAND_DISPLAY unset)' };
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+    return { why: 'no display (DISPLAY/WAYLAND_DISPLAY unset)' };
   try {
     return { path: createRequire(import.meta.url)('electron') };
   } catch (e) {

@@ -31,10 +31,10 @@ export function bridge(host: AppHost, win: BrowserWindow, allowedUrl: (url: stri
   };
   ipcMain.handle(IPC_REQUEST, async (ev, envelope: unknown): Promise<ReplyEnvelope> => {
     const id = typeof (envelope as { id?: unknown })?.id === 'number' ? (envelope as { id: number }).id : -1;
-    if (!trusted(ev)) return { id, ok: false, error: { code: 'bad-request', message: 'request from an untrusted frame' } };
+    if (!trusted(ev))
+      return { id, ok: false, error: { code: 'bad-request', message: 'request from an untrusted frame' } };
     const name = (envelope as { name?: unknown })?.name;
-    if (!isRequestName(name))
-      return { id, ok: false, error: { code: 'bad-request', message: 'unknown request' } };
+    if (!isRequestName(name)) return { id, ok: false, error: { code: 'bad-request', message: 'unknown request' } };
     return host.handle(envelope, { push });
   });
   const off = host.onPush(push);

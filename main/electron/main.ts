@@ -18,8 +18,16 @@ import { fileURLToPath } from 'node:url';
 import { AppHost } from '../app/host.js';
 import { bridge } from './ipc.js';
 import {
-  APP_INDEX, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponse, devicePermission, isAppIndex, navigationAllowed,
-  permissionCheck, permissionRequest, RENDERER_CSP,
+  APP_INDEX,
+  APP_SCHEME,
+  APP_SCHEME_PRIVILEGES,
+  appResponse,
+  devicePermission,
+  isAppIndex,
+  navigationAllowed,
+  permissionCheck,
+  permissionRequest,
+  RENDERER_CSP,
 } from './security.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // out/main
@@ -28,7 +36,9 @@ const rendererDir = join(here, '..', 'renderer');
 const rendererUrl = devUrl ?? APP_INDEX;
 
 // Before the app is ready: app:// is a standard, secure scheme (its own origin, fetch works).
-protocol.registerSchemesAsPrivileged([{ ...APP_SCHEME_PRIVILEGES, privileges: { ...APP_SCHEME_PRIVILEGES.privileges } }]);
+protocol.registerSchemesAsPrivileged([
+  { ...APP_SCHEME_PRIVILEGES, privileges: { ...APP_SCHEME_PRIVILEGES.privileges } },
+]);
 
 /** Every webContents: no navigation of any frame away from the app, no new windows, no webviews. */
 function lockDown(wc: WebContents): void {
@@ -48,11 +58,21 @@ function lockDown(wc: WebContents): void {
 
 function createWindow(host: AppHost): BrowserWindow {
   const win = new BrowserWindow({
-    width: 1400, height: 900, show: false, title: 'Coroscope', backgroundColor: '#16181d',
+    width: 1400,
+    height: 900,
+    show: false,
+    title: 'Coroscope',
+    backgroundColor: '#16181d',
     webPreferences: {
       preload: join(here, '..', 'preload', 'index.cjs'),
-      contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false,
-      webSecurity: true, allowRunningInsecureContent: false, webviewTag: false, spellcheck: false,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
     },
   });
   win.once('ready-to-show', () => win.show());

@@ -8,8 +8,16 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { scratch } from '../testing/helpers.js';
 import {
-  APP_INDEX, APP_SCHEME_PRIVILEGES, appResponse, devIndexHtml, devicePermission, isAppIndex, navigationAllowed, permissionCheck,
-  permissionRequest, RENDERER_CSP,
+  APP_INDEX,
+  APP_SCHEME_PRIVILEGES,
+  appResponse,
+  devIndexHtml,
+  devicePermission,
+  isAppIndex,
+  navigationAllowed,
+  permissionCheck,
+  permissionRequest,
+  RENDERER_CSP,
 } from './security.js';
 
 let tmp: ReturnType<typeof scratch>;
@@ -32,11 +40,29 @@ after(() => tmp.cleanup());
 const get = (url: string, method = 'GET') => appResponse(root, new Request(url, { method }));
 
 test('navigation of any frame is allowed to the app only', () => {
-  for (const ok of [APP_INDEX, 'app://coroscope/', 'app://coroscope/index.html#/timeline', 'app://coroscope/assets/app.js'])
+  for (const ok of [
+    APP_INDEX,
+    'app://coroscope/',
+    'app://coroscope/index.html#/timeline',
+    'app://coroscope/assets/app.js',
+  ])
     assert.equal(navigationAllowed(ok), true, ok);
-  for (const no of ['file:///etc/passwd', 'https://example.com/', 'http://127.0.0.1:5173/', 'app://evil/index.html',
-    'app://user:pw@coroscope/index.html', 'javascript:alert(1)', 'data:text/html,hi', 'about:blank', 'chrome://gpu',
-    'devtools://devtools/', '', 'not a url', 'app:coroscope/index.html', 'APP://COROSCOPE.evil/'])
+  for (const no of [
+    'file:///etc/passwd',
+    'https://example.com/',
+    'http://127.0.0.1:5173/',
+    'app://evil/index.html',
+    'app://user:pw@coroscope/index.html',
+    'javascript:alert(1)',
+    'data:text/html,hi',
+    'about:blank',
+    'chrome://gpu',
+    'devtools://devtools/',
+    '',
+    'not a url',
+    'app:coroscope/index.html',
+    'APP://COROSCOPE.evil/',
+  ])
     assert.equal(navigationAllowed(no), false, no);
   // in development, the Vite dev server's origin instead of app://
   const dev = 'http://localhost:5173/';
@@ -45,7 +71,7 @@ test('navigation of any frame is allowed to the app only', () => {
   assert.equal(navigationAllowed('http://localhost:5174/', dev), false);
 });
 
-test('the IPC bridge trusts the app\'s main page only', () => {
+test("the IPC bridge trusts the app's main page only", () => {
   assert.equal(isAppIndex(APP_INDEX), true);
   assert.equal(isAppIndex('app://coroscope/index.html#x'), true);
   assert.equal(isAppIndex('app://coroscope/assets/app.js'), false);
@@ -53,8 +79,21 @@ test('the IPC bridge trusts the app\'s main page only', () => {
 });
 
 test('every permission check and request is denied', () => {
-  for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'fullscreen', 'openExternal',
-    'hid', 'serial', 'usb', 'midi', 'pointerLock', 'unknown'] as const) {
+  for (const p of [
+    'media',
+    'geolocation',
+    'notifications',
+    'clipboard-read',
+    'clipboard-sanitized-write',
+    'fullscreen',
+    'openExternal',
+    'hid',
+    'serial',
+    'usb',
+    'midi',
+    'pointerLock',
+    'unknown',
+  ] as const) {
     assert.equal((permissionCheck as (...a: unknown[]) => boolean)(null, p, 'app://coroscope', {}), false, p);
     const answers: boolean[] = [];
     permissionRequest(null, p, (granted) => answers.push(granted));
@@ -75,11 +114,25 @@ test('app:// serves the renderer folder with the CSP and nothing outside it', as
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type')!, /javascript/);
   assert.equal((await get('app://coroscope/assets/app.css', 'HEAD')).status, 200);
-  for (const bad of ['app://coroscope/../secret.txt', 'app://coroscope/%2e%2e/secret.txt', 'app://coroscope/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
-    'app://coroscope/assets/..%2f..%2fsecret.txt', 'app://coroscope/assets/..%5c..%5csecret.txt', 'app://coroscope/.hidden',
-    'app://coroscope/%2ehidden', 'app://coroscope/assets/link.txt', 'app://coroscope/dir', 'app://coroscope/dir/', 'app://coroscope/missing.js',
-    'app://coroscope/index.html%00.js', 'app://coroscope/%zz', 'app://evil/index.html', 'app://coroscope.evil/index.html',
-    'file:///etc/passwd', 'app://coroscope/assets/fifo.js']) {
+  for (const bad of [
+    'app://coroscope/../secret.txt',
+    'app://coroscope/%2e%2e/secret.txt',
+    'app://coroscope/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+    'app://coroscope/assets/..%2f..%2fsecret.txt',
+    'app://coroscope/assets/..%5c..%5csecret.txt',
+    'app://coroscope/.hidden',
+    'app://coroscope/%2ehidden',
+    'app://coroscope/assets/link.txt',
+    'app://coroscope/dir',
+    'app://coroscope/dir/',
+    'app://coroscope/missing.js',
+    'app://coroscope/index.html%00.js',
+    'app://coroscope/%zz',
+    'app://evil/index.html',
+    'app://coroscope.evil/index.html',
+    'file:///etc/passwd',
+    'app://coroscope/assets/fifo.js',
+  ]) {
     const r = await get(bad);
     assert.equal(r.status, 404, bad);
     assert.equal(r.headers.get('content-security-policy'), RENDERER_CSP, `${bad}: refusals carry the CSP too`);
@@ -91,7 +144,8 @@ test('app:// serves the renderer folder with the CSP and nothing outside it', as
 test('the CSP allows no inline script or style, no eval, nothing from elsewhere; the scheme is standard and secure', () => {
   const directives = new Map(RENDERER_CSP.split(/;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
   assert.doesNotMatch(RENDERER_CSP, /unsafe|\*|http|ws:/);
-  for (const d of ['default-src', 'script-src', 'style-src', 'connect-src']) assert.deepEqual(directives.get(d), ["'self'"], d);
+  for (const d of ['default-src', 'script-src', 'style-src', 'connect-src'])
+    assert.deepEqual(directives.get(d), ["'self'"], d);
   assert.deepEqual(directives.get('object-src'), ["'none'"]);
   assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
   assert.equal(APP_SCHEME_PRIVILEGES.privileges.standard, true);
@@ -99,7 +153,7 @@ test('the CSP allows no inline script or style, no eval, nothing from elsewhere;
   assert.equal('bypassCSP' in APP_SCHEME_PRIVILEGES.privileges, false);
 });
 
-test('the renderer\'s own meta CSP forbids inline styles; only the dev server\'s copy allows them', () => {
+test("the renderer's own meta CSP forbids inline styles; only the dev server's copy allows them", () => {
   const html = readFileSync(join(import.meta.dirname, '..', '..', 'renderer', 'index.html'), 'utf8');
   const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html)?.[1];
   assert.ok(meta, 'a CSP meta tag');

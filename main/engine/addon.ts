@@ -105,8 +105,10 @@ export interface NativeTraceFile {
 export type { TraceChunkSummary, TraceLaneSummary } from '../../core/overview/summaries.js';
 export interface Addon {
   launch(opts: NativeLaunchOptions, onMessage: (m: LinkMessage) => void): NativeTarget;
-  attach(opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy },
-    onMessage: (m: LinkMessage) => void): NativeTarget;
+  attach(
+    opts: { pid: number; record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy },
+    onMessage: (m: LinkMessage) => void,
+  ): NativeTarget;
   socketPath(pid: number): string;
   /** The directories engines put their control sockets in, in the engine's order (native/wire/control_path.h). */
   controlDirs(): string[];

@@ -25,7 +25,19 @@ test('a launched program is observed from its first event: metadata, coroutines,
   assert.deepEqual(c.exit, { code: 0, signal: null });
   assert.equal(c.stdout, 'hi\n');
   const kinds = c.events.map((e) => e.kind);
-  for (const k of ['CLOCK', 'PROCESS', 'CONFIG', 'THREAD', 'CO_CREATE', 'CO_READY', 'CO_RUN', 'CO_SUSPEND', 'WAKE', 'CALL', 'CO_FINISH'])
+  for (const k of [
+    'CLOCK',
+    'PROCESS',
+    'CONFIG',
+    'THREAD',
+    'CO_CREATE',
+    'CO_READY',
+    'CO_RUN',
+    'CO_SUSPEND',
+    'WAKE',
+    'CALL',
+    'CO_FINISH',
+  ])
     assert.ok(kinds.includes(k), `missing ${k} in ${kinds.join(' ')}`);
   const proc = c.events.find((e) => e.kind === 'PROCESS')!;
   assert.equal(proc.a[0], t.pid);
@@ -77,7 +89,10 @@ test('stdout and stderr stream separately; an exit code and a killing signal are
   assert.equal(c.stderr, 'err\n');
   assert.deepEqual(c.exit, { code: 7, signal: null });
   // Calls outside coroutines are observed too (the shell's own writes).
-  assert.ok(c.events.some((e) => e.kind === 'CALL'), 'pass-through calls are observed');
+  assert.ok(
+    c.events.some((e) => e.kind === 'CALL'),
+    'pass-through calls are observed',
+  );
 
   const k = launch({ cmd: example('sleep_forever'), engine: { hooks: false, workers: 1 } }); // never ends by itself
   const ck = collect(k);
@@ -88,21 +103,39 @@ test('stdout and stderr stream separately; an exit code and a killing signal are
 });
 
 test('programs the engine cannot observe are refused with a plain reason', () => {
-  assert.throws(() => launch({ cmd: 'no-such-program-coroscope' }), (e: unknown) => e instanceof ExecError && e.problem === 'not-found' && /command not found/.test(e.message));
-  assert.throws(() => launch({ cmd: '/nonexistent/prog' }), (e: unknown) => e instanceof ExecError && e.problem === 'not-found');
+  assert.throws(
+    () => launch({ cmd: 'no-such-program-coroscope' }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'not-found' && /command not found/.test(e.message),
+  );
+  assert.throws(
+    () => launch({ cmd: '/nonexistent/prog' }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'not-found',
+  );
   const txt = join(tmp.dir, 'notes.txt');
   writeFileSync(txt, 'hello');
-  assert.throws(() => launch({ cmd: txt }), (e: unknown) => e instanceof ExecError && e.problem === 'not-executable');
+  assert.throws(
+    () => launch({ cmd: txt }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'not-executable',
+  );
   chmodSync(txt, 0o755);
-  assert.throws(() => launch({ cmd: txt }), (e: unknown) => e instanceof ExecError && e.problem === 'not-a-program');
-  assert.throws(() => launch({ cmd: tmp.dir }), (e: unknown) => e instanceof ExecError && e.problem === 'is-directory');
+  assert.throws(
+    () => launch({ cmd: txt }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'not-a-program',
+  );
+  assert.throws(
+    () => launch({ cmd: tmp.dir }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'is-directory',
+  );
   // A static binary: LD_PRELOAD never reaches it.
   const src = join(tmp.dir, 'static.c');
   writeFileSync(src, 'int main(void) { return 0; }\n');
   const bin = join(tmp.dir, 'static-prog');
   const cc = spawnSync('cc', ['-static', src, '-o', bin]);
   assert.equal(cc.status, 0, `cc -static failed: ${cc.stderr}`);
-  assert.throws(() => launch({ cmd: bin }), (e: unknown) => e instanceof ExecError && e.problem === 'static' && /statically linked/.test(e.message));
+  assert.throws(
+    () => launch({ cmd: bin }),
+    (e: unknown) => e instanceof ExecError && e.problem === 'static' && /statically linked/.test(e.message),
+  );
   // A script is checked through its interpreter, and runs.
   const script = join(tmp.dir, 'script.sh');
   writeFileSync(script, '#!/bin/sh\necho script\n');
@@ -180,7 +213,10 @@ test('slow motion: with a delay set, each scheduling decision waits that long; 0
   await sleep(500);
   const switchesAfter = (await t.snapshot()).coroutines.reduce((a, x) => a + x.switches, 0);
   // One worker, 50 ms per decision: about 10 decisions in 500 ms, never hundreds.
-  assert.ok(switchesAfter - switchesBefore <= 14, `${switchesAfter - switchesBefore} decisions in 500 ms at 50 ms each`);
+  assert.ok(
+    switchesAfter - switchesBefore <= 14,
+    `${switchesAfter - switchesBefore} decisions in 500 ms at 50 ms each`,
+  );
   await assert.rejects(t.set('delay', '3s'), /0 to 2s/);
   await t.set('delay', '0ms');
   const r = await c;
@@ -189,7 +225,8 @@ test('slow motion: with a delay set, each scheduling decision waits that long; 0
 
 test('an inspector that leaves turns slow motion off: the target runs on at full speed', async () => {
   const server = spawn(example('steal_imbalance'), [], {
-    env: { ...process.env, LD_PRELOAD: enginePath(), COROSCOPE_WORKERS: '1', COROSCOPE_START_PAUSED: '1' }, stdio: 'ignore',
+    env: { ...process.env, LD_PRELOAD: enginePath(), COROSCOPE_WORKERS: '1', COROSCOPE_START_PAUSED: '1' },
+    stdio: 'ignore',
   });
   // Started by hand: COROSCOPE_START_PAUSED is ignored without an inspector that launched it.
   const exited = new Promise<number | null>((res) => server.on('exit', (code) => res(code)));
@@ -210,15 +247,25 @@ test('attach: an echo server started by hand with the library preloaded streams 
   try {
     await sleep(100);
     const listed = listEngineProcesses();
-    assert.ok(listed.some((p) => p.pid === server.pid && p.exe === example('echo_server')), 'the server is listed');
+    assert.ok(
+      listed.some((p) => p.pid === server.pid && p.exe === example('echo_server')),
+      'the server is listed',
+    );
     const t = attach(server.pid!);
     const c = collect(t);
-    const client = spawnSync(example('echo_client'), ['--port', port, '--conns', '20', '--duration', '0.5', '--warmup', '0'], { encoding: 'utf8' });
+    const client = spawnSync(
+      example('echo_client'),
+      ['--port', port, '--conns', '20', '--duration', '0.5', '--warmup', '0'],
+      { encoding: 'utf8' },
+    );
     assert.equal(client.status, 0, client.stderr);
     const snap = await t.snapshot();
     assert.ok(snap.coroutines.length >= 1);
     // A second inspector is told the engine is busy.
-    assert.throws(() => attach(server.pid!), (e: unknown) => e instanceof AttachError && /busy: another inspector is attached/.test(e.message));
+    assert.throws(
+      () => attach(server.pid!),
+      (e: unknown) => e instanceof AttachError && /busy: another inspector is attached/.test(e.message),
+    );
     await t.detach();
     const got = await c;
     const kinds = new Set(got.events.map((e) => e.kind));
@@ -227,7 +274,11 @@ test('attach: an echo server started by hand with the library preloaded streams 
     assert.ok(recvs.length > 20, `transfers observed: ${recvs.length}`);
     assert.equal(server.exitCode, null, 'the server still runs after detach');
     // And it still serves.
-    const again = spawnSync(example('echo_client'), ['--port', port, '--conns', '2', '--duration', '0.2', '--warmup', '0'], { encoding: 'utf8' });
+    const again = spawnSync(
+      example('echo_client'),
+      ['--port', port, '--conns', '2', '--duration', '0.2', '--warmup', '0'],
+      { encoding: 'utf8' },
+    );
     assert.match(again.stdout, /requests_per_sec=[1-9]/);
   } finally {
     server.kill('SIGKILL');
@@ -243,7 +294,12 @@ test('the control socket answers only its own user: a peer of another uid is clo
     // socket up so that only the engine's own check stands in the way.
     for (const d of [join(sock, '..'), join(sock, '..', '..'), join(sock, '..', '..', '..')]) chmodSync(d, 0o711);
     chmodSync(sock, 0o666);
-    const probe = (uid: number) => spawnSync('python3', ['-c', `
+    const probe = (uid: number) =>
+      spawnSync(
+        'python3',
+        [
+          '-c',
+          `
 import os, socket, sys
 os.setgid(${uid}); os.setuid(${uid})
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(3)
@@ -254,7 +310,11 @@ except socket.timeout:
     print("timeout")
 except (BrokenPipeError, ConnectionResetError):
     print("b''")
-`, sock], { encoding: 'utf8' });
+`,
+          sock,
+        ],
+        { encoding: 'utf8' },
+      );
     const stranger = probe(65534);
     assert.equal(stranger.status, 0, stranger.stderr);
     assert.equal(stranger.stdout.trim(), "b''", 'closed without an answer');
@@ -266,15 +326,24 @@ except (BrokenPipeError, ConnectionResetError):
 });
 
 test('attach refuses a pid that runs no engine, and a dead one', () => {
-  assert.throws(() => attach(process.pid), (e: unknown) => e instanceof AttachError && /runs no Coroscope engine/.test(e.message));
-  assert.throws(() => attach(2 ** 22 + 12345), (e: unknown) => e instanceof AttachError && /no process/.test(e.message));
+  assert.throws(
+    () => attach(process.pid),
+    (e: unknown) => e instanceof AttachError && /runs no Coroscope engine/.test(e.message),
+  );
+  assert.throws(
+    () => attach(2 ** 22 + 12345),
+    (e: unknown) => e instanceof AttachError && /no process/.test(e.message),
+  );
   assert.throws(() => attach(-3), AttachError);
 });
 
 test('a corrupt trace file is refused with the reason', () => {
   const bad = join(tmp.dir, 'bad.cstrace');
   writeFileSync(bad, 'this is not a trace');
-  assert.throws(() => new (addon().TraceFile)(bad), (e: Error & { code?: string }) => /CS_TRACE_E/.test(e.code ?? '') && /bad\.cstrace/.test(e.message));
+  assert.throws(
+    () => new (addon().TraceFile)(bad),
+    (e: Error & { code?: string }) => /CS_TRACE_E/.test(e.code ?? '') && /bad\.cstrace/.test(e.message),
+  );
   assert.ok(existsSync(build));
 });
 

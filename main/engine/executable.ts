@@ -11,7 +11,11 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 export type ExecProblem = 'not-found' | 'not-executable' | 'not-a-program' | 'static' | 'wrong-arch' | 'is-directory';
 
 export class ExecError extends Error {
-  constructor(readonly problem: ExecProblem, message: string, readonly path: string) {
+  constructor(
+    readonly problem: ExecProblem,
+    message: string,
+    readonly path: string,
+  ) {
     super(message);
     this.name = 'ExecError';
   }
@@ -81,7 +85,8 @@ export function checkExecutable(p: string, depth = 0): ExecInfo {
   if (head[0] === 0x23 && head[1] === 0x21) return checkScript(p, depth);
   if (head.length < 64 || head.readUInt32BE(0) !== 0x7f454c46)
     throw new ExecError('not-a-program', `${p} is neither an ELF program nor a #! script`, p);
-  if (head[4] !== 2) throw new ExecError('wrong-arch', `${p} is a 32-bit program; the engine is 64-bit (x86-64) only`, p);
+  if (head[4] !== 2)
+    throw new ExecError('wrong-arch', `${p} is a 32-bit program; the engine is 64-bit (x86-64) only`, p);
   const machine = head.readUInt16LE(18);
   if (machine !== 0x3e) throw new ExecError('wrong-arch', `${p} is not an x86-64 program (ELF machine ${machine})`, p);
   const phoff = Number(head.readBigUInt64LE(0x20));
@@ -95,9 +100,12 @@ export function checkExecutable(p: string, depth = 0): ExecInfo {
     const interp = readHead(p, Math.min(size, 4096), off).toString('latin1').replace(/\0.*$/s, '');
     return { path: p, kind: 'elf', interpreter: interp };
   }
-  throw new ExecError('static',
+  throw new ExecError(
+    'static',
     `${p} is statically linked: the engine is loaded with LD_PRELOAD, which a static program never reads, ` +
-    'so it cannot be observed. Link it dynamically (or link it with libcoroscope).', p);
+      'so it cannot be observed. Link it dynamically (or link it with libcoroscope).',
+    p,
+  );
 }
 
 function checkScript(p: string, depth: number): ExecInfo {

@@ -40,11 +40,13 @@ export interface LaunchOptions {
 export function engineEnv(o: EngineOptions = {}): Record<string, string> {
   const e: Record<string, string> = {};
   if (o.workers !== undefined) {
-    if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 1024) throw new RangeError('workers must be 1..1024');
+    if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 1024)
+      throw new RangeError('workers must be 1..1024');
     e.COROSCOPE_WORKERS = String(o.workers);
   }
   if (o.timeSlice !== undefined) {
-    if (!/^\d+(\.\d+)?(ns|us|ms|s)$/.test(o.timeSlice)) throw new RangeError(`time slice ${o.timeSlice}: expected e.g. 10ms, 500us`);
+    if (!/^\d+(\.\d+)?(ns|us|ms|s)$/.test(o.timeSlice))
+      throw new RangeError(`time slice ${o.timeSlice}: expected e.g. 10ms, 500us`);
     e.COROSCOPE_TIME_SLICE = o.timeSlice;
   }
   if (o.preempt !== undefined) e.COROSCOPE_PREEMPT = o.preempt ? '1' : '0';
@@ -60,14 +62,29 @@ export function launch(o: LaunchOptions): EngineTarget {
   const cwd = o.cwd ?? process.cwd();
   const file = resolveCommand(o.cmd, cwd, o.env?.PATH ?? process.env.PATH);
   checkExecutable(file);
-  const vars: Record<string, string | undefined> = { ...process.env, COROSCOPE_TRACE: undefined, ...engineEnv(o.engine), ...o.env };
-  const env = Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const vars: Record<string, string | undefined> = {
+    ...process.env,
+    COROSCOPE_TRACE: undefined,
+    ...engineEnv(o.engine),
+    ...o.env,
+  };
+  const env = Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
   let target: EngineTarget | undefined;
   const queue: Parameters<EngineTarget['handle']>[0][] = [];
   const native = addon().launch(
     {
-      file, argv: [o.cmd, ...(o.args ?? [])], env, cwd, preload: enginePath(), stdinNull: o.stdin !== 'inherit',
-      record: o.record, batchEvents: o.batchEvents, periodMs: o.periodMs, policy: o.policy,
+      file,
+      argv: [o.cmd, ...(o.args ?? [])],
+      env,
+      cwd,
+      preload: enginePath(),
+      stdinNull: o.stdin !== 'inherit',
+      record: o.record,
+      batchEvents: o.batchEvents,
+      periodMs: o.periodMs,
+      policy: o.policy,
       follow: o.engine?.follow !== false,
       ...(o.events === false ? { events: false } : {}),
     },
@@ -80,13 +97,19 @@ export function launch(o: LaunchOptions): EngineTarget {
 }
 
 export class AttachError extends Error {
-  constructor(message: string, readonly pid: number) {
+  constructor(
+    message: string,
+    readonly pid: number,
+  ) {
     super(message);
     this.name = 'AttachError';
   }
 }
 
-export function attach(pid: number, opts: { record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy } = {}): EngineTarget {
+export function attach(
+  pid: number,
+  opts: { record?: string; batchEvents?: number; periodMs?: number; policy?: RecordingPolicy } = {},
+): EngineTarget {
   if (!Number.isInteger(pid) || pid <= 0) throw new AttachError(`${pid} is not a process id`, pid);
   if (!describeProcess(pid)) throw new AttachError(`no process ${pid}`, pid);
   let target: EngineTarget | undefined;

@@ -14,7 +14,8 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the Coroscope package root (no package.json with native/ above this file)');
+    if (up === dir)
+      throw new Error('cannot find the Coroscope package root (no package.json with native/ above this file)');
     dir = up;
   }
 }

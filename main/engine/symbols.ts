@@ -66,8 +66,10 @@ export function sourceLines(pid: number, pcs: readonly number[]): Map<number, So
     byFile.set(m.path, list);
   }
   for (const [file, list] of byFile) {
-    const r = spawnSync('addr2line', ['-f', '-C', '-e', file, ...list.map((x) => '0x' + x.addr.toString(16))],
-      { encoding: 'utf8', timeout: 5000 });
+    const r = spawnSync('addr2line', ['-f', '-C', '-e', file, ...list.map((x) => '0x' + x.addr.toString(16))], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
     if (r.status !== 0 || !r.stdout) continue;
     const lines = r.stdout.split('\n');
     list.forEach((x, i) => {

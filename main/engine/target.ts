@@ -19,11 +19,21 @@ import type { HelloReply, PauseReply, SetReply, SnapshotReply, StepReply } from 
 import type { ExitInfo } from '../../core/session/status.js';
 
 export type { EngineConfig } from '../../core/engine/engineConfig.js';
-export type { HelloReply, PauseReply, SetReply, SnapshotCoroutine, SnapshotReply, StepReply } from '../../core/engine/controlReplies.js';
+export type {
+  HelloReply,
+  PauseReply,
+  SetReply,
+  SnapshotCoroutine,
+  SnapshotReply,
+  StepReply,
+} from '../../core/engine/controlReplies.js';
 export type { ExitInfo };
 
 export class ControlError extends Error {
-  constructor(readonly command: string, message: string) {
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
     super(`${command}: ${message}`);
     this.name = 'ControlError';
   }

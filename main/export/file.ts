@@ -15,7 +15,7 @@ import { writableSink } from './nodeSink.js';
 export type ExportFormat = 'perfetto' | 'chrome-json' | 'calls-csv';
 
 export interface ExportSummaries {
-  'perfetto': PerfettoSummary;
+  perfetto: PerfettoSummary;
   'chrome-json': ChromeSummary;
   'calls-csv': CallStatsSummary;
 }
@@ -23,10 +23,14 @@ export interface ExportSummaries {
 /** Bytes the stream may hold before the exporter waits for it. */
 const WRITE_AHEAD = 8 << 20;
 
-const exporters = { 'perfetto': exportPerfetto, 'chrome-json': exportChromeJson, 'calls-csv': exportCallStatsCsv };
+const exporters = { perfetto: exportPerfetto, 'chrome-json': exportChromeJson, 'calls-csv': exportCallStatsCsv };
 
-export async function exportToFile<F extends ExportFormat>(format: F, batches: Batches, path: string,
-  opts: ExportOptions = {}): Promise<ExportSummaries[F]> {
+export async function exportToFile<F extends ExportFormat>(
+  format: F,
+  batches: Batches,
+  path: string,
+  opts: ExportOptions = {},
+): Promise<ExportSummaries[F]> {
   // Private to the user (0600), like the traces it comes from; an existing file is made private too.
   const fh = await open(path, 'w', 0o600);
   try {

@@ -63,15 +63,16 @@ async function client(): Promise<Client> {
     if (typeof m.id === 'number') waiting.get(m.id)?.(m);
   });
   let next = 1_000_000;
-  const rawText = (text: string, id: number) => new Promise<ReplyEnvelope>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply to ${text.slice(0, 200)} (seed ${SEED})`)), 15000);
-    waiting.set(id, (r) => {
-      clearTimeout(timer);
-      waiting.delete(id);
-      resolve(r);
+  const rawText = (text: string, id: number) =>
+    new Promise<ReplyEnvelope>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${text.slice(0, 200)} (seed ${SEED})`)), 15000);
+      waiting.set(id, (r) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(r);
+      });
+      ws.send(text);
     });
-    ws.send(text);
-  });
   return { ws, raw: rawText, call: (name, args, id = next++) => rawText(JSON.stringify({ id, name, args }), id) };
 }
 
@@ -158,9 +159,61 @@ after(async () => {
 
 // ---- HTTP ---------------------------------------------------------------------------------------
 
-const PIECES = ['/', '//', '///', '[', ']', '%', '%2e', '%2E%2e', '%2f', '%5c', '%00', '%zz', '%ff', '%c0%ae', '..', '.', '?',
-  '#', '@', ':', '\\', 'a', 'assets', 'app.js', 'download', 'api', 'index.html', '~', '*', 'token=', '&', ';', ',', '{',
-  '|', '^', '`', '"', "'", '<', '>', '\u00e9', '\u{1f600}', '\ud800', '=', '+', '$', '!', '(', ')', '0x', '[::1]', '9'.repeat(20)];
+const PIECES = [
+  '/',
+  '//',
+  '///',
+  '[',
+  ']',
+  '%',
+  '%2e',
+  '%2E%2e',
+  '%2f',
+  '%5c',
+  '%00',
+  '%zz',
+  '%ff',
+  '%c0%ae',
+  '..',
+  '.',
+  '?',
+  '#',
+  '@',
+  ':',
+  '\\',
+  'a',
+  'assets',
+  'app.js',
+  'download',
+  'api',
+  'index.html',
+  '~',
+  '*',
+  'token=',
+  '&',
+  ';',
+  ',',
+  '{',
+  '|',
+  '^',
+  '`',
+  '"',
+  "'",
+  '<',
+  '>',
+  '\u00e9',
+  '\u{1f600}',
+  '\ud800',
+  '=',
+  '+',
+  '$',
+  '!',
+  '(',
+  ')',
+  '0x',
+  '[::1]',
+  '9'.repeat(20),
+];
 
 function target_(withToken: boolean): string {
   const parts: string[] = [];
@@ -183,8 +236,17 @@ test('malformed request targets, with and without the token: never a crash, neve
     const withToken = gen.int(2) === 0;
     const tgt = target_(withToken);
     const upgrade = gen.int(4) === 0;
-    const headers: [string, string][] = [['Host', `127.0.0.1:${srv.port}`], ['Connection', upgrade ? 'Upgrade' : 'close']];
-    if (upgrade) headers.push(['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', randomBytes(16).toString('base64')], ['Origin', srv.origin]);
+    const headers: [string, string][] = [
+      ['Host', `127.0.0.1:${srv.port}`],
+      ['Connection', upgrade ? 'Upgrade' : 'close'],
+    ];
+    if (upgrade)
+      headers.push(
+        ['Upgrade', 'websocket'],
+        ['Sec-WebSocket-Version', '13'],
+        ['Sec-WebSocket-Key', randomBytes(16).toString('base64')],
+        ['Origin', srv.origin],
+      );
     const req = httpRequest(gen.pick(['GET', 'GET', 'HEAD']), tgt, headers);
     const { status } = await raw([Buffer.from(req, 'utf8')]);
     const what = `target ${JSON.stringify(tgt)}${upgrade ? ' (upgrade)' : ''}: ${status}`;
@@ -200,12 +262,54 @@ test('hostile headers: huge, duplicated Host, bad Origin, broken cookies, smuggl
   const [cname, cvalue] = cookie.split('=');
   // [what, request, statuses allowed]; none of these may be answered 200 except where listed
   const cases: [string, string, number[]][] = [
-    ['huge header', httpRequest('GET', tok, [['Host', host], ['X-Big', 'a'.repeat(100_000)]]), [0, 431, 400]],
-    ['many headers', httpRequest('GET', tok, [['Host', host], ...Array.from({ length: 3000 }, (_, i): [string, string] => [`X-${i}`, 'v'])]), [0, 431, 400]],
-    ['huge cookie', httpRequest('GET', '/', [['Host', host], ['Cookie', `${cookie}; ${'a'.repeat(60_000)}=1`]]), [0, 431, 400, 403]],
-    ['Host twice, ours second', httpRequest('GET', tok, [['Host', 'evil.example'], ['Host', host]]), [0, 400, 403]],
-    ['Host twice, ours first', httpRequest('GET', tok, [['Host', host], ['Host', 'evil.example']]), [0, 400, 403]],
-    ['Host twice, both ours', httpRequest('GET', tok, [['Host', host], ['Host', host]]), [0, 400, 403]],
+    [
+      'huge header',
+      httpRequest('GET', tok, [
+        ['Host', host],
+        ['X-Big', 'a'.repeat(100_000)],
+      ]),
+      [0, 431, 400],
+    ],
+    [
+      'many headers',
+      httpRequest('GET', tok, [
+        ['Host', host],
+        ...Array.from({ length: 3000 }, (_, i): [string, string] => [`X-${i}`, 'v']),
+      ]),
+      [0, 431, 400],
+    ],
+    [
+      'huge cookie',
+      httpRequest('GET', '/', [
+        ['Host', host],
+        ['Cookie', `${cookie}; ${'a'.repeat(60_000)}=1`],
+      ]),
+      [0, 431, 400, 403],
+    ],
+    [
+      'Host twice, ours second',
+      httpRequest('GET', tok, [
+        ['Host', 'evil.example'],
+        ['Host', host],
+      ]),
+      [0, 400, 403],
+    ],
+    [
+      'Host twice, ours first',
+      httpRequest('GET', tok, [
+        ['Host', host],
+        ['Host', 'evil.example'],
+      ]),
+      [0, 400, 403],
+    ],
+    [
+      'Host twice, both ours',
+      httpRequest('GET', tok, [
+        ['Host', host],
+        ['Host', host],
+      ]),
+      [0, 400, 403],
+    ],
     ['no Host', httpRequest('GET', tok, []), [0, 400, 403]],
     ['HTTP/1.0 without Host', `GET ${tok} HTTP/1.0\r\n\r\n`, [0, 400, 403]],
     ['Host with a trailing dot', httpRequest('GET', tok, [['Host', `127.0.0.1.:${srv.port}`]]), [0, 400, 403]],
@@ -213,10 +317,49 @@ test('hostile headers: huge, duplicated Host, bad Origin, broken cookies, smuggl
     ['Host with userinfo', httpRequest('GET', tok, [['Host', `evil@127.0.0.1:${srv.port}`]]), [0, 400, 403]],
     ['Host with NUL', httpRequest('GET', tok, [['Host', `127.0.0.1:${srv.port}\0.evil`]]), [0, 400, 403]],
     ['folded header', `GET ${tok} HTTP/1.1\r\nHost: 127.0.0.1\r\n :${srv.port}\r\n\r\n`, [0, 400, 403]],
-    ['CL and TE together', httpRequest('GET', tok, [['Host', host], ['Content-Length', '5'], ['Transfer-Encoding', 'chunked']], '0\r\n\r\n'), [0, 400]],
-    ['bad chunked body', httpRequest('POST', tok, [['Host', host], ['Transfer-Encoding', 'chunked']], 'zz\r\nxx\r\n'), [0, 400, 405]],
-    ['negative Content-Length', httpRequest('GET', tok, [['Host', host], ['Content-Length', '-1']]), [0, 400]],
-    ['Content-Length too big', httpRequest('POST', tok, [['Host', host], ['Content-Length', '99999999999999999999']]), [0, 400, 405]],
+    [
+      'CL and TE together',
+      httpRequest(
+        'GET',
+        tok,
+        [
+          ['Host', host],
+          ['Content-Length', '5'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+        '0\r\n\r\n',
+      ),
+      [0, 400],
+    ],
+    [
+      'bad chunked body',
+      httpRequest(
+        'POST',
+        tok,
+        [
+          ['Host', host],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+        'zz\r\nxx\r\n',
+      ),
+      [0, 400, 405],
+    ],
+    [
+      'negative Content-Length',
+      httpRequest('GET', tok, [
+        ['Host', host],
+        ['Content-Length', '-1'],
+      ]),
+      [0, 400],
+    ],
+    [
+      'Content-Length too big',
+      httpRequest('POST', tok, [
+        ['Host', host],
+        ['Content-Length', '99999999999999999999'],
+      ]),
+      [0, 400, 405],
+    ],
     ['header name with a space', `GET ${tok} HTTP/1.1\r\nHost: ${host}\r\nBad Name: x\r\n\r\n`, [0, 400]],
     ['bare LF line ends', `GET ${tok} HTTP/1.1\nHost: ${host}\n\n`, [0, 200, 400]],
     ['header without colon', `GET ${tok} HTTP/1.1\r\nHost: ${host}\r\nnocolon\r\n\r\n`, [0, 400]],
@@ -225,29 +368,89 @@ test('hostile headers: huge, duplicated Host, bad Origin, broken cookies, smuggl
     ['empty line only', '\r\n\r\n', [0, 400]],
   ];
   // broken cookie syntax: refused without the token, never an exception
-  for (const c of ['=', ';;;', `${cname}`, `${cname}=`, `=${cvalue}`, `"${cname}"=${cvalue}`, `${cname}="${cvalue}"`,
-    `${cname} = ${cvalue.toUpperCase()}`, `${cname}=${cvalue}\u0000`, `${cname}=${cvalue.slice(1)}`, `\u00ff\u00fe=1`,
-    `${cname}=${'x'.repeat(5000)}`, ';'.repeat(4000), `${cname}=${cvalue};`.repeat(1).replace(cvalue, encodeURIComponent('%'))])
-    cases.push([`cookie ${JSON.stringify(c.slice(0, 60))}`, httpRequest('GET', '/', [['Host', host], ['Cookie', c]]), [0, 400, 403]]);
+  for (const c of [
+    '=',
+    ';;;',
+    `${cname}`,
+    `${cname}=`,
+    `=${cvalue}`,
+    `"${cname}"=${cvalue}`,
+    `${cname}="${cvalue}"`,
+    `${cname} = ${cvalue.toUpperCase()}`,
+    `${cname}=${cvalue}\u0000`,
+    `${cname}=${cvalue.slice(1)}`,
+    `\u00ff\u00fe=1`,
+    `${cname}=${'x'.repeat(5000)}`,
+    ';'.repeat(4000),
+    `${cname}=${cvalue};`.repeat(1).replace(cvalue, encodeURIComponent('%')),
+  ])
+    cases.push([
+      `cookie ${JSON.stringify(c.slice(0, 60))}`,
+      httpRequest('GET', '/', [
+        ['Host', host],
+        ['Cookie', c],
+      ]),
+      [0, 400, 403],
+    ]);
   // WebSocket upgrades with a bad Origin (the right token): refused
-  for (const o of ['null', 'http://evil.example', `http://127.0.0.1:${srv.port}.evil.example`, `http://localhost:${srv.port}`,
-    `https://127.0.0.1:${srv.port}`, `http://127.0.0.1:${srv.port}/`, `${srv.origin}, http://evil.example`, '', 'http://[']) {
-    const h: [string, string][] = [['Host', host], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'],
-      ['Sec-WebSocket-Key', randomBytes(16).toString('base64')]];
+  for (const o of [
+    'null',
+    'http://evil.example',
+    `http://127.0.0.1:${srv.port}.evil.example`,
+    `http://localhost:${srv.port}`,
+    `https://127.0.0.1:${srv.port}`,
+    `http://127.0.0.1:${srv.port}/`,
+    `${srv.origin}, http://evil.example`,
+    '',
+    'http://[',
+  ]) {
+    const h: [string, string][] = [
+      ['Host', host],
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'websocket'],
+      ['Sec-WebSocket-Version', '13'],
+      ['Sec-WebSocket-Key', randomBytes(16).toString('base64')],
+    ];
     if (o !== '') h.push(['Origin', o]);
     cases.push([`Origin ${JSON.stringify(o)}`, httpRequest('GET', `/api?token=${srv.token}`, h), [0, 400, 403]]);
   }
-  const twoOrigins: [string, string][] = [['Host', host], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'],
-    ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', randomBytes(16).toString('base64')], ['Origin', 'http://evil.example'], ['Origin', srv.origin]];
+  const twoOrigins: [string, string][] = [
+    ['Host', host],
+    ['Connection', 'Upgrade'],
+    ['Upgrade', 'websocket'],
+    ['Sec-WebSocket-Version', '13'],
+    ['Sec-WebSocket-Key', randomBytes(16).toString('base64')],
+    ['Origin', 'http://evil.example'],
+    ['Origin', srv.origin],
+  ];
   cases.push(['Origin twice', httpRequest('GET', `/api?token=${srv.token}`, twoOrigins), [0, 400, 403]]);
   // generated header soup: random names and values of random bytes (the token in the URL)
   for (let i = 0; i < 40; i++) {
     const h: [string, string][] = [['Host', host]];
     for (let n = gen.int(6); n > 0; n--)
-      h.push([gen.pick(['Cookie', 'Origin', 'Host', 'X-' + gen.int(1000), 'Upgrade', 'Connection', 'Accept', 'Range', 'Expect']),
-        gen.bytes(gen.int(64)).toString('latin1').replace(/[\r\n]/g, '')]);
+      h.push([
+        gen.pick([
+          'Cookie',
+          'Origin',
+          'Host',
+          'X-' + gen.int(1000),
+          'Upgrade',
+          'Connection',
+          'Accept',
+          'Range',
+          'Expect',
+        ]),
+        gen
+          .bytes(gen.int(64))
+          .toString('latin1')
+          .replace(/[\r\n]/g, ''),
+      ]);
     const hostCount = h.filter(([k]) => k === 'Host').length;
-    cases.push([`header soup #${i}`, httpRequest('GET', tok, h), hostCount > 1 ? [0, 400, 403] : [0, 101, 200, 400, 403, 404, 416, 417, 431]]);
+    cases.push([
+      `header soup #${i}`,
+      httpRequest('GET', tok, h),
+      hostCount > 1 ? [0, 400, 403] : [0, 101, 200, 400, 403, 404, 416, 417, 431],
+    ]);
   }
   for (const [what, req, allowed] of cases) {
     const { status } = await raw([Buffer.from(req, 'latin1')]);
@@ -258,13 +461,42 @@ test('hostile headers: huge, duplicated Host, bad Origin, broken cookies, smuggl
 
 test('every method: GET and HEAD served, the others 405 or 400, unknown ones refused', async () => {
   const host = `127.0.0.1:${srv.port}`;
-  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'PROPFIND', 'MKCOL', 'LOCK',
-    'SEARCH', 'PURGE', 'QUERY', 'get', 'G\u0000ET', 'FOO', 'X'.repeat(200), ''];
+  const methods = [
+    'GET',
+    'HEAD',
+    'POST',
+    'PUT',
+    'DELETE',
+    'OPTIONS',
+    'PATCH',
+    'TRACE',
+    'CONNECT',
+    'PROPFIND',
+    'MKCOL',
+    'LOCK',
+    'SEARCH',
+    'PURGE',
+    'QUERY',
+    'get',
+    'G\u0000ET',
+    'FOO',
+    'X'.repeat(200),
+    '',
+  ];
   for (const m of methods) {
     for (const auth of [true, false]) {
       const tgt = m === 'CONNECT' ? `127.0.0.1:${srv.port}` : auth ? `/?token=${srv.token}` : '/';
       const body = gen.int(2) ? 'x'.repeat(gen.int(100_000)) : '';
-      const req = httpRequest(m, tgt, [['Host', host], ['Content-Length', String(body.length)], ['Connection', 'close']], body);
+      const req = httpRequest(
+        m,
+        tgt,
+        [
+          ['Host', host],
+          ['Content-Length', String(body.length)],
+          ['Connection', 'close'],
+        ],
+        body,
+      );
       const { status } = await raw([Buffer.from(req, 'latin1')]);
       const what = `method ${JSON.stringify(m.slice(0, 20))}${auth ? ' with the token' : ''}: ${status}`;
       if ((m === 'GET' || m === 'HEAD') && auth) assert.equal(status, 200, what);
@@ -306,19 +538,30 @@ function frame(f: FrameSpec): Buffer {
 }
 
 function upgradeRequest(): string {
-  return httpRequest('GET', '/api', [['Host', `127.0.0.1:${srv.port}`], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'],
-    ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', randomBytes(16).toString('base64')], ['Origin', srv.origin], ['Cookie', cookie]]);
+  return httpRequest('GET', '/api', [
+    ['Host', `127.0.0.1:${srv.port}`],
+    ['Connection', 'Upgrade'],
+    ['Upgrade', 'websocket'],
+    ['Sec-WebSocket-Version', '13'],
+    ['Sec-WebSocket-Key', randomBytes(16).toString('base64')],
+    ['Origin', srv.origin],
+    ['Cookie', cookie],
+  ]);
 }
 
 const text = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s) : s);
 
 test('broken WebSocket frames close that socket only; serve and its other clients go on', async () => {
   const cases: [string, Buffer[]][] = [];
-  for (const op of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) cases.push([`opcode ${op}`, [frame({ opcode: op, payload: text('{}') })]]);
+  for (const op of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf])
+    cases.push([`opcode ${op}`, [frame({ opcode: op, payload: text('{}') })]]);
   cases.push(
     ['unmasked text frame', [frame({ opcode: 1, payload: text('{"id":1,"name":"sessions","args":[]}'), mask: false })]],
     ['continuation with nothing to continue', [frame({ opcode: 0, payload: text('x') })]],
-    ['a new text frame inside a fragmented one', [frame({ opcode: 1, fin: false, payload: text('{"id"') }), frame({ opcode: 1, payload: text(':1}') })]],
+    [
+      'a new text frame inside a fragmented one',
+      [frame({ opcode: 1, fin: false, payload: text('{"id"') }), frame({ opcode: 1, payload: text(':1}') })],
+    ],
     ['ping of 126 bytes', [frame({ opcode: 9, payload: Buffer.alloc(126, 1) })]],
     ['fragmented ping', [frame({ opcode: 9, fin: false, payload: text('p') })]],
     ['close of 126 bytes', [frame({ opcode: 8, payload: Buffer.alloc(126, 0x41) })]],
@@ -331,14 +574,27 @@ test('broken WebSocket frames close that socket only; serve and its other client
     ['declared 2 MiB (over maxPayload)', [frame({ opcode: 1, length: 2n << 20n, payload: text('{"id":') })]],
     ['declared 2^40 bytes', [frame({ opcode: 2, length: 1n << 40n, payload: Buffer.alloc(16) })]],
     ['declared 2^63 bytes (MSB set)', [frame({ opcode: 1, length: 1n << 63n })]],
-    ['a 16-bit length for 5 bytes', [Buffer.concat([Buffer.from([0x81, 0x80 | 126, 0, 5]), gen.bytes(4), text('hello')])]],
-    ['fragments adding up past maxPayload', Array.from({ length: 3 }, (_, i) => frame({ opcode: i ? 0 : 1, fin: i === 2, payload: Buffer.alloc(600_000, 0x20) }))],
+    [
+      'a 16-bit length for 5 bytes',
+      [Buffer.concat([Buffer.from([0x81, 0x80 | 126, 0, 5]), gen.bytes(4), text('hello')])],
+    ],
+    [
+      'fragments adding up past maxPayload',
+      Array.from({ length: 3 }, (_, i) =>
+        frame({ opcode: i ? 0 : 1, fin: i === 2, payload: Buffer.alloc(600_000, 0x20) }),
+      ),
+    ],
     ['the frame header cut short, then silence', [Buffer.from([0x81])]],
   );
   for (let i = 0; i < 40; i++) cases.push([`random bytes #${i}`, [gen.bytes(1 + gen.int(300))]]);
   for (let i = 0; i < 20; i++) {
-    const f = frame({ opcode: gen.pick([0, 1, 2, 8, 9, 10]), fin: gen.int(3) > 0, rsv: gen.int(8) === 0 ? gen.int(8) : 0,
-      payload: gen.bytes(gen.int(200)), mask: gen.int(10) > 0 });
+    const f = frame({
+      opcode: gen.pick([0, 1, 2, 8, 9, 10]),
+      fin: gen.int(3) > 0,
+      rsv: gen.int(8) === 0 ? gen.int(8) : 0,
+      payload: gen.bytes(gen.int(200)),
+      mask: gen.int(10) > 0,
+    });
     cases.push([`random frame #${i}`, [f]]);
   }
   for (const [what, frames] of cases) {
@@ -367,14 +623,47 @@ test('frames that are valid but not requests get a bad-request reply; a fragment
       if (!r.ok) assert.equal(r.error.code, 'bad-request');
       await stillServing(`text frame ${JSON.stringify(String(payload).slice(0, 80))}`);
     };
-    for (const p of ['', ' ', 'not json', '{', '{"id":1', '[', ']', 'nul', 'undefined', 'NaN', '1e99999', '"\\ud800"', '\u0000',
-      'null', 'true', '42', '"sessions"', '[]', '{}', '[{"id":1,"name":"sessions","args":[]}]', '{"id":"1","name":"sessions","args":[]}',
-      '{"id":-5,"name":"sessions","args":[]}', '{"id":1.5,"name":"sessions","args":[]}', '{"id":1e300,"name":"sessions","args":[]}',
-      '{"id":9007199254740993,"name":"sessions","args":[]}', '{"id":1,"name":null,"args":[]}', '{"id":1,"name":["sessions"],"args":[]}',
-      '{"id":1,"name":"__proto__","args":[]}', '{"id":1,"name":"constructor","args":[]}', '{"id":1,"name":"toString","args":[]}',
-      '{"id":1,"name":"handle","args":[]}', '{"id":1,"name":"request","args":[]}', '{"id":1,"name":"close","args":[]}',
-      '{"id":1,"name":"sessions","args":{}}', '{"id":1,"name":"sessions","args":"x"}', '{"__proto__":{"ok":true},"id":1}',
-      '['.repeat(200_000) + ']'.repeat(200_000), '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000), 'x'.repeat(900_000)])
+    for (const p of [
+      '',
+      ' ',
+      'not json',
+      '{',
+      '{"id":1',
+      '[',
+      ']',
+      'nul',
+      'undefined',
+      'NaN',
+      '1e99999',
+      '"\\ud800"',
+      '\u0000',
+      'null',
+      'true',
+      '42',
+      '"sessions"',
+      '[]',
+      '{}',
+      '[{"id":1,"name":"sessions","args":[]}]',
+      '{"id":"1","name":"sessions","args":[]}',
+      '{"id":-5,"name":"sessions","args":[]}',
+      '{"id":1.5,"name":"sessions","args":[]}',
+      '{"id":1e300,"name":"sessions","args":[]}',
+      '{"id":9007199254740993,"name":"sessions","args":[]}',
+      '{"id":1,"name":null,"args":[]}',
+      '{"id":1,"name":["sessions"],"args":[]}',
+      '{"id":1,"name":"__proto__","args":[]}',
+      '{"id":1,"name":"constructor","args":[]}',
+      '{"id":1,"name":"toString","args":[]}',
+      '{"id":1,"name":"handle","args":[]}',
+      '{"id":1,"name":"request","args":[]}',
+      '{"id":1,"name":"close","args":[]}',
+      '{"id":1,"name":"sessions","args":{}}',
+      '{"id":1,"name":"sessions","args":"x"}',
+      '{"__proto__":{"ok":true},"id":1}',
+      '['.repeat(200_000) + ']'.repeat(200_000),
+      '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000),
+      'x'.repeat(900_000),
+    ])
       await bad(p);
     await bad(Buffer.from('{"id":1,"name":"sessions","args":[]}'), true); // binary frames are not requests
     // the same request in three fragments is a request
@@ -397,7 +686,8 @@ test('frames that are valid but not requests get a bad-request reply; a fragment
     sock.write(frame({ opcode: 9, payload: text('ping in between') }));
     sock.write(frame({ opcode: 0, fin: false, payload: text(req.slice(10, 20)) }));
     sock.write(frame({ opcode: 0, payload: text(req.slice(20)) }));
-    for (let i = 0; i < 200 && !Buffer.concat(got).includes('"id":77'); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !Buffer.concat(got).includes('"id":77'); i++)
+      await new Promise((r) => setTimeout(r, 25));
     assert.ok(Buffer.concat(got).includes('"id":77,"ok":true'), 'the fragmented request was answered');
     sock.destroy();
   } finally {
@@ -408,10 +698,43 @@ test('frames that are valid but not requests get a bad-request reply; a fragment
 // ---- API requests of every name with the wrong argument types --------------------------------------------
 
 /** A value that is not a string, an integer, a boolean or an object: what no parameter declares. */
-const JUNK: unknown[] = [null, -1, 0.5, 1e308, -0, [], [[]], [null], {}, { op: null }, { cmd: 1 }, { length: 1e9 },
-  { __proto__: null }, { toString: 1 }, [1, 2, 3], Array(70).fill(0), true, false];
-const HOSTILE_STRINGS = ['', ' ', '\u0000', '\ud800', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 's0', 's-1',
-  's999999', 'x'.repeat(70_000), '../../..', '%00', '\u202e'];
+const JUNK: unknown[] = [
+  null,
+  -1,
+  0.5,
+  1e308,
+  -0,
+  [],
+  [[]],
+  [null],
+  {},
+  { op: null },
+  { cmd: 1 },
+  { length: 1e9 },
+  { __proto__: null },
+  { toString: 1 },
+  [1, 2, 3],
+  Array(70).fill(0),
+  true,
+  false,
+];
+const HOSTILE_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  '\ud800',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  's0',
+  's-1',
+  's999999',
+  'x'.repeat(70_000),
+  '../../..',
+  '%00',
+  '\u202e',
+];
 
 /** Arguments for `name` whose first parameter has the wrong type (or a wrong argument list). */
 function wrongArgs(name: string): unknown {
@@ -422,8 +745,22 @@ function wrongArgs(name: string): unknown {
   if (takesNone) return [gen.pick([...JUNK, ...HOSTILE_STRINGS])];
   let first: unknown = gen.pick(JUNK);
   if (name === 'attach') first = gen.pick([null, '1', 'self', 1.5, -1, 0, 2 ** 40, [], {}, true, NaN]); // strings and non-pids
-  if (name === 'launch') first = gen.pick([null, 'sh', ['sh'], 1, true, { cmd: ['sh'] }, { cmd: 'sh', args: 'x' }, { cmd: '' },
-    { cmd: 'sh', args: [1] }, { cmd: 'sh', env: [] }, { cmd: 'sh', extra: 1 }, { cmd: 'sh', cwd: 'relative' }, { cmd: 'sh\u0000' }]);
+  if (name === 'launch')
+    first = gen.pick([
+      null,
+      'sh',
+      ['sh'],
+      1,
+      true,
+      { cmd: ['sh'] },
+      { cmd: 'sh', args: 'x' },
+      { cmd: '' },
+      { cmd: 'sh', args: [1] },
+      { cmd: 'sh', env: [] },
+      { cmd: 'sh', extra: 1 },
+      { cmd: 'sh', cwd: 'relative' },
+      { cmd: 'sh\u0000' },
+    ]);
   const rest = Array.from({ length: gen.int(2) }, () => gen.pick(JUNK));
   return [first, ...rest];
 }
@@ -445,10 +782,24 @@ test('every API request name with arguments of the wrong types gets a bad-reques
     // right types, hostile values: refused too (no such demo, session or file), never a crash
     const sid = target.id;
     for (const s of HOSTILE_STRINGS.filter((x) => x !== sid)) {
-      for (const [name, args] of [['runDemo', [s]], ['openTrace', [s]], ['closeSession', [s]], ['kill', [s]], ['subscribe', [s, 0]], ['ack', [s, 0]],
-        ['exportSession', [s, 'chrome-json']], ['hello', [s]], ['kill', [sid, s || 'x']], ['exportSession', [sid, s]],
-        ['setEngine', [sid, { key: s, value: s }]], ['step', [sid, s]], ['pause', [s]], ['snapshot', [s]],
-        ['runDemo', ['hello', { workers: s }]], ['launch', [{ cmd: 'true', engine: { timeSlice: s } }]]] as [string, unknown[]][]) {
+      for (const [name, args] of [
+        ['runDemo', [s]],
+        ['openTrace', [s]],
+        ['closeSession', [s]],
+        ['kill', [s]],
+        ['subscribe', [s, 0]],
+        ['ack', [s, 0]],
+        ['exportSession', [s, 'chrome-json']],
+        ['hello', [s]],
+        ['kill', [sid, s || 'x']],
+        ['exportSession', [sid, s]],
+        ['setEngine', [sid, { key: s, value: s }]],
+        ['step', [sid, s]],
+        ['pause', [s]],
+        ['snapshot', [s]],
+        ['runDemo', ['hello', { workers: s }]],
+        ['launch', [{ cmd: 'true', engine: { timeSlice: s } }]],
+      ] as [string, unknown[]][]) {
         const r = await c.call(name, args, id++);
         const what = `${name}(${JSON.stringify(args).slice(0, 200)})`;
         assert.equal(r.ok, false, `${what} was accepted`);
@@ -464,7 +815,11 @@ test('after the barrage the launched program is still running and attached', asy
   const id = target.id;
   const hello = await api.call('hello', [id]);
   assert.ok(hello.ok, JSON.stringify(hello));
-  assert.equal(hello.ok && (hello.result as { pid: number }).pid, target.pid, 'its engine answers through the attached control channel');
+  assert.equal(
+    hello.ok && (hello.result as { pid: number }).pid,
+    target.pid,
+    'its engine answers through the attached control channel',
+  );
   process.kill(target.pid, 0); // throws if it is gone
   const list = await api.call('sessions', []);
   assert.ok(list.ok);

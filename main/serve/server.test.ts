@@ -19,7 +19,10 @@ before(async () => {
   process.env.COROSCOPE_RECORDINGS = join(tmp.dir, 'rec');
   const dir = join(tmp.dir, 'renderer');
   mkdirSync(join(dir, 'assets'), { recursive: true });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Coroscope</title><script type="module" src="/assets/app.js"></script>');
+  writeFileSync(
+    join(dir, 'index.html'),
+    '<!doctype html><title>Coroscope</title><script type="module" src="/assets/app.js"></script>',
+  );
   writeFileSync(join(dir, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(tmp.dir, 'secret.txt'), 'secret');
   srv = await startServe({ rendererDir: dir });
@@ -30,8 +33,11 @@ after(async () => {
   tmp.cleanup();
 });
 
-function get(path: string, headers: Record<string, string> = {}, hostAddr = '127.0.0.1')
-  : Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+  hostAddr = '127.0.0.1',
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: hostAddr, port: srv.port, path, headers }, (res) => {
       let body = '';
@@ -43,12 +49,13 @@ function get(path: string, headers: Record<string, string> = {}, hostAddr = '127
   });
 }
 
-const wsRefused = (url: string, headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
-  const ws = new WebSocket(url, { headers });
-  ws.on('open', () => reject(new Error('opened')));
-  ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
-  ws.on('error', () => resolve(0));
-});
+const wsRefused = (url: string, headers: Record<string, string>) =>
+  new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => reject(new Error('opened')));
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+    ws.on('error', () => resolve(0));
+  });
 
 test('the url is on 127.0.0.1 with a 64-hex-digit token', () => {
   assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/);
@@ -97,11 +104,12 @@ test('a WebSocket client with the token lists the demos, runs hello, receives it
     } else replies.get(m.id)?.(m);
   });
   let next = 1;
-  const call = (name: string, ...args: unknown[]) => new Promise<ReplyEnvelope>((r) => {
-    const id = next++;
-    replies.set(id, r);
-    ws.send(JSON.stringify({ id, name, args }));
-  });
+  const call = (name: string, ...args: unknown[]) =>
+    new Promise<ReplyEnvelope>((r) => {
+      const id = next++;
+      replies.set(id, r);
+      ws.send(JSON.stringify({ id, name, args }));
+    });
   const demos = await call('listDemos');
   assert.ok(demos.ok && (demos.result as { name: string }[]).some((d) => d.name === 'hello'));
   const bad = await call('runDemo', 42);
@@ -148,7 +156,11 @@ test('a client that asks for binary=1 gets each batch as one binary frame: JSON 
   const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/api?binary=1&token=${srv.token}`, { origin: srv.origin });
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
   const text: { id?: number; push?: ApiPush }[] = [];
-  const binary: { head: { push: Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> }; offset: number; records: Buffer }[] = [];
+  const binary: {
+    head: { push: Omit<Extract<ApiPush, { type: 'batch' }>, 'events'> };
+    offset: number;
+    records: Buffer;
+  }[] = [];
   let onMsg = () => {};
   ws.on('message', (d: Buffer, isBinary: boolean) => {
     if (isBinary) {
@@ -185,7 +197,8 @@ test('a client that asks for binary=1 gets each batch as one binary frame: JSON 
 });
 
 /** The Set-Cookie header of a response, as one string. */
-const setCookieOf = (r: { headers: Record<string, string | string[] | undefined> }): string => [r.headers['set-cookie'] ?? []].flat().join('\n');
+const setCookieOf = (r: { headers: Record<string, string | string[] | undefined> }): string =>
+  [r.headers['set-cookie'] ?? []].flat().join('\n');
 
 test('the token sets a session cookie scoped to this server: named after the port, a random id that is not the token', async () => {
   const page = await get(`/?token=${srv.token}`);
@@ -198,7 +211,8 @@ test('the token sets a session cookie scoped to this server: named after the por
   assert.equal(srv.cookieName, name);
   assert.ok(value.length >= 32, 'a long random value');
   assert.ok(!set.includes(srv.token), 'the token is nowhere in the cookie');
-  for (const attr of ['HttpOnly', 'SameSite=Strict', 'Path=/']) assert.ok(set.split(/;\s*/).includes(attr), `${attr} in ${set}`);
+  for (const attr of ['HttpOnly', 'SameSite=Strict', 'Path=/'])
+    assert.ok(set.split(/;\s*/).includes(attr), `${attr} in ${set}`);
   assert.doesNotMatch(set, /Expires|Max-Age|Domain/i, 'a session cookie of this host only');
   // the session cookie alone opens the page, the assets and the WebSocket
   const cookie = `${name}=${value}`;
@@ -210,8 +224,14 @@ test('the token sets a session cookie scoped to this server: named after the por
   // the same token again: the same session (a second tab does not log the first out)
   assert.equal(/^[^=]+=([^;]*)/.exec(setCookieOf(await get(`/?token=${srv.token}`)))![1], value);
   // a cookie that holds the token, under any name, opens nothing; nor does the id under another port's name
-  for (const bad of [`${name}=${srv.token}`, `coroscope_token=${srv.token}`, `coroscope-127-0-0-1-${srv.port + 1}=${value}`,
-    `${name}=${value.slice(0, -1)}`, `${name}=`, `${name}`]) {
+  for (const bad of [
+    `${name}=${srv.token}`,
+    `coroscope_token=${srv.token}`,
+    `coroscope-127-0-0-1-${srv.port + 1}=${value}`,
+    `${name}=${value.slice(0, -1)}`,
+    `${name}=`,
+    `${name}`,
+  ]) {
     assert.equal((await get('/', { cookie: bad })).status, 403, bad);
     assert.equal(await wsRefused(`ws://127.0.0.1:${srv.port}/api`, { origin: srv.origin, cookie: bad }), 403, bad);
   }
@@ -222,7 +242,7 @@ test('the token sets a session cookie scoped to this server: named after the por
   assert.equal((await get('/', { cookie: `${others}; ${cookie}` })).status, 200);
 });
 
-test('two servers: each has its own cookie name and session, and one\'s cookie does not open the other', async () => {
+test("two servers: each has its own cookie name and session, and one's cookie does not open the other", async () => {
   const other = await startServe({ rendererDir: join(tmp.dir, 'renderer') });
   try {
     assert.notEqual(other.token, srv.token);
@@ -243,7 +263,9 @@ test('two servers: each has its own cookie name and session, and one\'s cookie d
 });
 
 test('it does not listen on other addresses', async () => {
-  const others = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal);
+  const others = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal);
   for (const a of others) await assert.rejects(get(`/?token=${srv.token}`, {}, a!.address));
   await assert.rejects(startServe({ rendererDir: tmp.dir, host: '0.0.0.0' as '127.0.0.1' }), /127\.0\.0\.1 only/);
 });
@@ -263,11 +285,15 @@ test('request targets that do not parse as URLs are a 400, with or without the t
   const targets = ['//[', '//[::1', '/%', '//a:b@[/', '//:99999/', 'http://[/', '*'];
   for (const t of targets) {
     for (const q of ['', `?token=${srv.token}`]) {
-      const code = await rawRequest(`GET ${t}${q} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\n\r\n`);
+      const code = await rawRequest(
+        `GET ${t}${q} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\n\r\n`,
+      );
       assert.ok(code === 400 || code === 403 || code === 404, `${t}${q}: status ${code}`);
     }
-    const ws = await rawRequest(`GET ${t} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    const ws = await rawRequest(
+      `GET ${t} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     assert.ok(ws === 400 || ws === 403 || ws === 0, `upgrade ${t}: status ${ws}`);
   }
   assert.equal((await get('/?token=' + srv.token)).status, 200, 'serve still answers');

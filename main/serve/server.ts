@@ -83,7 +83,8 @@ export async function startServe(o: ServeOptions): Promise<Served> {
     const url = requestUrl(req, origin);
     if (!url) return sendText(res, 400, 'Bad request target');
     const how = auth?.check(req, url) ?? null;
-    if (!hostOk(req, origin) || !how) return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
+    if (!hostOk(req, origin) || !how)
+      return sendText(res, 403, 'Forbidden: open the URL with its token, as printed by coroscope serve.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed');
     if (how === 'query') res.setHeader('Set-Cookie', auth!.setCookie());
     const dl = /^\/download\/([0-9a-f]{32})\/[^/]*$/.exec(url.pathname);
@@ -93,7 +94,12 @@ export async function startServe(o: ServeOptions): Promise<Served> {
       return sendFile(res, file, { download: true, gone: 'The export file was removed: export again.' });
     }
     const file = resolveUnder(o.rendererDir, url.pathname);
-    if (!file) return sendText(res, 404, url.pathname === '/' ? `The renderer is not built (no index.html in ${o.rendererDir}).` : 'Not found');
+    if (!file)
+      return sendText(
+        res,
+        404,
+        url.pathname === '/' ? `The renderer is not built (no index.html in ${o.rendererDir}).` : 'Not found',
+      );
     sendFile(res, file);
   };
 
@@ -123,7 +129,12 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   auth = serveAuth(bound, token);
 
   return {
-    url: `${origin}/?token=${token}`, origin, token, cookieName: auth.cookieName, port: bound, host,
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    cookieName: auth.cookieName,
+    port: bound,
+    host,
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

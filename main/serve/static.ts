@@ -13,17 +13,33 @@ import type { ServerResponse } from 'node:http';
 import { basename, extname, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.wasm': 'application/wasm', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
 };
 
 /** The policy for pages served from origin (http://127.0.0.1:PORT). */
 export function csp(origin: string): string {
   const ws = origin.replace(/^http/, 'ws');
   return [
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
-    `connect-src 'self' ${ws}`, "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self' ${ws}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'none'",
   ].join('; ');
 }
 
@@ -86,9 +102,16 @@ export function sendFile(res: ServerResponse, file: string, o: SendFileOptions =
       }
       if (res.destroyed) return close(fd, () => {});
       res.statusCode = 200;
-      res.setHeader('Content-Type', o.download ? 'application/octet-stream' : (TYPES[extname(file)] ?? 'application/octet-stream'));
+      res.setHeader(
+        'Content-Type',
+        o.download ? 'application/octet-stream' : (TYPES[extname(file)] ?? 'application/octet-stream'),
+      );
       res.setHeader('Content-Length', st.size);
-      if (o.download) res.setHeader('Content-Disposition', `attachment; filename="${basename(file).replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+      if (o.download)
+        res.setHeader(
+          'Content-Disposition',
+          `attachment; filename="${basename(file).replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+        );
       if (res.req?.method === 'HEAD' || st.size === 0) {
         close(fd, () => {});
         return void res.end();
@@ -106,4 +129,3 @@ export function sendText(res: ServerResponse, status: number, text: string): voi
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end(text + '\n');
 }
-

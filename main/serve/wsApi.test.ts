@@ -29,7 +29,10 @@ before(async () => {
       super(url, { origin });
     }
   }
-  api = createWsApi(`ws://127.0.0.1:${srv.port}/api?binary=1&token=${srv.token}`, PageSocket as unknown as WebSocketClass);
+  api = createWsApi(
+    `ws://127.0.0.1:${srv.port}/api?binary=1&token=${srv.token}`,
+    PageSocket as unknown as WebSocketClass,
+  );
 });
 after(async () => {
   api.close();
@@ -67,15 +70,20 @@ test('a session round-trips: its status, then, once subscribed, its batches (bin
   off();
   const batches = pushes.filter((p): p is ApiPush<'batch'> => p.type === 'batch' && p.session === st.id);
   assert.ok(batches.length > 0);
-  for (const b of batches) assert.ok(b.events instanceof Uint8Array && b.events.byteLength > 0 && b.events.byteLength % 64 === 0);
+  for (const b of batches)
+    assert.ok(b.events instanceof Uint8Array && b.events.byteLength > 0 && b.events.byteLength % 64 === 0);
   assert.ok(pushes.some((p) => p.type === 'output' && p.session === st.id && p.text.includes('hi')));
   const listed = (await api.sessions()).find((s) => s.id === st.id);
   assert.equal(listed?.state, 'exited');
   assert.deepEqual(listed?.exit, { code: 0, signal: null });
 });
 
-test('a refused call rejects with the host\'s code: bad arguments, an unknown session', async () => {
-  const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code);
+test("a refused call rejects with the host's code: bad arguments, an unknown session", async () => {
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'resolved',
+      (e: { code?: string }) => e.code,
+    );
   // What the types forbid can still arrive from a page: the host checks it.
   const untyped = api as unknown as Record<RequestName, (...a: unknown[]) => Promise<unknown>>;
   assert.equal(await code(untyped.attach('123')), 'bad-request');
@@ -85,7 +93,7 @@ test('a refused call rejects with the host\'s code: bad arguments, an unknown se
   assert.equal(await code(api.openTrace(join(tmp.dir, 'missing.cstrace'))), 'not-found');
 });
 
-test('a big trace\'s level of detail over serve: chunk summaries as columns, a window\'s events as binary window pushes', async () => {
+test("a big trace's level of detail over serve: chunk summaries as columns, a window's events as binary window pushes", async () => {
   // The hello demo's recording, opened as a trace.
   let ended = () => {};
   const off = api.onPush((p) => {
@@ -102,7 +110,10 @@ test('a big trace\'s level of detail over serve: chunk summaries as columns, a w
   const st = await api.openTrace(file);
   const cols = await api.chunkSummaries(st.id, 0);
   assert.equal(cols.from, 0);
-  assert.equal(cols.chunkEvents.reduce((a, b) => a + b, 0), st.events);
+  assert.equal(
+    cols.chunkEvents.reduce((a, b) => a + b, 0),
+    st.events,
+  );
   assert.equal(cols.lanes.length % 14, 0);
   const parts: ApiPush<'window'>[] = [];
   const offW = api.onPush((p) => {
@@ -114,7 +125,10 @@ test('a big trace\'s level of detail over serve: chunk summaries as columns, a w
   offW();
   assert.deepEqual(res, { tag: 3, events: st.events, cut: false, complete: true });
   assert.ok(parts.length > 0 && parts.every((p) => p.tag === 3 && p.events instanceof Uint8Array));
-  assert.equal(parts.reduce((s, p) => s + p.events.byteLength / 64, 0), st.events);
+  assert.equal(
+    parts.reduce((s, p) => s + p.events.byteLength / 64, 0),
+    st.events,
+  );
   assert.equal(parts.at(-1)!.last, true);
   assert.ok(parts[0].strings.length > 0, 'the strings the events refer to come with them');
 });

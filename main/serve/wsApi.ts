@@ -81,7 +81,11 @@ export function serveApi(ws: WebSocket, host: AppHost, o: ServeApiOptions = {}):
       if (isBinary) throw new Error('binary');
       env = JSON.parse(data.toString());
     } catch {
-      const refused: ReplyEnvelope = { id: -1, ok: false, error: { code: 'bad-request', message: 'expected a JSON request envelope' } };
+      const refused: ReplyEnvelope = {
+        id: -1,
+        ok: false,
+        error: { code: 'bad-request', message: 'expected a JSON request envelope' },
+      };
       ws.send(JSON.stringify(refused));
       return;
     }

@@ -57,7 +57,10 @@ test('the Perfetto export of a steal_imbalance recording has the documented trac
   assert.ok(begun.length > 0, 'wake arrows exist');
   assert.deepEqual(ended, begun);
   const names = new Set(trace.events.map((e) => e.name));
-  assert.ok(names.has('running') || [...names].some((n) => /running/.test(n)), `slice names: ${[...names].slice(0, 10)}`);
+  assert.ok(
+    names.has('running') || [...names].some((n) => /running/.test(n)),
+    `slice names: ${[...names].slice(0, 10)}`,
+  );
 });
 
 test('the Chrome JSON export of the same recording loads and names every worker and coroutine', async () => {
@@ -66,8 +69,13 @@ test('the Chrome JSON export of the same recording loads and names every worker 
   await exportToFile('chrome-json', r.batches(), out, { pid: r.info.pid });
   r.close();
   const json = JSON.parse(readFileSync(out, 'utf8'));
-  const threadNames = json.traceEvents.filter((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name);
+  const threadNames = json.traceEvents
+    .filter((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'thread_name')
+    .map((e: { args: { name: string } }) => e.args.name);
   assert.equal(threadNames.filter((n: string) => /cs-worker-\d/.test(n)).length, 2);
   for (const c of live.derived.coroutines(true))
-    assert.ok(threadNames.some((n: string) => n.includes(c.name)), `coroutine ${c.name} has a track`);
+    assert.ok(
+      threadNames.some((n: string) => n.includes(c.name)),
+      `coroutine ${c.name} has a track`,
+    );
 });

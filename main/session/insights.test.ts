@@ -20,7 +20,12 @@ let tmp: ReturnType<typeof scratch>;
 before(() => (tmp = scratch('insights')));
 after(() => tmp.cleanup());
 
-async function check(name: string, args: string[], engine: EngineOptions, finder = new InsightFinder()): Promise<Insight[]> {
+async function check(
+  name: string,
+  args: string[],
+  engine: EngineOptions,
+  finder = new InsightFinder(),
+): Promise<Insight[]> {
   const rec = join(tmp.dir, `${name}-${Object.values(engine).join('-')}.cstrace`);
   const s = Session.launch({ cmd: example(name), args, engine, record: rec });
   await s.whenEnded();
@@ -50,7 +55,7 @@ test('blocking_file: the reader blocks its worker in the kernel for ~500 ms, and
   assert.equal(found.filter((i) => i.kind === 'long-run').length, 0, JSON.stringify(found));
 });
 
-test('stdio_reader: fscanf on a FIFO blocks the worker in a read() no hook sees, named with the FIFO\'s path', async () => {
+test("stdio_reader: fscanf on a FIFO blocks the worker in a read() no hook sees, named with the FIFO's path", async () => {
   const fifo = join(tmp.dir, 'numbers.fifo');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   const found = await check('stdio_reader', [fifo], { workers: 1 });
@@ -97,11 +102,17 @@ test('silent on healthy programs: cpu_hog with preemption on, sleep_forever, the
   assert.deepEqual(await check('sleep_forever', [], {}, loadTolerant()), []);
   const rec = join(tmp.dir, 'echo.cstrace');
   const server = Session.launch({ cmd: example('echo_server'), args: ['--port', '0'], record: rec });
-  const port = await new Promise<string>((res) => server.on('output', () => {
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(server.output.text(1));
-    if (m) res(m[1]);
-  }));
-  const client = Session.launch({ cmd: example('echo_client'), args: ['--port', port, '--conns', '100', '--duration', '0.5', '--warmup', '0'], record: false });
+  const port = await new Promise<string>((res) =>
+    server.on('output', () => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(server.output.text(1));
+      if (m) res(m[1]);
+    }),
+  );
+  const client = Session.launch({
+    cmd: example('echo_client'),
+    args: ['--port', port, '--conns', '100', '--duration', '0.5', '--warmup', '0'],
+    record: false,
+  });
   await client.whenEnded();
   server.kill('SIGTERM');
   await server.whenEnded();
@@ -135,7 +146,13 @@ test('from records: CPU time decides long-run; stalls are named, summed per call
   // co 3 on worker 1: two stalls in read() on a file (10 + 30 ms), one in nanosleep (35 ms).
   const run3 = (t0: number, nr: number, fd: number, len: number) => {
     w.push({ ts: t0, kind: Kind.CO_RUN, worker: 1, co: 3 });
-    w.push({ ts: t0 + 20 * ms, kind: Kind.STALL, worker: 0xffff, co: 3, a: [1, nr + (fd >= 0 ? 8 * 2 ** 32 : 0), fd, fd >= 0 ? 7 : 0, t0] });
+    w.push({
+      ts: t0 + 20 * ms,
+      kind: Kind.STALL,
+      worker: 0xffff,
+      co: 3,
+      a: [1, nr + (fd >= 0 ? 8 * 2 ** 32 : 0), fd, fd >= 0 ? 7 : 0, t0],
+    });
     w.push({ ts: t0 + len, kind: Kind.STALL_END, worker: 0xffff, co: 3, a: [1, nr, fd, len, t0] });
     w.push({ ts: t0 + len, kind: Kind.CO_SUSPEND, worker: 1, co: 3, a: [SuspendWhy.CALL, 0, -1, 0, 0] });
   };
@@ -146,7 +163,15 @@ test('from records: CPU time decides long-run; stalls are named, summed per call
   strings.set(7, '/var/lib/app.db');
   f.push(new RawEvents(w.bytes()), strings);
   const found = f.finish();
-  assert.deepEqual(found.map((i) => [i.kind, i.co]), [['descheduled', 1], ['long-run', 2], ['blocked-worker', 3], ['blocked-worker', 3]]);
+  assert.deepEqual(
+    found.map((i) => [i.kind, i.co]),
+    [
+      ['descheduled', 1],
+      ['long-run', 2],
+      ['blocked-worker', 3],
+      ['blocked-worker', 3],
+    ],
+  );
   assert.equal(found[0].cpuNs, 5 * ms);
   assert.equal(found[1].cpuNs, 48 * ms);
   assert.match(found[2].title, /^worker 1 blocked 40 ms in read\(\) on \/var\/lib\/app\.db \(2 times, longest 30 ms\)/);
@@ -189,12 +214,33 @@ test('a join cycle is a deadlock, named with both coroutines', () => {
 
 test('EINTR and short writes that reached a coroutine, and dropped events, are reported', () => {
   const found = synthetic((w) => {
-    w.push({ ts: 10, kind: Kind.CALL, worker: 0, co: 3, a: [hookId('read') | CallFlag.IN_CO, 5, -1, 4 + 4096 * 2 ** 32, 100] });
-    w.push({ ts: 11, kind: Kind.CALL, worker: 0, co: 3, a: [hookId('write') | CallFlag.IN_CO, 5, 100, 1000 * 2 ** 32, 100] });
-    w.push({ ts: 12, kind: Kind.CALL, worker: 0, co: 3, a: [hookId('read') | CallFlag.IN_CO, 5, 10, 4096 * 2 ** 32, 100] });
+    w.push({
+      ts: 10,
+      kind: Kind.CALL,
+      worker: 0,
+      co: 3,
+      a: [hookId('read') | CallFlag.IN_CO, 5, -1, 4 + 4096 * 2 ** 32, 100],
+    });
+    w.push({
+      ts: 11,
+      kind: Kind.CALL,
+      worker: 0,
+      co: 3,
+      a: [hookId('write') | CallFlag.IN_CO, 5, 100, 1000 * 2 ** 32, 100],
+    });
+    w.push({
+      ts: 12,
+      kind: Kind.CALL,
+      worker: 0,
+      co: 3,
+      a: [hookId('read') | CallFlag.IN_CO, 5, 10, 4096 * 2 ** 32, 100],
+    });
     w.push({ ts: 13, kind: Kind.DROP, worker: 1, tid: 77, a: [500, 1, 12] });
   });
-  assert.deepEqual(found.map((i) => i.kind), ['eintr', 'short-write', 'drops']);
+  assert.deepEqual(
+    found.map((i) => i.kind),
+    ['eintr', 'short-write', 'drops'],
+  );
   assert.match(found[1].title, /wrote 100 of 1000 bytes/);
   assert.match(found[2].title, /500 events/);
 });

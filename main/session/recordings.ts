@@ -9,7 +9,8 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
 export function recordingsDir(): string {
-  const dir = process.env.COROSCOPE_RECORDINGS ??
+  const dir =
+    process.env.COROSCOPE_RECORDINGS ??
     join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'coroscope', 'recordings');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;

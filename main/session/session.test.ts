@@ -45,8 +45,10 @@ test('a recording replays into the same tables; a truncated copy keeps everythin
   assert.deepEqual(replay.problems, []);
   const summary = (s: Session) => s.derived.coroutines(true).map((c) => [c.co, c.name, c.state, c.switches, c.calls]);
   assert.deepEqual(summary(replay), summary(live));
-  assert.deepEqual(replay.derived.calls.rows().map((r) => [r.name, r.count, r.errors]),
-    live.derived.calls.rows().map((r) => [r.name, r.count, r.errors]));
+  assert.deepEqual(
+    replay.derived.calls.rows().map((r) => [r.name, r.count, r.errors]),
+    live.derived.calls.rows().map((r) => [r.name, r.count, r.errors]),
+  );
 
   const cut = join(tmp.dir, 'cut.cstrace');
   copyFileSync(rec, cut);
@@ -69,7 +71,11 @@ test('the echo demo with many connections fills the coroutine table and the per-
       if (m) res(m[1]);
     });
   });
-  const client = Session.launch({ cmd: example('echo_client'), args: ['--port', port, '--conns', '50', '--duration', '0.5', '--warmup', '0'], record: false });
+  const client = Session.launch({
+    cmd: example('echo_client'),
+    args: ['--port', port, '--conns', '50', '--duration', '0.5', '--warmup', '0'],
+    record: false,
+  });
   await client.whenEnded();
   assert.equal(client.status().exit?.code, 0);
   await new Promise((r) => setTimeout(r, 100));
@@ -88,13 +94,25 @@ test('a slow inspector never slows the target: the engine drops, says how much, 
   const { spawnSync } = await import('node:child_process');
   const { build } = await import('../testing/helpers.js');
   const exe = join(tmp.dir, 'event_producer');
-  const cc = spawnSync('cc', ['-O2', '-I', join(build, '..', 'engine', 'include'), join(build, '..', '..', 'bench', 'c', 'event_producer.c'),
-    '-o', exe, '-L', build, '-lcoroscope', `-Wl,-rpath,${build}`]);
+  const cc = spawnSync('cc', [
+    '-O2',
+    '-I',
+    join(build, '..', 'engine', 'include'),
+    join(build, '..', '..', 'bench', 'c', 'event_producer.c'),
+    '-o',
+    exe,
+    '-L',
+    build,
+    '-lcoroscope',
+    `-Wl,-rpath,${build}`,
+  ]);
   assert.equal(cc.status, 0, String(cc.stderr));
   const s = Session.launch({ cmd: exe, args: ['4', '400'], record: false });
   // Block the JS thread for most of the run: nothing is read into JS meanwhile.
   const until = Date.now() + 300;
-  while (Date.now() < until) { /* the inspector is busy */ }
+  while (Date.now() < until) {
+    /* the inspector is busy */
+  }
   await s.whenEnded();
   const st = s.status();
   assert.equal(st.exit?.code, 0);
@@ -102,23 +120,32 @@ test('a slow inspector never slows the target: the engine drops, says how much, 
   assert.ok(out.elapsed_ns < 2e9, `the producer ran ${out.elapsed_ns / 1e6} ms for its 400 ms`);
   assert.ok(st.drops > 0, 'the engine reported what it dropped');
   // Exact accounting: stored events plus the drops the engine reported are what it produced (about 2 per yield).
-  assert.ok(st.events + st.drops >= out.yields * 2 * 0.95, `${st.events} stored + ${st.drops} dropped vs ${out.yields} yields`);
+  assert.ok(
+    st.events + st.drops >= out.yields * 2 * 0.95,
+    `${st.events} stored + ${st.drops} dropped vs ${out.yields} yields`,
+  );
 });
 
-test('a setting changed at run time reaches the stream: a new CONFIG with the new values follows the engine\'s reply', async () => {
+test("a setting changed at run time reaches the stream: a new CONFIG with the new values follows the engine's reply", async () => {
   const s = Session.launch({ cmd: example('cpu_hog'), args: ['3'], engine: { workers: 1 }, record: false });
   try {
     const config = () => s.derived.process.summary(s.strings).config;
     for (let i = 0; i < 300 && !config(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(config()?.timeSlice, 10_000_000);
     assert.equal(config()?.preempt, true);
-    const reply = await s.target!.control<{ ok: boolean; config: { time_slice_ns: number; preempt: number } }>('set slice=2.5ms');
+    const reply = await s.target!.control<{ ok: boolean; config: { time_slice_ns: number; preempt: number } }>(
+      'set slice=2.5ms',
+    );
     assert.equal(reply.config.time_slice_ns, 2_500_000, 'the engine takes a fraction');
     await s.target!.control('set preempt=0');
     for (let i = 0; i < 300 && config()?.preempt !== false; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(config()?.timeSlice, 2_500_000);
     assert.equal(config()?.preempt, false);
-    await assert.rejects(s.target!.control('set slice=1.0000000001ms'), /slice: not a duration/, 'finer than a nanosecond is refused');
+    await assert.rejects(
+      s.target!.control('set slice=1.0000000001ms'),
+      /slice: not a duration/,
+      'finer than a nanosecond is refused',
+    );
   } finally {
     if (s.status().state === 'running') s.target?.kill('SIGKILL');
     await s.whenEnded();
@@ -129,7 +156,11 @@ test('attached late to a server started by hand with the flight recorder: its re
   const { spawnSync } = await import('node:child_process');
   const { server, port } = await echoServerByHand({ COROSCOPE_FLIGHT: '4M', COROSCOPE_WORKERS: '2' });
   try {
-    const load = spawnSync(example('echo_client'), ['--port', port, '--conns', '4', '--duration', '0.3', '--warmup', '0'], { encoding: 'utf8', timeout: 20000 });
+    const load = spawnSync(
+      example('echo_client'),
+      ['--port', port, '--conns', '4', '--duration', '0.3', '--warmup', '0'],
+      { encoding: 'utf8', timeout: 20000 },
+    );
     assert.equal(load.status, 0, load.stderr);
     const attachedAt = Date.now();
     const s = Session.attach(server.pid!, { record: false });
@@ -137,7 +168,10 @@ test('attached late to a server started by hand with the flight recorder: its re
     await s.detach();
     await s.whenEnded();
     // The load happened before the attach: only the flight recorder can have its reads.
-    const reads = s.derived.calls.rows().filter((r) => r.name === 'read').reduce((a, r) => a + r.count, 0);
+    const reads = s.derived.calls
+      .rows()
+      .filter((r) => r.name === 'read')
+      .reduce((a, r) => a + r.count, 0);
     assert.ok(reads > 1000, `reads from before the attach: ${reads}`);
     assert.ok(Date.now() - attachedAt < 5000);
     // The acceptor was created long before the window and has parked since the last connection.
@@ -153,7 +187,13 @@ test('attached late to a server started by hand with the flight recorder: its re
 
 test('a session kept without a store (run, attach, stats) has the same derived tables and no event store', async () => {
   const rec = join(tmp.dir, 'nostore.cstrace');
-  const live = Session.launch({ cmd: example('steal_imbalance'), record: rec, engine: { workers: 2 }, store: false, derived: true });
+  const live = Session.launch({
+    cmd: example('steal_imbalance'),
+    record: rec,
+    engine: { workers: 2 },
+    store: false,
+    derived: true,
+  });
   await live.whenEnded();
   assert.equal(live.status().exit?.code, 0);
   assert.throws(() => live.store, /keeps no event store/);
@@ -171,14 +211,22 @@ test('a session kept without a store (run, attach, stats) has the same derived t
     process: s.derived.process.summary(s.strings),
   });
   assert.deepEqual(tables(streamed), tables(withStore));
-  assert.deepEqual(tables(live).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]),
-    tables(withStore).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]));
+  assert.deepEqual(
+    tables(live).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]),
+    tables(withStore).coroutines.map((c) => [c.co, c.state, c.switches, c.calls]),
+  );
   assert.ok(streamed.derived.bytesUsed() < withStore.derived.bytesUsed() + withStore.store.bytesUsed());
 });
 
 test('a recording session launched with events: false gets no batch in JS and counts every event the file holds', async () => {
   const rec = join(tmp.dir, 'counted.cstrace');
-  const live = Session.launch({ cmd: example('steal_imbalance'), record: rec, engine: { workers: 2 }, store: false, events: false });
+  const live = Session.launch({
+    cmd: example('steal_imbalance'),
+    record: rec,
+    engine: { workers: 2 },
+    store: false,
+    events: false,
+  });
   let batches = 0;
   live.on('batch', () => batches++);
   await live.whenEnded();
@@ -189,5 +237,8 @@ test('a recording session launched with events: false gets no batch in JS and co
   assert.ok(file.store.count > 0);
   assert.equal(st.events, file.store.count);
   assert.equal(st.drops, 0);
-  assert.throws(() => Session.launch({ cmd: example('steal_imbalance'), record: false, events: false }), /events: false keeps nothing/);
+  assert.throws(
+    () => Session.launch({ cmd: example('steal_imbalance'), record: false, events: false }),
+    /events: false keeps nothing/,
+  );
 });

@@ -45,11 +45,10 @@ function dropped(raw: RawEvents): number {
   const n = raw.length;
   const u = new Uint32Array(raw.bytes.buffer, raw.bytes.byteOffset, n * 16);
   let lost = 0;
-  for (let o = 2, end = n * 16; o < end; o += 16) if ((u[o] & 0xffff) === Kind.DROP) lost += u[o + 5] * 4294967296 + u[o + 4];
+  for (let o = 2, end = n * 16; o < end; o += 16)
+    if ((u[o] & 0xffff) === Kind.DROP) lost += u[o + 5] * 4294967296 + u[o + 4];
   return lost;
 }
-
-
 
 export interface SessionEvents {
   batch: [raw: RawEvents];
@@ -60,7 +59,9 @@ export interface SessionEvents {
 }
 
 /** The kinds a trace reader hands out as events (known kinds, no STRING records): what seq counts. */
-const EVENT_KINDS = new Set<number>(Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE));
+const EVENT_KINDS = new Set<number>(
+  Object.values(Kind).filter((k) => k !== Kind.NONE && k !== Kind.STRING && k !== Kind.STRING_MORE),
+);
 
 /** What Session.launch / attach / open take besides the engine's options. */
 export interface KeepOptions {
@@ -126,7 +127,8 @@ export class Session extends EventEmitter<SessionEvents> {
   static launch(o: Omit<LaunchOptions, 'record'> & { record?: string | false } & KeepOptions): Session {
     const { store, derived, ...rest } = o;
     const keep = keepOf({ store, derived });
-    if (o.events === false && keep !== 'none') throw new Error('events: false keeps nothing: it needs store: false and no derived tables');
+    if (o.events === false && keep !== 'none')
+      throw new Error('events: false keeps nothing: it needs store: false and no derived tables');
     const record = o.record === false ? undefined : (o.record ?? defaultRecordingPath(o.cmd));
     const t = launch({ ...rest, record });
     const s = new Session('launched', o.cmd, t.pid, t, record, keep);
@@ -153,11 +155,12 @@ export class Session extends EventEmitter<SessionEvents> {
       const s = new Session('replay', path, r.info.pid, undefined, path, 'none');
       const { chunks, problem } = r.summaries();
       for (const c of chunks)
-        for (const l of c.lanes)
-          for (const [k, n] of Object.entries(l.kinds)) if (EVENT_KINDS.has(+k)) s.events += n;
+        for (const l of c.lanes) for (const [k, n] of Object.entries(l.kinds)) if (EVENT_KINDS.has(+k)) s.events += n;
       if (problem) s.problem(`${path}: ${problem.message} (everything before offset ${problem.offset} is readable)`);
       else if (!r.info.complete)
-        s.problem(`${path} was not closed cleanly (the recorder stopped early): the events of its complete chunks are kept`);
+        s.problem(
+          `${path} was not closed cleanly (the recorder stopped early): the events of its complete chunks are kept`,
+        );
       s.ended = true;
       return s;
     } finally {
@@ -337,7 +340,9 @@ export class Session extends EventEmitter<SessionEvents> {
       events: this.events,
       drops: this.keptDerived ? this.keptDerived.drops.lost : this.lost,
       rate: this.counted
-        ? (this.rateWindow.length ? this.events - this.rateWindow[0].n : 0)
+        ? this.rateWindow.length
+          ? this.events - this.rateWindow[0].n
+          : 0
         : this.rateWindow.reduce((a, w) => a + w.n, 0),
       recordPath: this.recordPath,
       recordingError: stats?.recordingError ?? undefined,

@@ -17,7 +17,13 @@ function readAll(path: string) {
   const r = new TraceReader(path);
   const chunks: Buffer[] = [];
   for (const b of r.batches(7)) chunks.push(Buffer.from(b.raw.bytes));
-  const out = { info: r.info, events: Buffer.concat(chunks), strings: r.strings, problem: r.problem(), summaries: r.summaries() };
+  const out = {
+    info: r.info,
+    events: Buffer.concat(chunks),
+    strings: r.strings,
+    problem: r.problem(),
+    summaries: r.summaries(),
+  };
   r.close();
   return out;
 }
@@ -47,13 +53,20 @@ test('chunk summaries are the same in both formats and count every event per lan
     for (const c of s.chunks)
       for (const l of c.lanes) {
         busy += l.busyNs;
-        for (const [k, n] of Object.entries(l.kinds)) m.set(`${l.tid}/${l.worker}/${k}`, (m.get(`${l.tid}/${l.worker}/${k}`) ?? 0) + n);
+        for (const [k, n] of Object.entries(l.kinds))
+          m.set(`${l.tid}/${l.worker}/${k}`, (m.get(`${l.tid}/${l.worker}/${k}`) ?? 0) + n);
       }
     return { m, busy, records: s.chunks.reduce((a, c) => a + c.records, 0) };
   };
   const t1 = totals(v1.summaries);
   const t2 = totals(v2.summaries);
-  assert.equal(t1.records, v1.events.length / 64 + [...t1.m.entries()].filter(([k]) => k.endsWith(`/${Kind.STRING}`) || k.endsWith(`/${Kind.STRING_MORE}`)).reduce((a, [, n]) => a + n, 0));
+  assert.equal(
+    t1.records,
+    v1.events.length / 64 +
+      [...t1.m.entries()]
+        .filter(([k]) => k.endsWith(`/${Kind.STRING}`) || k.endsWith(`/${Kind.STRING_MORE}`))
+        .reduce((a, [, n]) => a + n, 0),
+  );
   assert.deepEqual([...t2.m.entries()].sort(), [...t1.m.entries()].sort());
   assert.equal(t2.busy, t1.busy);
   assert.ok(t1.busy > 0, 'the hello coroutine ran for a while');

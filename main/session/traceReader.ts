@@ -89,8 +89,10 @@ export class TraceReader {
    */
   notClosedCleanly(): string | null {
     if (this.info.complete || this.status) return null;
-    return `${this.path} was not closed cleanly (the recorder stopped early): the ${this.eventsRead} events of its ` +
-      'complete chunks were kept; whatever came after its last flushed chunk is lost';
+    return (
+      `${this.path} was not closed cleanly (the recorder stopped early): the ${this.eventsRead} events of its ` +
+      'complete chunks were kept; whatever came after its last flushed chunk is lost'
+    );
   }
 
   /**

@@ -48,8 +48,14 @@ export function collect(t: EngineTarget, timeoutMs = 15000): Promise<Collected> 
     t.on('events', (raw: RawEvents, strings) => {
       for (const [id, s] of strings) c.strings.set(id, s);
       for (let i = 0; i < raw.length; i++)
-        c.events.push({ ts: raw.ts(i), kind: kindName(raw.kind(i)) ?? String(raw.kind(i)), worker: raw.worker(i),
-          tid: raw.tid(i), co: raw.co(i), a: [0, 1, 2, 3, 4].map((k) => raw.signed(i, k)) });
+        c.events.push({
+          ts: raw.ts(i),
+          kind: kindName(raw.kind(i)) ?? String(raw.kind(i)),
+          worker: raw.worker(i),
+          tid: raw.tid(i),
+          co: raw.co(i),
+          a: [0, 1, 2, 3, 4].map((k) => raw.signed(i, k)),
+        });
     });
     t.on('output', (s, d) => {
       if (s === 1) c.stdout += Buffer.from(d).toString();
@@ -70,9 +76,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * echo_server started by hand (not launched by an inspector) with the engine preloaded and
  * `env` added, listening on a free port: the process, and its port once it says so.
  */
-export async function echoServerByHand(env: Record<string, string> = {}): Promise<{ server: ChildProcess; port: string }> {
+export async function echoServerByHand(
+  env: Record<string, string> = {},
+): Promise<{ server: ChildProcess; port: string }> {
   const server = spawn(example('echo_server'), ['--port', '0'], {
-    env: { ...process.env, LD_PRELOAD: enginePath(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LD_PRELOAD: enginePath(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stderr!.resume();
   const port = await new Promise<string>((res, rej) => {

@@ -30,10 +30,10 @@
 #include "wire/recv_fds.h"
 #include "wire/ring.h"
 
-#define MAX_RINGS 4096
-#define LINE_MAX_BYTES (64u << 20) /* a snapshot of very many coroutines is one long line */
+#define MAX_RINGS        4096
+#define LINE_MAX_BYTES   (64u << 20) /* a snapshot of very many coroutines is one long line */
 #define CHILD_CONTROL_FD 3
-#define PIPE_GRACE_NS 2000000000ull /* after exit, how long to wait for pipes held by grandchildren */
+#define PIPE_GRACE_NS    2000000000ull /* after exit, how long to wait for pipes held by grandchildren */
 
 struct cs_link {
     pid_t pid;
@@ -45,32 +45,32 @@ struct cs_link {
     pthread_mutex_t send_lock;
     _Atomic int stopping;
 
-    cs_ring **rings;           /* attached rings (each malloc'd: the consumer holds pointers to them) */
-    uint32_t *ring_owner;      /* per ring: 0 the launched (or attached) process, i + 1 followed process i */
+    cs_ring **rings;      /* attached rings (each malloc'd: the consumer holds pointers to them) */
+    uint32_t *ring_owner; /* per ring: 0 the launched (or attached) process, i + 1 followed process i */
     uint32_t nrings;
-    cs_consumer cons;          /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
-    cs_fd_lines lines;         /* the socket's lines, each with the fd that came with it (wire/recv_fds.h) */
+    cs_consumer cons;  /* drains them (wire/consumer.h); its doorbell is the engine's eventfd */
+    cs_fd_lines lines; /* the socket's lines, each with the fd that came with it (wire/recv_fds.h) */
 
     cs_trace_writer *writer;
     char *record_path;
     cs_reader *strings;
-    const char *policy;        /* "lossless" or "drop" (static strings) */
+    const char *policy; /* "lossless" or "drop" (static strings) */
 
-    cs_link_string *strs;      /* strings of the batch being handed over */
+    cs_link_string *strs; /* strings of the batch being handed over */
     size_t strs_cap;
     uint32_t period_ms;
     uint64_t last_post_ns;
 
-    char *hello;               /* attach: the hello reply, read before the loop; delivered first */
+    char *hello; /* attach: the hello reply, read before the loop; delivered first */
 
     /* Followed processes (README "Children", engine follow.h): a listening
      * socket whose path the target's environment names (COROSCOPE_INSPECTOR);
      * every forked child and exec'd program below the target connects to it,
      * takes a serial and then speaks like an inherited control socket. */
-    int follow_fd;             /* listening socket (-1: not following) */
-    char *follow_warning;      /* why following could not be set up (delivered first as an error), or NULL */
+    int follow_fd;        /* listening socket (-1: not following) */
+    char *follow_warning; /* why following could not be set up (delivered first as an error), or NULL */
     char follow_path[108];
-    struct link_proc *procs;   /* connected (or once connected) followed processes */
+    struct link_proc *procs; /* connected (or once connected) followed processes */
     uint32_t nprocs;
     uint32_t next_serial;
 
@@ -80,18 +80,19 @@ struct cs_link {
 };
 
 #define MAX_PROCS 1024
-#define FOLLOW_QUIET_NS 300000000ull /* after the last process left: how long a program being exec'd may take to connect */
-#define RETIRE_NS 500000000ull       /* a followed process gone this long: its drained rings are let go */
+#define FOLLOW_QUIET_NS \
+    300000000ull               /* after the last process left: how long a program being exec'd may take to connect */
+#define RETIRE_NS 500000000ull /* a followed process gone this long: its drained rings are let go */
 
 /* One followed process: its socket (lines with ring fds, like the launched
  * process's) and its doorbell; its rings go to the link's one consumer. */
 typedef struct link_proc {
-    int sock;                  /* -1: gone (exited or exec'd) */
-    int bell;                  /* its engine's doorbell eventfd (-1: none yet) */
+    int sock; /* -1: gone (exited or exec'd) */
+    int bell; /* its engine's doorbell eventfd (-1: none yet) */
     int pid;
-    uint32_t serial;           /* 0 until its "follow" line */
-    uint64_t gone_ns;          /* when its socket closed (it exited or exec'd; 0: connected) */
-    int retired;               /* every ring of it drained and let go: the slot is free for another */
+    uint32_t serial;  /* 0 until its "follow" line */
+    uint64_t gone_ns; /* when its socket closed (it exited or exec'd; 0: connected) */
+    int retired;      /* every ring of it drained and let go: the slot is free for another */
     cs_fd_lines lines;
 } link_proc;
 
@@ -105,8 +106,7 @@ static uint64_t now_ns(void)
 /* "what[ subject]: <strerror(code)>" into err; returns code. */
 static int fail(char *err, size_t n, int code, const char *what, const char *subject)
 {
-    if (err && n)
-        snprintf(err, n, "%s%s%s: %s", what, subject ? " " : "", subject ? subject : "", strerror(code));
+    if (err && n) snprintf(err, n, "%s%s%s: %s", what, subject ? " " : "", subject ? subject : "", strerror(code));
     return code;
 }
 
@@ -139,8 +139,7 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
     l->rings = calloc(MAX_RINGS, sizeof *l->rings);
     l->ring_owner = calloc(MAX_RINGS, sizeof *l->ring_owner);
     l->strings = cs_reader_new_live();
-    if (!nomem)
-        nomem = cs_fd_lines_init(&l->lines, LINE_MAX_BYTES);
+    if (!nomem) nomem = cs_fd_lines_init(&l->lines, LINE_MAX_BYTES);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (nomem || !l->strs || !l->rings || !l->ring_owner || !l->strings || l->wake_fd < 0) {
         *code = fail(err, errn, ENOMEM, "cannot set up the link", NULL);
@@ -158,8 +157,7 @@ static cs_link *link_new(uint32_t batch_events, uint32_t period_ms, const char *
 /* The trace file, once the pid is known (it goes in the header). */
 static int open_record(cs_link *l, char *err, size_t errn)
 {
-    if (!l->record_path)
-        return 0;
+    if (!l->record_path) return 0;
     cs_trace_err te;
     cs_trace_writer_opts wo = {.pid = (uint32_t)l->pid};
     if (cs_trace_writer_create(&l->writer, l->record_path, &wo, &te)) {
@@ -179,11 +177,9 @@ static char **child_env(char *const *envp, const char *preload, const char *poli
     size_t n = 0;
     const char *old_preload = NULL;
     for (; envp && envp[n]; n++)
-        if (!strncmp(envp[n], "LD_PRELOAD=", 11))
-            old_preload = envp[n] + 11;
+        if (!strncmp(envp[n], "LD_PRELOAD=", 11)) old_preload = envp[n] + 11;
     char **env = calloc(n + 6, sizeof *env);
-    if (!env)
-        return NULL;
+    if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(envp[i], "LD_PRELOAD=", 11) && strncmp(envp[i], "COROSCOPE_CONTROL_FD=", 21) &&
@@ -217,14 +213,11 @@ static int follow_listen(cs_link *l)
     static _Atomic unsigned counter;
     char dir[80]; /* room left in sun_path for "/follow-<pid>-<n>.sock" */
     int err = cs_control_dir_make(dir, sizeof dir);
-    if (err)
-        return err;
+    if (err) return err;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s/follow-%d-%u.sock", dir, (int)getpid(),
-             atomic_fetch_add(&counter, 1));
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/follow-%d-%u.sock", dir, (int)getpid(), atomic_fetch_add(&counter, 1));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     unlink(a.sun_path);
     mode_t old = umask(077);
     int r = bind(fd, (struct sockaddr *)&a, sizeof a);
@@ -246,8 +239,7 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
     *out = NULL;
     int code = 0;
     cs_link *l = link_new(o->batch_events, o->period_ms, o->record_path, o->policy, err, errn, &code);
-    if (!l)
-        return code;
+    if (!l) return code;
     int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, child_sock = -1;
     char **env = NULL;
     char inspector_env[160];
@@ -282,14 +274,12 @@ int cs_link_spawn(cs_link **out, const cs_link_spawn_opts *o, char *err, size_t 
         code = fail(err, errn, ENOMEM, "cannot prepare the launch", NULL);
         goto out;
     }
-    if (o->stdin_null)
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (o->stdin_null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, po[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
     posix_spawn_file_actions_adddup2(&fa, child_sock, CHILD_CONTROL_FD);
     posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_CONTROL_FD + 1);
-    if (o->cwd && *o->cwd)
-        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    if (o->cwd && *o->cwd) posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
     /* The inspector (Node) ignores SIGPIPE and may block signals: the target
      * starts with every signal at its default and none blocked. */
     sigset_t none, all;
@@ -324,14 +314,12 @@ out:
     posix_spawnattr_destroy(&at);
     if (env) {
         for (char **p = env; *p; p++)
-            if (!strncmp(*p, "LD_PRELOAD=", 11) || !strncmp(*p, "COROSCOPE_CONTROL_FD=", 21))
-                free(*p);
+            if (!strncmp(*p, "LD_PRELOAD=", 11) || !strncmp(*p, "COROSCOPE_CONTROL_FD=", 21)) free(*p);
         free(env);
     }
     int fds[] = {sv[0], sv[1], po[0], po[1], pe[0], pe[1], child_sock};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+        if (fds[i] >= 0) close(fds[i]);
     if (code) {
         cs_link_free(l);
         return code;
@@ -349,8 +337,7 @@ out:
 static int read_hello(cs_link *l, char *err, size_t errn)
 {
     char *line = malloc(HELLO_MAX);
-    if (!line)
-        return ENOMEM;
+    if (!line) return ENOMEM;
     int rc = 0;
     size_t n = 0;
     for (;;) {
@@ -367,16 +354,13 @@ static int read_hello(cs_link *l, char *err, size_t errn)
             rc = ECONNRESET;
             goto out;
         }
-        if (c == '\n')
-            break;
-        if (n + 1 < HELLO_MAX)
-            line[n++] = c;
+        if (c == '\n') break;
+        if (n + 1 < HELLO_MAX) line[n++] = c;
     }
     line[n] = '\0';
     if (strstr(line, "\"ok\":false")) {
         const char *m = strstr(line, "\"error\":\"");
-        snprintf(err, errn, "process %d: %.*s", (int)l->pid, m ? (int)strcspn(m + 9, "\"") : 40,
-                 m ? m + 9 : line);
+        snprintf(err, errn, "process %d: %.*s", (int)l->pid, m ? (int)strcspn(m + 9, "\"") : 40, m ? m + 9 : line);
         rc = EBUSY;
         goto out;
     }
@@ -402,8 +386,7 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
     }
     int code = 0;
     cs_link *l = link_new(batch_events, period_ms, record_path, policy, err, errn, &code);
-    if (!l)
-        return code;
+    if (!l) return code;
     l->pid = pid;
     l->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->sock < 0 || connect(l->sock, (struct sockaddr *)&a, sizeof a)) {
@@ -435,8 +418,7 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
         }
     }
     if (code) {
-        if (!err[0])
-            snprintf(err, errn, "process %d: %s", (int)pid, strerror(code));
+        if (!err[0]) snprintf(err, errn, "process %d: %s", (int)pid, strerror(code));
         cs_link_free(l);
         return code;
     }
@@ -444,18 +426,19 @@ int cs_link_attach(cs_link **out, pid_t pid, const char *record_path, uint32_t b
     return 0;
 }
 
-pid_t cs_link_pid(const cs_link *l) { return l->pid; }
+pid_t cs_link_pid(const cs_link *l)
+{
+    return l->pid;
+}
 
 /* ---- commands (any thread) ----------------------------------------------------------------- */
 
 int cs_link_send(cs_link *l, const char *cmd)
 {
-    if (strchr(cmd, '\n'))
-        return EINVAL;
+    if (strchr(cmd, '\n')) return EINVAL;
     size_t n = strlen(cmd);
     char *b = malloc(n + 1);
-    if (!b)
-        return ENOMEM;
+    if (!b) return ENOMEM;
     memcpy(b, cmd, n);
     b[n] = '\n';
     int rc = 0;
@@ -463,8 +446,7 @@ int cs_link_send(cs_link *l, const char *cmd)
     for (size_t off = 0; off < n + 1;) {
         ssize_t k = l->sock >= 0 ? send(l->sock, b + off, n + 1 - off, MSG_NOSIGNAL) : -1;
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             rc = l->sock >= 0 ? errno : ENOTCONN;
             break;
         }
@@ -486,8 +468,7 @@ void cs_link_stop(cs_link *l)
 
 int cs_link_kill(cs_link *l, int sig)
 {
-    if (!l->is_child || l->pidfd < 0)
-        return EPERM;
+    if (!l->is_child || l->pidfd < 0) return EPERM;
     return syscall(SYS_pidfd_send_signal, l->pidfd, sig, NULL, 0) ? errno : 0;
 }
 
@@ -506,8 +487,7 @@ void cs_link_stats_get(cs_link *l, cs_link_stats *o)
 
 static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev, size_t n)
 {
-    if (!l->writer || atomic_load(&l->st_rec_err))
-        return;
+    if (!l->writer || atomic_load(&l->st_rec_err)) return;
     if (!cs_trace_writer_append(l->writer, ev, n) && !cs_trace_writer_flush(l->writer)) {
         atomic_store(&l->st_bytes, cs_trace_writer_bytes(l->writer)); /* what the file holds (compressed) */
         return;
@@ -536,8 +516,7 @@ static void deliver_processes(cs_link *l, const cs_link_sink *s, coroscope_event
     cs_reader_ingest(l->strings, ev, n);
     size_t k = 0, ns = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_process_record(ev[i].kind))
-            continue;
+        if (!is_process_record(ev[i].kind)) continue;
         coroscope_event e = ev[i];
         ev[k++] = e;
         uint64_t ids[2] = {0, 0};
@@ -550,19 +529,16 @@ static void deliver_processes(cs_link *l, const cs_link_sink *s, coroscope_event
         for (int j = 0; j < 2; j++) {
             size_t len;
             const char *text = ids[j] ? cs_reader_string(l->strings, ids[j], &len, NULL) : NULL;
-            if (!text)
-                continue;
+            if (!text) continue;
             if (ns == l->strs_cap) {
                 cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
-                if (!g)
-                    continue;
+                if (!g) continue;
                 l->strs = g, l->strs_cap *= 2;
             }
             l->strs[ns++] = (cs_link_string){ids[j], text, len};
         }
     }
-    if (k)
-        s->events(s->ctx, ev, k, l->strs, ns);
+    if (k) s->events(s->ctx, ev, k, l->strs, ns);
 }
 
 typedef struct batch_ctx {
@@ -589,8 +565,7 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
         atomic_fetch_add(&l->st_dropped, dropped);
         atomic_fetch_add(&l->st_delivered, n - strings);
         atomic_fetch_add(&l->st_batches, 1);
-        if (s->events)
-            deliver_processes(l, s, ev, n);
+        if (s->events) deliver_processes(l, s, ev, n);
         return;
     }
     cs_reader_ingest(l->strings, ev, n);
@@ -611,17 +586,13 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
             const char *text = seen ? NULL : cs_reader_string(l->strings, e->a[0], &len, NULL);
             if (text && ns == l->strs_cap) {
                 cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
-                if (g)
-                    l->strs = g, l->strs_cap *= 2;
+                if (g) l->strs = g, l->strs_cap *= 2;
             }
-            if (text && ns < l->strs_cap)
-                l->strs[ns++] = (cs_link_string){e->a[0], text, len};
+            if (text && ns < l->strs_cap) l->strs[ns++] = (cs_link_string){e->a[0], text, len};
             continue;
         }
-        if (e->kind == COROSCOPE_EV_DROP)
-            dropped += e->a[0];
-        if (k != i)
-            ev[k] = *e;
+        if (e->kind == COROSCOPE_EV_DROP) dropped += e->a[0];
+        if (k != i) ev[k] = *e;
         k++;
     }
     atomic_fetch_add(&l->st_dropped, dropped);
@@ -680,11 +651,9 @@ static void add_ring(cs_link *l, const cs_link_sink *s, int fd, uint32_t owner)
         return;
     }
     int e = cs_ring_attach(r, fd);
-    if (!e && cs_consumer_add(&l->cons, r))
-        e = ENOMEM;
+    if (!e && cs_consumer_add(&l->cons, r)) e = ENOMEM;
     if (e) {
-        if (r->hdr)
-            cs_ring_detach(r);
+        if (r->hdr) cs_ring_detach(r);
         free(r);
         char msg[160];
         snprintf(msg, sizeof msg, "an event ring could not be read: %s", cs_ring_strerror(e));
@@ -709,15 +678,12 @@ static int on_line(void *ctx, const char *line, int fd)
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
-        if (fd >= 0)
-            add_ring(l, s, fd, 0);
+        if (fd >= 0) add_ring(l, s, fd, 0);
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
-        if (fd < 0)
-            return 0;
-        if (l->cons.doorbell >= 0)
-            close(l->cons.doorbell);
+        if (fd < 0) return 0;
+        if (l->cons.doorbell >= 0) close(l->cons.doorbell);
         l->cons.doorbell = fd;
         return 1;
     }
@@ -744,28 +710,23 @@ static int on_proc_line(void *ctx, const char *line, int fd)
 {
     proc_ctx *c = ctx;
     link_proc *p = c->p;
-    if (!line)
-        return 0;
+    if (!line) return 0;
     if (!strncmp(line, "follow ", 7) && !p->serial) {
         const char *q = strstr(line, " pid=");
         p->pid = q ? atoi(q + 5) : 0;
         p->serial = c->l->next_serial++;
         char reply[64];
         int n = snprintf(reply, sizeof reply, "{\"ok\":true,\"serial\":%u}\n", p->serial);
-        if (send(p->sock, reply, (size_t)n, MSG_NOSIGNAL) != n)
-            close_fd(&p->sock);
+        if (send(p->sock, reply, (size_t)n, MSG_NOSIGNAL) != n) close_fd(&p->sock);
         return 0;
     }
-    if (!p->serial)
-        return 0; /* nothing before it joined */
+    if (!p->serial) return 0; /* nothing before it joined */
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
-        if (fd >= 0)
-            add_ring(c->l, c->s, fd, (uint32_t)(p - c->l->procs) + 1);
+        if (fd >= 0) add_ring(c->l, c->s, fd, (uint32_t)(p - c->l->procs) + 1);
         return 0;
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19) && fd >= 0) {
-        if (p->bell >= 0)
-            close(p->bell);
+        if (p->bell >= 0) close(p->bell);
         p->bell = fd;
         return 1;
     }
@@ -776,8 +737,7 @@ static void accept_procs(cs_link *l, const cs_link_sink *s)
 {
     for (;;) {
         int c = accept4(l->follow_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            return;
+        if (c < 0) return;
         struct ucred cr;
         socklen_t len = sizeof cr;
         uint32_t slot = 0;
@@ -803,8 +763,7 @@ static void accept_procs(cs_link *l, const cs_link_sink *s)
             continue;
         }
         p->sock = c;
-        if (slot == l->nprocs)
-            l->nprocs++;
+        if (slot == l->nprocs) l->nprocs++;
     }
 }
 
@@ -819,8 +778,7 @@ static void retire_gone(cs_link *l, const cs_link_sink *s)
     uint64_t now = now_ns();
     for (uint32_t i = 0; i < l->nprocs; i++) {
         link_proc *p = &l->procs[i];
-        if (p->retired || p->sock >= 0 || !p->gone_ns || now - p->gone_ns < RETIRE_NS)
-            continue;
+        if (p->retired || p->sock >= 0 || !p->gone_ns || now - p->gone_ns < RETIRE_NS) continue;
         int left = 0;
         for (uint32_t k = 0; k < l->nrings;) {
             cs_ring *r = l->rings[k];
@@ -866,8 +824,7 @@ static void read_proc(cs_link *l, const cs_link_sink *s, link_proc *p)
 static uint32_t live_procs(const cs_link *l)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < l->nprocs; i++)
-        n += l->procs[i].sock >= 0;
+    for (uint32_t i = 0; i < l->nprocs; i++) n += l->procs[i].sock >= 0;
     return n;
 }
 
@@ -877,8 +834,7 @@ static int read_socket(cs_link *l, const cs_link_sink *s)
 {
     batch_ctx bc = {l, s};
     ssize_t k = cs_fd_lines_read(&l->lines, l->sock, MSG_DONTWAIT, on_line, &bc);
-    if (k < 0)
-        return errno == EAGAIN || errno == EINTR ? 1 : 0;
+    if (k < 0) return errno == EAGAIN || errno == EINTR ? 1 : 0;
     return k != 0;
 }
 
@@ -886,18 +842,15 @@ static int read_pipe(int fd, int stream, const cs_link_sink *s)
 {
     char buf[65536];
     ssize_t k = read(fd, buf, sizeof buf);
-    if (k < 0)
-        return errno == EAGAIN || errno == EINTR ? 1 : 0;
-    if (k == 0)
-        return 0;
+    if (k < 0) return errno == EAGAIN || errno == EINTR ? 1 : 0;
+    if (k == 0) return 0;
     s->output(s->ctx, stream, buf, (size_t)k);
     return 1;
 }
 
 static void close_fd(int *fd)
 {
-    if (*fd >= 0)
-        close(*fd);
+    if (*fd >= 0) close(*fd);
     *fd = -1;
 }
 
@@ -943,9 +896,9 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
          * busy (nothing would be drained). */
         int armed = !busy && cs_consumer_arm(&l->cons);
         struct pollfd base[7] = {
-            {.fd = l->sock, .events = POLLIN},  {.fd = l->out_fd, .events = POLLIN},
-            {.fd = l->err_fd, .events = POLLIN}, {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
-            {.fd = l->wake_fd, .events = POLLIN}, {.fd = armed ? l->cons.doorbell : -1, .events = POLLIN},
+            {.fd = l->sock, .events = POLLIN},      {.fd = l->out_fd, .events = POLLIN},
+            {.fd = l->err_fd, .events = POLLIN},    {.fd = exited ? -1 : l->pidfd, .events = POLLIN},
+            {.fd = l->wake_fd, .events = POLLIN},   {.fd = armed ? l->cons.doorbell : -1, .events = POLLIN},
             {.fd = l->follow_fd, .events = POLLIN},
         };
         memcpy(p, base, sizeof base);
@@ -955,16 +908,11 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             p[8 + 2 * i] = (struct pollfd){.fd = armed ? l->procs[i].bell : -1, .events = POLLIN};
         }
         int r = poll(p, 7 + 2 * np, busy || armed ? (int)l->period_ms : 0);
-        if (armed)
-            cs_consumer_disarm(&l->cons);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (p[0].revents && !read_socket(l, s))
-            close_fd(&l->sock);
-        if (p[1].revents && !read_pipe(l->out_fd, 1, s))
-            close_fd(&l->out_fd);
-        if (p[2].revents && !read_pipe(l->err_fd, 2, s))
-            close_fd(&l->err_fd);
+        if (armed) cs_consumer_disarm(&l->cons);
+        if (r < 0 && errno != EINTR) break;
+        if (p[0].revents && !read_socket(l, s)) close_fd(&l->sock);
+        if (p[1].revents && !read_pipe(l->out_fd, 1, s)) close_fd(&l->out_fd);
+        if (p[2].revents && !read_pipe(l->err_fd, 2, s)) close_fd(&l->err_fd);
         for (uint32_t i = 0; i < np; i++) {
             link_proc *pr = &l->procs[i];
             if (p[8 + 2 * i].revents && pr->bell >= 0) {
@@ -973,11 +921,9 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
                     /* EAGAIN: another wake took it */
                 }
             }
-            if (p[7 + 2 * i].revents && pr->sock >= 0)
-                read_proc(l, s, pr);
+            if (p[7 + 2 * i].revents && pr->sock >= 0) read_proc(l, s, pr);
         }
-        if (p[6].revents)
-            accept_procs(l, s);
+        if (p[6].revents) accept_procs(l, s);
         if (p[3].revents) {
             exited = 1;
             exit_at = now_ns();
@@ -996,18 +942,16 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
             drain(l, s);
             retire_gone(l, s);
         }
-        if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull)
-            post(l, s, 0);
+        if (l->cons.n && now_ns() - l->last_post_ns >= (uint64_t)l->period_ms * 1000000ull) post(l, s, 0);
         /* Done when the target is gone and its socket (which brings the last
          * ring fds) is closed and its pipes drained (or held too long by
          * processes it left behind). */
-        if (exited && l->sock < 0 &&
-            ((l->out_fd < 0 && l->err_fd < 0) || now_ns() - exit_at > PIPE_GRACE_NS) && !live_procs(l)) {
+        if (exited && l->sock < 0 && ((l->out_fd < 0 && l->err_fd < 0) || now_ns() - exit_at > PIPE_GRACE_NS) &&
+            !live_procs(l)) {
             /* Following: every process is gone; one being exec'd right now
              * connects within FOLLOW_QUIET_NS (like strace -f, the session
              * lasts as long as any followed process). */
-            if (l->follow_fd < 0)
-                break;
+            if (l->follow_fd < 0) break;
             if (!quiet_at)
                 quiet_at = now_ns();
             else if (now_ns() - quiet_at > FOLLOW_QUIET_NS)
@@ -1041,28 +985,23 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         }
         l->writer = NULL;
     }
-    if (exited)
-        s->exit(s->ctx, code, sig);
+    if (exited) s->exit(s->ctx, code, sig);
 }
 
 void cs_link_free(cs_link *l)
 {
-    if (!l)
-        return;
-    if (l->writer)
-        cs_trace_writer_abandon(l->writer);
+    if (!l) return;
+    if (l->writer) cs_trace_writer_abandon(l->writer);
     for (uint32_t i = 0; l->rings && i < l->nrings; i++) {
         cs_ring_detach(l->rings[i]);
         free(l->rings[i]);
     }
-    if (l->cons.doorbell >= 0)
-        close(l->cons.doorbell);
+    if (l->cons.doorbell >= 0) close(l->cons.doorbell);
     cs_consumer_free(&l->cons);
     for (uint32_t i = 0; l->procs && i < l->nprocs; i++) {
         close_fd(&l->procs[i].sock);
         close_fd(&l->procs[i].bell);
-        if (!l->procs[i].retired)
-            cs_fd_lines_free(&l->procs[i].lines);
+        if (!l->procs[i].retired) cs_fd_lines_free(&l->procs[i].lines);
     }
     free(l->procs);
     free(l->follow_warning);
@@ -1070,8 +1009,7 @@ void cs_link_free(cs_link *l)
         close_fd(&l->follow_fd);
         unlink(l->follow_path);
     }
-    if (l->lines.line)
-        cs_fd_lines_free(&l->lines);
+    if (l->lines.line) cs_fd_lines_free(&l->lines);
     if (l->is_child && l->pidfd >= 0) {
         /* Not reaped by the loop (stopped early): reap when it ends, without
          * blocking here: the child keeps running, detached from us. */
@@ -1083,8 +1021,7 @@ void cs_link_free(cs_link *l)
     close_fd(&l->out_fd);
     close_fd(&l->err_fd);
     close_fd(&l->wake_fd);
-    if (l->strings)
-        cs_reader_close(l->strings);
+    if (l->strings) cs_reader_close(l->strings);
     free(l->rings);
     free(l->ring_owner);
     free(l->strs);

@@ -61,11 +61,11 @@ typedef struct cs_link_sink {
      * resolves strings nor copies the batch. */
     void (*events)(void *ctx, const coroscope_event *ev, size_t n, const cs_link_string *s, size_t ns);
     void (*output)(void *ctx, int stream, const char *data, size_t n); /* 1 stdout, 2 stderr */
-    void (*line)(void *ctx, const char *line);                          /* a control reply */
+    void (*line)(void *ctx, const char *line);                         /* a control reply */
     /* The target ended: exited (code >= 0), killed (sig > 0), or gone
      * (attached process: both -1). */
     void (*exit)(void *ctx, int code, int sig);
-    void (*error)(void *ctx, const char *msg);                          /* non-fatal problems */
+    void (*error)(void *ctx, const char *msg); /* non-fatal problems */
     int (*busy)(void *ctx);
     /* 1 (with events set): hand over only the records that say which
      * processes there are (PROCESS, THREAD, LINEAGE, PROCESS_EXIT, SPAWN) and
@@ -76,28 +76,28 @@ typedef struct cs_link_sink {
 } cs_link_sink;
 
 typedef struct cs_link_spawn_opts {
-    const char *file;          /* absolute path of the program */
-    char *const *argv;         /* NULL-terminated */
-    char *const *envp;         /* NULL-terminated; LD_PRELOAD and COROSCOPE_CONTROL_FD are added */
-    const char *cwd;           /* NULL: the inspector's */
-    const char *preload;       /* path of libcoroscope.so */
-    int stdin_null;            /* 1: stdin is /dev/null; 0: the inspector's stdin */
-    const char *record_path;   /* trace file to write as events stream (NULL: none) */
-    uint32_t batch_events;     /* hand a batch over when it has this many events (0: 65536) */
-    uint32_t period_ms;        /* longest batch delay, and longest sleep (0: 5) */
-    const char *policy;        /* what the target's threads do when their ring is full: "drop" (NULL: never
+    const char *file;        /* absolute path of the program */
+    char *const *argv;       /* NULL-terminated */
+    char *const *envp;       /* NULL-terminated; LD_PRELOAD and COROSCOPE_CONTROL_FD are added */
+    const char *cwd;         /* NULL: the inspector's */
+    const char *preload;     /* path of libcoroscope.so */
+    int stdin_null;          /* 1: stdin is /dev/null; 0: the inspector's stdin */
+    const char *record_path; /* trace file to write as events stream (NULL: none) */
+    uint32_t batch_events;   /* hand a batch over when it has this many events (0: 65536) */
+    uint32_t period_ms;      /* longest batch delay, and longest sleep (0: 5) */
+    const char *policy;      /* what the target's threads do when their ring is full: "drop" (NULL: never
                                   wait) or "lossless" (wait for us to drain, at most 1 s; ring.h "Policy") */
-    int no_follow;             /* 1: children and exec'd programs are not followed (COROSCOPE_FOLLOW=0) */
+    int no_follow;           /* 1: children and exec'd programs are not followed (COROSCOPE_FOLLOW=0) */
 } cs_link_spawn_opts;
 
 typedef struct cs_link_stats {
-    uint64_t events;           /* records read from the rings (STRING records included) */
-    uint64_t delivered;        /* events handed over (or, without sink->events, that would have been): no STRING records */
-    uint64_t dropped;          /* events the engine reported lost (DROP a0 sum) */
-    uint64_t bytes_recorded;   /* bytes written to the trace file */
-    uint64_t batches;          /* batches handed to the sink */
+    uint64_t events;    /* records read from the rings (STRING records included) */
+    uint64_t delivered; /* events handed over (or, without sink->events, that would have been): no STRING records */
+    uint64_t dropped;   /* events the engine reported lost (DROP a0 sum) */
+    uint64_t bytes_recorded; /* bytes written to the trace file */
+    uint64_t batches;        /* batches handed to the sink */
     uint32_t rings;
-    int recording_error;       /* errno-like code of the trace writer, 0 if fine */
+    int recording_error; /* errno-like code of the trace writer, 0 if fine */
 } cs_link_stats;
 
 /* 0, or an errno value with a one-line message in err. */
@@ -110,7 +110,7 @@ pid_t cs_link_pid(const cs_link *l);
 void cs_link_run(cs_link *l, const cs_link_sink *sink);
 int cs_link_send(cs_link *l, const char *line); /* one command, without "\n"; 0 or errno */
 void cs_link_stop(cs_link *l);
-int cs_link_kill(cs_link *l, int sig);          /* launched targets only; 0 or errno */
+int cs_link_kill(cs_link *l, int sig); /* launched targets only; 0 or errno */
 void cs_link_stats_get(cs_link *l, cs_link_stats *out);
 void cs_link_free(cs_link *l);
 

@@ -62,7 +62,10 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t since(void) { return now_ms() - t_start; }
+static uint64_t since(void)
+{
+    return now_ms() - t_start;
+}
 
 static void say(const char *what)
 {
@@ -145,8 +148,7 @@ static char *make_file(void)
         exit(1);
     }
     char *chunk = malloc(1 << 20);
-    if (!chunk)
-        exit(1);
+    if (!chunk) exit(1);
     memset(chunk, 'x', 1 << 20);
     for (unsigned i = 0; i < FILE_BYTES >> 20; i++) {
         if (write(fd, chunk, 1 << 20) != 1 << 20) {
@@ -189,8 +191,7 @@ int main(int argc, char **argv)
     }
     coroscope_join(r, NULL);
     coroscope_join(t, NULL);
-    if (tmp)
-        unlink(tmp);
+    if (tmp) unlink(tmp);
     printf("longest_gap_ms=%llu (after tick %lu; the ticker sleeps 50 ms, so anything much longer is a "
            "stalled worker)\n",
            (unsigned long long)longest.ms, longest.from);

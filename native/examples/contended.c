@@ -43,8 +43,7 @@ static void *handler(void *arg)
         uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), c;
         volatile uint64_t x = 0;
         do {
-            for (int k = 0; k < 10000; k++)
-                x += (uint64_t)k * 2654435761u;
+            for (int k = 0; k < 10000; k++) x += (uint64_t)k * 2654435761u;
             c = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         } while (c - c0 < (uint64_t)(work_ms * 1e6));
         *cpu += c - c0;
@@ -66,10 +65,8 @@ int main(int argc, char **argv)
         }
         a += 2;
     }
-    if (a < argc)
-        requests = atoi(argv[a++]);
-    if (a < argc)
-        work_ms = atof(argv[a++]);
+    if (a < argc) requests = atoi(argv[a++]);
+    if (a < argc) work_ms = atof(argv[a++]);
     uint64_t cpu = 0, w0 = clock_ns(CLOCK_MONOTONIC);
     coroscope_co *co;
     coroscope_spawn(&co, "handler", handler, &cpu);

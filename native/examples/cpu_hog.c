@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_NS 10000000ull
+#define TICK_NS   10000000ull
 #define MAX_TICKS 100000
 
 static double hog_seconds = 1.0;
@@ -51,8 +51,7 @@ static void *hog(void *arg)
             v ^= v << 17;
             x = v;
         }
-        if (now_ns() >= end)
-            break;
+        if (now_ns() >= end) break;
     }
     hog_done = 1;
     return (void *)(uintptr_t)x;
@@ -64,15 +63,12 @@ static void *ticker(void *arg)
     uint64_t next = now_ns() + TICK_NS;
     for (int n = 0; !hog_done && n < MAX_TICKS; n++) {
         uint64_t now = now_ns();
-        if (next > now)
-            usleep((useconds_t)((next - now) / 1000));
+        if (next > now) usleep((useconds_t)((next - now) / 1000));
         now = now_ns();
         lateness[nticks++] = now > next ? now - next : 0;
-        if (!quiet)
-            printf("tick %d +%.1f ms\n", n, (double)(now - t0) / 1e6);
+        if (!quiet) printf("tick %d +%.1f ms\n", n, (double)(now - t0) / 1e6);
         next += TICK_NS;
-        if (next < now)
-            next = now + TICK_NS; /* after a stall, keep the rhythm from here */
+        if (next < now) next = now + TICK_NS; /* after a stall, keep the rhythm from here */
     }
     return NULL;
 }
@@ -91,8 +87,7 @@ int main(int argc, char **argv)
         else
             hog_seconds = atof(argv[i]);
     }
-    if (hog_seconds <= 0)
-        hog_seconds = 1.0;
+    if (hog_seconds <= 0) hog_seconds = 1.0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     t0 = now_ns();
     coroscope_co *h, *t;

@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK 65536
+#define CHUNK               65536
 #define MAX_REPORTED_ERRORS 10
 
 static const char *opt_host = "127.0.0.1";
@@ -62,7 +62,7 @@ static double opt_warmup = 1;
 
 static struct sockaddr_in server_addr;
 
-static atomic_ulong completed;   /* round trips, all connections */
+static atomic_ulong completed; /* round trips, all connections */
 static atomic_ulong errors;
 static atomic_long connected;
 
@@ -78,8 +78,7 @@ static long parse_long(const char *s, long lo, long hi)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        usage();
+    if (errno || end == s || *end || v < lo || v > hi) usage();
     return v;
 }
 
@@ -88,8 +87,7 @@ static double parse_secs(const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= 0) || v > 86400)
-        usage();
+    if (errno || end == s || *end || !(v >= 0) || v > 86400) usage();
     return v;
 }
 
@@ -128,8 +126,7 @@ static void fail(long conn, const char *what, int err)
     if (n <= MAX_REPORTED_ERRORS)
         fprintf(stderr, "echo_client: connection %ld: %s: %s\n", conn, what,
                 err ? strerror(err) : "connection closed by the server");
-    if (n == MAX_REPORTED_ERRORS)
-        fprintf(stderr, "echo_client: (further errors are only counted)\n");
+    if (n == MAX_REPORTED_ERRORS) fprintf(stderr, "echo_client: (further errors are only counted)\n");
 }
 
 static void *conn_main(void *arg)
@@ -140,8 +137,7 @@ static void *conn_main(void *arg)
         fail(id, "malloc", ENOMEM);
         goto done;
     }
-    for (long i = 0; i < opt_size; i++)
-        out[i] = (char)('a' + (id + i) % 26);
+    for (long i = 0; i < opt_size; i++) out[i] = (char)('a' + (id + i) % 26);
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -162,8 +158,7 @@ static void *conn_main(void *arg)
             size_t step = (size_t)(opt_size - off < CHUNK ? opt_size - off : CHUNK);
             for (size_t w = 0; w < step;) {
                 ssize_t n = write(fd, out + off + w, step - w);
-                if (n < 0 && errno == EINTR)
-                    continue;
+                if (n < 0 && errno == EINTR) continue;
                 if (n < 0) {
                     fail(id, "write", errno);
                     goto closing;
@@ -172,8 +167,7 @@ static void *conn_main(void *arg)
             }
             for (size_t r = 0; r < step;) {
                 ssize_t n = read(fd, in + r, step - r);
-                if (n < 0 && errno == EINTR)
-                    continue;
+                if (n < 0 && errno == EINTR) continue;
                 if (n <= 0) {
                     fail(id, "read", n < 0 ? errno : 0);
                     goto closing;
@@ -200,8 +194,7 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (i + 1 >= argc)
-            usage();
+        if (i + 1 >= argc) usage();
         if (!strcmp(a, "--port"))
             opt_port = parse_long(argv[++i], 1, 65535);
         else if (!strcmp(a, "--host"))
@@ -217,8 +210,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (opt_port < 0 || opt_duration <= 0)
-        usage();
+    if (opt_port < 0 || opt_duration <= 0) usage();
     server_addr.sin_family = AF_INET;
     server_addr.sin_port = htons((uint16_t)opt_port);
     if (inet_pton(AF_INET, opt_host, &server_addr.sin_addr) != 1) {
@@ -249,8 +241,8 @@ int main(int argc, char **argv)
     double t1 = now_s();
 
     double window = t1 - t0;
-    printf("requests_per_sec=%.1f conns=%ld size=%ld duration=%.3f errors=%lu\n",
-           (double)(c1 - c0) / window, opt_conns, opt_size, window, atomic_load(&errors));
+    printf("requests_per_sec=%.1f conns=%ld size=%ld duration=%.3f errors=%lu\n", (double)(c1 - c0) / window, opt_conns,
+           opt_size, window, atomic_load(&errors));
     fprintf(stderr, "echo_client: %ld/%ld connected, %lu round trips in the window, %lu in all\n",
             atomic_load(&connected), opt_conns, c1 - c0, c1);
     fflush(stdout);

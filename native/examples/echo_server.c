@@ -62,8 +62,7 @@ static long parse_num(const char *s, long lo, long hi)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        usage();
+    if (errno || end == s || *end || v < lo || v > hi) usage();
     return v;
 }
 
@@ -84,8 +83,7 @@ static int write_all(int fd, const char *buf, size_t len)
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         buf += n;
@@ -100,12 +98,10 @@ static void *conn_main(void *arg)
     char buf[16384];
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)          /* EOF, or an error such as ECONNRESET: done either way */
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) /* EOF, or an error such as ECONNRESET: done either way */
             break;
-        if (write_all(fd, buf, (size_t)n) < 0)
-            break;
+        if (write_all(fd, buf, (size_t)n) < 0) break;
     }
     close(fd);
     atomic_fetch_sub(&active_conns, 1);
@@ -167,13 +163,10 @@ static void *acceptor_main(void *arg)
             usleep(1000);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (atomic_load(&stopping))
-                break;
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
+            if (atomic_load(&stopping)) break;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (!reported_emfile++)
-                    fprintf(stderr, "echo_server: accept: %s (retrying)\n", strerror(errno));
+                if (!reported_emfile++) fprintf(stderr, "echo_server: accept: %s (retrying)\n", strerror(errno));
                 usleep(10000);
                 continue;
             }
@@ -254,8 +247,7 @@ int main(int argc, char **argv)
      * for (exiting closes them). */
     atomic_store(&stopping, 1);
     int lfd = atomic_load(&listen_fd);
-    if (lfd >= 0)
-        shutdown(lfd, SHUT_RDWR);
+    if (lfd >= 0) shutdown(lfd, SHUT_RDWR);
     for (int i = 0; i < 100 && !atomic_load(&acceptor_done); i++) {
         struct timespec ms10 = {0, 10 * 1000 * 1000};
         nanosleep(&ms10, NULL);
@@ -265,7 +257,9 @@ int main(int argc, char **argv)
     else
         coroscope_detach(acceptor);
     fprintf(stderr, "echo_server: %s, exiting (%lu connections accepted, %ld open)%s\n",
-            sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "acceptor stopped",
+            sig == SIGTERM  ? "SIGTERM"
+            : sig == SIGINT ? "SIGINT"
+                            : "acceptor stopped",
             atomic_load(&accepted_total), atomic_load(&active_conns),
             atomic_load(&acceptor_done) ? "" : " [acceptor did not stop in time]");
     return sig ? 0 : 1;

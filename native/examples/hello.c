@@ -11,10 +11,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static void *hello(void *arg) { sleep(1); puts(arg); return NULL; }
+static void *hello(void *arg)
+{
+    sleep(1);
+    puts(arg);
+    return NULL;
+}
 
-int main(void) {
+int main(void)
+{
     coroscope_co *co;
-    coroscope_spawn(&co, "hello", hello, "hi");   // starts the workers
-    return coroscope_join(co, NULL);             // blocks this thread
+    coroscope_spawn(&co, "hello", hello, "hi"); // starts the workers
+    return coroscope_join(co, NULL);            // blocks this thread
 }

@@ -35,8 +35,7 @@ static void *printer(void *arg)
     /* Print while the sleeper sleeps (not before it even started): wait
      * for it in short naps (they park: on one worker the sleeper gets its
      * turn), then give it a millisecond to reach its nanosleep. */
-    while (!atomic_load(&sleeper_started))
-        usleep(200);
+    while (!atomic_load(&sleeper_started)) usleep(200);
     usleep(1000);
     printf("printer: hello while the sleeper sleeps\n");
     fflush(stdout);

@@ -80,8 +80,7 @@ static void *ticker(void *arg)
     while (!atomic_load(&done)) {
         usleep(20 * 1000);
         uint64_t t = now_ms();
-        if (t - last > *longest)
-            *longest = t - last;
+        if (t - last > *longest) *longest = t - last;
         last = t;
     }
     return NULL;
@@ -111,8 +110,7 @@ int main(int argc, char **argv)
     coroscope_join(r, NULL);
     coroscope_join(t, NULL);
     pthread_join(wt, NULL);
-    if (made)
-        unlink(path);
+    if (made) unlink(path);
     printf("read=%d sum=%d longest_gap_ms=%llu\n", got, sum, (unsigned long long)longest);
     return got == COUNT ? 0 : 1;
 }

@@ -105,8 +105,7 @@ static void *spawner_main(void *arg)
             exit(1);
         }
     }
-    for (long i = 0; i < n_co; i++)
-        coroscope_join(cos[i], NULL);
+    for (long i = 0; i < n_co; i++) coroscope_join(cos[i], NULL);
     free(cos);
     return NULL;
 }
@@ -131,8 +130,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ran = calloc((size_t)n_co, sizeof *ran);
-    if (!ran)
-        return 1;
+    if (!ran) return 1;
     calibrate();
     coroscope_config cfg;
     coroscope_config_get(&cfg);
@@ -152,11 +150,9 @@ int main(int argc, char **argv)
     int nw = 0;
     for (long i = 0; i < n_co; i++) {
         int k = 0;
-        while (k < nw && rows[k].tid != ran[i].tid)
-            k++;
+        while (k < nw && rows[k].tid != ran[i].tid) k++;
         if (k == nw) {
-            if (nw == MAX_WORKERS)
-                continue;
+            if (nw == MAX_WORKERS) continue;
             memcpy(rows[k].name, ran[i].name, sizeof rows[k].name);
             rows[k].tid = ran[i].tid;
             nw++;
@@ -166,8 +162,7 @@ int main(int argc, char **argv)
     qsort(rows, (size_t)nw, sizeof rows[0], by_name);
 
     printf("%-16s %8s %8s\n", "worker", "tid", "ran");
-    for (int k = 0; k < nw; k++)
-        printf("%-16s %8d %8ld\n", rows[k].name, (int)rows[k].tid, rows[k].count);
+    for (int k = 0; k < nw; k++) printf("%-16s %8d %8ld\n", rows[k].name, (int)rows[k].tid, rows[k].count);
     printf("wall_ms=%.0f\n", wall_ms);
     printf("workers_used=%d\n", nw);
     return 0;

@@ -14,12 +14,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define FUZZ_CHECK(cond)                                                                             \
-    do {                                                                                             \
-        if (!(cond)) {                                                                               \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);             \
-            abort();                                                                                 \
-        }                                                                                            \
+#define FUZZ_CHECK(cond)                                                                 \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                     \
+        }                                                                                \
     } while (0)
 
 typedef struct fuzz_in {
@@ -27,7 +27,10 @@ typedef struct fuzz_in {
     size_t n;
 } fuzz_in;
 
-static inline int fuzz_left(const fuzz_in *in) { return in->n != 0; }
+static inline int fuzz_left(const fuzz_in *in)
+{
+    return in->n != 0;
+}
 
 /* Copy n bytes out (zeros past the end). */
 static inline void fuzz_take(fuzz_in *in, void *out, size_t n)
@@ -64,8 +67,7 @@ static inline uint64_t fuzz_u64(fuzz_in *in)
 static inline int fuzz_memfd(const char *name, const void *data, size_t n)
 {
     int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     for (size_t off = 0; off < n;) {
         ssize_t k = pwrite(fd, (const char *)data + off, n - off, (off_t)off);
         if (k <= 0) {
@@ -82,8 +84,7 @@ static inline uint64_t fuzz_touch(const void *s, size_t n)
 {
     const volatile unsigned char *b = s;
     uint64_t h = 0;
-    for (size_t i = 0; i < n; i++)
-        h = h * 31 + b[i];
+    for (size_t i = 0; i < n; i++) h = h * 31 + b[i];
     return h;
 }
 

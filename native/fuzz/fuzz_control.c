@@ -40,14 +40,11 @@ static void parse_checked(const uint8_t *line, size_t len)
         FUZZ_CHECK(cmd.error == NULL);
         FUZZ_CHECK(cmd.verb >= CS_CMD_HELLO && cmd.verb <= CS_CMD_DETACH);
         FUZZ_CHECK(len <= CS_CONTROL_LINE_MAX && !memchr(line, '\0', len));
-        if (cmd.verb == CS_CMD_STEP)
-            FUZZ_CHECK(cmd.steps >= 1 && cmd.steps <= 1000000);
+        if (cmd.verb == CS_CMD_STEP) FUZZ_CHECK(cmd.steps >= 1 && cmd.steps <= 1000000);
         if (cmd.verb == CS_CMD_SET) {
             FUZZ_CHECK(cmd.setting >= CS_SET_SLICE && cmd.setting <= CS_SET_DELAY);
-            if (cmd.setting == CS_SET_DELAY)
-                FUZZ_CHECK(cmd.value <= 2000000000ull);
-            if (cmd.setting == CS_SET_PREEMPT || cmd.setting == CS_SET_HOOKS)
-                FUZZ_CHECK(cmd.value <= 1);
+            if (cmd.setting == CS_SET_DELAY) FUZZ_CHECK(cmd.value <= 2000000000ull);
+            if (cmd.setting == CS_SET_PREEMPT || cmd.setting == CS_SET_HOOKS) FUZZ_CHECK(cmd.value <= 1);
         }
     }
     FUZZ_CHECK(cs_control_parse((const char *)line, len, &again) == rc && same(&cmd, &again));
@@ -66,8 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *line = data, *end = data + size, *nl;
     while ((nl = memchr(line, '\n', (size_t)(end - line)))) {
         size_t len = (size_t)(nl - line);
-        if (len && line[len - 1] == '\r')
-            len--;
+        if (len && line[len - 1] == '\r') len--;
         parse_checked(line, len);
         line = nl + 1;
     }

@@ -49,10 +49,10 @@
 
 typedef struct state {
     cs_link *l;
-    uint64_t handed;          /* events handed over */
+    uint64_t handed; /* events handed over */
     uint64_t drop_records, dropped;
-    uint64_t out_ts;          /* the largest ts handed over in earlier batches */
-    uint64_t late;            /* records older than that */
+    uint64_t out_ts; /* the largest ts handed over in earlier batches */
+    uint64_t late;   /* records older than that */
 } state;
 
 static void sink_events(void *ctx, const coroscope_event *ev, size_t n, const cs_link_string *s, size_t ns)
@@ -61,11 +61,9 @@ static void sink_events(void *ctx, const coroscope_event *ev, size_t n, const cs
     uint64_t out_ts = st->out_ts;
     for (size_t i = 0; i < n; i++) {
         st->late += ev[i].ts < st->out_ts;
-        if (ev[i].ts > out_ts)
-            out_ts = ev[i].ts;
+        if (ev[i].ts > out_ts) out_ts = ev[i].ts;
         FUZZ_CHECK(ev[i].kind != COROSCOPE_EV_STRING && ev[i].kind != COROSCOPE_EV_STRING_MORE);
-        if (i)
-            FUZZ_CHECK(ev[i - 1].ts <= ev[i].ts);
+        if (i) FUZZ_CHECK(ev[i - 1].ts <= ev[i].ts);
         if (ev[i].kind == COROSCOPE_EV_DROP) {
             st->drop_records++;
             st->dropped += ev[i].a[0];
@@ -103,24 +101,24 @@ static void sink_error(void *ctx, const char *msg)
     FUZZ_CHECK(msg != NULL && msg[0] != '\0');
 }
 
-static int sink_busy(void *ctx) { return 0; }
+static int sink_busy(void *ctx)
+{
+    return 0;
+}
 
 /* Send bytes (and an fd) as the engine does, then let the link read them. */
 static void send_and_read(cs_link *l, const cs_link_sink *s, int peer, const void *b, size_t n, int fd)
 {
-    if (n == 0 && fd < 0)
-        return;
+    if (n == 0 && fd < 0) return;
     FUZZ_CHECK(cs_send_fd(peer, b, n, fd) == (ssize_t)n);
     int pending;
-    do
-        FUZZ_CHECK(read_socket(l, s) == 1);
+    do FUZZ_CHECK(read_socket(l, s) == 1);
     while (ioctl(l->sock, FIONREAD, &pending) == 0 && pending > 0);
 }
 
 static void flush_and_drain(cs_link *l, const cs_link_sink *s, cs_ring *prod, int nprod)
 {
-    for (int i = 0; i < nprod; i++)
-        cs_ring_flush(&prod[i]);
+    for (int i = 0; i < nprod; i++) cs_ring_flush(&prod[i]);
     drain(l, s);
 }
 
@@ -132,8 +130,7 @@ static void check_recording(const char *path, uint64_t records)
     FUZZ_CHECK(cs_reader_info(r)->has_index);
     coroscope_event ev;
     uint64_t n = 0;
-    while (cs_reader_next(r, &ev) == 1)
-        n++;
+    while (cs_reader_next(r, &ev) == 1) n++;
     FUZZ_CHECK(cs_reader_status(r)->code == CS_TRACE_OK);
     FUZZ_CHECK(n == records);
     cs_reader_close(r);
@@ -168,14 +165,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (fuzz_u8(&in) % 6) {
         case 0: {
             uint32_t cap = 2u << (fuzz_u8(&in) % 8);
-            if (nprod == NRINGS || cs_ring_create(&prod[nprod], cap, 1000 + (uint32_t)nprod, (uint32_t)nprod))
-                break;
+            if (nprod == NRINGS || cs_ring_create(&prod[nprod], cap, 1000 + (uint32_t)nprod, (uint32_t)nprod)) break;
             char line[128];
-            int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%d,\"worker\":%d}\n", 1000 + nprod,
-                             nprod);
+            int n = snprintf(line, sizeof line, "{\"event\":\"ring\",\"tid\":%d,\"worker\":%d}\n", 1000 + nprod, nprod);
             uint32_t before = l->cons.nrings;
             send_and_read(l, &sink, sv[1], line, (size_t)n, prod[nprod].fd);
-            if (l->cons.nrings == before) { /* refused (the line arrived after earlier junk): not a stream to account for */
+            if (l->cons.nrings ==
+                before) { /* refused (the line arrived after earlier junk): not a stream to account for */
                 cs_ring_destroy(&prod[nprod]);
                 break;
             }
@@ -187,8 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (int i = 0; i < n; i++) {
                 coroscope_event ev;
                 fuzz_take(&in, &ev, sizeof ev);
-                if (ev.kind == COROSCOPE_EV_DROP)
-                    ev.kind = 0xffff;
+                if (ev.kind == COROSCOPE_EV_DROP) ev.kind = 0xffff;
                 if (nprod) {
                     int w = cs_ring_write(&prod[r % nprod], &ev);
                     FUZZ_CHECK(w == 0 || w == ENOBUFS);
@@ -215,30 +210,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fd = p[0];
             }
             static const char line[] = "{\"event\":\"ring\",\"tid\":1,\"worker\":-1}\n";
-            if (fd >= 0)
-                send_and_read(l, &sink, sv[1], line, sizeof line - 1, fd);
-            if (fd >= 0)
-                close(fd);
-            if (p[1] >= 0)
-                close(p[1]);
+            if (fd >= 0) send_and_read(l, &sink, sv[1], line, sizeof line - 1, fd);
+            if (fd >= 0) close(fd);
+            if (p[1] >= 0) close(p[1]);
             break;
         }
-        case 4:
-            flush_and_drain(l, &sink, prod, nprod);
-            break;
-        case 5:
-            post(l, &sink, 0);
-            break;
+        case 4: flush_and_drain(l, &sink, prod, nprod); break;
+        case 5: post(l, &sink, 0); break;
         }
     }
     /* The end: everything read, each loss reported by a DROP record — the
      * producer's own, or the consumer's for a loss still pending when the
      * stream ends (cs_consumer_end_losses, as cs_link_run does at exit). */
-    for (int round = 0; round < 3; round++)
-        flush_and_drain(l, &sink, prod, nprod);
+    for (int round = 0; round < 3; round++) flush_and_drain(l, &sink, prod, nprod);
     report_pending_drops(l, &sink);
-    for (int i = 0; i < nprod; i++)
-        FUZZ_CHECK(atomic_load(&prod[i].hdr->drop_pending) == 0);
+    for (int i = 0; i < nprod; i++) FUZZ_CHECK(atomic_load(&prod[i].hdr->drop_pending) == 0);
     post(l, &sink, 1);
     uint64_t read = atomic_load(&l->st_events);
     FUZZ_CHECK(made == read - st.drop_records + st.dropped);
@@ -253,9 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cs_link_free(l);
     close(sv[1]);
-    for (int i = 0; i < nprod; i++)
-        cs_ring_destroy(&prod[i]);
-    if (recfd >= 0)
-        close(recfd);
+    for (int i = 0; i < nprod; i++) cs_ring_destroy(&prod[i]);
+    if (recfd >= 0) close(recfd);
     return 0;
 }

@@ -40,7 +40,7 @@
 #include "ring.h"
 
 #define MAX_FUZZ_CAPACITY (1u << 14)
-#define MAX_READ 256
+#define MAX_READ          256
 
 static int valid_capacity(uint32_t c)
 {
@@ -61,16 +61,14 @@ static void checked_read(cs_ring *c, size_t max)
     uint64_t t0 = atomic_load(&c->hdr->tail);
     int resyncing = c->c_resync || t0 != c->c_tail;
     /* What a read without resynchronisation must return: the slots from t0. */
-    for (size_t i = 0; i < max; i++)
-        before[i] = c->slots[(t0 + i) & c->mask];
+    for (size_t i = 0; i < max; i++) before[i] = c->slots[(t0 + i) & c->mask];
     ssize_t n = cs_ring_read(c, out, max);
     if (n < 0) {
         FUZZ_CHECK(n == -CS_RING_ECORRUPT);
         return;
     }
     FUZZ_CHECK((size_t)n <= max);
-    if (n == 0)
-        return;
+    if (n == 0) return;
     FUZZ_CHECK(atomic_load(&c->hdr->tail) == c->c_tail);
     if (!resyncing) {
         FUZZ_CHECK(c->c_tail == t0 + (uint64_t)n);
@@ -79,8 +77,7 @@ static void checked_read(cs_ring *c, size_t max)
     }
     for (ssize_t i = 0; i < n; i++) {
         uint16_t k = out[i].kind;
-        if (k == COROSCOPE_EV_THREAD)
-            break;
+        if (k == COROSCOPE_EV_THREAD) break;
         FUZZ_CHECK(k == COROSCOPE_EV_STRING || k == COROSCOPE_EV_STRING_MORE);
     }
 }
@@ -96,12 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&h, header, sizeof h);
     uint32_t cap = valid_capacity(h.capacity) && h.capacity <= MAX_FUZZ_CAPACITY ? h.capacity : 64;
     size_t fsize = CS_RING_HEADER_SIZE + (size_t)cap * COROSCOPE_EVENT_SIZE;
-    if (shape & 2)
-        fsize -= (size_t)COROSCOPE_EVENT_SIZE * (1 + (shape >> 4));
+    if (shape & 2) fsize -= (size_t)COROSCOPE_EVENT_SIZE * (1 + (shape >> 4));
 
     int fd = fuzz_memfd("fuzz-ring", header, sizeof header);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     if (ftruncate(fd, (off_t)fsize)) {
         close(fd);
         return 0;
@@ -111,11 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         coroscope_event e;
         fuzz_take(&in, &e, sizeof e);
         off_t off = (off_t)(CS_RING_HEADER_SIZE + (size_t)i * COROSCOPE_EVENT_SIZE);
-        if (i < cap && (size_t)off + sizeof e <= fsize && pwrite(fd, &e, sizeof e, off) != (ssize_t)sizeof e)
-            break;
+        if (i < cap && (size_t)off + sizeof e <= fsize && pwrite(fd, &e, sizeof e, off) != (ssize_t)sizeof e) break;
     }
-    if (!(shape & 1))
-        syscall(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+    if (!(shape & 1)) syscall(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
 
     cs_ring c, p;
     int e = cs_ring_attach(&c, fd);
@@ -130,21 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (int ops = 0; ops < 4096 && fuzz_left(&in); ops++) {
         switch (fuzz_u8(&in) & 7) {
-        case 0:
-            checked_read(&c, (size_t)fuzz_u8(&in) + 1);
-            break;
-        case 1:
-            atomic_fetch_add(&c.hdr->head, fuzz_u8(&in));
-            break;
-        case 2:
-            atomic_store(&c.hdr->head, fuzz_u64(&in));
-            break;
-        case 3:
-            atomic_fetch_add(&c.hdr->tail, fuzz_u8(&in));
-            break;
-        case 4:
-            atomic_store(&c.hdr->overwrite, fuzz_u8(&in) & 1u);
-            break;
+        case 0: checked_read(&c, (size_t)fuzz_u8(&in) + 1); break;
+        case 1: atomic_fetch_add(&c.hdr->head, fuzz_u8(&in)); break;
+        case 2: atomic_store(&c.hdr->head, fuzz_u64(&in)); break;
+        case 3: atomic_fetch_add(&c.hdr->tail, fuzz_u8(&in)); break;
+        case 4: atomic_store(&c.hdr->overwrite, fuzz_u8(&in) & 1u); break;
         case 5: {
             uint16_t i = fuzz_u16(&in);
             fuzz_take(&in, &c.slots[i & c.mask], sizeof(coroscope_event));
@@ -165,8 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     /* Drain what is left, as a consumer does before it lets go. */
-    for (int i = 0; i < 64; i++)
-        checked_read(&c, MAX_READ);
+    for (int i = 0; i < 64; i++) checked_read(&c, MAX_READ);
     cs_ring_detach(&p);
     cs_ring_detach(&c);
     return 0;

@@ -30,9 +30,9 @@
 #define KEEP_MAX 4096 /* records kept for the sort and the re-read comparison */
 
 typedef struct pass {
-    uint64_t n;               /* records returned */
-    uint64_t hash;            /* of their bytes */
-    int code;                 /* status at the end */
+    uint64_t n;    /* records returned */
+    uint64_t hash; /* of their bytes */
+    int code;      /* status at the end */
 } pass;
 
 static void check_err(const cs_trace_err *e)
@@ -48,8 +48,7 @@ static void resolve(cs_reader *r, uint64_t id)
     size_t len = 0;
     int complete = -1;
     const char *s = cs_reader_string(r, id, &len, &complete);
-    if (!s)
-        return;
+    if (!s) return;
     FUZZ_CHECK(id != 0);
     FUZZ_CHECK(complete == 0 || complete == 1);
     FUZZ_CHECK(s[len] == '\0');
@@ -64,10 +63,9 @@ static pass read_records(cs_reader *r, uint64_t max, coroscope_event *keep, size
     while (p.n < max && cs_reader_next(r, &ev) == 1) {
         p.n++;
         p.hash = p.hash * 1000003u ^ fuzz_touch(&ev, sizeof ev);
-        if (keep && *nkeep < KEEP_MAX)
-            keep[(*nkeep)++] = ev;
+        if (keep && *nkeep < KEEP_MAX) keep[(*nkeep)++] = ev;
         if (ev.kind == COROSCOPE_EV_STRING || ev.kind == COROSCOPE_EV_STRING_MORE) {
-            resolve(r, ev.a[0]);        /* TraceFile.read */
+            resolve(r, ev.a[0]); /* TraceFile.read */
         } else {
             for (int i = 0; i < 5; i++) /* coroscope-dump: fields that may name strings */
                 resolve(r, ev.a[i]);
@@ -99,12 +97,10 @@ static void one_open(int fd, size_t size, unsigned flags)
     static coroscope_event keep[KEEP_MAX], tmp[KEEP_MAX];
     size_t nkeep = 0;
     pass first = read_records(r, UINT64_MAX, keep, &nkeep);
-    if (flags == 0 && first.code == CS_TRACE_OK && info->has_index)
-        FUZZ_CHECK(first.n == info->total_records);
+    if (flags == 0 && first.code == CS_TRACE_OK && info->has_index) FUZZ_CHECK(first.n == info->total_records);
 
     cs_events_sort(keep, nkeep, tmp);
-    for (size_t i = 1; i < nkeep; i++)
-        FUZZ_CHECK(keep[i - 1].ts <= keep[i].ts);
+    for (size_t i = 1; i < nkeep; i++) FUZZ_CHECK(keep[i - 1].ts <= keep[i].ts);
 
     /* Seek to 0: the same records again. */
     int src = cs_reader_seek_time(r, 0);
@@ -135,8 +131,7 @@ static void one_open(int fd, size_t size, unsigned flags)
 /* Recompute the CRCs of b[0..n) in place where the layout can be followed. */
 static void repair_crcs(uint8_t *b, size_t n)
 {
-    if (n < sizeof(cs_trace_header))
-        return;
+    if (n < sizeof(cs_trace_header)) return;
     cs_trace_header h;
     memcpy(&h, b, sizeof h);
     h.crc = cs_crc32(0, &h, 60);
@@ -155,8 +150,7 @@ static void repair_crcs(uint8_t *b, size_t n)
         off += sizeof c + payload;
     }
     cs_trace_footer f;
-    if (n < sizeof f)
-        return;
+    if (n < sizeof f) return;
     memcpy(&f, b + n - sizeof f, sizeof f);
     uint64_t isize = sizeof(cs_index_header) + (uint64_t)f.index_count * sizeof(cs_index_entry);
     if (f.index_offset <= n - sizeof f && isize == n - sizeof f - f.index_offset) {
@@ -168,8 +162,7 @@ static void repair_crcs(uint8_t *b, size_t n)
 static void read_file_bytes(const uint8_t *data, size_t size)
 {
     int fd = fuzz_memfd("fuzz-trace", data, size);
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     one_open(fd, size, 0);
     one_open(fd, size, CS_READ_SKIP_UNKNOWN | CS_READ_SKIP_STRINGS);
     close(fd);
@@ -179,12 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     read_file_bytes(data, size);
     uint8_t *fixed = malloc(size ? size : 1);
-    if (!fixed)
-        return 0;
+    if (!fixed) return 0;
     memcpy(fixed, data, size);
     repair_crcs(fixed, size);
-    if (memcmp(fixed, data, size))
-        read_file_bytes(fixed, size);
+    if (memcmp(fixed, data, size)) read_file_bytes(fixed, size);
     free(fixed);
     return 0;
 }

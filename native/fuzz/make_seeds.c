@@ -40,15 +40,13 @@ static void put_file(const char *target, const char *name, const void *b, size_t
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/%s/%s", outdir, target, name);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n || fclose(f))
-        die(path);
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f)) die(path);
 }
 
 static void *slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        die(path);
+    if (!f) die(path);
     static char buf[1 << 20];
     *n = fread(buf, 1, sizeof buf, f);
     fclose(f);
@@ -61,23 +59,19 @@ static void write_trace(const char *name, uint32_t chunk_records, int close_it, 
 {
     char tmp[] = "/tmp/make_seeds-XXXXXX";
     int fd = mkstemp(tmp);
-    if (fd < 0)
-        die("mkstemp");
+    if (fd < 0) die("mkstemp");
     cs_trace_writer *w;
     cs_trace_err err;
     cs_trace_writer_opts o = {.pid = 4242, .mono_ns = 1000, .real_ns = 2000, .chunk_records = chunk_records};
-    if (cs_trace_writer_open_fd(&w, fd, &o, &err))
-        die(err.msg);
+    if (cs_trace_writer_open_fd(&w, fd, &o, &err)) die(err.msg);
     static char text[300];
-    for (size_t i = 0; i < sizeof text; i++)
-        text[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < sizeof text; i++) text[i] = (char)('a' + i % 26);
     text[100] = '\0'; /* strings may hold NULs */
     cs_trace_writer_string(w, 7, "worker", 6, 10, 0, 1);
     cs_trace_writer_string(w, 8, text, sizeof text, 11, 0, 1);
     cs_trace_writer_append(w, engine, nengine < 64 ? nengine : 64);
     if (close_it) {
-        if (cs_trace_writer_close(w, &err))
-            die(err.msg);
+        if (cs_trace_writer_close(w, &err)) die(err.msg);
     } else {
         cs_trace_writer_flush(w);
         cs_trace_writer_abandon(w);
@@ -86,8 +80,7 @@ static void write_trace(const char *name, uint32_t chunk_records, int close_it, 
     fstat(fd, &st);
     size_t n = (size_t)st.st_size - cut_tail;
     char *b = malloc(n);
-    if (!b || pread(fd, b, n, 0) != (ssize_t)n)
-        die("pread");
+    if (!b || pread(fd, b, n, 0) != (ssize_t)n) die("pread");
     put_file("fuzz_trace", name, b, n);
     free(b);
     close(fd);
@@ -115,8 +108,7 @@ static void write_corrupt(const char *name, const char *from, size_t at)
 {
     size_t n;
     char *b = slurp(from, &n);
-    if (at < n)
-        b[at] ^= 0x20;
+    if (at < n) b[at] ^= 0x20;
     put_file("fuzz_trace", name, b, n);
 }
 
@@ -133,18 +125,18 @@ static void add(seed *s, const void *p, size_t n)
     s->n += n;
 }
 
-static void add8(seed *s, uint8_t v) { add(s, &v, 1); }
+static void add8(seed *s, uint8_t v)
+{
+    add(s, &v, 1);
+}
 
 /* fuzz_ring: the header image, shape 0, the slots, then `ops`. */
-static void ring_seed(const char *name, uint32_t cap, size_t nwrite, int overwrite, const uint8_t *ops,
-                      size_t nops)
+static void ring_seed(const char *name, uint32_t cap, size_t nwrite, int overwrite, const uint8_t *ops, size_t nops)
 {
     cs_ring r;
-    if (cs_ring_create(&r, cap, 1234, 0))
-        die("cs_ring_create");
+    if (cs_ring_create(&r, cap, 1234, 0)) die("cs_ring_create");
     cs_ring_set_overwrite(&r, overwrite);
-    for (size_t i = 0; i < nwrite; i++)
-        cs_ring_write(&r, &engine[i % nengine]);
+    for (size_t i = 0; i < nwrite; i++) cs_ring_write(&r, &engine[i % nengine]);
     cs_ring_flush(&r);
     static seed s;
     s.n = 0;
@@ -216,8 +208,7 @@ static void link_seeds(void)
     add8(&s, 0);
     add8(&s, 3), add8(&s, 0);
     add8(&s, 3), add8(&s, 1);
-    for (int i = 0; i < 4096 + 64; i++)
-        add8(&s, 0);
+    for (int i = 0; i < 4096 + 64; i++) add8(&s, 0);
     add8(&s, 0), add8(&s, 3);
     link_records(&s, 0, 0, 10);
     add8(&s, 4), add8(&s, 5);
@@ -237,8 +228,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "make_seeds: %s\n", err.msg);
         return 1;
     }
-    while (nengine < sizeof engine / sizeof engine[0] && cs_reader_next(r, &engine[nengine]) == 1)
-        nengine++;
+    while (nengine < sizeof engine / sizeof engine[0] && cs_reader_next(r, &engine[nengine]) == 1) nengine++;
     cs_reader_close(r);
     if (!nengine) {
         fprintf(stderr, "make_seeds: %s holds no records\n", argv[1]);
@@ -256,8 +246,8 @@ int main(int argc, char **argv)
     write_corrupt("writer-closed-payload-flipped", from, 64 + 32 + 64 * 3 + 10);
 
     static const uint8_t read_all[] = {0, 255, 0, 255, 0, 255, 0, 255};
-    static const uint8_t hostile[] = {0, 3, 3, 5, 0, 7, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 10,
-                                      1, 200, 0, 255, 4, 1, 0, 255};
+    static const uint8_t hostile[] = {0,    3,    3, 5,  0, 7,   2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0x7f, 0, 10, 1, 200, 0, 255,  4,    1,    0,    255};
     uint8_t produce[2 + 2 * (1 + 64) + 1 + 2];
     size_t np = 0;
     produce[np++] = 0, produce[np++] = 10;

@@ -30,7 +30,9 @@
 
 /* ---- co id -> name string id ------------------------------------------------------- */
 
-typedef struct { uint64_t co, name; } co_name;
+typedef struct {
+    uint64_t co, name;
+} co_name;
 static co_name *names;
 static size_t names_cap, names_n;
 
@@ -40,36 +42,30 @@ static co_name *name_slot(uint64_t co)
 {
     size_t mask = names_cap - 1;
     for (size_t i = (size_t)cs_khash64(co) & mask;; i = (i + 1) & mask)
-        if (names[i].co == co || names[i].co == 0)
-            return &names[i];
+        if (names[i].co == co || names[i].co == 0) return &names[i];
 }
 
 static void name_set(uint64_t co, uint64_t name)
 {
-    if (!co)
-        return;
+    if (!co) return;
     if ((names_n + 1) * 2 > names_cap) {
         size_t ocap = names_cap;
         co_name *old = names, *n = calloc(ocap ? ocap * 2 : 256, sizeof *n);
-        if (!n)
-            return;  /* names are a nicety: without memory, coroutines go unnamed */
+        if (!n) return; /* names are a nicety: without memory, coroutines go unnamed */
         names = n;
         names_cap = ocap ? ocap * 2 : 256;
         for (size_t i = 0; i < ocap; i++)
-            if (old[i].co)
-                *name_slot(old[i].co) = old[i];
+            if (old[i].co) *name_slot(old[i].co) = old[i];
         free(old);
     }
     co_name *s = name_slot(co);
-    if (s->co == 0)
-        names_n++;
+    if (s->co == 0) names_n++;
     *s = (co_name){co, name};
 }
 
 static uint64_t name_get(uint64_t co)
 {
-    if (!names_cap || !co)
-        return 0;
+    if (!names_cap || !co) return 0;
     co_name *s = name_slot(co);
     return s->co == co ? s->name : 0;
 }
@@ -99,8 +95,7 @@ static const char *quoted(uint64_t id, char *buf, size_t cap)
         else
             buf[o++] = (char)c;
     }
-    if (len && o + 8 >= cap)
-        o += (size_t)snprintf(buf + o, cap - o, "...");
+    if (len && o + 8 >= cap) o += (size_t)snprintf(buf + o, cap - o, "...");
     snprintf(buf + o, cap - o, "\"%s", complete ? "" : "(incomplete)");
     return buf;
 }
@@ -122,8 +117,7 @@ static const char *hook(uint64_t h, char *buf, size_t cap)
 {
     unsigned id = (unsigned)(h & 0xffff);
     const char *n = cs_hook_name(id);
-    if (n)
-        return n;
+    if (n) return n;
     snprintf(buf, cap, "hook#%u", (unsigned)(h & 0xffff));
     return buf;
 }
@@ -131,8 +125,7 @@ static const char *hook(uint64_t h, char *buf, size_t cap)
 static const char *errname(uint32_t e, char *buf, size_t cap)
 {
     const char *n = e < 4096 ? strerrorname_np((int)e) : NULL;
-    if (n)
-        return n;
+    if (n) return n;
     snprintf(buf, cap, "errno %u", e);
     return buf;
 }
@@ -149,8 +142,7 @@ static const char *events(uint64_t ev)
 
 static const char *worker(uint64_t w, char *buf, size_t cap)
 {
-    if (w == COROSCOPE_NO_WORKER)
-        return "no worker";
+    if (w == COROSCOPE_NO_WORKER) return "no worker";
     snprintf(buf, cap, "w%" PRIu64, w);
     return buf;
 }
@@ -160,30 +152,59 @@ enum family { F_OTHER, F_TRANSFER, F_WAIT, F_SLEEP, F_FLAGS, F_CMD };
 static enum family family(unsigned h)
 {
     switch (h) {
-    case COROSCOPE_HOOK_read: case COROSCOPE_HOOK_write: case COROSCOPE_HOOK_readv: case COROSCOPE_HOOK_writev:
-    case COROSCOPE_HOOK_recv: case COROSCOPE_HOOK_recvfrom: case COROSCOPE_HOOK_recvmsg:
-    case COROSCOPE_HOOK_send: case COROSCOPE_HOOK_sendto: case COROSCOPE_HOOK_sendmsg:
-    case COROSCOPE_HOOK___read_chk: case COROSCOPE_HOOK___recv_chk: case COROSCOPE_HOOK___recvfrom_chk:
-    case COROSCOPE_HOOK_pread: case COROSCOPE_HOOK_pread64: case COROSCOPE_HOOK_preadv: case COROSCOPE_HOOK_preadv64:
-    case COROSCOPE_HOOK_pwrite: case COROSCOPE_HOOK_pwrite64: case COROSCOPE_HOOK_pwritev:
-    case COROSCOPE_HOOK_pwritev64: case COROSCOPE_HOOK_fread: case COROSCOPE_HOOK_fwrite: case COROSCOPE_HOOK_fgets:
-    case COROSCOPE_HOOK___fread_chk: case COROSCOPE_HOOK___fgets_chk:
-        return F_TRANSFER;
-    case COROSCOPE_HOOK_poll: case COROSCOPE_HOOK_ppoll: case COROSCOPE_HOOK_select: case COROSCOPE_HOOK_pselect:
-    case COROSCOPE_HOOK_epoll_wait: case COROSCOPE_HOOK_epoll_pwait: case COROSCOPE_HOOK___poll_chk:
-    case COROSCOPE_HOOK___ppoll_chk:
-        return F_WAIT;
-    case COROSCOPE_HOOK_sleep: case COROSCOPE_HOOK_usleep: case COROSCOPE_HOOK_nanosleep:
-    case COROSCOPE_HOOK_clock_nanosleep:
-        return F_SLEEP;
-    case COROSCOPE_HOOK_socket: case COROSCOPE_HOOK_socketpair: case COROSCOPE_HOOK_pipe: case COROSCOPE_HOOK_pipe2:
-    case COROSCOPE_HOOK_eventfd: case COROSCOPE_HOOK_accept: case COROSCOPE_HOOK_accept4:
-    case COROSCOPE_HOOK_open: case COROSCOPE_HOOK_open64: case COROSCOPE_HOOK_openat: case COROSCOPE_HOOK_openat64:
-        return F_FLAGS;
-    case COROSCOPE_HOOK_fcntl: case COROSCOPE_HOOK_fcntl64: case COROSCOPE_HOOK_ioctl:
-        return F_CMD;
-    default:
-        return F_OTHER;
+    case COROSCOPE_HOOK_read:
+    case COROSCOPE_HOOK_write:
+    case COROSCOPE_HOOK_readv:
+    case COROSCOPE_HOOK_writev:
+    case COROSCOPE_HOOK_recv:
+    case COROSCOPE_HOOK_recvfrom:
+    case COROSCOPE_HOOK_recvmsg:
+    case COROSCOPE_HOOK_send:
+    case COROSCOPE_HOOK_sendto:
+    case COROSCOPE_HOOK_sendmsg:
+    case COROSCOPE_HOOK___read_chk:
+    case COROSCOPE_HOOK___recv_chk:
+    case COROSCOPE_HOOK___recvfrom_chk:
+    case COROSCOPE_HOOK_pread:
+    case COROSCOPE_HOOK_pread64:
+    case COROSCOPE_HOOK_preadv:
+    case COROSCOPE_HOOK_preadv64:
+    case COROSCOPE_HOOK_pwrite:
+    case COROSCOPE_HOOK_pwrite64:
+    case COROSCOPE_HOOK_pwritev:
+    case COROSCOPE_HOOK_pwritev64:
+    case COROSCOPE_HOOK_fread:
+    case COROSCOPE_HOOK_fwrite:
+    case COROSCOPE_HOOK_fgets:
+    case COROSCOPE_HOOK___fread_chk:
+    case COROSCOPE_HOOK___fgets_chk: return F_TRANSFER;
+    case COROSCOPE_HOOK_poll:
+    case COROSCOPE_HOOK_ppoll:
+    case COROSCOPE_HOOK_select:
+    case COROSCOPE_HOOK_pselect:
+    case COROSCOPE_HOOK_epoll_wait:
+    case COROSCOPE_HOOK_epoll_pwait:
+    case COROSCOPE_HOOK___poll_chk:
+    case COROSCOPE_HOOK___ppoll_chk: return F_WAIT;
+    case COROSCOPE_HOOK_sleep:
+    case COROSCOPE_HOOK_usleep:
+    case COROSCOPE_HOOK_nanosleep:
+    case COROSCOPE_HOOK_clock_nanosleep: return F_SLEEP;
+    case COROSCOPE_HOOK_socket:
+    case COROSCOPE_HOOK_socketpair:
+    case COROSCOPE_HOOK_pipe:
+    case COROSCOPE_HOOK_pipe2:
+    case COROSCOPE_HOOK_eventfd:
+    case COROSCOPE_HOOK_accept:
+    case COROSCOPE_HOOK_accept4:
+    case COROSCOPE_HOOK_open:
+    case COROSCOPE_HOOK_open64:
+    case COROSCOPE_HOOK_openat:
+    case COROSCOPE_HOOK_openat64: return F_FLAGS;
+    case COROSCOPE_HOOK_fcntl:
+    case COROSCOPE_HOOK_fcntl64:
+    case COROSCOPE_HOOK_ioctl: return F_CMD;
+    default: return F_OTHER;
     }
 }
 
@@ -192,8 +213,7 @@ static void call_args(char *buf, size_t cap, unsigned h, int64_t fd, uint32_t su
 {
     size_t o = 0;
     buf[0] = 0;
-    if (fd >= 0)
-        o += (size_t)snprintf(buf, cap, "fd=%" PRId64, fd);
+    if (fd >= 0) o += (size_t)snprintf(buf, cap, "fd=%" PRId64, fd);
     const char *sep = o ? ", " : "";
     switch (family(h)) {
     case F_TRANSFER: snprintf(buf + o, cap - o, "%s%" PRIu32, sep, summary); break;
@@ -247,18 +267,24 @@ static void render(const coroscope_event *e, char *out, size_t cap)
                  (unsigned)(a[3] >> 16 & 0xffff), (unsigned)(a[3] & 0xffff));
         break;
     case COROSCOPE_EV_CONFIG:
-        snprintf(out, cap, "config workers=%" PRIu64 " stack=%" PRIu64 " slice=%s hooks=%s preempt=%s migrate=%s signal=%" PRIu64 "%s",
+        snprintf(out, cap,
+                 "config workers=%" PRIu64 " stack=%" PRIu64 " slice=%s hooks=%s preempt=%s migrate=%s signal=%" PRIu64
+                 "%s",
                  a[0], a[1], dur(a[2], b3, sizeof b3), a[3] & 1 ? "on" : "off", a[3] & 2 ? "on" : "off",
                  a[3] & 4 ? "on" : "off", a[4], a[3] & 8 ? " lossless" : "");
         break;
     case COROSCOPE_EV_THREAD:
-        snprintf(out, cap, "thread tid=%" PRIu64 " %s %s", a[0], quoted(a[1], b1, sizeof b1), worker(a[2], b3, sizeof b3));
+        snprintf(out, cap, "thread tid=%" PRIu64 " %s %s", a[0], quoted(a[1], b1, sizeof b1),
+                 worker(a[2], b3, sizeof b3));
         if (a[3]) /* events version 2: its process (and serial in a followed session) */
             snprintf(out + strlen(out), cap - strlen(out), " pid=%" PRIu64 " serial=%" PRIu64, a[3], a[4]);
         break;
     case COROSCOPE_EV_LINEAGE:
         snprintf(out, cap, "lineage pid=%" PRIu64 " ppid=%" PRIu64 " how=%s serial=%" PRIu64, a[0], a[1],
-                 a[2] == COROSCOPE_SPAWN_FORK ? "fork" : a[2] == COROSCOPE_SPAWN_EXEC ? "exec" : "launched", a[3]);
+                 a[2] == COROSCOPE_SPAWN_FORK   ? "fork"
+                 : a[2] == COROSCOPE_SPAWN_EXEC ? "exec"
+                                                : "launched",
+                 a[3]);
         break;
     case COROSCOPE_EV_PROCESS_EXIT:
         snprintf(out, cap, "process exit pid=%" PRIu64 " code=%" PRId64 " serial=%" PRIu64, a[0], (int64_t)a[1], a[2]);
@@ -271,9 +297,7 @@ static void render(const coroscope_event *e, char *out, size_t cap)
                  quoted(a[2], b1, sizeof b1), quoted(a[4], b2, sizeof b2), a[3] < 5 ? whys[a[3]] : "?");
         break;
     }
-    case COROSCOPE_EV_CLOCK:
-        snprintf(out, cap, "clock monotonic=%" PRIu64 " realtime=%" PRIu64, a[0], a[1]);
-        break;
+    case COROSCOPE_EV_CLOCK: snprintf(out, cap, "clock monotonic=%" PRIu64 " realtime=%" PRIu64, a[0], a[1]); break;
     case COROSCOPE_EV_CO_CREATE:
         if (a[0])
             snprintf(b3, sizeof b3, "co#%" PRIu64, a[0]);
@@ -283,13 +307,16 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         break;
     case COROSCOPE_EV_CO_READY:
         snprintf(out, cap, "ready (%s) queue=%s depth=%" PRIu64, ready_why(a[0], a[1], 0, b1, sizeof b1),
-                 a[2] == 0 ? "local" : a[2] == 1 ? "spawn" : a[2] == 2 ? "injection" : "?", a[3]);
+                 a[2] == 0   ? "local"
+                 : a[2] == 1 ? "spawn"
+                 : a[2] == 2 ? "injection"
+                             : "?",
+                 a[3]);
         break;
     case COROSCOPE_EV_CO_RUN: snprintf(out, cap, "run (switch #%" PRIu64 ")", a[0]); break;
     case COROSCOPE_EV_CO_SUSPEND: {
         char dl[96] = "";
-        if (a[4])
-            snprintf(dl, sizeof dl, ", deadline +%s", dur(a[4] > e->ts ? a[4] - e->ts : 0, b3, sizeof b3));
+        if (a[4]) snprintf(dl, sizeof dl, ", deadline +%s", dur(a[4] > e->ts ? a[4] - e->ts : 0, b3, sizeof b3));
         if (a[0] == COROSCOPE_SUSPEND_JOIN)
             snprintf(out, cap, "parked joining co#%" PRIu64, a[2]);
         else if (a[0] == COROSCOPE_SUSPEND_SLEEP)
@@ -315,19 +342,22 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         size_t o = (size_t)snprintf(out, cap, "exists: %s", st < 4 ? states[st] : "?");
         if (st == 3 && o < cap)
             o += (size_t)snprintf(out + o, cap - o, " (%s%s%s)",
-                                  why == COROSCOPE_SUSPEND_JOIN ? "joining" : why == COROSCOPE_SUSPEND_SLEEP ? "sleeping" : "in ",
-                                  why == COROSCOPE_SUSPEND_JOIN || why == COROSCOPE_SUSPEND_SLEEP ? "" : h ? hook(h, b4, sizeof b4) : "a call",
-                                  (int64_t)a[4] >= 0 ? (snprintf(b1, sizeof b1, ", fd %" PRId64, (int64_t)a[4]), b1) : "");
+                                  why == COROSCOPE_SUSPEND_JOIN    ? "joining"
+                                  : why == COROSCOPE_SUSPEND_SLEEP ? "sleeping"
+                                                                   : "in ",
+                                  why == COROSCOPE_SUSPEND_JOIN || why == COROSCOPE_SUSPEND_SLEEP ? ""
+                                  : h ? hook(h, b4, sizeof b4)
+                                      : "a call",
+                                  (int64_t)a[4] >= 0 ? (snprintf(b1, sizeof b1, ", fd %" PRId64, (int64_t)a[4]), b1)
+                                                     : "");
         if ((a[3] >> 32 & 0xffff) != COROSCOPE_NO_WORKER && o < cap)
             o += (size_t)snprintf(out + o, cap - o, " on %s", worker(a[3] >> 32 & 0xffff, b3, sizeof b3));
-        if (o < cap)
-            snprintf(out + o, cap - o, " entry=%s", a[2] ? quoted(a[2], b2, sizeof b2) : "?");
+        if (o < cap) snprintf(out + o, cap - o, " entry=%s", a[2] ? quoted(a[2], b2, sizeof b2) : "?");
         break;
     }
     case COROSCOPE_EV_WAKE: {
         size_t o = (size_t)snprintf(out, cap, "woke (%s)", ready_why(a[0], a[1], a[2], b1, sizeof b1));
-        if (a[3] && o < cap)
-            snprintf(out + o, cap - o, " by co#%" PRIu64 " on %s", a[3], worker(a[4], b3, sizeof b3));
+        if (a[3] && o < cap) snprintf(out + o, cap - o, " by co#%" PRIu64 " on %s", a[3], worker(a[4], b3, sizeof b3));
         break;
     }
     case COROSCOPE_EV_CALL: {
@@ -347,8 +377,7 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         unsigned h = (unsigned)(a[0] & 0xffff);
         size_t o = 0;
         b1[0] = 0;
-        if ((int64_t)a[1] >= 0)
-            o = (size_t)snprintf(b1, sizeof b1, "fd=%" PRId64 ", ", (int64_t)a[1]);
+        if ((int64_t)a[1] >= 0) o = (size_t)snprintf(b1, sizeof b1, "fd=%" PRId64 ", ", (int64_t)a[1]);
         enum family f = family(h);
         if (f == F_TRANSFER)
             o += (size_t)snprintf(b1 + o, sizeof b1 - o, "%" PRIu64 ", ", a[2]);
@@ -360,7 +389,9 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "%s(%s) ...", hook(h, b4, sizeof b4), b1);
         break;
     }
-    case COROSCOPE_EV_CALL_ADDR: snprintf(out, cap, "  address %s", quoted(a[0], b1, sizeof b1)); break; /* of the line before */
+    case COROSCOPE_EV_CALL_ADDR:
+        snprintf(out, cap, "  address %s", quoted(a[0], b1, sizeof b1));
+        break; /* of the line before */
     case COROSCOPE_EV_PREEMPT_SENT: snprintf(out, cap, "preempt signal sent (ran %s)", dur(a[0], b3, sizeof b3)); break;
     case COROSCOPE_EV_PREEMPTED:
         snprintf(out, cap, "preempted at pc 0x%" PRIx64 " (latency %s, %s)", a[0], dur(a[1], b3, sizeof b3),
@@ -385,7 +416,8 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "busy (%s)", a[0] == 0 ? "timer" : a[0] == 1 ? "fd" : a[0] == 2 ? "kicked" : "?");
         break;
     case COROSCOPE_EV_QUEUES:
-        snprintf(out, cap, "queues run=%" PRIu64 " spawn=%" PRIu64 " injection=%" PRIu64 " timers=%" PRIu64 " parked=%" PRIu64,
+        snprintf(out, cap,
+                 "queues run=%" PRIu64 " spawn=%" PRIu64 " injection=%" PRIu64 " timers=%" PRIu64 " parked=%" PRIu64,
                  a[0], a[1], a[2], a[3], a[4]);
         break;
     case COROSCOPE_EV_DROP:
@@ -394,11 +426,15 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         break;
     case COROSCOPE_EV_OFFCPU:
         snprintf(out, cap, "off CPU %s from %+.3f ms (%s)", dur(a[1], b3, sizeof b3),
-                 ((double)a[0] - (double)e->ts) / 1e6, a[2] ? "taken by the OS: CPU contention" : "slept in the kernel");
+                 ((double)a[0] - (double)e->ts) / 1e6,
+                 a[2] ? "taken by the OS: CPU contention" : "slept in the kernel");
         break;
     case COROSCOPE_EV_STALL:
-        snprintf(out, cap, "STALL worker %" PRIu64 " in syscall %" PRIu64 " fd=%" PRId64 " (type %" PRIu64 ") %s (run began %+.3f ms)", a[0], a[1] & 0xffffffffu,
-                 (int64_t)a[2], a[1] >> 32, quoted(a[3], b1, sizeof b1), ((double)a[4] - (double)e->ts) / 1e6);
+        snprintf(out, cap,
+                 "STALL worker %" PRIu64 " in syscall %" PRIu64 " fd=%" PRId64 " (type %" PRIu64
+                 ") %s (run began %+.3f ms)",
+                 a[0], a[1] & 0xffffffffu, (int64_t)a[2], a[1] >> 32, quoted(a[3], b1, sizeof b1),
+                 ((double)a[4] - (double)e->ts) / 1e6);
         break;
     case COROSCOPE_EV_STALL_END:
         snprintf(out, cap, "stall ended: worker %" PRIu64 " syscall %" PRIu64 " fd=%" PRId64 " after %s", a[0], a[1],
@@ -417,8 +453,7 @@ static void print_event(const coroscope_event *ev, uint64_t *base, int *have_bas
         *base = e.ts;
         *have_base = 1;
     }
-    if (e.kind == COROSCOPE_EV_CO_CREATE || (e.kind == COROSCOPE_EV_CO_INFO && !name_get(e.co)))
-        name_set(e.co, e.a[1]);
+    if (e.kind == COROSCOPE_EV_CO_CREATE || (e.kind == COROSCOPE_EV_CO_INFO && !name_get(e.co))) name_set(e.co, e.a[1]);
     uint64_t mag = e.ts >= *base ? e.ts - *base : *base - e.ts;
     char thr[32], co[300], nm[256];
     if (e.worker == COROSCOPE_NO_WORKER)
@@ -433,24 +468,21 @@ static void print_event(const coroscope_event *ev, uint64_t *base, int *have_bas
     else
         snprintf(co, sizeof co, "co#%" PRIu64, e.co);
     render(&e, line, sizeof line);
-    printf("%s%" PRIu64 ".%06" PRIu64 " %s %s %s\n", e.ts < *base ? "-" : "", mag / 1000000000,
-           mag % 1000000000 / 1000, thr, co, line);
+    printf("%s%" PRIu64 ".%06" PRIu64 " %s %s %s\n", e.ts < *base ? "-" : "", mag / 1000000000, mag % 1000000000 / 1000,
+           thr, co, line);
 }
 
-int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *),
-              cs_reader *strings);
+int live_main(int pid, double seconds, void (*print)(const coroscope_event *, uint64_t *, int *), cs_reader *strings);
 
 int list_main(void);
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && !strcmp(argv[1], "--list"))
-        return list_main();
+    if (argc == 2 && !strcmp(argv[1], "--list")) return list_main();
     if (argc >= 3 && !strcmp(argv[1], "--pid")) {
         double secs = argc >= 5 && !strcmp(argv[3], "--seconds") ? atof(argv[4]) : 0;
         cs_reader *live = cs_reader_new_live();
-        if (!live)
-            return 1;
+        if (!live) return 1;
         rd = live;
         int rc = live_main(atoi(argv[2]), secs, print_event, live);
         cs_reader_close(live);
@@ -468,7 +500,7 @@ int main(int argc, char **argv)
     cs_trace_err err;
     if (cs_reader_open_path(&r, path, CS_READ_SKIP_UNKNOWN | CS_READ_SKIP_STRINGS, &err)) {
         if (err.code == CS_TRACE_EIO)
-            fprintf(stderr, "coroscope-dump: %s\n", err.msg);  /* already "path: reason" */
+            fprintf(stderr, "coroscope-dump: %s\n", err.msg); /* already "path: reason" */
         else
             fprintf(stderr, "coroscope-dump: %s: %s\n", path, err.msg);
         return 1;
@@ -481,8 +513,7 @@ int main(int argc, char **argv)
     coroscope_event e;
     uint64_t base = 0;
     int have_base = 0;
-    while (cs_reader_next(r, &e) == 1)
-        print_event(&e, &base, &have_base);
+    while (cs_reader_next(r, &e) == 1) print_event(&e, &base, &have_base);
     fflush(stdout);
     const cs_trace_err *st = cs_reader_status(r);
     int rc = 0;

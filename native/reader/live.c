@@ -28,7 +28,7 @@
 #include "wire/ring.h"
 
 #define MAX_RINGS 1024
-#define BATCH 65536
+#define BATCH     65536
 #define PERIOD_MS 50
 
 static cs_ring rings[MAX_RINGS];
@@ -42,8 +42,7 @@ static cs_fd_lines lines;
 static int on_line(void *ctx, const char *line, int fd)
 {
     (void)ctx;
-    if (!line)
-        return 0; /* longer than we keep: not an announcement */
+    if (!line) return 0; /* longer than we keep: not an announcement */
     if (!strncmp(line, "{\"event\":\"ring\"", 15)) {
         if (fd >= 0 && nrings < MAX_RINGS && cs_ring_attach(&rings[nrings], fd) == 0 &&
             cs_consumer_add(&cons, &rings[nrings]) == 0)
@@ -51,10 +50,8 @@ static int on_line(void *ctx, const char *line, int fd)
         return 0; /* the mapping stays */
     }
     if (!strncmp(line, "{\"event\":\"doorbell\"", 19)) {
-        if (fd < 0)
-            return 0;
-        if (cons.doorbell >= 0)
-            close(cons.doorbell);
+        if (fd < 0) return 0;
+        if (cons.doorbell >= 0) close(cons.doorbell);
         cons.doorbell = fd;
         return 1;
     }
@@ -101,8 +98,8 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         if (s >= 0 && (errno == ECONNREFUSED || errno == ENOENT))
             /* Nobody listens: the socket of a process that died (killed before
              * its exit handler removed it), its pid since reused or free. */
-            fprintf(stderr, "coroscope-dump: process %d runs no Coroscope engine (%s is a stale control socket)\n",
-                    pid, path);
+            fprintf(stderr, "coroscope-dump: process %d runs no Coroscope engine (%s is a stale control socket)\n", pid,
+                    path);
         else
             fprintf(stderr, "coroscope-dump: %s: %s\n", path, strerror(errno));
         return 1;
@@ -118,8 +115,7 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         int armed = cs_consumer_arm(&cons);
         struct pollfd p[2] = {{.fd = s, .events = POLLIN}, {.fd = armed ? cons.doorbell : -1, .events = POLLIN}};
         int r = poll(p, 2, armed ? PERIOD_MS : 0);
-        if (armed)
-            cs_consumer_disarm(&cons);
+        if (armed) cs_consumer_disarm(&cons);
         if (r > 0 && p[0].revents && cs_fd_lines_read(&lines, s, 0, on_line, NULL) <= 0) {
             fprintf(stderr, "coroscope-dump: the target closed the control channel (exited?)\n");
             break;
@@ -137,10 +133,8 @@ int live_main(int pid, double seconds, void (*print)(const coroscope_event *, ui
         /* gone already */
     }
     close(s);
-    for (int i = 0; i < nrings; i++)
-        cs_ring_detach(&rings[i]);
-    if (cons.doorbell >= 0)
-        close(cons.doorbell);
+    for (int i = 0; i < nrings; i++) cs_ring_detach(&rings[i]);
+    if (cons.doorbell >= 0) close(cons.doorbell);
     cs_consumer_free(&cons);
     cs_fd_lines_free(&lines);
     return 0;
@@ -154,14 +148,12 @@ static double started_at(int pid)
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
+    if (!f) return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
+    if (!p) return 0;
     unsigned long long ticks = 0;
     /* after ")": state is field 3; starttime is field 22 */
     int field = 2;
@@ -180,23 +172,19 @@ static double started_at(int pid)
 static int list_dir(const char *dir, int *found)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return 0;
+    if (!d) return 0;
     for (struct dirent *e; (e = readdir(d));) {
         int pid;
         char tail[8];
-        if (sscanf(e->d_name, "%d.%7s", &pid, tail) != 2 || strcmp(tail, "sock") || pid <= 0)
-            continue;
-        if (kill(pid, 0) && errno == ESRCH)
-            continue; /* the socket of a process that died without cleaning up */
+        if (sscanf(e->d_name, "%d.%7s", &pid, tail) != 2 || strcmp(tail, "sock") || pid <= 0) continue;
+        if (kill(pid, 0) && errno == ESRCH) continue; /* the socket of a process that died without cleaning up */
         char exe[1024], link[64];
         snprintf(link, sizeof link, "/proc/%d/exe", pid);
         ssize_t n = readlink(link, exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = '\0';
         time_t t = (time_t)started_at(pid);
         char when[32] = "?";
-        if (t)
-            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+        if (t) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
         printf("%d\t%s\t%s\n", pid, when, exe[0] ? exe : "?");
         (*found)++;
     }
@@ -210,7 +198,6 @@ int list_main(void)
     char dir[4096];
     printf("PID\tSTARTED\tEXE\n");
     for (int i = 0; i < CS_CONTROL_DIRS; i++)
-        if (cs_control_dir(i, dir, sizeof dir) == 0)
-            list_dir(dir, &found);
+        if (cs_control_dir(i, dir, sizeof dir) == 0) list_dir(dir, &found);
     return 0;
 }

@@ -33,8 +33,7 @@ static int parse_list(const char *s, int *out, int max)
     while (s && *s && n < max) {
         out[n++] = atoi(s);
         s = strchr(s, ',');
-        if (s)
-            s++;
+        if (s) s++;
     }
     return n;
 }
@@ -58,18 +57,15 @@ int main(int argc, char **argv)
     coroscope_event *ev = malloc(cap * sizeof *ev);
     coroscope_event e;
     while (ev && cs_reader_next(r, &e) == 1) {
-        if (n == cap)
-            ev = realloc(ev, (cap *= 2) * sizeof *ev);
-        if (ev)
-            ev[n++] = e;
+        if (n == cap) ev = realloc(ev, (cap *= 2) * sizeof *ev);
+        if (ev) ev[n++] = e;
     }
     const cs_trace_info *info = cs_reader_info(r);
-    printf("%s: format %u.%u, %zu records, %llu bytes: %.3f bytes/event as stored%s\n", argv[1],
-           info->version_major, info->version_minor, n, (unsigned long long)info->file_size,
-           n ? (double)info->file_size / (double)n : 0.0, cs_reader_status(r)->code ? " (read stopped early)" : "");
+    printf("%s: format %u.%u, %zu records, %llu bytes: %.3f bytes/event as stored%s\n", argv[1], info->version_major,
+           info->version_minor, n, (unsigned long long)info->file_size, n ? (double)info->file_size / (double)n : 0.0,
+           cs_reader_status(r)->code ? " (read stopped early)" : "");
     cs_reader_close(r);
-    if (!ev || !n)
-        return !ev;
+    if (!ev || !n) return !ev;
     coroscope_event *back = malloc(CS_CHUNK_MAX_RECORDS * sizeof *back);
     int rc = 0;
     for (int c = 0; c < nch; c++) {
@@ -77,8 +73,7 @@ int main(int argc, char **argv)
         for (int l = 0; l < nlev; l++) {
             cs_v2_encoder *enc;
             cs_v2_decoder *dec;
-            if (cs_v2_encoder_new(&enc, levels[l]) || cs_v2_decoder_new(&dec))
-                return 1;
+            if (cs_v2_encoder_new(&enc, levels[l]) || cs_v2_decoder_new(&dec)) return 1;
             /* encode everything once, keeping the chunks, timed alone */
             size_t total = 64 + 8 + 32, nchunks = (n + cr - 1) / cr, outcap = 0;
             char **out = calloc(nchunks, sizeof *out);
@@ -108,8 +103,7 @@ int main(int argc, char **argv)
                 if (cs_v2_check_header(&h, why, sizeof why) ||
                     cs_v2_summary_parse(out[k] + sizeof h, h.summary_size, h.nrecords, &lanes, &lanes_cap, &nl, why,
                                         sizeof why) ||
-                    cs_v2_decode_body(dec, &h, lanes, nl, out[k] + sizeof h + h.summary_size, back, why,
-                                      sizeof why)) {
+                    cs_v2_decode_body(dec, &h, lanes, nl, out[k] + sizeof h + h.summary_size, back, why, sizeof why)) {
                     fprintf(stderr, "trace-bench: chunk %zu: %s\n", k, why);
                     return 1;
                 }
@@ -121,10 +115,8 @@ int main(int argc, char **argv)
             double t2 = now_s();
             printf("zstd level %2d, %6u records/chunk: %.3f bytes/event, encode %.2f M events/s, decode %.2f M "
                    "events/s (one thread)\n",
-                   levels[l], cr, (double)total / (double)n, (double)n / (t1 - t0) / 1e6,
-                   (double)n / (t2 - t1) / 1e6);
-            for (size_t k = 0; k < nchunks; k++)
-                free(out[k]);
+                   levels[l], cr, (double)total / (double)n, (double)n / (t1 - t0) / 1e6, (double)n / (t2 - t1) / 1e6);
+            for (size_t k = 0; k < nchunks; k++) free(out[k]);
             free(out);
             free(outlen);
             free(lanes);

@@ -69,12 +69,12 @@ static CS_TEST_UNUSED void cs_test_register(const char *name, void (*fn)(void), 
 }
 
 /* TEST(name) { body } — defines and registers a test. */
-#define TEST(name)                                                                                   \
-    static void cs_test_fn_##name(void);                                                             \
-    __attribute__((constructor)) static void cs_test_reg_##name(void)                                \
-    {                                                                                                \
-        cs_test_register(#name, cs_test_fn_##name, __FILE__, __LINE__);                             \
-    }                                                                                                \
+#define TEST(name)                                                      \
+    static void cs_test_fn_##name(void);                                \
+    __attribute__((constructor)) static void cs_test_reg_##name(void)   \
+    {                                                                   \
+        cs_test_register(#name, cs_test_fn_##name, __FILE__, __LINE__); \
+    }                                                                   \
     static void cs_test_fn_##name(void)
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -86,10 +86,8 @@ static CS_TEST_UNUSED const char *cs_errname(long e)
     static __thread char bufs[4][64];
     static __thread int next;
     char *b = bufs[next++ & 3];
-    if (e == 0)
-        return "0";
-    if (e == COROSCOPE_ESTACKOVERFLOW)
-        return "COROSCOPE_ESTACKOVERFLOW (10001)";
+    if (e == 0) return "0";
+    if (e == COROSCOPE_ESTACKOVERFLOW) return "COROSCOPE_ESTACKOVERFLOW (10001)";
     const char *n = (e > 0 && e < 4096) ? strerrorname_np((int)e) : NULL;
     snprintf(b, sizeof bufs[0], "%s (%ld)", n ? n : "?", e);
     return b;
@@ -117,29 +115,31 @@ static CS_TEST_UNUSED _Noreturn void cs_test_abort(void)
 }
 
 /* Has any check failed so far (in this process)? */
-static CS_TEST_UNUSED int test_failed(void) { return atomic_load(&cs_test_failures) != 0; }
+static CS_TEST_UNUSED int test_failed(void)
+{
+    return atomic_load(&cs_test_failures) != 0;
+}
 
-#define CHECK(cond)                                                                                  \
-    do {                                                                                             \
-        if (!(cond))                                                                                 \
-            cs_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);                             \
+#define CHECK(cond)                                                               \
+    do {                                                                          \
+        if (!(cond)) cs_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond); \
     } while (0)
 
-#define REQUIRE(cond)                                                                                \
-    do {                                                                                             \
-        if (!(cond)) {                                                                               \
-            cs_test_fail(__FILE__, __LINE__, "REQUIRE(%s) failed", #cond);                           \
-            cs_test_abort();                                                                         \
-        }                                                                                            \
+#define REQUIRE(cond)                                                      \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            cs_test_fail(__FILE__, __LINE__, "REQUIRE(%s) failed", #cond); \
+            cs_test_abort();                                               \
+        }                                                                  \
     } while (0)
 
 /* a and b are converted to long; the message shows both values. */
-#define CS_CHECK_CMP_LONG(a, op, b, name, a_text, b_text)                                            \
-    do {                                                                                             \
-        long cs_a_ = (long)(a), cs_b_ = (long)(b);                                                   \
-        if (!(cs_a_ op cs_b_))                                                                       \
-            cs_test_fail(__FILE__, __LINE__, "%s(%s, %s) failed: %ld %s %ld is false", name, a_text, \
-                         b_text, cs_a_, #op, cs_b_);                                                 \
+#define CS_CHECK_CMP_LONG(a, op, b, name, a_text, b_text)                                                           \
+    do {                                                                                                            \
+        long cs_a_ = (long)(a), cs_b_ = (long)(b);                                                                  \
+        if (!(cs_a_ op cs_b_))                                                                                      \
+            cs_test_fail(__FILE__, __LINE__, "%s(%s, %s) failed: %ld %s %ld is false", name, a_text, b_text, cs_a_, \
+                         #op, cs_b_);                                                                               \
     } while (0)
 
 #define CHECK_EQ_LONG(a, b) CS_CHECK_CMP_LONG(a, ==, b, "CHECK_EQ_LONG", #a, #b)
@@ -150,33 +150,33 @@ static CS_TEST_UNUSED int test_failed(void) { return atomic_load(&cs_test_failur
 #define CHECK_GE_LONG(a, b) CS_CHECK_CMP_LONG(a, >=, b, "CHECK_GE_LONG", #a, #b)
 
 /* expr is a -1/errno style call: it must return -1 with errno == err. */
-#define CHECK_ERRNO(expr, err)                                                                       \
-    do {                                                                                             \
-        errno = 0;                                                                                   \
-        long cs_r_ = (long)(expr);                                                                   \
-        int cs_e_ = errno;                                                                           \
-        if (cs_r_ != -1 || cs_e_ != (err))                                                           \
-            cs_test_fail(__FILE__, __LINE__,                                                         \
-                         "CHECK_ERRNO(%s, %s) failed: returned %ld with errno %s (expected -1 with %s)", \
-                         #expr, #err, cs_r_, cs_errname(cs_e_), cs_errname(err));                    \
+#define CHECK_ERRNO(expr, err)                                                                                        \
+    do {                                                                                                              \
+        errno = 0;                                                                                                    \
+        long cs_r_ = (long)(expr);                                                                                    \
+        int cs_e_ = errno;                                                                                            \
+        if (cs_r_ != -1 || cs_e_ != (err))                                                                            \
+            cs_test_fail(__FILE__, __LINE__,                                                                          \
+                         "CHECK_ERRNO(%s, %s) failed: returned %ld with errno %s (expected -1 with %s)", #expr, #err, \
+                         cs_r_, cs_errname(cs_e_), cs_errname(err));                                                  \
     } while (0)
 
 /* a and b are error numbers (the coroscope_* functions and clock_nanosleep
  * return them); printed by name. */
-#define CHECK_EQ_ERR(a, b)                                                                           \
-    do {                                                                                             \
-        long cs_a_ = (long)(a), cs_b_ = (long)(b);                                                   \
-        if (cs_a_ != cs_b_)                                                                          \
-            cs_test_fail(__FILE__, __LINE__, "CHECK_EQ_ERR(%s, %s) failed: %s != %s", #a, #b,        \
-                         cs_errname(cs_a_), cs_errname(cs_b_));                                      \
+#define CHECK_EQ_ERR(a, b)                                                                                       \
+    do {                                                                                                         \
+        long cs_a_ = (long)(a), cs_b_ = (long)(b);                                                               \
+        if (cs_a_ != cs_b_)                                                                                      \
+            cs_test_fail(__FILE__, __LINE__, "CHECK_EQ_ERR(%s, %s) failed: %s != %s", #a, #b, cs_errname(cs_a_), \
+                         cs_errname(cs_b_));                                                                     \
     } while (0)
 
-#define CHECK_STR_CONTAINS(haystack, needle)                                                         \
-    do {                                                                                             \
-        const char *cs_h_ = (haystack), *cs_n_ = (needle);                                           \
-        if (!cs_h_ || !strstr(cs_h_, cs_n_))                                                         \
-            cs_test_fail(__FILE__, __LINE__, "CHECK_STR_CONTAINS(%s, %s) failed: \"%s\" not found in:\n%s", \
-                         #haystack, #needle, cs_n_, cs_h_ ? cs_h_ : "(null)");                       \
+#define CHECK_STR_CONTAINS(haystack, needle)                                                                           \
+    do {                                                                                                               \
+        const char *cs_h_ = (haystack), *cs_n_ = (needle);                                                             \
+        if (!cs_h_ || !strstr(cs_h_, cs_n_))                                                                           \
+            cs_test_fail(__FILE__, __LINE__, "CHECK_STR_CONTAINS(%s, %s) failed: \"%s\" not found in:\n%s", #haystack, \
+                         #needle, cs_n_, cs_h_ ? cs_h_ : "(null)");                                                    \
     } while (0)
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -202,8 +202,7 @@ static CS_TEST_UNUSED void *run_in_coroutine(coroscope_fn fn, void *arg)
         cs_test_abort();
     }
     err = coroscope_join(co, &res);
-    if (err)
-        cs_test_fail(__FILE__, __LINE__, "run_in_coroutine: coroscope_join returned %s", cs_errname(err));
+    if (err) cs_test_fail(__FILE__, __LINE__, "run_in_coroutine: coroscope_join returned %s", cs_errname(err));
     return res;
 }
 
@@ -246,8 +245,7 @@ int main(int argc, char **argv)
 {
     qsort(cs_test_cases, (size_t)cs_test_ncases, sizeof cs_test_cases[0], cs_test_by_line);
     if (argc < 2 || !strcmp(argv[1], "--list")) {
-        for (int i = 0; i < cs_test_ncases; i++)
-            printf("%s\n", cs_test_cases[i].name);
+        for (int i = 0; i < cs_test_ncases; i++) printf("%s\n", cs_test_cases[i].name);
         return 0;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || argc > 2) {
@@ -255,8 +253,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int i = 0; i < cs_test_ncases; i++) {
-        if (strcmp(cs_test_cases[i].name, argv[1]))
-            continue;
+        if (strcmp(cs_test_cases[i].name, argv[1])) continue;
         cs_test_current = cs_test_cases[i].name;
         setvbuf(stdout, NULL, _IOLBF, 0);
         cs_test_cases[i].fn();

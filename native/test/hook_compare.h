@@ -37,28 +37,28 @@ typedef struct outcome {
 } outcome;
 
 /* Evaluate a -1/errno call: its return value and errno (0 on success). */
-#define OUTCOME(expr)                                                                                \
-    ({                                                                                               \
-        errno = 0;                                                                                   \
-        long o_r_ = (long)(expr);                                                                    \
-        (outcome){o_r_, o_r_ < 0 ? errno : 0};                                                       \
+#define OUTCOME(expr)                          \
+    ({                                         \
+        errno = 0;                             \
+        long o_r_ = (long)(expr);              \
+        (outcome){o_r_, o_r_ < 0 ? errno : 0}; \
     })
 
-#define CHECK_SAME_OUTCOME(on_thread, in_co)                                                         \
-    do {                                                                                             \
-        outcome t_ = (on_thread), c_ = (in_co);                                                      \
-        if (t_.ret != c_.ret || t_.err != c_.err)                                                    \
-            cs_test_fail(__FILE__, __LINE__,                                                         \
-                         "%s vs %s: plain thread returned %ld (errno %s), coroutine %ld (errno %s)",   \
-                         #on_thread, #in_co, t_.ret, cs_errname(t_.err), c_.ret, cs_errname(c_.err)); \
+#define CHECK_SAME_OUTCOME(on_thread, in_co)                                                                     \
+    do {                                                                                                         \
+        outcome t_ = (on_thread), c_ = (in_co);                                                                  \
+        if (t_.ret != c_.ret || t_.err != c_.err)                                                                \
+            cs_test_fail(__FILE__, __LINE__,                                                                     \
+                         "%s vs %s: plain thread returned %ld (errno %s), coroutine %ld (errno %s)", #on_thread, \
+                         #in_co, t_.ret, cs_errname(t_.err), c_.ret, cs_errname(c_.err));                        \
     } while (0)
 
-#define CHECK_OUTCOME(o, want_ret, want_err)                                                         \
-    do {                                                                                             \
-        outcome o_ = (o);                                                                            \
-        if (o_.ret != (long)(want_ret) || o_.err != (want_err))                                      \
-            cs_test_fail(__FILE__, __LINE__, "%s: got %ld (errno %s), expected %ld (errno %s)", #o,   \
-                         o_.ret, cs_errname(o_.err), (long)(want_ret), cs_errname(want_err));         \
+#define CHECK_OUTCOME(o, want_ret, want_err)                                                                \
+    do {                                                                                                    \
+        outcome o_ = (o);                                                                                   \
+        if (o_.ret != (long)(want_ret) || o_.err != (want_err))                                             \
+            cs_test_fail(__FILE__, __LINE__, "%s: got %ld (errno %s), expected %ld (errno %s)", #o, o_.ret, \
+                         cs_errname(o_.err), (long)(want_ret), cs_errname(want_err));                       \
     } while (0)
 
 static void *hc_watchdog_main(void *arg)
@@ -67,8 +67,10 @@ static void *hc_watchdog_main(void *arg)
     struct timespec ts = {s, 0};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) /* a plain thread: the real sleep */
         ;
-    fprintf(stderr, "watchdog: the test still runs after %ld s: a call that should have parked a "
-                    "coroutine probably blocked its worker\n", s);
+    fprintf(stderr,
+            "watchdog: the test still runs after %ld s: a call that should have parked a "
+            "coroutine probably blocked its worker\n",
+            s);
     fprintf(stderr, "FAIL %s (watchdog)\n", cs_test_current);
     _exit(1);
 }
@@ -141,7 +143,10 @@ static CS_TEST_UNUSED unsigned char pat(size_t i)
 }
 
 /* File status flags as the kernel has them (bypasses the fcntl hook). */
-static CS_TEST_UNUSED long kernel_fl(int fd) { return syscall(SYS_fcntl, fd, F_GETFL); }
+static CS_TEST_UNUSED long kernel_fl(int fd)
+{
+    return syscall(SYS_fcntl, fd, F_GETFL);
+}
 
 /* Plain threads that compute while a test runs (spinners_start/stop), so the
  * kernel preempts the workers at arbitrary points, as on a loaded machine:
@@ -155,23 +160,20 @@ static void *hc_spin_main(void *arg)
 {
     (void)arg;
     volatile unsigned long x = 0;
-    while (!atomic_load_explicit(&hc_spin_stop, memory_order_relaxed))
-        x++;
+    while (!atomic_load_explicit(&hc_spin_stop, memory_order_relaxed)) x++;
     return NULL;
 }
 
 static CS_TEST_UNUSED void spinners_start(void)
 {
     atomic_store(&hc_spin_stop, 0);
-    for (int i = 0; i < HC_SPINNERS; i++)
-        REQUIRE(pthread_create(&hc_spinners[i], NULL, hc_spin_main, NULL) == 0);
+    for (int i = 0; i < HC_SPINNERS; i++) REQUIRE(pthread_create(&hc_spinners[i], NULL, hc_spin_main, NULL) == 0);
 }
 
 static CS_TEST_UNUSED void spinners_stop(void)
 {
     atomic_store(&hc_spin_stop, 1);
-    for (int i = 0; i < HC_SPINNERS; i++)
-        pthread_join(hc_spinners[i], NULL);
+    for (int i = 0; i < HC_SPINNERS; i++) pthread_join(hc_spinners[i], NULL);
 }
 
 #endif

@@ -33,11 +33,9 @@ static long follow_monotonic(uint64_t ms, uint64_t tolerance, long *backwards)
                 fprintf(stderr, "reading %llu outside [%llu, %llu] by more than %llu ns\n", (unsigned long long)t,
                         (unsigned long long)before, (unsigned long long)after, (unsigned long long)tolerance);
         }
-        if (t < prev)
-            ++*backwards;
+        if (t < prev) ++*backwards;
         prev = t;
-        if (after >= end)
-            return outside;
+        if (after >= end) return outside;
     }
 }
 
@@ -66,8 +64,8 @@ static void skew_line(uint64_t num, uint64_t den)
 {
     uint32_t s = atomic_load(&cs_clk.seq);
     cs_clock_line *cur = &cs_clk.line[s & 1], *nl = &cs_clk.line[(s + 1) & 1];
-    uint64_t t = __rdtsc(), now = cs_clock_at(t, atomic_load(&cur->base_tsc), atomic_load(&cur->base_ns),
-                                               atomic_load(&cur->mult));
+    uint64_t t = __rdtsc(),
+             now = cs_clock_at(t, atomic_load(&cur->base_tsc), atomic_load(&cur->base_ns), atomic_load(&cur->mult));
     atomic_store(&nl->base_tsc, t);
     atomic_store(&nl->base_ns, now);
     atomic_store(&nl->mult, atomic_load(&cur->mult) * num / den);
@@ -80,8 +78,7 @@ TEST(a_line_that_runs_fast_or_slow_is_slewed_back_to_clock_monotonic_without_the
     cs_clock_init(1);
     long backwards;
     CHECK_EQ_LONG(follow_monotonic(20, TOLERANCE_NS, &backwards), 0); /* calibrated */
-    if (atomic_load(&cs_clk.seq) == 0)
-        return; /* the kernel's clocksource is not the counter: nothing to slew */
+    if (atomic_load(&cs_clk.seq) == 0) return; /* the kernel's clocksource is not the counter: nothing to slew */
     for (int i = 0; i < 10; i++) {
         /* 0.05 % fast, then slow: 25 us off after a 50 ms period (a stalled
          * reader sees more: 0.05 % of the time nobody read the clock) */
@@ -97,8 +94,7 @@ static void *reader(void *arg)
     uint64_t prev = 0, end = cs_clock_mono() + 200 * 1000000ull;
     while (cs_clock_mono() < end) {
         uint64_t t = cs_now_ns();
-        if (t < prev)
-            ++*bad;
+        if (t < prev) ++*bad;
         prev = t;
     }
     return NULL;
@@ -110,8 +106,7 @@ TEST(threads_reading_while_others_re_anchor_each_see_a_clock_that_never_goes_bac
     enum { N = 4 };
     pthread_t th[N];
     long bad[N] = {0};
-    for (int i = 0; i < N; i++)
-        REQUIRE(pthread_create(&th[i], NULL, reader, &bad[i]) == 0);
+    for (int i = 0; i < N; i++) REQUIRE(pthread_create(&th[i], NULL, reader, &bad[i]) == 0);
     for (int i = 0; i < N; i++) {
         pthread_join(th[i], NULL);
         CHECK_EQ_LONG(bad[i], 0);

@@ -11,7 +11,10 @@
 #include "../engine/src/control_cmd.c"
 #include "../engine/src/parse.c"
 
-static int parse(const char *line, cs_control_cmd *cmd) { return cs_control_parse(line, strlen(line), cmd); }
+static int parse(const char *line, cs_control_cmd *cmd)
+{
+    return cs_control_parse(line, strlen(line), cmd);
+}
 
 TEST(each_command_word_parses_to_its_verb_and_commands_without_arguments_ignore_them)
 {
@@ -19,8 +22,8 @@ TEST(each_command_word_parses_to_its_verb_and_commands_without_arguments_ignore_
         const char *line;
         int verb;
     } cases[] = {
-        {"hello", CS_CMD_HELLO},         {"pause", CS_CMD_PAUSE},         {"resume now", CS_CMD_RESUME},
-        {"snapshot", CS_CMD_SNAPSHOT},   {"subscribe", CS_CMD_SUBSCRIBE}, {"unsubscribe", CS_CMD_UNSUBSCRIBE},
+        {"hello", CS_CMD_HELLO},          {"pause", CS_CMD_PAUSE},         {"resume now", CS_CMD_RESUME},
+        {"snapshot", CS_CMD_SNAPSHOT},    {"subscribe", CS_CMD_SUBSCRIBE}, {"unsubscribe", CS_CMD_UNSUBSCRIBE},
         {"detach please", CS_CMD_DETACH}, {"step", CS_CMD_STEP},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

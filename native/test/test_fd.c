@@ -73,21 +73,15 @@ static void *waiter_scenario(void *arg)
     atomic_store(&c->waiting, 1);
     uint64_t t0 = now_ns();
     switch (c->kind) {
-    case W_PIPE_READ:
-        c->o = OUTCOME(read(c->target, buf, sizeof buf));
-        break;
-    case W_SOCKET_RECV:
-        c->o = OUTCOME(recv(c->target, buf, sizeof buf, 0));
-        break;
+    case W_PIPE_READ: c->o = OUTCOME(read(c->target, buf, sizeof buf)); break;
+    case W_SOCKET_RECV: c->o = OUTCOME(recv(c->target, buf, sizeof buf, 0)); break;
     case W_POLL: {
         struct pollfd p = {.fd = c->target, .events = POLLIN};
         c->o = OUTCOME(poll(&p, 1, -1));
         c->revents = p.revents;
         break;
     }
-    case W_PIPE_WRITE_FULL:
-        c->o = OUTCOME(write(c->target, "x", 1));
-        break;
+    case W_PIPE_WRITE_FULL: c->o = OUTCOME(write(c->target, "x", 1)); break;
     }
     c->ns = (long)(now_ns() - t0);
     atomic_store(&c->waiting, 0);
@@ -136,7 +130,7 @@ TEST(closing_an_fd_another_coroutine_is_polling_wakes_it_with_pollnval)
 
 typedef struct dup_ctx {
     int sv[2];
-    int premade;   /* the pair was made on the main thread */
+    int premade; /* the pair was made on the main thread */
     int d, d2, d3;
     long fl_d, fl_d2, fl_d3, fd_d3;
     outcome r_d, r_d2, r_d3, r_after_close;
@@ -157,8 +151,7 @@ static void *dup_scenario(void *arg)
 {
     dup_ctx *c = arg;
     char buf[16];
-    if (!c->premade)
-        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, c->sv) == 0);
+    if (!c->premade) REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, c->sv) == 0);
     c->d = dup(c->sv[0]);
     c->d2 = dup2(c->sv[0], 150);
     c->d3 = fcntl(c->sv[0], F_DUPFD_CLOEXEC, 160);
@@ -327,8 +320,7 @@ static void *stale_scenario(void *arg)
         c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
         REQUIRE(c->tfd >= 0);
         c->reused = c->tfd == num;
-        if (c->reused)
-            break;
+        if (c->reused) break;
         close(c->tfd);
         close(fds[1]);
     }
@@ -470,8 +462,8 @@ TEST(an_eventfd_write_that_must_wait_for_a_reader_coroutine_parks_instead_of_blo
  * another reader; it must park again, not block its worker in the read (the
  * writer may be queued on that very worker). */
 #define EFD_READERS 4
-#define EFD_TOKENS 3000
-#define EFD_ROUNDS 20
+#define EFD_TOKENS  3000
+#define EFD_ROUNDS  20
 
 typedef struct efd_share_ctx {
     int efd;
@@ -488,8 +480,7 @@ static void *efd_reader(void *arg)
             CHECK(0);
             break;
         }
-        if (atomic_fetch_add(&c->consumed, 1) >= EFD_TOKENS)
-            break; /* one of the extra tokens: this reader is done */
+        if (atomic_fetch_add(&c->consumed, 1) >= EFD_TOKENS) break; /* one of the extra tokens: this reader is done */
     }
     atomic_fetch_add(&c->readers_done, 1);
     return NULL;
@@ -501,16 +492,13 @@ static void *efd_share_scenario(void *arg)
     c->efd = eventfd(0, EFD_SEMAPHORE);
     REQUIRE(c->efd >= 0);
     coroscope_co *rd[EFD_READERS];
-    for (int i = 0; i < EFD_READERS; i++)
-        REQUIRE(coroscope_spawn(&rd[i], "reader", efd_reader, c) == 0);
+    for (int i = 0; i < EFD_READERS; i++) REQUIRE(coroscope_spawn(&rd[i], "reader", efd_reader, c) == 0);
     uint64_t one = 1;
     for (int m = 0; m < EFD_TOKENS + EFD_READERS; m++) {
         CHECK_EQ_LONG(write(c->efd, &one, sizeof one), 8);
-        if (m % 3 == 0)
-            coroscope_yield();
+        if (m % 3 == 0) coroscope_yield();
     }
-    for (int i = 0; i < EFD_READERS; i++)
-        CHECK_EQ_ERR(coroscope_join(rd[i], NULL), 0);
+    for (int i = 0; i < EFD_READERS; i++) CHECK_EQ_ERR(coroscope_join(rd[i], NULL), 0);
     close(c->efd);
     return NULL;
 }
@@ -575,7 +563,10 @@ static void check_engine_alive(void)
     CHECK(atomic_load(&c.witness_ran_in_sleep));
 }
 
-static void *nothing(void *arg) { return arg; }
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 static void *close_range_in_coroutine(void *arg)
 {
@@ -630,8 +621,7 @@ static void open_fds(unsigned char *bits)
     struct dirent *e;
     while ((e = readdir(d))) {
         int fd = atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd != self && fd < MAXFD)
-            bits[fd / 8] |= (unsigned char)(1 << (fd % 8));
+        if (e->d_name[0] != '.' && fd != self && fd < MAXFD) bits[fd / 8] |= (unsigned char)(1 << (fd % 8));
     }
     closedir(d);
 }
@@ -646,8 +636,7 @@ TEST(closing_or_dup2_onto_an_engine_fd_fails_and_the_engine_keeps_working)
     open_fds(after);
     int engine_fds[64], n = 0;
     for (int fd = 900; fd < MAXFD && n < 64; fd++)
-        if ((after[fd / 8] >> (fd % 8) & 1) && !(before[fd / 8] >> (fd % 8) & 1))
-            engine_fds[n++] = fd;
+        if ((after[fd / 8] >> (fd % 8) & 1) && !(before[fd / 8] >> (fd % 8) & 1)) engine_fds[n++] = fd;
     CHECK_GE_LONG(n, 2); /* the epoll instance and the worker's eventfd */
     int p[2];
     REQUIRE(pipe(p) == 0);

@@ -126,8 +126,7 @@ static void *big_scenario(void *arg)
     big_ctx *c = arg;
     enum { N = 8 << 20 };
     unsigned char *w = malloc(N), *r = malloc(N);
-    for (size_t i = 0; i < N; i++)
-        w[i] = pat(i);
+    for (size_t i = 0; i < N; i++) w[i] = pat(i);
     int fd = open(c->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     c->wrote = (long)pwrite(fd, w, N, 0);
     fdatasync(fd);
@@ -172,11 +171,9 @@ static _Atomic int nobs;
 
 static void record(const obs_call *c)
 {
-    if (!c->in_co)
-        return;
+    if (!c->in_co) return;
     int i = atomic_fetch_add(&nobs, 1);
-    if (i < MAX_OBS)
-        obs[i] = *c;
+    if (i < MAX_OBS) obs[i] = *c;
 }
 
 /* Calls of hook (schema id) seen since the observer was set, and how many parked. */
@@ -199,13 +196,13 @@ typedef struct meta_ctx {
 } meta_ctx;
 
 /* Parked calls of schema hook made by fn's last call (the observer counts from 0). */
-#define PARKED_BY(ctxfield, schema_hook, expr)                                                       \
-    do {                                                                                             \
-        atomic_store(&nobs, 0);                                                                      \
-        expr;                                                                                        \
-        int p_;                                                                                      \
-        seen(schema_hook, &p_);                                                                      \
-        c->ctxfield = p_;                                                                            \
+#define PARKED_BY(ctxfield, schema_hook, expr) \
+    do {                                       \
+        atomic_store(&nobs, 0);                \
+        expr;                                  \
+        int p_;                                \
+        seen(schema_hook, &p_);                \
+        c->ctxfield = p_;                      \
     } while (0)
 
 static void *meta_scenario(void *arg)
@@ -217,7 +214,8 @@ static void *meta_scenario(void *arg)
     /* Names never looked up before: not in the dentry cache (the lookup must ask the filesystem). */
     snprintf(p, sizeof p, "%s/fresh-stat-%d", c->dir, (int)getpid());
     PARKED_BY(parked_stat_fresh, COROSCOPE_HOOK_stat, c->stat_fresh = OUTCOME(stat(p, &st)));
-    PARKED_BY(parked_stat_again, COROSCOPE_HOOK_stat, c->stat_again = OUTCOME(stat(p, &st))); /* now cached (negative) */
+    PARKED_BY(parked_stat_again, COROSCOPE_HOOK_stat,
+              c->stat_again = OUTCOME(stat(p, &st))); /* now cached (negative) */
     snprintf(p, sizeof p, "%s/fresh-open-%d", c->dir, (int)getpid());
     PARKED_BY(parked_open_fresh, COROSCOPE_HOOK_open, c->open_fresh = OUTCOME(open(p, O_RDONLY)));
     PARKED_BY(parked_open_again, COROSCOPE_HOOK_open, c->open_again = OUTCOME(open(p, O_RDONLY)));
@@ -230,13 +228,11 @@ static void *meta_scenario(void *arg)
     PARKED_BY(parked_known, COROSCOPE_HOOK_stat, c->stat_known = OUTCOME(stat(known, &st)));
     int fd = open(known, O_RDONLY);
     c->open_known = (outcome){fd >= 0 ? 0 : -1, fd >= 0 ? 0 : errno};
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     snprintf(p, sizeof p, "%s/created", c->dir);
     PARKED_BY(parked_creat, COROSCOPE_HOOK_open, fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600));
     c->creat = (outcome){fd >= 0 ? 0 : -1, fd >= 0 ? 0 : errno};
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return NULL;
 }
 
@@ -320,8 +316,7 @@ static void *cold_stdio(void *arg)
     size_t got;
     while ((got = fread(buf, 1, 8192, f)) > 0) {
         for (size_t i = 0; i < got; i++)
-            if (buf[i] != (char)('a' + (c->bytes + (long)i) % 26) && buf[i] != '\n')
-                c->same = 0;
+            if (buf[i] != (char)('a' + (c->bytes + (long)i) % 26) && buf[i] != '\n') c->same = 0;
         c->bytes += (long)got;
     }
     fclose(f);
@@ -329,8 +324,7 @@ static void *cold_stdio(void *arg)
     f = fopen(c->path, "r");
     REQUIRE(f);
     char line[256];
-    while (fgets(line, sizeof line, f))
-        c->lines++;
+    while (fgets(line, sizeof line, f)) c->lines++;
     fclose(f);
     free(buf);
     return NULL;
@@ -343,8 +337,7 @@ TEST(fread_and_fgets_on_a_file_dropped_from_the_page_cache_park_for_their_refill
     snprintf(c.path, sizeof c.path, "/tmp/cs-test-cold-stdio-%d", (int)getpid());
     FILE *f = fopen(c.path, "w");
     REQUIRE(f);
-    for (long i = 0; i < COLD_SIZE; i++)
-        fputc(i % 100 == 99 ? '\n' : 'a' + (int)(i % 26), f);
+    for (long i = 0; i < COLD_SIZE; i++) fputc(i % 100 == 99 ? '\n' : 'a' + (int)(i % 26), f);
     REQUIRE(fclose(f) == 0);
     int fd = open(c.path, O_RDONLY);
     fsync(fd);
@@ -360,7 +353,7 @@ TEST(fread_and_fgets_on_a_file_dropped_from_the_page_cache_park_for_their_refill
     int pf, pg;
     int nf = seen(COROSCOPE_HOOK_fread, &pf), ng = seen(COROSCOPE_HOOK_fgets, &pg);
     CHECK_EQ_LONG(nf, COLD_SIZE / 8192 + 1);
-    CHECK_GE_LONG(pf, 1); /* refills from the device went to the pool */
+    CHECK_GE_LONG(pf, 1);           /* refills from the device went to the pool */
     CHECK_EQ_LONG(ng, c.lines + 1); /* each line and the NULL at the end */
     CHECK_GE_LONG(pg, 1);
     CHECK_LT_LONG(pf, nf); /* ... not every call: the device read ahead */

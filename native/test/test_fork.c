@@ -28,8 +28,7 @@ static int wait_child(pid_t pid, long timeout_ms)
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
         REQUIRE(r >= 0);
-        if (r == pid)
-            return status;
+        if (r == pid) return status;
         if (now_ns() - t0 > (uint64_t)timeout_ms * MS) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -74,8 +73,7 @@ static void two_sleeps_overlap(const char *who)
 {
     span s[2] = {{0, 0}, {0, 0}};
     coroscope_co *co[2];
-    for (int i = 0; i < 2; i++)
-        REQUIRE(coroscope_spawn(&co[i], "sleep_150ms", sleep_150ms, &s[i]) == 0);
+    for (int i = 0; i < 2; i++) REQUIRE(coroscope_spawn(&co[i], "sleep_150ms", sleep_150ms, &s[i]) == 0);
     for (int i = 0; i < 2; i++) {
         void *id = NULL;
         uint64_t want = coroscope_co_id(co[i]);
@@ -102,8 +100,7 @@ static void many_sleepers(const char *who)
     enum { N = 100 };
     coroscope_co *co[N];
     long sum = 0;
-    for (long i = 0; i < N; i++)
-        REQUIRE(coroscope_spawn(&co[i], "add", add_after_sleep, (void *)(intptr_t)i) == 0);
+    for (long i = 0; i < N; i++) REQUIRE(coroscope_spawn(&co[i], "add", add_after_sleep, (void *)(intptr_t)i) == 0);
     for (int i = 0; i < N; i++) {
         void *r = NULL;
         CHECK_EQ_ERR(coroscope_join(co[i], &r), 0);
@@ -113,12 +110,15 @@ static void many_sleepers(const char *who)
         cs_test_fail(__FILE__, __LINE__, "%s: sum of results %ld, expected %ld", who, sum, (long)N * (N + 1) / 2);
 }
 
-static void *start_runtime(void *arg) { return arg; }
+static void *start_runtime(void *arg)
+{
+    return arg;
+}
 
 /* ---- fork inside a coroutine ----------------------------------------------- */
 
 typedef struct fork_opts {
-    int many;               /* child also runs many_sleepers */
+    int many; /* child also runs many_sleepers */
 } fork_opts;
 
 static void *fork_in_coroutine(void *arg)
@@ -136,8 +136,7 @@ static void *fork_in_coroutine(void *arg)
         CHECK_EQ_LONG(nanosleep(&ts, NULL), 0);
         CHECK_GE_LONG(now_ns() - t0, 30 * MS);
         two_sleeps_overlap("child");
-        if (o->many)
-            many_sleepers("child");
+        if (o->many) many_sleepers("child");
         fflush(NULL);
         _exit(test_failed() ? 1 : 0);
     }
@@ -181,8 +180,7 @@ static void fork_from_main(int many)
     if (pid == 0) {
         CHECK_EQ_LONG(coroscope_id(), 0);
         two_sleeps_overlap("child");
-        if (many)
-            many_sleepers("child");
+        if (many) many_sleepers("child");
         fflush(NULL);
         _exit(test_failed() ? 1 : 0);
     }
@@ -190,8 +188,7 @@ static void fork_from_main(int many)
     CHECK_EQ_ERR(coroscope_join(sleeper, NULL), 0);
     CHECK_GE_LONG(across.end - across.start, 150 * MS);
     two_sleeps_overlap("parent");
-    if (many)
-        many_sleepers("parent");
+    if (many) many_sleepers("parent");
     check_child_passed(pid, 10000);
 }
 
@@ -253,8 +250,7 @@ static void only_the_parent_marks(int from_coroutine)
     close(marks[1]);
     char buf[16];
     long n = 0, r;
-    while ((r = read(marks[0], buf + n, sizeof buf - (size_t)n)) > 0)
-        n += r;
+    while ((r = read(marks[0], buf + n, sizeof buf - (size_t)n)) > 0) n += r;
     CHECK_EQ_LONG(n, 1); /* one 'X': the parent's marker; the child's copy never ran */
 }
 
@@ -272,27 +268,31 @@ TEST(coroutines_of_the_parent_do_not_run_in_a_child_forked_from_a_coroutine)
 
 static _Atomic int churning = 1;
 
-static void *noop(void *arg) { return arg; }
+static void *noop(void *arg)
+{
+    return arg;
+}
 
 static void *churn(void *arg)
 {
     (void)arg;
     while (atomic_load(&churning)) {
         coroscope_co *co;
-        if (coroscope_spawn(&co, "churn", noop, NULL) == 0)
-            coroscope_join(co, NULL);
+        if (coroscope_spawn(&co, "churn", noop, NULL) == 0) coroscope_join(co, NULL);
     }
     return NULL;
 }
 
-static void *spawn_in_child(void *arg) { return (void *)((uintptr_t)arg + 1); }
+static void *spawn_in_child(void *arg)
+{
+    return (void *)((uintptr_t)arg + 1);
+}
 
 TEST(fork_while_other_workers_spawn_and_join_gives_children_that_can_always_spawn)
 {
     configure_workers(2);
     coroscope_co *churner[2];
-    for (int i = 0; i < 2; i++)
-        REQUIRE(coroscope_spawn(&churner[i], "churner", churn, NULL) == 0);
+    for (int i = 0; i < 2; i++) REQUIRE(coroscope_spawn(&churner[i], "churner", churn, NULL) == 0);
     usleep(20000);
     int bad = 0;
     for (int i = 0; i < 100 && !bad; i++) {
@@ -315,6 +315,5 @@ TEST(fork_while_other_workers_spawn_and_join_gives_children_that_can_always_spaw
         }
     }
     atomic_store(&churning, 0);
-    for (int i = 0; i < 2; i++)
-        CHECK_EQ_ERR(coroscope_join(churner[i], NULL), 0);
+    for (int i = 0; i < 2; i++) CHECK_EQ_ERR(coroscope_join(churner[i], NULL), 0);
 }

@@ -35,7 +35,7 @@
 enum made_by { MADE_BY_PIPE, MADE_ON_MAIN_THREAD, MADE_BY_RAW_SYSCALL };
 
 typedef struct park_ctx {
-    int how;                 /* enum made_by */
+    int how; /* enum made_by */
     int fds[2];
     _Atomic int reader_waiting;
     _Atomic int peer_saw_reader_waiting;
@@ -113,9 +113,9 @@ TEST(read_on_an_empty_pipe_made_by_a_raw_syscall_parks_until_another_coroutine_w
 /* ---- partial reads --------------------------------------------------------------- */
 
 typedef struct partial_ctx {
-    outcome ready;      /* 10 bytes already there, read of 100 */
-    outcome later;      /* empty pipe, read of 100, the peer writes 10 */
-    outcome rest;       /* 3 bytes left after a read of 7 */
+    outcome ready; /* 10 bytes already there, read of 100 */
+    outcome later; /* empty pipe, read of 100, the peer writes 10 */
+    outcome rest;  /* 3 bytes left after a read of 7 */
     outcome first7;
     int fds[2];
 } partial_ctx;
@@ -249,8 +249,7 @@ static void *nonblocking_scenario(void *arg)
     /* fill the pipe: the write that does not fit says EAGAIN, a partial one its count */
     static char big[1 << 20];
     long n = 0, r;
-    while ((r = write(fds[1], big, 4096)) > 0)
-        n += r;
+    while ((r = write(fds[1], big, 4096)) > 0) n += r;
     c->full_write = OUTCOME(write(fds[1], big, 4096));
     CHECK_EQ_LONG(read(fds[0], big, 100), 100); /* 100 bytes free */
     c->partial_write = OUTCOME(write(fds[1], big, 1 << 20));
@@ -316,8 +315,7 @@ static void *peer_reads_all(void *arg)
         }
         c->got += r;
         chunk = chunk * 3 + 1; /* odd sizes, growing: 1, 4, 13, 40, ... */
-        if (chunk > 100000)
-            chunk = 777;
+        if (chunk > 100000) chunk = 777;
     }
     return NULL;
 }
@@ -332,8 +330,7 @@ static void *big_write_scenario(void *arg)
         /* uneven pieces crossing PIPE_BUF boundaries */
         struct iovec iov[5];
         size_t cuts[6] = {0, 1, 5000, 5001, 700000, BIG};
-        for (int i = 0; i < 5; i++)
-            iov[i] = (struct iovec){c->src + cuts[i], cuts[i + 1] - cuts[i]};
+        for (int i = 0; i < 5; i++) iov[i] = (struct iovec){c->src + cuts[i], cuts[i + 1] - cuts[i]};
         c->wr = OUTCOME(writev(c->fds[1], iov, 5));
     } else {
         c->wr = OUTCOME(write(c->fds[1], c->src, BIG));
@@ -350,8 +347,7 @@ static void big_write(int use_writev)
     watchdog(15);
     unsigned char *src = malloc(BIG);
     REQUIRE(src);
-    for (size_t i = 0; i < BIG; i++)
-        src[i] = pat(i);
+    for (size_t i = 0; i < BIG; i++) src[i] = pat(i);
     big_ctx t = {.src = src, .dst = calloc(1, BIG), .use_writev = use_writev};
     big_ctx c = {.src = src, .dst = calloc(1, BIG), .use_writev = use_writev};
     REQUIRE(t.dst && c.dst);
@@ -388,8 +384,7 @@ static void *peer_reads_100000_then_closes(void *arg)
     long got = 0;
     while (got < 100000) {
         ssize_t r = read(c->fds[0], sink, sizeof sink < (size_t)(100000 - got) ? sizeof sink : (size_t)(100000 - got));
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         got += r;
     }
     CHECK_EQ_LONG(got, 100000);
@@ -433,7 +428,7 @@ TEST(a_blocking_write_whose_reader_coroutine_closes_midway_returns_the_partial_c
 /* ---- PIPE_BUF atomicity with several writers --------------------------------------- */
 
 #define WRITERS 4
-#define MSGS 64
+#define MSGS    64
 
 typedef struct atomic_ctx {
     int fds[2];
@@ -458,10 +453,8 @@ static void *atomic_writer(void *arg)
         memset(msg + 2, 'A' + a->id * 8 + (s & 7), c->msg_len - 2);
         ssize_t r = write(c->fds[1], msg, c->msg_len);
         CHECK_EQ_LONG(r, (long)c->msg_len);
-        if (r > 0)
-            c->wrote[a->id] += r;
-        if (s % 5 == 0)
-            coroscope_yield();
+        if (r > 0) c->wrote[a->id] += r;
+        if (s % 5 == 0) coroscope_yield();
     }
     free(msg);
     return NULL;
@@ -487,8 +480,7 @@ static void *atomic_reader(void *arg)
         }
         got += (size_t)r;
     }
-    for (int i = 0; i < WRITERS; i++)
-        CHECK_EQ_ERR(coroscope_join(w[i], NULL), 0);
+    for (int i = 0; i < WRITERS; i++) CHECK_EQ_ERR(coroscope_join(w[i], NULL), 0);
     CHECK_EQ_LONG(got, total);
     int next[WRITERS] = {0};
     int torn = 0;
@@ -507,8 +499,7 @@ static void *atomic_reader(void *arg)
             }
     }
     CHECK_EQ_LONG(torn, 0);
-    for (int i = 0; i < WRITERS; i++)
-        CHECK_EQ_LONG(next[i], MSGS);
+    for (int i = 0; i < WRITERS; i++) CHECK_EQ_LONG(next[i], MSGS);
     free(all);
     return NULL;
 }
@@ -523,8 +514,7 @@ static void atomic_writes(int workers, size_t msg_len, int fifo)
 {
     configure_workers(workers);
     watchdog(15);
-    if (workers > 1)
-        spinners_start();
+    if (workers > 1) spinners_start();
     for (int round = 0; round < ROUNDS && !test_failed(); round++) {
         atomic_ctx c = {.msg_len = msg_len};
         if (fifo)
@@ -532,13 +522,11 @@ static void atomic_writes(int workers, size_t msg_len, int fifo)
         else
             REQUIRE(pipe(c.fds) == 0);
         run_in_coroutine(atomic_reader, &c);
-        for (int i = 0; i < WRITERS; i++)
-            CHECK_EQ_LONG(c.wrote[i], (long)(MSGS * msg_len));
+        for (int i = 0; i < WRITERS; i++) CHECK_EQ_LONG(c.wrote[i], (long)(MSGS * msg_len));
         close(c.fds[0]);
         close(c.fds[1]);
     }
-    if (workers > 1)
-        spinners_stop();
+    if (workers > 1) spinners_stop();
 }
 
 TEST(writes_of_pipe_buf_bytes_from_several_writer_coroutines_arrive_whole_on_one_worker)
@@ -566,7 +554,7 @@ TEST(writes_of_100_bytes_from_several_writer_coroutines_arrive_whole)
  * real read (the writer may be queued on that very worker). */
 
 #define READERS 4
-#define RMSGS 3000
+#define RMSGS   3000
 
 typedef struct readers_ctx {
     int fds[2];
@@ -597,16 +585,13 @@ static void *readers_scenario(void *arg)
 {
     readers_ctx *c = arg;
     coroscope_co *rd[READERS];
-    for (int i = 0; i < READERS; i++)
-        REQUIRE(coroscope_spawn(&rd[i], "reader", pipe_reader, c) == 0);
+    for (int i = 0; i < READERS; i++) REQUIRE(coroscope_spawn(&rd[i], "reader", pipe_reader, c) == 0);
     for (int m = 0; m < RMSGS; m++) {
         CHECK_EQ_LONG(write(c->fds[1], "12345678", 8), 8);
-        if (m % 3 == 0)
-            coroscope_yield();
+        if (m % 3 == 0) coroscope_yield();
     }
     close(c->fds[1]);
-    for (int i = 0; i < READERS; i++)
-        CHECK_EQ_ERR(coroscope_join(rd[i], NULL), 0);
+    for (int i = 0; i < READERS; i++) CHECK_EQ_ERR(coroscope_join(rd[i], NULL), 0);
     return NULL;
 }
 

@@ -68,10 +68,16 @@ static void close_pair(int sv[2])
 }
 
 /* TEST(name_on_a_unix_socketpair) and TEST(name_on_a_tcp_loopback_pair), one body. */
-#define BOTH_PAIRS(name)                                                                             \
-    static void name##_body(int kind);                                                               \
-    TEST(name##_on_a_unix_socketpair) { name##_body(UNIX_PAIR); }                                    \
-    TEST(name##_on_a_tcp_loopback_pair) { name##_body(TCP_PAIR); }                                   \
+#define BOTH_PAIRS(name)                \
+    static void name##_body(int kind);  \
+    TEST(name##_on_a_unix_socketpair)   \
+    {                                   \
+        name##_body(UNIX_PAIR);         \
+    }                                   \
+    TEST(name##_on_a_tcp_loopback_pair) \
+    {                                   \
+        name##_body(TCP_PAIR);          \
+    }                                   \
     static void name##_body(int kind)
 
 static void set_timeo(int fd, int opt, long ms)
@@ -89,8 +95,7 @@ static void set_timeo(int fd, int opt, long ms)
  * would then wait for a message that never comes. */
 static void wait_for_calls(_Atomic int *calls, int n)
 {
-    while (atomic_load(calls) < n)
-        pause_ms(1);
+    while (atomic_load(calls) < n) pause_ms(1);
     pause_ms(15);
 }
 
@@ -109,8 +114,7 @@ static void *peer_sends_four_times(void *arg)
     const char *msgs[4] = {"ping", "hello", "abc", "xy"};
     for (int i = 0; i < 4; i++) {
         wait_for_calls(&c->calls, i);
-        if (atomic_load(&c->waiting))
-            atomic_fetch_add(&c->peer_saw_waiting, 1);
+        if (atomic_load(&c->waiting)) atomic_fetch_add(&c->peer_saw_waiting, 1);
         CHECK_EQ_LONG(send(c->sv[1], msgs[i], strlen(msgs[i]), 0), (long)strlen(msgs[i]));
     }
     return NULL;
@@ -251,8 +255,7 @@ BOTH_PAIRS(recv_with_msg_dontwait_or_on_a_nonblocking_socket_returns_eagain_at_o
     CHECK_SAME_OUTCOME(t.read_setfl, c.read_setfl);
     CHECK_SAME_OUTCOME(t.recv_dw_data, c.recv_dw_data);
     CHECK_SAME_OUTCOME(t.recv_sock_nonblock, c.recv_sock_nonblock);
-    if (kind == UNIX_PAIR)
-        CHECK_OUTCOME(c.recv_sock_nonblock, -1, EAGAIN);
+    if (kind == UNIX_PAIR) CHECK_OUTCOME(c.recv_sock_nonblock, -1, EAGAIN);
     CHECK_LT_LONG(c.ns, 100 * MS);
 }
 
@@ -294,11 +297,9 @@ static void *waitall_scenario(void *arg)
     peer_start(&p, peer_sends_in_pieces, c);
     c->all = OUTCOME(recv(c->sv[0], c->buf, sizeof c->buf, MSG_WAITALL));
     int ok = 1;
-    for (int i = 0; i < 4000; i++)
-        ok &= c->buf[i] == 'a' + i / 1000;
+    for (int i = 0; i < 4000; i++) ok &= c->buf[i] == 'a' + i / 1000;
     c->short_at_eof = OUTCOME(recv(c->sv[0], c->buf, sizeof c->buf, MSG_WAITALL));
-    for (int i = 0; i < 3000; i++)
-        ok &= c->buf[i] == 'A' + i / 1000;
+    for (int i = 0; i < 3000; i++) ok &= c->buf[i] == 'A' + i / 1000;
     c->pieces_ok = ok;
     peer_join(&p);
     close_pair(c->sv);
@@ -371,8 +372,7 @@ static void big_send(int kind, int use_write)
     watchdog(15);
     unsigned char *src = malloc(BIG);
     REQUIRE(src);
-    for (size_t i = 0; i < BIG; i++)
-        src[i] = pat(i);
+    for (size_t i = 0; i < BIG; i++) src[i] = pat(i);
     big_ctx t = {.kind = kind, .use_write = use_write, .src = src, .dst = calloc(1, BIG)};
     big_ctx c = {.kind = kind, .use_write = use_write, .src = src, .dst = calloc(1, BIG)};
     REQUIRE(t.dst && c.dst);
@@ -474,8 +474,7 @@ static void *sndtimeo_scenario(void *arg)
      * opens more room some 20 ms after the window closed) */
     for (int round = 0, empty = 0; round < 100; round++) {
         long n = 0;
-        while (send(sv[0], junk, 1024, MSG_DONTWAIT) > 0)
-            n++;
+        while (send(sv[0], junk, 1024, MSG_DONTWAIT) > 0) n++;
         if (n || !round)
             empty = 0;
         else if (++empty == 2)
@@ -491,8 +490,7 @@ static void *sndtimeo_scenario(void *arg)
     long drained = 0;
     while (drained < 4096) {
         ssize_t r = recv(sv[1], sink, sizeof sink, MSG_DONTWAIT);
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         drained += r;
     }
     pause_ms(10);
@@ -592,8 +590,7 @@ static void *udp_scenario(void *arg)
         c->got[i] = OUTCOME(recvfrom(c->rx, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl));
         c->from_ok[i] = fl == sizeof from && from.sin_port == c->tx_addr.sin_port &&
                         from.sin_addr.s_addr == c->tx_addr.sin_addr.s_addr;
-        if (c->got[i].ret > 0 && buf[0] == '0' + i && buf[c->got[i].ret - 1] == '0' + i)
-            c->sizes_ok++;
+        if (c->got[i].ret > 0 && buf[0] == '0' + i && buf[c->got[i].ret - 1] == '0' + i) c->sizes_ok++;
     }
     c->trunc = OUTCOME(recv(c->rx, buf, 50, 0));              /* 50 of 200, the rest discarded */
     c->trunc_flag = OUTCOME(recv(c->rx, buf, 50, MSG_TRUNC)); /* the real length */
@@ -762,11 +759,9 @@ BOTH_PAIRS(reading_gives_0_and_writing_gives_epipe_once_the_peer_coroutine_close
     CHECK_OUTCOME(c.eof_again, 0, 0);
     CHECK_SAME_OUTCOME(t.eof, c.eof);
     CHECK_SAME_OUTCOME(t.eof_again, c.eof_again);
-    for (int i = 0; i < 3; i++)
-        CHECK_SAME_OUTCOME(t.sends[i], c.sends[i]);
+    for (int i = 0; i < 3; i++) CHECK_SAME_OUTCOME(t.sends[i], c.sends[i]);
     CHECK_OUTCOME(c.sends[2], -1, EPIPE);
-    if (kind == UNIX_PAIR)
-        CHECK_OUTCOME(c.sends[0], -1, EPIPE);
+    if (kind == UNIX_PAIR) CHECK_OUTCOME(c.sends[0], -1, EPIPE);
 }
 
 /* ---- FORTIFY twins ----------------------------------------------------------------- */
@@ -865,10 +860,8 @@ static void *peer_receives_vbig(void *arg)
     int ok = 1;
     while (pos < want) {
         ssize_t r = recv(c->sv[1], buf, sizeof buf, 0);
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; i < r; i++)
-            ok &= buf[i] == pat((size_t)((pos + i) % VBIG));
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r; i++) ok &= buf[i] == pat((size_t)((pos + i) % VBIG));
         pos += r;
     }
     c->got = pos;
@@ -883,8 +876,7 @@ static void *vector_send_scenario(void *arg)
     if (!src) {
         src = malloc(VBIG);
         REQUIRE(src);
-        for (size_t i = 0; i < VBIG; i++)
-            src[i] = pat(i);
+        for (size_t i = 0; i < VBIG; i++) src[i] = pat(i);
     }
     make_pair(c->kind, c->sv);
     peer p;

@@ -48,7 +48,7 @@ static int listener(struct sockaddr_in *addr)
 /* ---- accept parks -------------------------------------------------------------- */
 
 typedef struct accept_ctx {
-    int lfd;                 /* -1: the scenario makes its own listener */
+    int lfd; /* -1: the scenario makes its own listener */
     struct sockaddr_in addr;
     outcome acc, client_connect, xfer;
     int peer_port_ok;
@@ -73,8 +73,7 @@ static void *accept_scenario(void *arg)
 {
     accept_ctx *c = arg;
     int own = c->lfd < 0;
-    if (own)
-        c->lfd = listener(&c->addr);
+    if (own) c->lfd = listener(&c->addr);
     peer p;
     peer_start(&p, client_connects_and_sends, c);
     struct sockaddr_in from;
@@ -90,8 +89,7 @@ static void *accept_scenario(void *arg)
         c->acc.ret = 0; /* fd numbers may differ; success is what is compared */
     }
     peer_join(&p);
-    if (own)
-        close(c->lfd);
+    if (own) close(c->lfd);
     return NULL;
 }
 
@@ -100,8 +98,7 @@ static void accept_parks(int listener_on_main)
     configure_workers(1);
     watchdog(10);
     accept_ctx t = {.lfd = -1}, c = {.lfd = -1};
-    if (listener_on_main)
-        c.lfd = listener(&c.addr);
+    if (listener_on_main) c.lfd = listener(&c.addr);
     run_on_thread(accept_scenario, &t);
     run_in_coroutine(accept_scenario, &c);
     CHECK_OUTCOME(c.acc, 0, 0);
@@ -141,8 +138,7 @@ static void *many_client(void *arg)
     many_ctx *c = arg;
     int s = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(s >= 0);
-    if (connect(s, (struct sockaddr *)&c->addr, sizeof c->addr) == 0)
-        atomic_fetch_add(&c->connected, 1);
+    if (connect(s, (struct sockaddr *)&c->addr, sizeof c->addr) == 0) atomic_fetch_add(&c->connected, 1);
     char b;
     CHECK_EQ_LONG(recv(s, &b, 1, 0), 1); /* the server's byte */
     close(s);
@@ -154,8 +150,7 @@ static void *many_server(void *arg)
     many_ctx *c = arg;
     int l = listener(&c->addr);
     coroscope_co *cl[CLIENTS];
-    for (int i = 0; i < CLIENTS; i++)
-        REQUIRE(coroscope_spawn(&cl[i], "client", many_client, c) == 0);
+    for (int i = 0; i < CLIENTS; i++) REQUIRE(coroscope_spawn(&cl[i], "client", many_client, c) == 0);
     for (int i = 0; i < CLIENTS; i++) {
         int s = accept(l, NULL, NULL);
         if (s < 0) {
@@ -166,8 +161,7 @@ static void *many_server(void *arg)
         CHECK_EQ_LONG(send(s, "!", 1, 0), 1);
         close(s);
     }
-    for (int i = 0; i < CLIENTS; i++)
-        CHECK_EQ_ERR(coroscope_join(cl[i], NULL), 0);
+    for (int i = 0; i < CLIENTS; i++) CHECK_EQ_ERR(coroscope_join(cl[i], NULL), 0);
     close(l);
     return NULL;
 }
@@ -223,8 +217,7 @@ static void *accept4_scenario(void *arg)
     c->recv_nb = OUTCOME(recv(nb, buf, sizeof buf, 0));       /* non-blocking as asked: EAGAIN */
     c->recv_plain = OUTCOME(recv(plain, buf, sizeof buf, 0)); /* blocking as asked: waits for "late" */
     peer_join(&p);
-    for (int i = 0; i < 3; i++)
-        close(c->client[i]);
+    for (int i = 0; i < 3; i++) close(c->client[i]);
     close(plain);
     close(nb);
     close(cx);
@@ -259,7 +252,7 @@ TEST(accept4_with_sock_nonblock_gives_o_nonblock_in_f_getfl_while_plain_accept_g
 
 typedef struct connect_ctx {
     struct sockaddr_in closed, open;
-    int premade;              /* socket made before the scenario (on the main thread), or -1 */
+    int premade; /* socket made before the scenario (on the main thread), or -1 */
     outcome refused, ok, so_error_call, nb_connect, nb_so_error_call, refused_premade;
     int so_error, nb_so_error;
     long peer_ok;

@@ -36,15 +36,16 @@ static void *capture_watchdog(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 1000; i++) {
-        if (!atomic_load(&capturing))
-            return NULL;
+        if (!atomic_load(&capturing)) return NULL;
         usleep(10000);
     }
     char buf[8192];
     ssize_t n = pread(capture_fd, buf, sizeof buf - 1, 0);
     buf[n > 0 ? n : 0] = '\0';
-    dprintf(saved_stderr, "%s: still running 10 s after stderr capture began (hung?); captured so far:\n%s\n"
-            "FAIL %s\n", cs_test_current, buf, cs_test_current);
+    dprintf(saved_stderr,
+            "%s: still running 10 s after stderr capture began (hung?); captured so far:\n%s\n"
+            "FAIL %s\n",
+            cs_test_current, buf, cs_test_current);
     _exit(1);
 }
 
@@ -81,8 +82,8 @@ static char *capture_stderr_end(void)
 /* ---- recursion ----------------------------------------------------------- */
 
 typedef struct dive {
-    size_t limit;          /* stop at this depth in bytes; 0: never */
-    uintptr_t top;         /* address near the top of the coroutine's stack */
+    size_t limit;  /* stop at this depth in bytes; 0: never */
+    uintptr_t top; /* address near the top of the coroutine's stack */
     volatile uintptr_t lowest;
     long frames;
 } dive;
@@ -97,11 +98,9 @@ __attribute__((noinline)) static long recurse(dive *d, long n)
     frame[0] = (char)n;
     frame[sizeof frame - 1] = (char)n;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    if (sp < d->lowest)
-        d->lowest = sp;
+    if (sp < d->lowest) d->lowest = sp;
     d->frames = n;
-    if (d->limit && d->top - sp >= d->limit)
-        return n;
+    if (d->limit && d->top - sp >= d->limit) return n;
     return recurse(d, n + 1) + frame[n % (long)sizeof frame];
 }
 
@@ -208,8 +207,7 @@ TEST(repeated_overflows_on_one_worker_are_each_handled_and_other_coroutines_are_
     bystander b = {0};
     coroscope_co *sleeper;
     REQUIRE(coroscope_spawn(&sleeper, "bystander", sleep_then_return_eleven, &b) == 0);
-    while (!atomic_load(&b.started))
-        usleep(1000);
+    while (!atomic_load(&b.started)) usleep(1000);
     capture_stderr_begin();
     int rcs[5];
     for (int i = 0; i < 5; i++) {
@@ -219,11 +217,9 @@ TEST(repeated_overflows_on_one_worker_are_each_handled_and_other_coroutines_are_
         rcs[i] = coroscope_join(co, NULL);
     }
     char *err = capture_stderr_end();
-    for (int i = 0; i < 5; i++)
-        CHECK_EQ_ERR(rcs[i], COROSCOPE_ESTACKOVERFLOW);
+    for (int i = 0; i < 5; i++) CHECK_EQ_ERR(rcs[i], COROSCOPE_ESTACKOVERFLOW);
     int reports = 0;
-    for (const char *p = err; (p = strstr(p, "\"deep_recursion\"")); p++)
-        reports++;
+    for (const char *p = err; (p = strstr(p, "\"deep_recursion\"")); p++) reports++;
     CHECK_EQ_LONG(reports, 5);
     free(err);
     void *res = NULL;
@@ -251,14 +247,11 @@ TEST(many_coroutines_overflowing_at_once_on_all_workers_are_each_handled)
     coroscope_co *co[N];
     memset(d, 0, sizeof d);
     capture_stderr_begin();
-    for (int i = 0; i < N; i++)
-        REQUIRE(coroscope_spawn(&co[i], "deep_recursion", dive_together, &d[i]) == 0);
+    for (int i = 0; i < N; i++) REQUIRE(coroscope_spawn(&co[i], "deep_recursion", dive_together, &d[i]) == 0);
     int rcs[N];
-    for (int i = 0; i < N; i++)
-        rcs[i] = coroscope_join(co[i], NULL);
+    for (int i = 0; i < N; i++) rcs[i] = coroscope_join(co[i], NULL);
     free(capture_stderr_end());
-    for (int i = 0; i < N; i++)
-        CHECK_EQ_ERR(rcs[i], COROSCOPE_ESTACKOVERFLOW);
+    for (int i = 0; i < N; i++) CHECK_EQ_ERR(rcs[i], COROSCOPE_ESTACKOVERFLOW);
     CHECK_EQ_LONG((uintptr_t)run_in_coroutine(return_seven, NULL), 7);
 }
 
@@ -305,8 +298,7 @@ static void fault_in_a_coroutine(void)
  * engine would rightly chain to (it reports the fault and exits 1). */
 static void default_segv_then_fault(void)
 {
-    if (signal(SIGSEGV, SIG_DFL) == SIG_ERR)
-        _exit(98);
+    if (signal(SIGSEGV, SIG_DFL) == SIG_ERR) _exit(98);
     fault_in_a_coroutine();
 }
 
@@ -332,8 +324,7 @@ static void own_handler_then_fault(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = exit_42;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, NULL))
-        _exit(98);
+    if (sigaction(SIGSEGV, &sa, NULL)) _exit(98);
     fault_in_a_coroutine();
 }
 
@@ -369,13 +360,11 @@ static void *raise_segv(void *arg)
 static void kill_self_with_segv(void)
 {
     coroscope_co *co;
-    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL))
-        _exit(97);
+    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL)) _exit(97);
     coroscope_detach(co);
     usleep(50 * 1000);
     kill(getpid(), SIGSEGV);
-    for (int i = 0; i < 20; i++)
-        usleep(100 * 1000); /* a signal handled on another thread takes a moment */
+    for (int i = 0; i < 20; i++) usleep(100 * 1000); /* a signal handled on another thread takes a moment */
     _exit(0);
 }
 
@@ -389,8 +378,7 @@ static void ignore_segv_then_kill_self(void)
 {
     configure_stack_size(64 * 1024);
     coroscope_co *co;
-    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL))
-        _exit(97);
+    if (coroscope_spawn(&co, "sleeper", sleep_long, NULL)) _exit(97);
     coroscope_detach(co);
     if (signal(SIGSEGV, SIG_IGN) == SIG_ERR) /* after the runtime started: the engine keeps it */
         _exit(98);
@@ -399,8 +387,7 @@ static void ignore_segv_then_kill_self(void)
     /* ...and the engine still ends an overflowing coroutine cleanly afterwards */
     dive d = {0};
     coroscope_co *deep;
-    if (coroscope_spawn(&deep, "deep_recursion", dive_in, &d))
-        _exit(96);
+    if (coroscope_spawn(&deep, "deep_recursion", dive_in, &d)) _exit(96);
     _exit(coroscope_join(deep, NULL) == COROSCOPE_ESTACKOVERFLOW ? 0 : 95);
 }
 

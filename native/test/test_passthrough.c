@@ -42,11 +42,9 @@ static _Atomic int obs_fd = -2; /* record calls on this fd only (-2: all) */
 static void record(const cs_call *c)
 {
     int want = atomic_load(&obs_fd);
-    if (want != -2 && c->fd != want)
-        return;
+    if (want != -2 && c->fd != want) return;
     int i = atomic_fetch_add(&nobs, 1);
-    if (i < MAX_OBS)
-        obs[i] = *c;
+    if (i < MAX_OBS) obs[i] = *c;
     errno = 9999; /* an observer that clobbers errno must not change what the program sees */
 }
 
@@ -57,17 +55,18 @@ static void observe_fd(int fd)
     coroscope__set_call_observer(record);
 }
 
-static void observe_none(void) { coroscope__set_call_observer(NULL); }
+static void observe_none(void)
+{
+    coroscope__set_call_observer(NULL);
+}
 
 /* The last observation with this fd and return value, or NULL. */
 static const cs_call *find_obs(int fd, long ret)
 {
     int n = atomic_load(&nobs);
-    if (n > MAX_OBS)
-        n = MAX_OBS;
+    if (n > MAX_OBS) n = MAX_OBS;
     for (int i = n - 1; i >= 0; i--)
-        if (obs[i].fd == fd && obs[i].ret == ret)
-            return &obs[i];
+        if (obs[i].fd == fd && obs[i].ret == ret) return &obs[i];
     return NULL;
 }
 
@@ -80,8 +79,7 @@ static int thread_count(void)
     REQUIRE(d);
     struct dirent *e;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
+        if (e->d_name[0] != '.') n++;
     closedir(d);
     return n;
 }
@@ -220,7 +218,10 @@ TEST(hooked_calls_on_the_main_thread_of_a_program_that_never_spawns_behave_like_
     CHECK_EQ_LONG(thread_count(), before); /* the peer pthread came and went; no engine thread */
 }
 
-static void *nothing(void *arg) { return arg; }
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 TEST(hooked_calls_on_the_main_thread_and_on_a_pthread_behave_like_libc_while_the_runtime_runs)
 {
@@ -304,7 +305,10 @@ static void *failing_read_on_thread(void *arg)
     return NULL;
 }
 
-static void *failing_read_in_coroutine(void *arg) { return failing_read_on_thread(arg); }
+static void *failing_read_in_coroutine(void *arg)
+{
+    return failing_read_on_thread(arg);
+}
 
 TEST(the_call_observer_sees_failed_calls_with_their_errno_and_the_program_keeps_its_errno)
 {

@@ -47,7 +47,8 @@ static outcome wait_readable(int api, int fd, int timeout_ms, int *ready)
     case API_POLL:
     case API_PPOLL: {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        o = api == API_POLL ? OUTCOME(poll(&p, 1, timeout_ms)) : OUTCOME(ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, NULL));
+        o = api == API_POLL ? OUTCOME(poll(&p, 1, timeout_ms))
+                            : OUTCOME(ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, NULL));
         *ready = (p.revents & POLLIN) != 0;
         break;
     }
@@ -79,14 +80,32 @@ static outcome wait_readable(int api, int fd, int timeout_ms, int *ready)
     return o;
 }
 
-#define ALL_APIS(name)                                                                               \
-    static void name##_body(int api);                                                                \
-    TEST(poll_##name) { name##_body(API_POLL); }                                                     \
-    TEST(ppoll_##name) { name##_body(API_PPOLL); }                                                   \
-    TEST(select_##name) { name##_body(API_SELECT); }                                                 \
-    TEST(pselect_##name) { name##_body(API_PSELECT); }                                               \
-    TEST(epoll_wait_##name) { name##_body(API_EPOLL_WAIT); }                                         \
-    TEST(epoll_pwait_##name) { name##_body(API_EPOLL_PWAIT); }                                       \
+#define ALL_APIS(name)                \
+    static void name##_body(int api); \
+    TEST(poll_##name)                 \
+    {                                 \
+        name##_body(API_POLL);        \
+    }                                 \
+    TEST(ppoll_##name)                \
+    {                                 \
+        name##_body(API_PPOLL);       \
+    }                                 \
+    TEST(select_##name)               \
+    {                                 \
+        name##_body(API_SELECT);      \
+    }                                 \
+    TEST(pselect_##name)              \
+    {                                 \
+        name##_body(API_PSELECT);     \
+    }                                 \
+    TEST(epoll_wait_##name)           \
+    {                                 \
+        name##_body(API_EPOLL_WAIT);  \
+    }                                 \
+    TEST(epoll_pwait_##name)          \
+    {                                 \
+        name##_body(API_EPOLL_PWAIT); \
+    }                                 \
     static void name##_body(int api)
 
 /* ---- parking until another coroutine makes the fd ready --------------------------- */
@@ -218,8 +237,7 @@ static void count_parks(const cs_call *call)
 {
     if (call->in_co) {
         atomic_fetch_add(&observed_calls, 1);
-        if (call->parked)
-            atomic_fetch_add(&observed_parks, 1);
+        if (call->parked) atomic_fetch_add(&observed_parks, 1);
     }
 }
 
@@ -246,15 +264,13 @@ static void *zero_scenario(void *arg)
     REQUIRE(pipe(full) == 0);
     CHECK_EQ_LONG(write(full[1], "x", 1), 1);
     coroscope_co *w = NULL;
-    if (coroscope_id())
-        REQUIRE(coroscope_spawn(&w, "witness", witness, NULL) == 0);
+    if (coroscope_id()) REQUIRE(coroscope_spawn(&w, "witness", witness, NULL) == 0);
     for (int api = 0; api < 6; api++) {
         c->empty[api] = wait_readable(api, fds[0], 0, &c->ready_empty[api]);
         c->full[api] = wait_readable(api, full[0], 0, &c->ready_full[api]);
     }
     c->witness_ran_during = atomic_load(&witness_ran);
-    if (w)
-        CHECK_EQ_ERR(coroscope_join(w, NULL), 0);
+    if (w) CHECK_EQ_ERR(coroscope_join(w, NULL), 0);
     close(fds[0]);
     close(fds[1]);
     close(full[0]);
@@ -309,11 +325,11 @@ static void *pollfd_scenario(void *arg)
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     CHECK_EQ_LONG(write(fds[1], "x", 1), 1);
-    struct pollfd p[3] = {{.fd = -1, .events = POLLIN, .revents = 0x7}, {.fd = fds[0], .events = POLLIN},
+    struct pollfd p[3] = {{.fd = -1, .events = POLLIN, .revents = 0x7},
+                          {.fd = fds[0], .events = POLLIN},
                           {.fd = -5, .events = POLLOUT, .revents = 0x40}};
     c->neg = OUTCOME(poll(p, 3, 1000));
-    for (int i = 0; i < 3; i++)
-        c->neg_rev[i] = p[i].revents;
+    for (int i = 0; i < 3; i++) c->neg_rev[i] = p[i].revents;
 
     struct pollfd only_neg[2] = {{.fd = -1, .events = POLLIN}, {.fd = -2, .events = POLLIN}};
     uint64_t t0 = now_ns();
@@ -385,8 +401,7 @@ TEST(poll_ignores_negative_fds_reports_pollnval_and_pollhup_like_a_plain_thread)
     CHECK_SAME_OUTCOME(t.nval, c.nval);
     CHECK_SAME_OUTCOME(t.ppoll_nval, c.ppoll_nval);
     CHECK_SAME_OUTCOME(t.hup, c.hup);
-    for (int i = 0; i < 3; i++)
-        CHECK_EQ_LONG(t.neg_rev[i], c.neg_rev[i]);
+    for (int i = 0; i < 3; i++) CHECK_EQ_LONG(t.neg_rev[i], c.neg_rev[i]);
     CHECK_EQ_LONG(t.nval_rev[0], c.nval_rev[0]);
     CHECK_EQ_LONG(t.nval_rev[1], c.nval_rev[1]);
     CHECK_EQ_LONG(t.ppoll_nval_rev, c.ppoll_nval_rev);
@@ -460,8 +475,8 @@ static void *select_scenario(void *arg)
         ;
     CHECK_EQ_LONG(write(a[1], "x", 1), 1);
     /* Use fixed numbers, so the thread and the coroutine build identical sets. */
-    REQUIRE(dup2(a[0], 200) == 200 && dup2(a[1], 201) == 201 && dup2(b[0], 202) == 202 &&
-            dup2(b[1], 203) == 203 && dup2(full[1], 204) == 204 && dup2(full[0], 206) == 206);
+    REQUIRE(dup2(a[0], 200) == 200 && dup2(a[1], 201) == 201 && dup2(b[0], 202) == 202 && dup2(b[1], 203) == 203 &&
+            dup2(full[1], 204) == 204 && dup2(full[0], 206) == 206);
     int nfds = 206; /* 206 itself is beyond nfds: ignored */
     FD_ZERO(&c->r);
     FD_ZERO(&c->w);
@@ -499,8 +514,7 @@ static void *select_scenario(void *arg)
     c->neg_nfds = OUTCOME(select(-1, NULL, NULL, NULL, &tv3));
     struct timeval neg = {-1, 0};
     c->bad_tv = OUTCOME(select(0, NULL, NULL, NULL, &neg));
-    for (int fd = 200; fd <= 206; fd++)
-        close(fd);
+    for (int fd = 200; fd <= 206; fd++) close(fd);
     close(a[0]);
     close(a[1]);
     close(b[0]);
@@ -583,8 +597,7 @@ static void *epoll_scenario(void *arg)
     for (int tries = 0; tries < 10 && !(c->seen[0] && c->seen[2]); tries++) {
         int n = epoll_wait(ep, out, 8, 1000);
         for (int i = 0; i < n; i++)
-            if (out[i].data.u64 < 3)
-                c->seen[out[i].data.u64] = 1;
+            if (out[i].data.u64 < 3) c->seen[out[i].data.u64] = 1;
     }
     peer_join(&pe);
     c->again_lt = OUTCOME(epoll_wait(ep, out, 8, 0)); /* level-triggered: both again */

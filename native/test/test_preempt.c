@@ -61,18 +61,14 @@ static logged_event event_log[LOG_MAX];
 static void observer(const cs_preempt_event *ev)
 {
     switch (ev->kind) {
-    case EV_SENT:
-        atomic_fetch_add(&n_sent, 1);
-        break;
+    case EV_SENT: atomic_fetch_add(&n_sent, 1); break;
     case EV_DONE:
         atomic_fetch_add(&n_done, 1);
-        if (ev->at_safe_point)
-            atomic_fetch_add(&n_done_safe, 1);
+        if (ev->at_safe_point) atomic_fetch_add(&n_done_safe, 1);
         break;
     case EV_DEFERRED:
         atomic_fetch_add(&n_deferred, 1);
-        if (ev->reason >= 0 && ev->reason < 4)
-            atomic_fetch_add(&n_deferred_why[ev->reason], 1);
+        if (ev->reason >= 0 && ev->reason < 4) atomic_fetch_add(&n_deferred_why[ev->reason], 1);
         break;
     }
     long i = atomic_fetch_add(&n_logged, 1);
@@ -117,8 +113,7 @@ static void configure_preempt(int on, uint64_t slice_ns)
     coroscope_config c;
     REQUIRE(coroscope_config_get(&c) == 0);
     c.preempt = on;
-    if (slice_ns)
-        c.time_slice_ns = slice_ns;
+    if (slice_ns) c.time_slice_ns = slice_ns;
     int err = coroscope_configure(&c);
     if (err) {
         cs_test_fail(__FILE__, __LINE__, "configure_preempt(%d, %llu): %s", on, (unsigned long long)slice_ns,
@@ -138,7 +133,10 @@ static coroscope_co *spawn_or_die(const char *name, coroscope_fn fn, void *arg)
     return co;
 }
 
-static void join_ok(coroscope_co *co) { CHECK_EQ_ERR(coroscope_join(co, NULL), 0); }
+static void join_ok(coroscope_co *co)
+{
+    CHECK_EQ_ERR(coroscope_join(co, NULL), 0);
+}
 
 /* Spawn a group from inside one short-lived coroutine, so the new
  * coroutines go to that worker's own spawn queue (stealable by the other
@@ -150,7 +148,7 @@ typedef struct spawn_req {
     const char *name;
     coroscope_fn fn;
     void *arg;
-    coroscope_co *co;    /* out */
+    coroscope_co *co; /* out */
 } spawn_req;
 
 typedef struct spawn_group {
@@ -161,8 +159,7 @@ typedef struct spawn_group {
 static void *spawner(void *arg)
 {
     spawn_group *g = arg;
-    for (int i = 0; i < g->n; i++)
-        g->r[i].co = spawn_or_die(g->r[i].name, g->r[i].fn, g->r[i].arg);
+    for (int i = 0; i < g->n; i++) g->r[i].co = spawn_or_die(g->r[i].name, g->r[i].fn, g->r[i].arg);
     return NULL;
 }
 
@@ -198,13 +195,16 @@ static void sleep_until_ns(uint64_t t)
         ;
 }
 
-static void sleep_ms_plain(long ms) { sleep_until_ns(now_ns() + (uint64_t)ms * MS); }
+static void sleep_ms_plain(long ms)
+{
+    sleep_until_ns(now_ns() + (uint64_t)ms * MS);
+}
 
 /* ---- a pure busy loop --------------------------------------------------------- */
 
 typedef struct busy_scene {
-    _Atomic int stop;             /* set by the main thread */
-    _Atomic long progress;        /* bumped by the other coroutine */
+    _Atomic int stop;      /* set by the main thread */
+    _Atomic long progress; /* bumped by the other coroutine */
     _Atomic int hog_done;
     long progress_at_hog_start, progress_at_hog_end;
     uint64_t hog_ns;
@@ -301,11 +301,11 @@ TEST(preemption_switched_on_and_off_at_run_time_takes_effect_for_a_busy_loop_alr
     join_ok(r[0].co);
     join_ok(r[1].co);
     print_counts("preemption switched on and off at run time");
-    fprintf(stderr, "steps of the other coroutine: %ld while off, %ld while on, %ld while off again\n", off1,
-            on - off1, off2_end - off2_start);
+    fprintf(stderr, "steps of the other coroutine: %ld while off, %ld while on, %ld while off again\n", off1, on - off1,
+            off2_end - off2_start);
     CHECK_EQ_LONG(sent_off1, 0);
-    CHECK_LE_LONG(off1, 1);            /* at most the step before the hog started */
-    CHECK_GE_LONG(on - off1, 3);       /* 150 ms at a 10 ms slice: ~14 */
+    CHECK_LE_LONG(off1, 1);      /* at most the step before the hog started */
+    CHECK_GE_LONG(on - off1, 3); /* 150 ms at a 10 ms slice: ~14 */
     CHECK_EQ_LONG(off2_end - off2_start, 0);
 }
 
@@ -320,8 +320,7 @@ static void *burner(void *arg)
 {
     (void)arg;
     volatile uint64_t x = 0;
-    while (!atomic_load_explicit(&burners_stop, memory_order_relaxed))
-        x++;
+    while (!atomic_load_explicit(&burners_stop, memory_order_relaxed)) x++;
     return NULL;
 }
 
@@ -333,13 +332,11 @@ TEST(a_busy_loop_on_a_worker_that_shares_its_cpu_with_other_threads_is_still_pre
     REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0); /* inherited by every thread created from here */
     busy_scene s = {0};
     pthread_t b[2];
-    for (int i = 0; i < 2; i++)
-        REQUIRE(pthread_create(&b[i], NULL, burner, NULL) == 0);
+    for (int i = 0; i < 2; i++) REQUIRE(pthread_create(&b[i], NULL, burner, NULL) == 0);
     configure_preempt(1, 10 * MS);
     run_busy_scene(&s, 450); /* ~150 ms of CPU for the hog, 45 slices of wall time */
     atomic_store(&burners_stop, 1);
-    for (int i = 0; i < 2; i++)
-        pthread_join(b[i], NULL);
+    for (int i = 0; i < 2; i++) pthread_join(b[i], NULL);
     print_counts("shared CPU");
     CHECK_GE_LONG(s.hog_ns, 100 * MS);
     CHECK_GE_LONG(s.progress_at_hog_end - s.progress_at_hog_start, 5);
@@ -347,17 +344,17 @@ TEST(a_busy_loop_on_a_worker_that_shares_its_cpu_with_other_threads_is_still_pre
 
 /* ---- signal storm: transfers, sleeps and hogs at the minimum slice ------------- */
 
-#define STORM_TOTAL (100ull << 20) /* bytes over all streams */
-#define STORM_SOCK 4
-#define STORM_PIPE 4
-#define STORM_STREAMS (STORM_SOCK + STORM_PIPE)
-#define STORM_HOGS 6
+#define STORM_TOTAL    (100ull << 20) /* bytes over all streams */
+#define STORM_SOCK     4
+#define STORM_PIPE     4
+#define STORM_STREAMS  (STORM_SOCK + STORM_PIPE)
+#define STORM_HOGS     6
 #define STORM_SLEEPERS 4
 
 typedef struct stream {
     int k;
     int is_sock;
-    int fd[2];                 /* [0] read end, [1] write end */
+    int fd[2]; /* [0] read end, [1] write end */
     uint64_t total;
     uint64_t received;
     long writes, reads, short_reads;
@@ -374,8 +371,7 @@ static inline uint8_t pattern(int k, uint64_t p)
 
 static void storm_bad(const char *what, int k, long r, size_t n, int e)
 {
-    if (r < 0 && e == EINTR)
-        atomic_fetch_add(&storm_eintr, 1);
+    if (r < 0 && e == EINTR) atomic_fetch_add(&storm_eintr, 1);
     if (atomic_fetch_add(&storm_bad_results, 1) < 10)
         cs_test_fail(__FILE__, __LINE__, "stream %d: %s returned %ld (asked %zu) errno %s", k, what, r, n,
                      cs_errname(e));
@@ -392,10 +388,8 @@ static void *storm_writer(void *arg)
     uint64_t pos = 0;
     for (unsigned i = 0; pos < s->total; i++) {
         size_t n = write_sizes[(i + (unsigned)s->k) % (sizeof write_sizes / sizeof write_sizes[0])];
-        if (n > s->total - pos)
-            n = (size_t)(s->total - pos);
-        for (size_t j = 0; j < n; j++)
-            buf[j] = pattern(s->k, pos + j);
+        if (n > s->total - pos) n = (size_t)(s->total - pos);
+        for (size_t j = 0; j < n; j++) buf[j] = pattern(s->k, pos + j);
         int how = (int)(i % (s->is_sock ? 3u : 2u));
         ssize_t r;
         const char *what;
@@ -451,8 +445,7 @@ static void *storm_reader(void *arg)
             r = recv(s->fd[0], buf, want, 0);
         } else {
             what = "recv(MSG_WAITALL)";
-            if (want > s->total - pos)
-                want = (size_t)(s->total - pos);
+            if (want > s->total - pos) want = (size_t)(s->total - pos);
             r = recv(s->fd[0], buf, want, MSG_WAITALL);
             if (r > 0 && (size_t)r != want) { /* waits for all of it: the writer sends everything */
                 storm_bad(what, s->k, (long)r, want, 0);
@@ -463,8 +456,7 @@ static void *storm_reader(void *arg)
             storm_bad(what, s->k, (long)r, want, errno);
             break;
         }
-        if ((size_t)r < want)
-            s->short_reads++; /* a partial read is what the real call gives too */
+        if ((size_t)r < want) s->short_reads++; /* a partial read is what the real call gives too */
         for (ssize_t j = 0; j < r; j++) {
             if (buf[j] != pattern(s->k, pos + (uint64_t)j)) {
                 if (atomic_fetch_add(&storm_bad_bytes, 1) < 5)
@@ -480,8 +472,7 @@ static void *storm_reader(void *arg)
     if (pos == s->total) { /* then end of file, once the writer closed */
         errno = 0;
         ssize_t r = read(s->fd[0], buf, 1);
-        if (r != 0)
-            storm_bad("read at EOF", s->k, (long)r, 1, errno);
+        if (r != 0) storm_bad("read at EOF", s->k, (long)r, 1, errno);
     }
     free(buf);
     CHECK_EQ_LONG(close(s->fd[0]), 0);
@@ -507,8 +498,7 @@ static void *storm_hog(void *arg)
             memcpy(dst, src, sizeof dst);
             __asm__ volatile("" : : "r"(dst), "r"(src) : "memory"); /* keep the copy */
         }
-        if (h->kind == 2)
-            pthread_mutex_lock(&h->m);
+        if (h->kind == 2) pthread_mutex_lock(&h->m);
         for (int i = 0; i < 20000; i++) {
             uint64_t v = x;
             v ^= v << 13;
@@ -516,8 +506,7 @@ static void *storm_hog(void *arg)
             v ^= v << 17;
             x = v;
         }
-        if (h->kind == 2)
-            pthread_mutex_unlock(&h->m);
+        if (h->kind == 2) pthread_mutex_unlock(&h->m);
         h->rounds++;
     }
     atomic_fetch_add(&storm_hog_rounds, (long)h->rounds);
@@ -596,8 +585,7 @@ TEST(under_a_preemption_signal_storm_transfers_and_sleeps_give_exactly_the_resul
         pthread_mutex_init(&hogs[i].m, NULL);
         r[n++] = (spawn_req){"hog", storm_hog, &hogs[i], NULL};
     }
-    for (int i = 0; i < STORM_SLEEPERS; i++)
-        r[n++] = (spawn_req){"sleeper", storm_sleeper, (void *)(intptr_t)i, NULL};
+    for (int i = 0; i < STORM_SLEEPERS; i++) r[n++] = (spawn_req){"sleeper", storm_sleeper, (void *)(intptr_t)i, NULL};
     for (int k = 0; k < STORM_STREAMS; k++) {
         r[n++] = (spawn_req){"writer", storm_writer, &st[k], NULL};
         r[n++] = (spawn_req){"reader", storm_reader, &st[k], NULL};
@@ -605,12 +593,10 @@ TEST(under_a_preemption_signal_storm_transfers_and_sleeps_give_exactly_the_resul
     uint64_t t0 = now_ns();
     spawn_all(n, r);
     const int io0 = STORM_HOGS + STORM_SLEEPERS;
-    for (int i = io0; i < NCO; i++)
-        join_ok(r[i].co);
+    for (int i = io0; i < NCO; i++) join_ok(r[i].co);
     uint64_t io_ns = now_ns() - t0;
     atomic_store(&storm_stop, 1);
-    for (int i = 0; i < io0; i++)
-        join_ok(r[i].co);
+    for (int i = 0; i < io0; i++) join_ok(r[i].co);
 
     uint64_t total = 0;
     long reads = 0, writes = 0, shorts = 0;
@@ -639,7 +625,7 @@ TEST(under_a_preemption_signal_storm_transfers_and_sleeps_give_exactly_the_resul
 
 /* ---- locks ------------------------------------------------------------------------ */
 
-#define WITNESS_MAX 100000
+#define WITNESS_MAX      100000
 /* How long the locker waits at most for what it needs to see (a bound, not a timing). */
 #define LOCK_SCENE_LIMIT (10000 * MS)
 
@@ -660,8 +646,7 @@ static void *locker(void *arg)
      * loaded machine the monitor may take longer than a few slices to get
      * the CPU, so the spin is bounded by a generous limit, not by time). */
     uint64_t t = now_ns();
-    while ((s->nstamps < 3 || now_ns() - t < 20 * MS) && now_ns() - t < LOCK_SCENE_LIMIT)
-        spin_ns(1 * MS);
+    while ((s->nstamps < 3 || now_ns() - t < 20 * MS) && now_ns() - t < LOCK_SCENE_LIMIT) spin_ns(1 * MS);
     pthread_mutex_lock(&s->m);
     s->t_locked = now_ns();
     atomic_store(&s->in_lock, 1);
@@ -685,10 +670,8 @@ static void *lock_witness(void *arg)
 {
     lock_scene *s = arg;
     while (!atomic_load(&s->locker_done)) {
-        if (s->nstamps < WITNESS_MAX)
-            s->stamps[s->nstamps++] = now_ns();
-        if (atomic_load(&s->in_lock))
-            s->witness_saw_lock = 1;
+        if (s->nstamps < WITNESS_MAX) s->stamps[s->nstamps++] = now_ns();
+        if (atomic_load(&s->in_lock)) s->witness_saw_lock = 1;
         coroscope_yield();
     }
     return NULL;
@@ -718,10 +701,10 @@ TEST(a_coroutine_holding_a_pthread_mutex_is_not_preempted_until_it_releases_it_a
         else if (s.stamps[i] <= s.t_unlocked)
             at_unlock++;
     }
-    fprintf(stderr, "witness ran %ld times before the lock, %ld inside it, %ld during the unlock, %ld in all\n",
-            before, inside, at_unlock, s.nstamps);
-    CHECK_GE_LONG(before, 3);   /* outside the lock the locker is preempted normally */
-    CHECK_EQ_LONG(inside, 0);   /* never while the mutex is held */
+    fprintf(stderr, "witness ran %ld times before the lock, %ld inside it, %ld during the unlock, %ld in all\n", before,
+            inside, at_unlock, s.nstamps);
+    CHECK_GE_LONG(before, 3);    /* outside the lock the locker is preempted normally */
+    CHECK_EQ_LONG(inside, 0);    /* never while the mutex is held */
     CHECK_GE_LONG(at_unlock, 1); /* the unlock yielded to the witness */
 
     /* The observer saw the deferral (reason: lock) at the unlock, followed by
@@ -729,10 +712,8 @@ TEST(a_coroutine_holding_a_pthread_mutex_is_not_preempted_until_it_releases_it_a
     long n = logged_count(), found = 0;
     for (long i = 0; i < n; i++) {
         const logged_event *e = &event_log[i];
-        if (e->ev.kind != EV_DEFERRED || e->ev.co_id != s.locker_id || e->ev.reason != WHY_LOCK)
-            continue;
-        if (e->t < s.t_unlocking || e->t > s.t_unlocked)
-            continue;
+        if (e->ev.kind != EV_DEFERRED || e->ev.co_id != s.locker_id || e->ev.reason != WHY_LOCK) continue;
+        if (e->t < s.t_unlocking || e->t > s.t_unlocked) continue;
         found++;
         int next_done = 0;
         for (long j = i + 1; j < n; j++)
@@ -754,7 +735,7 @@ TEST(a_coroutine_holding_a_pthread_mutex_is_not_preempted_until_it_releases_it_a
 
 /* ---- stdio --------------------------------------------------------------------------- */
 
-#define PRINTERS 16
+#define PRINTERS          16
 #define LINES_PER_PRINTER 1500
 
 /* Line `seq` of printer `co`, without its newline. Printers with co % 4 == 0
@@ -764,8 +745,7 @@ static size_t expected_line(int co, int seq, char *out)
 {
     int len = (co * 7 + seq * 13) % 200 + (co == 1 ? 5000 : 0);
     char data[5300];
-    for (int j = 0; j < len; j++)
-        data[j] = (char)('a' + (co + seq + j) % 26);
+    for (int j = 0; j < len; j++) data[j] = (char)('a' + (co + seq + j) % 26);
     data[len] = '\0';
     if (co % 4 == 0) {
         int a = len / 3, b = len / 3;
@@ -813,11 +793,9 @@ TEST(coroutines_printing_to_a_shared_file_while_preempted_at_the_minimum_slice_n
     REQUIRE(saved >= 0);
     REQUIRE(dup2(fileno(tmp), 1) == 1);
     spawn_req r[PRINTERS];
-    for (int i = 0; i < PRINTERS; i++)
-        r[i] = (spawn_req){"printer", printer, (void *)(intptr_t)i, NULL};
+    for (int i = 0; i < PRINTERS; i++) r[i] = (spawn_req){"printer", printer, (void *)(intptr_t)i, NULL};
     spawn_all(PRINTERS, r);
-    for (int i = 0; i < PRINTERS; i++)
-        join_ok(r[i].co);
+    for (int i = 0; i < PRINTERS; i++) join_ok(r[i].co);
     fflush(stdout);
     REQUIRE(dup2(saved, 1) == 1);
     close(saved);
@@ -861,8 +839,7 @@ TEST(coroutines_printing_to_a_shared_file_while_preempted_at_the_minimum_slice_n
         p = nl + 1;
     }
     free(all);
-    for (int i = 0; i < PRINTERS; i++)
-        CHECK_EQ_LONG(next_seq[i], LINES_PER_PRINTER);
+    for (int i = 0; i < PRINTERS; i++) CHECK_EQ_LONG(next_seq[i], LINES_PER_PRINTER);
     fprintf(stderr, "printf: %ld lines, %ld bad\n", lines, bad);
     CHECK_EQ_LONG(bad, 0);
     CHECK_EQ_LONG(lines, PRINTERS * LINES_PER_PRINTER);
@@ -877,11 +854,11 @@ enum fp_kind { FP_HARMONIC, FP_HARMONIC_X87, FP_LOGISTIC, FP_LOGISTIC_AVX2, FP_L
 
 typedef struct fp_job {
     int kind;
-    int round;                 /* set in the coroutine (set_rounding: x87 and SSE) */
+    int round; /* set in the coroutine (set_rounding: x87 and SSE) */
     long n;
     unsigned char out[24 * 64]; /* raw result bytes */
     size_t out_len;
-    int round_after;           /* get_rounding() at the end */
+    int round_after; /* get_rounding() at the end */
     uint64_t co_id;
 } fp_job;
 
@@ -914,27 +891,23 @@ static int get_rounding(void)
 static double harmonic(long n)
 {
     double s = 0;
-    for (long i = 1; i <= n; i++)
-        s += 1.0 / (double)i;
+    for (long i = 1; i <= n; i++) s += 1.0 / (double)i;
     return s;
 }
 
 static long double harmonic_x87(long n)
 {
     long double s = 0;
-    for (long i = 1; i <= n; i++)
-        s += 1.0L / (long double)i;
+    for (long i = 1; i <= n; i++) s += 1.0L / (long double)i;
     return s;
 }
 
 static void logistic_scalar(long n, double out[8])
 {
     double x[8];
-    for (int k = 0; k < 8; k++)
-        x[k] = 0.1 + 0.1 * k;
+    for (int k = 0; k < 8; k++) x[k] = 0.1 + 0.1 * k;
     for (long i = 0; i < n; i++)
-        for (int k = 0; k < 8; k++)
-            x[k] = 3.99 * x[k] * (1.0 - x[k]);
+        for (int k = 0; k < 8; k++) x[k] = 3.99 * x[k] * (1.0 - x[k]);
     memcpy(out, x, sizeof x);
 }
 
@@ -947,8 +920,7 @@ __attribute__((target("avx2"), noinline)) static void logistic_avx2(long n, doub
 {
     v4d x[12];
     for (int k = 0; k < 12; k++)
-        for (int l = 0; l < 4; l++)
-            x[k][l] = 0.05 + 0.9 * (k * 4 + l) / 48.0;
+        for (int l = 0; l < 4; l++) x[k][l] = 0.05 + 0.9 * (k * 4 + l) / 48.0;
     const v4d r = {3.99, 3.991, 3.992, 3.993}, one = {1, 1, 1, 1};
     for (long i = 0; i < n; i++) {
         x[0] = r * x[0] * (one - x[0]);
@@ -969,13 +941,17 @@ __attribute__((target("avx2"), noinline)) static void logistic_avx2(long n, doub
 
 /* 24 zmm vectors, each its own variable so they live in registers: more than
  * 16, so zmm16..31 carry live state across every preemption too. */
-#define X24(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) \
-               M(12) M(13) M(14) M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23)
+/* (clang-format 14 does not lay this list out the same way twice.) */
+// clang-format off
+#define X24(M) \
+    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) \
+    M(12) M(13) M(14) M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23)
+// clang-format on
 __attribute__((target("avx512f"), noinline)) static void logistic_avx512(long n, double *out)
 {
     const v8d r = {3.99, 3.991, 3.992, 3.993, 3.994, 3.995, 3.996, 3.997}, one = {1, 1, 1, 1, 1, 1, 1, 1};
     const v8d lane = {0, 1, 2, 3, 4, 5, 6, 7};
-#define DECL(k) v8d x##k = 0.05 + 0.9 * ((k) * 8 + lane) / 192.0;
+#define DECL(k) v8d x##k = 0.05 + 0.9 * ((k)*8 + lane) / 192.0;
     X24(DECL)
 #undef DECL
     for (long i = 0; i < n; i++) {
@@ -983,7 +959,7 @@ __attribute__((target("avx512f"), noinline)) static void logistic_avx512(long n,
         X24(STEP)
 #undef STEP
     }
-#define STORE(k) memcpy(out + (k) * 8, &x##k, sizeof x##k);
+#define STORE(k) memcpy(out + (k)*8, &x##k, sizeof x##k);
     X24(STORE)
 #undef STORE
 }
@@ -991,8 +967,7 @@ __attribute__((target("avx512f"), noinline)) static void logistic_avx512(long n,
 static void *fp_body(void *arg)
 {
     fp_job *j = arg;
-    if (j->round != FE_TONEAREST)
-        set_rounding(j->round);
+    if (j->round != FE_TONEAREST) set_rounding(j->round);
     switch (j->kind) {
     case FP_HARMONIC: {
         double r = harmonic(j->n);
@@ -1045,8 +1020,8 @@ TEST(floating_point_modes_and_simd_registers_survive_hundreds_of_preemptions_bit
     static fp_job ref[NJOBS], live[NJOBS];
     int skip[NJOBS] = {0};
     for (int i = 0; i < NJOBS; i++) {
-        skip[i] = (proto[i].kind == FP_LOGISTIC_AVX2 && !have_avx2) ||
-                  (proto[i].kind == FP_LOGISTIC_AVX512 && !have_avx512);
+        skip[i] =
+            (proto[i].kind == FP_LOGISTIC_AVX2 && !have_avx2) || (proto[i].kind == FP_LOGISTIC_AVX512 && !have_avx512);
         ref[i] = live[i] = proto[i];
     }
     if (!have_avx2 || !have_avx512)
@@ -1056,8 +1031,7 @@ TEST(floating_point_modes_and_simd_registers_survive_hundreds_of_preemptions_bit
     configure_preempt(0, 100000);
     uint64_t t0 = now_ns();
     for (int i = 0; i < NJOBS; i++)
-        if (!skip[i])
-            run_in_coroutine(fp_body, &ref[i]);
+        if (!skip[i]) run_in_coroutine(fp_body, &ref[i]);
     fprintf(stderr, "reference run: %.0f ms\n", (now_ns() - t0) / 1e6);
     CHECK_EQ_LONG(atomic_load(&n_done), 0);
 
@@ -1072,16 +1046,13 @@ TEST(floating_point_modes_and_simd_registers_survive_hundreds_of_preemptions_bit
         }
     t0 = now_ns();
     spawn_all(n, r);
-    for (int k = 0; k < n; k++)
-        live[idx[k]].co_id = coroscope_co_id(r[k].co);
-    for (int k = 0; k < n; k++)
-        join_ok(r[k].co);
+    for (int k = 0; k < n; k++) live[idx[k]].co_id = coroscope_co_id(r[k].co);
+    for (int k = 0; k < n; k++) join_ok(r[k].co);
     fprintf(stderr, "preempted run: %.0f ms\n", (now_ns() - t0) / 1e6);
     print_counts("fp");
 
     for (int i = 0; i < NJOBS; i++) {
-        if (skip[i])
-            continue;
+        if (skip[i]) continue;
         long preempts = done_events_of(live[i].co_id, 0);
         fprintf(stderr, "job %d (kind %d, rounding %d): preempted %ld times\n", i, live[i].kind, live[i].round,
                 preempts);
@@ -1112,13 +1083,10 @@ static _Atomic int hog_stop;
 static void on_sigurg(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    if (sig != SIGURG)
-        return;
+    if (sig != SIGURG) return;
     atomic_fetch_add(&urg_calls, 1);
-    if (si->si_code == SI_USER && si->si_pid == getpid())
-        atomic_fetch_add(&urg_from_user, 1);
-    if (si->si_code == SI_TKILL)
-        atomic_fetch_add(&urg_from_tkill, 1);
+    if (si->si_code == SI_USER && si->si_pid == getpid()) atomic_fetch_add(&urg_from_user, 1);
+    if (si->si_code == SI_TKILL) atomic_fetch_add(&urg_from_tkill, 1);
 }
 
 static void *stoppable_hog(void *arg)
@@ -1160,8 +1128,7 @@ static void sigurg_scene(int install_before_start)
     configure_workers(1);
     configure_preempt(1, 1 * MS);
     coroscope__set_preempt_observer(observer);
-    if (install_before_start)
-        install_sigurg_handler();
+    if (install_before_start) install_sigurg_handler();
     spawn_req r[2] = {{"hog", stoppable_hog, NULL, NULL}, {"hog2", stoppable_hog, NULL, NULL}};
     spawn_all(2, r);
     coroscope_co *h = r[0].co, *p = r[1].co;
@@ -1182,16 +1149,15 @@ static void sigurg_scene(int install_before_start)
      * than for a time (a loaded machine gives the worker few slices; the
      * deadline only ends a broken run). */
     uint64_t deadline = now_ns() + 10000 * MS;
-    do
-        sleep_ms_plain(50);
+    do sleep_ms_plain(50);
     while ((atomic_load(&n_done) - done_before <= 0 || atomic_load(&n_done) < 20) && now_ns() < deadline);
     long done_during = atomic_load(&n_done) - done_before;
     atomic_store(&hog_stop, 1);
     join_ok(h);
     join_ok(p);
     print_counts("SIGURG");
-    fprintf(stderr, "program handler: %d calls (%d SI_USER from this process, %d SI_TKILL)\n",
-            atomic_load(&urg_calls), atomic_load(&urg_from_user), atomic_load(&urg_from_tkill));
+    fprintf(stderr, "program handler: %d calls (%d SI_USER from this process, %d SI_TKILL)\n", atomic_load(&urg_calls),
+            atomic_load(&urg_from_user), atomic_load(&urg_from_tkill));
     CHECK_EQ_LONG(atomic_load(&urg_calls), 5);
     CHECK_EQ_LONG(atomic_load(&urg_from_user), 5);
     CHECK_EQ_LONG(atomic_load(&urg_from_tkill), 0); /* never one of the monitor's */
@@ -1301,8 +1267,7 @@ static int wait_flag(_Atomic int *flag, long ms)
 {
     uint64_t end = now_ns() + (uint64_t)ms * MS;
     while (!atomic_load(flag)) {
-        if (now_ns() > end)
-            return 0;
+        if (now_ns() > end) return 0;
         sleep_ms_plain(1);
     }
     return 1;
@@ -1392,24 +1357,21 @@ static void *libc_and_user_hog(void *arg)
     uint64_t start = now_ns(), end = start + 400 * MS, deadline = start + 10000 * MS;
     volatile uint64_t x = 7;
     while ((now_ns() < end || res->probes < 10) && now_ns() < deadline) {
-        memcpy(dst, src, sizeof dst); /* libc: signals landing here are deferred */
+        memcpy(dst, src, sizeof dst);                           /* libc: signals landing here are deferred */
         __asm__ volatile("" : : "r"(dst), "r"(src) : "memory"); /* keep the copy */
-        for (int i = 0; i < 20000; i++) /* user code: signals landing here preempt */
+        for (int i = 0; i < 20000; i++)                         /* user code: signals landing here preempt */
             x = x * 6364136223846793005ull + 1;
         long w = atomic_load(&witness_runs);
-        if (w == seen)
-            continue;
+        if (w == seen) continue;
         seen = w;
         /* Just switched back in. If that was a preemption at a safe point,
          * no signal can have been sent since (a whole slice must pass). */
-        if (atomic_load(&watched_last) != EV_DONE * 2 + 1)
-            continue;
+        if (atomic_load(&watched_last) != EV_DONE * 2 + 1) continue;
         long d0 = atomic_load(&n_deferred);
         char c;
         CHECK_EQ_LONG(read(fd, &c, 0), 0); /* a hook entry */
         res->probes++;
-        if (atomic_load(&n_deferred) != d0)
-            res->stale++;
+        if (atomic_load(&n_deferred) != d0) res->stale++;
     }
     close(fd);
     atomic_store(&stale_done, 1);
@@ -1440,8 +1402,8 @@ TEST(a_preemption_taken_at_a_safe_point_leaves_no_deferred_preemption_behind_for
     join_ok(r[0].co);
     join_ok(r[1].co);
     print_counts("stale mark");
-    fprintf(stderr, "%ld hook entries right after a safe-point preemption, %ld of them yielded again\n",
-            res.probes, res.stale);
+    fprintf(stderr, "%ld hook entries right after a safe-point preemption, %ld of them yielded again\n", res.probes,
+            res.stale);
     CHECK_GE_LONG(atomic_load(&n_deferred_why[WHY_RUNTIME_CODE]) + res.probes, 1);
     CHECK_GE_LONG(res.probes, 10);
     CHECK_EQ_LONG(res.stale, 0);
@@ -1463,8 +1425,7 @@ static void *signal_blocking_hog(void *arg)
     atomic_store(&blocker_running, 1);
     volatile uint64_t x = 1;
     uint64_t end = now_ns() + 10000 * MS;
-    while (!atomic_load(&blocker_stop) && now_ns() < end)
-        x = x * 6364136223846793005ull + 1;
+    while (!atomic_load(&blocker_stop) && now_ns() < end) x = x * 6364136223846793005ull + 1;
     pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
     return NULL;
 }
@@ -1491,11 +1452,10 @@ TEST(a_worker_that_blocks_the_preemption_signal_is_not_preempted_and_the_engine_
     coroscope_co *hog, *other;
     _Atomic long steps = 0;
     REQUIRE(coroscope_spawn(&hog, "masking-hog", signal_blocking_hog, NULL) == 0);
-    while (!atomic_load(&blocker_running))
-        usleep(1000);
+    while (!atomic_load(&blocker_running)) usleep(1000);
     REQUIRE(coroscope_spawn(&other, "other", count_steps, (void *)&steps) == 0);
     long during = -1;
-    usleep(300000); /* 30 time slices: a worker that took the signal would have switched */
+    usleep(300000);               /* 30 time slices: a worker that took the signal would have switched */
     during = atomic_load(&steps); /* the hog still holds the only worker, signal masked */
     atomic_store(&blocker_stop, 1);
     coroscope_join(hog, NULL);
@@ -1508,8 +1468,8 @@ TEST(a_worker_that_blocks_the_preemption_signal_is_not_preempted_and_the_engine_
     CHECK(pread(tmp, buf, sizeof buf - 1, 0) > 0);
     close(tmp);
 
-    CHECK_EQ_LONG(during, 0);                 /* not preempted while the signal was blocked */
-    CHECK_EQ_LONG(atomic_load(&steps), 1);    /* and everything ran once it was unblocked */
+    CHECK_EQ_LONG(during, 0);              /* not preempted while the signal was blocked */
+    CHECK_EQ_LONG(atomic_load(&steps), 1); /* and everything ran once it was unblocked */
     const char *msg = "blocks Urgent I/O condition";
     const char *first = strstr(buf, msg);
     if (!first)

@@ -28,13 +28,15 @@ static coroscope_event ev_of(uint64_t seq)
     e.worker = (uint16_t)(seq * 7);
     e.tid = (uint32_t)(seq * 2654435761u);
     e.co = seq * 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < 5; i++)
-        e.a[i] = seq ^ ((uint64_t)i << 56) ^ (seq << 20);
+    for (int i = 0; i < 5; i++) e.a[i] = seq ^ ((uint64_t)i << 56) ^ (seq << 20);
     e.a[0] = seq;
     return e;
 }
 
-static int same_bytes(const coroscope_event *a, const coroscope_event *b) { return memcmp(a, b, sizeof *a) == 0; }
+static int same_bytes(const coroscope_event *a, const coroscope_event *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
 
 TEST(records_written_are_read_back_in_order_with_identical_bytes)
 {
@@ -53,8 +55,7 @@ TEST(records_written_are_read_back_in_order_with_identical_bytes)
         for (;;) {
             ssize_t n = cs_ring_read(&r, out, (size_t)(round % 13) + 1);
             REQUIRE(n >= 0);
-            if (n == 0)
-                break;
+            if (n == 0) break;
             for (ssize_t k = 0; k < n; k++) {
                 coroscope_event want = ev_of(next_r++);
                 if (!same_bytes(&out[k], &want)) {
@@ -196,8 +197,7 @@ static void *producer(void *arg)
     stress *s = arg;
     for (uint64_t i = 0; i < STRESS_N; i++) {
         coroscope_event e = ev_of(i);
-        if (cs_ring_write(s->r, &e))
-            s->refused++;
+        if (cs_ring_write(s->r, &e)) s->refused++;
         s->produced++;
     }
     while (cs_ring_flush(s->r) != 0) /* the last loss needs a free slot */
@@ -220,12 +220,10 @@ TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_tha
         ssize_t n = cs_ring_read(&r, out, 1 + (reads % 256));
         REQUIRE(n >= 0);
         if (n == 0) {
-            if (was_done)
-                break;
+            if (was_done) break;
             continue;
         }
-        if (++reads % 512 == 0)
-            usleep(200); /* slow consumer: the producer overruns it */
+        if (++reads % 512 == 0) usleep(200); /* slow consumer: the producer overruns it */
         for (ssize_t k = 0; k < n; k++) {
             const coroscope_event *e = &out[k];
             if (e->kind == COROSCOPE_EV_DROP) {
@@ -242,8 +240,8 @@ TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_tha
             }
             coroscope_event want = ev_of(next);
             if (!same_bytes(e, &want)) {
-                cs_test_fail(__FILE__, __LINE__, "expected record %lu, got kind %d a0 %lu", (unsigned long)next, e->kind,
-                             (unsigned long)e->a[0]);
+                cs_test_fail(__FILE__, __LINE__, "expected record %lu, got kind %d a0 %lu", (unsigned long)next,
+                             e->kind, (unsigned long)e->a[0]);
                 cs_test_abort();
             }
             next++;
@@ -257,7 +255,7 @@ TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_tha
     CHECK_EQ_LONG(records + lost, STRESS_N);
     CHECK_EQ_LONG(lost, s.refused);
     CHECK_EQ_LONG(atomic_load(&r.hdr->dropped), s.refused);
-    CHECK_GT_LONG(drops, 0); /* the consumer really was overrun... */
+    CHECK_GT_LONG(drops, 0);      /* the consumer really was overrun... */
     CHECK_GT_LONG(records, 4096); /* ...and really read */
     cs_ring_destroy(&r);
 }
@@ -269,8 +267,7 @@ TEST(a_slow_consumer_on_another_thread_reads_every_record_in_order_or_a_drop_tha
 static coroscope_event flight_ev(uint64_t seq, uint64_t every)
 {
     coroscope_event e = ev_of(seq);
-    if (seq % every == 0)
-        e.kind = COROSCOPE_EV_THREAD;
+    if (seq % every == 0) e.kind = COROSCOPE_EV_THREAD;
     return e;
 }
 
@@ -333,10 +330,8 @@ TEST(a_gap_drops_records_up_to_the_next_thread_record_but_keeps_string_definitio
      * STRING, 12 a THREAD. */
     for (uint64_t i = 0; i < 72; i++) {
         coroscope_event e = ev_of(i);
-        if (i == 9)
-            e.kind = COROSCOPE_EV_STRING;
-        if (i == 12)
-            e.kind = COROSCOPE_EV_THREAD;
+        if (i == 9) e.kind = COROSCOPE_EV_STRING;
+        if (i == 12) e.kind = COROSCOPE_EV_THREAD;
         CHECK_EQ_ERR(cs_ring_write(&r, &e), 0);
     }
     CHECK_EQ_ERR(cs_ring_flush(&r), 0);
@@ -357,7 +352,7 @@ typedef struct flight {
     cs_ring *r;
     _Atomic int stop;
     uint64_t written;
-    _Atomic uint64_t progress;  /* written, for the reader to wait on */
+    _Atomic uint64_t progress; /* written, for the reader to wait on */
 } flight;
 
 static void *flight_producer(void *arg)
@@ -403,7 +398,8 @@ static int flight_check(const coroscope_event *e, uint64_t *next, uint64_t *gaps
     return 0;
 }
 
-TEST(reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing_it_over_never_yields_a_torn_or_reordered_record)
+TEST(
+    reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing_it_over_never_yields_a_torn_or_reordered_record)
 {
     uint64_t gaps = 0;
     for (int round = 0; round < 10; round++) {
@@ -426,10 +422,8 @@ TEST(reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing
             ssize_t n = cs_ring_read(&c, out, 1 + (size_t)(reads % 300));
             REQUIRE(n >= 0);
             for (ssize_t k = 0; k < n; k++)
-                if (flight_check(&out[k], &next, &gaps, round))
-                    cs_test_abort();
-            if (reads % 64 == 0)
-                usleep(100);
+                if (flight_check(&out[k], &next, &gaps, round)) cs_test_abort();
+            if (reads % 64 == 0) usleep(100);
         }
         /* The hand-over, while the producer writes: from here nothing is lost. */
         cs_ring_set_overwrite(&c, 0);
@@ -438,15 +432,13 @@ TEST(reading_an_overwriting_ring_while_its_producer_laps_the_reader_then_handing
             ssize_t n = cs_ring_read(&c, out, 300);
             REQUIRE(n >= 0);
             for (ssize_t k = 0; k < n; k++)
-                if (flight_check(&out[k], &next, &gaps, round))
-                    cs_test_abort();
+                if (flight_check(&out[k], &next, &gaps, round)) cs_test_abort();
         }
         atomic_store(&f.stop, 1);
         pthread_join(t, NULL);
         for (ssize_t n; (n = cs_ring_read(&c, out, 300)) > 0;)
             for (ssize_t k = 0; k < n; k++)
-                if (flight_check(&out[k], &next, &gaps, round))
-                    cs_test_abort();
+                if (flight_check(&out[k], &next, &gaps, round)) cs_test_abort();
         CHECK_EQ_LONG(next, f.written); /* read up to the last record written */
         /* At most the one chunk step the producer had decided on before it saw the flag. */
         CHECK_LE_LONG(atomic_load(&r.hdr->overwritten), handed + 1024 / 8);
@@ -470,8 +462,7 @@ static void *lapper_main(void *arg)
     uint64_t i = 0;
     while (!atomic_load_explicit(&l->stop, memory_order_relaxed)) {
         coroscope_event e = flight_ev(i, 4);
-        if (cs_ring_write(l->r, &e) == 0)
-            atomic_store_explicit(&l->written, ++i, memory_order_relaxed);
+        if (cs_ring_write(l->r, &e) == 0) atomic_store_explicit(&l->written, ++i, memory_order_relaxed);
     }
     return NULL;
 }
@@ -502,13 +493,11 @@ TEST(a_reader_lapped_between_its_loads_of_tail_and_head_retries_instead_of_repor
     int spent = 0;
     for (uint64_t given = 0; (reads < 40000000 && given < 5000000 && !spent) || given < 100000; reads++) {
         given = atomic_load(&r.hdr->overwritten) - given_before;
-        if ((reads & 0xffff) == 0)
-            spent = now_ns() - start > 5000000000ull;
+        if ((reads & 0xffff) == 0) spent = now_ns() - start > 5000000000ull;
         ssize_t n = cs_ring_read(&c, out, 1 + (size_t)(reads % 8));
         if (n < 0) {
             errors++;
-            if (errors == 1)
-                printf("read %ld: %s\n", reads, cs_ring_strerror((int)-n));
+            if (errors == 1) printf("read %ld: %s\n", reads, cs_ring_strerror((int)-n));
             c.c_tail = atomic_load(&c.hdr->tail);
             c.c_head = c.c_tail;
             continue;
@@ -547,17 +536,13 @@ TEST(a_consumer_in_another_process_attached_to_the_fd_reads_what_the_producer_wr
     REQUIRE(pid >= 0);
     if (pid == 0) {
         cs_ring c;
-        if (cs_ring_attach(&c, r.fd) != 0)
-            _exit(10);
-        if (c.hdr->producer_tid != 42 || c.hdr->worker != 1)
-            _exit(11);
+        if (cs_ring_attach(&c, r.fd) != 0) _exit(10);
+        if (c.hdr->producer_tid != 42 || c.hdr->worker != 1) _exit(11);
         coroscope_event out[128];
-        if (cs_ring_read(&c, out, 128) != 100)
-            _exit(12);
+        if (cs_ring_read(&c, out, 128) != 100) _exit(12);
         for (uint64_t i = 0; i < 100; i++) {
             coroscope_event want = ev_of(i);
-            if (!same_bytes(&out[i], &want))
-                _exit(13);
+            if (!same_bytes(&out[i], &want)) _exit(13);
         }
         cs_ring_detach(&c);
         _exit(0);
@@ -688,7 +673,7 @@ TEST(the_ring_memfd_is_mode_0600_owned_by_us_close_on_exec_and_sealed_against_re
 
 typedef struct slow_reader {
     cs_ring *r;
-    int delay_ms;        /* sleep this long before reading */
+    int delay_ms; /* sleep this long before reading */
     _Atomic int done;
     uint64_t read;
 } slow_reader;
@@ -705,8 +690,7 @@ static void *read_after_delay(void *arg)
         else
             usleep(100);
     }
-    for (ssize_t n; (n = cs_ring_read(sr->r, out, 64)) > 0;)
-        sr->read += (uint64_t)n;
+    for (ssize_t n; (n = cs_ring_read(sr->r, out, 64)) > 0;) sr->read += (uint64_t)n;
     return NULL;
 }
 
@@ -817,8 +801,7 @@ TEST(switching_a_waiting_producers_ring_to_drop_releases_it_at_once)
     blocked_writer b = {.r = &r};
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, write_one_more, &b) == 0);
-    while (!atomic_load(&r.hdr->waiting))
-        usleep(1000);
+    while (!atomic_load(&r.hdr->waiting)) usleep(1000);
     cs_ring_set_policy(&r, CS_RING_DROP, 0); /* the inspector went away */
     pthread_join(t, NULL);
     CHECK_EQ_ERR(b.err, ENOBUFS);

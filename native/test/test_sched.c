@@ -10,7 +10,10 @@
 
 /* ---- join ------------------------------------------------------------------ */
 
-static void *return_arg_plus_one(void *arg) { return (void *)((uintptr_t)arg + 1); }
+static void *return_arg_plus_one(void *arg)
+{
+    return (void *)((uintptr_t)arg + 1);
+}
 
 TEST(join_returns_the_coroutine_result)
 {
@@ -125,8 +128,7 @@ TEST(a_detached_coroutine_still_runs_to_completion_and_its_handle_cannot_be_used
     CHECK_EQ_ERR(coroscope_detach(co), EINVAL);
     CHECK_EQ_ERR(coroscope_join(co, NULL), EINVAL);
     uint64_t t0 = now_ns();
-    while (!atomic_load(&detached_ran) && now_ns() - t0 < 5000 * MS)
-        usleep(1000);
+    while (!atomic_load(&detached_ran) && now_ns() - t0 < 5000 * MS) usleep(1000);
     CHECK(atomic_load(&detached_ran));
 }
 
@@ -144,8 +146,7 @@ static coroscope_co *_Atomic self_handle;
 static void *join_myself(void *arg)
 {
     (void)arg;
-    while (!atomic_load(&self_handle))
-        coroscope_yield();
+    while (!atomic_load(&self_handle)) coroscope_yield();
     CHECK_EQ_ERR(coroscope_join(atomic_load(&self_handle), NULL), EDEADLK);
     return (void *)5;
 }
@@ -184,10 +185,8 @@ TEST(three_coroutines_yielding_in_a_loop_on_one_worker_interleave_round_robin)
 {
     configure_workers(1);
     coroscope_co *co[3];
-    for (uintptr_t i = 0; i < 3; i++)
-        REQUIRE(coroscope_spawn(&co[i], "yielder", round_robin, (void *)(i + 1)) == 0);
-    for (int i = 0; i < 3; i++)
-        CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
+    for (uintptr_t i = 0; i < 3; i++) REQUIRE(coroscope_spawn(&co[i], "yielder", round_robin, (void *)(i + 1)) == 0);
+    for (int i = 0; i < 3; i++) CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
     REQUIRE(atomic_load(&rr_n) == 3 * ROUNDS);
     /* the first three entries are the three coroutines, in some order... */
     CHECK(rr_order[0] != rr_order[1] && rr_order[1] != rr_order[2] && rr_order[0] != rr_order[2]);
@@ -202,8 +201,7 @@ TEST(three_coroutines_yielding_in_a_loop_on_one_worker_interleave_round_robin)
     CHECK_EQ_LONG(breaks, 0);
     if (breaks) {
         char line[3 * ROUNDS * 2 + 1];
-        for (int i = 0; i < 3 * ROUNDS; i++)
-            line[2 * i] = (char)('A' + rr_order[i] - 1), line[2 * i + 1] = ' ';
+        for (int i = 0; i < 3 * ROUNDS; i++) line[2 * i] = (char)('A' + rr_order[i] - 1), line[2 * i + 1] = ' ';
         line[sizeof line - 1] = '\0';
         fprintf(stderr, "order: %s\n", line);
     }
@@ -242,10 +240,8 @@ TEST(coroscope_id_is_zero_on_a_plain_thread_and_distinct_and_non_zero_in_corouti
         seen[i] = (uintptr_t)r;
         CHECK_NE_LONG(seen[i], 0);
         CHECK_EQ_LONG(seen[i], handle_id[i]); /* coroscope_co_id names the same coroutine */
-        for (int j = 0; j < i; j++)
-            CHECK_NE_LONG(seen[i], seen[j]);
-        if (seen[i] > max)
-            max = seen[i];
+        for (int j = 0; j < i; j++) CHECK_NE_LONG(seen[i], seen[j]);
+        if (seen[i] > max) max = seen[i];
     }
     CHECK_EQ_LONG(coroscope_id(), 0);
     /* ids are never reused, even after the coroutines were joined */
@@ -260,8 +256,7 @@ TEST(coroscope_id_is_zero_on_a_plain_thread_and_distinct_and_non_zero_in_corouti
 static void *square_after_yields(void *arg)
 {
     long v = (long)(intptr_t)arg;
-    for (int i = 0; i < 3; i++)
-        coroscope_yield();
+    for (int i = 0; i < 3; i++) coroscope_yield();
     return (void *)(intptr_t)(v * v);
 }
 
@@ -381,9 +376,9 @@ TEST(configure_rejects_out_of_range_values_with_einval_and_changes_nothing)
         const char *what;
         coroscope_config cfg;
     } bad[] = {
-        {"workers 0", before},        {"workers 257", before},       {"stack 8K", before},
-        {"stack not page multiple", before}, {"stack 2G", before}, {"time slice 1us", before},
-        {"hooks 2", before},          {"preempt -1", before},        {"migrate 3", before},
+        {"workers 0", before}, {"workers 257", before},    {"stack 8K", before}, {"stack not page multiple", before},
+        {"stack 2G", before},  {"time slice 1us", before}, {"hooks 2", before},  {"preempt -1", before},
+        {"migrate 3", before},
     };
     bad[0].cfg.workers = 0;
     bad[1].cfg.workers = 257;
@@ -428,7 +423,7 @@ TEST(the_default_configuration_is_the_documented_one)
 
 /* ---- stack frames across switches ------------------------------------------- */
 
-#define FRAME_COS 64
+#define FRAME_COS   64
 #define FRAME_DEPTH 12
 static _Atomic int frames_damaged;
 
@@ -439,16 +434,12 @@ static _Atomic int frames_damaged;
 __attribute__((noinline)) static int nested_frames(int depth, int seed, jmp_buf *out)
 {
     volatile int mine[24];
-    for (int i = 0; i < 24; i++)
-        mine[i] = seed * 131 + depth * 24 + i;
+    for (int i = 0; i < 24; i++) mine[i] = seed * 131 + depth * 24 + i;
     int r = depth ? nested_frames(depth - 1, seed, out) : 0;
-    if (depth % 4 == 0)
-        coroscope_yield();
-    if (!depth && out)
-        longjmp(*out, 1);
+    if (depth % 4 == 0) coroscope_yield();
+    if (!depth && out) longjmp(*out, 1);
     for (int i = 0; i < 24; i++)
-        if (mine[i] != seed * 131 + depth * 24 + i)
-            atomic_store(&frames_damaged, 1);
+        if (mine[i] != seed * 131 + depth * 24 + i) atomic_store(&frames_damaged, 1);
     return r + mine[depth % 24];
 }
 
@@ -457,8 +448,7 @@ static void *dive_and_yield(void *arg)
     int seed = (int)(intptr_t)arg;
     for (int k = 0; k < 300; k++) {
         jmp_buf jb;
-        if (seed % 4 == 0 && setjmp(jb))
-            continue; /* back from the deepest level */
+        if (seed % 4 == 0 && setjmp(jb)) continue; /* back from the deepest level */
         nested_frames(FRAME_DEPTH, seed * 1000 + k, seed % 4 == 0 ? &jb : NULL);
     }
     return NULL;
@@ -473,8 +463,7 @@ TEST(coroutines_switched_out_deep_in_calls_find_every_frame_intact_when_they_res
     coroscope_co *cos[FRAME_COS];
     for (int i = 0; i < FRAME_COS; i++)
         REQUIRE(coroscope_spawn(&cos[i], "frames", dive_and_yield, (void *)(intptr_t)i) == 0);
-    for (int i = 0; i < FRAME_COS; i++)
-        CHECK_EQ_ERR(coroscope_join(cos[i], NULL), 0);
+    for (int i = 0; i < FRAME_COS; i++) CHECK_EQ_ERR(coroscope_join(cos[i], NULL), 0);
     CHECK(!atomic_load(&frames_damaged));
 }
 
@@ -497,8 +486,7 @@ static void *errno_a(void *arg)
 static void *errno_b(void *arg)
 {
     (void)arg;
-    while (atomic_load(&step) != 1)
-        coroscope_yield();
+    while (atomic_load(&step) != 1) coroscope_yield();
     errno = 42;
     atomic_store(&step, 2);
     while (atomic_load(&step) != 3) /* A checks its errno */
@@ -539,8 +527,7 @@ TEST(errno_is_preserved_per_coroutine_across_parking_sleeps)
     coroscope_co *co[N];
     for (int i = 0; i < N; i++)
         REQUIRE(coroscope_spawn(&co[i], "errno_sleeper", errno_sleeper, (void *)(intptr_t)(1000 + i)) == 0);
-    for (int i = 0; i < N; i++)
-        CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
+    for (int i = 0; i < N; i++) CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
 }
 
 static void *spin_then_return(void *arg)
@@ -586,10 +573,8 @@ static void *nap_2ms(void *arg)
 static void *join_fifty_nappers(void *arg)
 {
     coroscope_co *co[50];
-    for (int i = 0; i < 50; i++)
-        REQUIRE(coroscope_spawn(&co[i], "nap", nap_2ms, NULL) == 0);
-    for (int i = 0; i < 50; i++)
-        CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
+    for (int i = 0; i < 50; i++) REQUIRE(coroscope_spawn(&co[i], "nap", nap_2ms, NULL) == 0);
+    for (int i = 0; i < 50; i++) CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
     return arg;
 }
 
@@ -608,7 +593,8 @@ static void *wake_watchdog(void *arg)
         } else if (now_ns() - since > 3000 * MS) {
             cs_test_fail(__FILE__, __LINE__,
                          "round %d has not finished after 3 s (a round takes a few ms): a coroutine woken "
-                         "from another worker was never resumed (lost wake-up)", r);
+                         "from another worker was never resumed (lost wake-up)",
+                         r);
             cs_test_abort();
         }
     }
@@ -695,7 +681,10 @@ static unsigned read_mxcsr(void)
     return mx;
 }
 
-static void write_mxcsr(unsigned mx) { __asm__ volatile("ldmxcsr %0" : : "m"(mx)); }
+static void write_mxcsr(unsigned mx)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m"(mx));
+}
 
 static unsigned short read_fpucw(void)
 {
@@ -704,11 +693,14 @@ static unsigned short read_fpucw(void)
     return cw;
 }
 
-static void write_fpucw(unsigned short cw) { __asm__ volatile("fldcw %0" : : "m"(cw)); }
+static void write_fpucw(unsigned short cw)
+{
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+}
 
 typedef struct fp_mode_job {
-    unsigned rounding;   /* 0..3, applied to SSE and x87 */
-    int raise_inexact;   /* do an inexact operation after setting the mode */
+    unsigned rounding; /* 0..3, applied to SSE and x87 */
+    int raise_inexact; /* do an inexact operation after setting the mode */
     _Atomic int *bad;
 } fp_mode_job;
 
@@ -727,8 +719,7 @@ static void *fp_mode_body(void *arg)
     unsigned short want_cw = read_fpucw();
     for (int i = 0; i < 2000; i++) {
         coroscope_yield();
-        if (read_mxcsr() != want_mx || read_fpucw() != want_cw)
-            atomic_fetch_add(j->bad, 1);
+        if (read_mxcsr() != want_mx || read_fpucw() != want_cw) atomic_fetch_add(j->bad, 1);
     }
     return NULL;
 }
@@ -747,10 +738,8 @@ TEST(each_coroutine_keeps_its_own_rounding_mode_and_exception_flags_across_coope
     _Atomic int bad = 0;
     fp_mode_job jobs[4] = {{0, 0, &bad}, {1, 1, &bad}, {2, 0, &bad}, {3, 1, &bad}};
     coroscope_co *co[4];
-    for (int i = 0; i < 4; i++)
-        REQUIRE(coroscope_spawn(&co[i], "fp-mode", fp_mode_body, &jobs[i]) == 0);
-    for (int i = 0; i < 4; i++)
-        CHECK_EQ_LONG(coroscope_join(co[i], NULL), 0);
+    for (int i = 0; i < 4; i++) REQUIRE(coroscope_spawn(&co[i], "fp-mode", fp_mode_body, &jobs[i]) == 0);
+    for (int i = 0; i < 4; i++) CHECK_EQ_LONG(coroscope_join(co[i], NULL), 0);
     CHECK_EQ_LONG(atomic_load(&bad), 0);
     /* A coroutine started afterwards on the same worker sees the defaults:
      * nothing leaked into the worker. */

@@ -64,8 +64,7 @@ static int listener(struct sockaddr_in *addr)
     REQUIRE(bind(l, (struct sockaddr *)&a, sizeof a) == 0);
     REQUIRE(listen(l, 8) == 0);
     REQUIRE(getsockname(l, (struct sockaddr *)&a, &al) == 0);
-    if (addr)
-        *addr = a;
+    if (addr) *addr = a;
     return l;
 }
 
@@ -83,8 +82,13 @@ static void fill(int fd)
 /* ---- without SA_RESTART: EINTR ------------------------------------------------------- */
 
 enum { C_READ, C_READV, C_RECV, C_ACCEPT, C_WRITE_FULL_PIPE, C_SEND_FULL_SOCKET, C_PARTIAL_WRITE, NCALLS };
-static const char *call_name[NCALLS] = {"read", "readv", "recv", "accept", "write to a full pipe",
-                                        "send to a full socket", "write of 100 KiB into an empty pipe"};
+static const char *call_name[NCALLS] = {"read",
+                                        "readv",
+                                        "recv",
+                                        "accept",
+                                        "write to a full pipe",
+                                        "send to a full socket",
+                                        "write of 100 KiB into an empty pipe"};
 
 typedef struct intr_ctx {
     outcome o[NCALLS];
@@ -117,24 +121,12 @@ static void *interrupted_calls(void *arg)
         arm_ms(100);
         uint64_t t0 = now_ns();
         switch (k) {
-        case C_READ:
-            c->o[k] = OUTCOME(read(p[0], buf, sizeof buf));
-            break;
-        case C_READV:
-            c->o[k] = OUTCOME(readv(p[0], &iov, 1));
-            break;
-        case C_RECV:
-            c->o[k] = OUTCOME(recv(sv[0], buf, sizeof buf, 0));
-            break;
-        case C_ACCEPT:
-            c->o[k] = OUTCOME(accept(l, NULL, NULL));
-            break;
-        case C_WRITE_FULL_PIPE:
-            c->o[k] = OUTCOME(write(wp[1], "x", 1));
-            break;
-        case C_SEND_FULL_SOCKET:
-            c->o[k] = OUTCOME(send(sv[1], big, 1000, 0));
-            break;
+        case C_READ: c->o[k] = OUTCOME(read(p[0], buf, sizeof buf)); break;
+        case C_READV: c->o[k] = OUTCOME(readv(p[0], &iov, 1)); break;
+        case C_RECV: c->o[k] = OUTCOME(recv(sv[0], buf, sizeof buf, 0)); break;
+        case C_ACCEPT: c->o[k] = OUTCOME(accept(l, NULL, NULL)); break;
+        case C_WRITE_FULL_PIPE: c->o[k] = OUTCOME(write(wp[1], "x", 1)); break;
+        case C_SEND_FULL_SOCKET: c->o[k] = OUTCOME(send(sv[1], big, 1000, 0)); break;
         case C_PARTIAL_WRITE:
             c->o[k] = OUTCOME(write(wp[1], big, sizeof big)); /* 64 KiB fit, then the wait */
             break;
@@ -217,8 +209,7 @@ static void *restarted_calls(void *arg)
     c->rcv = OUTCOME(recv(c->sv[0], buf, sizeof buf, 0));
     int s = accept(c->l, NULL, NULL);
     c->acc = (outcome){s >= 0 ? 0 : -1, s >= 0 ? 0 : errno};
-    if (s >= 0)
-        close(s);
+    if (s >= 0) close(s);
     peer_join(&pe);
     close(c->p[0]);
     close(c->p[1]);
@@ -259,8 +250,7 @@ static void *restarted_accept(void *arg)
     int s = accept(c->l, NULL, NULL);
     c->acc = (outcome){s >= 0 ? 0 : -1, s >= 0 ? 0 : errno};
     c->handled = atomic_load(&handled) - h0;
-    if (s >= 0)
-        close(s);
+    if (s >= 0) close(s);
     peer_join(&pe);
     close(c->p[0]);
     close(c->p[1]);
@@ -309,7 +299,10 @@ static void *interrupted_sleeps(void *arg)
     return NULL;
 }
 
-static long ts_ms(struct timespec ts) { return ts.tv_sec * 1000 + ts.tv_nsec / 1000000; }
+static long ts_ms(struct timespec ts)
+{
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void check_interrupted_sleeps(int flags)
 {
@@ -453,9 +446,18 @@ TEST(recv_accept_and_send_with_socket_timeouts_interrupted_by_a_handler_return_e
 
 /* ---- what the program sees of its handlers -------------------------------------------------------- */
 
-static void h1(int sig) { (void)sig; }
-static void h2(int sig) { (void)sig; }
-static void h_info(int sig, siginfo_t *si, void *uc) { (void)sig, (void)si, (void)uc; }
+static void h1(int sig)
+{
+    (void)sig;
+}
+static void h2(int sig)
+{
+    (void)sig;
+}
+static void h_info(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+}
 
 typedef struct readback_ctx {
     struct sigaction plain, info, ign, replaced_old, dfl_old;
@@ -537,8 +539,14 @@ TEST(sigaction_with_a_null_act_returns_exactly_the_handler_flags_and_mask_the_pr
 }
 
 static _Atomic int h1_runs, h2_runs;
-static void count_h1(int sig) { (void)sig, atomic_fetch_add(&h1_runs, 1); }
-static void count_h2(int sig) { (void)sig, atomic_fetch_add(&h2_runs, 1); }
+static void count_h1(int sig)
+{
+    (void)sig, atomic_fetch_add(&h1_runs, 1);
+}
+static void count_h2(int sig)
+{
+    (void)sig, atomic_fetch_add(&h2_runs, 1);
+}
 
 typedef struct signal_ctx {
     sighandler_t first, second, third, fourth;

@@ -21,10 +21,10 @@
 /* ---- the probe ------------------------------------------------------------ */
 
 typedef struct probe {
-    int (*sleep)(struct probe *);  /* performs the sleep, returns its result */
-    long ms;                        /* how long to sleep */
-    clockid_t clk;                  /* for the clock_nanosleep variants */
-    struct timespec abs_target;     /* TIMER_ABSTIME target, filled by the sleep */
+    int (*sleep)(struct probe *); /* performs the sleep, returns its result */
+    long ms;                      /* how long to sleep */
+    clockid_t clk;                /* for the clock_nanosleep variants */
+    struct timespec abs_target;   /* TIMER_ABSTIME target, filled by the sleep */
     /* results */
     int ret;
     uint64_t elapsed;
@@ -78,9 +78,15 @@ static int do_nanosleep(probe *p)
     return nanosleep(&ts, NULL);
 }
 
-static int do_usleep(probe *p) { return usleep((useconds_t)(p->ms * 1000)); }
+static int do_usleep(probe *p)
+{
+    return usleep((useconds_t)(p->ms * 1000));
+}
 
-static int do_sleep(probe *p) { return (int)sleep((unsigned)(p->ms / 1000)); }
+static int do_sleep(probe *p)
+{
+    return (int)sleep((unsigned)(p->ms / 1000));
+}
 
 static int do_clock_nanosleep_rel(probe *p)
 {
@@ -214,11 +220,7 @@ TEST(a_successful_sleep_in_a_coroutine_leaves_errno_untouched)
 /* ---- bad arguments, compared with the real call on a plain thread ------- */
 
 static const struct timespec bad_timespecs[] = {
-    {0, -1},
-    {0, 1000000000},
-    {1, 1000000000},
-    {-1, 0},
-    {-1, 500000000},
+    {0, -1}, {0, 1000000000}, {1, 1000000000}, {-1, 0}, {-1, 500000000},
 };
 #define NBAD (int)(sizeof bad_timespecs / sizeof bad_timespecs[0])
 
@@ -289,7 +291,7 @@ TEST(sleeps_with_an_invalid_timespec_fail_with_einval_exactly_like_the_real_call
 
 static void *null_requests(void *arg)
 {
-    outcome *o = arg; /* [0] nanosleep, [1] clock_nanosleep */
+    outcome *o = arg;                         /* [0] nanosleep, [1] clock_nanosleep */
     struct timespec *volatile null_ts = NULL; /* hide the NULL from the compiler */
     errno = 0;
     o[0].ret = nanosleep(null_ts, NULL);
@@ -337,10 +339,8 @@ TEST(two_coroutines_sleeping_200_ms_on_one_worker_finish_in_200_ms_not_400)
     span s[2] = {{0, 0}, {0, 0}};
     coroscope_co *co[2];
     uint64_t t0 = now_ns();
-    for (int i = 0; i < 2; i++)
-        REQUIRE(coroscope_spawn(&co[i], "sleep_200ms", sleep_200ms, &s[i]) == 0);
-    for (int i = 0; i < 2; i++)
-        CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
+    for (int i = 0; i < 2; i++) REQUIRE(coroscope_spawn(&co[i], "sleep_200ms", sleep_200ms, &s[i]) == 0);
+    for (int i = 0; i < 2; i++) CHECK_EQ_ERR(coroscope_join(co[i], NULL), 0);
     uint64_t total = now_ns() - t0;
     /* The two sleeps overlapped in time on the single worker... */
     uint64_t last_start = s[0].start > s[1].start ? s[0].start : s[1].start;
@@ -364,8 +364,7 @@ static void *sleep_one_second(void *arg)
     struct timespec ts = {1, 0};
     int r = nanosleep(&ts, NULL);
     atomic_fetch_sub(&many_sleeping, 1);
-    if (r == 0)
-        atomic_fetch_add(&many_done, 1);
+    if (r == 0) atomic_fetch_add(&many_done, 1);
     return NULL;
 }
 
@@ -374,11 +373,9 @@ TEST(ten_thousand_coroutines_sleeping_at_once_on_one_worker_all_finish_in_well_u
     configure_workers(1);
     static coroscope_co *co[MANY];
     uint64_t t0 = now_ns();
-    for (int i = 0; i < MANY; i++)
-        REQUIRE(coroscope_spawn(&co[i], "sleeper", sleep_one_second, NULL) == 0);
+    for (int i = 0; i < MANY; i++) REQUIRE(coroscope_spawn(&co[i], "sleeper", sleep_one_second, NULL) == 0);
     int bad_joins = 0;
-    for (int i = 0; i < MANY; i++)
-        bad_joins += coroscope_join(co[i], NULL) != 0;
+    for (int i = 0; i < MANY; i++) bad_joins += coroscope_join(co[i], NULL) != 0;
     uint64_t total = now_ns() - t0;
     CHECK_EQ_LONG(bad_joins, 0);
     CHECK_EQ_LONG(atomic_load(&many_done), MANY);

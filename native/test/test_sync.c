@@ -32,7 +32,10 @@ void coroscope__set_call_observer(void (*)(const cs_call *));
 #include <coroscope_events.h>
 #define HOOK(name) (COROSCOPE_HOOK_##name - 1)
 
-static int in_co(void) { return coroscope_id() != 0; }
+static int in_co(void)
+{
+    return coroscope_id() != 0;
+}
 
 static void one_worker(void)
 {
@@ -65,7 +68,10 @@ static coroscope_co *spawn(const char *name, coroscope_fn fn, void *arg)
     return co;
 }
 
-static void join(coroscope_co *co) { CHECK_EQ_ERR(coroscope_join(co, NULL), 0); }
+static void join(coroscope_co *co)
+{
+    CHECK_EQ_ERR(coroscope_join(co, NULL), 0);
+}
 
 static pthread_mutex_t *new_mutex(int type)
 {
@@ -117,8 +123,7 @@ static void *contender(void *arg)
     c->b_waited_ms = (long)((now_ns() - s) / MS);
     c->ticks_during = atomic_load(&c->tk.ticks) - t0;
     c->b_after_release = atomic_load(&c->released);
-    if (atomic_load(&c->inside))
-        atomic_store(&c->overlap, 1);
+    if (atomic_load(&c->inside)) atomic_store(&c->overlap, 1);
     CHECK_EQ_ERR(pthread_mutex_unlock(c->m), 0);
     atomic_store(&c->tk.stop, 1);
     return NULL;
@@ -192,7 +197,7 @@ TEST(a_coroutine_locking_a_mutex_a_plain_thread_holds_parks_until_the_thread_unl
 
 typedef struct excl_ctx {
     pthread_mutex_t *m;
-    long counter;         /* under m */
+    long counter; /* under m */
     _Atomic int inside;
     _Atomic int overlap;
     int rounds;
@@ -203,8 +208,7 @@ static void *excl_body(void *arg)
     excl_ctx *c = arg;
     for (int i = 0; i < c->rounds; i++) {
         CHECK_EQ_ERR(pthread_mutex_lock(c->m), 0);
-        if (atomic_fetch_add(&c->inside, 1) != 0)
-            atomic_store(&c->overlap, 1);
+        if (atomic_fetch_add(&c->inside, 1) != 0) atomic_store(&c->overlap, 1);
         long v = c->counter;
         if (i % 7 == 0) {
             if (in_co())
@@ -212,8 +216,7 @@ static void *excl_body(void *arg)
             else
                 sched_yield();
         }
-        if (i % 97 == 0)
-            pause_ms(1); /* parks in a coroutine */
+        if (i % 97 == 0) pause_ms(1); /* parks in a coroutine */
         c->counter = v + 1;
         atomic_fetch_sub(&c->inside, 1);
         CHECK_EQ_ERR(pthread_mutex_unlock(c->m), 0);
@@ -224,10 +227,8 @@ static void *excl_body(void *arg)
 static void *excl_scene(void *arg)
 {
     coroscope_co *cos[6];
-    for (int i = 0; i < 6; i++)
-        cos[i] = spawn("worker", excl_body, arg);
-    for (int i = 0; i < 6; i++)
-        join(cos[i]);
+    for (int i = 0; i < 6; i++) cos[i] = spawn("worker", excl_body, arg);
+    for (int i = 0; i < 6; i++) join(cos[i]);
     return NULL;
 }
 
@@ -237,11 +238,9 @@ static void check_exclusion(int workers, int type)
     watchdog(60);
     excl_ctx c = {.m = new_mutex(type), .rounds = 1500};
     pthread_t th[2];
-    for (int i = 0; i < 2; i++)
-        REQUIRE(pthread_create(&th[i], NULL, excl_body, &c) == 0);
+    for (int i = 0; i < 2; i++) REQUIRE(pthread_create(&th[i], NULL, excl_body, &c) == 0);
     run_in_coroutine(excl_scene, &c);
-    for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
     CHECK(!atomic_load(&c.overlap));
     CHECK_EQ_LONG(c.counter, 8L * c.rounds); /* 6 coroutines + 2 threads, no increment lost */
 }
@@ -282,7 +281,11 @@ static void wait_step(kind_ctx *c, int s)
     }
 }
 
-#define ERRNUM(expr) ({ int e_ = (expr); (outcome){e_ ? -1 : 0, e_}; })
+#define ERRNUM(expr)                \
+    ({                              \
+        int e_ = (expr);            \
+        (outcome){e_ ? -1 : 0, e_}; \
+    })
 
 /* First side: takes the mutexes and checks its own errors. */
 static void *kinds_first(void *arg)
@@ -337,8 +340,7 @@ static void *kinds_second(void *arg)
     int r = pthread_mutex_clocklock(c->normal, CLOCK_MONOTONIC, &soon);
     c->timed_out_ms = (outcome){r ? -1 : (long)((now_ns() - t0) / MS), r};
     c->after_try_rec = ERRNUM(pthread_mutex_lock(c->rec)); /* the first side let it go by now */
-    if (c->after_try_rec.ret == 0)
-        pthread_mutex_unlock(c->rec);
+    if (c->after_try_rec.ret == 0) pthread_mutex_unlock(c->rec);
     return NULL;
 }
 
@@ -398,7 +400,7 @@ TEST(errorcheck_and_recursive_mutexes_give_the_same_errors_between_sibling_corou
 typedef struct cv_ctx {
     pthread_mutex_t m;
     pthread_cond_t cv;
-    int ready;            /* under m */
+    int ready; /* under m */
     int waited;
     long waited_ms;
     ticker_ctx tk;
@@ -486,7 +488,7 @@ TEST(pthread_cond_wait_in_a_coroutine_parks_until_a_plain_thread_signals_and_the
 
 /* Timeouts: no signal comes. The mutex is held again on return. */
 typedef struct timeout_ctx {
-    ticker_ctx *tk;       /* in the coroutine run: a ticker on the same worker */
+    ticker_ctx *tk; /* in the coroutine run: a ticker on the same worker */
     int ticks_during;
     outcome realtime, monotonic_attr, clockwait, past, bad_ns, bad_clock;
     long realtime_ms, monotonic_ms, clockwait_ms;
@@ -572,7 +574,7 @@ TEST(timed_condvar_waits_time_out_on_their_clock_with_the_mutex_held_again_and_r
 
 /* Producers and consumers, coroutines and threads mixed, over one bounded
  * queue with two condvars: every item is taken exactly once. */
-#define QCAP 4
+#define QCAP               4
 #define ITEMS_PER_PRODUCER 600
 typedef struct pc_ctx {
     pthread_mutex_t m;
@@ -587,8 +589,7 @@ static void *producer(void *arg)
     pc_ctx *c = arg;
     for (int i = 1; i <= ITEMS_PER_PRODUCER; i++) {
         pthread_mutex_lock(&c->m);
-        while (c->n == QCAP)
-            pthread_cond_wait(&c->not_full, &c->m);
+        while (c->n == QCAP) pthread_cond_wait(&c->not_full, &c->m);
         c->q[(c->head + c->n++) % QCAP] = i;
         pthread_cond_signal(&c->not_empty);
         pthread_mutex_unlock(&c->m);
@@ -605,8 +606,7 @@ static void *consumer(void *arg)
     pc_ctx *c = arg;
     for (;;) {
         pthread_mutex_lock(&c->m);
-        while (c->n == 0 && c->done_producers < 4)
-            pthread_cond_wait(&c->not_empty, &c->m);
+        while (c->n == 0 && c->done_producers < 4) pthread_cond_wait(&c->not_empty, &c->m);
         if (c->n == 0) {
             pthread_mutex_unlock(&c->m);
             return NULL;
@@ -624,14 +624,10 @@ static void *consumer(void *arg)
 static void *pc_scene(void *arg)
 {
     coroscope_co *p[2], *q[3];
-    for (int i = 0; i < 2; i++)
-        p[i] = spawn("producer", producer, arg);
-    for (int i = 0; i < 3; i++)
-        q[i] = spawn("consumer", consumer, arg);
-    for (int i = 0; i < 2; i++)
-        join(p[i]);
-    for (int i = 0; i < 3; i++)
-        join(q[i]);
+    for (int i = 0; i < 2; i++) p[i] = spawn("producer", producer, arg);
+    for (int i = 0; i < 3; i++) q[i] = spawn("consumer", consumer, arg);
+    for (int i = 0; i < 2; i++) join(p[i]);
+    for (int i = 0; i < 3; i++) join(q[i]);
     return NULL;
 }
 
@@ -687,8 +683,7 @@ static void *bc_waiter(void *arg)
     bc_ctx *c = arg;
     pthread_mutex_lock(&c->m);
     atomic_fetch_add(&c->waiting, 1);
-    while (!c->go)
-        pthread_cond_wait(&c->cv, &c->m);
+    while (!c->go) pthread_cond_wait(&c->cv, &c->m);
     pthread_mutex_unlock(&c->m);
     atomic_fetch_add(&c->woke, 1);
     return NULL;
@@ -697,18 +692,15 @@ static void *bc_waiter(void *arg)
 static void *bc_scene(void *arg)
 {
     coroscope_co *w[5];
-    for (int i = 0; i < 5; i++)
-        w[i] = spawn("waiter", bc_waiter, arg);
-    for (int i = 0; i < 5; i++)
-        join(w[i]);
+    for (int i = 0; i < 5; i++) w[i] = spawn("waiter", bc_waiter, arg);
+    for (int i = 0; i < 5; i++) join(w[i]);
     return NULL;
 }
 
 static void *bc_thread(void *arg)
 {
     bc_ctx *c = arg;
-    while (atomic_load(&c->waiting) < 5)
-        pause_ms(1);
+    while (atomic_load(&c->waiting) < 5) pause_ms(1);
     pause_ms(20);
     pthread_mutex_lock(&c->m);
     c->go = 1;
@@ -739,11 +731,9 @@ static _Atomic int nobs;
 
 static void record(const cs_call *c)
 {
-    if (c->hook < HOOK(pthread_mutex_lock) || c->hook > HOOK(pthread_cond_clockwait))
-        return;
+    if (c->hook < HOOK(pthread_mutex_lock) || c->hook > HOOK(pthread_cond_clockwait)) return;
     int i = atomic_fetch_add(&nobs, 1);
-    if (i < MAX_OBS)
-        obs[i] = *c;
+    if (i < MAX_OBS) obs[i] = *c;
 }
 
 static void *observed_scene(void *arg)
@@ -808,14 +798,11 @@ static void *pin_body(void *arg)
         pid_t before = (pid_t)syscall(SYS_gettid);
         pthread_mutex_lock(&m);
         pid_t at_lock = (pid_t)syscall(SYS_gettid);
-        for (int k = 0; k < 3; k++)
-            coroscope_yield();
-        if ((pid_t)syscall(SYS_gettid) != at_lock)
-            atomic_store(&c->moved_while_holding, 1);
+        for (int k = 0; k < 3; k++) coroscope_yield();
+        if ((pid_t)syscall(SYS_gettid) != at_lock) atomic_store(&c->moved_while_holding, 1);
         pthread_mutex_unlock(&m);
         coroscope_yield();
-        if ((pid_t)syscall(SYS_gettid) != before)
-            atomic_store(&c->moved_at_all, 1);
+        if ((pid_t)syscall(SYS_gettid) != before) atomic_store(&c->moved_at_all, 1);
     }
     return NULL;
 }
@@ -823,10 +810,8 @@ static void *pin_body(void *arg)
 static void *pin_scene(void *arg)
 {
     coroscope_co *cos[16];
-    for (int i = 0; i < 16; i++)
-        cos[i] = spawn("pinned", pin_body, arg);
-    for (int i = 0; i < 16; i++)
-        join(cos[i]);
+    for (int i = 0; i < 16; i++) cos[i] = spawn("pinned", pin_body, arg);
+    for (int i = 0; i < 16; i++) join(cos[i]);
     return NULL;
 }
 

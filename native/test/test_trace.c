@@ -23,15 +23,16 @@
 /* n events with increasing ts (1000 ns apart from 1e9), kinds of the schema. */
 static coroscope_event *make_events(size_t n)
 {
-    static const uint16_t kinds[] = {COROSCOPE_EV_CO_RUN, COROSCOPE_EV_CALL, COROSCOPE_EV_CO_SUSPEND,
-                                     COROSCOPE_EV_WAKE, COROSCOPE_EV_CO_YIELD, COROSCOPE_EV_QUEUES};
+    static const uint16_t kinds[] = {COROSCOPE_EV_CO_RUN, COROSCOPE_EV_CALL,     COROSCOPE_EV_CO_SUSPEND,
+                                     COROSCOPE_EV_WAKE,   COROSCOPE_EV_CO_YIELD, COROSCOPE_EV_QUEUES};
     coroscope_event *ev = calloc(n, sizeof *ev);
     for (size_t i = 0; i < n; i++) {
-        ev[i] = (coroscope_event){.ts = 1000000000ull + i * 1000, .kind = kinds[rnd() % 6],
-                                  .worker = (uint16_t)(rnd() % 4), .tid = 100 + (uint32_t)(rnd() % 4),
+        ev[i] = (coroscope_event){.ts = 1000000000ull + i * 1000,
+                                  .kind = kinds[rnd() % 6],
+                                  .worker = (uint16_t)(rnd() % 4),
+                                  .tid = 100 + (uint32_t)(rnd() % 4),
                                   .co = rnd() % 50};
-        for (int k = 0; k < 5; k++)
-            ev[i].a[k] = rnd();
+        for (int k = 0; k < 5; k++) ev[i].a[k] = rnd();
     }
     return ev;
 }
@@ -66,13 +67,12 @@ TEST(records_and_long_strings_read_back_identical)
     coroscope_event *ev = make_events(N);
     static const size_t lens[] = {0, 1, 23, 24, 25, 47, 48, 49, 100, 1000, 70000};
     char *text = malloc(70000);
-    for (size_t i = 0; i < 70000; i++)
-        text[i] = (char)(i % 251);  /* includes NULs */
+    for (size_t i = 0; i < 70000; i++) text[i] = (char)(i % 251); /* includes NULs */
     int fd = memfile(NULL, 0);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.format = 1, .pid = 4242, .mono_ns = 5, .real_ns = 7, .flags = CS_TRACE_FLAG_SORTED,
-                              .chunk_records = 100};
+    cs_trace_writer_opts o = {
+        .format = 1, .pid = 4242, .mono_ns = 5, .real_ns = 7, .flags = CS_TRACE_FLAG_SORTED, .chunk_records = 100};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     size_t written = 0;
     for (size_t s = 0; s < sizeof lens / sizeof lens[0]; s++) {
@@ -129,7 +129,7 @@ TEST(a_string_missing_pieces_resolves_to_its_prefix_marked_incomplete)
     ev[0].a[1] = 60;
     memcpy(&ev[0].a[2], "abcdefghijklmnopqrstuvwx", 24);
     ev[1].a[0] = 7;
-    ev[1].a[1] = 48;  /* a gap: the piece at 24 is missing */
+    ev[1].a[1] = 48; /* a gap: the piece at 24 is missing */
     int fd = write_trace(ev, 2, 0, 1);
     cs_reader *r;
     cs_trace_err err;
@@ -164,7 +164,7 @@ TEST(an_empty_trace_has_no_records_and_a_valid_index)
 
 TEST(a_file_cut_at_every_byte_of_its_last_chunk_reads_the_complete_chunks_and_reports_truncation)
 {
-    enum { N = 207, CR = 50 };  /* 4 full chunks + one of 7 records */
+    enum { N = 207, CR = 50 }; /* 4 full chunks + one of 7 records */
     coroscope_event *ev = make_events(N);
     int fd = write_trace(ev, N, CR, 1);
     char *file;
@@ -177,7 +177,7 @@ TEST(a_file_cut_at_every_byte_of_its_last_chunk_reads_the_complete_chunks_and_re
     for (uint64_t cut = last; cut <= size; cut++) {
         readback rb = read_all_bytes(file, (size_t)cut, 0);
         REQUIRE(rb.open_rc == 0);
-        if (cut == size) {  /* intact */
+        if (cut == size) { /* intact */
             CHECK_EQ_LONG(rb.n, N);
             CHECK_EQ_LONG(rb.status.code, 0);
             CHECK_EQ_LONG(rb.info.has_index, 1);
@@ -186,7 +186,7 @@ TEST(a_file_cut_at_every_byte_of_its_last_chunk_reads_the_complete_chunks_and_re
             CHECK_EQ_LONG(rb.n, N);
             CHECK_EQ_LONG(rb.status.code, CS_TRACE_ETRUNCCHUNK);
             CHECK_EQ_LONG(rb.status.records_lost, 0);
-        } else if (cut == last || cut >= index_off) {  /* chunk boundary, or cut in the index: no loss */
+        } else if (cut == last || cut >= index_off) { /* chunk boundary, or cut in the index: no loss */
             CHECK_EQ_LONG(rb.n, cut == last ? 4 * CR : N);
             CHECK_EQ_LONG(rb.status.code, 0);
             CHECK_EQ_LONG(rb.info.has_index, 0);
@@ -332,12 +332,12 @@ TEST(header_problems_have_their_own_codes)
     rb = read_all_bytes("hello world, not a trace at all, but long enough to hold a header", 64, 0);
     CHECK_EQ_LONG(rb.open_rc, CS_TRACE_EBADMAGIC);
     memcpy(bad, file, size);
-    bad[8] = 3;  /* major 3 */
+    bad[8] = 3; /* major 3 */
     rb = read_all_bytes(bad, size, 0);
     CHECK_EQ_LONG(rb.open_rc, CS_TRACE_EVERSION);
     CHECK_STR_CONTAINS(rb.status.msg, "unsupported trace format version 3.0");
     memcpy(bad, file, size);
-    bad[40] ^= 1;  /* flags, under the header CRC */
+    bad[40] ^= 1; /* flags, under the header CRC */
     rb = read_all_bytes(bad, size, 0);
     CHECK_EQ_LONG(rb.open_rc, CS_TRACE_EBADHEADER);
     cs_reader *r;
@@ -351,7 +351,7 @@ TEST(header_problems_have_their_own_codes)
 
 TEST(a_newer_minor_version_with_a_longer_header_opens)
 {
-    int fd = write_trace(make_events(30), 30, 10, 0);  /* no index: offsets move */
+    int fd = write_trace(make_events(30), 30, 10, 0); /* no index: offsets move */
     char *file;
     size_t size = slurp(fd, &file);
     close(fd);
@@ -388,7 +388,7 @@ static void check_seek(int fd, const uint64_t *offs, const coroscope_event *ev, 
     REQUIRE(cs_reader_next(r, &e) == 1);
     CHECK_EQ_LONG(e.ts, ev[500].ts);
     CHECK_EQ_LONG(cs_reader_chunk_offset(r), offs[5]);
-    const char *name = cs_reader_string(r, 77, NULL, NULL);  /* defined in chunk 0 */
+    const char *name = cs_reader_string(r, 77, NULL, NULL); /* defined in chunk 0 */
     CHECK(name && strcmp(name, "defined early") == 0);
     /* backwards, to the start, past the end */
     CHECK_EQ_LONG(cs_reader_seek_time(r, 0), 0);
@@ -420,7 +420,7 @@ TEST(seek_by_time_lands_on_the_chunk_holding_that_time_with_or_without_the_index
     REQUIRE(cs_trace_writer_append(w, ev, N) == 0);
     REQUIRE(cs_trace_writer_close(w, &err) == 0);
     size_t size = slurp(fd, &file);
-    REQUIRE(chunk_offsets(file, size, offs, 15) == 11);  /* the string chunk + 10 */
+    REQUIRE(chunk_offsets(file, size, offs, 15) == 11); /* the string chunk + 10 */
     check_seek(fd, offs + 1, ev, 1);
     /* the same file without its footer: a linear scan finds the same chunk */
     int cut = memfile(file, size - 1);
@@ -433,9 +433,8 @@ TEST(seek_by_time_lands_on_the_chunk_holding_that_time_with_or_without_the_index
 TEST(unknown_kinds_and_padding_are_skipped_on_request)
 {
     coroscope_event ev[6] = {
-        {.ts = 1, .kind = COROSCOPE_EV_CO_RUN}, {.ts = 2, .kind = 200},
-        {.ts = 3, .kind = COROSCOPE_EV_NONE},  {.ts = 4, .kind = COROSCOPE_EV_CALL},
-        {.ts = 5, .kind = 0xffff},             {.ts = 6, .kind = COROSCOPE_EV_DROP},
+        {.ts = 1, .kind = COROSCOPE_EV_CO_RUN}, {.ts = 2, .kind = 200},    {.ts = 3, .kind = COROSCOPE_EV_NONE},
+        {.ts = 4, .kind = COROSCOPE_EV_CALL},   {.ts = 5, .kind = 0xffff}, {.ts = 6, .kind = COROSCOPE_EV_DROP},
     };
     int fd = write_trace(ev, 6, 2, 1);
     readback all = read_all_fd(fd, 0);
@@ -477,24 +476,19 @@ TEST(random_and_mutated_files_give_records_or_a_clear_error_never_a_crash)
         switch (iter % 5) {
         case 0: /* random bytes, some with a valid header */
             n = (size_t)(rnd() % 4096);
-            for (size_t i = 0; i < n; i++)
-                buf[i] = (char)rnd();
-            if (iter % 10 == 0 && n >= 64)
-                memcpy(buf, base, 64);
+            for (size_t i = 0; i < n; i++) buf[i] = (char)rnd();
+            if (iter % 10 == 0 && n >= 64) memcpy(buf, base, 64);
             break;
         case 1: /* flip 1..8 bits */
-            for (int k = 1 + (int)(rnd() % 8); k > 0; k--)
-                buf[rnd() % n] ^= (char)(1 << (rnd() % 8));
+            for (int k = 1 + (int)(rnd() % 8); k > 0; k--) buf[rnd() % n] ^= (char)(1 << (rnd() % 8));
             break;
         case 2: /* truncate, then maybe flip */
             n = (size_t)(rnd() % size);
-            if (n && rnd() % 2)
-                buf[rnd() % n] ^= (char)0xff;
+            if (n && rnd() % 2) buf[rnd() % n] ^= (char)0xff;
             break;
         case 3: { /* overwrite a run with random bytes */
             size_t at = (size_t)(rnd() % n), len = 1 + (size_t)(rnd() % 64);
-            for (size_t i = at; i < at + len && i < n; i++)
-                buf[i] = (char)rnd();
+            for (size_t i = at; i < at + len && i < n; i++) buf[i] = (char)rnd();
             break;
         }
         case 4: { /* a forged but consistent chunk header claiming many records, at a chunk boundary */
@@ -570,8 +564,8 @@ static int run_dump(const char *path, char *out, size_t outcap, char *errout, si
 static coroscope_event evt(uint64_t ts, uint16_t kind, uint16_t worker, uint64_t co, uint64_t a0, uint64_t a1,
                            uint64_t a2, uint64_t a3, uint64_t a4)
 {
-    return (coroscope_event){.ts = ts, .kind = kind, .worker = worker, .tid = 500 + worker, .co = co,
-                             .a = {a0, a1, a2, a3, a4}};
+    return (coroscope_event){
+        .ts = ts, .kind = kind, .worker = worker, .tid = 500 + worker, .co = co, .a = {a0, a1, a2, a3, a4}};
 }
 
 static void write_sample(const char *path, int close_it)
@@ -599,7 +593,7 @@ static void write_sample(const char *path, int close_it)
     if (close_it)
         REQUIRE(cs_trace_writer_close(w, &err) == 0);
     else
-        cs_trace_writer_abandon(w);  /* the last 3 records (a partial chunk) never reach the file */
+        cs_trace_writer_abandon(w); /* the last 3 records (a partial chunk) never reach the file */
 }
 
 TEST(coroscope_dump_renders_a_small_trace_as_readable_lines)
@@ -611,16 +605,15 @@ TEST(coroscope_dump_renders_a_small_trace_as_readable_lines)
     write_sample(path, 1);
     static char out[16384], err[4096];
     int rc = run_dump(path, out, sizeof out, err, sizeof err);
-    const char *expect =
-        "# coroscope trace: pid 4242, format 1.0, events v2, closed cleanly\n"
-        "0.000000 w1 co#7 \"conn-12\" created by a thread entry=\"handle_connection\" stack=65536\n"
-        "0.004311 w1 co#7 \"conn-12\" parked in read (fd 9 readable)\n"
-        "0.006020 w1 co#7 \"conn-12\" woke (fd 9 readable)\n"
-        "0.006020 w1 co#7 \"conn-12\" read(fd=9, 4096) = 512 <1.709ms> parked\n"
-        "0.007000 w0 - poll(timeout=none) = -1 EINTR <250ns>\n"
-        "0.009000 w1 co#7 \"conn-12\" preempted at pc 0x401000 (latency 12.0us, safe point)\n"
-        "1.000000 t66035 - DROPPED 120 events (ring of tid 66035 full) over 2.000ms\n"
-        "2.000000 w1 co#7 \"conn-12\" finished (returned, stack used 2048 bytes)\n";
+    const char *expect = "# coroscope trace: pid 4242, format 1.0, events v2, closed cleanly\n"
+                         "0.000000 w1 co#7 \"conn-12\" created by a thread entry=\"handle_connection\" stack=65536\n"
+                         "0.004311 w1 co#7 \"conn-12\" parked in read (fd 9 readable)\n"
+                         "0.006020 w1 co#7 \"conn-12\" woke (fd 9 readable)\n"
+                         "0.006020 w1 co#7 \"conn-12\" read(fd=9, 4096) = 512 <1.709ms> parked\n"
+                         "0.007000 w0 - poll(timeout=none) = -1 EINTR <250ns>\n"
+                         "0.009000 w1 co#7 \"conn-12\" preempted at pc 0x401000 (latency 12.0us, safe point)\n"
+                         "1.000000 t66035 - DROPPED 120 events (ring of tid 66035 full) over 2.000ms\n"
+                         "2.000000 w1 co#7 \"conn-12\" finished (returned, stack used 2048 bytes)\n";
     CHECK_EQ_LONG(rc, 0);
     if (strcmp(out, expect))
         cs_test_fail(__FILE__, __LINE__, "coroscope-dump printed:\n%s\nexpected:\n%s", out, expect);
@@ -690,8 +683,7 @@ static void check_sorted_stably(const coroscope_event *ev, size_t n)
 {
     long bad = 0;
     for (size_t i = 1; i < n; i++)
-        if (ev[i - 1].ts > ev[i].ts || (ev[i - 1].ts == ev[i].ts && ev[i - 1].a[0] > ev[i].a[0]))
-            bad++;
+        if (ev[i - 1].ts > ev[i].ts || (ev[i - 1].ts == ev[i].ts && ev[i - 1].a[0] > ev[i].a[0])) bad++;
     CHECK_EQ_LONG(bad, 0);
 }
 
@@ -709,8 +701,7 @@ TEST(a_batch_of_one_to_many_ascending_runs_comes_out_in_time_order_with_equal_ti
         coroscope_event *sorted = cs_events_sorted(ev, n, tmp);
         CHECK(sorted == ev || sorted == tmp);
         CHECK(memcmp(sorted, copy, n * sizeof *ev) == 0);
-        if (runs == 1)
-            CHECK(sorted == ev); /* already in order: left where it is */
+        if (runs == 1) CHECK(sorted == ev); /* already in order: left where it is */
         free(ev);
         free(copy);
         free(tmp);

@@ -30,7 +30,8 @@ static uint16_t known_kinds[256];
 static size_t nknown;
 /* Kinds no schema defines (yet): below, between and above the known ones, and past one byte. The
  * candidates a later schema takes are skipped (list_known_kinds). */
-static const uint16_t unknown_candidates[] = {0, 10, 11, 12, 13, 14, 15, 24, 100, 127, 128, 200, 254, 255, 256, 1000, 65535};
+static const uint16_t unknown_candidates[] = {0,   10,  11,  12,  13,  14,  15,   24,   100,
+                                              127, 128, 200, 254, 255, 256, 1000, 65535};
 static uint16_t unknown_kinds[sizeof unknown_candidates / 2];
 static size_t nunknown;
 
@@ -38,12 +39,10 @@ static void list_known_kinds(void)
 {
     nknown = 0;
     for (unsigned k = 0; k < 65536 && nknown < sizeof known_kinds / sizeof known_kinds[0]; k++)
-        if (cs_event_kind_known(k))
-            known_kinds[nknown++] = (uint16_t)k;
+        if (cs_event_kind_known(k)) known_kinds[nknown++] = (uint16_t)k;
     nunknown = 0;
     for (size_t i = 0; i < sizeof unknown_candidates / 2; i++)
-        if (!cs_event_kind_known(unknown_candidates[i]))
-            unknown_kinds[nunknown++] = unknown_candidates[i];
+        if (!cs_event_kind_known(unknown_candidates[i])) unknown_kinds[nunknown++] = unknown_candidates[i];
 }
 
 
@@ -74,17 +73,15 @@ static coroscope_event *random_events(size_t n)
     uint64_t ts = 1000000000ull;
     for (size_t i = 0; i < n; i++) {
         coroscope_event *e = &ev[i];
-        ts += rnd() % 5 == 0 ? (uint64_t)-(int64_t)(rnd() % 3000) : rnd() % 3000;
-        if (rnd() % 1000 == 0)
-            ts = rnd(); /* anywhere */
+        ts += rnd() % 5 == 0 ? (uint64_t) - (int64_t)(rnd() % 3000) : rnd() % 3000;
+        if (rnd() % 1000 == 0) ts = rnd(); /* anywhere */
         e->ts = ts;
         e->kind = rnd() % 8 ? known_kinds[rnd() % nknown] : unknown_kinds[rnd() % nunknown];
         unsigned t = (unsigned)(rnd() % 6);
         e->tid = t == 5 ? (uint32_t)rnd() : 1000 + t;
         e->worker = t < 3 ? (uint16_t)t : t == 3 ? COROSCOPE_NO_WORKER : (uint16_t)rnd();
         e->co = rnd() % 4 ? rnd() % 64 : rnd() % 2 ? 0 : rnd();
-        for (int k = 0; k < 5; k++)
-            e->a[k] = tricky(e);
+        for (int k = 0; k < 5; k++) e->a[k] = tricky(e);
     }
     return ev;
 }
@@ -104,8 +101,7 @@ static size_t v2_chunks(const char *file, size_t size, uint64_t *offs, size_t ma
     while (off + sizeof(cs_v2_chunk_header) <= size && k < max) {
         cs_v2_chunk_header h;
         memcpy(&h, file + off, sizeof h);
-        if (h.magic != CS_V2_CHUNK_MAGIC)
-            break;
+        if (h.magic != CS_V2_CHUNK_MAGIC) break;
         offs[k++] = off;
         off += sizeof h + h.summary_size + h.body_size;
     }
@@ -142,13 +138,10 @@ TEST(every_event_kind_round_trips_bit_for_bit_through_format_2)
     }
     /* every known kind present, with every unknown one too */
     int seen[65536] = {0};
-    for (size_t i = 0; i < N; i++)
-        seen[ev[i].kind] = 1;
+    for (size_t i = 0; i < N; i++) seen[ev[i].kind] = 1;
     CHECK(nknown >= 25); /* the kinds of events version 1, at least */
-    for (size_t k = 0; k < nknown; k++)
-        CHECK(seen[known_kinds[k]]);
-    for (size_t k = 0; k < nunknown; k++)
-        CHECK(seen[unknown_kinds[k]]);
+    for (size_t k = 0; k < nknown; k++) CHECK(seen[known_kinds[k]]);
+    for (size_t k = 0; k < nunknown; k++) CHECK(seen[unknown_kinds[k]]);
     free(ev);
 }
 
@@ -160,8 +153,7 @@ TEST(strings_written_in_format_2_resolve_and_read_back_identical)
     cs_trace_writer_opts o = {.chunk_records = 3};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     char text[300];
-    for (int i = 0; i < 300; i++)
-        text[i] = (char)(i * 7 + 1);
+    for (int i = 0; i < 300; i++) text[i] = (char)(i * 7 + 1);
     REQUIRE(cs_trace_writer_string(w, 9, text, sizeof text, 10, 0, 1) == 0);
     REQUIRE(cs_trace_writer_string(w, 10, "short", 5, 11, 1, 2) == 0);
     coroscope_event odd = {.ts = 12, .kind = COROSCOPE_EV_STRING, .tid = 3, .a = {11, 2, rnd(), rnd(), rnd()}};
@@ -171,8 +163,7 @@ TEST(strings_written_in_format_2_resolve_and_read_back_identical)
     REQUIRE(cs_reader_open_fd(&r, fd, 0, &err) == 0);
     coroscope_event e;
     size_t n = 0;
-    while (cs_reader_next(r, &e) == 1)
-        n++;
+    while (cs_reader_next(r, &e) == 1) n++;
     CHECK_EQ_LONG(n, 13 + 1 + 1); /* 300 bytes = 1 STRING + 12 STRING_MORE */
     size_t len;
     int complete;
@@ -195,15 +186,17 @@ TEST(strings_written_in_format_2_resolve_and_read_back_identical)
 /* n records shaped like a recording's (few bytes each once encoded). */
 static coroscope_event *plain_events(size_t n)
 {
-    static const uint16_t kinds[] = {COROSCOPE_EV_CO_RUN, COROSCOPE_EV_CALL, COROSCOPE_EV_CO_SUSPEND,
-                                     COROSCOPE_EV_WAKE, COROSCOPE_EV_CO_YIELD, COROSCOPE_EV_QUEUES};
+    static const uint16_t kinds[] = {COROSCOPE_EV_CO_RUN, COROSCOPE_EV_CALL,     COROSCOPE_EV_CO_SUSPEND,
+                                     COROSCOPE_EV_WAKE,   COROSCOPE_EV_CO_YIELD, COROSCOPE_EV_QUEUES};
     coroscope_event *ev = calloc(n, sizeof *ev);
     for (size_t i = 0; i < n; i++) {
-        ev[i] = (coroscope_event){.ts = 1000000000ull + i * 1000 + rnd() % 500, .kind = kinds[rnd() % 6],
-                                  .worker = (uint16_t)(rnd() % 2), .tid = 100, .co = rnd() % 50};
+        ev[i] = (coroscope_event){.ts = 1000000000ull + i * 1000 + rnd() % 500,
+                                  .kind = kinds[rnd() % 6],
+                                  .worker = (uint16_t)(rnd() % 2),
+                                  .tid = 100,
+                                  .co = rnd() % 50};
         ev[i].tid += ev[i].worker;
-        for (int k = 0; k < 5; k++)
-            ev[i].a[k] = rnd() % 4 ? rnd() % 16 : rnd() % 100000;
+        for (int k = 0; k < 5; k++) ev[i].a[k] = rnd() % 4 ? rnd() % 16 : rnd() % 100000;
     }
     return ev;
 }
@@ -225,8 +218,7 @@ TEST(a_file_cut_at_every_offset_of_its_last_chunks_reads_every_chunk_before_the_
         for (size_t cut = (size_t)offs[nch - 2]; cut <= size; cut++) {
             readback rb = read_all_bytes(file, cut, 0);
             size_t whole = 0;
-            while (whole < nch && offs[whole + 1] <= cut)
-                whole++;
+            while (whole < nch && offs[whole + 1] <= cut) whole++;
             size_t expect = cut >= offs[nch] ? N : whole * PER;
             if (rb.open_rc || rb.n != expect || !same_events(rb.ev, ev, rb.n)) {
                 cs_test_fail(__FILE__, __LINE__, "closed=%d cut at %zu of %zu: %zu records (expected %zu), \"%s\"",
@@ -284,16 +276,16 @@ TEST(a_flipped_byte_anywhere_in_a_chunk_is_reported_and_the_chunks_before_it_are
         codes[code]++;
         free(rb.ev);
     }
-    CHECK_GT_LONG(codes[CS_TRACE_EBADCHUNK], 0);  /* the header */
-    CHECK_GT_LONG(codes[CS_TRACE_ECHUNKCRC], 0);  /* summary and body */
+    CHECK_GT_LONG(codes[CS_TRACE_EBADCHUNK], 0); /* the header */
+    CHECK_GT_LONG(codes[CS_TRACE_ECHUNKCRC], 0); /* summary and body */
     free(bad);
     free(file);
     free(ev);
 }
 
 /* Rebuild a chunk around a raw body and a summary, with valid CRCs. */
-static size_t forge_chunk(char *out, const cs_v2_chunk_header *like, const void *sum, size_t sum_len,
-                          const void *raw, size_t raw_len, uint32_t declared_raw)
+static size_t forge_chunk(char *out, const cs_v2_chunk_header *like, const void *sum, size_t sum_len, const void *raw,
+                          size_t raw_len, uint32_t declared_raw)
 {
     cs_v2_chunk_header h = *like;
     size_t cap = ZSTD_compressBound(raw_len);
@@ -341,27 +333,21 @@ TEST(hostile_chunks_with_valid_crcs_are_refused_with_a_clear_error_and_earlier_c
         uint32_t declared = 0;
         switch (iter % 6) {
         case 0: /* flip bits of the decompressed columns */
-            for (int k = 1 + (int)(rnd() % 4); k > 0; k--)
-                rawm[rnd() % rlen] ^= (char)(1 << (rnd() % 8));
+            for (int k = 1 + (int)(rnd() % 4); k > 0; k--) rawm[rnd() % rlen] ^= (char)(1 << (rnd() % 8));
             break;
         case 1: /* overwrite a run of the columns */
-            for (size_t i = rnd() % rlen, e = i + 1 + rnd() % 32; i < e && i < rlen; i++)
-                rawm[i] = (char)rnd();
+            for (size_t i = rnd() % rlen, e = i + 1 + rnd() % 32; i < e && i < rlen; i++) rawm[i] = (char)rnd();
             break;
-        case 2: /* cut or grow the columns */
-            rlen = rnd() % 2 ? rnd() % rlen : rlen + 1 + rnd() % 60;
-            break;
+        case 2: /* cut or grow the columns */ rlen = rnd() % 2 ? rnd() % rlen : rlen + 1 + rnd() % 60; break;
         case 3: /* the summary: lanes, counts, times */
-            for (int k = 1 + (int)(rnd() % 3); k > 0; k--)
-                summ[rnd() % h.summary_size] ^= (char)(1 << (rnd() % 8));
+            for (int k = 1 + (int)(rnd() % 3); k > 0; k--) summ[rnd() % h.summary_size] ^= (char)(1 << (rnd() % 8));
             break;
         case 4: /* a decompression bomb: declares (and holds) far more than the records need */
             rlen = h.raw_size;
             declared = (uint32_t)(CS_V2_RAW_MAX(h.nrecords) + 1 + rnd() % 1000);
             break;
         case 5: { /* a body that decompresses to more than it declares (costly: now and then) */
-            if (iter % 60 != 5)
-                continue;
+            if (iter % 60 != 5) continue;
             char *big = calloc(1, 32u << 20);
             size_t n = forge_chunk(f + offs[1], &h, summ, h.summary_size, big, 32u << 20, h.raw_size);
             free(big);
@@ -418,15 +404,11 @@ TEST(random_and_mutated_format_2_files_give_records_or_a_clear_error_never_a_cra
         memcpy(buf, base, size);
         switch (iter % 4) {
         case 0:
-            for (int k = 1 + (int)(rnd() % 8); k > 0; k--)
-                buf[rnd() % n] ^= (char)(1 << (rnd() % 8));
+            for (int k = 1 + (int)(rnd() % 8); k > 0; k--) buf[rnd() % n] ^= (char)(1 << (rnd() % 8));
             break;
-        case 1:
-            n = (size_t)(rnd() % size);
-            break;
+        case 1: n = (size_t)(rnd() % size); break;
         case 2:
-            for (size_t i = rnd() % n, e = i + 1 + rnd() % 64; i < e && i < n; i++)
-                buf[i] = (char)rnd();
+            for (size_t i = rnd() % n, e = i + 1 + rnd() % 64; i < e && i < n; i++) buf[i] = (char)rnd();
             break;
         case 3: { /* a forged header with a valid CRC and random sizes, at the first chunk */
             cs_v2_chunk_header h;
@@ -527,8 +509,7 @@ TEST(chunk_summaries_give_per_lane_counts_busy_time_and_running_coroutines_in_bo
         /* the walk does not disturb reading */
         coroscope_event e;
         size_t n = 0;
-        while (cs_reader_next(r, &e) == 1)
-            n++;
+        while (cs_reader_next(r, &e) == 1) n++;
         CHECK_EQ_LONG(n, 9);
         cs_reader_close(r);
         close(fd);
@@ -552,8 +533,7 @@ TEST(a_summary_walk_stops_at_a_cut_chunk_with_every_summary_before_it)
     uint64_t cur = 0;
     cs_chunk_summary s;
     int n = 0;
-    while (cs_reader_summary_next(r, &cur, &s, &err) == 1)
-        n++;
+    while (cs_reader_summary_next(r, &cur, &s, &err) == 1) n++;
     CHECK_EQ_LONG(n, 3);
     CHECK_EQ_LONG(err.code, CS_TRACE_ETRUNCCHUNK);
     cs_reader_close(r);
@@ -589,8 +569,7 @@ TEST(format_2_batches_of_more_than_a_quarter_chunk_become_chunks_as_they_come_an
     cs_chunk_summary s;
     uint32_t sizes[8] = {0};
     int n = 0;
-    while (n < 8 && cs_reader_summary_next(r, &cur, &s, &err) == 1)
-        sizes[n++] = s.nrecords;
+    while (n < 8 && cs_reader_summary_next(r, &cur, &s, &err) == 1) sizes[n++] = s.nrecords;
     CHECK_EQ_LONG(n, 4);
     CHECK_EQ_LONG(sizes[0], 5);
     CHECK_EQ_LONG(sizes[1], 5);
@@ -680,8 +659,7 @@ TEST(string_ids_chosen_to_collide_cost_a_bounded_number_of_probes_each)
     REQUIRE(cs_reader_open_fd(&r, fd, 0, &err) == 0);
     coroscope_event e;
     size_t n = 0;
-    while (cs_reader_next(r, &e) == 1)
-        n++;
+    while (cs_reader_next(r, &e) == 1) n++;
     CHECK_EQ_LONG(n, N);
     for (size_t i = 1; i <= N; i++)
         if (!cs_reader_string(r, (uint64_t)i << 47, NULL, NULL)) {
@@ -785,8 +763,7 @@ static int run_dump_timed(const char *path, const char *out_path, double *secs)
     int st;
     REQUIRE(waitpid(pid, &st, 0) == pid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (secs)
-        *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (secs) *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     REQUIRE(WIFEXITED(st));
     return WEXITSTATUS(st);
 }

@@ -175,7 +175,8 @@ static void *intr_scenario(void *arg)
     return NULL;
 }
 
-TEST(a_signal_handler_ends_waitpid_and_sem_wait_with_eintr_without_sa_restart_they_go_on_with_it_and_timed_waits_always_end)
+TEST(
+    a_signal_handler_ends_waitpid_and_sem_wait_with_eintr_without_sa_restart_they_go_on_with_it_and_timed_waits_always_end)
 {
     intr_ctx t = {0}, c = {0};
     thread_then_coroutine(intr_scenario, &t, &c);
@@ -414,8 +415,7 @@ static void check_ticker_runs(int what)
     int during = (int)(intptr_t)run_in_coroutine(ticker_and_waiter, &c);
     CHECK_OUTCOME(c.waited, 0, 0);
     /* 10 ms ticks over a 300 ms wait: about 30; a blocked worker gives 0 or 1. */
-    if (during < 5)
-        cs_test_fail(__FILE__, __LINE__, "the ticker ticked %d times during the 300 ms wait", during);
+    if (during < 5) cs_test_fail(__FILE__, __LINE__, "the ticker ticked %d times during the 300 ms wait", during);
 }
 
 TEST(a_ticker_coroutine_keeps_running_on_the_single_worker_while_another_waits_for_a_child_for_300_ms)

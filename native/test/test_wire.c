@@ -56,16 +56,14 @@ static coroscope_event rec(uint16_t kind, uint64_t co, uint64_t a0)
 static long find(const collected *c, uint16_t kind, uint64_t co)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->ev[i].kind == kind && c->ev[i].co == co)
-            return (long)i;
+        if (c->ev[i].kind == kind && c->ev[i].co == co) return (long)i;
     return -1;
 }
 
 static int sorted_by_ts(const collected *c)
 {
     for (size_t i = 1; i < c->n; i++)
-        if (c->ev[i - 1].ts > c->ev[i].ts)
-            return 0;
+        if (c->ev[i - 1].ts > c->ev[i].ts) return 0;
     return 1;
 }
 
@@ -83,8 +81,7 @@ static void *stepper_main(void *arg)
     stepper *s = arg;
     for (;;) {
         sem_wait(&s->go);
-        if (!s->step)
-            return NULL;
+        if (!s->step) return NULL;
         s->step(s->ring);
         sem_post(&s->done);
     }
@@ -240,8 +237,8 @@ TEST(a_full_buffer_hands_its_older_half_over_and_a_record_that_arrives_older_tha
     }
     CHECK_EQ_ERR(cs_ring_flush(&t->b), 0);
     CHECK_EQ_LONG(cs_consumer_drain(&t->c, &t->sink), 1000);
-    CHECK_LE_LONG(t->c.n, 256);               /* memory: never more than the buffer */
-    CHECK_GE_LONG(t->out.n, 1000 - 256);      /* the rest went out, in order */
+    CHECK_LE_LONG(t->c.n, 256);          /* memory: never more than the buffer */
+    CHECK_GE_LONG(t->out.n, 1000 - 256); /* the rest went out, in order */
     CHECK(sorted_by_ts(&t->out));
     CHECK_EQ_LONG(t->c.late, 0);
     CHECK_EQ_ERR(cs_ring_flush(&t->a), 0);
@@ -258,8 +255,7 @@ TEST(a_quiet_ring_whose_producer_publishes_each_record_at_once_does_not_hold_the
 {
     for (int each = 0; each <= 1; each++) {
         two_rings *t = two_rings_new(1024, 1024, LONG_HOLD); /* a (a plain thread) is silent */
-        if (each)
-            cs_ring_set_publish_each(&t->a);
+        if (each) cs_ring_set_publish_each(&t->a);
         t->c.quiet_ns = 1 * MS;
         for (uint64_t i = 0; i < 10; i++) {
             coroscope_event e = rec(COROSCOPE_EV_CO_YIELD, 1, i);
@@ -310,8 +306,7 @@ TEST(hand_overs_of_many_interleaved_runs_come_out_in_time_order_and_stable_acros
             e.tid = (uint32_t)i + 1;
             CHECK_EQ_ERR(cs_ring_write(&r[i], &e), 0);
         }
-    for (int i = 0; i < NR; i++)
-        CHECK_EQ_ERR(cs_ring_flush(&r[i]), 0);
+    for (int i = 0; i < NR; i++) CHECK_EQ_ERR(cs_ring_flush(&r[i]), 0);
     cs_consumer_sink sink = {.ctx = out, .batch = collect};
     CHECK_EQ_LONG(cs_consumer_drain(&c, &sink), NR * PER);
     cs_consumer_flush(&c, &sink);
@@ -328,8 +323,7 @@ TEST(hand_overs_of_many_interleaved_runs_come_out_in_time_order_and_stable_acros
     CHECK(in_order);
     CHECK_EQ_LONG(c.late, 0);
     cs_consumer_free(&c);
-    for (int i = 0; i < NR; i++)
-        cs_ring_destroy(&r[i]);
+    for (int i = 0; i < NR; i++) cs_ring_destroy(&r[i]);
     free(out);
 }
 
@@ -337,9 +331,9 @@ TEST(hand_overs_of_many_interleaved_runs_come_out_in_time_order_and_stable_acros
 
 typedef struct got_lines {
     char text[8][256];
-    ino_t ino[8];   /* inode of the fd that came with the line (0: none) */
+    ino_t ino[8]; /* inode of the fd that came with the line (0: none) */
     int n;
-    int keep;       /* keep every fd (the test closes them) */
+    int keep; /* keep every fd (the test closes them) */
     int kept[8];
 } got_lines;
 
@@ -389,8 +383,7 @@ TEST(after_junk_without_a_newline_each_later_announcement_line_still_gets_its_ow
     send_line(sv[1], "{\"event\":\"ring\",\"tid\":2,\"worker\":0}\n", p2[0]);
     send_line(sv[1], "{\"reply\":1}\n", -1);
     send_line(sv[1], "{\"event\":\"ring\",\"tid\":3,\"worker\":1}\n", p3[0]);
-    while (g.n < 4)
-        CHECK_GT_LONG(cs_fd_lines_read(&b, sv[0], 0, on_line, &g), 0);
+    while (g.n < 4) CHECK_GT_LONG(cs_fd_lines_read(&b, sv[0], 0, on_line, &g), 0);
     REQUIRE(g.n == 4);
     CHECK_STR_CONTAINS(g.text[0], "garbage with no newline {\"event\":\"ring\",\"tid\":1");
     CHECK_EQ_LONG(g.ino[0], ino1);
@@ -404,8 +397,7 @@ TEST(after_junk_without_a_newline_each_later_announcement_line_still_gets_its_ow
     close(g.kept[3]);
     cs_fd_lines_free(&b);
     int fds[] = {sv[0], sv[1], p1[1], p2[0], p2[1], p3[0], p3[1]};
-    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        close(fds[i]);
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) close(fds[i]);
 }
 
 TEST(an_fd_read_with_the_first_part_of_a_line_belongs_to_that_line_not_to_the_lines_read_before_it)
@@ -478,7 +470,7 @@ TEST(a_reader_finds_a_socket_in_the_second_directory_when_the_first_has_none)
     REQUIRE(cs_control_dir(0, first, sizeof first) == 0);
     REQUIRE(cs_control_dir(1, second, sizeof second) == 0);
     REQUIRE(mkdir(first, 0700) == 0);
-    mkdir(second, 0700); /* may exist: other tests, other engines of this user */
+    mkdir(second, 0700);    /* may exist: other tests, other engines of this user */
     pid_t pid = 0x7ffffff0; /* no such process: its socket name is free */
     CHECK_EQ_LONG(cs_control_socket_find(pid, found, sizeof found), ENOENT);
     REQUIRE(cs_control_socket_in(second, pid, path, sizeof path) == 0);

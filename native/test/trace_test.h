@@ -45,15 +45,13 @@ static readback read_all_fd(int fd, unsigned flags)
     readback rb = {0};
     cs_reader *r;
     rb.open_rc = cs_reader_open_fd(&r, fd, flags, &rb.status);
-    if (rb.open_rc)
-        return rb;
+    if (rb.open_rc) return rb;
     rb.info = *cs_reader_info(r);
     size_t cap = 1024;
     rb.ev = malloc(cap * sizeof *rb.ev);
     coroscope_event e;
     while (cs_reader_next(r, &e) == 1) {
-        if (rb.n == cap)
-            rb.ev = realloc(rb.ev, (cap *= 2) * sizeof *rb.ev);
+        if (rb.n == cap) rb.ev = realloc(rb.ev, (cap *= 2) * sizeof *rb.ev);
         rb.ev[rb.n++] = e;
     }
     rb.status = *cs_reader_status(r);
@@ -86,7 +84,8 @@ static int write_format(int format, const coroscope_event *ev, size_t n, uint32_
     int fd = memfile(NULL, 0);
     cs_trace_writer *w;
     cs_trace_err err;
-    cs_trace_writer_opts o = {.format = format, .pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
+    cs_trace_writer_opts o = {
+        .format = format, .pid = 4242, .mono_ns = 5, .real_ns = 7, .chunk_records = chunk_records};
     REQUIRE(cs_trace_writer_open_fd(&w, fd, &o, &err) == 0);
     REQUIRE(cs_trace_writer_append(w, ev, n) == 0);
     if (close_it) {

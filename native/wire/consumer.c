@@ -49,24 +49,19 @@ int cs_consumer_add(cs_consumer *c, cs_ring *r)
     if (c->nrings == c->cap_rings) {
         uint32_t cap = c->cap_rings ? c->cap_rings * 2 : 16;
         cs_ring **g = realloc(c->rings, cap * sizeof *g);
-        if (!g)
-            return ENOMEM;
+        if (!g) return ENOMEM;
         c->rings = g;
         size_t *t = realloc(c->taken, cap * sizeof *t);
-        if (!t)
-            return ENOMEM;
+        if (!t) return ENOMEM;
         c->taken = t;
         uint64_t *f = realloc(c->front, cap * sizeof *f);
-        if (!f)
-            return ENOMEM;
+        if (!f) return ENOMEM;
         c->front = f;
         uint64_t *q = realloc(c->quiet, cap * sizeof *q);
-        if (!q)
-            return ENOMEM;
+        if (!q) return ENOMEM;
         c->quiet = q;
         uint64_t *wt = realloc(c->waits, cap * sizeof *wt);
-        if (!wt)
-            return ENOMEM;
+        if (!wt) return ENOMEM;
         c->waits = wt;
         c->cap_rings = cap;
     }
@@ -102,15 +97,13 @@ static uint64_t mono_ns(void)
  * than this, unless it is late. */
 static uint64_t watermark(const cs_consumer *c)
 {
-    if (c->nrings == 0)
-        return UINT64_MAX; /* what is held came from rings gone since */
+    if (c->nrings == 0) return UINT64_MAX; /* what is held came from rings gone since */
     uint64_t now = mono_ns(), floor = now > c->hold_ns ? now - c->hold_ns : 0, w = UINT64_MAX;
     for (uint32_t i = 0; i < c->nrings; i++) {
         uint64_t f = c->front[i] > floor ? c->front[i] : floor;
         if (c->quiet[i] > c->quiet_ns && c->quiet[i] - c->quiet_ns > f)
             f = c->quiet[i] - c->quiet_ns; /* quiet, and publishes each record at once */
-        if (f < w)
-            w = f;
+        if (f < w) w = f;
     }
     return w;
 }
@@ -122,8 +115,7 @@ static void hand_over_first(cs_consumer *c, const cs_consumer_sink *s, size_t k)
     coroscope_event *h = c->buf + c->off;
     for (size_t i = 0; i < k && h[i].ts < c->out_ts; i++)
         c->late++; /* sorted: only a prefix can be older than what went out */
-    if (h[k - 1].ts > c->out_ts)
-        c->out_ts = h[k - 1].ts;
+    if (h[k - 1].ts > c->out_ts) c->out_ts = h[k - 1].ts;
     s->batch(s->ctx, h, k);
     c->n -= k;
     c->off = c->n ? c->off + k : 0;
@@ -148,34 +140,26 @@ static coroscope_event *order(cs_consumer *c, coroscope_event *src, size_t n, co
         if (3 * (runs + 2) > c->run_cap) {
             size_t cap = c->run_cap ? c->run_cap * 2 : 192;
             size_t *g = realloc(c->run, cap * sizeof *g);
-            if (!g)
-                return cs_events_sorted(src, n, dst); /* no memory for the heap: the pairwise sort */
+            if (!g) return cs_events_sorted(src, n, dst); /* no memory for the heap: the pairwise sort */
             c->run = g;
             c->run_cap = cap;
         }
         c->run[runs++] = i++;
-        while (i < n && src[i - 1].ts <= src[i].ts)
-            i++;
+        while (i < n && src[i - 1].ts <= src[i].ts) i++;
     }
-    if (runs <= 1)
-        return src;
+    if (runs <= 1) return src;
     /* run[0 .. runs]: starts, then n; pos: each run's next record; heap of run indices */
     size_t *start = c->run, *pos = start + runs + 1, *heap = pos + runs, hs = runs, k = 0;
     start[runs] = n;
-    for (size_t r = 0; r < runs; r++)
-        pos[r] = start[r];
-    for (size_t r = 0; r < runs; r++)
-        heap[r] = r; /* run starts ascend: already a heap on ties... */
-    for (size_t i = hs / 2; i-- > 0;) { /* ...not on ts: heapify */
+    for (size_t r = 0; r < runs; r++) pos[r] = start[r];
+    for (size_t r = 0; r < runs; r++) heap[r] = r; /* run starts ascend: already a heap on ties... */
+    for (size_t i = hs / 2; i-- > 0;) {            /* ...not on ts: heapify */
         size_t j = i;
         for (;;) {
             size_t l = 2 * j + 1, m = j;
-            if (l < hs && run_before(src, pos, heap[l], heap[m]))
-                m = l;
-            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m]))
-                m = l + 1;
-            if (m == j)
-                break;
+            if (l < hs && run_before(src, pos, heap[l], heap[m])) m = l;
+            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m])) m = l + 1;
+            if (m == j) break;
             size_t t = heap[j];
             heap[j] = heap[m];
             heap[m] = t;
@@ -185,17 +169,13 @@ static coroscope_event *order(cs_consumer *c, coroscope_event *src, size_t n, co
     while (hs > 1) {
         size_t r = heap[0];
         dst[k++] = src[pos[r]++];
-        if (pos[r] == start[r + 1])
-            heap[0] = heap[--hs];
+        if (pos[r] == start[r + 1]) heap[0] = heap[--hs];
         size_t j = 0;
         for (;;) {
             size_t l = 2 * j + 1, m = j;
-            if (l < hs && run_before(src, pos, heap[l], heap[m]))
-                m = l;
-            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m]))
-                m = l + 1;
-            if (m == j)
-                break;
+            if (l < hs && run_before(src, pos, heap[l], heap[m])) m = l;
+            if (l + 1 < hs && run_before(src, pos, heap[l + 1], heap[m])) m = l + 1;
+            if (m == j) break;
             size_t t = heap[j];
             heap[j] = heap[m];
             heap[m] = t;
@@ -227,8 +207,7 @@ static void sort_held(cs_consumer *c)
  * make room, so at least its older half goes. */
 static void release(cs_consumer *c, const cs_consumer_sink *s, int full)
 {
-    if (!c->n)
-        return;
+    if (!c->n) return;
     sort_held(c);
     uint64_t w = watermark(c);
     size_t lo = 0, hi = c->n; /* the first record above w: binary search */
@@ -239,18 +218,18 @@ static void release(cs_consumer *c, const cs_consumer_sink *s, int full)
         else
             hi = mid;
     }
-    if (full && lo < c->n / 2 + 1)
-        lo = c->n / 2 + 1 < c->n ? c->n / 2 + 1 : c->n;
-    if (lo)
-        hand_over_first(c, s, lo);
+    if (full && lo < c->n / 2 + 1) lo = c->n / 2 + 1 < c->n ? c->n / 2 + 1 : c->n;
+    if (lo) hand_over_first(c, s, lo);
 }
 
-void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s) { release(c, s, 0); }
+void cs_consumer_flush(cs_consumer *c, const cs_consumer_sink *s)
+{
+    release(c, s, 0);
+}
 
 void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s)
 {
-    if (!c->n)
-        return;
+    if (!c->n) return;
     sort_held(c);
     hand_over_first(c, s, c->n);
 }
@@ -258,10 +237,8 @@ void cs_consumer_finish(cs_consumer *c, const cs_consumer_sink *s)
 /* Room for at least one more record at the end of what is held. */
 static void make_room(cs_consumer *c, const cs_consumer_sink *s)
 {
-    if (c->off + c->n < c->cap)
-        return;
-    if (c->n == c->cap)
-        release(c, s, 1);
+    if (c->off + c->n < c->cap) return;
+    if (c->n == c->cap) release(c, s, 1);
     if (c->off + c->n == c->cap) {
         memmove(c->buf, c->buf + c->off, c->n * sizeof *c->buf);
         c->off = 0;
@@ -280,8 +257,7 @@ static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, uint32_t ri, size
         size_t end = c->off + c->n, room = c->cap - end < want - got ? c->cap - end : want - got;
         uint64_t t = each ? mono_ns() : 0; /* before the read: nothing later is stamped much before it */
         ssize_t k = cs_ring_read(r, c->buf + end, room);
-        if (k < 0)
-            return -1;
+        if (k < 0) return -1;
         if (each) { /* quiet: empty, and no wait for room began since the last read (a record
                      * stamped before a wait is published after it) */
             uint64_t w = atomic_load_explicit(&r->hdr->waits, memory_order_relaxed);
@@ -289,14 +265,11 @@ static ssize_t take(cs_consumer *c, const cs_consumer_sink *s, uint32_t ri, size
             c->waits[ri] = w;
             c->quiet[ri] = k == 0 && calm ? t : 0;
         }
-        if (k == 0)
-            break;
+        if (k == 0) break;
         for (ssize_t j = 0; j < k; j++) {
             const coroscope_event *e = &c->buf[end + (size_t)j];
-            if (e->kind == COROSCOPE_EV_DROP)
-                c->lost += e->a[0];
-            if (e->ts > c->front[ri])
-                c->front[ri] = e->ts;
+            if (e->kind == COROSCOPE_EV_DROP) c->lost += e->a[0];
+            if (e->ts > c->front[ri]) c->front[ri] = e->ts;
         }
         c->n += (size_t)k;
         got += (size_t)k;
@@ -313,16 +286,13 @@ size_t cs_consumer_drain(cs_consumer *c, const cs_consumer_sink *s)
      * created a coroutine is not a batch behind the worker that runs it),
      * and at most its capacity per call. */
     size_t total = 0, share = c->cap / (c->nrings ? c->nrings : 1);
-    if (share < 256)
-        share = 256;
+    if (share < 256) share = 256;
     int corrupt = 0;
-    for (uint32_t i = 0; i < c->nrings; i++)
-        c->taken[i] = 0;
+    for (uint32_t i = 0; i < c->nrings; i++) c->taken[i] = 0;
     for (;;) {
         size_t round = 0;
         for (uint32_t i = 0; i < c->nrings; i++) {
-            if (c->taken[i] == CORRUPT || c->taken[i] >= c->rings[i]->capacity)
-                continue;
+            if (c->taken[i] == CORRUPT || c->taken[i] >= c->rings[i]->capacity) continue;
             size_t left = c->rings[i]->capacity - c->taken[i];
             ssize_t got = take(c, s, i, left < share ? left : share);
             if (got < 0) {
@@ -334,16 +304,14 @@ size_t cs_consumer_drain(cs_consumer *c, const cs_consumer_sink *s)
             round += (size_t)got;
         }
         total += round;
-        if (round == 0)
-            break;
+        if (round == 0) break;
     }
     for (uint32_t i = 0; corrupt && i < c->nrings; i++)
         if (c->taken[i] == CORRUPT) {
             cs_ring *r = c->rings[i];
             cs_consumer_remove(c, r);
             i--;
-            if (s->corrupt)
-                s->corrupt(s->ctx, r, CS_RING_ECORRUPT);
+            if (s->corrupt) s->corrupt(s->ctx, r, CS_RING_ECORRUPT);
         }
     c->records += total;
     return total;
@@ -353,8 +321,7 @@ int cs_consumer_arm(cs_consumer *c)
 {
     for (uint32_t i = 0; i < c->nrings; i++)
         if (!cs_ring_arm(c->rings[i])) {
-            for (uint32_t j = 0; j < i; j++)
-                cs_ring_disarm(c->rings[j]);
+            for (uint32_t j = 0; j < i; j++) cs_ring_disarm(c->rings[j]);
             return 0;
         }
     return 1;
@@ -362,8 +329,7 @@ int cs_consumer_arm(cs_consumer *c)
 
 void cs_consumer_disarm(cs_consumer *c)
 {
-    for (uint32_t i = 0; i < c->nrings; i++)
-        cs_ring_disarm(c->rings[i]);
+    for (uint32_t i = 0; i < c->nrings; i++) cs_ring_disarm(c->rings[i]);
     if (c->doorbell >= 0) {
         uint64_t v;
         while (syscall(SYS_read, c->doorbell, &v, sizeof v) < 0 && errno == EINTR)
@@ -373,8 +339,7 @@ void cs_consumer_disarm(cs_consumer *c)
 
 int cs_consumer_wait(cs_consumer *c, uint64_t timeout_ns)
 {
-    if (!cs_consumer_arm(c))
-        return 0;
+    if (!cs_consumer_arm(c)) return 0;
     struct pollfd p = {.fd = c->doorbell, .events = POLLIN};
     struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
     long r = syscall(SYS_ppoll, &p, c->doorbell >= 0 ? 1 : 0, &ts, NULL, (size_t)8);
@@ -388,8 +353,7 @@ uint64_t cs_consumer_end_losses(cs_consumer *c, const cs_consumer_sink *s)
     for (uint32_t i = 0; i < c->nrings; i++) {
         coroscope_event d;
         uint64_t n = cs_ring_take_pending(c->rings[i], &d);
-        if (!n)
-            continue;
+        if (!n) continue;
         make_room(c, s);
         c->buf[c->off + c->n++] = d;
         c->lost += n;

@@ -95,27 +95,27 @@ typedef struct cs_consumer_sink {
     void (*corrupt)(void *ctx, cs_ring *r, int code);
 } cs_consumer_sink;
 
-#define CS_CONSUMER_HOLD_NS 50000000ull /* default hold_ns: 50 ms */
-#define CS_CONSUMER_QUIET_NS 2000000ull /* default quiet_ns: 2 ms */
+#define CS_CONSUMER_HOLD_NS  50000000ull /* default hold_ns: 50 ms */
+#define CS_CONSUMER_QUIET_NS 2000000ull  /* default quiet_ns: 2 ms */
 
 typedef struct cs_consumer {
     cs_ring **rings;
-    size_t *taken;                /* per ring, during a drain: records taken so far */
-    uint64_t *front;              /* per ring: the largest ts read from it (0: none yet) */
-    uint64_t *quiet;              /* per ring: publish_each and empty at this time when last read (0: no) */
-    uint64_t *waits;              /* per ring: its producer's `waits` count when last read */
+    size_t *taken;   /* per ring, during a drain: records taken so far */
+    uint64_t *front; /* per ring: the largest ts read from it (0: none yet) */
+    uint64_t *quiet; /* per ring: publish_each and empty at this time when last read (0: no) */
+    uint64_t *waits; /* per ring: its producer's `waits` count when last read */
     uint32_t nrings, cap_rings;
-    coroscope_event *buf, *tmp;   /* the records held and the sort's scratch (they swap), cap each */
-    size_t off, n, cap;           /* held: buf[off .. off + n) */
-    size_t sorted;                /* buf[off .. off + sorted) is in time order (what a hand-over left) */
-    size_t *run, run_cap;         /* the sort's scratch: run starts */
-    uint64_t hold_ns;             /* longest a silent ring holds the others back (init: CS_CONSUMER_HOLD_NS) */
-    uint64_t quiet_ns;            /* slack for a quiet publish_each ring (init: CS_CONSUMER_QUIET_NS) */
-    uint64_t out_ts;              /* the largest ts handed over so far */
-    uint64_t late;                /* records handed over older than an earlier hand-over's (see Design) */
-    int doorbell;                 /* eventfd the producers ring (-1: none; waits are timeouts) */
-    uint64_t records;             /* records read */
-    uint64_t lost;                /* DROP counts seen or added (a0 sum) */
+    coroscope_event *buf, *tmp; /* the records held and the sort's scratch (they swap), cap each */
+    size_t off, n, cap;         /* held: buf[off .. off + n) */
+    size_t sorted;              /* buf[off .. off + sorted) is in time order (what a hand-over left) */
+    size_t *run, run_cap;       /* the sort's scratch: run starts */
+    uint64_t hold_ns;           /* longest a silent ring holds the others back (init: CS_CONSUMER_HOLD_NS) */
+    uint64_t quiet_ns;          /* slack for a quiet publish_each ring (init: CS_CONSUMER_QUIET_NS) */
+    uint64_t out_ts;            /* the largest ts handed over so far */
+    uint64_t late;              /* records handed over older than an earlier hand-over's (see Design) */
+    int doorbell;               /* eventfd the producers ring (-1: none; waits are timeouts) */
+    uint64_t records;           /* records read */
+    uint64_t lost;              /* DROP counts seen or added (a0 sum) */
 } cs_consumer;
 
 /* A consumer with batches of `cap` records (0: 65536). 0 or ENOMEM. */

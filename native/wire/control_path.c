@@ -16,8 +16,7 @@ int cs_control_dir(int i, char *out, size_t n)
     int w;
     if (i == 0) {
         const char *x = getenv("XDG_RUNTIME_DIR");
-        if (!x || x[0] != '/')
-            return ENOENT;
+        if (!x || x[0] != '/') return ENOENT;
         w = snprintf(out, n, "%s/coroscope", x);
     } else if (i == 1) {
         w = snprintf(out, n, "/tmp/coroscope-%u", (unsigned)getuid());
@@ -32,19 +31,14 @@ int cs_control_dir_make(char *out, size_t n)
     int err = ENOENT;
     for (int i = 0; i < CS_CONTROL_DIRS; i++) {
         err = cs_control_dir(i, out, n);
-        if (err)
-            continue; /* no such candidate here, or too long for the caller */
-        if (syscall(SYS_mkdirat, AT_FDCWD, out, 0700) == 0 || errno == EEXIST)
-            break;
+        if (err) continue; /* no such candidate here, or too long for the caller */
+        if (syscall(SYS_mkdirat, AT_FDCWD, out, 0700) == 0 || errno == EEXIST) break;
         err = errno; /* unusable (XDG_RUNTIME_DIR missing?): the next candidate */
     }
-    if (err)
-        return err;
+    if (err) return err;
     struct stat st;
-    if (syscall(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW))
-        return errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-        return EPERM;
+    if (syscall(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW)) return errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) return EPERM;
     return 0;
 }
 
@@ -59,13 +53,10 @@ int cs_control_socket_find(pid_t pid, char *out, size_t n)
     int err = ENOENT;
     char dir[4096];
     for (int i = 0; i < CS_CONTROL_DIRS; i++) {
-        if (cs_control_dir(i, dir, sizeof dir))
-            continue;
+        if (cs_control_dir(i, dir, sizeof dir)) continue;
         err = cs_control_socket_in(dir, pid, out, n);
-        if (err)
-            continue;
-        if (access(out, F_OK) == 0)
-            return 0;
+        if (err) continue;
+        if (access(out, F_OK) == 0) return 0;
         err = errno;
     }
     return err;

@@ -41,19 +41,16 @@ __attribute__((constructor)) static void crc_init(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
         crc_tab[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
-        for (int k = 1; k < 8; k++)
-            crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
+        for (int k = 1; k < 8; k++) crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
 }
 
 uint32_t cs_crc32(uint32_t crc, const void *p, uint64_t n)
 {
-    if (__builtin_expect(crc_tab[0][1] == 0, 0))
-        crc_init();
+    if (__builtin_expect(crc_tab[0][1] == 0, 0)) crc_init();
     const unsigned char *b = p;
     crc = ~crc;
     for (; n >= 8; b += 8, n -= 8) {
@@ -64,17 +61,16 @@ uint32_t cs_crc32(uint32_t crc, const void *p, uint64_t n)
               crc_tab[4][(v >> 24) & 0xff] ^ crc_tab[3][(v >> 32) & 0xff] ^ crc_tab[2][(v >> 40) & 0xff] ^
               crc_tab[1][(v >> 48) & 0xff] ^ crc_tab[0][v >> 56];
     }
-    while (n--)
-        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *b++) & 0xff];
+    while (n--) crc = (crc >> 8) ^ crc_tab[0][(crc ^ *b++) & 0xff];
     return ~crc;
 }
 
 /* ---- names ----------------------------------------------------------------------- */
 
 static const char *const code_names[CS_TRACE_CODE_COUNT] = {
-    "CS_TRACE_OK", "CS_TRACE_EIO", "CS_TRACE_ENOMEM", "CS_TRACE_EINVAL", "CS_TRACE_EBADMAGIC",
-    "CS_TRACE_EVERSION", "CS_TRACE_ETRUNCHEADER", "CS_TRACE_EBADHEADER", "CS_TRACE_ECHUNKCRC",
-    "CS_TRACE_EBADCHUNK", "CS_TRACE_ETRUNCCHUNK", "CS_TRACE_EBADDATA",
+    "CS_TRACE_OK",        "CS_TRACE_EIO",       "CS_TRACE_ENOMEM",       "CS_TRACE_EINVAL",
+    "CS_TRACE_EBADMAGIC", "CS_TRACE_EVERSION",  "CS_TRACE_ETRUNCHEADER", "CS_TRACE_EBADHEADER",
+    "CS_TRACE_ECHUNKCRC", "CS_TRACE_EBADCHUNK", "CS_TRACE_ETRUNCCHUNK",  "CS_TRACE_EBADDATA",
 };
 
 const char *cs_trace_code_name(int code)
@@ -120,52 +116,108 @@ const char *cs_event_kind_name(unsigned kind)
     }
 }
 
-int cs_event_kind_known(unsigned kind) { return cs_event_kind_name(kind) != NULL; }
+int cs_event_kind_known(unsigned kind)
+{
+    return cs_event_kind_name(kind) != NULL;
+}
 
 static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
-    [COROSCOPE_HOOK_sleep] = "sleep", [COROSCOPE_HOOK_usleep] = "usleep",
-    [COROSCOPE_HOOK_nanosleep] = "nanosleep", [COROSCOPE_HOOK_clock_nanosleep] = "clock_nanosleep",
-    [COROSCOPE_HOOK_poll] = "poll", [COROSCOPE_HOOK_ppoll] = "ppoll", [COROSCOPE_HOOK_select] = "select",
-    [COROSCOPE_HOOK_pselect] = "pselect", [COROSCOPE_HOOK_epoll_wait] = "epoll_wait",
-    [COROSCOPE_HOOK_epoll_pwait] = "epoll_pwait", [COROSCOPE_HOOK_accept] = "accept",
-    [COROSCOPE_HOOK_accept4] = "accept4", [COROSCOPE_HOOK_connect] = "connect",
-    [COROSCOPE_HOOK_read] = "read", [COROSCOPE_HOOK_write] = "write", [COROSCOPE_HOOK_readv] = "readv",
-    [COROSCOPE_HOOK_writev] = "writev", [COROSCOPE_HOOK_recv] = "recv", [COROSCOPE_HOOK_recvfrom] = "recvfrom",
-    [COROSCOPE_HOOK_recvmsg] = "recvmsg", [COROSCOPE_HOOK_send] = "send", [COROSCOPE_HOOK_sendto] = "sendto",
-    [COROSCOPE_HOOK_sendmsg] = "sendmsg", [COROSCOPE_HOOK___read_chk] = "__read_chk",
-    [COROSCOPE_HOOK___recv_chk] = "__recv_chk", [COROSCOPE_HOOK___recvfrom_chk] = "__recvfrom_chk",
-    [COROSCOPE_HOOK___poll_chk] = "__poll_chk", [COROSCOPE_HOOK___ppoll_chk] = "__ppoll_chk",
-    [COROSCOPE_HOOK_socket] = "socket", [COROSCOPE_HOOK_socketpair] = "socketpair",
-    [COROSCOPE_HOOK_pipe] = "pipe", [COROSCOPE_HOOK_pipe2] = "pipe2", [COROSCOPE_HOOK_eventfd] = "eventfd",
-    [COROSCOPE_HOOK_close] = "close", [COROSCOPE_HOOK_close_range] = "close_range",
-    [COROSCOPE_HOOK_dup] = "dup", [COROSCOPE_HOOK_dup2] = "dup2", [COROSCOPE_HOOK_dup3] = "dup3",
-    [COROSCOPE_HOOK_fcntl] = "fcntl", [COROSCOPE_HOOK_fcntl64] = "fcntl64", [COROSCOPE_HOOK_ioctl] = "ioctl",
-    [COROSCOPE_HOOK_setsockopt] = "setsockopt", [COROSCOPE_HOOK_getsockopt] = "getsockopt",
-    [COROSCOPE_HOOK_sigaction] = "sigaction", [COROSCOPE_HOOK_signal] = "signal",
-    [COROSCOPE_HOOK_getaddrinfo] = "getaddrinfo", [COROSCOPE_HOOK_getnameinfo] = "getnameinfo",
-    [COROSCOPE_HOOK_gethostbyname] = "gethostbyname", [COROSCOPE_HOOK_gethostbyname2] = "gethostbyname2",
+    [COROSCOPE_HOOK_sleep] = "sleep",
+    [COROSCOPE_HOOK_usleep] = "usleep",
+    [COROSCOPE_HOOK_nanosleep] = "nanosleep",
+    [COROSCOPE_HOOK_clock_nanosleep] = "clock_nanosleep",
+    [COROSCOPE_HOOK_poll] = "poll",
+    [COROSCOPE_HOOK_ppoll] = "ppoll",
+    [COROSCOPE_HOOK_select] = "select",
+    [COROSCOPE_HOOK_pselect] = "pselect",
+    [COROSCOPE_HOOK_epoll_wait] = "epoll_wait",
+    [COROSCOPE_HOOK_epoll_pwait] = "epoll_pwait",
+    [COROSCOPE_HOOK_accept] = "accept",
+    [COROSCOPE_HOOK_accept4] = "accept4",
+    [COROSCOPE_HOOK_connect] = "connect",
+    [COROSCOPE_HOOK_read] = "read",
+    [COROSCOPE_HOOK_write] = "write",
+    [COROSCOPE_HOOK_readv] = "readv",
+    [COROSCOPE_HOOK_writev] = "writev",
+    [COROSCOPE_HOOK_recv] = "recv",
+    [COROSCOPE_HOOK_recvfrom] = "recvfrom",
+    [COROSCOPE_HOOK_recvmsg] = "recvmsg",
+    [COROSCOPE_HOOK_send] = "send",
+    [COROSCOPE_HOOK_sendto] = "sendto",
+    [COROSCOPE_HOOK_sendmsg] = "sendmsg",
+    [COROSCOPE_HOOK___read_chk] = "__read_chk",
+    [COROSCOPE_HOOK___recv_chk] = "__recv_chk",
+    [COROSCOPE_HOOK___recvfrom_chk] = "__recvfrom_chk",
+    [COROSCOPE_HOOK___poll_chk] = "__poll_chk",
+    [COROSCOPE_HOOK___ppoll_chk] = "__ppoll_chk",
+    [COROSCOPE_HOOK_socket] = "socket",
+    [COROSCOPE_HOOK_socketpair] = "socketpair",
+    [COROSCOPE_HOOK_pipe] = "pipe",
+    [COROSCOPE_HOOK_pipe2] = "pipe2",
+    [COROSCOPE_HOOK_eventfd] = "eventfd",
+    [COROSCOPE_HOOK_close] = "close",
+    [COROSCOPE_HOOK_close_range] = "close_range",
+    [COROSCOPE_HOOK_dup] = "dup",
+    [COROSCOPE_HOOK_dup2] = "dup2",
+    [COROSCOPE_HOOK_dup3] = "dup3",
+    [COROSCOPE_HOOK_fcntl] = "fcntl",
+    [COROSCOPE_HOOK_fcntl64] = "fcntl64",
+    [COROSCOPE_HOOK_ioctl] = "ioctl",
+    [COROSCOPE_HOOK_setsockopt] = "setsockopt",
+    [COROSCOPE_HOOK_getsockopt] = "getsockopt",
+    [COROSCOPE_HOOK_sigaction] = "sigaction",
+    [COROSCOPE_HOOK_signal] = "signal",
+    [COROSCOPE_HOOK_getaddrinfo] = "getaddrinfo",
+    [COROSCOPE_HOOK_getnameinfo] = "getnameinfo",
+    [COROSCOPE_HOOK_gethostbyname] = "gethostbyname",
+    [COROSCOPE_HOOK_gethostbyname2] = "gethostbyname2",
     [COROSCOPE_HOOK_gethostbyname_r] = "gethostbyname_r",
-    [COROSCOPE_HOOK_gethostbyname2_r] = "gethostbyname2_r", [COROSCOPE_HOOK_gethostbyaddr] = "gethostbyaddr",
-    [COROSCOPE_HOOK_gethostbyaddr_r] = "gethostbyaddr_r", [COROSCOPE_HOOK_res_query] = "res_query",
-    [COROSCOPE_HOOK_res_search] = "res_search", [COROSCOPE_HOOK___res_query] = "__res_query",
-    [COROSCOPE_HOOK___res_search] = "__res_search", [COROSCOPE_HOOK_open] = "open",
-    [COROSCOPE_HOOK_open64] = "open64", [COROSCOPE_HOOK_openat] = "openat",
-    [COROSCOPE_HOOK_openat64] = "openat64", [COROSCOPE_HOOK_pread] = "pread",
-    [COROSCOPE_HOOK_pread64] = "pread64", [COROSCOPE_HOOK_preadv] = "preadv",
-    [COROSCOPE_HOOK_preadv64] = "preadv64", [COROSCOPE_HOOK_pwrite] = "pwrite",
-    [COROSCOPE_HOOK_pwrite64] = "pwrite64", [COROSCOPE_HOOK_pwritev] = "pwritev",
-    [COROSCOPE_HOOK_pwritev64] = "pwritev64", [COROSCOPE_HOOK_fsync] = "fsync",
-    [COROSCOPE_HOOK_fdatasync] = "fdatasync", [COROSCOPE_HOOK_stat] = "stat",
-    [COROSCOPE_HOOK_stat64] = "stat64", [COROSCOPE_HOOK_lstat] = "lstat", [COROSCOPE_HOOK_lstat64] = "lstat64",
-    [COROSCOPE_HOOK_fstat] = "fstat", [COROSCOPE_HOOK_fstat64] = "fstat64",
-    [COROSCOPE_HOOK_fstatat] = "fstatat", [COROSCOPE_HOOK_fstatat64] = "fstatat64",
-    [COROSCOPE_HOOK_fread] = "fread", [COROSCOPE_HOOK_fwrite] = "fwrite", [COROSCOPE_HOOK_fgets] = "fgets",
-    [COROSCOPE_HOOK_getline] = "getline", [COROSCOPE_HOOK_getdelim] = "getdelim",
-    [COROSCOPE_HOOK_fflush] = "fflush", [COROSCOPE_HOOK_fgetc] = "fgetc", [COROSCOPE_HOOK_getc] = "getc",
-    [COROSCOPE_HOOK___fread_chk] = "__fread_chk", [COROSCOPE_HOOK___fgets_chk] = "__fgets_chk",
-    [COROSCOPE_HOOK_waitpid] = "waitpid", [COROSCOPE_HOOK_wait4] = "wait4", [COROSCOPE_HOOK_wait] = "wait",
-    [COROSCOPE_HOOK_waitid] = "waitid", [COROSCOPE_HOOK_pthread_join] = "pthread_join",
-    [COROSCOPE_HOOK_sem_wait] = "sem_wait", [COROSCOPE_HOOK_sem_timedwait] = "sem_timedwait",
+    [COROSCOPE_HOOK_gethostbyname2_r] = "gethostbyname2_r",
+    [COROSCOPE_HOOK_gethostbyaddr] = "gethostbyaddr",
+    [COROSCOPE_HOOK_gethostbyaddr_r] = "gethostbyaddr_r",
+    [COROSCOPE_HOOK_res_query] = "res_query",
+    [COROSCOPE_HOOK_res_search] = "res_search",
+    [COROSCOPE_HOOK___res_query] = "__res_query",
+    [COROSCOPE_HOOK___res_search] = "__res_search",
+    [COROSCOPE_HOOK_open] = "open",
+    [COROSCOPE_HOOK_open64] = "open64",
+    [COROSCOPE_HOOK_openat] = "openat",
+    [COROSCOPE_HOOK_openat64] = "openat64",
+    [COROSCOPE_HOOK_pread] = "pread",
+    [COROSCOPE_HOOK_pread64] = "pread64",
+    [COROSCOPE_HOOK_preadv] = "preadv",
+    [COROSCOPE_HOOK_preadv64] = "preadv64",
+    [COROSCOPE_HOOK_pwrite] = "pwrite",
+    [COROSCOPE_HOOK_pwrite64] = "pwrite64",
+    [COROSCOPE_HOOK_pwritev] = "pwritev",
+    [COROSCOPE_HOOK_pwritev64] = "pwritev64",
+    [COROSCOPE_HOOK_fsync] = "fsync",
+    [COROSCOPE_HOOK_fdatasync] = "fdatasync",
+    [COROSCOPE_HOOK_stat] = "stat",
+    [COROSCOPE_HOOK_stat64] = "stat64",
+    [COROSCOPE_HOOK_lstat] = "lstat",
+    [COROSCOPE_HOOK_lstat64] = "lstat64",
+    [COROSCOPE_HOOK_fstat] = "fstat",
+    [COROSCOPE_HOOK_fstat64] = "fstat64",
+    [COROSCOPE_HOOK_fstatat] = "fstatat",
+    [COROSCOPE_HOOK_fstatat64] = "fstatat64",
+    [COROSCOPE_HOOK_fread] = "fread",
+    [COROSCOPE_HOOK_fwrite] = "fwrite",
+    [COROSCOPE_HOOK_fgets] = "fgets",
+    [COROSCOPE_HOOK_getline] = "getline",
+    [COROSCOPE_HOOK_getdelim] = "getdelim",
+    [COROSCOPE_HOOK_fflush] = "fflush",
+    [COROSCOPE_HOOK_fgetc] = "fgetc",
+    [COROSCOPE_HOOK_getc] = "getc",
+    [COROSCOPE_HOOK___fread_chk] = "__fread_chk",
+    [COROSCOPE_HOOK___fgets_chk] = "__fgets_chk",
+    [COROSCOPE_HOOK_waitpid] = "waitpid",
+    [COROSCOPE_HOOK_wait4] = "wait4",
+    [COROSCOPE_HOOK_wait] = "wait",
+    [COROSCOPE_HOOK_waitid] = "waitid",
+    [COROSCOPE_HOOK_pthread_join] = "pthread_join",
+    [COROSCOPE_HOOK_sem_wait] = "sem_wait",
+    [COROSCOPE_HOOK_sem_timedwait] = "sem_timedwait",
     [COROSCOPE_HOOK_sem_clockwait] = "sem_clockwait",
     [COROSCOPE_HOOK_pthread_mutex_lock] = "pthread_mutex_lock",
     [COROSCOPE_HOOK_pthread_mutex_timedlock] = "pthread_mutex_timedlock",
@@ -175,24 +227,27 @@ static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
     [COROSCOPE_HOOK_pthread_cond_clockwait] = "pthread_cond_clockwait",
 };
 
-const char *cs_hook_name(unsigned hook) { return hook < COROSCOPE_HOOK_COUNT ? hook_names[hook] : NULL; }
+const char *cs_hook_name(unsigned hook)
+{
+    return hook < COROSCOPE_HOOK_COUNT ? hook_names[hook] : NULL;
+}
 
 /* ---- reader state ---------------------------------------------------------------- */
 
 typedef struct cs_str {
-    uint64_t id;             /* 0: empty slot */
-    uint64_t len;            /* declared total length */
-    uint64_t filled;         /* bytes received, in order */
+    uint64_t id;     /* 0: empty slot */
+    uint64_t len;    /* declared total length */
+    uint64_t filled; /* bytes received, in order */
     uint64_t cap;
-    char *text;              /* cap bytes, NUL at filled */
+    char *text; /* cap bytes, NUL at filled */
 } cs_str;
 
 /* A chunk as located by its header (either format). */
 typedef struct chunk_loc {
-    uint64_t size;                    /* bytes in the file */
+    uint64_t size; /* bytes in the file */
     uint64_t first_ts, last_ts;
     uint32_t nrecords;
-    uint32_t flags;                   /* format 2: CS_CHUNK_HAS_STRINGS (format 1: unknown, 1) */
+    uint32_t flags; /* format 2: CS_CHUNK_HAS_STRINGS (format 1: unknown, 1) */
 } chunk_loc;
 
 /* Where a chunk is loaded: its records, and for format 2 its stored bytes. */
@@ -207,34 +262,34 @@ struct cs_reader {
     int fd, own_fd;
     unsigned flags;
     cs_trace_info info;
-    int v2;                           /* format 2 */
-    uint64_t data_start, data_end;    /* the chunk area */
-    cs_v2_index_entry *index;         /* info.chunk_count entries when info.has_index (v1 entries converted) */
+    int v2;                        /* format 2 */
+    uint64_t data_start, data_end; /* the chunk area */
+    cs_v2_index_entry *index;      /* info.chunk_count entries when info.has_index (v1 entries converted) */
 
-    chunk_buf cb;                     /* the current chunk */
-    coroscope_event *buf;             /* = cb.rec */
+    chunk_buf cb;         /* the current chunk */
+    coroscope_event *buf; /* = cb.rec */
     uint32_t nrec, pos;
-    uint64_t chunk_off;               /* offset of the current chunk */
-    uint64_t next_off;                /* offset of the next chunk to load */
-    uint64_t chunks_ok, records_ok;   /* verified so far (for messages) */
+    uint64_t chunk_off;             /* offset of the current chunk */
+    uint64_t next_off;              /* offset of the next chunk to load */
+    uint64_t chunks_ok, records_ok; /* verified so far (for messages) */
     int at_end;
     cs_trace_err status;
 
-    cs_str *strs;                     /* open addressing, keyed hash, strcap a power of 2 */
+    cs_str *strs; /* open addressing, keyed hash, strcap a power of 2 */
     size_t nstr, strcap;
-    uint64_t probes;                  /* slots visited by string lookups (cs_reader_string_probes) */
-    uint64_t strings_through;         /* strings of every chunk below this offset are in */
+    uint64_t probes;          /* slots visited by string lookups (cs_reader_string_probes) */
+    uint64_t strings_through; /* strings of every chunk below this offset are in */
 
-    cs_v2_decoder *dec;               /* format 2 */
-    cs_lane_summary *lanes;           /* the current chunk's parsed summary (decoding) */
+    cs_v2_decoder *dec;     /* format 2 */
+    cs_lane_summary *lanes; /* the current chunk's parsed summary (decoding) */
     uint32_t lanes_cap;
 
     /* cs_reader_summary_next */
     chunk_buf scb;
     cs_lane_summary *slanes;
     uint32_t slanes_cap;
-    cs_lane_tracker *stracker;        /* format 1: summaries computed from the records */
-    uint64_t snext;                   /* where the tracker's state is valid */
+    cs_lane_tracker *stracker; /* format 1: summaries computed from the records */
+    uint64_t snext;            /* where the tracker's state is valid */
 };
 
 static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char *fmt, ...)
@@ -242,8 +297,7 @@ static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char 
 
 static int set_err(cs_trace_err *e, int code, int sys, uint64_t off, const char *fmt, ...)
 {
-    if (!e)
-        return code;
+    if (!e) return code;
     memset(e, 0, sizeof *e);
     e->code = code;
     e->sys_errno = sys;
@@ -262,8 +316,7 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
     while (n) {
         ssize_t k = pread(fd, b, n, (off_t)off);
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         if (k == 0) {
@@ -281,37 +334,34 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
 
 static cs_str *str_slot(const cs_reader *r, uint64_t id)
 {
-    if (!r->strcap)
-        return NULL;
+    if (!r->strcap) return NULL;
     size_t mask = r->strcap - 1;
     uint64_t *probes = &((cs_reader *)r)->probes; /* a statistic, not state */
     for (size_t i = (size_t)cs_khash64(id) & mask;; i = (i + 1) & mask) {
         ++*probes;
-        if (r->strs[i].id == id || r->strs[i].id == 0)
-            return &r->strs[i];
+        if (r->strs[i].id == id || r->strs[i].id == 0) return &r->strs[i];
     }
 }
 
-uint64_t cs_reader_string_probes(const cs_reader *r) { return r ? r->probes : 0; }
+uint64_t cs_reader_string_probes(const cs_reader *r)
+{
+    return r ? r->probes : 0;
+}
 
 static cs_str *str_get(cs_reader *r, uint64_t id, int create)
 {
     cs_str *s = str_slot(r, id);
-    if (s && s->id == id)
-        return s;
-    if (!create)
-        return NULL;
+    if (s && s->id == id) return s;
+    if (!create) return NULL;
     if ((r->nstr + 1) * 2 > r->strcap) {
         size_t ncap = r->strcap ? r->strcap * 2 : 64;
         cs_str *n = calloc(ncap, sizeof *n), *old = r->strs;
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         size_t ocap = r->strcap;
         r->strs = n;
         r->strcap = ncap;
         for (size_t i = 0; i < ocap; i++)
-            if (old[i].id)
-                *str_slot(r, old[i].id) = old[i];
+            if (old[i].id) *str_slot(r, old[i].id) = old[i];
         free(old);
         s = str_slot(r, id);
     }
@@ -324,11 +374,9 @@ static int str_put(cs_str *s, const void *piece, uint64_t n)
 {
     if (s->filled + n + 1 > s->cap) {
         uint64_t ncap = s->cap ? s->cap : 32;
-        while (ncap < s->filled + n + 1)
-            ncap *= 2;
+        while (ncap < s->filled + n + 1) ncap *= 2;
         char *t = realloc(s->text, (size_t)ncap);
-        if (!t)
-            return -1;
+        if (!t) return -1;
         s->text = t;
         s->cap = ncap;
     }
@@ -344,21 +392,17 @@ static void ingest_strings(cs_reader *r, const coroscope_event *ev, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         const coroscope_event *e = &ev[i];
-        if ((e->kind != COROSCOPE_EV_STRING && e->kind != COROSCOPE_EV_STRING_MORE) || e->a[0] == 0)
-            continue;
+        if ((e->kind != COROSCOPE_EV_STRING && e->kind != COROSCOPE_EV_STRING_MORE) || e->a[0] == 0) continue;
         if (e->kind == COROSCOPE_EV_STRING) {
             cs_str *s = str_get(r, e->a[0], 1);
-            if (!s)
-                continue;
+            if (!s) continue;
             s->len = e->a[1];
             s->filled = 0;
-            if (s->text)
-                s->text[0] = 0;
+            if (s->text) s->text[0] = 0;
             str_put(s, &e->a[2], s->len < 24 ? s->len : 24);
         } else {
             cs_str *s = str_get(r, e->a[0], 0);
-            if (!s || e->a[1] != s->filled || s->filled >= s->len)
-                continue;
+            if (!s || e->a[1] != s->filled || s->filled >= s->len) continue;
             uint64_t left = s->len - s->filled;
             str_put(s, &e->a[2], left < 24 ? left : 24);
         }
@@ -368,12 +412,9 @@ static void ingest_strings(cs_reader *r, const coroscope_event *ev, uint32_t n)
 const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *complete)
 {
     cs_str *s = (r && id) ? str_slot(r, id) : NULL;
-    if (!s || s->id != id)
-        return NULL;
-    if (len)
-        *len = (size_t)s->filled;
-    if (complete)
-        *complete = s->filled == s->len;
+    if (!s || s->id != id) return NULL;
+    if (len) *len = (size_t)s->filled;
+    if (complete) *complete = s->filled == s->len;
     return s->text ? s->text : "";
 }
 
@@ -381,8 +422,8 @@ const char *cs_reader_string(const cs_reader *r, uint64_t id, size_t *len, int *
 
 enum { LOAD_OK = 0, LOAD_END = -1 };
 
-#define IO_ERR(e, off)                                                                                             \
-    set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)(off),                    \
+#define IO_ERR(e, off)                                                                         \
+    set_err(e, CS_TRACE_EIO, errno, off, "read at offset %llu: %s", (unsigned long long)(off), \
             errno ? strerror(errno) : "file shrank")
 
 /* Records lost from the chunk at off on: with an index, those of every chunk
@@ -395,8 +436,7 @@ static void fill_loss(cs_reader *r, cs_trace_err *e, uint64_t off, uint64_t n)
     if (r->info.has_index) {
         e->records_lost = 0;
         for (uint32_t i = 0; i < r->info.chunk_count; i++)
-            if (r->index[i].offset >= off)
-                e->records_lost += r->index[i].nrecords;
+            if (r->index[i].offset >= off) e->records_lost += r->index[i].nrecords;
     }
 }
 
@@ -421,16 +461,12 @@ static int chunk_fail(cs_reader *r, cs_trace_err *e, int code, uint64_t off, uin
  * out of memory (*buf and *cap unchanged). */
 static int grow(void **buf, size_t *cap, size_t n, size_t size, size_t first)
 {
-    if (n <= *cap)
-        return 0;
+    if (n <= *cap) return 0;
     size_t ncap = *cap ? *cap : first;
-    while (ncap < n)
-        ncap *= 2;
-    if (ncap > SIZE_MAX / size)
-        return -1;
+    while (ncap < n) ncap *= 2;
+    if (ncap > SIZE_MAX / size) return -1;
     void *b = realloc(*buf, ncap * size);
-    if (!b)
-        return -1;
+    if (!b) return -1;
     *buf = b;
     *cap = ncap;
     return 0;
@@ -440,8 +476,7 @@ static int ensure_records(chunk_buf *cb, uint32_t n)
 {
     size_t cap = cb->cap;
     void *b = cb->rec;
-    if (grow(&b, &cap, n, sizeof *cb->rec, 1024))
-        return -1;
+    if (grow(&b, &cap, n, sizeof *cb->rec, 1024)) return -1;
     cb->rec = b;
     cb->cap = (uint32_t)cap;
     return 0;
@@ -450,8 +485,7 @@ static int ensure_records(chunk_buf *cb, uint32_t n)
 static int ensure_bytes(chunk_buf *cb, size_t n)
 {
     void *b = cb->bytes;
-    if (grow(&b, &cb->bytes_cap, n, 1, 65536))
-        return -1;
+    if (grow(&b, &cb->bytes_cap, n, 1, 65536)) return -1;
     cb->bytes = b;
     return 0;
 }
@@ -460,23 +494,18 @@ static int ensure_bytes(chunk_buf *cb, size_t n)
  * (at least a chunk header's worth of bytes), LOAD_END, or a code. */
 static int chunk_start(cs_reader *r, uint64_t off, size_t hsize, cs_trace_err *e)
 {
-    if (off >= r->data_end)
-        return LOAD_END;
+    if (off >= r->data_end) return LOAD_END;
     uint64_t avail = r->data_end - off;
     uint32_t magic = 0;
     uint32_t imagic = r->v2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC;
     if (r->info.has_index) {
         /* the index says where the chunks end: nothing to guess */
     } else if (avail >= 4) {
-        if (read_at(r->fd, &magic, 4, off))
-            return IO_ERR(e, off);
-        if (magic == imagic)
-            return LOAD_END;  /* the index of a file whose footer is missing or bad */
-    } else if (avail == 3) {  /* "CSI": a cut index; 1 or 2 bytes ("C", "CS") could be either */
-        if (read_at(r->fd, &magic, 3, off))
-            return IO_ERR(e, off);
-        if (magic == (imagic & 0xffffffu))
-            return LOAD_END;
+        if (read_at(r->fd, &magic, 4, off)) return IO_ERR(e, off);
+        if (magic == imagic) return LOAD_END; /* the index of a file whose footer is missing or bad */
+    } else if (avail == 3) {                  /* "CSI": a cut index; 1 or 2 bytes ("C", "CS") could be either */
+        if (read_at(r->fd, &magic, 3, off)) return IO_ERR(e, off);
+        if (magic == (imagic & 0xffffffu)) return LOAD_END;
     }
     if (avail < hsize)
         return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, 0,
@@ -491,8 +520,7 @@ static int chunk_start(cs_reader *r, uint64_t off, size_t hsize, cs_trace_err *e
  * index then never disagree on what the file holds. */
 static int index_disagrees(cs_reader *r, uint64_t off, uint32_t nrecords, cs_trace_err *e)
 {
-    if (!r->info.has_index)
-        return 0;
+    if (!r->info.has_index) return 0;
     uint32_t lo = 0, hi = r->info.chunk_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -502,8 +530,7 @@ static int index_disagrees(cs_reader *r, uint64_t off, uint32_t nrecords, cs_tra
             hi = mid;
     }
     const cs_v2_index_entry *ie = lo < r->info.chunk_count && r->index[lo].offset == off ? &r->index[lo] : NULL;
-    if (ie && ie->nrecords == nrecords)
-        return 0;
+    if (ie && ie->nrecords == nrecords) return 0;
     return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
                       (unsigned long long)off, ie ? "record count differs from the index" : "not a chunk of the index");
 }
@@ -512,11 +539,9 @@ static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
 {
     cs_chunk_header hdr;
     int rc = chunk_start(r, off, sizeof hdr, e);
-    if (rc != LOAD_OK)
-        return rc;
+    if (rc != LOAD_OK) return rc;
     uint64_t avail = r->data_end - off;
-    if (read_at(r->fd, &hdr, sizeof hdr, off))
-        return IO_ERR(e, off);
+    if (read_at(r->fd, &hdr, sizeof hdr, off)) return IO_ERR(e, off);
     uint32_t hcrc = cs_crc32(0, &hdr, 28);
     if (hdr.magic != CS_CHUNK_MAGIC || hcrc != hdr.header_crc || hdr.nrecords == 0 ||
         hdr.nrecords > CS_CHUNK_MAX_RECORDS)
@@ -525,8 +550,7 @@ static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
                           hdr.magic != CS_CHUNK_MAGIC ? "bad magic"
                           : hcrc != hdr.header_crc    ? "header CRC mismatch"
                                                       : "impossible record count");
-    if ((rc = index_disagrees(r, off, hdr.nrecords, e)))
-        return rc;
+    if ((rc = index_disagrees(r, off, hdr.nrecords, e))) return rc;
     uint64_t payload = (uint64_t)hdr.nrecords * COROSCOPE_EVENT_SIZE;
     if (sizeof hdr + payload > avail)
         return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,
@@ -535,15 +559,17 @@ static int load_v1(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
                           (unsigned long long)(avail - sizeof hdr));
     if (ensure_records(cb, hdr.nrecords))
         return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records", hdr.nrecords);
-    if (read_at(r->fd, cb->rec, (size_t)payload, off + sizeof hdr))
-        return IO_ERR(e, off);
+    if (read_at(r->fd, cb->rec, (size_t)payload, off + sizeof hdr)) return IO_ERR(e, off);
     uint32_t pcrc = cs_crc32(0, cb->rec, payload);
     if (pcrc != hdr.payload_crc)
         return chunk_fail(r, e, CS_TRACE_ECHUNKCRC, off, hdr.nrecords,
                           "corrupt chunk at offset %llu: payload CRC 0x%08x, header says 0x%08x",
                           (unsigned long long)off, pcrc, hdr.payload_crc);
-    *loc = (chunk_loc){.size = sizeof hdr + payload, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts,
-                       .nrecords = hdr.nrecords, .flags = CS_CHUNK_HAS_STRINGS};
+    *loc = (chunk_loc){.size = sizeof hdr + payload,
+                       .first_ts = hdr.first_ts,
+                       .last_ts = hdr.last_ts,
+                       .nrecords = hdr.nrecords,
+                       .flags = CS_CHUNK_HAS_STRINGS};
     return LOAD_OK;
 }
 
@@ -554,29 +580,24 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
 {
     cs_v2_chunk_header hdr;
     int rc = chunk_start(r, off, sizeof hdr, e);
-    if (rc != LOAD_OK)
-        return rc;
+    if (rc != LOAD_OK) return rc;
     uint64_t avail = r->data_end - off;
-    if (read_at(r->fd, &hdr, sizeof hdr, off))
-        return IO_ERR(e, off);
+    if (read_at(r->fd, &hdr, sizeof hdr, off)) return IO_ERR(e, off);
     char why[160];
     if (cs_v2_check_header(&hdr, why, sizeof why))
         return chunk_fail(r, e, CS_TRACE_EBADCHUNK, off, 0, "corrupt chunk header at offset %llu (%s)",
                           (unsigned long long)off, why);
-    if ((rc = index_disagrees(r, off, hdr.nrecords, e)))
-        return rc;
+    if ((rc = index_disagrees(r, off, hdr.nrecords, e))) return rc;
     uint64_t size = sizeof hdr + (uint64_t)hdr.summary_size + hdr.body_size;
     if (size > avail)
         return chunk_fail(r, e, CS_TRACE_ETRUNCCHUNK, off, hdr.nrecords,
                           "truncated chunk at offset %llu: %llu bytes announced (%u records), %llu present",
-                          (unsigned long long)off, (unsigned long long)size, hdr.nrecords,
-                          (unsigned long long)avail);
+                          (unsigned long long)off, (unsigned long long)size, hdr.nrecords, (unsigned long long)avail);
     size_t want = hdr.summary_size + (records ? (size_t)hdr.body_size : 0);
     if (ensure_bytes(cb, want ? want : 1))
         return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %llu bytes",
                        (unsigned long long)size);
-    if (read_at(r->fd, cb->bytes, want, off + sizeof hdr))
-        return IO_ERR(e, off);
+    if (read_at(r->fd, cb->bytes, want, off + sizeof hdr)) return IO_ERR(e, off);
     uint32_t scrc = cs_crc32(0, cb->bytes, hdr.summary_size);
     if (scrc != hdr.summary_crc)
         return chunk_fail(r, e, CS_TRACE_ECHUNKCRC, off, hdr.nrecords,
@@ -592,10 +613,9 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
                               "corrupt chunk at offset %llu: body CRC 0x%08x, header says 0x%08x",
                               (unsigned long long)off, bcrc, hdr.body_crc);
         if (ensure_records(cb, hdr.nrecords) || (!r->dec && cs_v2_decoder_new(&r->dec)))
-            return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records",
-                           hdr.nrecords);
-        int d = cs_v2_decode_body(r->dec, &hdr, *lanes, *nlanes, cb->bytes + hdr.summary_size, cb->rec, why,
-                                  sizeof why);
+            return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory for a chunk of %u records", hdr.nrecords);
+        int d =
+            cs_v2_decode_body(r->dec, &hdr, *lanes, *nlanes, cb->bytes + hdr.summary_size, cb->rec, why, sizeof why);
         if (d == ENOMEM)
             return set_err(e, CS_TRACE_ENOMEM, ENOMEM, off, "out of memory decoding a chunk of %u records",
                            hdr.nrecords);
@@ -603,8 +623,8 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
             return chunk_fail(r, e, CS_TRACE_EBADDATA, off, hdr.nrecords, "bad chunk at offset %llu: %s",
                               (unsigned long long)off, why);
     }
-    *loc = (chunk_loc){.size = size, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts, .nrecords = hdr.nrecords,
-                       .flags = hdr.flags};
+    *loc = (chunk_loc){
+        .size = size, .first_ts = hdr.first_ts, .last_ts = hdr.last_ts, .nrecords = hdr.nrecords, .flags = hdr.flags};
     return LOAD_OK;
 }
 
@@ -613,11 +633,10 @@ static int load_v2(cs_reader *r, uint64_t off, chunk_loc *loc, chunk_buf *cb, cs
 static int load_chunk(cs_reader *r, uint64_t off, chunk_loc *loc, cs_trace_err *e)
 {
     uint32_t nl;
-    int rc = r->v2 ? load_v2(r, off, loc, &r->cb, &r->lanes, &r->lanes_cap, &nl, 1, e)
-                   : load_v1(r, off, loc, &r->cb, e);
+    int rc =
+        r->v2 ? load_v2(r, off, loc, &r->cb, &r->lanes, &r->lanes_cap, &nl, 1, e) : load_v1(r, off, loc, &r->cb, e);
     r->buf = r->cb.rec;
-    if (rc != LOAD_OK)
-        return rc;
+    if (rc != LOAD_OK) return rc;
     if (off >= r->strings_through) {
         ingest_strings(r, r->cb.rec, loc->nrecords);
         r->strings_through = off + loc->size;
@@ -639,8 +658,7 @@ static void stop(cs_reader *r, const cs_trace_err *e)
 {
     r->at_end = 1;
     r->nrec = r->pos = 0;
-    if (!e || e->code == CS_TRACE_OK)
-        return;
+    if (!e || e->code == CS_TRACE_OK) return;
     r->status = *e;
     size_t l = strlen(r->status.msg);
     snprintf(r->status.msg + l, sizeof r->status.msg - l, "; %s%llu records (%llu bytes) lost, %llu read before",
@@ -650,22 +668,19 @@ static void stop(cs_reader *r, const cs_trace_err *e)
 
 int cs_reader_next(cs_reader *r, coroscope_event *ev)
 {
-    if (!r || !ev)
-        return 0;
+    if (!r || !ev) return 0;
     for (;;) {
         while (r->pos < r->nrec) {
             const coroscope_event *e = &r->buf[r->pos++];
             r->records_ok++;
-            if ((r->flags & CS_READ_SKIP_UNKNOWN) && !cs_event_kind_known(e->kind))
-                continue;
+            if ((r->flags & CS_READ_SKIP_UNKNOWN) && !cs_event_kind_known(e->kind)) continue;
             if ((r->flags & CS_READ_SKIP_STRINGS) &&
                 (e->kind == COROSCOPE_EV_STRING || e->kind == COROSCOPE_EV_STRING_MORE))
                 continue;
             *ev = *e;
             return 1;
         }
-        if (r->at_end)
-            return 0;
+        if (r->at_end) return 0;
         chunk_loc h;
         cs_trace_err e;
         int rc = load_chunk(r, r->next_off, &h, &e);
@@ -678,9 +693,18 @@ int cs_reader_next(cs_reader *r, coroscope_event *ev)
     }
 }
 
-const cs_trace_err *cs_reader_status(const cs_reader *r) { return &r->status; }
-const cs_trace_info *cs_reader_info(const cs_reader *r) { return &r->info; }
-uint64_t cs_reader_chunk_offset(const cs_reader *r) { return r->pos < r->nrec ? r->chunk_off : r->next_off; }
+const cs_trace_err *cs_reader_status(const cs_reader *r)
+{
+    return &r->status;
+}
+const cs_trace_info *cs_reader_info(const cs_reader *r)
+{
+    return &r->info;
+}
+uint64_t cs_reader_chunk_offset(const cs_reader *r)
+{
+    return r->pos < r->nrec ? r->chunk_off : r->next_off;
+}
 
 /* Pass the chunks before a point — the first chunk whose last_ts >= t
  * (by_time), or the offset `target` — taking on the way the strings of each
@@ -698,8 +722,7 @@ static int pass_chunks(cs_reader *r, int by_time, uint64_t t, uint64_t target, u
         uint32_t i = 0;
         for (; i < r->info.chunk_count; i++) {
             const cs_v2_index_entry *ie = &r->index[i];
-            if (by_time ? ie->last_ts >= t : ie->offset >= target)
-                break;
+            if (by_time ? ie->last_ts >= t : ie->offset >= target) break;
             if ((ie->flags & CS_CHUNK_HAS_STRINGS) && ie->offset >= r->strings_through)
                 (void)load_chunk(r, ie->offset, &h, e);
         }
@@ -708,24 +731,19 @@ static int pass_chunks(cs_reader *r, int by_time, uint64_t t, uint64_t target, u
         uint64_t off = r->data_start;
         while (by_time || off < target) {
             uint32_t nl;
-            rc = r->v2 ? load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, e)
-                       : load_chunk(r, off, &h, e);
-            if (rc == LOAD_OK && by_time && h.last_ts >= t)
-                break;
+            rc =
+                r->v2 ? load_v2(r, off, &h, &r->scb, &r->slanes, &r->slanes_cap, &nl, 0, e) : load_chunk(r, off, &h, e);
+            if (rc == LOAD_OK && by_time && h.last_ts >= t) break;
             if (rc == LOAD_OK && r->v2 && (h.flags & CS_CHUNK_HAS_STRINGS) && off >= r->strings_through)
                 rc = load_chunk(r, off, &h, e);
-            if (rc != LOAD_OK)
-                break;
+            if (rc != LOAD_OK) break;
             off += h.size;
-            if (off > r->strings_through)
-                r->strings_through = off;
+            if (off > r->strings_through) r->strings_through = off;
         }
         *at = off;
-        if (rc == LOAD_END)
-            rc = LOAD_OK;
+        if (rc == LOAD_END) rc = LOAD_OK;
     }
-    if (rc == LOAD_OK && r->strings_through < *at)
-        r->strings_through = *at;
+    if (rc == LOAD_OK && r->strings_through < *at) r->strings_through = *at;
     return rc;
 }
 
@@ -739,8 +757,7 @@ static void seek_reset(cs_reader *r)
 
 int cs_reader_seek_time(cs_reader *r, uint64_t t)
 {
-    if (!r)
-        return CS_TRACE_EINVAL;
+    if (!r) return CS_TRACE_EINVAL;
     seek_reset(r);
     chunk_loc h;
     cs_trace_err e;
@@ -758,15 +775,13 @@ int cs_reader_seek_time(cs_reader *r, uint64_t t)
         stop(r, &e);
         return rc;
     }
-    if (!r->nrec)
-        r->next_off = at;
+    if (!r->nrec) r->next_off = at;
     return 0;
 }
 
 int cs_reader_seek_chunk(cs_reader *r, uint64_t target)
 {
-    if (!r || r->fd < 0 || target < r->data_start)
-        return CS_TRACE_EINVAL;
+    if (!r || r->fd < 0 || target < r->data_start) return CS_TRACE_EINVAL;
     seek_reset(r);
     cs_trace_err e;
     uint64_t at;
@@ -783,12 +798,10 @@ int cs_reader_seek_chunk(cs_reader *r, uint64_t target)
 
 int cs_reader_strings_next(const cs_reader *r, size_t *cursor, uint64_t *id, const char **text, size_t *len)
 {
-    if (!r || !cursor)
-        return 0;
+    if (!r || !cursor) return 0;
     while (*cursor < r->strcap) {
         const cs_str *s = &r->strs[(*cursor)++];
-        if (!s->id)
-            continue;
+        if (!s->id) continue;
         *id = s->id;
         *text = s->text ? s->text : "";
         *len = s->text ? (size_t)s->filled : 0;
@@ -802,8 +815,7 @@ int cs_reader_strings_next(const cs_reader *r, size_t *cursor, uint64_t *id, con
 int cs_reader_summary_next(cs_reader *r, uint64_t *cursor, cs_chunk_summary *out, cs_trace_err *err)
 {
     cs_trace_err dummy;
-    if (!err)
-        err = &dummy;
+    if (!err) err = &dummy;
     memset(err, 0, sizeof *err);
     if (!r || !cursor || !out || r->fd < 0) {
         set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_summary_next: bad argument");
@@ -842,12 +854,16 @@ int cs_reader_summary_next(cs_reader *r, uint64_t *cursor, cs_chunk_summary *out
         }
     }
     if (rc != LOAD_OK) {
-        if (rc == LOAD_END)
-            memset(err, 0, sizeof *err);
+        if (rc == LOAD_END) memset(err, 0, sizeof *err);
         return 0;
     }
-    *out = (cs_chunk_summary){.offset = off, .size = loc.size, .first_ts = loc.first_ts, .last_ts = loc.last_ts,
-                              .nrecords = loc.nrecords, .nlanes = nl, .lanes = r->slanes};
+    *out = (cs_chunk_summary){.offset = off,
+                              .size = loc.size,
+                              .first_ts = loc.first_ts,
+                              .last_ts = loc.last_ts,
+                              .nrecords = loc.nrecords,
+                              .nlanes = nl,
+                              .lanes = r->slanes};
     *cursor = off + loc.size;
     return 1;
 }
@@ -859,34 +875,34 @@ static void load_index(cs_reader *r)
 {
     uint64_t size = r->info.file_size;
     cs_trace_footer f;
-    if (size < r->data_start + sizeof(cs_index_header) + sizeof f ||
-        read_at(r->fd, &f, sizeof f, size - sizeof f) || memcmp(f.magic, CS_FOOTER_MAGIC, 8))
+    if (size < r->data_start + sizeof(cs_index_header) + sizeof f || read_at(r->fd, &f, sizeof f, size - sizeof f) ||
+        memcmp(f.magic, CS_FOOTER_MAGIC, 8))
         return;
     uint64_t esize = r->v2 ? sizeof(cs_v2_index_entry) : sizeof(cs_index_entry);
     uint64_t isize = sizeof(cs_index_header) + (uint64_t)f.index_count * esize;
-    if (f.index_offset < r->data_start || f.index_offset > size || isize + sizeof f != size - f.index_offset)
-        return;
+    if (f.index_offset < r->data_start || f.index_offset > size || isize + sizeof f != size - f.index_offset) return;
     char *ibuf = malloc((size_t)isize);
     cs_v2_index_entry *ent = malloc(f.index_count ? f.index_count * sizeof *ent : 1);
-    if (!ibuf || !ent)
-        goto bad;
+    if (!ibuf || !ent) goto bad;
     cs_index_header ih;
-    if (read_at(r->fd, ibuf, (size_t)isize, f.index_offset))
-        goto bad;
+    if (read_at(r->fd, ibuf, (size_t)isize, f.index_offset)) goto bad;
     memcpy(&ih, ibuf, sizeof ih);
     if (ih.magic != (r->v2 ? CS_V2_INDEX_MAGIC : CS_INDEX_MAGIC) || ih.count != f.index_count ||
         cs_crc32(cs_crc32(0, ibuf, isize), &f, 28) != f.crc)
         goto bad;
     uint64_t expect = r->data_start, total = 0;
-    for (uint32_t i = 0; i < ih.count; i++) {  /* chunks tile the area exactly */
+    for (uint32_t i = 0; i < ih.count; i++) { /* chunks tile the area exactly */
         const char *p = ibuf + sizeof ih + i * esize;
         if (r->v2) {
             memcpy(&ent[i], p, sizeof ent[i]);
         } else {
             cs_index_entry v1;
             memcpy(&v1, p, sizeof v1);
-            ent[i] = (cs_v2_index_entry){.offset = v1.offset, .first_ts = v1.first_ts, .last_ts = v1.last_ts,
-                                         .nrecords = v1.nrecords, .flags = v1.flags,
+            ent[i] = (cs_v2_index_entry){.offset = v1.offset,
+                                         .first_ts = v1.first_ts,
+                                         .last_ts = v1.last_ts,
+                                         .nrecords = v1.nrecords,
+                                         .flags = v1.flags,
                                          .size = sizeof(cs_chunk_header) + (uint64_t)v1.nrecords * 64};
         }
         if (ent[i].offset != expect || ent[i].nrecords == 0 || ent[i].nrecords > CS_CHUNK_MAX_RECORDS ||
@@ -895,8 +911,7 @@ static void load_index(cs_reader *r)
         expect += ent[i].size;
         total += ent[i].nrecords;
     }
-    if (expect != f.index_offset || total != f.total_records)
-        goto bad;
+    if (expect != f.index_offset || total != f.total_records) goto bad;
     r->index = ent;
     ent = NULL;
     r->info.has_index = 1;
@@ -911,19 +926,15 @@ bad:
 int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err)
 {
     cs_trace_err dummy;
-    if (!err)
-        err = &dummy;
+    if (!err) err = &dummy;
     memset(err, 0, sizeof *err);
-    if (!out)
-        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open: no result pointer");
+    if (!out) return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open: no result pointer");
     *out = NULL;
     if (flags & ~(CS_READ_SKIP_UNKNOWN | CS_READ_SKIP_STRINGS))
         return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open: unknown flags 0x%x", flags);
     struct stat st;
-    if (fstat(fd, &st))
-        return set_err(err, CS_TRACE_EIO, errno, 0, "fstat: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "not a regular file");
+    if (fstat(fd, &st)) return set_err(err, CS_TRACE_EIO, errno, 0, "fstat: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode)) return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "not a regular file");
     uint64_t size = (uint64_t)st.st_size;
     cs_trace_header h;
     memset(&h, 0, sizeof h);
@@ -933,7 +944,7 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
     size_t mlen = got < 8 ? got : 8;
     if (memcmp(h.magic, CS_TRACE_MAGIC, mlen))
         return set_err(err, CS_TRACE_EBADMAGIC, 0, 0, "not a Coroscope trace (bad magic)");
-    if (got < 12 && size < 12)  /* the version is at 8..11 */
+    if (got < 12 && size < 12) /* the version is at 8..11 */
         return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
                        (unsigned long long)size);
     if (h.version_major != CS_TRACE_VERSION_MAJOR && h.version_major != CS_TRACE_V2_MAJOR)
@@ -943,8 +954,7 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
     if (size < sizeof h)
         return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header 64",
                        (unsigned long long)size);
-    if (cs_crc32(0, &h, 60) != h.crc)
-        return set_err(err, CS_TRACE_EBADHEADER, 0, 0, "corrupt header (CRC mismatch)");
+    if (cs_crc32(0, &h, 60) != h.crc) return set_err(err, CS_TRACE_EBADHEADER, 0, 0, "corrupt header (CRC mismatch)");
     if (h.record_size != COROSCOPE_EVENT_SIZE)
         return set_err(err, CS_TRACE_EVERSION, 0, 14, "unsupported record size %u (this reader reads %u)",
                        h.record_size, COROSCOPE_EVENT_SIZE);
@@ -954,14 +964,18 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
         return set_err(err, CS_TRACE_ETRUNCHEADER, 0, 0, "truncated header: the file has %llu bytes, the header %u",
                        (unsigned long long)size, h.header_size);
     cs_reader *r = calloc(1, sizeof *r);
-    if (!r)
-        return set_err(err, CS_TRACE_ENOMEM, ENOMEM, 0, "out of memory");
+    if (!r) return set_err(err, CS_TRACE_ENOMEM, ENOMEM, 0, "out of memory");
     r->fd = fd;
     r->flags = flags;
     r->v2 = h.version_major == CS_TRACE_V2_MAJOR;
-    r->info = (cs_trace_info){.version_major = h.version_major, .version_minor = h.version_minor,
-                              .events_version = h.events_version, .pid = h.pid, .mono_ns = h.mono_ns,
-                              .real_ns = h.real_ns, .flags = h.flags, .file_size = size};
+    r->info = (cs_trace_info){.version_major = h.version_major,
+                              .version_minor = h.version_minor,
+                              .events_version = h.events_version,
+                              .pid = h.pid,
+                              .mono_ns = h.mono_ns,
+                              .real_ns = h.real_ns,
+                              .flags = h.flags,
+                              .file_size = size};
     r->data_start = r->next_off = r->strings_through = h.header_size;
     r->data_end = size;
     load_index(r);
@@ -972,17 +986,14 @@ int cs_reader_open_fd(cs_reader **out, int fd, unsigned flags, cs_trace_err *err
 int cs_reader_open_path(cs_reader **out, const char *path, unsigned flags, cs_trace_err *err)
 {
     cs_trace_err dummy;
-    if (!err)
-        err = &dummy;
-    if (!out || !path)
-        return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open_path: NULL argument");
+    if (!err) err = &dummy;
+    if (!out || !path) return set_err(err, CS_TRACE_EINVAL, EINVAL, 0, "cs_reader_open_path: NULL argument");
     *out = NULL;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer (the check that
      * it is a regular file comes after the open, on the fd itself). For a
      * regular file the flag changes nothing. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return set_err(err, CS_TRACE_EIO, errno, 0, "%s: %s", path, strerror(errno));
+    if (fd < 0) return set_err(err, CS_TRACE_EIO, errno, 0, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
         close(fd);
@@ -1005,10 +1016,8 @@ int cs_reader_open_path(cs_reader **out, const char *path, unsigned flags, cs_tr
 
 void cs_reader_close(cs_reader *r)
 {
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->strcap; i++)
-        free(r->strs[i].text);
+    if (!r) return;
+    for (size_t i = 0; i < r->strcap; i++) free(r->strs[i].text);
     free(r->strs);
     free(r->cb.rec);
     free(r->cb.bytes);
@@ -1019,8 +1028,7 @@ void cs_reader_close(cs_reader *r)
     cs_v2_decoder_free(r->dec);
     cs_lane_tracker_free(r->stracker);
     free(r->index);
-    if (r->own_fd)
-        close(r->fd);
+    if (r->own_fd) close(r->fd);
     free(r);
 }
 
@@ -1029,8 +1037,7 @@ void cs_reader_close(cs_reader *r)
 cs_reader *cs_reader_new_live(void)
 {
     cs_reader *r = calloc(1, sizeof *r);
-    if (r)
-        r->fd = -1;
+    if (r) r->fd = -1;
     return r;
 }
 
@@ -1049,8 +1056,7 @@ void cs_reader_ingest(cs_reader *r, const coroscope_event *ev, size_t n)
 static void merge(const coroscope_event *a, size_t na, const coroscope_event *b, size_t nb, coroscope_event *out)
 {
     size_t i = 0, j = 0, k = 0;
-    while (i < na && j < nb)
-        out[k++] = b[j].ts < a[i].ts ? b[j++] : a[i++];
+    while (i < na && j < nb) out[k++] = b[j].ts < a[i].ts ? b[j++] : a[i++];
     memcpy(out + k, a + i, (na - i) * sizeof *a);
     k += na - i;
     memcpy(out + k, b + j, (nb - j) * sizeof *b);
@@ -1073,8 +1079,7 @@ static void merge_k(const coroscope_event *src, const size_t *start, size_t runs
     while (live > 1) {
         size_t best = 0;
         for (size_t r = 1; r < live; r++)
-            if (head[r] < head[best])
-                best = r;
+            if (head[r] < head[best]) best = r;
         out[k++] = src[pos[best]++];
         if (pos[best] < end[best]) {
             head[best] = src[pos[best]].ts;
@@ -1087,8 +1092,7 @@ static void merge_k(const coroscope_event *src, const size_t *start, size_t runs
             live--;
         }
     }
-    if (live)
-        memcpy(out + k, src + pos[0], (end[0] - pos[0]) * sizeof *src);
+    if (live) memcpy(out + k, src + pos[0], (end[0] - pos[0]) * sizeof *src);
 }
 
 coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event *tmp)
@@ -1098,11 +1102,9 @@ coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event
     while (lo < n && runs <= KWAY) {
         start[runs++] = lo;
         lo++;
-        while (lo < n && ev[lo - 1].ts <= ev[lo].ts)
-            lo++;
+        while (lo < n && ev[lo - 1].ts <= ev[lo].ts) lo++;
     }
-    if (runs <= 1)
-        return ev; /* one run (a single ring's batch): nothing to move */
+    if (runs <= 1) return ev; /* one run (a single ring's batch): nothing to move */
     if (lo >= n && runs <= KWAY) {
         start[runs] = n;
         merge_k(ev, start, runs, tmp);
@@ -1116,13 +1118,11 @@ coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event
         lo = 0;
         while (lo < n) {
             size_t mid = lo + 1;
-            while (mid < n && src[mid - 1].ts <= src[mid].ts)
-                mid++;
+            while (mid < n && src[mid - 1].ts <= src[mid].ts) mid++;
             size_t hi = mid;
             if (hi < n) {
                 hi++;
-                while (hi < n && src[hi - 1].ts <= src[hi].ts)
-                    hi++;
+                while (hi < n && src[hi - 1].ts <= src[hi].ts) hi++;
             }
             merge(src + lo, mid - lo, src + mid, hi - mid, dst + lo);
             npass++;
@@ -1131,14 +1131,12 @@ coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event
         coroscope_event *t = src;
         src = dst;
         dst = t;
-        if (npass <= 1)
-            return src;
+        if (npass <= 1) return src;
     }
 }
 
 void cs_events_sort(coroscope_event *ev, size_t n, coroscope_event *tmp)
 {
     coroscope_event *sorted = cs_events_sorted(ev, n, tmp);
-    if (sorted != ev)
-        memcpy(ev, sorted, n * sizeof *ev);
+    if (sorted != ev) memcpy(ev, sorted, n * sizeof *ev);
 }

@@ -37,27 +37,27 @@
 
 enum cs_trace_code {
     CS_TRACE_OK = 0,
-    CS_TRACE_EIO,            /* a system call failed: sys_errno */
+    CS_TRACE_EIO, /* a system call failed: sys_errno */
     CS_TRACE_ENOMEM,
-    CS_TRACE_EINVAL,         /* bad argument (NULL, bad option) */
-    CS_TRACE_EBADMAGIC,      /* not a Coroscope trace file */
-    CS_TRACE_EVERSION,       /* another major version, or another record size */
-    CS_TRACE_ETRUNCHEADER,   /* the file is shorter than its header */
-    CS_TRACE_EBADHEADER,     /* header CRC mismatch or impossible field */
-    CS_TRACE_ECHUNKCRC,      /* a chunk's payload CRC does not match */
-    CS_TRACE_EBADCHUNK,      /* a chunk header is corrupt (magic, CRC, count) */
-    CS_TRACE_ETRUNCCHUNK,    /* the file ends inside a chunk */
-    CS_TRACE_EBADDATA,       /* a chunk's CRCs match but its content does not decode (format 2) */
+    CS_TRACE_EINVAL,       /* bad argument (NULL, bad option) */
+    CS_TRACE_EBADMAGIC,    /* not a Coroscope trace file */
+    CS_TRACE_EVERSION,     /* another major version, or another record size */
+    CS_TRACE_ETRUNCHEADER, /* the file is shorter than its header */
+    CS_TRACE_EBADHEADER,   /* header CRC mismatch or impossible field */
+    CS_TRACE_ECHUNKCRC,    /* a chunk's payload CRC does not match */
+    CS_TRACE_EBADCHUNK,    /* a chunk header is corrupt (magic, CRC, count) */
+    CS_TRACE_ETRUNCCHUNK,  /* the file ends inside a chunk */
+    CS_TRACE_EBADDATA,     /* a chunk's CRCs match but its content does not decode (format 2) */
     CS_TRACE_CODE_COUNT
 };
 
 typedef struct cs_trace_err {
-    int code;                /* enum cs_trace_code */
-    int sys_errno;           /* for CS_TRACE_EIO */
-    uint64_t offset;         /* file offset of the problem (chunk start) */
-    uint64_t records_lost;   /* records known to be lost (0 if unknown) */
-    uint64_t bytes_lost;     /* bytes from offset to the end of the chunk area */
-    char msg[256];           /* one line, no trailing newline */
+    int code;              /* enum cs_trace_code */
+    int sys_errno;         /* for CS_TRACE_EIO */
+    uint64_t offset;       /* file offset of the problem (chunk start) */
+    uint64_t records_lost; /* records known to be lost (0 if unknown) */
+    uint64_t bytes_lost;   /* bytes from offset to the end of the chunk area */
+    char msg[256];         /* one line, no trailing newline */
 } cs_trace_err;
 
 /* Symbolic name of a code: "CS_TRACE_ECHUNKCRC". */
@@ -68,19 +68,19 @@ const char *cs_trace_code_name(int code);
 typedef struct cs_reader cs_reader;
 
 /* cs_reader_open flags */
-#define CS_READ_SKIP_UNKNOWN 1u  /* do not return kinds this reader does not know, nor NONE padding */
-#define CS_READ_SKIP_STRINGS 2u  /* do not return STRING/STRING_MORE (they are still resolved) */
+#define CS_READ_SKIP_UNKNOWN 1u /* do not return kinds this reader does not know, nor NONE padding */
+#define CS_READ_SKIP_STRINGS 2u /* do not return STRING/STRING_MORE (they are still resolved) */
 
 typedef struct cs_trace_info {
     uint16_t version_major, version_minor;
     uint32_t events_version;
     uint32_t pid;
-    uint64_t mono_ns, real_ns;    /* calibration pair */
-    uint64_t flags;               /* CS_TRACE_FLAG_* */
+    uint64_t mono_ns, real_ns; /* calibration pair */
+    uint64_t flags;            /* CS_TRACE_FLAG_* */
     uint64_t file_size;
-    int has_index;                /* 1: closed cleanly, the index is valid */
-    uint32_t chunk_count;         /* from the index (0 without) */
-    uint64_t total_records;       /* from the footer (0 without) */
+    int has_index;          /* 1: closed cleanly, the index is valid */
+    uint32_t chunk_count;   /* from the index (0 without) */
+    uint64_t total_records; /* from the footer (0 without) */
 } cs_trace_info;
 
 /* Open a trace (format 1 or 2). The fd version does not take ownership of
@@ -174,14 +174,14 @@ coroscope_event *cs_events_sorted(coroscope_event *ev, size_t n, coroscope_event
 typedef struct cs_trace_writer cs_trace_writer;
 
 typedef struct cs_trace_writer_opts {
-    uint32_t pid;             /* 0: getpid() */
-    uint64_t mono_ns;         /* calibration pair; both 0: read the clocks now */
+    uint32_t pid;     /* 0: getpid() */
+    uint64_t mono_ns; /* calibration pair; both 0: read the clocks now */
     uint64_t real_ns;
-    uint64_t flags;           /* CS_TRACE_FLAG_* */
-    uint32_t chunk_records;   /* records per chunk, 1..CS_CHUNK_MAX_RECORDS (0: 1024 for format 1,
+    uint64_t flags;         /* CS_TRACE_FLAG_* */
+    uint32_t chunk_records; /* records per chunk, 1..CS_CHUNK_MAX_RECORDS (0: 1024 for format 1,
                                  CS_V2_DEFAULT_CHUNK_RECORDS for format 2) */
-    uint32_t format;          /* 1 or 2 (0: CS_TRACE_DEFAULT_FORMAT) */
-    int zstd_level;           /* format 2: zstd level 1..22 (0: CS_V2_DEFAULT_LEVEL) */
+    uint32_t format;        /* 1 or 2 (0: CS_TRACE_DEFAULT_FORMAT) */
+    int zstd_level;         /* format 2: zstd level 1..22 (0: CS_V2_DEFAULT_LEVEL) */
 } cs_trace_writer_opts;
 
 #define CS_TRACE_DEFAULT_FORMAT 2
@@ -189,18 +189,16 @@ typedef struct cs_trace_writer_opts {
 /* Create (truncate) path, or write from the current offset of fd (which must
  * be at offset 0 of an empty file; not closed by close). opts may be NULL.
  * The header is written at once. */
-int cs_trace_writer_create(cs_trace_writer **w, const char *path, const cs_trace_writer_opts *opts,
-                           cs_trace_err *err);
-int cs_trace_writer_open_fd(cs_trace_writer **w, int fd, const cs_trace_writer_opts *opts,
-                            cs_trace_err *err);
+int cs_trace_writer_create(cs_trace_writer **w, const char *path, const cs_trace_writer_opts *opts, cs_trace_err *err);
+int cs_trace_writer_open_fd(cs_trace_writer **w, int fd, const cs_trace_writer_opts *opts, cs_trace_err *err);
 
 /* Append n records; a full chunk is written (one write(2)) as it fills. */
 int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t n);
 
 /* Append the STRING (+ STRING_MORE) records that define string id (id != 0)
  * as text[0..len), with header fields ts/worker/tid. */
-int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, size_t len, uint64_t ts,
-                           uint16_t worker, uint32_t tid);
+int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, size_t len, uint64_t ts, uint16_t worker,
+                           uint32_t tid);
 
 /* Write the partial chunk now (no-op when empty). */
 int cs_trace_writer_flush(cs_trace_writer *w);

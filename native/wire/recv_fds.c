@@ -19,11 +19,9 @@ ssize_t cs_recv_fds(int sock, void *buf, size_t cap, int flags, int *fds, int ma
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c, .msg_controllen = sizeof u.c};
     *nfds = 0;
     ssize_t k = recvmsg(sock, &m, flags | MSG_CMSG_CLOEXEC);
-    if (k < 0)
-        return -1;
+    if (k < 0) return -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
         for (int i = 0; i < n; i++) {
             int fd;
@@ -68,8 +66,7 @@ int cs_fd_lines_init(cs_fd_lines *b, size_t max)
 
 static void close_fds(cs_fd_lines *b)
 {
-    for (int i = 0; i < b->nfd; i++)
-        close(b->fd[i]);
+    for (int i = 0; i < b->nfd; i++) close(b->fd[i]);
     b->nfd = 0;
 }
 
@@ -86,13 +83,10 @@ static void end_line(cs_fd_lines *b, cs_fd_line_fn on_line, void *ctx)
     int mine = b->nfd && b->fd_seq == b->seq; /* else they belong to a later line of this read */
     int fd = mine ? b->fd[0] : -1;
     b->line[b->n] = '\0';
-    if ((b->n || b->overlong || fd >= 0) && on_line(ctx, b->overlong ? NULL : b->line, fd))
-        fd = -1; /* kept */
+    if ((b->n || b->overlong || fd >= 0) && on_line(ctx, b->overlong ? NULL : b->line, fd)) fd = -1; /* kept */
     if (mine) {
-        if (fd >= 0)
-            close(fd);
-        for (int i = 1; i < b->nfd; i++)
-            close(b->fd[i]);
+        if (fd >= 0) close(fd);
+        for (int i = 1; i < b->nfd; i++) close(b->fd[i]);
         b->nfd = 0;
     }
     b->n = 0;
@@ -118,8 +112,7 @@ void cs_fd_lines_feed(cs_fd_lines *b, const char *buf, size_t k, const int *fds,
     /* The fds belong to the line that holds the last byte read with them:
      * the one open when the newlines before that byte have been read. */
     uint64_t target = b->seq;
-    for (size_t i = 0; i + 1 < k; i++)
-        target += buf[i] == '\n';
+    for (size_t i = 0; i + 1 < k; i++) target += buf[i] == '\n';
     if (nfds > 0 && k == 0) {
         add_fds(b, fds, nfds);
         nfds = 0;
@@ -133,8 +126,7 @@ void cs_fd_lines_feed(cs_fd_lines *b, const char *buf, size_t k, const int *fds,
             end_line(b, on_line, ctx);
             continue;
         }
-        if (b->overlong)
-            continue;
+        if (b->overlong) continue;
         if (b->n + 1 >= b->cap) {
             size_t cap = b->cap * 2 < b->max + 1 ? b->cap * 2 : b->max + 1;
             char *g = cap > b->cap ? realloc(b->line, cap) : NULL;
@@ -154,11 +146,9 @@ ssize_t cs_fd_lines_read(cs_fd_lines *b, int sock, int flags, cs_fd_line_fn on_l
     char buf[65536];
     int fds[CS_RECV_FDS_MAX], nfds;
     ssize_t k = cs_recv_fds(sock, buf, sizeof buf, flags, fds, CS_RECV_FDS_MAX, &nfds);
-    if (k < 0)
-        return -1;
+    if (k < 0) return -1;
     if (k == 0) {
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
+        for (int i = 0; i < nfds; i++) close(fds[i]);
         return 0;
     }
     cs_fd_lines_feed(b, buf, (size_t)k, fds, nfds, on_line, ctx);

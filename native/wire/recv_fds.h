@@ -50,13 +50,13 @@ ssize_t cs_send_fd(int sock, const void *buf, size_t n, int fd);
 typedef int (*cs_fd_line_fn)(void *ctx, const char *line, int fd);
 
 typedef struct cs_fd_lines {
-    char *line;                  /* the line being read */
-    size_t n, cap, max;          /* its length, buffer size, longest line kept */
-    int overlong;                /* 1: the line being read passed max (dropped) */
-    uint64_t seq;                /* lines completed so far */
-    int fd[CS_RECV_FDS_MAX];     /* fds received for the line being read */
+    char *line;              /* the line being read */
+    size_t n, cap, max;      /* its length, buffer size, longest line kept */
+    int overlong;            /* 1: the line being read passed max (dropped) */
+    uint64_t seq;            /* lines completed so far */
+    int fd[CS_RECV_FDS_MAX]; /* fds received for the line being read */
     int nfd;
-    uint64_t fd_seq;             /* the line they belong to */
+    uint64_t fd_seq; /* the line they belong to */
 } cs_fd_lines;
 
 /* A splitter keeping lines up to max bytes (buffer grows from 4 KiB). 0 or ENOMEM. */

@@ -44,7 +44,10 @@ static void init_handle(cs_ring *r, void *map, size_t size, uint32_t capacity, i
 
 /* The futex a waiting producer sleeps on: the low half of tail
  * (little-endian), shared between processes (no FUTEX_PRIVATE_FLAG). */
-static uint32_t *tail_futex(cs_ring *r) { return (uint32_t *)(void *)&r->hdr->tail; }
+static uint32_t *tail_futex(cs_ring *r)
+{
+    return (uint32_t *)(void *)&r->hdr->tail;
+}
 
 static void wake_producer(cs_ring *r)
 {
@@ -53,12 +56,10 @@ static void wake_producer(cs_ring *r)
 
 int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
 {
-    if (!valid_capacity(capacity))
-        return EINVAL;
+    if (!valid_capacity(capacity)) return EINVAL;
     size_t size = CS_RING_HEADER_SIZE + (size_t)capacity * COROSCOPE_EVENT_SIZE;
     int fd = memfd_create("coroscope-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     int err = 0;
     void *map = MAP_FAILED;
     /* memfds are created 0777: make it the owner's only before it holds data. */
@@ -94,18 +95,15 @@ int cs_ring_create(cs_ring *r, uint32_t capacity, uint32_t tid, uint32_t worker)
     init_handle(r, map, size, capacity, fd, 1);
     return 0;
 fail:
-    if (map != MAP_FAILED)
-        munmap(map, size);
+    if (map != MAP_FAILED) munmap(map, size);
     syscall(SYS_close, fd);
     return err;
 }
 
 void cs_ring_destroy(cs_ring *r)
 {
-    if (r->hdr)
-        munmap(r->hdr, r->map_size);
-    if (r->owner && r->fd >= 0)
-        syscall(SYS_close, r->fd);
+    if (r->hdr) munmap(r->hdr, r->map_size);
+    if (r->owner && r->fd >= 0) syscall(SYS_close, r->fd);
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }
@@ -113,37 +111,25 @@ void cs_ring_destroy(cs_ring *r)
 int cs_ring_attach(cs_ring *r, int fd)
 {
     struct stat st;
-    if (fstat(fd, &st))
-        return errno;
-    if (!S_ISREG(st.st_mode))
-        return CS_RING_EMAGIC; /* a pipe, a socket, a device: not a ring */
-    if (st.st_size < (off_t)CS_RING_HEADER_SIZE)
-        return CS_RING_ETRUNCATED;
+    if (fstat(fd, &st)) return errno;
+    if (!S_ISREG(st.st_mode)) return CS_RING_EMAGIC; /* a pipe, a socket, a device: not a ring */
+    if (st.st_size < (off_t)CS_RING_HEADER_SIZE) return CS_RING_ETRUNCATED;
     /* Validate a private copy of the header: the producer side cannot change
      * what we checked after we checked it. */
     cs_ring_header h;
     ssize_t n = pread(fd, &h, sizeof h, 0);
-    if (n < 0)
-        return errno;
-    if ((size_t)n < sizeof h)
-        return CS_RING_ETRUNCATED;
-    if (h.magic != CS_RING_MAGIC)
-        return CS_RING_EMAGIC;
-    if (h.version != CS_RING_VERSION)
-        return CS_RING_EVERSION;
-    if (h.record_size != COROSCOPE_EVENT_SIZE || h.slots_offset != CS_RING_HEADER_SIZE)
-        return CS_RING_ERECSIZE;
-    if (!valid_capacity(h.capacity))
-        return CS_RING_ECAPACITY;
+    if (n < 0) return errno;
+    if ((size_t)n < sizeof h) return CS_RING_ETRUNCATED;
+    if (h.magic != CS_RING_MAGIC) return CS_RING_EMAGIC;
+    if (h.version != CS_RING_VERSION) return CS_RING_EVERSION;
+    if (h.record_size != COROSCOPE_EVENT_SIZE || h.slots_offset != CS_RING_HEADER_SIZE) return CS_RING_ERECSIZE;
+    if (!valid_capacity(h.capacity)) return CS_RING_ECAPACITY;
     size_t size = CS_RING_HEADER_SIZE + (size_t)h.capacity * COROSCOPE_EVENT_SIZE;
-    if ((uint64_t)st.st_size < size)
-        return CS_RING_ETRUNCATED;
+    if ((uint64_t)st.st_size < size) return CS_RING_ETRUNCATED;
     int seals = (int)syscall(SYS_fcntl, fd, F_GET_SEALS);
-    if (seals < 0 || !(seals & F_SEAL_SHRINK))
-        return CS_RING_EUNSEALED;
+    if (seals < 0 || !(seals & F_SEAL_SHRINK)) return CS_RING_EUNSEALED;
     void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED)
-        return errno;
+    if (map == MAP_FAILED) return errno;
     init_handle(r, map, size, h.capacity, fd, 0);
     r->c_tail = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
     r->c_head = r->c_tail;
@@ -152,8 +138,7 @@ int cs_ring_attach(cs_ring *r, int fd)
 
 void cs_ring_detach(cs_ring *r)
 {
-    if (r->hdr)
-        munmap(r->hdr, r->map_size);
+    if (r->hdr) munmap(r->hdr, r->map_size);
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }
@@ -164,8 +149,7 @@ static void copy_out(const cs_ring *r, coroscope_event *out, uint64_t t, size_t 
     size_t i = (size_t)(t & r->mask);
     size_t first = r->capacity - i < n ? r->capacity - i : n;
     memcpy(out, &r->slots[i], first * sizeof *out);
-    if (n > first)
-        memcpy(out + first, &r->slots[0], (n - first) * sizeof *out);
+    if (n > first) memcpy(out + first, &r->slots[0], (n - first) * sizeof *out);
 }
 
 /* After a gap: drop records up to the producer's next THREAD record, keeping
@@ -175,15 +159,13 @@ static size_t resync(cs_ring *r, coroscope_event *out, size_t n)
     size_t k = 0, i = 0;
     for (; i < n && r->c_resync; i++) {
         uint16_t kind = out[i].kind;
-        if (kind == COROSCOPE_EV_THREAD)
-            r->c_resync = 0;
+        if (kind == COROSCOPE_EV_THREAD) r->c_resync = 0;
         if (kind == COROSCOPE_EV_THREAD || kind == COROSCOPE_EV_STRING || kind == COROSCOPE_EV_STRING_MORE)
             out[k++] = out[i];
         else
             r->c_skipped++;
     }
-    if (k == i)
-        return n;
+    if (k == i) return n;
     memmove(out + k, out + i, (n - i) * sizeof *out);
     return k + (n - i);
 }
@@ -193,8 +175,7 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
     for (int tries = 0; tries < CS_RING_READ_TRIES; tries++) {
         uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
         if (t != r->c_tail) { /* an overwriting producer gave records up */
-            if (t - r->c_tail <= ((uint64_t)1 << 62))
-                r->c_given_up += t - r->c_tail;
+            if (t - r->c_tail <= ((uint64_t)1 << 62)) r->c_given_up += t - r->c_tail;
             r->c_tail = t;
             r->c_resync = 1;
         }
@@ -209,16 +190,14 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
                  * published comes after its move of tail (acquire), so
                  * tail is seen moved now; only a tail that stood still
                  * makes the gap the producer side's corruption. */
-                if (atomic_load_explicit(&r->hdr->tail, memory_order_acquire) != t)
-                    continue;
+                if (atomic_load_explicit(&r->hdr->tail, memory_order_acquire) != t) continue;
                 return -CS_RING_ECORRUPT;
             }
             r->c_head = h;
         }
         uint64_t avail = h - t;
         size_t n = avail < max ? (size_t)avail : max;
-        if (n == 0)
-            return 0;
+        if (n == 0) return 0;
         copy_out(r, out, t, n);
         /* Valid only if the producer did not move tail meanwhile (it moves
          * tail past a record before it reuses the record's slot). */
@@ -229,12 +208,9 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
         /* A producer waiting for room (CS_RING_BLOCK) sleeps on tail. The
          * CAS above is a full barrier: it pairs with the producer's store
          * of `waiting` before its load of tail (ring_wait). */
-        if (__builtin_expect(atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst) != 0, 0))
-            wake_producer(r);
-        if (r->c_resync)
-            n = resync(r, out, n);
-        if (n)
-            return (ssize_t)n;
+        if (__builtin_expect(atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst) != 0, 0)) wake_producer(r);
+        if (r->c_resync) n = resync(r, out, n);
+        if (n) return (ssize_t)n;
     }
     return 0; /* lapped at every try: nothing this time (ring.h) */
 }
@@ -246,10 +222,8 @@ ssize_t cs_ring_read(cs_ring *r, coroscope_event *out, size_t max)
 static uint64_t room(cs_ring *r)
 {
     uint64_t free_ = r->capacity - (r->p_head - r->p_tail);
-    if (free_ != 0)
-        return free_;
-    if (r->p_published != r->p_head)
-        cs_ring_publish(r);
+    if (free_ != 0) return free_;
+    if (r->p_published != r->p_head) cs_ring_publish(r);
     r->p_tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
     free_ = r->capacity - (r->p_head - r->p_tail);
     if (free_ == 0 && atomic_load_explicit(&r->hdr->overwrite, memory_order_relaxed)) {
@@ -273,8 +247,7 @@ static void put(cs_ring *r, const coroscope_event *ev)
 {
     memcpy(&r->slots[r->p_head & r->mask], ev, sizeof *ev);
     r->p_head++;
-    if (r->p_head - r->p_published >= r->batch)
-        cs_ring_publish(r);
+    if (r->p_head - r->p_published >= r->batch) cs_ring_publish(r);
 }
 
 static uint64_t mono_ns(void)
@@ -288,12 +261,10 @@ static uint64_t mono_ns(void)
  * (about to wait for room), or when the watermark is passed. */
 static void ring_doorbell(cs_ring *r, int force)
 {
-    if (!atomic_load_explicit(&r->hdr->sleeping, memory_order_relaxed))
-        return;
+    if (!atomic_load_explicit(&r->hdr->sleeping, memory_order_relaxed)) return;
     if (!force) {
         uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
-        if (r->p_head - t < r->hdr->watermark)
-            return;
+        if (r->p_head - t < r->hdr->watermark) return;
     }
     uint32_t one = 1;
     if (!atomic_compare_exchange_strong_explicit(&r->hdr->sleeping, &one, 0, memory_order_acq_rel,
@@ -305,7 +276,10 @@ static void ring_doorbell(cs_ring *r, int force)
     }
 }
 
-void cs_ring_wake_slow(cs_ring *r) { ring_doorbell(r, 0); }
+void cs_ring_wake_slow(cs_ring *r)
+{
+    ring_doorbell(r, 0);
+}
 
 /* CS_RING_BLOCK, the ring full: wait until the consumer makes room, at most
  * block_ns (ring.h "Policy"). Returns the free slots (0: gave up, or the
@@ -318,8 +292,7 @@ static uint64_t ring_wait(cs_ring *r)
         return 0;
     uint64_t t = atomic_load_explicit(&h->tail, memory_order_acquire);
     if (r->p_stalled) {
-        if (t == r->p_stall_tail)
-            return 0; /* the consumer has not moved since we gave up: drop */
+        if (t == r->p_stall_tail) return 0; /* the consumer has not moved since we gave up: drop */
         r->p_stalled = 0;
     }
     uint64_t start = mono_ns(), now = start, bound = atomic_load_explicit(&h->block_ns, memory_order_relaxed);
@@ -348,7 +321,8 @@ static uint64_t ring_wait(cs_ring *r)
         now = mono_ns();
     }
     atomic_store_explicit(&h->waiting, 0, memory_order_relaxed);
-    atomic_store_explicit(&h->waited_ns, atomic_load_explicit(&h->waited_ns, memory_order_relaxed) + (mono_ns() - start),
+    atomic_store_explicit(&h->waited_ns,
+                          atomic_load_explicit(&h->waited_ns, memory_order_relaxed) + (mono_ns() - start),
                           memory_order_relaxed);
     r->p_tail = t;
     return free_;
@@ -359,12 +333,10 @@ static uint64_t ring_wait(cs_ring *r)
  * taken (and reported) it already. */
 static int report_drop(cs_ring *r)
 {
-    if (room(r) == 0 && ring_wait(r) == 0)
-        return ENOBUFS;
+    if (room(r) == 0 && ring_wait(r) == 0) return ENOBUFS;
     r->p_drop_count = 0;
     uint64_t n = atomic_exchange_explicit(&r->hdr->drop_pending, 0, memory_order_acq_rel);
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     uint64_t last = atomic_load_explicit(&r->hdr->drop_last_ts, memory_order_relaxed);
     coroscope_event d = {
         .ts = last,
@@ -402,10 +374,8 @@ int cs_ring_write_slow(cs_ring *r, const coroscope_event *ev)
 int cs_ring_flush(cs_ring *r)
 {
     int err = 0;
-    if (r->p_drop_count != 0)
-        err = report_drop(r);
-    if (r->p_published != r->p_head)
-        cs_ring_publish(r);
+    if (r->p_drop_count != 0) err = report_drop(r);
+    if (r->p_published != r->p_head) cs_ring_publish(r);
     return err;
 }
 
@@ -414,8 +384,7 @@ void cs_ring_set_policy(cs_ring *r, int policy, uint64_t block_ns)
     atomic_store_explicit(&r->hdr->block_ns, block_ns ? block_ns : CS_RING_BLOCK_NS, memory_order_relaxed);
     atomic_store_explicit(&r->hdr->policy, policy == CS_RING_BLOCK ? CS_RING_BLOCK : CS_RING_DROP,
                           memory_order_seq_cst);
-    if (atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst))
-        wake_producer(r);
+    if (atomic_load_explicit(&r->hdr->waiting, memory_order_seq_cst)) wake_producer(r);
 }
 
 int cs_ring_arm(cs_ring *r)
@@ -423,8 +392,7 @@ int cs_ring_arm(cs_ring *r)
     atomic_store_explicit(&r->hdr->sleeping, 1, memory_order_seq_cst);
     uint64_t h = atomic_load_explicit(&r->hdr->head, memory_order_seq_cst);
     uint64_t t = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
-    if (h - t < r->hdr->watermark && !atomic_load_explicit(&r->hdr->waiting, memory_order_relaxed))
-        return 1;
+    if (h - t < r->hdr->watermark && !atomic_load_explicit(&r->hdr->waiting, memory_order_relaxed)) return 1;
     atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
     return 0;
 }
@@ -432,8 +400,7 @@ int cs_ring_arm(cs_ring *r)
 uint64_t cs_ring_take_pending(cs_ring *r, coroscope_event *d)
 {
     uint64_t n = atomic_exchange_explicit(&r->hdr->drop_pending, 0, memory_order_acq_rel);
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     uint64_t last = atomic_load_explicit(&r->hdr->drop_last_ts, memory_order_relaxed);
     memset(d, 0, sizeof *d);
     d->ts = last;
@@ -465,7 +432,7 @@ void cs_ring_publish_foreign(cs_ring *r)
 {
     uint64_t n = __atomic_load_n(&r->p_head, __ATOMIC_RELAXED);
     uint64_t h = atomic_load_explicit(&r->hdr->head, memory_order_relaxed);
-    while (h < n && !atomic_compare_exchange_weak_explicit(&r->hdr->head, &h, n, memory_order_release,
-                                                           memory_order_relaxed))
+    while (h < n &&
+           !atomic_compare_exchange_weak_explicit(&r->hdr->head, &h, n, memory_order_release, memory_order_relaxed))
         ;
 }

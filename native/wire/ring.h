@@ -189,26 +189,26 @@
 
 #include "../engine/include/coroscope_events.h"
 
-#define CS_RING_MAGIC 0x0100474e49525343ull /* "CSRING\0\1" read as a little-endian u64 */
-#define CS_RING_VERSION 3u               /* 2: overwrite mode, tail by CAS; 3: policy, doorbell */
-#define CS_RING_HEADER_SIZE 4096u
+#define CS_RING_MAGIC        0x0100474e49525343ull /* "CSRING\0\1" read as a little-endian u64 */
+#define CS_RING_VERSION      3u                    /* 2: overwrite mode, tail by CAS; 3: policy, doorbell */
+#define CS_RING_HEADER_SIZE  4096u
 #define CS_RING_MIN_CAPACITY 2u
-#define CS_RING_MAX_CAPACITY (1u << 24) /* 16 Mi records = 1 GiB of slots */
-#define CS_RING_BATCH 32u               /* default publication batch */
-#define CS_RING_BLOCK_NS 1000000000ull  /* default bound of a lossless producer's wait: 1 s */
+#define CS_RING_MAX_CAPACITY (1u << 24)    /* 16 Mi records = 1 GiB of slots */
+#define CS_RING_BATCH        32u           /* default publication batch */
+#define CS_RING_BLOCK_NS     1000000000ull /* default bound of a lossless producer's wait: 1 s */
 
 /* What a producer does when the ring is full (ring.h "Policy"). */
 enum { CS_RING_DROP = 0, CS_RING_BLOCK = 1 };
 
 /* Error codes (beyond errno's range, distinct from COROSCOPE_ESTACKOVERFLOW). */
 enum {
-    CS_RING_EMAGIC = 10101,   /* not a coroscope ring: bad magic, or not a regular file */
-    CS_RING_EVERSION,         /* a ring layout version this code does not read */
-    CS_RING_ERECSIZE,         /* record size is not COROSCOPE_EVENT_SIZE */
-    CS_RING_ECAPACITY,        /* capacity not a power of two or out of range */
-    CS_RING_ETRUNCATED,       /* the file is smaller than its header says */
-    CS_RING_EUNSEALED,        /* the file may shrink under the mapping (no F_SEAL_SHRINK) */
-    CS_RING_ECORRUPT,         /* head/tail inconsistent: the producer side is broken */
+    CS_RING_EMAGIC = 10101, /* not a coroscope ring: bad magic, or not a regular file */
+    CS_RING_EVERSION,       /* a ring layout version this code does not read */
+    CS_RING_ERECSIZE,       /* record size is not COROSCOPE_EVENT_SIZE */
+    CS_RING_ECAPACITY,      /* capacity not a power of two or out of range */
+    CS_RING_ETRUNCATED,     /* the file is smaller than its header says */
+    CS_RING_EUNSEALED,      /* the file may shrink under the mapping (no F_SEAL_SHRINK) */
+    CS_RING_ECORRUPT,       /* head/tail inconsistent: the producer side is broken */
 };
 
 typedef struct cs_ring_header {
@@ -265,26 +265,26 @@ typedef struct cs_ring {
     /* read-only after create/attach */
     cs_ring_header *hdr;
     coroscope_event *slots;
-    uint64_t mask;            /* capacity - 1 */
+    uint64_t mask; /* capacity - 1 */
     uint32_t capacity;
-    uint32_t batch;           /* publish head at least every `batch` records */
+    uint32_t batch; /* publish head at least every `batch` records */
     size_t map_size;
-    int fd;                   /* create: owned; attach: the caller's */
-    int owner;                /* 1: created here (destroy closes fd) */
+    int fd;    /* create: owned; attach: the caller's */
+    int owner; /* 1: created here (destroy closes fd) */
     /* producer thread only */
-    _Alignas(64) uint64_t p_head;       /* next record to write */
-    uint64_t p_published;               /* head as last stored */
-    uint64_t p_tail;                    /* tail as last loaded */
-    uint64_t p_drop_count;              /* lost since the last report (nonzero: take the slow path) */
-    uint64_t p_stall_tail;              /* tail when a wait last gave up */
-    int p_stalled;                      /* 1: gave up waiting; no wait until tail moves */
-    int doorbell;                       /* eventfd of the consumer's doorbell, -1: none */
+    _Alignas(64) uint64_t p_head; /* next record to write */
+    uint64_t p_published;         /* head as last stored */
+    uint64_t p_tail;              /* tail as last loaded */
+    uint64_t p_drop_count;        /* lost since the last report (nonzero: take the slow path) */
+    uint64_t p_stall_tail;        /* tail when a wait last gave up */
+    int p_stalled;                /* 1: gave up waiting; no wait until tail moves */
+    int doorbell;                 /* eventfd of the consumer's doorbell, -1: none */
     /* consumer only */
-    _Alignas(64) uint64_t c_tail;       /* next record to read */
-    uint64_t c_head;                    /* head as last loaded */
-    uint64_t c_given_up;                /* records the producer gave up before we read them */
-    uint64_t c_skipped;                 /* records dropped while resynchronising */
-    int c_resync;                       /* after a gap: drop records up to the next THREAD */
+    _Alignas(64) uint64_t c_tail; /* next record to read */
+    uint64_t c_head;              /* head as last loaded */
+    uint64_t c_given_up;          /* records the producer gave up before we read them */
+    uint64_t c_skipped;           /* records dropped while resynchronising */
+    int c_resync;                 /* after a gap: drop records up to the next THREAD */
 } cs_ring;
 
 /* Create a ring of `capacity` records (a power of two in [CS_RING_MIN_CAPACITY,
@@ -345,7 +345,10 @@ void cs_ring_set_policy(cs_ring *r, int policy, uint64_t block_ns);
 /* The producer's doorbell: the eventfd it writes to wake a sleeping
  * consumer (-1: none; the consumer then relies on its timeout). The
  * producer thread, or its owner before the producer starts. */
-static inline void cs_ring_set_doorbell(cs_ring *r, int fd) { r->doorbell = fd; }
+static inline void cs_ring_set_doorbell(cs_ring *r, int fd)
+{
+    r->doorbell = fd;
+}
 
 /* Consumer about to sleep: asks the producer to ring the doorbell at the
  * watermark. Returns 1 if the consumer may sleep, 0 if the ring already
@@ -425,16 +428,14 @@ static inline uint64_t cs_ring_room(cs_ring *r)
 static inline int cs_ring_write(cs_ring *r, const coroscope_event *ev)
 {
     uint64_t h = r->p_head;
-    if (__builtin_expect(h - r->p_tail >= r->capacity || r->p_drop_count != 0, 0))
-        return cs_ring_write_slow(r, ev);
+    if (__builtin_expect(h - r->p_tail >= r->capacity || r->p_drop_count != 0, 0)) return cs_ring_write_slow(r, ev);
     memcpy(&r->slots[h & r->mask], ev, sizeof *ev);
     /* The slot a few records on was last touched by the consumer (another
      * core): ask for its line now, so the write there does not wait. */
     cs_ring_prefetch_slot(r, h + 8);
     atomic_signal_fence(memory_order_release); /* the record before p_head counts it (cs_ring_publish_foreign) */
     r->p_head = h + 1;
-    if (h + 1 - r->p_published >= r->batch)
-        cs_ring_publish(r);
+    if (h + 1 - r->p_published >= r->batch) cs_ring_publish(r);
     return 0;
 }
 

@@ -38,37 +38,58 @@
 
 /* ---- kinds, classes, predictors ------------------------------------------------- */
 
-#define NCLASS 26
-#define C_STRING 4
+#define NCLASS        26
+#define C_STRING      4
 #define C_STRING_MORE 5
 
 /* Classes 1..25: the kinds of events version 1, in ascending kind order.
  * Fixed for format 2.x: a kind added later goes to class 0. */
 static const uint16_t class_kind[NCLASS] = {
     0,
-    COROSCOPE_EV_PROCESS, COROSCOPE_EV_CONFIG, COROSCOPE_EV_THREAD, COROSCOPE_EV_STRING,
-    COROSCOPE_EV_STRING_MORE, COROSCOPE_EV_CLOCK, COROSCOPE_EV_CO_CREATE, COROSCOPE_EV_CO_READY,
-    COROSCOPE_EV_CO_RUN, COROSCOPE_EV_CO_SUSPEND, COROSCOPE_EV_CO_YIELD, COROSCOPE_EV_CO_FINISH,
-    COROSCOPE_EV_CO_MIGRATE, COROSCOPE_EV_CO_INFO, COROSCOPE_EV_WAKE, COROSCOPE_EV_CALL,
-    COROSCOPE_EV_CALL_ENTER, COROSCOPE_EV_CALL_ADDR, COROSCOPE_EV_PREEMPT_SENT, COROSCOPE_EV_PREEMPTED,
-    COROSCOPE_EV_PREEMPT_DEFERRED, COROSCOPE_EV_WORKER_IDLE, COROSCOPE_EV_WORKER_BUSY, COROSCOPE_EV_QUEUES,
+    COROSCOPE_EV_PROCESS,
+    COROSCOPE_EV_CONFIG,
+    COROSCOPE_EV_THREAD,
+    COROSCOPE_EV_STRING,
+    COROSCOPE_EV_STRING_MORE,
+    COROSCOPE_EV_CLOCK,
+    COROSCOPE_EV_CO_CREATE,
+    COROSCOPE_EV_CO_READY,
+    COROSCOPE_EV_CO_RUN,
+    COROSCOPE_EV_CO_SUSPEND,
+    COROSCOPE_EV_CO_YIELD,
+    COROSCOPE_EV_CO_FINISH,
+    COROSCOPE_EV_CO_MIGRATE,
+    COROSCOPE_EV_CO_INFO,
+    COROSCOPE_EV_WAKE,
+    COROSCOPE_EV_CALL,
+    COROSCOPE_EV_CALL_ENTER,
+    COROSCOPE_EV_CALL_ADDR,
+    COROSCOPE_EV_PREEMPT_SENT,
+    COROSCOPE_EV_PREEMPTED,
+    COROSCOPE_EV_PREEMPT_DEFERRED,
+    COROSCOPE_EV_WORKER_IDLE,
+    COROSCOPE_EV_WORKER_BUSY,
+    COROSCOPE_EV_QUEUES,
     COROSCOPE_EV_DROP,
 };
 
 /* kind -> class, the inverse of class_kind for kinds below 128. */
 static const uint8_t class_of_kind[128] = {
-    [COROSCOPE_EV_PROCESS] = 1, [COROSCOPE_EV_CONFIG] = 2, [COROSCOPE_EV_THREAD] = 3,
-    [COROSCOPE_EV_STRING] = 4, [COROSCOPE_EV_STRING_MORE] = 5, [COROSCOPE_EV_CLOCK] = 6,
-    [COROSCOPE_EV_CO_CREATE] = 7, [COROSCOPE_EV_CO_READY] = 8, [COROSCOPE_EV_CO_RUN] = 9,
-    [COROSCOPE_EV_CO_SUSPEND] = 10, [COROSCOPE_EV_CO_YIELD] = 11, [COROSCOPE_EV_CO_FINISH] = 12,
-    [COROSCOPE_EV_CO_MIGRATE] = 13, [COROSCOPE_EV_CO_INFO] = 14, [COROSCOPE_EV_WAKE] = 15,
-    [COROSCOPE_EV_CALL] = 16, [COROSCOPE_EV_CALL_ENTER] = 17, [COROSCOPE_EV_CALL_ADDR] = 18,
-    [COROSCOPE_EV_PREEMPT_SENT] = 19, [COROSCOPE_EV_PREEMPTED] = 20, [COROSCOPE_EV_PREEMPT_DEFERRED] = 21,
-    [COROSCOPE_EV_WORKER_IDLE] = 22, [COROSCOPE_EV_WORKER_BUSY] = 23, [COROSCOPE_EV_QUEUES] = 24,
+    [COROSCOPE_EV_PROCESS] = 1,       [COROSCOPE_EV_CONFIG] = 2,       [COROSCOPE_EV_THREAD] = 3,
+    [COROSCOPE_EV_STRING] = 4,        [COROSCOPE_EV_STRING_MORE] = 5,  [COROSCOPE_EV_CLOCK] = 6,
+    [COROSCOPE_EV_CO_CREATE] = 7,     [COROSCOPE_EV_CO_READY] = 8,     [COROSCOPE_EV_CO_RUN] = 9,
+    [COROSCOPE_EV_CO_SUSPEND] = 10,   [COROSCOPE_EV_CO_YIELD] = 11,    [COROSCOPE_EV_CO_FINISH] = 12,
+    [COROSCOPE_EV_CO_MIGRATE] = 13,   [COROSCOPE_EV_CO_INFO] = 14,     [COROSCOPE_EV_WAKE] = 15,
+    [COROSCOPE_EV_CALL] = 16,         [COROSCOPE_EV_CALL_ENTER] = 17,  [COROSCOPE_EV_CALL_ADDR] = 18,
+    [COROSCOPE_EV_PREEMPT_SENT] = 19, [COROSCOPE_EV_PREEMPTED] = 20,   [COROSCOPE_EV_PREEMPT_DEFERRED] = 21,
+    [COROSCOPE_EV_WORKER_IDLE] = 22,  [COROSCOPE_EV_WORKER_BUSY] = 23, [COROSCOPE_EV_QUEUES] = 24,
     [COROSCOPE_EV_DROP] = 25,
 };
 
-static inline unsigned class_of(uint16_t kind) { return kind < 128 ? class_of_kind[kind] : 0; }
+static inline unsigned class_of(uint16_t kind)
+{
+    return kind < 128 ? class_of_kind[kind] : 0;
+}
 
 enum pred {
     P_ZERO = 0, /* P = 0 */
@@ -81,32 +102,31 @@ enum pred {
 };
 
 static const uint8_t pred[NCLASS][5] = {
-    [0] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},
-    [1] = {P_ZERO, P_PREV, P_PREV, P_ZERO, P_PREV},                  /* PROCESS */
-    [2] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                  /* CONFIG */
-    [3] = {P_TID, P_PREV, P_ZERO, P_ZERO, P_ZERO},                   /* THREAD */
-    [4] = {P_PREV, P_ZERO, P_BYTES, P_BYTES, P_BYTES},               /* STRING */
-    [5] = {P_PREV, P_PREV, P_BYTES, P_BYTES, P_BYTES},               /* STRING_MORE */
-    [6] = {P_TS, P_PREV, P_ZERO, P_ZERO, P_ZERO},                    /* CLOCK */
-    [7] = {P_ZERO, P_PREV, P_PREV, P_PREV, P_ZERO},                  /* CO_CREATE */
-    [8] = {P_ZERO, P_WHY_TS, P_ZERO, P_ZERO, P_ZERO},                /* CO_READY */
-    [9] = {P_CO_NEXT, P_ZERO, P_ZERO, P_ZERO, P_ZERO},               /* CO_RUN */
-    [10] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_TS},                   /* CO_SUSPEND */
-    [11] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CO_YIELD */
-    [12] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CO_FINISH */
-    [13] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CO_MIGRATE */
-    [14] = {P_ZERO, P_PREV, P_PREV, P_ZERO, P_ZERO},                 /* CO_INFO */
-    [15] = {P_ZERO, P_WHY_TS, P_ZERO, P_ZERO, P_ZERO},               /* WAKE */
-    [16] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CALL */
-    [17] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CALL_ENTER */
-    [18] = {P_PREV, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* CALL_ADDR */
-    [19] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* PREEMPT_SENT */
-    [20] = {P_PREV, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* PREEMPTED */
-    [21] = {P_ZERO, P_PREV, P_ZERO, P_ZERO, P_ZERO},                 /* PREEMPT_DEFERRED */
-    [22] = {P_TS, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                   /* WORKER_IDLE */
-    [23] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* WORKER_BUSY */
-    [24] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                 /* QUEUES */
-    [25] = {P_ZERO, P_TS, P_TS, P_ZERO, P_ZERO},                     /* DROP */
+    [0] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},    [1] = {P_ZERO, P_PREV, P_PREV, P_ZERO, P_PREV}, /* PROCESS */
+    [2] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                    /* CONFIG */
+    [3] = {P_TID, P_PREV, P_ZERO, P_ZERO, P_ZERO},                                                     /* THREAD */
+    [4] = {P_PREV, P_ZERO, P_BYTES, P_BYTES, P_BYTES},                                                 /* STRING */
+    [5] = {P_PREV, P_PREV, P_BYTES, P_BYTES, P_BYTES},                                                 /* STRING_MORE */
+    [6] = {P_TS, P_PREV, P_ZERO, P_ZERO, P_ZERO},                                                      /* CLOCK */
+    [7] = {P_ZERO, P_PREV, P_PREV, P_PREV, P_ZERO},                                                    /* CO_CREATE */
+    [8] = {P_ZERO, P_WHY_TS, P_ZERO, P_ZERO, P_ZERO},                                                  /* CO_READY */
+    [9] = {P_CO_NEXT, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                 /* CO_RUN */
+    [10] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_TS},                                                     /* CO_SUSPEND */
+    [11] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CO_YIELD */
+    [12] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CO_FINISH */
+    [13] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CO_MIGRATE */
+    [14] = {P_ZERO, P_PREV, P_PREV, P_ZERO, P_ZERO},                                                   /* CO_INFO */
+    [15] = {P_ZERO, P_WHY_TS, P_ZERO, P_ZERO, P_ZERO},                                                 /* WAKE */
+    [16] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CALL */
+    [17] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CALL_ENTER */
+    [18] = {P_PREV, P_ZERO, P_ZERO, P_ZERO, P_ZERO},                                                   /* CALL_ADDR */
+    [19] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO}, /* PREEMPT_SENT */
+    [20] = {P_PREV, P_ZERO, P_ZERO, P_ZERO, P_ZERO}, /* PREEMPTED */
+    [21] = {P_ZERO, P_PREV, P_ZERO, P_ZERO, P_ZERO}, /* PREEMPT_DEFERRED */
+    [22] = {P_TS, P_ZERO, P_ZERO, P_ZERO, P_ZERO},   /* WORKER_IDLE */
+    [23] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO}, /* WORKER_BUSY */
+    [24] = {P_ZERO, P_ZERO, P_ZERO, P_ZERO, P_ZERO}, /* QUEUES */
+    [25] = {P_ZERO, P_TS, P_TS, P_ZERO, P_ZERO},     /* DROP */
 };
 
 /* Classes whose five columns are all P_ZERO (the encoder's fast path). */
@@ -115,11 +135,16 @@ static const uint8_t all_zero[NCLASS] = {
 };
 
 enum { S_KIND, S_KINDX, S_LANE, S_TS, S_CO, S_STR, S_ARG0, NSTREAMS = S_ARG0 + NCLASS * 5 };
-#define S_ARG(c, i) (S_ARG0 + (c) * 5 + (i))
+#define S_ARG(c, i) (S_ARG0 + (c)*5 + (i))
 
 #define COCACHE 1024
-typedef struct { uint64_t co, v; } cocache;
-static inline unsigned cocache_slot(uint64_t co) { return (unsigned)((co * 0x9E3779B97F4A7C15ull) >> 54); }
+typedef struct {
+    uint64_t co, v;
+} cocache;
+static inline unsigned cocache_slot(uint64_t co)
+{
+    return (unsigned)((co * 0x9E3779B97F4A7C15ull) >> 54);
+}
 
 /* Codec state of one chunk (reset per chunk). */
 typedef struct pstate {
@@ -127,8 +152,14 @@ typedef struct pstate {
     cocache cc[COCACHE];
 } pstate;
 
-static inline uint64_t zz(uint64_t d) { return (d << 1) ^ (uint64_t)((int64_t)d >> 63); }
-static inline uint64_t unzz(uint64_t z) { return (z >> 1) ^ (uint64_t)-(int64_t)(z & 1); }
+static inline uint64_t zz(uint64_t d)
+{
+    return (d << 1) ^ (uint64_t)((int64_t)d >> 63);
+}
+static inline uint64_t unzz(uint64_t z)
+{
+    return (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
+}
 
 /* Predicted value and whether 0 and P swap codes. */
 static inline uint64_t predict(pstate *s, unsigned p, unsigned c, unsigned i, const coroscope_event *ev, int *swap)
@@ -138,8 +169,7 @@ static inline uint64_t predict(pstate *s, unsigned p, unsigned c, unsigned i, co
     case P_PREV: return s->prev[c][i];
     case P_TS: *swap = 1; return ev->ts;
     case P_WHY_TS:
-        if (ev->a[0] != COROSCOPE_READY_TIMER)
-            return 0;
+        if (ev->a[0] != COROSCOPE_READY_TIMER) return 0;
         *swap = 1;
         return ev->ts;
     case P_CO_NEXT: {
@@ -162,10 +192,8 @@ static inline void learn(pstate *s, unsigned p, unsigned c, unsigned i, const co
 static inline uint64_t encode_value(uint64_t v, uint64_t P, int swap)
 {
     if (swap && P) {
-        if (v == 0)
-            return 0;
-        if (v == P)
-            return zz(0 - P);
+        if (v == 0) return 0;
+        if (v == P) return zz(0 - P);
     }
     return zz(v - P);
 }
@@ -173,10 +201,8 @@ static inline uint64_t encode_value(uint64_t v, uint64_t P, int swap)
 static inline uint64_t decode_value(uint64_t code, uint64_t P, int swap)
 {
     if (swap && P) {
-        if (code == 0)
-            return 0;
-        if (code == zz(0 - P))
-            return P;
+        if (code == 0) return 0;
+        if (code == zz(0 - P)) return P;
     }
     return P + unzz(code);
 }
@@ -210,11 +236,9 @@ static inline int get_varint(rstream *s, uint64_t *out)
     }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
-        if (p == s->end)
-            return -1;
+        if (p == s->end) return -1;
         uint8_t b = *p++;
-        if (shift == 63 && b > 1)
-            return -1;
+        if (shift == 63 && b > 1) return -1;
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *out = v;
@@ -229,34 +253,34 @@ static inline int get_varint(rstream *s, uint64_t *out)
 
 /* State of one lane (tid, worker) across chunks. */
 typedef struct lane {
-    uint64_t key;           /* tid << 16 | worker */
-    uint64_t running;       /* coroutine running now (0: none) */
+    uint64_t key;     /* tid << 16 | worker */
+    uint64_t running; /* coroutine running now (0: none) */
     uint64_t last_ts;
-    uint32_t gen;           /* chunk in which `idx` is valid */
-    uint32_t idx;           /* index among this chunk's lanes */
+    uint32_t gen; /* chunk in which `idx` is valid */
+    uint32_t idx; /* index among this chunk's lanes */
     uint8_t seen, idle;
 } lane;
 
 /* A lane of the chunk being summarised. */
 typedef struct clane {
-    uint32_t lane;          /* index into lanes */
+    uint32_t lane; /* index into lanes */
     uint32_t nrecords;
     uint64_t first_ts, last_ts, busy, co_start;
     uint32_t state;
-    uint32_t counts[NCLASS];  /* class 0 is not counted here (others) */
+    uint32_t counts[NCLASS]; /* class 0 is not counted here (others) */
 } clane;
 
 struct cs_lane_tracker {
-    lane *lanes;            /* dense, stable indexes */
+    lane *lanes; /* dense, stable indexes */
     uint32_t nlanes, lanes_cap;
-    uint32_t *tab;          /* open addressing, keyed hash: lane index + 1, 0 empty */
-    uint32_t tabcap;        /* power of 2 */
+    uint32_t *tab;   /* open addressing, keyed hash: lane index + 1, 0 empty */
+    uint32_t tabcap; /* power of 2 */
     uint32_t gen;
-    clane *cl;              /* this chunk's lanes */
+    clane *cl; /* this chunk's lanes */
     uint32_t ncl, cl_cap;
-    uint64_t *others;       /* (clane << 16 | kind) of records of class 0, to sort */
+    uint64_t *others; /* (clane << 16 | kind) of records of class 0, to sort */
     uint32_t nothers, others_cap;
-    uint8_t *out;           /* the stored summary */
+    uint8_t *out; /* the stored summary */
     size_t out_cap;
     uint32_t last_key_lane; /* a cache of the last lookup */
     uint64_t last_key;
@@ -270,8 +294,7 @@ cs_lane_tracker *cs_lane_tracker_new(void)
 
 void cs_lane_tracker_free(cs_lane_tracker *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     free(t->lanes);
     free(t->tab);
     free(t->cl);
@@ -282,14 +305,11 @@ void cs_lane_tracker_free(cs_lane_tracker *t)
 
 static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap) return 0;
     uint32_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
+    while (n < need) n *= 2;
     void *q = realloc(*p, (size_t)n * elem);
-    if (!q)
-        return ENOMEM;
+    if (!q) return ENOMEM;
     *p = q;
     *cap = n;
     return 0;
@@ -298,17 +318,14 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 /* Index of the lane of key, created if new; UINT32_MAX without memory. */
 static uint32_t lane_find(cs_lane_tracker *t, uint64_t key)
 {
-    if (t->have_last && t->last_key == key)
-        return t->last_key_lane;
+    if (t->have_last && t->last_key == key) return t->last_key_lane;
     if ((t->nlanes + 1) * 2 > t->tabcap) {
         uint32_t ncap = t->tabcap ? t->tabcap * 2 : 64;
         uint32_t *nt = calloc(ncap, sizeof *nt);
-        if (!nt)
-            return UINT32_MAX;
+        if (!nt) return UINT32_MAX;
         for (uint32_t i = 0; i < t->nlanes; i++) {
             uint32_t s = (uint32_t)cs_khash64(t->lanes[i].key) & (ncap - 1);
-            while (nt[s])
-                s = (s + 1) & (ncap - 1);
+            while (nt[s]) s = (s + 1) & (ncap - 1);
             nt[s] = i + 1;
         }
         free(t->tab);
@@ -317,12 +334,10 @@ static uint32_t lane_find(cs_lane_tracker *t, uint64_t key)
     }
     uint32_t s = (uint32_t)cs_khash64(key) & (t->tabcap - 1);
     while (t->tab[s]) {
-        if (t->lanes[t->tab[s] - 1].key == key)
-            goto found;
+        if (t->lanes[t->tab[s] - 1].key == key) goto found;
         s = (s + 1) & (t->tabcap - 1);
     }
-    if (grow((void **)&t->lanes, &t->lanes_cap, t->nlanes + 1, sizeof(lane)))
-        return UINT32_MAX;
+    if (grow((void **)&t->lanes, &t->lanes_cap, t->nlanes + 1, sizeof(lane))) return UINT32_MAX;
     t->lanes[t->nlanes] = (lane){.key = key, .gen = 0};
     t->tab[s] = ++t->nlanes;
 found:
@@ -342,8 +357,7 @@ int cs_lane_tracker_summarize(cs_lane_tracker *t, const coroscope_event *ev, uin
                               const void **out, size_t *out_len)
 {
     if (++t->gen == 0) { /* wrapped: forget every chunk index */
-        for (uint32_t i = 0; i < t->nlanes; i++)
-            t->lanes[i].gen = 0;
+        for (uint32_t i = 0; i < t->nlanes; i++) t->lanes[i].gen = 0;
         t->gen = 1;
     }
     t->ncl = 0;
@@ -351,12 +365,10 @@ int cs_lane_tracker_summarize(cs_lane_tracker *t, const coroscope_event *ev, uin
     for (uint32_t i = 0; i < n; i++) {
         const coroscope_event *e = &ev[i];
         uint32_t li = lane_find(t, (uint64_t)e->tid << 16 | e->worker);
-        if (li == UINT32_MAX)
-            return ENOMEM;
+        if (li == UINT32_MAX) return ENOMEM;
         lane *L = &t->lanes[li];
         if (L->gen != t->gen) {
-            if (grow((void **)&t->cl, &t->cl_cap, t->ncl + 1, sizeof(clane)))
-                return ENOMEM;
+            if (grow((void **)&t->cl, &t->cl_cap, t->ncl + 1, sizeof(clane))) return ENOMEM;
             L->gen = t->gen;
             L->idx = t->ncl++;
             clane *c = &t->cl[L->idx];
@@ -367,45 +379,43 @@ int cs_lane_tracker_summarize(cs_lane_tracker *t, const coroscope_event *ev, uin
             c->state = L->idle ? CS_LANE_IDLE_AT_START : 0;
         }
         clane *c = &t->cl[L->idx];
-        if (lane_of)
-            lane_of[i] = L->idx;
+        if (lane_of) lane_of[i] = L->idx;
         c->nrecords++;
-        if (e->ts < c->first_ts)
-            c->first_ts = e->ts;
-        if (e->ts > c->last_ts)
-            c->last_ts = e->ts;
+        if (e->ts < c->first_ts) c->first_ts = e->ts;
+        if (e->ts > c->last_ts) c->last_ts = e->ts;
         unsigned cls = class_of(e->kind);
         if (cls)
             c->counts[cls]++;
         else {
-            if (grow((void **)&t->others, &t->others_cap, t->nothers + 1, sizeof(uint64_t)))
-                return ENOMEM;
+            if (grow((void **)&t->others, &t->others_cap, t->nothers + 1, sizeof(uint64_t))) return ENOMEM;
             t->others[t->nothers++] = (uint64_t)L->idx << 16 | e->kind;
         }
-        if (L->seen && L->running && e->ts > L->last_ts)
-            c->busy += e->ts - L->last_ts;
+        if (L->seen && L->running && e->ts > L->last_ts) c->busy += e->ts - L->last_ts;
         switch (e->kind) {
-        case COROSCOPE_EV_CO_RUN: L->running = e->co; L->idle = 0; break;
+        case COROSCOPE_EV_CO_RUN:
+            L->running = e->co;
+            L->idle = 0;
+            break;
         case COROSCOPE_EV_CO_YIELD:
         case COROSCOPE_EV_CO_SUSPEND:
         case COROSCOPE_EV_CO_FINISH: L->running = 0; break;
-        case COROSCOPE_EV_WORKER_IDLE: L->idle = 1; L->running = 0; break;
+        case COROSCOPE_EV_WORKER_IDLE:
+            L->idle = 1;
+            L->running = 0;
+            break;
         case COROSCOPE_EV_WORKER_BUSY: L->idle = 0; break;
         default: break;
         }
-        if (!L->seen || e->ts > L->last_ts)
-            L->last_ts = e->ts;
+        if (!L->seen || e->ts > L->last_ts) L->last_ts = e->ts;
         L->seen = 1;
     }
-    if (t->nothers)
-        qsort(t->others, t->nothers, sizeof *t->others, cmp_u64);
+    if (t->nothers) qsort(t->others, t->nothers, sizeof *t->others, cmp_u64);
     /* Stored form: head, then each lane and its kind counts (ascending kind). */
     size_t need = sizeof(cs_v2_summary_head) + (size_t)t->ncl * sizeof(cs_lane_summary_disk) +
                   ((size_t)t->ncl * (NCLASS - 1) + t->nothers) * sizeof(cs_kind_count);
     if (need > t->out_cap) {
         uint8_t *o = realloc(t->out, need);
-        if (!o)
-            return ENOMEM;
+        if (!o) return ENOMEM;
         t->out = o;
         t->out_cap = need;
     }
@@ -424,11 +434,9 @@ int cs_lane_tracker_summarize(cs_lane_tracker *t, const coroscope_event *ev, uin
         unsigned cls = 1;
         for (;;) {
             int have_o = oi < t->nothers && (t->others[oi] >> 16) == k;
-            while (cls < NCLASS && !c->counts[cls])
-                cls++;
+            while (cls < NCLASS && !c->counts[cls]) cls++;
             int have_c = cls < NCLASS;
-            if (!have_o && !have_c)
-                break;
+            if (!have_o && !have_c) break;
             cs_kind_count kc;
             if (have_c && (!have_o || class_kind[cls] < (uint16_t)t->others[oi])) {
                 kc = (cs_kind_count){.kind = class_kind[cls], .count = c->counts[cls]};
@@ -436,19 +444,23 @@ int cs_lane_tracker_summarize(cs_lane_tracker *t, const coroscope_event *ev, uin
             } else {
                 uint16_t kind = (uint16_t)t->others[oi];
                 uint32_t cnt = 0;
-                while (oi < t->nothers && t->others[oi] == ((uint64_t)k << 16 | kind))
-                    oi++, cnt++;
+                while (oi < t->nothers && t->others[oi] == ((uint64_t)k << 16 | kind)) oi++, cnt++;
                 kc = (cs_kind_count){.kind = kind, .count = cnt};
             }
             memcpy(p, &kc, sizeof kc);
             p += sizeof kc;
             nk++;
         }
-        cs_lane_summary_disk d = {.tid = (uint32_t)(L->key >> 16), .worker = (uint16_t)L->key, .nkinds = nk,
+        cs_lane_summary_disk d = {.tid = (uint32_t)(L->key >> 16),
+                                  .worker = (uint16_t)L->key,
+                                  .nkinds = nk,
                                   .nrecords = c->nrecords,
                                   .state = c->state | (L->idle ? CS_LANE_IDLE_AT_END : 0),
-                                  .first_ts = c->first_ts, .last_ts = c->last_ts, .busy_ns = c->busy,
-                                  .co_start = c->co_start, .co_end = L->running};
+                                  .first_ts = c->first_ts,
+                                  .last_ts = c->last_ts,
+                                  .busy_ns = c->busy,
+                                  .co_start = c->co_start,
+                                  .co_end = L->running};
         memcpy(lp, &d, sizeof d);
     }
     *out = t->out;
@@ -484,8 +496,8 @@ int cs_v2_summary_parse(const void *buf, size_t len, uint32_t nrecords, cs_lane_
         }
         memcpy(&l->d, p, sizeof l->d);
         p += sizeof l->d;
-        if (l->d.nrecords == 0 || l->d.nkinds == 0 || l->d.nkinds > l->d.nrecords ||
-            l->d.first_ts > l->d.last_ts || (l->d.state & ~3u)) {
+        if (l->d.nrecords == 0 || l->d.nkinds == 0 || l->d.nkinds > l->d.nrecords || l->d.first_ts > l->d.last_ts ||
+            (l->d.state & ~3u)) {
             snprintf(why, whylen, "impossible summary of lane %u", i);
             return -1;
         }
@@ -527,12 +539,12 @@ struct cs_v2_encoder {
     int level;
     ZSTD_CCtx *zc;
     cs_lane_tracker *lanes;
-    uint32_t *lane_of;      /* per record */
-    uint64_t *lane_co;      /* previous co per chunk lane */
+    uint32_t *lane_of; /* per record */
+    uint64_t *lane_co; /* previous co per chunk lane */
     uint32_t lane_co_cap;
-    uint8_t *arena;         /* the streams, then the raw body */
+    uint8_t *arena; /* the streams, then the raw body */
     size_t arena_cap;
-    uint8_t *out;           /* header + summary + compressed body */
+    uint8_t *out; /* header + summary + compressed body */
     size_t out_cap;
     pstate ps;
 };
@@ -540,14 +552,11 @@ struct cs_v2_encoder {
 int cs_v2_encoder_new(cs_v2_encoder **out, int level)
 {
     cs_v2_encoder *e = calloc(1, sizeof *e);
-    if (!e)
-        return ENOMEM;
+    if (!e) return ENOMEM;
     for (unsigned c = 0; c < NCLASS; c++) { /* all_zero must say what pred says */
         unsigned z = 1;
-        for (unsigned i = 0; i < 5; i++)
-            z &= pred[c][i] == P_ZERO;
-        if (z != all_zero[c])
-            abort();
+        for (unsigned i = 0; i < 5; i++) z &= pred[c][i] == P_ZERO;
+        if (z != all_zero[c]) abort();
     }
     e->level = level ? level : CS_V2_DEFAULT_LEVEL;
     e->zc = ZSTD_createCCtx();
@@ -563,8 +572,7 @@ int cs_v2_encoder_new(cs_v2_encoder **out, int level)
 
 void cs_v2_encoder_free(cs_v2_encoder *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     ZSTD_freeCCtx(e->zc);
     cs_lane_tracker_free(e->lanes);
     free(e->lane_of);
@@ -576,11 +584,9 @@ void cs_v2_encoder_free(cs_v2_encoder *e)
 
 static int ensure(uint8_t **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap) return 0;
     uint8_t *q = realloc(*p, need);
-    if (!q)
-        return ENOMEM;
+    if (!q) return ENOMEM;
     *p = q;
     *cap = need;
     return 0;
@@ -612,13 +618,10 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
     uint16_t flags = 0;
     for (uint32_t i = 0; i < n; i++) {
         per_class[class_of(ev[i].kind)]++;
-        if (ev[i].ts < first_ts)
-            first_ts = ev[i].ts;
-        if (ev[i].ts > last_ts)
-            last_ts = ev[i].ts;
+        if (ev[i].ts < first_ts) first_ts = ev[i].ts;
+        if (ev[i].ts > last_ts) last_ts = ev[i].ts;
     }
-    if (per_class[C_STRING] || per_class[C_STRING_MORE])
-        flags |= CS_CHUNK_HAS_STRINGS;
+    if (per_class[C_STRING] || per_class[C_STRING_MORE]) flags |= CS_CHUNK_HAS_STRINGS;
     size_t cap[NSTREAMS] = {0};
     cap[S_KIND] = n;
     cap[S_KINDX] = 2u * per_class[0];
@@ -626,8 +629,7 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
     cap[S_TS] = cap[S_CO] = 10u * (size_t)n;
     cap[S_STR] = 24u * ((size_t)per_class[C_STRING] + per_class[C_STRING_MORE]);
     for (unsigned c = 0; c < NCLASS; c++)
-        for (unsigned i = 0; i < 5; i++)
-            cap[S_ARG(c, i)] = pred[c][i] == P_BYTES ? 0 : 10u * (size_t)per_class[c];
+        for (unsigned i = 0; i < 5; i++) cap[S_ARG(c, i)] = pred[c][i] == P_BYTES ? 0 : 10u * (size_t)per_class[c];
     size_t total = 0, start[NSTREAMS];
     for (unsigned s = 0; s < NSTREAMS; s++) {
         start[s] = total;
@@ -640,8 +642,7 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
         return ENOMEM;
     }
     uint8_t *w[NSTREAMS];
-    for (unsigned s = 0; s < NSTREAMS; s++)
-        w[s] = e->arena + start[s];
+    for (unsigned s = 0; s < NSTREAMS; s++) w[s] = e->arena + start[s];
 
     memset(&e->ps, 0, sizeof e->ps);
     pstate *ps = &e->ps;
@@ -692,8 +693,7 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
     }
     /* raw body = directory + streams */
     uint8_t *raw = e->arena + total, *q = raw;
-    for (unsigned s = 0; s < NSTREAMS; s++)
-        q = put_varint(q, (uint64_t)(w[s] - (e->arena + start[s])));
+    for (unsigned s = 0; s < NSTREAMS; s++) q = put_varint(q, (uint64_t)(w[s] - (e->arena + start[s])));
     for (unsigned s = 0; s < NSTREAMS; s++) {
         size_t l = (size_t)(w[s] - (e->arena + start[s]));
         memcpy(q, e->arena + start[s], l);
@@ -712,9 +712,15 @@ int cs_v2_encode_chunk(cs_v2_encoder *e, const coroscope_event *ev, uint32_t n, 
         return EIO;
     }
     memcpy(e->out + sizeof(cs_v2_chunk_header), sum, sum_len);
-    cs_v2_chunk_header h = {.magic = CS_V2_CHUNK_MAGIC, .nrecords = n, .first_ts = first_ts, .last_ts = last_ts,
-                            .summary_size = (uint32_t)sum_len, .body_size = (uint32_t)body_size,
-                            .raw_size = (uint32_t)raw_size, .flags = flags, .codec = CS_V2_CODEC_ZSTD};
+    cs_v2_chunk_header h = {.magic = CS_V2_CHUNK_MAGIC,
+                            .nrecords = n,
+                            .first_ts = first_ts,
+                            .last_ts = last_ts,
+                            .summary_size = (uint32_t)sum_len,
+                            .body_size = (uint32_t)body_size,
+                            .raw_size = (uint32_t)raw_size,
+                            .flags = flags,
+                            .codec = CS_V2_CODEC_ZSTD};
     h.summary_crc = cs_crc32(0, sum, sum_len);
     h.body_crc = cs_crc32(0, body, body_size);
     h.header_crc = cs_crc32(0, &h, 52);
@@ -747,8 +753,7 @@ int cs_v2_check_header(const cs_v2_chunk_header *h, char *why, size_t whylen)
         bad = "impossible body size";
     else if ((h->flags & ~CS_CHUNK_HAS_STRINGS) || h->reserved)
         bad = "unknown flags";
-    if (!bad)
-        return 0;
+    if (!bad) return 0;
     snprintf(why, whylen, "%s", bad);
     return -1;
 }
@@ -776,8 +781,7 @@ int cs_v2_decoder_new(cs_v2_decoder **out)
 
 void cs_v2_decoder_free(cs_v2_decoder *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     ZSTD_freeDCtx(d->zd);
     free(d->raw);
     free(d->lane_co);
@@ -785,10 +789,10 @@ void cs_v2_decoder_free(cs_v2_decoder *d)
     free(d);
 }
 
-#define CORRUPT(...)                                                                                               \
-    do {                                                                                                           \
-        snprintf(why, whylen, __VA_ARGS__);                                                                        \
-        return -1;                                                                                                 \
+#define CORRUPT(...)                        \
+    do {                                    \
+        snprintf(why, whylen, __VA_ARGS__); \
+        return -1;                          \
     } while (0)
 
 int cs_v2_decode_body(cs_v2_decoder *d, const cs_v2_chunk_header *h, const cs_lane_summary *lanes, uint32_t nlanes,
@@ -799,20 +803,16 @@ int cs_v2_decode_body(cs_v2_decoder *d, const cs_v2_chunk_header *h, const cs_la
         CORRUPT("the compressed body does not declare %u bytes", h->raw_size);
     if (ZSTD_findFrameCompressedSize(body, h->body_size) != h->body_size)
         CORRUPT("the compressed body is not one frame of %u bytes", h->body_size);
-    if (ensure(&d->raw, &d->raw_cap, h->raw_size ? h->raw_size : 1))
-        return ENOMEM;
+    if (ensure(&d->raw, &d->raw_cap, h->raw_size ? h->raw_size : 1)) return ENOMEM;
     size_t got = ZSTD_decompressDCtx(d->zd, d->raw, h->raw_size, body, h->body_size);
     if (ZSTD_isError(got) || got != h->raw_size)
         CORRUPT("decompression failed (%s)", ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
     if (nlanes > d->lane_cap) {
         uint64_t *lc = realloc(d->lane_co, (size_t)nlanes * sizeof *lc);
-        if (lc)
-            d->lane_co = lc;
+        if (lc) d->lane_co = lc;
         uint32_t *ln = realloc(d->lane_n, (size_t)nlanes * sizeof *ln);
-        if (ln)
-            d->lane_n = ln;
-        if (!lc || !ln)
-            return ENOMEM;
+        if (ln) d->lane_n = ln;
+        if (!lc || !ln) return ENOMEM;
         d->lane_cap = nlanes;
     }
     memset(d->lane_co, 0, (size_t)nlanes * sizeof *d->lane_co);
@@ -822,8 +822,7 @@ int cs_v2_decode_body(cs_v2_decoder *d, const cs_v2_chunk_header *h, const cs_la
     rstream st[NSTREAMS];
     uint64_t len[NSTREAMS], sum = 0;
     for (unsigned s = 0; s < NSTREAMS; s++) {
-        if (get_varint(&dir, &len[s]) || len[s] > h->raw_size)
-            CORRUPT("bad stream directory");
+        if (get_varint(&dir, &len[s]) || len[s] > h->raw_size) CORRUPT("bad stream directory");
         sum += len[s];
     }
     if (sum != (uint64_t)(dir.end - dir.p))
@@ -840,48 +839,38 @@ int cs_v2_decode_body(cs_v2_decoder *d, const cs_v2_chunk_header *h, const cs_la
     for (uint32_t r = 0; r < h->nrecords; r++) {
         coroscope_event *x = &out[r];
         uint64_t v;
-        if (st[S_KIND].p == st[S_KIND].end)
-            CORRUPT("kind column ends at record %u", r);
+        if (st[S_KIND].p == st[S_KIND].end) CORRUPT("kind column ends at record %u", r);
         uint16_t kind = *st[S_KIND].p++;
         if (kind == 255) {
-            if (st[S_KINDX].end - st[S_KINDX].p < 2)
-                CORRUPT("kind column ends at record %u", r);
+            if (st[S_KINDX].end - st[S_KINDX].p < 2) CORRUPT("kind column ends at record %u", r);
             memcpy(&kind, st[S_KINDX].p, 2);
             st[S_KINDX].p += 2;
-            if (kind < 255)
-                CORRUPT("kind %u escaped at record %u", kind, r);
+            if (kind < 255) CORRUPT("kind %u escaped at record %u", kind, r);
         }
         x->kind = kind;
         unsigned c = class_of(kind);
-        if (get_varint(&st[S_LANE], &v) || v >= nlanes)
-            CORRUPT("bad lane at record %u", r);
+        if (get_varint(&st[S_LANE], &v) || v >= nlanes) CORRUPT("bad lane at record %u", r);
         uint32_t li = (uint32_t)v;
         x->tid = lanes[li].d.tid;
         x->worker = lanes[li].d.worker;
         d->lane_n[li]++;
-        if (get_varint(&st[S_TS], &v))
-            CORRUPT("bad timestamp at record %u", r);
+        if (get_varint(&st[S_TS], &v)) CORRUPT("bad timestamp at record %u", r);
         x->ts = prev_ts + unzz(v);
         prev_ts = x->ts;
-        if (x->ts < min_ts)
-            min_ts = x->ts;
-        if (x->ts > max_ts)
-            max_ts = x->ts;
-        if (get_varint(&st[S_CO], &v))
-            CORRUPT("bad coroutine at record %u", r);
+        if (x->ts < min_ts) min_ts = x->ts;
+        if (x->ts > max_ts) max_ts = x->ts;
+        if (get_varint(&st[S_CO], &v)) CORRUPT("bad coroutine at record %u", r);
         x->co = d->lane_co[li] + unzz(v);
         d->lane_co[li] = x->co;
         for (unsigned i = 0; i < 5; i++) {
             unsigned pr = pred[c][i];
             if (pr == P_BYTES) {
-                if (st[S_STR].end - st[S_STR].p < 24)
-                    CORRUPT("string column ends at record %u", r);
+                if (st[S_STR].end - st[S_STR].p < 24) CORRUPT("string column ends at record %u", r);
                 memcpy(&x->a[2], st[S_STR].p, 24);
                 st[S_STR].p += 24;
                 break;
             }
-            if (get_varint(&st[S_ARG(c, i)], &v))
-                CORRUPT("bad argument %u of kind %u at record %u", i, kind, r);
+            if (get_varint(&st[S_ARG(c, i)], &v)) CORRUPT("bad argument %u of kind %u at record %u", i, kind, r);
             int swap;
             uint64_t P = predict(ps, pr, c, i, x, &swap);
             x->a[i] = decode_value(v, P, swap);
@@ -889,10 +878,8 @@ int cs_v2_decode_body(cs_v2_decoder *d, const cs_v2_chunk_header *h, const cs_la
         }
     }
     for (unsigned s = 0; s < NSTREAMS; s++)
-        if (st[s].p != st[s].end)
-            CORRUPT("%zu bytes left in column %u", (size_t)(st[s].end - st[s].p), s);
-    if (min_ts != h->first_ts || max_ts != h->last_ts)
-        CORRUPT("records span other times than the header says");
+        if (st[s].p != st[s].end) CORRUPT("%zu bytes left in column %u", (size_t)(st[s].end - st[s].p), s);
+    if (min_ts != h->first_ts || max_ts != h->last_ts) CORRUPT("records span other times than the header says");
     for (uint32_t l = 0; l < nlanes; l++)
         if (d->lane_n[l] != lanes[l].d.nrecords)
             CORRUPT("lane %u has %u records, its summary says %u", l, d->lane_n[l], lanes[l].d.nrecords);

@@ -41,12 +41,12 @@
 #define CS_TRACE_V2_MAJOR 2
 #define CS_TRACE_V2_MINOR 0
 
-#define CS_V2_CHUNK_MAGIC 0x4b325343u   /* "CS2K": two bytes away from the index magic */
-#define CS_V2_INDEX_MAGIC 0x32495343u   /* "CSI2" */
+#define CS_V2_CHUNK_MAGIC 0x4b325343u /* "CS2K": two bytes away from the index magic */
+#define CS_V2_INDEX_MAGIC 0x32495343u /* "CSI2" */
 
 /* Upper bound of a chunk's decompressed body: 80 bytes per record (the
  * widest encoding of a record, see trace_v2.c) and the stream directory. */
-#define CS_V2_RAW_MAX(n) ((uint64_t)(n) * 80u + 4096u)
+#define CS_V2_RAW_MAX(n)     ((uint64_t)(n)*80u + 4096u)
 /* Upper bound of a summary: the head, a lane per record and every lane
  * counting at most 64 kinds... bounded by records: nkinds <= nrecords. */
 #define CS_V2_SUMMARY_MAX(n) (8u + (uint64_t)(n) * (56u + 8u))
@@ -55,54 +55,54 @@
 #define CS_V2_CODEC_ZSTD 1u
 
 typedef struct cs_v2_chunk_header {
-    uint32_t magic;          /* CS_V2_CHUNK_MAGIC */
-    uint32_t nrecords;       /* 1..CS_CHUNK_MAX_RECORDS */
-    uint64_t first_ts;       /* smallest ts of the chunk's records */
-    uint64_t last_ts;        /* largest ts */
-    uint32_t summary_size;   /* bytes of the summary, right after this header */
-    uint32_t body_size;      /* bytes of the compressed body, after the summary */
-    uint32_t raw_size;       /* bytes of the body once decompressed */
-    uint16_t flags;          /* CS_CHUNK_HAS_STRINGS */
-    uint16_t codec;          /* CS_V2_CODEC_ZSTD */
-    uint32_t summary_crc;    /* CRC-32 of the summary bytes */
-    uint32_t body_crc;       /* CRC-32 of the compressed body bytes */
-    uint32_t reserved;       /* 0 */
-    uint32_t header_crc;     /* CRC-32 of bytes 0..51 */
+    uint32_t magic;        /* CS_V2_CHUNK_MAGIC */
+    uint32_t nrecords;     /* 1..CS_CHUNK_MAX_RECORDS */
+    uint64_t first_ts;     /* smallest ts of the chunk's records */
+    uint64_t last_ts;      /* largest ts */
+    uint32_t summary_size; /* bytes of the summary, right after this header */
+    uint32_t body_size;    /* bytes of the compressed body, after the summary */
+    uint32_t raw_size;     /* bytes of the body once decompressed */
+    uint16_t flags;        /* CS_CHUNK_HAS_STRINGS */
+    uint16_t codec;        /* CS_V2_CODEC_ZSTD */
+    uint32_t summary_crc;  /* CRC-32 of the summary bytes */
+    uint32_t body_crc;     /* CRC-32 of the compressed body bytes */
+    uint32_t reserved;     /* 0 */
+    uint32_t header_crc;   /* CRC-32 of bytes 0..51 */
 } cs_v2_chunk_header;
 
 typedef struct cs_v2_index_entry {
-    uint64_t offset;         /* file offset of the chunk header */
-    uint64_t size;           /* bytes of the whole chunk (header, summary, body) */
+    uint64_t offset; /* file offset of the chunk header */
+    uint64_t size;   /* bytes of the whole chunk (header, summary, body) */
     uint64_t first_ts, last_ts;
     uint32_t nrecords;
-    uint32_t flags;          /* CS_CHUNK_HAS_STRINGS */
+    uint32_t flags; /* CS_CHUNK_HAS_STRINGS */
 } cs_v2_index_entry;
 
 typedef struct cs_v2_summary_head {
-    uint32_t nlanes;         /* 1..nrecords */
-    uint32_t reserved;       /* 0 */
+    uint32_t nlanes;   /* 1..nrecords */
+    uint32_t reserved; /* 0 */
 } cs_v2_summary_head;
 
 /* lane state bits (cs_lane_summary.state) */
-#define CS_LANE_IDLE_AT_START 1u  /* the worker was asleep (WORKER_IDLE without WORKER_BUSY since) */
-#define CS_LANE_IDLE_AT_END 2u
+#define CS_LANE_IDLE_AT_START 1u /* the worker was asleep (WORKER_IDLE without WORKER_BUSY since) */
+#define CS_LANE_IDLE_AT_END   2u
 
 /* One lane of a chunk, as stored (then nkinds cs_kind_count). */
 typedef struct cs_lane_summary_disk {
     uint32_t tid;
-    uint16_t worker;         /* COROSCOPE_NO_WORKER off the workers */
-    uint16_t nkinds;         /* kind counts that follow */
-    uint32_t nrecords;       /* records of this lane in the chunk */
-    uint32_t state;          /* CS_LANE_IDLE_AT_* */
+    uint16_t worker;   /* COROSCOPE_NO_WORKER off the workers */
+    uint16_t nkinds;   /* kind counts that follow */
+    uint32_t nrecords; /* records of this lane in the chunk */
+    uint32_t state;    /* CS_LANE_IDLE_AT_* */
     uint64_t first_ts, last_ts;
-    uint64_t busy_ns;        /* time a coroutine ran on the lane (see docs) */
-    uint64_t co_start;       /* coroutine running on the lane before its first record (0: none) */
-    uint64_t co_end;         /* ... after its last record */
+    uint64_t busy_ns;  /* time a coroutine ran on the lane (see docs) */
+    uint64_t co_start; /* coroutine running on the lane before its first record (0: none) */
+    uint64_t co_end;   /* ... after its last record */
 } cs_lane_summary_disk;
 
 typedef struct cs_kind_count {
     uint16_t kind;
-    uint16_t reserved;       /* 0 */
+    uint16_t reserved; /* 0 */
     uint32_t count;
 } cs_kind_count;
 
@@ -114,16 +114,16 @@ _Static_assert(sizeof(cs_kind_count) == 8, "kind count is 8 bytes");
 /* A lane of a parsed summary: the stored fields and its kind counts. */
 typedef struct cs_lane_summary {
     cs_lane_summary_disk d;
-    const cs_kind_count *kinds;  /* d.nkinds entries, ascending kind */
+    const cs_kind_count *kinds; /* d.nkinds entries, ascending kind */
 } cs_lane_summary;
 
 typedef struct cs_chunk_summary {
-    uint64_t offset;         /* of the chunk in the file */
-    uint64_t size;           /* bytes of the chunk in the file */
+    uint64_t offset; /* of the chunk in the file */
+    uint64_t size;   /* bytes of the chunk in the file */
     uint64_t first_ts, last_ts;
     uint32_t nrecords;
     uint32_t nlanes;
-    const cs_lane_summary *lanes;  /* valid until the next call that fills a summary */
+    const cs_lane_summary *lanes; /* valid until the next call that fills a summary */
 } cs_chunk_summary;
 
 /* ---- summaries (shared by the v2 encoder and the reader of v1 chunks) -------- */
@@ -151,7 +151,7 @@ int cs_v2_summary_parse(const void *buf, size_t len, uint32_t nrecords, cs_lane_
 typedef struct cs_v2_encoder cs_v2_encoder;
 
 /* level: the zstd level (0: CS_V2_DEFAULT_LEVEL). */
-#define CS_V2_DEFAULT_LEVEL 1
+#define CS_V2_DEFAULT_LEVEL         1
 /* Records per chunk when the writer is not told: big enough for zstd to find
  * the repeats, small enough that a crash loses little (see the docs). */
 #define CS_V2_DEFAULT_CHUNK_RECORDS 16384

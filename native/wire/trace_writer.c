@@ -27,24 +27,23 @@
 
 struct cs_trace_writer {
     int fd, own_fd;
-    int format;                   /* 1 or 2 */
-    cs_v2_encoder *enc;           /* format 2 */
+    int format;         /* 1 or 2 */
+    cs_v2_encoder *enc; /* format 2 */
     uint32_t chunk_records;
-    char *chunk;                  /* cs_chunk_header + chunk_records records */
-    uint32_t n;                   /* records in the open chunk */
-    uint32_t has_strings;         /* CS_CHUNK_HAS_STRINGS if the open chunk holds some */
+    char *chunk;          /* cs_chunk_header + chunk_records records */
+    uint32_t n;           /* records in the open chunk */
+    uint32_t has_strings; /* CS_CHUNK_HAS_STRINGS if the open chunk holds some */
     uint64_t first_ts, last_ts;
-    uint64_t offset;              /* file offset of the next chunk */
+    uint64_t offset; /* file offset of the next chunk */
     uint64_t total;
-    cs_v2_index_entry *index;     /* both formats; v1 writes its 32-byte form */
+    cs_v2_index_entry *index; /* both formats; v1 writes its 32-byte form */
     uint32_t nindex, index_cap;
     cs_trace_err status;
 };
 
 static int werr(cs_trace_writer *w, int code, int sys, const char *what)
 {
-    if (w->status.code)
-        return w->status.code;
+    if (w->status.code) return w->status.code;
     w->status.code = code;
     w->status.sys_errno = sys;
     w->status.offset = w->offset;
@@ -59,8 +58,7 @@ static int write_all(int fd, const void *p, size_t n)
     while (n) {
         ssize_t k = write(fd, b, n);
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return errno;
         }
         b += k;
@@ -79,18 +77,16 @@ static uint64_t clock_ns(clockid_t c)
 int cs_trace_writer_open_fd(cs_trace_writer **out, int fd, const cs_trace_writer_opts *opts, cs_trace_err *err)
 {
     cs_trace_err dummy;
-    if (!err)
-        err = &dummy;
+    if (!err) err = &dummy;
     memset(err, 0, sizeof *err);
     cs_trace_writer_opts o = {0};
-    if (opts)
-        o = *opts;
+    if (opts) o = *opts;
     int format = o.format ? (int)o.format : CS_TRACE_DEFAULT_FORMAT;
     if (!out || o.chunk_records > CS_CHUNK_MAX_RECORDS || (format != 1 && format != 2) || o.zstd_level < 0 ||
         o.zstd_level > 22) {
         err->code = CS_TRACE_EINVAL;
         snprintf(err->msg, sizeof err->msg, "cs_trace_writer: %s",
-                 !out                                      ? "no result pointer"
+                 !out                                     ? "no result pointer"
                  : o.chunk_records > CS_CHUNK_MAX_RECORDS ? "chunk_records above CS_CHUNK_MAX_RECORDS"
                  : format != 1 && format != 2             ? "format is 1 or 2"
                                                           : "zstd_level is 0..22");
@@ -101,8 +97,7 @@ int cs_trace_writer_open_fd(cs_trace_writer **out, int fd, const cs_trace_writer
     uint32_t cr = o.chunk_records ? o.chunk_records : format == 2 ? CS_V2_DEFAULT_CHUNK_RECORDS : 1024;
     char *chunk = malloc(sizeof(cs_chunk_header) + (size_t)cr * COROSCOPE_EVENT_SIZE);
     if (!w || !chunk || (format == 2 && cs_v2_encoder_new(&w->enc, o.zstd_level))) {
-        if (w)
-            cs_v2_encoder_free(w->enc);
+        if (w) cs_v2_encoder_free(w->enc);
         free(w);
         free(chunk);
         err->code = CS_TRACE_ENOMEM;
@@ -145,12 +140,10 @@ int cs_trace_writer_open_fd(cs_trace_writer **out, int fd, const cs_trace_writer
     return 0;
 }
 
-int cs_trace_writer_create(cs_trace_writer **out, const char *path, const cs_trace_writer_opts *opts,
-                           cs_trace_err *err)
+int cs_trace_writer_create(cs_trace_writer **out, const char *path, const cs_trace_writer_opts *opts, cs_trace_err *err)
 {
     cs_trace_err dummy;
-    if (!err)
-        err = &dummy;
+    if (!err) err = &dummy;
     memset(err, 0, sizeof *err);
     if (!out || !path) {
         err->code = CS_TRACE_EINVAL;
@@ -187,8 +180,7 @@ static int put_chunk(cs_trace_writer *w, const coroscope_event *ev, uint32_t n, 
     if (w->nindex == w->index_cap) {
         uint32_t ncap = w->index_cap ? w->index_cap * 2 : 64;
         cs_v2_index_entry *ni = realloc(w->index, ncap * sizeof *ni);
-        if (!ni)
-            return werr(w, CS_TRACE_ENOMEM, ENOMEM, "growing the index");
+        if (!ni) return werr(w, CS_TRACE_ENOMEM, ENOMEM, "growing the index");
         w->index = ni;
         w->index_cap = ncap;
     }
@@ -214,10 +206,13 @@ static int put_chunk(cs_trace_writer *w, const coroscope_event *ev, uint32_t n, 
         size = sizeof h + payload;
     }
     int e = write_all(w->fd, bytes, size);
-    if (e)
-        return werr(w, CS_TRACE_EIO, e, "writing a chunk");
-    w->index[w->nindex++] = (cs_v2_index_entry){.offset = w->offset, .size = size, .first_ts = first_ts,
-                                                .last_ts = last_ts, .nrecords = n, .flags = has_strings};
+    if (e) return werr(w, CS_TRACE_EIO, e, "writing a chunk");
+    w->index[w->nindex++] = (cs_v2_index_entry){.offset = w->offset,
+                                                .size = size,
+                                                .first_ts = first_ts,
+                                                .last_ts = last_ts,
+                                                .nrecords = n,
+                                                .flags = has_strings};
     w->offset += size;
     w->total += n;
     return 0;
@@ -225,16 +220,12 @@ static int put_chunk(cs_trace_writer *w, const coroscope_event *ev, uint32_t n, 
 
 int cs_trace_writer_flush(cs_trace_writer *w)
 {
-    if (!w)
-        return CS_TRACE_EINVAL;
-    if (w->status.code)
-        return w->status.code;
-    if (w->n == 0)
-        return 0;
-    int rc = put_chunk(w, (const coroscope_event *)(w->chunk + sizeof(cs_chunk_header)), w->n, w->first_ts,
-                       w->last_ts, w->has_strings);
-    if (rc)
-        return rc;
+    if (!w) return CS_TRACE_EINVAL;
+    if (w->status.code) return w->status.code;
+    if (w->n == 0) return 0;
+    int rc = put_chunk(w, (const coroscope_event *)(w->chunk + sizeof(cs_chunk_header)), w->n, w->first_ts, w->last_ts,
+                       w->has_strings);
+    if (rc) return rc;
     w->n = 0;
     w->has_strings = 0;
     return 0;
@@ -242,10 +233,8 @@ int cs_trace_writer_flush(cs_trace_writer *w)
 
 int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t n)
 {
-    if (!w || (!ev && n))
-        return CS_TRACE_EINVAL;
-    if (w->status.code)
-        return w->status.code;
+    if (!w || (!ev && n)) return CS_TRACE_EINVAL;
+    if (w->status.code) return w->status.code;
     size_t i = 0;
     while (i < n) {
         if (w->n == 0 && w->format == 2 && n - i >= w->chunk_records / 4 + 1) {
@@ -258,56 +247,45 @@ int cs_trace_writer_append(cs_trace_writer *w, const coroscope_event *ev, size_t
             uint64_t first = c[0].ts, last = c[0].ts;
             uint32_t strings = 0;
             for (uint32_t k = 0; k < take; k++) {
-                if (c[k].ts < first)
-                    first = c[k].ts;
-                if (c[k].ts > last)
-                    last = c[k].ts;
+                if (c[k].ts < first) first = c[k].ts;
+                if (c[k].ts > last) last = c[k].ts;
                 if (c[k].kind == COROSCOPE_EV_STRING || c[k].kind == COROSCOPE_EV_STRING_MORE)
                     strings = CS_CHUNK_HAS_STRINGS;
             }
             int rc = put_chunk(w, c, take, first, last, strings);
-            if (rc)
-                return rc;
+            if (rc) return rc;
             i += take;
             continue;
         }
-        if (w->n == 0)
-            w->first_ts = w->last_ts = ev[i].ts;
-        if (ev[i].ts < w->first_ts)
-            w->first_ts = ev[i].ts;
-        if (ev[i].ts > w->last_ts)
-            w->last_ts = ev[i].ts;
+        if (w->n == 0) w->first_ts = w->last_ts = ev[i].ts;
+        if (ev[i].ts < w->first_ts) w->first_ts = ev[i].ts;
+        if (ev[i].ts > w->last_ts) w->last_ts = ev[i].ts;
         if (ev[i].kind == COROSCOPE_EV_STRING || ev[i].kind == COROSCOPE_EV_STRING_MORE)
             w->has_strings = CS_CHUNK_HAS_STRINGS;
-        memcpy(w->chunk + sizeof(cs_chunk_header) + (size_t)w->n * COROSCOPE_EVENT_SIZE, &ev[i],
-               COROSCOPE_EVENT_SIZE);
+        memcpy(w->chunk + sizeof(cs_chunk_header) + (size_t)w->n * COROSCOPE_EVENT_SIZE, &ev[i], COROSCOPE_EVENT_SIZE);
         if (++w->n == w->chunk_records) {
             int rc = cs_trace_writer_flush(w);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         }
         i++;
     }
     return 0;
 }
 
-int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, size_t len, uint64_t ts,
-                           uint16_t worker, uint32_t tid)
+int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, size_t len, uint64_t ts, uint16_t worker,
+                           uint32_t tid)
 {
-    if (!w || id == 0 || (!text && len))
-        return CS_TRACE_EINVAL;
+    if (!w || id == 0 || (!text && len)) return CS_TRACE_EINVAL;
     size_t off = 0;
     do {
-        coroscope_event e = {.ts = ts, .kind = off ? COROSCOPE_EV_STRING_MORE : COROSCOPE_EV_STRING,
-                             .worker = worker, .tid = tid};
+        coroscope_event e = {
+            .ts = ts, .kind = off ? COROSCOPE_EV_STRING_MORE : COROSCOPE_EV_STRING, .worker = worker, .tid = tid};
         e.a[0] = id;
         e.a[1] = off ? off : len;
         size_t k = len - off < 24 ? len - off : 24;
-        if (k)
-            memcpy(&e.a[2], text + off, k);
+        if (k) memcpy(&e.a[2], text + off, k);
         int rc = cs_trace_writer_append(w, &e, 1);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         off += k;
     } while (off < len);
     return 0;
@@ -315,8 +293,7 @@ int cs_trace_writer_string(cs_trace_writer *w, uint64_t id, const char *text, si
 
 static void writer_free(cs_trace_writer *w)
 {
-    if (w->own_fd)
-        close(w->fd);
+    if (w->own_fd) close(w->fd);
     cs_v2_encoder_free(w->enc);
     free(w->chunk);
     free(w->index);
@@ -325,8 +302,7 @@ static void writer_free(cs_trace_writer *w)
 
 int cs_trace_writer_close(cs_trace_writer *w, cs_trace_err *err)
 {
-    if (!w)
-        return CS_TRACE_EINVAL;
+    if (!w) return CS_TRACE_EINVAL;
     int rc = cs_trace_writer_flush(w);
     if (!rc) {
         size_t esize = w->format == 2 ? sizeof(cs_v2_index_entry) : sizeof(cs_index_entry);
@@ -342,8 +318,11 @@ int cs_trace_writer_close(cs_trace_writer *w, cs_trace_err *err)
                 if (w->format == 2) {
                     memcpy(buf + sizeof ih + i * esize, x, esize);
                 } else {
-                    cs_index_entry v1 = {.offset = x->offset, .first_ts = x->first_ts, .last_ts = x->last_ts,
-                                         .nrecords = x->nrecords, .flags = x->flags};
+                    cs_index_entry v1 = {.offset = x->offset,
+                                         .first_ts = x->first_ts,
+                                         .last_ts = x->last_ts,
+                                         .nrecords = x->nrecords,
+                                         .flags = x->flags};
                     memcpy(buf + sizeof ih + i * esize, &v1, esize);
                 }
             }
@@ -353,24 +332,26 @@ int cs_trace_writer_close(cs_trace_writer *w, cs_trace_err *err)
             memcpy(buf + isize, &f, sizeof f);
             int e = write_all(w->fd, buf, isize + sizeof f);
             free(buf);
-            if (e)
-                rc = werr(w, CS_TRACE_EIO, e, "writing the index");
+            if (e) rc = werr(w, CS_TRACE_EIO, e, "writing the index");
         }
     }
-    if (w->own_fd && close(w->fd) && !rc)
-        rc = werr(w, CS_TRACE_EIO, errno, "closing the trace");
+    if (w->own_fd && close(w->fd) && !rc) rc = werr(w, CS_TRACE_EIO, errno, "closing the trace");
     w->own_fd = 0;
-    if (err)
-        *err = w->status;
+    if (err) *err = w->status;
     writer_free(w);
     return rc;
 }
 
 void cs_trace_writer_abandon(cs_trace_writer *w)
 {
-    if (w)
-        writer_free(w);
+    if (w) writer_free(w);
 }
 
-const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w) { return &w->status; }
-uint64_t cs_trace_writer_bytes(const cs_trace_writer *w) { return w ? w->offset : 0; }
+const cs_trace_err *cs_trace_writer_status(const cs_trace_writer *w)
+{
+    return &w->status;
+}
+uint64_t cs_trace_writer_bytes(const cs_trace_writer *w)
+{
+    return w ? w->offset : 0;
+}

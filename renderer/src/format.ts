@@ -41,6 +41,6 @@ export function fmtTick(t: number, step: number): string {
 
 /** A stable colour per coroutine id (golden-ratio hue walk). */
 export function coColour(co: number, light = 55): string {
-  const hue = ((co * 137.508) % 360 + 360) % 360;
+  const hue = (((co * 137.508) % 360) + 360) % 360;
   return `hsl(${hue.toFixed(0)} 60% ${light}%)`;
 }

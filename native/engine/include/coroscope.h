@@ -50,14 +50,14 @@ typedef void *(*coroscope_fn)(void *arg);
  * variables (see the README); programs linked with the library may also call
  * coroscope_configure. */
 typedef struct coroscope_config {
-    int workers;              /* worker threads; default: online cores (COROSCOPE_WORKERS) */
-    size_t stack_size;        /* usable bytes per coroutine stack, multiple of the page size;
+    int workers;            /* worker threads; default: online cores (COROSCOPE_WORKERS) */
+    size_t stack_size;      /* usable bytes per coroutine stack, multiple of the page size;
                                  default 256 KiB (COROSCOPE_STACK_SIZE) */
-    uint64_t time_slice_ns;   /* preemption time slice; default 10 ms (COROSCOPE_TIME_SLICE) */
-    int hooks;                /* 1: blocking calls park coroutines; 0: they block the worker
+    uint64_t time_slice_ns; /* preemption time slice; default 10 ms (COROSCOPE_TIME_SLICE) */
+    int hooks;              /* 1: blocking calls park coroutines; 0: they block the worker
                                  (COROSCOPE_HOOK) */
-    int preempt;              /* 1: long-running coroutines are preempted (COROSCOPE_PREEMPT) */
-    int migrate;              /* 1: coroutines that already ran may move to another worker when
+    int preempt;            /* 1: long-running coroutines are preempted (COROSCOPE_PREEMPT) */
+    int migrate;            /* 1: coroutines that already ran may move to another worker when
                                  it steals; 0 (default): only unstarted ones move. See the README
                                  on why migration is unsafe for code that caches TLS/errno
                                  addresses (COROSCOPE_MIGRATE) */

@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALIBRATE_NS 2000000ull  /* first rate after 2 ms of run time */
-#define STEP_NS 1000000ull       /* re-anchor every ms at first, while the rate is young */
+#define CALIBRATE_NS 2000000ull /* first rate after 2 ms of run time */
+#define STEP_NS      1000000ull /* re-anchor every ms at first, while the rate is young */
 
 cs_clock_params cs_clk;
 
-static int usable;               /* the counter may be used */
+static int usable;                   /* the counter may be used */
 static uint64_t first_tsc, first_ns; /* the whole run's baseline for the rate */
 
 uint64_t cs_clock_mono(void)
@@ -38,8 +38,7 @@ static int kernel_uses_tsc(void)
     char buf[32] = {0};
     int fd = (int)syscall(SYS_openat, AT_FDCWD, "/sys/devices/system/clocksource/clocksource0/current_clocksource",
                           O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
     syscall(SYS_close, fd);
     return n >= 3 && !strncmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
@@ -65,8 +64,7 @@ void cs_clock_init(int use_tsc)
 {
     memset(&cs_clk, 0, sizeof cs_clk); /* next_tsc 0: not calibrated */
     usable = use_tsc && kernel_uses_tsc();
-    if (usable)
-        first_tsc = pair(&first_ns);
+    if (usable) first_tsc = pair(&first_ns);
 }
 
 static uint64_t ticks_for(uint64_t ns, uint64_t mult)
@@ -85,16 +83,14 @@ static uint64_t current(uint64_t t)
         uint64_t bn = atomic_load_explicit(&l->base_ns, memory_order_relaxed);
         uint64_t m = atomic_load_explicit(&l->mult, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&cs_clk.seq, memory_order_relaxed) != s)
-            continue;
+        if (atomic_load_explicit(&cs_clk.seq, memory_order_relaxed) != s) continue;
         return m ? cs_clock_at(t, bt, bn, m) : cs_clock_mono();
     }
 }
 
 uint64_t cs_clock_slow(uint64_t t)
 {
-    if (!usable)
-        return cs_clock_mono();
+    if (!usable) return cs_clock_mono();
     uint32_t unlocked = 0;
     if (atomic_load_explicit(&cs_clk.lock, memory_order_relaxed) ||
         !atomic_compare_exchange_strong_explicit(&cs_clk.lock, &unlocked, 1, memory_order_acquire,
@@ -116,8 +112,7 @@ uint64_t cs_clock_slow(uint64_t t)
         return mono;
     }
     uint64_t period_ns = elapsed / 4 < STEP_NS ? STEP_NS : elapsed / 4;
-    if (period_ns > CS_CLOCK_PERIOD_NS)
-        period_ns = CS_CLOCK_PERIOD_NS;
+    if (period_ns > CS_CLOCK_PERIOD_NS) period_ns = CS_CLOCK_PERIOD_NS;
     uint64_t mult = rate, m_old = atomic_load_explicit(&cur->mult, memory_order_relaxed);
     if (m_old) {
         /* Where the current line is now; slew from there to meet

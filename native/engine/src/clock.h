@@ -49,13 +49,13 @@
 typedef struct cs_clock_line {
     _Atomic uint64_t base_tsc;
     _Atomic uint64_t base_ns;
-    _Atomic uint64_t mult;      /* ns per tick << 32 */
-    _Atomic uint64_t next_tsc;  /* re-anchor once the counter passes this; 0: slow path always */
+    _Atomic uint64_t mult;     /* ns per tick << 32 */
+    _Atomic uint64_t next_tsc; /* re-anchor once the counter passes this; 0: slow path always */
 } cs_clock_line;
 
 typedef struct cs_clock_params {
-    _Atomic uint32_t seq;       /* readers use line[seq & 1]; bumped after the other line was filled */
-    _Atomic uint32_t lock;      /* 1: a thread is re-anchoring */
+    _Atomic uint32_t seq;  /* readers use line[seq & 1]; bumped after the other line was filled */
+    _Atomic uint32_t lock; /* 1: a thread is re-anchoring */
     cs_clock_line line[2];
 } cs_clock_params;
 
@@ -91,8 +91,7 @@ static inline __attribute__((always_inline)) uint64_t cs_now_ns(void)
         atomic_thread_fence(memory_order_acquire);
         if (__builtin_expect(atomic_load_explicit(&cs_clk.seq, memory_order_relaxed) != s, 0))
             continue; /* a new line meanwhile: read it */
-        if (__builtin_expect(t >= next, 0))
-            return cs_clock_slow(t);
+        if (__builtin_expect(t >= next, 0)) return cs_clock_slow(t);
         return cs_clock_at(t, bt, bn, m);
     }
 }

@@ -10,9 +10,9 @@
 #include "log.h"
 
 #define CS_DEFAULT_STACK (256u * 1024u)
-#define CS_MIN_STACK (16u * 1024u)
-#define CS_MAX_STACK (1024u * 1024u * 1024u)
-#define CS_MAX_WORKERS 256
+#define CS_MIN_STACK     (16u * 1024u)
+#define CS_MAX_STACK     (1024u * 1024u * 1024u)
+#define CS_MAX_WORKERS   256
 
 cs_config cs_cfg = {
     .workers = 0,
@@ -32,10 +32,8 @@ cs_config cs_cfg = {
 
 static int parse_bool(const char *s, int *out)
 {
-    if (!strcmp(s, "1") || !strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true"))
-        return *out = 1, 0;
-    if (!strcmp(s, "0") || !strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "false"))
-        return *out = 0, 0;
+    if (!strcmp(s, "1") || !strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true")) return *out = 1, 0;
+    if (!strcmp(s, "0") || !strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "false")) return *out = 0, 0;
     return EINVAL;
 }
 
@@ -47,8 +45,7 @@ static const char *env(const char *name)
 {
     size_t n = strlen(name);
     for (char **e = cfg_env; e && *e; e++)
-        if (!strncmp(*e, name, n) && (*e)[n] == '=')
-            return *e + n + 1;
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
     return NULL;
 }
 
@@ -56,8 +53,7 @@ static void load_bool(const char *name, int *dst)
 {
     const char *s = env(name);
     int v;
-    if (!s || !*s)
-        return;
+    if (!s || !*s) return;
     if (parse_bool(s, &v))
         cs_log("%s=%s is not a boolean (use 1/0, on/off); using the default %d", name, s, *dst);
     else
@@ -75,8 +71,8 @@ void cs_config_load(char **envp)
         char *end;
         long v = strtol(s, &end, 10);
         if (*end || end == s || v < 1 || v > CS_MAX_WORKERS)
-            cs_log("COROSCOPE_WORKERS=%s is not a number of workers (1..%d); using %d", s,
-                   CS_MAX_WORKERS, cs_cfg.workers);
+            cs_log("COROSCOPE_WORKERS=%s is not a number of workers (1..%d); using %d", s, CS_MAX_WORKERS,
+                   cs_cfg.workers);
         else
             cs_cfg.workers = (int)v;
     }
@@ -97,8 +93,7 @@ void cs_config_load(char **envp)
         size_t v;
         long page = sysconf(_SC_PAGESIZE);
         if (cs_parse_size(s, &v) || v < CS_MIN_STACK || v > CS_MAX_STACK)
-            cs_log("COROSCOPE_STACK_SIZE=%s is not a stack size (16K..1G, e.g. 256K); using %zu", s,
-                   cs_cfg.stack_size);
+            cs_log("COROSCOPE_STACK_SIZE=%s is not a stack size (16K..1G, e.g. 256K); using %zu", s, cs_cfg.stack_size);
         else
             cs_cfg.stack_size = (v + (size_t)page - 1) & ~((size_t)page - 1);
     }
@@ -157,15 +152,15 @@ void cs_config_load(char **envp)
     }
 
     s = env("COROSCOPE_PREEMPT_MODULES");
-    if (s && *s)
-        cs_cfg.preempt_modules = strdup(s); /* the program may change its environment later */
+    if (s && *s) cs_cfg.preempt_modules = strdup(s); /* the program may change its environment later */
 
     s = env("COROSCOPE_PREEMPT_SIGNAL");
     if (s && *s) {
         int sig = cs_parse_signal(s);
         if (sig <= 0)
             cs_log("COROSCOPE_PREEMPT_SIGNAL=%s is not a usable signal (SIGURG, SIGUSR1, SIGUSR2, SIGRTMIN+N "
-                   "or a number); using SIGURG", s);
+                   "or a number); using SIGURG",
+                   s);
         else
             cs_cfg.preempt_signal = sig;
     }
@@ -185,11 +180,13 @@ void cs_config_load(char **envp)
 
 static _Atomic(cs_config_listener) listener;
 
-void cs_config_listen(cs_config_listener fn) { atomic_store(&listener, fn); }
+void cs_config_listen(cs_config_listener fn)
+{
+    atomic_store(&listener, fn);
+}
 
 void cs_config_changed(void)
 {
     cs_config_listener fn = atomic_load(&listener);
-    if (fn)
-        fn();
+    if (fn) fn();
 }

@@ -24,22 +24,22 @@ typedef struct cs_config {
     _Atomic int hooks;
     _Atomic int preempt;
     int migrate;
-    int inherit;          /* 1: exec'd children keep LD_PRELOAD */
-    int preempt_signal;   /* signal number used for preemption */
-    int control_fd;       /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
-    int start_paused;     /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
+    int inherit;                 /* 1: exec'd children keep LD_PRELOAD */
+    int preempt_signal;          /* signal number used for preemption */
+    int control_fd;              /* -1, or an inspector's socket inherited at exec (COROSCOPE_CONTROL_FD) */
+    int start_paused;            /* with an inherited inspector: the scheduler starts paused (COROSCOPE_START_PAUSED) */
     const char *preempt_modules; /* COROSCOPE_PREEMPT_MODULES: shared objects whose code may be preempted
                                     (comma list of file name prefixes, "*": all but the runtime); NULL: none */
-    int trace_policy;     /* COROSCOPE_TRACE_POLICY: CS_TRACE_LOSSLESS (default) or CS_TRACE_DROP; for
+    int trace_policy;            /* COROSCOPE_TRACE_POLICY: CS_TRACE_LOSSLESS (default) or CS_TRACE_DROP; for
                              COROSCOPE_TRACE and an inherited inspector */
-    char trace_path[4096]; /* COROSCOPE_TRACE ("": not recording) */
-    size_t flight_bytes;  /* COROSCOPE_FLIGHT (0: no flight recorder) */
-    int offload_threads;  /* COROSCOPE_OFFLOAD_THREADS: most threads of the offload pool (offload.h) */
-    int ossched;          /* COROSCOPE_OSSCHED: 1 (default) workers track when the OS takes their CPU
+    char trace_path[4096];       /* COROSCOPE_TRACE ("": not recording) */
+    size_t flight_bytes;         /* COROSCOPE_FLIGHT (0: no flight recorder) */
+    int offload_threads;         /* COROSCOPE_OFFLOAD_THREADS: most threads of the offload pool (offload.h) */
+    int ossched;                 /* COROSCOPE_OSSCHED: 1 (default) workers track when the OS takes their CPU
                              (ossched.h); read when each worker starts */
-    _Atomic uint64_t stall_ns; /* COROSCOPE_STALL_MS: the monitor reports a worker stuck in a system call
+    _Atomic uint64_t stall_ns;   /* COROSCOPE_STALL_MS: the monitor reports a worker stuck in a system call
                              inside one run for this long (stall.h); 0: off */
-    int tsc;              /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
+    int tsc;                     /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
 } cs_config;
 
 /* Recording policies (telemetry.h): what a thread whose event ring is full does. */

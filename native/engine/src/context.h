@@ -42,16 +42,16 @@
 
 #if defined(__x86_64__)
 typedef struct cs_ctx {
-    void *rsp;        /* 0  */
-    void *rip;        /* 8  resume address: jumped to, not returned to */
-    uint64_t rbx;     /* 16 */
-    uint64_t rbp;     /* 24 */
-    uint64_t r12;     /* 32 for a new context: the argument of the entry */
-    uint64_t r13;     /* 40 for a new context: the entry function */
-    uint64_t r14;     /* 48 */
-    uint64_t r15;     /* 56 */
-    uint32_t mxcsr;   /* 64 saved FP control, valid when fp_saved */
-    uint16_t fpucw;   /* 68 */
+    void *rsp;         /* 0  */
+    void *rip;         /* 8  resume address: jumped to, not returned to */
+    uint64_t rbx;      /* 16 */
+    uint64_t rbp;      /* 24 */
+    uint64_t r12;      /* 32 for a new context: the argument of the entry */
+    uint64_t r13;      /* 40 for a new context: the entry function */
+    uint64_t r14;      /* 48 */
+    uint64_t r15;      /* 56 */
+    uint32_t mxcsr;    /* 64 saved FP control, valid when fp_saved */
+    uint16_t fpucw;    /* 68 */
     uint16_t fp_saved; /* 70 */
 } cs_ctx;
 #else

@@ -34,7 +34,7 @@
 
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static _Atomic int listen_fd = -1;
-static _Atomic int inherited_fd = -1;   /* the launching inspector's socket, until it goes */
+static _Atomic int inherited_fd = -1; /* the launching inspector's socket, until it goes */
 static _Atomic int thread_started;
 /* Whole lines to the client: replies (control thread) and ring announcements
  * (any thread creating its ring) must not interleave on one socket. Held
@@ -63,8 +63,7 @@ static void put(out *o, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        o->n = o->n + (size_t)k < sizeof o->buf ? o->n + (size_t)k : sizeof o->buf - 1;
+    if (k > 0) o->n = o->n + (size_t)k < sizeof o->buf ? o->n + (size_t)k : sizeof o->buf - 1;
 }
 
 static void put_json_string(out *o, const char *s)
@@ -87,8 +86,7 @@ static void send_all(int fd, const char *b, size_t n)
     while (n) {
         ssize_t k = cs_real.send(fd, b, n, MSG_NOSIGNAL);
         if (k <= 0) {
-            if (k < 0 && errno == EINTR)
-                continue;
+            if (k < 0 && errno == EINTR) continue;
             return;
         }
         b += k;
@@ -136,8 +134,8 @@ static void cmd_hello(int fd)
     put_json_string(&o, exe);
     put(&o, ",\"cmdline\":");
     put_json_string(&o, cmd);
-    put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR,
-        COROSCOPE_VERSION_MINOR, COROSCOPE_VERSION_PATCH, cs_gate_paused() ? "true" : "false");
+    put(&o, ",\"version\":\"%d.%d.%d\",\"paused\":%s,\"config\":", COROSCOPE_VERSION_MAJOR, COROSCOPE_VERSION_MINOR,
+        COROSCOPE_VERSION_PATCH, cs_gate_paused() ? "true" : "false");
     config_json(&o);
     put(&o, "}");
     reply(fd, &o);
@@ -176,7 +174,7 @@ static const char *const hook_names[] = {
 #define HOOK_NAME(ret, name, params) #name,
     CS_REAL_FUNCS(HOOK_NAME)
 #undef HOOK_NAME
-    "signal",
+        "signal",
 #define HOOK_NAME(ret, name, params) #name,
     CS_REAL_FUNCS_EXT(HOOK_NAME)
 #undef HOOK_NAME
@@ -186,7 +184,7 @@ typedef struct snap {
     int first;
     int nomem;
     out o;
-    char *all;       /* the whole reply, built before it is sent */
+    char *all; /* the whole reply, built before it is sent */
     size_t n, cap;
 } snap;
 
@@ -194,8 +192,7 @@ static void snap_flush(snap *s)
 {
     if (s->n + s->o.n > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 65536;
-        while (cap < s->n + s->o.n)
-            cap *= 2;
+        while (cap < s->n + s->o.n) cap *= 2;
         char *g = realloc(s->all, cap);
         if (!g) {
             s->nomem = 1;
@@ -219,8 +216,7 @@ static void snap_co(void *ctx, const cs_co *co)
     out *o = &s->o;
     put(o, "%s{\"id\":%llu,\"name\":", s->first ? "" : ",", (unsigned long long)co->id);
     put_json_string(o, co->name);
-    put(o, ",\"state\":\"%s\",\"worker\":%d", states[state],
-        co->owner && state != CS_CO_NEW ? co->owner->idx : -1);
+    put(o, ",\"state\":\"%s\",\"worker\":%d", states[state], co->owner && state != CS_CO_NEW ? co->owner->idx : -1);
     if (state == CS_CO_SUSPENDED) {
         int why = co->wait_why >= 1 && co->wait_why <= 3 ? co->wait_why : 1;
         put(o, ",\"wait\":{\"why\":\"%s\"", whys[why]);
@@ -233,16 +229,16 @@ static void snap_co(void *ctx, const cs_co *co)
             put(o, ",\"joining\":%llu", (unsigned long long)co->wait_detail);
         else if (co->wait_fd >= 0)
             put(o, ",\"fd\":%d,\"events\":\"%s\"", co->wait_fd,
-                co->wait_events == 3 ? "rw" : co->wait_events == 2 ? "w" : "r");
-        if (co->heap_idx >= 0)
-            put(o, ",\"deadline_ns\":%llu", (unsigned long long)co->deadline);
+                co->wait_events == 3   ? "rw"
+                : co->wait_events == 2 ? "w"
+                                       : "r");
+        if (co->heap_idx >= 0) put(o, ",\"deadline_ns\":%llu", (unsigned long long)co->deadline);
         put(o, "}");
     }
     put(o, ",\"switches\":%llu,\"preemptions\":%llu}", (unsigned long long)co->switches,
         (unsigned long long)co->preempts);
     s->first = 0;
-    if (o->n > sizeof o->buf - 1024)
-        snap_flush(s);
+    if (o->n > sizeof o->buf - 1024) snap_flush(s);
 }
 
 /* Every live coroutine with its state and what it waits for, and each
@@ -252,8 +248,8 @@ static void snap_co(void *ctx, const cs_co *co)
 static void cmd_snapshot(int fd)
 {
     snap s = {.first = 1, .o = {.n = 0}};
-    put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[",
-        cs_gate_paused() ? "true" : "false", (unsigned long long)cs_now_ns());
+    put(&s.o, "{\"ok\":true,\"paused\":%s,\"time_ns\":%llu,\"workers\":[", cs_gate_paused() ? "true" : "false",
+        (unsigned long long)cs_now_ns());
     /* Workers exist once the runtime has started (before: none to list). */
     int nworkers = atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 2 ? cs_rt.nworkers : 0;
     for (int i = 0; i < nworkers; i++) {
@@ -283,10 +279,10 @@ static void cmd_snapshot(int fd)
 
 /* ---- event rings for a subscribed inspector -------------------------------------------------- */
 
-static int subscribed;   /* control thread only */
+static int subscribed; /* control thread only */
 static int rings_sent;
-static int bell_sent;                  /* the doorbell went to the control thread's client */
-static int inherited_bell_sent;        /* ... to the inherited inspector (under out_lock) */
+static int bell_sent;           /* the doorbell went to the control thread's client */
+static int inherited_bell_sent; /* ... to the inherited inspector (under out_lock) */
 
 /* One line carrying one fd (SCM_RIGHTS), under out_lock. */
 static void send_fd_line_locked(int fd, const char *line, size_t n, int pass)
@@ -312,8 +308,7 @@ static void send_fd_line_locked(int fd, const char *line, size_t n, int pass)
 static void send_bell_locked(int fd, int *sent)
 {
     int bell = cs_tel_doorbell();
-    if (*sent || bell < 0)
-        return;
+    if (*sent || bell < 0) return;
     static const char line[] = "{\"event\":\"doorbell\"}\n";
     send_fd_line_locked(fd, line, sizeof line - 1, bell);
     *sent = 1;
@@ -343,8 +338,7 @@ static void announce_ring(int ring_fd, uint32_t tid, uint16_t worker)
 {
     cs_mutex_lock(&out_lock); /* the fd is looked at under the lock: the control thread closes it after taking it */
     int fd = atomic_load(&inherited_fd);
-    if (fd >= 0)
-        send_ring_locked(fd, ring_fd, tid, worker, &inherited_bell_sent);
+    if (fd >= 0) send_ring_locked(fd, ring_fd, tid, worker, &inherited_bell_sent);
     cs_mutex_unlock(&out_lock);
 }
 
@@ -353,8 +347,7 @@ void cs_control_program_started(void)
     /* The inherited inspector's control thread starts just before main
      * (libc is up, no call of the program in progress) or with the runtime
      * (cs_control_start). */
-    if (atomic_load(&inherited_fd) >= 0 && !atomic_load_explicit(&thread_started, memory_order_relaxed))
-        start_thread();
+    if (atomic_load(&inherited_fd) >= 0 && !atomic_load_explicit(&thread_started, memory_order_relaxed)) start_thread();
 }
 
 static void send_new_rings(int fd)
@@ -366,8 +359,7 @@ static void send_new_rings(int fd)
 static void unsubscribe(void)
 {
     cs_tel_set_ring_announcer(NULL);
-    if (subscribed)
-        cs_tel_subscribe(0, 0);
+    if (subscribed) cs_tel_subscribe(0, 0);
     subscribed = 0;
 }
 
@@ -382,9 +374,7 @@ static int command(int fd, char *line)
     }
     out o = {.n = 0};
     switch (cmd.verb) {
-    case CS_CMD_HELLO:
-        cmd_hello(fd);
-        break;
+    case CS_CMD_HELLO: cmd_hello(fd); break;
     case CS_CMD_PAUSE:
         cs_gate_pause(1);
         put(&o, "{\"ok\":true,\"paused\":true}");
@@ -403,12 +393,8 @@ static int command(int fd, char *line)
         put(&o, "{\"ok\":true,\"steps\":%ld}", cmd.steps);
         reply(fd, &o);
         break;
-    case CS_CMD_SET:
-        cmd_set(fd, &cmd);
-        break;
-    case CS_CMD_SNAPSHOT:
-        cmd_snapshot(fd);
-        break;
+    case CS_CMD_SET: cmd_set(fd, &cmd); break;
+    case CS_CMD_SNAPSHOT: cmd_snapshot(fd); break;
     case CS_CMD_SUBSCRIBE: {
         int lossless = cmd.policy == 1;
         int err = subscribed ? (cmd.policy >= 0 ? cs_tel_set_lossless(lossless) : 0) : cs_tel_subscribe(1, lossless);
@@ -462,27 +448,22 @@ static void serve(int c)
     size_t n = 0;
     struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
     for (;;) {
-        p[1].fd = atomic_load(&listen_fd); /* may appear later (inherited client first) */
+        p[1].fd = atomic_load(&listen_fd);    /* may appear later (inherited client first) */
         struct timespec tick = {0, 20000000}; /* subscribed: look for new rings every 20 ms */
         long pr = syscall(SYS_ppoll, p, 2, subscribed ? &tick : NULL, NULL, (size_t)8);
-        if (pr < 0 && errno != EINTR)
-            break;
+        if (pr < 0 && errno != EINTR) break;
         send_new_rings(c);
-        if (pr <= 0)
-            continue;
+        if (pr <= 0) continue;
         if (p[1].fd >= 0 && (p[1].revents & POLLIN)) { /* one client at a time */
             int other = cs_real.accept4(p[1].fd, NULL, NULL, SOCK_CLOEXEC);
             if (other >= 0) {
-                if (peer_is_us(other))
-                    reply_error(other, "busy: another inspector is attached");
+                if (peer_is_us(other)) reply_error(other, "busy: another inspector is attached");
                 syscall(SYS_close, other);
             }
         }
-        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         ssize_t k = cs_real.recv(c, buf + n, sizeof buf - 1 - n, 0);
-        if (k <= 0)
-            break; /* the inspector went away */
+        if (k <= 0) break; /* the inspector went away */
         n += (size_t)k;
         /* Lines are found by length, not as C strings: a NUL byte inside a
          * line must not hide the newline after it (the stream would lose
@@ -491,8 +472,7 @@ static void serve(int c)
         while ((nl = memchr(line, '\n', n - (size_t)(line - buf)))) {
             size_t len = (size_t)(nl - line);
             *nl = '\0';
-            if (len && line[len - 1] == '\r')
-                line[--len] = '\0';
+            if (len && line[len - 1] == '\r') line[--len] = '\0';
             if (memchr(line, '\0', len))
                 reply_error(c, "a NUL byte in the command line: line ignored");
             else if (len && command(c, line) < 0)
@@ -516,8 +496,7 @@ static void client_gone(int c)
     cs_fd_unhide(c);
     if (cs_gate_delay()) /* no slow motion without anyone watching */
         cs_gate_set_delay(0);
-    if (cs_gate_paused())
-        cs_gate_pause(0);
+    if (cs_gate_paused()) cs_gate_pause(0);
 }
 
 static void *control_main(void *arg)
@@ -546,12 +525,10 @@ static void *control_main(void *arg)
         }
         int c = cs_real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
             break;
         }
-        if (peer_is_us(c))
-            serve(c);
+        if (peer_is_us(c)) serve(c);
         client_gone(c);
     }
     return NULL;
@@ -560,23 +537,20 @@ static void *control_main(void *arg)
 static int start_thread(void)
 {
     int zero = 0;
-    if (!atomic_compare_exchange_strong(&thread_started, &zero, 1))
-        return 0;
+    if (!atomic_compare_exchange_strong(&thread_started, &zero, 1)) return 0;
     pthread_t t;
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     int err = pthread_create(&t, &at, control_main, NULL);
     pthread_attr_destroy(&at);
-    if (err)
-        atomic_store(&thread_started, 0);
+    if (err) atomic_store(&thread_started, 0);
     return err;
 }
 
 static void remove_socket(void)
 {
-    if (sock_path[0])
-        unlink(sock_path);
+    if (sock_path[0]) unlink(sock_path);
 }
 
 /* The per-user directory (control_path.h), refused unless ours and closed. */
@@ -596,15 +570,12 @@ int cs_control_start(void)
 {
     char dir[sizeof sock_path - 16];
     int err = runtime_dir(dir, sizeof dir);
-    if (err)
-        return err;
+    if (err) return err;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     err = cs_control_socket_in(dir, getpid(), a.sun_path, sizeof a.sun_path);
-    if (err)
-        return err;
+    if (err) return err;
     int fd = cs_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     unlink(a.sun_path); /* a stale socket of a dead process with our pid */
     mode_t old = umask(077);
     int r = bind(fd, (struct sockaddr *)&a, sizeof a);
@@ -626,11 +597,9 @@ void cs_control_inherit(int fd, char **envp)
      * take an unrelated fd of theirs for an inspector. */
     static const char key[] = "COROSCOPE_CONTROL_FD=";
     for (char **e = envp; e && *e; e++) {
-        if (strncmp(*e, key, sizeof key - 1))
-            continue;
+        if (strncmp(*e, key, sizeof key - 1)) continue;
         char **d = e;
-        do
-            d[0] = d[1];
+        do d[0] = d[1];
         while (*d++);
         e--;
     }
@@ -643,20 +612,17 @@ void cs_control_inherit(int fd, char **envp)
         return;
     }
     int err = cs_control_adopt(fd);
-    if (err == EBUSY)
-        cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
+    if (err == EBUSY) cs_log("COROSCOPE_TRACE records: the inspector socket is not used");
     /* Only with an inspector that launched us (it can step and resume, and
      * its going away resumes): a program started by hand never waits, nor
      * does a followed child. */
-    if (!err && cs_cfg.start_paused)
-        cs_gate_start_paused();
+    if (!err && cs_cfg.start_paused) cs_gate_start_paused();
 }
 
 int cs_control_adopt(int fd)
 {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS))
-        return EBUSY;
+    if (cs_tel_subscribe(1, cs_cfg.trace_policy == CS_TRACE_LOSSLESS)) return EBUSY;
     atomic_store(&inherited_fd, cs_fd_hide(fd));
     cs_tel_set_ring_announcer(announce_ring);
     return 0;

@@ -34,15 +34,13 @@ static int parse_set(const char *arg, cs_control_cmd *cmd)
         return 0;
     }
     if (!strcmp(key, "slice")) {
-        if (cs_parse_duration(val, &ns))
-            return refuse(cmd, "slice: not a duration (e.g. 10ms, 500us)");
+        if (cs_parse_duration(val, &ns)) return refuse(cmd, "slice: not a duration (e.g. 10ms, 500us)");
         cmd->setting = CS_SET_SLICE;
         cmd->value = ns;
         return 0;
     }
     if (!strcmp(key, "preempt") || !strcmp(key, "hooks")) {
-        if (strcmp(val, "0") && strcmp(val, "1"))
-            return refuse(cmd, "expected 0 or 1");
+        if (strcmp(val, "0") && strcmp(val, "1")) return refuse(cmd, "expected 0 or 1");
         cmd->setting = !strcmp(key, "preempt") ? CS_SET_PREEMPT : CS_SET_HOOKS;
         cmd->value = (uint64_t)(val[0] - '0');
         return 0;
@@ -53,10 +51,8 @@ static int parse_set(const char *arg, cs_control_cmd *cmd)
 int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
 {
     memset(cmd, 0, sizeof *cmd);
-    if (len > CS_CONTROL_LINE_MAX)
-        return refuse(cmd, "command line too long");
-    if (memchr(line, '\0', len))
-        return refuse(cmd, "a NUL byte in the command line: line ignored");
+    if (len > CS_CONTROL_LINE_MAX) return refuse(cmd, "command line too long");
+    if (memchr(line, '\0', len)) return refuse(cmd, "a NUL byte in the command line: line ignored");
     char buf[CS_CONTROL_LINE_MAX + 1];
     memcpy(buf, line, len);
     buf[len] = '\0';
@@ -69,34 +65,35 @@ int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
         const char *word;
         int verb;
     } verbs[] = {
-        {"hello", CS_CMD_HELLO},         {"pause", CS_CMD_PAUSE},         {"resume", CS_CMD_RESUME},
-        {"step", CS_CMD_STEP},           {"set", CS_CMD_SET},             {"snapshot", CS_CMD_SNAPSHOT},
-        {"subscribe", CS_CMD_SUBSCRIBE}, {"unsubscribe", CS_CMD_UNSUBSCRIBE}, {"detach", CS_CMD_DETACH},
+        {"hello", CS_CMD_HELLO},
+        {"pause", CS_CMD_PAUSE},
+        {"resume", CS_CMD_RESUME},
+        {"step", CS_CMD_STEP},
+        {"set", CS_CMD_SET},
+        {"snapshot", CS_CMD_SNAPSHOT},
+        {"subscribe", CS_CMD_SUBSCRIBE},
+        {"unsubscribe", CS_CMD_UNSUBSCRIBE},
+        {"detach", CS_CMD_DETACH},
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (!strcmp(buf, verbs[i].word))
-            cmd->verb = verbs[i].verb;
+        if (!strcmp(buf, verbs[i].word)) cmd->verb = verbs[i].verb;
     switch (cmd->verb) {
     case 0:
         return refuse(cmd, "unknown command (hello, pause, step, resume, set, snapshot, subscribe, unsubscribe, "
                            "detach)");
     case CS_CMD_STEP: {
         cmd->steps = 1;
-        if (!*arg)
-            return 0;
+        if (!*arg) return 0;
         char *end;
         long n = strtol(arg, &end, 10);
-        if (*end || n < 1 || n > STEP_MAX)
-            return refuse(cmd, "usage: step [N], 1 <= N <= 1000000");
+        if (*end || n < 1 || n > STEP_MAX) return refuse(cmd, "usage: step [N], 1 <= N <= 1000000");
         cmd->steps = n;
         return 0;
     }
-    case CS_CMD_SET:
-        return parse_set(arg, cmd);
+    case CS_CMD_SET: return parse_set(arg, cmd);
     case CS_CMD_SUBSCRIBE:
         cmd->policy = -1;
-        if (!*arg)
-            return 0;
+        if (!*arg) return 0;
         if (!strcmp(arg, "policy=lossless"))
             cmd->policy = 1;
         else if (!strcmp(arg, "policy=drop"))
@@ -104,7 +101,6 @@ int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
         else
             return refuse(cmd, "usage: subscribe [policy=drop|policy=lossless]");
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }

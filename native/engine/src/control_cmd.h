@@ -32,19 +32,19 @@ typedef enum cs_control_verb {
 } cs_control_verb;
 
 typedef enum cs_control_setting {
-    CS_SET_SLICE = 1,   /* value: ns (any duration; the engine checks its range) */
-    CS_SET_PREEMPT,     /* value: 0 or 1 */
-    CS_SET_HOOKS,       /* value: 0 or 1 */
-    CS_SET_DELAY,       /* value: ns, 0..2 s */
+    CS_SET_SLICE = 1, /* value: ns (any duration; the engine checks its range) */
+    CS_SET_PREEMPT,   /* value: 0 or 1 */
+    CS_SET_HOOKS,     /* value: 0 or 1 */
+    CS_SET_DELAY,     /* value: ns, 0..2 s */
 } cs_control_setting;
 
 typedef struct cs_control_cmd {
-    int verb;           /* cs_control_verb */
-    long steps;         /* STEP: 1..1000000 (1 without an argument) */
-    int setting;        /* SET: cs_control_setting */
-    uint64_t value;     /* SET: see cs_control_setting */
-    int policy;         /* SUBSCRIBE: -1 none given, 0 policy=drop, 1 policy=lossless */
-    const char *error;  /* parse failed: the message for the client (static text) */
+    int verb;          /* cs_control_verb */
+    long steps;        /* STEP: 1..1000000 (1 without an argument) */
+    int setting;       /* SET: cs_control_setting */
+    uint64_t value;    /* SET: see cs_control_setting */
+    int policy;        /* SUBSCRIBE: -1 none given, 0 policy=drop, 1 policy=lossless */
+    const char *error; /* parse failed: the message for the client (static text) */
 } cs_control_cmd;
 
 /* Parse line[0..len). 0 with *cmd filled, or -1 with cmd->error set. */

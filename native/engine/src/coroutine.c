@@ -8,7 +8,7 @@
 #include "sched.h"
 #include "spin.h"
 
-#define CO_BATCH 64        /* coroutine objects per allocation */
+#define CO_BATCH 64 /* coroutine objects per allocation */
 
 __thread cs_tls_t cs_tls __attribute__((tls_model("initial-exec")));
 
@@ -25,15 +25,12 @@ static cs_co *co_alloc(void)
 {
     cs_spin_lock(&free_lock);
     cs_co *co = free_cos;
-    if (co)
-        free_cos = co->next;
+    if (co) free_cos = co->next;
     cs_spin_unlock(&free_lock);
-    if (co)
-        return co;
+    if (co) return co;
     /* Allocate a batch so 100k spawns do not make 100k malloc calls. */
     cs_co *b = aligned_alloc(64, sizeof(cs_co) * CO_BATCH);
-    if (!b)
-        return NULL;
+    if (!b) return NULL;
     memset(b, 0, sizeof(cs_co) * CO_BATCH);
     cs_spin_lock(&free_lock);
     int k = atomic_load(&nbatches);
@@ -123,8 +120,7 @@ void cs_co_visit(void (*visit)(void *ctx, const cs_co *co), void *ctx)
     for (int b = 0; b < n; b++)
         for (int i = 0; i < CO_BATCH; i++) {
             const cs_co *co = &batches[b][i];
-            if (co->id && co->state != CS_CO_DONE)
-                visit(ctx, co);
+            if (co->id && co->state != CS_CO_DONE) visit(ctx, co);
         }
 }
 
@@ -135,8 +131,7 @@ void cs_co_atfork_child(void)
 
 void cs_co_unref(cs_co *co)
 {
-    if (atomic_fetch_sub_explicit(&co->refs, 1, memory_order_acq_rel) != 1)
-        return;
+    if (atomic_fetch_sub_explicit(&co->refs, 1, memory_order_acq_rel) != 1) return;
     cs_spin_lock(&free_lock);
     co->next = free_cos;
     free_cos = co;

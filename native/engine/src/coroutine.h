@@ -35,11 +35,11 @@
 struct cs_worker;
 
 typedef enum cs_co_state {
-    CS_CO_NEW = 0,     /* spawned, never ran */
-    CS_CO_READY,       /* in a run queue */
-    CS_CO_RUNNING,     /* on a worker */
-    CS_CO_SUSPENDED,   /* parked in a wait */
-    CS_CO_DONE,        /* finished; stack released */
+    CS_CO_NEW = 0,   /* spawned, never ran */
+    CS_CO_READY,     /* in a run queue */
+    CS_CO_RUNNING,   /* on a worker */
+    CS_CO_SUSPENDED, /* parked in a wait */
+    CS_CO_DONE,      /* finished; stack released */
 } cs_co_state;
 
 typedef enum cs_exit {
@@ -53,10 +53,10 @@ typedef enum cs_wake_cause {
     CS_WAKE_TIMER,
     CS_WAKE_FD,
     CS_WAKE_JOIN,
-    CS_WAKE_CLOSED,    /* the fd waited on was closed */
-    CS_WAKE_SIGNAL,    /* a user signal handler ran (EINTR semantics) */
-    CS_WAKE_SPAWN,     /* first run */
-    CS_WAKE_OFFLOAD,   /* its blocking call finished on the offload pool (offload.h) */
+    CS_WAKE_CLOSED,  /* the fd waited on was closed */
+    CS_WAKE_SIGNAL,  /* a user signal handler ran (EINTR semantics) */
+    CS_WAKE_SPAWN,   /* first run */
+    CS_WAKE_OFFLOAD, /* its blocking call finished on the offload pool (offload.h) */
 } cs_wake_cause;
 
 #define CS_CO_NAME_MAX 32
@@ -65,85 +65,85 @@ typedef enum cs_wake_cause {
  * the coroutine's, not its worker thread's. Owner thread only. */
 #define CS_CO_HELD_MAX 16
 typedef struct cs_co_held {
-    int n;                          /* entries in m */
-    int overflow;                   /* held beyond m: for those, ownership is per thread again */
+    int n;        /* entries in m */
+    int overflow; /* held beyond m: for those, ownership is per thread again */
     void *m[CS_CO_HELD_MAX];
 } cs_co_held;
 
 typedef struct cs_co {
-    cs_ctx ctx;                     /* first: saved machine context */
+    cs_ctx ctx; /* first: saved machine context */
     uint64_t id;
-    struct cs_worker *owner;        /* worker it runs on once started */
-    struct cs_co *next;             /* run/spawn/free queue link */
+    struct cs_worker *owner; /* worker it runs on once started */
+    struct cs_co *next;      /* run/spawn/free queue link */
     cs_stack stack;
     void *(*fn)(void *);
     void *arg;
     void *result;
-    int state;                      /* cs_co_state; written by the owner (and by wakers: READY) */
-    int exit;                       /* cs_exit */
-    int saved_errno;                /* errno across switches */
-    int yielding;                   /* set by yield before switching out */
-    _Atomic uint64_t wait_seq;      /* wait token, see above */
-    _Atomic int wake_cause;         /* written by the winning waker */
-    uint32_t intr_epoch;            /* user-signal epoch seen when the wait began */
-    int interruptible;              /* current wait ends with CS_WAKE_SIGNAL on a user signal */
+    int state;                 /* cs_co_state; written by the owner (and by wakers: READY) */
+    int exit;                  /* cs_exit */
+    int saved_errno;           /* errno across switches */
+    int yielding;              /* set by yield before switching out */
+    _Atomic uint64_t wait_seq; /* wait token, see above */
+    _Atomic int wake_cause;    /* written by the winning waker */
+    uint32_t intr_epoch;       /* user-signal epoch seen when the wait began */
+    int interruptible;         /* current wait ends with CS_WAKE_SIGNAL on a user signal */
     /* timer (owner only) */
-    uint64_t deadline;              /* CLOCK_MONOTONIC ns */
-    int heap_idx;                   /* index in owner's timer heap, -1 if none */
+    uint64_t deadline; /* CLOCK_MONOTONIC ns */
+    int heap_idx;      /* index in owner's timer heap, -1 if none */
     uint64_t timer_token;
     /* parked list of the owner (for signal interruption); owner only */
     struct cs_co *park_prev, *park_next;
     int parked_linked;
     /* join */
     cs_spin join_lock;
-    struct cs_co *joiner;           /* coroutine waiting in join */
+    struct cs_co *joiner; /* coroutine waiting in join */
     uint64_t joiner_token;
-    _Atomic int done;               /* futex word for plain-thread joins */
-    _Atomic int refs;               /* 2 at spawn: the running body and the handle */
-    _Atomic int handle_used;        /* the handle was joined or detached */
+    _Atomic int done;        /* futex word for plain-thread joins */
+    _Atomic int refs;        /* 2 at spawn: the running body and the handle */
+    _Atomic int handle_used; /* the handle was joined or detached */
     /* what the current wait is about (telemetry CO_SUSPEND); owner only */
-    int cur_hook;                   /* engine hook id of the call in progress, -1 none */
-    uintptr_t call_pc;              /* the program's call site of that call (snapshot: source line) */
-    int wait_why;                   /* enum coroscope_suspend_why */
+    int cur_hook;      /* engine hook id of the call in progress, -1 none */
+    uintptr_t call_pc; /* the program's call site of that call (snapshot: source line) */
+    int wait_why;      /* enum coroscope_suspend_why */
     int wait_fd;
-    int wait_events;                /* 1 read, 2 write */
-    uint64_t wait_detail;           /* JOIN: the coroutine joined */
-    int yield_preempted;            /* the pending yield is a preemption */
-    uint64_t call_t0;               /* entry time of the hooked call in progress (observer on) */
-    uint64_t switches;              /* times switched in */
+    int wait_events;      /* 1 read, 2 write */
+    uint64_t wait_detail; /* JOIN: the coroutine joined */
+    int yield_preempted;  /* the pending yield is a preemption */
+    uint64_t call_t0;     /* entry time of the hooked call in progress (observer on) */
+    uint64_t switches;    /* times switched in */
     /* preemption: owner thread only (signal handler included) */
-    int locks;                      /* counted locks held (hook_lock.c) */
-    volatile int preempt_pending;   /* preempt at the next hook entry / last unlock */
+    int locks;                    /* counted locks held (hook_lock.c) */
+    volatile int preempt_pending; /* preempt at the next hook entry / last unlock */
     int defer_reason;
-    uintptr_t preempt_pc;           /* handler: pc of the preemption the trampoline serves */
-    uintptr_t defer_pc;             /* handler: pc of the last deferral (served by a deferred yield) */
+    uintptr_t preempt_pc; /* handler: pc of the preemption the trampoline serves */
+    uintptr_t defer_pc;   /* handler: pc of the last deferral (served by a deferred yield) */
     uint64_t preempts;
     char name[CS_CO_NAME_MAX];
     /* telemetry of the call in progress (emit_call.h) and of moves; owner only. Last, so the
      * fields the switch path touches keep their cache lines. */
-    int call_fd;                    /* fd of that call as its CALL record gives it (-1: none);
+    int call_fd;           /* fd of that call as its CALL record gives it (-1: none);
                                        set by the hooks that can park */
-    int call_entered;               /* its CALL_ENTER was emitted (reset at hook entry, observer on) */
-    const void *call_addr;          /* connect: the address asked for while it is in progress */
+    int call_entered;      /* its CALL_ENTER was emitted (reset at hook entry, observer on) */
+    const void *call_addr; /* connect: the address asked for while it is in progress */
     unsigned call_addrlen;
-    void *dns_static;               /* hook_dns.c: this object's storage for gethostbyname & co
+    void *dns_static; /* hook_dns.c: this object's storage for gethostbyname & co
                                        (their static result), kept with the type-stable object */
-    int spawn_worker;               /* worker whose spawn queue it was pushed to, -1: the injection
+    int spawn_worker; /* worker whose spawn queue it was pushed to, -1: the injection
                                        queue (CO_MIGRATE of a coroutine stolen before it ran) */
-    cs_co_held held;                /* hook_sync.c: mutexes it holds; owner thread only */
+    cs_co_held held;  /* hook_sync.c: mutexes it holds; owner thread only */
 #ifdef CS_SAN_FIBERS
-    cs_san_fiber san;               /* sanitizer builds only (san.h) */
+    cs_san_fiber san; /* sanitizer builds only (san.h) */
 #endif
 } cs_co;
 
 typedef struct cs_tls {
-    cs_co *co;                      /* current coroutine, NULL on plain threads and in the scheduler */
-    struct cs_worker *w;            /* worker this thread is, NULL on plain threads */
-    uint64_t call_arg;              /* argument summary of the observed call in progress (size,
+    cs_co *co;           /* current coroutine, NULL on plain threads and in the scheduler */
+    struct cs_worker *w; /* worker this thread is, NULL on plain threads */
+    uint64_t call_arg;   /* argument summary of the observed call in progress (size,
                                        timeout ms): set by hooks' slow paths, read by cs_observe */
-    void *call_pc;                  /* where the program called the hook in progress (its return
+    void *call_pc;       /* where the program called the hook in progress (its return
                                        address): set by CS_FAST_PASS's slow side */
-    int call_blocked;               /* the call in progress could not park: it runs as the plain
+    int call_blocked;    /* the call in progress could not park: it runs as the plain
                                        call and the worker may block in it (io.c); read and cleared
                                        by cs_observe */
 } cs_tls_t;

@@ -24,22 +24,21 @@
 
 #include "telemetry.h"
 
-#define SLOTS 256 /* power of two */
-#define PROBE 8
+#define SLOTS        256 /* power of two */
+#define PROBE        8
 #define NAME_MAX_LEN 180
 
 typedef struct {
-    _Atomic uintptr_t key;     /* entry address; 0: free */
-    _Atomic int ready;         /* name is complete */
-    char name[NAME_MAX_LEN];   /* "" when unknown */
+    _Atomic uintptr_t key;   /* entry address; 0: free */
+    _Atomic int ready;       /* name is complete */
+    char name[NAME_MAX_LEN]; /* "" when unknown */
 } sym_slot;
 
 static sym_slot slots[SLOTS];
 
 static size_t copy_name(const char *s, size_t n, char *buf, size_t cap)
 {
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(buf, s, n);
     buf[n] = '\0';
     return n;
@@ -50,15 +49,13 @@ static size_t copy_name(const char *s, size_t n, char *buf, size_t cap)
 static size_t from_symtab(const char *path, uintptr_t rel, char *buf, size_t cap)
 {
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     struct stat st;
     void *map = MAP_FAILED;
     if (syscall(SYS_fstat, fd, &st) == 0 && st.st_size >= (off_t)sizeof(Elf64_Ehdr))
         map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     syscall(SYS_close, fd);
-    if (map == MAP_FAILED)
-        return 0;
+    if (map == MAP_FAILED) return 0;
     size_t size = (size_t)st.st_size, out = 0;
     const unsigned char *base = map;
     const Elf64_Ehdr *eh = map;
@@ -84,10 +81,8 @@ static size_t from_symtab(const char *path, uintptr_t rel, char *buf, size_t cap
                 sym[k].st_name >= strs->sh_size)
                 continue;
             uint64_t v = sym[k].st_value, end = v + (sym[k].st_size ? sym[k].st_size : 1);
-            if (rel < v || rel >= end)
-                continue;
-            if (!best || (v == rel && best->st_value != rel))
-                best = &sym[k];
+            if (rel < v || rel >= end) continue;
+            if (!best || (v == rel && best->st_value != rel)) best = &sym[k];
             if (v == rel && ELF64_ST_BIND(sym[k].st_info) != STB_LOCAL)
                 break; /* an exact global name: as good as it gets */
         }
@@ -105,12 +100,9 @@ static size_t resolve(const void *fn, char *buf, size_t cap)
 {
     Dl_info info;
     struct link_map *lm = NULL;
-    if (!dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP))
-        return 0;
-    if (info.dli_sname && info.dli_saddr == fn)
-        return copy_name(info.dli_sname, strlen(info.dli_sname), buf, cap);
-    if (!lm)
-        return 0;
+    if (!dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP)) return 0;
+    if (info.dli_sname && info.dli_saddr == fn) return copy_name(info.dli_sname, strlen(info.dli_sname), buf, cap);
+    if (!lm) return 0;
     /* The main program's link map has an empty name. */
     const char *path = lm->l_name && lm->l_name[0] ? lm->l_name : "/proc/self/exe";
     return from_symtab(path, (uintptr_t)fn - (uintptr_t)lm->l_addr, buf, cap);
@@ -118,8 +110,7 @@ static size_t resolve(const void *fn, char *buf, size_t cap)
 
 size_t cs_symbol_of(const void *fn, char *buf, size_t cap)
 {
-    if (!fn || cap == 0)
-        return 0;
+    if (!fn || cap == 0) return 0;
     int saved = errno;
     uintptr_t key = (uintptr_t)fn;
     size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (SLOTS - 1), n = 0;
@@ -136,8 +127,7 @@ size_t cs_symbol_of(const void *fn, char *buf, size_t cap)
             }
             k = zero; /* someone else took it: for this address? */
         }
-        if (k != key)
-            continue;
+        if (k != key) continue;
         if (atomic_load_explicit(&s->ready, memory_order_acquire)) {
             n = copy_name(s->name, strlen(s->name), buf, cap);
             errno = saved;
@@ -153,8 +143,7 @@ size_t cs_symbol_of(const void *fn, char *buf, size_t cap)
         atomic_store_explicit(&claimed->ready, 1, memory_order_release);
     }
     n = len ? copy_name(name, len, buf, cap) : 0;
-    if (!n)
-        buf[0] = '\0';
+    if (!n) buf[0] = '\0';
     errno = saved;
     return n;
 }

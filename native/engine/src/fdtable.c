@@ -15,24 +15,25 @@
 #include "netpoll.h"
 
 #define CHUNK_BITS 10
-#define CHUNK (1 << CHUNK_BITS)
-#define NCHUNKS (CS_FD_MAX / CHUNK)
+#define CHUNK      (1 << CHUNK_BITS)
+#define NCHUNKS    (CS_FD_MAX / CHUNK)
 
 static _Atomic(cs_fd *) chunks[NCHUNKS];
 static _Atomic uint32_t next_desc = 1;
 
-static uint32_t new_desc(void) { return atomic_fetch_add_explicit(&next_desc, 1, memory_order_relaxed); }
+static uint32_t new_desc(void)
+{
+    return atomic_fetch_add_explicit(&next_desc, 1, memory_order_relaxed);
+}
 
 void cs_fd_set_user_nb(cs_fd *e, int nb)
 {
     atomic_store_explicit(&e->user_nb, (uint8_t)nb, memory_order_relaxed);
     uint32_t d = atomic_load_explicit(&e->desc, memory_order_relaxed);
-    if (!d)
-        return;
+    if (!d) return;
     for (int c = 0; c < NCHUNKS; c++) {
         cs_fd *ch = atomic_load_explicit(&chunks[c], memory_order_acquire);
-        if (!ch)
-            continue;
+        if (!ch) continue;
         for (int i = 0; i < CHUNK; i++)
             if (&ch[i] != e && atomic_load_explicit(&ch[i].desc, memory_order_relaxed) == d &&
                 atomic_load_explicit(&ch[i].kind, memory_order_relaxed) != CS_FD_UNKNOWN)
@@ -59,17 +60,16 @@ static void drop_shadow(cs_fd *e)
 int cs_fd_fifo_shadow(int fd, cs_fd *e)
 {
     int sh = atomic_load_explicit(&e->shadow, memory_order_acquire);
-    if (sh)
-        return sh;
+    if (sh) return sh;
     cs_spin_lock(&e->lock);
     sh = atomic_load_explicit(&e->shadow, memory_order_relaxed);
     if (!sh) {
         long fl = syscall(SYS_fcntl, fd, F_GETFL);
         char path[64];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        long nfd = fl < 0 ? -1
-                          : syscall(SYS_openat, AT_FDCWD, path,
-                                    (int)(fl & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        long nfd = fl < 0
+                       ? -1
+                       : syscall(SYS_openat, AT_FDCWD, path, (int)(fl & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         sh = nfd < 0 ? -1 : cs_fd_hide((int)nfd);
         atomic_store_explicit(&e->shadow, sh, memory_order_release);
     }
@@ -79,22 +79,19 @@ int cs_fd_fifo_shadow(int fd, cs_fd *e)
 
 cs_fd *cs_fd_peek(int fd)
 {
-    if ((unsigned)fd >= CS_FD_MAX)
-        return NULL;
+    if ((unsigned)fd >= CS_FD_MAX) return NULL;
     cs_fd *c = atomic_load_explicit(&chunks[fd >> CHUNK_BITS], memory_order_acquire);
     return c ? &c[fd & (CHUNK - 1)] : NULL;
 }
 
 cs_fd *cs_fd_get(int fd)
 {
-    if ((unsigned)fd >= CS_FD_MAX)
-        return NULL;
+    if ((unsigned)fd >= CS_FD_MAX) return NULL;
     _Atomic(cs_fd *) *slot = &chunks[fd >> CHUNK_BITS];
     cs_fd *c = atomic_load_explicit(slot, memory_order_acquire);
     if (!c) {
         cs_fd *n = calloc(CHUNK, sizeof(cs_fd));
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         cs_fd *expect = NULL;
         if (atomic_compare_exchange_strong(slot, &expect, n))
             c = n;
@@ -113,8 +110,7 @@ static int64_t tv_ns(const struct timeval *tv)
 
 void cs_fd_probe(int fd, cs_fd *e)
 {
-    if (atomic_load_explicit(&e->kind, memory_order_acquire) != CS_FD_UNKNOWN)
-        return;
+    if (atomic_load_explicit(&e->kind, memory_order_acquire) != CS_FD_UNKNOWN) return;
     struct stat st;
     int kind = CS_FD_POLLABLE, stream = 0;
     if (syscall(SYS_fstat, fd, &st) == 0) {
@@ -122,8 +118,7 @@ void cs_fd_probe(int fd, cs_fd *e)
             kind = CS_FD_SOCKET;
             int type = 0;
             socklen_t len = sizeof type;
-            if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
-                stream = (type == SOCK_STREAM);
+            if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) stream = (type == SOCK_STREAM);
             struct timeval tv;
             len = sizeof tv;
             if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0)
@@ -164,11 +159,9 @@ void cs_fd_probe(int fd, cs_fd *e)
 void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
 {
     cs_fd *e = cs_fd_get(fd);
-    if (!e)
-        return;
+    if (!e) return;
     cs_spin_lock(&e->lock);
-    if (e->registered)
-        cs_netpoll_unregister(fd, e);
+    if (e->registered) cs_netpoll_unregister(fd, e);
     e->unpollable = 0;
     e->gen++;
     atomic_store_explicit(&e->timeo_ns[0], 0, memory_order_relaxed);
@@ -189,11 +182,9 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
 void cs_fd_closing(int fd)
 {
     cs_fd *e = cs_fd_peek(fd);
-    if (!e)
-        return;
+    if (!e) return;
     cs_spin_lock(&e->lock);
-    if (e->registered)
-        cs_netpoll_unregister(fd, e);
+    if (e->registered) cs_netpoll_unregister(fd, e);
     e->unpollable = 0;
     e->gen++;
     drop_shadow(e);
@@ -207,8 +198,7 @@ void cs_fd_duplicated(int oldfd, int newfd)
     cs_fd *o = cs_fd_peek(oldfd);
     if (!o || atomic_load_explicit(&o->kind, memory_order_acquire) == CS_FD_UNKNOWN) {
         cs_fd *n = cs_fd_peek(newfd);
-        if (n)
-            cs_fd_created(newfd, CS_FD_UNKNOWN, 0, 0, 0);
+        if (n) cs_fd_created(newfd, CS_FD_UNKNOWN, 0, 0, 0);
         return;
     }
     cs_fd_created(newfd, atomic_load(&o->kind), atomic_load(&o->user_nb), atomic_load(&o->engine_nb),
@@ -225,8 +215,7 @@ void cs_fd_atfork_child(void)
 {
     for (int c = 0; c < NCHUNKS; c++) {
         cs_fd *ch = atomic_load(&chunks[c]);
-        if (!ch)
-            continue;
+        if (!ch) continue;
         for (int i = 0; i < CHUNK; i++) {
             cs_spin_init(&ch[i].lock);
             ch[i].registered = 0;
@@ -242,10 +231,8 @@ static int hidden_base(void)
 {
     struct rlimit rl;
     long lim = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        lim = (long)rl.rlim_cur;
-    if (lim > 4096)
-        lim = 4096;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) lim = (long)rl.rlim_cur;
+    if (lim > 4096) lim = 4096;
     long base = lim - 128;
     return base < 64 ? 64 : (int)base;
 }
@@ -261,14 +248,11 @@ int cs_fd_hide(int fd)
     if (nhidden == cap_hidden) {
         int cap = cap_hidden ? cap_hidden * 2 : 64;
         int *h = realloc(hidden, sizeof(int) * (size_t)cap);
-        if (h)
-            hidden = h, cap_hidden = cap;
+        if (h) hidden = h, cap_hidden = cap;
     }
-    if (nhidden < cap_hidden)
-        hidden[nhidden++] = fd;
+    if (nhidden < cap_hidden) hidden[nhidden++] = fd;
     cs_spin_unlock(&hidden_lock);
-    if ((unsigned)fd < CS_FD_MAX)
-        atomic_fetch_or(&hidden_bits[fd / 64], 1ull << (fd % 64));
+    if ((unsigned)fd < CS_FD_MAX) atomic_fetch_or(&hidden_bits[fd / 64], 1ull << (fd % 64));
     return fd;
 }
 
@@ -281,14 +265,12 @@ void cs_fd_unhide(int fd)
             break;
         }
     cs_spin_unlock(&hidden_lock);
-    if ((unsigned)fd < CS_FD_MAX)
-        atomic_fetch_and(&hidden_bits[fd / 64], ~(1ull << (fd % 64)));
+    if ((unsigned)fd < CS_FD_MAX) atomic_fetch_and(&hidden_bits[fd / 64], ~(1ull << (fd % 64)));
 }
 
 int cs_fd_is_hidden(int fd)
 {
-    if ((unsigned)fd >= CS_FD_MAX)
-        return 0;
+    if ((unsigned)fd >= CS_FD_MAX) return 0;
     return (atomic_load_explicit(&hidden_bits[fd / 64], memory_order_relaxed) >> (fd % 64)) & 1;
 }
 
@@ -297,8 +279,7 @@ int cs_fd_next_hidden(int lo, unsigned hi)
     int best = -1;
     cs_spin_lock(&hidden_lock);
     for (int i = 0; i < nhidden; i++)
-        if (hidden[i] >= lo && (unsigned)hidden[i] <= hi && (best < 0 || hidden[i] < best))
-            best = hidden[i];
+        if (hidden[i] >= lo && (unsigned)hidden[i] <= hi && (best < 0 || hidden[i] < best)) best = hidden[i];
     cs_spin_unlock(&hidden_lock);
     return best;
 }

@@ -31,10 +31,10 @@
 #define CS_FD_MAX (1 << 20)
 
 enum cs_fd_kind {
-    CS_FD_UNKNOWN = 0,   /* not probed in this lifetime */
-    CS_FD_SOCKET,        /* MSG_DONTWAIT works */
-    CS_FD_POLLABLE,      /* pipe, fifo, tty, eventfd, other char dev: poll, then call */
-    CS_FD_FILE,          /* regular file, directory, block device: cannot park */
+    CS_FD_UNKNOWN = 0, /* not probed in this lifetime */
+    CS_FD_SOCKET,      /* MSG_DONTWAIT works */
+    CS_FD_POLLABLE,    /* pipe, fifo, tty, eventfd, other char dev: poll, then call */
+    CS_FD_FILE,        /* regular file, directory, block device: cannot park */
 };
 
 enum cs_dir { CS_DIR_READ = 0, CS_DIR_WRITE = 1 };
@@ -50,17 +50,17 @@ typedef struct cs_waiter {
 
 typedef struct cs_fd {
     cs_spin lock;
-    _Atomic uint8_t kind;        /* enum cs_fd_kind */
-    _Atomic uint8_t user_nb;     /* O_NONBLOCK as the program believes it is */
-    _Atomic uint8_t engine_nb;   /* the engine set O_NONBLOCK on the description itself */
-    _Atomic uint8_t stream;      /* SOCK_STREAM: blocking sends write everything */
-    _Atomic uint8_t nowait[2];   /* pollable fds, per direction: RWF_NOWAIT works (0 unknown, 1 yes, 2 no) */
-    _Atomic uint8_t eventfd;     /* an eventfd: writes of more than 1 may wait for room */
-    _Atomic uint8_t fifo;        /* a pipe or a named fifo */
-    _Atomic int shadow;          /* named fifo: engine's own O_NONBLOCK description of it
+    _Atomic uint8_t kind;      /* enum cs_fd_kind */
+    _Atomic uint8_t user_nb;   /* O_NONBLOCK as the program believes it is */
+    _Atomic uint8_t engine_nb; /* the engine set O_NONBLOCK on the description itself */
+    _Atomic uint8_t stream;    /* SOCK_STREAM: blocking sends write everything */
+    _Atomic uint8_t nowait[2]; /* pollable fds, per direction: RWF_NOWAIT works (0 unknown, 1 yes, 2 no) */
+    _Atomic uint8_t eventfd;   /* an eventfd: writes of more than 1 may wait for room */
+    _Atomic uint8_t fifo;      /* a pipe or a named fifo */
+    _Atomic int shadow;        /* named fifo: engine's own O_NONBLOCK description of it
                                     (0 none yet, -1 impossible), hidden, closed with fd */
-    uint8_t registered;          /* in the netpoller for this lifetime */
-    uint8_t unpollable;          /* epoll refused it (EPERM) */
+    uint8_t registered;        /* in the netpoller for this lifetime */
+    uint8_t unpollable;        /* epoll refused it (EPERM) */
     uint32_t gen;
     _Atomic uint32_t desc;       /* open file description id: dups share it (0 unknown) */
     _Atomic uint32_t seq[2];     /* readiness edges seen, per direction (written under lock) */

@@ -36,30 +36,41 @@
 #include "sched.h"
 #include "telemetry.h"
 
-#define MAX_SAVED 48
+#define MAX_SAVED       48
 #define JOIN_TIMEOUT_MS 5000
 
-static char *saved[MAX_SAVED];  /* "COROSCOPE_X=v" entries to re-arm */
+static char *saved[MAX_SAVED]; /* "COROSCOPE_X=v" entries to re-arm */
 static size_t nsaved;
-static char lib_path[4096];     /* this library, for LD_PRELOAD */
-static char inspector[108];     /* COROSCOPE_INSPECTOR ("": none) */
-static int following;           /* an inspector socket and following on */
+static char lib_path[4096]; /* this library, for LD_PRELOAD */
+static char inspector[108]; /* COROSCOPE_INSPECTOR ("": none) */
+static int following;       /* an inspector socket and following on */
 static uint32_t serial;
 static int how = COROSCOPE_SPAWN_LAUNCHED;
-static int parent_pid;          /* the parent when the process joined (0: ask getppid) */
+static int parent_pid;         /* the parent when the process joined (0: ask getppid) */
 static _Atomic int exited_pid; /* the process that left its PROCESS_EXIT (a vfork child shares this) */
 
-int cs_follow_on(void) { return following; }
-uint32_t cs_follow_serial(void) { return serial; }
-int cs_follow_how(void) { return how; }
-int cs_follow_ppid(void) { return parent_pid ? parent_pid : (int)getppid(); }
+int cs_follow_on(void)
+{
+    return following;
+}
+uint32_t cs_follow_serial(void)
+{
+    return serial;
+}
+int cs_follow_how(void)
+{
+    return how;
+}
+int cs_follow_ppid(void)
+{
+    return parent_pid ? parent_pid : (int)getppid();
+}
 
 static const char *env_get(char **envp, const char *name)
 {
     size_t n = strlen(name);
     for (char **e = envp; e && *e; e++)
-        if (!strncmp(*e, name, n) && (*e)[n] == '=')
-            return *e + n + 1;
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
     return NULL;
 }
 
@@ -71,15 +82,11 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
     while (k + 1 < n) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int r = cs_real.poll(&p, 1, timeout_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         ssize_t m = cs_real.recv(fd, buf + k, 1, 0);
-        if (m < 0 && errno == EINTR)
-            continue;
-        if (m <= 0)
-            return m == 0 ? -2 : -1;
+        if (m < 0 && errno == EINTR) continue;
+        if (m <= 0) return m == 0 ? -2 : -1;
         if (buf[k] == '\n') {
             buf[k] = '\0';
             return 0;
@@ -94,8 +101,7 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 static int join(int how_joined)
 {
     int fd = cs_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, inspector, sizeof a.sun_path - 1);
     int err = 0;
@@ -143,8 +149,7 @@ static int join(int how_joined)
     atomic_store(&cs_rt.next_id, base + 1);
     cs_tel_set_id_base(base);
     err = cs_control_adopt(fd);
-    if (err)
-        goto fail;
+    if (err) goto fail;
     return 0;
 fail:
     syscall(SYS_close, fd);
@@ -153,28 +158,27 @@ fail:
 
 static void save(const char *entry)
 {
-    if (nsaved == MAX_SAVED)
-        return;
+    if (nsaved == MAX_SAVED) return;
     char *c = strdup(entry);
-    if (c)
-        saved[nsaved++] = c;
+    if (c) saved[nsaved++] = c;
 }
 
 /* Failures not worth a line: the session ended (its socket is gone or
  * nobody listens: a program that outlives it runs on untraced, like any
  * program started after `strace -f` detached), or the inspector's refusal
  * was already said by join (EAGAIN). */
-static int quiet_failure(int err) { return err == ENOENT || err == ECONNREFUSED || err == EAGAIN; }
+static int quiet_failure(int err)
+{
+    return err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
+}
 
 void cs_follow_load(char **envp)
 {
     const char *ins = env_get(envp, "COROSCOPE_INSPECTOR");
     int on = 1;
     const char *f = env_get(envp, "COROSCOPE_FOLLOW");
-    if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "no") || !strcmp(f, "false")))
-        on = 0;
-    if (!ins || !*ins || !on || !cs_cfg.inherit)
-        return;
+    if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "no") || !strcmp(f, "false"))) on = 0;
+    if (!ins || !*ins || !on || !cs_cfg.inherit) return;
     if (ins[0] != '/' || strlen(ins) >= sizeof inspector) {
         cs_log("COROSCOPE_INSPECTOR=%s is not a socket path; children are not followed", ins);
         return;
@@ -192,8 +196,7 @@ void cs_follow_load(char **envp)
             strncmp(*e, "COROSCOPE_TRACE=", 16))
             save(*e);
     following = 1;
-    if (cs_cfg.control_fd >= 0)
-        return; /* the launched process: its inspector came with it */
+    if (cs_cfg.control_fd >= 0) return; /* the launched process: its inspector came with it */
     int err = join(COROSCOPE_SPAWN_EXEC);
     if (err && !quiet_failure(err))
         cs_log("process %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(), inspector,
@@ -202,20 +205,18 @@ void cs_follow_load(char **envp)
 
 void cs_follow_atfork_child(void)
 {
-    if (!following)
-        return;
+    if (!following) return;
     serial = 0;
     int err = join(COROSCOPE_SPAWN_FORK);
     if (err) {
         if (!quiet_failure(err))
-            cs_log("forked child %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(),
-                   inspector, strerror(err));
+            cs_log("forked child %d is not traced: the inspector at %s did not take it (%s)", (int)getpid(), inspector,
+                   strerror(err));
         return;
     }
     /* A coroutine that forked goes on in the child, under an id of the
      * child's space (its parent-space id stays the parent's). */
-    if (cs_tls.co)
-        cs_tls.co->id = atomic_fetch_add(&cs_rt.next_id, 1);
+    if (cs_tls.co) cs_tls.co->id = atomic_fetch_add(&cs_rt.next_id, 1);
     cs_control_program_started(); /* its control thread serves the new socket */
     cs_tel_prepare_thread();      /* says who it is (PROCESS, LINEAGE) now, not at its first event */
 }
@@ -227,11 +228,13 @@ void cs_follow_main(void)
      * time (or is detached first) is still known to the inspector. The
      * launched process (serial 0) is known to it already and keeps its
      * first records for its first event. */
-    if (following && serial)
-        cs_tel_prepare_thread();
+    if (following && serial) cs_tel_prepare_thread();
 }
 
-size_t cs_follow_env_extra(void) { return following ? nsaved + 1 : 0; }
+size_t cs_follow_env_extra(void)
+{
+    return following ? nsaved + 1 : 0;
+}
 
 static int has_lib(const char *list)
 {
@@ -240,62 +243,49 @@ static int has_lib(const char *list)
     base = base ? base + 1 : lib_path;
     size_t bl = strlen(base);
     for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ':')
-            p++;
+        while (*p == ' ' || *p == ':') p++;
         const char *tok = p;
-        while (*p && *p != ' ' && *p != ':')
-            p++;
+        while (*p && *p != ' ' && *p != ':') p++;
         const char *tb = tok;
         for (const char *q = tok; q < p; q++)
-            if (*q == '/')
-                tb = q + 1;
-        if ((size_t)(p - tb) == bl && !strncmp(tb, base, bl))
-            return 1;
+            if (*q == '/') tb = q + 1;
+        if ((size_t)(p - tb) == bl && !strncmp(tb, base, bl)) return 1;
     }
     return 0;
 }
 
 char *const *cs_follow_env(char *const *envp, char **out, size_t cap, char *buf, size_t bufn)
 {
-    if (!following)
-        return envp;
+    if (!following) return envp;
     size_t n = 0;
     const char *preload = NULL;
     for (; envp && envp[n]; n++)
-        if (!strncmp(envp[n], "LD_PRELOAD=", 11))
-            preload = envp[n] + 11;
+        if (!strncmp(envp[n], "LD_PRELOAD=", 11)) preload = envp[n] + 11;
     int need_preload = !preload || !has_lib(preload);
     size_t missing = 0;
     for (size_t i = 0; i < nsaved; i++) {
         size_t klen = (size_t)(strchr(saved[i], '=') - saved[i]) + 1;
         int found = 0;
-        for (size_t j = 0; j < n && !found; j++)
-            found = !strncmp(envp[j], saved[i], klen);
+        for (size_t j = 0; j < n && !found; j++) found = !strncmp(envp[j], saved[i], klen);
         missing += !found;
     }
-    if (!need_preload && !missing)
-        return envp;
-    if (n + missing + 2 > cap)
-        return NULL;
+    if (!need_preload && !missing) return envp;
+    if (n + missing + 2 > cap) return NULL;
     size_t k = 0, used = 0;
     for (size_t j = 0; j < n; j++) {
-        if (need_preload && !strncmp(envp[j], "LD_PRELOAD=", 11))
-            continue; /* rebuilt below, with this library first */
+        if (need_preload && !strncmp(envp[j], "LD_PRELOAD=", 11)) continue; /* rebuilt below, with this library first */
         out[k++] = envp[j];
     }
     for (size_t i = 0; i < nsaved; i++) {
         size_t klen = (size_t)(strchr(saved[i], '=') - saved[i]) + 1;
         int found = 0;
-        for (size_t j = 0; j < n && !found; j++)
-            found = !strncmp(envp[j], saved[i], klen);
-        if (!found)
-            out[k++] = saved[i];
+        for (size_t j = 0; j < n && !found; j++) found = !strncmp(envp[j], saved[i], klen);
+        if (!found) out[k++] = saved[i];
     }
     if (need_preload) {
-        int w = snprintf(buf, bufn, "LD_PRELOAD=%s%s%s", lib_path, preload && *preload ? ":" : "",
-                         preload ? preload : "");
-        if (w < 0 || (size_t)w >= bufn)
-            return NULL;
+        int w =
+            snprintf(buf, bufn, "LD_PRELOAD=%s%s%s", lib_path, preload && *preload ? ":" : "", preload ? preload : "");
+        if (w < 0 || (size_t)w >= bufn) return NULL;
         out[k++] = buf;
         used = (size_t)w + 1;
     }
@@ -307,8 +297,7 @@ char *const *cs_follow_env(char *const *envp, char **out, size_t cap, char *buf,
 void cs_follow_exit(int code)
 {
     int me = (int)getpid();
-    if (!cs_tel() || atomic_exchange(&exited_pid, me) == me)
-        return;
+    if (!cs_tel() || atomic_exchange(&exited_pid, me) == me) return;
     cs_tel_emit(COROSCOPE_EV_PROCESS_EXIT, 0, (uint64_t)getpid(), (uint64_t)(int64_t)code, serial, 0, 0);
     cs_tel_flush();
 }

@@ -12,11 +12,11 @@
 
 #include "telemetry.h"
 
-_Atomic int cs_gate_closed;         /* paused, or a slow-motion delay is set: workers call cs_gate_wait */
+_Atomic int cs_gate_closed; /* paused, or a slow-motion delay is set: workers call cs_gate_wait */
 static _Atomic int paused;
-static _Atomic uint64_t delay_ns;   /* slow motion: wait this long before each decision (0: none) */
-static _Atomic int64_t steps;       /* decisions allowed while paused */
-static _Atomic uint32_t gate_seq;   /* futex word: bumped on every change */
+static _Atomic uint64_t delay_ns; /* slow motion: wait this long before each decision (0: none) */
+static _Atomic int64_t steps;     /* decisions allowed while paused */
+static _Atomic uint32_t gate_seq; /* futex word: bumped on every change */
 
 static void changed(void)
 {
@@ -30,25 +30,20 @@ int cs_gate_wait(void)
         uint32_t seq = atomic_load(&gate_seq);
         if (!atomic_load(&paused)) {
             uint64_t d = atomic_load(&delay_ns);
-            if (!d)
-                return 0;
+            if (!d) return 0;
             /* Slow motion: one decision per delay. A change of the gate
              * (pause, resume, a new delay) ends the wait early and is
              * looked at again. */
-            if (cs_tel())
-                cs_tel_flush();
+            if (cs_tel()) cs_tel_flush();
             struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
             long r = syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
-            if (r && errno == ETIMEDOUT)
-                return 0;
+            if (r && errno == ETIMEDOUT) return 0;
             continue;
         }
         int64_t s = atomic_load(&steps);
         while (s > 0)
-            if (atomic_compare_exchange_weak(&steps, &s, s - 1))
-                return 1;
-        if (cs_tel())
-            cs_tel_flush(); /* what happened before the pause is visible while paused */
+            if (atomic_compare_exchange_weak(&steps, &s, s - 1)) return 1;
+        if (cs_tel()) cs_tel_flush(); /* what happened before the pause is visible while paused */
         syscall(SYS_futex, &gate_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
     }
 }
@@ -75,12 +70,14 @@ void cs_gate_pause(int on)
     update();
 }
 
-int cs_gate_paused(void) { return atomic_load(&paused); }
+int cs_gate_paused(void)
+{
+    return atomic_load(&paused);
+}
 
 int cs_gate_step(long n)
 {
-    if (!atomic_load(&paused) || n < 1)
-        return EINVAL;
+    if (!atomic_load(&paused) || n < 1) return EINVAL;
     atomic_fetch_add(&steps, n);
     changed();
     return 0;
@@ -92,7 +89,10 @@ void cs_gate_set_delay(uint64_t ns)
     update();
 }
 
-uint64_t cs_gate_delay(void) { return atomic_load(&delay_ns); }
+uint64_t cs_gate_delay(void)
+{
+    return atomic_load(&delay_ns);
+}
 
 void cs_gate_start_paused(void)
 {

@@ -36,8 +36,7 @@ void cs_gate_refund(void);
 
 static inline int cs_gate(void)
 {
-    if (__builtin_expect(atomic_load_explicit(&cs_gate_closed, memory_order_relaxed), 0))
-        return cs_gate_wait();
+    if (__builtin_expect(atomic_load_explicit(&cs_gate_closed, memory_order_relaxed), 0)) return cs_gate_wait();
     return 0;
 }
 

@@ -40,8 +40,7 @@
 
 enum cs_hook_id {
 #define CS_HOOK_ID(ret, name, params) CS_HOOK_##name,
-    CS_REAL_FUNCS(CS_HOOK_ID)
-    CS_HOOK_signal,
+    CS_REAL_FUNCS(CS_HOOK_ID) CS_HOOK_signal,
     CS_REAL_FUNCS_EXT(CS_HOOK_ID) /* after signal: ids are append-only */
 #undef CS_HOOK_ID
     CS_HOOK_COUNT
@@ -57,9 +56,9 @@ _Static_assert(CS_HOOK_read + 1 == COROSCOPE_HOOK_read && CS_HOOK_signal + 1 == 
 
 /* One observed call. `parked` tells whether the coroutine was suspended. */
 typedef struct cs_call {
-    int hook;        /* enum cs_hook_id */
-    int fd;          /* -1 when the call has no fd */
-    int in_co;       /* ran inside a coroutine with hooks on */
+    int hook;  /* enum cs_hook_id */
+    int fd;    /* -1 when the call has no fd */
+    int in_co; /* ran inside a coroutine with hooks on */
     int parked;
     long ret;
     int err;         /* errno when ret < 0 (or the returned error for clock_nanosleep) */
@@ -119,8 +118,7 @@ static inline __attribute__((always_inline)) cs_co *cs_hook_co(void)
 /* Report a call that ran inside a coroutine (or a bookkeeping call): its
  * duration runs from the hook's entry (cs_hook_co) when there is one.
  * errno is left as it is (a foreign observer's changes are undone). */
-static inline __attribute__((always_inline)) void cs_observe(int hook, int fd, int in_co, int parked, long ret,
-                                                             int err)
+static inline __attribute__((always_inline)) void cs_observe(int hook, int fd, int in_co, int parked, long ret, int err)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
     if (__builtin_expect(f != NULL, 0)) {
@@ -130,11 +128,9 @@ static inline __attribute__((always_inline)) void cs_observe(int hook, int fd, i
         int blocked = in_co && cs_tls.call_blocked;
         cs_tls.call_arg = 0;
         cs_tls.call_blocked = 0;
-        if (co)
-            co->call_t0 = 0; /* consumed: a later call without an entry time reports 0, not this one's */
+        if (co) co->call_t0 = 0; /* consumed: a later call without an entry time reports 0, not this one's */
         if (__builtin_expect(f == cs_tel_call_observer, 1)) {
-            if (cs_tel())
-                cs_tel_call(t1, hook, fd, in_co, parked, blocked, ret, err, arg, t0 ? t1 - t0 : 0);
+            if (cs_tel()) cs_tel_call(t1, hook, fd, in_co, parked, blocked, ret, err, arg, t0 ? t1 - t0 : 0);
         } else {
             int e = errno;
             cs_call c = {hook, fd, in_co, parked, ret, err, t0 ? t1 - t0 : 0, arg, blocked, t1};
@@ -159,12 +155,12 @@ static inline void cs_observe_start(void)
  * instructions; the rest of the hook lives in a separate CS_SLOW function so
  * this path sets up no stack frame). */
 #define CS_SLOW __attribute__((noinline))
-#define CS_FAST_PASS(name, args)                                                                     \
-    do {                                                                                             \
-        if (__builtin_expect(cs_tls.co == NULL, 1) &&                                                \
-            __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) == NULL, 1))   \
-            return cs_real.name args;                                                                \
-        cs_tls.call_pc = __builtin_return_address(0); /* the program's call site, for snapshots */    \
+#define CS_FAST_PASS(name, args)                                                                   \
+    do {                                                                                           \
+        if (__builtin_expect(cs_tls.co == NULL, 1) &&                                              \
+            __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) == NULL, 1)) \
+            return cs_real.name args;                                                              \
+        cs_tls.call_pc = __builtin_return_address(0); /* the program's call site, for snapshots */ \
     } while (0)
 
 /* Observe a call that returns -1/errno style and pass its result on, errno
@@ -173,27 +169,25 @@ static inline void cs_observe_start(void)
  * clock reads around the call and the CALL record stored inline (errno read
  * only when the call failed). */
 void cs_observe_foreign(cs_observer_fn f, int hook, int fd, int in_co, long ret, int err, uint64_t t0, uint64_t t1);
-#define CS_PASS(hook, fd, expr)                                                                      \
-    ({                                                                                               \
-        __typeof__(expr) r_;                                                                         \
-        cs_observer_fn f_ = atomic_load_explicit(&cs_observer, memory_order_relaxed);                \
-        if (__builtin_expect(f_ != NULL, 0)) {                                                       \
-            uint64_t t0_ = cs_now_ns();                                                              \
-            r_ = (expr);                                                                             \
-            uint64_t t1_ = cs_now_ns();                                                              \
-            int e_ = r_ < 0 ? errno : 0;                                                             \
-            if (__builtin_expect(f_ == cs_tel_call_observer, 1)) {                                   \
-                if (cs_tel())                                                                        \
-                    cs_tel_call(t1_, hook, fd, cs_in_co(), 0, 0, (long)r_, e_, cs_tls.call_arg,       \
-                                t1_ - t0_);                                                          \
-                cs_tls.call_arg = 0;                                                                 \
-            } else {                                                                                 \
-                cs_observe_foreign(f_, hook, fd, cs_in_co(), (long)r_, e_, t0_, t1_);                \
-            }                                                                                        \
-        } else {                                                                                     \
-            r_ = (expr);                                                                             \
-        }                                                                                            \
-        r_;                                                                                          \
+#define CS_PASS(hook, fd, expr)                                                                                       \
+    ({                                                                                                                \
+        __typeof__(expr) r_;                                                                                          \
+        cs_observer_fn f_ = atomic_load_explicit(&cs_observer, memory_order_relaxed);                                 \
+        if (__builtin_expect(f_ != NULL, 0)) {                                                                        \
+            uint64_t t0_ = cs_now_ns();                                                                               \
+            r_ = (expr);                                                                                              \
+            uint64_t t1_ = cs_now_ns();                                                                               \
+            int e_ = r_ < 0 ? errno : 0;                                                                              \
+            if (__builtin_expect(f_ == cs_tel_call_observer, 1)) {                                                    \
+                if (cs_tel()) cs_tel_call(t1_, hook, fd, cs_in_co(), 0, 0, (long)r_, e_, cs_tls.call_arg, t1_ - t0_); \
+                cs_tls.call_arg = 0;                                                                                  \
+            } else {                                                                                                  \
+                cs_observe_foreign(f_, hook, fd, cs_in_co(), (long)r_, e_, t0_, t1_);                                 \
+            }                                                                                                         \
+        } else {                                                                                                      \
+            r_ = (expr);                                                                                              \
+        }                                                                                                             \
+        r_;                                                                                                           \
     })
 
 static inline uint64_t cs_ts_ns(const struct timespec *ts)

@@ -48,7 +48,7 @@ typedef struct dns_call {
     cs_co *co;
     int hook;
     const char *name;
-    uint64_t t0; /* plain threads: entry time (observer on), 0 otherwise */
+    uint64_t t0;                 /* plain threads: entry time (observer on), 0 otherwise */
     char addr[INET6_ADDRSTRLEN]; /* the address looked up by gethostbyaddr*, as text */
 } dns_call;
 
@@ -121,8 +121,7 @@ static CS_SLOW int getaddrinfo_hooked(const char *node, const char *service, con
     return r;
 }
 
-CS_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                          struct addrinfo **res)
+CS_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
 {
     CS_FAST_PASS(getaddrinfo, (node, service, hints, res));
     return getaddrinfo_hooked(node, service, hints, res);
@@ -150,12 +149,17 @@ static CS_SLOW int getnameinfo_hooked(const struct sockaddr *sa, socklen_t salen
 {
     cs_co *co = cs_hook_co();
     char text[128];
-    if (!cs_format_sockaddr(sa, salen, text, sizeof text))
-        text[0] = '\0';
+    if (!cs_format_sockaddr(sa, salen, text, sizeof text)) text[0] = '\0';
     dns_call d;
     dns_begin(&d, co, CS_HOOK_getnameinfo, text[0] ? text : NULL);
-    gni_job j = {.req = {.fn = gni_run}, .sa = sa, .salen = salen, .host = host, .serv = serv,
-                 .hostlen = hostlen, .servlen = servlen, .flags = flags};
+    gni_job j = {.req = {.fn = gni_run},
+                 .sa = sa,
+                 .salen = salen,
+                 .host = host,
+                 .serv = serv,
+                 .hostlen = hostlen,
+                 .servlen = servlen,
+                 .flags = flags};
     int parked;
     int r = (int)cs_offload_run(co, &j.req, &parked);
     errno = j.req.err;
@@ -176,12 +180,12 @@ enum { BY_NAME, BY_NAME2, BY_ADDR };
 
 typedef struct hostent_job {
     cs_offload_req req;
-    int how;             /* BY_* */
+    int how; /* BY_* */
     const char *name;
     int af;
     const void *addr;
     socklen_t len;
-    struct hostent *he;  /* _r forms: the caller's; static forms: in `st` */
+    struct hostent *he; /* _r forms: the caller's; static forms: in `st` */
     char *buf;
     size_t buflen;
     struct hostent **result;
@@ -201,12 +205,9 @@ typedef struct hostent_static {
 static int hostent_call(hostent_job *j)
 {
     switch (j->how) {
-    case BY_NAME:
-        return cs_real.gethostbyname_r(j->name, j->he, j->buf, j->buflen, j->result, &j->herr);
-    case BY_NAME2:
-        return cs_real.gethostbyname2_r(j->name, j->af, j->he, j->buf, j->buflen, j->result, &j->herr);
-    default:
-        return cs_real.gethostbyaddr_r(j->addr, j->len, j->af, j->he, j->buf, j->buflen, j->result, &j->herr);
+    case BY_NAME: return cs_real.gethostbyname_r(j->name, j->he, j->buf, j->buflen, j->result, &j->herr);
+    case BY_NAME2: return cs_real.gethostbyname2_r(j->name, j->af, j->he, j->buf, j->buflen, j->result, &j->herr);
+    default: return cs_real.gethostbyaddr_r(j->addr, j->len, j->af, j->he, j->buf, j->buflen, j->result, &j->herr);
     }
 }
 
@@ -217,8 +218,7 @@ static void hostent_run(cs_offload_req *r)
     for (;;) {
         errno = 0;
         e = hostent_call(j);
-        if (!(j->grow && e == ERANGE))
-            break;
+        if (!(j->grow && e == ERANGE)) break;
         size_t cap = j->st ? j->st->cap * 2 : 1024;
         hostent_static *st = realloc(j->st, sizeof *st + cap);
         if (!st) {
@@ -241,8 +241,7 @@ static void hostent_run(cs_offload_req *r)
 static void hostent_begin(dns_call *d, cs_co *co, int hook, const hostent_job *j)
 {
     d->addr[0] = '\0';
-    if (j->how == BY_ADDR && j->addr)
-        inet_ntop(j->af, j->addr, d->addr, sizeof d->addr);
+    if (j->how == BY_ADDR && j->addr) inet_ntop(j->af, j->addr, d->addr, sizeof d->addr);
     dns_begin(d, co, hook, j->how == BY_ADDR ? (d->addr[0] ? d->addr : NULL) : j->name);
 }
 
@@ -285,8 +284,7 @@ static struct hostent *hostent_static_call(cs_co *co, int hook, hostent_job *j)
     int parked;
     int r = (int)cs_offload_run(co, &j->req, &parked);
     co->dns_static = j->st; /* perhaps grown */
-    if (r)
-        result = NULL;
+    if (r) result = NULL;
     h_errno = j->herr;
     errno = j->req.err;
     dns_end(&d, parked, result ? 0 : j->herr, 0);
@@ -350,27 +348,25 @@ static CS_SLOW int gethostbyname_r_hooked(const char *name, struct hostent *ret,
     cs_co *co = cs_hook_co();
     hostent_job j = {.how = BY_NAME, .name = name, .he = ret, .buf = buf, .buflen = buflen, .result = result};
     int r = hostent_r(co, CS_HOOK_gethostbyname_r, &j);
-    if (h_errnop)
-        *h_errnop = j.herr;
+    if (h_errnop) *h_errnop = j.herr;
     return r;
 }
 
-CS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-                              struct hostent **result, int *h_errnop)
+CS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
+                              int *h_errnop)
 {
     CS_FAST_PASS(gethostbyname_r, (name, ret, buf, buflen, result, h_errnop));
     return gethostbyname_r_hooked(name, ret, buf, buflen, result, h_errnop);
 }
 
-static CS_SLOW int gethostbyname2_r_hooked(const char *name, int af, struct hostent *ret, char *buf,
-                                           size_t buflen, struct hostent **result, int *h_errnop)
+static CS_SLOW int gethostbyname2_r_hooked(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+                                           struct hostent **result, int *h_errnop)
 {
     cs_co *co = cs_hook_co();
-    hostent_job j = {.how = BY_NAME2, .name = name, .af = af, .he = ret, .buf = buf, .buflen = buflen,
-                     .result = result};
+    hostent_job j = {
+        .how = BY_NAME2, .name = name, .af = af, .he = ret, .buf = buf, .buflen = buflen, .result = result};
     int r = hostent_r(co, CS_HOOK_gethostbyname2_r, &j);
-    if (h_errnop)
-        *h_errnop = j.herr;
+    if (h_errnop) *h_errnop = j.herr;
     return r;
 }
 
@@ -381,20 +377,25 @@ CS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, ch
     return gethostbyname2_r_hooked(name, af, ret, buf, buflen, result, h_errnop);
 }
 
-static CS_SLOW int gethostbyaddr_r_hooked(const void *addr, socklen_t len, int type, struct hostent *ret,
-                                          char *buf, size_t buflen, struct hostent **result, int *h_errnop)
+static CS_SLOW int gethostbyaddr_r_hooked(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
+                                          size_t buflen, struct hostent **result, int *h_errnop)
 {
     cs_co *co = cs_hook_co();
-    hostent_job j = {.how = BY_ADDR, .addr = addr, .len = len, .af = type, .he = ret, .buf = buf,
-                     .buflen = buflen, .result = result};
+    hostent_job j = {.how = BY_ADDR,
+                     .addr = addr,
+                     .len = len,
+                     .af = type,
+                     .he = ret,
+                     .buf = buf,
+                     .buflen = buflen,
+                     .result = result};
     int r = hostent_r(co, CS_HOOK_gethostbyaddr_r, &j);
-    if (h_errnop)
-        *h_errnop = j.herr;
+    if (h_errnop) *h_errnop = j.herr;
     return r;
 }
 
-CS_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
-                              size_t buflen, struct hostent **result, int *h_errnop)
+CS_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf, size_t buflen,
+                              struct hostent **result, int *h_errnop)
 {
     CS_FAST_PASS(gethostbyaddr_r, (addr, len, type, ret, buf, buflen, result, h_errnop));
     return gethostbyaddr_r_hooked(addr, len, type, ret, buf, buflen, result, h_errnop);
@@ -421,14 +422,19 @@ static void res_run(cs_offload_req *r)
     j->herr = h_errno;
 }
 
-static int res_hooked(int hook, int (*call)(const char *, int, int, unsigned char *, int), const char *dname,
-                      int class, int type, unsigned char *answer, int anslen)
+static int res_hooked(int hook, int (*call)(const char *, int, int, unsigned char *, int), const char *dname, int class,
+                      int type, unsigned char *answer, int anslen)
 {
     cs_co *co = cs_hook_co();
     dns_call d;
     dns_begin(&d, co, hook, dname);
-    res_job j = {.req = {.fn = res_run}, .call = call, .dname = dname, .class = class, .type = type,
-                 .answer = answer, .anslen = anslen};
+    res_job j = {.req = {.fn = res_run},
+                 .call = call,
+                 .dname = dname,
+                 .class = class,
+                 .type = type,
+                 .answer = answer,
+                 .anslen = anslen};
     int parked;
     int r = (int)cs_offload_run(co, &j.req, &parked);
     h_errno = j.herr;
@@ -437,15 +443,15 @@ static int res_hooked(int hook, int (*call)(const char *, int, int, unsigned cha
     return r;
 }
 
-#define RES_HOOK(name)                                                                               \
+#define RES_HOOK(name)                                                                                          \
     static CS_SLOW int name##_hooked(const char *dname, int class, int type, unsigned char *answer, int anslen) \
-    {                                                                                                \
-        return res_hooked(CS_HOOK_##name, cs_real.name, dname, class, type, answer, anslen);         \
-    }                                                                                                \
-    CS_EXPORT int name(const char *dname, int class, int type, unsigned char *answer, int anslen)    \
-    {                                                                                                \
-        CS_FAST_PASS(name, (dname, class, type, answer, anslen));                                   \
-        return name##_hooked(dname, class, type, answer, anslen);                                    \
+    {                                                                                                           \
+        return res_hooked(CS_HOOK_##name, cs_real.name, dname, class, type, answer, anslen);                    \
+    }                                                                                                           \
+    CS_EXPORT int name(const char *dname, int class, int type, unsigned char *answer, int anslen)               \
+    {                                                                                                           \
+        CS_FAST_PASS(name, (dname, class, type, answer, anslen));                                               \
+        return name##_hooked(dname, class, type, answer, anslen);                                               \
     }
 RES_HOOK(res_query)
 RES_HOOK(res_search)

@@ -69,11 +69,10 @@ static _Noreturn void unresolved(const char *name)
 
 void cs_exec_hooks_resolve(void)
 {
-#define R(name)                                                                   \
-    do {                                                                          \
-        *(void **)&real_exec.name = dlsym(RTLD_NEXT, #name);                      \
-        if (!real_exec.name)                                                      \
-            unresolved(#name);                                                    \
+#define R(name)                                              \
+    do {                                                     \
+        *(void **)&real_exec.name = dlsym(RTLD_NEXT, #name); \
+        if (!real_exec.name) unresolved(#name);              \
     } while (0)
     R(execve);
     R(execvpe);
@@ -94,11 +93,9 @@ void cs_exec_hooks_resolve(void)
 /* Whether the engine can load into the program at path (enum coroscope_untraced). */
 static int classify(const char *path)
 {
-    if (!cs_follow_on())
-        return COROSCOPE_UNTRACED_OFF;
+    if (!cs_follow_on()) return COROSCOPE_UNTRACED_OFF;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return COROSCOPE_UNTRACED_NO; /* the exec will fail (or a script the kernel can run): nothing to say */
+    if (fd < 0) return COROSCOPE_UNTRACED_NO; /* the exec will fail (or a script the kernel can run): nothing to say */
     int why = COROSCOPE_UNTRACED_NO;
     struct stat st;
     Elf64_Ehdr eh;
@@ -130,23 +127,19 @@ static int classify(const char *path)
 static void search_path(const char *file, char *out, size_t n)
 {
     out[0] = '\0';
-    if (!file || !*file)
-        return;
+    if (!file || !*file) return;
     if (strchr(file, '/')) {
         snprintf(out, n, "%s", file);
         return;
     }
     const char *path = getenv("PATH");
-    if (!path)
-        path = "/bin:/usr/bin";
+    if (!path) path = "/bin:/usr/bin";
     for (const char *p = path;; p++) {
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         int w = snprintf(out, n, "%.*s%s%s", (int)len, p, len ? "/" : "", file);
-        if (w > 0 && (size_t)w < n && syscall(SYS_faccessat, AT_FDCWD, out, X_OK) == 0)
-            return;
-        if (!end)
-            break;
+        if (w > 0 && (size_t)w < n && syscall(SYS_faccessat, AT_FDCWD, out, X_OK) == 0) return;
+        if (!end) break;
         p = end;
     }
     out[0] = '\0';
@@ -158,20 +151,17 @@ static void join_argv(char *const argv[], char *out, size_t n)
     out[0] = '\0';
     for (size_t i = 0; argv && argv[i] && k + 1 < n; i++) {
         int w = snprintf(out + k, n - k, "%s%s", i ? " " : "", argv[i]);
-        if (w < 0)
-            break;
+        if (w < 0) break;
         k += (size_t)w;
     }
-    if (k >= n)
-        out[n - 1] = '\0';
+    if (k >= n) out[n - 1] = '\0';
 }
 
 /* The SPAWN record (telemetry on), published at once: an exec replaces the
  * process before any other publication. */
 static void say_spawn(pid_t pid, int how, const char *path, char *const argv[], int why)
 {
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     int saved = errno;
     char cmd[1024];
     join_argv(argv, cmd, sizeof cmd);
@@ -185,34 +175,29 @@ static void say_spawn(pid_t pid, int how, const char *path, char *const argv[], 
 /* ---- the environment ---------------------------------------------------------------------------- */
 
 /* env re-armed into the caller's stack storage (ENV_STORAGE), or env itself. */
-#define ENV_STORAGE(env)                                                                  \
-    size_t env_n_ = 0;                                                                    \
-    for (char *const *e_ = (env); e_ && *e_; e_++)                                        \
-        env_n_++;                                                                         \
-    size_t env_cap_ = env_n_ + cs_follow_env_extra() + 2;                                 \
-    char *env_out_[env_cap_];                                                             \
+#define ENV_STORAGE(env)                                     \
+    size_t env_n_ = 0;                                       \
+    for (char *const *e_ = (env); e_ && *e_; e_++) env_n_++; \
+    size_t env_cap_ = env_n_ + cs_follow_env_extra() + 2;    \
+    char *env_out_[env_cap_];                                \
     char env_buf_[8192];
-#define ENV_ARMED(env)                                                                                    \
-    ({                                                                                                    \
-        char *const *a_ = cs_follow_env((env), env_out_, env_cap_, env_buf_, sizeof env_buf_);            \
-        a_ ? a_ : (env);                                                                                  \
+#define ENV_ARMED(env)                                                                         \
+    ({                                                                                         \
+        char *const *a_ = cs_follow_env((env), env_out_, env_cap_, env_buf_, sizeof env_buf_); \
+        a_ ? a_ : (env);                                                                       \
     })
 
 /* system() and popen() read environ inside libc: put what is missing back. */
 static void arm_environ(void)
 {
-    if (!cs_follow_on())
-        return;
+    if (!cs_follow_on()) return;
     ENV_STORAGE(environ);
     char *const *a = ENV_ARMED(environ);
-    if (a == (char *const *)environ)
-        return;
+    if (a == (char *const *)environ) return;
     for (size_t i = 0; a[i]; i++) {
         int present = 0;
-        for (char **e = environ; e && *e && !present; e++)
-            present = *e == a[i];
-        if (present)
-            continue;
+        for (char **e = environ; e && *e && !present; e++) present = *e == a[i];
+        if (present) continue;
         if (a[i] == env_buf_) /* LD_PRELOAD, rebuilt: copied by setenv */
             setenv("LD_PRELOAD", env_buf_ + 11, 1);
         else
@@ -241,8 +226,7 @@ CS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
     char *const *env = ENV_ARMED(envp);
     char path[4096];
     search_path(file, path, sizeof path);
-    if (path[0])
-        say_spawn(getpid(), COROSCOPE_SPAWN_EXEC, path, argv, classify(path));
+    if (path[0]) say_spawn(getpid(), COROSCOPE_SPAWN_EXEC, path, argv, classify(path));
     return real_exec.execvpe(file, argv, env);
 }
 
@@ -262,18 +246,16 @@ CS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 }
 
 /* execl & co.: their arguments as an argv on the stack. */
-#define COLLECT_ARGS(arg0, ap, last)                                     \
-    size_t argc_ = 1;                                                    \
-    va_start(ap, arg0);                                                  \
-    while (va_arg(ap, char *))                                           \
-        argc_++;                                                         \
-    va_end(ap);                                                          \
-    char *argv_[argc_ + 1];                                              \
-    argv_[0] = (char *)(arg0);                                           \
-    va_start(ap, arg0);                                                  \
-    for (size_t i_ = 1; i_ <= argc_; i_++)                               \
-        argv_[i_] = va_arg(ap, char *);                                  \
-    last;                                                                \
+#define COLLECT_ARGS(arg0, ap, last)                                       \
+    size_t argc_ = 1;                                                      \
+    va_start(ap, arg0);                                                    \
+    while (va_arg(ap, char *)) argc_++;                                    \
+    va_end(ap);                                                            \
+    char *argv_[argc_ + 1];                                                \
+    argv_[0] = (char *)(arg0);                                             \
+    va_start(ap, arg0);                                                    \
+    for (size_t i_ = 1; i_ <= argc_; i_++) argv_[i_] = va_arg(ap, char *); \
+    last;                                                                  \
     va_end(ap);
 
 CS_EXPORT int execl(const char *path, const char *arg, ...)
@@ -307,10 +289,8 @@ CS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
     char *const *env = ENV_ARMED(envp);
     pid_t p = 0;
     int r = real_exec.posix_spawn(&p, path, fa, at, argv, env);
-    if (pid)
-        *pid = p;
-    if (!r)
-        say_spawn(p, COROSCOPE_SPAWN_POSIX_SPAWN, path, argv, classify(path));
+    if (pid) *pid = p;
+    if (!r) say_spawn(p, COROSCOPE_SPAWN_POSIX_SPAWN, path, argv, classify(path));
     return r;
 }
 
@@ -321,8 +301,7 @@ CS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
     char *const *env = ENV_ARMED(envp);
     pid_t p = 0;
     int r = real_exec.posix_spawnp(&p, file, fa, at, argv, env);
-    if (pid)
-        *pid = p;
+    if (pid) *pid = p;
     if (!r) {
         char path[4096];
         search_path(file, path, sizeof path);

@@ -74,8 +74,7 @@ static inline long done(int hook, int fd, long r, int err, int saved)
 static cs_fd *known(int fd)
 {
     cs_fd *e = cs_fd_peek(fd);
-    if (e && atomic_load_explicit(&e->kind, memory_order_acquire) != CS_FD_UNKNOWN)
-        return e;
+    if (e && atomic_load_explicit(&e->kind, memory_order_acquire) != CS_FD_UNKNOWN) return e;
     return NULL;
 }
 
@@ -121,8 +120,7 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
     cs_tls.call_arg = (uint32_t)flags;
     int r = cs_real.eventfd(initval, flags);
     int err = errno;
-    if (r >= 0)
-    {
+    if (r >= 0) {
         cs_fd_created(r, CS_FD_POLLABLE, (flags & EFD_NONBLOCK) != 0, 0, 0);
         cs_fd *e = cs_fd_peek(r);
         if (e) { /* eventfd writes accept RWF_NOWAIT but still block: poll, then call */
@@ -140,8 +138,7 @@ CS_EXPORT int close(int fd)
 {
     cs_observe_start();
     int saved = errno;
-    if (cs_fd_is_hidden(fd))
-        return (int)done(CS_HOOK_close, fd, -1, EBADF, saved);
+    if (cs_fd_is_hidden(fd)) return (int)done(CS_HOOK_close, fd, -1, EBADF, saved);
     cs_fd_closing(fd);
     int r = cs_real.close(fd);
     return (int)done(CS_HOOK_close, fd, r, errno, saved);
@@ -151,16 +148,14 @@ CS_EXPORT int close(int fd)
  * fds excepted. Only existing chunks are visited. */
 static void closing_range(unsigned first, unsigned last)
 {
-    if (first >= CS_FD_MAX)
-        return;
+    if (first >= CS_FD_MAX) return;
     unsigned end = last >= CS_FD_MAX ? CS_FD_MAX - 1 : last;
     for (unsigned fd = first; fd <= end;) {
         if (!cs_fd_peek((int)fd)) {
             fd = (fd | (PEEK_STRIDE - 1)) + 1;
             continue;
         }
-        if (!cs_fd_is_hidden((int)fd))
-            cs_fd_closing((int)fd);
+        if (!cs_fd_is_hidden((int)fd)) cs_fd_closing((int)fd);
         fd++;
     }
 }
@@ -175,8 +170,7 @@ CS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
         int r = cs_real.close_range(first, last, flags);
         return (int)done(CS_HOOK_close_range, -1, r, errno, saved);
     }
-    if (!((unsigned)flags & CLOSE_RANGE_CLOEXEC))
-        closing_range(first, last);
+    if (!((unsigned)flags & CLOSE_RANGE_CLOEXEC)) closing_range(first, last);
     /* The real call on the sub-ranges between engine fds (which are
      * close-on-exec already, so skipping them is right for CLOEXEC too). */
     int r = 0;
@@ -187,10 +181,8 @@ CS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
             r = cs_real.close_range(lo, last, flags);
             break;
         }
-        if ((unsigned)h > lo && (r = cs_real.close_range(lo, (unsigned)h - 1, flags)) < 0)
-            break;
-        if ((unsigned)h == last)
-            break;
+        if ((unsigned)h > lo && (r = cs_real.close_range(lo, (unsigned)h - 1, flags)) < 0) break;
+        if ((unsigned)h == last) break;
         lo = (unsigned)h + 1;
     }
     return (int)done(CS_HOOK_close_range, -1, r, errno, saved);
@@ -204,8 +196,7 @@ CS_EXPORT int dup(int oldfd)
     int saved = errno;
     int r = cs_real.dup(oldfd);
     int err = errno;
-    if (r >= 0)
-        cs_fd_duplicated(oldfd, r);
+    if (r >= 0) cs_fd_duplicated(oldfd, r);
     return (int)done(CS_HOOK_dup, oldfd, r, err, saved);
 }
 
@@ -219,16 +210,13 @@ static int dup_to(int hook, int oldfd, int newfd, int flags, int is3)
         int r = is3 ? cs_real.dup3(oldfd, newfd, flags) : cs_real.dup2(oldfd, newfd);
         return (int)done(hook, newfd, r, errno, saved);
     }
-    if (cs_fd_is_hidden(newfd))
-        return (int)done(hook, newfd, -1, EBUSY, saved);
+    if (cs_fd_is_hidden(newfd)) return (int)done(hook, newfd, -1, EBUSY, saved);
     /* newfd's current description goes away: drop what the engine holds on
      * it while newfd is still valid. Skipped when the call must fail. */
-    if (newfd >= 0 && fd_valid(oldfd))
-        cs_fd_closing(newfd);
+    if (newfd >= 0 && fd_valid(oldfd)) cs_fd_closing(newfd);
     int r = is3 ? cs_real.dup3(oldfd, newfd, flags) : cs_real.dup2(oldfd, newfd);
     int err = errno;
-    if (r >= 0)
-        cs_fd_duplicated(oldfd, r);
+    if (r >= 0) cs_fd_duplicated(oldfd, r);
     return (int)done(hook, newfd, r, err, saved);
 }
 
@@ -267,8 +255,7 @@ static int fcntl_ptr_arg(int cmd)
     case F_SET_FILE_RW_HINT:
 #endif
         return 1;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -287,8 +274,7 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
     case F_DUPFD_CLOEXEC:
         r = real(fd, cmd, iarg);
         err = errno;
-        if (r >= 0)
-            cs_fd_duplicated(fd, r);
+        if (r >= 0) cs_fd_duplicated(fd, r);
         return (int)done(hook, fd, r, err, saved);
     case F_SETFL: {
         int fl = (int)iarg;
@@ -298,8 +284,7 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
             fl |= O_NONBLOCK; /* the engine relies on it */
         r = real(fd, cmd, (long)fl);
         err = errno;
-        if (r >= 0 && (e || (e = cs_fd_peek(fd))))
-            cs_fd_set_user_nb(e, user_nb);
+        if (r >= 0 && (e || (e = cs_fd_peek(fd)))) cs_fd_set_user_nb(e, user_nb);
         return (int)done(hook, fd, r, err, saved);
     }
     case F_GETFL:
@@ -310,25 +295,23 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
             !atomic_load_explicit(&e->user_nb, memory_order_relaxed))
             r &= ~O_NONBLOCK;
         return (int)done(hook, fd, r, err, saved);
-    default:
-        r = real(fd, cmd, iarg);
-        return (int)done(hook, fd, r, errno, saved);
+    default: r = real(fd, cmd, iarg); return (int)done(hook, fd, r, errno, saved);
     }
 }
 
 /* glibc, too, reads the optional argument whatever the command; for
  * commands without one the value is never used. */
-#define FCNTL_BODY(hook, realfn)                                                                    \
-    va_list ap;                                                                                     \
-    long iarg = 0;                                                                                  \
-    void *parg = NULL;                                                                              \
-    int isptr = fcntl_ptr_arg(cmd);                                                                 \
-    va_start(ap, cmd);                                                                              \
-    if (isptr)                                                                                      \
-        parg = va_arg(ap, void *);                                                                  \
-    else                                                                                            \
-        iarg = va_arg(ap, long);                                                                    \
-    va_end(ap);                                                                                     \
+#define FCNTL_BODY(hook, realfn)    \
+    va_list ap;                     \
+    long iarg = 0;                  \
+    void *parg = NULL;              \
+    int isptr = fcntl_ptr_arg(cmd); \
+    va_start(ap, cmd);              \
+    if (isptr)                      \
+        parg = va_arg(ap, void *);  \
+    else                            \
+        iarg = va_arg(ap, long);    \
+    va_end(ap);                     \
     return do_fcntl(hook, realfn, fd, cmd, iarg, parg, isptr)
 
 CS_EXPORT int fcntl(int fd, int cmd, ...)
@@ -361,15 +344,13 @@ CS_EXPORT int ioctl(int fd, unsigned long req, ...)
     if (e && atomic_load_explicit(&e->engine_nb, memory_order_relaxed) && !on) {
         /* The engine keeps the description non-blocking: only the program's
          * view changes. Still EBADF for an fd that is not open. */
-        if (!fd_valid(fd))
-            return (int)done(CS_HOOK_ioctl, fd, -1, EBADF, saved);
+        if (!fd_valid(fd)) return (int)done(CS_HOOK_ioctl, fd, -1, EBADF, saved);
         cs_fd_set_user_nb(e, 0);
         return (int)done(CS_HOOK_ioctl, fd, 0, 0, saved);
     }
     r = cs_real.ioctl(fd, req, arg);
     int err = errno;
-    if (r >= 0 && (e || (e = cs_fd_peek(fd))))
-        cs_fd_set_user_nb(e, on);
+    if (r >= 0 && (e || (e = cs_fd_peek(fd)))) cs_fd_set_user_nb(e, on);
     return (int)done(CS_HOOK_ioctl, fd, r, err, saved);
 }
 
@@ -393,20 +374,16 @@ void cs_fd_hooks_resolve(void)
 
 CS_EXPORT int fclose(FILE *f)
 {
-    if (__builtin_expect(!real_close.fclose, 0))
-        cs_fatal("fclose called before the engine's constructor ran");
+    if (__builtin_expect(!real_close.fclose, 0)) cs_fatal("fclose called before the engine's constructor ran");
     int fd = f ? fileno(f) : -1;
-    if (fd >= 0)
-        cs_fd_closing(fd);
+    if (fd >= 0) cs_fd_closing(fd);
     return real_close.fclose(f);
 }
 
 CS_EXPORT int closedir(DIR *d)
 {
-    if (__builtin_expect(!real_close.closedir, 0))
-        cs_fatal("closedir called before the engine's constructor ran");
+    if (__builtin_expect(!real_close.closedir, 0)) cs_fatal("closedir called before the engine's constructor ran");
     int fd = dirfd(d);
-    if (fd >= 0)
-        cs_fd_closing(fd);
+    if (fd >= 0) cs_fd_closing(fd);
     return real_close.closedir(d);
 }

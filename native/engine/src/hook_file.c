@@ -85,18 +85,15 @@ static void file_run(cs_offload_req *r)
     errno = 0;
     switch (j->op) {
     case OP_READ:
-        r->ret = j->off < 0 ? cs_real.readv(j->fd, j->iov, j->iovcnt) : cs_real.preadv(j->fd, j->iov, j->iovcnt, j->off);
+        r->ret =
+            j->off < 0 ? cs_real.readv(j->fd, j->iov, j->iovcnt) : cs_real.preadv(j->fd, j->iov, j->iovcnt, j->off);
         break;
     case OP_WRITE:
-        r->ret = j->off < 0 ? cs_real.writev(j->fd, j->iov, j->iovcnt)
-                            : cs_real.pwritev(j->fd, j->iov, j->iovcnt, j->off);
+        r->ret =
+            j->off < 0 ? cs_real.writev(j->fd, j->iov, j->iovcnt) : cs_real.pwritev(j->fd, j->iov, j->iovcnt, j->off);
         break;
-    case OP_FSYNC:
-        r->ret = cs_real.fsync(j->fd);
-        break;
-    default:
-        r->ret = cs_real.fdatasync(j->fd);
-        break;
+    case OP_FSYNC: r->ret = cs_real.fsync(j->fd); break;
+    default: r->ret = cs_real.fdatasync(j->fd); break;
     }
     r->err = r->ret < 0 ? errno : 0;
 }
@@ -107,16 +104,14 @@ static long offload(cs_co *co, file_job *j, int *parked)
     int p = 0;
     long r = cs_offload_run(co, &j->req, &p);
     *parked |= p;
-    if (r < 0)
-        errno = j->req.err;
+    if (r < 0) errno = j->req.err;
     return r;
 }
 
 static size_t iov_total(const struct iovec *v, int n)
 {
     size_t t = 0;
-    for (int i = 0; i < n; i++)
-        t += v[i].iov_len;
+    for (int i = 0; i < n; i++) t += v[i].iov_len;
     return t;
 }
 
@@ -134,8 +129,7 @@ static int iov_skip(const struct iovec *v, int n, size_t skip, struct iovec *loc
     struct iovec *o = local;
     if (n > cap) {
         o = *heap = malloc(sizeof *o * (size_t)n);
-        if (!o)
-            return -1;
+        if (!o) return -1;
     }
     memcpy(o, v, sizeof *o * (size_t)n);
     if (n && skip) {
@@ -147,35 +141,27 @@ static int iov_skip(const struct iovec *v, int n, size_t skip, struct iovec *loc
 }
 
 /* A transfer on a regular file inside coroutine co (off -1: file position). */
-static ssize_t file_transfer(cs_co *co, int write, int fd, const struct iovec *iov, int iovcnt, off_t off,
-                             int *parked)
+static ssize_t file_transfer(cs_co *co, int write, int fd, const struct iovec *iov, int iovcnt, off_t off, int *parked)
 {
     file_job j = {.op = write ? OP_WRITE : OP_READ, .fd = fd, .iov = iov, .iovcnt = iovcnt, .off = off};
-    if (write || iovcnt < 0 || iovcnt > IOV_MAX)
-        return offload(co, &j, parked);
+    if (write || iovcnt < 0 || iovcnt > IOV_MAX) return offload(co, &j, parked);
     cs_fd *e = cs_fd_get(fd);
-    if (e && atomic_load_explicit(&e->nowait[CS_DIR_READ], memory_order_relaxed) == 2)
-        return offload(co, &j, parked);
+    if (e && atomic_load_explicit(&e->nowait[CS_DIR_READ], memory_order_relaxed) == 2) return offload(co, &j, parked);
     ssize_t got = preadv2(fd, iov, iovcnt, off, RWF_NOWAIT);
     if (got < 0) {
-        if (errno == EOPNOTSUPP && e)
-            atomic_store_explicit(&e->nowait[CS_DIR_READ], 2, memory_order_relaxed);
-        if (errno != EAGAIN && errno != EOPNOTSUPP)
-            return -1; /* EBADF, EISDIR, EINVAL...: what the plain call says */
+        if (errno == EOPNOTSUPP && e) atomic_store_explicit(&e->nowait[CS_DIR_READ], 2, memory_order_relaxed);
+        if (errno != EAGAIN && errno != EOPNOTSUPP) return -1; /* EBADF, EISDIR, EINVAL...: what the plain call says */
         return offload(co, &j, parked);
     }
     size_t total = iov_total(iov, iovcnt);
-    if (got == 0 || (size_t)got >= total)
-        return got;
+    if (got == 0 || (size_t)got >= total) return got;
     /* Part of it was cached: the rest may have to wait for the device. */
     struct iovec local[8], *rest, *heap;
     int n = iov_skip(iov, iovcnt, (size_t)got, local, 8, &rest, &heap);
-    if (n < 0)
-        return got;
+    if (n < 0) return got;
     j.iov = rest;
     j.iovcnt = n;
-    if (off >= 0)
-        j.off = off + got;
+    if (off >= 0) j.off = off + got;
     int saved = errno;
     ssize_t more = offload(co, &j, parked);
     free(heap);
@@ -188,16 +174,10 @@ ssize_t cs_file_io(cs_co *co, cs_io *io, int *parked)
     struct iovec one;
     *parked = 0;
     switch (io->how) {
-    case CS_IO_READ:
-        one = (struct iovec){io->buf, io->len};
-        return file_transfer(co, 0, io->fd, &one, 1, -1, parked);
-    case CS_IO_WRITE:
-        one = (struct iovec){io->buf, io->len};
-        return file_transfer(co, 1, io->fd, &one, 1, -1, parked);
-    case CS_IO_READV:
-        return file_transfer(co, 0, io->fd, io->iov, io->iovcnt, -1, parked);
-    case CS_IO_WRITEV:
-        return file_transfer(co, 1, io->fd, io->iov, io->iovcnt, -1, parked);
+    case CS_IO_READ: one = (struct iovec){io->buf, io->len}; return file_transfer(co, 0, io->fd, &one, 1, -1, parked);
+    case CS_IO_WRITE: one = (struct iovec){io->buf, io->len}; return file_transfer(co, 1, io->fd, &one, 1, -1, parked);
+    case CS_IO_READV: return file_transfer(co, 0, io->fd, io->iov, io->iovcnt, -1, parked);
+    case CS_IO_WRITEV: return file_transfer(co, 1, io->fd, io->iov, io->iovcnt, -1, parked);
     default:
         errno = ENOTSOCK; /* a socket call on a regular file: what the kernel says */
         return -1;
@@ -209,8 +189,7 @@ ssize_t cs_file_io(cs_co *co, cs_io *io, int *parked)
 static int is_file(int fd)
 {
     cs_fd *e = cs_fd_get(fd);
-    if (!e)
-        return 0;
+    if (!e) return 0;
     cs_fd_probe(fd, e);
     return atomic_load_explicit(&e->kind, memory_order_acquire) == CS_FD_FILE;
 }
@@ -236,20 +215,19 @@ static ssize_t co_positioned(cs_co *co, int hook, int write, int fd, const struc
     return r;
 }
 
-#define PRW_HOOK(name, write, bufty, offty)                                                         \
-    static CS_SLOW ssize_t name##_hooked(int fd, bufty buf, size_t n, offty off)                     \
-    {                                                                                                \
-        cs_tls.call_arg = n;                                                                         \
-        cs_co *co = cs_hook_co();                                                                    \
-        if (!co)                                                                                     \
-            return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, buf, n, off));                       \
-        struct iovec one = {(void *)buf, n};                                                         \
-        return co_positioned(co, CS_HOOK_##name, write, fd, &one, 1, (off_t)off);                    \
-    }                                                                                                \
-    CS_EXPORT ssize_t name(int fd, bufty buf, size_t n, offty off)                                   \
-    {                                                                                                \
-        CS_FAST_PASS(name, (fd, buf, n, off));                                                       \
-        return name##_hooked(fd, buf, n, off);                                                       \
+#define PRW_HOOK(name, write, bufty, offty)                                         \
+    static CS_SLOW ssize_t name##_hooked(int fd, bufty buf, size_t n, offty off)    \
+    {                                                                               \
+        cs_tls.call_arg = n;                                                        \
+        cs_co *co = cs_hook_co();                                                   \
+        if (!co) return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, buf, n, off)); \
+        struct iovec one = {(void *)buf, n};                                        \
+        return co_positioned(co, CS_HOOK_##name, write, fd, &one, 1, (off_t)off);   \
+    }                                                                               \
+    CS_EXPORT ssize_t name(int fd, bufty buf, size_t n, offty off)                  \
+    {                                                                               \
+        CS_FAST_PASS(name, (fd, buf, n, off));                                      \
+        return name##_hooked(fd, buf, n, off);                                      \
     }
 PRW_HOOK(pread, 0, void *, off_t)
 PRW_HOOK(pread64, 0, void *, off64_t)
@@ -259,52 +237,49 @@ PRW_HOOK(pwrite64, 1, const void *, off64_t)
 static uint64_t iov_bytes(const struct iovec *iov, int n)
 {
     uint64_t t = 0;
-    for (int i = 0; iov && i < n && i < 1024; i++)
-        t += iov[i].iov_len;
+    for (int i = 0; iov && i < n && i < 1024; i++) t += iov[i].iov_len;
     return t;
 }
 
-#define PRWV_HOOK(name, write, offty)                                                                \
-    static CS_SLOW ssize_t name##_hooked(int fd, const struct iovec *iov, int cnt, offty off)       \
-    {                                                                                                \
-        cs_tls.call_arg = iov_bytes(iov, cnt);                                                       \
-        cs_co *co = cs_hook_co();                                                                    \
-        if (!co)                                                                                     \
-            return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, iov, cnt, off));                     \
-        return co_positioned(co, CS_HOOK_##name, write, fd, iov, cnt, (off_t)off);                   \
-    }                                                                                                \
-    CS_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, offty off)                      \
-    {                                                                                                \
-        CS_FAST_PASS(name, (fd, iov, cnt, off));                                                     \
-        return name##_hooked(fd, iov, cnt, off);                                                     \
+#define PRWV_HOOK(name, write, offty)                                                         \
+    static CS_SLOW ssize_t name##_hooked(int fd, const struct iovec *iov, int cnt, offty off) \
+    {                                                                                         \
+        cs_tls.call_arg = iov_bytes(iov, cnt);                                                \
+        cs_co *co = cs_hook_co();                                                             \
+        if (!co) return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, iov, cnt, off));         \
+        return co_positioned(co, CS_HOOK_##name, write, fd, iov, cnt, (off_t)off);            \
+    }                                                                                         \
+    CS_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, offty off)               \
+    {                                                                                         \
+        CS_FAST_PASS(name, (fd, iov, cnt, off));                                              \
+        return name##_hooked(fd, iov, cnt, off);                                              \
     }
 PRWV_HOOK(preadv, 0, off_t)
 PRWV_HOOK(preadv64, 0, off64_t)
 PRWV_HOOK(pwritev, 1, off_t)
 PRWV_HOOK(pwritev64, 1, off64_t)
 
-#define SYNC_HOOK(name, what)                                                                        \
-    static CS_SLOW int name##_hooked(int fd)                                                         \
-    {                                                                                                \
-        cs_tls.call_arg = 0;                                                                         \
-        cs_co *co = cs_hook_co();                                                                    \
-        if (!co)                                                                                     \
-            return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd));                                    \
-        co->cur_hook = CS_HOOK_##name;                                                               \
-        co->call_pc = (uintptr_t)cs_tls.call_pc;                                                     \
-        co->call_fd = fd;                                                                            \
-        file_job j = {.op = what, .fd = fd};                                                         \
-        int parked = 0;                                                                              \
-        int r = (int)offload(co, &j, &parked);                                                       \
-        int e = errno;                                                                               \
-        cs_observe(CS_HOOK_##name, fd, 1, parked, r, r < 0 ? e : 0);                                 \
-        errno = e;                                                                                   \
-        return r;                                                                                    \
-    }                                                                                                \
-    CS_EXPORT int name(int fd)                                                                       \
-    {                                                                                                \
-        CS_FAST_PASS(name, (fd));                                                                    \
-        return name##_hooked(fd);                                                                    \
+#define SYNC_HOOK(name, what)                                          \
+    static CS_SLOW int name##_hooked(int fd)                           \
+    {                                                                  \
+        cs_tls.call_arg = 0;                                           \
+        cs_co *co = cs_hook_co();                                      \
+        if (!co) return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd)); \
+        co->cur_hook = CS_HOOK_##name;                                 \
+        co->call_pc = (uintptr_t)cs_tls.call_pc;                       \
+        co->call_fd = fd;                                              \
+        file_job j = {.op = what, .fd = fd};                           \
+        int parked = 0;                                                \
+        int r = (int)offload(co, &j, &parked);                         \
+        int e = errno;                                                 \
+        cs_observe(CS_HOOK_##name, fd, 1, parked, r, r < 0 ? e : 0);   \
+        errno = e;                                                     \
+        return r;                                                      \
+    }                                                                  \
+    CS_EXPORT int name(int fd)                                         \
+    {                                                                  \
+        CS_FAST_PASS(name, (fd));                                      \
+        return name##_hooked(fd);                                      \
     }
 SYNC_HOOK(fsync, OP_FSYNC)
 SYNC_HOOK(fdatasync, OP_FDATASYNC)
@@ -323,8 +298,7 @@ static int open_cached(int dirfd, const char *path, uint64_t flags)
         /* EPERM also means "not permitted to open": ask once what openat2 says for "/" */
         struct open_how probe = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_CACHED};
         int e = errno, t = (int)syscall(SYS_openat2, AT_FDCWD, "/", &probe, sizeof probe);
-        if (t >= 0)
-            syscall(SYS_close, t);
+        if (t >= 0) syscall(SYS_close, t);
         atomic_store_explicit(&openat2_state, t >= 0 ? 1 : -1, memory_order_relaxed);
         errno = e;
     }
@@ -394,8 +368,9 @@ static long path_in_co(cs_co *co, path_job *j, int *parked)
         }
     } else if (!((j->hook == CS_HOOK_fstatat || j->hook == CS_HOOK_fstatat64) &&
                  (j->flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)))) {
-        int nofollow = j->hook == CS_HOOK_lstat || j->hook == CS_HOOK_lstat64 ||
-                       ((j->hook == CS_HOOK_fstatat || j->hook == CS_HOOK_fstatat64) && (j->flags & AT_SYMLINK_NOFOLLOW));
+        int nofollow =
+            j->hook == CS_HOOK_lstat || j->hook == CS_HOOK_lstat64 ||
+            ((j->hook == CS_HOOK_fstatat || j->hook == CS_HOOK_fstatat64) && (j->flags & AT_SYMLINK_NOFOLLOW));
         int fd = open_cached(dirfd, j->path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
         if (fd >= 0)
             syscall(SYS_close, fd); /* cached: the real call below finds it so */
@@ -403,8 +378,7 @@ static long path_in_co(cs_co *co, path_job *j, int *parked)
             offload_it = errno == EAGAIN;
     }
     errno = saved;
-    if (!offload_it)
-        return path_real(j);
+    if (!offload_it) return path_real(j);
     j->req.fn = path_run;
     int p = 0;
     long r = cs_offload_run(co, &j->req, &p);
@@ -430,22 +404,24 @@ static long path_call(path_job *j, int fd)
         cs_observe(j->hook, fd, 1, parked, r, r < 0 ? e : 0);
         errno = e;
     }
-    if (atomic_load_explicit(&cs_observer, memory_order_relaxed))
-        cs_emit_call_text(j->path);
+    if (atomic_load_explicit(&cs_observer, memory_order_relaxed)) cs_emit_call_text(j->path);
     return r;
 }
 
-static int needs_mode(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
+static int needs_mode(int flags)
+{
+    return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE;
+}
 
 /* Declares `mode`: the variadic mode argument of an open call, read only
  * when the flags say the caller passed one (0 otherwise). */
-#define OPEN_MODE(flags, mode)                                                                       \
-    mode_t mode = 0;                                                                                 \
-    if (needs_mode(flags)) {                                                                         \
-        va_list ap;                                                                                  \
-        va_start(ap, flags);                                                                         \
-        mode = va_arg(ap, mode_t);                                                                   \
-        va_end(ap);                                                                                  \
+#define OPEN_MODE(flags, mode)     \
+    mode_t mode = 0;               \
+    if (needs_mode(flags)) {       \
+        va_list ap;                \
+        va_start(ap, flags);       \
+        mode = va_arg(ap, mode_t); \
+        va_end(ap);                \
     }
 
 static CS_SLOW int open_hooked(int hook, int dirfd, const char *path, int flags, mode_t mode)
@@ -455,12 +431,12 @@ static CS_SLOW int open_hooked(int hook, int dirfd, const char *path, int flags,
     return (int)path_call(&j, hook == CS_HOOK_openat || hook == CS_HOOK_openat64 ? dirfd : -1);
 }
 
-#define OPEN_FAST(name, args)                                                                        \
-    do {                                                                                             \
-        if (__builtin_expect(cs_tls.co == NULL, 1) &&                                                \
-            __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) == NULL, 1))   \
-            return cs_real.name args;                                                                \
-        cs_tls.call_pc = __builtin_return_address(0);                                                \
+#define OPEN_FAST(name, args)                                                                      \
+    do {                                                                                           \
+        if (__builtin_expect(cs_tls.co == NULL, 1) &&                                              \
+            __builtin_expect(atomic_load_explicit(&cs_observer, memory_order_relaxed) == NULL, 1)) \
+            return cs_real.name args;                                                              \
+        cs_tls.call_pc = __builtin_return_address(0);                                              \
     } while (0)
 
 CS_EXPORT int open(const char *path, int flags, ...)
@@ -491,34 +467,34 @@ CS_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
     return open_hooked(CS_HOOK_openat64, dirfd, path, flags, mode);
 }
 
-#define STAT_HOOK(name, sty)                                                                         \
-    static CS_SLOW int name##_hooked(const char *path, sty *st)                                     \
-    {                                                                                                \
-        cs_tls.call_arg = 0;                                                                         \
-        path_job j = {.hook = CS_HOOK_##name, .dirfd = AT_FDCWD, .path = path, .st = st};            \
-        return (int)path_call(&j, -1);                                                               \
-    }                                                                                                \
-    CS_EXPORT int name(const char *path, sty *st)                                                    \
-    {                                                                                                \
-        CS_FAST_PASS(name, (path, st));                                                              \
-        return name##_hooked(path, st);                                                              \
+#define STAT_HOOK(name, sty)                                                              \
+    static CS_SLOW int name##_hooked(const char *path, sty *st)                           \
+    {                                                                                     \
+        cs_tls.call_arg = 0;                                                              \
+        path_job j = {.hook = CS_HOOK_##name, .dirfd = AT_FDCWD, .path = path, .st = st}; \
+        return (int)path_call(&j, -1);                                                    \
+    }                                                                                     \
+    CS_EXPORT int name(const char *path, sty *st)                                         \
+    {                                                                                     \
+        CS_FAST_PASS(name, (path, st));                                                   \
+        return name##_hooked(path, st);                                                   \
     }
 STAT_HOOK(stat, struct stat)
 STAT_HOOK(stat64, struct stat64)
 STAT_HOOK(lstat, struct stat)
 STAT_HOOK(lstat64, struct stat64)
 
-#define FSTATAT_HOOK(name, sty)                                                                      \
-    static CS_SLOW int name##_hooked(int dirfd, const char *path, sty *st, int flags)               \
-    {                                                                                                \
-        cs_tls.call_arg = (uint32_t)flags;                                                           \
+#define FSTATAT_HOOK(name, sty)                                                                        \
+    static CS_SLOW int name##_hooked(int dirfd, const char *path, sty *st, int flags)                  \
+    {                                                                                                  \
+        cs_tls.call_arg = (uint32_t)flags;                                                             \
         path_job j = {.hook = CS_HOOK_##name, .dirfd = dirfd, .path = path, .st = st, .flags = flags}; \
-        return (int)path_call(&j, dirfd);                                                            \
-    }                                                                                                \
-    CS_EXPORT int name(int dirfd, const char *path, sty *st, int flags)                              \
-    {                                                                                                \
-        CS_FAST_PASS(name, (dirfd, path, st, flags));                                                \
-        return name##_hooked(dirfd, path, st, flags);                                                \
+        return (int)path_call(&j, dirfd);                                                              \
+    }                                                                                                  \
+    CS_EXPORT int name(int dirfd, const char *path, sty *st, int flags)                                \
+    {                                                                                                  \
+        CS_FAST_PASS(name, (dirfd, path, st, flags));                                                  \
+        return name##_hooked(dirfd, path, st, flags);                                                  \
     }
 FSTATAT_HOOK(fstatat, struct stat)
 FSTATAT_HOOK(fstatat64, struct stat64)
@@ -540,13 +516,11 @@ static void fill_run(cs_offload_req *r)
     char *buf = malloc(chunk);
     r->ret = 0;
     r->err = 0;
-    if (!buf)
-        return;
+    if (!buf) return;
     for (size_t done = 0; done < j->len;) {
         size_t n = j->len - done < chunk ? j->len - done : chunk;
         ssize_t got = cs_real.pread(j->fd, buf, n, j->off + (off_t)done);
-        if (got <= 0)
-            break;
+        if (got <= 0) break;
         done += (size_t)got;
     }
     free(buf);
@@ -557,8 +531,7 @@ int cs_stdio_refill(cs_co *co, int hook, FILE *fp, size_t want)
     if (!fp || fp->_IO_read_ptr < fp->_IO_read_end || (fp->_flags & 4 /* _IO_NO_READS */))
         return 0; /* served from its buffer, or not readable: nothing to fetch */
     int fd = fp->_fileno;
-    if (fd < 0 || !is_file(fd))
-        return 0;
+    if (fd < 0 || !is_file(fd)) return 0;
     int saved = errno;
     off_t pos = lseek(fd, 0, SEEK_CUR);
     char one;
@@ -578,23 +551,22 @@ int cs_stdio_refill(cs_co *co, int hook, FILE *fp, size_t want)
     return parked;
 }
 
-#define FSTAT_HOOK(name, sty)                                                                        \
-    static CS_SLOW int name##_hooked(int fd, sty *st)                                               \
-    {                                                                                                \
-        cs_tls.call_arg = 0;                                                                         \
-        cs_co *co = cs_hook_co();                                                                    \
-        if (!co)                                                                                     \
-            return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, st));                                \
-        int r = cs_real.name(fd, st);                                                                \
-        int e = errno;                                                                               \
-        cs_observe(CS_HOOK_##name, fd, 1, 0, r, r < 0 ? e : 0);                                      \
-        errno = e;                                                                                   \
-        return r;                                                                                    \
-    }                                                                                                \
-    CS_EXPORT int name(int fd, sty *st)                                                              \
-    {                                                                                                \
-        CS_FAST_PASS(name, (fd, st));                                                                \
-        return name##_hooked(fd, st);                                                                \
+#define FSTAT_HOOK(name, sty)                                              \
+    static CS_SLOW int name##_hooked(int fd, sty *st)                      \
+    {                                                                      \
+        cs_tls.call_arg = 0;                                               \
+        cs_co *co = cs_hook_co();                                          \
+        if (!co) return CS_PASS(CS_HOOK_##name, fd, cs_real.name(fd, st)); \
+        int r = cs_real.name(fd, st);                                      \
+        int e = errno;                                                     \
+        cs_observe(CS_HOOK_##name, fd, 1, 0, r, r < 0 ? e : 0);            \
+        errno = e;                                                         \
+        return r;                                                          \
+    }                                                                      \
+    CS_EXPORT int name(int fd, sty *st)                                    \
+    {                                                                      \
+        CS_FAST_PASS(name, (fd, st));                                      \
+        return name##_hooked(fd, st);                                      \
     }
 FSTAT_HOOK(fstat, struct stat)
 FSTAT_HOOK(fstat64, struct stat64)

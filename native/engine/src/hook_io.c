@@ -16,8 +16,7 @@
 static uint64_t iov_bytes(const struct iovec *iov, int n)
 {
     uint64_t t = 0;
-    for (int i = 0; iov && i < n && i < 1024; i++)
-        t += iov[i].iov_len;
+    for (int i = 0; iov && i < n && i < 1024; i++) t += iov[i].iov_len;
     return t;
 }
 
@@ -25,8 +24,7 @@ static CS_SLOW ssize_t read_hooked(int fd, void *buf, size_t n)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_read, fd, cs_real.read(fd, buf, n));
+    if (!co) return CS_PASS(CS_HOOK_read, fd, cs_real.read(fd, buf, n));
     cs_io io = {.hook = CS_HOOK_read, .how = CS_IO_READ, .fd = fd, .buf = buf, .len = n};
     return cs_io_run(co, &io);
 }
@@ -41,8 +39,7 @@ static CS_SLOW ssize_t write_hooked(int fd, const void *buf, size_t n)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_write, fd, cs_real.write(fd, buf, n));
+    if (!co) return CS_PASS(CS_HOOK_write, fd, cs_real.write(fd, buf, n));
     cs_io io = {.hook = CS_HOOK_write, .how = CS_IO_WRITE, .fd = fd, .buf = (void *)buf, .len = n};
     return cs_io_run(co, &io);
 }
@@ -57,8 +54,7 @@ static CS_SLOW ssize_t readv_hooked(int fd, const struct iovec *iov, int cnt)
 {
     cs_tls.call_arg = iov_bytes(iov, cnt);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_readv, fd, cs_real.readv(fd, iov, cnt));
+    if (!co) return CS_PASS(CS_HOOK_readv, fd, cs_real.readv(fd, iov, cnt));
     cs_io io = {.hook = CS_HOOK_readv, .how = CS_IO_READV, .fd = fd, .iov = iov, .iovcnt = cnt};
     return cs_io_run(co, &io);
 }
@@ -73,8 +69,7 @@ static CS_SLOW ssize_t writev_hooked(int fd, const struct iovec *iov, int cnt)
 {
     cs_tls.call_arg = iov_bytes(iov, cnt);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_writev, fd, cs_real.writev(fd, iov, cnt));
+    if (!co) return CS_PASS(CS_HOOK_writev, fd, cs_real.writev(fd, iov, cnt));
     cs_io io = {.hook = CS_HOOK_writev, .how = CS_IO_WRITEV, .fd = fd, .iov = iov, .iovcnt = cnt};
     return cs_io_run(co, &io);
 }
@@ -89,8 +84,7 @@ static CS_SLOW ssize_t recv_hooked(int fd, void *buf, size_t n, int flags)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_recv, fd, cs_real.recv(fd, buf, n, flags));
+    if (!co) return CS_PASS(CS_HOOK_recv, fd, cs_real.recv(fd, buf, n, flags));
     cs_io io = {.hook = CS_HOOK_recv, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n, .flags = flags};
     return cs_io_run(co, &io);
 }
@@ -101,14 +95,20 @@ CS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
     return recv_hooked(fd, buf, n, flags);
 }
 
-static CS_SLOW ssize_t recvfrom_hooked(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+static CS_SLOW ssize_t recvfrom_hooked(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+                                       socklen_t *fromlen)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_recvfrom, fd, cs_real.recvfrom(fd, buf, n, flags, from, fromlen));
-    cs_io io = {.hook = CS_HOOK_recvfrom, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n,
-                .flags = flags, .from = from, .fromlen = fromlen};
+    if (!co) return CS_PASS(CS_HOOK_recvfrom, fd, cs_real.recvfrom(fd, buf, n, flags, from, fromlen));
+    cs_io io = {.hook = CS_HOOK_recvfrom,
+                .how = CS_IO_RECV,
+                .fd = fd,
+                .buf = buf,
+                .len = n,
+                .flags = flags,
+                .from = from,
+                .fromlen = fromlen};
     return cs_io_run(co, &io);
 }
 
@@ -122,8 +122,7 @@ static CS_SLOW ssize_t recvmsg_hooked(int fd, struct msghdr *msg, int flags)
 {
     cs_tls.call_arg = msg ? iov_bytes(msg->msg_iov, (int)msg->msg_iovlen) : 0;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_recvmsg, fd, cs_real.recvmsg(fd, msg, flags));
+    if (!co) return CS_PASS(CS_HOOK_recvmsg, fd, cs_real.recvmsg(fd, msg, flags));
     cs_io io = {.hook = CS_HOOK_recvmsg, .how = CS_IO_RECVMSG, .fd = fd, .msg = msg, .flags = flags};
     return cs_io_run(co, &io);
 }
@@ -138,8 +137,7 @@ static CS_SLOW ssize_t send_hooked(int fd, const void *buf, size_t n, int flags)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_send, fd, cs_real.send(fd, buf, n, flags));
+    if (!co) return CS_PASS(CS_HOOK_send, fd, cs_real.send(fd, buf, n, flags));
     cs_io io = {.hook = CS_HOOK_send, .how = CS_IO_SEND, .fd = fd, .buf = (void *)buf, .len = n, .flags = flags};
     return cs_io_run(co, &io);
 }
@@ -151,19 +149,23 @@ CS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 }
 
 static CS_SLOW ssize_t sendto_hooked(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
-                         socklen_t tolen)
+                                     socklen_t tolen)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_sendto, fd, cs_real.sendto(fd, buf, n, flags, to, tolen));
-    cs_io io = {.hook = CS_HOOK_sendto, .how = CS_IO_SEND, .fd = fd, .buf = (void *)buf, .len = n,
-                .flags = flags, .to = to, .tolen = tolen};
+    if (!co) return CS_PASS(CS_HOOK_sendto, fd, cs_real.sendto(fd, buf, n, flags, to, tolen));
+    cs_io io = {.hook = CS_HOOK_sendto,
+                .how = CS_IO_SEND,
+                .fd = fd,
+                .buf = (void *)buf,
+                .len = n,
+                .flags = flags,
+                .to = to,
+                .tolen = tolen};
     return cs_io_run(co, &io);
 }
 
-CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
-                         socklen_t tolen)
+CS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
 {
     CS_FAST_PASS(sendto, (fd, buf, n, flags, to, tolen));
     return sendto_hooked(fd, buf, n, flags, to, tolen);
@@ -173,10 +175,8 @@ static CS_SLOW ssize_t sendmsg_hooked(int fd, const struct msghdr *msg, int flag
 {
     cs_tls.call_arg = msg ? iov_bytes(msg->msg_iov, (int)msg->msg_iovlen) : 0;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_sendmsg, fd, cs_real.sendmsg(fd, msg, flags));
-    cs_io io = {.hook = CS_HOOK_sendmsg, .how = CS_IO_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg,
-                .flags = flags};
+    if (!co) return CS_PASS(CS_HOOK_sendmsg, fd, cs_real.sendmsg(fd, msg, flags));
+    cs_io io = {.hook = CS_HOOK_sendmsg, .how = CS_IO_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg, .flags = flags};
     return cs_io_run(co, &io);
 }
 
@@ -192,8 +192,7 @@ static CS_SLOW ssize_t __read_chk_hooked(int fd, void *buf, size_t n, size_t buf
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co || n > buflen)
-        return CS_PASS(CS_HOOK___read_chk, fd, cs_real.__read_chk(fd, buf, n, buflen));
+    if (!co || n > buflen) return CS_PASS(CS_HOOK___read_chk, fd, cs_real.__read_chk(fd, buf, n, buflen));
     cs_io io = {.hook = CS_HOOK___read_chk, .how = CS_IO_READ, .fd = fd, .buf = buf, .len = n};
     return cs_io_run(co, &io);
 }
@@ -208,8 +207,7 @@ static CS_SLOW ssize_t __recv_chk_hooked(int fd, void *buf, size_t n, size_t buf
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
-    if (!co || n > buflen)
-        return CS_PASS(CS_HOOK___recv_chk, fd, cs_real.__recv_chk(fd, buf, n, buflen, flags));
+    if (!co || n > buflen) return CS_PASS(CS_HOOK___recv_chk, fd, cs_real.__recv_chk(fd, buf, n, buflen, flags));
     cs_io io = {.hook = CS_HOOK___recv_chk, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n, .flags = flags};
     return cs_io_run(co, &io);
 }
@@ -220,16 +218,21 @@ CS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
     return __recv_chk_hooked(fd, buf, n, buflen, flags);
 }
 
-static CS_SLOW ssize_t __recvfrom_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
-                                 socklen_t *fromlen)
+static CS_SLOW ssize_t __recvfrom_chk_hooked(int fd, void *buf, size_t n, size_t buflen, int flags,
+                                             struct sockaddr *from, socklen_t *fromlen)
 {
     cs_tls.call_arg = n;
     cs_co *co = cs_hook_co();
     if (!co || n > buflen)
-        return CS_PASS(CS_HOOK___recvfrom_chk, fd,
-                       cs_real.__recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen));
-    cs_io io = {.hook = CS_HOOK___recvfrom_chk, .how = CS_IO_RECV, .fd = fd, .buf = buf, .len = n,
-                .flags = flags, .from = from, .fromlen = fromlen};
+        return CS_PASS(CS_HOOK___recvfrom_chk, fd, cs_real.__recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen));
+    cs_io io = {.hook = CS_HOOK___recvfrom_chk,
+                .how = CS_IO_RECV,
+                .fd = fd,
+                .buf = buf,
+                .len = n,
+                .flags = flags,
+                .from = from,
+                .fromlen = fromlen};
     return cs_io_run(co, &io);
 }
 

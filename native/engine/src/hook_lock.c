@@ -29,16 +29,16 @@
 #include "preempt.h"
 #include "sched.h"
 
-#define CS_LOCK_FUNCS(X)                                                                  \
-    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), (m), 1)                          \
-    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), (m), 1)                          \
-    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), (m), 1)                       \
-    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), (m), 1)                       \
+#define CS_LOCK_FUNCS(X)                                                                         \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), (m), 1)                                  \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), (m), 1)                                  \
+    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), (m), 1)                               \
+    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), (m), 1)                               \
     X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
     X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
-    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), (m), -1)                         \
-    X(int, pthread_spin_lock, (pthread_spinlock_t *), (m), 1)                            \
-    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1)                         \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), (m), -1)                                 \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *), (m), 1)                                    \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1)                                 \
     X(int, pthread_spin_unlock, (pthread_spinlock_t *), (m), -1)
 
 static struct {
@@ -69,8 +69,7 @@ void cs_lock_released(const void *site);
 static inline void acquired(void)
 {
     cs_co *co = cs_tls.co;
-    if (co)
-        co->locks++;
+    if (co) co->locks++;
 }
 
 /* site: the unlock's return address; the deferred preemption is served here
@@ -86,64 +85,65 @@ static inline void released(const void *site)
     }
 }
 
-void cs_lock_acquired(void) { acquired(); }
-void cs_lock_released(const void *site) { released(site); }
+void cs_lock_acquired(void)
+{
+    acquired();
+}
+void cs_lock_released(const void *site)
+{
+    released(site);
+}
 
 static _Noreturn void unresolved(const char *name)
 {
     cs_fatal("%s called before the engine's constructor ran (another library was initialised first?)", name);
 }
 
-#define HOOK(ret, name, params, args, delta)                                                     \
-    CS_EXPORT ret name params_named_##name                                                       \
-    {                                                                                            \
-        if (__builtin_expect(!real_lock.name, 0))                                                \
-            unresolved(#name);                                                                   \
-        ret r = real_lock.name args;                                                             \
-        if (r == 0) {                                                                            \
-            if ((delta) > 0)                                                                     \
-                acquired();                                                                      \
-            else                                                                                 \
-                released(__builtin_return_address(0));                                           \
-        }                                                                                        \
-        return r;                                                                                \
+#define HOOK(ret, name, params, args, delta)                         \
+    CS_EXPORT ret name params_named_##name                           \
+    {                                                                \
+        if (__builtin_expect(!real_lock.name, 0)) unresolved(#name); \
+        ret r = real_lock.name args;                                 \
+        if (r == 0) {                                                \
+            if ((delta) > 0)                                         \
+                acquired();                                          \
+            else                                                     \
+                released(__builtin_return_address(0));               \
+        }                                                            \
+        return r;                                                    \
     }
 
-#define params_named_pthread_rwlock_rdlock (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_wrlock (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_tryrdlock (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_trywrlock (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_rdlock      (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_wrlock      (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_tryrdlock   (pthread_rwlock_t * m)
+#define params_named_pthread_rwlock_trywrlock   (pthread_rwlock_t * m)
 #define params_named_pthread_rwlock_timedrdlock (pthread_rwlock_t * m, const struct timespec *t)
 #define params_named_pthread_rwlock_timedwrlock (pthread_rwlock_t * m, const struct timespec *t)
-#define params_named_pthread_rwlock_unlock (pthread_rwlock_t * m)
-#define params_named_pthread_spin_lock (pthread_spinlock_t * m)
-#define params_named_pthread_spin_trylock (pthread_spinlock_t * m)
-#define params_named_pthread_spin_unlock (pthread_spinlock_t * m)
+#define params_named_pthread_rwlock_unlock      (pthread_rwlock_t * m)
+#define params_named_pthread_spin_lock          (pthread_spinlock_t * m)
+#define params_named_pthread_spin_trylock       (pthread_spinlock_t * m)
+#define params_named_pthread_spin_unlock        (pthread_spinlock_t * m)
 
 CS_LOCK_FUNCS(HOOK)
 
 CS_EXPORT void flockfile(FILE *f)
 {
-    if (__builtin_expect(!real_lock.flockfile, 0))
-        unresolved("flockfile");
+    if (__builtin_expect(!real_lock.flockfile, 0)) unresolved("flockfile");
     real_lock.flockfile(f);
     acquired();
 }
 
 CS_EXPORT int ftrylockfile(FILE *f)
 {
-    if (__builtin_expect(!real_lock.ftrylockfile, 0))
-        unresolved("ftrylockfile");
+    if (__builtin_expect(!real_lock.ftrylockfile, 0)) unresolved("ftrylockfile");
     int r = real_lock.ftrylockfile(f);
-    if (r == 0)
-        acquired();
+    if (r == 0) acquired();
     return r;
 }
 
 CS_EXPORT void funlockfile(FILE *f)
 {
-    if (__builtin_expect(!real_lock.funlockfile, 0))
-        unresolved("funlockfile");
+    if (__builtin_expect(!real_lock.funlockfile, 0)) unresolved("funlockfile");
     real_lock.funlockfile(f);
     released(__builtin_return_address(0));
 }

@@ -34,7 +34,10 @@
 #include "netpoll.h"
 #include "telemetry.h"
 
-static int sock_stream(int type) { return (type & 0xf) == SOCK_STREAM; }
+static int sock_stream(int type)
+{
+    return (type & 0xf) == SOCK_STREAM;
+}
 
 CS_EXPORT int socket(int domain, int type, int proto)
 {
@@ -43,8 +46,7 @@ CS_EXPORT int socket(int domain, int type, int proto)
     int user_nb = (type & SOCK_NONBLOCK) != 0;
     int fd = cs_real.socket(domain, co ? (type | SOCK_NONBLOCK) : type, proto);
     int e = errno;
-    if (fd >= 0)
-        cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
+    if (fd >= 0) cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
     cs_observe(CS_HOOK_socket, fd, co != NULL, 0, fd, fd < 0 ? e : 0);
     errno = e;
     return fd;
@@ -80,8 +82,7 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
     co->call_pc = (uintptr_t)cs_tls.call_pc;
     co->call_fd = fd;
     cs_fd *e = cs_fd_get(fd);
-    if (e)
-        cs_fd_probe(fd, e);
+    if (e) cs_fd_probe(fd, e);
     if (!e || atomic_load(&e->kind) != CS_FD_SOCKET || atomic_load(&e->user_nb) || e->unpollable)
         return finish(hook, fd, 0, cs_real.accept4(fd, addr, len, flags));
     int engine_nb = atomic_load(&e->engine_nb);
@@ -105,16 +106,14 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
             cs_fd_created(r, CS_FD_SOCKET, user_nb_new, !user_nb_new, atomic_load(&e->stream));
             return finish(hook, fd, parked, r);
         }
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return finish(hook, fd, parked, -1);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return finish(hook, fd, parked, -1);
         if (deadline && cs_now_ns() >= deadline) {
             errno = EAGAIN;
             return finish(hook, fd, parked, -1);
         }
         int cause = cs_fd_wait(fd, e, CS_DIR_READ, seq0, deadline, 1);
         parked = 1;
-        if (cause == -EPERM)
-            return finish(hook, fd, parked, cs_real.accept4(fd, addr, len, flags));
+        if (cause == -EPERM) return finish(hook, fd, parked, cs_real.accept4(fd, addr, len, flags));
         if (cause == CS_WAKE_SIGNAL && !(timeo <= 0 && cs_signal_norestart_epoch() == nr0)) {
             errno = EINTR;
             return finish(hook, fd, parked, -1);
@@ -129,13 +128,11 @@ static CS_SLOW int accept_hooked(int fd, struct sockaddr *addr, socklen_t *len)
     int r;
     if (!co) {
         r = CS_PASS(CS_HOOK_accept, fd, cs_real.accept(fd, addr, len));
-        if (r >= 0)
-            cs_fd_created(r, CS_FD_SOCKET, 0, 0, 1);
+        if (r >= 0) cs_fd_created(r, CS_FD_SOCKET, 0, 0, 1);
     } else {
         r = co_accept(co, CS_HOOK_accept, fd, addr, len, 0);
     }
-    if (r >= 0 && cs_tel())
-        cs_emit_accepted(r);
+    if (r >= 0 && cs_tel()) cs_emit_accepted(r);
     return r;
 }
 
@@ -152,13 +149,11 @@ static CS_SLOW int accept4_hooked(int fd, struct sockaddr *addr, socklen_t *len,
     int r;
     if (!co) {
         r = CS_PASS(CS_HOOK_accept4, fd, cs_real.accept4(fd, addr, len, flags));
-        if (r >= 0)
-            cs_fd_created(r, CS_FD_SOCKET, (flags & SOCK_NONBLOCK) != 0, 0, 1);
+        if (r >= 0) cs_fd_created(r, CS_FD_SOCKET, (flags & SOCK_NONBLOCK) != 0, 0, 1);
     } else {
         r = co_accept(co, CS_HOOK_accept4, fd, addr, len, flags);
     }
-    if (r >= 0 && cs_tel())
-        cs_emit_accepted(r);
+    if (r >= 0 && cs_tel()) cs_emit_accepted(r);
     return r;
 }
 
@@ -171,8 +166,7 @@ CS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 static int co_connect(cs_co *co, int fd, const struct sockaddr *addr, socklen_t len)
 {
     cs_fd *e = cs_fd_get(fd);
-    if (e)
-        cs_fd_probe(fd, e);
+    if (e) cs_fd_probe(fd, e);
     if (!e || atomic_load(&e->kind) != CS_FD_SOCKET || atomic_load(&e->user_nb) || !atomic_load(&e->engine_nb) ||
         e->unpollable)
         return finish(CS_HOOK_connect, fd, 0, cs_real.connect(fd, addr, len));
@@ -185,8 +179,7 @@ static int co_connect(cs_co *co, int fd, const struct sockaddr *addr, socklen_t 
     int64_t timeo = atomic_load(&e->timeo_ns[CS_DIR_WRITE]);
     uint64_t deadline = timeo > 0 ? cs_deadline_after((uint64_t)timeo) : 0;
     int r = cs_real.connect(fd, addr, len);
-    if (r == 0 || errno != EINPROGRESS)
-        return finish(CS_HOOK_connect, fd, 0, r);
+    if (r == 0 || errno != EINPROGRESS) return finish(CS_HOOK_connect, fd, 0, r);
     uint32_t nr0 = cs_signal_norestart_epoch();
     co->call_addr = addr; /* the kernel read it: safe to format after CALL_ENTER (connect_hooked clears it) */
     co->call_addrlen = len;
@@ -196,8 +189,7 @@ static int co_connect(cs_co *co, int fd, const struct sockaddr *addr, socklen_t 
         if (cause == -EPERM || cs_poll_now(fd, POLLOUT)) {
             int err = 0;
             socklen_t el = sizeof err;
-            if (cs_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-                return finish(CS_HOOK_connect, fd, 1, -1);
+            if (cs_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return finish(CS_HOOK_connect, fd, 1, -1);
             if (err) {
                 errno = err;
                 return finish(CS_HOOK_connect, fd, 1, -1);
@@ -227,8 +219,7 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
         co->call_addr = NULL;
     }
     /* The address, unless the kernel never read it (then it may be bad). */
-    if (cs_tel() && (r == 0 || (errno != EBADF && errno != EFAULT && errno != EINVAL)))
-        cs_emit_sockaddr(addr, len);
+    if (cs_tel() && (r == 0 || (errno != EBADF && errno != EFAULT && errno != EINVAL))) cs_emit_sockaddr(addr, len);
     return r;
 }
 
@@ -240,8 +231,7 @@ CS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 static int64_t tv_ns(const void *v, socklen_t len)
 {
-    if (len < (socklen_t)sizeof(struct timeval))
-        return 0;
+    if (len < (socklen_t)sizeof(struct timeval)) return 0;
     const struct timeval *tv = v;
     return (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000ll;
 }

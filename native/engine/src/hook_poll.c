@@ -70,22 +70,22 @@
 #include "sched.h"
 
 #define STACK_ITEMS 16
-#define LONG_BITS ((int)(sizeof(unsigned long) * CHAR_BIT))
+#define LONG_BITS   ((int)(sizeof(unsigned long) * CHAR_BIT))
 
 enum mux_kind { MX_POLL, MX_PPOLL, MX_SELECT, MX_PSELECT, MX_EPOLL, MX_EPWAIT };
 
 typedef struct mux {
     int kind;
-    const sigset_t *mask;           /* ppoll, pselect, epoll_pwait */
+    const sigset_t *mask; /* ppoll, pselect, epoll_pwait */
     /* poll, ppoll */
     struct pollfd *fds;
     nfds_t nfds;
     /* select, pselect */
-    int sn;                         /* nfds as the kernel will examine it */
-    size_t words;                   /* longs per set */
-    fd_set *user[3];                /* read, write, except (NULL: not given) */
-    unsigned long *work[3];         /* copies the attempts run on */
-    int in_work;                    /* the latest result is in work[] */
+    int sn;                 /* nfds as the kernel will examine it */
+    size_t words;           /* longs per set */
+    fd_set *user[3];        /* read, write, except (NULL: not given) */
+    unsigned long *work[3]; /* copies the attempts run on */
+    int in_work;            /* the latest result is in work[] */
     /* epoll_wait, epoll_pwait */
     int epfd;
     struct epoll_event *evs;
@@ -98,8 +98,7 @@ typedef struct mux {
 static int attempt_once(mux *m)
 {
     switch (m->kind) {
-    case MX_POLL:
-        return cs_real.poll(m->fds, m->nfds, 0);
+    case MX_POLL: return cs_real.poll(m->fds, m->nfds, 0);
     case MX_PPOLL: {
         struct timespec z = {0, 0};
         return cs_real.ppoll(m->fds, m->nfds, &z, m->mask);
@@ -107,22 +106,18 @@ static int attempt_once(mux *m)
     case MX_SELECT:
     case MX_PSELECT:
         for (int s = 0; s < 3; s++)
-            if (m->work[s])
-                memcpy(m->work[s], m->user[s], m->words * sizeof(unsigned long));
+            if (m->work[s]) memcpy(m->work[s], m->user[s], m->words * sizeof(unsigned long));
         m->in_work = 1;
         if (m->kind == MX_SELECT) {
             struct timeval z = {0, 0};
-            return cs_real.select(m->sn, (fd_set *)m->work[0], (fd_set *)m->work[1], (fd_set *)m->work[2],
-                                  &z);
+            return cs_real.select(m->sn, (fd_set *)m->work[0], (fd_set *)m->work[1], (fd_set *)m->work[2], &z);
         } else {
             struct timespec z = {0, 0};
-            return cs_real.pselect(m->sn, (fd_set *)m->work[0], (fd_set *)m->work[1], (fd_set *)m->work[2],
-                                   &z, m->mask);
+            return cs_real.pselect(m->sn, (fd_set *)m->work[0], (fd_set *)m->work[1], (fd_set *)m->work[2], &z,
+                                   m->mask);
         }
-    case MX_EPOLL:
-        return cs_real.epoll_wait(m->epfd, m->evs, m->maxev, 0);
-    case MX_EPWAIT:
-        return cs_real.epoll_pwait(m->epfd, m->evs, m->maxev, 0, m->mask);
+    case MX_EPOLL: return cs_real.epoll_wait(m->epfd, m->evs, m->maxev, 0);
+    case MX_EPWAIT: return cs_real.epoll_pwait(m->epfd, m->evs, m->maxev, 0, m->mask);
     }
     errno = EINVAL;
     return -1;
@@ -144,10 +139,8 @@ static int block_once(mux *m, uint64_t deadline)
     struct timespec ts = cs_ns_ts(left == UINT64_MAX ? 0 : left);
     struct timespec *tsp = left == UINT64_MAX ? NULL : &ts;
     switch (m->kind) {
-    case MX_POLL:
-        return cs_real.poll(m->fds, m->nfds, ms);
-    case MX_PPOLL:
-        return cs_real.ppoll(m->fds, m->nfds, tsp, m->mask);
+    case MX_POLL: return cs_real.poll(m->fds, m->nfds, ms);
+    case MX_PPOLL: return cs_real.ppoll(m->fds, m->nfds, tsp, m->mask);
     case MX_SELECT: {
         /* The program's sets are still untouched: the kernel writes them. */
         m->in_work = 0;
@@ -155,13 +148,9 @@ static int block_once(mux *m, uint64_t deadline)
         struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
         return cs_real.select(m->sn, m->user[0], m->user[1], m->user[2], left == UINT64_MAX ? NULL : &tv);
     }
-    case MX_PSELECT:
-        m->in_work = 0;
-        return cs_real.pselect(m->sn, m->user[0], m->user[1], m->user[2], tsp, m->mask);
-    case MX_EPOLL:
-        return cs_real.epoll_wait(m->epfd, m->evs, m->maxev, ms);
-    case MX_EPWAIT:
-        return cs_real.epoll_pwait(m->epfd, m->evs, m->maxev, ms, m->mask);
+    case MX_PSELECT: m->in_work = 0; return cs_real.pselect(m->sn, m->user[0], m->user[1], m->user[2], tsp, m->mask);
+    case MX_EPOLL: return cs_real.epoll_wait(m->epfd, m->evs, m->maxev, ms);
+    case MX_EPWAIT: return cs_real.epoll_pwait(m->epfd, m->evs, m->maxev, ms, m->mask);
     }
     errno = EINVAL;
     return -1;
@@ -176,8 +165,7 @@ static int mux_attempt(mux *m)
     for (;;) {
         uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
         int r = attempt_once(m);
-        if (r < 0 && errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch)
-            continue;
+        if (r < 0 && errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch) continue;
         return r;
     }
 }
@@ -198,12 +186,9 @@ static int mux_block(mux *m, uint64_t deadline)
 static int poll_dirs(short ev, int dirs[2])
 {
     int n = 0;
-    if (ev & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP))
-        dirs[n++] = CS_DIR_READ;
-    if (ev & (POLLOUT | POLLWRNORM | POLLWRBAND))
-        dirs[n++] = CS_DIR_WRITE;
-    if (!n)
-        dirs[n++] = CS_DIR_READ; /* POLLHUP/POLLERR only */
+    if (ev & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP)) dirs[n++] = CS_DIR_READ;
+    if (ev & (POLLOUT | POLLWRNORM | POLLWRBAND)) dirs[n++] = CS_DIR_WRITE;
+    if (!n) dirs[n++] = CS_DIR_READ; /* POLLHUP/POLLERR only */
     return n;
 }
 
@@ -212,8 +197,7 @@ static unsigned long sel_word(const mux *m, int s, size_t wi)
 {
     unsigned long x = ((const unsigned long *)m->user[s])[wi];
     int rem = m->sn % LONG_BITS;
-    if (wi == m->words - 1 && rem)
-        x &= (1ul << rem) - 1;
+    if (wi == m->words - 1 && rem) x &= (1ul << rem) - 1;
     return x;
 }
 
@@ -226,26 +210,22 @@ static size_t mux_count(const mux *m)
     case MX_POLL:
     case MX_PPOLL:
         for (nfds_t i = 0; i < m->nfds; i++)
-            if (m->fds[i].fd >= 0)
-                n += (size_t)poll_dirs(m->fds[i].events, dirs);
+            if (m->fds[i].fd >= 0) n += (size_t)poll_dirs(m->fds[i].events, dirs);
         return n;
     case MX_SELECT:
     case MX_PSELECT:
         for (int s = 0; s < 3; s++)
             if (m->user[s])
-                for (size_t wi = 0; wi < m->words; wi++)
-                    n += (size_t)__builtin_popcountl(sel_word(m, s, wi));
+                for (size_t wi = 0; wi < m->words; wi++) n += (size_t)__builtin_popcountl(sel_word(m, s, wi));
         return n;
-    default:
-        return 1;
+    default: return 1;
     }
 }
 
 static int add_item(cs_wait_item *items, int *n, int fd, int dir)
 {
     cs_fd *e = cs_fd_get(fd);
-    if (!e)
-        return -1;
+    if (!e) return -1;
     cs_wait_item *it = &items[(*n)++];
     it->fd = fd;
     it->e = e;
@@ -263,34 +243,29 @@ static int mux_fill(const mux *m, cs_wait_item *items)
     case MX_PPOLL:
         for (nfds_t i = 0; i < m->nfds; i++) {
             int fd = m->fds[i].fd;
-            if (fd < 0)
-                continue;
+            if (fd < 0) continue;
             int k = poll_dirs(m->fds[i].events, dirs);
             for (int d = 0; d < k; d++)
-                if (add_item(items, &n, fd, dirs[d]))
-                    return -1;
+                if (add_item(items, &n, fd, dirs[d])) return -1;
         }
         return n;
     case MX_SELECT:
     case MX_PSELECT:
         for (int s = 0; s < 3; s++) {
-            if (!m->user[s])
-                continue;
+            if (!m->user[s]) continue;
             int dir = s == 1 ? CS_DIR_WRITE : CS_DIR_READ;
             for (size_t wi = 0; wi < m->words; wi++) {
                 unsigned long x = sel_word(m, s, wi);
                 while (x) {
                     int fd = (int)wi * LONG_BITS + __builtin_ctzl(x);
                     x &= x - 1;
-                    if (add_item(items, &n, fd, dir))
-                        return -1;
+                    if (add_item(items, &n, fd, dir)) return -1;
                 }
             }
         }
         return n;
     default:
-        if (add_item(items, &n, m->epfd, CS_DIR_READ))
-            return -1;
+        if (add_item(items, &n, m->epfd, CS_DIR_READ)) return -1;
         return n;
     }
 }
@@ -303,12 +278,10 @@ static int mux_run(mux *m, uint64_t deadline, int *parked)
 {
     cs_wait_item stack_items[STACK_ITEMS], *items = stack_items;
     size_t want = mux_count(m);
-    if (want > (size_t)INT_MAX / 2)
-        return mux_block(m, deadline);
+    if (want > (size_t)INT_MAX / 2) return mux_block(m, deadline);
     if (want > STACK_ITEMS) {
         items = malloc(want * sizeof *items);
-        if (!items)
-            return mux_block(m, deadline);
+        if (!items) return mux_block(m, deadline);
     }
     int r, n = mux_fill(m, items);
     if (n < 0) {
@@ -317,10 +290,8 @@ static int mux_run(mux *m, uint64_t deadline, int *parked)
     }
     for (;;) {
         r = mux_attempt(m);
-        if (r != 0)
-            break;
-        if (deadline && cs_now_ns() >= deadline)
-            break; /* timeout: r == 0, results (all empty) from the attempt */
+        if (r != 0) break;
+        if (deadline && cs_now_ns() >= deadline) break; /* timeout: r == 0, results (all empty) from the attempt */
         int cause = cs_fd_wait_many(items, n, deadline, 1);
         *parked = 1;
         if (cause == CS_WAKE_SIGNAL) {
@@ -335,8 +306,7 @@ static int mux_run(mux *m, uint64_t deadline, int *parked)
             r = mux_block(m, deadline);
             break;
         }
-        for (int i = 0; i < n; i++)
-            items[i].seq0 = cs_fd_seq(items[i].e, items[i].dir);
+        for (int i = 0; i < n; i++) items[i].seq0 = cs_fd_seq(items[i].e, items[i].dir);
     }
 out:
     if (items != stack_items) {
@@ -373,8 +343,7 @@ static uint64_t deadline_ns(uint64_t ns)
 
 static uint64_t ts_timeout_ns(const struct timespec *ts)
 {
-    if ((uint64_t)ts->tv_sec > (UINT64_MAX - 1000000000ull) / 1000000000ull)
-        return UINT64_MAX;
+    if ((uint64_t)ts->tv_sec > (UINT64_MAX - 1000000000ull) / 1000000000ull) return UINT64_MAX;
     return cs_ts_ns(ts);
 }
 
@@ -399,8 +368,7 @@ static int co_poll(int hook, struct pollfd *fds, nfds_t nfds, int timeout)
 
 static int co_ppoll(int hook, struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
 {
-    if (nfds > CS_FD_MAX ||
-        (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L))) {
+    if (nfds > CS_FD_MAX || (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L))) {
         /* Invalid: the real call fails at once with the kernel's errno. */
         int saved = errno, r = cs_real.ppoll(fds, nfds, tmo, mask);
         int e = r < 0 ? errno : saved;
@@ -419,8 +387,7 @@ static CS_SLOW int poll_hooked(struct pollfd *fds, nfds_t nfds, int timeout)
 {
     cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_poll, -1, cs_real.poll(fds, nfds, timeout));
+    if (!co) return CS_PASS(CS_HOOK_poll, -1, cs_real.poll(fds, nfds, timeout));
     return co_poll(CS_HOOK_poll, fds, nfds, timeout);
 }
 
@@ -434,11 +401,10 @@ static CS_SLOW int __poll_chk_hooked(struct pollfd *fds, nfds_t nfds, int timeou
 {
     cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK___poll_chk, -1, cs_real.__poll_chk(fds, nfds, timeout, fdslen));
+    if (!co) return CS_PASS(CS_HOOK___poll_chk, -1, cs_real.__poll_chk(fds, nfds, timeout, fdslen));
     if (fdslen / sizeof(*fds) < nfds)
-        cs_fatal("*** buffer overflow detected ***: poll: %lu pollfds in a buffer of %zu bytes",
-                 (unsigned long)nfds, fdslen);
+        cs_fatal("*** buffer overflow detected ***: poll: %lu pollfds in a buffer of %zu bytes", (unsigned long)nfds,
+                 fdslen);
     return co_poll(CS_HOOK___poll_chk, fds, nfds, timeout);
 }
 
@@ -450,10 +416,10 @@ CS_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fd
 
 static CS_SLOW int ppoll_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
 {
-    cs_tls.call_arg = (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
+    cs_tls.call_arg =
+        (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_ppoll, -1, cs_real.ppoll(fds, nfds, tmo, mask));
+    if (!co) return CS_PASS(CS_HOOK_ppoll, -1, cs_real.ppoll(fds, nfds, tmo, mask));
     return co_ppoll(CS_HOOK_ppoll, fds, nfds, tmo, mask);
 }
 
@@ -464,15 +430,15 @@ CS_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 }
 
 static CS_SLOW int __ppoll_chk_hooked(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
-                          size_t fdslen)
+                                      size_t fdslen)
 {
-    cs_tls.call_arg = (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
+    cs_tls.call_arg =
+        (tmo ? ((uint64_t)tmo->tv_sec * 1000u + (uint64_t)(tmo->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK___ppoll_chk, -1, cs_real.__ppoll_chk(fds, nfds, tmo, mask, fdslen));
+    if (!co) return CS_PASS(CS_HOOK___ppoll_chk, -1, cs_real.__ppoll_chk(fds, nfds, tmo, mask, fdslen));
     if (fdslen / sizeof(*fds) < nfds)
-        cs_fatal("*** buffer overflow detected ***: ppoll: %lu pollfds in a buffer of %zu bytes",
-                 (unsigned long)nfds, fdslen);
+        cs_fatal("*** buffer overflow detected ***: ppoll: %lu pollfds in a buffer of %zu bytes", (unsigned long)nfds,
+                 fdslen);
     return co_ppoll(CS_HOOK___ppoll_chk, fds, nfds, tmo, mask);
 }
 
@@ -491,22 +457,18 @@ static int kernel_fdsize(void)
 {
     char buf[4096];
     int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t len = 0;
     for (;;) {
         long r = syscall(SYS_read, fd, buf + len, sizeof buf - 1 - len);
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         len += (size_t)r;
-        if (len == sizeof buf - 1)
-            break;
+        if (len == sizeof buf - 1) break;
     }
     syscall(SYS_close, fd);
     buf[len] = '\0';
     const char *p = strstr(buf, "\nFDSize:");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     long v = strtol(p + 8, NULL, 10);
     return v > 0 && v <= INT_MAX ? (int)v : -1;
 }
@@ -530,8 +492,7 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
             /* Normalised as glibc does (tv_usec may exceed a second). */
             uint64_t s = (uint64_t)tv->tv_sec + (uint64_t)tv->tv_usec / 1000000u;
             uint64_t us = (uint64_t)tv->tv_usec % 1000000u;
-            tmo_ns = s > (UINT64_MAX - 1000000000ull) / 1000000000ull ? UINT64_MAX
-                                                                     : s * 1000000000ull + us * 1000u;
+            tmo_ns = s > (UINT64_MAX - 1000000000ull) / 1000000000ull ? UINT64_MAX : s * 1000000000ull + us * 1000u;
         }
     }
     int sn = nfds;
@@ -559,14 +520,12 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
     unsigned long stack_sets[3][FD_SETSIZE / (sizeof(unsigned long) * CHAR_BIT)];
     unsigned long *heap_sets = NULL;
     for (int s = 0; s < 3; s++) {
-        if (!m.user[s] || !m.words)
-            continue;
+        if (!m.user[s] || !m.words) continue;
         if (sn <= FD_SETSIZE) {
             m.work[s] = stack_sets[s];
         } else {
             if (!heap_sets && !(heap_sets = malloc(3 * m.words * sizeof(unsigned long)))) {
-                int r = is_pselect ? cs_real.pselect(nfds, rd, wr, ex, ts, mask)
-                                   : cs_real.select(nfds, rd, wr, ex, tv);
+                int r = is_pselect ? cs_real.pselect(nfds, rd, wr, ex, ts, mask) : cs_real.select(nfds, rd, wr, ex, tv);
                 int e = r < 0 ? errno : saved;
                 cs_observe(hook, -1, 1, 0, r, r < 0 ? e : 0);
                 errno = e;
@@ -575,8 +534,7 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
             m.work[s] = heap_sets + (size_t)s * m.words;
         }
     }
-    if (!m.words)
-        m.user[0] = m.user[1] = m.user[2] = NULL; /* nfds 0: a plain sleep */
+    if (!m.words) m.user[0] = m.user[1] = m.user[2] = NULL; /* nfds 0: a plain sleep */
 
     int zero = tmo_ns == 0;
     uint64_t deadline = tmo_ns == UINT64_MAX || zero ? 0 : deadline_ns(tmo_ns);
@@ -584,8 +542,7 @@ static int co_select(int hook, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, str
     int e = errno;
     if (r >= 0 && m.in_work) {
         for (int s = 0; s < 3; s++)
-            if (m.work[s])
-                memcpy(m.user[s], m.work[s], m.words * sizeof(unsigned long));
+            if (m.work[s]) memcpy(m.user[s], m.work[s], m.words * sizeof(unsigned long));
     }
     if (!is_pselect && tv && !zero) {
         /* Linux writes back the time not slept (also on EINTR and errors). */
@@ -610,8 +567,7 @@ static CS_SLOW int select_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, s
 {
     cs_tls.call_arg = (tv ? ((uint64_t)tv->tv_sec * 1000u + (uint64_t)(tv->tv_usec + 999) / 1000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_select, -1, cs_real.select(nfds, rd, wr, ex, tv));
+    if (!co) return CS_PASS(CS_HOOK_select, -1, cs_real.select(nfds, rd, wr, ex, tv));
     return co_select(CS_HOOK_select, nfds, rd, wr, ex, tv, NULL, NULL, 0);
 }
 
@@ -621,12 +577,12 @@ CS_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeva
     return select_hooked(nfds, rd, wr, ex, tv);
 }
 
-static CS_SLOW int pselect_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
+static CS_SLOW int pselect_hooked(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
+                                  const sigset_t *mask)
 {
     cs_tls.call_arg = (ts ? ((uint64_t)ts->tv_sec * 1000u + (uint64_t)(ts->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_pselect, -1, cs_real.pselect(nfds, rd, wr, ex, ts, mask));
+    if (!co) return CS_PASS(CS_HOOK_pselect, -1, cs_real.pselect(nfds, rd, wr, ex, ts, mask));
     return co_select(CS_HOOK_pselect, nfds, rd, wr, ex, NULL, ts, mask, 1);
 }
 
@@ -650,8 +606,7 @@ static CS_SLOW int epoll_wait_hooked(int epfd, struct epoll_event *evs, int maxe
 {
     cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_epoll_wait, epfd, cs_real.epoll_wait(epfd, evs, maxev, timeout));
+    if (!co) return CS_PASS(CS_HOOK_epoll_wait, epfd, cs_real.epoll_wait(epfd, evs, maxev, timeout));
     return co_epoll(CS_HOOK_epoll_wait, epfd, evs, maxev, timeout, NULL, 0);
 }
 
@@ -665,8 +620,7 @@ static CS_SLOW int epoll_pwait_hooked(int epfd, struct epoll_event *evs, int max
 {
     cs_tls.call_arg = timeout < 0 ? UINT64_MAX : (uint64_t)timeout;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_epoll_pwait, epfd, cs_real.epoll_pwait(epfd, evs, maxev, timeout, mask));
+    if (!co) return CS_PASS(CS_HOOK_epoll_pwait, epfd, cs_real.epoll_pwait(epfd, evs, maxev, timeout, mask));
     return co_epoll(CS_HOOK_epoll_pwait, epfd, evs, maxev, timeout, mask, 1);
 }
 

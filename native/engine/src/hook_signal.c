@@ -44,8 +44,7 @@ uint32_t cs_signal_norestart_epoch(void)
 
 static int is_handler(const struct sigaction *a)
 {
-    if (a->sa_flags & SA_SIGINFO)
-        return a->sa_sigaction != NULL;
+    if (a->sa_flags & SA_SIGINFO) return a->sa_sigaction != NULL;
     return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
 }
 
@@ -73,8 +72,7 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
         return;
     }
     atomic_fetch_add_explicit(&cs_rt.intr_epoch, 1, memory_order_release);
-    if (!(a.sa_flags & SA_RESTART))
-        atomic_fetch_add_explicit(&cs_rt.intr_norestart, 1, memory_order_release);
+    if (!(a.sa_flags & SA_RESTART)) atomic_fetch_add_explicit(&cs_rt.intr_norestart, 1, memory_order_release);
     if (atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 2) {
         for (int i = 0; i < cs_rt.nworkers; i++) {
             cs_worker *w = &cs_rt.workers[i];
@@ -90,16 +88,13 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
 
 void cs_signal_deliver_user(int sig, siginfo_t *si, void *uc)
 {
-    if (sig > 0 && sig < NSIGS && atomic_load(&wrapped[sig]))
-        wrapper(sig, si, uc);
+    if (sig > 0 && sig < NSIGS && atomic_load(&wrapped[sig])) wrapper(sig, si, uc);
 }
 
 int cs_signal_adopt(int sig, const struct sigaction *kernel_old)
 {
-    if (sig <= 0 || sig >= NSIGS)
-        return 0;
-    if (atomic_load(&wrapped[sig]))
-        return 1;
+    if (sig <= 0 || sig >= NSIGS) return 0;
+    if (atomic_load(&wrapped[sig])) return 1;
     if (kernel_old && is_handler(kernel_old) && kernel_old->sa_sigaction != wrapper) {
         user_act[sig] = *kernel_old;
         atomic_store(&wrapped[sig], 1);
@@ -128,27 +123,21 @@ static int owned_sigaction(int sig, const struct sigaction *act, struct sigactio
         user_act[sig] = *act;
         atomic_store(&wrapped[sig], is_handler(act));
     }
-    if (old)
-        *old = prev;
+    if (old) *old = prev;
     return 0;
 }
 
 static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    if (sig <= 0 || sig >= NSIGS || sig == SIGKILL || sig == SIGSTOP)
-        return cs_real.sigaction(sig, act, old);
-    if (sig == SIGSEGV && cs_overflow_user_action(act, old))
-        return 0;
-    if (cs_preempt_owns(sig))
-        return owned_sigaction(sig, act, old);
+    if (sig <= 0 || sig >= NSIGS || sig == SIGKILL || sig == SIGSTOP) return cs_real.sigaction(sig, act, old);
+    if (sig == SIGSEGV && cs_overflow_user_action(act, old)) return 0;
+    if (cs_preempt_owns(sig)) return owned_sigaction(sig, act, old);
     struct sigaction prev_user;
     int was_wrapped = atomic_load(&wrapped[sig]);
-    if (was_wrapped)
-        prev_user = user_act[sig];
+    if (was_wrapped) prev_user = user_act[sig];
     if (!act) {
         int r = cs_real.sigaction(sig, NULL, old);
-        if (r == 0 && old && was_wrapped)
-            *old = prev_user;
+        if (r == 0 && old && was_wrapped) *old = prev_user;
         return r;
     }
     struct sigaction kact = *act;
@@ -160,13 +149,11 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
     struct sigaction kold;
     int r = cs_real.sigaction(sig, &kact, &kold);
     if (r != 0) {
-        if (was_wrapped)
-            user_act[sig] = prev_user;
+        if (was_wrapped) user_act[sig] = prev_user;
         return r;
     }
     atomic_store(&wrapped[sig], is_handler(act));
-    if (old)
-        *old = was_wrapped ? prev_user : kold;
+    if (old) *old = was_wrapped ? prev_user : kold;
     return 0;
 }
 
@@ -187,8 +174,7 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags)
     memset(&act, 0, sizeof act);
     act.sa_handler = h;
     sigemptyset(&act.sa_mask);
-    if (!(flags & SA_NODEFER) && sig > 0 && sig < NSIGS)
-        sigaddset(&act.sa_mask, sig);
+    if (!(flags & SA_NODEFER) && sig > 0 && sig < NSIGS) sigaddset(&act.sa_mask, sig);
     act.sa_flags = flags;
     if (h == SIG_ERR || do_sigaction(sig, &act, &old) < 0) {
         errno = EINVAL;
@@ -199,8 +185,14 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags)
 }
 
 /* glibc's signal() has BSD semantics: handlers restart calls. */
-CS_EXPORT sighandler_t signal(int sig, sighandler_t h) { return set_handler(sig, h, SA_RESTART); }
-CS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h) { return set_handler(sig, h, SA_RESTART); }
+CS_EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+    return set_handler(sig, h, SA_RESTART);
+}
+CS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+    return set_handler(sig, h, SA_RESTART);
+}
 CS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
     return set_handler(sig, h, SA_RESETHAND | SA_NODEFER);

@@ -45,16 +45,14 @@ static int valid_ts(const struct timespec *ts)
 static uint64_t rel_deadline(const struct timespec *req)
 {
     uint64_t ns;
-    if ((uint64_t)req->tv_sec > (UINT64_MAX - 1000000000ull) / 1000000000ull)
-        return UINT64_MAX;
+    if ((uint64_t)req->tv_sec > (UINT64_MAX - 1000000000ull) / 1000000000ull) return UINT64_MAX;
     ns = cs_ts_ns(req);
     return cs_deadline_after(ns);
 }
 
 static void fill_rem(struct timespec *rem, uint64_t left)
 {
-    if (!rem)
-        return;
+    if (!rem) return;
     if (left == UINT64_MAX) {
         rem->tv_sec = (time_t)(UINT64_MAX >> 2);
         rem->tv_nsec = 0;
@@ -84,10 +82,10 @@ static int co_nanosleep(cs_co *co, const struct timespec *req, struct timespec *
 
 static CS_SLOW int nanosleep_hooked(const struct timespec *req, struct timespec *rem)
 {
-    cs_tls.call_arg = (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
+    cs_tls.call_arg =
+        (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_nanosleep, -1, cs_real.nanosleep(req, rem));
+    if (!co) return CS_PASS(CS_HOOK_nanosleep, -1, cs_real.nanosleep(req, rem));
     co->cur_hook = CS_HOOK_nanosleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
     co->call_fd = -1;
@@ -108,8 +106,7 @@ static CS_SLOW int usleep_hooked(useconds_t us)
 {
     cs_tls.call_arg = ((uint64_t)us + 999) / 1000;
     cs_co *co = cs_hook_co();
-    if (!co)
-        return CS_PASS(CS_HOOK_usleep, -1, cs_real.usleep(us));
+    if (!co) return CS_PASS(CS_HOOK_usleep, -1, cs_real.usleep(us));
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
     co->cur_hook = CS_HOOK_usleep;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
@@ -158,10 +155,12 @@ CS_EXPORT unsigned int sleep(unsigned int seconds)
 
 static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
 {
-    cs_tls.call_arg = (flags & TIMER_ABSTIME) ? 0 : (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
+    cs_tls.call_arg =
+        (flags & TIMER_ABSTIME)
+            ? 0
+            : (req ? ((uint64_t)req->tv_sec * 1000u + (uint64_t)(req->tv_nsec + 999999) / 1000000u) : UINT64_MAX);
     cs_co *co = cs_hook_co();
-    if (!co || !(clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME || clk == CLOCK_BOOTTIME ||
-                 clk == CLOCK_TAI)) {
+    if (!co || !(clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME || clk == CLOCK_BOOTTIME || clk == CLOCK_TAI)) {
         /* CPU-time clocks cannot be waited on by a timer: real call. */
         int r = cs_real.clock_nanosleep(clk, flags, req, rem);
         cs_observe(CS_HOOK_clock_nanosleep, -1, co != NULL, 0, r ? -1 : 0, r);
@@ -189,8 +188,7 @@ static CS_SLOW int clock_nanosleep_hooked(clockid_t clk, int flags, const struct
     co->call_pc = (uintptr_t)cs_tls.call_pc;
     co->call_fd = -1;
     int r = sleep_until(co, deadline, &left);
-    if (r == EINTR && !(flags & TIMER_ABSTIME))
-        fill_rem(rem, left);
+    if (r == EINTR && !(flags & TIMER_ABSTIME)) fill_rem(rem, left);
     cs_observe(CS_HOOK_clock_nanosleep, -1, 1, 1, r ? -1 : 0, r);
     return r;
 }

@@ -30,7 +30,10 @@
 
 #include "hook.h"
 
-static int stream_fd(FILE *fp) { return fp ? fp->_fileno : -1; }
+static int stream_fd(FILE *fp)
+{
+    return fp ? fp->_fileno : -1;
+}
 
 int cs_stdio_refill(cs_co *co, int hook, FILE *fp, size_t want);
 
@@ -38,8 +41,7 @@ int cs_stdio_refill(cs_co *co, int hook, FILE *fp, size_t want);
 static void stdio_observe_parked(int hook, FILE *fp, cs_co *co, uint64_t t0, long ret, int parked)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
-    if (!f)
-        return;
+    if (!f) return;
     int e = errno;
     int err = fp && ferror_unlocked(fp) ? e : 0;
     if (co) {
@@ -210,25 +212,27 @@ CS_EXPORT int fflush(FILE *fp)
 
 /* fgetc/getc: only a call that finds the read buffer empty is recorded (a
  * racy peek at the stream's buffer pointers, used for that choice only). */
-static int buffered(FILE *fp) { return fp && fp->_IO_read_ptr < fp->_IO_read_end; }
+static int buffered(FILE *fp)
+{
+    return fp && fp->_IO_read_ptr < fp->_IO_read_end;
+}
 
-#define GETC_HOOK(name)                                                                              \
-    static CS_SLOW int name##_hooked(FILE *fp)                                                       \
-    {                                                                                                \
-        if (buffered(fp))                                                                            \
-            return cs_real.name(fp);                                                                 \
-        cs_tls.call_arg = 1;                                                                         \
-        cs_co *co = cs_hook_co();                                                                    \
-        uint64_t t0 = entry_time(co);                                                                \
-        int parked = refill(co, CS_HOOK_##name, fp, 1);                                              \
-        int r = cs_real.name(fp);                                                                    \
-        stdio_observe_parked(CS_HOOK_##name, fp, co, t0, r, parked);                                 \
-        return r;                                                                                    \
-    }                                                                                                \
-    CS_EXPORT int name(FILE *fp)                                                                     \
-    {                                                                                                \
-        CS_FAST_PASS(name, (fp));                                                                    \
-        return name##_hooked(fp);                                                                    \
+#define GETC_HOOK(name)                                              \
+    static CS_SLOW int name##_hooked(FILE *fp)                       \
+    {                                                                \
+        if (buffered(fp)) return cs_real.name(fp);                   \
+        cs_tls.call_arg = 1;                                         \
+        cs_co *co = cs_hook_co();                                    \
+        uint64_t t0 = entry_time(co);                                \
+        int parked = refill(co, CS_HOOK_##name, fp, 1);              \
+        int r = cs_real.name(fp);                                    \
+        stdio_observe_parked(CS_HOOK_##name, fp, co, t0, r, parked); \
+        return r;                                                    \
+    }                                                                \
+    CS_EXPORT int name(FILE *fp)                                     \
+    {                                                                \
+        CS_FAST_PASS(name, (fp));                                    \
+        return name##_hooked(fp);                                    \
     }
 GETC_HOOK(fgetc)
 GETC_HOOK(getc)

@@ -74,13 +74,13 @@ void cs_lock_acquired(void);
 void cs_lock_released(const void *site);
 
 /* glibc's mutex kind bits (nptl/pthreadP.h), stable ABI of the initializers. */
-#define KIND_TYPE(k) ((k) & 3)
-#define TYPE_RECURSIVE 1
+#define KIND_TYPE(k)    ((k)&3)
+#define TYPE_RECURSIVE  1
 #define TYPE_ERRORCHECK 2
-#define KIND_ROBUST 16
-#define KIND_PI 32
+#define KIND_ROBUST     16
+#define KIND_PI         32
 /* glibc's condvar __wrefs: bit 0 process-shared, bit 1 CLOCK_MONOTONIC. */
-#define WREFS_PSHARED 1u
+#define WREFS_PSHARED   1u
 #define WREFS_MONOTONIC 2u
 
 /* Between an unlock and the look at the waiters (syncq.h): a full barrier.
@@ -114,10 +114,17 @@ void cs_sync_hooks_resolve(void)
 
 /* Before the constructor (a library initialised earlier locking a mutex):
  * resolve on first use. */
-#define REAL(name) (__builtin_expect(real_sync.name != NULL, 1) ? real_sync.name : (cs_sync_hooks_resolve(), real_sync.name))
+#define REAL(name) \
+    (__builtin_expect(real_sync.name != NULL, 1) ? real_sync.name : (cs_sync_hooks_resolve(), real_sync.name))
 
-static int mkind(pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED); }
-static int mowner(pthread_mutex_t *m) { return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED); }
+static int mkind(pthread_mutex_t *m)
+{
+    return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+}
+static int mowner(pthread_mutex_t *m)
+{
+    return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+}
 static int checks_owner(int kind)
 {
     return KIND_TYPE(kind) == TYPE_RECURSIVE || KIND_TYPE(kind) == TYPE_ERRORCHECK || (kind & (KIND_ROBUST | KIND_PI));
@@ -128,8 +135,7 @@ static int checks_owner(int kind)
 static int held_find(const cs_co *co, const void *m)
 {
     for (int i = 0; i < co->held.n; i++)
-        if (co->held.m[i] == m)
-            return i;
+        if (co->held.m[i] == m) return i;
     return -1;
 }
 
@@ -160,19 +166,15 @@ static int sibling_holds(const cs_co *co, pthread_mutex_t *m, int i)
 static int try_take(cs_co *co, pthread_mutex_t *m)
 {
     int i = held_find(co, m);
-    if (sibling_holds(co, m, i))
-        return EBUSY;
+    if (sibling_holds(co, m, i)) return EBUSY;
     if (i >= 0 || (co->held.overflow && co->owner && mowner(m) == co->owner->tid)) { /* relock by its holder */
         int type = KIND_TYPE(mkind(m));
-        if (type == TYPE_ERRORCHECK)
-            return EDEADLK;
-        if (type != TYPE_RECURSIVE)
-            return EBUSY; /* NORMAL/ADAPTIVE: deadlock, as on a thread */
+        if (type == TYPE_ERRORCHECK) return EDEADLK;
+        if (type != TYPE_RECURSIVE) return EBUSY; /* NORMAL/ADAPTIVE: deadlock, as on a thread */
     }
     int r = REAL(trylock)(m);
     if (r == 0 || r == EOWNERDEAD) {
-        if (i < 0)
-            held_add(co, m);
+        if (i < 0) held_add(co, m);
         cs_lock_acquired();
     }
     return r;
@@ -181,8 +183,7 @@ static int try_take(cs_co *co, pthread_mutex_t *m)
 /* The lock's deadline on CLOCK_MONOTONIC from an absolute time on clk; 0 or EINVAL. */
 static int mono_deadline(clockid_t clk, const struct timespec *abs, uint64_t *out)
 {
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
-        return EINVAL;
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L) return EINVAL;
     struct timespec now;
     clock_gettime(clk, &now);
     int64_t ds = (int64_t)abs->tv_sec - (int64_t)now.tv_sec;
@@ -203,8 +204,7 @@ static int park_take(cs_co *co, pthread_mutex_t *m, int timed, uint64_t deadline
 {
     uint64_t backoff = BACKOFF_MIN_NS;
     for (;;) {
-        if (timed && cs_now_ns() >= deadline)
-            return ETIMEDOUT;
+        if (timed && cs_now_ns() >= deadline) return ETIMEDOUT;
         cs_syncq_node n;
         uint64_t t = cs_wait_begin(co, 0);
         cs_syncq_add(&n, m, co, t, (uint64_t)hook + 1);
@@ -216,15 +216,12 @@ static int park_take(cs_co *co, pthread_mutex_t *m, int timed, uint64_t deadline
             return r;
         }
         uint64_t until = cs_deadline_after(backoff);
-        if (timed && deadline < until)
-            until = deadline;
-        if (cs_tel())
-            cs_emit_call_enter(co, timed ? deadline : 0); /* the call's own timeout, not the backoff's */
+        if (timed && deadline < until) until = deadline;
+        if (cs_tel()) cs_emit_call_enter(co, timed ? deadline : 0); /* the call's own timeout, not the backoff's */
         cs_wait_park(co, t, until);
         *parked = 1;
         cs_syncq_remove(&n);
-        if (backoff < BACKOFF_MAX_NS)
-            backoff *= 2;
+        if (backoff < BACKOFF_MAX_NS) backoff *= 2;
     }
 }
 
@@ -242,12 +239,10 @@ static int real_lock(int hook, pthread_mutex_t *m, clockid_t clk, const struct t
 static void observe_timed(int hook, int r, uint64_t t0, int in_co, int blocked)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
-    if (!f)
-        return;
+    if (!f) return;
     uint64_t t1 = cs_now_ns();
     if (f == cs_tel_call_observer) {
-        if (cs_tel())
-            cs_tel_call(t1, hook, -1, in_co, 0, blocked, r ? -1 : 0, r, 0, t1 - t0);
+        if (cs_tel()) cs_tel_call(t1, hook, -1, in_co, 0, blocked, r ? -1 : 0, r, 0, t1 - t0);
     } else {
         cs_observe_foreign(f, hook, -1, in_co, r ? -1 : 0, r, t0, t1);
     }
@@ -257,11 +252,9 @@ static void observe_timed(int hook, int r, uint64_t t0, int in_co, int blocked)
  * says it has to wait. */
 static int plain_lock(int hook, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
-    if (!atomic_load_explicit(&cs_observer, memory_order_relaxed))
-        return real_lock(hook, m, clk, abs);
+    if (!atomic_load_explicit(&cs_observer, memory_order_relaxed)) return real_lock(hook, m, clk, abs);
     int r = REAL(trylock)(m);
-    if (r != EBUSY)
-        return r;
+    if (r != EBUSY) return r;
     uint64_t t0 = cs_now_ns();
     r = real_lock(hook, m, clk, abs);
     observe_timed(hook, r, t0, 0, 0);
@@ -270,18 +263,15 @@ static int plain_lock(int hook, pthread_mutex_t *m, clockid_t clk, const struct 
 
 static int co_lock(cs_co *co, int hook, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
-    if (hook == CS_HOOK_pthread_mutex_clocklock && clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
-        return EINVAL;
+    if (hook == CS_HOOK_pthread_mutex_clocklock && clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) return EINVAL;
     int r = try_take(co, m);
-    if (r != EBUSY)
-        return r;
+    if (r != EBUSY) return r;
     int saved = errno;
     if (!atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed) || co->state != CS_CO_RUNNING) {
         int i = held_find(co, m);
         r = real_lock(hook, m, clk, abs); /* the plain call: the worker waits */
         if (r == 0 || r == EOWNERDEAD) {
-            if (i < 0)
-                held_add(co, m);
+            if (i < 0) held_add(co, m);
             cs_lock_acquired();
         }
         errno = saved;
@@ -307,8 +297,7 @@ static int co_lock(cs_co *co, int hook, pthread_mutex_t *m, clockid_t clk, const
 CS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     cs_co *co = cs_tls.co;
-    if (__builtin_expect(co == NULL, 1))
-        return plain_lock(CS_HOOK_pthread_mutex_lock, m, CLOCK_REALTIME, NULL);
+    if (__builtin_expect(co == NULL, 1)) return plain_lock(CS_HOOK_pthread_mutex_lock, m, CLOCK_REALTIME, NULL);
     cs_tls.call_pc = __builtin_return_address(0);
     return co_lock(co, CS_HOOK_pthread_mutex_lock, m, CLOCK_REALTIME, NULL);
 }
@@ -316,8 +305,7 @@ CS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 CS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
 {
     cs_co *co = cs_tls.co;
-    if (co == NULL)
-        return plain_lock(CS_HOOK_pthread_mutex_timedlock, m, CLOCK_REALTIME, abs);
+    if (co == NULL) return plain_lock(CS_HOOK_pthread_mutex_timedlock, m, CLOCK_REALTIME, abs);
     cs_tls.call_pc = __builtin_return_address(0);
     return co_lock(co, CS_HOOK_pthread_mutex_timedlock, m, CLOCK_REALTIME, abs);
 }
@@ -325,8 +313,7 @@ CS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 CS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
     cs_co *co = cs_tls.co;
-    if (co == NULL)
-        return plain_lock(CS_HOOK_pthread_mutex_clocklock, m, clk, abs);
+    if (co == NULL) return plain_lock(CS_HOOK_pthread_mutex_clocklock, m, clk, abs);
     cs_tls.call_pc = __builtin_return_address(0);
     return co_lock(co, CS_HOOK_pthread_mutex_clocklock, m, clk, abs);
 }
@@ -334,8 +321,7 @@ CS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
 CS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     cs_co *co = cs_tls.co;
-    if (__builtin_expect(co == NULL, 1))
-        return REAL(trylock)(m);
+    if (__builtin_expect(co == NULL, 1)) return REAL(trylock)(m);
     return try_take(co, m);
 }
 
@@ -348,13 +334,11 @@ static int co_unlock(cs_co *co, pthread_mutex_t *m, const void *site, int serve)
     if (sibling_holds(co, m, i) && checks_owner(kind))
         return EPERM; /* another coroutine's: as unlocking another thread's */
     int r = REAL(unlock)(m);
-    if (r != 0)
-        return r;
+    if (r != 0) return r;
     if (KIND_TYPE(kind) != TYPE_RECURSIVE || !co->owner || mowner(m) != co->owner->tid)
         held_drop(co, i); /* a RECURSIVE one still counted stays held */
-    UNLOCK_FENCE(); /* the unlock before the look at the waiters (syncq.h) */
-    if (cs_syncq_waiting())
-        cs_syncq_wake(m, 0);
+    UNLOCK_FENCE();       /* the unlock before the look at the waiters (syncq.h) */
+    if (cs_syncq_waiting()) cs_syncq_wake(m, 0);
     if (serve && co->state == CS_CO_RUNNING)
         cs_lock_released(site);
     else if (co->locks > 0)
@@ -365,13 +349,11 @@ static int co_unlock(cs_co *co, pthread_mutex_t *m, const void *site, int serve)
 CS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     cs_co *co = cs_tls.co;
-    if (__builtin_expect(co != NULL, 0))
-        return co_unlock(co, m, __builtin_return_address(0), 1);
+    if (__builtin_expect(co != NULL, 0)) return co_unlock(co, m, __builtin_return_address(0), 1);
     int r = REAL(unlock)(m);
     if (r == 0) {
         UNLOCK_FENCE();
-        if (cs_syncq_waiting())
-            cs_syncq_wake(m, 0);
+        if (cs_syncq_waiting()) cs_syncq_wake(m, 0);
     }
     return r;
 }
@@ -394,23 +376,19 @@ static int cond_wait_hook(int hook, pthread_cond_t *c, pthread_mutex_t *m, clock
     if (!co) {
         uint64_t t0 = atomic_load_explicit(&cs_observer, memory_order_relaxed) ? cs_now_ns() : 0;
         int r = real_wait(hook, c, m, clk, abs);
-        if (t0)
-            observe_timed(hook, r, t0, 0, 0);
+        if (t0) observe_timed(hook, r, t0, 0, 0);
         errno = saved;
         return r;
     }
     unsigned wrefs = __atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED);
-    if (hook == CS_HOOK_pthread_cond_clockwait && clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
-        return EINVAL;
-    if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L))
-        return EINVAL;
+    if (hook == CS_HOOK_pthread_cond_clockwait && clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) return EINVAL;
+    if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)) return EINVAL;
     if ((wrefs & WREFS_PSHARED) || !atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed) ||
         co->state != CS_CO_RUNNING) {
         /* The plain call: libc releases and retakes m on this thread, for this coroutine. */
         uint64_t t0 = atomic_load_explicit(&cs_observer, memory_order_relaxed) ? cs_now_ns() : 0;
         int r = real_wait(hook, c, m, clk, abs);
-        if (t0)
-            observe_timed(hook, r, t0, cs_in_co(), (wrefs & WREFS_PSHARED) != 0);
+        if (t0) observe_timed(hook, r, t0, cs_in_co(), (wrefs & WREFS_PSHARED) != 0);
         errno = saved;
         return r;
     }
@@ -419,11 +397,9 @@ static int cond_wait_hook(int hook, pthread_cond_t *c, pthread_mutex_t *m, clock
     co->cur_hook = hook;
     co->call_pc = (uintptr_t)cs_tls.call_pc;
     co->call_fd = -1;
-    if (hook == CS_HOOK_pthread_cond_timedwait)
-        clk = (wrefs & WREFS_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+    if (hook == CS_HOOK_pthread_cond_timedwait) clk = (wrefs & WREFS_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
     uint64_t deadline = 0;
-    if (abs)
-        mono_deadline(clk, abs, &deadline); /* the arguments were checked above */
+    if (abs) mono_deadline(clk, abs, &deadline); /* the arguments were checked above */
 
     cs_syncq_node n;
     uint64_t t = cs_wait_begin(co, 0);
@@ -432,15 +408,13 @@ static int cond_wait_hook(int hook, pthread_cond_t *c, pthread_mutex_t *m, clock
     int parked = 0;
     if (r != 0) { /* EPERM: not ours to release; nothing waited */
         cs_syncq_remove(&n);
-        if (!cs_wake_cancel(co, t))
-            cs_wait_park(co, t, 0);
+        if (!cs_wake_cancel(co, t)) cs_wait_park(co, t, 0);
     } else {
         int cause = cs_wait_park(co, t, deadline ? deadline : 0);
         parked = 1;
         cs_syncq_remove(&n);
         r = park_take(co, m, 0, 0, hook, &parked); /* retake it, parked while contended */
-        if (r == 0 && cause == CS_WAKE_TIMER)
-            r = ETIMEDOUT;
+        if (r == 0 && cause == CS_WAKE_TIMER) r = ETIMEDOUT;
     }
     cs_observe(hook, -1, 1, parked, r ? -1 : 0, r);
     errno = saved;
@@ -459,8 +433,7 @@ CS_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, cons
     return cond_wait_hook(CS_HOOK_pthread_cond_timedwait, c, m, CLOCK_REALTIME, abs);
 }
 
-CS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
-                                     const struct timespec *abs)
+CS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
     cs_tls.call_pc = __builtin_return_address(0);
     return cond_wait_hook(CS_HOOK_pthread_cond_clockwait, c, m, clk, abs);
@@ -468,14 +441,12 @@ CS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 CS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    if (cs_syncq_waiting())
-        cs_syncq_wake(c, 0);
+    if (cs_syncq_waiting()) cs_syncq_wake(c, 0);
     return REAL(signal)(c);
 }
 
 CS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-    if (cs_syncq_waiting())
-        cs_syncq_wake(c, 1);
+    if (cs_syncq_waiting()) cs_syncq_wake(c, 1);
     return REAL(broadcast)(c);
 }

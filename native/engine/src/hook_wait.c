@@ -73,13 +73,11 @@ static inline uint64_t entry_time(void)
 static void observe_plain(int hook, long ret, int err, uint64_t t0)
 {
     cs_observer_fn f = atomic_load_explicit(&cs_observer, memory_order_relaxed);
-    if (!f || !t0)
-        return;
+    if (!f || !t0) return;
     int saved = errno;
     uint64_t t1 = cs_now_ns();
     if (f == cs_tel_call_observer) {
-        if (cs_tel())
-            cs_tel_call(t1, hook, -1, cs_in_co(), 0, 0, ret, err, cs_tls.call_arg, t1 - t0);
+        if (cs_tel()) cs_tel_call(t1, hook, -1, cs_in_co(), 0, 0, ret, err, cs_tls.call_arg, t1 - t0);
         cs_tls.call_arg = 0;
     } else {
         cs_observe_foreign(f, hook, -1, cs_in_co(), ret, err, t0, t1);
@@ -122,8 +120,7 @@ static void child_run(cs_offload_req *r)
     siginfo_t si;
     memset(&si, 0, sizeof si);
     int rc;
-    do
-        rc = cs_real.waitid(j->idtype, j->id, &si, j->flags);
+    do rc = cs_real.waitid(j->idtype, j->id, &si, j->flags);
     while (rc < 0 && errno == EINTR);
     r->ret = rc;
     r->err = rc < 0 ? errno : 0;
@@ -188,8 +185,7 @@ static long child_wait(int hook, child_call *c)
     begin_park(co, hook);
     for (;;) {
         if (child_try(c, &ret)) {
-            if (ret >= 0)
-                errno = saved;
+            if (ret >= 0) errno = saved;
             break;
         }
         child_job *j = calloc(1, sizeof *j);
@@ -304,8 +300,7 @@ CS_EXPORT int pthread_join(pthread_t th, void **result)
             j->req.fn = join_run;
             cs_offload_wait(co, &j->req, 0, &parked); /* not interruptible: always its result */
             r = (int)j->req.ret;
-            if (r == 0 && result)
-                *result = j->result;
+            if (r == 0 && result) *result = j->result;
             free(j);
         }
     }
@@ -347,18 +342,15 @@ static void sem_run(cs_offload_req *r)
             until.tv_nsec -= 1000000000L;
         }
         int last = j->timed && !ts_before(&until, &j->deadline);
-        if (last)
-            until = j->deadline;
+        if (last) until = j->deadline;
         if (cs_real.sem_clockwait(j->sem, j->clk, &until) == 0) {
             r->ret = 0;
             r->err = 0;
             return;
         }
         int e = errno;
-        if (e == ETIMEDOUT && !last)
-            continue;
-        if (e == EINTR)
-            continue;
+        if (e == ETIMEDOUT && !last) continue;
+        if (e == EINTR) continue;
         r->ret = -1;
         r->err = e;
         return;
@@ -368,8 +360,7 @@ static void sem_run(cs_offload_req *r)
 /* The coroutine left: a unit taken after that goes back. */
 static void sem_abandoned(cs_offload_req *r)
 {
-    if (r->ret == 0)
-        sem_post(((sem_job *)r)->sem);
+    if (r->ret == 0) sem_post(((sem_job *)r)->sem);
 }
 
 static int sem_hook(int hook, sem_t *sem, clockid_t clk, const struct timespec *abs)
@@ -408,8 +399,7 @@ static int sem_hook(int hook, sem_t *sem, clockid_t clk, const struct timespec *
             j->sem = sem;
             j->clk = hook == CS_HOOK_sem_wait ? CLOCK_MONOTONIC : clk;
             j->timed = hook != CS_HOOK_sem_wait;
-            if (abs)
-                j->deadline = *abs;
+            if (abs) j->deadline = *abs;
             j->req.fn = sem_run;
             j->req.abandoned = sem_abandoned;
             uint32_t nr0 = cs_signal_norestart_epoch();

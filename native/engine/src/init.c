@@ -78,8 +78,7 @@ static void atfork_child(void)
      * own: it gets its own control socket, so it can be listed and attached. */
     if (atomic_load(&cs_rt.started) == 2) {
         int err = cs_control_start();
-        if (err)
-            cs_log("forked child: no control socket (%s): it cannot be attached to", strerror(err));
+        if (err) cs_log("forked child: no control socket (%s): it cannot be attached to", strerror(err));
     }
 }
 
@@ -91,27 +90,22 @@ static void drop_preload(char **envp)
 {
     static const char key[] = "LD_PRELOAD=";
     for (char **e = envp; e && *e; e++) {
-        if (strncmp(*e, key, sizeof key - 1))
-            continue;
+        if (strncmp(*e, key, sizeof key - 1)) continue;
         char *val = *e + sizeof key - 1, *out = val;
         const char *p = val;
         while (*p) {
-            while (*p == ' ' || *p == ':')
-                p++;
+            while (*p == ' ' || *p == ':') p++;
             const char *tok = p;
-            while (*p && *p != ' ' && *p != ':')
-                p++;
+            while (*p && *p != ' ' && *p != ':') p++;
             size_t len = (size_t)(p - tok);
-            if (!len)
-                continue;
+            if (!len) continue;
             const char *base = tok;
             for (const char *q = tok; q < p; q++)
-                if (*q == '/')
-                    base = q + 1;
-            if ((size_t)(p - base) == strlen("libcoroscope.so") && !strncmp(base, "libcoroscope.so", (size_t)(p - base)))
+                if (*q == '/') base = q + 1;
+            if ((size_t)(p - base) == strlen("libcoroscope.so") &&
+                !strncmp(base, "libcoroscope.so", (size_t)(p - base)))
                 continue;
-            if (out != val)
-                *out++ = ':';
+            if (out != val) *out++ = ':';
             memmove(out, tok, len);
             out += len;
         }
@@ -134,10 +128,8 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
     cs_config_load(envp);
     cs_clock_init(cs_cfg.tsc);
     cs_tel_init();
-    if (!cs_cfg.inherit)
-        drop_preload(envp);
-    if (cs_cfg.control_fd >= 0)
-        cs_control_inherit(cs_cfg.control_fd, envp);
+    if (!cs_cfg.inherit) drop_preload(envp);
+    if (cs_cfg.control_fd >= 0) cs_control_inherit(cs_cfg.control_fd, envp);
     cs_follow_load(envp);
     cs_exec_hooks_resolve();
     pthread_atfork(NULL, NULL, atfork_child);

@@ -33,22 +33,14 @@ static int is_socket_call(int how)
 static ssize_t plain(cs_io *io)
 {
     switch (io->how) {
-    case CS_IO_READ:
-        return cs_real.read(io->fd, io->buf, io->len);
-    case CS_IO_WRITE:
-        return cs_real.write(io->fd, io->buf, io->len);
-    case CS_IO_READV:
-        return cs_real.readv(io->fd, io->iov, io->iovcnt);
-    case CS_IO_WRITEV:
-        return cs_real.writev(io->fd, io->iov, io->iovcnt);
-    case CS_IO_RECV:
-        return cs_real.recvfrom(io->fd, io->buf, io->len, io->flags, io->from, io->fromlen);
-    case CS_IO_SEND:
-        return cs_real.sendto(io->fd, io->buf, io->len, io->flags, io->to, io->tolen);
-    case CS_IO_RECVMSG:
-        return cs_real.recvmsg(io->fd, io->msg, io->flags);
-    case CS_IO_SENDMSG:
-        return cs_real.sendmsg(io->fd, io->msg, io->flags);
+    case CS_IO_READ: return cs_real.read(io->fd, io->buf, io->len);
+    case CS_IO_WRITE: return cs_real.write(io->fd, io->buf, io->len);
+    case CS_IO_READV: return cs_real.readv(io->fd, io->iov, io->iovcnt);
+    case CS_IO_WRITEV: return cs_real.writev(io->fd, io->iov, io->iovcnt);
+    case CS_IO_RECV: return cs_real.recvfrom(io->fd, io->buf, io->len, io->flags, io->from, io->fromlen);
+    case CS_IO_SEND: return cs_real.sendto(io->fd, io->buf, io->len, io->flags, io->to, io->tolen);
+    case CS_IO_RECVMSG: return cs_real.recvmsg(io->fd, io->msg, io->flags);
+    case CS_IO_SENDMSG: return cs_real.sendmsg(io->fd, io->msg, io->flags);
     }
     errno = EINVAL;
     return -1;
@@ -57,16 +49,15 @@ static ssize_t plain(cs_io *io)
 /* Working copy of an iovec array that advances as bytes are transferred. */
 typedef struct iovcur {
     struct iovec local[LOCAL_IOV];
-    struct iovec *base;   /* what to free: local or malloc'd */
-    struct iovec *v;      /* first entry not fully transferred */
+    struct iovec *base; /* what to free: local or malloc'd */
+    struct iovec *v;    /* first entry not fully transferred */
     int n;
 } iovcur;
 
 static int iovcur_init(iovcur *c, const struct iovec *iov, int n)
 {
     c->base = n <= LOCAL_IOV ? c->local : malloc(sizeof(struct iovec) * (size_t)(n ? n : 1));
-    if (!c->base)
-        return ENOMEM;
+    if (!c->base) return ENOMEM;
     c->v = c->base;
     memcpy(c->v, iov, sizeof(struct iovec) * (size_t)n);
     c->n = n;
@@ -91,11 +82,9 @@ static int iovcur_trim(const iovcur *c, size_t max, struct iovec *out, int outca
 {
     int k = 0;
     for (int i = 0; i < c->n && k < outcap && max; i++) {
-        if (!c->v[i].iov_len)
-            continue;
+        if (!c->v[i].iov_len) continue;
         out[k] = c->v[i];
-        if (out[k].iov_len > max)
-            out[k].iov_len = max;
+        if (out[k].iov_len > max) out[k].iov_len = max;
         max -= out[k].iov_len;
         k++;
     }
@@ -105,8 +94,7 @@ static int iovcur_trim(const iovcur *c, size_t max, struct iovec *out, int outca
 static size_t iov_total(const struct iovec *v, int n)
 {
     size_t t = 0;
-    for (int i = 0; i < n; i++)
-        t += v[i].iov_len;
+    for (int i = 0; i < n; i++) t += v[i].iov_len;
     return t;
 }
 
@@ -117,12 +105,10 @@ int cs_poll_now(int fd, short events)
         struct pollfd p = {.fd = fd, .events = events};
         struct timespec zero = {0, 0};
         long r = syscall(SYS_ppoll, &p, 1, &zero, NULL, (size_t)8);
-        if (r >= 0)
-            return r ? p.revents : 0;
+        if (r >= 0) return r ? p.revents : 0;
         /* ppoll ends with EINTR whenever a handler runs, even with a zero
          * timeout: the engine's preemption signal must not count. */
-        if (errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch)
-            continue;
+        if (errno == EINTR && atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire) == epoch) continue;
         return POLLERR; /* let the real call report the error */
     }
 }
@@ -140,8 +126,7 @@ static int eventfd_write_would_block(int fd, uint64_t add)
     char path[64];
     unsigned long long count;
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-    if (cs_proc_hex_field(path, "eventfd-count:", &count))
-        return 0;
+    if (cs_proc_hex_field(path, "eventfd-count:", &count)) return 0;
     return add == UINT64_MAX || count > 0xfffffffffffffffeull - add;
 }
 
@@ -153,8 +138,7 @@ static int eventfd_write_would_block(int fd, uint64_t add)
 static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
 {
     int dir = is_write(io->how) ? CS_DIR_WRITE : CS_DIR_READ;
-    if (atomic_load_explicit(&e->nowait[dir], memory_order_relaxed) == 2)
-        return -2;
+    if (atomic_load_explicit(&e->nowait[dir], memory_order_relaxed) == 2) return -2;
     struct iovec one;
     ssize_t r;
     switch (io->how) {
@@ -166,21 +150,15 @@ static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
         one = (struct iovec){(char *)io->buf + done, io->len - done};
         r = pwritev2(io->fd, &one, 1, -1, RWF_NOWAIT);
         break;
-    case CS_IO_READV:
-        r = preadv2(io->fd, io->iov, io->iovcnt, -1, RWF_NOWAIT);
-        break;
-    case CS_IO_WRITEV:
-        r = pwritev2(io->fd, cur->v, cur->n, -1, RWF_NOWAIT);
-        break;
-    default:
-        return -2;
+    case CS_IO_READV: r = preadv2(io->fd, io->iov, io->iovcnt, -1, RWF_NOWAIT); break;
+    case CS_IO_WRITEV: r = pwritev2(io->fd, cur->v, cur->n, -1, RWF_NOWAIT); break;
+    default: return -2;
     }
     if (r < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ESPIPE)) {
         atomic_store_explicit(&e->nowait[dir], 2, memory_order_relaxed);
         return -2;
     }
-    if (r >= 0)
-        atomic_store_explicit(&e->nowait[dir], 1, memory_order_relaxed);
+    if (r >= 0) atomic_store_explicit(&e->nowait[dir], 1, memory_order_relaxed);
     return r;
 }
 
@@ -188,20 +166,14 @@ static ssize_t attempt_nowait(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
  * own non-blocking description of the fifo. -2 if there is none. */
 static ssize_t attempt_shadow(cs_io *io, cs_fd *e, size_t done, iovcur *cur)
 {
-    if (!atomic_load_explicit(&e->fifo, memory_order_relaxed))
-        return -2;
+    if (!atomic_load_explicit(&e->fifo, memory_order_relaxed)) return -2;
     int sh = cs_fd_fifo_shadow(io->fd, e);
-    if (sh < 0)
-        return -2;
+    if (sh < 0) return -2;
     switch (io->how) {
-    case CS_IO_READ:
-        return cs_real.read(sh, io->buf, io->len);
-    case CS_IO_WRITE:
-        return cs_real.write(sh, (char *)io->buf + done, io->len - done);
-    case CS_IO_READV:
-        return cs_real.readv(sh, io->iov, io->iovcnt);
-    case CS_IO_WRITEV:
-        return cs_real.writev(sh, cur->v, cur->n);
+    case CS_IO_READ: return cs_real.read(sh, io->buf, io->len);
+    case CS_IO_WRITE: return cs_real.write(sh, (char *)io->buf + done, io->len - done);
+    case CS_IO_READV: return cs_real.readv(sh, io->iov, io->iovcnt);
+    case CS_IO_WRITEV: return cs_real.writev(sh, cur->v, cur->n);
     }
     return -2;
 }
@@ -214,16 +186,13 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
     if (kind == CS_FD_SOCKET) {
         struct msghdr m;
         switch (io->how) {
-        case CS_IO_READ:
-            return cs_real.recvfrom(io->fd, io->buf, io->len, dw, NULL, NULL);
-        case CS_IO_WRITE:
-            return cs_real.sendto(io->fd, (char *)io->buf + done, io->len - done, dw, NULL, 0);
+        case CS_IO_READ: return cs_real.recvfrom(io->fd, io->buf, io->len, dw, NULL, NULL);
+        case CS_IO_WRITE: return cs_real.sendto(io->fd, (char *)io->buf + done, io->len - done, dw, NULL, 0);
         case CS_IO_RECV:
-            return cs_real.recvfrom(io->fd, (char *)io->buf + done, io->len - done,
-                                    (io->flags & ~MSG_WAITALL) | dw, io->from, io->fromlen);
+            return cs_real.recvfrom(io->fd, (char *)io->buf + done, io->len - done, (io->flags & ~MSG_WAITALL) | dw,
+                                    io->from, io->fromlen);
         case CS_IO_SEND:
-            return cs_real.sendto(io->fd, (char *)io->buf + done, io->len - done, io->flags | dw, io->to,
-                                  io->tolen);
+            return cs_real.sendto(io->fd, (char *)io->buf + done, io->len - done, io->flags | dw, io->to, io->tolen);
         case CS_IO_READV:
             memset(&m, 0, sizeof m);
             m.msg_iov = (struct iovec *)io->iov;
@@ -234,8 +203,7 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
             m.msg_iov = cur->v;
             m.msg_iovlen = (size_t)cur->n;
             return cs_real.sendmsg(io->fd, &m, dw);
-        case CS_IO_RECVMSG:
-            return cs_real.recvmsg(io->fd, io->msg, io->flags | dw);
+        case CS_IO_RECVMSG: return cs_real.recvmsg(io->fd, io->msg, io->flags | dw);
         case CS_IO_SENDMSG:
             m = *io->msg;
             m.msg_iov = cur->v;
@@ -249,10 +217,8 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
     }
     if (!is_socket_call(io->how)) {
         ssize_t r = attempt_nowait(io, e, done, cur);
-        if (r == -2)
-            r = attempt_shadow(io, e, done, cur);
-        if (r != -2)
-            return r;
+        if (r == -2) r = attempt_shadow(io, e, done, cur);
+        if (r != -2) return r;
     }
     /* no RWF_NOWAIT: the plain call only when it will not block; writes in
      * PIPE_BUF chunks, which a writable pipe always takes whole */
@@ -270,10 +236,8 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
         }
     }
     switch (io->how) {
-    case CS_IO_READ:
-        return cs_real.read(io->fd, io->buf, io->len);
-    case CS_IO_READV:
-        return cs_real.readv(io->fd, io->iov, io->iovcnt);
+    case CS_IO_READ: return cs_real.read(io->fd, io->buf, io->len);
+    case CS_IO_READV: return cs_real.readv(io->fd, io->iov, io->iovcnt);
     case CS_IO_WRITE: {
         size_t n = io->len - done;
         return cs_real.write(io->fd, (char *)io->buf + done, n > PIPE_BUF ? PIPE_BUF : n);
@@ -281,8 +245,7 @@ static ssize_t attempt(cs_io *io, cs_fd *e, int kind, size_t done, iovcur *cur, 
     case CS_IO_WRITEV: {
         struct iovec chunk[16];
         int k = iovcur_trim(cur, PIPE_BUF, chunk, 16);
-        if (k == 0)
-            return 0;
+        if (k == 0) return 0;
         return cs_real.writev(io->fd, chunk, k);
     }
     }
@@ -305,8 +268,7 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
     co->call_pc = (uintptr_t)cs_tls.call_pc;
     co->call_fd = fd;
     cs_fd *e = cs_fd_get(fd);
-    if (!e)
-        return finish(io, plain(io), 0);
+    if (!e) return finish(io, plain(io), 0);
     cs_fd_probe(fd, e);
     int kind = atomic_load_explicit(&e->kind, memory_order_acquire);
     int user_nb = atomic_load_explicit(&e->user_nb, memory_order_relaxed);
@@ -358,8 +320,7 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
                 break;
             }
             done += (size_t)r;
-            if (cur.base)
-                iovcur_advance(&cur, (size_t)r);
+            if (cur.base) iovcur_advance(&cur, (size_t)r);
             if (done >= total) {
                 ret = (ssize_t)done;
                 break;
@@ -399,8 +360,7 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
             break;
         }
         if (cause == CS_WAKE_SIGNAL) {
-            if (restartable && cs_signal_norestart_epoch() == nr0)
-                continue;
+            if (restartable && cs_signal_norestart_epoch() == nr0) continue;
             if (done) {
                 ret = (ssize_t)done;
             } else {

@@ -47,25 +47,25 @@ enum cs_io_how {
     CS_IO_WRITE,
     CS_IO_READV,
     CS_IO_WRITEV,
-    CS_IO_RECV,     /* recv and recvfrom */
-    CS_IO_SEND,     /* send and sendto */
+    CS_IO_RECV, /* recv and recvfrom */
+    CS_IO_SEND, /* send and sendto */
     CS_IO_RECVMSG,
     CS_IO_SENDMSG,
 };
 
 typedef struct cs_io {
-    int hook;                 /* enum cs_hook_id, for the observer */
-    int how;                  /* enum cs_io_how */
+    int hook; /* enum cs_hook_id, for the observer */
+    int how;  /* enum cs_io_how */
     int fd;
-    int flags;                /* MSG_* for the socket calls */
-    void *buf;                /* READ/WRITE/RECV/SEND */
+    int flags; /* MSG_* for the socket calls */
+    void *buf; /* READ/WRITE/RECV/SEND */
     size_t len;
-    const struct iovec *iov;  /* READV/WRITEV */
+    const struct iovec *iov; /* READV/WRITEV */
     int iovcnt;
-    struct msghdr *msg;       /* RECVMSG/SENDMSG */
-    struct sockaddr *from;    /* RECV (recvfrom) */
+    struct msghdr *msg;    /* RECVMSG/SENDMSG */
+    struct sockaddr *from; /* RECV (recvfrom) */
     socklen_t *fromlen;
-    const struct sockaddr *to;/* SEND (sendto) */
+    const struct sockaddr *to; /* SEND (sendto) */
     socklen_t tolen;
 } cs_io;
 

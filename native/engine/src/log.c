@@ -11,11 +11,9 @@ static void cs_vlog(const char *fmt, va_list ap)
     char buf[512];
     int n = snprintf(buf, sizeof buf, "coroscope: ");
     int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-    if (m < 0)
-        m = 0;
+    if (m < 0) m = 0;
     size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof buf - 2)
-        len = sizeof buf - 2;
+    if (len > sizeof buf - 2) len = sizeof buf - 2;
     buf[len++] = '\n';
     /* raw syscall: the write hook must not observe or park our own messages */
     syscall(SYS_write, 2, buf, len);

@@ -27,15 +27,16 @@ typedef struct cs_mutex {
     _Atomic uint32_t v;
 } cs_mutex;
 
-static inline void cs_mutex_init(cs_mutex *m) { atomic_store_explicit(&m->v, 0, memory_order_relaxed); }
+static inline void cs_mutex_init(cs_mutex *m)
+{
+    atomic_store_explicit(&m->v, 0, memory_order_relaxed);
+}
 
 static inline void cs_mutex_lock(cs_mutex *m)
 {
     uint32_t c = 0;
-    if (atomic_compare_exchange_strong_explicit(&m->v, &c, 1, memory_order_acquire, memory_order_relaxed))
-        return;
-    if (c != 2)
-        c = atomic_exchange_explicit(&m->v, 2, memory_order_acquire);
+    if (atomic_compare_exchange_strong_explicit(&m->v, &c, 1, memory_order_acquire, memory_order_relaxed)) return;
+    if (c != 2) c = atomic_exchange_explicit(&m->v, 2, memory_order_acquire);
     while (c != 0) {
         syscall(SYS_futex, &m->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
         c = atomic_exchange_explicit(&m->v, 2, memory_order_acquire);

@@ -11,7 +11,7 @@
 #include "telemetry.h"
 #include "wait.h"
 
-#define TAG_WORKER (1ull << 63)
+#define TAG_WORKER      (1ull << 63)
 #define EVENTS_PER_WAIT 256
 
 static int epfd = -1;
@@ -24,8 +24,7 @@ static const uint32_t dir_mask[2] = {
 int cs_netpoll_init(void)
 {
     int fd = epoll_create1(EPOLL_CLOEXEC);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     epfd = cs_fd_hide(fd);
     return 0;
 }
@@ -36,8 +35,7 @@ void cs_netpoll_atfork_child(void)
     syscall(SYS_close, epfd);
     cs_fd_unhide(epfd);
     cs_fd_atfork_child();
-    if (cs_netpoll_init())
-        cs_fatal("forked child: cannot create the netpoller");
+    if (cs_netpoll_init()) cs_fatal("forked child: cannot create the netpoller");
 }
 
 int cs_netpoll_add_worker(cs_worker *w)
@@ -48,10 +46,8 @@ int cs_netpoll_add_worker(cs_worker *w)
 
 int cs_netpoll_register(int fd, cs_fd *e)
 {
-    if (e->registered)
-        return 0;
-    if (e->unpollable)
-        return EPERM;
+    if (e->registered) return 0;
+    if (e->unpollable) return EPERM;
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
         .data.u64 = ((uint64_t)e->gen << 32) | (uint32_t)fd,
@@ -70,15 +66,13 @@ int cs_netpoll_register(int fd, cs_fd *e)
         }
         err = errno;
     }
-    if (err == EPERM)
-        e->unpollable = 1;
+    if (err == EPERM) e->unpollable = 1;
     return err;
 }
 
 void cs_netpoll_unregister(int fd, cs_fd *e)
 {
-    if (!e->registered)
-        return;
+    if (!e->registered) return;
     struct epoll_event ev = {0};
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
     e->registered = 0;
@@ -113,8 +107,7 @@ int cs_netpoll_wait(int64_t timeout_ns, cs_worker *self, int *own_efd)
         int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
         r = syscall(SYS_epoll_pwait, epfd, evs, EVENTS_PER_WAIT, ms, NULL, (size_t)8);
     }
-    if (r <= 0)
-        return 0;
+    if (r <= 0) return 0;
     int woke = 0;
     for (long i = 0; i < r; i++) {
         uint64_t d = evs[i].data.u64;
@@ -136,8 +129,7 @@ int cs_netpoll_wait(int64_t timeout_ns, cs_worker *self, int *own_efd)
         int fd = (int)(uint32_t)d;
         uint32_t gen = (uint32_t)(d >> 32);
         cs_fd *e = cs_fd_peek(fd);
-        if (!e)
-            continue;
+        if (!e) continue;
         cs_spin_lock(&e->lock);
         if (e->gen == gen && e->registered) {
             for (int dir = 0; dir < 2; dir++) {
@@ -156,8 +148,7 @@ static void link_waiter(cs_fd *e, cs_waiter *w)
 {
     w->prev = NULL;
     w->next = e->waiters[w->dir];
-    if (w->next)
-        w->next->prev = w;
+    if (w->next) w->next->prev = w;
     e->waiters[w->dir] = w;
     w->linked = 1;
 }
@@ -170,8 +161,7 @@ static void unlink_waiter(cs_fd *e, cs_waiter *w)
             w->prev->next = w->next;
         else
             e->waiters[w->dir] = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
+        if (w->next) w->next->prev = w->prev;
         w->linked = 0;
     }
     cs_spin_unlock(&e->lock);
@@ -184,8 +174,7 @@ int cs_fd_wait_many(cs_wait_item *items, int n, uint64_t deadline, int interrupt
     co->wait_why = COROSCOPE_SUSPEND_CALL;
     co->wait_fd = n ? items[0].fd : -1;
     co->wait_events = 0;
-    for (int i = 0; i < n; i++)
-        co->wait_events |= items[i].dir == CS_DIR_READ ? 1 : 2;
+    for (int i = 0; i < n; i++) co->wait_events |= items[i].dir == CS_DIR_READ ? 1 : 2;
     int linked = 0, early = 0, err = 0;
     for (int i = 0; i < n; i++) {
         cs_wait_item *it = &items[i];
@@ -212,16 +201,13 @@ int cs_fd_wait_many(cs_wait_item *items, int n, uint64_t deadline, int interrupt
     if (err || early) {
         /* Cancel the wait we began: claim it ourselves. If a waker claimed it
          * first, we are already queued and must switch out once. */
-        if (!cs_wake_cancel(co, t))
-            cs_wait_park(co, t, 0);
+        if (!cs_wake_cancel(co, t)) cs_wait_park(co, t, 0);
         cause = err ? -err : CS_WAKE_FD;
     } else {
         cause = cs_wait_park(co, t, deadline);
     }
-    for (int i = 0; i < linked; i++)
-        unlink_waiter(items[i].e, &items[i].w);
-    if (err == EPERM)
-        return -EPERM;
+    for (int i = 0; i < linked; i++) unlink_waiter(items[i].e, &items[i].w);
+    if (err == EPERM) return -EPERM;
     return cause;
 }
 

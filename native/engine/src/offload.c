@@ -69,7 +69,10 @@ int cs_offload_max_threads(void)
     return n < 1 ? 1 : n > CS_OFFLOAD_THREADS_MAX ? CS_OFFLOAD_THREADS_MAX : n;
 }
 
-static int pool_max(const pool_t *p) { return p == &calls ? cs_offload_max_threads() : CS_OFFLOAD_WAIT_THREADS_MAX; }
+static int pool_max(const pool_t *p)
+{
+    return p == &calls ? cs_offload_max_threads() : CS_OFFLOAD_WAIT_THREADS_MAX;
+}
 
 static void *pool_main(void *arg)
 {
@@ -84,8 +87,7 @@ static void *pool_main(void *arg)
         }
         cs_offload_req *req = pool->head;
         pool->head = req->next;
-        if (!pool->head)
-            pool->tail = NULL;
+        if (!pool->head) pool->tail = NULL;
         pthread_mutex_unlock(&pool->lock);
 
         req->fn(req);
@@ -95,13 +97,12 @@ static void *pool_main(void *arg)
             int running = CS_OFFLOAD_RUNNING;
             if (!atomic_compare_exchange_strong(&req->state, &running, CS_OFFLOAD_FINISHED)) {
                 /* The coroutine left (a signal): undo, free; co may be gone. */
-                if (req->abandoned)
-                    req->abandoned(req);
+                if (req->abandoned) req->abandoned(req);
                 free(req);
                 continue;
             }
             cs_wake_detail(co, token, CS_WAKE_OFFLOAD, (uint64_t)(co->cur_hook + 1)); /* co waits for us */
-            atomic_store(&req->state, CS_OFFLOAD_RELEASED); /* the last touch */
+            atomic_store(&req->state, CS_OFFLOAD_RELEASED);                           /* the last touch */
             continue;
         }
         /* req may be gone from here on: the wake can resume its coroutine. */
@@ -117,14 +118,11 @@ static int start_thread(pool_t *pool)
     sigset_t all;
     pthread_t t;
     int err = pthread_attr_init(&attr);
-    if (err)
-        return err;
+    if (err) return err;
     sigfillset(&all);
     err = pthread_attr_setsigmask_np(&attr, &all);
-    if (!err)
-        err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!err)
-        err = pthread_create(&t, &attr, pool_main, pool);
+    if (!err) err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (!err) err = pthread_create(&t, &attr, pool_main, pool);
     pthread_attr_destroy(&attr);
     return err;
 }
@@ -168,8 +166,7 @@ static int submit(pool_t *pool, cs_co *co, cs_offload_req *req, int interruptibl
                     pp = &(*pp)->next;
                 }
                 *pp = req->next;
-                if (pool->tail == req)
-                    pool->tail = prev;
+                if (pool->tail == req) pool->tail = prev;
             }
             pthread_mutex_unlock(&pool->lock);
             static _Atomic int told;
@@ -180,8 +177,7 @@ static int submit(pool_t *pool, cs_co *co, cs_offload_req *req, int interruptibl
                     cs_wait_park(co, req->token, 0); /* only a signal can have claimed it */
                 errno = saved;
                 req->fn(req);
-                if (req->wait_class)
-                    atomic_store(&req->state, CS_OFFLOAD_RELEASED);
+                if (req->wait_class) atomic_store(&req->state, CS_OFFLOAD_RELEASED);
                 return CS_WAKE_OFFLOAD;
             }
         }
@@ -220,8 +216,7 @@ int cs_offload_wait(cs_co *co, cs_offload_req *req, int interruptible, int *park
             return CS_WAKE_SIGNAL; /* req is the pool's now */
     }
     /* fn finished: wait until the pool thread let go of req (and of co). */
-    while (atomic_load(&req->state) != CS_OFFLOAD_RELEASED)
-        sched_yield();
+    while (atomic_load(&req->state) != CS_OFFLOAD_RELEASED) sched_yield();
     return CS_WAKE_OFFLOAD;
 }
 

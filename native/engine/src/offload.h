@@ -29,7 +29,7 @@
 
 #include "coroutine.h"
 
-#define CS_OFFLOAD_THREADS_MAX 64
+#define CS_OFFLOAD_THREADS_MAX      64
 /* Threads of the wait pool at most (below). */
 #define CS_OFFLOAD_WAIT_THREADS_MAX 256
 
@@ -48,8 +48,8 @@ struct cs_offload_req {
     cs_co *co;
     uint64_t token;
     cs_offload_req *next;
-    int wait_class;      /* queued on the wait pool by cs_offload_wait */
-    _Atomic int state;   /* wait class: CS_OFFLOAD_RUNNING .. RELEASED */
+    int wait_class;    /* queued on the wait pool by cs_offload_wait */
+    _Atomic int state; /* wait class: CS_OFFLOAD_RUNNING .. RELEASED */
 };
 
 enum { CS_OFFLOAD_RUNNING, CS_OFFLOAD_FINISHED, CS_OFFLOAD_ABANDONED, CS_OFFLOAD_RELEASED };

@@ -35,17 +35,18 @@ static void forget_in_child(void)
     cs_ossched_self = NULL;
     cs_ossched_never = 1;
     /* The parent's warm-up event was on the parent's monitor; the child's starts afresh. */
-    if (warm_fd >= 0)
-        syscall(SYS_close, warm_fd);
+    if (warm_fd >= 0) syscall(SYS_close, warm_fd);
     warm_fd = -1;
     atomic_store(&cs_ossched_warm, 0);
 }
-static void register_atfork(void) { pthread_atfork(NULL, NULL, forget_in_child); }
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_in_child);
+}
 
 void cs_ossched_thread_init(int worker)
 {
-    if (!cs_cfg.ossched)
-        return;
+    if (!cs_cfg.ossched) return;
     pthread_once(&atfork_once, register_atfork);
     cs_ossched_never = 0;
     cs_ossched_worker = worker;
@@ -56,8 +57,7 @@ static void switch_attr(struct perf_event_attr *a);
 void cs_ossched_monitor_round(void)
 {
     static int refused;
-    if (!cs_cfg.ossched || refused)
-        return;
+    if (!cs_cfg.ossched || refused) return;
     pthread_once(&atfork_once, register_atfork);
     int want = cs_tel();
     if (want && warm_fd < 0) {
@@ -146,18 +146,14 @@ static void ring_copy(const cs_ossched *o, uint64_t off, void *dst, size_t n)
     uint64_t at = off & (o->size - 1);
     size_t first = n < o->size - at ? n : (size_t)(o->size - at);
     memcpy(dst, o->data + at, first);
-    if (first < n)
-        memcpy((unsigned char *)dst + first, o->data, n - first);
+    if (first < n) memcpy((unsigned char *)dst + first, o->data, n - first);
 }
 
 static void report(cs_co *co, uint64_t from, uint64_t to, int preempt)
 {
-    if (to <= from || to - from < CS_OSSCHED_MIN_NS)
-        return;
-    if (!co && !preempt)
-        return; /* the worker's own sleep while idle */
-    if (cs_tel())
-        cs_tel_emit(COROSCOPE_EV_OFFCPU, co ? co->id : 0, from, to - from, (uint64_t)preempt, 0, 0);
+    if (to <= from || to - from < CS_OSSCHED_MIN_NS) return;
+    if (!co && !preempt) return; /* the worker's own sleep while idle */
+    if (cs_tel()) cs_tel_emit(COROSCOPE_EV_OFFCPU, co ? co->id : 0, from, to - from, (uint64_t)preempt, 0, 0);
 }
 
 void cs_ossched_drain_slow(cs_co *co)
@@ -170,8 +166,7 @@ void cs_ossched_drain_slow(cs_co *co)
     while (head - pos >= sizeof(struct perf_event_header)) {
         struct perf_event_header h;
         ring_copy(o, pos, &h, sizeof h);
-        if (h.size < sizeof h || h.size > head - pos)
-            break;
+        if (h.size < sizeof h || h.size > head - pos) break;
         if (h.type == PERF_RECORD_SWITCH && h.size >= sizeof h + 8) {
             uint64_t t;
             ring_copy(o, pos + h.size - 8, &t, 8); /* sample_id: the time, last */

@@ -66,8 +66,8 @@ typedef struct cs_ossched {
     uint64_t out_ts;               /* the last SWITCH_OUT not yet matched by an IN (0: none) */
     int out_preempt;               /* it was a preemption */
     int worker;
-    uint64_t lost;                 /* records the kernel could not write (LOST) */
-    void *map;                     /* the mapping (header page + data), for munmap */
+    uint64_t lost; /* records the kernel could not write (LOST) */
+    void *map;     /* the mapping (header page + data), for munmap */
     size_t map_len;
 } cs_ossched;
 
@@ -95,8 +95,7 @@ void cs_ossched_monitor_round(void);
 static inline void cs_ossched_follow(int tel)
 {
     if (__builtin_expect(cs_ossched_self != NULL, 1)) {
-        if (__builtin_expect(!tel, 0))
-            cs_ossched_toggle();
+        if (__builtin_expect(!tel, 0)) cs_ossched_toggle();
     } else if (__builtin_expect(tel && !cs_ossched_never, 0) &&
                atomic_load_explicit(&cs_ossched_warm, memory_order_relaxed)) {
         cs_ossched_toggle();
@@ -111,8 +110,7 @@ static inline void cs_ossched_drain(cs_co *co)
 {
     cs_ossched *o = cs_ossched_self;
     /* A stale head only defers the drain to the next switch. */
-    if (__builtin_expect(o != NULL, 1) && *o->head != o->read)
-        cs_ossched_drain_slow(co);
+    if (__builtin_expect(o != NULL, 1) && *o->head != o->read) cs_ossched_drain_slow(co);
 }
 
 #endif

@@ -15,7 +15,7 @@
 #include "real.h"
 #include "sched.h"
 
-#define ALTSTACK_SIZE (64 * 1024)
+#define ALTSTACK_SIZE   (64 * 1024)
 #define EXIT_STACK_SIZE (64 * 1024)
 
 static struct sigaction prev_segv;
@@ -26,8 +26,7 @@ static _Noreturn void cs_overflow_exit(cs_co *co, void *fault)
     cs_worker *w = co->owner;
     cs_log("coroutine #%llu \"%s\" overflowed its %zu-byte stack (fault at %p, %zu bytes below the "
            "stack); the coroutine was ended. Give it a larger stack with COROSCOPE_STACK_SIZE.",
-           (unsigned long long)co->id, co->name, co->stack.size, fault,
-           (size_t)((char *)co->stack.lo - (char *)fault));
+           (unsigned long long)co->id, co->name, co->stack.size, fault, (size_t)((char *)co->stack.lo - (char *)fault));
     co->exit = CS_EXIT_OVERFLOW;
     co->result = NULL;
     co->state = CS_CO_DONE;
@@ -72,8 +71,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     cs_real.sigaction(SIGSEGV, &dfl, NULL);
-    if (sent)
-        syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)syscall(SYS_gettid), SIGSEGV);
+    if (sent) syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)syscall(SYS_gettid), SIGSEGV);
 }
 
 static void on_segv(int sig, siginfo_t *si, void *ucv)
@@ -104,20 +102,16 @@ int cs_overflow_install(void)
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (cs_real.sigaction(SIGSEGV, &sa, &prev_segv))
-        return errno;
+    if (cs_real.sigaction(SIGSEGV, &sa, &prev_segv)) return errno;
     installed = 1;
     return 0;
 }
 
 int cs_overflow_user_action(const struct sigaction *act, struct sigaction *old)
 {
-    if (!installed)
-        return 0;
-    if (old)
-        *old = prev_segv;
-    if (act)
-        prev_segv = *act;
+    if (!installed) return 0;
+    if (old) *old = prev_segv;
+    if (act) prev_segv = *act;
     return 1;
 }
 
@@ -125,8 +119,7 @@ void cs_overflow_thread_init(cs_worker *w)
 {
     if (!w->altstack) {
         w->altstack = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        w->exit_stack =
-            mmap(NULL, EXIT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        w->exit_stack = mmap(NULL, EXIT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (w->altstack == MAP_FAILED || w->exit_stack == MAP_FAILED) {
             cs_log("worker %d: no memory for the overflow stacks; stack overflows will crash", w->idx);
             w->altstack = w->exit_stack = NULL;

@@ -40,13 +40,15 @@ static int installed;
 static pid_t self_pid;
 static pthread_t monitor_thread;
 
-CS_EXPORT void coroscope__set_preempt_observer(cs_preempt_observer_fn fn) { atomic_store(&preempt_observer, fn); }
+CS_EXPORT void coroscope__set_preempt_observer(cs_preempt_observer_fn fn)
+{
+    atomic_store(&preempt_observer, fn);
+}
 
 static void emit(const cs_preempt_event *ev)
 {
     cs_preempt_observer_fn f = atomic_load_explicit(&preempt_observer, memory_order_acquire);
-    if (f)
-        f(ev);
+    if (f) f(ev);
     if (cs_tel()) {
         switch (ev->kind) {
         case CS_PREEMPT_SENT:
@@ -107,13 +109,12 @@ static int runtime_object(const char *path)
     const char *base = base_name(path);
     /* Sanitizer runtimes too: their allocators and interceptors keep
      * per-thread state (caches, the interceptor in progress) like libc. */
-    static const char *const names[] = {"libc.so",    "ld-linux",   "ld64.so",    "libstdc++",  "libgcc_s",
-                                        "libcoroscope", "linux-vdso", "linux-gate", "libpthread", "libdl.so",
-                                        "librt.so",   "libm.so",    "libclang_rt.", "libasan.",  "libtsan.",
-                                        "libubsan.",  "liblsan."};
+    static const char *const names[] = {"libc.so",      "ld-linux",   "ld64.so",      "libstdc++",  "libgcc_s",
+                                        "libcoroscope", "linux-vdso", "linux-gate",   "libpthread", "libdl.so",
+                                        "librt.so",     "libm.so",    "libclang_rt.", "libasan.",   "libtsan.",
+                                        "libubsan.",    "liblsan."};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strncmp(base, names[i], strlen(names[i])))
-            return 1;
+        if (!strncmp(base, names[i], strlen(names[i]))) return 1;
     return 0;
 }
 
@@ -122,16 +123,13 @@ static int runtime_object(const char *path)
 static int declared_preemptible(const char *path)
 {
     const char *list = cs_cfg.preempt_modules;
-    if (!list || !*list)
-        return 0;
-    if (!strcmp(list, "*"))
-        return !runtime_object(path);
+    if (!list || !*list) return 0;
+    if (!strcmp(list, "*")) return !runtime_object(path);
     const char *base = base_name(path);
     for (const char *p = list; *p;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n > 0 && !strncmp(base, p, n))
-            return 1;
+        if (n > 0 && !strncmp(base, p, n)) return 1;
         p += n + (comma != NULL);
     }
     return 0;
@@ -155,15 +153,13 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
     int preemptible = is_exe || (*name && declared_preemptible(name));
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-            continue;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
         if (self) {
             cr->self_lo = lo;
             cr->self_hi = hi;
         }
-        if ((!preemptible && !runtime) || cr->n >= MAX_RANGES)
-            continue;
+        if ((!preemptible && !runtime) || cr->n >= MAX_RANGES) continue;
         cr->r[cr->n].lo = lo;
         cr->r[cr->n].hi = hi;
         cr->r[cr->n].runtime = !preemptible;
@@ -184,11 +180,9 @@ static void refresh_ranges(void)
 {
     unsigned long long adds = 0;
     dl_iterate_phdr(count_adds, &adds);
-    if (adds == ranges_adds)
-        return;
+    if (adds == ranges_adds) return;
     code_ranges *cr = calloc(1, sizeof *cr);
-    if (!cr)
-        return;
+    if (!cr) return;
     collect_ctx cx = {cr, 1};
     dl_iterate_phdr(collect, &cx);
     atomic_store_explicit(&ranges, cr, memory_order_release);
@@ -199,19 +193,16 @@ static void refresh_ranges(void)
  * (libc, loader, engine) or any other code (libraries, JIT, unknown). */
 static int code_at(const code_ranges *cr, uintptr_t pc)
 {
-    if (!cr)
-        return CS_DEFER_RUNTIME_CODE;
+    if (!cr) return CS_DEFER_RUNTIME_CODE;
     for (int i = 0; i < cr->n; i++)
-        if (pc >= cr->r[i].lo && pc < cr->r[i].hi)
-            return cr->r[i].runtime ? CS_DEFER_RUNTIME_CODE : CS_DEFER_NONE;
+        if (pc >= cr->r[i].lo && pc < cr->r[i].hi) return cr->r[i].runtime ? CS_DEFER_RUNTIME_CODE : CS_DEFER_NONE;
     return CS_DEFER_LIBRARY_CODE;
 }
 
 int cs_preempt_site_ok(const void *ret_addr, const void *call_pc)
 {
     code_ranges *cr = atomic_load_explicit(&ranges, memory_order_acquire);
-    if (!cr)
-        return 0;
+    if (!cr) return 0;
     uintptr_t site = (uintptr_t)ret_addr;
     if (site >= cr->self_lo && site < cr->self_hi) /* a hook's slow path: its program call site */
         site = (uintptr_t)call_pc;
@@ -274,8 +265,11 @@ void cs_preempt_yield(void)
     co->preempt_pending = 0; /* an earlier deferred mark is served by this switch too */
     co->yield_preempted = 1;
     if (observed()) {
-        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
-                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->preempt_pc,
+        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE,
+                               .worker = w->idx,
+                               .co_id = co->id,
+                               .latency_ns = cs_now_ns() - w->preempt_sent_ns,
+                               .pc = co->preempt_pc,
                                .at_safe_point = 1};
         emit(&ev);
     }
@@ -289,11 +283,17 @@ void cs_preempt_deferred_yield(cs_co *co)
     cs_worker *w = co->owner;
     co->preempts++;
     if (observed()) {
-        cs_preempt_event d = {.kind = CS_PREEMPT_DEFERRED, .worker = w->idx, .co_id = co->id,
-                              .reason = co->defer_reason, .pc = co->defer_pc};
+        cs_preempt_event d = {.kind = CS_PREEMPT_DEFERRED,
+                              .worker = w->idx,
+                              .co_id = co->id,
+                              .reason = co->defer_reason,
+                              .pc = co->defer_pc};
         emit(&d);
-        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE, .worker = w->idx, .co_id = co->id,
-                               .latency_ns = cs_now_ns() - w->preempt_sent_ns, .pc = co->defer_pc,
+        cs_preempt_event ev = {.kind = CS_PREEMPT_DONE,
+                               .worker = w->idx,
+                               .co_id = co->id,
+                               .latency_ns = cs_now_ns() - w->preempt_sent_ns,
+                               .pc = co->defer_pc,
                                .at_safe_point = 0};
         emit(&ev);
     }
@@ -303,10 +303,10 @@ void cs_preempt_deferred_yield(cs_co *co)
 /* ---- the monitor ------------------------------------------------------------ */
 
 typedef struct sample {
-    uint64_t last_n;      /* worker's switch counter at the last change */
-    uint64_t since;       /* when we saw it change (monotonic ns) */
-    int stat_fd;          /* /proc/self/task/<tid>/stat of the worker, kept open */
-    int blocked;          /* the worker thread blocks the signal */
+    uint64_t last_n; /* worker's switch counter at the last change */
+    uint64_t since;  /* when we saw it change (monotonic ns) */
+    int stat_fd;     /* /proc/self/task/<tid>/stat of the worker, kept open */
+    int blocked;     /* the worker thread blocks the signal */
     uint64_t checked_blocked;
     uint64_t retry_at;    /* after a deferral: no new signal before this */
     int reported_blocked; /* the 'blocks the signal' message was logged */
@@ -317,8 +317,7 @@ static int thread_blocks_signal(pid_t tid, int sig)
     char path[64];
     unsigned long long mask;
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
-    if (cs_proc_hex_field(path, "SigBlk:", &mask))
-        return 0;
+    if (cs_proc_hex_field(path, "SigBlk:", &mask)) return 0;
     return (mask >> (sig - 1)) & 1;
 }
 
@@ -332,8 +331,7 @@ static int thread_sleeps_in_kernel(sample *st, cs_worker *w)
             char path[64];
             snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)w->tid);
             int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0)
-                return 0;
+            if (fd < 0) return 0;
             st->stat_fd = cs_fd_hide(fd);
         }
         long n = syscall(SYS_pread64, st->stat_fd, buf, sizeof buf - 1, 0);
@@ -378,14 +376,10 @@ static void *monitor_main(void *arg)
          * its slice; coarse (slice/4) while every worker keeps switching, so
          * a busy but well-behaved process pays a few hundred wakeups/s. */
         uint64_t fine = slice / 8, coarse = slice / 4;
-        if (fine < 50000)
-            fine = 50000;
-        if (fine > 1000000)
-            fine = 1000000;
-        if (coarse < fine)
-            coarse = fine;
-        if (coarse > 5000000)
-            coarse = 5000000;
+        if (fine < 50000) fine = 50000;
+        if (fine > 1000000) fine = 1000000;
+        if (coarse < fine) coarse = fine;
+        if (coarse > 5000000) coarse = 5000000;
         int long_run = 0;
         if (now - last_refresh > 100000000ull) {
             refresh_ranges();
@@ -403,16 +397,12 @@ static void *monitor_main(void *arg)
                 w->deferred_reason = CS_DEFER_NONE;
                 busy = 1;
             }
-            if (stalls)
-                cs_stall_check(i, w, cur, sw, now);
-            if (!cur)
-                continue;
+            if (stalls) cs_stall_check(i, w, cur, sw, now);
+            if (!cur) continue;
             busy = 1;
             uint64_t ran = now - st[i].since;
-            if (ran >= slice / 4)
-                long_run = 1;
-            if (!on || ran < slice || !w->tid)
-                continue;
+            if (ran >= slice / 4) long_run = 1;
+            if (!on || ran < slice || !w->tid) continue;
             /* A worker asleep in the kernel (a call the engine cannot park)
              * is not computing: a signal would only risk an EINTR in a call
              * that does not restart (sem_wait, raw syscalls). Look again one
@@ -444,13 +434,11 @@ static void *monitor_main(void *arg)
                 }
                 continue;
             }
-            if (st[i].blocked && now - st[i].checked_blocked < 1000000000ull)
-                continue;
+            if (st[i].blocked && now - st[i].checked_blocked < 1000000000ull) continue;
             /* Deferred: a held lock yields at its release, no need to ask
              * again; elsewhere (libc, stack) ask again one slice later. */
             int deferred = w->deferred_reason;
-            if (deferred == CS_DEFER_LOCK)
-                continue;
+            if (deferred == CS_DEFER_LOCK) continue;
             if (deferred != CS_DEFER_NONE) {
                 /* Not preemptible where it was: try again 1/8 slice later
                  * (a coroutine mostly in libraries is caught in its own code). */
@@ -458,8 +446,7 @@ static void *monitor_main(void *arg)
                 st[i].retry_at = now + fine;
                 continue;
             }
-            if (now < st[i].retry_at)
-                continue;
+            if (now < st[i].retry_at) continue;
             w->preempt_sent_ns = now;
             atomic_store_explicit(&w->preempt_sent, 1, memory_order_release);
             syscall(SYS_tgkill, self_pid, w->tid, cs_preempt_signo);
@@ -519,8 +506,7 @@ static void detect_fpstate(void)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) /* OSXSAVE */
         return;
-    if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 576)
-        return;
+    if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 576) return;
     cs_fpstate_size = (b + 63) & ~63u;
     cs_fpstate_xsave = 1;
 }
@@ -547,8 +533,7 @@ int cs_preempt_start(void)
     sa.sa_sigaction = on_preempt_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (cs_real.sigaction(cs_preempt_signo, &sa, &old))
-        return errno;
+    if (cs_real.sigaction(cs_preempt_signo, &sa, &old)) return errno;
     installed = 1;
     if (cs_signal_adopt(cs_preempt_signo, &old))
         cs_log("the program has its own %s handler: Coroscope keeps it, preemption signals are told apart and "
@@ -557,12 +542,14 @@ int cs_preempt_start(void)
     return start_monitor();
 }
 
-int cs_preempt_owns(int sig) { return installed && sig == cs_preempt_signo; }
+int cs_preempt_owns(int sig)
+{
+    return installed && sig == cs_preempt_signo;
+}
 
 void cs_preempt_atfork_child(void)
 {
     self_pid = getpid();
     atomic_store(&cs_monitor_idle, 0);
-    if (installed && start_monitor())
-        cs_log("forked child: cannot restart the preemption monitor");
+    if (installed && start_monitor()) cs_log("forked child: cannot restart the preemption monitor");
 }

@@ -50,17 +50,17 @@
 #include "coroutine.h"
 
 enum cs_preempt_kind {
-    CS_PREEMPT_SENT = 1,      /* monitor sent the signal: worker, co, ran_ns */
-    CS_PREEMPT_DONE,          /* the coroutine was switched out: latency_ns from send */
-    CS_PREEMPT_DEFERRED,      /* not a safe point: reason; yields later */
+    CS_PREEMPT_SENT = 1, /* monitor sent the signal: worker, co, ran_ns */
+    CS_PREEMPT_DONE,     /* the coroutine was switched out: latency_ns from send */
+    CS_PREEMPT_DEFERRED, /* not a safe point: reason; yields later */
 };
 
 enum cs_defer_reason {
     CS_DEFER_NONE = 0,
-    CS_DEFER_RUNTIME_CODE,    /* pc in libc/ld.so/libstdc++/libgcc/vDSO/engine */
-    CS_DEFER_LOCK,            /* a counted lock is held */
-    CS_DEFER_STACK,           /* no room on the coroutine stack */
-    CS_DEFER_LIBRARY_CODE,    /* pc in code not declared preemptible (another library, JIT) */
+    CS_DEFER_RUNTIME_CODE, /* pc in libc/ld.so/libstdc++/libgcc/vDSO/engine */
+    CS_DEFER_LOCK,         /* a counted lock is held */
+    CS_DEFER_STACK,        /* no room on the coroutine stack */
+    CS_DEFER_LIBRARY_CODE, /* pc in code not declared preemptible (another library, JIT) */
 };
 
 /* May a deferred preemption be served at this call into the engine? ret_addr
@@ -73,11 +73,11 @@ typedef struct cs_preempt_event {
     int kind;
     int worker;
     uint64_t co_id;
-    uint64_t ran_ns;          /* SENT: how long the coroutine had run */
-    uint64_t latency_ns;      /* DONE: from signal sent to switch */
-    int reason;               /* DEFERRED */
-    uintptr_t pc;             /* DONE/DEFERRED: interrupted instruction */
-    int at_safe_point;        /* DONE: 1 by the trampoline, 0 by a deferred yield */
+    uint64_t ran_ns;     /* SENT: how long the coroutine had run */
+    uint64_t latency_ns; /* DONE: from signal sent to switch */
+    int reason;          /* DEFERRED */
+    uintptr_t pc;        /* DONE/DEFERRED: interrupted instruction */
+    int at_safe_point;   /* DONE: 1 by the trampoline, 0 by a deferred yield */
 } cs_preempt_event;
 
 typedef void (*cs_preempt_observer_fn)(const cs_preempt_event *ev);

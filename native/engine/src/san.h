@@ -78,10 +78,10 @@
 
 #ifdef CS_SAN_FIBERS
 typedef struct cs_san_fiber {
-    void *fake_stack;        /* ASan: the fiber's fake stack while it is switched out */
-    const void *bottom;      /* ASan: lowest address of its stack */
-    size_t size;             /* ASan: size of its stack (0: not known yet) */
-    void *tsan;              /* TSan: its fiber */
+    void *fake_stack;   /* ASan: the fiber's fake stack while it is switched out */
+    const void *bottom; /* ASan: lowest address of its stack */
+    size_t size;        /* ASan: size of its stack (0: not known yet) */
+    void *tsan;         /* TSan: its fiber */
 } cs_san_fiber;
 #endif
 
@@ -103,8 +103,7 @@ static inline void cs_san_co_init(cs_san_fiber *f, const void *lo, size_t size)
 static inline void cs_san_co_fini(cs_san_fiber *f)
 {
 #ifdef CS_TSAN
-    if (f->tsan)
-        __tsan_destroy_fiber(f->tsan);
+    if (f->tsan) __tsan_destroy_fiber(f->tsan);
 #endif
     f->tsan = NULL;
 }
@@ -179,14 +178,14 @@ static inline void cs_san_stack_reuse(void *lo, size_t size)
     (void)size;
 }
 #else /* no sanitizer: nothing at all */
-#define cs_san_co_init(f, lo, size) ((void)0)
-#define cs_san_co_fini(f) ((void)0)
-#define cs_san_sched_init(f) ((void)0)
-#define cs_san_enter(sched, co) ((void)0)
-#define cs_san_back(sched) ((void)0)
-#define cs_san_entered(co, sched) ((void)0)
+#define cs_san_co_init(f, lo, size)    ((void)0)
+#define cs_san_co_fini(f)              ((void)0)
+#define cs_san_sched_init(f)           ((void)0)
+#define cs_san_enter(sched, co)        ((void)0)
+#define cs_san_back(sched)             ((void)0)
+#define cs_san_entered(co, sched)      ((void)0)
 #define cs_san_leave(co, sched, dying) ((void)0)
-#define cs_san_stack_reuse(lo, size) ((void)0)
+#define cs_san_stack_reuse(lo, size)   ((void)0)
 #endif
 
 #endif

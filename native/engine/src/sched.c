@@ -55,8 +55,7 @@ static inline cs_co *q_pop(cs_queue *q)
     cs_co *co = q->head;
     if (co) {
         q->head = co->next;
-        if (!q->head)
-            q->tail = NULL;
+        if (!q->head) q->tail = NULL;
         q->n--;
         co->next = NULL;
     }
@@ -96,8 +95,7 @@ static void efd_drain(int efd)
 
 void cs_sched_kick(cs_worker *w)
 {
-    if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst))
-        efd_signal(w->efd);
+    if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst)) efd_signal(w->efd);
 }
 
 /* Wake one sleeping worker (other than self) so it can take stealable work.
@@ -135,12 +133,12 @@ void cs_sched_spawn(cs_co *co)
          * and its CO_RUN must not precede this CO_READY. The depth is the
          * queue's length plus this one, read just before. */
         uint64_t name = cs_tel_string(co->name);
-        cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, name,
-                    cs_emit_entry_symbol((void *)co->fn), co->stack.size, 0);
+        cs_tel_emit(COROSCOPE_EV_CO_CREATE, co->id, parent ? parent->id : 0, name, cs_emit_entry_symbol((void *)co->fn),
+                    co->stack.size, 0);
         uint64_t depth = w ? atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) + 1
                            : (uint64_t)atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) + 1;
-        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2,
-                    depth, 0);
+        cs_tel_emit(COROSCOPE_EV_CO_READY, co->id, COROSCOPE_READY_SPAWNED, parent ? parent->id : 0, w ? 1 : 2, depth,
+                    0);
     }
     if (w) {
         /* From a coroutine (or scheduler) on worker w: w's stealable queue. */
@@ -174,8 +172,7 @@ void cs_sched_ready(cs_co *co)
     cs_co *h = atomic_load_explicit(&w->inbox, memory_order_relaxed);
     do {
         co->next = h;
-    } while (!atomic_compare_exchange_weak_explicit(&w->inbox, &h, co, memory_order_seq_cst,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&w->inbox, &h, co, memory_order_seq_cst, memory_order_relaxed));
     cs_sched_kick(w);
 }
 
@@ -208,29 +205,24 @@ static void drain_inbox(cs_worker *w)
  * stealable spawn queue. */
 static cs_co *take_injected(cs_worker *w)
 {
-    if (!atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed))
-        return NULL;
+    if (!atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed)) return NULL;
     cs_spin_lock(&cs_rt.inject_lock);
     size_t n = cs_rt.injectq.n;
     size_t batch = n / (size_t)cs_rt.nworkers + 1;
-    if (batch > 128)
-        batch = 128;
+    if (batch > 128) batch = 128;
     cs_co *first = q_pop(&cs_rt.injectq);
     cs_queue rest = {0};
-    for (size_t i = 1; i < batch && cs_rt.injectq.n; i++)
-        q_push(&rest, q_pop(&cs_rt.injectq));
+    for (size_t i = 1; i < batch && cs_rt.injectq.n; i++) q_push(&rest, q_pop(&cs_rt.injectq));
     atomic_store_explicit(&cs_rt.inject_n, cs_rt.injectq.n, memory_order_relaxed);
     size_t left = cs_rt.injectq.n;
     cs_spin_unlock(&cs_rt.inject_lock);
     if (rest.n) {
         cs_spin_lock(&w->spawn_lock);
-        for (cs_co *c; (c = q_pop(&rest));)
-            q_push(&w->spawnq, c);
+        for (cs_co *c; (c = q_pop(&rest));) q_push(&w->spawnq, c);
         atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
         cs_spin_unlock(&w->spawn_lock);
     }
-    if (left || rest.n > 1)
-        kick_one_sleeper(w);
+    if (left || rest.n > 1) kick_one_sleeper(w);
     return first;
 }
 
@@ -240,22 +232,18 @@ static cs_co *steal(cs_worker *w)
     int n = cs_rt.nworkers;
     for (int i = 1; i < n; i++) {
         cs_worker *v = &cs_rt.workers[(w->idx + i) % n];
-        if (!atomic_load_explicit(&v->spawnq_n, memory_order_relaxed))
-            continue;
+        if (!atomic_load_explicit(&v->spawnq_n, memory_order_relaxed)) continue;
         cs_queue got = {0};
         cs_spin_lock(&v->spawn_lock);
         size_t take = (v->spawnq.n + 1) / 2;
-        for (size_t k = 0; k < take; k++)
-            q_push(&got, q_pop(&v->spawnq));
+        for (size_t k = 0; k < take; k++) q_push(&got, q_pop(&v->spawnq));
         atomic_store_explicit(&v->spawnq_n, v->spawnq.n, memory_order_relaxed);
         cs_spin_unlock(&v->spawn_lock);
         cs_co *first = q_pop(&got);
-        if (!first)
-            continue;
+        if (!first) continue;
         if (got.n) {
             cs_spin_lock(&w->spawn_lock);
-            for (cs_co *c; (c = q_pop(&got));)
-                q_push(&w->spawnq, c);
+            for (cs_co *c; (c = q_pop(&got));) q_push(&w->spawnq, c);
             atomic_store_explicit(&w->spawnq_n, w->spawnq.n, memory_order_relaxed);
             cs_spin_unlock(&w->spawn_lock);
         }
@@ -270,8 +258,7 @@ static cs_co *steal(cs_worker *w)
  * holding a counted lock (a pthread mutex: its owner is this thread) stays. */
 static void offer_surplus(cs_worker *w)
 {
-    if (!cs_cfg.migrate || w->runq.n < 2 || !atomic_load_explicit(&cs_rt.nsleeping, memory_order_relaxed))
-        return;
+    if (!cs_cfg.migrate || w->runq.n < 2 || !atomic_load_explicit(&cs_rt.nsleeping, memory_order_relaxed)) return;
     size_t give = w->runq.n / 2;
     cs_queue pinned = {0};
     cs_spin_lock(&w->spawn_lock);
@@ -298,13 +285,10 @@ static int has_work(cs_worker *w, uint64_t now)
         atomic_load_explicit(&w->spawnq_n, memory_order_seq_cst) ||
         atomic_load_explicit(&cs_rt.inject_n, memory_order_seq_cst))
         return 1;
-    if (cs_timer_next(w) <= now)
-        return 1;
-    if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen)
-        return 1;
+    if (cs_timer_next(w) <= now) return 1;
+    if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen) return 1;
     for (int i = 0; i < cs_rt.nworkers; i++)
-        if (atomic_load_explicit(&cs_rt.workers[i].spawnq_n, memory_order_relaxed))
-            return 1;
+        if (atomic_load_explicit(&cs_rt.workers[i].spawnq_n, memory_order_relaxed)) return 1;
     return 0;
 }
 
@@ -319,8 +303,7 @@ static void sample_queues(cs_worker *w)
                      atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed), (uint64_t)w->heap_n,
                      w->nparked > 0 ? (uint64_t)w->nparked : 0};
     uint64_t now = cs_now_ns();
-    if (!memcmp(q, w->queues_last, sizeof q) && now - w->queues_last_ns < QUEUES_REPEAT_NS)
-        return;
+    if (!memcmp(q, w->queues_last, sizeof q) && now - w->queues_last_ns < QUEUES_REPEAT_NS) return;
     memcpy(w->queues_last, q, sizeof q);
     w->queues_last_ns = now;
     cs_tel_emit(COROSCOPE_EV_QUEUES, 0, q[0], q[1], q[2], q[3], q[4]);
@@ -331,8 +314,7 @@ static void sample_queues(cs_worker *w)
  * blocks in the netpoller (1) or on its own eventfd (0). */
 static void emit_idle(cs_worker *w, uint64_t next, int netpoller)
 {
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     cs_tel_emit(COROSCOPE_EV_WORKER_IDLE, 0, next == UINT64_MAX ? 0 : next, (uint64_t)netpoller, 0, 0, 0);
     sample_queues(w);
     cs_tel_flush(); /* an idle worker publishes what it has */
@@ -340,8 +322,7 @@ static void emit_idle(cs_worker *w, uint64_t next, int netpoller)
 
 static void worker_sleep(cs_worker *w)
 {
-    if (cs_tel())
-        cs_tel_flush(); /* what it did so far is visible while it looks for work */
+    if (cs_tel()) cs_tel_flush(); /* what it did so far is visible while it looks for work */
     atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
     uint64_t now = cs_now_ns();
@@ -353,8 +334,7 @@ static void worker_sleep(cs_worker *w)
              * again before sleeping (work may have come meanwhile). */
             cs_stack_trim();
             now = cs_now_ns();
-            if (has_work(w, now))
-                goto awake;
+            if (has_work(w, now)) goto awake;
         }
         int64_t timeout = next == UINT64_MAX ? -1 : (int64_t)(next > now ? next - now : 0);
         int none = -1;
@@ -370,8 +350,7 @@ static void worker_sleep(cs_worker *w)
             else
                 own = 1;
             atomic_store(&cs_rt.netpoll_owner, -1);
-            if (own)
-                efd_drain(w->efd);
+            if (own) efd_drain(w->efd);
             why = own ? 2 : woke > 0 ? 1 : cs_now_ns() >= next ? 0 : 2; /* nothing woken early: a kick */
         } else {
             struct pollfd p = {.fd = w->efd, .events = POLLIN};
@@ -383,14 +362,12 @@ static void worker_sleep(cs_worker *w)
             }
             emit_idle(w, next, 0);
             long r = syscall(SYS_ppoll, &p, 1, tsp, NULL, (size_t)8);
-            if (r > 0)
-                efd_drain(w->efd);
+            if (r > 0) efd_drain(w->efd);
             why = r > 0 ? 2 : 0;
         }
     }
 awake:
-    if (slept && cs_tel())
-        cs_tel_emit(COROSCOPE_EV_WORKER_BUSY, 0, (uint64_t)why, 0, 0, 0, 0);
+    if (slept && cs_tel()) cs_tel_emit(COROSCOPE_EV_WORKER_BUSY, 0, (uint64_t)why, 0, 0, 0, 0);
     w->queues_due = 1; /* what it woke up to, once it picked (run) */
     atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&cs_rt.nsleeping, 1, memory_order_seq_cst);
@@ -405,23 +382,19 @@ static cs_co *next_co(cs_worker *w)
         int stepped = cs_gate();
         cs_co *co;
         w->tick++;
-        if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
-            drain_inbox(w);
+        if (atomic_load_explicit(&w->inbox, memory_order_relaxed)) drain_inbox(w);
         /* The clock is read only when a timer is pending, or every 64th
          * decision so a busy worker still polls fds about once per ms. */
         if (w->heap_n || (w->tick & 63) == 0) {
             uint64_t now = cs_now_ns();
-            if (w->heap_n)
-                cs_timer_run(w, now);
+            if (w->heap_n) cs_timer_run(w, now);
             if (now - w->last_poll_ns > BUSY_POLL_NS) {
                 w->last_poll_ns = now;
                 w->queues_due = 1; /* a QUEUES sample at the next switch-in: at most one per ms */
                 int own = 0;
                 cs_netpoll_wait(0, w, &own);
-                if (own)
-                    efd_drain(w->efd);
-                if (atomic_load_explicit(&w->inbox, memory_order_relaxed))
-                    drain_inbox(w);
+                if (own) efd_drain(w->efd);
+                if (atomic_load_explicit(&w->inbox, memory_order_relaxed)) drain_inbox(w);
             }
         }
         if (atomic_load_explicit(&cs_rt.intr_epoch, memory_order_relaxed) != w->intr_epoch_seen)
@@ -434,26 +407,20 @@ static cs_co *next_co(cs_worker *w)
         }
         /* Coroutines spawned by plain threads get every other decision when
          * there are any, so a hog being preempted cannot starve them. */
-        if (atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) && (w->tick & 1) &&
-            (co = take_injected(w)))
+        if (atomic_load_explicit(&cs_rt.inject_n, memory_order_relaxed) && (w->tick & 1) && (co = take_injected(w)))
             return co;
         offer_surplus(w);
         if (atomic_load_explicit(&w->spawnq_n, memory_order_relaxed) && ((w->tick & 1) || !w->runq.n) &&
             (co = spawnq_pop(w)))
             return co;
-        if ((co = q_pop(&w->runq)))
-            return co;
-        if ((co = take_injected(w)) || (co = steal(w)))
-            return co;
-        if (stepped)
-            cs_gate_refund(); /* nothing to run: the step is not used */
+        if ((co = q_pop(&w->runq))) return co;
+        if ((co = take_injected(w)) || (co = steal(w))) return co;
+        if (stepped) cs_gate_refund(); /* nothing to run: the step is not used */
         w->last_poll_ns = cs_now_ns();
         int own = 0;
         int woke = cs_netpoll_wait(0, w, &own);
-        if (own)
-            efd_drain(w->efd);
-        if (woke > 0)
-            continue;
+        if (own) efd_drain(w->efd);
+        if (woke > 0) continue;
         worker_sleep(w);
     }
 }
@@ -471,10 +438,8 @@ static void finish(cs_worker *w, cs_co *co)
     co->joiner = NULL;
     int old = atomic_exchange_explicit(&co->done, 1, memory_order_acq_rel);
     cs_spin_unlock(&co->join_lock);
-    if (j)
-        cs_wake_detail(j, t, CS_WAKE_JOIN, co->id);
-    if (old == 2)
-        syscall(SYS_futex, &co->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    if (j) cs_wake_detail(j, t, CS_WAKE_JOIN, co->id);
+    if (old == 2) syscall(SYS_futex, &co->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     cs_co_unref(co);
 }
 
@@ -497,15 +462,12 @@ static void run(cs_worker *w, cs_co *co)
     co->state = CS_CO_RUNNING;
     __atomic_store_n(&w->cur, co, __ATOMIC_RELAXED);
     __atomic_store_n(&w->nswitch, w->nswitch + 1, __ATOMIC_RELAXED);
-    if (__builtin_expect(atomic_load_explicit(&cs_monitor_idle, memory_order_relaxed), 0))
-        cs_preempt_note_busy();
+    if (__builtin_expect(atomic_load_explicit(&cs_monitor_idle, memory_order_relaxed), 0)) cs_preempt_note_busy();
     cs_tls.co = co;
-    if (__builtin_expect(co->ctx.fp_saved, 0))
-        cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
+    if (__builtin_expect(co->ctx.fp_saved, 0)) cs_fp_write(&co->ctx.mxcsr, &co->ctx.fpucw);
     co->switches++;
     if (tel) {
-        if (w->queues_due)
-            sample_queues(w);
+        if (w->queues_due) sample_queues(w);
         uint64_t t = cs_now_ns();
         __atomic_store_n(&w->run_ns, t, __ATOMIC_RELAXED);
         cs_tel_emit_at(t, COROSCOPE_EV_CO_RUN, co->id, co->switches, 0, 0, 0, 0);
@@ -533,21 +495,18 @@ static void run(cs_worker *w, cs_co *co)
     if (co->state == CS_CO_DONE) {
         if (cs_tel())
             cs_tel_emit(COROSCOPE_EV_CO_FINISH, co->id,
-                        co->exit == CS_EXIT_OVERFLOW ? COROSCOPE_EXIT_STACK_OVERFLOW : COROSCOPE_EXIT_RETURN, 0, 0,
-                        0, 0);
-        if (cs_tel())
-            cs_tel_flush(); /* before finish() wakes a joiner that may exit the process at once */
+                        co->exit == CS_EXIT_OVERFLOW ? COROSCOPE_EXIT_STACK_OVERFLOW : COROSCOPE_EXIT_RETURN, 0, 0, 0,
+                        0);
+        if (cs_tel()) cs_tel_flush(); /* before finish() wakes a joiner that may exit the process at once */
         finish(w, co);
     } else if (co->yielding) {
         co->yielding = 0;
         co->state = CS_CO_READY;
-        if (cs_tel())
-            cs_tel_emit(COROSCOPE_EV_CO_YIELD, co->id, (uint64_t)co->yield_preempted, 0, 0, 0, 0);
+        if (cs_tel()) cs_tel_emit(COROSCOPE_EV_CO_YIELD, co->id, (uint64_t)co->yield_preempted, 0, 0, 0, 0);
         co->yield_preempted = 0;
         w->yielded = co;
     }
-    if (cs_tel())
-        cs_tel_flush(); /* every switch is visible to a live inspector within its drain period */
+    if (cs_tel()) cs_tel_flush(); /* every switch is visible to a live inspector within its drain period */
 }
 
 static void *worker_main(void *arg)
@@ -579,8 +538,7 @@ static int worker_init(cs_worker *w, int idx)
     cs_spin_init(&w->spawn_lock);
     /* raw system call: eventfd is a hook (hook_fd.c) */
     int efd = (int)syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (efd < 0)
-        return errno;
+    if (efd < 0) return errno;
     w->efd = cs_fd_hide(efd);
     return cs_netpoll_add_worker(w);
 }
@@ -601,35 +559,26 @@ static int start_worker(cs_worker *w)
 int cs_sched_start(void)
 {
     int st = atomic_load_explicit(&cs_rt.started, memory_order_acquire);
-    if (st == 2)
-        return 0;
+    if (st == 2) return 0;
     int zero = 0;
     if (!atomic_compare_exchange_strong(&cs_rt.started, &zero, 1)) {
-        while (atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 1)
-            sched_yield();
+        while (atomic_load_explicit(&cs_rt.started, memory_order_acquire) == 1) sched_yield();
         return atomic_load(&cs_rt.started) == 2 ? 0 : EAGAIN;
     }
     int err = cs_netpoll_init();
-    if (!err)
-        err = cs_overflow_install();
+    if (!err) err = cs_overflow_install();
     if (!err) {
         cs_rt.nworkers = cs_cfg.workers;
         cs_rt.workers = calloc((size_t)cs_rt.nworkers, sizeof(cs_worker));
-        if (!cs_rt.workers)
-            err = ENOMEM;
+        if (!cs_rt.workers) err = ENOMEM;
     }
-    for (int i = 0; !err && i < cs_rt.nworkers; i++)
-        err = worker_init(&cs_rt.workers[i], i);
-    for (int i = 0; !err && i < cs_rt.nworkers; i++)
-        err = start_worker(&cs_rt.workers[i]);
-    if (!err)
-        err = cs_preempt_start();
-    if (!err && cs_tel())
-        cs_tel_start();
+    for (int i = 0; !err && i < cs_rt.nworkers; i++) err = worker_init(&cs_rt.workers[i], i);
+    for (int i = 0; !err && i < cs_rt.nworkers; i++) err = start_worker(&cs_rt.workers[i]);
+    if (!err) err = cs_preempt_start();
+    if (!err && cs_tel()) cs_tel_start();
     if (!err) {
         int cerr = cs_control_start();
-        if (cerr)
-            cs_log("no control socket (%s): this process cannot be attached to", strerror(cerr));
+        if (cerr) cs_log("no control socket (%s): this process cannot be attached to", strerror(cerr));
     }
     if (err) {
         cs_log("cannot start the runtime: %s", strerror(err));
@@ -643,8 +592,7 @@ int cs_sched_start(void)
 void cs_sched_atfork_child(void)
 {
     cs_spin_init(&cs_rt.inject_lock);
-    if (atomic_load(&cs_rt.started) != 2)
-        return;
+    if (atomic_load(&cs_rt.started) != 2) return;
     /* Only the forking thread survives. The parent's coroutines other than
      * the current one stay behind (like the parent's other threads). The
      * epoll instance and eventfds are shared with the parent: replace them. */
@@ -667,8 +615,7 @@ void cs_sched_atfork_child(void)
 #ifdef CS_SAN_FIBERS
         cs_san_fiber san = w->san; /* the forking thread's scheduler fiber lives on */
 #endif
-        if (worker_init(w, i))
-            cs_fatal("cannot rebuild worker %d in the forked child", i);
+        if (worker_init(w, i)) cs_fatal("cannot rebuild worker %d in the forked child", i);
         if (w == self) {
             w->sched_ctx = sched;
 #ifdef CS_SAN_FIBERS
@@ -690,7 +637,6 @@ void cs_sched_atfork_child(void)
     }
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
-        if (w != self && start_worker(w))
-            cs_log("forked child: cannot restart worker %d", i);
+        if (w != self && start_worker(w)) cs_log("forked child: cannot restart worker %d", i);
     }
 }

@@ -59,57 +59,57 @@ typedef struct cs_worker {
     int idx;
     pthread_t thread;
     pid_t tid;
-    cs_ctx sched_ctx;                  /* the scheduler loop, on the thread's own stack */
-    cs_co *cur;                        /* running coroutine or NULL (monitor reads it relaxed) */
-    uint64_t nswitch;                  /* coroutines switched in; owner writes, monitor reads */
-    uint64_t run_ns;                   /* CO_RUN stamp of the latest run (telemetry on); owner
+    cs_ctx sched_ctx;         /* the scheduler loop, on the thread's own stack */
+    cs_co *cur;               /* running coroutine or NULL (monitor reads it relaxed) */
+    uint64_t nswitch;         /* coroutines switched in; owner writes, monitor reads */
+    uint64_t run_ns;          /* CO_RUN stamp of the latest run (telemetry on); owner
                                           writes after nswitch, monitor reads (stall.c) */
-    _Atomic int preempt_sent;          /* monitor sent the signal, handler not run yet */
+    _Atomic int preempt_sent; /* monitor sent the signal, handler not run yet */
     uint64_t preempt_sent_ns;
-    volatile int deferred_reason;      /* handler: why the last signal could not preempt */
-    uint64_t tick;                     /* scheduling decisions made */
-    uint64_t last_poll_ns;             /* last non-blocking netpoll */
-    cs_queue runq;                     /* owner only */
-    cs_co *yielded;                    /* just yielded; queued after this round's wakes */
-    _Atomic(cs_co *) inbox;            /* MPSC LIFO */
+    volatile int deferred_reason; /* handler: why the last signal could not preempt */
+    uint64_t tick;                /* scheduling decisions made */
+    uint64_t last_poll_ns;        /* last non-blocking netpoll */
+    cs_queue runq;                /* owner only */
+    cs_co *yielded;               /* just yielded; queued after this round's wakes */
+    _Atomic(cs_co *) inbox;       /* MPSC LIFO */
     cs_spin spawn_lock;
     cs_queue spawnq;
-    _Atomic size_t spawnq_n;           /* readable without the lock */
+    _Atomic size_t spawnq_n; /* readable without the lock */
     _Atomic int sleeping;
-    int efd;                           /* wakes this worker */
+    int efd; /* wakes this worker */
     /* timers: owner only */
     cs_co **heap;
     int heap_n, heap_cap;
     /* parked coroutines (for user-signal interruption): owner only */
     cs_co *parked;
     uint32_t intr_epoch_seen;
-    int64_t nparked;                   /* its coroutines in a wait (wait.c); owner only */
+    int64_t nparked; /* its coroutines in a wait (wait.c); owner only */
     /* QUEUES samples (telemetry): owner only */
-    int queues_due;                    /* take one at the next switch-in */
-    uint64_t queues_last[5];           /* the last sample emitted */
+    int queues_due;          /* take one at the next switch-in */
+    uint64_t queues_last[5]; /* the last sample emitted */
     uint64_t queues_last_ns;
     /* stack-overflow recovery */
     void *altstack;
     void *exit_stack;
     size_t altstack_size, exit_stack_size;
 #ifdef CS_SAN_FIBERS
-    cs_san_fiber san;                  /* the scheduler's fiber; sanitizer builds only (san.h) */
+    cs_san_fiber san; /* the scheduler's fiber; sanitizer builds only (san.h) */
 #endif
 } cs_worker;
 
 typedef struct cs_runtime {
-    _Atomic int started;               /* 0 no, 1 starting, 2 running */
+    _Atomic int started; /* 0 no, 1 starting, 2 running */
     int nworkers;
     cs_worker *workers;
     cs_spin inject_lock;
     cs_queue injectq;
     _Atomic size_t inject_n;
     _Atomic int nsleeping;
-    _Atomic int kicking;               /* a wake of a sleeping worker is in flight */
+    _Atomic int kicking; /* a wake of a sleeping worker is in flight */
     _Atomic uint64_t next_id;
-    _Atomic int netpoll_owner;         /* worker idx blocked in the netpoller, -1 none */
-    _Atomic uint32_t intr_epoch;       /* bumped after every user signal handler */
-    _Atomic uint32_t intr_norestart;   /* bumped after user handlers without SA_RESTART */
+    _Atomic int netpoll_owner;       /* worker idx blocked in the netpoller, -1 none */
+    _Atomic uint32_t intr_epoch;     /* bumped after every user signal handler */
+    _Atomic uint32_t intr_norestart; /* bumped after user handlers without SA_RESTART */
 } cs_runtime;
 
 extern cs_runtime cs_rt;

@@ -23,13 +23,15 @@ typedef struct cs_spin {
     _Atomic int v;
 } cs_spin;
 
-static inline void cs_spin_init(cs_spin *l) { atomic_store_explicit(&l->v, 0, memory_order_relaxed); }
+static inline void cs_spin_init(cs_spin *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
 
 static inline void cs_spin_lock(cs_spin *l)
 {
     for (int n = 0;; n++) {
-        if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
-            return;
+        if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire)) return;
         while (atomic_load_explicit(&l->v, memory_order_relaxed)) {
             if (++n > 128) {
                 sched_yield();
@@ -41,6 +43,9 @@ static inline void cs_spin_lock(cs_spin *l)
     }
 }
 
-static inline void cs_spin_unlock(cs_spin *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
+static inline void cs_spin_unlock(cs_spin *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
 
 #endif

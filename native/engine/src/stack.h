@@ -27,10 +27,10 @@
 #include <stddef.h>
 
 typedef struct cs_stack {
-    char *base;      /* start of the guard */
-    char *lo;        /* lowest usable address */
-    char *hi;        /* one past the highest usable address */
-    size_t size;     /* usable bytes (hi - lo) */
+    char *base;  /* start of the guard */
+    char *lo;    /* lowest usable address */
+    char *hi;    /* one past the highest usable address */
+    size_t size; /* usable bytes (hi - lo) */
 } cs_stack;
 
 /* Get a stack of exactly cs_cfg.stack_size usable bytes. 0 or ENOMEM/EAGAIN. */

@@ -19,33 +19,63 @@
 #define MAX_SLOTS 1024
 
 typedef struct slot {
-    uint64_t n;       /* switch counter of the run being watched */
-    uint64_t since;   /* when the run began: the worker's CO_RUN stamp, else when the monitor saw it */
-    uint64_t seen;    /* the monitor's last round (the run began after the one before `since`) */
-    int open;         /* a STALL was emitted and not ended */
-    long nr;          /* its system call */
-    long fd;          /* its fd (-1: none) */
-    uint64_t co;      /* its coroutine */
+    uint64_t n;     /* switch counter of the run being watched */
+    uint64_t since; /* when the run began: the worker's CO_RUN stamp, else when the monitor saw it */
+    uint64_t seen;  /* the monitor's last round (the run began after the one before `since`) */
+    int open;       /* a STALL was emitted and not ended */
+    long nr;        /* its system call */
+    long fd;        /* its fd (-1: none) */
+    uint64_t co;    /* its coroutine */
 } slot;
 
 static slot slots[MAX_SLOTS]; /* monitor thread only */
 
-int cs_stall_watching(void) { return atomic_load_explicit(&cs_cfg.stall_ns, memory_order_relaxed) != 0; }
+int cs_stall_watching(void)
+{
+    return atomic_load_explicit(&cs_cfg.stall_ns, memory_order_relaxed) != 0;
+}
 
 /* Does system call nr (x86-64) take an fd as its first argument? */
 static int first_arg_is_fd(long nr)
 {
     switch (nr) {
-    case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv: case SYS_writev:
-    case SYS_ioctl: case SYS_fcntl: case SYS_flock: case SYS_fsync: case SYS_fdatasync: case SYS_ftruncate:
-    case SYS_getdents64: case SYS_sendfile: case SYS_connect: case SYS_accept: case SYS_accept4:
-    case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg: case SYS_epoll_wait:
-    case SYS_epoll_pwait: case SYS_preadv: case SYS_pwritev: case SYS_preadv2: case SYS_pwritev2:
-    case SYS_fallocate: case SYS_sync_file_range: case SYS_copy_file_range: case SYS_splice:
-    case SYS_fstat: case SYS_lseek: case SYS_recvmmsg: case SYS_sendmmsg: case SYS_syncfs:
-        return 1;
-    default:
-        return 0;
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_ioctl:
+    case SYS_fcntl:
+    case SYS_flock:
+    case SYS_fsync:
+    case SYS_fdatasync:
+    case SYS_ftruncate:
+    case SYS_getdents64:
+    case SYS_sendfile:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_sendto:
+    case SYS_recvfrom:
+    case SYS_sendmsg:
+    case SYS_recvmsg:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_preadv2:
+    case SYS_pwritev2:
+    case SYS_fallocate:
+    case SYS_sync_file_range:
+    case SYS_copy_file_range:
+    case SYS_splice:
+    case SYS_fstat:
+    case SYS_lseek:
+    case SYS_recvmmsg:
+    case SYS_sendmmsg:
+    case SYS_syncfs: return 1;
+    default: return 0;
     }
 }
 
@@ -59,8 +89,7 @@ static void end(slot *s, int idx, uint64_t now)
 
 void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint64_t now)
 {
-    if (idx < 0 || idx >= MAX_SLOTS)
-        return;
+    if (idx < 0 || idx >= MAX_SLOTS) return;
     slot *s = &slots[idx];
     if (sw != s->n) {
         end(s, idx, now);
@@ -77,8 +106,7 @@ void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint6
         end(s, idx, now);
         return;
     }
-    if (now - s->since < limit || !cs_tel())
-        return;
+    if (now - s->since < limit || !cs_tel()) return;
     char path[64], buf[256];
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)w->tid);
     cs_proc_read(path, buf, sizeof buf, 0);
@@ -91,10 +119,8 @@ void cs_stall_check(int idx, struct cs_worker *w, cs_co *cur, uint64_t sw, uint6
     }
     unsigned long long arg0 = strtoull(p, NULL, 16);
     long fd = first_arg_is_fd(nr) && arg0 < (1u << 30) ? (long)arg0 : -1;
-    if (s->open && (s->nr != nr || s->fd != fd))
-        end(s, idx, now);
-    if (s->open)
-        return;
+    if (s->open && (s->nr != nr || s->fd != fd)) end(s, idx, now);
+    if (s->open) return;
     char target[256] = "";
     uint64_t type = 0; /* st_mode >> 12 of the fd: what kind of file (0: unknown) */
     if (fd >= 0) {

@@ -14,7 +14,7 @@
 #include "spin.h"
 #include "wait.h"
 
-#define NBUCKETS 256
+#define NBUCKETS   256
 #define WAKE_BATCH 16
 
 typedef struct bucket {
@@ -74,8 +74,7 @@ void cs_syncq_remove(cs_syncq_node *n)
 {
     bucket *b = bucket_of(n->addr);
     cs_spin_lock(&b->lock);
-    if (n->linked)
-        unlink_node(b, n);
+    if (n->linked) unlink_node(b, n);
     cs_spin_unlock(&b->lock);
 }
 
@@ -91,12 +90,10 @@ int cs_syncq_wake(const void *addr, int all)
         } got[WAKE_BATCH];
         int n = 0;
         cs_spin_lock(&b->lock);
-        if (!upto)
-            upto = b->seq;
+        if (!upto) upto = b->seq;
         for (cs_syncq_node *x = b->head, *next; x && n < (all ? WAKE_BATCH : 1); x = next) {
             next = x->next;
-            if (x->addr != addr || x->seq > upto)
-                continue;
+            if (x->addr != addr || x->seq > upto) continue;
             got[n].co = x->co;
             got[n].token = x->token;
             got[n].detail = x->detail;
@@ -104,12 +101,10 @@ int cs_syncq_wake(const void *addr, int all)
             unlink_node(b, x);
         }
         cs_spin_unlock(&b->lock);
-        if (!n)
-            return woken;
+        if (!n) return woken;
         for (int i = 0; i < n; i++)
             woken += cs_wake_detail(got[i].co, got[i].token, CS_WAKE_OFFLOAD, got[i].detail) ? 1 : 0;
-        if (!all && woken)
-            return woken;
+        if (!all && woken) return woken;
     }
 }
 

@@ -36,10 +36,10 @@ typedef struct cs_syncq_node {
     const void *addr;
     cs_co *co;
     uint64_t token;
-    uint64_t detail;                   /* the WAKE's detail: hook id + 1 of the waiting call */
-    uint64_t seq;                      /* order of arrival in its bucket (broadcast bound) */
+    uint64_t detail; /* the WAKE's detail: hook id + 1 of the waiting call */
+    uint64_t seq;    /* order of arrival in its bucket (broadcast bound) */
     struct cs_syncq_node *prev, *next;
-    int linked;                        /* under the bucket lock */
+    int linked; /* under the bucket lock */
 } cs_syncq_node;
 
 /* Nodes linked in all buckets: lets every release skip the table when no

@@ -44,7 +44,8 @@
  * scratch) stay in a core's L2 while they are sorted and encoded; 65536
  * did not, and cost the recorder ~10 % more per event. */
 #define DRAIN_BATCH 16384
-#define RECORDER_IDLE_NS 10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
+#define RECORDER_IDLE_NS \
+    10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
 #define CACHE_SLOTS CS_TEL_CACHE_SLOTS
 
 _Atomic int cs_tel_on;
@@ -64,14 +65,17 @@ static __thread int tl_engine __attribute__((tls_model("initial-exec"))); /* an 
 __thread cs_tel_thread *cs_tel_fast __attribute__((tls_model("initial-exec")));
 
 /* cs_tel_fast follows tl, tl_mute and tl_engine: call after changing any. */
-static void fast_sync(void) { cs_tel_fast = tl_mute || tl_engine ? NULL : tl; }
-_Atomic uint32_t cs_tel_epoch = 1;     /* bumped by each subscription */
-static _Atomic int need_metadata;       /* the next emitter writes CLOCK/PROCESS/CONFIG first */
+static void fast_sync(void)
+{
+    cs_tel_fast = tl_mute || tl_engine ? NULL : tl;
+}
+_Atomic uint32_t cs_tel_epoch = 1; /* bumped by each subscription */
+static _Atomic int need_metadata;  /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
-static size_t flight_bytes;             /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
-static _Atomic int flight_armed;        /* rings overwrite (nobody subscribed) */
-static _Atomic int policy;              /* CS_RING_DROP or CS_RING_BLOCK: every ring's policy (ring.h) */
-static _Atomic int doorbell = -1;       /* eventfd the producers ring to wake the consumer (hidden fd) */
+static size_t flight_bytes;       /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
+static _Atomic int flight_armed;  /* rings overwrite (nobody subscribed) */
+static _Atomic int policy;        /* CS_RING_DROP or CS_RING_BLOCK: every ring's policy (ring.h) */
+static _Atomic int doorbell = -1; /* eventfd the producers ring to wake the consumer (hidden fd) */
 
 
 static void config_changed(void);
@@ -100,11 +104,9 @@ void cs_tel_init(void)
 static int tel_doorbell(void)
 {
     int fd = atomic_load(&doorbell);
-    if (fd >= 0)
-        return fd;
+    if (fd >= 0) return fd;
     int nfd = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (nfd < 0)
-        return -1;
+    if (nfd < 0) return -1;
     nfd = cs_fd_hide(nfd);
     int none = -1;
     if (!atomic_compare_exchange_strong(&doorbell, &none, nfd)) { /* another thread made one first */
@@ -115,18 +117,19 @@ static int tel_doorbell(void)
     return nfd;
 }
 
-int cs_tel_doorbell(void) { return atomic_load(&doorbell); }
+int cs_tel_doorbell(void)
+{
+    return atomic_load(&doorbell);
+}
 
 /* Records per worker ring: 8 MiB, or the worker's share of the flight
  * recorder's size (a power of two, at most CS_RING_MAX_CAPACITY). */
 static uint32_t worker_capacity(void)
 {
-    if (!flight_bytes)
-        return RING_WORKER;
+    if (!flight_bytes) return RING_WORKER;
     uint64_t want = flight_bytes / COROSCOPE_EVENT_SIZE / (uint64_t)(cs_cfg.workers > 0 ? cs_cfg.workers : 1);
     uint32_t c = RING_THREAD;
-    while (c < CS_RING_MAX_CAPACITY && (uint64_t)c * 2 <= want)
-        c *= 2;
+    while (c < CS_RING_MAX_CAPACITY && (uint64_t)c * 2 <= want) c *= 2;
     return c;
 }
 
@@ -139,8 +142,7 @@ static void flight_epoch_mark(tel_thread *t)
 static tel_thread *thread_new(void)
 {
     tel_thread *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->worker = cs_tls.w ? (uint16_t)cs_tls.w->idx : COROSCOPE_NO_WORKER;
     /* Engine threads that emit (the control thread: CONFIG, CO_INFO for
@@ -152,19 +154,16 @@ static tel_thread *thread_new(void)
     }
     if (t->worker == COROSCOPE_NO_WORKER)
         cs_ring_set_publish_each(&t->ring); /* cs_tel_emit publishes each record of a plain thread at once */
-    if (atomic_load(&flight_armed))
-        cs_ring_set_overwrite(&t->ring, 1);
+    if (atomic_load(&flight_armed)) cs_ring_set_overwrite(&t->ring, 1);
     int p = atomic_load(&policy);
     cs_ring_set_policy(&t->ring, p, 0);
     cs_ring_set_doorbell(&t->ring, tel_doorbell());
     t->epoch_end = UINT64_MAX;
     cs_tel_ring_fn announce = atomic_load(&ring_announcer);
-    if (announce)
-        announce(t->ring.fd, t->tid, t->worker);
+    if (announce) announce(t->ring.fd, t->tid, t->worker);
     t->epoch = 0; /* announces itself (THREAD) with its first record */
     tel_thread *h = atomic_load(&threads);
-    do
-        t->next = h;
+    do t->next = h;
     while (!atomic_compare_exchange_weak(&threads, &h, t));
     if (atomic_load(&policy) != p) /* changed while we were not in the list yet */
         cs_ring_set_policy(&t->ring, atomic_load(&policy), 0);
@@ -183,30 +182,25 @@ static void new_epoch(tel_thread *t, uint32_t e)
 {
     t->epoch = e;
     flight_epoch_mark(t);
-    for (int i = 0; i < CACHE_SLOTS; i++)
-        t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
+    for (int i = 0; i < CACHE_SLOTS; i++) t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;
     if (atomic_load_explicit(&need_metadata, memory_order_relaxed) &&
         atomic_compare_exchange_strong(&need_metadata, &one, 0)) {
         static _Atomic int registered; /* here, not at subscribe: that may be the constructor, before libc's init */
-        if (!atomic_exchange(&registered, 1))
-            atexit(publish_all_at_exit);
+        if (!atomic_exchange(&registered, 1)) atexit(publish_all_at_exit);
         emit_metadata();
     }
     char name[17] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
-    cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, (uint64_t)getpid(),
-                cs_follow_serial());
+    cs_tel_emit(COROSCOPE_EV_THREAD, 0, t->tid, cs_tel_string(name), t->worker, (uint64_t)getpid(), cs_follow_serial());
 }
 
 static inline tel_thread *self(void)
 {
     tel_thread *t = tl;
-    if (!t && !(t = thread_new()))
-        return NULL;
+    if (!t && !(t = thread_new())) return NULL;
     uint32_t e = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed);
-    if (__builtin_expect(t->epoch != e, 0))
-        new_epoch(t, e);
+    if (__builtin_expect(t->epoch != e, 0)) new_epoch(t, e);
     return t;
 }
 
@@ -222,48 +216,45 @@ static void put(tel_thread *t, const coroscope_event *ev)
         tl_wait_budget_ns = tl_wait_budget_ns > 1000000 ? tl_wait_budget_ns - 1000000 : 0;
     }
     cs_ring_write(&t->ring, ev);
-    if (t->worker == COROSCOPE_NO_WORKER)
-        cs_ring_flush(&t->ring); /* plain threads emit rarely: publish at once */
+    if (t->worker == COROSCOPE_NO_WORKER) cs_ring_flush(&t->ring); /* plain threads emit rarely: publish at once */
 }
 
 void cs_tel_emit_slow(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                       uint64_t a4)
 {
-    if (tl_mute)
-        return;
+    if (tl_mute) return;
     int saved = errno; /* a first ring, a doorbell or a wait for room make system calls */
     /* A given ts (taken before this call) is used unless this record opens a
      * new epoch: its THREAD/STRING records are stamped now, and a record
      * must not sort before them. */
     tel_thread *t = tl;
-    if (ts && (!t || t->epoch != atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed)))
-        ts = 0;
+    if (ts && (!t || t->epoch != atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed))) ts = 0;
     if ((t = self())) {
-        coroscope_event ev = {.ts = ts ? ts : cs_now_ns(), .kind = kind, .worker = t->worker, .tid = t->tid,
-                              .co = co, .a = {a0, a1, a2, a3, a4}};
+        coroscope_event ev = {.ts = ts ? ts : cs_now_ns(),
+                              .kind = kind,
+                              .worker = t->worker,
+                              .tid = t->tid,
+                              .co = co,
+                              .a = {a0, a1, a2, a3, a4}};
         put(t, &ev);
         /* Flight recorder: after each chunk, the next record (and the strings
          * it uses) starts a new epoch, so a consumer can resynchronise at its
          * THREAD record after the ring overwrote older ones (ring.h). Here,
          * between two whole records, never between a string and the record
          * using it. */
-        if (__builtin_expect(t->ring.p_head >= t->epoch_end, 0))
-            t->epoch = 0;
+        if (__builtin_expect(t->ring.p_head >= t->epoch_end, 0)) t->epoch = 0;
     }
     errno = saved;
 }
 
 uint64_t cs_tel_string(const char *s)
 {
-    if (!s || !*s || tl_mute)
-        return 0;
+    if (!s || !*s || tl_mute) return 0;
     tel_thread *t = self();
-    if (!t)
-        return 0;
+    if (!t) return 0;
     size_t len = strlen(s);
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     int slot = (int)(h % CACHE_SLOTS);
     if (len < sizeof t->cache[0].text && t->cache[slot].hash == h && !strcmp(t->cache[slot].text, s))
         return t->cache[slot].id;
@@ -285,7 +276,10 @@ uint64_t cs_tel_string(const char *s)
     return id;
 }
 
-void cs_tel_set_id_base(uint64_t base) { atomic_store(&next_string_id, base + 1); }
+void cs_tel_set_id_base(uint64_t base)
+{
+    atomic_store(&next_string_id, base + 1);
+}
 
 void cs_tel_mute_thread(void)
 {
@@ -310,8 +304,7 @@ void cs_tel_atfork_child(void)
         cs_fd_unhide(bell);
     }
     atomic_store(&cs_tel_on, 0);
-    if (atomic_load(&cs_observer) == cs_tel_call_observer)
-        atomic_store(&cs_observer, NULL);
+    if (atomic_load(&cs_observer) == cs_tel_call_observer) atomic_store(&cs_observer, NULL);
     /* Nobody is subscribed to the child: its flight recorder (if configured)
      * records its own recent past, in rings of its own. */
     if (flight_bytes) {
@@ -323,42 +316,39 @@ void cs_tel_atfork_child(void)
     }
 }
 
-void cs_tel_set_ring_announcer(cs_tel_ring_fn fn) { atomic_store(&ring_announcer, fn); }
+void cs_tel_set_ring_announcer(cs_tel_ring_fn fn)
+{
+    atomic_store(&ring_announcer, fn);
+}
 
 /* At exit, for a subscribed inspector: workers that were switched away from
  * mid-batch never publish again; publish what they completed. */
 static void publish_all_at_exit(void)
 {
-    if (!cs_tel() || trace_path[0])
-        return;
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
-        cs_ring_publish_foreign(&t->ring);
+    if (!cs_tel() || trace_path[0]) return;
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) cs_ring_publish_foreign(&t->ring);
 }
 
 /* Overwrite mode of every ring (the flight recorder armed or handed over). */
 static void set_overwrite(int on)
 {
     atomic_store(&flight_armed, on);
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
-        cs_ring_set_overwrite(&t->ring, on);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) cs_ring_set_overwrite(&t->ring, on);
 }
 
 /* The policy of every ring (a producer waiting for room looks again). */
 static void set_policy(int p)
 {
     atomic_store(&policy, p);
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
-        cs_ring_set_policy(&t->ring, p, 0);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) cs_ring_set_policy(&t->ring, p, 0);
 }
 
 int cs_tel_subscribe(int on, int lossless)
 {
-    if (trace_path[0])
-        return EBUSY;
+    if (trace_path[0]) return EBUSY;
     if (on) {
         set_policy(lossless ? CS_RING_BLOCK : CS_RING_DROP);
-        if (flight_bytes)
-            set_overwrite(0); /* hand the rings, with what they kept, to the inspector */
+        if (flight_bytes) set_overwrite(0); /* hand the rings, with what they kept, to the inspector */
         atomic_store(&need_metadata, 1);
         atomic_fetch_add(&cs_tel_epoch, 1);
         atomic_store(&cs_observer, cs_tel_call_observer);
@@ -369,19 +359,20 @@ int cs_tel_subscribe(int on, int lossless)
             atomic_fetch_add(&cs_tel_epoch, 1);
             return 0;
         }
-        if (atomic_load(&cs_observer) == cs_tel_call_observer)
-            atomic_store(&cs_observer, NULL);
+        if (atomic_load(&cs_observer) == cs_tel_call_observer) atomic_store(&cs_observer, NULL);
     }
     atomic_store(&cs_tel_on, on);
     return 0;
 }
 
-int cs_tel_lossless(void) { return atomic_load(&policy) == CS_RING_BLOCK; }
+int cs_tel_lossless(void)
+{
+    return atomic_load(&policy) == CS_RING_BLOCK;
+}
 
 int cs_tel_set_lossless(int lossless)
 {
-    if (trace_path[0])
-        return EBUSY;
+    if (trace_path[0]) return EBUSY;
     set_policy(lossless ? CS_RING_BLOCK : CS_RING_DROP);
     return 0;
 }
@@ -404,14 +395,14 @@ static void co_info(void *ctx, const cs_co *co)
     char name[CS_CO_NAME_MAX + 1];
     memcpy(name, co->name, CS_CO_NAME_MAX); /* another thread may rename or recycle it meanwhile */
     name[CS_CO_NAME_MAX] = '\0';
-    cs_tel_emit(COROSCOPE_EV_CO_INFO, co->id, 0, cs_tel_string(name), co->fn ? cs_emit_entry_symbol((const void *)co->fn) : 0,
+    cs_tel_emit(COROSCOPE_EV_CO_INFO, co->id, 0, cs_tel_string(name),
+                co->fn ? cs_emit_entry_symbol((const void *)co->fn) : 0,
                 s | (uint64_t)why << 8 | (uint64_t)(hook & 0xffff) << 16 | worker << 32, (uint64_t)fd);
 }
 
 void cs_tel_prepare_thread(void)
 {
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     int mute = tl_mute;
     tl_mute = 0;
     fast_sync();
@@ -422,8 +413,7 @@ void cs_tel_prepare_thread(void)
 
 void cs_tel_existing_coroutines(void)
 {
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     int mute = tl_mute;
     tl_mute = 0;
     fast_sync();
@@ -442,8 +432,7 @@ static void config_changed(void)
 {
     /* From the (muted) control thread: this one record is the program's
      * business, so it is emitted now, whether or not a worker is busy. */
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     int mute = tl_mute;
     tl_mute = 0;
     fast_sync();
@@ -456,12 +445,10 @@ int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16
 {
     /* The list is pushed at its head: count, then visit oldest first. */
     int n = 0;
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
-        n++;
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) n++;
     for (int i = skip; i < n; i++) {
         tel_thread *t = atomic_load(&threads);
-        for (int k = n - 1; k > i; k--)
-            t = t->next;
+        for (int k = n - 1; k > i; k--) t = t->next;
         visit(ctx, t->ring.fd, t->tid, t->worker);
     }
     return n;
@@ -469,8 +456,7 @@ int cs_tel_rings(int skip, void (*visit)(void *ctx, int fd, uint32_t tid, uint16
 
 void cs_tel_flush_slow(void)
 {
-    if (tl)
-        cs_ring_flush(&tl->ring);
+    if (tl) cs_ring_flush(&tl->ring);
 }
 
 /* ---- hooked calls ------------------------------------------------------------------------------- */
@@ -480,8 +466,7 @@ void cs_tel_flush_slow(void)
  * same, for a caller that only has a cs_call. */
 void cs_tel_call_observer(const cs_call *c)
 {
-    if (!cs_tel())
-        return;
+    if (!cs_tel()) return;
     cs_tel_call(c->end_ns, c->hook, c->fd, c->in_co, c->parked, c->blocked, c->ret, c->err, c->arg, c->dur_ns);
 }
 
@@ -552,8 +537,7 @@ static void *recorder_main(void *arg)
  * every event the program made while recording. */
 static void at_exit(void)
 {
-    if (!atomic_load(&started) || atomic_exchange(&stopping, 1))
-        return;
+    if (!atomic_load(&started) || atomic_exchange(&stopping, 1)) return;
     atomic_store(&cs_tel_on, 0);
     int bell = atomic_load(&doorbell);
     if (bell >= 0) {
@@ -563,15 +547,13 @@ static void at_exit(void)
     cs_real.pthread_join(recorder, NULL); /* never the hook: exit() may run in a coroutine */
     tl_mute = 1;
     fast_sync();
-    for (tel_thread *t = atomic_load(&threads); t; t = t->next)
-        cs_ring_publish_foreign(&t->ring);
+    for (tel_thread *t = atomic_load(&threads); t; t = t->next) cs_ring_publish_foreign(&t->ring);
     while (rec_pass())
         ;
     cs_consumer_end_losses(&rec, &rec_sink);
     cs_consumer_finish(&rec, &rec_sink);
     cs_trace_err err;
-    if (cs_trace_writer_close(writer, &err))
-        cs_log("trace %s: %s", trace_path, err.msg);
+    if (cs_trace_writer_close(writer, &err)) cs_log("trace %s: %s", trace_path, err.msg);
 }
 
 /* CLOCK, PROCESS and CONFIG: what a reader needs before anything else. */
@@ -579,13 +561,12 @@ static void emit_metadata(void)
 {
     char exe[1024] = {0}, cmd[1024] = {0};
     long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        exe[0] = '\0';
+    if (n < 0) exe[0] = '\0';
     cs_proc_read("/proc/self/cmdline", cmd, sizeof cmd, 1);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    uint64_t version = ((uint64_t)COROSCOPE_VERSION_MAJOR << 32) | (COROSCOPE_VERSION_MINOR << 16) |
-                       COROSCOPE_VERSION_PATCH;
+    uint64_t version =
+        ((uint64_t)COROSCOPE_VERSION_MAJOR << 32) | (COROSCOPE_VERSION_MINOR << 16) | COROSCOPE_VERSION_PATCH;
     cs_tel_emit(COROSCOPE_EV_CLOCK, 0, cs_now_ns(), cs_ts_ns(&rt), 0, 0, 0);
     cs_tel_emit(COROSCOPE_EV_PROCESS, 0, (uint64_t)getpid(), cs_tel_string(exe), cs_tel_string(cmd), version,
                 cs_ts_ns(&rt));
@@ -597,8 +578,7 @@ static void emit_metadata(void)
 
 static void emit_config(void)
 {
-    cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size,
-                atomic_load(&cs_cfg.time_slice_ns),
+    cs_tel_emit(COROSCOPE_EV_CONFIG, 0, (uint64_t)cs_cfg.workers, cs_cfg.stack_size, atomic_load(&cs_cfg.time_slice_ns),
                 (uint64_t)(atomic_load(&cs_cfg.hooks) | atomic_load(&cs_cfg.preempt) << 1 | cs_cfg.migrate << 2 |
                            cs_tel_lossless() << 3),
                 (uint64_t)cs_cfg.preempt_signal);
@@ -607,8 +587,7 @@ static void emit_config(void)
 void cs_tel_start(void)
 {
     int zero = 0;
-    if (!trace_path[0] || !atomic_compare_exchange_strong(&started, &zero, 1))
-        return;
+    if (!trace_path[0] || !atomic_compare_exchange_strong(&started, &zero, 1)) return;
     int saved = errno;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) /* private even when it overwrites an existing file (trace_writer.c does the same) */
@@ -624,7 +603,9 @@ void cs_tel_start(void)
     fast_sync();
     if (werr) {
         cs_log("cannot record to COROSCOPE_TRACE=%s: %s", trace_path,
-               fd < 0 ? strerror(errno) : nomem ? "out of memory" : err.msg);
+               fd < 0  ? strerror(errno)
+               : nomem ? "out of memory"
+                       : err.msg);
         atomic_store(&cs_tel_on, 0);
         errno = saved;
         return;

@@ -64,7 +64,10 @@
 
 extern _Atomic int cs_tel_on;
 
-static inline int cs_tel(void) { return atomic_load_explicit(&cs_tel_on, memory_order_relaxed); }
+static inline int cs_tel(void)
+{
+    return atomic_load_explicit(&cs_tel_on, memory_order_relaxed);
+}
 
 /* A thread that emits: its ring and its identity in the stream. Created by
  * the thread itself on its first record (telemetry.c), never freed; every
@@ -75,8 +78,8 @@ typedef struct cs_tel_thread {
     cs_ring ring;
     uint32_t tid;
     uint16_t worker;
-    uint32_t epoch;           /* subscription this thread last announced itself to */
-    uint64_t epoch_end;       /* flight recorder: start a new string epoch once the ring's head reaches this */
+    uint32_t epoch;     /* subscription this thread last announced itself to */
+    uint64_t epoch_end; /* flight recorder: start a new string epoch once the ring's head reaches this */
     struct cs_tel_thread *next;
     struct {
         uint64_t hash, id;
@@ -129,9 +132,8 @@ void cs_tel_emit_slow(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0, uint
  * stored straight into its slot and published (ring.h protocol: plain
  * threads at once, workers every ring batch) — no call, no system call, no
  * errno. The caller has tested cs_tel(). */
-static inline __attribute__((always_inline)) void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co,
-                                                                 uint64_t a0, uint64_t a1, uint64_t a2,
-                                                                 uint64_t a3, uint64_t a4)
+static inline __attribute__((always_inline)) void cs_tel_emit_at(uint64_t ts, uint16_t kind, uint64_t co, uint64_t a0,
+                                                                 uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
     cs_tel_thread *t = cs_tel_fast;
     if (__builtin_expect(t != NULL, 1)) {
@@ -175,9 +177,9 @@ static inline __attribute__((always_inline)) void cs_tel_emit(uint16_t kind, uin
  * in a coroutine, 17 parked, 18 blocked), a1 fd, a2 result, a3 errno |
  * argument summary (saturated at 32 bits) << 32, a4 duration; stamped at
  * the call's end when the hook read it (end_ns, else now). */
-static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, int hook, int fd, int in_co,
-                                                              int parked, int blocked, long ret, int err,
-                                                              uint64_t arg, uint64_t dur_ns)
+static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, int hook, int fd, int in_co, int parked,
+                                                              int blocked, long ret, int err, uint64_t arg,
+                                                              uint64_t dur_ns)
 {
     cs_co *co = cs_tls.co;
     uint64_t flags = (uint64_t)(in_co ? 1u << 16 : 0) | (parked ? 1u << 17 : 0) | (blocked ? 1u << 18 : 0);
@@ -251,8 +253,7 @@ static inline __attribute__((always_inline)) void cs_tel_flush(void)
 {
     cs_tel_thread *t = cs_tel_fast;
     if (__builtin_expect(t != NULL && t->ring.p_drop_count == 0, 1)) {
-        if (t->ring.p_published != t->ring.p_head)
-            cs_ring_publish(&t->ring);
+        if (t->ring.p_published != t->ring.p_head) cs_ring_publish(&t->ring);
         return;
     }
     cs_tel_flush_slow();

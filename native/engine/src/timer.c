@@ -16,8 +16,7 @@ static void sift_up(cs_worker *w, int i)
     cs_co *co = w->heap[i];
     while (i > 0) {
         int p = (i - 1) / 2;
-        if (w->heap[p]->deadline <= co->deadline)
-            break;
+        if (w->heap[p]->deadline <= co->deadline) break;
         heap_set(w, i, w->heap[p]);
         i = p;
     }
@@ -30,12 +29,9 @@ static void sift_down(cs_worker *w, int i)
     int n = w->heap_n;
     for (;;) {
         int c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && w->heap[c + 1]->deadline < w->heap[c]->deadline)
-            c++;
-        if (co->deadline <= w->heap[c]->deadline)
-            break;
+        if (c >= n) break;
+        if (c + 1 < n && w->heap[c + 1]->deadline < w->heap[c]->deadline) c++;
+        if (co->deadline <= w->heap[c]->deadline) break;
         heap_set(w, i, w->heap[c]);
         i = c;
     }
@@ -47,8 +43,7 @@ int cs_timer_add(cs_worker *w, cs_co *co)
     if (w->heap_n == w->heap_cap) {
         int cap = w->heap_cap ? w->heap_cap * 2 : 256;
         cs_co **h = realloc(w->heap, (size_t)cap * sizeof *h);
-        if (!h)
-            return ENOMEM;
+        if (!h) return ENOMEM;
         w->heap = h;
         w->heap_cap = cap;
     }
@@ -61,12 +56,10 @@ int cs_timer_add(cs_worker *w, cs_co *co)
 void cs_timer_del(cs_worker *w, cs_co *co)
 {
     int i = co->heap_idx;
-    if (i < 0)
-        return;
+    if (i < 0) return;
     co->heap_idx = -1;
     cs_co *last = w->heap[--w->heap_n];
-    if (i == w->heap_n)
-        return;
+    if (i == w->heap_n) return;
     heap_set(w, i, last);
     if (i > 0 && w->heap[(i - 1) / 2]->deadline > last->deadline)
         sift_up(w, i);

@@ -38,29 +38,25 @@ static void park_link(cs_worker *w, cs_co *co)
 {
     co->park_prev = NULL;
     co->park_next = w->parked;
-    if (w->parked)
-        w->parked->park_prev = co;
+    if (w->parked) w->parked->park_prev = co;
     w->parked = co;
     co->parked_linked = 1;
 }
 
 static void park_unlink(cs_worker *w, cs_co *co)
 {
-    if (!co->parked_linked)
-        return;
+    if (!co->parked_linked) return;
     if (co->park_prev)
         co->park_prev->park_next = co->park_next;
     else
         w->parked = co->park_next;
-    if (co->park_next)
-        co->park_next->park_prev = co->park_prev;
+    if (co->park_next) co->park_next->park_prev = co->park_prev;
     co->parked_linked = 0;
 }
 
 void cs_wait_detach(cs_worker *w, cs_co *co)
 {
-    if (co->heap_idx >= 0)
-        cs_timer_del(w, co);
+    if (co->heap_idx >= 0) cs_timer_del(w, co);
     park_unlink(w, co);
 }
 
@@ -74,8 +70,7 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
     if (deadline) {
         co->deadline = deadline;
         co->timer_token = token;
-        if (cs_timer_add(w, co))
-            cs_fatal("out of memory growing the timer heap");
+        if (cs_timer_add(w, co)) cs_fatal("out of memory growing the timer heap");
     }
     if (co->interruptible) {
         park_link(w, co);
@@ -101,7 +96,10 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
     return atomic_load_explicit(&co->wake_cause, memory_order_acquire);
 }
 
-int cs_wake(cs_co *co, uint64_t token, int cause) { return cs_wake_detail(co, token, cause, 0); }
+int cs_wake(cs_co *co, uint64_t token, int cause)
+{
+    return cs_wake_detail(co, token, cause, 0);
+}
 
 int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail)
 {
@@ -111,16 +109,15 @@ int cs_wake_detail(cs_co *co, uint64_t token, int cause, uint64_t detail)
 int cs_wake_seen(cs_co *co, uint64_t token, int cause, uint64_t detail, int seen)
 {
     uint64_t expect = token;
-    if (!(token & 1))
-        return 0;
-    if (!atomic_compare_exchange_strong_explicit(&co->wait_seq, &expect, token + 1,
-                                                 memory_order_acq_rel, memory_order_relaxed))
+    if (!(token & 1)) return 0;
+    if (!atomic_compare_exchange_strong_explicit(&co->wait_seq, &expect, token + 1, memory_order_acq_rel,
+                                                 memory_order_relaxed))
         return 0;
     atomic_store_explicit(&co->wake_cause, cause, memory_order_release);
     if (cs_tel()) {
         cs_co *waker = cs_tls.co;
-        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : detail, (uint64_t)seen,
-                    waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
+        cs_tel_emit(COROSCOPE_EV_WAKE, co->id, cs_tel_ready_why(cause), cause == CS_WAKE_TIMER ? co->deadline : detail,
+                    (uint64_t)seen, waker ? waker->id : 0, cs_tls.w ? (uint64_t)cs_tls.w->idx : COROSCOPE_NO_WORKER);
     }
     cs_sched_ready(co);
     return 1;
@@ -130,8 +127,7 @@ void cs_wait_interrupt_parked(void)
 {
     cs_worker *w = cs_tls.w;
     uint32_t epoch = atomic_load_explicit(&cs_rt.intr_epoch, memory_order_acquire);
-    if (w->intr_epoch_seen == epoch)
-        return;
+    if (w->intr_epoch_seen == epoch) return;
     w->intr_epoch_seen = epoch;
     for (cs_co *co = w->parked; co; co = co->park_next) {
         if (co->interruptible && co->intr_epoch != epoch) {

@@ -37,13 +37,15 @@ static unsigned long long now_ns(void)
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-static void *nothing(void *arg) { return arg; }
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 static void *yielder(void *arg)
 {
     (void)arg;
-    for (long i = 0; i < yields_each; i++)
-        coroscope_yield();
+    for (long i = 0; i < yields_each; i++) coroscope_yield();
     return NULL;
 }
 
@@ -74,12 +76,10 @@ int main(int argc, char **argv)
     if (argc == 5) {
         coroscope_co *c;
         char line[64];
-        if (coroscope_spawn(&c, "nothing", nothing, NULL) || coroscope_join(c, NULL))
-            return 1;
+        if (coroscope_spawn(&c, "nothing", nothing, NULL) || coroscope_join(c, NULL)) return 1;
         printf("ready\n");
         fflush(stdout);
-        if (!fgets(line, sizeof line, stdin))
-            return 1;
+        if (!fgets(line, sizeof line, stdin)) return 1;
     }
     int ncos = atoi(argv[1]);
     yields_each = atol(argv[2]);
@@ -100,10 +100,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "burst: spawn failed\n");
             return 1;
         }
-    for (int i = 0; i < ncos; i++)
-        coroscope_join(cos[i], NULL);
-    if (writes)
-        pthread_join(w, NULL);
+    for (int i = 0; i < ncos; i++) coroscope_join(cos[i], NULL);
+    if (writes) pthread_join(w, NULL);
     unsigned long long t1 = now_ns();
     printf("{\"yields\":%ld,\"writes\":%ld,\"writer_tid\":%d,\"elapsed_ns\":%llu}\n", (long)ncos * yields_each, writes,
            writer_tid, t1 - t0);

@@ -55,8 +55,7 @@ static void *server(void *arg)
     socklen_t plen = sizeof peer;
     int fd = p->use_accept4 ? accept4(p->listener, NULL, NULL, SOCK_CLOEXEC)
                             : accept(p->listener, (struct sockaddr *)&peer, &plen);
-    if (fd < 0)
-        die("accept");
+    if (fd < 0) die("accept");
     char c;
     if (read(fd, &c, 1) != 1) /* parks until the client writes */
         die("server read");
@@ -70,12 +69,9 @@ static void *client(void *arg)
     pair *p = arg;
     usleep(20000); /* let the server park in accept first */
     int fd = socket(p->family, SOCK_STREAM, 0);
-    if (fd < 0)
-        die("socket");
-    if (connect(fd, (struct sockaddr *)&p->addr, p->len) < 0)
-        die("connect");
-    if (write(fd, "x", 1) != 1)
-        die("client write");
+    if (fd < 0) die("socket");
+    if (connect(fd, (struct sockaddr *)&p->addr, p->len) < 0) die("connect");
+    if (write(fd, "x", 1) != 1) die("client write");
     close(fd);
     p->ok++;
     return NULL;
@@ -85,8 +81,7 @@ static void *client(void *arg)
 static void listen_on(pair *p, int backlog)
 {
     p->listener = socket(p->family, SOCK_STREAM, 0);
-    if (p->listener < 0)
-        die("socket");
+    if (p->listener < 0) die("socket");
     if (bind(p->listener, (struct sockaddr *)&p->addr, p->len) < 0 || listen(p->listener, backlog) < 0)
         die("bind/listen");
     if (p->family != AF_UNIX) {
@@ -99,8 +94,7 @@ static void listen_on(pair *p, int backlog)
 static int run_pair(pair *p)
 {
     coroscope_co *s, *c;
-    if (coroscope_spawn(&s, "server", server, p) || coroscope_spawn(&c, "client", client, p))
-        die("spawn");
+    if (coroscope_spawn(&s, "server", server, p) || coroscope_spawn(&c, "client", client, p)) die("spawn");
     coroscope_join(s, NULL);
     coroscope_join(c, NULL);
     close(p->listener);
@@ -153,8 +147,7 @@ int main(int argc, char **argv)
         ok &= run_pair(&in6);
         printf("inet6 [::1]:%u\n", port_of(&in6));
     } else {
-        if (probe >= 0)
-            close(probe);
+        if (probe >= 0) close(probe);
         printf("inet6 skipped\n");
     }
 
@@ -193,8 +186,7 @@ int main(int argc, char **argv)
     }
     usleep(50000);
     coroscope_co *pc;
-    if (coroscope_spawn(&pc, "parked-connect", parked_connect, &full))
-        die("spawn");
+    if (coroscope_spawn(&pc, "parked-connect", parked_connect, &full)) die("spawn");
     coroscope_join(pc, NULL);
     ok &= full.ok;
 
@@ -202,13 +194,11 @@ int main(int argc, char **argv)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     a4->sin_port = 0;
     listen_on(&in4, 16);
-    if (connect(fd, (struct sockaddr *)&in4.addr, in4.len) < 0)
-        die("plain connect");
+    if (connect(fd, (struct sockaddr *)&in4.addr, in4.len) < 0) die("plain connect");
     printf("plain-connect %u\n", port_of(&in4));
     close(fd);
     close(in4.listener);
-    for (int i = 0; i < 4; i++)
-        close(fillers[i]);
+    for (int i = 0; i < 4; i++) close(fillers[i]);
     close(full.listener);
     return ok ? 0 : 1;
 }

@@ -22,7 +22,6 @@ int main(void)
     c.workers = 1;
     coroscope_configure(&c);
     coroscope_co *co;
-    if (coroscope_spawn(&co, "counter", count, NULL))
-        return 1;
+    if (coroscope_spawn(&co, "counter", count, NULL)) return 1;
     return coroscope_join(co, NULL);
 }

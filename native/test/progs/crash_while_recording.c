@@ -35,12 +35,10 @@ static off_t trace_size(void)
 static void *crasher(void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 10000 && atomic_load(&naps) < 60; i++)
-        usleep(1000);
+    for (int i = 0; i < 10000 && atomic_load(&naps) < 60; i++) usleep(1000);
     for (int grown = 0; grown < 2; grown++) {
         off_t s0 = trace_size();
-        for (int i = 0; i < 10000 && trace_size() == s0; i++)
-            usleep(1000);
+        for (int i = 0; i < 10000 && trace_size() == s0; i++) usleep(1000);
     }
     volatile int *p = NULL;
     *p = 42; /* SIGSEGV outside any stack guard: the default action */
@@ -50,8 +48,7 @@ static void *crasher(void *arg)
 int main(void)
 {
     coroscope_co *a, *b;
-    if (coroscope_spawn(&a, "busy", busy, NULL) || coroscope_spawn(&b, "crasher", crasher, NULL))
-        return 2;
+    if (coroscope_spawn(&a, "busy", busy, NULL) || coroscope_spawn(&b, "crasher", crasher, NULL)) return 2;
     coroscope_join(a, NULL);
     coroscope_join(b, NULL);
     return 0; /* not reached */

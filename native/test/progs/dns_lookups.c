@@ -60,8 +60,7 @@ static void *ticker(void *arg)
         usleep(5000);
         coroscope_yield(); /* lets the lookups run even with the hooks off (COROSCOPE_HOOK=0) */
         uint64_t t = now_ns(), late = t - prev - 5000000;
-        if ((int64_t)late > 0 && late > worst_late)
-            worst_late = late;
+        if ((int64_t)late > 0 && late > worst_late) worst_late = late;
         prev = t;
     }
     return NULL;
@@ -98,51 +97,42 @@ static void offload_threads(void)
         char path[300], line[256];
         snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
         FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
+        if (!f) continue;
         int ours = 0;
         while (fgets(line, sizeof line, f)) {
-            if (!strncmp(line, "Name:\tcs-offload", 16))
-                ours = 1;
+            if (!strncmp(line, "Name:\tcs-offload", 16)) ours = 1;
             if (ours && !strncmp(line, "SigBlk:", 7)) {
                 /* every signal a thread can block: 1-31 but SIGKILL and SIGSTOP, and the
                  * real-time ones from SIGRTMIN (glibc keeps 32 and 33 for itself) */
                 unsigned long long m = strtoull(line + 7, NULL, 16), want = 0;
                 for (int sig = 1; sig <= 64; sig++)
-                    if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
-                        want |= 1ull << (sig - 1);
+                    if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN)) want |= 1ull << (sig - 1);
                 blocked += (m & want) == want;
             }
         }
         fclose(f);
         n += ours;
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     printf("offload_threads %d blocked %d\n", n, blocked);
 }
 
 static int concurrent(int n)
 {
-    if (n < 1 || n > 64)
-        return 2;
+    if (n < 1 || n > 64) return 2;
     coroscope_co *cos[65];
     lookups_left = n;
     uint64_t t0 = now_ns();
-    if (coroscope_spawn(&cos[n], "ticker", ticker, NULL))
-        return 2;
+    if (coroscope_spawn(&cos[n], "ticker", ticker, NULL)) return 2;
     for (int i = 0; i < n; i++) {
         char nm[16];
         snprintf(nm, sizeof nm, "lookup%d", i);
-        if (coroscope_spawn(&cos[i], nm, lookup_one, (void *)(intptr_t)i))
-            return 2;
+        if (coroscope_spawn(&cos[i], nm, lookup_one, (void *)(intptr_t)i)) return 2;
     }
-    for (int i = 0; i <= n; i++)
-        coroscope_join(cos[i], NULL);
+    for (int i = 0; i <= n; i++) coroscope_join(cos[i], NULL);
     printf("lookups %d elapsed_ms %.1f worst_late_ms %.1f\n", n, (now_ns() - t0) / 1e6, worst_late / 1e6);
     offload_threads();
-    for (int i = 0; i < n; i++)
-        printf("answer %s\n", answers[i]);
+    for (int i = 0; i < n; i++) printf("answer %s\n", answers[i]);
     return 0;
 }
 
@@ -199,8 +189,7 @@ static void describe_gai(const gai_case *c, result *out)
                  a->ai_canonname ? " canon=" : "", a->ai_canonname ? a->ai_canonname : "");
         add(out, "%s", buf);
     }
-    if (res)
-        freeaddrinfo(res);
+    if (res) freeaddrinfo(res);
 }
 
 static void describe_hostent(const struct hostent *h, int herr, result *out)
@@ -210,8 +199,7 @@ static void describe_hostent(const struct hostent *h, int herr, result *out)
         return;
     }
     snprintf(out->text, sizeof out->text, "name=%s type=%d", h->h_name, h->h_addrtype);
-    for (char **a = h->h_aliases; a && *a; a++)
-        add(out, " alias=%s", *a);
+    for (char **a = h->h_aliases; a && *a; a++) add(out, " alias=%s", *a);
     for (char **a = h->h_addr_list; a && *a; a++) {
         char ip[INET6_ADDRSTRLEN];
         inet_ntop(h->h_addrtype, *a, ip, sizeof ip);
@@ -351,20 +339,16 @@ static result in_co[NCASES + NOTHER];
 static void *matrix_co(void *arg)
 {
     (void)arg;
-    for (size_t i = 0; i < NCASES; i++)
-        describe_gai(&gai_cases[i], &in_co[i]);
-    for (size_t i = 0; i < NOTHER; i++)
-        other_cases[i].run(&in_co[NCASES + i]);
+    for (size_t i = 0; i < NCASES; i++) describe_gai(&gai_cases[i], &in_co[i]);
+    for (size_t i = 0; i < NOTHER; i++) other_cases[i].run(&in_co[NCASES + i]);
     return NULL;
 }
 
 static int matrix(void)
 {
     result plain[NCASES + NOTHER];
-    for (size_t i = 0; i < NCASES; i++)
-        describe_gai(&gai_cases[i], &plain[i]);
-    for (size_t i = 0; i < NOTHER; i++)
-        other_cases[i].run(&plain[NCASES + i]);
+    for (size_t i = 0; i < NCASES; i++) describe_gai(&gai_cases[i], &plain[i]);
+    for (size_t i = 0; i < NOTHER; i++) other_cases[i].run(&plain[NCASES + i]);
     run_in_co(matrix_co, NULL);
     int diffs = 0;
     for (size_t i = 0; i < NCASES + NOTHER; i++) {
@@ -387,8 +371,7 @@ static void *static_co(void *arg)
     struct hostent *h = gethostbyname(name);
     usleep(300000); /* the other coroutine's lookup finishes meanwhile */
     char ip[INET_ADDRSTRLEN] = "NULL";
-    if (h)
-        inet_ntop(AF_INET, h->h_addr_list[0], ip, sizeof ip);
+    if (h) inet_ntop(AF_INET, h->h_addr_list[0], ip, sizeof ip);
     printf("%s %s %s\n", name, h ? h->h_name : "NULL", ip);
     return NULL;
 }
@@ -404,11 +387,9 @@ static int static_storage(void)
     coroscope_co *a, *b;
     if (run_in_co(warm_co, NULL)) /* the storage exists before the two lookups */
         return 2;
-    if (coroscope_spawn(&a, "first", static_co, "first.slow.test"))
-        return 2;
+    if (coroscope_spawn(&a, "first", static_co, "first.slow.test")) return 2;
     usleep(100000);
-    if (coroscope_spawn(&b, "second", static_co, "second.slow.test"))
-        return 2;
+    if (coroscope_spawn(&b, "second", static_co, "second.slow.test")) return 2;
     coroscope_join(a, NULL);
     coroscope_join(b, NULL);
     return 0;
@@ -427,8 +408,7 @@ static void *exit_lookup(void *arg)
 static int exit_in_flight(void)
 {
     coroscope_co *co;
-    if (coroscope_spawn(&co, "slow lookup", exit_lookup, NULL))
-        return 2;
+    if (coroscope_spawn(&co, "slow lookup", exit_lookup, NULL)) return 2;
     usleep(300000);
     printf("exiting\n");
     fflush(stdout);
@@ -438,14 +418,10 @@ static int exit_in_flight(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc >= 3 && !strcmp(argv[1], "concurrent"))
-        return concurrent(atoi(argv[2]));
-    if (argc >= 2 && !strcmp(argv[1], "matrix"))
-        return matrix();
-    if (argc >= 2 && !strcmp(argv[1], "static"))
-        return static_storage();
-    if (argc >= 2 && !strcmp(argv[1], "exit"))
-        return exit_in_flight();
+    if (argc >= 3 && !strcmp(argv[1], "concurrent")) return concurrent(atoi(argv[2]));
+    if (argc >= 2 && !strcmp(argv[1], "matrix")) return matrix();
+    if (argc >= 2 && !strcmp(argv[1], "static")) return static_storage();
+    if (argc >= 2 && !strcmp(argv[1], "exit")) return exit_in_flight();
     fprintf(stderr, "usage: dns_lookups concurrent N | matrix | static | exit\n");
     return 2;
 }

@@ -12,18 +12,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SIZE (4 << 20)
+#define SIZE  (4 << 20)
 #define CHUNK (64 << 10)
 
 static const char *path;
 
-static unsigned char byte_at(size_t i) { return (unsigned char)((i * 2654435761u) >> 13); }
+static unsigned char byte_at(size_t i)
+{
+    return (unsigned char)((i * 2654435761u) >> 13);
+}
 
 static int check(const unsigned char *b, size_t off, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (b[i] != byte_at(off + i))
-            return -1;
+        if (b[i] != byte_at(off + i)) return -1;
     return 0;
 }
 
@@ -38,8 +40,7 @@ static void *reader(void *arg)
     (void)arg;
     static unsigned char buf[CHUNK];
     int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return (void *)1;
+    if (fd < 0) return (void *)1;
     drop_cache(fd);
     size_t total = 0;
     for (size_t off = 0; off < SIZE; off += CHUNK) {
@@ -68,20 +69,16 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
+    if (argc < 2) return 2;
     path = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
     unsigned char *all = malloc(SIZE);
-    for (size_t i = 0; i < SIZE; i++)
-        all[i] = byte_at(i);
+    for (size_t i = 0; i < SIZE; i++) all[i] = byte_at(i);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, all, SIZE) != SIZE || close(fd))
-        return 2;
+    if (fd < 0 || write(fd, all, SIZE) != SIZE || close(fd)) return 2;
     free(all);
     coroscope_co *co;
     void *r;
-    if (coroscope_spawn(&co, "reader", reader, NULL) || coroscope_join(co, &r))
-        return 2;
+    if (coroscope_spawn(&co, "reader", reader, NULL) || coroscope_join(co, &r)) return 2;
     return r != NULL;
 }

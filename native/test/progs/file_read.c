@@ -12,8 +12,7 @@ static void *reader(void *arg)
 {
     char buf[4096];
     int fd = open((const char *)arg, O_RDONLY);
-    if (fd < 0)
-        return (void *)1;
+    if (fd < 0) return (void *)1;
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
     ssize_t m = read(pfd[0], buf, sizeof buf);
@@ -30,8 +29,7 @@ static void *writer(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || pipe(pfd))
-        return 2;
+    if (argc < 2 || pipe(pfd)) return 2;
     coroscope_co *r, *w;
     void *rr, *wr;
     if (coroscope_spawn(&r, "reader", reader, argv[1]) || coroscope_spawn(&w, "writer", writer, NULL) ||

@@ -26,22 +26,17 @@ int main(void)
         for (long off = 0; off < n;) {
             struct dirent64 *e = (struct dirent64 *)(buf + off);
             off += e->d_reclen;
-            if (e->d_name[0] != '.')
-                threads++;
+            if (e->d_name[0] != '.') threads++;
         }
-    if (d >= 0)
-        syscall(SYS_close, d);
+    if (d >= 0) syscall(SYS_close, d);
     char line[32];
     int k = snprintf(line, sizeof line, "threads %d\n", threads);
     syscall(SYS_write, 1, line, (size_t)k);
-    if (write(1, "before\n", 7) != 7)
-        return 1;
+    if (write(1, "before\n", 7) != 7) return 1;
     coroscope_config c;
     coroscope_config_get(&c);
     c.time_slice_ns = 5000000;
-    if (coroscope_configure(&c))
-        return 1;
-    if (write(1, "done\n", 5) != 5)
-        return 1;
+    if (coroscope_configure(&c)) return 1;
+    if (write(1, "done\n", 5) != 5) return 1;
     return 0;
 }

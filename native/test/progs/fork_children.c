@@ -22,8 +22,7 @@ static void *nap(void *arg)
 static void run(const char *name, long ms)
 {
     coroscope_co *co;
-    if (coroscope_spawn(&co, name, nap, (void *)ms) || coroscope_join(co, NULL))
-        exit(90);
+    if (coroscope_spawn(&co, name, nap, (void *)ms) || coroscope_join(co, NULL)) exit(90);
 }
 
 int main(int argc, char **argv)
@@ -32,8 +31,7 @@ int main(int argc, char **argv)
     run("parent-co", 20);
     fflush(stdout);
     pid_t pid = fork();
-    if (pid < 0)
-        return 91;
+    if (pid < 0) return 91;
     if (pid == 0) {
         coroscope_co *a, *b;
         if (coroscope_spawn(&a, "child-co-1", nap, (void *)30L) || coroscope_spawn(&b, "child-co-2", nap, (void *)30L))
@@ -43,8 +41,7 @@ int main(int argc, char **argv)
         exit(code);
     }
     int st = 0;
-    if (waitpid(pid, &st, 0) != pid)
-        return 93;
+    if (waitpid(pid, &st, 0) != pid) return 93;
     printf("child %d status %d\n", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return 3;
 }

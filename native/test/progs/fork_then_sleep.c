@@ -12,8 +12,7 @@ static void *napper(void *arg)
     (void)arg;
     printf("child %d\n", (int)getpid());
     fflush(stdout);
-    for (;;)
-        usleep(1000);
+    for (;;) usleep(1000);
     return NULL;
 }
 
@@ -24,8 +23,7 @@ static void *forker(void *arg)
     pid_t p = fork();
     if (p == 0) {
         coroscope_co *c;
-        if (coroscope_spawn(&c, "napper", napper, NULL) == 0)
-            coroscope_join(c, NULL);
+        if (coroscope_spawn(&c, "napper", napper, NULL) == 0) coroscope_join(c, NULL);
         _exit(1);
     }
     int st = 0;
@@ -36,7 +34,6 @@ static void *forker(void *arg)
 int main(void)
 {
     coroscope_co *c;
-    if (coroscope_spawn(&c, "forker", forker, NULL) || coroscope_join(c, NULL))
-        return 1;
+    if (coroscope_spawn(&c, "forker", forker, NULL) || coroscope_join(c, NULL)) return 1;
     return 0;
 }

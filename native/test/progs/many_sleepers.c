@@ -20,14 +20,11 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     seconds = argc > 2 ? (unsigned)atoi(argv[2]) : 5;
     coroscope_co **c = calloc((size_t)n, sizeof *c);
-    if (!c)
-        return 1;
+    if (!c) return 1;
     for (int i = 0; i < n; i++)
-        if (coroscope_spawn(&c[i], "napper", nap, NULL))
-            return 1;
+        if (coroscope_spawn(&c[i], "napper", nap, NULL)) return 1;
     printf("spawned\n");
     fflush(stdout);
-    for (int i = 0; i < n; i++)
-        coroscope_join(c[i], NULL);
+    for (int i = 0; i < n; i++) coroscope_join(c[i], NULL);
     return 0;
 }

@@ -51,8 +51,7 @@ static uintptr_t exe_lo, exe_hi;
 
 static void on_preempt(const preempt_event *ev)
 {
-    if (ev->kind != PREEMPT_DONE || !ev->at_safe_point)
-        return;
+    if (ev->kind != PREEMPT_DONE || !ev->at_safe_point) return;
     if (ev->pc < exe_lo || ev->pc >= exe_hi)
         atomic_fetch_add(&foreign_preempted, 1);
     else if (ev->co_id == atomic_load(&hog_id))
@@ -69,8 +68,7 @@ static void *loader(void *arg)
                 ERR_error_string_n(ERR_peek_last_error(), first_error, sizeof first_error);
         }
         ERR_clear_error();
-        if (i % 16 == 15)
-            coroscope_yield();
+        if (i % 16 == 15) coroscope_yield();
     }
     X509_STORE_free(st);
     atomic_fetch_sub(&loaders_left, 1);
@@ -84,8 +82,7 @@ static void *digester(void *arg)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len;
     for (long i = 0; i < calls_each; i++) {
-        if (EVP_Digest(block, sizeof block, md, &len, EVP_sha256(), NULL) != 1)
-            atomic_fetch_add(&failures, 1);
+        if (EVP_Digest(block, sizeof block, md, &len, EVP_sha256(), NULL) != 1) atomic_fetch_add(&failures, 1);
         if (i % 256 == 255) /* several slices' worth of digests between yields */
             coroscope_yield();
     }
@@ -99,8 +96,7 @@ static void *hog(void *arg)
     atomic_store(&hog_id, coroscope_id());
     volatile uint64_t x = 1;
     while (atomic_load_explicit(&loaders_left, memory_order_relaxed) > 0)
-        for (int i = 0; i < 1000; i++)
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
+        for (int i = 0; i < 1000; i++) x = x * 6364136223846793005ull + 1442695040888963407ull;
     return NULL;
 }
 
@@ -108,8 +104,7 @@ static int write_bundle(const char *path)
 {
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     FILE *f = fopen(path, "w");
-    if (!key || !f)
-        return -1;
+    if (!key || !f) return -1;
     for (int n = 0; n < 2; n++) {
         X509 *c = X509_new();
         ASN1_INTEGER_set(X509_get_serialNumber(c), n + 1);
@@ -121,8 +116,7 @@ static int write_bundle(const char *path)
         snprintf(cn, sizeof cn, "coroscope test %d", n);
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (unsigned char *)cn, -1, -1, 0);
         X509_set_issuer_name(c, name);
-        if (!X509_sign(c, key, EVP_sha256()) || !PEM_write_X509(f, c))
-            return -1;
+        if (!X509_sign(c, key, EVP_sha256()) || !PEM_write_X509(f, c)) return -1;
         X509_free(c);
     }
     EVP_PKEY_free(key);
@@ -131,8 +125,7 @@ static int write_bundle(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "digest")))
-        return 2;
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "digest"))) return 2;
     void *(*work)(void *) = argc == 5 ? digester : loader;
     static char path[4096];
     snprintf(path, sizeof path, "%s/bundle.pem", argv[1]);
@@ -162,17 +155,13 @@ int main(int argc, char **argv)
     c.workers = 1;
     coroscope_configure(&c);
     coroscope_co *cos[65], *h;
-    if (loaders > 64 || coroscope_spawn(&h, "hog", hog, NULL))
-        return 2;
+    if (loaders > 64 || coroscope_spawn(&h, "hog", hog, NULL)) return 2;
     for (int i = 0; i < loaders; i++)
-        if (coroscope_spawn(&cos[i], "loader", work, NULL))
-            return 2;
-    for (int i = 0; i < loaders; i++)
-        coroscope_join(cos[i], NULL);
+        if (coroscope_spawn(&cos[i], "loader", work, NULL)) return 2;
+    for (int i = 0; i < loaders; i++) coroscope_join(cos[i], NULL);
     coroscope_join(h, NULL);
     printf("failures %ld\nhog_preempted %ld\nforeign_preempted %ld\n", atomic_load(&failures),
            atomic_load(&hog_preempted), atomic_load(&foreign_preempted));
-    if (failures)
-        printf("first_error %s\n", first_error);
+    if (failures) printf("first_error %s\n", first_error);
     return 0;
 }

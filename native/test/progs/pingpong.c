@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define ROUNDS 30
-#define WAVE 1000
+#define WAVE   1000
 
 static unsigned long long now_ns(void)
 {
@@ -38,8 +38,7 @@ static void *player(void *arg)
     char c = 'p';
     for (int i = 0; i < ROUNDS; i++) {
         coroscope_yield();
-        if (i % 4 == 0)
-            usleep(50);
+        if (i % 4 == 0) usleep(50);
         if (write(sv[0], &c, 1) != 1 || read(sv[1], &c, 1) != 1) {
             perror("ping-pong");
             exit(1);
@@ -66,8 +65,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pingpong: spawn failed\n");
                 return 1;
             }
-        for (long i = 0; i < k; i++)
-            coroscope_join(cos[i], NULL);
+        for (long i = 0; i < k; i++) coroscope_join(cos[i], NULL);
         done += k;
     }
     printf("{\"coroutines\":%ld,\"elapsed_ns\":%llu}\n", n, now_ns() - t0);

@@ -35,8 +35,7 @@ static void *join_sleeper(void *arg)
 static void *spin(void *arg)
 {
     (void)arg;
-    for (;;)
-        coroscope_yield();
+    for (;;) coroscope_yield();
     return NULL;
 }
 
@@ -46,8 +45,7 @@ int main(void)
     coroscope_config_get(&c);
     c.workers = 1;
     coroscope_configure(&c);
-    if (pipe(pipefd))
-        return 1;
+    if (pipe(pipefd)) return 1;
     coroscope_co *r, *j, *s;
     coroscope_spawn(&sleeper, "sleeper", sleep_long, NULL);
     coroscope_spawn(&r, "reader", read_pipe, NULL);

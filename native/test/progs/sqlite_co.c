@@ -55,8 +55,7 @@ static void *ticker(void *arg)
         uint64_t t = now_ns();
         usleep(2000);
         uint64_t late = now_ns() - t - 2000000;
-        if ((int64_t)late > 0 && late > worst_late)
-            worst_late = late;
+        if ((int64_t)late > 0 && late > worst_late) worst_late = late;
         ticks++;
     }
     return NULL;
@@ -80,8 +79,7 @@ static void *worker(void *arg)
     snprintf(path, sizeof path, "%s/db%d.sqlite", dir, id);
     sqlite3 *db;
     void *fail = (void *)1;
-    if (sqlite3_open(path, &db) != SQLITE_OK)
-        goto out;
+    if (sqlite3_open(path, &db) != SQLITE_OK) goto out;
     if (exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA cache_size=10;"
                  "CREATE TABLE t(k INTEGER PRIMARY KEY, v INTEGER, pad TEXT)"))
         goto close;
@@ -91,12 +89,10 @@ static void *worker(void *arg)
                  "BEGIN; INSERT INTO t(v, pad) VALUES(%d, printf('%%0500d', %d)); INSERT INTO t(v, pad) "
                  "VALUES(%d, printf('%%0500d', %d)); COMMIT;",
                  i, i, id * 1000 + i, i);
-        if (exec(db, sql))
-            goto close;
+        if (exec(db, sql)) goto close;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT count(*), sum(v) FROM t", -1, &st, NULL) != SQLITE_OK)
-        goto close;
+    if (sqlite3_prepare_v2(db, "SELECT count(*), sum(v) FROM t", -1, &st, NULL) != SQLITE_OK) goto close;
     if (sqlite3_step(st) == SQLITE_ROW) {
         printf("db %d rows %lld sum %lld\n", id, (long long)sqlite3_column_int64(st, 0),
                (long long)sqlite3_column_int64(st, 1));
@@ -112,28 +108,23 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
+    if (argc < 2) return 2;
     dir = argv[1];
-    if (argc > 2)
-        transactions = atoi(argv[2]);
+    if (argc > 2) transactions = atoi(argv[2]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     sqlite3_initialize();
     sqlite3_vfs *vfs = sqlite3_vfs_find("unix");
     real_pread64 = (pread_fn)vfs->xGetSystemCall(vfs, "pread64");
     real_pwrite64 = (pwrite_fn)vfs->xGetSystemCall(vfs, "pwrite64");
-    if (!real_pread64 || !real_pwrite64 ||
-        vfs->xSetSystemCall(vfs, "pread64", (sqlite3_syscall_ptr)counting_pread64) ||
+    if (!real_pread64 || !real_pwrite64 || vfs->xSetSystemCall(vfs, "pread64", (sqlite3_syscall_ptr)counting_pread64) ||
         vfs->xSetSystemCall(vfs, "pwrite64", (sqlite3_syscall_ptr)counting_pwrite64))
         return 3;
     coroscope_co *t, *w[NCO];
-    if (coroscope_spawn(&t, "ticker", ticker, NULL))
-        return 2;
+    if (coroscope_spawn(&t, "ticker", ticker, NULL)) return 2;
     for (int i = 0; i < NCO; i++) {
         char name[16];
         snprintf(name, sizeof name, "sqlite%d", i);
-        if (coroscope_spawn(&w[i], name, worker, (void *)(intptr_t)i))
-            return 2;
+        if (coroscope_spawn(&w[i], name, worker, (void *)(intptr_t)i)) return 2;
     }
     int bad = 0;
     for (int i = 0; i < NCO; i++) {

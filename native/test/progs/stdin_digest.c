@@ -23,13 +23,11 @@ int main(void)
         }
         ssize_t n = read(0, buf, sizeof buf);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             perror("read");
             return 1;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         for (ssize_t i = 0; i < n; i++) {
             h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
             lines += buf[i] == '\n';

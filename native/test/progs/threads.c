@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define PRODUCERS 4
-#define RECORDS 500
+#define RECORDS   500
 
 typedef struct rec {
     int producer, seq;
@@ -73,8 +73,7 @@ static void *consumer(void *arg)
             fprintf(stderr, "short read %zd\n", k);
             exit(1);
         }
-        if (r.seq != next_seq[r.producer]++)
-            out_of_order++;
+        if (r.seq != next_seq[r.producer]++) out_of_order++;
         sums[r.producer] += r.seq;
         got++;
     }
@@ -89,17 +88,13 @@ int main(void)
     }
     pthread_t c, p[PRODUCERS];
     pthread_create(&c, NULL, consumer, NULL);
-    for (long i = 0; i < PRODUCERS; i++)
-        pthread_create(&p[i], NULL, producer, (void *)i);
+    for (long i = 0; i < PRODUCERS; i++) pthread_create(&p[i], NULL, producer, (void *)i);
     pthread_mutex_lock(&lock);
-    while (finished < PRODUCERS)
-        pthread_cond_wait(&cond, &lock);
+    while (finished < PRODUCERS) pthread_cond_wait(&cond, &lock);
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_join(p[i], NULL);
+    for (int i = 0; i < PRODUCERS; i++) pthread_join(p[i], NULL);
     pthread_join(c, NULL);
-    for (int i = 0; i < PRODUCERS; i++)
-        printf("producer %d: %d records, sum %ld\n", i, next_seq[i], sums[i]);
+    for (int i = 0; i < PRODUCERS; i++) printf("producer %d: %d records, sum %ld\n", i, next_seq[i], sums[i]);
     printf("out of order: %d\n", out_of_order);
     fprintf(stderr, "threads: done\n");
     return 3;

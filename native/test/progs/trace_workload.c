@@ -28,14 +28,11 @@ static void *work(void *arg)
     char c = 'x';
     for (int i = 0; i < ROUNDS; i++) {
         coroscope_yield();
-        if (i % 4 == 0)
-            usleep(50);
+        if (i % 4 == 0) usleep(50);
         if (r->side == 0) {
-            if (write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1)
-                return (void *)1;
+            if (write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1) return (void *)1;
         } else {
-            if (read(fd, &c, 1) != 1 || write(fd, &c, 1) != 1)
-                return (void *)1;
+            if (read(fd, &c, 1) != 1 || write(fd, &c, 1) != 1) return (void *)1;
         }
     }
     return NULL;
@@ -47,12 +44,10 @@ int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     int reps = argc > 2 ? atoi(argv[2]) : 1;
-    if (n < 2)
-        n = 2;
+    if (n < 2) n = 2;
     n &= ~1;
     int bad = 0;
-    for (int r = 0; r < reps; r++)
-        bad |= run(n);
+    for (int r = 0; r < reps; r++) bad |= run(n);
     printf("done %d x %d\n", n, reps);
     return bad;
 }
@@ -62,8 +57,7 @@ static int run(int n)
     pair *pairs = calloc((size_t)n / 2, sizeof *pairs);
     role *roles = calloc((size_t)n, sizeof *roles);
     coroscope_co **co = calloc((size_t)n, sizeof *co);
-    if (!pairs || !roles || !co)
-        return 1;
+    if (!pairs || !roles || !co) return 1;
     for (int i = 0; i < n / 2; i++)
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i].fd)) {
             perror("socketpair");
@@ -71,8 +65,7 @@ static int run(int n)
         }
     for (int i = 0; i < n; i++) {
         roles[i] = (role){&pairs[i / 2], i & 1};
-        if (coroscope_spawn(&co[i], i & 1 ? "echo" : "ping", work, &roles[i]))
-            return 1;
+        if (coroscope_spawn(&co[i], i & 1 ? "echo" : "ping", work, &roles[i])) return 1;
     }
     int bad = 0;
     for (int i = 0; i < n; i++) {

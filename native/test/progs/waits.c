@@ -41,14 +41,11 @@ static void *waits(void *arg)
         _exit(3);
     }
     int st = 0;
-    if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 3)
-        return (void *)1;
+    if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 3) return (void *)1;
     pthread_t t;
     void *r = NULL;
-    if (pthread_create(&t, NULL, sleeper, (void *)7) || pthread_join(t, &r) || r != (void *)7)
-        return (void *)1;
-    if (pthread_create(&t, NULL, poster, NULL) || sem_wait(&sem) || pthread_join(t, NULL))
-        return (void *)1;
+    if (pthread_create(&t, NULL, sleeper, (void *)7) || pthread_join(t, &r) || r != (void *)7) return (void *)1;
+    if (pthread_create(&t, NULL, poster, NULL) || sem_wait(&sem) || pthread_join(t, NULL)) return (void *)1;
     return NULL;
 }
 
@@ -57,8 +54,7 @@ int main(void)
     sem_init(&sem, 0, 0);
     coroscope_co *co;
     void *r = (void *)1;
-    if (coroscope_spawn(&co, "waiter", waits, NULL) != 0 || coroscope_join(co, &r) != 0 || r)
-        return 1;
+    if (coroscope_spawn(&co, "waiter", waits, NULL) != 0 || coroscope_join(co, &r) != 0 || r) return 1;
     puts("ok");
     return 0;
 }

@@ -17,7 +17,9 @@ export function getApi(): CoroscopeApi {
   const token = new URLSearchParams(location.search).get('token');
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   // binary=1: batch pushes as binary frames (raw records, no base64; see wire.ts).
-  return (api = createWsApi(`${proto}://${location.host}/api?binary=1${token ? `&token=${encodeURIComponent(token)}` : ''}`));
+  return (api = createWsApi(
+    `${proto}://${location.host}/api?binary=1${token ? `&token=${encodeURIComponent(token)}` : ''}`,
+  ));
 }
 
 export function isWsApi(a: CoroscopeApi): a is WsApi {

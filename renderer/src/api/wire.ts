@@ -24,7 +24,8 @@ export type ServerFrame = ReplyEnvelope | { push: WirePush };
 
 /** A push as the UI sees it: batch events as bytes. */
 export function decodePush(p: WirePush): ApiPush {
-  if ((p.type === 'batch' || p.type === 'window') && typeof p.events === 'string') return { ...p, events: base64ToBytes(p.events) } as ApiPush;
+  if ((p.type === 'batch' || p.type === 'window') && typeof p.events === 'string')
+    return { ...p, events: base64ToBytes(p.events) } as ApiPush;
   return p as ApiPush;
 }
 
@@ -32,7 +33,8 @@ export function decodePush(p: WirePush): ApiPush {
 export function parseFrame(text: string): { reply: ReplyEnvelope } | { push: ApiPush } {
   const msg = JSON.parse(text) as ServerFrame;
   if (msg && typeof msg === 'object' && 'push' in msg && msg.push) return { push: decodePush(msg.push) };
-  if (msg && typeof msg === 'object' && typeof (msg as ReplyEnvelope).id === 'number') return { reply: msg as ReplyEnvelope };
+  if (msg && typeof msg === 'object' && typeof (msg as ReplyEnvelope).id === 'number')
+    return { reply: msg as ReplyEnvelope };
   throw new Error('unexpected frame');
 }
 
@@ -52,7 +54,10 @@ export function parseBinaryFrame(buf: ArrayBuffer): { push: ApiPush } {
 
 /** An ApiError as a thrown Error (message for people, code for programs). */
 export class ApiCallError extends Error implements ApiError {
-  constructor(readonly code: ApiError['code'], message: string) {
+  constructor(
+    readonly code: ApiError['code'],
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiCallError';
   }

@@ -8,8 +8,14 @@
  * types for it.
  */
 import {
-  apiCalls, type ApiPush, type CoroscopeApi, type ReplyEnvelope, type RequestEnvelope, type RequestName,
-  type RequestResult, type SendRequest,
+  apiCalls,
+  type ApiPush,
+  type CoroscopeApi,
+  type ReplyEnvelope,
+  type RequestEnvelope,
+  type RequestName,
+  type RequestResult,
+  type SendRequest,
 } from '../../../preload/api.js';
 import { ApiCallError, parseBinaryFrame, parseFrame } from './wire.js';
 
@@ -77,7 +83,8 @@ export function createWsApi(url: string, WebSocketImpl: WebSocketClass = WebSock
     };
     sock.onclose = () => {
       ws = null;
-      for (const p of pending.values()) p.reject(new ApiCallError('internal', 'connection to the Coroscope server lost'));
+      for (const p of pending.values())
+        p.reject(new ApiCallError('internal', 'connection to the Coroscope server lost'));
       pending.clear();
       emitConn('closed', false);
       if (closed) return;

@@ -23,7 +23,11 @@ const MAIN = { worker: 0xffff, tid: 10 };
  */
 function store(): { store: EventStore; strings: StringTable } {
   const strings = new StringTable();
-  strings.add([[1, '127.0.0.1:8080'], [2, '127.0.0.1:51234'], [3, '/tmp/app.sock']]);
+  strings.add([
+    [1, '127.0.0.1:8080'],
+    [2, '127.0.0.1:51234'],
+    [3, '/tmp/app.sock'],
+  ]);
   const w = new RawEventWriter();
   const ev = (ts: number, kind: number, on: { worker: number; tid: number }, co: number, a: number[]) =>
     w.push({ ts, kind, worker: on.worker, tid: on.tid, co, a });
@@ -48,13 +52,16 @@ function store(): { store: EventStore; strings: StringTable } {
 test('newestCalls pairs each CALL_ADDR with the CALL just before it on the same thread, newest first', () => {
   const { store: s, strings } = store();
   const rows = newestCalls(s, {}, 100, strings);
-  assert.deepEqual(rows.map((r) => [r.call, r.tid, r.address]), [
-    ['read', 11, ''], // w0's read: the next record of w0 is a CO_YIELD, not an address
-    ['connect', 10, '/tmp/app.sock'], // outside coroutines, on the main thread
-    ['connect', 11, '127.0.0.1:8080'], // the CALL_ADDR after the CALL, not the one after CALL_ENTER
-    ['read', 12, '/tmp/app.sock'], // the next record of w1 after its read is a CALL_ADDR: it belongs to the read
-    ['accept4', 12, '127.0.0.1:51234'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.call, r.tid, r.address]),
+    [
+      ['read', 11, ''], // w0's read: the next record of w0 is a CO_YIELD, not an address
+      ['connect', 10, '/tmp/app.sock'], // outside coroutines, on the main thread
+      ['connect', 11, '127.0.0.1:8080'], // the CALL_ADDR after the CALL, not the one after CALL_ENTER
+      ['read', 12, '/tmp/app.sock'], // the next record of w1 after its read is a CALL_ADDR: it belongs to the read
+      ['accept4', 12, '127.0.0.1:51234'],
+    ],
+  );
   assert.equal(rows.find((r) => r.call === 'connect' && r.tid === 11)?.co, 7);
 });
 
@@ -62,18 +69,40 @@ test('without a string table rows have no address; filters keep the pairing of t
   const { store: s, strings } = store();
   assert.ok(newestCalls(s, {}, 100).every((r) => r.address === ''));
   const connects = newestCalls(s, { call: 'connect' }, 100, strings);
-  assert.deepEqual(connects.map((r) => r.address), ['/tmp/app.sock', '127.0.0.1:8080']);
+  assert.deepEqual(
+    connects.map((r) => r.address),
+    ['/tmp/app.sock', '127.0.0.1:8080'],
+  );
   // A filtered-out CALL still owns the CALL_ADDR after it: the accept4's address is not given to anything else.
   const reads = newestCalls(s, { call: 'read', co: 8 }, 100, strings);
-  assert.deepEqual(reads.map((r) => [r.call, r.address]), [['read', '/tmp/app.sock']]);
+  assert.deepEqual(
+    reads.map((r) => [r.call, r.address]),
+    [['read', '/tmp/app.sock']],
+  );
   const co7 = newestCalls(s, { co: 7 }, 100, strings);
-  assert.deepEqual(co7.map((r) => [r.call, r.address]), [['read', ''], ['connect', '127.0.0.1:8080']]);
+  assert.deepEqual(
+    co7.map((r) => [r.call, r.address]),
+    [
+      ['read', ''],
+      ['connect', '127.0.0.1:8080'],
+    ],
+  );
 });
 
-test('AddressPairer: a CALL_ENTER in between ends the pairing; keys are the caller\'s', () => {
+test("AddressPairer: a CALL_ENTER in between ends the pairing; keys are the caller's", () => {
   const p = new AddressPairer<string>();
-  const rec = (kind: number, tid: number, a0 = 0) =>
-    ({ index: 0, ts: 0, kind, lane: 0, worker: 0, tid, co: 0, a: [a0, 0, 0, 0, 0], lo: [a0, 0, 0, 0, 0], hi: [0, 0, 0, 0, 0] });
+  const rec = (kind: number, tid: number, a0 = 0) => ({
+    index: 0,
+    ts: 0,
+    kind,
+    lane: 0,
+    worker: 0,
+    tid,
+    co: 0,
+    a: [a0, 0, 0, 0, 0],
+    lo: [a0, 0, 0, 0, 0],
+    hi: [0, 0, 0, 0, 0],
+  });
   p.see(rec(Kind.CALL, 1), 'first');
   p.see(rec(Kind.CALL_ENTER, 1));
   p.see(rec(Kind.CALL_ADDR, 1, 5));
@@ -81,7 +110,11 @@ test('AddressPairer: a CALL_ENTER in between ends the pairing; keys are the call
   p.see(rec(Kind.CALL_ADDR, 2, 6));
   p.see(rec(Kind.CALL_ADDR, 2, 7)); // a second address has nothing left to complete
   const strings = new StringTable();
-  strings.add([[5, 'five'], [6, 'six'], [7, 'seven']]);
+  strings.add([
+    [5, 'five'],
+    [6, 'six'],
+    [7, 'seven'],
+  ]);
   assert.equal(p.text('first', strings), '');
   assert.equal(p.text('second', strings), 'six');
   assert.equal(p.text('second', undefined), '');

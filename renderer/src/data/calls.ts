@@ -41,9 +41,21 @@ export function callRow(ev: StoredEvent, address = ''): CallRow {
   const a0 = ev.lo[0];
   const hook = a0 & 0xffff;
   return {
-    index: ev.index, ts: ev.ts, tid: ev.tid, worker: ev.worker, co: a0 & CallFlag.IN_CO ? ev.co : 0,
-    call: hookName(hook), fd: ev.a[1], result: ev.a[2], errno: ev.lo[3], summary: ev.hi[3], summaryKind: summaryKind(hook),
-    duration: ev.a[4], parked: (a0 & CallFlag.PARKED) !== 0, blocked: (a0 & CallFlag.BLOCKED) !== 0, address,
+    index: ev.index,
+    ts: ev.ts,
+    tid: ev.tid,
+    worker: ev.worker,
+    co: a0 & CallFlag.IN_CO ? ev.co : 0,
+    call: hookName(hook),
+    fd: ev.a[1],
+    result: ev.a[2],
+    errno: ev.lo[3],
+    summary: ev.hi[3],
+    summaryKind: summaryKind(hook),
+    duration: ev.a[4],
+    parked: (a0 & CallFlag.PARKED) !== 0,
+    blocked: (a0 & CallFlag.BLOCKED) !== 0,
+    address,
   };
 }
 
@@ -135,6 +147,16 @@ export function newestCalls(store: EventStore, q: CallQuery, limit: number, stri
 }
 
 function copy(ev: StoredEvent): StoredEvent {
-  return { index: ev.index, ts: ev.ts, kind: ev.kind, lane: ev.lane, worker: ev.worker, tid: ev.tid, co: ev.co,
-    a: Array.from(ev.a), lo: Array.from(ev.lo), hi: Array.from(ev.hi) };
+  return {
+    index: ev.index,
+    ts: ev.ts,
+    kind: ev.kind,
+    lane: ev.lane,
+    worker: ev.worker,
+    tid: ev.tid,
+    co: ev.co,
+    a: Array.from(ev.a),
+    lo: Array.from(ev.lo),
+    hi: Array.from(ev.hi),
+  };
 }

@@ -4,18 +4,44 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { EngineRuntimeConfig } from '../../../preload/api.js';
 import {
-  acknowledged, changeText, currentSettings, fromEventConfig, fromRuntimeConfig, newer, parseSliceInput, sourceText,
+  acknowledged,
+  changeText,
+  currentSettings,
+  fromEventConfig,
+  fromRuntimeConfig,
+  newer,
+  parseSliceInput,
+  sourceText,
   type KnownSettings,
 } from './engineSettings.js';
 
 const cfg = (o: Partial<EngineRuntimeConfig> = {}): EngineRuntimeConfig => ({
-  workers: 1, stack_size: 262144, time_slice_ns: 10_000_000, hooks: 1, preempt: 1, migrate: 0, preempt_signal: 23, flight_bytes: 0, ...o,
+  workers: 1,
+  stack_size: 262144,
+  time_slice_ns: 10_000_000,
+  hooks: 1,
+  preempt: 1,
+  migrate: 0,
+  preempt_signal: 23,
+  flight_bytes: 0,
+  ...o,
 });
 
 test('settings from the engine reply and from the CONFIG event', () => {
   assert.deepEqual(fromRuntimeConfig(cfg({ preempt: 0 })), { timeSliceNs: 10_000_000, preempt: false, hooks: true });
-  assert.deepEqual(fromEventConfig({ workers: 2, stackSize: 1, timeSlice: 5e6, flags: 2, hooks: false, preempt: true, migrate: false, signal: 23 }),
-    { timeSliceNs: 5e6, preempt: true, hooks: false });
+  assert.deepEqual(
+    fromEventConfig({
+      workers: 2,
+      stackSize: 1,
+      timeSlice: 5e6,
+      flags: 2,
+      hooks: false,
+      preempt: true,
+      migrate: false,
+      signal: 23,
+    }),
+    { timeSliceNs: 5e6, preempt: true, hooks: false },
+  );
   assert.equal(fromEventConfig(undefined), undefined);
 });
 
@@ -52,13 +78,33 @@ test('time slice input: plain numbers are milliseconds, units are kept, the engi
 
 test('acknowledged: the reply must show the change', () => {
   const ok = acknowledged({ key: 'preempt', on: false }, { ok: true, config: cfg({ preempt: 0 }) }, 42);
-  assert.deepEqual(ok, { settings: { timeSliceNs: 10e6, preempt: false, hooks: true, source: 'acknowledged', at: 42 } });
-  assert.match((acknowledged({ key: 'preempt', on: false }, { ok: true, config: cfg() }, 1) as { error: string }).error, /kept preemption on/);
-  assert.match((acknowledged({ key: 'hooks', on: false }, { ok: true, config: cfg() }, 1) as { error: string }).error, /kept its hooks on/);
-  assert.match((acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg() }, 1) as { error: string }).error, /kept a time slice of 10000000 ns/);
-  assert.ok('settings' in acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg({ time_slice_ns: 5e6 }) }, 1));
-  for (const r of [{ ok: true as const }, { ok: true as const, delay_ns: 0 }, { ok: true as const, config: {} as EngineRuntimeConfig }])
-    assert.match((acknowledged({ key: 'hooks', on: true }, r, 1) as { error: string }).error, /without its configuration/);
+  assert.deepEqual(ok, {
+    settings: { timeSliceNs: 10e6, preempt: false, hooks: true, source: 'acknowledged', at: 42 },
+  });
+  assert.match(
+    (acknowledged({ key: 'preempt', on: false }, { ok: true, config: cfg() }, 1) as { error: string }).error,
+    /kept preemption on/,
+  );
+  assert.match(
+    (acknowledged({ key: 'hooks', on: false }, { ok: true, config: cfg() }, 1) as { error: string }).error,
+    /kept its hooks on/,
+  );
+  assert.match(
+    (acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg() }, 1) as { error: string }).error,
+    /kept a time slice of 10000000 ns/,
+  );
+  assert.ok(
+    'settings' in acknowledged({ key: 'slice', ns: 5e6 }, { ok: true, config: cfg({ time_slice_ns: 5e6 }) }, 1),
+  );
+  for (const r of [
+    { ok: true as const },
+    { ok: true as const, delay_ns: 0 },
+    { ok: true as const, config: {} as EngineRuntimeConfig },
+  ])
+    assert.match(
+      (acknowledged({ key: 'hooks', on: true }, r, 1) as { error: string }).error,
+      /without its configuration/,
+    );
 });
 
 test('texts', () => {
@@ -67,7 +113,16 @@ test('texts', () => {
   assert.equal(changeText({ key: 'preempt', on: false }, ms), 'preemption off');
   assert.equal(changeText({ key: 'hooks', on: true }, ms), 'hooks on');
   const t = () => 'T';
-  assert.match(sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'config-event', at: 0 }, t), /CONFIG event/);
-  assert.equal(sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'hello', at: 1 }, t), 'from the engine (hello) at T');
-  assert.equal(sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'acknowledged', at: 1 }, t), 'acknowledged by the engine at T');
+  assert.match(
+    sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'config-event', at: 0 }, t),
+    /CONFIG event/,
+  );
+  assert.equal(
+    sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'hello', at: 1 }, t),
+    'from the engine (hello) at T',
+  );
+  assert.equal(
+    sourceText({ timeSliceNs: 1, preempt: true, hooks: true, source: 'acknowledged', at: 1 }, t),
+    'acknowledged by the engine at T',
+  );
 });

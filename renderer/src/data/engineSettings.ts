@@ -38,7 +38,10 @@ export function fromEventConfig(c: ProcessSummary['config']): EngineSettings | u
 }
 
 /** The newest of the CONFIG event and what the engine replied (hello, set). */
-export function currentSettings(event: EngineSettings | undefined, replied: KnownSettings | undefined): KnownSettings | undefined {
+export function currentSettings(
+  event: EngineSettings | undefined,
+  replied: KnownSettings | undefined,
+): KnownSettings | undefined {
   if (replied) return replied;
   return event ? { ...event, source: 'config-event', at: 0 } : undefined;
 }
@@ -59,22 +62,26 @@ export function parseSliceInput(text: string): { value: string; ns: number } | {
   if (!m) return { error: 'Time slice: a number of milliseconds (e.g. 10 or 2.5) or a duration such as 500us.' };
   const unit = m[2] ?? 'ms';
   const ns = Math.round(Number(m[1]) * { ns: 1, us: 1e3, ms: 1e6, s: 1e9 }[unit]!);
-  if (ns < SLICE_MIN_NS || ns > SLICE_MAX_NS) return { error: `Time slice: ${m[1]} ${unit} is outside what the engine allows (100 µs to 60 s).` };
+  if (ns < SLICE_MIN_NS || ns > SLICE_MAX_NS)
+    return { error: `Time slice: ${m[1]} ${unit} is outside what the engine allows (100 µs to 60 s).` };
   return { value: `${m[1]}${unit}`, ns };
 }
 
 export type SettingChange =
-  | { key: 'slice'; ns: number }
-  | { key: 'preempt'; on: boolean }
-  | { key: 'hooks'; on: boolean };
+  { key: 'slice'; ns: number } | { key: 'preempt'; on: boolean } | { key: 'hooks'; on: boolean };
 
 /**
  * The engine's reply to a change as settings, or an error sentence when the reply does not show
  * the change (a reply without a configuration, or one that kept another value).
  */
-export function acknowledged(change: SettingChange, reply: SetReply, now: number): { settings: KnownSettings } | { error: string } {
+export function acknowledged(
+  change: SettingChange,
+  reply: SetReply,
+  now: number,
+): { settings: KnownSettings } | { error: string } {
   const cfg = reply.config;
-  if (!cfg || typeof cfg.time_slice_ns !== 'number') return { error: 'The engine answered without its configuration: the change is not confirmed.' };
+  if (!cfg || typeof cfg.time_slice_ns !== 'number')
+    return { error: 'The engine answered without its configuration: the change is not confirmed.' };
   const s = fromRuntimeConfig(cfg);
   const settings: KnownSettings = { ...s, source: 'acknowledged', at: now };
   if (change.key === 'slice' && s.timeSliceNs !== change.ns)
@@ -89,16 +96,22 @@ export function acknowledged(change: SettingChange, reply: SetReply, now: number
 /** One line saying what was changed, for the panel. */
 export function changeText(change: SettingChange, fmtNs: (ns: number) => string): string {
   switch (change.key) {
-    case 'slice': return `time slice ${fmtNs(change.ns)}`;
-    case 'preempt': return `preemption ${change.on ? 'on' : 'off'}`;
-    case 'hooks': return `hooks ${change.on ? 'on' : 'off'}`;
+    case 'slice':
+      return `time slice ${fmtNs(change.ns)}`;
+    case 'preempt':
+      return `preemption ${change.on ? 'on' : 'off'}`;
+    case 'hooks':
+      return `hooks ${change.on ? 'on' : 'off'}`;
   }
 }
 
 export function sourceText(s: KnownSettings, time: (ms: number) => string): string {
   switch (s.source) {
-    case 'config-event': return 'from the engine\'s latest CONFIG event';
-    case 'hello': return `from the engine (hello) at ${time(s.at)}`;
-    case 'acknowledged': return `acknowledged by the engine at ${time(s.at)}`;
+    case 'config-event':
+      return "from the engine's latest CONFIG event";
+    case 'hello':
+      return `from the engine (hello) at ${time(s.at)}`;
+    case 'acknowledged':
+      return `acknowledged by the engine at ${time(s.at)}`;
   }
 }

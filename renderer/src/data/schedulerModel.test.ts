@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { RawEventWriter, RawEvents } from '@core/events/rawEvents.js';
 import { Kind, NO_WORKER, ReadyWhy, SuspendWhy, hookId } from '@core/events/schema.js';
 import { SessionData } from '../worker/sessionData.js';
-import { boxesOf, coNames, compareWithEngine, explainStep, SchedulerSteps, type Boxes, type EngineSnapshot } from './schedulerModel.js';
+import {
+  boxesOf,
+  coNames,
+  compareWithEngine,
+  explainStep,
+  SchedulerSteps,
+  type Boxes,
+  type EngineSnapshot,
+} from './schedulerModel.js';
 
 const MS = 1_000_000;
 const t = (ms: number) => 1_000 * MS + ms * MS;
@@ -17,9 +25,19 @@ const W0 = { worker: 0, tid: 101 };
 const W1 = { worker: 1, tid: 102 };
 const MAIN = { worker: NO_WORKER, tid: 100 };
 const MONITOR = { worker: NO_WORKER, tid: 103 };
-const SPAWNER = 1, READER = 2, WRITER = 3, SLEEPER = 4;
+const SPAWNER = 1,
+  READER = 2,
+  WRITER = 3,
+  SLEEPER = 4;
 
-interface Ev { ts: number; kind: number; worker?: number; tid?: number; co?: number; a?: number[] }
+interface Ev {
+  ts: number;
+  kind: number;
+  worker?: number;
+  tid?: number;
+  co?: number;
+  a?: number[];
+}
 
 function history(): Ev[] {
   const sleepUntil = t(11.5) + 50 * MS;
@@ -62,7 +80,13 @@ function history(): Ev[] {
     { ts: t(10), kind: Kind.CO_READY, ...MAIN, co: SLEEPER, a: [ReadyWhy.SPAWNED, 0, 2, 1] },
     { ts: t(11), kind: Kind.WORKER_BUSY, ...W1, a: [2] },
     { ts: t(11), kind: Kind.CO_RUN, ...W1, co: SLEEPER, a: [1] },
-    { ts: t(11.5), kind: Kind.CO_SUSPEND, ...W1, co: SLEEPER, a: [SuspendWhy.SLEEP, hookId('nanosleep'), -1, 0, sleepUntil] },
+    {
+      ts: t(11.5),
+      kind: Kind.CO_SUSPEND,
+      ...W1,
+      co: SLEEPER,
+      a: [SuspendWhy.SLEEP, hookId('nanosleep'), -1, 0, sleepUntil],
+    },
     { ts: t(12), kind: Kind.WORKER_IDLE, ...W1, a: [sleepUntil, 1] },
     // the reader finishes: the spawner joining it is ready and runs
     { ts: t(20), kind: Kind.CO_FINISH, ...W0, co: READER, a: [0, 4096] },
@@ -83,7 +107,12 @@ function raw(events: Ev[]): Uint8Array {
   return w.bytes();
 }
 
-const STRINGS: [number, string][] = [[11, 'spawner'], [12, 'reader'], [13, 'writer'], [14, 'sleeper']];
+const STRINGS: [number, string][] = [
+  [11, 'spawner'],
+  [12, 'reader'],
+  [13, 'writer'],
+  [14, 'sleeper'],
+];
 
 /** The history fed as the UI gets it: one batch per thread (rings overlap in time). */
 function session(): SessionData {
@@ -114,14 +143,27 @@ function setup() {
 
 const ids = (chips: { co: number }[]) => chips.map((c) => c.co);
 
-test('every CO_RUN is a step, in time order, whatever order the threads\' batches came in', () => {
+test("every CO_RUN is a step, in time order, whatever order the threads' batches came in", () => {
   const { steps } = setup();
   const list = Array.from({ length: steps.length }, (_, n) => steps.get(n)!);
-  assert.deepEqual(list.map((s) => [s.co, s.worker]), [
-    [SPAWNER, 0], [READER, 0], [WRITER, 1], [READER, 0], [SLEEPER, 1], [READER, 0], [SPAWNER, 0], [SLEEPER, 1],
-  ]);
+  assert.deepEqual(
+    list.map((s) => [s.co, s.worker]),
+    [
+      [SPAWNER, 0],
+      [READER, 0],
+      [WRITER, 1],
+      [READER, 0],
+      [SLEEPER, 1],
+      [READER, 0],
+      [SPAWNER, 0],
+      [SLEEPER, 1],
+    ],
+  );
   for (let n = 1; n < list.length; n++) assert.ok(list[n].ts >= list[n - 1].ts);
-  assert.deepEqual(steps.newest(2).map((s) => s.co), [SLEEPER, SPAWNER]);
+  assert.deepEqual(
+    steps.newest(2).map((s) => s.co),
+    [SLEEPER, SPAWNER],
+  );
   assert.equal(steps.stepAt(t(5.6)), 2);
   assert.equal(steps.stepAt(t(0)), -1);
 });
@@ -163,7 +205,10 @@ test('coroutines spawned by a coroutine queue on its worker, oldest first; the w
 test('parked coroutines: on an fd (grouped by fd and direction), in a join', () => {
   const { boxesAt } = setup();
   const b = boxesAt(6.2);
-  assert.deepEqual(b.fdWaits.map((g) => [g.fd, g.dir, ids(g.chips)]), [[7, 'read', [READER]]]);
+  assert.deepEqual(
+    b.fdWaits.map((g) => [g.fd, g.dir, ids(g.chips)]),
+    [[7, 'read', [READER]]],
+  );
   assert.equal(b.fdWaits[0].chips[0].detail, 'read fd 7');
   assert.deepEqual(ids(b.joins), [SPAWNER]);
   assert.equal(b.joins[0].detail, `joins co#${READER}`);
@@ -171,7 +216,7 @@ test('parked coroutines: on an fd (grouped by fd and direction), in a join', () 
   assert.equal(b.workers[0].running, null);
 });
 
-test('a started coroutine woken by another worker is drawn in its own worker\'s run queue', () => {
+test("a started coroutine woken by another worker is drawn in its own worker's run queue", () => {
   const { boxesAt } = setup();
   const b = boxesAt(7.2);
   assert.deepEqual(ids(b.workers[0].runq), [READER]);
@@ -196,24 +241,33 @@ test('explained: a spawn from main, taken from the injection queue', () => {
   assert.deepEqual(e.rules, ['spawned', 'inject']);
 });
 
-test('explained: a join that must wait, then a coroutine from the worker\'s own spawn queue', () => {
+test("explained: a join that must wait, then a coroutine from the worker's own spawn queue", () => {
   const { explain } = setup();
   const e = explain(1);
-  assert.equal(e.text, 'Co#1 (spawner) joined co#2 (reader), which had not finished, so it parked until it does; co#2 was spawned by co#1; worker 0 took co#2 from its spawn queue');
+  assert.equal(
+    e.text,
+    'Co#1 (spawner) joined co#2 (reader), which had not finished, so it parked until it does; co#2 was spawned by co#1; worker 0 took co#2 from its spawn queue',
+  );
   assert.deepEqual(e.rules, ['join', 'spawned', 'spawnq']);
 });
 
 test('explained: an idle worker kicked awake steals from another worker', () => {
   const { explain } = setup();
   const e = explain(2);
-  assert.equal(e.text, 'Worker 1 had nothing to run and went to sleep, then woke because it was kicked (new work); co#3 (writer) was spawned by co#1 (spawner); worker 1 stole co#3 from worker 0');
+  assert.equal(
+    e.text,
+    'Worker 1 had nothing to run and went to sleep, then woke because it was kicked (new work); co#3 (writer) was spawned by co#1 (spawner); worker 1 stole co#3 from worker 0',
+  );
   assert.deepEqual(e.rules, ['idle', 'spawned', 'stolen']);
 });
 
 test('explained: parked on an fd, the worker slept, the fd became readable', () => {
   const { explain } = setup();
   const e = explain(3);
-  assert.equal(e.text, 'Co#2 (reader) called read(fd 7) and no data was there, so it parked on fd 7; worker 0 had nothing to run and went to sleep, then woke because it was kicked (new work); fd 7 became readable, so co#2 is ready again; worker 0 took co#2 from its run queue');
+  assert.equal(
+    e.text,
+    'Co#2 (reader) called read(fd 7) and no data was there, so it parked on fd 7; worker 0 had nothing to run and went to sleep, then woke because it was kicked (new work); fd 7 became readable, so co#2 is ready again; worker 0 took co#2 from its run queue',
+  );
   assert.deepEqual(e.rules, ['parked-fd', 'idle', 'fd', 'runq']);
 });
 
@@ -227,47 +281,73 @@ test('explained: main spawns a sleeper that worker 1 takes from the injection qu
 test('explained: preemption at the end of the slice, and nothing else to run', () => {
   const { explain } = setup();
   const e = explain(5);
-  assert.equal(e.text, 'The 10 ms slice of co#2 (reader) ran out, so the monitor sent SIGURG and co#2 went to the back of the queue; worker 0 had nothing else ready, so co#2 runs again');
+  assert.equal(
+    e.text,
+    'The 10 ms slice of co#2 (reader) ran out, so the monitor sent SIGURG and co#2 went to the back of the queue; worker 0 had nothing else ready, so co#2 runs again',
+  );
   assert.deepEqual(e.rules, ['preempted', 'again']);
 });
 
 test('explained: a finish releases the coroutine joining it', () => {
   const { explain } = setup();
   const e = explain(6);
-  assert.equal(e.text, 'Co#2 (reader) finished, so co#1 (spawner) joining it is ready; worker 0 took co#1 from its run queue');
+  assert.equal(
+    e.text,
+    'Co#2 (reader) finished, so co#1 (spawner) joining it is ready; worker 0 took co#1 from its run queue',
+  );
   assert.deepEqual(e.rules, ['finished', 'joined', 'runq']);
 });
 
 test('explained: a timer expires', () => {
   const { explain } = setup();
   const e = explain(7);
-  assert.match(e.text, /^Co#4 \(sleeper\) called nanosleep, so it parked on the timer heap for 50 ms; worker 1 had nothing to run and went to sleep, then woke because a timer was due; the timer of co#4 expired, so it is ready again; worker 1 took co#4 from its run queue$/);
+  assert.match(
+    e.text,
+    /^Co#4 \(sleeper\) called nanosleep, so it parked on the timer heap for 50 ms; worker 1 had nothing to run and went to sleep, then woke because a timer was due; the timer of co#4 expired, so it is ready again; worker 1 took co#4 from its run queue$/,
+  );
   assert.deepEqual(e.rules, ['sleep', 'idle', 'timer', 'runq']);
 });
 
 /** The engine's snapshot reply (the contract's type): what each worker runs, the coroutines it lists. */
-function engineSnapshot(running: (number | null)[], coroutines: Omit<EngineSnapshot['coroutines'][number], 'switches' | 'preemptions'>[]): EngineSnapshot {
+function engineSnapshot(
+  running: (number | null)[],
+  coroutines: Omit<EngineSnapshot['coroutines'][number], 'switches' | 'preemptions'>[],
+): EngineSnapshot {
   return {
-    ok: true, paused: true, time_ns: 0,
+    ok: true,
+    paused: true,
+    time_ns: 0,
     workers: running.map((r, idx) => ({ idx, tid: 1000 + idx, running: r, sleeping: false })),
     coroutines: coroutines.map((c) => ({ ...c, switches: 0, preemptions: 0 })),
   };
 }
 
-test('the engine\'s snapshot agrees with the events; differences are named', () => {
+test("the engine's snapshot agrees with the events; differences are named", () => {
   const { d } = setup();
   const s = d.derived.stateAt(t(6.2));
-  const engine = engineSnapshot([null, WRITER], [
-    { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
-    { id: READER, name: 'reader', state: 'suspended', worker: 0, wait: { why: 'call', call: 'read', fd: 7, events: 'r' } },
-    { id: WRITER, name: 'writer', state: 'running', worker: 1 },
-  ]);
+  const engine = engineSnapshot(
+    [null, WRITER],
+    [
+      { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
+      {
+        id: READER,
+        name: 'reader',
+        state: 'suspended',
+        worker: 0,
+        wait: { why: 'call', call: 'read', fd: 7, events: 'r' },
+      },
+      { id: WRITER, name: 'writer', state: 'running', worker: 1 },
+    ],
+  );
   assert.deepEqual(compareWithEngine(s, engine), []);
-  const other = engineSnapshot([READER, WRITER], [
-    { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
-    { id: READER, name: 'reader', state: 'running', worker: 0 },
-    { id: 9, name: 'x', state: 'new', worker: -1 },
-  ]);
+  const other = engineSnapshot(
+    [READER, WRITER],
+    [
+      { id: SPAWNER, name: 'spawner', state: 'suspended', worker: 0, wait: { why: 'join', joining: READER } },
+      { id: READER, name: 'reader', state: 'running', worker: 0 },
+      { id: 9, name: 'x', state: 'new', worker: -1 },
+    ],
+  );
   assert.deepEqual(compareWithEngine(s, other), [
     'co#2: the engine says running, the events say suspended',
     'co#9: the engine says new, no events about it yet',
@@ -279,11 +359,14 @@ test('the engine\'s snapshot agrees with the events; differences are named', () 
 test('an unstarted coroutine is "new" for the engine and ready for the events: the same', () => {
   const { d } = setup();
   const s = d.derived.stateAt(t(3.5));
-  const engine = engineSnapshot([SPAWNER, null], [
-    { id: SPAWNER, name: 'spawner', state: 'running', worker: 0 },
-    { id: READER, name: 'reader', state: 'new', worker: -1 },
-    { id: WRITER, name: 'writer', state: 'new', worker: -1 },
-  ]);
+  const engine = engineSnapshot(
+    [SPAWNER, null],
+    [
+      { id: SPAWNER, name: 'spawner', state: 'running', worker: 0 },
+      { id: READER, name: 'reader', state: 'new', worker: -1 },
+      { id: WRITER, name: 'writer', state: 'new', worker: -1 },
+    ],
+  );
   assert.deepEqual(compareWithEngine(s, engine), []);
 });
 

@@ -122,7 +122,13 @@ export function boxesOf(s: Snapshot, nameOf: NameOf, workerCount = 0, ownerAt?: 
   for (let w = 0; w < n; w++) workers.push({ worker: w, state: wk[w]?.state ?? 'unknown', running: null, runq: [] });
   const out: Boxes = { at: s.at, workers, inject: [], timers: [], fdWaits: [], joins: [], parked: [], done: [] };
   const fds = new Map<string, FdGroup>();
-  const chip = (c: CoroutineState, box: string, detail: string): Chip => ({ co: c.co, name: nameOf(c.co), box, detail, since: c.since });
+  const chip = (c: CoroutineState, box: string, detail: string): Chip => ({
+    co: c.co,
+    name: nameOf(c.co),
+    box,
+    detail,
+    since: c.since,
+  });
   const timerDeadline = new Map<number, number>();
   for (const c of cos) {
     switch (c.state) {
@@ -149,7 +155,13 @@ export function boxesOf(s: Snapshot, nameOf: NameOf, workerCount = 0, ownerAt?: 
           g.chips.push(chip(c, 'fdwait', `${w.hookName || 'wait'} fd ${w.fd}${w.deadline ? ', with a timeout' : ''}`));
         } else if (w.deadline > 0) {
           const left = w.deadline - s.at;
-          out.timers.push(chip(c, 'timers', `${w.hookName || w.whyName}, ${w.deadline >= FOREVER ? 'forever' : left >= 0 ? `due in ${fmtDur(left)}` : `due ${fmtDur(-left)} ago`}`));
+          out.timers.push(
+            chip(
+              c,
+              'timers',
+              `${w.hookName || w.whyName}, ${w.deadline >= FOREVER ? 'forever' : left >= 0 ? `due in ${fmtDur(left)}` : `due ${fmtDur(-left)} ago`}`,
+            ),
+          );
           timerDeadline.set(c.co, w.deadline);
         } else {
           out.parked.push(chip(c, 'parked', w.hookName ? `in ${w.hookName}` : w.whyName));
@@ -180,15 +192,24 @@ function bySince(a: Chip, b: Chip): number {
 
 function whyReady(why: number): string {
   switch (why) {
-    case ReadyWhy.SPAWNED: return 'spawned';
-    case ReadyWhy.TIMER: return 'timer expired';
-    case ReadyWhy.FD: return 'fd ready';
-    case ReadyWhy.JOINED: return 'join done';
-    case ReadyWhy.YIELDED: return 'yielded';
-    case ReadyWhy.PREEMPTED: return 'preempted';
-    case ReadyWhy.SIGNAL: return 'signal';
-    case ReadyWhy.CLOSED: return 'fd closed';
-    case ReadyWhy.STOLEN: return 'stolen';
+    case ReadyWhy.SPAWNED:
+      return 'spawned';
+    case ReadyWhy.TIMER:
+      return 'timer expired';
+    case ReadyWhy.FD:
+      return 'fd ready';
+    case ReadyWhy.JOINED:
+      return 'join done';
+    case ReadyWhy.YIELDED:
+      return 'yielded';
+    case ReadyWhy.PREEMPTED:
+      return 'preempted';
+    case ReadyWhy.SIGNAL:
+      return 'signal';
+    case ReadyWhy.CLOSED:
+      return 'fd closed';
+    case ReadyWhy.STOLEN:
+      return 'stolen';
   }
   return 'ready';
 }
@@ -221,9 +242,14 @@ export class SchedulerSteps {
     if (store.count <= this.scanned) return;
     const from = this.scanned;
     this.scanned = store.count;
-    store.scan(-Infinity, Infinity, (ev) => {
-      if (ev.kind === Kind.CO_RUN) this.add(ev.ts, ev.index, ev.co, ev.worker);
-    }, from);
+    store.scan(
+      -Infinity,
+      Infinity,
+      (ev) => {
+        if (ev.kind === Kind.CO_RUN) this.add(ev.ts, ev.index, ev.co, ev.worker);
+      },
+      from,
+    );
   }
 
   private add(ts: number, index: number, co: number, worker: number): void {
@@ -251,7 +277,10 @@ export class SchedulerSteps {
     if (!o) this.owners.set(co, (o = { ts: [], w: [] }));
     const k = o.ts.length;
     if (k === 0 || ts >= o.ts[k - 1]) {
-      if (k === 0 || o.w[k - 1] !== worker) { o.ts.push(ts); o.w.push(worker); }
+      if (k === 0 || o.w[k - 1] !== worker) {
+        o.ts.push(ts);
+        o.w.push(worker);
+      }
     } else {
       let j = k;
       while (j > 0 && o.ts[j - 1] > ts) j--;
@@ -327,8 +356,18 @@ const CO_WINDOW = 10e9;
 const SIGNALS: Record<number, string> = { 10: 'SIGUSR1', 12: 'SIGUSR2', 23: 'SIGURG', 14: 'SIGALRM', 34: 'SIGRTMIN' };
 
 function copy(ev: StoredEvent): StoredEvent {
-  return { index: ev.index, ts: ev.ts, kind: ev.kind, lane: ev.lane, worker: ev.worker, tid: ev.tid, co: ev.co,
-    a: Array.from(ev.a), lo: Array.from(ev.lo), hi: Array.from(ev.hi) };
+  return {
+    index: ev.index,
+    ts: ev.ts,
+    kind: ev.kind,
+    lane: ev.lane,
+    worker: ev.worker,
+    tid: ev.tid,
+    co: ev.co,
+    a: Array.from(ev.a),
+    lo: Array.from(ev.lo),
+    hi: Array.from(ev.hi),
+  };
 }
 
 /** What a blocked call of this hook and direction was missing. */
@@ -336,7 +375,8 @@ function blockPhrase(hook: string, events: number): string {
   if (hook === 'accept' || hook === 'accept4') return 'no connection was waiting';
   if (hook === 'connect') return 'the connection was not made yet';
   if (events & 2 && !(events & 1)) return 'there was no room to write';
-  if (events & 1 && /^(read|readv|recv|recvfrom|recvmsg|__read_chk|__recv_chk|__recvfrom_chk)$/.test(hook)) return 'no data was there';
+  if (events & 1 && /^(read|readv|recv|recvfrom|recvmsg|__read_chk|__recv_chk|__recvfrom_chk)$/.test(hook))
+    return 'no data was there';
   return 'it would have blocked';
 }
 
@@ -362,10 +402,15 @@ export function explainStep(derived: Derived, s: Step): Explanation {
 
   // The worker's events since its previous decision.
   const mine: StoredEvent[] = [];
-  store.scan(-Infinity, Infinity, (ev) => {
-    if (ev.index >= s.index) return false;
-    if (ev.worker === W || (ev.kind === Kind.PREEMPT_SENT && ev.a[1] === W)) mine.push(copy(ev));
-  }, Math.max(0, s.index - LOOKBACK));
+  store.scan(
+    -Infinity,
+    Infinity,
+    (ev) => {
+      if (ev.index >= s.index) return false;
+      if (ev.worker === W || (ev.kind === Kind.PREEMPT_SENT && ev.a[1] === W)) mine.push(copy(ev));
+    },
+    Math.max(0, s.index - LOOKBACK),
+  );
   let start = mine.length;
   while (start > 0 && mine[start - 1].kind !== Kind.CO_RUN) start--;
   const since = mine.slice(start);
@@ -385,13 +430,19 @@ export function explainStep(derived: Derived, s: Step): Explanation {
         parts.push(`${who} joined ${label(fd)}, which had not finished, so it parked until it does`);
         rules.push('join');
       } else if (why === SuspendWhy.SLEEP || (fd < 0 && deadline > 0 && /sleep/.test(hook))) {
-        parts.push(`${who} called ${hook || 'sleep'}, so it parked on the timer heap ${deadline >= FOREVER ? 'for ever' : `for ${fmtDur(deadline - leave.ts)}`}`);
+        parts.push(
+          `${who} called ${hook || 'sleep'}, so it parked on the timer heap ${deadline >= FOREVER ? 'for ever' : `for ${fmtDur(deadline - leave.ts)}`}`,
+        );
         rules.push('sleep');
       } else if (fd >= 0) {
-        parts.push(`${who} called ${hook || 'a hooked call'}(fd ${fd}) and ${blockPhrase(hook, leave.a[3])}, so it parked on fd ${fd}${deadline > 0 ? ` (with a ${fmtDur(deadline - leave.ts)} timeout)` : ''}`);
+        parts.push(
+          `${who} called ${hook || 'a hooked call'}(fd ${fd}) and ${blockPhrase(hook, leave.a[3])}, so it parked on fd ${fd}${deadline > 0 ? ` (with a ${fmtDur(deadline - leave.ts)} timeout)` : ''}`,
+        );
         rules.push('parked-fd');
       } else {
-        parts.push(`${who} called ${hook || 'a hooked call'} and nothing was ready, so it parked${deadline > 0 ? ` for at most ${fmtDur(deadline - leave.ts)}` : ''}`);
+        parts.push(
+          `${who} called ${hook || 'a hooked call'} and nothing was ready, so it parked${deadline > 0 ? ` for at most ${fmtDur(deadline - leave.ts)}` : ''}`,
+        );
         rules.push('parked-call');
       }
     } else if (leave.kind === Kind.CO_YIELD) {
@@ -400,7 +451,9 @@ export function explainStep(derived: Derived, s: Step): Explanation {
         const slice = cfg?.timeSlice ? `${fmtDur(cfg.timeSlice)} ` : '';
         const sig = cfg?.signal ? (SIGNALS[cfg.signal] ?? `signal ${cfg.signal}`) : 'SIGURG';
         const deferred = since.some((e) => e.kind === Kind.PREEMPT_DEFERRED && e.co === prev);
-        parts.push(`the ${slice}slice of ${who} ran out, so the monitor sent ${sig}${deferred ? ' (deferred at first: it arrived where switching is not safe)' : ''} and ${label(prev)} went to the back of the queue`);
+        parts.push(
+          `the ${slice}slice of ${who} ran out, so the monitor sent ${sig}${deferred ? ' (deferred at first: it arrived where switching is not safe)' : ''} and ${label(prev)} went to the back of the queue`,
+        );
         rules.push('preempted');
       } else {
         parts.push(`${who} yielded, so it went to the back of the run queue`);
@@ -415,7 +468,9 @@ export function explainStep(derived: Derived, s: Step): Explanation {
   const idle = since.findIndex((e) => e.kind === Kind.WORKER_IDLE);
   if (idle >= 0) {
     const busy = since.slice(idle).find((e) => e.kind === Kind.WORKER_BUSY);
-    const woke = busy ? ['a timer was due', 'an fd became ready', 'it was kicked (new work)'][busy.a[0]] ?? 'it woke up' : '';
+    const woke = busy
+      ? (['a timer was due', 'an fd became ready', 'it was kicked (new work)'][busy.a[0]] ?? 'it woke up')
+      : '';
     parts.push(`worker ${W} had nothing to run and went to sleep${woke ? `, then woke because ${woke}` : ''}`);
     rules.push('idle');
   }
@@ -448,7 +503,9 @@ export function explainStep(derived: Derived, s: Step): Explanation {
     switch (wake.a[0]) {
       case ReadyWhy.FD: {
         const seen = wake.a[2];
-        parts.push(`fd ${d} became ${seen === 2 ? 'writable' : seen === 3 ? 'readable and writable' : seen === 1 ? 'readable' : 'ready'}, so ${who} is ready again`);
+        parts.push(
+          `fd ${d} became ${seen === 2 ? 'writable' : seen === 3 ? 'readable and writable' : seen === 1 ? 'readable' : 'ready'}, so ${who} is ready again`,
+        );
         rules.push('fd');
         break;
       }
@@ -549,8 +606,10 @@ export function compareWithEngine(s: Snapshot, e: EngineSnapshot): string[] {
       continue;
     }
     if (theirs === 'suspended' && c.wait && ours.wait) {
-      if (c.wait.joining !== undefined && ours.wait.fd !== c.wait.joining) out.push(`co#${c.id}: the engine says it joins co#${c.wait.joining}, the events say co#${ours.wait.fd}`);
-      else if (c.wait.fd !== undefined && ours.wait.fd !== c.wait.fd) out.push(`co#${c.id}: the engine says it waits on fd ${c.wait.fd}, the events say fd ${ours.wait.fd}`);
+      if (c.wait.joining !== undefined && ours.wait.fd !== c.wait.joining)
+        out.push(`co#${c.id}: the engine says it joins co#${c.wait.joining}, the events say co#${ours.wait.fd}`);
+      else if (c.wait.fd !== undefined && ours.wait.fd !== c.wait.fd)
+        out.push(`co#${c.id}: the engine says it waits on fd ${c.wait.fd}, the events say fd ${ours.wait.fd}`);
     }
   }
   for (const c of s.coroutines(false)) {
@@ -560,7 +619,10 @@ export function compareWithEngine(s: Snapshot, e: EngineSnapshot): string[] {
   for (const w of e.workers) {
     const mine = wk[w.idx]?.co ?? 0;
     const theirs = w.running ?? 0;
-    if (mine !== theirs) out.push(`worker ${w.idx}: the engine says it runs ${theirs ? `co#${theirs}` : 'nothing'}, the events say ${mine ? `co#${mine}` : 'nothing'}`);
+    if (mine !== theirs)
+      out.push(
+        `worker ${w.idx}: the engine says it runs ${theirs ? `co#${theirs}` : 'nothing'}, the events say ${mine ? `co#${mine}` : 'nothing'}`,
+      );
   }
   return out;
 }

@@ -15,7 +15,7 @@ const ctx = () => ({ pool: new StringPool(), shapes: new ArgShapes() });
 /** n spans of random lengths and gaps, sorted and non-overlapping; deterministic. */
 function randomSpans(n: number, seed = 1): Span[] {
   let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out: Span[] = [];
   let t = 1_000_000;
   for (let i = 0; i < n; i++) {
@@ -42,7 +42,8 @@ test('spans: a list across several chunks returns what was pushed, and range que
   const spans = randomSpans(3 * CHUNK + 123);
   const l = fill(spans);
   assert.equal(l.length, spans.length);
-  for (const i of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, spans.length - 1]) assert.deepEqual(l.get(i), spans[i]);
+  for (const i of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, spans.length - 1])
+    assert.deepEqual(l.get(i), spans[i]);
   const last = spans[spans.length - 1].t1;
   for (let k = 0; k < 400; k++) {
     const t = spans[0].t0 - 10 + Math.floor(((last - spans[0].t0 + 20) * k) / 400);
@@ -106,7 +107,8 @@ test('spans: dropping the oldest frees whole chunks and keeps indices and querie
   assert.ok(l.bytes() < before, 'a whole chunk was freed');
   assert.deepEqual(l.get(0), rest[0]);
   assert.deepEqual(l.get(l.length - 1), rest[rest.length - 1]);
-  for (const t of [cut - 5, cut, rest[300].t0, rest[rest.length - 1].t1]) assert.equal(l.firstEndingAfter(t), naiveFirstEndingAfter(rest, t));
+  for (const t of [cut - 5, cut, rest[300].t0, rest[rest.length - 1].t1])
+    assert.equal(l.firstEndingAfter(t), naiveFirstEndingAfter(rest, t));
   // pushing goes on after a drop
   const t = rest[rest.length - 1].t1;
   l.push(t + 1, t + 2, 'ready', null);
@@ -179,7 +181,8 @@ test('aggregate: a column tells how much of its time was active (idle and suspen
   for (const [, , , active] of pieces(q, 0, 1000, 1 / 100)) assert.equal(active, 0);
   // Prefix sums survive dropping the oldest chunks.
   const r = new SpanList(ctx());
-  for (let i = 0; i < 3 * CHUNK; i++) r.push(i * 10, i * 10 + (i % 2 ? 3 : 7), i % 2 ? 'running' : 'suspended: x', null);
+  for (let i = 0; i < 3 * CHUNK; i++)
+    r.push(i * 10, i * 10 + (i % 2 ? 3 : 7), i % 2 ? 'running' : 'suspended: x', null);
   r.dropBefore(CHUNK * 10 + 5);
   assert.equal(r.isActive(0), false); // span CHUNK, suspended, ends after the cutoff
   assert.equal(r.activeBetween(0, 9), 5 * 3);
@@ -197,14 +200,18 @@ test('aggregate: the work is bounded by the width, not by the spans in view', ()
   // a view inside the data: only what is in it
   const seen: number[] = [];
   aggregate(l, 500_000, 500_100, 0, 1, (i) => seen.push(i));
-  assert.deepEqual(seen, Array.from({ length: 11 }, (_, k) => 50_000 + k));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 11 }, (_, k) => 50_000 + k),
+  );
 });
 
 /** What a pass draws, per pixel column of a view W px wide: the span index and active fraction at the column's middle. */
 function raster(run: (emit: Emit) => void, w: number): string[] {
   const out: string[] = new Array(w).fill('-');
   run((i, x0, x1, active) => {
-    for (let p = Math.max(0, Math.ceil(x0 - 0.5)); p < w && p + 0.5 < x1; p++) out[p] = `${i}:${active < 0 ? 'w' : active.toFixed(3)}`;
+    for (let p = Math.max(0, Math.ceil(x0 - 0.5)); p < w && p + 0.5 < x1; p++)
+      out[p] = `${i}:${active < 0 ? 'w' : active.toFixed(3)}`;
   });
   return out;
 }
@@ -213,7 +220,7 @@ test('aggregate cache: panning by whole pixels, panning back, and live appends d
   const l = new SpanList(ctx());
   let t = 0;
   let x = 3;
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const add = (until: number) => {
     while (t < until) {
       const len = rnd() < 0.05 ? 2000 + Math.floor(rnd() * 20000) : 1 + Math.floor(rnd() * 40);
@@ -236,10 +243,20 @@ test('aggregate cache: panning by whole pixels, panning back, and live appends d
     const diff = cached.map((c, p) => (c === fresh[p] ? -1 : p)).filter((p) => p >= 0);
     maxDiff = Math.max(maxDiff, diff.length);
     // (a column exactly on a pixel boundary may round the other way)
-    assert.ok(diff.length <= 1, `${what}: ${diff.length} columns differ: ${diff.slice(0, 8).map((p) => `${p} ${cached[p]} / ${fresh[p]}`).join(', ')}`);
+    assert.ok(
+      diff.length <= 1,
+      `${what}: ${diff.length} columns differ: ${diff
+        .slice(0, 8)
+        .map((p) => `${p} ${cached[p]} / ${fresh[p]}`)
+        .join(', ')}`,
+    );
     // and what a pass from the view's own start draws: the same coverage
     const own = raster((e) => aggregate(l, t0, t0 + W * nsPerPx, 0, k, e), W);
-    assert.deepEqual(cached.map((c) => c === '-'), own.map((c) => c === '-'), `${what}: coverage`);
+    assert.deepEqual(
+      cached.map((c) => c === '-'),
+      own.map((c) => c === '-'),
+      `${what}: coverage`,
+    );
   };
   let t0 = 500_000;
   check(t0, 'first view, a new scale: not kept');
@@ -251,7 +268,10 @@ test('aggregate cache: panning by whole pixels, panning back, and live appends d
     t0 += 7 * nsPerPx;
     check(t0, `right ${step}`);
     assert.ok(cache.computed < 60, `computed ${cache.computed} pieces for a 7 px move`);
-    assert.ok(cache.reused > 20 && cache.reused > 5 * cache.computed, `right: reused ${cache.reused}, computed ${cache.computed}`);
+    assert.ok(
+      cache.reused > 20 && cache.reused > 5 * cache.computed,
+      `right: reused ${cache.reused}, computed ${cache.computed}`,
+    );
   }
   // pan left: one pass with room, then moves within it reuse
   for (let step = 0; step < 20; step++) {
@@ -293,8 +313,23 @@ test('aggregate cache: panning by whole pixels, panning back, and live appends d
   assert.ok(maxDiff <= 1);
 });
 
-const thread = (id: number, worker: number): Track => ({ id, kind: 'thread', name: `w${worker}`, parent: 1, pid: 1, tid: 100 + worker, worker });
-const coTrack = (id: number, co: number): Track => ({ id, kind: 'coroutine', name: `co #${co}`, parent: 2, pid: 1, co });
+const thread = (id: number, worker: number): Track => ({
+  id,
+  kind: 'thread',
+  name: `w${worker}`,
+  parent: 1,
+  pid: 1,
+  tid: 100 + worker,
+  worker,
+});
+const coTrack = (id: number, co: number): Track => ({
+  id,
+  kind: 'coroutine',
+  name: `co #${co}`,
+  parent: 2,
+  pid: 1,
+  co,
+});
 
 test('model: open slices stay apart until they end, nested calls go one depth down, instants and flows are kept', () => {
   const m = new TimelineModel();
@@ -314,8 +349,17 @@ test('model: open slices stay apart until they end, nested calls go one depth do
   assert.deepEqual(t.depths[1].toArray(), [{ t0: 110, t1: 120, name: 'read', args: { fd: 3 } }]);
   assert.deepEqual(t.depths[0].toArray(), [{ t0: 100, t1: 130, name: 'running', args: { switches: 1, worker: 0 } }]);
   assert.deepEqual(t.open, [{ t0: 130, name: 'suspended: read', args: { why: 'call' } }]);
-  assert.deepEqual(t.marks.map((s) => [s.t0, s.name]), [[125, 'preempted'], [126, 'wake']]);
-  assert.deepEqual(t.alerts.map((s) => s.name), ['preempted']);
+  assert.deepEqual(
+    t.marks.map((s) => [s.t0, s.name]),
+    [
+      [125, 'preempted'],
+      [126, 'wake'],
+    ],
+  );
+  assert.deepEqual(
+    t.alerts.map((s) => s.name),
+    ['preempted'],
+  );
   const f = m.flowsTo.get(10)!;
   assert.equal(f.length, 1);
   assert.deepEqual([f.fromTrack(0), f.fromTs(0), f.toTs(0)], [3, 90, 100]);

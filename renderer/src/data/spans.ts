@@ -370,7 +370,8 @@ export class SpanList {
     const sh = this.ctx.shapes.shapes[shape];
     const out: Record<string, ArgValue> = {};
     let o = c.argOff[k];
-    for (let j = 0; j < sh.keys.length; j++, o++) out[sh.keys[j]] = sh.isString[j] ? this.ctx.pool.get(c.vals![o]) : c.vals![o];
+    for (let j = 0; j < sh.keys.length; j++, o++)
+      out[sh.keys[j]] = sh.isString[j] ? this.ctx.pool.get(c.vals![o]) : c.vals![o];
     return out;
   }
 
@@ -542,7 +543,7 @@ export class SpanList {
   }
 
   private eachRetained(fn: (c: Chunk, k: number) => void): void {
-    for (let i = 0; i < this.length; ) {
+    for (let i = 0; i < this.length;) {
       const p = this.head + i;
       const c = this.chunks[p >>> CHUNK_BITS];
       const k0 = p & MASK;
@@ -579,8 +580,16 @@ export class SpanList {
 /** resume: the index the pass goes on with after this piece (AggregateCache resumes there). */
 export type Emit = (i: number, x0: number, x1: number, active: number, last: number, resume: number) => void;
 
-export function aggregate(list: SpanList, tStart: number, tEnd: number, origin: number, k: number, emit: Emit,
-  fromX = -Infinity, from = -1): void {
+export function aggregate(
+  list: SpanList,
+  tStart: number,
+  tEnd: number,
+  origin: number,
+  k: number,
+  emit: Emit,
+  fromX = -Infinity,
+  from = -1,
+): void {
   const n = list.length;
   if (!(k > 0) || n === 0) return;
   // from >= 0: go on with that span (a pass resumed where an earlier one stopped, at fromX).

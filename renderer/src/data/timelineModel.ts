@@ -149,7 +149,15 @@ export class TimelineModel implements TimelineSink, SpanContext {
   track(t: Track): void {
     const d = this.tracks.get(t.id);
     if (d) d.info = t;
-    else this.tracks.set(t.id, { info: t, depths: [], open: [], marks: new SpanList(this), alerts: new SpanList(this), closed: false });
+    else
+      this.tracks.set(t.id, {
+        info: t,
+        depths: [],
+        open: [],
+        marks: new SpanList(this),
+        alerts: new SpanList(this),
+        closed: false,
+      });
     if (t.kind === 'coroutine' && t.co !== undefined) this.coTracks.set(t.co, t.id);
     this.tracksVersion++;
   }
@@ -171,7 +179,14 @@ export class TimelineModel implements TimelineSink, SpanContext {
     if (++this.items > this.maxItems) this.trim();
   }
 
-  instant(track: number, ts: number, name: string, args: Args | null, _flowOut?: number, _flowsIn?: readonly number[] | null): void {
+  instant(
+    track: number,
+    ts: number,
+    name: string,
+    args: Args | null,
+    _flowOut?: number,
+    _flowsIn?: readonly number[] | null,
+  ): void {
     const d = this.tracks.get(track);
     if (!d) return;
     d.marks.push(ts, ts, name, args);

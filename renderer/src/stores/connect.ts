@@ -99,7 +99,9 @@ export function startConnection(): void {
     const applied = { ...useStream.getState().applied };
     for (const [id, s] of pendingAcks) {
       applied[id] = s;
-      api.ack(id, s).catch(() => { /* the session is gone, or the connection: the next subscribe resumes */ });
+      api.ack(id, s).catch(() => {
+        /* the session is gone, or the connection: the next subscribe resumes */
+      });
     }
     pendingAcks.clear();
     useStream.setState({ applied });

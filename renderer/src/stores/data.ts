@@ -12,7 +12,14 @@ import { create } from 'zustand';
 import type { ApiPush } from '../../../preload/api.js';
 import type { SessionFacts } from '../worker/protocol.js';
 import type { SummaryColumns } from '../../../preload/api.js';
-import { onApplied as onWorkerApplied, onVersions, sendDrop, sendOverview, sendPush, sendReset } from '../worker/client.js';
+import {
+  onApplied as onWorkerApplied,
+  onVersions,
+  sendDrop,
+  sendOverview,
+  sendPush,
+  sendReset,
+} from '../worker/client.js';
 
 interface DataState {
   versions: Record<string, number>;

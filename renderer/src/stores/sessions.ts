@@ -26,7 +26,8 @@ export const useSessions = create<SessionsState>((set) => ({
       return { list };
     }),
   setAll: (list) => set((st) => ({ list, activeId: st.activeId ?? list[list.length - 1]?.id ?? null })),
-  remove: (id) => set((st) => ({ list: st.list.filter((x) => x.id !== id), activeId: st.activeId === id ? null : st.activeId })),
+  remove: (id) =>
+    set((st) => ({ list: st.list.filter((x) => x.id !== id), activeId: st.activeId === id ? null : st.activeId })),
   setActive: (activeId) => set({ activeId }),
   setConnection: (connection) => set({ connection }),
 }));

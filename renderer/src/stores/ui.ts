@@ -1,8 +1,8 @@
 /** UI state: current view, timeline viewport, selection, filters. */
 import { create } from 'zustand';
 
-export type ViewName = 'start' | 'timeline' | 'scheduler' | 'coroutines' | 'calls' | 'preemptions' | 'output' | 'insights' |
-  'compare';
+export type ViewName =
+  'start' | 'timeline' | 'scheduler' | 'coroutines' | 'calls' | 'preemptions' | 'output' | 'insights' | 'compare';
 export const VIEWS: { name: ViewName; title: string }[] = [
   { name: 'start', title: 'Start' },
   { name: 'timeline', title: 'Timeline' },
@@ -73,7 +73,8 @@ export const useUi = create<UiState>((set) => ({
   callFilter: { call: '', fd: '', co: '', errorsOnly: false, slowerUs: '' },
   setView: (view) => set({ view }),
   setViewport: (viewport, follow) => set(follow === undefined ? { viewport } : { viewport, followLive: follow }),
-  zoomTo: (viewport, follow) => set(follow === undefined ? { viewport, autoSpan: false } : { viewport, autoSpan: false, followLive: follow }),
+  zoomTo: (viewport, follow) =>
+    set(follow === undefined ? { viewport, autoSpan: false } : { viewport, autoSpan: false, followLive: follow }),
   setFollowLive: (followLive) => set({ followLive }),
   select: (selectedCo) => set({ selectedCo }),
   jumpTo: (viewport, selectedCo) =>
@@ -88,6 +89,7 @@ export const useUi = create<UiState>((set) => ({
     }),
   setCoFilter: (coFilter) => set({ coFilter }),
   setCoShowDone: (coShowDone) => set({ coShowDone }),
-  setCoSort: (key) => set((s) => ({ coSort: { key, desc: s.coSort.key === key ? !s.coSort.desc : key !== 'co' && key !== 'name' } })),
+  setCoSort: (key) =>
+    set((s) => ({ coSort: { key, desc: s.coSort.key === key ? !s.coSort.desc : key !== 'co' && key !== 'name' } })),
   setCallFilter: (f) => set((s) => ({ callFilter: { ...s.callFilter, ...f } })),
 }));

@@ -27,8 +27,13 @@ export function App() {
       <div className="topbar">
         <div className="tabs" role="tablist">
           {VIEWS.map((v) => (
-            <button key={v.name} role="tab" aria-selected={view === v.name} data-testid={`view-tab-${v.name}`}
-              onClick={() => setView(v.name)}>
+            <button
+              key={v.name}
+              role="tab"
+              aria-selected={view === v.name}
+              data-testid={`view-tab-${v.name}`}
+              onClick={() => setView(v.name)}
+            >
               {v.title}
             </button>
           ))}
@@ -36,12 +41,20 @@ export function App() {
         <SessionPicker />
         {active && <Controls session={active} />}
         {active && <ExportButtons session={active} />}
-        {connection !== 'open' && <span className="error" data-testid="connection">{connection === 'closed' ? 'disconnected — retrying…' : 'connecting…'}</span>}
+        {connection !== 'open' && (
+          <span className="error" data-testid="connection">
+            {connection === 'closed' ? 'disconnected — retrying…' : 'connecting…'}
+          </span>
+        )}
       </div>
       {engineOpen && active && <EnginePanel session={active} />}
       <div className={view === 'timeline' ? 'main fill' : 'main'}>
         {view === 'start' && <StartView />}
-        {view !== 'start' && view !== 'compare' && !active && <p className="dim" data-testid="no-session">No session yet: start one from the Start tab.</p>}
+        {view !== 'start' && view !== 'compare' && !active && (
+          <p className="dim" data-testid="no-session">
+            No session yet: start one from the Start tab.
+          </p>
+        )}
         {view === 'timeline' && active && <TimelineView sessionId={active.id} />}
         {view === 'scheduler' && active && <SchedulerView sessionId={active.id} />}
         {view === 'coroutines' && active && <CoroutinesView sessionId={active.id} />}

@@ -10,8 +10,12 @@ import type { QueryArgs, QueryName, QueryResult } from '../worker/protocol.js';
 import { query } from '../worker/client.js';
 import { useThrottledVersion } from './useThrottled.js';
 
-export function useSessionQuery<N extends QueryName>(session: string | null | undefined, name: N, args: QueryArgs<N>,
-  opts: { throttleMs?: number; skip?: boolean } = {}): QueryResult<N> | undefined {
+export function useSessionQuery<N extends QueryName>(
+  session: string | null | undefined,
+  name: N,
+  args: QueryArgs<N>,
+  opts: { throttleMs?: number; skip?: boolean } = {},
+): QueryResult<N> | undefined {
   return useSessionAnswer(session, name, args, opts).value;
 }
 
@@ -19,8 +23,12 @@ export function useSessionQuery<N extends QueryName>(session: string | null | un
  * useSessionQuery's answer with whether it answers the arguments given now (`fresh`), or is the
  * last one kept while the question with the new arguments is on its way.
  */
-export function useSessionAnswer<N extends QueryName>(session: string | null | undefined, name: N, args: QueryArgs<N>,
-  opts: { throttleMs?: number; skip?: boolean } = {}): { value: QueryResult<N> | undefined; fresh: boolean } {
+export function useSessionAnswer<N extends QueryName>(
+  session: string | null | undefined,
+  name: N,
+  args: QueryArgs<N>,
+  opts: { throttleMs?: number; skip?: boolean } = {},
+): { value: QueryResult<N> | undefined; fresh: boolean } {
   const version = useThrottledVersion(session ?? null, opts.throttleMs ?? 0);
   const key = JSON.stringify(args);
   const [answer, setAnswer] = useState<{ session: string; key: string; value: QueryResult<N> } | null>(null);
@@ -31,7 +39,9 @@ export function useSessionAnswer<N extends QueryName>(session: string | null | u
   const alive = useRef(true);
   useEffect(() => {
     alive.current = true;
-    return () => { alive.current = false; };
+    return () => {
+      alive.current = false;
+    };
   }, []);
   useEffect(() => {
     if (!session || opts.skip) return;
@@ -43,18 +53,20 @@ export function useSessionAnswer<N extends QueryName>(session: string | null | u
       const { session: s, name: n, args: a, key: k } = latest.current;
       if (!s) return;
       inflight.current = true;
-      query(s, n, a).then(
-        (value) => {
-          if (alive.current && latest.current.session === s) setAnswer({ session: s, key: k, value });
-        },
-        (e: Error) => console.warn(`coroscope: query ${n} failed: ${e.message}`),
-      ).finally(() => {
-        inflight.current = false;
-        if (again.current && alive.current) {
-          again.current = false;
-          run();
-        }
-      });
+      query(s, n, a)
+        .then(
+          (value) => {
+            if (alive.current && latest.current.session === s) setAnswer({ session: s, key: k, value });
+          },
+          (e: Error) => console.warn(`coroscope: query ${n} failed: ${e.message}`),
+        )
+        .finally(() => {
+          inflight.current = false;
+          if (again.current && alive.current) {
+            again.current = false;
+            run();
+          }
+        });
     };
     run();
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -37,7 +37,10 @@ export function valueImports(src: string): string[] {
     if (clause.startsWith('type ')) continue;
     const braces = /^\{([\s\S]*)\}$/.exec(clause);
     if (braces) {
-      const names = braces[1].split(',').map((s) => s.trim()).filter(Boolean);
+      const names = braces[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (names.length > 0 && names.every((n) => n.startsWith('type '))) continue;
     }
     out.push(m[3]);
@@ -75,8 +78,13 @@ export function reachable(entry: string): Map<string, string> {
 }
 
 test('value imports are told from type-only ones', () => {
-  assert.deepEqual(valueImports(`import type { A } from './a.js';\nimport { type B, type C } from './b.js';\nimport { D, type E } from './d.js';\n` +
-    `export { F } from './f.js';\nexport type { G } from './g.js';\nimport './h.css';\n// import { X } from './x.js';\n`), ['./d.js', './f.js', './h.css']);
+  assert.deepEqual(
+    valueImports(
+      `import type { A } from './a.js';\nimport { type B, type C } from './b.js';\nimport { D, type E } from './d.js';\n` +
+        `export { F } from './f.js';\nexport type { G } from './g.js';\nimport './h.css';\n// import { X } from './x.js';\n`,
+    ),
+    ['./d.js', './f.js', './h.css'],
+  );
 });
 
 test('the page (UI thread) reaches none of the data work', () => {
@@ -87,7 +95,8 @@ test('the page (UI thread) reaches none of the data work', () => {
   const bad: string[] = [];
   for (const [file, via] of seen) {
     const rel = relative(ROOT, file).replace(/\.tsx?$/, '');
-    if (WORKER_ONLY.some((w) => (w.endsWith('/') ? rel.startsWith(w) : rel === w))) bad.push(`${rel} (imported by ${relative(ROOT, via)})`);
+    if (WORKER_ONLY.some((w) => (w.endsWith('/') ? rel.startsWith(w) : rel === w)))
+      bad.push(`${rel} (imported by ${relative(ROOT, via)})`);
   }
   assert.deepEqual(bad, []);
 });

@@ -78,7 +78,9 @@ export function onApplied(listener: ((session: string, seq: number) => void) | u
 }
 
 /** Called at most once per frame with the sessions whose data changed and their new versions. */
-export function onVersions(listener: ((versions: Record<string, number>, facts: Record<string, SessionFacts>) => void) | undefined): void {
+export function onVersions(
+  listener: ((versions: Record<string, number>, facts: Record<string, SessionFacts>) => void) | undefined,
+): void {
   versionsListener = listener;
 }
 

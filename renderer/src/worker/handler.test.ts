@@ -30,8 +30,11 @@ const handler = new DataHandler((msg, transfer) => {
   setTimeout(() => toPage(m), 0);
 }, scheduler);
 connectTransport({
-  send: (msg: ToWorker, transfer?: Transferable[]) => handler.onMessage(structuredClone(msg, { transfer: transfer ?? [] })),
-  onMessage: (fn) => { toPage = fn; },
+  send: (msg: ToWorker, transfer?: Transferable[]) =>
+    handler.onMessage(structuredClone(msg, { transfer: transfer ?? [] })),
+  onMessage: (fn) => {
+    toPage = fn;
+  },
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
@@ -52,7 +55,8 @@ function schedule(n: number): Uint8Array {
   const w = new RawEventWriter();
   let t = 1e6;
   w.push({ ts: t, kind: Kind.THREAD, worker: 0, tid: 100, a: [100, 1, 0] });
-  for (let co = 1; co <= n; co++) w.push({ ts: (t += 10), kind: Kind.CO_CREATE, worker: 0, tid: 100, co, a: [0, 0, 0, 65536] });
+  for (let co = 1; co <= n; co++)
+    w.push({ ts: (t += 10), kind: Kind.CO_CREATE, worker: 0, tid: 100, co, a: [0, 0, 0, 65536] });
   for (let co = 1; co <= n; co++) {
     w.push({ ts: (t += 10), kind: Kind.CO_READY, worker: 0, tid: 100, co, a: [1, 0, 0, 1] });
     w.push({ ts: (t += 10), kind: Kind.CO_RUN, worker: 0, tid: 100, co, a: [1] });
@@ -78,7 +82,10 @@ test('pushes are applied after the message, in order, a big batch in slices acke
   assert.equal(handler.queued, 3 + 3);
   await drained();
   const info = await query(id, 'info', {});
-  assert.deepEqual({ events: info.events, batches: info.batches, newest: info.newest, ended: info.ended }, { events: 10_005, batches: 4, newest: 2e9 + 4000, ended: true });
+  assert.deepEqual(
+    { events: info.events, batches: info.batches, newest: info.newest, ended: info.ended },
+    { events: 10_005, batches: 4, newest: 2e9 + 4000, ended: true },
+  );
   assert.deepEqual(await query(id, 'output', {}), [{ stream: 1, text: 'hello' }]);
   // The page hears the seq after every slice, in order: what it acks is what the worker applied.
   assert.deepEqual(applied, [4096, 8192, 10_000, 10_005]);
@@ -94,7 +101,7 @@ test('a batch that is a small view into a bigger buffer is copied, so the rest o
   assert.equal((await query('h2', 'info', {})).events, 5);
 });
 
-test('a binary frame\'s events (a view after its header) are transferred with the frame, not copied', async () => {
+test("a binary frame's events (a view after its header) are transferred with the frame, not copied", async () => {
   const events = yields(8, 3e9);
   const frame = new Uint8Array(16 + events.byteLength);
   frame.set(events, 16);
@@ -118,10 +125,13 @@ test('versions: one notice per tick for every session that changed, with its fac
   tick();
   const notices = posted.filter((m) => m.type === 'versions');
   assert.equal(notices.length, 1);
-  const n = notices[0] as Extract<typeof notices[0], { type: 'versions' }>;
+  const n = notices[0] as Extract<(typeof notices)[0], { type: 'versions' }>;
   assert.deepEqual(n.versions, { h3: 1, h4: 1 });
   // With each version, the facts the timeline fits and follows by: events and range.
-  assert.deepEqual({ ...n.facts.h3, tracksVersion: 0 }, { events: 6, total: 6, oldest: 1e9, newest: 2e9 + 2000, tracksVersion: 0 });
+  assert.deepEqual(
+    { ...n.facts.h3, tracksVersion: 0 },
+    { events: 6, total: 6, oldest: 1e9, newest: 2e9 + 2000, tracksVersion: 0 },
+  );
   await settle();
   assert.equal(useDataStore.getState().versions.h3, 1);
   assert.equal(sessionFacts('h4')?.events, 3);
@@ -139,14 +149,38 @@ test('a reset forgets what was queued for that session only', async () => {
 test('coroutine rows are filtered, sorted and cut in the worker', async () => {
   ingest({ type: 'batch', session: 'h7', seq: 0, events: schedule(30), strings: [] });
   await drained();
-  const byRun = await query('h7', 'coroutineRows', { filter: '', showDone: false, sort: { key: 'runTime', desc: true }, limit: 5 });
+  const byRun = await query('h7', 'coroutineRows', {
+    filter: '',
+    showDone: false,
+    sort: { key: 'runTime', desc: true },
+    limit: 5,
+  });
   assert.equal(byRun.total, 30);
   assert.equal(byRun.matched, 15); // the odd ones: the even ones are done
-  assert.deepEqual(byRun.rows.map((c) => c.co), [29, 27, 25, 23, 21]);
-  const all = await query('h7', 'coroutineRows', { filter: '', showDone: true, sort: { key: 'co', desc: false }, limit: 500 });
-  assert.deepEqual(all.rows.map((c) => c.co), Array.from({ length: 30 }, (_, i) => i + 1));
-  const one = await query('h7', 'coroutineRows', { filter: '#12', showDone: true, sort: { key: 'co', desc: false }, limit: 500 });
-  assert.deepEqual(one.rows.map((c) => c.co), [12]);
+  assert.deepEqual(
+    byRun.rows.map((c) => c.co),
+    [29, 27, 25, 23, 21],
+  );
+  const all = await query('h7', 'coroutineRows', {
+    filter: '',
+    showDone: true,
+    sort: { key: 'co', desc: false },
+    limit: 500,
+  });
+  assert.deepEqual(
+    all.rows.map((c) => c.co),
+    Array.from({ length: 30 }, (_, i) => i + 1),
+  );
+  const one = await query('h7', 'coroutineRows', {
+    filter: '#12',
+    showDone: true,
+    sort: { key: 'co', desc: false },
+    limit: 500,
+  });
+  assert.deepEqual(
+    one.rows.map((c) => c.co),
+    [12],
+  );
 });
 
 test('a timeline frame answers per row with pixel rectangles inside the plot, and spanAt finds the span under a time', async () => {
@@ -154,14 +188,24 @@ test('a timeline frame answers per row with pixel rectangles inside the plot, an
   await drained();
   const tracks = await query('h8', 'tracks', {});
   assert.equal(tracks.threads.length, 1);
-  assert.deepEqual(tracks.coroutines.map((t) => t.co), [1, 2, 3, 4]);
+  assert.deepEqual(
+    tracks.coroutines.map((t) => t.co),
+    [1, 2, 3, 4],
+  );
   const info = await query('h8', 'info', {});
   const co3 = tracks.coroutines[2];
   const rows = [
     { track: tracks.threads[0].id, kind: 'thread' as const, co: 0, y: 0, h: 24, expanded: false },
     { track: co3.id, kind: 'co' as const, co: 3, y: 42, h: 14, expanded: false },
   ];
-  const f = await query('h8', 'frame', { t0: info.oldest, span: info.newest - info.oldest, left: 150, width: 1150, rows, selectedCo: 3 });
+  const f = await query('h8', 'frame', {
+    t0: info.oldest,
+    span: info.newest - info.oldest,
+    left: 150,
+    width: 1150,
+    rows,
+    selectedCo: 3,
+  });
   assert.ok(f.rects.length > 0 && f.rects.length % 4 === 0);
   assert.equal(f.rectColour.length, f.rects.length / 4);
   for (let o = 0; o < f.rects.length; o += 4) {
@@ -174,7 +218,14 @@ test('a timeline frame answers per row with pixel rectangles inside the plot, an
   assert.ok(f.outlines.length >= 4);
   assert.equal(f.events, info.events);
   // Nothing asked, nothing drawn.
-  const none = await query('h8', 'frame', { t0: info.oldest, span: 1e6, left: 150, width: 1150, rows: [], selectedCo: null });
+  const none = await query('h8', 'frame', {
+    t0: info.oldest,
+    span: 1e6,
+    left: 150,
+    width: 1150,
+    rows: [],
+    selectedCo: null,
+  });
   assert.equal(none.rects.length, 0);
   // co 3 ran 3 µs: the worker lane's span at its middle is "running" with co=3.
   const d = handler.session('h8');
@@ -197,7 +248,15 @@ test('a bad query rejects with its reason and the worker goes on answering', asy
  * from t = 1e6 ns, each of `perChunk` events, all on worker 0's lane (tid 100), busy half the time.
  */
 function bigSummaries(chunks: number, perChunk: number): SummaryColumns {
-  const s: SummaryColumns = { from: 0, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem: null };
+  const s: SummaryColumns = {
+    from: 0,
+    chunkFirstTs: [],
+    chunkLastTs: [],
+    chunkEvents: [],
+    chunkLanes: [],
+    lanes: [],
+    problem: null,
+  };
   for (let c = 0; c < chunks; c++) {
     const t = 1e6 + c * 1e6;
     s.chunkFirstTs.push(t);
@@ -216,14 +275,22 @@ test('a big trace: the timeline is drawn from its overview, then from the detail
   ingest({ type: 'batch', session: 'lod', seq: 0, events: schedule(4), strings: [] });
   await drained();
   const tracks = await query('lod', 'tracks', {});
-  assert.deepEqual(tracks.threads.map((t) => [t.id, t.worker]), [[1, 0]], 'one lane: worker 0');
+  assert.deepEqual(
+    tracks.threads.map((t) => [t.id, t.worker]),
+    [[1, 0]],
+    'one lane: worker 0',
+  );
   assert.deepEqual(tracks.coroutines, []);
   const info = await query('lod', 'info', {});
   assert.equal(info.lod, true);
-  assert.equal(info.total, 100_000_000, 'the total is the file\'s');
+  assert.equal(info.total, 100_000_000, "the total is the file's");
   assert.equal(info.events, schedule(4).byteLength / 64, 'streamed events go through the derived tables');
   assert.equal(handler.session('lod').store.count, 0, 'and into no event store');
-  assert.equal((await query('lod', 'coroutineRows', { filter: '', showDone: true, sort: { key: 'co', desc: false }, limit: 10 })).total, 4);
+  assert.equal(
+    (await query('lod', 'coroutineRows', { filter: '', showDone: true, sort: { key: 'co', desc: false }, limit: 10 }))
+      .total,
+    4,
+  );
 
   const rows = [{ track: 1, kind: 'thread' as const, co: 0, y: 0, h: 24, expanded: false }];
   const whole = await query('lod', 'frame', { t0: 1e6, span: 100e6, left: 150, width: 1150, rows, selectedCo: null });
@@ -251,12 +318,18 @@ test('a big trace: the timeline is drawn from its overview, then from the detail
   const detail = await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: 9 });
   assert.equal(detail.source, 'detail');
   assert.equal(detail.want, undefined);
-  assert.ok(detail.outlines.length >= 4, 'coroutine 9\'s span on the lane, from the window\'s events');
+  assert.ok(detail.outlines.length >= 4, "coroutine 9's span on the lane, from the window's events");
   const sp = await query('lod', 'spanAt', { track: 1, t: t0 + 300_000, tol: 0, depth: 0 });
   assert.equal(sp?.args?.co, 9);
   // A part of a window no longer wanted is dropped; zooming out goes back to the overview.
   ingest({ type: 'window', session: 'lod', tag: 999, seq: 0, events: w.bytes(), strings: [], last: true });
   await drained();
-  assert.equal((await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: null })).source, 'detail');
-  assert.equal((await query('lod', 'frame', { t0: 1e6, span: 100e6, left: 150, width: 1150, rows, selectedCo: null })).source, 'overview');
+  assert.equal(
+    (await query('lod', 'frame', { t0, span: 1e6, left: 150, width: 1150, rows, selectedCo: null })).source,
+    'detail',
+  );
+  assert.equal(
+    (await query('lod', 'frame', { t0: 1e6, span: 100e6, left: 150, width: 1150, rows, selectedCo: null })).source,
+    'overview',
+  );
 });

@@ -50,7 +50,10 @@ export class DataHandler {
   private head = 0;
   private drainScheduled = false;
 
-  constructor(private readonly post: Post, private readonly scheduler: Scheduler = timerScheduler) {}
+  constructor(
+    private readonly post: Post,
+    private readonly scheduler: Scheduler = timerScheduler,
+  ) {}
 
   /** The session's data, created on first use (tests read it; the page cannot). */
   session(id: string): SessionData {
@@ -113,7 +116,12 @@ export class DataHandler {
       const e = p.events;
       for (let o = 0; o < e.byteLength; o += SLICE_EVENTS * RECORD_BYTES) {
         const end = Math.min(e.byteLength, o + SLICE_EVENTS * RECORD_BYTES);
-        this.queue.push({ ...p, seq: p.seq + o / RECORD_BYTES, events: e.subarray(o, end), strings: o === 0 ? p.strings : [] });
+        this.queue.push({
+          ...p,
+          seq: p.seq + o / RECORD_BYTES,
+          events: e.subarray(o, end),
+          strings: o === 0 ? p.strings : [],
+        });
       }
     } else this.queue.push(p);
     this.scheduleDrain();
@@ -179,7 +187,10 @@ export class DataHandler {
       const d = this.sessions.get(id);
       if (d) {
         facts[id] = {
-          events: d.eventCount, total: d.totalEvents, oldest: d.oldest, newest: d.newest,
+          events: d.eventCount,
+          total: d.totalEvents,
+          oldest: d.oldest,
+          newest: d.newest,
           tracksVersion: d.lod ? d.lod.overview.lanesVersion : d.timeline.tracksVersion,
         };
       }

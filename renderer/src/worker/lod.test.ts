@@ -16,7 +16,15 @@ const MS = 1e6;
 
 /** 10 chunks of 1 ms from t = 1 s, `perChunk` events each, on worker 0's lane (tid 100). */
 function summaries(perChunk: number): SummaryColumns {
-  const s: SummaryColumns = { from: 0, chunkFirstTs: [], chunkLastTs: [], chunkEvents: [], chunkLanes: [], lanes: [], problem: null };
+  const s: SummaryColumns = {
+    from: 0,
+    chunkFirstTs: [],
+    chunkLastTs: [],
+    chunkEvents: [],
+    chunkLanes: [],
+    lanes: [],
+    problem: null,
+  };
   for (let c = 0; c < 10; c++) {
     const t = 1e9 + c * MS;
     s.chunkFirstTs.push(t);
@@ -31,12 +39,18 @@ function summaries(perChunk: number): SummaryColumns {
 /** n yields of coroutine 1 on worker 0 spread evenly over [t0, t1]. */
 function events(n: number, t0: number, t1: number): Uint8Array {
   const w = new RawEventWriter(n);
-  for (let i = 0; i < n; i++) w.push({ ts: Math.round(t0 + ((t1 - t0) * i) / n), kind: Kind.CO_YIELD, worker: 0, tid: 100, co: 1, a: [0] });
+  for (let i = 0; i < n; i++)
+    w.push({ ts: Math.round(t0 + ((t1 - t0) * i) / n), kind: Kind.CO_YIELD, worker: 0, tid: 100, co: 1, a: [0] });
   return w.bytes();
 }
 
 const req = (t0: number, span: number): FrameRequest => ({
-  t0, span, left: 150, width: 1150, rows: [{ track: 1, kind: 'thread', co: 0, y: 0, h: 24, expanded: false }], selectedCo: null,
+  t0,
+  span,
+  left: 150,
+  width: 1150,
+  rows: [{ track: 1, kind: 'thread', co: 0, y: 0, h: 24, expanded: false }],
+  selectedCo: null,
 });
 
 test('frames: overview over the budget, loading (with the window wanted) under it, detail once the window is in', () => {

@@ -24,9 +24,15 @@ import { RawEvents } from '@core/events/rawEvents.js';
 import { StringTable } from '@core/events/strings.js';
 import { TimelineBuilder } from '@core/model/timeline.js';
 import { TimelineModel } from '../data/timelineModel.js';
-import { DETAIL_BUDGET, type FrameRequest, type FrameRow, type TimelineFrame, type TrackRow, type TracksAnswer } from './protocol.js';
+import {
+  DETAIL_BUDGET,
+  type FrameRequest,
+  type FrameRow,
+  type TimelineFrame,
+  type TrackRow,
+  type TracksAnswer,
+} from './protocol.js';
 import { overviewFrame, timelineFrame, type FrameData } from './timelineFrame.js';
-
 
 /** The detail of one time window: its events' timeline model. */
 export class DetailWindow implements FrameData {
@@ -44,7 +50,11 @@ export class DetailWindow implements FrameData {
   /** The time up to which the window holds every event (its t1, or its last event's time when cut). */
   coveredTo: number;
 
-  constructor(readonly tag: number, readonly t0: number, readonly t1: number) {
+  constructor(
+    readonly tag: number,
+    readonly t0: number,
+    readonly t1: number,
+  ) {
     this.coveredTo = t1;
   }
 
@@ -68,7 +78,8 @@ export class DetailWindow implements FrameData {
     // Cut at max: every event up to the last one read is here (the file is in time order), the
     // events at that very time perhaps not all.
     if (cut) this.coveredTo = Math.min(this.t1, this.newest - 1);
-    for (const t of this.timeline.threadTracks()) if (t.info.tid !== undefined) this.trackOfTid.set(t.info.tid, t.info.id);
+    for (const t of this.timeline.threadTracks())
+      if (t.info.tid !== undefined) this.trackOfTid.set(t.info.tid, t.info.id);
   }
 
   trackOf(tid: number): number | undefined {
@@ -108,7 +119,13 @@ export class LodView {
   }
 
   /** A part of a window's events (a 'window' push); returns whether a new window became drawable. */
-  addWindow(tag: number, events: Uint8Array, strings: readonly [number, string][], last: boolean, cut = false): boolean {
+  addWindow(
+    tag: number,
+    events: Uint8Array,
+    strings: readonly [number, string][],
+    last: boolean,
+    cut = false,
+  ): boolean {
     const w = this.wanted;
     if (!w || tag !== w.tag) return false;
     if (!this.incoming || this.incoming.tag !== tag) this.incoming = new DetailWindow(tag, w.t0, w.t1);
@@ -126,7 +143,11 @@ export class LodView {
   tracks(): TracksAnswer {
     const threads: TrackRow[] = this.overview.lanes
       .map((l) => {
-        const r: TrackRow = { id: l.index + 1, kind: 'thread', name: l.worker === NO_WORKER ? `thread ${l.tid}` : `worker ${l.worker} (${l.tid})` };
+        const r: TrackRow = {
+          id: l.index + 1,
+          kind: 'thread',
+          name: l.worker === NO_WORKER ? `thread ${l.tid}` : `worker ${l.worker} (${l.tid})`,
+        };
         if (l.worker !== NO_WORKER) r.worker = l.worker;
         return r;
       })
@@ -150,7 +171,15 @@ export class LodView {
         if (id !== undefined) rows.push({ ...r, track: id });
       }
       const f = timelineFrame(d, { ...req, rows });
-      return { ...f, oldest: facts.oldest, newest: facts.newest, events: facts.events, tracksVersion: facts.tracksVersion, droppedBefore: 0, source: 'detail' };
+      return {
+        ...f,
+        oldest: facts.oldest,
+        newest: facts.newest,
+        events: facts.events,
+        tracksVersion: facts.tracksVersion,
+        droppedBefore: 0,
+        source: 'detail',
+      };
     }
     const f = overviewFrame(ov, facts, req);
     const dense = this.tooDense;

@@ -191,10 +191,16 @@ export interface Queries {
   callLog: [{ query: CallQuery; limit: number }, CallRow[]];
   /** p99 duration (ns) of one hook's calls, NaN without any. */
   callP99: [{ hook: number }, number];
-  preemptions: [{ perCoLimit: number }, { summary: PreemptSummary; perCo: CoroutineInfo[]; bins: { lo: number; hi: number; count: number }[] }];
+  preemptions: [
+    { perCoLimit: number },
+    { summary: PreemptSummary; perCo: CoroutineInfo[]; bins: { lo: number; hi: number; count: number }[] },
+  ];
   insights: [Record<string, never>, { list: Insight[]; suppressed: [string, number][]; ended: boolean }];
   /** Coroutine table rows: filtered, sorted and cut in the worker. */
-  coroutineRows: [{ filter: string; showDone: boolean; sort: CoroutineSort; limit: number }, { rows: CoroutineInfo[]; matched: number; total: number }];
+  coroutineRows: [
+    { filter: string; showDone: boolean; sort: CoroutineSort; limit: number },
+    { rows: CoroutineInfo[]; matched: number; total: number },
+  ];
   coroutineDetail: [{ co: number; lastCalls: number }, { info: CoroutineInfo | undefined; calls: CallRow[] }];
   /** The engine's configuration as the CONFIG event said. */
   config: [Record<string, never>, ProcessSummary['config'] | undefined];

@@ -9,7 +9,14 @@ import { Kind } from '@core/events/schema.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import { AddressPairer, callRow, newestCalls, type CallRow } from '../data/calls.js';
 import { coroutineMatcher } from '../data/coroutineFilter.js';
-import { boxesOf, coNames, compareWithEngine, ExplanationCache, SchedulerSteps, type Step } from '../data/schedulerModel.js';
+import {
+  boxesOf,
+  coNames,
+  compareWithEngine,
+  ExplanationCache,
+  SchedulerSteps,
+  type Step,
+} from '../data/schedulerModel.js';
 import type { Queries, QueryName, TimelineFrame, TrackRow } from './protocol.js';
 import type { SessionData } from './sessionData.js';
 import { timelineFrame } from './timelineFrame.js';
@@ -47,7 +54,14 @@ function trackRow(info: { id: number; kind: string; name: string; co?: number; w
 
 export const QUERIES: Handlers = {
   info: (d) => ({
-    events: d.eventCount, total: d.totalEvents, lod: d.lod !== null, batches: d.batches, problems: [...d.problems], ended: d.ended, oldest: d.oldest, newest: d.newest,
+    events: d.eventCount,
+    total: d.totalEvents,
+    lod: d.lod !== null,
+    batches: d.batches,
+    problems: [...d.problems],
+    ended: d.ended,
+    oldest: d.oldest,
+    newest: d.newest,
   }),
 
   output: (d) => d.output.map((c) => ({ ...c })),
@@ -60,7 +74,11 @@ export const QUERIES: Handlers = {
 
   preemptions: (d, { perCoLimit }) => ({
     summary: d.derived.preemption.summary(),
-    perCo: d.derived.coroutines(true).filter((c) => c.preemptions > 0).sort((a, b) => b.preemptions - a.preemptions).slice(0, perCoLimit),
+    perCo: d.derived
+      .coroutines(true)
+      .filter((c) => c.preemptions > 0)
+      .sort((a, b) => b.preemptions - a.preemptions)
+      .slice(0, perCoLimit),
     bins: d.derived.preemption.latency.log2Bins(),
   }),
 
@@ -181,7 +199,8 @@ export const QUERIES: Handlers = {
       }
     }
     const o = depth < tr.open.length ? tr.open[depth] : undefined;
-    if (o && o.t0 <= t && !tr.closed) return { name: o.name, t0: o.t0, t1: newest, args: o.args ? { ...o.args } : null };
+    if (o && o.t0 <= t && !tr.closed)
+      return { name: o.name, t0: o.t0, t1: newest, args: o.args ? { ...o.args } : null };
     return null;
   },
 };
@@ -189,5 +208,13 @@ export const QUERIES: Handlers = {
 /** The buffers of a frame answer, transferred to the page rather than copied. */
 export function frameTransfer(value: unknown): Transferable[] {
   const f = value as TimelineFrame;
-  return [f.rects.buffer, f.rectColour.buffer, f.outlines.buffer, f.markers.buffer, f.markerColour.buffer, f.labelXY.buffer, f.flows.buffer];
+  return [
+    f.rects.buffer,
+    f.rectColour.buffer,
+    f.outlines.buffer,
+    f.markers.buffer,
+    f.markerColour.buffer,
+    f.labelXY.buffer,
+    f.flows.buffer,
+  ];
 }

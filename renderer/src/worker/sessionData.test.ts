@@ -19,8 +19,22 @@ function trace(): RawEventWriter {
   w.push({ ts: 3100, kind: Kind.CO_READY, worker: 0, tid: 11, co: 7, a: [3, 5, 0, 1] });
   w.push({ ts: 3200, kind: Kind.CO_RUN, worker: 0, tid: 11, co: 7, a: [2] });
   // read(5, 4096) = -1 EAGAIN... then a successful one of 100 bytes, parked, 1900 ns
-  w.push({ ts: 3300, kind: Kind.CALL, worker: 0, tid: 11, co: 7, a: [read | CallFlag.IN_CO, 5, -1, 11 + 4096 * 2 ** 32, 50] });
-  w.push({ ts: 3400, kind: Kind.CALL, worker: 0, tid: 11, co: 7, a: [read | CallFlag.IN_CO | CallFlag.PARKED, 5, 100, 4096 * 2 ** 32, 1900] });
+  w.push({
+    ts: 3300,
+    kind: Kind.CALL,
+    worker: 0,
+    tid: 11,
+    co: 7,
+    a: [read | CallFlag.IN_CO, 5, -1, 11 + 4096 * 2 ** 32, 50],
+  });
+  w.push({
+    ts: 3400,
+    kind: Kind.CALL,
+    worker: 0,
+    tid: 11,
+    co: 7,
+    a: [read | CallFlag.IN_CO | CallFlag.PARKED, 5, 100, 4096 * 2 ** 32, 1900],
+  });
   w.push({ ts: 4000, kind: Kind.CO_FINISH, worker: 0, tid: 11, co: 7, a: [0, 1024] });
   return w;
 }
@@ -38,7 +52,11 @@ test('base64 round trip, any length, with and without padding', () => {
 
 test('a serve-mode batch frame decodes to the same bytes; replies pass through', () => {
   const bytes = trace().bytes();
-  const f = parseFrame(JSON.stringify({ push: { type: 'batch', session: 's1', seq: 0, events: bytesToBase64(bytes), strings: [[1, 'worker-0']] } }));
+  const f = parseFrame(
+    JSON.stringify({
+      push: { type: 'batch', session: 's1', seq: 0, events: bytesToBase64(bytes), strings: [[1, 'worker-0']] },
+    }),
+  );
   assert.ok('push' in f && f.push.type === 'batch');
   if ('push' in f && f.push.type === 'batch') assert.deepEqual(f.push.events, bytes);
   const r = parseFrame(JSON.stringify({ id: 3, ok: false, error: { code: 'static', message: 'statically linked' } }));
@@ -50,8 +68,23 @@ test('batches feed store, derived tables and timeline, split anywhere', () => {
   const bytes = trace().bytes();
   const d = new SessionData('s1');
   // Two batches, the second base64 (as from the WebSocket), strings with the first.
-  d.apply({ type: 'batch', session: 's1', seq: 0, events: bytes.subarray(0, 64 * 4), strings: [[1, 'worker-0'], [2, 'reader']] });
-  d.apply({ type: 'batch', session: 's1', seq: 4, events: bytesToBase64(bytes.subarray(64 * 4)) as unknown as Uint8Array, strings: [] });
+  d.apply({
+    type: 'batch',
+    session: 's1',
+    seq: 0,
+    events: bytes.subarray(0, 64 * 4),
+    strings: [
+      [1, 'worker-0'],
+      [2, 'reader'],
+    ],
+  });
+  d.apply({
+    type: 'batch',
+    session: 's1',
+    seq: 4,
+    events: bytesToBase64(bytes.subarray(64 * 4)) as unknown as Uint8Array,
+    strings: [],
+  });
   assert.equal(d.store.count, 11);
   assert.equal(d.derived.count, 11);
   assert.equal(d.batches, 2);
@@ -70,15 +103,33 @@ test('batches feed store, derived tables and timeline, split anywhere', () => {
   const threads = d.timeline.threadTracks();
   assert.equal(threads.length >= 1, true);
   const worker = threads.find((t) => t.info.worker === 0)!;
-  assert.deepEqual(worker.depths[0].map((s) => [s.t0, s.t1, s.args?.co]), [[1200, 1500, 7], [3200, 4000, 7]]);
+  assert.deepEqual(
+    worker.depths[0].map((s) => [s.t0, s.t1, s.args?.co]),
+    [
+      [1200, 1500, 7],
+      [3200, 4000, 7],
+    ],
+  );
   const co = d.timeline.trackOfCo(7)!;
   assert.ok(co.closed);
-  assert.deepEqual(co.depths[0].map((s) => s.name), ['ready', 'running', 'suspended: read', 'ready', 'running']);
-  assert.deepEqual(co.depths[1].map((s) => s.name), ['read', 'read']);
+  assert.deepEqual(
+    co.depths[0].map((s) => s.name),
+    ['ready', 'running', 'suspended: read', 'ready', 'running'],
+  );
+  assert.deepEqual(
+    co.depths[1].map((s) => s.name),
+    ['read', 'read'],
+  );
   assert.equal(d.timeline.flowsTo.get(co.info.id)?.length, 1);
   // The call log: newest first, filters.
   const all = newestCalls(d.store, {}, 10);
-  assert.deepEqual(all.map((c) => [c.ts, c.result, c.errno, c.summary, c.parked]), [[3400, 100, 0, 4096, true], [3300, -1, 11, 4096, false]]);
+  assert.deepEqual(
+    all.map((c) => [c.ts, c.result, c.errno, c.summary, c.parked]),
+    [
+      [3400, 100, 0, 4096, true],
+      [3300, -1, 11, 4096, false],
+    ],
+  );
   assert.equal(newestCalls(d.store, { errorsOnly: true }, 10).length, 1);
   assert.equal(newestCalls(d.store, { slowerThan: 1000 }, 10).length, 1);
   assert.equal(newestCalls(d.store, { co: 7, fd: 5 }, 10).length, 2);
@@ -91,7 +142,10 @@ test('output is kept in chunks per stream; toBytes accepts what transports produ
   d.apply({ type: 'output', session: 's', stream: 1, text: 'a' });
   d.apply({ type: 'output', session: 's', stream: 1, text: 'b' });
   d.apply({ type: 'output', session: 's', stream: 2, text: 'err' });
-  assert.deepEqual(d.output, [{ stream: 1, text: 'ab' }, { stream: 2, text: 'err' }]);
+  assert.deepEqual(d.output, [
+    { stream: 1, text: 'ab' },
+    { stream: 2, text: 'err' },
+  ]);
   assert.deepEqual(toBytes({ type: 'Buffer', data: [1, 2] }), Uint8Array.of(1, 2));
   assert.deepEqual(toBytes(Uint8Array.of(1, 2).buffer), Uint8Array.of(1, 2));
   assert.deepEqual(toBytes('AQI='), Uint8Array.of(1, 2));
@@ -105,7 +159,16 @@ test('insights: a long run with preemption off is found while streaming, named, 
   w.push({ ts: 1200, kind: Kind.CO_RUN, worker: 0, tid: 11, co: 7, a: [1] });
   w.push({ ts: 1200 + 500e6, kind: Kind.CO_FINISH, worker: 0, tid: 11, co: 7, a: [0, 1024] });
   const d = new SessionData('s1');
-  d.apply({ type: 'batch', session: 's1', seq: 0, events: w.bytes(), strings: [[1, 'worker-0'], [2, 'hog']] });
+  d.apply({
+    type: 'batch',
+    session: 's1',
+    seq: 0,
+    events: w.bytes(),
+    strings: [
+      [1, 'worker-0'],
+      [2, 'hog'],
+    ],
+  });
   assert.equal(d.insights.length, 1);
   const i = d.insights[0];
   assert.equal(i.kind, 'long-run');

@@ -75,7 +75,10 @@ export class SessionData {
     return this.lod ? Math.max(this.lod.overview.events, this.derived.count) : this.store.count;
   }
   /** A batch push: strings first (records refer to them), then store, derived tables and timeline. */
-  addBatch(events: Uint8Array | ArrayBuffer | string | ArrayLike<number>, strings: readonly [number, string][] = []): number {
+  addBatch(
+    events: Uint8Array | ArrayBuffer | string | ArrayLike<number>,
+    strings: readonly [number, string][] = [],
+  ): number {
     const bytes = toBytes(events);
     this.strings.add(strings);
     const raw = new RawEvents(bytes);
@@ -102,7 +105,8 @@ export class SessionData {
     if (last && last.stream === stream && last.text.length < 4096) last.text += text;
     else this.output.push({ stream, text });
     this.outputChars += text.length;
-    while (this.outputChars > MAX_OUTPUT && this.output.length > 1) this.outputChars -= this.output.shift()!.text.length;
+    while (this.outputChars > MAX_OUTPUT && this.output.length > 1)
+      this.outputChars -= this.output.shift()!.text.length;
   }
 
   /** Applies a push about this session; returns whether anything changed. */
@@ -144,7 +148,8 @@ export function toBytes(e: unknown): Uint8Array {
   if (e instanceof ArrayBuffer) return new Uint8Array(e);
   if (ArrayBuffer.isView(e)) return new Uint8Array(e.buffer, e.byteOffset, e.byteLength);
   if (typeof e === 'string') return base64ToBytes(e);
-  if (e && typeof e === 'object' && Array.isArray((e as { data?: unknown }).data)) return Uint8Array.from((e as { data: number[] }).data);
+  if (e && typeof e === 'object' && Array.isArray((e as { data?: unknown }).data))
+    return Uint8Array.from((e as { data: number[] }).data);
   if (Array.isArray(e)) return Uint8Array.from(e);
   return new Uint8Array(0);
 }

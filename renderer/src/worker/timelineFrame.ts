@@ -39,7 +39,17 @@ const PREEMPTED_COLOUR = '#ff5a5a';
 const DEFERRED_COLOUR = '#ffb86b';
 const DROP_COLOUR = '#ff00ff';
 
-const enum NameClass { UNKNOWN, RUNNING, SUSPENDED, READY, IDLE, OTHER, PREEMPTED, DEFERRED, DROP }
+const enum NameClass {
+  UNKNOWN,
+  RUNNING,
+  SUSPENDED,
+  READY,
+  IDLE,
+  OTHER,
+  PREEMPTED,
+  DEFERRED,
+  DROP,
+}
 
 /** Name class per pool id, for the pool generation it was computed for. */
 let classes = new Uint8Array(256);
@@ -74,17 +84,37 @@ function nameClass(data: FrameData, id: number): NameClass {
   let k = classes[id] as NameClass;
   if (k === NameClass.UNKNOWN) {
     const name = pool.get(id);
-    k = name === 'running' ? NameClass.RUNNING : name.startsWith('suspended') ? NameClass.SUSPENDED
-      : name === 'ready' ? NameClass.READY : name === 'idle' ? NameClass.IDLE : name === 'preempted' ? NameClass.PREEMPTED
-      : name === 'preempt deferred' ? NameClass.DEFERRED : name === 'drop' ? NameClass.DROP : NameClass.OTHER;
+    k =
+      name === 'running'
+        ? NameClass.RUNNING
+        : name.startsWith('suspended')
+          ? NameClass.SUSPENDED
+          : name === 'ready'
+            ? NameClass.READY
+            : name === 'idle'
+              ? NameClass.IDLE
+              : name === 'preempted'
+                ? NameClass.PREEMPTED
+                : name === 'preempt deferred'
+                  ? NameClass.DEFERRED
+                  : name === 'drop'
+                    ? NameClass.DROP
+                    : NameClass.OTHER;
     classes[id] = k;
   }
   return k;
 }
 
 function classOfName(name: string): NameClass {
-  return name === 'running' ? NameClass.RUNNING : name.startsWith('suspended') ? NameClass.SUSPENDED
-    : name === 'ready' ? NameClass.READY : name === 'idle' ? NameClass.IDLE : NameClass.OTHER;
+  return name === 'running'
+    ? NameClass.RUNNING
+    : name.startsWith('suspended')
+      ? NameClass.SUSPENDED
+      : name === 'ready'
+        ? NameClass.READY
+        : name === 'idle'
+          ? NameClass.IDLE
+          : NameClass.OTHER;
 }
 
 const coColours = new Map<number, string>();
@@ -146,7 +176,10 @@ function blend(base: string, colour: string, active: number): string {
     if (byColour.size > 20_000) byColour.clear();
     const [r0, g0, b0] = rgb(base);
     const [r1, g1, b1] = rgb(colour);
-    b = LEVELS.map((f) => `rgb(${Math.round(r0 + (r1 - r0) * f)}, ${Math.round(g0 + (g1 - g0) * f)}, ${Math.round(b0 + (b1 - b0) * f)})`);
+    b = LEVELS.map(
+      (f) =>
+        `rgb(${Math.round(r0 + (r1 - r0) * f)}, ${Math.round(g0 + (g1 - g0) * f)}, ${Math.round(b0 + (b1 - b0) * f)})`,
+    );
     byColour.set(colour, b);
   }
   return b[lv];
@@ -154,11 +187,16 @@ function blend(base: string, colour: string, active: number): string {
 
 function stateColour(k: NameClass, co: number): string {
   switch (k) {
-    case NameClass.RUNNING: return colourOfCo(co);
-    case NameClass.SUSPENDED: return SUSPENDED_COLOUR;
-    case NameClass.READY: return READY_COLOUR;
-    case NameClass.IDLE: return IDLE_COLOUR;
-    default: return OTHER_COLOUR;
+    case NameClass.RUNNING:
+      return colourOfCo(co);
+    case NameClass.SUSPENDED:
+      return SUSPENDED_COLOUR;
+    case NameClass.READY:
+      return READY_COLOUR;
+    case NameClass.IDLE:
+      return IDLE_COLOUR;
+    default:
+      return OTHER_COLOUR;
   }
 }
 
@@ -181,7 +219,10 @@ function colourIndex(c: string): number {
 class Records {
   a: Float64Array;
   n = 0;
-  constructor(readonly width: number, cap = 256) {
+  constructor(
+    readonly width: number,
+    cap = 256,
+  ) {
     this.a = new Float64Array(width * cap);
   }
   room(): number {
@@ -338,7 +379,15 @@ export function timelineFrame(data: FrameData, req: FrameRequest): TimelineFrame
   const nsPerPx = req.span / plotW;
   const t0 = Math.round(req.t0 / nsPerPx) * nsPerPx;
   const tl = data.timeline;
-  const f: Frame = { data, t0, t1: t0 + req.span, left: req.left, scale: plotW / req.span, now: data.newest, selectedCo: req.selectedCo };
+  const f: Frame = {
+    data,
+    t0,
+    t1: t0 + req.span,
+    left: req.left,
+    scale: plotW / req.span,
+    now: data.newest,
+    selectedCo: req.selectedCo,
+  };
   spansLayer.left = callsLayer.left = req.left;
   spansLayer.right = callsLayer.right = req.width;
   if (data.range()) {
@@ -357,15 +406,26 @@ export function timelineFrame(data: FrameData, req: FrameRequest): TimelineFrame
   callsLayer.collect(rectsOut, rectColours);
   releaseUnused();
   const answer: TimelineFrame = {
-    t0, span: req.span, left: req.left, width: req.width,
+    t0,
+    span: req.span,
+    left: req.left,
+    width: req.width,
     colours: palette,
-    rects: rectsOut.out(), rectColour: Uint16Array.from(rectColours),
+    rects: rectsOut.out(),
+    rectColour: Uint16Array.from(rectColours),
     outlines: outlines.out(),
-    markers: markers.out(), markerColour: Uint16Array.from(markerColours),
-    labels: labelText.slice(), labelXY: labelXY.out(), labelColour: Uint16Array.from(labelColours),
+    markers: markers.out(),
+    markerColour: Uint16Array.from(markerColours),
+    labels: labelText.slice(),
+    labelXY: labelXY.out(),
+    labelColour: Uint16Array.from(labelColours),
     flows: flows.out(),
-    oldest: data.oldest, newest: data.newest, droppedBefore: tl.droppedBefore, events: data.eventCount,
-    tracksVersion: tl.tracksVersion, source: 'full',
+    oldest: data.oldest,
+    newest: data.newest,
+    droppedBefore: tl.droppedBefore,
+    events: data.eventCount,
+    tracksVersion: tl.tracksVersion,
+    source: 'full',
   };
   rectsOut.n = outlines.n = markers.n = labelXY.n = flows.n = 0;
   markerColours.length = labelText.length = labelColours.length = 0;
@@ -435,7 +495,12 @@ function paintCoState(k: NameClass, i: number, x0: number, x1: number): void {
   spansLayer.add(stateColour(k, curCo), x0, x1, curY, curH);
   if (curExpanded && x1 - x0 > 40) {
     const name = i >= 0 ? curList.name(i) : openName;
-    addLabel(clip(name, x1 - x0 - 6), k === NameClass.RUNNING ? '#111' : '#d8dbe2', Math.max(x0, cur.left) + 3, curY + curH / 2);
+    addLabel(
+      clip(name, x1 - x0 - 6),
+      k === NameClass.RUNNING ? '#111' : '#d8dbe2',
+      Math.max(x0, cur.left) + 3,
+      curY + curH / 2,
+    );
   }
 }
 
@@ -592,7 +657,14 @@ function alertMarks(t: TrackData, y: number): void {
     const ts = m.t0(i);
     if (ts > cur.t1) break;
     const k = nameClass(cur.data, m.nameId(i));
-    const colour = k === NameClass.PREEMPTED ? PREEMPTED_COLOUR : k === NameClass.DEFERRED ? DEFERRED_COLOUR : k === NameClass.DROP ? DROP_COLOUR : '';
+    const colour =
+      k === NameClass.PREEMPTED
+        ? PREEMPTED_COLOUR
+        : k === NameClass.DEFERRED
+          ? DEFERRED_COLOUR
+          : k === NameClass.DROP
+            ? DROP_COLOUR
+            : '';
     if (!colour) continue;
     const px = xOf(ts);
     if (px - lastPx < 2) continue;
@@ -664,15 +736,26 @@ export function overviewFrame(ov: Overview, facts: OverviewFacts, req: FrameRequ
   const rectColours: number[] = [];
   spansLayer.collect(rectsOut, rectColours);
   const answer: TimelineFrame = {
-    t0, span: req.span, left: req.left, width: req.width,
+    t0,
+    span: req.span,
+    left: req.left,
+    width: req.width,
     colours: palette,
-    rects: rectsOut.out(), rectColour: Uint16Array.from(rectColours),
+    rects: rectsOut.out(),
+    rectColour: Uint16Array.from(rectColours),
     outlines: new Float32Array(0),
-    markers: markers.out(), markerColour: Uint16Array.from(markerColours),
-    labels: [], labelXY: new Float32Array(0), labelColour: new Uint16Array(0),
+    markers: markers.out(),
+    markerColour: Uint16Array.from(markerColours),
+    labels: [],
+    labelXY: new Float32Array(0),
+    labelColour: new Uint16Array(0),
     flows: new Float32Array(0),
-    oldest: facts.oldest, newest: facts.newest, droppedBefore: 0, events: facts.events,
-    tracksVersion: facts.tracksVersion, source: 'overview',
+    oldest: facts.oldest,
+    newest: facts.newest,
+    droppedBefore: 0,
+    events: facts.events,
+    tracksVersion: facts.tracksVersion,
+    source: 'overview',
   };
   rectsOut.n = markers.n = 0;
   markerColours.length = 0;

@@ -45,10 +45,14 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
       needFrame = true;
       dirty = true;
     };
-    const src = new FrameSource(sessionId, () => {
-      if (base() !== usedBase) needFrame = true;
-      mark();
-    }, stale);
+    const src = new FrameSource(
+      sessionId,
+      () => {
+        if (base() !== usedBase) needFrame = true;
+        mark();
+      },
+      stale,
+    );
 
     const frame = () => {
       raf = requestAnimationFrame(frame);
@@ -137,8 +141,14 @@ export function CompareCanvas({ sessionId, fit, testId }: { sessionId: string; f
 
   return (
     <div ref={wrapRef} className="compare-lanes" style={{ position: 'relative', height: AXIS_H + LANE_H + 4 }}>
-      <canvas ref={canvasRef} data-testid={testId} data-session={sessionId} data-rel-t0={Math.round(viewport.r0)}
-        data-span={Math.round(viewport.span)} style={{ position: 'absolute', inset: 0, width: '100%', height: '100%' }} />
+      <canvas
+        ref={canvasRef}
+        data-testid={testId}
+        data-session={sessionId}
+        data-rel-t0={Math.round(viewport.r0)}
+        data-span={Math.round(viewport.span)}
+        style={{ position: 'absolute', inset: 0, width: '100%', height: '100%' }}
+      />
     </div>
   );
 }

@@ -25,23 +25,41 @@ export function CompareView() {
   const sa = useSessionQuery(a?.id, 'compareSummary', {}, { throttleMs: 250 }) ?? null;
   const sb = useSessionQuery(b?.id, 'compareSummary', {}, { throttleMs: 250 }) ?? null;
   const fit = { r0: 0, span: Math.max(sa?.wallNs ?? 0, sb?.wallNs ?? 0, 1e6) * 1.02 };
-  const label = (s: SessionStatus) => `${s.name}${labels[s.id] ? ` [${labels[s.id]}]` : ''} (${s.pid || s.kind}) — ${s.state}`;
+  const label = (s: SessionStatus) =>
+    `${s.name}${labels[s.id] ? ` [${labels[s.id]}]` : ''} (${s.pid || s.kind}) — ${s.state}`;
   const picker = (side: 'a' | 'b', cur: SessionStatus | null) => (
-    <select data-testid={`compare-${side}`} value={cur?.id ?? ''}
-      onChange={(e) => (side === 'a' ? useCompare.getState().setA(e.target.value || null) : useCompare.getState().setB(e.target.value || null))}>
+    <select
+      data-testid={`compare-${side}`}
+      value={cur?.id ?? ''}
+      onChange={(e) =>
+        side === 'a'
+          ? useCompare.getState().setA(e.target.value || null)
+          : useCompare.getState().setB(e.target.value || null)
+      }
+    >
       {!cur && <option value="">(none)</option>}
-      {sorted.map((s) => <option key={s.id} value={s.id}>{label(s)}</option>)}
+      {sorted.map((s) => (
+        <option key={s.id} value={s.id}>
+          {label(s)}
+        </option>
+      ))}
     </select>
   );
   return (
     <div data-testid="compare-view">
       <RunTwice />
-      {sorted.length < 2 && <p className="dim" data-testid="compare-need-two">Compare needs two sessions: run one twice above, or start two from the Start tab.</p>}
+      {sorted.length < 2 && (
+        <p className="dim" data-testid="compare-need-two">
+          Compare needs two sessions: run one twice above, or start two from the Start tab.
+        </p>
+      )}
       <section className="card">
         <div className="timeline-bar" style={{ borderBottom: 0, padding: '0 0 6px 0' }}>
           <b>A</b> {picker('a', a)}
           <b>B</b> {picker('b', b)}
-          <button data-testid="compare-fit" onClick={() => useCompare.getState().setViewport(null)}>Fit</button>
+          <button data-testid="compare-fit" onClick={() => useCompare.getState().setViewport(null)}>
+            Fit
+          </button>
           <span className="dim">both from their first event · wheel: zoom · drag: pan (both together)</span>
         </div>
         {a && <h3 style={{ margin: '4px 0' }}>A: {label(a)}</h3>}
@@ -72,7 +90,12 @@ function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary 
     { key: 'switches', title: 'switches', value: (s) => s.switches, fmt: fmtCount },
     { key: 'preemptions', title: 'preemptions', value: (s) => s.preemptions, fmt: fmtCount },
     { key: 'calls', title: 'hooked calls', value: (s) => s.calls, fmt: fmtCount },
-    { key: 'p99', title: `p99 of ${hook === null ? 'the most frequent call' : hookName(hook)}`, value: (s) => (s === a ? p99a : p99b), fmt: fmtDur },
+    {
+      key: 'p99',
+      title: `p99 of ${hook === null ? 'the most frequent call' : hookName(hook)}`,
+      value: (s) => (s === a ? p99a : p99b),
+      fmt: fmtDur,
+    },
     { key: 'drops', title: 'events dropped', value: (s) => s.drops, fmt: fmtCount },
     { key: 'insights', title: 'insights found', value: (s) => s.insights, fmt: fmtCount },
   ];
@@ -85,7 +108,14 @@ function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary 
     <section className="card">
       <h2>Summary</h2>
       <table data-testid="compare-summary">
-        <thead><tr><th /><th className="num">A</th><th className="num">B</th><th className="num">B − A</th></tr></thead>
+        <thead>
+          <tr>
+            <th />
+            <th className="num">A</th>
+            <th className="num">B</th>
+            <th className="num">B − A</th>
+          </tr>
+        </thead>
         <tbody>
           {rows.map((r) => {
             const x = a ? r.value(a) : NaN;
@@ -93,19 +123,41 @@ function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary 
             const diff = difference(x, y);
             const delta = y - x;
             return (
-              <tr key={r.key} data-testid={`compare-row-${r.key}`} data-diff={diff}
-                style={diff ? { background: diff === 2 ? 'rgba(230, 140, 40, 0.25)' : 'rgba(230, 200, 60, 0.12)' } : undefined}>
+              <tr
+                key={r.key}
+                data-testid={`compare-row-${r.key}`}
+                data-diff={diff}
+                style={
+                  diff
+                    ? { background: diff === 2 ? 'rgba(230, 140, 40, 0.25)' : 'rgba(230, 200, 60, 0.12)' }
+                    : undefined
+                }
+              >
                 <td>{r.title}</td>
-                <td className="num" data-testid={`compare-${r.key}-a`} data-value={Number.isFinite(x) ? x : ''}>{r.fmt(x)}</td>
-                <td className="num" data-testid={`compare-${r.key}-b`} data-value={Number.isFinite(y) ? y : ''}>{r.fmt(y)}</td>
-                <td className="num dim">{Number.isFinite(delta) && delta !== 0 ? `${delta > 0 ? '+' : '−'}${r.fmt(Math.abs(delta))}` : ''}</td>
+                <td className="num" data-testid={`compare-${r.key}-a`} data-value={Number.isFinite(x) ? x : ''}>
+                  {r.fmt(x)}
+                </td>
+                <td className="num" data-testid={`compare-${r.key}-b`} data-value={Number.isFinite(y) ? y : ''}>
+                  {r.fmt(y)}
+                </td>
+                <td className="num dim">
+                  {Number.isFinite(delta) && delta !== 0 ? `${delta > 0 ? '+' : '−'}${r.fmt(Math.abs(delta))}` : ''}
+                </td>
               </tr>
             );
           })}
-          <tr data-testid="compare-row-kinds" data-diff={ka === kb ? 0 : 2} style={ka === kb ? undefined : { background: 'rgba(230, 140, 40, 0.25)' }}>
+          <tr
+            data-testid="compare-row-kinds"
+            data-diff={ka === kb ? 0 : 2}
+            style={ka === kb ? undefined : { background: 'rgba(230, 140, 40, 0.25)' }}
+          >
             <td>insight kinds</td>
-            <td className="num" data-testid="compare-kinds-a">{ka}</td>
-            <td className="num" data-testid="compare-kinds-b">{kb}</td>
+            <td className="num" data-testid="compare-kinds-a">
+              {ka}
+            </td>
+            <td className="num" data-testid="compare-kinds-b">
+              {kb}
+            </td>
             <td />
           </tr>
         </tbody>
@@ -116,10 +168,37 @@ function SummaryTable({ a, b, aId, bId }: { a: RunSummary | null; b: RunSummary 
 
 type Vary = 'preempt' | 'hooks' | 'workers';
 
-const VARY: Record<Vary, { title: string; a: (n: number) => EngineOptions; b: (n: number) => EngineOptions; la: (n: number) => string; lb: (n: number) => string }> = {
-  preempt: { title: 'preemption on / off', a: () => ({ preempt: true }), b: () => ({ preempt: false }), la: () => 'preempt on', lb: () => 'preempt off' },
-  hooks: { title: 'hooks on / off', a: () => ({ hooks: true }), b: () => ({ hooks: false }), la: () => 'hooks on', lb: () => 'hooks off' },
-  workers: { title: '1 / N workers', a: () => ({ workers: 1 }), b: (n) => ({ workers: n }), la: () => '1 worker', lb: (n) => `${n} workers` },
+const VARY: Record<
+  Vary,
+  {
+    title: string;
+    a: (n: number) => EngineOptions;
+    b: (n: number) => EngineOptions;
+    la: (n: number) => string;
+    lb: (n: number) => string;
+  }
+> = {
+  preempt: {
+    title: 'preemption on / off',
+    a: () => ({ preempt: true }),
+    b: () => ({ preempt: false }),
+    la: () => 'preempt on',
+    lb: () => 'preempt off',
+  },
+  hooks: {
+    title: 'hooks on / off',
+    a: () => ({ hooks: true }),
+    b: () => ({ hooks: false }),
+    la: () => 'hooks on',
+    lb: () => 'hooks off',
+  },
+  workers: {
+    title: '1 / N workers',
+    a: () => ({ workers: 1 }),
+    b: (n) => ({ workers: n }),
+    la: () => '1 worker',
+    lb: (n) => `${n} workers`,
+  },
 };
 
 /** Resolves once the session has ended (its data saw 'end', or its status left 'running'). */
@@ -136,7 +215,14 @@ function whenEnded(id: string): Promise<void> {
     const check = () => {
       const st = useSessions.getState().list.find((s) => s.id === id);
       if (st !== undefined && st.state !== 'running') return finish();
-      query(id, 'info', {}).then((i) => { if (i.ended) finish(); }, () => { /* asked again on the next change */ });
+      query(id, 'info', {}).then(
+        (i) => {
+          if (i.ended) finish();
+        },
+        () => {
+          /* asked again on the next change */
+        },
+      );
     };
     const unsubA = useSessions.subscribe(check);
     const unsubB = useDataStore.subscribe(check);
@@ -154,7 +240,9 @@ function RunTwice() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   useEffect(() => {
-    getApi().listDemos().then(setDemos, (e) => setError(errorText(e)));
+    getApi()
+      .listDemos()
+      .then(setDemos, (e) => setError(errorText(e)));
   }, []);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -186,25 +274,49 @@ function RunTwice() {
     <form className="card" data-testid="compare-run" onSubmit={submit}>
       <h2>Run twice</h2>
       <div className="timeline-bar" style={{ borderBottom: 0, padding: 0 }}>
-        <label>demo{' '}
+        <label>
+          demo{' '}
           <select data-testid="compare-run-demo" value={demo} onChange={(e) => setDemo(e.target.value)}>
-            {(demos.length ? demos.map((d) => d.name) : [demo]).map((n) => <option key={n} value={n}>{n}</option>)}
+            {(demos.length ? demos.map((d) => d.name) : [demo]).map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
           </select>
         </label>
-        <label>vary{' '}
+        <label>
+          vary{' '}
           <select data-testid="compare-run-vary" value={vary} onChange={(e) => setVary(e.target.value as Vary)}>
-            {(Object.keys(VARY) as Vary[]).map((k) => <option key={k} value={k}>{VARY[k].title}</option>)}
+            {(Object.keys(VARY) as Vary[]).map((k) => (
+              <option key={k} value={k}>
+                {VARY[k].title}
+              </option>
+            ))}
           </select>
         </label>
         {vary === 'workers' && (
-          <label>N{' '}
-            <input data-testid="compare-run-workers" value={workers} onChange={(e) => setWorkers(e.target.value)} style={{ width: 50 }} />
+          <label>
+            N{' '}
+            <input
+              data-testid="compare-run-workers"
+              value={workers}
+              onChange={(e) => setWorkers(e.target.value)}
+              style={{ width: 50 }}
+            />
           </label>
         )}
-        <button className="primary" type="submit" data-testid="compare-run-submit" disabled={busy}>{busy ? 'Running…' : 'Run twice'}</button>
-        <span className="dim" data-testid="compare-run-status">{status}</span>
+        <button className="primary" type="submit" data-testid="compare-run-submit" disabled={busy}>
+          {busy ? 'Running…' : 'Run twice'}
+        </button>
+        <span className="dim" data-testid="compare-run-status">
+          {status}
+        </span>
       </div>
-      {error && <p className="error" role="alert" data-testid="compare-run-error">{error}</p>}
+      {error && (
+        <p className="error" role="alert" data-testid="compare-run-error">
+          {error}
+        </p>
+      )}
     </form>
   );
 }

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { difference, mostFrequentHook, type RunSummary } from './summary.js';
 
 const run = (calls: [number, number][]): RunSummary => ({
-  wallNs: 0, events: 0, coroutines: 0, switches: 0, preemptions: 0, calls: 0, drops: 0, insights: 0, callsByHook: calls,
+  wallNs: 0,
+  events: 0,
+  coroutines: 0,
+  switches: 0,
+  preemptions: 0,
+  calls: 0,
+  drops: 0,
+  insights: 0,
+  callsByHook: calls,
 });
 
 test('difference: equal, within 10 %, different, very different (2x or one zero)', () => {
@@ -17,6 +25,15 @@ test('difference: equal, within 10 %, different, very different (2x or one zero)
 });
 
 test('the most frequent call is counted over both runs', () => {
-  assert.equal(mostFrequentHook(run([[1, 10], [2, 8]]), run([[2, 5]])), 2);
+  assert.equal(
+    mostFrequentHook(
+      run([
+        [1, 10],
+        [2, 8],
+      ]),
+      run([[2, 5]]),
+    ),
+    2,
+  );
   assert.equal(mostFrequentHook(run([]), null), null);
 });

@@ -28,8 +28,12 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
   const { setCoFilter, setCoShowDone, setCoSort, select } = useUi.getState();
 
   // Filtered, sorted and cut in the data worker: only the rows shown cross to the page.
-  const { value: answer, fresh } = useSessionAnswer(sessionId, 'coroutineRows', { filter, showDone, sort: { key: sort.key, desc: sort.desc }, limit: MAX_ROWS },
-    { throttleMs: 200 });
+  const { value: answer, fresh } = useSessionAnswer(
+    sessionId,
+    'coroutineRows',
+    { filter, showDone, sort: { key: sort.key, desc: sort.desc }, limit: MAX_ROWS },
+    { throttleMs: 200 },
+  );
   const rows = answer?.rows ?? [];
   const matched = answer?.matched ?? 0;
   const total = answer?.total ?? 0;
@@ -45,28 +49,67 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
     <div className="split">
       <div>
         <div className="filters">
-          <input data-testid="coroutine-filter" placeholder="filter: id (#12), name or state" value={filter} onChange={(e) => setCoFilter(e.target.value)} />
-          <label><input type="checkbox" data-testid="coroutine-show-done" checked={showDone} onChange={(e) => setCoShowDone(e.target.checked)} /> finished too</label>
+          <input
+            data-testid="coroutine-filter"
+            placeholder="filter: id (#12), name or state"
+            value={filter}
+            onChange={(e) => setCoFilter(e.target.value)}
+          />
+          <label>
+            <input
+              type="checkbox"
+              data-testid="coroutine-show-done"
+              checked={showDone}
+              onChange={(e) => setCoShowDone(e.target.checked)}
+            />{' '}
+            finished too
+          </label>
           {/* The count of the filter shown, once its rows are in (the rows of the last one stay meanwhile). */}
-          {fresh && <span className="dim" data-testid="coroutine-count">{matched} of {total}{matched > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}</span>}
+          {fresh && (
+            <span className="dim" data-testid="coroutine-count">
+              {matched} of {total}
+              {matched > MAX_ROWS ? ` (first ${MAX_ROWS} shown)` : ''}
+            </span>
+          )}
         </div>
         <table data-testid="coroutine-table">
           <thead>
             <tr>
               {COLUMNS.map((c) => (
-                <th key={c.key} className={`sortable${c.num ? ' num' : ''}`} data-testid={`coroutine-sort-${c.key}`} onClick={() => setCoSort(c.key)}>
-                  {c.title}{sort.key === c.key ? (sort.desc ? ' ▾' : ' ▴') : ''}
+                <th
+                  key={c.key}
+                  className={`sortable${c.num ? ' num' : ''}`}
+                  data-testid={`coroutine-sort-${c.key}`}
+                  onClick={() => setCoSort(c.key)}
+                >
+                  {c.title}
+                  {sort.key === c.key ? (sort.desc ? ' ▾' : ' ▴') : ''}
                 </th>
               ))}
             </tr>
           </thead>
           <tbody>
             {rows.map((c) => (
-              <tr key={c.co} data-testid={`coroutine-row-${c.co}`} data-state={c.state} className={c.co === selected ? 'selected' : ''}
-                onClick={() => select(c.co === selected ? null : c.co)}>
+              <tr
+                key={c.co}
+                data-testid={`coroutine-row-${c.co}`}
+                data-state={c.state}
+                className={c.co === selected ? 'selected' : ''}
+                onClick={() => select(c.co === selected ? null : c.co)}
+              >
                 {COLUMNS.map((col) => (
                   <td key={col.key} className={col.num ? 'num' : ''}>
-                    {col.key === 'co' && <span style={{ display: 'inline-block', width: 8, height: 8, marginRight: 4, background: coColour(c.co) }} />}
+                    {col.key === 'co' && (
+                      <span
+                        style={{
+                          display: 'inline-block',
+                          width: 8,
+                          height: 8,
+                          marginRight: 4,
+                          background: coColour(c.co),
+                        }}
+                      />
+                    )}
                     {fmt(c, col.key, col.value(c))}
                   </td>
                 ))}

@@ -28,32 +28,78 @@ export function InsightsView({ sessionId }: { sessionId: string }) {
   return (
     <div data-testid="insights-view">
       <section className="card">
-        <h2>Insights <span className="dim" data-testid="insights-count">({list.length}{ended ? '' : ' so far'})</span></h2>
-        {list.length === 0 && ended && <p data-testid="insights-none">No problems found: no long runs, descheduled or blocked workers, deadlocks, lost wakeups, EINTR, short writes, drops or idle imbalance.</p>}
-        {list.length === 0 && !ended && <p className="dim" data-testid="insights-pending">Nothing found so far (the session is still running).</p>}
+        <h2>
+          Insights{' '}
+          <span className="dim" data-testid="insights-count">
+            ({list.length}
+            {ended ? '' : ' so far'})
+          </span>
+        </h2>
+        {list.length === 0 && ended && (
+          <p data-testid="insights-none">
+            No problems found: no long runs, descheduled or blocked workers, deadlocks, lost wakeups, EINTR, short
+            writes, drops or idle imbalance.
+          </p>
+        )}
+        {list.length === 0 && !ended && (
+          <p className="dim" data-testid="insights-pending">
+            Nothing found so far (the session is still running).
+          </p>
+        )}
         {list.length > 0 && (
           <table data-testid="insights-table">
             <thead>
-              <tr><th>kind</th><th>coroutine</th><th className="num">worker</th><th className="num">at</th><th>what happened · what to change</th><th /></tr>
+              <tr>
+                <th>kind</th>
+                <th>coroutine</th>
+                <th className="num">worker</th>
+                <th className="num">at</th>
+                <th>what happened · what to change</th>
+                <th />
+              </tr>
             </thead>
             <tbody>
               {list.map((i, k) => (
-                <tr key={k} data-testid={`insight-${i.kind}`} data-co={i.co ?? ''} data-ts={i.ts}
-                  data-duration={i.durationNs ?? 0} style={{ cursor: 'pointer' }} onClick={() => jumpToInsight(i)}
-                  title="Show this moment in the Timeline">
-                  <td><span className={`insight-kind insight-kind-${i.kind}`}>{i.kind}</span></td>
+                <tr
+                  key={k}
+                  data-testid={`insight-${i.kind}`}
+                  data-co={i.co ?? ''}
+                  data-ts={i.ts}
+                  data-duration={i.durationNs ?? 0}
+                  style={{ cursor: 'pointer' }}
+                  onClick={() => jumpToInsight(i)}
+                  title="Show this moment in the Timeline"
+                >
+                  <td>
+                    <span className={`insight-kind insight-kind-${i.kind}`}>{i.kind}</span>
+                  </td>
                   <td data-testid="insight-co">{i.coName ?? '—'}</td>
                   <td className="num">{i.worker ?? '—'}</td>
-                  <td className="num">+{fmtDur(i.ts - base)}{i.durationNs ? ` (${fmtDur(i.durationNs)})` : ''}</td>
+                  <td className="num">
+                    +{fmtDur(i.ts - base)}
+                    {i.durationNs ? ` (${fmtDur(i.durationNs)})` : ''}
+                  </td>
                   <td style={{ whiteSpace: 'normal', width: '100%' }}>
                     <div data-testid="insight-title">{i.title}</div>
                     {i.cpuNs !== undefined && i.offCpuNs !== undefined && (
-                      <div className="dim" data-testid="insight-cpu">CPU {fmtDur(i.cpuNs)} · off its CPU {fmtDur(i.offCpuNs)}</div>
+                      <div className="dim" data-testid="insight-cpu">
+                        CPU {fmtDur(i.cpuNs)} · off its CPU {fmtDur(i.offCpuNs)}
+                      </div>
                     )}
-                    <div className="dim" data-testid="insight-advice">→ {i.advice}</div>
+                    <div className="dim" data-testid="insight-advice">
+                      → {i.advice}
+                    </div>
                   </td>
                   <td>
-                    <button data-testid="insight-jump" onClick={(e) => { e.stopPropagation(); jumpToInsight(i); }}>Show</button>
+                    <button
+                      data-testid="insight-jump"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        jumpToInsight(i);
+                      }}
+                    >
+                      Show
+                    </button>
                   </td>
                 </tr>
               ))}
@@ -61,7 +107,9 @@ export function InsightsView({ sessionId }: { sessionId: string }) {
           </table>
         )}
         {suppressed.map(([kind, n]) => (
-          <p key={kind} className="dim" data-testid={`insights-suppressed-${kind}`}>({n} more {kind} not shown)</p>
+          <p key={kind} className="dim" data-testid={`insights-suppressed-${kind}`}>
+            ({n} more {kind} not shown)
+          </p>
         ))}
       </section>
     </div>

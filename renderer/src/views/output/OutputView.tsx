@@ -11,15 +11,21 @@ export function OutputView({ sessionId }: { sessionId: string }) {
     if (el && atEnd.current) el.scrollTop = el.scrollHeight;
   });
   return (
-    <pre className="output" data-testid="output" ref={ref}
+    <pre
+      className="output"
+      data-testid="output"
+      ref={ref}
       onScroll={() => undefined}
       onWheel={() => {
         const el = ref.current?.parentElement;
         if (el) atEnd.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 20;
-      }}>
+      }}
+    >
       {chunks.length === 0 && <span className="dim">No output yet.</span>}
       {chunks.map((c, i) => (
-        <span key={i} className={c.stream === 2 ? 'stderr' : undefined}>{c.text}</span>
+        <span key={i} className={c.stream === 2 ? 'stderr' : undefined}>
+          {c.text}
+        </span>
       ))}
     </pre>
   );

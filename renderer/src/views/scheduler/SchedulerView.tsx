@@ -15,7 +15,16 @@ import { coColour } from '../../format.js';
 import { useSessionQuery } from '../useSessionQuery.js';
 import './scheduler.css';
 
-const EMPTY_BOXES: Boxes = { at: NaN, workers: [], inject: [], timers: [], fdWaits: [], joins: [], parked: [], done: [] };
+const EMPTY_BOXES: Boxes = {
+  at: NaN,
+  workers: [],
+  inject: [],
+  timers: [],
+  fdWaits: [],
+  joins: [],
+  parked: [],
+  done: [],
+};
 
 /** Chips drawn per box at most (the rest are counted). */
 const MAX_CHIPS = 200;
@@ -30,8 +39,14 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
   const [error, setError] = useState('');
 
   // The boxes at the position (Derived.stateAt in the data worker) or live.
-  const view = useSessionQuery(sessionId, 'scheduler', { position, explained: EXPLAINED }, { throttleMs: 100 })
-    ?? { n: 0, pos: null, step: undefined, boxes: EMPTY_BOXES, lines: [], origin: NaN };
+  const view = useSessionQuery(sessionId, 'scheduler', { position, explained: EXPLAINED }, { throttleMs: 100 }) ?? {
+    n: 0,
+    pos: null,
+    step: undefined,
+    boxes: EMPTY_BOXES,
+    lines: [],
+    origin: NaN,
+  };
   const checked = useSessionQuery(sessionId, 'schedulerCheck', { engine: engine! }, { throttleMs: 100, skip: !engine });
   const check = engine ? (checked ?? null) : null;
 
@@ -91,46 +106,93 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
         {live ? (
           <LiveControls paused={paused} onPause={pause} onStep={step} onRun={run} send={send} />
         ) : (
-          <span className="dim">{session ? `${session.kind === 'replay' ? 'a recording' : `the target ${session.state}`}: nothing to control, walk through the steps below` : ''}</span>
+          <span className="dim">
+            {session
+              ? `${session.kind === 'replay' ? 'a recording' : `the target ${session.state}`}: nothing to control, walk through the steps below`
+              : ''}
+          </span>
         )}
-        {error && <span className="error" data-testid="sched-error">{error}</span>}
+        {error && (
+          <span className="error" data-testid="sched-error">
+            {error}
+          </span>
+        )}
       </div>
       <div className="sched-bar">
-        <button data-testid="sched-back" disabled={view.n === 0 || view.pos === 0}
-          onClick={() => setPosition((view.pos ?? view.n - 1) - 1)}>◀ step back</button>
-        <button data-testid="sched-forward" disabled={view.pos === null}
-          onClick={() => setPosition(view.pos !== null && view.pos + 1 < view.n ? view.pos + 1 : null)}>step forward ▶</button>
-        <input type="range" data-testid="sched-position" min={0} max={Math.max(0, view.n - 1)} value={view.pos ?? Math.max(0, view.n - 1)}
-          disabled={view.n === 0} style={{ flex: 1, minWidth: 120 }}
+        <button
+          data-testid="sched-back"
+          disabled={view.n === 0 || view.pos === 0}
+          onClick={() => setPosition((view.pos ?? view.n - 1) - 1)}
+        >
+          ◀ step back
+        </button>
+        <button
+          data-testid="sched-forward"
+          disabled={view.pos === null}
+          onClick={() => setPosition(view.pos !== null && view.pos + 1 < view.n ? view.pos + 1 : null)}
+        >
+          step forward ▶
+        </button>
+        <input
+          type="range"
+          data-testid="sched-position"
+          min={0}
+          max={Math.max(0, view.n - 1)}
+          value={view.pos ?? Math.max(0, view.n - 1)}
+          disabled={view.n === 0}
+          style={{ flex: 1, minWidth: 120 }}
           onChange={(e) => {
             const p = Number(e.target.value);
             setPosition(p >= view.n - 1 && position === null ? null : p);
-          }} />
-        <button data-testid="sched-live" disabled={view.pos === null} onClick={() => setPosition(null)}>back to live</button>
+          }}
+        />
+        <button data-testid="sched-live" disabled={view.pos === null} onClick={() => setPosition(null)}>
+          back to live
+        </button>
         <span className="dim" data-testid="sched-where">
-          {view.n === 0 ? 'no decisions yet' : view.pos === null ? `live: ${view.n} decisions` : `decision ${view.pos + 1} of ${view.n}`}
+          {view.n === 0
+            ? 'no decisions yet'
+            : view.pos === null
+              ? `live: ${view.n} decisions`
+              : `decision ${view.pos + 1} of ${view.n}`}
         </span>
       </div>
       <div className="sched-explain card">
-        {!latest && <p className="dim" data-testid="sched-explain">No scheduling decision seen yet.</p>}
+        {!latest && (
+          <p className="dim" data-testid="sched-explain">
+            No scheduling decision seen yet.
+          </p>
+        )}
         {view.lines.map(({ s, e }, k) => (
-          <div key={s.index} className={k === 0 ? 'sched-line newest' : 'sched-line'} data-testid={k === 0 ? 'sched-explain' : undefined}
-            data-step={s.n} data-rules={e.rules.join(' ')}>
-            <span className="dim">#{s.n + 1} w{s.worker}</span> {e.text}
+          <div
+            key={s.index}
+            className={k === 0 ? 'sched-line newest' : 'sched-line'}
+            data-testid={k === 0 ? 'sched-explain' : undefined}
+            data-step={s.n}
+            data-rules={e.rules.join(' ')}
+          >
+            <span className="dim">
+              #{s.n + 1} w{s.worker}
+            </span>{' '}
+            {e.text}
           </div>
         ))}
       </div>
       <div className="sched-main">
         <BoxesView boxes={view.boxes} origin={view.origin} />
-        {live && paused && (
-          <EnginePanel engine={engine} check={check} onRefresh={fetchSnapshot} />
-        )}
+        {live && paused && <EnginePanel engine={engine} check={check} onRefresh={fetchSnapshot} />}
       </div>
     </div>
   );
 }
 
-function LiveControls({ paused, onPause, onStep, onRun, send }: {
+function LiveControls({
+  paused,
+  onPause,
+  onStep,
+  onRun,
+  send,
+}: {
   paused: boolean;
   onPause: () => void;
   onStep: (n: number) => void;
@@ -140,7 +202,12 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
   const [n, setN] = useState('10');
   const [delay, setDelay] = useState(0);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => () => { if (timer.current) clearTimeout(timer.current); }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   const changeDelay = (ms: number) => {
     setDelay(ms);
     if (timer.current) clearTimeout(timer.current);
@@ -152,16 +219,36 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
   const nOk = Number.isInteger(nValue) && nValue >= 1 && nValue <= 1_000_000;
   return (
     <>
-      <button data-testid="sched-pause" disabled={paused} onClick={onPause}>Pause</button>
-      <button data-testid="sched-step" onClick={() => onStep(1)}>Step 1</button>
-      <input data-testid="sched-step-n-input" value={n} onChange={(e) => setN(e.target.value)} style={{ width: 60 }}
-        aria-label="steps" />
-      <button data-testid="sched-step-n" disabled={!nOk} onClick={() => onStep(nValue)}>Step {nOk ? nValue : 'N'}</button>
-      <button data-testid="sched-run" disabled={!paused} onClick={onRun}>Run</button>
+      <button data-testid="sched-pause" disabled={paused} onClick={onPause}>
+        Pause
+      </button>
+      <button data-testid="sched-step" onClick={() => onStep(1)}>
+        Step 1
+      </button>
+      <input
+        data-testid="sched-step-n-input"
+        value={n}
+        onChange={(e) => setN(e.target.value)}
+        style={{ width: 60 }}
+        aria-label="steps"
+      />
+      <button data-testid="sched-step-n" disabled={!nOk} onClick={() => onStep(nValue)}>
+        Step {nOk ? nValue : 'N'}
+      </button>
+      <button data-testid="sched-run" disabled={!paused} onClick={onRun}>
+        Run
+      </button>
       <label className="dim" style={{ display: 'flex', gap: 6, alignItems: 'center' }}>
         slow motion
-        <input type="range" data-testid="sched-delay" min={0} max={2000} step={50} value={delay}
-          onChange={(e) => changeDelay(Number(e.target.value))} />
+        <input
+          type="range"
+          data-testid="sched-delay"
+          min={0}
+          max={2000}
+          step={50}
+          value={delay}
+          onChange={(e) => changeDelay(Number(e.target.value))}
+        />
         <span data-testid="sched-delay-value">{delay === 0 ? 'off' : `${delay} ms`}</span>
       </label>
       <span className="dim">{paused ? 'paused' : 'running'}</span>
@@ -173,9 +260,16 @@ function LiveControls({ paused, onPause, onStep, onRun, send }: {
 
 function ChipView({ c }: { c: Chip }) {
   return (
-    <span className="sched-chip" data-testid={`sched-chip-${c.co}`} data-chip={c.co} data-box={c.box}
-      style={{ background: coColour(c.co) }} title={`co#${c.co}${c.name ? ` ${c.name}` : ''}: ${c.detail}`}>
-      #{c.co}{c.name ? ` ${c.name}` : ''}
+    <span
+      className="sched-chip"
+      data-testid={`sched-chip-${c.co}`}
+      data-chip={c.co}
+      data-box={c.box}
+      style={{ background: coColour(c.co) }}
+      title={`co#${c.co}${c.name ? ` ${c.name}` : ''}: ${c.detail}`}
+    >
+      #{c.co}
+      {c.name ? ` ${c.name}` : ''}
     </span>
   );
 }
@@ -187,13 +281,25 @@ function Chips({ chips, newestLast = false }: { chips: Chip[]; newestLast?: bool
   return (
     <>
       {newestLast && more > 0 && <span className="dim">{more} earlier… </span>}
-      {shown.map((c) => <ChipView key={c.co} c={c} />)}
+      {shown.map((c) => (
+        <ChipView key={c.co} c={c} />
+      ))}
       {!newestLast && more > 0 && <span className="dim"> +{more} more</span>}
     </>
   );
 }
 
-function Box({ title, testId, children, extra }: { title: string; testId: string; children: React.ReactNode; extra?: Record<string, string> }) {
+function Box({
+  title,
+  testId,
+  children,
+  extra,
+}: {
+  title: string;
+  testId: string;
+  children: React.ReactNode;
+  extra?: Record<string, string>;
+}) {
   return (
     <section className="sched-box" data-testid={testId} {...extra}>
       <h3>{title}</h3>
@@ -212,9 +318,16 @@ function BoxesView({ boxes, origin }: { boxes: Boxes; origin: number }) {
       <div className="sched-workers">
         {boxes.workers.map((w) => (
           <div key={w.worker} className="sched-worker-col">
-            <Box title={`worker ${w.worker} — ${w.state}`} testId={`sched-worker-${w.worker}`}
-              extra={{ 'data-running': w.running ? String(w.running.co) : '', 'data-state': w.state }}>
-              {w.running ? <ChipView c={w.running} /> : <span className="dim">{w.state === 'idle' ? 'asleep' : 'nothing running'}</span>}
+            <Box
+              title={`worker ${w.worker} — ${w.state}`}
+              testId={`sched-worker-${w.worker}`}
+              extra={{ 'data-running': w.running ? String(w.running.co) : '', 'data-state': w.state }}
+            >
+              {w.running ? (
+                <ChipView c={w.running} />
+              ) : (
+                <span className="dim">{w.state === 'idle' ? 'asleep' : 'nothing running'}</span>
+              )}
             </Box>
             <Box title={`run queue${count(w.runq)}`} testId={`sched-runq-${w.worker}`}>
               <Chips chips={w.runq} />
@@ -223,25 +336,42 @@ function BoxesView({ boxes, origin }: { boxes: Boxes; origin: number }) {
         ))}
       </div>
       <div className="sched-row">
-        <Box title={`injection queue${count(boxes.inject)}`} testId="sched-inject"><Chips chips={boxes.inject} /></Box>
-        <Box title={`timer heap${count(boxes.timers)}`} testId="sched-timers"><Chips chips={boxes.timers} /></Box>
-        <Box title={`joins${count(boxes.joins)}`} testId="sched-joins"><Chips chips={boxes.joins} /></Box>
+        <Box title={`injection queue${count(boxes.inject)}`} testId="sched-inject">
+          <Chips chips={boxes.inject} />
+        </Box>
+        <Box title={`timer heap${count(boxes.timers)}`} testId="sched-timers">
+          <Chips chips={boxes.timers} />
+        </Box>
+        <Box title={`joins${count(boxes.joins)}`} testId="sched-joins">
+          <Chips chips={boxes.joins} />
+        </Box>
       </div>
       <div className="sched-row">
         <Box title={`waiting on fds${fdCount ? ` (${fdCount})` : ''}`} testId="sched-fdwait">
           {boxes.fdWaits.length === 0 && <span className="dim">empty</span>}
           {boxes.fdWaits.map((g) => (
             <div key={`${g.fd}:${g.dir}`} className="sched-fd" data-testid={`sched-fd-${g.fd}-${g.dir}`}>
-              <span className="dim">fd {g.fd} {g.dir}:</span> <Chips chips={g.chips} />
+              <span className="dim">
+                fd {g.fd} {g.dir}:
+              </span>{' '}
+              <Chips chips={g.chips} />
             </div>
           ))}
         </Box>
         {boxes.parked.length > 0 && (
-          <Box title={`parked in a call${count(boxes.parked)}`} testId="sched-parked"><Chips chips={boxes.parked} /></Box>
+          <Box title={`parked in a call${count(boxes.parked)}`} testId="sched-parked">
+            <Chips chips={boxes.parked} />
+          </Box>
         )}
       </div>
-      <Box title={`done${count(boxes.done)}`} testId="sched-done"><Chips chips={boxes.done} newestLast /></Box>
-      <p className="dim sched-at">{Number.isFinite(boxes.at) && Number.isFinite(origin) ? `at +${fmtDur(boxes.at - origin)} from the first event` : ''}</p>
+      <Box title={`done${count(boxes.done)}`} testId="sched-done">
+        <Chips chips={boxes.done} newestLast />
+      </Box>
+      <p className="dim sched-at">
+        {Number.isFinite(boxes.at) && Number.isFinite(origin)
+          ? `at +${fmtDur(boxes.at - origin)} from the first event`
+          : ''}
+      </p>
     </div>
   );
 }
@@ -282,37 +412,89 @@ function useChipMotion(root: React.RefObject<HTMLDivElement | null>, boxes: Boxe
 
 // ---- the engine's snapshot -----------------------------------------------------------------------
 
-function EnginePanel({ engine, check, onRefresh }: { engine: EngineSnapshot | null; check: string[] | null; onRefresh: () => void }) {
+function EnginePanel({
+  engine,
+  check,
+  onRefresh,
+}: {
+  engine: EngineSnapshot | null;
+  check: string[] | null;
+  onRefresh: () => void;
+}) {
   return (
     <section className="card sched-engine" data-testid="sched-engine">
-      <h3>The engine's own snapshot <button onClick={onRefresh} data-testid="sched-snapshot-refresh">refresh</button></h3>
-      {!engine && <p className="dim" data-testid="sched-snapshot-check" data-agree="">asking the engine…</p>}
-      {engine && check && (
-        check.length === 0
-          ? <p className="ok" data-testid="sched-snapshot-check" data-agree="true">The engine's snapshot agrees with the boxes.</p>
-          : (
-            <div className="error" data-testid="sched-snapshot-check" data-agree="false">
-              The engine's snapshot and the events disagree ({check.length}):
-              <ul>{check.slice(0, 20).map((l) => <li key={l}>{l}</li>)}</ul>
-            </div>
-          )
+      <h3>
+        The engine's own snapshot{' '}
+        <button onClick={onRefresh} data-testid="sched-snapshot-refresh">
+          refresh
+        </button>
+      </h3>
+      {!engine && (
+        <p className="dim" data-testid="sched-snapshot-check" data-agree="">
+          asking the engine…
+        </p>
       )}
+      {engine &&
+        check &&
+        (check.length === 0 ? (
+          <p className="ok" data-testid="sched-snapshot-check" data-agree="true">
+            The engine's snapshot agrees with the boxes.
+          </p>
+        ) : (
+          <div className="error" data-testid="sched-snapshot-check" data-agree="false">
+            The engine's snapshot and the events disagree ({check.length}):
+            <ul>
+              {check.slice(0, 20).map((l) => (
+                <li key={l}>{l}</li>
+              ))}
+            </ul>
+          </div>
+        ))}
       {engine && (
         <table>
-          <thead><tr><th>co</th><th>name</th><th>state</th><th>worker</th><th>wait</th><th>called at</th></tr></thead>
+          <thead>
+            <tr>
+              <th>co</th>
+              <th>name</th>
+              <th>state</th>
+              <th>worker</th>
+              <th>wait</th>
+              <th>called at</th>
+            </tr>
+          </thead>
           <tbody>
             {engine.workers.map((w) => (
-              <tr key={`w${w.idx}`}><td colSpan={6} className="dim">worker {w.idx}: {w.running ? `runs co#${w.running}` : w.sleeping ? 'asleep' : 'nothing running'}</td></tr>
+              <tr key={`w${w.idx}`}>
+                <td colSpan={6} className="dim">
+                  worker {w.idx}: {w.running ? `runs co#${w.running}` : w.sleeping ? 'asleep' : 'nothing running'}
+                </td>
+              </tr>
             ))}
             {engine.coroutines.slice(0, 200).map((c) => (
               <tr key={c.id} data-testid={`sched-engine-co-${c.id}`}>
-                <td><span className="sched-dot" style={{ background: coColour(c.id) }} />{c.id}</td>
+                <td>
+                  <span className="sched-dot" style={{ background: coColour(c.id) }} />
+                  {c.id}
+                </td>
                 <td>{c.name}</td>
                 <td>{c.state}</td>
                 <td>{c.worker >= 0 ? c.worker : '—'}</td>
-                <td>{c.wait ? [c.wait.why, c.wait.call, c.wait.fd !== undefined ? `fd ${c.wait.fd} ${c.wait.events ?? ''}` : '',
-                  c.wait.joining ? `joins co#${c.wait.joining}` : '', c.wait.deadline_ns ? 'timer' : ''].filter(Boolean).join(' ') : ''}</td>
-                <td data-testid={`sched-source-${c.id}`} title={c.wait?.function}>{c.wait?.source ?? ''}</td>
+                <td>
+                  {c.wait
+                    ? [
+                        c.wait.why,
+                        c.wait.call,
+                        c.wait.fd !== undefined ? `fd ${c.wait.fd} ${c.wait.events ?? ''}` : '',
+                        c.wait.joining ? `joins co#${c.wait.joining}` : '',
+                        c.wait.deadline_ns ? 'timer' : '',
+                      ]
+                        .filter(Boolean)
+                        .join(' ')
+                    : ''}
+                </td>
+                <td data-testid={`sched-source-${c.id}`} title={c.wait?.function}>
+                  {c.wait?.source ?? ''}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -322,4 +504,3 @@ function EnginePanel({ engine, check, onRefresh }: { engine: EngineSnapshot | nu
     </section>
   );
 }
-

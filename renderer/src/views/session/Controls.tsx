@@ -30,13 +30,41 @@ export function Controls({ session }: { session: SessionStatus }) {
   };
   return (
     <span style={{ display: 'flex', gap: 4, alignItems: 'center' }} data-testid="controls">
-      <button data-testid="control-pause" disabled={paused} onClick={() => send(() => getApi().pause(session.id), true)}>Pause</button>
-      <button data-testid="control-step" onClick={() => send(() => getApi().step(session.id, 1), true)}>Step</button>
-      <button data-testid="control-resume" disabled={!paused} onClick={() => send(() => getApi().resume(session.id), false)}>Resume</button>
-      {session.kind === 'launched' && <button data-testid="control-kill" onClick={kill}>Kill</button>}
-      <button data-testid="control-engine" aria-pressed={engineOpen} title="time slice, preemption and hooks, changed while it runs"
-        onClick={() => useEngineSettings.getState().setOpen(!engineOpen)}>Engine…</button>
-      {error && <span className="error" data-testid="control-error">{error}</span>}
+      <button
+        data-testid="control-pause"
+        disabled={paused}
+        onClick={() => send(() => getApi().pause(session.id), true)}
+      >
+        Pause
+      </button>
+      <button data-testid="control-step" onClick={() => send(() => getApi().step(session.id, 1), true)}>
+        Step
+      </button>
+      <button
+        data-testid="control-resume"
+        disabled={!paused}
+        onClick={() => send(() => getApi().resume(session.id), false)}
+      >
+        Resume
+      </button>
+      {session.kind === 'launched' && (
+        <button data-testid="control-kill" onClick={kill}>
+          Kill
+        </button>
+      )}
+      <button
+        data-testid="control-engine"
+        aria-pressed={engineOpen}
+        title="time slice, preemption and hooks, changed while it runs"
+        onClick={() => useEngineSettings.getState().setOpen(!engineOpen)}
+      >
+        Engine…
+      </button>
+      {error && (
+        <span className="error" data-testid="control-error">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -2,7 +2,13 @@ import { useEffect, useState } from 'react';
 import type { EngineSetting, SessionStatus } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import {
-  acknowledged, changeText, currentSettings, fromEventConfig, fromRuntimeConfig, parseSliceInput, sourceText,
+  acknowledged,
+  changeText,
+  currentSettings,
+  fromEventConfig,
+  fromRuntimeConfig,
+  parseSliceInput,
+  sourceText,
   type SettingChange,
 } from '../../data/engineSettings.js';
 import { stateText } from '../../data/exitText.js';
@@ -45,13 +51,19 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
   useEffect(() => {
     if (!live) return;
     let gone = false;
-    getApi().hello(session.id).then(
-      (r) => {
-        if (!gone) learn(session.id, { ...fromRuntimeConfig(r.config), source: 'hello', at: Date.now() });
-      },
-      (e) => { if (!gone) setError(`Could not read the engine's settings: ${errorText(e)}`); },
-    );
-    return () => { gone = true; };
+    getApi()
+      .hello(session.id)
+      .then(
+        (r) => {
+          if (!gone) learn(session.id, { ...fromRuntimeConfig(r.config), source: 'hello', at: Date.now() });
+        },
+        (e) => {
+          if (!gone) setError(`Could not read the engine's settings: ${errorText(e)}`);
+        },
+      );
+    return () => {
+      gone = true;
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session.id, live]);
 
@@ -85,54 +97,102 @@ export function EnginePanel({ session }: { session: SessionStatus }) {
 
   const disabled = !live || !!busy;
   return (
-    <section className="card engine-panel" data-testid="engine-panel" aria-label="Engine settings"
-      style={{ margin: '8px 10px 0', display: 'flex', flexDirection: 'column', gap: 6 }}>
+    <section
+      className="card engine-panel"
+      data-testid="engine-panel"
+      aria-label="Engine settings"
+      style={{ margin: '8px 10px 0', display: 'flex', flexDirection: 'column', gap: 6 }}
+    >
       <div style={{ display: 'flex', gap: 8, alignItems: 'baseline' }}>
         <h2 style={{ margin: 0 }}>Engine settings</h2>
-        <span className="dim">{session.name}{session.pid ? ` (pid ${session.pid})` : ''}</span>
+        <span className="dim">
+          {session.name}
+          {session.pid ? ` (pid ${session.pid})` : ''}
+        </span>
         <span style={{ flex: 1 }} />
-        <button data-testid="engine-close" aria-label="Close the engine panel" onClick={() => setOpen(false)}>Close</button>
+        <button data-testid="engine-close" aria-label="Close the engine panel" onClick={() => setOpen(false)}>
+          Close
+        </button>
       </div>
       <div className="kv" data-testid="engine-current">
         <span className="dim">time slice</span>
         <span data-testid="engine-current-slice">{current ? fmtDur(current.timeSliceNs) : '—'}</span>
         <span className="dim">preemption</span>
-        <span data-testid="engine-current-preempt" data-on={current ? String(current.preempt) : ''}>{current ? (current.preempt ? 'on' : 'off') : '—'}</span>
+        <span data-testid="engine-current-preempt" data-on={current ? String(current.preempt) : ''}>
+          {current ? (current.preempt ? 'on' : 'off') : '—'}
+        </span>
         <span className="dim">hooks</span>
-        <span data-testid="engine-current-hooks" data-on={current ? String(current.hooks) : ''}>{current ? (current.hooks ? 'on' : 'off') : '—'}</span>
+        <span data-testid="engine-current-hooks" data-on={current ? String(current.hooks) : ''}>
+          {current ? (current.hooks ? 'on' : 'off') : '—'}
+        </span>
         <span className="dim">source</span>
         <span className="dim" data-testid="engine-source" data-source={current?.source ?? ''}>
           {current ? sourceText(current, clock) : 'nothing yet: the engine has not sent its configuration'}
         </span>
       </div>
-      {!live && <p className="dim" data-testid="engine-not-live" style={{ margin: 0 }}>{whyNotLive(session)}</p>}
+      {!live && (
+        <p className="dim" data-testid="engine-not-live" style={{ margin: 0 }}>
+          {whyNotLive(session)}
+        </p>
+      )}
       <div className="filters" style={{ marginBottom: 0 }}>
         <form onSubmit={applySlice} style={{ display: 'flex', gap: 4, alignItems: 'center' }}>
           <label htmlFor="engine-slice">Time slice</label>
-          <input id="engine-slice" data-testid="engine-slice-input" size={8} value={slice} disabled={!live}
-            placeholder={current ? `${current.timeSliceNs / 1e6}` : '10'} onChange={(e) => setSlice(e.target.value)} />
+          <input
+            id="engine-slice"
+            data-testid="engine-slice-input"
+            size={8}
+            value={slice}
+            disabled={!live}
+            placeholder={current ? `${current.timeSliceNs / 1e6}` : '10'}
+            onChange={(e) => setSlice(e.target.value)}
+          />
           <span className="dim">ms</span>
           <button type="submit" data-testid="engine-slice-apply" disabled={disabled || !slice.trim()}>
             {busy === 'slice' ? 'Setting…' : 'Set'}
           </button>
         </form>
         <label>
-          <input type="checkbox" data-testid="engine-preempt" disabled={disabled || !current} checked={pending?.key === 'preempt' ? pending.on : (current?.preempt ?? false)}
-            onChange={(e) => change({ key: 'preempt', on: e.target.checked }, { key: 'preempt', value: e.target.checked })} />
-          {' '}preemption
+          <input
+            type="checkbox"
+            data-testid="engine-preempt"
+            disabled={disabled || !current}
+            checked={pending?.key === 'preempt' ? pending.on : (current?.preempt ?? false)}
+            onChange={(e) =>
+              change({ key: 'preempt', on: e.target.checked }, { key: 'preempt', value: e.target.checked })
+            }
+          />{' '}
+          preemption
         </label>
         <label>
-          <input type="checkbox" data-testid="engine-hooks" disabled={disabled || !current} checked={pending?.key === 'hooks' ? pending.on : (current?.hooks ?? false)}
-            onChange={(e) => change({ key: 'hooks', on: e.target.checked }, { key: 'hooks', value: e.target.checked })} />
-          {' '}hooks
+          <input
+            type="checkbox"
+            data-testid="engine-hooks"
+            disabled={disabled || !current}
+            checked={pending?.key === 'hooks' ? pending.on : (current?.hooks ?? false)}
+            onChange={(e) => change({ key: 'hooks', on: e.target.checked }, { key: 'hooks', value: e.target.checked })}
+          />{' '}
+          hooks
         </label>
-        {busy && <span className="dim" data-testid="engine-busy">sending…</span>}
+        {busy && (
+          <span className="dim" data-testid="engine-busy">
+            sending…
+          </span>
+        )}
       </div>
-      {ack && <p data-testid="engine-ack" style={{ margin: 0, color: 'var(--ok)' }}>{ack}</p>}
-      {error && <p className="error" role="alert" data-testid="engine-error" style={{ margin: 0 }}>{error}</p>}
+      {ack && (
+        <p data-testid="engine-ack" style={{ margin: 0, color: 'var(--ok)' }}>
+          {ack}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert" data-testid="engine-error" style={{ margin: 0 }}>
+          {error}
+        </p>
+      )}
       <p className="dim" style={{ margin: 0, fontSize: 12 }}>
-        Each change is also an event (CONFIG) in the stream and the recording, so the views built from
-        the events follow it. Hooks off: blocking calls block their worker from now on.
+        Each change is also an event (CONFIG) in the stream and the recording, so the views built from the events follow
+        it. Hooks off: blocking calls block their worker from now on.
       </p>
     </section>
   );

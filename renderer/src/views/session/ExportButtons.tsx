@@ -31,19 +31,27 @@ export function ExportButtons({ session }: { session: SessionStatus }) {
     <span style={{ display: 'flex', gap: 4, alignItems: 'center' }}>
       <span className="dim">Export:</span>
       {FORMATS.map((f) => (
-        <button key={f.id} data-testid={`export-${f.id}`} disabled={busy} onClick={() => run(f.format)}>{f.title}</button>
+        <button key={f.id} data-testid={`export-${f.id}`} disabled={busy} onClick={() => run(f.format)}>
+          {f.title}
+        </button>
       ))}
       {result && (
         <span data-testid="export-result">
           {result.url ? (
-            <a href={result.url} download style={{ color: 'var(--accent)' }}>download {result.format}</a>
+            <a href={result.url} download style={{ color: 'var(--accent)' }}>
+              download {result.format}
+            </a>
           ) : (
             <code>{result.path}</code>
           )}{' '}
           <span className="dim">({fmtBytes(result.bytes)})</span>
         </span>
       )}
-      {error && <span className="error" data-testid="export-error">{error}</span>}
+      {error && (
+        <span className="error" data-testid="export-error">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -31,8 +31,18 @@ export function SessionPicker() {
           </option>
         ))}
       </select>
-      <button data-testid="session-close" onClick={close} title="Stop reading this session (a launched target keeps running)">Close</button>
-      {error && <span className="error" data-testid="session-error">{error}</span>}
+      <button
+        data-testid="session-close"
+        onClick={close}
+        title="Stop reading this session (a launched target keeps running)"
+      >
+        Close
+      </button>
+      {error && (
+        <span className="error" data-testid="session-error">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -1,5 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { Demo, DemoLesson, EngineOptions, EngineProcessInfo, RecordingInfo, SessionStatus } from '../../../../preload/api.js';
+import type {
+  Demo,
+  DemoLesson,
+  EngineOptions,
+  EngineProcessInfo,
+  RecordingInfo,
+  SessionStatus,
+} from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import { useSessions } from '../../stores/sessions.js';
 import { useUi } from '../../stores/ui.js';
@@ -33,7 +40,9 @@ function Demos() {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState('');
   useEffect(() => {
-    getApi().listDemos().then(setDemos, (e) => setError(errorText(e)));
+    getApi()
+      .listDemos()
+      .then(setDemos, (e) => setError(errorText(e)));
   }, []);
   const run = async (name: string) => {
     setBusy(name);
@@ -61,7 +70,11 @@ function Demos() {
           </div>
         ))}
       </div>
-      {error && <p className="error" data-testid="demo-error">{error}</p>}
+      {error && (
+        <p className="error" data-testid="demo-error">
+          {error}
+        </p>
+      )}
     </section>
   );
 }
@@ -70,12 +83,22 @@ function Demos() {
 function Lesson({ name, lesson }: { name: string; lesson: DemoLesson }) {
   return (
     <details data-testid={`lesson-${name}`} style={{ fontSize: 12, padding: '0 4px' }}>
-      <summary className="dim" style={{ cursor: 'pointer' }}>Lesson</summary>
-      <p style={{ margin: '4px 0' }}><b>Look at: </b>{lesson.look}</p>
-      <p style={{ margin: '4px 0' }}><b>Question: </b>{lesson.question}</p>
+      <summary className="dim" style={{ cursor: 'pointer' }}>
+        Lesson
+      </summary>
+      <p style={{ margin: '4px 0' }}>
+        <b>Look at: </b>
+        {lesson.look}
+      </p>
+      <p style={{ margin: '4px 0' }}>
+        <b>Question: </b>
+        {lesson.question}
+      </p>
       <b>Try:</b>
       <ul style={{ margin: '2px 0', paddingLeft: 18 }}>
-        {lesson.tryThis.map((t) => <li key={t}>{t}</li>)}
+        {lesson.tryThis.map((t) => (
+          <li key={t}>{t}</li>
+        ))}
       </ul>
     </details>
   );
@@ -123,7 +146,12 @@ function LaunchForm() {
     if (!cmd.trim()) return setError('Enter the program to run.');
     const parsed = parseEnv(env);
     if (parsed.error) return setError(parsed.error);
-    const engine: EngineOptions = { preempt, hooks, ...(startPaused ? { startPaused } : {}), ...(follow ? {} : { follow }) };
+    const engine: EngineOptions = {
+      preempt,
+      hooks,
+      ...(startPaused ? { startPaused } : {}),
+      ...(follow ? {} : { follow }),
+    };
     if (workers.trim()) {
       const n = Number(workers);
       if (!Number.isInteger(n) || n < 1) return setError('Workers must be a whole number ≥ 1.');
@@ -132,10 +160,16 @@ function LaunchForm() {
     if (slice.trim()) engine.timeSlice = slice.trim();
     setBusy(true);
     try {
-      opened(await getApi().launch({
-        cmd: cmd.trim(), args: splitArgs(args), cwd: cwd.trim() || undefined,
-        env: Object.keys(parsed.env).length ? parsed.env : undefined, engine, record,
-      }));
+      opened(
+        await getApi().launch({
+          cmd: cmd.trim(),
+          args: splitArgs(args),
+          cwd: cwd.trim() || undefined,
+          env: Object.keys(parsed.env).length ? parsed.env : undefined,
+          engine,
+          record,
+        }),
+      );
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -147,29 +181,113 @@ function LaunchForm() {
       <h2>Launch a program</h2>
       <div className="form">
         <label htmlFor="l-cmd">Command</label>
-        <input id="l-cmd" data-testid="launch-cmd" value={cmd} onChange={(e) => setCmd(e.target.value)} placeholder="/usr/bin/python3 or ./server" />
+        <input
+          id="l-cmd"
+          data-testid="launch-cmd"
+          value={cmd}
+          onChange={(e) => setCmd(e.target.value)}
+          placeholder="/usr/bin/python3 or ./server"
+        />
         <label htmlFor="l-args">Arguments</label>
-        <input id="l-args" data-testid="launch-args" value={args} onChange={(e) => setArgs(e.target.value)} placeholder='-c "print(1)"' />
+        <input
+          id="l-args"
+          data-testid="launch-args"
+          value={args}
+          onChange={(e) => setArgs(e.target.value)}
+          placeholder='-c "print(1)"'
+        />
         <label htmlFor="l-cwd">Working directory</label>
-        <input id="l-cwd" data-testid="launch-cwd" value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder="(the host's)" />
+        <input
+          id="l-cwd"
+          data-testid="launch-cwd"
+          value={cwd}
+          onChange={(e) => setCwd(e.target.value)}
+          placeholder="(the host's)"
+        />
         <label htmlFor="l-env">Environment</label>
-        <textarea id="l-env" data-testid="launch-env" value={env} onChange={(e) => setEnv(e.target.value)} placeholder="KEY=VALUE, one per line" />
+        <textarea
+          id="l-env"
+          data-testid="launch-env"
+          value={env}
+          onChange={(e) => setEnv(e.target.value)}
+          placeholder="KEY=VALUE, one per line"
+        />
         <label htmlFor="l-workers">Workers</label>
-        <input id="l-workers" data-testid="launch-workers" value={workers} onChange={(e) => setWorkers(e.target.value)} placeholder="(engine default)" />
+        <input
+          id="l-workers"
+          data-testid="launch-workers"
+          value={workers}
+          onChange={(e) => setWorkers(e.target.value)}
+          placeholder="(engine default)"
+        />
         <label htmlFor="l-slice">Time slice</label>
-        <input id="l-slice" data-testid="launch-slice" value={slice} onChange={(e) => setSlice(e.target.value)} placeholder="e.g. 10ms" />
+        <input
+          id="l-slice"
+          data-testid="launch-slice"
+          value={slice}
+          onChange={(e) => setSlice(e.target.value)}
+          placeholder="e.g. 10ms"
+        />
         <span>Engine</span>
         <span style={{ display: 'flex', gap: 12 }}>
-          <label><input type="checkbox" data-testid="launch-preempt" checked={preempt} onChange={(e) => setPreempt(e.target.checked)} /> preemption</label>
-          <label><input type="checkbox" data-testid="launch-hooks" checked={hooks} onChange={(e) => setHooks(e.target.checked)} /> hooks</label>
-          <label><input type="checkbox" data-testid="launch-record" checked={record} onChange={(e) => setRecord(e.target.checked)} /> record</label>
-          <label title="the scheduler waits before its first decision: step it from the Scheduler view"><input type="checkbox" data-testid="launch-start-paused" checked={startPaused} onChange={(e) => setStartPaused(e.target.checked)} /> start paused</label>
-          <label title="forked children and exec'd programs join the session as processes of their own (like strace -f)"><input type="checkbox" data-testid="launch-follow" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow children</label>
+          <label>
+            <input
+              type="checkbox"
+              data-testid="launch-preempt"
+              checked={preempt}
+              onChange={(e) => setPreempt(e.target.checked)}
+            />{' '}
+            preemption
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              data-testid="launch-hooks"
+              checked={hooks}
+              onChange={(e) => setHooks(e.target.checked)}
+            />{' '}
+            hooks
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              data-testid="launch-record"
+              checked={record}
+              onChange={(e) => setRecord(e.target.checked)}
+            />{' '}
+            record
+          </label>
+          <label title="the scheduler waits before its first decision: step it from the Scheduler view">
+            <input
+              type="checkbox"
+              data-testid="launch-start-paused"
+              checked={startPaused}
+              onChange={(e) => setStartPaused(e.target.checked)}
+            />{' '}
+            start paused
+          </label>
+          <label title="forked children and exec'd programs join the session as processes of their own (like strace -f)">
+            <input
+              type="checkbox"
+              data-testid="launch-follow"
+              checked={follow}
+              onChange={(e) => setFollow(e.target.checked)}
+            />{' '}
+            follow children
+          </label>
         </span>
         <span />
-        <span><button className="primary" type="submit" data-testid="launch-submit" disabled={busy}>{busy ? 'Launching…' : 'Launch'}</button></span>
+        <span>
+          <button className="primary" type="submit" data-testid="launch-submit" disabled={busy}>
+            {busy ? 'Launching…' : 'Launch'}
+          </button>
+        </span>
       </div>
-      {error && <p className="error" role="alert" data-testid="launch-error">{error}</p>}
+      {error && (
+        <p className="error" role="alert" data-testid="launch-error">
+          {error}
+        </p>
+      )}
     </form>
   );
 }
@@ -178,7 +296,15 @@ function ProcessList() {
   const [procs, setProcs] = useState<EngineProcessInfo[]>([]);
   const [error, setError] = useState('');
   const refresh = useCallback(() => {
-    getApi().listProcesses().then((p) => { setProcs(p); setError(''); }, (e) => setError(errorText(e)));
+    getApi()
+      .listProcesses()
+      .then(
+        (p) => {
+          setProcs(p);
+          setError('');
+        },
+        (e) => setError(errorText(e)),
+      );
   }, []);
   useEffect(() => {
     refresh();
@@ -199,19 +325,33 @@ function ProcessList() {
       {procs.length === 0 && <p className="dim">None of this user's processes runs the engine.</p>}
       {procs.length > 0 && (
         <table>
-          <thead><tr><th>pid</th><th>program</th><th /></tr></thead>
+          <thead>
+            <tr>
+              <th>pid</th>
+              <th>program</th>
+              <th />
+            </tr>
+          </thead>
           <tbody>
             {procs.map((p) => (
               <tr key={p.pid} data-testid={`process-${p.pid}`}>
                 <td>{p.pid}</td>
                 <td title={p.cmdline.join(' ')}>{p.cmdline.join(' ') || p.exe}</td>
-                <td><button data-testid={`attach-${p.pid}`} onClick={() => attach(p.pid)}>Attach</button></td>
+                <td>
+                  <button data-testid={`attach-${p.pid}`} onClick={() => attach(p.pid)}>
+                    Attach
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {error && <p className="error" data-testid="attach-error">{error}</p>}
+      {error && (
+        <p className="error" data-testid="attach-error">
+          {error}
+        </p>
+      )}
     </section>
   );
 }
@@ -233,10 +373,22 @@ function OpenTrace() {
     <form className="card" data-testid="open-trace" onSubmit={open}>
       <h2>Open a trace file</h2>
       <span style={{ display: 'flex', gap: 6 }}>
-        <input style={{ flex: 1 }} data-testid="open-trace-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/tmp/t.cstrace" />
-        <button type="submit" data-testid="open-trace-submit">Open</button>
+        <input
+          style={{ flex: 1 }}
+          data-testid="open-trace-path"
+          value={path}
+          onChange={(e) => setPath(e.target.value)}
+          placeholder="/tmp/t.cstrace"
+        />
+        <button type="submit" data-testid="open-trace-submit">
+          Open
+        </button>
       </span>
-      {error && <p className="error" data-testid="open-trace-error">{error}</p>}
+      {error && (
+        <p className="error" data-testid="open-trace-error">
+          {error}
+        </p>
+      )}
     </form>
   );
 }
@@ -249,7 +401,15 @@ function Recordings() {
   // Refetched whenever a session starts or ends: its recording appears, then is complete.
   const sessionsKey = sessions.map((x) => `${x.id}:${x.state}`).join(',');
   const refresh = useCallback(() => {
-    getApi().listRecordings().then((r) => { setRecs(r); setError(''); }, (e) => setError(errorText(e)));
+    getApi()
+      .listRecordings()
+      .then(
+        (r) => {
+          setRecs(r);
+          setError('');
+        },
+        (e) => setError(errorText(e)),
+      );
   }, []);
   useEffect(refresh, [refresh, sessionsKey]);
   const writing = new Set(sessions.filter((x) => x.state === 'running' && x.recordPath).map((x) => x.recordPath));
@@ -264,26 +424,48 @@ function Recordings() {
   return (
     <section className="card" data-testid="recordings">
       <h2 style={{ display: 'flex', gap: 8, alignItems: 'baseline' }}>
-        Recent recordings <span className="dim" style={{ fontWeight: 'normal' }}>every live session is recorded</span>
+        Recent recordings{' '}
+        <span className="dim" style={{ fontWeight: 'normal' }}>
+          every live session is recorded
+        </span>
         <span style={{ flex: 1 }} />
-        <button data-testid="recordings-refresh" onClick={refresh} style={{ fontWeight: 'normal' }}>Refresh</button>
+        <button data-testid="recordings-refresh" onClick={refresh} style={{ fontWeight: 'normal' }}>
+          Refresh
+        </button>
       </h2>
       {recs.length === 0 && <p className="dim">No recordings yet.</p>}
       {recs.length > 0 && (
         <table>
           <tbody>
-            {[...recs].sort((a, b) => b.modified - a.modified).slice(0, 20).map((r) => (
-              <tr key={r.path} data-testid="recording-row" data-path={r.path}>
-                <td title={r.path}>{r.name}</td>
-                <td className="dim">{writing.has(r.path) ? <span data-testid="recording-live">recording…</span> : new Date(r.modified).toLocaleString()}</td>
-                <td className="num">{fmtBytes(r.bytes)}</td>
-                <td><button data-testid={`recording-open-${r.name}`} onClick={() => open(r.path)}>Open</button></td>
-              </tr>
-            ))}
+            {[...recs]
+              .sort((a, b) => b.modified - a.modified)
+              .slice(0, 20)
+              .map((r) => (
+                <tr key={r.path} data-testid="recording-row" data-path={r.path}>
+                  <td title={r.path}>{r.name}</td>
+                  <td className="dim">
+                    {writing.has(r.path) ? (
+                      <span data-testid="recording-live">recording…</span>
+                    ) : (
+                      new Date(r.modified).toLocaleString()
+                    )}
+                  </td>
+                  <td className="num">{fmtBytes(r.bytes)}</td>
+                  <td>
+                    <button data-testid={`recording-open-${r.name}`} onClick={() => open(r.path)}>
+                      Open
+                    </button>
+                  </td>
+                </tr>
+              ))}
           </tbody>
         </table>
       )}
-      {error && <p className="error" data-testid="recordings-error">{error}</p>}
+      {error && (
+        <p className="error" data-testid="recordings-error">
+          {error}
+        </p>
+      )}
     </section>
   );
 }

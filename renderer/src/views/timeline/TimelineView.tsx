@@ -157,7 +157,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       // What answered (a big trace: its overview or the detail of a window), for people and tests.
       const source = src.frame?.source ?? '';
       if (canvas.dataset.source !== source) canvas.dataset.source = source;
-      const hint = source === 'overview' ? 'overview — zoom in for detail' : source === 'loading' ? 'loading detail…' : '';
+      const hint =
+        source === 'overview' ? 'overview — zoom in for detail' : source === 'loading' ? 'loading detail…' : '';
       if (hint !== lodHint && lodRef.current) {
         lodHint = hint;
         lodRef.current.textContent = hint;
@@ -269,12 +270,24 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const t = timeAt(e.offsetX);
       const base = src.frame.oldest;
       const expandedCall = r.kind === 'co' && ui().expanded[r.co ?? 0] && e.offsetY - AXIS_H + scrollY - r.y >= 18;
-      spanUnder(r, t, expandedCall ? 1 : 0).then((sp) => {
-        if (seq !== hoverSeq) return; // a newer hover is on its way
-        el.textContent = sp
-          ? `${r.track.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - base)}${sp.args ? ' ' + Object.entries(sp.args).map(([k, v]) => `${k}=${v}`).join(' ') : ''}`
-          : `${r.track.name} at +${fmtDur(t - base)}`;
-      }, () => { /* the session is gone */ });
+      spanUnder(r, t, expandedCall ? 1 : 0).then(
+        (sp) => {
+          if (seq !== hoverSeq) return; // a newer hover is on its way
+          el.textContent = sp
+            ? `${r.track.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - base)}${
+                sp.args
+                  ? ' ' +
+                    Object.entries(sp.args)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(' ')
+                  : ''
+              }`
+            : `${r.track.name} at +${fmtDur(t - base)}`;
+        },
+        () => {
+          /* the session is gone */
+        },
+      );
     };
     const onUp = (e: MouseEvent) => {
       const wasDrag = drag?.moved;
@@ -288,9 +301,14 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         return;
       }
       if (e.offsetX < LABEL_W) return;
-      spanUnder(r, timeAt(e.offsetX), 0).then((sp) => {
-        ui().select(sp && typeof sp.args?.co === 'number' ? sp.args.co : null);
-      }, () => { /* the session is gone */ });
+      spanUnder(r, timeAt(e.offsetX), 0).then(
+        (sp) => {
+          ui().select(sp && typeof sp.args?.co === 'number' ? sp.args.co : null);
+        },
+        () => {
+          /* the session is gone */
+        },
+      );
     };
     const onKey = (e: KeyboardEvent) => {
       noteInteraction();
@@ -298,9 +316,13 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const step = (w - LABEL_W) / 4;
       if (e.key === 'ArrowLeft') pan(step);
       else if (e.key === 'ArrowRight') pan(-step);
-      else if (e.key === 'ArrowUp') { scrollY = Math.max(0, scrollY - 60); markStale(); }
-      else if (e.key === 'ArrowDown') { scrollY += 60; markStale(); }
-      else if (e.key === '+' || e.key === '=') zoom(0.5, LABEL_W + (w - LABEL_W) / 2);
+      else if (e.key === 'ArrowUp') {
+        scrollY = Math.max(0, scrollY - 60);
+        markStale();
+      } else if (e.key === 'ArrowDown') {
+        scrollY += 60;
+        markStale();
+      } else if (e.key === '+' || e.key === '=') zoom(0.5, LABEL_W + (w - LABEL_W) / 2);
       else if (e.key === '-') zoom(2, LABEL_W + (w - LABEL_W) / 2);
       else if (e.key === 'f' || e.key === 'F') ui().setFollowLive(!ui().followLive);
       else return;
@@ -340,22 +362,48 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     <>
       <div className="timeline-bar">
         <label>
-          <input type="checkbox" data-testid="timeline-follow" checked={followLive} onChange={(e) => useUi.getState().setFollowLive(e.target.checked)} /> follow live
+          <input
+            type="checkbox"
+            data-testid="timeline-follow"
+            checked={followLive}
+            onChange={(e) => useUi.getState().setFollowLive(e.target.checked)}
+          />{' '}
+          follow live
         </label>
-        <button data-testid="timeline-zoom-in" onClick={() => zoomBy(0.5)}>+</button>
-        <button data-testid="timeline-zoom-out" onClick={() => zoomBy(2)}>−</button>
-        <button data-testid="timeline-fit" onClick={fit}>Fit</button>
-        <span className="dim" data-testid="timeline-span">{fmtDur(viewSpan)} shown</span>
+        <button data-testid="timeline-zoom-in" onClick={() => zoomBy(0.5)}>
+          +
+        </button>
+        <button data-testid="timeline-zoom-out" onClick={() => zoomBy(2)}>
+          −
+        </button>
+        <button data-testid="timeline-fit" onClick={fit}>
+          Fit
+        </button>
+        <span className="dim" data-testid="timeline-span">
+          {fmtDur(viewSpan)} shown
+        </span>
         <span className="dim" data-testid="timeline-dropped" ref={droppedRef} />
         <span className="dim" data-testid="timeline-lod" ref={lodRef} />
         {selectedCo !== null && (
           <span>
             selected #{selectedCo}{' '}
-            <button data-testid="timeline-clear-selection" onClick={() => useUi.getState().select(null)}>clear</button>
+            <button data-testid="timeline-clear-selection" onClick={() => useUi.getState().select(null)}>
+              clear
+            </button>
           </span>
         )}
         <span className="dim">wheel: zoom · shift+wheel: scroll · drag: pan · ←→ ↑↓ + − F</span>
-        <span ref={hoverRef} data-testid="timeline-hover" style={{ marginLeft: 'auto', maxWidth: '50%', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} />
+        <span
+          ref={hoverRef}
+          data-testid="timeline-hover"
+          style={{
+            marginLeft: 'auto',
+            maxWidth: '50%',
+            overflow: 'hidden',
+            textOverflow: 'ellipsis',
+            whiteSpace: 'nowrap',
+          }}
+        />
       </div>
       <div className="timeline-wrap">
         <canvas ref={canvasRef} data-testid="timeline-canvas" tabIndex={0} />
@@ -368,8 +416,15 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
  * The frame query for the rows in view of a layout (none before the track list is known), and
  * half a view more above and below, so a scroll shows rows at once while its own frame is made.
  */
-export function frameRequest(lay: Layout | null, w: number, h: number, t0: number, span: number, scrollY: number,
-  selectedCo: number | null): FrameRequest {
+export function frameRequest(
+  lay: Layout | null,
+  w: number,
+  h: number,
+  t0: number,
+  span: number,
+  scrollY: number,
+  selectedCo: number | null,
+): FrameRequest {
   const rows: FrameRequest['rows'] = [];
   if (lay) {
     const more = Math.max(0, (h - AXIS_H) / 2);

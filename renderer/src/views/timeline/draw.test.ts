@@ -16,28 +16,54 @@ function recorder() {
   const ctx = {
     fillStyle: '',
     save: () => stack.push({ ...m }),
-    restore: () => { m = stack.pop()!; },
-    setTransform: (a: number, _b: number, _c: number, d: number, e: number, f: number) => { m = { a, e, d, f }; },
-    translate: (x: number, y: number) => { m = { ...m, e: m.e + m.a * x, f: m.f + m.d * y }; },
-    scale: (x: number, y: number) => { m = { ...m, a: m.a * x, d: m.d * y }; },
+    restore: () => {
+      m = stack.pop()!;
+    },
+    setTransform: (a: number, _b: number, _c: number, d: number, e: number, f: number) => {
+      m = { a, e, d, f };
+    },
+    translate: (x: number, y: number) => {
+      m = { ...m, e: m.e + m.a * x, f: m.f + m.d * y };
+    },
+    scale: (x: number, y: number) => {
+      m = { ...m, a: m.a * x, d: m.d * y };
+    },
     fillRect(x: number, y: number, w: number, h: number) {
       fills.push({ x: m.a * x + m.e, y: m.d * y + m.f, w: m.a * w, h: m.d * h, colour: String(this.fillStyle) });
     },
   };
   const proxy = new Proxy(ctx as Record<string, unknown>, {
     get: (t, k) => (k in t ? t[k as string] : () => undefined),
-    set: (t, k, v) => { t[k as string] = v; return true; },
+    set: (t, k, v) => {
+      t[k as string] = v;
+      return true;
+    },
   });
   return { ctx: proxy as unknown as CanvasRenderingContext2D, fills };
 }
 
 function frame(t0: number, span: number, rects: number[]): TimelineFrame {
   return {
-    t0, span, left: 150, width: 1150, colours: ['#abcdef'],
-    rects: Float32Array.from(rects), rectColour: new Uint16Array(rects.length / 4),
-    outlines: new Float32Array(0), markers: new Float32Array(0), markerColour: new Uint16Array(0),
-    labels: [], labelXY: new Float32Array(0), labelColour: new Uint16Array(0), flows: new Float32Array(0),
-    oldest: 0, newest: 10_000, droppedBefore: 0, events: 100, tracksVersion: 1, source: 'full',
+    t0,
+    span,
+    left: 150,
+    width: 1150,
+    colours: ['#abcdef'],
+    rects: Float32Array.from(rects),
+    rectColour: new Uint16Array(rects.length / 4),
+    outlines: new Float32Array(0),
+    markers: new Float32Array(0),
+    markerColour: new Uint16Array(0),
+    labels: [],
+    labelXY: new Float32Array(0),
+    labelColour: new Uint16Array(0),
+    flows: new Float32Array(0),
+    oldest: 0,
+    newest: 10_000,
+    droppedBefore: 0,
+    events: 100,
+    tracksVersion: 1,
+    source: 'full',
   };
 }
 
@@ -47,7 +73,14 @@ const painted = (fills: ReturnType<typeof recorder>['fills']) => fills.filter((f
 test('an answer for the viewport shown is painted where the worker put it', () => {
   const { ctx, fills } = recorder();
   // 1 ns per pixel: the rectangle covers t = 1050..1100.
-  draw(ctx, 1150, 300, frame(1000, 1000, [200, 2, 50, 19]), { t0: 1000, span: 1000, scrollY: 0, selectedCo: null }, lay);
+  draw(
+    ctx,
+    1150,
+    300,
+    frame(1000, 1000, [200, 2, 50, 19]),
+    { t0: 1000, span: 1000, scrollY: 0, selectedCo: null },
+    lay,
+  );
   const [r] = painted(fills);
   assert.deepEqual([r.x, r.w], [200, 50]);
   assert.equal(r.y, 24 + 2); // below the axis
@@ -56,15 +89,36 @@ test('an answer for the viewport shown is painted where the worker put it', () =
 
 test('an older answer is moved by a pan and stretched by a zoom onto the viewport shown', () => {
   const panned = recorder();
-  draw(panned.ctx, 1150, 300, frame(1000, 1000, [200, 2, 50, 19]), { t0: 1010, span: 1000, scrollY: 0, selectedCo: null }, lay);
+  draw(
+    panned.ctx,
+    1150,
+    300,
+    frame(1000, 1000, [200, 2, 50, 19]),
+    { t0: 1010, span: 1000, scrollY: 0, selectedCo: null },
+    lay,
+  );
   const [p] = painted(panned.fills);
   assert.deepEqual([p.x, p.w], [190, 50]); // t = 1050 is now 40 px from the plot's left edge
   const zoomed = recorder();
-  draw(zoomed.ctx, 1150, 300, frame(1000, 1000, [200, 2, 50, 19]), { t0: 1000, span: 500, scrollY: 0, selectedCo: null }, lay);
+  draw(
+    zoomed.ctx,
+    1150,
+    300,
+    frame(1000, 1000, [200, 2, 50, 19]),
+    { t0: 1000, span: 500, scrollY: 0, selectedCo: null },
+    lay,
+  );
   const [z] = painted(zoomed.fills);
   assert.deepEqual([z.x, z.w], [250, 100]); // twice the pixels per ns
   const scrolled = recorder();
-  draw(scrolled.ctx, 1150, 300, frame(1000, 1000, [200, 2, 50, 19]), { t0: 1000, span: 1000, scrollY: 10, selectedCo: null }, lay);
+  draw(
+    scrolled.ctx,
+    1150,
+    300,
+    frame(1000, 1000, [200, 2, 50, 19]),
+    { t0: 1000, span: 1000, scrollY: 10, selectedCo: null },
+    lay,
+  );
   assert.equal(painted(scrolled.fills)[0].y, 24 + 2 - 10);
 });
 

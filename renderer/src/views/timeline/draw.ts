@@ -33,8 +33,14 @@ export function visibleRows(lay: Layout, h: number, scrollY: number): [number, n
   return rowsIn(lay.rows, scrollY, scrollY + h - AXIS_H);
 }
 
-export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, f: TimelineFrame | null, s: DrawState,
-  lay: Layout | null): void {
+export function draw(
+  ctx: CanvasRenderingContext2D,
+  w: number,
+  h: number,
+  f: TimelineFrame | null,
+  s: DrawState,
+  lay: Layout | null,
+): void {
   ctx.fillStyle = BG;
   ctx.fillRect(0, 0, w, h);
   if (!f || !lay || !(f.newest > 0)) {
@@ -208,7 +214,8 @@ export function draw(ctx: CanvasRenderingContext2D, w: number, h: number, f: Tim
   }
   ctx.stroke();
   ctx.globalAlpha = 1;
-  for (let t = firstTick; t <= t1 - base; t += step) ctx.fillText(fmtTick(t, step), Math.round(x(base + t)) + 3.5, AXIS_H / 2);
+  for (let t = firstTick; t <= t1 - base; t += step)
+    ctx.fillText(fmtTick(t, step), Math.round(x(base + t)) + 3.5, AXIS_H / 2);
   // "now" line
   if (now >= s.t0 && now <= t1) {
     ctx.strokeStyle = '#5fd38d';

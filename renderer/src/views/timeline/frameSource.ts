@@ -26,7 +26,11 @@ export class FrameSource {
   private wantTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** onFrame: a new frame answer arrived; onTracks: a new track list arrived. */
-  constructor(private readonly session: string, private readonly onFrame: () => void, private readonly onTracks: () => void) {}
+  constructor(
+    private readonly session: string,
+    private readonly onFrame: () => void,
+    private readonly onTracks: () => void,
+  ) {}
 
   /** Asks for a frame (replacing the request waiting, if any). */
   request(req: FrameRequest): void {
@@ -42,14 +46,18 @@ export class FrameSource {
     const want = version ?? this.frame?.tracksVersion;
     if (this.tracksInflight || (this.tracks && (want === undefined || this.tracks.version === want))) return;
     this.tracksInflight = true;
-    query(this.session, 'tracks', {}).then(
-      (t) => {
-        if (this.closed) return;
-        this.tracks = t;
-        this.onTracks();
-      },
-      (e: Error) => console.warn(`coroscope: tracks: ${e.message}`),
-    ).finally(() => { this.tracksInflight = false; });
+    query(this.session, 'tracks', {})
+      .then(
+        (t) => {
+          if (this.closed) return;
+          this.tracks = t;
+          this.onTracks();
+        },
+        (e: Error) => console.warn(`coroscope: tracks: ${e.message}`),
+      )
+      .finally(() => {
+        this.tracksInflight = false;
+      });
   }
 
   close(): void {
@@ -68,7 +76,9 @@ export class FrameSource {
     this.wantTimer = setTimeout(() => {
       this.wantTimer = undefined;
       if (this.closed || this.wantedTag !== w.tag) return;
-      getApi().readWindow(this.session, w).catch((e: Error) => console.warn(`coroscope: detail: ${e.message}`));
+      getApi()
+        .readWindow(this.session, w)
+        .catch((e: Error) => console.warn(`coroscope: detail: ${e.message}`));
     }, WANT_SETTLE_MS);
   }
 
@@ -77,17 +87,19 @@ export class FrameSource {
     const req = this.waiting;
     this.waiting = null;
     this.inflight = true;
-    query(this.session, 'frame', req).then(
-      (f) => {
-        if (this.closed) return;
-        this.frame = f;
-        this.onFrame();
-        if (f.want && f.want.tag !== this.wantedTag) this.want(f.want);
-      },
-      (e: Error) => console.warn(`coroscope: frame: ${e.message}`),
-    ).finally(() => {
-      this.inflight = false;
-      this.pump();
-    });
+    query(this.session, 'frame', req)
+      .then(
+        (f) => {
+          if (this.closed) return;
+          this.frame = f;
+          this.onFrame();
+          if (f.want && f.want.tag !== this.wantedTag) this.want(f.want);
+        },
+        (e: Error) => console.warn(`coroscope: frame: ${e.message}`),
+      )
+      .finally(() => {
+        this.inflight = false;
+        this.pump();
+      });
   }
 }

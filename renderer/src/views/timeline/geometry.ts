@@ -51,7 +51,15 @@ export function layout(tracks: TracksAnswer, expanded: Record<number, true>, thr
   for (const t of tracks.coroutines) {
     const co = t.co ?? 0;
     const h = expanded[co] ? CO_EXPANDED_H : CO_H;
-    const r: Row = { y, h, track: t, kind: 'co', co, expanded: !!expanded[co], label: clip(`${expanded[co] ? '▾' : '▸'} ${t.name}`, LABEL_W - 10) };
+    const r: Row = {
+      y,
+      h,
+      track: t,
+      kind: 'co',
+      co,
+      expanded: !!expanded[co],
+      label: clip(`${expanded[co] ? '▾' : '▸'} ${t.name}`, LABEL_W - 10),
+    };
     rows.push(r);
     byTrack.set(t.id, r);
     y += h;
