@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 const SUITES = [
   { name: 'build', script: 'build', gate: true },
   { name: 'typecheck', script: 'typecheck' },
+  { name: 'lint', script: 'lint' },
   { name: 'native', script: 'test:native' },
   { name: 'core', script: 'test:core' },
   { name: 'bench', script: 'test:bench' },

@@ -17,6 +17,7 @@ function runWith(scripts, args = []) {
   try {
     const all = {
       build: PASS,
+      lint: PASS,
       typecheck: PASS,
       'test:native': PASS,
       'test:core': PASS,
@@ -46,8 +47,8 @@ test('every suite runs and is reported when an early one fails, and the exit sta
   const r = runWith({ typecheck: fail(3) });
   assert.equal(r.status, 1);
   assert.match(verdict(r.out, 'typecheck'), /^FAILED \(exit 3\)/);
-  for (const s of ['native', 'core', 'bench', 'ci', 'e2e']) assert.match(verdict(r.out, s), /^passed/);
-  assert.match(r.out, /1 of 7 suites did not pass/);
+  for (const s of ['lint', 'native', 'core', 'bench', 'ci', 'e2e']) assert.match(verdict(r.out, s), /^passed/);
+  assert.match(r.out, /1 of 8 suites did not pass/);
 });
 
 test('a failed build stops the suites that need it and says why', () => {
@@ -60,7 +61,7 @@ test('a failed build stops the suites that need it and says why', () => {
 test('all suites passing exits 0', () => {
   const r = runWith({});
   assert.equal(r.status, 0, r.out);
-  assert.match(r.out, /all 7 suites passed/);
+  assert.match(r.out, /all 8 suites passed/);
 });
 
 test('--only runs the named suites alone; an unknown name is a usage error', () => {
