@@ -8,27 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanEnv, compileProg, dump, here } from './support.mjs';
+import { cleanEnv, compileProg, here, traceCalls as calls } from './support.mjs';
 
 let tmp;
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'coroscope-files-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** The CALL lines of a trace as { co, hook, args, ret, ms, parked, blocked }. */
-function calls(file) {
-  const d = spawnSync(dump, [file], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
-  assert.equal(d.status, 0, d.stderr);
-  const out = [];
-  const re = /^\S+ \S+ co#\d+ "([^"]*)" (\w+)\(([^)]*)\) = (.+?) <([\d.]+)(ns|us|ms|s)>( parked)?( BLOCKED-WORKER)?$/;
-  const scale = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000 };
-  for (const line of d.stdout.split('\n')) {
-    const m = re.exec(line);
-    if (m) out.push({ co: m[1], hook: m[2], args: m[3], ret: m[4], ms: Number(m[5]) * scale[m[6]], parked: !!m[7], blocked: !!m[8] });
-  }
-  return out;
-}
 
 test('SQLite in 5 coroutines on 1 worker: right results, every pread64/pwrite64/fdatasync in the trace, writes and syncs parked', () => {
   const exe = compileProg('sqlite_co', tmp, ['-lsqlite3']);

@@ -53,3 +53,17 @@ export async function startEchoServer(env) {
   });
   return { server, port };
 }
+
+/** The CALL lines of a trace as { co, hook, args, ret, ms, parked, blocked }. */
+export function traceCalls(file) {
+  const d = spawnSync(dump, [file], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  assert.equal(d.status, 0, d.stderr);
+  const out = [];
+  const re = /^\S+ \S+ co#\d+ "([^"]*)" (\w+)\(([^)]*)\) = (.+?) <([\d.]+)(ns|us|ms|s)>( parked)?( BLOCKED-WORKER)?$/;
+  const scale = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000 };
+  for (const line of d.stdout.split('\n')) {
+    const m = re.exec(line);
+    if (m) out.push({ co: m[1], hook: m[2], args: m[3], ret: m[4], ms: Number(m[5]) * scale[m[6]], parked: !!m[7], blocked: !!m[8] });
+  }
+  return out;
+}
