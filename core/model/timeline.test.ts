@@ -356,3 +356,48 @@ test("CO_MIGRATE is an instant on the coroutine's track, with the two workers", 
   assert.equal(m[0].track, tr.id);
   assert.deepEqual(m[0].args, { from_worker: 0, to_worker: 1 });
 });
+
+test('a followed session: each process has its own track group, its threads and coroutines under it', () => {
+  const strings = new StringTable();
+  strings.add([
+    [1, '/bin/sh'],
+    [2, 'sh -c prog'],
+    [3, 'sh-main'],
+    [2 ** 32 + 1, '/usr/bin/prog'],
+    [2 ** 32 + 2, 'prog'],
+    [2 ** 32 + 3, 'cs-worker-0'],
+    [2 ** 32 + 4, 'napper'],
+  ]);
+  const CHILD = 5151;
+  const co = 2 ** 32 + 1; // serial 1, the child's first coroutine
+  const ev = [
+    { ts: t(0), kind: Kind.PROCESS, tid: PID, a: [PID, 1, 2, 0, 0] },
+    { ts: t(0), kind: Kind.LINEAGE, tid: PID, a: [PID, 1, 0, 0] },
+    { ts: t(0), kind: Kind.THREAD, tid: MAIN_TID, a: [MAIN_TID, 3, 0xffff, PID, 0] },
+    { ts: t(0), kind: Kind.CALL, tid: MAIN_TID, a: [0, -1, 0, 0, 1000] },
+    { ts: t(1), kind: Kind.PROCESS, tid: CHILD, a: [CHILD, 2 ** 32 + 1, 2 ** 32 + 2, 0, 0] },
+    { ts: t(1), kind: Kind.LINEAGE, tid: CHILD, a: [CHILD, PID, 2, 1] },
+    { ts: t(1), kind: Kind.THREAD, tid: CHILD + 1, worker: 0, a: [CHILD + 1, 2 ** 32 + 3, 0, CHILD, 1] },
+    { ts: t(2), kind: Kind.CO_CREATE, tid: CHILD + 1, worker: 0, co, a: [0, 2 ** 32 + 4, 0, 65536] },
+    { ts: t(2), kind: Kind.CO_RUN, tid: CHILD + 1, worker: 0, co, a: [1] },
+    { ts: t(3), kind: Kind.CO_FINISH, tid: CHILD + 1, worker: 0, co, a: [] },
+  ];
+  const { c } = build([{ raw: rawOf(ev), strings }]);
+  const parent = one(c, 'sh');
+  const child = one(c, 'prog');
+  assert.equal(parent.kind, 'process');
+  assert.equal(parent.pid, PID);
+  assert.equal(child.kind, 'process');
+  assert.equal(child.pid, CHILD);
+  const worker = one(c, 'cs-worker-0');
+  assert.equal(worker.parent, child.id, "the child's worker is under the child");
+  assert.equal(worker.pid, CHILD);
+  const napper = [...c.tracks.values()].find((x) => x.kind === 'coroutine' && x.co === co)!;
+  assert.equal(napper.pid, CHILD);
+  const group = c.tracks.get(napper.parent)!;
+  assert.equal(group.kind, 'coroutines');
+  assert.equal(group.parent, child.id, "the child's coroutines are a group under the child");
+  assert.equal(one(c, 'sh').id, parent.id);
+  const mainThread = [...c.tracks.values()].find((x) => x.kind === 'thread' && x.tid === MAIN_TID);
+  if (mainThread) assert.equal(mainThread.parent, parent.id, "the launched process's thread stays under it");
+});

@@ -199,6 +199,8 @@ interface CoState {
 
 interface ThreadState {
   tid: number;
+  /** Its process (THREAD a3; 0: the launched one, and in files of events version 1). */
+  pid: number;
   name: string;
   worker: number;
   track: TrackState | null;
@@ -228,6 +230,11 @@ export class TimelineBuilder {
   private processName = '';
   private process: TrackState | null = null;
   private group: TrackState | null = null;
+  private sawProcess = false;
+  /** The other processes of a followed session (children, exec'd programs), by pid: their own track groups. */
+  private readonly others = new Map<number, { name: string; track: TrackState | null; group: TrackState | null }>();
+  /** A followed process's serial (LINEAGE a3: coroutine ids are serial * 2^32 + k) -> its pid. */
+  private readonly serialPid = new Map<number, number>();
   private readonly threads = new Map<number, ThreadState>();
   private readonly cos = new Map<number, CoState>();
   /** Counter tracks by queue * 65536 + worker. */
@@ -294,6 +301,9 @@ export class TimelineBuilder {
         return this.onProcess(r, i);
       case Kind.THREAD:
         return this.onThread(r, i);
+      case Kind.LINEAGE:
+        this.serialPid.set(r.a(i, 3), r.a(i, 0));
+        return;
       case Kind.CO_CREATE:
         return this.onCreate(r, i);
       case Kind.CO_INFO:
@@ -359,18 +369,49 @@ export class TimelineBuilder {
 
   // ---- metadata ----------------------------------------------------------------------------------
 
-  /** The pid is fixed once the first track is declared (a late PROCESS only names the process). */
+  /**
+   * The pid is fixed once the first track is declared (a late PROCESS only names the process).
+   * In a followed session the first PROCESS is the launched process's; one of another pid is a
+   * child or an exec'd program, which gets a process track of its own.
+   */
   private onProcess(r: RawEvents, i: number): void {
     const exe = this.str(r.a(i, 1));
-    this.processName = exe.slice(exe.lastIndexOf('/') + 1);
+    const name = exe.slice(exe.lastIndexOf('/') + 1);
+    const pid = r.a(i, 0);
+    if (this.sawProcess && pid !== this.pid) {
+      const o = this.other(pid);
+      o.name = name;
+      if (o.track) this.redeclare(o.track, this.otherInfo(pid, o.track.info.id));
+      return;
+    }
+    this.sawProcess = true;
+    this.processName = name;
     if (this.process) this.redeclare(this.process, this.processInfo(this.process.info.id));
-    else this.pid = r.a(i, 0);
+    else this.pid = pid;
+  }
+
+  private other(pid: number) {
+    let o = this.others.get(pid);
+    if (!o) this.others.set(pid, (o = { name: '', track: null, group: null }));
+    return o;
+  }
+
+  private otherInfo(pid: number, id: number): Track {
+    return { id, kind: 'process', name: this.others.get(pid)?.name || `process ${pid}`, parent: 0, pid };
+  }
+
+  /** The process track of pid (the launched process's for 0 or its own pid). */
+  private processTrackOf(pid: number): TrackState {
+    if (!pid || pid === this.pid) return this.processTrack();
+    const o = this.other(pid);
+    return (o.track ??= this.declare(this.otherInfo(pid, this.nextTrack++)));
   }
 
   private onThread(r: RawEvents, i: number): void {
     const th = this.thread(r.a(i, 0));
     th.name = this.str(r.a(i, 1));
     th.worker = r.a(i, 2);
+    th.pid = r.a(i, 3);
     if (th.track) this.redeclare(th.track, this.threadInfo(th));
   }
 
@@ -683,12 +724,13 @@ export class TimelineBuilder {
   }
 
   private threadInfo(th: ThreadState, id = th.track!.info.id): Track {
+    const pid = th.pid || this.pid;
     const t: Track = {
       id,
       kind: 'thread',
       name: th.name || `thread ${th.tid}`,
-      parent: this.processTrack().info.id,
-      pid: this.pid,
+      parent: this.processTrackOf(pid).info.id,
+      pid,
       tid: th.tid,
     };
     return th.worker === NO_WORKER ? t : { ...t, worker: th.worker };
@@ -704,7 +746,7 @@ export class TimelineBuilder {
     if (last !== null && last.tid === tid) return last;
     let th = this.threads.get(tid);
     if (!th) {
-      th = { tid, name: '', worker: NO_WORKER, track: null, running: null, idle: false };
+      th = { tid, pid: 0, name: '', worker: NO_WORKER, track: null, running: null, idle: false };
       this.threads.set(tid, th);
     }
     this.lastThread = th;
@@ -717,14 +759,21 @@ export class TimelineBuilder {
   }
 
   private coInfo(co: CoState, id: number): Track {
-    const parent = (this.group ??= this.declare({
+    // A followed process's coroutine ids carry its serial in their high 32 bits (LINEAGE).
+    const serial = Math.floor(co.id / 2 ** 32);
+    const pid = (serial && this.serialPid.get(serial)) || this.pid;
+    const groupInfo = (): Track => ({
       id: this.nextTrack++,
       kind: 'coroutines',
       name: 'Coroutines',
-      parent: this.processTrack().info.id,
-      pid: this.pid,
-    })).info.id;
-    return { id, kind: 'coroutine', name: co.label, parent, pid: this.pid, co: co.id };
+      parent: this.processTrackOf(pid).info.id,
+      pid,
+    });
+    const group =
+      pid === this.pid
+        ? (this.group ??= this.declare(groupInfo()))
+        : (this.other(pid).group ??= this.declare(groupInfo()));
+    return { id, kind: 'coroutine', name: co.label, parent: group.info.id, pid, co: co.id };
   }
 
   private coTrack(co: CoState): TrackState {
