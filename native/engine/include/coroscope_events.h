@@ -36,11 +36,11 @@
 extern "C" {
 #endif
 
-#define COROSCOPE_EVENTS_VERSION \
-    2 /* 2: LINEAGE, PROCESS_EXIT, SPAWN; THREAD a3/a4 (followed children); OFFCPU,
-                                      STALL, STALL_END (the OS's share, escaped blocking calls) */
-#define COROSCOPE_EVENT_SIZE 64
-#define COROSCOPE_NO_WORKER  0xffffu
+/* 2: LINEAGE, PROCESS_EXIT, SPAWN and THREAD a3/a4 (followed children); OFFCPU, STALL and
+ * STALL_END (the OS's share, escaped blocking calls). */
+#define COROSCOPE_EVENTS_VERSION 2
+#define COROSCOPE_EVENT_SIZE     64
+#define COROSCOPE_NO_WORKER      0xffffu
 
 typedef struct coroscope_event {
     uint64_t ts;     /* CLOCK_MONOTONIC ns */

@@ -24,7 +24,7 @@ __thread int cs_ossched_never __attribute__((tls_model("initial-exec"))) = 1;
 
 static _Atomic int refused_logged;
 _Atomic int cs_ossched_warm;
-static int warm_fd = -1; /* the monitor's warm-up event (monitor thread only) */
+static int warm_fd = -1; /* the warm-up event: the monitor's (and the engine start's, before it runs) */
 static __thread int cs_ossched_worker;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 

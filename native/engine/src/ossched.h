@@ -37,8 +37,10 @@
  *   a worker, a stall of every coroutine queued on it. So the monitor thread
  *   (cs_ossched_monitor_round, each round) opens one such event on itself
  *   while telemetry is on and holds it; workers open their rings only once it
- *   is held (cs_ossched_warm), each open then a few µs. Until then, for the
- *   first round after telemetry goes on, the OS's share is not tracked.
+ *   is held (cs_ossched_warm), each open then a few µs. A program recorded
+ *   from its start warms up in the engine's start, before any worker runs
+ *   (sched.c); telemetry turned on later (an attach) is not tracked for the
+ *   first monitor round.
  *
  * Threads: everything here runs on the worker's own thread (its ring has
  * one reader: the owner), never in a signal handler, but the warm-up event
@@ -85,7 +87,8 @@ void cs_ossched_toggle(void);
 /* 1 while the monitor holds its warm-up event (worker opens are cheap). */
 extern _Atomic int cs_ossched_warm;
 
-/* The monitor, each round: hold the warm-up event exactly while telemetry is on. */
+/* The monitor, each round (and the engine's start, before the monitor and the
+ * workers run): hold the warm-up event exactly while telemetry is on. */
 void cs_ossched_monitor_round(void);
 
 /* At each switch-in, before draining: the ring is open exactly while

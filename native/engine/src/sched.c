@@ -573,6 +573,9 @@ int cs_sched_start(void)
         if (!cs_rt.workers) err = ENOMEM;
     }
     for (int i = 0; !err && i < cs_rt.nworkers; i++) err = worker_init(&cs_rt.workers[i], i);
+    /* Recording from the start: the kernel's perf hooks are switched on here, before the
+     * workers run anything, so the first runs' OS share is tracked (ossched.h "Warm-up"). */
+    if (!err && cs_tel()) cs_ossched_monitor_round();
     for (int i = 0; !err && i < cs_rt.nworkers; i++) err = start_worker(&cs_rt.workers[i]);
     if (!err) err = cs_preempt_start();
     if (!err && cs_tel()) cs_tel_start();
