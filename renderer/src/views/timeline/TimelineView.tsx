@@ -4,7 +4,7 @@ import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
 import { query } from '../../worker/client.js';
 import type { FrameRequest } from '../../worker/protocol.js';
-import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, lastFrame, layout, type Layout } from './draw.js';
+import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, layout, type Layout } from './draw.js';
 import { rowsIn } from './geometry.js';
 import { FrameSource } from './frameSource.js';
 import { noteInteraction } from '../../stores/interaction.js';
@@ -149,11 +149,11 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         canvas.height = Math.round(h * dpr);
       }
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      draw(ctx, w, h, src.frame, { t0, span, scrollY, selectedCo: st.selectedCo }, lay);
+      const painted = draw(ctx, w, h, src.frame, { t0, span, scrollY, selectedCo: st.selectedCo }, lay);
       // How many events the drawn data holds (for tests and benchmarks: "everything is drawn").
       const events = String(src.frame?.events ?? 0);
       if (canvas.dataset.events !== events) canvas.dataset.events = events;
-      canvas.dataset.rects = String(lastFrame.rects);
+      canvas.dataset.rects = String(painted.rects);
       // What answered (a big trace: its overview or the detail of a window), for people and tests.
       const source = src.frame?.source ?? '';
       if (canvas.dataset.source !== source) canvas.dataset.source = source;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TimelineFrame } from '../../worker/protocol.js';
-import { draw, lastFrame } from './draw.js';
+import { draw } from './draw.js';
 import { layout } from './geometry.js';
 
 /** A 2D context that records the plot's filled rectangles in canvas coordinates (translate and scale only). */
@@ -73,7 +73,7 @@ const painted = (fills: ReturnType<typeof recorder>['fills']) => fills.filter((f
 test('an answer for the viewport shown is painted where the worker put it', () => {
   const { ctx, fills } = recorder();
   // 1 ns per pixel: the rectangle covers t = 1050..1100.
-  draw(
+  const done = draw(
     ctx,
     1150,
     300,
@@ -84,7 +84,7 @@ test('an answer for the viewport shown is painted where the worker put it', () =
   const [r] = painted(fills);
   assert.deepEqual([r.x, r.w], [200, 50]);
   assert.equal(r.y, 24 + 2); // below the axis
-  assert.equal(lastFrame.rects, 1);
+  assert.equal(done.rects, 1);
 });
 
 test('an older answer is moved by a pan and stretched by a zoom onto the viewport shown', () => {
@@ -124,7 +124,7 @@ test('an older answer is moved by a pan and stretched by a zoom onto the viewpor
 
 test('no answer yet, or a session without events: nothing of the plot is painted', () => {
   const { ctx, fills } = recorder();
-  draw(ctx, 1150, 300, null, { t0: 0, span: 1000, scrollY: 0, selectedCo: null }, lay);
+  const done = draw(ctx, 1150, 300, null, { t0: 0, span: 1000, scrollY: 0, selectedCo: null }, lay);
   assert.equal(painted(fills).length, 0);
-  assert.equal(lastFrame.rects, 0);
+  assert.equal(done.rects, 0);
 });

@@ -25,8 +25,12 @@ export interface DrawState {
   selectedCo: number | null;
 }
 
-/** Counters of the last frame painted (tests, benchmarks). */
-export const lastFrame = { rows: 0, rects: 0, labels: 0 };
+/** What a frame painted (tests, benchmarks): per call, so canvases never share it. */
+export interface Painted {
+  rows: number;
+  rects: number;
+  labels: number;
+}
 
 /** The canvas's state as the frame query asks for it: the rows in view at scrollY. */
 export function visibleRows(lay: Layout, h: number, scrollY: number): [number, number] {
@@ -40,15 +44,14 @@ export function draw(
   f: TimelineFrame | null,
   s: DrawState,
   lay: Layout | null,
-): void {
+): Painted {
   ctx.fillStyle = BG;
   ctx.fillRect(0, 0, w, h);
   if (!f || !lay || !(f.newest > 0)) {
     ctx.fillStyle = '#8a90a0';
     ctx.font = '13px system-ui, sans-serif';
     ctx.fillText('No events yet.', 12, 40);
-    lastFrame.rows = lastFrame.rects = lastFrame.labels = 0;
-    return;
+    return { rows: 0, rects: 0, labels: 0 };
   }
   const plotW = Math.max(1, w - LABEL_W);
   const scale = plotW / s.span;
@@ -194,9 +197,7 @@ export function draw(
     ctx.lineWidth = 1;
   }
   ctx.restore();
-  lastFrame.rows = last - first;
-  lastFrame.rects = f.rectColour.length;
-  lastFrame.labels = f.labels.length;
+  const painted: Painted = { rows: last - first, rects: f.rectColour.length, labels: f.labels.length };
 
   // Axis
   ctx.fillStyle = '#1d2027';
@@ -228,6 +229,7 @@ export function draw(
   ctx.fillRect(0, 0, LABEL_W, AXIS_H);
   ctx.fillStyle = '#8a90a0';
   ctx.fillText('time since first event', 6, AXIS_H / 2);
+  return painted;
 }
 
 /** A one-line description of what the timeline dropped, or '' (the bar shows it). */
