@@ -316,6 +316,32 @@ async function stopRecording(page) {
   });
 }
 
+/**
+ * Drags the canvas from (cx, cy) back and forth, `steps` moves of `stepPx` each way, for `seconds`,
+ * recording frame times (and, with UI_BENCH_PROFILE=1, the renderer's profile, logged as `what`).
+ */
+async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what }) {
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (prof) {
+    await prof.send('Profiler.enable');
+    await prof.send('Profiler.start');
+  }
+  await startRecording(page);
+  let dir = 1;
+  let steps = 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < seconds * 1000) {
+    await page.mouse.move(cx + dir * stepPx * (steps % perSweep), cy);
+    if (++steps % perSweep === 0) dir = -dir;
+  }
+  const pan = await stopRecording(page);
+  if (prof) await logProfile(prof, what);
+  await page.mouse.up();
+  return { pan, steps };
+}
+
 // Children (recursively) of a pid, from /proc: the browser's renderer processes.
 function descendants(pid) {
   const kids = new Map();
@@ -487,24 +513,7 @@ async function traceScenario(page, o) {
   const cy = box.y + Math.min(box.height / 2, 60);
 
   // Pan: drag back and forth over the whole fitted trace.
-  await page.mouse.move(cx, cy);
-  await page.mouse.down();
-  const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
-  if (prof) {
-    await prof.send('Profiler.enable');
-    await prof.send('Profiler.start');
-  }
-  await startRecording(page);
-  let dir = 1;
-  let steps = 0;
-  const tPan = Date.now();
-  while (Date.now() - tPan < o.panSeconds * 1000) {
-    await page.mouse.move(cx + dir * 8 * (steps % 40), cy);
-    if (++steps % 40 === 0) dir = -dir;
-  }
-  const pan = await stopRecording(page);
-  if (prof) await logProfile(prof, 'the pan');
-  await page.mouse.up();
+  const { pan, steps } = await dragPan(page, cx, cy, { stepPx: 8, steps: 40, seconds: o.panSeconds, what: 'the pan' });
   log(
     `  pan: ${steps} mouse moves; the last frame filled ${await page.getByTestId('timeline-canvas').getAttribute('data-rects')} rectangles`,
   );
@@ -722,24 +731,12 @@ async function bigScenario(page, o, srv, browserPid) {
       }
       const src = await page.getByTestId('timeline-canvas').getAttribute('data-source');
       const span = await page.getByTestId('timeline-span').innerText();
-      await page.mouse.move(cx, cy);
-      await page.mouse.down();
-      const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
-      if (prof) {
-        await prof.send('Profiler.enable');
-        await prof.send('Profiler.start');
-      }
-      await startRecording(page);
-      let dir = 1;
-      let steps = 0;
-      const tPan = Date.now();
-      while (Date.now() - tPan < o.panSeconds * 1000) {
-        await page.mouse.move(cx + dir * 4 * (steps % 20), cy);
-        if (++steps % 20 === 0) dir = -dir;
-      }
-      const pan = await stopRecording(page);
-      if (prof) await logProfile(prof, `the pan at ${name}`);
-      await page.mouse.up();
+      const { pan } = await dragPan(page, cx, cy, {
+        stepPx: 4,
+        steps: 20,
+        seconds: o.panSeconds,
+        what: `the pan at ${name}`,
+      });
       const s = summary(pan.work, pan.intervals);
       log(
         `  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`,

@@ -500,6 +500,22 @@ static void record(cs_link *l, const cs_link_sink *s, const coroscope_event *ev,
     s->error(s->ctx, msg);
 }
 
+/* Adds string id (resolved from the strings seen so far) to the list handed
+ * over with the next batch (l->strs, grown as needed); an unknown id, or no
+ * memory to grow, adds nothing. */
+static void list_string(cs_link *l, size_t *ns, uint64_t id)
+{
+    size_t len;
+    const char *text = cs_reader_string(l->strings, id, &len, NULL);
+    if (!text) return;
+    if (*ns == l->strs_cap) {
+        cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
+        if (!g) return;
+        l->strs = g, l->strs_cap *= 2;
+    }
+    l->strs[(*ns)++] = (cs_link_string){id, text, len};
+}
+
 static int is_process_record(unsigned kind)
 {
     return kind == COROSCOPE_EV_PROCESS || kind == COROSCOPE_EV_THREAD || kind == COROSCOPE_EV_LINEAGE ||
@@ -526,17 +542,8 @@ static void deliver_processes(cs_link *l, const cs_link_sink *s, coroscope_event
             ids[0] = e.a[1];
         else if (e.kind == COROSCOPE_EV_SPAWN)
             ids[0] = e.a[2], ids[1] = e.a[4];
-        for (int j = 0; j < 2; j++) {
-            size_t len;
-            const char *text = ids[j] ? cs_reader_string(l->strings, ids[j], &len, NULL) : NULL;
-            if (!text) continue;
-            if (ns == l->strs_cap) {
-                cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
-                if (!g) continue;
-                l->strs = g, l->strs_cap *= 2;
-            }
-            l->strs[ns++] = (cs_link_string){ids[j], text, len};
-        }
+        for (int j = 0; j < 2; j++)
+            if (ids[j]) list_string(l, &ns, ids[j]);
     }
     if (k) s->events(s->ctx, ev, k, l->strs, ns);
 }
@@ -582,13 +589,7 @@ static void on_batch(void *ctx, coroscope_event *ev, size_t n)
                     seen = 1;
                     break;
                 }
-            size_t len;
-            const char *text = seen ? NULL : cs_reader_string(l->strings, e->a[0], &len, NULL);
-            if (text && ns == l->strs_cap) {
-                cs_link_string *g = realloc(l->strs, l->strs_cap * 2 * sizeof *g);
-                if (g) l->strs = g, l->strs_cap *= 2;
-            }
-            if (text && ns < l->strs_cap) l->strs[ns++] = (cs_link_string){e->a[0], text, len};
+            if (!seen) list_string(l, &ns, e->a[0]);
             continue;
         }
         if (e->kind == COROSCOPE_EV_DROP) dropped += e->a[0];
