@@ -206,7 +206,7 @@ export function uiBenchmarks(h) {
           notes: [
             `${trace.events.toLocaleString('en-US')}-event recording (paced_producer ${TRACE_COROUTINES} coroutines, ${TRACE_SECONDS} s, ${trace.drops ?? '?'} drops); ${repsNote}`,
             `first paint = submit of the open-trace form -> end of the first frame whose canvas shows spans in the first worker lane (pixels sampled after each frame)`,
-            `the host answers (status "loaded") after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms: it reads the whole file before replying (main/app/host.ts openTrace), so the first paint cannot come sooner`,
+            `the host answers (status "loaded") after ${median(tr.map((r) => r.status_loaded_ms)).toFixed(0)} ms: it checks the header, the index and the chunk headers before replying (main/app/host.ts openTrace), so the first paint cannot come sooner`,
             `every event in and painted: ${median(tr.map((r) => r.loaded_painted_ms)).toFixed(0)} ms (the last of ${t0.load_messages} batch messages, ${t0.load_message_mib} MiB, binary frames, arrives at ${t0.last_batch_ms.toFixed(0)} ms; message handlers ${t0.load_handler_ms.toFixed(0)} ms in all (they only hand the bytes to the data worker, which applies them in slices: renderer/src/worker/handler.ts); painted = the end of the first frame whose timeline drew every event (the canvas's data-events); frames while loading: p95 ${t0.load_frames.work_p95_ms} ms, max ${t0.load_frames.work_max_ms} ms)`,
           ],
           detail: { reps: tr },
