@@ -74,6 +74,9 @@ static void atfork_child(void)
     /* A followed session: the child joins the inspector as a process of its
      * own (follow.h), before its control thread starts below. */
     cs_follow_atfork_child();
+    /* Last: the other workers start once telemetry, control and follow
+     * are the child's own (sched.h). */
+    cs_sched_atfork_child_start();
     /* A child whose runtime runs (rebuilt above) is an engine process of its
      * own: it gets its own control socket, so it can be listed and attached. */
     if (atomic_load(&cs_rt.started) == 2) {

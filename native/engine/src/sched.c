@@ -638,8 +638,13 @@ void cs_sched_atfork_child(void)
             munmap(ex, exs);
         }
     }
+}
+
+void cs_sched_atfork_child_start(void)
+{
+    if (atomic_load(&cs_rt.started) != 2) return;
     for (int i = 0; i < cs_rt.nworkers; i++) {
         cs_worker *w = &cs_rt.workers[i];
-        if (w != self && start_worker(w)) cs_log("forked child: cannot restart worker %d", i);
+        if (w != cs_tls.w && start_worker(w)) cs_log("forked child: cannot restart worker %d", i);
     }
 }

@@ -132,6 +132,13 @@ void cs_sched_kick(cs_worker *w);
 /* Monotonic clock in ns: cs_now_ns, clock.h. */
 
 /* In a forked child: rebuild the runtime around the calling thread. */
+/* Fork child, in two steps (init.c atfork_child): rebuild the runtime's
+ * state (the forking thread only), then, after every other module reset
+ * what is the parent's (telemetry's rings and announcer, the control
+ * socket, the follow join), start the other workers. A worker started
+ * earlier can emit into a ring nobody is told of, and every record it
+ * writes later is lost uncounted. */
 void cs_sched_atfork_child(void);
+void cs_sched_atfork_child_start(void);
 
 #endif
