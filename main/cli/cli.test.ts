@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { build, example, scratch, sleep } from '../testing/helpers.js';
 import { packageRoot } from '../engine/paths.js';
 import { readPerfetto } from '../../core/export/protoDecode.js';
+import { bytes } from './format.js';
 
 const root = packageRoot();
 const cli = join(root, 'out', 'cli', 'coroscope.mjs');
@@ -127,6 +128,15 @@ test('record: progress line, file readable', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^hi$/m);
   assert.match(r.stderr, /events \d+\s+drops 0\s+[\d.]+ (B|KiB|MiB)\s+[\d.k]+ ev\/s/);
+  // The last line: the file's size (not 0 B once the link is gone) and the average rate.
+  const last = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('events'))
+    .pop()!;
+  const size = statSync(out).size;
+  assert.match(last, /^events [1-9]\d*\s+drops 0\s+.*ev\/s average$/);
+  assert.ok(last.includes(`  ${bytes(size)}  `), `${last}: the recording's ${size} bytes`);
   assert.ok(existsSync(out));
   const d = await coroscope(['dump', out]);
   assert.equal(d.code, 0);
@@ -206,7 +216,72 @@ test('corrupt and missing files -> 4 with a one-line message', async () => {
   const r = await coroscope(['stats', cut]);
   assert.equal(r.code, 4);
   assert.match(r.stderr, /cut\.cstrace/);
-  assert.equal((await coroscope(['stats', join(sc.dir, 'none.cstrace')])).code, 4);
+  const none = join(sc.dir, 'none.cstrace');
+  const missing = await coroscope(['stats', none]);
+  assert.equal(missing.code, 4);
+  assert.equal(missing.stderr, `coroscope: ${none}: No such file or directory\n`, 'the path is said once');
+});
+
+test('export: an unknown format is named as unknown, a missing one as required', async () => {
+  const svg = await coroscope(['export', recording, '--format', 'svg', '-o', join(sc.dir, 'x.svg')]);
+  assert.equal(svg.code, 2);
+  assert.match(svg.stderr, /unknown format svg: expected perfetto, chrome or csv/);
+  const none = await coroscope(['export', recording, '-o', join(sc.dir, 'x.svg')]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--format perfetto\|chrome\|csv is required/);
+  assert.ok(!existsSync(join(sc.dir, 'x.svg')));
+});
+
+test('recordings lists the recordings newest first; --last reads the newest in stats, check, dump and export', async () => {
+  const first = await coroscope(['run', '--', example('hello')]);
+  assert.equal(first.code, 0, first.stderr);
+  await sleep(20); // a later modification time
+  const second = await coroscope(['run', '--seconds', '1', '--', example('sleep_forever')]);
+  const newest = /recorded \d+ events to (\S+)/.exec(second.stderr)?.[1];
+  assert.ok(newest, second.stderr);
+  const list = await coroscope(['recordings', '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  const rows = JSON.parse(list.stdout) as { path: string; modified: number }[];
+  assert.ok(rows.length >= 2);
+  assert.equal(rows[0].path, newest, 'newest first');
+  assert.ok(rows.every((r, i) => i === 0 || rows[i - 1].modified >= r.modified));
+  const text = await coroscope(['recordings', '-n', '1']);
+  assert.equal(text.code, 0);
+  assert.equal(text.stdout.trim().split('\n').length, 2, 'a header and one row');
+  assert.ok(text.stdout.includes(newest));
+  for (const cmd of [['stats'], ['check'], ['dump'], ['export', '--format', 'csv', '-o', join(sc.dir, 'last.csv')]]) {
+    const r = await coroscope([...cmd, '--last']);
+    assert.ok(r.code === 0 || (cmd[0] === 'check' && r.code === 1), `${cmd[0]} --last: ${r.stderr}`);
+    assert.ok(r.stderr.includes(newest), `${cmd[0]} --last names the file it read`);
+  }
+  assert.match((await coroscope(['dump', '--last'])).stdout, /sleeper/);
+  const both = await coroscope(['stats', recording, '--last']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /a trace file or --last, not both/);
+});
+
+test('a recordings directory that cannot be made is a clear error at once, not a spin', async () => {
+  const r = await new Promise<Result>((resolve) => {
+    const p = spawn(process.execPath, [cli, 'run', '--', example('hello')], {
+      env: { ...env, COROSCOPE_RECORDINGS: '/proc/coroscope-nope/recordings' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /cannot create the recordings directory \/proc\/coroscope-nope\/recordings/);
+  assert.match(r.stderr, /COROSCOPE_RECORDINGS|--no-record/);
+  const l = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [cli, 'recordings'], {
+      env: { ...env, COROSCOPE_RECORDINGS: '/proc/coroscope-nope' },
+      stdio: 'ignore',
+    }).on('close', resolve),
+  );
+  assert.equal(l, 3);
 });
 
 /** echo_server recording itself (COROSCOPE_TRACE), killed with SIGKILL once it listens: a trace never closed. */
@@ -332,11 +407,25 @@ test('help for every command, unknown command -> 2, the bin shim works', async (
   const top = await coroscope(['--help']);
   assert.equal(top.code, 0);
   assert.match(top.stdout, /Exit codes/);
-  for (const c of ['run', 'record', 'ps', 'attach', 'export', 'stats', 'dump', 'demo']) {
+  for (const c of [
+    'run',
+    'record',
+    'ps',
+    'attach',
+    'export',
+    'stats',
+    'check',
+    'dump',
+    'recordings',
+    'demo',
+    'serve',
+  ]) {
     const a = await coroscope([c, '--help']);
     assert.equal(a.code, 0, c);
     assert.match(a.stdout, new RegExp(`Usage: coroscope ${c}`));
-    assert.match(a.stdout, /Exit codes/);
+    // Each command says its own exit codes in a line; the whole table is the top help's.
+    assert.doesNotMatch(a.stdout, /Exit codes/, c);
+    assert.match(a.stdout, /^(Exit|The exit code)/m, c);
     const b = await coroscope(['help', c]);
     assert.equal(b.code, 0);
     assert.equal(b.stdout, a.stdout);

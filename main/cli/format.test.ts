@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawEvents, RawEventWriter } from '../../core/events/rawEvents.js';
-import { CallFlag, hookId, Kind } from '../../core/events/schema.js';
+import { CallFlag, hookId, Kind, ReadyWhy } from '../../core/events/schema.js';
 import { StringTable } from '../../core/events/strings.js';
-import { describeEvent, table } from './format.js';
+import { callRows, describeEvent, table } from './format.js';
 
 test("CALL_ENTER, CALL_ADDR, QUEUES, CO_MIGRATE and CO_CREATE's entry read as the C dump prints them", () => {
   const strings = new StringTable();
@@ -90,5 +90,33 @@ test('OFFCPU and STALL/STALL_END read as dump lines: time off the CPU and why, t
       'STALL w0 in read() fd=7 "/var/lib/app.db" (run began -20.000 ms)',
       'stall ended: w0 nanosleep() after 50.000ms',
     ],
+  );
+});
+
+test('signals read by name in dump lines: a wake by a signal, the engine configuration', () => {
+  const w = new RawEventWriter()
+    .push({ ts: 1, kind: Kind.CO_READY, worker: 0, tid: 9, co: 4, a: [ReadyWhy.SIGNAL, 23, 0, 1, 0] })
+    .push({ ts: 2, kind: Kind.CO_READY, worker: 0, tid: 9, co: 4, a: [ReadyWhy.SIGNAL, 99, 0, 1, 0] })
+    .push({ ts: 3, kind: Kind.CONFIG, worker: 0xffff, tid: 9, a: [2, 65536, 10_000_000, 1 | 2, 34] });
+  const raw = new RawEvents(w.bytes());
+  assert.deepEqual(
+    [0, 1].map((i) => describeEvent(raw, i, new StringTable())),
+    ['ready (signal SIGURG) depth=1', 'ready (signal 99) depth=1'],
+  );
+  assert.match(describeEvent(raw, 2, new StringTable()), / signal=SIGRTMIN( |$)/);
+});
+
+test('a hooked call whose every record has no duration shows dashes, not 0ns, in the call table', () => {
+  const out = callRows([
+    { name: 'getsockopt', count: 3, errors: 0, parked: 0, blocked: 0, total: 0, p50: 0, p99: 0, max: 0, inCo: 3 },
+    { name: 'read', count: 2, errors: 0, parked: 2, blocked: 0, total: 4000, p50: 2000, p99: 2000, max: 2000, inCo: 2 },
+  ]);
+  const lines = out.split('\n');
+  const gs = lines.find((l) => l.endsWith('getsockopt'))!;
+  assert.doesNotMatch(gs, /0ns/);
+  assert.equal(gs.match(/—/g)?.length, 6, gs);
+  assert.match(
+    lines.find((l) => l.endsWith('read'))!,
+    /2\.0us/,
   );
 });

@@ -19,6 +19,7 @@ import {
   deferWhyName,
 } from '../../core/events/schema.js';
 import { syscallName } from '../../core/events/syscalls.js';
+import { signalName } from '../../core/events/signals.js';
 import type { Session } from '../session/session.js';
 
 export function dur(ns: number): string {
@@ -28,6 +29,9 @@ export function dur(ns: number): string {
   if (ns < 1e9) return `${(ns / 1e6).toFixed(3)}ms`;
   return `${(ns / 1e9).toFixed(3)}s`;
 }
+
+/** SIGURG, or the number when Linux does not name it. */
+const sigName = (n: number): string => signalName(n) ?? String(n);
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -51,7 +55,7 @@ export function table(head: string[], rows: (string | number)[][]): string {
     for (let c = 0; c < head.length; c++) {
       const s = r[c] === undefined ? '' : String(r[c]);
       if (s.length > w[c]) w[c] = s.length;
-      if (right[c] && !/^[-+\d.]/.test(s) && r[c] !== '-') right[c] = false;
+      if (right[c] && !/^[-+\d.]/.test(s) && r[c] !== '-' && r[c] !== '—') right[c] = false;
     }
   }
   const line = (r: readonly (string | number)[]) =>
@@ -76,7 +80,7 @@ function readyWhy(why: number, detail: number, ev: number): string {
     case 4:
       return `co#${detail} finished`;
     case 7:
-      return `signal ${detail}`;
+      return `signal ${sigName(detail)}`;
     case 8:
       return `fd ${detail} closed`;
     case 9:
@@ -95,7 +99,7 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       return `process pid=${a(0)} exe=${quoted(strings, a(1))} cmdline=${quoted(strings, a(2))} engine=${ENGINE_VERSION(a(3))}`;
     case Kind.CONFIG: {
       const f = a(3);
-      return `config workers=${a(0)} stack=${a(1)} slice=${dur(a(2))} hooks=${f & 1 ? 'on' : 'off'} preempt=${f & 2 ? 'on' : 'off'} migrate=${f & 4 ? 'on' : 'off'} signal=${a(4)}${f & 8 ? ' lossless' : ''}`;
+      return `config workers=${a(0)} stack=${a(1)} slice=${dur(a(2))} hooks=${f & 1 ? 'on' : 'off'} preempt=${f & 2 ? 'on' : 'off'} migrate=${f & 4 ? 'on' : 'off'} signal=${sigName(a(4))}${f & 8 ? ' lossless' : ''}`;
     }
     case Kind.THREAD:
       return `thread tid=${a(0)} ${quoted(strings, a(1))} ${worker(a(2))}`;
@@ -243,7 +247,7 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
             c.hooks ? 'on' : 'off',
             c.preempt ? 'on' : 'off',
             c.migrate ? 'on' : 'off',
-            c.signal,
+            sigName(c.signal),
           ],
         ],
       ),
@@ -333,7 +337,7 @@ export function processLines(s: Session): string {
     if (p.exitCode !== null) return `code ${p.exitCode}`;
     if (p.execd) return "exec'd";
     // The launched process's status as its inspector saw it (a signal included); a child killed by a signal says nothing.
-    if (p.serial === 0 && s.exit) return s.exit.signal ? `signal ${s.exit.signal}` : `code ${s.exit.code}`;
+    if (p.serial === 0 && s.exit) return s.exit.signal ? `killed by ${sigName(s.exit.signal)}` : `code ${s.exit.code}`;
     return s.ended ? 'no exit seen (killed by a signal?)' : 'running';
   };
   const rows = list.map((p) => [
@@ -356,24 +360,24 @@ export function processLines(s: Session): string {
   return lines.join('\n');
 }
 
+/** One hooked call's line of the call table (all processes, all coroutines). */
+export interface CallRow {
+  name: string;
+  count: number;
+  errors: number;
+  parked: number;
+  blocked: number;
+  total: number;
+  p50: number;
+  p99: number;
+  max: number;
+  inCo: number;
+}
+
 /** Per-call statistics, like strace -c. */
 export function callsTable(s: Session, top?: number): string {
   const rows = s.derived.calls.rows();
-  const byHook = new Map<
-    number,
-    {
-      name: string;
-      count: number;
-      errors: number;
-      parked: number;
-      blocked: number;
-      total: number;
-      p50: number;
-      p99: number;
-      max: number;
-      inCo: number;
-    }
-  >();
+  const byHook = new Map<number, CallRow>();
   for (const r of rows) {
     const all = s.derived.calls.summary(r.hook, 'all');
     const e = byHook.get(r.hook) ?? {
@@ -392,29 +396,39 @@ export function callsTable(s: Session, top?: number): string {
     byHook.set(r.hook, e);
   }
   let list = [...byHook.values()].sort((a, b) => b.total - a.total || b.count - a.count);
-  const sum = list.reduce((n, r) => n + r.total, 0) || 1;
   if (top) list = list.slice(0, top);
   const title = top ? 'Busiest hooked calls' : 'Hooked calls';
   if (!list.length) return `${title}\nno hooked calls`;
-  return (
-    `${title}\n` +
-    table(
-      ['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'in co', 'parked', 'blocked', 'p50', 'p99', 'max', 'call'],
-      list.map((r) => [
-        ((100 * r.total) / sum).toFixed(2),
-        (r.total / 1e9).toFixed(6),
-        Math.round(r.total / r.count / 1000),
+  return `${title}\n${callRows(
+    list,
+    [...byHook.values()].reduce((n, r) => n + r.total, 0),
+  )}`;
+}
+
+/** The call table's lines; `sum` is the total time that "% time" divides (default: these rows'). */
+export function callRows(list: CallRow[], sum = list.reduce((n, r) => n + r.total, 0)): string {
+  const of = sum || 1;
+  return table(
+    ['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'in co', 'parked', 'blocked', 'p50', 'p99', 'max', 'call'],
+    list.map((r) => {
+      // A call the engine records without a duration (every one took "0 ns") is untimed: a dash, not 0ns.
+      const timed = r.max > 0;
+      const t = (v: string): string => (timed ? v : '—');
+      return [
+        t(((100 * r.total) / of).toFixed(2)),
+        t((r.total / 1e9).toFixed(6)),
+        t(String(Math.round(r.total / r.count / 1000))),
         r.count,
         r.errors,
         r.inCo,
         r.parked,
         r.blocked,
-        dur(r.p50),
-        dur(r.p99),
-        dur(r.max),
+        t(dur(r.p50)),
+        t(dur(r.p99)),
+        t(dur(r.max)),
         r.name,
-      ]),
-    )
+      ];
+    }),
   );
 }
 
@@ -424,10 +438,13 @@ export function liveView(s: Session, columns = 100, rows = 30, final = false): s
   const d = s.derived;
   const pr = d.preemption.summary();
   const lines: string[] = [];
-  const elapsed = ((Date.now() - st.startedAt) / 1000).toFixed(1);
+  const secs = (Date.now() - st.startedAt) / 1000;
+  const elapsed = secs.toFixed(1);
+  // Live: the last second's rate; at the end, the whole session's (a quiet last second says nothing).
+  const rate = final ? `${count(Math.round(st.events / Math.max(secs, 1e-3)))}/s average` : `${count(st.rate)}/s`;
   const nproc = s.processes.processes(s.strings).length;
   lines.push(
-    `coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${count(st.rate)}/s  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`,
+    `coroscope  ${st.name} (pid ${st.pid}${nproc > 1 ? `, ${nproc} processes followed` : ''})  ${st.state}  ${elapsed}s  events ${count(st.events)}  ${rate}  drops ${st.drops}  preemptions ${pr.preempted}/${pr.sent}${st.recordPath ? `  -> ${st.recordPath}` : ''}`,
   );
   const ws = d.workers();
   if (ws.length)

@@ -7,7 +7,7 @@
  * 128+signal when killed); 2 usage error; 3 cannot run or attach; 4 bad or
  * corrupt file.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Session } from '../session/session.js';
@@ -23,6 +23,7 @@ import { bytes, count, dumpLine, liveView, statsReport, table } from './format.j
 import { InsightFinder } from '../../core/insights/insights.js';
 import { startServe } from '../serve/server.js';
 import { packageRoot } from '../engine/paths.js';
+import { listRecordings, recordingsDir, RecordingsDirError, type Recording } from '../session/recordings.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 
@@ -161,6 +162,7 @@ function launchError(err: unknown, cmd: string): never {
     throw new CliError(msg, EXIT.CANNOT_RUN);
   }
   if (err instanceof RangeError) throw usage(err.message);
+  if (err instanceof RecordingsDirError) throw new CliError(err.message, EXIT.CANNOT_RUN);
   throw new CliError(`cannot run ${cmd}: ${(err as Error).message}`, EXIT.CANNOT_RUN);
 }
 
@@ -372,10 +374,17 @@ error, 3 when the program cannot be run under the engine.`,
         launchError(e, p.rest[0]);
       }
       const tty = !!process.stderr.isTTY;
-      const line = () => {
+      let lastBytes = 0;
+      const line = (final = false) => {
         const st = s.status();
-        const b = s.target?.stats().bytesRecorded ?? 0;
-        return `events ${count(st.events)}  drops ${st.drops}  ${bytes(b)}  ${count(st.rate)} ev/s`;
+        lastBytes = Math.max(lastBytes, s.target?.stats().bytesRecorded ?? 0);
+        if (final) {
+          // The link is gone: the file (closed, with its index) says how big the recording is.
+          lastBytes = Math.max(lastBytes, fileSize(out));
+          const secs = Math.max((Date.now() - st.startedAt) / 1000, 1e-3);
+          return `events ${count(st.events)}  drops ${st.drops}  ${bytes(lastBytes)}  ${count(Math.round(st.events / secs))} ev/s average`;
+        }
+        return `events ${count(st.events)}  drops ${st.drops}  ${bytes(lastBytes)}  ${count(st.rate)} ev/s`;
       };
       let shown = false;
       s.on('output', (stream, text) => {
@@ -402,7 +411,7 @@ error, 3 when the program cannot be run under the engine.`,
       if (stop) clearTimeout(stop);
       process.off('SIGINT', onSigint);
       if (shown) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`${line()}\n`);
+      process.stderr.write(`${line(true)}\n`);
       reportRecording(s);
       return exitCodeOf(s);
     },
@@ -413,7 +422,8 @@ error, 3 when the program cannot be run under the engine.`,
     help: `Usage: coroscope ps [--json]
 
 Lists this user's processes that run the Coroscope engine (they have a control
-socket): pid, start time, executable, command line.`,
+socket): pid, start time, executable, command line.
+Exit: 0 ok.`,
     options: { json: false },
     async run(p) {
       const list = listEngineProcesses();
@@ -467,6 +477,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
         s = Session.attach(pid, { record: recordOption(p), policy, ...LIVE_KEEP });
       } catch (e) {
         if (e instanceof AttachError) throw new CliError(`cannot attach to ${pid}: ${e.message}`, EXIT.CANNOT_RUN);
+        if (e instanceof RecordingsDirError) throw new CliError(e.message, EXIT.CANNOT_RUN);
         throw e;
       }
       await live(s, { seconds: secs, attach: true });
@@ -479,7 +490,7 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
 
   export: {
     summary: 'convert a trace file to Perfetto, Chrome JSON or CSV',
-    help: `Usage: coroscope export FILE --format perfetto|chrome|csv -o OUT
+    help: `Usage: coroscope export FILE|--last --format perfetto|chrome|csv -o OUT
 
   perfetto  Perfetto protobuf trace (open in ui.perfetto.dev)
   chrome    Chrome trace-event JSON (chrome://tracing, Perfetto)
@@ -488,9 +499,9 @@ Exit: 0 after detaching, 3 when there is no engine at PID.`,
 A progress bar is shown on stderr for large files when it is a terminal.
 ${UNCLOSED_HELP}
 Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
-    options: { format: true, f: true, o: true, output: true },
+    options: { format: true, f: true, o: true, output: true, last: false },
     async run(p) {
-      if (p.positional.length !== 1) throw usage('export: give one trace file');
+      const file = traceArg(p, 'export');
       const fmt = p.opts.get('format') ?? p.opts.get('f');
       const formats: Record<string, ExportFormat> = {
         perfetto: 'perfetto',
@@ -499,10 +510,12 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
         csv: 'calls-csv',
         'calls-csv': 'calls-csv',
       };
-      if (typeof fmt !== 'string' || !formats[fmt]) throw usage('export: --format perfetto|chrome|csv is required');
+      if (fmt === undefined) throw usage('export: --format perfetto|chrome|csv is required');
+      if (typeof fmt !== 'string' || !Object.hasOwn(formats, fmt))
+        throw usage(`export: unknown format ${fmt === true ? '(none given)' : fmt}: expected perfetto, chrome or csv`);
       const out = p.opts.get('o') ?? p.opts.get('output');
       if (typeof out !== 'string') throw usage('export: -o OUT is required');
-      const r = openTrace(p.positional[0]);
+      const r = openTrace(file);
       const total = Math.max(1, r.info.records || r.info.fileSize / 64);
       const bar = process.stderr.isTTY && r.info.fileSize > 8 << 20;
       let problem: string | undefined;
@@ -540,16 +553,15 @@ Exit: 0 ok, 2 usage error, 4 bad or corrupt file.`,
 
   stats: {
     summary: 'summary tables of a trace file',
-    help: `Usage: coroscope stats FILE [--all]
+    help: `Usage: coroscope stats FILE|--last [--all]
 
 Prints the process, the engine configuration, the coroutines (the 30 that ran
 longest unless --all), per-call statistics like strace -c, preemption and drops.
 ${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (what could be read is still printed).`,
-    options: { all: false },
+    options: { all: false, last: false },
     async run(p) {
-      if (p.positional.length !== 1) throw usage('stats: give one trace file');
-      const s = await openSession(p.positional[0]);
+      const s = await openSession(traceArg(p, 'stats'));
       process.stdout.write(statsReport(s, { limit: p.opts.has('all') ? Infinity : 30 }) + '\n');
       return reportProblems(s);
     },
@@ -608,7 +620,7 @@ Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
 
   check: {
     summary: 'find problems in a trace file (long runs, descheduled or blocked workers, deadlocks, EINTR, drops…)',
-    help: `Usage: coroscope check FILE [--long-run MS] [--json]
+    help: `Usage: coroscope check FILE|--last [--long-run MS] [--json]
 
 Looks for the problems coroutine runtimes have, and says what to change:
   long-run        a coroutine ran longer than MS (default: twice the time
@@ -627,13 +639,13 @@ Looks for the problems coroutine runtimes have, and says what to change:
   idle-imbalance  a worker idle while another had a long run queue
 ${UNCLOSED_HELP}
 Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
-    options: { 'long-run': true, json: false },
+    options: { 'long-run': true, json: false, last: false },
     async run(p) {
-      if (p.positional.length !== 1) throw usage('check: give one trace file');
+      const file = traceArg(p, 'check');
       const lr = p.opts.get('long-run');
       if (lr !== undefined && (typeof lr !== 'string' || !/^\d+(\.\d+)?$/.test(lr)))
         throw usage(`--long-run ${lr}: expected milliseconds`);
-      const r = openTrace(p.positional[0]);
+      const r = openTrace(file);
       const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
       try {
         for await (const b of r.batchesAhead(65536)) f.push(b.raw, b.strings);
@@ -667,7 +679,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
         for (const [k, n] of f.suppressed) process.stdout.write(`(${n} more ${k} not shown)\n`);
       }
       if (problem) {
-        process.stderr.write(`coroscope: ${p.positional[0]}: ${problem.message} (checked what came before)\n`);
+        process.stderr.write(`coroscope: ${file}: ${problem.message} (checked what came before)\n`);
         return EXIT.BAD_FILE;
       }
       const unclosed = r.notClosedCleanly();
@@ -678,17 +690,16 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
 
   dump: {
     summary: 'print a trace file, one line per event',
-    help: `Usage: coroscope dump FILE
+    help: `Usage: coroscope dump FILE|--last
 
 A first line "# coroscope trace: format X.Y, ..." describes the file (format
 1 or 2, whether it was closed cleanly), then one line per event: seconds
 since the first event, thread id, worker, coroutine, and what happened.
 ${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
-    options: {},
+    options: { last: false },
     async run(p) {
-      if (p.positional.length !== 1) throw usage('dump: give one trace file');
-      const r = openTrace(p.positional[0]);
+      const r = openTrace(traceArg(p, 'dump'));
       const inf = r.info;
       process.stdout.write(
         `# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`,
@@ -722,13 +733,47 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     },
   },
 
+  recordings: {
+    summary: 'list the recordings, newest first (the other commands take --last for the newest)',
+    help: `Usage: coroscope recordings [--json] [-n N]
+
+Lists the trace files in the recordings directory ($COROSCOPE_RECORDINGS,
+default ~/.local/share/coroscope/recordings), newest first: when, size, path.
+stats, check, dump and export take --last instead of a file: the newest one.
+Exit: 0 ok, 2 usage error, 3 the directory cannot be created.`,
+    options: { json: false, n: true },
+    async run(p) {
+      if (p.positional.length) throw usage(`recordings: unexpected ${p.positional[0]}`);
+      const nv = p.opts.get('n');
+      if (nv !== undefined && (typeof nv !== 'string' || !/^[1-9]\d*$/.test(nv)))
+        throw usage(`-n ${nv}: expected a positive count`);
+      const list = recordings(nv ? +nv : Infinity);
+      if (p.opts.has('json')) {
+        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        return EXIT.OK;
+      }
+      if (!list.length) {
+        process.stdout.write(`no recordings in ${recordingsDirOrFail()}\n`);
+        return EXIT.OK;
+      }
+      process.stdout.write(
+        table(
+          ['modified', 'size', 'path'],
+          list.map((r) => [new Date(r.modified).toLocaleString(), bytes(r.bytes), r.path]),
+        ) + '\n',
+      );
+      return EXIT.OK;
+    },
+  },
+
   demo: {
     summary: 'list or run the built-in examples',
     help: `Usage: coroscope demo [NAME] [engine options] [-- ARGS...]
 
 Without NAME, lists the examples (native/build/examples) and what each shows.
 With NAME, runs it like coroscope run (echo_server also starts echo_client
-against it, then stops the server).`,
+against it, then stops the server).
+Exit: as coroscope run's; 3 when there is no example NAME or it is not built.`,
     options: { ...ENGINE_OPTS, o: true, output: true, 'no-record': false, seconds: true },
     async run(p) {
       const demos = listDemos();
@@ -752,6 +797,40 @@ against it, then stops the server).`,
     },
   },
 };
+
+/** The one trace file a command reads: its FILE argument, or with --last the newest recording. */
+function traceArg(p: Parsed, cmd: string): string {
+  if (p.opts.has('last')) {
+    if (p.positional.length) throw usage(`${cmd}: give a trace file or --last, not both`);
+    const newest = recordings()[0];
+    if (!newest) throw new CliError(`no recordings yet in ${recordingsDirOrFail()}`, EXIT.BAD_FILE);
+    process.stderr.write(`coroscope: ${newest.path}\n`);
+    return newest.path;
+  }
+  if (p.positional.length !== 1) throw usage(`${cmd}: give one trace file (or --last: the newest recording)`);
+  return p.positional[0];
+}
+
+function recordingsDirOrFail(): string {
+  try {
+    return recordingsDir();
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.CANNOT_RUN);
+  }
+}
+
+function recordings(limit = Infinity): Recording[] {
+  recordingsDirOrFail();
+  return listRecordings(limit);
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 function openTrace(path: string): TraceReader {
   try {
@@ -812,14 +891,14 @@ export async function main(argv: string[]): Promise<number> {
       }
       const c = commands[args[0]];
       if (!c) throw usage(`unknown command ${args[0]}`);
-      process.stdout.write(`${c.help}\n\n${EXIT_HELP}\n`);
+      process.stdout.write(`${c.help}\n`);
       return EXIT.OK;
     }
     const c = commands[name];
     if (!c) throw usage(`unknown command ${name}`);
     const p = parse(args, c.options);
     if (p.opts.has('help')) {
-      process.stdout.write(`${c.help}\n\n${EXIT_HELP}\n`);
+      process.stdout.write(`${c.help}\n`);
       return EXIT.OK;
     }
     return await c.run(p);

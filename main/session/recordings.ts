@@ -6,14 +6,43 @@
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** The directory cannot be made (its message names it and says how to choose another). */
+export class RecordingsDirError extends Error {}
 
 export function recordingsDir(): string {
   const dir =
     process.env.COROSCOPE_RECORDINGS ??
     join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'coroscope', 'recordings');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    makeDirs(resolve(dir), 0o700);
+  } catch (e) {
+    throw new RecordingsDirError(
+      `cannot create the recordings directory ${dir} (${(e as Error).message}): set COROSCOPE_RECORDINGS to a directory you can write, or do not record (--no-record)`,
+    );
+  }
   return dir;
+}
+
+/**
+ * mkdir -p, one component at a time. Not `mkdirSync(dir, { recursive: true })`: Node's loops
+ * forever at 100 % CPU under /proc (mkdir gives ENOENT there, and it retries the parent).
+ */
+function makeDirs(dir: string, mode: number): void {
+  try {
+    mkdirSync(dir, { mode });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+      return;
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+  }
+  makeDirs(dirname(dir), mode);
+  mkdirSync(dir, { mode }); // the parent exists now: a second ENOENT is real (procfs), and thrown
 }
 
 export function defaultRecordingPath(cmd: string, now = new Date()): string {

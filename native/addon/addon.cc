@@ -416,7 +416,10 @@ class TraceFile : public Napi::ObjectWrap<TraceFile>
         std::string path = info[0].As<Napi::String>().Utf8Value();
         cs_trace_err err;
         if (cs_reader_open_path(&r_, path.c_str(), CS_READ_SKIP_UNKNOWN, &err)) {
-            Napi::Error e = Napi::Error::New(info.Env(), path + ": " + err.msg);
+            std::string msg = err.msg;
+            /* The reader names the file in some messages (a failed open); say it once. */
+            if (msg.compare(0, path.size() + 1, path + ":") != 0) msg = path + ": " + msg;
+            Napi::Error e = Napi::Error::New(info.Env(), msg);
             e.Set("code", Napi::String::New(info.Env(), cs_trace_code_name(err.code)));
             throw e;
         }

@@ -27,6 +27,7 @@ import type { EventStore, StoredEvent } from '@core/store/eventStore.js';
 import type { Derived } from '@core/derive/derived.js';
 import type { Snapshot, CoroutineState } from '@core/derive/snapshot.js';
 import type { EngineSnapshot } from '../../../preload/api.js';
+import { signalName } from '@core/events/signals.js';
 
 export type { EngineSnapshot };
 
@@ -353,8 +354,6 @@ const LOOKBACK = 600;
 /** How far back (ns) a coroutine's own history is searched first. */
 const CO_WINDOW = 10e9;
 
-const SIGNALS: Record<number, string> = { 10: 'SIGUSR1', 12: 'SIGUSR2', 23: 'SIGURG', 14: 'SIGALRM', 34: 'SIGRTMIN' };
-
 function copy(ev: StoredEvent): StoredEvent {
   return {
     index: ev.index,
@@ -449,7 +448,7 @@ export function explainStep(derived: Derived, s: Step): Explanation {
       const preempted = leave.a[0] === 1 || since.some((e) => e.kind === Kind.PREEMPTED && e.co === prev);
       if (preempted) {
         const slice = cfg?.timeSlice ? `${fmtDur(cfg.timeSlice)} ` : '';
-        const sig = cfg?.signal ? (SIGNALS[cfg.signal] ?? `signal ${cfg.signal}`) : 'SIGURG';
+        const sig = cfg?.signal ? (signalName(cfg.signal) ?? `signal ${cfg.signal}`) : 'SIGURG';
         const deferred = since.some((e) => e.kind === Kind.PREEMPT_DEFERRED && e.co === prev);
         parts.push(
           `the ${slice}slice of ${who} ran out, so the monitor sent ${sig}${deferred ? ' (deferred at first: it arrived where switching is not safe)' : ''} and ${label(prev)} went to the back of the queue`,
