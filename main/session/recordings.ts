@@ -36,7 +36,7 @@ function makeDirs(dir: string, mode: number): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+      if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`, { cause: e });
       return;
     }
     if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
