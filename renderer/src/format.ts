@@ -32,11 +32,22 @@ export function niceStep(span: number, target: number): number {
 }
 
 /** A tick label relative to the trace start, in the unit the step calls for. */
+/**
+ * An axis label: t (ns from the trace's start) in the largest unit it reaches, with as many
+ * decimals as the tick step needs to tell neighbours apart — "1.694000 s" at a 1 µs step deep in
+ * a trace, not "1694000 µs"; "2.5 ms" at 500 µs; 0 in the step's own unit.
+ */
 export function fmtTick(t: number, step: number): string {
-  if (step < 1e3) return `${Math.round(t)} ns`;
-  if (step < 1e6) return `${+(t / 1e3).toFixed(step < 1e4 ? 1 : 0)} µs`;
-  if (step < 1e9) return `${+(t / 1e6).toFixed(step < 1e7 ? 1 : 0)} ms`;
-  return `${+(t / 1e9).toFixed(step < 1e10 ? 1 : 0)} s`;
+  const units: [number, string][] = [
+    [1e9, 's'],
+    [1e6, 'ms'],
+    [1e3, 'µs'],
+    [1, 'ns'],
+  ];
+  const mag = Math.abs(t) >= step ? Math.abs(t) : step;
+  const [div, name] = units.find(([d]) => mag >= d) ?? units[3];
+  const decimals = Math.max(0, Math.min(9, Math.ceil(Math.log10(div / step) - 1e-9)));
+  return `${(t / div).toFixed(decimals)} ${name}`;
 }
 
 /** A stable colour per coroutine id (golden-ratio hue walk). */
