@@ -104,8 +104,17 @@ test('runDemo sleep_forever pushes batches with their strings, output, status, a
   assert.ok(pushes.some((p) => p.type === 'batch' && p.session === rec.id));
   const fromFile = pushes.filter((p) => p.type === 'batch' && p.session === rec.id);
   assert.ok(bytes(fromFile).equals(bytes(batches)), 'the opened recording streams the same events');
+  // Opening the same file again gives the session already open, not a second one.
+  const again2 = await ask('openTrace', st.recordPath!);
+  assert.equal(again2.id, rec.id);
+  assert.equal((await ask('sessions')).filter((s) => s.name === st.recordPath).length, 1);
   await ask('closeSession', rec.id);
   await rejects('no-session', 'subscribe', rec.id, 0);
+  // Closed, it opens anew.
+  const reopened = await ask('openTrace', st.recordPath!);
+  assert.notEqual(reopened.id, rec.id);
+  await ended(reopened.id);
+  await ask('closeSession', reopened.id);
 });
 
 test('launch of a missing program: not-found; a static binary: static', async () => {

@@ -63,6 +63,8 @@ export interface RequestContext {
 
 export class AppHost {
   private readonly entries = new Map<string, SessionEntry>();
+  /** Opened trace files (device, inode, size, mtime) -> their session id. */
+  private readonly openFiles = new Map<string, string>();
   private readonly listeners = new Set<Push>();
   private nextId = 1;
   private closed = false;
@@ -250,13 +252,20 @@ export class AppHost {
       throw new HostError('not-found', `${path}: no such file`);
     }
     if (st.isDirectory()) throw new HostError('is-directory', `${path} is a directory, not a trace file`);
+    // The same file, unchanged, opened again is the session already open (the page selects it).
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    const open = this.openFiles.get(key);
+    if (open && this.entries.has(open)) return this.entry(open).status();
     let s: Session;
     try {
       s = Session.file(path); // header, index and chunk headers: not the events
     } catch (err) {
       throw new HostError('bad-trace', (err as Error).message);
     }
-    return this.register(s, path).status();
+    const e = this.register(s, path);
+    this.openFiles.set(key, e.id);
+    e.onClose.push(() => this.openFiles.delete(key));
+    return e.status();
   }
 
   private async closeSession(id: string): Promise<void> {
