@@ -30,7 +30,7 @@ test('stepping steal_imbalance from a paused start: explanations and boxes follo
   const explanations: string[] = [];
   for (let i = 0; i < 4; i++) {
     const before = (await page.getByTestId('sched-explain').innerText()).trim();
-    await page.getByTestId('sched-step').click();
+    await page.getByTestId('control-step').click();
     await expect(page.getByTestId('sched-explain')).not.toHaveText(before, { timeout: 10_000 });
     explanations.push((await page.getByTestId('sched-explain').innerText()).trim());
     // Paused between steps: the engine's snapshot agrees with the boxes.
@@ -52,7 +52,13 @@ test('stepping steal_imbalance from a paused start: explanations and boxes follo
   await page.getByTestId('sched-live').click();
   await expect(page.getByTestId('sched-explain')).toHaveText(explanations[3]);
 
+  // One row of run controls: the scheduler view has no Pause/Run of its own, and it follows the
+  // top bar's state (started paused).
+  await expect(page.getByTestId('controls')).toHaveCount(1);
+  await expect(page.locator('[data-testid="sched-pause"], [data-testid="sched-run"]')).toHaveCount(0);
+  await expect(page.getByTestId('sched-state')).toHaveText('paused');
+  await expect(page.getByTestId('control-resume')).toBeEnabled();
   // Run to the end.
-  await page.getByTestId('sched-run').click();
+  await page.getByTestId('control-resume').click();
   await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'exited', { timeout: 30_000 });
 });

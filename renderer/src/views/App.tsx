@@ -40,7 +40,7 @@ export function App() {
         </div>
         <SessionPicker />
         {active && <Controls session={active} />}
-        {active && <ExportButtons session={active} />}
+        {active && <ExportButtons key={active.id} session={active} />}
         {connection !== 'open' && (
           <span className="error" data-testid="connection">
             {connection === 'closed' ? 'disconnected — retrying…' : 'connecting…'}

@@ -12,7 +12,18 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
   const base = useSessionQuery(sessionId, 'info', {}, { throttleMs: 200 })?.oldest ?? 0;
   return (
     <aside className="card detail" data-testid="coroutine-detail" data-co={co}>
-      <h2>{info ? `${info.name || 'co'} #${co}` : `#${co}`}</h2>
+      <h2>
+        {info ? `${info.name || 'co'} #${co}` : `#${co}`}{' '}
+        <button
+          className="detail-close"
+          data-testid="coroutine-detail-close"
+          aria-label="close the detail"
+          title="close (Esc)"
+          onClick={() => useUi.getState().select(null)}
+        >
+          ×
+        </button>
+      </h2>
       {!info && <p className="dim">No transitions seen for this coroutine.</p>}
       {info && (
         <div className="kv">

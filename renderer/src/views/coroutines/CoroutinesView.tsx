@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import { useUi } from '../../stores/ui.js';
 import { coColour, fmtCount, fmtDur } from '../../format.js';
@@ -26,6 +27,15 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
   const sort = useUi((s) => s.coSort);
   const selected = useUi((s) => s.selectedCo);
   const { setCoFilter, setCoShowDone, setCoSort, select } = useUi.getState();
+  // Esc closes the detail (clicking the selected row keeps it: a click selects, never toggles).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (e.key === 'Escape' && !(t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'))) select(null);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [select]);
 
   // Filtered, sorted and cut in the data worker: only the rows shown cross to the page.
   const { value: answer, fresh } = useSessionAnswer(
@@ -95,7 +105,7 @@ export function CoroutinesView({ sessionId }: { sessionId: string }) {
                 data-testid={`coroutine-row-${c.co}`}
                 data-state={c.state}
                 className={c.co === selected ? 'selected' : ''}
-                onClick={() => select(c.co === selected ? null : c.co)}
+                onClick={() => select(c.co)}
               >
                 {COLUMNS.map((col) => (
                   <td key={col.key} className={col.num ? 'num' : ''}>

@@ -10,6 +10,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { CoroscopeApi } from '../../../../preload/api.js';
 import { getApi, errorText } from '../../api/index.js';
 import { useSessions } from '../../stores/sessions.js';
+import { selectPaused, selectStops, useRunControl } from '../../stores/runControl.js';
 import { fmtDur, type Boxes, type Chip, type EngineSnapshot } from '../../data/schedulerModel.js';
 import { coColour } from '../../format.js';
 import { useSessionQuery } from '../useSessionQuery.js';
@@ -34,7 +35,8 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
   const session = useSessions((s) => s.list.find((x) => x.id === sessionId) ?? null);
   const live = !!session && session.state === 'running' && session.kind !== 'replay';
   const [position, setPosition] = useState<number | null>(null);
-  const [paused, setPaused] = useState(false);
+  const paused = useRunControl(selectPaused(sessionId));
+  const stops = useRunControl(selectStops(sessionId));
   const [engine, setEngine] = useState<EngineSnapshot | null>(null);
   const [error, setError] = useState('');
 
@@ -79,32 +81,26 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
       return false;
     }
   };
-  const pause = async () => {
-    if (await send((api, id) => api.pause(id))) {
-      setPaused(true);
-      refreshSnapshot();
-    }
-  };
-  const step = async (n: number) => {
-    if (await send((api, id) => api.step(id, n))) {
-      setPaused(true);
-      setPosition(null);
-      refreshSnapshot();
-    }
-  };
-  const run = async () => {
-    if (await send((api, id) => api.resume(id))) {
-      setPaused(false);
-      setEngine(null);
-    }
-  };
+  // The run controls are the top bar's (one state, stores/runControl.ts): each time the target
+  // comes to rest (a pause or a step, from any control) the view goes to the newest decision and
+  // takes the engine's picture; running again, the picture goes.
+  useEffect(() => {
+    if (!stops) return;
+    setPosition(null);
+    refreshSnapshot();
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- on each rest, not on each render
+  }, [stops]);
+  useEffect(() => {
+    if (!paused) setEngine(null);
+  }, [paused]);
+  const stepN = (n: number) => void useRunControl.getState().step(sessionId, n);
 
   const latest = view.lines[0];
   return (
     <div data-testid="scheduler-view" className="sched">
       <div className="sched-bar">
         {live ? (
-          <LiveControls paused={paused} onPause={pause} onStep={step} onRun={run} send={send} />
+          <LiveControls paused={paused} onStep={stepN} send={send} />
         ) : (
           <span className="dim">
             {session
@@ -147,13 +143,13 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
           }}
         />
         <button data-testid="sched-live" disabled={view.pos === null} onClick={() => setPosition(null)}>
-          back to live
+          {live ? 'back to live' : 'to the last decision'}
         </button>
         <span className="dim" data-testid="sched-where">
           {view.n === 0
             ? 'no decisions yet'
             : view.pos === null
-              ? `live: ${view.n} decisions`
+              ? `${live ? 'live' : 'the last'}: ${view.n} decisions`
               : `decision ${view.pos + 1} of ${view.n}`}
         </span>
       </div>
@@ -188,15 +184,11 @@ export function SchedulerView({ sessionId }: { sessionId: string }) {
 
 function LiveControls({
   paused,
-  onPause,
   onStep,
-  onRun,
   send,
 }: {
   paused: boolean;
-  onPause: () => void;
   onStep: (n: number) => void;
-  onRun: () => void;
   send: (request: (api: CoroscopeApi, id: string) => Promise<unknown>) => Promise<boolean>;
 }) {
   const [n, setN] = useState('10');
@@ -219,12 +211,6 @@ function LiveControls({
   const nOk = Number.isInteger(nValue) && nValue >= 1 && nValue <= 1_000_000;
   return (
     <>
-      <button data-testid="sched-pause" disabled={paused} onClick={onPause}>
-        Pause
-      </button>
-      <button data-testid="sched-step" onClick={() => onStep(1)}>
-        Step 1
-      </button>
       <input
         data-testid="sched-step-n-input"
         value={n}
@@ -234,9 +220,6 @@ function LiveControls({
       />
       <button data-testid="sched-step-n" disabled={!nOk} onClick={() => onStep(nValue)}>
         Step {nOk ? nValue : 'N'}
-      </button>
-      <button data-testid="sched-run" disabled={!paused} onClick={onRun}>
-        Run
       </button>
       <label className="dim" style={{ display: 'flex', gap: 6, alignItems: 'center' }}>
         slow motion
@@ -251,7 +234,9 @@ function LiveControls({
         />
         <span data-testid="sched-delay-value">{delay === 0 ? 'off' : `${delay} ms`}</span>
       </label>
-      <span className="dim">{paused ? 'paused' : 'running'}</span>
+      <span className="dim" data-testid="sched-state">
+        {paused ? 'paused' : 'running'}
+      </span>
     </>
   );
 }

@@ -1,54 +1,28 @@
-import { useState } from 'react';
 import type { SessionStatus } from '../../../../preload/api.js';
-import { getApi, errorText } from '../../api/index.js';
+import { selectControlError, selectPaused, useRunControl } from '../../stores/runControl.js';
 import { useEngineSettings } from '../../stores/engineSettings.js';
 
-/** Pause / step / resume (and kill) for a live session, and the Engine settings panel's button. */
+/** Pause / step / resume (and kill) for a live session — the one row of run controls — and the Engine settings panel's button. */
 export function Controls({ session }: { session: SessionStatus }) {
-  const [error, setError] = useState('');
-  const [paused, setPaused] = useState(false);
+  const paused = useRunControl(selectPaused(session.id));
+  const error = useRunControl(selectControlError(session.id));
   const engineOpen = useEngineSettings((s) => s.open);
   const live = session.state === 'running' && session.kind !== 'replay';
   if (!live) return null;
-  /** One control request; once the engine has answered, the target is paused or not. */
-  const send = async (request: () => Promise<unknown>, pausedAfter: boolean) => {
-    setError('');
-    try {
-      await request();
-      setPaused(pausedAfter);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
-  const kill = async () => {
-    setError('');
-    try {
-      await getApi().kill(session.id);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+  const rc = useRunControl.getState();
   return (
     <span style={{ display: 'flex', gap: 4, alignItems: 'center' }} data-testid="controls">
-      <button
-        data-testid="control-pause"
-        disabled={paused}
-        onClick={() => send(() => getApi().pause(session.id), true)}
-      >
+      <button data-testid="control-pause" disabled={paused} onClick={() => void rc.pause(session.id)}>
         Pause
       </button>
-      <button data-testid="control-step" onClick={() => send(() => getApi().step(session.id, 1), true)}>
+      <button data-testid="control-step" onClick={() => void rc.step(session.id, 1)}>
         Step
       </button>
-      <button
-        data-testid="control-resume"
-        disabled={!paused}
-        onClick={() => send(() => getApi().resume(session.id), false)}
-      >
+      <button data-testid="control-resume" disabled={!paused} onClick={() => void rc.resume(session.id)}>
         Resume
       </button>
       {session.kind === 'launched' && (
-        <button data-testid="control-kill" onClick={kill}>
+        <button data-testid="control-kill" onClick={() => void rc.kill(session.id)}>
           Kill
         </button>
       )}

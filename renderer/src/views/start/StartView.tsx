@@ -10,6 +10,7 @@ import type {
 import { getApi, errorText } from '../../api/index.js';
 import { useSessions } from '../../stores/sessions.js';
 import { useUi } from '../../stores/ui.js';
+import { useRunControl } from '../../stores/runControl.js';
 import { fmtBytes } from '../../format.js';
 
 /** After a session starts: remember it, show it, go to the timeline. */
@@ -160,16 +161,16 @@ function LaunchForm() {
     if (slice.trim()) engine.timeSlice = slice.trim();
     setBusy(true);
     try {
-      opened(
-        await getApi().launch({
-          cmd: cmd.trim(),
-          args: splitArgs(args),
-          cwd: cwd.trim() || undefined,
-          env: Object.keys(parsed.env).length ? parsed.env : undefined,
-          engine,
-          record,
-        }),
-      );
+      const s = await getApi().launch({
+        cmd: cmd.trim(),
+        args: splitArgs(args),
+        cwd: cwd.trim() || undefined,
+        env: Object.keys(parsed.env).length ? parsed.env : undefined,
+        engine,
+        record,
+      });
+      if (startPaused) useRunControl.getState().startedPaused(s.id);
+      opened(s);
     } catch (err) {
       setError(errorText(err));
     } finally {

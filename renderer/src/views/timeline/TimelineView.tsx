@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { sessionFacts, useDataStore } from '../../stores/data.js';
+import { useSessions } from '../../stores/sessions.js';
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
 import { query } from '../../worker/client.js';
@@ -32,6 +33,13 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   const droppedRef = useRef<HTMLSpanElement>(null);
   const lodRef = useRef<HTMLSpanElement>(null);
   const followLive = useUi((s) => s.followLive);
+  // "Follow live" exists only while the session is live; a recording being opened is fitted as it loads.
+  const live = useSessions((s) => {
+    const x = s.list.find((e) => e.id === sessionId);
+    return !!x && x.kind !== 'replay' && x.state === 'running';
+  });
+  const liveRef = useRef(live);
+  liveRef.current = live;
   const viewSpan = useUi((s) => s.viewport.span);
   const selectedCo = useUi((s) => s.selectedCo);
 
@@ -115,13 +123,14 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       }
       if (r) {
         const full = Math.max(r.max - r.min, 1e6);
-        if (!fitted || (st.followLive && st.autoSpan)) {
+        const follow = liveRef.current && st.followLive;
+        if (!fitted || ((follow || !liveRef.current) && st.autoSpan)) {
           // A new session, or following a young one: show all of it (the last 10 s of an older one).
           fitted = true;
           span = Math.min(full * 1.05, 10e9);
           t0 = r.max - span * 0.98;
           if (t0 !== st.viewport.t0 || span !== st.viewport.span) setViewport({ t0, span });
-        } else if (st.followLive) {
+        } else if (follow) {
           const want = r.max - span * 0.95;
           if (want !== t0) {
             t0 = want;
@@ -324,7 +333,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
         markStale();
       } else if (e.key === '+' || e.key === '=') zoom(0.5, LABEL_W + (w - LABEL_W) / 2);
       else if (e.key === '-') zoom(2, LABEL_W + (w - LABEL_W) / 2);
-      else if (e.key === 'f' || e.key === 'F') ui().setFollowLive(!ui().followLive);
+      else if ((e.key === 'f' || e.key === 'F') && liveRef.current) ui().setFollowLive(!ui().followLive);
       else return;
       e.preventDefault();
     };
@@ -361,15 +370,17 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   return (
     <>
       <div className="timeline-bar">
-        <label>
-          <input
-            type="checkbox"
-            data-testid="timeline-follow"
-            checked={followLive}
-            onChange={(e) => useUi.getState().setFollowLive(e.target.checked)}
-          />{' '}
-          follow live
-        </label>
+        {live && (
+          <label>
+            <input
+              type="checkbox"
+              data-testid="timeline-follow"
+              checked={followLive}
+              onChange={(e) => useUi.getState().setFollowLive(e.target.checked)}
+            />{' '}
+            follow live
+          </label>
+        )}
         <button data-testid="timeline-zoom-in" onClick={() => zoomBy(0.5)}>
           +
         </button>

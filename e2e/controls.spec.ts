@@ -1,0 +1,75 @@
+// The inspector's controls say only what is true of the session shown (issue 17): a recording
+// offers no "follow live" and no "back to live"; an export's link belongs to its session;
+// the same file opened twice is one session; a click on a coroutine selects it (Esc closes).
+import { test, expect, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { example, root, servedForFile } from './serveHarness.js';
+
+const served = servedForFile();
+
+function record(name: string, program: string): string {
+  const file = join(served().dir, `${name}.cstrace`);
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'out', 'cli', 'coroscope.mjs'), 'record', '-o', file, '--workers', '2', '--', example(program)],
+    { env: served().env, encoding: 'utf8', cwd: root },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return file;
+}
+
+async function openFile(page: Page, file: string): Promise<void> {
+  await page.getByTestId('view-tab-start').click();
+  await page.getByTestId('open-trace-path').fill(file);
+  await page.getByTestId('open-trace-submit').click();
+  await expect(page.getByTestId('status-state')).toHaveAttribute('data-state', 'loaded', { timeout: 15_000 });
+}
+
+test('a recording: no follow-live, no back-to-live; export links stay with their session; a file opened twice is one session', async ({
+  page,
+}) => {
+  const a = record('steal', 'steal_imbalance');
+  const b = record('hello', 'hello');
+  await page.goto(served().url);
+  await openFile(page, a);
+  await page.getByTestId('view-tab-timeline').click();
+  await expect(page.getByTestId('timeline-canvas')).toBeVisible();
+  await expect(page.getByTestId('timeline-follow')).toHaveCount(0);
+  await page.getByTestId('view-tab-scheduler').click();
+  await expect(page.getByTestId('sched-live')).toHaveText('to the last decision');
+
+  await page.getByTestId('export-perfetto').click();
+  await expect(page.getByTestId('export-result').locator('a')).toBeVisible({ timeout: 15_000 });
+  await openFile(page, b);
+  await expect(page.getByTestId('status-bar')).toContainText('hello.cstrace');
+  await expect(page.getByTestId('export-result'), "the first session's link is not offered on the second").toHaveCount(
+    0,
+  );
+
+  const options = page.getByTestId('session-select').locator('option[value]:not([value=""])');
+  const before = await options.count();
+  await openFile(page, a);
+  await expect(page.getByTestId('status-bar')).toContainText('steal.cstrace');
+  await expect(options).toHaveCount(before);
+});
+
+test('a click on the selected coroutine keeps it selected; Esc and the close button close the detail', async ({
+  page,
+}) => {
+  const a = record('steal2', 'steal_imbalance');
+  await page.goto(served().url);
+  await openFile(page, a);
+  await page.getByTestId('view-tab-coroutines').click();
+  await page.getByTestId('coroutine-show-done').check();
+  const row = page.getByTestId('coroutine-table').locator('tr[data-state]').first();
+  await row.click();
+  await expect(page.getByTestId('coroutine-detail')).toBeVisible();
+  await row.click();
+  await expect(page.getByTestId('coroutine-detail'), 'a second click does not deselect').toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('coroutine-detail')).toHaveCount(0);
+  await row.click();
+  await page.getByTestId('coroutine-detail-close').click();
+  await expect(page.getByTestId('coroutine-detail')).toHaveCount(0);
+});
