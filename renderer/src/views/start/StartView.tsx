@@ -13,11 +13,15 @@ import { useUi } from '../../stores/ui.js';
 import { useRunControl } from '../../stores/runControl.js';
 import { fmtBytes } from '../../format.js';
 
-/** After a session starts: remember it, show it, go to the timeline. */
+/**
+ * After a session starts: remember it, show it, go to the timeline — unless the user went to
+ * another view meanwhile (the session's first status push can come before the reply, and
+ * the user may already be looking at it elsewhere).
+ */
 function opened(s: SessionStatus): void {
   useSessions.getState().upsert(s);
   useSessions.getState().setActive(s.id);
-  useUi.getState().setView('timeline');
+  if (useUi.getState().view === 'start') useUi.getState().setView('timeline');
 }
 
 export function StartView() {
