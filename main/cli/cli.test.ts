@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, example, scratch, sleep } from '../testing/helpers.js';
 import { packageRoot } from '../engine/paths.js';
@@ -512,4 +512,94 @@ test('check: a raw nanosleep in a coroutine is a blocked worker named by its sys
     c.stdout,
     /^blocked-worker {2}reader \(co#\d+\), worker 0: worker 0 blocked \d+ ms in nanosleep\(\): a call the engine cannot park/m,
   );
+});
+
+test('check --baseline catches a regression made on purpose; the same run passes against itself; limits from the repository config', async () => {
+  // A program whose usleep takes as long as it is told: the regression is 1 ms -> 50 ms (limits
+  // leave room for a loaded machine, where a 1 ms sleep was seen to take 11 ms).
+  const src = join(sc.dir, 'naps.c');
+  writeFileSync(
+    src,
+    '#include <stdlib.h>\n#include <unistd.h>\nint main(int c, char **v) { for (int i = 0; i < 10; i++) usleep(atoi(v[1])); return 0; }\n',
+  );
+  const exe = join(sc.dir, 'naps');
+  const cc = spawnSync('cc', ['-O1', src, '-o', exe], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const base = join(sc.dir, 'naps-base.cstrace');
+  const slow = join(sc.dir, 'naps-slow.cstrace');
+  assert.equal((await coroscope(['record', '-o', base, '--', exe, '1000'])).code, 0);
+  assert.equal((await coroscope(['record', '-o', slow, '--', exe, '50000'])).code, 0);
+
+  const same = await coroscope(['check', base, '--baseline', base, '--max-regression', 'p99(*)=0%,stall=+0ms']);
+  assert.equal(same.code, 0, same.stdout + same.stderr);
+  assert.match(same.stdout, /^ok {4}regression {2}p99\(usleep\) /m);
+
+  const worse = await coroscope(['check', slow, '--baseline', base, '--max-regression', 'p99(usleep)=100%']);
+  assert.equal(worse.code, 1, worse.stdout + worse.stderr);
+  assert.match(
+    worse.stdout,
+    /^FAIL {2}regression {2}p99\(usleep\) [\d.]+ ms -> [\d.]+ ms \(\+\d+\.\d %; allowed \+100 %/m,
+  );
+
+  // JUnit and SARIF to files, as CI takes them.
+  const junit = join(sc.dir, 'check.xml');
+  const j = await coroscope([
+    'check',
+    slow,
+    '--baseline',
+    base,
+    '--max-regression',
+    'p99(usleep)=100%',
+    '--format',
+    'junit',
+    '-o',
+    junit,
+  ]);
+  assert.equal(j.code, 1);
+  assert.equal(j.stdout, '');
+  assert.match(readFileSync(junit, 'utf8'), /<failure type="regression" message="p99\(usleep\) /);
+  const sarif = join(sc.dir, 'check.sarif');
+  const s = await coroscope([
+    'check',
+    slow,
+    '--baseline',
+    base,
+    '--max-regression',
+    'p99(usleep)=100%',
+    '--format',
+    'sarif',
+    '-o',
+    sarif,
+  ]);
+  assert.equal(s.code, 1);
+  const log = JSON.parse(readFileSync(sarif, 'utf8')) as { version: string; runs: { results: { ruleId: string }[] }[] };
+  assert.equal(log.version, '2.1.0');
+  assert.ok(log.runs[0].results.some((r) => r.ruleId === 'regression'));
+
+  // The repository's config (./coroscope-check.json, where check runs) holds an absolute limit.
+  const cfg = join(sc.dir, 'coroscope-check.json');
+  writeFileSync(cfg, JSON.stringify({ max: { 'p99(usleep)': '30ms' }, ignore: ['descheduled'] }));
+  try {
+    const fast = await coroscope(['check', base]);
+    assert.equal(fast.code, 0, fast.stdout + fast.stderr);
+    assert.match(fast.stdout, /^ok {4}limit {2}p99\(usleep\) [\d.]+ ms ≤ limit 30\.000 ms/m);
+    const over = await coroscope(['check', slow]);
+    assert.equal(over.code, 1);
+    assert.match(over.stdout, /^FAIL {2}limit {2}p99\(usleep\) [\d.]+ ms > limit 30\.000 ms/m);
+    writeFileSync(cfg, JSON.stringify({ max: { 'p99(usleep)': '10ms' }, maxRegresion: {} }));
+    const typo = await coroscope(['check', base]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown key "maxRegresion"/);
+  } finally {
+    rmSync(cfg);
+  }
+
+  // Usage: a regression limit without a baseline, a metric that does not exist, a bad format.
+  const nb = await coroscope(['check', slow, '--max-regression', 'p99(usleep)=10%']);
+  assert.equal(nb.code, 2);
+  assert.match(nb.stderr, /needs --baseline/);
+  assert.equal((await coroscope(['check', slow, '--max', 'p98(usleep)=1ms'])).code, 2);
+  assert.equal((await coroscope(['check', slow, '--format', 'xml'])).code, 2);
+  const badBase = await coroscope(['check', slow, '--baseline', join(sc.dir, 'none.cstrace')]);
+  assert.equal(badBase.code, 4);
 });

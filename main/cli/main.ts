@@ -7,7 +7,7 @@
  * 128+signal when killed); 2 usage error; 3 cannot run or attach; 4 bad or
  * corrupt file.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Session } from '../session/session.js';
@@ -21,9 +21,16 @@ import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
 import { InsightFinder } from '../../core/insights/insights.js';
+import { MetricsCollector } from '../../core/check/metrics.js';
+import { evaluate, LimitError, parseLimit, type Limit } from '../../core/check/thresholds.js';
+import { parseConfig } from '../../core/check/config.js';
+import { buildReport } from '../../core/check/report.js';
+import { CHECK_FORMATS, FINDING_KINDS, formatReport, type CheckFormat } from '../../core/check/formats.js';
 import { startServe } from '../serve/server.js';
 import { packageRoot } from '../engine/paths.js';
 import { listRecordings, recordingsDir, RecordingsDirError, type Recording } from '../session/recordings.js';
+
+const VERSION = '0.1.0';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANNOT_RUN: 3, BAD_FILE: 4 } as const;
 
@@ -68,6 +75,8 @@ interface Command {
 
 interface Parsed {
   opts: Map<string, string | true>;
+  /** Every value of each option given with a value, in order (repeatable options read these). */
+  multi: Map<string, string[]>;
   positional: string[];
   /** After `--`. */
   rest: string[] | undefined;
@@ -84,6 +93,7 @@ const ENGINE_OPTS = {
 
 function parse(argv: string[], spec: Record<string, boolean>): Parsed {
   const opts = new Map<string, string | true>();
+  const multi = new Map<string, string[]>();
   const positional: string[] = [];
   let rest: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -112,6 +122,7 @@ function parse(argv: string[], spec: Record<string, boolean>): Parsed {
           value = argv[++i];
         }
         opts.set(name, value);
+        multi.set(name, [...(multi.get(name) ?? []), value]);
       } else {
         if (value !== undefined) throw usage(`option --${name} takes no value`);
         opts.set(name, true);
@@ -120,7 +131,7 @@ function parse(argv: string[], spec: Record<string, boolean>): Parsed {
     }
     positional.push(a);
   }
-  return { opts, positional, rest };
+  return { opts, multi, positional, rest };
 }
 
 function engineOptions(p: Parsed): EngineOptions {
@@ -619,8 +630,10 @@ Exit: 0 stopped, 2 usage error, 3 the UI is not built or the port is taken.`,
   },
 
   check: {
-    summary: 'find problems in a trace file (long runs, descheduled or blocked workers, deadlocks, EINTR, drops…)',
-    help: `Usage: coroscope check FILE|--last [--long-run MS] [--json]
+    summary: 'find problems in a trace file, hold it to limits and to a baseline (for CI)',
+    help: `Usage: coroscope check FILE|--last [--long-run MS] [--baseline OLD.cstrace]
+                      [--max METRIC=LIMIT]... [--max-regression METRIC=ALLOWANCE]...
+                      [--config FILE] [--format text|json|junit|sarif] [-o OUT]
 
 Looks for the problems coroutine runtimes have, and says what to change:
   long-run        a coroutine ran longer than MS (default: twice the time
@@ -637,54 +650,94 @@ Looks for the problems coroutine runtimes have, and says what to change:
   short-write     a write in a coroutine returned fewer bytes than asked
   drops           events lost while recording
   idle-imbalance  a worker idle while another had a long run queue
+
+Limits (for CI). METRIC is p50(CALL), p99(CALL), max(CALL), mean(CALL),
+count(CALL), errors(CALL) — CALL a hooked call such as read, or * for every
+one — stall (time workers were blocked), drops, or findings(KIND):
+  --max p99(read)=2ms            fails when the trace's p99 of read exceeds 2 ms
+  --baseline OLD.cstrace         the run to compare with
+  --max-regression p99(read)=10% fails when p99(read) grew more than 10 %
+  --max-regression stall=+5ms    ... or stall grew by more than 5 ms
+  --config FILE                  limits kept in the repository (default:
+                                 ./coroscope-check.json when it exists):
+    {"max": {"p99(read)": "2ms"}, "maxRegression": {"p99(*)": "20%"},
+     "ignore": ["descheduled"]}
+Output (--format, default text; --json is --format json): text, json, junit
+(JUnit XML for CI test reports) or sarif (SARIF 2.1.0 for code scanning), to
+stdout or -o OUT. A sample CI workflow: docs/ci.md.
 ${UNCLOSED_HELP}
-Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corrupt file.`,
-    options: { 'long-run': true, json: false, last: false },
+Exit: 0 nothing found and every limit held, 1 problems found or a limit
+exceeded (usable in a test suite), 2 usage or configuration error, 4 bad or
+corrupt trace or baseline.`,
+    options: {
+      'long-run': true,
+      json: false,
+      last: false,
+      baseline: true,
+      max: true,
+      'max-regression': true,
+      config: true,
+      format: true,
+      o: true,
+      output: true,
+    },
     async run(p) {
       const file = traceArg(p, 'check');
       const lr = p.opts.get('long-run');
       if (lr !== undefined && (typeof lr !== 'string' || !/^\d+(\.\d+)?$/.test(lr)))
         throw usage(`--long-run ${lr}: expected milliseconds`);
-      const r = openTrace(file);
-      const f = new InsightFinder({ longRunNs: lr ? +lr * 1e6 : 0 });
-      try {
-        for await (const b of r.batchesAhead(65536)) f.push(b.raw, b.strings);
-      } finally {
-        r.close();
+      const fmtOpt = p.opts.get('format') ?? (p.opts.has('json') ? 'json' : 'text');
+      if (typeof fmtOpt !== 'string' || !(CHECK_FORMATS as readonly string[]).includes(fmtOpt))
+        throw usage(`check: unknown format ${String(fmtOpt)}: expected ${CHECK_FORMATS.join(', ')}`);
+      const format = fmtOpt as CheckFormat;
+      const out = p.opts.get('o') ?? p.opts.get('output');
+      if (out === true) throw usage('check: -o needs a file');
+      const { limits, ignore } = checkLimits(p);
+      const baselinePath = p.opts.get('baseline');
+      if (baselinePath === true) throw usage('check: --baseline needs a trace file');
+      if (limits.some((l) => l.kind === 'regression') && !baselinePath)
+        throw usage('check: a --max-regression limit needs --baseline OLD.cstrace');
+
+      const cur = await scanForCheck(file, lr ? +lr * 1e6 : 0);
+      let base: Awaited<ReturnType<typeof scanForCheck>> | undefined;
+      if (baselinePath) {
+        base = await scanForCheck(baselinePath, lr ? +lr * 1e6 : 0);
+        if (base.problem) throw new CliError(`${baselinePath} (the baseline): ${base.problem.message}`, EXIT.BAD_FILE);
       }
-      const found = f.finish();
-      const problem = r.problem();
-      let t0 = Infinity;
-      for (const i of found) t0 = Math.min(t0, i.ts);
-      const procs = f.processes.processes(r.strings);
-      if (!p.opts.has('json') && procs.length > 1) {
+      let results;
+      try {
+        results = evaluate(limits, cur.metrics, base?.metrics);
+      } catch (e) {
+        if (e instanceof LimitError) throw usage(`check: ${e.message}`);
+        throw e;
+      }
+      const report = buildReport({
+        trace: file,
+        baseline: baselinePath,
+        insights: cur.found,
+        suppressed: cur.suppressed,
+        limits: results,
+        ignore,
+      });
+      if (format === 'text' && !out && cur.procs.length > 1) {
         // A followed session: which processes the checks covered, one line each.
-        for (const pr of procs)
+        for (const pr of cur.procs)
           process.stdout.write(
             `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
           );
       }
-      if (p.opts.has('json')) {
-        process.stdout.write(
-          JSON.stringify({ insights: found, suppressed: Object.fromEntries(f.suppressed), processes: procs }, null, 2) +
-            '\n',
-        );
-      } else if (!found.length) {
-        process.stdout.write('no problems found\n');
-      } else {
-        for (const i of found) {
-          const who = [i.coName, i.worker !== undefined ? `worker ${i.worker}` : ''].filter(Boolean).join(', ');
-          process.stdout.write(`${i.kind}  ${who ? who + ': ' : ''}${i.title}\n    -> ${i.advice}\n`);
-        }
-        for (const [k, n] of f.suppressed) process.stdout.write(`(${n} more ${k} not shown)\n`);
-      }
-      if (problem) {
-        process.stderr.write(`coroscope: ${file}: ${problem.message} (checked what came before)\n`);
+      const text =
+        format === 'json'
+          ? JSON.stringify({ ...report, processes: cur.procs }, null, 2) + '\n'
+          : formatReport(report, format, VERSION);
+      if (typeof out === 'string') writeFileSync(out, text, { mode: 0o600 });
+      else process.stdout.write(text);
+      if (cur.problem) {
+        process.stderr.write(`coroscope: ${file}: ${cur.problem.message} (checked what came before)\n`);
         return EXIT.BAD_FILE;
       }
-      const unclosed = r.notClosedCleanly();
-      if (unclosed) process.stderr.write(`coroscope: ${unclosed}\n`);
-      return found.some((i) => i.kind !== 'descheduled') ? EXIT.FAILED : EXIT.OK;
+      if (cur.unclosed) process.stderr.write(`coroscope: ${cur.unclosed}\n`);
+      return report.failed ? EXIT.FAILED : EXIT.OK;
     },
   },
 
@@ -798,6 +851,74 @@ Exit: as coroscope run's; 3 when there is no example NAME or it is not built.`,
   },
 };
 
+/** One pass over a trace for check: its insights, its metrics, its processes and what went wrong. */
+async function scanForCheck(path: string, longRunNs: number) {
+  const r = openTrace(path);
+  const f = new InsightFinder({ longRunNs });
+  const m = new MetricsCollector();
+  try {
+    for await (const b of r.batchesAhead(65536)) {
+      f.push(b.raw, b.strings);
+      m.push(b.raw);
+    }
+  } finally {
+    r.close();
+  }
+  const found = f.finish();
+  const counts = new Map<string, number>(Object.keys(FINDING_KINDS).map((k) => [k, 0]));
+  for (const i of found) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
+  for (const [k, n] of f.suppressed) counts.set(k, (counts.get(k) ?? 0) + n);
+  return {
+    found,
+    suppressed: f.suppressed as Map<string, number>,
+    metrics: m.values(counts),
+    procs: f.processes.processes(r.strings),
+    problem: r.problem(),
+    unclosed: r.notClosedCleanly(),
+  };
+}
+
+/** The limits of a check: the config file's (--config, or ./coroscope-check.json), then the command line's. */
+function checkLimits(p: Parsed): { limits: Limit[]; ignore: Set<string> } {
+  const limits: Limit[] = [];
+  let ignore = new Set<string>();
+  const cfgOpt = p.opts.get('config');
+  if (cfgOpt === true) throw usage('check: --config needs a file');
+  const cfgPath = cfgOpt ?? (existsSync('coroscope-check.json') ? 'coroscope-check.json' : undefined);
+  try {
+    if (cfgPath) {
+      let text: string;
+      try {
+        text = readFileSync(cfgPath, 'utf8');
+      } catch (e) {
+        throw new LimitError(
+          `${cfgPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        );
+      }
+      const cfg = parseConfig(text, cfgPath);
+      limits.push(...cfg.limits);
+      ignore = cfg.ignore;
+    }
+    for (const [opt, kind] of [
+      ['max', 'max'],
+      ['max-regression', 'regression'],
+    ] as const)
+      for (const spec of all(p, opt)) limits.push(parseLimit(kind, spec));
+  } catch (e) {
+    if (e instanceof LimitError) throw usage(`check: ${e.message}`);
+    throw e;
+  }
+  return { limits, ignore };
+}
+
+/** Every value of a repeatable option, in order (given several times, or comma-separated). */
+function all(p: Parsed, name: string): string[] {
+  return (p.multi.get(name) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
 /** The one trace file a command reads: its FILE argument, or with --last the newest recording. */
 function traceArg(p: Parsed, cmd: string): string {
   if (p.opts.has('last')) {
@@ -881,7 +1002,7 @@ export async function main(argv: string[]): Promise<number> {
       return name ? EXIT.OK : EXIT.USAGE;
     }
     if (name === '--version' || name === '-V') {
-      process.stdout.write('coroscope 0.1.0\n');
+      process.stdout.write(`coroscope ${VERSION}\n`);
       return EXIT.OK;
     }
     if (name === 'help') {
