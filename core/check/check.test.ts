@@ -96,7 +96,7 @@ const longRun: Insight = {
   ts: 5e6,
   durationNs: 42e6,
   co: 7,
-  coName: 'hog <1> & "friends"',
+  coName: 'hog <1> & "friends" (co#7)',
   worker: 0,
   title: 'ran 42 ms without switching out',
   advice: 'yield in the loop',

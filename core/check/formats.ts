@@ -31,7 +31,7 @@ export const FINDING_KINDS: Record<string, string> = {
 
 const who = (i: Finding): string =>
   [
-    i.coName ? `${i.coName}${i.co !== undefined ? ` (co#${i.co})` : ''}` : '',
+    i.coName ?? '', // InsightFinder's name already says which coroutine: "handler (co#1)"
     i.worker !== undefined ? `worker ${i.worker}` : '',
   ]
     .filter(Boolean)
