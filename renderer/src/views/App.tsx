@@ -15,6 +15,7 @@ import { Controls } from './session/Controls.js';
 import { ExportButtons } from './session/ExportButtons.js';
 import { EnginePanel } from './session/EnginePanel.js';
 import { useEngineSettings } from '../stores/engineSettings.js';
+import { ShortcutsOverlay } from './ShortcutsOverlay.js';
 
 export function App() {
   const view = useUi((s) => s.view);
@@ -65,6 +66,7 @@ export function App() {
         {view === 'compare' && <CompareView />}
       </div>
       <StatusBar session={active} />
+      <ShortcutsOverlay />
     </div>
   );
 }

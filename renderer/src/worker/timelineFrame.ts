@@ -26,18 +26,20 @@ import type { FrameRequest, FrameRow, TimelineFrame } from './protocol.js';
 import type { TimelineModel } from '../data/timelineModel.js';
 import { LaneColumns, type Overview } from '@core/overview/overview.js';
 import { clip, LANE_H } from '../views/timeline/geometry.js';
+import { COLOURS } from '../data/palette.js';
 
 // ---- colours ---------------------------------------------------------------------------------------
 
-const IDLE_COLOUR = '#2a2e38';
-const READY_COLOUR = '#c9a227';
-const SUSPENDED_COLOUR = '#34496a';
-const OTHER_COLOUR = '#555';
-const CALL_THREAD = '#e0e0e0';
-const CALL_CO = '#8fb3e0';
-const PREEMPTED_COLOUR = '#ff5a5a';
-const DEFERRED_COLOUR = '#ffb86b';
-const DROP_COLOUR = '#ff00ff';
+// One table with the legend (data/palette.ts).
+const IDLE_COLOUR = COLOURS.idle;
+const READY_COLOUR = COLOURS.ready;
+const SUSPENDED_COLOUR = COLOURS.suspended;
+const OTHER_COLOUR = COLOURS.other;
+const CALL_THREAD = COLOURS.callThread;
+const CALL_CO = COLOURS.callCo;
+const PREEMPTED_COLOUR = COLOURS.preempted;
+const DEFERRED_COLOUR = COLOURS.deferred;
+const DROP_COLOUR = COLOURS.drop;
 
 const enum NameClass {
   UNKNOWN,
@@ -129,7 +131,7 @@ function colourOfCo(co: number): string {
 }
 
 /** Worker-lane columns too dense to tell coroutines apart: idle blended with this by the time busy. */
-const BUSY = '#c8ccd6';
+const BUSY = COLOURS.busy;
 
 /** [r, g, b] of '#rrggbb' or 'hsl(h s% l%)'. */
 function rgb(colour: string): [number, number, number] {

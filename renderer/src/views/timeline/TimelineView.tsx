@@ -9,6 +9,8 @@ import { AXIS_H, draw, droppedNote, firstRowBelow, LABEL_W, layout, type Layout 
 import { rowsIn } from './geometry.js';
 import { FrameSource } from './frameSource.js';
 import { noteInteraction } from '../../stores/interaction.js';
+import { useOverlays } from '../../stores/overlays.js';
+import { Legend } from './Legend.js';
 
 const MIN_SPAN = 200; // ns
 const MAX_SPAN = 3600e9;
@@ -42,6 +44,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
   liveRef.current = live;
   const viewSpan = useUi((s) => s.viewport.span);
   const selectedCo = useUi((s) => s.selectedCo);
+  const legendOpen = useOverlays((s) => s.legend);
 
   useEffect(() => {
     const canvas = canvasRef.current!;
@@ -403,7 +406,15 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
             </button>
           </span>
         )}
-        <span className="dim">wheel: zoom · shift+wheel: scroll · drag: pan · ←→ ↑↓ + − F</span>
+        <button
+          data-testid="timeline-legend-toggle"
+          aria-pressed={legendOpen}
+          title="what the colours mean (L)"
+          onClick={() => useOverlays.getState().setLegend(!legendOpen)}
+        >
+          Legend
+        </button>
+        <span className="dim">wheel: zoom · shift+wheel: scroll · drag: pan · ←→ ↑↓ + − F · ? all keys</span>
         <span
           ref={hoverRef}
           data-testid="timeline-hover"
@@ -418,6 +429,7 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       </div>
       <div className="timeline-wrap">
         <canvas ref={canvasRef} data-testid="timeline-canvas" tabIndex={0} />
+        <Legend />
       </div>
     </>
   );
