@@ -275,8 +275,11 @@ export class TimelineBuilder {
   /** Events of one batch, in order. STRING/STRING_MORE and unknown kinds are skipped. */
   push(raw: RawEvents, strings: StringTable): void {
     this.strings = strings;
-    for (let i = 0; i < raw.length; i++) this.event(raw, i);
+    // Counted first: the loop is compiled on its own (on-stack replacement, during the first batch), and
+    // code after it that had not run yet would send every later batch back to the interpreter at its end.
     this.stats.events += raw.length;
+    const n = raw.length;
+    for (let i = 0; i < n; i++) this.event(raw, i);
   }
 
   /** Ends every open slice at endTs (default: the newest timestamp seen) and terminates pending flows. */
