@@ -19,10 +19,15 @@
 //              implies in the notes. Target: <= 1 MB/min (flat; the store it
 //              kept before grew ~90 MB/min at this rate).
 //              Everything written goes to the temporary directory, removed at
-//              the end (the recording is ~300 MB, a Perfetto export ~7 GB).
+//              the end (the recording is ~300 MB, a Perfetto export ~7 GB),
+//              except the recording with --bigtrace-file FILE: kept there,
+//              recorded only when FILE does not exist (then reused as it is,
+//              never written). --bigtrace-commands picks a subset of stats,
+//              check, export, run.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 
@@ -49,23 +54,53 @@ export function bigtraceBenchmarks(h) {
   const cli = join(h.root, 'out', 'cli', 'coroscope.mjs');
   const env = () => cleanEnv(opts.nativeDir ? { COROSCOPE_NATIVE_DIR: h.nativeBuild() } : {});
 
-  // /usr/bin/time -f: wall seconds and max RSS (KB) on its last stderr line.
+  // /usr/bin/time -f: wall seconds, max RSS (KB), user and system CPU seconds on its last stderr line;
+  // the 1-minute load average before and after (the machine is shared: CPU time is the steadier number).
   async function timed(what, args, timeout) {
-    const r = await run('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], {
+    const load0 = os.loadavg()[0];
+    const r = await run('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, cli, ...args], {
       env: env(),
       cwd: h.root,
       timeout,
     });
-    const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+    const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
     if (!m) throw new Error(`${what}: no /usr/bin/time line (exit ${r.code}): ${r.stderr.slice(-400)}`);
     // check exits 1 when it finds problems: only a crash or a bad file (4) counts as failure
     if (r.code !== 0 && !(args[0] === 'check' && r.code === 1))
       throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-400)}`);
-    return { seconds: +m[1], rssMb: +m[2] / 1024, stdout: r.stdout, stderr: r.stderr };
+    return {
+      seconds: +m[1],
+      rssMb: +m[2] / 1024,
+      cpu: +m[3] + +m[4],
+      load: [load0, os.loadavg()[0]],
+      stdout: r.stdout,
+      stderr: r.stderr,
+    };
+  }
+
+  /** The events of a trace file, counted by reading it through the addon (as the CLI does). */
+  function countEvents(file) {
+    const { TraceFile } = createRequire(import.meta.url)(join(h.nativeBuild(), 'coroscope.node'));
+    const f = new TraceFile(file);
+    const into = new Uint8Array(65536 * 64);
+    let n = 0;
+    try {
+      for (;;) {
+        const r = f.read(65536, into);
+        n += r.events.byteLength / 64;
+        if (r.done) break;
+      }
+    } finally {
+      f.close();
+    }
+    return n;
   }
 
   async function record(dir, exe) {
-    const file = join(dir, 'big.cstrace');
+    const kept = opts.bigtraceFile;
+    if (kept && existsSync(kept))
+      return { file: kept, events: countEvents(kept), bytes: statSync(kept).size, drops: NaN, reused: true };
+    const file = kept ? `${kept}.part` : join(dir, 'big.cstrace');
     const r = await mustRun(
       'coroscope record (rec_workload)',
       process.execPath,
@@ -74,7 +109,9 @@ export function bigtraceBenchmarks(h) {
     );
     const m = /recorded (\d+) events/.exec(r.stderr);
     if (!m) throw new Error(`coroscope record printed no event count: ${r.stderr.slice(-400)}`);
-    return { file, events: +m[1], bytes: statSync(file).size, drops: +(/drops (\d+)/.exec(r.stderr)?.[1] ?? NaN) };
+    const drops = +(/drops (\d+)/.exec(r.stderr)?.[1] ?? NaN);
+    if (kept) renameSync(file, kept); // under its name only once complete
+    return { file: kept ?? file, events: +m[1], bytes: statSync(kept ?? file).size, drops, reused: false };
   }
 
   // coroscope run at ~RUN_RATE events/s: VmRSS of the CLI every second.
@@ -115,8 +152,9 @@ export function bigtraceBenchmarks(h) {
   }
 
   async function benchBigtrace() {
+    const commands = COMMANDS.filter((c) => opts.bigtraceCommands.includes(c.key));
     const metas = [];
-    for (const c of COMMANDS) {
+    for (const c of commands) {
       metas.push({
         name: `bigtrace_${c.key}_rate`,
         title: `${c.title}, ~100 M-event recording: events/s`,
@@ -150,40 +188,46 @@ export function bigtraceBenchmarks(h) {
       await mustRun('npm run build:cli', 'npm', ['run', 'build:cli'], { env: process.env, cwd: h.root });
       const workload = await cc('rec_workload', 'c/rec_workload.c', linkEngine());
       const t0 = Date.now();
-      const rec = await record(dir, workload);
-      log(
-        `  recorded ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB, ${rec.drops} drops) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
-      );
+      const rec = commands.length ? await record(dir, workload) : null;
+      if (rec)
+        log(
+          rec.reused
+            ? `  reused ${rec.file}: ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB)`
+            : `  recorded ${rec.events.toLocaleString('en-US')} events (${(rec.bytes / 1e6).toFixed(0)} MB, ${rec.drops} drops) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        );
       const reps = Math.max(3, opts.reps);
-      const got = Object.fromEntries(COMMANDS.map((c) => [c.key, []]));
-      for (let i = 0; i < reps; i++) {
-        const order =
-          i % 3 === 0
-            ? COMMANDS
-            : i % 3 === 1
-              ? [COMMANDS[1], COMMANDS[2], COMMANDS[0]]
-              : [COMMANDS[2], COMMANDS[0], COMMANDS[1]];
+      const got = Object.fromEntries(commands.map((c) => [c.key, []]));
+      for (let i = 0; rec && i < reps; i++) {
+        // The commands in a rotating order (each one first, second, third in turn).
+        const order = commands.map((_, k) => commands[(k + i) % commands.length]);
         for (const c of order) {
           const r = await timed(c.title, c.args(rec.file, dir), 3_600_000);
           if (c.key === 'export') rmSync(join(dir, 'out.pftrace'), { force: true });
           got[c.key].push(r);
           log(
-            `  ${c.title} rep ${i + 1}: ${r.seconds.toFixed(1)} s (${(rec.events / r.seconds / 1e6).toFixed(2)} M events/s), peak RSS ${r.rssMb.toFixed(0)} MB`,
+            `  ${c.title} rep ${i + 1}: ${r.seconds.toFixed(1)} s (${(rec.events / r.seconds / 1e6).toFixed(2)} M events/s), CPU ${r.cpu.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB, load ${r.load.map((l) => l.toFixed(1)).join(' -> ')}`,
           );
         }
       }
-      for (const c of COMMANDS) {
+      for (const c of rec ? commands : []) {
         const runs = got[c.key];
         const secs = median(runs.map((r) => r.seconds));
         const rss = median(runs.map((r) => r.rssMb));
+        const cpu = median(runs.map((r) => r.cpu));
         const eps = rec.events / secs / 1e6;
         const detail = {
           events: rec.events,
           file_bytes: rec.bytes,
           reps_seconds: runs.map((r) => r.seconds),
+          reps_cpu_seconds: runs.map((r) => round4(r.cpu)),
           reps_rss_mb: runs.map((r) => round4(r.rssMb)),
+          reps_load_avg: runs.map((r) => r.load.map(round4)),
         };
-        const what = `${rec.events.toLocaleString('en-US')}-event recording (rec_workload ${opts.bigtraceCoroutines} ${ROUNDS} ${BATCH_PAIRS}, ${(rec.bytes / 1e6).toFixed(0)} MB); node ${process.version}; whole process under /usr/bin/time, start-up included; median of ${reps}`;
+        const source = rec.reused
+          ? `${opts.bigtraceFile}, reused`
+          : `rec_workload ${opts.bigtraceCoroutines} ${ROUNDS} ${BATCH_PAIRS}`;
+        const loads = runs.flatMap((r) => r.load);
+        const what = `${rec.events.toLocaleString('en-US')}-event recording (${source}, ${(rec.bytes / 1e6).toFixed(0)} MB); node ${process.version}; whole process under /usr/bin/time, start-up included; median of ${reps}; CPU (user + system) ${cpu.toFixed(1)} s, i.e. ${(rec.events / cpu / 1e6).toFixed(2)} M events per CPU second; 1-min load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`;
         rows.push(
           row({
             ...metas.find((m) => m.name === `bigtrace_${c.key}_rate`),
@@ -205,13 +249,14 @@ export function bigtraceBenchmarks(h) {
           }),
         );
       }
-      rmSync(rec.file, { force: true });
+      if (rec && !rec.reused && !opts.bigtraceFile) rmSync(rec.file, { force: true });
     } catch (e) {
       for (const m of metas)
         if (!rows.some((r) => r.name === m.name))
           rows.push(errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
     }
     try {
+      if (!opts.bigtraceCommands.includes('run')) return rows;
       const producer = await cc('paced_producer', 'c/paced_producer.c', linkEngine());
       const r = await runSlope(dir, producer);
       const half = r.samples.filter((s) => s.t >= r.seconds / 2);

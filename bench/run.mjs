@@ -12,6 +12,8 @@
 //            --ui-stream-rate EVENTS_PER_S (default 200000)
 //            --recording-big (the recording rows also at ~100 M events: long)
 //            --bigtrace-coroutines N (default 320000: ~100 M events)  --bigtrace-run-seconds S (default 120)
+//            --bigtrace-file FILE (the recording kept there and reused: recorded only when FILE is missing)
+//            --bigtrace-commands LIST (a subset of stats,check,export,run; default all)
 //            --strict (exit 2 when a row misses its target)
 //            --native-dir DIR (use an engine built elsewhere: DIR/libcoroscope.so and
 //            DIR/examples/echo_{server,client}; no make)
@@ -74,7 +76,8 @@ function usage(msg) {
   console.error(
     'usage: node bench/run.mjs [--only NAME[,NAME...]] [--reps N] [--echo-duration S] [--core-export-events N]\n' +
       '                         [--ui-stream-seconds S] [--ui-reps N] [--ui-stream-rate EVENTS_PER_S] [--recording-big]\n' +
-      '                         [--bigtrace-coroutines N] [--bigtrace-run-seconds S]\n' +
+      '                         [--bigtrace-coroutines N] [--bigtrace-run-seconds S] [--bigtrace-file FILE]\n' +
+      '                         [--bigtrace-commands stats,check,export,run]\n' +
       '                         [--no-native-build] [--native-dir DIR] [--no-callgrind] [--strict] [--list]\n' +
       `benchmarks: ${BENCHMARKS.join(', ')}`,
   );
@@ -96,6 +99,8 @@ function parseArgs(argv) {
     recordingBig: false,
     bigtraceCoroutines: 320_000,
     bigtraceRunSeconds: 120,
+    bigtraceFile: null,
+    bigtraceCommands: ['stats', 'check', 'export', 'run'],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -113,6 +118,8 @@ function parseArgs(argv) {
     else if (a === '--recording-big') o.recordingBig = true;
     else if (a === '--bigtrace-coroutines') o.bigtraceCoroutines = Number(val());
     else if (a === '--bigtrace-run-seconds') o.bigtraceRunSeconds = Number(val());
+    else if (a === '--bigtrace-file') o.bigtraceFile = resolve(val());
+    else if (a === '--bigtrace-commands') o.bigtraceCommands = val().split(',').filter(Boolean);
     else if (a === '--strict') o.strict = true;
     else if (a === '--native-dir') o.nativeDir = resolve(val());
     else if (a === '--list') {
@@ -131,6 +138,8 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.bigtraceCoroutines) || o.bigtraceCoroutines < 2 || o.bigtraceCoroutines % 2)
     usage('--bigtrace-coroutines must be an even integer >= 2');
   if (!(o.bigtraceRunSeconds >= 20)) usage('--bigtrace-run-seconds must be >= 20');
+  if (!o.bigtraceCommands.length || o.bigtraceCommands.some((c) => !['stats', 'check', 'export', 'run'].includes(c)))
+    usage('--bigtrace-commands takes a comma list of stats, check, export, run');
   // Row names are accepted too (sleep100k_wall -> sleep100k).
   const rowToBenchmark = (n) =>
     n.startsWith('sleep100k')

@@ -401,3 +401,36 @@ test('a followed session: each process has its own track group, its threads and 
   const mainThread = [...c.tracks.values()].find((x) => x.kind === 'thread' && x.tid === MAIN_TID);
   if (mainThread) assert.equal(mainThread.parent, parent.id, "the launched process's thread stays under it");
 });
+
+test('events of a coroutine that arrive after its finish (another ring, a later batch) draw nothing', () => {
+  const strings = new StringTable();
+  const w0 = { worker: 0, tid: 4243 };
+  const w1 = { worker: 1, tid: 4244 };
+  const early = rawOf([
+    { ts: t(1), kind: Kind.CO_READY, ...w0, co: 7, a: [0, 0, 0, 0] },
+    { ts: t(2), kind: Kind.CO_RUN, ...w0, co: 7, a: [1] },
+    { ts: t(3), kind: Kind.CO_FINISH, ...w0, co: 7, a: [0, 0] },
+  ]);
+  // Ring of worker 1, drained later: a yield and a migration of 7 stamped before its finish, and the first
+  // events of a new coroutine whose id shares the low bits of 7's (any cache by id must tell them apart).
+  const late = rawOf([
+    { ts: t(2.5), kind: Kind.CO_YIELD, ...w1, co: 7, a: [0] },
+    { ts: t(2.6), kind: Kind.CO_MIGRATE, ...w1, co: 7, a: [0, 1] },
+    { ts: t(4), kind: Kind.CO_READY, ...w1, co: 7 + 4096 * 16, a: [0, 0, 0, 0] },
+  ]);
+  const { c } = build([
+    { raw: early, strings },
+    { raw: late, strings },
+  ]);
+  const track = one(c, 'co #7');
+  assert.deepEqual(
+    c.slicesOn(track.id).map((s) => s.name),
+    ['ready', 'running'],
+  );
+  assert.deepEqual(
+    c.instants.filter((i) => i.track === track.id).map((i) => i.name),
+    ['finished'],
+  );
+  assert.deepEqual(c.tracksNamed(`co #${7 + 4096 * 16}`).length, 1);
+  assertWellFormed(c);
+});

@@ -162,6 +162,8 @@ export interface TimelineOptions {
 
 const MAX_PENDING_FLOWS = 8;
 const FINISHED_MEMORY = 4096;
+/** Slots of the live-coroutine cache (a power of two). */
+const CO_SLOTS = 4096;
 
 const enum Phase {
   NONE,
@@ -244,8 +246,11 @@ export class TimelineBuilder {
   private readonly finishedRing: number[] = [];
   private finishedNext = 0;
   private strings: StringTable | null = null;
-  /** The last coroutine co() found live (events of one coroutine come in runs); null after it finished. */
-  private lastCo: CoState | null = null;
+  /**
+   * Live coroutines co() found lately, direct-mapped by the low bits of their id (the ones running on the
+   * workers and waking each other hit here instead of in `cos`); a finished coroutine leaves its slot.
+   */
+  private readonly coSlots: Array<CoState | null> = new Array<CoState | null>(CO_SLOTS).fill(null);
   /** The last thread thread() found. */
   private lastThread: ThreadState | null = null;
   /** The one argument list, refilled for each event that has arguments (see ArgList). */
@@ -270,8 +275,11 @@ export class TimelineBuilder {
   /** Events of one batch, in order. STRING/STRING_MORE and unknown kinds are skipped. */
   push(raw: RawEvents, strings: StringTable): void {
     this.strings = strings;
-    for (let i = 0; i < raw.length; i++) this.event(raw, i);
+    // Counted first: the loop is compiled on its own (on-stack replacement, during the first batch), and
+    // code after it that had not run yet would send every later batch back to the interpreter at its end.
     this.stats.events += raw.length;
+    const n = raw.length;
+    for (let i = 0; i < n; i++) this.event(raw, i);
   }
 
   /** Ends every open slice at endTs (default: the newest timestamp seen) and terminates pending flows. */
@@ -510,7 +518,8 @@ export class TimelineBuilder {
     this.instant(tr, ts, 'finished', a, 0, this.takeFlows(co));
     this.sink.close(tr.info.id);
     this.cos.delete(co.id);
-    if (this.lastCo === co) this.lastCo = null;
+    const slot = (co.id >>> 0) & (CO_SLOTS - 1);
+    if (this.coSlots[slot] === co) this.coSlots[slot] = null;
     this.stats.liveCoroutines--;
     this.rememberFinished(co.id);
   }
@@ -784,13 +793,15 @@ export class TimelineBuilder {
   /** The coroutine's state, created on first sight; null for a coroutine that finished. */
   private co(id: number): CoState | null {
     if (!id) return null;
-    const last = this.lastCo;
-    if (last !== null && last.id === id) return last;
+    const slot = (id >>> 0) & (CO_SLOTS - 1);
+    const cached = this.coSlots[slot];
+    if (cached !== null && cached.id === id) return cached;
     let co = this.cos.get(id);
-    if (co) this.lastCo = co;
+    if (co) this.coSlots[slot] = co;
     if (co || this.finished.has(id)) return co ?? null;
     co = { id, label: coroutineLabel(id, ''), track: null, phase: Phase.NONE, on: null, pending: [] };
     this.cos.set(id, co);
+    this.coSlots[slot] = co;
     const s = this.stats;
     if (++s.liveCoroutines > s.maxLiveCoroutines) s.maxLiveCoroutines = s.liveCoroutines;
     return co;
@@ -818,7 +829,10 @@ export class TimelineBuilder {
 
 /** How a coroutine is named on tracks: "<name> #<id>" (ids keep equal names apart). */
 export function coroutineLabel(id: number, name: string): string {
-  return `${name || 'co'} #${id}`;
+  const label = `${name || 'co'} #${id}`;
+  // Flat (V8 builds a concatenation as a rope): sinks hash and compare labels many times per event.
+  void Number(label);
+  return label;
 }
 
 const suspendedNames = new Map<string, string>();
