@@ -102,3 +102,27 @@ test('? lists every shortcut; number keys switch views; the legend says what eac
   await page.locator('body').press('l');
   await expect(legend).toHaveCount(0);
 });
+
+test('search finds a coroutine by name and a call by name, and a click shows it on the timeline, selected', async ({
+  page,
+}) => {
+  const a = record('steal4', 'steal_imbalance');
+  await page.goto(served().url);
+  await openFile(page, a);
+  const box = page.getByTestId('search-input');
+  await box.fill('spawner');
+  const hit = page.getByTestId('search-hit').first();
+  await expect(hit).toHaveAttribute('data-kind', 'coroutine', { timeout: 10_000 });
+  await expect(hit).toContainText('spawner');
+  await hit.click();
+  await expect(page.getByTestId('view-tab-timeline')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.locator('.timeline-bar')).toContainText(/selected #\d+/);
+  await box.fill('fd=999');
+  await expect(page.getByTestId('search-results')).toContainText('nothing found', { timeout: 10_000 });
+  // The program flushes its output once, in a coroutine: that call is found by name.
+  await box.fill('fflush');
+  const call = page.locator('[data-testid="search-hit"][data-kind="call"]').first();
+  await expect(call).toContainText('fflush', { timeout: 10_000 });
+  await box.press('Enter');
+  await expect(page.getByTestId('timeline-canvas')).toBeVisible();
+});

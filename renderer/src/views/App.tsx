@@ -16,6 +16,7 @@ import { ExportButtons } from './session/ExportButtons.js';
 import { EnginePanel } from './session/EnginePanel.js';
 import { useEngineSettings } from '../stores/engineSettings.js';
 import { ShortcutsOverlay } from './ShortcutsOverlay.js';
+import { SearchBox } from './search/SearchBox.js';
 
 export function App() {
   const view = useUi((s) => s.view);
@@ -40,8 +41,9 @@ export function App() {
           ))}
         </div>
         <SessionPicker />
+        {active && <SearchBox key={`search-${active.id}`} sessionId={active.id} />}
         {active && <Controls session={active} />}
-        {active && <ExportButtons key={active.id} session={active} />}
+        {active && <ExportButtons key={`export-${active.id}`} session={active} />}
         {connection !== 'open' && (
           <span className="error" data-testid="connection">
             {connection === 'closed' ? 'disconnected — retrying…' : 'connecting…'}

@@ -22,6 +22,7 @@ import type { Insight } from '@core/insights/insights.js';
 import type { Args } from '@core/model/timeline.js';
 import type { CallQuery, CallRow } from '../data/calls.js';
 import type { Boxes, EngineSnapshot, Explanation, Step } from '../data/schedulerModel.js';
+import type { SearchAnswer } from '../data/search.js';
 
 /** Pushes the data worker applies (the rest, status and closing, stay on the page). */
 export type DataPush = Exclude<ApiPush, { type: 'status' | 'closing' }>;
@@ -215,6 +216,8 @@ export interface Queries {
   frame: [FrameRequest, TimelineFrame];
   /** The span under t (within tol ns) on a track at a depth (tooltips, clicks). */
   spanAt: [{ track: number; t: number; tol: number; depth: number }, SpanAnswer | null];
+  /** Search and jump (data/search.ts): coroutines, calls, times. */
+  search: [{ text: string; limit: number }, SearchAnswer];
 }
 
 export type QueryName = keyof Queries;

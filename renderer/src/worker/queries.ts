@@ -9,6 +9,7 @@ import { Kind } from '@core/events/schema.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import { AddressPairer, callRow, newestCalls, type CallRow } from '../data/calls.js';
 import { coroutineMatcher } from '../data/coroutineFilter.js';
+import { search } from '../data/search.js';
 import {
   boxesOf,
   coNames,
@@ -69,6 +70,18 @@ export const QUERIES: Handlers = {
   callStats: (d) => d.derived.calls.rows(),
 
   callLog: (d, { query, limit }) => newestCalls(d.store, query, limit, d.strings),
+
+  search: (d, { text, limit }) =>
+    search(
+      text,
+      {
+        oldest: d.oldest,
+        newest: d.newest,
+        coroutines: () => d.derived.coroutines(true),
+        calls: (q, n) => (d.lod ? null : newestCalls(d.store, q, n, d.strings)),
+      },
+      limit,
+    ),
 
   callP99: (d, { hook }) => d.derived.calls.summary(hook).p99,
 
