@@ -7,8 +7,8 @@ import { search, type SearchSource } from './search.js';
 
 const co = (id: number, name: string, created: number, finished = NaN) =>
   ({ co: id, name, created, finished, state: Number.isNaN(finished) ? 'suspended' : 'done' }) as CoroutineInfo;
-const call = (call: string, fd: number, ts: number, duration: number, c = 0) =>
-  ({ call, fd, ts, duration, co: c, tid: 9, result: 0, errno: 0, address: '' }) as CallRow;
+const call = (name: string, fd: number, ts: number, duration: number, c = 0) =>
+  ({ call: name, fd, ts, duration, co: c, tid: 9, result: 0, errno: 0, address: '' }) as CallRow;
 
 function source(calls: CallRow[] | null): SearchSource & { asked: { call?: string; fd?: number }[] } {
   const asked: { call?: string; fd?: number }[] = [];
