@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "emit_stack.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "log.h"
@@ -250,6 +251,7 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
         return;
     }
     co->preempt_pc = pc;
+    cs_stack_on_signal(co, pc, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP]); /* async-signal-safe (emit_stack.h) */
     *(uintptr_t *)(sp - 136) = pc;
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(sp - 136);
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)cs_preempt_trampoline;
@@ -272,6 +274,7 @@ void cs_preempt_yield(void)
                                .pc = co->preempt_pc,
                                .at_safe_point = 1};
         emit(&ev);
+        if (cs_tel()) cs_stack_emit_preempt(co, 0);
     }
     cs_sched_yield(co);
 }
@@ -296,6 +299,7 @@ void cs_preempt_deferred_yield(cs_co *co)
                                .pc = co->defer_pc,
                                .at_safe_point = 0};
         emit(&ev);
+        if (cs_tel()) cs_stack_emit_preempt(co, 1);
     }
     cs_sched_yield(co);
 }

@@ -17,6 +17,7 @@
 #include "wire/ring.h"
 #include "../include/coroscope.h"
 #include "config.h"
+#include "emit_stack.h"
 #include "emit_symbol.h"
 #include "fdtable.h"
 #include "follow.h"
@@ -181,6 +182,7 @@ static void publish_all_at_exit(void);
 static void new_epoch(tel_thread *t, uint32_t e)
 {
     t->epoch = e;
+    t->string_gen++;
     flight_epoch_mark(t);
     for (int i = 0; i < CACHE_SLOTS; i++) t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;
@@ -274,6 +276,12 @@ uint64_t cs_tel_string(const char *s)
         memcpy(t->cache[slot].text, s, len + 1);
     }
     return id;
+}
+
+uint32_t cs_tel_string_gen(void)
+{
+    tel_thread *t = tl_mute ? NULL : self();
+    return t ? t->string_gen : 0;
 }
 
 void cs_tel_set_id_base(uint64_t base)
@@ -574,6 +582,7 @@ static void emit_metadata(void)
         cs_tel_emit(COROSCOPE_EV_LINEAGE, 0, (uint64_t)getpid(), (uint64_t)cs_follow_ppid(), (uint64_t)cs_follow_how(),
                     cs_follow_serial(), 0);
     emit_config();
+    cs_stack_emit_mappings(); /* so stacks symbolise offline (emit_stack.h) */
 }
 
 static void emit_config(void)

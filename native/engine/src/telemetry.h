@@ -80,6 +80,7 @@ typedef struct cs_tel_thread {
     uint16_t worker;
     uint32_t epoch;     /* subscription this thread last announced itself to */
     uint64_t epoch_end; /* flight recorder: start a new string epoch once the ring's head reaches this */
+    uint32_t string_gen; /* bumped at each new epoch (cs_tel_string_gen) */
     struct cs_tel_thread *next;
     struct {
         uint64_t hash, id;
@@ -190,6 +191,11 @@ static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, i
 /* Id of text in this thread's stream, defining it first if needed (0 for
  * NULL or empty). */
 uint64_t cs_tel_string(const char *text);
+
+/* This thread's string generation: it changes whenever the thread forgets
+ * the strings it defined (a new epoch), so a cache of string ids kept
+ * elsewhere (emit_stack.c) knows to start afresh. Settles the epoch first. */
+uint32_t cs_tel_string_gen(void);
 
 /* The schema's ready reason for an engine wake cause. */
 static inline uint64_t cs_tel_ready_why(int cause)
