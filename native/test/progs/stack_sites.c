@@ -3,7 +3,9 @@
  *   stack_sites park   — a coroutine parks in read() on a pipe inside
  *                        wait_for_byte(), called by outer_caller();
  *   stack_sites hog    — a coroutine computes in spin_here() for 300 ms (it
- *                        is preempted there), called by hog_caller(). */
+ *                        is preempted there), called by hog_caller();
+ *   stack_sites inline — as park, but the read is in inlined_wait(), always
+ *                        inlined into inline_caller(). */
 #include <coroscope.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +27,27 @@ __attribute__((noinline)) int outer_caller(int fd)
     int r = wait_for_byte(fd);
     sink += (unsigned long)r;
     return r;
+}
+
+static inline __attribute__((always_inline)) int inlined_wait(int fd)
+{
+    char c;
+    ssize_t n = read(fd, &c, 1); /* INLINE_LINE */
+    return n == 1 ? c : -1;
+}
+
+__attribute__((noinline)) int inline_caller(int fd)
+{
+    int r = inlined_wait(fd); /* INLINE_CALL_LINE */
+    sink += (unsigned long)r;
+    return r;
+}
+
+static void *inline_reader(void *arg)
+{
+    (void)arg;
+    inline_caller(fds[0]);
+    return NULL;
 }
 
 static void *reader(void *arg)
@@ -85,7 +108,7 @@ int main(int argc, char **argv)
         coroscope_spawn(&b, "ticker", ticker, NULL);
     } else {
         if (pipe(fds)) return 1;
-        coroscope_spawn(&a, "reader", reader, NULL);
+        coroscope_spawn(&a, "reader", strcmp(what, "inline") ? reader : inline_reader, NULL);
         coroscope_spawn(&b, "writer", writer, NULL);
     }
     coroscope_join(a, NULL);
