@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -24,10 +25,11 @@
 
 #include "config.h"
 #include "hook.h"
+#include "log.h"
 #include "telemetry.h"
 
 static uintptr_t self_lo, self_hi; /* this library's text (frames left out) */
-static int (*unw_bt)(void **buf, int size);
+static int (*unw_bt)(void **buf, int size); /* the unwinder: glibc's backtrace, or libunwind's unw_backtrace */
 static _Atomic unsigned long long maps_adds; /* dl_iterate_phdr's adds when MAPPINGs were last emitted */
 
 #define CACHE_SLOTS 256
@@ -65,9 +67,15 @@ void cs_stack_init(void)
 {
     if (cs_cfg.stacks == CS_STACKS_OFF) return;
     dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_init);
-    if (cs_cfg.stacks == CS_STACKS_AUTO || cs_cfg.stacks == CS_STACKS_UNWIND) {
+    if (cs_cfg.stacks == CS_STACKS_LIBUNWIND) {
         void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
         if (h) unw_bt = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+        if (!unw_bt) cs_log("COROSCOPE_STACKS=libunwind: libunwind.so.8 cannot be loaded; using glibc's backtrace");
+    }
+    if (!unw_bt && cs_cfg.stacks != CS_STACKS_FP) {
+        void *one;
+        backtrace(&one, 1); /* its first call loads libgcc_s: here, not inside a coroutine's hook */
+        unw_bt = backtrace;
     }
 }
 
@@ -129,6 +137,7 @@ __attribute__((noinline)) int cs_stack_capture(cs_co *co, int mode, uintptr_t *o
     uintptr_t raw[CS_STACK_MAX_DEPTH + 16];
     int cap = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     int n = 0, how = 1;
+    if (mode == CS_STACKS_LIBUNWIND) mode = CS_STACKS_UNWIND;
     if (mode != CS_STACKS_UNWIND) {
         int rooted;
         n = walk_fp((uintptr_t)__builtin_frame_address(0), (uintptr_t)co->stack.lo, (uintptr_t)co->stack.hi, raw,

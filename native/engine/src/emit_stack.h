@@ -12,12 +12,17 @@
  *       the coroutine's stack [lo, hi), 8-aligned, and strictly above the
  *       previous one, so the walk never faults and always ends. The engine
  *       is built with -fno-omit-frame-pointer, so the chain runs through it.
- *     - a real unwinder: libunwind's unw_backtrace (DWARF CFI), loaded with
- *       dlopen at the runtime's start when the mode may need it (no link
- *       dependency; without libunwind.so.8 the frame-pointer walk is used).
+ *     - a real unwinder (DWARF CFI): glibc's backtrace (libgcc's unwinder,
+ *       which finds each object's unwind tables with _dl_find_object: no
+ *       lock, no system call), or libunwind's unw_backtrace (dlopen'd at
+ *       the runtime's start, no link dependency). libunwind checks the
+ *       memory it reads by writing it to a pipe: those write/read calls go
+ *       through the engine's hooks and are recorded as the program's, so it
+ *       is a choice for comparison (bench), not the default.
  *   COROSCOPE_STACKS: 0 off; 1 (default) auto — frame pointers when the
- *   coroutine's entry function starts with a frame-pointer prologue and the
- *   chain ends at the coroutine's root frame, else the unwinder; fp; unwind.
+ *   coroutine's entry function sets up a frame pointer and the chain ends
+ *   at the coroutine's root frame, else glibc's backtrace; fp; unwind
+ *   (glibc's backtrace always); libunwind.
  *   COROSCOPE_STACK_SAMPLE=N: one park (or preemption) in N per thread.
  *
  *   Preemption: the signal handler (async-signal-safe: loads, compares and
@@ -53,7 +58,7 @@
 
 #define CS_STACK_MAX_DEPTH 64
 
-enum cs_stack_mode { CS_STACKS_OFF = 0, CS_STACKS_AUTO = 1, CS_STACKS_FP = 2, CS_STACKS_UNWIND = 3 };
+enum cs_stack_mode { CS_STACKS_OFF = 0, CS_STACKS_AUTO = 1, CS_STACKS_FP = 2, CS_STACKS_UNWIND = 3, CS_STACKS_LIBUNWIND = 4 };
 
 /* Runtime start (normal context, before any coroutine runs): the self
  * text range; dlopen libunwind when the mode may use it. */
