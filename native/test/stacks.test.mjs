@@ -85,10 +85,18 @@ test('built with frame pointers: the park in read() symbolises to wait_for_byte 
 });
 
 test('built without frame pointers: the unwinder finds the same three frames; the frame-pointer walk only the call site', () => {
-  const auto = parse(record(exes.nofp, ['park']));
+  const lines = record(exes.nofp, ['park']);
+  const auto = parse(lines);
   const s = auto.stacks.find((x) => x.co === 'reader');
   assert.equal(s.how, 'unwinder');
   assert.deepEqual(symbolise(auto.maps, s).map((x) => x.function), ['wait_for_byte', 'outer_caller', 'reader']);
+  // The unwinder's own system calls (libunwind checks memory through a pipe) are not the program's.
+  const calls = lines.filter((l) => /co#\d+ "(reader|writer)" (read|write)\(/.test(l) && !/\.\.\.$/.test(l));
+  assert.equal(calls.length, 2, `only the program's read and write: ${calls.join('\n')}`);
+  assert.match(calls.find((l) => l.includes('"reader"')), /read\(fd=\d+, 1\) = 1 .* parked/, 'the parked read keeps its size');
+  const bt = parse(record(exes.nofp, ['park'], { COROSCOPE_STACKS: 'backtrace' }));
+  const b = bt.stacks.find((x) => x.co === 'reader');
+  assert.deepEqual(symbolise(bt.maps, b).map((x) => x.function), ['wait_for_byte', 'outer_caller', 'reader'], "glibc's backtrace");
   const fp = parse(record(exes.nofp, ['park'], { COROSCOPE_STACKS: 'fp' }));
   const t = fp.stacks.find((x) => x.co === 'reader');
   assert.deepEqual(symbolise(fp.maps, t).map((x) => x.function), ['wait_for_byte']);

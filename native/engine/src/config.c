@@ -137,12 +137,12 @@ void cs_config_load(char **envp)
             cs_cfg.stacks = 2;
         else if (!strcmp(s, "unwind"))
             cs_cfg.stacks = 3;
-        else if (!strcmp(s, "libunwind"))
+        else if (!strcmp(s, "backtrace"))
             cs_cfg.stacks = 4;
         else if (!parse_bool(s, &v))
             cs_cfg.stacks = v;
         else
-            cs_log("COROSCOPE_STACKS=%s is not a stack mode (0, 1/auto, fp, unwind, libunwind); using auto", s);
+            cs_log("COROSCOPE_STACKS=%s is not a stack mode (0, 1/auto, fp, unwind, backtrace); using auto", s);
     }
     s = env("COROSCOPE_STACK_SAMPLE");
     if (s && *s) {

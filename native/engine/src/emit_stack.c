@@ -25,11 +25,11 @@
 
 #include "config.h"
 #include "hook.h"
-#include "log.h"
 #include "telemetry.h"
 
 static uintptr_t self_lo, self_hi; /* this library's text (frames left out) */
-static int (*unw_bt)(void **buf, int size); /* the unwinder: glibc's backtrace, or libunwind's unw_backtrace */
+static int (*unw_bt)(void **buf, int size); /* the unwinder: libunwind's unw_backtrace, or glibc's backtrace */
+static int isolate; /* the unwinder makes system calls (libunwind): hide them from the hooks (unwind()) */
 static _Atomic unsigned long long maps_adds; /* dl_iterate_phdr's adds when MAPPINGs were last emitted */
 
 #define CACHE_SLOTS 256
@@ -67,10 +67,10 @@ void cs_stack_init(void)
 {
     if (cs_cfg.stacks == CS_STACKS_OFF) return;
     dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_init);
-    if (cs_cfg.stacks == CS_STACKS_LIBUNWIND) {
+    if (cs_cfg.stacks == CS_STACKS_AUTO || cs_cfg.stacks == CS_STACKS_UNWIND) {
         void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
         if (h) unw_bt = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-        if (!unw_bt) cs_log("COROSCOPE_STACKS=libunwind: libunwind.so.8 cannot be loaded; using glibc's backtrace");
+        isolate = unw_bt != NULL;
     }
     if (!unw_bt && cs_cfg.stacks != CS_STACKS_FP) {
         void *one;
@@ -132,12 +132,28 @@ static int trim(uintptr_t *pc, int n)
     return n - a;
 }
 
+/* The unwinder from here. libunwind checks memory with write/read on a pipe of
+ * its own: while it runs, this thread is no coroutine to the hooks (they pass
+ * straight through, touching none of the parked call's state) and emits
+ * nothing, and the call-in-progress fields of cs_tls are put back after. */
+static int unwind(uintptr_t *raw, int cap)
+{
+    if (!isolate) return unw_bt((void **)raw, cap);
+    cs_tls_t saved = cs_tls;
+    cs_tls.co = NULL;
+    int was = cs_tel_mute();
+    int n = unw_bt((void **)raw, cap);
+    cs_tel_unmute(was);
+    cs_tls = saved;
+    return n;
+}
+
 __attribute__((noinline)) int cs_stack_capture(cs_co *co, int mode, uintptr_t *out, int max)
 {
     uintptr_t raw[CS_STACK_MAX_DEPTH + 16];
     int cap = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     int n = 0, how = 1;
-    if (mode == CS_STACKS_LIBUNWIND) mode = CS_STACKS_UNWIND;
+    if (mode == CS_STACKS_BACKTRACE) mode = CS_STACKS_UNWIND;
     if (mode != CS_STACKS_UNWIND) {
         int rooted;
         n = walk_fp((uintptr_t)__builtin_frame_address(0), (uintptr_t)co->stack.lo, (uintptr_t)co->stack.hi, raw,
@@ -146,7 +162,7 @@ __attribute__((noinline)) int cs_stack_capture(cs_co *co, int mode, uintptr_t *o
     }
     if (n < 0 || mode == CS_STACKS_UNWIND) {
         if (unw_bt) {
-            n = unw_bt((void **)raw, cap);
+            n = unwind(raw, cap);
             how = 2;
             if (n < 0) n = 0;
         } else if (n < 0) {

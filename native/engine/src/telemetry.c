@@ -289,6 +289,20 @@ void cs_tel_set_id_base(uint64_t base)
     atomic_store(&next_string_id, base + 1);
 }
 
+int cs_tel_mute(void)
+{
+    int was = tl_mute;
+    tl_mute = 1;
+    fast_sync();
+    return was;
+}
+
+void cs_tel_unmute(int was)
+{
+    tl_mute = was;
+    fast_sync();
+}
+
 void cs_tel_mute_thread(void)
 {
     tl_mute = tl_engine = 1;

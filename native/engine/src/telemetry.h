@@ -251,6 +251,12 @@ void cs_tel_atfork_child(void);
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);
 
+/* Mute the calling thread for a moment (the engine calls code whose system
+ * calls are its own: the stack unwinder); returns what to pass to
+ * cs_tel_unmute, which restores the state found. */
+int cs_tel_mute(void);
+void cs_tel_unmute(int was);
+
 /* Publish what this thread has written (workers going idle, switches).
  * Inline while nothing but the head store is due; a pending loss report
  * (or a thread without the fast path) goes through cs_tel_flush_slow. */
