@@ -164,8 +164,7 @@ int cs_symbolize(const char *path, const char *build_id, uint64_t addr, cs_sym_f
         memset(f, 0, sizeof *f);
         Dwarf_Attribute attr;
         Dwarf_Word w;
-        if (dwarf_attr(&scopes[i], DW_AT_call_file, &attr) && dwarf_formudata(&attr, &w) == 0 && files &&
-            w < nfiles)
+        if (dwarf_attr(&scopes[i], DW_AT_call_file, &attr) && dwarf_formudata(&attr, &w) == 0 && files && w < nfiles)
             copy(f->file, sizeof f->file, dwarf_filesrc(files, w, NULL, NULL));
         if (dwarf_attr(&scopes[i], DW_AT_call_line, &attr) && dwarf_formudata(&attr, &w) == 0) f->line = (int)w;
         if (dwarf_attr(&scopes[i], DW_AT_call_column, &attr) && dwarf_formudata(&attr, &w) == 0) f->column = (int)w;

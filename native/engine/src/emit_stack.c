@@ -27,7 +27,7 @@
 #include "hook.h"
 #include "telemetry.h"
 
-static uintptr_t self_lo, self_hi; /* this library's text (frames left out) */
+static uintptr_t self_lo, self_hi;          /* this library's text (frames left out) */
 static int (*unw_bt)(void **buf, int size); /* the unwinder: libunwind's unw_backtrace, or glibc's backtrace */
 static int isolate; /* the unwinder makes system calls (libunwind): hide them from the hooks (unwind()) */
 static _Atomic unsigned long long maps_adds; /* dl_iterate_phdr's adds when MAPPINGs were last emitted */
@@ -115,9 +115,12 @@ static int fp_prologue(const void *fn)
     if (!p) return 0;
     int pushed = 0;
     for (int i = 0; i < 32; i++) {
-        if (p[i] == 0x55) pushed = 1;
-        else if (pushed && p[i] == 0x48 && p[i + 1] == 0x89 && p[i + 2] == 0xe5) return 1;
-        else if (p[i] == 0xc3) return 0; /* a ret first */
+        if (p[i] == 0x55)
+            pushed = 1;
+        else if (pushed && p[i] == 0x48 && p[i + 1] == 0x89 && p[i + 2] == 0xe5)
+            return 1;
+        else if (p[i] == 0xc3)
+            return 0; /* a ret first */
     }
     return 0;
 }
@@ -156,8 +159,8 @@ __attribute__((noinline)) int cs_stack_capture(cs_co *co, int mode, uintptr_t *o
     if (mode == CS_STACKS_BACKTRACE) mode = CS_STACKS_UNWIND;
     if (mode != CS_STACKS_UNWIND) {
         int rooted;
-        n = walk_fp((uintptr_t)__builtin_frame_address(0), (uintptr_t)co->stack.lo, (uintptr_t)co->stack.hi, raw,
-                    cap, &rooted);
+        n = walk_fp((uintptr_t)__builtin_frame_address(0), (uintptr_t)co->stack.lo, (uintptr_t)co->stack.hi, raw, cap,
+                    &rooted);
         if (mode == CS_STACKS_AUTO && (!rooted || !fp_prologue((const void *)co->fn)) && unw_bt) n = -1;
     }
     if (n < 0 || mode == CS_STACKS_UNWIND) {

@@ -60,7 +60,13 @@
 
 #define CS_STACK_MAX_DEPTH 64
 
-enum cs_stack_mode { CS_STACKS_OFF = 0, CS_STACKS_AUTO = 1, CS_STACKS_FP = 2, CS_STACKS_UNWIND = 3, CS_STACKS_BACKTRACE = 4 };
+enum cs_stack_mode {
+    CS_STACKS_OFF = 0,
+    CS_STACKS_AUTO = 1,
+    CS_STACKS_FP = 2,
+    CS_STACKS_UNWIND = 3,
+    CS_STACKS_BACKTRACE = 4
+};
 
 /* Runtime start (normal context, before any coroutine runs): the self
  * text range; dlopen libunwind when the mode may use it. */
