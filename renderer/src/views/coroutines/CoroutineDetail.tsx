@@ -1,7 +1,7 @@
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
 import { useSessionQuery } from '../useSessionQuery.js';
-import { frameText } from '@core/derive/stacks.js';
+import { frameText } from '@core/events/frames.js';
 import { stackWhyName } from '@core/events/schema.js';
 import { useStackFrames } from './stackFrames.js';
 

@@ -1,4 +1,4 @@
-import { frameText } from '@core/derive/stacks.js';
+import { frameText } from '@core/events/frames.js';
 import { stackFrames } from '../coroutines/stackFrames.js';
 import { useEffect, useRef } from 'react';
 import { sessionFacts, useDataStore } from '../../stores/data.js';
