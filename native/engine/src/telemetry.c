@@ -70,8 +70,9 @@ static void fast_sync(void)
 {
     cs_tel_fast = tl_mute || tl_engine ? NULL : tl;
 }
-_Atomic uint32_t cs_tel_epoch = 1; /* bumped by each subscription */
-static _Atomic int need_metadata;  /* the next emitter writes CLOCK/PROCESS/CONFIG first */
+_Atomic uint32_t cs_tel_epoch = 1;   /* bumped by each subscription */
+static _Atomic uint32_t string_gens; /* the last string generation given to a thread (cs_tel_string_gen) */
+static _Atomic int need_metadata;    /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
 static size_t flight_bytes;       /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
 static _Atomic int flight_armed;  /* rings overwrite (nobody subscribed) */
@@ -182,7 +183,7 @@ static void publish_all_at_exit(void);
 static void new_epoch(tel_thread *t, uint32_t e)
 {
     t->epoch = e;
-    t->string_gen++;
+    t->string_gen = atomic_fetch_add(&string_gens, 1) + 1; /* unique: a forked child's too */
     flight_epoch_mark(t);
     for (int i = 0; i < CACHE_SLOTS; i++) t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;

@@ -80,7 +80,7 @@ typedef struct cs_tel_thread {
     uint16_t worker;
     uint32_t epoch;      /* subscription this thread last announced itself to */
     uint64_t epoch_end;  /* flight recorder: start a new string epoch once the ring's head reaches this */
-    uint32_t string_gen; /* bumped at each new epoch (cs_tel_string_gen) */
+    uint32_t string_gen; /* new (process-wide unique) at each new epoch (cs_tel_string_gen) */
     struct cs_tel_thread *next;
     struct {
         uint64_t hash, id;
