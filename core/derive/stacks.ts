@@ -89,14 +89,15 @@ export class CodeMap {
   }
 
   /**
-   * The sites of stack `stackId` (its text in strings): every address but a preempted stack's
-   * first is a return address, looked up one byte earlier (inside the call instruction).
+   * The sites of stack `stackId` (its text in strings): every address but the first of a stack
+   * taken by a signal (preempted, on demand) is a return address, looked up one byte earlier
+   * (inside the call instruction).
    */
   sites(stackId: number, why: number, strings: StringTable): FrameSite[] {
     const serial = serialOf(stackId);
     return parseStack(strings.get(stackId)).map((pc, i) => {
       const mapping = this.find(serial, pc);
-      const exact = i === 0 && why === StackWhy.PREEMPT;
+      const exact = i === 0 && (why === StackWhy.PREEMPT || why === StackWhy.ON_DEMAND);
       return { pc, addr: mapping ? pc - mapping.bias - (exact ? 0 : 1) : pc, mapping };
     });
   }

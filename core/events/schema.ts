@@ -106,8 +106,8 @@ export function readyWhyName(why: number): string {
 }
 
 /** Where a stack was taken (CO_STACK a1). */
-export const StackWhy = { PARK: 1, PREEMPT: 2, PREEMPT_DEFERRED: 3 } as const;
-const stackWhyNames = ['', 'parked', 'preempted', 'deferred preemption'];
+export const StackWhy = { PARK: 1, PREEMPT: 2, PREEMPT_DEFERRED: 3, ON_DEMAND: 4 } as const;
+const stackWhyNames = ['', 'parked', 'preempted', 'deferred preemption', 'on demand'];
 export function stackWhyName(why: number): string {
   return stackWhyNames[why] || `why ${why}`;
 }

@@ -442,9 +442,10 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         break;
     case COROSCOPE_EV_CO_STACK:
         snprintf(out, cap, "stack (%s, %" PRIu64 " frames, %s) %s",
-                 a[1] == COROSCOPE_STACK_PARK      ? "parked"
-                 : a[1] == COROSCOPE_STACK_PREEMPT ? "preempted"
-                                                   : "deferred preemption",
+                 a[1] == COROSCOPE_STACK_PARK        ? "parked"
+                 : a[1] == COROSCOPE_STACK_PREEMPT   ? "preempted"
+                 : a[1] == COROSCOPE_STACK_ON_DEMAND ? "on demand"
+                                                     : "deferred preemption",
                  a[2], a[3] == 2 ? "unwinder" : "frame pointers", quoted(a[0], b1, sizeof b1));
         break;
     case COROSCOPE_EV_MAPPING:

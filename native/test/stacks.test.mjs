@@ -4,8 +4,9 @@
 // (progs/stack_sites.c); the CO_STACK after each CO_SUSPEND / PREEMPTED,
 // placed in the recorded MAPPING records, resolves to those functions and
 // source lines from the trace alone.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,4 +138,47 @@ test('COROSCOPE_STACKS=0 records no stack; COROSCOPE_STACK_SAMPLE=2 one park in 
 test('a build id that differs from the recorded one symbolises nothing', () => {
   assert.equal(addon.symbolize(exes.fp, '00112233445566778899aabbccddeeff00112233', [0x1000]), null);
   assert.ok(addon.symbolize(exes.fp, null, [0x1000]));
+});
+
+test('stack CO on the control socket: the stack of a running coroutine now, also recorded as CO_STACK (on demand)', async () => {
+  const run = join(tmp, 'run');
+  mkdirSync(run, { recursive: true, mode: 0o700 });
+  const file = join(tmp, 'ondemand.cstrace');
+  const child = spawn(exes.fp, ['hog', '1000'], {
+    env: cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_TRACE: file, XDG_RUNTIME_DIR: run }),
+    stdio: 'ignore',
+  });
+  try {
+    const sock = join(run, 'coroscope', `${child.pid}.sock`);
+    for (let k = 0; k < 200 && !existsSync(sock); k++) await new Promise((r) => setTimeout(r, 20));
+    const replies = await new Promise((res, rej) => {
+      const c = connect(sock);
+      let text = '';
+      c.on('data', (d) => {
+        text += d;
+        if (text.split('\n').length > 3) {
+          c.end();
+          res(text.split('\n').slice(0, 3).map((l) => JSON.parse(l)));
+        }
+      });
+      c.on('error', rej);
+      c.write('stack 1\nstack 99\nstack x\n');
+    });
+    assert.equal(replies[0].ok, true, JSON.stringify(replies[0]));
+    assert.equal(replies[0].state, 'running');
+    assert.ok(replies[0].frames.length >= 3, JSON.stringify(replies[0]));
+    assert.deepEqual(replies[1], { ok: true, co: 99, state: 'unknown', frames: [] });
+    assert.equal(replies[2].ok, false);
+  } finally {
+    // It ends by itself once the hog's second is over (the trace is then closed cleanly).
+    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+    assert.equal(code, 0);
+  }
+  const d = spawnSync(dump, [file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const lines = d.stdout.split('\n');
+  const { maps } = parse(lines);
+  const m = /co#1 "hog" stack \(on demand, (\d+) frames, frame pointers\) "([0-9a-f ]*)"/.exec(lines.find((l) => l.includes('on demand')) ?? '');
+  assert.ok(m, 'the on-demand stack is in the trace');
+  const f = symbolise(maps, { why: 'preempted', pcs: m[2].split(' ').map((x) => parseInt(x, 16)) });
+  assert.deepEqual(f.map((x) => x.function), ['spin_here', 'hog_caller', 'hog']);
 });

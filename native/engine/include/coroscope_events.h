@@ -181,6 +181,8 @@ enum coroscope_stack_why {
     COROSCOPE_STACK_PARK = 1,             /* co parked (CO_SUSPEND) */
     COROSCOPE_STACK_PREEMPT = 2,          /* co was preempted by the signal: frame 0 is the pc */
     COROSCOPE_STACK_PREEMPT_DEFERRED = 3, /* co yielded to a deferred preemption at a hook entry */
+    COROSCOPE_STACK_ON_DEMAND = 4,        /* an inspector asked (control `stack CO`) while co ran: frame 0
+                                             is the interrupted pc; from the control thread */
 };
 
 /* How a process of a followed session began (LINEAGE a2, SPAWN a1). */

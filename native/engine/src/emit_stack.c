@@ -21,10 +21,13 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "hook.h"
+#include "preempt.h"
+#include "sched.h"
 #include "telemetry.h"
 
 static uintptr_t self_lo, self_hi;          /* this library's text (frames left out) */
@@ -146,7 +149,7 @@ static int unwind(uintptr_t *raw, int cap)
     cs_tls.co = NULL;
     int was = cs_tel_mute();
     int n = unw_bt((void **)raw, cap);
-    cs_tel_unmute(was);
+    cs_tel_mute_restore(was);
     cs_tls = saved;
     return n;
 }
@@ -285,6 +288,79 @@ void cs_stack_emit_preempt(cs_co *co, int deferred)
         emit(co, COROSCOPE_STACK_PREEMPT_DEFERRED, pc, r & 0xffff, r >> 16);
     }
     errno = saved;
+}
+
+/* ---- on demand ------------------------------------------------------------ */
+
+_Static_assert(sizeof(((cs_worker *)0)->stack_pc) / sizeof(uintptr_t) == CS_STACK_MAX_DEPTH, "one capture");
+
+int cs_stack_on_request(cs_worker *w, cs_co *co, uintptr_t pc, uintptr_t rbp)
+{
+    uint64_t want = atomic_load_explicit(&w->stack_want, memory_order_acquire);
+    if (!want) return 0;
+    int n = -1;
+    if (co && co->id == want) {
+        w->stack_pc[0] = pc;
+        n = 1;
+        if (cs_cfg.stacks == CS_STACKS_FP || fp_prologue((const void *)co->fn) || engine_pc(pc)) {
+            int rooted;
+            n += walk_fp(rbp, (uintptr_t)co->stack.lo, (uintptr_t)co->stack.hi, w->stack_pc + 1, CS_STACK_MAX_DEPTH - 1,
+                         &rooted);
+        }
+        n = trim(w->stack_pc, n);
+    }
+    w->stack_n = n;
+    atomic_store_explicit(&w->stack_want, 0, memory_order_release);
+    return 1;
+}
+
+typedef struct find_ctx {
+    uint64_t id;
+    const char *state;
+} find_ctx;
+
+static void find_state(void *arg, const cs_co *co)
+{
+    find_ctx *f = arg;
+    if (co->id != f->id) return;
+    f->state = co->state == CS_CO_SUSPENDED ? "suspended" : co->state == CS_CO_RUNNING ? "running" : "ready";
+}
+
+int cs_stack_on_demand(uint64_t co_id, uintptr_t *out, int max, const char **state)
+{
+    find_ctx f = {co_id, "unknown"};
+    cs_co_visit(find_state, &f);
+    *state = f.state;
+    if (strcmp(f.state, "running") || atomic_load(&cs_rt.started) != 2) return -1;
+    cs_worker *w = NULL;
+    for (int i = 0; i < cs_rt.nworkers && !w; i++) {
+        cs_co *cur = __atomic_load_n(&cs_rt.workers[i].cur, __ATOMIC_ACQUIRE);
+        if (cur && cur->id == co_id) w = &cs_rt.workers[i];
+    }
+    if (!w) return -1; /* it switched out meanwhile */
+    uint64_t none = 0;
+    if (!atomic_compare_exchange_strong(&w->stack_want, &none, co_id)) return -2;
+    syscall(SYS_tgkill, getpid(), w->tid, cs_preempt_signo);
+    for (int k = 0; k < 1000 && atomic_load_explicit(&w->stack_want, memory_order_acquire); k++) {
+        struct timespec ts = {0, 100000};
+        syscall(SYS_nanosleep, &ts, NULL);
+    }
+    uint64_t mine = co_id;
+    if (atomic_compare_exchange_strong(&w->stack_want, &mine, 0)) return -2; /* never answered: withdrawn */
+    int n = w->stack_n;
+    if (n < 0) {
+        *state = "not running";
+        return -1;
+    }
+    if (n > max) n = max;
+    memcpy(out, w->stack_pc, (size_t)n * sizeof *out);
+    if (n > 0 && cs_tel() && cs_cfg.stacks != CS_STACKS_OFF) {
+        int was = cs_tel_speak(); /* the control thread is muted but for what it says on purpose */
+        uint64_t id = intern(out, n);
+        cs_tel_emit(COROSCOPE_EV_CO_STACK, co_id, id, COROSCOPE_STACK_ON_DEMAND, (uint64_t)n, 1, 0);
+        cs_tel_mute_restore(was);
+    }
+    return n;
 }
 
 /* ---- mappings ------------------------------------------------------------ */

@@ -58,6 +58,8 @@
 
 #include "coroutine.h"
 
+struct cs_worker;
+
 #define CS_STACK_MAX_DEPTH 64
 
 enum cs_stack_mode {
@@ -83,6 +85,21 @@ void cs_stack_on_signal(cs_co *co, uintptr_t pc, uintptr_t rbp);
  * trampoline's yield (emits what the handler captured), 1 a deferred yield
  * at a hook entry (captures here). */
 void cs_stack_emit_preempt(cs_co *co, int deferred);
+
+/* Preemption signal handler, first: an inspector asked for the stack of
+ * the coroutine running on w (cs_stack_on_demand). Captures it if co is
+ * that coroutine. Returns 1 if a request was pending (the signal was the
+ * request's, or also the request's). Async-signal-safe. */
+int cs_stack_on_request(struct cs_worker *w, cs_co *co, uintptr_t pc, uintptr_t rbp);
+
+/* Control thread (`stack CO`): the stack of coroutine co_id right now.
+ * Running: its worker is signalled and the handler walks the interrupted
+ * frame-pointer chain (pc only without frame pointers); up to `max`
+ * addresses into out, innermost first; returns the count, or -1 (not
+ * running: suspended, ready, finished or unknown; *state says which) or
+ * -2 (its worker did not answer within 100 ms). With telemetry on, a
+ * CO_STACK (why 4) from the calling thread records it too. */
+int cs_stack_on_demand(uint64_t co_id, uintptr_t *out, int max, const char **state);
 
 /* MAPPING records for every executable segment loaded now. */
 void cs_stack_emit_mappings(void);

@@ -220,11 +220,16 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved_errno = errno;
     cs_worker *w = cs_tls.w;
+    ucontext_t *ucx = ucv;
+    /* An inspector's `stack CO` (emit_stack.h) comes as this signal too, from this process. */
+    int asked = w && si->si_code == SI_TKILL && si->si_pid == self_pid &&
+                cs_stack_on_request(w, cs_tls.co, (uintptr_t)ucx->uc_mcontext.gregs[REG_RIP],
+                                    (uintptr_t)ucx->uc_mcontext.gregs[REG_RBP]);
     /* Ours: sent by tgkill from this process while the monitor had one in
      * flight. A kill() by the program (SI_USER) or the kernel is theirs. */
     if (!w || si->si_code != SI_TKILL || si->si_pid != self_pid ||
         !atomic_exchange_explicit(&w->preempt_sent, 0, memory_order_acq_rel)) {
-        cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
+        if (!asked) cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
         errno = saved_errno;
         return;
     }

@@ -298,7 +298,15 @@ int cs_tel_mute(void)
     return was;
 }
 
-void cs_tel_unmute(int was)
+int cs_tel_speak(void)
+{
+    int was = tl_mute;
+    tl_mute = 0;
+    fast_sync();
+    return was;
+}
+
+void cs_tel_mute_restore(int was)
 {
     tl_mute = was;
     fast_sync();

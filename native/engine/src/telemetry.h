@@ -252,10 +252,12 @@ void cs_tel_atfork_child(void);
 void cs_tel_mute_thread(void);
 
 /* Mute the calling thread for a moment (the engine calls code whose system
- * calls are its own: the stack unwinder); returns what to pass to
- * cs_tel_unmute, which restores the state found. */
+ * calls are its own: the stack unwinder), or let a muted engine thread emit
+ * for a moment (the control thread's on-demand stack); each returns what to
+ * pass to cs_tel_mute_restore, which puts back the state found. */
 int cs_tel_mute(void);
-void cs_tel_unmute(int was);
+int cs_tel_speak(void);
+void cs_tel_mute_restore(int was);
 
 /* Publish what this thread has written (workers going idle, switches).
  * Inline while nothing but the head store is due; a pending loss report

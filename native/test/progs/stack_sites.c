@@ -2,12 +2,13 @@
  * (stacks.test.mjs): compiled with and without frame pointers.
  *   stack_sites park   — a coroutine parks in read() on a pipe inside
  *                        wait_for_byte(), called by outer_caller();
- *   stack_sites hog    — a coroutine computes in spin_here() for 300 ms (it
- *                        is preempted there), called by hog_caller();
+ *   stack_sites hog [MS] — a coroutine computes in spin_here() for MS ms
+ *                        (300; it is preempted there), called by hog_caller();
  *   stack_sites inline — as park, but the read is in inlined_wait(), always
  *                        inlined into inline_caller(). */
 #include <coroscope.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,10 +86,12 @@ __attribute__((noinline)) void hog_caller(unsigned long long ms)
     sink++;
 }
 
+static unsigned long long hog_ms = 300;
+
 static void *hog(void *arg)
 {
     (void)arg;
-    hog_caller(300);
+    hog_caller(hog_ms);
     return NULL;
 }
 
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "park";
     coroscope_co *a, *b;
+    if (argc > 2) hog_ms = strtoull(argv[2], NULL, 10);
     if (!strcmp(what, "hog")) {
         coroscope_spawn(&a, "hog", hog, NULL);
         coroscope_spawn(&b, "ticker", ticker, NULL);
