@@ -59,6 +59,7 @@ const BENCHMARKS = [
   'sleep100k',
   'echo',
   'ossched',
+  'stacks',
   'preempt_latency',
   'preempt_overhead',
   'ring',
@@ -812,6 +813,112 @@ async function benchEcho() {
 
 // ---- table ---------------------------------------------------------------
 
+// ---- 5c. stacks at parks and preemptions (native/engine/src/emit_stack.h) ----
+// The capture a park adds, per mode (c/stack_capture.c: a coroutine 10 calls deep,
+// built with frame pointers, captures its stack through coroscope__stack_capture:
+// the frame-pointer walk, libunwind, glibc's backtrace); and echo req/s while
+// recording with stacks on (COROSCOPE_STACKS=1, a stack at every park) vs off,
+// interleaved.
+
+async function benchStacks() {
+  const rows = [];
+  const modes = [
+    ['fp', 'frame pointers'],
+    ['unwind', 'libunwind (unw_backtrace)'],
+    ['backtrace', "glibc's backtrace (libgcc)"],
+  ];
+  let exe;
+  for (const [mode, what] of modes) {
+    const meta = {
+      name: `stack_capture_${mode}`,
+      title: `stack capture at a park, 11 frames, ${what}`,
+      unit: 'ns/capture',
+      better: 'lower',
+      target: '<= 1000 ns',
+      peer: '—',
+    };
+    try {
+      await needNative(LIB);
+      exe ??= await cc('stack_capture', 'c/stack_capture.c', ['-fno-omit-frame-pointer', ...linkEngine()]);
+      const reps = [];
+      let frames = 0;
+      for (let i = 0; i < opts.reps; i++) {
+        const j = lastJson(
+          'stack_capture',
+          (
+            await mustRun('stack_capture', exe, [mode === 'backtrace' ? '20000' : '200000', '3'], {
+              env: cleanEnv({ COROSCOPE_STACKS: mode }),
+              timeout: 120_000,
+            })
+          ).stdout,
+        );
+        reps.push(median(j.ns_per_capture));
+        frames = j.frames;
+      }
+      log(`  ${meta.name}: ${reps.map((x) => x.toFixed(1)).join(', ')} ns`);
+      const value = median(reps);
+      rows.push(
+        row({
+          ...meta,
+          value: round4(value),
+          peer_value: null,
+          meets_target: value <= 1000,
+          detail: { reps_ns: reps.map(round4), frames, method: 'median of 3 rounds per run, median over runs' },
+        }),
+      );
+    } catch (e) {
+      rows.push(errorRow(meta.name, meta.title, meta.unit, meta.better, meta.target, meta.peer, e));
+    }
+  }
+  const eMeta = {
+    name: 'stacks_echo',
+    title: 'echo, recording, a stack at every park (on vs off)',
+    unit: 'req/s',
+    better: 'higher',
+    target: '>= 0.91x off (<= 1.1x cost)',
+    peer: 'COROSCOPE_STACKS=0',
+  };
+  try {
+    const server = join(NATIVE_BUILD, 'examples', 'echo_server');
+    const client = join(NATIVE_BUILD, 'examples', 'echo_client');
+    await needNative(LIB, server, client);
+    const trace = join(OUT, 'stacks.cstrace');
+    const on = [];
+    const off = [];
+    for (let i = 0; i < opts.reps; i++) {
+      for (const v of i & 1 ? ['0', '1'] : ['1', '0'])
+        (v === '1' ? on : off).push(
+          await echoOnce(
+            `echo_server (COROSCOPE_STACKS=${v})`,
+            server,
+            ['--port', '0'],
+            cleanEnv({ COROSCOPE_WORKERS: '1', COROSCOPE_STACKS: v, COROSCOPE_TRACE: trace }),
+            client,
+          ),
+        );
+      log(`  stacks_echo rep ${i + 1}: on ${on.at(-1).rps.toFixed(0)} req/s, off ${off.at(-1).rps.toFixed(0)} req/s`);
+    }
+    const value = median(on.map((x) => x.rps)),
+      peer_value = median(off.map((x) => x.rps));
+    rows.push(
+      row({
+        ...eMeta,
+        value: Math.round(value),
+        peer_value: Math.round(peer_value),
+        meets_target: value / peer_value >= 0.91,
+        detail: {
+          reps_ours: on.map((x) => x.rps),
+          reps_peer: off.map((x) => x.rps),
+          client: `echo_client --conns 1000 --size 64 --duration ${opts.echoDuration} --warmup 1; server COROSCOPE_WORKERS=1, recording (COROSCOPE_TRACE); echo_server is built without -fno-omit-frame-pointer, so its stacks come from the unwinder`,
+        },
+      }),
+    );
+  } catch (e) {
+    rows.push(errorRow(eMeta.name, eMeta.title, eMeta.unit, eMeta.better, eMeta.target, eMeta.peer, e));
+  }
+  return rows;
+}
+
 // ---- 5b. the OS's share: tracking descheduling, on vs off ------------------
 // (COROSCOPE_OSSCHED: while telemetry is on each worker keeps a perf context-switch
 // ring and drains it at every coroutine switch, native/engine/src/ossched.h). Rows
@@ -1151,6 +1258,7 @@ const RUNNERS = {
   sleep100k: benchSleep100k,
   echo: benchEcho,
   ossched: benchOssched,
+  stacks: benchStacks,
   ...PREEMPT_RUNNERS,
   ring: benchRing,
   ...CORE_RUNNERS,

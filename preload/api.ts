@@ -49,6 +49,7 @@ import {
   pid,
   sessionId,
   seq as seqCheck,
+  stackRequest,
   signal,
   stepCount,
   tracePath,
@@ -59,6 +60,7 @@ import {
 
 import type { EngineOptions } from '../core/engine/options.js';
 import type { SummaryColumns } from '../core/overview/summaries.js';
+import type { StackFrame } from '../core/derive/stacks.js';
 import type { EngineConfig } from '../core/engine/engineConfig.js';
 import type { SessionKind, SessionState, SessionStatus as CoreSessionStatus } from '../core/session/status.js';
 import type {
@@ -152,6 +154,15 @@ export interface ExportResult {
   url?: string;
   bytes: number;
 }
+
+/** A stack to symbolise: CO_STACK's a0 (its string id) and a1 (where it was taken: 1 park, 2 preemption, 3 deferred). */
+export interface StackRequest {
+  stack: number;
+  why: number;
+}
+
+/** One frame of a symbolised stack, innermost first (core/derive/stacks.ts). */
+export type { StackFrame };
 
 /** A time window of a session to read (readWindow): events with ts in [t0, t1], at most max of them. */
 export interface WindowRequest {
@@ -270,6 +281,12 @@ export const REQUESTS = {
    * the session stops this one (navigation replaces the window).
    */
   readWindow: request<[id: string, window: WindowRequest], WindowResult>(sessionId, windowRequest),
+  /**
+   * The frames of a coroutine's stack recorded in the session (a CO_STACK record: where it parked or
+   * was preempted), symbolised by the host with libdw from the recorded mappings: function, file,
+   * line, inlined frames, innermost first ([] when the stack is not in the session yet).
+   */
+  stackFrames: request<[id: string, stack: StackRequest], StackFrame[]>(sessionId, stackRequest),
 };
 
 type Requests = typeof REQUESTS;

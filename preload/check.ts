@@ -11,7 +11,7 @@
  * are normalised to what the engine parses (durations as whole
  * nanoseconds: its parser takes no fractions).
  */
-import type { EngineOptions, EngineSetting, ExportFormat, LaunchRequest, WindowRequest } from './api.js';
+import type { EngineOptions, EngineSetting, ExportFormat, LaunchRequest, StackRequest, WindowRequest } from './api.js';
 
 /** A request whose arguments do not have the contract's shape (the host answers `bad-request`). */
 export class BadRequest extends Error {
@@ -256,4 +256,11 @@ export const EXPORT_FORMATS = ['perfetto', 'chrome-json', 'calls-csv', 'native']
 
 export function exportFormat(v: unknown): ExportFormat {
   return oneOf(v, 'format', EXPORT_FORMATS);
+}
+
+/** A stack of a session to symbolise (stackFrames): its string id (CO_STACK a0) and where it was taken (a1). */
+export function stackRequest(v: unknown): StackRequest {
+  const o = obj(v, 'stack');
+  onlyKeys(o, ['stack', 'why'], 'stack');
+  return { stack: int(o.stack, 'stack.stack', 1, Number.MAX_SAFE_INTEGER), why: int(o.why, 'stack.why', 1, 255) };
 }

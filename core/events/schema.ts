@@ -7,7 +7,7 @@
 
 export const EVENT_SIZE = 64;
 export const NO_WORKER = 0xffff;
-export const EVENTS_VERSION = 2;
+export const EVENTS_VERSION = 3;
 
 export const Kind = {
   NONE: 0,
@@ -42,6 +42,8 @@ export const Kind = {
   OFFCPU: 112,
   STALL: 113,
   STALL_END: 114,
+  CO_STACK: 120,
+  MAPPING: 121,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindId = (typeof Kind)[KindName];
@@ -101,6 +103,13 @@ const readyNames = [
 ];
 export function readyWhyName(why: number): string {
   return readyNames[why] || `why ${why}`;
+}
+
+/** Where a stack was taken (CO_STACK a1). */
+export const StackWhy = { PARK: 1, PREEMPT: 2, PREEMPT_DEFERRED: 3, ON_DEMAND: 4 } as const;
+const stackWhyNames = ['', 'parked', 'preempted', 'deferred preemption', 'on demand'];
+export function stackWhyName(why: number): string {
+  return stackWhyNames[why] || `why ${why}`;
 }
 
 /** Why a coroutine parked (CO_SUSPEND a0). */

@@ -71,6 +71,8 @@ const FIELDS: Record<number, readonly F[]> = {
   [Kind.OFFCPU]: [F.T, F.U, F.U, F.ZERO, F.ZERO],
   [Kind.STALL]: [F.U, F.U, F.S, F.U, F.T],
   [Kind.STALL_END]: [F.U, F.U, F.S, F.U, F.T],
+  [Kind.CO_STACK]: [F.U, F.U, F.U, F.U, F.ZERO],
+  [Kind.MAPPING]: [F.U, F.U, F.U, F.U, F.U],
 };
 
 /** codecs[kind * 5 + k]: the field codec of argument k, for kind bytes 0..255. */

@@ -80,6 +80,14 @@ const BAD: Record<RequestName, unknown[][]> = {
     ['s1', { tag: 1, t0: 0, t1: 4, max: 10, extra: 1 }],
     ['s1', [0, 4]],
   ],
+  stackFrames: [
+    ['s1'],
+    ['s1', { stack: 0, why: 1 }],
+    ['s1', { stack: 5, why: 0 }],
+    ['s1', { stack: 5.5, why: 1 }],
+    ['s1', { stack: '5', why: 1 }],
+    ['s1', { stack: 5, why: 1, path: '/etc/passwd' }],
+  ],
 };
 
 /** One good call per request: what arrives, and the checked (normalised) arguments its handler gets. */
@@ -111,6 +119,7 @@ const GOOD: Record<RequestName, { args: unknown[]; checked: unknown[] }> = {
     args: ['s1', { tag: 7, t0: 10.7, t1: 20, max: 100 }],
     checked: ['s1', { tag: 7, t0: 10, t1: 20, max: 100 }],
   },
+  stackFrames: { args: ['s1', { stack: 2 ** 33 + 5, why: 2 }], checked: ['s1', { stack: 2 ** 33 + 5, why: 2 }] },
 };
 
 test('every request in the map has an argument check and a handler; no handler is for anything else', async () => {

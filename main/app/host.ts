@@ -46,6 +46,7 @@ import { findDemo, listDemos, startCompanion } from './demos.js';
 import { SessionEntry, type Push } from './entry.js';
 import { HostError, toApiError } from './errors.js';
 import { exportEntry } from './exports.js';
+import { SessionStacks } from './stacks.js';
 
 export interface HostOptions {
   /** Where exports are written (default: <recordings>/exports). */
@@ -172,7 +173,16 @@ export class AppHost {
       if (!ctx.push) throw new HostError('bad-request', 'readWindow needs a transport that can push to its caller');
       return e.readWindow(ctx.push, w, ctx.backlog);
     },
+    stackFrames: ([id, { stack, why }]) => {
+      const e = this.entry(id);
+      let st = this.stacks.get(e);
+      if (!st) this.stacks.set(e, (st = new SessionStacks(e.session, () => e.file)));
+      return st.frames(stack, why);
+    },
   };
+
+  /** Each session's symbolised stacks (stackFrames), kept while the session is. */
+  private readonly stacks = new WeakMap<SessionEntry, SessionStacks>();
 
   /** A live session's engine (its control channel); a loaded trace has none. */
   private target(id: string): EngineTarget {

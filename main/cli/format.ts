@@ -17,6 +17,7 @@ import {
   summaryKind,
   hookHasFd,
   deferWhyName,
+  stackWhyName,
 } from '../../core/events/schema.js';
 import { syscallName } from '../../core/events/syscalls.js';
 import { signalName } from '../../core/events/signals.js';
@@ -205,6 +206,10 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       const fd = raw.signed(i, 2);
       return `stall ended: w${a(0)} ${syscallName(raw.lo(i, 1))}()${fd >= 0 ? ` fd=${fd}` : ''} after ${dur(a(3))}`;
     }
+    case Kind.CO_STACK:
+      return `stack (${stackWhyName(a(1))}, ${a(2)} frames, ${a(3) === 2 ? 'unwinder' : 'frame pointers'})`;
+    case Kind.MAPPING:
+      return `mapping 0x${a(0).toString(16)}-0x${a(1).toString(16)} bias 0x${a(2).toString(16)} ${quoted(strings, a(3))}${a(4) ? ` build id ${strings.get(a(4))}` : ''}`;
     default:
       return `${kindName(kind) ?? `kind ${kind}`} ${[0, 1, 2, 3, 4].map(a).join(' ')}`;
   }

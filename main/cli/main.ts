@@ -29,6 +29,9 @@ import { CHECK_FORMATS, FINDING_KINDS, formatReport, type CheckFormat } from '..
 import { startServe } from '../serve/server.js';
 import { packageRoot } from '../engine/paths.js';
 import { listRecordings, recordingsDir, RecordingsDirError, type Recording } from '../session/recordings.js';
+import { StackSymbols } from '../engine/stacks.js';
+import { CodeMap, frameText } from '../../core/derive/stacks.js';
+import { Kind } from '../../core/events/schema.js';
 
 const VERSION = '0.1.0';
 
@@ -748,6 +751,9 @@ corrupt trace or baseline.`,
 A first line "# coroscope trace: format X.Y, ..." describes the file (format
 1 or 2, whether it was closed cleanly), then one line per event: seconds
 since the first event, thread id, worker, coroutine, and what happened.
+A coroutine's stack (where it parked or was preempted) follows its record,
+one indented line per frame: function (file:line), symbolised with libdw
+from the recorded mappings and the objects' files as they are now.
 ${UNCLOSED_HELP}
 Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
     options: { last: false },
@@ -758,12 +764,20 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
         `# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`,
       );
       let t0 = NaN;
+      const maps = new CodeMap();
+      let symbols: StackSymbols | undefined;
       try {
         for (const b of r.batches()) {
           const lines: string[] = [];
+          maps.scan(b.raw, b.strings);
           for (let i = 0; i < b.raw.length; i++) {
             if (Number.isNaN(t0) && b.raw.ts(i) > 0) t0 = b.raw.ts(i);
             lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0));
+            if (b.raw.kind(i) === Kind.CO_STACK) {
+              symbols ??= new StackSymbols();
+              const frames = symbols.frames(b.raw.a(i, 0), b.raw.a(i, 1), b.strings, maps);
+              frames.forEach((f, k) => lines.push(`${' '.repeat(16)}#${k} ${frameText(f)}`));
+            }
           }
           if (!process.stdout.write(lines.join('\n') + '\n'))
             await new Promise((res) => process.stdout.once('drain', res));

@@ -103,6 +103,15 @@ export interface NativeTraceFile {
 
 /** A chunk's summary and its lanes': the shapes are the core's (the overview is built from them). */
 export type { TraceChunkSummary, TraceLaneSummary } from '../../core/overview/summaries.js';
+/** One frame as the addon's symbolize gives it. */
+export interface NativeFrame {
+  function: string;
+  file: string;
+  line: number;
+  column: number;
+  inlined: boolean;
+}
+
 export interface Addon {
   launch(opts: NativeLaunchOptions, onMessage: (m: LinkMessage) => void): NativeTarget;
   attach(
@@ -113,6 +122,12 @@ export interface Addon {
   /** The directories engines put their control sockets in, in the engine's order (native/wire/control_path.h). */
   controlDirs(): string[];
   TraceFile: new (path: string) => NativeTraceFile;
+  /**
+   * libdw (native/addon/symbolize.h): the frames of each file address of the object at path
+   * (innermost first, an inlined function its own frame; [] unknown), or null when the object
+   * cannot be opened or its build id is not buildId ('' or null: not checked).
+   */
+  symbolize(path: string, buildId: string | null, addrs: number[]): NativeFrame[][] | null;
   eventSize: number;
   eventsVersion: number;
 }

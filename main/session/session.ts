@@ -29,6 +29,7 @@ import { Kind } from '../../core/events/schema.js';
 import { StringTable } from '../../core/events/strings.js';
 import { EventStore } from '../../core/store/eventStore.js';
 import { Derived } from '../../core/derive/derived.js';
+import { CodeMap } from '../../core/derive/stacks.js';
 import { ProcessMeta } from '../../core/derive/process.js';
 import { attach, launch, type LaunchOptions, type RecordingPolicy } from '../engine/launch.js';
 import type { EngineTarget, ExitInfo } from '../engine/target.js';
@@ -257,6 +258,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly untracedChildren: string[] = [];
   /** The processes of the stream (several when children are followed), kept with or without derived tables. */
   readonly processes = new ProcessMeta();
+  /** The code mappings of the stream (MAPPING records), for symbolising its stacks (core/derive/stacks.ts). */
+  readonly codeMap = new CodeMap();
 
   /** Feeds the process records of a batch to `processes` (a scan of the kinds; the rest is skipped). */
   private trackProcesses(raw: RawEvents): boolean {
@@ -298,6 +301,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One batch: strings first (events refer to them), then store, derived, listeners. */
   ingest(raw: RawEvents, strings: readonly (readonly [number, string])[]): void {
     for (const [id, text] of strings) this.strings.set(id, text);
+    this.codeMap.scan(raw, this.strings);
     if (this.counted) {
       // Launched with events: false, only the process records come (the counts are the addon's).
       if (this.trackProcesses(raw)) this.reportUntraced(false);

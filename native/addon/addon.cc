@@ -14,6 +14,10 @@
 //   socketPath(pid) -> string
 //   TraceFile(path)                      a trace file opened for reading: info, read, readAsync,
 //                                        status, seekTime, seekEvent, summaries, close
+//   symbolize(path, buildId, addrs)      libdw (symbolize.h): for each file address, its frames
+//                                        [{ function, file, line, column, inlined }] innermost
+//                                        first ([] unknown), or null for all when the object
+//                                        cannot be opened or its build id differs
 // Target: pid, send(line), kill(signal), stop(), stats()
 // onMessage(msg) is called on the JS thread with, in order of happening:
 //   { type: 'events', events: Buffer (64-byte records), strings: [id, text][] }
@@ -38,6 +42,8 @@
 // back on the JS thread.
 
 #include <napi.h>
+
+#include "symbolize.h"
 
 #include <atomic>
 #include <cstring>
@@ -775,8 +781,39 @@ Napi::Value TraceFile::ReadAsync(const Napi::CallbackInfo &info)
     return w->Promise();
 }
 
+Napi::Value Symbolize(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsString() || !info[2].IsArray())
+        throw Napi::TypeError::New(env, "symbolize(path, buildId, addrs): path a string, addrs an array of numbers");
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    std::string bid = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+    Napi::Array addrs = info[2].As<Napi::Array>();
+    Napi::Array out = Napi::Array::New(env, addrs.Length());
+    cs_sym_frame frames[16];
+    for (uint32_t i = 0; i < addrs.Length(); i++) {
+        Napi::Value v = addrs.Get(i);
+        if (!v.IsNumber()) throw Napi::TypeError::New(env, "symbolize: addrs must be numbers");
+        int n = cs_symbolize(path.c_str(), bid.c_str(), (uint64_t)v.As<Napi::Number>().DoubleValue(), frames, 16);
+        if (n < 0) return env.Null();
+        Napi::Array list = Napi::Array::New(env, (size_t)n);
+        for (int k = 0; k < n; k++) {
+            Napi::Object f = Napi::Object::New(env);
+            f.Set("function", frames[k].function);
+            f.Set("file", frames[k].file);
+            f.Set("line", frames[k].line);
+            f.Set("column", frames[k].column);
+            f.Set("inlined", frames[k].inlined != 0);
+            list.Set((uint32_t)k, f);
+        }
+        out.Set(i, list);
+    }
+    return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
+    exports.Set("symbolize", Napi::Function::New(env, Symbolize));
     exports.Set("Target", Target::Init(env));
     exports.Set("TraceFile", TraceFile::Init(env));
     exports.Set("launch", Napi::Function::New(env, Launch));

@@ -440,6 +440,18 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "stall ended: worker %" PRIu64 " syscall %" PRIu64 " fd=%" PRId64 " after %s", a[0], a[1],
                  (int64_t)a[2], dur(a[3], b3, sizeof b3));
         break;
+    case COROSCOPE_EV_CO_STACK:
+        snprintf(out, cap, "stack (%s, %" PRIu64 " frames, %s) %s",
+                 a[1] == COROSCOPE_STACK_PARK        ? "parked"
+                 : a[1] == COROSCOPE_STACK_PREEMPT   ? "preempted"
+                 : a[1] == COROSCOPE_STACK_ON_DEMAND ? "on demand"
+                                                     : "deferred preemption",
+                 a[2], a[3] == 2 ? "unwinder" : "frame pointers", quoted(a[0], b1, sizeof b1));
+        break;
+    case COROSCOPE_EV_MAPPING:
+        snprintf(out, cap, "mapping 0x%" PRIx64 "-0x%" PRIx64 " bias 0x%" PRIx64 " %s", a[0], a[1], a[2],
+                 quoted(a[3], b1, sizeof b1));
+        break;
     default: snprintf(out, cap, "kind %u", e->kind); break;
     }
 }

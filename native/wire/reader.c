@@ -112,6 +112,8 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_OFFCPU: return "OFFCPU";
     case COROSCOPE_EV_STALL: return "STALL";
     case COROSCOPE_EV_STALL_END: return "STALL_END";
+    case COROSCOPE_EV_CO_STACK: return "CO_STACK";
+    case COROSCOPE_EV_MAPPING: return "MAPPING";
     default: return NULL;
     }
 }

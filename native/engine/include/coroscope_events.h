@@ -37,8 +37,9 @@ extern "C" {
 #endif
 
 /* 2: LINEAGE, PROCESS_EXIT, SPAWN and THREAD a3/a4 (followed children); OFFCPU, STALL and
- * STALL_END (the OS's share, escaped blocking calls). */
-#define COROSCOPE_EVENTS_VERSION 2
+ * STALL_END (the OS's share, escaped blocking calls). 3: CO_STACK and MAPPING (stacks at parks
+ * and preemptions, and the code mappings that symbolise them). */
+#define COROSCOPE_EVENTS_VERSION 3
 #define COROSCOPE_EVENT_SIZE     64
 #define COROSCOPE_NO_WORKER      0xffffu
 
@@ -161,6 +162,27 @@ enum coroscope_event_kind {
     COROSCOPE_EV_STALL_END = 114, /* that stall ended (the run switched out, or the thread left that
                                        call), seen by the monitor: a0 worker, a1 system call (number
                                        only), a2 fd, a3 total ns from the run's start, a4 the STALL's a4 */
+
+    /* ---- stacks (numbered from the top of the free range) ---- */
+    COROSCOPE_EV_CO_STACK = 120, /* right after the CO_SUSPEND or PREEMPTED of co, same thread: its
+                                       stack. a0 the stack (string id: return addresses, innermost
+                                       first, lowercase hex separated by spaces; for a preemption the
+                                       first is the interrupted pc itself), a1 enum coroscope_stack_why,
+                                       a2 frames, a3 how captured (1 frame pointers, 2 unwinder) */
+    COROSCOPE_EV_MAPPING = 121,  /* an executable segment of a loaded object, with the process
+                                       metadata and after objects were loaded: a0 start, a1 end
+                                       (addresses), a2 the object's load bias (address - bias = the
+                                       ELF file's virtual address), a3 path (string), a4 GNU build
+                                       id (string, lowercase hex; 0: none) */
+};
+
+/* Where a stack was taken (CO_STACK a1). */
+enum coroscope_stack_why {
+    COROSCOPE_STACK_PARK = 1,             /* co parked (CO_SUSPEND) */
+    COROSCOPE_STACK_PREEMPT = 2,          /* co was preempted by the signal: frame 0 is the pc */
+    COROSCOPE_STACK_PREEMPT_DEFERRED = 3, /* co yielded to a deferred preemption at a hook entry */
+    COROSCOPE_STACK_ON_DEMAND = 4,        /* an inspector asked (control `stack CO`) while co ran: frame 0
+                                             is the interrupted pc; from the control thread */
 };
 
 /* How a process of a followed session began (LINEAGE a2, SPAWN a1). */

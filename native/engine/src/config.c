@@ -27,6 +27,9 @@ cs_config cs_cfg = {
     .trace_policy = CS_TRACE_LOSSLESS,
     .tsc = 1,
     .ossched = 1,
+    .stacks = 1,
+    .stack_sample = 1,
+    .stack_depth = 32,
     .stall_ns = 20 * 1000 * 1000,
 };
 
@@ -124,6 +127,40 @@ void cs_config_load(char **envp)
             cs_log("COROSCOPE_STALL_MS=%s is not a number of milliseconds (0: off, up to 3600000); using 20", s);
         else
             atomic_store(&cs_cfg.stall_ns, (uint64_t)v * 1000000ull);
+    }
+    s = env("COROSCOPE_STACKS");
+    if (s && *s) {
+        int v;
+        if (!strcmp(s, "auto"))
+            cs_cfg.stacks = 1;
+        else if (!strcmp(s, "fp"))
+            cs_cfg.stacks = 2;
+        else if (!strcmp(s, "unwind"))
+            cs_cfg.stacks = 3;
+        else if (!strcmp(s, "backtrace"))
+            cs_cfg.stacks = 4;
+        else if (!parse_bool(s, &v))
+            cs_cfg.stacks = v;
+        else
+            cs_log("COROSCOPE_STACKS=%s is not a stack mode (0, 1/auto, fp, unwind, backtrace); using auto", s);
+    }
+    s = env("COROSCOPE_STACK_SAMPLE");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < 1 || v > 1000000)
+            cs_log("COROSCOPE_STACK_SAMPLE=%s is not a sampling rate (1..1000000: one in N); using 1", s);
+        else
+            cs_cfg.stack_sample = (int)v;
+    }
+    s = env("COROSCOPE_STACK_DEPTH");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < 1 || v > 64)
+            cs_log("COROSCOPE_STACK_DEPTH=%s is not a depth (1..64); using 32", s);
+        else
+            cs_cfg.stack_depth = (int)v;
     }
     s = env("COROSCOPE_TRACE_POLICY");
     if (s && *s) {

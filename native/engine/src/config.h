@@ -39,7 +39,10 @@ typedef struct cs_config {
                              (ossched.h); read when each worker starts */
     _Atomic uint64_t stall_ns;   /* COROSCOPE_STALL_MS: the monitor reports a worker stuck in a system call
                              inside one run for this long (stall.h); 0: off */
-    int tsc;                     /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
+    int stacks;       /* COROSCOPE_STACKS: 0 off, 1 auto (default), 2 fp, 3 unwind, 4 backtrace (emit_stack.h) */
+    int stack_sample; /* COROSCOPE_STACK_SAMPLE: capture one park/preemption in N per thread */
+    int stack_depth;  /* COROSCOPE_STACK_DEPTH: most frames per stack (1..64, default 32) */
+    int tsc;          /* COROSCOPE_TSC: 1 (default) the clock may read the CPU's counter (clock.h) */
 } cs_config;
 
 /* Recording policies (telemetry.h): what a thread whose event ring is full does. */

@@ -19,6 +19,7 @@
 #include "../include/coroscope.h"
 #include "config.h"
 #include "control_cmd.h"
+#include "emit_stack.h"
 #include "fdtable.h"
 #include "gate.h"
 #include "log.h"
@@ -395,6 +396,21 @@ static int command(int fd, char *line)
         break;
     case CS_CMD_SET: cmd_set(fd, &cmd); break;
     case CS_CMD_SNAPSHOT: cmd_snapshot(fd); break;
+    case CS_CMD_STACK: {
+        uintptr_t pc[CS_STACK_MAX_DEPTH];
+        const char *state = "unknown";
+        int n = cs_stack_on_demand(cmd.co, pc, CS_STACK_MAX_DEPTH, &state);
+        if (n == -2) {
+            reply_error(fd, "stack: the worker did not answer within 100 ms");
+            return 0;
+        }
+        put(&o, "{\"ok\":true,\"co\":%llu,\"state\":\"%s\",\"frames\":[", (unsigned long long)cmd.co,
+            n >= 0 ? "running" : state);
+        for (int i = 0; i < n; i++) put(&o, "%s\"0x%llx\"", i ? "," : "", (unsigned long long)pc[i]);
+        put(&o, "]}");
+        reply(fd, &o);
+        break;
+    }
     case CS_CMD_SUBSCRIBE: {
         int lossless = cmd.policy == 1;
         int err = subscribed ? (cmd.policy >= 0 ? cs_tel_set_lossless(lossless) : 0) : cs_tel_subscribe(1, lossless);

@@ -39,6 +39,15 @@
  *                           joined coroutine), each worker's running one; exact
  *                           while paused
  *   detach                  resume and close
+ *   stack CO                the stack of coroutine CO now, if it runs: its
+ *                           worker is signalled and the handler walks the
+ *                           interrupted frame-pointer chain (emit_stack.h;
+ *                           the pc alone without frame pointers); reply
+ *                           {"ok":true,"co":CO,"state":"running","frames":
+ *                           ["0x…",…]} (innermost first), frames [] with the
+ *                           state otherwise (suspended, ready, unknown: its
+ *                           last park's stack is in the event stream);
+ *                           recorded as CO_STACK (why 4) while telemetry is on
  * Framing: a line ends at '\n' (a '\r' before it is dropped) and is at most
  * 4094 bytes (longer: an error reply, then the client is closed). Lines are
  * split by length, so a NUL byte cannot hide a newline: a line containing

@@ -74,13 +74,14 @@ int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
         {"subscribe", CS_CMD_SUBSCRIBE},
         {"unsubscribe", CS_CMD_UNSUBSCRIBE},
         {"detach", CS_CMD_DETACH},
+        {"stack", CS_CMD_STACK},
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(buf, verbs[i].word)) cmd->verb = verbs[i].verb;
     switch (cmd->verb) {
     case 0:
         return refuse(cmd, "unknown command (hello, pause, step, resume, set, snapshot, subscribe, unsubscribe, "
-                           "detach)");
+                           "detach, stack)");
     case CS_CMD_STEP: {
         cmd->steps = 1;
         if (!*arg) return 0;
@@ -91,6 +92,13 @@ int cs_control_parse(const char *line, size_t len, cs_control_cmd *cmd)
         return 0;
     }
     case CS_CMD_SET: return parse_set(arg, cmd);
+    case CS_CMD_STACK: {
+        char *end;
+        unsigned long long id = strtoull(arg, &end, 10);
+        if (!*arg || *end || *arg == '-' || id == 0) return refuse(cmd, "usage: stack CO (a coroutine id)");
+        cmd->co = id;
+        return 0;
+    }
     case CS_CMD_SUBSCRIBE:
         cmd->policy = -1;
         if (!*arg) return 0;

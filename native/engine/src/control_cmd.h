@@ -29,6 +29,7 @@ typedef enum cs_control_verb {
     CS_CMD_SUBSCRIBE,
     CS_CMD_UNSUBSCRIBE,
     CS_CMD_DETACH,
+    CS_CMD_STACK,
 } cs_control_verb;
 
 typedef enum cs_control_setting {
@@ -44,6 +45,7 @@ typedef struct cs_control_cmd {
     int setting;       /* SET: cs_control_setting */
     uint64_t value;    /* SET: see cs_control_setting */
     int policy;        /* SUBSCRIBE: -1 none given, 0 policy=drop, 1 policy=lossless */
+    uint64_t co;       /* STACK: the coroutine id (>= 1) */
     const char *error; /* parse failed: the message for the client (static text) */
 } cs_control_cmd;
 

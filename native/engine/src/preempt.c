@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "emit_stack.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "log.h"
@@ -219,11 +220,16 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved_errno = errno;
     cs_worker *w = cs_tls.w;
+    ucontext_t *ucx = ucv;
+    /* An inspector's `stack CO` (emit_stack.h) comes as this signal too, from this process. */
+    int asked = w && si->si_code == SI_TKILL && si->si_pid == self_pid &&
+                cs_stack_on_request(w, cs_tls.co, (uintptr_t)ucx->uc_mcontext.gregs[REG_RIP],
+                                    (uintptr_t)ucx->uc_mcontext.gregs[REG_RBP]);
     /* Ours: sent by tgkill from this process while the monitor had one in
      * flight. A kill() by the program (SI_USER) or the kernel is theirs. */
     if (!w || si->si_code != SI_TKILL || si->si_pid != self_pid ||
         !atomic_exchange_explicit(&w->preempt_sent, 0, memory_order_acq_rel)) {
-        cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
+        if (!asked) cs_signal_deliver_user(sig, si, ucv); /* not from the monitor */
         errno = saved_errno;
         return;
     }
@@ -250,6 +256,7 @@ static void on_preempt_signal(int sig, siginfo_t *si, void *ucv)
         return;
     }
     co->preempt_pc = pc;
+    cs_stack_on_signal(co, pc, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP]); /* async-signal-safe (emit_stack.h) */
     *(uintptr_t *)(sp - 136) = pc;
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(sp - 136);
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)cs_preempt_trampoline;
@@ -272,6 +279,7 @@ void cs_preempt_yield(void)
                                .pc = co->preempt_pc,
                                .at_safe_point = 1};
         emit(&ev);
+        if (cs_tel()) cs_stack_emit_preempt(co, 0);
     }
     cs_sched_yield(co);
 }
@@ -296,6 +304,7 @@ void cs_preempt_deferred_yield(cs_co *co)
                                .pc = co->defer_pc,
                                .at_safe_point = 0};
         emit(&ev);
+        if (cs_tel()) cs_stack_emit_preempt(co, 1);
     }
     cs_sched_yield(co);
 }

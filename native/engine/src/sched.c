@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "emit_stack.h"
 #include "emit_symbol.h"
 #include "fdtable.h"
 #include "log.h"
@@ -577,6 +578,7 @@ int cs_sched_start(void)
      * workers run anything, so the first runs' OS share is tracked (ossched.h "Warm-up"). */
     if (!err && cs_tel()) cs_ossched_monitor_round();
     for (int i = 0; !err && i < cs_rt.nworkers; i++) err = start_worker(&cs_rt.workers[i]);
+    if (!err) cs_stack_init(); /* before any coroutine runs (emit_stack.h) */
     if (!err) err = cs_preempt_start();
     if (!err && cs_tel()) cs_tel_start();
     if (!err) {

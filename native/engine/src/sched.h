@@ -67,11 +67,17 @@ typedef struct cs_worker {
     _Atomic int preempt_sent; /* monitor sent the signal, handler not run yet */
     uint64_t preempt_sent_ns;
     volatile int deferred_reason; /* handler: why the last signal could not preempt */
-    uint64_t tick;                /* scheduling decisions made */
-    uint64_t last_poll_ns;        /* last non-blocking netpoll */
-    cs_queue runq;                /* owner only */
-    cs_co *yielded;               /* just yielded; queued after this round's wakes */
-    _Atomic(cs_co *) inbox;       /* MPSC LIFO */
+    /* an inspector's `stack CO` (emit_stack.h): the control thread stores the coroutine's id
+     * and signals; the handler fills stack_pc/stack_n (-1: that coroutine was not running)
+     * and releases stack_want back to 0 */
+    _Atomic uint64_t stack_want;
+    int stack_n;
+    uintptr_t stack_pc[64];
+    uint64_t tick;          /* scheduling decisions made */
+    uint64_t last_poll_ns;  /* last non-blocking netpoll */
+    cs_queue runq;          /* owner only */
+    cs_co *yielded;         /* just yielded; queued after this round's wakes */
+    _Atomic(cs_co *) inbox; /* MPSC LIFO */
     cs_spin spawn_lock;
     cs_queue spawnq;
     _Atomic size_t spawnq_n; /* readable without the lock */

@@ -17,6 +17,7 @@
 #include "wire/ring.h"
 #include "../include/coroscope.h"
 #include "config.h"
+#include "emit_stack.h"
 #include "emit_symbol.h"
 #include "fdtable.h"
 #include "follow.h"
@@ -69,8 +70,9 @@ static void fast_sync(void)
 {
     cs_tel_fast = tl_mute || tl_engine ? NULL : tl;
 }
-_Atomic uint32_t cs_tel_epoch = 1; /* bumped by each subscription */
-static _Atomic int need_metadata;  /* the next emitter writes CLOCK/PROCESS/CONFIG first */
+_Atomic uint32_t cs_tel_epoch = 1;   /* bumped by each subscription */
+static _Atomic uint32_t string_gens; /* the last string generation given to a thread (cs_tel_string_gen) */
+static _Atomic int need_metadata;    /* the next emitter writes CLOCK/PROCESS/CONFIG first */
 static _Atomic(cs_tel_ring_fn) ring_announcer;
 static size_t flight_bytes;       /* COROSCOPE_FLIGHT: 0, or the bytes the rings keep in all */
 static _Atomic int flight_armed;  /* rings overwrite (nobody subscribed) */
@@ -181,6 +183,7 @@ static void publish_all_at_exit(void);
 static void new_epoch(tel_thread *t, uint32_t e)
 {
     t->epoch = e;
+    t->string_gen = atomic_fetch_add(&string_gens, 1) + 1; /* unique: a forked child's too */
     flight_epoch_mark(t);
     for (int i = 0; i < CACHE_SLOTS; i++) t->cache[i].hash = 0, t->cache[i].text[0] = '\0';
     int one = 1;
@@ -276,9 +279,37 @@ uint64_t cs_tel_string(const char *s)
     return id;
 }
 
+uint32_t cs_tel_string_gen(void)
+{
+    tel_thread *t = tl_mute ? NULL : self();
+    return t ? t->string_gen : 0;
+}
+
 void cs_tel_set_id_base(uint64_t base)
 {
     atomic_store(&next_string_id, base + 1);
+}
+
+int cs_tel_mute(void)
+{
+    int was = tl_mute;
+    tl_mute = 1;
+    fast_sync();
+    return was;
+}
+
+int cs_tel_speak(void)
+{
+    int was = tl_mute;
+    tl_mute = 0;
+    fast_sync();
+    return was;
+}
+
+void cs_tel_mute_restore(int was)
+{
+    tl_mute = was;
+    fast_sync();
 }
 
 void cs_tel_mute_thread(void)
@@ -574,6 +605,7 @@ static void emit_metadata(void)
         cs_tel_emit(COROSCOPE_EV_LINEAGE, 0, (uint64_t)getpid(), (uint64_t)cs_follow_ppid(), (uint64_t)cs_follow_how(),
                     cs_follow_serial(), 0);
     emit_config();
+    cs_stack_emit_mappings(); /* so stacks symbolise offline (emit_stack.h) */
 }
 
 static void emit_config(void)

@@ -78,8 +78,9 @@ typedef struct cs_tel_thread {
     cs_ring ring;
     uint32_t tid;
     uint16_t worker;
-    uint32_t epoch;     /* subscription this thread last announced itself to */
-    uint64_t epoch_end; /* flight recorder: start a new string epoch once the ring's head reaches this */
+    uint32_t epoch;      /* subscription this thread last announced itself to */
+    uint64_t epoch_end;  /* flight recorder: start a new string epoch once the ring's head reaches this */
+    uint32_t string_gen; /* new (process-wide unique) at each new epoch (cs_tel_string_gen) */
     struct cs_tel_thread *next;
     struct {
         uint64_t hash, id;
@@ -191,6 +192,11 @@ static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, i
  * NULL or empty). */
 uint64_t cs_tel_string(const char *text);
 
+/* This thread's string generation: it changes whenever the thread forgets
+ * the strings it defined (a new epoch), so a cache of string ids kept
+ * elsewhere (emit_stack.c) knows to start afresh. Settles the epoch first. */
+uint32_t cs_tel_string_gen(void);
+
 /* The schema's ready reason for an engine wake cause. */
 static inline uint64_t cs_tel_ready_why(int cause)
 {
@@ -244,6 +250,14 @@ void cs_tel_atfork_child(void);
 /* The calling engine thread never emits (its system calls are the
  * engine's, not the program's). */
 void cs_tel_mute_thread(void);
+
+/* Mute the calling thread for a moment (the engine calls code whose system
+ * calls are its own: the stack unwinder), or let a muted engine thread emit
+ * for a moment (the control thread's on-demand stack); each returns what to
+ * pass to cs_tel_mute_restore, which puts back the state found. */
+int cs_tel_mute(void);
+int cs_tel_speak(void);
+void cs_tel_mute_restore(int was);
 
 /* Publish what this thread has written (workers going idle, switches).
  * Inline while nothing but the head store is due; a pending loss report

@@ -16,6 +16,7 @@
 #include "wait.h"
 
 #include "emit_call.h"
+#include "emit_stack.h"
 #include "log.h"
 #include "ossched.h"
 #include "telemetry.h"
@@ -82,6 +83,7 @@ int cs_wait_park(cs_co *co, uint64_t token, uint64_t deadline)
         cs_tel_emit(COROSCOPE_EV_CO_SUSPEND, co->id, (uint64_t)why, (uint64_t)(co->cur_hook + 1),
                     why == COROSCOPE_SUSPEND_JOIN ? co->wait_detail : (uint64_t)(int64_t)co->wait_fd,
                     (uint64_t)co->wait_events, deadline);
+        cs_stack_emit_park(co); /* its CO_STACK, right after (emit_stack.h) */
     }
     uint64_t call_arg = cs_tls.call_arg;
     cs_co_switch_out(co);

@@ -333,3 +333,37 @@ test('a big trace: the timeline is drawn from its overview, then from the detail
     'overview',
   );
 });
+
+test('a coroutine parked with a stack: the detail has its newest stack, and the span it parked in carries it', async () => {
+  const w = new RawEventWriter();
+  const t = 1e6;
+  w.push({ ts: t, kind: Kind.THREAD, worker: 0, tid: 100, a: [100, 1, 0] });
+  w.push({ ts: t + 10, kind: Kind.CO_CREATE, worker: 0, tid: 100, co: 1, a: [0, 0, 0, 65536] });
+  w.push({ ts: t + 20, kind: Kind.CO_READY, worker: 0, tid: 100, co: 1, a: [1, 0, 0, 1] });
+  w.push({ ts: t + 30, kind: Kind.CO_RUN, worker: 0, tid: 100, co: 1, a: [1] });
+  w.push({ ts: t + 1000, kind: Kind.CO_SUSPEND, worker: 0, tid: 100, co: 1, a: [3, 1, -1, 0, 0] });
+  w.push({ ts: t + 1001, kind: Kind.CO_STACK, worker: 0, tid: 100, co: 1, a: [7, 1, 2, 1] });
+  w.push({ ts: t + 9000, kind: Kind.CO_READY, worker: 0, tid: 100, co: 1, a: [2, 0, 0, 1] });
+  w.push({ ts: t + 9010, kind: Kind.CO_RUN, worker: 0, tid: 100, co: 1, a: [2] });
+  w.push({ ts: t + 9500, kind: Kind.CO_SUSPEND, worker: 0, tid: 100, co: 1, a: [3, 1, -1, 0, 0] });
+  w.push({ ts: t + 9501, kind: Kind.CO_STACK, worker: 0, tid: 100, co: 1, a: [8, 1, 3, 2] });
+  ingest({
+    type: 'batch',
+    session: 'stk',
+    seq: 0,
+    events: w.bytes(),
+    strings: [
+      [7, '401000 401200'],
+      [8, '401010 401200 401300'],
+    ],
+  });
+  await drained();
+  const detail = await query('stk', 'coroutineDetail', { co: 1, lastCalls: 5 });
+  assert.deepEqual(detail.stack, { stack: 8, why: 1, frames: 3, ts: t + 9501 });
+  const tracks = await query('stk', 'tracks', {});
+  const co1 = tracks.coroutines[0];
+  const first = await query('stk', 'spanAt', { track: co1.id, t: t + 5000, tol: 0, depth: 0 });
+  assert.equal(first?.stack?.stack, 7, 'the first suspended span: the stack it parked with');
+  const running = await query('stk', 'spanAt', { track: co1.id, t: t + 500, tol: 0, depth: 0 });
+  assert.equal(running?.stack, undefined, 'a run that ended in a park holds no stack');
+});

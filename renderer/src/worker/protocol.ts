@@ -12,6 +12,7 @@
  * This module holds types and constants only: the UI thread imports it without pulling any of
  * the data work (EventStore, Derived, TimelineBuilder, InsightFinder) in.
  */
+import type { StackRef } from '@core/derive/stacks.js';
 import type { ApiPush, SummaryColumns } from '../../../preload/api.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import type { CallSummary } from '@core/derive/calls.js';
@@ -182,6 +183,8 @@ export interface SpanAnswer {
   t0: number;
   t1: number;
   args: Args | null;
+  /** A coroutine's span: the newest stack recorded within it (where it parked, or was preempted). */
+  stack?: StackRef;
 }
 
 /** Query name -> [arguments, result]. */
@@ -202,7 +205,11 @@ export interface Queries {
     { filter: string; showDone: boolean; sort: CoroutineSort; limit: number },
     { rows: CoroutineInfo[]; matched: number; total: number },
   ];
-  coroutineDetail: [{ co: number; lastCalls: number }, { info: CoroutineInfo | undefined; calls: CallRow[] }];
+  /** stack: its newest CO_STACK (where it parked or was preempted last), for the host's stackFrames. */
+  coroutineDetail: [
+    { co: number; lastCalls: number },
+    { info: CoroutineInfo | undefined; calls: CallRow[]; stack: StackRef | undefined },
+  ];
   /** The engine's configuration as the CONFIG event said. */
   config: [Record<string, never>, ProcessSummary['config'] | undefined];
   /** The scheduler's state: live (position null) or at a recorded decision. */

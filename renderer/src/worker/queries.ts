@@ -7,6 +7,7 @@
  */
 import { Kind } from '@core/events/schema.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
+import type { StackRef } from '@core/derive/stacks.js';
 import { AddressPairer, callRow, newestCalls, type CallRow } from '../data/calls.js';
 import { coroutineMatcher } from '../data/coroutineFilter.js';
 import { search } from '../data/search.js';
@@ -18,7 +19,7 @@ import {
   SchedulerSteps,
   type Step,
 } from '../data/schedulerModel.js';
-import type { Queries, QueryName, TimelineFrame, TrackRow } from './protocol.js';
+import type { Queries, QueryName, SpanAnswer, TimelineFrame, TrackRow } from './protocol.js';
 import type { SessionData } from './sessionData.js';
 import { timelineFrame } from './timelineFrame.js';
 
@@ -116,7 +117,12 @@ export const QUERIES: Handlers = {
     const info = d.derived.coroutine(co);
     const calls: CallRow[] = [];
     const pairs = new AddressPairer<CallRow>();
+    let stack: StackRef | undefined;
     d.store.scanCo(co, -Infinity, Infinity, (ev) => {
+      if (ev.kind === Kind.CO_STACK) {
+        stack = { stack: ev.a[0], why: ev.a[1], frames: ev.a[2], ts: ev.ts };
+        return;
+      }
       if (ev.kind !== Kind.CALL) return pairs.see(ev);
       const row = callRow(ev);
       pairs.see(ev, row);
@@ -124,7 +130,7 @@ export const QUERIES: Handlers = {
       if (calls.length > lastCalls * 4) calls.splice(0, calls.length - lastCalls);
     });
     for (const [row] of pairs.addresses) row.address = pairs.text(row, d.strings);
-    return { info, calls: calls.slice(-lastCalls).reverse() };
+    return { info, calls: calls.slice(-lastCalls).reverse(), stack };
   },
 
   config: (d) => d.derived.process.summary(d.strings).config,
@@ -204,19 +210,33 @@ export const QUERIES: Handlers = {
     const tr = tl.tracks.get(track);
     if (!tr) return null;
     const a = tr.depths[depth];
+    const co = d.lod ? undefined : tr.info.co;
+    const withStack = (s: SpanAnswer): SpanAnswer => {
+      const stack = co ? stackWithin(d, co, s.t0, s.t1) : undefined;
+      return stack ? { ...s, stack } : s;
+    };
     if (a && a.length) {
       const i = a.firstEndingAfter(t - tol);
       if (i < a.length && a.t0(i) <= t + tol) {
         const s = a.get(i);
-        return { name: s.name, t0: s.t0, t1: s.t1, args: s.args ? { ...s.args } : null };
+        return withStack({ name: s.name, t0: s.t0, t1: s.t1, args: s.args ? { ...s.args } : null });
       }
     }
     const o = depth < tr.open.length ? tr.open[depth] : undefined;
     if (o && o.t0 <= t && !tr.closed)
-      return { name: o.name, t0: o.t0, t1: newest, args: o.args ? { ...o.args } : null };
+      return withStack({ name: o.name, t0: o.t0, t1: newest, args: o.args ? { ...o.args } : null });
     return null;
   },
 };
+
+/** The newest CO_STACK of co with ts in [t0, t1] (a park's follows its CO_SUSPEND, a preemption's precedes its yield). */
+function stackWithin(d: SessionData, co: number, t0: number, t1: number): StackRef | undefined {
+  let found: StackRef | undefined;
+  d.store.scanCo(co, t0, t1, (ev) => {
+    if (ev.kind === Kind.CO_STACK) found = { stack: ev.a[0], why: ev.a[1], frames: ev.a[2], ts: ev.ts };
+  });
+  return found;
+}
 
 /** The buffers of a frame answer, transferred to the page rather than copied. */
 export function frameTransfer(value: unknown): Transferable[] {

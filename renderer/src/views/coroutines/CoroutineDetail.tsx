@@ -1,6 +1,9 @@
 import { useUi } from '../../stores/ui.js';
 import { fmtDur } from '../../format.js';
 import { useSessionQuery } from '../useSessionQuery.js';
+import { frameText } from '@core/events/frames.js';
+import { stackWhyName } from '@core/events/schema.js';
+import { useStackFrames } from './stackFrames.js';
 
 const LAST_CALLS = 20;
 
@@ -10,6 +13,8 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
   const info = answer?.info;
   const calls = answer?.calls ?? [];
   const base = useSessionQuery(sessionId, 'info', {}, { throttleMs: 200 })?.oldest ?? 0;
+  const stack = answer?.stack;
+  const frames = useStackFrames(sessionId, stack);
   return (
     <aside className="card detail" data-testid="coroutine-detail" data-co={co}>
       <h2>
@@ -86,6 +91,29 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           Show in timeline
         </button>
       </p>
+      <h2>Stack</h2>
+      {!stack && <p className="dim">No stack recorded (it has not parked or been preempted yet, or stacks are off).</p>}
+      {stack && (
+        <>
+          <p className="dim" data-testid="coroutine-detail-stack-when">
+            {info?.state === 'suspended' && stack.why === 1
+              ? 'where it is parked'
+              : `where it was ${stackWhyName(stack.why)}`}{' '}
+            at +{fmtDur(stack.ts - base)}
+          </p>
+          {!frames && <p className="dim">symbolising…</p>}
+          {frames && frames.length === 0 && <p className="dim">the host cannot symbolise this stack</p>}
+          {frames && frames.length > 0 && (
+            <ol className="stack" data-testid="coroutine-detail-stack">
+              {frames.map((f, i) => (
+                <li key={i} title={`0x${f.pc.toString(16)} ${f.object}`}>
+                  {frameText(f)}
+                </li>
+              ))}
+            </ol>
+          )}
+        </>
+      )}
       <h2>Last hooked calls</h2>
       {calls.length === 0 && <p className="dim">none</p>}
       <table data-testid="coroutine-detail-calls">

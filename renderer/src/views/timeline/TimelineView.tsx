@@ -1,3 +1,5 @@
+import { frameText } from '@core/events/frames.js';
+import { stackFrames } from '../coroutines/stackFrames.js';
 import { useEffect, useRef } from 'react';
 import { sessionFacts, useDataStore } from '../../stores/data.js';
 import { useSessions } from '../../stores/sessions.js';
@@ -285,6 +287,17 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       spanUnder(r, t, expandedCall ? 1 : 0).then(
         (sp) => {
           if (seq !== hoverSeq) return; // a newer hover is on its way
+          if (sp?.stack)
+            stackFrames(sessionId, sp.stack).then(
+              (f) => {
+                if (seq === hoverSeq && f.length)
+                  el.textContent += ` — ${sp.stack!.why === 1 ? 'parked in' : 'at'} ${f
+                    .slice(0, 3)
+                    .map(frameText)
+                    .join(' ← ')}`;
+              },
+              () => {},
+            );
           el.textContent = sp
             ? `${r.track.name}: ${sp.name} — ${fmtDur(sp.t1 - sp.t0)} at +${fmtDur(sp.t0 - base)}${
                 sp.args
