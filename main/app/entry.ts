@@ -149,16 +149,20 @@ export class SessionEntry {
     let problem: string | null = null;
     let at = from;
     let more = false;
-    this.walkSummaries(from, (c, i) => {
-      if (i < from) return true;
-      if (chunks.length >= SUMMARY_CHUNKS) {
-        more = true;
-        return false;
-      }
-      chunks.push(c);
-      at = i + 1;
-      return true;
-    }, (p) => (problem = p));
+    this.walkSummaries(
+      from,
+      (c, i) => {
+        if (i < from) return true;
+        if (chunks.length >= SUMMARY_CHUNKS) {
+          more = true;
+          return false;
+        }
+        chunks.push(c);
+        at = i + 1;
+        return true;
+      },
+      (p) => (problem = p),
+    );
     const cols = summaryColumns(chunks, 0, problem);
     cols.from = Math.min(from, at);
     if (more) cols.more = true;
