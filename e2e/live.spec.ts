@@ -12,7 +12,7 @@ import { artifacts, root, servedForFile } from './serveHarness.js';
 const served = servedForFile();
 
 /** TAIL_ITEMS of renderer/src/worker/protocol.ts: the most items the tail's timeline model keeps. */
-const TAIL_ITEMS = 2_500_000;
+const TAIL_ITEMS = 1_000_000;
 
 const producer = (): string => {
   const exe = join(served().dir, 'paced_producer');

@@ -193,7 +193,7 @@ export class DataHandler {
           events: d.eventCount,
           total: d.totalEvents,
           oldest: d.oldest,
-          newest: d.newest,
+          newest: d.tail ? d.drawnTo : d.newest,
           tracksVersion: d.lod && !d.tail ? d.lod.overview.lanesVersion : d.timeline.tracksVersion,
         };
       }

@@ -201,3 +201,27 @@ test('a live session that never gets summaries (no readable recording) keeps the
   assert.equal(info.mode, 'full');
   assert.equal(info.stored, 30 * BATCH);
 });
+
+test('the timeline follows the recording while the analysis is behind: newer time from the overview', () => {
+  const p = new Page(LIMITS);
+  const id = 'behind';
+  for (let b = 0; b < 40; b++) {
+    p.push(id, b);
+    if (b > 0) p.poll(id, b - 1);
+  }
+  // The recording went on 20 chunks further (the page polled them) but their events are not applied yet.
+  for (let b = 39; b < 60; b++) p.poll(id, b);
+  const d = p.handler.session(id);
+  assert.equal(d.mode, 'live');
+  const applied = d.newest;
+  const info = p.ask(id, 'info', {});
+  assert.ok(info.drawnTo > applied + 100e6, 'what the timeline can draw runs ahead of what was applied');
+  const rows = rowsOf(p, id);
+  const span = 300e6;
+  const f = p.ask(id, 'frame', frameReq(info.drawnTo - span, span, rows));
+  assert.equal(f.source, 'live');
+  assert.equal(f.newest, info.drawnTo, 'follow-live follows the recording, not the analysis');
+  const xTo = 150 + ((applied - f.t0) / span) * 1000;
+  assert.ok(rectsIn(f, xTo + 2, 1150) > 0, 'the part not applied yet is drawn from the overview');
+  assert.ok(rectsIn(f, 150, xTo - 2) > 0, 'the applied part from the tail');
+});

@@ -165,12 +165,14 @@ export class LodView {
 
   /**
    * A switched live session's frame (protocol.ts LIVE_BUDGET): `tail` (the session's timeline
-   * model, holding everything from its droppedBefore on: the newest TAIL_NS) draws what it holds,
-   * so the live edge — the open chunk no summary covers yet — is always drawn; older time comes
-   * from the overview, or from a window of detail when the whole view is older than the tail (the
-   * user looks at the past). Rows name the tail model's tracks (the track list does not change
-   * at the switch); thread rows are mapped to the overview's lanes by tid, coroutine rows are
-   * drawn from the tail only.
+   * model, holding everything from its droppedBefore to its newest event: the newest TAIL_NS the
+   * page applied) draws what it holds, so the open chunk no summary covers yet is drawn; older
+   * time comes from the overview, or from a window of detail when the whole view is older than
+   * the tail (the user looks at the past); and newer time than the page has applied (the page's
+   * analysis fell behind the stream) from the overview too, which the page polls apart from the
+   * events: the timeline follows the recording even while the analysis catches up. Rows name
+   * the tail model's tracks (the track list does not change at the switch); thread rows are
+   * mapped to the overview's lanes by tid, coroutine rows are drawn from the tail only.
    */
   liveFrame(tail: FrameData, req: FrameRequest, facts: OverviewFacts): TimelineFrame {
     const tailFrom = tail.timeline.droppedBefore;
@@ -187,7 +189,10 @@ export class LodView {
       droppedBefore: 0,
       source,
     });
-    if (tailFrom <= t0) return withFacts(timelineFrame(tail, req), 'live');
+    const tailTo = tail.newest;
+    // Time the page has not applied yet but the overview covers (its analysis is behind).
+    const ahead = this.overview.sealedTo > tailTo && tailTo < t1;
+    if (tailFrom <= t0 && !ahead) return withFacts(timelineFrame(tail, req), 'live');
     const rows: FrameRow[] = [];
     for (const r of req.rows) {
       if (r.kind !== 'thread') continue;
@@ -199,9 +204,12 @@ export class LodView {
       const f = this.frame({ ...req, rows });
       return withFacts(f, f.source);
     }
-    const past = overviewFrame(this.overview, facts, { ...req, rows });
-    const now = timelineFrame(tail, req);
-    return withFacts(mergeFrames(past, now, req.left + (tailFrom - t0) / nsPerPx), 'live');
+    const ov = overviewFrame(this.overview, facts, { ...req, rows });
+    if (tailTo <= t0) return withFacts(ov, 'overview');
+    let f = timelineFrame(tail, req);
+    if (tailFrom > t0) f = mergeFrames(ov, f, req.left + (tailFrom - t0) / nsPerPx);
+    if (ahead) f = mergeFrames(f, ov, req.left + (tailTo - t0) / nsPerPx);
+    return withFacts(f, 'live');
   }
 
   frame(req: FrameRequest): TimelineFrame {

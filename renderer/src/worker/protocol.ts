@@ -268,15 +268,15 @@ export const LIVE_BUDGET = DETAIL_BUDGET;
 /**
  * The tail: the newest part of a switched live session is drawn from its timeline model kept
  * for the last TAIL_NS of events and at most TAIL_ITEMS items (spans, instants, flows; about
- * 46 bytes each: ~115 MB at most), whichever is less. The open chunk (not summarised yet) is
+ * 46 bytes each: ~46 MB at most), whichever is less. The open chunk (not summarised yet) is
  * always within it; older time is the overview's, and readWindow's detail when zoomed in.
  */
 export const TAIL_NS = 12e9;
-export const TAIL_ITEMS = 2_500_000;
+export const TAIL_ITEMS = 1_000_000;
 /** How often the page asks a live session's newly sealed chunk summaries (ms). */
-export const LIVE_SUMMARY_MS = 500;
+export const LIVE_SUMMARY_MS = 250;
 /** A live overview groups chunks into nodes of at least this many events or this long (ns). */
-export const LIVE_GROUP = { events: 16384, ns: 250e6 };
+export const LIVE_GROUP = { events: 16384, ns: 100e6 };
 
 /** Batch events cross as 64-byte records. */
 export const RECORD_BYTES = 64;

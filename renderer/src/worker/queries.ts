@@ -188,7 +188,7 @@ export const QUERIES: Handlers = {
     if (!d.tail) return d.lod.frame(req);
     return d.lod.liveFrame(d, req, {
       oldest: d.oldest,
-      newest: d.newest,
+      newest: d.drawnTo,
       events: d.totalEvents,
       tracksVersion: d.timeline.tracksVersion,
     });

@@ -138,9 +138,14 @@ export class SessionData {
     if (cut > this.timeline.droppedBefore) this.timeline.dropBefore(cut);
   }
 
-  /** Newest timestamp the timeline can draw (the tail's or the model's newest; an opened LOD trace: its overview's). */
+  /**
+   * Newest timestamp the timeline can draw: the newest event applied, or for a switched live
+   * session whose analysis is behind the stream, the newest its overview covers (an opened LOD
+   * trace: its overview's). What follow-live follows.
+   */
   get drawnTo(): number {
     if (this.lod && !this.tail) return this.lod.overview.newest;
+    if (this.tail) return Math.max(this.newest, this.lod!.overview.sealedTo);
     return this.newest;
   }
 
