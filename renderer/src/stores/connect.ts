@@ -76,7 +76,9 @@ export function startConnection(): void {
         const st = useSessions.getState().list.find((x) => x.id === id);
         if (!st) livePolls.delete(id);
         else if (cols.more) again(0);
-        else if (st.state === 'running') again(LIVE_SUMMARY_MS);
+        // While chunks keep coming the next look is sooner: the overview is what follow-live draws
+        // when the page's analysis is behind.
+        else if (st.state === 'running') again(cols.chunkFirstTs.length ? LIVE_SUMMARY_MS / 2 : LIVE_SUMMARY_MS);
         else if (!p.last) {
           p.last = true; // the chunks written as it stopped
           again(LIVE_SUMMARY_MS);

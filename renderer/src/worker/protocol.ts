@@ -273,7 +273,7 @@ export const LIVE_BUDGET = DETAIL_BUDGET;
  */
 export const TAIL_NS = 12e9;
 export const TAIL_ITEMS = 1_000_000;
-/** How often the page asks a live session's newly sealed chunk summaries (ms). */
+/** How often the page asks a live session's newly sealed chunk summaries (ms; half that while chunks keep coming). */
 export const LIVE_SUMMARY_MS = 250;
 /** A live overview groups chunks into nodes of at least this many events or this long (ns). */
 export const LIVE_GROUP = { events: 16384, ns: 100e6 };
