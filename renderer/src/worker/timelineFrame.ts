@@ -795,46 +795,46 @@ export function mergeFrames(a: TimelineFrame, b: TimelineFrame, xCut: number): T
   };
   clipRects(a, true, 0);
   clipRects(b, false, shift);
-  const markers: number[] = [];
+  const mMarkers: number[] = [];
   const markerColour: number[] = [];
   const keepMarkers = (f: TimelineFrame, left: boolean, offset: number) => {
     for (let i = 0, n = f.markerColour.length; i < n; i++) {
       const x = f.markers[2 * i];
       if (left ? x >= xCut : x < xCut) continue;
-      markers.push(x, f.markers[2 * i + 1]);
+      mMarkers.push(x, f.markers[2 * i + 1]);
       markerColour.push(f.markerColour[i] + offset);
     }
   };
   keepMarkers(a, true, 0);
   keepMarkers(b, false, shift);
   const labels: string[] = [];
-  const labelXY: number[] = [];
+  const mLabelXY: number[] = [];
   const labelColour: number[] = [];
   const keepLabels = (f: TimelineFrame, left: boolean, offset: number) => {
     for (let i = 0; i < f.labels.length; i++) {
       const x = f.labelXY[2 * i];
       if (left ? x >= xCut : x < xCut) continue;
       labels.push(f.labels[i]);
-      labelXY.push(x, f.labelXY[2 * i + 1]);
+      mLabelXY.push(x, f.labelXY[2 * i + 1]);
       labelColour.push(f.labelColour[i] + offset);
     }
   };
   keepLabels(a, true, 0);
   keepLabels(b, false, shift);
-  const outlines: number[] = [];
+  const mOutlines: number[] = [];
   for (let i = 0; i + 3 < b.outlines.length; i += 4)
     if (b.outlines[i] + b.outlines[i + 2] > xCut)
-      outlines.push(b.outlines[i], b.outlines[i + 1], b.outlines[i + 2], b.outlines[i + 3]);
+      mOutlines.push(b.outlines[i], b.outlines[i + 1], b.outlines[i + 2], b.outlines[i + 3]);
   return {
     ...b,
     colours,
     rects: Float32Array.from(rects),
     rectColour: Uint16Array.from(rectColour),
-    outlines: Float32Array.from(outlines),
-    markers: Float32Array.from(markers),
+    outlines: Float32Array.from(mOutlines),
+    markers: Float32Array.from(mMarkers),
     markerColour: Uint16Array.from(markerColour),
     labels,
-    labelXY: Float32Array.from(labelXY),
+    labelXY: Float32Array.from(mLabelXY),
     labelColour: Uint16Array.from(labelColour),
   };
 }
