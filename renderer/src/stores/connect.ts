@@ -107,12 +107,15 @@ export function startConnection(): void {
     }
     if (st && st.kind === 'replay' && st.events > LOD_THRESHOLD && !lod.has(id) && !received.has(id)) {
       lod.add(id);
-      api.chunkSummaries(id, 0).then(
-        (cols) => {
-          ingestOverview(id, cols);
-          if (cols.problem) say(`session ${id}: ${cols.problem}`);
-          streamFrom(id);
-        },
+      // Every chunk's summary (an answer holds a bounded number: ask on while it says `more`).
+      const overview = async (from: number): Promise<void> => {
+        const cols = await api.chunkSummaries(id, from);
+        ingestOverview(id, cols);
+        if (cols.problem) say(`session ${id}: ${cols.problem}`);
+        if (cols.more && cols.chunkFirstTs.length) await overview(cols.from + cols.chunkFirstTs.length);
+      };
+      overview(0).then(
+        () => streamFrom(id),
         (e: { message?: string }) => {
           say(`session ${id}: no overview of its chunks (${e?.message ?? e}); it is loaded whole`);
           streamFrom(id);
