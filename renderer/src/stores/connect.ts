@@ -20,8 +20,8 @@
  *    runs (at once again while an answer says `more`), each answer asking from where the last
  *    ended, and handed to the worker as a live overview (it switches to it past LIVE_BUDGET
  *    events); after the session stops one last look takes its final chunks. A poll cut by a lost
- *    connection is retried; a session without a readable recording says so once and keeps the
- *    whole path.
+ *    connection is retried; a session without a readable recording (after a few looks: a
+ *    recording just started may not have its header yet) says so once and keeps the whole path.
  */
 import { create } from 'zustand';
 import type { ApiPush, SessionStatus } from '../../../preload/api.js';
@@ -60,7 +60,7 @@ export function startConnection(): void {
   const lod = new Set<string>();
   let ackScheduled = false;
   /** Live sessions whose chunk summaries are polled: the next chunk to ask for. */
-  const livePolls = new Map<string, { next: number; busy: boolean; last: boolean }>();
+  const livePolls = new Map<string, { next: number; busy: boolean; last: boolean; failures: number }>();
 
   const pollLive = (id: string) => {
     const p = livePolls.get(id);
@@ -70,6 +70,7 @@ export function startConnection(): void {
     api.chunkSummaries(id, p.next).then(
       (cols) => {
         p.busy = false;
+        p.failures = 0;
         if (cols.chunkFirstTs.length) ingestOverview(id, cols, true);
         p.next = Math.max(p.next, cols.from + cols.chunkFirstTs.length);
         if (cols.problem) say(`session ${id}: ${cols.problem}`);
@@ -87,7 +88,9 @@ export function startConnection(): void {
       (e: { message?: string }) => {
         p.busy = false;
         const dropped = useSessions.getState().connection !== 'open' || /connection .*lost/.test(e?.message ?? '');
+        // A recording that has only just started may not have its header written yet: a few more looks.
         if (dropped) again(LIVE_SUMMARY_MS * 4);
+        else if (++p.failures < 5) again(LIVE_SUMMARY_MS * 2 ** p.failures);
         else {
           livePolls.delete(id);
           if (!/no session/.test(e?.message ?? ''))
@@ -102,7 +105,7 @@ export function startConnection(): void {
   const subscribe = (id: string, st?: SessionStatus) => {
     subscribed.add(id);
     if (st && st.kind !== 'replay' && !livePolls.has(id) && !received.has(id)) {
-      livePolls.set(id, { next: 0, busy: false, last: false });
+      livePolls.set(id, { next: 0, busy: false, last: false, failures: 0 });
       pollLive(id);
     }
     if (st && st.kind === 'replay' && st.events > LOD_THRESHOLD && !lod.has(id) && !received.has(id)) {
