@@ -68,6 +68,7 @@ const BENCHMARKS = [
   'core_export',
   'ui',
   'ui_big',
+  'ui_live',
   'recording',
   'bigtrace',
 ];
@@ -155,13 +156,15 @@ function parseArgs(argv) {
               ? 'core_export'
               : n.startsWith('ui_big')
                 ? 'ui_big'
-                : n.startsWith('ui_')
-                  ? 'ui'
-                  : n.startsWith('recording_')
-                    ? 'recording'
-                    : n.startsWith('bigtrace_')
-                      ? 'bigtrace'
-                      : n;
+                : n.startsWith('ui_live')
+                  ? 'ui_live'
+                  : n.startsWith('ui_')
+                    ? 'ui'
+                    : n.startsWith('recording_')
+                      ? 'recording'
+                      : n.startsWith('bigtrace_')
+                        ? 'bigtrace'
+                        : n;
   o.only = o.only.map(rowToBenchmark);
   for (const n of o.only) if (!BENCHMARKS.includes(n)) usage(`no benchmark named ${n}`);
   return o;

@@ -19,6 +19,14 @@
 //       launch PRODUCER (bench/c/paced_producer.c) through the launch form and keep
 //       the timeline following live for S seconds: frame times, then the renderer's
 //       JS heap (performance.memory, and after a forced GC) and the renderer's RSS.
+//   node bench/ui_measure.mjs live PRODUCER --coroutines N --yields-per-s R --seconds S [--sample-seconds P]
+//       a long live session (issue 13's "hour-long live sessions in bounded memory"): PRODUCER
+//       launched through the launch form, the timeline following live for S seconds; every P s
+//       (default 5) the serve process's and every Chromium process's PSS, the events the host
+//       counted and the page applied, the page's store/tail counts (status bar data attributes)
+//       and the timeline's lag: CLOCK_MONOTONIC now (this process: the engine's clock) minus the
+//       newest timestamp the timeline drew (canvas data-newest). Frame times over the whole run;
+//       reconnects = WebSockets the page opened after its first.
 //
 // Frame time, as measured here: for every animation frame, from the frame's start
 // (the requestAnimationFrame timestamp, shared by every rAF callback of the frame)
@@ -35,7 +43,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +60,7 @@ function parse(argv) {
     target: argv[1],
     panSeconds: 3,
     zoomSeconds: 3,
+    sampleSeconds: 5,
     coroutines: 16,
     yieldsPerS: 92_500,
     seconds: 20,
@@ -64,9 +73,10 @@ function parse(argv) {
     else if (a === '--coroutines') o.coroutines = v();
     else if (a === '--yields-per-s') o.yieldsPerS = v();
     else if (a === '--seconds') o.seconds = v();
+    else if (a === '--sample-seconds') o.sampleSeconds = v();
     else throw new Error(`ui_measure: unknown argument ${a}`);
   }
-  if (!['trace', 'stream', 'big'].includes(o.mode) || !o.target) {
+  if (!['trace', 'stream', 'big', 'live'].includes(o.mode) || !o.target) {
     throw new Error(
       'usage: ui_measure.mjs trace FILE [--pan-seconds S] [--zoom-seconds S] | stream PRODUCER [--coroutines N] [--yields-per-s R] [--seconds S]',
     );
@@ -146,10 +156,15 @@ function instrument() {
     allPaintedAt: null, // end of the first frame whose timeline drew all of them (canvas data-events)
     msgLog: [], // [start, handler ms, size, head] of each message
     frameEnds: [], // after submit: [frame start, main thread free after it]
+    sockets: 0, // WebSockets the page opened (more than one: it reconnected)
   });
   // Count the app's WebSocket messages and the time its handler takes (wsClient.ts sets onmessage).
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
+    constructor(...a) {
+      super(...a);
+      b.sockets++;
+    }
     set onmessage(fn) {
       super.onmessage =
         fn &&
@@ -771,6 +786,78 @@ async function bigScenario(page, o, srv, browserPid) {
   }
 }
 
+// A long live session: memory sampled over time, the timeline's lag behind live, frames, reconnects.
+async function liveScenario(page, o, srv, browserPid) {
+  const memory = () => {
+    const [host] = treePssMb(srv.pid);
+    const [b, kids] = treePssMb(browserPid);
+    return { host: r2(host), chromium: r2(b + kids), total: r2(host + b + kids) };
+  };
+  const mem0 = memory();
+  log(`  before the launch: memory ${JSON.stringify(mem0)} MB`);
+  await page.getByTestId('launch-cmd').fill(resolve(o.target));
+  await page.getByTestId('launch-args').fill(`${o.coroutines} ${o.yieldsPerS} ${o.seconds + 15}`);
+  await page.getByTestId('launch-submit').click();
+  await page.getByTestId('status-state').and(page.locator('[data-state="running"]')).waitFor({ timeout: 30_000 });
+  await page.getByTestId('view-tab-timeline').click();
+  await page.getByTestId('timeline-canvas').waitFor({ timeout: 10_000 });
+  const follow = page.getByTestId('timeline-follow');
+  if (!(await follow.isChecked())) await follow.check();
+  await startRecording(page);
+  const bar = page.getByTestId('status-bar');
+  const attr = async (loc, name) => Number(await loc.getAttribute(name));
+  const samples = [];
+  const t0 = Date.now();
+  for (let k = 1; ; k++) {
+    const due = t0 + k * o.sampleSeconds * 1000;
+    if (due > t0 + o.seconds * 1000) break;
+    await page.waitForTimeout(Math.max(0, due - Date.now()));
+    const drawnNewest = await attr(page.getByTestId('timeline-canvas'), 'data-newest');
+    const now = Number(process.hrtime.bigint());
+    const m = memory();
+    const [mode, stored, items, nodes, applied] = await Promise.all([
+      bar.getAttribute('data-mode'),
+      attr(bar, 'data-stored-events'),
+      attr(bar, 'data-timeline-items'),
+      attr(bar, 'data-overview-nodes'),
+      attr(bar, 'data-applied'),
+    ]);
+    const events = parseCount(await page.getByTestId('status-events').innerText());
+    const s = {
+      s: r2((Date.now() - t0) / 1000),
+      ...m,
+      lag_s: drawnNewest > 0 ? r2((now - drawnNewest) / 1e9) : null,
+      events,
+      applied,
+      mode,
+      stored,
+      tail_items: items,
+      overview_nodes: nodes,
+      load1: r2(loadavg()[0]),
+    };
+    samples.push(s);
+    log(
+      `  live ${s.s} s: ${events} events (page ${applied}, ${mode}, store ${stored}, tail ${items} items, overview ${nodes} nodes); memory host ${m.host} + Chromium ${m.chromium} = ${m.total} MB; lag ${s.lag_s} s; load ${s.load1}`,
+    );
+  }
+  const frames = await stopRecording(page);
+  const elapsed = (Date.now() - t0) / 1000;
+  if (process.env.UI_BENCH_SHOTS) await page.screenshot({ path: join(process.env.UI_BENCH_SHOTS, 'ui-live.png') });
+  const sockets = await page.evaluate(() => window.__bench.sockets);
+  const state = await page.getByTestId('status-state').getAttribute('data-state');
+  const drops = parseCount(await page.getByTestId('status-drops').innerText());
+  return {
+    mode: 'live',
+    seconds: r2(elapsed),
+    still_running: state === 'running',
+    drops,
+    reconnects: Math.max(0, sockets - 1),
+    memory_before: mem0,
+    samples,
+    frames: summary(frames.work, frames.intervals),
+  };
+}
+
 // ---- main ---------------------------------------------------------------------
 
 async function main() {
@@ -818,7 +905,9 @@ async function main() {
         ? await traceScenario(page, o)
         : o.mode === 'big'
           ? await bigScenario(page, o, srv, browserPid ?? process.pid)
-          : await streamScenario(page, o, process.pid);
+          : o.mode === 'live'
+            ? await liveScenario(page, o, srv, browserPid ?? process.pid)
+            : await streamScenario(page, o, process.pid);
     res.chromium = browser.version();
     res.dpr = await page.evaluate(() => window.devicePixelRatio);
     console.log(JSON.stringify(res));

@@ -31,9 +31,23 @@
 //                        Target <= 1000 MB.
 //   ui_big_pan_p95       the worst of the pan frame p95 at three zoom levels (whole trace,
 //                        1/128, 1/16,384). Target <= 16 ms.
+//
+// ui_live (its own benchmark: --only ui_live), issue 13's live target: c/paced_producer.c at
+// ~200 k events/s (--ui-stream-rate) launched through the launch form, the timeline following
+// live, for COROSCOPE_BENCH_LIVE_SECONDS (default 60; 600 for the 10-minute run), sampled every
+// 5 s (`ui_measure live`):
+//   ui_live_memory       serve's PSS + every Chromium process's PSS, extrapolated to 60 minutes
+//                        from the last sample and the slope after warm-up. Target <= 1000 MB.
+//   ui_live_slope        that slope (least squares over the samples after warm-up: the first
+//                        min(60 s, half the run)), MB/min. Target "flat": <= 2 MB/min.
+//   ui_live_lag          the timeline's lag behind live after warm-up, median of the samples:
+//                        CLOCK_MONOTONIC now minus the newest timestamp drawn. Target <= 1 s.
+//   ui_live_frame_p95    frame time p95 over the whole run. Target <= 16 ms.
+//   ui_live_reconnects   WebSockets the page opened after its first. Target 0.
 
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 const TARGET_FRAME_MS = 16;
@@ -358,5 +372,145 @@ export function uiBenchmarks(h) {
     }
   }
 
-  return { ui: benchUi, ui_big: benchUiBig };
+  // ---- ui_live: a long live session at ~200 k events/s ------------------------------------------
+
+  const TARGET_LIVE_MB = 1000;
+  const TARGET_LIVE_SLOPE = 2;
+  const TARGET_LIVE_LAG_S = 1;
+
+  async function benchUiLive() {
+    const seconds = Number(process.env.COROSCOPE_BENCH_LIVE_SECONDS || 60);
+    const mins = `${seconds >= 120 ? `${(seconds / 60).toFixed(0)} min` : `${seconds} s`}`;
+    const metas = [
+      [
+        'ui_live_memory',
+        `UI: live ~${Math.round(streamRate / 1000)} k ev/s, serve + Chromium PSS extrapolated to 60 min (from ${mins})`,
+        'MB',
+        `<= ${TARGET_LIVE_MB} MB`,
+      ],
+      [
+        'ui_live_slope',
+        `UI: live ~${Math.round(streamRate / 1000)} k ev/s, memory slope after warm-up (${mins})`,
+        'MB/min',
+        `<= ${TARGET_LIVE_SLOPE} MB/min`,
+      ],
+      [
+        'ui_live_lag',
+        `UI: live ~${Math.round(streamRate / 1000)} k ev/s, timeline lag behind live, median (${mins})`,
+        's',
+        `<= ${TARGET_LIVE_LAG_S} s`,
+      ],
+      [
+        'ui_live_frame_p95',
+        `UI: live ~${Math.round(streamRate / 1000)} k ev/s, frame p95 following live (${mins})`,
+        'ms',
+        `<= ${TARGET_FRAME_MS} ms`,
+      ],
+      [
+        'ui_live_reconnects',
+        `UI: live ~${Math.round(streamRate / 1000)} k ev/s, page reconnects (${mins})`,
+        'count',
+        '0',
+      ],
+    ].map(([name, title, unit, target]) => ({ name, title, unit, better: 'lower', target, peer: `target ${target}` }));
+    try {
+      if (!(seconds >= 20)) throw new Error('COROSCOPE_BENCH_LIVE_SECONDS must be >= 20');
+      await needUi();
+      const exe = await cc('paced_producer', 'c/paced_producer.c', linkEngine());
+      const load0 = loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ');
+      const r = await measure(
+        'ui_measure live',
+        [
+          'live',
+          exe,
+          '--coroutines',
+          String(STREAM_COROUTINES),
+          '--yields-per-s',
+          String(Math.round(streamRate / EVENTS_PER_YIELD)),
+          '--seconds',
+          String(seconds),
+        ],
+        (seconds + 240) * 1000,
+      );
+      const load1 = loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ');
+      const warm = Math.min(60, seconds / 2);
+      const after = r.samples.filter((s) => s.s >= warm);
+      // Least squares of total MB against minutes, over the samples after warm-up.
+      const xs = after.map((s) => s.s / 60);
+      const ys = after.map((s) => s.total);
+      const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < xs.length; i++) {
+        num += (xs[i] - mx) * (ys[i] - my);
+        den += (xs[i] - mx) ** 2;
+      }
+      const slope = den > 0 ? num / den : NaN;
+      const last = r.samples.at(-1);
+      const at60 = last.total + Math.max(0, slope) * (60 - last.s / 60);
+      const peak = Math.max(...r.samples.map((s) => s.total));
+      const lags = after.map((s) => s.lag_s).filter((x) => x !== null);
+      const lag = median(lags);
+      const sorted = [...lags].sort((a, b) => a - b);
+      const lagP95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+      const rate = Math.round((last.events - r.samples[0].events) / (last.s - r.samples[0].s));
+      const what = `paced_producer ${STREAM_COROUTINES} coroutines at ~${streamRate.toLocaleString('en-US')} events/s asked, ${rate.toLocaleString('en-US')} events/s counted by the host (${last.events.toLocaleString('en-US')} events in ${r.seconds} s, ${r.drops} dropped), launched through the launch form (record on), timeline following live; Chromium ${r.chromium}, --disable-gpu, 1400x900; 1 run; load average ${load0} before, ${load1} after`;
+      const memNote = `memory (MB, host = serve's PSS, Chromium = every Chromium process's PSS): before the launch ${r.memory_before.total}; samples ${r.samples
+        .filter((_, i) => i % Math.max(1, Math.round(r.samples.length / 12)) === 0 || i === r.samples.length - 1)
+        .map((s) => `${s.s} s ${s.host}+${s.chromium}=${s.total}`)
+        .join(
+          ', ',
+        )}; peak ${peak}; slope after ${warm} s warm-up ${slope.toFixed(2)} MB/min over ${after.length} samples; 60 min = last sample + slope x the minutes left`;
+      const pageNote = `the page at the end: ${last.mode} (store ${last.stored} events, tail ${last.tail_items} items, overview ${last.overview_nodes} nodes), applied ${last.applied.toLocaleString('en-US')} of ${last.events.toLocaleString('en-US')} events the host counted (status interval 250 ms)`;
+      const f = r.frames;
+      return [
+        row({
+          ...metas[0],
+          value: round4(at60),
+          peer_value: TARGET_LIVE_MB,
+          meets_target: at60 <= TARGET_LIVE_MB,
+          notes: [what, memNote, pageNote],
+          detail: { samples: r.samples },
+        }),
+        row({
+          ...metas[1],
+          value: round4(slope),
+          peer_value: TARGET_LIVE_SLOPE,
+          meets_target: slope <= TARGET_LIVE_SLOPE,
+          notes: [what, memNote],
+        }),
+        row({
+          ...metas[2],
+          value: round4(lag),
+          peer_value: TARGET_LIVE_LAG_S,
+          meets_target: lag <= TARGET_LIVE_LAG_S,
+          notes: [
+            what,
+            `lag = CLOCK_MONOTONIC in the bench process (the engine's clock) minus the newest timestamp the timeline drew (canvas data-newest), read every 5 s after ${warm} s: median ${lag} s, p95 ${lagP95} s, max ${Math.max(...lags)} s over ${lags.length} samples (it includes the engine's and the addon's batching, ~5-50 ms)`,
+            pageNote,
+          ],
+        }),
+        row({
+          ...metas[3],
+          value: round4(f.work_p95_ms),
+          peer_value: TARGET_FRAME_MS,
+          meets_target: f.work_p95_ms <= TARGET_FRAME_MS,
+          notes: [
+            what,
+            `frames: p50 ${f.work_p50_ms} / p95 ${f.work_p95_ms} / max ${f.work_max_ms} ms over ${f.frames} frames (intervals p50 ${f.interval_p50_ms} / p95 ${f.interval_p95_ms} ms, ${f.late_frames_pct} % late)`,
+          ],
+        }),
+        row({ ...metas[4], value: r.reconnects, peer_value: 0, meets_target: r.reconnects === 0, notes: [what] }),
+      ];
+    } catch (e) {
+      return metas.map((m) => errorRow(m.name, m.title, m.unit, m.better, m.target, m.peer, e));
+    }
+  }
+
+  return { ui: benchUi, ui_big: benchUiBig, ui_live: benchUiLive };
 }

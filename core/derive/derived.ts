@@ -113,8 +113,8 @@ export class Derived {
   readonly process = new ProcessMeta();
   private readonly workerStats = new WorkerStats();
   private readonly cols = new StateColumns();
-  private readonly rewind: Rewind | null;
-  private readonly kept: EventStore | null;
+  private rewind: Rewind | null;
+  private kept: EventStore | null;
   private readonly history: TransitionHistory | null;
   /** Coroutine id -> slot: the store's when there is one (its blocks hold slots), else Derived's own. */
   readonly coIds: CoIds;
@@ -144,6 +144,16 @@ export class Derived {
   get store(): EventStore {
     if (!this.kept) throw new Error('this Derived keeps no event store: per-event history is in the recording');
     return this.kept;
+  }
+
+  /**
+   * Lets go of the EventStore (a live session that grew past what a viewer keeps): from now on
+   * this Derived is store-less (see the top), its tables as they were, its coroutine slots the
+   * store's (kept in coIds). Rewind checkpoints go with the store (stateAt throws).
+   */
+  dropStore(): void {
+    this.kept = null;
+    this.rewind = null;
   }
 
   /** Whether an EventStore is kept (stateAt and exact recounts work from it). */

@@ -155,4 +155,71 @@ describe('Overview (per-lane mipmap from chunk summaries)', () => {
     assert.ok(Math.abs(half - 109 / 2) < 1, `${half}`);
     assert.equal(o.eventsIn(5e9, 6e9), 0);
   });
+
+  /** Every field of every lane's columns over a few views, as plain numbers (to compare overviews). */
+  function picture(o: Overview, views: [number, number, number][]): number[][] {
+    const out: number[][] = [];
+    const cols = new LaneColumns();
+    for (let lane = 0; lane < o.lanes.length; lane++)
+      for (const [t0, t1, width] of views) {
+        o.query(lane, { t0, t1, width }, cols);
+        for (const a of [cols.covered, cols.busy, cols.records, cols.calls, cols.preempts, cols.drops, cols.coEnd])
+          out.push(Array.from(a.subarray(0, width), (x) => Math.round(x * 1e6) / 1e6));
+      }
+    return out;
+  }
+  const VIEWS: [number, number, number][] = [
+    [1e9, 1e9 + 300e6, 200],
+    [1e9 + 17e6, 1e9 + 29e6, 50],
+    [1e9 + 250e6, 1e9 + 301e6, 640],
+  ];
+
+  it('appended one chunk at a time equals the overview built from all chunks at once', () => {
+    const all = chunks(300, (c) => (c * 7919) % 1e6);
+    const whole = new Overview();
+    whole.add(summaryColumns(all, 0));
+    const grown = new Overview();
+    for (let c = 0; c < all.length; c++) grown.add(summaryColumns(all.slice(0, c + 1), c));
+    assert.equal(grown.chunks, 300);
+    assert.equal(grown.events, whole.events);
+    assert.deepEqual(picture(grown, VIEWS), picture(whole, VIEWS));
+    assert.equal(grown.eventsIn(1e9 + 10e6, 1e9 + 90e6), whole.eventsIn(1e9 + 10e6, 1e9 + 90e6));
+  });
+
+  it('grouping merges consecutive chunks into one node per group, appended one at a time or all at once alike', () => {
+    const all = chunks(300, (c) => (c * 7919) % 1e6);
+    const group = { events: 1000, ns: 1e12 };
+    const whole = new Overview(group);
+    whole.add(summaryColumns(all, 0));
+    const grown = new Overview(group);
+    for (let c = 0; c < all.length; c++) grown.add(summaryColumns(all.slice(0, c + 1), c));
+    // 100 + 10 events per even chunk, 100 - 0 per odd (strings not counted): ~10 chunks per group.
+    assert.ok(whole.nodeCount <= 31 && whole.nodeCount >= 27, `${whole.nodeCount} nodes for 300 chunks`);
+    assert.equal(grown.nodeCount, whole.nodeCount);
+    assert.equal(grown.events, whole.events, 'the group being filled counts in events');
+    assert.deepEqual(picture(grown, VIEWS), picture(whole, VIEWS));
+    // Busy time and counts are kept whole by the merge: the same totals as one node per chunk.
+    const plain = new Overview();
+    plain.add(summaryColumns(all, 0));
+    grown.closeGroup();
+    const cols = new LaneColumns();
+    const totals = (o: Overview) => {
+      o.query(0, { t0: 0, t1: 2e9, width: 7 }, cols);
+      return [sum(cols.busy, 7), sum(cols.records, 7), sum(cols.calls, 7), sum(cols.preempts, 7)].map(Math.round);
+    };
+    assert.deepEqual(totals(grown), totals(plain));
+    assert.equal(grown.sealedTo, plain.sealedTo);
+  });
+
+  it('grouping closes a group by time too, and leaves the open group undrawn (sealedTo)', () => {
+    const o = new Overview({ events: 1e9, ns: 5e6 });
+    o.add(summaryColumns(chunks(12), 0));
+    // 1 ms chunks: a group closes once it spans 5 ms (6 chunks: first ts of the first to last of the sixth).
+    assert.equal(o.nodeCount, 2);
+    assert.equal(o.sealedTo, 1e9 + 11 * 1e6 + 1e6);
+    o.add(summaryColumns(chunks(14), 12));
+    assert.equal(o.nodeCount, 2, 'the third group is being filled');
+    assert.equal(o.chunks, 14);
+    assert.ok(o.events > o.sealedEvents);
+  });
 });

@@ -17,6 +17,15 @@
  * a time window are estimated in O(log chunks) (eventsIn) — what a viewer uses to decide whether
  * a window's detail fits its budget — and the event number of a chunk's start is known.
  *
+ * A live recording writes a small chunk per drain of the rings (hundreds per second at 200 k
+ * events/s): an Overview made with `group` merges consecutive chunks into one node until the
+ * group holds `group.events` events or spans `group.ns` (the merge is the mipmap's own pair
+ * merge, so a grouped overview answers as one built from bigger chunks would), so its memory
+ * grows by one node per group, not per chunk. The group being filled is not drawn yet
+ * (`sealedTo`: the time up to which nodes cover; a live viewer draws what is newer from its tail).
+ * Appending is amortised O(1) per chunk and lane (a node is pushed, pairs merged upwards once):
+ * an overview fed chunk by chunk equals one built from all of them at once.
+ *
  * Invariants: chunks are added in file order, each once (add() takes answers whose `from` is
  * the next chunk expected; a repeated or overlapping answer adds only its new chunks); ends are
  * made non-decreasing per lane and per chunk (a late DROP record may be older than the chunk
@@ -164,17 +173,40 @@ export interface OverviewQuery {
   width: number;
 }
 
+/** Merging of consecutive chunks into one node (a live recording's small chunks). */
+export interface OverviewGrouping {
+  /** A group is closed once it holds at least this many events… */
+  events: number;
+  /** …or spans at least this long (ns). */
+  ns: number;
+}
+
+/** One lane's entry in the group being filled. */
+interface PendingLane {
+  tid: number;
+  worker: number;
+  first: number;
+  v: Float64Array;
+}
+
 export class Overview {
   /** Lanes in order of first appearance. */
   readonly lanes: LaneInfo[] = [];
   private readonly byTid = new Map<number, LaneOverview>();
   private readonly mips: LaneOverview[] = [];
-  /** Chunks added so far (the next answer starts there). */
+  /** File chunks added so far (the next answer starts there). */
   chunks = 0;
-  /** Per chunk: first ts, non-decreasing last ts, events before it (running sum; one more entry). */
+  /** Nodes of the chunk table (chunks, or groups of chunks when grouping). */
+  private nodes = 0;
+  /** Per node: first ts, non-decreasing last ts, events before it (running sum; one more entry). */
   private firstTs = new Float64Array(64);
   private lastTs = new Float64Array(64);
   private before = new Float64Array(65);
+  /** The group being filled (grouping only): its chunk fields and its lanes in order of appearance. */
+  private pend: { first: number; last: number; events: number; lanes: PendingLane[] } | null = null;
+
+  /** group: merge consecutive chunks into nodes of about that size (a live recording); none: one node per chunk. */
+  constructor(readonly group: OverviewGrouping | null = null) {}
   /** Bumped when a lane is added or changes worker (a viewer's track list follows it). */
   lanesVersion = 0;
   oldest = Infinity;
@@ -182,9 +214,29 @@ export class Overview {
   /** A problem an answer reported (a damaged chunk ended the walk). */
   problem: string | null = null;
 
-  /** Events in the chunks added. */
+  /** Events in the chunks added (the group being filled included). */
   get events(): number {
-    return this.before[this.chunks];
+    return this.before[this.nodes] + (this.pend?.events ?? 0);
+  }
+
+  /** Events in the nodes (drawn; the group being filled is not). */
+  get sealedEvents(): number {
+    return this.before[this.nodes];
+  }
+
+  /** Time up to which the nodes cover every lane (-Infinity before any): what is newer is not drawn. */
+  get sealedTo(): number {
+    return this.nodes ? this.lastTs[this.nodes - 1] : -Infinity;
+  }
+
+  /** Nodes (tests, memory): chunks, or groups of them. */
+  get nodeCount(): number {
+    return this.nodes;
+  }
+
+  /** The lane index of a thread (undefined: no chunk had it). */
+  laneOf(tid: number): number | undefined {
+    return this.byTid.get(tid)?.info.index;
   }
 
   /** Adds an answer's chunks (those before `this.chunks` are skipped: an answer may repeat some). */
@@ -198,6 +250,11 @@ export class Overview {
       const nl = s.chunkLanes[i];
       if (c < this.chunks) {
         e += nl;
+        continue;
+      }
+      this.chunks = c + 1;
+      if (this.group) {
+        e = this.addToGroup(s, i, e);
         continue;
       }
       this.pushChunk(s.chunkFirstTs[i], s.chunkLastTs[i], s.chunkEvents[i]);
@@ -223,8 +280,64 @@ export class Overview {
     }
   }
 
+  /** Chunk i of answer s (its lane entries from e on) into the group being filled; returns the next entry. */
+  private addToGroup(s: SummaryColumns, i: number, e: number): number {
+    const g = this.group!;
+    const first = s.chunkFirstTs[i];
+    const last = s.chunkLastTs[i];
+    let p = this.pend;
+    if (!p) p = this.pend = { first, last, events: 0, lanes: [] };
+    else {
+      if (first < p.first) p.first = first;
+      if (last > p.last) p.last = last;
+    }
+    p.events += s.chunkEvents[i];
+    const L = s.lanes;
+    for (let k = 0; k < s.chunkLanes[i]; k++, e++) {
+      const o = e * LANE_FIELDS;
+      const tid = L[o + LaneField.TID];
+      let pl = p.lanes.find((x) => x.tid === tid);
+      if (!pl) {
+        const v = new Float64Array(NF);
+        v[F.END] = -Infinity;
+        v[F.CO_START] = L[o + LaneField.CO_START];
+        v[F.FLAGS] = L[o + LaneField.FLAGS] & 1;
+        pl = { tid, worker: L[o + LaneField.WORKER], first: L[o + LaneField.FIRST_TS], v };
+        p.lanes.push(pl);
+      }
+      const w = L[o + LaneField.WORKER];
+      if (w !== NO_WORKER) pl.worker = w;
+      const v = pl.v;
+      v[F.END] = Math.max(v[F.END], L[o + LaneField.LAST_TS]);
+      v[F.BUSY] += L[o + LaneField.BUSY_NS];
+      v[F.RECORDS] += L[o + LaneField.RECORDS];
+      v[F.CALLS] += L[o + LaneField.CALLS];
+      v[F.PREEMPTS] += L[o + LaneField.PREEMPTS];
+      v[F.DEFERRALS] += L[o + LaneField.DEFERRALS];
+      v[F.DROPS] += L[o + LaneField.DROPS];
+      v[F.SWITCHES] += L[o + LaneField.SWITCHES];
+      v[F.CO_END] = L[o + LaneField.CO_END];
+      v[F.FLAGS] = (v[F.FLAGS] & 1) | (L[o + LaneField.FLAGS] & 2);
+    }
+    if (p.events >= g.events || p.last - p.first >= g.ns) this.closeGroup();
+    return e;
+  }
+
+  /** Pushes the group being filled as one node (a live session that ended: its last group too). */
+  closeGroup(): void {
+    const p = this.pend;
+    if (!p) return;
+    this.pend = null;
+    this.pushChunk(p.first, p.last, p.events);
+    for (const pl of p.lanes) {
+      const lane = this.lane(pl.tid, pl.worker);
+      if (lane.levels[0].n === 0) lane.start = pl.first;
+      lane.add(pl.v);
+    }
+  }
+
   private pushChunk(first: number, last: number, events: number): void {
-    const c = this.chunks;
+    const c = this.nodes;
     if (c + 1 >= this.firstTs.length) {
       const grow = (a: Float64Array, n: number) => {
         const b = new Float64Array(n);
@@ -238,7 +351,7 @@ export class Overview {
     this.firstTs[c] = first;
     this.lastTs[c] = c > 0 ? Math.max(last, this.lastTs[c - 1]) : last;
     this.before[c + 1] = this.before[c] + events;
-    this.chunks = c + 1;
+    this.nodes = c + 1;
     if (first > 0 && first < this.oldest) this.oldest = first;
     if (last > this.newest) this.newest = last;
   }
@@ -259,10 +372,10 @@ export class Overview {
     return l;
   }
 
-  /** The first chunk that may hold events at or after t (chunks when none). */
+  /** The first node (chunk, or group of chunks) that may hold events at or after t (nodes when none). */
   chunkAt(t: number): number {
     let lo = 0;
-    let hi = this.chunks;
+    let hi = this.nodes;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.lastTs[mid] < t) lo = mid + 1;
@@ -271,18 +384,18 @@ export class Overview {
     return lo;
   }
 
-  /** The event number (seq) of chunk c's first event. */
+  /** The event number (seq) of node c's first event. */
   eventsBefore(c: number): number {
-    return this.before[Math.max(0, Math.min(c, this.chunks))];
+    return this.before[Math.max(0, Math.min(c, this.nodes))];
   }
 
   /** Events in [t0, t1], estimated: whole chunks inside, the two at the ends prorated by time. */
   eventsIn(t0: number, t1: number): number {
-    if (!this.chunks || t1 < t0) return 0;
+    if (!this.nodes || t1 < t0) return 0;
     const a = this.chunkAt(t0);
-    if (a >= this.chunks) return 0;
+    if (a >= this.nodes) return 0;
     let b = this.chunkAt(t1);
-    if (b >= this.chunks) b = this.chunks - 1;
+    if (b >= this.nodes) b = this.nodes - 1;
     const part = (c: number) => {
       const s = Math.min(this.firstTs[c], this.lastTs[c]);
       const e = this.lastTs[c];

@@ -62,6 +62,8 @@ export interface SummaryColumns {
   lanes: number[];
   /** What ended the walk early (a damaged chunk), else null. */
   problem: string | null;
+  /** The file has more chunks after these (an answer holds a bounded number): ask again from after them. */
+  more?: boolean;
 }
 
 /**
@@ -96,6 +98,13 @@ export interface TraceChunkSummary {
   lanes: TraceLaneSummary[];
 }
 
+/** A chunk's events (what TraceFile.read() returns of it: records but strings). */
+export function chunkEventCount(ch: Pick<TraceChunkSummary, 'lanes'>): number {
+  let events = 0;
+  for (const l of ch.lanes) for (const name of EVENT_KINDS) events += l.kinds[name] ?? 0;
+  return events;
+}
+
 /** Chunks `from` on of a reader's summaries as columns. */
 export function summaryColumns(
   chunks: readonly Omit<TraceChunkSummary, 'offset' | 'size'>[],
@@ -113,10 +122,9 @@ export function summaryColumns(
   };
   for (let c = from; c < chunks.length; c++) {
     const ch = chunks[c];
-    let events = 0;
+    const events = chunkEventCount(ch);
     for (const l of ch.lanes) {
       const k = l.kinds;
-      for (const name of EVENT_KINDS) events += k[name] ?? 0;
       out.lanes.push(
         l.tid,
         l.worker,

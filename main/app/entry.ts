@@ -28,8 +28,9 @@
  *  - 'end' goes to a subscriber once the session ended and it has every
  *    event; nothing follows it for that subscription;
  *  - level of detail: chunkSummaries() answers from the file's chunk
- *    summaries (headers, not events; kept once an ended session's are
- *    read), and readWindow() reads one time window's events from the file
+ *    summaries (headers, not events), re-read at every call and never kept
+ *    (a live file is walked on from where the last walk ended: one chunk
+ *    index and offset per session), and readWindow() reads one time window's events from the file
  *    for one listener (WindowRead below: at most one per listener and
  *    session, a newer one stops the older), pushed as 'window' parts of at
  *    most WINDOW_PART_EVENTS, one part per turn of the event loop, each
@@ -37,7 +38,7 @@
  *    WINDOW_BACKLOG_BYTES queued.
  */
 import type { ApiPush, SessionStatus, SummaryColumns, WindowRequest, WindowResult } from '../../preload/api.js';
-import { LANE_FIELDS, summaryColumns } from '../../core/overview/summaries.js';
+import { chunkEventCount, summaryColumns, type TraceChunkSummary } from '../../core/overview/summaries.js';
 import { HostError } from './errors.js';
 import type { Session } from '../session/session.js';
 import { RawEvents } from '../../core/events/rawEvents.js';
@@ -56,6 +57,10 @@ const FILE_BATCH_EVENTS = 32768;
 export const WINDOW_PART_EVENTS = 32768;
 /** A readWindow waits while more than this many bytes are queued to its listener (its transport's backlog). */
 export const WINDOW_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** Most chunk summaries one chunkSummaries answer holds (the page asks again from after them). */
+export const SUMMARY_CHUNKS = 16384;
+/** Chunk summaries the addon hands over per call of a walk (a walk holds no more at once). */
+const WALK_PART_CHUNKS = 4096;
 
 export class SessionEntry {
   /** Events forwarded so far (live), or held by the file (an opened trace). */
@@ -66,8 +71,8 @@ export class SessionEntry {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs = new Map<Push, Subscription>();
   private readonly windows = new Map<Push, WindowRead>();
-  /** An ended session's chunk summaries, as columns from chunk 0 (read once). */
-  private summaryCache: SummaryColumns | undefined;
+  /** Where the last walk over the file's chunk summaries got to (chunk index, file offset). */
+  private walked: { chunk: number; offset: number } | null = null;
   /** Extra cleanup (a demo's companion, a private recording). */
   onClose: (() => void)[] = [];
 
@@ -131,27 +136,48 @@ export class SessionEntry {
     this.windows.delete(to);
   }
 
-  /** The file's chunk summaries from chunk `from` on (re-read for a live file, which grows). */
+  /**
+   * The file's chunk summaries from chunk `from` on, at most SUMMARY_CHUNKS of them (`more` when
+   * the file has others after them). Read from the file at every call, not kept: a live file is
+   * walked from where the last walk ended (`walked`: one chunk index and its file offset, O(1)
+   * whatever the session's length), so a page polling a live session costs the chunks sealed
+   * since its last look. A live file's last chunk may be in the middle of its write(2): the walk
+   * stops before it without a problem and the next look goes on there.
+   */
   chunkSummaries(from: number): SummaryColumns {
-    const all = this.allSummaries();
-    if (from === 0) return all;
-    const n = all.chunkFirstTs.length;
-    const c = Math.min(from, n);
-    let lanesBefore = 0;
-    for (let i = 0; i < c; i++) lanesBefore += all.chunkLanes[i];
-    return {
-      from: c,
-      problem: all.problem,
-      chunkFirstTs: all.chunkFirstTs.slice(c),
-      chunkLastTs: all.chunkLastTs.slice(c),
-      chunkEvents: all.chunkEvents.slice(c),
-      chunkLanes: all.chunkLanes.slice(c),
-      lanes: all.lanes.slice(lanesBefore * LANE_FIELDS),
-    };
+    const chunks: TraceChunkSummary[] = [];
+    let problem: string | null = null;
+    let at = from;
+    let more = false;
+    this.walkSummaries(
+      from,
+      (c, i) => {
+        if (i < from) return true;
+        if (chunks.length >= SUMMARY_CHUNKS) {
+          more = true;
+          return false;
+        }
+        chunks.push(c);
+        at = i + 1;
+        return true;
+      },
+      (p) => (problem = p),
+    );
+    const cols = summaryColumns(chunks, 0, problem);
+    cols.from = Math.min(from, at);
+    if (more) cols.more = true;
+    return cols;
   }
 
-  private allSummaries(): SummaryColumns {
-    if (this.summaryCache) return this.summaryCache;
+  /**
+   * Walks the file's chunk summaries in order from chunk `from` (or the nearest point before it
+   * the walk can start from), calling visit(summary, chunk index) until it returns false.
+   */
+  private walkSummaries(
+    from: number,
+    visit: (c: TraceChunkSummary, index: number) => boolean,
+    onProblem?: (p: string) => void,
+  ): void {
     const file = this.file;
     if (!file) throw new HostError('bad-request', `session ${this.id} has no readable recording`);
     let r: NativeTraceFile;
@@ -161,14 +187,30 @@ export class SessionEntry {
       throw new HostError('bad-trace', (err as Error).message);
     }
     try {
-      const { chunks, problem } = r.summaries();
-      const cols = summaryColumns(
-        chunks,
-        0,
-        problem ? `${file}: ${problem.message} (at offset ${problem.offset})` : null,
-      );
-      if (this.ended) this.summaryCache = cols;
-      return cols;
+      const w = this.walked && this.walked.chunk <= from ? this.walked : { chunk: 0, offset: 0 };
+      let index = w.chunk;
+      let offset = w.offset;
+      for (;;) {
+        const part = r.summaries(offset, WALK_PART_CHUNKS);
+        let stop = false;
+        for (const c of part.chunks) {
+          if (!visit(c, index)) {
+            stop = true;
+            break;
+          }
+          index++;
+          offset = c.offset + c.size;
+          if (index > (this.walked?.chunk ?? 0)) this.walked = { chunk: index, offset };
+        }
+        if (stop) return;
+        if (part.problem) {
+          // The live file's chunk being written is not a problem: the next look reads it whole.
+          const writing = !this.ended && part.problem.code === 'CS_TRACE_ETRUNCCHUNK';
+          if (!writing) onProblem?.(`${file}: ${part.problem.message} (at offset ${part.problem.offset})`);
+          return;
+        }
+        if (part.chunks.length < WALK_PART_CHUNKS) return;
+      }
     } finally {
       r.close();
     }
@@ -180,15 +222,16 @@ export class SessionEntry {
    */
   readWindow(to: Push, w: WindowRequest, backlog?: () => number): Promise<WindowResult> {
     this.windows.get(to)?.stop();
-    const all = this.allSummaries();
-    // The first chunk that may hold ts >= t0 (chunk last ts made non-decreasing), and its first event's seq.
+    // The first chunk that may hold ts >= t0 (chunk last ts made non-decreasing), and its first
+    // event's seq: a walk over the summaries, nothing kept.
     let seq = 0;
     let last = -Infinity;
-    for (let c = 0; c < all.chunkLastTs.length; c++) {
-      last = Math.max(last, all.chunkLastTs[c]);
-      if (last >= w.t0) break;
-      seq += all.chunkEvents[c];
-    }
+    this.walkSummaries(0, (c) => {
+      last = Math.max(last, c.lastTs);
+      if (last >= w.t0) return false;
+      seq += chunkEventCount(c);
+      return true;
+    });
     const read = new WindowRead(this, to, w, seq, backlog);
     this.windows.set(to, read);
     return read.run().finally(() => {

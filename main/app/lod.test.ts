@@ -197,3 +197,42 @@ test("readWindow waits while its listener's transport has a backlog, and goes on
   assert.ok(parts > 1);
   await ask('closeSession', [st.id]);
 });
+
+test("a live session's chunk summaries, polled from where each answer ended, are the file's chunks, each once", async () => {
+  const writer = join(tmp.dir, 'write1m');
+  const st = await ask('launch', [{ cmd: writer, args: ['3000000'] }]);
+  const sub = (p: ApiPush) => {
+    if (p.type === 'batch')
+      void host.handle({ id: 0, name: 'ack', args: [p.session, p.seq + p.events.byteLength / 64] }, { push: sub });
+  };
+  const off = host.onPush(sub);
+  const lastTs: number[] = [];
+  let next = 0;
+  let polls = 0;
+  let whileRunning = 0;
+  for (let i = 0; i < 6000; i++) {
+    const s = (await ask('sessions', [])).find((x) => x.id === st.id)!;
+    const cols = await ask('chunkSummaries', [st.id, next]);
+    polls++;
+    assert.equal(cols.from, next, 'an answer starts where the page asked');
+    assert.equal(cols.problem, null, 'a chunk being written is not a problem');
+    lastTs.push(...cols.chunkLastTs);
+    next += cols.chunkLastTs.length;
+    if (s.state !== 'running' && !cols.more) break;
+    if (cols.chunkLastTs.length) whileRunning++;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  off();
+  // Once more after the end: the chunks written as it stopped.
+  const rest = await ask('chunkSummaries', [st.id, next]);
+  lastTs.push(...rest.chunkLastTs);
+  assert.ok(whileRunning >= 3, `chunks arrived while it ran (${whileRunning} of ${polls} polls)`);
+  const r = new TraceReader(st.recordPath!);
+  const chunks = r.summaries().chunks;
+  r.close();
+  assert.deepEqual(
+    lastTs,
+    chunks.map((c) => c.lastTs),
+  );
+  await ask('closeSession', [st.id]);
+});

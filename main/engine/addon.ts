@@ -96,8 +96,19 @@ export interface NativeTraceFile {
    * string defined up to there.
    */
   seekEvent(n: number): number;
-  /** Every chunk's summary (format 2 stores them; format 1's are computed from the records). */
-  summaries(): { chunks: TraceChunkSummary[]; problem: { code: string; message: string; offset: number } | null };
+  /**
+   * The summary of every chunk (at most max) from file offset `from` on (absent or 0: the first; else a `next`
+   * an earlier walk gave, so a growing live file is walked once); format 2 stores them, format
+   * 1's are computed from the records. next: the offset after the last chunk given.
+   */
+  summaries(
+    from?: number,
+    max?: number,
+  ): {
+    chunks: TraceChunkSummary[];
+    problem: { code: string; message: string; offset: number } | null;
+    next: number;
+  };
   close(): void;
 }
 

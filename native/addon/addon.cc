@@ -645,19 +645,32 @@ class TraceFile : public Napi::ObjectWrap<TraceFile>
         return Napi::Number::New(env, static_cast<double>(before));
     }
 
-    // summaries() -> { chunks: [...], problem }: every chunk's summary (trace_v2.h,
-    // cs_chunk_summary) without decoding records in format 2; problem is null or
-    // the status of a bad chunk that ended the walk. Independent of read().
+    // summaries([from[, max]]) -> { chunks: [...], problem, next }: the summary of every chunk (at
+    // most max) from the one at file offset `from` on (0 or absent: the first; an offset a previous walk's `next` gave,
+    // so a growing live file is walked once, not from its start at every look), without decoding
+    // records in format 2; problem is null or the status of a bad chunk that ended the walk; next
+    // is the offset after the last chunk given (where a later walk goes on). Independent of read().
     Napi::Value Summaries(const Napi::CallbackInfo &info)
     {
         Napi::Env env = info.Env();
         cs_reader *r = R(info);
         Napi::Array chunks = Napi::Array::New(env);
         uint64_t cursor = 0;
+        if (info.Length() > 0 && info[0].IsNumber()) {
+            double from = info[0].As<Napi::Number>().DoubleValue();
+            if (from > 0) cursor = static_cast<uint64_t>(from);
+        }
+        uint32_t max = UINT32_MAX; // summaries(from, max): at most max chunks (the rest: from next)
+        if (info.Length() > 1 && info[1].IsNumber()) {
+            double m = info[1].As<Napi::Number>().DoubleValue();
+            if (m >= 1 && m < UINT32_MAX) max = static_cast<uint32_t>(m);
+        }
+        const uint64_t start = cursor;
         cs_chunk_summary s;
         cs_trace_err err;
         uint32_t k = 0;
-        while (cs_reader_summary_next(r, &cursor, &s, &err) == 1) {
+        memset(&err, 0, sizeof err);
+        while (k < max && cs_reader_summary_next(r, &cursor, &s, &err) == 1) {
             Napi::Object c = Napi::Object::New(env);
             c.Set("offset", static_cast<double>(s.offset));
             c.Set("size", static_cast<double>(s.size));
@@ -692,6 +705,7 @@ class TraceFile : public Napi::ObjectWrap<TraceFile>
         }
         Napi::Object o = Napi::Object::New(env);
         o.Set("chunks", chunks);
+        o.Set("next", static_cast<double>(cursor ? cursor : start));
         if (err.code == 0) {
             o.Set("problem", env.Null());
         } else {

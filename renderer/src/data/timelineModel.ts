@@ -138,7 +138,8 @@ export class TimelineModel implements TimelineSink, SpanContext {
   droppedItems = 0;
   /** Bumped whenever a track is added, renamed or forgotten (layouts depend on it). */
   tracksVersion = 0;
-  readonly maxItems: number;
+  /** May be lowered later (a live tail); the next item over it trims. */
+  maxItems: number;
   private newest = 0;
   private poolKept = 0;
 

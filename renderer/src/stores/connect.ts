@@ -15,12 +15,18 @@
  *  - an opened trace of more than LOD_THRESHOLD events is drawn with level of detail: its chunk
  *    summaries go to the data worker before its first batch (the subscription waits for them),
  *    so the worker streams it through its derived tables only (worker/sessionData.ts); that
- *    stream's acks wait while the user pans or zooms (stores/interaction.ts).
+ *    stream's acks wait while the user pans or zooms (stores/interaction.ts);
+ *  - a live session's chunk summaries are polled from its start, every LIVE_SUMMARY_MS while it
+ *    runs (at once again while an answer says `more`), each answer asking from where the last
+ *    ended, and handed to the worker as a live overview (it switches to it past LIVE_BUDGET
+ *    events); after the session stops one last look takes its final chunks. A poll cut by a lost
+ *    connection is retried; a session without a readable recording (after a few looks: a
+ *    recording just started may not have its header yet) says so once and keeps the whole path.
  */
 import { create } from 'zustand';
 import type { ApiPush, SessionStatus } from '../../../preload/api.js';
 import { getApi, isWsApi } from '../api/index.js';
-import { LOD_THRESHOLD } from '../worker/protocol.js';
+import { LIVE_SUMMARY_MS, LOD_THRESHOLD } from '../worker/protocol.js';
 import { ingest, ingestOverview, onApplied } from './data.js';
 import { interactionWait } from './interaction.js';
 import { useSessions } from './sessions.js';
@@ -53,17 +59,66 @@ export function startConnection(): void {
   /** Sessions drawn with level of detail (their chunk summaries were asked for). */
   const lod = new Set<string>();
   let ackScheduled = false;
+  /** Live sessions whose chunk summaries are polled: the next chunk to ask for. */
+  const livePolls = new Map<string, { next: number; busy: boolean; last: boolean; failures: number }>();
+
+  const pollLive = (id: string) => {
+    const p = livePolls.get(id);
+    if (!p || p.busy) return;
+    p.busy = true;
+    const again = (ms: number) => setTimeout(() => pollLive(id), ms);
+    api.chunkSummaries(id, p.next).then(
+      (cols) => {
+        p.busy = false;
+        p.failures = 0;
+        if (cols.chunkFirstTs.length) ingestOverview(id, cols, true);
+        p.next = Math.max(p.next, cols.from + cols.chunkFirstTs.length);
+        if (cols.problem) say(`session ${id}: ${cols.problem}`);
+        const st = useSessions.getState().list.find((x) => x.id === id);
+        if (!st) livePolls.delete(id);
+        else if (cols.more) again(0);
+        // While chunks keep coming the next look is sooner: the overview is what follow-live draws
+        // when the page's analysis is behind.
+        else if (st.state === 'running') again(cols.chunkFirstTs.length ? LIVE_SUMMARY_MS / 2 : LIVE_SUMMARY_MS);
+        else if (!p.last) {
+          p.last = true; // the chunks written as it stopped
+          again(LIVE_SUMMARY_MS);
+        } else livePolls.delete(id);
+      },
+      (e: { message?: string }) => {
+        p.busy = false;
+        const dropped = useSessions.getState().connection !== 'open' || /connection .*lost/.test(e?.message ?? '');
+        // A recording that has only just started may not have its header written yet: a few more looks.
+        if (dropped) again(LIVE_SUMMARY_MS * 4);
+        else if (++p.failures < 5) again(LIVE_SUMMARY_MS * 2 ** p.failures);
+        else {
+          livePolls.delete(id);
+          if (!/no session/.test(e?.message ?? ''))
+            say(
+              `session ${id}: no overview of its recording (${e?.message ?? e}); its timeline keeps every event in this page`,
+            );
+        }
+      },
+    );
+  };
 
   const subscribe = (id: string, st?: SessionStatus) => {
     subscribed.add(id);
+    if (st && st.kind !== 'replay' && !livePolls.has(id) && !received.has(id)) {
+      livePolls.set(id, { next: 0, busy: false, last: false, failures: 0 });
+      pollLive(id);
+    }
     if (st && st.kind === 'replay' && st.events > LOD_THRESHOLD && !lod.has(id) && !received.has(id)) {
       lod.add(id);
-      api.chunkSummaries(id, 0).then(
-        (cols) => {
-          ingestOverview(id, cols);
-          if (cols.problem) say(`session ${id}: ${cols.problem}`);
-          streamFrom(id);
-        },
+      // Every chunk's summary (an answer holds a bounded number: ask on while it says `more`).
+      const overview = async (from: number): Promise<void> => {
+        const cols = await api.chunkSummaries(id, from);
+        ingestOverview(id, cols);
+        if (cols.problem) say(`session ${id}: ${cols.problem}`);
+        if (cols.more && cols.chunkFirstTs.length) await overview(cols.from + cols.chunkFirstTs.length);
+      };
+      overview(0).then(
+        () => streamFrom(id),
         (e: { message?: string }) => {
           say(`session ${id}: no overview of its chunks (${e?.message ?? e}); it is loaded whole`);
           streamFrom(id);

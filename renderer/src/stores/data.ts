@@ -51,8 +51,8 @@ export function ingest(p: ApiPush): void {
 }
 
 /** A session's chunk summaries (a big trace): its timeline is drawn with level of detail. */
-export function ingestOverview(id: string, summaries: SummaryColumns): void {
-  sendOverview(id, summaries);
+export function ingestOverview(id: string, summaries: SummaryColumns, live = false): void {
+  sendOverview(id, summaries, live);
 }
 
 /** Forgets what was received for a session (before asking the host to replay it). */

@@ -96,8 +96,8 @@ export function sendPush(p: DataPush): void {
 }
 
 /** A session's chunk summaries: the worker draws its timeline with level of detail from now on. */
-export function sendOverview(session: string, summaries: SummaryColumns): void {
-  channel().send({ type: 'overview', session, summaries });
+export function sendOverview(session: string, summaries: SummaryColumns, live = false): void {
+  channel().send({ type: 'overview', session, summaries, ...(live ? { live } : {}) });
 }
 
 export function sendReset(session: string): void {

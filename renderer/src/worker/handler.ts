@@ -17,7 +17,7 @@
  */
 import type { DataPush, FromWorker, QueryName, SessionFacts, ToWorker } from './protocol.js';
 import { RECORD_BYTES } from './protocol.js';
-import { SessionData } from './sessionData.js';
+import { LIVE_LIMITS, SessionData, type LiveLimits } from './sessionData.js';
 import { QUERIES, frameTransfer } from './queries.js';
 
 /** Batches are applied in slices of at most this many events. */
@@ -53,12 +53,14 @@ export class DataHandler {
   constructor(
     private readonly post: Post,
     private readonly scheduler: Scheduler = timerScheduler,
+    /** When live sessions switch to the bounded path (tests use small limits). */
+    private readonly limits: LiveLimits = LIVE_LIMITS,
   ) {}
 
   /** The session's data, created on first use (tests read it; the page cannot). */
   session(id: string): SessionData {
     let d = this.sessions.get(id);
-    if (!d) this.sessions.set(id, (d = new SessionData(id)));
+    if (!d) this.sessions.set(id, (d = new SessionData(id, this.limits)));
     return d;
   }
 
@@ -74,7 +76,7 @@ export class DataHandler {
         break;
       case 'reset':
         this.forgetQueued(m.session);
-        this.sessions.set(m.session, new SessionData(m.session));
+        this.sessions.set(m.session, new SessionData(m.session, this.limits));
         this.markDirty(m.session);
         break;
       case 'drop':
@@ -86,7 +88,8 @@ export class DataHandler {
         this.answer(m.id, m.session, m.name, m.args);
         break;
       case 'overview':
-        this.session(m.session).addSummaries(m.summaries);
+        if (m.live) this.session(m.session).addLiveSummaries(m.summaries);
+        else this.session(m.session).addSummaries(m.summaries);
         this.markDirty(m.session);
         break;
     }
@@ -190,8 +193,8 @@ export class DataHandler {
           events: d.eventCount,
           total: d.totalEvents,
           oldest: d.oldest,
-          newest: d.newest,
-          tracksVersion: d.lod ? d.lod.overview.lanesVersion : d.timeline.tracksVersion,
+          newest: d.tail ? d.drawnTo : d.newest,
+          tracksVersion: d.lod && !d.tail ? d.lod.overview.lanesVersion : d.timeline.tracksVersion,
         };
       }
     }

@@ -18,7 +18,7 @@
  *    no longer wanted (an older tag) are dropped;
  *  - runs in the worker only; SessionData owns one LodView when the page sent an overview.
  */
-import { Overview } from '@core/overview/overview.js';
+import { Overview, type OverviewGrouping } from '@core/overview/overview.js';
 import { NO_WORKER, type SummaryColumns } from '@core/overview/summaries.js';
 import { RawEvents } from '@core/events/rawEvents.js';
 import { StringTable } from '@core/events/strings.js';
@@ -32,7 +32,7 @@ import {
   type TrackRow,
   type TracksAnswer,
 } from './protocol.js';
-import { overviewFrame, timelineFrame, type FrameData } from './timelineFrame.js';
+import { mergeFrames, overviewFrame, timelineFrame, type FrameData, type OverviewFacts } from './timelineFrame.js';
 
 /** The detail of one time window: its events' timeline model. */
 export class DetailWindow implements FrameData {
@@ -96,10 +96,18 @@ export class DetailWindow implements FrameData {
 }
 
 export class LodView {
-  readonly overview = new Overview();
+  readonly overview: Overview;
 
-  /** budget: most events a view is drawn from detail with (a window asks at most that many). */
-  constructor(readonly budget = DETAIL_BUDGET) {}
+  /**
+   * budget: most events a view is drawn from detail with (a window asks at most that many);
+   * group: the overview's grouping of chunks (a live recording's small chunks), none by default.
+   */
+  constructor(
+    readonly budget = DETAIL_BUDGET,
+    group: OverviewGrouping | null = null,
+  ) {
+    this.overview = new Overview(group);
+  }
 
   /** The window drawn from, and the one arriving. */
   detail: DetailWindow | null = null;
@@ -153,6 +161,55 @@ export class LodView {
       })
       .sort((a, b) => (a.worker ?? 1e9) - (b.worker ?? 1e9) || a.id - b.id);
     return { version: this.overview.lanesVersion, threads, coroutines: [] };
+  }
+
+  /**
+   * A switched live session's frame (protocol.ts LIVE_BUDGET): `tail` (the session's timeline
+   * model, holding everything from its droppedBefore to its newest event: the newest TAIL_NS the
+   * page applied) draws what it holds, so the open chunk no summary covers yet is drawn; older
+   * time comes from the overview, or from a window of detail when the whole view is older than
+   * the tail (the user looks at the past); and newer time than the page has applied (the page's
+   * analysis fell behind the stream) from the overview too, which the page polls apart from the
+   * events: the timeline follows the recording even while the analysis catches up. Rows name
+   * the tail model's tracks (the track list does not change at the switch); thread rows are
+   * mapped to the overview's lanes by tid, coroutine rows are drawn from the tail only.
+   */
+  liveFrame(tail: FrameData, req: FrameRequest, facts: OverviewFacts): TimelineFrame {
+    const tailFrom = tail.timeline.droppedBefore;
+    const plotW = Math.max(1, req.width - req.left);
+    const nsPerPx = req.span / plotW;
+    const t0 = Math.round(req.t0 / nsPerPx) * nsPerPx;
+    const t1 = t0 + req.span;
+    const withFacts = (f: TimelineFrame, source: TimelineFrame['source']): TimelineFrame => ({
+      ...f,
+      oldest: facts.oldest,
+      newest: facts.newest,
+      events: facts.events,
+      tracksVersion: facts.tracksVersion,
+      droppedBefore: 0,
+      source,
+    });
+    const tailTo = tail.newest;
+    // Time the page has not applied yet but the overview covers (its analysis is behind).
+    const ahead = this.overview.sealedTo > tailTo && tailTo < t1;
+    if (tailFrom <= t0 && !ahead) return withFacts(timelineFrame(tail, req), 'live');
+    const rows: FrameRow[] = [];
+    for (const r of req.rows) {
+      if (r.kind !== 'thread') continue;
+      const tid = tail.timeline.tracks.get(r.track)?.info.tid;
+      const lane = tid === undefined ? undefined : this.overview.laneOf(tid);
+      if (lane !== undefined) rows.push({ ...r, track: lane + 1 });
+    }
+    if (tailFrom >= t1) {
+      const f = this.frame({ ...req, rows });
+      return withFacts(f, f.source);
+    }
+    const ov = overviewFrame(this.overview, facts, { ...req, rows });
+    if (tailTo <= t0) return withFacts(ov, 'overview');
+    let f = timelineFrame(tail, req);
+    if (tailFrom > t0) f = mergeFrames(ov, f, req.left + (tailFrom - t0) / nsPerPx);
+    if (ahead) f = mergeFrames(f, ov, req.left + (tailTo - t0) / nsPerPx);
+    return withFacts(f, 'live');
   }
 
   frame(req: FrameRequest): TimelineFrame {

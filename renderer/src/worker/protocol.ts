@@ -63,6 +63,19 @@ export interface SessionInfo {
   /** [oldest, newest] event timestamp (ns); oldest is Infinity and newest 0 before any event. */
   oldest: number;
   newest: number;
+  /**
+   * How the timeline is fed: 'full' every event in the page's store and model; 'lod' an opened
+   * trace's overview and windows; 'live' a live session past LIVE_BUDGET (overview + bounded tail).
+   */
+  mode: 'full' | 'lod' | 'live';
+  /** Events held in the page's event store (0 once a live session switched: bounded, not growing). */
+  stored: number;
+  /** Items (spans, instants, flows) the timeline model holds (live: the tail; bounded by TAIL_ITEMS). */
+  timelineItems: number;
+  /** Nodes of the overview (chunks, or groups of a live recording's chunks); 0 without one. */
+  overviewNodes: number;
+  /** Newest timestamp the timeline can draw (ns): what a live view is behind the recording by. */
+  drawnTo: number;
 }
 
 export interface CoroutineSort {
@@ -173,7 +186,7 @@ export interface TimelineFrame {
    * of a window around the view; 'overview' the chunk summaries (the view holds more events than
    * the detail budget); 'loading' the overview while the view's detail is on its way.
    */
-  source: 'full' | 'overview' | 'detail' | 'loading';
+  source: 'full' | 'overview' | 'detail' | 'loading' | 'live';
   /** The detail the worker wants read (the page asks the host: readWindow with this tag). */
   want?: { tag: number; t0: number; t1: number; max: number };
 }
@@ -234,8 +247,12 @@ export type QueryResult<N extends QueryName> = Queries[N][1];
 /** Page -> worker. */
 export type ToWorker =
   | { type: 'push'; push: DataPush }
-  /** A session's chunk summaries (from chunkSummaries): it is drawn from an overview and windows of detail. */
-  | { type: 'overview'; session: string; summaries: SummaryColumns }
+  /**
+   * A session's chunk summaries (from chunkSummaries): it is drawn from an overview and windows of
+   * detail. live: a live session's newly sealed chunks (polled); the worker keeps its overview
+   * growing and switches to it once the session passes LIVE_BUDGET events.
+   */
+  | { type: 'overview'; session: string; summaries: SummaryColumns; live?: boolean }
   | { type: 'reset'; session: string }
   | { type: 'drop'; session: string }
   | { type: 'query'; id: number; session: string; name: QueryName; args: unknown };
@@ -251,6 +268,25 @@ export type FromWorker =
 export const DETAIL_BUDGET = 2_000_000;
 /** Opened traces with more events than this are drawn with level of detail (stores/connect.ts). */
 export const LOD_THRESHOLD = DETAIL_BUDGET;
+
+/**
+ * A live session whose page store passes this many events is switched, without a reset, to the
+ * bounded path: its event store is let go (the derived tables go on store-less), the timeline is
+ * drawn from the live overview (chunk summaries polled every LIVE_SUMMARY_MS) plus the tail.
+ */
+export const LIVE_BUDGET = DETAIL_BUDGET;
+/**
+ * The tail: the newest part of a switched live session is drawn from its timeline model kept
+ * for the last TAIL_NS of events and at most TAIL_ITEMS items (spans, instants, flows; about
+ * 46 bytes each: ~46 MB at most), whichever is less. The open chunk (not summarised yet) is
+ * always within it; older time is the overview's, and readWindow's detail when zoomed in.
+ */
+export const TAIL_NS = 12e9;
+export const TAIL_ITEMS = 1_000_000;
+/** How often the page asks a live session's newly sealed chunk summaries (ms; half that while chunks keep coming). */
+export const LIVE_SUMMARY_MS = 250;
+/** A live overview groups chunks into nodes of at least this many events or this long (ns). */
+export const LIVE_GROUP = { events: 16384, ns: 100e6 };
 
 /** Batch events cross as 64-byte records. */
 export const RECORD_BYTES = 64;

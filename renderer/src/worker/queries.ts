@@ -39,10 +39,15 @@ const SORT_VALUE: Record<string, (c: CoroutineInfo) => number | string> = {
   calls: (c) => c.calls,
 };
 
-const models = new WeakMap<SessionData, { steps: SchedulerSteps; explained: ExplanationCache }>();
+const models = new WeakMap<
+  SessionData,
+  { store: SessionData['store']; steps: SchedulerSteps; explained: ExplanationCache }
+>();
 function schedulerModel(d: SessionData) {
   let m = models.get(d);
-  if (!m) models.set(d, (m = { steps: new SchedulerSteps(), explained: new ExplanationCache() }));
+  // A live session that switched let its store go: its steps go with it.
+  if (!m || m.store !== d.store)
+    models.set(d, (m = { store: d.store, steps: new SchedulerSteps(), explained: new ExplanationCache() }));
   m.steps.update(d.store);
   return m;
 }
@@ -64,6 +69,11 @@ export const QUERIES: Handlers = {
     ended: d.ended,
     oldest: d.oldest,
     newest: d.newest,
+    mode: d.mode,
+    stored: d.store.count,
+    timelineItems: d.timeline.items,
+    overviewNodes: d.lod?.overview.nodeCount ?? 0,
+    drawnTo: d.drawnTo,
   }),
 
   output: (d) => d.output.map((c) => ({ ...c })),
@@ -173,7 +183,7 @@ export const QUERIES: Handlers = {
   },
 
   tracks: (d) => {
-    if (d.lod) return d.lod.tracks();
+    if (d.lod && !d.tail) return d.lod.tracks();
     const tl = d.timeline;
     // A session that followed children: each thread lane says its process (pid and program).
     const meta = d.derived.process;
@@ -192,15 +202,30 @@ export const QUERIES: Handlers = {
     return { version: tl.tracksVersion, threads, coroutines };
   },
 
-  frame: (d, req) => (d.lod ? d.lod.frame(req) : timelineFrame(d, req)),
+  frame: (d, req) => {
+    if (!d.lod) return timelineFrame(d, req);
+    if (!d.tail) return d.lod.frame(req);
+    return d.lod.liveFrame(d, req, {
+      oldest: d.oldest,
+      newest: d.drawnTo,
+      events: d.totalEvents,
+      tracksVersion: d.timeline.tracksVersion,
+    });
+  },
 
   spanAt: (d, { track, t, tol, depth }) => {
     let tl = d.timeline;
     let newest = d.newest;
-    if (d.lod) {
-      // From the detail window, if it holds t (its track of the lane's thread).
+    if (d.lod && !(d.tail && t >= d.timeline.droppedBefore)) {
+      // From the detail window, if it holds t (its track of the lane's thread; a live session's
+      // rows name its tail's tracks).
       const det = d.lod.detail;
-      const lane = d.lod.overview.lanes[track - 1];
+      const tid = d.tail ? d.timeline.tracks.get(track)?.info.tid : undefined;
+      const lane = d.tail
+        ? tid === undefined
+          ? undefined
+          : d.lod.overview.lanes[d.lod.overview.laneOf(tid) ?? -1]
+        : d.lod.overview.lanes[track - 1];
       const id = det && lane && det.t0 <= t && t <= det.t1 ? det.trackOf(lane.tid) : undefined;
       if (!det || id === undefined) return null;
       tl = det.timeline;

@@ -5,6 +5,20 @@
  * insights found so far (InsightFinder, finished when the session ends), and the target's output.
  * It lives in the data worker (worker/handler.ts owns one per session); views ask it questions
  * through the query contract (worker/protocol.ts), never read it directly.
+ *
+ * Three ways to hold a session (`mode`):
+ *  - 'full': every event in the store, the derived tables and the timeline model (a small session);
+ *  - 'lod': an opened trace too big to hold (addSummaries): overview + windows of detail, the
+ *    stream through a store-less Derived only;
+ *  - 'live': a live session that passed LIVE_BUDGET events. Its overview grows from the chunk
+ *    summaries the page polls (addLiveSummaries, from the session's start, grouped: LIVE_GROUP)
+ *    while it is still 'full'; once the store holds more than LIVE_BUDGET events and the overview
+ *    has a node, it switches in place — the store is let go (Derived.dropStore: its tables and
+ *    counts go on unchanged, so nothing is reset and the event count does not move), and the
+ *    timeline model, fed as before, becomes the tail: trimmed to the newest TAIL_NS and at most
+ *    TAIL_ITEMS items. The timeline is drawn from the tail where it holds the view, else from the
+ *    overview (LodView.liveFrame). Memory is then bounded: no store, a bounded tail, derived
+ *    tables bounded by coroutines, an overview of one node per group.
  */
 import type { ApiPush } from '../../../preload/api.js';
 import { RawEvents } from '@core/events/rawEvents.js';
@@ -17,6 +31,7 @@ import { base64ToBytes } from '../api/base64.js';
 import { TimelineModel } from '../data/timelineModel.js';
 import type { SummaryColumns } from '@core/overview/summaries.js';
 import { LodView } from './lod.js';
+import { LIVE_BUDGET, LIVE_GROUP, TAIL_ITEMS, TAIL_NS } from './protocol.js';
 
 import type { OutputChunk } from './protocol.js';
 
@@ -25,9 +40,24 @@ export type { OutputChunk };
 /** Keeps at most this many characters of output. */
 const MAX_OUTPUT = 1 << 20;
 
+/** When a live session switches and how much its tail keeps (protocol.ts LIVE_BUDGET, TAIL_NS, TAIL_ITEMS). */
+export interface LiveLimits {
+  budget: number;
+  tailNs: number;
+  tailItems: number;
+  group: { events: number; ns: number };
+}
+export const LIVE_LIMITS: LiveLimits = {
+  budget: LIVE_BUDGET,
+  tailNs: TAIL_NS,
+  tailItems: TAIL_ITEMS,
+  group: LIVE_GROUP,
+};
+
 export class SessionData {
   readonly strings = new StringTable();
-  readonly store = new EventStore();
+  /** The event store (replaced by an empty one, never fed, when a live session switches). */
+  store = new EventStore();
   derived = new Derived(this.store, this.strings);
   /**
    * Level of detail (a trace too big to hold: the page sent its chunk summaries): the timeline is
@@ -39,6 +69,12 @@ export class SessionData {
    * (call log, a coroutine's calls, scheduler steps) are empty for such a session.
    */
   lod: LodView | null = null;
+  /** A live session's overview, grown from its polled chunk summaries (becomes `lod` at the switch). */
+  private liveLod: LodView | null = null;
+  /** The live session switched: `lod` is its live overview and `timeline` its bounded tail. */
+  tail = false;
+  /** newest when the tail was last trimmed to TAIL_NS. */
+  private trimmedAt = 0;
   readonly timeline = new TimelineModel();
   readonly builder = new TimelineBuilder(this.timeline);
   readonly finder = new InsightFinder();
@@ -51,7 +87,11 @@ export class SessionData {
   newest = 0;
   oldest = Infinity;
 
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    /** The live switch's limits (protocol.ts's by default; tests use small ones). */
+    readonly limits: LiveLimits = LIVE_LIMITS,
+  ) {}
 
   /** Switches to level of detail with the session's chunk summaries (or adds newer ones). */
   addSummaries(s: SummaryColumns): void {
@@ -63,6 +103,50 @@ export class SessionData {
     const ov = this.lod.overview;
     if (ov.oldest < this.oldest) this.oldest = ov.oldest;
     if (ov.newest > this.newest) this.newest = ov.newest;
+  }
+
+  /** A live session's newly sealed chunk summaries: its overview grows (see the top). */
+  addLiveSummaries(s: SummaryColumns): void {
+    if (this.lod && !this.tail) return; // an opened trace's overview is not a live one
+    if (!this.liveLod) this.liveLod = new LodView(undefined, this.limits.group);
+    this.liveLod.addSummaries(s);
+    if (this.ended) this.liveLod.overview.closeGroup();
+    this.maybeSwitch();
+  }
+
+  /** How the session is held (see the top). */
+  get mode(): 'full' | 'lod' | 'live' {
+    return this.tail ? 'live' : this.lod ? 'lod' : 'full';
+  }
+
+  /** Switches a live session past LIVE_BUDGET to the bounded path, in place. */
+  private maybeSwitch(): void {
+    if (this.tail || !this.liveLod || this.store.count <= this.limits.budget) return;
+    if (this.liveLod.overview.nodeCount === 0) return;
+    this.derived.dropStore();
+    this.store = new EventStore();
+    this.lod = this.liveLod;
+    this.tail = true;
+    this.timeline.maxItems = Math.min(this.timeline.maxItems, this.limits.tailItems);
+    this.trimTail();
+  }
+
+  /** Drops what the tail holds before the newest tailNs — never what the overview does not cover yet. */
+  private trimTail(): void {
+    this.trimmedAt = this.newest;
+    const cut = Math.min(this.newest - this.limits.tailNs, this.lod!.overview.sealedTo);
+    if (cut > this.timeline.droppedBefore) this.timeline.dropBefore(cut);
+  }
+
+  /**
+   * Newest timestamp the timeline can draw: the newest event applied, or for a switched live
+   * session whose analysis is behind the stream, the newest its overview covers (an opened LOD
+   * trace: its overview's). What follow-live follows.
+   */
+  get drawnTo(): number {
+    if (this.lod && !this.tail) return this.lod.overview.newest;
+    if (this.tail) return Math.max(this.newest, this.lod!.overview.sealedTo);
+    return this.newest;
   }
 
   /** Events applied (streamed through the derived tables). */
@@ -87,7 +171,7 @@ export class SessionData {
       // The whole path (also a session whose summaries came after its first events).
       this.store.append(raw);
       this.builder.push(raw, this.strings);
-    }
+    } else if (this.tail) this.builder.push(raw, this.strings);
     this.derived.append(raw);
     this.finder.push(raw, this.strings);
     for (let i = 0; i < raw.length; i++) {
@@ -97,6 +181,11 @@ export class SessionData {
       if (ts < this.oldest) this.oldest = ts;
     }
     this.batches++;
+    if (this.tail) {
+      // Trimmed by time every quarter of the tail's length (at most every second): it holds
+      // at most 1.25 TAIL_NS, and TAIL_ITEMS whatever the rate.
+      if (this.newest - this.trimmedAt >= Math.min(1e9, this.limits.tailNs / 4)) this.trimTail();
+    } else if (this.liveLod) this.maybeSwitch();
     return raw.length;
   }
 
@@ -125,6 +214,7 @@ export class SessionData {
       case 'end':
         if (!this.ended) this.finder.finish();
         this.ended = true;
+        this.liveLod?.overview.closeGroup();
         return true;
       default:
         return false;

@@ -763,3 +763,80 @@ export function overviewFrame(ov: Overview, facts: OverviewFacts, req: FrameRequ
   markerColours.length = 0;
   return answer;
 }
+
+// ---- two sources side by side (a live session: the overview, then the tail) ----------------------
+
+/**
+ * One frame from two made for the same request: `a` left of x = xCut, `b` from there on (each
+ * rectangle clipped at the cut, markers, labels and outlines kept on their side; b's flows).
+ * Both answered the same request, so they share the pixel grid; colours are renumbered into one
+ * palette. Facts and source are b's.
+ */
+export function mergeFrames(a: TimelineFrame, b: TimelineFrame, xCut: number): TimelineFrame {
+  const colours = [...a.colours, ...b.colours];
+  const shift = a.colours.length;
+  const rects: number[] = [];
+  const rectColour: number[] = [];
+  const clipRects = (f: TimelineFrame, left: boolean, offset: number) => {
+    for (let i = 0, n = f.rectColour.length; i < n; i++) {
+      let x = f.rects[4 * i];
+      let w = f.rects[4 * i + 2];
+      if (left) {
+        if (x >= xCut) continue;
+        if (x + w > xCut) w = xCut - x;
+      } else {
+        if (x + w <= xCut) continue;
+        if (x < xCut) {
+          w -= xCut - x;
+          x = xCut;
+        }
+      }
+      rects.push(x, f.rects[4 * i + 1], w, f.rects[4 * i + 3]);
+      rectColour.push(f.rectColour[i] + offset);
+    }
+  };
+  clipRects(a, true, 0);
+  clipRects(b, false, shift);
+  const mMarkers: number[] = [];
+  const markerColour: number[] = [];
+  const keepMarkers = (f: TimelineFrame, left: boolean, offset: number) => {
+    for (let i = 0, n = f.markerColour.length; i < n; i++) {
+      const x = f.markers[2 * i];
+      if (left ? x >= xCut : x < xCut) continue;
+      mMarkers.push(x, f.markers[2 * i + 1]);
+      markerColour.push(f.markerColour[i] + offset);
+    }
+  };
+  keepMarkers(a, true, 0);
+  keepMarkers(b, false, shift);
+  const labels: string[] = [];
+  const mLabelXY: number[] = [];
+  const labelColour: number[] = [];
+  const keepLabels = (f: TimelineFrame, left: boolean, offset: number) => {
+    for (let i = 0; i < f.labels.length; i++) {
+      const x = f.labelXY[2 * i];
+      if (left ? x >= xCut : x < xCut) continue;
+      labels.push(f.labels[i]);
+      mLabelXY.push(x, f.labelXY[2 * i + 1]);
+      labelColour.push(f.labelColour[i] + offset);
+    }
+  };
+  keepLabels(a, true, 0);
+  keepLabels(b, false, shift);
+  const mOutlines: number[] = [];
+  for (let i = 0; i + 3 < b.outlines.length; i += 4)
+    if (b.outlines[i] + b.outlines[i + 2] > xCut)
+      mOutlines.push(b.outlines[i], b.outlines[i + 1], b.outlines[i + 2], b.outlines[i + 3]);
+  return {
+    ...b,
+    colours,
+    rects: Float32Array.from(rects),
+    rectColour: Uint16Array.from(rectColour),
+    outlines: Float32Array.from(mOutlines),
+    markers: Float32Array.from(mMarkers),
+    markerColour: Uint16Array.from(markerColour),
+    labels,
+    labelXY: Float32Array.from(mLabelXY),
+    labelColour: Uint16Array.from(labelColour),
+  };
+}

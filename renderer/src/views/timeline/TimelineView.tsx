@@ -167,6 +167,9 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       // How many events the drawn data holds (for tests and benchmarks: "everything is drawn").
       const events = String(src.frame?.events ?? 0);
       if (canvas.dataset.events !== events) canvas.dataset.events = events;
+      // The newest timestamp the drawn data holds (ns; benchmarks: how far the timeline is behind live).
+      const newest = String(src.frame?.newest ?? 0);
+      if (canvas.dataset.newest !== newest) canvas.dataset.newest = newest;
       canvas.dataset.rects = String(painted.rects);
       // What answered (a big trace: its overview or the detail of a window), for people and tests.
       const source = src.frame?.source ?? '';
