@@ -188,3 +188,76 @@ test('a shell loop starting 1,100 programs is recorded whole: each is a process 
   assert.equal(progs.filter((p) => p.exit === 0).length, 1100, 'and each one\'s exit is recorded');
   assert.equal(new Set(progs.map((p) => p.serial)).size, 1100, 'each under a serial of its own');
 });
+
+test('programs started by raw system calls join the session when the environment reaches them: execve(2), clone(2)+execve(2), vfork+execve(2), _Fork+execve(2)', async () => {
+  const raw = compileProg('raw_spawn', tmp);
+  for (const mode of ['exec', 'clone', 'vfork', '_Fork']) {
+    const r = await record(`raw-${mode}`, [raw, mode, hello]);
+    assert.equal(r.exit.code, 0, `${mode}: ${r.out}`);
+    assert.match(r.out, /hi/, mode);
+    assert.doesNotMatch(r.out, /\[error:/, mode);
+    const launched = r.processes.find((p) => p.serial === 0);
+    const prog = r.processes.find((p) => p.exe === hello);
+    assert.ok(launched && prog, `${mode}: ${JSON.stringify(r.processes)}`);
+    assert.equal(prog.how, 2, `${mode}: the program joined by exec`);
+    if (mode === 'exec') assert.equal(prog.pid, launched.pid, 'exec keeps the pid');
+    else {
+      assert.equal(prog.ppid, launched.pid, `${mode}: its parent is the launched process`);
+      assert.match(r.out, new RegExp(`child ${prog.pid} status 0`), mode);
+    }
+    assert.equal(prog.exit, 0, `${mode}: its exit code`);
+    assert.ok(r.coroutines.some((c) => c.name === 'hello' && c.finished && c.serial === prog.serial), mode);
+  }
+});
+
+test('a child made by a raw clone(2) that does not exec joins as a forked child when it spawns, and the parent\'s stream stays intact', { timeout: 60000 }, async () => {
+  const raw = compileProg('raw_spawn', tmp);
+  const r = await record('raw-clone-stay', [raw, 'clone-stay']);
+  assert.equal(r.exit.code, 0, r.out);
+  assert.doesNotMatch(r.out, /\[error:/, 'no ring written by two processes (the child found telemetry off in its wiped page)');
+  const m = r.out.match(/child (\d+) status 5/);
+  assert.ok(m, r.out);
+  const parent = r.processes.find((p) => p.serial === 0);
+  const child = r.processes.find((p) => p.pid === +m[1]);
+  assert.ok(parent && child, JSON.stringify(r.processes));
+  assert.equal(child.how, 1, 'joined as a forked child');
+  assert.equal(child.ppid, parent.pid);
+  assert.equal(child.exit, 5);
+  const byName = Object.fromEntries(r.coroutines.map((c) => [c.name, c]));
+  assert.equal(byName['raw-parent-co']?.pid, parent.pid);
+  assert.equal(byName['raw-child-co']?.pid, child.pid, 'the child\'s coroutine ran in the child');
+  assert.equal(byName['raw-child-co'].serial, child.serial, 'under an id of the child\'s space');
+  assert.ok(byName['raw-child-co'].finished);
+  assert.equal(parent.exit, 0, 'the parent\'s exit is its own (the child\'s exit did not land in its stream)');
+});
+
+const haveGo = spawnSync('go', ['version'], { encoding: 'utf8' }).status === 0;
+
+test('a Go program (cgo, so dynamically linked) runs a program with os/exec (raw clone + execve): both are followed; a pure-Go build is static and reported so', { skip: !haveGo && 'go is not installed' }, async () => {
+  const dir = join(tmp, 'gorun');
+  const env = { ...process.env, GOCACHE: join(tmp, 'gocache'), GOPATH: join(tmp, 'gopath'), GOFLAGS: '-mod=mod', GO111MODULE: 'on' };
+  const main = 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"os/exec"\n%s)\n\nfunc main() {\n\tcmd := exec.Command(os.Args[1])\n\tcmd.Stdout = os.Stdout\n\terr := cmd.Run()\n\tfmt.Println("go parent: child done", err)\n}\n';
+  const build = (name, extraImport) => {
+    const d = join(dir, name);
+    spawnSync('mkdir', ['-p', d]);
+    writeFileSync(join(d, 'go.mod'), `module ${name}\n\ngo 1.19\n`);
+    writeFileSync(join(d, 'main.go'), main.replace('%s', extraImport));
+    const b = spawnSync('go', ['build', '-o', join(dir, `${name}.bin`), '.'], { cwd: d, env, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+    return join(dir, `${name}.bin`);
+  };
+  const cgo = build('gocgo', '\t_ "net"\n'); // the net package uses cgo's resolver: dynamically linked
+  const pure = build('gopure', '');
+  const r = await record('go', ['/bin/sh', '-c', `${cgo} ${hello}; ${pure} ${hello}`]);
+  assert.equal(r.exit.code, 0, r.out);
+  assert.equal((r.out.match(/go parent: child done <nil>/g) ?? []).length, 2, r.out);
+  const goProc = r.processes.find((p) => p.exe === cgo);
+  assert.ok(goProc, `the cgo program joined: ${JSON.stringify(r.processes)}`);
+  const child = r.processes.find((p) => p.exe === hello && p.ppid === goProc.pid);
+  assert.ok(child, `the program Go started joined, its parent the Go program: ${JSON.stringify(r.processes)}`);
+  assert.equal(child.how, 2);
+  assert.equal(child.exit, 0);
+  assert.ok(r.coroutines.some((c) => c.name === 'hello' && c.finished && c.serial === child.serial));
+  const s = r.spawns.find((x) => x.path === pure);
+  assert.ok(s && s.why === 1, `the pure-Go program is statically linked and reported so: ${JSON.stringify(r.spawns)}`);
+});
