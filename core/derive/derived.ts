@@ -241,7 +241,7 @@ export class Derived {
       case Kind.LINEAGE:
         return this.process.onLineage(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3));
       case Kind.PROCESS_EXIT:
-        return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts);
+        return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts, argU(u, o, 3), argU(u, o, 4));
       case Kind.SPAWN:
         return this.process.onSpawn(
           ts,

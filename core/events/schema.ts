@@ -60,6 +60,24 @@ export function spawnHowName(how: number): string {
   return spawnHowNames[how] ?? `how ${how}`;
 }
 
+/** Who says how a process ended (PROCESS_EXIT a4, low byte; bit 8: core dumped). */
+export const ExitSource = { SELF: 0, REAPED: 1, LAUNCHER: 2 } as const;
+export const EXIT_CORE = 0x100;
+/** PROCESS_EXIT a2 when the sayer does not know the serial: the latest process of that pid. */
+export const SERIAL_UNKNOWN = 0xffffffff;
+
+/** Linux x86-64 signal numbers by name, for "killed by SIGKILL". */
+const signalNames = [
+  '', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',
+  'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP',
+  'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR',
+  'SIGSYS',
+];
+export function signalName(sig: number): string {
+  if (signalNames[sig]) return signalNames[sig];
+  return sig >= 34 && sig <= 64 ? `SIGRTMIN+${sig - 34}` : `signal ${sig}`;
+}
+
 /** Why a program a process starts is not traced (SPAWN a3). */
 export const Untraced = { NO: 0, STATIC: 1, SETUID: 2, OFF: 3, FOREIGN: 4 } as const;
 const untracedNames = [

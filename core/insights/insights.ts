@@ -41,6 +41,9 @@
  *  - untraced-child: a forked child or a started program of a followed
  *    session that the engine does not see (statically linked, set-user-ID,
  *    foreign, or it never reported: core/derive/process.ts).
+ *  - killed-by-signal: a process of the stream ended by a signal (its parent
+ *    reaped it, or its launcher saw it: PROCESS_EXIT a3), e.g. SIGSEGV,
+ *    SIGKILL.
  * Workers are told apart by index only: in a session of several processes,
  * idle-imbalance may pair a worker of one process with an idle worker of
  * another (README "Limits").
@@ -49,7 +52,7 @@ import { CallFlag, DeferWhy, Kind, SuspendWhy, deferWhyName, hookName, summaryKi
 import { syscallName } from '../events/syscalls.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
-import { ProcessMeta } from '../derive/process.js';
+import { ProcessMeta, exitText } from '../derive/process.js';
 
 export type InsightKind =
   | 'long-run'
@@ -61,6 +64,7 @@ export type InsightKind =
   | 'drops'
   | 'idle-imbalance'
   | 'untraced-child'
+  | 'killed-by-signal'
   | 'descheduled';
 
 export interface Insight {
@@ -310,7 +314,7 @@ export class InsightFinder {
       case Kind.THREAD:
         return this.processes.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
       case Kind.PROCESS_EXIT:
-        return this.processes.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), ts);
+        return this.processes.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), ts, raw.a(i, 3), raw.a(i, 4));
       case Kind.SPAWN:
         return this.processes.onSpawn(ts, raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 4), raw.a(i, 3));
       case Kind.CONFIG:
@@ -688,6 +692,16 @@ export class InsightFinder {
         });
     }
     if (this.strings) {
+      for (const p of this.processes.processes(this.strings)) {
+        if (p.signal === null) continue;
+        this.add({
+          kind: 'killed-by-signal',
+          ts: this.last,
+          title: `process pid ${p.pid} (${p.cmdline || p.exe || '-'}) was ${exitText(p)}`,
+          advice:
+            'It ended without exiting: its last calls and coroutines in this recording are where it was. A crash signal (SIGSEGV, SIGABRT, SIGBUS) means a bug in that process; SIGKILL came from outside (the OOM killer, a timeout, a supervisor).',
+        });
+      }
       for (const c of this.processes.untraced(this.strings, true)) {
         if (!c.problem) continue;
         this.add({

@@ -20,6 +20,8 @@ import {
 } from '../../core/events/schema.js';
 import { syscallName } from '../../core/events/syscalls.js';
 import type { Session } from '../session/session.js';
+import { exitText } from '../../core/derive/process.js';
+import { signalName } from '../../core/events/schema.js';
 
 export function dur(ns: number): string {
   if (!Number.isFinite(ns)) return '-';
@@ -330,11 +332,11 @@ export function processLines(s: Session): string {
     // no derived tables kept: no coroutine counts
   }
   const exitOf = (p: (typeof list)[number]): string => {
-    if (p.exitCode !== null) return `code ${p.exitCode}`;
+    const said = exitText(p); // the process's own exit, or what its parent or launcher saw (a signal included)
+    if (said) return said;
     if (p.execd) return "exec'd";
-    // The launched process's status as its inspector saw it (a signal included); a child killed by a signal says nothing.
-    if (p.serial === 0 && s.exit) return s.exit.signal ? `signal ${s.exit.signal}` : `code ${s.exit.code}`;
-    return s.ended ? 'no exit seen (killed by a signal?)' : 'running';
+    if (p.serial === 0 && s.exit) return s.exit.signal ? `killed by ${signalName(s.exit.signal)}` : `code ${s.exit.code}`;
+    return s.ended ? 'no exit seen (its parent did not reap it while recorded)' : 'running';
   };
   const rows = list.map((p) => [
     p.pid,

@@ -20,6 +20,7 @@ import type { Demo } from '../../preload/api.js';
 import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+import { exitText } from '../../core/derive/process.js';
 import { InsightFinder } from '../../core/insights/insights.js';
 import { startServe } from '../serve/server.js';
 import { packageRoot } from '../engine/paths.js';
@@ -649,7 +650,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
         // A followed session: which processes the checks covered, one line each.
         for (const pr of procs)
           process.stdout.write(
-            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
+            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${exitText(pr) || (pr.execd ? "exec'd" : 'exit not seen')}\n`,
           );
       }
       if (p.opts.has('json')) {

@@ -244,3 +244,17 @@ test('EINTR and short writes that reached a coroutine, and dropped events, are r
   assert.match(found[1].title, /wrote 100 of 1000 bytes/);
   assert.match(found[2].title, /500 events/);
 });
+
+test('a followed process killed by a signal is a finding, named with its pid, program and signal', () => {
+  const w = new RawEventWriter();
+  w.push({ ts: 1, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
+  w.push({ ts: 1, kind: Kind.LINEAGE, tid: 100, a: [100, 50, 0, 0] });
+  w.push({ ts: 2, kind: Kind.PROCESS, tid: 101, a: [101, 0, 0, 0, 0] });
+  w.push({ ts: 2, kind: Kind.LINEAGE, tid: 101, a: [101, 100, 1, 1] });
+  w.push({ ts: 3, kind: Kind.PROCESS_EXIT, tid: 100, a: [101, 0, 0xffffffff, 11, 1] }); // reaped: SIGSEGV
+  w.push({ ts: 4, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0, 0, 0] }); // the parent exits by itself
+  const f = new InsightFinder();
+  f.push(new RawEvents(w.bytes()), new StringTable());
+  const found = f.finish().filter((i) => i.kind === 'killed-by-signal');
+  assert.deepEqual(found.map((i) => i.title), ['process pid 101 (-) was killed by SIGSEGV']);
+});

@@ -76,12 +76,15 @@ function readTrace(file) {
     const x = ev.find((e) => e.kind === K.PROCESS_EXIT && e.a[2] === p.serial && e.a[0] === p.pid);
     p.exit = x ? x.a[1] : null;
   }
+  // Ends said by a reaping parent (a4 1) or the launcher (a4 2), about the latest process of a pid (a2 unknown).
+  const ends = ev.filter((e) => e.kind === K.PROCESS_EXIT && (e.a[4] & 0xff) !== 0)
+    .map((e) => ({ pid: e.a[0], code: e.a[1], signal: e.a[3], by: (e.a[4] & 0xff) === 1 ? 'parent' : 'launcher', tid: e.tid }));
   const coroutines = ev.filter((e) => e.kind === K.CO_CREATE)
     .map((e) => ({ co: e.co, name: str(e.a[1]), pid: pidOf.get(e.tid), serial: Math.floor(e.co / TWO32),
       finished: ev.some((f) => f.kind === K.CO_FINISH && f.co === e.co) }));
   const spawns = ev.filter((e) => e.kind === K.SPAWN)
     .map((e) => ({ pid: e.a[0], how: e.a[1], path: str(e.a[2]), why: e.a[3], cmd: str(e.a[4]) }));
-  return { ev, processes, coroutines, spawns };
+  return { ev, processes, coroutines, spawns, ends };
 }
 
 test('a wrapper that execs its program (sh -c "exec prog") no longer hides it: the program\'s coroutines are recorded as a process of the same pid', async () => {
@@ -260,4 +263,36 @@ test('a Go program (cgo, so dynamically linked) runs a program with os/exec (raw
   assert.ok(r.coroutines.some((c) => c.name === 'hello' && c.finished && c.serial === child.serial));
   const s = r.spawns.find((x) => x.path === pure);
   assert.ok(s && s.why === 1, `the pure-Go program is statically linked and reported so: ${JSON.stringify(r.spawns)}`);
+});
+
+test('children killed by signals show them: SIGSEGV and SIGKILL as the parent\'s waitpid reaped them', async () => {
+  const prog = compileProg('sig_children', tmp);
+  const r = await record('signals', [prog]);
+  assert.equal(r.exit.code, 0, r.out);
+  const kids = [...r.out.matchAll(/child (\d+) signal (\d+)/g)].map((m) => [+m[1], +m[2]]);
+  assert.deepEqual(kids.map((k) => k[1]), [11, 9], r.out);
+  const parent = r.processes.find((p) => p.serial === 0);
+  for (const [pid, sig] of kids) {
+    const child = r.processes.find((p) => p.pid === pid);
+    assert.ok(child && child.how === 1, `the child ${pid} joined: ${JSON.stringify(r.processes)}`);
+    assert.equal(child.exit, null, 'it never reached exit');
+    const end = r.ends.find((e) => e.pid === pid);
+    assert.ok(end, `its end is recorded: ${JSON.stringify(r.ends)}`);
+    assert.equal(end.signal, sig);
+    assert.equal(end.by, 'parent');
+    assert.equal(end.tid, parent.pid, 'said by the parent\'s thread');
+    assert.ok(r.coroutines.some((c) => c.name === 'victim' && c.pid === pid), 'its coroutine ran first');
+  }
+});
+
+test('a launched shell killed by SIGKILL, and a program it ran that died of SIGSEGV (dash reaps with wait3), show their signals', async () => {
+  const prog = compileProg('sig_children', tmp);
+  const r = await record('shell-signals', ['/bin/sh', '-c', `${prog} segv; echo after; kill -9 $$`]);
+  assert.equal(r.exit.signal, 9, JSON.stringify(r.exit));
+  assert.match(r.out, /after/);
+  const sh = r.processes.find((p) => p.serial === 0);
+  const segv = r.processes.find((p) => p.exe === prog);
+  assert.ok(sh && segv, JSON.stringify(r.processes));
+  assert.deepEqual(r.ends.filter((e) => e.pid === segv.pid).map((e) => [e.signal, e.by]), [[11, 'parent']]);
+  assert.deepEqual(r.ends.filter((e) => e.pid === sh.pid).map((e) => [e.signal, e.by]), [[9, 'launcher']]);
 });
