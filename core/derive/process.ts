@@ -268,6 +268,16 @@ export class ProcessMeta {
     this.procs.get(serial)?.tids.add(tid);
   }
 
+  /** The pid of the process of a serial (undefined: not seen). */
+  pidOf(serial: number): number | undefined {
+    return this.procs.get(serial)?.pid;
+  }
+
+  /** When the process of a serial ended (its PROCESS_EXIT ts; NaN: running or not seen). */
+  endOf(serial: number): number {
+    return this.procs.get(serial)?.exitTs ?? NaN;
+  }
+
   /** The serial of the process a thread belongs to (0: the launched one, or unknown). */
   serialOf(tid: number): number {
     return this.serialOfTid.get(tid) ?? 0;

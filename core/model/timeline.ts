@@ -307,13 +307,15 @@ export class TimelineBuilder {
         this.serialPid.set(r.a(i, 3), r.a(i, 0));
         return;
       case Kind.PROCESS_EXIT: {
-        // The end of a process's track group: its own exit, or the signal its parent or launcher saw kill it.
+        // The end of a process: its own exit, or the signal its parent or launcher saw kill it.
         const sig = r.a(i, 3);
         if ((r.a(i, 4) & 0xff) !== ExitSource.SELF && !sig) return; // an exit the process already said itself
         const a = this.args();
         if (sig) put(a, 'signal', signalName(sig));
         else put(a, 'code', r.signed(i, 1));
-        return this.instant(this.processTrackOf(r.a(i, 0)), ts, sig ? `killed by ${signalName(sig)}` : 'exit', a, 0, null);
+        // On the process's main thread (tid = pid): process tracks are groups and hold no events.
+        const main = this.threadTrack(this.thread(r.a(i, 0)));
+        return this.instant(main, ts, sig ? `killed by ${signalName(sig)}` : 'exit', a, 0, null);
       }
       case Kind.CO_CREATE:
         return this.onCreate(r, i);

@@ -251,6 +251,27 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
       ),
     );
   }
+  // Workers, one line each; in a session of several processes each process's own (they are numbered per process).
+  const ws = d.workers().filter((w) => w.state !== 'unknown' || w.switches > 0);
+  if (ws.length) {
+    const multi = new Set(ws.map((w) => w.serial)).size > 1;
+    out.push('', 'Workers');
+    out.push(
+      table(
+        [...(multi ? ['pid'] : []), 'worker', 'busy', 'run', 'scheduling', 'idle', 'switches', 'run queue max'],
+        ws.map((w) => [
+          ...(multi ? [w.pid || '?'] : []),
+          w.worker,
+          Number.isNaN(w.utilisation) ? '-' : `${(w.utilisation * 100).toFixed(1)}%`,
+          dur(w.runTime),
+          dur(w.schedulingTime),
+          dur(w.idleTime),
+          w.switches,
+          w.runQueueMax,
+        ]),
+      ),
+    );
+  }
   const cos = d.coroutines(true);
   const limit = o.limit ?? 30;
   out.push('', `Coroutines (${cos.length}${cos.length > limit ? `, showing ${limit} by run time` : ''})`);

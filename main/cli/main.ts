@@ -650,7 +650,7 @@ Exit: 0 nothing found, 1 problems found (usable in a test suite), 4 bad or corru
         // A followed session: which processes the checks covered, one line each.
         for (const pr of procs)
           process.stdout.write(
-            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${exitText(pr) || (pr.execd ? "exec'd" : 'exit not seen')}\n`,
+            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.signal !== null ? exitText(pr) : pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
           );
       }
       if (p.opts.has('json')) {
