@@ -342,6 +342,15 @@ enum coroscope_hook {
     COROSCOPE_HOOK_pthread_cond_wait,
     COROSCOPE_HOOK_pthread_cond_timedwait,
     COROSCOPE_HOOK_pthread_cond_clockwait,
+    /* contended rwlocks (hook_rwlock.c), like the mutexes above; a spin lock that had to wait
+       (CALL a2 0) */
+    COROSCOPE_HOOK_pthread_rwlock_rdlock,
+    COROSCOPE_HOOK_pthread_rwlock_wrlock,
+    COROSCOPE_HOOK_pthread_rwlock_timedrdlock,
+    COROSCOPE_HOOK_pthread_rwlock_timedwrlock,
+    COROSCOPE_HOOK_pthread_rwlock_clockrdlock,
+    COROSCOPE_HOOK_pthread_rwlock_clockwrlock,
+    COROSCOPE_HOOK_pthread_spin_lock,
     COROSCOPE_HOOK_COUNT
 };
 
