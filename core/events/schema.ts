@@ -253,6 +253,13 @@ export const HOOKS = [
   'pthread_cond_wait',
   'pthread_cond_timedwait',
   'pthread_cond_clockwait',
+  'pthread_rwlock_rdlock',
+  'pthread_rwlock_wrlock',
+  'pthread_rwlock_timedrdlock',
+  'pthread_rwlock_timedwrlock',
+  'pthread_rwlock_clockrdlock',
+  'pthread_rwlock_clockwrlock',
+  'pthread_spin_lock',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -340,6 +347,13 @@ const noFd = new Set([
   'pthread_cond_wait',
   'pthread_cond_timedwait',
   'pthread_cond_clockwait',
+  'pthread_rwlock_rdlock',
+  'pthread_rwlock_wrlock',
+  'pthread_rwlock_timedrdlock',
+  'pthread_rwlock_timedwrlock',
+  'pthread_rwlock_clockrdlock',
+  'pthread_rwlock_clockwrlock',
+  'pthread_spin_lock',
 ]);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);

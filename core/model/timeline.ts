@@ -313,8 +313,11 @@ export class TimelineBuilder {
         const a = this.args();
         if (sig) put(a, 'signal', signalName(sig));
         else put(a, 'code', r.signed(i, 1));
-        // On the process's main thread (tid = pid): process tracks are groups and hold no events.
-        const main = this.threadTrack(this.thread(r.a(i, 0)));
+        // On the process's main thread (tid = pid): process tracks are groups and hold no events. A child
+        // that was never traced (its parent reaped it) has no lane: nothing to mark.
+        const th = this.threads.get(r.a(i, 0));
+        if (!th) return;
+        const main = this.threadTrack(th);
         return this.instant(main, ts, sig ? `killed by ${signalName(sig)}` : 'exit', a, 0, null);
       }
       case Kind.CO_CREATE:
