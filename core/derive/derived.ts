@@ -310,7 +310,14 @@ export class Derived {
     } else {
       t.account(slot, CoState.READY, ts);
     }
-    this.workerStats.transition(this.serialOf(u[o + 3]), worker, ts, run ? WorkerState.RUNNING : WorkerState.SCHEDULING, run ? slot : 0, run);
+    this.workerStats.transition(
+      this.serialOf(u[o + 3]),
+      worker,
+      ts,
+      run ? WorkerState.RUNNING : WorkerState.SCHEDULING,
+      run ? slot : 0,
+      run,
+    );
     cols.ranOrYielded(slot, ts, worker, run, u[o + 6] | u[o + 7]);
   }
 

@@ -149,7 +149,12 @@ test('a process killed by a signal gets its end from the parent that reaped it o
       w.push({ ts: 7, kind: Kind.PROCESS, tid: 103, a: [103, 1, 0, 0, 0] });
       w.push({ ts: 7, kind: Kind.LINEAGE, tid: 103, a: [103, 100, SpawnHow.FORK, 4] });
       w.push({ ts: 8, kind: Kind.PROCESS_EXIT, tid: 100, a: [103, 9, SERIAL_UNKNOWN, 0, ExitSource.REAPED] });
-      w.push({ ts: 9, kind: Kind.PROCESS_EXIT, tid: 100, a: [101, 0, SERIAL_UNKNOWN, 11, ExitSource.REAPED | EXIT_CORE] });
+      w.push({
+        ts: 9,
+        kind: Kind.PROCESS_EXIT,
+        tid: 100,
+        a: [101, 0, SERIAL_UNKNOWN, 11, ExitSource.REAPED | EXIT_CORE],
+      });
       // a pid nobody followed: ignored
       w.push({ ts: 10, kind: Kind.PROCESS_EXIT, tid: 100, a: [999, 0, SERIAL_UNKNOWN, 9, ExitSource.REAPED] });
       w.push({ ts: 11, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, SERIAL_UNKNOWN, 9, ExitSource.LAUNCHER] });
@@ -170,32 +175,29 @@ test('a process killed by a signal gets its end from the parent that reaped it o
 });
 
 test('workers are per process: worker 0 of the launched process and worker 0 of a forked child are two lines, each with its own times', () => {
-  const { d } = derive(
-    (w) => {
-      w.push({ ts: 0, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
-      w.push({ ts: 0, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
-      w.push({ ts: 0, kind: Kind.THREAD, tid: 110, a: [110, 0, 0, 100, 0] }); // the launched process's worker 0
-      w.push({ ts: 0, kind: Kind.PROCESS, tid: 200, a: [200, 0, 0, 0, 0] });
-      w.push({ ts: 0, kind: Kind.LINEAGE, tid: 200, a: [200, 100, SpawnHow.FORK, 1] });
-      w.push({ ts: 0, kind: Kind.THREAD, tid: 210, a: [210, 0, 0, 200, 1] }); // the child's worker 0
-      w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 100, co: 1, a: [0, 0, 0, 65536] });
-      w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 200, co: S + 1, a: [0, 0, 0, 65536] });
-      // launched: busy 0..100 (runs co 1 from 10 to 100), then idle 100..1000
-      w.push({ ts: 0, kind: Kind.WORKER_BUSY, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 10, kind: Kind.CO_RUN, tid: 110, worker: 0, co: 1, a: [1, 0, 0, 0, 0] });
-      // the child: idle 0..500, runs co S+1 from 500 to 900, idle after (interleaved in time with the launched one)
-      w.push({ ts: 0, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 100, kind: Kind.CO_FINISH, tid: 110, worker: 0, co: 1, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 100, kind: Kind.WORKER_IDLE, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 500, kind: Kind.WORKER_BUSY, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 500, kind: Kind.CO_RUN, tid: 210, worker: 0, co: S + 1, a: [1, 0, 0, 0, 0] });
-      w.push({ ts: 900, kind: Kind.CO_FINISH, tid: 210, worker: 0, co: S + 1, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 900, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
-      w.push({ ts: 950, kind: Kind.PROCESS_EXIT, tid: 200, a: [200, 0, 1] });
-      w.push({ ts: 1000, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0] });
-    },
-    {},
-  );
+  const { d } = derive((w) => {
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 110, a: [110, 0, 0, 100, 0] }); // the launched process's worker 0
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 200, a: [200, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 200, a: [200, 100, SpawnHow.FORK, 1] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 210, a: [210, 0, 0, 200, 1] }); // the child's worker 0
+    w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 100, co: 1, a: [0, 0, 0, 65536] });
+    w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 200, co: S + 1, a: [0, 0, 0, 65536] });
+    // launched: busy 0..100 (runs co 1 from 10 to 100), then idle 100..1000
+    w.push({ ts: 0, kind: Kind.WORKER_BUSY, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 10, kind: Kind.CO_RUN, tid: 110, worker: 0, co: 1, a: [1, 0, 0, 0, 0] });
+    // the child: idle 0..500, runs co S+1 from 500 to 900, idle after (interleaved in time with the launched one)
+    w.push({ ts: 0, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 100, kind: Kind.CO_FINISH, tid: 110, worker: 0, co: 1, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 100, kind: Kind.WORKER_IDLE, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 500, kind: Kind.WORKER_BUSY, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 500, kind: Kind.CO_RUN, tid: 210, worker: 0, co: S + 1, a: [1, 0, 0, 0, 0] });
+    w.push({ ts: 900, kind: Kind.CO_FINISH, tid: 210, worker: 0, co: S + 1, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 900, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 950, kind: Kind.PROCESS_EXIT, tid: 200, a: [200, 0, 1] });
+    w.push({ ts: 1000, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0] });
+  }, {});
   const ws = d.workers();
   assert.deepEqual(
     ws.map((w) => [w.pid, w.worker, w.runTime, w.schedulingTime, w.idleTime, w.switches]),

@@ -356,7 +356,8 @@ export function processLines(s: Session): string {
     const said = exitText(p); // the process's own exit, or what its parent or launcher saw (a signal included)
     if (said) return said;
     if (p.execd) return "exec'd";
-    if (p.serial === 0 && s.exit) return s.exit.signal ? `killed by ${signalName(s.exit.signal)}` : `code ${s.exit.code}`;
+    if (p.serial === 0 && s.exit)
+      return s.exit.signal ? `killed by ${signalName(s.exit.signal)}` : `code ${s.exit.code}`;
     return s.ended ? 'no exit seen (its parent did not reap it while recorded)' : 'running';
   };
   const rows = list.map((p) => [

@@ -256,7 +256,10 @@ test('a followed process killed by a signal is a finding, named with its pid, pr
   const f = new InsightFinder();
   f.push(new RawEvents(w.bytes()), new StringTable());
   const found = f.finish().filter((i) => i.kind === 'killed-by-signal');
-  assert.deepEqual(found.map((i) => i.title), ['process pid 101 (-) was killed by SIGSEGV']);
+  assert.deepEqual(
+    found.map((i) => i.title),
+    ['process pid 101 (-) was killed by SIGSEGV'],
+  );
 });
 
 test('idle-imbalance pairs a waiting coroutine only with idle workers of its own process (workers are numbered per process)', () => {
@@ -279,7 +282,7 @@ test('idle-imbalance pairs a waiting coroutine only with idle workers of its own
     return f.finish().filter((i) => i.kind === 'idle-imbalance');
   };
   const same = run(0);
-  assert.equal(same.length, 1, 'its own process\'s idle worker 1 could have run it');
+  assert.equal(same.length, 1, "its own process's idle worker 1 could have run it");
   assert.equal(same[0].worker, 1);
   assert.equal(same[0].pid, undefined);
   assert.match(same[0].title, /in worker 0's run queue while worker 1 was idle/);

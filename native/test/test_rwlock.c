@@ -70,7 +70,7 @@ typedef struct hold_ctx {
 
 static int take(hold_ctx *c, int mode)
 {
-    return mode == READ ? pthread_rwlock_rdlock(&c->rw)
+    return mode == READ    ? pthread_rwlock_rdlock(&c->rw)
            : mode == WRITE ? pthread_rwlock_wrlock(&c->rw)
                            : pthread_spin_lock(&c->spin);
 }
@@ -271,7 +271,7 @@ TEST(rwlock_answers_in_coroutines_on_one_worker_are_those_of_threads)
 typedef struct excl_ctx {
     pthread_rwlock_t rw;
     pthread_spinlock_t spin;
-    long a, b;      /* written together under the write lock: a == b whenever read */
+    long a, b;       /* written together under the write lock: a == b whenever read */
     long spin_count; /* under the spin lock */
     _Atomic int torn;
 } excl_ctx;

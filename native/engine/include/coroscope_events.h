@@ -180,11 +180,11 @@ enum coroscope_spawn_how {
  * launched it (LAUNCHER) say so, with a2 COROSCOPE_SERIAL_UNKNOWN: the
  * record is about the latest process of that pid (an exec'd program
  * keeps its parent's pid). */
-#define COROSCOPE_EXIT_SELF       0
-#define COROSCOPE_EXIT_REAPED     1
-#define COROSCOPE_EXIT_LAUNCHER   2
-#define COROSCOPE_EXIT_CORE       0x100
-#define COROSCOPE_SERIAL_UNKNOWN  0xffffffffu
+#define COROSCOPE_EXIT_SELF      0
+#define COROSCOPE_EXIT_REAPED    1
+#define COROSCOPE_EXIT_LAUNCHER  2
+#define COROSCOPE_EXIT_CORE      0x100
+#define COROSCOPE_SERIAL_UNKNOWN 0xffffffffu
 
 /* Why a program a process starts is not traced (SPAWN a3). */
 enum coroscope_untraced {

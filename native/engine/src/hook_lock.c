@@ -30,8 +30,8 @@
 #include "preempt.h"
 #include "sched.h"
 
-#define CS_LOCK_FUNCS(X)                                                                         \
-    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1)                                 \
+#define CS_LOCK_FUNCS(X)                                         \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1) \
     X(int, pthread_spin_unlock, (pthread_spinlock_t *), (m), -1)
 
 static struct {
@@ -108,8 +108,8 @@ static _Noreturn void unresolved(const char *name)
         return r;                                                    \
     }
 
-#define params_named_pthread_spin_trylock       (pthread_spinlock_t * m)
-#define params_named_pthread_spin_unlock        (pthread_spinlock_t * m)
+#define params_named_pthread_spin_trylock (pthread_spinlock_t * m)
+#define params_named_pthread_spin_unlock  (pthread_spinlock_t * m)
 
 CS_LOCK_FUNCS(HOOK)
 

@@ -579,11 +579,11 @@ static int rw_lock(int hook, int wr, pthread_rwlock_t *l, clockid_t clk, const s
     return r;
 }
 
-#define RW_HOOK(name, wr, params, clk, abs)                               \
-    CS_EXPORT int pthread_rwlock_##name params                            \
-    {                                                                     \
-        cs_tls.call_pc = __builtin_return_address(0);                     \
-        return rw_lock(CS_HOOK_pthread_rwlock_##name, wr, l, clk, abs);   \
+#define RW_HOOK(name, wr, params, clk, abs)                             \
+    CS_EXPORT int pthread_rwlock_##name params                          \
+    {                                                                   \
+        cs_tls.call_pc = __builtin_return_address(0);                   \
+        return rw_lock(CS_HOOK_pthread_rwlock_##name, wr, l, clk, abs); \
     }
 RW_HOOK(rdlock, 0, (pthread_rwlock_t * l), CLOCK_REALTIME, NULL)
 RW_HOOK(wrlock, 1, (pthread_rwlock_t * l), CLOCK_REALTIME, NULL)

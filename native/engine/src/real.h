@@ -143,7 +143,7 @@
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *))                  \
     X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                                          \
     X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))            \
-    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))  \
+    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
     X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                                       \
     X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                                       \
     X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *))                         \
