@@ -617,7 +617,8 @@ CS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
     UNLOCK_FENCE(); /* the unlock before the look at the waiters (syncq.h) */
     if (cs_syncq_waiting()) cs_syncq_wake(l, 1);
     if (co) {
-        held_drop(co, held_find(co, l)); /* a write lock (a read lock was never in the list) */
+        int i = held_find(co, l); /* a write lock it holds (a read lock is never in the list) */
+        if (i >= 0) held_drop(co, i);
         if (co->state == CS_CO_RUNNING)
             cs_lock_released(__builtin_return_address(0));
         else if (co->locks > 0)
