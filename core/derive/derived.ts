@@ -35,7 +35,7 @@ import type { StringTable } from '../events/strings.js';
 import { CoIds } from '../store/coIds.js';
 import { type EventStore, type StoredEvent } from '../store/eventStore.js';
 import { CallStats } from './calls.js';
-import { CoState, coStateAfter, StateColumns } from './coState.js';
+import { CoState, coStateAfter, StateColumns, WorkerState } from './coState.js';
 import { CoroutineTable } from './coroutines.js';
 import { DropStats } from './drops.js';
 import { PreemptStats } from './preemption.js';
@@ -205,7 +205,8 @@ export class Derived {
       if (kind === Kind.CO_RUN || kind === Kind.CO_YIELD) this.runOrYield(u, o, kind === Kind.CO_RUN, ts);
       else if (kind === Kind.CALL) this.call(u, o);
       else if (kind >= Kind.CO_CREATE && kind <= Kind.CO_FINISH) this.transition(u, o, kind, ts, index);
-      else if (kind === Kind.WORKER_IDLE || kind === Kind.WORKER_BUSY) this.workerTransition(u[o + 2] >>> 16, kind, ts);
+      else if (kind === Kind.WORKER_IDLE || kind === Kind.WORKER_BUSY)
+        this.workerTransition(u[o + 2] >>> 16, kind, ts, this.serialOf(u[o + 3]));
       else if (kind !== Kind.WAKE) this.other(u, o, kind, ts);
     }
     this.n = count;
@@ -224,6 +225,7 @@ export class Derived {
         return this.preemption.onDeferred(argU(u, o, 0));
       case Kind.QUEUES:
         return this.workerStats.queues(
+          this.serialOf(u[o + 3]),
           u[o + 2] >>> 16,
           ts,
           argU(u, o, 0),
@@ -251,7 +253,7 @@ export class Derived {
       case Kind.LINEAGE:
         return this.process.onLineage(u[o + 3], argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3));
       case Kind.PROCESS_EXIT:
-        return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts);
+        return this.process.onExit(argU(u, o, 0), argS(u, o, 1), argU(u, o, 2), ts, argU(u, o, 3), argU(u, o, 4));
       case Kind.SPAWN:
         return this.process.onSpawn(
           ts,
@@ -265,6 +267,7 @@ export class Derived {
       case Kind.CONFIG:
         return this.process.onConfig(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.THREAD:
+        this.serialTid = -1; // a thread's process can change (exec)
         return this.process.onThread(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
       case Kind.CLOCK:
         return this.process.onClock(argU(u, o, 0), argU(u, o, 1));
@@ -317,7 +320,14 @@ export class Derived {
     } else {
       t.account(slot, CoState.READY, ts);
     }
-    this.workerStats.account(cols, worker, ts, run);
+    this.workerStats.transition(
+      this.serialOf(u[o + 3]),
+      worker,
+      ts,
+      run ? WorkerState.RUNNING : WorkerState.SCHEDULING,
+      run ? slot : 0,
+      run,
+    );
     cols.ranOrYielded(slot, ts, worker, run, u[o + 6] | u[o + 7]);
   }
 
@@ -331,19 +341,20 @@ export class Derived {
     switch (kind) {
       case Kind.CO_RUN:
         t.switches[slot]++;
-        this.workerStats.account(cols, worker, ts, true);
+        this.workerStats.transition(this.serialOf(u[o + 3]), worker, ts, WorkerState.RUNNING, slot, true);
         return cols.ran(slot, ts, worker);
       case Kind.CO_YIELD:
-        this.workerStats.account(cols, worker, ts, false);
+        this.workerStats.transition(this.serialOf(u[o + 3]), worker, ts, WorkerState.SCHEDULING, 0, false);
         return cols.yielded(slot, ts, worker, argU(u, o, 0));
       case Kind.CO_CREATE:
         t.create(slot, ts, argU(u, o, 0), argU(u, o, 1), argU(u, o, 3), argU(u, o, 2));
         return cols.created(slot, ts, worker);
       case Kind.CO_READY:
-        if (argU(u, o, 2) === 0 && argU(u, o, 3) > 0) this.workerStats.queueDepth(worker, argU(u, o, 3), ts);
+        if (argU(u, o, 2) === 0 && argU(u, o, 3) > 0)
+          this.workerStats.queueDepth(this.serialOf(u[o + 3]), worker, argU(u, o, 3), ts);
         return cols.readied(slot, ts, worker, argU(u, o, 0));
       case Kind.CO_SUSPEND:
-        this.workerStats.account(cols, worker, ts, false);
+        this.workerStats.transition(this.serialOf(u[o + 3]), worker, ts, WorkerState.SCHEDULING, 0, false);
         return cols.suspended(
           slot,
           ts,
@@ -356,13 +367,25 @@ export class Derived {
         );
       case Kind.CO_FINISH:
         t.finish(slot, ts, argU(u, o, 0), argU(u, o, 1), worker, index);
-        this.workerStats.account(cols, worker, ts, false);
+        this.workerStats.transition(this.serialOf(u[o + 3]), worker, ts, WorkerState.SCHEDULING, 0, false);
         return cols.finished(slot, ts, worker);
     }
   }
 
-  private workerTransition(worker: number, kind: number, ts: number): void {
-    this.workerStats.account(this.cols, worker, ts, false);
+  /** The serial of thread tid's process (workers are per process: workers.ts), the last answer cached. */
+  private serialTid = -1;
+  private serialLast = 0;
+  private serialOf(tid: number): number {
+    if (tid !== this.serialTid) {
+      this.serialLast = this.process.serialOf(tid);
+      this.serialTid = tid;
+    }
+    return this.serialLast;
+  }
+
+  private workerTransition(worker: number, kind: number, ts: number, serial: number): void {
+    const idle = kind === Kind.WORKER_IDLE;
+    this.workerStats.transition(serial, worker, ts, idle ? WorkerState.IDLE : WorkerState.SCHEDULING, 0, false);
     this.cols.workerIdle(ts, worker, kind === Kind.WORKER_IDLE);
   }
 
@@ -455,7 +478,12 @@ export class Derived {
 
   workers(): WorkerSummary[] {
     const coIds = this.coIds;
-    return this.workerStats.summary(this.cols, (slot) => coIds.id(slot), this.maxTs);
+    return this.workerStats.summary(
+      (slot) => coIds.id(slot),
+      this.maxTs,
+      (serial) => this.process.pidOf(serial) ?? 0,
+      (serial) => this.process.endOf(serial),
+    );
   }
 
   /** Bytes held by the derived tables and checkpoints (the store's are in store.bytesUsed()). */

@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawEvents, RawEventWriter } from '../events/rawEvents.js';
-import { Kind, SpawnHow, Untraced } from '../events/schema.js';
+import { EXIT_CORE, ExitSource, Kind, SERIAL_UNKNOWN, SpawnHow, Untraced } from '../events/schema.js';
 import { StringTable } from '../events/strings.js';
 import { Derived } from './derived.js';
+import { exitText } from './process.js';
 
 const S = 2 ** 32; // a followed process's ids are serial * 2^32 + k
 
@@ -127,4 +128,82 @@ test('a stream of events version 1 (no LINEAGE) is one process, serial 0, re-sai
     [0, 300, null, 'launched', '/usr/bin/app'],
   );
   assert.equal(d.process.summary(t).pid, 300);
+});
+
+test('a process killed by a signal gets its end from the parent that reaped it or from its launcher: the latest process of that pid, with the signal', () => {
+  const { d, t } = derive(
+    (w) => {
+      w.push({ ts: 1, kind: Kind.PROCESS, tid: 100, a: [100, 1, 0, 0, 0] });
+      w.push({ ts: 1, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
+      // a forked child that exec'd a program (same pid 101, serials 1 and 2), killed by SIGSEGV
+      w.push({ ts: 2, kind: Kind.PROCESS, tid: 101, a: [101, 1, 0, 0, 0] });
+      w.push({ ts: 2, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.FORK, 1] });
+      w.push({ ts: 3, kind: Kind.PROCESS, tid: 101, a: [101, 2, 0, 0, 0] });
+      w.push({ ts: 3, kind: Kind.LINEAGE, tid: 101, a: [101, 100, SpawnHow.EXEC, 2] });
+      // a child that exited by itself (code 4): its parent's reap (code 4 again) changes nothing
+      w.push({ ts: 4, kind: Kind.PROCESS, tid: 102, a: [102, 1, 0, 0, 0] });
+      w.push({ ts: 4, kind: Kind.LINEAGE, tid: 102, a: [102, 100, SpawnHow.FORK, 3] });
+      w.push({ ts: 5, kind: Kind.PROCESS_EXIT, tid: 102, a: [102, 4, 3, 0, ExitSource.SELF] });
+      w.push({ ts: 6, kind: Kind.PROCESS_EXIT, tid: 100, a: [102, 4, SERIAL_UNKNOWN, 0, ExitSource.REAPED] });
+      // a child that left the engine's sight (exit_group by raw system call): its parent's reap gives its code
+      w.push({ ts: 7, kind: Kind.PROCESS, tid: 103, a: [103, 1, 0, 0, 0] });
+      w.push({ ts: 7, kind: Kind.LINEAGE, tid: 103, a: [103, 100, SpawnHow.FORK, 4] });
+      w.push({ ts: 8, kind: Kind.PROCESS_EXIT, tid: 100, a: [103, 9, SERIAL_UNKNOWN, 0, ExitSource.REAPED] });
+      w.push({
+        ts: 9,
+        kind: Kind.PROCESS_EXIT,
+        tid: 100,
+        a: [101, 0, SERIAL_UNKNOWN, 11, ExitSource.REAPED | EXIT_CORE],
+      });
+      // a pid nobody followed: ignored
+      w.push({ ts: 10, kind: Kind.PROCESS_EXIT, tid: 100, a: [999, 0, SERIAL_UNKNOWN, 9, ExitSource.REAPED] });
+      w.push({ ts: 11, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, SERIAL_UNKNOWN, 9, ExitSource.LAUNCHER] });
+    },
+    { 1: '/bin/sh', 2: '/usr/bin/prog' },
+  );
+  const ps = d.process.processes(t);
+  assert.deepEqual(
+    ps.map((p) => [p.serial, p.pid, p.exitCode, p.signal, p.coreDumped, p.execd, exitText(p)]),
+    [
+      [0, 100, null, 9, false, false, 'killed by SIGKILL'],
+      [1, 101, null, null, false, true, ''],
+      [2, 101, null, 11, true, false, 'killed by SIGSEGV (core dumped)'],
+      [3, 102, 4, null, false, false, 'code 4'],
+      [4, 103, 9, null, false, false, 'code 9'],
+    ],
+  );
+});
+
+test('workers are per process: worker 0 of the launched process and worker 0 of a forked child are two lines, each with its own times', () => {
+  const { d } = derive((w) => {
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 100, a: [100, 50, SpawnHow.LAUNCHED, 0] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 110, a: [110, 0, 0, 100, 0] }); // the launched process's worker 0
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 200, a: [200, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 200, a: [200, 100, SpawnHow.FORK, 1] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 210, a: [210, 0, 0, 200, 1] }); // the child's worker 0
+    w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 100, co: 1, a: [0, 0, 0, 65536] });
+    w.push({ ts: 0, kind: Kind.CO_CREATE, tid: 200, co: S + 1, a: [0, 0, 0, 65536] });
+    // launched: busy 0..100 (runs co 1 from 10 to 100), then idle 100..1000
+    w.push({ ts: 0, kind: Kind.WORKER_BUSY, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 10, kind: Kind.CO_RUN, tid: 110, worker: 0, co: 1, a: [1, 0, 0, 0, 0] });
+    // the child: idle 0..500, runs co S+1 from 500 to 900, idle after (interleaved in time with the launched one)
+    w.push({ ts: 0, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 100, kind: Kind.CO_FINISH, tid: 110, worker: 0, co: 1, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 100, kind: Kind.WORKER_IDLE, tid: 110, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 500, kind: Kind.WORKER_BUSY, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 500, kind: Kind.CO_RUN, tid: 210, worker: 0, co: S + 1, a: [1, 0, 0, 0, 0] });
+    w.push({ ts: 900, kind: Kind.CO_FINISH, tid: 210, worker: 0, co: S + 1, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 900, kind: Kind.WORKER_IDLE, tid: 210, worker: 0, a: [0, 0, 0, 0, 0] });
+    w.push({ ts: 950, kind: Kind.PROCESS_EXIT, tid: 200, a: [200, 0, 1] });
+    w.push({ ts: 1000, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0] });
+  }, {});
+  const ws = d.workers();
+  assert.deepEqual(
+    ws.map((w) => [w.pid, w.worker, w.runTime, w.schedulingTime, w.idleTime, w.switches]),
+    [
+      [100, 0, 90, 10, 900, 1],
+      [200, 0, 400, 0, 550, 1], // idle until its process ended (950), not until the stream's end
+    ],
+  );
 });

@@ -5,7 +5,17 @@
  * threads), CLOCK (the latest monotonic / realtime pair). String ids are
  * kept and resolved when asked, so a string defined late still shows.
  */
-import { ENGINE_VERSION, NO_WORKER, SpawnHow, Untraced, spawnHowName, untracedName } from '../events/schema.js';
+import {
+  ENGINE_VERSION,
+  EXIT_CORE,
+  ExitSource,
+  NO_WORKER,
+  SpawnHow,
+  Untraced,
+  signalName,
+  spawnHowName,
+  untracedName,
+} from '../events/schema.js';
 import type { StringTable } from '../events/strings.js';
 
 /**
@@ -24,9 +34,13 @@ export interface ProcessInfo {
   how: string;
   exe: string;
   cmdline: string;
-  /** Exit code the process reported (exit, _exit, main returning); null: not seen (running, killed by a signal, or its
-   *  end not recorded). For the launched process the session's own exit status is more complete. */
+  /** Exit code (exit, _exit, main returning, or its status when its parent reaped it); null: not seen (running, killed
+   *  by a signal, or its end not recorded). */
   exitCode: number | null;
+  /** The signal that killed it (its parent's waitpid & co. or its launcher said so); null: none seen. */
+  signal: number | null;
+  /** It dumped core when the signal killed it. */
+  coreDumped: boolean;
   /** Its threads' ids. */
   tids: number[];
   /** It exec'd another program, which went on as a later process of the same pid (so no exit of its own). */
@@ -81,9 +95,18 @@ interface ProcRec {
   ppid: number | null;
   how: number;
   exitCode: number | null;
+  signal: number | null;
+  core: boolean;
   tids: Set<number>;
   /** ts of its PROCESS_EXIT (NaN: none seen). */
   exitTs: number;
+}
+
+/** How a process ended, in words: "code 3", "killed by SIGKILL", "killed by SIGSEGV (core dumped)"; '' if not seen. */
+export function exitText(p: { exitCode: number | null; signal: number | null; coreDumped: boolean }): string {
+  if (p.signal !== null) return `killed by ${signalName(p.signal)}${p.coreDumped ? ' (core dumped)' : ''}`;
+  if (p.exitCode !== null) return `code ${p.exitCode}`;
+  return '';
 }
 
 export class ProcessMeta {
@@ -120,6 +143,8 @@ export class ProcessMeta {
       ppid: null,
       how: 0,
       exitCode: null,
+      signal: null,
+      core: false,
       tids: new Set(),
       exitTs: NaN,
     };
@@ -148,6 +173,8 @@ export class ProcessMeta {
             ppid,
             how,
             exitCode: null,
+            signal: null,
+            core: false,
             tids: new Set(),
             exitTs: NaN,
           };
@@ -164,8 +191,10 @@ export class ProcessMeta {
     const old = this.procs.get(serial);
     rec.serial = serial;
     if (old && old !== rec) {
-      if (rec.exitCode === null) {
+      if (rec.exitCode === null && rec.signal === null) {
         rec.exitCode = old.exitCode;
+        rec.signal = old.signal;
+        rec.core = old.core;
         rec.exitTs = old.exitTs;
       }
       old.tids.forEach((t) => rec.tids.add(t));
@@ -174,12 +203,34 @@ export class ProcessMeta {
     this.procs.set(serial, rec);
   }
 
-  onExit(pid: number, code: number, serial: number, ts = NaN): void {
-    const p = this.procs.get(serial);
-    if (p && p.pid === pid) {
-      p.exitCode = code;
-      p.exitTs = ts;
+  /**
+   * PROCESS_EXIT. The process itself (source SELF) names its serial; its parent reaping it or its launcher
+   * (REAPED, LAUNCHER) know only the pid: the record is about the latest process of that pid (an exec'd program
+   * keeps the pid of the one before it), and adds what the process could not say itself — the signal that killed
+   * it, or an exit made past the hooks.
+   */
+  onExit(pid: number, code: number, serial: number, ts = NaN, signal = 0, source = 0): void {
+    if ((source & 0xff) === ExitSource.SELF) {
+      const p = this.procs.get(serial);
+      if (p && p.pid === pid) {
+        p.exitCode = code;
+        p.exitTs = ts;
+      }
+      return;
     }
+    let p: ProcRec | undefined;
+    for (const q of this.procs.values()) if (q.pid === pid && (!p || q.serial > p.serial)) p = q;
+    if (!p) return;
+    if (signal) {
+      p.signal = signal;
+      p.core = (source & EXIT_CORE) !== 0;
+      p.exitCode = null;
+    } else if (p.exitCode === null && p.signal === null) {
+      p.exitCode = code;
+    } else {
+      return;
+    }
+    if (Number.isNaN(p.exitTs)) p.exitTs = ts;
   }
 
   onSpawn(ts: number, tid: number, pid: number, how: number, path: number, cmdline: number, why: number): void {
@@ -217,6 +268,16 @@ export class ProcessMeta {
     this.procs.get(serial)?.tids.add(tid);
   }
 
+  /** The pid of the process of a serial (undefined: not seen). */
+  pidOf(serial: number): number | undefined {
+    return this.procs.get(serial)?.pid;
+  }
+
+  /** When the process of a serial ended (its PROCESS_EXIT ts; NaN: running or not seen). */
+  endOf(serial: number): number {
+    return this.procs.get(serial)?.exitTs ?? NaN;
+  }
+
   /** The serial of the process a thread belongs to (0: the launched one, or unknown). */
   serialOf(tid: number): number {
     return this.serialOfTid.get(tid) ?? 0;
@@ -234,9 +295,12 @@ export class ProcessMeta {
         exe: strings.get(p.exe),
         cmdline: strings.get(p.cmdline),
         exitCode: p.exitCode,
+        signal: p.signal,
+        coreDumped: p.core,
         tids: [...p.tids].filter((t) => t),
         execd:
           p.exitCode === null &&
+          p.signal === null &&
           [...this.procs.values()].some((q) => q.pid === p.pid && q.serial > p.serial && q.how === SpawnHow.EXEC),
       }));
   }

@@ -62,6 +62,15 @@ export function spawnHowName(how: number): string {
   return spawnHowNames[how] ?? `how ${how}`;
 }
 
+/** Who says how a process ended (PROCESS_EXIT a4, low byte; bit 8: core dumped). */
+export const ExitSource = { SELF: 0, REAPED: 1, LAUNCHER: 2 } as const;
+export const EXIT_CORE = 0x100;
+/** PROCESS_EXIT a2 when the sayer does not know the serial: the latest process of that pid. */
+export const SERIAL_UNKNOWN = 0xffffffff;
+
+/** Signal names, for "killed by SIGKILL": one table for every reader (signals.ts). */
+export { signalName } from './signals.js';
+
 /** Why a program a process starts is not traced (SPAWN a3). */
 export const Untraced = { NO: 0, STATIC: 1, SETUID: 2, OFF: 3, FOREIGN: 4 } as const;
 const untracedNames = [
@@ -244,6 +253,13 @@ export const HOOKS = [
   'pthread_cond_wait',
   'pthread_cond_timedwait',
   'pthread_cond_clockwait',
+  'pthread_rwlock_rdlock',
+  'pthread_rwlock_wrlock',
+  'pthread_rwlock_timedrdlock',
+  'pthread_rwlock_timedwrlock',
+  'pthread_rwlock_clockrdlock',
+  'pthread_rwlock_clockwrlock',
+  'pthread_spin_lock',
 ] as const;
 export const HOOK_COUNT = HOOKS.length + 1;
 
@@ -331,6 +347,13 @@ const noFd = new Set([
   'pthread_cond_wait',
   'pthread_cond_timedwait',
   'pthread_cond_clockwait',
+  'pthread_rwlock_rdlock',
+  'pthread_rwlock_wrlock',
+  'pthread_rwlock_timedrdlock',
+  'pthread_rwlock_timedwrlock',
+  'pthread_rwlock_clockrdlock',
+  'pthread_rwlock_clockwrlock',
+  'pthread_spin_lock',
 ]);
 export function summaryKind(hook: number): SummaryKind {
   const n = hookName(hook);

@@ -38,15 +38,19 @@ const SIGNALS = [
   'SIGSYS',
 ];
 
-/** "SIGKILL", "SIGRTMIN+2", or null for a number Linux does not name. */
-export function signalName(n: number): string | null {
+function known(n: number): string | null {
   if (Number.isInteger(n) && n > 0 && n < SIGNALS.length) return SIGNALS[n];
   if (Number.isInteger(n) && n >= 34 && n <= 64) return n === 34 ? 'SIGRTMIN' : `SIGRTMIN+${n - 34}`;
   return null;
 }
 
+/** "SIGKILL", "SIGRTMIN+2", or "signal 99" for a number Linux does not name. */
+export function signalName(n: number): string {
+  return known(n) ?? `signal ${n}`;
+}
+
 /** "SIGKILL (9)", "SIGRTMIN+2 (36)", "signal 99" for what Linux does not name. */
 export function signalText(n: number): string {
-  const name = signalName(n);
+  const name = known(n);
   return name ? `${name} (${n})` : `signal ${n}`;
 }

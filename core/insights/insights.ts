@@ -41,15 +41,19 @@
  *  - untraced-child: a forked child or a started program of a followed
  *    session that the engine does not see (statically linked, set-user-ID,
  *    foreign, or it never reported: core/derive/process.ts).
- * Workers are told apart by index only: in a session of several processes,
- * idle-imbalance may pair a worker of one process with an idle worker of
- * another (README "Limits").
+ *  - killed-by-signal: a process of the stream ended by a signal (its parent
+ *    reaped it, or its launcher saw it: PROCESS_EXIT a3), e.g. SIGSEGV,
+ *    SIGKILL.
+ * Workers are numbered per process: every rule keys a worker by (process,
+ * index) — the serial of the record's thread (THREAD a4) and the index —
+ * so in a session of several processes a worker is only ever compared with
+ * the workers of its own process, and titles name the process's pid.
  */
 import { CallFlag, DeferWhy, Kind, SuspendWhy, deferWhyName, hookName, summaryKind } from '../events/schema.js';
 import { syscallName } from '../events/syscalls.js';
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
-import { ProcessMeta } from '../derive/process.js';
+import { ProcessMeta, exitText } from '../derive/process.js';
 
 export type InsightKind =
   | 'long-run'
@@ -61,6 +65,7 @@ export type InsightKind =
   | 'drops'
   | 'idle-imbalance'
   | 'untraced-child'
+  | 'killed-by-signal'
   | 'descheduled';
 
 export interface Insight {
@@ -73,7 +78,10 @@ export interface Insight {
   offCpuNs?: number;
   co?: number;
   coName?: string;
+  /** The worker's index in its process. */
   worker?: number;
+  /** The process of `worker` in a session of several processes (absent: the launched one, or one process). */
+  pid?: number;
   title: string;
   advice: string;
 }
@@ -299,9 +307,27 @@ export class InsightFinder {
     this.last = last;
   }
 
+  /** Worker w of the process of thread tid as one key: serial * 2^16 + index (the index alone for serial 0). */
+  private wkey(tid: number, w: number): number {
+    return w === 0xffff ? w : this.processes.serialOf(tid) * 65536 + w;
+  }
+
+  /** "worker 1", or "worker 1 of pid 4242" for a process other than the launched one. */
+  private wname(k: number): string {
+    const serial = Math.floor(k / 65536);
+    return serial ? `worker ${k % 65536} of pid ${this.processes.pidOf(serial) ?? '?'}` : `worker ${k}`;
+  }
+
+  /** Insight fields naming worker key k: its index and, for a process other than the launched one, its pid. */
+  private wfields(k: number): { worker?: number; pid?: number } {
+    if (k === 0xffff) return {};
+    const serial = Math.floor(k / 65536);
+    return serial ? { worker: k % 65536, pid: this.processes.pidOf(serial) } : { worker: k };
+  }
+
   private one(raw: RawEvents, i: number, ts: number): void {
     const co = raw.co(i),
-      w = raw.worker(i);
+      w = this.wkey(raw.tid(i), raw.worker(i));
     switch (raw.kind(i)) {
       case Kind.PROCESS:
         return this.processes.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4), raw.tid(i));
@@ -310,7 +336,7 @@ export class InsightFinder {
       case Kind.THREAD:
         return this.processes.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
       case Kind.PROCESS_EXIT:
-        return this.processes.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), ts);
+        return this.processes.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), ts, raw.a(i, 3), raw.a(i, 4));
       case Kind.SPAWN:
         return this.processes.onSpawn(ts, raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 4), raw.a(i, 3));
       case Kind.CONFIG:
@@ -347,7 +373,7 @@ export class InsightFinder {
         this.joining.delete(co);
         break;
       case Kind.PREEMPT_SENT: {
-        const target = this.onWorker.get(raw.a(i, 1));
+        const target = this.onWorker.get(this.wkey(raw.tid(i), raw.a(i, 1)));
         const r = target !== undefined ? this.running.get(target) : undefined;
         if (r) r.sent++;
         break;
@@ -390,7 +416,7 @@ export class InsightFinder {
         break;
       }
       case Kind.STALL: {
-        const sw = raw.a(i, 0);
+        const sw = this.wkey(raw.tid(i), raw.a(i, 0));
         const st: Stall = {
           co,
           nr: raw.lo(i, 1),
@@ -406,7 +432,7 @@ export class InsightFinder {
         break;
       }
       case Kind.STALL_END: {
-        const sw = raw.a(i, 0);
+        const sw = this.wkey(raw.tid(i), raw.a(i, 0));
         const st = this.stalls.get(sw);
         this.stalls.delete(sw);
         if (st) this.stalled(sw, st, raw.a(i, 3), true);
@@ -416,7 +442,7 @@ export class InsightFinder {
         this.add({
           kind: 'drops',
           ts,
-          worker: w === 0xffff ? undefined : w,
+          ...this.wfields(w),
           title: `${raw.a(i, 0)} events of thread ${raw.tid(i)} were lost (the inspector fell behind)`,
           advice:
             'What happened then is missing from this recording. Record with fewer inspectors running, or on a less loaded machine.',
@@ -444,7 +470,7 @@ export class InsightFinder {
       ts: r.start,
       durationNs: len,
       co,
-      worker: r.worker,
+      ...this.wfields(r.worker),
       ...(this.osTracked ? { cpuNs: cpu, offCpuNs: off } : {}),
     };
     const cpuOf = this.osTracked ? ` (${ms(cpu)} of CPU; off its CPU ${ms(off)})` : '';
@@ -455,7 +481,7 @@ export class InsightFinder {
         this.add({
           ...base,
           kind: 'blocked-worker',
-          title: `ran ${ms(len)} on worker ${r.worker}, ${ms(r.slept)} of it asleep in the kernel (${ms(cpu)} of CPU): the worker thread was blocked in a call the engine cannot park`,
+          title: `ran ${ms(len)} on ${this.wname(r.worker)}, ${ms(r.slept)} of it asleep in the kernel (${ms(cpu)} of CPU): the worker thread was blocked in a call the engine cannot park`,
           advice:
             'Raw system calls (syscall(2)), stdio on regular files and unhooked waits block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move that I/O to a plain thread, or add workers.',
         });
@@ -465,7 +491,7 @@ export class InsightFinder {
       this.add({
         ...base,
         kind: 'long-run',
-        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} without yielding; preemption is off, so nothing else ran on that worker`,
+        title: `ran ${ms(len)}${cpuOf} on ${this.wname(r.worker)} without yielding; preemption is off, so nothing else ran on that worker`,
         advice: `Turn preemption on (COROSCOPE_PREEMPT=1, slice ${ms(this.slice)}), or make the loop yield (coroscope_yield) or park in a hooked call.`,
       });
     } else if (r.deferred?.size) {
@@ -473,7 +499,7 @@ export class InsightFinder {
       this.add({
         ...base,
         kind: 'long-run',
-        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
+        title: `ran ${ms(len)}${cpuOf} on ${this.wname(r.worker)}; preemption was deferred (${why})${preempted ? ' before it finally switched it out' : ''}`,
         advice: r.deferred.has(DeferWhy.LOCK)
           ? 'Hold locks for less time inside the loop: a coroutine is never preempted while it holds one.'
           : r.deferred.has(DeferWhy.LIBRARY_CODE)
@@ -484,7 +510,7 @@ export class InsightFinder {
       this.add({
         ...base,
         kind: 'long-run',
-        title: `ran ${ms(len)}${cpuOf} on worker ${r.worker} and was not preempted although preemption is on`,
+        title: `ran ${ms(len)}${cpuOf} on ${this.wname(r.worker)} and was not preempted although preemption is on`,
         advice:
           'The preemption signal did not reach the coroutine (is it blocked on that worker thread?), or the run ended just as it was sent. Make the loop yield (coroscope_yield) or park in a hooked call.',
       });
@@ -492,7 +518,7 @@ export class InsightFinder {
       this.add({
         ...base,
         kind: 'blocked-worker',
-        title: `ran ${ms(len)} on worker ${r.worker} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,
+        title: `ran ${ms(len)} on ${this.wname(r.worker)} and could not be preempted: the worker thread was blocked in the kernel, in a call the engine cannot park`,
         advice:
           'Raw system calls (syscall(2)) and regular-file I/O block the worker thread itself; every coroutine queued on that worker waits. Use the hooked libc calls, move file I/O to a plain thread, or add workers.',
       });
@@ -509,7 +535,7 @@ export class InsightFinder {
         ts: r.start,
         durationNs: len,
         co,
-        worker: w,
+        ...this.wfields(w),
         cpuNs: cpu,
         offCpuNs: r.taken + r.slept,
         title: '',
@@ -534,7 +560,7 @@ export class InsightFinder {
       });
     }
     i.title =
-      `the OS descheduled worker ${w} for ${ms(d.longest)} while ${i.coName} ran (the run took ${ms(i.durationNs!)}, ${ms(i.cpuNs!)} of it CPU)` +
+      `the OS descheduled ${this.wname(w)} for ${ms(d.longest)} while ${i.coName} ran (the run took ${ms(i.durationNs!)}, ${ms(i.cpuNs!)} of it CPU)` +
       (d.runs > 1 ? `; ${d.runs} runs lost ${ms(d.total)} in all this way` : '');
     i.advice =
       "Not this coroutine's doing: the kernel gave the worker's CPU to another thread (CPU contention). Look at what else runs on the machine (other processes, this program's own threads), give the program cores of its own (taskset, cpusets), or run no more workers than free cores (COROSCOPE_WORKERS).";
@@ -556,7 +582,7 @@ export class InsightFinder {
         ts: st.since,
         durationNs: 0,
         co: st.co || undefined,
-        worker: w,
+        ...this.wfields(w),
         title: '',
         advice: stallAdvice(call, st.type),
       };
@@ -572,7 +598,7 @@ export class InsightFinder {
     }
     s.insight.durationNs = s.total + s.open;
     s.insight.title =
-      `worker ${w} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
+      `${this.wname(w)} blocked ${ms(s.total + s.open)} in ${call}()${on}` +
       (s.n + (s.open ? 1 : 0) > 1
         ? ` (${s.n + (s.open ? 1 : 0)} times, longest ${ms(Math.max(s.longest, s.open))})`
         : '') +
@@ -594,8 +620,8 @@ export class InsightFinder {
         ts: ts - dur,
         durationNs: dur,
         co: co || undefined,
-        worker: w,
-        title: `${name}(fd ${raw.signed(i, 1)}) blocked worker ${w} for ${ms(dur)}: the engine could not park it`,
+        ...this.wfields(w),
+        title: `${name}(fd ${raw.signed(i, 1)}) blocked ${this.wname(w)} for ${ms(dur)}: the engine could not park it`,
         advice:
           'The fd cannot wait in the netpoller (a regular file, or a device): move this I/O to a plain thread, or use a socket/pipe.',
       });
@@ -606,7 +632,7 @@ export class InsightFinder {
         kind: 'eintr',
         ts,
         co,
-        worker: w,
+        ...this.wfields(w),
         title: `${name} returned EINTR to the coroutine`,
         advice:
           'A signal interrupted the call and the program saw it: retry on EINTR, or install the handler with SA_RESTART.',
@@ -619,7 +645,7 @@ export class InsightFinder {
         kind: 'short-write',
         ts,
         co,
-        worker: w,
+        ...this.wfields(w),
         title: `${name} wrote ${got} of ${asked} bytes`,
         advice: 'A short write reached the program: loop until everything is written.',
       });
@@ -651,14 +677,15 @@ export class InsightFinder {
     this.readySince.delete(co);
     if (since === undefined || ts - since < this.o.imbalanceWaitNs) return;
     for (const [idle, from] of this.idleSince) {
-      if (idle === w || from > since) continue;
+      // Only a worker of the same process could have taken it (keys: serial * 2^16 + index).
+      if (idle === w || from > since || Math.floor(idle / 65536) !== Math.floor(w / 65536)) continue;
       this.add({
         kind: 'idle-imbalance',
         ts: since,
         durationNs: ts - since,
         co,
-        worker: idle,
-        title: `waited ${ms(ts - since)} in worker ${w}'s run queue while worker ${idle} was idle the whole time`,
+        ...this.wfields(idle),
+        title: `waited ${ms(ts - since)} in ${this.wname(w)}'s run queue while ${this.wname(idle)} was idle the whole time`,
         advice:
           'Coroutines that already ran stay on their worker: spawn work from where it can be stolen, or allow migration (COROSCOPE_MIGRATE=1).',
       });
@@ -688,6 +715,16 @@ export class InsightFinder {
         });
     }
     if (this.strings) {
+      for (const p of this.processes.processes(this.strings)) {
+        if (p.signal === null) continue;
+        this.add({
+          kind: 'killed-by-signal',
+          ts: this.last,
+          title: `process pid ${p.pid} (${p.cmdline || p.exe || '-'}) was ${exitText(p)}`,
+          advice:
+            'It ended without exiting: its last calls and coroutines in this recording are where it was. A crash signal (SIGSEGV, SIGABRT, SIGBUS) means a bug in that process; SIGKILL came from outside (the OOM killer, a timeout, a supervisor).',
+        });
+      }
       for (const c of this.processes.untraced(this.strings, true)) {
         if (!c.problem) continue;
         this.add({

@@ -434,3 +434,30 @@ test('events of a coroutine that arrive after its finish (another ring, a later 
   assert.deepEqual(c.tracksNamed(`co #${7 + 4096 * 16}`).length, 1);
   assertWellFormed(c);
 });
+
+test("a process's end is an instant on its main thread: its own exit, or the signal its parent saw kill it; an untraced child gets no lane", () => {
+  const strings = new StringTable();
+  strings.set(1, '/bin/parent');
+  strings.set(2, '/bin/child');
+  const raw = rawOf([
+    { ts: t(0), kind: Kind.PROCESS, tid: 100, a: [100, 1, 0, 0, 0] },
+    { ts: t(0), kind: Kind.THREAD, tid: 100, a: [100, 0, 0xffff, 100, 0] },
+    { ts: t(1), kind: Kind.PROCESS, tid: 101, a: [101, 2, 0, 0, 0] },
+    { ts: t(1), kind: Kind.THREAD, tid: 101, a: [101, 0, 0xffff, 101, 1] },
+    { ts: t(2), kind: Kind.PROCESS_EXIT, tid: 100, a: [101, 0, 0xffffffff, 9, 1] }, // reaped: SIGKILL
+    { ts: t(3), kind: Kind.PROCESS_EXIT, tid: 100, a: [555, 0, 0xffffffff, 11, 1] }, // a child never traced
+    { ts: t(4), kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 3, 0, 0, 0] }, // its own exit
+    { ts: t(5), kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 3, 0xffffffff, 0, 2] }, // the launcher repeats it
+  ]);
+  const { c } = build([{ raw, strings }]);
+  const ends = c.instants.filter((i) => i.name === 'exit' || i.name.startsWith('killed'));
+  const trackTid = (id: number) => c.tracks.get(id)?.tid;
+  assert.deepEqual(
+    ends.map((i) => [i.name, trackTid(i.track), i.args]),
+    [
+      ['killed by SIGKILL', 101, { signal: 'SIGKILL' }],
+      ['exit', 100, { code: 3 }],
+    ],
+  );
+  assert.equal([...c.tracks.values()].filter((x) => x.tid === 555).length, 0);
+});

@@ -41,12 +41,14 @@ import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
 import {
   CallFlag,
+  ExitSource,
   Kind,
   NO_WORKER,
   ReadyWhy,
   SuspendWhy,
   deferWhyName,
   exitName,
+  signalName,
   hookHasFd,
   hookName,
   readyWhyName,
@@ -312,6 +314,20 @@ export class TimelineBuilder {
       case Kind.LINEAGE:
         this.serialPid.set(r.a(i, 3), r.a(i, 0));
         return;
+      case Kind.PROCESS_EXIT: {
+        // The end of a process: its own exit, or the signal its parent or launcher saw kill it.
+        const sig = r.a(i, 3);
+        if ((r.a(i, 4) & 0xff) !== ExitSource.SELF && !sig) return; // an exit the process already said itself
+        const a = this.args();
+        if (sig) put(a, 'signal', signalName(sig));
+        else put(a, 'code', r.signed(i, 1));
+        // On the process's main thread (tid = pid): process tracks are groups and hold no events. A child
+        // that was never traced (its parent reaped it) has no lane: nothing to mark.
+        const th = this.threads.get(r.a(i, 0));
+        if (!th) return;
+        const main = this.threadTrack(th);
+        return this.instant(main, ts, sig ? `killed by ${signalName(sig)}` : 'exit', a, 0, null);
+      }
       case Kind.CO_CREATE:
         return this.onCreate(r, i);
       case Kind.CO_INFO:

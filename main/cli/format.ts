@@ -22,6 +22,7 @@ import {
 import { syscallName } from '../../core/events/syscalls.js';
 import { signalName } from '../../core/events/signals.js';
 import type { Session } from '../session/session.js';
+import { exitText } from '../../core/derive/process.js';
 
 export function dur(ns: number): string {
   if (!Number.isFinite(ns)) return '-';
@@ -31,8 +32,8 @@ export function dur(ns: number): string {
   return `${(ns / 1e9).toFixed(3)}s`;
 }
 
-/** SIGURG, or the number when Linux does not name it. */
-const sigName = (n: number): string => signalName(n) ?? String(n);
+/** SIGURG, or "signal N" when Linux does not name it. */
+const sigName = signalName;
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -80,8 +81,10 @@ function readyWhy(why: number, detail: number, ev: number): string {
       return `fd ${detail} ${evs(ev)}`;
     case 4:
       return `co#${detail} finished`;
-    case 7:
-      return `signal ${sigName(detail)}`;
+    case 7: {
+      const name = sigName(detail); // "SIGURG", or "signal 99" unnamed
+      return name.startsWith('signal ') ? name : `signal ${name}`;
+    }
     case 8:
       return `fd ${detail} closed`;
     case 9:
@@ -258,6 +261,27 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
       ),
     );
   }
+  // Workers, one line each; in a session of several processes each process's own (they are numbered per process).
+  const ws = d.workers().filter((w) => w.state !== 'unknown' || w.switches > 0);
+  if (ws.length) {
+    const multi = new Set(ws.map((w) => w.serial)).size > 1;
+    out.push('', 'Workers');
+    out.push(
+      table(
+        [...(multi ? ['pid'] : []), 'worker', 'busy', 'run', 'scheduling', 'idle', 'switches', 'run queue max'],
+        ws.map((w) => [
+          ...(multi ? [w.pid || '?'] : []),
+          w.worker,
+          Number.isNaN(w.utilisation) ? '-' : `${(w.utilisation * 100).toFixed(1)}%`,
+          dur(w.runTime),
+          dur(w.schedulingTime),
+          dur(w.idleTime),
+          w.switches,
+          w.runQueueMax,
+        ]),
+      ),
+    );
+  }
   const cos = d.coroutines(true);
   const limit = o.limit ?? 30;
   out.push('', `Coroutines (${cos.length}${cos.length > limit ? `, showing ${limit} by run time` : ''})`);
@@ -339,11 +363,12 @@ export function processLines(s: Session): string {
     // no derived tables kept: no coroutine counts
   }
   const exitOf = (p: (typeof list)[number]): string => {
-    if (p.exitCode !== null) return `code ${p.exitCode}`;
+    const said = exitText(p); // the process's own exit, or what its parent or launcher saw (a signal included)
+    if (said) return said;
     if (p.execd) return "exec'd";
-    // The launched process's status as its inspector saw it (a signal included); a child killed by a signal says nothing.
-    if (p.serial === 0 && s.exit) return s.exit.signal ? `killed by ${sigName(s.exit.signal)}` : `code ${s.exit.code}`;
-    return s.ended ? 'no exit seen (killed by a signal?)' : 'running';
+    if (p.serial === 0 && s.exit)
+      return s.exit.signal ? `killed by ${signalName(s.exit.signal)}` : `code ${s.exit.code}`;
+    return s.ended ? 'no exit seen (its parent did not reap it while recorded)' : 'running';
   };
   const rows = list.map((p) => [
     p.pid,

@@ -20,6 +20,7 @@ import type { Demo } from '../../preload/api.js';
 import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
 import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+import { exitText } from '../../core/derive/process.js';
 import { InsightFinder } from '../../core/insights/insights.js';
 import { MetricsCollector } from '../../core/check/metrics.js';
 import { evaluate, LimitError, parseLimit, type Limit } from '../../core/check/thresholds.js';
@@ -726,7 +727,7 @@ corrupt trace or baseline.`,
         // A followed session: which processes the checks covered, one line each.
         for (const pr of cur.procs)
           process.stdout.write(
-            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
+            `process pid ${pr.pid} (${pr.cmdline || pr.exe || '-'}): ${pr.how}${pr.ppid !== null ? ` from ${pr.ppid}` : ''}, ${pr.signal !== null ? exitText(pr) : pr.exitCode !== null ? `exit ${pr.exitCode}` : pr.execd ? "exec'd" : 'exit not seen'}\n`,
           );
       }
       const text =

@@ -244,3 +244,47 @@ test('EINTR and short writes that reached a coroutine, and dropped events, are r
   assert.match(found[1].title, /wrote 100 of 1000 bytes/);
   assert.match(found[2].title, /500 events/);
 });
+
+test('a followed process killed by a signal is a finding, named with its pid, program and signal', () => {
+  const w = new RawEventWriter();
+  w.push({ ts: 1, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
+  w.push({ ts: 1, kind: Kind.LINEAGE, tid: 100, a: [100, 50, 0, 0] });
+  w.push({ ts: 2, kind: Kind.PROCESS, tid: 101, a: [101, 0, 0, 0, 0] });
+  w.push({ ts: 2, kind: Kind.LINEAGE, tid: 101, a: [101, 100, 1, 1] });
+  w.push({ ts: 3, kind: Kind.PROCESS_EXIT, tid: 100, a: [101, 0, 0xffffffff, 11, 1] }); // reaped: SIGSEGV
+  w.push({ ts: 4, kind: Kind.PROCESS_EXIT, tid: 100, a: [100, 0, 0, 0, 0] }); // the parent exits by itself
+  const f = new InsightFinder();
+  f.push(new RawEvents(w.bytes()), new StringTable());
+  const found = f.finish().filter((i) => i.kind === 'killed-by-signal');
+  assert.deepEqual(
+    found.map((i) => i.title),
+    ['process pid 101 (-) was killed by SIGSEGV'],
+  );
+});
+
+test('idle-imbalance pairs a waiting coroutine only with idle workers of its own process (workers are numbered per process)', () => {
+  const run = (idleSerial: number): Insight[] => {
+    const w = new RawEventWriter();
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 100, a: [100, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 100, a: [100, 50, 0, 0] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 110, a: [110, 0, 0, 100, 0] }); // pid 100's worker 0
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 111, a: [111, 0, 1, 100, 0] }); // pid 100's worker 1
+    w.push({ ts: 0, kind: Kind.PROCESS, tid: 200, a: [200, 0, 0, 0, 0] });
+    w.push({ ts: 0, kind: Kind.LINEAGE, tid: 200, a: [200, 100, 1, 1] });
+    w.push({ ts: 0, kind: Kind.THREAD, tid: 211, a: [211, 0, 1, 200, 1] }); // pid 200's worker 1
+    // worker 1 of one process or the other is idle from 0 on
+    w.push({ ts: 0, kind: Kind.WORKER_IDLE, tid: idleSerial ? 211 : 111, worker: 1, a: [0, 0, 0, 0, 0] });
+    // a coroutine of pid 100 waits 300 ms in worker 0's queue
+    w.push({ ts: 1e6, kind: Kind.CO_READY, tid: 110, worker: 0, co: 5, a: [0, 0, 0, 1, 0] });
+    w.push({ ts: 301e6, kind: Kind.CO_RUN, tid: 110, worker: 0, co: 5, a: [1, 0, 0, 0, 0] });
+    const f = new InsightFinder({ imbalanceWaitNs: 100e6 });
+    f.push(new RawEvents(w.bytes()), new StringTable());
+    return f.finish().filter((i) => i.kind === 'idle-imbalance');
+  };
+  const same = run(0);
+  assert.equal(same.length, 1, "its own process's idle worker 1 could have run it");
+  assert.equal(same[0].worker, 1);
+  assert.equal(same[0].pid, undefined);
+  assert.match(same[0].title, /in worker 0's run queue while worker 1 was idle/);
+  assert.deepEqual(run(1), [], "another process's idle worker 1 could not have");
+});

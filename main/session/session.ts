@@ -271,7 +271,8 @@ export class Session extends EventEmitter<SessionEvents> {
       if (k === Kind.PROCESS) p.onProcess(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4), raw.tid(i));
       else if (k === Kind.LINEAGE) p.onLineage(raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3));
       else if (k === Kind.THREAD) p.onThread(raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.a(i, 4));
-      else if (k === Kind.PROCESS_EXIT) p.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), raw.ts(i));
+      else if (k === Kind.PROCESS_EXIT)
+        p.onExit(raw.a(i, 0), raw.signed(i, 1), raw.a(i, 2), raw.ts(i), raw.a(i, 3), raw.a(i, 4));
       else if (k === Kind.SPAWN) {
         p.onSpawn(raw.ts(i), raw.tid(i), raw.a(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 4), raw.a(i, 3));
         spawned = true;

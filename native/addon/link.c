@@ -866,6 +866,26 @@ static void report_pending_drops(cs_link *l, const cs_link_sink *s)
     cs_consumer_end_losses(&l->cons, &cs);
 }
 
+/* The launched process's end as its launcher saw it (waitid), after every
+ * record of the session: a PROCESS_EXIT with source LAUNCHER
+ * (docs/events.md), the only word on a target killed by a signal, which
+ * never reaches exit. */
+static void say_launched_end(cs_link *l, const cs_link_sink *s, int code, int sig)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    coroscope_event e = {
+        .ts = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+        .kind = COROSCOPE_EV_PROCESS_EXIT,
+        .worker = COROSCOPE_NO_WORKER,
+        .tid = (uint32_t)l->pid,
+        .a = {(uint64_t)l->pid, (uint64_t)(int64_t)(sig > 0 ? 0 : code), COROSCOPE_SERIAL_UNKNOWN,
+              (uint64_t)(sig > 0 ? sig : 0), COROSCOPE_EXIT_LAUNCHER},
+    };
+    batch_ctx bc = {l, s};
+    on_batch(&bc, &e, 1);
+}
+
 void cs_link_run(cs_link *l, const cs_link_sink *s)
 {
     int exited = 0, code = -1, sig = -1;
@@ -977,6 +997,7 @@ void cs_link_run(cs_link *l, const cs_link_sink *s)
         drain(l, s);
     }
     post(l, s, 1);
+    if (exited && l->is_child && (code >= 0 || sig > 0)) say_launched_end(l, s, code, sig);
     if (l->writer) {
         cs_trace_err te;
         if (cs_trace_writer_close(l->writer, &te) && !atomic_load(&l->st_rec_err)) {

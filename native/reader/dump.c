@@ -75,6 +75,18 @@ static uint64_t name_get(uint64_t co)
 static const cs_reader *rd;
 
 /* A string, quoted and escaped, at most 200 bytes shown. */
+/* "SIGKILL" (glibc's abbreviation), or the number. */
+static const char *sig_name(int sig)
+{
+    static __thread char buf[24];
+    const char *abbrev = sigabbrev_np(sig);
+    if (abbrev)
+        snprintf(buf, sizeof buf, "SIG%s", abbrev);
+    else
+        snprintf(buf, sizeof buf, "%d", sig);
+    return buf;
+}
+
 static const char *quoted(uint64_t id, char *buf, size_t cap)
 {
     size_t len = 0;
@@ -286,9 +298,18 @@ static void render(const coroscope_event *e, char *out, size_t cap)
                                                 : "launched",
                  a[3]);
         break;
-    case COROSCOPE_EV_PROCESS_EXIT:
-        snprintf(out, cap, "process exit pid=%" PRIu64 " code=%" PRId64 " serial=%" PRIu64, a[0], (int64_t)a[1], a[2]);
+    case COROSCOPE_EV_PROCESS_EXIT: {
+        static const char *const by[] = {"", " (reaped by its parent)", " (seen by its launcher)"};
+        const char *src = (a[4] & 0xff) < 3 ? by[a[4] & 0xff] : " (?)";
+        char serial[32] = "";
+        if (a[2] != COROSCOPE_SERIAL_UNKNOWN) snprintf(serial, sizeof serial, " serial=%" PRIu64, a[2]);
+        if (a[3])
+            snprintf(out, cap, "process killed pid=%" PRIu64 " signal=%s%s%s%s", a[0], sig_name((int)a[3]),
+                     a[4] & COROSCOPE_EXIT_CORE ? " core dumped" : "", serial, src);
+        else
+            snprintf(out, cap, "process exit pid=%" PRIu64 " code=%" PRId64 "%s%s", a[0], (int64_t)a[1], serial, src);
         break;
+    }
     case COROSCOPE_EV_SPAWN: {
         static const char *const hows[] = {"launch", "fork", "exec", "spawn"};
         static const char *const whys[] = {"followed", "not traced: statically linked", "not traced: set-user-ID",

@@ -76,12 +76,15 @@ function readTrace(file) {
     const x = ev.find((e) => e.kind === K.PROCESS_EXIT && e.a[2] === p.serial && e.a[0] === p.pid);
     p.exit = x ? x.a[1] : null;
   }
+  // Ends said by a reaping parent (a4 1) or the launcher (a4 2), about the latest process of a pid (a2 unknown).
+  const ends = ev.filter((e) => e.kind === K.PROCESS_EXIT && (e.a[4] & 0xff) !== 0)
+    .map((e) => ({ pid: e.a[0], code: e.a[1], signal: e.a[3], by: (e.a[4] & 0xff) === 1 ? 'parent' : 'launcher', tid: e.tid }));
   const coroutines = ev.filter((e) => e.kind === K.CO_CREATE)
     .map((e) => ({ co: e.co, name: str(e.a[1]), pid: pidOf.get(e.tid), serial: Math.floor(e.co / TWO32),
       finished: ev.some((f) => f.kind === K.CO_FINISH && f.co === e.co) }));
   const spawns = ev.filter((e) => e.kind === K.SPAWN)
     .map((e) => ({ pid: e.a[0], how: e.a[1], path: str(e.a[2]), why: e.a[3], cmd: str(e.a[4]) }));
-  return { ev, processes, coroutines, spawns };
+  return { ev, processes, coroutines, spawns, ends };
 }
 
 test('a wrapper that execs its program (sh -c "exec prog") no longer hides it: the program\'s coroutines are recorded as a process of the same pid', async () => {
@@ -187,4 +190,109 @@ test('a shell loop starting 1,100 programs is recorded whole: each is a process 
   assert.equal(progs.length, 1100, 'every program joined');
   assert.equal(progs.filter((p) => p.exit === 0).length, 1100, 'and each one\'s exit is recorded');
   assert.equal(new Set(progs.map((p) => p.serial)).size, 1100, 'each under a serial of its own');
+});
+
+test('programs started by raw system calls join the session when the environment reaches them: execve(2), clone(2)+execve(2), vfork+execve(2), _Fork+execve(2)', async () => {
+  const raw = compileProg('raw_spawn', tmp);
+  for (const mode of ['exec', 'clone', 'vfork', '_Fork']) {
+    const r = await record(`raw-${mode}`, [raw, mode, hello]);
+    assert.equal(r.exit.code, 0, `${mode}: ${r.out}`);
+    assert.match(r.out, /hi/, mode);
+    assert.doesNotMatch(r.out, /\[error:/, mode);
+    const launched = r.processes.find((p) => p.serial === 0);
+    const prog = r.processes.find((p) => p.exe === hello);
+    assert.ok(launched && prog, `${mode}: ${JSON.stringify(r.processes)}`);
+    assert.equal(prog.how, 2, `${mode}: the program joined by exec`);
+    if (mode === 'exec') assert.equal(prog.pid, launched.pid, 'exec keeps the pid');
+    else {
+      assert.equal(prog.ppid, launched.pid, `${mode}: its parent is the launched process`);
+      assert.match(r.out, new RegExp(`child ${prog.pid} status 0`), mode);
+    }
+    assert.equal(prog.exit, 0, `${mode}: its exit code`);
+    assert.ok(r.coroutines.some((c) => c.name === 'hello' && c.finished && c.serial === prog.serial), mode);
+  }
+});
+
+test('a child made by a raw clone(2) that does not exec joins as a forked child when it spawns, and the parent\'s stream stays intact', { timeout: 60000 }, async () => {
+  const raw = compileProg('raw_spawn', tmp);
+  const r = await record('raw-clone-stay', [raw, 'clone-stay']);
+  assert.equal(r.exit.code, 0, r.out);
+  assert.doesNotMatch(r.out, /\[error:/, 'no ring written by two processes (the child found telemetry off in its wiped page)');
+  const m = r.out.match(/child (\d+) status 5/);
+  assert.ok(m, r.out);
+  const parent = r.processes.find((p) => p.serial === 0);
+  const child = r.processes.find((p) => p.pid === +m[1]);
+  assert.ok(parent && child, JSON.stringify(r.processes));
+  assert.equal(child.how, 1, 'joined as a forked child');
+  assert.equal(child.ppid, parent.pid);
+  assert.equal(child.exit, 5);
+  const byName = Object.fromEntries(r.coroutines.map((c) => [c.name, c]));
+  assert.equal(byName['raw-parent-co']?.pid, parent.pid);
+  assert.equal(byName['raw-child-co']?.pid, child.pid, 'the child\'s coroutine ran in the child');
+  assert.equal(byName['raw-child-co'].serial, child.serial, 'under an id of the child\'s space');
+  assert.ok(byName['raw-child-co'].finished);
+  assert.equal(parent.exit, 0, 'the parent\'s exit is its own (the child\'s exit did not land in its stream)');
+});
+
+const haveGo = spawnSync('go', ['version'], { encoding: 'utf8' }).status === 0;
+
+test('a Go program (cgo, so dynamically linked) runs a program with os/exec (raw clone + execve): both are followed; a pure-Go build is static and reported so', { skip: !haveGo && 'go is not installed' }, async () => {
+  const dir = join(tmp, 'gorun');
+  const env = { ...process.env, GOCACHE: join(tmp, 'gocache'), GOPATH: join(tmp, 'gopath'), GOFLAGS: '-mod=mod', GO111MODULE: 'on' };
+  const main = 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"os/exec"\n%s)\n\nfunc main() {\n\tcmd := exec.Command(os.Args[1])\n\tcmd.Stdout = os.Stdout\n\terr := cmd.Run()\n\tfmt.Println("go parent: child done", err)\n}\n';
+  const build = (name, extraImport) => {
+    const d = join(dir, name);
+    spawnSync('mkdir', ['-p', d]);
+    writeFileSync(join(d, 'go.mod'), `module ${name}\n\ngo 1.19\n`);
+    writeFileSync(join(d, 'main.go'), main.replace('%s', extraImport));
+    const b = spawnSync('go', ['build', '-o', join(dir, `${name}.bin`), '.'], { cwd: d, env, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+    return join(dir, `${name}.bin`);
+  };
+  const cgo = build('gocgo', '\t_ "net"\n'); // the net package uses cgo's resolver: dynamically linked
+  const pure = build('gopure', '');
+  const r = await record('go', ['/bin/sh', '-c', `${cgo} ${hello}; ${pure} ${hello}`]);
+  assert.equal(r.exit.code, 0, r.out);
+  assert.equal((r.out.match(/go parent: child done <nil>/g) ?? []).length, 2, r.out);
+  const goProc = r.processes.find((p) => p.exe === cgo);
+  assert.ok(goProc, `the cgo program joined: ${JSON.stringify(r.processes)}`);
+  const child = r.processes.find((p) => p.exe === hello && p.ppid === goProc.pid);
+  assert.ok(child, `the program Go started joined, its parent the Go program: ${JSON.stringify(r.processes)}`);
+  assert.equal(child.how, 2);
+  assert.equal(child.exit, 0);
+  assert.ok(r.coroutines.some((c) => c.name === 'hello' && c.finished && c.serial === child.serial));
+  const s = r.spawns.find((x) => x.path === pure);
+  assert.ok(s && s.why === 1, `the pure-Go program is statically linked and reported so: ${JSON.stringify(r.spawns)}`);
+});
+
+test('children killed by signals show them: SIGSEGV and SIGKILL as the parent\'s waitpid reaped them', async () => {
+  const prog = compileProg('sig_children', tmp);
+  const r = await record('signals', [prog]);
+  assert.equal(r.exit.code, 0, r.out);
+  const kids = [...r.out.matchAll(/child (\d+) signal (\d+)/g)].map((m) => [+m[1], +m[2]]);
+  assert.deepEqual(kids.map((k) => k[1]), [11, 9], r.out);
+  const parent = r.processes.find((p) => p.serial === 0);
+  for (const [pid, sig] of kids) {
+    const child = r.processes.find((p) => p.pid === pid);
+    assert.ok(child && child.how === 1, `the child ${pid} joined: ${JSON.stringify(r.processes)}`);
+    assert.equal(child.exit, null, 'it never reached exit');
+    const end = r.ends.find((e) => e.pid === pid);
+    assert.ok(end, `its end is recorded: ${JSON.stringify(r.ends)}`);
+    assert.equal(end.signal, sig);
+    assert.equal(end.by, 'parent');
+    assert.equal(end.tid, parent.pid, 'said by the parent\'s thread');
+    assert.ok(r.coroutines.some((c) => c.name === 'victim' && c.pid === pid), 'its coroutine ran first');
+  }
+});
+
+test('a launched shell killed by SIGKILL, and a program it ran that died of SIGSEGV (dash reaps with wait3), show their signals', async () => {
+  const prog = compileProg('sig_children', tmp);
+  const r = await record('shell-signals', ['/bin/sh', '-c', `${prog} segv; echo after; kill -9 $$`]);
+  assert.equal(r.exit.signal, 9, JSON.stringify(r.exit));
+  assert.match(r.out, /after/);
+  const sh = r.processes.find((p) => p.serial === 0);
+  const segv = r.processes.find((p) => p.exe === prog);
+  assert.ok(sh && segv, JSON.stringify(r.processes));
+  assert.deepEqual(r.ends.filter((e) => e.pid === segv.pid).map((e) => [e.signal, e.by]), [[11, 'parent']]);
+  assert.deepEqual(r.ends.filter((e) => e.pid === sh.pid).map((e) => [e.signal, e.by]), [[9, 'launcher']]);
 });

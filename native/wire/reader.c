@@ -227,6 +227,13 @@ static const char *const hook_names[COROSCOPE_HOOK_COUNT] = {
     [COROSCOPE_HOOK_pthread_cond_wait] = "pthread_cond_wait",
     [COROSCOPE_HOOK_pthread_cond_timedwait] = "pthread_cond_timedwait",
     [COROSCOPE_HOOK_pthread_cond_clockwait] = "pthread_cond_clockwait",
+    [COROSCOPE_HOOK_pthread_rwlock_rdlock] = "pthread_rwlock_rdlock",
+    [COROSCOPE_HOOK_pthread_rwlock_wrlock] = "pthread_rwlock_wrlock",
+    [COROSCOPE_HOOK_pthread_rwlock_timedrdlock] = "pthread_rwlock_timedrdlock",
+    [COROSCOPE_HOOK_pthread_rwlock_timedwrlock] = "pthread_rwlock_timedwrlock",
+    [COROSCOPE_HOOK_pthread_rwlock_clockrdlock] = "pthread_rwlock_clockrdlock",
+    [COROSCOPE_HOOK_pthread_rwlock_clockwrlock] = "pthread_rwlock_clockwrlock",
+    [COROSCOPE_HOOK_pthread_spin_lock] = "pthread_spin_lock",
 };
 
 const char *cs_hook_name(unsigned hook)

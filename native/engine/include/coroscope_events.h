@@ -78,8 +78,10 @@ enum coroscope_event_kind {
                                        a1 parent pid, a2 how it joined (enum coroscope_spawn_how; 0: the
                                        launched process), a3 serial (unique in the session; the process's
                                        coroutine and string ids are serial * 2^32 + k) */
-    COROSCOPE_EV_PROCESS_EXIT = 8, /* the process ends (exit, _exit, main returned): a0 pid, a1 exit
-                                       code, a2 serial */
+    COROSCOPE_EV_PROCESS_EXIT = 8, /* the process ended: a0 pid, a1 exit code (when a3 is 0), a2 serial
+                                       (COROSCOPE_SERIAL_UNKNOWN: the latest process of that pid),
+                                       a3 the signal that killed it (0: it exited), a4 who says so
+                                       (COROSCOPE_EXIT_SELF/REAPED/LAUNCHER) | COROSCOPE_EXIT_CORE */
     COROSCOPE_EV_SPAWN = 9,        /* this process started a program or a child: a0 the child's pid (its
                                        own for exec), a1 enum coroscope_spawn_how, a2 program path (string,
                                        0 for fork), a3 enum coroscope_untraced (0: it is followed),
@@ -192,6 +194,19 @@ enum coroscope_spawn_how {
     COROSCOPE_SPAWN_EXEC = 2,        /* execve() & co.: a new program in the same process */
     COROSCOPE_SPAWN_POSIX_SPAWN = 3, /* posix_spawn(), system(), popen(): a new process running a program */
 };
+
+/* Who says how a process ended (PROCESS_EXIT a4, low byte), and bit 8:
+ * it dumped core. A process that exits says so itself (SELF: exit, _exit,
+ * _Exit, main returning; a2 its serial); one killed by a signal never does,
+ * so its parent's waitpid/wait4/waitid (REAPED) or the inspector that
+ * launched it (LAUNCHER) say so, with a2 COROSCOPE_SERIAL_UNKNOWN: the
+ * record is about the latest process of that pid (an exec'd program
+ * keeps its parent's pid). */
+#define COROSCOPE_EXIT_SELF      0
+#define COROSCOPE_EXIT_REAPED    1
+#define COROSCOPE_EXIT_LAUNCHER  2
+#define COROSCOPE_EXIT_CORE      0x100
+#define COROSCOPE_SERIAL_UNKNOWN 0xffffffffu
 
 /* Why a program a process starts is not traced (SPAWN a3). */
 enum coroscope_untraced {
@@ -349,6 +364,15 @@ enum coroscope_hook {
     COROSCOPE_HOOK_pthread_cond_wait,
     COROSCOPE_HOOK_pthread_cond_timedwait,
     COROSCOPE_HOOK_pthread_cond_clockwait,
+    /* contended rwlocks (hook_rwlock.c), like the mutexes above; a spin lock that had to wait
+       (CALL a2 0) */
+    COROSCOPE_HOOK_pthread_rwlock_rdlock,
+    COROSCOPE_HOOK_pthread_rwlock_wrlock,
+    COROSCOPE_HOOK_pthread_rwlock_timedrdlock,
+    COROSCOPE_HOOK_pthread_rwlock_timedwrlock,
+    COROSCOPE_HOOK_pthread_rwlock_clockrdlock,
+    COROSCOPE_HOOK_pthread_rwlock_clockwrlock,
+    COROSCOPE_HOOK_pthread_spin_lock,
     COROSCOPE_HOOK_COUNT
 };
 

@@ -63,7 +63,8 @@ CS_EXPORT int coroscope_configure(const coroscope_config *c)
 CS_EXPORT int coroscope_spawn(coroscope_co **out, const char *name, coroscope_fn fn, void *arg)
 {
     if (!out || !fn) return EINVAL;
-    int saved = errno; /* starting the runtime makes system calls: errno is the caller's */
+    int saved = errno;    /* starting the runtime makes system calls: errno is the caller's */
+    cs_forkguard_check(); /* a child made without fork handlers rebuilds its runtime first */
     int err = cs_sched_start();
     cs_co *co = err ? NULL : cs_co_new(name, fn, arg, &err);
     if (co) {

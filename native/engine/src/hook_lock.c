@@ -1,8 +1,9 @@
 /*
  * hook_lock.c — counting the locks a coroutine holds, so preemption never
- * switches away from a coroutine inside a critical section (rwlocks, spin
- * locks, stdio FILE locks here; pthread mutexes in hook_sync.c, which
- * counts them through cs_lock_acquired/cs_lock_released).
+ * switches away from a coroutine inside a critical section (spin trylock
+ * and unlock, stdio FILE locks here; pthread mutexes, rwlocks and
+ * pthread_spin_lock in hook_sync.c, which count them through
+ * cs_lock_acquired/cs_lock_released).
  *
  * pthread mutexes, rwlocks and spin locks belong to the OS thread: if a
  * coroutine were switched out while holding one, the next coroutine on the
@@ -12,9 +13,9 @@
  * co->locks. The signal handler defers preemption while co->locks > 0; the
  * release that brings the count back to zero performs the deferred yield.
  *
- * These hooks never park: a coroutine blocking on an rwlock or spin lock
- * blocks its worker, as on a thread (README limits; pthread mutexes and
- * condition variables do park: hook_sync.c). Resolution happens in the
+ * The hooks here never park or yield: pthread_spin_trylock/unlock and the
+ * FILE locks are counted only. Mutexes, condition variables, rwlocks and
+ * pthread_spin_lock (which yields between tries) are hook_sync.c's. Resolution happens in the
  * constructor, which runs before every other library's (the library is
  * linked with -z initfirst), so the pointers are always set when a hook
  * runs.
@@ -29,16 +30,8 @@
 #include "preempt.h"
 #include "sched.h"
 
-#define CS_LOCK_FUNCS(X)                                                                         \
-    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), (m), 1)                                  \
-    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), (m), 1)                                  \
-    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), (m), 1)                               \
-    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), (m), 1)                               \
-    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
-    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), (m, t), 1) \
-    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), (m), -1)                                 \
-    X(int, pthread_spin_lock, (pthread_spinlock_t *), (m), 1)                                    \
-    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1)                                 \
+#define CS_LOCK_FUNCS(X)                                         \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *), (m), 1) \
     X(int, pthread_spin_unlock, (pthread_spinlock_t *), (m), -1)
 
 static struct {
@@ -51,10 +44,12 @@ static struct {
 } real_lock;
 
 void cs_sync_hooks_resolve(void);
+void cs_rwlock_hooks_resolve(void);
 
 void cs_lock_hooks_resolve(void)
 {
     cs_sync_hooks_resolve();
+    cs_rwlock_hooks_resolve();
 #define RESOLVE(ret, name, params, args, delta) real_lock.name = (ret(*) params)dlsym(RTLD_NEXT, #name);
     CS_LOCK_FUNCS(RESOLVE)
 #undef RESOLVE
@@ -113,16 +108,8 @@ static _Noreturn void unresolved(const char *name)
         return r;                                                    \
     }
 
-#define params_named_pthread_rwlock_rdlock      (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_wrlock      (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_tryrdlock   (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_trywrlock   (pthread_rwlock_t * m)
-#define params_named_pthread_rwlock_timedrdlock (pthread_rwlock_t * m, const struct timespec *t)
-#define params_named_pthread_rwlock_timedwrlock (pthread_rwlock_t * m, const struct timespec *t)
-#define params_named_pthread_rwlock_unlock      (pthread_rwlock_t * m)
-#define params_named_pthread_spin_lock          (pthread_spinlock_t * m)
-#define params_named_pthread_spin_trylock       (pthread_spinlock_t * m)
-#define params_named_pthread_spin_unlock        (pthread_spinlock_t * m)
+#define params_named_pthread_spin_trylock (pthread_spinlock_t * m)
+#define params_named_pthread_spin_unlock  (pthread_spinlock_t * m)
 
 CS_LOCK_FUNCS(HOOK)
 

@@ -450,3 +450,237 @@ CS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
     if (cs_syncq_waiting()) cs_syncq_wake(c, 1);
     return REAL(broadcast)(c);
 }
+
+/* ---- rwlocks ---------------------------------------------------------------------------------- */
+
+/*
+ * pthread_rwlock_rdlock, _wrlock, _timedrdlock, _timedwrlock, _clockrdlock,
+ * _clockwrlock, _unlock (any thread), _tryrdlock, _trywrlock.
+ * In a coroutine a lock is the real try first (tryrdlock / trywrlock: the
+ * rwlock's own policy decides, as for a thread: glibc's default
+ * PTHREAD_RWLOCK_PREFER_READER_NP lets a reader in while readers hold it,
+ * writers waiting or not); EBUSY: the coroutine parks on the rwlock's
+ * address and tries again when an unlock wakes every coroutine parked on it
+ * (readers may all get in; writers race, the losers park again), or when
+ * the backoff timer fires (an unlock in another process). A write lock
+ * belongs to the coroutine that took it (co->held, with the mutexes):
+ * its own second wrlock or rdlock is EDEADLK, as glibc gives a thread whose
+ * tid is the writer; a sibling coroutine of the same worker thread parks
+ * instead (glibc would take it for the writer thread: EDEADLK for the
+ * wrong coroutine). A parked writer is not one of glibc's waiting writers:
+ * with PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP new readers are not
+ * held back for it (README limits). Every hold is counted (co->locks):
+ * no preemption and no migration inside it. The unlock of a write lock
+ * must come from the thread that took it (glibc tells a write unlock by
+ * its tid): a coroutine holding one is pinned to its worker.
+ */
+
+static struct {
+    int (*tryrd)(pthread_rwlock_t *);
+    int (*trywr)(pthread_rwlock_t *);
+    int (*unlock)(pthread_rwlock_t *);
+    int (*spin_try)(pthread_spinlock_t *);
+} real_rw;
+
+void cs_rwlock_hooks_resolve(void)
+{
+    real_rw.tryrd = (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT, "pthread_rwlock_tryrdlock");
+    real_rw.trywr = (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT, "pthread_rwlock_trywrlock");
+    real_rw.unlock = (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT, "pthread_rwlock_unlock");
+    real_rw.spin_try = (int (*)(pthread_spinlock_t *))dlsym(RTLD_NEXT, "pthread_spin_trylock");
+    if (!real_rw.tryrd || !real_rw.trywr || !real_rw.unlock || !real_rw.spin_try)
+        cs_fatal("pthread rwlock/spin lock functions not found after libcoroscope");
+}
+
+#define REAL_RW(name) \
+    (__builtin_expect(real_rw.name != NULL, 1) ? real_rw.name : (cs_rwlock_hooks_resolve(), real_rw.name))
+
+/* The real try for co: 0 taken, EBUSY must wait, else the error (EDEADLK, EAGAIN: too many readers). */
+static int rw_try(cs_co *co, pthread_rwlock_t *l, int wr)
+{
+    if (held_find(co, l) >= 0) return EDEADLK; /* it holds the write lock already */
+    int r = wr ? REAL_RW(trywr)(l) : REAL_RW(tryrd)(l);
+    if (r == 0) {
+        if (wr) held_add(co, l);
+        cs_lock_acquired();
+    }
+    return r;
+}
+
+static int rw_park(cs_co *co, pthread_rwlock_t *l, int wr, int timed, uint64_t deadline, int hook, int *parked)
+{
+    uint64_t backoff = BACKOFF_MIN_NS;
+    for (;;) {
+        if (timed && cs_now_ns() >= deadline) return ETIMEDOUT;
+        cs_syncq_node n;
+        uint64_t t = cs_wait_begin(co, 0);
+        cs_syncq_add(&n, l, co, t, (uint64_t)hook + 1);
+        int r = rw_try(co, l, wr);
+        if (r != EBUSY) {
+            cs_syncq_remove(&n);
+            if (!cs_wake_cancel(co, t)) cs_wait_park(co, t, 0);
+            return r;
+        }
+        uint64_t until = cs_deadline_after(backoff);
+        if (timed && deadline < until) until = deadline;
+        if (cs_tel()) cs_emit_call_enter(co, timed ? deadline : 0);
+        cs_wait_park(co, t, until);
+        *parked = 1;
+        cs_syncq_remove(&n);
+        if (backoff < BACKOFF_MAX_NS) backoff *= 2;
+    }
+}
+
+static int rw_real(int hook, pthread_rwlock_t *l, clockid_t clk, const struct timespec *abs)
+{
+    switch (hook) {
+    case CS_HOOK_pthread_rwlock_rdlock: return cs_real.pthread_rwlock_rdlock(l);
+    case CS_HOOK_pthread_rwlock_wrlock: return cs_real.pthread_rwlock_wrlock(l);
+    case CS_HOOK_pthread_rwlock_timedrdlock: return cs_real.pthread_rwlock_timedrdlock(l, abs);
+    case CS_HOOK_pthread_rwlock_timedwrlock: return cs_real.pthread_rwlock_timedwrlock(l, abs);
+    case CS_HOOK_pthread_rwlock_clockrdlock: return cs_real.pthread_rwlock_clockrdlock(l, clk, abs);
+    default: return cs_real.pthread_rwlock_clockwrlock(l, clk, abs);
+    }
+}
+
+static int rw_lock(int hook, int wr, pthread_rwlock_t *l, clockid_t clk, const struct timespec *abs)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co == NULL, 1)) return rw_real(hook, l, clk, abs);
+    if ((hook == CS_HOOK_pthread_rwlock_clockrdlock || hook == CS_HOOK_pthread_rwlock_clockwrlock) &&
+        clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+        return EINVAL;
+    int r = rw_try(co, l, wr);
+    if (r != EBUSY) return r;
+    int saved = errno;
+    if (!atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed) || co->state != CS_CO_RUNNING) {
+        r = rw_real(hook, l, clk, abs); /* the plain call: the worker waits */
+        if (r == 0) {
+            if (wr) held_add(co, l);
+            cs_lock_acquired();
+        }
+        errno = saved;
+        return r;
+    }
+    cs_hook_co(); /* a safe point, and the call's entry time */
+    cs_tls.call_arg = 0;
+    co->cur_hook = hook;
+    co->call_pc = (uintptr_t)cs_tls.call_pc;
+    co->call_fd = -1;
+    uint64_t deadline = 0;
+    int parked = 0;
+    if (abs && (r = mono_deadline(clk, abs, &deadline)) != 0) {
+        /* EINVAL, as glibc says it only once it has to wait */
+    } else {
+        r = rw_park(co, l, wr, abs != NULL, deadline, hook, &parked);
+    }
+    cs_observe(hook, -1, 1, parked, r ? -1 : 0, r);
+    errno = saved;
+    return r;
+}
+
+#define RW_HOOK(name, wr, params, clk, abs)                             \
+    CS_EXPORT int pthread_rwlock_##name params                          \
+    {                                                                   \
+        cs_tls.call_pc = __builtin_return_address(0);                   \
+        return rw_lock(CS_HOOK_pthread_rwlock_##name, wr, l, clk, abs); \
+    }
+RW_HOOK(rdlock, 0, (pthread_rwlock_t * l), CLOCK_REALTIME, NULL)
+RW_HOOK(wrlock, 1, (pthread_rwlock_t * l), CLOCK_REALTIME, NULL)
+RW_HOOK(timedrdlock, 0, (pthread_rwlock_t * l, const struct timespec *t), CLOCK_REALTIME, t)
+RW_HOOK(timedwrlock, 1, (pthread_rwlock_t * l, const struct timespec *t), CLOCK_REALTIME, t)
+RW_HOOK(clockrdlock, 0, (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), c, t)
+RW_HOOK(clockwrlock, 1, (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), c, t)
+#undef RW_HOOK
+
+CS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co == NULL, 1)) return REAL_RW(tryrd)(l);
+    int r = rw_try(co, l, 0);
+    return r == EDEADLK ? EBUSY : r;
+}
+
+CS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co == NULL, 1)) return REAL_RW(trywr)(l);
+    int r = rw_try(co, l, 1);
+    return r == EDEADLK ? EBUSY : r;
+}
+
+CS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
+{
+    cs_co *co = cs_tls.co;
+    int r = REAL_RW(unlock)(l);
+    if (r != 0) return r;
+    UNLOCK_FENCE(); /* the unlock before the look at the waiters (syncq.h) */
+    if (cs_syncq_waiting()) cs_syncq_wake(l, 1);
+    if (co) {
+        int i = held_find(co, l); /* a write lock it holds (a read lock is never in the list) */
+        if (i >= 0) held_drop(co, i);
+        if (co->state == CS_CO_RUNNING)
+            cs_lock_released(__builtin_return_address(0));
+        else if (co->locks > 0)
+            co->locks--;
+    }
+    return 0;
+}
+
+/* ---- spin locks ------------------------------------------------------------------------------- */
+
+/*
+ * pthread_spin_lock in a coroutine: a spin lock held by a sibling coroutine
+ * of the same worker is released only when that coroutine runs again, which
+ * spinning on the worker prevents for ever. So: the real trylock; on EBUSY
+ * spin SPIN_TRIES more tries (a holder on another thread releases within
+ * them), then yield the worker (the holder, or anything else ready, runs)
+ * and try again. Cost: while it waits the coroutine stays ready and its
+ * worker never sleeps — as a spinning thread burns its CPU, except that the
+ * worker's other coroutines run in between (README limits). A wait that had
+ * to yield is one CALL (pthread_spin_lock, not parked). Outside coroutines
+ * the real spin lock.
+ */
+#define SPIN_TRIES 64
+
+CS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
+{
+    cs_co *co = cs_tls.co;
+    if (__builtin_expect(co == NULL, 1)) return cs_real.pthread_spin_lock(l);
+    int r = REAL_RW(spin_try)(l);
+    if (r == 0) {
+        cs_lock_acquired();
+        return 0;
+    }
+    cs_tls.call_pc = __builtin_return_address(0);
+    int yielded = 0;
+    for (;;) {
+        for (int i = 0; i < SPIN_TRIES; i++) {
+            __builtin_ia32_pause();
+            if (__atomic_load_n(l, __ATOMIC_RELAXED) == 0 && REAL_RW(spin_try)(l) == 0) goto taken;
+        }
+        if (!atomic_load_explicit(&cs_cfg.hooks, memory_order_relaxed) || co->state != CS_CO_RUNNING) {
+            /* hooks off, or inside engine code between a wait's begin and park: the plain spin */
+            r = cs_real.pthread_spin_lock(l);
+            goto taken;
+        }
+        if (!yielded) {
+            cs_hook_co(); /* the call's entry time */
+            cs_tls.call_arg = 0;
+            co->cur_hook = CS_HOOK_pthread_spin_lock;
+            co->call_pc = (uintptr_t)cs_tls.call_pc;
+            co->call_fd = -1;
+        }
+        yielded = 1;
+        cs_sched_yield(co);
+        if (REAL_RW(spin_try)(l) == 0) goto taken;
+    }
+taken:
+    cs_lock_acquired();
+    if (yielded) {
+        int saved = errno;
+        cs_observe(CS_HOOK_pthread_spin_lock, -1, 1, 0, 0, 0);
+        errno = saved;
+    }
+    return 0;
+}

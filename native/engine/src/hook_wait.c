@@ -1,6 +1,6 @@
 /*
  * hook_wait.c — waiting for another process or thread: waitpid, wait4,
- * wait, waitid (children), pthread_join (threads), sem_wait,
+ * wait3, wait, waitid (children), pthread_join (threads), sem_wait,
  * sem_timedwait, sem_clockwait (semaphores).
  *
  * Nothing the netpoller can watch tells when these end, and the other side
@@ -40,7 +40,15 @@
  *   Argument errors come first, as glibc gives them: EINVAL for a bad
  *   timespec or clock before any try.
  * Outside coroutines (and with the hooks off) every call is the plain call,
- * observed with its duration. Pool threads block every signal and run no
+ * observed with its duration.
+ *
+ * A child reaped by any of these calls, in or out of a coroutine (a status
+ * that ends it: exited, killed by a signal; not stopped or continued, not
+ * WNOWAIT) leaves a PROCESS_EXIT record for the child's pid with how it
+ * ended (docs/events.md: a3 the signal, a4 source 1 "reaped by its
+ * parent"), so a followed child killed by a signal — which never reaches
+ * exit — still shows its end. A caller that passes no status pointer gets a
+ * local one in its place (the call reaps the same child either way). Pool threads block every signal and run no
  * coroutine: the calls they make pass through cs_real, unobserved.
  */
 #include <errno.h>
@@ -93,6 +101,9 @@ static void begin_park(cs_co *co, int hook)
 }
 
 /* ---- children --------------------------------------------------------------------------------- */
+
+struct child_call;
+static long child_wait_call(int hook, struct child_call *c);
 
 enum { W_WAITPID, W_WAIT4, W_WAITID };
 
@@ -166,7 +177,49 @@ static void child_target(const child_call *c, child_job *j)
                (c->options & (WCONTINUED | __WALL | __WCLONE | __WNOTHREAD));
 }
 
+/* The child's end, as its parent saw it when it reaped it (telemetry on). */
+static void say_reaped(const child_call *c, long ret)
+{
+    if (!cs_tel() || ret <= 0) return;
+    int saved = errno;
+    pid_t pid = 0;
+    int code = 0, sig = 0, core = 0;
+    if (c->kind == W_WAITID) {
+        if ((c->options & WNOWAIT) || !c->info->si_pid) return;
+        pid = c->info->si_pid;
+        if (c->info->si_code == CLD_EXITED)
+            code = c->info->si_status;
+        else if (c->info->si_code == CLD_KILLED || c->info->si_code == CLD_DUMPED)
+            sig = c->info->si_status, core = c->info->si_code == CLD_DUMPED;
+        else
+            return;
+    } else {
+        int st = *c->status;
+        pid = (pid_t)ret;
+        if (WIFEXITED(st))
+            code = WEXITSTATUS(st);
+        else if (WIFSIGNALED(st))
+            sig = WTERMSIG(st), core = WCOREDUMP(st) != 0;
+        else
+            return;
+    }
+    cs_co *co = cs_tls.co;
+    cs_tel_emit(COROSCOPE_EV_PROCESS_EXIT, co ? co->id : 0, (uint64_t)pid, (uint64_t)(int64_t)code,
+                COROSCOPE_SERIAL_UNKNOWN, (uint64_t)sig, COROSCOPE_EXIT_REAPED | (core ? COROSCOPE_EXIT_CORE : 0));
+    cs_tel_flush();
+    errno = saved;
+}
+
 static long child_wait(int hook, child_call *c)
+{
+    int local_status;
+    if (c->kind != W_WAITID && !c->status) c->status = &local_status;
+    long ret = child_wait_call(hook, c);
+    say_reaped(c, ret);
+    return ret;
+}
+
+static long child_wait_call(int hook, child_call *c)
 {
     uint64_t t0 = entry_time();
     cs_co *co = cs_hook_co();
@@ -239,6 +292,16 @@ CS_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
     cs_tls.call_pc = __builtin_return_address(0);
     cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
     child_call c = {.kind = W_WAIT4, .pid = pid, .status = status, .options = options, .ru = ru};
+    return (pid_t)child_wait(CS_HOOK_wait4, &c);
+}
+
+/* wait3 is wait4(-1, ...) (glibc makes it so without the PLT: dash reaps
+ * its children with it); recorded as wait4. */
+CS_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+    cs_tls.call_pc = __builtin_return_address(0);
+    cs_tls.call_arg = 0; /* no argument summary (docs/events.md) */
+    child_call c = {.kind = W_WAIT4, .pid = -1, .status = status, .options = options, .ru = ru};
     return (pid_t)child_wait(CS_HOOK_wait4, &c);
 }
 

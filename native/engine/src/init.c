@@ -22,17 +22,22 @@
  * Fork: the child handler (atfork_child, on the forking thread, the only
  * one) rebuilds each part in dependency order; in a followed session the
  * child then joins the inspector (follow.h) before its control thread
- * starts. main returning leaves the exit code (PROCESS_EXIT, follow.h).
+ * starts. A child made without fork handlers (raw clone/fork system calls,
+ * _Fork) finds telemetry off in its wiped fork-guard page and runs the same
+ * rebuild the first time it spawns a coroutine (forkguard.h). main
+ * returning leaves the exit code (PROCESS_EXIT, follow.h).
  */
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "clock.h"
 #include "config.h"
 #include "follow.h"
+#include "forkguard.h"
 #include "hook.h"
 #include "log.h"
 #include "offload.h"
@@ -61,8 +66,35 @@ void cs_observe_foreign(cs_observer_fn f, int hook, int fd, int in_co, long ret,
     errno = e;
 }
 
+/* ---- the fork guard (forkguard.h) ------------------------------------------------------------- */
+
+static cs_forkguard_page static_guard = {.seen = 1}; /* until the constructor maps the page, or without one */
+cs_forkguard_page *cs_forkguard = &static_guard;
+
+void cs_forkguard_init(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (madvise(p, 4096, MADV_WIPEONFORK)) { /* before Linux 4.14: children are not told apart */
+        munmap(p, 4096);
+        return;
+    }
+    cs_forkguard_page *g = p;
+    atomic_store(&g->tel_on, atomic_load(&static_guard.tel_on));
+    atomic_store(&g->seen, 1);
+    cs_forkguard = g;
+}
+
+static void atfork_child(void);
+
+void cs_forkguard_unseen(void)
+{
+    atfork_child();
+}
+
 static void atfork_child(void)
 {
+    cs_forkguard_seen(); /* first: what the rebuild calls must not rebuild again */
     cs_stack_atfork_child();
     cs_co_atfork_child();
     cs_sched_atfork_child();
@@ -125,6 +157,7 @@ __attribute__((constructor(101))) static void cs_init(int argc, char **argv, cha
 {
     (void)argc;
     (void)argv;
+    cs_forkguard_init();
     cs_real_resolve();
     cs_lock_hooks_resolve();
     cs_fd_hooks_resolve();

@@ -371,6 +371,13 @@ FB_LAZY(int, pthread_cond_wait, (pthread_cond_t * c, pthread_mutex_t *m), (c, m)
 FB_LAZY(int, pthread_cond_timedwait, (pthread_cond_t * c, pthread_mutex_t *m, const struct timespec *t), (c, m, t))
 FB_LAZY(int, pthread_cond_clockwait, (pthread_cond_t * c, pthread_mutex_t *m, clockid_t k, const struct timespec *t),
         (c, m, k, t))
+FB_LAZY(int, pthread_rwlock_rdlock, (pthread_rwlock_t * l), (l))
+FB_LAZY(int, pthread_rwlock_wrlock, (pthread_rwlock_t * l), (l))
+FB_LAZY(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t * l, const struct timespec *t), (l, t))
+FB_LAZY(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t * l, const struct timespec *t), (l, t))
+FB_LAZY(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), (l, c, t))
+FB_LAZY(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t * l, clockid_t c, const struct timespec *t), (l, c, t))
+FB_LAZY(int, pthread_spin_lock, (pthread_spinlock_t * l), (l))
 #undef FB_LAZY
 
 #define CS_REAL_INIT(ret, name, params) .name = fb_##name,

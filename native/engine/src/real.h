@@ -143,7 +143,14 @@
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *))                  \
     X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                                          \
     X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))            \
-    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))
+    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                                       \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                                       \
+    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *))                         \
+    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *))                         \
+    X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t, const struct timespec *))              \
+    X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t, const struct timespec *))              \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *))
 
 #define CS_REAL_FIELD(ret, name, params) ret(*name) params;
 typedef struct cs_real_fns {

@@ -49,7 +49,6 @@
     10000000 /* the recorder sleeps at most this long: records below the watermark wait no longer */
 #define CACHE_SLOTS CS_TEL_CACHE_SLOTS
 
-_Atomic int cs_tel_on;
 
 typedef cs_tel_thread tel_thread;
 

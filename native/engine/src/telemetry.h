@@ -60,9 +60,13 @@
 #include "../include/coroscope_events.h"
 #include "clock.h"
 #include "coroutine.h"
+#include "forkguard.h"
 #include "wire/ring.h"
 
-extern _Atomic int cs_tel_on;
+/* Telemetry on: lives in the fork-guard page (forkguard.h), so a child
+ * made without fork handlers finds it off and never writes into the
+ * parent's rings. */
+#define cs_tel_on (cs_forkguard->tel_on)
 
 static inline int cs_tel(void)
 {

@@ -448,7 +448,7 @@ export function explainStep(derived: Derived, s: Step): Explanation {
       const preempted = leave.a[0] === 1 || since.some((e) => e.kind === Kind.PREEMPTED && e.co === prev);
       if (preempted) {
         const slice = cfg?.timeSlice ? `${fmtDur(cfg.timeSlice)} ` : '';
-        const sig = cfg?.signal ? (signalName(cfg.signal) ?? `signal ${cfg.signal}`) : 'SIGURG';
+        const sig = cfg?.signal ? signalName(cfg.signal) : 'SIGURG';
         const deferred = since.some((e) => e.kind === Kind.PREEMPT_DEFERRED && e.co === prev);
         parts.push(
           `the ${slice}slice of ${who} ran out, so the monitor sent ${sig}${deferred ? ' (deferred at first: it arrived where switching is not safe)' : ''} and ${label(prev)} went to the back of the queue`,
