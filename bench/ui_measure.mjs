@@ -351,6 +351,9 @@ async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what, c
     await prof.send('Profiler.enable');
     await prof.send('Profiler.start');
   }
+  // The drag has begun when the page has handled its first move (under load that can take a
+  // while): frames are measured from there on, while the user pans.
+  await page.mouse.move(cx + 1, cy);
   const tracer = process.env.UI_BENCH_PANTRACE ? await startTrace(page) : null;
   const cpu0 = cpuOf ? threadCpu(cpuOf) : null;
   await startRecording(page);
