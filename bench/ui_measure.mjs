@@ -175,7 +175,10 @@ function instrument() {
             b.msgBusyMs += e - s;
             b.lastMsgEnd = e;
             if (b.recording)
-              b.recMsgs.push([bytes, typeof ev.data === 'string' ? ev.data.slice(0, 40) : frameHead ? frameHead.head.slice(0, 40) : '?']);
+              b.recMsgs.push([
+                bytes,
+                typeof ev.data === 'string' ? ev.data.slice(0, 40) : frameHead ? frameHead.head.slice(0, 40) : '?',
+              ]);
             if (typeof ev.data === 'string') {
               const head = ev.data.slice(0, 200);
               if (head.includes('"type":"batch"')) {
@@ -215,7 +218,8 @@ function instrument() {
       return super.onmessage;
     }
     send(d) {
-      if (b.recording && typeof d === 'string') b.recMsgs.push([0, `SENT@${Math.round(performance.now())} ${d.slice(0, 50)}`]);
+      if (b.recording && typeof d === 'string')
+        b.recMsgs.push([0, `SENT@${Math.round(performance.now())} ${d.slice(0, 50)}`]);
       return super.send(d);
     }
   };
@@ -268,7 +272,8 @@ function instrument() {
     'mousemove',
     () => {
       const t = performance.now();
-      if (b.recording && t - lastMove > 300) b.recMsgs.push([0, `MOVEGAP ${Math.round(t - lastMove)} @${Math.round(t)}`]);
+      if (b.recording && t - lastMove > 300)
+        b.recMsgs.push([0, `MOVEGAP ${Math.round(t - lastMove)} @${Math.round(t)}`]);
       lastMove = t;
     },
     true,
@@ -334,7 +339,11 @@ async function stopRecording(page) {
     return {
       work: window.__bench.work,
       intervals: window.__bench.intervals,
-      messages: { n: m.length, bytes: m.reduce((s, x) => s + x[0], 0), heads: allMsgs ? m.map((x) => x[1]) : m.slice(0, 6).map((x) => x[1]) },
+      messages: {
+        n: m.length,
+        bytes: m.reduce((s, x) => s + x[0], 0),
+        heads: allMsgs ? m.map((x) => x[1]) : m.slice(0, 6).map((x) => x[1]),
+      },
     };
   }, !!process.env.UI_BENCH_MSGS);
 }
@@ -503,7 +512,9 @@ function logTraceSelf(events, what) {
       .slice(0, 12)
       .map(([n, [d, t, c]]) => `${n} ${(d / 1000).toFixed(0)}/${(t / 1000).toFixed(0)} ms ×${c}`)
       .join(', ');
-    log(`    ${r.name}: busy ${(r.busy / 1000).toFixed(0)} ms, cpu ${(r.cpu / 1000).toFixed(0)} ms; self wall/cpu: ${top}`);
+    log(
+      `    ${r.name}: busy ${(r.busy / 1000).toFixed(0)} ms, cpu ${(r.cpu / 1000).toFixed(0)} ms; self wall/cpu: ${top}`,
+    );
   }
 }
 
@@ -926,7 +937,17 @@ async function bigScenario(page, o, srv, browserPid) {
       );
       const mem = sample();
       log(`    memory after the pan at ${name}: ${JSON.stringify(mem)}`);
-      levels.push({ level: name, span, source: src, detail_ms: detailMs, pan: s, cpu, load: r2(load), drawn, memory: mem });
+      levels.push({
+        level: name,
+        span,
+        source: src,
+        detail_ms: detailMs,
+        pan: s,
+        cpu,
+        load: r2(load),
+        drawn,
+        memory: mem,
+      });
     }
     // Let the whole-trace analysis run on (the stream through the derived tables), then measure again.
     const analysed = async () =>
