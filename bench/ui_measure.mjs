@@ -42,7 +42,7 @@
 // UI_BENCH_HEAP=1 (stream: live heap by allocation site), UI_BENCH_SHOTS=DIR (screenshots).
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +157,7 @@ function instrument() {
     msgLog: [], // [start, handler ms, size, head] of each message
     frameEnds: [], // after submit: [frame start, main thread free after it]
     sockets: 0, // WebSockets the page opened (more than one: it reconnected)
+    recMsgs: [], // while recording: [size, head] of each WebSocket message
   });
   // Count the app's WebSocket messages and the time its handler takes (wsClient.ts sets onmessage).
   const NativeWS = window.WebSocket;
@@ -188,6 +189,11 @@ function instrument() {
             b.msgBytes += bytes;
             b.msgBusyMs += e - s;
             b.lastMsgEnd = e;
+            if (b.recording)
+              b.recMsgs.push([
+                bytes,
+                typeof ev.data === 'string' ? ev.data.slice(0, 40) : frameHead ? frameHead.head.slice(0, 40) : '?',
+              ]);
             if (typeof ev.data === 'string') {
               const head = ev.data.slice(0, 200);
               if (head.includes('"type":"batch"')) {
@@ -225,6 +231,11 @@ function instrument() {
     }
     get onmessage() {
       return super.onmessage;
+    }
+    send(d) {
+      if (b.recording && typeof d === 'string')
+        b.recMsgs.push([0, `SENT@${Math.round(performance.now())} ${d.slice(0, 50)}`]);
+      return super.send(d);
     }
   };
   const ch = new MessageChannel();
@@ -271,6 +282,17 @@ function instrument() {
     ch.port2.postMessage(0);
   };
   requestAnimationFrame(loop);
+  let lastMove = 0;
+  window.addEventListener(
+    'mousemove',
+    () => {
+      const t = performance.now();
+      if (b.recording && t - lastMove > 300)
+        b.recMsgs.push([0, `MOVEGAP ${Math.round(t - lastMove)} @${Math.round(t)}`]);
+      lastMove = t;
+    },
+    true,
+  );
   document.addEventListener(
     'submit',
     (e) => {
@@ -321,21 +343,31 @@ async function startRecording(page) {
   await page.evaluate(() => {
     window.__bench.work = [];
     window.__bench.intervals = [];
+    window.__bench.recMsgs = [];
     window.__bench.recording = true;
   });
 }
 async function stopRecording(page) {
-  return page.evaluate(() => {
+  return page.evaluate((allMsgs) => {
     window.__bench.recording = false;
-    return { work: window.__bench.work, intervals: window.__bench.intervals };
-  });
+    const m = window.__bench.recMsgs;
+    return {
+      work: window.__bench.work,
+      intervals: window.__bench.intervals,
+      messages: {
+        n: m.length,
+        bytes: m.reduce((s, x) => s + x[0], 0),
+        heads: allMsgs ? m.map((x) => x[1]) : m.slice(0, 6).map((x) => x[1]),
+      },
+    };
+  }, !!process.env.UI_BENCH_MSGS);
 }
 
 /**
  * Drags the canvas from (cx, cy) back and forth, `steps` moves of `stepPx` each way, for `seconds`,
  * recording frame times (and, with UI_BENCH_PROFILE=1, the renderer's profile, logged as `what`).
  */
-async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what }) {
+async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what, cpuOf }) {
   await page.mouse.move(cx, cy);
   await page.mouse.down();
   const prof = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
@@ -343,6 +375,11 @@ async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what })
     await prof.send('Profiler.enable');
     await prof.send('Profiler.start');
   }
+  // The drag has begun when the page has handled its first move (under load that can take a
+  // while): frames are measured from there on, while the user pans.
+  await page.mouse.move(cx + 1, cy);
+  const tracer = process.env.UI_BENCH_PANTRACE ? await startTrace(page) : null;
+  const cpu0 = cpuOf ? threadCpu(cpuOf) : null;
   await startRecording(page);
   let dir = 1;
   let steps = 0;
@@ -352,9 +389,148 @@ async function dragPan(page, cx, cy, { stepPx, steps: perSweep, seconds, what })
     if (++steps % perSweep === 0) dir = -dir;
   }
   const pan = await stopRecording(page);
+  const cpu = cpu0 ? cpuPerFrame(cpu0, threadCpu(cpuOf), pan.work.length) : null;
+  if (tracer) await tracer.stop(what);
   if (prof) await logProfile(prof, what);
   await page.mouse.up();
-  return { pan, steps };
+  return { pan, steps, cpu };
+}
+
+// CPU time of every thread of a process tree, from /proc (utime + stime, clock ticks): what a
+// frame costs in CPU, which a loaded machine does not inflate as it does wall time.
+const TICK_MS = 10; // sysconf(_SC_CLK_TCK) = 100 on Linux
+function threadCpu(rootPid) {
+  const out = new Map();
+  for (const pid of [rootPid, ...descendants(rootPid)]) {
+    let type = 'browser';
+    try {
+      const m = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      if (m) type = m[1];
+      if (pid !== rootPid && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=') && type === 'browser')
+        type = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        out.set(`${pid}/${tid}`, { name: `${type}:${comm}`, ticks: Number(f[11]) + Number(f[12]) });
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}
+/** CPU ms per frame by thread name (summed over processes), the busiest first, from two threadCpu snapshots. */
+function cpuPerFrame(a, b, frames) {
+  const by = new Map();
+  for (const [k, v] of b) {
+    const d = (v.ticks - (a.get(k)?.ticks ?? 0)) * TICK_MS;
+    if (d > 0) by.set(v.name, (by.get(v.name) || 0) + d);
+  }
+  const n = Math.max(1, frames);
+  const top = [...by].sort((x, y) => y[1] - x[1]).slice(0, 8);
+  return {
+    frames,
+    total_ms_per_frame: r2([...by.values()].reduce((s, x) => s + x, 0) / n),
+    threads_ms_per_frame: Object.fromEntries(top.map(([k, v]) => [k, r2(v / n)])),
+  };
+}
+
+// UI_BENCH_PANTRACE=1: a Chrome trace of each pan; where each thread's time went (stderr).
+async function startTrace(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', {
+    categories:
+      process.env.UI_BENCH_TRACECATS ||
+      'devtools.timeline,disabled-by-default-devtools.timeline,disabled-by-default-devtools.timeline.frame,blink,cc,v8.execute,gpu',
+    transferMode: 'ReportEvents',
+  });
+  return {
+    async stop(what) {
+      await cdp.send('Tracing.end');
+      await done;
+      await cdp.detach();
+      if (process.env.UI_BENCH_PANTRACE !== '1') {
+        mkdirSync(process.env.UI_BENCH_PANTRACE, { recursive: true });
+        writeFileSync(
+          join(process.env.UI_BENCH_PANTRACE, `${what.replace(/\W+/g, '_')}.json`),
+          JSON.stringify({ traceEvents: events }),
+        );
+      }
+      logTraceSelf(events, what);
+    },
+  };
+}
+/** Self time (wall and thread CPU) of the trace's complete events by thread and name. */
+function logTraceSelf(events, what) {
+  const names = new Map();
+  for (const e of events) if (e.name === 'thread_name') names.set(`${e.pid}/${e.tid}`, e.args?.name);
+  const byThread = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur) continue;
+    const k = `${e.pid}/${e.tid}`;
+    if (!byThread.has(k)) byThread.set(k, []);
+    byThread.get(k).push(e);
+  }
+  log(`  trace of ${what}:`);
+  const rows = [];
+  for (const [k, evs] of byThread) {
+    evs.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    const self = new Map();
+    const stack = [];
+    let busy = 0;
+    let cpu = 0;
+    const add = (e, d, t) => {
+      const key = `${e.name}${e.args?.data?.functionName ? `(${e.args.data.functionName})` : ''}${e.name === 'RunTask' && e.args?.src_func ? `[${e.args.src_file?.split('/').pop()}:${e.args.src_func}]` : ''}`;
+      const s = self.get(key) || [0, 0, 0];
+      s[0] += d;
+      s[1] += t;
+      s[2]++;
+      self.set(key, s);
+    };
+    for (const e of evs) {
+      while (stack.length && stack.at(-1).e.ts + stack.at(-1).e.dur <= e.ts) {
+        const top = stack.pop();
+        add(top.e, top.e.dur - top.kids, (top.e.tdur ?? 0) - top.kidsT);
+      }
+      if (stack.length) {
+        stack.at(-1).kids += e.dur;
+        stack.at(-1).kidsT += e.tdur ?? 0;
+      } else {
+        busy += e.dur;
+        cpu += e.tdur ?? 0;
+      }
+      stack.push({ e, kids: 0, kidsT: 0 });
+    }
+    while (stack.length) {
+      const top = stack.pop();
+      add(top.e, top.e.dur - top.kids, (top.e.tdur ?? 0) - top.kidsT);
+    }
+    rows.push({ name: names.get(k) || k, busy, cpu, self });
+  }
+  for (const r of rows.sort((a, b) => b.busy - a.busy).slice(0, 6)) {
+    const top = [...r.self]
+      .sort((a, b) => b[1][0] - a[1][0])
+      .slice(0, 12)
+      .map(([n, [d, t, c]]) => `${n} ${(d / 1000).toFixed(0)}/${(t / 1000).toFixed(0)} ms ×${c}`)
+      .join(', ');
+    log(
+      `    ${r.name}: busy ${(r.busy / 1000).toFixed(0)} ms, cpu ${(r.cpu / 1000).toFixed(0)} ms; self wall/cpu: ${top}`,
+    );
+  }
 }
 
 // Children (recursively) of a pid, from /proc: the browser's renderer processes.
@@ -695,7 +871,19 @@ async function bigScenario(page, o, srv, browserPid) {
   const memory = () => {
     const [host] = treePssMb(srv.pid);
     const [b, kids] = treePssMb(browserPid);
-    return { host_pss_mb: r2(host), chromium_pss_mb: r2(b + kids), total_mb: r2(host + b + kids) };
+    // Chromium's share by process type (the page's renderer holds the data worker).
+    const byType = {};
+    for (const p of [browserPid, ...descendants(browserPid)]) {
+      try {
+        const m = /--type=([\w-]+)/.exec(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+        const k = m ? m[1] : 'browser';
+        const pss = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+        byType[k] = r2((byType[k] || 0) + (pss ? Number(pss[1]) / 1024 : 0));
+      } catch {
+        /* gone */
+      }
+    }
+    return { host_pss_mb: r2(host), chromium_pss_mb: r2(b + kids), total_mb: r2(host + b + kids), by_type: byType };
   };
   const memBefore = memory();
   log(`  before opening: memory ${JSON.stringify(memBefore)}`);
@@ -746,17 +934,35 @@ async function bigScenario(page, o, srv, browserPid) {
       }
       const src = await page.getByTestId('timeline-canvas').getAttribute('data-source');
       const span = await page.getByTestId('timeline-span').innerText();
-      const { pan } = await dragPan(page, cx, cy, {
+      const { pan, cpu } = await dragPan(page, cx, cy, {
         stepPx: 4,
         steps: 20,
         seconds: o.panSeconds,
         what: `the pan at ${name}`,
+        cpuOf: browserPid,
       });
       const s = summary(pan.work, pan.intervals);
+      const load = loadavg()[0];
+      const drawn = await page.evaluate(() => {
+        const c = document.querySelector('[data-testid="timeline-canvas"]');
+        return { rects: Number(c.dataset.rects), markers: Number(c.dataset.markers), labels: Number(c.dataset.labels) };
+      });
       log(
-        `  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames`,
+        `  ${name} (${span}, ${src}${detailMs !== null ? `, detail after ${detailMs} ms` : ''}): pan frame p50 ${s.work_p50_ms} p95 ${s.work_p95_ms} ms over ${s.frames} frames; load ${load.toFixed(2)}; last frame drew ${JSON.stringify(drawn)}; CPU per frame ${JSON.stringify(cpu)}; messages ${JSON.stringify(pan.messages)}`,
       );
-      levels.push({ level: name, span, source: src, detail_ms: detailMs, pan: s });
+      const mem = sample();
+      log(`    memory after the pan at ${name}: ${JSON.stringify(mem)}`);
+      levels.push({
+        level: name,
+        span,
+        source: src,
+        detail_ms: detailMs,
+        pan: s,
+        cpu,
+        load: r2(load),
+        drawn,
+        memory: mem,
+      });
     }
     // Let the whole-trace analysis run on (the stream through the derived tables), then measure again.
     const analysed = async () =>

@@ -360,11 +360,21 @@ export function uiBenchmarks(h) {
           meets_target: pan <= TARGET_FRAME_MS,
           notes: [
             what,
-            ...runs[0].levels.map(
-              (l) =>
-                `${l.level} (${l.span}, ${l.source}${l.detail_ms !== null ? `, detail in ${l.detail_ms} ms` : ''}): p50 ${l.pan.work_p50_ms} / p95 ${l.pan.work_p95_ms} ms`,
-            ),
+            // Per level, medians over the runs: frame time (wall: a loaded machine inflates it), the
+            // CPU time per frame of the page's main thread and of every Chromium thread (from /proc,
+            // which load does not inflate), and the 1-minute load average while it was measured.
+            ...runs[0].levels.map((l, k) => {
+              const at = runs.map((r) => r.levels[k]).filter(Boolean);
+              const m = (f) => round4(median(at.map(f).filter((x) => typeof x === 'number')));
+              return (
+                `${l.level} (${l.span}, ${l.source}${l.detail_ms !== null ? `, detail in ${l.detail_ms} ms` : ''}): ` +
+                `p50 ${m((x) => x.pan.work_p50_ms)} / p95 ${m((x) => x.pan.work_p95_ms)} ms; CPU per frame: page main thread ` +
+                `${m((x) => x.cpu?.threads_ms_per_frame?.['renderer:chromium'])} ms, all of Chromium ${m((x) => x.cpu?.total_ms_per_frame)} ms; ` +
+                `load ${m((x) => x.load)}; last frame drew ${JSON.stringify(l.drawn ?? {})}`
+              );
+            }),
           ],
+          detail: { reps_p95_ms: runs.map((r) => r.levels.map((l) => l.pan.work_p95_ms)) },
         }),
       ];
     } catch (e) {

@@ -15,7 +15,8 @@
  *  - an opened trace of more than LOD_THRESHOLD events is drawn with level of detail: its chunk
  *    summaries go to the data worker before its first batch (the subscription waits for them),
  *    so the worker streams it through its derived tables only (worker/sessionData.ts); that
- *    stream's acks wait while the user pans or zooms (stores/interaction.ts);
+ *    stream's acks wait while the user pans or zooms (stores/interaction.ts), and otherwise for
+ *    an idle main thread (requestIdleCallback), so it never crowds out frames and input;
  *  - a live session's chunk summaries are polled from its start, every LIVE_SUMMARY_MS while it
  *    runs (at once again while an answer says `more`), each answer asking from where the last
  *    ended, and handed to the worker as a live overview (it switches to it past LIVE_BUDGET
@@ -32,6 +33,8 @@ import { interactionWait } from './interaction.js';
 import { useSessions } from './sessions.js';
 
 const RECORD_BYTES = 64;
+/** Longest a big trace's analysis waits for an idle main thread before it is acked anyway. */
+const ACK_IDLE_TIMEOUT_MS = 250;
 
 interface StreamState {
   /** Per session: events applied by the page (its seq). */
@@ -165,7 +168,14 @@ export function startConnection(): void {
     pendingAcks.set(session, seq);
     if (ackScheduled) return;
     ackScheduled = true;
-    setTimeout(flushAcks, 0);
+    // A big trace's analysis is acked when the main thread is idle: each ack lets the host send
+    // one more batch, which the page receives on this thread, so the stream takes the time
+    // frames and input leave over instead of crowding them out (a 2 MiB WebSocket message costs
+    // milliseconds of Chromium's own time here). ACK_IDLE_TIMEOUT_MS keeps it going when no
+    // idle period comes. Live sessions' acks go at once.
+    if (lod.has(session) && typeof requestIdleCallback === 'function')
+      requestIdleCallback(() => flushAcks(), { timeout: ACK_IDLE_TIMEOUT_MS });
+    else setTimeout(flushAcks, 0);
   });
 
   const onBatch = (p: Extract<ApiPush, { type: 'batch' }>) => {

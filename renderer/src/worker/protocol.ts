@@ -264,10 +264,16 @@ export type FromWorker =
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: string };
 
-/** Most events a view is drawn from detail with (worker/lod.ts): a view with more is drawn from the overview. */
-export const DETAIL_BUDGET = 2_000_000;
+/**
+ * Most events a view is drawn from detail with (worker/lod.ts): a view with more is drawn from the
+ * overview. A window of detail costs the worker about 140 bytes per event (its TimelineModel:
+ * 272 MB measured for 2 M events of bench/c/rec_workload.c), and one is held while the next
+ * arrives: at 1 M events a window stays under ~140 MB, which keeps a 100 M-event trace's page
+ * and host under 1 GB beside Chromium's own ~400 MB.
+ */
+export const DETAIL_BUDGET = 1_000_000;
 /** Opened traces with more events than this are drawn with level of detail (stores/connect.ts). */
-export const LOD_THRESHOLD = DETAIL_BUDGET;
+export const LOD_THRESHOLD = 2_000_000;
 
 /**
  * A live session whose page store passes this many events is switched, without a reset, to the

@@ -171,6 +171,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
       const newest = String(src.frame?.newest ?? 0);
       if (canvas.dataset.newest !== newest) canvas.dataset.newest = newest;
       canvas.dataset.rects = String(painted.rects);
+      canvas.dataset.markers = String(painted.markers);
+      canvas.dataset.labels = String(painted.labels);
       // What answered (a big trace: its overview or the detail of a window), for people and tests.
       const source = src.frame?.source ?? '';
       if (canvas.dataset.source !== source) canvas.dataset.source = source;
@@ -236,6 +238,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
     };
     let drag: { x: number; y: number; moved: boolean } | null = null;
     const onDown = (e: MouseEvent) => {
+      // A press starts a drag, as likely as not: background streams yield from now on.
+      noteInteraction();
       drag = { x: e.clientX, y: e.clientY, moved: false };
       canvas.focus();
     };
@@ -253,6 +257,8 @@ export function TimelineView({ sessionId }: { sessionId: string }) {
           }
           drag.x = e.clientX;
           drag.y = e.clientY;
+          // No tooltip while dragging: it would cost a worker query and a layout per move.
+          return;
         }
       }
       hover(e);

