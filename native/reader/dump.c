@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump_fd.h"
 #include "wire/khash.h"
 #include "wire/reader.h"
 
@@ -440,6 +441,9 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "stall ended: worker %" PRIu64 " syscall %" PRIu64 " fd=%" PRId64 " after %s", a[0], a[1],
                  (int64_t)a[2], dur(a[3], b3, sizeof b3));
         break;
+    case COROSCOPE_EV_FD_DESC:
+    case COROSCOPE_EV_FD_CLOSE:
+    case COROSCOPE_EV_WAKER: dump_fd_render(e, out, cap, quoted); break;
     default: snprintf(out, cap, "kind %u", e->kind); break;
     }
 }

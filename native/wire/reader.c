@@ -112,6 +112,9 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_OFFCPU: return "OFFCPU";
     case COROSCOPE_EV_STALL: return "STALL";
     case COROSCOPE_EV_STALL_END: return "STALL_END";
+    case COROSCOPE_EV_FD_DESC: return "FD_DESC";
+    case COROSCOPE_EV_FD_CLOSE: return "FD_CLOSE";
+    case COROSCOPE_EV_WAKER: return "WAKER";
     default: return NULL;
     }
 }
