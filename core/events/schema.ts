@@ -7,7 +7,7 @@
 
 export const EVENT_SIZE = 64;
 export const NO_WORKER = 0xffff;
-export const EVENTS_VERSION = 2;
+export const EVENTS_VERSION = 3;
 
 export const Kind = {
   NONE: 0,
@@ -42,6 +42,9 @@ export const Kind = {
   OFFCPU: 112,
   STALL: 113,
   STALL_END: 114,
+  FD_DESC: 115,
+  FD_CLOSE: 116,
+  WAKER: 117,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindId = (typeof Kind)[KindName];
