@@ -93,6 +93,13 @@ export class FdTable {
     return hit ? this.resolve(fd, hit, strings) : undefined;
   }
 
+  /** The processes (serials) with described fds, ascending. */
+  serials(): number[] {
+    const out = new Set<number>();
+    for (const k of this.byKey.keys()) out.add(Math.floor(k / 2 ** 21));
+    return [...out].sort((a, b) => a - b);
+  }
+
   /** Every description of process `serial` in force at t (or the latest of each fd with t = Infinity), by fd. */
   openAt(serial: number, t: number, strings: StringTable): FdAt[] {
     const out: FdAt[] = [];

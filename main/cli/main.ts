@@ -19,7 +19,7 @@ import { findDemo, listDemos, startCompanion } from '../app/demos.js';
 import type { Demo } from '../../preload/api.js';
 import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
-import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+import { bytes, count, DumpFds, dumpLine, liveView, statsReport, table } from './format.js';
 import { InsightFinder } from '../../core/insights/insights.js';
 import { startServe } from '../serve/server.js';
 import { packageRoot } from '../engine/paths.js';
@@ -694,12 +694,13 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
         `# coroscope trace: format ${inf.version}, pid ${inf.pid}, ${inf.complete ? 'closed cleanly' : 'not closed cleanly (no index: the writer was killed or is still writing)'}\n`,
       );
       let t0 = NaN;
+      const fds = new DumpFds(); // what each fd is, so waits and calls name it
       try {
         for (const b of r.batches()) {
           const lines: string[] = [];
           for (let i = 0; i < b.raw.length; i++) {
             if (Number.isNaN(t0) && b.raw.ts(i) > 0) t0 = b.raw.ts(i);
-            lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0));
+            lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0, fds));
           }
           if (!process.stdout.write(lines.join('\n') + '\n'))
             await new Promise((res) => process.stdout.once('drain', res));

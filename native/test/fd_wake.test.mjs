@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanEnv, compileProg, dump, examples, startEchoServer } from './support.mjs';
+import { cleanEnv, compileProg, dump, examples, here, startEchoServer } from './support.mjs';
 
 let tmp;
 before(() => {
@@ -105,4 +105,14 @@ test('socketpair ping-pong: each wake names the other coroutine; a file has its 
   assert.ok(closed > desc, 'the file fd is closed');
   const reused = evs.findIndex((e, i) => i > closed && new RegExp(`^fd ${pr} is pipe "pipe:\\[\\d+\\]" read end other end fd ${pw} \\(created\\)$`).test(e.text));
   assert.ok(reused > closed, `the reused number is described as the pipe:\n${show(evs, closed)}`);
+});
+
+test('traces of older events versions still read: no fd descriptions or wakers, waits as before', () => {
+  for (const name of ['hello-format1.cstrace', 'hello-format2.cstrace']) {
+    const evs = events(join(here, 'fixtures', name));
+    const head = spawnSync(dump, [join(here, 'fixtures', name)], { encoding: 'utf8' }).stdout.split('\n')[0];
+    assert.match(head, /events v1, closed cleanly$/);
+    assert.ok(evs.some((e) => /^parked sleeping in sleep/.test(e.text)), `${name}: its parked waits`);
+    assert.ok(!evs.some((e) => /^fd \d+ (is|closed)|^woken by /.test(e.text)), `${name}: nothing invented`);
+  }
 });

@@ -605,7 +605,7 @@ TEST(coroscope_dump_renders_a_small_trace_as_readable_lines)
     write_sample(path, 1);
     static char out[16384], err[4096];
     int rc = run_dump(path, out, sizeof out, err, sizeof err);
-    const char *expect = "# coroscope trace: pid 4242, format 1.0, events v2, closed cleanly\n"
+    const char *expect = "# coroscope trace: pid 4242, format 1.0, events v3, closed cleanly\n"
                          "0.000000 w1 co#7 \"conn-12\" created by a thread entry=\"handle_connection\" stack=65536\n"
                          "0.004311 w1 co#7 \"conn-12\" parked in read (fd 9 readable)\n"
                          "0.006020 w1 co#7 \"conn-12\" woke (fd 9 readable)\n"

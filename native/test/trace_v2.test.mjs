@@ -29,7 +29,7 @@ test('the recording workload is stored in format 2 at under 8 bytes per event an
 
   const head = spawnSync(dump, [file], { encoding: 'utf8', timeout: 60000, maxBuffer: 512 * 1024 * 1024 });
   assert.equal(head.status, 0, head.stderr);
-  assert.match(head.stdout, /^# coroscope trace: pid \d+, format 2\.0, events v2, closed cleanly$/m);
+  assert.match(head.stdout, /^# coroscope trace: pid \d+, format 2\.0, events v3, closed cleanly$/m);
 
   const bench = spawnSync(join(build, 'trace-bench'), [file, '1'], { encoding: 'utf8', timeout: 120000 });
   assert.equal(bench.status, 0, bench.stderr); // 0: every chunk round-tripped

@@ -114,7 +114,7 @@ static int describe(int fd, fd_info *in)
     return 1;
 }
 
-static void emit(int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
+static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
 {
     fd_info in;
     if (!describe(fd, &in)) return;
@@ -125,7 +125,7 @@ static void emit(int fd, cs_fd *e, int origin, int other, const struct sockaddr 
     }
     cs_co *co = cs_tls.co;
     uint64_t ls = cs_tel_string(in.local), ps = cs_tel_string(in.peer);
-    cs_tel_emit(COROSCOPE_EV_FD_DESC, co ? co->id : 0, (uint64_t)fd, (uint64_t)in.kind | (uint64_t)origin << 8, ls, ps,
+    cs_tel_emit_at(ts, COROSCOPE_EV_FD_DESC, co ? co->id : 0, (uint64_t)fd, (uint64_t)in.kind | (uint64_t)origin << 8, ls, ps,
                 (uint64_t)(int64_t)other);
     /* A stream socket neither listening nor connected yet (socket() before
      * bind/listen, which are not hooked) is described again at its next
@@ -145,11 +145,11 @@ void cs_fddesc_new(int fd, int origin, int other, const struct sockaddr *peer_sa
 {
     if (!cs_tel() || fd < 0 || cs_fd_is_hidden(fd)) return;
     int saved = errno;
-    emit(fd, cs_fd_get(fd), origin, other, peer_sa, peer_len);
+    emit(0, fd, cs_fd_get(fd), origin, other, peer_sa, peer_len);
     errno = saved;
 }
 
-void cs_fddesc_touch(int fd, int hook)
+void cs_fddesc_touch(int fd, int hook, uint64_t ts)
 {
     cs_fd *e = cs_fd_get(fd);
     if (!e) return;
@@ -157,7 +157,7 @@ void cs_fddesc_touch(int fd, int hook)
     if (__builtin_expect(atomic_load_explicit(&e->dmark, memory_order_relaxed) == ep, 1)) return;
     if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || cs_fd_is_hidden(fd)) return;
     int saved = errno;
-    emit(fd, e, COROSCOPE_FDO_FIRST_USE, -1, NULL, 0);
+    emit(ts, fd, e, COROSCOPE_FDO_FIRST_USE, -1, NULL, 0);
     errno = saved;
 }
 
@@ -206,7 +206,7 @@ void cs_fddesc_existing(void)
             if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
             int fd = atoi(d->d_name);
             if (fd == dfd || cs_fd_is_hidden(fd)) continue;
-            emit(fd, cs_fd_get(fd), COROSCOPE_FDO_EXISTING, -1, NULL, 0);
+            emit(0, fd, cs_fd_get(fd), COROSCOPE_FDO_EXISTING, -1, NULL, 0);
         }
     }
     syscall(SYS_close, dfd);
@@ -222,8 +222,8 @@ void cs_fdpeer_pair(int a, int b)
     }
     if (!cs_tel()) return;
     int saved = errno;
-    emit(a, ea, COROSCOPE_FDO_CREATED, b, NULL, 0);
-    emit(b, eb, COROSCOPE_FDO_CREATED, a, NULL, 0);
+    emit(0, a, ea, COROSCOPE_FDO_CREATED, b, NULL, 0);
+    emit(0, b, eb, COROSCOPE_FDO_CREATED, a, NULL, 0);
     errno = saved;
 }
 

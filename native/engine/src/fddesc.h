@@ -54,9 +54,11 @@ struct cs_fd;
  * given (used when getpeername cannot say yet: a connect in progress). */
 void cs_fddesc_new(int fd, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len);
 
-/* First use of fd by a hooked call (hook: its engine id): describe it
- * unless already done in this lifetime and epoch. Cheap when done. */
-void cs_fddesc_touch(int fd, int hook);
+/* First use of fd by a hooked call (hook: its engine id) whose record will
+ * be stamped ts (0: now): describe it, stamped ts too so that it sorts before
+ * that record and never between a CALL and its CALL_ADDR, unless already done
+ * in this lifetime and epoch. Cheap when done. */
+void cs_fddesc_touch(int fd, int hook, uint64_t ts);
 
 /* fd is being closed (cs_fd_closing, lock of e held): FD_CLOSE if it was
  * described in this epoch; the other end's waiters learn who closed it. */

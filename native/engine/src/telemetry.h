@@ -184,7 +184,7 @@ static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, i
                                                               uint64_t dur_ns)
 {
     cs_co *co = cs_tls.co;
-    if (fd >= 0) cs_fddesc_touch(fd, hook); /* its FD_DESC first, once per lifetime (fddesc.h) */
+    if (fd >= 0) cs_fddesc_touch(fd, hook, end_ns); /* its FD_DESC first, once per lifetime (fddesc.h) */
     uint64_t flags = (uint64_t)(in_co ? 1u << 16 : 0) | (parked ? 1u << 17 : 0) | (blocked ? 1u << 18 : 0);
     cs_tel_emit_at(end_ns, COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(hook + 1) | flags, (uint64_t)(int64_t)fd,
                    (uint64_t)ret, (uint64_t)(uint32_t)err | (arg > 0xffffffffu ? 0xffffffffull : arg) << 32, dur_ns);

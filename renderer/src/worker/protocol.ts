@@ -15,6 +15,7 @@
 import type { ApiPush, SummaryColumns } from '../../../preload/api.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import type { CallSummary } from '@core/derive/calls.js';
+import type { WakeCause } from '@core/derive/fds.js';
 import type { PreemptSummary } from '@core/derive/preemption.js';
 import type { ProcessSummary } from '@core/derive/process.js';
 import type { Snapshot } from '@core/derive/snapshot.js';
@@ -201,7 +202,17 @@ export interface Queries {
     { filter: string; showDone: boolean; sort: CoroutineSort; limit: number },
     { rows: CoroutineInfo[]; matched: number; total: number },
   ];
-  coroutineDetail: [{ co: number; lastCalls: number }, { info: CoroutineInfo | undefined; calls: CallRow[] }];
+  coroutineDetail: [
+    { co: number; lastCalls: number },
+    {
+      info: CoroutineInfo | undefined;
+      calls: CallRow[];
+      /** What the fd it waits on is (FD_DESC), when it waits on a described fd. */
+      waitsOn?: string;
+      /** Its latest wakes, newest first, each with its cause (core/derive/fds.ts wakeCauses). */
+      wakes: WakeCause[];
+    },
+  ];
   /** The engine's configuration as the CONFIG event said. */
   config: [Record<string, never>, ProcessSummary['config'] | undefined];
   /** The scheduler's state: live (position null) or at a recorded decision. */

@@ -9,6 +9,8 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
   const answer = useSessionQuery(sessionId, 'coroutineDetail', { co, lastCalls: LAST_CALLS }, { throttleMs: 200 });
   const info = answer?.info;
   const calls = answer?.calls ?? [];
+  const wakes = answer?.wakes ?? [];
+  const waitsOn = answer?.waitsOn;
   const base = useSessionQuery(sessionId, 'info', {}, { throttleMs: 200 })?.oldest ?? 0;
   return (
     <aside className="card detail" data-testid="coroutine-detail" data-co={co}>
@@ -25,7 +27,13 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
               <span className="dim">waits in</span>
               <span data-testid="coroutine-detail-wait">
                 {info.wait.hookName || info.wait.whyName}
-                {info.wait.why === 2 ? ` (joins #${info.wait.fd})` : info.wait.fd >= 0 ? ` fd ${info.wait.fd}` : ''}
+                {info.wait.why === 2
+                  ? ` (joins #${info.wait.fd})`
+                  : info.wait.fd >= 0
+                    ? waitsOn
+                      ? ` on ${waitsOn} (fd ${info.wait.fd})`
+                      : ` fd ${info.wait.fd}`
+                    : ''}
                 {info.wait.events
                   ? ` ${info.wait.events === 1 ? 'read' : info.wait.events === 2 ? 'write' : 'read|write'}`
                   : ''}
@@ -75,6 +83,18 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           Show in timeline
         </button>
       </p>
+      <h2>Woken by</h2>
+      {wakes.length === 0 && <p className="dim">no wakes seen</p>}
+      <table data-testid="coroutine-detail-wakes">
+        <tbody>
+          {wakes.map((w) => (
+            <tr key={w.ts} data-waker={w.waker || undefined}>
+              <td className="dim">{fmtDur(w.ts - base)}</td>
+              <td>{w.text}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h2>Last hooked calls</h2>
       {calls.length === 0 && <p className="dim">none</p>}
       <table data-testid="coroutine-detail-calls">
@@ -85,7 +105,7 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
               <td>
                 {c.call}
                 {c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}
-                {c.address ? <span className="dim"> {c.address}</span> : null}
+                {c.fdDesc ? <span className="dim"> {c.fdDesc}</span> : c.address ? <span className="dim"> {c.address}</span> : null}
               </td>
               <td className={c.errno ? 'error' : ''}>{c.errno ? `errno ${c.errno}` : c.result}</td>
               <td className="num">{fmtDur(c.duration)}</td>
