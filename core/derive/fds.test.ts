@@ -88,7 +88,8 @@ describe('wake causes', () => {
     );
     assert.equal(list.length, 1);
     assert.equal(list[0].waker, 12);
-    assert.equal(list[0].text, 'woken by co#12 writing to the other end of fd 5 (Unix stream) (its fd 9) after 3.2 ms');
+    assert.equal(list[0].wakerFd, 9);
+    assert.equal(list[0].text, 'woken by co#12 writing to the other end of fd 5 (Unix stream) after 3.2 ms');
   });
 
   it('without a WAKER an fd wake is the kernel’s; timers, joins and lock hand-offs say their cause', () => {
@@ -132,6 +133,6 @@ describe('wake causes', () => {
       dur: (ns) => `${ns / MS} ms`,
       fdName: (fd, t) => `fd ${fd} (${derived.fds.at(0, fd, t, strings)?.text ?? '?'})`,
     });
-    assert.equal(c.text, 'woken by co#1 writing to the other end of fd 5 (Unix stream (other end fd 4)) (its fd 4) after 1 ms');
+    assert.equal(c.text, 'woken by co#1 writing to the other end of fd 5 (Unix stream (other end fd 4)) after 1 ms');
   });
 });

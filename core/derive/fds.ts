@@ -140,6 +140,8 @@ export interface WakeCause {
   waker: number;
   /** The fd the woken coroutine waited on (-1: none). */
   fd: number;
+  /** The waker's fd, the other end (WAKER a2; -1: none). */
+  wakerFd: number;
   /** How long it had been parked (its CO_SUSPEND to the wake; NaN when the park was not seen). */
   parked: number;
   /** "woken by co#12 writing to the other end of fd 9 after 3.2 ms". */
@@ -174,10 +176,14 @@ export function wakeCauses(events: Iterable<CoEvent>, ctx: WakeContext, limit = 
     if (ev.kind === Kind.WAKER) {
       const last = out[out.length - 1];
       if (!last || last.why !== ReadyWhy.FD) continue;
-      const how = ev.a[0], waker = ev.a[1], wfd = ev.a[2], fd = ev.a[4];
+      const how = ev.a[0],
+        waker = ev.a[1],
+        wfd = ev.a[2],
+        fd = ev.a[4];
       last.waker = waker;
       const who = waker ? coName(waker) : 'a thread';
-      last.text = `woken by ${who} ${wakerHowName(how)} the other end of ${fdName(fd, last.ts)} (its fd ${wfd})${after(last.parked, ctx)}`;
+      last.wakerFd = wfd;
+      last.text = `woken by ${who} ${wakerHowName(how)} the other end of ${fdName(fd, last.ts)}${after(last.parked, ctx)}`;
       continue;
     }
     if (ev.kind !== Kind.WAKE) continue;
@@ -221,7 +227,7 @@ export function wakeCauses(events: Iterable<CoEvent>, ctx: WakeContext, limit = 
         waker = wakerCo;
         text = `${wakerCo ? `woken by ${coName(wakerCo)}` : 'woken'}${tail}`;
     }
-    out.push({ ts: ev.ts, why, waker, fd, parked, text });
+    out.push({ ts: ev.ts, why, waker, fd, wakerFd: -1, parked, text });
     parkedAt = NaN;
     if (out.length > limit * 2) out.splice(0, out.length - limit);
   }

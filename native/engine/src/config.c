@@ -27,6 +27,7 @@ cs_config cs_cfg = {
     .trace_policy = CS_TRACE_LOSSLESS,
     .tsc = 1,
     .ossched = 1,
+    .fddesc = 1,
     .stall_ns = 20 * 1000 * 1000,
 };
 
@@ -116,6 +117,7 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
     load_bool("COROSCOPE_TSC", &cs_cfg.tsc);
     load_bool("COROSCOPE_OSSCHED", &cs_cfg.ossched);
+    load_bool("COROSCOPE_FDDESC", &cs_cfg.fddesc);
     s = env("COROSCOPE_STALL_MS");
     if (s && *s) {
         char *end;

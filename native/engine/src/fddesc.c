@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "emit_call.h"
 #include "fdtable.h"
 #include "hook.h"
@@ -143,7 +144,7 @@ static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const str
 
 void cs_fddesc_new(int fd, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
 {
-    if (!cs_tel() || fd < 0 || cs_fd_is_hidden(fd)) return;
+    if (!cs_tel() || !cs_cfg.fddesc || fd < 0 || cs_fd_is_hidden(fd)) return;
     int saved = errno;
     emit(0, fd, cs_fd_get(fd), origin, other, peer_sa, peer_len);
     errno = saved;
@@ -155,7 +156,7 @@ void cs_fddesc_touch(int fd, int hook, uint64_t ts)
     if (!e) return;
     uint32_t ep = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed);
     if (__builtin_expect(atomic_load_explicit(&e->dmark, memory_order_relaxed) == ep, 1)) return;
-    if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || cs_fd_is_hidden(fd)) return;
+    if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || !cs_cfg.fddesc || cs_fd_is_hidden(fd)) return;
     int saved = errno;
     emit(ts, fd, e, COROSCOPE_FDO_FIRST_USE, -1, NULL, 0);
     errno = saved;
@@ -189,7 +190,7 @@ void cs_fddesc_closing(int fd, cs_fd *e)
 
 void cs_fddesc_existing(void)
 {
-    if (!cs_tel()) return;
+    if (!cs_tel() || !cs_cfg.fddesc) return;
     int saved = errno;
     int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
@@ -220,7 +221,7 @@ void cs_fdpeer_pair(int a, int b)
         atomic_store_explicit(&ea->pair, b + 1, memory_order_relaxed);
         atomic_store_explicit(&eb->pair, a + 1, memory_order_relaxed);
     }
-    if (!cs_tel()) return;
+    if (!cs_tel() || !cs_cfg.fddesc) return;
     int saved = errno;
     emit(0, a, ea, COROSCOPE_FDO_CREATED, b, NULL, 0);
     emit(0, b, eb, COROSCOPE_FDO_CREATED, a, NULL, 0);
@@ -230,7 +231,7 @@ void cs_fdpeer_pair(int a, int b)
 void cs_fdpeer_note_slow(cs_fd *e, int fd, int dir)
 {
     int p = atomic_load_explicit(&e->pair, memory_order_relaxed);
-    if (p <= 0 || !cs_tel()) return;
+    if (p <= 0 || !cs_tel() || !cs_cfg.fddesc) return;
     cs_fd *o = cs_fd_peek(p - 1);
     if (!o || atomic_load_explicit(&o->pair, memory_order_relaxed) != fd + 1) return;
     /* A write here makes the other end readable; a read here makes room for its writers. */

@@ -37,6 +37,9 @@
  *   coroutines writing the same end at the same instant may leave a mixed
  *   note (a diagnostic, never used for scheduling).
  *
+ * COROSCOPE_FDDESC=0 (cs_cfg.fddesc) turns descriptions and notes off
+ * (pairs are still recorded: they cost nothing per call).
+ *
  * Threads: any thread making or using fds; the netpoller's caller for
  * cs_fdpeer_emit; the control thread for cs_fddesc_existing. Never in a
  * signal handler. errno is preserved by every function.

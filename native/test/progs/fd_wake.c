@@ -9,13 +9,19 @@
  *   2. "reader" opens FILE, reads it, closes it; then makes a pipe, whose
  *      read end takes the number FILE had (the lowest free fd), writes one
  *      byte to it and reads it back.
+ *   3. With --park: "waiter" connects to a TCP listener of this process
+ *      (127.0.0.1, never accepted) and parks in read on it; main exits
+ *      200 ms later with "waiter" still parked (for the app's detail).
  * Prints one line: "file_fd=N pipe_fds=R,W sv=A,B".
  */
 #define _GNU_SOURCE
 #include <coroscope.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,10 +77,41 @@ static void *reader(void *arg)
     return NULL;
 }
 
+static struct sockaddr_in listen_addr;
+
+static void *waiter(void *arg)
+{
+    (void)arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char c;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&listen_addr, sizeof listen_addr)) {
+        perror("waiter connect");
+        exit(1);
+    }
+    if (read(fd, &c, 1) < 0) perror("waiter read"); /* nobody writes: parked until the process ends */
+    return NULL;
+}
+
+static int start_waiter(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t len = sizeof listen_addr;
+    listen_addr.sin_family = AF_INET;
+    listen_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&listen_addr, sizeof listen_addr) || listen(l, 4) ||
+        getsockname(l, (struct sockaddr *)&listen_addr, &len)) {
+        perror("listener");
+        return 1;
+    }
+    coroscope_co *w;
+    return coroscope_spawn(&w, "waiter", waiter, NULL);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: fd_wake FILE\n");
+    int park = argc == 3 && strcmp(argv[2], "--park") == 0;
+    if (argc != 2 && !park) {
+        fprintf(stderr, "usage: fd_wake FILE [--park]\n");
         return 2;
     }
     path = argv[1];
@@ -90,5 +127,10 @@ int main(int argc, char **argv)
     if (coroscope_spawn(&r, "reader", reader, NULL)) return 1;
     coroscope_join(r, NULL);
     printf("file_fd=%d pipe_fds=%d,%d sv=%d,%d\n", file_fd, pfd[0], pfd[1], sv[0], sv[1]);
+    fflush(stdout);
+    if (park) {
+        if (start_waiter()) return 1;
+        usleep(200000);
+    }
     return 0;
 }

@@ -90,7 +90,7 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           {wakes.map((w) => (
             <tr key={w.ts} data-waker={w.waker || undefined}>
               <td className="dim">{fmtDur(w.ts - base)}</td>
-              <td>{w.text}</td>
+              <td className="wrap">{w.text}</td>
             </tr>
           ))}
         </tbody>
@@ -102,7 +102,7 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           {calls.map((c) => (
             <tr key={c.index}>
               <td className="dim">{fmtDur(c.ts - base)}</td>
-              <td>
+              <td className="wrap">
                 {c.call}
                 {c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}
                 {c.fdDesc ? <span className="dim"> {c.fdDesc}</span> : c.address ? <span className="dim"> {c.address}</span> : null}
