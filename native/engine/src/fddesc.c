@@ -115,10 +115,16 @@ static int describe(int fd, fd_info *in)
     return 1;
 }
 
-static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
+/* FD_DESC of fd: from `known` when the caller knows what it made (no
+ * system call), else described from the fd itself. */
+static void emit_known(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa,
+                       socklen_t peer_len, const fd_info *known)
 {
     fd_info in;
-    if (!describe(fd, &in)) return;
+    if (known)
+        in = *known;
+    else if (!describe(fd, &in))
+        return;
     if (!in.peer[0] && peer_sa) cs_format_sockaddr(peer_sa, peer_len, in.peer, TEXT_MAX);
     if (other < 0 && e) {
         int p = atomic_load_explicit(&e->pair, memory_order_relaxed);
@@ -138,8 +144,67 @@ static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const str
                                                  !in.local[0])) &&
                       !(in.kind & COROSCOPE_FDF_LISTENING) && !in.peer[0] && other < 0;
     if (e)
-        atomic_store_explicit(&e->dmark, provisional ? 0 : atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed),
+        atomic_store_explicit(&e->dmark, atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) << 1 | (uint32_t)provisional,
                               memory_order_relaxed);
+}
+
+static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
+{
+    emit_known(ts, fd, e, origin, other, peer_sa, peer_len, NULL);
+}
+
+void cs_fddesc_made(int fd, uint32_t kind, const char *path)
+{
+    if (!cs_tel() || !cs_cfg.fddesc || fd < 0 || cs_fd_is_hidden(fd)) return;
+    int saved = errno;
+    fd_info in = {.kind = kind};
+    in.local[0] = in.peer[0] = '\0';
+    if (kind == COROSCOPE_FD_UNKNOWN) {
+        /* open*: what the path is (a file, a directory, a FIFO, a device) from fstat; the path as given
+         * when absolute (interned already for the CALL_ADDR), else the kernel's. */
+        struct stat st;
+        if (syscall(SYS_fstat, fd, &st) < 0 || !path || path[0] != '/') {
+            emit(0, fd, cs_fd_get(fd), COROSCOPE_FDO_CREATED, -1, NULL, 0);
+            errno = saved;
+            return;
+        }
+        switch (st.st_mode & S_IFMT) {
+        case S_IFREG: in.kind = COROSCOPE_FD_FILE; break;
+        case S_IFDIR: in.kind = COROSCOPE_FD_DIR; break;
+        case S_IFCHR: in.kind = COROSCOPE_FD_CHAR; break;
+        case S_IFBLK: in.kind = COROSCOPE_FD_BLOCK; break;
+        case S_IFIFO: {
+            long fl = syscall(SYS_fcntl, fd, F_GETFL);
+            in.kind = COROSCOPE_FD_FIFO | (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY ? COROSCOPE_FDF_READ_END : 0) |
+                      (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY ? COROSCOPE_FDF_WRITE_END : 0);
+            break;
+        }
+        default: in.kind = COROSCOPE_FD_OTHER; break;
+        }
+        snprintf(in.local, TEXT_MAX, "%s", path);
+    }
+    emit_known(0, fd, cs_fd_get(fd), COROSCOPE_FDO_CREATED, -1, NULL, 0, &in);
+    errno = saved;
+}
+
+void cs_fddesc_socket(int fd, int stream, int origin, const struct sockaddr *peer_sa, socklen_t peer_len)
+{
+    if (!cs_tel() || !cs_cfg.fddesc || fd < 0) return;
+    int saved = errno;
+    /* A connected stream socket: its family says TCP or Unix, no fstat or getsockopt. */
+    struct sockaddr_storage ss;
+    socklen_t l = sizeof ss;
+    fd_info in = {.kind = COROSCOPE_FD_SOCKET};
+    in.local[0] = in.peer[0] = '\0';
+    if (syscall(SYS_getsockname, fd, (struct sockaddr *)&ss, &l) == 0) {
+        int fam = ss.ss_family;
+        if (stream && (fam == AF_INET || fam == AF_INET6)) in.kind = COROSCOPE_FD_TCP;
+        else if (stream && fam == AF_UNIX) in.kind = COROSCOPE_FD_UNIX_STREAM;
+        cs_format_sockaddr((struct sockaddr *)&ss, l, in.local, TEXT_MAX);
+    }
+    sock_name(fd, SYS_getpeername, in.peer);
+    emit_known(0, fd, cs_fd_get(fd), origin, -1, peer_sa, peer_len, &in);
+    errno = saved;
 }
 
 void cs_fddesc_new(int fd, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
@@ -154,7 +219,7 @@ void cs_fddesc_touch(int fd, int hook, uint64_t ts)
 {
     cs_fd *e = cs_fd_get(fd);
     if (!e) return;
-    uint32_t ep = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed);
+    uint32_t ep = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) << 1; /* described, not provisional */
     if (__builtin_expect(atomic_load_explicit(&e->dmark, memory_order_relaxed) == ep, 1)) return;
     if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || !cs_cfg.fddesc || cs_fd_is_hidden(fd)) return;
     int saved = errno;
@@ -180,8 +245,8 @@ void cs_fddesc_closing(int fd, cs_fd *e)
             atomic_store_explicit(&o->pair, 0, memory_order_relaxed);
         }
     }
-    if (cs_tel() && atomic_load_explicit(&e->dmark, memory_order_relaxed) ==
-                        atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed)) {
+    uint32_t mark = atomic_load_explicit(&e->dmark, memory_order_relaxed);
+    if (cs_tel() && mark && mark >> 1 == atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed)) {
         cs_co *co = cs_tls.co;
         cs_tel_emit(COROSCOPE_EV_FD_CLOSE, co ? co->id : 0, (uint64_t)fd, 0, 0, 0, 0);
     }
@@ -214,7 +279,7 @@ void cs_fddesc_existing(void)
     errno = saved;
 }
 
-void cs_fdpeer_pair(int a, int b)
+void cs_fdpeer_pair(int a, int b, uint32_t kind_a, uint32_t kind_b)
 {
     cs_fd *ea = cs_fd_get(a), *eb = cs_fd_get(b);
     if (ea && eb) {
@@ -223,8 +288,11 @@ void cs_fdpeer_pair(int a, int b)
     }
     if (!cs_tel() || !cs_cfg.fddesc) return;
     int saved = errno;
-    emit(0, a, ea, COROSCOPE_FDO_CREATED, b, NULL, 0);
-    emit(0, b, eb, COROSCOPE_FDO_CREATED, a, NULL, 0);
+    fd_info in = {.kind = kind_a}; /* the hook knows what it made: no system call */
+    in.local[0] = in.peer[0] = '\0';
+    emit_known(0, a, ea, COROSCOPE_FDO_CREATED, b, NULL, 0, &in);
+    in.kind = kind_b;
+    emit_known(0, b, eb, COROSCOPE_FDO_CREATED, a, NULL, 0, &in);
     errno = saved;
 }
 

@@ -68,7 +68,8 @@ typedef struct cs_fd {
     _Atomic uint32_t seq[2];     /* readiness edges seen, per direction (written under lock) */
     _Atomic int64_t timeo_ns[2]; /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
     cs_waiter *waiters[2];
-    /* fddesc.h: described in this telemetry epoch (0: not in this lifetime);
+    /* fddesc.h: the telemetry epoch it was described in << 1 | provisional
+     * (0: not in this lifetime);
      * the other end made here (fd + 1, 0: none) and its lifetime; per
      * direction, the latest transfer on the other end that may wake this
      * end's waiters (co id, its ts, its fd, enum coroscope_waker_how). */

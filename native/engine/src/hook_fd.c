@@ -95,7 +95,7 @@ CS_EXPORT int pipe(int fds[2])
     if (r == 0) {
         cs_fd_created(fds[0], CS_FD_POLLABLE, 0, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, 0, 0, 0);
-        cs_fdpeer_pair(fds[0], fds[1]);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END, COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -111,7 +111,7 @@ CS_EXPORT int pipe2(int fds[2], int flags)
         int nb = (flags & O_NONBLOCK) != 0;
         cs_fd_created(fds[0], CS_FD_POLLABLE, nb, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, nb, 0, 0);
-        cs_fdpeer_pair(fds[0], fds[1]);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END, COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe2, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -131,7 +131,7 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
             atomic_store_explicit(&e->eventfd, 1, memory_order_relaxed);
             atomic_store_explicit(&e->fifo, 0, memory_order_relaxed);
         }
-        cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
+        cs_fddesc_made(r, COROSCOPE_FD_EVENTFD, NULL);
     }
     return (int)done(CS_HOOK_eventfd, r, r, err, saved);
 }
