@@ -221,7 +221,11 @@ void cs_fddesc_touch(int fd, int hook, uint64_t ts)
     if (!e) return;
     uint32_t ep = atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) << 1; /* described, not provisional */
     if (__builtin_expect(atomic_load_explicit(&e->dmark, memory_order_relaxed) == ep, 1)) return;
-    if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || !cs_cfg.fddesc || cs_fd_is_hidden(fd)) return;
+    /* close: it is going; socket: no address yet (its next call describes it); connect: described
+     * when connected (connect_hooked). */
+    if (hook == CS_HOOK_close || hook == CS_HOOK_close_range || hook == CS_HOOK_socket || hook == CS_HOOK_connect ||
+        !cs_cfg.fddesc || cs_fd_is_hidden(fd))
+        return;
     int saved = errno;
     emit(ts, fd, e, COROSCOPE_FDO_FIRST_USE, -1, NULL, 0);
     errno = saved;
