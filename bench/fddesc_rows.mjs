@@ -18,7 +18,21 @@
 import { join } from 'node:path';
 
 export function fddescBenchmarks(h) {
-  const { opts, log, mustRun, lastJson, median, row, errorRow, round4, cleanEnv, needNative, cc, linkEngine, echoOnce } = h;
+  const {
+    opts,
+    log,
+    mustRun,
+    lastJson,
+    median,
+    row,
+    errorRow,
+    round4,
+    cleanEnv,
+    needNative,
+    cc,
+    linkEngine,
+    echoOnce,
+  } = h;
 
   async function benchFddesc() {
     const trace = join(h.out, 'fddesc.cstrace');
@@ -67,11 +81,20 @@ export function fddescBenchmarks(h) {
           meets_target: value <= 2000,
           detail: {
             ns_per_fd_described: perFd,
-            median_ns_on: { socket: round4(median(on.socket)), pipe: round4(median(on.pipe)), open: round4(median(on.open)) },
-            median_ns_off: { socket: round4(median(off.socket)), pipe: round4(median(off.pipe)), open: round4(median(off.open)) },
+            median_ns_on: {
+              socket: round4(median(on.socket)),
+              pipe: round4(median(on.pipe)),
+              open: round4(median(on.open)),
+            },
+            median_ns_off: {
+              socket: round4(median(off.socket)),
+              pipe: round4(median(off.pipe)),
+              open: round4(median(off.open)),
+            },
             reps_on: on,
             reps_off: off,
-            method: 'c/fd_create.c 20000 iterations x 3 rounds per process (median round), worker thread CPU time, on/off interleaved, recording',
+            method:
+              'c/fd_create.c 20000 iterations x 3 rounds per process (median round), worker thread CPU time, on/off interleaved, recording',
           },
         }),
       );

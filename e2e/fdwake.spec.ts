@@ -10,13 +10,25 @@ import { artifacts, root, servedForFile } from './serveHarness.js';
 
 const served = servedForFile();
 
-test('fd_wake: the detail names the TCP connection a coroutine waits on, and who woke the ping-pong players', async ({ page }) => {
+test('fd_wake: the detail names the TCP connection a coroutine waits on, and who woke the ping-pong players', async ({
+  page,
+}) => {
   const dir = served().dir;
   const exe = join(dir, 'fd_wake');
   const cc = spawnSync(
     'cc',
-    ['-O1', '-I', join(root, 'native', 'engine', 'include'), join(root, 'native', 'test', 'progs', 'fd_wake.c'), '-o', exe,
-      '-L', join(root, 'native', 'build'), '-lcoroscope', `-Wl,-rpath,${join(root, 'native', 'build')}`],
+    [
+      '-O1',
+      '-I',
+      join(root, 'native', 'engine', 'include'),
+      join(root, 'native', 'test', 'progs', 'fd_wake.c'),
+      '-o',
+      exe,
+      '-L',
+      join(root, 'native', 'build'),
+      '-lcoroscope',
+      `-Wl,-rpath,${join(root, 'native', 'build')}`,
+    ],
     { encoding: 'utf8' },
   );
   expect(cc.status, cc.stderr).toBe(0);
@@ -53,7 +65,9 @@ test('fd_wake: the detail names the TCP connection a coroutine waits on, and who
   await table.locator('tr', { hasText: 'pong' }).click();
   const wakes = page.getByTestId('coroutine-detail-wakes');
   await expect(wakes.locator('tr').first()).toBeVisible();
-  await expect(wakes).toContainText(/woken by co#\d+ "ping" writing to the other end of fd \d+ \(Unix stream \(other end fd \d+\)\) after/);
+  await expect(wakes).toContainText(
+    /woken by co#\d+ "ping" writing to the other end of fd \d+ \(Unix stream \(other end fd \d+\)\) after/,
+  );
   await expect(wakes.locator(`tr[data-waker="${ping}"]`).first()).toBeVisible();
   await page.screenshot({ path: join(artifacts, 'fdwake-detail.png') });
 });

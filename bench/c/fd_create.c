@@ -56,7 +56,8 @@ static void *run(void *arg)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 64) || getsockname(l, (struct sockaddr *)&a, &al))
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 64) ||
+        getsockname(l, (struct sockaddr *)&a, &al))
         die("listener");
     uint64_t t0 = now_ns();
     for (long i = 0; i < j->n; i++) {

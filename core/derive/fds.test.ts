@@ -37,7 +37,13 @@ describe('fd table', () => {
       (w) => {
         w.push({ ts: 10 * MS, kind: Kind.FD_DESC, ...W0, co: 3, a: [7, desc(FdKind.TCP, FdOrigin.CREATED), 1, 2, -1] });
         w.push({ ts: 20 * MS, kind: Kind.FD_CLOSE, ...W0, co: 3, a: [7] });
-        w.push({ ts: 30 * MS, kind: Kind.FD_DESC, ...W0, co: 3, a: [7, desc(FdKind.FILE, FdOrigin.CREATED), 3, 0, -1] });
+        w.push({
+          ts: 30 * MS,
+          kind: Kind.FD_DESC,
+          ...W0,
+          co: 3,
+          a: [7, desc(FdKind.FILE, FdOrigin.CREATED), 3, 0, -1],
+        });
       },
       [
         [1, '127.0.0.1:41234'],
@@ -56,7 +62,12 @@ describe('fd table', () => {
   it('an fd described at its first use or at subscription existed before: it explains earlier waits too', () => {
     const { derived, strings } = session(
       (w) => {
-        w.push({ ts: 50 * MS, kind: Kind.FD_DESC, ...MAIN, a: [0, desc(FdKind.PIPE, FdOrigin.EXISTING, FdFlag.READ_END), 1, 0, -1] });
+        w.push({
+          ts: 50 * MS,
+          kind: Kind.FD_DESC,
+          ...MAIN,
+          a: [0, desc(FdKind.PIPE, FdOrigin.EXISTING, FdFlag.READ_END), 1, 0, -1],
+        });
       },
       [[1, 'pipe:[99]']],
     );
@@ -118,17 +129,19 @@ describe('wake causes', () => {
   });
 
   it('reads the records of the store as the coroutine detail does (scanCo), FD_DESC naming the fd', () => {
-    const { store, derived, strings } = session(
-      (w) => {
-        w.push({ ts: 1 * MS, kind: Kind.FD_DESC, ...MAIN, a: [5, desc(FdKind.UNIX_STREAM, FdOrigin.CREATED), 0, 0, 4] });
-        w.push({ ts: 2 * MS, kind: Kind.CO_SUSPEND, ...W0, co: 2, a: [SuspendWhy.CALL, read, 5, 1, 0] });
-        w.push({ ts: 3 * MS, kind: Kind.WAKE, ...W0, co: 2, a: [ReadyWhy.FD, 5, 1, 0, 0] });
-        w.push({ ts: 3 * MS, kind: Kind.WAKER, ...W0, co: 2, a: [WakerHow.WROTE, 1, 4, 2.5 * MS, 5] });
-      },
-      [],
-    );
+    const { store, derived, strings } = session((w) => {
+      w.push({ ts: 1 * MS, kind: Kind.FD_DESC, ...MAIN, a: [5, desc(FdKind.UNIX_STREAM, FdOrigin.CREATED), 0, 0, 4] });
+      w.push({ ts: 2 * MS, kind: Kind.CO_SUSPEND, ...W0, co: 2, a: [SuspendWhy.CALL, read, 5, 1, 0] });
+      w.push({ ts: 3 * MS, kind: Kind.WAKE, ...W0, co: 2, a: [ReadyWhy.FD, 5, 1, 0, 0] });
+      w.push({ ts: 3 * MS, kind: Kind.WAKER, ...W0, co: 2, a: [WakerHow.WROTE, 1, 4, 2.5 * MS, 5] });
+    }, []);
     const evs: CoEvent[] = [];
-    store.scanCo(2, -Infinity, Infinity, (e) => void evs.push({ ts: e.ts, kind: e.kind, co: e.co, a: Array.from(e.a) }));
+    store.scanCo(
+      2,
+      -Infinity,
+      Infinity,
+      (e) => void evs.push({ ts: e.ts, kind: e.kind, co: e.co, a: Array.from(e.a) }),
+    );
     const [c] = wakeCauses(evs, {
       dur: (ns) => `${ns / MS} ms`,
       fdName: (fd, t) => `fd ${fd} (${derived.fds.at(0, fd, t, strings)?.text ?? '?'})`,

@@ -103,7 +103,7 @@ export class FdTable {
   /** Every description of process `serial` in force at t (or the latest of each fd with t = Infinity), by fd. */
   openAt(serial: number, t: number, strings: StringTable): FdAt[] {
     const out: FdAt[] = [];
-    for (const [k, list] of this.byKey) {
+    for (const k of this.byKey.keys()) {
       if (Math.floor(k / 2 ** 21) !== serial) continue;
       const fd = k % 2 ** 21;
       const d = this.at(serial, fd, t, strings);
@@ -187,7 +187,9 @@ export function wakeCauses(events: Iterable<CoEvent>, ctx: WakeContext, limit = 
       continue;
     }
     if (ev.kind !== Kind.WAKE) continue;
-    const why = ev.a[0], detail = ev.a[1], wakerCo = ev.a[3];
+    const why = ev.a[0],
+      detail = ev.a[1],
+      wakerCo = ev.a[3];
     const parked = Number.isNaN(parkedAt) ? NaN : ev.ts - parkedAt;
     const tail = after(parked, ctx);
     let text: string;

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FdFlag, FdKind, FdOrigin, fdText, WakerHow } from './fds.js';
 
-const header = readFileSync(fileURLToPath(new URL('../../native/engine/include/coroscope_events.h', import.meta.url)), 'utf8')
+const header = readFileSync(
+  fileURLToPath(new URL('../../native/engine/include/coroscope_events.h', import.meta.url)),
+  'utf8',
+)
   .replace(/\/\*[\s\S]*?\*\//g, '')
   .replace(/\/\/.*$/gm, '');
 
@@ -13,7 +16,10 @@ function members(name: string, prefix: string): Record<string, number> {
   const m = new RegExp(`enum\\s+${name}\\s*\\{([^}]*)\\}`).exec(header);
   assert.ok(m, `enum ${name}`);
   const out: Record<string, number> = {};
-  for (const item of m[1].split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [ident, value] = item.split('=').map((s) => s.trim());
     out[ident.slice(prefix.length)] = Number(value);
   }
@@ -32,10 +38,25 @@ test('fd kinds, origins and waker hows equal the header enums; flag bits its def
 });
 
 test('an fd in one line: sockets with both ends, files by path, pipes by end and partner', () => {
-  assert.equal(fdText({ kind: FdKind.TCP, flags: 0, local: '127.0.0.1:41234', peer: '127.0.0.1:5432', other: -1 }), 'TCP 127.0.0.1:41234 → 127.0.0.1:5432');
-  assert.equal(fdText({ kind: FdKind.TCP, flags: FdFlag.LISTENING, local: '0.0.0.0:8080', peer: '', other: -1 }), 'TCP listening 0.0.0.0:8080');
-  assert.equal(fdText({ kind: FdKind.FILE, flags: 0, local: '/var/lib/app.db', peer: '', other: -1 }), 'file /var/lib/app.db');
-  assert.equal(fdText({ kind: FdKind.PIPE, flags: FdFlag.READ_END, local: 'pipe:[77]', peer: '', other: 9 }), 'pipe read end (other end fd 9)');
-  assert.equal(fdText({ kind: FdKind.UNIX_STREAM, flags: 0, local: '', peer: '', other: 5 }), 'Unix stream (other end fd 5)');
+  assert.equal(
+    fdText({ kind: FdKind.TCP, flags: 0, local: '127.0.0.1:41234', peer: '127.0.0.1:5432', other: -1 }),
+    'TCP 127.0.0.1:41234 → 127.0.0.1:5432',
+  );
+  assert.equal(
+    fdText({ kind: FdKind.TCP, flags: FdFlag.LISTENING, local: '0.0.0.0:8080', peer: '', other: -1 }),
+    'TCP listening 0.0.0.0:8080',
+  );
+  assert.equal(
+    fdText({ kind: FdKind.FILE, flags: 0, local: '/var/lib/app.db', peer: '', other: -1 }),
+    'file /var/lib/app.db',
+  );
+  assert.equal(
+    fdText({ kind: FdKind.PIPE, flags: FdFlag.READ_END, local: 'pipe:[77]', peer: '', other: 9 }),
+    'pipe read end (other end fd 9)',
+  );
+  assert.equal(
+    fdText({ kind: FdKind.UNIX_STREAM, flags: 0, local: '', peer: '', other: 5 }),
+    'Unix stream (other end fd 5)',
+  );
   assert.equal(fdText({ kind: FdKind.EVENTFD, flags: 0, local: '', peer: '', other: -1 }), 'eventfd');
 });

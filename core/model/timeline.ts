@@ -325,7 +325,15 @@ export class TimelineBuilder {
       case Kind.WAKE:
         return this.onWake(r, i, ts);
       case Kind.FD_DESC:
-        return this.fds.onDesc(this.thread(r.tid(i)).pid, ts, r.signed(i, 0), r.a(i, 1), r.a(i, 2), r.a(i, 3), r.signed(i, 4));
+        return this.fds.onDesc(
+          this.thread(r.tid(i)).pid,
+          ts,
+          r.signed(i, 0),
+          r.a(i, 1),
+          r.a(i, 2),
+          r.a(i, 3),
+          r.signed(i, 4),
+        );
       case Kind.FD_CLOSE:
         return this.fds.onClose(this.thread(r.tid(i)).pid, ts, r.signed(i, 0));
       case Kind.CALL:
@@ -902,7 +910,8 @@ function readyArgs(a: ArgList, r: RawEvents, i: number): ArgList {
  */
 /** The WAKER record of the WAKE at i (same thread and co, within the next few records), or -1. */
 function wakerAfter(r: RawEvents, i: number): number {
-  const tid = r.tid(i), co = r.co(i);
+  const tid = r.tid(i),
+    co = r.co(i);
   for (let k = i + 1; k < r.length && k <= i + 6; k++) {
     const kind = r.kind(k);
     if (r.tid(k) !== tid) continue;

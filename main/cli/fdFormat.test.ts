@@ -18,7 +18,13 @@ test('a wait on a described fd reads "parked in read on TCP a → b"; close ends
     .push({ ts: 1, kind: Kind.THREAD, ...W, a: [9, 0, 0, 4242, 0] })
     .push({ ts: 2, kind: Kind.FD_DESC, ...W, co: 3, a: [7, FdKind.TCP | (FdOrigin.CONNECTED << 8), 1, 2, -1] })
     .push({ ts: 3, kind: Kind.CO_SUSPEND, ...W, co: 3, a: [SuspendWhy.CALL, hookId('read'), 7, 1, 0] })
-    .push({ ts: 4, kind: Kind.CALL, ...W, co: 3, a: [hookId('read') | CallFlag.IN_CO | CallFlag.PARKED, 7, 5, 4096 * 2 ** 32, 1] })
+    .push({
+      ts: 4,
+      kind: Kind.CALL,
+      ...W,
+      co: 3,
+      a: [hookId('read') | CallFlag.IN_CO | CallFlag.PARKED, 7, 5, 4096 * 2 ** 32, 1],
+    })
     .push({ ts: 5, kind: Kind.FD_CLOSE, ...W, co: 3, a: [7] })
     .push({ ts: 6, kind: Kind.CO_SUSPEND, ...W, co: 3, a: [SuspendWhy.CALL, hookId('read'), 7, 1, 0] })
     .push({ ts: 7, kind: Kind.WAKE, ...W, co: 3, a: [ReadyWhy.FD, 7, 1, 0, 0] })

@@ -29,7 +29,15 @@ export class DumpFds {
     const kind = raw.kind(i);
     if (kind === Kind.THREAD) this.pidOfTid.set(raw.a(i, 0), raw.a(i, 3));
     else if (kind === Kind.FD_DESC)
-      this.table.onDesc(this.pid(raw.tid(i)), raw.ts(i), raw.signed(i, 0), raw.a(i, 1), raw.a(i, 2), raw.a(i, 3), raw.signed(i, 4));
+      this.table.onDesc(
+        this.pid(raw.tid(i)),
+        raw.ts(i),
+        raw.signed(i, 0),
+        raw.a(i, 1),
+        raw.a(i, 2),
+        raw.a(i, 3),
+        raw.signed(i, 4),
+      );
     else if (kind === Kind.FD_CLOSE) this.table.onClose(this.pid(raw.tid(i)), raw.ts(i), raw.signed(i, 0));
   }
 

@@ -148,7 +148,10 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable, f
       const a0 = raw.lo(i, 0);
       const h = a0 & 0xffff;
       const parts: string[] = [];
-      if (hookHasFd(h)) parts.push(`fd=${raw.signed(i, 1)}${h !== hookId('close') && h !== hookId('close_range') ? fdIs(raw.signed(i, 1)) : ''}`);
+      if (hookHasFd(h))
+        parts.push(
+          `fd=${raw.signed(i, 1)}${h !== hookId('close') && h !== hookId('close_range') ? fdIs(raw.signed(i, 1)) : ''}`,
+        );
       const summary = raw.hi(i, 3);
       switch (summaryKind(h)) {
         case 'bytes':
@@ -234,7 +237,10 @@ export function dumpLine(raw: RawEvents, i: number, strings: StringTable, t0: nu
 // ---- summaries -------------------------------------------------------------------
 
 /** "read on TCP 127.0.0.1:41234 → 127.0.0.1:5432 (fd 7)" for a suspended coroutine; '-' otherwise. */
-function waitText(s: Session, c: { co: number; since: number; wait?: { why: number; hookName: string; whyName: string; fd: number } }): string {
+function waitText(
+  s: Session,
+  c: { co: number; since: number; wait?: { why: number; hookName: string; whyName: string; fd: number } },
+): string {
   const w = c.wait;
   if (!w) return '-';
   const what = w.hookName || w.whyName;

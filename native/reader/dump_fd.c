@@ -13,9 +13,10 @@
 
 const char *dump_fd_kind(uint64_t kind)
 {
-    static const char *const names[] = {"unknown",   "TCP",   "UDP",     "Unix stream", "Unix datagram", "Unix seqpacket",
-                                        "socket",    "file",  "directory", "FIFO",     "pipe",          "eventfd",
-                                        "timerfd",   "signalfd", "epoll", "char device", "block device", "anon inode"};
+    static const char *const names[] = {"unknown",        "TCP",          "UDP",       "Unix stream", "Unix datagram",
+                                        "Unix seqpacket", "socket",       "file",      "directory",   "FIFO",
+                                        "pipe",           "eventfd",      "timerfd",   "signalfd",    "epoll",
+                                        "char device",    "block device", "anon inode"};
     return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
@@ -49,8 +50,8 @@ void dump_fd_render(const coroscope_event *e, char *out, size_t cap, dump_fd_tex
         else
             snprintf(who, sizeof who, "a thread");
         double ms = e->ts > a[3] ? (double)(e->ts - a[3]) / 1e6 : 0;
-        snprintf(out, cap, "woken by %s %s the other end (fd %" PRId64 ") %.3fms earlier; it waited on fd %" PRId64, who,
-                 how, (int64_t)a[2], ms, (int64_t)a[4]);
+        snprintf(out, cap, "woken by %s %s the other end (fd %" PRId64 ") %.3fms earlier; it waited on fd %" PRId64,
+                 who, how, (int64_t)a[2], ms, (int64_t)a[4]);
         break;
     }
     default: snprintf(out, cap, "kind %u", e->kind); break;

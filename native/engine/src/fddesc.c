@@ -69,12 +69,14 @@ static int describe(int fd, fd_info *in)
     case S_IFSOCK: {
         int dom = sockopt_int(fd, SO_DOMAIN), type = sockopt_int(fd, SO_TYPE);
         if (dom == AF_INET || dom == AF_INET6)
-            in->kind = type == SOCK_STREAM ? COROSCOPE_FD_TCP : type == SOCK_DGRAM ? COROSCOPE_FD_UDP : COROSCOPE_FD_SOCKET;
+            in->kind = type == SOCK_STREAM  ? COROSCOPE_FD_TCP
+                       : type == SOCK_DGRAM ? COROSCOPE_FD_UDP
+                                            : COROSCOPE_FD_SOCKET;
         else if (dom == AF_UNIX)
-            in->kind = type == SOCK_STREAM   ? COROSCOPE_FD_UNIX_STREAM
-                       : type == SOCK_DGRAM  ? COROSCOPE_FD_UNIX_DGRAM
+            in->kind = type == SOCK_STREAM      ? COROSCOPE_FD_UNIX_STREAM
+                       : type == SOCK_DGRAM     ? COROSCOPE_FD_UNIX_DGRAM
                        : type == SOCK_SEQPACKET ? COROSCOPE_FD_UNIX_SEQPACKET
-                                             : COROSCOPE_FD_SOCKET;
+                                                : COROSCOPE_FD_SOCKET;
         else
             in->kind = COROSCOPE_FD_SOCKET;
         if (type == SOCK_STREAM || type == SOCK_SEQPACKET)
@@ -132,23 +134,25 @@ static void emit_known(uint64_t ts, int fd, cs_fd *e, int origin, int other, con
     }
     cs_co *co = cs_tls.co;
     uint64_t ls = cs_tel_string(in.local), ps = cs_tel_string(in.peer);
-    cs_tel_emit_at(ts, COROSCOPE_EV_FD_DESC, co ? co->id : 0, (uint64_t)fd, (uint64_t)in.kind | (uint64_t)origin << 8, ls, ps,
-                (uint64_t)(int64_t)other);
+    cs_tel_emit_at(ts, COROSCOPE_EV_FD_DESC, co ? co->id : 0, (uint64_t)fd, (uint64_t)in.kind | (uint64_t)origin << 8,
+                   ls, ps, (uint64_t)(int64_t)other);
     /* A stream socket neither listening nor connected yet (socket() before
      * bind/listen, which are not hooked) is described again at its next
      * hooked call: its accept shows it listening. Accepted and connected
      * sockets have a peer (or, AF_UNIX, the listening path), so this never
      * repeats for them. */
     uint32_t k = in.kind & 0xff;
-    int provisional = (k == COROSCOPE_FD_TCP || ((k == COROSCOPE_FD_UNIX_STREAM || k == COROSCOPE_FD_UNIX_SEQPACKET) &&
-                                                 !in.local[0])) &&
+    int provisional = (k == COROSCOPE_FD_TCP ||
+                       ((k == COROSCOPE_FD_UNIX_STREAM || k == COROSCOPE_FD_UNIX_SEQPACKET) && !in.local[0])) &&
                       !(in.kind & COROSCOPE_FDF_LISTENING) && !in.peer[0] && other < 0;
     if (e)
-        atomic_store_explicit(&e->dmark, atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) << 1 | (uint32_t)provisional,
+        atomic_store_explicit(&e->dmark,
+                              atomic_load_explicit(&cs_tel_epoch, memory_order_relaxed) << 1 | (uint32_t)provisional,
                               memory_order_relaxed);
 }
 
-static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa, socklen_t peer_len)
+static void emit(uint64_t ts, int fd, cs_fd *e, int origin, int other, const struct sockaddr *peer_sa,
+                 socklen_t peer_len)
 {
     emit_known(ts, fd, e, origin, other, peer_sa, peer_len, NULL);
 }
@@ -198,8 +202,10 @@ void cs_fddesc_socket(int fd, int stream, int origin, const struct sockaddr *pee
     in.local[0] = in.peer[0] = '\0';
     if (syscall(SYS_getsockname, fd, (struct sockaddr *)&ss, &l) == 0) {
         int fam = ss.ss_family;
-        if (stream && (fam == AF_INET || fam == AF_INET6)) in.kind = COROSCOPE_FD_TCP;
-        else if (stream && fam == AF_UNIX) in.kind = COROSCOPE_FD_UNIX_STREAM;
+        if (stream && (fam == AF_INET || fam == AF_INET6))
+            in.kind = COROSCOPE_FD_TCP;
+        else if (stream && fam == AF_UNIX)
+            in.kind = COROSCOPE_FD_UNIX_STREAM;
         cs_format_sockaddr((struct sockaddr *)&ss, l, in.local, TEXT_MAX);
     }
     sock_name(fd, SYS_getpeername, in.peer);

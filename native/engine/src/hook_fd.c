@@ -95,7 +95,8 @@ CS_EXPORT int pipe(int fds[2])
     if (r == 0) {
         cs_fd_created(fds[0], CS_FD_POLLABLE, 0, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, 0, 0, 0);
-        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END, COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END,
+                       COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -111,7 +112,8 @@ CS_EXPORT int pipe2(int fds[2], int flags)
         int nb = (flags & O_NONBLOCK) != 0;
         cs_fd_created(fds[0], CS_FD_POLLABLE, nb, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, nb, 0, 0);
-        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END, COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END,
+                       COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe2, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -285,9 +287,9 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
         r = real(fd, cmd, iarg);
         err = errno;
         if (r >= 0) {
-        cs_fd_duplicated(fd, r);
-        cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
-    }
+            cs_fd_duplicated(fd, r);
+            cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
+        }
         return (int)done(hook, fd, r, err, saved);
     case F_SETFL: {
         int fl = (int)iarg;

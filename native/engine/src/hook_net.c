@@ -47,7 +47,8 @@ CS_EXPORT int socket(int domain, int type, int proto)
     int user_nb = (type & SOCK_NONBLOCK) != 0;
     int fd = cs_real.socket(domain, co ? (type | SOCK_NONBLOCK) : type, proto);
     int e = errno;
-    if (fd >= 0) cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type)); /* described at first use */
+    if (fd >= 0)
+        cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type)); /* described at first use */
     cs_observe(CS_HOOK_socket, fd, co != NULL, 0, fd, fd < 0 ? e : 0);
     errno = e;
     return fd;
@@ -63,11 +64,11 @@ CS_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     if (r == 0) {
         cs_fd_created(sv[0], CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
         cs_fd_created(sv[1], CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
-        uint32_t k = domain != AF_UNIX            ? COROSCOPE_FD_SOCKET
-                     : (type & 0xf) == SOCK_STREAM ? COROSCOPE_FD_UNIX_STREAM
-                     : (type & 0xf) == SOCK_DGRAM  ? COROSCOPE_FD_UNIX_DGRAM
+        uint32_t k = domain != AF_UNIX                ? COROSCOPE_FD_SOCKET
+                     : (type & 0xf) == SOCK_STREAM    ? COROSCOPE_FD_UNIX_STREAM
+                     : (type & 0xf) == SOCK_DGRAM     ? COROSCOPE_FD_UNIX_DGRAM
                      : (type & 0xf) == SOCK_SEQPACKET ? COROSCOPE_FD_UNIX_SEQPACKET
-                                                   : COROSCOPE_FD_SOCKET;
+                                                      : COROSCOPE_FD_SOCKET;
         cs_fdpeer_pair(sv[0], sv[1], k, k);
     }
     cs_observe(CS_HOOK_socketpair, r == 0 ? sv[0] : -1, co != NULL, 0, r, r < 0 ? e : 0);

@@ -313,7 +313,8 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
 
     for (;;) {
         uint32_t seq0 = cs_fd_seq(e, dir);
-        cs_fdpeer_note(e, fd, dir, atomic_load_explicit(&e->pair, memory_order_relaxed)); /* before it can wake anyone */
+        cs_fdpeer_note(e, fd, dir,
+                       atomic_load_explicit(&e->pair, memory_order_relaxed)); /* before it can wake anyone */
         ssize_t r = attempt(io, e, kind, done, &cur, first);
         if (r >= 0) {
             first = 0;

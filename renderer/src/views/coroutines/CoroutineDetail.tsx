@@ -105,7 +105,11 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
               <td className="wrap">
                 {c.call}
                 {c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}
-                {c.fdDesc ? <span className="dim"> {c.fdDesc}</span> : c.address ? <span className="dim"> {c.address}</span> : null}
+                {c.fdDesc ? (
+                  <span className="dim"> {c.fdDesc}</span>
+                ) : c.address ? (
+                  <span className="dim"> {c.address}</span>
+                ) : null}
               </td>
               <td className={c.errno ? 'error' : ''}>{c.errno ? `errno ${c.errno}` : c.result}</td>
               <td className="num">{fmtDur(c.duration)}</td>
