@@ -79,6 +79,31 @@ describe('fd table', () => {
   });
 });
 
+describe('fd table: a socket described once connected', () => {
+  it('names its socket and connect calls too, but not a call before an earlier close of that number', () => {
+    const { derived, strings } = session(
+      (w) => {
+        w.push({ ts: 1 * MS, kind: Kind.FD_DESC, ...W0, co: 3, a: [9, desc(FdKind.FILE, FdOrigin.CREATED), 3, 0, -1] });
+        w.push({ ts: 2 * MS, kind: Kind.FD_CLOSE, ...W0, co: 3, a: [9] });
+        w.push({
+          ts: 5 * MS,
+          kind: Kind.FD_DESC,
+          ...W0,
+          co: 3,
+          a: [9, desc(FdKind.TCP, FdOrigin.CONNECTED), 1, 2, -1],
+        });
+      },
+      [
+        [1, '127.0.0.1:41234'],
+        [2, '127.0.0.1:5432'],
+        [3, '/tmp/x'],
+      ],
+    );
+    assert.equal(derived.fds.at(0, 9, 4 * MS, strings)?.text, 'TCP 127.0.0.1:41234 → 127.0.0.1:5432');
+    assert.equal(derived.fds.at(0, 9, 1.5 * MS, strings)?.text, 'file /tmp/x');
+  });
+});
+
 describe('wake causes', () => {
   const ctx = {
     dur: (ns: number) => `${(ns / MS).toFixed(1)} ms`,

@@ -7,8 +7,9 @@
  * `at(serial, fd, t)` answers "what was fd 7 at time t": the description in
  * force then; when none was yet (an fd made before the stream began,
  * described at its first use or when the inspector subscribed: origin
- * FIRST_USE or EXISTING), the first one that came later and was not preceded
- * by a close. String ids stay ids until asked (strings can arrive in any
+ * FIRST_USE or EXISTING; a socket described once connected: CONNECTED, its
+ * socket and connect calls came first), the next one, when it is of one of
+ * those origins and no close came between t and it. String ids stay ids until asked (strings can arrive in any
  * batch before use). Memory: at most KEEP descriptions per fd number (the
  * oldest go), so a long trace that reuses numbers stays bounded.
  *
@@ -79,17 +80,22 @@ export class FdTable {
   at(serial: number, fd: number, t: number, strings: StringTable): FdAt | undefined {
     const list = this.byKey.get(FdTable.key(serial, fd));
     if (!list || fd < 0) return undefined;
+    // Not described yet at t, but by the next description of the same lifetime: an fd that already
+    // existed, described at its first use or at subscription, or a socket described once connected.
+    let later: Entry | undefined;
     let hit: Entry | undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
+    let i = list.length - 1;
+    for (; i >= 0; i--) {
       const e = list[i];
       if (e.from <= t) {
-        if (t < e.to || (t === Infinity && e.to === Infinity)) hit = e;
+        hit = t < e.to || (t === Infinity && e.to === Infinity) ? e : later;
         break;
       }
-      // Not described yet at t: an fd that already existed, described at its first use or at subscription.
       const origin = (e.a1 >>> 8) & 0xff;
-      if (i === 0 && (origin === FdOrigin.FIRST_USE || origin === FdOrigin.EXISTING)) hit = e;
+      later =
+        origin === FdOrigin.FIRST_USE || origin === FdOrigin.EXISTING || origin === FdOrigin.CONNECTED ? e : undefined;
     }
+    if (i < 0) hit = later;
     return hit ? this.resolve(fd, hit, strings) : undefined;
   }
 
