@@ -39,6 +39,7 @@ import { coreBenchmarks } from './core_rows.mjs'; // rows 9-11: the Node core
 import { uiBenchmarks } from './ui_rows.mjs'; // row 12: the UI in Chromium
 import { recordingBenchmarks } from './rec_rows.mjs'; // row 13: recording, next to Go's tracer and strace
 import { bigtraceBenchmarks } from './bigtrace_rows.mjs'; // row 14: the CLI on 100 M events, run's memory over time
+import { fddescBenchmarks } from './fddesc_rows.mjs'; // row 5d: fd descriptions and wakers, on vs off
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -60,6 +61,7 @@ const BENCHMARKS = [
   'echo',
   'ossched',
   'stacks',
+  'fddesc',
   'preempt_latency',
   'preempt_overhead',
   'ring',
@@ -1254,6 +1256,25 @@ const BIGTRACE_RUNNERS = bigtraceBenchmarks(ROW_HELPERS);
 
 // ---- main ----------------------------------------------------------------
 
+const FDDESC_RUNNERS = fddescBenchmarks({
+  opts,
+  log,
+  mustRun,
+  lastJson,
+  median,
+  row,
+  errorRow,
+  round4,
+  cleanEnv,
+  needNative,
+  cc,
+  linkEngine,
+  echoOnce,
+  nativeBuild: () => NATIVE_BUILD,
+  lib: () => LIB,
+  out: OUT,
+});
+
 const RUNNERS = {
   ctx_switch: benchCtxSwitch,
   yield: benchYield,
@@ -1262,6 +1283,7 @@ const RUNNERS = {
   echo: benchEcho,
   ossched: benchOssched,
   stacks: benchStacks,
+  ...FDDESC_RUNNERS,
   ...PREEMPT_RUNNERS,
   ring: benchRing,
   ...CORE_RUNNERS,

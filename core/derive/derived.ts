@@ -20,8 +20,12 @@
  * the trace file: main/session/fileHistory.ts), otherwise its time totals
  * are kept as they are and its CoroutineInfo says `timesApproximate`.
  *
- * WAKE, CALL_ENTER and CALL_ADDR are kept by the store; nothing is derived
- * from them here (the calls log pairs CALL_ADDR with its CALL: renderer
+ * FD_DESC / FD_CLOSE feed the fd table (fds.ts: what each fd was, per
+ * process, over time; bounded per fd number).
+ *
+ * WAKE, WAKER, CALL_ENTER and CALL_ADDR are kept by the store; nothing is derived
+ * from them here (a coroutine's wake causes: fds.ts wakeCauses over its
+ * records; the calls log pairs CALL_ADDR with its CALL: renderer
  * data/calls.ts). CO_MIGRATE counts per coroutine; QUEUES gives the workers'
  * queue depths (workers.ts).
  *
@@ -38,6 +42,7 @@ import { CallStats } from './calls.js';
 import { CoState, coStateAfter, StateColumns, WorkerState } from './coState.js';
 import { CoroutineTable } from './coroutines.js';
 import { DropStats } from './drops.js';
+import { FdTable } from './fds.js';
 import { PreemptStats } from './preemption.js';
 import { ProcessMeta } from './process.js';
 import { Rewind } from './rewind.js';
@@ -111,6 +116,8 @@ export class Derived {
   readonly preemption = new PreemptStats();
   readonly drops = new DropStats();
   readonly process = new ProcessMeta();
+  /** What each fd was, per process, over time (FD_DESC / FD_CLOSE: fds.ts). */
+  readonly fds = new FdTable();
   private readonly workerStats = new WorkerStats();
   private readonly cols = new StateColumns();
   private rewind: Rewind | null;
@@ -269,6 +276,18 @@ export class Derived {
       case Kind.THREAD:
         this.serialTid = -1; // a thread's process can change (exec)
         return this.process.onThread(argU(u, o, 0), argU(u, o, 1), argU(u, o, 2), argU(u, o, 3), argU(u, o, 4));
+      case Kind.FD_DESC:
+        return this.fds.onDesc(
+          this.process.serialOf(u[o + 3]),
+          ts,
+          argS(u, o, 0),
+          argU(u, o, 1),
+          argU(u, o, 2),
+          argU(u, o, 3),
+          argS(u, o, 4),
+        );
+      case Kind.FD_CLOSE:
+        return this.fds.onClose(this.process.serialOf(u[o + 3]), ts, argS(u, o, 0));
       case Kind.CLOCK:
         return this.process.onClock(argU(u, o, 0), argU(u, o, 1));
     }

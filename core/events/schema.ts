@@ -44,6 +44,9 @@ export const Kind = {
   STALL_END: 114,
   CO_STACK: 120,
   MAPPING: 121,
+  FD_DESC: 115,
+  FD_CLOSE: 116,
+  WAKER: 117,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindId = (typeof Kind)[KindName];

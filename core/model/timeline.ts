@@ -39,6 +39,8 @@
  */
 import type { RawEvents } from '../events/rawEvents.js';
 import type { StringTable } from '../events/strings.js';
+import { FdTable } from '../derive/fds.js';
+import { wakerHowName } from '../events/fds.js';
 import {
   CallFlag,
   ExitSource,
@@ -248,6 +250,8 @@ export class TimelineBuilder {
   private readonly finishedRing: number[] = [];
   private finishedNext = 0;
   private strings: StringTable | null = null;
+  /** What each fd is, per process (FD_DESC / FD_CLOSE), keyed by the thread's pid: names parked fds. */
+  private readonly fds = new FdTable();
   /**
    * Live coroutines co() found lately, direct-mapped by the low bits of their id (the ones running on the
    * workers and waking each other hit here instead of in `cos`); a finished coroutine leaves its slot.
@@ -344,6 +348,18 @@ export class TimelineBuilder {
         return this.onFinish(r, i, ts);
       case Kind.WAKE:
         return this.onWake(r, i, ts);
+      case Kind.FD_DESC:
+        return this.fds.onDesc(
+          this.thread(r.tid(i)).pid,
+          ts,
+          r.signed(i, 0),
+          r.a(i, 1),
+          r.a(i, 2),
+          r.a(i, 3),
+          r.signed(i, 4),
+        );
+      case Kind.FD_CLOSE:
+        return this.fds.onClose(this.thread(r.tid(i)).pid, ts, r.signed(i, 0));
       case Kind.CALL:
         return this.onCall(r, i, ts);
       case Kind.PREEMPT_SENT: {
@@ -501,13 +517,21 @@ export class TimelineBuilder {
     this.endWorkerSlice(co, ts);
     const a = this.args();
     const label = suspendLabel(a, r, i, ts);
+    const fd = r.signed(i, 2);
+    if (r.a(i, 0) === SuspendWhy.CALL && fd >= 0 && this.strings) {
+      const d = this.fds.at(this.thread(r.tid(i)).pid, fd, ts, this.strings);
+      if (d) put(a, 'fd_is', d.text);
+    }
     this.setPhase(co, Phase.SUSPENDED, ts, suspendedName(label), a, null);
   }
 
   private onWake(r: RawEvents, i: number, ts: number): void {
     const co = this.co(r.co(i));
     if (!co) return;
-    const waker = this.co(r.a(i, 3));
+    // An fd wake whose WAKER (same thread, right after the WAKE and its CO_READY) names the
+    // coroutine that wrote to the other end: the arrow starts at that coroutine.
+    const by = r.a(i, 0) === ReadyWhy.FD ? wakerAfter(r, i) : -1;
+    const waker = this.co(by >= 0 ? r.a(by, 1) : r.a(i, 3));
     const from = waker ? this.coTrack(waker) : this.threadTrack(this.thread(r.tid(i)));
     const flow = co.phase === Phase.RUNNING ? 0 : this.startFlow(co, from, ts);
     const a = this.args();
@@ -516,6 +540,10 @@ export class TimelineBuilder {
     readyArgs(a, r, i);
     if (r.a(i, 2)) put(a, 'events', eventsName(r.a(i, 2)));
     if (r.a(i, 4) !== NO_WORKER) put(a, 'waker_worker', r.a(i, 4));
+    if (by >= 0) {
+      put(a, 'woken_by', r.a(by, 1));
+      put(a, 'by', `${wakerHowName(r.a(by, 0))} fd ${r.signed(by, 2)}`);
+    }
     this.instant(from, ts, 'wake', a, flow, null);
     if (co.phase === Phase.SUSPENDED || co.phase === Phase.NONE) {
       this.setPhase(co, Phase.READY, ts, 'ready', readyArgs(this.args(), r, i), null);
@@ -910,6 +938,19 @@ function readyArgs(a: ArgList, r: RawEvents, i: number): ArgList {
  * A CO_SUSPEND: appends its arguments (the call: hook, fd, events, deadline; the join target or the sleep)
  * and returns its label.
  */
+/** The WAKER record of the WAKE at i (same thread and co, within the next few records), or -1. */
+function wakerAfter(r: RawEvents, i: number): number {
+  const tid = r.tid(i),
+    co = r.co(i);
+  for (let k = i + 1; k < r.length && k <= i + 6; k++) {
+    const kind = r.kind(k);
+    if (r.tid(k) !== tid) continue;
+    if (kind === Kind.WAKER) return r.co(k) === co ? k : -1;
+    if (kind === Kind.WAKE) return -1;
+  }
+  return -1;
+}
+
 function suspendLabel(a: ArgList, r: RawEvents, i: number, ts: number): string {
   const why = r.a(i, 0);
   if (why === SuspendWhy.JOIN) {

@@ -73,6 +73,9 @@ const FIELDS: Record<number, readonly F[]> = {
   [Kind.STALL_END]: [F.U, F.U, F.S, F.U, F.T],
   [Kind.CO_STACK]: [F.U, F.U, F.U, F.U, F.ZERO],
   [Kind.MAPPING]: [F.U, F.U, F.U, F.U, F.U],
+  [Kind.FD_DESC]: [F.S, F.U, F.U, F.U, F.S],
+  [Kind.FD_CLOSE]: [F.S, F.ZERO, F.ZERO, F.ZERO, F.ZERO],
+  [Kind.WAKER]: [F.U, F.U, F.S, F.T, F.S],
 };
 
 /** codecs[kind * 5 + k]: the field codec of argument k, for kind bytes 0..255. */

@@ -16,11 +16,15 @@ import {
   readyWhyName,
   summaryKind,
   hookHasFd,
+  hookId,
   deferWhyName,
   stackWhyName,
 } from '../../core/events/schema.js';
 import { syscallName } from '../../core/events/syscalls.js';
 import { signalName } from '../../core/events/signals.js';
+import { describeFdEvent, DumpFds } from './fdFormat.js';
+
+export { DumpFds } from './fdFormat.js';
 import type { Session } from '../session/session.js';
 import { exitText } from '../../core/derive/process.js';
 
@@ -94,10 +98,17 @@ function readyWhy(why: number, detail: number, ev: number): string {
   }
 }
 
-/** One event as readable text (without the ts / thread prefix). */
-export function describeEvent(raw: RawEvents, i: number, strings: StringTable): string {
+/**
+ * One event as readable text (without the ts / thread prefix). With `fds` (fed every event in
+ * order: DumpFds.see), waits and calls on an fd say what the fd is.
+ */
+export function describeEvent(raw: RawEvents, i: number, strings: StringTable, fds?: DumpFds): string {
   const a = (k: number) => raw.a(i, k);
   const kind = raw.kind(i);
+  const fdIs = (fd: number): string => {
+    const d = fds?.at(raw, i, fd, strings);
+    return d ? ` ${d.text}` : '';
+  };
   switch (kind) {
     case Kind.PROCESS:
       return `process pid=${a(0)} exe=${quoted(strings, a(1))} cmdline=${quoted(strings, a(2))} engine=${ENGINE_VERSION(a(3))}`;
@@ -121,7 +132,9 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       if (why === 2) return `parked joining co#${a(2)}`;
       if (why === 3) return `parked sleeping in ${hookName(a(1))}${dl}`;
       const fd = raw.signed(i, 2);
-      return fd >= 0 ? `parked in ${hookName(a(1))} (fd ${fd} ${evs(a(3))}${dl})` : `parked in ${hookName(a(1))}${dl}`;
+      if (fd < 0) return `parked in ${hookName(a(1))}${dl}`;
+      const on = fdIs(fd);
+      return `parked in ${hookName(a(1))}${on ? ` on${on}` : ''} (fd ${fd} ${evs(a(3))}${dl})`;
     }
     case Kind.CO_YIELD:
       return a(0) ? 'yield (preempted)' : 'yield';
@@ -143,7 +156,10 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       const a0 = raw.lo(i, 0);
       const h = a0 & 0xffff;
       const parts: string[] = [];
-      if (hookHasFd(h)) parts.push(`fd=${raw.signed(i, 1)}`);
+      if (hookHasFd(h))
+        parts.push(
+          `fd=${raw.signed(i, 1)}${h !== hookId('close') && h !== hookId('close_range') ? fdIs(raw.signed(i, 1)) : ''}`,
+        );
       const summary = raw.hi(i, 3);
       switch (summaryKind(h)) {
         case 'bytes':
@@ -213,19 +229,51 @@ export function describeEvent(raw: RawEvents, i: number, strings: StringTable): 
       return `stack (${stackWhyName(a(1))}, ${a(2)} frames, ${a(3) === 2 ? 'unwinder' : 'frame pointers'})`;
     case Kind.MAPPING:
       return `mapping 0x${a(0).toString(16)}-0x${a(1).toString(16)} bias 0x${a(2).toString(16)} ${quoted(strings, a(3))}${a(4) ? ` build id ${strings.get(a(4))}` : ''}`;
+    case Kind.FD_DESC:
+    case Kind.FD_CLOSE:
+    case Kind.WAKER:
+      return describeFdEvent(raw, i, strings)!;
     default:
       return `${kindName(kind) ?? `kind ${kind}`} ${[0, 1, 2, 3, 4].map(a).join(' ')}`;
   }
 }
 
 /** A whole dump line: time since the first event, thread, worker, coroutine, text. */
-export function dumpLine(raw: RawEvents, i: number, strings: StringTable, t0: number): string {
+export function dumpLine(raw: RawEvents, i: number, strings: StringTable, t0: number, fds?: DumpFds): string {
   const t = ((raw.ts(i) - t0) / 1e9).toFixed(6).padStart(12);
   const co = raw.co(i) ? `co#${raw.co(i)}` : '-';
-  return `${t} tid=${raw.tid(i)} ${worker(raw.worker(i)).padEnd(6)} ${co.padEnd(7)} ${describeEvent(raw, i, strings)}`;
+  fds?.see(raw, i);
+  return `${t} tid=${raw.tid(i)} ${worker(raw.worker(i)).padEnd(6)} ${co.padEnd(7)} ${describeEvent(raw, i, strings, fds)}`;
 }
 
 // ---- summaries -------------------------------------------------------------------
+
+/** "read on TCP 127.0.0.1:41234 → 127.0.0.1:5432 (fd 7)" for a suspended coroutine; '-' otherwise. */
+function waitText(
+  s: Session,
+  c: { co: number; since: number; wait?: { why: number; hookName: string; whyName: string; fd: number } },
+): string {
+  const w = c.wait;
+  if (!w) return '-';
+  const what = w.hookName || w.whyName;
+  if (w.why === 2) return `join co#${w.fd}`;
+  if (w.why !== 1 || w.fd < 0) return what;
+  const d = s.derived.fds.at(Math.floor(c.co / 2 ** 32), w.fd, c.since, s.strings);
+  return d ? `${what} on ${d.text} (fd ${w.fd})` : `${what} fd ${w.fd}`;
+}
+
+/** The fds open at the end of the session, per process, as described (FD_DESC); '' when none was. */
+function openFds(s: Session, limit = 40): string {
+  const rows: (string | number)[][] = [];
+  const serials = s.derived.fds.serials();
+  for (const serial of serials)
+    for (const d of s.derived.fds.openAt(serial, Infinity, s.strings))
+      rows.push(serials.length > 1 ? [serial, d.fd, d.text] : [d.fd, d.text]);
+  if (!rows.length) return '';
+  const head = serials.length > 1 ? ['process', 'fd', 'what'] : ['fd', 'what'];
+  const more = rows.length > limit ? `, showing ${limit}` : '';
+  return `Open file descriptors (${rows.length}${more})\n${table(head, rows.slice(0, limit))}`;
+}
 
 /** The `stats` report of a session (replayed or live). */
 export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: number } = {}): string {
@@ -288,7 +336,7 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
   const shown = cos.length > limit ? [...cos].sort((a, b) => b.runTime - a.runTime).slice(0, limit) : cos;
   out.push(
     table(
-      ['co', 'name', 'state', 'run', 'ready', 'suspended', 'switches', 'preempt', 'calls', 'exit'],
+      ['co', 'name', 'state', 'run', 'ready', 'suspended', 'switches', 'preempt', 'calls', 'exit', 'waiting in'],
       shown.map((c) => [
         c.co,
         c.name || '-',
@@ -300,9 +348,12 @@ export function statsReport(s: Session, o: { allCoroutines?: boolean; limit?: nu
         c.preemptions,
         c.calls,
         c.exit?.name ?? '-',
+        waitText(s, c),
       ]),
     ),
   );
+  const fdLines = openFds(s);
+  if (fdLines) out.push('', fdLines);
   out.push('', callsTable(s));
   const pr = d.preemption.summary();
   out.push('', 'Preemption');

@@ -19,7 +19,7 @@ import { findDemo, listDemos, startCompanion } from '../app/demos.js';
 import type { Demo } from '../../preload/api.js';
 import { exportToFile, type ExportFormat } from '../export/file.js';
 import type { EngineOptions, RecordingPolicy } from '../engine/launch.js';
-import { bytes, count, dumpLine, liveView, statsReport, table } from './format.js';
+import { bytes, count, DumpFds, dumpLine, liveView, statsReport, table } from './format.js';
 import { exitText } from '../../core/derive/process.js';
 import { InsightFinder } from '../../core/insights/insights.js';
 import { MetricsCollector } from '../../core/check/metrics.js';
@@ -767,13 +767,14 @@ Exit: 0 ok, 4 bad or corrupt file (the events before the damage are printed).`,
       let t0 = NaN;
       const maps = new CodeMap();
       let symbols: StackSymbols | undefined;
+      const fds = new DumpFds(); // what each fd is, so waits and calls name it
       try {
         for (const b of r.batches()) {
           const lines: string[] = [];
           maps.scan(b.raw, b.strings);
           for (let i = 0; i < b.raw.length; i++) {
             if (Number.isNaN(t0) && b.raw.ts(i) > 0) t0 = b.raw.ts(i);
-            lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0));
+            lines.push(dumpLine(b.raw, i, b.strings, Number.isNaN(t0) ? 0 : t0, fds));
             if (b.raw.kind(i) === Kind.CO_STACK) {
               symbols ??= new StackSymbols();
               const frames = symbols.frames(b.raw.a(i, 0), b.raw.a(i, 1), b.strings, maps);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump_fd.h"
 #include "wire/khash.h"
 #include "wire/reader.h"
 
@@ -473,6 +474,9 @@ static void render(const coroscope_event *e, char *out, size_t cap)
         snprintf(out, cap, "mapping 0x%" PRIx64 "-0x%" PRIx64 " bias 0x%" PRIx64 " %s", a[0], a[1], a[2],
                  quoted(a[3], b1, sizeof b1));
         break;
+    case COROSCOPE_EV_FD_DESC:
+    case COROSCOPE_EV_FD_CLOSE:
+    case COROSCOPE_EV_WAKER: dump_fd_render(e, out, cap, quoted); break;
     default: snprintf(out, cap, "kind %u", e->kind); break;
     }
 }

@@ -114,6 +114,9 @@ const char *cs_event_kind_name(unsigned kind)
     case COROSCOPE_EV_STALL_END: return "STALL_END";
     case COROSCOPE_EV_CO_STACK: return "CO_STACK";
     case COROSCOPE_EV_MAPPING: return "MAPPING";
+    case COROSCOPE_EV_FD_DESC: return "FD_DESC";
+    case COROSCOPE_EV_FD_CLOSE: return "FD_CLOSE";
+    case COROSCOPE_EV_WAKER: return "WAKER";
     default: return NULL;
     }
 }

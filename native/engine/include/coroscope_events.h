@@ -38,7 +38,8 @@ extern "C" {
 
 /* 2: LINEAGE, PROCESS_EXIT, SPAWN and THREAD a3/a4 (followed children); OFFCPU, STALL and
  * STALL_END (the OS's share, escaped blocking calls). 3: CO_STACK and MAPPING (stacks at parks
- * and preemptions, and the code mappings that symbolise them). */
+ * and preemptions, and the code mappings that symbolise them); FD_DESC, FD_CLOSE, WAKER (what
+ * each fd is, who woke whom). */
 #define COROSCOPE_EVENTS_VERSION 3
 #define COROSCOPE_EVENT_SIZE     64
 #define COROSCOPE_NO_WORKER      0xffffu
@@ -165,6 +166,61 @@ enum coroscope_event_kind {
                                        call), seen by the monitor: a0 worker, a1 system call (number
                                        only), a2 fd, a3 total ns from the run's start, a4 the STALL's a4 */
 
+    /* ---- what each fd is, and who woke whom (docs/events.md "File descriptors") ---- */
+    COROSCOPE_EV_FD_DESC = 115,  /* fd a0 is (from now until its FD_CLOSE or the next FD_DESC of a0):
+                                       a1 enum coroscope_fd_kind | enum coroscope_fd_origin << 8 |
+                                       COROSCOPE_FDF_* flags (bits 16..23), a2 local end (string: the
+                                       socket's address, the path of a file/FIFO/device, "pipe:[ino]",
+                                       0: none), a3 the socket's peer (string, 0: none or unnamed),
+                                       a4 the other end's fd when this process made both ends (pipe,
+                                       socketpair; -1: none). co: the coroutine that made or used it */
+    COROSCOPE_EV_FD_CLOSE = 116, /* fd a0 was closed (its last FD_DESC no longer holds) */
+    COROSCOPE_EV_WAKER = 117,    /* right after the WAKE of co, same thread: who made its fd ready:
+                                       a0 enum coroscope_waker_how, a1 waker co (0: a plain thread),
+                                       a2 the waker's fd (the other end), a3 ts of the waker's call,
+                                       a4 the fd co waited on */
+};
+
+/* What an fd is (FD_DESC a1 bits 0..7). */
+enum coroscope_fd_kind {
+    COROSCOPE_FD_UNKNOWN = 0,
+    COROSCOPE_FD_TCP = 1,
+    COROSCOPE_FD_UDP = 2,
+    COROSCOPE_FD_UNIX_STREAM = 3,
+    COROSCOPE_FD_UNIX_DGRAM = 4,
+    COROSCOPE_FD_UNIX_SEQPACKET = 5,
+    COROSCOPE_FD_SOCKET = 6, /* another family or type (raw, netlink...) */
+    COROSCOPE_FD_FILE = 7,   /* regular file: a2 its path */
+    COROSCOPE_FD_DIR = 8,
+    COROSCOPE_FD_FIFO = 9, /* named FIFO: a2 its path */
+    COROSCOPE_FD_PIPE = 10,
+    COROSCOPE_FD_EVENTFD = 11,
+    COROSCOPE_FD_TIMERFD = 12,
+    COROSCOPE_FD_SIGNALFD = 13,
+    COROSCOPE_FD_EPOLL = 14,
+    COROSCOPE_FD_CHAR = 15,  /* character device (tty, /dev/null): a2 its path */
+    COROSCOPE_FD_BLOCK = 16, /* block device */
+    COROSCOPE_FD_OTHER = 17, /* another anonymous inode: a2 its /proc/self/fd link */
+};
+
+/* How the engine learnt it (FD_DESC a1 bits 8..15). */
+enum coroscope_fd_origin {
+    COROSCOPE_FDO_CREATED = 1,   /* the hook that made it (socket, accept, open, pipe, dup...) */
+    COROSCOPE_FDO_FIRST_USE = 2, /* first hooked call on it (inherited, or made by an unhooked call) */
+    COROSCOPE_FDO_EXISTING = 3,  /* open when the inspector subscribed */
+    COROSCOPE_FDO_CONNECTED = 4, /* again after connect: now with its peer */
+};
+
+/* FD_DESC a1 flag bits. */
+#define COROSCOPE_FDF_LISTENING (1u << 16) /* a listening socket */
+#define COROSCOPE_FDF_READ_END  (1u << 17) /* pipe/FIFO opened for reading only */
+#define COROSCOPE_FDF_WRITE_END (1u << 18) /* pipe/FIFO opened for writing only */
+
+/* How a waker made a parked coroutine's fd ready (WAKER a0). */
+enum coroscope_waker_how {
+    COROSCOPE_WAKER_WROTE = 1,  /* wrote to the other end (the woken waited to read) */
+    COROSCOPE_WAKER_READ = 2,   /* read from the other end, making room (the woken waited to write) */
+    COROSCOPE_WAKER_CLOSED = 3, /* closed the other end (end of file / hang-up) */
     /* ---- stacks (numbered from the top of the free range) ---- */
     COROSCOPE_EV_CO_STACK = 120, /* right after the CO_SUSPEND or PREEMPTED of co, same thread: its
                                        stack. a0 the stack (string id: return addresses, innermost

@@ -30,6 +30,7 @@ cs_config cs_cfg = {
     .stacks = 1,
     .stack_sample = 1,
     .stack_depth = 32,
+    .fddesc = 1,
     .stall_ns = 20 * 1000 * 1000,
 };
 
@@ -119,6 +120,7 @@ void cs_config_load(char **envp)
     load_bool("COROSCOPE_MIGRATE", &cs_cfg.migrate);
     load_bool("COROSCOPE_TSC", &cs_cfg.tsc);
     load_bool("COROSCOPE_OSSCHED", &cs_cfg.ossched);
+    load_bool("COROSCOPE_FDDESC", &cs_cfg.fddesc);
     s = env("COROSCOPE_STALL_MS");
     if (s && *s) {
         char *end;

@@ -35,6 +35,8 @@ typedef struct cs_config {
     char trace_path[4096];       /* COROSCOPE_TRACE ("": not recording) */
     size_t flight_bytes;         /* COROSCOPE_FLIGHT (0: no flight recorder) */
     int offload_threads;         /* COROSCOPE_OFFLOAD_THREADS: most threads of the offload pool (offload.h) */
+    int fddesc;                  /* COROSCOPE_FDDESC: 1 (default) describe fds and name fd wakers while
+                             telemetry is on (fddesc.h); read at load */
     int ossched;                 /* COROSCOPE_OSSCHED: 1 (default) workers track when the OS takes their CPU
                              (ossched.h); read when each worker starts */
     _Atomic uint64_t stall_ns;   /* COROSCOPE_STALL_MS: the monitor reports a worker stuck in a system call

@@ -54,6 +54,7 @@ void cs_emit_call_enter(cs_co *co, uint64_t deadline)
         uint64_t from = t0 ? t0 : cs_now_ns();
         timeout = deadline > from ? deadline - from : 1; /* due already: still a timeout, not "none" */
     }
+    if (co->call_fd >= 0) cs_fddesc_touch(co->call_fd, co->cur_hook, 0); /* an fd not described yet: before its wait */
     cs_tel_emit(COROSCOPE_EV_CALL_ENTER, co->id, (uint64_t)(co->cur_hook + 1) | 1u << 16 | 1u << 17,
                 (uint64_t)(int64_t)co->call_fd, enter_arg(co->cur_hook), timeout, 0);
     if (co->call_addr) cs_emit_sockaddr(co->call_addr, co->call_addrlen);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fddesc.h"
 #include "log.h"
 #include "netpoll.h"
 
@@ -156,6 +157,17 @@ void cs_fd_probe(int fd, cs_fd *e)
     atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_release);
 }
 
+/* A new lifetime: nothing described, no other end, no notes (lock held). */
+static void reset_desc(cs_fd *e)
+{
+    atomic_store_explicit(&e->dmark, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->pair, 0, memory_order_relaxed);
+    for (int d = 0; d < 2; d++) {
+        atomic_store_explicit(&e->note_ts[d], 0, memory_order_relaxed);
+        atomic_store_explicit(&e->note_co[d], 0, memory_order_relaxed);
+    }
+}
+
 void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
 {
     cs_fd *e = cs_fd_get(fd);
@@ -164,6 +176,7 @@ void cs_fd_created(int fd, int kind, int user_nb, int engine_nb, int stream)
     if (e->registered) cs_netpoll_unregister(fd, e);
     e->unpollable = 0;
     e->gen++;
+    reset_desc(e);
     atomic_store_explicit(&e->timeo_ns[0], 0, memory_order_relaxed);
     atomic_store_explicit(&e->timeo_ns[1], 0, memory_order_relaxed);
     atomic_store_explicit(&e->user_nb, (uint8_t)user_nb, memory_order_relaxed);
@@ -184,9 +197,11 @@ void cs_fd_closing(int fd)
     cs_fd *e = cs_fd_peek(fd);
     if (!e) return;
     cs_spin_lock(&e->lock);
+    cs_fddesc_closing(fd, e);
     if (e->registered) cs_netpoll_unregister(fd, e);
     e->unpollable = 0;
     e->gen++;
+    reset_desc(e);
     drop_shadow(e);
     atomic_store_explicit(&e->kind, CS_FD_UNKNOWN, memory_order_release);
     cs_netpoll_wake_closed(e);

@@ -15,6 +15,8 @@
  *   registered/gen/waiters/rseq/wseq: under `lock`. `gen` counts fd lifetimes
  *     and travels in epoll's data, so events from a closed fd's registration
  *     are ignored.
+ *   dmark/pair/pair_gen/note_*: fddesc.h (relaxed atomics; reset with each
+ *     lifetime by cs_fd_created and cs_fd_closing).
  *
  * Engine fds (epoll, eventfds) are "hidden": moved to high numbers and
  * protected from the program's close/close_range/dup2, which see EBADF/EBUSY.
@@ -66,6 +68,18 @@ typedef struct cs_fd {
     _Atomic uint32_t seq[2];     /* readiness edges seen, per direction (written under lock) */
     _Atomic int64_t timeo_ns[2]; /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
     cs_waiter *waiters[2];
+    /* fddesc.h: the telemetry epoch it was described in << 1 | provisional
+     * (0: not in this lifetime);
+     * the other end made here (fd + 1, 0: none) and its lifetime; per
+     * direction, the latest transfer on the other end that may wake this
+     * end's waiters (co id, its ts, its fd, enum coroscope_waker_how). */
+    _Atomic uint32_t dmark;
+    _Atomic int pair;
+    _Atomic uint32_t pair_gen;
+    _Atomic uint8_t note_how[2];
+    _Atomic int note_fd[2];
+    _Atomic uint64_t note_co[2];
+    _Atomic uint64_t note_ts[2];
 } cs_fd;
 
 /* Entry for fd (allocating its chunk), or NULL if fd < 0 or >= CS_FD_MAX. */

@@ -47,6 +47,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+#include "fddesc.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "log.h"
@@ -94,6 +95,8 @@ CS_EXPORT int pipe(int fds[2])
     if (r == 0) {
         cs_fd_created(fds[0], CS_FD_POLLABLE, 0, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, 0, 0, 0);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END,
+                       COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -109,6 +112,8 @@ CS_EXPORT int pipe2(int fds[2], int flags)
         int nb = (flags & O_NONBLOCK) != 0;
         cs_fd_created(fds[0], CS_FD_POLLABLE, nb, 0, 0);
         cs_fd_created(fds[1], CS_FD_POLLABLE, nb, 0, 0);
+        cs_fdpeer_pair(fds[0], fds[1], COROSCOPE_FD_PIPE | COROSCOPE_FDF_READ_END,
+                       COROSCOPE_FD_PIPE | COROSCOPE_FDF_WRITE_END);
     }
     return (int)done(CS_HOOK_pipe2, r == 0 ? fds[0] : -1, r, err, saved);
 }
@@ -128,6 +133,7 @@ CS_EXPORT int eventfd(unsigned int initval, int flags)
             atomic_store_explicit(&e->eventfd, 1, memory_order_relaxed);
             atomic_store_explicit(&e->fifo, 0, memory_order_relaxed);
         }
+        cs_fddesc_made(r, COROSCOPE_FD_EVENTFD, NULL);
     }
     return (int)done(CS_HOOK_eventfd, r, r, err, saved);
 }
@@ -196,7 +202,10 @@ CS_EXPORT int dup(int oldfd)
     int saved = errno;
     int r = cs_real.dup(oldfd);
     int err = errno;
-    if (r >= 0) cs_fd_duplicated(oldfd, r);
+    if (r >= 0) {
+        cs_fd_duplicated(oldfd, r);
+        cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
+    }
     return (int)done(CS_HOOK_dup, oldfd, r, err, saved);
 }
 
@@ -216,7 +225,10 @@ static int dup_to(int hook, int oldfd, int newfd, int flags, int is3)
     if (newfd >= 0 && fd_valid(oldfd)) cs_fd_closing(newfd);
     int r = is3 ? cs_real.dup3(oldfd, newfd, flags) : cs_real.dup2(oldfd, newfd);
     int err = errno;
-    if (r >= 0) cs_fd_duplicated(oldfd, r);
+    if (r >= 0) {
+        cs_fd_duplicated(oldfd, r);
+        cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
+    }
     return (int)done(hook, newfd, r, err, saved);
 }
 
@@ -274,7 +286,10 @@ static int do_fcntl(int hook, int (*real)(int, int, ...), int fd, int cmd, long 
     case F_DUPFD_CLOEXEC:
         r = real(fd, cmd, iarg);
         err = errno;
-        if (r >= 0) cs_fd_duplicated(fd, r);
+        if (r >= 0) {
+            cs_fd_duplicated(fd, r);
+            cs_fddesc_new(r, COROSCOPE_FDO_CREATED, -1, NULL, 0);
+        }
         return (int)done(hook, fd, r, err, saved);
     case F_SETFL: {
         int fl = (int)iarg;

@@ -405,6 +405,7 @@ static long path_call(path_job *j, int fd)
         errno = e;
     }
     if (atomic_load_explicit(&cs_observer, memory_order_relaxed)) cs_emit_call_text(j->path);
+    if (r >= 0 && is_open(j->hook)) cs_fddesc_made((int)r, COROSCOPE_FD_UNKNOWN, j->path); /* after its CALL_ADDR */
     return r;
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "emit_call.h"
+#include "fddesc.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "io.h"
@@ -46,7 +47,8 @@ CS_EXPORT int socket(int domain, int type, int proto)
     int user_nb = (type & SOCK_NONBLOCK) != 0;
     int fd = cs_real.socket(domain, co ? (type | SOCK_NONBLOCK) : type, proto);
     int e = errno;
-    if (fd >= 0) cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
+    if (fd >= 0)
+        cs_fd_created(fd, CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type)); /* described at first use */
     cs_observe(CS_HOOK_socket, fd, co != NULL, 0, fd, fd < 0 ? e : 0);
     errno = e;
     return fd;
@@ -62,6 +64,12 @@ CS_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     if (r == 0) {
         cs_fd_created(sv[0], CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
         cs_fd_created(sv[1], CS_FD_SOCKET, user_nb, co && !user_nb, sock_stream(type));
+        uint32_t k = domain != AF_UNIX                ? COROSCOPE_FD_SOCKET
+                     : (type & 0xf) == SOCK_STREAM    ? COROSCOPE_FD_UNIX_STREAM
+                     : (type & 0xf) == SOCK_DGRAM     ? COROSCOPE_FD_UNIX_DGRAM
+                     : (type & 0xf) == SOCK_SEQPACKET ? COROSCOPE_FD_UNIX_SEQPACKET
+                                                      : COROSCOPE_FD_SOCKET;
+        cs_fdpeer_pair(sv[0], sv[1], k, k);
     }
     cs_observe(CS_HOOK_socketpair, r == 0 ? sv[0] : -1, co != NULL, 0, r, r < 0 ? e : 0);
     errno = e;
@@ -104,6 +112,7 @@ static int co_accept(cs_co *co, int hook, int fd, struct sockaddr *addr, socklen
         }
         if (r >= 0) {
             cs_fd_created(r, CS_FD_SOCKET, user_nb_new, !user_nb_new, atomic_load(&e->stream));
+            cs_fddesc_socket(r, atomic_load(&e->stream), COROSCOPE_FDO_CREATED, NULL, 0);
             return finish(hook, fd, parked, r);
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK) return finish(hook, fd, parked, -1);
@@ -129,6 +138,7 @@ static CS_SLOW int accept_hooked(int fd, struct sockaddr *addr, socklen_t *len)
     if (!co) {
         r = CS_PASS(CS_HOOK_accept, fd, cs_real.accept(fd, addr, len));
         if (r >= 0) cs_fd_created(r, CS_FD_SOCKET, 0, 0, 1);
+        if (r >= 0) cs_fddesc_socket(r, 1, COROSCOPE_FDO_CREATED, NULL, 0);
     } else {
         r = co_accept(co, CS_HOOK_accept, fd, addr, len, 0);
     }
@@ -150,6 +160,7 @@ static CS_SLOW int accept4_hooked(int fd, struct sockaddr *addr, socklen_t *len,
     if (!co) {
         r = CS_PASS(CS_HOOK_accept4, fd, cs_real.accept4(fd, addr, len, flags));
         if (r >= 0) cs_fd_created(r, CS_FD_SOCKET, (flags & SOCK_NONBLOCK) != 0, 0, 1);
+        if (r >= 0) cs_fddesc_socket(r, 1, COROSCOPE_FDO_CREATED, NULL, 0);
     } else {
         r = co_accept(co, CS_HOOK_accept4, fd, addr, len, flags);
     }
@@ -219,7 +230,19 @@ static CS_SLOW int connect_hooked(int fd, const struct sockaddr *addr, socklen_t
         co->call_addr = NULL;
     }
     /* The address, unless the kernel never read it (then it may be bad). */
-    if (cs_tel() && (r == 0 || (errno != EBADF && errno != EFAULT && errno != EINVAL))) cs_emit_sockaddr(addr, len);
+    if (cs_tel() && (r == 0 || (errno != EBADF && errno != EFAULT && errno != EINVAL))) {
+        int e = errno;
+        cs_emit_sockaddr(addr, len);
+        /* Described again, now with its peer (a connect in progress: the address it was given). */
+        if (r == 0 || e == EINPROGRESS || e == EINTR) {
+            cs_fd *ent = cs_fd_peek(fd);
+            if (ent && atomic_load(&ent->kind) == CS_FD_SOCKET && atomic_load(&ent->stream))
+                cs_fddesc_socket(fd, 1, COROSCOPE_FDO_CONNECTED, addr, len);
+            else
+                cs_fddesc_new(fd, COROSCOPE_FDO_CONNECTED, -1, addr, len);
+        }
+        errno = e;
+    }
     return r;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fddesc.h"
 #include "fdtable.h"
 #include "hook.h"
 #include "netpoll.h"
@@ -312,6 +313,8 @@ ssize_t cs_io_run(cs_co *co, cs_io *io)
 
     for (;;) {
         uint32_t seq0 = cs_fd_seq(e, dir);
+        cs_fdpeer_note(e, fd, dir,
+                       atomic_load_explicit(&e->pair, memory_order_relaxed)); /* before it can wake anyone */
         ssize_t r = attempt(io, e, kind, done, &cur, first);
         if (r >= 0) {
             first = 0;

@@ -87,7 +87,11 @@ static int wake_dir(cs_fd *e, int dir, int cause)
     while (w) {
         cs_waiter *next = w->next;
         w->linked = 0;
-        n += cs_wake_seen(w->co, w->token, cause, (uint64_t)(int64_t)w->fd, cause == CS_WAKE_FD ? 1 << dir : 0);
+        uint64_t co_id = w->co->id; /* w lives on the waiter's stack: read before it may resume */
+        int fd = w->fd;
+        int won = cs_wake_seen(w->co, w->token, cause, (uint64_t)(int64_t)fd, cause == CS_WAKE_FD ? 1 << dir : 0);
+        if (won && cause == CS_WAKE_FD && cs_tel()) cs_fdpeer_emit(e, dir, co_id, fd); /* WAKER right after the WAKE */
+        n += won;
         w = next;
     }
     return n;

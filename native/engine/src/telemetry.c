@@ -449,6 +449,7 @@ void cs_tel_existing_coroutines(void)
     fast_sync();
     tl_wait_budget_ns = 2000000000ull; /* then drop (counted, reported) rather than stall the control channel */
     cs_co_visit(co_info, NULL);
+    cs_fddesc_existing(); /* what their fds are (fddesc.h) */
     tl_wait_budget_ns = 0;
     cs_tel_flush(); /* a loss, if any, reported now */
     tl_mute = mute;

@@ -61,6 +61,7 @@
 #include "clock.h"
 #include "coroutine.h"
 #include "forkguard.h"
+#include "fddesc.h"
 #include "wire/ring.h"
 
 /* Telemetry on: lives in the fork-guard page (forkguard.h), so a child
@@ -178,7 +179,8 @@ static inline __attribute__((always_inline)) void cs_tel_emit(uint16_t kind, uin
     cs_tel_emit_at(0, kind, co, a0, a1, a2, a3, a4);
 }
 
-/* The CALL record of one observed call (hook.h): a0 hook id | flags (bit 16
+/* The CALL record of one observed call (hook.h), after its fd's FD_DESC
+ * when the fd was not described yet: a0 hook id | flags (bit 16
  * in a coroutine, 17 parked, 18 blocked), a1 fd, a2 result, a3 errno |
  * argument summary (saturated at 32 bits) << 32, a4 duration; stamped at
  * the call's end when the hook read it (end_ns, else now). */
@@ -187,6 +189,7 @@ static inline __attribute__((always_inline)) void cs_tel_call(uint64_t end_ns, i
                                                               uint64_t dur_ns)
 {
     cs_co *co = cs_tls.co;
+    if (fd >= 0) cs_fddesc_touch(fd, hook, end_ns); /* its FD_DESC first, once per lifetime (fddesc.h) */
     uint64_t flags = (uint64_t)(in_co ? 1u << 16 : 0) | (parked ? 1u << 17 : 0) | (blocked ? 1u << 18 : 0);
     cs_tel_emit_at(end_ns, COROSCOPE_EV_CALL, co ? co->id : 0, (uint64_t)(hook + 1) | flags, (uint64_t)(int64_t)fd,
                    (uint64_t)ret, (uint64_t)(uint32_t)err | (arg > 0xffffffffu ? 0xffffffffull : arg) << 32, dur_ns);

@@ -26,6 +26,8 @@ export interface CallRow {
   blocked: boolean;
   /** Peer address or path (CALL_ADDR after the CALL): "127.0.0.1:8080", "[::1]:80", "/tmp/s", "@name"; '' if none. */
   address: string;
+  /** What the fd was then (FD_DESC: "TCP 127.0.0.1:41234 → 127.0.0.1:5432"); absent when not known. */
+  fdDesc?: string;
 }
 
 export interface CallQuery {

@@ -16,6 +16,7 @@ import type { StackRef } from '@core/derive/stacks.js';
 import type { ApiPush, SummaryColumns } from '../../../preload/api.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import type { CallSummary } from '@core/derive/calls.js';
+import type { WakeCause } from '@core/derive/fds.js';
 import type { PreemptSummary } from '@core/derive/preemption.js';
 import type { ProcessSummary } from '@core/derive/process.js';
 import type { Snapshot } from '@core/derive/snapshot.js';
@@ -221,7 +222,15 @@ export interface Queries {
   /** stack: its newest CO_STACK (where it parked or was preempted last), for the host's stackFrames. */
   coroutineDetail: [
     { co: number; lastCalls: number },
-    { info: CoroutineInfo | undefined; calls: CallRow[]; stack: StackRef | undefined },
+    {
+      info: CoroutineInfo | undefined;
+      calls: CallRow[];
+      stack: StackRef | undefined;
+      /** What the fd it waits on is (FD_DESC), when it waits on a described fd. */
+      waitsOn?: string;
+      /** Its latest wakes, newest first, each with its cause (core/derive/fds.ts wakeCauses). */
+      wakes: WakeCause[];
+    },
   ];
   /** The engine's configuration as the CONFIG event said. */
   config: [Record<string, never>, ProcessSummary['config'] | undefined];

@@ -5,7 +5,9 @@
  * page is what it shows. Per-session caches (scheduler steps, explanations) live in WeakMaps
  * keyed by the SessionData, so a reset session starts afresh.
  */
-import { Kind } from '@core/events/schema.js';
+import { Kind, SuspendWhy } from '@core/events/schema.js';
+import { wakeCauses, type CoEvent } from '@core/derive/fds.js';
+import { fmtDur } from '../format.js';
 import type { CoroutineInfo } from '@core/derive/derived.js';
 import type { StackRef } from '@core/derive/stacks.js';
 import { AddressPairer, callRow, newestCalls, type CallRow } from '../data/calls.js';
@@ -59,6 +61,19 @@ function trackRow(info: { id: number; kind: string; name: string; co?: number; w
   return r;
 }
 
+/** Wakes listed in a coroutine's detail. */
+const WAKES_SHOWN = 30;
+
+/** Each row's fd as it was at the call (FD_DESC of the row's process), when described. */
+function describeFds(d: SessionData, rows: CallRow[]): CallRow[] {
+  for (const r of rows) {
+    if (r.fd < 0 || r.summaryKind === 'timeout_ms' || r.summaryKind === 'sleep_ms') continue;
+    const desc = d.derived.fds.at(d.derived.process.serialOf(r.tid), r.fd, r.ts, d.strings);
+    if (desc) r.fdDesc = desc.text;
+  }
+  return rows;
+}
+
 export const QUERIES: Handlers = {
   info: (d) => ({
     events: d.eventCount,
@@ -80,7 +95,7 @@ export const QUERIES: Handlers = {
 
   callStats: (d) => d.derived.calls.rows(),
 
-  callLog: (d, { query, limit }) => newestCalls(d.store, query, limit, d.strings),
+  callLog: (d, { query, limit }) => describeFds(d, newestCalls(d.store, query, limit, d.strings)),
 
   search: (d, { text, limit }) =>
     search(
@@ -128,7 +143,12 @@ export const QUERIES: Handlers = {
     const calls: CallRow[] = [];
     const pairs = new AddressPairer<CallRow>();
     let stack: StackRef | undefined;
+    const wakeEvents: CoEvent[] = [];
     d.store.scanCo(co, -Infinity, Infinity, (ev) => {
+      if (ev.kind === Kind.WAKE || ev.kind === Kind.WAKER || ev.kind === Kind.CO_SUSPEND) {
+        wakeEvents.push({ ts: ev.ts, kind: ev.kind, co: ev.co, a: Array.from(ev.a) });
+        if (wakeEvents.length > 4096) wakeEvents.splice(0, 2048);
+      }
       if (ev.kind === Kind.CO_STACK) {
         stack = { stack: ev.a[0], why: ev.a[1], frames: ev.a[2], ts: ev.ts };
         return;
@@ -140,7 +160,23 @@ export const QUERIES: Handlers = {
       if (calls.length > lastCalls * 4) calls.splice(0, calls.length - lastCalls);
     });
     for (const [row] of pairs.addresses) row.address = pairs.text(row, d.strings);
-    return { info, calls: calls.slice(-lastCalls).reverse(), stack };
+    // Its process's fds: a coroutine id carries its process's serial in its high 32 bits.
+    const serial = Math.floor(co / 2 ** 32);
+    const fdName = (fd: number, t: number) => {
+      const desc = d.derived.fds.at(serial, fd, t, d.strings);
+      return desc ? `fd ${fd} (${desc.text})` : `fd ${fd}`;
+    };
+    const coName = (c: number) => {
+      const name = d.derived.coroutine(c)?.name;
+      return name ? `co#${c} "${name}"` : `co#${c}`;
+    };
+    const wait = info?.wait;
+    const waitsOn =
+      wait && wait.why === SuspendWhy.CALL && wait.fd >= 0
+        ? d.derived.fds.at(serial, wait.fd, info!.since, d.strings)?.text
+        : undefined;
+    const wakes = wakeCauses(wakeEvents, { dur: fmtDur, fdName, coName }, WAKES_SHOWN).reverse();
+    return { info, calls: describeFds(d, calls.slice(-lastCalls).reverse()), stack, waitsOn, wakes };
   },
 
   config: (d) => d.derived.process.summary(d.strings).config,

@@ -165,7 +165,7 @@ export function argsText(c: CallRow): string {
     c.summaryKind === 'none' ||
     c.call.startsWith('accept') ||
     c.call.startsWith('epoll');
-  if (hasFd) parts.push(`fd ${c.fd}`);
+  if (hasFd) parts.push(c.fdDesc ? `fd ${c.fd} (${c.fdDesc})` : `fd ${c.fd}`);
   if (c.summaryKind === 'bytes') parts.push(`size ${c.summary === 0xffffffff ? '≥4G' : c.summary}`);
   else if (c.summaryKind === 'timeout_ms')
     parts.push(c.summary === 0xffffffff ? 'no timeout' : `timeout ${c.summary} ms`);

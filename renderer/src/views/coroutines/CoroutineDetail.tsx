@@ -12,6 +12,8 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
   const answer = useSessionQuery(sessionId, 'coroutineDetail', { co, lastCalls: LAST_CALLS }, { throttleMs: 200 });
   const info = answer?.info;
   const calls = answer?.calls ?? [];
+  const wakes = answer?.wakes ?? [];
+  const waitsOn = answer?.waitsOn;
   const base = useSessionQuery(sessionId, 'info', {}, { throttleMs: 200 })?.oldest ?? 0;
   const stack = answer?.stack;
   const frames = useStackFrames(sessionId, stack);
@@ -41,7 +43,13 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
               <span className="dim">waits in</span>
               <span data-testid="coroutine-detail-wait">
                 {info.wait.hookName || info.wait.whyName}
-                {info.wait.why === 2 ? ` (joins #${info.wait.fd})` : info.wait.fd >= 0 ? ` fd ${info.wait.fd}` : ''}
+                {info.wait.why === 2
+                  ? ` (joins #${info.wait.fd})`
+                  : info.wait.fd >= 0
+                    ? waitsOn
+                      ? ` on ${waitsOn} (fd ${info.wait.fd})`
+                      : ` fd ${info.wait.fd}`
+                    : ''}
                 {info.wait.events
                   ? ` ${info.wait.events === 1 ? 'read' : info.wait.events === 2 ? 'write' : 'read|write'}`
                   : ''}
@@ -114,6 +122,18 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           )}
         </>
       )}
+      <h2>Woken by</h2>
+      {wakes.length === 0 && <p className="dim">no wakes seen</p>}
+      <table data-testid="coroutine-detail-wakes">
+        <tbody>
+          {wakes.map((w) => (
+            <tr key={w.ts} data-waker={w.waker || undefined}>
+              <td className="dim">{fmtDur(w.ts - base)}</td>
+              <td className="wrap">{w.text}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h2>Last hooked calls</h2>
       {calls.length === 0 && <p className="dim">none</p>}
       <table data-testid="coroutine-detail-calls">
@@ -121,10 +141,14 @@ export function CoroutineDetail({ sessionId, co }: { sessionId: string; co: numb
           {calls.map((c) => (
             <tr key={c.index}>
               <td className="dim">{fmtDur(c.ts - base)}</td>
-              <td>
+              <td className="wrap">
                 {c.call}
                 {c.fd >= 0 && c.summaryKind !== 'timeout_ms' && c.summaryKind !== 'sleep_ms' ? `(${c.fd})` : ''}
-                {c.address ? <span className="dim"> {c.address}</span> : null}
+                {c.fdDesc ? (
+                  <span className="dim"> {c.fdDesc}</span>
+                ) : c.address ? (
+                  <span className="dim"> {c.address}</span>
+                ) : null}
               </td>
               <td className={c.errno ? 'error' : ''}>{c.errno ? `errno ${c.errno}` : c.result}</td>
               <td className="num">{fmtDur(c.duration)}</td>
