@@ -179,6 +179,18 @@ enum coroscope_event_kind {
                                        a0 enum coroscope_waker_how, a1 waker co (0: a plain thread),
                                        a2 the waker's fd (the other end), a3 ts of the waker's call,
                                        a4 the fd co waited on */
+
+    /* ---- stacks (numbered from the top of the free range) ---- */
+    COROSCOPE_EV_CO_STACK = 120, /* right after the CO_SUSPEND or PREEMPTED of co, same thread: its
+                                       stack. a0 the stack (string id: return addresses, innermost
+                                       first, lowercase hex separated by spaces; for a preemption the
+                                       first is the interrupted pc itself), a1 enum coroscope_stack_why,
+                                       a2 frames, a3 how captured (1 frame pointers, 2 unwinder) */
+    COROSCOPE_EV_MAPPING = 121,  /* an executable segment of a loaded object, with the process
+                                       metadata and after objects were loaded: a0 start, a1 end
+                                       (addresses), a2 the object's load bias (address - bias = the
+                                       ELF file's virtual address), a3 path (string), a4 GNU build
+                                       id (string, lowercase hex; 0: none) */
 };
 
 /* What an fd is (FD_DESC a1 bits 0..7). */
@@ -221,17 +233,6 @@ enum coroscope_waker_how {
     COROSCOPE_WAKER_WROTE = 1,  /* wrote to the other end (the woken waited to read) */
     COROSCOPE_WAKER_READ = 2,   /* read from the other end, making room (the woken waited to write) */
     COROSCOPE_WAKER_CLOSED = 3, /* closed the other end (end of file / hang-up) */
-    /* ---- stacks (numbered from the top of the free range) ---- */
-    COROSCOPE_EV_CO_STACK = 120, /* right after the CO_SUSPEND or PREEMPTED of co, same thread: its
-                                       stack. a0 the stack (string id: return addresses, innermost
-                                       first, lowercase hex separated by spaces; for a preemption the
-                                       first is the interrupted pc itself), a1 enum coroscope_stack_why,
-                                       a2 frames, a3 how captured (1 frame pointers, 2 unwinder) */
-    COROSCOPE_EV_MAPPING = 121,  /* an executable segment of a loaded object, with the process
-                                       metadata and after objects were loaded: a0 start, a1 end
-                                       (addresses), a2 the object's load bias (address - bias = the
-                                       ELF file's virtual address), a3 path (string), a4 GNU build
-                                       id (string, lowercase hex; 0: none) */
 };
 
 /* Where a stack was taken (CO_STACK a1). */
