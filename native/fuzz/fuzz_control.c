@@ -25,7 +25,7 @@
 static int same(const cs_control_cmd *a, const cs_control_cmd *b)
 {
     return a->verb == b->verb && a->steps == b->steps && a->setting == b->setting && a->value == b->value &&
-           a->error == b->error;
+           a->co == b->co && a->error == b->error;
 }
 
 static void parse_checked(const uint8_t *line, size_t len)
@@ -38,9 +38,10 @@ static void parse_checked(const uint8_t *line, size_t len)
         fuzz_touch(cmd.error, strlen(cmd.error));
     } else {
         FUZZ_CHECK(cmd.error == NULL);
-        FUZZ_CHECK(cmd.verb >= CS_CMD_HELLO && cmd.verb <= CS_CMD_DETACH);
+        FUZZ_CHECK(cmd.verb >= CS_CMD_HELLO && cmd.verb < CS_CMD_COUNT);
         FUZZ_CHECK(len <= CS_CONTROL_LINE_MAX && !memchr(line, '\0', len));
         if (cmd.verb == CS_CMD_STEP) FUZZ_CHECK(cmd.steps >= 1 && cmd.steps <= 1000000);
+        if (cmd.verb == CS_CMD_STACK) FUZZ_CHECK(cmd.co >= 1);
         if (cmd.verb == CS_CMD_SET) {
             FUZZ_CHECK(cmd.setting >= CS_SET_SLICE && cmd.setting <= CS_SET_DELAY);
             if (cmd.setting == CS_SET_DELAY) FUZZ_CHECK(cmd.value <= 2000000000ull);

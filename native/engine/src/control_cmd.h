@@ -30,6 +30,7 @@ typedef enum cs_control_verb {
     CS_CMD_UNSUBSCRIBE,
     CS_CMD_DETACH,
     CS_CMD_STACK,
+    CS_CMD_COUNT, /* one past the last verb (a parsed command's verb is below it) */
 } cs_control_verb;
 
 typedef enum cs_control_setting {
