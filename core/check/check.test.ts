@@ -16,7 +16,7 @@ import Ajv from 'ajv-draft-04';
 import { evaluate, LimitError, parseLimit } from './thresholds.js';
 import { parseConfig } from './config.js';
 import { buildReport } from './report.js';
-import { formatJunit, formatSarif, formatText } from './formats.js';
+import { FINDING_KINDS, formatJunit, formatSarif, formatText } from './formats.js';
 import type { Insight } from '../insights/insights.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,6 +84,7 @@ test("a repository's config is read strictly: a typo is an error, not a limit si
   assert.deepEqual([...cfg.ignore], ['descheduled']);
   assert.throws(() => parseConfig('{"maxRegresion": {}}', 'c.json'), /unknown key "maxRegresion"/);
   assert.throws(() => parseConfig('{"ignore": ["long-runs"]}', 'c.json'), /"long-runs" is not a finding kind/);
+  assert.deepEqual([...parseConfig('{"ignore": ["killed-by-signal"]}', 'c.json').ignore], ['killed-by-signal']);
   assert.throws(
     () => parseConfig('{"max": {"p99(read)": "soon"}}', 'c.json'),
     /c\.json: p99\(read\): soon is not an amount/,
@@ -148,7 +149,14 @@ test('JUnit XML is valid against the JUnit schema and fails exactly the finding 
     writeFileSync(file, xml);
     // xmllint (Debian libxml2-utils) exits non-zero on any schema violation.
     execFileSync('xmllint', ['--noout', '--schema', join(here, 'testdata', 'junit.xsd'), file], { stdio: 'pipe' });
-    assert.match(xml, /<testsuites name="coroscope check" tests="12" failures="2" errors="0"/);
+    // One test case per finding kind the insights have, plus one per limit.
+    assert.match(
+      xml,
+      new RegExp(
+        `<testsuites name="coroscope check" tests="${Object.keys(FINDING_KINDS).length + 2}" failures="2" errors="0"`,
+      ),
+    );
+    assert.match(xml, /name="killed-by-signal: /);
     assert.match(
       xml,
       /<failure type="long-run" message="4 long-run findings">hog &lt;1&gt; &amp; &quot;friends&quot; \(co#7\)/,

@@ -9,6 +9,7 @@
  * Every key is optional; unknown keys are an error (a typo must not silently disable a limit).
  */
 import type { InsightKind } from '../insights/insights.js';
+import { FINDING_KINDS } from './formats.js';
 import { LimitError, parseLimit, type Limit } from './thresholds.js';
 
 export interface CheckConfig {
@@ -16,18 +17,8 @@ export interface CheckConfig {
   ignore: Set<string>;
 }
 
-const KINDS: readonly InsightKind[] = [
-  'long-run',
-  'blocked-worker',
-  'join-cycle',
-  'lost-wakeup',
-  'eintr',
-  'short-write',
-  'drops',
-  'idle-imbalance',
-  'untraced-child',
-  'descheduled',
-];
+/** The finding kinds, from the one table that describes them. */
+const KINDS = Object.keys(FINDING_KINDS) as InsightKind[];
 
 export function parseConfig(text: string, source: string): CheckConfig {
   let doc: unknown;

@@ -8,6 +8,7 @@
  *          failed limit, with the source location where the finding has one; what code-scanning
  *          views show inline
  */
+import type { InsightKind } from '../insights/insights.js';
 import type { CheckReport, Finding } from './report.js';
 import { failsCheck } from './report.js';
 import type { LimitResult } from './thresholds.js';
@@ -15,8 +16,12 @@ import type { LimitResult } from './thresholds.js';
 export type CheckFormat = 'text' | 'json' | 'junit' | 'sarif';
 export const CHECK_FORMATS: readonly CheckFormat[] = ['text', 'json', 'junit', 'sarif'];
 
-/** What each finding kind means (rule descriptions in SARIF, test names in JUnit). */
-export const FINDING_KINDS: Record<string, string> = {
+/**
+ * What each finding kind means (rule descriptions in SARIF, test names in JUnit, the kinds a
+ * config may ignore): keyed by InsightKind, so a kind added to the insights without a line here
+ * does not compile.
+ */
+export const FINDING_KINDS: Record<InsightKind, string> = {
   'long-run': 'a coroutine ran longer than the limit of CPU time without switching out',
   'blocked-worker': 'a worker thread blocked in a call the engine cannot park',
   'join-cycle': 'coroutines joining each other in a cycle (deadlock)',
@@ -26,6 +31,7 @@ export const FINDING_KINDS: Record<string, string> = {
   drops: 'events lost while recording',
   'idle-imbalance': 'a worker idle while another had a long run queue',
   'untraced-child': 'a child process that could not be followed',
+  'killed-by-signal': 'a process of the session was killed by a signal',
   descheduled: 'the OS took a worker off its CPU during a run (the machine, not the program)',
 };
 
@@ -60,7 +66,7 @@ const xml = (s: string): string =>
     .replace(/"/g, '&quot;');
 
 export function formatJunit(r: CheckReport, now = new Date()): string {
-  const kinds = Object.keys(FINDING_KINDS);
+  const kinds = Object.keys(FINDING_KINDS) as InsightKind[];
   const cases: string[] = [];
   let fFail = 0;
   for (const kind of kinds) {
